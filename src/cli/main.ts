@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+/**
+ * The `mrstack` executable.
+ *
+ * @module
+ */
+import { CommanderError } from 'commander';
+import { buildProgram } from './program.js';
+import { reportError } from './output.js';
+
+const program = buildProgram();
+const json = process.argv.includes('--json');
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError && e.exitCode === 0) {
+    // --help and --version end here.
+    process.exitCode = 0;
+  } else {
+    process.exitCode = reportError(e, json);
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * Builds the `mrstack` command tree. Each command group lives in its own module under
+ * `commands/` and registers itself here (one line each); modules import heavy or native library
+ * code lazily inside their actions.
+ *
+ * @module
+ */
+import { Command } from 'commander';
+
+/** The version printed by `--version`. */
+export const VERSION = '0.1.0';
+
+/** A fresh command tree. Errors surface as CommanderError (see main.ts), never process.exit. */
+export function buildProgram(): Command {
+  const program = new Command('mrstack')
+    .description(
+      'Measurement registers, event logs, a multi-tenant measurement agent and an offline verifier\n' +
+        'for confidential VMs (Intel TDX, AMD SEV-SNP, Arm CCA) and TPMs.',
+    )
+    .version(VERSION)
+    .exitOverride()
+    // main.ts prints usage errors itself (one line, or JSON with --json).
+    .configureOutput({ outputError: () => undefined });
+  // Command groups (keep one line each):
+  return program;
+}

@@ -1,0 +1,42 @@
+/**
+ * Hashing and the extend operation, `new = H(old ‖ digest)`.
+ *
+ * Uses node:crypto's one-shot `crypto.hash` where the runtime has it (Node ≥ 20.12): it skips
+ * the Hash object whose creation costs several times the hash of a short input.
+ *
+ * @module
+ */
+import * as nodeCrypto from 'node:crypto';
+import { hashInfo, type HashAlg } from './hash_alg.js';
+
+type OneShot = (alg: string, data: Uint8Array, enc: 'buffer') => Buffer;
+const oneShot: OneShot | undefined =
+  typeof (nodeCrypto as { hash?: unknown }).hash === 'function'
+    ? (nodeCrypto as unknown as { hash: OneShot }).hash
+    : undefined;
+
+/** H(data) in the given algorithm. */
+export function hash(alg: HashAlg, data: Uint8Array): Uint8Array {
+  const name = hashInfo(alg).nodeName;
+  if (oneShot !== undefined) return new Uint8Array(oneShot(name, data, 'buffer'));
+  return new Uint8Array(nodeCrypto.createHash(name).update(data).digest());
+}
+
+/** H(a ‖ b ‖ …) without concatenating first. */
+export function hashParts(alg: HashAlg, parts: readonly Uint8Array[]): Uint8Array {
+  const h = nodeCrypto.createHash(hashInfo(alg).nodeName);
+  for (const p of parts) h.update(p);
+  return new Uint8Array(h.digest());
+}
+
+/**
+ * The extend operation of TPM PCRs, TDX RTMRs and CCA REMs: `H(old ‖ data)`.
+ * The caller checks sizes: a TPM or RTMR takes a digest of the register's size; a CCA REM takes
+ * up to 64 bytes.
+ */
+export function extend(alg: HashAlg, old: Uint8Array, data: Uint8Array): Uint8Array {
+  const buf = new Uint8Array(old.length + data.length);
+  buf.set(old, 0);
+  buf.set(data, old.length);
+  return hash(alg, buf);
+}

@@ -1,0 +1,65 @@
+// DESIGN §1's import rule, checked mechanically: each src/ folder imports only from the layers
+// it may use, and the verifier never pulls in the agent, providers, the FUSE mount or services.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, dirname, resolve, sep } from 'node:path';
+import { REPO_ROOT } from '../../_support/paths.js';
+
+const SRC = join(REPO_ROOT, 'src');
+const BASE = ['errors', 'limits', 'bytes'];
+const ALLOWED: Record<string, readonly string[]> = {
+  errors: [],
+  limits: [],
+  bytes: ['errors', 'limits', 'bytes'],
+  crypto: [...BASE, 'crypto'],
+  formats: [...BASE, 'crypto', 'formats'],
+  eventlog: [...BASE, 'crypto', 'formats', 'eventlog'],
+  verifier: [...BASE, 'crypto', 'formats', 'eventlog', 'verifier'],
+  providers: [...BASE, 'crypto', 'formats', 'eventlog', 'providers'],
+  agent: [...BASE, 'crypto', 'formats', 'eventlog', 'providers', 'agent'],
+  emulate: [...BASE, 'crypto', 'formats', 'eventlog', 'providers', 'emulate'],
+  cli: ['*'],
+  index: ['*'],
+};
+// Packages that must never load on the verifier side (services, databases, native addons).
+const VERIFIER_FORBIDDEN_PACKAGES = ['fastify', 'pino', 'fuse-native', '@cocalc/fuse-native'];
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+function layerOf(file: string): string {
+  const rel = relative(SRC, file).split(sep);
+  return rel.length === 1 ? rel[0]!.replace(/\.ts$/, '') : rel[0]!;
+}
+
+const IMPORT_RE =
+  /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+test('every src import respects the layer rule', () => {
+  const violations: string[] = [];
+  for (const file of walk(SRC)) {
+    const layer = layerOf(file);
+    const allowed = ALLOWED[layer];
+    assert.ok(allowed, `no layer rule for ${relative(REPO_ROOT, file)} (add it to ALLOWED)`);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(IMPORT_RE)) {
+      const spec = m[1] ?? m[2]!;
+      if (spec.startsWith('.')) {
+        const target = layerOf(resolve(dirname(file), spec).replace(/\.js$/, '.ts'));
+        if (!allowed.includes('*') && !allowed.includes(target)) {
+          violations.push(`${relative(REPO_ROOT, file)} (${layer}) imports ${spec} (${target})`);
+        }
+      } else if (layer === 'verifier' || layer === 'formats' || layer === 'eventlog') {
+        if (VERIFIER_FORBIDDEN_PACKAGES.some((p) => spec === p || spec.startsWith(`${p}/`))) {
+          violations.push(`${relative(REPO_ROOT, file)} (${layer}) imports package ${spec}`);
+        }
+      }
+    }
+  }
+  assert.deepEqual(violations, []);
+});
