@@ -6,6 +6,16 @@
  * @module
  */
 import { Command } from 'commander';
+import { registerLog } from './commands/log.js';
+import { registerEmulate } from './commands/emulate.js';
+import { registerEmulateMount } from './commands/emulate_mount.js';
+import { registerMr } from './commands/mr.js';
+import { registerEvidence } from './commands/evidence.js';
+import { registerReport } from './commands/report.js';
+import { registerAgent } from './commands/agent.js';
+import { registerTenant } from './commands/tenant.js';
+import { registerEvent } from './commands/event.js';
+import { registerEvidenceGet } from './commands/evidence_get.js';
 
 /** The version printed by `--version`. */
 export const VERSION = '0.1.0';
@@ -22,5 +32,14 @@ export function buildProgram(): Command {
     // main.ts prints usage errors itself (one line, or JSON with --json).
     .configureOutput({ outputError: () => undefined });
   // Command groups (keep one line each):
+  registerEmulateMount(registerEmulate(program));
+  registerMr(program);
+  registerLog(program);
+  registerEvidence(program);
+  registerReport(program);
+  registerAgent(program);
+  registerTenant(program);
+  registerEvent(program);
+  registerEvidenceGet(program);
   return program;
 }

@@ -1,0 +1,163 @@
+/**
+ * A TypeScript client of the agent's sockets (public API): a tenant client for
+ * `RUN/tenants/<name>.sock` and an admin client for `RUN/admin.sock`. Errors the agent returns
+ * come back as MrstackErrors with the agent's code; a socket that cannot be reached is
+ * `ERR_AGENT_UNREACHABLE`.
+ *
+ * @module
+ */
+import * as http from 'node:http';
+import { AgentError, isMrstackError, type ErrorCode, ERROR_CODES } from '../errors.js';
+import { toHex } from '../bytes/hex.js';
+
+/** Options of the clients. */
+export interface AgentClientOptions {
+  /** Per-request timeout (default 60 s). */
+  readonly timeoutMs?: number;
+}
+
+/** What an acknowledged append returns (the agent's JSON). */
+export interface AppendResponse {
+  readonly status: 'acknowledged';
+  readonly tenant: string;
+  readonly vmr: string;
+  readonly id?: string;
+  readonly record: number;
+  readonly value: string;
+  readonly register: string;
+  readonly physical_record?: number;
+  readonly duplicate: boolean;
+}
+
+class SocketClient {
+  readonly socketPath: string;
+  readonly #agent: http.Agent;
+  readonly #timeout: number;
+
+  constructor(socketPath: string, opts: AgentClientOptions = {}) {
+    this.socketPath = socketPath;
+    this.#agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+    this.#timeout = opts.timeoutMs ?? 60_000;
+  }
+
+  request(method: string, path: string, payload?: unknown): Promise<unknown> {
+    const data = payload === undefined ? undefined : Buffer.from(JSON.stringify(payload), 'utf8');
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        {
+          socketPath: this.socketPath,
+          agent: this.#agent,
+          method,
+          path,
+          timeout: this.#timeout,
+          headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': data.length },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let j: unknown;
+            try {
+              j = JSON.parse(text);
+            } catch {
+              reject(new AgentError('ERR_INTERNAL', `agent answered ${res.statusCode ?? '?'} with non-JSON`));
+              return;
+            }
+            if ((res.statusCode ?? 500) >= 400) reject(errorFromBody(j, res.statusCode ?? 500));
+            else resolve(j);
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new AgentError('ERR_TIMEOUT', `no answer from ${this.socketPath} in ${this.#timeout} ms`)));
+      req.on('error', (e) => {
+        if (isMrstackError(e)) reject(e);
+        else {
+          const code = (e as { code?: unknown }).code;
+          reject(new AgentError('ERR_AGENT_UNREACHABLE', `${this.socketPath}: ${String(code ?? e.message)}`, { cause: e, details: { socket: this.socketPath } }));
+        }
+      });
+      req.end(data);
+    });
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+}
+
+function errorFromBody(j: unknown, status: number): AgentError {
+  const err = (j as { error?: Record<string, unknown> } | null)?.error;
+  const code = typeof err?.['code'] === 'string' && err['code'] in ERROR_CODES ? (err['code'] as ErrorCode) : 'ERR_INTERNAL';
+  const message = typeof err?.['message'] === 'string' ? err['message'] : `agent answered ${status}`;
+  const details = { ...(err ?? {}) };
+  delete details['code'];
+  delete details['message'];
+  return new AgentError(code, message, { details: { ...details, http_status: status } });
+}
+
+/** A tenant's client (its own socket). */
+export class TenantClient {
+  readonly #c: SocketClient;
+  constructor(socketPath: string, opts: AgentClientOptions = {}) {
+    this.#c = new SocketClient(socketPath, opts);
+  }
+  /** Appends an event; resolves once acknowledged. */
+  append(ev: { domain: string; operation: string; content: string }, id?: string): Promise<AppendResponse> {
+    return this.#c.request('POST', '/v1/events', { ...ev, ...(id === undefined ? {} : { id }) }) as Promise<AppendResponse>;
+  }
+  /** What became of a request id. */
+  eventStatus(id: string): Promise<Record<string, unknown>> {
+    return this.#c.request('GET', `/v1/events/${encodeURIComponent(id)}`) as Promise<Record<string, unknown>>;
+  }
+  /** The tenant's own log lines. */
+  async log(): Promise<string[]> {
+    const j = (await this.#c.request('GET', '/v1/log')) as { lines: string[] };
+    return j.lines;
+  }
+  /** An evidence bundle (its JSON form, `docs/bundle.md`). */
+  evidence(nonce: Uint8Array, userData?: Uint8Array, since?: number): Promise<Record<string, unknown>> {
+    return this.#c.request('POST', '/v1/evidence', {
+      nonce: toHex(nonce),
+      ...(userData === undefined ? {} : { user_data: toHex(userData) }),
+      ...(since === undefined ? {} : { since }),
+    }) as Promise<Record<string, unknown>>;
+  }
+  /** Closes kept-alive connections. */
+  close(): void {
+    this.#c.close();
+  }
+}
+
+/** The admin client. */
+export class AdminClient {
+  readonly #c: SocketClient;
+  constructor(socketPath: string, opts: AgentClientOptions = {}) {
+    this.#c = new SocketClient(socketPath, opts);
+  }
+  /** `agent status`. */
+  status(): Promise<Record<string, unknown>> {
+    return this.#c.request('GET', '/v1/status') as Promise<Record<string, unknown>>;
+  }
+  /** Tenants. */
+  tenants(): Promise<{ tenants: Record<string, unknown>[] }> {
+    return this.#c.request('GET', '/v1/tenants') as Promise<{ tenants: Record<string, unknown>[] }>;
+  }
+  /** Adds a tenant (JSON keys as in the tenants file). */
+  addTenant(t: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return this.#c.request('POST', '/v1/tenants', t) as Promise<Record<string, unknown>>;
+  }
+  /** Removes a tenant. */
+  removeTenant(name: string): Promise<Record<string, unknown>> {
+    return this.#c.request('DELETE', `/v1/tenants/${encodeURIComponent(name)}`) as Promise<Record<string, unknown>>;
+  }
+  /** Starts a new segment. */
+  checkpoint(): Promise<{ checkpoint: number; at: string }> {
+    return this.#c.request('POST', '/v1/checkpoint', {}) as Promise<{ checkpoint: number; at: string }>;
+  }
+  /** Closes kept-alive connections. */
+  close(): void {
+    this.#c.close();
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Tenant declarations: the tenants file (`--tenants FILE`) and the agent's persisted state
+ * (`<log-dir>/state.json`), which also remembers tenants added over the admin socket, the vMR
+ * names used in this boot (never reused), and the last checkpoint.
+ *
+ * @module
+ */
+import * as fs from 'node:fs';
+import { ParseError } from '../errors.js';
+import { NAME_RE } from '../formats/mrlog/record.js';
+import { writeFileAtomic } from './append_file.js';
+
+/** Per-tenant limits. */
+export interface TenantLimits {
+  /** Largest event line in UTF-8 bytes. */
+  readonly maxRecordBytes: number;
+  /** Sustained events per second (0: unlimited); bursts up to one second's worth. */
+  readonly ratePerSecond: number;
+}
+
+/** The defaults: 4 KiB records, no rate limit. */
+export const DEFAULT_TENANT_LIMITS: TenantLimits = Object.freeze({ maxRecordBytes: 4096, ratePerSecond: 0 });
+
+/** One tenant as configured. */
+export interface TenantConfig {
+  readonly name: string;
+  readonly vmr: string;
+  /** Owner of the tenant socket (uid, or uid:gid). */
+  readonly owner?: string;
+  /** Mode of the tenant socket (octal string such as `0600`). */
+  readonly mode?: string;
+  readonly limits?: Partial<TenantLimits>;
+}
+
+/** The persisted agent state. */
+export interface AgentState {
+  readonly bootId: string;
+  readonly tenants: readonly TenantConfig[];
+  /** vMR names used in this boot (removed tenants' names stay here). */
+  readonly usedVmrs: readonly string[];
+  readonly lastCheckpoint: { readonly seq: number; readonly at: string } | undefined;
+}
+
+function bad(field: string, expected: string, actual: unknown): ParseError {
+  return new ParseError({
+    code: 'ERR_BAD_JSON',
+    format: 'tenants',
+    offset: 0,
+    field,
+    expected,
+    actual: typeof actual === 'string' ? JSON.stringify(actual) : typeof actual,
+  });
+}
+
+/**
+ * Checks one tenant declaration (JSON keys: `name`, `vmr`, `owner`, `mode`,
+ * `max_record_bytes`, `rate`).
+ * @throws ParseError `ERR_BAD_JSON`
+ */
+export function parseTenantConfig(v: unknown, where = 'tenant'): TenantConfig {
+  if (typeof v !== 'object' || v === null) throw bad(where, 'an object', v);
+  const o = v as Record<string, unknown>;
+  const name = o['name'];
+  if (typeof name !== 'string' || !NAME_RE.test(name)) throw bad(`${where}.name`, 'a name matching [a-z0-9][a-z0-9_-]{0,63}', name);
+  const vmr = o['vmr'] ?? name;
+  if (typeof vmr !== 'string' || !NAME_RE.test(vmr)) throw bad(`${where}.vmr`, 'a vMR name matching [a-z0-9][a-z0-9_-]{0,63}', vmr);
+  const owner = o['owner'];
+  if (owner !== undefined && (typeof owner !== 'string' || !/^[0-9]+(:[0-9]+)?$/.test(owner))) throw bad(`${where}.owner`, 'UID or UID:GID', owner);
+  const mode = o['mode'];
+  if (mode !== undefined && (typeof mode !== 'string' || !/^0?[0-7]{3}$/.test(mode))) throw bad(`${where}.mode`, 'an octal mode such as 0660', mode);
+  const mrb = o['max_record_bytes'];
+  if (mrb !== undefined && (typeof mrb !== 'number' || !Number.isSafeInteger(mrb) || mrb < 16)) throw bad(`${where}.max_record_bytes`, 'an integer >= 16', mrb);
+  const rate = o['rate'];
+  if (rate !== undefined && (typeof rate !== 'number' || !(rate >= 0))) throw bad(`${where}.rate`, 'events per second >= 0', rate);
+  const limits: Partial<TenantLimits> = {
+    ...(mrb === undefined ? {} : { maxRecordBytes: mrb }),
+    ...(rate === undefined ? {} : { ratePerSecond: rate }),
+  };
+  return {
+    name,
+    vmr,
+    ...(owner === undefined ? {} : { owner: owner as string }),
+    ...(mode === undefined ? {} : { mode: mode as string }),
+    ...(Object.keys(limits).length === 0 ? {} : { limits }),
+  };
+}
+
+/** The JSON form of a tenant declaration. */
+export function tenantConfigToJson(t: TenantConfig): Record<string, unknown> {
+  return {
+    name: t.name,
+    vmr: t.vmr,
+    ...(t.owner === undefined ? {} : { owner: t.owner }),
+    ...(t.mode === undefined ? {} : { mode: t.mode }),
+    ...(t.limits?.maxRecordBytes === undefined ? {} : { max_record_bytes: t.limits.maxRecordBytes }),
+    ...(t.limits?.ratePerSecond === undefined ? {} : { rate: t.limits.ratePerSecond }),
+  };
+}
+
+/**
+ * Reads a tenants file: `{"tenants":[{"name":"alice","vmr":"alice","mode":"0660"}, …]}`.
+ * @throws ParseError `ERR_BAD_JSON`; AgentError-free: a missing file is `ERR_NOT_FOUND`
+ */
+export function readTenantsFile(path: string): TenantConfig[] {
+  let j: unknown;
+  try {
+    j = JSON.parse(fs.readFileSync(path, 'utf8'));
+  } catch (cause) {
+    if ((cause as { code?: unknown }).code === 'ENOENT') {
+      throw new ParseError({ code: 'ERR_BAD_JSON', format: 'tenants', offset: 0, field: path, expected: 'an existing tenants file', cause });
+    }
+    throw new ParseError({ code: 'ERR_BAD_JSON', format: 'tenants', offset: 0, field: path, expected: 'JSON', cause });
+  }
+  const list = (j as { tenants?: unknown } | null)?.tenants;
+  if (!Array.isArray(list)) throw bad('tenants', 'an array', list);
+  const out = list.map((t, i) => parseTenantConfig(t, `tenants[${i}]`));
+  const names = new Set<string>();
+  const vmrs = new Set<string>();
+  for (const t of out) {
+    if (names.has(t.name)) throw bad('tenants', 'unique names', t.name);
+    if (vmrs.has(t.vmr)) throw bad('tenants', 'unique vMR names', t.vmr);
+    names.add(t.name);
+    vmrs.add(t.vmr);
+  }
+  return out;
+}
+
+/** Reads `state.json`, or undefined when there is none. */
+export function readAgentState(path: string): AgentState | undefined {
+  if (!fs.existsSync(path)) return undefined;
+  const j = JSON.parse(fs.readFileSync(path, 'utf8')) as Record<string, unknown>;
+  const tenants = Array.isArray(j['tenants']) ? j['tenants'].map((t, i) => parseTenantConfig(t, `state.tenants[${i}]`)) : [];
+  const used = Array.isArray(j['used_vmrs']) ? j['used_vmrs'].filter((x): x is string => typeof x === 'string') : [];
+  const cp = j['last_checkpoint'] as { seq?: unknown; at?: unknown } | null | undefined;
+  return {
+    bootId: typeof j['boot_id'] === 'string' ? j['boot_id'] : '',
+    tenants,
+    usedVmrs: used,
+    lastCheckpoint: typeof cp?.seq === 'number' && typeof cp.at === 'string' ? { seq: cp.seq, at: cp.at } : undefined,
+  };
+}
+
+/** Writes `state.json` atomically. */
+export function writeAgentState(path: string, s: AgentState): void {
+  writeFileAtomic(
+    path,
+    `${JSON.stringify(
+      {
+        format: 'mrstack-agent-state',
+        version: 1,
+        boot_id: s.bootId,
+        tenants: s.tenants.map(tenantConfigToJson),
+        used_vmrs: s.usedVmrs,
+        last_checkpoint: s.lastCheckpoint ?? null,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+}

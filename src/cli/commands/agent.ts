@@ -1,0 +1,176 @@
+/**
+ * `mrstack agent start|status|checkpoint`: the measurement agent (DESIGN §5, docs/agent.md).
+ *
+ * JSON (with `--json`):
+ * - `agent start`      → one line `{"ready":true,"admin_socket","register","tenants":[…]}` once
+ *   listening; runs until SIGTERM/SIGINT.
+ * - `agent status`     → the agent's status object (register, values, log sizes, tenants, queue).
+ * - `agent checkpoint` → `{"checkpoint":<seq>,"at":"<ISO time>"}`.
+ *
+ * @module
+ */
+import { join } from 'node:path';
+import { Option, type Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { action, printFields, printJson, printTable } from '../output.js';
+import { addProviderOptions, openProviderFromOptions, type ProviderCliOptions } from '../provider_options.js';
+
+interface StartOptions extends ProviderCliOptions {
+  readonly runDir: string;
+  readonly logDir?: string;
+  readonly register?: string;
+  readonly tenants?: string;
+  readonly durability: string;
+  readonly bootId?: string;
+  readonly checkpointBytes?: string;
+  readonly checkpointAge?: string;
+  readonly logLevel: string;
+  readonly adminMode: string;
+}
+
+interface RunDirOptions {
+  readonly runDir: string;
+  readonly json?: boolean;
+}
+
+const DEFAULT_REGISTER: Record<string, string> = { tdx: 'rtmr3', tpm: 'pcr14', cca: 'rem3' };
+
+function positiveInt(v: string | undefined, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError('ERR_USAGE', `${what}: expected a non-negative integer`);
+  return n;
+}
+
+async function start(opts: StartOptions): Promise<number> {
+  if (opts.durability !== 'process' && opts.durability !== 'os') {
+    throw new UsageError('ERR_USAGE', '--durability: expected process or os');
+  }
+  const { default: pino } = await import('pino');
+  const logger = pino({ name: 'mrstack-agent', level: opts.logLevel }, pino.destination(2));
+  const { Agent } = await import('../../agent/agent.js');
+  const { AgentServer } = await import('../../agent/server.js');
+  const { readTenantsFile } = await import('../../agent/tenant_config.js');
+  const provider = await openProviderFromOptions(opts, { write: true });
+  const register = opts.register ?? DEFAULT_REGISTER[provider.profile ?? ''];
+  if (register === undefined) {
+    await provider.close();
+    throw new UsageError('ERR_USAGE', `--register: the ${provider.profile ?? provider.kind} platform has no default register the agent can own; name one`);
+  }
+  const cpBytes = positiveInt(opts.checkpointBytes, '--checkpoint-bytes');
+  const cpAge = positiveInt(opts.checkpointAge, '--checkpoint-age');
+  const agent = await Agent.open({
+    provider,
+    register,
+    logDir: opts.logDir ?? join(opts.runDir, 'log'),
+    durability: opts.durability,
+    ...(opts.bootId === undefined ? {} : { bootId: opts.bootId }),
+    ...(opts.tenants === undefined ? {} : { tenants: readTenantsFile(opts.tenants) }),
+    checkpoint: { ...(cpBytes === undefined ? {} : { maxBytes: cpBytes }), ...(cpAge === undefined ? {} : { maxAgeMs: cpAge * 1000 }) },
+    logger,
+  });
+  const server = await AgentServer.start({ agent, runDir: opts.runDir, adminMode: opts.adminMode, logger });
+  const ready = {
+    ready: true,
+    admin_socket: server.adminSocket,
+    register,
+    tenants: agent.listTenants().map((t) => ({ name: t.name, vmr: t.vmr, socket: server.tenantSocket(t.name) })),
+  };
+  if (opts.json === true) process.stdout.write(`${JSON.stringify(ready)}\n`);
+  else process.stderr.write(`mrstack agent: ${register} on ${server.adminSocket} (${ready.tenants.length} tenants)\n`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await server.close();
+  await agent.close();
+  await provider.close();
+  logger.info({}, 'agent stopped');
+  return 0;
+}
+
+async function admin(runDir: string): Promise<import('../../agent/client.js').AdminClient> {
+  const { AdminClient } = await import('../../agent/client.js');
+  return new AdminClient(join(runDir, 'admin.sock'));
+}
+
+async function status(opts: RunDirOptions): Promise<number> {
+  const c = await admin(opts.runDir);
+  try {
+    const s = await c.status();
+    if (opts.json === true) {
+      printJson(s);
+      return 0;
+    }
+    const pl = s['physical_log'] as Record<string, unknown>;
+    const value = s['value'] as Record<string, string>;
+    printFields([
+      ['register', String(s['register'])],
+      ...Object.entries(value).map(([a, v]): [string, string] => [`value (${a})`, v]),
+      ['boot id', String(s['boot_id'])],
+      ['durability', String(s['durability'])],
+      ['records', `${String(pl['records'])} (${String(pl['extended'])} extended)`],
+      ['segments', `${(pl['segments'] as number[]).join(', ')} (${String(pl['bytes'])} bytes)`],
+      ['last checkpoint', JSON.stringify(s['last_checkpoint'])],
+      ['queue depth', String(s['queue_depth'])],
+      ['stopped', s['stopped'] === null ? 'no' : JSON.stringify(s['stopped'])],
+      ['off-log moves', String((s['off_log'] as unknown[]).length)],
+    ]);
+    const ts = s['tenants'] as Record<string, unknown>[];
+    printTable(
+      ['tenant', 'vmr', 'records', 'pending', 'value'],
+      ts.map((t) => [String(t['name']), String(t['vmr']), String(t['records']), String(t['pending']), String(t['value']).slice(0, 16) + '…']),
+    );
+    return 0;
+  } finally {
+    c.close();
+  }
+}
+
+async function checkpoint(opts: RunDirOptions): Promise<number> {
+  const c = await admin(opts.runDir);
+  try {
+    const r = await c.checkpoint();
+    if (opts.json === true) printJson(r);
+    else process.stdout.write(`checkpoint ${r.checkpoint} at ${r.at}\n`);
+    return 0;
+  } finally {
+    c.close();
+  }
+}
+
+/** Registers `mrstack agent …`. */
+export function registerAgent(program: Command): Command {
+  const agent = program.command('agent').description('the multi-tenant measurement agent');
+  addProviderOptions(
+    agent
+      .command('start')
+      .description('run the agent: own one register, serve tenants over unix sockets (until SIGTERM)')
+      .requiredOption('--run-dir <dir>', 'socket directory: admin.sock and tenants/<name>.sock')
+      .option('--log-dir <dir>', 'log directory (default: RUN/log)')
+      .option('--register <mr>', 'the physical register to own (default: rtmr3 on TDX, pcr14 on a TPM)')
+      .option('--tenants <file>', 'tenants file (JSON: {"tenants":[{"name","vmr","owner","mode","max_record_bytes","rate"}]})')
+      .addOption(new Option('--durability <mode>', 'process: write(2) survives the agent; os: fdatasync too').choices(['process', 'os']).default('process'))
+      .option('--boot-id <id>', 'this boot\'s id (default: /proc/sys/kernel/random/boot_id)')
+      .option('--checkpoint-bytes <n>', 'start a new segment when the current one reaches N bytes (0: never)')
+      .option('--checkpoint-age <seconds>', 'start a new segment when the current one is this old (0: never)')
+      .option('--admin-mode <mode>', 'mode of admin.sock', '0600')
+      .option('--log-level <level>', 'pino log level', 'info')
+      .option('--json', 'print a JSON ready line'),
+    { write: true },
+  ).action(action((opts: StartOptions) => start(opts)));
+  agent
+    .command('status')
+    .description('registers, vMRs, tenants, log sizes, last checkpoint, queue depth')
+    .requiredOption('--run-dir <dir>', 'the agent\'s socket directory')
+    .option('--json', 'print JSON')
+    .action(action((opts: RunDirOptions) => status(opts)));
+  agent
+    .command('checkpoint')
+    .description('close the current segment and start a new one (CHECKPOINT + SYNC)')
+    .requiredOption('--run-dir <dir>', 'the agent\'s socket directory')
+    .option('--json', 'print JSON')
+    .action(action((opts: RunDirOptions) => checkpoint(opts)));
+  return agent;
+}

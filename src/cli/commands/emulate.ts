@@ -1,0 +1,166 @@
+/**
+ * `mrstack emulate …`: the emulated TVM. `init` creates one; other subcommands (`mount`,
+ * `unmount`) are added to the command {@link registerEmulate} returns.
+ *
+ * `emulate init --json` prints `{"state_dir","profile","created","hash_alg"?,
+ * "startup_locality"?,"static":{"<name>":"<hex>"}}`.
+ *
+ * @module
+ */
+import { Option, type Command } from 'commander';
+import { fromHex, toHex } from '../../bytes/hex.js';
+import type { HashAlg } from '../../crypto/hash_alg.js';
+import { UsageError } from '../../errors.js';
+import type { Profile } from '../../providers/provider.js';
+import {
+  encodeTvmConfig,
+  initEmulatedTvm,
+  resolveTvmStateDir,
+} from '../../providers/emulated/tvm_state.js';
+import { action, printFields, printJson } from '../output.js';
+
+interface InitCliOptions {
+  readonly profile: Profile;
+  readonly tvmState?: string;
+  readonly hashAlg?: HashAlg;
+  readonly startupLocality?: string;
+  readonly force?: boolean;
+  readonly json?: boolean;
+  readonly [staticOption: string]: unknown;
+}
+
+/** Static-register options of `init`: option name → register name. */
+const STATIC_OPTIONS: readonly (readonly [flag: string, key: string, mr: string, help: string])[] =
+  [
+    ['--mrtd <hex>', 'mrtd', 'mrtd', 'tdx: MRTD, 48 bytes (default: random)'],
+    ['--mrconfigid <hex>', 'mrconfigid', 'mrconfigid', 'tdx: MRCONFIGID, 48 bytes (default: zero)'],
+    ['--mrowner <hex>', 'mrowner', 'mrowner', 'tdx: MROWNER, 48 bytes (default: zero)'],
+    [
+      '--mrownerconfig <hex>',
+      'mrownerconfig',
+      'mrownerconfig',
+      'tdx: MROWNERCONFIG, 48 bytes (default: zero)',
+    ],
+    [
+      '--measurement <hex>',
+      'measurement',
+      'measurement',
+      'snp: launch MEASUREMENT, 48 bytes (default: random)',
+    ],
+    ['--host-data <hex>', 'hostData', 'host_data', 'snp: HOST_DATA, 32 bytes (default: zero)'],
+    [
+      '--id-key-digest <hex>',
+      'idKeyDigest',
+      'id_key_digest',
+      'snp: ID_KEY_DIGEST, 48 bytes (default: zero)',
+    ],
+    [
+      '--author-key-digest <hex>',
+      'authorKeyDigest',
+      'author_key_digest',
+      'snp: AUTHOR_KEY_DIGEST, 48 bytes (default: zero)',
+    ],
+    ['--rim <hex>', 'rim', 'rim', 'cca: RIM, the realm hash size (default: random)'],
+  ];
+
+/** Registers `mrstack emulate` and its `init` subcommand; returns the `emulate` command. */
+export function registerEmulate(program: Command): Command {
+  const emulate = program
+    .command('emulate')
+    .description(
+      'the emulated TVM: a software TDX/SNP/CCA guest or TPM whose state lives in a directory',
+    );
+
+  const init = emulate
+    .command('init')
+    .description(
+      'create an emulated TVM: its static registers, runtime registers at their reset values, an empty trace',
+    )
+    .addOption(
+      new Option('--profile <profile>', 'the platform to emulate')
+        .choices(['tdx', 'snp', 'cca', 'tpm'])
+        .makeOptionMandatory(),
+    )
+    .option(
+      '--tvm-state <dir>',
+      'state directory (default: $MRSTACK_TVM_STATE, else $XDG_STATE_HOME/mrstack/tvm or ~/.local/state/mrstack/tvm)',
+    );
+  for (const [flag, , , help] of STATIC_OPTIONS) init.option(flag, help);
+  init
+    .addOption(
+      new Option('--hash-alg <alg>', 'cca: the realm hash algorithm (default: sha256)').choices([
+        'sha256',
+        'sha512',
+      ]),
+    )
+    .addOption(
+      new Option(
+        '--startup-locality <n>',
+        'tpm: the TPM2_Startup locality; PCR0 starts at 00…0N (default: 0)',
+      ).choices(['0', '3']),
+    )
+    .option(
+      '--force',
+      'replace an existing TVM in the state directory (its trace and keys are deleted)',
+    )
+    .option('--json', 'print JSON: {"state_dir","profile","created","static":{…}}')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  mrstack emulate init --profile tdx --tvm-state /tmp/tvm\n' +
+        '  mrstack emulate init --profile tdx --mrconfigid $(openssl rand -hex 48)\n' +
+        '  mrstack emulate init --profile cca --hash-alg sha512\n' +
+        '  mrstack emulate init --profile tpm --startup-locality 3 --force\n',
+    )
+    .action(
+      action(async (opts: InitCliOptions) => {
+        const staticValues: Record<string, Uint8Array> = {};
+        for (const [flag, key, mr] of STATIC_OPTIONS) {
+          const v = opts[key];
+          if (typeof v === 'string') staticValues[mr] = fromHex(v, flag.split(' ')[0]!);
+        }
+        const stateDir = resolveTvmStateDir(opts.tvmState);
+        let locality: number | undefined;
+        if (opts.startupLocality !== undefined) {
+          locality = Number(opts.startupLocality);
+          if (!Number.isInteger(locality))
+            throw new UsageError(
+              'ERR_USAGE',
+              `--startup-locality ${opts.startupLocality}: expected 0 or 3`,
+            );
+        }
+        const cfg = await initEmulatedTvm({
+          stateDir,
+          profile: opts.profile,
+          staticValues,
+          ...(opts.hashAlg === undefined ? {} : { hashAlg: opts.hashAlg }),
+          ...(locality === undefined ? {} : { startupLocality: locality }),
+          ...(opts.force === true ? { force: true } : {}),
+        });
+        const enc = encodeTvmConfig(cfg);
+        if (opts.json === true) {
+          printJson({
+            state_dir: stateDir,
+            profile: cfg.profile,
+            created: enc['created'],
+            ...(cfg.hashAlg === undefined ? {} : { hash_alg: cfg.hashAlg }),
+            ...(cfg.startupLocality === undefined ? {} : { startup_locality: cfg.startupLocality }),
+            static: enc['static'],
+          });
+        } else {
+          process.stdout.write(
+            `created an emulated ${cfg.profile.toUpperCase()} TVM in ${stateDir}\n`,
+          );
+          printFields([
+            ...(cfg.hashAlg === undefined ? [] : [['hash_alg', cfg.hashAlg] as const]),
+            ...(cfg.startupLocality === undefined
+              ? []
+              : [['startup_locality', String(cfg.startupLocality)] as const]),
+            ...[...cfg.staticValues].map(([k, v]) => [k, toHex(v)] as const),
+          ]);
+        }
+        return 0;
+      }),
+    );
+  return emulate;
+}

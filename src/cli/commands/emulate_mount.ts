@@ -1,0 +1,118 @@
+/**
+ * `mrstack emulate mount DIR --profile tdx|snp|cca [--tvm-state DIR]` and
+ * `mrstack emulate unmount DIR`: the emulated TVM served at the kernel ABI over FUSE
+ * (`docs/emulate-mount.md`).
+ *
+ * `mount` stays in the foreground serving the mount until SIGTERM/SIGINT (then unmounts
+ * cleanly) or until the mount is removed by `emulate unmount` / `fusermount -u`. Once the mount
+ * is ready it prints one line — with `--json`, `{"mountpoint","profile","state_dir","pid"}` — so
+ * scripts can wait for it. `unmount --json` prints `{"mountpoint","unmounted":true}`.
+ *
+ * @module
+ */
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { MrstackError, UsageError } from '../../errors.js';
+import type { Profile } from '../../providers/provider.js';
+import { action, printJson } from '../output.js';
+
+interface MountCliOptions {
+  readonly profile?: Profile;
+  readonly tvmState?: string;
+  readonly json?: boolean;
+}
+
+/** Adds `mount` and `unmount` to the `emulate` command. */
+export function registerEmulateMount(emulate: Command): Command {
+  emulate
+    .command('mount')
+    .description(
+      "serve the emulated TVM at DIR as the guest kernel's files (tsm-mr registers, configfs-tsm reports) over FUSE; runs until SIGTERM/SIGINT or unmount",
+    )
+    .argument('<dir>', 'mount point (created if missing)')
+    .addOption(
+      new Option('--profile <profile>', 'the guest to present (default: the TVM\'s profile)').choices([
+        'tdx',
+        'snp',
+        'cca',
+      ]),
+    )
+    .option(
+      '--tvm-state <dir>',
+      'emulated TVM state directory (default: $MRSTACK_TVM_STATE, else $XDG_STATE_HOME/mrstack/tvm or ~/.local/state/mrstack/tvm)',
+    )
+    .option('--json', 'print JSON when ready: {"mountpoint","profile","state_dir","pid"}')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  mrstack emulate init --profile tdx --tvm-state /tmp/tvm\n' +
+        '  mrstack emulate mount /tmp/guest --profile tdx --tvm-state /tmp/tvm &\n' +
+        '  xxd /tmp/guest/sys/devices/virtual/misc/tdx_guest/measurements/rtmr3:sha384\n' +
+        '  mrstack mr list --provider linux --root /tmp/guest\n' +
+        '  mrstack emulate unmount /tmp/guest\n',
+    )
+    .action(
+      action(async (dir: string, opts: MountCliOptions) => {
+        const { openEmulatedProvider } = await import('../../providers/emulated/emulated_provider.js');
+        const { resolveTvmStateDir } = await import('../../providers/emulated/tvm_state.js');
+        const { mountEmulatedTvm } = await import('../../emulate/fuse_mount.js');
+        const stateDir = resolveTvmStateDir(opts.tvmState);
+        const provider = await openEmulatedProvider({ stateDir });
+        const profile = opts.profile ?? provider.profile;
+        if (profile === undefined || (opts.profile !== undefined && provider.profile !== opts.profile)) {
+          throw new UsageError(
+            'ERR_USAGE',
+            `--profile ${String(opts.profile)}: the TVM in ${stateDir} is a ${String(provider.profile)} TVM`,
+          );
+        }
+        const mount = await mountEmulatedTvm(resolve(dir), { provider, profile });
+        if (opts.json === true) {
+          printJson({ mountpoint: mount.mountpoint, profile, state_dir: stateDir, pid: process.pid });
+        } else {
+          process.stdout.write(
+            `serving the emulated ${profile} TVM at ${mount.mountpoint} (pid ${process.pid}); stop with Ctrl-C or mrstack emulate unmount ${mount.mountpoint}\n`,
+          );
+        }
+        const signalled = await new Promise<NodeJS.Signals | undefined>((done) => {
+          const on = (sig: NodeJS.Signals): void => done(sig);
+          process.once('SIGTERM', on);
+          process.once('SIGINT', on);
+          void mount.gone.then(() => done(undefined));
+        });
+        if (signalled !== undefined) await mount.unmount();
+        await provider.close();
+        // The FUSE binding keeps a handle on the event loop after unmounting: leave explicitly.
+        setImmediate(() => process.exit(process.exitCode ?? 0));
+        return 0;
+      }),
+    );
+
+  emulate
+    .command('unmount')
+    .description('remove a mount made by emulate mount (its serving process then exits)')
+    .argument('<dir>', 'mount point')
+    .option('--json', 'print JSON: {"mountpoint","unmounted":true}')
+    .action(
+      action(async (dir: string, opts: { readonly json?: boolean }) => {
+        const mnt = resolve(dir);
+        await new Promise<void>((done, fail) => {
+          execFile('fusermount', ['-u', mnt], (err, _stdout, stderr) => {
+            if (err === null) done();
+            else
+              fail(
+                new MrstackError(
+                  'ERR_MOUNT_FAILED',
+                  `fusermount -u ${mnt} failed: ${stderr.trim() || err.message}`,
+                  { cause: err, details: { mountpoint: mnt } },
+                ),
+              );
+          });
+        });
+        if (opts.json === true) printJson({ mountpoint: mnt, unmounted: true });
+        else process.stdout.write(`unmounted ${mnt}\n`);
+        return 0;
+      }),
+    );
+  return emulate;
+}

@@ -1,0 +1,196 @@
+/**
+ * `mrstack evidence show|verify`: decode or verify attestation evidence offline (DESIGN §7).
+ *
+ * FILE may be binary, hex or base64 text, an mrstack report envelope (`mrstack report`), or `-`
+ * for stdin. `--json` prints the verifier's result:
+ * `{"verified","kind","tcbStatus"?,"advisories"?,"claims","errors","warnings","trust","checks","at"}`.
+ * Exit 0 verified, 1 not verified, 2 bad input.
+ *
+ * {@link registerEvidence} returns the `evidence` command so other groups can add subcommands
+ * (`evidence get` lives with the agent).
+ *
+ * @module
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Option, type Command } from 'commander';
+import { fromHex } from '../../bytes/hex.js';
+import { fromErrno, UsageError } from '../../errors.js';
+import type {
+  EvidenceKind,
+  EvidenceResult,
+  VerifyEvidenceOptions,
+} from '../../verifier/verify/evidence.js';
+import { action, printFields, printJson, toJsonText } from '../output.js';
+
+interface ShowOptions {
+  readonly kind?: EvidenceKind;
+  readonly json?: boolean;
+}
+
+interface VerifyOptions extends ShowOptions {
+  /** A path, or false for `--no-collateral`. */
+  readonly collateral?: string | false;
+  readonly cert?: readonly string[];
+  readonly trustAnchor?: readonly string[];
+  readonly ak?: string;
+  readonly signature?: string;
+  readonly pcrs?: string;
+  readonly nonce?: string;
+  readonly userData?: string;
+  readonly at?: string;
+  readonly trustEmulated?: boolean;
+}
+
+function readInput(path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path === '-' ? 0 : path));
+  } catch (e) {
+    throw fromErrno(e, path);
+  }
+}
+
+/** The files of a collateral path: a directory's regular files, or the one file. */
+function readCollateral(path: string): Map<string, Uint8Array> {
+  try {
+    if (!statSync(path).isDirectory()) return new Map([[path, readInput(path)]]);
+    const files = new Map<string, Uint8Array>();
+    for (const name of readdirSync(path).sort()) {
+      const p = join(path, name);
+      if (statSync(p).isFile()) files.set(name, readInput(p));
+    }
+    return files;
+  } catch (e) {
+    if (e instanceof Error && 'code' in e && typeof e.code === 'string' && e.code.startsWith('ERR_')) throw e;
+    throw fromErrno(e, path);
+  }
+}
+
+function parseAt(text: string | undefined): Date | undefined {
+  if (text === undefined) return undefined;
+  const d = new Date(text);
+  if (Number.isNaN(d.getTime())) {
+    throw new UsageError('ERR_USAGE', `--at ${JSON.stringify(text)}: expected an ISO-8601 time`);
+  }
+  return d;
+}
+
+/** The kinds `--kind` accepts (the verifier's EVIDENCE_KINDS; kept here so help loads nothing). */
+const KINDS: readonly EvidenceKind[] = ['tdx', 'snp', 'tpm', 'cca', 'bundle'];
+
+/** The verifier, loaded when a command runs. */
+const verifier = (): Promise<typeof import('../../verifier/verify/evidence.js')> =>
+  import('../../verifier/verify/evidence.js');
+
+const collect = (v: string, prev: readonly string[] = []): string[] => [...prev, v];
+
+function kindOption(): Option {
+  return new Option('--kind <kind>', 'evidence kind (detected when omitted)').choices([...KINDS]);
+}
+
+function hex(v: unknown): string {
+  return v instanceof Uint8Array ? Buffer.from(v).toString('hex') : String(v);
+}
+
+/** Readable `key: value` lines of the top-level claims (nested objects as compact JSON). */
+function claimLines(claims: Readonly<Record<string, unknown>>): [string, string][] {
+  return Object.entries(claims).map(([k, v]) => [
+    k,
+    v instanceof Uint8Array || typeof v !== 'object' || v === null ? hex(v) : toJsonText(v, 0),
+  ]);
+}
+
+function printResult(r: EvidenceResult): void {
+  const fields: [string, string][] = [
+    ['verified', String(r.verified)],
+    ['kind', r.kind],
+    ['at', r.at],
+    ['trust root', `${r.trust.root ?? '-'}${r.trust.emulated ? ' (EMULATED)' : ''}`],
+  ];
+  if (r.tcbStatus !== undefined) fields.push(['tcb status', r.tcbStatus]);
+  if (r.advisories !== undefined && r.advisories.length > 0) fields.push(['advisories', r.advisories.join(', ')]);
+  for (const [k, v] of Object.entries(r.checks)) fields.push([`check ${k}`, v]);
+  for (const e of r.errors) fields.push(['error', `${e.code}: ${e.message}`]);
+  for (const w of r.warnings) fields.push(['warning', w]);
+  printFields([...fields, ...claimLines(r.claims)]);
+}
+
+/** Registers `evidence show|verify` and returns the `evidence` command. */
+export function registerEvidence(program: Command): Command {
+  const evidence = program.command('evidence').description('decode and verify attestation evidence offline');
+
+  evidence
+    .command('show')
+    .description('decode evidence without verifying it')
+    .argument('<file>', 'evidence: binary, hex or base64 text, a report envelope, or - for stdin')
+    .addOption(kindOption())
+    .option('--json', 'print JSON')
+    .action(
+      action(async (file: string, opts: ShowOptions) => {
+        const { decodeEvidenceInput, showEvidence } = await verifier();
+        const input = decodeEvidenceInput(readInput(file));
+        const r = showEvidence(input.data, opts.kind ?? input.envelope?.kind);
+        if (opts.json === true) printJson({ kind: r.kind, claims: r.claims, warnings: r.warnings });
+        else printFields([['kind', r.kind], ...r.warnings.map((w): [string, string] => ['warning', w]), ...claimLines(r.claims)]);
+        return 0;
+      }),
+    );
+
+  evidence
+    .command('verify')
+    .description('verify evidence offline: signatures, chains, revocation, validity at --at; TCB status beside')
+    .argument('<file>', 'evidence: binary, hex or base64 text, a report envelope, or - for stdin')
+    .addOption(kindOption())
+    .option('--collateral <path>', 'TDX: a directory of Intel PCS responses, or one QuoteCollateralV3 JSON')
+    .option('--no-collateral', 'verify signatures and chains only (revocation and TCB status are skipped)')
+    .option('--cert <file>', 'SNP: VCEK/VLEK (DER or PEM), ASK/ASVK/ARK PEM; TPM: an AK certificate (repeatable)', collect)
+    .option('--trust-anchor <file>', 'a root to trust instead of the built-in one (repeatable)', collect)
+    .option('--ak <file>', 'TPM: AK public (TPMT_PUBLIC, PEM or JWK)')
+    .option('--signature <file>', 'TPM: TPMT_SIGNATURE')
+    .option('--pcrs <file>', 'TPM: PCR values')
+    .option('--nonce <hex>', 'the expected nonce (report data prefix, zero-padded; see docs/evidence.md)')
+    .option('--user-data <hex>', 'with --nonce: the user data given to `mrstack report`')
+    .option('--at <iso-time>', 'verification time (default: now)')
+    .option('--trust-emulated', 'accept an mrstack emulated root (the output says so)')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (file: string, opts: VerifyOptions) => {
+        const { decodeEvidenceInput, verifyEvidence } = await verifier();
+        const input = decodeEvidenceInput(readInput(file));
+        const env = input.envelope;
+        const at = parseAt(opts.at);
+        let collateralFiles: Map<string, Uint8Array> | undefined;
+        if (typeof opts.collateral === 'string') collateralFiles = readCollateral(opts.collateral);
+        else if (opts.collateral !== false && env?.collateral !== undefined) {
+          collateralFiles = new Map([
+            ['envelope-collateral.json', new Uint8Array(Buffer.from(JSON.stringify(env.collateral)))],
+          ]);
+        }
+        if (opts.userData !== undefined && opts.nonce === undefined) {
+          throw new UsageError('ERR_USAGE', '--user-data needs --nonce');
+        }
+        const kind = opts.kind ?? env?.kind;
+        const vopts: VerifyEvidenceOptions = {
+          ...(kind === undefined ? {} : { kind }),
+          ...(at === undefined ? {} : { at }),
+          ...(opts.nonce === undefined ? {} : { nonce: fromHex(opts.nonce, '--nonce') }),
+          ...(opts.userData === undefined ? {} : { userData: fromHex(opts.userData, '--user-data') }),
+          ...(opts.trustEmulated === true ? { trustEmulated: true } : {}),
+          ...(opts.trustAnchor === undefined ? {} : { trustAnchors: opts.trustAnchor.map(readInput) }),
+          ...(collateralFiles === undefined ? {} : { collateral: { files: collateralFiles } }),
+          ...(opts.collateral === false ? { allowMissingCollateral: true } : {}),
+          ...(opts.cert === undefined ? {} : { certs: opts.cert.map(readInput) }),
+          ...(opts.ak === undefined ? {} : { ak: readInput(opts.ak) }),
+          ...(opts.signature === undefined ? {} : { signature: readInput(opts.signature) }),
+          ...(opts.pcrs === undefined ? {} : { pcrs: readInput(opts.pcrs) }),
+          ...(env?.auxblob === undefined ? {} : { auxblob: env.auxblob }),
+          ...(env?.parts === undefined ? {} : { parts: env.parts }),
+        };
+        const r = await verifyEvidence(input.data, vopts);
+        if (opts.json === true) printJson(r);
+        else printResult(r);
+        return r.verified ? 0 : 1;
+      }),
+    );
+  return evidence;
+}

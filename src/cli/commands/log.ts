@@ -1,0 +1,387 @@
+/**
+ * `mrstack log parse|replay|convert`: event logs (DESIGN §3, §7).
+ *
+ * JSON (with `--json`):
+ * - `log parse`   → `{"format","log","events":[{"index","register","mr_index"?,"type"?,"type_name",
+ *   "digests":{"<alg>":"<hex>"},"extend","offset","data"?,"line"?,"decoded":{…},"digest_check"?}],
+ *   "count","warnings":[…]}` (streamed: constant memory whatever the log size).
+ * - `log replay`  → `{"format","events":<records replayed>,"extended","registers":{"<mr>":{"<alg>":"<hex>"}},
+ *   "anchors":{"<mr>":"reset|firmware-log|trusted-checkpoint|unverified"},"warnings":[…]}`; several
+ *   files without `--combine` → `{"logs":[…one object per file…]}`; `--combine` replays them in order
+ *   into the same registers (`format` lists the formats joined by `+`).
+ * - `log convert` → writes the converted log to `--out` (or stdout); with `--json` (needs `--out`)
+ *   `{"from","to","out","events","bytes"}`.
+ *
+ * @module
+ */
+import { createWriteStream, readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { Option, type Command } from 'commander';
+import { toHex } from '../../bytes/hex.js';
+import { fromErrno, ParseError, UsageError } from '../../errors.js';
+import type { LogEvent } from '../../eventlog/event.js';
+import { parseExpectedJson } from '../../eventlog/expect.js';
+import type { LogFormat, LogWarning } from '../../eventlog/log_format.js';
+import { logFileSize, openLogFile, type OpenLogOptions } from '../../eventlog/log_source.js';
+import { PCR_MAP_NAMES, type PcrMapName } from '../../eventlog/mr_map.js';
+import { getLogFormat, logFormats } from '../../eventlog/registry.js';
+import { Replay, type ReplayResult } from '../../eventlog/replay.js';
+import { action, printJson, printTable, toJsonText } from '../output.js';
+
+interface CommonLogOptions {
+  readonly format?: string;
+  readonly json?: boolean;
+  readonly pcrMap?: PcrMapName;
+  readonly register?: string;
+}
+
+interface ReplayCliOptions extends CommonLogOptions {
+  readonly combine?: boolean;
+  readonly expect?: string;
+  readonly allowPartialTail?: boolean;
+}
+
+interface ConvertCliOptions extends CommonLogOptions {
+  readonly to: string;
+  readonly out?: string;
+}
+
+const PROGRESS_MIN_BYTES = 8 * 1024 * 1024;
+
+/** A one-line progress display on stderr, only when stderr is a terminal and the file is large. */
+function progressFor(path: string, size: number | undefined): {
+  onProgress?: (n: number) => void;
+  done: () => void;
+} {
+  if (process.stderr.isTTY !== true || size === undefined || size < PROGRESS_MIN_BYTES) {
+    return { done: () => undefined };
+  }
+  let last = 0;
+  const width = 30;
+  const draw = (n: number): void => {
+    const frac = Math.min(1, n / size);
+    const full = Math.round(frac * width);
+    process.stderr.write(
+      `\r${path} [${'#'.repeat(full)}${'.'.repeat(width - full)}] ${(frac * 100).toFixed(0).padStart(3)}%`,
+    );
+  };
+  return {
+    onProgress: (n) => {
+      const now = Date.now();
+      if (now - last >= 200) {
+        last = now;
+        draw(n);
+      }
+    },
+    done: () => {
+      draw(size);
+      process.stderr.write('\n');
+    },
+  };
+}
+
+function openOptions(opts: CommonLogOptions, onWarning: (w: LogWarning) => void): OpenLogOptions {
+  return {
+    ...(opts.format === undefined ? {} : { format: opts.format }),
+    ...(opts.pcrMap === undefined ? {} : { pcrMap: opts.pcrMap }),
+    ...(opts.register === undefined ? {} : { register: opts.register }),
+    onWarning,
+  };
+}
+
+function digestsJson(e: LogEvent): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [alg, d] of e.digests) out[alg] = toHex(d);
+  return out;
+}
+
+/** The JSON of one event for `log parse`. */
+export function eventJson(e: LogEvent, fmt: LogFormat): Record<string, unknown> {
+  const base: Record<string, unknown> = {
+    index: e.index,
+    register: e.register ?? null,
+  };
+  if (e.kind === 'tcg2') {
+    base['mr_index'] = e.mrIndex;
+    base['type'] = e.untrustedType;
+  }
+  base['type_name'] = fmt.typeName?.(e) ?? e.kind;
+  base['digests'] = digestsJson(e);
+  base['extend'] = e.extend;
+  base['offset'] = e.source.offset;
+  if (e.source.line !== undefined) base['line_number'] = e.source.line;
+  if (e.kind === 'tcg2') base['data'] = e.data;
+  if (e.kind === 'app' || e.kind === 'directive') base['line'] = e.line;
+  base['decoded'] = fmt.describe?.(e) ?? {};
+  const check = fmt.checkDigest?.(e);
+  if (check !== undefined && check !== 'n/a') base['digest_check'] = check;
+  return base;
+}
+
+async function write(text: string): Promise<void> {
+  if (!process.stdout.write(text)) await once(process.stdout, 'drain');
+}
+
+function shortSummary(decoded: Record<string, unknown>): string {
+  for (const k of ['string', 'unicode_name', 'device_path', 'version', 'signature', 'aael', 'content', 'line']) {
+    const v = decoded[k];
+    if (typeof v === 'string') {
+      const s = v.replace(/\s+/g, ' ');
+      return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+    }
+  }
+  return '';
+}
+
+function warningLine(w: LogWarning): string {
+  return `mrstack: warning: ${w.code}: ${w.message}`;
+}
+
+async function parseCommand(file: string, opts: CommonLogOptions): Promise<number> {
+  const warnings: LogWarning[] = [];
+  const json = opts.json === true;
+  const onWarning = (w: LogWarning): void => {
+    warnings.push(w);
+    if (!json) process.stderr.write(`${warningLine(w)}\n`);
+  };
+  const size = await logFileSize(file);
+  const progress = progressFor(file, size);
+  const log = await openLogFile(file, {
+    ...openOptions(opts, onWarning),
+    ...(progress.onProgress === undefined ? {} : { onProgress: progress.onProgress }),
+  });
+  const fmt = log.format;
+  let count = 0;
+  if (json) {
+    await write(`{"format":${JSON.stringify(fmt.id)},"log":${JSON.stringify(file)},"events":[`);
+    for await (const e of log.events) {
+      await write(`${count === 0 ? '\n' : ',\n'}${toJsonText(eventJson(e, fmt), 0)}`);
+      count++;
+    }
+    progress.done();
+    await write(`\n],"count":${count},"warnings":${toJsonText(warnings, 0)}}\n`);
+    return 0;
+  }
+  const rows: string[][] = [];
+  const flush = (): void => {
+    if (rows.length > 0) printTable(['#', 'register', 'type', 'digest', 'data'], rows);
+    rows.length = 0;
+  };
+  for await (const e of log.events) {
+    const j = eventJson(e, fmt);
+    const first = [...e.digests][0];
+    rows.push([
+      String(e.index),
+      e.register ?? '-',
+      String(j['type_name']),
+      first === undefined ? '' : `${first[0]}:${toHex(first[1]).slice(0, 16)}…`,
+      shortSummary(j['decoded'] as Record<string, unknown>),
+    ]);
+    count++;
+    // Print in pages so memory stays bounded on large logs.
+    if (rows.length >= 1000) flush();
+  }
+  flush();
+  progress.done();
+  process.stdout.write(`${fmt.id}: ${count} records\n`);
+  return 0;
+}
+
+function replayJson(formats: readonly string[], r: ReplayResult, warnings: readonly LogWarning[]): Record<string, unknown> {
+  const registers: Record<string, Record<string, string>> = {};
+  for (const [reg, banks] of r.registers) {
+    const b: Record<string, string> = {};
+    for (const [alg, v] of banks) b[alg] = toHex(v);
+    registers[reg] = b;
+  }
+  return {
+    format: formats.join('+'),
+    events: r.events,
+    extended: r.extended,
+    registers,
+    anchors: Object.fromEntries(r.anchors),
+    warnings: warnings.map((w) => ({ ...w })),
+  };
+}
+
+async function replayFiles(
+  files: readonly string[],
+  opts: ReplayCliOptions,
+): Promise<Record<string, unknown>> {
+  const warnings: LogWarning[] = [];
+  const json = opts.json === true;
+  const onWarning = (w: LogWarning): void => {
+    warnings.push(w);
+    if (!json) process.stderr.write(`${warningLine(w)}\n`);
+  };
+  const replay = new Replay({ onWarning });
+  const formats: string[] = [];
+  for (const file of files) {
+    const size = await logFileSize(file);
+    const progress = progressFor(file, size);
+    const log = await openLogFile(file, {
+      ...openOptions(opts, onWarning),
+      ...(progress.onProgress === undefined ? {} : { onProgress: progress.onProgress }),
+    });
+    formats.push(log.format.id);
+    try {
+      for await (const e of log.events) replay.add(e);
+    } catch (e) {
+      if (
+        opts.allowPartialTail === true &&
+        e instanceof ParseError &&
+        e.code === 'ERR_TRUNCATED' &&
+        e.incomplete
+      ) {
+        onWarning({
+          code: 'ERR_TRUNCATED',
+          message: `${file}: partial last record ignored (${e.completeRecords ?? 0} complete records replayed): ${e.message}`,
+          log: file,
+          offset: e.offset,
+        });
+      } else {
+        throw e;
+      }
+    } finally {
+      progress.done();
+    }
+  }
+  if (opts.expect !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(opts.expect, 'utf8');
+    } catch (e) {
+      throw fromErrno(e, opts.expect);
+    }
+    replay.check(parseExpectedJson(text));
+  }
+  return replayJson(formats, replay.result(), warnings);
+}
+
+function printReplayHuman(file: string, j: Record<string, unknown>): void {
+  const regs = j['registers'] as Record<string, Record<string, string>>;
+  const anchors = j['anchors'] as Record<string, string>;
+  const rows: string[][] = [];
+  for (const [reg, banks] of Object.entries(regs)) {
+    for (const [alg, hex] of Object.entries(banks)) rows.push([reg, alg, hex, anchors[reg] ?? '']);
+  }
+  process.stdout.write(
+    `${file}: ${String(j['format'])}, ${String(j['events'])} records, ${String(j['extended'])} extended\n`,
+  );
+  printTable(['register', 'alg', 'value', 'anchor'], rows);
+}
+
+async function replayCommand(files: string[], opts: ReplayCliOptions): Promise<number> {
+  if (files.length === 0) throw new UsageError('ERR_USAGE', 'log replay needs at least one file');
+  if (opts.combine === true || files.length === 1) {
+    const j = await replayFiles(files, opts);
+    if (opts.json === true) printJson(j);
+    else printReplayHuman(files.join(' + '), j);
+    return 0;
+  }
+  if (opts.expect !== undefined) {
+    throw new UsageError(
+      'ERR_USAGE',
+      '--expect with several files needs --combine (or one file per run)',
+    );
+  }
+  const logs: Record<string, unknown>[] = [];
+  for (const f of files) {
+    const j = await replayFiles([f], opts);
+    logs.push({ log: f, ...j });
+    if (opts.json !== true) printReplayHuman(f, j);
+  }
+  if (opts.json === true) printJson({ logs });
+  return 0;
+}
+
+async function convertCommand(file: string, opts: ConvertCliOptions): Promise<number> {
+  const target = getLogFormat(opts.to);
+  if (target.encode === undefined) {
+    throw new UsageError('ERR_UNSUPPORTED', `format ${target.id} cannot be written`);
+  }
+  if (opts.json === true && opts.out === undefined) {
+    throw new UsageError('ERR_USAGE', 'log convert --json needs --out FILE');
+  }
+  const warnings: LogWarning[] = [];
+  const log = await openLogFile(file, openOptions(opts, (w) => warnings.push(w)));
+  let events = 0;
+  const counted = (async function* () {
+    for await (const e of log.events) {
+      events++;
+      yield e;
+    }
+  })();
+  const out = opts.out === undefined ? process.stdout : createWriteStream(opts.out);
+  let bytes = 0;
+  try {
+    for await (const chunk of target.encode(counted)) {
+      bytes += chunk.length;
+      if (!out.write(chunk)) await once(out, 'drain');
+    }
+  } catch (e) {
+    if (opts.out !== undefined) out.destroy();
+    throw e;
+  }
+  if (opts.out !== undefined) {
+    const ws = out as ReturnType<typeof createWriteStream>;
+    ws.end();
+    try {
+      await once(ws, 'finish');
+    } catch (e) {
+      throw fromErrno(e, opts.out);
+    }
+  }
+  if (opts.json === true) {
+    printJson({ from: log.format.id, to: target.id, out: opts.out, events, bytes });
+  }
+  return 0;
+}
+
+function formatOption(): Option {
+  return new Option('--format <format>', 'log format (default: detect)').default(undefined);
+}
+
+function pcrMapOption(): Option {
+  return new Option(
+    '--pcr-map <map>',
+    'read PCR-indexed logs as CC MRs: uefi (PCR0->MRTD, 1,7->RTMR0, 2-6->RTMR1, 8-15->RTMR2) or coco (also PCR>=16->RTMR3)',
+  ).choices([...PCR_MAP_NAMES]);
+}
+
+/** Registers `mrstack log …`. */
+export function registerLog(program: Command): Command {
+  const ids = (): string => ['auto', ...logFormats().map((f) => f.id)].join('|');
+  const log = program.command('log').description('parse, replay and convert event logs');
+  log
+    .command('parse')
+    .description(`print a log's events (formats: ${ids()})`)
+    .argument('<file>', 'the log (- for stdin)')
+    .addOption(formatOption())
+    .addOption(pcrMapOption())
+    .option('--register <name>', 'register of logs that do not name one (AAEL: default rtmr3)')
+    .option('--json', 'JSON output')
+    .action(action(parseCommand));
+  log
+    .command('replay')
+    .description('replay logs to register values, per register and bank')
+    .argument('<file...>', 'one or more logs')
+    .addOption(formatOption())
+    .option('--combine', 'replay the files in order into the same registers')
+    .option('--expect <file>', 'expected values: {"<mr>":{"<alg>":"<hex>"}}; exit 1 on mismatch')
+    .option('--allow-partial-tail', 'replay the complete records of a log cut inside its last record')
+    .addOption(pcrMapOption())
+    .option('--register <name>', 'register of logs that do not name one (AAEL: default rtmr3)')
+    .option('--json', 'JSON output')
+    .action(action(replayCommand));
+  log
+    .command('convert')
+    .description('convert a log to another format where that is lossless')
+    .argument('<file>', 'the log (- for stdin)')
+    .requiredOption('--to <format>', 'target format')
+    .addOption(formatOption())
+    .option('--out <file>', 'write here (default stdout)')
+    .option('--json', 'print a JSON summary (needs --out)')
+    .action(action(convertCommand));
+  return program;
+}

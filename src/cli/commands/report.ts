@@ -1,0 +1,123 @@
+/**
+ * `mrstack report --nonce HEX [--user-data HEX] [--out FILE] [--json]`: asks the provider for a
+ * signed report and writes it as an mrstack report envelope (JSON, docs/evidence.md) that
+ * `mrstack evidence verify` reads directly:
+ *
+ * `{"format":"mrstack-report-v1","kind","provider","emulated","nonce","user_data"?,"report_data",
+ *   "outblob","auxblob"?,"manifestblob"?,"parts"?,"collateral"?}` (bytes as hex; `collateral`
+ * is the JSON the emulated TDX profile ships, in the QuoteCollateralV3 layout).
+ *
+ * Report data: the nonce (zero-padded to 64 bytes) without `--user-data`; with it,
+ * SHA-512("mrstack-report-v1" ‖ u16be len ‖ nonce ‖ u16be len ‖ user data).
+ *
+ * Without `--out` the envelope goes to stdout; with `--out` it is written to the file and a
+ * summary is printed (`{"out","kind","provider","emulated","bytes"}` with `--json`).
+ *
+ * @module
+ */
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { fromHex, toHex } from '../../bytes/hex.js';
+import { fromErrno, UsageError } from '../../errors.js';
+import type { RawReport, ReportFormat } from '../../providers/provider.js';
+import type { EvidenceKind } from '../../verifier/verify/evidence.js';
+import { reportDataBinding } from '../../verifier/verify/evidence_result.js';
+import { action, printFields, printJson, toJsonText } from '../output.js';
+import {
+  addProviderOptions,
+  openProviderFromOptions,
+  type ProviderCliOptions,
+} from '../provider_options.js';
+
+interface ReportCliOptions extends ProviderCliOptions {
+  readonly nonce: string;
+  readonly userData?: string;
+  readonly out?: string;
+}
+
+const KIND_OF: Record<ReportFormat, EvidenceKind> = {
+  'tdx-quote': 'tdx',
+  'snp-report': 'snp',
+  'tpm-quote': 'tpm',
+  'cca-token': 'cca',
+};
+
+/** The report envelope of a raw report (docs/evidence.md). */
+export function reportEnvelope(
+  r: RawReport,
+  nonce: Uint8Array,
+  userData: Uint8Array | undefined,
+  reportData: Uint8Array,
+): Record<string, unknown> {
+  const parts: Record<string, string> = {};
+  let collateral: unknown;
+  for (const [k, v] of Object.entries(r.parts ?? {})) {
+    if (k === 'collateral') collateral = JSON.parse(Buffer.from(v).toString('utf8')) as unknown;
+    else parts[k] = toHex(v);
+  }
+  return {
+    format: 'mrstack-report-v1',
+    kind: KIND_OF[r.format],
+    provider: r.provider,
+    emulated: r.emulated,
+    nonce: toHex(nonce),
+    ...(userData === undefined ? {} : { user_data: toHex(userData) }),
+    report_data: toHex(reportData),
+    outblob: toHex(r.outblob),
+    ...(r.auxblob === undefined ? {} : { auxblob: toHex(r.auxblob) }),
+    ...(r.manifestblob === undefined ? {} : { manifestblob: toHex(r.manifestblob) }),
+    ...(Object.keys(parts).length === 0 ? {} : { parts }),
+    ...(collateral === undefined ? {} : { collateral }),
+  };
+}
+
+/** Registers `mrstack report`. */
+export function registerReport(program: Command): Command {
+  const cmd = program
+    .command('report')
+    .description('get a signed report (TDX quote, SNP report, TPM quote, CCA token) bound to a nonce')
+    .requiredOption('--nonce <hex>', 'the verifier nonce (at most 64 bytes without --user-data)')
+    .option('--user-data <hex>', 'extra data bound into the report data (see docs/evidence.md)')
+    .option('--out <file>', 'write the evidence envelope to FILE instead of stdout')
+    .option('--json', 'print JSON');
+  addProviderOptions(cmd, { write: false });
+  cmd.action(
+    action(async (opts: ReportCliOptions) => {
+      const nonce = fromHex(opts.nonce, '--nonce');
+      const userData = opts.userData === undefined ? undefined : fromHex(opts.userData, '--user-data');
+      const reportData = reportDataBinding(nonce, userData);
+      if (reportData.length > 64) {
+        throw new UsageError('ERR_USAGE', `--nonce is ${nonce.length} bytes; report data holds at most 64`);
+      }
+      const provider = await openProviderFromOptions(opts, { write: false });
+      let raw: RawReport;
+      try {
+        raw = await provider.report({ reportData });
+      } finally {
+        await provider.close();
+      }
+      const env = reportEnvelope(raw, nonce, userData, reportData);
+      const text = `${toJsonText(env)}\n`;
+      if (opts.out === undefined) {
+        process.stdout.write(text);
+        return 0;
+      }
+      try {
+        writeFileSync(opts.out, text);
+      } catch (e) {
+        throw fromErrno(e, opts.out);
+      }
+      const summary = {
+        out: opts.out,
+        kind: env['kind'],
+        provider: raw.provider,
+        emulated: raw.emulated,
+        bytes: raw.outblob.length,
+      };
+      if (opts.json === true) printJson(summary);
+      else printFields(Object.entries(summary).map(([k, v]) => [k, String(v)]));
+      return 0;
+    }),
+  );
+  return cmd;
+}

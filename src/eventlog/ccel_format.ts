@@ -1,0 +1,89 @@
+/**
+ * The `ccel` log format: the confidential-computing event log of TDX (and Hygon CSV) guests,
+ * `/sys/firmware/acpi/tables/data/CCEL`. TCG PC Client records whose index is a CC MR index
+ * (0 = MRTD, 1–4 = RTMR0–3); the log area is padded with 0xFF (zeros in old TDVF captures)
+ * after the last record. CoCo AAEL v2 entries are EV_EVENT_TAG records in it. Read and write
+ * (writing drops the padding).
+ *
+ * @module
+ */
+import { bytesEqual } from '../bytes/hex.js';
+import { hash } from '../crypto/hash.js';
+import { hashAlgFromId } from '../crypto/hash_alg.js';
+import { AAEL_TAGGED_EVENT_ID } from '../formats/tcg2/event_data.js';
+import { EventType, eventTypeName } from '../formats/tcg2/event_types.js';
+import { describeTcgEventData } from '../formats/tcg2/event_data.js';
+import type { AnyIterable, LogEvent } from './event.js';
+import type { DigestCheck, LogFormat, LogParseOptions } from './log_format.js';
+import { ccMrName } from './mr_map.js';
+import { encodeTcgRecords, parseTcgRecords } from './tcg2_stream.js';
+import { checkTcgDigest, tcgHead } from './tcg2_format.js';
+import { splitAppLine } from './aael_format.js';
+
+/** True when a CCEL record is a CoCo AAEL v2 tagged event. */
+export function isAaelV2Record(e: LogEvent): boolean {
+  return (
+    e.kind === 'tcg2' &&
+    e.untrustedType === EventType.EV_EVENT_TAG &&
+    e.data.length >= 8 &&
+    (e.data[0]! | (e.data[1]! << 8) | (e.data[2]! << 16) | (e.data[3]! << 24)) >>> 0 ===
+      AAEL_TAGGED_EVENT_ID
+  );
+}
+
+function checkCcelDigest(e: LogEvent): DigestCheck {
+  if (e.kind !== 'tcg2') return 'n/a';
+  if (isAaelV2Record(e)) {
+    // AAEL v2: digest = H(TCG_PCClientTaggedEvent) = H(le32 id ‖ le32 size ‖ text).
+    for (const [alg, d] of e.digests) if (!bytesEqual(hash(alg, e.data), d)) return 'mismatch';
+    return 'match';
+  }
+  return checkTcgDigest(e);
+}
+
+/** The `ccel` format. */
+export const ccelFormat: LogFormat = {
+  id: 'ccel',
+  description: 'TDX/CSV CC event log (CCEL): TCG records indexed by CC MR (0 = MRTD, 1-4 = RTMR0-3)',
+  detect(head: Uint8Array): number {
+    const h = tcgHead(head);
+    if (h === undefined || !h.specId) return 0;
+    // CCEL headers sit at MR index 1 (TDVF/OVMF) or 0 (old TDVF) and declare one bank; the
+    // PC Client logs declare SHA-1/SHA-256 banks at PCR 0.
+    if (h.pcr === 1) return 95;
+    const single = h.algs.length === 1 ? hashAlgFromId(h.algs[0]!) : undefined;
+    if (h.pcr === 0 && (single === 'sha384' || single === 'sm3')) return 92;
+    return 0;
+  },
+  parse(input: AnyIterable<Uint8Array>, opts: LogParseOptions = {}): AsyncIterable<LogEvent> {
+    return parseTcgRecords(input, {
+      format: 'ccel',
+      logName: opts.logName ?? '-',
+      ...(opts.limits === undefined ? {} : { limits: opts.limits }),
+      mapIndex: (i) => {
+        const register = ccMrName(i);
+        // CC MR index 0 is MRTD: built by the TDX module, never replayed.
+        return { register, extendable: register !== undefined && i !== 0 };
+      },
+      zeroPadding: true,
+      ...(opts.onWarning === undefined ? {} : { onWarning: opts.onWarning }),
+    });
+  },
+  encode(events: AnyIterable<LogEvent>): AsyncIterable<Uint8Array> {
+    return encodeTcgRecords(events, 'ccel');
+  },
+  describe(e: LogEvent): Record<string, unknown> {
+    if (e.kind !== 'tcg2') return {};
+    const d = describeTcgEventData(e.untrustedType, e.data, e.header);
+    const text = d['aael'];
+    if (typeof text === 'string') {
+      const parts = splitAppLine(text);
+      if (parts !== undefined) return { ...d, domain: parts[0], operation: parts[1], content: parts[2] };
+    }
+    return d;
+  },
+  checkDigest: checkCcelDigest,
+  typeName(e: LogEvent): string | undefined {
+    return e.kind === 'tcg2' ? eventTypeName(e.untrustedType) : undefined;
+  },
+};

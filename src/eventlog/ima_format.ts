@@ -1,0 +1,217 @@
+/**
+ * The `ima-binary` and `ima-ascii` log formats (IMA runtime measurement lists; see
+ * `formats/ima/`). Each entry becomes an `ima` event of `pcr<N>` (the PCR field of the entry,
+ * PCR10 in the default policy) carrying, in the list's bank, the digest replay extends: the
+ * logged template hash, or all ones for a violation (whose logged hash is all zeros — kept in
+ * `templateHash`). Template hashes are checked against the template data (`checkDigest`).
+ * Read and write; converts losslessly to and from CEL (`ima_template` content).
+ *
+ * @module
+ */
+import { hash } from '../crypto/hash.js';
+import { hashAlgFromId, hashAlgId, type HashAlg } from '../crypto/hash_alg.js';
+import { bytesEqual } from '../bytes/hex.js';
+import { ParseError } from '../errors.js';
+import { ImaAsciiReader, banksForHashHex, formatImaAsciiLine } from '../formats/ima/ima_ascii.js';
+import {
+  ImaBinaryReader,
+  detectImaBinaryLayout,
+  encodeImaBinaryEntry,
+} from '../formats/ima/ima_binary.js';
+import {
+  imaEntryDetails,
+  imaTemplateHashInput,
+  isAllZero,
+  type ImaEntry,
+} from '../formats/ima/ima_template.js';
+import type { AnyIterable, EventBase, LogEvent } from './event.js';
+import type { DigestCheck, LogFormat, LogParseOptions } from './log_format.js';
+
+/** An IMA measurement-list entry as an event. */
+export interface ImaEvent extends EventBase {
+  readonly kind: 'ima';
+  /** The bank of the list's template-hash column. */
+  readonly bank: HashAlg;
+  /** The entry as logged (template hash, name, data, byte order). */
+  readonly entry: ImaEntry;
+  /** True for a violation: logged hash all zeros, all ones extended. */
+  readonly violation: boolean;
+}
+
+declare module './event.js' {
+  interface EventKindMap {
+    ima: ImaEvent;
+  }
+}
+
+/** The bank a 64-hex-digit ascii column is in: SHA-256 unless the template hash is SM3's. */
+function asciiBank(e: ImaEntry): HashAlg {
+  const banks = banksForHashHex(e.templateHash.length * 2);
+  if (banks.length === 1 || isAllZero(e.templateHash)) return banks[0]!;
+  const input = imaTemplateHashInput(e);
+  return banks.find((b) => bytesEqual(hash(b, input), e.templateHash)) ?? banks[0]!;
+}
+
+function toEvent(e: ImaEntry, bank: HashAlg, logName: string, format: string, length: number): ImaEvent {
+  const violation = isAllZero(e.templateHash);
+  const digest = violation ? new Uint8Array(e.templateHash.length).fill(0xff) : e.templateHash;
+  return {
+    kind: 'ima',
+    index: e.index,
+    register: `pcr${e.pcr}`,
+    digests: new Map([[bank, digest]]),
+    extend: true,
+    source: {
+      log: logName,
+      format,
+      offset: e.offset,
+      length,
+      ...(format === 'ima-ascii' ? { line: e.offset } : {}),
+    },
+    bank,
+    entry: e,
+    violation,
+  };
+}
+
+async function* parseBinary(
+  input: AnyIterable<Uint8Array>,
+  opts: LogParseOptions,
+): AsyncIterable<LogEvent> {
+  const logName = opts.logName ?? '-';
+  const rd = new ImaBinaryReader(opts.limits === undefined ? {} : { limits: opts.limits });
+  for await (const chunk of input) {
+    for (const e of rd.push(chunk)) {
+      const len = 12 + e.templateHash.length + e.templateName.length + e.templateData.length;
+      yield toEvent(e, rd.layout!.bank, logName, 'ima-binary', len);
+    }
+  }
+  rd.end();
+}
+
+async function* parseAscii(
+  input: AnyIterable<Uint8Array>,
+  opts: LogParseOptions,
+): AsyncIterable<LogEvent> {
+  const logName = opts.logName ?? '-';
+  const rd = new ImaAsciiReader(opts.limits === undefined ? {} : { limits: opts.limits });
+  let bank: HashAlg | undefined;
+  const emit = (e: ImaEntry): ImaEvent => {
+    bank ??= asciiBank(e);
+    return toEvent(e, bank, logName, 'ima-ascii', 0);
+  };
+  for await (const chunk of input) for (const e of rd.push(chunk)) yield emit(e);
+  for (const e of rd.end()) yield emit(e);
+}
+
+/** An IMA entry from an event of a format that can carry one losslessly (IMA, CEL ima_template). */
+export function imaEntryOfEvent(e: LogEvent, target: string): { entry: ImaEntry; bank: HashAlg } {
+  if (e.kind === 'ima') return { entry: e.entry, bank: e.bank };
+  if (e.kind === 'cel' && e.record.content.type === 'ima_template' && e.record.register.kind === 'pcr') {
+    const r = e.record;
+    const c = e.record.content;
+    const d = r.digests[0];
+    const alg = d === undefined ? undefined : hashAlgFromId(d.algId);
+    if (r.digests.length === 1 && alg !== undefined) {
+      return {
+        entry: {
+          index: e.index,
+          offset: e.source.offset,
+          pcr: r.register.index,
+          templateHash: d!.digest,
+          templateName: c.templateName,
+          templateData: c.templateData,
+          littleEndian: true,
+        },
+        bank: alg,
+      };
+    }
+  }
+  throw new ParseError({
+    code: 'ERR_LOSSY_CONVERSION',
+    format: target === 'ima-ascii' ? 'ima-ascii' : 'ima-binary',
+    offset: e.source.offset,
+    field: `event[${e.index}]`,
+    expected: 'IMA entries (or CEL ima_template records with one digest)',
+    actual: `a ${e.kind} event from ${e.source.format}`,
+  });
+}
+
+function checkImaDigest(e: LogEvent): DigestCheck {
+  if (e.kind !== 'ima' || e.violation) return 'n/a';
+  return bytesEqual(hash(e.bank, imaTemplateHashInput(e.entry)), e.entry.templateHash)
+    ? 'match'
+    : 'mismatch';
+}
+
+function describeIma(e: LogEvent): Record<string, unknown> {
+  if (e.kind !== 'ima') return {};
+  let fields: Record<string, unknown>;
+  try {
+    fields = imaEntryDetails(e.entry, e.source.format === 'ima-ascii' ? 'ima-ascii' : 'ima-binary');
+  } catch {
+    fields = {};
+  }
+  return {
+    template_name: e.entry.templateName,
+    template_hash: e.entry.templateHash,
+    ...(e.violation ? { violation: true } : {}),
+    ...fields,
+  };
+}
+
+/** The `ima-binary` format. */
+export const imaBinaryFormat: LogFormat = {
+  id: 'ima-binary',
+  description: 'IMA binary_runtime_measurements (any template, any bank, either byte order)',
+  detect(head: Uint8Array): number {
+    try {
+      detectImaBinaryLayout(head);
+      return 80;
+    } catch {
+      return 0;
+    }
+  },
+  parse(input: AnyIterable<Uint8Array>, opts: LogParseOptions = {}): AsyncIterable<LogEvent> {
+    return parseBinary(input, opts);
+  },
+  async *encode(events: AnyIterable<LogEvent>): AsyncIterable<Uint8Array> {
+    for await (const e of events) yield encodeImaBinaryEntry(imaEntryOfEvent(e, 'ima-binary').entry);
+  },
+  describe: describeIma,
+  checkDigest: checkImaDigest,
+  typeName(e: LogEvent): string | undefined {
+    return e.kind === 'ima' ? e.entry.templateName : undefined;
+  },
+};
+
+const ASCII_HEAD = /^ ?[0-9]{1,10} [0-9a-fA-F]{40,128} [\x21-\x7e]+ /;
+
+/** The `ima-ascii` format. */
+export const imaAsciiFormat: LogFormat = {
+  id: 'ima-ascii',
+  description: 'IMA ascii_runtime_measurements (any template, any bank)',
+  detect(head: Uint8Array): number {
+    const text = new TextDecoder('latin1').decode(head.subarray(0, 512));
+    return ASCII_HEAD.test(text) ? 80 : 0;
+  },
+  parse(input: AnyIterable<Uint8Array>, opts: LogParseOptions = {}): AsyncIterable<LogEvent> {
+    return parseAscii(input, opts);
+  },
+  async *encode(events: AnyIterable<LogEvent>): AsyncIterable<Uint8Array> {
+    const enc = new TextEncoder();
+    for await (const e of events) {
+      yield enc.encode(`${formatImaAsciiLine(imaEntryOfEvent(e, 'ima-ascii').entry)}\n`);
+    }
+  },
+  describe: describeIma,
+  checkDigest: checkImaDigest,
+  typeName(e: LogEvent): string | undefined {
+    return e.kind === 'ima' ? e.entry.templateName : undefined;
+  },
+};
+
+/** TPM_ALG_ID of an IMA event's bank (for CEL conversion). */
+export function imaBankAlgId(e: ImaEvent): number {
+  return hashAlgId(e.bank);
+}

@@ -1,0 +1,96 @@
+/**
+ * The contract between a log format and the event-log core: what a format plugs in so that
+ * detection, streaming parse, replay, display and conversion work for it. Each format's adapter
+ * (`src/eventlog/<format>_format.ts`) exports one {@link LogFormat} object and is listed once in
+ * `registry.ts`.
+ *
+ * @module
+ */
+import type { Limits } from '../limits.js';
+import type { AnyIterable, LogEvent } from './event.js';
+import type { PcrMapName } from './mr_map.js';
+
+/** Format ids as the CLI spells them (`--format`, `--to`). */
+export type LogFormatId =
+  | 'tcg2'
+  | 'ccel'
+  | 'ima-ascii'
+  | 'ima-binary'
+  | 'cel-tlv'
+  | 'cel-json'
+  | 'cel-cbor'
+  | 'aael'
+  | 'aael-v2'
+  | 'mrlog';
+
+/** Options every format's `parse` accepts (each ignores what does not apply to it). */
+export interface LogParseOptions {
+  /** Name of the log in `source.log`, errors and warnings (default: `-`). */
+  readonly logName?: string;
+  readonly limits?: Limits;
+  /**
+   * For PCR-indexed logs read on a confidential VM: map PCR indexes to CC MRs with this map
+   * (`uefi`: PCR0→MRTD, 1,7→RTMR0, 2–6→RTMR1, 8–15→RTMR2, ≥16 unmapped; `coco`: also ≥16→RTMR3).
+   * Absent: PCRs stay PCRs.
+   */
+  readonly pcrMap?: PcrMapName;
+  /**
+   * For logs that do not name their register (AAEL v1, mrlog segments): the register they
+   * extend (AAEL default `rtmr3`).
+   */
+  readonly register?: string;
+  /** Receives non-fatal findings (quirk rules applied, odd padding …). */
+  readonly onWarning?: (w: LogWarning) => void;
+}
+
+/** Options of a format's `encode`. */
+export interface LogEncodeOptions {
+  readonly limits?: Limits;
+}
+
+/** A non-fatal finding while parsing or replaying. */
+export interface LogWarning {
+  /** A stable code: an `ERR_*` code or a quirk rule name (`docs/eventlog-quirks.md`). */
+  readonly code: string;
+  readonly message: string;
+  readonly log?: string;
+  readonly offset?: number;
+  readonly index?: number;
+  readonly register?: string;
+}
+
+/**
+ * Whether an event's digests are the hash of its data:
+ * `match`, `mismatch` (a warning: many firmware events legitimately hash something else, and
+ * replay still extends the logged digest), or `n/a` when the format does not define it.
+ */
+export type DigestCheck = 'match' | 'mismatch' | 'n/a';
+
+/** One log format, as the core sees it. */
+export interface LogFormat {
+  readonly id: LogFormatId;
+  /** One line for `--help` and errors. */
+  readonly description: string;
+  /**
+   * How sure the format is that `head` (the first bytes of the input, up to 64 KiB, fewer for
+   * short inputs) is one of its logs: 0 = no, 100 = certain (a magic value matched).
+   */
+  detect(head: Uint8Array): number;
+  /**
+   * Parses a log as a stream of events in log order, in constant memory.
+   * @throws ParseError with format, absolute offset, record and field; `ERR_TRUNCATED` with
+   * `incomplete: true` and `completeRecords` when the input ends inside a record.
+   */
+  parse(input: AnyIterable<Uint8Array>, opts?: LogParseOptions): AsyncIterable<LogEvent>;
+  /**
+   * Writes events back as this format's bytes. Events it cannot represent exactly are refused
+   * with `ERR_LOSSY_CONVERSION`. Absent: the format is read-only.
+   */
+  encode?(events: AnyIterable<LogEvent>, opts?: LogEncodeOptions): AsyncIterable<Uint8Array>;
+  /** The decoded, display-only fields of an event for `log parse` (JSON-able; bytes as Uint8Array). */
+  describe?(e: LogEvent): Record<string, unknown>;
+  /** Whether the event's digests are the hash of its data (see {@link DigestCheck}). */
+  checkDigest?(e: LogEvent): DigestCheck;
+  /** Name of an event's type for display (`EV_SEPARATOR`). */
+  typeName?(e: LogEvent): string | undefined;
+}

@@ -1,0 +1,109 @@
+/**
+ * Opening logs: files or any byte stream, format detection on the first bytes (or `--format`),
+ * then a streaming parse that replays the detection bytes first. Nothing is read twice and only
+ * the detection head (≤ 64 KiB) is held beyond the parser's one record.
+ *
+ * @module
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { fromErrno } from '../errors.js';
+import type { AnyIterable, LogEvent } from './event.js';
+import type { LogFormat, LogParseOptions } from './log_format.js';
+import { DETECT_HEAD_BYTES, detectLogFormat } from './registry.js';
+
+/** A log ready to be parsed. */
+export interface OpenedLog {
+  readonly format: LogFormat;
+  /** The events, parsed lazily as the iterable is consumed. */
+  readonly events: AsyncIterable<LogEvent>;
+}
+
+/** Options of {@link openLogStream} and {@link openLogFile}. */
+export interface OpenLogOptions extends LogParseOptions {
+  /** `--format`: a format id, or `auto`/undefined to detect. */
+  readonly format?: string;
+  /** Called with the byte count consumed so far (progress display). */
+  readonly onProgress?: (bytes: number) => void;
+}
+
+async function* prefixed(
+  head: readonly Uint8Array[],
+  rest: AsyncIterator<Uint8Array>,
+  onProgress?: (bytes: number) => void,
+): AsyncIterable<Uint8Array> {
+  let n = 0;
+  for (const c of head) {
+    n += c.length;
+    onProgress?.(n);
+    yield c;
+  }
+  for (;;) {
+    const r = await rest.next();
+    if (r.done === true) return;
+    n += r.value.length;
+    onProgress?.(n);
+    yield r.value;
+  }
+}
+
+/**
+ * Detects a stream's format from its first bytes (unless `opts.format` names one) and returns a
+ * lazy parse of the whole stream.
+ * @throws ParseError `ERR_UNKNOWN_FORMAT`
+ */
+export async function openLogStream(
+  input: AnyIterable<Uint8Array>,
+  opts: OpenLogOptions = {},
+): Promise<OpenedLog> {
+  const it =
+    Symbol.asyncIterator in input
+      ? input[Symbol.asyncIterator]()
+      : (async function* () {
+          await Promise.resolve();
+          yield* input;
+        })()[Symbol.asyncIterator]();
+  const head: Uint8Array[] = [];
+  let have = 0;
+  while (have < DETECT_HEAD_BYTES) {
+    const r = await it.next();
+    if (r.done === true) break;
+    const c = r.value instanceof Uint8Array ? r.value : new Uint8Array(r.value as ArrayBuffer);
+    head.push(c);
+    have += c.length;
+  }
+  const first = head.length === 1 ? head[0]! : Buffer.concat(head);
+  const format = detectLogFormat(first.subarray(0, DETECT_HEAD_BYTES), opts.format);
+  return { format, events: format.parse(prefixed(head, it, opts.onProgress), opts) };
+}
+
+async function* fileChunks(path: string): AsyncIterable<Uint8Array> {
+  const s = createReadStream(path, { highWaterMark: 64 * 1024 });
+  try {
+    for await (const c of s) yield new Uint8Array((c as Buffer).buffer, (c as Buffer).byteOffset, (c as Buffer).length);
+  } catch (e) {
+    throw fromErrno(e, path);
+  } finally {
+    s.destroy();
+  }
+}
+
+/**
+ * Opens a log file (`-` is stdin) for streaming parse.
+ * @throws ProviderError `ERR_NOT_FOUND` / `ERR_PERMISSION` / `ERR_IO`; ParseError
+ * `ERR_UNKNOWN_FORMAT`
+ */
+export async function openLogFile(path: string, opts: OpenLogOptions = {}): Promise<OpenedLog> {
+  const input = path === '-' ? (process.stdin as AsyncIterable<Uint8Array>) : fileChunks(path);
+  return openLogStream(input, { logName: path, ...opts });
+}
+
+/** The size of a log file in bytes (undefined for stdin or when unknown). */
+export async function logFileSize(path: string): Promise<number | undefined> {
+  if (path === '-') return undefined;
+  try {
+    return (await stat(path)).size;
+  } catch (e) {
+    throw fromErrno(e, path);
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The `tcg2` log format: TCG PC Client event logs (`binary_bios_measurements`, WBCL), crypto-agile
+ * or SHA-1 layout, PCR-indexed. Read and write.
+ *
+ * @module
+ */
+import { bytesEqual } from '../bytes/hex.js';
+import { hash } from '../crypto/hash.js';
+import { DIGEST_IS_HASH_OF_DATA, EventType, eventTypeName } from '../formats/tcg2/event_types.js';
+import { isSpecIdEvent03 } from '../formats/tcg2/spec_id_event.js';
+import { describeTcgEventData } from '../formats/tcg2/event_data.js';
+import type { AnyIterable, LogEvent } from './event.js';
+import type { DigestCheck, LogFormat, LogParseOptions } from './log_format.js';
+import { ccMrName, pcrName, pcrToCcMrIndex, PCR_INDEX_NONE } from './mr_map.js';
+import { encodeTcgRecords, parseTcgRecords, type IndexMapping } from './tcg2_stream.js';
+
+function u32(b: Uint8Array, at: number): number {
+  return ((b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) >>> 0) + b[at + 3]! * 0x1000000;
+}
+
+/** The first record's PCR index and event type, and whether it holds a Spec ID Event03. */
+export function tcgHead(
+  head: Uint8Array,
+): { pcr: number; type: number; size: number; specId: boolean; algs: number[] } | undefined {
+  if (head.length < 32) return undefined;
+  const pcr = u32(head, 0);
+  const type = u32(head, 4);
+  const size = u32(head, 28);
+  const data = head.subarray(32, 32 + size);
+  const specId = type === EventType.EV_NO_ACTION && isSpecIdEvent03(data);
+  const algs: number[] = [];
+  if (specId && data.length >= 28) {
+    const n = u32(data, 24);
+    for (let i = 0; i < n && 28 + 4 * i + 2 <= data.length; i++) {
+      algs.push(data[28 + 4 * i]! | (data[29 + 4 * i]! << 8));
+    }
+  }
+  return { pcr, type, size, specId, algs };
+}
+
+/** Whether an event's digests are the hash of its data, for the types where the spec says so. */
+export function checkTcgDigest(e: LogEvent): DigestCheck {
+  if (e.kind !== 'tcg2' || !DIGEST_IS_HASH_OF_DATA.has(e.untrustedType)) return 'n/a';
+  for (const [alg, d] of e.digests) {
+    if (!bytesEqual(hash(alg, e.data), d)) return 'mismatch';
+  }
+  return 'match';
+}
+
+function tcgIndexMap(opts: LogParseOptions): (i: number) => IndexMapping {
+  const map = opts.pcrMap;
+  if (map === undefined) return (i) => ({ register: pcrName(i), extendable: true });
+  return (i) => {
+    const cc = i === PCR_INDEX_NONE ? undefined : pcrToCcMrIndex(i, map);
+    const register = cc === undefined ? undefined : ccMrName(cc);
+    return { register, extendable: cc !== undefined && cc !== 0 };
+  };
+}
+
+/** The `tcg2` format. */
+export const tcg2Format: LogFormat = {
+  id: 'tcg2',
+  description: 'TCG PC Client event log (crypto-agile or SHA-1), PCR-indexed',
+  detect(head: Uint8Array): number {
+    const h = tcgHead(head);
+    if (h === undefined) return 0;
+    if (h.specId && h.pcr === 0) return 90;
+    // SHA-1 layout: a plausible first record (PCR 0–23, a known-looking type, a sane size).
+    if (h.pcr <= 23 && h.size <= head.length + 16 * 1024 * 1024 && (h.type <= 0x13 || h.type >= 0x80000000)) {
+      return h.pcr === 0 ? 40 : 20;
+    }
+    return 0;
+  },
+  parse(input: AnyIterable<Uint8Array>, opts: LogParseOptions = {}): AsyncIterable<LogEvent> {
+    return parseTcgRecords(input, {
+      format: 'tcg2',
+      logName: opts.logName ?? '-',
+      ...(opts.limits === undefined ? {} : { limits: opts.limits }),
+      mapIndex: tcgIndexMap(opts),
+      zeroPadding: false,
+      ...(opts.onWarning === undefined ? {} : { onWarning: opts.onWarning }),
+    });
+  },
+  encode(events: AnyIterable<LogEvent>): AsyncIterable<Uint8Array> {
+    return encodeTcgRecords(events, 'tcg2');
+  },
+  describe(e: LogEvent): Record<string, unknown> {
+    return e.kind === 'tcg2' ? describeTcgEventData(e.untrustedType, e.data, e.header) : {};
+  },
+  checkDigest: checkTcgDigest,
+  typeName(e: LogEvent): string | undefined {
+    return e.kind === 'tcg2' ? eventTypeName(e.untrustedType) : undefined;
+  },
+};

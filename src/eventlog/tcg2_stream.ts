@@ -1,0 +1,363 @@
+/**
+ * Streaming reader and writer of TCG PC Client record streams, shared by the `tcg2`
+ * (`binary_bios_measurements`) and `ccel` (TDX / CSV CC event log) formats: they differ only in
+ * what the index field names and in the padding after the last record.
+ *
+ * Quirk rules applied here (each documented in `docs/eventlog-quirks.md`):
+ * `SPECID_SIZE_OMITS_VENDOR_INFO`, `LEGACY_SHA1_LOG`, `TRAILING_PADDING`, `FEWER_DIGESTS`,
+ * `STARTUP_LOCALITY`, `HCRTM_PCR0`, `PCR_INDEX_NONE`, `NO_ACTION_ANYWHERE`.
+ *
+ * @module
+ */
+import { ByteReader } from '../bytes/reader.js';
+import { ByteWriter } from '../bytes/writer.js';
+import { digestSize, type HashAlg } from '../crypto/hash_alg.js';
+import { MrstackError, ParseError, type FormatId } from '../errors.js';
+import { DEFAULT_LIMITS, type Limits } from '../limits.js';
+import { EventType } from '../formats/tcg2/event_types.js';
+import {
+  encodePcrEvent,
+  encodePcrEvent2,
+  measurePcrEvent2,
+  parsePcrEvent,
+  parsePcrEvent2,
+  PCR_EVENT_HEADER_SIZE,
+  type LoggedDigest,
+  type TcgPcrRecord,
+} from '../formats/tcg2/pcr_event.js';
+import {
+  isSpecIdEvent03,
+  parseSpecIdEvent,
+  type SpecIdEvent,
+} from '../formats/tcg2/spec_id_event.js';
+import type { AnyIterable, EventAnchor, LogEvent, Tcg2Event } from './event.js';
+import { Framer } from './framing.js';
+import type { LogWarning } from './log_format.js';
+
+/** What the index field of a record names, per format. */
+export interface IndexMapping {
+  readonly register: string | undefined;
+  /** False when replay must not extend it (MRTD, unknown CC index). */
+  readonly extendable: boolean;
+}
+
+/** Options of {@link parseTcgRecords}. */
+export interface TcgStreamOptions {
+  readonly format: Extract<FormatId, 'tcg2' | 'ccel'>;
+  readonly logName: string;
+  readonly limits?: Limits;
+  /** Maps the index field of a record to a register. */
+  readonly mapIndex: (index: number) => IndexMapping;
+  /** Whether 8 zero bytes at a record boundary start padding (CCEL of old TDVF). */
+  readonly zeroPadding: boolean;
+  readonly onWarning?: (w: LogWarning) => void;
+}
+
+const STARTUP_LOCALITY = 'StartupLocality\0';
+
+function isStartupLocality(data: Uint8Array): boolean {
+  if (data.length !== 17) return false;
+  for (let i = 0; i < 16; i++) if (data[i] !== STARTUP_LOCALITY.charCodeAt(i)) return false;
+  return true;
+}
+
+function knownDigests(list: readonly LoggedDigest[]): Map<HashAlg, Uint8Array> {
+  const m = new Map<HashAlg, Uint8Array>();
+  for (const d of list) if (d.alg !== undefined) m.set(d.alg, d.digest);
+  return m;
+}
+
+function anchorValue(alg: HashAlg, last: number): Uint8Array {
+  const v = new Uint8Array(digestSize(alg));
+  v[v.length - 1] = last;
+  return v;
+}
+
+/**
+ * Parses a TCG record stream (SHA-1 layout, or a Spec ID header then crypto-agile records) as
+ * events, in constant memory.
+ * @throws ParseError (see the record parsers); `ERR_TRUNCATED` (incomplete) when the input ends
+ * inside a record; `ERR_TRAILING_BYTES` for data after padding.
+ */
+export async function* parseTcgRecords(
+  input: AnyIterable<Uint8Array>,
+  opts: TcgStreamOptions,
+): AsyncIterable<Tcg2Event> {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const f = new Framer(input, { format: opts.format, limits });
+  const warn = (w: Omit<LogWarning, 'log'>): void => opts.onWarning?.({ ...w, log: opts.logName });
+  const src = (offset: number, length: number) => ({
+    log: opts.logName,
+    format: opts.format,
+    offset,
+    length,
+  });
+  let index = 0;
+  if (await f.atEnd()) {
+    throw new ParseError({
+      code: 'ERR_TRUNCATED',
+      format: opts.format,
+      offset: 0,
+      field: 'record[0]',
+      expected: 'at least one record',
+      actual: 'empty input',
+      incomplete: true,
+      completeRecords: 0,
+      record: 0,
+    });
+  }
+
+  // The first record is always in the SHA-1 layout; a Spec ID Event03 in it makes the log
+  // crypto-agile.
+  let banks: HashAlg[] = ['sha1'];
+  let sizes: Map<number, number> | undefined;
+  {
+    const at = f.offset;
+    await f.require(PCR_EVENT_HEADER_SIZE, at, 'record[0]', 0, 0);
+    const head = new ByteReader(f.peek(PCR_EVENT_HEADER_SIZE), { format: opts.format, origin: at });
+    const pcr = head.u32le('pcrIndex');
+    const type = head.u32le('eventType');
+    head.skip(20, 'digest');
+    const size = head.u32le('eventSize');
+    f.checkRecordSize(size, at + 28, 'record[0].eventSize', 0);
+    await f.require(PCR_EVENT_HEADER_SIZE + size, at, 'record[0]', 0, 0);
+    const peekData = f.peek(PCR_EVENT_HEADER_SIZE + size).subarray(PCR_EVENT_HEADER_SIZE);
+    let spec: SpecIdEvent | undefined;
+    let length = PCR_EVENT_HEADER_SIZE + size;
+    let declaredSize: number | undefined;
+    // CCELs put the header at MR index 1 (or 0); PC Client logs at PCR 0.
+    if (type === EventType.EV_NO_ACTION && pcr <= 1 && isSpecIdEvent03(peekData)) {
+      const sr = new ByteReader(peekData, { format: opts.format, origin: at + 32, record: 0 });
+      const parsed = parseSpecIdEvent(sr, limits.maxDigestsPerEvent);
+      spec = parsed.event;
+      if (parsed.vendorMissing > 0) {
+        // Quirk SPECID_SIZE_OMITS_VENDOR_INFO: eventSize stops after vendorInfoSize; the vendor
+        // bytes follow outside the declared event (tpm2-tools' fixture, some firmware).
+        length += parsed.vendorMissing;
+        declaredSize = size;
+        await f.require(length, at, 'record[0].vendorInfo', 0, 0);
+        warn({
+          code: 'SPECID_SIZE_OMITS_VENDOR_INFO',
+          message: `Spec ID eventSize ${size} leaves out ${parsed.vendorMissing} vendor-info bytes`,
+          offset: at + 28,
+          index: 0,
+        });
+      } else if (sr.remaining !== 0) {
+        throw sr.error('ERR_TRAILING_BYTES', 'specId', { actual: `${sr.remaining} extra bytes` });
+      }
+      sizes = new Map(spec.algorithms.map((a) => [a.algId, a.digestSize]));
+      banks = spec.algorithms.flatMap((a) => (a.alg === undefined ? [] : [a.alg]));
+    }
+    const r = f.reader(length, 0);
+    const rec =
+      declaredSize === undefined
+        ? parsePcrEvent(r)
+        : parseHeaderWithOmittedVendor(r);
+    yield toEvent(rec, 0, at, length, spec !== undefined, declaredSize);
+    index = 1;
+    if (spec === undefined) {
+      warn({
+        code: 'LEGACY_SHA1_LOG',
+        message: 'no Spec ID Event03 header: SHA-1 layout (TPM 1.2 or SHA-1-only log)',
+        offset: 0,
+        index: 0,
+      });
+    }
+  }
+
+  for (;;) {
+    const at = f.offset;
+    const avail = await f.fill(8);
+    if (avail === 0) return;
+    if (avail >= 8 && isPaddingStart(f.peek(8), opts.zeroPadding)) {
+      await consumePadding(f, index, warn);
+      return;
+    }
+    let length: number;
+    if (sizes === undefined) {
+      await f.require(PCR_EVENT_HEADER_SIZE, at, `record[${index}]`, index, index);
+      const hv = f.peek(PCR_EVENT_HEADER_SIZE);
+      const size = new DataView(hv.buffer, hv.byteOffset, hv.byteLength).getUint32(28, true);
+      f.checkRecordSize(size, at + 28, `record[${index}].eventSize`, index);
+      length = PCR_EVENT_HEADER_SIZE + size;
+    } else {
+      let need = 12;
+      for (;;) {
+        const have = await f.fill(need);
+        const m = measurePcrEvent2(
+          new ByteReader(f.peek(have), { format: opts.format, origin: at, record: index }),
+          sizes,
+          limits.maxDigestsPerEvent,
+          limits.maxRecordSize,
+        );
+        if (m.length !== undefined) {
+          length = m.length;
+          break;
+        }
+        if (have < m.need && (await f.fill(m.need)) < m.need) {
+          throw f.truncated(at, `record[${index}]`, index, m.need, index);
+        }
+        need = m.need;
+      }
+    }
+    await f.require(length, at, `record[${index}]`, index, index);
+    const r = f.reader(length, index);
+    const rec = sizes === undefined ? parsePcrEvent(r) : parsePcrEvent2(r, sizes);
+    const ev = toEvent(rec, index, at, length, false, undefined);
+    if (sizes !== undefined && ev.untrustedType !== EventType.EV_NO_ACTION) {
+      const missing = banks.filter((b) => !ev.digests.has(b));
+      if (missing.length > 0) {
+        warn({
+          code: 'FEWER_DIGESTS',
+          message: `record ${index} carries no digest for ${missing.join(', ')}`,
+          offset: at,
+          index,
+        });
+      }
+    }
+    yield ev;
+    index++;
+  }
+
+  function parseHeaderWithOmittedVendor(r: ByteReader): TcgPcrRecord {
+    const pcrIndex = r.u32le('pcrIndex');
+    const eventType = r.u32le('eventType');
+    const digest = r.copy(20, 'digest');
+    r.skip(4, 'eventSize');
+    const data = r.copy(r.remaining, 'event');
+    return { pcrIndex, eventType, digests: [{ algId: 4, alg: 'sha1', digest }], data };
+  }
+
+  function toEvent(
+    rec: TcgPcrRecord,
+    i: number,
+    offset: number,
+    length: number,
+    header: boolean,
+    declaredSize: number | undefined,
+  ): Tcg2Event {
+    const map = opts.mapIndex(rec.pcrIndex);
+    const noAction = rec.eventType === EventType.EV_NO_ACTION;
+    let anchor: EventAnchor | undefined;
+    if (noAction && rec.pcrIndex === 0 && isStartupLocality(rec.data)) {
+      // Quirk STARTUP_LOCALITY: PCR0 starts at 00…0L (PC Client PFP §10.4.5.3).
+      const loc = rec.data[16]!;
+      anchor = {
+        kind: 'reset',
+        values: new Map(banks.map((b) => [b, anchorValue(b, loc)])),
+      };
+    } else if (rec.eventType === EventType.EV_EFI_HCRTM_EVENT && rec.pcrIndex === 0) {
+      // Quirk HCRTM_PCR0: an H-CRTM sequence starts PCR0 at 00…04 (locality 4).
+      anchor = { kind: 'reset', values: new Map(banks.map((b) => [b, anchorValue(b, 4)])) };
+    }
+    return {
+      kind: 'tcg2',
+      index: i,
+      register: map.register,
+      digests: knownDigests(rec.digests),
+      extend: !noAction && !header && map.register !== undefined && map.extendable,
+      ...(anchor === undefined || map.register === undefined ? {} : { anchor }),
+      source: src(offset, length),
+      mrIndex: rec.pcrIndex,
+      untrustedType: rec.eventType,
+      data: rec.data,
+      header,
+      digestList: rec.digests,
+      ...(declaredSize === undefined ? {} : { declaredSize }),
+    };
+  }
+}
+
+function isPaddingStart(head: Uint8Array, zeroPadding: boolean): boolean {
+  let ff = true;
+  let zero = true;
+  for (let i = 0; i < 8; i++) {
+    if (head[i] !== 0xff) ff = false;
+    if (head[i] !== 0) zero = false;
+  }
+  return ff || (zeroPadding && zero);
+}
+
+async function consumePadding(
+  f: Framer,
+  index: number,
+  warn: (w: Omit<LogWarning, 'log'>) => void,
+): Promise<void> {
+  const start = f.offset;
+  const pad = f.peek(1)[0]!;
+  for (;;) {
+    const n = await f.fill(1);
+    if (n === 0) break;
+    const view = f.peek(n);
+    for (let i = 0; i < view.length; i++) {
+      if (view[i] !== pad) {
+        throw new ParseError({
+          code: 'ERR_TRAILING_BYTES',
+          format: f.format,
+          offset: f.offset + i,
+          field: `padding after record[${index - 1}]`,
+          expected: `0x${pad.toString(16).padStart(2, '0')} padding to the end`,
+          actual: `0x${view[i]!.toString(16).padStart(2, '0')}`,
+          record: index,
+        });
+      }
+    }
+    f.skip(n);
+  }
+  warn({
+    code: 'TRAILING_PADDING',
+    message: `${f.offset - start} bytes of 0x${pad.toString(16).padStart(2, '0')} padding after the last record`,
+    offset: start,
+    index,
+  });
+}
+
+/**
+ * Writes TCG records back, byte-exact for logs this module parsed: the header record in the
+ * SHA-1 layout (with its declared size kept), then every record in the layout the header
+ * implies. Events of other kinds are refused with `ERR_LOSSY_CONVERSION`.
+ */
+export async function* encodeTcgRecords(
+  events: AnyIterable<LogEvent>,
+  format: 'tcg2' | 'ccel',
+): AsyncIterable<Uint8Array> {
+  let agile = false;
+  let first = true;
+  for await (const e of events) {
+    // A record's index means a PCR in a tcg2 log and a CC MR in a CCEL: carrying records from
+    // one to the other would change the registers they extend, so only same-format is lossless.
+    if (e.kind !== 'tcg2' || e.source.format !== format) {
+      throw new ParseError({
+        code: 'ERR_LOSSY_CONVERSION',
+        format,
+        offset: e.source.offset,
+        field: `event[${e.index}]`,
+        expected: `${format} records`,
+        actual: `a ${e.kind} event from ${e.source.format}`,
+      });
+    }
+    const w = new ByteWriter(64 + e.data.length);
+    const rec: TcgPcrRecord = {
+      pcrIndex: e.mrIndex,
+      eventType: e.untrustedType,
+      digests: e.digestList,
+      data: e.data,
+    };
+    if (first) {
+      agile = e.header && isSpecIdEvent03(e.data);
+      encodePcrEvent(w, rec, e.declaredSize);
+      first = false;
+    } else if (agile) {
+      encodePcrEvent2(w, rec);
+    } else {
+      if (e.digestList.length !== 1 || e.digestList[0]!.digest.length !== 20) {
+        throw new MrstackError(
+          'ERR_LOSSY_CONVERSION',
+          `record ${e.index}: a SHA-1-layout log holds exactly one SHA-1 digest per record`,
+        );
+      }
+      encodePcrEvent(w, rec);
+    }
+    yield w.finish();
+  }
+}

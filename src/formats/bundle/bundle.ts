@@ -1,0 +1,277 @@
+/**
+ * The agent's evidence bundle (schema in `docs/bundle.md`): one JSON document holding a signed
+ * report and everything a verifier needs to replay it layer by layer — the binding of the
+ * request (nonce, tenant, user data, Merkle proof), the firmware log, the physical register's
+ * mrlog from a checkpoint, the tenant's vMR log, and each log's position just before and just
+ * after the report was taken. mrlog logs are arrays of their text lines; binary data is base64.
+ *
+ * @module
+ */
+import { ParseError } from '../../errors.js';
+import { lookupHashAlg, type HashAlg } from '../../crypto/hash_alg.js';
+import { fromHex, toHex } from '../../bytes/hex.js';
+
+/** The `format` value of a bundle. */
+export const BUNDLE_FORMAT = 'mrstack-evidence-bundle';
+/** The schema version this code writes and reads. */
+export const BUNDLE_VERSION = 1;
+
+/** The report inside a bundle. */
+export interface BundleReport {
+  /** Evidence kind of the outblob (`tdx`, `snp`, `tpm`, `cca`). */
+  readonly kind: string;
+  /** Binary format (`tdx-quote`, `snp-report`, `tpm-quote`, `cca-token`). */
+  readonly format: string;
+  /** configfs-tsm provider name or `tpm`. */
+  readonly provider: string;
+  readonly emulated: boolean;
+  readonly outblob: Uint8Array;
+  readonly auxblob?: Uint8Array;
+  readonly manifestblob?: Uint8Array;
+  readonly parts?: Readonly<Record<string, Uint8Array>>;
+}
+
+/** How the request is bound into the report data. */
+export interface BundleBinding {
+  readonly tenant: string;
+  readonly nonce: Uint8Array;
+  readonly userData: Uint8Array;
+  /** Leaf index among the requests that shared the report. */
+  readonly leafIndex: number;
+  /** How many requests shared it (1: report data is the binding itself). */
+  readonly treeSize: number;
+  /** Audit path, leaf to root. */
+  readonly proof: readonly Uint8Array[];
+}
+
+/** A log window: lines and the positions around the report. */
+export interface BundleLogWindow {
+  readonly lines: readonly string[];
+  /** Number of `lines` written before the report was requested. */
+  readonly before: number;
+  /** Number of `lines` written when the report had returned (= lines.length). */
+  readonly after: number;
+}
+
+/** The physical register's log in a bundle. */
+export interface BundlePhysicalLog extends BundleLogWindow {
+  readonly register: string;
+  readonly algs: readonly HashAlg[];
+  /** Segment the lines start at (0: the boot's first, starting with BOOT). */
+  readonly since: number;
+  /** Records extended before the report was requested (≤ before). */
+  readonly extendedBefore: number;
+}
+
+/** The tenant's vMR log in a bundle. */
+export interface BundleTenantLog extends BundleLogWindow {
+  readonly vmr: string;
+  readonly alg: HashAlg;
+}
+
+/** A firmware log, when the platform exposes one. */
+export interface BundleFirmwareLog {
+  /** Its format id (`ccel`, `tcg2`). */
+  readonly format: string;
+  readonly data: Uint8Array;
+}
+
+/** A whole bundle. */
+export interface EvidenceBundle {
+  readonly format: typeof BUNDLE_FORMAT;
+  readonly version: typeof BUNDLE_VERSION;
+  /** When the agent assembled it (ISO-8601, informative). */
+  readonly created: string;
+  readonly binding: BundleBinding;
+  readonly report: BundleReport;
+  readonly firmwareLog: BundleFirmwareLog | undefined;
+  readonly physicalLog: BundlePhysicalLog;
+  readonly tenantLog: BundleTenantLog;
+}
+
+const b64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+
+/** The JSON form (snake_case keys; hex for short binary fields, base64 for blobs). */
+export function bundleToJson(b: EvidenceBundle): Record<string, unknown> {
+  const r = b.report;
+  return {
+    format: b.format,
+    version: b.version,
+    created: b.created,
+    binding: {
+      tenant: b.binding.tenant,
+      nonce: toHex(b.binding.nonce),
+      user_data: toHex(b.binding.userData),
+      leaf_index: b.binding.leafIndex,
+      tree_size: b.binding.treeSize,
+      proof: b.binding.proof.map(toHex),
+    },
+    report: {
+      kind: r.kind,
+      format: r.format,
+      provider: r.provider,
+      emulated: r.emulated,
+      outblob: b64(r.outblob),
+      ...(r.auxblob === undefined ? {} : { auxblob: b64(r.auxblob) }),
+      ...(r.manifestblob === undefined ? {} : { manifestblob: b64(r.manifestblob) }),
+      ...(r.parts === undefined ? {} : { parts: Object.fromEntries(Object.entries(r.parts).map(([k, v]) => [k, b64(v)])) }),
+    },
+    firmware_log: b.firmwareLog === undefined ? null : { format: b.firmwareLog.format, data: b64(b.firmwareLog.data) },
+    physical_log: {
+      register: b.physicalLog.register,
+      algs: b.physicalLog.algs,
+      since: b.physicalLog.since,
+      extended_before: b.physicalLog.extendedBefore,
+      before: b.physicalLog.before,
+      after: b.physicalLog.after,
+      lines: b.physicalLog.lines,
+    },
+    tenant_log: {
+      vmr: b.tenantLog.vmr,
+      alg: b.tenantLog.alg,
+      before: b.tenantLog.before,
+      after: b.tenantLog.after,
+      lines: b.tenantLog.lines,
+    },
+  };
+}
+
+class Fields {
+  readonly o: Record<string, unknown>;
+  readonly path: string;
+  constructor(o: Record<string, unknown>, path: string) {
+    this.o = o;
+    this.path = path;
+  }
+  err(field: string, expected: string, actual: unknown): ParseError {
+    return new ParseError({
+      code: 'ERR_BAD_JSON',
+      format: 'bundle',
+      offset: 0,
+      field: `${this.path}${field}`,
+      expected,
+      actual: actual === undefined ? 'nothing' : typeof actual === 'string' ? JSON.stringify(actual.slice(0, 40)) : typeof actual,
+    });
+  }
+  obj(k: string): Fields {
+    const v = this.o[k];
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw this.err(k, 'an object', v);
+    return new Fields(v as Record<string, unknown>, `${this.path}${k}.`);
+  }
+  str(k: string): string {
+    const v = this.o[k];
+    if (typeof v !== 'string') throw this.err(k, 'a string', v);
+    return v;
+  }
+  int(k: string): number {
+    const v = this.o[k];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw this.err(k, 'a non-negative integer', v);
+    return v;
+  }
+  bool(k: string): boolean {
+    const v = this.o[k];
+    if (typeof v !== 'boolean') throw this.err(k, 'true or false', v);
+    return v;
+  }
+  hex(k: string): Uint8Array {
+    return fromHex(this.str(k), `${this.path}${k}`);
+  }
+  b64(k: string): Uint8Array {
+    const s = this.str(k);
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s)) throw this.err(k, 'base64', s);
+    return new Uint8Array(Buffer.from(s, 'base64'));
+  }
+  optB64(k: string): Uint8Array | undefined {
+    return this.o[k] === undefined ? undefined : this.b64(k);
+  }
+  strArray(k: string): string[] {
+    const v = this.o[k];
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw this.err(k, 'an array of strings', v);
+    return v as string[];
+  }
+  alg(k: string): HashAlg {
+    const s = this.str(k);
+    const a = lookupHashAlg(s);
+    if (a === undefined) throw this.err(k, 'a hash algorithm', s);
+    return a;
+  }
+}
+
+function window(f: Fields): BundleLogWindow {
+  const lines = f.strArray('lines');
+  const before = f.int('before');
+  const after = f.int('after');
+  if (after !== lines.length) throw f.err('after', `${lines.length} (the number of lines)`, String(after));
+  if (before > after) throw f.err('before', `<= after (${after})`, String(before));
+  return { lines, before, after };
+}
+
+/**
+ * Parses and checks the shape of a bundle (no cryptography).
+ * @throws ParseError `ERR_BAD_JSON`, `ERR_BAD_HEX`, `ERR_UNSUPPORTED_VERSION`
+ */
+export function parseBundle(input: Uint8Array | string): EvidenceBundle {
+  let j: unknown;
+  try {
+    j = JSON.parse(typeof input === 'string' ? input : Buffer.from(input).toString('utf8'));
+  } catch (cause) {
+    throw new ParseError({ code: 'ERR_BAD_JSON', format: 'bundle', offset: 0, field: 'bundle', expected: 'JSON', cause });
+  }
+  if (typeof j !== 'object' || j === null || Array.isArray(j)) {
+    throw new ParseError({ code: 'ERR_BAD_JSON', format: 'bundle', offset: 0, field: 'bundle', expected: 'an object' });
+  }
+  const f = new Fields(j as Record<string, unknown>, '');
+  if (f.str('format') !== BUNDLE_FORMAT) throw f.err('format', BUNDLE_FORMAT, f.o['format']);
+  if (f.o['version'] !== BUNDLE_VERSION) {
+    throw new ParseError({ code: 'ERR_UNSUPPORTED_VERSION', format: 'bundle', offset: 0, field: 'version', expected: String(BUNDLE_VERSION), actual: String(f.o['version']) });
+  }
+  const bf = f.obj('binding');
+  const proofRaw = bf.o['proof'];
+  if (!Array.isArray(proofRaw) || !proofRaw.every((x) => typeof x === 'string')) throw bf.err('proof', 'an array of hex strings', proofRaw);
+  const binding: BundleBinding = {
+    tenant: bf.str('tenant'),
+    nonce: bf.hex('nonce'),
+    userData: bf.hex('user_data'),
+    leafIndex: bf.int('leaf_index'),
+    treeSize: bf.int('tree_size'),
+    proof: (proofRaw as string[]).map((p, i) => fromHex(p, `binding.proof[${i}]`)),
+  };
+  const rf = f.obj('report');
+  let parts: Record<string, Uint8Array> | undefined;
+  if (rf.o['parts'] !== undefined) {
+    const pf = rf.obj('parts');
+    parts = Object.fromEntries(Object.keys(pf.o).map((k) => [k, pf.b64(k)]));
+  }
+  const aux = rf.optB64('auxblob');
+  const man = rf.optB64('manifestblob');
+  const report: BundleReport = {
+    kind: rf.str('kind'),
+    format: rf.str('format'),
+    provider: rf.str('provider'),
+    emulated: rf.bool('emulated'),
+    outblob: rf.b64('outblob'),
+    ...(aux === undefined ? {} : { auxblob: aux }),
+    ...(man === undefined ? {} : { manifestblob: man }),
+    ...(parts === undefined ? {} : { parts }),
+  };
+  let firmwareLog: BundleFirmwareLog | undefined;
+  if (f.o['firmware_log'] !== null && f.o['firmware_log'] !== undefined) {
+    const ff = f.obj('firmware_log');
+    firmwareLog = { format: ff.str('format'), data: ff.b64('data') };
+  }
+  const pf = f.obj('physical_log');
+  const algsRaw = pf.o['algs'];
+  if (!Array.isArray(algsRaw) || algsRaw.length === 0) throw pf.err('algs', 'a non-empty array of hash algorithms', algsRaw);
+  const algs = algsRaw.map((a, i) => {
+    const x = typeof a === 'string' ? lookupHashAlg(a) : undefined;
+    if (x === undefined) throw pf.err(`algs[${i}]`, 'a hash algorithm', a);
+    return x;
+  });
+  const pw = window(pf);
+  const extendedBefore = pf.int('extended_before');
+  if (extendedBefore > pw.before) throw pf.err('extended_before', `<= before (${pw.before})`, String(extendedBefore));
+  const physicalLog: BundlePhysicalLog = { ...pw, register: pf.str('register'), algs, since: pf.int('since'), extendedBefore };
+  const tf = f.obj('tenant_log');
+  const tenantLog: BundleTenantLog = { ...window(tf), vmr: tf.str('vmr'), alg: tf.alg('alg') };
+  return { format: BUNDLE_FORMAT, version: BUNDLE_VERSION, created: f.str('created'), binding, report, firmwareLog, physicalLog, tenantLog };
+}

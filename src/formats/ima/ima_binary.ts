@@ -1,0 +1,348 @@
+/**
+ * IMA `binary_runtime_measurements` (and the per-bank `…_<alg>` lists): read and write.
+ *
+ * Record layout (kernel `ima_measurements_show`): u32 PCR, the template hash (20 bytes in the
+ * default list, the bank's digest size in `binary_runtime_measurements_<alg>`), u32 template
+ * name length, the name, then — for every template except the legacy `ima` — u32 template-data
+ * length and the data; for `ima`, a 20-byte digest, u32 name length and the name without NUL.
+ * Integers are in the host's byte order, or little-endian when the kernel runs with
+ * `ima_canonical_fmt`; {@link detectImaBinaryLayout} tells the two apart from the first record.
+ *
+ * @module
+ */
+import { ParseError } from '../../errors.js';
+import { ByteReader } from '../../bytes/reader.js';
+import { ByteWriter } from '../../bytes/writer.js';
+import { DEFAULT_LIMITS, type Limits } from '../../limits.js';
+import { hashInfo, type HashAlg } from '../../crypto/hash_alg.js';
+import {
+  IMA_LEGACY_DIGEST_SIZE,
+  IMA_LEGACY_NAME_MAX,
+  IMA_TEMPLATE_NAME_MAX,
+  type ImaEntry,
+} from './ima_template.js';
+
+/** How a binary list is laid out: template-hash size and byte order. */
+export interface ImaBinaryLayout {
+  /** The bank of the template-hash column (`sha1` for the default list). */
+  readonly bank: HashAlg;
+  readonly littleEndian: boolean;
+}
+
+/** Options for reading a binary list. */
+export interface ImaBinaryOptions {
+  /** Bank of the template-hash column; detected from the first record when absent. */
+  readonly bank?: HashAlg;
+  /** Byte order; detected from the first record when absent. */
+  readonly littleEndian?: boolean;
+  readonly limits?: Partial<Limits>;
+  /**
+   * A final record cut short: `error` (default) throws `ERR_TRUNCATED` with the number of
+   * complete records; `stop` ends the list before it (see {@link ImaBinaryReader.partialTail}).
+   */
+  readonly partialTail?: 'error' | 'stop';
+}
+
+const CANDIDATE_BANKS: readonly HashAlg[] = ['sha1', 'sha256', 'sha384', 'sha512'];
+const TEMPLATE_NAME_RE = /^[\x21-\x7e]+$/;
+
+function plausibleAt(buf: Uint8Array, size: number, le: boolean): 'yes' | 'no' | 'short' {
+  if (buf.length < 4) return 'short';
+  const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const pcr = v.getUint32(0, le);
+  if (pcr > 0xffff) return 'no';
+  if (buf.length < 4 + size + 4) return 'short';
+  const nameLen = v.getUint32(4 + size, le);
+  if (nameLen === 0 || nameLen > IMA_TEMPLATE_NAME_MAX) return 'no';
+  const have = Math.min(nameLen, buf.length - 8 - size);
+  const name = new TextDecoder('latin1').decode(buf.subarray(8 + size, 8 + size + have));
+  if (have > 0 && !TEMPLATE_NAME_RE.test(name)) return 'no';
+  return have < nameLen ? 'short' : 'yes';
+}
+
+/**
+ * Works out the template-hash size and byte order from the start of a binary list: the one
+ * combination where the PCR is small and a printable template name follows the hash.
+ * @throws ParseError `ERR_BAD_MAGIC` when no combination fits
+ */
+export function detectImaBinaryLayout(
+  head: Uint8Array,
+  hint: { bank?: HashAlg; littleEndian?: boolean } = {},
+): ImaBinaryLayout {
+  const banks = hint.bank !== undefined ? [hint.bank] : CANDIDATE_BANKS;
+  const orders = hint.littleEndian !== undefined ? [hint.littleEndian] : [true, false];
+  let short = false;
+  for (const le of orders) {
+    for (const bank of banks) {
+      const p = plausibleAt(head, hashInfo(bank).size, le);
+      if (p === 'yes') return { bank, littleEndian: le };
+      if (p === 'short') short = true;
+    }
+  }
+  // Too short to decide: report truncation (more bytes could make it valid).
+  if (short) {
+    throw new ParseError({
+      code: 'ERR_TRUNCATED',
+      format: 'ima-binary',
+      offset: head.length,
+      field: 'event[0]',
+      expected: 'a complete first record',
+      actual: `${head.length} bytes`,
+      record: 0,
+      incomplete: true,
+      completeRecords: 0,
+    });
+  }
+  throw new ParseError({
+    code: 'ERR_BAD_MAGIC',
+    format: 'ima-binary',
+    offset: 0,
+    field: 'event[0]',
+    expected: 'u32 PCR, template hash, template name length and a printable template name',
+    record: 0,
+  });
+}
+
+/**
+ * Reads one record at the reader's position.
+ * @throws ParseError (`ERR_TRUNCATED` with `incomplete` when the bytes end inside it)
+ */
+export function readImaBinaryRecord(
+  r: ByteReader,
+  index: number,
+  layout: ImaBinaryLayout,
+  maxRecordSize: number,
+): ImaEntry {
+  const offset = r.offset;
+  const le = layout.littleEndian;
+  const f = `event[${index}]`;
+  const pcr = le ? r.u32le(`${f}.pcr`) : r.u32be(`${f}.pcr`);
+  const templateHash = r.bytes(hashInfo(layout.bank).size, `${f}.template_hash`);
+  const nameLen = le ? r.u32le(`${f}.template_name.length`) : r.u32be(`${f}.template_name.length`);
+  if (nameLen === 0) {
+    throw r.error('ERR_BAD_VALUE', `${f}.template_name.length`, {
+      expected: '1..255',
+      actual: '0',
+    });
+  }
+  r.checkLength(nameLen, `${f}.template_name`, IMA_TEMPLATE_NAME_MAX);
+  const nameAt = r.offset;
+  const nameBytes = r.bytes(nameLen, `${f}.template_name`);
+  let templateName = '';
+  for (let i = 0; i < nameBytes.length; i++) {
+    const c = nameBytes[i]!;
+    if (c < 0x21 || c > 0x7e) {
+      throw r.errorAt(nameAt + i, 'ERR_BAD_ENCODING', `${f}.template_name`, {
+        expected: 'printable ASCII',
+        actual: `0x${c.toString(16).padStart(2, '0')}`,
+      });
+    }
+    templateName += String.fromCharCode(c);
+  }
+  let templateData: Uint8Array;
+  if (templateName === 'ima') {
+    const start = r.position;
+    r.skip(IMA_LEGACY_DIGEST_SIZE, `${f}.template_data.d`);
+    const n = le ? r.u32le(`${f}.template_data.n.length`) : r.u32be(`${f}.template_data.n.length`);
+    r.checkLength(n, `${f}.template_data.n`, IMA_LEGACY_NAME_MAX);
+    r.skip(n, `${f}.template_data.n`);
+    const end = r.position;
+    r.seek(start, `${f}.template_data`);
+    templateData = r.bytes(end - start, `${f}.template_data`);
+  } else {
+    const len = le ? r.u32le(`${f}.template_data.length`) : r.u32be(`${f}.template_data.length`);
+    r.checkLength(len, `${f}.template_data`, maxRecordSize);
+    templateData = r.bytes(len, `${f}.template_data`);
+  }
+  return { index, offset, pcr, templateHash, templateName, templateData, littleEndian: le };
+}
+
+/**
+ * Incremental reader: feed chunks, take entries. Memory is bounded by one record (checked
+ * against `maxRecordSize`) plus the chunk, whatever the list's length.
+ */
+export class ImaBinaryReader {
+  readonly #opts: ImaBinaryOptions;
+  readonly #maxRecord: number;
+  #layout: ImaBinaryLayout | undefined;
+  #carry: Uint8Array = new Uint8Array(0);
+  #carryOrigin = 0;
+  #count = 0;
+  #partialTail: { offset: number; bytes: number } | undefined;
+
+  constructor(opts: ImaBinaryOptions = {}) {
+    this.#opts = opts;
+    this.#maxRecord = opts.limits?.maxRecordSize ?? DEFAULT_LIMITS.maxRecordSize;
+  }
+
+  /** The layout once known (after the first complete record header). */
+  get layout(): ImaBinaryLayout | undefined {
+    return this.#layout;
+  }
+
+  /** Complete records returned so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** With `partialTail: 'stop'`: where the cut record began and how many bytes it had. */
+  get partialTail(): { offset: number; bytes: number } | undefined {
+    return this.#partialTail;
+  }
+
+  /** Adds a chunk and returns every entry now complete. */
+  push(chunk: Uint8Array): ImaEntry[] {
+    let buf: Uint8Array;
+    if (this.#carry.length === 0) buf = chunk;
+    else {
+      buf = new Uint8Array(this.#carry.length + chunk.length);
+      buf.set(this.#carry, 0);
+      buf.set(chunk, this.#carry.length);
+    }
+    const out: ImaEntry[] = [];
+    const origin = this.#carryOrigin;
+    if (this.#layout === undefined) {
+      try {
+        this.#layout = detectImaBinaryLayout(buf, {
+          ...(this.#opts.bank === undefined ? {} : { bank: this.#opts.bank }),
+          ...(this.#opts.littleEndian === undefined ? {} : { littleEndian: this.#opts.littleEndian }),
+        });
+      } catch (e) {
+        if (e instanceof ParseError && e.incomplete) {
+          this.#carry = buf;
+          return out;
+        }
+        throw e;
+      }
+    }
+    const r = new ByteReader(buf, { format: 'ima-binary', origin });
+    let pos = 0;
+    while (r.remaining > 0) {
+      try {
+        out.push(readImaBinaryRecord(r, this.#count, this.#layout, this.#maxRecord));
+      } catch (e) {
+        if (e instanceof ParseError && e.incomplete) break;
+        throw e;
+      }
+      this.#count++;
+      pos = r.position;
+    }
+    // Keep the unfinished tail (a copy, so the caller's chunk can be reused).
+    this.#carry = pos === buf.length ? new Uint8Array(0) : buf.slice(pos);
+    this.#carryOrigin = origin + pos;
+    return out;
+  }
+
+  /**
+   * Ends the input. A remaining partial record is `ERR_TRUNCATED` with the number of complete
+   * records (or, with `partialTail: 'stop'`, recorded in {@link partialTail}).
+   */
+  end(): void {
+    if (this.#carry.length === 0) return;
+    const at = this.#carryOrigin;
+    if (this.#opts.partialTail === 'stop') {
+      this.#partialTail = { offset: at, bytes: this.#carry.length };
+      return;
+    }
+    // Re-parse to name the field the input ended in.
+    let field = `event[${this.#count}]`;
+    let expected: string | undefined;
+    let actual: string | undefined;
+    try {
+      const layout = this.#layout ?? detectImaBinaryLayout(this.#carry, this.#opts);
+      readImaBinaryRecord(
+        new ByteReader(this.#carry, { format: 'ima-binary', origin: at }),
+        this.#count,
+        layout,
+        this.#maxRecord,
+      );
+    } catch (e) {
+      if (!(e instanceof ParseError) || !e.incomplete) throw e;
+      field = e.field;
+      expected = e.expected;
+      actual = e.actual;
+    }
+    throw new ParseError({
+      code: 'ERR_TRUNCATED',
+      format: 'ima-binary',
+      offset: at,
+      field,
+      ...(expected === undefined ? {} : { expected }),
+      ...(actual === undefined ? {} : { actual }),
+      record: this.#count,
+      incomplete: true,
+      completeRecords: this.#count,
+    });
+  }
+}
+
+/** Parses a whole binary list held in memory. */
+export function parseImaBinary(buf: Uint8Array, opts: ImaBinaryOptions = {}): ImaEntry[] {
+  const rd = new ImaBinaryReader(opts);
+  const out = buf.length === 0 ? [] : rd.push(buf);
+  rd.end();
+  return out;
+}
+
+/** Reads entries from a stream of chunks (constant memory). */
+export async function* readImaBinaryStream(
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+  opts: ImaBinaryOptions = {},
+): AsyncGenerator<ImaEntry, void, undefined> {
+  const rd = new ImaBinaryReader(opts);
+  for await (const c of chunks) yield* rd.push(c);
+  rd.end();
+}
+
+/** Encodes one entry as a binary record, in the entry's byte order unless told otherwise. */
+export function encodeImaBinaryEntry(e: ImaEntry, littleEndian: boolean = e.littleEndian): Uint8Array {
+  const name = new TextEncoder().encode(e.templateName);
+  const w = new ByteWriter(16 + e.templateHash.length + name.length + e.templateData.length);
+  const u32 = (v: number): void => {
+    if (littleEndian) w.u32le(v);
+    else w.u32be(v);
+  };
+  u32(e.pcr);
+  w.bytes(e.templateHash);
+  u32(name.length);
+  w.bytes(name);
+  if (e.templateName !== 'ima') u32(e.templateData.length);
+  w.bytes(reorderTemplateData(e, littleEndian));
+  return w.finish();
+}
+
+/** Template data with its internal u32 lengths in the wanted byte order. */
+function reorderTemplateData(e: ImaEntry, littleEndian: boolean): Uint8Array {
+  if (e.littleEndian === littleEndian) return e.templateData;
+  const out = e.templateData.slice();
+  const v = new DataView(out.buffer);
+  if (e.templateName === 'ima') {
+    v.setUint32(IMA_LEGACY_DIGEST_SIZE, v.getUint32(IMA_LEGACY_DIGEST_SIZE, e.littleEndian), littleEndian);
+    return out;
+  }
+  let p = 0;
+  while (p + 4 <= out.length) {
+    const len = v.getUint32(p, e.littleEndian);
+    v.setUint32(p, len, littleEndian);
+    p += 4 + len;
+  }
+  return out;
+}
+
+/** Encodes a whole list. */
+export function encodeImaBinary(entries: Iterable<ImaEntry>, littleEndian?: boolean): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (const e of entries) {
+    const b = encodeImaBinaryEntry(e, littleEndian ?? e.littleEndian);
+    parts.push(b);
+    size += b.length;
+  }
+  const out = new Uint8Array(size);
+  let p = 0;
+  for (const b of parts) {
+    out.set(b, p);
+    p += b.length;
+  }
+  return out;
+}

@@ -1,0 +1,226 @@
+/**
+ * The emulated TVM's Arm CCA attestation token: a CMW collection (tag 907) with a platform token
+ * signed (ES384) by an emulated CPAK and a realm token signed (ES384) by an emulated RAK, the
+ * RAK bound to the platform by the platform challenge = H(RAK COSE_Key bytes) with H named by
+ * claim 44240. The realm token carries the TVM's RIM and REM0–3 and the request's challenge
+ * (zero-padded to 64 bytes).
+ *
+ * Real CCA verifiers take the CPAK from an endorsement; the emulated platform token carries the
+ * CPAK certificate and the emulated root in its `x5chain` header (label 33), so a verifier
+ * given `--trust-emulated` (or the emulated root as `--trust-anchor`) can check it. Keys live
+ * under `<state>/keys/cca/`, made on first use and renamed into place as a set.
+ *
+ * @module
+ */
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  type KeyObject,
+} from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Tag } from 'cbor-x';
+import { ProviderError, UsageError, fromErrno } from '../../errors.js';
+import type { HashAlg } from '../../crypto/hash_alg.js';
+import { hash } from '../../crypto/hash.js';
+import { cborEncoder, encodeCoseSign1, sigStructure, COSE_ALGS } from '../../formats/cca/cose_sign1.js';
+import { CCA_KEYS, CCA_PLATFORM_CLAIMS as P, CCA_REALM_CLAIMS as R } from '../../formats/cca/token.js';
+import { caExtension, encodeCertificate, encodeTbs, name, toPem } from '../../formats/snp/x509_encode.js';
+import type { RawReport } from '../provider.js';
+import type { EmulatedReportContext, EmulatedReportFn } from './report.js';
+import { EMULATED_ORGANIZATION } from './report_snp.js';
+
+/** The emulated CCA PKI as loaded from `<state>/keys/cca/`. */
+export interface EmulatedCcaKeys {
+  readonly cpakKey: KeyObject;
+  readonly rakKey: KeyObject;
+  readonly cpakCertDer: Uint8Array;
+  readonly rootDer: Uint8Array;
+}
+
+const FILES = { cpak: 'cpak.key.pem', rak: 'rak.key.pem', cpakCert: 'cpak.pem', root: 'root.pem' } as const;
+const YEAR_MS = 365.25 * 24 * 3600 * 1000;
+
+function cert(
+  issuerCn: string,
+  subjectCn: string,
+  pub: KeyObject,
+  issuerKey: KeyObject,
+  notBefore: Date,
+  ca: boolean,
+  serial: number,
+): Uint8Array {
+  const n = (cn: string): Uint8Array => name([['O', EMULATED_ORGANIZATION], ['CN', cn]]);
+  const tbs = encodeTbs({
+    serial,
+    sigAlg: 'ecdsa-sha384',
+    issuer: n(issuerCn),
+    subject: n(subjectCn),
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + 25 * YEAR_MS),
+    spki: new Uint8Array(pub.export({ format: 'der', type: 'spki' })),
+    extensions: ca ? [caExtension()] : [],
+  });
+  return encodeCertificate(tbs, 'ecdsa-sha384', sign('sha384', tbs, issuerKey));
+}
+
+function pemToDer(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64'));
+}
+
+function readKeys(dir: string): EmulatedCcaKeys {
+  const r = (f: string): string => fs.readFileSync(path.join(dir, f), 'utf8');
+  return {
+    cpakKey: createPrivateKey(r(FILES.cpak)),
+    rakKey: createPrivateKey(r(FILES.rak)),
+    cpakCertDer: pemToDer(r(FILES.cpakCert)),
+    rootDer: pemToDer(r(FILES.root)),
+  };
+}
+
+/**
+ * The emulated CCA keys under `keysDir`, created on first use (atomically, as a set).
+ * @throws ProviderError for file-system failures
+ */
+export function loadOrCreateCcaKeys(keysDir: string, notBefore: Date): EmulatedCcaKeys {
+  try {
+    if (fs.existsSync(path.join(keysDir, FILES.root))) return readKeys(keysDir);
+    const tmp = `${keysDir}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    fs.mkdirSync(tmp, { recursive: true, mode: 0o700 });
+    const ec = (): { publicKey: KeyObject; privateKey: KeyObject } =>
+      generateKeyPairSync('ec', { namedCurve: 'P-384' });
+    const root = ec();
+    const cpak = ec();
+    const rak = ec();
+    const rootDer = cert('CCA-Root-Emulated', 'CCA-Root-Emulated', root.publicKey, root.privateKey, notBefore, true, 1);
+    const cpakDer = cert('CCA-Root-Emulated', 'CCA-CPAK-Emulated', cpak.publicKey, root.privateKey, notBefore, false, 2);
+    const w = (f: string, t: string): void => fs.writeFileSync(path.join(tmp, f), t, { mode: 0o600 });
+    w(FILES.cpak, cpak.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
+    w(FILES.rak, rak.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
+    w(FILES.cpakCert, toPem(cpakDer));
+    w(FILES.root, toPem(rootDer));
+    fs.mkdirSync(path.dirname(keysDir), { recursive: true, mode: 0o700 });
+    try {
+      fs.renameSync(tmp, keysDir);
+    } catch (e) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      const code = (e as { code?: string }).code;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
+      if (!fs.existsSync(path.join(keysDir, FILES.root))) {
+        fs.rmSync(keysDir, { recursive: true, force: true });
+        return loadOrCreateCcaKeys(keysDir, notBefore);
+      }
+    }
+    return readKeys(keysDir);
+  } catch (e) {
+    if (e instanceof ProviderError) throw e;
+    throw fromErrno(e, keysDir);
+  }
+}
+
+/** The token's name of a hash algorithm (`sha-256`). */
+function tokenAlgName(a: HashAlg): string {
+  return a.replace('sha', 'sha-');
+}
+
+/** An EC2 COSE_Key for a P-384 public key. */
+function coseKey(pub: KeyObject): Uint8Array {
+  const jwk = pub.export({ format: 'jwk' });
+  const b = (s: string | undefined): Buffer => Buffer.from(s ?? '', 'base64url');
+  return cborEncoder().encode(
+    new Map<number, unknown>([
+      [1, 2],
+      [-1, 2],
+      [-2, b(jwk.x)],
+      [-3, b(jwk.y)],
+    ]),
+  );
+}
+
+function coseSign(claims: Map<number, unknown>, key: KeyObject, unprotected: Map<number, unknown>): Uint8Array {
+  const protectedBytes = cborEncoder().encode(new Map([[1, COSE_ALGS.ES384]]));
+  const payload = cborEncoder().encode(claims);
+  const sig = sign('sha384', sigStructure(protectedBytes, payload), { key, dsaEncoding: 'ieee-p1363' });
+  return encodeCoseSign1(protectedBytes, unprotected, payload, sig);
+}
+
+/**
+ * Builds the emulated CCA token, synchronously.
+ * @throws UsageError `ERR_USAGE` for a challenge over 64 bytes
+ */
+export function makeEmulatedCcaToken(ctx: EmulatedReportContext): RawReport {
+  const rd = ctx.reportData;
+  if (rd.length > 64) {
+    throw new UsageError('ERR_USAGE', `CCA challenge is at most 64 bytes, got ${rd.length}`);
+  }
+  const keys = loadOrCreateCcaKeys(ctx.keysDir, new Date(ctx.config.created.getTime() - 24 * 3600 * 1000));
+  const realmAlg: HashAlg = ctx.config.hashAlg ?? 'sha256';
+  const size = realmAlg === 'sha512' ? 64 : 32;
+  const rak = coseKey(createPublicKey(keys.rakKey));
+  const rakHashAlg: HashAlg = 'sha256';
+  const challenge = new Uint8Array(64);
+  challenge.set(rd);
+  const mr = (n: string): Buffer => Buffer.from(ctx.values.get(n) ?? ctx.config.staticValues.get(n) ?? new Uint8Array(size));
+  const realm = new Map<number, unknown>([
+    [R.profile, 'tag:arm.com,2023:realm#1.0.0'],
+    [R.challenge, Buffer.from(challenge)],
+    [R.personalization_value, Buffer.alloc(64)],
+    [R.hash_algo_id, tokenAlgName(realmAlg)],
+    [R.public_key, Buffer.from(rak)],
+    [R.rim, mr('rim')],
+    [R.rem, [mr('rem0'), mr('rem1'), mr('rem2'), mr('rem3')]],
+    [R.public_key_hash_algo_id, tokenAlgName(rakHashAlg)],
+  ]);
+  const cpakPub = createPublicKey(keys.cpakKey).export({ format: 'der', type: 'spki' });
+  const platform = new Map<number, unknown>([
+    [P.profile, 'tag:arm.com,2023:cca_platform#1.0.0'],
+    [P.challenge, Buffer.from(hash(rakHashAlg, rak))],
+    [P.implementation_id, createHash('sha256').update('mrstack emulated CCA platform').digest()],
+    [P.instance_id, Buffer.concat([Buffer.of(1), createHash('sha256').update(cpakPub).digest()])],
+    [P.config, Buffer.alloc(0)],
+    [P.lifecycle, 0x3000],
+    [P.hash_algo_id, 'sha-256'],
+    [
+      P.sw_components,
+      [
+        new Map<number, unknown>([
+          [1, 'MRSTACK_EMULATED_RMM'],
+          [2, createHash('sha256').update('mrstack emulated RMM').digest()],
+          [4, '0.1.0'],
+          [5, createHash('sha256').update('mrstack emulated signer').digest()],
+          [6, 'sha-256'],
+        ]),
+      ],
+    ],
+    [P.verification_service, 'https://mrstack.invalid/emulated'],
+  ]);
+  const realmToken = coseSign(realm, keys.rakKey, new Map());
+  const platformToken = coseSign(
+    platform,
+    keys.cpakKey,
+    new Map<number, unknown>([[33, [Buffer.from(keys.cpakCertDer), Buffer.from(keys.rootDer)]]]),
+  );
+  const outblob = cborEncoder().encode(
+    new Tag(
+      new Map<number, unknown>([
+        [CCA_KEYS.platform, [263, Buffer.from(platformToken)]],
+        [CCA_KEYS.realm, [263, Buffer.from(realmToken)]],
+      ]),
+      907,
+    ),
+  );
+  return { provider: 'arm_cca_guest', format: 'cca-token', outblob: new Uint8Array(outblob), emulated: true };
+}
+
+/** The CCA entry of the emulated provider's report table. */
+export const ccaEmulatedReport: EmulatedReportFn = (ctx) => {
+  try {
+    return Promise.resolve(makeEmulatedCcaToken(ctx));
+  } catch (e) {
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+  }
+};

@@ -1,0 +1,308 @@
+/**
+ * The emulated TVM's SEV-SNP report: a real version-3 ATTESTATION_REPORT carrying the TVM's
+ * static values (MEASUREMENT, HOST_DATA, ID/author key digests) and the request's report data,
+ * signed by an emulated VCEK (ECDSA P-384) chained VCEK → ASK → ARK with RSASSA-PSS/SHA-384 as
+ * AMD does. The ARK is an mrstack emulated root (docs/emulated-pki.md): verifiers accept it only
+ * with `--trust-emulated` or as `--trust-anchor`. The auxblob is the extended-report certificate
+ * table (VCEK, ASK, ARK), as the kernel returns it for `sev_guest`.
+ *
+ * Keys and certificates live under `<state>/keys/snp/` and are made on first use: the whole set
+ * is written to a temporary sibling directory and renamed into place, so concurrent first
+ * reports agree on one set. RSA keys are 2048-bit (AMD's are 4096) to keep creation fast.
+ *
+ * @module
+ */
+import {
+  createHash,
+  createPrivateKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  constants,
+  type KeyObject,
+} from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ProviderError, UsageError, fromErrno } from '../../errors.js';
+import { encodeSnpReportBody, attachSnpSignature } from '../../formats/snp/report_encode.js';
+import { encodeSnpCertTable, SNP_CERT_GUIDS } from '../../formats/snp/cert_table.js';
+import { encodeTcb } from '../../formats/snp/tcb.js';
+import {
+  caExtension,
+  encodeCertificate,
+  encodeTbs,
+  ia5,
+  int,
+  name,
+  toPem,
+  type Extension,
+  type SigAlg,
+} from '../../formats/snp/x509_encode.js';
+import type { RawReport } from '../provider.js';
+import type { EmulatedReportContext, EmulatedReportFn } from './report.js';
+
+/** The subject organisation of emulated roots (docs/emulated-pki.md). */
+export const EMULATED_ORGANIZATION = 'mrstack emulated root - not hardware backed';
+
+/** The emulated platform's TCB (Milan layout): bl 3, tee 0, snp 8, ucode 115. */
+export const EMULATED_SNP_TCB = { bootloader: 3, tee: 0, snp: 8, microcode: 115 } as const;
+
+/** The emulated CPU: Milan (family 0x19, model 0x01, stepping 1). */
+export const EMULATED_SNP_CPUID = { family: 0x19, model: 0x01, stepping: 0x01 } as const;
+
+/** The emulated SNP PKI as loaded from `<state>/keys/snp/`. */
+export interface EmulatedSnpKeys {
+  readonly vcekKey: KeyObject;
+  readonly vcekDer: Uint8Array;
+  readonly askDer: Uint8Array;
+  readonly arkDer: Uint8Array;
+  /** The chip id the VCEK's hwID names (64 bytes). */
+  readonly chipId: Uint8Array;
+}
+
+const FILES = {
+  vcekKey: 'vcek.key.pem',
+  vcek: 'vcek.pem',
+  ask: 'ask.pem',
+  ark: 'ark.pem',
+  chipId: 'chip_id.hex',
+} as const;
+
+const YEAR_MS = 365.25 * 24 * 3600 * 1000;
+
+function amdName(cn: string): Uint8Array {
+  return name([
+    ['OU', 'Engineering'],
+    ['C', 'US'],
+    ['O', EMULATED_ORGANIZATION],
+    ['CN', cn],
+  ]);
+}
+
+function signTbs(tbs: Uint8Array, alg: SigAlg, key: KeyObject): Uint8Array {
+  if (alg === 'rsa-pss-sha384') {
+    return sign('sha384', tbs, {
+      key,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: 48,
+    });
+  }
+  return sign(alg === 'ecdsa-sha384' ? 'sha384' : 'sha256', tbs, key);
+}
+
+function makeCert(
+  issuerCn: string,
+  subjectCn: string,
+  subjectPub: KeyObject,
+  issuerKey: KeyObject,
+  notBefore: Date,
+  years: number,
+  extensions: readonly Extension[],
+  serial: number,
+): Uint8Array {
+  const tbs = encodeTbs({
+    serial,
+    sigAlg: 'rsa-pss-sha384',
+    issuer: amdName(issuerCn),
+    subject: amdName(subjectCn),
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + years * YEAR_MS),
+    spki: new Uint8Array(subjectPub.export({ format: 'der', type: 'spki' })),
+    extensions,
+  });
+  return encodeCertificate(tbs, 'rsa-pss-sha384', signTbs(tbs, 'rsa-pss-sha384', issuerKey));
+}
+
+/** AMD's VCEK extensions for the emulated chip. */
+function vcekExtensions(chipId: Uint8Array): Extension[] {
+  const amd = (s: string): string => `1.3.6.1.4.1.3704.1.${s}`;
+  return [
+    { oid: amd('1'), value: int(1) },
+    { oid: amd('2'), value: ia5('Milan-B0') },
+    { oid: amd('3.1'), value: int(EMULATED_SNP_TCB.bootloader) },
+    { oid: amd('3.2'), value: int(EMULATED_SNP_TCB.tee) },
+    { oid: amd('3.3'), value: int(EMULATED_SNP_TCB.snp) },
+    { oid: amd('3.8'), value: int(EMULATED_SNP_TCB.microcode) },
+    { oid: amd('4'), value: chipId },
+  ];
+}
+
+function createKeySet(dir: string, notBefore: Date): void {
+  const rsa = (): { publicKey: KeyObject; privateKey: KeyObject } =>
+    generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ark = rsa();
+  const ask = rsa();
+  const vcek = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  const chipId = new Uint8Array(
+    createHash('sha512')
+      .update(vcek.publicKey.export({ format: 'der', type: 'spki' }))
+      .digest(),
+  );
+  const arkDer = makeCert(
+    'ARK-Emulated',
+    'ARK-Emulated',
+    ark.publicKey,
+    ark.privateKey,
+    notBefore,
+    25,
+    [caExtension()],
+    1,
+  );
+  const askDer = makeCert(
+    'ARK-Emulated',
+    'SEV-Emulated',
+    ask.publicKey,
+    ark.privateKey,
+    notBefore,
+    25,
+    [caExtension()],
+    2,
+  );
+  const vcekDer = makeCert(
+    'SEV-Emulated',
+    'SEV-VCEK',
+    vcek.publicKey,
+    ask.privateKey,
+    notBefore,
+    7,
+    vcekExtensions(chipId),
+    0,
+  );
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const w = (f: string, text: string): void =>
+    fs.writeFileSync(path.join(dir, f), text, { mode: 0o600 });
+  w(FILES.vcekKey, vcek.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
+  w(FILES.vcek, toPem(vcekDer));
+  w(FILES.ask, toPem(askDer));
+  w(FILES.ark, toPem(arkDer));
+  w(FILES.chipId, `${Buffer.from(chipId).toString('hex')}\n`);
+}
+
+function pemToDer(text: string): Uint8Array {
+  const b64 = text.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
+  return new Uint8Array(Buffer.from(b64, 'base64'));
+}
+
+function readKeySet(dir: string): EmulatedSnpKeys {
+  const r = (f: string): string => fs.readFileSync(path.join(dir, f), 'utf8');
+  return {
+    vcekKey: createPrivateKey(r(FILES.vcekKey)),
+    vcekDer: pemToDer(r(FILES.vcek)),
+    askDer: pemToDer(r(FILES.ask)),
+    arkDer: pemToDer(r(FILES.ark)),
+    chipId: new Uint8Array(Buffer.from(r(FILES.chipId).trim(), 'hex')),
+  };
+}
+
+/**
+ * The emulated SNP PKI under `keysDir`, created on first use (atomically, as a set).
+ * @throws ProviderError for file-system failures
+ */
+export function loadOrCreateSnpKeys(keysDir: string, notBefore: Date): EmulatedSnpKeys {
+  try {
+    if (fs.existsSync(path.join(keysDir, FILES.chipId))) return readKeySet(keysDir);
+    const tmp = `${keysDir}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    createKeySet(tmp, notBefore);
+    fs.mkdirSync(path.dirname(keysDir), { recursive: true, mode: 0o700 });
+    try {
+      fs.renameSync(tmp, keysDir);
+    } catch (e) {
+      // Another process won the race (or an empty directory was there): use what is in place.
+      fs.rmSync(tmp, { recursive: true, force: true });
+      const code = (e as { code?: string }).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') {
+        if (!fs.existsSync(path.join(keysDir, FILES.chipId))) {
+          // An empty or partial directory that is not ours: replace it.
+          fs.rmSync(keysDir, { recursive: true, force: true });
+          return loadOrCreateSnpKeys(keysDir, notBefore);
+        }
+      } else {
+        throw e;
+      }
+    }
+    return readKeySet(keysDir);
+  } catch (e) {
+    if (e instanceof ProviderError) throw e;
+    throw fromErrno(e, keysDir);
+  }
+}
+
+function staticValue(ctx: EmulatedReportContext, key: string): Uint8Array | undefined {
+  return ctx.values.get(key) ?? ctx.config.staticValues.get(key);
+}
+
+/**
+ * Builds the emulated SNP report (outblob) and certificate table (auxblob), synchronously.
+ * @throws UsageError `ERR_USAGE` for report data over 64 bytes or a VMPL outside 0..3
+ */
+export function makeEmulatedSnpReport(ctx: EmulatedReportContext): RawReport {
+  const rd = ctx.reportData;
+  if (rd.length > 64) {
+    throw new UsageError('ERR_USAGE', `SNP report data is at most 64 bytes, got ${rd.length}`);
+  }
+  const vmpl = ctx.request.privlevel ?? 0;
+  if (!Number.isInteger(vmpl) || vmpl < 0 || vmpl > 3) {
+    throw new UsageError('ERR_USAGE', `SNP VMPL must be 0..3, got ${vmpl}`);
+  }
+  const keys = loadOrCreateSnpKeys(
+    ctx.keysDir,
+    new Date(ctx.config.created.getTime() - 24 * 3600 * 1000),
+  );
+  const tcb = encodeTcb(EMULATED_SNP_TCB, 'milan-genoa');
+  const reportData = new Uint8Array(64);
+  reportData.set(rd);
+  const body = encodeSnpReportBody({
+    version: 3,
+    guest_svn: 0,
+    // ABI 0.0, SMT allowed, bit 17 (reserved, must be one).
+    policy: 0x30000n,
+    vmpl,
+    current_tcb: tcb,
+    platform_info: 0x1n,
+    signing_key: 0,
+    report_data: reportData,
+    measurement: staticValue(ctx, 'measurement') ?? new Uint8Array(48),
+    ...optional('host_data', staticValue(ctx, 'host_data')),
+    ...optional('id_key_digest', staticValue(ctx, 'id_key_digest')),
+    ...optional('author_key_digest', staticValue(ctx, 'author_key_digest')),
+    report_id: new Uint8Array(
+      createHash('sha256').update(keys.chipId).update('report_id').digest(),
+    ),
+    report_id_ma: new Uint8Array(32).fill(0xff),
+    reported_tcb: tcb,
+    cpuid: EMULATED_SNP_CPUID,
+    chip_id: keys.chipId,
+    current: { major: 1, minor: 55, build: 0 },
+  });
+  const sig = sign('sha384', body, { key: keys.vcekKey, dsaEncoding: 'ieee-p1363' });
+  const outblob = attachSnpSignature(body, sig.subarray(0, 48), sig.subarray(48, 96));
+  const auxblob = encodeSnpCertTable([
+    { guid: SNP_CERT_GUIDS.vcek, data: keys.vcekDer },
+    { guid: SNP_CERT_GUIDS.ask, data: keys.askDer },
+    { guid: SNP_CERT_GUIDS.ark, data: keys.arkDer },
+  ]);
+  const report: RawReport = {
+    provider: 'sev_guest',
+    format: 'snp-report',
+    outblob,
+    auxblob,
+    emulated: true,
+  };
+  return report;
+}
+
+/** The SNP entry of the emulated provider's report table. */
+export const snpEmulatedReport: EmulatedReportFn = (ctx) => {
+  try {
+    return Promise.resolve(makeEmulatedSnpReport(ctx));
+  } catch (e) {
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+  }
+};
+
+function optional<K extends string>(
+  k: K,
+  v: Uint8Array | undefined,
+): Partial<Record<K, Uint8Array>> {
+  return v === undefined ? {} : ({ [k]: v } as Record<K, Uint8Array>);
+}

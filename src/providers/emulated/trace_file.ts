@@ -1,0 +1,134 @@
+/**
+ * I/O on the emulated TVM's trace file: appending records with one `O_APPEND` write, and
+ * scanning the records from an offset to the end.
+ *
+ * A trace whose length is not a multiple of the record size has a partial record at its end.
+ * A writer's single `write(2)` of one or a few records can transiently show as a partial tail to
+ * a concurrent reader when it crosses a page boundary, so the scanner looks again a few times
+ * before it reports the tail as `ERR_TRACE_CORRUPT` (with `incomplete: true`).
+ *
+ * @module
+ */
+import * as fs from 'node:fs';
+import { fromErrno, ProviderError } from '../../errors.js';
+import { decodeTraceRecord, TRACE_RECORD_SIZE, type TraceRecord } from './trace_record.js';
+
+/** Records read per chunk while scanning (8192 records, 1 MiB). */
+const CHUNK_RECORDS = 8192;
+/** How often a partial tail is looked at again before it counts as corrupt. */
+const TAIL_RETRIES = 5;
+const TAIL_RETRY_MS = 2;
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+function sleepSync(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
+/**
+ * Appends encoded records (a multiple of {@link TRACE_RECORD_SIZE} bytes) with one `write(2)`
+ * on a descriptor opened with `O_APPEND`.
+ * @throws ProviderError `ERR_NOT_FOUND` when the trace file is missing, `ERR_IO` when the
+ *   write fails or is short.
+ */
+export function appendTraceRecords(path: string, records: Uint8Array): void {
+  if (records.length === 0 || records.length % TRACE_RECORD_SIZE !== 0) {
+    throw new ProviderError('ERR_INTERNAL', `trace append of ${records.length} bytes`);
+  }
+  let fd: number;
+  try {
+    // No O_CREAT: init creates the trace; a vanished trace is an error, not a fresh TVM.
+    fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_APPEND);
+  } catch (e) {
+    throw fromErrno(e, path);
+  }
+  try {
+    const n = fs.writeSync(fd, records);
+    if (n !== records.length) {
+      throw new ProviderError(
+        'ERR_IO',
+        `${path}: short write (${n} of ${records.length} bytes): the trace may now end in a partial record`,
+        { details: { path } },
+      );
+    }
+  } catch (e) {
+    if (e instanceof ProviderError) throw e;
+    throw fromErrno(e, path);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** A record and where it starts in the trace. */
+export interface TraceEntry {
+  readonly offset: number;
+  readonly record: TraceRecord;
+}
+
+/**
+ * Calls `visit` for every record from `offset` (a multiple of the record size) to the end of the
+ * trace, in order, and returns the offset just past the last one.
+ * @throws ParseError `ERR_TRACE_CORRUPT` for a corrupt record or a partial tail that stays.
+ */
+export function scanTrace(path: string, offset: number, visit: (e: TraceEntry) => void): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, fs.constants.O_RDONLY);
+  } catch (e) {
+    throw fromErrno(e, path);
+  }
+  try {
+    const buf = new Uint8Array(CHUNK_RECORDS * TRACE_RECORD_SIZE);
+    let pos = offset;
+    for (let retries = 0; ;) {
+      const n = readFully(fd, buf, pos, path);
+      const whole = n - (n % TRACE_RECORD_SIZE);
+      for (let i = 0; i < whole; i += TRACE_RECORD_SIZE) {
+        const record = decodeTraceRecord(buf.subarray(i, i + TRACE_RECORD_SIZE), pos + i, path);
+        visit({ offset: pos + i, record });
+      }
+      pos += whole;
+      if (n === buf.length) continue;
+      if (whole === n) return pos;
+      // A partial record at the end: perhaps a concurrent append that is still landing.
+      if (retries++ < TAIL_RETRIES) {
+        sleepSync(TAIL_RETRY_MS);
+        continue;
+      }
+      decodeTraceRecord(buf.subarray(whole, n), pos, path); // throws: incomplete
+      return pos;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Reads one record at `offset` (for validating a snapshot), or undefined past the end. */
+export function readTraceRecordAt(path: string, offset: number): TraceRecord | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, fs.constants.O_RDONLY);
+  } catch (e) {
+    throw fromErrno(e, path);
+  }
+  try {
+    const buf = new Uint8Array(TRACE_RECORD_SIZE);
+    const n = readFully(fd, buf, offset, path);
+    return n === TRACE_RECORD_SIZE ? decodeTraceRecord(buf, offset, path) : undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function readFully(fd: number, buf: Uint8Array, position: number, path: string): number {
+  let got = 0;
+  try {
+    while (got < buf.length) {
+      const n = fs.readSync(fd, buf, got, buf.length - got, position + got);
+      if (n === 0) break;
+      got += n;
+    }
+  } catch (e) {
+    throw fromErrno(e, path);
+  }
+  return got;
+}

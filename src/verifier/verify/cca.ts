@@ -1,0 +1,356 @@
+/**
+ * Arm CCA token verification (offline): the realm token's COSE_Sign1 signature by the RAK it
+ * carries (claim 44237), the binding of that key to the platform (platform challenge =
+ * H(RAK bytes as carried), H named by claim 44240), the platform token's signature by the CPAK
+ * from a trust anchor (PEM/DER public key or certificate, a JWK, or a Veraison-style JSON list
+ * of `{pkey, implementation-id, instance-id}`), or — for mrstack emulated tokens — by a key
+ * certified in the platform token's `x5chain` header up to a trusted root. Nonce = realm
+ * challenge.
+ *
+ * @module
+ */
+import {
+  X509Certificate,
+  createPublicKey,
+  verify as cryptoVerify,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto';
+import { MrstackError, ParseError } from '../../errors.js';
+import { hash } from '../../crypto/hash.js';
+import { DEFAULT_LIMITS, type Limits } from '../../limits.js';
+import { coseAlgInfo, decodeCbor, isBytes, sigStructure, type CoseSign1 } from '../../formats/cca/cose_sign1.js';
+import {
+  ccaHashAlg,
+  ccaTokenClaims,
+  looksLikeCcaToken,
+  parseCcaToken,
+  type CcaToken,
+} from '../../formats/cca/token.js';
+import {
+  ResultBuilder,
+  checkReportDataNonce,
+  type EvidenceResult,
+  type EvidenceShowResult,
+  type EvidenceVerifier,
+  type ResolvedVerifyOptions,
+} from './evidence_result.js';
+import { isEmulatedRoot, subjectName } from './x509_chain.js';
+
+/** Options of {@link verifyCcaToken}. */
+export interface CcaVerifyOptions {
+  readonly at: Date;
+  /** Trust-anchor files (PEM/DER key or certificate, JWK, or a JSON list of anchors). */
+  readonly trustAnchors?: readonly Uint8Array[];
+  readonly trustEmulated?: boolean;
+  /** Expected realm challenge (prefix rule of `checkReportDataNonce`). */
+  readonly nonce?: Uint8Array;
+  readonly limits?: Limits;
+}
+
+/** One usable (or unusable) platform trust anchor. */
+export interface CcaTrustAnchor {
+  readonly key?: KeyObject;
+  readonly certificate?: X509Certificate;
+  readonly implementationId?: Uint8Array;
+  readonly instanceId?: Uint8Array;
+  /** Why the anchor could not be used (e.g. a point not on its curve). */
+  readonly unusable?: string;
+}
+
+function jwkKey(j: Record<string, unknown>): CcaTrustAnchor {
+  try {
+    const { kid: _k, key_ops: _o, alg: _a, use: _u, ...pub } = j;
+    return { key: createPublicKey({ key: pub as JsonWebKey, format: 'jwk' }) };
+  } catch (e) {
+    return { unusable: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+const hexBytes = (v: unknown): Uint8Array | undefined =>
+  typeof v === 'string' && /^[0-9a-fA-F]*$/.test(v) ? new Uint8Array(Buffer.from(v, 'hex')) : undefined;
+
+/**
+ * Reads platform trust anchors from one file's bytes.
+ * @throws ParseError `ERR_BAD_JSON` / `ERR_BAD_ENCODING` when the file is none of the forms
+ */
+export function loadCcaTrustAnchors(bytes: Uint8Array): CcaTrustAnchor[] {
+  const text = Buffer.from(bytes).toString('utf8').trim();
+  if (text.startsWith('[') || text.startsWith('{')) {
+    let j: unknown;
+    try {
+      j = JSON.parse(text);
+    } catch (cause) {
+      throw new ParseError({ code: 'ERR_BAD_JSON', format: 'json', offset: 0, field: 'trust_anchor', cause });
+    }
+    const items: unknown[] = Array.isArray(j)
+      ? j
+      : typeof j === 'object' && j !== null && Array.isArray((j as { keys?: unknown }).keys)
+        ? ((j as { keys: unknown[] }).keys)
+        : [j];
+    return items.map((it) => {
+      if (typeof it !== 'object' || it === null) return { unusable: 'not an object' };
+      const o = it as Record<string, unknown>;
+      if (typeof o['pkey'] === 'object' && o['pkey'] !== null) {
+        const impl = hexBytes(o['implementation-id']);
+        const inst = hexBytes(o['instance-id']);
+        return {
+          ...jwkKey(o['pkey'] as Record<string, unknown>),
+          ...(impl === undefined ? {} : { implementationId: impl }),
+          ...(inst === undefined ? {} : { instanceId: inst }),
+        };
+      }
+      return jwkKey(o);
+    });
+  }
+  if (text.includes('-----BEGIN CERTIFICATE-----')) {
+    const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+    return pems.map((p) => {
+      const c = new X509Certificate(p);
+      return { certificate: c, key: c.publicKey };
+    });
+  }
+  try {
+    if (text.includes('-----BEGIN')) return [{ key: createPublicKey(text) }];
+    try {
+      const c = new X509Certificate(Buffer.from(bytes));
+      return [{ certificate: c, key: c.publicKey }];
+    } catch {
+      return [{ key: createPublicKey({ key: Buffer.from(bytes), format: 'der', type: 'spki' }) }];
+    }
+  } catch (cause) {
+    throw new ParseError({
+      code: 'ERR_BAD_ENCODING',
+      format: 'x509',
+      offset: 0,
+      field: 'trust_anchor',
+      expected: 'a PEM/DER public key or certificate, a JWK, or a JSON list of anchors',
+      cause,
+    });
+  }
+}
+
+const CURVE_BY_SIZE: Readonly<Record<number, string>> = { 65: 'P-256', 97: 'P-384', 133: 'P-521' };
+const COSE_CURVES: Readonly<Record<number, string>> = { 1: 'P-256', 2: 'P-384', 3: 'P-521' };
+
+const b64u = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
+
+/**
+ * The RAK as a key: a raw uncompressed point, or an encoded COSE_Key (EC2).
+ * @throws ParseError `ERR_BAD_VALUE` when it is neither, or not a valid point
+ */
+export function realmPublicKey(bytes: Uint8Array): KeyObject {
+  let crv: string | undefined;
+  let x: Uint8Array | undefined;
+  let y: Uint8Array | undefined;
+  if (bytes[0] === 0x04 && CURVE_BY_SIZE[bytes.length] !== undefined) {
+    crv = CURVE_BY_SIZE[bytes.length];
+    const n = (bytes.length - 1) / 2;
+    x = bytes.subarray(1, 1 + n);
+    y = bytes.subarray(1 + n);
+  } else {
+    const m = decodeCbor(bytes, 'cca-token', 'realm.public_key');
+    if (m instanceof Map && m.get(1) === 2) {
+      crv = COSE_CURVES[m.get(-1) as number];
+      const mx = m.get(-2) as unknown;
+      const my = m.get(-3) as unknown;
+      if (isBytes(mx) && isBytes(my)) {
+        x = mx;
+        y = my;
+      }
+    }
+  }
+  if (crv === undefined || x === undefined || y === undefined) {
+    throw new ParseError({
+      code: 'ERR_BAD_VALUE',
+      format: 'cca-token',
+      offset: 0,
+      field: 'realm.public_key',
+      expected: 'an uncompressed EC point or an EC2 COSE_Key',
+    });
+  }
+  try {
+    return createPublicKey({ key: { kty: 'EC', crv, x: b64u(x), y: b64u(y) }, format: 'jwk' });
+  } catch (cause) {
+    throw new ParseError({
+      code: 'ERR_BAD_VALUE',
+      format: 'cca-token',
+      offset: 0,
+      field: 'realm.public_key',
+      expected: `a valid ${crv} point`,
+      cause,
+    });
+  }
+}
+
+/** Checks a COSE_Sign1 signature with a key (ECDSA, raw r‖s). */
+export function coseSignatureValid(s: CoseSign1, key: KeyObject): boolean {
+  const info = s.alg === undefined ? undefined : coseAlgInfo(s.alg);
+  if (info === undefined || s.signature.length !== info.sigSize) return false;
+  try {
+    return cryptoVerify(
+      info.hash,
+      sigStructure(s.protectedBytes, s.payload),
+      { key, dsaEncoding: 'ieee-p1363' },
+      s.signature,
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** The certificates of a COSE `x5chain` header (label 33), leaf first. */
+function x5chain(s: CoseSign1): X509Certificate[] {
+  const v = s.unprotectedHeader.get(33) ?? s.protectedHeader.get(33);
+  const list = isBytes(v) ? [v] : Array.isArray(v) ? (v as unknown[]).filter(isBytes) : [];
+  return list.map((b) => new X509Certificate(Buffer.from(b)));
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  return a !== undefined && b !== undefined && Buffer.compare(a, b) === 0;
+}
+
+function verifyPlatform(b: ResultBuilder, t: CcaToken, opts: CcaVerifyOptions): void {
+  const anchors = (opts.trustAnchors ?? []).flatMap(loadCcaTrustAnchors);
+  const pc = t.platformClaims;
+  // Anchors naming a platform apply only to it.
+  const forThis = anchors.filter(
+    (a) =>
+      (a.implementationId === undefined || sameBytes(a.implementationId, pc.implementation_id)) &&
+      (a.instanceId === undefined || sameBytes(a.instanceId, pc.instance_id)),
+  );
+  const chain = x5chain(t.platform);
+  if (chain.length > 0) {
+    const leaf = chain[0]!;
+    const root = chain[chain.length - 1]!;
+    let linksOk = root.verify(root.publicKey);
+    for (let i = 0; i + 1 < chain.length; i++) linksOk &&= chain[i]!.verify(chain[i + 1]!.publicKey);
+    const rootTrusted = anchors.some((a) => a.certificate !== undefined && Buffer.compare(a.certificate.raw, root.raw) === 0);
+    const emulated = isEmulatedRoot(root);
+    if (linksOk && (rootTrusted || (emulated && opts.trustEmulated === true))) {
+      b.trust = { root: subjectName(root), emulated };
+      if (emulated) b.warnings.push('verified against an mrstack EMULATED root (not hardware)');
+      for (const c of chain) {
+        const from = Date.parse(c.validFrom);
+        const to = Date.parse(c.validTo);
+        if (opts.at.getTime() < from) {
+          b.fail('platform_cert_validity', 'ERR_CERT_NOT_YET_VALID', `${subjectName(c)} is not valid before ${new Date(from).toISOString()}`);
+        } else if (opts.at.getTime() > to) {
+          b.fail('platform_cert_validity', 'ERR_CERT_EXPIRED', `${subjectName(c)} expired at ${new Date(to).toISOString()}`);
+        }
+      }
+      if (b.checks['platform_cert_validity'] !== 'failed') b.ok('platform_cert_validity');
+      if (coseSignatureValid(t.platform, leaf.publicKey)) b.ok('platform_signature');
+      else b.fail('platform_signature', 'ERR_SIGNATURE_INVALID', 'the platform token signature does not verify with its certified key');
+      return;
+    }
+    if (forThis.length === 0) {
+      if (!linksOk) {
+        b.fail('platform_signature', 'ERR_CHAIN_INVALID', 'the platform token x5chain does not verify');
+      } else {
+        b.fail(
+          'platform_signature',
+          'ERR_UNTRUSTED_ROOT',
+          emulated
+            ? `${subjectName(root)} is an mrstack emulated root: pass --trust-emulated or --trust-anchor`
+            : `${subjectName(root)} is not a trusted root`,
+          { emulated },
+        );
+      }
+      return;
+    }
+  }
+  if (anchors.length === 0) {
+    throw new MrstackError(
+      'ERR_COLLATERAL_MISSING',
+      'CCA verification needs the platform attestation key (--trust-anchor FILE)',
+    );
+  }
+  if (forThis.length === 0) {
+    b.fail('platform_signature', 'ERR_UNTRUSTED_ROOT', 'no trust anchor names this platform (implementation/instance id)');
+    return;
+  }
+  const usable = forThis.filter((a) => a.key !== undefined);
+  if (usable.length === 0) {
+    b.fail(
+      'platform_signature',
+      'ERR_UNTRUSTED_ROOT',
+      `the trust anchor's key is unusable: ${forThis.map((a) => a.unusable ?? 'no key').join('; ')}`,
+    );
+    return;
+  }
+  const ok = usable.find((a) => coseSignatureValid(t.platform, a.key!));
+  if (ok === undefined) {
+    b.fail('platform_signature', 'ERR_SIGNATURE_INVALID', 'the platform token signature does not verify with the trust anchor');
+    return;
+  }
+  b.trust = { root: ok.certificate === undefined ? 'trust anchor (CPAK)' : subjectName(ok.certificate), emulated: false };
+  b.ok('platform_signature');
+}
+
+function verifyRealm(b: ResultBuilder, t: CcaToken): void {
+  const r = t.realmClaims;
+  let rak: KeyObject | undefined;
+  try {
+    rak = realmPublicKey(r.public_key);
+  } catch (e) {
+    if (!(e instanceof ParseError)) throw e;
+    b.fail('realm_signature', 'ERR_BINDING_MISMATCH', `realm public key unusable: ${e.message}`);
+  }
+  if (rak !== undefined) {
+    if (coseSignatureValid(t.realm, rak)) b.ok('realm_signature');
+    else b.fail('realm_signature', 'ERR_SIGNATURE_INVALID', 'the realm token signature does not verify with its RAK');
+  }
+  const alg = ccaHashAlg(r.public_key_hash_algo_id);
+  if (alg === undefined) {
+    b.fail('realm_binding', 'ERR_BINDING_MISMATCH', `unknown RAK hash algorithm ${JSON.stringify(r.public_key_hash_algo_id)}`);
+    return;
+  }
+  const h = hash(alg, r.public_key);
+  if (Buffer.compare(h, t.platformClaims.challenge) === 0) b.ok('realm_binding');
+  else {
+    b.fail('realm_binding', 'ERR_BINDING_MISMATCH', `platform challenge is not ${alg}(realm public key)`, {
+      expected: Buffer.from(h).toString('hex'),
+      actual: Buffer.from(t.platformClaims.challenge).toString('hex'),
+    });
+  }
+}
+
+/**
+ * Verifies a CCA token at `opts.at`.
+ * @throws ParseError for malformed input; MrstackError `ERR_COLLATERAL_MISSING` with no platform
+ *   key (no trust anchor and no trusted x5chain)
+ */
+export function verifyCcaToken(data: Uint8Array, opts: CcaVerifyOptions): EvidenceResult {
+  const t = parseCcaToken(data, opts.limits ?? DEFAULT_LIMITS);
+  const b = new ResultBuilder('cca', opts.at);
+  b.claims = ccaTokenClaims(t);
+  verifyRealm(b, t);
+  verifyPlatform(b, t, opts);
+  if (opts.nonce !== undefined) {
+    const why = checkReportDataNonce(t.realmClaims.challenge, opts.nonce);
+    if (why === undefined) b.ok('nonce');
+    else b.fail('nonce', 'ERR_NONCE_MISMATCH', why.replace('report data', 'realm challenge'));
+  }
+  return b.build();
+}
+
+/** The CCA entry of the evidence front door's dispatch table. */
+export const CCA_VERIFIER: EvidenceVerifier = {
+  detect: looksLikeCcaToken,
+  show: (data: Uint8Array, limits: Limits): EvidenceShowResult => ({
+    kind: 'cca',
+    claims: ccaTokenClaims(parseCcaToken(data, limits)),
+    warnings: [],
+  }),
+  verify: (data: Uint8Array, o: ResolvedVerifyOptions) =>
+    Promise.resolve(
+      verifyCcaToken(data, {
+        at: o.at,
+        limits: o.limits,
+        ...(o.trustAnchors === undefined ? {} : { trustAnchors: o.trustAnchors }),
+        ...(o.trustEmulated === undefined ? {} : { trustEmulated: o.trustEmulated }),
+        ...(o.nonce === undefined ? {} : { nonce: o.nonce }),
+      }),
+    ),
+};

@@ -1,0 +1,308 @@
+/**
+ * The verification front door: one entry point for every kind of evidence (TDX quote, SNP
+ * report, TPM quote, CCA token, agent bundle), one result type, and a dispatch table with one
+ * line per kind.
+ *
+ * - {@link decodeEvidenceInput} turns what a user hands over (binary, hex or base64 text, or an
+ *   mrstack report envelope) into bytes;
+ * - {@link detectEvidenceKind} recognises the kind from the bytes;
+ * - {@link showEvidence} decodes without verifying; {@link verifyEvidence} verifies.
+ *
+ * Verification failures (a bad signature, an expired certificate, a wrong nonce) are collected
+ * in {@link EvidenceResult.errors} with `verified: false`; malformed input and missing inputs
+ * throw typed errors (exit 2). Time is an input: every check uses `options.at`.
+ *
+ * Adding a verifier: implement {@link EvidenceVerifier} in `verifier/verify/<kind>*.ts` and
+ * replace that kind's line in {@link EVIDENCE_VERIFIERS}.
+ *
+ * @module
+ */
+import { MrstackError, ParseError, UsageError } from '../../errors.js';
+import { DEFAULT_LIMITS, type Limits } from '../../limits.js';
+import { fromHex } from '../../bytes/hex.js';
+import { TDX_VERIFIER } from './tdx_verifier.js';
+import { SNP_VERIFIER } from './snp.js';
+import { CCA_VERIFIER } from './cca.js';
+import {
+  EVIDENCE_KINDS,
+  type EvidenceKind,
+  type EvidenceShowResult,
+  type EvidenceResult,
+  type EvidenceVerifier,
+  type ResolvedVerifyOptions,
+  type VerifyEvidenceOptions,
+} from './evidence_result.js';
+
+export {
+  EVIDENCE_KINDS,
+  ResultBuilder,
+  checkReportDataNonce,
+  reportDataBinding,
+} from './evidence_result.js';
+export type {
+  EvidenceKind,
+  EvidenceIssue,
+  CheckOutcome,
+  TrustInfo,
+  EvidenceResult,
+  EvidenceShowResult,
+  CollateralInput,
+  VerifyEvidenceOptions,
+  ResolvedVerifyOptions,
+  EvidenceVerifier,
+} from './evidence_result.js';
+
+/** A placeholder for a kind whose verifier has not been registered. */
+function notYet(kind: EvidenceKind, detect: (d: Uint8Array) => boolean): EvidenceVerifier {
+  const fail = (): never => {
+    throw new MrstackError('ERR_UNSUPPORTED', `${kind} evidence is not supported yet`);
+  };
+  return { detect, show: fail, verify: fail };
+}
+
+const u32be = (d: Uint8Array, o: number): number =>
+  d.length >= o + 4 ? new DataView(d.buffer, d.byteOffset + o, 4).getUint32(0, false) : -1;
+const u32le = (d: Uint8Array, o: number): number =>
+  d.length >= o + 4 ? new DataView(d.buffer, d.byteOffset + o, 4).getUint32(0, true) : -1;
+
+/** SNP report: version 2..5 at 0, signature algorithm 1 (ECDSA P-384) at 0x34, 1184 bytes. */
+function looksSnp(d: Uint8Array): boolean {
+  const v = u32le(d, 0);
+  return d.length >= 1184 && v >= 2 && v <= 5 && u32le(d, 0x34) === 1;
+}
+/** TPMS_ATTEST: TPM_GENERATED magic. */
+function looksTpm(d: Uint8Array): boolean {
+  return u32be(d, 0) === 0xff544347;
+}
+/** CCA: CBOR tag 399 (`d9 01 8f`) or 907 (`d9 03 8b`). */
+function looksCca(d: Uint8Array): boolean {
+  return d[0] === 0xd9 && ((d[1] === 0x01 && d[2] === 0x8f) || (d[1] === 0x03 && d[2] === 0x8b));
+}
+/** Bundle: a JSON object. */
+function looksBundle(d: Uint8Array): boolean {
+  let i = 0;
+  while (i < d.length && (d[i] === 0x20 || d[i] === 0x0a || d[i] === 0x0d || d[i] === 0x09)) i++;
+  return d[i] === 0x7b;
+}
+
+/**
+ * The dispatch table: one line per kind. Replace a `notYet(…)` line with the kind's verifier.
+ */
+export const EVIDENCE_VERIFIERS: Readonly<Record<EvidenceKind, EvidenceVerifier>> = {
+  tdx: TDX_VERIFIER,
+  snp: { ...SNP_VERIFIER, detect: (d) => looksSnp(d) || SNP_VERIFIER.detect(d) },
+  tpm: notYet('tpm', looksTpm),
+  cca: { ...CCA_VERIFIER, detect: looksCca },
+  bundle: notYet('bundle', looksBundle),
+};
+
+/**
+ * Detects the kind of evidence from its bytes.
+ * @throws ParseError `ERR_UNKNOWN_FORMAT`
+ */
+export function detectEvidenceKind(data: Uint8Array): EvidenceKind {
+  for (const kind of EVIDENCE_KINDS) {
+    if (EVIDENCE_VERIFIERS[kind].detect(data)) return kind;
+  }
+  throw new ParseError({
+    code: 'ERR_UNKNOWN_FORMAT',
+    format: 'bundle',
+    offset: 0,
+    field: 'evidence',
+    expected: 'a TDX quote, SNP report, TPM quote (TPMS_ATTEST), CCA token or JSON bundle',
+    actual: `${data.length} bytes starting ${Buffer.from(data.subarray(0, 8)).toString('hex')}`,
+  });
+}
+
+/** The mrstack report envelope written by `mrstack report` (JSON; docs/evidence.md). */
+export interface ReportEnvelope {
+  readonly format: 'mrstack-report-v1';
+  readonly kind: EvidenceKind;
+  readonly emulated: boolean;
+  readonly outblob: Uint8Array;
+  readonly auxblob?: Uint8Array;
+  readonly parts?: Readonly<Record<string, Uint8Array>>;
+  /** Collateral that came with the report (TDX: a QuoteCollateralV3-shaped JSON object). */
+  readonly collateral?: unknown;
+}
+
+/** Evidence decoded from what the user gave: the bytes and, from an envelope, its extras. */
+export interface DecodedEvidenceInput {
+  readonly data: Uint8Array;
+  /** How the input was encoded. */
+  readonly encoding: 'binary' | 'hex' | 'base64' | 'envelope';
+  readonly envelope?: ReportEnvelope;
+}
+
+const HEX_TEXT = /^(?:0x)?[0-9a-fA-F\s]+$/;
+const B64_TEXT = /^[A-Za-z0-9+/_\-\s]+={0,2}\s*$/;
+
+function isText(d: Uint8Array): boolean {
+  for (const b of d) {
+    if (b === 0x09 || b === 0x0a || b === 0x0d) continue;
+    if (b < 0x20 || b > 0x7e) return false;
+  }
+  return true;
+}
+
+/**
+ * Turns the user's input into evidence bytes: binary as is; hex or base64 text decoded; an
+ * mrstack report envelope (JSON, `"format": "mrstack-report-v1"`) unpacked. Other JSON is
+ * returned as binary (a bundle).
+ * @throws ParseError `ERR_LENGTH_LIMIT`, `ERR_BAD_ENCODING`, `ERR_BAD_JSON`
+ */
+export function decodeEvidenceInput(
+  input: Uint8Array,
+  limits: Limits = DEFAULT_LIMITS,
+): DecodedEvidenceInput {
+  if (input.length > limits.maxEvidenceSize) {
+    throw new ParseError({
+      code: 'ERR_LENGTH_LIMIT',
+      format: 'bundle',
+      offset: 0,
+      field: 'evidence',
+      expected: `<= ${limits.maxEvidenceSize} bytes`,
+      actual: `${input.length} bytes`,
+    });
+  }
+  if (input.length === 0 || !isText(input)) return { data: input, encoding: 'binary' };
+  const text = Buffer.from(input).toString('latin1').trim();
+  if (text.startsWith('{')) {
+    const env = parseEnvelope(text);
+    if (env !== undefined) return { data: env.outblob, encoding: 'envelope', envelope: env };
+    return { data: input, encoding: 'binary' };
+  }
+  if (HEX_TEXT.test(text)) {
+    return { data: fromHex(text.replace(/\s+/g, ''), 'evidence'), encoding: 'hex' };
+  }
+  if (B64_TEXT.test(text)) {
+    const b = Buffer.from(text.replace(/\s+/g, ''), 'base64');
+    if (b.length > 0) return { data: new Uint8Array(b), encoding: 'base64' };
+  }
+  throw new ParseError({
+    code: 'ERR_BAD_ENCODING',
+    format: 'bundle',
+    offset: 0,
+    field: 'evidence',
+    expected: 'binary evidence, hex or base64 text, or JSON',
+    actual: JSON.stringify(text.slice(0, 16)),
+  });
+}
+
+function hexField(o: Record<string, unknown>, key: string): Uint8Array | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') {
+    throw new ParseError({
+      code: 'ERR_BAD_JSON',
+      format: 'json',
+      offset: 0,
+      field: key,
+      expected: 'a hex string',
+      actual: typeof v,
+    });
+  }
+  return fromHex(v, key);
+}
+
+function parseEnvelope(text: string): ReportEnvelope | undefined {
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch (cause) {
+    throw new ParseError({
+      code: 'ERR_BAD_JSON',
+      format: 'json',
+      offset: 0,
+      field: 'evidence',
+      expected: 'JSON',
+      cause,
+    });
+  }
+  if (typeof j !== 'object' || j === null) return undefined;
+  const o = j as Record<string, unknown>;
+  if (o['format'] !== 'mrstack-report-v1') return undefined;
+  const kind = o['kind'];
+  if (typeof kind !== 'string' || !(EVIDENCE_KINDS as readonly string[]).includes(kind)) {
+    throw new ParseError({
+      code: 'ERR_BAD_JSON',
+      format: 'json',
+      offset: 0,
+      field: 'kind',
+      expected: EVIDENCE_KINDS.join('|'),
+      actual: JSON.stringify(kind),
+    });
+  }
+  const outblob = hexField(o, 'outblob');
+  if (outblob === undefined) {
+    throw new ParseError({
+      code: 'ERR_BAD_JSON',
+      format: 'json',
+      offset: 0,
+      field: 'outblob',
+      expected: 'a hex string',
+    });
+  }
+  const auxblob = hexField(o, 'auxblob');
+  let parts: Record<string, Uint8Array> | undefined;
+  const p = o['parts'];
+  if (typeof p === 'object' && p !== null) {
+    parts = {};
+    for (const k of Object.keys(p)) parts[k] = hexField(p as Record<string, unknown>, k)!;
+  }
+  return {
+    format: 'mrstack-report-v1',
+    kind: kind as EvidenceKind,
+    emulated: o['emulated'] === true,
+    outblob,
+    ...(auxblob === undefined ? {} : { auxblob }),
+    ...(parts === undefined ? {} : { parts }),
+    ...(o['collateral'] === undefined ? {} : { collateral: o['collateral'] }),
+  };
+}
+
+function resolveKind(data: Uint8Array, kind: EvidenceKind | undefined): EvidenceKind {
+  if (kind === undefined) return detectEvidenceKind(data);
+  if (!(EVIDENCE_KINDS as readonly string[]).includes(kind)) {
+    throw new UsageError('ERR_USAGE', `--kind ${String(kind)}: expected ${EVIDENCE_KINDS.join('|')}`);
+  }
+  return kind;
+}
+
+/**
+ * Decodes evidence without verifying anything.
+ * @throws ParseError for malformed input; `ERR_UNSUPPORTED` for a kind without a verifier yet
+ */
+export function showEvidence(
+  data: Uint8Array,
+  kind?: EvidenceKind,
+  limits: Partial<Limits> = {},
+): EvidenceShowResult {
+  const k = resolveKind(data, kind);
+  return EVIDENCE_VERIFIERS[k].show(data, { ...DEFAULT_LIMITS, ...limits });
+}
+
+/**
+ * Verifies evidence offline at `options.at`.
+ * @returns the result; `verified: false` with `errors` when a check failed
+ * @throws ParseError for malformed input; MrstackError `ERR_COLLATERAL_MISSING` when collateral
+ *   is needed and not given (and not waived), `ERR_UNSUPPORTED` for a kind without a verifier
+ */
+export async function verifyEvidence(
+  data: Uint8Array,
+  options: VerifyEvidenceOptions = {},
+): Promise<EvidenceResult> {
+  const k = resolveKind(data, options.kind);
+  const { at, limits, ...rest } = options;
+  const resolved: ResolvedVerifyOptions = {
+    ...rest,
+    // The one place "now" is read: the edge, when the caller chose no time.
+    at: at ?? new Date(),
+    limits: { ...DEFAULT_LIMITS, ...limits },
+  };
+  if (Number.isNaN(resolved.at.getTime())) {
+    throw new UsageError('ERR_USAGE', 'verification time is not a valid date');
+  }
+  return EVIDENCE_VERIFIERS[k].verify(data, resolved);
+}
+

@@ -1,0 +1,209 @@
+/**
+ * TDX TCB evaluation as Intel's Quote Verification Library does it (QVL `TcbLevelCheck`,
+ * `QeIdentity`, `TdxModule` checks and status convergence):
+ *
+ * 1. Platform: the first TCB level (levels are listed newest first) whose 16 SGX components and
+ *    PCESVN are at most the PCK certificate's, and whose 16 TDX components are at most the
+ *    quote's TEE_TCB_SVN bytes — from byte 2 when the TDX module's major version
+ *    (TEE_TCB_SVN[1]) is non-zero, since bytes 0–1 are then judged by the module identity.
+ *    No such level: the collateral does not cover this platform (`ERR_TCB_MISMATCH`).
+ * 2. TDX module: TEE_TCB_SVN[1] = 0 → `tdxModule`; else `tdxModuleIdentities` entry
+ *    `TDX_<version as 2 hex digits>`. MRSIGNERSEAM must equal its `mrsigner` and
+ *    SEAMATTRIBUTES & `attributesMask` its `attributes`; its status is that of the first
+ *    level whose `isvsvn` ≤ TEE_TCB_SVN[0].
+ * 3. QE identity applied to the QE report: MRSIGNER, ISVPRODID, MISCSELECT & mask and
+ *    ATTRIBUTES & mask must match; status of the first level whose `isvsvn` ≤ ISVSVN, or
+ *    `OutOfDate` when none.
+ * 4. Convergence: a QE or module status of `OutOfDate` turns `UpToDate`/`SWHardeningNeeded`
+ *    into `OutOfDate` and `ConfigurationNeeded`/`ConfigurationAndSWHardeningNeeded` into
+ *    `OutOfDateConfigurationNeeded`; `Revoked` wins over everything. Advisory IDs of every
+ *    matched level are merged.
+ *
+ * @module
+ */
+import { VerifyError } from '../../errors.js';
+import { toHex, bytesEqual } from '../../bytes/hex.js';
+import type { EnclaveReport } from '../../formats/tdx/enclave_report.js';
+import type { PckExtension } from '../../formats/tdx/pck_extension.js';
+import type {
+  IsvTcbLevel,
+  QeIdentity,
+  TdxModuleIdentity,
+  TdxTcbInfo,
+  TdxTcbLevel,
+} from '../collateral/tdx_collateral.js';
+
+/** TCB statuses Intel's collateral uses. */
+export const TCB_STATUS = {
+  UP_TO_DATE: 'UpToDate',
+  SW_HARDENING_NEEDED: 'SWHardeningNeeded',
+  CONFIGURATION_NEEDED: 'ConfigurationNeeded',
+  CONFIGURATION_AND_SW_HARDENING_NEEDED: 'ConfigurationAndSWHardeningNeeded',
+  OUT_OF_DATE: 'OutOfDate',
+  OUT_OF_DATE_CONFIGURATION_NEEDED: 'OutOfDateConfigurationNeeded',
+  REVOKED: 'Revoked',
+} as const;
+
+/** What the evaluation needs from the quote and the PCK certificate. */
+export interface TdxTcbInput {
+  readonly pck: PckExtension;
+  readonly teeTcbSvn: Uint8Array;
+  readonly mrSignerSeam: Uint8Array;
+  readonly seamAttributes: Uint8Array;
+  readonly qeReport: EnclaveReport;
+}
+
+/** The outcome of a TCB evaluation. */
+export interface TdxTcbEvaluation {
+  readonly status: string;
+  readonly advisoryIds: readonly string[];
+  readonly platformStatus: string;
+  readonly tcbDate: string;
+  readonly tdxModuleId: string | undefined;
+  readonly tdxModuleStatus: string | undefined;
+  readonly qeStatus: string;
+  readonly qeTcbDate: string | undefined;
+  readonly tcbEvaluationDataNumber: number;
+}
+
+function mismatch(message: string, details: Record<string, unknown> = {}): VerifyError {
+  return new VerifyError('ERR_TCB_MISMATCH', message, { details });
+}
+
+function masked(a: Uint8Array, mask: Uint8Array): Uint8Array {
+  const out = new Uint8Array(mask.length);
+  for (let i = 0; i < mask.length; i++) out[i] = (a[i] ?? 0) & mask[i]!;
+  return out;
+}
+
+/** The first platform TCB level the PCK components and TEE_TCB_SVN reach. */
+export function matchTdxTcbLevel(
+  levels: readonly TdxTcbLevel[],
+  pck: PckExtension,
+  teeTcbSvn: Uint8Array,
+): TdxTcbLevel | undefined {
+  const from = (teeTcbSvn[1] ?? 0) > 0 ? 2 : 0;
+  return levels.find((l) => {
+    if (pck.pceSvn < l.pceSvn) return false;
+    for (let i = 0; i < 16; i++) {
+      if ((pck.sgxTcbComponents[i] ?? 0) < (l.sgxTcbComponents[i] ?? 0)) return false;
+    }
+    for (let i = from; i < 16; i++) {
+      if ((teeTcbSvn[i] ?? 0) < (l.tdxTcbComponents[i] ?? 0)) return false;
+    }
+    return true;
+  });
+}
+
+function isvLevel(levels: readonly IsvTcbLevel[], svn: number): IsvTcbLevel | undefined {
+  return levels.find((l) => l.isvSvn <= svn);
+}
+
+/** Converges the platform status with a QE or TDX module status (QVL's rules). */
+export function convergeTcbStatus(platform: string, other: string): string {
+  const S = TCB_STATUS;
+  if (platform === S.REVOKED || other === S.REVOKED) return S.REVOKED;
+  if (other === S.OUT_OF_DATE) {
+    if (platform === S.UP_TO_DATE || platform === S.SW_HARDENING_NEEDED) return S.OUT_OF_DATE;
+    if (platform === S.CONFIGURATION_NEEDED || platform === S.CONFIGURATION_AND_SW_HARDENING_NEEDED) {
+      return S.OUT_OF_DATE_CONFIGURATION_NEEDED;
+    }
+  }
+  return platform;
+}
+
+function checkModule(input: TdxTcbInput, m: TdxModuleIdentity, name: string): void {
+  if (!bytesEqual(input.mrSignerSeam, m.mrSigner)) {
+    throw mismatch(`MRSIGNERSEAM ${toHex(input.mrSignerSeam)} differs from ${name} mrsigner ${toHex(m.mrSigner)}`);
+  }
+  const got = masked(input.seamAttributes, m.attributesMask);
+  if (!bytesEqual(got, masked(m.attributes, m.attributesMask))) {
+    throw mismatch(`SEAMATTRIBUTES ${toHex(input.seamAttributes)} (masked) differ from ${name} attributes ${toHex(m.attributes)}`);
+  }
+}
+
+/** Applies the QE identity to the QE report; returns the matched level (undefined: none). */
+export function checkQeIdentity(report: EnclaveReport, qe: QeIdentity): IsvTcbLevel | undefined {
+  if (!bytesEqual(report.mrSigner, qe.mrSigner)) {
+    throw mismatch(`QE MRSIGNER ${toHex(report.mrSigner)} differs from the QE identity's ${toHex(qe.mrSigner)}`);
+  }
+  if (report.isvProdId !== qe.isvProdId) {
+    throw mismatch(`QE ISVPRODID ${report.isvProdId} differs from the QE identity's ${qe.isvProdId}`);
+  }
+  if (((report.miscSelect & qe.miscSelectMask) >>> 0) !== ((qe.miscSelect & qe.miscSelectMask) >>> 0)) {
+    throw mismatch(`QE MISCSELECT 0x${report.miscSelect.toString(16)} (masked) differs from the QE identity`);
+  }
+  if (!bytesEqual(masked(report.attributes, qe.attributesMask), masked(qe.attributes, qe.attributesMask))) {
+    throw mismatch(`QE ATTRIBUTES ${toHex(report.attributes)} (masked) differ from the QE identity's ${toHex(qe.attributes)}`);
+  }
+  return isvLevel(qe.tcbLevels, report.isvSvn);
+}
+
+/**
+ * Evaluates the TCB of a TDX quote against TCB info and QE identity.
+ * @throws VerifyError `ERR_TCB_MISMATCH` when the collateral does not apply (wrong FMSPC, no
+ *   matching level, module or QE identity mismatch)
+ */
+export function evaluateTdxTcb(input: TdxTcbInput, tcbInfo: TdxTcbInfo, qe: QeIdentity): TdxTcbEvaluation {
+  if (tcbInfo.id !== 'TDX') throw mismatch(`TCB info id is "${tcbInfo.id}", not "TDX"`);
+  if (qe.id !== 'TD_QE') throw mismatch(`QE identity id is "${qe.id}", not "TD_QE"`);
+  const fmspc = toHex(input.pck.fmspc);
+  if (fmspc !== tcbInfo.fmspc) {
+    throw mismatch(`TCB info is for FMSPC ${tcbInfo.fmspc}, the PCK certificate has ${fmspc}`, {
+      fmspc,
+      tcb_info_fmspc: tcbInfo.fmspc,
+    });
+  }
+  const pceId = toHex(input.pck.pceId);
+  if (pceId !== tcbInfo.pceId) {
+    throw mismatch(`TCB info is for PCE-ID ${tcbInfo.pceId}, the PCK certificate has ${pceId}`);
+  }
+  const level = matchTdxTcbLevel(tcbInfo.tcbLevels, input.pck, input.teeTcbSvn);
+  if (level === undefined) {
+    throw mismatch('no TCB level of the TCB info matches the platform (TCB level not supported)', {
+      sgx_tcb_components: input.pck.sgxTcbComponents,
+      pcesvn: input.pck.pceSvn,
+      tee_tcb_svn: toHex(input.teeTcbSvn),
+    });
+  }
+  const advisories = new Set<string>(level.advisoryIds);
+  let status = level.tcbStatus;
+
+  // TDX module identity.
+  const version = input.teeTcbSvn[1] ?? 0;
+  let moduleId: string | undefined;
+  let moduleStatus: string | undefined;
+  if (version === 0 || tcbInfo.tdxModuleIdentities.length === 0) {
+    if (tcbInfo.tdxModule !== undefined) checkModule(input, tcbInfo.tdxModule, 'tdxModule');
+  } else {
+    moduleId = `TDX_${version.toString(16).toUpperCase().padStart(2, '0')}`;
+    const m = tcbInfo.tdxModuleIdentities.find((x) => x.id?.toUpperCase() === moduleId);
+    if (m === undefined) throw mismatch(`TCB info has no TDX module identity ${moduleId}`);
+    checkModule(input, m, moduleId);
+    const ml = isvLevel(m.tcbLevels, input.teeTcbSvn[0] ?? 0);
+    if (ml === undefined) {
+      throw mismatch(`no TCB level of TDX module identity ${moduleId} matches ISV SVN ${input.teeTcbSvn[0] ?? 0}`);
+    }
+    moduleStatus = ml.tcbStatus;
+    for (const a of ml.advisoryIds) advisories.add(a);
+    status = convergeTcbStatus(status, moduleStatus);
+  }
+
+  // QE identity.
+  const ql = checkQeIdentity(input.qeReport, qe);
+  const qeStatus = ql?.tcbStatus ?? TCB_STATUS.OUT_OF_DATE;
+  for (const a of ql?.advisoryIds ?? []) advisories.add(a);
+  status = convergeTcbStatus(status, qeStatus);
+
+  return {
+    status,
+    advisoryIds: [...advisories],
+    platformStatus: level.tcbStatus,
+    tcbDate: level.tcbDate,
+    tdxModuleId: moduleId,
+    tdxModuleStatus: moduleStatus,
+    qeStatus,
+    qeTcbDate: ql?.tcbDate,
+    tcbEvaluationDataNumber: tcbInfo.tcbEvaluationDataNumber,
+  };
+}

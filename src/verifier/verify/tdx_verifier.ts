@@ -1,0 +1,475 @@
+/**
+ * Offline verification of TDX quotes (v4, v5) with collateral, at a chosen time.
+ *
+ * Checks, each named in the result's `checks`:
+ * - `quote_signature`: raw r‖s ECDSA P-256 (SHA-256) by the attestation key over header+body;
+ * - `qe_report_signature`: the QE report signed by the PCK leaf key;
+ * - `qe_report_binding`: QE REPORTDATA = SHA-256(attestation key ‖ QE auth data) ‖ 32 zeros;
+ * - `pck_chain`: PCK leaf → PCK CA → Intel SGX Root CA (or a `trustAnchors` root, or an
+ *   emulated root with `trustEmulated`), every certificate valid at `at`;
+ * - `root_ca_crl`, `pck_crl`: CRLs signed by their issuers, current at `at`, listing no
+ *   certificate of the chain;
+ * - `tcb_info`, `qe_identity`: signed by the TCB signing chain (to the same roots, not revoked),
+ *   current at `at` (issueDate ≤ at ≤ nextUpdate);
+ * - `tcb`: TCB evaluation (tdx_tcb.ts), giving `tcbStatus` and `advisories`;
+ * - `nonce`: report data bound to the expected nonce, when one is given.
+ *
+ * `verified` covers signatures, chains, revocation and validity; the TCB status stands beside
+ * it. Without collateral, revocation and TCB are `skipped` (only with
+ * `allowMissingCollateral`; else `ERR_COLLATERAL_MISSING`).
+ *
+ * {@link TdxQuoteVerifier} caches what does not depend on the quote (chain signatures, PCK
+ * extensions, collateral signatures); per quote only the two P-256 verifications, the binding
+ * hash and the time-window comparisons run again.
+ *
+ * @module
+ */
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import { MrstackError } from '../../errors.js';
+import { bytesEqual, concatBytes, toHex } from '../../bytes/hex.js';
+import { hash } from '../../crypto/hash.js';
+import { DEFAULT_LIMITS, type Limits } from '../../limits.js';
+import { parseTdxQuote, tdxQuoteClaims, type TdxQuote } from '../../formats/tdx/quote.js';
+import { parsePemText } from '../../formats/tdx/pem_chain.js';
+import {
+  parsePckExtension,
+  SGX_EXTENSION_OID,
+  type PckExtension,
+} from '../../formats/tdx/pck_extension.js';
+import {
+  ResultBuilder,
+  checkReportDataNonce,
+  reportDataBinding,
+  type EvidenceResult,
+  type EvidenceShowResult,
+  type EvidenceVerifier,
+  type ResolvedVerifyOptions,
+} from './evidence_result.js';
+import {
+  checkCertValidity,
+  checkWindow,
+  isRevoked,
+  p256KeyFromRaw,
+  parseCertificate,
+  subjectName,
+  verifyCertChain,
+  verifyCrl,
+  verifyRawEcdsa,
+  type VerifiedChain,
+} from './x509_chain.js';
+import { INTEL_SGX_ROOT_CA_PEM } from './tdx_roots.js';
+import { evaluateTdxTcb } from './tdx_tcb.js';
+import { parseTdxCollateralFiles, type TdxCollateral } from '../collateral/tdx_collateral.js';
+
+/** True when the bytes start like a TDX quote (version 4/5, ECDSA P-256 key, TEE type 0x81). */
+export function looksLikeTdxQuote(d: Uint8Array): boolean {
+  if (d.length < 48) return false;
+  const v = d[0]! | (d[1]! << 8);
+  return (v === 4 || v === 5) && d[2] === 2 && d[3] === 0 && d[4] === 0x81 && d[5] === 0 && d[6] === 0 && d[7] === 0;
+}
+
+/**
+ * Reads the SGX extension of a PCK certificate.
+ * @throws ParseError when absent or malformed
+ */
+export function pckExtensionOf(cert: X509Certificate): PckExtension {
+  const ext = findExtension(cert.raw, SGX_EXTENSION_OID);
+  if (ext === undefined) {
+    throw new MrstackError('ERR_BAD_VALUE', `PCK certificate "${subjectName(cert)}" has no SGX extension (${SGX_EXTENSION_OID})`);
+  }
+  return parsePckExtension(ext);
+}
+
+/** The value (inner DER) of an extension, found by its OID's DER bytes inside the certificate. */
+function findExtension(der: Uint8Array, oid: string): Uint8Array | undefined {
+  const p = oid.split('.').map(Number);
+  const body: number[] = [p[0]! * 40 + p[1]!];
+  for (const n of p.slice(2)) {
+    const chunk = [n & 0x7f];
+    let v = Math.floor(n / 128);
+    while (v > 0) {
+      chunk.unshift((v & 0x7f) | 0x80);
+      v = Math.floor(v / 128);
+    }
+    body.push(...chunk);
+  }
+  const needle = Buffer.from([0x06, body.length, ...body]);
+  const buf = Buffer.from(der.buffer, der.byteOffset, der.byteLength);
+  let at = buf.indexOf(needle);
+  if (at < 0) return undefined;
+  at += needle.length;
+  if (buf[at] === 0x01) at += 3; // critical BOOLEAN
+  if (buf[at] !== 0x04) return undefined;
+  at++;
+  let len = buf[at++]!;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + buf[at++]!;
+  }
+  return new Uint8Array(buf.subarray(at, at + len));
+}
+
+/** A verified PCK chain with its leaf key and SGX extension (cached per chain). */
+interface PckEntry {
+  readonly chain: VerifiedChain;
+  readonly leafKey: KeyObject;
+  readonly pck: PckExtension;
+}
+
+/** Collateral signatures checked once per collateral object and root set. */
+interface CollateralEntry {
+  readonly tcbChain: VerifiedChain;
+  readonly qeChain: VerifiedChain;
+  readonly tcbSigOk: boolean;
+  readonly qeSigOk: boolean;
+}
+
+/** Options fixed for a verifier instance (the trust configuration). */
+export interface TdxVerifierConfig {
+  /** Roots to trust instead of the Intel SGX Root CA (PEM or DER each). */
+  readonly trustAnchors?: readonly Uint8Array[];
+  readonly trustEmulated?: boolean;
+  /** Most PCK chains kept in the cache (default 1024). */
+  readonly cacheSize?: number;
+}
+
+/** Options per verification. */
+export interface TdxVerifyOptions {
+  readonly at: Date;
+  readonly nonce?: Uint8Array;
+  /** Parsed collateral (see tdx_collateral.ts); undefined → revocation and TCB skipped. */
+  readonly collateral?: TdxCollateral;
+  readonly limits?: Limits;
+}
+
+function anchorsFrom(list: readonly Uint8Array[] | undefined): X509Certificate[] {
+  if (list === undefined || list.length === 0) {
+    return [parseCertificate(new Uint8Array(Buffer.from(INTEL_SGX_ROOT_CA_PEM)), 'intel-sgx-root')];
+  }
+  return list.flatMap((b, i) => {
+    const text = Buffer.from(b).toString('latin1');
+    if (text.includes('-----BEGIN CERTIFICATE-----')) {
+      return parsePemText(text, `trust_anchor[${i}]`).map((d) => parseCertificate(d, `trust_anchor[${i}]`));
+    }
+    return [parseCertificate(b, `trust_anchor[${i}]`)];
+  });
+}
+
+/** A TDX quote verifier with a fixed trust configuration and caches. */
+export class TdxQuoteVerifier {
+  readonly #anchors: readonly X509Certificate[];
+  readonly #trustEmulated: boolean;
+  readonly #cacheSize: number;
+  readonly #pckCache = new Map<string, PckEntry>();
+  readonly #collCache = new WeakMap<TdxCollateral, CollateralEntry>();
+
+  constructor(config: TdxVerifierConfig = {}) {
+    this.#anchors = anchorsFrom(config.trustAnchors);
+    this.#trustEmulated = config.trustEmulated === true;
+    this.#cacheSize = config.cacheSize ?? 1024;
+  }
+
+  #pckEntry(q: TdxQuote, at: Date): PckEntry {
+    const key = q.certificationData.pckChainPem;
+    const hit = this.#pckCache.get(key);
+    if (hit !== undefined) {
+      for (const c of hit.chain.certificates) checkCertValidity(c, at);
+      return hit;
+    }
+    const certs = q.certificationData.pckChain.map((d, i) => parseCertificate(d, `pck_chain[${i}]`));
+    const chain = verifyCertChain(certs, {
+      at,
+      anchors: this.#anchors,
+      trustEmulated: this.#trustEmulated,
+      what: 'PCK chain',
+    });
+    const leaf = certs[0]!;
+    const entry: PckEntry = { chain, leafKey: leaf.publicKey, pck: pckExtensionOf(leaf) };
+    if (this.#pckCache.size >= this.#cacheSize) {
+      const first = this.#pckCache.keys().next().value;
+      if (first !== undefined) this.#pckCache.delete(first);
+    }
+    this.#pckCache.set(key, entry);
+    return entry;
+  }
+
+  #collateralEntry(c: TdxCollateral, at: Date): CollateralEntry {
+    const hit = this.#collCache.get(c);
+    if (hit !== undefined) {
+      for (const x of [...hit.tcbChain.certificates, ...hit.qeChain.certificates]) checkCertValidity(x, at);
+      return hit;
+    }
+    const chainOf = (ders: readonly Uint8Array[], what: string): VerifiedChain =>
+      verifyCertChain(
+        ders.map((d, i) => parseCertificate(d, `${what}[${i}]`)),
+        { at, anchors: this.#anchors, trustEmulated: this.#trustEmulated, what },
+      );
+    const tcbChain = chainOf(c.tcbInfoIssuerChain, 'TCB info issuer chain');
+    const qeChain =
+      c.qeIdentityIssuerChain.length > 0 ? chainOf(c.qeIdentityIssuerChain, 'QE identity issuer chain') : tcbChain;
+    const sigOk = (chain: VerifiedChain, raw: Uint8Array, sig: Uint8Array): boolean =>
+      verifyRawEcdsa(chain.certificates[0]!.publicKey, raw, sig);
+    const entry: CollateralEntry = {
+      tcbChain,
+      qeChain,
+      tcbSigOk: sigOk(tcbChain, c.tcbInfo.raw, c.tcbInfo.signature),
+      qeSigOk: sigOk(qeChain, c.qeIdentity.raw, c.qeIdentity.signature),
+    };
+    this.#collCache.set(c, entry);
+    return entry;
+  }
+
+  /**
+   * Verifies a quote (bytes or parsed).
+   * @throws ParseError for a malformed quote
+   */
+  verify(quote: Uint8Array | TdxQuote, opts: TdxVerifyOptions): EvidenceResult {
+    const q = quote instanceof Uint8Array ? parseTdxQuote(quote, opts.limits ?? DEFAULT_LIMITS) : quote;
+    const at = opts.at;
+    const b = new ResultBuilder('tdx', at);
+    b.claims = tdxQuoteClaims(q);
+    b.warnings.push(...q.warnings);
+    const cd = q.certificationData;
+
+    // Quote signature by the attestation key.
+    let akOk = false;
+    try {
+      akOk = verifyRawEcdsa(p256KeyFromRaw(q.attestationKey), q.signedBytes, q.signature);
+    } catch {
+      akOk = false;
+    }
+    if (akOk) b.ok('quote_signature');
+    else b.fail('quote_signature', 'ERR_SIGNATURE_INVALID', 'the quote signature does not verify with the attestation key');
+
+    // QE binding.
+    const expected = hash('sha256', concatBytes(q.attestationKey, cd.qeAuthData));
+    const rd = cd.qeReport.reportData;
+    if (bytesEqual(rd.subarray(0, 32), expected) && rd.subarray(32).every((x) => x === 0)) b.ok('qe_report_binding');
+    else {
+      b.fail('qe_report_binding', 'ERR_BINDING_MISMATCH', 'QE report data is not SHA-256(attestation key ‖ QE auth data) ‖ zeros', {
+        expected: toHex(expected),
+        actual: toHex(rd),
+      });
+    }
+
+    // PCK chain, then the QE report signature by the PCK leaf.
+    let pck: PckEntry | undefined;
+    try {
+      pck = this.#pckEntry(q, at);
+      b.ok('pck_chain');
+      b.trust = { root: subjectName(pck.chain.root), emulated: pck.chain.emulated };
+      if (pck.chain.emulated) b.warnings.push('the PCK chain ends in an mrstack emulated root (trusted on request)');
+    } catch (e) {
+      b.failWith('pck_chain', e);
+    }
+    if (pck !== undefined) {
+      b.claims = { ...b.claims, pck: pckClaims(pck) };
+      if (verifyRawEcdsa(pck.leafKey, cd.qeReportBytes, cd.qeReportSignature)) b.ok('qe_report_signature');
+      else b.fail('qe_report_signature', 'ERR_SIGNATURE_INVALID', 'the QE report signature does not verify with the PCK leaf key');
+    } else {
+      b.checks['qe_report_signature'] = 'skipped';
+    }
+
+    // Collateral: revocation, TCB info, QE identity, TCB evaluation.
+    const c = opts.collateral;
+    if (c === undefined) {
+      b.skip('root_ca_crl', 'no collateral: revocation (CRLs) not checked');
+      b.skip('pck_crl', 'no collateral: PCK CRL not checked');
+      b.skip('tcb', 'no collateral: TCB status not evaluated');
+    } else if (pck !== undefined) {
+      this.#checkCollateral(b, c, pck, q, at);
+    }
+
+    if (opts.nonce !== undefined) {
+      const why = checkReportDataNonce(q.body.reportData, opts.nonce);
+      if (why === undefined) b.ok('nonce');
+      else b.fail('nonce', 'ERR_NONCE_MISMATCH', why);
+    }
+    return b.build();
+  }
+
+  #checkCollateral(b: ResultBuilder, c: TdxCollateral, pck: PckEntry, q: TdxQuote, at: Date): void {
+    const certs = pck.chain.certificates;
+    // Root CA CRL: signed by the root; lists none of the chain's CAs.
+    if (c.rootCaCrl === undefined) b.skip('root_ca_crl', 'collateral has no root CA CRL');
+    else {
+      try {
+        verifyCrl(c.rootCaCrl, pck.chain.root, at, 'root CA CRL');
+        const revoked = certs.find((x) => isRevoked(c.rootCaCrl!, x) && x !== certs[0]);
+        if (revoked !== undefined) {
+          b.fail('root_ca_crl', 'ERR_CERT_REVOKED', `"${subjectName(revoked)}" is revoked by the root CA CRL`, {
+            serial: revoked.serialNumber.toLowerCase(),
+          });
+        } else b.ok('root_ca_crl');
+      } catch (e) {
+        b.failWith('root_ca_crl', e);
+      }
+    }
+    // PCK CRL: signed by the PCK CA that issued the leaf; must not list the leaf.
+    if (c.pckCrl === undefined) b.skip('pck_crl', 'collateral has no PCK CRL');
+    else {
+      try {
+        const ca = certs[1];
+        if (ca === undefined) throw new MrstackError('ERR_CHAIN_INVALID', 'PCK chain has no CA to check the PCK CRL');
+        verifyCrl(c.pckCrl, ca, at, 'PCK CRL');
+        if (isRevoked(c.pckCrl, certs[0]!)) {
+          b.fail('pck_crl', 'ERR_CERT_REVOKED', `PCK certificate ${certs[0]!.serialNumber.toLowerCase()} is revoked`, {
+            serial: certs[0]!.serialNumber.toLowerCase(),
+          });
+        } else b.ok('pck_crl');
+      } catch (e) {
+        b.failWith('pck_crl', e);
+      }
+    }
+    // TCB info and QE identity: signatures, signing-chain revocation, windows.
+    let collOk = true;
+    try {
+      const e = this.#collateralEntry(c, at);
+      const signer = e.tcbChain.certificates[0]!;
+      if (c.rootCaCrl !== undefined && isRevoked(c.rootCaCrl, signer)) {
+        b.fail('tcb_info', 'ERR_CERT_REVOKED', `TCB signing certificate "${subjectName(signer)}" is revoked`);
+        collOk = false;
+      }
+      const ti = c.tcbInfo.value;
+      if (!e.tcbSigOk) {
+        b.fail('tcb_info', 'ERR_SIGNATURE_INVALID', 'the TCB info signature does not verify');
+        collOk = false;
+      } else {
+        try {
+          checkWindow('TCB info', ti.issueDate, ti.nextUpdate, at);
+          b.ok('tcb_info');
+        } catch (err) {
+          b.failWith('tcb_info', err);
+          collOk = false;
+        }
+      }
+      const qi = c.qeIdentity.value;
+      if (!e.qeSigOk) {
+        b.fail('qe_identity', 'ERR_SIGNATURE_INVALID', 'the QE identity signature does not verify');
+        collOk = false;
+      } else {
+        try {
+          checkWindow('QE identity', qi.issueDate, qi.nextUpdate, at);
+          b.ok('qe_identity');
+        } catch (err) {
+          b.failWith('qe_identity', err);
+          collOk = false;
+        }
+      }
+    } catch (err) {
+      b.failWith('tcb_info', err);
+      collOk = false;
+    }
+    if (!collOk) {
+      b.checks['tcb'] = 'skipped';
+      return;
+    }
+    try {
+      const ev = evaluateTdxTcb(
+        {
+          pck: pck.pck,
+          teeTcbSvn: q.body.teeTcbSvn,
+          mrSignerSeam: q.body.mrSignerSeam,
+          seamAttributes: q.body.seamAttributes,
+          qeReport: q.certificationData.qeReport,
+        },
+        c.tcbInfo.value,
+        c.qeIdentity.value,
+      );
+      b.tcbStatus = ev.status;
+      b.advisories = [...ev.advisoryIds];
+      b.claims = {
+        ...b.claims,
+        tcb: {
+          status: ev.status,
+          platform_status: ev.platformStatus,
+          tcb_date: ev.tcbDate,
+          tdx_module_id: ev.tdxModuleId,
+          tdx_module_status: ev.tdxModuleStatus,
+          qe_status: ev.qeStatus,
+          qe_tcb_date: ev.qeTcbDate,
+          tcb_evaluation_data_number: ev.tcbEvaluationDataNumber,
+        },
+      };
+      b.ok('tcb');
+    } catch (e) {
+      b.failWith('tcb', e);
+    }
+  }
+}
+
+function pckClaims(e: PckEntry): Record<string, unknown> {
+  const leaf = e.chain.certificates[0]!;
+  const ca = e.chain.certificates[1];
+  const caName = ca === undefined ? '' : subjectName(ca);
+  return {
+    fmspc: e.pck.fmspc,
+    pce_id: e.pck.pceId,
+    pcesvn: e.pck.pceSvn,
+    cpusvn: e.pck.cpuSvn,
+    sgx_tcb_components: e.pck.sgxTcbComponents,
+    ppid: e.pck.ppid,
+    sgx_type: e.pck.sgxType,
+    ...(e.pck.platformInstanceId === undefined ? {} : { platform_instance_id: e.pck.platformInstanceId }),
+    ...(e.pck.configuration === undefined ? {} : { configuration: e.pck.configuration }),
+    ca: /Platform/i.test(caName) ? 'platform' : /Processor/i.test(caName) ? 'processor' : caName,
+    serial: leaf.serialNumber.toLowerCase(),
+    not_before: new Date(leaf.validFrom).toISOString(),
+    not_after: new Date(leaf.validTo).toISOString(),
+  };
+}
+
+/** Verifiers per trust configuration, so repeated calls reuse caches. */
+const VERIFIERS = new Map<string, TdxQuoteVerifier>();
+
+function verifierFor(opts: ResolvedVerifyOptions): TdxQuoteVerifier {
+  const anchors = opts.trustAnchors ?? [];
+  const key = `${opts.trustEmulated === true ? 'E' : '-'}|${anchors.map((a) => hash('sha256', a)).map(toHex).join(',')}`;
+  let v = VERIFIERS.get(key);
+  if (v === undefined) {
+    if (VERIFIERS.size > 16) VERIFIERS.clear();
+    v = new TdxQuoteVerifier({
+      ...(opts.trustAnchors === undefined ? {} : { trustAnchors: opts.trustAnchors }),
+      trustEmulated: opts.trustEmulated === true,
+    });
+    VERIFIERS.set(key, v);
+  }
+  return v;
+}
+
+/** Parsed collateral from the front door's input (cached parse when given as `parsed`). */
+function collateralFrom(opts: ResolvedVerifyOptions): TdxCollateral | undefined {
+  const c = opts.collateral;
+  if (c === undefined) return undefined;
+  if (c.parsed !== undefined) return c.parsed as TdxCollateral;
+  if (c.files !== undefined && c.files.size > 0) return parseTdxCollateralFiles(c.files);
+  return undefined;
+}
+
+/** The TDX entry of the front door's dispatch table. */
+export const TDX_VERIFIER: EvidenceVerifier = {
+  detect: looksLikeTdxQuote,
+  show(data: Uint8Array, limits: Limits): EvidenceShowResult {
+    const q = parseTdxQuote(data, limits);
+    return { kind: 'tdx', claims: tdxQuoteClaims(q), warnings: q.warnings };
+  },
+  verify(data: Uint8Array, opts: ResolvedVerifyOptions): Promise<EvidenceResult> {
+    const q = parseTdxQuote(data, opts.limits);
+    const collateral = collateralFrom(opts);
+    if (collateral === undefined && opts.allowMissingCollateral !== true) {
+      throw new MrstackError(
+        'ERR_COLLATERAL_MISSING',
+        'TDX verification needs collateral (--collateral FILE|DIR); pass --no-collateral to check signatures and chain only',
+      );
+    }
+    const v = verifierFor(opts);
+    return Promise.resolve(
+      v.verify(q, {
+        at: opts.at,
+        ...(opts.nonce === undefined ? {} : { nonce: reportDataBinding(opts.nonce, opts.userData) }),
+        ...(collateral === undefined ? {} : { collateral }),
+      }),
+    );
+  },
+};

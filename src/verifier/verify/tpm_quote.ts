@@ -1,0 +1,404 @@
+/**
+ * TPM 2.0 quote verification: a TPMS_ATTEST of type quote, its TPMT_SIGNATURE by the AK
+ * (RSASSA, RSAPSS with the salt length recovered from the signature, ECDSA), the nonce in
+ * extraData, and the pcrDigest recomputed from supplied PCR values with the **signing scheme's
+ * hash** (not the bank's), over the selected PCRs in selection order.
+ *
+ * @module
+ */
+import {
+  constants as C,
+  createHash,
+  createPublicKey,
+  publicDecrypt,
+  verify as cryptoVerify,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto';
+import { ByteReader } from '../../bytes/reader.js';
+import { bytesEqual, toHex } from '../../bytes/hex.js';
+import { hash } from '../../crypto/hash.js';
+import { digestSize, hashAlgFromId, hashInfo, type HashAlg } from '../../crypto/hash_alg.js';
+import { isMrstackError, ParseError, type ErrorCode } from '../../errors.js';
+import { TPM_ALG, TPM_ST, TPMA_OBJECT } from '../../formats/tpm2/constants.js';
+import { parseAttest, type TpmsAttest } from '../../formats/tpm2/marshal/attest.js';
+import type { PcrSelection } from '../../formats/tpm2/marshal/pcr_selection.js';
+import { readPublic, type TpmPublic } from '../../formats/tpm2/marshal/public.js';
+import { parseSignature, type TpmtSignature } from '../../formats/tpm2/marshal/signature.js';
+import { objectName, publicToKeyObject } from '../../formats/tpm2/public_key.js';
+
+/** PCR values by bank and index. */
+export type PcrValues = ReadonlyMap<HashAlg, ReadonlyMap<number, Uint8Array>>;
+
+/** The AK: a TPMT_PUBLIC (best: its attributes are checked), a PEM/DER SPKI, or a JWK. */
+export type AkInput =
+  | { readonly tpmtPublic: Uint8Array }
+  | { readonly pem: string }
+  | { readonly spkiDer: Uint8Array }
+  | { readonly jwk: JsonWebKey };
+
+/** What to verify. */
+export interface TpmQuoteInput {
+  /** TPMS_ATTEST bytes (what the TPM signed). */
+  readonly attest: Uint8Array;
+  /** TPMT_SIGNATURE bytes, or a bare RSA signature (RSASSA, the AK scheme's hash or SHA-256). */
+  readonly signature: Uint8Array;
+  readonly ak: AkInput;
+  /** The expected qualifying data (nonce); checked when given. */
+  readonly nonce?: Uint8Array;
+  /** PCR values; when given, every quoted PCR must be present and the digest must match. */
+  readonly pcrs?: PcrValues;
+}
+
+/** One failed check. */
+export interface CheckFailure {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** The claims a TPM quote carries (JSON-ready: bytes as Uint8Array print as hex). */
+export interface TpmQuoteClaims {
+  readonly extra_data: Uint8Array;
+  readonly pcr_select: Readonly<Record<string, readonly number[]>>;
+  readonly pcr_digest: Uint8Array;
+  readonly qualified_signer: Uint8Array;
+  readonly clock: string;
+  readonly reset_count: number;
+  readonly restart_count: number;
+  readonly safe: boolean;
+  readonly firmware_version: string;
+  readonly signature_scheme: string;
+  readonly signature_hash: string;
+  /** RSAPSS: the salt length the signature was made with. */
+  readonly pss_salt_length?: number;
+  /** The AK's TPM name, when the AK was given as a TPMT_PUBLIC. */
+  readonly ak_name?: Uint8Array;
+  /** PCR values, by bank and `pcrN`, when supplied and matching the digest. */
+  readonly pcrs?: Readonly<Record<string, Readonly<Record<string, Uint8Array>>>>;
+}
+
+/** The verification result (the common result shape: verified, kind, claims, errors). */
+export interface TpmQuoteResult {
+  readonly verified: boolean;
+  readonly kind: 'tpm';
+  readonly claims: TpmQuoteClaims | undefined;
+  readonly errors: readonly CheckFailure[];
+  readonly warnings: readonly string[];
+}
+
+const SIG_NAMES: Readonly<Record<number, string>> = {
+  [TPM_ALG.RSASSA]: 'rsassa',
+  [TPM_ALG.RSAPSS]: 'rsapss',
+  [TPM_ALG.ECDSA]: 'ecdsa',
+};
+
+/** Loads the AK as a KeyObject, and its TPMT_PUBLIC when given. */
+export function loadAk(ak: AkInput): { key: KeyObject; tpm: TpmPublic | undefined } {
+  if ('tpmtPublic' in ak) {
+    const r = new ByteReader(ak.tpmtPublic, { format: 'tpm2' });
+    const tpm = readPublic(r, 'ak');
+    r.expectEnd('ak');
+    return { key: publicToKeyObject(tpm), tpm };
+  }
+  if ('pem' in ak) return { key: createPublicKey(ak.pem), tpm: undefined };
+  if ('spkiDer' in ak) {
+    return { key: createPublicKey({ key: Buffer.from(ak.spkiDer), format: 'der', type: 'spki' }), tpm: undefined };
+  }
+  return { key: createPublicKey({ key: ak.jwk, format: 'jwk' }), tpm: undefined };
+}
+
+function mgf1(alg: string, seed: Uint8Array, len: number): Uint8Array {
+  const out = new Uint8Array(len);
+  let off = 0;
+  for (let i = 0; off < len; i++) {
+    const c = Buffer.alloc(4);
+    c.writeUInt32BE(i);
+    const h = createHash(alg).update(seed).update(c).digest();
+    out.set(h.subarray(0, Math.min(h.length, len - off)), off);
+    off += h.length;
+  }
+  return out;
+}
+
+/**
+ * Recovers the salt length of an RSASSA-PSS signature (RFC 8017 9.1.2 decoding, without the
+ * final hash check, which the verify call makes). Undefined when the encoding is malformed.
+ */
+export function pssSaltLength(key: KeyObject, sig: Uint8Array, alg: HashAlg): number | undefined {
+  let em: Buffer;
+  try {
+    em = publicDecrypt({ key, padding: C.RSA_NO_PADDING }, sig);
+  } catch {
+    return undefined;
+  }
+  const hLen = digestSize(alg);
+  const modBits = (key.asymmetricKeyDetails?.modulusLength ?? em.length * 8) - 1;
+  // EM is emLen = ceil(modBits / 8) bytes; publicDecrypt returns k bytes (a leading 0 when 8 | modBits).
+  const emLen = Math.ceil(modBits / 8);
+  const e = em.subarray(em.length - emLen);
+  if (e[emLen - 1] !== 0xbc || emLen < hLen + 2) return undefined;
+  const masked = e.subarray(0, emLen - hLen - 1);
+  const h = e.subarray(emLen - hLen - 1, emLen - 1);
+  const db = mgf1(hashInfo(alg).nodeName, h, masked.length);
+  for (let i = 0; i < db.length; i++) db[i] = db[i]! ^ masked[i]!;
+  db[0] = db[0]! & (0xff >> (8 * emLen - modBits));
+  const one = db.findIndex((b) => b !== 0);
+  if (one < 0 || db[one] !== 0x01) return undefined;
+  return db.length - one - 1;
+}
+
+function p1363(r: Uint8Array, s: Uint8Array, size: number): Uint8Array {
+  const out = new Uint8Array(2 * size);
+  const strip = (b: Uint8Array): Uint8Array => {
+    let i = 0;
+    while (i < b.length - size && b[i] === 0) i++;
+    return b.subarray(i);
+  };
+  const rr = strip(r);
+  const ss = strip(s);
+  if (rr.length > size || ss.length > size) return new Uint8Array(0);
+  out.set(rr, size - rr.length);
+  out.set(ss, 2 * size - ss.length);
+  return out;
+}
+
+/** Concatenated PCR values of a selection, in selection order; lists the missing ones. */
+export function selectedPcrValues(
+  select: readonly PcrSelection[],
+  pcrs: PcrValues,
+): { values: Uint8Array[]; missing: string[] } {
+  const values: Uint8Array[] = [];
+  const missing: string[] = [];
+  for (const s of select) {
+    const alg = hashAlgFromId(s.hashAlg);
+    const bank = alg === undefined ? undefined : pcrs.get(alg);
+    for (const p of s.pcrs) {
+      const v = bank?.get(p);
+      if (v === undefined) missing.push(`pcr${p}:${alg ?? `0x${s.hashAlg.toString(16)}`}`);
+      else values.push(v);
+    }
+  }
+  return { values, missing };
+}
+
+function sigBytesKind(sig: Uint8Array, key: KeyObject, tpm: TpmPublic | undefined): TpmtSignature {
+  try {
+    return parseSignature(sig);
+  } catch (e) {
+    const modulusBytes = (key.asymmetricKeyDetails?.modulusLength ?? 0) / 8;
+    if (key.asymmetricKeyType === 'rsa' && sig.length === modulusBytes) {
+      const hashAlg = tpm?.scheme.hashAlg ?? TPM_ALG.SHA256;
+      return { kind: 'rsa', sigAlg: TPM_ALG.RSASSA, hashAlg, sig };
+    }
+    throw e;
+  }
+}
+
+/**
+ * Verifies a TPM quote. Never throws for a failed check: failures are listed in `errors` with
+ * their codes (`ERR_SIGNATURE_INVALID`, `ERR_NONCE_MISMATCH`, `ERR_BINDING_MISMATCH` …);
+ * malformed input is reported the same way with its ParseError code.
+ */
+export function verifyTpmQuote(input: TpmQuoteInput): TpmQuoteResult {
+  const errors: CheckFailure[] = [];
+  const warnings: string[] = [];
+  const fail = (code: ErrorCode, message: string): void => {
+    errors.push({ code, message });
+  };
+  let attest: TpmsAttest;
+  let key: KeyObject;
+  let tpm: TpmPublic | undefined;
+  let sig: TpmtSignature;
+  try {
+    attest = parseAttest(input.attest);
+    ({ key, tpm } = loadAk(input.ak));
+    sig = sigBytesKind(input.signature, key, tpm);
+  } catch (e) {
+    if (isMrstackError(e)) fail(e.code, e.message);
+    else fail('ERR_BAD_VALUE', `AK or evidence unreadable: ${(e as Error).message}`);
+    return { verified: false, kind: 'tpm', claims: undefined, errors, warnings };
+  }
+  if (attest.type !== TPM_ST.ATTEST_QUOTE || attest.attested.kind !== 'quote') {
+    fail('ERR_BAD_VALUE', `attest.type 0x${attest.type.toString(16)} is not TPM_ST_ATTEST_QUOTE`);
+    return { verified: false, kind: 'tpm', claims: undefined, errors, warnings };
+  }
+  const quote = attest.attested;
+
+  // The AK must be a restricted signing key, or the TPM_GENERATED magic proves nothing.
+  if (tpm !== undefined) {
+    const need = TPMA_OBJECT.restricted | TPMA_OBJECT.sign;
+    if ((tpm.objectAttributes & need) !== need) {
+      fail('ERR_BINDING_MISMATCH', 'the AK is not a restricted signing key (restricted|sign)');
+    }
+  } else {
+    warnings.push('AK given as a plain public key: its restricted attribute cannot be checked');
+  }
+
+  // Signature.
+  let sigHash: HashAlg | undefined;
+  let saltLength: number | undefined;
+  if (sig.kind !== 'rsa' && sig.kind !== 'ecc') {
+    fail('ERR_UNKNOWN_ALGORITHM', `signature scheme ${sig.kind} cannot be verified with an AK`);
+  } else {
+    sigHash = hashAlgFromId(sig.hashAlg);
+    if (sigHash === undefined) {
+      fail('ERR_UNKNOWN_ALGORITHM', `signature hash 0x${sig.hashAlg.toString(16)} is not known`);
+    } else {
+      const nodeHash = hashInfo(sigHash).nodeName;
+      let ok = false;
+      try {
+        if (sig.kind === 'rsa') {
+          if (key.asymmetricKeyType !== 'rsa') throw new Error('an RSA signature needs an RSA AK');
+          if (sig.sigAlg === TPM_ALG.RSAPSS) {
+            saltLength = pssSaltLength(key, sig.sig, sigHash);
+            ok =
+              saltLength !== undefined &&
+              cryptoVerify(nodeHash, input.attest, { key, padding: C.RSA_PKCS1_PSS_PADDING, saltLength }, sig.sig);
+          } else {
+            ok = cryptoVerify(nodeHash, input.attest, { key, padding: C.RSA_PKCS1_PADDING }, sig.sig);
+          }
+        } else {
+          if (sig.sigAlg !== TPM_ALG.ECDSA) throw new Error('only ECDSA is verified among ECC schemes');
+          if (key.asymmetricKeyType !== 'ec') throw new Error('an ECDSA signature needs an EC AK');
+          const crv = key.asymmetricKeyDetails?.namedCurve;
+          const size = crv === 'prime256v1' ? 32 : crv === 'secp384r1' ? 48 : crv === 'secp521r1' ? 66 : 0;
+          const raw = p1363(sig.r, sig.s, size);
+          ok = raw.length > 0 && cryptoVerify(nodeHash, input.attest, { key, dsaEncoding: 'ieee-p1363' }, raw);
+        }
+      } catch (e) {
+        fail('ERR_SIGNATURE_INVALID', `quote signature: ${(e as Error).message}`);
+        ok = true; // reported already
+      }
+      if (!ok) fail('ERR_SIGNATURE_INVALID', 'the quote signature does not verify with the AK');
+    }
+    if (tpm !== undefined && tpm.scheme.scheme !== TPM_ALG.NULL && tpm.scheme.scheme !== sig.sigAlg) {
+      warnings.push('the signature scheme differs from the AK template scheme');
+    }
+  }
+
+  // Nonce.
+  if (input.nonce !== undefined && !bytesEqual(input.nonce, attest.extraData)) {
+    fail(
+      'ERR_NONCE_MISMATCH',
+      `extraData ${toHex(attest.extraData) || '(empty)'} is not the expected nonce ${toHex(input.nonce) || '(empty)'}`,
+    );
+  } else if (input.nonce === undefined) {
+    warnings.push('no nonce given: freshness not checked');
+  }
+
+  // PCR digest with the signing hash.
+  let pcrClaims: Record<string, Record<string, Uint8Array>> | undefined;
+  if (input.pcrs !== undefined && sigHash !== undefined) {
+    const { values, missing } = selectedPcrValues(quote.pcrSelect, input.pcrs);
+    if (missing.length > 0) {
+      fail('ERR_BINDING_MISMATCH', `PCR values missing for quoted ${missing.join(', ')}`);
+    } else {
+      const digest = hash(sigHash, Buffer.concat(values));
+      if (!bytesEqual(digest, quote.pcrDigest)) {
+        fail(
+          'ERR_BINDING_MISMATCH',
+          `pcrDigest ${toHex(quote.pcrDigest)} differs from ${sigHash}(selected PCR values) ${toHex(digest)}`,
+        );
+      } else {
+        pcrClaims = {};
+        for (const s of quote.pcrSelect) {
+          const alg = hashAlgFromId(s.hashAlg)!;
+          const bank = (pcrClaims[alg] ??= {});
+          for (const p of s.pcrs) bank[`pcr${p}`] = input.pcrs.get(alg)!.get(p)!;
+        }
+      }
+    }
+  } else if (input.pcrs === undefined) {
+    warnings.push('no PCR values given: only the quoted digest is known');
+  }
+
+  const pcrSelect: Record<string, number[]> = {};
+  for (const s of quote.pcrSelect) {
+    pcrSelect[hashAlgFromId(s.hashAlg) ?? `0x${s.hashAlg.toString(16)}`] = [...s.pcrs];
+  }
+  const claims: TpmQuoteClaims = {
+    extra_data: attest.extraData,
+    pcr_select: pcrSelect,
+    pcr_digest: quote.pcrDigest,
+    qualified_signer: attest.qualifiedSigner,
+    clock: attest.clockInfo.clock.toString(),
+    reset_count: attest.clockInfo.resetCount,
+    restart_count: attest.clockInfo.restartCount,
+    safe: attest.clockInfo.safe,
+    firmware_version: `0x${attest.firmwareVersion.toString(16).padStart(16, '0')}`,
+    signature_scheme: sig.kind === 'rsa' || sig.kind === 'ecc' ? (SIG_NAMES[sig.sigAlg] ?? `0x${sig.sigAlg.toString(16)}`) : sig.kind,
+    signature_hash: sigHash ?? 'unknown',
+    ...(saltLength === undefined ? {} : { pss_salt_length: saltLength }),
+    ...(tpm === undefined || !('tpmtPublic' in input.ak) ? {} : { ak_name: objectName(input.ak.tpmtPublic) }),
+    ...(pcrClaims === undefined ? {} : { pcrs: pcrClaims }),
+  };
+  return { verified: errors.length === 0, kind: 'tpm', claims, errors, warnings };
+}
+
+/**
+ * Reads a PCR values file for a quote's selection: JSON (`{"<alg>":{"<index>":"hex"}}`, or
+ * `{"<index>":"hex"}` / an array of hex or byte arrays for a one-bank selection), or binary
+ * (the values concatenated in selection order, as `tpm2_quote -o FILE -F values` writes).
+ * @throws ParseError `ERR_BAD_JSON`, `ERR_BAD_VALUE`
+ */
+export function parsePcrValues(bytes: Uint8Array, select: readonly PcrSelection[]): Map<HashAlg, Map<number, Uint8Array>> {
+  const out = new Map<HashAlg, Map<number, Uint8Array>>();
+  const text = Buffer.from(bytes).toString('utf8').trimStart();
+  const bad = (code: 'ERR_BAD_JSON' | 'ERR_BAD_VALUE', what: string): ParseError =>
+    new ParseError({ code, format: code === 'ERR_BAD_JSON' ? 'json' : 'tpm2', offset: 0, field: 'pcrs', expected: what });
+  const toBytes = (v: unknown): Uint8Array => {
+    if (typeof v === 'string' && /^(0x)?([0-9a-fA-F]{2})*$/.test(v)) return new Uint8Array(Buffer.from(v.replace(/^0x/, ''), 'hex'));
+    if (Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0 && x < 256)) return new Uint8Array(v as number[]);
+    throw bad('ERR_BAD_JSON', 'hex strings or byte arrays as PCR values');
+  };
+  const bankFromObj = (o: unknown): Map<number, Uint8Array> => {
+    const m = new Map<number, Uint8Array>();
+    if (Array.isArray(o)) o.forEach((v, i) => m.set(i, toBytes(v)));
+    else if (typeof o === 'object' && o !== null) {
+      for (const [k, v] of Object.entries(o)) {
+        const n = Number(k.replace(/^pcr/i, ''));
+        if (!Number.isInteger(n) || n < 0 || n > 31) throw bad('ERR_BAD_JSON', 'PCR indexes 0..31');
+        m.set(n, toBytes(v));
+      }
+    } else throw bad('ERR_BAD_JSON', 'an object or array of PCR values');
+    return m;
+  };
+  if (text.startsWith('{') || text.startsWith('[')) {
+    let j: unknown;
+    try {
+      j = JSON.parse(text);
+    } catch (e) {
+      throw new ParseError({ code: 'ERR_BAD_JSON', format: 'json', offset: 0, field: 'pcrs', expected: 'JSON', cause: e });
+    }
+    const keys = typeof j === 'object' && j !== null && !Array.isArray(j) ? Object.keys(j) : [];
+    const algKeys = keys.filter((k) => hashAlgFromName(k) !== undefined);
+    if (algKeys.length > 0 && algKeys.length === keys.length) {
+      for (const k of algKeys) out.set(hashAlgFromName(k)!, bankFromObj((j as Record<string, unknown>)[k]));
+      return out;
+    }
+    const algs = [...new Set(select.map((s) => hashAlgFromId(s.hashAlg)))];
+    if (algs.length !== 1 || algs[0] === undefined) throw bad('ERR_BAD_JSON', 'banks named by algorithm for a multi-bank quote');
+    out.set(algs[0], bankFromObj(j));
+    return out;
+  }
+  let off = 0;
+  for (const s of select) {
+    const alg = hashAlgFromId(s.hashAlg);
+    if (alg === undefined) throw bad('ERR_BAD_VALUE', 'known banks in the selection');
+    const size = digestSize(alg);
+    const bank = out.get(alg) ?? new Map<number, Uint8Array>();
+    out.set(alg, bank);
+    for (const p of s.pcrs) {
+      if (off + size > bytes.length) throw bad('ERR_BAD_VALUE', `${off + size} bytes of PCR values`);
+      bank.set(p, bytes.slice(off, off + size));
+      off += size;
+    }
+  }
+  if (off !== bytes.length) throw bad('ERR_BAD_VALUE', `exactly ${off} bytes of PCR values`);
+  return out;
+}
+
+function hashAlgFromName(name: string): HashAlg | undefined {
+  const n = name.toLowerCase().replace(/[-_]/g, '');
+  return n === 'sha1' ? 'sha1' : n === 'sha256' ? 'sha256' : n === 'sha384' ? 'sha384' : n === 'sha512' ? 'sha512' : n === 'sm3' || n === 'sm3256' ? 'sm3' : undefined;
+}

@@ -1,0 +1,174 @@
+// Plain shell tools against `mrstack emulate mount --profile tdx`, served by a child process:
+// they must behave as on a TDX guest's tsm-mr and configfs-tsm files (DESIGN §2, FIELD §A.2-A.3).
+// Register values are read back through the emulated provider's library API (its trace), and
+// extends are recomputed with openssl.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { opensslDigest } from '../../_support/peers.js';
+import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
+import { serveMount, tdxPaths, type ServedMount } from './mount_helpers.js';
+
+function sh(script: string, env: Record<string, string> = {}): { code: number | null; stdout: Buffer; stderr: string } {
+  const r = spawnSync('sh', ['-c', script], { env: { ...process.env, ...env }, timeout: 20_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
+}
+
+async function emulatedValue(stateDir: string, name: string): Promise<Uint8Array> {
+  const p = await openEmulatedProvider({ stateDir });
+  try {
+    const [v] = await p.read({ name, alg: name.startsWith('rtmr') || name === 'mrtd' ? 'sha384' : undefined } as never);
+    return v!.value;
+  } finally {
+    await p.close();
+  }
+}
+
+describe('emulate mount --profile tdx, through shell tools', () => {
+  let m: ServedMount;
+  let paths: ReturnType<typeof tdxPaths>;
+  let tmpFile: string;
+  before(async () => {
+    m = await serveMount({ profile: 'tdx' });
+    paths = tdxPaths(m.root);
+    tmpFile = join(m.stateDir, '..', 'digest.bin');
+  });
+  after(async () => {
+    await m.stop();
+  });
+
+  test('lays out the TDX tsm-mr files with the kernel names, modes and sizes', () => {
+    const dir = paths.mr('');
+    const expected: Record<string, number> = {
+      mrconfigid: 0o444,
+      mrowner: 0o444,
+      mrownerconfig: 0o444,
+      'mrtd:sha384': 0o444,
+      'rtmr0:sha384': 0o644,
+      'rtmr1:sha384': 0o644,
+      'rtmr2:sha384': 0o644,
+      'rtmr3:sha384': 0o644,
+    };
+    assert.deepEqual(readdirSync(dir).sort(), Object.keys(expected).sort());
+    for (const [f, mode] of Object.entries(expected)) {
+      const st = statSync(join(dir, f));
+      assert.equal(st.mode & 0o777, mode, f);
+      assert.equal(st.size, 48, f);
+    }
+  });
+
+  test('xxd shows the emulated register values', async () => {
+    for (const name of ['mrtd', 'rtmr0', 'mrconfigid']) {
+      const file = name === 'mrconfigid' ? name : `${name}:sha384`;
+      const r = sh(`xxd -p -c 48 '${paths.mr(file)}'`);
+      assert.equal(r.code, 0, r.stderr);
+      const want = Buffer.from(await emulatedValue(m.stateDir, name)).toString('hex');
+      assert.equal(r.stdout.toString().trim(), want, name);
+    }
+  });
+
+  test('head -c 48 > rtmr3 extends: RTMR <- SHA-384(RTMR || data)', async () => {
+    const old = await emulatedValue(m.stateDir, 'rtmr3');
+    const data = randomBytes(48);
+    writeFileSync(tmpFile, data);
+    const r = sh(`head -c 48 '${tmpFile}' > '${paths.mr('rtmr3:sha384')}'`);
+    assert.equal(r.code, 0, r.stderr);
+    const want = opensslDigest('sha384', Buffer.concat([old, data]));
+    assert.deepEqual(await emulatedValue(m.stateDir, 'rtmr3'), want);
+    assert.deepEqual(new Uint8Array(readFileSync(paths.mr('rtmr3:sha384'))), want);
+  });
+
+  test('head -c 47 fails with EINVAL and does not extend', async () => {
+    const old = await emulatedValue(m.stateDir, 'rtmr3');
+    writeFileSync(tmpFile, randomBytes(47));
+    const r = sh(`head -c 47 '${tmpFile}' > '${paths.mr('rtmr3:sha384')}'`, { LC_ALL: 'C' });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Invalid argument/);
+    assert.deepEqual(await emulatedValue(m.stateDir, 'rtmr3'), old);
+  });
+
+  test('head -c 49 extends with the first 48 bytes, then fails with EFBIG', async () => {
+    const old = await emulatedValue(m.stateDir, 'rtmr3');
+    const data = randomBytes(49);
+    writeFileSync(tmpFile, data);
+    const r = sh(`head -c 49 '${tmpFile}' > '${paths.mr('rtmr3:sha384')}'`, { LC_ALL: 'C' });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /File too large/);
+    const want = opensslDigest('sha384', Buffer.concat([old, data.subarray(0, 48)]));
+    assert.deepEqual(await emulatedValue(m.stateDir, 'rtmr3'), want);
+  });
+
+  test('a write at offset 1..47 is EINVAL, at offset >= 48 EFBIG', async () => {
+    const old = await emulatedValue(m.stateDir, 'rtmr2');
+    writeFileSync(tmpFile, randomBytes(48));
+    const mid = sh(`dd if='${tmpFile}' of='${paths.mr('rtmr2:sha384')}' bs=1 count=47 seek=1 conv=notrunc`, { LC_ALL: 'C' });
+    assert.notEqual(mid.code, 0);
+    assert.match(mid.stderr, /Invalid argument/);
+    const past = sh(`dd if='${tmpFile}' of='${paths.mr('rtmr2:sha384')}' bs=48 count=1 seek=1 conv=notrunc`, { LC_ALL: 'C' });
+    assert.notEqual(past.code, 0);
+    assert.match(past.stderr, /File too large/);
+    assert.deepEqual(await emulatedValue(m.stateDir, 'rtmr2'), old);
+  });
+
+  test('opening a read-only register for writing is EACCES', async () => {
+    const old = await emulatedValue(m.stateDir, 'mrtd');
+    writeFileSync(tmpFile, randomBytes(48));
+    const r = sh(`head -c 48 '${tmpFile}' > '${paths.mr('mrtd:sha384')}'`, { LC_ALL: 'C' });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Permission denied/);
+    assert.deepEqual(await emulatedValue(m.stateDir, 'mrtd'), old);
+  });
+
+  test('configfs-tsm: mkdir shows the TDX attributes; provider is tdx_guest; rmdir removes it', () => {
+    const inst = join(paths.report, 'shell1');
+    assert.equal(sh(`mkdir '${inst}'`).code, 0);
+    assert.deepEqual(readdirSync(inst).sort(), ['generation', 'inblob', 'outblob', 'provider']);
+    assert.equal(statSync(join(inst, 'inblob')).mode & 0o777, 0o200);
+    assert.equal(statSync(join(inst, 'outblob')).mode & 0o777, 0o444);
+    assert.equal(sh(`cat '${inst}/provider'`).stdout.toString(), 'tdx_guest\n');
+    assert.equal(sh(`cat '${inst}/generation'`).stdout.toString(), '0\n');
+    assert.equal(sh(`rmdir '${inst}'`).code, 0);
+    assert.equal(existsSync(inst), false);
+  });
+
+  test('dd bs=32 count=2 into inblob raises generation by one (stored on close)', () => {
+    const inst = join(paths.report, 'shell2');
+    assert.equal(sh(`mkdir '${inst}'`).code, 0);
+    try {
+      const r = sh(`dd if=/dev/urandom of='${inst}/inblob' bs=32 count=2 && cat '${inst}/generation'`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.toString(), '1\n');
+    } finally {
+      sh(`rmdir '${inst}'`);
+    }
+  });
+
+  test('a 65-byte inblob fails with EFBIG', () => {
+    const inst = join(paths.report, 'shell3');
+    assert.equal(sh(`mkdir '${inst}'`).code, 0);
+    try {
+      const r = sh(`head -c 65 /dev/urandom > '${inst}/inblob'`, { LC_ALL: 'C' });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /File too large/);
+    } finally {
+      sh(`rmdir '${inst}'`);
+    }
+  });
+
+  test('reading inblob or writing outblob is EACCES', () => {
+    const inst = join(paths.report, 'shell4');
+    assert.equal(sh(`mkdir '${inst}'`).code, 0);
+    try {
+      const r1 = sh(`cat '${inst}/inblob'`, { LC_ALL: 'C' });
+      assert.match(r1.stderr, /Permission denied/);
+      const r2 = sh(`echo x > '${inst}/outblob'`, { LC_ALL: 'C' });
+      assert.match(r2.stderr, /Permission denied/);
+      assert.equal(sh(`cat '${inst}/generation'`).stdout.toString(), '0\n');
+    } finally {
+      sh(`rmdir '${inst}'`);
+    }
+  });
+});
