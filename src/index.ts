@@ -183,3 +183,176 @@ export {
 export type { CcelAcpiTable } from './formats/ccel/acpi_table.js';
 export { parseAaelLine, splitAaelEvent } from './formats/aael/aael_line.js';
 export type { AaelLine } from './formats/aael/aael_line.js';
+
+// evidence verification: the front door (all kinds) and TDX quotes, collateral, TCB evaluation
+export {
+  EVIDENCE_KINDS,
+  EVIDENCE_VERIFIERS,
+  ResultBuilder,
+  checkReportDataNonce,
+  reportDataBinding,
+  decodeEvidenceInput,
+  detectEvidenceKind,
+  showEvidence,
+  verifyEvidence,
+} from './verifier/verify/evidence.js';
+export type {
+  EvidenceKind,
+  EvidenceIssue,
+  CheckOutcome,
+  TrustInfo,
+  EvidenceResult,
+  EvidenceShowResult,
+  CollateralInput,
+  VerifyEvidenceOptions,
+  ResolvedVerifyOptions,
+  EvidenceVerifier,
+  ReportEnvelope,
+  DecodedEvidenceInput,
+} from './verifier/verify/evidence.js';
+export {
+  TDX_QUOTE,
+  parseTdxQuote,
+  encodeTdxQuote,
+  encodeTdxQuoteSignedPart,
+  encodeQeCertificationData,
+  tdxQuoteClaims,
+  tdAttributeFlags,
+} from './formats/tdx/quote.js';
+export type {
+  TdxQuote,
+  TdxQuoteHeader,
+  TdReportBody,
+  QeReportCertificationData,
+  TdxQuoteSignatureInit,
+} from './formats/tdx/quote.js';
+export {
+  ENCLAVE_REPORT_SIZE,
+  readEnclaveReport,
+  encodeEnclaveReport,
+} from './formats/tdx/enclave_report.js';
+export type { EnclaveReport } from './formats/tdx/enclave_report.js';
+export {
+  TDREPORT_SIZE,
+  parseTdReport,
+  encodeTdReport,
+  checkTdReportHashes,
+} from './formats/tdx/tdreport.js';
+export type { TdReport, TdReportInit } from './formats/tdx/tdreport.js';
+export {
+  SGX_EXTENSION_OID,
+  parsePckExtension,
+  encodePckExtension,
+} from './formats/tdx/pck_extension.js';
+export type { PckExtension } from './formats/tdx/pck_extension.js';
+export {
+  TdxQuoteVerifier,
+  TDX_VERIFIER,
+  looksLikeTdxQuote,
+  pckExtensionOf,
+} from './verifier/verify/tdx_verifier.js';
+export type { TdxVerifierConfig, TdxVerifyOptions } from './verifier/verify/tdx_verifier.js';
+export {
+  TCB_STATUS,
+  evaluateTdxTcb,
+  matchTdxTcbLevel,
+  convergeTcbStatus,
+  checkQeIdentity,
+} from './verifier/verify/tdx_tcb.js';
+export type { TdxTcbInput, TdxTcbEvaluation } from './verifier/verify/tdx_tcb.js';
+export { INTEL_SGX_ROOT_CA_PEM } from './verifier/verify/tdx_roots.js';
+export {
+  EMULATED_ROOT_ORGANIZATION,
+  parseCertificate,
+  verifyCertChain,
+  parseCrl,
+  verifyCrl,
+  isRevoked,
+  isEmulatedRoot,
+} from './verifier/verify/x509_chain.js';
+export type { VerifiedChain, ChainOptions, Crl } from './verifier/verify/x509_chain.js';
+export {
+  parseTdxCollateralFiles,
+  parseQuoteCollateralV3,
+  parseTdxTcbInfo,
+  parseQeIdentity,
+} from './verifier/collateral/tdx_collateral.js';
+export type {
+  TdxCollateral,
+  TdxTcbInfo,
+  TdxTcbLevel,
+  QeIdentity,
+  IsvTcbLevel,
+  TdxModuleIdentity,
+  SignedJson,
+} from './verifier/collateral/tdx_collateral.js';
+// --- linux provider (kernel tsm-mr + configfs-tsm) and the emulated kernel ABI mount ---
+export { openLinuxProvider, probeLinux } from './providers/linux/linux_provider.js';
+export type { LinuxProvider, LinuxProviderOptions } from './providers/linux/linux_provider.js';
+export { nodeTsmFs } from './providers/linux/tsm_fs.js';
+export type { TsmFs, TsmStat } from './providers/linux/tsm_fs.js';
+export { requestTsmReport } from './providers/linux/configfs_report.js';
+export type { TsmReportOptions } from './providers/linux/configfs_report.js';
+export { findKernelLogs, openKernelLog } from './providers/linux/log_locations.js';
+export type { KernelLog, KernelLogKind } from './providers/linux/log_locations.js';
+export { KNOWN_TSM_MR_DEVICES, TSM_REPORT_PROVIDERS } from './providers/linux/devices.js';
+export type { KnownDevice, KnownMr } from './providers/linux/devices.js';
+export { mountEmulatedTvm } from './emulate/fuse_mount.js';
+export type { EmulatedMount, MountOptions } from './emulate/fuse_mount.js';
+// --- IMA and CEL event-log formats (formats/ima, formats/cel; adapters eventlog/ima_format, cel_format) ---
+export {
+  IMA_TEMPLATES,
+  imaTemplateFields,
+  decodeImaFields,
+  imaEntryDetails,
+  imaTemplateHashInput,
+  isImaViolation,
+  encodeImaTemplateData,
+} from './formats/ima/ima_template.js';
+export type { ImaEntry, ImaField } from './formats/ima/ima_template.js';
+export {
+  ImaBinaryReader,
+  detectImaBinaryLayout,
+  parseImaBinary,
+  readImaBinaryStream,
+  encodeImaBinary,
+  encodeImaBinaryEntry,
+} from './formats/ima/ima_binary.js';
+export type { ImaBinaryLayout, ImaBinaryOptions } from './formats/ima/ima_binary.js';
+export {
+  ImaAsciiReader,
+  parseImaAscii,
+  parseImaAsciiLine,
+  readImaAsciiStream,
+  encodeImaAscii,
+  formatImaAsciiLine,
+} from './formats/ima/ima_ascii.js';
+export {
+  ImaReplay,
+  replayIma,
+  computeBootAggregate,
+  bootAggregateWithoutTpm,
+} from './formats/ima/ima_replay.js';
+export type { ImaReplayOptions, ImaReplayResult, ImaBankMode } from './formats/ima/ima_replay.js';
+export { CEL_TLV_TYPES, celRegisterName } from './formats/cel/cel_record.js';
+export type { CelRecord, CelContent, CelDigest, CelRegister } from './formats/cel/cel_record.js';
+export {
+  CelTlvReader,
+  parseCelTlv,
+  readCelTlvStream,
+  encodeCelTlv,
+  encodeCelTlvRecord,
+} from './formats/cel/cel_tlv.js';
+export {
+  parseCelJson,
+  encodeCelJson,
+  encodeCelJsonSeq,
+  celRecordToJson,
+  celRecordFromJson,
+} from './formats/cel/cel_json.js';
+export { CelReplay, replayCel } from './formats/cel/cel_replay.js';
+export type { CelReplayResult } from './formats/cel/cel_replay.js';
+export { imaBinaryFormat, imaAsciiFormat } from './eventlog/ima_format.js';
+export type { ImaEvent } from './eventlog/ima_format.js';
+export { celTlvFormat, celJsonFormat } from './eventlog/cel_format.js';
+export type { CelEvent } from './eventlog/cel_format.js';

@@ -84,6 +84,8 @@ export interface AgentOptions {
   readonly batchMax?: number;
   readonly logger?: AgentLogger;
   readonly retry?: Partial<ExtendRetryPolicy>;
+  /** Test and demo hook: delay every report by this many ms (a TDX quote takes ~1 s). */
+  readonly reportDelayMs?: number;
   /** Reads the platform's firmware log for bundles, when it has one. */
   readonly firmwareLog?: () => Promise<BundleFirmwareLog | undefined>;
 }
@@ -739,6 +741,8 @@ export class Agent {
     const physBefore = this.#extended;
     const tenantBefore = tenantLines();
     const raw = await this.register.provider.report({ reportData });
+    const delay = this.#opts.reportDelayMs ?? 0;
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     await this.#inflightExtend;
     return { raw, physBefore, physAfter: this.#extended, tenantBefore, tenantAfter: tenantLines(), reportData };
   }

@@ -16,6 +16,8 @@ import { registerAgent } from './commands/agent.js';
 import { registerTenant } from './commands/tenant.js';
 import { registerEvent } from './commands/event.js';
 import { registerEvidenceGet } from './commands/evidence_get.js';
+import { registerCollateral } from './commands/collateral.js';
+import { registerTpm } from './commands/tpm.js';
 
 /** The version printed by `--version`. */
 export const VERSION = '0.1.0';
@@ -41,5 +43,7 @@ export function buildProgram(): Command {
   registerTenant(program);
   registerEvent(program);
   registerEvidenceGet(program);
+  registerCollateral(program);
+  registerTpm(program);
   return program;
 }

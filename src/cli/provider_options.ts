@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import { ProviderError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import type { Provider, ProviderKind } from '../providers/provider.js';
 import { openEmulatedProvider } from '../providers/emulated/emulated_provider.js';
 
@@ -36,18 +36,18 @@ export interface ProviderCliOptions {
 /** Opens one kind of provider from the common options. */
 export type ProviderOpener = (opts: ProviderCliOptions) => Promise<Provider>;
 
-function notAvailable(kind: string, why: string): ProviderOpener {
-  return () =>
-    Promise.reject(
-      new ProviderError('ERR_UNSUPPORTED', `the ${kind} provider is not available yet: ${why}`),
-    );
-}
-
 /** How each provider kind is opened (one line per kind). */
 export const PROVIDER_OPENERS: Record<ProviderKind, ProviderOpener> = {
   emulated: (o) => openEmulatedProvider(o.tvmState === undefined ? {} : { stateDir: o.tvmState }),
-  linux: async (o) => (await import('../providers/linux/linux_provider.js')).openLinuxProvider(o.root === undefined ? {} : { root: o.root }),
-  tpm: notAvailable('tpm', 'the TPM 2.0 provider is still being written'),
+  linux: async (o) =>
+    (await import('../providers/linux/linux_provider.js')).openLinuxProvider(
+      o.root === undefined ? {} : { root: o.root },
+    ),
+  tpm: async (o) =>
+    (await import('../providers/tpm/tpm_provider.js')).openTpmProvider({
+      ...(o.tpmDevice === undefined ? {} : { device: o.tpmDevice }),
+      ...(o.swtpm === undefined ? {} : { swtpm: o.swtpm }),
+    }),
 };
 
 /**

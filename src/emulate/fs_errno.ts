@@ -38,7 +38,7 @@ export class FsErrno extends Error {
 
   /** The negative number FUSE replies with. */
   get negative(): number {
-    return -(constants.errno[this.errno] as number);
+    return -constants.errno[this.errno];
   }
 }
 

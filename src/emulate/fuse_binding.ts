@@ -15,8 +15,22 @@ export interface FuseOps {
   getattr(path: string, cb: (err: number, stat?: FuseStat) => void): void;
   readdir(path: string, cb: (err: number, names?: readonly string[]) => void): void;
   open(path: string, flags: number, cb: (err: number, fh?: number) => void): void;
-  read(path: string, fh: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void): void;
-  write(path: string, fh: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void): void;
+  read(
+    path: string,
+    fh: number,
+    buf: Buffer,
+    len: number,
+    pos: number,
+    cb: (n: number) => void,
+  ): void;
+  write(
+    path: string,
+    fh: number,
+    buf: Buffer,
+    len: number,
+    pos: number,
+    cb: (n: number) => void,
+  ): void;
   flush(path: string, fh: number, cb: (err: number) => void): void;
   release(path: string, fh: number, cb: (err: number) => void): void;
   truncate(path: string, size: number, cb: (err: number) => void): void;

@@ -99,7 +99,10 @@ function fuseOps(tree: VirtualTree): FuseOps {
     open(path, flags, cb) {
       const acc = flags & O_ACCMODE;
       try {
-        cb(0, tree.open(path, { read: acc !== O_WRONLY, write: acc === O_WRONLY || acc === O_RDWR }));
+        cb(
+          0,
+          tree.open(path, { read: acc !== O_WRONLY, write: acc === O_WRONLY || acc === O_RDWR }),
+        );
       } catch (e) {
         cb(fail(e));
       }
@@ -176,7 +179,11 @@ export async function mountEmulatedTvm(
   try {
     mkdirSync(mountpoint, { recursive: true });
   } catch (e) {
-    throw new MrstackError('ERR_MOUNT_FAILED', `cannot create mount point ${mountpoint}: ${String(e)}`, { cause: e });
+    throw new MrstackError(
+      'ERR_MOUNT_FAILED',
+      `cannot create mount point ${mountpoint}: ${String(e)}`,
+      { cause: e },
+    );
   }
   const mnt = realpathSync(mountpoint);
   if (await isMounted(mnt)) {

@@ -26,7 +26,7 @@ export function tsmMrFile(provider: Provider, spec: TsmMrFileSpec): VFile {
   const readValue = async (): Promise<Uint8Array> => {
     const vals = await provider.read(sel);
     const v = vals[0];
-    if (v === undefined || v.value.length !== spec.size) throw new FsErrno('EIO');
+    if (v?.value.length !== spec.size) throw new FsErrno('EIO');
     return v.value;
   };
   return {

@@ -71,7 +71,15 @@ export const TSM_REPORT_PROFILES: Readonly<Partial<Record<Profile, TsmReportProf
   },
   snp: {
     provider: 'sev_guest',
-    attributes: ['inblob', 'outblob', 'auxblob', 'provider', 'generation', 'privlevel', 'privlevel_floor'],
+    attributes: [
+      'inblob',
+      'outblob',
+      'auxblob',
+      'provider',
+      'generation',
+      'privlevel',
+      'privlevel_floor',
+    ],
     inblob: { min: 64, max: 64 },
   },
   cca: { provider: 'arm_cca_guest', attributes: ALL, inblob: { min: 32, max: 64 } },
@@ -178,7 +186,9 @@ class ReportInstance {
         this.serviceGuid = '00000000-0000-0000-0000-000000000000';
         let s = Buffer.from(data).toString('latin1');
         if (s.endsWith('\n')) s = s.slice(0, -1);
-        if (!/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(s)) {
+        if (
+          !/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(s)
+        ) {
           throw new FsErrno('EINVAL');
         }
         this.serviceGuid = s.toLowerCase();
@@ -190,13 +200,23 @@ class ReportInstance {
         this.serviceManifestVersion = v;
         return;
       }
-      default:
+      case 'inblob':
+      case 'outblob':
+      case 'auxblob':
+      case 'manifestblob':
+      case 'provider':
+      case 'generation':
+      case 'privlevel_floor':
         throw new FsErrno('EACCES');
     }
   }
 }
 
-function attributeFile(inst: ReportInstance, profile: TsmReportProfile, attr: TsmReportAttribute): VFile {
+function attributeFile(
+  inst: ReportInstance,
+  profile: TsmReportProfile,
+  attr: TsmReportAttribute,
+): VFile {
   const mode = MODES[attr];
   const blob = (pick: (r: RawReport) => Uint8Array | undefined) =>
     snapshotReader(async () => pick(await inst.report()) ?? new Uint8Array(0));

@@ -12,7 +12,11 @@
  */
 import { UsageError } from '../errors.js';
 import { KNOWN_TSM_MR_DEVICES } from '../providers/linux/devices.js';
-import { MISC_DEVICES_DIR, measurementsDir, TSM_REPORT_DIR } from '../providers/linux/kernel_paths.js';
+import {
+  MISC_DEVICES_DIR,
+  measurementsDir,
+  TSM_REPORT_DIR,
+} from '../providers/linux/kernel_paths.js';
 import type { Profile, Provider } from '../providers/provider.js';
 import { tsmMrFile } from './tsm_mr_file.js';
 import { TSM_REPORT_PROFILES, tsmReportGroup } from './tsm_report_dir.js';
@@ -49,9 +53,19 @@ export async function buildTvmTree(provider: Provider, profile: Profile): Promis
       const meaning = known.mrs[mr.name];
       if (meaning === undefined) continue;
       const file = mr.alg === undefined ? mr.name : `${mr.name}:${mr.alg}`;
-      dir.add(file, tsmMrFile(provider, { name: mr.name, alg: mr.alg, size: mr.size, writable: meaning.extendable }));
+      dir.add(
+        file,
+        tsmMrFile(provider, {
+          name: mr.name,
+          alg: mr.alg,
+          size: mr.size,
+          writable: meaning.extendable,
+        }),
+      );
     }
   }
-  root.path(TSM_REPORT_DIR.split('/').slice(0, -1).join('/')).add('report', tsmReportGroup(provider, report));
+  root
+    .path(TSM_REPORT_DIR.split('/').slice(0, -1).join('/'))
+    .add('report', tsmReportGroup(provider, report));
   return new VirtualTree(root);
 }

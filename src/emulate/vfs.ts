@@ -82,9 +82,10 @@ export class StaticDir implements VDir {
 
   /** The directory at a slash-separated path below this one, created as needed. */
   path(p: string): StaticDir {
-    let d: StaticDir = this;
-    for (const part of p.split('/').filter((s) => s !== '')) d = d.dir(part);
-    return d;
+    return p
+      .split('/')
+      .filter((s) => s !== '')
+      .reduce<StaticDir>((d, part) => d.dir(part), this);
   }
 }
 

@@ -92,6 +92,7 @@ export async function* parseTcgRecords(
     offset,
     length,
   });
+  const mapCache = new Map<number, IndexMapping>();
   let index = 0;
   if (await f.atEnd()) {
     throw new ParseError({
@@ -165,9 +166,11 @@ export async function* parseTcgRecords(
     }
   }
 
+  // The hot loop awaits only when the buffer lacks bytes: an await per record costs more than
+  // parsing it.
   for (;;) {
     const at = f.offset;
-    const avail = await f.fill(8);
+    const avail = f.buffered >= 8 ? f.buffered : await f.fill(8);
     if (avail === 0) return;
     if (avail >= 8 && isPaddingStart(f.peek(8), opts.zeroPadding)) {
       await consumePadding(f, index, warn);
@@ -175,15 +178,16 @@ export async function* parseTcgRecords(
     }
     let length: number;
     if (sizes === undefined) {
-      await f.require(PCR_EVENT_HEADER_SIZE, at, `record[${index}]`, index, index);
+      if (f.buffered < PCR_EVENT_HEADER_SIZE) {
+        await f.require(PCR_EVENT_HEADER_SIZE, at, `record[${index}]`, index, index);
+      }
       const hv = f.peek(PCR_EVENT_HEADER_SIZE);
       const size = new DataView(hv.buffer, hv.byteOffset, hv.byteLength).getUint32(28, true);
       f.checkRecordSize(size, at + 28, `record[${index}].eventSize`, index);
       length = PCR_EVENT_HEADER_SIZE + size;
     } else {
-      let need = 12;
+      let have = f.buffered;
       for (;;) {
-        const have = await f.fill(need);
         const m = measurePcrEvent2(
           new ByteReader(f.peek(have), { format: opts.format, origin: at, record: index }),
           sizes,
@@ -194,13 +198,11 @@ export async function* parseTcgRecords(
           length = m.length;
           break;
         }
-        if (have < m.need && (await f.fill(m.need)) < m.need) {
-          throw f.truncated(at, `record[${index}]`, index, m.need, index);
-        }
-        need = m.need;
+        have = await f.fill(m.need);
+        if (have < m.need) throw f.truncated(at, `record[${index}]`, index, m.need, index);
       }
     }
-    await f.require(length, at, `record[${index}]`, index, index);
+    if (f.buffered < length) await f.require(length, at, `record[${index}]`, index, index);
     const r = f.reader(length, index);
     const rec = sizes === undefined ? parsePcrEvent(r) : parsePcrEvent2(r, sizes);
     const ev = toEvent(rec, index, at, length, false, undefined);
@@ -236,7 +238,11 @@ export async function* parseTcgRecords(
     header: boolean,
     declaredSize: number | undefined,
   ): Tcg2Event {
-    const map = opts.mapIndex(rec.pcrIndex);
+    let map = mapCache.get(rec.pcrIndex);
+    if (map === undefined) {
+      map = opts.mapIndex(rec.pcrIndex);
+      if (mapCache.size < 64) mapCache.set(rec.pcrIndex, map);
+    }
     const noAction = rec.eventType === EventType.EV_NO_ACTION;
     let anchor: EventAnchor | undefined;
     if (noAction && rec.pcrIndex === 0 && isStartupLocality(rec.data)) {

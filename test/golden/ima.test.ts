@@ -20,7 +20,8 @@ import { Replay } from '../../src/eventlog/replay.js';
 import { detectLogFormat } from '../../src/eventlog/registry.js';
 import { opensslDigest } from '../_support/peers.js';
 
-const ima = (name: string): Buffer => readFileSync(fixture('eventlogs', 'ima', name));
+const ima = (name: string): Uint8Array =>
+  new Uint8Array(readFileSync(fixture('eventlogs', 'ima', name)));
 
 function truncation(fn: () => unknown): ParseError {
   try {
@@ -68,7 +69,7 @@ test('tpm2-tss ima-ng sha1 list: 6 events, their template hashes, PCR10, stray b
   assert.equal(ba['file_digest'], '00'.repeat(20));
   // Every template hash verifies (checked with openssl, independent of node:crypto).
   for (const x of entries) {
-    assert.deepEqual(opensslDigest('sha1', imaTemplateHashInput(x)), x.templateHash);
+    assert.equal(toHex(opensslDigest('sha1', imaTemplateHashInput(x))), toHex(x.templateHash));
   }
   const r = replayIma(entries, { logBank: 'sha1' });
   assert.equal(r.templateHashMismatches.length, 0);
@@ -183,14 +184,14 @@ test('an invalid ascii list is a typed parse error', () => {
   const e = truncation(() => parseImaAscii(text));
   assert.equal(e.format, 'ima-ascii');
   assert.equal(e.code, 'ERR_BAD_VALUE');
-  assert.throws(() => detectLogFormat(new Uint8Array(text)), { code: 'ERR_UNKNOWN_FORMAT' });
+  assert.throws(() => detectLogFormat(text), { code: 'ERR_UNKNOWN_FORMAT' });
 });
 
 test('through the format registry and the core replay: detection, events, PCR10', async () => {
   const bin = ima('ima-sig-sha256-invalidated.binary_runtime_measurements');
-  assert.equal(detectLogFormat(new Uint8Array(bin)).id, 'ima-binary');
+  assert.equal(detectLogFormat(bin).id, 'ima-binary');
   const rp = new Replay();
-  await rp.addAll(imaBinaryFormat.parse(bytesInput(new Uint8Array(bin))));
+  await rp.addAll(imaBinaryFormat.parse(bytesInput(bin)));
   const res = rp.result();
   assert.equal(res.events, 2);
   assert.equal(
@@ -198,9 +199,9 @@ test('through the format registry and the core replay: detection, events, PCR10'
     'a0e7bc9af0a2b54147b0d595d058f15c6cc44a6d',
   );
   const asc = ima('rust-keylime-agent-ima-ng-sha1.ascii_runtime_measurements');
-  assert.equal(detectLogFormat(new Uint8Array(asc)).id, 'ima-ascii');
+  assert.equal(detectLogFormat(asc).id, 'ima-ascii');
   const rp2 = new Replay();
-  await rp2.addAll(imaAsciiFormat.parse(bytesInput(new Uint8Array(asc))));
+  await rp2.addAll(imaAsciiFormat.parse(bytesInput(asc)));
   assert.equal(rp2.result().warnings.length, 0);
   assert.equal(
     toHex(rp2.result().registers.get('pcr10')!.get('sha1')!),
@@ -210,7 +211,7 @@ test('through the format registry and the core replay: detection, events, PCR10'
   const cut = ima('debian-ima-ng-sha1.binary_runtime_measurements');
   await assert.rejects(
     async () => {
-      for await (const _ of imaBinaryFormat.parse(bytesInput(new Uint8Array(cut)))) void _;
+      for await (const _ of imaBinaryFormat.parse(bytesInput(cut))) void _;
     },
     (e: unknown) => e instanceof ParseError && e.code === 'ERR_TRUNCATED' && e.completeRecords === 6,
   );

@@ -68,6 +68,8 @@ async function start(opts: StartOptions): Promise<number> {
     ...(opts.tenants === undefined ? {} : { tenants: readTenantsFile(opts.tenants) }),
     checkpoint: { ...(cpBytes === undefined ? {} : { maxBytes: cpBytes }), ...(cpAge === undefined ? {} : { maxAgeMs: cpAge * 1000 }) },
     logger,
+    // test and demo hook (docs/agent.md): slow every report down, as a real TDX quote is
+    reportDelayMs: Number(process.env['MRSTACK_AGENT_REPORT_DELAY_MS'] ?? 0) || 0,
   });
   const server = await AgentServer.start({ agent, runDir: opts.runDir, adminMode: opts.adminMode, logger });
   const ready = {

@@ -117,7 +117,7 @@ export function registerEmulate(program: Command): Command {
         const staticValues: Record<string, Uint8Array> = {};
         for (const [flag, key, mr] of STATIC_OPTIONS) {
           const v = opts[key];
-          if (typeof v === 'string') staticValues[mr] = fromHex(v, flag.split(' ')[0]!);
+          if (typeof v === 'string') staticValues[mr] = fromHex(v, flag.split(' ')[0]);
         }
         const stateDir = resolveTvmStateDir(opts.tvmState);
         let locality: number | undefined;

@@ -32,11 +32,10 @@ export function registerEmulateMount(emulate: Command): Command {
     )
     .argument('<dir>', 'mount point (created if missing)')
     .addOption(
-      new Option('--profile <profile>', 'the guest to present (default: the TVM\'s profile)').choices([
-        'tdx',
-        'snp',
-        'cca',
-      ]),
+      new Option(
+        '--profile <profile>',
+        "the guest to present (default: the TVM's profile)",
+      ).choices(['tdx', 'snp', 'cca']),
     )
     .option(
       '--tvm-state <dir>',
@@ -54,32 +53,48 @@ export function registerEmulateMount(emulate: Command): Command {
     )
     .action(
       action(async (dir: string, opts: MountCliOptions) => {
-        const { openEmulatedProvider } = await import('../../providers/emulated/emulated_provider.js');
+        const { openEmulatedProvider } =
+          await import('../../providers/emulated/emulated_provider.js');
         const { resolveTvmStateDir } = await import('../../providers/emulated/tvm_state.js');
         const { mountEmulatedTvm } = await import('../../emulate/fuse_mount.js');
         const stateDir = resolveTvmStateDir(opts.tvmState);
         const provider = await openEmulatedProvider({ stateDir });
         const profile = opts.profile ?? provider.profile;
-        if (profile === undefined || (opts.profile !== undefined && provider.profile !== opts.profile)) {
+        if (provider.profile !== profile) {
           throw new UsageError(
             'ERR_USAGE',
-            `--profile ${String(opts.profile)}: the TVM in ${stateDir} is a ${String(provider.profile)} TVM`,
+            `--profile ${profile}: the TVM in ${stateDir} is a ${provider.profile} TVM`,
           );
         }
+        // Listen before mounting: a signal that arrives while the mount is being made still
+        // ends in a clean unmount.
+        let signalled: NodeJS.Signals | undefined;
+        let wake: () => void = () => undefined;
+        const onSignal = (sig: NodeJS.Signals): void => {
+          signalled = sig;
+          wake();
+        };
+        process.once('SIGTERM', onSignal);
+        process.once('SIGINT', onSignal);
         const mount = await mountEmulatedTvm(resolve(dir), { provider, profile });
         if (opts.json === true) {
-          printJson({ mountpoint: mount.mountpoint, profile, state_dir: stateDir, pid: process.pid });
+          printJson({
+            mountpoint: mount.mountpoint,
+            profile,
+            state_dir: stateDir,
+            pid: process.pid,
+          });
         } else {
           process.stdout.write(
             `serving the emulated ${profile} TVM at ${mount.mountpoint} (pid ${process.pid}); stop with Ctrl-C or mrstack emulate unmount ${mount.mountpoint}\n`,
           );
         }
-        const signalled = await new Promise<NodeJS.Signals | undefined>((done) => {
-          const on = (sig: NodeJS.Signals): void => done(sig);
-          process.once('SIGTERM', on);
-          process.once('SIGINT', on);
-          void mount.gone.then(() => done(undefined));
-        });
+        if (signalled === undefined) {
+          await new Promise<void>((done) => {
+            wake = done;
+            void mount.gone.then(done);
+          });
+        }
         if (signalled !== undefined) await mount.unmount();
         await provider.close();
         // The FUSE binding keeps a handle on the event loop after unmounting: leave explicitly.

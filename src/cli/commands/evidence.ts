@@ -61,7 +61,13 @@ function readCollateral(path: string): Map<string, Uint8Array> {
     }
     return files;
   } catch (e) {
-    if (e instanceof Error && 'code' in e && typeof e.code === 'string' && e.code.startsWith('ERR_')) throw e;
+    if (
+      e instanceof Error &&
+      'code' in e &&
+      typeof e.code === 'string' &&
+      e.code.startsWith('ERR_')
+    )
+      throw e;
     throw fromErrno(e, path);
   }
 }
@@ -108,7 +114,8 @@ function printResult(r: EvidenceResult): void {
     ['trust root', `${r.trust.root ?? '-'}${r.trust.emulated ? ' (EMULATED)' : ''}`],
   ];
   if (r.tcbStatus !== undefined) fields.push(['tcb status', r.tcbStatus]);
-  if (r.advisories !== undefined && r.advisories.length > 0) fields.push(['advisories', r.advisories.join(', ')]);
+  if (r.advisories !== undefined && r.advisories.length > 0)
+    fields.push(['advisories', r.advisories.join(', ')]);
   for (const [k, v] of Object.entries(r.checks)) fields.push([`check ${k}`, v]);
   for (const e of r.errors) fields.push(['error', `${e.code}: ${e.message}`]);
   for (const w of r.warnings) fields.push(['warning', w]);
@@ -117,7 +124,9 @@ function printResult(r: EvidenceResult): void {
 
 /** Registers `evidence show|verify` and returns the `evidence` command. */
 export function registerEvidence(program: Command): Command {
-  const evidence = program.command('evidence').description('decode and verify attestation evidence offline');
+  const evidence = program
+    .command('evidence')
+    .description('decode and verify attestation evidence offline');
 
   evidence
     .command('show')
@@ -131,24 +140,48 @@ export function registerEvidence(program: Command): Command {
         const input = decodeEvidenceInput(readInput(file));
         const r = showEvidence(input.data, opts.kind ?? input.envelope?.kind);
         if (opts.json === true) printJson({ kind: r.kind, claims: r.claims, warnings: r.warnings });
-        else printFields([['kind', r.kind], ...r.warnings.map((w): [string, string] => ['warning', w]), ...claimLines(r.claims)]);
+        else
+          printFields([
+            ['kind', r.kind],
+            ...r.warnings.map((w): [string, string] => ['warning', w]),
+            ...claimLines(r.claims),
+          ]);
         return 0;
       }),
     );
 
   evidence
     .command('verify')
-    .description('verify evidence offline: signatures, chains, revocation, validity at --at; TCB status beside')
+    .description(
+      'verify evidence offline: signatures, chains, revocation, validity at --at; TCB status beside',
+    )
     .argument('<file>', 'evidence: binary, hex or base64 text, a report envelope, or - for stdin')
     .addOption(kindOption())
-    .option('--collateral <path>', 'TDX: a directory of Intel PCS responses, or one QuoteCollateralV3 JSON')
-    .option('--no-collateral', 'verify signatures and chains only (revocation and TCB status are skipped)')
-    .option('--cert <file>', 'SNP: VCEK/VLEK (DER or PEM), ASK/ASVK/ARK PEM; TPM: an AK certificate (repeatable)', collect)
-    .option('--trust-anchor <file>', 'a root to trust instead of the built-in one (repeatable)', collect)
+    .option(
+      '--collateral <path>',
+      'TDX: a directory of Intel PCS responses, or one QuoteCollateralV3 JSON',
+    )
+    .option(
+      '--no-collateral',
+      'verify signatures and chains only (revocation and TCB status are skipped)',
+    )
+    .option(
+      '--cert <file>',
+      'SNP: VCEK/VLEK (DER or PEM), ASK/ASVK/ARK PEM; TPM: an AK certificate (repeatable)',
+      collect,
+    )
+    .option(
+      '--trust-anchor <file>',
+      'a root to trust instead of the built-in one (repeatable)',
+      collect,
+    )
     .option('--ak <file>', 'TPM: AK public (TPMT_PUBLIC, PEM or JWK)')
     .option('--signature <file>', 'TPM: TPMT_SIGNATURE')
     .option('--pcrs <file>', 'TPM: PCR values')
-    .option('--nonce <hex>', 'the expected nonce (report data prefix, zero-padded; see docs/evidence.md)')
+    .option(
+      '--nonce <hex>',
+      'the expected nonce (report data prefix, zero-padded; see docs/evidence.md)',
+    )
     .option('--user-data <hex>', 'with --nonce: the user data given to `mrstack report`')
     .option('--at <iso-time>', 'verification time (default: now)')
     .option('--trust-emulated', 'accept an mrstack emulated root (the output says so)')
@@ -163,7 +196,10 @@ export function registerEvidence(program: Command): Command {
         if (typeof opts.collateral === 'string') collateralFiles = readCollateral(opts.collateral);
         else if (opts.collateral !== false && env?.collateral !== undefined) {
           collateralFiles = new Map([
-            ['envelope-collateral.json', new Uint8Array(Buffer.from(JSON.stringify(env.collateral)))],
+            [
+              'envelope-collateral.json',
+              new Uint8Array(Buffer.from(JSON.stringify(env.collateral))),
+            ],
           ]);
         }
         if (opts.userData !== undefined && opts.nonce === undefined) {
@@ -174,9 +210,13 @@ export function registerEvidence(program: Command): Command {
           ...(kind === undefined ? {} : { kind }),
           ...(at === undefined ? {} : { at }),
           ...(opts.nonce === undefined ? {} : { nonce: fromHex(opts.nonce, '--nonce') }),
-          ...(opts.userData === undefined ? {} : { userData: fromHex(opts.userData, '--user-data') }),
+          ...(opts.userData === undefined
+            ? {}
+            : { userData: fromHex(opts.userData, '--user-data') }),
           ...(opts.trustEmulated === true ? { trustEmulated: true } : {}),
-          ...(opts.trustAnchor === undefined ? {} : { trustAnchors: opts.trustAnchor.map(readInput) }),
+          ...(opts.trustAnchor === undefined
+            ? {}
+            : { trustAnchors: opts.trustAnchor.map(readInput) }),
           ...(collateralFiles === undefined ? {} : { collateral: { files: collateralFiles } }),
           ...(opts.collateral === false ? { allowMissingCollateral: true } : {}),
           ...(opts.cert === undefined ? {} : { certs: opts.cert.map(readInput) }),

@@ -75,7 +75,9 @@ export function reportEnvelope(
 export function registerReport(program: Command): Command {
   const cmd = program
     .command('report')
-    .description('get a signed report (TDX quote, SNP report, TPM quote, CCA token) bound to a nonce')
+    .description(
+      'get a signed report (TDX quote, SNP report, TPM quote, CCA token) bound to a nonce',
+    )
     .requiredOption('--nonce <hex>', 'the verifier nonce (at most 64 bytes without --user-data)')
     .option('--user-data <hex>', 'extra data bound into the report data (see docs/evidence.md)')
     .option('--out <file>', 'write the evidence envelope to FILE instead of stdout')
@@ -84,10 +86,14 @@ export function registerReport(program: Command): Command {
   cmd.action(
     action(async (opts: ReportCliOptions) => {
       const nonce = fromHex(opts.nonce, '--nonce');
-      const userData = opts.userData === undefined ? undefined : fromHex(opts.userData, '--user-data');
+      const userData =
+        opts.userData === undefined ? undefined : fromHex(opts.userData, '--user-data');
       const reportData = reportDataBinding(nonce, userData);
       if (reportData.length > 64) {
-        throw new UsageError('ERR_USAGE', `--nonce is ${nonce.length} bytes; report data holds at most 64`);
+        throw new UsageError(
+          'ERR_USAGE',
+          `--nonce is ${nonce.length} bytes; report data holds at most 64`,
+        );
       }
       const provider = await openProviderFromOptions(opts, { write: false });
       let raw: RawReport;

@@ -27,12 +27,14 @@ export interface VcekExtensions {
 
 const AMD_ARC = '1.3.6.1.4.1.3704.1.';
 
-interface Tlv {
+/** One DER TLV: its tag and a reader over its body. */
+export interface Tlv {
   readonly tag: number;
   readonly body: ByteReader;
 }
 
-function readTlv(r: ByteReader, field: string): Tlv {
+/** Reads one DER TLV (definite lengths up to 4 bytes). */
+export function readTlv(r: ByteReader, field: string): Tlv {
   const tag = r.u8(`${field}.tag`);
   let len = r.u8(`${field}.length`);
   if (len & 0x80) {

@@ -124,7 +124,8 @@ export function parsePckExtension(der: Uint8Array): PckExtension {
           const cid = oid(expectTag(tlv(c, 'tcb.oid'), 0x06, 'tcb.oid'));
           const n = Number(cid.slice(`${base}2.`.length));
           const v = tlv(c, `tcb[${cid}]`);
-          if (n >= 1 && n <= 16) out.sgxTcbComponents[n - 1] = integer(expectTag(v, 0x02, cid), cid);
+          if (n >= 1 && n <= 16)
+            out.sgxTcbComponents[n - 1] = integer(expectTag(v, 0x02, cid), cid);
           else if (n === 17) out.pceSvn = integer(expectTag(v, 0x02, 'pcesvn'), 'pcesvn');
           else if (n === 18) out.cpuSvn = expectTag(v, 0x04, 'cpusvn').rest().slice();
         }

@@ -31,16 +31,14 @@ export function parsePemCertificates(r: ByteReader, field: string): PemChain {
   while (end > 0 && raw[end - 1] === 0) end--;
   const warnings: string[] = [];
   if (end < raw.length) warnings.push(`${raw.length - end} NUL bytes after the PEM chain`);
-  for (let i = 0; i < end; i++) {
-    const b = raw[i]!;
-    if (b > 0x7e || (b < 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09)) {
-      throw r.errorAt(origin + i, 'ERR_BAD_ENCODING', field, {
-        expected: 'PEM text',
-        actual: `byte 0x${b.toString(16).padStart(2, '0')}`,
-      });
-    }
+  const text = Buffer.from(raw.buffer, raw.byteOffset, end).toString('latin1');
+  const badAt = text.search(/[^\t\n\r\x20-\x7e]/);
+  if (badAt >= 0) {
+    throw r.errorAt(origin + badAt, 'ERR_BAD_ENCODING', field, {
+      expected: 'PEM text',
+      actual: `byte 0x${text.charCodeAt(badAt).toString(16).padStart(2, '0')}`,
+    });
   }
-  const text = Buffer.from(raw.subarray(0, end)).toString('latin1');
   const certificates: Uint8Array[] = [];
   let pos = 0;
   for (;;) {
@@ -65,12 +63,18 @@ export function parsePemCertificates(r: ByteReader, field: string): PemChain {
     const b64 = text.slice(bodyAt, endAt);
     if (!B64.test(b64)) {
       const bad = b64.search(/[^A-Za-z0-9+/=\s]/);
-      throw r.errorAt(origin + bodyAt + bad, 'ERR_BAD_ENCODING', `${field}[${certificates.length}]`, {
-        expected: 'base64',
-        actual: JSON.stringify(b64[bad]),
-      });
+      throw r.errorAt(
+        origin + bodyAt + bad,
+        'ERR_BAD_ENCODING',
+        `${field}[${certificates.length}]`,
+        {
+          expected: 'base64',
+          actual: JSON.stringify(b64[bad]),
+        },
+      );
     }
-    certificates.push(new Uint8Array(Buffer.from(b64.replace(/\s+/g, ''), 'base64')));
+    // Node's base64 decoder skips the line breaks itself.
+    certificates.push(new Uint8Array(Buffer.from(b64, 'base64')));
     pos = endAt + END.length;
   }
   if (certificates.length === 0) {

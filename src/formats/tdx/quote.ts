@@ -378,8 +378,7 @@ export function encodeTdxQuote(signedPart: Uint8Array, init: TdxQuoteSignatureIn
 
 /** The TD attribute bits worth naming (TDX module ABI, TDATTRIBUTES). */
 export function tdAttributeFlags(a: Uint8Array): Record<string, boolean> {
-  const v = new DataView(a.buffer, a.byteOffset, 8).getBigUint64(0, true);
-  const bit = (n: number): boolean => ((v >> BigInt(n)) & 1n) === 1n;
+  const bit = (n: number): boolean => (((a[n >> 3] ?? 0) >> (n & 7)) & 1) === 1;
   return {
     debug: bit(0),
     sept_ve_disable: bit(28),

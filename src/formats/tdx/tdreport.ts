@@ -126,7 +126,10 @@ export function parseTdReport(data: Uint8Array): TdReport {
 }
 
 /** Which of the TDREPORT's internal hashes hold (the MAC needs the CPU). */
-export function checkTdReportHashes(t: TdReport): { teeTcbInfoHash: boolean; teeInfoHash: boolean } {
+export function checkTdReportHashes(t: TdReport): {
+  teeTcbInfoHash: boolean;
+  teeInfoHash: boolean;
+} {
   return {
     teeTcbInfoHash: bytesEqual(hash('sha384', t.teeTcbInfo), t.teeTcbInfoHash),
     teeInfoHash: bytesEqual(hash('sha384', t.tdInfo), t.teeInfoHash),

@@ -80,3 +80,19 @@ export function objectName(pub: TpmPublic | Uint8Array, nameAlgId?: number): Uin
   }
   return new ByteWriter(34).u16be(algId).bytes(hash(alg, bytes)).finish();
 }
+
+/**
+ * A TPM public area for an ordinary public key, filling `template`'s unique field (the EK
+ * template gives the EK's parameters; the key gives the modulus or point).
+ */
+export function publicFromKeyObject(key: KeyObject, template: TpmPublic): TpmPublic {
+  const jwk = key.export({ format: 'jwk' });
+  const b = (s: string | undefined): Uint8Array => new Uint8Array(Buffer.from(s ?? '', 'base64url'));
+  if (template.type === 'rsa') {
+    if (jwk.kty !== 'RSA') throw new ParseError({ code: 'ERR_BAD_VALUE', format: 'tpm2', offset: 0, field: 'key', expected: 'an RSA key' });
+    const n = b(jwk.n);
+    return { ...template, keyBits: n.length * 8, modulus: n };
+  }
+  if (jwk.kty !== 'EC') throw new ParseError({ code: 'ERR_BAD_VALUE', format: 'tpm2', offset: 0, field: 'key', expected: 'an EC key' });
+  return { ...template, x: b(jwk.x), y: b(jwk.y) };
+}

@@ -308,7 +308,7 @@ export class EmulatedProvider implements Provider {
         });
       if (record.profile !== this.profile) throw where('profile', 5);
       const def = this.#byRecord.get(`${record.register}:${record.alg}`);
-      if (def === undefined || !def.extendable) throw where('register', 6);
+      if (!def?.extendable) throw where('register', 6);
       const lim = def.extendInput!;
       if (record.data.length < lim.min || record.data.length > lim.max) {
         throw new ParseError({
@@ -356,12 +356,12 @@ export class EmulatedProvider implements Provider {
       const lastNonce = fromHex(o['last_nonce']);
       const last = readTraceRecordAt(this.#tracePath, offset - TRACE_RECORD_SIZE);
       if (last === undefined || !bytesEqual(last.nonce, lastNonce)) return;
-      const vals = o['values'] as Record<string, unknown> | undefined;
+      const vals: unknown = o['values'];
       if (typeof vals !== 'object' || vals === null) return;
       const next = new Map<string, Uint8Array>();
       for (const d of this.#runtime) {
         const key = registerKey(d.name, d.alg);
-        const hex = vals[key];
+        const hex = (vals as Record<string, unknown>)[key];
         if (typeof hex !== 'string') return;
         const v = fromHex(hex);
         if (v.length !== digestSize(d.alg!)) return;

@@ -15,6 +15,7 @@ import type { TvmConfig } from './tvm_state.js';
 import { snpEmulatedReport } from './report_snp.js';
 import { ccaEmulatedReport } from './report_cca.js';
 import { tdxEmulatedReport } from './report_tdx.js';
+import { tpmEmulatedReport } from './report_tpm.js';
 
 /** One register bank and its current value. */
 export interface EmulatedRegister extends MrInfo {
@@ -60,7 +61,7 @@ export const EMULATED_REPORTS: Record<Profile, EmulatedReportFn> = {
   tdx: tdxEmulatedReport,
   snp: snpEmulatedReport,
   cca: ccaEmulatedReport,
-  tpm: notYet('TPM quotes'),
+  tpm: tpmEmulatedReport,
 };
 
 /** The map key of a register bank in {@link EmulatedReportContext.values}. */

@@ -8,7 +8,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { MrstackError, ProviderError, UsageError } from '../../errors.js';
+import { ProviderError, UsageError } from '../../errors.js';
 import type { RawReport, ReportRequest } from '../provider.js';
 import { isKnownReportProvider, TSM_REPORT_PROVIDERS } from './devices.js';
 import { TSM_REPORT_DIR } from './kernel_paths.js';
@@ -28,11 +28,17 @@ export async function hasTsmReport(fs: TsmFs): Promise<boolean> {
 
 /** Reads a decimal text attribute (`generation`). */
 async function readCounter(fs: TsmFs, path: string): Promise<number> {
-  const text = Buffer.from(await fs.readAll(path, 64)).toString('latin1').trim();
+  const text = Buffer.from(await fs.readAll(path, 64))
+    .toString('latin1')
+    .trim();
   if (!/^[0-9]+$/.test(text)) {
-    throw new ProviderError('ERR_DEVICE', `${path}: expected a decimal counter, found ${JSON.stringify(text)}`, {
-      details: { path },
-    });
+    throw new ProviderError(
+      'ERR_DEVICE',
+      `${path}: expected a decimal counter, found ${JSON.stringify(text)}`,
+      {
+        details: { path },
+      },
+    );
   }
   return Number(text);
 }
@@ -59,18 +65,25 @@ async function store(fs: TsmFs, path: string, data: Uint8Array): Promise<void> {
   }
 }
 
-function checkInblob(provider: string, data: Uint8Array): void {
+/**
+ * The inblob for a provider: report data zero-padded to the provider's minimum (TDX and SNP
+ * take exactly 64 bytes, CCA 32..64), as the emulated provider pads it.
+ */
+function inblobFor(provider: string, data: Uint8Array): Uint8Array {
   const rule = isKnownReportProvider(provider)
     ? TSM_REPORT_PROVIDERS[provider].inblob
     : { min: 1, max: 64 };
-  if (data.length < rule.min || data.length > rule.max) {
-    const want = rule.min === rule.max ? `${rule.min}` : `${rule.min}..${rule.max}`;
+  if (data.length > rule.max) {
     throw new UsageError(
       'ERR_BAD_VALUE',
-      `report data for ${provider}: expected ${want} bytes, found ${data.length}`,
-      { details: { provider, expected: want, actual: data.length } },
+      `report data for ${provider}: at most ${rule.max} bytes, found ${data.length}`,
+      { details: { provider, expected: `<= ${rule.max}`, actual: data.length } },
     );
   }
+  if (data.length >= rule.min) return data;
+  const padded = new Uint8Array(rule.min);
+  padded.set(data);
+  return padded;
 }
 
 /**
@@ -78,7 +91,7 @@ function checkInblob(provider: string, data: Uint8Array): void {
  * attributes, read `outblob`/`auxblob`/`manifestblob`, re-read `generation`, rmdir.
  * @throws ProviderError `ERR_REPORT_GENERATION_CHANGED` (another writer raced this instance),
  *   `ERR_UNSUPPORTED` (no configfs-tsm, or an unknown provider), device errors (exit 3)
- * @throws UsageError `ERR_BAD_VALUE` when the report data has the wrong size for the provider
+ * @throws UsageError `ERR_BAD_VALUE` when the report data is longer than the provider takes
  */
 export async function requestTsmReport(
   fs: TsmFs,
@@ -93,24 +106,24 @@ export async function requestTsmReport(
   }
   const name = opts.instance ?? `mrstack-${process.pid}-${randomBytes(6).toString('hex')}`;
   if (!/^[A-Za-z0-9_.-]+$/.test(name) || name === '.' || name === '..') {
-    throw new UsageError('ERR_USAGE', `report instance name ${JSON.stringify(name)} is not a plain name`);
+    throw new UsageError(
+      'ERR_USAGE',
+      `report instance name ${JSON.stringify(name)} is not a plain name`,
+    );
   }
   const dir = `${TSM_REPORT_DIR}/${name}`;
   await fs.mkdir(dir);
-  let failure: unknown;
+  let report: RawReport;
   try {
-    return await fillInstance(fs, dir, req, opts.signal);
+    report = await fillInstance(fs, dir, req, opts.signal);
   } catch (e) {
-    failure = e;
+    // A failed request keeps its own error; the instance goes regardless.
+    await fs.rmdir(dir).catch(() => undefined);
     throw e;
-  } finally {
-    try {
-      await fs.rmdir(dir);
-    } catch (e) {
-      // A failed request keeps its own error; a successful one must not leave instances behind.
-      if (failure === undefined) throw e instanceof MrstackError ? e : new ProviderError('ERR_IO', String(e));
-    }
   }
+  // A successful one must not leave instances behind either: a failed rmdir is an error.
+  await fs.rmdir(dir);
+  return report;
 }
 
 /**
@@ -124,17 +137,23 @@ export async function fillInstance(
   signal?: AbortSignal,
 ): Promise<RawReport> {
   signal?.throwIfAborted();
-  const provider = Buffer.from(await fs.readAll(`${dir}/provider`, 256)).toString('utf8').trim();
+  const provider = Buffer.from(await fs.readAll(`${dir}/provider`, 256))
+    .toString('utf8')
+    .trim();
   if (!isKnownReportProvider(provider)) {
-    throw new ProviderError('ERR_UNSUPPORTED', `configfs-tsm provider ${JSON.stringify(provider)} is not one mrstack reads`, {
-      details: { provider },
-    });
+    throw new ProviderError(
+      'ERR_UNSUPPORTED',
+      `configfs-tsm provider ${JSON.stringify(provider)} is not one mrstack reads`,
+      {
+        details: { provider },
+      },
+    );
   }
-  checkInblob(provider, req.reportData);
+  const inblob = inblobFor(provider, req.reportData);
   const before = await readCounter(fs, `${dir}/generation`);
   let stores = 0;
   const text = (s: string): Uint8Array => new Uint8Array(Buffer.from(`${s}\n`, 'utf8'));
-  await store(fs, `${dir}/inblob`, req.reportData);
+  await store(fs, `${dir}/inblob`, inblob);
   stores++;
   if (req.privlevel !== undefined) {
     await store(fs, `${dir}/privlevel`, text(String(req.privlevel)));

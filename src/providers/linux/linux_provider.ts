@@ -81,7 +81,8 @@ export async function openLinuxProvider(opts: LinuxProviderOptions = {}): Promis
   } else {
     device = devices[0];
   }
-  let profile: Profile | undefined = device === undefined ? undefined : KNOWN_TSM_MR_DEVICES[device]?.profile;
+  let profile: Profile | undefined =
+    device === undefined ? undefined : KNOWN_TSM_MR_DEVICES[device]?.profile;
   if (profile === undefined) {
     for (const [dev, p] of Object.entries(PLATFORM_MISC_DEVICES)) {
       if ((await fs.stat(`${MISC_DEVICES_DIR}/${dev}`))?.isDirectory === true) {
@@ -145,7 +146,11 @@ class LinuxProviderImpl implements LinuxProvider {
     return out;
   }
 
-  async extend(sel: MrSelector, input: ExtendInput, opts: IoOptions = {}): Promise<readonly ExtendResult[]> {
+  async extend(
+    sel: MrSelector,
+    input: ExtendInput,
+    opts: IoOptions = {},
+  ): Promise<readonly ExtendResult[]> {
     const all = await this.#entries();
     const chosen = selectMrs(all, sel) as readonly Entry[];
     for (const e of chosen) {
@@ -174,7 +179,10 @@ class LinuxProviderImpl implements LinuxProvider {
         digest = input.digest;
       } else {
         if (e.alg === undefined) {
-          throw new ProviderError('ERR_NOT_EXTENDABLE', `${e.name} has no hash algorithm to hash event data with`);
+          throw new ProviderError(
+            'ERR_NOT_EXTENDABLE',
+            `${e.name} has no hash algorithm to hash event data with`,
+          );
         }
         digest = hash(e.alg, input.data);
       }
@@ -202,7 +210,10 @@ class LinuxProviderImpl implements LinuxProvider {
 
   async report(req: ReportRequest, opts: IoOptions = {}): Promise<RawReport> {
     if (req.pcrs !== undefined) {
-      throw new ProviderError('ERR_UNSUPPORTED', 'the linux provider has no TPM quotes (use --provider tpm)');
+      throw new ProviderError(
+        'ERR_UNSUPPORTED',
+        'the linux provider has no TPM quotes (use --provider tpm)',
+      );
     }
     return requestTsmReport(this.fs, req, opts.signal === undefined ? {} : { signal: opts.signal });
   }

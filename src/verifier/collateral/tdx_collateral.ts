@@ -119,7 +119,8 @@ function str(o: Obj, k: string, path: string): string {
 }
 function num(o: Obj, k: string, path: string): number {
   const v = o[k];
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw bad(`${path}.${k}`, 'an integer', typeof v);
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw bad(`${path}.${k}`, 'an integer', typeof v);
   return v;
 }
 function date(o: Obj, k: string, path: string): Date {
@@ -183,8 +184,10 @@ export function parseTdxTcbInfo(v: unknown): TdxTcbInfo {
     const t = l['tcb'];
     const sgx = svns(arr(t, 'sgxtcbcomponents', `${lp}.tcb`), `${lp}.tcb.sgxtcbcomponents`);
     const tdx = svns(arr(t, 'tdxtcbcomponents', `${lp}.tcb`), `${lp}.tcb.tdxtcbcomponents`);
-    if (sgx.length !== 16) throw bad(`${lp}.tcb.sgxtcbcomponents`, '16 SGX components', String(sgx.length));
-    if (tdx.length !== 16) throw bad(`${lp}.tcb.tdxtcbcomponents`, '16 TDX components', String(tdx.length));
+    if (sgx.length !== 16)
+      throw bad(`${lp}.tcb.sgxtcbcomponents`, '16 SGX components', String(sgx.length));
+    if (tdx.length !== 16)
+      throw bad(`${lp}.tcb.tdxtcbcomponents`, '16 TDX components', String(tdx.length));
     return {
       sgxTcbComponents: sgx,
       pceSvn: num(t, 'pcesvn', `${lp}.tcb`),
@@ -208,7 +211,9 @@ export function parseTdxTcbInfo(v: unknown): TdxTcbInfo {
     fmspc: str(v, 'fmspc', p).toLowerCase(),
     pceId: str(v, 'pceId', p).toLowerCase(),
     tcbEvaluationDataNumber: num(v, 'tcbEvaluationDataNumber', p),
-    tdxModule: isObj(v['tdxModule']) ? moduleIdentity(v['tdxModule'], `${p}.tdxModule`, false) : undefined,
+    tdxModule: isObj(v['tdxModule'])
+      ? moduleIdentity(v['tdxModule'], `${p}.tdxModule`, false)
+      : undefined,
     tdxModuleIdentities: mods,
     tcbLevels: levels,
   };
@@ -286,7 +291,9 @@ function signedMember<T>(
   const raw = rawJsonMember(text, key);
   if (raw === undefined) throw bad(key, `a "${key}" object`);
   const whole = parseJson(text, key);
-  const sig = signatureHex ?? (isObj(whole) && typeof whole['signature'] === 'string' ? whole['signature'] : undefined);
+  const sig =
+    signatureHex ??
+    (isObj(whole) && typeof whole['signature'] === 'string' ? whole['signature'] : undefined);
   if (sig === undefined) throw bad(`${key}.signature`, 'a hex signature');
   return {
     raw: new Uint8Array(Buffer.from(raw, 'utf8')),
@@ -301,7 +308,8 @@ function crlFrom(data: Uint8Array, field: string): Crl {
     const b64 = text.replace(/-----(BEGIN|END) X509 CRL-----/g, '').replace(/\s+/g, '');
     return parseCrl(new Uint8Array(Buffer.from(b64, 'base64')), field);
   }
-  if (/^[0-9a-fA-F]+$/.test(text) && text.length % 2 === 0) return parseCrl(fromHex(text, field), field);
+  if (/^[0-9a-fA-F]+$/.test(text) && text.length % 2 === 0)
+    return parseCrl(fromHex(text, field), field);
   return parseCrl(data, field);
 }
 
@@ -331,10 +339,13 @@ export function parseQuoteCollateralV3(j: Obj): TdxCollateral {
     qeIdentity,
     tcbInfoIssuerChain: chain('tcb_info_issuer_chain'),
     qeIdentityIssuerChain: chain('qe_identity_issuer_chain'),
-    pckCrl: typeof j['pck_crl'] === 'string' ? parseCrl(hexOf(j, 'pck_crl', p), 'pck_crl') : undefined,
+    pckCrl:
+      typeof j['pck_crl'] === 'string' ? parseCrl(hexOf(j, 'pck_crl', p), 'pck_crl') : undefined,
     pckCrlIssuerChain: chain('pck_crl_issuer_chain'),
     rootCaCrl:
-      typeof j['root_ca_crl'] === 'string' ? parseCrl(hexOf(j, 'root_ca_crl', p), 'root_ca_crl') : undefined,
+      typeof j['root_ca_crl'] === 'string'
+        ? parseCrl(hexOf(j, 'root_ca_crl', p), 'root_ca_crl')
+        : undefined,
   };
 }
 
@@ -395,7 +406,8 @@ export function parseTdxCollateralFiles(files: ReadonlyMap<string, Uint8Array>):
     }
   }
   if (tcbInfo === undefined) throw bad('tcbInfo', 'a TCB info file among the collateral');
-  if (qeIdentity === undefined) throw bad('enclaveIdentity', 'a QE identity file among the collateral');
+  if (qeIdentity === undefined)
+    throw bad('enclaveIdentity', 'a QE identity file among the collateral');
   return {
     tcbInfo,
     qeIdentity,

@@ -30,6 +30,7 @@ import {
 import {
   ResultBuilder,
   checkReportDataNonce,
+  reportDataBinding,
   type EvidenceResult,
   type EvidenceShowResult,
   type EvidenceVerifier,
@@ -350,7 +351,7 @@ export const CCA_VERIFIER: EvidenceVerifier = {
         limits: o.limits,
         ...(o.trustAnchors === undefined ? {} : { trustAnchors: o.trustAnchors }),
         ...(o.trustEmulated === undefined ? {} : { trustEmulated: o.trustEmulated }),
-        ...(o.nonce === undefined ? {} : { nonce: o.nonce }),
+        ...(o.nonce === undefined ? {} : { nonce: reportDataBinding(o.nonce, o.userData) }),
       }),
     ),
 };

@@ -17,12 +17,14 @@
  *
  * @module
  */
-import { MrstackError, ParseError, UsageError } from '../../errors.js';
+import { ParseError, UsageError } from '../../errors.js';
 import { DEFAULT_LIMITS, type Limits } from '../../limits.js';
 import { fromHex } from '../../bytes/hex.js';
 import { TDX_VERIFIER } from './tdx_verifier.js';
 import { SNP_VERIFIER } from './snp.js';
+import { BUNDLE_VERIFIER } from './bundle.js';
 import { CCA_VERIFIER } from './cca.js';
+import { TPM_QUOTE_VERIFIER } from './tpm_quote.js';
 import {
   EVIDENCE_KINDS,
   type EvidenceKind,
@@ -52,14 +54,6 @@ export type {
   EvidenceVerifier,
 } from './evidence_result.js';
 
-/** A placeholder for a kind whose verifier has not been registered. */
-function notYet(kind: EvidenceKind, detect: (d: Uint8Array) => boolean): EvidenceVerifier {
-  const fail = (): never => {
-    throw new MrstackError('ERR_UNSUPPORTED', `${kind} evidence is not supported yet`);
-  };
-  return { detect, show: fail, verify: fail };
-}
-
 const u32be = (d: Uint8Array, o: number): number =>
   d.length >= o + 4 ? new DataView(d.buffer, d.byteOffset + o, 4).getUint32(0, false) : -1;
 const u32le = (d: Uint8Array, o: number): number =>
@@ -86,14 +80,14 @@ function looksBundle(d: Uint8Array): boolean {
 }
 
 /**
- * The dispatch table: one line per kind. Replace a `notYet(…)` line with the kind's verifier.
+ * The dispatch table: one line per kind (a kind's verifier, with the cheap byte-level detection).
  */
 export const EVIDENCE_VERIFIERS: Readonly<Record<EvidenceKind, EvidenceVerifier>> = {
   tdx: TDX_VERIFIER,
   snp: { ...SNP_VERIFIER, detect: (d) => looksSnp(d) || SNP_VERIFIER.detect(d) },
-  tpm: notYet('tpm', looksTpm),
+  tpm: { ...TPM_QUOTE_VERIFIER, detect: looksTpm },
   cca: { ...CCA_VERIFIER, detect: looksCca },
-  bundle: notYet('bundle', looksBundle),
+  bundle: { ...BUNDLE_VERIFIER, detect: looksBundle },
 };
 
 /**
@@ -264,7 +258,10 @@ function parseEnvelope(text: string): ReportEnvelope | undefined {
 function resolveKind(data: Uint8Array, kind: EvidenceKind | undefined): EvidenceKind {
   if (kind === undefined) return detectEvidenceKind(data);
   if (!(EVIDENCE_KINDS as readonly string[]).includes(kind)) {
-    throw new UsageError('ERR_USAGE', `--kind ${String(kind)}: expected ${EVIDENCE_KINDS.join('|')}`);
+    throw new UsageError(
+      'ERR_USAGE',
+      `--kind ${String(kind)}: expected ${EVIDENCE_KINDS.join('|')}`,
+    );
   }
   return kind;
 }
@@ -305,4 +302,3 @@ export async function verifyEvidence(
   }
   return EVIDENCE_VERIFIERS[k].verify(data, resolved);
 }
-

@@ -160,7 +160,12 @@ export class ResultBuilder {
   }
 
   /** Records a failed check. */
-  fail(check: string, code: ErrorCode, message: string, details: Record<string, unknown> = {}): void {
+  fail(
+    check: string,
+    code: ErrorCode,
+    message: string,
+    details: Record<string, unknown> = {},
+  ): void {
     this.checks[check] = 'failed';
     this.errors.push({ code, message, check, ...details });
   }
@@ -195,7 +200,10 @@ export class ResultBuilder {
  * The nonce rule shared by TDX and SNP: a 64-byte nonce must equal report data; a shorter one
  * must be its prefix with zeros after it. Returns an issue message when it does not hold.
  */
-export function checkReportDataNonce(reportData: Uint8Array, nonce: Uint8Array): string | undefined {
+export function checkReportDataNonce(
+  reportData: Uint8Array,
+  nonce: Uint8Array,
+): string | undefined {
   if (nonce.length > reportData.length) {
     return `nonce is ${nonce.length} bytes, longer than the ${reportData.length}-byte report data`;
   }

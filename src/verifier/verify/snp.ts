@@ -17,6 +17,7 @@ import type { SnpProduct } from '../../formats/snp/tcb.js';
 import {
   ResultBuilder,
   checkReportDataNonce,
+  reportDataBinding,
   type EvidenceResult,
   type EvidenceShowResult,
   type EvidenceVerifier,
@@ -251,6 +252,14 @@ function detectSnp(d: Uint8Array): boolean {
   return ver >= 2 && ver <= 5 && v.getUint32(0x34, true) === 1;
 }
 
+/** Certificates among collateral files (a KDS cache entry: VCEK DER, cert_chain PEM). */
+function collateralCerts(files: ReadonlyMap<string, Uint8Array> | undefined): Uint8Array[] {
+  if (files === undefined) return [];
+  return [...files.values()].filter(
+    (b) => b[0] === 0x30 || Buffer.from(b.subarray(0, 64)).toString('latin1').includes('-----BEGIN CERT'),
+  );
+}
+
 /** The SNP entry of the evidence front door's dispatch table. */
 export const SNP_VERIFIER: EvidenceVerifier = {
   detect: detectSnp,
@@ -259,10 +268,11 @@ export const SNP_VERIFIER: EvidenceVerifier = {
     Promise.resolve(
       verifySnpReport(data, {
         at: o.at,
-        certs: o.certs ?? [],
+        certs: [...(o.certs ?? []), ...collateralCerts(o.collateral?.files)],
+        ...(o.auxblob === undefined ? {} : { auxblob: o.auxblob }),
         ...(o.trustAnchors === undefined ? {} : { trustAnchors: o.trustAnchors }),
         ...(o.trustEmulated === undefined ? {} : { trustEmulated: o.trustEmulated }),
-        ...(o.nonce === undefined ? {} : { nonce: o.nonce }),
+        ...(o.nonce === undefined ? {} : { nonce: reportDataBinding(o.nonce, o.userData) }),
       }),
     ),
 };

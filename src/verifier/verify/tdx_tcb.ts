@@ -105,7 +105,10 @@ export function convergeTcbStatus(platform: string, other: string): string {
   if (platform === S.REVOKED || other === S.REVOKED) return S.REVOKED;
   if (other === S.OUT_OF_DATE) {
     if (platform === S.UP_TO_DATE || platform === S.SW_HARDENING_NEEDED) return S.OUT_OF_DATE;
-    if (platform === S.CONFIGURATION_NEEDED || platform === S.CONFIGURATION_AND_SW_HARDENING_NEEDED) {
+    if (
+      platform === S.CONFIGURATION_NEEDED ||
+      platform === S.CONFIGURATION_AND_SW_HARDENING_NEEDED
+    ) {
       return S.OUT_OF_DATE_CONFIGURATION_NEEDED;
     }
   }
@@ -114,27 +117,44 @@ export function convergeTcbStatus(platform: string, other: string): string {
 
 function checkModule(input: TdxTcbInput, m: TdxModuleIdentity, name: string): void {
   if (!bytesEqual(input.mrSignerSeam, m.mrSigner)) {
-    throw mismatch(`MRSIGNERSEAM ${toHex(input.mrSignerSeam)} differs from ${name} mrsigner ${toHex(m.mrSigner)}`);
+    throw mismatch(
+      `MRSIGNERSEAM ${toHex(input.mrSignerSeam)} differs from ${name} mrsigner ${toHex(m.mrSigner)}`,
+    );
   }
   const got = masked(input.seamAttributes, m.attributesMask);
   if (!bytesEqual(got, masked(m.attributes, m.attributesMask))) {
-    throw mismatch(`SEAMATTRIBUTES ${toHex(input.seamAttributes)} (masked) differ from ${name} attributes ${toHex(m.attributes)}`);
+    throw mismatch(
+      `SEAMATTRIBUTES ${toHex(input.seamAttributes)} (masked) differ from ${name} attributes ${toHex(m.attributes)}`,
+    );
   }
 }
 
 /** Applies the QE identity to the QE report; returns the matched level (undefined: none). */
 export function checkQeIdentity(report: EnclaveReport, qe: QeIdentity): IsvTcbLevel | undefined {
   if (!bytesEqual(report.mrSigner, qe.mrSigner)) {
-    throw mismatch(`QE MRSIGNER ${toHex(report.mrSigner)} differs from the QE identity's ${toHex(qe.mrSigner)}`);
+    throw mismatch(
+      `QE MRSIGNER ${toHex(report.mrSigner)} differs from the QE identity's ${toHex(qe.mrSigner)}`,
+    );
   }
   if (report.isvProdId !== qe.isvProdId) {
-    throw mismatch(`QE ISVPRODID ${report.isvProdId} differs from the QE identity's ${qe.isvProdId}`);
+    throw mismatch(
+      `QE ISVPRODID ${report.isvProdId} differs from the QE identity's ${qe.isvProdId}`,
+    );
   }
-  if (((report.miscSelect & qe.miscSelectMask) >>> 0) !== ((qe.miscSelect & qe.miscSelectMask) >>> 0)) {
-    throw mismatch(`QE MISCSELECT 0x${report.miscSelect.toString(16)} (masked) differs from the QE identity`);
+  if ((report.miscSelect & qe.miscSelectMask) >>> 0 !== (qe.miscSelect & qe.miscSelectMask) >>> 0) {
+    throw mismatch(
+      `QE MISCSELECT 0x${report.miscSelect.toString(16)} (masked) differs from the QE identity`,
+    );
   }
-  if (!bytesEqual(masked(report.attributes, qe.attributesMask), masked(qe.attributes, qe.attributesMask))) {
-    throw mismatch(`QE ATTRIBUTES ${toHex(report.attributes)} (masked) differ from the QE identity's ${toHex(qe.attributes)}`);
+  if (
+    !bytesEqual(
+      masked(report.attributes, qe.attributesMask),
+      masked(qe.attributes, qe.attributesMask),
+    )
+  ) {
+    throw mismatch(
+      `QE ATTRIBUTES ${toHex(report.attributes)} (masked) differ from the QE identity's ${toHex(qe.attributes)}`,
+    );
   }
   return isvLevel(qe.tcbLevels, report.isvSvn);
 }
@@ -144,7 +164,11 @@ export function checkQeIdentity(report: EnclaveReport, qe: QeIdentity): IsvTcbLe
  * @throws VerifyError `ERR_TCB_MISMATCH` when the collateral does not apply (wrong FMSPC, no
  *   matching level, module or QE identity mismatch)
  */
-export function evaluateTdxTcb(input: TdxTcbInput, tcbInfo: TdxTcbInfo, qe: QeIdentity): TdxTcbEvaluation {
+export function evaluateTdxTcb(
+  input: TdxTcbInput,
+  tcbInfo: TdxTcbInfo,
+  qe: QeIdentity,
+): TdxTcbEvaluation {
   if (tcbInfo.id !== 'TDX') throw mismatch(`TCB info id is "${tcbInfo.id}", not "TDX"`);
   if (qe.id !== 'TD_QE') throw mismatch(`QE identity id is "${qe.id}", not "TD_QE"`);
   const fmspc = toHex(input.pck.fmspc);
@@ -182,7 +206,9 @@ export function evaluateTdxTcb(input: TdxTcbInput, tcbInfo: TdxTcbInfo, qe: QeId
     checkModule(input, m, moduleId);
     const ml = isvLevel(m.tcbLevels, input.teeTcbSvn[0] ?? 0);
     if (ml === undefined) {
-      throw mismatch(`no TCB level of TDX module identity ${moduleId} matches ISV SVN ${input.teeTcbSvn[0] ?? 0}`);
+      throw mismatch(
+        `no TCB level of TDX module identity ${moduleId} matches ISV SVN ${input.teeTcbSvn[0] ?? 0}`,
+      );
     }
     moduleStatus = ml.tcbStatus;
     for (const a of ml.advisoryIds) advisories.add(a);

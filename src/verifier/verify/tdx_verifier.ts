@@ -46,6 +46,7 @@ import {
   type ResolvedVerifyOptions,
 } from './evidence_result.js';
 import {
+  chainWindow,
   checkCertValidity,
   checkWindow,
   isRevoked,
@@ -55,17 +56,22 @@ import {
   verifyCertChain,
   verifyCrl,
   verifyRawEcdsa,
+  type Crl,
   type VerifiedChain,
 } from './x509_chain.js';
 import { INTEL_SGX_ROOT_CA_PEM } from './tdx_roots.js';
 import { evaluateTdxTcb } from './tdx_tcb.js';
 import { parseTdxCollateralFiles, type TdxCollateral } from '../collateral/tdx_collateral.js';
 
-/** True when the bytes start like a TDX quote (version 4/5, ECDSA P-256 key, TEE type 0x81). */
+/**
+ * True when the bytes start like a TDX quote: TEE type 0x81 at offset 4 and a small version.
+ * (Lenient on purpose: an unsupported version or key type is then reported by the parser with
+ * its offset instead of as an unknown format.)
+ */
 export function looksLikeTdxQuote(d: Uint8Array): boolean {
-  if (d.length < 48) return false;
+  if (d.length < 8) return false;
   const v = d[0]! | (d[1]! << 8);
-  return (v === 4 || v === 5) && d[2] === 2 && d[3] === 0 && d[4] === 0x81 && d[5] === 0 && d[6] === 0 && d[7] === 0;
+  return v >= 1 && v <= 16 && d[3] === 0 && d[4] === 0x81 && d[5] === 0 && d[6] === 0 && d[7] === 0;
 }
 
 /**
@@ -75,7 +81,10 @@ export function looksLikeTdxQuote(d: Uint8Array): boolean {
 export function pckExtensionOf(cert: X509Certificate): PckExtension {
   const ext = findExtension(cert.raw, SGX_EXTENSION_OID);
   if (ext === undefined) {
-    throw new MrstackError('ERR_BAD_VALUE', `PCK certificate "${subjectName(cert)}" has no SGX extension (${SGX_EXTENSION_OID})`);
+    throw new MrstackError(
+      'ERR_BAD_VALUE',
+      `PCK certificate "${subjectName(cert)}" has no SGX extension (${SGX_EXTENSION_OID})`,
+    );
   }
   return parsePckExtension(ext);
 }
@@ -115,6 +124,10 @@ interface PckEntry {
   readonly chain: VerifiedChain;
   readonly leafKey: KeyObject;
   readonly pck: PckExtension;
+  readonly rootName: string;
+  readonly claims: Record<string, unknown>;
+  /** When every certificate of the chain is valid (ms since the epoch). */
+  readonly window: { readonly notBefore: number; readonly notAfter: number };
 }
 
 /** Collateral signatures checked once per collateral object and root set. */
@@ -123,6 +136,14 @@ interface CollateralEntry {
   readonly qeChain: VerifiedChain;
   readonly tcbSigOk: boolean;
   readonly qeSigOk: boolean;
+  readonly window: { readonly notBefore: number; readonly notAfter: number };
+}
+
+/** Re-checks validity at `at` only when `at` leaves the window where all certificates hold. */
+function recheck(certs: readonly X509Certificate[], w: CollateralEntry['window'], at: Date): void {
+  const t = at.getTime();
+  if (t >= w.notBefore && t <= w.notAfter) return;
+  for (const c of certs) checkCertValidity(c, at);
 }
 
 /** Options fixed for a verifier instance (the trust configuration). */
@@ -150,7 +171,9 @@ function anchorsFrom(list: readonly Uint8Array[] | undefined): X509Certificate[]
   return list.flatMap((b, i) => {
     const text = Buffer.from(b).toString('latin1');
     if (text.includes('-----BEGIN CERTIFICATE-----')) {
-      return parsePemText(text, `trust_anchor[${i}]`).map((d) => parseCertificate(d, `trust_anchor[${i}]`));
+      return parsePemText(text, `trust_anchor[${i}]`).map((d) =>
+        parseCertificate(d, `trust_anchor[${i}]`),
+      );
     }
     return [parseCertificate(b, `trust_anchor[${i}]`)];
   });
@@ -162,7 +185,33 @@ export class TdxQuoteVerifier {
   readonly #trustEmulated: boolean;
   readonly #cacheSize: number;
   readonly #pckCache = new Map<string, PckEntry>();
+  readonly #akCache = new Map<string, KeyObject>();
+  #lastAk: { readonly raw: Uint8Array; readonly key: KeyObject } | undefined;
   readonly #collCache = new WeakMap<TdxCollateral, CollateralEntry>();
+  /** CRL signatures already checked, per CRL object and issuer certificate. */
+  readonly #crlSigCache = new WeakMap<Crl, WeakMap<X509Certificate, boolean>>();
+
+  /** Verifies a CRL by its issuer (signature cached) and its window at `at`. */
+  #verifyCrl(crl: Crl, issuer: X509Certificate, at: Date, what: string): void {
+    let byIssuer = this.#crlSigCache.get(crl);
+    if (byIssuer === undefined) {
+      byIssuer = new WeakMap();
+      this.#crlSigCache.set(crl, byIssuer);
+    }
+    const known = byIssuer.get(issuer);
+    if (known === true) {
+      checkWindow(what, crl.thisUpdate, crl.nextUpdate, at);
+      return;
+    }
+    try {
+      verifyCrl(crl, issuer, at, what);
+      byIssuer.set(issuer, true);
+    } catch (e) {
+      if (e instanceof MrstackError && e.code !== 'ERR_SIGNATURE_INVALID')
+        byIssuer.set(issuer, true);
+      throw e;
+    }
+  }
 
   constructor(config: TdxVerifierConfig = {}) {
     this.#anchors = anchorsFrom(config.trustAnchors);
@@ -170,14 +219,30 @@ export class TdxQuoteVerifier {
     this.#cacheSize = config.cacheSize ?? 1024;
   }
 
+  /** The attestation key as a KeyObject; a platform's QE keeps its key, so it is cached. */
+  #akKey(raw: Uint8Array): KeyObject {
+    if (this.#lastAk !== undefined && bytesEqual(this.#lastAk.raw, raw)) return this.#lastAk.key;
+    const k = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('latin1');
+    let key = this.#akCache.get(k);
+    if (key === undefined) {
+      key = p256KeyFromRaw(raw);
+      if (this.#akCache.size >= this.#cacheSize) this.#akCache.clear();
+      this.#akCache.set(k, key);
+    }
+    this.#lastAk = { raw: raw.slice(), key };
+    return key;
+  }
+
   #pckEntry(q: TdxQuote, at: Date): PckEntry {
     const key = q.certificationData.pckChainPem;
     const hit = this.#pckCache.get(key);
     if (hit !== undefined) {
-      for (const c of hit.chain.certificates) checkCertValidity(c, at);
+      recheck(hit.chain.certificates, hit.window, at);
       return hit;
     }
-    const certs = q.certificationData.pckChain.map((d, i) => parseCertificate(d, `pck_chain[${i}]`));
+    const certs = q.certificationData.pckChain.map((d, i) =>
+      parseCertificate(d, `pck_chain[${i}]`),
+    );
     const chain = verifyCertChain(certs, {
       at,
       anchors: this.#anchors,
@@ -185,7 +250,14 @@ export class TdxQuoteVerifier {
       what: 'PCK chain',
     });
     const leaf = certs[0]!;
-    const entry: PckEntry = { chain, leafKey: leaf.publicKey, pck: pckExtensionOf(leaf) };
+    const pck = pckExtensionOf(leaf);
+    const partial = { chain, leafKey: leaf.publicKey, pck };
+    const entry: PckEntry = {
+      ...partial,
+      rootName: subjectName(chain.root),
+      claims: pckClaims(partial),
+      window: chainWindow(chain.certificates),
+    };
     if (this.#pckCache.size >= this.#cacheSize) {
       const first = this.#pckCache.keys().next().value;
       if (first !== undefined) this.#pckCache.delete(first);
@@ -197,7 +269,7 @@ export class TdxQuoteVerifier {
   #collateralEntry(c: TdxCollateral, at: Date): CollateralEntry {
     const hit = this.#collCache.get(c);
     if (hit !== undefined) {
-      for (const x of [...hit.tcbChain.certificates, ...hit.qeChain.certificates]) checkCertValidity(x, at);
+      recheck([...hit.tcbChain.certificates, ...hit.qeChain.certificates], hit.window, at);
       return hit;
     }
     const chainOf = (ders: readonly Uint8Array[], what: string): VerifiedChain =>
@@ -207,7 +279,9 @@ export class TdxQuoteVerifier {
       );
     const tcbChain = chainOf(c.tcbInfoIssuerChain, 'TCB info issuer chain');
     const qeChain =
-      c.qeIdentityIssuerChain.length > 0 ? chainOf(c.qeIdentityIssuerChain, 'QE identity issuer chain') : tcbChain;
+      c.qeIdentityIssuerChain.length > 0
+        ? chainOf(c.qeIdentityIssuerChain, 'QE identity issuer chain')
+        : tcbChain;
     const sigOk = (chain: VerifiedChain, raw: Uint8Array, sig: Uint8Array): boolean =>
       verifyRawEcdsa(chain.certificates[0]!.publicKey, raw, sig);
     const entry: CollateralEntry = {
@@ -215,6 +289,7 @@ export class TdxQuoteVerifier {
       qeChain,
       tcbSigOk: sigOk(tcbChain, c.tcbInfo.raw, c.tcbInfo.signature),
       qeSigOk: sigOk(qeChain, c.qeIdentity.raw, c.qeIdentity.signature),
+      window: chainWindow([...tcbChain.certificates, ...qeChain.certificates]),
     };
     this.#collCache.set(c, entry);
     return entry;
@@ -225,7 +300,8 @@ export class TdxQuoteVerifier {
    * @throws ParseError for a malformed quote
    */
   verify(quote: Uint8Array | TdxQuote, opts: TdxVerifyOptions): EvidenceResult {
-    const q = quote instanceof Uint8Array ? parseTdxQuote(quote, opts.limits ?? DEFAULT_LIMITS) : quote;
+    const q =
+      quote instanceof Uint8Array ? parseTdxQuote(quote, opts.limits ?? DEFAULT_LIMITS) : quote;
     const at = opts.at;
     const b = new ResultBuilder('tdx', at);
     b.claims = tdxQuoteClaims(q);
@@ -235,22 +311,33 @@ export class TdxQuoteVerifier {
     // Quote signature by the attestation key.
     let akOk = false;
     try {
-      akOk = verifyRawEcdsa(p256KeyFromRaw(q.attestationKey), q.signedBytes, q.signature);
+      akOk = verifyRawEcdsa(this.#akKey(q.attestationKey), q.signedBytes, q.signature);
     } catch {
       akOk = false;
     }
     if (akOk) b.ok('quote_signature');
-    else b.fail('quote_signature', 'ERR_SIGNATURE_INVALID', 'the quote signature does not verify with the attestation key');
+    else
+      b.fail(
+        'quote_signature',
+        'ERR_SIGNATURE_INVALID',
+        'the quote signature does not verify with the attestation key',
+      );
 
     // QE binding.
     const expected = hash('sha256', concatBytes(q.attestationKey, cd.qeAuthData));
     const rd = cd.qeReport.reportData;
-    if (bytesEqual(rd.subarray(0, 32), expected) && rd.subarray(32).every((x) => x === 0)) b.ok('qe_report_binding');
+    if (bytesEqual(rd.subarray(0, 32), expected) && rd.subarray(32).every((x) => x === 0))
+      b.ok('qe_report_binding');
     else {
-      b.fail('qe_report_binding', 'ERR_BINDING_MISMATCH', 'QE report data is not SHA-256(attestation key ‖ QE auth data) ‖ zeros', {
-        expected: toHex(expected),
-        actual: toHex(rd),
-      });
+      b.fail(
+        'qe_report_binding',
+        'ERR_BINDING_MISMATCH',
+        'QE report data is not SHA-256(attestation key ‖ QE auth data) ‖ zeros',
+        {
+          expected: toHex(expected),
+          actual: toHex(rd),
+        },
+      );
     }
 
     // PCK chain, then the QE report signature by the PCK leaf.
@@ -258,15 +345,22 @@ export class TdxQuoteVerifier {
     try {
       pck = this.#pckEntry(q, at);
       b.ok('pck_chain');
-      b.trust = { root: subjectName(pck.chain.root), emulated: pck.chain.emulated };
-      if (pck.chain.emulated) b.warnings.push('the PCK chain ends in an mrstack emulated root (trusted on request)');
+      b.trust = { root: pck.rootName, emulated: pck.chain.emulated };
+      if (pck.chain.emulated)
+        b.warnings.push('the PCK chain ends in an mrstack emulated root (trusted on request)');
     } catch (e) {
       b.failWith('pck_chain', e);
     }
     if (pck !== undefined) {
-      b.claims = { ...b.claims, pck: pckClaims(pck) };
-      if (verifyRawEcdsa(pck.leafKey, cd.qeReportBytes, cd.qeReportSignature)) b.ok('qe_report_signature');
-      else b.fail('qe_report_signature', 'ERR_SIGNATURE_INVALID', 'the QE report signature does not verify with the PCK leaf key');
+      b.claims = { ...b.claims, pck: pck.claims };
+      if (verifyRawEcdsa(pck.leafKey, cd.qeReportBytes, cd.qeReportSignature))
+        b.ok('qe_report_signature');
+      else
+        b.fail(
+          'qe_report_signature',
+          'ERR_SIGNATURE_INVALID',
+          'the QE report signature does not verify with the PCK leaf key',
+        );
     } else {
       b.checks['qe_report_signature'] = 'skipped';
     }
@@ -279,6 +373,10 @@ export class TdxQuoteVerifier {
       b.skip('tcb', 'no collateral: TCB status not evaluated');
     } else if (pck !== undefined) {
       this.#checkCollateral(b, c, pck, q, at);
+    } else {
+      for (const k of ['root_ca_crl', 'pck_crl', 'tcb_info', 'qe_identity', 'tcb'])
+        b.checks[k] = 'skipped';
+      b.warnings.push('the PCK chain did not verify: collateral not checked');
     }
 
     if (opts.nonce !== undefined) {
@@ -295,12 +393,17 @@ export class TdxQuoteVerifier {
     if (c.rootCaCrl === undefined) b.skip('root_ca_crl', 'collateral has no root CA CRL');
     else {
       try {
-        verifyCrl(c.rootCaCrl, pck.chain.root, at, 'root CA CRL');
+        this.#verifyCrl(c.rootCaCrl, pck.chain.root, at, 'root CA CRL');
         const revoked = certs.find((x) => isRevoked(c.rootCaCrl!, x) && x !== certs[0]);
         if (revoked !== undefined) {
-          b.fail('root_ca_crl', 'ERR_CERT_REVOKED', `"${subjectName(revoked)}" is revoked by the root CA CRL`, {
-            serial: revoked.serialNumber.toLowerCase(),
-          });
+          b.fail(
+            'root_ca_crl',
+            'ERR_CERT_REVOKED',
+            `"${subjectName(revoked)}" is revoked by the root CA CRL`,
+            {
+              serial: revoked.serialNumber.toLowerCase(),
+            },
+          );
         } else b.ok('root_ca_crl');
       } catch (e) {
         b.failWith('root_ca_crl', e);
@@ -311,12 +414,18 @@ export class TdxQuoteVerifier {
     else {
       try {
         const ca = certs[1];
-        if (ca === undefined) throw new MrstackError('ERR_CHAIN_INVALID', 'PCK chain has no CA to check the PCK CRL');
-        verifyCrl(c.pckCrl, ca, at, 'PCK CRL');
+        if (ca === undefined)
+          throw new MrstackError('ERR_CHAIN_INVALID', 'PCK chain has no CA to check the PCK CRL');
+        this.#verifyCrl(c.pckCrl, ca, at, 'PCK CRL');
         if (isRevoked(c.pckCrl, certs[0]!)) {
-          b.fail('pck_crl', 'ERR_CERT_REVOKED', `PCK certificate ${certs[0]!.serialNumber.toLowerCase()} is revoked`, {
-            serial: certs[0]!.serialNumber.toLowerCase(),
-          });
+          b.fail(
+            'pck_crl',
+            'ERR_CERT_REVOKED',
+            `PCK certificate ${certs[0]!.serialNumber.toLowerCase()} is revoked`,
+            {
+              serial: certs[0]!.serialNumber.toLowerCase(),
+            },
+          );
         } else b.ok('pck_crl');
       } catch (e) {
         b.failWith('pck_crl', e);
@@ -328,7 +437,11 @@ export class TdxQuoteVerifier {
       const e = this.#collateralEntry(c, at);
       const signer = e.tcbChain.certificates[0]!;
       if (c.rootCaCrl !== undefined && isRevoked(c.rootCaCrl, signer)) {
-        b.fail('tcb_info', 'ERR_CERT_REVOKED', `TCB signing certificate "${subjectName(signer)}" is revoked`);
+        b.fail(
+          'tcb_info',
+          'ERR_CERT_REVOKED',
+          `TCB signing certificate "${subjectName(signer)}" is revoked`,
+        );
         collOk = false;
       }
       const ti = c.tcbInfo.value;
@@ -399,7 +512,7 @@ export class TdxQuoteVerifier {
   }
 }
 
-function pckClaims(e: PckEntry): Record<string, unknown> {
+function pckClaims(e: Pick<PckEntry, 'chain' | 'pck'>): Record<string, unknown> {
   const leaf = e.chain.certificates[0]!;
   const ca = e.chain.certificates[1];
   const caName = ca === undefined ? '' : subjectName(ca);
@@ -411,7 +524,9 @@ function pckClaims(e: PckEntry): Record<string, unknown> {
     sgx_tcb_components: e.pck.sgxTcbComponents,
     ppid: e.pck.ppid,
     sgx_type: e.pck.sgxType,
-    ...(e.pck.platformInstanceId === undefined ? {} : { platform_instance_id: e.pck.platformInstanceId }),
+    ...(e.pck.platformInstanceId === undefined
+      ? {}
+      : { platform_instance_id: e.pck.platformInstanceId }),
     ...(e.pck.configuration === undefined ? {} : { configuration: e.pck.configuration }),
     ca: /Platform/i.test(caName) ? 'platform' : /Processor/i.test(caName) ? 'processor' : caName,
     serial: leaf.serialNumber.toLowerCase(),
@@ -425,7 +540,10 @@ const VERIFIERS = new Map<string, TdxQuoteVerifier>();
 
 function verifierFor(opts: ResolvedVerifyOptions): TdxQuoteVerifier {
   const anchors = opts.trustAnchors ?? [];
-  const key = `${opts.trustEmulated === true ? 'E' : '-'}|${anchors.map((a) => hash('sha256', a)).map(toHex).join(',')}`;
+  const key = `${opts.trustEmulated === true ? 'E' : '-'}|${anchors
+    .map((a) => hash('sha256', a))
+    .map(toHex)
+    .join(',')}`;
   let v = VERIFIERS.get(key);
   if (v === undefined) {
     if (VERIFIERS.size > 16) VERIFIERS.clear();
@@ -467,7 +585,9 @@ export const TDX_VERIFIER: EvidenceVerifier = {
     return Promise.resolve(
       v.verify(q, {
         at: opts.at,
-        ...(opts.nonce === undefined ? {} : { nonce: reportDataBinding(opts.nonce, opts.userData) }),
+        ...(opts.nonce === undefined
+          ? {}
+          : { nonce: reportDataBinding(opts.nonce, opts.userData) }),
         ...(collateral === undefined ? {} : { collateral }),
       }),
     );

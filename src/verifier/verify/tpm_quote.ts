@@ -26,6 +26,13 @@ import type { PcrSelection } from '../../formats/tpm2/marshal/pcr_selection.js';
 import { readPublic, type TpmPublic } from '../../formats/tpm2/marshal/public.js';
 import { parseSignature, type TpmtSignature } from '../../formats/tpm2/marshal/signature.js';
 import { objectName, publicToKeyObject } from '../../formats/tpm2/public_key.js';
+import {
+  ResultBuilder,
+  type EvidenceResult,
+  type EvidenceShowResult,
+  type EvidenceVerifier,
+  type ResolvedVerifyOptions,
+} from './evidence_result.js';
 
 /** PCR values by bank and index. */
 export type PcrValues = ReadonlyMap<HashAlg, ReadonlyMap<number, Uint8Array>>;
@@ -371,6 +378,14 @@ export function parsePcrValues(bytes: Uint8Array, select: readonly PcrSelection[
       throw new ParseError({ code: 'ERR_BAD_JSON', format: 'json', offset: 0, field: 'pcrs', expected: 'JSON', cause: e });
     }
     const keys = typeof j === 'object' && j !== null && !Array.isArray(j) ? Object.keys(j) : [];
+    // {"hash":"sha256","pcrs":{…}} (the captures' shape).
+    const named = j as Record<string, unknown>;
+    if (keys.includes('pcrs') && typeof named['hash'] === 'string') {
+      const alg = hashAlgFromName(named['hash']);
+      if (alg === undefined) throw bad('ERR_BAD_JSON', 'a known hash name in "hash"');
+      out.set(alg, bankFromObj(named['pcrs']));
+      return out;
+    }
     const algKeys = keys.filter((k) => hashAlgFromName(k) !== undefined);
     if (algKeys.length > 0 && algKeys.length === keys.length) {
       for (const k of algKeys) out.set(hashAlgFromName(k)!, bankFromObj((j as Record<string, unknown>)[k]));
@@ -402,3 +417,96 @@ function hashAlgFromName(name: string): HashAlg | undefined {
   const n = name.toLowerCase().replace(/[-_]/g, '');
   return n === 'sha1' ? 'sha1' : n === 'sha256' ? 'sha256' : n === 'sha384' ? 'sha384' : n === 'sha512' ? 'sha512' : n === 'sm3' || n === 'sm3256' ? 'sm3' : undefined;
 }
+
+/**
+ * Reads an AK file's bytes: PEM SPKI, a JWK (JSON), DER SPKI (starts with a SEQUENCE), or a
+ * TPMT_PUBLIC (what `tpm2_createak -u` / `tpm2_readpublic -o` write as TPM2B_PUBLIC is also
+ * accepted: its size prefix is stripped when it matches).
+ */
+export function akFromBytes(bytes: Uint8Array): AkInput {
+  const text = Buffer.from(bytes).toString('utf8').trim();
+  if (text.startsWith('-----BEGIN')) return { pem: text };
+  if (text.startsWith('{')) {
+    try {
+      const j = JSON.parse(text) as Record<string, unknown>;
+      const keys = j['keys'];
+      const jwk = (Array.isArray(keys) ? keys[0] : j) as JsonWebKey;
+      return { jwk };
+    } catch (cause) {
+      throw new ParseError({ code: 'ERR_BAD_JSON', format: 'json', offset: 0, field: 'ak', expected: 'a JWK', cause });
+    }
+  }
+  if (bytes[0] === 0x30) return { spkiDer: bytes };
+  if (bytes.length >= 2 && ((bytes[0]! << 8) | bytes[1]!) === bytes.length - 2) {
+    return { tpmtPublic: bytes.subarray(2) };
+  }
+  return { tpmtPublic: bytes };
+}
+
+/** The `tpm` entry of the evidence dispatch table (TPMS_ATTEST + parts or files). */
+export const TPM_QUOTE_VERIFIER: EvidenceVerifier = {
+  detect: (d: Uint8Array): boolean =>
+    d.length >= 4 && new DataView(d.buffer, d.byteOffset, 4).getUint32(0, false) === 0xff544347,
+  show(data: Uint8Array): EvidenceShowResult {
+    const a = parseAttest(data);
+    const claims: Record<string, unknown> = {
+      type: `0x${a.type.toString(16)}`,
+      qualified_signer: a.qualifiedSigner,
+      extra_data: a.extraData,
+      clock: a.clockInfo.clock.toString(),
+      reset_count: a.clockInfo.resetCount,
+      restart_count: a.clockInfo.restartCount,
+      safe: a.clockInfo.safe,
+      firmware_version: `0x${a.firmwareVersion.toString(16).padStart(16, '0')}`,
+    };
+    if (a.attested.kind === 'quote') {
+      const sel: Record<string, number[]> = {};
+      for (const s of a.attested.pcrSelect) {
+        sel[hashAlgFromId(s.hashAlg) ?? `0x${s.hashAlg.toString(16)}`] = [...s.pcrs];
+      }
+      claims['pcr_select'] = sel;
+      claims['pcr_digest'] = a.attested.pcrDigest;
+    }
+    return { kind: 'tpm', claims, warnings: [] };
+  },
+  verify(data: Uint8Array, opts: ResolvedVerifyOptions): Promise<EvidenceResult> {
+    const b = new ResultBuilder('tpm', opts.at);
+    const akBytes = opts.ak ?? opts.parts?.['ak_public'];
+    const sigBytes = opts.signature ?? opts.parts?.['signature'];
+    const pcrBytes = opts.pcrs ?? opts.parts?.['pcr_values'];
+    if (akBytes === undefined || sigBytes === undefined) {
+      b.fail(
+        'quote_signature',
+        'ERR_COLLATERAL_MISSING',
+        'a TPM quote needs the AK public key (--ak) and the signature (--signature)',
+      );
+      return Promise.resolve(b.build());
+    }
+    let pcrs: PcrValues | undefined;
+    try {
+      if (pcrBytes !== undefined) {
+        const a = parseAttest(data);
+        if (a.attested.kind === 'quote') pcrs = parsePcrValues(pcrBytes, a.attested.pcrSelect);
+      }
+      const r = verifyTpmQuote({
+        attest: data,
+        signature: sigBytes,
+        ak: akFromBytes(akBytes),
+        ...(opts.nonce === undefined ? {} : { nonce: opts.nonce }),
+        ...(pcrs === undefined ? {} : { pcrs }),
+      });
+      b.claims = { ...(r.claims ?? {}) };
+      b.warnings.push(...r.warnings);
+      const check = (c: ErrorCode): string =>
+        c === 'ERR_NONCE_MISMATCH' ? 'nonce' : c === 'ERR_BINDING_MISMATCH' ? 'pcr_digest' : 'quote_signature';
+      for (const e of r.errors) b.fail(check(e.code), e.code, e.message);
+      b.ok('quote_signature');
+      if (opts.nonce !== undefined) b.ok('nonce');
+      if (pcrs !== undefined) b.ok('pcr_digest');
+    } catch (e) {
+      if (isMrstackError(e)) b.fail('quote_signature', e.code, e.message);
+      else throw e;
+    }
+    return Promise.resolve(b.build());
+  },
+};

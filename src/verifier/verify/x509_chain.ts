@@ -10,7 +10,12 @@
  *
  * @module
  */
-import { X509Certificate, createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import {
+  X509Certificate,
+  createPublicKey,
+  verify as nodeVerify,
+  type KeyObject,
+} from 'node:crypto';
 import { ByteReader } from '../../bytes/reader.js';
 import { ParseError, VerifyError, type ErrorCode } from '../../errors.js';
 
@@ -57,7 +62,12 @@ export function normalizeSerial(hex: string): string {
  * Checks a validity window at `at`.
  * @throws VerifyError `ERR_CERT_EXPIRED` / `ERR_CERT_NOT_YET_VALID`
  */
-export function checkWindow(what: string, notBefore: Date, notAfter: Date | undefined, at: Date): void {
+export function checkWindow(
+  what: string,
+  notBefore: Date,
+  notAfter: Date | undefined,
+  at: Date,
+): void {
   if (at.getTime() < notBefore.getTime()) {
     throw new VerifyError(
       'ERR_CERT_NOT_YET_VALID',
@@ -105,7 +115,11 @@ function sameCert(a: X509Certificate, b: X509Certificate): boolean {
   return a.raw.equals(b.raw);
 }
 
-function chainError(code: ErrorCode, message: string, details: Record<string, unknown> = {}): VerifyError {
+function chainError(
+  code: ErrorCode,
+  message: string,
+  details: Record<string, unknown> = {},
+): VerifyError {
   return new VerifyError(code, message, { details });
 }
 
@@ -116,7 +130,10 @@ function chainError(code: ErrorCode, message: string, details: Record<string, un
  * @throws VerifyError `ERR_CHAIN_INVALID`, `ERR_CERT_EXPIRED`, `ERR_CERT_NOT_YET_VALID`,
  *   `ERR_UNTRUSTED_ROOT`
  */
-export function verifyCertChain(chain: readonly X509Certificate[], opts: ChainOptions): VerifiedChain {
+export function verifyCertChain(
+  chain: readonly X509Certificate[],
+  opts: ChainOptions,
+): VerifiedChain {
   if (chain.length === 0) throw chainError('ERR_CHAIN_INVALID', `${opts.what} is empty`);
   for (let i = 0; i + 1 < chain.length; i++) {
     const c = chain[i]!;
@@ -132,9 +149,13 @@ export function verifyCertChain(chain: readonly X509Certificate[], opts: ChainOp
   const last = chain[chain.length - 1]!;
   const selfSigned = last.checkIssued(last);
   if (selfSigned && !last.verify(last.publicKey)) {
-    throw chainError('ERR_CHAIN_INVALID', `${opts.what}: root "${subjectName(last)}" has a bad self-signature`, {
-      position: chain.length - 1,
-    });
+    throw chainError(
+      'ERR_CHAIN_INVALID',
+      `${opts.what}: root "${subjectName(last)}" has a bad self-signature`,
+      {
+        position: chain.length - 1,
+      },
+    );
   }
   let root: X509Certificate | undefined;
   let certs = chain;
@@ -202,7 +223,8 @@ function der(r: ByteReader, field: string): Der {
   let len = r.u8(`${field}.length`);
   if (len & 0x80) {
     const n = len & 0x7f;
-    if (n === 0 || n > 4) throw r.error('ERR_BAD_ENCODING', `${field}.length`, { expected: 'DER length' });
+    if (n === 0 || n > 4)
+      throw r.error('ERR_BAD_ENCODING', `${field}.length`, { expected: 'DER length' });
     len = 0;
     for (let i = 0; i < n; i++) len = len * 256 + r.u8(`${field}.length`);
   }
@@ -287,7 +309,10 @@ export function parseCrl(data: Uint8Array, field = 'crl'): Crl {
  */
 export function verifyCrl(crl: Crl, issuer: X509Certificate, at: Date, what: string): void {
   if (!nodeVerify(crl.signatureHash, crl.tbs, issuer.publicKey, crl.signature)) {
-    throw new VerifyError('ERR_SIGNATURE_INVALID', `${what} is not signed by "${subjectName(issuer)}"`);
+    throw new VerifyError(
+      'ERR_SIGNATURE_INVALID',
+      `${what} is not signed by "${subjectName(issuer)}"`,
+    );
   }
   checkWindow(what, crl.thisUpdate, crl.nextUpdate, at);
 }
@@ -297,15 +322,35 @@ export function isRevoked(crl: Crl, cert: X509Certificate): boolean {
   return crl.revoked.has(normalizeSerial(cert.serialNumber));
 }
 
-const P256_SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d03010703420004', 'hex');
-
-/** A P-256 public key from raw X‖Y (64 bytes). */
+/**
+ * A P-256 public key from raw X‖Y (64 bytes). Imported as a JWK: with OpenSSL 3 that is about
+ * twice as fast as decoding the equivalent SubjectPublicKeyInfo DER.
+ */
 export function p256KeyFromRaw(xy: Uint8Array): KeyObject {
+  const b = Buffer.from(xy.buffer, xy.byteOffset, xy.byteLength);
   return createPublicKey({
-    key: Buffer.concat([P256_SPKI_PREFIX, xy]),
-    format: 'der',
-    type: 'spki',
+    key: {
+      kty: 'EC',
+      crv: 'P-256',
+      x: b.subarray(0, 32).toString('base64url'),
+      y: b.subarray(32, 64).toString('base64url'),
+    },
+    format: 'jwk',
   });
+}
+
+/** The window in which every certificate of a chain is valid: [latest notBefore, earliest notAfter]. */
+export function chainWindow(certs: readonly X509Certificate[]): {
+  notBefore: number;
+  notAfter: number;
+} {
+  let notBefore = -Infinity;
+  let notAfter = Infinity;
+  for (const c of certs) {
+    notBefore = Math.max(notBefore, Date.parse(c.validFrom));
+    notAfter = Math.min(notAfter, Date.parse(c.validTo));
+  }
+  return { notBefore, notAfter };
 }
 
 /** Verifies a raw r‖s ECDSA signature (SHA-256) over data. */

@@ -4,6 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { opensslDigest } from '../../_support/peers.js';
 import { fails, listValues, ok, pool, tempState } from './mr_support.js';
 
@@ -187,8 +189,6 @@ test('tpm: bare pcrN --text extends every bank with H_bank(text)', async (t) => 
 test('tpm: bare pcrN --event FILE hashes the file per bank', async (t) => {
   const dir = tempState(t);
   await ok(dir, 'emulate', 'init', '--profile', 'tpm');
-  const { writeFileSync } = await import('node:fs');
-  const { dirname, join } = await import('node:path');
   const file = join(dirname(dir), 'event.bin');
   const data = new Uint8Array(randomBytes(1000));
   writeFileSync(file, data);

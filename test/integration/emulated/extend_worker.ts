@@ -1,12 +1,13 @@
 // A child process for the concurrency and SIGKILL tests: opens the emulated TVM through the
-// public API and extends one register.
+// library and extends one register.
 //   node extend_worker.js batch STATE MR FILE  — extends with every hex digest (one per line) of
 //       FILE, all started at once; prints one JSON line per extend: {digest, old, new}.
 //   node extend_worker.js loop STATE MR SIZE   — extends with random SIZE-byte digests forever,
 //       printing "ready" after the first.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { openEmulatedProvider, parseMrSelector } from 'mrstack';
+import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
+import { parseMrSelector } from '../../../src/providers/provider.js';
 
 const [mode, stateDir, mr, arg] = process.argv.slice(2);
 const p = await openEmulatedProvider({ stateDir: stateDir! });

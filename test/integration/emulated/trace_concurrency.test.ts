@@ -10,7 +10,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initEmulatedTvm, openEmulatedProvider } from '../../../src/index.js';
+import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
+import { initEmulatedTvm } from '../../../src/providers/emulated/tvm_state.js';
 import { runCliJson } from '../../_support/cli.js';
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'extend_worker.js');
@@ -142,10 +143,11 @@ test('SIGKILL mid-extend leaves a trace of whole records that still reads', asyn
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     });
     const done = run(child);
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.once('data', () => resolve());
-      child.once('close', () => reject(new Error('worker ended before extending')));
-    });
+    const ready = await Promise.race([
+      new Promise<true>((resolve) => child.stdout.once('data', () => resolve(true))),
+      done,
+    ]);
+    assert.equal(ready, true, `the worker ended before extending: ${JSON.stringify(ready)}`);
     await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 150)));
     child.kill('SIGKILL');
     const r = await done;

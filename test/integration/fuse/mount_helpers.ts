@@ -49,17 +49,30 @@ export async function serveMount(opts: ServeOptions): Promise<ServedMount> {
   const args =
     opts.server === 'stub'
       ? [fileURLToPath(new URL('./stub_server.js', import.meta.url)), root, opts.profile, stateDir]
-      : [CLI_PATH, 'emulate', 'mount', root, '--profile', opts.profile, '--tvm-state', stateDir, '--json'];
+      : [
+          CLI_PATH,
+          'emulate',
+          'mount',
+          root,
+          '--profile',
+          opts.profile,
+          '--tvm-state',
+          stateDir,
+          '--json',
+        ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
     child.on('exit', (code, signal) => r({ code, signal })),
   );
   let out = '';
   let err = '';
-  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`mount not ready after 20 s: ${out}${err}`)), 20_000);
-    child.stdout!.on('data', (b: Buffer) => {
+    const timer = setTimeout(
+      () => reject(new Error(`mount not ready after 20 s: ${out}${err}`)),
+      20_000,
+    );
+    child.stdout.on('data', (b: Buffer) => {
       out += b.toString();
       const nl = out.indexOf('\n}');
       if (nl >= 0) {
@@ -100,7 +113,10 @@ export async function serveMount(opts: ServeOptions): Promise<ServedMount> {
 }
 
 /** Paths of the TDX guest files below a mount's root. */
-export function tdxPaths(root: string): { readonly mr: (f: string) => string; readonly report: string } {
+export function tdxPaths(root: string): {
+  readonly mr: (f: string) => string;
+  readonly report: string;
+} {
   return {
     mr: (f) => join(root, 'sys/devices/virtual/misc/tdx_guest/measurements', f),
     report: join(root, 'sys/kernel/config/tsm/report'),

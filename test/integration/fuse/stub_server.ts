@@ -9,7 +9,12 @@
 import { createHash } from 'node:crypto';
 import { mountEmulatedTvm } from '../../../src/emulate/fuse_mount.js';
 import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
-import type { Profile, Provider, RawReport, ReportRequest } from '../../../src/providers/provider.js';
+import type {
+  Profile,
+  Provider,
+  RawReport,
+  ReportRequest,
+} from '../../../src/providers/provider.js';
 
 /** Bigger than a page, a 64 KiB read chunk and the 32 KiB configfs outblob cap of old kernels. */
 export const STUB_OUTBLOB_SIZE = 100_000;
@@ -46,13 +51,22 @@ async function main(): Promise<void> {
       });
     },
   };
-  const mount = await mountEmulatedTvm(mountpoint, { provider, profile });
-  process.stdout.write(`${JSON.stringify({ mountpoint: mount.mountpoint, pid: process.pid }, null, 2)}\n`);
-  const sig = await new Promise<boolean>((done) => {
-    process.once('SIGTERM', () => done(true));
-    void mount.gone.then(() => done(false));
+  const state = { signalled: false, wake: (): void => undefined };
+  process.once('SIGTERM', () => {
+    state.signalled = true;
+    state.wake();
   });
-  if (sig) await mount.unmount();
+  const mount = await mountEmulatedTvm(mountpoint, { provider, profile });
+  process.stdout.write(
+    `${JSON.stringify({ mountpoint: mount.mountpoint, pid: process.pid }, null, 2)}\n`,
+  );
+  if (!state.signalled) {
+    await new Promise<void>((done) => {
+      state.wake = done;
+      void mount.gone.then(done);
+    });
+  }
+  if (state.signalled) await mount.unmount();
   process.exit(0);
 }
 

@@ -9,10 +9,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { opensslDigest } from '../../_support/peers.js';
+import { runCliJson } from '../../_support/cli.js';
 import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
 import { serveMount, tdxPaths, type ServedMount } from './mount_helpers.js';
 
-function sh(script: string, env: Record<string, string> = {}): { code: number | null; stdout: Buffer; stderr: string } {
+function sh(
+  script: string,
+  env: Record<string, string> = {},
+): { code: number | null; stdout: Buffer; stderr: string } {
   const r = spawnSync('sh', ['-c', script], { env: { ...process.env, ...env }, timeout: 20_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
 }
@@ -20,7 +24,10 @@ function sh(script: string, env: Record<string, string> = {}): { code: number | 
 async function emulatedValue(stateDir: string, name: string): Promise<Uint8Array> {
   const p = await openEmulatedProvider({ stateDir });
   try {
-    const [v] = await p.read({ name, alg: name.startsWith('rtmr') || name === 'mrtd' ? 'sha384' : undefined } as never);
+    const [v] = await p.read({
+      name,
+      alg: name.startsWith('rtmr') || name === 'mrtd' ? 'sha384' : undefined,
+    } as never);
     return v!.value;
   } finally {
     await p.close();
@@ -104,10 +111,16 @@ describe('emulate mount --profile tdx, through shell tools', () => {
   test('a write at offset 1..47 is EINVAL, at offset >= 48 EFBIG', async () => {
     const old = await emulatedValue(m.stateDir, 'rtmr2');
     writeFileSync(tmpFile, randomBytes(48));
-    const mid = sh(`dd if='${tmpFile}' of='${paths.mr('rtmr2:sha384')}' bs=1 count=47 seek=1 conv=notrunc`, { LC_ALL: 'C' });
+    const mid = sh(
+      `dd if='${tmpFile}' of='${paths.mr('rtmr2:sha384')}' bs=1 count=47 seek=1 conv=notrunc`,
+      { LC_ALL: 'C' },
+    );
     assert.notEqual(mid.code, 0);
     assert.match(mid.stderr, /Invalid argument/);
-    const past = sh(`dd if='${tmpFile}' of='${paths.mr('rtmr2:sha384')}' bs=48 count=1 seek=1 conv=notrunc`, { LC_ALL: 'C' });
+    const past = sh(
+      `dd if='${tmpFile}' of='${paths.mr('rtmr2:sha384')}' bs=48 count=1 seek=1 conv=notrunc`,
+      { LC_ALL: 'C' },
+    );
     assert.notEqual(past.code, 0);
     assert.match(past.stderr, /File too large/);
     assert.deepEqual(await emulatedValue(m.stateDir, 'rtmr2'), old);
@@ -138,7 +151,9 @@ describe('emulate mount --profile tdx, through shell tools', () => {
     const inst = join(paths.report, 'shell2');
     assert.equal(sh(`mkdir '${inst}'`).code, 0);
     try {
-      const r = sh(`dd if=/dev/urandom of='${inst}/inblob' bs=32 count=2 && cat '${inst}/generation'`);
+      const r = sh(
+        `dd if=/dev/urandom of='${inst}/inblob' bs=32 count=2 && cat '${inst}/generation'`,
+      );
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout.toString(), '1\n');
     } finally {
@@ -167,6 +182,49 @@ describe('emulate mount --profile tdx, through shell tools', () => {
       const r2 = sh(`echo x > '${inst}/outblob'`, { LC_ALL: 'C' });
       assert.match(r2.stderr, /Permission denied/);
       assert.equal(sh(`cat '${inst}/generation'`).stdout.toString(), '0\n');
+    } finally {
+      sh(`rmdir '${inst}'`);
+    }
+  });
+
+  test('mkdir + inblob + cat outblob gives a TDX quote that evidence verify --trust-emulated accepts', async () => {
+    const inst = join(paths.report, 'quote');
+    const inblob = randomBytes(64);
+    writeFileSync(tmpFile, inblob);
+    const quote1 = join(m.stateDir, '..', 'quote1.bin');
+    const quote2 = join(m.stateDir, '..', 'quote2.bin');
+    assert.equal(sh(`mkdir '${inst}'`).code, 0);
+    try {
+      const r = sh(`cat '${tmpFile}' > '${inst}/inblob' && cat '${inst}/outblob' > '${quote1}' && cat '${inst}/outblob' > '${quote2}'`);
+      assert.equal(r.code, 0, r.stderr);
+      // Read twice at one generation: the same report (the kernel caches it per generation).
+      assert.deepEqual(readFileSync(quote1), readFileSync(quote2));
+      const { result, json } = await runCliJson([
+        'evidence',
+        'verify',
+        quote1,
+        '--trust-emulated',
+        '--no-collateral',
+        '--json',
+      ]);
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      const v = json as { verified: boolean; kind: string; claims: Record<string, unknown> };
+      assert.equal(v.verified, true);
+      assert.equal(v.kind, 'tdx');
+      assert.equal(v.claims['report_data'], inblob.toString('hex'));
+      for (const name of ['mrtd', 'rtmr0', 'rtmr3', 'mrconfigid']) {
+        assert.equal(v.claims[name], Buffer.from(await emulatedValue(m.stateDir, name)).toString('hex'), name);
+      }
+      // A new store regenerates the outblob for the new inblob.
+      const inblob2 = randomBytes(64);
+      writeFileSync(tmpFile, inblob2);
+      const r2 = sh(`cat '${tmpFile}' > '${inst}/inblob' && cat '${inst}/outblob' > '${quote2}' && cat '${inst}/generation'`);
+      assert.equal(r2.code, 0, r2.stderr);
+      assert.equal(r2.stdout.toString(), '2\n');
+      const again = await runCliJson(['evidence', 'verify', quote2, '--trust-emulated', '--no-collateral', '--json']);
+      const v2 = again.json as { verified: boolean; claims: Record<string, unknown> };
+      assert.equal(v2.verified, true);
+      assert.equal(v2.claims['report_data'], inblob2.toString('hex'));
     } finally {
       sh(`rmdir '${inst}'`);
     }

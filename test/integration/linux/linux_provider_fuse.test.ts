@@ -5,7 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { opensslDigest } from '../../_support/peers.js';
 import { runCliJson } from '../../_support/cli.js';
 import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
@@ -92,9 +93,12 @@ describe('linux provider on an emulated TDX guest (emulate mount)', () => {
     const d48 = { kind: 'digest', digest: new Uint8Array(48) } as const;
     await assert.rejects(p.extend({ name: 'mrtd' }, d48), { code: 'ERR_NOT_EXTENDABLE' });
     await assert.rejects(p.extend({ name: 'mrconfigid' }, d48), { code: 'ERR_NOT_EXTENDABLE' });
-    await assert.rejects(p.extend({ name: 'rtmr3' }, { kind: 'digest', digest: new Uint8Array(32) }), {
-      code: 'ERR_DIGEST_SIZE',
-    });
+    await assert.rejects(
+      p.extend({ name: 'rtmr3' }, { kind: 'digest', digest: new Uint8Array(32) }),
+      {
+        code: 'ERR_DIGEST_SIZE',
+      },
+    );
     await assert.rejects(p.read({ name: 'rtmr9' }), { code: 'ERR_UNKNOWN_MR' });
     await assert.rejects(p.read({ name: 'rtmr0', alg: 'sha256' }), { code: 'ERR_UNKNOWN_MR' });
   });
@@ -111,12 +115,24 @@ describe('linux provider on an emulated TDX guest (emulate mount)', () => {
         return true;
       });
     };
-    await check(fs.writeOnce(paths.mr('rtmr3:sha384'), new Uint8Array(47)), 'ERR_DEVICE_INVALID', 'EINVAL');
-    await check(fs.writeOnce(paths.mr('mrtd:sha384'), new Uint8Array(48)), 'ERR_PERMISSION', 'EACCES');
+    await check(
+      fs.writeOnce(paths.mr('rtmr3:sha384'), new Uint8Array(47)),
+      'ERR_DEVICE_INVALID',
+      'EINVAL',
+    );
+    await check(
+      fs.writeOnce(paths.mr('mrtd:sha384'), new Uint8Array(48)),
+      'ERR_PERMISSION',
+      'EACCES',
+    );
     const inst = `${paths.report.replace(/^\//, '')}/errno-test`;
     await fs.mkdir(inst);
     try {
-      await check(fs.writeOnce(`${inst}/inblob`, new Uint8Array(65)), 'ERR_DEVICE_TOO_BIG', 'EFBIG');
+      await check(
+        fs.writeOnce(`${inst}/inblob`, new Uint8Array(65)),
+        'ERR_DEVICE_TOO_BIG',
+        'EFBIG',
+      );
       await check(fs.readAll(`${inst}/outblob`), 'ERR_DEVICE_INVALID', 'EINVAL');
     } finally {
       await fs.rmdir(inst);
@@ -152,9 +168,9 @@ describe('linux provider on an emulated TDX guest (emulate mount)', () => {
     assert.deepEqual(readdirSync(tdxPaths(m.root).report), []);
   });
 
-  test('report data of the wrong size for tdx_guest is refused before anything is stored', async () => {
+  test('report data over 64 bytes is refused before anything is stored', async () => {
     const p = await openLinuxProvider({ root: m.root });
-    await assert.rejects(p.report({ reportData: new Uint8Array(32) }), (e: unknown) => {
+    await assert.rejects(p.report({ reportData: new Uint8Array(65) }), (e: unknown) => {
       assert.ok(e instanceof UsageError);
       assert.equal(e.code, 'ERR_BAD_VALUE');
       return true;
@@ -162,17 +178,61 @@ describe('linux provider on an emulated TDX guest (emulate mount)', () => {
     assert.deepEqual(readdirSync(tdxPaths(m.root).report), []);
   });
 
+  test('report returns the emulated TVM\'s TDX quote for the report data; evidence verify accepts it', async () => {
+    const p = await openLinuxProvider({ root: m.root });
+    const reportData = randomBytes(64);
+    const r = await p.report({ reportData });
+    assert.equal(r.provider, 'tdx_guest');
+    assert.equal(r.format, 'tdx-quote');
+    assert.deepEqual(readdirSync(tdxPaths(m.root).report), []);
+    const file = join(m.stateDir, '..', 'linux-quote.bin');
+    writeFileSync(file, r.outblob);
+    const { result, json } = await runCliJson(['evidence', 'verify', file, '--trust-emulated', '--no-collateral', '--json']);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    const v = json as { verified: boolean; claims: Record<string, unknown> };
+    assert.equal(v.verified, true);
+    assert.equal(v.claims['report_data'], reportData.toString('hex'));
+    assert.equal(v.claims['rtmr1'], Buffer.from(await emulatedRead(m.stateDir, 'rtmr1')).toString('hex'));
+  });
+
+  test('mrstack report --provider linux --root, then evidence verify --nonce', async () => {
+    const nonce = randomBytes(32).toString('hex');
+    const out = join(m.stateDir, '..', 'evidence.json');
+    const rep = await runCliJson(['report', '--provider', 'linux', '--root', m.root, '--nonce', nonce, '--out', out, '--json']);
+    assert.equal(rep.result.code, 0, rep.result.stdout + rep.result.stderr);
+    const { result, json } = await runCliJson([
+      'evidence', 'verify', out, '--trust-emulated', '--no-collateral', '--nonce', nonce, '--json',
+    ]);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.equal((json as { verified: boolean }).verified, true);
+  });
+
   test('mrstack mr list --provider linux --root shows the same registers', async () => {
-    const { result, json } = await runCliJson(['mr', 'list', '--provider', 'linux', '--root', m.root, '--json']);
+    const { result, json } = await runCliJson([
+      'mr',
+      'list',
+      '--provider',
+      'linux',
+      '--root',
+      m.root,
+      '--json',
+    ]);
     assert.equal(result.code, 0, result.stderr);
-    const out = json as { provider: string; registers: { name: string; alg: string | null; value: string }[] };
+    const out = json as {
+      provider: string;
+      registers: { name: string; alg: string | null; value: string }[];
+    };
     assert.equal(out.provider, 'linux');
     assert.deepEqual(
       out.registers.map((r) => r.name),
       TDX_KERNEL_MRS.map((r) => r.name),
     );
     for (const r of out.registers) {
-      assert.equal(r.value, Buffer.from(await emulatedRead(m.stateDir, r.name)).toString('hex'), r.name);
+      assert.equal(
+        r.value,
+        Buffer.from(await emulatedRead(m.stateDir, r.name)).toString('hex'),
+        r.name,
+      );
     }
   });
 });
@@ -196,6 +256,13 @@ describe('linux provider reports through configfs-tsm (stub report server)', () 
     assert.deepEqual(r.outblob, stubOutblob(reportData));
     assert.equal(r.auxblob, undefined, 'TDX shows no auxblob attribute');
     assert.deepEqual(readdirSync(tdxPaths(m.root).report), []);
+  });
+
+  test('short report data is zero-padded to the 64 bytes tdx_guest takes', async () => {
+    const p = await openLinuxProvider({ root: m.root });
+    const reportData = randomBytes(32);
+    const r = await p.report({ reportData });
+    assert.deepEqual(r.outblob, stubOutblob(Buffer.concat([reportData, Buffer.alloc(32)])));
   });
 
   test('concurrent reports each get their own instance and their own outblob', async () => {

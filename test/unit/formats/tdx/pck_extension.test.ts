@@ -6,7 +6,10 @@ import { readFileSync } from 'node:fs';
 import { fixture } from '../../../_support/paths.js';
 import { toHex } from '../../../../src/bytes/hex.js';
 import { parseTdxQuote } from '../../../../src/formats/tdx/quote.js';
-import { encodePckExtension, parsePckExtension } from '../../../../src/formats/tdx/pck_extension.js';
+import {
+  encodePckExtension,
+  parsePckExtension,
+} from '../../../../src/formats/tdx/pck_extension.js';
 import { parseCertificate } from '../../../../src/verifier/verify/x509_chain.js';
 import { pckExtensionOf } from '../../../../src/verifier/verify/tdx_verifier.js';
 
@@ -28,10 +31,17 @@ test('TDX-1 PCK leaf: PPID, FMSPC, PCE-ID, PCESVN, CPUSVN and components', () =>
 
 test('TDX-6 PCK leaf (platform CA): instance id and configuration flags present', () => {
   const e = pckExtensionOf(leafOf('trustee-v4-debug-td.quote.bin'));
-  assert.equal(toHex(e.platformInstanceId!), '82548d228d94d5e204a95b354dc61a02');
+  // The DER octets (as `openssl asn1parse` shows them) are 021ac64d…; trustee's pck.rs prints
+  // the same 16 bytes reversed (82548d22…), which is what its test asserts.
+  assert.equal(toHex(e.platformInstanceId!), '021ac64d355ba904e2d5948d228d5482');
+  assert.equal(toHex(e.platformInstanceId!.slice().reverse()), '82548d228d94d5e204a95b354dc61a02');
   assert.equal(e.fmspc.length, 6);
   assert.equal(e.pceId.length, 2);
-  assert.deepEqual(Object.keys(e.configuration!).sort(), ['cached_keys', 'dynamic_platform', 'smt_enabled']);
+  assert.deepEqual(Object.keys(e.configuration!).sort(), [
+    'cached_keys',
+    'dynamic_platform',
+    'smt_enabled',
+  ]);
 });
 
 test('encode → parse round trip', () => {

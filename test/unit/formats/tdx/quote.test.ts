@@ -62,7 +62,10 @@ test('TDX-1 go-tdx-guest v4 quote: every field its TestTdxQuote asserts', () => 
   assert.equal(b.teeTcbSvn2, undefined);
   // The QE report values TestNegativeVerifyUsingQeIdentityV4 names.
   const qe = q.certificationData.qeReport;
-  assert.equal(toHex(qe.mrSigner), 'dc9e2a7c6f948f17474e34a7fc43ed030f7c1563f1babddf6340c82e0e54a8c5');
+  assert.equal(
+    toHex(qe.mrSigner),
+    'dc9e2a7c6f948f17474e34a7fc43ed030f7c1563f1babddf6340c82e0e54a8c5',
+  );
   assert.equal(qe.isvProdId, 2);
   assert.equal(qe.miscSelect, 0);
   assert.equal(qe.attributes[0]! & 0xfb, 0x11);

@@ -64,10 +64,16 @@ test('TDX-9 TDREPORT: fields and internal hashes', () => {
 test('a changed TDINFO byte breaks TEE_INFO_HASH; a changed TEE_TCB_INFO byte its hash', () => {
   const a = sample.slice();
   a[600]! ^= 1;
-  assert.deepEqual(checkTdReportHashes(parseTdReport(a)), { teeTcbInfoHash: true, teeInfoHash: false });
+  assert.deepEqual(checkTdReportHashes(parseTdReport(a)), {
+    teeTcbInfoHash: true,
+    teeInfoHash: false,
+  });
   const b = sample.slice();
   b[300]! ^= 1;
-  assert.deepEqual(checkTdReportHashes(parseTdReport(b)), { teeTcbInfoHash: false, teeInfoHash: true });
+  assert.deepEqual(checkTdReportHashes(parseTdReport(b)), {
+    teeTcbInfoHash: false,
+    teeInfoHash: true,
+  });
 });
 
 test('encodeTdReport round-trips the sample (hashes recomputed equal the CPU-made ones)', () => {
@@ -77,7 +83,10 @@ test('encodeTdReport round-trips the sample (hashes recomputed equal the CPU-mad
 });
 
 test('wrong size and wrong report type are typed errors', () => {
-  assert.throws(() => parseTdReport(sample.subarray(0, 1023)), { code: 'ERR_TRUNCATED', format: 'tdx-report' });
+  assert.throws(() => parseTdReport(sample.subarray(0, 1023)), {
+    code: 'ERR_TRUNCATED',
+    format: 'tdx-report',
+  });
   const longer = new Uint8Array(1025);
   longer.set(sample);
   assert.throws(() => parseTdReport(longer), { code: 'ERR_TRAILING_BYTES' });

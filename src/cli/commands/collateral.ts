@@ -1,0 +1,164 @@
+/**
+ * `mrstack collateral fetch`: Intel PCS v4 / PCCS (TDX) and AMD KDS (SNP) into the on-disk
+ * collateral cache that `evidence verify --collateral DIR` reads. Library code is imported
+ * lazily inside the action.
+ *
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { fromHex } from '../../bytes/hex.js';
+import { fromErrno, UsageError } from '../../errors.js';
+import type { SnpProduct, SnpTcb } from '../../formats/snp/tcb.js';
+import { action, printFields, printJson } from '../output.js';
+
+interface FetchOptions {
+  readonly kind: 'tdx' | 'snp';
+  readonly fmspc?: string;
+  readonly pccs?: string;
+  readonly pcsUrl?: string;
+  readonly rootCrlUrl?: string;
+  readonly chipId?: string;
+  readonly reportedTcb?: string;
+  readonly product?: SnpProduct;
+  readonly report?: string;
+  readonly kdsUrl?: string;
+  readonly minInterval?: string;
+  readonly cache?: string;
+  readonly at?: string;
+  readonly force?: boolean;
+  readonly json?: boolean;
+}
+
+function parseTcbText(text: string, product: SnpProduct, decode: (raw: bigint, p: SnpProduct) => SnpTcb, encode: (spl: Record<string, number>, p: SnpProduct) => bigint): SnpTcb {
+  const t = text.trim();
+  if (/^(0x)?[0-9a-fA-F]{1,16}$/.test(t)) return decode(BigInt(t.startsWith('0x') ? t : `0x${t}`), product);
+  const spl: Record<string, number> = {};
+  for (const part of t.split(',')) {
+    const m = /^\s*(bl|bootloader|tee|snp|ucode|microcode|fmc)\s*[=:]\s*(\d+)\s*$/.exec(part);
+    if (m === null) {
+      throw new UsageError('ERR_USAGE', `--reported-tcb ${JSON.stringify(text)}: expected hex or bl=N,tee=N,snp=N,ucode=N[,fmc=N]`);
+    }
+    const k = m[1] === 'bootloader' ? 'bl' : m[1] === 'microcode' ? 'ucode' : m[1]!;
+    spl[k] = Number(m[2]);
+  }
+  return decode(encode(spl, product), product);
+}
+
+/** Registers `mrstack collateral`. */
+export function registerCollateral(program: Command): Command {
+  const collateral = program.command('collateral').description('fetch and cache verification collateral');
+  collateral
+    .command('fetch')
+    .description(
+      'fetch TDX collateral from Intel PCS v4 / a PCCS, or SNP collateral from AMD KDS, into the cache;\n' +
+        'items are asked for again only after their nextUpdate (KDS requests are spaced, 429 honoured)',
+    )
+    .addOption(new Option('--kind <kind>', 'tdx or snp').choices(['tdx', 'snp']).makeOptionMandatory())
+    .option('--fmspc <hex>', 'TDX: the platform FMSPC (6 bytes hex)')
+    .option('--pccs <url>', 'TDX: a PCCS base URL instead of Intel PCS')
+    .option('--pcs-url <url>', 'TDX: the PCS base URL (default https://api.trustedservices.intel.com)')
+    .option('--root-crl-url <url>', 'TDX: where the Intel SGX root CA CRL is fetched')
+    .option('--chip-id <hex>', 'SNP: CHIP_ID from the report (64 bytes hex)')
+    .option('--reported-tcb <tcb>', 'SNP: REPORTED_TCB as hex, or bl=N,tee=N,snp=N,ucode=N[,fmc=N]')
+    .addOption(new Option('--product <name>', 'SNP: the processor line').choices(['milan', 'genoa', 'turin']))
+    .option('--report <file>', 'SNP: take chip id, reported TCB (and product, v3+) from a report (binary or hex)')
+    .option('--kds-url <url>', 'SNP: the KDS base URL (default https://kdsintf.amd.com)')
+    .option('--min-interval <ms>', 'SNP: minimum spacing of KDS requests in ms (default 2000)')
+    .option('--cache <dir>', 'cache directory (default $MRSTACK_COLLATERAL_CACHE, else $XDG_CACHE_HOME/mrstack/collateral)')
+    .option('--at <iso-time>', 'the time freshness is judged at (default now)')
+    .option('--force', 'fetch even what is still fresh')
+    .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  mrstack collateral fetch --kind tdx --fmspc 50806f000000\n' +
+        '  mrstack collateral fetch --kind snp --report report.bin\n' +
+        '  mrstack evidence verify report.bin --collateral "$(mrstack collateral fetch --kind snp --report report.bin --json | jq -r .dir)"',
+    )
+    .action(
+      action(async (opts: FetchOptions) => {
+        const { CollateralCache, defaultCollateralCacheDir } = await import('../../verifier/collateral/cache.js');
+        const { PoliteFetcher } = await import('../../verifier/collateral/cache_http.js');
+        const now = opts.at === undefined ? new Date() : new Date(opts.at);
+        if (Number.isNaN(now.getTime())) throw new UsageError('ERR_USAGE', `--at ${JSON.stringify(opts.at)}: not a date`);
+        const cache = new CollateralCache(opts.cache ?? defaultCollateralCacheDir());
+        let result;
+        if (opts.kind === 'tdx') {
+          if (opts.fmspc === undefined) throw new UsageError('ERR_USAGE', '--kind tdx needs --fmspc');
+          const { fetchTdxCollateral } = await import('../../verifier/collateral/pcs.js');
+          const base = opts.pccs ?? opts.pcsUrl;
+          result = await fetchTdxCollateral({
+            fmspc: opts.fmspc,
+            cache,
+            now,
+            ...(base === undefined ? {} : { baseUrl: base }),
+            ...(opts.rootCrlUrl === undefined ? {} : { rootCrlUrl: opts.rootCrlUrl }),
+            ...(opts.force === true ? { force: true } : {}),
+          });
+        } else {
+          const { fetchSnpCollateral, KDS_DEFAULT_INTERVAL_MS } = await import('../../verifier/collateral/kds.js');
+          const tcbMod = await import('../../formats/snp/tcb.js');
+          const decode = (raw: bigint, p: SnpProduct): SnpTcb => tcbMod.decodeTcb(raw, tcbMod.tcbLayoutForProduct(p));
+          let chipId = opts.chipId === undefined ? undefined : fromHex(opts.chipId, '--chip-id');
+          let product = opts.product;
+          let tcb: SnpTcb | undefined;
+          if (opts.report !== undefined) {
+            const { parseSnpReport } = await import('../../formats/snp/report.js');
+            let bytes: Uint8Array;
+            try {
+              bytes = new Uint8Array(readFileSync(opts.report));
+            } catch (e) {
+              throw fromErrno(e, opts.report);
+            }
+            const text = Buffer.from(bytes).toString('latin1').trim();
+            if (/^[0-9a-fA-F\s]+$/.test(text)) bytes = fromHex(text.replace(/\s+/g, ''), '--report');
+            const rep = parseSnpReport(bytes);
+            chipId ??= rep.chip_id;
+            product ??= rep.product;
+            if (product === undefined) {
+              throw new UsageError('ERR_USAGE', `a v${rep.version} report does not name its product: add --product`);
+            }
+            tcb = decode(rep.reported_tcb.raw, product);
+          }
+          if (product === undefined) throw new UsageError('ERR_USAGE', '--kind snp needs --product (or --report of v3+)');
+          if (opts.reportedTcb !== undefined) {
+            tcb = parseTcbText(opts.reportedTcb, product, decode, (spl, p) =>
+              tcbMod.encodeTcb(
+                { bootloader: spl['bl'] ?? 0, tee: spl['tee'] ?? 0, snp: spl['snp'] ?? 0, microcode: spl['ucode'] ?? 0, ...(spl['fmc'] === undefined ? {} : { fmc: spl['fmc'] }) },
+                tcbMod.tcbLayoutForProduct(p),
+              ),
+            );
+          }
+          if (chipId === undefined || tcb === undefined) {
+            throw new UsageError('ERR_USAGE', '--kind snp needs --chip-id and --reported-tcb (or --report)');
+          }
+          const interval = opts.minInterval === undefined ? KDS_DEFAULT_INTERVAL_MS : Number(opts.minInterval);
+          if (!Number.isFinite(interval) || interval < 0) throw new UsageError('ERR_USAGE', '--min-interval: expected milliseconds');
+          result = await fetchSnpCollateral({
+            product,
+            chipId,
+            reportedTcb: tcb,
+            cache,
+            now,
+            fetcher: new PoliteFetcher({ minIntervalMs: interval }),
+            ...(opts.kdsUrl === undefined ? {} : { baseUrl: opts.kdsUrl }),
+            ...(opts.force === true ? { force: true } : {}),
+          });
+        }
+        if (opts.json === true) printJson(result);
+        else {
+          printFields([
+            ['dir', result.dir],
+            ['fetched', result.fetched.join(', ') || '-'],
+            ['cached', result.cached.join(', ') || '-'],
+            ['requests', String(result.requests)],
+            ...(result.next_update === undefined ? [] : [['next update', result.next_update] as const]),
+            ...result.warnings.map((w) => ['warning', w] as const),
+          ]);
+        }
+        return 0;
+      }),
+    );
+  return collateral;
+}

@@ -1,0 +1,232 @@
+/**
+ * The `tpm` provider (DESIGN §2): PCR banks from GetCapability, reads per bank, extends per
+ * DESIGN §7 (`pcrN:ALG` one bank with a digest; bare `pcrN` every allocated bank from event
+ * data, one PCR_Extend carrying a digest per bank), and reports as TPM2_Quote by an AK, with the
+ * AK public part, the signature and the quoted PCR values as parts the evidence layer verifies.
+ *
+ * @module
+ */
+import { hash } from '../../crypto/hash.js';
+import { digestSize, hashAlgFromId, hashAlgId, type HashAlg } from '../../crypto/hash_alg.js';
+import { bytesEqual } from '../../bytes/hex.js';
+import { ProviderError } from '../../errors.js';
+import { TPM_ALG } from '../../formats/tpm2/constants.js';
+import { encodePcrSelectionList, type PcrSelection } from '../../formats/tpm2/marshal/pcr_selection.js';
+import type { KeyAlg } from '../../formats/tpm2/templates.js';
+import {
+  selectMrs,
+  type ExtendInput,
+  type ExtendResult,
+  type IoOptions,
+  type MrInfo,
+  type MrSelector,
+  type MrValue,
+  type Profile,
+  type Provider,
+  type RawReport,
+  type ReportRequest,
+} from '../provider.js';
+import { DRTM_PCRS } from './agent_pcrs.js';
+import { DeviceTransport } from './device_transport.js';
+import { createAk, loadAk, type AkBlob } from './identity.js';
+import { parseSocketAddress, SwtpmTransport } from './swtpm_transport.js';
+import { Tpm, type LoadedKey } from './tpm.js';
+import type { TpmTransport } from './transport.js';
+
+/** Options of the tpm provider. */
+export interface TpmProviderOptions {
+  /** Key algorithm of the ephemeral AK made for reports when no `ak` is given (default ecc). */
+  readonly akAlg?: KeyAlg;
+  /** A persistent AK (from `mrstack tpm ak create`) to quote with. */
+  readonly ak?: AkBlob;
+  /** Send TPM2_Startup(CLEAR) first (an already started TPM is fine). Default false. */
+  readonly startup?: boolean;
+}
+
+const PCR_NAME = /^pcr(\d{1,2})$/;
+
+/** Parses `pcrN` into N. */
+function pcrIndex(name: string): number | undefined {
+  const m = PCR_NAME.exec(name);
+  return m === null ? undefined : Number(m[1]);
+}
+
+/** A provider over a TPM 2.0. */
+export class TpmProvider implements Provider {
+  readonly kind = 'tpm' as const;
+  readonly profile: Profile | undefined = 'tpm';
+  readonly tpm: Tpm;
+  readonly #opts: TpmProviderOptions;
+  #banks: PcrSelection[] | undefined;
+  #ak: LoadedKey | undefined;
+  #started = false;
+
+  constructor(transport: TpmTransport, opts: TpmProviderOptions = {}) {
+    this.tpm = new Tpm(transport);
+    this.#opts = opts;
+  }
+
+  async #ready(): Promise<void> {
+    if (this.#started) return;
+    if (this.#opts.startup === true) await this.tpm.startup();
+    this.#started = true;
+  }
+
+  /** The allocated banks (cached). */
+  async banks(opts?: IoOptions): Promise<PcrSelection[]> {
+    await this.#ready();
+    this.#banks ??= (await this.tpm.pcrBanks(opts)).filter((b) => hashAlgFromId(b.hashAlg) !== undefined);
+    return this.#banks;
+  }
+
+  async describe(opts?: IoOptions): Promise<readonly MrInfo[]> {
+    const out: MrInfo[] = [];
+    const banks = await this.banks(opts);
+    const max = Math.max(0, ...banks.flatMap((b) => b.pcrs));
+    for (let p = 0; p <= max; p++) {
+      for (const b of banks) {
+        if (!b.pcrs.includes(p)) continue;
+        const alg = hashAlgFromId(b.hashAlg)!;
+        const size = digestSize(alg);
+        const extendable = !DRTM_PCRS.includes(p);
+        out.push({
+          name: `pcr${p}`,
+          alg,
+          size,
+          kind: 'runtime',
+          extendable,
+          ...(extendable ? { extendInput: { min: size, max: size } } : {}),
+        });
+      }
+    }
+    return out;
+  }
+
+  async read(sel: MrSelector, opts?: IoOptions): Promise<readonly MrValue[]> {
+    const mrs = selectMrs(await this.describe(opts), sel);
+    const values = await this.#readPcr(pcrIndex(sel.name)!, mrs.map((m) => m.alg!), opts);
+    return mrs.map((m) => ({ name: m.name, alg: m.alg, value: values.get(m.alg!)! }));
+  }
+
+  async #readPcr(pcr: number, algs: readonly HashAlg[], opts?: IoOptions): Promise<Map<HashAlg, Uint8Array>> {
+    const got = await this.tpm.pcrRead(algs.map((a) => ({ hashAlg: hashAlgId(a), pcrs: [pcr] })), opts);
+    return new Map(got.map((g) => [hashAlgFromId(g.hashAlg)!, g.value]));
+  }
+
+  async extend(sel: MrSelector, input: ExtendInput, opts?: IoOptions): Promise<readonly ExtendResult[]> {
+    const mrs = selectMrs(await this.describe(opts), sel);
+    const pcr = pcrIndex(sel.name)!;
+    if (mrs.some((m) => !m.extendable)) {
+      throw new ProviderError('ERR_NOT_EXTENDABLE', `${sel.name} is a DRTM PCR: not extendable from locality 0`, {
+        details: { mr: sel.name },
+      });
+    }
+    let digests: { hashAlg: number; digest: Uint8Array }[];
+    if (input.kind === 'digest') {
+      if (mrs.length !== 1) {
+        throw new ProviderError(
+          'ERR_EVENT_DATA_REQUIRED',
+          `${sel.name} has ${mrs.length} banks: name one (${sel.name}:ALG) or give event data`,
+          { details: { mr: sel.name } },
+        );
+      }
+      const m = mrs[0]!;
+      if (input.digest.length !== m.size) {
+        throw new ProviderError(
+          'ERR_DIGEST_SIZE',
+          `${sel.name}:${m.alg} takes a ${m.size}-byte digest, got ${input.digest.length} bytes`,
+          { details: { mr: `${sel.name}:${m.alg}`, expected: m.size, actual: input.digest.length } },
+        );
+      }
+      digests = [{ hashAlg: hashAlgId(m.alg!), digest: input.digest }];
+    } else {
+      digests = mrs.map((m) => ({ hashAlg: hashAlgId(m.alg!), digest: hash(m.alg!, input.data) }));
+    }
+    const algs = mrs.map((m) => m.alg!);
+    const before = await this.#readPcr(pcr, algs, opts);
+    await this.tpm.pcrExtend(pcr, digests, opts);
+    const after = await this.#readPcr(pcr, algs, opts);
+    return mrs.map((m) => ({ name: m.name, alg: m.alg, old: before.get(m.alg!)!, new: after.get(m.alg!)! }));
+  }
+
+  /** The AK used for reports: the configured one, else an ephemeral one (created once). */
+  async attestationKey(): Promise<LoadedKey> {
+    await this.#ready();
+    if (this.#ak === undefined) {
+      const blob = this.#opts.ak ?? (await createAk(this.tpm, this.#opts.akAlg ?? 'ecc', 'ecc'));
+      this.#ak = await loadAk(this.tpm, blob);
+    }
+    return this.#ak;
+  }
+
+  async report(req: ReportRequest, opts?: IoOptions): Promise<RawReport> {
+    if (req.reportData.length > 64) {
+      throw new ProviderError('ERR_USAGE', `TPM qualifying data is at most 64 bytes, got ${req.reportData.length}`);
+    }
+    const banks = await this.banks(opts);
+    let selection: PcrSelection[];
+    if (req.pcrs !== undefined && req.pcrs.size > 0) {
+      selection = [...req.pcrs].map(([alg, pcrs]) => ({
+        hashAlg: hashAlgId(alg),
+        pcrs: [...new Set(pcrs)].sort((a, b) => a - b),
+      }));
+    } else {
+      const bank = banks.find((b) => b.hashAlg === TPM_ALG.SHA256) ?? banks[0];
+      if (bank === undefined) throw new ProviderError('ERR_UNSUPPORTED', 'the TPM has no PCR bank');
+      selection = [{ hashAlg: bank.hashAlg, pcrs: [...bank.pcrs] }];
+    }
+    const ak = await this.attestationKey();
+    // Quote, then read the values; retry when an extend slipped in between.
+    for (let attempt = 0; ; attempt++) {
+      const q = await this.tpm.quote(ak.handle, req.reportData, selection, opts);
+      const values = await this.tpm.pcrRead(selection, opts);
+      const concat = Buffer.concat(values.map((v) => v.value));
+      const sigHash = q.signature.kind === 'rsa' || q.signature.kind === 'ecc' ? hashAlgFromId(q.signature.hashAlg) : undefined;
+      const digestOk =
+        sigHash === undefined ||
+        bytesEqual(hash(sigHash, concat), q.quoted.subarray(q.quoted.length - digestSize(sigHash)));
+      if (digestOk || attempt >= 4) {
+        return {
+          provider: 'tpm',
+          format: 'tpm-quote',
+          outblob: q.quoted,
+          parts: {
+            signature: q.signatureBytes,
+            ak_public: ak.public.bytes,
+            pcr_selection: encodePcrSelectionList(selection),
+            pcr_values: new Uint8Array(concat),
+          },
+          emulated: false,
+        };
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    const ak = this.#ak;
+    this.#ak = undefined;
+    try {
+      if (ak !== undefined) await this.tpm.flush(ak.handle).catch(() => undefined);
+    } finally {
+      await this.tpm.close();
+    }
+  }
+}
+
+/** Where the TPM is: a device path, or a swtpm address (`HOST:PORT`, `unix:PATH`). */
+export interface TpmLocation {
+  readonly device?: string;
+  readonly swtpm?: string;
+}
+
+/** The transport for a location: swtpm socket when given, else the device (default `/dev/tpmrm0`). */
+export function openTpmTransport(loc: TpmLocation = {}): TpmTransport {
+  return loc.swtpm !== undefined
+    ? new SwtpmTransport(parseSocketAddress(loc.swtpm))
+    : new DeviceTransport(loc.device);
+}
+
+/** Opens the tpm provider on a device (default `/dev/tpmrm0`) or a swtpm socket. */
+export function openTpmProvider(loc: TpmLocation = {}, opts: TpmProviderOptions = {}): TpmProvider {
+  return new TpmProvider(openTpmTransport(loc), opts);
+}

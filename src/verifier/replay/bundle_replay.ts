@@ -1,0 +1,231 @@
+/**
+ * Layered replay of an agent evidence bundle (DESIGN §6): given the register value and report
+ * data a verified report carries,
+ *
+ * 1. **binding** — the report data is the Merkle root (or, alone, the value) of
+ *    SHA-512("mrstack-evidence-v1" ‖ len‖tenant ‖ len‖nonce ‖ len‖user-data) for the expected
+ *    nonce (`ERR_NONCE_MISMATCH` otherwise);
+ * 2. **physical** — the physical mrlog replays, from its anchor, to the reported register value
+ *    at a position inside the window [before, after] (`ERR_REPLAY_MISMATCH` otherwise); a SYNC
+ *    that differs from the running value is an off-log extend (`ERR_LOG_GAP`); records after the
+ *    position are pending;
+ * 3. **vMR** — the tenant log replays into the vMR and every value the physical log's VMR
+ *    records (up to the position) give it is, in order, one of its running values
+ *    (`ERR_BINDING_MISMATCH` otherwise);
+ * 4. **tenant events** — the events covered by the last matching VMR value are verified; later
+ *    ones are pending.
+ *
+ * @module
+ */
+import { MrstackError, type ErrorCode } from '../../errors.js';
+import { bytesEqual, toHex } from '../../bytes/hex.js';
+import { digestSize, type HashAlg } from '../../crypto/hash_alg.js';
+import { parseMrlog } from '../../formats/mrlog/parse.js';
+import type { MrlogRecord } from '../../formats/mrlog/record.js';
+import { evidenceBinding } from '../../formats/bundle/binding.js';
+import { merkleRootFromProof } from '../../formats/bundle/merkle.js';
+import type { EvidenceBundle } from '../../formats/bundle/bundle.js';
+import { MrlogReplayer, type BankValues, type MrlogGap } from '../../eventlog/mrlog_replay.js';
+import { replayVmr } from '../../eventlog/mrlog_vmr.js';
+import type { AnchorKind } from '../../eventlog/event.js';
+
+/** What the verified report says. */
+export interface ReportedValues {
+  /** The physical register's value per bank, from the report. */
+  readonly register: BankValues;
+  readonly reportData: Uint8Array;
+}
+
+/** Options of {@link replayBundle}. */
+export interface BundleReplayOptions {
+  /** The nonce the verifier issued; without it freshness is not checked (a warning says so). */
+  readonly nonce?: Uint8Array;
+  /** A checkpoint the verifier trusts: its number and the register value just before it. */
+  readonly trustedCheckpoint?: { readonly seq: number; readonly values: BankValues };
+}
+
+/** One failed layer check. */
+export interface LayerIssue {
+  readonly code: ErrorCode;
+  readonly layer: 'binding' | 'physical' | 'vmr' | 'tenant';
+  readonly message: string;
+  readonly [k: string]: unknown;
+}
+
+/** A tenant event with its verification state. */
+export interface TenantEventView {
+  /** 1-based record number in the tenant log (SALT is 1). */
+  readonly record: number;
+  readonly domain: string;
+  readonly operation: string;
+  readonly content: string;
+  readonly state: 'verified' | 'pending';
+}
+
+/** The layered result. */
+export interface BundleReplayResult {
+  readonly ok: boolean;
+  readonly errors: readonly LayerIssue[];
+  readonly warnings: readonly string[];
+  readonly binding: {
+    readonly tenant: string;
+    readonly nonce: string;
+    readonly userData: string;
+    readonly treeSize: number;
+    readonly leafIndex: number;
+    readonly ok: boolean;
+  };
+  readonly physical: {
+    readonly register: string;
+    readonly algs: readonly HashAlg[];
+    readonly anchor: AnchorKind;
+    readonly records: number;
+    /** Records in the register when the report was taken (undefined: no position matched). */
+    readonly position: number | undefined;
+    readonly pending: number;
+    readonly gaps: readonly MrlogGap[];
+  };
+  readonly vmr: {
+    readonly name: string;
+    readonly alg: HashAlg;
+    readonly value: string | undefined;
+    readonly observations: number;
+    readonly matched: number;
+  };
+  readonly tenant: {
+    readonly records: number;
+    readonly verified: number;
+    readonly pending: number;
+    readonly events: readonly TenantEventView[];
+  };
+}
+
+/** The reset value of a register the agent may own (RTMR/REM: zero; PCR 17–22: all ones). */
+export function agentRegisterReset(register: string, alg: HashAlg): Uint8Array {
+  const n = /^pcr([0-9]+)$/.exec(register);
+  const pcr = n === null ? -1 : Number(n[1]);
+  return new Uint8Array(digestSize(alg)).fill(pcr >= 17 && pcr <= 22 ? 0xff : 0);
+}
+
+function parseLines(lines: readonly string[], role: 'physical' | 'tenant'): MrlogRecord[] {
+  return [...parseMrlog(lines.map((l) => `${l}\n`).join(''), { role }).records];
+}
+
+/**
+ * Replays a bundle's layers against what its (already verified) report says.
+ * @throws ParseError for malformed logs (bad input, exit 2)
+ */
+export function replayBundle(b: EvidenceBundle, reported: ReportedValues, opts: BundleReplayOptions = {}): BundleReplayResult {
+  const errors: LayerIssue[] = [];
+  const warnings: string[] = [];
+  const bd = b.binding;
+  // 1. binding
+  let bindingOk = true;
+  if (opts.nonce === undefined) warnings.push('no --nonce given: the evidence was not checked for freshness');
+  else if (!bytesEqual(opts.nonce, bd.nonce)) {
+    bindingOk = false;
+    errors.push({ code: 'ERR_NONCE_MISMATCH', layer: 'binding', message: `the bundle is for nonce ${toHex(bd.nonce)}, not ${toHex(opts.nonce)}` });
+  }
+  const leaf = evidenceBinding(bd.tenant, opts.nonce ?? bd.nonce, bd.userData);
+  const root = merkleRootFromProof(leaf, bd.leafIndex, bd.treeSize, bd.proof);
+  if (bindingOk && (root === undefined || !bytesEqual(root, reported.reportData))) {
+    bindingOk = false;
+    errors.push({
+      code: 'ERR_NONCE_MISMATCH',
+      layer: 'binding',
+      message: `report data ${toHex(reported.reportData)} is not bound to tenant ${bd.tenant}, this nonce and user data${bd.treeSize > 1 ? ` (Merkle proof, ${bd.treeSize} leaves)` : ''}`,
+    });
+  }
+  // 2. physical
+  const pl = b.physicalLog;
+  const prs = parseLines(pl.lines, 'physical');
+  const startsAtBoot = prs.find((r) => r.kind !== 'comment')?.kind === 'boot';
+  const replayer = new MrlogReplayer({
+    algs: pl.algs,
+    ...(startsAtBoot
+      ? { start: { values: new Map(pl.algs.map((a) => [a, agentRegisterReset(pl.register, a)])), anchor: 'reset' as const } }
+      : {}),
+    ...(opts.trustedCheckpoint === undefined ? {} : { trustedCheckpoint: opts.trustedCheckpoint }),
+  });
+  if (b.firmwareLog !== undefined) warnings.push(`firmware log (${b.firmwareLog.format}) not replayed: ${pl.register} is anchored at its reset value`);
+  const matches = (): boolean => {
+    const v = replayer.values;
+    return v !== undefined && pl.algs.every((a) => {
+      const x = reported.register.get(a);
+      return x !== undefined && bytesEqual(x, v.get(a)!);
+    });
+  };
+  let position: number | undefined;
+  if (pl.before === 0 && matches()) position = 0;
+  for (const [i, r] of prs.entries()) {
+    replayer.push(r);
+    if (i + 1 >= pl.extendedBefore && i + 1 <= pl.after && matches()) position = i + 1;
+  }
+  for (const g of replayer.gaps) {
+    errors.push({ code: 'ERR_LOG_GAP', layer: 'physical', message: `mrlog line ${g.lineNo}: ${pl.register} moved off-log (SYNC differs from the replayed value)`, record: g.record, expected: g.expected, found: g.found });
+  }
+  if (replayer.unanchored > 0 && replayer.anchor === 'unverified') {
+    warnings.push(`${replayer.unanchored} physical record(s) before the first SYNC could not be replayed`);
+  }
+  if (position === undefined) {
+    errors.push({
+      code: 'ERR_REPLAY_MISMATCH',
+      layer: 'physical',
+      message: `${pl.register} in the report matches no position of the physical log between records ${pl.before} and ${pl.after}`,
+      reported: Object.fromEntries([...reported.register].map(([a, v]) => [a, toHex(v)])),
+      replayed: replayer.values === undefined ? null : Object.fromEntries([...replayer.values].map(([a, v]) => [a, toHex(v)])),
+    });
+  }
+  // 3. vMR
+  const tl = b.tenantLog;
+  const trs = parseLines(tl.lines, 'tenant');
+  const head = trs.find((r) => r.kind === 'tenant');
+  if (head?.kind !== 'tenant' || head.name !== bd.tenant || head.vmr !== tl.vmr) {
+    errors.push({ code: 'ERR_BINDING_MISMATCH', layer: 'vmr', message: `the tenant log's TENANT record does not name tenant ${bd.tenant} and vMR ${tl.vmr}` });
+  }
+  const upto = position ?? pl.after;
+  const obs = (replayer.vmrs.get(tl.vmr) ?? []).filter((o) => o.record < upto);
+  let vmrValue: string | undefined;
+  let matched = 0;
+  let covered = 0;
+  let extended = 0;
+  try {
+    const v = replayVmr(trs, tl.alg, obs);
+    vmrValue = toHex(v.value);
+    matched = v.matched;
+    covered = v.covered;
+    extended = v.records;
+  } catch (e) {
+    if (!(e instanceof MrstackError)) throw e;
+    errors.push({ code: 'ERR_BINDING_MISMATCH', layer: 'vmr', message: `vMR ${tl.vmr}: ${e.message}`, ...e.details });
+  }
+  if (obs.length === 0) warnings.push(`no VMR record for ${tl.vmr} in the physical log window: no tenant event is verified`);
+  // 4. tenant events
+  const events: TenantEventView[] = [];
+  let n = 0;
+  for (const r of trs) {
+    if (r.kind === 'comment') continue;
+    n++;
+    if (r.kind === 'event') {
+      events.push({ record: n, domain: r.domain, operation: r.operation, content: r.content, state: n <= covered && matched > 0 ? 'verified' : 'pending' });
+    }
+  }
+  const verifiedEvents = events.filter((e) => e.state === 'verified').length;
+  return {
+    ok: errors.length === 0,
+    errors,
+    warnings,
+    binding: { tenant: bd.tenant, nonce: toHex(bd.nonce), userData: toHex(bd.userData), treeSize: bd.treeSize, leafIndex: bd.leafIndex, ok: bindingOk },
+    physical: {
+      register: pl.register,
+      algs: pl.algs,
+      anchor: replayer.anchor,
+      records: prs.length,
+      position,
+      pending: position === undefined ? 0 : prs.length - position,
+      gaps: replayer.gaps,
+    },
+    vmr: { name: tl.vmr, alg: tl.alg, value: vmrValue, observations: obs.length, matched },
+    tenant: { records: extended, verified: verifiedEvents, pending: events.length - verifiedEvents, events },
+  };
+}

@@ -1,0 +1,189 @@
+// `mrstack collateral fetch` against a local mock of Intel PCS v4 and AMD KDS (127.0.0.1, port
+// 0) serving the shared collateral captures: what lands in the cache is byte-identical to what
+// was served, a second fetch before nextUpdate sends no request, a fetch after it refreshes,
+// KDS 429 + Retry-After is honoured and requests are spaced, and `evidence verify` uses the
+// cache entry.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fixture } from '../_support/paths.js';
+import { runCliJson } from '../_support/cli.js';
+
+const pcs = (f: string): Buffer => readFileSync(fixture('evidence', 'tdx', 'gotdx-2023-pcs', f));
+const snp = (f: string): Buffer => readFileSync(fixture('evidence', 'snp', f));
+
+const CHIP =
+  '3ac3fe21e13fb0990eb28a802e3fb6a29483a6b0753590c951bdd3b8e53786184ca39e359669a2b76a1936776b564ea464cdce40c05f63c9b610c5068b006b5d';
+
+interface Hit {
+  readonly path: string;
+  readonly t: number;
+}
+
+function startMock(): Promise<{ base: string; hits: Hit[]; close: () => Promise<void> }> {
+  const hits: Hit[] = [];
+  let vcekCalls = 0;
+  const tcbChain = encodeURIComponent(pcs('gotdx-2023.tcb-signing-issuer-chain.pem').toString('latin1'));
+  const crlChain = encodeURIComponent(pcs('gotdx-2023.pck-crl-issuer-chain.pem').toString('latin1'));
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    hits.push({ path: `${url.pathname}${url.search}`, t: Date.now() });
+    const send = (body: Buffer, headers: Record<string, string> = {}): void => {
+      res.writeHead(200, headers);
+      res.end(body);
+    };
+    const p = url.pathname;
+    if (p === '/tdx/certification/v4/tcb' && url.searchParams.get('fmspc') === '50806f000000') {
+      send(pcs('gotdx-v4-spr-e4.tcbinfo-50806f000000.json'), { 'TCB-Info-Issuer-Chain': tcbChain });
+    } else if (p === '/tdx/certification/v4/qe/identity') {
+      send(pcs('gotdx-2023.qe-identity.json'), { 'SGX-Enclave-Identity-Issuer-Chain': tcbChain });
+    } else if (p === '/sgx/certification/v4/pckcrl' && url.searchParams.get('ca') === 'platform') {
+      send(pcs('gotdx-2023.pck-crl-platform.der'), { 'SGX-PCK-CRL-Issuer-Chain': crlChain });
+    } else if (p === '/sgx/certification/v4/rootcacrl') {
+      // PCCS serves the root CA CRL as hex text.
+      send(Buffer.from(pcs('gotdx-2023.root-ca-crl.der').toString('hex')));
+    } else if (p === `/vcek/v1/Milan/${CHIP}`) {
+      const q = url.searchParams;
+      if (q.get('blSPL') !== '2' || q.get('teeSPL') !== '0' || q.get('snpSPL') !== '5' || q.get('ucodeSPL') !== '68') {
+        res.writeHead(400);
+        res.end();
+      } else if (vcekCalls++ === 0) {
+        res.writeHead(429, { 'Retry-After': '1' });
+        res.end();
+      } else send(snp('gosevguest-milan-v2.vcek.der'));
+    } else if (p === '/vcek/v1/Milan/cert_chain') {
+      send(snp('amd-milan.ask-ark.pem'));
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      resolve({
+        base: `http://127.0.0.1:${port}`,
+        hits,
+        close: () => new Promise<void>((r) => server.close(() => r())),
+      });
+    });
+  });
+}
+
+interface FetchJson {
+  dir: string;
+  fetched: string[];
+  cached: string[];
+  requests: number;
+  warnings: string[];
+  next_update?: string;
+}
+
+test('TDX: PCS v4 responses land in the cache byte-exact; no request before nextUpdate', async (t) => {
+  const mock = await startMock();
+  const cache = mkdtempSync(join(tmpdir(), 'mrstack-coll-'));
+  t.after(async () => {
+    await mock.close();
+    rmSync(cache, { recursive: true, force: true });
+  });
+  const args = ['collateral', 'fetch', '--kind', 'tdx', '--fmspc', '50806F000000', '--pccs', mock.base, '--cache', cache, '--json'];
+  const first = await runCliJson([...args, '--at', '2023-06-20T00:00:00Z']);
+  assert.equal(first.result.code, 0, first.result.stderr);
+  const j = first.json as FetchJson;
+  assert.deepEqual(j.fetched, ['tcb_info', 'qe_identity', 'pck_crl_platform', 'root_ca_crl']);
+  assert.ok(j.warnings.some((w) => /processor/.test(w)));
+  assert.equal(j.dir, join(cache, 'tdx', '50806f000000'));
+  assert.deepEqual(readFileSync(join(j.dir, 'tcb_info.json')), pcs('gotdx-v4-spr-e4.tcbinfo-50806f000000.json'));
+  assert.deepEqual(readFileSync(join(j.dir, 'qe_identity.json')), pcs('gotdx-2023.qe-identity.json'));
+  assert.deepEqual(readFileSync(join(j.dir, 'pck_crl_platform.der')), pcs('gotdx-2023.pck-crl-platform.der'));
+  assert.deepEqual(readFileSync(join(j.dir, 'root_ca_crl.der')), pcs('gotdx-2023.root-ca-crl.der'));
+  assert.deepEqual(readFileSync(join(j.dir, 'tcb_signing_issuer_chain.pem')), pcs('gotdx-2023.tcb-signing-issuer-chain.pem'));
+  assert.deepEqual(readFileSync(join(j.dir, 'pck_crl_platform_issuer_chain.pem')), pcs('gotdx-2023.pck-crl-issuer-chain.pem'));
+  assert.ok(!existsSync(join(j.dir, 'qe_identity_issuer_chain.pem')), 'the identical QE chain is stored once');
+  // The earliest nextUpdate is the QE identity's (2023-07-08T07:24:59Z).
+  assert.equal(j.next_update, '2023-07-08T07:24:59.000Z');
+
+  // `evidence verify` reads the entry as a directory of PCS responses: every collateral check
+  // holds for the TDX-1 quote at the time go-tdx-guest pins.
+  const v = await runCliJson([
+    'evidence', 'verify', fixture('evidence', 'tdx', 'gotdx-v4-spr-e4.quote.bin'), '--collateral', j.dir, '--at', '2023-07-01T01:00:00Z', '--json',
+  ]);
+  const checks = (v.json as { checks: Record<string, string> }).checks;
+  for (const c of ['tcb_info', 'qe_identity', 'pck_crl', 'root_ca_crl']) assert.equal(checks[c], 'ok', c);
+
+  const hitsBefore = mock.hits.length;
+  const second = await runCliJson([...args, '--at', '2023-07-01T00:00:00Z']);
+  const j2 = second.json as FetchJson;
+  assert.equal(j2.requests, 0);
+  assert.equal(mock.hits.length, hitsBefore, 'no request at all (the 404 is remembered too)');
+  assert.ok(j2.cached.includes('tcb_info') && j2.cached.includes('qe_identity'));
+
+  const third = await runCliJson([...args, '--at', '2023-07-10T00:00:00Z']);
+  const j3 = third.json as FetchJson;
+  assert.ok(j3.fetched.includes('qe_identity'), 'stale after its nextUpdate');
+  assert.ok(j3.cached.includes('tcb_info'), 'TCB info is fresh until 2023-07-18');
+});
+
+test('SNP: KDS VCEK and chain cached; 429 + Retry-After honoured; requests spaced; verify uses the cache', async (t) => {
+  const mock = await startMock();
+  const cache = mkdtempSync(join(tmpdir(), 'mrstack-coll-'));
+  t.after(async () => {
+    await mock.close();
+    rmSync(cache, { recursive: true, force: true });
+  });
+  const args = [
+    'collateral', 'fetch', '--kind', 'snp', '--report', fixture('evidence', 'snp', 'gosevguest-milan-v2.report.bin'),
+    '--product', 'milan', '--kds-url', mock.base, '--min-interval', '200', '--cache', cache, '--json', '--at', '2022-10-01T00:00:00Z',
+  ];
+  const first = await runCliJson(args);
+  assert.equal(first.result.code, 0, first.result.stderr);
+  const j = first.json as FetchJson;
+  assert.deepEqual(j.fetched, ['vcek', 'cert_chain']);
+  assert.equal(j.requests, 4, 'VCEK (429), VCEK, cert_chain, crl');
+  const vcekHits = mock.hits.filter((h) => h.path.startsWith(`/vcek/v1/Milan/${CHIP}?`));
+  assert.equal(vcekHits.length, 2);
+  assert.ok(vcekHits[1]!.t - vcekHits[0]!.t >= 950, 'waited for Retry-After: 1');
+  for (let i = 1; i < mock.hits.length; i++) {
+    assert.ok(mock.hits[i]!.t - mock.hits[i - 1]!.t >= 190, 'requests are spaced by --min-interval');
+  }
+  assert.equal(j.dir, join(cache, 'snp', 'milan', `${CHIP}_bl02_tee00_snp05_ucode68`));
+  assert.deepEqual(readFileSync(join(j.dir, 'vcek.der')), snp('gosevguest-milan-v2.vcek.der'));
+  assert.deepEqual(readFileSync(join(j.dir, 'cert_chain.pem')), snp('amd-milan.ask-ark.pem'));
+
+  const n = mock.hits.length;
+  const again = await runCliJson(args);
+  const j2 = again.json as FetchJson;
+  assert.deepEqual(j2.cached, ['vcek', 'cert_chain']);
+  assert.equal(j2.requests, 0);
+  assert.equal(mock.hits.length, n, 'no request at all');
+
+  const v = await runCliJson([
+    'evidence', 'verify', fixture('evidence', 'snp', 'gosevguest-milan-v2.report.bin'), '--collateral', j.dir, '--at', '2022-09-24T01:00:00Z', '--json',
+  ]);
+  assert.equal(v.result.code, 0, v.result.stdout);
+  assert.equal((v.json as { verified: boolean }).verified, true);
+});
+
+test('KDS rate limit that never lifts → ERR_RATE_LIMITED (exit 3)', async (t) => {
+  const server = createServer((_req, res) => {
+    res.writeHead(429, { 'Retry-After': '3600' });
+    res.end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const cache = mkdtempSync(join(tmpdir(), 'mrstack-coll-'));
+  t.after(async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+    rmSync(cache, { recursive: true, force: true });
+  });
+  const { port } = server.address() as AddressInfo;
+  const r = await runCliJson([
+    'collateral', 'fetch', '--kind', 'snp', '--chip-id', CHIP, '--reported-tcb', 'bl=2,tee=0,snp=5,ucode=68', '--product', 'milan',
+    '--kds-url', `http://127.0.0.1:${port}`, '--min-interval', '0', '--cache', cache, '--json',
+  ]);
+  assert.equal(r.result.code, 3);
+  assert.equal((r.json as { error: { code: string } }).error.code, 'ERR_RATE_LIMITED');
+});

@@ -1,0 +1,138 @@
+/**
+ * The built CLI against swtpm: `mr … --provider tpm --swtpm`, `report --provider tpm` +
+ * `evidence verify`, `tpm ek|ak|activate`, a TPM error reaching the CLI as its TPM_RC name with
+ * exit code 3, and `tpm swtpm start` starting and stopping swtpm.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { runCli, runCliJson } from '../../_support/cli.js';
+import { CLI_PATH } from '../../_support/paths.js';
+import { parsePcrreadYaml, startSwtpmFixture, type SwtpmFixture } from './swtpm_fixture.js';
+
+let fx: SwtpmFixture;
+before(async () => {
+  fx = await startSwtpmFixture();
+});
+after(async () => {
+  await fx?.stop();
+});
+const tpmArgs = (): string[] => ['--provider', 'tpm', '--swtpm', fx.address, '--json'];
+
+test('mr extend/read --provider tpm: the new values equal tpm2_pcrread in every bank', async () => {
+  const { result, json } = await runCliJson(['mr', 'extend', 'pcr12', '--text', 'cli event', ...tpmArgs()]);
+  assert.equal(result.code, 0, result.stderr);
+  const banks = (json as { banks: { alg: string; old: string; new: string }[] }).banks;
+  assert.equal(banks.length, 3);
+  const y = parsePcrreadYaml(fx.tool('tpm2_pcrread', ['sha1:12+sha256:12+sha384:12']));
+  for (const b of banks) {
+    const ev = createHash(b.alg).update('cli event').digest();
+    const expect = createHash(b.alg).update(Buffer.from(b.old, 'hex')).update(ev).digest('hex');
+    assert.equal(b.new, expect);
+    assert.equal(y.get(b.alg)?.get(12), b.new);
+  }
+  const read = await runCliJson(['mr', 'read', 'pcr12:sha384', ...tpmArgs()]);
+  assert.equal((read.json as { value: string }).value, y.get('sha384')?.get(12));
+});
+
+test('report --provider tpm, then evidence verify with the nonce: verified; another nonce: exit 1', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mrstack-tpmcli-'));
+  try {
+    const out = join(dir, 'rep.json');
+    const r = await runCli(['report', '--nonce', 'a1b2c3', '--out', out, ...tpmArgs()]);
+    assert.equal(r.code, 0, r.stderr);
+    const v = await runCliJson(['evidence', 'verify', out, '--nonce', 'a1b2c3', '--json']);
+    assert.equal(v.result.code, 0, v.result.stdout);
+    assert.equal((v.json as { verified: boolean; kind: string }).kind, 'tpm');
+    const bad = await runCliJson(['evidence', 'verify', out, '--nonce', 'ffff', '--json']);
+    assert.equal(bad.result.code, 1);
+    assert.deepEqual(
+      (bad.json as { errors: { code: string }[] }).errors.map((e) => e.code),
+      ['ERR_NONCE_MISMATCH'],
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a TPM error reaches the CLI as its TPM_RC name with exit code 3', async () => {
+  // swtpm_setup writes no ECC P-256 EK certificate at 0x01C0000A: NV_ReadPublic fails.
+  const { result, json } = await runCliJson(['tpm', 'ek', '--alg', 'ecc', '--cert', '--swtpm', fx.address, '--json']);
+  assert.equal(result.code, 3);
+  const e = (json as { error: { code: string; tpm_rc: string; handle: number } }).error;
+  assert.equal(e.code, 'ERR_TPM_RC');
+  assert.equal(e.tpm_rc, 'TPM_RC_HANDLE');
+  assert.equal(e.handle, 1);
+  const plain = await runCli(['tpm', 'ek', '--alg', 'ecc', '--cert', '--swtpm', fx.address]);
+  assert.equal(plain.code, 3);
+  assert.match(plain.stderr, /^mrstack: ERR_TPM_RC: TPM2_NV_ReadPublic: TPM_RC_HANDLE/);
+});
+
+test('tpm ek --cert, tpm ak create, ak make-credential, activate: the secret comes back', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mrstack-tpmcli-'));
+  try {
+    const ek = await runCliJson(['tpm', 'ek', '--cert', '--pem-out', join(dir, 'ek.pem'), '--swtpm', fx.address, '--json']);
+    assert.equal(ek.result.code, 0, ek.result.stderr);
+    assert.equal((ek.json as { certificate: { certifies_ek: boolean } }).certificate.certifies_ek, true);
+    const ak = await runCliJson(['tpm', 'ak', 'create', '--out', join(dir, 'ak.blob'), '--swtpm', fx.address, '--json']);
+    assert.equal(ak.result.code, 0, ak.result.stderr);
+    const name = (ak.json as { name: string }).name;
+    const mk = await runCli(['tpm', 'ak', 'make-credential', '--ek', join(dir, 'ek.pem'), '--ak-name', name, '--secret', 'c0ffee00', '--out', join(dir, 'cred.json')]);
+    assert.equal(mk.code, 0, mk.stderr);
+    const act = await runCliJson(['tpm', 'activate', '--ak', join(dir, 'ak.blob'), '--credential', join(dir, 'cred.json'), '--swtpm', fx.address, '--json']);
+    assert.equal(act.result.code, 0, act.result.stderr);
+    assert.equal((act.json as { secret: string }).secret, 'c0ffee00');
+    // A credential for another name does not activate: TPM_RC_INTEGRITY, exit 3.
+    const other = '000b' + '11'.repeat(32);
+    await runCli(['tpm', 'ak', 'make-credential', '--ek', join(dir, 'ek.pem'), '--ak-name', other, '--secret', 'c0ffee00', '--out', join(dir, 'bad.json')]);
+    const no = await runCliJson(['tpm', 'activate', '--ak', join(dir, 'ak.blob'), '--credential', join(dir, 'bad.json'), '--swtpm', fx.address, '--json']);
+    assert.equal(no.result.code, 3);
+    assert.equal((no.json as { error: { tpm_rc: string } }).error.tpm_rc, 'TPM_RC_INTEGRITY');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('tpm swtpm start prints its address, serves tpm2-tools-compatible commands, stops on SIGINT', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mrstack-tpmcli-'));
+  const child = spawn(process.execPath, [CLI_PATH, 'tpm', 'swtpm', 'start', '--state', join(dir, 'st'), '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    let out = '';
+    const info = await new Promise<{ address: string }>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        try {
+          resolve(JSON.parse(out) as { address: string });
+        } catch {
+          /* more to come */
+        }
+      });
+      child.once('exit', (c) => reject(new Error(`exited ${String(c)}`)));
+    });
+    const r = await runCliJson(['mr', 'read', 'pcr0:sha256', '--provider', 'tpm', '--swtpm', info.address, '--json']);
+    assert.equal((r.json as { value: string }).value, '00'.repeat(32));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    child.kill('SIGINT');
+    assert.equal(await exited, 0);
+    const [host, port] = [info.address.slice(0, info.address.lastIndexOf(':')), Number(info.address.slice(info.address.lastIndexOf(':') + 1))];
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = connect({ host, port });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(false);
+      });
+      s.once('error', () => resolve(true));
+    });
+    assert.equal(refused, true, 'swtpm stopped with the command');
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
