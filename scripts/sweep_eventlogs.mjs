@@ -22,7 +22,8 @@ let failures = 0;
 for (const folder of ['tcg', 'ccel', 'aael']) {
   const dir = join(root, 'test/fixtures/eventlogs', folder);
   for (const name of readdirSync(dir).sort()) {
-    if (name.endsWith('.json') || name.endsWith('.md') || name.includes('acpi-ccel-table')) continue;
+    if (name.endsWith('.json') || name.endsWith('.md') || name.includes('acpi-ccel-table'))
+      continue;
     if (name.startsWith('malformed-bogus') || name.startsWith('malformed-empty')) continue;
     if (filter !== undefined && !name.includes(filter)) continue;
     const buf = new Uint8Array(readFileSync(join(dir, name)));
@@ -45,7 +46,9 @@ for (const folder of ['tcg', 'ccel', 'aael']) {
       process.stdout.write(`${mutations} mutations ok (${Date.now() - t0} ms)\n`);
     } catch (e) {
       failures++;
-      process.stdout.write(`\n${folder}/${name}: FAIL ${e instanceof Error ? e.message : String(e)}\n`);
+      process.stdout.write(
+        `\n${folder}/${name}: FAIL ${e instanceof Error ? e.message : String(e)}\n`,
+      );
     }
   }
 }

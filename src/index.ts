@@ -356,3 +356,255 @@ export { imaBinaryFormat, imaAsciiFormat } from './eventlog/ima_format.js';
 export type { ImaEvent } from './eventlog/ima_format.js';
 export { celTlvFormat, celJsonFormat } from './eventlog/cel_format.js';
 export type { CelEvent } from './eventlog/cel_format.js';
+
+// --- SEV-SNP reports, Arm CCA tokens, Azure HCL / SVSM bindings, collateral fetching (issue 5, part 2) ---
+export {
+  SNP_REPORT_SIZE,
+  SNP_SIGNED_SIZE,
+  SNP_REPORT_VERSIONS,
+  SNP_SIGNATURE_ALGO,
+  SNP_SIGNING_KEY,
+  parseSnpReport,
+  snpReportClaims,
+  snpSignatureDer,
+  decodeSnpPolicy,
+  decodeSnpPlatformInfo,
+  looksLikeSnpReport,
+} from './formats/snp/report.js';
+export type {
+  SnpReport,
+  SnpPolicy,
+  SnpPlatformInfo,
+  SnpFirmwareVersion,
+  ParseSnpReportOptions,
+} from './formats/snp/report.js';
+export {
+  decodeTcb,
+  encodeTcb,
+  formatTcb,
+  tcbLayoutForFamily,
+  tcbLayoutForProduct,
+  productFromCpuid,
+  productFromName,
+} from './formats/snp/tcb.js';
+export type { SnpTcb, SnpTcbLayout, SnpProduct } from './formats/snp/tcb.js';
+export { encodeSnpReportBody, attachSnpSignature } from './formats/snp/report_encode.js';
+export type { SnpReportFields } from './formats/snp/report_encode.js';
+export {
+  SNP_CERT_GUIDS,
+  parseSnpCertTable,
+  encodeSnpCertTable,
+  guidToString,
+  guidFromString,
+} from './formats/snp/cert_table.js';
+export type { SnpCertEntry } from './formats/snp/cert_table.js';
+export { parseVcekExtensions } from './formats/snp/vcek_extensions.js';
+export type { VcekExtensions } from './formats/snp/vcek_extensions.js';
+export { parseCrlWindow } from './formats/snp/kds_crl.js';
+export type { CrlWindow } from './formats/snp/kds_crl.js';
+export {
+  verifySnpReport,
+  verifyParsedSnpReport,
+  showSnpReport,
+  snpSignatureValid,
+  SNP_VERIFIER,
+  SNP_CHECKS,
+} from './verifier/verify/snp.js';
+export type { SnpVerifyOptions } from './verifier/verify/snp.js';
+export {
+  SnpChainCache,
+  buildSnpChain,
+  checkChainValidity,
+  loadCertificates,
+} from './verifier/verify/snp_chain.js';
+export type { SnpVerifiedChain, SnpChainOptions, ChainLink } from './verifier/verify/snp_chain.js';
+export { AMD_ROOTS } from './verifier/verify/snp_roots.js';
+export type { AmdProductCerts } from './verifier/verify/snp_roots.js';
+export {
+  HCL_MAGIC,
+  HCL_REPORT_TYPE,
+  parseHclReport,
+  hclRuntimeKey,
+  looksLikeHclReport,
+} from './formats/azure/hcl_report.js';
+export type { HclReport } from './formats/azure/hcl_report.js';
+export { checkHclBinding, hclAkPublicKey, checkHclAkMatches } from './verifier/verify/binding_hcl.js';
+export {
+  SVSM_GUIDS,
+  parseSvsmManifest,
+  encodeSvsmManifest,
+} from './formats/svsm/services_manifest.js';
+export type { SvsmManifest, SvsmService } from './formats/svsm/services_manifest.js';
+export { checkSvsmBinding, svsmReportData, svsmVtpmEkPublic } from './verifier/verify/binding_svsm.js';
+export {
+  COSE_ALGS,
+  coseAlgInfo,
+  parseCoseSign1,
+  sigStructure,
+  encodeCoseSign1,
+} from './formats/cca/cose_sign1.js';
+export type { CoseSign1, CoseAlgInfo } from './formats/cca/cose_sign1.js';
+export {
+  CCA_TAGS,
+  CCA_KEYS,
+  CCA_PLATFORM_CLAIMS,
+  CCA_REALM_CLAIMS,
+  parseCcaToken,
+  ccaTokenClaims,
+  looksLikeCcaToken,
+} from './formats/cca/token.js';
+export type {
+  CcaToken,
+  CcaPlatformClaims,
+  CcaRealmClaims,
+  CcaSwComponent,
+} from './formats/cca/token.js';
+export {
+  verifyCcaToken,
+  loadCcaTrustAnchors,
+  realmPublicKey,
+  coseSignatureValid,
+  CCA_VERIFIER,
+} from './verifier/verify/cca.js';
+export type { CcaVerifyOptions, CcaTrustAnchor } from './verifier/verify/cca.js';
+export {
+  CollateralCache,
+  defaultCollateralCacheDir,
+  COLLATERAL_META_FORMAT,
+} from './verifier/collateral/cache.js';
+export type { CacheEntryMeta, CachedItem } from './verifier/collateral/cache.js';
+export { PoliteFetcher, retryAfterMs } from './verifier/collateral/cache_http.js';
+export type { PoliteFetcherOptions, HttpResponse } from './verifier/collateral/cache_http.js';
+export { fetchTdxCollateral, INTEL_PCS_URL } from './verifier/collateral/pcs.js';
+export type { TdxFetchOptions, FetchResult } from './verifier/collateral/pcs.js';
+export { fetchSnpCollateral, kdsVcekUrl, AMD_KDS_URL } from './verifier/collateral/kds.js';
+export type { SnpFetchOptions } from './verifier/collateral/kds.js';
+export { makeEmulatedSnpReport, loadOrCreateSnpKeys } from './providers/emulated/report_snp.js';
+export type { EmulatedSnpKeys } from './providers/emulated/report_snp.js';
+export { makeEmulatedCcaToken, loadOrCreateCcaKeys } from './providers/emulated/report_cca.js';
+export type { EmulatedCcaKeys } from './providers/emulated/report_cca.js';
+
+// --- TPM 2.0: marshalling (formats/tpm2), the tpm provider and transports, quote verification (issue 7) ---
+export {
+  TPM_ST,
+  TPM_CC,
+  TPM_ALG,
+  TPM_ECC,
+  TPM_RH,
+  TPM_SU,
+  TPM_SE,
+  TPM_CAP,
+  TPM_PT,
+  TPMA_OBJECT,
+  TPMA_SESSION,
+  TPM_GENERATED_VALUE,
+  TPM_HT,
+  EK_CERT_NV_INDEX,
+  TPM2_LIMITS,
+} from './formats/tpm2/constants.js';
+export { decodeRc, formatRc, TpmRcError } from './formats/tpm2/rc.js';
+export type { TpmRcInfo } from './formats/tpm2/rc.js';
+export { encodeCommand, decodeResponse } from './formats/tpm2/command.js';
+export type { CommandSpec, ResponseFrame, ResponseSpec } from './formats/tpm2/command.js';
+export { readTpm2b, writeTpm2b, encodeTpm2b } from './formats/tpm2/marshal/tpm2b.js';
+export {
+  readPcrSelectionList,
+  writePcrSelectionList,
+  encodePcrSelectionList,
+} from './formats/tpm2/marshal/pcr_selection.js';
+export type { PcrSelection } from './formats/tpm2/marshal/pcr_selection.js';
+export {
+  readDigestList,
+  writeDigestList,
+  readDigestValues,
+  writeDigestValues,
+  encodeDigestValues,
+} from './formats/tpm2/marshal/digests.js';
+export type { TaggedDigest } from './formats/tpm2/marshal/digests.js';
+export {
+  readPublic,
+  writePublic,
+  encodePublic,
+  readPublic2b,
+} from './formats/tpm2/marshal/public.js';
+export type {
+  TpmPublic,
+  RsaPublic,
+  EccPublic,
+  PublicArea,
+  SymDef,
+  Scheme,
+} from './formats/tpm2/marshal/public.js';
+export { readAttest, writeAttest, encodeAttest, parseAttest } from './formats/tpm2/marshal/attest.js';
+export type { TpmsAttest, Attested, ClockInfo } from './formats/tpm2/marshal/attest.js';
+export {
+  readSignature,
+  writeSignature,
+  encodeSignature,
+  parseSignature,
+} from './formats/tpm2/marshal/signature.js';
+export type { TpmtSignature } from './formats/tpm2/marshal/signature.js';
+export { readContext, writeContext, encodeContext, parseContext } from './formats/tpm2/marshal/context.js';
+export type { TpmsContext } from './formats/tpm2/marshal/context.js';
+export { passwordAuth, policyAuth } from './formats/tpm2/marshal/auth.js';
+export type { AuthCommand, AuthResponse } from './formats/tpm2/marshal/auth.js';
+export { ekTemplate, srkTemplate, akTemplate, EK_AUTH_POLICY_SHA256 } from './formats/tpm2/templates.js';
+export type { KeyAlg } from './formats/tpm2/templates.js';
+export {
+  publicToJwk,
+  publicToKeyObject,
+  publicToPem,
+  publicFromKeyObject,
+  objectName,
+} from './formats/tpm2/public_key.js';
+export { makeCredential, kdfa, kdfe } from './formats/tpm2/credential.js';
+export type { MadeCredential, MakeCredentialOptions } from './formats/tpm2/credential.js';
+export { Tpm } from './providers/tpm/tpm.js';
+export type { PcrReading, LoadedKey } from './providers/tpm/tpm.js';
+export {
+  TpmProvider,
+  openTpmProvider,
+  openTpmTransport,
+} from './providers/tpm/tpm_provider.js';
+export type { TpmProviderOptions, TpmLocation } from './providers/tpm/tpm_provider.js';
+export type { TpmTransport } from './providers/tpm/transport.js';
+export { DeviceTransport, DEFAULT_TPM_DEVICE } from './providers/tpm/device_transport.js';
+export {
+  SwtpmTransport,
+  SwtpmControl,
+  SWTPM_CTRL,
+  parseSocketAddress,
+  formatAddress,
+} from './providers/tpm/swtpm_transport.js';
+export type { SocketAddress } from './providers/tpm/swtpm_transport.js';
+export {
+  createEk,
+  createSrk,
+  createAk,
+  loadAk,
+  readEkCertificate,
+  encodeAkBlob,
+  decodeAkBlob,
+} from './providers/tpm/identity.js';
+export type { AkBlob } from './providers/tpm/identity.js';
+export { startSwtpm, setupSwtpmState, findFreePortPair } from './providers/tpm/swtpm_process.js';
+export type { SwtpmInstance, StartSwtpmOptions, SwtpmSetupOptions } from './providers/tpm/swtpm_process.js';
+export { checkAgentPcr, RESETTABLE_PCRS, DRTM_PCRS } from './providers/tpm/agent_pcrs.js';
+export {
+  verifyTpmQuote,
+  parsePcrValues,
+  akFromBytes,
+  loadAkPublicKey,
+  pssSaltLength,
+  selectedPcrValues,
+  TPM_QUOTE_VERIFIER,
+} from './verifier/verify/tpm_quote.js';
+export type {
+  TpmQuoteInput,
+  TpmQuoteResult,
+  TpmQuoteClaims,
+  TpmQuoteIssue,
+  PcrValues,
+  AkInput,
+} from './verifier/verify/tpm_quote.js';
+export { tpmEmulatedReport, loadEmulatedAk, emulatedAkPublic } from './providers/emulated/report_tpm.js';

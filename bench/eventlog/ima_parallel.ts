@@ -18,7 +18,7 @@ import { toHex } from '../../src/bytes/hex.js';
 /** Entries per ring slot and slots in the ring. */
 export const BATCH = 4096;
 export const SLOTS = 8;
-export const CHUNK = 1 << 20;
+export const CHUNK: number = 1 << 20;
 
 type OneShot = (alg: string, data: Uint8Array, enc: 'buffer') => Buffer;
 const oneShot = (nodeCrypto as unknown as { hash: OneShot }).hash;

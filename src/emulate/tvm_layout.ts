@@ -2,8 +2,8 @@
  * The kernel paths an emulated TVM shows for its profile, as a {@link VirtualTree}:
  *
  * - tdx: `sys/devices/virtual/misc/tdx_guest/measurements/` (`mrconfigid`, `mrowner`,
- *   `mrownerconfig`, `mrtd:sha384` read-only; `rtmr0..3:sha384` writable) and the configfs-tsm
- *   report group with the `tdx_guest` provider;
+ *   `mrownerconfig`, `mrtd:sha384` read-only; `rtmr0..3:sha384` writable), the configfs-tsm
+ *   report group with the `tdx_guest` provider, and the CCEL under `sys/firmware/acpi/tables/`;
  * - snp: `sys/devices/virtual/misc/sev-guest/` (no tsm-mr: SNP has no runtime registers) and
  *   reports from `sev_guest`;
  * - cca: reports from `arm_cca_guest` (Linux offers no user-space REM extend).
@@ -20,7 +20,7 @@ import {
 import type { Profile, Provider } from '../providers/provider.js';
 import { tsmMrFile } from './tsm_mr_file.js';
 import { TSM_REPORT_PROFILES, tsmReportGroup } from './tsm_report_dir.js';
-import { StaticDir, VirtualTree } from './vfs.js';
+import { constFile, StaticDir, VirtualTree } from './vfs.js';
 
 /** The profiles a mount can serve. */
 export const MOUNT_PROFILES: readonly Profile[] = ['tdx', 'snp', 'cca'];

@@ -225,3 +225,18 @@ export function snapshotReader(
     return pos >= b.length ? new Uint8Array(0) : b.subarray(pos, Math.min(b.length, pos + len));
   };
 }
+
+/** A read-only file with fixed content. */
+export function constFile(content: Uint8Array, mode = 0o444): VFile {
+  return {
+    type: 'file',
+    mode,
+    size: content.length,
+    open: () => ({
+      read: (pos, len) =>
+        Promise.resolve(
+          pos >= content.length ? new Uint8Array(0) : content.subarray(pos, Math.min(content.length, pos + len)),
+        ),
+    }),
+  };
+}

@@ -44,10 +44,11 @@ function checkCcelDigest(e: LogEvent): DigestCheck {
 /** The `ccel` format. */
 export const ccelFormat: LogFormat = {
   id: 'ccel',
-  description: 'TDX/CSV CC event log (CCEL): TCG records indexed by CC MR (0 = MRTD, 1-4 = RTMR0-3)',
+  description:
+    'TDX/CSV CC event log (CCEL): TCG records indexed by CC MR (0 = MRTD, 1-4 = RTMR0-3)',
   detect(head: Uint8Array): number {
     const h = tcgHead(head);
-    if (h === undefined || !h.specId) return 0;
+    if (!h?.specId) return 0;
     // CCEL headers sit at MR index 1 (TDVF/OVMF) or 0 (old TDVF) and declare one bank; the
     // PC Client logs declare SHA-1/SHA-256 banks at PCR 0.
     if (h.pcr === 1) return 95;
@@ -78,7 +79,8 @@ export const ccelFormat: LogFormat = {
     const text = d['aael'];
     if (typeof text === 'string') {
       const parts = splitAppLine(text);
-      if (parts !== undefined) return { ...d, domain: parts[0], operation: parts[1], content: parts[2] };
+      if (parts !== undefined)
+        return { ...d, domain: parts[0], operation: parts[1], content: parts[2] };
     }
     return d;
   },

@@ -12,7 +12,14 @@ import { ParseError } from '../errors.js';
 import type { ExpectedValues } from './replay.js';
 
 function bad(field: string, expected: string, actual: string): ParseError {
-  return new ParseError({ code: 'ERR_BAD_JSON', format: 'json', offset: 0, field, expected, actual });
+  return new ParseError({
+    code: 'ERR_BAD_JSON',
+    format: 'json',
+    offset: 0,
+    field,
+    expected,
+    actual,
+  });
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -47,7 +54,7 @@ export function parseExpectedJson(text: string): ExpectedValues {
       throw bad(field, `${digestSize(alg)} bytes for ${alg}`, `${v.length} bytes`);
     }
     let m = out.get(reg);
-    if (m === undefined) out.set(reg, (m = new Map()));
+    if (m === undefined) out.set(reg, (m = new Map<HashAlg, Uint8Array>()));
     m.set(alg, v);
   };
   for (const [key, val] of Object.entries(doc)) {
@@ -58,7 +65,8 @@ export function parseExpectedJson(text: string): ExpectedValues {
       continue;
     }
     if (!isObject(val)) throw bad(key, 'an object {"<alg>": "<hex>"}', typeof val);
-    for (const [a, hex] of Object.entries(val)) put(reg, parseHashAlg(a, `${key}.${a}`), hex, `${key}.${a}`);
+    for (const [a, hex] of Object.entries(val))
+      put(reg, parseHashAlg(a, `${key}.${a}`), hex, `${key}.${a}`);
   }
   return out;
 }

@@ -52,7 +52,13 @@ function asciiBank(e: ImaEntry): HashAlg {
   return banks.find((b) => bytesEqual(hash(b, input), e.templateHash)) ?? banks[0]!;
 }
 
-function toEvent(e: ImaEntry, bank: HashAlg, logName: string, format: string, length: number): ImaEvent {
+function toEvent(
+  e: ImaEntry,
+  bank: HashAlg,
+  logName: string,
+  format: string,
+  length: number,
+): ImaEvent {
   const violation = isAllZero(e.templateHash);
   const digest = violation ? new Uint8Array(e.templateHash.length).fill(0xff) : e.templateHash;
   return {
@@ -107,7 +113,11 @@ async function* parseAscii(
 /** An IMA entry from an event of a format that can carry one losslessly (IMA, CEL ima_template). */
 export function imaEntryOfEvent(e: LogEvent, target: string): { entry: ImaEntry; bank: HashAlg } {
   if (e.kind === 'ima') return { entry: e.entry, bank: e.bank };
-  if (e.kind === 'cel' && e.record.content.type === 'ima_template' && e.record.register.kind === 'pcr') {
+  if (
+    e.kind === 'cel' &&
+    e.record.content.type === 'ima_template' &&
+    e.record.register.kind === 'pcr'
+  ) {
     const r = e.record;
     const c = e.record.content;
     const d = r.digests[0];
@@ -176,7 +186,8 @@ export const imaBinaryFormat: LogFormat = {
     return parseBinary(input, opts);
   },
   async *encode(events: AnyIterable<LogEvent>): AsyncIterable<Uint8Array> {
-    for await (const e of events) yield encodeImaBinaryEntry(imaEntryOfEvent(e, 'ima-binary').entry);
+    for await (const e of events)
+      yield encodeImaBinaryEntry(imaEntryOfEvent(e, 'ima-binary').entry);
   },
   describe: describeIma,
   checkDigest: checkImaDigest,

@@ -68,7 +68,7 @@ export async function openLogStream(
   while (have < DETECT_HEAD_BYTES) {
     const r = await it.next();
     if (r.done === true) break;
-    const c = r.value instanceof Uint8Array ? r.value : new Uint8Array(r.value as ArrayBuffer);
+    const c = r.value;
     head.push(c);
     have += c.length;
   }
@@ -80,7 +80,8 @@ export async function openLogStream(
 async function* fileChunks(path: string): AsyncIterable<Uint8Array> {
   const s = createReadStream(path, { highWaterMark: 64 * 1024 });
   try {
-    for await (const c of s) yield new Uint8Array((c as Buffer).buffer, (c as Buffer).byteOffset, (c as Buffer).length);
+    for await (const c of s)
+      yield new Uint8Array((c as Buffer).buffer, (c as Buffer).byteOffset, (c as Buffer).length);
   } catch (e) {
     throw fromErrno(e, path);
   } finally {

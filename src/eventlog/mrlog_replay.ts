@@ -82,7 +82,10 @@ export class MrlogReplayer {
       for (const a of this.#algs) {
         const v = this.#values.get(a);
         if (v?.length !== digestSize(a)) {
-          throw new ReplayError('ERR_BAD_VALUE', `replay start value for ${a} is missing or has the wrong size`);
+          throw new ReplayError(
+            'ERR_BAD_VALUE',
+            `replay start value for ${a} is missing or has the wrong size`,
+          );
         }
       }
     }
@@ -148,7 +151,9 @@ export class MrlogReplayer {
         const data = new TextEncoder().encode(cp.line);
         const ok = this.#algs.every((a) => {
           const before = t.values.get(a);
-          return before !== undefined && bytesEqual(extend(a, before, hash(a, data)), found.get(a)!);
+          return (
+            before !== undefined && bytesEqual(extend(a, before, hash(a, data)), found.get(a)!)
+          );
         });
         if (ok) this.#anchor = 'trusted-checkpoint';
       }
@@ -186,7 +191,10 @@ export interface MrlogReplayResult {
 }
 
 /** Replays a whole physical log. */
-export function replayMrlog(records: readonly MrlogRecord[], opts: MrlogReplayOptions): MrlogReplayResult {
+export function replayMrlog(
+  records: readonly MrlogRecord[],
+  opts: MrlogReplayOptions,
+): MrlogReplayResult {
   const r = new MrlogReplayer(opts);
   for (const rec of records) r.push(rec);
   return { values: r.values, anchor: r.anchor, gaps: r.gaps, vmrs: r.vmrs, records: r.count };

@@ -66,7 +66,11 @@ export const tcg2Format: LogFormat = {
     if (h === undefined) return 0;
     if (h.specId && h.pcr === 0) return 90;
     // SHA-1 layout: a plausible first record (PCR 0–23, a known-looking type, a sane size).
-    if (h.pcr <= 23 && h.size <= head.length + 16 * 1024 * 1024 && (h.type <= 0x13 || h.type >= 0x80000000)) {
+    if (
+      h.pcr <= 23 &&
+      h.size <= head.length + 16 * 1024 * 1024 &&
+      (h.type <= 0x13 || h.type >= 0x80000000)
+    ) {
       return h.pcr === 0 ? 40 : 20;
     }
     return 0;

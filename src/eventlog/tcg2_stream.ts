@@ -150,10 +150,7 @@ export async function* parseTcgRecords(
       banks = spec.algorithms.flatMap((a) => (a.alg === undefined ? [] : [a.alg]));
     }
     const r = f.reader(length, 0);
-    const rec =
-      declaredSize === undefined
-        ? parsePcrEvent(r)
-        : parseHeaderWithOmittedVendor(r);
+    const rec = declaredSize === undefined ? parsePcrEvent(r) : parseHeaderWithOmittedVendor(r);
     yield toEvent(rec, 0, at, length, spec !== undefined, declaredSize);
     index = 1;
     if (spec === undefined) {

@@ -26,10 +26,16 @@ const TRUSTEE_ALGS: Record<string, string> = { 'SHA-384': 'sha384', SM3: 'sm3', 
 
 for (const [log, sidecar] of [
   ['ccel/tdx-ovmf.ccel.bin', 'ccel/tdx-ovmf.trustee-out.json'],
-  ['ccel/tdx-old-tdvf-1mib-zero-padded.ccel.bin', 'ccel/tdx-old-tdvf-1mib-zero-padded.trustee-out.json'],
+  [
+    'ccel/tdx-old-tdvf-1mib-zero-padded.ccel.bin',
+    'ccel/tdx-old-tdvf-1mib-zero-padded.trustee-out.json',
+  ],
   ['ccel/gke-tdx-grub-sp800-155.ccel.bin', 'ccel/gke-tdx-grub-sp800-155.trustee-out.json'],
   ['ccel/hygon-csv-sm3.ccel.bin', 'ccel/hygon-csv-sm3.trustee-out.json'],
-  ['aael/alibabacloud-tdx-ccel-with-aael-v2.ccel.bin', 'aael/alibabacloud-tdx-ccel-with-aael-v2.trustee-out.json'],
+  [
+    'aael/alibabacloud-tdx-ccel-with-aael-v2.ccel.bin',
+    'aael/alibabacloud-tdx-ccel-with-aael-v2.trustee-out.json',
+  ],
 ] as const) {
   test(`${log}: every record equals trustee's parse (index, type, digests, data)`, async () => {
     const entries = (
@@ -83,8 +89,13 @@ test('padding: 0xFF fill and the old TDVF zero fill after the last record are ac
     assert.ok(w, name);
     assert.match(w.message, new RegExp(`^${pad} bytes of`));
   }
-  const unpadded = await parseAll(logFixture('ccel/gcp-cos113-tdx-dupe-separator-unpadded.ccel.bin'));
-  assert.equal(unpadded.warnings.some((w) => w.code === 'TRAILING_PADDING'), false);
+  const unpadded = await parseAll(
+    logFixture('ccel/gcp-cos113-tdx-dupe-separator-unpadded.ccel.bin'),
+  );
+  assert.equal(
+    unpadded.warnings.some((w) => w.code === 'TRAILING_PADDING'),
+    false,
+  );
 });
 
 test('bytes after the padding are an error, not more padding', async () => {

@@ -2,13 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import {
-  expectations,
-  logFixture,
-  parseAll,
-  replayOf,
-  regHex,
-} from '../unit/eventlog/support.js';
+import { expectations, logFixture, parseAll, replayOf, regHex } from '../unit/eventlog/support.js';
 
 /**
  * For every capture with expectations: the file is the one described (SHA-256), the record

@@ -82,7 +82,10 @@ test('a log with only a StartupLocality record parses (go-attestation TestParseS
   );
   assert.equal(events.length, 1);
   assert.equal(events[0]!.extend, false);
-  assert.equal(regHex(replayOf(events), 'pcr0', 'sha1'), '0000000000000000000000000000000000000003');
+  assert.equal(
+    regHex(replayOf(events), 'pcr0', 'sha1'),
+    '0000000000000000000000000000000000000003',
+  );
 });
 
 test('Spec ID whose eventSize leaves out the vendor info (tpm2-tools) vs the correct one (tpm2-tss)', async () => {
@@ -105,10 +108,15 @@ test('Spec ID whose eventSize leaves out the vendor info (tpm2-tools) vs the cor
 });
 
 test('H-CRTM capture: PCR0 reaches the tpm2-tss asserted value only from 00..04', async () => {
-  const { events } = await parseAll(logFixture('tcg/hygon-dhyana-hcrtm-sm3.binary_bios_measurements'));
+  const { events } = await parseAll(
+    logFixture('tcg/hygon-dhyana-hcrtm-sm3.binary_bios_measurements'),
+  );
   const h = events[1]!;
   assert.ok(h.kind === 'tcg2' && h.untrustedType === EventType.EV_EFI_HCRTM_EVENT);
-  assert.equal(regHex(replayOf(events), 'pcr0', 'sha1'), '15f4e6ca457d1af6bc49511a93ba3500ad69acc5');
+  assert.equal(
+    regHex(replayOf(events), 'pcr0', 'sha1'),
+    '15f4e6ca457d1af6bc49511a93ba3500ad69acc5',
+  );
 });
 
 test('a PCR 0xFFFFFFFF EV_NO_ACTION last record is a record, not padding, and names no register', async () => {
@@ -129,7 +137,8 @@ test('malformed captures: empty and text inputs are typed errors', async () => {
   });
   await assert.rejects(
     parseAll(logFixture('tcg/malformed-empty.binary_bios_measurements'), { format: 'tcg2' }),
-    (e: unknown) => e instanceof ParseError && e.code === 'ERR_TRUNCATED' && e.completeRecords === 0,
+    (e: unknown) =>
+      e instanceof ParseError && e.code === 'ERR_TRUNCATED' && e.completeRecords === 0,
   );
   await assert.rejects(parseAll(logFixture('tcg/malformed-bogus-text.binary_bios_measurements')), {
     code: 'ERR_UNKNOWN_FORMAT',

@@ -40,7 +40,11 @@ function replayLikeTool(events: readonly LogEvent[]): Replay {
   const r = new Replay();
   for (const e of events) {
     const noAction = e.kind === 'tcg2' && e.untrustedType === 3 && !e.header;
-    r.add({ ...e, anchor: undefined, extend: e.extend || (noAction && e.register !== undefined) } as unknown as LogEvent);
+    r.add({
+      ...e,
+      anchor: undefined,
+      extend: e.extend || (noAction && e.register !== undefined),
+    } as unknown as LogEvent);
   }
   return r;
 }
@@ -82,7 +86,10 @@ test('tpm2_eventlog pcrs: equal mrstack replay on every TCG capture the tool rea
     const result = ours.result();
     for (const reg of result.registers.keys()) {
       const n = Number(reg.slice(3));
-      assert.ok([...tool.values()].some((m) => m.has(n)), `${name}: ${reg} only in mrstack`);
+      assert.ok(
+        [...tool.values()].some((m) => m.has(n)),
+        `${name}: ${reg} only in mrstack`,
+      );
     }
   }
   assert.ok(compared > 300, `compared ${compared} values`);

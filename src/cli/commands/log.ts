@@ -49,11 +49,14 @@ interface ConvertCliOptions extends CommonLogOptions {
 const PROGRESS_MIN_BYTES = 8 * 1024 * 1024;
 
 /** A one-line progress display on stderr, only when stderr is a terminal and the file is large. */
-function progressFor(path: string, size: number | undefined): {
+function progressFor(
+  path: string,
+  size: number | undefined,
+): {
   onProgress?: (n: number) => void;
   done: () => void;
 } {
-  if (process.stderr.isTTY !== true || size === undefined || size < PROGRESS_MIN_BYTES) {
+  if (!process.stderr.isTTY || size === undefined || size < PROGRESS_MIN_BYTES) {
     return { done: () => undefined };
   }
   let last = 0;
@@ -123,7 +126,16 @@ async function write(text: string): Promise<void> {
 }
 
 function shortSummary(decoded: Record<string, unknown>): string {
-  for (const k of ['string', 'unicode_name', 'device_path', 'version', 'signature', 'aael', 'content', 'line']) {
+  for (const k of [
+    'string',
+    'unicode_name',
+    'device_path',
+    'version',
+    'signature',
+    'aael',
+    'content',
+    'line',
+  ]) {
     const v = decoded[k];
     if (typeof v === 'string') {
       const s = v.replace(/\s+/g, ' ');
@@ -187,7 +199,11 @@ async function parseCommand(file: string, opts: CommonLogOptions): Promise<numbe
   return 0;
 }
 
-function replayJson(formats: readonly string[], r: ReplayResult, warnings: readonly LogWarning[]): Record<string, unknown> {
+function replayJson(
+  formats: readonly string[],
+  r: ReplayResult,
+  warnings: readonly LogWarning[],
+): Record<string, unknown> {
   const registers: Record<string, Record<string, string>> = {};
   for (const [reg, banks] of r.registers) {
     const b: Record<string, string> = {};
@@ -304,7 +320,10 @@ async function convertCommand(file: string, opts: ConvertCliOptions): Promise<nu
     throw new UsageError('ERR_USAGE', 'log convert --json needs --out FILE');
   }
   const warnings: LogWarning[] = [];
-  const log = await openLogFile(file, openOptions(opts, (w) => warnings.push(w)));
+  const log = await openLogFile(
+    file,
+    openOptions(opts, (w) => warnings.push(w)),
+  );
   let events = 0;
   const counted = (async function* () {
     for await (const e of log.events) {
@@ -369,7 +388,10 @@ export function registerLog(program: Command): Command {
     .addOption(formatOption())
     .option('--combine', 'replay the files in order into the same registers')
     .option('--expect <file>', 'expected values: {"<mr>":{"<alg>":"<hex>"}}; exit 1 on mismatch')
-    .option('--allow-partial-tail', 'replay the complete records of a log cut inside its last record')
+    .option(
+      '--allow-partial-tail',
+      'replay the complete records of a log cut inside its last record',
+    )
     .addOption(pcrMapOption())
     .option('--register <name>', 'register of logs that do not name one (AAEL: default rtmr3)')
     .option('--json', 'JSON output')

@@ -104,7 +104,7 @@ export function registerMr(program: Command): Command {
           if (opts.json === true) {
             printJson({
               provider: p.kind,
-              profile: p.profile ?? null,
+              ...(p.profile === undefined ? {} : { profile: p.profile }),
               registers: regs.map((r) => ({
                 name: r.name,
                 alg: r.alg ?? null,
@@ -187,10 +187,7 @@ export function registerMr(program: Command): Command {
   addProviderOptions(
     mr
       .command('extend')
-      .description(
-        'extend a register: new = H(old ‖ digest). TDX RTMRs take a 48-byte digest, CCA REMs 1..64 bytes,\n' +
-          'a TPM PCR bank (pcrN:ALG) a digest of its size; --event/--text hash the data per bank and extend every bank',
-      )
+      .description('extend a register: new = H(old ‖ digest), or with event data, H(old ‖ H(data))')
       .argument('<mr>', 'register name or NAME:ALG (rtmr2, rem0, pcr14:sha256, pcr14)')
       .argument('[hex]', 'the digest (or CCA REM data) in hex')
       .option('--event <file>', 'event data: extend every selected bank with H_bank(file contents)')
@@ -203,7 +200,11 @@ export function registerMr(program: Command): Command {
   )
     .addHelpText(
       'after',
-      '\nExamples:\n' +
+      '\nWhat an extend takes: a TDX RTMR a 48-byte SHA-384 digest; a CCA REM 1..64 bytes of data;\n' +
+        "a TPM PCR bank (pcrN:ALG) a digest of that bank's size. --event/--text hash the data in each\n" +
+        "selected bank's algorithm and extend every bank (a bare pcrN needs them: it has several banks).\n" +
+        'Extends never use --provider auto: name the provider whose registers change.\n' +
+        '\nExamples:\n' +
         '  mrstack mr extend rtmr2 $(openssl rand -hex 48)\n' +
         '  mrstack mr extend pcr14:sha256 $(printf hello | sha256sum | cut -c1-64)\n' +
         '  mrstack mr extend pcr14 --text "boot stage 2" --json\n',

@@ -32,6 +32,15 @@ export type AaelLine =
 const DOMAIN_RE = /^[^\s]+$/;
 const OPERATION_RE = /^[^\s]+$/;
 
+/** Index of the first C0 control character or DEL, or -1. */
+function controlAt(text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return i;
+  }
+  return -1;
+}
+
 /** Splits `domain operation content` at the first two spaces; undefined when it has fewer. */
 export function splitAaelEvent(line: string): [string, string, string] | undefined {
   const a = line.indexOf(' ');
@@ -60,9 +69,14 @@ function bad(line: number, field: string, expected: string, actual: string): Par
  * @throws ParseError `ERR_BAD_EVENT` (grammar), `ERR_UNKNOWN_ALGORITHM`, `ERR_BAD_HEX`
  */
 export function parseAaelLine(text: string, lineNo: number): AaelLine {
-  if (/[\x00-\x1f\x7f]/.test(text)) {
-    const i = text.search(/[\x00-\x1f\x7f]/);
-    throw bad(lineNo, `line[${lineNo}]`, 'printable text', `control character 0x${text.charCodeAt(i).toString(16).padStart(2, '0')} at column ${i + 1}`);
+  const ctl = controlAt(text);
+  if (ctl >= 0) {
+    throw bad(
+      lineNo,
+      `line[${lineNo}]`,
+      'printable text',
+      `control character 0x${text.charCodeAt(ctl).toString(16).padStart(2, '0')} at column ${ctl + 1}`,
+    );
   }
   if (lineNo === 1) {
     const m = /^INIT ([A-Za-z0-9_-]+)\/([0-9a-fA-F]*)$/.exec(text);
@@ -93,7 +107,12 @@ export function parseAaelLine(text: string, lineNo: number): AaelLine {
   }
   const parts = splitAaelEvent(text);
   if (parts === undefined || !DOMAIN_RE.test(parts[0]) || !OPERATION_RE.test(parts[1])) {
-    throw bad(lineNo, `line[${lineNo}]`, '"<domain> <operation> <content>"', JSON.stringify(text.slice(0, 80)));
+    throw bad(
+      lineNo,
+      `line[${lineNo}]`,
+      '"<domain> <operation> <content>"',
+      JSON.stringify(text.slice(0, 80)),
+    );
   }
   return { kind: 'event', domain: parts[0], operation: parts[1], content: parts[2] };
 }

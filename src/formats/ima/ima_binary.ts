@@ -105,7 +105,8 @@ export function detectImaBinaryLayout(
 
 /**
  * Reads one record at the reader's position.
- * @throws ParseError (`ERR_TRUNCATED` with `incomplete` when the bytes end inside it)
+ * @throws ParseError (`ERR_TRUNCATED` with `incomplete` when the bytes end inside it), its field
+ * named `event[<index>].<field>`
  */
 export function readImaBinaryRecord(
   r: ByteReader,
@@ -113,48 +114,83 @@ export function readImaBinaryRecord(
   layout: ImaBinaryLayout,
   maxRecordSize: number,
 ): ImaEntry {
-  const offset = r.offset;
-  const le = layout.littleEndian;
-  const f = `event[${index}]`;
-  const pcr = le ? r.u32le(`${f}.pcr`) : r.u32be(`${f}.pcr`);
-  const templateHash = r.bytes(hashInfo(layout.bank).size, `${f}.template_hash`);
-  const nameLen = le ? r.u32le(`${f}.template_name.length`) : r.u32be(`${f}.template_name.length`);
-  if (nameLen === 0) {
-    throw r.error('ERR_BAD_VALUE', `${f}.template_name.length`, {
-      expected: '1..255',
-      actual: '0',
+  try {
+    return readRecord(r, index, layout, maxRecordSize);
+  } catch (e) {
+    if (!(e instanceof ParseError)) throw e;
+    // Field names are built only here, on failure: the hot path stays free of string work.
+    throw new ParseError({
+      code: e.code,
+      format: e.format,
+      offset: e.offset,
+      field: `event[${index}].${e.field}`,
+      ...(e.expected === undefined ? {} : { expected: e.expected }),
+      ...(e.actual === undefined ? {} : { actual: e.actual }),
+      record: index,
+      ...(e.incomplete ? { incomplete: true } : {}),
     });
   }
-  r.checkLength(nameLen, `${f}.template_name`, IMA_TEMPLATE_NAME_MAX);
+}
+
+let lastNameBytes: Uint8Array = new Uint8Array(0);
+let lastName = '';
+
+function readRecord(
+  r: ByteReader,
+  index: number,
+  layout: ImaBinaryLayout,
+  maxRecordSize: number,
+): ImaEntry {
+  const offset = r.offset;
+  const le = layout.littleEndian;
+  const pcr = le ? r.u32le('pcr') : r.u32be('pcr');
+  const templateHash = r.bytes(hashInfo(layout.bank).size, 'template_hash');
+  const nameLen = le ? r.u32le('template_name.length') : r.u32be('template_name.length');
+  if (nameLen === 0) {
+    throw r.error('ERR_BAD_VALUE', 'template_name.length', { expected: '1..255', actual: '0' });
+  }
+  r.checkLength(nameLen, 'template_name', IMA_TEMPLATE_NAME_MAX);
   const nameAt = r.offset;
-  const nameBytes = r.bytes(nameLen, `${f}.template_name`);
-  let templateName = '';
-  for (let i = 0; i < nameBytes.length; i++) {
-    const c = nameBytes[i]!;
-    if (c < 0x21 || c > 0x7e) {
-      throw r.errorAt(nameAt + i, 'ERR_BAD_ENCODING', `${f}.template_name`, {
-        expected: 'printable ASCII',
-        actual: `0x${c.toString(16).padStart(2, '0')}`,
-      });
+  const nameBytes = r.bytes(nameLen, 'template_name');
+  let templateName: string;
+  if (sameBytes(nameBytes, lastNameBytes)) templateName = lastName;
+  else {
+    templateName = '';
+    for (let i = 0; i < nameBytes.length; i++) {
+      const c = nameBytes[i]!;
+      if (c < 0x21 || c > 0x7e) {
+        throw r.errorAt(nameAt + i, 'ERR_BAD_ENCODING', 'template_name', {
+          expected: 'printable ASCII',
+          actual: `0x${c.toString(16).padStart(2, '0')}`,
+        });
+      }
+      templateName += String.fromCharCode(c);
     }
-    templateName += String.fromCharCode(c);
+    lastNameBytes = nameBytes.slice();
+    lastName = templateName;
   }
   let templateData: Uint8Array;
   if (templateName === 'ima') {
     const start = r.position;
-    r.skip(IMA_LEGACY_DIGEST_SIZE, `${f}.template_data.d`);
-    const n = le ? r.u32le(`${f}.template_data.n.length`) : r.u32be(`${f}.template_data.n.length`);
-    r.checkLength(n, `${f}.template_data.n`, IMA_LEGACY_NAME_MAX);
-    r.skip(n, `${f}.template_data.n`);
+    r.skip(IMA_LEGACY_DIGEST_SIZE, 'template_data.d');
+    const n = le ? r.u32le('template_data.n.length') : r.u32be('template_data.n.length');
+    r.checkLength(n, 'template_data.n', IMA_LEGACY_NAME_MAX);
+    r.skip(n, 'template_data.n');
     const end = r.position;
-    r.seek(start, `${f}.template_data`);
-    templateData = r.bytes(end - start, `${f}.template_data`);
+    r.seek(start, 'template_data');
+    templateData = r.bytes(end - start, 'template_data');
   } else {
-    const len = le ? r.u32le(`${f}.template_data.length`) : r.u32be(`${f}.template_data.length`);
-    r.checkLength(len, `${f}.template_data`, maxRecordSize);
-    templateData = r.bytes(len, `${f}.template_data`);
+    const len = le ? r.u32le('template_data.length') : r.u32be('template_data.length');
+    r.checkLength(len, 'template_data', maxRecordSize);
+    templateData = r.bytes(len, 'template_data');
   }
   return { index, offset, pcr, templateHash, templateName, templateData, littleEndian: le };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**

@@ -35,7 +35,8 @@ function utf16(b: Uint8Array): string {
 }
 
 function printable(b: Uint8Array): boolean {
-  for (const x of b) if (x !== 0 && x !== 9 && x !== 10 && x !== 13 && (x < 0x20 || x > 0x7e)) return false;
+  for (const x of b)
+    if (x !== 0 && x !== 9 && x !== 10 && x !== 13 && (x < 0x20 || x > 0x7e)) return false;
   return true;
 }
 
@@ -66,7 +67,9 @@ function variableData(data: Uint8Array): Record<string, unknown> {
   if (name === 'BootOrder' && vdata.length % 2 === 0) {
     const order: string[] = [];
     for (let i = 0; i < vdata.length; i += 2) {
-      order.push(`Boot${(vdata[i]! | (vdata[i + 1]! << 8)).toString(16).toUpperCase().padStart(4, '0')}`);
+      order.push(
+        `Boot${(vdata[i]! | (vdata[i + 1]! << 8)).toString(16).toUpperCase().padStart(4, '0')}`,
+      );
     }
     out['boot_order'] = order;
   } else if (/^Boot[0-9A-Fa-f]{4}$/.test(name) && vdata.length >= 6) {
@@ -86,7 +89,10 @@ function variableData(data: Uint8Array): Record<string, unknown> {
       device_path: devicePathToText(fp),
       optional_data: lr.rest(),
     };
-  } else if ((name === 'SecureBoot' || name === 'DeployedMode' || name === 'AuditMode') && vdata.length === 1) {
+  } else if (
+    (name === 'SecureBoot' || name === 'DeployedMode' || name === 'AuditMode') &&
+    vdata.length === 1
+  ) {
     out['enabled'] = vdata[0] === 1;
   }
   out['variable_data'] = vdata;
@@ -159,7 +165,8 @@ function decode(type: number, data: Uint8Array, header: boolean): Record<string,
       return noAction(data);
     case EventType.EV_SEPARATOR: {
       const out: Record<string, unknown> = { separator: data };
-      if (data.length === 4) out['value'] = data[0]! | (data[1]! << 8) | (data[2]! << 16) | (data[3]! * 0x1000000);
+      if (data.length === 4)
+        out['value'] = data[0]! | (data[1]! << 8) | (data[2]! << 16) | (data[3]! * 0x1000000);
       else if (printable(data)) out['text'] = text(data);
       return out;
     }
@@ -210,7 +217,11 @@ function decode(type: number, data: Uint8Array, header: boolean): Record<string,
       const tables: Record<string, unknown>[] = [];
       for (let i = 0; i < n; i++) {
         const g = guidText(r.bytes(16, 'vendorGuid'));
-        tables.push({ vendor_guid: g, ...(KNOWN_GUIDS.has(g) ? { name: KNOWN_GUIDS.get(g) } : {}), vendor_table: r.u64le('vendorTable') });
+        tables.push({
+          vendor_guid: g,
+          ...(KNOWN_GUIDS.has(g) ? { name: KNOWN_GUIDS.get(g) } : {}),
+          vendor_table: r.u64le('vendorTable'),
+        });
       }
       return { tables };
     }

@@ -73,8 +73,8 @@ export function parsePcrEvent(r: ByteReader): TcgPcrRecord {
 export function encodePcrEvent(w: ByteWriter, rec: TcgPcrRecord, eventSize?: number): void {
   const d = rec.digests[0];
   w.u32le(rec.pcrIndex).u32le(rec.eventType);
-  if (d === undefined || d.digest.length !== 20) w.zeros(20);
-  else w.bytes(d.digest);
+  if (d?.digest.length === 20) w.bytes(d.digest);
+  else w.zeros(20);
   w.u32le(eventSize ?? rec.data.length).bytes(rec.data);
 }
 
@@ -152,7 +152,11 @@ export function parsePcrEvent2(r: ByteReader, sizes: ReadonlyMap<number, number>
         actual: `0x${algId.toString(16)}`,
       });
     }
-    digests.push({ algId, alg: hashAlgFromId(algId), digest: r.copy(size, `digests[${i}].digest`) });
+    digests.push({
+      algId,
+      alg: hashAlgFromId(algId),
+      digest: r.copy(size, `digests[${i}].digest`),
+    });
   }
   const size = r.u32le('eventSize');
   const data = r.copy(size, 'event');

@@ -66,7 +66,11 @@ export function specIdFixedSize(n: number): number {
 export function parseSpecIdEvent(
   r: ByteReader,
   maxAlgorithms: number,
-): { readonly event: SpecIdEvent; readonly vendorMissing: number; readonly vendorInfoSize: number } {
+): {
+  readonly event: SpecIdEvent;
+  readonly vendorMissing: number;
+  readonly vendorInfoSize: number;
+} {
   const sigAt = r.offset;
   const sig = r.bytes(16, 'specId.signature');
   if (!isSpecIdEvent03(sig)) {

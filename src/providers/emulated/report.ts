@@ -8,7 +8,6 @@
  *
  * @module
  */
-import { ProviderError } from '../../errors.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
 import type { IoOptions, MrInfo, Profile, RawReport, ReportRequest } from '../provider.js';
 import type { TvmConfig } from './tvm_state.js';
@@ -48,13 +47,6 @@ export interface EmulatedReportContext {
 
 /** Produces a profile's report. */
 export type EmulatedReportFn = (ctx: EmulatedReportContext, opts: IoOptions) => Promise<RawReport>;
-
-function notYet(what: string): EmulatedReportFn {
-  return () =>
-    Promise.reject(
-      new ProviderError('ERR_UNSUPPORTED', `the emulated TVM cannot produce ${what} yet`),
-    );
-}
 
 /** The report function of each profile (one line per profile). */
 export const EMULATED_REPORTS: Record<Profile, EmulatedReportFn> = {

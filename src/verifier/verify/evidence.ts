@@ -260,7 +260,7 @@ function resolveKind(data: Uint8Array, kind: EvidenceKind | undefined): Evidence
   if (!(EVIDENCE_KINDS as readonly string[]).includes(kind)) {
     throw new UsageError(
       'ERR_USAGE',
-      `--kind ${String(kind)}: expected ${EVIDENCE_KINDS.join('|')}`,
+      `--kind ${kind as string}: expected ${EVIDENCE_KINDS.join('|')}`,
     );
   }
   return kind;

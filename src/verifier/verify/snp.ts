@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { createHash, verify as cryptoVerify, type KeyObject, type X509Certificate } from 'node:crypto';
+import { verify as cryptoVerify, type KeyObject, type X509Certificate } from 'node:crypto';
 import { MrstackError } from '../../errors.js';
 import type { Limits } from '../../limits.js';
 import { DEFAULT_LIMITS } from '../../limits.js';
@@ -32,6 +32,7 @@ import {
   type SnpVerifiedChain,
 } from './snp_chain.js';
 import { checkHclBinding } from './binding_hcl.js';
+import { checkSvsmBinding } from './binding_svsm.js';
 
 /** Options of {@link verifySnpReport}. */
 export interface SnpVerifyOptions {
@@ -50,6 +51,11 @@ export interface SnpVerifyOptions {
   readonly product?: SnpProduct;
   /** A chain cache shared between calls (a verifier service). */
   readonly cache?: SnpChainCache;
+  /**
+   * The SVSM services manifest (configfs-tsm `manifestblob`): with `nonce`, REPORT_DATA must be
+   * SHA-512(nonce ‖ manifest) instead of the nonce itself.
+   */
+  readonly manifest?: Uint8Array;
 }
 
 /** The checks of an SNP verification, by name. */
@@ -79,11 +85,15 @@ function chainFor(report: SnpReport, opts: SnpVerifyOptions): SnpVerifiedChain {
     });
   };
   if (opts.cache === undefined) return build();
-  const h = createHash('sha256');
-  for (const b of inputs) h.update(b).update('\0');
-  h.update('|');
-  for (const b of opts.trustAnchors ?? []) h.update(b).update('\0');
-  const key = `${h.digest('hex')}:${opts.trustEmulated === true ? 'E' : ''}:${signingKey ?? ''}:${product ?? ''}`;
+  const c = opts.cache;
+  const key = [
+    ...inputs.map((b) => c.digest(b)),
+    '|',
+    ...(opts.trustAnchors ?? []).map((b) => c.digest(b)),
+    opts.trustEmulated === true ? 'E' : '',
+    signingKey ?? '',
+    product ?? '',
+  ].join(':');
   return opts.cache.getOrBuild(key, build);
 }
 
@@ -202,7 +212,10 @@ export function verifyParsedSnpReport(
   } else {
     b.fail('report_signature', 'ERR_SIGNATURE_INVALID', 'no trusted key to check the signature');
   }
-  if (opts.nonce !== undefined) {
+  if (opts.manifest !== undefined) {
+    if (opts.nonce === undefined) b.skip('svsm_manifest', 'an SVSM manifest is checked only with the nonce');
+    else checkSvsmBinding(b, report.report_data, opts.nonce, opts.manifest);
+  } else if (opts.nonce !== undefined) {
     const why = checkReportDataNonce(report.report_data, opts.nonce);
     if (why === undefined) b.ok('nonce');
     else b.fail('nonce', 'ERR_NONCE_MISMATCH', why);
@@ -260,6 +273,11 @@ function collateralCerts(files: ReadonlyMap<string, Uint8Array> | undefined): Ui
   );
 }
 
+/** The SVSM manifest from an envelope's parts (`manifestblob` or `manifest`). */
+function manifestPart(o: ResolvedVerifyOptions): Uint8Array | undefined {
+  return o.parts?.['manifestblob'] ?? o.parts?.['manifest'];
+}
+
 /** The SNP entry of the evidence front door's dispatch table. */
 export const SNP_VERIFIER: EvidenceVerifier = {
   detect: detectSnp,
@@ -270,6 +288,7 @@ export const SNP_VERIFIER: EvidenceVerifier = {
         at: o.at,
         certs: [...(o.certs ?? []), ...collateralCerts(o.collateral?.files)],
         ...(o.auxblob === undefined ? {} : { auxblob: o.auxblob }),
+        ...(manifestPart(o) === undefined ? {} : { manifest: manifestPart(o)! }),
         ...(o.trustAnchors === undefined ? {} : { trustAnchors: o.trustAnchors }),
         ...(o.trustEmulated === undefined ? {} : { trustEmulated: o.trustEmulated }),
         ...(o.nonce === undefined ? {} : { nonce: reportDataBinding(o.nonce, o.userData) }),

@@ -82,6 +82,10 @@ export interface SnpVerifiedChain {
   readonly links: readonly X509Certificate[];
   readonly root: string;
   readonly emulated: boolean;
+  /** Validity windows (ms since the epoch), computed once. */
+  readonly windows: readonly { readonly name: string; readonly from: number; readonly to: number }[];
+  /** The chain as claims, computed once. */
+  readonly claims: readonly ChainLink[];
 }
 
 /** Where the chain check can fail. */
@@ -218,6 +222,13 @@ export function buildSnpChain(opts: SnpChainOptions): SnpVerifiedChain {
     links,
     root: cn(root),
     emulated,
+    windows: links.map((c) => ({ name: cn(c), from: Date.parse(c.validFrom), to: Date.parse(c.validTo) })),
+    claims: links.map((c) => ({
+      subject: cn(c),
+      not_before: new Date(Date.parse(c.validFrom)).toISOString(),
+      not_after: new Date(Date.parse(c.validTo)).toISOString(),
+      sha256: fp(c),
+    })),
   };
 }
 
@@ -227,34 +238,27 @@ export function buildSnpChain(opts: SnpChainOptions): SnpVerifiedChain {
  */
 export function checkChainValidity(chain: SnpVerifiedChain, at: Date): void {
   const t = at.getTime();
-  for (const c of chain.links) {
-    const from = Date.parse(c.validFrom);
-    const to = Date.parse(c.validTo);
-    if (t < from) {
+  for (const w of chain.windows) {
+    if (t < w.from) {
+      const nb = new Date(w.from).toISOString();
       throw new VerifyError(
         'ERR_CERT_NOT_YET_VALID',
-        `${cn(c)} is not valid before ${new Date(from).toISOString()} (time ${at.toISOString()})`,
-        { details: { certificate: cn(c), not_before: new Date(from).toISOString() } },
+        `${w.name} is not valid before ${nb} (time ${at.toISOString()})`,
+        { details: { certificate: w.name, not_before: nb } },
       );
     }
-    if (t > to) {
-      throw new VerifyError(
-        'ERR_CERT_EXPIRED',
-        `${cn(c)} expired at ${new Date(to).toISOString()} (time ${at.toISOString()})`,
-        { details: { certificate: cn(c), not_after: new Date(to).toISOString() } },
-      );
+    if (t > w.to) {
+      const na = new Date(w.to).toISOString();
+      throw new VerifyError('ERR_CERT_EXPIRED', `${w.name} expired at ${na} (time ${at.toISOString()})`, {
+        details: { certificate: w.name, not_after: na },
+      });
     }
   }
 }
 
 /** The chain as claims. */
 export function chainLinks(chain: SnpVerifiedChain): ChainLink[] {
-  return chain.links.map((c) => ({
-    subject: cn(c),
-    not_before: new Date(Date.parse(c.validFrom)).toISOString(),
-    not_after: new Date(Date.parse(c.validTo)).toISOString(),
-    sha256: fp(c),
-  }));
+  return [...chain.claims];
 }
 
 /**
@@ -264,6 +268,7 @@ export function chainLinks(chain: SnpVerifiedChain): ChainLink[] {
  */
 export class SnpChainCache {
   readonly #map = new Map<string, SnpVerifiedChain>();
+  readonly #digests = new WeakMap<Uint8Array, string>();
   readonly #max: number;
 
   constructor(maxEntries = 1024) {
@@ -281,6 +286,16 @@ export class SnpChainCache {
     }
     this.#map.set(key, chain);
     return chain;
+  }
+
+  /** SHA-256 of an input, memoised per buffer object (a service passes the same bytes again). */
+  digest(b: Uint8Array): string {
+    let d = this.#digests.get(b);
+    if (d === undefined) {
+      d = createHash('sha256').update(b).digest('hex');
+      this.#digests.set(b, d);
+    }
+    return d;
   }
 
   /** Number of cached chains. */

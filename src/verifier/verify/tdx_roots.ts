@@ -7,7 +7,7 @@
  */
 
 /** The Intel SGX Root CA certificate (PEM), valid 2018-05-21 to 2049-12-31. */
-export const INTEL_SGX_ROOT_CA_PEM: string = `\
+export const INTEL_SGX_ROOT_CA_PEM = `\
 -----BEGIN CERTIFICATE-----
 MIICjzCCAjSgAwIBAgIUImUM1lqdNInzg7SVUr9QGzknBqwwCgYIKoZIzj0EAwIw
 aDEaMBgGA1UEAwwRSW50ZWwgU0dYIFJvb3QgQ0ExGjAYBgNVBAoMEUludGVsIENv

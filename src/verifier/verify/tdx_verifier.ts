@@ -24,7 +24,7 @@
  *
  * @module
  */
-import type { KeyObject, X509Certificate } from 'node:crypto';
+import { X509Certificate as X509CertificateCtor, type KeyObject, type X509Certificate } from 'node:crypto';
 import { MrstackError } from '../../errors.js';
 import { bytesEqual, concatBytes, toHex } from '../../bytes/hex.js';
 import { hash } from '../../crypto/hash.js';
@@ -570,7 +570,30 @@ export const TDX_VERIFIER: EvidenceVerifier = {
   detect: looksLikeTdxQuote,
   show(data: Uint8Array, limits: Limits): EvidenceShowResult {
     const q = parseTdxQuote(data, limits);
-    return { kind: 'tdx', claims: tdxQuoteClaims(q), warnings: q.warnings };
+    const claims = tdxQuoteClaims(q);
+    const warnings = [...q.warnings];
+    // The PCK certificate's platform identity, decoded but not verified.
+    try {
+      const leaf = parseCertificate(q.certificationData.pckChain[0]!, 'pck_chain[0]');
+      const e = pckExtensionOf(leaf);
+      claims['pck'] = {
+        fmspc: e.fmspc,
+        pce_id: e.pceId,
+        pcesvn: e.pceSvn,
+        cpusvn: e.cpuSvn,
+        sgx_tcb_components: e.sgxTcbComponents,
+        ppid: e.ppid,
+        sgx_type: e.sgxType,
+        issuer: subjectName(new X509CertificateCtor(q.certificationData.pckChain[1] ?? q.certificationData.pckChain[0]!)),
+        serial: leaf.serialNumber.toLowerCase(),
+        not_before: new Date(leaf.validFrom).toISOString(),
+        not_after: new Date(leaf.validTo).toISOString(),
+      };
+    } catch (err) {
+      if (!(err instanceof MrstackError)) throw err;
+      warnings.push(`PCK certificate not decoded: ${err.message}`);
+    }
+    return { kind: 'tdx', claims, warnings };
   },
   verify(data: Uint8Array, opts: ResolvedVerifyOptions): Promise<EvidenceResult> {
     const q = parseTdxQuote(data, opts.limits);

@@ -58,7 +58,7 @@ export interface TpmQuoteInput {
 }
 
 /** One failed check. */
-export interface CheckFailure {
+export interface TpmQuoteIssue {
   readonly code: ErrorCode;
   readonly message: string;
 }
@@ -89,7 +89,7 @@ export interface TpmQuoteResult {
   readonly verified: boolean;
   readonly kind: 'tpm';
   readonly claims: TpmQuoteClaims | undefined;
-  readonly errors: readonly CheckFailure[];
+  readonly errors: readonly TpmQuoteIssue[];
   readonly warnings: readonly string[];
 }
 
@@ -100,7 +100,7 @@ const SIG_NAMES: Readonly<Record<number, string>> = {
 };
 
 /** Loads the AK as a KeyObject, and its TPMT_PUBLIC when given. */
-export function loadAk(ak: AkInput): { key: KeyObject; tpm: TpmPublic | undefined } {
+export function loadAkPublicKey(ak: AkInput): { key: KeyObject; tpm: TpmPublic | undefined } {
   if ('tpmtPublic' in ak) {
     const r = new ByteReader(ak.tpmtPublic, { format: 'tpm2' });
     const tpm = readPublic(r, 'ak');
@@ -207,7 +207,7 @@ function sigBytesKind(sig: Uint8Array, key: KeyObject, tpm: TpmPublic | undefine
  * malformed input is reported the same way with its ParseError code.
  */
 export function verifyTpmQuote(input: TpmQuoteInput): TpmQuoteResult {
-  const errors: CheckFailure[] = [];
+  const errors: TpmQuoteIssue[] = [];
   const warnings: string[] = [];
   const fail = (code: ErrorCode, message: string): void => {
     errors.push({ code, message });
@@ -218,7 +218,7 @@ export function verifyTpmQuote(input: TpmQuoteInput): TpmQuoteResult {
   let sig: TpmtSignature;
   try {
     attest = parseAttest(input.attest);
-    ({ key, tpm } = loadAk(input.ak));
+    ({ key, tpm } = loadAkPublicKey(input.ak));
     sig = sigBytesKind(input.signature, key, tpm);
   } catch (e) {
     if (isMrstackError(e)) fail(e.code, e.message);

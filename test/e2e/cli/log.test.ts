@@ -12,9 +12,12 @@ const OVMF = fixture('eventlogs', 'ccel', 'tdx-ovmf.ccel.bin');
 const AAEL1 = fixture('eventlogs', 'aael', 'coco-aael-text-v1-sample1.aael.txt');
 const RHEL = fixture('eventlogs', 'tcg', 'gce-rhel8-secureboot.binary_bios_measurements');
 const OVMF_RTMR = {
-  rtmr0: '8566f998798db09443b244c62de9a3041fb02e2e6936c4396d784bba2e90177329ec5aba3bb484404f2ab9cc90abe193',
-  rtmr1: '775b9f6bfe99f8a31396f0d0218e67ffa796d3b96ccf961cbb0deba48c79c00f082cda1a5567c1c16305f1fc210c13c6',
-  rtmr2: '94eaf7a7bf398ed8d888c91057ae0261802e4f3df084213a76ca7f0b5055ac9d2241de43cd58d9e8b49c503bbf25f34a',
+  rtmr0:
+    '8566f998798db09443b244c62de9a3041fb02e2e6936c4396d784bba2e90177329ec5aba3bb484404f2ab9cc90abe193',
+  rtmr1:
+    '775b9f6bfe99f8a31396f0d0218e67ffa796d3b96ccf961cbb0deba48c79c00f082cda1a5567c1c16305f1fc210c13c6',
+  rtmr2:
+    '94eaf7a7bf398ed8d888c91057ae0261802e4f3df084213a76ca7f0b5055ac9d2241de43cd58d9e8b49c503bbf25f34a',
 };
 
 function tmp(t: { after: (fn: () => void) => void }): string {
@@ -26,21 +29,31 @@ function tmp(t: { after: (fn: () => void) => void }): string {
 test('log replay --json: trustee-asserted RTMRs of the OVMF CCEL, anchors, record count', async () => {
   const { result, json } = await runCliJson(['log', 'replay', OVMF, '--json']);
   assert.equal(result.code, 0);
-  const j = json as { format: string; events: number; registers: Record<string, Record<string, string>>; anchors: Record<string, string> };
+  const j = json as {
+    format: string;
+    events: number;
+    registers: Record<string, Record<string, string>>;
+    anchors: Record<string, string>;
+  };
   assert.equal(j.format, 'ccel');
   assert.equal(j.events, 21);
-  for (const [reg, hex] of Object.entries(OVMF_RTMR)) assert.equal(j.registers[reg]?.['sha384'], hex);
+  for (const [reg, hex] of Object.entries(OVMF_RTMR))
+    assert.equal(j.registers[reg]?.['sha384'], hex);
   assert.deepEqual(j.anchors, { rtmr0: 'reset', rtmr1: 'reset', rtmr2: 'reset' });
 });
 
 test('log replay --expect: match exits 0; a mismatch exits 1 naming register, expected, computed', async (t) => {
   const dir = tmp(t);
   const good = join(dir, 'good.json');
-  writeFileSync(good, JSON.stringify({ rtmr1: { sha384: OVMF_RTMR.rtmr1 }, rtmr3: { sha384: '00'.repeat(48) } }));
+  writeFileSync(
+    good,
+    JSON.stringify({ rtmr1: { sha384: OVMF_RTMR.rtmr1 }, rtmr3: { sha384: '00'.repeat(48) } }),
+  );
   assert.equal((await runCli(['log', 'replay', OVMF, '--expect', good])).code, 0);
   // trustee's test_rtmr_integrity_error: RTMR1 given as 2fa3be56… for the old TDVF log.
   const bad = join(dir, 'bad.json');
-  const given = '2fa3be56af61208bbd179dc7b124988eb929319154663c539d6f46445ecac2fec287075047ff7bd1922829fec28cd3cf';
+  const given =
+    '2fa3be56af61208bbd179dc7b124988eb929319154663c539d6f46445ecac2fec287075047ff7bd1922829fec28cd3cf';
   writeFileSync(bad, JSON.stringify({ rtmr1: { sha384: given } }));
   const old = fixture('eventlogs', 'ccel', 'tdx-old-tdvf-1mib-zero-padded.ccel.bin');
   const { result, json } = await runCliJson(['log', 'replay', old, '--expect', bad, '--json']);
@@ -49,14 +62,22 @@ test('log replay --expect: match exits 0; a mismatch exits 1 naming register, ex
   assert.equal(err['code'], 'ERR_REPLAY_MISMATCH');
   assert.equal(err['register'], 'rtmr1');
   assert.equal(err['expected'], given);
-  assert.equal(err['computed'], '0fa3be56af61208bbd179dc7b124988eb929319154663c539d6f46445ecac2fec287075047ff7bd1922829fec28cd3cf');
+  assert.equal(
+    err['computed'],
+    '0fa3be56af61208bbd179dc7b124988eb929319154663c539d6f46445ecac2fec287075047ff7bd1922829fec28cd3cf',
+  );
   assert.equal(typeof err['last_index'], 'number');
 });
 
 test('log replay --combine: a CCEL then an AAEL v1 of RTMR3 replay into the same registers', async () => {
   const { result, json } = await runCliJson(['log', 'replay', OVMF, AAEL1, '--combine', '--json']);
   assert.equal(result.code, 0);
-  const j = json as { format: string; events: number; registers: Record<string, Record<string, string>>; anchors: Record<string, string> };
+  const j = json as {
+    format: string;
+    events: number;
+    registers: Record<string, Record<string, string>>;
+    anchors: Record<string, string>;
+  };
   assert.equal(j.format, 'ccel+aael');
   assert.equal(j.events, 23);
   assert.equal(j.registers['rtmr0']?.['sha384'], OVMF_RTMR.rtmr0);
@@ -69,7 +90,13 @@ test('log replay --combine: a CCEL then an AAEL v1 of RTMR3 replay into the same
   // Without --combine each file is replayed on its own.
   const sep = await runCliJson(['log', 'replay', OVMF, AAEL1, '--json']);
   const logs = (sep.json as { logs: { format: string; events: number }[] }).logs;
-  assert.deepEqual(logs.map((l) => [l.format, l.events]), [['ccel', 21], ['aael', 2]]);
+  assert.deepEqual(
+    logs.map((l) => [l.format, l.events]),
+    [
+      ['ccel', 21],
+      ['aael', 2],
+    ],
+  );
 });
 
 test('a truncated log: ERR_TRUNCATED exit 2; --allow-partial-tail replays the complete records', async (t) => {
@@ -101,7 +128,10 @@ test('log parse --json: every record with register, type name and number, digest
   assert.equal(e1['type_name'], 'EV_S_CRTM_VERSION');
   assert.equal(e1['type'], 8);
   assert.equal(e1['register'], 'pcr0');
-  assert.deepEqual((e1['decoded'] as Record<string, unknown>)['version'], 'GCE Virtual Firmware v1');
+  assert.deepEqual(
+    (e1['decoded'] as Record<string, unknown>)['version'],
+    'GCE Virtual Firmware v1',
+  );
   const app = j.events.filter((e) => e['type_name'] === 'EV_EFI_BOOT_SERVICES_APPLICATION');
   assert.equal(
     (app[0]!['digests'] as Record<string, string>)['sha256'],
@@ -130,10 +160,28 @@ test('log convert: tcg2 to tcg2 is byte-exact; to aael it is refused as lossy; a
   const r = await runCliJson(['log', 'convert', RHEL, '--to', 'tcg2', '--out', out, '--json']);
   assert.equal(r.result.code, 0);
   assert.deepEqual(readFileSync(out), readFileSync(RHEL));
-  const lossy = await runCliJson(['log', 'convert', RHEL, '--to', 'aael', '--out', join(dir, 'x'), '--json']);
+  const lossy = await runCliJson([
+    'log',
+    'convert',
+    RHEL,
+    '--to',
+    'aael',
+    '--out',
+    join(dir, 'x'),
+    '--json',
+  ]);
   assert.equal(lossy.result.code, 2);
   assert.equal((lossy.json as { error: { code: string } }).error.code, 'ERR_LOSSY_CONVERSION');
-  const ccelToTcg = await runCliJson(['log', 'convert', OVMF, '--to', 'tcg2', '--out', join(dir, 'y'), '--json']);
+  const ccelToTcg = await runCliJson([
+    'log',
+    'convert',
+    OVMF,
+    '--to',
+    'tcg2',
+    '--out',
+    join(dir, 'y'),
+    '--json',
+  ]);
   assert.equal((ccelToTcg.json as { error: { code: string } }).error.code, 'ERR_LOSSY_CONVERSION');
   const a = join(dir, 'a.txt');
   assert.equal((await runCli(['log', 'convert', AAEL1, '--to', 'aael', '--out', a])).code, 0);

@@ -13,8 +13,8 @@ test('SIGTERM unmounts and the server exits 0', async (t) => {
   t.after(() => m.stop());
   assert.equal(isMountPoint(m.root), true);
   m.child.kill('SIGTERM');
-  const { code } = await m.exited;
-  assert.equal(code, 0);
+  const { code, signal } = await m.exited;
+  assert.equal(code, 0, `exit ${String(code)} ${String(signal)}: ${m.stderr()}`);
   assert.equal(isMountPoint(m.root), false);
 });
 
@@ -24,8 +24,8 @@ test('emulate unmount removes the mount and the server exits 0', async (t) => {
   const r = await runCli(['emulate', 'unmount', m.root, '--json']);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), { mountpoint: m.root, unmounted: true });
-  const { code } = await m.exited;
-  assert.equal(code, 0);
+  const { code, signal } = await m.exited;
+  assert.equal(code, 0, `exit ${String(code)} ${String(signal)}: ${m.stderr()}`);
   assert.equal(isMountPoint(m.root), false);
 });
 

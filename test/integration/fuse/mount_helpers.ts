@@ -22,6 +22,8 @@ export interface ServedMount {
   readonly ready: Record<string, unknown>;
   /** The child's exit (code, signal). */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** What the child wrote to stderr so far (for assertion messages). */
+  stderr(): string;
   /** Unmounts with fusermount -u, kills the child if it lingers, removes the temp dir. */
   stop(): Promise<void>;
 }
@@ -92,6 +94,7 @@ export async function serveMount(opts: ServeOptions): Promise<ServedMount> {
     child,
     ready,
     exited,
+    stderr: () => err,
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -28,7 +28,11 @@ for (const [format, name] of CASES) {
   });
 }
 
-test('padded CCEL: cuts in the 0xFF padding still parse every record', { timeout: 60_000 }, async () => {
-  const buf = logFixture('ccel/tdx-ovmf.ccel.bin');
-  await sweepCuts('ccel', buf, 2120, [2120 + 8, 2120 + 100, 4096, buf.length]);
-});
+test(
+  'padded CCEL: cuts in the 0xFF padding still parse every record',
+  { timeout: 60_000 },
+  async () => {
+    const buf = logFixture('ccel/tdx-ovmf.ccel.bin');
+    await sweepCuts('ccel', buf, 2120, [2120 + 8, 2120 + 100, 4096, buf.length]);
+  },
+);

@@ -8,7 +8,9 @@ test('expected values: the registers shape, a whole replay output, and NAME:ALG 
   const a = parseExpectedJson(JSON.stringify({ PCR7: { SHA256: H32 } }));
   assert.deepEqual([...a.keys()], ['pcr7']);
   assert.equal(Buffer.from(a.get('pcr7')!.get('sha256')!).toString('hex'), H32);
-  const b = parseExpectedJson(JSON.stringify({ format: 'tcg2', registers: { pcr7: { sha256: H32 } } }));
+  const b = parseExpectedJson(
+    JSON.stringify({ format: 'tcg2', registers: { pcr7: { sha256: H32 } } }),
+  );
   assert.deepEqual([...b.get('pcr7')!.keys()], ['sha256']);
   const c = parseExpectedJson(JSON.stringify({ 'rtmr3:sha384': 'cd'.repeat(48) }));
   assert.equal(c.get('rtmr3')!.get('sha384')!.length, 48);

@@ -77,12 +77,17 @@ test('readLines: LF-terminated lines, a last line without LF, CR kept, offsets a
 
 test('readLines: a line over maxLineLength is ERR_RECORD_TOO_LARGE by line number, terminated or not', async () => {
   const limits = withLimits({ maxLineLength: 8 });
-  const run = async (s: string): Promise<void> => {
-    for await (const l of readLines(chunked(new TextEncoder().encode(s), 3), { format: 'aael', limits })) {
-      void l;
+  const run = async (s: string): Promise<number> => {
+    let n = 0;
+    for await (const l of readLines(chunked(new TextEncoder().encode(s), 3), {
+      format: 'aael',
+      limits,
+    })) {
+      n += l.bytes.length;
     }
+    return n;
   };
-  await run('12345678\n');
+  assert.equal(await run('12345678\n'), 8);
   for (const s of ['ok\n123456789\n', 'ok\n1234567890123']) {
     await assert.rejects(run(s), (e: unknown) => {
       assert.ok(e instanceof ParseError);

@@ -10,7 +10,14 @@ import {
 import { resetValue } from '../../../src/eventlog/reset_values.js';
 
 test('CC MR index map (UEFI 2.10 §38.4, TDX GHCI): 0 = MRTD, 1-4 = RTMR0-3', () => {
-  assert.deepEqual([0, 1, 2, 3, 4, 5].map(ccMrName), ['mrtd', 'rtmr0', 'rtmr1', 'rtmr2', 'rtmr3', undefined]);
+  assert.deepEqual([0, 1, 2, 3, 4, 5].map(ccMrName), [
+    'mrtd',
+    'rtmr0',
+    'rtmr1',
+    'rtmr2',
+    'rtmr3',
+    undefined,
+  ]);
   assert.equal(rtmrToCcMrIndex(3), 4);
 });
 
@@ -29,7 +36,10 @@ test('reset values: PC Client PCR17-22 all ones, others and RTMRs zero', () => {
   for (let p = 0; p < 24; p++) {
     const v = resetValue(`pcr${p}`, 'sha256');
     assert.equal(v.length, 32);
-    assert.ok(v.every((b) => b === (p >= 17 && p <= 22 ? 0xff : 0)), `pcr${p}`);
+    assert.ok(
+      v.every((b) => b === (p >= 17 && p <= 22 ? 0xff : 0)),
+      `pcr${p}`,
+    );
   }
   assert.ok(resetValue('rtmr3', 'sha384').every((b) => b === 0));
   assert.equal(resetValue('rtmr3', 'sha384').length, 48);

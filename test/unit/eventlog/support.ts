@@ -28,9 +28,10 @@ export interface CaptureExpectation {
 
 /** The expectations of one fixture folder. */
 export function expectations(folder: 'tcg' | 'ccel' | 'aael'): Record<string, CaptureExpectation> {
-  return JSON.parse(
-    readFileSync(fixture('eventlogs', folder, 'expected.json'), 'utf8'),
-  ) as Record<string, CaptureExpectation>;
+  return JSON.parse(readFileSync(fixture('eventlogs', folder, 'expected.json'), 'utf8')) as Record<
+    string,
+    CaptureExpectation
+  >;
 }
 
 /** The bytes as an async stream of chunks of `size` bytes (exercises framing across chunks). */

@@ -1,9 +1,8 @@
 /** The bad-input sweep shared by the suite (a few captures) and scripts/sweep_eventlogs.mjs (all). */
 import assert from 'node:assert/strict';
-import { isMrstackError, ParseError } from '../../../src/errors.js';
+import { isMrstackError, ParseError, type MrstackError } from '../../../src/errors.js';
 import { getLogFormat } from '../../../src/eventlog/registry.js';
 import { Replay } from '../../../src/eventlog/replay.js';
-import type { LogEvent } from '../../../src/eventlog/event.js';
 import { chunked } from './support.js';
 
 /** Deterministic PRNG (mulberry32). */
@@ -19,7 +18,12 @@ export function prng(seed: number): () => number {
 }
 
 /** Outcome of one input: the records parsed, or the ParseError. */
-export type Outcome = { ok: true; records: number } | { ok: false; error: ParseError };
+export type Outcome =
+  | { ok: true; records: number }
+  | {
+      ok: false;
+      error: MrstackError & { incomplete?: boolean; completeRecords?: number | undefined };
+    };
 
 /** Parses (and replays) one input; anything but success or a typed error fails the test. */
 export async function attempt(format: string, buf: Uint8Array): Promise<Outcome> {
@@ -29,14 +33,14 @@ export async function attempt(format: string, buf: Uint8Array): Promise<Outcome>
   try {
     for await (const e of f.parse(chunked(buf, 4096))) {
       n++;
-      r.add(e as LogEvent);
+      r.add(e);
     }
     return { ok: true, records: n };
   } catch (e) {
     if (e instanceof ParseError) return { ok: false, error: e };
     // Replay may refuse a mutated digest size with a typed error too; anything else is a bug.
-    assert.ok(isMrstackError(e), `${format}: untyped ${String(e)}`);
-    return { ok: false, error: e as ParseError };
+    if (!isMrstackError(e)) assert.fail(`${format}: untyped ${String(e)}`);
+    return { ok: false, error: e };
   }
 }
 
@@ -85,7 +89,12 @@ export async function sweepCuts(
 }
 
 /** Seeded random truncations and mutations (byte flips, length-field edits): parse or typed error. */
-export async function sweepRandom(format: string, buf: Uint8Array, seed: number, count: number): Promise<void> {
+export async function sweepRandom(
+  format: string,
+  buf: Uint8Array,
+  seed: number,
+  count: number,
+): Promise<void> {
   const rnd = prng(seed);
   const starts = await boundaries(format, buf);
   for (let i = 0; i < count; i++) {

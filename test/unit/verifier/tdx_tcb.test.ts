@@ -89,8 +89,9 @@ test('TDX-2 v5 with its TCB info: UpToDate at TCB date 2024-11-13, module TDX_01
   );
   const input = inputOf('gotdx-v5-sample.quote.bin');
   const level = matchTdxTcbLevel(info.tcbLevels, input.pck, input.teeTcbSvn);
-  assert.equal(level?.tcbStatus, 'UpToDate');
-  assert.equal(level?.tcbDate, '2024-11-13T00:00:00Z');
+  assert.ok(level !== undefined);
+  assert.equal(level.tcbStatus, 'UpToDate');
+  assert.equal(level.tcbDate, '2024-11-13T00:00:00Z');
   // A QE identity as go-tdx-guest's test makes it (first ISVSVN lowered so this QE matches).
   const qe = qe2023();
   const ev = evaluateTdxTcb(input, info, {

@@ -44,11 +44,17 @@ test('grammar errors are ERR_BAD_EVENT with the line number', () => {
 test('a log that does not start with INIT, or with an empty line inside, is refused', async () => {
   const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
   await assert.rejects(parseAll(enc('a b c\n'), { format: 'aael' }), { code: 'ERR_BAD_EVENT' });
-  await assert.rejects(parseAll(enc(`${INIT}\n\na b c\n`), { format: 'aael' }), { code: 'ERR_BAD_EVENT', offset: 2 });
-  await assert.rejects(parseAll(enc(''), { format: 'aael' }), { code: 'ERR_TRUNCATED' });
-  await assert.rejects(parseAll(new Uint8Array([0x49, 0x4e, 0x49, 0x54, 0x20, 0xff, 0x0a]), { format: 'aael' }), {
-    code: 'ERR_BAD_ENCODING',
+  await assert.rejects(parseAll(enc(`${INIT}\n\na b c\n`), { format: 'aael' }), {
+    code: 'ERR_BAD_EVENT',
+    offset: 2,
   });
+  await assert.rejects(parseAll(enc(''), { format: 'aael' }), { code: 'ERR_TRUNCATED' });
+  await assert.rejects(
+    parseAll(new Uint8Array([0x49, 0x4e, 0x49, 0x54, 0x20, 0xff, 0x0a]), { format: 'aael' }),
+    {
+      code: 'ERR_BAD_ENCODING',
+    },
+  );
   const ok = await parseAll(enc(`${INIT}\na b c\n`), { format: 'aael' });
   assert.equal(ok.events.length, 2);
 });

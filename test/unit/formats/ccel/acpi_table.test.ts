@@ -8,7 +8,10 @@ import {
 import { logFixture } from '../../eventlog/support.js';
 
 test('the CCEL ACPI table re-encodes byte-exact, checksum included', () => {
-  for (const name of ['ccel/intel-tdx.acpi-ccel-table.bin', 'ccel/gcp-cos113-tdx.acpi-ccel-table.bin']) {
+  for (const name of [
+    'ccel/intel-tdx.acpi-ccel-table.bin',
+    'ccel/gcp-cos113-tdx.acpi-ccel-table.bin',
+  ]) {
     const b = logFixture(name);
     assert.ok(ccelChecksumOk(b), name);
     assert.deepEqual(encodeCcelAcpiTable(parseCcelAcpiTable(b)), b);

@@ -9,7 +9,10 @@ function node(w: ByteWriter, type: number, sub: number, body: (b: ByteWriter) =>
   const b = new ByteWriter();
   body(b);
   const bytes = b.finish();
-  w.u8(type).u8(sub).u16le(4 + bytes.length).bytes(bytes);
+  w.u8(type)
+    .u8(sub)
+    .u16le(4 + bytes.length)
+    .bytes(bytes);
 }
 
 const guidBytes = (g: string): Uint8Array => {
@@ -31,7 +34,13 @@ test('PciRoot/Pci/Scsi/HD/File path, then End', () => {
   node(w, 1, 1, (b) => b.u8(0).u8(3)); // function 0, device 3
   node(w, 3, 2, (b) => b.u16le(0).u16le(1));
   node(w, 4, 1, (b) =>
-    b.u32le(1).u64le(0x800n).u64le(0x32000n).bytes(guidBytes('c4c71c4a-0afa-4ab7-a8b2-a0b3c8f1d2e1')).u8(2).u8(2),
+    b
+      .u32le(1)
+      .u64le(0x800n)
+      .u64le(0x32000n)
+      .bytes(guidBytes('c4c71c4a-0afa-4ab7-a8b2-a0b3c8f1d2e1'))
+      .u8(2)
+      .u8(2),
   );
   node(w, 4, 4, (b) => {
     for (const c of '\\EFI\\BOOT\\BOOTX64.EFI') b.u16le(c.charCodeAt(0));

@@ -18,7 +18,10 @@ test('S-CRTM version and the SecureBoot variable (GCE RHEL 8: Secure Boot on; Ub
   ] as const) {
     const evs = await tcg(name);
     const v = evs.find((e) => e.untrustedType === EventType.EV_S_CRTM_VERSION)!;
-    assert.equal(describeTcgEventData(v.untrustedType, v.data)['version'], 'GCE Virtual Firmware v1');
+    assert.equal(
+      describeTcgEventData(v.untrustedType, v.data)['version'],
+      'GCE Virtual Firmware v1',
+    );
     const sb = evs
       .map((e) => describeTcgEventData(e.untrustedType, e.data))
       .find((d) => d['unicode_name'] === 'SecureBoot')!;
@@ -35,7 +38,9 @@ test('GRUB command strings (COS 85: the kernel command line go-tpm-tools asserts
     .filter((s): s is string => typeof s === 'string');
   assert.ok(
     strings.some((s) =>
-      s.includes('/syslinux/vmlinuz.A init=/usr/lib/systemd/systemd boot=local rootwait ro noresume noswap'),
+      s.includes(
+        '/syslinux/vmlinuz.A init=/usr/lib/systemd/systemd boot=local rootwait ro noresume noswap',
+      ),
     ),
   );
 });

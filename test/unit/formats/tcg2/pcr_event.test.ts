@@ -25,7 +25,8 @@ function header(algs: [number, number][], vendor: number[] = []): ByteWriter {
 
 async function parse(buf: Uint8Array, limits?: Limits): Promise<LogEvent[]> {
   const out: LogEvent[] = [];
-  for await (const e of tcg2Format.parse(bytesInput(buf), limits === undefined ? {} : { limits })) out.push(e);
+  for await (const e of tcg2Format.parse(bytesInput(buf), limits === undefined ? {} : { limits }))
+    out.push(e);
   return out;
 }
 
@@ -118,5 +119,8 @@ test('SHA-1 layout log: records of 32 bytes + event; a cut one is truncation', a
   const evs = await parse(buf);
   assert.equal(evs.length, 2);
   assert.deepEqual([...evs[1]!.digests.keys()], ['sha1']);
-  await assert.rejects(parse(buf.subarray(0, buf.length - 2)), { code: 'ERR_TRUNCATED', completeRecords: 1 });
+  await assert.rejects(parse(buf.subarray(0, buf.length - 2)), {
+    code: 'ERR_TRUNCATED',
+    completeRecords: 1,
+  });
 });

@@ -1,0 +1,196 @@
+// bench/agent: acknowledged appends per second and p50/p99 latency for 1, 8 and 64 concurrent
+// tenants, in both durability modes, beside the disk's own fdatasync rate measured in the same
+// run; also with the emulated extend slowed to 1 ms; and (--million) RSS over 1,000,000 events.
+//
+// The agent and its unix-socket service run in this process over the emulated TDX; the tenants
+// run in a worker thread (its own event loop), each appending as fast as acknowledgements come.
+//
+// Usage: node dist/bench/agent/agent_bench.js [--seconds N] [--million] [--json]
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { join } from 'node:path';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import { Agent } from '../../src/agent/agent.js';
+import { AgentServer } from '../../src/agent/server.js';
+import { TenantClient } from '../../src/agent/client.js';
+import type { Durability } from '../../src/agent/append_file.js';
+import { initEmulatedTvm } from '../../src/providers/emulated/tvm_state.js';
+import { openEmulatedProvider } from '../../src/providers/emulated/emulated_provider.js';
+import type { Provider } from '../../src/providers/provider.js';
+
+interface WorkerJob {
+  readonly sockets: readonly string[];
+  readonly seconds: number;
+  readonly events: number;
+}
+
+interface WorkerResult {
+  readonly acked: number;
+  readonly errors: number;
+  readonly latencies: number[];
+  readonly elapsed: number;
+}
+
+async function runClients(job: WorkerJob): Promise<WorkerResult> {
+  const latencies: number[] = [];
+  let acked = 0;
+  let errors = 0;
+  const t0 = performance.now();
+  const deadline = t0 + job.seconds * 1000;
+  const perTenant = job.events > 0 ? Math.ceil(job.events / job.sockets.length) : Infinity;
+  await Promise.all(
+    job.sockets.map(async (s, k) => {
+      const c = new TenantClient(s);
+      let n = 0;
+      while (n < perTenant && (job.events > 0 || performance.now() < deadline)) {
+        const a = performance.now();
+        try {
+          await c.append({ domain: 'bench.example', operation: 'append', content: `tenant ${k} event ${n}` });
+          acked++;
+          if (latencies.length < 2_000_000) latencies.push(performance.now() - a);
+        } catch {
+          errors++;
+        }
+        n++;
+      }
+      c.close();
+    }),
+  );
+  return { acked, errors, latencies, elapsed: performance.now() - t0 };
+}
+
+if (!isMainThread) {
+  void runClients(workerData as WorkerJob).then((r) => parentPort!.postMessage(r));
+}
+
+function clientsInWorker(job: WorkerJob): Promise<WorkerResult> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(fileURLToPath(import.meta.url), { workerData: job });
+    w.once('message', (r: WorkerResult) => {
+      void w.terminate();
+      resolve(r);
+    });
+    w.once('error', reject);
+  });
+}
+
+function fdatasyncRate(dir: string, ms = 1000): number {
+  const fd = fs.openSync(join(dir, 'fsync.probe'), 'a');
+  const buf = Buffer.alloc(200, 0x61);
+  let n = 0;
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    fs.writeSync(fd, buf);
+    fs.fdatasyncSync(fd);
+    n++;
+  }
+  fs.closeSync(fd);
+  return n / (ms / 1000);
+}
+
+function slowed(p: Provider, ms: number): Provider {
+  if (ms <= 0) return p;
+  return {
+    kind: p.kind,
+    profile: p.profile,
+    describe: (o) => p.describe(o),
+    read: (s, o) => p.read(s, o),
+    report: (r, o) => p.report(r, o),
+    close: () => p.close(),
+    extend: async (s, i, o) => {
+      await new Promise((r) => setTimeout(r, ms));
+      return p.extend(s, i, o);
+    },
+  };
+}
+
+const pct = (xs: number[], q: number): number => {
+  if (xs.length === 0) return NaN;
+  const s = Float64Array.from(xs).sort();
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+};
+
+interface Row {
+  tenants: number;
+  durability: Durability;
+  extend_ms: number;
+  acked_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  errors: number;
+  batches: number;
+}
+
+async function scenario(tenants: number, durability: Durability, extendMs: number, seconds: number, events = 0, onRss?: (acked: number) => void): Promise<Row> {
+  const dir = fs.mkdtempSync(join(os.tmpdir(), 'mrstack-bench-agent-'));
+  try {
+    await initEmulatedTvm({ stateDir: join(dir, 'tvm'), profile: 'tdx' });
+    const provider = slowed(await openEmulatedProvider({ stateDir: join(dir, 'tvm') }), extendMs);
+    const names = Array.from({ length: tenants }, (_, i) => `t${i}`);
+    const agent = await Agent.open({
+      provider,
+      register: 'rtmr3',
+      logDir: join(dir, 'log'),
+      durability,
+      bootId: 'bench',
+      tenants: names.map((n) => ({ name: n, vmr: n })),
+    });
+    const server = await AgentServer.start({ agent, runDir: join(dir, 'run') });
+    let timer: NodeJS.Timeout | undefined;
+    if (onRss !== undefined) timer = setInterval(() => onRss(agent.status()['acknowledged'] as number), 2000);
+    const r = await clientsInWorker({ sockets: names.map((n) => server.tenantSocket(n)), seconds, events });
+    if (timer !== undefined) clearInterval(timer);
+    const batches = agent.status()['batches'] as number;
+    await server.close();
+    await agent.close();
+    return {
+      tenants,
+      durability,
+      extend_ms: extendMs,
+      acked_per_s: Math.round(r.acked / (r.elapsed / 1000)),
+      p50_ms: Number(pct(r.latencies, 0.5).toFixed(2)),
+      p99_ms: Number(pct(r.latencies, 0.99).toFixed(2)),
+      errors: r.errors,
+      batches,
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const seconds = Number(args[args.indexOf('--seconds') + 1] ?? 3) || 3;
+  const json = args.includes('--json');
+  const probeDir = fs.mkdtempSync(join(os.tmpdir(), 'mrstack-bench-fsync-'));
+  const fsync = Math.round(fdatasyncRate(probeDir));
+  fs.rmSync(probeDir, { recursive: true, force: true });
+  const rows: Row[] = [];
+  for (const durability of ['process', 'os'] as const) {
+    for (const tenants of [1, 8, 64]) rows.push(await scenario(tenants, durability, 0, seconds));
+  }
+  for (const tenants of [8, 64]) rows.push(await scenario(tenants, 'process', 1, seconds));
+  let million: { acked: number; rss_mb: number }[] | undefined;
+  if (args.includes('--million')) {
+    million = [];
+    const samples = million;
+    const row = await scenario(64, 'process', 0, 0, 1_000_000, (acked) => samples.push({ acked, rss_mb: Math.round(process.memoryUsage().rss / 1e6) }));
+    rows.push(row);
+  }
+  const out = { cpus: os.cpus().length, loadavg: os.loadavg().map((x) => Number(x.toFixed(1))), fdatasync_per_s: fsync, rows, ...(million === undefined ? {} : { million_rss: million }) };
+  if (json) {
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`disk fdatasync: ${fsync}/s   cpus: ${out.cpus}   load: ${out.loadavg.join(' ')}\n`);
+  process.stdout.write('tenants durability extend_ms  acked/s   p50_ms  p99_ms  batches errors\n');
+  for (const r of rows) {
+    process.stdout.write(
+      `${String(r.tenants).padStart(7)} ${r.durability.padEnd(10)} ${String(r.extend_ms).padStart(9)} ${String(r.acked_per_s).padStart(8)} ${String(r.p50_ms).padStart(8)} ${String(r.p99_ms).padStart(7)} ${String(r.batches).padStart(8)} ${r.errors}\n`,
+    );
+  }
+  if (million !== undefined) process.stdout.write(`RSS over 1,000,000 events: ${million.map((m) => `${m.acked}:${m.rss_mb}MB`).join(' ')}\n`);
+}
+
+if (isMainThread) await main();
