@@ -149,6 +149,8 @@ export type {
   VerifiedReplay,
 } from './eventlog/replay.js';
 export { parseExpectedJson } from './eventlog/expect.js';
+export { openLogFile, openLogStream, logFileSize } from './eventlog/log_source.js';
+export type { OpenedLog, OpenLogOptions } from './eventlog/log_source.js';
 export {
   ccMrName,
   isReplayable,
@@ -608,3 +610,51 @@ export type {
   AkInput,
 } from './verifier/verify/tpm_quote.js';
 export { tpmEmulatedReport, loadEmulatedAk, emulatedAkPublic } from './providers/emulated/report_tpm.js';
+
+// --- the measurement agent: mrlog, evidence bundles, layered replay, agent core, client (issue 8) ---
+export {
+  parseMrlogLine,
+  formatMrlogRecord,
+  findControlChar,
+  isDomain,
+  MRLOG_RESERVED,
+  RESERVED_TOKEN_RE,
+  NAME_RE as MRLOG_NAME_RE,
+  DOMAIN_RE as MRLOG_DOMAIN_RE,
+  OPERATION_RE as MRLOG_OPERATION_RE,
+} from './formats/mrlog/record.js';
+export type { MrlogRecord, MrlogRecordBody, MrlogRecordKind, MrlogValue, MrlogVmrValue } from './formats/mrlog/record.js';
+export { parseMrlog, checkMrlogStructure, serializeMrlog } from './formats/mrlog/parse.js';
+export type { ParseMrlogOptions, ParsedMrlog, MrlogRole } from './formats/mrlog/parse.js';
+export { tenantEventLine } from './formats/mrlog/event.js';
+export type { TenantEventInput } from './formats/mrlog/event.js';
+export { MrlogReplayer, replayMrlog } from './eventlog/mrlog_replay.js';
+export type { BankValues, MrlogStart, MrlogGap, VmrObservation, MrlogReplayOptions, MrlogReplayResult } from './eventlog/mrlog_replay.js';
+export { replayVmr, vmrExtend, vmrInitial } from './eventlog/mrlog_vmr.js';
+export type { VmrReplayResult } from './eventlog/mrlog_vmr.js';
+export { evidenceBinding, EVIDENCE_LABEL } from './formats/bundle/binding.js';
+export { merkleLeaf, merkleNode, merkleRoot, merkleProof, merkleRootFromProof, verifyMerkleProof } from './formats/bundle/merkle.js';
+export { parseBundle, bundleToJson, BUNDLE_FORMAT, BUNDLE_VERSION } from './formats/bundle/bundle.js';
+export type {
+  EvidenceBundle,
+  BundleReport,
+  BundleBinding,
+  BundleLogWindow,
+  BundlePhysicalLog,
+  BundleTenantLog,
+  BundleFirmwareLog,
+} from './formats/bundle/bundle.js';
+export { replayBundle, agentRegisterReset } from './verifier/replay/bundle_replay.js';
+export type { ReportedValues, BundleReplayOptions, BundleReplayResult, LayerIssue, TenantEventView } from './verifier/replay/bundle_replay.js';
+export { BUNDLE_VERIFIER } from './verifier/verify/bundle.js';
+export { Agent } from './agent/agent.js';
+export type { AgentOptions, AgentLogger, AppendResult, EventStatus, OffLogEvent, CheckpointPolicy } from './agent/agent.js';
+export { AgentServer, httpStatusOf, appendResultToJson } from './agent/server.js';
+export type { AgentServerOptions } from './agent/server.js';
+export { TenantClient, AdminClient } from './agent/client.js';
+export type { AgentClientOptions, AppendResponse } from './agent/client.js';
+export { DURABILITIES } from './agent/append_file.js';
+export type { Durability } from './agent/append_file.js';
+export { DEFAULT_TENANT_LIMITS, readTenantsFile, parseTenantConfig } from './agent/tenant_config.js';
+export type { TenantConfig, TenantLimits } from './agent/tenant_config.js';
+export { FAULT_STEPS } from './agent/fault.js';

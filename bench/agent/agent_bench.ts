@@ -46,7 +46,11 @@ async function runClients(job: WorkerJob): Promise<WorkerResult> {
       while (n < perTenant && (job.events > 0 || performance.now() < deadline)) {
         const a = performance.now();
         try {
-          await c.append({ domain: 'bench.example', operation: 'append', content: `tenant ${k} event ${n}` });
+          await c.append({
+            domain: 'bench.example',
+            operation: 'append',
+            content: `tenant ${k} event ${n}`,
+          });
           acked++;
           if (latencies.length < 2_000_000) latencies.push(performance.now() - a);
         } catch {
@@ -122,7 +126,14 @@ interface Row {
   batches: number;
 }
 
-async function scenario(tenants: number, durability: Durability, extendMs: number, seconds: number, events = 0, onRss?: (acked: number) => void): Promise<Row> {
+async function scenario(
+  tenants: number,
+  durability: Durability,
+  extendMs: number,
+  seconds: number,
+  events = 0,
+  onRss?: (acked: number) => void,
+): Promise<Row> {
   const dir = fs.mkdtempSync(join(os.tmpdir(), 'mrstack-bench-agent-'));
   try {
     await initEmulatedTvm({ stateDir: join(dir, 'tvm'), profile: 'tdx' });
@@ -138,8 +149,13 @@ async function scenario(tenants: number, durability: Durability, extendMs: numbe
     });
     const server = await AgentServer.start({ agent, runDir: join(dir, 'run') });
     let timer: NodeJS.Timeout | undefined;
-    if (onRss !== undefined) timer = setInterval(() => onRss(agent.status()['acknowledged'] as number), 2000);
-    const r = await clientsInWorker({ sockets: names.map((n) => server.tenantSocket(n)), seconds, events });
+    if (onRss !== undefined)
+      timer = setInterval(() => onRss(agent.status()['acknowledged'] as number), 2000);
+    const r = await clientsInWorker({
+      sockets: names.map((n) => server.tenantSocket(n)),
+      seconds,
+      events,
+    });
     if (timer !== undefined) clearInterval(timer);
     const batches = agent.status()['batches'] as number;
     await server.close();
@@ -175,22 +191,35 @@ async function main(): Promise<void> {
   if (args.includes('--million')) {
     million = [];
     const samples = million;
-    const row = await scenario(64, 'process', 0, 0, 1_000_000, (acked) => samples.push({ acked, rss_mb: Math.round(process.memoryUsage().rss / 1e6) }));
+    const row = await scenario(64, 'process', 0, 0, 1_000_000, (acked) =>
+      samples.push({ acked, rss_mb: Math.round(process.memoryUsage().rss / 1e6) }),
+    );
     rows.push(row);
   }
-  const out = { cpus: os.cpus().length, loadavg: os.loadavg().map((x) => Number(x.toFixed(1))), fdatasync_per_s: fsync, rows, ...(million === undefined ? {} : { million_rss: million }) };
+  const out = {
+    cpus: os.cpus().length,
+    loadavg: os.loadavg().map((x) => Number(x.toFixed(1))),
+    fdatasync_per_s: fsync,
+    rows,
+    ...(million === undefined ? {} : { million_rss: million }),
+  };
   if (json) {
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     return;
   }
-  process.stdout.write(`disk fdatasync: ${fsync}/s   cpus: ${out.cpus}   load: ${out.loadavg.join(' ')}\n`);
+  process.stdout.write(
+    `disk fdatasync: ${fsync}/s   cpus: ${out.cpus}   load: ${out.loadavg.join(' ')}\n`,
+  );
   process.stdout.write('tenants durability extend_ms  acked/s   p50_ms  p99_ms  batches errors\n');
   for (const r of rows) {
     process.stdout.write(
       `${String(r.tenants).padStart(7)} ${r.durability.padEnd(10)} ${String(r.extend_ms).padStart(9)} ${String(r.acked_per_s).padStart(8)} ${String(r.p50_ms).padStart(8)} ${String(r.p99_ms).padStart(7)} ${String(r.batches).padStart(8)} ${r.errors}\n`,
     );
   }
-  if (million !== undefined) process.stdout.write(`RSS over 1,000,000 events: ${million.map((m) => `${m.acked}:${m.rss_mb}MB`).join(' ')}\n`);
+  if (million !== undefined)
+    process.stdout.write(
+      `RSS over 1,000,000 events: ${million.map((m) => `${m.acked}:${m.rss_mb}MB`).join(' ')}\n`,
+    );
 }
 
 if (isMainThread) await main();

@@ -13,7 +13,7 @@ import { imaTemplateHashInput, isAllZero } from '../../src/formats/ima/ima_templ
 import { hashInfo, type HashAlg } from '../../src/crypto/hash_alg.js';
 import { BATCH, CHUNK, CTL, SLOTS } from './ima_parallel.js';
 
-type OneShot = (alg: string, data: Uint8Array, enc: 'buffer') => Buffer;
+type OneShot = (alg: string, data: Uint8Array, enc: 'latin1') => string;
 const oneShot = (nodeCrypto as unknown as { hash: OneShot }).hash;
 
 const data = workerData as {
@@ -24,14 +24,14 @@ const data = workerData as {
   ring: SharedArrayBuffer;
 };
 const ctl = new Int32Array(data.ctl);
-const ring = new Uint8Array(data.ring);
+const ring = Buffer.from(data.ring);
 const size = hashInfo(data.other).size;
 const nameO = hashInfo(data.other).nodeName;
-const ones = new Uint8Array(size).fill(0xff);
+const ones = '\xff'.repeat(size);
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+function sameBytes(a: string, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  for (let i = 0; i < b.length; i++) if (a.charCodeAt(i) !== b[i]) return false;
   return true;
 }
 
@@ -52,7 +52,7 @@ try {
       for (const e of rd.push(chunk.subarray(0, n))) {
         const viol = isAllZero(e.templateHash);
         const input = imaTemplateHashInput(e);
-        if (!viol && !sameBytes(oneShot('sha1', input, 'buffer'), e.templateHash)) mismatches++;
+        if (!viol && !sameBytes(oneShot('sha1', input, 'latin1'), e.templateHash)) mismatches++;
         if (!data.computeOther) continue;
         const batch = (i / BATCH) | 0;
         // Wait for a free slot: at most SLOTS batches ahead of the consumer.
@@ -62,7 +62,7 @@ try {
           Atomics.wait(ctl, CTL.consumed, c, 1000);
         }
         const at = ((batch % SLOTS) * BATCH + (i % BATCH)) * size;
-        ring.set(viol ? ones : oneShot(nameO, input, 'buffer'), at);
+        ring.write(viol ? ones : oneShot(nameO, input, 'latin1'), at, 'latin1');
         i++;
         if (i % BATCH === 0) publish();
       }

@@ -20,7 +20,7 @@ export const BATCH = 4096;
 export const SLOTS = 8;
 export const CHUNK: number = 1 << 20;
 
-type OneShot = (alg: string, data: Uint8Array, enc: 'buffer') => Buffer;
+type OneShot = (alg: string, data: Uint8Array, enc: 'latin1') => string;
 const oneShot = (nodeCrypto as unknown as { hash: OneShot }).hash;
 
 /** Control words in the shared Int32Array. */
@@ -50,7 +50,7 @@ export async function replayImaFileParallel(
   const ctlBuf = new SharedArrayBuffer(16);
   const ctl = new Int32Array(ctlBuf);
   const ring = new SharedArrayBuffer(SLOTS * BATCH * size);
-  const ringBytes = new Uint8Array(ring);
+  const ringBytes = Buffer.from(ring);
   const worker = new Worker(new URL('./ima_digest_worker.js', import.meta.url), {
     workerData: { path, other, computeOther: withOther, ctl: ctlBuf, ring },
   });
@@ -61,8 +61,8 @@ export async function replayImaFileParallel(
 
   const name1 = 'sha1';
   const nameO = hashInfo(other).nodeName;
-  const st1 = new Map<number, Uint8Array>();
-  const stO = new Map<number, Uint8Array>();
+  const st1 = new Map<number, Buffer>();
+  const stO = new Map<number, Buffer>();
   const ones1 = new Uint8Array(20).fill(0xff);
   let count = 0;
   let violations = 0;
@@ -80,9 +80,9 @@ export async function replayImaFileParallel(
         if (viol) violations++;
         if (withSha1) {
           let s = st1.get(e.pcr);
-          if (s === undefined) st1.set(e.pcr, (s = new Uint8Array(40)));
+          if (s === undefined) st1.set(e.pcr, (s = Buffer.alloc(40)));
           s.set(viol ? ones1 : e.templateHash, 20);
-          s.set(oneShot(name1, s, 'buffer'), 0);
+          s.write(oneShot(name1, s, 'latin1'), 0, 'latin1');
         }
         if (withOther) {
           const batch = (i / BATCH) | 0;
@@ -97,9 +97,9 @@ export async function replayImaFileParallel(
           }
           const at = ((batch % SLOTS) * BATCH + (i % BATCH)) * size;
           let s = stO.get(e.pcr);
-          if (s === undefined) stO.set(e.pcr, (s = new Uint8Array(2 * size)));
-          s.set(ringBytes.subarray(at, at + size), size);
-          s.set(oneShot(nameO, s, 'buffer'), 0);
+          if (s === undefined) stO.set(e.pcr, (s = Buffer.alloc(2 * size)));
+          ringBytes.copy(s, size, at, at + size);
+          s.write(oneShot(nameO, s, 'latin1'), 0, 'latin1');
           if (i % BATCH === BATCH - 1) {
             Atomics.add(ctl, CTL.consumed, 1);
             Atomics.notify(ctl, CTL.consumed);

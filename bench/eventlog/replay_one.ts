@@ -18,7 +18,8 @@ import { replayImaFileParallel } from './ima_parallel.js';
 
 async function main(): Promise<void> {
   const [mode, file, banksArg] = process.argv.slice(2);
-  if (mode === undefined || file === undefined) throw new Error('usage: replay_one MODE FILE [BANKS]');
+  if (mode === undefined || file === undefined)
+    throw new Error('usage: replay_one MODE FILE [BANKS]');
   const banks = (banksArg ?? 'sha1,sha256').split(',') as HashAlg[];
   const t0 = process.hrtime.bigint();
   let result: unknown;
@@ -37,7 +38,11 @@ async function main(): Promise<void> {
     closeSync(fd);
     rd.end();
     const r = rp.result();
-    result = { entries: r.events, pcrs: r.registers, templateHashMismatches: r.templateHashMismatches.length };
+    result = {
+      entries: r.events,
+      pcrs: r.registers,
+      templateHashMismatches: r.templateHashMismatches.length,
+    };
   } else if (mode === 'log') {
     const head = new Uint8Array(64 * 1024);
     const fd = openSync(file, 'r');
@@ -45,10 +50,13 @@ async function main(): Promise<void> {
     closeSync(fd);
     const fmt = detectLogFormat(head.subarray(0, n));
     const rp = new Replay();
-    await rp.addAll(fmt.parse(createReadStream(file, { highWaterMark: 1 << 20 }), { logName: file }));
+    await rp.addAll(
+      fmt.parse(createReadStream(file, { highWaterMark: 1 << 20 }), { logName: file }),
+    );
     const r = rp.result();
     const pcrs: Record<string, Record<string, string>> = {};
-    for (const [reg, b] of r.registers) pcrs[reg] = Object.fromEntries([...b].map(([a, v]) => [a, toHex(v)]));
+    for (const [reg, b] of r.registers)
+      pcrs[reg] = Object.fromEntries([...b].map(([a, v]) => [a, toHex(v)]));
     result = { format: fmt.id, entries: r.events, pcrs };
   } else {
     throw new Error(`unknown mode ${mode}`);

@@ -58,13 +58,20 @@ function timeTool(cmd: string, argv: string[]): { seconds: number; status: numbe
 interface One {
   seconds: number;
   maxRssMB: number;
-  result: { pcrs: Record<string, Record<string, string>>; templateHashMismatches?: number };
+  result: {
+    pcrs: Record<string, Record<string, string> | undefined>;
+    templateHashMismatches?: number;
+  };
 }
 function mrstack(mode: string, file: string, banks?: string): One {
-  const r = spawnSync(process.execPath, [replayOne, mode, file, ...(banks === undefined ? [] : [banks])], {
-    encoding: 'utf8',
-    maxBuffer: 16 << 20,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [replayOne, mode, file, ...(banks === undefined ? [] : [banks])],
+    {
+      encoding: 'utf8',
+      maxBuffer: 16 << 20,
+    },
+  );
   if (r.status !== 0) throw new Error(`replay_one ${mode} failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as One;
 }
@@ -82,11 +89,21 @@ const fail = (what: string): never => {
 
 for (let run = 0; run < RUNS; run++) {
   process.stderr.write(`run ${run + 1}/${RUNS}\n`);
-  const ev = timeTool('evmctl', ['ima_measurement', '--pcrs', `sha1,${f1}`, '--pcrs', `sha256,${f256}`, imaFile]);
+  const ev = timeTool('evmctl', [
+    'ima_measurement',
+    '--pcrs',
+    `sha1,${f1}`,
+    '--pcrs',
+    `sha256,${f256}`,
+    imaFile,
+  ]);
   if (ev.status !== 0) fail('evmctl did not match the generated PCR10 values');
   record('evmctl ima_measurement (sha1+sha256)', ev.seconds);
   const both = mrstack('ima-parallel', imaFile, 'sha1,sha256');
-  if (both.result.pcrs['pcr10']?.['sha1'] !== ima.sha1 || both.result.pcrs['pcr10']?.['sha256'] !== ima.sha256) {
+  if (
+    both.result.pcrs['pcr10']?.['sha1'] !== ima.sha1 ||
+    both.result.pcrs['pcr10']?.['sha256'] !== ima.sha256
+  ) {
     fail('mrstack both banks');
   }
   if (both.result.templateHashMismatches !== 0) fail('template hash mismatches');
@@ -102,7 +119,8 @@ for (let run = 0; run < RUNS; run++) {
   record('tpm2_eventlog (TCG, output discarded)', tt.seconds);
   const t = mrstack('log', tcgFile);
   for (const [pcr, v] of Object.entries(tcg.pcrs)) {
-    if (t.result.pcrs[pcr]?.['sha256'] !== v.sha256 || t.result.pcrs[pcr]?.['sha1'] !== v.sha1) fail(`tcg ${pcr}`);
+    if (t.result.pcrs[pcr]?.['sha256'] !== v.sha256 || t.result.pcrs[pcr]?.['sha1'] !== v.sha1)
+      fail(`tcg ${pcr}`);
   }
   record('mrstack TCG parse + replay (registry, stream)', t.seconds, t.maxRssMB);
 }
@@ -122,9 +140,15 @@ for (const [name, r] of rows) {
 }
 const evm = med('evmctl ima_measurement (sha1+sha256)');
 console.log('');
-console.log(`ratio both banks / evmctl:        ${(med('mrstack IMA sha1+sha256 (2 threads)') / evm).toFixed(2)} (goal <= 1)`);
-console.log(`ratio quoted bank / evmctl:       ${(med('mrstack IMA quoted sha256 bank (2 threads)') / evm).toFixed(2)} (goal <= 0.5)`);
-console.log(`ratio 1-thread both / evmctl:     ${(med('mrstack IMA sha1+sha256 (1 thread)') / evm).toFixed(2)}`);
+console.log(
+  `ratio both banks / evmctl:        ${(med('mrstack IMA sha1+sha256 (2 threads)') / evm).toFixed(2)} (goal <= 1)`,
+);
+console.log(
+  `ratio quoted bank / evmctl:       ${(med('mrstack IMA quoted sha256 bank (2 threads)') / evm).toFixed(2)} (goal <= 0.5)`,
+);
+console.log(
+  `ratio 1-thread both / evmctl:     ${(med('mrstack IMA sha1+sha256 (1 thread)') / evm).toFixed(2)}`,
+);
 console.log(
   `ratio TCG / tpm2_eventlog:        ${(med('mrstack TCG parse + replay (registry, stream)') / med('tpm2_eventlog (TCG, output discarded)')).toFixed(2)} (goal: < 4 µs/event)`,
 );

@@ -26,7 +26,8 @@ const { parseSnpReport } = await import(dist('formats/snp/report.js'));
 const args = process.argv.slice(2);
 const seconds = Number(args[args.indexOf('--seconds') + 1]) || 2;
 const asJson = args.includes('--json');
-const fx = (n) => new Uint8Array(readFileSync(join(root, 'test', 'fixtures', 'evidence', 'snp', n)));
+const fx = (n) =>
+  new Uint8Array(readFileSync(join(root, 'test', 'fixtures', 'evidence', 'snp', n)));
 const report = fx('trustee-e2e-genoa-v3.report.bin');
 const vcek = fx('trustee-e2e-genoa-v3.vcek.der');
 const at = new Date('2025-06-01T00:00:00Z');
@@ -47,7 +48,8 @@ function rate(fn, warm = 50) {
 
 const cache = new SnpChainCache();
 const first = verifySnpReport(report, { at, certs: [vcek], cache });
-if (!first.verified) throw new Error(`bench report does not verify: ${JSON.stringify(first.errors)}`);
+if (!first.verified)
+  throw new Error(`bench report does not verify: ${JSON.stringify(first.errors)}`);
 
 const results = {};
 const key = new X509Certificate(Buffer.from(vcek)).publicKey;
@@ -61,20 +63,40 @@ for (let round = 0; round < 3; round++) {
   raw.push(rate(() => nodeVerify('sha384', signed, { key, dsaEncoding: 'ieee-p1363' }, sig)));
   cached.push(
     rate(() => {
-      if (!verifySnpReport(report, { at, certs: [vcek], cache }).verified) throw new Error('failed');
+      if (!verifySnpReport(report, { at, certs: [vcek], cache }).verified)
+        throw new Error('failed');
     }),
   );
 }
 const med = (a) => [...a].sort((x, y) => x - y)[1];
 results['raw P-384 crypto.verify (cached KeyObject)'] = med(raw);
 results['mrstack verifySnpReport, chain cached'] = med(cached);
-results['mrstack verifySnpReport, no cache (chain each time)'] = rate(() => verifySnpReport(report, { at, certs: [vcek] }), 10);
-const ratio = results['mrstack verifySnpReport, chain cached'] / results['raw P-384 crypto.verify (cached KeyObject)'];
+results['mrstack verifySnpReport, no cache (chain each time)'] = rate(
+  () => verifySnpReport(report, { at, certs: [vcek] }),
+  10,
+);
+const ratio =
+  results['mrstack verifySnpReport, chain cached'] /
+  results['raw P-384 crypto.verify (cached KeyObject)'];
 
 if (asJson) {
-  console.log(JSON.stringify({ seconds, per_core_per_s: results, cached_vs_raw: ratio, peer: 'none installable (see header)' }, null, 2));
+  console.log(
+    JSON.stringify(
+      {
+        seconds,
+        per_core_per_s: results,
+        cached_vs_raw: ratio,
+        peer: 'none installable (see header)',
+      },
+      null,
+      2,
+    ),
+  );
 } else {
-  for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(52)} ${v.toFixed(0).padStart(7)} /s`);
-  console.log(`${'cached / raw'.padEnd(52)} ${(ratio * 100).toFixed(1).padStart(6)} %  (goal >= 90 %)`);
+  for (const [k, v] of Object.entries(results))
+    console.log(`${k.padEnd(52)} ${v.toFixed(0).padStart(7)} /s`);
+  console.log(
+    `${'cached / raw'.padEnd(52)} ${(ratio * 100).toFixed(1).padStart(6)} %  (goal >= 90 %)`,
+  );
   console.log('peer @tinfoilsh/verifier: not installable here (missing dependency), see header');
 }

@@ -48,7 +48,12 @@ interface Row {
 }
 const rows: Row[] = [];
 
-async function measure(op: string, way: string, fn: () => Promise<unknown> | unknown, maxOps = Infinity): Promise<void> {
+async function measure(
+  op: string,
+  way: string,
+  fn: () => unknown,
+  maxOps = Infinity,
+): Promise<void> {
   for (let i = 0; i < Math.min(20, maxOps); i++) await fn(); // warm-up
   const lat: number[] = [];
   const start = performance.now();
@@ -130,9 +135,15 @@ try {
   const akHandle = ak.handle;
   const rawQuote = encodeQuote(akHandle, nonce, quoteSel);
   for (let round = 0; round < ROUNDS; round++) {
-    await measure('PCR_Extend sha256', 'mrstack (Tpm.pcrExtend)', () => tpm.pcrExtend(16, [{ hashAlg: TPM_ALG.SHA256, digest }]));
-    await measure('PCR_Read sha256:16', 'mrstack (Tpm.pcrRead)', () => tpm.pcrRead([{ hashAlg: TPM_ALG.SHA256, pcrs: [16] }]));
-    await measure('Quote ECDSA P-256, 9 PCRs', 'mrstack (Tpm.quote)', () => tpm.quote(akHandle, nonce, quoteSel));
+    await measure('PCR_Extend sha256', 'mrstack (Tpm.pcrExtend)', () =>
+      tpm.pcrExtend(16, [{ hashAlg: TPM_ALG.SHA256, digest }]),
+    );
+    await measure('PCR_Read sha256:16', 'mrstack (Tpm.pcrRead)', () =>
+      tpm.pcrRead([{ hashAlg: TPM_ALG.SHA256, pcrs: [16] }]),
+    );
+    await measure('Quote ECDSA P-256, 9 PCRs', 'mrstack (Tpm.quote)', () =>
+      tpm.quote(akHandle, nonce, quoteSel),
+    );
     await tpm.close(); // swtpm serves one connection at a time
     const raw = await RawClient.open(sw.host, sw.port);
     await measure('PCR_Extend sha256', 'raw bytes', () => raw.call(extendCmd));
@@ -146,7 +157,9 @@ try {
   await measure('PCR_Extend sha256', 'mrstack provider.extend (+2 reads)', () =>
     prov.extend({ name: 'pcr16', alg: 'sha256' }, { kind: 'digest', digest }),
   );
-  await measure('PCR_Read sha256:16', 'mrstack provider.read', () => prov.read({ name: 'pcr16', alg: 'sha256' }));
+  await measure('PCR_Read sha256:16', 'mrstack provider.read', () =>
+    prov.read({ name: 'pcr16', alg: 'sha256' }),
+  );
   // Flush the AK through the same connection, then release it.
   await prov.tpm.flush(akHandle);
   await prov.close();
@@ -157,16 +170,51 @@ try {
   };
   tool('tpm2_createprimary', ['-C', 'o', '-G', 'ecc', '-c', 'srk.ctx']);
   tool('tpm2_flushcontext', ['-t']);
-  tool('tpm2_create', ['-C', 'srk.ctx', '-G', 'ecc:ecdsa-sha256:null', '-a', 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign', '-u', 'ak.pub', '-r', 'ak.priv']);
+  tool('tpm2_create', [
+    '-C',
+    'srk.ctx',
+    '-G',
+    'ecc:ecdsa-sha256:null',
+    '-a',
+    'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign',
+    '-u',
+    'ak.pub',
+    '-r',
+    'ak.priv',
+  ]);
   tool('tpm2_flushcontext', ['-t']);
   tool('tpm2_load', ['-C', 'srk.ctx', '-u', 'ak.pub', '-r', 'ak.priv', '-c', 'ak.ctx']);
   tool('tpm2_evictcontrol', ['-C', 'o', '-c', 'ak.ctx', '0x81010010']);
   tool('tpm2_flushcontext', ['-t']);
   const hexDigest = Buffer.from(digest).toString('hex');
-  await measure('PCR_Extend sha256', 'tpm2_pcrextend (process per op)', () => tool('tpm2_pcrextend', [`16:sha256=${hexDigest}`]), TOOL_RUNS);
-  await measure('PCR_Read sha256:16', 'tpm2_pcrread (process per op)', () => tool('tpm2_pcrread', ['sha256:16']), TOOL_RUNS);
-  await measure('Quote ECDSA P-256, 9 PCRs', 'tpm2_quote (process per op)', () =>
-    tool('tpm2_quote', ['-c', '0x81010010', '-l', 'sha256:0,1,2,3,4,5,6,7,16', '-q', Buffer.from(nonce).toString('hex'), '-m', 'q.msg', '-s', 'q.sig']),
+  await measure(
+    'PCR_Extend sha256',
+    'tpm2_pcrextend (process per op)',
+    () => tool('tpm2_pcrextend', [`16:sha256=${hexDigest}`]),
+    TOOL_RUNS,
+  );
+  await measure(
+    'PCR_Read sha256:16',
+    'tpm2_pcrread (process per op)',
+    () => tool('tpm2_pcrread', ['sha256:16']),
+    TOOL_RUNS,
+  );
+  await measure(
+    'Quote ECDSA P-256, 9 PCRs',
+    'tpm2_quote (process per op)',
+    () =>
+      tool('tpm2_quote', [
+        '-c',
+        '0x81010010',
+        '-l',
+        'sha256:0,1,2,3,4,5,6,7,16',
+        '-q',
+        Buffer.from(nonce).toString('hex'),
+        '-m',
+        'q.msg',
+        '-s',
+        'q.sig',
+      ]),
     Math.max(10, TOOL_RUNS >> 1),
   );
   tool('tpm2_evictcontrol', ['-C', 'o', '-c', '0x81010010']);

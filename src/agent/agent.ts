@@ -55,7 +55,11 @@ export interface AgentLogger {
   error(obj: object, msg?: string): void;
 }
 
-const SILENT: AgentLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const SILENT: AgentLogger = {
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
 
 /** When the agent starts a new segment on its own. */
 export interface CheckpointPolicy {
@@ -190,7 +194,7 @@ export class Agent {
   readonly #tenants = new Map<string, TenantState>();
   #usedVmrs = new Set<string>();
   #lastCheckpoint: { seq: number; at: string } | undefined;
-  #queue: Job[] = [];
+  readonly #queue: Job[] = [];
   #running = false;
   #inflightExtend: Promise<unknown> | undefined;
   #stopped: AgentError | undefined;
@@ -255,11 +259,12 @@ export class Agent {
       this.#archiveBoot(oldBoot);
       opened = PhysicalLog.open(this.#physDir, this.register.name, this.durability);
     }
-    const sameBoot = prev !== undefined && prev.bootId === this.bootId;
-    this.#usedVmrs = new Set(sameBoot ? prev.usedVmrs : []);
-    this.#lastCheckpoint = sameBoot ? prev.lastCheckpoint : undefined;
+    const same = prev?.bootId === this.bootId ? prev : undefined;
+    this.#usedVmrs = new Set(same?.usedVmrs ?? []);
+    this.#lastCheckpoint = same?.lastCheckpoint;
     this.#plog = opened.log;
-    if (opened.scan.torn > 0) this.#log.warn({ torn: opened.scan.torn }, 'truncated a torn physical-log tail');
+    if (opened.scan.torn > 0)
+      this.#log.warn({ torn: opened.scan.torn }, 'truncated a torn physical-log tail');
     await this.#recoverPhysical(opened.scan);
     // tenants: persisted ones, then declared ones not yet known
     fs.mkdirSync(this.#tenantDir, { recursive: true, mode: 0o750 });
@@ -273,7 +278,10 @@ export class Agent {
       let covered: number | undefined = 0;
       if (last !== undefined) covered = t.log.recordOf(last.value);
       if (covered === undefined) {
-        this.#log.error({ tenant: cfg.name, vmr: cfg.vmr }, 'the tenant log does not contain the value its last VMR record states');
+        this.#log.error(
+          { tenant: cfg.name, vmr: cfg.vmr },
+          'the tenant log does not contain the value its last VMR record states',
+        );
         covered = 0;
       }
       t.covered = covered;
@@ -281,11 +289,19 @@ export class Agent {
     }
     this.#saveState();
     if (stale.length > 0) {
-      this.#log.info({ tenants: stale.map((t) => t.config.name) }, 're-propagating tenant records not covered by a VMR record');
+      this.#log.info(
+        { tenants: stale.map((t) => t.config.name) },
+        're-propagating tenant records not covered by a VMR record',
+      );
       await this.#coverTenants(stale);
     }
     this.#log.info(
-      { register: this.register.name, records: this.#plog.records, tenants: this.#tenants.size, boot_id: this.bootId },
+      {
+        register: this.register.name,
+        records: this.#plog.records,
+        tenants: this.#tenants.size,
+        boot_id: this.bootId,
+      },
       'agent recovered',
     );
   }
@@ -297,7 +313,10 @@ export class Agent {
       const src = join(this.logDir, name);
       if (fs.existsSync(src)) fs.renameSync(src, join(dest, name));
     }
-    this.#log.info({ old_boot_id: oldBoot, archive: dest }, 'new boot: archived the previous boot\'s logs');
+    this.#log.info(
+      { old_boot_id: oldBoot, archive: dest },
+      "new boot: archived the previous boot's logs",
+    );
   }
 
   async #openTenant(cfg: TenantConfig): Promise<TenantState> {
@@ -307,10 +326,14 @@ export class Agent {
     if (fs.existsSync(path) && fs.statSync(path).size > 0) {
       const o = TenantLog.open(path, alg, this.durability);
       log = o.log;
-      if (o.torn > 0) this.#log.warn({ tenant: cfg.name, torn: o.torn }, 'truncated a torn tenant-log tail');
+      if (o.torn > 0)
+        this.#log.warn({ tenant: cfg.name, torn: o.torn }, 'truncated a torn tenant-log tail');
       if (log.name !== cfg.name || log.vmr !== cfg.vmr) {
         log.close();
-        throw new AgentError('ERR_CONFLICT', `${path} belongs to tenant ${log.name} (vMR ${log.vmr}), not ${cfg.name}`);
+        throw new AgentError(
+          'ERR_CONFLICT',
+          `${path} belongs to tenant ${log.name} (vMR ${log.vmr}), not ${cfg.name}`,
+        );
       }
     } else {
       if (fs.existsSync(path)) fs.unlinkSync(path);
@@ -340,9 +363,16 @@ export class Agent {
     if (this.#plog.records === 0) {
       // a new log: BOOT and SYNC in one write, SYNC holding the value after BOOT
       if (this.#plog.currentSeq < 0) this.#plog.startSegment();
-      const boot = formatMrlogRecord({ kind: 'boot', bootId: this.bootId, epoch: Math.floor(this.#now().getTime() / 1000) });
+      const boot = formatMrlogRecord({
+        kind: 'boot',
+        bootId: this.bootId,
+        epoch: Math.floor(this.#now().getTime() / 1000),
+      });
       const afterBoot = extendBanks(algs, live, utf8(boot));
-      const sync = formatMrlogRecord({ kind: 'sync', values: algs.map((a) => ({ alg: a, value: afterBoot.get(a)! })) });
+      const sync = formatMrlogRecord({
+        kind: 'sync',
+        values: algs.map((a) => ({ alg: a, value: afterBoot.get(a)! })),
+      });
       this.#values = new Map(live);
       this.#extended = 0;
       await this.#appendPhysical([boot, sync]);
@@ -354,7 +384,9 @@ export class Agent {
     let from: number | undefined; // index in tail of the first record to extend
     if (s >= 0) {
       const sync = tail[s]!;
-      const vs: Banks = new Map(sync.kind === 'sync' ? sync.values.map((v) => [v.alg, v.value]) : []);
+      const vs: Banks = new Map(
+        sync.kind === 'sync' ? sync.values.map((v) => [v.alg, v.value]) : [],
+      );
       let cur: Banks = vs;
       const after: Banks[] = [];
       for (let k = s; k < tail.length; k++) {
@@ -365,21 +397,43 @@ export class Agent {
         if (banksEqual(algs, after[k]!, live)) from = k + 1;
       }
       if (from === undefined && banksEqual(algs, vs, live)) from = s;
-      if (from === undefined && s > 0 && banksEqual(algs, extendBanks(algs, live, utf8(tail[s - 1]!.line)), vs)) from = s - 1;
+      if (
+        from === undefined &&
+        s > 0 &&
+        banksEqual(algs, extendBanks(algs, live, utf8(tail[s - 1]!.line)), vs)
+      )
+        from = s - 1;
     }
     this.#values = new Map(live);
     if (from === undefined) {
       this.#extended = this.#plog.records;
       const rec = this.#plog.records;
-      this.#log.warn({ register: this.register.name, value: hexBanks(live) }, 'the register moved off-log: writing a SYNC record');
-      this.#offLog.push({ at: this.#now().toISOString(), record: rec, expected: {}, found: hexBanks(live), when: 'recovery' });
-      await this.#appendPhysical([formatMrlogRecord({ kind: 'sync', values: algs.map((a) => ({ alg: a, value: live.get(a)! })) })]);
+      this.#log.warn(
+        { register: this.register.name, value: hexBanks(live) },
+        'the register moved off-log: writing a SYNC record',
+      );
+      this.#offLog.push({
+        at: this.#now().toISOString(),
+        record: rec,
+        expected: {},
+        found: hexBanks(live),
+        when: 'recovery',
+      });
+      await this.#appendPhysical([
+        formatMrlogRecord({
+          kind: 'sync',
+          values: algs.map((a) => ({ alg: a, value: live.get(a)! })),
+        }),
+      ]);
       return;
     }
     this.#extended = scan.tailStart + from;
     const todo = tail.slice(from).filter(extendable);
     if (todo.length > 0) {
-      this.#log.info({ records: todo.length }, 'extending durable records that were not extended before the restart');
+      this.#log.info(
+        { records: todo.length },
+        'extending durable records that were not extended before the restart',
+      );
       await this.#extendRecords(todo.map((r) => r.line));
     }
     this.#extended = this.#plog.records;
@@ -415,9 +469,21 @@ export class Agent {
         // someone extended the register off-log before this record: record where it is now
         this.#values = new Map(res.new);
         const rec = this.#plog.records;
-        this.#offLog.push({ at: this.#now().toISOString(), record: rec, expected: hexBanks(expected), found: hexBanks(res.new), when: 'extend' });
-        this.#log.warn({ register: this.register.name, record: rec }, 'the register moved off-log: writing a SYNC record');
-        const sync = formatMrlogRecord({ kind: 'sync', values: this.register.algs.map((a) => ({ alg: a, value: res.new.get(a)! })) });
+        this.#offLog.push({
+          at: this.#now().toISOString(),
+          record: rec,
+          expected: hexBanks(expected),
+          found: hexBanks(res.new),
+          when: 'extend',
+        });
+        this.#log.warn(
+          { register: this.register.name, record: rec },
+          'the register moved off-log: writing a SYNC record',
+        );
+        const sync = formatMrlogRecord({
+          kind: 'sync',
+          values: this.register.algs.map((a) => ({ alg: a, value: res.new.get(a)! })),
+        });
         this.#plog.write([sync]);
         await this.#plog.sync();
         await this.#extendRecords([sync]);
@@ -430,10 +496,17 @@ export class Agent {
   #stop(e: unknown): AgentError {
     if (this.#stopped === undefined) {
       const why = e instanceof Error ? e.message : String(e);
-      this.#stopped = new AgentError('ERR_AGENT_STOPPED', `the ${this.register.name} queue stopped: ${why}`, {
-        cause: e,
-        details: { register: this.register.name, ...(e instanceof MrstackError ? { cause_code: e.code } : {}) },
-      });
+      this.#stopped = new AgentError(
+        'ERR_AGENT_STOPPED',
+        `the ${this.register.name} queue stopped: ${why}`,
+        {
+          cause: e,
+          details: {
+            register: this.register.name,
+            ...(e instanceof MrstackError ? { cause_code: e.code } : {}),
+          },
+        },
+      );
       this.#log.error({ err: why, register: this.register.name }, 'extend queue stopped');
     }
     return this.#stopped;
@@ -504,7 +577,11 @@ export class Agent {
     faultPoint('tenant-synced');
     const vmrLine = formatMrlogRecord({
       kind: 'vmr',
-      values: [...groups.keys()].map((t) => ({ name: t.config.vmr, alg: t.log.alg, value: t.log.value })),
+      values: [...groups.keys()].map((t) => ({
+        name: t.config.vmr,
+        alg: t.log.alg,
+        value: t.log.value,
+      })),
     });
     const rec = await this.#appendPhysical([vmrLine]);
     this.#batches++;
@@ -616,16 +693,21 @@ export class Agent {
     t.tokens = Math.min(rate, t.tokens + ((now - t.lastRefill) / 1000) * rate);
     t.lastRefill = now;
     if (t.tokens < 1) {
-      throw new AgentError('ERR_RATE_LIMITED', `tenant ${t.config.name} exceeded ${rate} events/s`, {
-        details: { tenant: t.config.name, rate },
-      });
+      throw new AgentError(
+        'ERR_RATE_LIMITED',
+        `tenant ${t.config.name} exceeded ${rate} events/s`,
+        {
+          details: { tenant: t.config.name, rate },
+        },
+      );
     }
     t.tokens -= 1;
   }
 
   #tenant(name: string): TenantState {
     const t = this.#tenants.get(name);
-    if (t === undefined || t.removed) throw new AgentError('ERR_NOT_FOUND', `no tenant named ${JSON.stringify(name)}`);
+    if (t === undefined || t.removed)
+      throw new AgentError('ERR_NOT_FOUND', `no tenant named ${JSON.stringify(name)}`);
     return t;
   }
 
@@ -637,7 +719,12 @@ export class Agent {
     const t = this.#tenant(tenant);
     const pos = t.log.lookup(id);
     if (pos !== undefined) {
-      return { id, status: pos.record <= t.covered ? 'acknowledged' : 'pending', record: pos.record, value: toHex(pos.value) };
+      return {
+        id,
+        status: pos.record <= t.covered ? 'acknowledged' : 'pending',
+        record: pos.record,
+        value: toHex(pos.value),
+      };
     }
     if (t.inflight.has(id)) return { id, status: 'queued' };
     throw new AgentError('ERR_NOT_FOUND', `tenant ${tenant} has no request ${JSON.stringify(id)}`);
@@ -650,7 +737,10 @@ export class Agent {
 
   /** Tenants, in name order. */
   listTenants(): TenantConfig[] {
-    return [...this.#tenants.values()].filter((t) => !t.removed).map((t) => t.config).sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.#tenants.values()]
+      .filter((t) => !t.removed)
+      .map((t) => t.config)
+      .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /**
@@ -665,9 +755,13 @@ export class Agent {
     let added: TenantState | undefined;
     await this.#op(async () => {
       const existing = this.#tenants.get(cfg.name);
-      if (existing !== undefined && !existing.removed) throw new AgentError('ERR_CONFLICT', `tenant ${cfg.name} exists already`);
+      if (existing !== undefined && !existing.removed)
+        throw new AgentError('ERR_CONFLICT', `tenant ${cfg.name} exists already`);
       if (this.#usedVmrs.has(cfg.vmr)) {
-        throw new AgentError('ERR_CONFLICT', `vMR ${cfg.vmr} is or was in use in this boot; vMR names are never reused`);
+        throw new AgentError(
+          'ERR_CONFLICT',
+          `vMR ${cfg.vmr} is or was in use in this boot; vMR names are never reused`,
+        );
       }
       added = await this.#openTenant(cfg);
       this.#saveState();
@@ -709,7 +803,10 @@ export class Agent {
     const seq = this.#plog.startSegment();
     const cp = formatMrlogRecord({ kind: 'checkpoint', seq, prev: { alg: prevAlg, value: prev } });
     const afterCp = extendBanks(algs, this.#values, utf8(cp));
-    const sync = formatMrlogRecord({ kind: 'sync', values: algs.map((a) => ({ alg: a, value: afterCp.get(a)! })) });
+    const sync = formatMrlogRecord({
+      kind: 'sync',
+      values: algs.map((a) => ({ alg: a, value: afterCp.get(a)! })),
+    });
     await this.#appendPhysical([cp, sync]);
     this.#lastCheckpoint = { seq, at: this.#now().toISOString() };
     this.#saveState();
@@ -720,7 +817,8 @@ export class Agent {
   #maybeCheckpoint(): void {
     if (this.#checkpointQueued || this.#stopped !== undefined) return;
     const big = this.#policy.maxBytes > 0 && this.#plog.currentSize >= this.#policy.maxBytes;
-    const old = this.#policy.maxAgeMs > 0 && Date.now() - this.#plog.currentOpened >= this.#policy.maxAgeMs;
+    const old =
+      this.#policy.maxAgeMs > 0 && Date.now() - this.#plog.currentOpened >= this.#policy.maxAgeMs;
     if (!big && !old) return;
     this.#checkpointQueued = true;
     this.#enqueue({
@@ -737,14 +835,22 @@ export class Agent {
   // ---- evidence ----
 
   async #takeReport(reportData: Uint8Array): Promise<ReportSnapshot> {
-    const tenantLines = (): Map<string, number> => new Map([...this.#tenants].map(([n, t]) => [n, t.log.lines]));
+    const tenantLines = (): Map<string, number> =>
+      new Map([...this.#tenants].map(([n, t]) => [n, t.log.lines]));
     const physBefore = this.#extended;
     const tenantBefore = tenantLines();
     const raw = await this.register.provider.report({ reportData });
     const delay = this.#opts.reportDelayMs ?? 0;
     if (delay > 0) await new Promise((r) => setTimeout(r, delay));
     await this.#inflightExtend;
-    return { raw, physBefore, physAfter: this.#extended, tenantBefore, tenantAfter: tenantLines(), reportData };
+    return {
+      raw,
+      physBefore,
+      physAfter: this.#extended,
+      tenantBefore,
+      tenantAfter: tenantLines(),
+      reportData,
+    };
   }
 
   /**
@@ -753,7 +859,12 @@ export class Agent {
    * the tenant's log and the positions around the report.
    * @throws AgentError `ERR_NOT_FOUND` (tenant, checkpoint); provider errors
    */
-  async evidence(tenant: string, nonce: Uint8Array, userData: Uint8Array = new Uint8Array(0), since = 0): Promise<EvidenceBundle> {
+  async evidence(
+    tenant: string,
+    nonce: Uint8Array,
+    userData: Uint8Array = new Uint8Array(0),
+    since = 0,
+  ): Promise<EvidenceBundle> {
     const t = this.#tenant(tenant);
     if (nonce.length === 0 || nonce.length > 1024 || userData.length > 1024) {
       throw new UsageError('ERR_USAGE', 'nonce: 1-1024 bytes; user data: at most 1024 bytes');
@@ -768,9 +879,17 @@ export class Agent {
     const tAfter = snap.tenantAfter.get(tenant) ?? t.log.lines;
     const tBefore = snap.tenantBefore.get(tenant) ?? 0;
     const tLines = t.log.readLines(tAfter);
-    const firmwareLog = this.#opts.firmwareLog === undefined ? undefined : await this.#opts.firmwareLog();
+    const firmwareLog =
+      this.#opts.firmwareLog === undefined ? undefined : await this.#opts.firmwareLog();
     const r = snap.raw;
-    const kind = r.format === 'tdx-quote' ? 'tdx' : r.format === 'snp-report' ? 'snp' : r.format === 'tpm-quote' ? 'tpm' : 'cca';
+    const kind =
+      r.format === 'tdx-quote'
+        ? 'tdx'
+        : r.format === 'snp-report'
+          ? 'snp'
+          : r.format === 'tpm-quote'
+            ? 'tpm'
+            : 'cca';
     const before = Math.max(0, snap.physBefore - phys.first);
     return {
       format: BUNDLE_FORMAT,
@@ -804,7 +923,13 @@ export class Agent {
         after: phys.lines.length,
         lines: phys.lines,
       },
-      tenantLog: { vmr: t.config.vmr, alg: t.log.alg, before: Math.min(tBefore, tLines.length), after: tLines.length, lines: tLines },
+      tenantLog: {
+        vmr: t.config.vmr,
+        alg: t.log.alg,
+        before: Math.min(tBefore, tLines.length),
+        after: tLines.length,
+        lines: tLines,
+      },
     };
   }
 
@@ -831,7 +956,10 @@ export class Agent {
       queue_depth: this.#queue.length,
       acknowledged: this.#acked,
       batches: this.#batches,
-      stopped: this.#stopped === undefined ? null : { code: this.#stopped.code, message: this.#stopped.message },
+      stopped:
+        this.#stopped === undefined
+          ? null
+          : { code: this.#stopped.code, message: this.#stopped.message },
       off_log: this.#offLog,
       tenants: [...this.#tenants.values()]
         .filter((t) => !t.removed)

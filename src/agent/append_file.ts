@@ -40,7 +40,11 @@ export class AppendFile {
    */
   static open(path: string, durability: Durability): { file: AppendFile; torn: number } {
     try {
-      const fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_APPEND, 0o640);
+      const fd = fs.openSync(
+        path,
+        fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_APPEND,
+        0o640,
+      );
       const size = fs.fstatSync(fd).size;
       const keep = completeLength(fd, size);
       if (keep < size) {

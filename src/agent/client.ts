@@ -50,7 +50,10 @@ class SocketClient {
           method,
           path,
           timeout: this.#timeout,
-          headers: data === undefined ? {} : { 'content-type': 'application/json', 'content-length': data.length },
+          headers:
+            data === undefined
+              ? {}
+              : { 'content-type': 'application/json', 'content-length': data.length },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -62,7 +65,12 @@ class SocketClient {
             try {
               j = JSON.parse(text);
             } catch {
-              reject(new AgentError('ERR_INTERNAL', `agent answered ${res.statusCode ?? '?'} with non-JSON`));
+              reject(
+                new AgentError(
+                  'ERR_INTERNAL',
+                  `agent answered ${res.statusCode ?? '?'} with non-JSON`,
+                ),
+              );
               return;
             }
             if ((res.statusCode ?? 500) >= 400) reject(errorFromBody(j, res.statusCode ?? 500));
@@ -70,12 +78,22 @@ class SocketClient {
           });
         },
       );
-      req.on('timeout', () => req.destroy(new AgentError('ERR_TIMEOUT', `no answer from ${this.socketPath} in ${this.#timeout} ms`)));
+      req.on('timeout', () =>
+        req.destroy(
+          new AgentError('ERR_TIMEOUT', `no answer from ${this.socketPath} in ${this.#timeout} ms`),
+        ),
+      );
       req.on('error', (e) => {
         if (isMrstackError(e)) reject(e);
         else {
           const code = (e as { code?: unknown }).code;
-          reject(new AgentError('ERR_AGENT_UNREACHABLE', `${this.socketPath}: ${String(code ?? e.message)}`, { cause: e, details: { socket: this.socketPath } }));
+          reject(
+            new AgentError(
+              'ERR_AGENT_UNREACHABLE',
+              `${this.socketPath}: ${typeof code === 'string' ? code : e.message}`,
+              { cause: e, details: { socket: this.socketPath } },
+            ),
+          );
         }
       });
       req.end(data);
@@ -89,8 +107,12 @@ class SocketClient {
 
 function errorFromBody(j: unknown, status: number): AgentError {
   const err = (j as { error?: Record<string, unknown> } | null)?.error;
-  const code = typeof err?.['code'] === 'string' && err['code'] in ERROR_CODES ? (err['code'] as ErrorCode) : 'ERR_INTERNAL';
-  const message = typeof err?.['message'] === 'string' ? err['message'] : `agent answered ${status}`;
+  const code =
+    typeof err?.['code'] === 'string' && err['code'] in ERROR_CODES
+      ? (err['code'] as ErrorCode)
+      : 'ERR_INTERNAL';
+  const message =
+    typeof err?.['message'] === 'string' ? err['message'] : `agent answered ${status}`;
   const details = { ...(err ?? {}) };
   delete details['code'];
   delete details['message'];
@@ -104,12 +126,20 @@ export class TenantClient {
     this.#c = new SocketClient(socketPath, opts);
   }
   /** Appends an event; resolves once acknowledged. */
-  append(ev: { domain: string; operation: string; content: string }, id?: string): Promise<AppendResponse> {
-    return this.#c.request('POST', '/v1/events', { ...ev, ...(id === undefined ? {} : { id }) }) as Promise<AppendResponse>;
+  append(
+    ev: { domain: string; operation: string; content: string },
+    id?: string,
+  ): Promise<AppendResponse> {
+    return this.#c.request('POST', '/v1/events', {
+      ...ev,
+      ...(id === undefined ? {} : { id }),
+    }) as Promise<AppendResponse>;
   }
   /** What became of a request id. */
   eventStatus(id: string): Promise<Record<string, unknown>> {
-    return this.#c.request('GET', `/v1/events/${encodeURIComponent(id)}`) as Promise<Record<string, unknown>>;
+    return this.#c.request('GET', `/v1/events/${encodeURIComponent(id)}`) as Promise<
+      Record<string, unknown>
+    >;
   }
   /** The tenant's own log lines. */
   async log(): Promise<string[]> {
@@ -117,7 +147,11 @@ export class TenantClient {
     return j.lines;
   }
   /** An evidence bundle (its JSON form, `docs/bundle.md`). */
-  evidence(nonce: Uint8Array, userData?: Uint8Array, since?: number): Promise<Record<string, unknown>> {
+  evidence(
+    nonce: Uint8Array,
+    userData?: Uint8Array,
+    since?: number,
+  ): Promise<Record<string, unknown>> {
     return this.#c.request('POST', '/v1/evidence', {
       nonce: toHex(nonce),
       ...(userData === undefined ? {} : { user_data: toHex(userData) }),
@@ -150,11 +184,16 @@ export class AdminClient {
   }
   /** Removes a tenant. */
   removeTenant(name: string): Promise<Record<string, unknown>> {
-    return this.#c.request('DELETE', `/v1/tenants/${encodeURIComponent(name)}`) as Promise<Record<string, unknown>>;
+    return this.#c.request('DELETE', `/v1/tenants/${encodeURIComponent(name)}`) as Promise<
+      Record<string, unknown>
+    >;
   }
   /** Starts a new segment. */
   checkpoint(): Promise<{ checkpoint: number; at: string }> {
-    return this.#c.request('POST', '/v1/checkpoint', {}) as Promise<{ checkpoint: number; at: string }>;
+    return this.#c.request('POST', '/v1/checkpoint', {}) as Promise<{
+      checkpoint: number;
+      at: string;
+    }>;
   }
   /** Closes kept-alive connections. */
   close(): void {

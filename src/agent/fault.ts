@@ -41,7 +41,7 @@ let seen = 0;
 
 /** Marks that the append path reached `step`; may kill the process (see module doc). */
 export function faultPoint(step: string): void {
-  if (spec === undefined || spec.step !== step) return;
+  if (spec?.step !== step) return;
   seen++;
   if (seen !== spec.at) return;
   if (spec.throwInstead) throw new AgentError('ERR_INTERNAL', `injected fault at ${step}`);

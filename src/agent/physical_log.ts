@@ -45,7 +45,7 @@ export class PhysicalLog {
   readonly dir: string;
   readonly register: string;
   readonly durability: Durability;
-  #segments: SegmentInfo[];
+  readonly #segments: SegmentInfo[];
   #file: AppendFile | undefined;
   #records: number;
   #segmentOpened: number;
@@ -60,7 +60,11 @@ export class PhysicalLog {
   }
 
   /** Opens (creating the directory) and scans the chain. */
-  static open(dir: string, register: string, durability: Durability): { log: PhysicalLog; scan: PhysicalScan } {
+  static open(
+    dir: string,
+    register: string,
+    durability: Durability,
+  ): { log: PhysicalLog; scan: PhysicalScan } {
     fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
     const log = new PhysicalLog(dir, register, durability);
     const seqs = fs
@@ -145,13 +149,18 @@ export class PhysicalLog {
   /** Total bytes in all segments. */
   get totalSize(): number {
     let n = 0;
-    for (const s of this.#segments) n += s === this.#segments[this.#segments.length - 1] ? this.currentSize : fs.statSync(s.path).size;
+    for (const s of this.#segments)
+      n +=
+        s === this.#segments[this.#segments.length - 1]
+          ? this.currentSize
+          : fs.statSync(s.path).size;
     return n;
   }
 
   /** Appends lines with one write(2); returns the chain index of the first. */
   write(lines: readonly string[]): number {
-    if (this.#file === undefined) throw new AgentError('ERR_INTERNAL', 'physical log has no segment');
+    if (this.#file === undefined)
+      throw new AgentError('ERR_INTERNAL', 'physical log has no segment');
     const first = this.#records;
     this.#file.write(Buffer.from(lines.map((l) => `${l}\n`).join(''), 'utf8'));
     this.#records += lines.length;
@@ -188,7 +197,10 @@ export class PhysicalLog {
   readLines(since: number, upto: number): { first: number; lines: string[] } {
     const startIdx = this.#segments.findIndex((s) => s.seq === since);
     if (startIdx < 0) {
-      throw new AgentError('ERR_NOT_FOUND', `no checkpoint ${since} in this boot's log (have ${this.#segments.map((s) => s.seq).join(', ')})`);
+      throw new AgentError(
+        'ERR_NOT_FOUND',
+        `no checkpoint ${since} in this boot's log (have ${this.#segments.map((s) => s.seq).join(', ')})`,
+      );
     }
     const first = this.#segments[startIdx]!.firstRecord;
     const lines: string[] = [];

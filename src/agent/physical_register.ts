@@ -36,14 +36,22 @@ const DEFAULT_RETRY: ExtendRetryPolicy = { busyRetries: 50, busyDelayMs: 2, unce
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Expected per-bank values after extending `line` onto `before`. */
-export function extendBanks(algs: readonly HashAlg[], before: ReadonlyMap<HashAlg, Uint8Array>, line: Uint8Array): Banks {
+export function extendBanks(
+  algs: readonly HashAlg[],
+  before: ReadonlyMap<HashAlg, Uint8Array>,
+  line: Uint8Array,
+): Banks {
   const out: Banks = new Map();
   for (const a of algs) out.set(a, extend(a, before.get(a)!, hash(a, line)));
   return out;
 }
 
 /** True when both hold the same value in every bank of `algs`. */
-export function banksEqual(algs: readonly HashAlg[], a: ReadonlyMap<HashAlg, Uint8Array>, b: ReadonlyMap<HashAlg, Uint8Array>): boolean {
+export function banksEqual(
+  algs: readonly HashAlg[],
+  a: ReadonlyMap<HashAlg, Uint8Array>,
+  b: ReadonlyMap<HashAlg, Uint8Array>,
+): boolean {
   return algs.every((x) => {
     const va = a.get(x);
     const vb = b.get(x);
@@ -58,7 +66,12 @@ export class PhysicalRegister {
   readonly algs: readonly HashAlg[];
   readonly #retry: ExtendRetryPolicy;
 
-  private constructor(provider: Provider, name: string, algs: readonly HashAlg[], retry: ExtendRetryPolicy) {
+  private constructor(
+    provider: Provider,
+    name: string,
+    algs: readonly HashAlg[],
+    retry: ExtendRetryPolicy,
+  ) {
     this.provider = provider;
     this.name = name;
     this.algs = algs;
@@ -70,21 +83,43 @@ export class PhysicalRegister {
    * @throws UsageError `ERR_USAGE` (PCR 16/23: resettable), ProviderError `ERR_UNKNOWN_MR`,
    *   `ERR_NOT_EXTENDABLE`
    */
-  static async open(provider: Provider, name: string, retry: Partial<ExtendRetryPolicy> = {}): Promise<PhysicalRegister> {
+  static async open(
+    provider: Provider,
+    name: string,
+    retry: Partial<ExtendRetryPolicy> = {},
+  ): Promise<PhysicalRegister> {
     const sel = parseMrSelector(name);
-    if (sel.alg !== undefined) throw new UsageError('ERR_USAGE', `--register ${name}: name the register without :ALG (the agent extends every bank)`);
+    if (sel.alg !== undefined)
+      throw new UsageError(
+        'ERR_USAGE',
+        `--register ${name}: name the register without :ALG (the agent extends every bank)`,
+      );
     if (sel.name === 'pcr16' || sel.name === 'pcr23') {
-      throw new UsageError('ERR_USAGE', `--register ${sel.name}: resettable PCRs cannot anchor a log (DESIGN §5)`);
+      throw new UsageError(
+        'ERR_USAGE',
+        `--register ${sel.name}: resettable PCRs cannot anchor a log (DESIGN §5)`,
+      );
     }
     const all = await provider.describe();
     const mine: MrInfo[] = all.filter((m) => m.name === sel.name);
     if (mine.length === 0) {
-      throw new MrstackError('ERR_UNKNOWN_MR', `no register named ${sel.name} (known: ${[...new Set(all.map((m) => m.name))].join(', ')})`);
+      throw new MrstackError(
+        'ERR_UNKNOWN_MR',
+        `no register named ${sel.name} (known: ${[...new Set(all.map((m) => m.name))].join(', ')})`,
+      );
     }
     if (mine.some((m) => !m.extendable || m.alg === undefined)) {
-      throw new MrstackError('ERR_NOT_EXTENDABLE', `${sel.name} cannot be extended by this provider`);
+      throw new MrstackError(
+        'ERR_NOT_EXTENDABLE',
+        `${sel.name} cannot be extended by this provider`,
+      );
     }
-    return new PhysicalRegister(provider, sel.name, mine.map((m) => m.alg!), { ...DEFAULT_RETRY, ...retry });
+    return new PhysicalRegister(
+      provider,
+      sel.name,
+      mine.map((m) => m.alg!),
+      { ...DEFAULT_RETRY, ...retry },
+    );
   }
 
   /** Reads every bank. */
@@ -98,7 +133,10 @@ export class PhysicalRegister {
   async #rawExtend(line: Uint8Array): Promise<LineExtendResult> {
     const res =
       this.algs.length === 1
-        ? await this.provider.extend({ name: this.name, alg: this.algs[0]! }, { kind: 'digest', digest: hash(this.algs[0]!, line) })
+        ? await this.provider.extend(
+            { name: this.name, alg: this.algs[0]! },
+            { kind: 'digest', digest: hash(this.algs[0]!, line) },
+          )
         : await this.provider.extend({ name: this.name }, { kind: 'event', data: line });
     const oldV: Banks = new Map();
     const newV: Banks = new Map();
@@ -115,7 +153,10 @@ export class PhysicalRegister {
    * @throws the provider's error when it is neither EBUSY nor resolvable by a re-read;
    *   AgentError `ERR_DEVICE_BUSY` after the EBUSY retries
    */
-  async extendLine(line: Uint8Array, before: ReadonlyMap<HashAlg, Uint8Array>): Promise<LineExtendResult> {
+  async extendLine(
+    line: Uint8Array,
+    before: ReadonlyMap<HashAlg, Uint8Array>,
+  ): Promise<LineExtendResult> {
     const after = extendBanks(this.algs, before, line);
     let busy = 0;
     let uncertain = 0;
@@ -129,12 +170,19 @@ export class PhysicalRegister {
           await sleep(Math.min(100, this.#retry.busyDelayMs * busy));
           continue;
         }
-        if ((code === 'ERR_DEVICE_IO' || code === 'ERR_DEVICE_INTERRUPTED') && uncertain < this.#retry.uncertainRetries) {
+        if (
+          (code === 'ERR_DEVICE_IO' || code === 'ERR_DEVICE_INTERRUPTED') &&
+          uncertain < this.#retry.uncertainRetries
+        ) {
           uncertain++;
           const now = await this.read();
           if (banksEqual(this.algs, now, after)) return { old: new Map(before), new: now };
           if (banksEqual(this.algs, now, before)) continue;
-          throw new AgentError('ERR_AGENT_STOPPED', `${this.name}: after ${code} the register holds neither the value before nor after the extend`, { cause: e });
+          throw new AgentError(
+            'ERR_AGENT_STOPPED',
+            `${this.name}: after ${code} the register holds neither the value before nor after the extend`,
+            { cause: e },
+          );
         }
         throw e;
       }

@@ -27,7 +27,7 @@ interface Waiter<T> {
 export class ReportBatcher<T> {
   readonly #take: (reportData: Uint8Array) => Promise<T>;
   readonly #maxBatch: number;
-  #waiting: Waiter<T>[] = [];
+  readonly #waiting: Waiter<T>[] = [];
   #busy = false;
 
   constructor(take: (reportData: Uint8Array) => Promise<T>, maxBatch = 1024) {
@@ -51,7 +51,12 @@ export class ReportBatcher<T> {
       try {
         const shared = await this.#take(merkleRoot(bindings));
         batch.forEach((w, i) => {
-          w.resolve({ shared, leafIndex: i, treeSize: batch.length, proof: merkleProof(bindings, i) });
+          w.resolve({
+            shared,
+            leafIndex: i,
+            treeSize: batch.length,
+            proof: merkleProof(bindings, i),
+          });
         });
       } catch (e) {
         for (const w of batch) w.reject(e);

@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { MrstackError, ParseError } from '../errors.js';
 import { fromHex } from '../bytes/hex.js';
 import { bundleToJson } from '../formats/bundle/bundle.js';
@@ -28,26 +28,23 @@ export interface AgentServerOptions {
 
 /** HTTP status of an error code. */
 export function httpStatusOf(e: MrstackError): number {
-  switch (e.code) {
-    case 'ERR_NOT_FOUND':
-      return 404;
-    case 'ERR_CONFLICT':
-      return 409;
-    case 'ERR_RATE_LIMITED':
-      return 429;
-    case 'ERR_FORBIDDEN':
-    case 'ERR_PERMISSION':
-      return 403;
-    default:
-      return e.exitCode === 3 ? 503 : 400;
-  }
+  const special: Partial<Record<string, number>> = {
+    ERR_NOT_FOUND: 404,
+    ERR_CONFLICT: 409,
+    ERR_RATE_LIMITED: 429,
+    ERR_FORBIDDEN: 403,
+    ERR_PERMISSION: 403,
+  };
+  return special[e.code] ?? (e.exitCode === 3 ? 503 : 400);
 }
 
 function sendError(reply: FastifyReply, e: unknown): FastifyReply {
   if (e instanceof MrstackError) return reply.code(httpStatusOf(e)).send({ error: e.toJSON() });
   const fe = e as Partial<FastifyError>;
   if (typeof fe.statusCode === 'number' && fe.statusCode < 500) {
-    return reply.code(fe.statusCode).send({ error: { code: 'ERR_BAD_JSON', message: fe.message ?? 'bad request' } });
+    return reply
+      .code(fe.statusCode)
+      .send({ error: { code: 'ERR_BAD_JSON', message: fe.message ?? 'bad request' } });
   }
   const message = e instanceof Error ? e.message : String(e);
   return reply.code(500).send({ error: { code: 'ERR_INTERNAL', message } });
@@ -71,7 +68,13 @@ export function appendResultToJson(r: AppendResult): Record<string, unknown> {
 function body(req: { body: unknown }): Record<string, unknown> {
   const b = req.body;
   if (typeof b !== 'object' || b === null || Array.isArray(b)) {
-    throw new ParseError({ code: 'ERR_BAD_JSON', format: 'json', offset: 0, field: 'body', expected: 'a JSON object' });
+    throw new ParseError({
+      code: 'ERR_BAD_JSON',
+      format: 'json',
+      offset: 0,
+      field: 'body',
+      expected: 'a JSON object',
+    });
   }
   return b as Record<string, unknown>;
 }
@@ -80,21 +83,44 @@ function optString(o: Record<string, unknown>, k: string): string | undefined {
   const v = o[k];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') {
-    throw new ParseError({ code: 'ERR_BAD_JSON', format: 'json', offset: 0, field: k, expected: 'a string', actual: typeof v });
+    throw new ParseError({
+      code: 'ERR_BAD_JSON',
+      format: 'json',
+      offset: 0,
+      field: k,
+      expected: 'a string',
+      actual: typeof v,
+    });
   }
   return v;
 }
 
-function newApp(): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+type FastifyFactory = (typeof import('fastify'))['default'];
+
+/** fastify is loaded on first use, so that importing the public API loads no server. */
+let fastifyFactory: FastifyFactory | undefined;
+
+async function newApp(): Promise<FastifyInstance> {
+  fastifyFactory ??= (await import('fastify')).default;
+  const app = fastifyFactory({ logger: false, bodyLimit: 1024 * 1024 });
   app.setErrorHandler((err, _req, reply) => sendError(reply, err));
   app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: { code: 'ERR_NOT_FOUND', message: `no route ${req.method} ${req.url} on this socket` } }),
+    reply.code(404).send({
+      error: {
+        code: 'ERR_NOT_FOUND',
+        message: `no route ${req.method} ${req.url} on this socket`,
+      },
+    }),
   );
   return app;
 }
 
-async function listenUnix(app: FastifyInstance, path: string, mode: string, owner: string | undefined): Promise<void> {
+async function listenUnix(
+  app: FastifyInstance,
+  path: string,
+  mode: string,
+  owner: string | undefined,
+): Promise<void> {
   try {
     fs.unlinkSync(path);
   } catch {
@@ -116,7 +142,12 @@ export class AgentServer {
   readonly #tenantApps = new Map<string, FastifyInstance>();
   readonly #log: AgentLogger | undefined;
 
-  private constructor(agent: Agent, runDir: string, admin: FastifyInstance, log: AgentLogger | undefined) {
+  private constructor(
+    agent: Agent,
+    runDir: string,
+    admin: FastifyInstance,
+    log: AgentLogger | undefined,
+  ) {
     this.agent = agent;
     this.runDir = runDir;
     this.#admin = admin;
@@ -136,7 +167,7 @@ export class AgentServer {
   /** Starts the admin socket and one socket per tenant. */
   static async start(opts: AgentServerOptions): Promise<AgentServer> {
     fs.mkdirSync(join(opts.runDir, 'tenants'), { recursive: true, mode: 0o755 });
-    const admin = newApp();
+    const admin = await newApp();
     const server = new AgentServer(opts.agent, opts.runDir, admin, opts.logger);
     server.#adminRoutes(admin);
     await listenUnix(admin, server.adminSocket, opts.adminMode ?? '0600', undefined);
@@ -146,8 +177,20 @@ export class AgentServer {
 
   #adminRoutes(app: FastifyInstance): void {
     const agent = this.agent;
-    app.get('/v1/status', () => ({ ...agent.status(), sockets: { admin: this.adminSocket, tenants: Object.fromEntries([...this.#tenantApps.keys()].map((n) => [n, this.tenantSocket(n)])) } }));
-    app.get('/v1/tenants', () => ({ tenants: agent.listTenants().map((t) => ({ ...tenantConfigToJson(t), socket: this.tenantSocket(t.name) })) }));
+    app.get('/v1/status', () => ({
+      ...agent.status(),
+      sockets: {
+        admin: this.adminSocket,
+        tenants: Object.fromEntries(
+          [...this.#tenantApps.keys()].map((n) => [n, this.tenantSocket(n)]),
+        ),
+      },
+    }));
+    app.get('/v1/tenants', () => ({
+      tenants: agent
+        .listTenants()
+        .map((t) => ({ ...tenantConfigToJson(t), socket: this.tenantSocket(t.name) })),
+    }));
     app.post('/v1/tenants', async (req) => {
       const cfg = parseTenantConfig(body(req));
       await agent.addTenant(cfg);
@@ -168,7 +211,7 @@ export class AgentServer {
 
   async #openTenant(cfg: TenantConfig): Promise<void> {
     if (this.#tenantApps.has(cfg.name)) return;
-    const app = newApp();
+    const app = await newApp();
     const agent = this.agent;
     const name = cfg.name;
     app.post('/v1/events', async (req) => {
@@ -176,25 +219,51 @@ export class AgentServer {
       const id = optString(b, 'id');
       const r = await agent.append(
         name,
-        { domain: b['domain'] as string, operation: b['operation'] as string, content: b['content'] as string },
+        {
+          domain: b['domain'] as string,
+          operation: b['operation'] as string,
+          content: b['content'] as string,
+        },
         id,
       );
       return appendResultToJson(r);
     });
-    app.get<{ Params: { id: string } }>('/v1/events/:id', (req) => agent.eventStatus(name, req.params.id));
+    app.get<{ Params: { id: string } }>('/v1/events/:id', (req) =>
+      agent.eventStatus(name, req.params.id),
+    );
     app.get('/v1/log', () => ({ tenant: name, vmr: cfg.vmr, lines: agent.tenantLog(name) }));
     app.post('/v1/evidence', async (req) => {
       const b = body(req);
       const nonceHex = optString(b, 'nonce');
       if (nonceHex === undefined) {
-        throw new ParseError({ code: 'ERR_BAD_JSON', format: 'json', offset: 0, field: 'nonce', expected: 'a hex string' });
+        throw new ParseError({
+          code: 'ERR_BAD_JSON',
+          format: 'json',
+          offset: 0,
+          field: 'nonce',
+          expected: 'a hex string',
+        });
       }
       const ud = optString(b, 'user_data');
       const since = b['since'];
-      if (since !== undefined && (typeof since !== 'number' || !Number.isSafeInteger(since) || since < 0)) {
-        throw new ParseError({ code: 'ERR_BAD_JSON', format: 'json', offset: 0, field: 'since', expected: 'a checkpoint number' });
+      if (
+        since !== undefined &&
+        (typeof since !== 'number' || !Number.isSafeInteger(since) || since < 0)
+      ) {
+        throw new ParseError({
+          code: 'ERR_BAD_JSON',
+          format: 'json',
+          offset: 0,
+          field: 'since',
+          expected: 'a checkpoint number',
+        });
       }
-      const bundle = await agent.evidence(name, fromHex(nonceHex, 'nonce'), ud === undefined ? undefined : fromHex(ud, 'user_data'), since ?? 0);
+      const bundle = await agent.evidence(
+        name,
+        fromHex(nonceHex, 'nonce'),
+        ud === undefined ? undefined : fromHex(ud, 'user_data'),
+        since ?? 0,
+      );
       return bundleToJson(bundle);
     });
     await listenUnix(app, this.tenantSocket(name), cfg.mode ?? '0600', cfg.owner);

@@ -19,7 +19,10 @@ export interface TenantLimits {
 }
 
 /** The defaults: 4 KiB records, no rate limit. */
-export const DEFAULT_TENANT_LIMITS: TenantLimits = Object.freeze({ maxRecordBytes: 4096, ratePerSecond: 0 });
+export const DEFAULT_TENANT_LIMITS: TenantLimits = Object.freeze({
+  maxRecordBytes: 4096,
+  ratePerSecond: 0,
+});
 
 /** One tenant as configured. */
 export interface TenantConfig {
@@ -61,17 +64,23 @@ export function parseTenantConfig(v: unknown, where = 'tenant'): TenantConfig {
   if (typeof v !== 'object' || v === null) throw bad(where, 'an object', v);
   const o = v as Record<string, unknown>;
   const name = o['name'];
-  if (typeof name !== 'string' || !NAME_RE.test(name)) throw bad(`${where}.name`, 'a name matching [a-z0-9][a-z0-9_-]{0,63}', name);
+  if (typeof name !== 'string' || !NAME_RE.test(name))
+    throw bad(`${where}.name`, 'a name matching [a-z0-9][a-z0-9_-]{0,63}', name);
   const vmr = o['vmr'] ?? name;
-  if (typeof vmr !== 'string' || !NAME_RE.test(vmr)) throw bad(`${where}.vmr`, 'a vMR name matching [a-z0-9][a-z0-9_-]{0,63}', vmr);
+  if (typeof vmr !== 'string' || !NAME_RE.test(vmr))
+    throw bad(`${where}.vmr`, 'a vMR name matching [a-z0-9][a-z0-9_-]{0,63}', vmr);
   const owner = o['owner'];
-  if (owner !== undefined && (typeof owner !== 'string' || !/^[0-9]+(:[0-9]+)?$/.test(owner))) throw bad(`${where}.owner`, 'UID or UID:GID', owner);
+  if (owner !== undefined && (typeof owner !== 'string' || !/^[0-9]+(:[0-9]+)?$/.test(owner)))
+    throw bad(`${where}.owner`, 'UID or UID:GID', owner);
   const mode = o['mode'];
-  if (mode !== undefined && (typeof mode !== 'string' || !/^0?[0-7]{3}$/.test(mode))) throw bad(`${where}.mode`, 'an octal mode such as 0660', mode);
+  if (mode !== undefined && (typeof mode !== 'string' || !/^0?[0-7]{3}$/.test(mode)))
+    throw bad(`${where}.mode`, 'an octal mode such as 0660', mode);
   const mrb = o['max_record_bytes'];
-  if (mrb !== undefined && (typeof mrb !== 'number' || !Number.isSafeInteger(mrb) || mrb < 16)) throw bad(`${where}.max_record_bytes`, 'an integer >= 16', mrb);
+  if (mrb !== undefined && (typeof mrb !== 'number' || !Number.isSafeInteger(mrb) || mrb < 16))
+    throw bad(`${where}.max_record_bytes`, 'an integer >= 16', mrb);
   const rate = o['rate'];
-  if (rate !== undefined && (typeof rate !== 'number' || !(rate >= 0))) throw bad(`${where}.rate`, 'events per second >= 0', rate);
+  if (rate !== undefined && (typeof rate !== 'number' || !(rate >= 0)))
+    throw bad(`${where}.rate`, 'events per second >= 0', rate);
   const limits: Partial<TenantLimits> = {
     ...(mrb === undefined ? {} : { maxRecordBytes: mrb }),
     ...(rate === undefined ? {} : { ratePerSecond: rate }),
@@ -79,8 +88,8 @@ export function parseTenantConfig(v: unknown, where = 'tenant'): TenantConfig {
   return {
     name,
     vmr,
-    ...(owner === undefined ? {} : { owner: owner as string }),
-    ...(mode === undefined ? {} : { mode: mode as string }),
+    ...(owner === undefined ? {} : { owner: owner }),
+    ...(mode === undefined ? {} : { mode: mode }),
     ...(Object.keys(limits).length === 0 ? {} : { limits }),
   };
 }
@@ -92,7 +101,9 @@ export function tenantConfigToJson(t: TenantConfig): Record<string, unknown> {
     vmr: t.vmr,
     ...(t.owner === undefined ? {} : { owner: t.owner }),
     ...(t.mode === undefined ? {} : { mode: t.mode }),
-    ...(t.limits?.maxRecordBytes === undefined ? {} : { max_record_bytes: t.limits.maxRecordBytes }),
+    ...(t.limits?.maxRecordBytes === undefined
+      ? {}
+      : { max_record_bytes: t.limits.maxRecordBytes }),
     ...(t.limits?.ratePerSecond === undefined ? {} : { rate: t.limits.ratePerSecond }),
   };
 }
@@ -107,9 +118,23 @@ export function readTenantsFile(path: string): TenantConfig[] {
     j = JSON.parse(fs.readFileSync(path, 'utf8'));
   } catch (cause) {
     if ((cause as { code?: unknown }).code === 'ENOENT') {
-      throw new ParseError({ code: 'ERR_BAD_JSON', format: 'tenants', offset: 0, field: path, expected: 'an existing tenants file', cause });
+      throw new ParseError({
+        code: 'ERR_BAD_JSON',
+        format: 'tenants',
+        offset: 0,
+        field: path,
+        expected: 'an existing tenants file',
+        cause,
+      });
     }
-    throw new ParseError({ code: 'ERR_BAD_JSON', format: 'tenants', offset: 0, field: path, expected: 'JSON', cause });
+    throw new ParseError({
+      code: 'ERR_BAD_JSON',
+      format: 'tenants',
+      offset: 0,
+      field: path,
+      expected: 'JSON',
+      cause,
+    });
   }
   const list = (j as { tenants?: unknown } | null)?.tenants;
   if (!Array.isArray(list)) throw bad('tenants', 'an array', list);
@@ -129,14 +154,21 @@ export function readTenantsFile(path: string): TenantConfig[] {
 export function readAgentState(path: string): AgentState | undefined {
   if (!fs.existsSync(path)) return undefined;
   const j = JSON.parse(fs.readFileSync(path, 'utf8')) as Record<string, unknown>;
-  const tenants = Array.isArray(j['tenants']) ? j['tenants'].map((t, i) => parseTenantConfig(t, `state.tenants[${i}]`)) : [];
-  const used = Array.isArray(j['used_vmrs']) ? j['used_vmrs'].filter((x): x is string => typeof x === 'string') : [];
+  const tenants = Array.isArray(j['tenants'])
+    ? j['tenants'].map((t, i) => parseTenantConfig(t, `state.tenants[${i}]`))
+    : [];
+  const used = Array.isArray(j['used_vmrs'])
+    ? j['used_vmrs'].filter((x): x is string => typeof x === 'string')
+    : [];
   const cp = j['last_checkpoint'] as { seq?: unknown; at?: unknown } | null | undefined;
   return {
     bootId: typeof j['boot_id'] === 'string' ? j['boot_id'] : '',
     tenants,
     usedVmrs: used,
-    lastCheckpoint: typeof cp?.seq === 'number' && typeof cp.at === 'string' ? { seq: cp.seq, at: cp.at } : undefined,
+    lastCheckpoint:
+      typeof cp?.seq === 'number' && typeof cp.at === 'string'
+        ? { seq: cp.seq, at: cp.at }
+        : undefined,
   };
 }
 

@@ -17,7 +17,7 @@ import { vmrExtend, vmrInitial } from '../eventlog/mrlog_vmr.js';
 import { AppendFile, type Durability } from './append_file.js';
 
 /** Request ids: 1–128 of `[A-Za-z0-9_.:-]`. */
-export const REQUEST_ID_RE: RegExp = /^[A-Za-z0-9_.:-]{1,128}$/;
+export const REQUEST_ID_RE: Readonly<RegExp> = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /** Where an event landed in its tenant log. */
 export interface TenantPosition {
@@ -54,20 +54,34 @@ export class TenantLog {
   }
 
   /** Creates a new log with its SALT and TENANT header (one write). */
-  static async create(path: string, name: string, vmr: string, alg: HashAlg, created: Date, durability: Durability): Promise<TenantLog> {
+  static async create(
+    path: string,
+    name: string,
+    vmr: string,
+    alg: HashAlg,
+    created: Date,
+    durability: Durability,
+  ): Promise<TenantLog> {
     if (fs.existsSync(path)) throw new AgentError('ERR_CONFLICT', `${path} exists already`);
     const { file } = AppendFile.open(path, durability);
     const log = new TenantLog(name, vmr, alg, path, file);
     const salt = new Uint8Array(randomBytes(32));
     const iso = created.toISOString().replace(/\.[0-9]+Z$/, 'Z');
-    const lines = [formatMrlogRecord({ kind: 'salt', salt }), formatMrlogRecord({ kind: 'tenant', name, vmr, created: iso })];
+    const lines = [
+      formatMrlogRecord({ kind: 'salt', salt }),
+      formatMrlogRecord({ kind: 'tenant', name, vmr, created: iso }),
+    ];
     log.#appendLines(lines.map((l) => ({ line: l })));
     await file.sync();
     return log;
   }
 
   /** Opens an existing log, truncating a torn tail, and replays it. */
-  static open(path: string, alg: HashAlg, durability: Durability): { log: TenantLog; torn: number } {
+  static open(
+    path: string,
+    alg: HashAlg,
+    durability: Durability,
+  ): { log: TenantLog; torn: number } {
     const { file, torn } = AppendFile.open(path, durability);
     const data = fs.readFileSync(path);
     const parsed = parseMrlog(data, { role: 'tenant' });
@@ -87,7 +101,8 @@ export class TenantLog {
       log.#value = vmrExtend(alg, log.#value, r.line);
       log.#records++;
       log.#remember(log.#value);
-      if (pendingId !== undefined) log.#ids.set(pendingId, { record: log.#records, value: log.#value });
+      if (pendingId !== undefined)
+        log.#ids.set(pendingId, { record: log.#records, value: log.#value });
       pendingId = undefined;
     }
     return { log, torn };

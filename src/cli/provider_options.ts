@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../errors.js';
 import type { Provider, ProviderKind } from '../providers/provider.js';
-import { openEmulatedProvider } from '../providers/emulated/emulated_provider.js';
 
 /** What `--provider` accepts. */
 export const PROVIDER_CHOICES: readonly string[] = Object.freeze([
@@ -38,7 +37,10 @@ export type ProviderOpener = (opts: ProviderCliOptions) => Promise<Provider>;
 
 /** How each provider kind is opened (one line per kind). */
 export const PROVIDER_OPENERS: Record<ProviderKind, ProviderOpener> = {
-  emulated: (o) => openEmulatedProvider(o.tvmState === undefined ? {} : { stateDir: o.tvmState }),
+  emulated: async (o) =>
+    (await import('../providers/emulated/emulated_provider.js')).openEmulatedProvider(
+      o.tvmState === undefined ? {} : { stateDir: o.tvmState },
+    ),
   linux: async (o) =>
     (await import('../providers/linux/linux_provider.js')).openLinuxProvider(
       o.root === undefined ? {} : { root: o.root },

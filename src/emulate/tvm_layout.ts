@@ -11,8 +11,10 @@
  * @module
  */
 import { UsageError } from '../errors.js';
+import { emulatedTdxCcel } from './ccel_files.js';
 import { KNOWN_TSM_MR_DEVICES } from '../providers/linux/devices.js';
 import {
+  LOG_PATHS,
   MISC_DEVICES_DIR,
   measurementsDir,
   TSM_REPORT_DIR,
@@ -63,6 +65,13 @@ export async function buildTvmTree(provider: Provider, profile: Profile): Promis
         }),
       );
     }
+  }
+  if (profile === 'tdx') {
+    const ccel = emulatedTdxCcel();
+    const tables = root.path(LOG_PATHS.ccelTable.split('/').slice(0, -1).join('/'));
+    // ACPI tables are readable by root only (0400), as Linux shows them.
+    tables.add('CCEL', constFile(ccel.table, 0o400));
+    tables.dir('data').add('CCEL', constFile(ccel.data, 0o400));
   }
   root
     .path(TSM_REPORT_DIR.split('/').slice(0, -1).join('/'))

@@ -235,7 +235,9 @@ export function constFile(content: Uint8Array, mode = 0o444): VFile {
     open: () => ({
       read: (pos, len) =>
         Promise.resolve(
-          pos >= content.length ? new Uint8Array(0) : content.subarray(pos, Math.min(content.length, pos + len)),
+          pos >= content.length
+            ? new Uint8Array(0)
+            : content.subarray(pos, Math.min(content.length, pos + len)),
         ),
     }),
   };

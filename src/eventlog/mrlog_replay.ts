@@ -71,7 +71,7 @@ export class MrlogReplayer {
   /** Gaps found so far. */
   readonly gaps: MrlogGap[] = [];
   /** VMR observations per vMR name, in log order. */
-  readonly vmrs: Map<string, VmrObservation[]> = new Map();
+  readonly vmrs: Map<string, VmrObservation[]> = new Map<string, VmrObservation[]>();
 
   constructor(opts: MrlogReplayOptions) {
     this.#algs = opts.algs;
@@ -147,7 +147,7 @@ export class MrlogReplayer {
       const cp = this.#pendingCheckpoint;
       const t = this.#opts.trustedCheckpoint;
       this.#anchor = 'unverified';
-      if (cp?.kind === 'checkpoint' && t !== undefined && t.seq === cp.seq) {
+      if (cp?.kind === 'checkpoint' && t?.seq === cp.seq) {
         const data = new TextEncoder().encode(cp.line);
         const ok = this.#algs.every((a) => {
           const before = t.values.get(a);

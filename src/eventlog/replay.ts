@@ -12,8 +12,9 @@
  *
  * @module
  */
+import * as nodeCrypto from 'node:crypto';
 import { hash } from '../crypto/hash.js';
-import { digestSize, type HashAlg } from '../crypto/hash_alg.js';
+import { digestSize, hashInfo, type HashAlg } from '../crypto/hash_alg.js';
 import { ReplayError } from '../errors.js';
 import { bytesEqual, toHex } from '../bytes/hex.js';
 import type { AnchorKind, AnyIterable, LogEvent, Verified } from './event.js';
@@ -21,6 +22,20 @@ import type { DigestCheck, LogWarning } from './log_format.js';
 import { isReplayable } from './mr_map.js';
 import { findLogFormat } from './registry.js';
 import { resetValue } from './reset_values.js';
+
+type OneShot = (alg: string, data: Uint8Array, enc: 'buffer') => Uint8Array;
+const oneShot: OneShot | undefined =
+  typeof (nodeCrypto as { hash?: unknown }).hash === 'function'
+    ? (nodeCrypto as unknown as { hash: OneShot }).hash
+    : undefined;
+
+/**
+ * `H(scratch)` for the hot extend loop: node's one-shot hash straight into a fresh Buffer, without
+ * the defensive copy `crypto/hash.ts` makes (the result is owned by the replay state anyway).
+ */
+function extendHash(alg: HashAlg, nodeName: string, scratch: Uint8Array): Uint8Array {
+  return oneShot === undefined ? hash(alg, scratch) : oneShot(nodeName, scratch, 'buffer');
+}
 
 /** Register values: register name → bank → value. */
 export type RegisterValues = ReadonlyMap<string, ReadonlyMap<HashAlg, Uint8Array>>;
@@ -171,7 +186,7 @@ export class Replay {
         );
       }
       scratch.set(d, size);
-      const v = hash(alg, scratch);
+      const v = extendHash(alg, hashInfo(alg).nodeName, scratch);
       scratch.set(v, 0);
       st.values.set(alg, v);
     }
@@ -188,7 +203,11 @@ export class Replay {
 
   /** The current value of a register in a bank (its reset value when no event moved it). */
   value(register: string, alg: HashAlg): Uint8Array {
-    return this.#regs.get(register)?.values.get(alg) ?? this.#reset(register, alg);
+    const v = this.#regs.get(register)?.values.get(alg);
+    // A plain Uint8Array view (values are node Buffers internally), so callers compare cleanly.
+    return v === undefined
+      ? this.#reset(register, alg)
+      : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
   }
 
   /** The results so far. */
@@ -200,7 +219,7 @@ export class Replay {
       const vals = new Map<HashAlg, Uint8Array>();
       for (const alg of this.#sortedBanks()) vals.set(alg, this.value(name, alg));
       // Banks known only from anchors (no extends in that bank) are shown too.
-      for (const [alg, v] of st.values) if (!vals.has(alg)) vals.set(alg, v);
+      for (const alg of st.values.keys()) if (!vals.has(alg)) vals.set(alg, this.value(name, alg));
       registers.set(name, vals);
       anchors.set(name, st.anchor);
     }

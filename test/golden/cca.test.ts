@@ -26,7 +26,8 @@ for (const [token, ta] of [
     const r = verifyCcaToken(cca(token), { at: AT, trustAnchors: [cca(ta)] });
     assert.deepEqual(r.errors, []);
     assert.equal(r.verified, true);
-    for (const k of ['realm_signature', 'realm_binding', 'platform_signature']) assert.equal(r.checks[k], 'ok', k);
+    for (const k of ['realm_signature', 'realm_binding', 'platform_signature'])
+      assert.equal(r.checks[k], 'ok', k);
     assert.equal(r.trust.emulated, false);
   });
 }
@@ -46,7 +47,10 @@ test('CCA-1 as JWK: the CPAK of ccatoken testRMMCPAK (x/y) verifies the legacy t
 });
 
 test('CCA-2 ta-bad: the anchor key is not on P-256 → ERR_UNTRUSTED_ROOT; realm still verifies', () => {
-  const r = verifyCcaToken(cca('rustcca-token02.cca-token.cbor'), { at: AT, trustAnchors: [cca('rustcca-token02.ta-bad.json')] });
+  const r = verifyCcaToken(cca('rustcca-token02.cca-token.cbor'), {
+    at: AT,
+    trustAnchors: [cca('rustcca-token02.ta-bad.json')],
+  });
   assert.equal(r.verified, false);
   assert.deepEqual(codes(r), ['ERR_UNTRUSTED_ROOT']);
   assert.equal(r.checks['platform_signature'], 'failed');
@@ -55,12 +59,18 @@ test('CCA-2 ta-bad: the anchor key is not on P-256 → ERR_UNTRUSTED_ROOT; realm
 });
 
 test('wrong key: token 02 with the TF-M CPAK → ERR_SIGNATURE_INVALID', () => {
-  const r = verifyCcaToken(cca('rustcca-token02.cca-token.cbor'), { at: AT, trustAnchors: [cca('tfm-cpak.pub.pem')] });
+  const r = verifyCcaToken(cca('rustcca-token02.cca-token.cbor'), {
+    at: AT,
+    trustAnchors: [cca('tfm-cpak.pub.pem')],
+  });
   assert.deepEqual(codes(r), ['ERR_SIGNATURE_INVALID']);
 });
 
 test('an anchor naming another platform (instance id) does not apply → ERR_UNTRUSTED_ROOT', () => {
-  const r = verifyCcaToken(cca('rustcca-token02.cca-token.cbor'), { at: AT, trustAnchors: [cca('rustcca-tfa.ta.json')] });
+  const r = verifyCcaToken(cca('rustcca-token02.cca-token.cbor'), {
+    at: AT,
+    trustAnchors: [cca('rustcca-tfa.ta.json')],
+  });
   assert.deepEqual(codes(r), ['ERR_UNTRUSTED_ROOT']);
 });
 
@@ -71,8 +81,19 @@ test('bad realm binding: a token whose realm key is another one → ERR_BINDING_
   // Build a 399 collection {44234: platform of CCA-1, 44241: realm of CCA-3} by hand.
   const pl = extractEntry(legacy, 44234);
   const rl = extractEntry(b, 44241);
-  const mixed = Buffer.concat([Buffer.from([0xd9, 0x01, 0x8f, 0xa2]), cborUint(44234), cborBytesHead(pl.length), pl, cborUint(44241), cborBytesHead(rl.length), rl]);
-  const r = verifyCcaToken(new Uint8Array(mixed), { at: AT, trustAnchors: [cca('tfm-cpak.pub.pem')] });
+  const mixed = Buffer.concat([
+    Buffer.from([0xd9, 0x01, 0x8f, 0xa2]),
+    cborUint(44234),
+    cborBytesHead(pl.length),
+    pl,
+    cborUint(44241),
+    cborBytesHead(rl.length),
+    rl,
+  ]);
+  const r = verifyCcaToken(new Uint8Array(mixed), {
+    at: AT,
+    trustAnchors: [cca('tfm-cpak.pub.pem')],
+  });
   assert.equal(r.verified, false);
   assert.deepEqual(codes(r), ['ERR_BINDING_MISMATCH']);
   assert.equal(r.checks['realm_binding'], 'failed');
@@ -88,24 +109,43 @@ test('tampered realm claims → realm ERR_SIGNATURE_INVALID; nonce checks the re
   assert.deepEqual(codes(r), ['ERR_SIGNATURE_INVALID']);
   assert.equal(r.checks['realm_signature'], 'failed');
   const good = cca('tfrmm-legacy.cca-token.cbor');
-  const ok = verifyCcaToken(good, { at: AT, trustAnchors: [cca('tfm-cpak.pub.pem')], nonce: new Uint8Array(64).fill(0xab) });
+  const ok = verifyCcaToken(good, {
+    at: AT,
+    trustAnchors: [cca('tfm-cpak.pub.pem')],
+    nonce: new Uint8Array(64).fill(0xab),
+  });
   assert.equal(ok.checks['nonce'], 'ok');
-  const bad = verifyCcaToken(good, { at: AT, trustAnchors: [cca('tfm-cpak.pub.pem')], nonce: new Uint8Array(64).fill(0xac) });
+  const bad = verifyCcaToken(good, {
+    at: AT,
+    trustAnchors: [cca('tfm-cpak.pub.pem')],
+    nonce: new Uint8Array(64).fill(0xac),
+  });
   assert.deepEqual(codes(bad), ['ERR_NONCE_MISMATCH']);
 });
 
 test('without a trust anchor the platform key is missing (ERR_COLLATERAL_MISSING)', () => {
-  assert.throws(() => verifyCcaToken(cca('tfrmm-legacy.cca-token.cbor'), { at: AT }), { code: 'ERR_COLLATERAL_MISSING' });
+  assert.throws(() => verifyCcaToken(cca('tfrmm-legacy.cca-token.cbor'), { at: AT }), {
+    code: 'ERR_COLLATERAL_MISSING',
+  });
 });
 
 test('openssl: the platform COSE signature (ES384) over the Sig_structure verifies with the CPAK', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mrstack-cca-'));
   try {
     const t = parseCcaToken(cca('tfrmm-legacy.cca-token.cbor'));
-    writeFileSync(join(dir, 'tbs.bin'), sigStructure(t.platform.protectedBytes, t.platform.payload));
+    writeFileSync(
+      join(dir, 'tbs.bin'),
+      sigStructure(t.platform.protectedBytes, t.platform.payload),
+    );
     writeFileSync(join(dir, 'sig.der'), rawToDer(t.platform.signature));
     const out = runTool('openssl', [
-      'dgst', '-sha384', '-verify', fixture('evidence', 'cca', 'tfm-cpak.pub.pem'), '-signature', join(dir, 'sig.der'), join(dir, 'tbs.bin'),
+      'dgst',
+      '-sha384',
+      '-verify',
+      fixture('evidence', 'cca', 'tfm-cpak.pub.pem'),
+      '-signature',
+      join(dir, 'sig.der'),
+      join(dir, 'tbs.bin'),
     ]).toString();
     assert.match(out, /Verified OK/);
   } finally {
@@ -127,10 +167,16 @@ function rawToDer(sig: Uint8Array): Uint8Array {
 }
 
 function cborUint(v: number): Buffer {
-  return v < 0x10000 ? Buffer.from([0x19, v >> 8, v & 0xff]) : Buffer.from([0x1a, v >>> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff]);
+  return v < 0x10000
+    ? Buffer.from([0x19, v >> 8, v & 0xff])
+    : Buffer.from([0x1a, v >>> 24, (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff]);
 }
 function cborBytesHead(n: number): Buffer {
-  return n < 24 ? Buffer.from([0x40 | n]) : n < 256 ? Buffer.from([0x58, n]) : Buffer.from([0x59, n >> 8, n & 0xff]);
+  return n < 24
+    ? Buffer.from([0x40 | n])
+    : n < 256
+      ? Buffer.from([0x58, n])
+      : Buffer.from([0x59, n >> 8, n & 0xff]);
 }
 /** The byte string stored under `key` in a tag-399 collection (both entries are bstr there). */
 function extractEntry(token: Uint8Array, key: number): Buffer {

@@ -137,3 +137,23 @@ test('ACPI CCEL tables parse to their provenance values (go-eventlog TestParseCC
     '922ff5a35693d28e14aa829cbd5579979c701743c38e8f1fc55bdecb64f19164',
   );
 });
+
+test('convert ccel -> ccel (padding dropped) parses to the same events and the same replay', async () => {
+  for (const name of ['ccel/gke-tdx-grub-sp800-155.ccel.bin', 'ccel/hygon-csv-sm3.ccel.bin']) {
+    const before = await parseAll(logFixture(name));
+    const parts: Uint8Array[] = [];
+    for await (const c of ccelFormat.encode!(before.events)) parts.push(c);
+    const bytes = new Uint8Array(Buffer.concat(parts));
+    const after = await parseAll(bytes);
+    assert.equal(after.format, 'ccel');
+    assert.equal(after.events.length, before.events.length);
+    for (const [i, e] of after.events.entries()) {
+      const b = before.events[i]!;
+      assert.ok(e.kind === 'tcg2' && b.kind === 'tcg2');
+      assert.deepEqual([e.mrIndex, e.untrustedType, e.register], [b.mrIndex, b.untrustedType, b.register]);
+      assert.deepEqual(e.data, b.data);
+      assert.deepEqual(e.digests, b.digests);
+    }
+    assert.deepEqual(replayOf(after.events).registers, replayOf(before.events).registers);
+  }
+});

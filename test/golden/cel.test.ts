@@ -16,14 +16,19 @@ import { opensslDigest } from '../_support/peers.js';
 const RTMR3 =
   '2261f93374ed538b35e7e93c540a1562ccb25d14f6c40a1efea03d329e29a97172d84e152344af4a7188d0c8b9fcabeb';
 const capture = (): Uint8Array =>
-  new Uint8Array(readFileSync(fixture('eventlogs', 'cel', 'gce-confidential-space-tdx-rtmr3.cel-tlv.bin')));
+  new Uint8Array(
+    readFileSync(fixture('eventlogs', 'cel', 'gce-confidential-space-tdx-rtmr3.cel-tlv.bin')),
+  );
 
 test('gce Confidential Space CEL: 18 records on CC MR 4 with SHA-384 digests of the COS TLV', () => {
   const buf = capture();
   assert.equal(buf.length, 3569);
   const recs = parseCelTlv(buf);
   assert.equal(recs.length, 18);
-  assert.deepEqual(recs.map((r) => r.recnum), [...Array(18).keys()]);
+  assert.deepEqual(
+    recs.map((r) => r.recnum),
+    [...Array(18).keys()],
+  );
   for (const r of recs) {
     assert.deepEqual(r.register, { kind: 'cc_mr', index: 4, size: 1 });
     assert.equal(r.digests.length, 1);

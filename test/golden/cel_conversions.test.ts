@@ -13,7 +13,8 @@ import { bytesInput } from '../../src/eventlog/framing.js';
 import { Replay } from '../../src/eventlog/replay.js';
 import { detectLogFormat, getLogFormat } from '../../src/eventlog/registry.js';
 
-const file = (...p: string[]): Uint8Array => new Uint8Array(readFileSync(fixture('eventlogs', ...p)));
+const file = (...p: string[]): Uint8Array =>
+  new Uint8Array(readFileSync(fixture('eventlogs', ...p)));
 
 async function events(fmt: LogFormat, buf: Uint8Array): Promise<LogEvent[]> {
   const out: LogEvent[] = [];
@@ -126,7 +127,10 @@ test('TCG and CCEL logs -> CEL (pcclient_std): same replay, or refused when CEL 
         assert.deepEqual(replayOf(back), replayOf(orig), name);
         converted++;
       } catch (e) {
-        assert.ok(e instanceof ParseError && e.code === 'ERR_LOSSY_CONVERSION', `${name}: ${String(e)}`);
+        assert.ok(
+          e instanceof ParseError && e.code === 'ERR_LOSSY_CONVERSION',
+          `${name}: ${String(e)}`,
+        );
         refused++;
       }
     }
@@ -137,7 +141,10 @@ test('TCG and CCEL logs -> CEL (pcclient_std): same replay, or refused when CEL 
 
 test('conversions that would lose information are refused', async () => {
   // CEL pcclient_std and COS records cannot become IMA entries.
-  const cel = await events(getLogFormat('cel-tlv'), file('cel', 'gce-confidential-space-tdx-rtmr3.cel-tlv.bin'));
+  const cel = await events(
+    getLogFormat('cel-tlv'),
+    file('cel', 'gce-confidential-space-tdx-rtmr3.cel-tlv.bin'),
+  );
   await assert.rejects(encode(getLogFormat('ima-binary'), cel), { code: 'ERR_LOSSY_CONVERSION' });
   await assert.rejects(encode(getLogFormat('ima-ascii'), cel), { code: 'ERR_LOSSY_CONVERSION' });
   // systemd records have no TLV form.

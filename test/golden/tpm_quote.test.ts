@@ -13,15 +13,24 @@ import {
   parsePcrValues,
   verifyTpmQuote,
   type PcrValues,
+  type TpmQuoteClaims,
+  type TpmQuoteResult,
 } from '../../src/verifier/verify/tpm_quote.js';
 import { parseAttest } from '../../src/formats/tpm2/marshal/attest.js';
 import { parseSignature } from '../../src/formats/tpm2/marshal/signature.js';
 import { verifyEvidence } from '../../src/verifier/verify/evidence.js';
 import type { HashAlg } from '../../src/crypto/hash_alg.js';
 
-const f = (name: string): Uint8Array => new Uint8Array(readFileSync(fixture('evidence', 'tpm', name)));
+const f = (name: string): Uint8Array =>
+  new Uint8Array(readFileSync(fixture('evidence', 'tpm', name)));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const EMPTY = new Uint8Array(0);
+
+/** The claims of a result that must have them. */
+function claimsOf(r: TpmQuoteResult): TpmQuoteClaims {
+  assert.ok(r.claims !== undefined, 'claims');
+  return r.claims;
+}
 
 function pcrsOf(file: string, attest: Uint8Array): PcrValues {
   const a = parseAttest(attest);
@@ -42,11 +51,11 @@ test('TPM-1 go-attestation GCP Windows: RSASSA/SHA-1 quote verifies with the emp
   });
   assert.deepEqual(r.errors, []);
   assert.equal(r.verified, true);
-  assert.equal(r.claims?.signature_scheme, 'rsassa');
-  assert.equal(r.claims?.signature_hash, 'sha1');
-  assert.equal(hex(r.claims!.pcr_digest), 'a610f27bc687ce906243287d832706036e79f6e1');
-  assert.deepEqual(r.claims?.pcr_select, { sha1: [...Array(24).keys()] });
-  const bank = r.claims!.pcrs!['sha1']!;
+  assert.equal(claimsOf(r).signature_scheme, 'rsassa');
+  assert.equal(claimsOf(r).signature_hash, 'sha1');
+  assert.equal(hex(claimsOf(r).pcr_digest), 'a610f27bc687ce906243287d832706036e79f6e1');
+  assert.deepEqual(claimsOf(r).pcr_select, { sha1: [...Array(24).keys()] });
+  const bank = claimsOf(r).pcrs!['sha1']!;
   assert.equal(hex(bank['pcr0']!), '51c323de0c0c694f4601cdd02beb58ff13629f74');
   assert.equal(hex(bank['pcr7']!), '859a5877266b5c909613468091a73380a5386786');
   for (let p = 17; p <= 22; p++) assert.equal(hex(bank[`pcr${p}`]!), 'ff'.repeat(20));
@@ -64,11 +73,13 @@ test('TPM-1: a flipped signature bit, a wrong nonce and a changed PCR each fail 
     ['ERR_SIGNATURE_INVALID'],
   );
   assert.deepEqual(
-    verifyTpmQuote({ attest, signature: sig, ak, nonce: Uint8Array.of(1) }).errors.map((e) => e.code),
+    verifyTpmQuote({ attest, signature: sig, ak, nonce: Uint8Array.of(1) }).errors.map(
+      (e) => e.code,
+    ),
     ['ERR_NONCE_MISMATCH'],
   );
   const changed = new Map(pcrs) as Map<HashAlg, Map<number, Uint8Array>>;
-  const bank = new Map(changed.get('sha1')!);
+  const bank = new Map(changed.get('sha1'));
   const v = bank.get(7)!.slice();
   v[0]! ^= 1;
   bank.set(7, v);
@@ -99,9 +110,9 @@ for (const bank of ['sha1', 'sha256', 'sha384'] as const) {
     });
     assert.deepEqual(r.errors, []);
     assert.equal(r.verified, true);
-    assert.equal(r.claims?.signature_hash, 'sha256');
-    assert.equal(r.claims!.pcr_digest.length, 32);
-    assert.deepEqual(r.claims?.pcr_select, { [bank]: [...Array(24).keys()] });
+    assert.equal(claimsOf(r).signature_hash, 'sha256');
+    assert.equal(claimsOf(r).pcr_digest.length, 32);
+    assert.deepEqual(claimsOf(r).pcr_select, { [bank]: [...Array(24).keys()] });
   });
 }
 
@@ -111,19 +122,23 @@ test('TPM-3 trustee Azure vTPM: bare RSA signature, AK as JWK, nonce "challenge"
     message: string;
     pcrs: string[];
   };
-  const jwks = JSON.parse(Buffer.from(f('trustee-azure-snp.hcl-vardata-akpub.json')).toString()) as {
+  const jwks = JSON.parse(
+    Buffer.from(f('trustee-azure-snp.hcl-vardata-akpub.json')).toString(),
+  ) as {
     keys: { kid: string }[];
   };
   const jwk = jwks.keys.find((k) => k.kid === 'HCLAkPub')!;
   const attest = new Uint8Array(Buffer.from(j.message, 'hex'));
   const signature = new Uint8Array(Buffer.from(j.signature, 'hex'));
   const nonce = new Uint8Array(Buffer.from('challenge'));
-  const pcrs = new Map([['sha256' as HashAlg, new Map(j.pcrs.map((h, i) => [i, new Uint8Array(Buffer.from(h, 'hex'))]))]]);
+  const pcrs = new Map<HashAlg, Map<number, Uint8Array>>([
+    ['sha256', new Map(j.pcrs.map((h, i) => [i, new Uint8Array(Buffer.from(h, 'hex'))]))],
+  ]);
   const r = verifyTpmQuote({ attest, signature, ak: { jwk }, nonce, pcrs });
   assert.deepEqual(r.errors, []);
-  assert.equal(hex(r.claims!.extra_data), '6368616c6c656e6765');
+  assert.equal(hex(claimsOf(r).extra_data), '6368616c6c656e6765');
   assert.equal(
-    hex(r.claims!.pcrs!['sha256']!['pcr0']!),
+    hex(claimsOf(r).pcrs!['sha256']!['pcr0']!),
     'f3a7e99a5f819a034386bce753a48a73cfdaa0bea0ecfc124bedbf5a8c4799be',
   );
   // trustee's negative cases: signature[0] ^= 1, the reversed nonce, pcrs[0][0] ^= 1.
@@ -137,7 +152,7 @@ test('TPM-3 trustee Azure vTPM: bare RSA signature, AK as JWK, nonce "challenge"
   );
   const p0 = pcrs.get('sha256')!.get(0)!.slice();
   p0[0]! ^= 1;
-  const pcrs2 = new Map([['sha256' as HashAlg, new Map(pcrs.get('sha256')!).set(0, p0)]]);
+  const pcrs2 = new Map<HashAlg, Map<number, Uint8Array>>([['sha256', new Map(pcrs.get('sha256')).set(0, p0)]]);
   assert.deepEqual(
     verifyTpmQuote({ attest, signature, ak: { jwk }, pcrs: pcrs2 }).errors.map((e) => e.code),
     ['ERR_BINDING_MISMATCH'],
@@ -179,7 +194,11 @@ test('truncation sweep: every cut of a real TPMS_ATTEST and TPMT_SIGNATURE is ER
   ] as const) {
     const b = f(name);
     for (let cut = 0; cut < b.length; cut++) {
-      assert.throws(() => parse(b.subarray(0, cut)), { code: 'ERR_TRUNCATED' }, `${name} cut at ${cut}`);
+      assert.throws(
+        () => parse(b.subarray(0, cut)),
+        { code: 'ERR_TRUNCATED' },
+        `${name} cut at ${cut}`,
+      );
     }
   }
 });

@@ -27,8 +27,12 @@ interface Hit {
 function startMock(): Promise<{ base: string; hits: Hit[]; close: () => Promise<void> }> {
   const hits: Hit[] = [];
   let vcekCalls = 0;
-  const tcbChain = encodeURIComponent(pcs('gotdx-2023.tcb-signing-issuer-chain.pem').toString('latin1'));
-  const crlChain = encodeURIComponent(pcs('gotdx-2023.pck-crl-issuer-chain.pem').toString('latin1'));
+  const tcbChain = encodeURIComponent(
+    pcs('gotdx-2023.tcb-signing-issuer-chain.pem').toString('latin1'),
+  );
+  const crlChain = encodeURIComponent(
+    pcs('gotdx-2023.pck-crl-issuer-chain.pem').toString('latin1'),
+  );
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
     hits.push({ path: `${url.pathname}${url.search}`, t: Date.now() });
@@ -48,7 +52,12 @@ function startMock(): Promise<{ base: string; hits: Hit[]; close: () => Promise<
       send(Buffer.from(pcs('gotdx-2023.root-ca-crl.der').toString('hex')));
     } else if (p === `/vcek/v1/Milan/${CHIP}`) {
       const q = url.searchParams;
-      if (q.get('blSPL') !== '2' || q.get('teeSPL') !== '0' || q.get('snpSPL') !== '5' || q.get('ucodeSPL') !== '68') {
+      if (
+        q.get('blSPL') !== '2' ||
+        q.get('teeSPL') !== '0' ||
+        q.get('snpSPL') !== '5' ||
+        q.get('ucodeSPL') !== '68'
+      ) {
         res.writeHead(400);
         res.end();
       } else if (vcekCalls++ === 0) {
@@ -90,30 +99,68 @@ test('TDX: PCS v4 responses land in the cache byte-exact; no request before next
     await mock.close();
     rmSync(cache, { recursive: true, force: true });
   });
-  const args = ['collateral', 'fetch', '--kind', 'tdx', '--fmspc', '50806F000000', '--pccs', mock.base, '--cache', cache, '--json'];
+  const args = [
+    'collateral',
+    'fetch',
+    '--kind',
+    'tdx',
+    '--fmspc',
+    '50806F000000',
+    '--pccs',
+    mock.base,
+    '--cache',
+    cache,
+    '--json',
+  ];
   const first = await runCliJson([...args, '--at', '2023-06-20T00:00:00Z']);
   assert.equal(first.result.code, 0, first.result.stderr);
   const j = first.json as FetchJson;
   assert.deepEqual(j.fetched, ['tcb_info', 'qe_identity', 'pck_crl_platform', 'root_ca_crl']);
-  assert.ok(j.warnings.some((w) => /processor/.test(w)));
+  assert.ok(j.warnings.some((w) => w.includes('processor')));
   assert.equal(j.dir, join(cache, 'tdx', '50806f000000'));
-  assert.deepEqual(readFileSync(join(j.dir, 'tcb_info.json')), pcs('gotdx-v4-spr-e4.tcbinfo-50806f000000.json'));
-  assert.deepEqual(readFileSync(join(j.dir, 'qe_identity.json')), pcs('gotdx-2023.qe-identity.json'));
-  assert.deepEqual(readFileSync(join(j.dir, 'pck_crl_platform.der')), pcs('gotdx-2023.pck-crl-platform.der'));
+  assert.deepEqual(
+    readFileSync(join(j.dir, 'tcb_info.json')),
+    pcs('gotdx-v4-spr-e4.tcbinfo-50806f000000.json'),
+  );
+  assert.deepEqual(
+    readFileSync(join(j.dir, 'qe_identity.json')),
+    pcs('gotdx-2023.qe-identity.json'),
+  );
+  assert.deepEqual(
+    readFileSync(join(j.dir, 'pck_crl_platform.der')),
+    pcs('gotdx-2023.pck-crl-platform.der'),
+  );
   assert.deepEqual(readFileSync(join(j.dir, 'root_ca_crl.der')), pcs('gotdx-2023.root-ca-crl.der'));
-  assert.deepEqual(readFileSync(join(j.dir, 'tcb_signing_issuer_chain.pem')), pcs('gotdx-2023.tcb-signing-issuer-chain.pem'));
-  assert.deepEqual(readFileSync(join(j.dir, 'pck_crl_platform_issuer_chain.pem')), pcs('gotdx-2023.pck-crl-issuer-chain.pem'));
-  assert.ok(!existsSync(join(j.dir, 'qe_identity_issuer_chain.pem')), 'the identical QE chain is stored once');
+  assert.deepEqual(
+    readFileSync(join(j.dir, 'tcb_signing_issuer_chain.pem')),
+    pcs('gotdx-2023.tcb-signing-issuer-chain.pem'),
+  );
+  assert.deepEqual(
+    readFileSync(join(j.dir, 'pck_crl_platform_issuer_chain.pem')),
+    pcs('gotdx-2023.pck-crl-issuer-chain.pem'),
+  );
+  assert.ok(
+    !existsSync(join(j.dir, 'qe_identity_issuer_chain.pem')),
+    'the identical QE chain is stored once',
+  );
   // The earliest nextUpdate is the QE identity's (2023-07-08T07:24:59Z).
   assert.equal(j.next_update, '2023-07-08T07:24:59.000Z');
 
   // `evidence verify` reads the entry as a directory of PCS responses: every collateral check
   // holds for the TDX-1 quote at the time go-tdx-guest pins.
   const v = await runCliJson([
-    'evidence', 'verify', fixture('evidence', 'tdx', 'gotdx-v4-spr-e4.quote.bin'), '--collateral', j.dir, '--at', '2023-07-01T01:00:00Z', '--json',
+    'evidence',
+    'verify',
+    fixture('evidence', 'tdx', 'gotdx-v4-spr-e4.quote.bin'),
+    '--collateral',
+    j.dir,
+    '--at',
+    '2023-07-01T01:00:00Z',
+    '--json',
   ]);
   const checks = (v.json as { checks: Record<string, string> }).checks;
-  for (const c of ['tcb_info', 'qe_identity', 'pck_crl', 'root_ca_crl']) assert.equal(checks[c], 'ok', c);
+  for (const c of ['tcb_info', 'qe_identity', 'pck_crl', 'root_ca_crl'])
+    assert.equal(checks[c], 'ok', c);
 
   const hitsBefore = mock.hits.length;
   const second = await runCliJson([...args, '--at', '2023-07-01T00:00:00Z']);
@@ -136,8 +183,23 @@ test('SNP: KDS VCEK and chain cached; 429 + Retry-After honoured; requests space
     rmSync(cache, { recursive: true, force: true });
   });
   const args = [
-    'collateral', 'fetch', '--kind', 'snp', '--report', fixture('evidence', 'snp', 'gosevguest-milan-v2.report.bin'),
-    '--product', 'milan', '--kds-url', mock.base, '--min-interval', '200', '--cache', cache, '--json', '--at', '2022-10-01T00:00:00Z',
+    'collateral',
+    'fetch',
+    '--kind',
+    'snp',
+    '--report',
+    fixture('evidence', 'snp', 'gosevguest-milan-v2.report.bin'),
+    '--product',
+    'milan',
+    '--kds-url',
+    mock.base,
+    '--min-interval',
+    '200',
+    '--cache',
+    cache,
+    '--json',
+    '--at',
+    '2022-10-01T00:00:00Z',
   ];
   const first = await runCliJson(args);
   assert.equal(first.result.code, 0, first.result.stderr);
@@ -148,7 +210,10 @@ test('SNP: KDS VCEK and chain cached; 429 + Retry-After honoured; requests space
   assert.equal(vcekHits.length, 2);
   assert.ok(vcekHits[1]!.t - vcekHits[0]!.t >= 950, 'waited for Retry-After: 1');
   for (let i = 1; i < mock.hits.length; i++) {
-    assert.ok(mock.hits[i]!.t - mock.hits[i - 1]!.t >= 190, 'requests are spaced by --min-interval');
+    assert.ok(
+      mock.hits[i]!.t - mock.hits[i - 1]!.t >= 190,
+      'requests are spaced by --min-interval',
+    );
   }
   assert.equal(j.dir, join(cache, 'snp', 'milan', `${CHIP}_bl02_tee00_snp05_ucode68`));
   assert.deepEqual(readFileSync(join(j.dir, 'vcek.der')), snp('gosevguest-milan-v2.vcek.der'));
@@ -162,7 +227,14 @@ test('SNP: KDS VCEK and chain cached; 429 + Retry-After honoured; requests space
   assert.equal(mock.hits.length, n, 'no request at all');
 
   const v = await runCliJson([
-    'evidence', 'verify', fixture('evidence', 'snp', 'gosevguest-milan-v2.report.bin'), '--collateral', j.dir, '--at', '2022-09-24T01:00:00Z', '--json',
+    'evidence',
+    'verify',
+    fixture('evidence', 'snp', 'gosevguest-milan-v2.report.bin'),
+    '--collateral',
+    j.dir,
+    '--at',
+    '2022-09-24T01:00:00Z',
+    '--json',
   ]);
   assert.equal(v.result.code, 0, v.result.stdout);
   assert.equal((v.json as { verified: boolean }).verified, true);
@@ -181,8 +253,23 @@ test('KDS rate limit that never lifts → ERR_RATE_LIMITED (exit 3)', async (t) 
   });
   const { port } = server.address() as AddressInfo;
   const r = await runCliJson([
-    'collateral', 'fetch', '--kind', 'snp', '--chip-id', CHIP, '--reported-tcb', 'bl=2,tee=0,snp=5,ucode=68', '--product', 'milan',
-    '--kds-url', `http://127.0.0.1:${port}`, '--min-interval', '0', '--cache', cache, '--json',
+    'collateral',
+    'fetch',
+    '--kind',
+    'snp',
+    '--chip-id',
+    CHIP,
+    '--reported-tcb',
+    'bl=2,tee=0,snp=5,ucode=68',
+    '--product',
+    'milan',
+    '--kds-url',
+    `http://127.0.0.1:${port}`,
+    '--min-interval',
+    '0',
+    '--cache',
+    cache,
+    '--json',
   ]);
   assert.equal(r.result.code, 3);
   assert.equal((r.json as { error: { code: string } }).error.code, 'ERR_RATE_LIMITED');

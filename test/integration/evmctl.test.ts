@@ -14,7 +14,11 @@ import { fixture } from '../_support/paths.js';
 import { encodeImaBinary, parseImaBinary } from '../../src/formats/ima/ima_binary.js';
 import { parseImaAscii } from '../../src/formats/ima/ima_ascii.js';
 import { replayIma } from '../../src/formats/ima/ima_replay.js';
-import { encodeImaTemplateData, type ImaEntry, type ImaField } from '../../src/formats/ima/ima_template.js';
+import {
+  encodeImaTemplateData,
+  type ImaEntry,
+  type ImaField,
+} from '../../src/formats/ima/ima_template.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mrstack-evmctl-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -67,15 +71,23 @@ test('evmctl accepts mrstack PCR10 for the tpm2-tss ima-ng capture, re-encoded b
 test('evmctl agrees on the legacy ima template (256-byte padded name), SHA-1 and SHA-256 banks', () => {
   const entries = parseImaBinary(
     new Uint8Array(
-      readFileSync(fixture('eventlogs', 'ima', 'debian-ima-legacy-template-sha1.binary_runtime_measurements')),
+      readFileSync(
+        fixture('eventlogs', 'ima', 'debian-ima-legacy-template-sha1.binary_runtime_measurements'),
+      ),
     ),
     { partialTail: 'stop' },
   );
   const r = replayIma(entries, { logBank: 'sha1', banks: ['sha1', 'sha256'] });
   const list = encodeImaBinary(entries);
-  const ok = evmctl(list, { sha1: r.registers['pcr10']!.sha1!, sha256: r.registers['pcr10']!.sha256! });
+  const ok = evmctl(list, {
+    sha1: r.registers['pcr10']!.sha1!,
+    sha256: r.registers['pcr10']!.sha256!,
+  });
   assert.equal(ok.status, 0, ok.out);
-  assert.notEqual(evmctl(list, { sha1: r.registers['pcr10']!.sha1!, sha256: WRONG_SHA256 }).status, 0);
+  assert.notEqual(
+    evmctl(list, { sha1: r.registers['pcr10']!.sha1!, sha256: WRONG_SHA256 }).status,
+    0,
+  );
 });
 
 const enc = new TextEncoder();
@@ -92,12 +104,25 @@ function nng(s: string): Uint8Array {
   o.set(b);
   return o;
 }
-function entry(index: number, templateName: string, fields: ImaField[], violation = false): ImaEntry {
+function entry(
+  index: number,
+  templateName: string,
+  fields: ImaField[],
+  violation = false,
+): ImaEntry {
   const templateData = encodeImaTemplateData(templateName, fields);
   const templateHash = violation
     ? new Uint8Array(20)
     : new Uint8Array(createHash('sha1').update(templateData).digest());
-  return { index, offset: 0, pcr: 10, templateHash, templateName, templateData, littleEndian: true };
+  return {
+    index,
+    offset: 0,
+    pcr: 10,
+    templateHash,
+    templateName,
+    templateData,
+    littleEndian: true,
+  };
 }
 
 function written(withViolation: boolean): ImaEntry[] {
@@ -114,7 +139,10 @@ function written(withViolation: boolean): ImaEntry[] {
     entry(2, 'ima-sig', [
       { id: 'd-ng', data: dng('sha256', d(3)) },
       { id: 'n-ng', data: nng('/usr/lib/x.so') },
-      { id: 'sig', data: new Uint8Array([0x03, 0x02, 0x04, 0xaa, 0xbb, 0xcc, 0xdd, 0x00, 0x02, 0x11, 0x22]) },
+      {
+        id: 'sig',
+        data: new Uint8Array([0x03, 0x02, 0x04, 0xaa, 0xbb, 0xcc, 0xdd, 0x00, 0x02, 0x11, 0x22]),
+      },
     ]),
     entry(3, 'ima-buf', [
       { id: 'd-ng', data: dng('sha256', d(5)) },
@@ -128,7 +156,15 @@ function written(withViolation: boolean): ImaEntry[] {
   ];
   if (withViolation) {
     list.push(
-      entry(5, 'ima-ng', [{ id: 'd-ng', data: dng('sha256', d(0)) }, { id: 'n-ng', data: nng('/tmp/race') }], true),
+      entry(
+        5,
+        'ima-ng',
+        [
+          { id: 'd-ng', data: dng('sha256', d(0)) },
+          { id: 'n-ng', data: nng('/tmp/race') },
+        ],
+        true,
+      ),
     );
   }
   return list;
@@ -160,11 +196,9 @@ test('violations: evmctl (with --ignore-violations) extends all ones, as mrstack
   const v = r.registers['pcr10']!;
   const ok = evmctl(list, { sha1: v.sha1!, sha256: v.sha256! }, ['--ignore-violations']);
   assert.equal(ok.status, 0, ok.out);
-  const padded = evmctl(
-    list,
-    { sha1: v.sha1!, sha256: r.registersPadded!['pcr10']!.sha256! },
-    ['--ignore-violations'],
-  );
+  const padded = evmctl(list, { sha1: v.sha1!, sha256: r.registersPadded!['pcr10']!.sha256! }, [
+    '--ignore-violations',
+  ]);
   assert.equal(padded.status, 0, padded.out);
   // Without the flag evmctl treats the violation itself as a failure.
   assert.notEqual(evmctl(list, { sha1: v.sha1!, sha256: v.sha256! }).status, 0);
@@ -173,11 +207,15 @@ test('violations: evmctl (with --ignore-violations) extends all ones, as mrstack
 
 test('an ascii list converted to binary by mrstack replays the same in evmctl (826 entries)', () => {
   const entries = parseImaAscii(
-    readFileSync(fixture('eventlogs', 'ima', 'rust-keylime-agent-ima-ng-sha1.ascii_runtime_measurements')),
+    readFileSync(
+      fixture('eventlogs', 'ima', 'rust-keylime-agent-ima-ng-sha1.ascii_runtime_measurements'),
+    ),
   );
   const r = replayIma(entries, { logBank: 'sha1', banks: ['sha1', 'sha256'] });
   assert.equal(r.registers['pcr10']!.sha1, '82231c67a69da98dc5b3aa10f6343d33109225fc');
   const list = encodeImaBinary(entries);
-  const ok = evmctl(list, { sha1: r.registers['pcr10']!.sha1!, sha256: r.registers['pcr10']!.sha256! });
+  const v = r.registers['pcr10'];
+  assert.ok(v?.sha1 !== undefined && v.sha256 !== undefined);
+  const ok = evmctl(list, { sha1: v.sha1, sha256: v.sha256 });
   assert.equal(ok.status, 0, ok.out);
 });

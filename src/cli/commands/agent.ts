@@ -13,7 +13,11 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { action, printFields, printJson, printTable } from '../output.js';
-import { addProviderOptions, openProviderFromOptions, type ProviderCliOptions } from '../provider_options.js';
+import {
+  addProviderOptions,
+  openProviderFromOptions,
+  type ProviderCliOptions,
+} from '../provider_options.js';
 
 interface StartOptions extends ProviderCliOptions {
   readonly runDir: string;
@@ -38,7 +42,8 @@ const DEFAULT_REGISTER: Record<string, string> = { tdx: 'rtmr3', tpm: 'pcr14', c
 function positiveInt(v: string | undefined, what: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError('ERR_USAGE', `${what}: expected a non-negative integer`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new UsageError('ERR_USAGE', `${what}: expected a non-negative integer`);
   return n;
 }
 
@@ -55,7 +60,10 @@ async function start(opts: StartOptions): Promise<number> {
   const register = opts.register ?? DEFAULT_REGISTER[provider.profile ?? ''];
   if (register === undefined) {
     await provider.close();
-    throw new UsageError('ERR_USAGE', `--register: the ${provider.profile ?? provider.kind} platform has no default register the agent can own; name one`);
+    throw new UsageError(
+      'ERR_USAGE',
+      `--register: the ${provider.profile ?? provider.kind} platform has no default register the agent can own; name one`,
+    );
   }
   const cpBytes = positiveInt(opts.checkpointBytes, '--checkpoint-bytes');
   const cpAge = positiveInt(opts.checkpointAge, '--checkpoint-age');
@@ -66,20 +74,33 @@ async function start(opts: StartOptions): Promise<number> {
     durability: opts.durability,
     ...(opts.bootId === undefined ? {} : { bootId: opts.bootId }),
     ...(opts.tenants === undefined ? {} : { tenants: readTenantsFile(opts.tenants) }),
-    checkpoint: { ...(cpBytes === undefined ? {} : { maxBytes: cpBytes }), ...(cpAge === undefined ? {} : { maxAgeMs: cpAge * 1000 }) },
+    checkpoint: {
+      ...(cpBytes === undefined ? {} : { maxBytes: cpBytes }),
+      ...(cpAge === undefined ? {} : { maxAgeMs: cpAge * 1000 }),
+    },
     logger,
     // test and demo hook (docs/agent.md): slow every report down, as a real TDX quote is
     reportDelayMs: Number(process.env['MRSTACK_AGENT_REPORT_DELAY_MS'] ?? 0) || 0,
   });
-  const server = await AgentServer.start({ agent, runDir: opts.runDir, adminMode: opts.adminMode, logger });
+  const server = await AgentServer.start({
+    agent,
+    runDir: opts.runDir,
+    adminMode: opts.adminMode,
+    logger,
+  });
   const ready = {
     ready: true,
     admin_socket: server.adminSocket,
     register,
-    tenants: agent.listTenants().map((t) => ({ name: t.name, vmr: t.vmr, socket: server.tenantSocket(t.name) })),
+    tenants: agent
+      .listTenants()
+      .map((t) => ({ name: t.name, vmr: t.vmr, socket: server.tenantSocket(t.name) })),
   };
   if (opts.json === true) process.stdout.write(`${JSON.stringify(ready)}\n`);
-  else process.stderr.write(`mrstack agent: ${register} on ${server.adminSocket} (${ready.tenants.length} tenants)\n`);
+  else
+    process.stderr.write(
+      `mrstack agent: ${register} on ${server.adminSocket} (${ready.tenants.length} tenants)\n`,
+    );
   await new Promise<void>((resolve) => {
     const stop = (): void => resolve();
     process.once('SIGTERM', stop);
@@ -122,7 +143,13 @@ async function status(opts: RunDirOptions): Promise<number> {
     const ts = s['tenants'] as Record<string, unknown>[];
     printTable(
       ['tenant', 'vmr', 'records', 'pending', 'value'],
-      ts.map((t) => [String(t['name']), String(t['vmr']), String(t['records']), String(t['pending']), String(t['value']).slice(0, 16) + '…']),
+      ts.map((t) => [
+        String(t['name']),
+        String(t['vmr']),
+        String(t['records']),
+        String(t['pending']),
+        String(t['value']).slice(0, 16) + '…',
+      ]),
     );
     return 0;
   } finally {
@@ -148,15 +175,33 @@ export function registerAgent(program: Command): Command {
   addProviderOptions(
     agent
       .command('start')
-      .description('run the agent: own one register, serve tenants over unix sockets (until SIGTERM)')
+      .description(
+        'run the agent: own one register, serve tenants over unix sockets (until SIGTERM)',
+      )
       .requiredOption('--run-dir <dir>', 'socket directory: admin.sock and tenants/<name>.sock')
       .option('--log-dir <dir>', 'log directory (default: RUN/log)')
-      .option('--register <mr>', 'the physical register to own (default: rtmr3 on TDX, pcr14 on a TPM)')
-      .option('--tenants <file>', 'tenants file (JSON: {"tenants":[{"name","vmr","owner","mode","max_record_bytes","rate"}]})')
-      .addOption(new Option('--durability <mode>', 'process: write(2) survives the agent; os: fdatasync too').choices(['process', 'os']).default('process'))
-      .option('--boot-id <id>', 'this boot\'s id (default: /proc/sys/kernel/random/boot_id)')
-      .option('--checkpoint-bytes <n>', 'start a new segment when the current one reaches N bytes (0: never)')
-      .option('--checkpoint-age <seconds>', 'start a new segment when the current one is this old (0: never)')
+      .option(
+        '--register <mr>',
+        'the physical register to own (default: rtmr3 on TDX, pcr14 on a TPM)',
+      )
+      .option(
+        '--tenants <file>',
+        'tenants file (JSON: {"tenants":[{"name","vmr","owner","mode","max_record_bytes","rate"}]})',
+      )
+      .addOption(
+        new Option('--durability <mode>', 'process: write(2) survives the agent; os: fdatasync too')
+          .choices(['process', 'os'])
+          .default('process'),
+      )
+      .option('--boot-id <id>', "this boot's id (default: /proc/sys/kernel/random/boot_id)")
+      .option(
+        '--checkpoint-bytes <n>',
+        'start a new segment when the current one reaches N bytes (0: never)',
+      )
+      .option(
+        '--checkpoint-age <seconds>',
+        'start a new segment when the current one is this old (0: never)',
+      )
       .option('--admin-mode <mode>', 'mode of admin.sock', '0600')
       .option('--log-level <level>', 'pino log level', 'info')
       .option('--json', 'print a JSON ready line'),
@@ -165,13 +210,13 @@ export function registerAgent(program: Command): Command {
   agent
     .command('status')
     .description('registers, vMRs, tenants, log sizes, last checkpoint, queue depth')
-    .requiredOption('--run-dir <dir>', 'the agent\'s socket directory')
+    .requiredOption('--run-dir <dir>', "the agent's socket directory")
     .option('--json', 'print JSON')
     .action(action((opts: RunDirOptions) => status(opts)));
   agent
     .command('checkpoint')
     .description('close the current segment and start a new one (CHECKPOINT + SYNC)')
-    .requiredOption('--run-dir <dir>', 'the agent\'s socket directory')
+    .requiredOption('--run-dir <dir>', "the agent's socket directory")
     .option('--json', 'print JSON')
     .action(action((opts: RunDirOptions) => checkpoint(opts)));
   return agent;

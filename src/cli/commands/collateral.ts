@@ -30,14 +30,23 @@ interface FetchOptions {
   readonly json?: boolean;
 }
 
-function parseTcbText(text: string, product: SnpProduct, decode: (raw: bigint, p: SnpProduct) => SnpTcb, encode: (spl: Record<string, number>, p: SnpProduct) => bigint): SnpTcb {
+function parseTcbText(
+  text: string,
+  product: SnpProduct,
+  decode: (raw: bigint, p: SnpProduct) => SnpTcb,
+  encode: (spl: Record<string, number>, p: SnpProduct) => bigint,
+): SnpTcb {
   const t = text.trim();
-  if (/^(0x)?[0-9a-fA-F]{1,16}$/.test(t)) return decode(BigInt(t.startsWith('0x') ? t : `0x${t}`), product);
+  if (/^(0x)?[0-9a-fA-F]{1,16}$/.test(t))
+    return decode(BigInt(t.startsWith('0x') ? t : `0x${t}`), product);
   const spl: Record<string, number> = {};
   for (const part of t.split(',')) {
     const m = /^\s*(bl|bootloader|tee|snp|ucode|microcode|fmc)\s*[=:]\s*(\d+)\s*$/.exec(part);
     if (m === null) {
-      throw new UsageError('ERR_USAGE', `--reported-tcb ${JSON.stringify(text)}: expected hex or bl=N,tee=N,snp=N,ucode=N[,fmc=N]`);
+      throw new UsageError(
+        'ERR_USAGE',
+        `--reported-tcb ${JSON.stringify(text)}: expected hex or bl=N,tee=N,snp=N,ucode=N[,fmc=N]`,
+      );
     }
     const k = m[1] === 'bootloader' ? 'bl' : m[1] === 'microcode' ? 'ucode' : m[1]!;
     spl[k] = Number(m[2]);
@@ -47,25 +56,44 @@ function parseTcbText(text: string, product: SnpProduct, decode: (raw: bigint, p
 
 /** Registers `mrstack collateral`. */
 export function registerCollateral(program: Command): Command {
-  const collateral = program.command('collateral').description('fetch and cache verification collateral');
+  const collateral = program
+    .command('collateral')
+    .description('fetch and cache verification collateral');
   collateral
     .command('fetch')
     .description(
       'fetch TDX collateral from Intel PCS v4 / a PCCS, or SNP collateral from AMD KDS, into the cache;\n' +
         'items are asked for again only after their nextUpdate (KDS requests are spaced, 429 honoured)',
     )
-    .addOption(new Option('--kind <kind>', 'tdx or snp').choices(['tdx', 'snp']).makeOptionMandatory())
+    .addOption(
+      new Option('--kind <kind>', 'tdx or snp').choices(['tdx', 'snp']).makeOptionMandatory(),
+    )
     .option('--fmspc <hex>', 'TDX: the platform FMSPC (6 bytes hex)')
     .option('--pccs <url>', 'TDX: a PCCS base URL instead of Intel PCS')
-    .option('--pcs-url <url>', 'TDX: the PCS base URL (default https://api.trustedservices.intel.com)')
+    .option(
+      '--pcs-url <url>',
+      'TDX: the PCS base URL (default https://api.trustedservices.intel.com)',
+    )
     .option('--root-crl-url <url>', 'TDX: where the Intel SGX root CA CRL is fetched')
     .option('--chip-id <hex>', 'SNP: CHIP_ID from the report (64 bytes hex)')
     .option('--reported-tcb <tcb>', 'SNP: REPORTED_TCB as hex, or bl=N,tee=N,snp=N,ucode=N[,fmc=N]')
-    .addOption(new Option('--product <name>', 'SNP: the processor line').choices(['milan', 'genoa', 'turin']))
-    .option('--report <file>', 'SNP: take chip id, reported TCB (and product, v3+) from a report (binary or hex)')
+    .addOption(
+      new Option('--product <name>', 'SNP: the processor line').choices([
+        'milan',
+        'genoa',
+        'turin',
+      ]),
+    )
+    .option(
+      '--report <file>',
+      'SNP: take chip id, reported TCB (and product, v3+) from a report (binary or hex)',
+    )
     .option('--kds-url <url>', 'SNP: the KDS base URL (default https://kdsintf.amd.com)')
     .option('--min-interval <ms>', 'SNP: minimum spacing of KDS requests in ms (default 2000)')
-    .option('--cache <dir>', 'cache directory (default $MRSTACK_COLLATERAL_CACHE, else $XDG_CACHE_HOME/mrstack/collateral)')
+    .option(
+      '--cache <dir>',
+      'cache directory (default $MRSTACK_COLLATERAL_CACHE, else $XDG_CACHE_HOME/mrstack/collateral)',
+    )
     .option('--at <iso-time>', 'the time freshness is judged at (default now)')
     .option('--force', 'fetch even what is still fresh')
     .option('--json', 'print JSON')
@@ -78,14 +106,17 @@ export function registerCollateral(program: Command): Command {
     )
     .action(
       action(async (opts: FetchOptions) => {
-        const { CollateralCache, defaultCollateralCacheDir } = await import('../../verifier/collateral/cache.js');
+        const { CollateralCache, defaultCollateralCacheDir } =
+          await import('../../verifier/collateral/cache.js');
         const { PoliteFetcher } = await import('../../verifier/collateral/cache_http.js');
         const now = opts.at === undefined ? new Date() : new Date(opts.at);
-        if (Number.isNaN(now.getTime())) throw new UsageError('ERR_USAGE', `--at ${JSON.stringify(opts.at)}: not a date`);
+        if (Number.isNaN(now.getTime()))
+          throw new UsageError('ERR_USAGE', `--at ${JSON.stringify(opts.at)}: not a date`);
         const cache = new CollateralCache(opts.cache ?? defaultCollateralCacheDir());
         let result;
         if (opts.kind === 'tdx') {
-          if (opts.fmspc === undefined) throw new UsageError('ERR_USAGE', '--kind tdx needs --fmspc');
+          if (opts.fmspc === undefined)
+            throw new UsageError('ERR_USAGE', '--kind tdx needs --fmspc');
           const { fetchTdxCollateral } = await import('../../verifier/collateral/pcs.js');
           const base = opts.pccs ?? opts.pcsUrl;
           result = await fetchTdxCollateral({
@@ -97,9 +128,11 @@ export function registerCollateral(program: Command): Command {
             ...(opts.force === true ? { force: true } : {}),
           });
         } else {
-          const { fetchSnpCollateral, KDS_DEFAULT_INTERVAL_MS } = await import('../../verifier/collateral/kds.js');
+          const { fetchSnpCollateral, KDS_DEFAULT_INTERVAL_MS } =
+            await import('../../verifier/collateral/kds.js');
           const tcbMod = await import('../../formats/snp/tcb.js');
-          const decode = (raw: bigint, p: SnpProduct): SnpTcb => tcbMod.decodeTcb(raw, tcbMod.tcbLayoutForProduct(p));
+          const decode = (raw: bigint, p: SnpProduct): SnpTcb =>
+            tcbMod.decodeTcb(raw, tcbMod.tcbLayoutForProduct(p));
           let chipId = opts.chipId === undefined ? undefined : fromHex(opts.chipId, '--chip-id');
           let product = opts.product;
           let tcb: SnpTcb | undefined;
@@ -112,29 +145,45 @@ export function registerCollateral(program: Command): Command {
               throw fromErrno(e, opts.report);
             }
             const text = Buffer.from(bytes).toString('latin1').trim();
-            if (/^[0-9a-fA-F\s]+$/.test(text)) bytes = fromHex(text.replace(/\s+/g, ''), '--report');
+            if (/^[0-9a-fA-F\s]+$/.test(text))
+              bytes = fromHex(text.replace(/\s+/g, ''), '--report');
             const rep = parseSnpReport(bytes);
             chipId ??= rep.chip_id;
             product ??= rep.product;
             if (product === undefined) {
-              throw new UsageError('ERR_USAGE', `a v${rep.version} report does not name its product: add --product`);
+              throw new UsageError(
+                'ERR_USAGE',
+                `a v${rep.version} report does not name its product: add --product`,
+              );
             }
             tcb = decode(rep.reported_tcb.raw, product);
           }
-          if (product === undefined) throw new UsageError('ERR_USAGE', '--kind snp needs --product (or --report of v3+)');
+          if (product === undefined)
+            throw new UsageError('ERR_USAGE', '--kind snp needs --product (or --report of v3+)');
           if (opts.reportedTcb !== undefined) {
             tcb = parseTcbText(opts.reportedTcb, product, decode, (spl, p) =>
               tcbMod.encodeTcb(
-                { bootloader: spl['bl'] ?? 0, tee: spl['tee'] ?? 0, snp: spl['snp'] ?? 0, microcode: spl['ucode'] ?? 0, ...(spl['fmc'] === undefined ? {} : { fmc: spl['fmc'] }) },
+                {
+                  bootloader: spl['bl'] ?? 0,
+                  tee: spl['tee'] ?? 0,
+                  snp: spl['snp'] ?? 0,
+                  microcode: spl['ucode'] ?? 0,
+                  ...(spl['fmc'] === undefined ? {} : { fmc: spl['fmc'] }),
+                },
                 tcbMod.tcbLayoutForProduct(p),
               ),
             );
           }
           if (chipId === undefined || tcb === undefined) {
-            throw new UsageError('ERR_USAGE', '--kind snp needs --chip-id and --reported-tcb (or --report)');
+            throw new UsageError(
+              'ERR_USAGE',
+              '--kind snp needs --chip-id and --reported-tcb (or --report)',
+            );
           }
-          const interval = opts.minInterval === undefined ? KDS_DEFAULT_INTERVAL_MS : Number(opts.minInterval);
-          if (!Number.isFinite(interval) || interval < 0) throw new UsageError('ERR_USAGE', '--min-interval: expected milliseconds');
+          const interval =
+            opts.minInterval === undefined ? KDS_DEFAULT_INTERVAL_MS : Number(opts.minInterval);
+          if (!Number.isFinite(interval) || interval < 0)
+            throw new UsageError('ERR_USAGE', '--min-interval: expected milliseconds');
           result = await fetchSnpCollateral({
             product,
             chipId,
@@ -153,7 +202,9 @@ export function registerCollateral(program: Command): Command {
             ['fetched', result.fetched.join(', ') || '-'],
             ['cached', result.cached.join(', ') || '-'],
             ['requests', String(result.requests)],
-            ...(result.next_update === undefined ? [] : [['next update', result.next_update] as const]),
+            ...(result.next_update === undefined
+              ? []
+              : [['next update', result.next_update] as const]),
             ...result.warnings.map((w) => ['warning', w] as const),
           ]);
         }

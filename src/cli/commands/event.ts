@@ -11,7 +11,10 @@
 import type { Command } from 'commander';
 import { action, printFields, printJson } from '../output.js';
 
-async function withTenant<T>(socket: string, fn: (c: import('../../agent/client.js').TenantClient) => Promise<T>): Promise<T> {
+async function withTenant<T>(
+  socket: string,
+  fn: (c: import('../../agent/client.js').TenantClient) => Promise<T>,
+): Promise<T> {
   const { TenantClient } = await import('../../agent/client.js');
   const c = new TenantClient(socket);
   try {
@@ -35,7 +38,9 @@ export function registerEvent(program: Command): Command {
   const event = program.command('event').description('append events to your vMR through the agent');
   event
     .command('append')
-    .description('append one event; exits 0 only once the agent acknowledged it (logged and extended)')
+    .description(
+      'append one event; exits 0 only once the agent acknowledged it (logged and extended)',
+    )
     .requiredOption('--socket <path>', 'your tenant socket (RUN/tenants/<name>.sock)')
     .requiredOption('--domain <domain>', 'event domain (contains "." or "/")')
     .requiredOption('--operation <op>', 'operation ([A-Za-z0-9_.-]+)')
@@ -45,7 +50,10 @@ export function registerEvent(program: Command): Command {
     .action(
       action((opts: AppendOptions) =>
         withTenant(opts.socket, async (c) => {
-          const r = await c.append({ domain: opts.domain, operation: opts.operation, content: opts.content }, opts.id);
+          const r = await c.append(
+            { domain: opts.domain, operation: opts.operation, content: opts.content },
+            opts.id,
+          );
           if (opts.json === true) printJson(r);
           else {
             printFields([
@@ -54,7 +62,9 @@ export function registerEvent(program: Command): Command {
               ['record', String(r.record)],
               ['value', r.value],
               ['register', r.register],
-              ...(r.duplicate ? [['duplicate', 'yes (first result of this id)'] as [string, string]] : []),
+              ...(r.duplicate
+                ? [['duplicate', 'yes (first result of this id)'] as [string, string]]
+                : []),
             ]);
           }
           return 0;

@@ -24,12 +24,14 @@ interface GetOptions {
 
 /** Adds `get` to the `evidence` group (creating the group when it is not there yet). */
 export function registerEvidenceGet(program: Command): Command {
-  const evidence = program.commands.find((c) => c.name() === 'evidence') ?? program.command('evidence').description('evidence');
+  const evidence =
+    program.commands.find((c) => c.name() === 'evidence') ??
+    program.command('evidence').description('evidence');
   evidence
     .command('get')
     .description('get an evidence bundle for your tenant from the agent, bound to a fresh nonce')
     .requiredOption('--socket <path>', 'your tenant socket (RUN/tenants/<name>.sock)')
-    .requiredOption('--nonce <hex>', 'the verifier\'s nonce')
+    .requiredOption('--nonce <hex>', "the verifier's nonce")
     .option('--user-data <hex>', 'user data bound into the report data beside the nonce')
     .option('--since <checkpoint>', 'serve the physical log only from this checkpoint on')
     .option('--out <file>', 'write the bundle here (default: stdout)')
@@ -55,9 +57,18 @@ export function registerEvidenceGet(program: Command): Command {
           const binding = b['binding'] as Record<string, unknown>;
           const pl = b['physical_log'] as { lines: unknown[] };
           const tl = b['tenant_log'] as { lines: unknown[] };
-          const summary = { out: opts.out, tenant: binding['tenant'], tree_size: binding['tree_size'], physical_records: pl.lines.length, tenant_records: tl.lines.length };
+          const summary = {
+            out: opts.out,
+            tenant: binding['tenant'],
+            tree_size: binding['tree_size'],
+            physical_records: pl.lines.length,
+            tenant_records: tl.lines.length,
+          };
           if (opts.json === true) printJson(summary);
-          else process.stdout.write(`bundle for ${String(binding['tenant'])} written to ${opts.out}\n`);
+          else
+            process.stdout.write(
+              `bundle for ${String(binding['tenant'])} written to ${opts.out}\n`,
+            );
           return 0;
         } finally {
           c.close();

@@ -237,16 +237,18 @@ export function registerMr(program: Command): Command {
               });
             }
           } else {
-            for (const r of res) {
-              const n = formatMrSelector({
-                name: r.name,
-                ...(r.alg === undefined ? {} : { alg: r.alg }),
-              });
-              printFields([
-                [`${n} old`, toHex(r.old)],
-                [`${n} new`, toHex(r.new)],
-              ]);
-            }
+            printFields(
+              res.flatMap((r) => {
+                const n = formatMrSelector({
+                  name: r.name,
+                  ...(r.alg === undefined ? {} : { alg: r.alg }),
+                });
+                return [
+                  [`${n} old`, toHex(r.old)],
+                  [`${n} new`, toHex(r.new)],
+                ] as const;
+              }),
+            );
           }
           return 0;
         });

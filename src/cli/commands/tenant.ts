@@ -20,7 +20,10 @@ interface AddOptions {
   readonly json?: boolean;
 }
 
-async function withAdmin<T>(runDir: string, fn: (c: import('../../agent/client.js').AdminClient) => Promise<T>): Promise<T> {
+async function withAdmin<T>(
+  runDir: string,
+  fn: (c: import('../../agent/client.js').AdminClient) => Promise<T>,
+): Promise<T> {
   const { AdminClient } = await import('../../agent/client.js');
   const c = new AdminClient(join(runDir, 'admin.sock'));
   try {
@@ -36,7 +39,7 @@ export function registerTenant(program: Command): Command {
   tenant
     .command('add <name>')
     .description('add a tenant (persisted); its socket is RUN/tenants/<name>.sock')
-    .requiredOption('--run-dir <dir>', 'the agent\'s socket directory')
+    .requiredOption('--run-dir <dir>', "the agent's socket directory")
     .option('--vmr <vmr>', 'its virtual MR (default: the tenant name); never reused in a boot')
     .option('--owner <uid[:gid]>', 'owner of the tenant socket')
     .option('--mode <mode>', 'mode of the tenant socket (default 0600)')
@@ -51,11 +54,16 @@ export function registerTenant(program: Command): Command {
             vmr: opts.vmr ?? name,
             ...(opts.owner === undefined ? {} : { owner: opts.owner }),
             ...(opts.mode === undefined ? {} : { mode: opts.mode }),
-            ...(opts.maxRecordBytes === undefined ? {} : { max_record_bytes: Number(opts.maxRecordBytes) }),
+            ...(opts.maxRecordBytes === undefined
+              ? {}
+              : { max_record_bytes: Number(opts.maxRecordBytes) }),
             ...(opts.rate === undefined ? {} : { rate: Number(opts.rate) }),
           });
           if (opts.json === true) printJson(r);
-          else process.stdout.write(`tenant ${name} (vMR ${String(r['vmr'])}) on ${String(r['socket'])}\n`);
+          else
+            process.stdout.write(
+              `tenant ${name} (vMR ${String(r['vmr'])}) on ${String(r['socket'])}\n`,
+            );
           return 0;
         }),
       ),
@@ -63,7 +71,7 @@ export function registerTenant(program: Command): Command {
   tenant
     .command('remove <name>')
     .description('remove a tenant: its log is archived and its vMR name never reused in this boot')
-    .requiredOption('--run-dir <dir>', 'the agent\'s socket directory')
+    .requiredOption('--run-dir <dir>', "the agent's socket directory")
     .option('--json', 'print JSON')
     .action(
       action((name: string, opts: { runDir: string; json?: boolean }) =>
@@ -78,14 +86,18 @@ export function registerTenant(program: Command): Command {
   tenant
     .command('list')
     .description('list tenants')
-    .requiredOption('--run-dir <dir>', 'the agent\'s socket directory')
+    .requiredOption('--run-dir <dir>', "the agent's socket directory")
     .option('--json', 'print JSON')
     .action(
       action((opts: { runDir: string; json?: boolean }) =>
         withAdmin(opts.runDir, async (c) => {
           const r = await c.tenants();
           if (opts.json === true) printJson(r);
-          else printTable(['tenant', 'vmr', 'socket'], r.tenants.map((t) => [String(t['name']), String(t['vmr']), String(t['socket'])]));
+          else
+            printTable(
+              ['tenant', 'vmr', 'socket'],
+              r.tenants.map((t) => [String(t['name']), String(t['vmr']), String(t['socket'])]),
+            );
           return 0;
         }),
       ),

@@ -31,7 +31,10 @@ interface TpmCliOptions {
 function withTpmOptions(cmd: Command): Command {
   return cmd
     .option('--tpm-device <path>', 'the TPM character device (default: /dev/tpmrm0)')
-    .option('--swtpm <host:port>', 'talk to swtpm over its socket protocol (HOST:PORT or unix:PATH)')
+    .option(
+      '--swtpm <host:port>',
+      'talk to swtpm over its socket protocol (HOST:PORT or unix:PATH)',
+    )
     .option('--json', 'print JSON');
 }
 
@@ -53,7 +56,8 @@ function writeFile(path: string, data: Uint8Array | string): void {
 
 function keyAlg(v: string | undefined, dflt: 'rsa' | 'ecc'): 'rsa' | 'ecc' {
   const a = v ?? dflt;
-  if (a !== 'rsa' && a !== 'ecc') throw new UsageError('ERR_USAGE', `--alg ${a}: expected rsa or ecc`);
+  if (a !== 'rsa' && a !== 'ecc')
+    throw new UsageError('ERR_USAGE', `--alg ${a}: expected rsa or ecc`);
   return a;
 }
 
@@ -70,12 +74,16 @@ async function openTpm(o: TpmCliOptions): Promise<import('../../providers/tpm/tp
 
 /** Registers `mrstack tpm`. */
 export function registerTpm(program: Command): Command {
-  const tpm = program.command('tpm').description('TPM 2.0 identity: EK, AK, credential activation; a development swtpm');
+  const tpm = program
+    .command('tpm')
+    .description('TPM 2.0 identity: EK, AK, credential activation; a development swtpm');
 
   withTpmOptions(
     tpm
       .command('ek')
-      .description('derive the endorsement key (EK Credential Profile template) and read its certificate')
+      .description(
+        'derive the endorsement key (EK Credential Profile template) and read its certificate',
+      )
       .option('--alg <alg>', 'rsa (template L-1, RSA 2048) or ecc (L-2, NIST P-256)', 'rsa')
       .option('--cert', 'read the EK certificate from NV (0x01C00002 RSA, 0x01C0000A ECC)')
       .option('--pem-out <file>', 'write the EK public key as PEM')
@@ -83,7 +91,15 @@ export function registerTpm(program: Command): Command {
       .option('--cert-out <file>', 'write the EK certificate (DER)'),
   ).action(
     action(
-      async (o: TpmCliOptions & { alg?: string; cert?: boolean; pemOut?: string; publicOut?: string; certOut?: string }) => {
+      async (
+        o: TpmCliOptions & {
+          alg?: string;
+          cert?: boolean;
+          pemOut?: string;
+          publicOut?: string;
+          certOut?: string;
+        },
+      ) => {
         const alg = keyAlg(o.alg, 'rsa');
         const { createEk, readEkCertificate } = await import('../../providers/tpm/identity.js');
         const { publicToPem } = await import('../../formats/tpm2/public_key.js');
@@ -108,7 +124,12 @@ export function registerTpm(program: Command): Command {
               certifies_ek: certPem.trim() === pem.trim(),
             };
           }
-          const out = { alg, name: ek.name, public_pem: pem, ...(cert === undefined ? {} : { certificate: cert }) };
+          const out = {
+            alg,
+            name: ek.name,
+            public_pem: pem,
+            ...(cert === undefined ? {} : { certificate: cert }),
+          };
           if (o.json === true) printJson(out);
           else {
             printFields([
@@ -138,7 +159,10 @@ export function registerTpm(program: Command): Command {
       .description('create a restricted signing AK under the SRK and save its blob')
       .requiredOption('--out <file>', 'where to write the AK blob')
       .option('--alg <alg>', 'ecc (P-256 ECDSA-SHA256) or rsa (2048 RSASSA-SHA256)', 'ecc')
-      .option('--public-out <file>', 'write the AK TPMT_PUBLIC (for verifiers: evidence verify --ak)'),
+      .option(
+        '--public-out <file>',
+        'write the AK TPMT_PUBLIC (for verifiers: evidence verify --ak)',
+      ),
   ).action(
     action(async (o: TpmCliOptions & { out: string; alg?: string; publicOut?: string }) => {
       const alg = keyAlg(o.alg, 'ecc');
@@ -151,9 +175,20 @@ export function registerTpm(program: Command): Command {
         await t.flush(loaded.handle);
         writeFile(o.out, encodeAkBlob(blob));
         if (o.publicOut !== undefined) writeFile(o.publicOut, blob.public);
-        const out = { out: o.out, alg, name: loaded.name, tpmt_public: blob.public, public_pem: publicToPem(loaded.public.public) };
+        const out = {
+          out: o.out,
+          alg,
+          name: loaded.name,
+          tpmt_public: blob.public,
+          public_pem: publicToPem(loaded.public.public),
+        };
         if (o.json === true) printJson(out);
-        else printFields([['out', o.out], ['alg', alg], ['name', toHex(loaded.name)]]);
+        else
+          printFields([
+            ['out', o.out],
+            ['alg', alg],
+            ['name', toHex(loaded.name)],
+          ]);
         return 0;
       } finally {
         await t.close();
@@ -170,31 +205,43 @@ export function registerTpm(program: Command): Command {
     .option('--alg <alg>', 'the EK template when --ek is PEM: rsa or ecc', 'rsa')
     .option('--json', 'print JSON')
     .action(
-      action(async (o: { ek: string; akName: string; secret: string; out: string; alg?: string; json?: boolean }) => {
-        const { makeCredential } = await import('../../formats/tpm2/credential.js');
-        const { publicFromKeyObject } = await import('../../formats/tpm2/public_key.js');
-        const { ekTemplate } = await import('../../formats/tpm2/templates.js');
-        const { readPublic } = await import('../../formats/tpm2/marshal/public.js');
-        const bytes = readFile(o.ek);
-        const text = Buffer.from(bytes).toString('utf8');
-        let ek;
-        if (text.includes('-----BEGIN')) {
-          ek = publicFromKeyObject(createPublicKey(text), ekTemplate(keyAlg(o.alg, 'rsa')));
-        } else {
-          const body = bytes.length >= 2 && ((bytes[0]! << 8) | bytes[1]!) === bytes.length - 2 ? bytes.subarray(2) : bytes;
-          ek = readPublic(new ByteReader(body, { format: 'tpm2' }), 'ek');
-        }
-        const secret = fromHex(o.secret, '--secret');
-        if (secret.length === 0 || secret.length > 32) {
-          throw new UsageError('ERR_USAGE', '--secret: 1 to 32 bytes');
-        }
-        const c = makeCredential(ek, fromHex(o.akName, '--ak-name'), secret);
-        const doc = { credential_blob: toHex(c.credentialBlob), secret: toHex(c.secret) };
-        writeFile(o.out, `${JSON.stringify(doc, null, 2)}\n`);
-        if (o.json === true) printJson({ out: o.out });
-        else printFields([['out', o.out]]);
-        return 0;
-      }),
+      action(
+        async (o: {
+          ek: string;
+          akName: string;
+          secret: string;
+          out: string;
+          alg?: string;
+          json?: boolean;
+        }) => {
+          const { makeCredential } = await import('../../formats/tpm2/credential.js');
+          const { publicFromKeyObject } = await import('../../formats/tpm2/public_key.js');
+          const { ekTemplate } = await import('../../formats/tpm2/templates.js');
+          const { readPublic } = await import('../../formats/tpm2/marshal/public.js');
+          const bytes = readFile(o.ek);
+          const text = Buffer.from(bytes).toString('utf8');
+          let ek;
+          if (text.includes('-----BEGIN')) {
+            ek = publicFromKeyObject(createPublicKey(text), ekTemplate(keyAlg(o.alg, 'rsa')));
+          } else {
+            const body =
+              bytes.length >= 2 && ((bytes[0]! << 8) | bytes[1]!) === bytes.length - 2
+                ? bytes.subarray(2)
+                : bytes;
+            ek = readPublic(new ByteReader(body, { format: 'tpm2' }), 'ek');
+          }
+          const secret = fromHex(o.secret, '--secret');
+          if (secret.length === 0 || secret.length > 32) {
+            throw new UsageError('ERR_USAGE', '--secret: 1 to 32 bytes');
+          }
+          const c = makeCredential(ek, fromHex(o.akName, '--ak-name'), secret);
+          const doc = { credential_blob: toHex(c.credentialBlob), secret: toHex(c.secret) };
+          writeFile(o.out, `${JSON.stringify(doc, null, 2)}\n`);
+          if (o.json === true) printJson({ out: o.out });
+          else printFields([['out', o.out]]);
+          return 0;
+        },
+      ),
     );
 
   withTpmOptions(
@@ -211,11 +258,30 @@ export function registerTpm(program: Command): Command {
       try {
         doc = JSON.parse(Buffer.from(readFile(o.credential)).toString('utf8')) as typeof doc;
       } catch (cause) {
-        if (cause instanceof Error && 'code' in cause && cause.code !== undefined && !(cause instanceof SyntaxError)) throw cause;
-        throw new ParseError({ code: 'ERR_BAD_JSON', format: 'json', offset: 0, field: 'credential', expected: 'JSON', cause });
+        if (
+          cause instanceof Error &&
+          'code' in cause &&
+          cause.code !== undefined &&
+          !(cause instanceof SyntaxError)
+        )
+          throw cause;
+        throw new ParseError({
+          code: 'ERR_BAD_JSON',
+          format: 'json',
+          offset: 0,
+          field: 'credential',
+          expected: 'JSON',
+          cause,
+        });
       }
       if (typeof doc.credential_blob !== 'string' || typeof doc.secret !== 'string') {
-        throw new ParseError({ code: 'ERR_BAD_JSON', format: 'json', offset: 0, field: 'credential', expected: 'credential_blob and secret (hex)' });
+        throw new ParseError({
+          code: 'ERR_BAD_JSON',
+          format: 'json',
+          offset: 0,
+          field: 'credential',
+          expected: 'credential_blob and secret (hex)',
+        });
       }
       const blob = decodeAkBlob(readFile(o.ak));
       const t = await openTpm(o);
@@ -247,7 +313,9 @@ export function registerTpm(program: Command): Command {
 
   const sw = tpm.command('swtpm').description('a development swtpm (Debian swtpm + swtpm-tools)');
   sw.command('start')
-    .description('start swtpm on loopback with the state in DIR (made with EK certificates if new); stops on SIGINT/SIGTERM')
+    .description(
+      'start swtpm on loopback with the state in DIR (made with EK certificates if new); stops on SIGINT/SIGTERM',
+    )
     .requiredOption('--state <dir>', 'the TPM state directory')
     .option('--port <port>', 'command port (control is port + 1); default: a free pair')
     .option('--json', 'print JSON')
@@ -259,11 +327,22 @@ export function registerTpm(program: Command): Command {
           throw new UsageError('ERR_USAGE', `--port ${o.port}: expected 1..65534`);
         }
         const inst = await startSwtpm(o.state, port === undefined ? {} : { port });
-        const info = { address: `${inst.host}:${inst.port}`, control: `${inst.host}:${inst.ctrlPort}`, state: o.state, pid: inst.pid };
+        const info = {
+          address: `${inst.host}:${inst.port}`,
+          control: `${inst.host}:${inst.ctrlPort}`,
+          state: o.state,
+          pid: inst.pid,
+        };
         if (o.json === true) printJson(info);
         else {
-          printFields([['address', info.address], ['control', info.control], ['state', o.state]]);
-          process.stdout.write(`use: --provider tpm --swtpm ${info.address}   (tpm2-tools: TPM2TOOLS_TCTI=swtpm:host=${inst.host},port=${inst.port})\n`);
+          printFields([
+            ['address', info.address],
+            ['control', info.control],
+            ['state', o.state],
+          ]);
+          process.stdout.write(
+            `use: --provider tpm --swtpm ${info.address}   (tpm2-tools: TPM2TOOLS_TCTI=swtpm:host=${inst.host},port=${inst.port})\n`,
+          );
         }
         await new Promise<void>((resolve) => {
           const stop = (): void => {

@@ -21,7 +21,11 @@ function u32be(n: number): Uint8Array {
 }
 
 /** The binding of one evidence request. */
-export function evidenceBinding(tenant: string, nonce: Uint8Array, userData: Uint8Array = new Uint8Array(0)): Uint8Array {
+export function evidenceBinding(
+  tenant: string,
+  nonce: Uint8Array,
+  userData: Uint8Array = new Uint8Array(0),
+): Uint8Array {
   const t = new TextEncoder().encode(tenant);
   return hashParts('sha512', [
     new TextEncoder().encode(EVIDENCE_LABEL),

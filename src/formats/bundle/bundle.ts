@@ -89,7 +89,8 @@ export interface EvidenceBundle {
   readonly tenantLog: BundleTenantLog;
 }
 
-const b64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+const b64 = (b: Uint8Array): string =>
+  Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 
 /** The JSON form (snake_case keys; hex for short binary fields, base64 for blobs). */
 export function bundleToJson(b: EvidenceBundle): Record<string, unknown> {
@@ -114,9 +115,14 @@ export function bundleToJson(b: EvidenceBundle): Record<string, unknown> {
       outblob: b64(r.outblob),
       ...(r.auxblob === undefined ? {} : { auxblob: b64(r.auxblob) }),
       ...(r.manifestblob === undefined ? {} : { manifestblob: b64(r.manifestblob) }),
-      ...(r.parts === undefined ? {} : { parts: Object.fromEntries(Object.entries(r.parts).map(([k, v]) => [k, b64(v)])) }),
+      ...(r.parts === undefined
+        ? {}
+        : { parts: Object.fromEntries(Object.entries(r.parts).map(([k, v]) => [k, b64(v)])) }),
     },
-    firmware_log: b.firmwareLog === undefined ? null : { format: b.firmwareLog.format, data: b64(b.firmwareLog.data) },
+    firmware_log:
+      b.firmwareLog === undefined
+        ? null
+        : { format: b.firmwareLog.format, data: b64(b.firmwareLog.data) },
     physical_log: {
       register: b.physicalLog.register,
       algs: b.physicalLog.algs,
@@ -150,7 +156,12 @@ class Fields {
       offset: 0,
       field: `${this.path}${field}`,
       expected,
-      actual: actual === undefined ? 'nothing' : typeof actual === 'string' ? JSON.stringify(actual.slice(0, 40)) : typeof actual,
+      actual:
+        actual === undefined
+          ? 'nothing'
+          : typeof actual === 'string'
+            ? JSON.stringify(actual.slice(0, 40))
+            : typeof actual,
     });
   }
   obj(k: string): Fields {
@@ -165,7 +176,8 @@ class Fields {
   }
   int(k: string): number {
     const v = this.o[k];
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw this.err(k, 'a non-negative integer', v);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+      throw this.err(k, 'a non-negative integer', v);
     return v;
   }
   bool(k: string): boolean {
@@ -186,8 +198,9 @@ class Fields {
   }
   strArray(k: string): string[] {
     const v = this.o[k];
-    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw this.err(k, 'an array of strings', v);
-    return v as string[];
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+      throw this.err(k, 'an array of strings', v);
+    return v;
   }
   alg(k: string): HashAlg {
     const s = this.str(k);
@@ -201,7 +214,8 @@ function window(f: Fields): BundleLogWindow {
   const lines = f.strArray('lines');
   const before = f.int('before');
   const after = f.int('after');
-  if (after !== lines.length) throw f.err('after', `${lines.length} (the number of lines)`, String(after));
+  if (after !== lines.length)
+    throw f.err('after', `${lines.length} (the number of lines)`, String(after));
   if (before > after) throw f.err('before', `<= after (${after})`, String(before));
   return { lines, before, after };
 }
@@ -215,26 +229,47 @@ export function parseBundle(input: Uint8Array | string): EvidenceBundle {
   try {
     j = JSON.parse(typeof input === 'string' ? input : Buffer.from(input).toString('utf8'));
   } catch (cause) {
-    throw new ParseError({ code: 'ERR_BAD_JSON', format: 'bundle', offset: 0, field: 'bundle', expected: 'JSON', cause });
+    throw new ParseError({
+      code: 'ERR_BAD_JSON',
+      format: 'bundle',
+      offset: 0,
+      field: 'bundle',
+      expected: 'JSON',
+      cause,
+    });
   }
   if (typeof j !== 'object' || j === null || Array.isArray(j)) {
-    throw new ParseError({ code: 'ERR_BAD_JSON', format: 'bundle', offset: 0, field: 'bundle', expected: 'an object' });
+    throw new ParseError({
+      code: 'ERR_BAD_JSON',
+      format: 'bundle',
+      offset: 0,
+      field: 'bundle',
+      expected: 'an object',
+    });
   }
   const f = new Fields(j as Record<string, unknown>, '');
   if (f.str('format') !== BUNDLE_FORMAT) throw f.err('format', BUNDLE_FORMAT, f.o['format']);
   if (f.o['version'] !== BUNDLE_VERSION) {
-    throw new ParseError({ code: 'ERR_UNSUPPORTED_VERSION', format: 'bundle', offset: 0, field: 'version', expected: String(BUNDLE_VERSION), actual: String(f.o['version']) });
+    throw new ParseError({
+      code: 'ERR_UNSUPPORTED_VERSION',
+      format: 'bundle',
+      offset: 0,
+      field: 'version',
+      expected: String(BUNDLE_VERSION),
+      actual: String(f.o['version']),
+    });
   }
   const bf = f.obj('binding');
   const proofRaw = bf.o['proof'];
-  if (!Array.isArray(proofRaw) || !proofRaw.every((x) => typeof x === 'string')) throw bf.err('proof', 'an array of hex strings', proofRaw);
+  if (!Array.isArray(proofRaw) || !proofRaw.every((x) => typeof x === 'string'))
+    throw bf.err('proof', 'an array of hex strings', proofRaw);
   const binding: BundleBinding = {
     tenant: bf.str('tenant'),
     nonce: bf.hex('nonce'),
     userData: bf.hex('user_data'),
     leafIndex: bf.int('leaf_index'),
     treeSize: bf.int('tree_size'),
-    proof: (proofRaw as string[]).map((p, i) => fromHex(p, `binding.proof[${i}]`)),
+    proof: proofRaw.map((p, i) => fromHex(p, `binding.proof[${i}]`)),
   };
   const rf = f.obj('report');
   let parts: Record<string, Uint8Array> | undefined;
@@ -261,7 +296,8 @@ export function parseBundle(input: Uint8Array | string): EvidenceBundle {
   }
   const pf = f.obj('physical_log');
   const algsRaw = pf.o['algs'];
-  if (!Array.isArray(algsRaw) || algsRaw.length === 0) throw pf.err('algs', 'a non-empty array of hash algorithms', algsRaw);
+  if (!Array.isArray(algsRaw) || algsRaw.length === 0)
+    throw pf.err('algs', 'a non-empty array of hash algorithms', algsRaw);
   const algs = algsRaw.map((a, i) => {
     const x = typeof a === 'string' ? lookupHashAlg(a) : undefined;
     if (x === undefined) throw pf.err(`algs[${i}]`, 'a hash algorithm', a);
@@ -269,9 +305,25 @@ export function parseBundle(input: Uint8Array | string): EvidenceBundle {
   });
   const pw = window(pf);
   const extendedBefore = pf.int('extended_before');
-  if (extendedBefore > pw.before) throw pf.err('extended_before', `<= before (${pw.before})`, String(extendedBefore));
-  const physicalLog: BundlePhysicalLog = { ...pw, register: pf.str('register'), algs, since: pf.int('since'), extendedBefore };
+  if (extendedBefore > pw.before)
+    throw pf.err('extended_before', `<= before (${pw.before})`, String(extendedBefore));
+  const physicalLog: BundlePhysicalLog = {
+    ...pw,
+    register: pf.str('register'),
+    algs,
+    since: pf.int('since'),
+    extendedBefore,
+  };
   const tf = f.obj('tenant_log');
   const tenantLog: BundleTenantLog = { ...window(tf), vmr: tf.str('vmr'), alg: tf.alg('alg') };
-  return { format: BUNDLE_FORMAT, version: BUNDLE_VERSION, created: f.str('created'), binding, report, firmwareLog, physicalLog, tenantLog };
+  return {
+    format: BUNDLE_FORMAT,
+    version: BUNDLE_VERSION,
+    created: f.str('created'),
+    binding,
+    report,
+    firmwareLog,
+    physicalLog,
+    tenantLog,
+  };
 }

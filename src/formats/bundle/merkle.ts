@@ -50,14 +50,21 @@ function path(m: number, leaves: readonly Uint8Array[]): Uint8Array[] {
 
 /** The inclusion proof (audit path, leaf to root) of binding `index` among `bindings`. */
 export function merkleProof(bindings: readonly Uint8Array[], index: number): Uint8Array[] {
-  if (index < 0 || index >= bindings.length) throw new RangeError('merkleProof: index out of range');
+  if (index < 0 || index >= bindings.length)
+    throw new RangeError('merkleProof: index out of range');
   if (bindings.length === 1) return [];
   return path(index, bindings.map(merkleLeaf));
 }
 
 /** The root a proof leads to (RFC 9162 §2.1.3.2), or undefined when the proof is malformed. */
-export function merkleRootFromProof(binding: Uint8Array, index: number, size: number, proof: readonly Uint8Array[]): Uint8Array | undefined {
-  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) return undefined;
+export function merkleRootFromProof(
+  binding: Uint8Array,
+  index: number,
+  size: number,
+  proof: readonly Uint8Array[],
+): Uint8Array | undefined {
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size)
+    return undefined;
   if (size === 1) return proof.length === 0 ? binding : undefined;
   let fn = index;
   let sn = size - 1;
@@ -82,7 +89,13 @@ export function merkleRootFromProof(binding: Uint8Array, index: number, size: nu
 }
 
 /** True when `proof` shows `binding` at `index` in a tree of `size` with root `root`. */
-export function verifyMerkleProof(binding: Uint8Array, index: number, size: number, proof: readonly Uint8Array[], root: Uint8Array): boolean {
+export function verifyMerkleProof(
+  binding: Uint8Array,
+  index: number,
+  size: number,
+  proof: readonly Uint8Array[],
+  root: Uint8Array,
+): boolean {
   const r = merkleRootFromProof(binding, index, size, proof);
   return r !== undefined && bytesEqual(r, root);
 }

@@ -114,11 +114,13 @@ export function parseCoseSign1(bytes: Uint8Array, field: string): CoseSign1 {
   const [p, u, payload, sig] = v as unknown[];
   if (!isBytes(p)) throw bad(`${field}.protected`, 'a byte string');
   if (!(u instanceof Map)) throw bad(`${field}.unprotected`, 'a map');
-  if (!isBytes(payload)) throw bad(`${field}.payload`, 'a byte string (detached payloads are not used)');
+  if (!isBytes(payload))
+    throw bad(`${field}.payload`, 'a byte string (detached payloads are not used)');
   if (!isBytes(sig)) throw bad(`${field}.signature`, 'a byte string');
-  const ph = p.length === 0 ? new Map<unknown, unknown>() : decodeCbor(p, 'cca-token', `${field}.protected`);
+  const ph: unknown =
+    p.length === 0 ? new Map<unknown, unknown>() : decodeCbor(p, 'cca-token', `${field}.protected`);
   if (!(ph instanceof Map)) throw bad(`${field}.protected`, 'an encoded map');
-  const alg = ph.get(1);
+  const alg: unknown = (ph as Map<unknown, unknown>).get(1);
   return {
     protectedBytes: new Uint8Array(p),
     protectedHeader: ph as Map<unknown, unknown>,
@@ -160,6 +162,9 @@ export function encodeCoseSign1(
   signature: Uint8Array,
 ): Uint8Array {
   return cborEncoder().encode(
-    new Tag([Buffer.from(protectedBytes), unprotected, Buffer.from(payload), Buffer.from(signature)], 18),
+    new Tag(
+      [Buffer.from(protectedBytes), unprotected, Buffer.from(payload), Buffer.from(signature)],
+      18,
+    ),
   );
 }

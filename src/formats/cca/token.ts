@@ -142,7 +142,7 @@ export function ccaHashAlg(name: string): HashAlg | undefined {
 function entryBytes(v: unknown, field: string): Uint8Array {
   // Legacy: the COSE_Sign1 bytes; CMW: [content-type, bstr]; tolerate an inline tag-18 item.
   if (isBytes(v)) return new Uint8Array(v);
-  if (Array.isArray(v) && v.length === 2 && isBytes(v[1])) return new Uint8Array(v[1] as Uint8Array);
+  if (Array.isArray(v) && v.length === 2 && isBytes(v[1])) return new Uint8Array(v[1]);
   if (v instanceof Tag && v.tag === 18) return cborEncoder().encode(v);
   throw bad(field, 'a byte string or [content-type, bstr]');
 }
@@ -187,7 +187,7 @@ function decodePlatform(m: Map<unknown, unknown>): CcaPlatformClaims {
       if (sid !== undefined) o['signer_id'] = sid;
       const d = str(cm, S.measurement_desc);
       if (d !== undefined) o['measurement_desc'] = d;
-      comps.push(o as CcaSwComponent);
+      comps.push(o);
     }
   }
   const lc = m.get(K.lifecycle);
@@ -224,7 +224,7 @@ function decodeRealm(m: Map<unknown, unknown>): CcaRealmClaims {
     public_key: bytesReq(m, K.public_key, 'realm.public_key'),
     public_key_hash_algo_id: pkAlg,
     rim: bytesReq(m, K.rim, 'realm.rim'),
-    rem: (rem as Uint8Array[]).map((b) => new Uint8Array(b)),
+    rem: rem.map((b) => new Uint8Array(b)),
   };
   const p = str(m, K.profile);
   if (p !== undefined) o['profile'] = p;
@@ -256,7 +256,10 @@ export function parseCcaToken(bytes: Uint8Array, limits: Limits = DEFAULT_LIMITS
     });
   }
   const top = decodeCbor(bytes, 'cca-token', 'token');
-  if (!(top instanceof Tag) || (top.tag !== CCA_TAGS.legacyCollection && top.tag !== CCA_TAGS.cmwCollection)) {
+  if (
+    !(top instanceof Tag) ||
+    (top.tag !== CCA_TAGS.legacyCollection && top.tag !== CCA_TAGS.cmwCollection)
+  ) {
     throw new ParseError({
       code: 'ERR_BAD_MAGIC',
       format: 'cca-token',

@@ -68,7 +68,8 @@ class Ctx {
 }
 
 function describe(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
+  const json = JSON.stringify(v) as string | undefined;
+  const s = json ?? String(v);
   return s.length > 60 ? `${s.slice(0, 60)}…` : s;
 }
 
@@ -109,7 +110,11 @@ function digestsFrom(c: Ctx, v: unknown): CelDigest[] {
     }
     const digest = hex(c, d['digest'], `${f}.digest`);
     if (digest.length !== hashInfo(alg).size) {
-      throw c.err(`${f}.digest`, `${hashInfo(alg).size} bytes for ${alg}`, `${digest.length} bytes`);
+      throw c.err(
+        `${f}.digest`,
+        `${hashInfo(alg).size} bytes for ${alg}`,
+        `${digest.length} bytes`,
+      );
     }
     return { algId: hashAlgId(alg), digest };
   });
@@ -118,7 +123,11 @@ function digestsFrom(c: Ctx, v: unknown): CelDigest[] {
 function registerFrom(c: Ctx, o: Record<string, unknown>): CelRegister {
   const present = (['pcr', 'nv_index', 'cc_mr'] as const).filter((k) => o[k] !== undefined);
   if (present.length !== 1) {
-    throw c.err('pcr', 'exactly one of pcr, nv_index, cc_mr', present.length === 0 ? 'none' : present);
+    throw c.err(
+      'pcr',
+      'exactly one of pcr, nv_index, cc_mr',
+      present.length === 0 ? 'none' : present,
+    );
   }
   const kind = present[0]!;
   return { kind, index: uint(c, o[kind], kind, kind === 'nv_index' ? 0xffffffff : 0xff) };
@@ -181,19 +190,31 @@ function contentFrom(c: Ctx, ct: unknown, v: unknown): CelContent {
   }
   const num = typeof ct === 'string' ? CONTENT_TYPES[ct] : typeof ct === 'number' ? ct : undefined;
   if (num === undefined || !Number.isInteger(num) || num < 0 || num > 0xff) {
-    throw c.err('content_type', 'cel, pcclient_std, ima_template, ima_tlv, cos, systemd or 0..255', ct);
+    throw c.err(
+      'content_type',
+      'cel, pcclient_std, ima_template, ima_tlv, cos, systemd or 0..255',
+      ct,
+    );
   }
   switch (num) {
     case CEL_TLV_TYPES.celMgt: {
       const items = Array.isArray(v) ? v : [v];
-      return { type: 'cel_mgt', events: items.map((x: unknown, i) => mgtFrom(c, x, `content[${i}]`)) };
+      return {
+        type: 'cel_mgt',
+        events: items.map((x: unknown, i) => mgtFrom(c, x, `content[${i}]`)),
+      };
     }
     case CEL_TLV_TYPES.pcclientStd: {
       if (!isObject(v)) throw c.err('content', 'an object {event_type, event_data}', v);
       const et = v['event_type'];
       const eventType =
-        typeof et === 'string' ? PCCLIENT_EVENT_TYPES[et.toLowerCase()] : typeof et === 'number' ? et : undefined;
-      if (eventType === undefined) throw c.err('content.event_type', 'an event type name or number', et);
+        typeof et === 'string'
+          ? PCCLIENT_EVENT_TYPES[et.toLowerCase()]
+          : typeof et === 'number'
+            ? et
+            : undefined;
+      if (eventType === undefined)
+        throw c.err('content.event_type', 'an event type name or number', et);
       return {
         type: 'pcclient_std',
         eventType: uint(c, eventType, 'content.event_type', 0xffffffff),
@@ -226,7 +247,8 @@ function contentFrom(c: Ctx, ct: unknown, v: unknown): CelContent {
 export function celRecordFromJson(v: unknown, index: number, offset: number): CelRecord {
   const c = new Ctx(offset, index);
   if (!isObject(v)) throw c.err('record', 'an object', v);
-  const recnum = v['recnum'] === undefined ? index : uint(c, v['recnum'], 'recnum', Number.MAX_SAFE_INTEGER);
+  const recnum =
+    v['recnum'] === undefined ? index : uint(c, v['recnum'], 'recnum', Number.MAX_SAFE_INTEGER);
   if (!('content_type' in v)) throw c.err('content_type', 'a content type');
   if (!('content' in v)) throw c.err('content', 'a content');
   return {

@@ -208,7 +208,11 @@ export function readCelTlvRecord(r: ByteReader, index: number, maxRecordSize: nu
       actual: String(dt.type),
     });
   }
-  const dr = new ByteReader(dt.value, { format: 'cel-tlv', origin: dAt + TLV_HEADER, record: index });
+  const dr = new ByteReader(dt.value, {
+    format: 'cel-tlv',
+    origin: dAt + TLV_HEADER,
+    record: index,
+  });
   while (dr.remaining > 0) {
     const d = readTlv(dr, `${f}.digests[${digests.length}]`, 64);
     digests.push({ algId: d.type, digest: d.value });
@@ -377,7 +381,8 @@ function tlvBytes(items: readonly CelTlv[]): Uint8Array {
  * @throws ParseError `ERR_LOSSY_CONVERSION` for systemd content, which has no TLV form
  */
 export function encodeCelContentValue(c: CelContent): Uint8Array {
-  if ('raw' in c && c.raw !== undefined) return c.raw;
+  if (c.type === 'unknown') return c.raw;
+  if (c.type !== 'systemd' && c.raw !== undefined) return c.raw;
   switch (c.type) {
     case 'pcclient_std':
       return tlvBytes([
@@ -407,8 +412,6 @@ export function encodeCelContentValue(c: CelContent): Uint8Array {
         expected: 'a content type with a TLV encoding',
         actual: 'systemd',
       });
-    default:
-      return new Uint8Array(0);
   }
 }
 
@@ -427,7 +430,10 @@ function encodeMgt(e: CelMgtEvent): CelTlv {
     case 'cel_timestamp':
       return { type: CEL_MGT_TYPES.cel_timestamp, value: uintBytes(e.value, 8) };
     case 'state_trans':
-      return { type: CEL_MGT_TYPES.state_trans, value: uintBytes(BigInt(CEL_STATE_TRANS[e.value]), 1) };
+      return {
+        type: CEL_MGT_TYPES.state_trans,
+        value: uintBytes(BigInt(CEL_STATE_TRANS[e.value]), 1),
+      };
   }
 }
 
@@ -440,7 +446,11 @@ export function encodeCelContentTlv(c: CelContent, contentType: number): Uint8Ar
 
 /** The register-handle TLV type of a register. */
 function registerType(r: CelRegister): number {
-  return r.kind === 'pcr' ? CEL_TLV_TYPES.pcr : r.kind === 'nv_index' ? CEL_TLV_TYPES.nvIndex : CEL_TLV_TYPES.ccMr;
+  return r.kind === 'pcr'
+    ? CEL_TLV_TYPES.pcr
+    : r.kind === 'nv_index'
+      ? CEL_TLV_TYPES.nvIndex
+      : CEL_TLV_TYPES.ccMr;
 }
 
 /**
@@ -452,14 +462,16 @@ export function encodeCelTlvRecord(rec: CelRecord): Uint8Array {
   const contentType =
     rec.content.type === 'unknown'
       ? rec.content.contentType
-      : ({
-          cel_mgt: CEL_TLV_TYPES.celMgt,
-          pcclient_std: CEL_TLV_TYPES.pcclientStd,
-          ima_template: CEL_TLV_TYPES.imaTemplate,
-          ima_tlv: CEL_TLV_TYPES.imaTlv,
-          cos: CEL_TLV_TYPES.cos,
-          systemd: -1,
-        } as const)[rec.content.type];
+      : (
+          {
+            cel_mgt: CEL_TLV_TYPES.celMgt,
+            pcclient_std: CEL_TLV_TYPES.pcclientStd,
+            ima_template: CEL_TLV_TYPES.imaTemplate,
+            ima_tlv: CEL_TLV_TYPES.imaTlv,
+            cos: CEL_TLV_TYPES.cos,
+            systemd: -1,
+          } as const
+        )[rec.content.type];
   const value = encodeCelContentValue(rec.content);
   const w = new ByteWriter(64 + value.length);
   tlv(w, CEL_TLV_TYPES.recnum, uintBytes(BigInt(rec.recnum), rec.recnumSize ?? 8));

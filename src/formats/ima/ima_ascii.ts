@@ -87,13 +87,25 @@ export function parseImaAsciiLine(
   }
   const hashText = text.slice(s1 + 1, s2);
   if (banksForHashHex(hashText.length).length === 0 || !/^[0-9a-fA-F]+$/.test(hashText)) {
-    throw lineError(lineNo, 'template_hash', '40, 64, 96 or 128 hex digits', hashText, 'ERR_BAD_HEX');
+    throw lineError(
+      lineNo,
+      'template_hash',
+      '40, 64, 96 or 128 hex digits',
+      hashText,
+      'ERR_BAD_HEX',
+    );
   }
   const templateName = s3 < 0 ? text.slice(s2 + 1) : text.slice(s2 + 1, s3);
   const rest = s3 < 0 ? undefined : text.slice(s3 + 1);
   const ids = imaTemplateFields(templateName);
   if (ids === undefined) {
-    throw lineError(lineNo, 'template_name', 'a known IMA template or a field list', templateName, 'ERR_UNSUPPORTED_VERSION');
+    throw lineError(
+      lineNo,
+      'template_name',
+      'a known IMA template or a field list',
+      templateName,
+      'ERR_UNSUPPORTED_VERSION',
+    );
   }
   if (rest === undefined) {
     throw lineError(lineNo, 'template_data', `${ids.length} fields`, text);
@@ -248,7 +260,8 @@ export async function* readImaAsciiStream(
 /** One entry as an ascii line, without the LF. */
 export function formatImaAsciiLine(e: ImaEntry): string {
   let s = `${String(e.pcr).padStart(2, ' ')} ${toHex(e.templateHash)} ${e.templateName}`;
-  for (const f of decodeImaFields(e)) s += ` ${f.data.length === 0 ? '' : imaFieldAscii(f, e.littleEndian)}`;
+  for (const f of decodeImaFields(e))
+    s += ` ${f.data.length === 0 ? '' : imaFieldAscii(f, e.littleEndian)}`;
   return s;
 }
 

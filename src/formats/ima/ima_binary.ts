@@ -241,7 +241,9 @@ export class ImaBinaryReader {
       try {
         this.#layout = detectImaBinaryLayout(buf, {
           ...(this.#opts.bank === undefined ? {} : { bank: this.#opts.bank }),
-          ...(this.#opts.littleEndian === undefined ? {} : { littleEndian: this.#opts.littleEndian }),
+          ...(this.#opts.littleEndian === undefined
+            ? {}
+            : { littleEndian: this.#opts.littleEndian }),
         });
       } catch (e) {
         if (e instanceof ParseError && e.incomplete) {
@@ -331,7 +333,10 @@ export async function* readImaBinaryStream(
 }
 
 /** Encodes one entry as a binary record, in the entry's byte order unless told otherwise. */
-export function encodeImaBinaryEntry(e: ImaEntry, littleEndian: boolean = e.littleEndian): Uint8Array {
+export function encodeImaBinaryEntry(
+  e: ImaEntry,
+  littleEndian: boolean = e.littleEndian,
+): Uint8Array {
   const name = new TextEncoder().encode(e.templateName);
   const w = new ByteWriter(16 + e.templateHash.length + name.length + e.templateData.length);
   const u32 = (v: number): void => {
@@ -353,7 +358,11 @@ function reorderTemplateData(e: ImaEntry, littleEndian: boolean): Uint8Array {
   const out = e.templateData.slice();
   const v = new DataView(out.buffer);
   if (e.templateName === 'ima') {
-    v.setUint32(IMA_LEGACY_DIGEST_SIZE, v.getUint32(IMA_LEGACY_DIGEST_SIZE, e.littleEndian), littleEndian);
+    v.setUint32(
+      IMA_LEGACY_DIGEST_SIZE,
+      v.getUint32(IMA_LEGACY_DIGEST_SIZE, e.littleEndian),
+      littleEndian,
+    );
     return out;
   }
   let p = 0;

@@ -188,7 +188,9 @@ export class ImaReplay {
 
   /** The replayed values. */
   result(): ImaReplayResult {
-    const regs = (banks: readonly BankState[]): Record<string, Partial<Record<HashAlg, string>>> => {
+    const regs = (
+      banks: readonly BankState[],
+    ): Record<string, Partial<Record<HashAlg, string>>> => {
       const out: Record<string, Partial<Record<HashAlg, string>>> = {};
       for (const b of banks) {
         for (const [pcr, v] of b.values()) (out[`pcr${pcr}`] ??= {})[b.alg] = toHex(v);
@@ -226,7 +228,9 @@ export function computeBootAggregate(
 ): Uint8Array {
   const size = hashInfo(bank).size;
   const get = (i: number): Uint8Array | undefined =>
-    pcrs instanceof Map ? pcrs.get(i) : (pcrs as Readonly<Record<number, Uint8Array>>)[i];
+    pcrs instanceof Map
+      ? (pcrs as ReadonlyMap<number, Uint8Array>).get(i)
+      : (pcrs as Readonly<Record<number, Uint8Array>>)[i];
   const last = (opts.includePcr8And9 ?? bank !== 'sha1') ? 9 : 7;
   const buf = new Uint8Array(size * (last + 1));
   for (let i = 0; i <= last; i++) {

@@ -126,7 +126,7 @@ export interface ImaEntry {
 
 /** True when every byte is zero (a violation's logged template hash). */
 export function isAllZero(b: Uint8Array): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  for (const x of b) if (x !== 0) return false;
   return true;
 }
 
@@ -157,7 +157,9 @@ export function decodeImaFields(e: ImaEntry, format: FormatId = 'ima-binary'): I
   const r = new ByteReader(e.templateData, { format, record: e.index });
   if (e.templateName === 'ima') {
     const d = r.bytes(IMA_LEGACY_DIGEST_SIZE, 'template_data.d');
-    const n = e.littleEndian ? r.u32le('template_data.n.length') : r.u32be('template_data.n.length');
+    const n = e.littleEndian
+      ? r.u32le('template_data.n.length')
+      : r.u32be('template_data.n.length');
     r.checkLength(n, 'template_data.n', IMA_LEGACY_NAME_MAX);
     const name = r.bytes(n, 'template_data.n');
     r.expectEnd('template_data');
@@ -216,7 +218,8 @@ const latin = new TextDecoder('utf-8');
 
 /** A name field as text (the trailing NUL of `n-ng` removed). */
 export function nameFieldText(id: string, data: Uint8Array): string {
-  const end = id === 'n-ng' && data.length > 0 && data[data.length - 1] === 0 ? data.length - 1 : data.length;
+  const end =
+    id === 'n-ng' && data.length > 0 && data[data.length - 1] === 0 ? data.length - 1 : data.length;
   return latin.decode(data.subarray(0, end));
 }
 
@@ -238,7 +241,7 @@ export function imaFieldAscii(f: ImaField, littleEndian = true): string {
       if (f.data.length === 4) return String(v.getUint32(0, littleEndian));
       return toHex(f.data);
     }
-    default:
+    case 'bytes':
       return toHex(f.data);
   }
 }
@@ -291,7 +294,7 @@ export function imaFieldFromAscii(id: string, text: string, line: number): Uint8
         field: id,
         expected: 'a field whose stored width the ascii list records',
       });
-    default:
+    case 'bytes':
       return hex(text);
   }
 }
@@ -325,7 +328,10 @@ export function encodeImaTemplateData(
 }
 
 /** The decoded, JSON-ready view of an entry's fields (hex for bytes). */
-export function imaEntryDetails(e: ImaEntry, format: FormatId = 'ima-binary'): Record<string, unknown> {
+export function imaEntryDetails(
+  e: ImaEntry,
+  format: FormatId = 'ima-binary',
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const f of decodeImaFields(e, format)) {
     switch (f.id) {

@@ -6,12 +6,7 @@
  * @module
  */
 import { ParseError } from '../../errors.js';
-import {
-  OPERATION_RE,
-  RESERVED_TOKEN_RE,
-  findControlChar,
-  isDomain,
-} from './record.js';
+import { OPERATION_RE, RESERVED_TOKEN_RE, findControlChar, isDomain } from './record.js';
 
 /** What a tenant submits. */
 export interface TenantEventInput {

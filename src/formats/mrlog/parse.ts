@@ -34,7 +34,12 @@ export interface ParsedMrlog {
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
-function encodingError(lineNo: number, field: string, expected: string, actual: string): ParseError {
+function encodingError(
+  lineNo: number,
+  field: string,
+  expected: string,
+  actual: string,
+): ParseError {
   return new ParseError({
     code: 'ERR_BAD_ENCODING',
     format: 'mrlog',
@@ -75,7 +80,7 @@ export function parseMrlog(input: Uint8Array | string, opts: ParseMrlogOptions =
     let line: string;
     try {
       line = decoder.decode(bytes.subarray(start, lf));
-    } catch (e) {
+    } catch {
       throw encodingError(lineNo, 'line', 'UTF-8', 'invalid UTF-8');
     }
     records.push(parseMrlogLine(line, lineNo));

@@ -63,13 +63,13 @@ export const MRLOG_RESERVED: Readonly<Record<string, string>> = Object.freeze({
 } as const);
 
 /** A reserved-looking first token: upper-case letters, digits and `_`, starting with a letter. */
-export const RESERVED_TOKEN_RE: RegExp = /^[A-Z][A-Z0-9_]*$/;
+export const RESERVED_TOKEN_RE: Readonly<RegExp> = /^[A-Z][A-Z0-9_]*$/;
 /** Tenant and vMR names: lower case, digits, `_` and `-`, at most 64 characters. */
-export const NAME_RE: RegExp = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+export const NAME_RE: Readonly<RegExp> = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 /** An event domain: URI-like characters, containing `.` or `/`, not starting with `#`. */
-export const DOMAIN_RE: RegExp = /^[A-Za-z0-9._~:/?#[\]@!$&'()*+,;=%-]+$/;
+export const DOMAIN_RE: Readonly<RegExp> = /^[A-Za-z0-9._~:/?#[\]@!$&'()*+,;=%-]+$/;
 /** An event operation. */
-export const OPERATION_RE: RegExp = /^[A-Za-z0-9_.-]+$/;
+export const OPERATION_RE: Readonly<RegExp> = /^[A-Za-z0-9_.-]+$/;
 const BOOT_ID_RE = /^[A-Za-z0-9_.:-]{1,128}$/;
 const DECIMAL_RE = /^(0|[1-9][0-9]{0,15})$/;
 const CREATED_RE = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$/;
@@ -187,7 +187,8 @@ function parseReserved(token: string, rest: string[], lineNo: number): MrlogReco
       const [name, vmr, created] = rest as [string, string, string];
       if (!NAME_RE.test(name)) fail(lineNo, 'TENANT.name', 'a tenant name', name);
       if (!NAME_RE.test(vmr)) fail(lineNo, 'TENANT.vmr', 'a vMR name', vmr);
-      if (!CREATED_RE.test(created)) fail(lineNo, 'TENANT.created', 'an RFC 3339 UTC time', created);
+      if (!CREATED_RE.test(created))
+        fail(lineNo, 'TENANT.created', 'an RFC 3339 UTC time', created);
       return { kind: 'tenant', name, vmr, created };
     }
     default:

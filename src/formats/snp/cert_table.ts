@@ -64,7 +64,10 @@ function nameOf(guid: string): keyof typeof SNP_CERT_GUIDS | undefined {
  * @throws ParseError `ERR_TRUNCATED` (no terminator, or an entry past the end),
  *   `ERR_LENGTH_LIMIT`
  */
-export function parseSnpCertTable(buf: Uint8Array, limits: Limits = DEFAULT_LIMITS): SnpCertEntry[] {
+export function parseSnpCertTable(
+  buf: Uint8Array,
+  limits: Limits = DEFAULT_LIMITS,
+): SnpCertEntry[] {
   const r = new ByteReader(buf, { format: 'snp-cert-table' });
   const out: SnpCertEntry[] = [];
   const maxEntries = 64;

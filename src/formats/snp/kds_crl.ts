@@ -33,12 +33,15 @@ export function parseCrlWindow(der: Uint8Array): CrlWindow {
   const tu = readTlv(tbs.body, 'tbsCertList.thisUpdate');
   const thisUpdate = time(tu.tag, tu.body.utf8(tu.body.remaining, 'thisUpdate'));
   if (thisUpdate === undefined) {
-    throw r.error('ERR_BAD_ENCODING', 'tbsCertList.thisUpdate', { expected: 'UTCTime or GeneralizedTime' });
+    throw r.error('ERR_BAD_ENCODING', 'tbsCertList.thisUpdate', {
+      expected: 'UTCTime or GeneralizedTime',
+    });
   }
   let nextUpdate: Date | undefined;
   if (tbs.body.remaining > 0) {
     const nu = readTlv(tbs.body, 'tbsCertList.nextUpdate');
-    if (nu.tag === 0x17 || nu.tag === 0x18) nextUpdate = time(nu.tag, nu.body.utf8(nu.body.remaining, 'nextUpdate'));
+    if (nu.tag === 0x17 || nu.tag === 0x18)
+      nextUpdate = time(nu.tag, nu.body.utf8(nu.body.remaining, 'nextUpdate'));
   }
   return { thisUpdate, nextUpdate };
 }

@@ -292,7 +292,9 @@ export function parseSnpReport(buf: Uint8Array, opts: ParseSnpReportOptions = {}
     current: { major: cma, minor: cmi, build: cb },
     committed: { major: kma, minor: kmi, build: kb },
     launch_tcb: decodeTcb(launchTcbRaw, layout),
-    ...(mit === undefined ? {} : { launch_mit_vector: mit.launch, current_mit_vector: mit.current }),
+    ...(mit === undefined
+      ? {}
+      : { launch_mit_vector: mit.launch, current_mit_vector: mit.current }),
     signature_r,
     signature_s,
     signed: buf.subarray(0, SNP_SIGNED_SIZE),

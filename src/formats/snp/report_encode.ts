@@ -73,7 +73,10 @@ export function encodeSnpReportBody(f: SnpReportFields): Uint8Array {
   fixed(w, f.report_id_ma, 32);
   w.u64le(f.reported_tcb);
   if (f.version >= 3 && f.cpuid !== undefined) {
-    w.u8(f.cpuid.family).u8(f.cpuid.model).u8(f.cpuid.stepping).zeros(0x1a0 - 0x18b);
+    w.u8(f.cpuid.family)
+      .u8(f.cpuid.model)
+      .u8(f.cpuid.stepping)
+      .zeros(0x1a0 - 0x18b);
   } else {
     w.zeros(0x1a0 - 0x188);
   }

@@ -135,5 +135,5 @@ export function parseVcekExtensions(der: Uint8Array): VcekExtensions {
       }
     }
   }
-  return out as VcekExtensions;
+  return out;
 }

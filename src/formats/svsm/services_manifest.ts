@@ -68,13 +68,19 @@ export function parseSvsmManifest(buf: Uint8Array): SvsmManifest {
         incomplete: true,
       });
     }
-    services.push({ guid: g, name: g === SVSM_GUIDS.vtpm ? 'vtpm' : undefined, data: buf.slice(off, off + len) });
+    services.push({
+      guid: g,
+      name: g === SVSM_GUIDS.vtpm ? 'vtpm' : undefined,
+      data: buf.slice(off, off + len),
+    });
   }
   return { services };
 }
 
 /** Builds a services manifest (the inverse of {@link parseSvsmManifest}). */
-export function encodeSvsmManifest(services: readonly { readonly guid: string; readonly data: Uint8Array }[]): Uint8Array {
+export function encodeSvsmManifest(
+  services: readonly { readonly guid: string; readonly data: Uint8Array }[],
+): Uint8Array {
   const header = 24 + 24 * services.length;
   const total = header + services.reduce((a, s) => a + s.data.length, 0);
   const w = new ByteWriter(total);

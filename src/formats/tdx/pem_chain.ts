@@ -74,7 +74,8 @@ export function parsePemCertificates(r: ByteReader, field: string): PemChain {
       );
     }
     // Node's base64 decoder skips the line breaks itself.
-    certificates.push(new Uint8Array(Buffer.from(b64, 'base64')));
+    // (A Buffer is a Uint8Array: kept as is, without another copy.)
+    certificates.push(Buffer.from(b64, 'base64'));
     pos = endAt + END.length;
   }
   if (certificates.length === 0) {

@@ -66,7 +66,8 @@ export function publicToPem(p: TpmPublic): string {
  */
 export function objectName(pub: TpmPublic | Uint8Array, nameAlgId?: number): Uint8Array {
   const bytes = pub instanceof Uint8Array ? pub : encodePublic(pub);
-  const algId = nameAlgId ?? (pub instanceof Uint8Array ? (bytes[2]! << 8) | bytes[3]! : pub.nameAlg);
+  const algId =
+    nameAlgId ?? (pub instanceof Uint8Array ? (bytes[2]! << 8) | bytes[3]! : pub.nameAlg);
   const alg = hashAlgFromId(algId);
   if (alg === undefined) {
     throw new ParseError({
@@ -87,12 +88,27 @@ export function objectName(pub: TpmPublic | Uint8Array, nameAlgId?: number): Uin
  */
 export function publicFromKeyObject(key: KeyObject, template: TpmPublic): TpmPublic {
   const jwk = key.export({ format: 'jwk' });
-  const b = (s: string | undefined): Uint8Array => new Uint8Array(Buffer.from(s ?? '', 'base64url'));
+  const b = (s: string | undefined): Uint8Array =>
+    new Uint8Array(Buffer.from(s ?? '', 'base64url'));
   if (template.type === 'rsa') {
-    if (jwk.kty !== 'RSA') throw new ParseError({ code: 'ERR_BAD_VALUE', format: 'tpm2', offset: 0, field: 'key', expected: 'an RSA key' });
+    if (jwk.kty !== 'RSA')
+      throw new ParseError({
+        code: 'ERR_BAD_VALUE',
+        format: 'tpm2',
+        offset: 0,
+        field: 'key',
+        expected: 'an RSA key',
+      });
     const n = b(jwk.n);
     return { ...template, keyBits: n.length * 8, modulus: n };
   }
-  if (jwk.kty !== 'EC') throw new ParseError({ code: 'ERR_BAD_VALUE', format: 'tpm2', offset: 0, field: 'key', expected: 'an EC key' });
+  if (jwk.kty !== 'EC')
+    throw new ParseError({
+      code: 'ERR_BAD_VALUE',
+      format: 'tpm2',
+      offset: 0,
+      field: 'key',
+      expected: 'an EC key',
+    });
   return { ...template, x: b(jwk.x), y: b(jwk.y) };
 }

@@ -27,9 +27,24 @@ import { Tag } from 'cbor-x';
 import { ProviderError, UsageError, fromErrno } from '../../errors.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
 import { hash } from '../../crypto/hash.js';
-import { cborEncoder, encodeCoseSign1, sigStructure, COSE_ALGS } from '../../formats/cca/cose_sign1.js';
-import { CCA_KEYS, CCA_PLATFORM_CLAIMS as P, CCA_REALM_CLAIMS as R } from '../../formats/cca/token.js';
-import { caExtension, encodeCertificate, encodeTbs, name, toPem } from '../../formats/snp/x509_encode.js';
+import {
+  cborEncoder,
+  encodeCoseSign1,
+  sigStructure,
+  COSE_ALGS,
+} from '../../formats/cca/cose_sign1.js';
+import {
+  CCA_KEYS,
+  CCA_PLATFORM_CLAIMS as P,
+  CCA_REALM_CLAIMS as R,
+} from '../../formats/cca/token.js';
+import {
+  caExtension,
+  encodeCertificate,
+  encodeTbs,
+  name,
+  toPem,
+} from '../../formats/snp/x509_encode.js';
 import type { RawReport } from '../provider.js';
 import type { EmulatedReportContext, EmulatedReportFn } from './report.js';
 import { EMULATED_ORGANIZATION } from './report_snp.js';
@@ -42,7 +57,12 @@ export interface EmulatedCcaKeys {
   readonly rootDer: Uint8Array;
 }
 
-const FILES = { cpak: 'cpak.key.pem', rak: 'rak.key.pem', cpakCert: 'cpak.pem', root: 'root.pem' } as const;
+const FILES = {
+  cpak: 'cpak.key.pem',
+  rak: 'rak.key.pem',
+  cpakCert: 'cpak.pem',
+  root: 'root.pem',
+} as const;
 const YEAR_MS = 365.25 * 24 * 3600 * 1000;
 
 function cert(
@@ -54,7 +74,11 @@ function cert(
   ca: boolean,
   serial: number,
 ): Uint8Array {
-  const n = (cn: string): Uint8Array => name([['O', EMULATED_ORGANIZATION], ['CN', cn]]);
+  const n = (cn: string): Uint8Array =>
+    name([
+      ['O', EMULATED_ORGANIZATION],
+      ['CN', cn],
+    ]);
   const tbs = encodeTbs({
     serial,
     sigAlg: 'ecdsa-sha384',
@@ -69,7 +93,9 @@ function cert(
 }
 
 function pemToDer(text: string): Uint8Array {
-  return new Uint8Array(Buffer.from(text.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64'));
+  return new Uint8Array(
+    Buffer.from(text.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64'),
+  );
 }
 
 function readKeys(dir: string): EmulatedCcaKeys {
@@ -96,9 +122,26 @@ export function loadOrCreateCcaKeys(keysDir: string, notBefore: Date): EmulatedC
     const root = ec();
     const cpak = ec();
     const rak = ec();
-    const rootDer = cert('CCA-Root-Emulated', 'CCA-Root-Emulated', root.publicKey, root.privateKey, notBefore, true, 1);
-    const cpakDer = cert('CCA-Root-Emulated', 'CCA-CPAK-Emulated', cpak.publicKey, root.privateKey, notBefore, false, 2);
-    const w = (f: string, t: string): void => fs.writeFileSync(path.join(tmp, f), t, { mode: 0o600 });
+    const rootDer = cert(
+      'CCA-Root-Emulated',
+      'CCA-Root-Emulated',
+      root.publicKey,
+      root.privateKey,
+      notBefore,
+      true,
+      1,
+    );
+    const cpakDer = cert(
+      'CCA-Root-Emulated',
+      'CCA-CPAK-Emulated',
+      cpak.publicKey,
+      root.privateKey,
+      notBefore,
+      false,
+      2,
+    );
+    const w = (f: string, t: string): void =>
+      fs.writeFileSync(path.join(tmp, f), t, { mode: 0o600 });
     w(FILES.cpak, cpak.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
     w(FILES.rak, rak.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
     w(FILES.cpakCert, toPem(cpakDer));
@@ -141,10 +184,17 @@ function coseKey(pub: KeyObject): Uint8Array {
   );
 }
 
-function coseSign(claims: Map<number, unknown>, key: KeyObject, unprotected: Map<number, unknown>): Uint8Array {
+function coseSign(
+  claims: Map<number, unknown>,
+  key: KeyObject,
+  unprotected: Map<number, unknown>,
+): Uint8Array {
   const protectedBytes = cborEncoder().encode(new Map([[1, COSE_ALGS.ES384]]));
   const payload = cborEncoder().encode(claims);
-  const sig = sign('sha384', sigStructure(protectedBytes, payload), { key, dsaEncoding: 'ieee-p1363' });
+  const sig = sign('sha384', sigStructure(protectedBytes, payload), {
+    key,
+    dsaEncoding: 'ieee-p1363',
+  });
   return encodeCoseSign1(protectedBytes, unprotected, payload, sig);
 }
 
@@ -157,14 +207,18 @@ export function makeEmulatedCcaToken(ctx: EmulatedReportContext): RawReport {
   if (rd.length > 64) {
     throw new UsageError('ERR_USAGE', `CCA challenge is at most 64 bytes, got ${rd.length}`);
   }
-  const keys = loadOrCreateCcaKeys(ctx.keysDir, new Date(ctx.config.created.getTime() - 24 * 3600 * 1000));
+  const keys = loadOrCreateCcaKeys(
+    ctx.keysDir,
+    new Date(ctx.config.created.getTime() - 24 * 3600 * 1000),
+  );
   const realmAlg: HashAlg = ctx.config.hashAlg ?? 'sha256';
   const size = realmAlg === 'sha512' ? 64 : 32;
   const rak = coseKey(createPublicKey(keys.rakKey));
   const rakHashAlg: HashAlg = 'sha256';
   const challenge = new Uint8Array(64);
   challenge.set(rd);
-  const mr = (n: string): Buffer => Buffer.from(ctx.values.get(n) ?? ctx.config.staticValues.get(n) ?? new Uint8Array(size));
+  const mr = (n: string): Buffer =>
+    Buffer.from(ctx.values.get(n) ?? ctx.config.staticValues.get(n) ?? new Uint8Array(size));
   const realm = new Map<number, unknown>([
     [R.profile, 'tag:arm.com,2023:realm#1.0.0'],
     [R.challenge, Buffer.from(challenge)],
@@ -213,7 +267,12 @@ export function makeEmulatedCcaToken(ctx: EmulatedReportContext): RawReport {
       907,
     ),
   );
-  return { provider: 'arm_cca_guest', format: 'cca-token', outblob: new Uint8Array(outblob), emulated: true };
+  return {
+    provider: 'arm_cca_guest',
+    format: 'cca-token',
+    outblob: new Uint8Array(outblob),
+    emulated: true,
+  };
 }
 
 /** The CCA entry of the emulated provider's report table. */

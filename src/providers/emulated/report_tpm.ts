@@ -11,7 +11,13 @@
  *
  * @module
  */
-import { createPrivateKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  type KeyObject,
+} from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hash } from '../../crypto/hash.js';
@@ -19,7 +25,10 @@ import { hashAlgFromId, hashAlgId } from '../../crypto/hash_alg.js';
 import { fromErrno, ProviderError } from '../../errors.js';
 import { TPM_ALG, TPM_GENERATED_VALUE, TPM_ST } from '../../formats/tpm2/constants.js';
 import { encodeAttest } from '../../formats/tpm2/marshal/attest.js';
-import { encodePcrSelectionList, type PcrSelection } from '../../formats/tpm2/marshal/pcr_selection.js';
+import {
+  encodePcrSelectionList,
+  type PcrSelection,
+} from '../../formats/tpm2/marshal/pcr_selection.js';
 import { encodePublic, type TpmPublic } from '../../formats/tpm2/marshal/public.js';
 import { encodeSignature } from '../../formats/tpm2/marshal/signature.js';
 import { objectName, publicFromKeyObject } from '../../formats/tpm2/public_key.js';
@@ -72,7 +81,9 @@ export function tpmEmulatedReport(ctx: EmulatedReportContext, opts: IoOptions): 
       pcrs: [...new Set(pcrs)].sort((a, b) => a - b),
     }));
   } else {
-    const pcrs = ctx.registers.filter((r) => r.alg === 'sha256' && /^pcr\d+$/.test(r.name)).map((r) => Number(r.name.slice(3)));
+    const pcrs = ctx.registers
+      .filter((r) => r.alg === 'sha256' && /^pcr\d+$/.test(r.name))
+      .map((r) => Number(r.name.slice(3)));
     selection = [{ hashAlg: TPM_ALG.SHA256, pcrs: pcrs.sort((a, b) => a - b) }];
   }
   const values: Uint8Array[] = [];
@@ -81,7 +92,9 @@ export function tpmEmulatedReport(ctx: EmulatedReportContext, opts: IoOptions): 
     for (const p of s.pcrs) {
       const v = ctx.values.get(registerKey(`pcr${p}`, alg));
       if (v === undefined) {
-        return Promise.reject(new ProviderError('ERR_UNKNOWN_MR', `the emulated TPM has no pcr${p}:${alg}`));
+        return Promise.reject(
+          new ProviderError('ERR_UNKNOWN_MR', `the emulated TPM has no pcr${p}:${alg}`),
+        );
       }
       values.push(v);
     }

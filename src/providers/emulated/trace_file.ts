@@ -16,8 +16,8 @@ import { decodeTraceRecord, TRACE_RECORD_SIZE, type TraceRecord } from './trace_
 /** Records read per chunk while scanning (8192 records, 1 MiB). */
 const CHUNK_RECORDS = 8192;
 /** How often a partial tail is looked at again before it counts as corrupt. */
-const TAIL_RETRIES = 5;
-const TAIL_RETRY_MS = 2;
+const TAIL_RETRIES = 25;
+const TAIL_RETRY_MS = 4;
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 function sleepSync(ms: number): void {

@@ -24,7 +24,10 @@ export function checkAgentPcr(pcr: number, allowResettable = false): void {
     throw new UsageError('ERR_USAGE', `pcr${pcr}: expected a PCR index 0..23`);
   }
   if (DRTM_PCRS.includes(pcr)) {
-    throw new UsageError('ERR_USAGE', `pcr${pcr} is a DRTM PCR (locality 2-4); user space cannot extend it`);
+    throw new UsageError(
+      'ERR_USAGE',
+      `pcr${pcr} is a DRTM PCR (locality 2-4); user space cannot extend it`,
+    );
   }
   if (!allowResettable && RESETTABLE_PCRS.includes(pcr)) {
     throw new UsageError(

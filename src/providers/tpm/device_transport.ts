@@ -40,7 +40,12 @@ export class DeviceTransport implements TpmTransport {
         }
         return buf.slice(0, r.bytesRead);
       } catch (e) {
-        if (e instanceof Error && 'code' in e && typeof e.code === 'string' && e.code.startsWith('E')) {
+        if (
+          e instanceof Error &&
+          'code' in e &&
+          typeof e.code === 'string' &&
+          e.code.startsWith('E')
+        ) {
           throw fromErrno(e, this.#path);
         }
         throw e;

@@ -25,7 +25,10 @@ export interface SwtpmSetupOptions {
  * Manufactures a TPM 2.0 state in `stateDir` unless one is there: EK (RSA 2048 and ECC) with
  * certificates signed by a local CA kept in `stateDir/ca`, and a platform certificate.
  */
-export async function setupSwtpmState(stateDir: string, opts: SwtpmSetupOptions = {}): Promise<void> {
+export async function setupSwtpmState(
+  stateDir: string,
+  opts: SwtpmSetupOptions = {},
+): Promise<void> {
   mkdirSync(stateDir, { recursive: true });
   if (existsSync(join(stateDir, 'tpm2-00.permall'))) return;
   const ca = join(stateDir, 'ca');
@@ -37,7 +40,10 @@ export async function setupSwtpmState(stateDir: string, opts: SwtpmSetupOptions 
     caConf,
     `statedir = ${ca}\nsigningkey = ${ca}/signkey.pem\nissuercert = ${ca}/issuercert.pem\ncertserial = ${ca}/certserial\n`,
   );
-  writeFileSync(caOpts, '--platform-manufacturer mrstack\n--platform-version 2.1\n--platform-model swtpm\n');
+  writeFileSync(
+    caOpts,
+    '--platform-manufacturer mrstack\n--platform-version 2.1\n--platform-model swtpm\n',
+  );
   writeFileSync(
     setupConf,
     `create_certs_tool = swtpm_localca\ncreate_certs_tool_config = ${caConf}\ncreate_certs_tool_options = ${caOpts}\n`,
@@ -128,7 +134,10 @@ async function waitForPort(host: string, port: number, child: ChildProcess): Pro
  * Manufactures the state if needed and starts `swtpm socket --tpm2` on loopback with
  * `--flags not-need-init,startup-clear` (ready for commands at once).
  */
-export async function startSwtpm(stateDir: string, opts: StartSwtpmOptions = {}): Promise<SwtpmInstance> {
+export async function startSwtpm(
+  stateDir: string,
+  opts: StartSwtpmOptions = {},
+): Promise<SwtpmInstance> {
   await setupSwtpmState(stateDir, opts);
   const host = opts.host ?? '127.0.0.1';
   for (let attempt = 0; ; attempt++) {
@@ -150,7 +159,7 @@ export async function startSwtpm(stateDir: string, opts: StartSwtpmOptions = {})
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
     try {
@@ -158,7 +167,9 @@ export async function startSwtpm(stateDir: string, opts: StartSwtpmOptions = {})
     } catch (e) {
       child.kill('SIGKILL');
       if (attempt < 3 && opts.port === undefined) continue; // the port was taken meanwhile
-      throw new ProviderError('ERR_TPM_TRANSPORT', `swtpm did not start: ${stderr.trim()}`, { cause: e });
+      throw new ProviderError('ERR_TPM_TRANSPORT', `swtpm did not start: ${stderr.trim()}`, {
+        cause: e,
+      });
     }
     const exited = new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) resolve();

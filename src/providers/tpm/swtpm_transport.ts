@@ -14,8 +14,7 @@ import { MAX_RESPONSE, SerialQueue, transportError, type TpmTransport } from './
 
 /** Where a channel listens: TCP host and port, or a unix socket path. */
 export type SocketAddress =
-  | { readonly host: string; readonly port: number }
-  | { readonly path: string };
+  { readonly host: string; readonly port: number } | { readonly path: string };
 
 /** Readable form of an address. */
 export function formatAddress(a: SocketAddress): string {
@@ -33,7 +32,10 @@ export function parseSocketAddress(text: string): SocketAddress {
   const host = i < 0 ? '127.0.0.1' : text.slice(0, i).replace(/^\[|\]$/g, '');
   const port = Number(i < 0 ? text : text.slice(i + 1));
   if (!Number.isInteger(port) || port <= 0 || port > 65535 || host === '') {
-    throw new UsageError('ERR_USAGE', `--swtpm ${JSON.stringify(text)}: expected HOST:PORT or unix:PATH`);
+    throw new UsageError(
+      'ERR_USAGE',
+      `--swtpm ${JSON.stringify(text)}: expected HOST:PORT or unix:PATH`,
+    );
   }
   return { host, port };
 }
@@ -45,7 +47,8 @@ export function defaultControlAddress(a: SocketAddress): SocketAddress | undefin
 
 function open(addr: SocketAddress, where: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = 'path' in addr ? connect({ path: addr.path }) : connect({ host: addr.host, port: addr.port });
+    const s =
+      'path' in addr ? connect({ path: addr.path }) : connect({ host: addr.host, port: addr.port });
     const onError = (e: Error): void => {
       s.destroy();
       reject(transportError(where, `cannot connect: ${e.message}`, e));
@@ -201,7 +204,10 @@ export class SwtpmControl {
 
   /** CMD_SET_LOCALITY. */
   async setLocality(locality: number): Promise<void> {
-    await this.#ok('CMD_SET_LOCALITY', await this.command(SWTPM_CTRL.SET_LOCALITY, Uint8Array.of(locality)));
+    await this.#ok(
+      'CMD_SET_LOCALITY',
+      await this.command(SWTPM_CTRL.SET_LOCALITY, Uint8Array.of(locality)),
+    );
   }
 
   /** CMD_SHUTDOWN: swtpm saves its state and exits. */
@@ -211,7 +217,9 @@ export class SwtpmControl {
 
   #ok(what: string, rc: number): Promise<void> {
     if (rc !== 0) {
-      return Promise.reject(transportError(this.description, `${what} returned 0x${rc.toString(16)}`));
+      return Promise.reject(
+        transportError(this.description, `${what} returned 0x${rc.toString(16)}`),
+      );
     }
     return Promise.resolve();
   }

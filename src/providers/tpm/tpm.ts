@@ -22,7 +22,11 @@ import {
   decodeContextSaveResponse,
   encodeContextSave,
 } from '../../formats/tpm2/commands/context_save.js';
-import { decodeCreateResponse, encodeCreate, type CreateResult } from '../../formats/tpm2/commands/create.js';
+import {
+  decodeCreateResponse,
+  encodeCreate,
+  type CreateResult,
+} from '../../formats/tpm2/commands/create.js';
 import {
   decodeCreatePrimaryResponse,
   encodeCreatePrimary,
@@ -36,8 +40,15 @@ import {
   decodeGetCapabilityResponse,
   encodeGetCapability,
 } from '../../formats/tpm2/commands/get_capability.js';
-import { decodeGetRandomResponse, encodeGetRandom } from '../../formats/tpm2/commands/get_random.js';
-import { decodeLoadResponse, encodeLoad, type LoadResult } from '../../formats/tpm2/commands/load.js';
+import {
+  decodeGetRandomResponse,
+  encodeGetRandom,
+} from '../../formats/tpm2/commands/get_random.js';
+import {
+  decodeLoadResponse,
+  encodeLoad,
+  type LoadResult,
+} from '../../formats/tpm2/commands/load.js';
 import { decodeNvReadResponse, encodeNvRead } from '../../formats/tpm2/commands/nv_read.js';
 import {
   decodeNvReadPublicResponse,
@@ -46,13 +57,20 @@ import {
   type NvReadPublicResult,
 } from '../../formats/tpm2/commands/nv_read_public.js';
 import { decodePcrEventResponse, encodePcrEvent } from '../../formats/tpm2/commands/pcr_event.js';
-import { decodePcrExtendResponse, encodePcrExtend } from '../../formats/tpm2/commands/pcr_extend.js';
+import {
+  decodePcrExtendResponse,
+  encodePcrExtend,
+} from '../../formats/tpm2/commands/pcr_extend.js';
 import { decodePcrReadResponse, encodePcrRead } from '../../formats/tpm2/commands/pcr_read.js';
 import {
   decodePolicySecretResponse,
   encodePolicySecret,
 } from '../../formats/tpm2/commands/policy_secret.js';
-import { decodeQuoteResponse, encodeQuote, type QuoteResult } from '../../formats/tpm2/commands/quote.js';
+import {
+  decodeQuoteResponse,
+  encodeQuote,
+  type QuoteResult,
+} from '../../formats/tpm2/commands/quote.js';
 import {
   decodeReadPublicResponse,
   encodeReadPublic,
@@ -105,13 +123,18 @@ export class Tpm {
 
   /** The allocated PCR banks (TPM_CAP_PCRS): banks with at least one PCR selected. */
   async pcrBanks(opts?: IoOptions): Promise<PcrSelection[]> {
-    const c = decodeGetCapabilityResponse(await this.raw(encodeGetCapability(TPM_CAP.PCRS, 0, 1), opts));
+    const c = decodeGetCapabilityResponse(
+      await this.raw(encodeGetCapability(TPM_CAP.PCRS, 0, 1), opts),
+    );
     if (c.capability !== 'pcrs') return [];
     return c.banks.filter((b) => b.pcrs.length > 0);
   }
 
   /** TPM properties from `first`, up to `count` (TPM_CAP_TPM_PROPERTIES), as a map. */
-  async properties(first: number = TPM_PT.FAMILY_INDICATOR, count = 64): Promise<Map<number, number>> {
+  async properties(
+    first: number = TPM_PT.FAMILY_INDICATOR,
+    count = 64,
+  ): Promise<Map<number, number>> {
     const c = decodeGetCapabilityResponse(
       await this.raw(encodeGetCapability(TPM_CAP.TPM_PROPERTIES, first, count)),
     );
@@ -149,7 +172,7 @@ export class Tpm {
       if (!progressed) for (const w of want) w.pcrs.clear();
     }
     const order = new Map(selection.map((s, i) => [s.hashAlg, i]));
-    return got.sort((a, b) => (order.get(a.hashAlg)! - order.get(b.hashAlg)!) || a.pcr - b.pcr);
+    return got.sort((a, b) => order.get(a.hashAlg)! - order.get(b.hashAlg)! || a.pcr - b.pcr);
   }
 
   /** TPM2_PCR_Extend with one digest per bank, all in one command. */
@@ -189,7 +212,9 @@ export class Tpm {
     selection: readonly PcrSelection[],
     opts?: IoOptions,
   ): Promise<QuoteResult> {
-    return decodeQuoteResponse(await this.raw(encodeQuote(akHandle, qualifyingData, selection), opts));
+    return decodeQuoteResponse(
+      await this.raw(encodeQuote(akHandle, qualifyingData, selection), opts),
+    );
   }
 
   /** TPM2_FlushContext. */
@@ -233,7 +258,7 @@ export class Tpm {
           ? TPM_RH.OWNER
           : index;
     const out = new Uint8Array(nvPublic.dataSize);
-    for (let off = 0; off < nvPublic.dataSize; ) {
+    for (let off = 0; off < nvPublic.dataSize;) {
       const n = Math.min(chunk, nvPublic.dataSize - off);
       const b = decodeNvReadResponse(await this.raw(encodeNvRead(authHandle, index, n, off)));
       if (b.length === 0) break;

@@ -11,7 +11,10 @@ import { digestSize, hashAlgFromId, hashAlgId, type HashAlg } from '../../crypto
 import { bytesEqual } from '../../bytes/hex.js';
 import { ProviderError } from '../../errors.js';
 import { TPM_ALG } from '../../formats/tpm2/constants.js';
-import { encodePcrSelectionList, type PcrSelection } from '../../formats/tpm2/marshal/pcr_selection.js';
+import {
+  encodePcrSelectionList,
+  type PcrSelection,
+} from '../../formats/tpm2/marshal/pcr_selection.js';
 import type { KeyAlg } from '../../formats/tpm2/templates.js';
 import {
   selectMrs,
@@ -75,7 +78,9 @@ export class TpmProvider implements Provider {
   /** The allocated banks (cached). */
   async banks(opts?: IoOptions): Promise<PcrSelection[]> {
     await this.#ready();
-    this.#banks ??= (await this.tpm.pcrBanks(opts)).filter((b) => hashAlgFromId(b.hashAlg) !== undefined);
+    this.#banks ??= (await this.tpm.pcrBanks(opts)).filter(
+      (b) => hashAlgFromId(b.hashAlg) !== undefined,
+    );
     return this.#banks;
   }
 
@@ -104,22 +109,41 @@ export class TpmProvider implements Provider {
 
   async read(sel: MrSelector, opts?: IoOptions): Promise<readonly MrValue[]> {
     const mrs = selectMrs(await this.describe(opts), sel);
-    const values = await this.#readPcr(pcrIndex(sel.name)!, mrs.map((m) => m.alg!), opts);
+    const values = await this.#readPcr(
+      pcrIndex(sel.name)!,
+      mrs.map((m) => m.alg!),
+      opts,
+    );
     return mrs.map((m) => ({ name: m.name, alg: m.alg, value: values.get(m.alg!)! }));
   }
 
-  async #readPcr(pcr: number, algs: readonly HashAlg[], opts?: IoOptions): Promise<Map<HashAlg, Uint8Array>> {
-    const got = await this.tpm.pcrRead(algs.map((a) => ({ hashAlg: hashAlgId(a), pcrs: [pcr] })), opts);
+  async #readPcr(
+    pcr: number,
+    algs: readonly HashAlg[],
+    opts?: IoOptions,
+  ): Promise<Map<HashAlg, Uint8Array>> {
+    const got = await this.tpm.pcrRead(
+      algs.map((a) => ({ hashAlg: hashAlgId(a), pcrs: [pcr] })),
+      opts,
+    );
     return new Map(got.map((g) => [hashAlgFromId(g.hashAlg)!, g.value]));
   }
 
-  async extend(sel: MrSelector, input: ExtendInput, opts?: IoOptions): Promise<readonly ExtendResult[]> {
+  async extend(
+    sel: MrSelector,
+    input: ExtendInput,
+    opts?: IoOptions,
+  ): Promise<readonly ExtendResult[]> {
     const mrs = selectMrs(await this.describe(opts), sel);
     const pcr = pcrIndex(sel.name)!;
     if (mrs.some((m) => !m.extendable)) {
-      throw new ProviderError('ERR_NOT_EXTENDABLE', `${sel.name} is a DRTM PCR: not extendable from locality 0`, {
-        details: { mr: sel.name },
-      });
+      throw new ProviderError(
+        'ERR_NOT_EXTENDABLE',
+        `${sel.name} is a DRTM PCR: not extendable from locality 0`,
+        {
+          details: { mr: sel.name },
+        },
+      );
     }
     let digests: { hashAlg: number; digest: Uint8Array }[];
     if (input.kind === 'digest') {
@@ -135,7 +159,9 @@ export class TpmProvider implements Provider {
         throw new ProviderError(
           'ERR_DIGEST_SIZE',
           `${sel.name}:${m.alg} takes a ${m.size}-byte digest, got ${input.digest.length} bytes`,
-          { details: { mr: `${sel.name}:${m.alg}`, expected: m.size, actual: input.digest.length } },
+          {
+            details: { mr: `${sel.name}:${m.alg}`, expected: m.size, actual: input.digest.length },
+          },
         );
       }
       digests = [{ hashAlg: hashAlgId(m.alg!), digest: input.digest }];
@@ -146,7 +172,12 @@ export class TpmProvider implements Provider {
     const before = await this.#readPcr(pcr, algs, opts);
     await this.tpm.pcrExtend(pcr, digests, opts);
     const after = await this.#readPcr(pcr, algs, opts);
-    return mrs.map((m) => ({ name: m.name, alg: m.alg, old: before.get(m.alg!)!, new: after.get(m.alg!)! }));
+    return mrs.map((m) => ({
+      name: m.name,
+      alg: m.alg,
+      old: before.get(m.alg!)!,
+      new: after.get(m.alg!)!,
+    }));
   }
 
   /** The AK used for reports: the configured one, else an ephemeral one (created once). */
@@ -161,7 +192,10 @@ export class TpmProvider implements Provider {
 
   async report(req: ReportRequest, opts?: IoOptions): Promise<RawReport> {
     if (req.reportData.length > 64) {
-      throw new ProviderError('ERR_USAGE', `TPM qualifying data is at most 64 bytes, got ${req.reportData.length}`);
+      throw new ProviderError(
+        'ERR_USAGE',
+        `TPM qualifying data is at most 64 bytes, got ${req.reportData.length}`,
+      );
     }
     const banks = await this.banks(opts);
     let selection: PcrSelection[];
@@ -181,7 +215,10 @@ export class TpmProvider implements Provider {
       const q = await this.tpm.quote(ak.handle, req.reportData, selection, opts);
       const values = await this.tpm.pcrRead(selection, opts);
       const concat = Buffer.concat(values.map((v) => v.value));
-      const sigHash = q.signature.kind === 'rsa' || q.signature.kind === 'ecc' ? hashAlgFromId(q.signature.hashAlg) : undefined;
+      const sigHash =
+        q.signature.kind === 'rsa' || q.signature.kind === 'ecc'
+          ? hashAlgFromId(q.signature.hashAlg)
+          : undefined;
       const digestOk =
         sigHash === undefined ||
         bytesEqual(hash(sigHash, concat), q.quoted.subarray(q.quoted.length - digestSize(sigHash)));

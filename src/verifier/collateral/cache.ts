@@ -91,11 +91,18 @@ export class CollateralCache {
       throw fromErrno(e, p);
     }
     try {
-      const j = JSON.parse(text) as CacheEntryMeta;
+      const j = JSON.parse(text) as { format?: unknown };
       if (j.format !== COLLATERAL_META_FORMAT) throw new Error('wrong format');
-      return j;
+      return j as CacheEntryMeta;
     } catch (cause) {
-      throw new ParseError({ code: 'ERR_BAD_JSON', format: 'json', offset: 0, field: p, expected: COLLATERAL_META_FORMAT, cause });
+      throw new ParseError({
+        code: 'ERR_BAD_JSON',
+        format: 'json',
+        offset: 0,
+        field: p,
+        expected: COLLATERAL_META_FORMAT,
+        cause,
+      });
     }
   }
 
@@ -121,7 +128,10 @@ export class CollateralCache {
   store(
     kind: 'tdx' | 'snp',
     key: string,
-    items: readonly (Omit<CachedItem, 'sha256'> & { readonly name: string; readonly data: Uint8Array })[],
+    items: readonly (Omit<CachedItem, 'sha256'> & {
+      readonly name: string;
+      readonly data: Uint8Array;
+    })[],
   ): CacheEntryMeta {
     const dir = this.entryDir(kind, key);
     try {

@@ -86,20 +86,29 @@ export class PoliteFetcher {
           headers: accept === undefined ? {} : { accept },
         });
       } catch (e) {
-        const timeout = e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError');
-        throw new MrstackError(timeout ? 'ERR_TIMEOUT' : 'ERR_IO', `GET ${url}: ${e instanceof Error ? e.message : String(e)}`, {
-          cause: e,
-          details: { url },
-        });
+        const timeout =
+          e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError');
+        throw new MrstackError(
+          timeout ? 'ERR_TIMEOUT' : 'ERR_IO',
+          `GET ${url}: ${e instanceof Error ? e.message : String(e)}`,
+          {
+            cause: e,
+            details: { url },
+          },
+        );
       }
       const body = new Uint8Array(await res.arrayBuffer());
       this.#last = this.#now();
       if (res.status !== 429) return { status: res.status, body, headers: res.headers, url };
       const wait = retryAfterMs(res.headers.get('retry-after'), this.#now()) ?? 1000 * 2 ** attempt;
       if (attempt >= this.#o.maxRetries || wait > this.#o.maxRetryWaitMs) {
-        throw new MrstackError('ERR_RATE_LIMITED', `GET ${url}: rate limited (429) after ${attempt + 1} attempts`, {
-          details: { url, retry_after_ms: wait },
-        });
+        throw new MrstackError(
+          'ERR_RATE_LIMITED',
+          `GET ${url}: rate limited (429) after ${attempt + 1} attempts`,
+          {
+            details: { url, retry_after_ms: wait },
+          },
+        );
       }
       await this.#wait(wait);
     }

@@ -21,7 +21,11 @@ export const AMD_KDS_URL = 'https://kdsintf.amd.com';
 /** Spacing between KDS requests when the caller gives none (ms). */
 export const KDS_DEFAULT_INTERVAL_MS = 2000;
 
-const PRODUCT_PATH: Readonly<Record<SnpProduct, string>> = { milan: 'Milan', genoa: 'Genoa', turin: 'Turin' };
+const PRODUCT_PATH: Readonly<Record<SnpProduct, string>> = {
+  milan: 'Milan',
+  genoa: 'Genoa',
+  turin: 'Turin',
+};
 
 /** Options of {@link fetchSnpCollateral}. */
 export interface SnpFetchOptions {
@@ -39,7 +43,12 @@ export interface SnpFetchOptions {
 }
 
 /** The KDS VCEK URL for a chip and TCB. */
-export function kdsVcekUrl(base: string, product: SnpProduct, chipId: Uint8Array, t: SnpTcb): string {
+export function kdsVcekUrl(
+  base: string,
+  product: SnpProduct,
+  chipId: Uint8Array,
+  t: SnpTcb,
+): string {
   const hwid = Buffer.from(product === 'turin' ? chipId.subarray(0, 8) : chipId).toString('hex');
   const q = [
     ...(product === 'turin' ? [`fmcSPL=${t.fmc ?? 0}`] : []),
@@ -58,12 +67,17 @@ export function kdsVcekUrl(base: string, product: SnpProduct, chipId: Uint8Array
  */
 export async function fetchSnpCollateral(o: SnpFetchOptions): Promise<FetchResult> {
   if (o.chipId.length !== 64 && !(o.product === 'turin' && o.chipId.length === 8)) {
-    throw new UsageError('ERR_USAGE', `--chip-id: expected 64 bytes (128 hex digits), got ${o.chipId.length}`);
+    throw new UsageError(
+      'ERR_USAGE',
+      `--chip-id: expected 64 bytes (128 hex digits), got ${o.chipId.length}`,
+    );
   }
   const base = (o.baseUrl ?? AMD_KDS_URL).replace(/\/+$/, '');
   const fetcher = o.fetcher ?? new PoliteFetcher({ minIntervalMs: KDS_DEFAULT_INTERVAL_MS });
   const before = fetcher.requests;
-  const hwid = Buffer.from(o.product === 'turin' ? o.chipId.subarray(0, 8) : o.chipId).toString('hex');
+  const hwid = Buffer.from(o.product === 'turin' ? o.chipId.subarray(0, 8) : o.chipId).toString(
+    'hex',
+  );
   const key = `${o.product}/${hwid}_${formatTcb(o.reportedTcb)}`;
   const crlKey = `${o.product}/crl`;
   const meta = o.cache.readMeta('snp', key);
@@ -75,14 +89,19 @@ export async function fetchSnpCollateral(o: SnpFetchOptions): Promise<FetchResul
   const get = async (url: string): Promise<HttpResponse> => {
     const res = await fetcher.get(url);
     if (res.status !== 200) {
-      throw new MrstackError(res.status === 404 ? 'ERR_NOT_FOUND' : 'ERR_IO', `GET ${url}: HTTP ${res.status}`, {
-        details: { url, status: res.status },
-      });
+      throw new MrstackError(
+        res.status === 404 ? 'ERR_NOT_FOUND' : 'ERR_IO',
+        `GET ${url}: HTTP ${res.status}`,
+        {
+          details: { url, status: res.status },
+        },
+      );
     }
     return res;
   };
   const items: Parameters<CollateralCache['store']>[2][number][] = [];
-  const fresh = (m: typeof meta, name: string, k: 'snp'): boolean => o.force !== true && o.cache.isFresh(m, name, o.now, k);
+  const fresh = (m: typeof meta, name: string, k: 'snp'): boolean =>
+    o.force !== true && o.cache.isFresh(m, name, o.now, k);
 
   if (fresh(meta, 'vcek', 'snp')) cached.push('vcek');
   else {
@@ -95,31 +114,62 @@ export async function fetchSnpCollateral(o: SnpFetchOptions): Promise<FetchResul
   else {
     const url = `${base}/vcek/v1/${PRODUCT_PATH[o.product]}/cert_chain`;
     const res = await get(url);
-    const pems = Buffer.from(res.body).toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-    const ends = pems.map((p) => Date.parse(new X509Certificate(p).validTo)).filter((n) => !Number.isNaN(n));
+    const pems =
+      Buffer.from(res.body)
+        .toString('latin1')
+        .match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+    const ends = pems
+      .map((p) => Date.parse(new X509Certificate(p).validTo))
+      .filter((n) => !Number.isNaN(n));
     const nu = ends.length === 0 ? undefined : new Date(Math.min(...ends)).toISOString();
-    items.push({ name: 'cert_chain', file: 'cert_chain.pem', url, data: res.body, fetched_at: at, ...(nu === undefined ? {} : { next_update: nu }) });
+    items.push({
+      name: 'cert_chain',
+      file: 'cert_chain.pem',
+      url,
+      data: res.body,
+      fetched_at: at,
+      ...(nu === undefined ? {} : { next_update: nu }),
+    });
     fetched.push('cert_chain');
   }
   if (items.length > 0) o.cache.store('snp', key, items);
 
   if (fresh(crlMeta, 'crl', 'snp')) {
-    if (crlMeta?.items['crl']?.absent === true) warnings.push(`no CRL for ${PRODUCT_PATH[o.product]} (cached 404)`);
+    if (crlMeta?.items['crl']?.absent === true)
+      warnings.push(`no CRL for ${PRODUCT_PATH[o.product]} (cached 404)`);
     else cached.push('crl');
-  }
-  else {
+  } else {
     const url = `${base}/vcek/v1/${PRODUCT_PATH[o.product]}/crl`;
     const res = await fetcher.get(url);
     if (res.status === 200) {
       const nu = crlNextUpdate(res.body);
-      o.cache.store('snp', crlKey, [{ name: 'crl', file: 'crl.der', url, data: res.body, fetched_at: at, ...(nu === undefined ? {} : { next_update: nu }) }]);
+      o.cache.store('snp', crlKey, [
+        {
+          name: 'crl',
+          file: 'crl.der',
+          url,
+          data: res.body,
+          fetched_at: at,
+          ...(nu === undefined ? {} : { next_update: nu }),
+        },
+      ]);
       fetched.push('crl');
     } else {
       warnings.push(`no CRL for ${PRODUCT_PATH[o.product]} (HTTP ${res.status})`);
       if (res.status === 404) {
         // Remembered for a day, so repeated fetches do not ask KDS again.
         const retry = new Date(o.now.getTime() + 24 * 3600 * 1000).toISOString();
-        o.cache.store('snp', crlKey, [{ name: 'crl', file: '', url, data: new Uint8Array(0), fetched_at: at, next_update: retry, absent: true }]);
+        o.cache.store('snp', crlKey, [
+          {
+            name: 'crl',
+            file: '',
+            url,
+            data: new Uint8Array(0),
+            fetched_at: at,
+            next_update: retry,
+            absent: true,
+          },
+        ]);
       }
     }
   }

@@ -14,7 +14,8 @@ import { PoliteFetcher, type HttpResponse } from './cache_http.js';
 
 /** Intel's PCS and the root CA CRL location. */
 export const INTEL_PCS_URL = 'https://api.trustedservices.intel.com';
-export const INTEL_ROOT_CA_CRL_URL = 'https://certificates.trustedservices.intel.com/IntelSGXRootCA.der';
+export const INTEL_ROOT_CA_CRL_URL =
+  'https://certificates.trustedservices.intel.com/IntelSGXRootCA.der';
 
 /** Options of {@link fetchTdxCollateral}. */
 export interface TdxFetchOptions {
@@ -52,7 +53,10 @@ function issuerChain(res: HttpResponse, header: string): string | undefined {
 
 function jsonNextUpdate(body: Uint8Array, member: string): string | undefined {
   try {
-    const j = JSON.parse(Buffer.from(body).toString('utf8')) as Record<string, { nextUpdate?: unknown } | undefined>;
+    const j = JSON.parse(Buffer.from(body).toString('utf8')) as Record<
+      string,
+      { nextUpdate?: unknown } | undefined
+    >;
     const n = j[member]?.nextUpdate;
     return typeof n === 'string' ? new Date(n).toISOString() : undefined;
   } catch {
@@ -63,7 +67,9 @@ function jsonNextUpdate(body: Uint8Array, member: string): string | undefined {
 /** A CRL body: DER, or hex text of DER (PCCS serves the root CA CRL as hex). */
 function crlBytes(body: Uint8Array): Uint8Array {
   const t = Buffer.from(body).toString('latin1').trim();
-  return /^[0-9a-fA-F]+$/.test(t) && t.length % 2 === 0 ? new Uint8Array(Buffer.from(t, 'hex')) : body;
+  return /^[0-9a-fA-F]+$/.test(t) && t.length % 2 === 0
+    ? new Uint8Array(Buffer.from(t, 'hex'))
+    : body;
 }
 
 function crlNextUpdate(der: Uint8Array): string | undefined {
@@ -86,11 +92,13 @@ export async function fetchTdxCollateral(o: TdxFetchOptions): Promise<FetchResul
   }
   const base = (o.baseUrl ?? INTEL_PCS_URL).replace(/\/+$/, '');
   const rootCrlUrl =
-    o.rootCrlUrl ?? (base === INTEL_PCS_URL ? INTEL_ROOT_CA_CRL_URL : `${base}/sgx/certification/v4/rootcacrl`);
+    o.rootCrlUrl ??
+    (base === INTEL_PCS_URL ? INTEL_ROOT_CA_CRL_URL : `${base}/sgx/certification/v4/rootcacrl`);
   const fetcher = o.fetcher ?? new PoliteFetcher();
   const before = fetcher.requests;
   const meta = o.cache.readMeta('tdx', fmspc);
-  const fresh = (name: string): boolean => o.force !== true && o.cache.isFresh(meta, name, o.now, 'tdx');
+  const fresh = (name: string): boolean =>
+    o.force !== true && o.cache.isFresh(meta, name, o.now, 'tdx');
   const fetched: string[] = [];
   const cached: string[] = [];
   const warnings: string[] = [];
@@ -101,9 +109,13 @@ export async function fetchTdxCollateral(o: TdxFetchOptions): Promise<FetchResul
   const get = async (url: string): Promise<HttpResponse> => {
     const res = await fetcher.get(url);
     if (res.status !== 200) {
-      throw new MrstackError(res.status === 404 ? 'ERR_NOT_FOUND' : 'ERR_IO', `GET ${url}: HTTP ${res.status}`, {
-        details: { url, status: res.status },
-      });
+      throw new MrstackError(
+        res.status === 404 ? 'ERR_NOT_FOUND' : 'ERR_IO',
+        `GET ${url}: HTTP ${res.status}`,
+        {
+          details: { url, status: res.status },
+        },
+      );
     }
     return res;
   };
@@ -113,10 +125,24 @@ export async function fetchTdxCollateral(o: TdxFetchOptions): Promise<FetchResul
     const url = `${base}/tdx/certification/v4/tcb?fmspc=${fmspc}`;
     const res = await get(url);
     const nu = jsonNextUpdate(res.body, 'tcbInfo');
-    items.push({ name: 'tcb_info', file: 'tcb_info.json', url, data: res.body, fetched_at: at, ...(nu === undefined ? {} : { next_update: nu }) });
-    const chain = issuerChain(res, 'tcb-info-issuer-chain') ?? issuerChain(res, 'sgx-tcb-info-issuer-chain');
+    items.push({
+      name: 'tcb_info',
+      file: 'tcb_info.json',
+      url,
+      data: res.body,
+      fetched_at: at,
+      ...(nu === undefined ? {} : { next_update: nu }),
+    });
+    const chain =
+      issuerChain(res, 'tcb-info-issuer-chain') ?? issuerChain(res, 'sgx-tcb-info-issuer-chain');
     if (chain !== undefined) {
-      items.push({ name: 'tcb_info_issuer_chain', file: 'tcb_signing_issuer_chain.pem', url, data: Buffer.from(chain), fetched_at: at });
+      items.push({
+        name: 'tcb_info_issuer_chain',
+        file: 'tcb_signing_issuer_chain.pem',
+        url,
+        data: Buffer.from(chain),
+        fetched_at: at,
+      });
     } else warnings.push('PCS sent no TCB-Info-Issuer-Chain header');
     fetched.push('tcb_info');
   }
@@ -126,12 +152,28 @@ export async function fetchTdxCollateral(o: TdxFetchOptions): Promise<FetchResul
     const url = `${base}/tdx/certification/v4/qe/identity`;
     const res = await get(url);
     const nu = jsonNextUpdate(res.body, 'enclaveIdentity');
-    items.push({ name: 'qe_identity', file: 'qe_identity.json', url, data: res.body, fetched_at: at, ...(nu === undefined ? {} : { next_update: nu }) });
+    items.push({
+      name: 'qe_identity',
+      file: 'qe_identity.json',
+      url,
+      data: res.body,
+      fetched_at: at,
+      ...(nu === undefined ? {} : { next_update: nu }),
+    });
     // The QE identity chain is the TCB-signing chain again; store it only when it differs.
     const chain = issuerChain(res, 'sgx-enclave-identity-issuer-chain');
     const tcbChain = items.find((i) => i.name === 'tcb_info_issuer_chain');
-    if (chain !== undefined && (tcbChain === undefined || Buffer.from(tcbChain.data).toString() !== chain)) {
-      items.push({ name: 'qe_identity_issuer_chain', file: 'qe_identity_issuer_chain.pem', url, data: Buffer.from(chain), fetched_at: at });
+    if (
+      chain !== undefined &&
+      (tcbChain === undefined || Buffer.from(tcbChain.data).toString() !== chain)
+    ) {
+      items.push({
+        name: 'qe_identity_issuer_chain',
+        file: 'qe_identity_issuer_chain.pem',
+        url,
+        data: Buffer.from(chain),
+        fetched_at: at,
+      });
     }
     fetched.push('qe_identity');
   }
@@ -140,7 +182,8 @@ export async function fetchTdxCollateral(o: TdxFetchOptions): Promise<FetchResul
   for (const ca of ['platform', 'processor'] as const) {
     const name = `pck_crl_${ca}`;
     if (fresh(name)) {
-      if (meta?.items[name]?.absent === true) warnings.push(`no PCK CRL for the ${ca} CA (cached 404)`);
+      if (meta?.items[name]?.absent === true)
+        warnings.push(`no PCK CRL for the ${ca} CA (cached 404)`);
       else {
         cached.push(name);
         pckCrls++;
@@ -155,26 +198,49 @@ export async function fetchTdxCollateral(o: TdxFetchOptions): Promise<FetchResul
       continue;
     }
     if (res.status !== 200) {
-      throw new MrstackError('ERR_IO', `GET ${url}: HTTP ${res.status}`, { details: { url, status: res.status } });
+      throw new MrstackError('ERR_IO', `GET ${url}: HTTP ${res.status}`, {
+        details: { url, status: res.status },
+      });
     }
     const der = crlBytes(res.body);
     const nu = crlNextUpdate(der);
-    items.push({ name, file: `${name}.der`, url, data: der, fetched_at: at, ...(nu === undefined ? {} : { next_update: nu }) });
+    items.push({
+      name,
+      file: `${name}.der`,
+      url,
+      data: der,
+      fetched_at: at,
+      ...(nu === undefined ? {} : { next_update: nu }),
+    });
     const chain = issuerChain(res, 'sgx-pck-crl-issuer-chain');
     if (chain !== undefined) {
-      items.push({ name: `${name}_issuer_chain`, file: `${name}_issuer_chain.pem`, url, data: Buffer.from(chain), fetched_at: at });
+      items.push({
+        name: `${name}_issuer_chain`,
+        file: `${name}_issuer_chain.pem`,
+        url,
+        data: Buffer.from(chain),
+        fetched_at: at,
+      });
     }
     fetched.push(name);
     pckCrls++;
   }
-  if (pckCrls === 0) throw new MrstackError('ERR_NOT_FOUND', 'PCS served neither PCK CRL (platform, processor)');
+  if (pckCrls === 0)
+    throw new MrstackError('ERR_NOT_FOUND', 'PCS served neither PCK CRL (platform, processor)');
 
   if (fresh('root_ca_crl')) cached.push('root_ca_crl');
   else {
     const res = await get(rootCrlUrl);
     const der = crlBytes(res.body);
     const nu = crlNextUpdate(der);
-    items.push({ name: 'root_ca_crl', file: 'root_ca_crl.der', url: rootCrlUrl, data: der, fetched_at: at, ...(nu === undefined ? {} : { next_update: nu }) });
+    items.push({
+      name: 'root_ca_crl',
+      file: 'root_ca_crl.der',
+      url: rootCrlUrl,
+      data: der,
+      fetched_at: at,
+      ...(nu === undefined ? {} : { next_update: nu }),
+    });
     fetched.push('root_ca_crl');
   }
 
@@ -183,7 +249,8 @@ export async function fetchTdxCollateral(o: TdxFetchOptions): Promise<FetchResul
     .map((i) => i.next_update)
     .filter((x): x is string => x !== undefined)
     .sort()[0];
-  for (const a of absent) items.push({ ...a, ...(soonest === undefined ? {} : { next_update: soonest }) });
+  for (const a of absent)
+    items.push({ ...a, ...(soonest === undefined ? {} : { next_update: soonest }) });
   const m = items.length > 0 ? o.cache.store('tdx', fmspc, items) : meta;
   const nexts = Object.values(m?.items ?? {})
     .filter((i) => i.absent !== true)

@@ -115,16 +115,25 @@ function parseLines(lines: readonly string[], role: 'physical' | 'tenant'): Mrlo
  * Replays a bundle's layers against what its (already verified) report says.
  * @throws ParseError for malformed logs (bad input, exit 2)
  */
-export function replayBundle(b: EvidenceBundle, reported: ReportedValues, opts: BundleReplayOptions = {}): BundleReplayResult {
+export function replayBundle(
+  b: EvidenceBundle,
+  reported: ReportedValues,
+  opts: BundleReplayOptions = {},
+): BundleReplayResult {
   const errors: LayerIssue[] = [];
   const warnings: string[] = [];
   const bd = b.binding;
   // 1. binding
   let bindingOk = true;
-  if (opts.nonce === undefined) warnings.push('no --nonce given: the evidence was not checked for freshness');
+  if (opts.nonce === undefined)
+    warnings.push('no --nonce given: the evidence was not checked for freshness');
   else if (!bytesEqual(opts.nonce, bd.nonce)) {
     bindingOk = false;
-    errors.push({ code: 'ERR_NONCE_MISMATCH', layer: 'binding', message: `the bundle is for nonce ${toHex(bd.nonce)}, not ${toHex(opts.nonce)}` });
+    errors.push({
+      code: 'ERR_NONCE_MISMATCH',
+      layer: 'binding',
+      message: `the bundle is for nonce ${toHex(bd.nonce)}, not ${toHex(opts.nonce)}`,
+    });
   }
   const leaf = evidenceBinding(bd.tenant, opts.nonce ?? bd.nonce, bd.userData);
   const root = merkleRootFromProof(leaf, bd.leafIndex, bd.treeSize, bd.proof);
@@ -143,17 +152,28 @@ export function replayBundle(b: EvidenceBundle, reported: ReportedValues, opts: 
   const replayer = new MrlogReplayer({
     algs: pl.algs,
     ...(startsAtBoot
-      ? { start: { values: new Map(pl.algs.map((a) => [a, agentRegisterReset(pl.register, a)])), anchor: 'reset' as const } }
+      ? {
+          start: {
+            values: new Map(pl.algs.map((a) => [a, agentRegisterReset(pl.register, a)])),
+            anchor: 'reset' as const,
+          },
+        }
       : {}),
     ...(opts.trustedCheckpoint === undefined ? {} : { trustedCheckpoint: opts.trustedCheckpoint }),
   });
-  if (b.firmwareLog !== undefined) warnings.push(`firmware log (${b.firmwareLog.format}) not replayed: ${pl.register} is anchored at its reset value`);
+  if (b.firmwareLog !== undefined)
+    warnings.push(
+      `firmware log (${b.firmwareLog.format}) not replayed: ${pl.register} is anchored at its reset value`,
+    );
   const matches = (): boolean => {
     const v = replayer.values;
-    return v !== undefined && pl.algs.every((a) => {
-      const x = reported.register.get(a);
-      return x !== undefined && bytesEqual(x, v.get(a)!);
-    });
+    return (
+      v !== undefined &&
+      pl.algs.every((a) => {
+        const x = reported.register.get(a);
+        return x !== undefined && bytesEqual(x, v.get(a)!);
+      })
+    );
   };
   let position: number | undefined;
   if (pl.before === 0 && matches()) position = 0;
@@ -162,10 +182,19 @@ export function replayBundle(b: EvidenceBundle, reported: ReportedValues, opts: 
     if (i + 1 >= pl.extendedBefore && i + 1 <= pl.after && matches()) position = i + 1;
   }
   for (const g of replayer.gaps) {
-    errors.push({ code: 'ERR_LOG_GAP', layer: 'physical', message: `mrlog line ${g.lineNo}: ${pl.register} moved off-log (SYNC differs from the replayed value)`, record: g.record, expected: g.expected, found: g.found });
+    errors.push({
+      code: 'ERR_LOG_GAP',
+      layer: 'physical',
+      message: `mrlog line ${g.lineNo}: ${pl.register} moved off-log (SYNC differs from the replayed value)`,
+      record: g.record,
+      expected: g.expected,
+      found: g.found,
+    });
   }
   if (replayer.unanchored > 0 && replayer.anchor === 'unverified') {
-    warnings.push(`${replayer.unanchored} physical record(s) before the first SYNC could not be replayed`);
+    warnings.push(
+      `${replayer.unanchored} physical record(s) before the first SYNC could not be replayed`,
+    );
   }
   if (position === undefined) {
     errors.push({
@@ -173,7 +202,10 @@ export function replayBundle(b: EvidenceBundle, reported: ReportedValues, opts: 
       layer: 'physical',
       message: `${pl.register} in the report matches no position of the physical log between records ${pl.before} and ${pl.after}`,
       reported: Object.fromEntries([...reported.register].map(([a, v]) => [a, toHex(v)])),
-      replayed: replayer.values === undefined ? null : Object.fromEntries([...replayer.values].map(([a, v]) => [a, toHex(v)])),
+      replayed:
+        replayer.values === undefined
+          ? null
+          : Object.fromEntries([...replayer.values].map(([a, v]) => [a, toHex(v)])),
     });
   }
   // 3. vMR
@@ -181,7 +213,11 @@ export function replayBundle(b: EvidenceBundle, reported: ReportedValues, opts: 
   const trs = parseLines(tl.lines, 'tenant');
   const head = trs.find((r) => r.kind === 'tenant');
   if (head?.kind !== 'tenant' || head.name !== bd.tenant || head.vmr !== tl.vmr) {
-    errors.push({ code: 'ERR_BINDING_MISMATCH', layer: 'vmr', message: `the tenant log's TENANT record does not name tenant ${bd.tenant} and vMR ${tl.vmr}` });
+    errors.push({
+      code: 'ERR_BINDING_MISMATCH',
+      layer: 'vmr',
+      message: `the tenant log's TENANT record does not name tenant ${bd.tenant} and vMR ${tl.vmr}`,
+    });
   }
   const upto = position ?? pl.after;
   const obs = (replayer.vmrs.get(tl.vmr) ?? []).filter((o) => o.record < upto);
@@ -197,9 +233,17 @@ export function replayBundle(b: EvidenceBundle, reported: ReportedValues, opts: 
     extended = v.records;
   } catch (e) {
     if (!(e instanceof MrstackError)) throw e;
-    errors.push({ code: 'ERR_BINDING_MISMATCH', layer: 'vmr', message: `vMR ${tl.vmr}: ${e.message}`, ...e.details });
+    errors.push({
+      code: 'ERR_BINDING_MISMATCH',
+      layer: 'vmr',
+      message: `vMR ${tl.vmr}: ${e.message}`,
+      ...e.details,
+    });
   }
-  if (obs.length === 0) warnings.push(`no VMR record for ${tl.vmr} in the physical log window: no tenant event is verified`);
+  if (obs.length === 0)
+    warnings.push(
+      `no VMR record for ${tl.vmr} in the physical log window: no tenant event is verified`,
+    );
   // 4. tenant events
   const events: TenantEventView[] = [];
   let n = 0;
@@ -207,7 +251,13 @@ export function replayBundle(b: EvidenceBundle, reported: ReportedValues, opts: 
     if (r.kind === 'comment') continue;
     n++;
     if (r.kind === 'event') {
-      events.push({ record: n, domain: r.domain, operation: r.operation, content: r.content, state: n <= covered && matched > 0 ? 'verified' : 'pending' });
+      events.push({
+        record: n,
+        domain: r.domain,
+        operation: r.operation,
+        content: r.content,
+        state: n <= covered && matched > 0 ? 'verified' : 'pending',
+      });
     }
   }
   const verifiedEvents = events.filter((e) => e.state === 'verified').length;
@@ -215,7 +265,14 @@ export function replayBundle(b: EvidenceBundle, reported: ReportedValues, opts: 
     ok: errors.length === 0,
     errors,
     warnings,
-    binding: { tenant: bd.tenant, nonce: toHex(bd.nonce), userData: toHex(bd.userData), treeSize: bd.treeSize, leafIndex: bd.leafIndex, ok: bindingOk },
+    binding: {
+      tenant: bd.tenant,
+      nonce: toHex(bd.nonce),
+      userData: toHex(bd.userData),
+      treeSize: bd.treeSize,
+      leafIndex: bd.leafIndex,
+      ok: bindingOk,
+    },
     physical: {
       register: pl.register,
       algs: pl.algs,
@@ -226,6 +283,11 @@ export function replayBundle(b: EvidenceBundle, reported: ReportedValues, opts: 
       gaps: replayer.gaps,
     },
     vmr: { name: tl.vmr, alg: tl.alg, value: vmrValue, observations: obs.length, matched },
-    tenant: { records: extended, verified: verifiedEvents, pending: events.length - verifiedEvents, events },
+    tenant: {
+      records: extended,
+      verified: verifiedEvents,
+      pending: events.length - verifiedEvents,
+      events,
+    },
   };
 }

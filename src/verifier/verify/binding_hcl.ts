@@ -40,6 +40,13 @@ export function checkHclBinding(b: ResultBuilder, hcl: HclReport, reportData: Ui
   }
 }
 
+/** The key members of a JWK (node rejects unknown members such as `kid` and `key_ops`). */
+function publicJwk(j: Record<string, unknown>): JsonWebKey {
+  const out: Record<string, unknown> = {};
+  for (const k of ['kty', 'n', 'e', 'crv', 'x', 'y']) if (j[k] !== undefined) out[k] = j[k];
+  return out;
+}
+
 /**
  * The vTPM attestation key published in the HCL runtime claims.
  * @throws VerifyError `ERR_BINDING_MISMATCH` when it is absent or not a usable public key
@@ -47,8 +54,7 @@ export function checkHclBinding(b: ResultBuilder, hcl: HclReport, reportData: Ui
 export function hclAkPublicKey(hcl: HclReport, kid = 'HCLAkPub'): KeyObject {
   try {
     const jwk = hclRuntimeKey(hcl, kid);
-    const { kid: _kid, key_ops: _ops, ...pub } = jwk;
-    return createPublicKey({ key: pub as JsonWebKey, format: 'jwk' });
+    return createPublicKey({ key: publicJwk(jwk), format: 'jwk' });
   } catch (e) {
     throw new VerifyError(
       'ERR_BINDING_MISMATCH',

@@ -26,16 +26,25 @@ export function checkSvsmBinding(
   manifest: Uint8Array,
 ): void {
   const m = parseSvsmManifest(manifest);
-  b.claims['svsm_services'] = m.services.map((s) => ({ guid: s.guid, ...(s.name === undefined ? {} : { name: s.name }), size: s.data.length }));
+  b.claims['svsm_services'] = m.services.map((s) => ({
+    guid: s.guid,
+    ...(s.name === undefined ? {} : { name: s.name }),
+    size: s.data.length,
+  }));
   const ek = m.services.find((s) => s.name === 'vtpm');
   if (ek !== undefined) b.claims['vtpm_ek_public'] = ek.data;
   const want = svsmReportData(nonce, manifest);
   if (Buffer.compare(want, reportData) === 0) b.ok('svsm_manifest');
   else {
-    b.fail('svsm_manifest', 'ERR_BINDING_MISMATCH', 'report data is not SHA-512(nonce ‖ services manifest)', {
-      expected: Buffer.from(want).toString('hex'),
-      actual: Buffer.from(reportData).toString('hex'),
-    });
+    b.fail(
+      'svsm_manifest',
+      'ERR_BINDING_MISMATCH',
+      'report data is not SHA-512(nonce ‖ services manifest)',
+      {
+        expected: Buffer.from(want).toString('hex'),
+        actual: Buffer.from(reportData).toString('hex'),
+      },
+    );
   }
 }
 
@@ -45,6 +54,7 @@ export function checkSvsmBinding(
  */
 export function svsmVtpmEkPublic(manifest: Uint8Array): Uint8Array {
   const ek = parseSvsmManifest(manifest).services.find((s) => s.name === 'vtpm');
-  if (ek === undefined) throw new VerifyError('ERR_BINDING_MISMATCH', 'the SVSM manifest lists no vTPM service');
+  if (ek === undefined)
+    throw new VerifyError('ERR_BINDING_MISMATCH', 'the SVSM manifest lists no vTPM service');
   return ek.data;
 }

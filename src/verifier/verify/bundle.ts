@@ -23,7 +23,9 @@ function looksBundle(d: Uint8Array): boolean {
   let i = 0;
   while (i < d.length && (d[i] === 0x20 || d[i] === 0x0a || d[i] === 0x0d || d[i] === 0x09)) i++;
   if (d[i] !== 0x7b) return false;
-  return Buffer.from(d.subarray(i, i + 4096)).toString('utf8').includes('"mrstack-evidence-bundle"');
+  return Buffer.from(d.subarray(i, i + 4096))
+    .toString('utf8')
+    .includes('"mrstack-evidence-bundle"');
 }
 
 function summary(b: EvidenceBundle): Record<string, unknown> {
@@ -43,7 +45,11 @@ function summary(b: EvidenceBundle): Record<string, unknown> {
   };
 }
 
-function registerValues(claims: Readonly<Record<string, unknown>>, register: string, algs: readonly HashAlg[]): Map<HashAlg, Uint8Array> {
+function registerValues(
+  claims: Readonly<Record<string, unknown>>,
+  register: string,
+  algs: readonly HashAlg[],
+): Map<HashAlg, Uint8Array> {
   const out = new Map<HashAlg, Uint8Array>();
   const v = claims[register];
   if (v instanceof Uint8Array && algs.length === 1) out.set(algs[0]!, v);
@@ -51,7 +57,10 @@ function registerValues(claims: Readonly<Record<string, unknown>>, register: str
   if (typeof banks === 'object' && banks !== null) {
     for (const a of algs) {
       const bank = (banks as Record<string, unknown>)[a];
-      const x = typeof bank === 'object' && bank !== null ? (bank as Record<string, unknown>)[register] : undefined;
+      const x =
+        typeof bank === 'object' && bank !== null
+          ? (bank as Record<string, unknown>)[register]
+          : undefined;
       if (x instanceof Uint8Array) out.set(a, x);
     }
   }
@@ -71,34 +80,56 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
     const { verifyEvidence } = await import('./evidence.js');
     const kind = b.report.kind as EvidenceKind;
     if (kind === 'bundle') {
-      throw new ParseError({ code: 'ERR_BAD_VALUE', format: 'bundle', offset: 0, field: 'report.kind', expected: 'tdx, snp, tpm or cca', actual: 'bundle' });
+      throw new ParseError({
+        code: 'ERR_BAD_VALUE',
+        format: 'bundle',
+        offset: 0,
+        field: 'report.kind',
+        expected: 'tdx, snp, tpm or cca',
+        actual: 'bundle',
+      });
     }
-    const { nonce: _nonce, kind: _kind, ...rest } = opts;
+    const { nonce, ...rest } = opts; // the nonce is bound through the binding, not report data
     const inner = await verifyEvidence(b.report.outblob, { ...rest, kind });
     out.trust = inner.trust;
     if (inner.tcbStatus !== undefined) out.tcbStatus = inner.tcbStatus;
     if (inner.advisories !== undefined) out.advisories = [...inner.advisories];
     for (const w of inner.warnings) out.warnings.push(`report: ${w}`);
-    for (const e of inner.errors) out.fail(`report.${String(e['check'] ?? 'verify')}`, e.code, `report: ${e.message}`);
+    for (const e of inner.errors)
+      out.fail(`report.${typeof e['check'] === 'string' ? e['check'] : 'verify'}`, e.code, `report: ${e.message}`);
     if (inner.verified) out.ok('report');
     const reportData = inner.claims['report_data'];
     const regs = registerValues(inner.claims, b.physicalLog.register, b.physicalLog.algs);
     if (!(reportData instanceof Uint8Array) || regs.size !== b.physicalLog.algs.length) {
-      out.fail('report_claims', 'ERR_UNSUPPORTED', `the ${kind} report does not carry report data and ${b.physicalLog.register} in a form this verifier reads`);
+      out.fail(
+        'report_claims',
+        'ERR_UNSUPPORTED',
+        `the ${kind} report does not carry report data and ${b.physicalLog.register} in a form this verifier reads`,
+      );
       out.claims = { ...summary(b), report: inner.claims };
       return out.build();
     }
-    const r = replayBundle(b, { register: regs, reportData }, opts.nonce === undefined ? {} : { nonce: opts.nonce });
+    const r = replayBundle(
+      b,
+      { register: regs, reportData },
+      nonce === undefined ? {} : { nonce },
+    );
     for (const w of r.warnings) out.warnings.push(w);
     for (const e of r.errors) {
       const { code, message, layer, ...details } = e;
       out.fail(layer, code, message, details);
     }
-    for (const layer of ['binding', 'physical', 'vmr', 'tenant']) if (!r.errors.some((e) => e.layer === layer)) out.ok(layer);
+    for (const layer of ['binding', 'physical', 'vmr', 'tenant'])
+      if (!r.errors.some((e) => e.layer === layer)) out.ok(layer);
     out.claims = {
       ...summary(b),
       layers: {
-        report: { verified: inner.verified, kind, emulated: inner.trust.emulated, checks: inner.checks },
+        report: {
+          verified: inner.verified,
+          kind,
+          emulated: inner.trust.emulated,
+          checks: inner.checks,
+        },
         binding: {
           tenant: r.binding.tenant,
           nonce: r.binding.nonce,
@@ -109,7 +140,11 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
         },
         physical: r.physical,
         vmr: r.vmr,
-        tenant: { records: r.tenant.records, verified: r.tenant.verified, pending: r.tenant.pending },
+        tenant: {
+          records: r.tenant.records,
+          verified: r.tenant.verified,
+          pending: r.tenant.pending,
+        },
       },
       events: r.tenant.events,
       report: inner.claims,

@@ -19,7 +19,13 @@ import {
 import { MrstackError, ParseError } from '../../errors.js';
 import { hash } from '../../crypto/hash.js';
 import { DEFAULT_LIMITS, type Limits } from '../../limits.js';
-import { coseAlgInfo, decodeCbor, isBytes, sigStructure, type CoseSign1 } from '../../formats/cca/cose_sign1.js';
+import {
+  coseAlgInfo,
+  decodeCbor,
+  isBytes,
+  sigStructure,
+  type CoseSign1,
+} from '../../formats/cca/cose_sign1.js';
 import {
   ccaHashAlg,
   ccaTokenClaims,
@@ -61,7 +67,8 @@ export interface CcaTrustAnchor {
 
 function jwkKey(j: Record<string, unknown>): CcaTrustAnchor {
   try {
-    const { kid: _k, key_ops: _o, alg: _a, use: _u, ...pub } = j;
+    const pub: Record<string, unknown> = {};
+    for (const k of ['kty', 'crv', 'x', 'y', 'n', 'e']) if (j[k] !== undefined) pub[k] = j[k];
     return { key: createPublicKey({ key: pub as JsonWebKey, format: 'jwk' }) };
   } catch (e) {
     return { unusable: e instanceof Error ? e.message : String(e) };
@@ -69,7 +76,9 @@ function jwkKey(j: Record<string, unknown>): CcaTrustAnchor {
 }
 
 const hexBytes = (v: unknown): Uint8Array | undefined =>
-  typeof v === 'string' && /^[0-9a-fA-F]*$/.test(v) ? new Uint8Array(Buffer.from(v, 'hex')) : undefined;
+  typeof v === 'string' && /^[0-9a-fA-F]*$/.test(v)
+    ? new Uint8Array(Buffer.from(v, 'hex'))
+    : undefined;
 
 /**
  * Reads platform trust anchors from one file's bytes.
@@ -82,12 +91,18 @@ export function loadCcaTrustAnchors(bytes: Uint8Array): CcaTrustAnchor[] {
     try {
       j = JSON.parse(text);
     } catch (cause) {
-      throw new ParseError({ code: 'ERR_BAD_JSON', format: 'json', offset: 0, field: 'trust_anchor', cause });
+      throw new ParseError({
+        code: 'ERR_BAD_JSON',
+        format: 'json',
+        offset: 0,
+        field: 'trust_anchor',
+        cause,
+      });
     }
     const items: unknown[] = Array.isArray(j)
       ? j
       : typeof j === 'object' && j !== null && Array.isArray((j as { keys?: unknown }).keys)
-        ? ((j as { keys: unknown[] }).keys)
+        ? (j as { keys: unknown[] }).keys
         : [j];
     return items.map((it) => {
       if (typeof it !== 'object' || it === null) return { unusable: 'not an object' };
@@ -187,7 +202,7 @@ export function realmPublicKey(bytes: Uint8Array): KeyObject {
 /** Checks a COSE_Sign1 signature with a key (ECDSA, raw r‖s). */
 export function coseSignatureValid(s: CoseSign1, key: KeyObject): boolean {
   const info = s.alg === undefined ? undefined : coseAlgInfo(s.alg);
-  if (info === undefined || s.signature.length !== info.sigSize) return false;
+  if (s.signature.length !== info?.sigSize) return false;
   try {
     return cryptoVerify(
       info.hash,
@@ -225,8 +240,11 @@ function verifyPlatform(b: ResultBuilder, t: CcaToken, opts: CcaVerifyOptions): 
     const leaf = chain[0]!;
     const root = chain[chain.length - 1]!;
     let linksOk = root.verify(root.publicKey);
-    for (let i = 0; i + 1 < chain.length; i++) linksOk &&= chain[i]!.verify(chain[i + 1]!.publicKey);
-    const rootTrusted = anchors.some((a) => a.certificate !== undefined && Buffer.compare(a.certificate.raw, root.raw) === 0);
+    for (let i = 0; i + 1 < chain.length; i++)
+      linksOk &&= chain[i]!.verify(chain[i + 1]!.publicKey);
+    const rootTrusted = anchors.some(
+      (a) => a.certificate !== undefined && Buffer.compare(a.certificate.raw, root.raw) === 0,
+    );
     const emulated = isEmulatedRoot(root);
     if (linksOk && (rootTrusted || (emulated && opts.trustEmulated === true))) {
       b.trust = { root: subjectName(root), emulated };
@@ -235,19 +253,36 @@ function verifyPlatform(b: ResultBuilder, t: CcaToken, opts: CcaVerifyOptions): 
         const from = Date.parse(c.validFrom);
         const to = Date.parse(c.validTo);
         if (opts.at.getTime() < from) {
-          b.fail('platform_cert_validity', 'ERR_CERT_NOT_YET_VALID', `${subjectName(c)} is not valid before ${new Date(from).toISOString()}`);
+          b.fail(
+            'platform_cert_validity',
+            'ERR_CERT_NOT_YET_VALID',
+            `${subjectName(c)} is not valid before ${new Date(from).toISOString()}`,
+          );
         } else if (opts.at.getTime() > to) {
-          b.fail('platform_cert_validity', 'ERR_CERT_EXPIRED', `${subjectName(c)} expired at ${new Date(to).toISOString()}`);
+          b.fail(
+            'platform_cert_validity',
+            'ERR_CERT_EXPIRED',
+            `${subjectName(c)} expired at ${new Date(to).toISOString()}`,
+          );
         }
       }
       if (b.checks['platform_cert_validity'] !== 'failed') b.ok('platform_cert_validity');
       if (coseSignatureValid(t.platform, leaf.publicKey)) b.ok('platform_signature');
-      else b.fail('platform_signature', 'ERR_SIGNATURE_INVALID', 'the platform token signature does not verify with its certified key');
+      else
+        b.fail(
+          'platform_signature',
+          'ERR_SIGNATURE_INVALID',
+          'the platform token signature does not verify with its certified key',
+        );
       return;
     }
     if (forThis.length === 0) {
       if (!linksOk) {
-        b.fail('platform_signature', 'ERR_CHAIN_INVALID', 'the platform token x5chain does not verify');
+        b.fail(
+          'platform_signature',
+          'ERR_CHAIN_INVALID',
+          'the platform token x5chain does not verify',
+        );
       } else {
         b.fail(
           'platform_signature',
@@ -268,7 +303,11 @@ function verifyPlatform(b: ResultBuilder, t: CcaToken, opts: CcaVerifyOptions): 
     );
   }
   if (forThis.length === 0) {
-    b.fail('platform_signature', 'ERR_UNTRUSTED_ROOT', 'no trust anchor names this platform (implementation/instance id)');
+    b.fail(
+      'platform_signature',
+      'ERR_UNTRUSTED_ROOT',
+      'no trust anchor names this platform (implementation/instance id)',
+    );
     return;
   }
   const usable = forThis.filter((a) => a.key !== undefined);
@@ -282,10 +321,17 @@ function verifyPlatform(b: ResultBuilder, t: CcaToken, opts: CcaVerifyOptions): 
   }
   const ok = usable.find((a) => coseSignatureValid(t.platform, a.key!));
   if (ok === undefined) {
-    b.fail('platform_signature', 'ERR_SIGNATURE_INVALID', 'the platform token signature does not verify with the trust anchor');
+    b.fail(
+      'platform_signature',
+      'ERR_SIGNATURE_INVALID',
+      'the platform token signature does not verify with the trust anchor',
+    );
     return;
   }
-  b.trust = { root: ok.certificate === undefined ? 'trust anchor (CPAK)' : subjectName(ok.certificate), emulated: false };
+  b.trust = {
+    root: ok.certificate === undefined ? 'trust anchor (CPAK)' : subjectName(ok.certificate),
+    emulated: false,
+  };
   b.ok('platform_signature');
 }
 
@@ -300,20 +346,34 @@ function verifyRealm(b: ResultBuilder, t: CcaToken): void {
   }
   if (rak !== undefined) {
     if (coseSignatureValid(t.realm, rak)) b.ok('realm_signature');
-    else b.fail('realm_signature', 'ERR_SIGNATURE_INVALID', 'the realm token signature does not verify with its RAK');
+    else
+      b.fail(
+        'realm_signature',
+        'ERR_SIGNATURE_INVALID',
+        'the realm token signature does not verify with its RAK',
+      );
   }
   const alg = ccaHashAlg(r.public_key_hash_algo_id);
   if (alg === undefined) {
-    b.fail('realm_binding', 'ERR_BINDING_MISMATCH', `unknown RAK hash algorithm ${JSON.stringify(r.public_key_hash_algo_id)}`);
+    b.fail(
+      'realm_binding',
+      'ERR_BINDING_MISMATCH',
+      `unknown RAK hash algorithm ${JSON.stringify(r.public_key_hash_algo_id)}`,
+    );
     return;
   }
   const h = hash(alg, r.public_key);
   if (Buffer.compare(h, t.platformClaims.challenge) === 0) b.ok('realm_binding');
   else {
-    b.fail('realm_binding', 'ERR_BINDING_MISMATCH', `platform challenge is not ${alg}(realm public key)`, {
-      expected: Buffer.from(h).toString('hex'),
-      actual: Buffer.from(t.platformClaims.challenge).toString('hex'),
-    });
+    b.fail(
+      'realm_binding',
+      'ERR_BINDING_MISMATCH',
+      `platform challenge is not ${alg}(realm public key)`,
+      {
+        expected: Buffer.from(h).toString('hex'),
+        actual: Buffer.from(t.platformClaims.challenge).toString('hex'),
+      },
+    );
   }
 }
 

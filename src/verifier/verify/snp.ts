@@ -9,8 +9,6 @@
  */
 import { verify as cryptoVerify, type KeyObject, type X509Certificate } from 'node:crypto';
 import { MrstackError } from '../../errors.js';
-import type { Limits } from '../../limits.js';
-import { DEFAULT_LIMITS } from '../../limits.js';
 import { parseSnpReport, snpReportClaims, type SnpReport } from '../../formats/snp/report.js';
 import { looksLikeHclReport, parseHclReport } from '../../formats/azure/hcl_report.js';
 import type { SnpProduct } from '../../formats/snp/tcb.js';
@@ -213,7 +211,8 @@ export function verifyParsedSnpReport(
     b.fail('report_signature', 'ERR_SIGNATURE_INVALID', 'no trusted key to check the signature');
   }
   if (opts.manifest !== undefined) {
-    if (opts.nonce === undefined) b.skip('svsm_manifest', 'an SVSM manifest is checked only with the nonce');
+    if (opts.nonce === undefined)
+      b.skip('svsm_manifest', 'an SVSM manifest is checked only with the nonce');
     else checkSvsmBinding(b, report.report_data, opts.nonce, opts.manifest);
   } else if (opts.nonce !== undefined) {
     const why = checkReportDataNonce(report.report_data, opts.nonce);
@@ -237,7 +236,8 @@ export function verifySnpReport(data: Uint8Array, opts: SnpVerifyOptions): Evide
     const { nonce, ...rest } = opts;
     verifyParsedSnpReport(report, rest, b);
     checkHclBinding(b, hcl, report.report_data);
-    if (nonce !== undefined) b.skip('nonce', 'the HCL report binds runtime data, not a nonce: check the vTPM quote');
+    if (nonce !== undefined)
+      b.skip('nonce', 'the HCL report binds runtime data, not a nonce: check the vTPM quote');
     return b.build();
   }
   const report = parseSnpReport(data);
@@ -269,7 +269,9 @@ function detectSnp(d: Uint8Array): boolean {
 function collateralCerts(files: ReadonlyMap<string, Uint8Array> | undefined): Uint8Array[] {
   if (files === undefined) return [];
   return [...files.values()].filter(
-    (b) => b[0] === 0x30 || Buffer.from(b.subarray(0, 64)).toString('latin1').includes('-----BEGIN CERT'),
+    (b) =>
+      b[0] === 0x30 ||
+      Buffer.from(b.subarray(0, 64)).toString('latin1').includes('-----BEGIN CERT'),
   );
 }
 
@@ -281,7 +283,7 @@ function manifestPart(o: ResolvedVerifyOptions): Uint8Array | undefined {
 /** The SNP entry of the evidence front door's dispatch table. */
 export const SNP_VERIFIER: EvidenceVerifier = {
   detect: detectSnp,
-  show: (data: Uint8Array, _limits: Limits = DEFAULT_LIMITS) => showSnpReport(data),
+  show: (data: Uint8Array) => showSnpReport(data),
   verify: (data: Uint8Array, o: ResolvedVerifyOptions) =>
     Promise.resolve(
       verifySnpReport(data, {

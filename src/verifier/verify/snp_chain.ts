@@ -83,7 +83,11 @@ export interface SnpVerifiedChain {
   readonly root: string;
   readonly emulated: boolean;
   /** Validity windows (ms since the epoch), computed once. */
-  readonly windows: readonly { readonly name: string; readonly from: number; readonly to: number }[];
+  readonly windows: readonly {
+    readonly name: string;
+    readonly from: number;
+    readonly to: number;
+  }[];
   /** The chain as claims, computed once. */
   readonly claims: readonly ChainLink[];
 }
@@ -137,14 +141,15 @@ export function buildSnpChain(opts: SnpChainOptions): SnpVerifiedChain {
   const leaves = opts.certs.filter(isLeafCandidate);
   const want = opts.signingKey;
   const leaf =
-    leaves.find((c) => (want === 'vlek' ? /VLEK/.test(cn(c)) : !/VLEK/.test(cn(c)))) ?? leaves[0];
+    leaves.find((c) => (want === 'vlek' ? cn(c).includes('VLEK') : !cn(c).includes('VLEK'))) ??
+    leaves[0];
   if (leaf === undefined) {
     throw new MrstackError(
       'ERR_COLLATERAL_MISSING',
       'SNP verification needs the VCEK or VLEK certificate (--cert FILE, or an auxblob)',
     );
   }
-  const leafKind: 'vcek' | 'vlek' = /VLEK/.test(cn(leaf)) ? 'vlek' : 'vcek';
+  const leafKind: 'vcek' | 'vlek' = cn(leaf).includes('VLEK') ? 'vlek' : 'vcek';
   let extensions: VcekExtensions = {};
   try {
     extensions = parseVcekExtensions(new Uint8Array(leaf.raw));
@@ -152,8 +157,9 @@ export function buildSnpChain(opts: SnpChainOptions): SnpVerifiedChain {
     if (!(e instanceof ParseError)) throw e;
   }
   const product =
-    (extensions.product_name === undefined ? undefined : productFromName(extensions.product_name)) ??
-    opts.product;
+    (extensions.product_name === undefined
+      ? undefined
+      : productFromName(extensions.product_name)) ?? opts.product;
   const b = builtIn();
   const anchors = opts.trustAnchors ?? [];
   const pool = [
@@ -162,7 +168,10 @@ export function buildSnpChain(opts: SnpChainOptions): SnpVerifiedChain {
     ...(anchors.length === 0 ? [...b.inter, ...b.ark] : []),
   ];
   const issuerOf = (c: X509Certificate): X509Certificate | undefined =>
-    pool.find((p) => p.subject === c.issuer && p.fingerprint256 !== c.fingerprint256 && c.verify(p.publicKey));
+    pool.find(
+      (p) =>
+        p.subject === c.issuer && p.fingerprint256 !== c.fingerprint256 && c.verify(p.publicKey),
+    );
   const inter = issuerOf(leaf);
   if (inter === undefined) {
     const named = pool.some((p) => p.subject === leaf.issuer);
@@ -199,11 +208,12 @@ export function buildSnpChain(opts: SnpChainOptions): SnpVerifiedChain {
   }
   const emulated = isEmulatedCert(root);
   const rootFp = fp(root);
-  const trusted = anchors.length > 0
-    ? anchors.some((a) => fp(a) === rootFp)
-    : emulated
-      ? opts.trustEmulated === true
-      : b.ark.some((a) => fp(a) === rootFp);
+  const trusted =
+    anchors.length > 0
+      ? anchors.some((a) => fp(a) === rootFp)
+      : emulated
+        ? opts.trustEmulated === true
+        : b.ark.some((a) => fp(a) === rootFp);
   if (!trusted) {
     throw new VerifyError(
       'ERR_UNTRUSTED_ROOT',
@@ -222,7 +232,11 @@ export function buildSnpChain(opts: SnpChainOptions): SnpVerifiedChain {
     links,
     root: cn(root),
     emulated,
-    windows: links.map((c) => ({ name: cn(c), from: Date.parse(c.validFrom), to: Date.parse(c.validTo) })),
+    windows: links.map((c) => ({
+      name: cn(c),
+      from: Date.parse(c.validFrom),
+      to: Date.parse(c.validTo),
+    })),
     claims: links.map((c) => ({
       subject: cn(c),
       not_before: new Date(Date.parse(c.validFrom)).toISOString(),
@@ -249,9 +263,13 @@ export function checkChainValidity(chain: SnpVerifiedChain, at: Date): void {
     }
     if (t > w.to) {
       const na = new Date(w.to).toISOString();
-      throw new VerifyError('ERR_CERT_EXPIRED', `${w.name} expired at ${na} (time ${at.toISOString()})`, {
-        details: { certificate: w.name, not_after: na },
-      });
+      throw new VerifyError(
+        'ERR_CERT_EXPIRED',
+        `${w.name} expired at ${na} (time ${at.toISOString()})`,
+        {
+          details: { certificate: w.name, not_after: na },
+        },
+      );
     }
   }
 }

@@ -109,7 +109,10 @@ export function loadAkPublicKey(ak: AkInput): { key: KeyObject; tpm: TpmPublic |
   }
   if ('pem' in ak) return { key: createPublicKey(ak.pem), tpm: undefined };
   if ('spkiDer' in ak) {
-    return { key: createPublicKey({ key: Buffer.from(ak.spkiDer), format: 'der', type: 'spki' }), tpm: undefined };
+    return {
+      key: createPublicKey({ key: Buffer.from(ak.spkiDer), format: 'der', type: 'spki' }),
+      tpm: undefined,
+    };
   }
   return { key: createPublicKey({ key: ak.jwk, format: 'jwk' }), tpm: undefined };
 }
@@ -260,17 +263,31 @@ export function verifyTpmQuote(input: TpmQuoteInput): TpmQuoteResult {
             saltLength = pssSaltLength(key, sig.sig, sigHash);
             ok =
               saltLength !== undefined &&
-              cryptoVerify(nodeHash, input.attest, { key, padding: C.RSA_PKCS1_PSS_PADDING, saltLength }, sig.sig);
+              cryptoVerify(
+                nodeHash,
+                input.attest,
+                { key, padding: C.RSA_PKCS1_PSS_PADDING, saltLength },
+                sig.sig,
+              );
           } else {
-            ok = cryptoVerify(nodeHash, input.attest, { key, padding: C.RSA_PKCS1_PADDING }, sig.sig);
+            ok = cryptoVerify(
+              nodeHash,
+              input.attest,
+              { key, padding: C.RSA_PKCS1_PADDING },
+              sig.sig,
+            );
           }
         } else {
-          if (sig.sigAlg !== TPM_ALG.ECDSA) throw new Error('only ECDSA is verified among ECC schemes');
+          if (sig.sigAlg !== TPM_ALG.ECDSA)
+            throw new Error('only ECDSA is verified among ECC schemes');
           if (key.asymmetricKeyType !== 'ec') throw new Error('an ECDSA signature needs an EC AK');
           const crv = key.asymmetricKeyDetails?.namedCurve;
-          const size = crv === 'prime256v1' ? 32 : crv === 'secp384r1' ? 48 : crv === 'secp521r1' ? 66 : 0;
+          const size =
+            crv === 'prime256v1' ? 32 : crv === 'secp384r1' ? 48 : crv === 'secp521r1' ? 66 : 0;
           const raw = p1363(sig.r, sig.s, size);
-          ok = raw.length > 0 && cryptoVerify(nodeHash, input.attest, { key, dsaEncoding: 'ieee-p1363' }, raw);
+          ok =
+            raw.length > 0 &&
+            cryptoVerify(nodeHash, input.attest, { key, dsaEncoding: 'ieee-p1363' }, raw);
         }
       } catch (e) {
         fail('ERR_SIGNATURE_INVALID', `quote signature: ${(e as Error).message}`);
@@ -278,7 +295,11 @@ export function verifyTpmQuote(input: TpmQuoteInput): TpmQuoteResult {
       }
       if (!ok) fail('ERR_SIGNATURE_INVALID', 'the quote signature does not verify with the AK');
     }
-    if (tpm !== undefined && tpm.scheme.scheme !== TPM_ALG.NULL && tpm.scheme.scheme !== sig.sigAlg) {
+    if (
+      tpm !== undefined &&
+      tpm.scheme.scheme !== TPM_ALG.NULL &&
+      tpm.scheme.scheme !== sig.sigAlg
+    ) {
       warnings.push('the signature scheme differs from the AK template scheme');
     }
   }
@@ -333,10 +354,15 @@ export function verifyTpmQuote(input: TpmQuoteInput): TpmQuoteResult {
     restart_count: attest.clockInfo.restartCount,
     safe: attest.clockInfo.safe,
     firmware_version: `0x${attest.firmwareVersion.toString(16).padStart(16, '0')}`,
-    signature_scheme: sig.kind === 'rsa' || sig.kind === 'ecc' ? (SIG_NAMES[sig.sigAlg] ?? `0x${sig.sigAlg.toString(16)}`) : sig.kind,
+    signature_scheme:
+      sig.kind === 'rsa' || sig.kind === 'ecc'
+        ? (SIG_NAMES[sig.sigAlg] ?? `0x${sig.sigAlg.toString(16)}`)
+        : sig.kind,
     signature_hash: sigHash ?? 'unknown',
     ...(saltLength === undefined ? {} : { pss_salt_length: saltLength }),
-    ...(tpm === undefined || !('tpmtPublic' in input.ak) ? {} : { ak_name: objectName(input.ak.tpmtPublic) }),
+    ...(tpm === undefined || !('tpmtPublic' in input.ak)
+      ? {}
+      : { ak_name: objectName(input.ak.tpmtPublic) }),
     ...(pcrClaims === undefined ? {} : { pcrs: pcrClaims }),
   };
   return { verified: errors.length === 0, kind: 'tpm', claims, errors, warnings };
@@ -348,14 +374,25 @@ export function verifyTpmQuote(input: TpmQuoteInput): TpmQuoteResult {
  * (the values concatenated in selection order, as `tpm2_quote -o FILE -F values` writes).
  * @throws ParseError `ERR_BAD_JSON`, `ERR_BAD_VALUE`
  */
-export function parsePcrValues(bytes: Uint8Array, select: readonly PcrSelection[]): Map<HashAlg, Map<number, Uint8Array>> {
+export function parsePcrValues(
+  bytes: Uint8Array,
+  select: readonly PcrSelection[],
+): Map<HashAlg, Map<number, Uint8Array>> {
   const out = new Map<HashAlg, Map<number, Uint8Array>>();
   const text = Buffer.from(bytes).toString('utf8').trimStart();
   const bad = (code: 'ERR_BAD_JSON' | 'ERR_BAD_VALUE', what: string): ParseError =>
-    new ParseError({ code, format: code === 'ERR_BAD_JSON' ? 'json' : 'tpm2', offset: 0, field: 'pcrs', expected: what });
+    new ParseError({
+      code,
+      format: code === 'ERR_BAD_JSON' ? 'json' : 'tpm2',
+      offset: 0,
+      field: 'pcrs',
+      expected: what,
+    });
   const toBytes = (v: unknown): Uint8Array => {
-    if (typeof v === 'string' && /^(0x)?([0-9a-fA-F]{2})*$/.test(v)) return new Uint8Array(Buffer.from(v.replace(/^0x/, ''), 'hex'));
-    if (Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0 && x < 256)) return new Uint8Array(v as number[]);
+    if (typeof v === 'string' && /^(0x)?([0-9a-fA-F]{2})*$/.test(v))
+      return new Uint8Array(Buffer.from(v.replace(/^0x/, ''), 'hex'));
+    if (Array.isArray(v) && v.every((x) => Number.isInteger(x) && x >= 0 && x < 256))
+      return new Uint8Array(v as number[]);
     throw bad('ERR_BAD_JSON', 'hex strings or byte arrays as PCR values');
   };
   const bankFromObj = (o: unknown): Map<number, Uint8Array> => {
@@ -375,7 +412,14 @@ export function parsePcrValues(bytes: Uint8Array, select: readonly PcrSelection[
     try {
       j = JSON.parse(text);
     } catch (e) {
-      throw new ParseError({ code: 'ERR_BAD_JSON', format: 'json', offset: 0, field: 'pcrs', expected: 'JSON', cause: e });
+      throw new ParseError({
+        code: 'ERR_BAD_JSON',
+        format: 'json',
+        offset: 0,
+        field: 'pcrs',
+        expected: 'JSON',
+        cause: e,
+      });
     }
     const keys = typeof j === 'object' && j !== null && !Array.isArray(j) ? Object.keys(j) : [];
     // {"hash":"sha256","pcrs":{…}} (the captures' shape).
@@ -388,11 +432,13 @@ export function parsePcrValues(bytes: Uint8Array, select: readonly PcrSelection[
     }
     const algKeys = keys.filter((k) => hashAlgFromName(k) !== undefined);
     if (algKeys.length > 0 && algKeys.length === keys.length) {
-      for (const k of algKeys) out.set(hashAlgFromName(k)!, bankFromObj((j as Record<string, unknown>)[k]));
+      for (const k of algKeys)
+        out.set(hashAlgFromName(k)!, bankFromObj((j as Record<string, unknown>)[k]));
       return out;
     }
     const algs = [...new Set(select.map((s) => hashAlgFromId(s.hashAlg)))];
-    if (algs.length !== 1 || algs[0] === undefined) throw bad('ERR_BAD_JSON', 'banks named by algorithm for a multi-bank quote');
+    if (algs.length !== 1 || algs[0] === undefined)
+      throw bad('ERR_BAD_JSON', 'banks named by algorithm for a multi-bank quote');
     out.set(algs[0], bankFromObj(j));
     return out;
   }
@@ -404,7 +450,8 @@ export function parsePcrValues(bytes: Uint8Array, select: readonly PcrSelection[
     const bank = out.get(alg) ?? new Map<number, Uint8Array>();
     out.set(alg, bank);
     for (const p of s.pcrs) {
-      if (off + size > bytes.length) throw bad('ERR_BAD_VALUE', `${off + size} bytes of PCR values`);
+      if (off + size > bytes.length)
+        throw bad('ERR_BAD_VALUE', `${off + size} bytes of PCR values`);
       bank.set(p, bytes.slice(off, off + size));
       off += size;
     }
@@ -415,7 +462,17 @@ export function parsePcrValues(bytes: Uint8Array, select: readonly PcrSelection[
 
 function hashAlgFromName(name: string): HashAlg | undefined {
   const n = name.toLowerCase().replace(/[-_]/g, '');
-  return n === 'sha1' ? 'sha1' : n === 'sha256' ? 'sha256' : n === 'sha384' ? 'sha384' : n === 'sha512' ? 'sha512' : n === 'sm3' || n === 'sm3256' ? 'sm3' : undefined;
+  return n === 'sha1'
+    ? 'sha1'
+    : n === 'sha256'
+      ? 'sha256'
+      : n === 'sha384'
+        ? 'sha384'
+        : n === 'sha512'
+          ? 'sha512'
+          : n === 'sm3' || n === 'sm3256'
+            ? 'sm3'
+            : undefined;
 }
 
 /**
@@ -433,7 +490,14 @@ export function akFromBytes(bytes: Uint8Array): AkInput {
       const jwk = (Array.isArray(keys) ? keys[0] : j) as JsonWebKey;
       return { jwk };
     } catch (cause) {
-      throw new ParseError({ code: 'ERR_BAD_JSON', format: 'json', offset: 0, field: 'ak', expected: 'a JWK', cause });
+      throw new ParseError({
+        code: 'ERR_BAD_JSON',
+        format: 'json',
+        offset: 0,
+        field: 'ak',
+        expected: 'a JWK',
+        cause,
+      });
     }
   }
   if (bytes[0] === 0x30) return { spkiDer: bytes };
@@ -498,7 +562,11 @@ export const TPM_QUOTE_VERIFIER: EvidenceVerifier = {
       b.claims = { ...(r.claims ?? {}) };
       b.warnings.push(...r.warnings);
       const check = (c: ErrorCode): string =>
-        c === 'ERR_NONCE_MISMATCH' ? 'nonce' : c === 'ERR_BINDING_MISMATCH' ? 'pcr_digest' : 'quote_signature';
+        c === 'ERR_NONCE_MISMATCH'
+          ? 'nonce'
+          : c === 'ERR_BINDING_MISMATCH'
+            ? 'pcr_digest'
+            : 'quote_signature';
       for (const e of r.errors) b.fail(check(e.code), e.code, e.message);
       b.ok('quote_signature');
       if (opts.nonce !== undefined) b.ok('nonce');

@@ -20,10 +20,14 @@ interface Agent {
 }
 
 function startAgent(args: string[], env: Record<string, string> = {}): Promise<Agent> {
-  const child = spawn(process.execPath, [CLI_PATH, 'agent', 'start', ...args, '--json', '--log-level', 'warn'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI_PATH, 'agent', 'start', ...args, '--json', '--log-level', 'warn'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    },
+  );
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const stop = async (): Promise<void> => {
     child.kill('SIGTERM');
@@ -32,8 +36,8 @@ function startAgent(args: string[], env: Record<string, string> = {}): Promise<A
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-    child.stdout!.on('data', (b: Buffer) => {
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    child.stdout.on('data', (b: Buffer) => {
       out += b.toString();
       if (out.includes('"ready":true')) resolve({ child, stop });
     });
@@ -46,122 +50,349 @@ const nonceHex = (): string => randomBytes(32).toString('hex');
 interface VerifyJson {
   verified: boolean;
   errors: { code: string; message: string }[];
-  claims: { layers: Record<string, Record<string, unknown>>; events: { content: string; state: string }[] };
+  claims: {
+    layers: Record<string, Record<string, unknown>>;
+    events: { content: string; state: string }[];
+  };
 }
 
-async function verify(file: string, nonce: string): Promise<{ code: number | null; json: VerifyJson }> {
-  const { result, json } = await runCliJson(['evidence', 'verify', file, '--nonce', nonce, '--trust-emulated', '--no-collateral', '--json']);
+async function verify(
+  file: string,
+  nonce: string,
+): Promise<{ code: number | null; json: VerifyJson }> {
+  const { result, json } = await runCliJson([
+    'evidence',
+    'verify',
+    file,
+    '--nonce',
+    nonce,
+    '--trust-emulated',
+    '--no-collateral',
+    '--json',
+  ]);
   return { code: result.code, json: json as VerifyJson };
 }
 
-test('agent → tenants → evidence → layered verification, and each tampering fails with its own code', { timeout: 180_000 }, async (t) => {
-  const dir = fs.mkdtempSync(join(os.tmpdir(), 'mrstack-e2e-agent-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const tvm = join(dir, 'tvm');
-  const run = join(dir, 'run');
-  assert.equal((await runCli(['emulate', 'init', '--profile', 'tdx', '--tvm-state', tvm])).code, 0);
-  fs.writeFileSync(join(dir, 'tenants.json'), JSON.stringify({ tenants: [{ name: 'alice', vmr: 'alice' }, { name: 'bob', vmr: 'bob' }] }));
-  let agent = await startAgent(['--tvm-state', tvm, '--run-dir', run, '--tenants', join(dir, 'tenants.json')]);
-  t.after(() => agent.stop());
-  const sock = (n: string): string => join(run, 'tenants', `${n}.sock`);
+test(
+  'agent → tenants → evidence → layered verification, and each tampering fails with its own code',
+  { timeout: 180_000 },
+  async (t) => {
+    const dir = fs.mkdtempSync(join(os.tmpdir(), 'mrstack-e2e-agent-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const tvm = join(dir, 'tvm');
+    const run = join(dir, 'run');
+    assert.equal(
+      (await runCli(['emulate', 'init', '--profile', 'tdx', '--tvm-state', tvm])).code,
+      0,
+    );
+    fs.writeFileSync(
+      join(dir, 'tenants.json'),
+      JSON.stringify({
+        tenants: [
+          { name: 'alice', vmr: 'alice' },
+          { name: 'bob', vmr: 'bob' },
+        ],
+      }),
+    );
+    const agent = await startAgent([
+      '--tvm-state',
+      tvm,
+      '--run-dir',
+      run,
+      '--tenants',
+      join(dir, 'tenants.json'),
+    ]);
+    t.after(() => agent.stop());
+    const sock = (n: string): string => join(run, 'tenants', `${n}.sock`);
 
-  // tenants append; an event is acknowledged once, a retry with its id is a duplicate
-  const a1 = await runCliJson(['event', 'append', '--socket', sock('alice'), '--domain', 'example.com/app', '--operation', 'start', '--content', 'alice v1.2', '--id', 'a-1', '--json']);
-  assert.equal(a1.result.code, 0);
-  assert.equal((a1.json as { status: string }).status, 'acknowledged');
-  const again = await runCliJson(['event', 'append', '--socket', sock('alice'), '--domain', 'example.com/app', '--operation', 'start', '--content', 'alice v1.2', '--id', 'a-1', '--json']);
-  assert.equal((again.json as { duplicate: boolean }).duplicate, true);
-  assert.equal((await runCli(['event', 'append', '--socket', sock('bob'), '--domain', 'bob.example', '--operation', 'load', '--content', 'bob-secret-config'])).code, 0);
-  const forged = await runCliJson(['event', 'append', '--socket', sock('alice'), '--domain', 'VMR', '--operation', 'bob=sha384/00', '--content', 'x', '--json']);
-  assert.equal(forged.result.code, 2);
-  assert.equal((forged.json as { error: { code: string } }).error.code, 'ERR_BAD_EVENT');
-  const st = await runCliJson(['event', 'status', '--socket', sock('alice'), '--id', 'a-1', '--json']);
-  assert.equal((st.json as { status: string }).status, 'acknowledged');
-  const add = await runCliJson(['tenant', 'add', 'carol', '--vmr', 'carol', '--run-dir', run, '--json']);
-  assert.equal(add.result.code, 0);
-  const list = await runCliJson(['tenant', 'list', '--run-dir', run, '--json']);
-  assert.deepEqual((list.json as { tenants: { name: string }[] }).tenants.map((x) => x.name), ['alice', 'bob', 'carol']);
-  const status = await runCliJson(['agent', 'status', '--run-dir', run, '--json']);
-  assert.equal((status.json as { register: string }).register, 'rtmr3');
+    // tenants append; an event is acknowledged once, a retry with its id is a duplicate
+    const a1 = await runCliJson([
+      'event',
+      'append',
+      '--socket',
+      sock('alice'),
+      '--domain',
+      'example.com/app',
+      '--operation',
+      'start',
+      '--content',
+      'alice v1.2',
+      '--id',
+      'a-1',
+      '--json',
+    ]);
+    assert.equal(a1.result.code, 0);
+    assert.equal((a1.json as { status: string }).status, 'acknowledged');
+    const again = await runCliJson([
+      'event',
+      'append',
+      '--socket',
+      sock('alice'),
+      '--domain',
+      'example.com/app',
+      '--operation',
+      'start',
+      '--content',
+      'alice v1.2',
+      '--id',
+      'a-1',
+      '--json',
+    ]);
+    assert.equal((again.json as { duplicate: boolean }).duplicate, true);
+    assert.equal(
+      (
+        await runCli([
+          'event',
+          'append',
+          '--socket',
+          sock('bob'),
+          '--domain',
+          'bob.example',
+          '--operation',
+          'load',
+          '--content',
+          'bob-secret-config',
+        ])
+      ).code,
+      0,
+    );
+    const forged = await runCliJson([
+      'event',
+      'append',
+      '--socket',
+      sock('alice'),
+      '--domain',
+      'VMR',
+      '--operation',
+      'bob=sha384/00',
+      '--content',
+      'x',
+      '--json',
+    ]);
+    assert.equal(forged.result.code, 2);
+    assert.equal((forged.json as { error: { code: string } }).error.code, 'ERR_BAD_EVENT');
+    const st = await runCliJson([
+      'event',
+      'status',
+      '--socket',
+      sock('alice'),
+      '--id',
+      'a-1',
+      '--json',
+    ]);
+    assert.equal((st.json as { status: string }).status, 'acknowledged');
+    const add = await runCliJson([
+      'tenant',
+      'add',
+      'carol',
+      '--vmr',
+      'carol',
+      '--run-dir',
+      run,
+      '--json',
+    ]);
+    assert.equal(add.result.code, 0);
+    const list = await runCliJson(['tenant', 'list', '--run-dir', run, '--json']);
+    assert.deepEqual(
+      (list.json as { tenants: { name: string }[] }).tenants.map((x) => x.name),
+      ['alice', 'bob', 'carol'],
+    );
+    const status = await runCliJson(['agent', 'status', '--run-dir', run, '--json']);
+    assert.equal((status.json as { register: string }).register, 'rtmr3');
 
-  // evidence with a fresh nonce; layered verification passes
-  const nonce = nonceHex();
-  const bundleFile = join(dir, 'alice.json');
-  assert.equal((await runCli(['evidence', 'get', '--socket', sock('alice'), '--nonce', nonce, '--out', bundleFile])).code, 0);
-  const bundleText = fs.readFileSync(bundleFile, 'utf8');
-  assert.ok(!bundleText.includes('bob-secret-config'), "alice's evidence holds none of bob's event text");
-  const ok = await verify(bundleFile, nonce);
-  assert.equal(ok.code, 0, JSON.stringify(ok.json.errors));
-  assert.equal(ok.json.verified, true);
-  assert.equal(ok.json.claims.layers['physical']!['anchor'], 'reset');
-  assert.deepEqual(ok.json.claims.events.map((e) => [e.content, e.state]), [['alice v1.2', 'verified']]);
+    // evidence with a fresh nonce; layered verification passes
+    const nonce = nonceHex();
+    const bundleFile = join(dir, 'alice.json');
+    assert.equal(
+      (
+        await runCli([
+          'evidence',
+          'get',
+          '--socket',
+          sock('alice'),
+          '--nonce',
+          nonce,
+          '--out',
+          bundleFile,
+        ])
+      ).code,
+      0,
+    );
+    const bundleText = fs.readFileSync(bundleFile, 'utf8');
+    assert.ok(
+      !bundleText.includes('bob-secret-config'),
+      "alice's evidence holds none of bob's event text",
+    );
+    const ok = await verify(bundleFile, nonce);
+    assert.equal(ok.code, 0, JSON.stringify(ok.json.errors));
+    assert.equal(ok.json.verified, true);
+    assert.equal(ok.json.claims.layers['physical']!['anchor'], 'reset');
+    assert.deepEqual(
+      ok.json.claims.events.map((e) => [e.content, e.state]),
+      [['alice v1.2', 'verified']],
+    );
 
-  const bundle = JSON.parse(bundleText) as { tenant_log: { lines: string[]; after: number; before: number }; physical_log: { lines: string[]; after: number; before: number; extended_before: number } };
-  const write = (name: string, b: unknown): string => {
-    const f = join(dir, name);
-    fs.writeFileSync(f, JSON.stringify(b));
-    return f;
-  };
-  // wrong nonce
-  const wrong = await verify(bundleFile, nonceHex());
-  assert.equal(wrong.code, 1);
-  assert.deepEqual(wrong.json.errors.map((e) => e.code), ['ERR_NONCE_MISMATCH']);
-  // a tampered (covered) tenant record
-  const tampered = structuredClone(bundle);
-  tampered.tenant_log.lines = tampered.tenant_log.lines.map((l) => l.replace('alice v1.2', 'alice v6.6'));
-  const tv = await verify(write('tampered.json', tampered), nonce);
-  assert.equal(tv.code, 1);
-  assert.deepEqual(tv.json.errors.map((e) => e.code), ['ERR_BINDING_MISMATCH']);
-  // a dropped physical record (the VMR record covering alice's event)
-  const dropped = structuredClone(bundle);
-  const i = dropped.physical_log.lines.findIndex((l, k) => k > 2 && l.startsWith('VMR alice='));
-  assert.ok(i > 0);
-  dropped.physical_log.lines.splice(i, 1);
-  dropped.physical_log.after -= 1;
-  dropped.physical_log.before = Math.min(dropped.physical_log.before, dropped.physical_log.after);
-  dropped.physical_log.extended_before = Math.min(dropped.physical_log.extended_before, dropped.physical_log.before);
-  const dv = await verify(write('dropped.json', dropped), nonce);
-  assert.equal(dv.code, 1);
-  assert.ok(dv.json.errors.some((e) => e.code === 'ERR_REPLAY_MISMATCH'), JSON.stringify(dv.json.errors));
-  assert.ok(!dv.json.errors.some((e) => e.code === 'ERR_NONCE_MISMATCH' || e.code === 'ERR_LOG_GAP'));
+    const bundle = JSON.parse(bundleText) as {
+      tenant_log: { lines: string[]; after: number; before: number };
+      physical_log: { lines: string[]; after: number; before: number; extended_before: number };
+    };
+    const write = (name: string, b: unknown): string => {
+      const f = join(dir, name);
+      fs.writeFileSync(f, JSON.stringify(b));
+      return f;
+    };
+    // wrong nonce
+    const wrong = await verify(bundleFile, nonceHex());
+    assert.equal(wrong.code, 1);
+    assert.deepEqual(
+      wrong.json.errors.map((e) => e.code),
+      ['ERR_NONCE_MISMATCH'],
+    );
+    // a tampered (covered) tenant record
+    const tampered = structuredClone(bundle);
+    tampered.tenant_log.lines = tampered.tenant_log.lines.map((l) =>
+      l.replace('alice v1.2', 'alice v6.6'),
+    );
+    const tv = await verify(write('tampered.json', tampered), nonce);
+    assert.equal(tv.code, 1);
+    assert.deepEqual(
+      tv.json.errors.map((e) => e.code),
+      ['ERR_BINDING_MISMATCH'],
+    );
+    // a dropped physical record (the VMR record covering alice's event)
+    const dropped = structuredClone(bundle);
+    const i = dropped.physical_log.lines.findIndex((l, k) => k > 2 && l.startsWith('VMR alice='));
+    assert.ok(i > 0);
+    dropped.physical_log.lines.splice(i, 1);
+    dropped.physical_log.after -= 1;
+    dropped.physical_log.before = Math.min(dropped.physical_log.before, dropped.physical_log.after);
+    dropped.physical_log.extended_before = Math.min(
+      dropped.physical_log.extended_before,
+      dropped.physical_log.before,
+    );
+    const dv = await verify(write('dropped.json', dropped), nonce);
+    assert.equal(dv.code, 1);
+    assert.ok(
+      dv.json.errors.some((e) => e.code === 'ERR_REPLAY_MISMATCH'),
+      JSON.stringify(dv.json.errors),
+    );
+    assert.ok(
+      !dv.json.errors.some((e) => e.code === 'ERR_NONCE_MISMATCH' || e.code === 'ERR_LOG_GAP'),
+    );
 
-  // an off-log extend of rtmr3: the agent records a SYNC at its next extend; verification reports the gap
-  assert.equal((await runCli(['mr', 'extend', 'rtmr3', '11'.repeat(48), '--tvm-state', tvm])).code, 0);
-  assert.equal((await runCli(['event', 'append', '--socket', sock('alice'), '--domain', 'example.com/app', '--operation', 'step', '--content', 'after off-log'])).code, 0);
-  const n2 = nonceHex();
-  const offFile = join(dir, 'off.json');
-  assert.equal((await runCli(['evidence', 'get', '--socket', sock('alice'), '--nonce', n2, '--out', offFile])).code, 0);
-  const ov = await verify(offFile, n2);
-  assert.equal(ov.code, 1);
-  assert.deepEqual(ov.json.errors.map((e) => e.code), ['ERR_LOG_GAP']);
+    // an off-log extend of rtmr3: the agent records a SYNC at its next extend; verification reports the gap
+    assert.equal(
+      (await runCli(['mr', 'extend', 'rtmr3', '11'.repeat(48), '--tvm-state', tvm])).code,
+      0,
+    );
+    assert.equal(
+      (
+        await runCli([
+          'event',
+          'append',
+          '--socket',
+          sock('alice'),
+          '--domain',
+          'example.com/app',
+          '--operation',
+          'step',
+          '--content',
+          'after off-log',
+        ])
+      ).code,
+      0,
+    );
+    const n2 = nonceHex();
+    const offFile = join(dir, 'off.json');
+    assert.equal(
+      (
+        await runCli([
+          'evidence',
+          'get',
+          '--socket',
+          sock('alice'),
+          '--nonce',
+          n2,
+          '--out',
+          offFile,
+        ])
+      ).code,
+      0,
+    );
+    const ov = await verify(offFile, n2);
+    assert.equal(ov.code, 1);
+    assert.deepEqual(
+      ov.json.errors.map((e) => e.code),
+      ['ERR_LOG_GAP'],
+    );
+  },
+);
 
-});
-
-test('32 concurrent evidence requests with the report slowed to 1 s share reports and finish in < 3 s', { timeout: 120_000 }, async (t) => {
-  const dir = fs.mkdtempSync(join(os.tmpdir(), 'mrstack-e2e-agent32-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const tvm = join(dir, 'tvm');
-  const run = join(dir, 'run');
-  assert.equal((await runCli(['emulate', 'init', '--profile', 'tdx', '--tvm-state', tvm])).code, 0);
-  fs.writeFileSync(join(dir, 'tenants.json'), JSON.stringify({ tenants: [{ name: 'bob', vmr: 'bob' }] }));
-  const agent = await startAgent(['--tvm-state', tvm, '--run-dir', run, '--tenants', join(dir, 'tenants.json')], { MRSTACK_AGENT_REPORT_DELAY_MS: '1000' });
-  t.after(() => agent.stop());
-  const sock = (n: string): string => join(run, 'tenants', `${n}.sock`);
-  assert.equal((await runCli(['event', 'append', '--socket', sock('bob'), '--domain', 'bob.example', '--operation', 'load', '--content', 'x'])).code, 0);
-  // 32 concurrent evidence requests with every report slowed to 1 s: shared reports, < 3 s
-  const clients = Array.from({ length: 32 }, () => new TenantClient(sock('bob')));
-  const nonces = clients.map(() => randomBytes(16));
-  const t0 = Date.now();
-  const bundles = await Promise.all(clients.map((c, k) => c.evidence(nonces[k]!)));
-  const elapsed = Date.now() - t0;
-  for (const c of clients) c.close();
-  assert.ok(elapsed < 3000, `32 concurrent evidence requests took ${elapsed} ms`);
-  const sizes = bundles.map((b) => (b['binding'] as { tree_size: number }).tree_size);
-  assert.ok(Math.max(...sizes) > 1, 'requests shared a report');
-  // a request served from a shared report verifies with its Merkle proof
-  const k = sizes.findIndex((s) => s > 1);
-  const shared = await verifyEvidence(Buffer.from(JSON.stringify(bundles[k])), { nonce: nonces[k]!, trustEmulated: true, allowMissingCollateral: true });
-  assert.equal(shared.verified, true, JSON.stringify(shared.errors));
-  const other = await verifyEvidence(Buffer.from(JSON.stringify(bundles[k])), { nonce: nonces[(k + 1) % 32]!, trustEmulated: true, allowMissingCollateral: true });
-  assert.deepEqual(other.errors.map((e) => e.code), ['ERR_NONCE_MISMATCH']);
-});
+test(
+  '32 concurrent evidence requests with the report slowed to 1 s share reports and finish in < 3 s',
+  { timeout: 120_000 },
+  async (t) => {
+    const dir = fs.mkdtempSync(join(os.tmpdir(), 'mrstack-e2e-agent32-'));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const tvm = join(dir, 'tvm');
+    const run = join(dir, 'run');
+    assert.equal(
+      (await runCli(['emulate', 'init', '--profile', 'tdx', '--tvm-state', tvm])).code,
+      0,
+    );
+    fs.writeFileSync(
+      join(dir, 'tenants.json'),
+      JSON.stringify({ tenants: [{ name: 'bob', vmr: 'bob' }] }),
+    );
+    const agent = await startAgent(
+      ['--tvm-state', tvm, '--run-dir', run, '--tenants', join(dir, 'tenants.json')],
+      { MRSTACK_AGENT_REPORT_DELAY_MS: '1000' },
+    );
+    t.after(() => agent.stop());
+    const sock = (n: string): string => join(run, 'tenants', `${n}.sock`);
+    assert.equal(
+      (
+        await runCli([
+          'event',
+          'append',
+          '--socket',
+          sock('bob'),
+          '--domain',
+          'bob.example',
+          '--operation',
+          'load',
+          '--content',
+          'x',
+        ])
+      ).code,
+      0,
+    );
+    // 32 concurrent evidence requests with every report slowed to 1 s: shared reports, < 3 s
+    const clients = Array.from({ length: 32 }, () => new TenantClient(sock('bob')));
+    const nonces = clients.map(() => randomBytes(16));
+    const t0 = Date.now();
+    const bundles = await Promise.all(clients.map((c, k) => c.evidence(nonces[k]!)));
+    const elapsed = Date.now() - t0;
+    for (const c of clients) c.close();
+    assert.ok(elapsed < 3000, `32 concurrent evidence requests took ${elapsed} ms`);
+    const sizes = bundles.map((b) => (b['binding'] as { tree_size: number }).tree_size);
+    assert.ok(Math.max(...sizes) > 1, 'requests shared a report');
+    // a request served from a shared report verifies with its Merkle proof
+    const k = sizes.findIndex((s) => s > 1);
+    const shared = await verifyEvidence(Buffer.from(JSON.stringify(bundles[k])), {
+      nonce: nonces[k]!,
+      trustEmulated: true,
+      allowMissingCollateral: true,
+    });
+    assert.equal(shared.verified, true, JSON.stringify(shared.errors));
+    const other = await verifyEvidence(Buffer.from(JSON.stringify(bundles[k])), {
+      nonce: nonces[(k + 1) % 32]!,
+      trustEmulated: true,
+      allowMissingCollateral: true,
+    });
+    assert.deepEqual(
+      other.errors.map((e) => e.code),
+      ['ERR_NONCE_MISMATCH'],
+    );
+  },
+);

@@ -145,6 +145,11 @@ test('evidence show decodes without verifying (v5, TDX 1.5 fields)', async () =>
   assert.equal(r.claims['version'], 5);
   assert.equal(r.claims['tee_tcb_svn2'], '0d010400000000000000000000000000');
   assert.equal(r.claims['mrservicetd'], '00'.repeat(48));
+  // The PCK certificate's platform identity (teekit asserts FMSPC and PCESVN for this quote).
+  const t = await runCliJson(['evidence', 'show', f('trustee-v5.quote.bin'), '--json']);
+  const pck = (t.json as { claims: { pck: Record<string, unknown> } }).claims.pck;
+  assert.equal(pck['fmspc'], '90c06f000000');
+  assert.equal(pck['pcesvn'], 13);
 });
 
 test('report on the emulated tdx profile → evidence verify --trust-emulated', async (t) => {

@@ -39,15 +39,30 @@ interface Running {
 function startAgent(dir: string, env: Record<string, string> = {}): Promise<Running> {
   const child = spawn(
     process.execPath,
-    [CLI_PATH, 'agent', 'start', '--tvm-state', join(dir, 'tvm'), '--run-dir', join(dir, 'run'), '--tenants', join(dir, 'tenants.json'), '--boot-id', 'crash-boot', '--log-level', 'error', '--json'],
+    [
+      CLI_PATH,
+      'agent',
+      'start',
+      '--tvm-state',
+      join(dir, 'tvm'),
+      '--run-dir',
+      join(dir, 'run'),
+      '--tenants',
+      join(dir, 'tenants.json'),
+      '--boot-id',
+      'crash-boot',
+      '--log-level',
+      'error',
+      '--json',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-    child.stdout!.on('data', (b: Buffer) => {
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    child.stdout.on('data', (b: Buffer) => {
       out += b.toString();
       if (out.includes('"ready":true')) resolve({ child, exited });
     });
@@ -63,20 +78,27 @@ interface ClientState {
   readonly acked: Map<string, number>;
 }
 
-async function clientLoop(st: ClientState, socket: string, stop: { stopped: boolean }): Promise<void> {
+async function clientLoop(
+  st: ClientState,
+  socket: string,
+  stop: { stopped: boolean },
+): Promise<void> {
   const c = new TenantClient(socket, { timeoutMs: 10_000 });
   try {
     while (!stop.stopped) {
       const id = st.pending ?? `${st.name}-${st.next++}`;
       st.pending = id;
       try {
-        const r = await c.append({ domain: 'crash.example', operation: 'append', content: `event ${id}` }, id);
+        const r = await c.append(
+          { domain: 'crash.example', operation: 'append', content: `event ${id}` },
+          id,
+        );
         const first = st.acked.get(id);
-        if (first !== undefined) assert.equal(r.record, first, `a retry of ${id} returns the first result`);
+        if (first !== undefined)
+          assert.equal(r.record, first, `a retry of ${id} returns the first result`);
         st.acked.set(id, r.record);
         st.pending = undefined;
       } catch {
-        if (stop.stopped) return;
         await new Promise((r) => setTimeout(r, 5));
       }
     }
@@ -105,15 +127,26 @@ function checkTenantLogs(dir: string, clients: readonly ClientState[]): void {
       lastId = undefined;
     }
     for (const [id, rec] of st.acked) {
-      assert.equal(seen.get(id), rec, `acknowledged ${id} is in ${st.name}'s log once, at record ${rec}`);
+      assert.equal(
+        seen.get(id),
+        rec,
+        `acknowledged ${id} is in ${st.name}'s log once, at record ${rec}`,
+      );
     }
   }
 }
 
-async function phase(dir: string, clients: ClientState[], runMs: number | undefined, env: Record<string, string> = {}): Promise<void> {
+async function phase(
+  dir: string,
+  clients: ClientState[],
+  runMs: number | undefined,
+  env: Record<string, string> = {},
+): Promise<void> {
   const agent = await startAgent(dir, env);
   const stop = { stopped: false };
-  const loops = clients.map((st) => clientLoop(st, join(dir, 'run', 'tenants', `${st.name}.sock`), stop));
+  const loops = clients.map((st) =>
+    clientLoop(st, join(dir, 'run', 'tenants', `${st.name}.sock`), stop),
+  );
   if (runMs !== undefined) await new Promise((r) => setTimeout(r, runMs));
   else await Promise.race([agent.exited, new Promise((r) => setTimeout(r, 5000))]);
   stop.stopped = true;
@@ -134,33 +167,59 @@ async function verifyAfterRestart(dir: string, clients: ClientState[]): Promise<
   }
 }
 
-test(`crash test: ${KILLS} SIGKILLs at seeded instants, 8 tenants appending with ids`, { timeout: 600_000 }, async (t) => {
-  const dir = tempDir('crash');
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  await initEmulatedTvm({ stateDir: join(dir, 'tvm'), profile: 'tdx' });
-  fs.writeFileSync(join(dir, 'tenants.json'), JSON.stringify({ tenants: TENANTS.map((n) => ({ name: n, vmr: n })) }));
-  const rand = prng(SEED);
-  const clients: ClientState[] = TENANTS.map((name) => ({ name, next: 0, pending: undefined, acked: new Map() }));
-  for (let k = 0; k < KILLS; k++) {
-    await phase(dir, clients, 10 + Math.floor(rand() * 140));
-    // every 10th kill, restart and check with the agent idle (the next phase checks implicitly:
-    // the agent refuses to start on a log it cannot recover)
-    if (k % 10 === 9 || k === KILLS - 1) await verifyAfterRestart(dir, clients);
-  }
-  const total = clients.reduce((n, c) => n + c.acked.size, 0);
-  assert.ok(total > KILLS, `events were acknowledged between kills (${total})`);
-});
+test(
+  `crash test: ${KILLS} SIGKILLs at seeded instants, 8 tenants appending with ids`,
+  { timeout: 600_000 },
+  async (t) => {
+    const dir = tempDir('crash');
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    await initEmulatedTvm({ stateDir: join(dir, 'tvm'), profile: 'tdx' });
+    fs.writeFileSync(
+      join(dir, 'tenants.json'),
+      JSON.stringify({ tenants: TENANTS.map((n) => ({ name: n, vmr: n })) }),
+    );
+    const rand = prng(SEED);
+    const clients: ClientState[] = TENANTS.map((name) => ({
+      name,
+      next: 0,
+      pending: undefined,
+      acked: new Map(),
+    }));
+    for (let k = 0; k < KILLS; k++) {
+      await phase(dir, clients, 10 + Math.floor(rand() * 140));
+      // every 10th kill, restart and check with the agent idle (the next phase checks implicitly:
+      // the agent refuses to start on a log it cannot recover)
+      if (k % 10 === 9 || k === KILLS - 1) await verifyAfterRestart(dir, clients);
+    }
+    const total = clients.reduce((n, c) => n + c.acked.size, 0);
+    assert.ok(total > KILLS, `events were acknowledged between kills (${total})`);
+  },
+);
 
-test('fault injection: the agent dies between each step of the append path and recovers', { timeout: 300_000 }, async (t) => {
-  const dir = tempDir('faults');
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  await initEmulatedTvm({ stateDir: join(dir, 'tvm'), profile: 'tdx' });
-  fs.writeFileSync(join(dir, 'tenants.json'), JSON.stringify({ tenants: TENANTS.map((n) => ({ name: n, vmr: n })) }));
-  const rand = prng(SEED + 1);
-  const clients: ClientState[] = TENANTS.map((name) => ({ name, next: 0, pending: undefined, acked: new Map() }));
-  for (const step of FAULT_STEPS) {
-    await phase(dir, clients, undefined, { MRSTACK_AGENT_FAULT: `${step}:${1 + Math.floor(rand() * 8)}` });
-    await verifyAfterRestart(dir, clients);
-  }
-  assert.ok(clients.some((c) => c.acked.size > 0));
-});
+test(
+  'fault injection: the agent dies between each step of the append path and recovers',
+  { timeout: 300_000 },
+  async (t) => {
+    const dir = tempDir('faults');
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    await initEmulatedTvm({ stateDir: join(dir, 'tvm'), profile: 'tdx' });
+    fs.writeFileSync(
+      join(dir, 'tenants.json'),
+      JSON.stringify({ tenants: TENANTS.map((n) => ({ name: n, vmr: n })) }),
+    );
+    const rand = prng(SEED + 1);
+    const clients: ClientState[] = TENANTS.map((name) => ({
+      name,
+      next: 0,
+      pending: undefined,
+      acked: new Map(),
+    }));
+    for (const step of FAULT_STEPS) {
+      await phase(dir, clients, undefined, {
+        MRSTACK_AGENT_FAULT: `${step}:${1 + Math.floor(rand() * 8)}`,
+      });
+      await verifyAfterRestart(dir, clients);
+    }
+    assert.ok(clients.some((c) => c.acked.size > 0));
+  },
+);

@@ -12,14 +12,29 @@ import { AdminClient, TenantClient } from '../../../src/agent/client.js';
 import { MrstackError } from '../../../src/errors.js';
 import { emulatedTdx, tempDir, tenantLines } from './agent_support.js';
 
-function raw(socketPath: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+function raw(
+  socketPath: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request({ socketPath, method, path, headers: data === undefined ? {} : { 'content-type': 'application/json' } }, (res) => {
-      let t = '';
-      res.on('data', (c: Buffer) => (t += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(t) as Record<string, unknown> }));
-    });
+    const req = http.request(
+      {
+        socketPath,
+        method,
+        path,
+        headers: data === undefined ? {} : { 'content-type': 'application/json' },
+      },
+      (res) => {
+        let t = '';
+        res.on('data', (c: Buffer) => (t += c.toString()));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, json: JSON.parse(t) as Record<string, unknown> }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(data);
   });
@@ -58,7 +73,15 @@ test('tenant isolation over the sockets', async (t) => {
 
   await bob.append({ domain: 'bob.example', operation: 'secret', content: 'bob-private-text' });
   // alice names bob's vMR in the body: ignored, the socket is her identity
-  const r = (await raw(server.tenantSocket('alice'), 'POST', '/v1/events', { domain: 'a.example', operation: 'op', content: 'mine', vmr: 'bob', tenant: 'bob' })).json;
+  const r = (
+    await raw(server.tenantSocket('alice'), 'POST', '/v1/events', {
+      domain: 'a.example',
+      operation: 'op',
+      content: 'mine',
+      vmr: 'bob',
+      tenant: 'bob',
+    })
+  ).json;
   assert.equal(r['vmr'], 'alice');
   assert.ok(!tenantLines(logDir, 'bob').some((l) => l.includes('mine')));
   // her log is hers only
@@ -68,13 +91,30 @@ test('tenant isolation over the sockets', async (t) => {
   // forging agent records is refused, logs untouched
   const before = tenantLines(logDir, 'alice').length;
   for (const domain of ['VMR', 'SYNC', 'BOOT', 'CHECKPOINT', 'TENANT', 'SALT']) {
-    await assert.rejects(alice.append({ domain, operation: 'bob=sha384/00', content: 'x' }), (e: unknown) => e instanceof MrstackError && e.code === 'ERR_BAD_EVENT');
+    await assert.rejects(
+      alice.append({ domain, operation: 'bob=sha384/00', content: 'x' }),
+      (e: unknown) => e instanceof MrstackError && e.code === 'ERR_BAD_EVENT',
+    );
   }
-  await assert.rejects(alice.append({ domain: 'a.b', operation: 'op', content: 'x\nVMR bob=sha384/00' }), (e: unknown) => e instanceof MrstackError && e.code === 'ERR_BAD_EVENT');
+  await assert.rejects(
+    alice.append({ domain: 'a.b', operation: 'op', content: 'x\nVMR bob=sha384/00' }),
+    (e: unknown) => e instanceof MrstackError && e.code === 'ERR_BAD_EVENT',
+  );
   assert.equal(tenantLines(logDir, 'alice').length, before);
   // no admin routes on a tenant socket
-  for (const [m, p] of [['GET', '/v1/status'], ['GET', '/v1/tenants'], ['POST', '/v1/tenants'], ['POST', '/v1/checkpoint'], ['DELETE', '/v1/tenants/bob']] as const) {
-    const res = await raw(server.tenantSocket('alice'), m, p, m === 'POST' ? { name: 'evil', vmr: 'evil' } : undefined);
+  for (const [m, p] of [
+    ['GET', '/v1/status'],
+    ['GET', '/v1/tenants'],
+    ['POST', '/v1/tenants'],
+    ['POST', '/v1/checkpoint'],
+    ['DELETE', '/v1/tenants/bob'],
+  ] as const) {
+    const res = await raw(
+      server.tenantSocket('alice'),
+      m,
+      p,
+      m === 'POST' ? { name: 'evil', vmr: 'evil' } : undefined,
+    );
     assert.equal(res.status, 404, `${m} ${p}`);
   }
   assert.equal((await admin.tenants()).tenants.length, 2);
@@ -92,6 +132,12 @@ test('tenant isolation over the sockets', async (t) => {
   await admin.removeTenant('carol');
   assert.ok(!fs.existsSync(server.tenantSocket('carol')));
   assert.equal(fs.readdirSync(join(logDir, 'removed')).length, 1);
-  await assert.rejects(admin.addTenant({ name: 'carol2', vmr: 'carol' }), (e: unknown) => e instanceof MrstackError && e.code === 'ERR_CONFLICT');
-  await assert.rejects(admin.addTenant({ name: 'alice', vmr: 'other' }), (e: unknown) => e instanceof MrstackError && e.code === 'ERR_CONFLICT');
+  await assert.rejects(
+    admin.addTenant({ name: 'carol2', vmr: 'carol' }),
+    (e: unknown) => e instanceof MrstackError && e.code === 'ERR_CONFLICT',
+  );
+  await assert.rejects(
+    admin.addTenant({ name: 'alice', vmr: 'other' }),
+    (e: unknown) => e instanceof MrstackError && e.code === 'ERR_CONFLICT',
+  );
 });

@@ -8,7 +8,12 @@ import { join } from 'node:path';
 import { initEmulatedTvm } from '../../../src/providers/emulated/tvm_state.js';
 import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
 import { ProviderError } from '../../../src/errors.js';
-import type { ExtendInput, ExtendResult, MrSelector, Provider } from '../../../src/providers/provider.js';
+import type {
+  ExtendInput,
+  ExtendResult,
+  MrSelector,
+  Provider,
+} from '../../../src/providers/provider.js';
 
 /** A fresh temp directory, removed by the caller's cleanup. */
 export function tempDir(tag: string): string {
@@ -36,7 +41,10 @@ export function replayLines(start: Buffer, lines: readonly string[]): Buffer {
 /** Every line of the physical log chain (segments in order). */
 export function physicalLines(logDir: string, register = 'rtmr3'): string[] {
   const dir = join(logDir, 'physical');
-  const files = fs.readdirSync(dir).filter((n) => n.startsWith(`${register}.`) && n.endsWith('.mrlog')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((n) => n.startsWith(`${register}.`) && n.endsWith('.mrlog'))
+    .sort();
   return files.flatMap((f) => {
     const t = fs.readFileSync(join(dir, f), 'utf8');
     const parts = t.split('\n');
@@ -66,10 +74,13 @@ export async function readRtmr3(stateDir: string): Promise<Buffer> {
 }
 
 /** How an extend should fail: before touching the register, or after it was extended. */
-export type Fault = { code: 'EBUSY' | 'EIO' | 'EINTR' | 'ENXIO'; after: boolean };
+export interface Fault { code: 'EBUSY' | 'EIO' | 'EINTR' | 'ENXIO'; after: boolean }
 
 /** Wraps a provider: extends consume `faults` in order (undefined entries succeed). */
-export function faultyProvider(inner: Provider, faults: (Fault | undefined)[]): Provider & { extends: number } {
+export function faultyProvider(
+  inner: Provider,
+  faults: (Fault | undefined)[],
+): Provider & { extends: number } {
   const w = {
     kind: inner.kind,
     profile: inner.profile,
@@ -78,9 +89,20 @@ export function faultyProvider(inner: Provider, faults: (Fault | undefined)[]): 
     read: (s: MrSelector, o?: object) => inner.read(s, o),
     report: (r: Parameters<Provider['report']>[0], o?: object) => inner.report(r, o),
     close: () => inner.close(),
-    async extend(sel: MrSelector, input: ExtendInput, o?: object): Promise<readonly ExtendResult[]> {
+    async extend(
+      sel: MrSelector,
+      input: ExtendInput,
+      o?: object,
+    ): Promise<readonly ExtendResult[]> {
       const f = faults.shift();
-      const code = f?.code === 'EBUSY' ? 'ERR_DEVICE_BUSY' : f?.code === 'EIO' ? 'ERR_DEVICE_IO' : f?.code === 'EINTR' ? 'ERR_DEVICE_INTERRUPTED' : 'ERR_DEVICE_INVALID';
+      const code =
+        f?.code === 'EBUSY'
+          ? 'ERR_DEVICE_BUSY'
+          : f?.code === 'EIO'
+            ? 'ERR_DEVICE_IO'
+            : f?.code === 'EINTR'
+              ? 'ERR_DEVICE_INTERRUPTED'
+              : 'ERR_DEVICE_INVALID';
       if (f !== undefined && !f.after) throw new ProviderError(code, `injected ${f.code}`);
       const r = await inner.extend(sel, input, o);
       w.extends++;
@@ -96,15 +118,25 @@ const Z = Buffer.alloc(48);
 /** The invariant: the physical log replays from reset to the live register; VMR values are tenant running values. */
 export async function checkInvariant(tvm: string, logDir: string): Promise<void> {
   const lines = physicalLines(logDir);
-  assert.equal(replayLines(Z, lines).toString('hex'), (await readRtmr3(tvm)).toString('hex'), 'physical log replays to rtmr3');
+  assert.equal(
+    replayLines(Z, lines).toString('hex'),
+    (await readRtmr3(tvm)).toString('hex'),
+    'physical log replays to rtmr3',
+  );
   for (const vmr of fs.readdirSync(join(logDir, 'tenants')).map((f) => f.replace(/\.mrlog$/, ''))) {
     const tl = tenantLines(logDir, vmr).filter((l) => !l.startsWith('#'));
     const running = new Set<string>();
-    for (let i = 1; i <= tl.length; i++) running.add(replayLines(Z, tl.slice(0, i)).toString('hex'));
-    const stated = lines.flatMap((l) => [...l.matchAll(new RegExp(`(?:^VMR | )${vmr}=sha384/([0-9a-f]{96})`, 'g'))].map((m) => m[1]!));
+    for (let i = 1; i <= tl.length; i++)
+      running.add(replayLines(Z, tl.slice(0, i)).toString('hex'));
+    const stated = lines.flatMap((l) =>
+      [...l.matchAll(new RegExp(`(?:^VMR | )${vmr}=sha384/([0-9a-f]{96})`, 'g'))].map((m) => m[1]!),
+    );
     for (const v of stated) assert.ok(running.has(v), `VMR value of ${vmr} is a running value`);
     // the last stated value is the tenant's current value (nothing left uncovered)
-    assert.equal(stated[stated.length - 1], replayLines(Z, tl).toString('hex'), `${vmr} fully covered`);
+    assert.equal(
+      stated[stated.length - 1],
+      replayLines(Z, tl).toString('hex'),
+      `${vmr} fully covered`,
+    );
   }
 }
-

@@ -195,7 +195,9 @@ describe('emulate mount --profile tdx, through shell tools', () => {
     const quote2 = join(m.stateDir, '..', 'quote2.bin');
     assert.equal(sh(`mkdir '${inst}'`).code, 0);
     try {
-      const r = sh(`cat '${tmpFile}' > '${inst}/inblob' && cat '${inst}/outblob' > '${quote1}' && cat '${inst}/outblob' > '${quote2}'`);
+      const r = sh(
+        `cat '${tmpFile}' > '${inst}/inblob' && cat '${inst}/outblob' > '${quote1}' && cat '${inst}/outblob' > '${quote2}'`,
+      );
       assert.equal(r.code, 0, r.stderr);
       // Read twice at one generation: the same report (the kernel caches it per generation).
       assert.deepEqual(readFileSync(quote1), readFileSync(quote2));
@@ -213,20 +215,71 @@ describe('emulate mount --profile tdx, through shell tools', () => {
       assert.equal(v.kind, 'tdx');
       assert.equal(v.claims['report_data'], inblob.toString('hex'));
       for (const name of ['mrtd', 'rtmr0', 'rtmr3', 'mrconfigid']) {
-        assert.equal(v.claims[name], Buffer.from(await emulatedValue(m.stateDir, name)).toString('hex'), name);
+        assert.equal(
+          v.claims[name],
+          Buffer.from(await emulatedValue(m.stateDir, name)).toString('hex'),
+          name,
+        );
       }
       // A new store regenerates the outblob for the new inblob.
       const inblob2 = randomBytes(64);
       writeFileSync(tmpFile, inblob2);
-      const r2 = sh(`cat '${tmpFile}' > '${inst}/inblob' && cat '${inst}/outblob' > '${quote2}' && cat '${inst}/generation'`);
+      const r2 = sh(
+        `cat '${tmpFile}' > '${inst}/inblob' && cat '${inst}/outblob' > '${quote2}' && cat '${inst}/generation'`,
+      );
       assert.equal(r2.code, 0, r2.stderr);
       assert.equal(r2.stdout.toString(), '2\n');
-      const again = await runCliJson(['evidence', 'verify', quote2, '--trust-emulated', '--no-collateral', '--json']);
+      const again = await runCliJson([
+        'evidence',
+        'verify',
+        quote2,
+        '--trust-emulated',
+        '--no-collateral',
+        '--json',
+      ]);
       const v2 = again.json as { verified: boolean; claims: Record<string, unknown> };
       assert.equal(v2.verified, true);
       assert.equal(v2.claims['report_data'], inblob2.toString('hex'));
     } finally {
       sh(`rmdir '${inst}'`);
     }
+  });
+
+  test('the CCEL: a valid ACPI table and a log holding only the crypto-agile SHA-384 header', async () => {
+    const tables = join(m.root, 'sys/firmware/acpi/tables');
+    const table = readFileSync(join(tables, 'CCEL'));
+    const data = readFileSync(join(tables, 'data/CCEL'));
+    // ACPI 6.5 §5.2.34: signature, length 56, bytes summing to 0, CC type 2 (TDX), LAML at 40.
+    assert.equal(table.length, 56);
+    assert.equal(table.subarray(0, 4).toString('latin1'), 'CCEL');
+    assert.equal(table.readUInt32LE(4), 56);
+    assert.equal(
+      table.reduce((a, b) => (a + b) & 0xff, 0),
+      0,
+    );
+    assert.equal(table[36], 2);
+    assert.equal(table.readBigUInt64LE(40), BigInt(data.length));
+    // TCG PC Client PFP: a SHA-1-format EV_NO_ACTION record (PCR 0, zero digest) whose data is
+    // "Spec ID Event03" with one algorithm, SHA-384 (0x000c, 48 bytes); the rest is 0xFF.
+    assert.equal(data.readUInt32LE(0), 0);
+    assert.equal(data.readUInt32LE(4), 3);
+    assert.deepEqual(data.subarray(8, 28), Buffer.alloc(20));
+    const size = data.readUInt32LE(28);
+    const ev = data.subarray(32, 32 + size);
+    assert.equal(ev.subarray(0, 16).toString('latin1'), 'Spec ID Event03\0');
+    assert.equal(ev.readUInt32LE(24), 1);
+    assert.equal(ev.readUInt16LE(28), 0x000c);
+    assert.equal(ev.readUInt16LE(30), 48);
+    assert.ok(data.subarray(32 + size).every((b) => b === 0xff));
+    const { result, json } = await runCliJson([
+      'log',
+      'parse',
+      join(tables, 'data/CCEL'),
+      '--format',
+      'ccel',
+      '--json',
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal((json as { count: number }).count, 1);
   });
 });

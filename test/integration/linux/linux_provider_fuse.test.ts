@@ -178,7 +178,7 @@ describe('linux provider on an emulated TDX guest (emulate mount)', () => {
     assert.deepEqual(readdirSync(tdxPaths(m.root).report), []);
   });
 
-  test('report returns the emulated TVM\'s TDX quote for the report data; evidence verify accepts it', async () => {
+  test("report returns the emulated TVM's TDX quote for the report data; evidence verify accepts it", async () => {
     const p = await openLinuxProvider({ root: m.root });
     const reportData = randomBytes(64);
     const r = await p.report({ reportData });
@@ -187,24 +187,63 @@ describe('linux provider on an emulated TDX guest (emulate mount)', () => {
     assert.deepEqual(readdirSync(tdxPaths(m.root).report), []);
     const file = join(m.stateDir, '..', 'linux-quote.bin');
     writeFileSync(file, r.outblob);
-    const { result, json } = await runCliJson(['evidence', 'verify', file, '--trust-emulated', '--no-collateral', '--json']);
+    const { result, json } = await runCliJson([
+      'evidence',
+      'verify',
+      file,
+      '--trust-emulated',
+      '--no-collateral',
+      '--json',
+    ]);
     assert.equal(result.code, 0, result.stdout + result.stderr);
     const v = json as { verified: boolean; claims: Record<string, unknown> };
     assert.equal(v.verified, true);
     assert.equal(v.claims['report_data'], reportData.toString('hex'));
-    assert.equal(v.claims['rtmr1'], Buffer.from(await emulatedRead(m.stateDir, 'rtmr1')).toString('hex'));
+    assert.equal(
+      v.claims['rtmr1'],
+      Buffer.from(await emulatedRead(m.stateDir, 'rtmr1')).toString('hex'),
+    );
   });
 
   test('mrstack report --provider linux --root, then evidence verify --nonce', async () => {
     const nonce = randomBytes(32).toString('hex');
     const out = join(m.stateDir, '..', 'evidence.json');
-    const rep = await runCliJson(['report', '--provider', 'linux', '--root', m.root, '--nonce', nonce, '--out', out, '--json']);
+    const rep = await runCliJson([
+      'report',
+      '--provider',
+      'linux',
+      '--root',
+      m.root,
+      '--nonce',
+      nonce,
+      '--out',
+      out,
+      '--json',
+    ]);
     assert.equal(rep.result.code, 0, rep.result.stdout + rep.result.stderr);
     const { result, json } = await runCliJson([
-      'evidence', 'verify', out, '--trust-emulated', '--no-collateral', '--nonce', nonce, '--json',
+      'evidence',
+      'verify',
+      out,
+      '--trust-emulated',
+      '--no-collateral',
+      '--nonce',
+      nonce,
+      '--json',
     ]);
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.equal((json as { verified: boolean }).verified, true);
+  });
+
+  test('logs() finds the CCEL table and log area', async () => {
+    const p = await openLinuxProvider({ root: m.root });
+    assert.deepEqual(
+      (await p.logs()).map((l) => [l.kind, l.absolutePath]),
+      [
+        ['ccel-table', join(m.root, 'sys/firmware/acpi/tables/CCEL')],
+        ['ccel', join(m.root, 'sys/firmware/acpi/tables/data/CCEL')],
+      ],
+    );
   });
 
   test('mrstack mr list --provider linux --root shows the same registers', async () => {

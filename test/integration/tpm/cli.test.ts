@@ -20,12 +20,19 @@ before(async () => {
   fx = await startSwtpmFixture();
 });
 after(async () => {
-  await fx?.stop();
+  await fx.stop();
 });
 const tpmArgs = (): string[] => ['--provider', 'tpm', '--swtpm', fx.address, '--json'];
 
 test('mr extend/read --provider tpm: the new values equal tpm2_pcrread in every bank', async () => {
-  const { result, json } = await runCliJson(['mr', 'extend', 'pcr12', '--text', 'cli event', ...tpmArgs()]);
+  const { result, json } = await runCliJson([
+    'mr',
+    'extend',
+    'pcr12',
+    '--text',
+    'cli event',
+    ...tpmArgs(),
+  ]);
   assert.equal(result.code, 0, result.stderr);
   const banks = (json as { banks: { alg: string; old: string; new: string }[] }).banks;
   assert.equal(banks.length, 3);
@@ -62,7 +69,16 @@ test('report --provider tpm, then evidence verify with the nonce: verified; anot
 
 test('a TPM error reaches the CLI as its TPM_RC name with exit code 3', async () => {
   // swtpm_setup writes no ECC P-256 EK certificate at 0x01C0000A: NV_ReadPublic fails.
-  const { result, json } = await runCliJson(['tpm', 'ek', '--alg', 'ecc', '--cert', '--swtpm', fx.address, '--json']);
+  const { result, json } = await runCliJson([
+    'tpm',
+    'ek',
+    '--alg',
+    'ecc',
+    '--cert',
+    '--swtpm',
+    fx.address,
+    '--json',
+  ]);
   assert.equal(result.code, 3);
   const e = (json as { error: { code: string; tpm_rc: string; handle: number } }).error;
   assert.equal(e.code, 'ERR_TPM_RC');
@@ -76,21 +92,86 @@ test('a TPM error reaches the CLI as its TPM_RC name with exit code 3', async ()
 test('tpm ek --cert, tpm ak create, ak make-credential, activate: the secret comes back', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mrstack-tpmcli-'));
   try {
-    const ek = await runCliJson(['tpm', 'ek', '--cert', '--pem-out', join(dir, 'ek.pem'), '--swtpm', fx.address, '--json']);
+    const ek = await runCliJson([
+      'tpm',
+      'ek',
+      '--cert',
+      '--pem-out',
+      join(dir, 'ek.pem'),
+      '--swtpm',
+      fx.address,
+      '--json',
+    ]);
     assert.equal(ek.result.code, 0, ek.result.stderr);
-    assert.equal((ek.json as { certificate: { certifies_ek: boolean } }).certificate.certifies_ek, true);
-    const ak = await runCliJson(['tpm', 'ak', 'create', '--out', join(dir, 'ak.blob'), '--swtpm', fx.address, '--json']);
+    assert.equal(
+      (ek.json as { certificate: { certifies_ek: boolean } }).certificate.certifies_ek,
+      true,
+    );
+    const ak = await runCliJson([
+      'tpm',
+      'ak',
+      'create',
+      '--out',
+      join(dir, 'ak.blob'),
+      '--swtpm',
+      fx.address,
+      '--json',
+    ]);
     assert.equal(ak.result.code, 0, ak.result.stderr);
     const name = (ak.json as { name: string }).name;
-    const mk = await runCli(['tpm', 'ak', 'make-credential', '--ek', join(dir, 'ek.pem'), '--ak-name', name, '--secret', 'c0ffee00', '--out', join(dir, 'cred.json')]);
+    const mk = await runCli([
+      'tpm',
+      'ak',
+      'make-credential',
+      '--ek',
+      join(dir, 'ek.pem'),
+      '--ak-name',
+      name,
+      '--secret',
+      'c0ffee00',
+      '--out',
+      join(dir, 'cred.json'),
+    ]);
     assert.equal(mk.code, 0, mk.stderr);
-    const act = await runCliJson(['tpm', 'activate', '--ak', join(dir, 'ak.blob'), '--credential', join(dir, 'cred.json'), '--swtpm', fx.address, '--json']);
+    const act = await runCliJson([
+      'tpm',
+      'activate',
+      '--ak',
+      join(dir, 'ak.blob'),
+      '--credential',
+      join(dir, 'cred.json'),
+      '--swtpm',
+      fx.address,
+      '--json',
+    ]);
     assert.equal(act.result.code, 0, act.result.stderr);
     assert.equal((act.json as { secret: string }).secret, 'c0ffee00');
     // A credential for another name does not activate: TPM_RC_INTEGRITY, exit 3.
     const other = '000b' + '11'.repeat(32);
-    await runCli(['tpm', 'ak', 'make-credential', '--ek', join(dir, 'ek.pem'), '--ak-name', other, '--secret', 'c0ffee00', '--out', join(dir, 'bad.json')]);
-    const no = await runCliJson(['tpm', 'activate', '--ak', join(dir, 'ak.blob'), '--credential', join(dir, 'bad.json'), '--swtpm', fx.address, '--json']);
+    await runCli([
+      'tpm',
+      'ak',
+      'make-credential',
+      '--ek',
+      join(dir, 'ek.pem'),
+      '--ak-name',
+      other,
+      '--secret',
+      'c0ffee00',
+      '--out',
+      join(dir, 'bad.json'),
+    ]);
+    const no = await runCliJson([
+      'tpm',
+      'activate',
+      '--ak',
+      join(dir, 'ak.blob'),
+      '--credential',
+      join(dir, 'bad.json'),
+      '--swtpm',
+      fx.address,
+      '--json',
+    ]);
     assert.equal(no.result.code, 3);
     assert.equal((no.json as { error: { tpm_rc: string } }).error.tpm_rc, 'TPM_RC_INTEGRITY');
   } finally {
@@ -100,9 +181,13 @@ test('tpm ek --cert, tpm ak create, ak make-credential, activate: the secret com
 
 test('tpm swtpm start prints its address, serves tpm2-tools-compatible commands, stops on SIGINT', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mrstack-tpmcli-'));
-  const child = spawn(process.execPath, [CLI_PATH, 'tpm', 'swtpm', 'start', '--state', join(dir, 'st'), '--json'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI_PATH, 'tpm', 'swtpm', 'start', '--state', join(dir, 'st'), '--json'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   try {
     let out = '';
     const info = await new Promise<{ address: string }>((resolve, reject) => {
@@ -116,12 +201,24 @@ test('tpm swtpm start prints its address, serves tpm2-tools-compatible commands,
       });
       child.once('exit', (c) => reject(new Error(`exited ${String(c)}`)));
     });
-    const r = await runCliJson(['mr', 'read', 'pcr0:sha256', '--provider', 'tpm', '--swtpm', info.address, '--json']);
+    const r = await runCliJson([
+      'mr',
+      'read',
+      'pcr0:sha256',
+      '--provider',
+      'tpm',
+      '--swtpm',
+      info.address,
+      '--json',
+    ]);
     assert.equal((r.json as { value: string }).value, '00'.repeat(32));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
     child.kill('SIGINT');
     assert.equal(await exited, 0);
-    const [host, port] = [info.address.slice(0, info.address.lastIndexOf(':')), Number(info.address.slice(info.address.lastIndexOf(':') + 1))];
+    const [host, port] = [
+      info.address.slice(0, info.address.lastIndexOf(':')),
+      Number(info.address.slice(info.address.lastIndexOf(':') + 1)),
+    ];
     const refused = await new Promise<boolean>((resolve) => {
       const s = connect({ host, port });
       s.once('connect', () => {

@@ -32,22 +32,54 @@ test('emulated tpm quote passes tpm2_checkquote and mrstack verification; concur
       p.report({ reportData: nonce }),
     ]);
     assert.deepEqual(a.parts!['ak_public'], b.parts!['ak_public'], 'one AK');
-    assert.deepEqual(readdirSync(join(state, 'keys', 'tpm')), ['ak-key.pem'], 'no temporary files left');
+    assert.deepEqual(
+      readdirSync(join(state, 'keys', 'tpm')),
+      ['ak-key.pem'],
+      'no temporary files left',
+    );
     assert.equal(a.emulated, true);
     const ak = readPublic(new ByteReader(a.parts!['ak_public']!, { format: 'tpm2' }), 'ak');
     writeFileSync(join(dir, 'ak.pem'), publicToPem(ak));
     writeFileSync(join(dir, 'q.msg'), a.outblob);
     writeFileSync(join(dir, 'q.sig'), a.parts!['signature']!);
     writeFileSync(join(dir, 'q.pcrs'), a.parts!['pcr_values']!);
-    execFileSync('tpm2_checkquote', ['-u', join(dir, 'ak.pem'), '-m', join(dir, 'q.msg'), '-s', join(dir, 'q.sig'), '-g', 'sha256', '-f', join(dir, 'q.pcrs'), '-l', 'sha256:0,10,17', '-q', Buffer.from(nonce).toString('hex')], { stdio: 'pipe' });
+    execFileSync(
+      'tpm2_checkquote',
+      [
+        '-u',
+        join(dir, 'ak.pem'),
+        '-m',
+        join(dir, 'q.msg'),
+        '-s',
+        join(dir, 'q.sig'),
+        '-g',
+        'sha256',
+        '-f',
+        join(dir, 'q.pcrs'),
+        '-l',
+        'sha256:0,10,17',
+        '-q',
+        Buffer.from(nonce).toString('hex'),
+      ],
+      { stdio: 'pipe' },
+    );
     const at = parseAttest(a.outblob);
     const sel = at.attested.kind === 'quote' ? at.attested.pcrSelect : [];
     const pcrs = parsePcrValues(a.parts!['pcr_values']!, sel);
     // PC Client reset values and the extend, computed here: pcr10 = SHA-256(0³² ‖ SHA-256("abc")).
-    const pcr10 = createHash('sha256').update(Buffer.alloc(32)).update(createHash('sha256').update('abc').digest()).digest('hex');
+    const pcr10 = createHash('sha256')
+      .update(Buffer.alloc(32))
+      .update(createHash('sha256').update('abc').digest())
+      .digest('hex');
     assert.equal(Buffer.from(pcrs.get('sha256')!.get(10)!).toString('hex'), pcr10);
     assert.equal(Buffer.from(pcrs.get('sha256')!.get(17)!).toString('hex'), 'ff'.repeat(32));
-    const r = verifyTpmQuote({ attest: a.outblob, signature: a.parts!['signature']!, ak: { tpmtPublic: a.parts!['ak_public']! }, nonce, pcrs });
+    const r = verifyTpmQuote({
+      attest: a.outblob,
+      signature: a.parts!['signature']!,
+      ak: { tpmtPublic: a.parts!['ak_public']! },
+      nonce,
+      pcrs,
+    });
     assert.deepEqual(r.errors, []);
   } finally {
     await p.close();

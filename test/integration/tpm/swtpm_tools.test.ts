@@ -13,10 +13,16 @@ import { join } from 'node:path';
 import { parsePcrreadYaml, startSwtpmFixture, type SwtpmFixture } from './swtpm_fixture.js';
 import { TpmProvider } from '../../../src/providers/tpm/tpm_provider.js';
 import { SwtpmControl, SwtpmTransport } from '../../../src/providers/tpm/swtpm_transport.js';
-import { createAk, createEk, loadAk, readEkCertificate } from '../../../src/providers/tpm/identity.js';
+import {
+  createAk,
+  createEk,
+  loadAk,
+  readEkCertificate,
+} from '../../../src/providers/tpm/identity.js';
 import { publicToPem, objectName } from '../../../src/formats/tpm2/public_key.js';
 import { makeCredential } from '../../../src/formats/tpm2/credential.js';
 import { parseAttest } from '../../../src/formats/tpm2/marshal/attest.js';
+import type { PcrSelection } from '../../../src/formats/tpm2/marshal/pcr_selection.js';
 import { TPM_ALG } from '../../../src/formats/tpm2/constants.js';
 import { ByteReader } from '../../../src/bytes/reader.js';
 import { readTpm2b } from '../../../src/formats/tpm2/marshal/tpm2b.js';
@@ -25,9 +31,17 @@ import {
   akFromBytes,
   parsePcrValues,
   verifyTpmQuote,
+  type TpmQuoteClaims,
+  type TpmQuoteResult,
 } from '../../../src/verifier/verify/tpm_quote.js';
 
 let fx: SwtpmFixture;
+
+/** The claims of a result that must have them. */
+function claimsOf(r: TpmQuoteResult): TpmQuoteClaims {
+  assert.ok(r.claims !== undefined, 'claims');
+  return r.claims;
+}
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const sha = (alg: string, ...parts: Uint8Array[]): Uint8Array => {
   const h = createHash(alg);
@@ -39,7 +53,7 @@ before(async () => {
   fx = await startSwtpmFixture();
 });
 after(async () => {
-  await fx?.stop();
+  await fx.stop();
 });
 
 function provider(): TpmProvider {
@@ -98,7 +112,11 @@ test('extends: bare pcrN in every bank from event data, pcrN:ALG one bank; tpm2_
   try {
     for (const m of await p2.describe()) {
       const [v] = await p2.read({ name: m.name, alg: m.alg! });
-      assert.equal(hex(v!.value), all.get(m.alg!)?.get(Number(m.name.slice(3))), `${m.name}:${m.alg}`);
+      assert.equal(
+        hex(v!.value),
+        all.get(m.alg!)?.get(Number(m.name.slice(3))),
+        `${m.name}:${m.alg}`,
+      );
     }
   } finally {
     await p2.close();
@@ -117,7 +135,9 @@ test('PCR_Event: the digests the TPM returns are the hashes of the data (openssl
 for (const akAlg of ['ecc', 'rsa'] as const) {
   test(`a quote mrstack produces (${akAlg} AK) passes tpm2_checkquote, and mrstack's own verification`, async () => {
     const nonce = new Uint8Array(Buffer.from('00112233445566778899aabbccddeeff', 'hex'));
-    const p = new TpmProvider(new SwtpmTransport({ host: fx.sw.host, port: fx.sw.port }), { akAlg });
+    const p = new TpmProvider(new SwtpmTransport({ host: fx.sw.host, port: fx.sw.port }), {
+      akAlg,
+    });
     let rep;
     try {
       rep = await p.report({ reportData: nonce, pcrs: new Map([['sha256', [0, 14, 15, 16]]]) });
@@ -126,14 +146,30 @@ for (const akAlg of ['ecc', 'rsa'] as const) {
     }
     const parts = rep.parts!;
     const akPub = parts['ak_public']!;
-    const ak = new ByteReader(akPub, { format: 'tpm2' });
-    void ak;
-    const pem = publicToPem((await import('../../../src/formats/tpm2/marshal/public.js')).readPublic(new ByteReader(akPub, { format: 'tpm2' }), 'ak'));
+    const pem = publicToPem(
+      (await import('../../../src/formats/tpm2/marshal/public.js')).readPublic(
+        new ByteReader(akPub, { format: 'tpm2' }),
+        'ak',
+      ),
+    );
     writeFileSync(join(fx.dir, 'm.pem'), pem);
     writeFileSync(join(fx.dir, 'm.msg'), rep.outblob);
     writeFileSync(join(fx.dir, 'm.sig'), parts['signature']!);
     writeFileSync(join(fx.dir, 'm.pcrs'), parts['pcr_values']!);
-    const args = ['-u', 'm.pem', '-m', 'm.msg', '-s', 'm.sig', '-g', 'sha256', '-f', 'm.pcrs', '-l', 'sha256:0,14,15,16'];
+    const args = [
+      '-u',
+      'm.pem',
+      '-m',
+      'm.msg',
+      '-s',
+      'm.sig',
+      '-g',
+      'sha256',
+      '-f',
+      'm.pcrs',
+      '-l',
+      'sha256:0,14,15,16',
+    ];
     fx.tool('tpm2_checkquote', [...args, '-q', hex(nonce)]);
     // tpm2_checkquote does check the nonce: a different one fails.
     assert.throws(() => fx.tool('tpm2_checkquote', [...args, '-q', 'ff' + hex(nonce).slice(2)]));
@@ -144,10 +180,13 @@ for (const akAlg of ['ecc', 'rsa'] as const) {
       signature: parts['signature']!,
       ak: { tpmtPublic: akPub },
       nonce,
-      pcrs: parsePcrValues(parts['pcr_values']!, attest.attested.kind === 'quote' ? attest.attested.pcrSelect : []),
+      pcrs: parsePcrValues(
+        parts['pcr_values']!,
+        (attest.attested as { pcrSelect: PcrSelection[] }).pcrSelect,
+      ),
     });
     assert.deepEqual(r.errors, []);
-    assert.equal(r.claims?.signature_scheme, akAlg === 'ecc' ? 'ecdsa' : 'rsassa');
+    assert.equal(claimsOf(r).signature_scheme, akAlg === 'ecc' ? 'ecdsa' : 'rsassa');
   });
 }
 
@@ -158,24 +197,66 @@ for (const [alg, scheme] of [
 ] as const) {
   test(`a quote tpm2_quote produces (${alg} ${scheme} AK from tpm2_createak) passes mrstack's verification`, () => {
     fx.tool('tpm2_createek', ['-c', 'ek.ctx', '-G', 'rsa', '-u', 'ek.pub']);
-    fx.tool('tpm2_createak', ['-C', 'ek.ctx', '-c', 'ak.ctx', '-G', alg, '-g', 'sha256', '-s', scheme, '-u', 'ak.pub', '-n', 'ak.name']);
-    fx.tool('tpm2_quote', ['-c', 'ak.ctx', '-l', 'sha1:0,15+sha256:0,14,15', '-q', 'c0ffee', '-m', 'q.msg', '-s', 'q.sig', '-o', 'q.pcrs', '-F', 'values', '-g', 'sha256', '--scheme', scheme]);
+    fx.tool('tpm2_createak', [
+      '-C',
+      'ek.ctx',
+      '-c',
+      'ak.ctx',
+      '-G',
+      alg,
+      '-g',
+      'sha256',
+      '-s',
+      scheme,
+      '-u',
+      'ak.pub',
+      '-n',
+      'ak.name',
+    ]);
+    fx.tool('tpm2_quote', [
+      '-c',
+      'ak.ctx',
+      '-l',
+      'sha1:0,15+sha256:0,14,15',
+      '-q',
+      'c0ffee',
+      '-m',
+      'q.msg',
+      '-s',
+      'q.sig',
+      '-o',
+      'q.pcrs',
+      '-F',
+      'values',
+      '-g',
+      'sha256',
+      '--scheme',
+      scheme,
+    ]);
     const rd = (n: string): Uint8Array => new Uint8Array(readFileSync(join(fx.dir, n)));
     const attest = rd('q.msg');
     const a = parseAttest(attest);
     assert.equal(a.attested.kind, 'quote');
-    const sel = a.attested.kind === 'quote' ? a.attested.pcrSelect : [];
+    const sel = (a.attested as { pcrSelect: PcrSelection[] }).pcrSelect;
     const pcrs = parsePcrValues(rd('q.pcrs'), sel);
     const ak = akFromBytes(rd('ak.pub'));
-    const r = verifyTpmQuote({ attest, signature: rd('q.sig'), ak, nonce: Uint8Array.of(0xc0, 0xff, 0xee), pcrs });
+    const r = verifyTpmQuote({
+      attest,
+      signature: rd('q.sig'),
+      ak,
+      nonce: Uint8Array.of(0xc0, 0xff, 0xee),
+      pcrs,
+    });
     assert.deepEqual(r.errors, []);
-    assert.equal(r.claims?.signature_scheme, scheme);
-    if (scheme === 'rsapss') assert.ok((r.claims?.pss_salt_length ?? 0) >= 32);
+    assert.equal(claimsOf(r).signature_scheme, scheme);
+    if (scheme === 'rsapss') assert.ok((claimsOf(r).pss_salt_length ?? 0) >= 32);
     // The AK name mrstack computes equals the one tpm2_createak printed to ak.name.
-    assert.equal(hex(r.claims!.ak_name!), hex(rd('ak.name')));
+    assert.equal(hex(claimsOf(r).ak_name!), hex(rd('ak.name')));
     // A wrong nonce fails.
     assert.deepEqual(
-      verifyTpmQuote({ attest, signature: rd('q.sig'), ak, nonce: Uint8Array.of(1) }).errors.map((e) => e.code),
+      verifyTpmQuote({ attest, signature: rd('q.sig'), ak, nonce: Uint8Array.of(1) }).errors.map(
+        (e) => e.code,
+      ),
       ['ERR_NONCE_MISMATCH'],
     );
   });
@@ -204,7 +285,10 @@ test('the RSA EK certificate read from NV 0x01C00002 equals tpm2_nvread and cert
   fx.tool('tpm2_nvread', ['-C', '0x1c00002', '0x1c00002', '-o', 'ekcert.der']);
   assert.equal(hex(cert), hex(new Uint8Array(readFileSync(join(fx.dir, 'ekcert.der')))));
   const x = new X509Certificate(cert);
-  assert.equal(x.publicKey.export({ type: 'spki', format: 'pem' }).toString().trim(), publicToPem(ek.public.public).trim());
+  assert.equal(
+    x.publicKey.export({ type: 'spki', format: 'pem' }).toString().trim(),
+    publicToPem(ek.public.public).trim(),
+  );
 });
 
 test("a credential made for mrstack's AK activates; one made for another key's name does not", async () => {
@@ -216,19 +300,38 @@ test("a credential made for mrstack's AK activates; one made for another key's n
     try {
       assert.equal(hex(ak.name), hex(objectName(blob.public)));
       const good = makeCredential(ek.public.public, ak.name, secret);
-      assert.equal(hex(await t.activateCredential(ak.handle, ek.handle, good.credentialBlob, good.secret)), hex(secret));
+      assert.equal(
+        hex(await t.activateCredential(ak.handle, ek.handle, good.credentialBlob, good.secret)),
+        hex(secret),
+      );
       const otherName = objectName(ek.public.bytes);
       const bad = makeCredential(ek.public.public, otherName, secret);
-      await assert.rejects(t.activateCredential(ak.handle, ek.handle, bad.credentialBlob, bad.secret), (e: unknown) => {
-        assert.ok(e instanceof TpmRcError);
-        assert.equal(e.code, 'ERR_TPM_RC');
-        assert.equal(e.rcName, 'TPM_RC_INTEGRITY');
-        return true;
-      });
+      await assert.rejects(
+        t.activateCredential(ak.handle, ek.handle, bad.credentialBlob, bad.secret),
+        (e: unknown) => {
+          assert.ok(e instanceof TpmRcError);
+          assert.equal(e.code, 'ERR_TPM_RC');
+          assert.equal(e.rcName, 'TPM_RC_INTEGRITY');
+          return true;
+        },
+      );
       // tpm2_makecredential (an independent MakeCredential) for the AK's name activates too.
       writeFileSync(join(fx.dir, 'ek.pem'), publicToPem(ek.public.public));
       writeFileSync(join(fx.dir, 'secret.bin'), secret);
-      fx.offline('tpm2_makecredential', ['-T', 'none', '-u', 'ek.pem', '-G', 'rsa', '-s', 'secret.bin', '-n', hex(ak.name), '-o', 'cred.out']);
+      fx.offline('tpm2_makecredential', [
+        '-T',
+        'none',
+        '-u',
+        'ek.pem',
+        '-G',
+        'rsa',
+        '-s',
+        'secret.bin',
+        '-n',
+        hex(ak.name),
+        '-o',
+        'cred.out',
+      ]);
       const f = new Uint8Array(readFileSync(join(fx.dir, 'cred.out')));
       // tpm2-tools file: magic 0xBADCC0DE, version 1, TPM2B_ID_OBJECT, TPM2B_ENCRYPTED_SECRET.
       const r = new ByteReader(f, { format: 'tpm2' });
@@ -236,7 +339,10 @@ test("a credential made for mrstack's AK activates; one made for another key's n
       r.u32be('version');
       const idObject = readTpm2b(r, 'credentialBlob', 256);
       const encSecret = readTpm2b(r, 'secret', 512);
-      assert.equal(hex(await t.activateCredential(ak.handle, ek.handle, idObject, encSecret)), hex(secret));
+      assert.equal(
+        hex(await t.activateCredential(ak.handle, ek.handle, idObject, encSecret)),
+        hex(secret),
+      );
     } finally {
       await t.flush(ak.handle);
       await t.flush(ek.handle);
@@ -266,7 +372,12 @@ test('the control channel power-cycles swtpm: after Startup(CLEAR) PCR 16 is zer
   await fx.withTpm(async (t) => {
     await t.pcrEvent(16, Uint8Array.of(1));
   });
-  assert.notEqual(parsePcrreadYaml(fx.tool('tpm2_pcrread', ['sha256:16'])).get('sha256')?.get(16), '00'.repeat(32));
+  assert.notEqual(
+    parsePcrreadYaml(fx.tool('tpm2_pcrread', ['sha256:16']))
+      .get('sha256')
+      ?.get(16),
+    '00'.repeat(32),
+  );
   const ctrl = new SwtpmControl({ host: fx.sw.host, port: fx.sw.ctrlPort });
   await ctrl.init();
   await fx.withTpm(async (t) => {
@@ -274,5 +385,10 @@ test('the control channel power-cycles swtpm: after Startup(CLEAR) PCR 16 is zer
     await assert.rejects(t.pcrBanks(), { code: 'ERR_TPM_RC', message: /TPM_RC_INITIALIZE/ });
     assert.equal(await t.startup(), true);
   });
-  assert.equal(parsePcrreadYaml(fx.tool('tpm2_pcrread', ['sha256:16'])).get('sha256')?.get(16), '00'.repeat(32));
+  assert.equal(
+    parsePcrreadYaml(fx.tool('tpm2_pcrread', ['sha256:16']))
+      .get('sha256')
+      ?.get(16),
+    '00'.repeat(32),
+  );
 });

@@ -9,7 +9,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { SwtpmTransport, parseSocketAddress } from '../../../src/providers/tpm/swtpm_transport.js';
 import { Tpm } from '../../../src/providers/tpm/tpm.js';
 
-async function fakeTpm(reply: (cmd: Buffer, sock: Socket) => void): Promise<{ server: Server; port: number }> {
+async function fakeTpm(
+  reply: (cmd: Buffer, sock: Socket) => void,
+): Promise<{ server: Server; port: number }> {
   const server = createServer((sock) => {
     sock.on('data', (d) => reply(d, sock));
     sock.on('error', () => undefined);
@@ -33,7 +35,9 @@ test('a response split into single bytes is reassembled; a TPM error reaches the
   } finally {
     await tpm.close();
   }
-  const { server: s2, port: p2 } = await fakeTpm((_c, sock) => sock.write(hx('8001 0000000a 00000143')));
+  const { server: s2, port: p2 } = await fakeTpm((_c, sock) =>
+    sock.write(hx('8001 0000000a 00000143')),
+  );
   t.after(() => s2.close());
   const tpm2 = new Tpm(new SwtpmTransport({ host: '127.0.0.1', port: p2 }));
   try {
@@ -47,7 +51,10 @@ test('an absurd size field, a closed connection and no peer are ERR_TPM_TRANSPOR
   const { server, port } = await fakeTpm((_c, sock) => sock.write(hx('8001 7fffffff 00000000')));
   t.after(() => server.close());
   const tr = new SwtpmTransport({ host: '127.0.0.1', port });
-  await assert.rejects(tr.transmit(hx('80010000000a0000017b')), { code: 'ERR_TPM_TRANSPORT', message: /size field/ });
+  await assert.rejects(tr.transmit(hx('80010000000a0000017b')), {
+    code: 'ERR_TPM_TRANSPORT',
+    message: /size field/,
+  });
   await tr.close();
   const { server: s2, port: p2 } = await fakeTpm((_c, sock) => {
     sock.write(hx('8001 0000'));
@@ -60,10 +67,13 @@ test('an absurd size field, a closed connection and no peer are ERR_TPM_TRANSPOR
   // A port nobody listens on (the server above, closed).
   const { server: s3, port: p3 } = await fakeTpm(() => undefined);
   await new Promise<void>((r) => s3.close(() => r()));
-  await assert.rejects(new SwtpmTransport({ host: '127.0.0.1', port: p3 }).transmit(hx('80010000000a0000017b')), {
-    code: 'ERR_TPM_TRANSPORT',
-    message: /cannot connect/,
-  });
+  await assert.rejects(
+    new SwtpmTransport({ host: '127.0.0.1', port: p3 }).transmit(hx('80010000000a0000017b')),
+    {
+      code: 'ERR_TPM_TRANSPORT',
+      message: /cannot connect/,
+    },
+  );
 });
 
 test('a malformed body (unknown tag) from the peer is a ParseError, not a crash', async (t) => {

@@ -30,7 +30,9 @@ test('SNP-6: the HCL report verifies and binds its runtime data', () => {
 test('SNP-6 + TPM-3: the AK the SNP report vouches for verifies the vTPM quote (nonce "challenge")', () => {
   const h = parseHclReport(hcl());
   const ak = hclAkPublicKey(h);
-  const q = JSON.parse(readFileSync(fixture('evidence', 'snp', 'trustee-azure-snp.tpm-quote.json'), 'utf8')) as {
+  const q = JSON.parse(
+    readFileSync(fixture('evidence', 'snp', 'trustee-azure-snp.tpm-quote.json'), 'utf8'),
+  ) as {
     signature: string;
     message: string;
   };
@@ -40,7 +42,10 @@ test('SNP-6 + TPM-3: the AK the SNP report vouches for verifies the vTPM quote (
   // TPMS_ATTEST: magic, type, qualifiedSigner TPM2B, then extraData TPM2B = "challenge".
   const signerLen = msg.readUInt16BE(6);
   const extraLen = msg.readUInt16BE(8 + signerLen);
-  assert.equal(msg.subarray(10 + signerLen, 10 + signerLen + extraLen).toString('latin1'), 'challenge');
+  assert.equal(
+    msg.subarray(10 + signerLen, 10 + signerLen + extraLen).toString('latin1'),
+    'challenge',
+  );
   // test_verify_quote_signature_failure: signature[0] ^= 1 fails.
   sig[0]! ^= 1;
   assert.equal(cryptoVerify('sha256', msg, ak, sig), false);

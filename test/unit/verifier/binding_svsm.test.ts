@@ -10,7 +10,11 @@ import { makeEmulatedSnpReport } from '../../../src/providers/emulated/report_sn
 import type { EmulatedReportContext } from '../../../src/providers/emulated/report.js';
 import { verifySnpReport } from '../../../src/verifier/verify/snp.js';
 import { svsmVtpmEkPublic } from '../../../src/verifier/verify/binding_svsm.js';
-import { encodeSvsmManifest, parseSvsmManifest, SVSM_GUIDS } from '../../../src/formats/svsm/services_manifest.js';
+import {
+  encodeSvsmManifest,
+  parseSvsmManifest,
+  SVSM_GUIDS,
+} from '../../../src/formats/svsm/services_manifest.js';
 import { opensslDigest } from '../../_support/peers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mrstack-svsm-'));
@@ -40,27 +44,51 @@ const AT = new Date('2026-06-01T00:00:00Z');
 test('manifest layout: GUID, total size, count, entry {GUID, offset, size}, data', () => {
   assert.equal(manifest.length, 24 + 24 + EK.length);
   // GUID bytes in EFI order, then size and count little-endian.
-  assert.equal(Buffer.from(manifest.subarray(0, 16)).toString('hex'), 'bb9e8463923d7046a1ff58f9c94b87bb');
+  assert.equal(
+    Buffer.from(manifest.subarray(0, 16)).toString('hex'),
+    'bb9e8463923d7046a1ff58f9c94b87bb',
+  );
   assert.equal(Buffer.from(manifest).readUInt32LE(16), manifest.length);
   assert.equal(Buffer.from(manifest).readUInt32LE(20), 1);
   assert.equal(Buffer.from(manifest).readUInt32LE(40), 48);
   const m = parseSvsmManifest(manifest);
   assert.equal(m.services[0]?.name, 'vtpm');
   assert.deepEqual(svsmVtpmEkPublic(manifest), EK);
-  assert.throws(() => parseSvsmManifest(manifest.subarray(0, 60)), { code: 'ERR_TRUNCATED', format: 'svsm-manifest' });
+  assert.throws(() => parseSvsmManifest(manifest.subarray(0, 60)), {
+    code: 'ERR_TRUNCATED',
+    format: 'svsm-manifest',
+  });
 });
 
 test('report data = SHA-512(nonce ‖ manifest) binds the manifest and its vTPM EK', () => {
   const rd = opensslDigest('sha512', Buffer.concat([NONCE, manifest]));
   const r = report(rd);
-  const ok = verifySnpReport(r.outblob, { at: AT, auxblob: r.auxblob, trustEmulated: true, nonce: NONCE, manifest });
+  const ok = verifySnpReport(r.outblob, {
+    at: AT,
+    auxblob: r.auxblob,
+    trustEmulated: true,
+    nonce: NONCE,
+    manifest,
+  });
   assert.deepEqual(ok.errors, []);
   assert.equal(ok.checks['svsm_manifest'], 'ok');
   assert.deepEqual(ok.claims['vtpm_ek_public'], EK);
   const other = Uint8Array.from(manifest);
   other[other.length - 1]! ^= 1;
-  const bad = verifySnpReport(r.outblob, { at: AT, auxblob: r.auxblob, trustEmulated: true, nonce: NONCE, manifest: other });
+  const bad = verifySnpReport(r.outblob, {
+    at: AT,
+    auxblob: r.auxblob,
+    trustEmulated: true,
+    nonce: NONCE,
+    manifest: other,
+  });
   assert.deepEqual([...new Set(bad.errors.map((e) => e.code))], ['ERR_BINDING_MISMATCH']);
-  const wrongNonce = verifySnpReport(r.outblob, { at: AT, auxblob: r.auxblob, trustEmulated: true, nonce: NONCE.subarray(1), manifest });
+  const wrongNonce = verifySnpReport(r.outblob, {
+    at: AT,
+    auxblob: r.auxblob,
+    trustEmulated: true,
+    nonce: NONCE.subarray(1),
+    manifest,
+  });
   assert.equal(wrongNonce.checks['svsm_manifest'], 'failed');
 });

@@ -22,7 +22,12 @@ function ctx(reportData: Uint8Array): EmulatedReportContext {
     stateDir: dir,
     keysDir: join(dir, 'keys', 'cca'),
     profile: 'cca',
-    config: { profile: 'cca', created: new Date('2026-01-01T00:00:00Z'), hashAlg: 'sha256', staticValues: new Map([['rim', RIM]]) },
+    config: {
+      profile: 'cca',
+      created: new Date('2026-01-01T00:00:00Z'),
+      hashAlg: 'sha256',
+      staticValues: new Map([['rim', RIM]]),
+    },
     registers: [],
     values: new Map([['rem2', REM2]]),
     request: { reportData },
@@ -55,12 +60,18 @@ test('verifies with --trust-emulated or the emulated root as anchor; refused oth
   assert.deepEqual(ok.errors, []);
   assert.equal(ok.verified, true);
   assert.equal(ok.trust.emulated, true);
-  const anchored = verifyCcaToken(raw.outblob, { at: AT, trustAnchors: [readFileSync(join(dir, 'keys', 'cca', 'root.pem'))] });
+  const anchored = verifyCcaToken(raw.outblob, {
+    at: AT,
+    trustAnchors: [readFileSync(join(dir, 'keys', 'cca', 'root.pem'))],
+  });
   assert.equal(anchored.verified, true);
   const refused = verifyCcaToken(raw.outblob, { at: AT });
   assert.equal(refused.verified, false);
   assert.deepEqual([...new Set(refused.errors.map((e) => e.code))], ['ERR_UNTRUSTED_ROOT']);
-  const early = verifyCcaToken(raw.outblob, { at: new Date('2020-01-01T00:00:00Z'), trustEmulated: true });
+  const early = verifyCcaToken(raw.outblob, {
+    at: new Date('2020-01-01T00:00:00Z'),
+    trustEmulated: true,
+  });
   assert.ok(early.errors.some((e) => e.code === 'ERR_CERT_NOT_YET_VALID'));
 });
 

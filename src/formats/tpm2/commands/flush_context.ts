@@ -10,7 +10,10 @@ import { decodeResponse, encodeCommand } from '../command.js';
 
 /** TPM2_FlushContext(flushHandle). */
 export function encodeFlushContext(handle: number): Uint8Array {
-  return encodeCommand({ cc: TPM_CC.FlushContext, params: new ByteWriter(4).u32be(handle).finish() });
+  return encodeCommand({
+    cc: TPM_CC.FlushContext,
+    params: new ByteWriter(4).u32be(handle).finish(),
+  });
 }
 
 /** Checks FlushContext's response. */

@@ -31,7 +31,12 @@ export function encodeQuote(
   writeTpm2b(w, qualifyingData, TPM2_LIMITS.maxData);
   w.u16be(TPM_ALG.NULL);
   writePcrSelectionList(w, selection);
-  return encodeCommand({ cc: TPM_CC.Quote, handles: [signHandle], auths: [auth], params: w.finish() });
+  return encodeCommand({
+    cc: TPM_CC.Quote,
+    handles: [signHandle],
+    auths: [auth],
+    params: w.finish(),
+  });
 }
 
 /** Decodes Quote's response. */

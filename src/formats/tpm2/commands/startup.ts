@@ -9,7 +9,10 @@ import { decodeResponse, encodeCommand } from '../command.js';
 
 /** TPM2_Startup(startupType). */
 export function encodeStartup(startupType: number): Uint8Array {
-  return encodeCommand({ cc: TPM_CC.Startup, params: new ByteWriter(2).u16be(startupType).finish() });
+  return encodeCommand({
+    cc: TPM_CC.Startup,
+    params: new ByteWriter(2).u16be(startupType).finish(),
+  });
 }
 
 /** Checks TPM2_Startup's response. */
@@ -19,7 +22,10 @@ export function decodeStartupResponse(resp: Uint8Array): void {
 
 /** TPM2_Shutdown(shutdownType). */
 export function encodeShutdown(shutdownType: number): Uint8Array {
-  return encodeCommand({ cc: TPM_CC.Shutdown, params: new ByteWriter(2).u16be(shutdownType).finish() });
+  return encodeCommand({
+    cc: TPM_CC.Shutdown,
+    params: new ByteWriter(2).u16be(shutdownType).finish(),
+  });
 }
 
 /** Checks TPM2_Shutdown's response. */

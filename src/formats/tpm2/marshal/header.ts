@@ -69,5 +69,7 @@ export function readHeader(r: ByteReader, field: string, messageLength: number):
 
 /** Writes a header. */
 export function writeHeader(w: ByteWriter, h: MessageHeader): void {
-  w.u16be(h.tag).u32be(h.size).u32be(h.code >>> 0);
+  w.u16be(h.tag)
+    .u32be(h.size)
+    .u32be(h.code >>> 0);
 }

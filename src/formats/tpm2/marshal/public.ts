@@ -77,7 +77,8 @@ function readScheme(r: ByteReader, field: string): Scheme {
   const scheme = r.u16be(`${field}.scheme`);
   if (scheme === TPM_ALG.NULL || scheme === TPM_ALG.RSAES) return { scheme };
   const hashAlg = r.u16be(`${field}.details.hashAlg`);
-  if (scheme === TPM_ALG.ECDAA) return { scheme, hashAlg, count: r.u16be(`${field}.details.count`) };
+  if (scheme === TPM_ALG.ECDAA)
+    return { scheme, hashAlg, count: r.u16be(`${field}.details.count`) };
   return { scheme, hashAlg };
 }
 
@@ -126,7 +127,18 @@ export function readPublic(r: ByteReader, field: string): TpmPublic {
   const kdf = readScheme(r, `${field}.parameters.kdf`);
   const x = readTpm2b(r, `${field}.unique.ecc.x`, TPM2_LIMITS.maxEccKeyBytes);
   const y = readTpm2b(r, `${field}.unique.ecc.y`, TPM2_LIMITS.maxEccKeyBytes);
-  return { type: 'ecc', nameAlg, objectAttributes, authPolicy, symmetric, scheme, curveId, kdf, x, y };
+  return {
+    type: 'ecc',
+    nameAlg,
+    objectAttributes,
+    authPolicy,
+    symmetric,
+    scheme,
+    curveId,
+    kdf,
+    x,
+    y,
+  };
 }
 
 /** Writes a TPMT_PUBLIC. */

@@ -17,9 +17,18 @@ test('CCA-1 TF-RMM legacy token: platform and realm claims', () => {
   assert.equal(t.tag, 399);
   const p = t.platformClaims;
   assert.equal(p.profile, 'http://arm.com/CCA-SSD/1.0.0');
-  assert.equal(hex(p.challenge), 'b5973cb68baa9fc55558786b7ec67f69e40df5ba5aa921cd0c27f40587a011ea');
-  assert.equal(hex(p.implementation_id), '7f454c4602010100000000000000000003003e00010000005058000000000000');
-  assert.equal(hex(p.instance_id), '0107060504030201000f0e0d0c0b0a090817161514131211101f1e1d1c1b1a1918');
+  assert.equal(
+    hex(p.challenge),
+    'b5973cb68baa9fc55558786b7ec67f69e40df5ba5aa921cd0c27f40587a011ea',
+  );
+  assert.equal(
+    hex(p.implementation_id),
+    '7f454c4602010100000000000000000003003e00010000005058000000000000',
+  );
+  assert.equal(
+    hex(p.instance_id),
+    '0107060504030201000f0e0d0c0b0a090817161514131211101f1e1d1c1b1a1918',
+  );
   assert.equal(p.lifecycle, 12291);
   assert.equal(p.lifecycle_state, 'secured');
   assert.deepEqual(
@@ -38,7 +47,12 @@ test('CCA-1 TF-RMM legacy token: platform and realm claims', () => {
     'The quick brown fox jumps over 13 lazy dogs.The quick brown fox ',
   );
   assert.equal(hex(r.rim), '00'.repeat(32));
-  assert.deepEqual(r.rem.map(hex), ['00'.repeat(32), '00'.repeat(32), '00'.repeat(32), '00'.repeat(32)]);
+  assert.deepEqual(r.rem.map(hex), [
+    '00'.repeat(32),
+    '00'.repeat(32),
+    '00'.repeat(32),
+    '00'.repeat(32),
+  ]);
   assert.equal(r.public_key_hash_algo_id, 'sha-256');
   assert.equal(r.public_key.length, 97);
   // Binding fact from PROVENANCE: SHA-256(RAK point) = platform challenge.
@@ -56,15 +70,24 @@ test('CCA-2 token 02: SHA-512 binding, 0x43 RIM/REMs, instance id 01 + 32×02', 
   assert.equal(hex(t.platformClaims.instance_id), '01' + '02'.repeat(32));
   assert.equal(hex(t.platformClaims.implementation_id), '00'.repeat(32));
   assert.equal(Buffer.from(t.realmClaims.challenge).toString('latin1'), 'AB'.repeat(32));
-  assert.equal(Buffer.from(t.realmClaims.personalization_value ?? []).toString('latin1'), 'AD'.repeat(32));
+  assert.equal(
+    Buffer.from(t.realmClaims.personalization_value ?? []).toString('latin1'),
+    'AD'.repeat(32),
+  );
 });
 
 test('CCA-3 draft-ffm-00 token: profiles, COSE_Key RAK, RIM/REMs, 13 components', () => {
   const t = parseCcaToken(cca('rustcca-ffm00.cca-token.cbor'));
   assert.equal(t.platformClaims.profile, 'tag:arm.com,2023:cca_platform#1.0.0');
   assert.equal(t.realmClaims.profile, 'tag:arm.com,2023:realm#1.0.0');
-  assert.equal(hex(t.platformClaims.challenge), '0d22e08a98469058486318283489bdb36f09dbefeb1864df433fa6e54ea2d711');
-  assert.equal(hex(t.realmClaims.rim), '311314ab73620350cf758834ae5c65d9e8c2dc7febe6e7d9654bbe864e300d49');
+  assert.equal(
+    hex(t.platformClaims.challenge),
+    '0d22e08a98469058486318283489bdb36f09dbefeb1864df433fa6e54ea2d711',
+  );
+  assert.equal(
+    hex(t.realmClaims.rim),
+    '311314ab73620350cf758834ae5c65d9e8c2dc7febe6e7d9654bbe864e300d49',
+  );
   assert.deepEqual(t.realmClaims.rem.map(hex), [
     '24d5b0a296cc05cbd8068c5067c5bd473b770dda6ae082fe3ba30abe3f9a6ab1',
     '788fc090bfc6b8ed903152ba8414e73daf5b8c7bb1e79ad502ab0699b659ed16',
@@ -84,7 +107,10 @@ test('Sig_structure equals the RFC 9052 array encoded by an independent CBOR enc
     Buffer.alloc(0),
     Buffer.from(t.platform.payload),
   ]);
-  assert.deepEqual(Buffer.from(sigStructure(t.platform.protectedBytes, t.platform.payload)), Buffer.from(ref));
+  assert.deepEqual(
+    Buffer.from(sigStructure(t.platform.protectedBytes, t.platform.payload)),
+    Buffer.from(ref),
+  );
 });
 
 test('lifecycle names follow the PSA security lifecycle ranges', () => {
@@ -95,16 +121,21 @@ test('lifecycle names follow the PSA security lifecycle ranges', () => {
 
 test('truncated, wrongly tagged and malformed tokens are typed errors', () => {
   const b = cca('tfrmm-legacy.cca-token.cbor');
-  assert.throws(() => parseCcaToken(b.subarray(0, 200)), (e: unknown) => {
-    assert.ok(e instanceof ParseError);
-    assert.equal(e.format, 'cca-token');
-    assert.equal(e.code, 'ERR_BAD_ENCODING');
-    return true;
-  });
+  assert.throws(
+    () => parseCcaToken(b.subarray(0, 200)),
+    (e: unknown) => {
+      assert.ok(e instanceof ParseError);
+      assert.equal(e.format, 'cca-token');
+      assert.equal(e.code, 'ERR_BAD_ENCODING');
+      return true;
+    },
+  );
   const tag = Uint8Array.from(b);
   tag[2] = 0x90; // tag 400
   assert.throws(() => parseCcaToken(tag), { code: 'ERR_BAD_MAGIC' });
-  assert.throws(() => parseCcaToken(Uint8Array.of(0xd9, 0x01, 0x8f, 0xa0)), { code: 'ERR_BAD_VALUE' });
+  assert.throws(() => parseCcaToken(Uint8Array.of(0xd9, 0x01, 0x8f, 0xa0)), {
+    code: 'ERR_BAD_VALUE',
+  });
   assert.throws(() => parseCcaToken(b, withLimits({ maxEvidenceSize: 100 })), {
     code: 'ERR_LENGTH_LIMIT',
   });

@@ -41,7 +41,8 @@ test('TLV cuts around every record boundary: clean count or ERR_TRUNCATED with t
   const cuts = new Set<number>();
   for (let o = 0; o <= ends[0]!; o++) cuts.add(o);
   for (let o = recs[recs.length - 1]!.offset; o <= capture.length; o++) cuts.add(o);
-  for (const b of ends) for (let d = -16; d <= 16; d++) if (b + d >= 0 && b + d <= capture.length) cuts.add(b + d);
+  for (const b of ends)
+    for (let d = -16; d <= 16; d++) if (b + d >= 0 && b + d <= capture.length) cuts.add(b + d);
   for (const cut of cuts) {
     const complete = ends.filter((e) => e <= cut).length;
     const input = capture.subarray(0, cut);
@@ -49,7 +50,10 @@ test('TLV cuts around every record boundary: clean count or ERR_TRUNCATED with t
       assert.equal(parseCelTlv(input).length, complete, `cut ${cut}`);
     } else {
       const e = parsesOrParseError(() => parseCelTlv(input), `cut ${cut}`);
-      assert.ok(e !== undefined && e.code === 'ERR_TRUNCATED', `cut ${cut}: ${e?.message ?? 'parsed'}`);
+      assert.ok(
+        e?.code === 'ERR_TRUNCATED',
+        `cut ${cut}: ${e?.message ?? 'parsed'}`,
+      );
       assert.equal(e.completeRecords, complete, `cut ${cut}`);
     }
   }

@@ -21,7 +21,8 @@ import { replayIma } from '../../../../src/formats/ima/ima_replay.js';
 import { opensslDigest } from '../../../_support/peers.js';
 
 const enc = new TextEncoder();
-const dng = (alg: string, d: Uint8Array): Uint8Array => new Uint8Array([...enc.encode(`${alg}:`), 0, ...d]);
+const dng = (alg: string, d: Uint8Array): Uint8Array =>
+  new Uint8Array([...enc.encode(`${alg}:`), 0, ...d]);
 const nng = (s: string): Uint8Array => new Uint8Array([...enc.encode(s), 0]);
 
 function entry(tpl: string, fields: ImaField[], bank = 'sha1', pcr = 10, le = true): ImaEntry {
@@ -38,10 +39,14 @@ function entry(tpl: string, fields: ImaField[], bank = 'sha1', pcr = 10, le = tr
 }
 
 test('per-bank binary list (SHA-256 template hashes) is detected and replays', () => {
-  const e = entry('ima-ng', [
-    { id: 'd-ng', data: dng('sha256', new Uint8Array(32).fill(7)) },
-    { id: 'n-ng', data: nng('/bin/true') },
-  ], 'sha256');
+  const e = entry(
+    'ima-ng',
+    [
+      { id: 'd-ng', data: dng('sha256', new Uint8Array(32).fill(7)) },
+      { id: 'n-ng', data: nng('/bin/true') },
+    ],
+    'sha256',
+  );
   const bin = encodeImaBinary([e, { ...e, index: 1 }]);
   assert.deepEqual(detectImaBinaryLayout(bin), { bank: 'sha256', littleEndian: true });
   const back = parseImaBinary(bin);
@@ -77,11 +82,16 @@ test('big-endian (host order on BE machines) lists: detected, hashed as stored, 
 });
 
 test('ascii rendering follows the kernel: %2d PCR, spaces in names, empty signature', () => {
-  const a = entry('ima-sig', [
-    { id: 'd-ng', data: dng('sha256', new Uint8Array(32).fill(0xab)) },
-    { id: 'n-ng', data: nng('/opt/my app/run me') },
-    { id: 'sig', data: new Uint8Array(0) },
-  ], 'sha1', 2);
+  const a = entry(
+    'ima-sig',
+    [
+      { id: 'd-ng', data: dng('sha256', new Uint8Array(32).fill(0xab)) },
+      { id: 'n-ng', data: nng('/opt/my app/run me') },
+      { id: 'sig', data: new Uint8Array(0) },
+    ],
+    'sha1',
+    2,
+  );
   const text = encodeImaAscii([a]);
   assert.equal(
     text,
@@ -98,7 +108,7 @@ test('ascii rendering follows the kernel: %2d PCR, spaces in names, empty signat
     { id: 'modsig', data: new Uint8Array([9, 8, 7]) },
   ]);
   const t2 = encodeImaAscii([b]);
-  assert.match(t2, / \/lib\/modules\/a b\.ko  sha256:(02){32} 090807\n$/);
+  assert.match(t2, / \/lib\/modules\/a b\.ko {2}sha256:(02){32} 090807\n$/);
   assert.equal(toHex(parseImaAscii(t2)[0]!.templateData), toHex(b.templateData));
 });
 
@@ -136,12 +146,21 @@ test('ima-ngv2 digest type prefix, ima-buf, legacy ima, custom field list', () =
   assert.equal(legacyText, `10 ${toHex(legacy.templateHash)} ima ${'05'.repeat(20)} /init\n`);
   assert.equal(toHex(parseImaAscii(legacyText)[0]!.templateData), toHex(legacy.templateData));
   const custom = entry('d-ng|n-ng|buf', decodeImaFields(buf));
-  assert.deepEqual(decodeImaFields(custom).map((f) => f.id), ['d-ng', 'n-ng', 'buf']);
-  assert.equal(toHex(parseImaAscii(encodeImaAscii([custom]))[0]!.templateData), toHex(custom.templateData));
+  assert.deepEqual(
+    decodeImaFields(custom).map((f) => f.id),
+    ['d-ng', 'n-ng', 'buf'],
+  );
+  assert.equal(
+    toHex(parseImaAscii(encodeImaAscii([custom]))[0]!.templateData),
+    toHex(custom.templateData),
+  );
 });
 
 test('ascii errors name the line and field', () => {
-  assert.throws(() => parseImaAscii('10 zz ima-ng sha1:00 x\n'), { code: 'ERR_BAD_HEX', offset: 1 });
+  assert.throws(() => parseImaAscii('10 zz ima-ng sha1:00 x\n'), {
+    code: 'ERR_BAD_HEX',
+    offset: 1,
+  });
   assert.throws(() => parseImaAscii(`10 ${'0'.repeat(40)} ima-ng sha1:00 x\nfoo\n`), {
     code: 'ERR_BAD_VALUE',
     offset: 2,
@@ -149,7 +168,9 @@ test('ascii errors name the line and field', () => {
   assert.throws(() => parseImaAscii(`10 ${'0'.repeat(40)} no-such-template x\n`), {
     code: 'ERR_UNSUPPORTED_VERSION',
   });
-  assert.throws(() => parseImaAscii(`10 ${'0'.repeat(40)} ima-sig sha1:0g x y\n`), { code: 'ERR_BAD_VALUE' });
+  assert.throws(() => parseImaAscii(`10 ${'0'.repeat(40)} ima-sig sha1:0g x y\n`), {
+    code: 'ERR_BAD_VALUE',
+  });
   assert.throws(() => parseImaAscii(new Uint8Array([0x31, 0x30, 0x20, 0xff, 0x0a])), {
     code: 'ERR_BAD_ENCODING',
   });

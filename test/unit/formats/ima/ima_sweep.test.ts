@@ -49,7 +49,8 @@ function cutsFor(ends: readonly number[], size: number): number[] {
   for (let o = 0; o <= (ends[0] ?? 0); o++) set.add(o);
   const lastStart = starts[starts.length - 1] ?? 0;
   for (let o = lastStart; o <= size; o++) set.add(o);
-  for (const b of ends) for (let d = -16; d <= 16; d++) if (b + d >= 0 && b + d <= size) set.add(b + d);
+  for (const b of ends)
+    for (let d = -16; d <= 16; d++) if (b + d >= 0 && b + d <= size) set.add(b + d);
   return [...set].sort((a, b) => a - b);
 }
 
@@ -121,7 +122,9 @@ test('ascii lists: cuts and seeded mutations parse or give a ParseError', () => 
     for (let i = 0; i < 300; i++) {
       const m = full.slice();
       const at = Math.floor(rand() * m.length);
-      m[at] = [0x20, 0x0a, 0x00, 0x3a, 0x7c, 0xff, Math.floor(rand() * 256)][Math.floor(rand() * 7)]!;
+      m[at] = [0x20, 0x0a, 0x00, 0x3a, 0x7c, 0xff, Math.floor(rand() * 256)][
+        Math.floor(rand() * 7)
+      ]!;
       parsesOrParseError(() => {
         for (const x of parseImaAscii(m)) decodeImaFields(x, 'ima-ascii');
       }, `${name} mutation ${i}`);

@@ -3,7 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { evidenceBinding } from '../../../../src/formats/bundle/binding.js';
-import { merkleProof, merkleRoot, verifyMerkleProof } from '../../../../src/formats/bundle/merkle.js';
+import {
+  merkleProof,
+  merkleRoot,
+  verifyMerkleProof,
+} from '../../../../src/formats/bundle/merkle.js';
 
 function sha512(data: Uint8Array): Buffer {
   const r = spawnSync('openssl', ['dgst', '-sha512', '-binary'], { input: data });
@@ -19,12 +23,37 @@ const u32 = (n: number): Buffer => {
 test('binding = SHA-512(label ‖ u32be len ‖ tenant ‖ u32be len ‖ nonce ‖ u32be len ‖ user data)', () => {
   const nonce = Buffer.from('00112233445566778899', 'hex');
   const ud = Buffer.from('cafe', 'hex');
-  const expected = sha512(Buffer.concat([Buffer.from('mrstack-evidence-v1'), u32(5), Buffer.from('alice'), u32(10), nonce, u32(2), ud]));
-  assert.equal(Buffer.from(evidenceBinding('alice', nonce, ud)).toString('hex'), expected.toString('hex'));
-  const noUd = sha512(Buffer.concat([Buffer.from('mrstack-evidence-v1'), u32(5), Buffer.from('alice'), u32(10), nonce, u32(0)]));
+  const expected = sha512(
+    Buffer.concat([
+      Buffer.from('mrstack-evidence-v1'),
+      u32(5),
+      Buffer.from('alice'),
+      u32(10),
+      nonce,
+      u32(2),
+      ud,
+    ]),
+  );
+  assert.equal(
+    Buffer.from(evidenceBinding('alice', nonce, ud)).toString('hex'),
+    expected.toString('hex'),
+  );
+  const noUd = sha512(
+    Buffer.concat([
+      Buffer.from('mrstack-evidence-v1'),
+      u32(5),
+      Buffer.from('alice'),
+      u32(10),
+      nonce,
+      u32(0),
+    ]),
+  );
   assert.equal(Buffer.from(evidenceBinding('alice', nonce)).toString('hex'), noUd.toString('hex'));
   // lengths separate the fields: moving a byte from tenant to nonce changes the binding
-  assert.notDeepEqual(evidenceBinding('alic', Buffer.from('65', 'hex')), evidenceBinding('alice', new Uint8Array(0)));
+  assert.notDeepEqual(
+    evidenceBinding('alic', Buffer.from('65', 'hex')),
+    evidenceBinding('alice', new Uint8Array(0)),
+  );
 });
 
 test('Merkle root of three bindings is RFC 9162 with SHA-512 (openssl)', () => {
@@ -44,7 +73,8 @@ test('every inclusion proof verifies for 1..33 leaves; a wrong leaf or index doe
       const p = merkleProof(leaves, i);
       assert.ok(verifyMerkleProof(leaves[i]!, i, n, p, root), `n=${n} i=${i}`);
       assert.ok(!verifyMerkleProof(new Uint8Array(64).fill(0xee), i, n, p, root));
-      if (n > 1) assert.ok(!verifyMerkleProof(leaves[i]!, (i + 1) % n, n, p, root), `index n=${n} i=${i}`);
+      if (n > 1)
+        assert.ok(!verifyMerkleProof(leaves[i]!, (i + 1) % n, n, p, root), `index n=${n} i=${i}`);
     }
   }
 });

@@ -33,16 +33,23 @@ test('parses every record kind and formats each back byte-exact', () => {
     '# informative',
   ];
   const { records } = parseMrlog(lines.map((l) => `${l}\n`).join(''));
-  assert.deepEqual(records.map((r) => r.kind), ['boot', 'sync', 'vmr', 'checkpoint', 'comment']);
+  assert.deepEqual(
+    records.map((r) => r.kind),
+    ['boot', 'sync', 'vmr', 'checkpoint', 'comment'],
+  );
   for (const r of records) assert.equal(formatMrlogRecord(r), r.line);
   const ev = parseMrlogLine('example.com/app load  two  spaces kept ', 7);
   assert.equal(ev.kind, 'event');
-  if (ev.kind === 'event') {
-    assert.equal(ev.domain, 'example.com/app');
-    assert.equal(ev.content, ' two  spaces kept ');
-  }
-  const t = parseMrlog(`SALT ${'00'.repeat(32)}\nTENANT alice alice 2026-11-22T00:00:00Z\nexample.com x y\n`, { role: 'tenant' });
-  assert.deepEqual(t.records.map((r) => r.kind), ['salt', 'tenant', 'event']);
+  assert.equal(ev.domain, 'example.com/app');
+  assert.equal(ev.content, ' two  spaces kept ');
+  const t = parseMrlog(
+    `SALT ${'00'.repeat(32)}\nTENANT alice alice 2026-11-22T00:00:00Z\nexample.com x y\n`,
+    { role: 'tenant' },
+  );
+  assert.deepEqual(
+    t.records.map((r) => r.kind),
+    ['salt', 'tenant', 'event'],
+  );
 });
 
 test('errors name the line: control characters, bad domain, unknown reserved token, bad hex', () => {
@@ -64,7 +71,10 @@ test('errors name the line: control characters, bad domain, unknown reserved tok
       JSON.stringify(text),
     );
   }
-  assert.throws(() => parseMrlog(Buffer.from([0x61, 0x2e, 0x62, 0x20, 0x6f, 0x20, 0xff, 0x0a])), (e: unknown) => e instanceof ParseError && e.code === 'ERR_BAD_ENCODING');
+  assert.throws(
+    () => parseMrlog(Buffer.from([0x61, 0x2e, 0x62, 0x20, 0x6f, 0x20, 0xff, 0x0a])),
+    (e: unknown) => e instanceof ParseError && e.code === 'ERR_BAD_ENCODING',
+  );
   const torn = parseMrlog('a.b op ok\na.b op to', { allowPartialTail: true });
   assert.equal(torn.records.length, 1);
   assert.equal(torn.completeLength, 10);
@@ -75,10 +85,22 @@ test('structure: physical logs start with BOOT/CHECKPOINT + SYNC; tenant logs wi
   const s = `SYNC sha384/${'00'.repeat(48)}`;
   assert.throws(() => parseMrlog(`a.b op x\n`, { role: 'physical' }), /BOOT or CHECKPOINT first/);
   assert.throws(() => parseMrlog(`BOOT b 1\na.b op x\n`, { role: 'physical' }), /SYNC after BOOT/);
-  assert.throws(() => parseMrlog(`BOOT b 1\n${s}\nBOOT b 2\n`, { role: 'physical' }), /one BOOT per log/);
+  assert.throws(
+    () => parseMrlog(`BOOT b 1\n${s}\nBOOT b 2\n`, { role: 'physical' }),
+    /one BOOT per log/,
+  );
   assert.doesNotThrow(() => parseMrlog(`BOOT b 1\n${s}\nx.y op z\n`, { role: 'physical' }));
-  assert.throws(() => parseMrlog(`TENANT a a 2026-01-01T00:00:00Z\n`, { role: 'tenant' }), /SALT first/);
-  assert.throws(() => parseMrlog(`SALT ${'00'.repeat(32)}\nTENANT a a 2026-01-01T00:00:00Z\n${s}\n`, { role: 'tenant' }), /application events only/);
+  assert.throws(
+    () => parseMrlog(`TENANT a a 2026-01-01T00:00:00Z\n`, { role: 'tenant' }),
+    /SALT first/,
+  );
+  assert.throws(
+    () =>
+      parseMrlog(`SALT ${'00'.repeat(32)}\nTENANT a a 2026-01-01T00:00:00Z\n${s}\n`, {
+        role: 'tenant',
+      }),
+    /application events only/,
+  );
 });
 
 test('tenant events: reserved tokens, control characters, bad domains and sizes are refused', () => {
@@ -110,15 +132,24 @@ test('replay from reset matches openssl; a SYNC that differs is a gap (ERR_LOG_G
   const sync = `SYNC sha384/${afterBoot.toString('hex')}`;
   const lines = [boot, sync, 'example.com load a', 'example.com load b'];
   const records = parseMrlog(lines.map((l) => `${l}\n`).join(''), { role: 'physical' }).records;
-  const r = replayMrlog(records, { algs: ['sha384'], start: { values: new Map([['sha384', new Uint8Array(48)]]), anchor: 'reset' } });
+  const r = replayMrlog(records, {
+    algs: ['sha384'],
+    start: { values: new Map([['sha384', new Uint8Array(48)]]), anchor: 'reset' },
+  });
   assert.equal(r.anchor, 'reset');
   assert.equal(r.gaps.length, 0);
-  assert.equal(Buffer.from(r.values!.get('sha384')!).toString('hex'), chain('sha384', Z48, lines).toString('hex'));
+  assert.equal(
+    Buffer.from(r.values!.get('sha384')!).toString('hex'),
+    chain('sha384', Z48, lines).toString('hex'),
+  );
   // a second SYNC claiming another value: off-log
   const moved = Buffer.alloc(48, 7);
   const withGap = [...lines, `SYNC sha384/${moved.toString('hex')}`, 'example.com load c'];
   const recs2 = parseMrlog(withGap.map((l) => `${l}\n`).join(''), { role: 'physical' }).records;
-  const g = replayMrlog(recs2, { algs: ['sha384'], start: { values: new Map([['sha384', new Uint8Array(48)]]), anchor: 'reset' } });
+  const g = replayMrlog(recs2, {
+    algs: ['sha384'],
+    start: { values: new Map([['sha384', new Uint8Array(48)]]), anchor: 'reset' },
+  });
   assert.equal(g.anchor, 'unverified');
   assert.equal(g.gaps.length, 1);
   assert.equal(g.gaps[0]!.lineNo, 5);
@@ -127,13 +158,21 @@ test('replay from reset matches openssl; a SYNC that differs is a gap (ERR_LOG_G
     chain('sha384', moved, [withGap[4]!, withGap[5]!]).toString('hex'),
   );
   assert.throws(
-    () => replayMrlog(recs2, { algs: ['sha384'], start: { values: new Map([['sha384', new Uint8Array(48)]]), anchor: 'reset' }, strict: true }),
+    () =>
+      replayMrlog(recs2, {
+        algs: ['sha384'],
+        start: { values: new Map([['sha384', new Uint8Array(48)]]), anchor: 'reset' },
+        strict: true,
+      }),
     (e: unknown) => e instanceof ReplayError && e.code === 'ERR_LOG_GAP',
   );
   // without a start value the first SYNC anchors, unverified
   const u = replayMrlog(records, { algs: ['sha384'] });
   assert.equal(u.anchor, 'unverified');
-  assert.equal(Buffer.from(u.values!.get('sha384')!).toString('hex'), chain('sha384', afterBoot, lines.slice(1)).toString('hex'));
+  assert.equal(
+    Buffer.from(u.values!.get('sha384')!).toString('hex'),
+    chain('sha384', afterBoot, lines.slice(1)).toString('hex'),
+  );
 });
 
 test('multi-bank replay extends every bank with its own hash of the line', () => {
@@ -144,11 +183,23 @@ test('multi-bank replay extends every bank with its own hash of the line', () =>
   const recs = parseMrlog(lines.map((l) => `${l}\n`).join('')).records;
   const r = replayMrlog(recs, {
     algs: ['sha1', 'sha256'],
-    start: { values: new Map([['sha1', new Uint8Array(20)], ['sha256', new Uint8Array(32)]]), anchor: 'reset' },
+    start: {
+      values: new Map([
+        ['sha1', new Uint8Array(20)],
+        ['sha256', new Uint8Array(32)],
+      ]),
+      anchor: 'reset',
+    },
   });
   assert.equal(r.gaps.length, 0);
-  assert.equal(Buffer.from(r.values!.get('sha1')!).toString('hex'), chain('sha1', Buffer.alloc(20), lines).toString('hex'));
-  assert.equal(Buffer.from(r.values!.get('sha256')!).toString('hex'), chain('sha256', Buffer.alloc(32), lines).toString('hex'));
+  assert.equal(
+    Buffer.from(r.values!.get('sha1')!).toString('hex'),
+    chain('sha1', Buffer.alloc(20), lines).toString('hex'),
+  );
+  assert.equal(
+    Buffer.from(r.values!.get('sha256')!).toString('hex'),
+    chain('sha256', Buffer.alloc(32), lines).toString('hex'),
+  );
 });
 
 test('trusted checkpoint: a log starting at CHECKPOINT anchors only when the checkpoint is trusted', () => {
@@ -157,26 +208,53 @@ test('trusted checkpoint: a log starting at CHECKPOINT anchors only when the che
   const afterCp = chain('sha384', before, [cp]);
   const lines = [cp, `SYNC sha384/${afterCp.toString('hex')}`, 'a.b c d'];
   const recs = parseMrlog(lines.map((l) => `${l}\n`).join(''), { role: 'physical' }).records;
-  const trusted = replayMrlog(recs, { algs: ['sha384'], trustedCheckpoint: { seq: 2, values: new Map([['sha384', new Uint8Array(before)]]) } });
+  const trusted = replayMrlog(recs, {
+    algs: ['sha384'],
+    trustedCheckpoint: { seq: 2, values: new Map([['sha384', new Uint8Array(before)]]) },
+  });
   assert.equal(trusted.anchor, 'trusted-checkpoint');
-  assert.equal(Buffer.from(trusted.values!.get('sha384')!).toString('hex'), chain('sha384', before, lines).toString('hex'));
-  const other = replayMrlog(recs, { algs: ['sha384'], trustedCheckpoint: { seq: 2, values: new Map([['sha384', new Uint8Array(48)]]) } });
+  assert.equal(
+    Buffer.from(trusted.values!.get('sha384')!).toString('hex'),
+    chain('sha384', before, lines).toString('hex'),
+  );
+  const other = replayMrlog(recs, {
+    algs: ['sha384'],
+    trustedCheckpoint: { seq: 2, values: new Map([['sha384', new Uint8Array(48)]]) },
+  });
   assert.equal(other.anchor, 'unverified');
 });
 
 test('vMR layer: VMR values must be running values of the tenant log, in order; later records are pending', () => {
-  const tlines = [`SALT ${'11'.repeat(32)}`, 'TENANT alice alice 2026-11-22T00:00:00Z', 'a.b op 1', 'a.b op 2', 'a.b op 3'];
+  const tlines = [
+    `SALT ${'11'.repeat(32)}`,
+    'TENANT alice alice 2026-11-22T00:00:00Z',
+    'a.b op 1',
+    'a.b op 2',
+    'a.b op 3',
+  ];
   const recs = parseMrlog(tlines.map((l) => `${l}\n`).join(''), { role: 'tenant' }).records;
   const v2 = chain('sha384', Z48, tlines.slice(0, 2));
   const v4 = chain('sha384', Z48, tlines.slice(0, 4));
-  const obs = [v2, v4].map((v, i) => ({ alg: 'sha384' as const, value: new Uint8Array(v), record: i }));
+  const obs = [v2, v4].map((v, i) => ({
+    alg: 'sha384' as const,
+    value: new Uint8Array(v),
+    record: i,
+  }));
   const r = replayVmr(recs, 'sha384', obs);
   assert.equal(r.matched, 2);
   assert.equal(r.covered, 4);
   assert.equal(r.pending, 1);
   assert.equal(Buffer.from(r.value).toString('hex'), chain('sha384', Z48, tlines).toString('hex'));
   // out of order, or a value the log never had
-  assert.throws(() => replayVmr(recs, 'sha384', [obs[1]!, obs[0]!]), (e: unknown) => e instanceof ReplayError && e.code === 'ERR_REPLAY_MISMATCH');
-  const tampered = parseMrlog(tlines.map((l) => `${l.replace('op 1', 'op X')}\n`).join(''), { role: 'tenant' }).records;
-  assert.throws(() => replayVmr(tampered, 'sha384', obs), (e: unknown) => e instanceof ReplayError && e.code === 'ERR_REPLAY_MISMATCH');
+  assert.throws(
+    () => replayVmr(recs, 'sha384', [obs[1]!, obs[0]!]),
+    (e: unknown) => e instanceof ReplayError && e.code === 'ERR_REPLAY_MISMATCH',
+  );
+  const tampered = parseMrlog(tlines.map((l) => `${l.replace('op 1', 'op X')}\n`).join(''), {
+    role: 'tenant',
+  }).records;
+  assert.throws(
+    () => replayVmr(tampered, 'sha384', obs),
+    (e: unknown) => e instanceof ReplayError && e.code === 'ERR_REPLAY_MISMATCH',
+  );
 });

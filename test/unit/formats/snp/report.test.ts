@@ -8,7 +8,10 @@ import {
   SNP_REPORT_SIZE,
 } from '../../../../src/formats/snp/report.js';
 import { decodeTcb, encodeTcb, formatTcb } from '../../../../src/formats/snp/tcb.js';
-import { attachSnpSignature, encodeSnpReportBody } from '../../../../src/formats/snp/report_encode.js';
+import {
+  attachSnpSignature,
+  encodeSnpReportBody,
+} from '../../../../src/formats/snp/report_encode.js';
 import {
   encodeSnpCertTable,
   parseSnpCertTable,
@@ -28,7 +31,10 @@ test('SNP-1 go-sev-guest Milan v2: every field the upstream tests assert', () =>
   assert.equal(hex(r.host_data), '00'.repeat(32));
   assert.equal(hex(r.family_id), '00'.repeat(16));
   assert.equal(hex(r.image_id), '00'.repeat(16));
-  assert.equal(hex(r.report_id), '8edc638e1857c555d21f6b11bda3c8b1b5a09dba4852b4c8ee7aa2f16f22cc0a');
+  assert.equal(
+    hex(r.report_id),
+    '8edc638e1857c555d21f6b11bda3c8b1b5a09dba4852b4c8ee7aa2f16f22cc0a',
+  );
   assert.equal(hex(r.report_id_ma), 'ff'.repeat(32));
   assert.equal(
     hex(r.measurement),
@@ -125,7 +131,14 @@ test('SNP-5 teekit GCP Milan v5: VMPL, mitigation vectors, report data', () => {
 
 test('claims use the spec names in snake_case', () => {
   const c = snpReportClaims(parseSnpReport(snp('trustee-e2e-genoa-v3.report.bin')));
-  for (const k of ['measurement', 'host_data', 'chip_id', 'reported_tcb', 'report_data', 'policy']) {
+  for (const k of [
+    'measurement',
+    'host_data',
+    'chip_id',
+    'reported_tcb',
+    'report_data',
+    'policy',
+  ]) {
     assert.ok(k in c, k);
   }
   assert.equal((c['reported_tcb'] as { raw: string }).raw, '0x191700000000000a');
@@ -138,7 +151,15 @@ test('TCB layouts: Milan/Genoa vs Turin (FMC byte first)', () => {
   const t = decodeTcb(0x0f00000008010305n, 'turin');
   assert.deepEqual([t.fmc, t.bootloader, t.tee, t.snp, t.microcode], [5, 3, 1, 8, 15]);
   // trustee's test_format_tcb_prefix strings.
-  assert.equal(formatTcb(decodeTcb(encodeTcb({ bootloader: 2, tee: 0, snp: 6, microcode: 21 }, 'milan-genoa'), 'milan-genoa')), 'bl02_tee00_snp06_ucode21');
+  assert.equal(
+    formatTcb(
+      decodeTcb(
+        encodeTcb({ bootloader: 2, tee: 0, snp: 6, microcode: 21 }, 'milan-genoa'),
+        'milan-genoa',
+      ),
+    ),
+    'bl02_tee00_snp06_ucode21',
+  );
   assert.equal(formatTcb(t), 'bl03_tee01_snp08_ucode15_fmc05');
   assert.equal(encodeTcb(t, 'turin'), 0x0f00000008010305n);
 });
@@ -163,12 +184,15 @@ test('a v3 report with CPUID family 0x1A decodes its TCBs in the Turin layout', 
 
 test('truncated, oversized, bad version, bad algorithm and MBZ inputs are typed errors', () => {
   const good = snp('trustee-milan-v2.report.bin');
-  assert.throws(() => parseSnpReport(good.subarray(0, 1000)), (e: unknown) => {
-    assert.ok(e instanceof ParseError);
-    assert.equal(e.code, 'ERR_TRUNCATED');
-    assert.equal(e.format, 'snp-report');
-    return true;
-  });
+  assert.throws(
+    () => parseSnpReport(good.subarray(0, 1000)),
+    (e: unknown) => {
+      assert.ok(e instanceof ParseError);
+      assert.equal(e.code, 'ERR_TRUNCATED');
+      assert.equal(e.format, 'snp-report');
+      return true;
+    },
+  );
   const long = new Uint8Array(SNP_REPORT_SIZE + 1);
   long.set(good);
   assert.throws(() => parseSnpReport(long), { code: 'ERR_TRAILING_BYTES' });
@@ -184,7 +208,10 @@ test('truncated, oversized, bad version, bad algorithm and MBZ inputs are typed 
   assert.throws(() => parseSnpReport(mbz), { code: 'ERR_RESERVED_NONZERO', offset: 0x1f8 });
   const sigHigh = Uint8Array.from(good);
   sigHigh[0x2a0 + 60] = 1;
-  assert.throws(() => parseSnpReport(sigHigh), { code: 'ERR_RESERVED_NONZERO', offset: 0x2a0 + 60 });
+  assert.throws(() => parseSnpReport(sigHigh), {
+    code: 'ERR_RESERVED_NONZERO',
+    offset: 0x2a0 + 60,
+  });
 });
 
 test('certificate table: GUID byte order, round trip, missing terminator', () => {

@@ -20,7 +20,11 @@ import {
   writeDigestList,
   writeDigestValues,
 } from '../../../../src/formats/tpm2/marshal/digests.js';
-import { readPublic, writePublic, type TpmPublic } from '../../../../src/formats/tpm2/marshal/public.js';
+import {
+  readPublic,
+  writePublic,
+  type TpmPublic,
+} from '../../../../src/formats/tpm2/marshal/public.js';
 import { readAttest, writeAttest } from '../../../../src/formats/tpm2/marshal/attest.js';
 import { readSignature, writeSignature } from '../../../../src/formats/tpm2/marshal/signature.js';
 import { readContext, writeContext } from '../../../../src/formats/tpm2/marshal/context.js';
@@ -107,7 +111,12 @@ const FAMILIES: readonly Family[] = [
     expected: ekTemplate('rsa'),
     read: (r) => readPublic(r, 'pub'),
     write: (w, v: TpmPublic) => writePublic(w, v),
-    caps: [{ bytes: hx(`0001 000b 000300b2 0000 0010 0010 0800 00000000 0201 ${z(513)}`), field: 'pub.unique.rsa.buffer' }],
+    caps: [
+      {
+        bytes: hx(`0001 000b 000300b2 0000 0010 0010 0800 00000000 0201 ${z(513)}`),
+        field: 'pub.unique.rsa.buffer',
+      },
+    ],
   },
   {
     name: 'TPMT_PUBLIC (ECC, EK template L-2)',
@@ -119,7 +128,12 @@ const FAMILIES: readonly Family[] = [
     expected: ekTemplate('ecc'),
     read: (r) => readPublic(r, 'pub'),
     write: (w, v: TpmPublic) => writePublic(w, v),
-    caps: [{ bytes: hx(`0023 000b 00000000 0000 0010 0010 0003 0010 0081 ${z(129)}`), field: 'pub.unique.ecc.x.buffer' }],
+    caps: [
+      {
+        bytes: hx(`0023 000b 00000000 0000 0010 0010 0003 0010 0081 ${z(129)}`),
+        field: 'pub.unique.ecc.x.buffer',
+      },
+    ],
   },
   {
     name: 'TPMS_ATTEST (quote)',
@@ -165,10 +179,20 @@ const FAMILIES: readonly Family[] = [
   {
     name: 'TPMS_CONTEXT',
     bytes: hx('0000000000000005 80000001 40000001 | 0004 01020304'),
-    expected: { sequence: 5n, savedHandle: 0x80000001, hierarchy: 0x40000001, contextBlob: hx('01020304') },
+    expected: {
+      sequence: 5n,
+      savedHandle: 0x80000001,
+      hierarchy: 0x40000001,
+      contextBlob: hx('01020304'),
+    },
     read: (r) => readContext(r, 'ctx'),
     write: (w, v: never) => writeContext(w, v),
-    caps: [{ bytes: hx(`0000000000000005 80000001 40000001 2001 ${z(8193)}`), field: 'ctx.contextBlob.buffer' }],
+    caps: [
+      {
+        bytes: hx(`0000000000000005 80000001 40000001 2001 ${z(8193)}`),
+        field: 'ctx.contextBlob.buffer',
+      },
+    ],
   },
   {
     name: 'TPMS_AUTH_COMMAND (password session)',
@@ -204,11 +228,15 @@ for (const fam of FAMILIES) {
     const r = new ByteReader(prefixed, { format: 'tpm2', origin: 1000 });
     r.skip(5, 'prefix');
     assert.deepEqual(fam.read(r), fam.expected);
-    const short = new ByteReader(prefixed.subarray(0, prefixed.length - 1), { format: 'tpm2', origin: 1000 });
+    const short = new ByteReader(prefixed.subarray(0, prefixed.length - 1), {
+      format: 'tpm2',
+      origin: 1000,
+    });
     short.skip(5, 'prefix');
     assert.throws(
       () => fam.read(short),
-      (e: unknown) => e instanceof ParseError && e.offset >= 1005 && e.offset < 1005 + fam.bytes.length,
+      (e: unknown) =>
+        e instanceof ParseError && e.offset >= 1005 && e.offset < 1005 + fam.bytes.length,
     );
   });
 
@@ -245,10 +273,13 @@ test('TPMT_SIGNATURE / TPMT_HA / TPMT_PUBLIC: unknown algorithms are typed error
     code: 'ERR_UNKNOWN_ALGORITHM',
     field: 'sig.sigAlg',
   });
-  assert.throws(() => readDigestValues(new ByteReader(hx('00000001 0099 00'), { format: 'tpm2' }), 'dv'), {
-    code: 'ERR_UNKNOWN_ALGORITHM',
-    offset: 4,
-  });
+  assert.throws(
+    () => readDigestValues(new ByteReader(hx('00000001 0099 00'), { format: 'tpm2' }), 'dv'),
+    {
+      code: 'ERR_UNKNOWN_ALGORITHM',
+      offset: 4,
+    },
+  );
   assert.throws(() => readPublic(new ByteReader(hx('0008 000b'), { format: 'tpm2' }), 'pub'), {
     code: 'ERR_BAD_VALUE',
     field: 'pub.type',
@@ -262,11 +293,29 @@ test('command/response header: round trip and every size/tag inconsistency is ty
   const w = new ByteWriter();
   writeHeader(w, { tag: 0x8001, size: 10, code: 0 });
   assert.deepEqual(w.finish(), ok);
-  const rd = (b: Uint8Array, len = b.length): unknown => readHeader(new ByteReader(b, { format: 'tpm2' }), 'h', len);
-  assert.throws(() => rd(hx('1234 0000000a 00000000')), { code: 'ERR_BAD_MAGIC', field: 'h.tag', offset: 0 });
-  assert.throws(() => rd(hx('8001 0000000b 00000000')), { code: 'ERR_TRUNCATED', field: 'h.size', offset: 2 });
-  assert.throws(() => rd(hx('8001 0000000a 00000000 00')), { code: 'ERR_TRAILING_BYTES', field: 'h.size' });
-  assert.throws(() => rd(hx('8001 00000005 00000000'), 5), { code: 'ERR_BAD_VALUE', field: 'h.size' });
-  assert.throws(() => rd(hx('8001 7fffffff 00000000')), { code: 'ERR_LENGTH_LIMIT', field: 'h.size' });
+  const rd = (b: Uint8Array, len = b.length): unknown =>
+    readHeader(new ByteReader(b, { format: 'tpm2' }), 'h', len);
+  assert.throws(() => rd(hx('1234 0000000a 00000000')), {
+    code: 'ERR_BAD_MAGIC',
+    field: 'h.tag',
+    offset: 0,
+  });
+  assert.throws(() => rd(hx('8001 0000000b 00000000')), {
+    code: 'ERR_TRUNCATED',
+    field: 'h.size',
+    offset: 2,
+  });
+  assert.throws(() => rd(hx('8001 0000000a 00000000 00')), {
+    code: 'ERR_TRAILING_BYTES',
+    field: 'h.size',
+  });
+  assert.throws(() => rd(hx('8001 00000005 00000000'), 5), {
+    code: 'ERR_BAD_VALUE',
+    field: 'h.size',
+  });
+  assert.throws(() => rd(hx('8001 7fffffff 00000000')), {
+    code: 'ERR_LENGTH_LIMIT',
+    field: 'h.size',
+  });
   assert.throws(() => rd(hx('8001 0000')), { code: 'ERR_TRUNCATED' });
 });

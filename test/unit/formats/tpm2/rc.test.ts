@@ -59,9 +59,12 @@ test('tpm2_rc_decode names the same error for every case (and the same parameter
     const out = execFileSync('tpm2_rc_decode', [`0x${rc.toString(16)}`]).toString();
     // tpm2-tools prints the error's description, not its name: compare the numbers it gives and
     // the "format"/kind it reports.
-    if (where['parameter'] !== undefined) assert.match(out, new RegExp(`parameter\\(${where['parameter']}\\)`), name);
-    if (where['handle'] !== undefined) assert.match(out, new RegExp(`handle\\(${where['handle']}\\)`), name);
-    if (where['session'] !== undefined) assert.match(out, new RegExp(`session\\(${where['session']}\\)`), name);
+    if (where['parameter'] !== undefined)
+      assert.match(out, new RegExp(`parameter\\(${where['parameter']}\\)`), name);
+    if (where['handle'] !== undefined)
+      assert.match(out, new RegExp(`handle\\(${where['handle']}\\)`), name);
+    if (where['session'] !== undefined)
+      assert.match(out, new RegExp(`session\\(${where['session']}\\)`), name);
     if ((rc & 0x900) === 0x900 && (rc & 0x80) === 0) assert.match(out, /warn/, name);
     assert.match(out, /^tpm:/m, name);
     const text = DESCRIPTIONS[name];
