@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The main job on the emulated default (README command (a)): installs the npm dependencies when
 # they are missing, builds, then creates an emulated TDX TVM in a temporary state directory, lists
-# its registers, extends RTMR2 with a SHA-384 digest and reads it back.
+# its registers, extends RTMR2 with a SHA-384 digest and reads it back; then runs the measurement
+# agent on RTMR3 with two tenants, appends their events, gets evidence bound to a fresh nonce and
+# verifies it layer by layer (report, binding, RTMR3, vMR, tenant events), and shows that a
+# tampered tenant record and a wrong nonce fail.
 #
 # Usage: bash scripts/demo.sh
 set -euo pipefail
@@ -42,7 +45,12 @@ fi
 mrstack() { node dist/src/cli/main.js "$@"; }
 
 STATE=$(mktemp -d "${TMPDIR:-/tmp}/mrstack-demo.XXXXXX")
-trap 'rm -rf "$STATE"' EXIT
+AGENT_PID=""
+cleanup() {
+  if [ -n "$AGENT_PID" ]; then kill "$AGENT_PID" 2>/dev/null || true; wait "$AGENT_PID" 2>/dev/null || true; fi
+  rm -rf "$STATE"
+}
+trap cleanup EXIT
 export MRSTACK_TVM_STATE="$STATE/tvm"
 
 say "creating an emulated TDX TVM in $MRSTACK_TVM_STATE"
@@ -71,3 +79,72 @@ else
   echo "demo: RTMR2 is $GOT, expected $EXPECTED" >&2
   exit 1
 fi
+
+# ---- the measurement agent: tenants, evidence, layered verification ----
+RUN="$STATE/run"
+cat > "$STATE/tenants.json" <<'JSON'
+{"tenants":[{"name":"alice","vmr":"alice"},{"name":"bob","vmr":"bob"}]}
+JSON
+say "starting the measurement agent on RTMR3 (mrstack agent start --run-dir $RUN)"
+node dist/src/cli/main.js agent start --run-dir "$RUN" --tenants "$STATE/tenants.json" --log-level warn --json >"$STATE/agent.out" 2>"$STATE/agent.err" &
+AGENT_PID=$!
+for _ in $(seq 1 200); do
+  grep -q '"ready":true' "$STATE/agent.out" 2>/dev/null && break
+  if ! kill -0 "$AGENT_PID" 2>/dev/null; then cat "$STATE/agent.err" >&2; echo "demo: the agent did not start" >&2; exit 3; fi
+  sleep 0.05
+done
+cat "$STATE/agent.out"
+
+say "tenants append events through their own sockets (exit 0 once acknowledged)"
+mrstack event append --socket "$RUN/tenants/alice.sock" --domain example.com/app --operation start --content "alice-app v1.2 sha256:5e2b" --id alice-1
+mrstack event append --socket "$RUN/tenants/alice.sock" --domain example.com/app --operation config --content "mode=prod" --id alice-2
+mrstack event append --socket "$RUN/tenants/bob.sock" --domain bob.example --operation load --content "bob's private model" --id bob-1
+echo "(retrying alice-1 with the same id returns the first result:)"
+mrstack event append --socket "$RUN/tenants/alice.sock" --domain example.com/app --operation start --content "alice-app v1.2 sha256:5e2b" --id alice-1 --json | grep '"duplicate"'
+
+say "the agent's state (mrstack agent status)"
+mrstack agent status --run-dir "$RUN"
+echo "physical log (RTMR3):"
+cat "$RUN"/log/physical/rtmr3.*.mrlog | cut -c1-110
+
+NONCE=$(node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("hex"))')
+say "alice asks for evidence bound to a fresh verifier nonce"
+mrstack evidence get --socket "$RUN/tenants/alice.sock" --nonce "$NONCE" --out "$STATE/alice.json"
+if grep -q "private model" "$STATE/alice.json"; then echo "demo: bob's event text leaked into alice's evidence" >&2; exit 1; fi
+echo "(alice's bundle holds no text of bob's events: only salted vMR values)"
+
+say "layered verification (mrstack evidence verify --trust-emulated)"
+mrstack evidence verify "$STATE/alice.json" --nonce "$NONCE" --trust-emulated --no-collateral --json > "$STATE/verify.json" || true
+node -e '
+  const r = JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8"));
+  const L = r.claims.layers;
+  const line = (k, v) => console.log(k.padEnd(16) + v);
+  line("verified", String(r.verified));
+  line("report", `${L.report.kind} quote, signature and chain ${L.report.verified ? "ok" : "FAILED"} (emulated root: ${L.report.emulated})`);
+  line("binding", `tenant ${L.binding.tenant}, nonce ${L.binding.nonce.slice(0, 16)}…, ${L.binding.ok ? "ok" : "FAILED"}`);
+  line("physical", `${L.physical.register} anchored at ${L.physical.anchor}, ${L.physical.records} records, matched at ${L.physical.position}, ${L.physical.pending} pending`);
+  line("vMR", `${L.vmr.name} = ${String(L.vmr.value).slice(0, 16)}…, ${L.vmr.matched}/${L.vmr.observations} VMR records matched`);
+  for (const e of r.claims.events) line("  event", `[${e.state}] ${e.domain} ${e.operation} ${e.content}`);
+  for (const e of r.errors) line("  error", `${e.code}: ${e.message}`);
+  if (!r.verified) process.exit(1);
+' "$STATE/verify.json"
+
+say "tampering is caught: a rewritten tenant record, a wrong nonce"
+node -e '
+  const fs = require("node:fs");
+  const b = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+  b.tenant_log.lines = b.tenant_log.lines.map((l) => l.replace("mode=prod", "mode=debug"));
+  fs.writeFileSync(process.argv[2], JSON.stringify(b));
+' "$STATE/alice.json" "$STATE/tampered.json"
+for case in "tampered record:$STATE/tampered.json:$NONCE" "wrong nonce:$STATE/alice.json:$(node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("hex"))')"; do
+  IFS=: read -r label file nonce <<<"$case"
+  set +e
+  mrstack evidence verify "$file" --nonce "$nonce" --trust-emulated --no-collateral --json > "$STATE/bad.json"
+  rc=$?
+  set -e
+  code=$(node -e 'const r=JSON.parse(require("node:fs").readFileSync(process.argv[1],"utf8")); process.stdout.write(r.errors.map((e)=>e.code).join(","))' "$STATE/bad.json")
+  echo "$label: exit $rc, $code"
+  if [ "$rc" != 1 ]; then echo "demo: $label was not detected" >&2; exit 1; fi
+done
+
+say "done: agent → tenants → evidence → layered verification on the emulated TDX"

@@ -100,10 +100,8 @@ for (let run = 0; run < RUNS; run++) {
   if (ev.status !== 0) fail('evmctl did not match the generated PCR10 values');
   record('evmctl ima_measurement (sha1+sha256)', ev.seconds);
   const both = mrstack('ima-parallel', imaFile, 'sha1,sha256');
-  if (
-    both.result.pcrs['pcr10']?.['sha1'] !== ima.sha1 ||
-    both.result.pcrs['pcr10']?.['sha256'] !== ima.sha256
-  ) {
+  const p10 = both.result.pcrs['pcr10'];
+  if (p10?.['sha1'] !== ima.sha1 || p10['sha256'] !== ima.sha256) {
     fail('mrstack both banks');
   }
   if (both.result.templateHashMismatches !== 0) fail('template hash mismatches');
@@ -119,8 +117,8 @@ for (let run = 0; run < RUNS; run++) {
   record('tpm2_eventlog (TCG, output discarded)', tt.seconds);
   const t = mrstack('log', tcgFile);
   for (const [pcr, v] of Object.entries(tcg.pcrs)) {
-    if (t.result.pcrs[pcr]?.['sha256'] !== v.sha256 || t.result.pcrs[pcr]?.['sha1'] !== v.sha1)
-      fail(`tcg ${pcr}`);
+    const got = t.result.pcrs[pcr];
+    if (got?.['sha256'] !== v.sha256 || got['sha1'] !== v.sha1) fail(`tcg ${pcr}`);
   }
   record('mrstack TCG parse + replay (registry, stream)', t.seconds, t.maxRssMB);
 }

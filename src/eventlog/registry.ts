@@ -9,6 +9,7 @@
 import { ParseError } from '../errors.js';
 import type { LogFormat } from './log_format.js';
 import { aaelFormat } from './aael_format.js';
+import { mrlogFormat } from './mrlog_format.js';
 import { ccelFormat } from './ccel_format.js';
 import { celJsonFormat, celTlvFormat } from './cel_format.js';
 import { imaAsciiFormat, imaBinaryFormat } from './ima_format.js';
@@ -22,6 +23,7 @@ export const BUILTIN_LOG_FORMATS: readonly LogFormat[] = [
   ccelFormat,
   tcg2Format,
   aaelFormat,
+  mrlogFormat,
   imaBinaryFormat,
   imaAsciiFormat,
   celTlvFormat,

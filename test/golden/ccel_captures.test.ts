@@ -150,7 +150,10 @@ test('convert ccel -> ccel (padding dropped) parses to the same events and the s
     for (const [i, e] of after.events.entries()) {
       const b = before.events[i]!;
       assert.ok(e.kind === 'tcg2' && b.kind === 'tcg2');
-      assert.deepEqual([e.mrIndex, e.untrustedType, e.register], [b.mrIndex, b.untrustedType, b.register]);
+      assert.deepEqual(
+        [e.mrIndex, e.untrustedType, e.register],
+        [b.mrIndex, b.untrustedType, b.register],
+      );
       assert.deepEqual(e.data, b.data);
       assert.deepEqual(e.digests, b.digests);
     }

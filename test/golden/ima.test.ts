@@ -209,10 +209,10 @@ test('through the format registry and the core replay: detection, events, PCR10'
   );
   // Truncation through the streaming parser: ERR_TRUNCATED with the complete-record count.
   const cut = ima('debian-ima-ng-sha1.binary_runtime_measurements');
-  let n = 0;
+  const seen: unknown[] = [];
   await assert.rejects(
     async () => {
-      for await (const _e of imaBinaryFormat.parse(bytesInput(cut))) n++;
+      for await (const e of imaBinaryFormat.parse(bytesInput(cut))) seen.push(e);
     },
     (e: unknown) =>
       e instanceof ParseError && e.code === 'ERR_TRUNCATED' && e.completeRecords === 6,

@@ -186,6 +186,7 @@ test('teekit recipes on TDX-4: flipped signatures, key and chain edits', async (
   const noLeaf = await verify(withChain(pems.slice(1)), at);
   assert.equal(noLeaf.verified, false);
   assert.equal(noLeaf.checks['pck_chain'], 'failed');
+  assert.equal(noLeaf.errors[0]!.code, 'ERR_CHAIN_INVALID');
 });
 
 test('TDX-2 v5 verifies at 2026-02-03; before its PCK notBefore (2026-01-27) it is not yet valid', async () => {

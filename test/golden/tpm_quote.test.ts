@@ -152,7 +152,9 @@ test('TPM-3 trustee Azure vTPM: bare RSA signature, AK as JWK, nonce "challenge"
   );
   const p0 = pcrs.get('sha256')!.get(0)!.slice();
   p0[0]! ^= 1;
-  const pcrs2 = new Map<HashAlg, Map<number, Uint8Array>>([['sha256', new Map(pcrs.get('sha256')).set(0, p0)]]);
+  const pcrs2 = new Map<HashAlg, Map<number, Uint8Array>>([
+    ['sha256', new Map(pcrs.get('sha256')).set(0, p0)],
+  ]);
   assert.deepEqual(
     verifyTpmQuote({ attest, signature, ak: { jwk }, pcrs: pcrs2 }).errors.map((e) => e.code),
     ['ERR_BINDING_MISMATCH'],

@@ -25,11 +25,13 @@ import type { LogFormat, LogWarning } from '../../eventlog/log_format.js';
 import { logFileSize, openLogFile, type OpenLogOptions } from '../../eventlog/log_source.js';
 import { PCR_MAP_NAMES, type PcrMapName } from '../../eventlog/mr_map.js';
 import { getLogFormat, logFormats } from '../../eventlog/registry.js';
+import { ccelChecksumOk, parseCcelAcpiTable } from '../../formats/ccel/acpi_table.js';
 import { Replay, type ReplayResult } from '../../eventlog/replay.js';
 import { action, printJson, printTable, toJsonText } from '../output.js';
 
 interface CommonLogOptions {
   readonly format?: string;
+  readonly acpiTable?: string;
   readonly json?: boolean;
   readonly pcrMap?: PcrMapName;
   readonly register?: string;
@@ -92,6 +94,47 @@ function openOptions(opts: CommonLogOptions, onWarning: (w: LogWarning) => void)
   };
 }
 
+/**
+ * `--acpi-table FILE`: the CCEL ACPI table that describes a CCEL log area. Its LAML must equal the
+ * log file's size (Linux exposes exactly the area) and its CC type should be TDX; differences are
+ * warnings. Returns the table as JSON.
+ */
+async function checkAcpiTable(
+  tablePath: string,
+  logPath: string,
+  onWarning: (w: LogWarning) => void,
+): Promise<Record<string, unknown>> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(readFileSync(tablePath));
+  } catch (e) {
+    throw fromErrno(e, tablePath);
+  }
+  const t = parseCcelAcpiTable(bytes);
+  if (!ccelChecksumOk(bytes)) {
+    onWarning({
+      code: 'CCEL_TABLE_CHECKSUM',
+      message: `${tablePath}: ACPI checksum does not sum to 0`,
+    });
+  }
+  const size = await logFileSize(logPath);
+  if (size !== undefined && BigInt(size) !== t.laml) {
+    onWarning({
+      code: 'CCEL_SIZE_MISMATCH',
+      message: `${logPath} is ${size} bytes but the CCEL table's LAML is ${t.laml.toString()}`,
+    });
+  }
+  return {
+    cc_type: t.ccType,
+    cc_subtype: t.ccSubtype,
+    laml: t.laml,
+    lasa: `0x${t.lasa.toString(16)}`,
+    oem_id: t.oemId,
+    oem_table_id: t.oemTableId,
+    revision: t.revision,
+  };
+}
+
 function digestsJson(e: LogEvent): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [alg, d] of e.digests) out[alg] = toHex(d);
@@ -121,8 +164,23 @@ export function eventJson(e: LogEvent, fmt: LogFormat): Record<string, unknown> 
   return base;
 }
 
+/** True once stdout's reader went away (`mrstack log parse … | head`): stop quietly, exit 0. */
+let stdoutClosed = false;
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') stdoutClosed = true;
+  else throw e;
+});
+
 async function write(text: string): Promise<void> {
-  if (!process.stdout.write(text)) await once(process.stdout, 'drain');
+  if (stdoutClosed) return;
+  if (!process.stdout.write(text)) {
+    try {
+      await Promise.race([once(process.stdout, 'drain'), once(process.stdout, 'close')]);
+    } catch {
+      // `once` rejects on the EPIPE 'error' event; the handler above has recorded it.
+      stdoutClosed = true;
+    }
+  }
 }
 
 function shortSummary(decoded: Record<string, unknown>): string {
@@ -163,10 +221,19 @@ async function parseCommand(file: string, opts: CommonLogOptions): Promise<numbe
     ...(progress.onProgress === undefined ? {} : { onProgress: progress.onProgress }),
   });
   const fmt = log.format;
+  const table =
+    opts.acpiTable === undefined
+      ? undefined
+      : await checkAcpiTable(opts.acpiTable, file, onWarning);
   let count = 0;
   if (json) {
-    await write(`{"format":${JSON.stringify(fmt.id)},"log":${JSON.stringify(file)},"events":[`);
+    await write(
+      `{"format":${JSON.stringify(fmt.id)},"log":${JSON.stringify(file)},` +
+        (table === undefined ? '' : `"acpi_table":${toJsonText(table, 0)},`) +
+        `"events":[`,
+    );
     for await (const e of log.events) {
+      if (stdoutClosed) return 0;
       await write(`${count === 0 ? '\n' : ',\n'}${toJsonText(eventJson(e, fmt), 0)}`);
       count++;
     }
@@ -377,6 +444,10 @@ export function registerLog(program: Command): Command {
     .description(`print a log's events (formats: ${ids()})`)
     .argument('<file>', 'the log (- for stdin)')
     .addOption(formatOption())
+    .option(
+      '--acpi-table <file>',
+      'the CCEL ACPI table of a CCEL log (checks LAML against the log size)',
+    )
     .addOption(pcrMapOption())
     .option('--register <name>', 'register of logs that do not name one (AAEL: default rtmr3)')
     .option('--json', 'JSON output')

@@ -108,10 +108,35 @@ export interface QeReportCertificationData {
   readonly qeReportBytes: Uint8Array;
   readonly qeReportSignature: Uint8Array;
   readonly qeAuthData: Uint8Array;
-  /** The PEM text of the chain (leaf first), as carried. */
+  /** The PEM text of the chain (leaf first), as carried, without trailing NUL bytes. */
   readonly pckChainPem: string;
-  /** The chain's certificates, DER, leaf first. */
+  /**
+   * The chain's certificates, DER, leaf first; empty when the quote was parsed with
+   * `decodeChain: false` (then {@link decodePckChain} decodes them on demand).
+   */
   readonly pckChain: readonly Uint8Array[];
+  /** The chain's bytes as carried (a view into the quote) and their absolute offset. */
+  readonly pckChainBytes: Uint8Array;
+  readonly pckChainOffset: number;
+}
+
+/** Options of {@link parseTdxQuote}. */
+export interface ParseTdxQuoteOptions {
+  /**
+   * Decode the PEM chain into DER certificates (default true). A verifier that caches chains by
+   * their PEM text passes false and decodes only unseen chains with {@link decodePckChain}.
+   */
+  readonly decodeChain?: boolean;
+}
+
+/**
+ * The DER certificates of a quote's PCK chain (decoded now if the parse skipped it).
+ * @throws ParseError (`tdx-quote`) `ERR_BAD_ENCODING` / `ERR_BAD_VALUE` at the chain's offsets
+ */
+export function decodePckChain(cd: QeReportCertificationData): readonly Uint8Array[] {
+  if (cd.pckChain.length > 0) return cd.pckChain;
+  const r = new ByteReader(cd.pckChainBytes, { format: 'tdx-quote', origin: cd.pckChainOffset });
+  return parsePemCertificates(r, 'certification_data.pck.chain').certificates;
 }
 
 /** A parsed TDX quote. */
@@ -205,7 +230,11 @@ function readBody(r: ByteReader, tdx15: boolean): TdReportBody {
  * Parses a TDX quote v4 or v5.
  * @throws ParseError (`tdx-quote`) naming the offset and field of the first problem
  */
-export function parseTdxQuote(data: Uint8Array, limits: Limits = DEFAULT_LIMITS): TdxQuote {
+export function parseTdxQuote(
+  data: Uint8Array,
+  limits: Limits = DEFAULT_LIMITS,
+  opts: ParseTdxQuoteOptions = {},
+): TdxQuote {
   const r = new ByteReader(data, { format: 'tdx-quote' });
   r.checkLength(data.length, 'quote', limits.maxEvidenceSize);
   const header = readHeader(r);
@@ -276,8 +305,23 @@ export function parseTdxQuote(data: Uint8Array, limits: Limits = DEFAULT_LIMITS)
   if (c.remaining > 0) {
     warnings.push(`${c.remaining} bytes after the PCK chain inside the certification data`);
   }
-  const chain = parsePemCertificates(pemReader, 'certification_data.pck.chain');
-  warnings.push(...chain.warnings);
+  const pckChainOffset = pemReader.offset;
+  const pckChainBytes = pemReader.peek(pemReader.remaining);
+  let pem: string;
+  let certificates: readonly Uint8Array[] = [];
+  if (opts.decodeChain === false) {
+    let end = pckChainBytes.length;
+    while (end > 0 && pckChainBytes[end - 1] === 0) end--;
+    if (end < pckChainBytes.length) {
+      warnings.push(`${pckChainBytes.length - end} NUL bytes after the PEM chain`);
+    }
+    pem = Buffer.from(pckChainBytes.buffer, pckChainBytes.byteOffset, end).toString('latin1');
+  } else {
+    const chain = parsePemCertificates(pemReader, 'certification_data.pck.chain');
+    warnings.push(...chain.warnings);
+    pem = chain.pem;
+    certificates = chain.certificates;
+  }
   return {
     header,
     bodyType,
@@ -290,8 +334,10 @@ export function parseTdxQuote(data: Uint8Array, limits: Limits = DEFAULT_LIMITS)
       qeReportBytes,
       qeReportSignature,
       qeAuthData,
-      pckChainPem: chain.pem,
-      pckChain: chain.certificates,
+      pckChainPem: pem,
+      pckChain: certificates,
+      pckChainBytes,
+      pckChainOffset,
     },
     trailingBytes,
     warnings,
@@ -388,6 +434,17 @@ export function tdAttributeFlags(a: Uint8Array): Record<string, boolean> {
   };
 }
 
+function countPem(pem: string): number {
+  let n = 0;
+  for (
+    let i = pem.indexOf('-----BEGIN CERTIFICATE-----');
+    i >= 0;
+    i = pem.indexOf('-----BEGIN CERTIFICATE-----', i + 1)
+  )
+    n++;
+  return n;
+}
+
 /** Claims of a parsed quote with DESIGN §7 names (bytes stay Uint8Array; hex in JSON). */
 export function tdxQuoteClaims(q: TdxQuote): Record<string, unknown> {
   const b = q.body;
@@ -424,7 +481,7 @@ export function tdxQuoteClaims(q: TdxQuote): Record<string, unknown> {
     qe_report: enclaveReportClaims(c.qeReport),
     qe_report_signature: c.qeReportSignature,
     qe_auth_data: c.qeAuthData,
-    pck_chain_length: c.pckChain.length,
+    pck_chain_length: countPem(c.pckChainPem),
     trailing_bytes: q.trailingBytes,
   };
 }

@@ -106,7 +106,17 @@ class LinuxProviderImpl implements LinuxProvider {
     this.profile = profile;
   }
 
-  async #entries(): Promise<readonly Entry[]> {
+  // The register files of a running kernel do not come and go: list them once.
+  #listing: Promise<readonly Entry[]> | undefined;
+
+  #entries(): Promise<readonly Entry[]> {
+    this.#listing ??= this.#list();
+    // A failed listing is not cached.
+    this.#listing.catch(() => (this.#listing = undefined));
+    return this.#listing;
+  }
+
+  async #list(): Promise<readonly Entry[]> {
     const mrs = this.device === undefined ? [] : await listTsmMrs(this.fs, this.device);
     const pcrs = await listSysfsPcrs(this.fs);
     return [

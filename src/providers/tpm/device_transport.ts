@@ -40,14 +40,9 @@ export class DeviceTransport implements TpmTransport {
         }
         return buf.slice(0, r.bytesRead);
       } catch (e) {
-        if (
-          e instanceof Error &&
-          'code' in e &&
-          typeof e.code === 'string' &&
-          e.code.startsWith('E')
-        ) {
-          throw fromErrno(e, this.#path);
-        }
+        // Node system errors (EBUSY, EIO, ENOENT …) map to typed device errors.
+        const code = (e as { code?: unknown } | null)?.code;
+        if (typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) throw fromErrno(e, this.#path);
         throw e;
       }
     });

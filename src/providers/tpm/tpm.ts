@@ -14,6 +14,7 @@ import type { PcrSelection } from '../../formats/tpm2/marshal/pcr_selection.js';
 import type { PublicArea, TpmPublic } from '../../formats/tpm2/marshal/public.js';
 import type { TpmsContext } from '../../formats/tpm2/marshal/context.js';
 import { TpmRcError } from '../../formats/tpm2/rc.js';
+import { ProviderError } from '../../errors.js';
 import {
   decodeActivateCredentialResponse,
   encodeActivateCredential,
@@ -151,7 +152,9 @@ export class Tpm {
     const want = selection.map((s) => ({ hashAlg: s.hashAlg, pcrs: new Set(s.pcrs) }));
     const got: PcrReading[] = [];
     for (let guard = 0; want.some((w) => w.pcrs.size > 0); guard++) {
-      if (guard > 64) throw new TpmRcError('TPM2_PCR_Read', 0x184 /* TPM_RC_VALUE */);
+      if (guard > 64) {
+        throw new ProviderError('ERR_TPM_TRANSPORT', 'TPM2_PCR_Read: the TPM returned no progress');
+      }
       const req = want
         .filter((w) => w.pcrs.size > 0)
         .map((w) => ({ hashAlg: w.hashAlg, pcrs: [...w.pcrs].sort((a, b) => a - b) }));

@@ -31,7 +31,8 @@ import {
 } from '../provider.js';
 import { DRTM_PCRS } from './agent_pcrs.js';
 import { DeviceTransport } from './device_transport.js';
-import { createAk, loadAk, type AkBlob } from './identity.js';
+import { createAk, createEk, loadAk, readEkCertificate, type AkBlob } from './identity.js';
+import { TpmRcError } from '../../formats/tpm2/rc.js';
 import { parseSocketAddress, SwtpmTransport } from './swtpm_transport.js';
 import { Tpm, type LoadedKey } from './tpm.js';
 import type { TpmTransport } from './transport.js';
@@ -42,6 +43,12 @@ export interface TpmProviderOptions {
   readonly akAlg?: KeyAlg;
   /** A persistent AK (from `mrstack tpm ak create`) to quote with. */
   readonly ak?: AkBlob;
+  /**
+   * Add the EK of this algorithm to reports (`ek_public`, and `ek_certificate` when the TPM has
+   * one in NV), so a verifier can bind the AK to the EK (MakeCredential) and the EK to its
+   * manufacturer.
+   */
+  readonly ekBinding?: KeyAlg;
   /** Send TPM2_Startup(CLEAR) first (an already started TPM is fine). Default false. */
   readonly startup?: boolean;
 }
@@ -223,6 +230,8 @@ export class TpmProvider implements Provider {
         sigHash === undefined ||
         bytesEqual(hash(sigHash, concat), q.quoted.subarray(q.quoted.length - digestSize(sigHash)));
       if (digestOk || attempt >= 4) {
+        const ek =
+          this.#opts.ekBinding === undefined ? {} : await this.#ekParts(this.#opts.ekBinding);
         return {
           provider: 'tpm',
           format: 'tpm-quote',
@@ -232,11 +241,24 @@ export class TpmProvider implements Provider {
             ak_public: ak.public.bytes,
             pcr_selection: encodePcrSelectionList(selection),
             pcr_values: new Uint8Array(concat),
+            ...ek,
           },
           emulated: false,
         };
       }
     }
+  }
+
+  async #ekParts(alg: KeyAlg): Promise<Record<string, Uint8Array>> {
+    const ek = await createEk(this.tpm, alg);
+    await this.tpm.flush(ek.handle);
+    let cert: Uint8Array | undefined;
+    try {
+      cert = await readEkCertificate(this.tpm, alg);
+    } catch (e) {
+      if (!(e instanceof TpmRcError)) throw e; // no certificate in NV: the EK alone
+    }
+    return { ek_public: ek.public.bytes, ...(cert === undefined ? {} : { ek_certificate: cert }) };
   }
 
   async close(): Promise<void> {

@@ -96,7 +96,11 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
     if (inner.advisories !== undefined) out.advisories = [...inner.advisories];
     for (const w of inner.warnings) out.warnings.push(`report: ${w}`);
     for (const e of inner.errors)
-      out.fail(`report.${typeof e['check'] === 'string' ? e['check'] : 'verify'}`, e.code, `report: ${e.message}`);
+      out.fail(
+        `report.${typeof e['check'] === 'string' ? e['check'] : 'verify'}`,
+        e.code,
+        `report: ${e.message}`,
+      );
     if (inner.verified) out.ok('report');
     const reportData = inner.claims['report_data'];
     const regs = registerValues(inner.claims, b.physicalLog.register, b.physicalLog.algs);
@@ -109,11 +113,7 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
       out.claims = { ...summary(b), report: inner.claims };
       return out.build();
     }
-    const r = replayBundle(
-      b,
-      { register: regs, reportData },
-      nonce === undefined ? {} : { nonce },
-    );
+    const r = replayBundle(b, { register: regs, reportData }, nonce === undefined ? {} : { nonce });
     for (const w of r.warnings) out.warnings.push(w);
     for (const e of r.errors) {
       const { code, message, layer, ...details } = e;

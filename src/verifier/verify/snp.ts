@@ -230,18 +230,43 @@ export function verifySnpReport(data: Uint8Array, opts: SnpVerifyOptions): Evide
   const b = new ResultBuilder('snp', opts.at);
   if (looksLikeHclReport(data)) {
     const hcl = parseHclReport(data);
+    if (hcl.report_type !== 'snp') {
+      throw new MrstackError(
+        'ERR_UNSUPPORTED',
+        'this HCL report holds a TDX TDREPORT, which only the CPU can check: verify the TD quote instead',
+      );
+    }
     const report = parseSnpReport(hcl.report);
     b.claims['hcl'] = hcl.claims;
     // The nonce of an HCL report lives in the runtime claims, not in REPORT_DATA.
     const { nonce, ...rest } = opts;
     verifyParsedSnpReport(report, rest, b);
     checkHclBinding(b, hcl, report.report_data);
-    if (nonce !== undefined)
-      b.skip('nonce', 'the HCL report binds runtime data, not a nonce: check the vTPM quote');
+    if (nonce !== undefined) checkHclNonce(b, hcl.runtime_claims, nonce);
     return b.build();
   }
   const report = parseSnpReport(data);
   return verifyParsedSnpReport(report, opts, b).build();
+}
+
+/**
+ * An HCL report is made at boot; its only fresh field is the runtime claims' `user-data` (hex,
+ * written by the guest before asking for a new report). A nonce is checked against it, and fails
+ * closed when it is absent (the vTPM quote is then what carries the nonce).
+ */
+function checkHclNonce(b: ResultBuilder, runtimeClaims: unknown, nonce: Uint8Array): void {
+  const ud = (runtimeClaims as Record<string, unknown> | undefined)?.['user-data'];
+  if (typeof ud !== 'string' || !/^[0-9a-fA-F]*$/.test(ud) || ud.length % 2 !== 0) {
+    b.fail(
+      'nonce',
+      'ERR_NONCE_MISMATCH',
+      'the HCL report carries no user-data to bind a nonce: verify the vTPM quote with it',
+    );
+    return;
+  }
+  const why = checkReportDataNonce(new Uint8Array(Buffer.from(ud, 'hex')), nonce);
+  if (why === undefined) b.ok('nonce');
+  else b.fail('nonce', 'ERR_NONCE_MISMATCH', why.replace('report data', 'HCL user-data'));
 }
 
 /** Decodes an SNP (or HCL) report without verifying it. */

@@ -25,11 +25,16 @@
  * @module
  */
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import { MrstackError } from '../../errors.js';
+import { MrstackError, VerifyError } from '../../errors.js';
 import { bytesEqual, concatBytes, toHex } from '../../bytes/hex.js';
 import { hash } from '../../crypto/hash.js';
 import { DEFAULT_LIMITS, type Limits } from '../../limits.js';
-import { parseTdxQuote, tdxQuoteClaims, type TdxQuote } from '../../formats/tdx/quote.js';
+import {
+  decodePckChain,
+  parseTdxQuote,
+  tdxQuoteClaims,
+  type TdxQuote,
+} from '../../formats/tdx/quote.js';
 import { parsePemText } from '../../formats/tdx/pem_chain.js';
 import {
   parsePckExtension,
@@ -76,13 +81,14 @@ export function looksLikeTdxQuote(d: Uint8Array): boolean {
 
 /**
  * Reads the SGX extension of a PCK certificate.
- * @throws ParseError when absent or malformed
+ * @throws VerifyError `ERR_CHAIN_INVALID` when absent (the chain's leaf is no PCK certificate);
+ *   ParseError when malformed
  */
 export function pckExtensionOf(cert: X509Certificate): PckExtension {
   const ext = findExtension(cert.raw, SGX_EXTENSION_OID);
   if (ext === undefined) {
-    throw new MrstackError(
-      'ERR_BAD_VALUE',
+    throw new VerifyError(
+      'ERR_CHAIN_INVALID',
       `PCK certificate "${subjectName(cert)}" has no SGX extension (${SGX_EXTENSION_OID})`,
     );
   }
@@ -268,7 +274,7 @@ export class TdxQuoteVerifier {
       recheck(hit.chain.certificates, hit.window, at);
       return hit;
     }
-    const certs = q.certificationData.pckChain.map((d, i) =>
+    const certs = decodePckChain(q.certificationData).map((d, i) =>
       parseCertificate(d, `pck_chain[${i}]`),
     );
     const chain = verifyCertChain(certs, {
@@ -330,7 +336,9 @@ export class TdxQuoteVerifier {
    */
   verify(quote: Uint8Array | TdxQuote, opts: TdxVerifyOptions): EvidenceResult {
     const q =
-      quote instanceof Uint8Array ? parseTdxQuote(quote, opts.limits ?? DEFAULT_LIMITS) : quote;
+      quote instanceof Uint8Array
+        ? parseTdxQuote(quote, opts.limits ?? DEFAULT_LIMITS, { decodeChain: false })
+        : quote;
     const at = opts.at;
     const b = new ResultBuilder('tdx', at);
     b.claims = tdxQuoteClaims(q);
@@ -603,7 +611,7 @@ export const TDX_VERIFIER: EvidenceVerifier = {
     const warnings = [...q.warnings];
     // The PCK certificate's platform identity, decoded but not verified.
     try {
-      const leaf = parseCertificate(q.certificationData.pckChain[0]!, 'pck_chain[0]');
+      const leaf = parseCertificate(decodePckChain(q.certificationData)[0]!, 'pck_chain[0]');
       const e = pckExtensionOf(leaf);
       claims['pck'] = {
         fmspc: e.fmspc,
@@ -629,7 +637,7 @@ export const TDX_VERIFIER: EvidenceVerifier = {
     return { kind: 'tdx', claims, warnings };
   },
   verify(data: Uint8Array, opts: ResolvedVerifyOptions): Promise<EvidenceResult> {
-    const q = parseTdxQuote(data, opts.limits);
+    const q = parseTdxQuote(data, opts.limits, { decodeChain: false });
     const collateral = collateralFrom(opts);
     if (collateral === undefined && opts.allowMissingCollateral !== true) {
       throw new MrstackError(

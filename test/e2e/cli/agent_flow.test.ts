@@ -28,7 +28,7 @@ function startAgent(args: string[], env: Record<string, string> = {}): Promise<A
       env: { ...process.env, ...env },
     },
   );
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const exited = new Promise<void>((r) => child.once('close', () => r()));
   const stop = async (): Promise<void> => {
     child.kill('SIGTERM');
     await exited;
@@ -41,7 +41,7 @@ function startAgent(args: string[], env: Record<string, string> = {}): Promise<A
       out += b.toString();
       if (out.includes('"ready":true')) resolve({ child, stop });
     });
-    void exited.then(() => reject(new Error(`agent exited: ${err}`)));
+    void exited.then(() => reject(new Error(`agent exited: ${out} ${err}`)));
   });
 }
 

@@ -129,7 +129,7 @@ test('evidence verify: base64 and hex text input, --nonce; missing collateral an
   assert.equal(bad.result.code, 2);
   assert.equal((bad.json as { error: { code: string } }).error.code, 'ERR_TRUNCATED');
   const badAt = await runCli(['evidence', 'verify', trunc, '--at', 'yesterday']);
-  assert.equal(badAt.code, 2);
+  assert.equal(badAt.code, 2, badAt.stderr);
 });
 
 test('evidence show decodes without verifying (v5, TDX 1.5 fields)', async () => {

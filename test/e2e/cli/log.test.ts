@@ -192,3 +192,26 @@ test('log convert: tcg2 to tcg2 is byte-exact; to aael it is refused as lossy; a
     (before.json as { registers: unknown }).registers,
   );
 });
+
+test('log parse --acpi-table: the table is shown and its LAML checked against the log size', async () => {
+  const intel = fixture('eventlogs', 'ccel', 'intel-tdx.acpi-ccel-table.bin');
+  const gcp = fixture('eventlogs', 'ccel', 'gcp-cos113-tdx.acpi-ccel-table.bin');
+  const log64k = fixture('eventlogs', 'ccel', 'intel-tdx-64k.ccel.bin');
+  const ok = await runCliJson(['log', 'parse', log64k, '--acpi-table', intel, '--json']);
+  assert.equal(ok.result.code, 0);
+  const j = ok.json as {
+    acpi_table: Record<string, unknown>;
+    warnings: { code: string }[];
+    count: number;
+  };
+  assert.equal(j.acpi_table['laml'], '65536');
+  assert.equal(j.acpi_table['cc_type'], 2);
+  assert.equal(j.count, 28);
+  assert.equal(
+    j.warnings.some((w) => w.code === 'CCEL_SIZE_MISMATCH'),
+    false,
+  );
+  const off = await runCliJson(['log', 'parse', log64k, '--acpi-table', gcp, '--json']);
+  const w = (off.json as { warnings: { code: string }[] }).warnings;
+  assert.ok(w.some((x) => x.code === 'CCEL_SIZE_MISMATCH'));
+});

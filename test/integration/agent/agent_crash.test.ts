@@ -57,7 +57,7 @@ function startAgent(dir: string, env: Record<string, string> = {}): Promise<Runn
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
   );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
@@ -66,7 +66,7 @@ function startAgent(dir: string, env: Record<string, string> = {}): Promise<Runn
       out += b.toString();
       if (out.includes('"ready":true')) resolve({ child, exited });
     });
-    void exited.then(() => reject(new Error(`agent exited before ready: ${err}`)));
+    void exited.then(() => reject(new Error(`agent exited before ready: ${out} ${err}`)));
   });
 }
 

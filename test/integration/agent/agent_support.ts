@@ -74,7 +74,10 @@ export async function readRtmr3(stateDir: string): Promise<Buffer> {
 }
 
 /** How an extend should fail: before touching the register, or after it was extended. */
-export interface Fault { code: 'EBUSY' | 'EIO' | 'EINTR' | 'ENXIO'; after: boolean }
+export interface Fault {
+  code: 'EBUSY' | 'EIO' | 'EINTR' | 'ENXIO';
+  after: boolean;
+}
 
 /** Wraps a provider: extends consume `faults` in order (undefined entries succeed). */
 export function faultyProvider(

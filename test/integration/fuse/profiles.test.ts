@@ -1,13 +1,50 @@
 // The configfs-tsm report group of the snp and cca profiles: which attributes each provider
 // shows, and the text attributes' store rules (kernel drivers/virt/coco/guest/report.c):
 // privlevel above 3 is EINVAL and not stored; a malformed service_guid is EINVAL but still
-// advances generation; each successful text write is one store.
+// advances generation; each successful text write is one store. Reports taken through the
+// linux provider on each mount verify with `evidence verify --trust-emulated`.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { runCliJson } from '../../_support/cli.js';
 import { serveMount, type ServedMount } from './mount_helpers.js';
+
+/** `mrstack report --provider linux --root` on the mount, then `evidence verify --nonce`. */
+async function reportAndVerify(m: ServedMount, kind: string): Promise<void> {
+  const nonce = randomBytes(32).toString('hex');
+  const out = join(m.stateDir, '..', `${kind}-evidence.json`);
+  const rep = await runCliJson([
+    'report',
+    '--provider',
+    'linux',
+    '--root',
+    m.root,
+    '--nonce',
+    nonce,
+    '--out',
+    out,
+    '--json',
+  ]);
+  assert.equal(rep.result.code, 0, rep.result.stdout + rep.result.stderr);
+  const { result, json } = await runCliJson([
+    'evidence',
+    'verify',
+    out,
+    '--trust-emulated',
+    '--no-collateral',
+    '--nonce',
+    nonce,
+    '--json',
+  ]);
+  assert.equal(result.code, 0, result.stdout + result.stderr);
+  const v = json as { verified: boolean; kind: string };
+  assert.equal(v.kind, kind);
+  assert.equal(v.verified, true);
+  assert.deepEqual(readdirSync(join(m.root, REPORT)), []);
+}
 
 const REPORT = 'sys/kernel/config/tsm/report';
 
@@ -50,6 +87,10 @@ describe('emulate mount --profile snp', () => {
     } finally {
       sh(`rmdir '${inst}'`);
     }
+  });
+
+  test('a report through the linux provider (outblob + auxblob certificates) verifies', async () => {
+    await reportAndVerify(m, 'snp');
   });
 });
 
@@ -114,5 +155,9 @@ describe('emulate mount --profile cca', () => {
     } finally {
       sh(`rmdir '${inst}'`);
     }
+  });
+
+  test('a report through the linux provider (a CCA token) verifies', async () => {
+    await reportAndVerify(m, 'cca');
   });
 });

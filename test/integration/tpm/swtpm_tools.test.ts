@@ -22,9 +22,9 @@ import {
 import { publicToPem, objectName } from '../../../src/formats/tpm2/public_key.js';
 import { makeCredential } from '../../../src/formats/tpm2/credential.js';
 import { parseAttest } from '../../../src/formats/tpm2/marshal/attest.js';
-import type { PcrSelection } from '../../../src/formats/tpm2/marshal/pcr_selection.js';
 import { TPM_ALG } from '../../../src/formats/tpm2/constants.js';
 import { ByteReader } from '../../../src/bytes/reader.js';
+import { readPublic } from '../../../src/formats/tpm2/marshal/public.js';
 import { readTpm2b } from '../../../src/formats/tpm2/marshal/tpm2b.js';
 import { TpmRcError } from '../../../src/formats/tpm2/rc.js';
 import {
@@ -146,12 +146,7 @@ for (const akAlg of ['ecc', 'rsa'] as const) {
     }
     const parts = rep.parts!;
     const akPub = parts['ak_public']!;
-    const pem = publicToPem(
-      (await import('../../../src/formats/tpm2/marshal/public.js')).readPublic(
-        new ByteReader(akPub, { format: 'tpm2' }),
-        'ak',
-      ),
-    );
+    const pem = publicToPem(readPublic(new ByteReader(akPub, { format: 'tpm2' }), 'ak'));
     writeFileSync(join(fx.dir, 'm.pem'), pem);
     writeFileSync(join(fx.dir, 'm.msg'), rep.outblob);
     writeFileSync(join(fx.dir, 'm.sig'), parts['signature']!);
@@ -180,10 +175,7 @@ for (const akAlg of ['ecc', 'rsa'] as const) {
       signature: parts['signature']!,
       ak: { tpmtPublic: akPub },
       nonce,
-      pcrs: parsePcrValues(
-        parts['pcr_values']!,
-        (attest.attested as { pcrSelect: PcrSelection[] }).pcrSelect,
-      ),
+      pcrs: parsePcrValues(parts['pcr_values']!, attest.attested.pcrSelect),
     });
     assert.deepEqual(r.errors, []);
     assert.equal(claimsOf(r).signature_scheme, akAlg === 'ecc' ? 'ecdsa' : 'rsassa');
@@ -237,7 +229,7 @@ for (const [alg, scheme] of [
     const attest = rd('q.msg');
     const a = parseAttest(attest);
     assert.equal(a.attested.kind, 'quote');
-    const sel = (a.attested as { pcrSelect: PcrSelection[] }).pcrSelect;
+    const sel = a.attested.pcrSelect;
     const pcrs = parsePcrValues(rd('q.pcrs'), sel);
     const ak = akFromBytes(rd('ak.pub'));
     const r = verifyTpmQuote({
@@ -348,6 +340,50 @@ test("a credential made for mrstack's AK activates; one made for another key's n
       await t.flush(ek.handle);
     }
   });
+});
+
+test('an ECC EK (L-2): a credential made in software (ECDH + KDFe) activates; a tampered one does not', async () => {
+  const secret = new Uint8Array(Buffer.from('feedfacecafebeef', 'hex'));
+  await fx.withTpm(async (t) => {
+    const ak = await loadAk(t, await createAk(t, 'ecc', 'ecc'));
+    const ek = await createEk(t, 'ecc');
+    try {
+      const c = makeCredential(ek.public.public, ak.name, secret);
+      assert.equal(
+        hex(await t.activateCredential(ak.handle, ek.handle, c.credentialBlob, c.secret)),
+        hex(secret),
+      );
+      const tampered = c.credentialBlob.slice();
+      tampered[tampered.length - 1]! ^= 1;
+      await assert.rejects(t.activateCredential(ak.handle, ek.handle, tampered, c.secret), {
+        code: 'ERR_TPM_RC',
+        message: /TPM_RC_INTEGRITY/,
+      });
+    } finally {
+      await t.flush(ak.handle);
+      await t.flush(ek.handle);
+    }
+  });
+});
+
+test('a report with the EK binding carries the EK public and its certificate, which certifies it', async () => {
+  const p = new TpmProvider(new SwtpmTransport({ host: fx.sw.host, port: fx.sw.port }), {
+    ekBinding: 'rsa',
+  });
+  let rep;
+  try {
+    rep = await p.report({ reportData: Uint8Array.of(5) });
+  } finally {
+    await p.close();
+  }
+  const ekPub = readPublic(new ByteReader(rep.parts!['ek_public']!, { format: 'tpm2' }), 'ek');
+  const cert = new X509Certificate(rep.parts!['ek_certificate']!);
+  assert.equal(
+    cert.publicKey.export({ type: 'spki', format: 'pem' }).toString().trim(),
+    publicToPem(ekPub).trim(),
+  );
+  fx.tool('tpm2_createek', ['-c', 'ek.ctx', '-G', 'rsa', '-u', 'ekb.pem', '-f', 'pem']);
+  assert.equal(publicToPem(ekPub).trim(), readFileSync(join(fx.dir, 'ekb.pem'), 'utf8').trim());
 });
 
 test('GetRandom, ReadPublic and ContextSave round trips on the live TPM', async () => {

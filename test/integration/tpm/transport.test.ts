@@ -8,6 +8,13 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { SwtpmTransport, parseSocketAddress } from '../../../src/providers/tpm/swtpm_transport.js';
 import { Tpm } from '../../../src/providers/tpm/tpm.js';
+import { DeviceTransport } from '../../../src/providers/tpm/device_transport.js';
+import { setupSwtpmState } from '../../../src/providers/tpm/swtpm_process.js';
+import { TPM_ALG } from '../../../src/formats/tpm2/constants.js';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 async function fakeTpm(
   reply: (cmd: Buffer, sock: Socket) => void,
@@ -92,4 +99,76 @@ test('--swtpm addresses: HOST:PORT, PORT, unix:PATH; bad ones are ERR_USAGE', ()
   assert.deepEqual(parseSocketAddress('2321'), { host: '127.0.0.1', port: 2321 });
   assert.deepEqual(parseSocketAddress('unix:/run/swtpm.sock'), { path: '/run/swtpm.sock' });
   assert.throws(() => parseSocketAddress('host:99999'), { code: 'ERR_USAGE' });
+});
+
+test('swtpm on unix sockets: commands over the socket path, control channel power cycle', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mrstack-swtpm-unix-'));
+  await setupSwtpmState(join(dir, 'state'), { pcrBanks: ['sha256'] });
+  const sockPath = join(dir, 'tpm.sock');
+  const ctrlPath = join(dir, 'ctrl.sock');
+  const child = spawn(
+    'swtpm',
+    [
+      'socket',
+      '--tpm2',
+      '--tpmstate',
+      `dir=${join(dir, 'state')}`,
+      '--server',
+      `type=unixio,path=${sockPath}`,
+      '--ctrl',
+      `type=unixio,path=${ctrlPath}`,
+      '--flags',
+      'not-need-init,startup-clear',
+    ],
+    { stdio: 'ignore' },
+  );
+  t.after(() => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  for (let i = 0; i < 200 && !(existsSync(sockPath) && existsSync(ctrlPath)); i++) {
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const addr = parseSocketAddress(`unix:${sockPath}`);
+  const tpm = new Tpm(new SwtpmTransport(addr));
+  try {
+    assert.deepEqual(
+      (await tpm.pcrBanks()).map((b) => b.hashAlg),
+      [TPM_ALG.SHA256],
+    );
+    await tpm.pcrEvent(16, Uint8Array.of(1));
+    const [v] = await tpm.pcrRead([{ hashAlg: TPM_ALG.SHA256, pcrs: [16] }]);
+    assert.notDeepEqual(v?.value, new Uint8Array(32));
+  } finally {
+    await tpm.close();
+  }
+  const { SwtpmControl } = await import('../../../src/providers/tpm/swtpm_transport.js');
+  await new SwtpmControl({ path: ctrlPath }).init();
+  const tpm2 = new Tpm(new SwtpmTransport(addr));
+  try {
+    assert.equal(await tpm2.startup(), true);
+    const [v] = await tpm2.pcrRead([{ hashAlg: TPM_ALG.SHA256, pcrs: [16] }]);
+    assert.deepEqual(v?.value, new Uint8Array(32));
+  } finally {
+    await tpm2.close();
+  }
+});
+
+test('the device transport: a missing device is ERR_NOT_FOUND, a non-TPM file a typed failure', async () => {
+  await assert.rejects(
+    new DeviceTransport('/nonexistent/tpmrm0').transmit(hx('80010000000a0000017b')),
+    {
+      code: 'ERR_NOT_FOUND',
+    },
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'mrstack-dev-'));
+  try {
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(dir, 'fake'), '');
+    const tr = new DeviceTransport(join(dir, 'fake'));
+    await assert.rejects(tr.transmit(hx('80010000000a0000017b')), { code: 'ERR_TPM_TRANSPORT' });
+    await tr.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

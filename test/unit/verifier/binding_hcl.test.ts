@@ -83,3 +83,10 @@ test('SNP-6: HCL byte 0x540 = 0 → the AK cannot be read (ERR_BINDING_MISMATCH 
   assert.equal(r.checks['hcl_ak'], 'failed');
   assert.ok(r.errors.some((e) => e.code === 'ERR_BINDING_MISMATCH' && e['check'] === 'hcl_ak'));
 });
+
+test('SNP-6: a nonce is checked against the HCL user-data (all zero here)', () => {
+  const zero = verifySnpReport(hcl(), { at: AT, certs: [chain()], nonce: new Uint8Array(8) });
+  assert.equal(zero.checks['nonce'], 'ok');
+  const other = verifySnpReport(hcl(), { at: AT, certs: [chain()], nonce: Uint8Array.of(1) });
+  assert.deepEqual([...new Set(other.errors.map((e) => e.code))], ['ERR_NONCE_MISMATCH']);
+});

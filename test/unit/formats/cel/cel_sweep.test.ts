@@ -50,10 +50,7 @@ test('TLV cuts around every record boundary: clean count or ERR_TRUNCATED with t
       assert.equal(parseCelTlv(input).length, complete, `cut ${cut}`);
     } else {
       const e = parsesOrParseError(() => parseCelTlv(input), `cut ${cut}`);
-      assert.ok(
-        e?.code === 'ERR_TRUNCATED',
-        `cut ${cut}: ${e?.message ?? 'parsed'}`,
-      );
+      assert.ok(e?.code === 'ERR_TRUNCATED', `cut ${cut}: ${e?.message ?? 'parsed'}`);
       assert.equal(e.completeRecords, complete, `cut ${cut}`);
     }
   }
