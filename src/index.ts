@@ -537,7 +537,12 @@ export type {
   SymDef,
   Scheme,
 } from './formats/tpm2/marshal/public.js';
-export { readAttest, writeAttest, encodeAttest, parseAttest } from './formats/tpm2/marshal/attest.js';
+export {
+  readAttest,
+  writeAttest,
+  encodeAttest,
+  parseAttest,
+} from './formats/tpm2/marshal/attest.js';
 export type { TpmsAttest, Attested, ClockInfo } from './formats/tpm2/marshal/attest.js';
 export {
   readSignature,
@@ -546,11 +551,21 @@ export {
   parseSignature,
 } from './formats/tpm2/marshal/signature.js';
 export type { TpmtSignature } from './formats/tpm2/marshal/signature.js';
-export { readContext, writeContext, encodeContext, parseContext } from './formats/tpm2/marshal/context.js';
+export {
+  readContext,
+  writeContext,
+  encodeContext,
+  parseContext,
+} from './formats/tpm2/marshal/context.js';
 export type { TpmsContext } from './formats/tpm2/marshal/context.js';
 export { passwordAuth, policyAuth } from './formats/tpm2/marshal/auth.js';
 export type { AuthCommand, AuthResponse } from './formats/tpm2/marshal/auth.js';
-export { ekTemplate, srkTemplate, akTemplate, EK_AUTH_POLICY_SHA256 } from './formats/tpm2/templates.js';
+export {
+  ekTemplate,
+  srkTemplate,
+  akTemplate,
+  EK_AUTH_POLICY_SHA256,
+} from './formats/tpm2/templates.js';
 export type { KeyAlg } from './formats/tpm2/templates.js';
 export {
   publicToJwk,
@@ -563,11 +578,7 @@ export { makeCredential, kdfa, kdfe } from './formats/tpm2/credential.js';
 export type { MadeCredential, MakeCredentialOptions } from './formats/tpm2/credential.js';
 export { Tpm } from './providers/tpm/tpm.js';
 export type { PcrReading, LoadedKey } from './providers/tpm/tpm.js';
-export {
-  TpmProvider,
-  openTpmProvider,
-  openTpmTransport,
-} from './providers/tpm/tpm_provider.js';
+export { TpmProvider, openTpmProvider, openTpmTransport } from './providers/tpm/tpm_provider.js';
 export type { TpmProviderOptions, TpmLocation } from './providers/tpm/tpm_provider.js';
 export type { TpmTransport } from './providers/tpm/transport.js';
 export { DeviceTransport, DEFAULT_TPM_DEVICE } from './providers/tpm/device_transport.js';
@@ -590,7 +601,11 @@ export {
 } from './providers/tpm/identity.js';
 export type { AkBlob } from './providers/tpm/identity.js';
 export { startSwtpm, setupSwtpmState, findFreePortPair } from './providers/tpm/swtpm_process.js';
-export type { SwtpmInstance, StartSwtpmOptions, SwtpmSetupOptions } from './providers/tpm/swtpm_process.js';
+export type {
+  SwtpmInstance,
+  StartSwtpmOptions,
+  SwtpmSetupOptions,
+} from './providers/tpm/swtpm_process.js';
 export { checkAgentPcr, RESETTABLE_PCRS, DRTM_PCRS } from './providers/tpm/agent_pcrs.js';
 export {
   verifyTpmQuote,
@@ -609,7 +624,11 @@ export type {
   PcrValues,
   AkInput,
 } from './verifier/verify/tpm_quote.js';
-export { tpmEmulatedReport, loadEmulatedAk, emulatedAkPublic } from './providers/emulated/report_tpm.js';
+export {
+  tpmEmulatedReport,
+  loadEmulatedAk,
+  emulatedAkPublic,
+} from './providers/emulated/report_tpm.js';
 
 // --- the measurement agent: mrlog, evidence bundles, layered replay, agent core, client (issue 8) ---
 export {

@@ -66,12 +66,16 @@ for (const dir of ['ima', 'cel']) {
       for (let cut = full.length; cut >= 0; cut--) {
         const r = await run(fmt, full.subarray(0, cut));
         if (r.ok) {
-          ends = [...r.offsets.slice(1), cut];
+          ends = r.count === 0 ? [] : [...r.offsets.slice(1), cut];
           break;
         }
       }
     }
     for (let cut = 0; cut <= full.length; cut++) {
+      // Text lists have no lengths to get wrong: for big ones, every offset near the ends and
+      // a stride in between keeps the sweep linear-ish.
+      const big = !binary && full.length > 16384;
+      if (big && cut > 4096 && cut < full.length - 4096 && cut % 97 !== 0) continue;
       inputs++;
       const r = await run(fmt, full.subarray(0, cut));
       if (!binary) continue;

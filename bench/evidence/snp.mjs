@@ -75,9 +75,21 @@ results['mrstack verifySnpReport, no cache (chain each time)'] = rate(
   () => verifySnpReport(report, { at, certs: [vcek] }),
   10,
 );
-const ratio =
-  results['mrstack verifySnpReport, chain cached'] /
-  results['raw P-384 crypto.verify (cached KeyObject)'];
+// On a noisy machine the fairest comparison alternates the two, call by call.
+let tRaw = 0;
+let tOurs = 0;
+const pairs = Math.max(200, Math.round(seconds * 150));
+for (let i = 0; i < pairs; i++) {
+  let t = process.hrtime.bigint();
+  nodeVerify('sha384', signed, { key, dsaEncoding: 'ieee-p1363' }, sig);
+  tRaw += Number(process.hrtime.bigint() - t);
+  t = process.hrtime.bigint();
+  verifySnpReport(report, { at, certs: [vcek], cache });
+  tOurs += Number(process.hrtime.bigint() - t);
+}
+results['interleaved: raw P-384 verify'] = (pairs * 1e9) / tRaw;
+results['interleaved: mrstack verifySnpReport, chain cached'] = (pairs * 1e9) / tOurs;
+const ratio = tRaw / tOurs;
 
 if (asJson) {
   console.log(
@@ -96,7 +108,7 @@ if (asJson) {
   for (const [k, v] of Object.entries(results))
     console.log(`${k.padEnd(52)} ${v.toFixed(0).padStart(7)} /s`);
   console.log(
-    `${'cached / raw'.padEnd(52)} ${(ratio * 100).toFixed(1).padStart(6)} %  (goal >= 90 %)`,
+    `${'cached / raw (interleaved call by call)'.padEnd(52)} ${(ratio * 100).toFixed(1).padStart(6)} %  (goal >= 90 %)`,
   );
   console.log('peer @tinfoilsh/verifier: not installable here (missing dependency), see header');
 }

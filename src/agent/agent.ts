@@ -516,11 +516,14 @@ export class Agent {
 
   #enqueue(job: Job): void {
     this.#queue.push(job);
-    if (!this.#running) void this.#run();
+    if (this.#running) return;
+    // start on the next turn of the event loop, so that every request read in this I/O phase
+    // joins the same group commit
+    this.#running = true;
+    setImmediate(() => void this.#run());
   }
 
   async #run(): Promise<void> {
-    this.#running = true;
     try {
       while (this.#queue.length > 0) {
         if (this.#stopped !== undefined) {

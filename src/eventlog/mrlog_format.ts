@@ -33,7 +33,10 @@ interface Pending {
   readonly length: number;
 }
 
-async function* parseMrlogEvents(input: AnyIterable<Uint8Array>, opts: LogParseOptions): AsyncIterable<LogEvent> {
+async function* parseMrlogEvents(
+  input: AnyIterable<Uint8Array>,
+  opts: LogParseOptions,
+): AsyncIterable<LogEvent> {
   const logName = opts.logName ?? '-';
   let register = opts.register ?? MRLOG_DEFAULT_REGISTER;
   let algs: HashAlg[] | undefined;
@@ -43,13 +46,29 @@ async function* parseMrlogEvents(input: AnyIterable<Uint8Array>, opts: LogParseO
   const held: Pending[] = [];
   const toEvent = (p: Pending): LogEvent => {
     const r = p.rec;
-    const source = { log: logName, format: 'mrlog', offset: p.offset, length: p.length, line: r.lineNo };
-    const extend = r.kind !== 'comment' && !(startsAtCheckpoint && r.kind === 'checkpoint' && index === 0);
+    const source = {
+      log: logName,
+      format: 'mrlog',
+      offset: p.offset,
+      length: p.length,
+      line: r.lineNo,
+    };
+    const extend =
+      r.kind !== 'comment' && !(startsAtCheckpoint && r.kind === 'checkpoint' && index === 0);
     const data = enc.encode(r.line);
-    const digests = new Map<HashAlg, Uint8Array>(extend ? algs!.map((a) => [a, hash(a, data)]) : []);
+    const digests = new Map<HashAlg, Uint8Array>(
+      extend ? algs!.map((a) => [a, hash(a, data)]) : [],
+    );
     const base = { index: index++, register, digests, extend, source };
     if (r.kind === 'event') {
-      return { ...base, kind: 'app', line: r.line, domain: r.domain, operation: r.operation, content: r.content };
+      return {
+        ...base,
+        kind: 'app',
+        line: r.line,
+        domain: r.domain,
+        operation: r.operation,
+        content: r.content,
+      };
     }
     const directive = r.kind === 'comment' ? 'COMMENT' : r.kind.toUpperCase();
     if (r.kind === 'sync') {
@@ -63,16 +82,36 @@ async function* parseMrlogEvents(input: AnyIterable<Uint8Array>, opts: LogParseO
     }
     return { ...base, kind: 'directive', directive, line: r.line };
   };
-  for await (const l of readLines(input, { format: 'mrlog', ...(opts.limits === undefined ? {} : { limits: opts.limits }) })) {
+  for await (const l of readLines(input, {
+    format: 'mrlog',
+    ...(opts.limits === undefined ? {} : { limits: opts.limits }),
+  })) {
     let text: string;
     try {
       text = utf8.decode(l.bytes);
     } catch (cause) {
-      throw new ParseError({ code: 'ERR_BAD_ENCODING', format: 'mrlog', offset: l.line, unit: 'line', field: 'line', expected: 'UTF-8', cause });
+      throw new ParseError({
+        code: 'ERR_BAD_ENCODING',
+        format: 'mrlog',
+        offset: l.line,
+        unit: 'line',
+        field: 'line',
+        expected: 'UTF-8',
+        cause,
+      });
     }
     if (!l.terminated && text === '') break;
     if (!l.terminated) {
-      throw new ParseError({ code: 'ERR_TRUNCATED', format: 'mrlog', offset: l.line, unit: 'line', field: 'line', expected: 'a line ending in LF', incomplete: true, completeRecords: index + held.length });
+      throw new ParseError({
+        code: 'ERR_TRUNCATED',
+        format: 'mrlog',
+        offset: l.line,
+        unit: 'line',
+        field: 'line',
+        expected: 'a line ending in LF',
+        incomplete: true,
+        completeRecords: index + held.length,
+      });
     }
     const rec = parseMrlogLine(text, l.line);
     if (first && rec.kind !== 'comment') {
@@ -93,13 +132,23 @@ async function* parseMrlogEvents(input: AnyIterable<Uint8Array>, opts: LogParseO
     yield toEvent(p);
   }
   if (held.length > 0) {
-    throw new ParseError({ code: 'ERR_BAD_VALUE', format: 'mrlog', offset: held[0]!.rec.lineNo, unit: 'line', field: 'structure', expected: 'a SYNC record naming the banks', actual: 'none' });
+    throw new ParseError({
+      code: 'ERR_BAD_VALUE',
+      format: 'mrlog',
+      offset: held[0]!.rec.lineNo,
+      unit: 'line',
+      field: 'structure',
+      expected: 'a SYNC record naming the banks',
+      actual: 'none',
+    });
   }
 }
 
 async function* encodeMrlog(events: AnyIterable<LogEvent>): AsyncIterable<Uint8Array> {
   for await (const e of events) {
-    const ok = (e.kind === 'app' && (e.source.format === 'mrlog' || e.source.format === 'aael')) || (e.kind === 'directive' && e.source.format === 'mrlog');
+    const ok =
+      (e.kind === 'app' && (e.source.format === 'mrlog' || e.source.format === 'aael')) ||
+      (e.kind === 'directive' && e.source.format === 'mrlog');
     if (!ok) {
       throw new ParseError({
         code: 'ERR_LOSSY_CONVERSION',
@@ -117,7 +166,8 @@ async function* encodeMrlog(events: AnyIterable<LogEvent>): AsyncIterable<Uint8A
 /** The `mrlog` format. */
 export const mrlogFormat: LogFormat = {
   id: 'mrlog',
-  description: 'mrstack agent log (BOOT/SYNC/CHECKPOINT/VMR records and "domain operation content" events; tenant logs SALT/TENANT)',
+  description:
+    'mrstack agent log (BOOT/SYNC/CHECKPOINT/VMR records and "domain operation content" events; tenant logs SALT/TENANT)',
   detect(head: Uint8Array): number {
     const text = Buffer.from(head.subarray(0, 16)).toString('latin1');
     return /^(BOOT |CHECKPOINT |SALT )/.test(text) ? 95 : 0;
@@ -125,7 +175,8 @@ export const mrlogFormat: LogFormat = {
   parse: (input, opts = {}) => parseMrlogEvents(input, opts),
   encode: (events) => encodeMrlog(events),
   describe(e: LogEvent): Record<string, unknown> {
-    if (e.kind === 'app') return { line: e.line, domain: e.domain, operation: e.operation, content: e.content };
+    if (e.kind === 'app')
+      return { line: e.line, domain: e.domain, operation: e.operation, content: e.content };
     if (e.kind === 'directive') return { directive: e.directive, line: e.line };
     return {};
   },

@@ -7,10 +7,11 @@
  *
  * @module
  */
-import { verify as cryptoVerify, type KeyObject, type X509Certificate } from 'node:crypto';
+import { X509Certificate, constants, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { MrstackError } from '../../errors.js';
 import { parseSnpReport, snpReportClaims, type SnpReport } from '../../formats/snp/report.js';
 import { looksLikeHclReport, parseHclReport } from '../../formats/azure/hcl_report.js';
+import { parseKdsCrl, serialHex } from '../../formats/snp/kds_crl.js';
 import type { SnpProduct } from '../../formats/snp/tcb.js';
 import {
   ResultBuilder,
@@ -54,6 +55,8 @@ export interface SnpVerifyOptions {
    * SHA-512(nonce ‖ manifest) instead of the nonce itself.
    */
   readonly manifest?: Uint8Array;
+  /** AMD KDS CRLs (DER): the ARK's CRL of revoked ASKs/ASVKs. Without one, revocation is skipped. */
+  readonly crls?: readonly Uint8Array[];
 }
 
 /** The checks of an SNP verification, by name. */
@@ -148,6 +151,62 @@ function checkChipId(b: ResultBuilder, report: SnpReport, chain: SnpVerifiedChai
   b.ok('chip_id');
 }
 
+/** Revocation: the intermediate (ASK/ASVK) against the ARK's CRL, its signature and window. */
+function checkCrls(b: ResultBuilder, chain: SnpVerifiedChain, opts: SnpVerifyOptions): void {
+  const crls = opts.crls ?? [];
+  if (crls.length === 0) {
+    b.skip(
+      'crl',
+      'revocation not checked: no KDS CRL given (mrstack collateral fetch --kind snp caches it)',
+    );
+    return;
+  }
+  const root = chain.links[chain.links.length - 1]!;
+  const inter = chain.links.length === 3 ? chain.links[1] : undefined;
+  const pss = { key: root.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 48 };
+  const parsed = crls.map((d) => parseKdsCrl(d));
+  const mine = parsed.find((c) => {
+    try {
+      return cryptoVerify('sha384', c.tbs, pss, c.signature);
+    } catch {
+      return false;
+    }
+  });
+  if (mine === undefined) {
+    b.fail('crl', 'ERR_CHAIN_INVALID', `no given CRL is signed by ${chain.root}`);
+    return;
+  }
+  const t = opts.at.getTime();
+  if (t < mine.thisUpdate.getTime()) {
+    b.fail(
+      'crl',
+      'ERR_CERT_NOT_YET_VALID',
+      `the ${chain.root} CRL is not valid before ${mine.thisUpdate.toISOString()}`,
+    );
+    return;
+  }
+  if (mine.nextUpdate !== undefined && t > mine.nextUpdate.getTime()) {
+    b.fail(
+      'crl',
+      'ERR_CERT_EXPIRED',
+      `the ${chain.root} CRL expired at ${mine.nextUpdate.toISOString()}`,
+    );
+    return;
+  }
+  const serial =
+    inter === undefined ? undefined : serialHex(Buffer.from(inter.serialNumber, 'hex'));
+  if (serial !== undefined && mine.revoked.has(serial)) {
+    b.fail(
+      'crl',
+      'ERR_CERT_REVOKED',
+      `the intermediate certificate (serial ${serial}) is revoked by ${chain.root}`,
+      { serial },
+    );
+    return;
+  }
+  b.ok('crl');
+}
+
 /** ECDSA P-384 check of the report signature with a public key. */
 export function snpSignatureValid(report: SnpReport, key: KeyObject): boolean {
   const sig = Buffer.concat([report.signature_r, report.signature_s]);
@@ -207,6 +266,7 @@ export function verifyParsedSnpReport(
     }
     checkTcb(b, report, chain);
     checkChipId(b, report, chain);
+    checkCrls(b, chain, opts);
   } else {
     b.fail('report_signature', 'ERR_SIGNATURE_INVALID', 'no trusted key to check the signature');
   }
@@ -290,14 +350,32 @@ function detectSnp(d: Uint8Array): boolean {
   return ver >= 2 && ver <= 5 && v.getUint32(0x34, true) === 1;
 }
 
-/** Certificates among collateral files (a KDS cache entry: VCEK DER, cert_chain PEM). */
-function collateralCerts(files: ReadonlyMap<string, Uint8Array> | undefined): Uint8Array[] {
-  if (files === undefined) return [];
-  return [...files.values()].filter(
-    (b) =>
-      b[0] === 0x30 ||
-      Buffer.from(b.subarray(0, 64)).toString('latin1').includes('-----BEGIN CERT'),
-  );
+/** Collateral files split into certificates and CRLs (anything else is ignored). */
+function splitCollateral(files: ReadonlyMap<string, Uint8Array> | undefined): {
+  certs: Uint8Array[];
+  crls: Uint8Array[];
+} {
+  const certs: Uint8Array[] = [];
+  const crls: Uint8Array[] = [];
+  for (const b of files?.values() ?? []) {
+    if (Buffer.from(b.subarray(0, 64)).toString('latin1').includes('-----BEGIN CERT')) {
+      certs.push(b);
+      continue;
+    }
+    if (b[0] !== 0x30) continue;
+    try {
+      new X509Certificate(Buffer.from(b));
+      certs.push(b);
+    } catch {
+      try {
+        parseKdsCrl(b);
+        crls.push(b);
+      } catch {
+        // neither: not SNP collateral
+      }
+    }
+  }
+  return { certs, crls };
 }
 
 /** The SVSM manifest from an envelope's parts (`manifestblob` or `manifest`). */
@@ -309,16 +387,19 @@ function manifestPart(o: ResolvedVerifyOptions): Uint8Array | undefined {
 export const SNP_VERIFIER: EvidenceVerifier = {
   detect: detectSnp,
   show: (data: Uint8Array) => showSnpReport(data),
-  verify: (data: Uint8Array, o: ResolvedVerifyOptions) =>
-    Promise.resolve(
+  verify: (data: Uint8Array, o: ResolvedVerifyOptions) => {
+    const coll = splitCollateral(o.collateral?.files);
+    return Promise.resolve(
       verifySnpReport(data, {
         at: o.at,
-        certs: [...(o.certs ?? []), ...collateralCerts(o.collateral?.files)],
+        certs: [...(o.certs ?? []), ...coll.certs],
+        ...(coll.crls.length === 0 ? {} : { crls: coll.crls }),
         ...(o.auxblob === undefined ? {} : { auxblob: o.auxblob }),
         ...(manifestPart(o) === undefined ? {} : { manifest: manifestPart(o)! }),
         ...(o.trustAnchors === undefined ? {} : { trustAnchors: o.trustAnchors }),
         ...(o.trustEmulated === undefined ? {} : { trustEmulated: o.trustEmulated }),
         ...(o.nonce === undefined ? {} : { nonce: reportDataBinding(o.nonce, o.userData) }),
       }),
-    ),
+    );
+  },
 };

@@ -3,10 +3,11 @@
  * `QeIdentity`, `TdxModule` checks and status convergence):
  *
  * 1. Platform: the first TCB level (levels are listed newest first) whose 16 SGX components and
- *    PCESVN are at most the PCK certificate's, and whose 16 TDX components are at most the
- *    quote's TEE_TCB_SVN bytes — from byte 2 when the TDX module's major version
- *    (TEE_TCB_SVN[1]) is non-zero, since bytes 0–1 are then judged by the module identity.
- *    No such level: the collateral does not cover this platform (`ERR_TCB_MISMATCH`).
+ *    PCESVN are at most the PCK certificate's (a `Revoked` one ends the search), then from that
+ *    level on the first whose 16 TDX components are at most the quote's TEE_TCB_SVN bytes —
+ *    from byte 2 when the TDX module's major version (TEE_TCB_SVN[1]) is non-zero, since bytes
+ *    0–1 are then judged by the module identity. No such level: the collateral does not cover
+ *    this platform (`ERR_TCB_MISMATCH`).
  * 2. TDX module: TEE_TCB_SVN[1] = 0 → `tdxModule`; else `tdxModuleIdentities` entry
  *    `TDX_<version as 2 hex digits>`. MRSIGNERSEAM must equal its `mrsigner` and
  *    SEAMATTRIBUTES & `attributesMask` its `attributes`; its status is that of the first
@@ -82,12 +83,20 @@ export function matchTdxTcbLevel(
   pck: PckExtension,
   teeTcbSvn: Uint8Array,
 ): TdxTcbLevel | undefined {
-  const from = (teeTcbSvn[1] ?? 0) > 0 ? 2 : 0;
-  return levels.find((l) => {
+  // QVL: first the SGX level (components and PCESVN), then, from there on, the first level whose
+  // TDX components the TEE_TCB_SVN reaches. A revoked SGX level ends the search as Revoked.
+  const sgxAt = levels.findIndex((l) => {
     if (pck.pceSvn < l.pceSvn) return false;
     for (let i = 0; i < 16; i++) {
       if ((pck.sgxTcbComponents[i] ?? 0) < (l.sgxTcbComponents[i] ?? 0)) return false;
     }
+    return true;
+  });
+  if (sgxAt < 0) return undefined;
+  const sgx = levels[sgxAt]!;
+  if (sgx.tcbStatus === TCB_STATUS.REVOKED) return sgx;
+  const from = (teeTcbSvn[1] ?? 0) > 0 ? 2 : 0;
+  return levels.slice(sgxAt).find((l) => {
     for (let i = from; i < 16; i++) {
       if ((teeTcbSvn[i] ?? 0) < (l.tdxTcbComponents[i] ?? 0)) return false;
     }
