@@ -82,12 +82,7 @@ export {
   TVM_FILES,
 } from './providers/emulated/tvm_state.js';
 export type { TvmConfig, InitEmulatedTvmOptions } from './providers/emulated/tvm_state.js';
-export {
-  PROFILES,
-  TPM_BANKS,
-  CCA_HASH_ALGS,
-  tpmPcrReset,
-} from './providers/emulated/profiles.js';
+export { PROFILES, TPM_BANKS, CCA_HASH_ALGS, tpmPcrReset } from './providers/emulated/profiles.js';
 export {
   encodeTraceRecord,
   decodeTraceRecord,
@@ -430,14 +425,22 @@ export {
   looksLikeHclReport,
 } from './formats/azure/hcl_report.js';
 export type { HclReport } from './formats/azure/hcl_report.js';
-export { checkHclBinding, hclAkPublicKey, checkHclAkMatches } from './verifier/verify/binding_hcl.js';
+export {
+  checkHclBinding,
+  hclAkPublicKey,
+  checkHclAkMatches,
+} from './verifier/verify/binding_hcl.js';
 export {
   SVSM_GUIDS,
   parseSvsmManifest,
   encodeSvsmManifest,
 } from './formats/svsm/services_manifest.js';
 export type { SvsmManifest, SvsmService } from './formats/svsm/services_manifest.js';
-export { checkSvsmBinding, svsmReportData, svsmVtpmEkPublic } from './verifier/verify/binding_svsm.js';
+export {
+  checkSvsmBinding,
+  svsmReportData,
+  svsmVtpmEkPublic,
+} from './verifier/verify/binding_svsm.js';
 export {
   COSE_ALGS,
   coseAlgInfo,
@@ -642,18 +645,43 @@ export {
   DOMAIN_RE as MRLOG_DOMAIN_RE,
   OPERATION_RE as MRLOG_OPERATION_RE,
 } from './formats/mrlog/record.js';
-export type { MrlogRecord, MrlogRecordBody, MrlogRecordKind, MrlogValue, MrlogVmrValue } from './formats/mrlog/record.js';
+export type {
+  MrlogRecord,
+  MrlogRecordBody,
+  MrlogRecordKind,
+  MrlogValue,
+  MrlogVmrValue,
+} from './formats/mrlog/record.js';
 export { parseMrlog, checkMrlogStructure, serializeMrlog } from './formats/mrlog/parse.js';
 export type { ParseMrlogOptions, ParsedMrlog, MrlogRole } from './formats/mrlog/parse.js';
 export { tenantEventLine } from './formats/mrlog/event.js';
 export type { TenantEventInput } from './formats/mrlog/event.js';
 export { MrlogReplayer, replayMrlog } from './eventlog/mrlog_replay.js';
-export type { BankValues, MrlogStart, MrlogGap, VmrObservation, MrlogReplayOptions, MrlogReplayResult } from './eventlog/mrlog_replay.js';
+export type {
+  BankValues,
+  MrlogStart,
+  MrlogGap,
+  VmrObservation,
+  MrlogReplayOptions,
+  MrlogReplayResult,
+} from './eventlog/mrlog_replay.js';
 export { replayVmr, vmrExtend, vmrInitial } from './eventlog/mrlog_vmr.js';
 export type { VmrReplayResult } from './eventlog/mrlog_vmr.js';
 export { evidenceBinding, EVIDENCE_LABEL } from './formats/bundle/binding.js';
-export { merkleLeaf, merkleNode, merkleRoot, merkleProof, merkleRootFromProof, verifyMerkleProof } from './formats/bundle/merkle.js';
-export { parseBundle, bundleToJson, BUNDLE_FORMAT, BUNDLE_VERSION } from './formats/bundle/bundle.js';
+export {
+  merkleLeaf,
+  merkleNode,
+  merkleRoot,
+  merkleProof,
+  merkleRootFromProof,
+  verifyMerkleProof,
+} from './formats/bundle/merkle.js';
+export {
+  parseBundle,
+  bundleToJson,
+  BUNDLE_FORMAT,
+  BUNDLE_VERSION,
+} from './formats/bundle/bundle.js';
 export type {
   EvidenceBundle,
   BundleReport,
@@ -664,16 +692,33 @@ export type {
   BundleFirmwareLog,
 } from './formats/bundle/bundle.js';
 export { replayBundle, agentRegisterReset } from './verifier/replay/bundle_replay.js';
-export type { ReportedValues, BundleReplayOptions, BundleReplayResult, LayerIssue, TenantEventView } from './verifier/replay/bundle_replay.js';
+export type {
+  ReportedValues,
+  BundleReplayOptions,
+  BundleReplayResult,
+  LayerIssue,
+  TenantEventView,
+} from './verifier/replay/bundle_replay.js';
 export { BUNDLE_VERIFIER } from './verifier/verify/bundle.js';
 export { Agent } from './agent/agent.js';
-export type { AgentOptions, AgentLogger, AppendResult, EventStatus, OffLogEvent, CheckpointPolicy } from './agent/agent.js';
+export type {
+  AgentOptions,
+  AgentLogger,
+  AppendResult,
+  EventStatus,
+  OffLogEvent,
+  CheckpointPolicy,
+} from './agent/agent.js';
 export { AgentServer, httpStatusOf, appendResultToJson } from './agent/server.js';
 export type { AgentServerOptions } from './agent/server.js';
 export { TenantClient, AdminClient } from './agent/client.js';
 export type { AgentClientOptions, AppendResponse } from './agent/client.js';
 export { DURABILITIES } from './agent/append_file.js';
 export type { Durability } from './agent/append_file.js';
-export { DEFAULT_TENANT_LIMITS, readTenantsFile, parseTenantConfig } from './agent/tenant_config.js';
+export {
+  DEFAULT_TENANT_LIMITS,
+  readTenantsFile,
+  parseTenantConfig,
+} from './agent/tenant_config.js';
 export type { TenantConfig, TenantLimits } from './agent/tenant_config.js';
 export { FAULT_STEPS } from './agent/fault.js';

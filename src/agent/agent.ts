@@ -88,6 +88,8 @@ export interface AgentOptions {
   readonly batchMax?: number;
   readonly logger?: AgentLogger;
   readonly retry?: Partial<ExtendRetryPolicy>;
+  /** How long the first evidence request waits for others to share its report (default 25 ms). */
+  readonly evidenceWindowMs?: number;
   /** Test and demo hook: delay every report by this many ms (a TDX quote takes ~1 s). */
   readonly reportDelayMs?: number;
   /** Reads the platform's firmware log for bundles, when it has one. */
@@ -215,7 +217,11 @@ export class Agent {
     this.#log = opts.logger ?? SILENT;
     this.#now = opts.now ?? (() => new Date());
     this.#policy = { maxBytes: 64 * 1024 * 1024, maxAgeMs: 0, ...opts.checkpoint };
-    this.#batcher = new ReportBatcher((rd) => this.#takeReport(rd));
+    this.#batcher = new ReportBatcher(
+      (rd) => this.#takeReport(rd),
+      1024,
+      opts.evidenceWindowMs ?? 25,
+    );
   }
 
   /**

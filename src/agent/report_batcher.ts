@@ -1,7 +1,8 @@
 /**
  * Shares one report among evidence requests that arrive while a report is in flight (DESIGN §5):
- * the first request starts a report at once; requests arriving meanwhile wait and are served
- * together by the next report, whose report data is the Merkle root of their bindings
+ * the first request starts a report after a short gathering window (default 25 ms, so that a
+ * burst of requests shares the first report too); requests arriving meanwhile wait and are
+ * served together by the next report, whose report data is the Merkle root of their bindings
  * (`formats/bundle/merkle.ts`); each receives its leaf index and inclusion proof.
  *
  * @module
@@ -27,24 +28,28 @@ interface Waiter<T> {
 export class ReportBatcher<T> {
   readonly #take: (reportData: Uint8Array) => Promise<T>;
   readonly #maxBatch: number;
+  readonly #windowMs: number;
   readonly #waiting: Waiter<T>[] = [];
   #busy = false;
 
-  constructor(take: (reportData: Uint8Array) => Promise<T>, maxBatch = 1024) {
+  constructor(take: (reportData: Uint8Array) => Promise<T>, maxBatch = 1024, windowMs = 25) {
     this.#take = take;
     this.#maxBatch = maxBatch;
+    this.#windowMs = windowMs;
   }
 
   /** Requests evidence for one binding. */
   request(binding: Uint8Array): Promise<SharedReport<T>> {
     return new Promise((resolve, reject) => {
       this.#waiting.push({ binding, resolve, reject });
-      if (!this.#busy) void this.#next();
+      if (!this.#busy) {
+        this.#busy = true;
+        setTimeout(() => void this.#next(), this.#windowMs);
+      }
     });
   }
 
   async #next(): Promise<void> {
-    this.#busy = true;
     while (this.#waiting.length > 0) {
       const batch = this.#waiting.splice(0, this.#maxBatch);
       const bindings = batch.map((w) => w.binding);

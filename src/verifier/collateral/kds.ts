@@ -9,6 +9,8 @@
  * @module
  */
 import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { MrstackError, UsageError } from '../../errors.js';
 import { formatTcb, type SnpProduct, type SnpTcb } from '../../formats/snp/tcb.js';
 import { parseCrlWindow } from '../../formats/snp/kds_crl.js';
@@ -172,6 +174,17 @@ export async function fetchSnpCollateral(o: SnpFetchOptions): Promise<FetchResul
         ]);
       }
     }
+  }
+  // A copy of the product's CRL goes into the entry, so `--collateral <entry>` checks revocation.
+  const crlNow = o.cache.readMeta('snp', crlKey)?.items['crl'];
+  if (crlNow !== undefined && crlNow.absent !== true) {
+    let data: Uint8Array | undefined;
+    try {
+      data = new Uint8Array(readFileSync(join(o.cache.entryDir('snp', crlKey), crlNow.file)));
+    } catch {
+      warnings.push('the cached KDS CRL could not be read; fetch again with --force');
+    }
+    if (data !== undefined) o.cache.store('snp', key, [{ ...crlNow, name: 'crl', data }]);
   }
   return {
     kind: 'snp',
