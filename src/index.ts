@@ -397,8 +397,8 @@ export {
 export type { SnpCertEntry } from './formats/snp/cert_table.js';
 export { parseVcekExtensions } from './formats/snp/vcek_extensions.js';
 export type { VcekExtensions } from './formats/snp/vcek_extensions.js';
-export { parseCrlWindow } from './formats/snp/kds_crl.js';
-export type { CrlWindow } from './formats/snp/kds_crl.js';
+export { parseCrlWindow, parseKdsCrl, serialHex } from './formats/snp/kds_crl.js';
+export type { CrlWindow, KdsCrl } from './formats/snp/kds_crl.js';
 export {
   verifySnpReport,
   verifyParsedSnpReport,

@@ -53,6 +53,8 @@ export async function replayImaFileParallel(
   const ringBytes = Buffer.from(ring);
   const worker = new Worker(new URL('./ima_digest_worker.js', import.meta.url), {
     workerData: { path, other, computeOther: withOther, ctl: ctlBuf, ring },
+    // The worker keeps no state beyond one chunk: a small young generation keeps RSS flat.
+    resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 },
   });
   const done = new Promise<{ mismatches: number }>((resolve, reject) => {
     worker.once('message', (m: { mismatches: number }) => resolve(m));

@@ -195,7 +195,9 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /**
  * Incremental reader: feed chunks, take entries. Memory is bounded by one record (checked
- * against `maxRecordSize`) plus the chunk, whatever the list's length.
+ * against `maxRecordSize`) plus the chunk, whatever the list's length. Entries returned by
+ * `push` view the chunk's bytes: a caller that reuses its chunk buffer must consume (or copy)
+ * them before the next read.
  */
 export class ImaBinaryReader {
   readonly #opts: ImaBinaryOptions;

@@ -66,6 +66,7 @@ export const SNP_CHECKS = [
   'cert_validity',
   'reported_tcb',
   'chip_id',
+  'crl',
   'nonce',
 ] as const;
 
