@@ -5,7 +5,9 @@
 // The agent and its unix-socket service run in this process over the emulated TDX; the tenants
 // run in a worker thread (its own event loop), each appending as fast as acknowledgements come.
 //
-// Usage: node dist/bench/agent/agent_bench.js [--seconds N] [--million] [--json]
+// Usage: node dist/bench/agent/agent_bench.js [--seconds N] [--depth D] [--only T:DUR:EXT_MS]
+//        [--million] [--json]
+// --depth D: each tenant keeps D requests outstanding (default 1: strictly sequential).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +25,8 @@ interface WorkerJob {
   readonly sockets: readonly string[];
   readonly seconds: number;
   readonly events: number;
+  /** Requests each tenant keeps outstanding (1: send the next once the last is acknowledged). */
+  readonly depth: number;
 }
 
 interface WorkerResult {
@@ -43,21 +47,25 @@ async function runClients(job: WorkerJob): Promise<WorkerResult> {
     job.sockets.map(async (s, k) => {
       const c = new TenantClient(s);
       let n = 0;
-      while (n < perTenant && (job.events > 0 || performance.now() < deadline)) {
-        const a = performance.now();
-        try {
-          await c.append({
-            domain: 'bench.example',
-            operation: 'append',
-            content: `tenant ${k} event ${n}`,
-          });
-          acked++;
-          if (latencies.length < 2_000_000) latencies.push(performance.now() - a);
-        } catch {
-          errors++;
+      // `depth` loops per tenant share the tenant's client (a keep-alive connection each)
+      const loop = async (): Promise<void> => {
+        while (n < perTenant && (job.events > 0 || performance.now() < deadline)) {
+          const a = performance.now();
+          const i = n++;
+          try {
+            await c.append({
+              domain: 'bench.example',
+              operation: 'append',
+              content: `tenant ${k} event ${i}`,
+            });
+            acked++;
+            if (latencies.length < 2_000_000) latencies.push(performance.now() - a);
+          } catch {
+            errors++;
+          }
         }
-        n++;
-      }
+      };
+      await Promise.all(Array.from({ length: job.depth }, loop));
       c.close();
     }),
   );
@@ -117,6 +125,7 @@ const pct = (xs: number[], q: number): number => {
 
 interface Row {
   tenants: number;
+  depth: number;
   durability: Durability;
   extend_ms: number;
   acked_per_s: number;
@@ -124,6 +133,8 @@ interface Row {
   p99_ms: number;
   errors: number;
   batches: number;
+  /** Event-loop utilization of the agent's thread (server + agent core) during the run. */
+  agent_busy: number;
 }
 
 async function scenario(
@@ -131,6 +142,7 @@ async function scenario(
   durability: Durability,
   extendMs: number,
   seconds: number,
+  depth: number,
   events = 0,
   onRss?: (acked: number) => void,
 ): Promise<Row> {
@@ -151,17 +163,21 @@ async function scenario(
     let timer: NodeJS.Timeout | undefined;
     if (onRss !== undefined)
       timer = setInterval(() => onRss(agent.status()['acknowledged'] as number), 2000);
+    const elu0 = performance.eventLoopUtilization();
     const r = await clientsInWorker({
       sockets: names.map((n) => server.tenantSocket(n)),
       seconds,
       events,
+      depth,
     });
+    const elu = performance.eventLoopUtilization(elu0).utilization;
     if (timer !== undefined) clearInterval(timer);
     const batches = agent.status()['batches'] as number;
     await server.close();
     await agent.close();
     return {
       tenants,
+      depth,
       durability,
       extend_ms: extendMs,
       acked_per_s: Math.round(r.acked / (r.elapsed / 1000)),
@@ -169,6 +185,7 @@ async function scenario(
       p99_ms: Number(pct(r.latencies, 0.99).toFixed(2)),
       errors: r.errors,
       batches,
+      agent_busy: Number(elu.toFixed(2)),
     };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -177,21 +194,33 @@ async function scenario(
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const seconds = Number(args[args.indexOf('--seconds') + 1] ?? 3) || 3;
+  const opt = (name: string): string | undefined =>
+    args.includes(name) ? args[args.indexOf(name) + 1] : undefined;
+  const seconds = Number(opt('--seconds') ?? 3) || 3;
   const json = args.includes('--json');
+  const depth = Number(opt('--depth') ?? 1) || 1;
   const probeDir = fs.mkdtempSync(join(os.tmpdir(), 'mrstack-bench-fsync-'));
   const fsync = Math.round(fdatasyncRate(probeDir));
   fs.rmSync(probeDir, { recursive: true, force: true });
   const rows: Row[] = [];
-  for (const durability of ['process', 'os'] as const) {
-    for (const tenants of [1, 8, 64]) rows.push(await scenario(tenants, durability, 0, seconds));
-  }
-  for (const tenants of [8, 64]) rows.push(await scenario(tenants, 'process', 1, seconds));
+  // --only T:D:E runs one scenario (tenants, durability, extend ms), e.g. for a CPU profile
+  const only = opt('--only')?.split(':');
+  const plan: [number, Durability, number][] =
+    only !== undefined
+      ? [[Number(only[0]), (only[1] ?? 'process') as Durability, Number(only[2] ?? 0)]]
+      : [
+          ...(['process', 'os'] as const).flatMap((d) =>
+            [1, 8, 64].map((t): [number, Durability, number] => [t, d, 0]),
+          ),
+          [8, 'process', 1],
+          [64, 'process', 1],
+        ];
+  for (const [t, d, e] of plan) rows.push(await scenario(t, d, e, seconds, depth));
   let million: { acked: number; rss_mb: number }[] | undefined;
   if (args.includes('--million')) {
     million = [];
     const samples = million;
-    const row = await scenario(64, 'process', 0, 0, 1_000_000, (acked) =>
+    const row = await scenario(64, 'process', 0, 0, depth, 1_000_000, (acked) =>
       samples.push({ acked, rss_mb: Math.round(process.memoryUsage().rss / 1e6) }),
     );
     rows.push(row);
@@ -210,10 +239,12 @@ async function main(): Promise<void> {
   process.stdout.write(
     `disk fdatasync: ${fsync}/s   cpus: ${out.cpus}   load: ${out.loadavg.join(' ')}\n`,
   );
-  process.stdout.write('tenants durability extend_ms  acked/s   p50_ms  p99_ms  batches errors\n');
+  process.stdout.write(
+    'tenants depth durability extend_ms  acked/s   p50_ms  p99_ms  batches busy errors\n',
+  );
   for (const r of rows) {
     process.stdout.write(
-      `${String(r.tenants).padStart(7)} ${r.durability.padEnd(10)} ${String(r.extend_ms).padStart(9)} ${String(r.acked_per_s).padStart(8)} ${String(r.p50_ms).padStart(8)} ${String(r.p99_ms).padStart(7)} ${String(r.batches).padStart(8)} ${r.errors}\n`,
+      `${String(r.tenants).padStart(7)} ${String(r.depth).padStart(5)} ${r.durability.padEnd(10)} ${String(r.extend_ms).padStart(9)} ${String(r.acked_per_s).padStart(8)} ${String(r.p50_ms).padStart(8)} ${String(r.p99_ms).padStart(7)} ${String(r.batches).padStart(8)} ${r.agent_busy.toFixed(2).padStart(4)} ${r.errors}\n`,
     );
   }
   if (million !== undefined)

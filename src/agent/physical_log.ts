@@ -5,10 +5,18 @@
  * recovery and the agent need (the last values per vMR, the records since the last SYNC), so
  * memory does not grow with the log.
  *
+ * Archived segments may be gzip-compressed (`compressArchives`, off by default): when a
+ * checkpoint closes a segment it is written to `<name>.mrlog.gz` (via a `.tmp` file, renamed, then
+ * the plain file removed), in the background. Every reader here takes either form, and the
+ * `CHECKPOINT prev=` digest is always over the uncompressed bytes (it is computed before the
+ * segment is closed). A crash between the steps leaves the plain file, which wins.
+ *
  * @module
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { gunzipSync, gzip } from 'node:zlib';
 import { AgentError } from '../errors.js';
 import { hash } from '../crypto/hash.js';
 import type { HashAlg } from '../crypto/hash_alg.js';
@@ -38,22 +46,96 @@ export interface PhysicalScan {
   readonly torn: number;
 }
 
-const SEG_RE = /^(.+)\.([0-9]{6})\.mrlog$/;
+const SEG_RE = /^(.+)\.([0-9]{6})\.mrlog(\.gz)?$/;
+const gzipAsync = promisify(gzip);
+
+/** Options of {@link PhysicalLog.open}. */
+export interface PhysicalLogOptions {
+  /** gzip a segment once a checkpoint closes it (default false). */
+  readonly compressArchives?: boolean;
+}
+
+/**
+ * Reads a log file written by the agent, plain or gzip-compressed: `path` names the plain file;
+ * when it is absent, `path.gz` is read and decompressed.
+ */
+export function readLogFile(path: string): Buffer {
+  try {
+    return fs.readFileSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !fs.existsSync(`${path}.gz`)) throw e;
+    return gunzipSync(fs.readFileSync(`${path}.gz`));
+  }
+}
+
+/** Size on disk of a plain-or-gzip log file. */
+function fileSize(path: string): number {
+  try {
+    return fs.statSync(path).size;
+  } catch {
+    return fs.existsSync(`${path}.gz`) ? fs.statSync(`${path}.gz`).size : 0;
+  }
+}
+
+/**
+ * gzips one closed log file: `path.gz.tmp` (fdatasync'ed with `sync`), renamed to `path.gz`,
+ * then `path` removed. Returns the compressed size.
+ */
+export async function compressLogFile(path: string, sync = false): Promise<number> {
+  const data = await fs.promises.readFile(path);
+  const gz = await gzipAsync(data, { level: 6 });
+  const tmp = `${path}.gz.tmp`;
+  const fh = await fs.promises.open(tmp, 'w', 0o640);
+  try {
+    await fh.writeFile(gz);
+    if (sync) await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  await fs.promises.rename(tmp, `${path}.gz`);
+  await fs.promises.unlink(path);
+  return gz.length;
+}
+
+/**
+ * gzips every `*.mrlog` file under `dir` (recursively): the agent's logs of an earlier boot
+ * once they are archived.
+ */
+export async function compressArchivedLogs(dir: string): Promise<number> {
+  let n = 0;
+  for (const e of await fs.promises.readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) n += await compressArchivedLogs(p);
+    else if (e.isFile() && e.name.endsWith('.mrlog')) {
+      await compressLogFile(p);
+      n++;
+    }
+  }
+  return n;
+}
 
 /** The physical log of one register. */
 export class PhysicalLog {
   readonly dir: string;
   readonly register: string;
   readonly durability: Durability;
+  readonly compressArchives: boolean;
   readonly #segments: SegmentInfo[];
+  readonly #compressing = new Set<Promise<void>>();
   #file: AppendFile | undefined;
   #records: number;
   #segmentOpened: number;
 
-  private constructor(dir: string, register: string, durability: Durability) {
+  private constructor(
+    dir: string,
+    register: string,
+    durability: Durability,
+    opts: PhysicalLogOptions,
+  ) {
     this.dir = dir;
     this.register = register;
     this.durability = durability;
+    this.compressArchives = opts.compressArchives === true;
     this.#segments = [];
     this.#records = 0;
     this.#segmentOpened = Date.now();
@@ -64,15 +146,35 @@ export class PhysicalLog {
     dir: string,
     register: string,
     durability: Durability,
+    opts: PhysicalLogOptions = {},
   ): { log: PhysicalLog; scan: PhysicalScan } {
     fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
-    const log = new PhysicalLog(dir, register, durability);
-    const seqs = fs
-      .readdirSync(dir)
-      .map((n) => SEG_RE.exec(n))
-      .filter((m): m is RegExpExecArray => m !== null && m[1] === register)
-      .map((m) => Number(m[2]))
-      .sort((a, b) => a - b);
+    const log = new PhysicalLog(dir, register, durability, opts);
+    const names = fs.readdirSync(dir);
+    for (const n of names) {
+      // an interrupted compression: the plain file is still there
+      if (n.startsWith(`${register}.`) && n.endsWith('.mrlog.gz.tmp'))
+        fs.unlinkSync(join(dir, n));
+    }
+    const found = new Map<number, { plain: boolean; gz: boolean }>();
+    for (const m of names.map((n) => SEG_RE.exec(n))) {
+      if (m === null || m[1] !== register) continue;
+      const f = found.get(Number(m[2])) ?? { plain: false, gz: false };
+      if (m[3] === undefined) f.plain = true;
+      else f.gz = true;
+      found.set(Number(m[2]), f);
+    }
+    const seqs = [...found.keys()].sort((a, b) => a - b);
+    for (const [i, seq] of seqs.entries()) {
+      const f = found.get(seq)!;
+      const plain = log.#pathOf(seq);
+      // a crash after the rename but before the unlink: both forms, the plain one wins
+      if (f.plain && f.gz) fs.unlinkSync(`${plain}.gz`);
+      // the segment appended to must be plain
+      else if (!f.plain && i === seqs.length - 1)
+        fs.writeFileSync(plain, gunzipSync(fs.readFileSync(`${plain}.gz`)));
+      else if (f.plain && i < seqs.length - 1 && log.compressArchives) log.#compressLater(plain);
+    }
     let tail: MrlogRecord[] = [];
     let tailStart = 0;
     const lastVmr = new Map<string, MrlogVmrValue & { record: number }>();
@@ -87,7 +189,7 @@ export class PhysicalLog {
         torn = o.torn;
         o.file.close();
       }
-      const data = fs.readFileSync(path);
+      const data = readLogFile(path);
       if (isLast && data.length === 0 && seqs.length > 1) {
         fs.unlinkSync(path); // a segment created but never written: as if not created
         break;
@@ -115,6 +217,21 @@ export class PhysicalLog {
       log.#segmentOpened = fs.statSync(log.#pathOf(lastSeq)).mtimeMs;
     }
     return { log, scan: { tail, tailStart, lastVmr, bootId, torn } };
+  }
+
+  #compressLater(path: string): void {
+    const p: Promise<void> = compressLogFile(path, this.durability === 'os')
+      .then(
+        () => undefined,
+        () => undefined, // left plain: read as it is, compressed at the next start
+      )
+      .finally(() => this.#compressing.delete(p));
+    this.#compressing.add(p);
+  }
+
+  /** Waits for background compressions of closed segments to finish. */
+  async flushArchives(): Promise<void> {
+    while (this.#compressing.size > 0) await Promise.all([...this.#compressing]);
   }
 
   #pathOf(seq: number): string {
@@ -153,7 +270,7 @@ export class PhysicalLog {
       n +=
         s === this.#segments[this.#segments.length - 1]
           ? this.currentSize
-          : fs.statSync(s.path).size;
+          : fileSize(s.path);
     return n;
   }
 
@@ -182,6 +299,8 @@ export class PhysicalLog {
   startSegment(): number {
     const seq = this.currentSeq + 1;
     this.#file?.close();
+    const closed = this.#segments[this.#segments.length - 1];
+    if (closed !== undefined && this.compressArchives) this.#compressLater(closed.path);
     const path = this.#pathOf(seq);
     this.#file = AppendFile.open(path, this.durability).file;
     this.#segments.push({ seq, path, firstRecord: this.#records });
@@ -207,7 +326,7 @@ export class PhysicalLog {
     let idx = first;
     for (const s of this.#segments.slice(startIdx)) {
       if (idx >= upto) break;
-      const text = fs.readFileSync(s.path, 'utf8');
+      const text = readLogFile(s.path).toString('utf8');
       const parts = text.split('\n');
       parts.pop();
       for (const l of parts) {

@@ -10,6 +10,7 @@ import { ParseError } from '../errors.js';
 import type { LogFormat } from './log_format.js';
 import { aaelFormat } from './aael_format.js';
 import { mrlogFormat } from './mrlog_format.js';
+import { withMrlogExport } from './mrlog_cel.js';
 import { ccelFormat } from './ccel_format.js';
 import { celJsonFormat, celTlvFormat } from './cel_format.js';
 import { imaAsciiFormat, imaBinaryFormat } from './ima_format.js';
@@ -26,8 +27,8 @@ export const BUILTIN_LOG_FORMATS: readonly LogFormat[] = [
   mrlogFormat,
   imaBinaryFormat,
   imaAsciiFormat,
-  celTlvFormat,
-  celJsonFormat,
+  withMrlogExport(celTlvFormat),
+  withMrlogExport(celJsonFormat),
 ];
 
 const registry = new Map<string, LogFormat>();

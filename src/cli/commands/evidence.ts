@@ -11,11 +11,12 @@
  *
  * @module
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { fromHex } from '../../bytes/hex.js';
 import { fromErrno, UsageError } from '../../errors.js';
+import type { HashAlg } from '../../crypto/hash_alg.js';
 import type {
   EvidenceKind,
   EvidenceResult,
@@ -40,6 +41,18 @@ interface VerifyOptions extends ShowOptions {
   readonly userData?: string;
   readonly at?: string;
   readonly trustEmulated?: boolean;
+  readonly trustedCheckpoint?: string;
+}
+
+/** `--trusted-checkpoint FILE|SPEC`: an existing file holds the SPEC (text or JSON). */
+async function trustedCheckpointOf(
+  arg: string,
+): Promise<{ seq: number; values: ReadonlyMap<HashAlg, Uint8Array> }> {
+  const { parseTrustedCheckpoint } = await import('../../formats/bundle/checkpoint_spec.js');
+  let text = arg;
+  if (existsSync(arg) && statSync(arg).isFile())
+    text = Buffer.from(readInput(arg)).toString('utf8');
+  return parseTrustedCheckpoint(text);
 }
 
 function readInput(path: string): Uint8Array {
@@ -185,6 +198,10 @@ export function registerEvidence(program: Command): Command {
     .option('--user-data <hex>', 'with --nonce: the user data given to `mrstack report`')
     .option('--at <iso-time>', 'verification time (default: now)')
     .option('--trust-emulated', 'accept an mrstack emulated root (the output says so)')
+    .option(
+      '--trusted-checkpoint <file|spec>',
+      'bundles: a checkpoint trusted from an earlier attestation, N:<alg>/<hex>[,…] or a file holding it (docs/bundle.md)',
+    )
     .option('--json', 'print JSON')
     .action(
       action(async (file: string, opts: VerifyOptions) => {
@@ -206,6 +223,10 @@ export function registerEvidence(program: Command): Command {
           throw new UsageError('ERR_USAGE', '--user-data needs --nonce');
         }
         const kind = opts.kind ?? env?.kind;
+        const trustedCheckpoint =
+          opts.trustedCheckpoint === undefined
+            ? undefined
+            : await trustedCheckpointOf(opts.trustedCheckpoint);
         const vopts: VerifyEvidenceOptions = {
           ...(kind === undefined ? {} : { kind }),
           ...(at === undefined ? {} : { at }),
@@ -214,6 +235,7 @@ export function registerEvidence(program: Command): Command {
             ? {}
             : { userData: fromHex(opts.userData, '--user-data') }),
           ...(opts.trustEmulated === true ? { trustEmulated: true } : {}),
+          ...(trustedCheckpoint === undefined ? {} : { trustedCheckpoint }),
           ...(opts.trustAnchor === undefined
             ? {}
             : { trustAnchors: opts.trustAnchor.map(readInput) }),

@@ -40,7 +40,13 @@ import {
   type EmulatedRegister,
   type EmulatedReportContext,
 } from './report.js';
-import { appendTraceRecords, readTraceRecordAt, scanTrace, type TraceEntry } from './trace_file.js';
+import {
+  appendTraceRecordsFd,
+  openTrace,
+  readTraceRecordAt,
+  scanTraceFd,
+  type TraceEntry,
+} from './trace_file.js';
 import { encodeTraceRecord, TRACE_NONCE_SIZE, TRACE_RECORD_SIZE } from './trace_record.js';
 import {
   profileOptions,
@@ -265,13 +271,21 @@ export class EmulatedProvider implements Provider {
         nonce,
       }),
     );
-    // Replay what is there first: a corrupt trace refuses the extend before anything is added.
-    this.#sync();
-    appendTraceRecords(this.#tracePath, concatBytes(...records));
+    // One descriptor for the whole extend. Replay what is there first (usually nothing: one
+    // fstat): a corrupt trace refuses the extend before anything is added. Then append, and
+    // replay only the tail from the last known size up to and past our own records, which are
+    // recognized by their nonce.
     const found = new Map<string, { old: Uint8Array; new: Uint8Array }>();
-    this.#sync((e, key, old, now) => {
-      if (bytesEqual(e.record.nonce, nonce)) found.set(key, { old, new: now });
-    });
+    const fd = openTrace(this.#tracePath, true);
+    try {
+      this.#sync(fd);
+      appendTraceRecordsFd(fd, this.#tracePath, concatBytes(...records));
+      this.#sync(fd, (e, key, old, now) => {
+        if (bytesEqual(e.record.nonce, nonce)) found.set(key, { old, new: now });
+      });
+    } finally {
+      fs.closeSync(fd);
+    }
     return items.map((it) => {
       const key = registerKey(it.def.name, it.alg);
       const r = found.get(key);
@@ -290,10 +304,22 @@ export class EmulatedProvider implements Provider {
     return d!.number!;
   }
 
-  /** Replays the records appended since the last sync. */
-  #sync(onRecord?: (e: TraceEntry, key: string, old: Uint8Array, now: Uint8Array) => void): void {
+  /** Replays the records appended since the last sync (on `fd`, or on a descriptor of its own). */
+  #sync(
+    fd?: number,
+    onRecord?: (e: TraceEntry, key: string, old: Uint8Array, now: Uint8Array) => void,
+  ): void {
+    if (fd === undefined) {
+      const own = openTrace(this.#tracePath);
+      try {
+        this.#sync(own);
+      } finally {
+        fs.closeSync(own);
+      }
+      return;
+    }
     const start = this.#offset;
-    this.#offset = scanTrace(this.#tracePath, this.#offset, (e) => {
+    this.#offset = scanTraceFd(fd, this.#tracePath, this.#offset, (e) => {
       const { record } = e;
       const where = (field: string, off: number): ParseError =>
         new ParseError({
@@ -326,6 +352,8 @@ export class EmulatedProvider implements Provider {
       const now = extendValue(record.alg, old, record.data);
       this.#values.set(key, now);
       this.#lastNonce = record.nonce;
+      // advance per record: a scan that throws later leaves the values and offset consistent
+      this.#offset = e.offset + TRACE_RECORD_SIZE;
       onRecord?.(e, key, old, now);
     });
     if (this.#offset !== start) this.#maybeSnapshot();

@@ -13,8 +13,9 @@ import * as fs from 'node:fs';
 import { fromErrno, ProviderError } from '../../errors.js';
 import { decodeTraceRecord, TRACE_RECORD_SIZE, type TraceRecord } from './trace_record.js';
 
-/** Records read per chunk while scanning (8192 records, 1 MiB). */
+/** At most this many records are read at once while scanning (8192 records, 1 MiB). */
 const CHUNK_RECORDS = 8192;
+const CHUNK_BYTES = CHUNK_RECORDS * TRACE_RECORD_SIZE;
 /** How often a partial tail is looked at again before it counts as corrupt. */
 const TAIL_RETRIES = 25;
 const TAIL_RETRY_MS = 4;
@@ -25,36 +26,53 @@ function sleepSync(ms: number): void {
 }
 
 /**
+ * Opens the trace: read-only, or read-write with `O_APPEND` for an extend (no `O_CREAT`: init
+ * creates the trace; a vanished trace is an error, not a fresh TVM).
+ * @throws ProviderError `ERR_NOT_FOUND` when the trace file is missing, `ERR_IO` otherwise.
+ */
+export function openTrace(path: string, forAppend = false): number {
+  try {
+    return fs.openSync(
+      path,
+      forAppend ? fs.constants.O_RDWR | fs.constants.O_APPEND : fs.constants.O_RDONLY,
+    );
+  } catch (e) {
+    throw fromErrno(e, path);
+  }
+}
+
+/**
  * Appends encoded records (a multiple of {@link TRACE_RECORD_SIZE} bytes) with one `write(2)`
  * on a descriptor opened with `O_APPEND`.
  * @throws ProviderError `ERR_NOT_FOUND` when the trace file is missing, `ERR_IO` when the
  *   write fails or is short.
  */
 export function appendTraceRecords(path: string, records: Uint8Array): void {
+  const fd = openTrace(path, true);
+  try {
+    appendTraceRecordsFd(fd, path, records);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** {@link appendTraceRecords} on a descriptor from `openTrace(path, true)`. */
+export function appendTraceRecordsFd(fd: number, path: string, records: Uint8Array): void {
   if (records.length === 0 || records.length % TRACE_RECORD_SIZE !== 0) {
     throw new ProviderError('ERR_INTERNAL', `trace append of ${records.length} bytes`);
   }
-  let fd: number;
+  let n: number;
   try {
-    // No O_CREAT: init creates the trace; a vanished trace is an error, not a fresh TVM.
-    fd = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_APPEND);
+    n = fs.writeSync(fd, records);
   } catch (e) {
     throw fromErrno(e, path);
   }
-  try {
-    const n = fs.writeSync(fd, records);
-    if (n !== records.length) {
-      throw new ProviderError(
-        'ERR_IO',
-        `${path}: short write (${n} of ${records.length} bytes): the trace may now end in a partial record`,
-        { details: { path } },
-      );
-    }
-  } catch (e) {
-    if (e instanceof ProviderError) throw e;
-    throw fromErrno(e, path);
-  } finally {
-    fs.closeSync(fd);
+  if (n !== records.length) {
+    throw new ProviderError(
+      'ERR_IO',
+      `${path}: short write (${n} of ${records.length} bytes): the trace may now end in a partial record`,
+      { details: { path } },
+    );
   }
 }
 
@@ -70,35 +88,64 @@ export interface TraceEntry {
  * @throws ParseError `ERR_TRACE_CORRUPT` for a corrupt record or a partial tail that stays.
  */
 export function scanTrace(path: string, offset: number, visit: (e: TraceEntry) => void): number {
-  let fd: number;
+  const fd = openTrace(path);
   try {
-    fd = fs.openSync(path, fs.constants.O_RDONLY);
-  } catch (e) {
-    throw fromErrno(e, path);
-  }
-  try {
-    const buf = new Uint8Array(CHUNK_RECORDS * TRACE_RECORD_SIZE);
-    let pos = offset;
-    for (let retries = 0; ;) {
-      const n = readFully(fd, buf, pos, path);
-      const whole = n - (n % TRACE_RECORD_SIZE);
-      for (let i = 0; i < whole; i += TRACE_RECORD_SIZE) {
-        const record = decodeTraceRecord(buf.subarray(i, i + TRACE_RECORD_SIZE), pos + i, path);
-        visit({ offset: pos + i, record });
-      }
-      pos += whole;
-      if (n === buf.length) continue;
-      if (whole === n) return pos;
-      // A partial record at the end: perhaps a concurrent append that is still landing.
-      if (retries++ < TAIL_RETRIES) {
-        sleepSync(TAIL_RETRY_MS);
-        continue;
-      }
-      decodeTraceRecord(buf.subarray(whole, n), pos, path); // throws: incomplete
-      return pos;
-    }
+    return scanTraceFd(fd, path, offset, visit);
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/**
+ * Read buffer shared by every scan in this thread (scans are synchronous and decoded records
+ * copy what they keep), grown to the largest tail read so far, at most one chunk: a scan of the
+ * few records appended since the last one reads only those, with no allocation.
+ */
+let scratch = new Uint8Array(64 * TRACE_RECORD_SIZE);
+
+function scratchOf(n: number): Uint8Array {
+  if (scratch.length < n) {
+    scratch = new Uint8Array(Math.min(CHUNK_BYTES, Math.max(n, scratch.length * 2)));
+  }
+  return scratch.subarray(0, n);
+}
+
+/**
+ * {@link scanTrace} on an open descriptor: reads only the bytes between `offset` and the current
+ * end of the file (`fstat`), so a scan that finds nothing new costs one `fstat(2)`.
+ */
+export function scanTraceFd(
+  fd: number,
+  path: string,
+  offset: number,
+  visit: (e: TraceEntry) => void,
+): number {
+  let pos = offset;
+  for (let retries = 0; ;) {
+    let size: number;
+    try {
+      size = fs.fstatSync(fd).size;
+    } catch (e) {
+      throw fromErrno(e, path);
+    }
+    if (size <= pos) return pos;
+    const buf = scratchOf(Math.min(size - pos, CHUNK_BYTES));
+    const n = readFully(fd, buf, pos, path);
+    if (n === 0) return pos;
+    const whole = n - (n % TRACE_RECORD_SIZE);
+    for (let i = 0; i < whole; i += TRACE_RECORD_SIZE) {
+      const record = decodeTraceRecord(buf.subarray(i, i + TRACE_RECORD_SIZE), pos + i, path);
+      visit({ offset: pos + i, record });
+    }
+    pos += whole;
+    if (whole === n) continue; // whole records only: look for more past them
+    // A partial record at the end: perhaps a concurrent append that is still landing.
+    if (retries++ < TAIL_RETRIES) {
+      sleepSync(TAIL_RETRY_MS);
+      continue;
+    }
+    decodeTraceRecord(buf.subarray(whole, n).slice(), pos, path); // throws: incomplete
+    return pos;
   }
 }
 

@@ -24,10 +24,18 @@ import { parseMrlog } from '../../formats/mrlog/parse.js';
 import type { MrlogRecord } from '../../formats/mrlog/record.js';
 import { evidenceBinding } from '../../formats/bundle/binding.js';
 import { merkleRootFromProof } from '../../formats/bundle/merkle.js';
-import type { EvidenceBundle } from '../../formats/bundle/bundle.js';
-import { MrlogReplayer, type BankValues, type MrlogGap } from '../../eventlog/mrlog_replay.js';
+import type { BundleFirmwareLog, EvidenceBundle } from '../../formats/bundle/bundle.js';
+import {
+  MrlogReplayer,
+  type BankValues,
+  type MrlogGap,
+  type MrlogStart,
+} from '../../eventlog/mrlog_replay.js';
 import { replayVmr } from '../../eventlog/mrlog_vmr.js';
 import type { AnchorKind } from '../../eventlog/event.js';
+import { bytesInput } from '../../eventlog/framing.js';
+import { getLogFormat } from '../../eventlog/registry.js';
+import { replay } from '../../eventlog/replay.js';
 
 /** What the verified report says. */
 export interface ReportedValues {
@@ -42,6 +50,59 @@ export interface BundleReplayOptions {
   readonly nonce?: Uint8Array;
   /** A checkpoint the verifier trusts: its number and the register value just before it. */
   readonly trustedCheckpoint?: { readonly seq: number; readonly values: BankValues };
+  /** The bundle's firmware log replayed ({@link replayFirmwareLog}); absent: not replayed. */
+  readonly firmware?: FirmwareReplay;
+}
+
+/** What the firmware log of a bundle says of the agent's register. */
+export interface FirmwareReplay {
+  /** The firmware log's format id. */
+  readonly format: string;
+  /** Events the firmware log extends into the register. */
+  readonly events: number;
+  /** The register's value per bank after the firmware log (undefined: it has no events for it). */
+  readonly values: BankValues | undefined;
+}
+
+/**
+ * Replays a bundle's firmware log (CCEL or TCG, per its `format`) and returns the agent
+ * register's value after it, or `values: undefined` when the log extends nothing into it (then the
+ * register's reset value is its correct starting point).
+ * @throws ParseError for a malformed firmware log
+ */
+export async function replayFirmwareLog(
+  fw: BundleFirmwareLog,
+  register: string,
+  algs: readonly HashAlg[],
+): Promise<FirmwareReplay> {
+  let events = 0;
+  const mine = (async function* () {
+    for await (const e of getLogFormat(fw.format).parse(bytesInput(fw.data), {
+      logName: 'firmware-log',
+    })) {
+      if (e.register === register && e.extend) events++;
+      yield e;
+    }
+  })();
+  const r = await replay(mine);
+  const banks = r.registers.get(register);
+  if (events === 0 || banks === undefined) return { format: fw.format, events: 0, values: undefined };
+  const values = new Map<HashAlg, Uint8Array>();
+  for (const a of algs) {
+    const v = banks.get(a);
+    if (v === undefined) return { format: fw.format, events, values: undefined };
+    values.set(a, v);
+  }
+  return { format: fw.format, events, values };
+}
+
+/** A checkpoint of the window, as a verifier may trust it next time (`N:alg/hex,…`). */
+export interface CheckpointSeen {
+  readonly seq: number;
+  /** The register's value just before the CHECKPOINT record, per bank (hex). */
+  readonly values: Readonly<Record<string, string>>;
+  /** The same as a `--trusted-checkpoint` SPEC. */
+  readonly spec: string;
 }
 
 /** One failed layer check. */
@@ -84,6 +145,14 @@ export interface BundleReplayResult {
     readonly position: number | undefined;
     readonly pending: number;
     readonly gaps: readonly MrlogGap[];
+    /** How the firmware log was used: absent when the bundle has none. */
+    readonly firmwareLog?: {
+      readonly format: string;
+      readonly events: number;
+      readonly use: 'anchor' | 'no-events-for-register' | 'mismatch' | 'not-needed';
+    };
+    /** Checkpoints in the window whose preceding value the replay verified. */
+    readonly checkpoints: readonly CheckpointSeen[];
   };
   readonly vmr: {
     readonly name: string;
@@ -149,22 +218,55 @@ export function replayBundle(
   const pl = b.physicalLog;
   const prs = parseLines(pl.lines, 'physical');
   const startsAtBoot = prs.find((r) => r.kind !== 'comment')?.kind === 'boot';
-  const replayer = new MrlogReplayer({
-    algs: pl.algs,
-    ...(startsAtBoot
-      ? {
-          start: {
-            values: new Map(pl.algs.map((a) => [a, agentRegisterReset(pl.register, a)])),
-            anchor: 'reset' as const,
-          },
-        }
-      : {}),
-    ...(opts.trustedCheckpoint === undefined ? {} : { trustedCheckpoint: opts.trustedCheckpoint }),
-  });
-  if (b.firmwareLog !== undefined)
+  const reset = new Map(pl.algs.map((a) => [a, agentRegisterReset(pl.register, a)]));
+  let start: MrlogStart | undefined = startsAtBoot
+    ? { values: reset, anchor: 'reset' }
+    : undefined;
+  const fw = opts.firmware;
+  let fwUse: 'anchor' | 'no-events-for-register' | 'mismatch' | 'not-needed' | undefined;
+  if (fw !== undefined) {
+    if (!startsAtBoot) fwUse = 'not-needed';
+    else if (fw.values === undefined) {
+      fwUse = 'no-events-for-register';
+      warnings.push(
+        `the firmware log (${fw.format}) extends nothing into ${pl.register}: it is anchored at its reset value`,
+      );
+    } else {
+      // the log's first SYNC must equal the firmware replay (extended by what precedes the SYNC)
+      const probe = new MrlogReplayer({
+        algs: pl.algs,
+        start: { values: fw.values, anchor: 'firmware-log' },
+      });
+      for (const r of prs) {
+        probe.push(r);
+        if (r.kind === 'sync') break;
+      }
+      if (probe.gaps.length === 0) {
+        fwUse = 'anchor';
+        start = { values: fw.values, anchor: 'firmware-log' };
+      } else {
+        fwUse = 'mismatch';
+        start = undefined;
+        errors.push({
+          code: 'ERR_REPLAY_MISMATCH',
+          layer: 'physical',
+          message: `the firmware log (${fw.format}) replays ${pl.register} to a value the mrlog's first SYNC does not state`,
+          firmware: Object.fromEntries([...fw.values].map(([a, v]) => [a, toHex(v)])),
+          sync: probe.gaps[0]!.found,
+          expected: probe.gaps[0]!.expected,
+        });
+      }
+    }
+  } else if (b.firmwareLog !== undefined) {
     warnings.push(
       `firmware log (${b.firmwareLog.format}) not replayed: ${pl.register} is anchored at its reset value`,
     );
+  }
+  const replayer = new MrlogReplayer({
+    algs: pl.algs,
+    ...(start === undefined ? {} : { start }),
+    ...(opts.trustedCheckpoint === undefined ? {} : { trustedCheckpoint: opts.trustedCheckpoint }),
+  });
   const matches = (): boolean => {
     const v = replayer.values;
     return (
@@ -177,7 +279,18 @@ export function replayBundle(
   };
   let position: number | undefined;
   if (pl.before === 0 && matches()) position = 0;
+  const checkpoints: CheckpointSeen[] = [];
   for (const [i, r] of prs.entries()) {
+    if (r.kind === 'checkpoint' && replayer.values !== undefined && replayer.gaps.length === 0) {
+      const values = Object.fromEntries([...replayer.values].map(([a, v]) => [a, toHex(v)]));
+      checkpoints.push({
+        seq: r.seq,
+        values,
+        spec: `${r.seq}:${Object.entries(values)
+          .map(([a, v]) => `${a}/${v}`)
+          .join(',')}`,
+      });
+    }
     replayer.push(r);
     if (i + 1 >= pl.extendedBefore && i + 1 <= pl.after && matches()) position = i + 1;
   }
@@ -190,6 +303,24 @@ export function replayBundle(
       expected: g.expected,
       found: g.found,
     });
+  }
+  const tc = opts.trustedCheckpoint;
+  if (tc !== undefined) {
+    const firstRec = prs.find((r) => r.kind !== 'comment');
+    if (firstRec?.kind !== 'checkpoint') {
+      warnings.push(
+        `the physical log starts at boot: the trusted checkpoint ${tc.seq} is not needed`,
+      );
+    } else if (replayer.anchor !== 'trusted-checkpoint' && replayer.gaps.length === 0) {
+      errors.push({
+        code: 'ERR_REPLAY_MISMATCH',
+        layer: 'physical',
+        message:
+          firstRec.seq === tc.seq
+            ? `the SYNC after CHECKPOINT ${tc.seq} does not follow from the trusted value`
+            : `the physical log starts at checkpoint ${firstRec.seq}, not the trusted checkpoint ${tc.seq}`,
+      });
+    }
   }
   if (replayer.unanchored > 0 && replayer.anchor === 'unverified') {
     warnings.push(
@@ -281,6 +412,10 @@ export function replayBundle(
       position,
       pending: position === undefined ? 0 : prs.length - position,
       gaps: replayer.gaps,
+      ...(fw === undefined || fwUse === undefined
+        ? {}
+        : { firmwareLog: { format: fw.format, events: fw.events, use: fwUse } }),
+      checkpoints,
     },
     vmr: { name: tl.vmr, alg: tl.alg, value: vmrValue, observations: obs.length, matched },
     tenant: {

@@ -9,7 +9,8 @@
 import { ParseError } from '../../errors.js';
 import { parseBundle, type EvidenceBundle } from '../../formats/bundle/bundle.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
-import { replayBundle } from '../replay/bundle_replay.js';
+import { replayBundle, replayFirmwareLog } from '../replay/bundle_replay.js';
+import type { BankValues } from '../../eventlog/mrlog_replay.js';
 import {
   ResultBuilder,
   type EvidenceKind,
@@ -18,6 +19,17 @@ import {
   type EvidenceVerifier,
   type ResolvedVerifyOptions,
 } from './evidence_result.js';
+
+declare module './evidence_result.js' {
+  interface VerifyEvidenceOptions {
+    /**
+     * Bundles: a checkpoint the verifier already trusts (from an earlier attestation): its
+     * number and the register value just before its CHECKPOINT record. A physical log served
+     * from it anchors as `trusted-checkpoint`.
+     */
+    readonly trustedCheckpoint?: { readonly seq: number; readonly values: BankValues };
+  }
+}
 
 function looksBundle(d: Uint8Array): boolean {
   let i = 0;
@@ -113,7 +125,21 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
       out.claims = { ...summary(b), report: inner.claims };
       return out.build();
     }
-    const r = replayBundle(b, { register: regs, reportData }, nonce === undefined ? {} : { nonce });
+    const firmware =
+      b.firmwareLog === undefined
+        ? undefined
+        : await replayFirmwareLog(b.firmwareLog, b.physicalLog.register, b.physicalLog.algs);
+    const r = replayBundle(
+      b,
+      { register: regs, reportData },
+      {
+        ...(nonce === undefined ? {} : { nonce }),
+        ...(firmware === undefined ? {} : { firmware }),
+        ...(opts.trustedCheckpoint === undefined
+          ? {}
+          : { trustedCheckpoint: opts.trustedCheckpoint }),
+      },
+    );
     for (const w of r.warnings) out.warnings.push(w);
     for (const e of r.errors) {
       const { code, message, layer, ...details } = e;
