@@ -9,17 +9,31 @@
 import * as nodeCrypto from 'node:crypto';
 import { hashInfo, type HashAlg } from './hash_alg.js';
 
-type OneShot = (alg: string, data: Uint8Array, enc: 'buffer') => Buffer;
-const oneShot: OneShot | undefined =
+type OneShotLatin1 = (alg: string, data: Uint8Array, enc: 'latin1') => string;
+const oneShot: OneShotLatin1 | undefined =
   typeof (nodeCrypto as { hash?: unknown }).hash === 'function'
-    ? (nodeCrypto as unknown as { hash: OneShot }).hash
+    ? (nodeCrypto as unknown as { hash: OneShotLatin1 }).hash
     : undefined;
 
-/** H(data) in the given algorithm. */
+/**
+ * H(data) in the given algorithm, as a plain Uint8Array.
+ *
+ * The digest comes back as a latin1 string copied byte by byte: on Node 20 that is about twice as
+ * fast as the Buffer-returning form plus the copy into a plain array (0.5 µs vs 1.05 µs for
+ * SHA-256 of 200 bytes, measured here), and log replay hashes every event's data.
+ */
 export function hash(alg: HashAlg, data: Uint8Array): Uint8Array {
   const name = hashInfo(alg).nodeName;
-  if (oneShot !== undefined) return new Uint8Array(oneShot(name, data, 'buffer'));
-  return new Uint8Array(nodeCrypto.createHash(name).update(data).digest());
+  if (oneShot === undefined)
+    return new Uint8Array(nodeCrypto.createHash(name).update(data).digest());
+  // node:crypto takes a Buffer without converting it first.
+  const input = Buffer.isBuffer(data)
+    ? data
+    : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const s = oneShot(name, input, 'latin1');
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
 }
 
 /** H(a ‖ b ‖ …) without concatenating first. */
