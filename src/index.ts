@@ -691,8 +691,18 @@ export type {
   BundleTenantLog,
   BundleFirmwareLog,
 } from './formats/bundle/bundle.js';
-export { replayBundle, agentRegisterReset } from './verifier/replay/bundle_replay.js';
+export {
+  replayBundle,
+  agentRegisterReset,
+  replayFirmwareLog,
+} from './verifier/replay/bundle_replay.js';
+export { parseTrustedCheckpoint } from './formats/bundle/checkpoint_spec.js';
+export type { TrustedCheckpoint } from './formats/bundle/checkpoint_spec.js';
+export { mrlogEventsToCel, mrlogCelRegister, MRLOG_CEL_EVENT_TYPES } from './eventlog/mrlog_cel.js';
+export { compressLogFile, compressArchivedLogs, readLogFile } from './agent/physical_log.js';
 export type {
+  FirmwareReplay,
+  CheckpointSeen,
   ReportedValues,
   BundleReplayOptions,
   BundleReplayResult,

@@ -8,6 +8,8 @@
 // Usage: node dist/bench/agent/agent_bench.js [--seconds N] [--depth D] [--only T:DUR:EXT_MS]
 //        [--million] [--json]
 // --depth D: each tenant keeps D requests outstanding (default 1: strictly sequential).
+// --in-process: no sockets; the tenants' loops call agent.append in the agent's own thread
+//   (the agent core's own cost; client_busy is then the same thread).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
@@ -32,44 +34,75 @@ interface WorkerJob {
 interface WorkerResult {
   readonly acked: number;
   readonly errors: number;
-  readonly latencies: number[];
+  readonly latencies: Float64Array;
   readonly elapsed: number;
+  /** Event-loop utilization of the clients' thread. */
+  readonly busy: number;
 }
 
-async function runClients(job: WorkerJob): Promise<WorkerResult> {
-  const latencies: number[] = [];
+/** Each tenant appends as fast as acknowledgements come, `depth` requests outstanding. */
+async function runLoops(
+  tenants: number,
+  open: (k: number) => { append: (content: string) => Promise<unknown>; close: () => void },
+  seconds: number,
+  events: number,
+  depth: number,
+): Promise<WorkerResult> {
+  // preallocated (16 MB), so that the bench's own memory does not grow during a run
+  const latencies = new Float64Array(2_000_000);
+  let kept = 0;
   let acked = 0;
   let errors = 0;
   const t0 = performance.now();
-  const deadline = t0 + job.seconds * 1000;
-  const perTenant = job.events > 0 ? Math.ceil(job.events / job.sockets.length) : Infinity;
+  const elu0 = performance.eventLoopUtilization();
+  const deadline = t0 + seconds * 1000;
+  const perTenant = events > 0 ? Math.ceil(events / tenants) : Infinity;
   await Promise.all(
-    job.sockets.map(async (s, k) => {
-      const c = new TenantClient(s);
+    Array.from({ length: tenants }, async (_, k) => {
+      const c = open(k);
       let n = 0;
       // `depth` loops per tenant share the tenant's client (a keep-alive connection each)
       const loop = async (): Promise<void> => {
-        while (n < perTenant && (job.events > 0 || performance.now() < deadline)) {
+        while (n < perTenant && (events > 0 || performance.now() < deadline)) {
           const a = performance.now();
           const i = n++;
           try {
-            await c.append({
-              domain: 'bench.example',
-              operation: 'append',
-              content: `tenant ${k} event ${i}`,
-            });
+            await c.append(`tenant ${k} event ${i}`);
             acked++;
-            if (latencies.length < 2_000_000) latencies.push(performance.now() - a);
+            if (kept < latencies.length) latencies[kept++] = performance.now() - a;
           } catch {
             errors++;
           }
         }
       };
-      await Promise.all(Array.from({ length: job.depth }, loop));
+      await Promise.all(Array.from({ length: depth }, loop));
       c.close();
     }),
   );
-  return { acked, errors, latencies, elapsed: performance.now() - t0 };
+  const busy = performance.eventLoopUtilization(elu0).utilization;
+  return {
+    acked,
+    errors,
+    latencies: latencies.slice(0, kept),
+    elapsed: performance.now() - t0,
+    busy,
+  };
+}
+
+function runClients(job: WorkerJob): Promise<WorkerResult> {
+  return runLoops(
+    job.sockets.length,
+    (k) => {
+      const c = new TenantClient(job.sockets[k]!);
+      return {
+        append: (content) => c.append({ domain: 'bench.example', operation: 'append', content }),
+        close: () => c.close(),
+      };
+    },
+    job.seconds,
+    job.events,
+    job.depth,
+  );
 }
 
 if (!isMainThread) {
@@ -117,9 +150,9 @@ function slowed(p: Provider, ms: number): Provider {
   };
 }
 
-const pct = (xs: number[], q: number): number => {
+const pct = (xs: Float64Array, q: number): number => {
   if (xs.length === 0) return NaN;
-  const s = Float64Array.from(xs).sort();
+  const s = xs.slice().sort();
   return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
 };
 
@@ -135,6 +168,10 @@ interface Row {
   batches: number;
   /** Event-loop utilization of the agent's thread (server + agent core) during the run. */
   agent_busy: number;
+  /** Event-loop utilization of the clients' thread. */
+  client_busy: number;
+  /** Busy time of the agent's thread per acknowledged event. */
+  agent_us_per_event: number;
 }
 
 async function scenario(
@@ -143,6 +180,7 @@ async function scenario(
   extendMs: number,
   seconds: number,
   depth: number,
+  inProcess: boolean,
   events = 0,
   onRss?: (acked: number) => void,
 ): Promise<Row> {
@@ -159,21 +197,36 @@ async function scenario(
       bootId: 'bench',
       tenants: names.map((n) => ({ name: n, vmr: n })),
     });
-    const server = await AgentServer.start({ agent, runDir: join(dir, 'run') });
+    const server = inProcess
+      ? undefined
+      : await AgentServer.start({ agent, runDir: join(dir, 'run') });
     let timer: NodeJS.Timeout | undefined;
     if (onRss !== undefined)
       timer = setInterval(() => onRss(agent.status()['acknowledged'] as number), 2000);
     const elu0 = performance.eventLoopUtilization();
-    const r = await clientsInWorker({
-      sockets: names.map((n) => server.tenantSocket(n)),
-      seconds,
-      events,
-      depth,
-    });
+    const r =
+      server === undefined
+        ? await runLoops(
+            tenants,
+            (k) => ({
+              append: (content) =>
+                agent.append(names[k]!, { domain: 'bench.example', operation: 'append', content }),
+              close: () => undefined,
+            }),
+            seconds,
+            events,
+            depth,
+          )
+        : await clientsInWorker({
+            sockets: names.map((n) => server.tenantSocket(n)),
+            seconds,
+            events,
+            depth,
+          });
     const elu = performance.eventLoopUtilization(elu0).utilization;
     if (timer !== undefined) clearInterval(timer);
     const batches = agent.status()['batches'] as number;
-    await server.close();
+    await server?.close();
     await agent.close();
     return {
       tenants,
@@ -186,10 +239,19 @@ async function scenario(
       errors: r.errors,
       batches,
       agent_busy: Number(elu.toFixed(2)),
+      client_busy: Number(r.busy.toFixed(2)),
+      agent_us_per_event: Math.round((elu * r.elapsed * 1000) / Math.max(1, r.acked)),
     };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** RSS and the agent thread's heap, after a full GC when run with --expose-gc. */
+function memory(): { rss_mb: number; heap_mb: number } {
+  (globalThis as { gc?: () => void }).gc?.();
+  const m = process.memoryUsage();
+  return { rss_mb: Math.round(m.rss / 1e6), heap_mb: Math.round(m.heapUsed / 1e6) };
 }
 
 async function main(): Promise<void> {
@@ -199,29 +261,38 @@ async function main(): Promise<void> {
   const seconds = Number(opt('--seconds') ?? 3) || 3;
   const json = args.includes('--json');
   const depth = Number(opt('--depth') ?? 1) || 1;
+  const inProcess = args.includes('--in-process');
   const probeDir = fs.mkdtempSync(join(os.tmpdir(), 'mrstack-bench-fsync-'));
   const fsync = Math.round(fdatasyncRate(probeDir));
   fs.rmSync(probeDir, { recursive: true, force: true });
   const rows: Row[] = [];
   // --only T:D:E runs one scenario (tenants, durability, extend ms), e.g. for a CPU profile
   const only = opt('--only')?.split(':');
-  const plan: [number, Durability, number][] =
+  // rows: tenants, durability, extend ms, depth (the --depth rows, then 64 tenants pipelining 4)
+  const plan: [number, Durability, number, number][] =
     only !== undefined
-      ? [[Number(only[0]), (only[1] ?? 'process') as Durability, Number(only[2] ?? 0)]]
+      ? [[Number(only[0]), (only[1] ?? 'process') as Durability, Number(only[2] ?? 0), depth]]
       : [
           ...(['process', 'os'] as const).flatMap((d) =>
-            [1, 8, 64].map((t): [number, Durability, number] => [t, d, 0]),
+            [1, 8, 64].map((t): [number, Durability, number, number] => [t, d, 0, depth]),
           ),
-          [8, 'process', 1],
-          [64, 'process', 1],
+          [8, 'process', 1, depth],
+          [64, 'process', 1, depth],
+          ...(depth === 1
+            ? ([
+                [64, 'process', 0, 4],
+                [64, 'os', 0, 4],
+                [64, 'process', 1, 4],
+              ] as [number, Durability, number, number][])
+            : []),
         ];
-  for (const [t, d, e] of plan) rows.push(await scenario(t, d, e, seconds, depth));
-  let million: { acked: number; rss_mb: number }[] | undefined;
+  for (const [t, d, e, k] of plan) rows.push(await scenario(t, d, e, seconds, k, inProcess));
+  let million: { acked: number; rss_mb: number; heap_mb: number }[] | undefined;
   if (args.includes('--million')) {
     million = [];
     const samples = million;
-    const row = await scenario(64, 'process', 0, 0, depth, 1_000_000, (acked) =>
-      samples.push({ acked, rss_mb: Math.round(process.memoryUsage().rss / 1e6) }),
+    const row = await scenario(64, 'process', 0, 0, depth, inProcess, 1_000_000, (acked) =>
+      samples.push({ acked, ...memory() }),
     );
     rows.push(row);
   }
@@ -240,16 +311,16 @@ async function main(): Promise<void> {
     `disk fdatasync: ${fsync}/s   cpus: ${out.cpus}   load: ${out.loadavg.join(' ')}\n`,
   );
   process.stdout.write(
-    'tenants depth durability extend_ms  acked/s   p50_ms  p99_ms  batches busy errors\n',
+    'tenants depth durability extend_ms  acked/s   p50_ms  p99_ms  batches agent_busy client_busy agent_us/ev errors\n',
   );
   for (const r of rows) {
     process.stdout.write(
-      `${String(r.tenants).padStart(7)} ${String(r.depth).padStart(5)} ${r.durability.padEnd(10)} ${String(r.extend_ms).padStart(9)} ${String(r.acked_per_s).padStart(8)} ${String(r.p50_ms).padStart(8)} ${String(r.p99_ms).padStart(7)} ${String(r.batches).padStart(8)} ${r.agent_busy.toFixed(2).padStart(4)} ${r.errors}\n`,
+      `${String(r.tenants).padStart(7)} ${String(r.depth).padStart(5)} ${r.durability.padEnd(10)} ${String(r.extend_ms).padStart(9)} ${String(r.acked_per_s).padStart(8)} ${String(r.p50_ms).padStart(8)} ${String(r.p99_ms).padStart(7)} ${String(r.batches).padStart(8)} ${r.agent_busy.toFixed(2).padStart(10)} ${r.client_busy.toFixed(2).padStart(11)} ${String(r.agent_us_per_event).padStart(11)} ${r.errors}\n`,
     );
   }
   if (million !== undefined)
     process.stdout.write(
-      `RSS over 1,000,000 events: ${million.map((m) => `${m.acked}:${m.rss_mb}MB`).join(' ')}\n`,
+      `over 1,000,000 events (acked: rss/heap after GC, MB): ${million.map((m) => `${m.acked}:${m.rss_mb}/${m.heap_mb}`).join(' ')}\n`,
     );
 }
 

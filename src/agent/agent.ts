@@ -29,7 +29,7 @@ import {
 import type { Provider, RawReport } from '../providers/provider.js';
 import type { Durability } from './append_file.js';
 import { faultPoint } from './fault.js';
-import { PhysicalLog, type PhysicalScan } from './physical_log.js';
+import { compressArchivedLogs, PhysicalLog, type PhysicalScan } from './physical_log.js';
 import {
   PhysicalRegister,
   banksEqual,
@@ -94,6 +94,8 @@ export interface AgentOptions {
   readonly reportDelayMs?: number;
   /** Reads the platform's firmware log for bundles, when it has one. */
   readonly firmwareLog?: () => Promise<BundleFirmwareLog | undefined>;
+  /** gzip archived log segments (closed by a checkpoint, or of an earlier boot); default false. */
+  readonly compressArchives?: boolean;
 }
 
 /** The result of an acknowledged append (JSON-ready: hex strings). */
@@ -258,12 +260,16 @@ export class Agent {
   async #start(): Promise<void> {
     fs.mkdirSync(this.logDir, { recursive: true, mode: 0o750 });
     const prev = readAgentState(this.#statePath);
-    let opened = PhysicalLog.open(this.#physDir, this.register.name, this.durability);
+    let opened = PhysicalLog.open(this.#physDir, this.register.name, this.durability, {
+      compressArchives: this.#opts.compressArchives === true,
+    });
     const oldBoot = opened.scan.bootId ?? prev?.bootId;
     if (opened.log.records > 0 && oldBoot !== undefined && oldBoot !== this.bootId) {
       opened.log.close();
       this.#archiveBoot(oldBoot);
-      opened = PhysicalLog.open(this.#physDir, this.register.name, this.durability);
+      opened = PhysicalLog.open(this.#physDir, this.register.name, this.durability, {
+        compressArchives: this.#opts.compressArchives === true,
+      });
     }
     const same = prev?.bootId === this.bootId ? prev : undefined;
     this.#usedVmrs = new Set(same?.usedVmrs ?? []);
@@ -319,6 +325,10 @@ export class Agent {
       const src = join(this.logDir, name);
       if (fs.existsSync(src)) fs.renameSync(src, join(dest, name));
     }
+    if (this.#opts.compressArchives === true)
+      void compressArchivedLogs(dest).catch((e: unknown) =>
+        this.#log.warn({ err: String(e), archive: dest }, 'could not compress archived logs'),
+      );
     this.#log.info(
       { old_boot_id: oldBoot, archive: dest },
       "new boot: archived the previous boot's logs",
@@ -988,6 +998,7 @@ export class Agent {
     if (this.#closed) return;
     if (this.#stopped === undefined) await this.#op(() => Promise.resolve()).catch(() => undefined);
     this.#closed = true;
+    await this.#plog.flushArchives();
     this.#plog.close();
     for (const t of this.#tenants.values()) if (!t.removed) t.log.close();
   }

@@ -153,12 +153,11 @@ export class PhysicalLog {
     const names = fs.readdirSync(dir);
     for (const n of names) {
       // an interrupted compression: the plain file is still there
-      if (n.startsWith(`${register}.`) && n.endsWith('.mrlog.gz.tmp'))
-        fs.unlinkSync(join(dir, n));
+      if (n.startsWith(`${register}.`) && n.endsWith('.mrlog.gz.tmp')) fs.unlinkSync(join(dir, n));
     }
     const found = new Map<number, { plain: boolean; gz: boolean }>();
     for (const m of names.map((n) => SEG_RE.exec(n))) {
-      if (m === null || m[1] !== register) continue;
+      if (m?.[1] !== register) continue;
       const f = found.get(Number(m[2])) ?? { plain: false, gz: false };
       if (m[3] === undefined) f.plain = true;
       else f.gz = true;
@@ -267,10 +266,7 @@ export class PhysicalLog {
   get totalSize(): number {
     let n = 0;
     for (const s of this.#segments)
-      n +=
-        s === this.#segments[this.#segments.length - 1]
-          ? this.currentSize
-          : fileSize(s.path);
+      n += s === this.#segments[this.#segments.length - 1] ? this.currentSize : fileSize(s.path);
     return n;
   }
 

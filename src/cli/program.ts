@@ -26,8 +26,8 @@ export const VERSION = '0.1.0';
 export function buildProgram(): Command {
   const program = new Command('mrstack')
     .description(
-      'Measurement registers, event logs, a multi-tenant measurement agent and an offline verifier\n' +
-        'for confidential VMs (Intel TDX, AMD SEV-SNP, Arm CCA) and TPMs.',
+      'Measurement registers, event logs, a multi-tenant measurement agent and an offline ' +
+        'verifier for confidential VMs (Intel TDX, AMD SEV-SNP, Arm CCA) and TPMs.',
     )
     .version(VERSION)
     .exitOverride()

@@ -7,6 +7,8 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { fromErrno } from '../errors.js';
 import type { AnyIterable, LogEvent } from './event.js';
 import type { LogFormat, LogParseOptions } from './log_format.js';
@@ -78,7 +80,10 @@ export async function openLogStream(
 }
 
 async function* fileChunks(path: string): AsyncIterable<Uint8Array> {
-  const s = createReadStream(path, { highWaterMark: 64 * 1024 });
+  const raw = createReadStream(path, { highWaterMark: 64 * 1024 });
+  // an archived agent log segment (`*.mrlog.gz`, docs/mrlog.md): read through gunzip
+  const s: Readable = path.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
+  if (s !== raw) raw.once('error', (e) => s.destroy(e));
   try {
     for await (const c of s)
       yield new Uint8Array((c as Buffer).buffer, (c as Buffer).byteOffset, (c as Buffer).length);
@@ -86,6 +91,7 @@ async function* fileChunks(path: string): AsyncIterable<Uint8Array> {
     throw fromErrno(e, path);
   } finally {
     s.destroy();
+    raw.destroy();
   }
 }
 

@@ -69,8 +69,7 @@ export async function* mrlogEventsToCel(
   let values: Map<HashAlg, Uint8Array> | undefined;
   let first = true;
   for await (const e of events) {
-    const isMrlog =
-      e.source.format === 'mrlog' && (e.kind === 'app' || e.kind === 'directive');
+    const isMrlog = e.source.format === 'mrlog' && (e.kind === 'app' || e.kind === 'directive');
     if (!isMrlog) {
       yield e;
       continue;
@@ -148,7 +147,7 @@ export async function* mrlogEventsToCel(
  * registry lists the CEL formats wrapped by it.
  */
 export function withMrlogExport(format: LogFormat): LogFormat {
-  const encode = format.encode;
+  const encode = format.encode?.bind(format);
   if (encode === undefined) return format;
   return {
     ...format,

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
@@ -28,6 +29,7 @@ interface StartOptions extends ProviderCliOptions {
   readonly bootId?: string;
   readonly checkpointBytes?: string;
   readonly checkpointAge?: string;
+  readonly compressArchives?: boolean;
   readonly logLevel: string;
   readonly adminMode: string;
 }
@@ -45,6 +47,32 @@ function positiveInt(v: string | undefined, what: string): number | undefined {
   if (!Number.isSafeInteger(n) || n < 0)
     throw new UsageError('ERR_USAGE', `${what}: expected a non-negative integer`);
   return n;
+}
+
+/**
+ * The platform's firmware log for bundles: the emulated TDX's CCEL (what firmware that measured
+ * nothing leaves), or the kernel's CCEL (TDX) / TCG log (TPM) under the root; undefined if none.
+ */
+async function readFirmwareLog(
+  kind: string,
+  profile: string | undefined,
+  root: string,
+): Promise<{ format: string; data: Uint8Array } | undefined> {
+  if (kind === 'emulated') {
+    if (profile !== 'tdx') return undefined;
+    const { emulatedTdxCcel } = await import('../../emulate/ccel_files.js');
+    return { format: 'ccel', data: emulatedTdxCcel().data };
+  }
+  const { LOG_PATHS } = await import('../../providers/linux/kernel_paths.js');
+  const [format, rel] =
+    kind === 'tpm' || profile === 'tpm'
+      ? ['tcg2', LOG_PATHS.tpmBiosLog]
+      : ['ccel', LOG_PATHS.ccelData];
+  try {
+    return { format, data: new Uint8Array(await readFile(join(root, rel))) };
+  } catch {
+    return undefined;
+  }
 }
 
 async function start(opts: StartOptions): Promise<number> {
@@ -79,6 +107,8 @@ async function start(opts: StartOptions): Promise<number> {
       ...(cpAge === undefined ? {} : { maxAgeMs: cpAge * 1000 }),
     },
     logger,
+    ...(opts.compressArchives === true ? { compressArchives: true } : {}),
+    firmwareLog: () => readFirmwareLog(provider.kind, provider.profile, opts.root ?? '/'),
     // test and demo hook (docs/agent.md): slow every report down, as a real TDX quote is
     reportDelayMs: Number(process.env['MRSTACK_AGENT_REPORT_DELAY_MS'] ?? 0) || 0,
   });
@@ -201,6 +231,10 @@ export function registerAgent(program: Command): Command {
       .option(
         '--checkpoint-age <seconds>',
         'start a new segment when the current one is this old (0: never)',
+      )
+      .option(
+        '--compress-archives',
+        'gzip log segments once a checkpoint closes them, and the logs of earlier boots',
       )
       .option('--admin-mode <mode>', 'mode of admin.sock', '0600')
       .option('--log-level <level>', 'pino log level', 'info')

@@ -61,6 +61,22 @@ import {
 export const SNAPSHOT_EVERY_RECORDS = 4096;
 const SNAPSHOT_FORMAT = 'mrstack-emulated-tvm-snapshot';
 
+/** Random bytes drawn at once for the nonces of 256 extends (one system call, not 256). */
+const NONCE_POOL_SIZE = 256 * TRACE_NONCE_SIZE;
+let noncePool = new Uint8Array(0);
+let noncePos = 0;
+
+/** A fresh random nonce for an extend's records (a copy: it is kept by the caller). */
+function freshNonce(): Uint8Array {
+  if (noncePos + TRACE_NONCE_SIZE > noncePool.length) {
+    noncePool = new Uint8Array(randomBytes(NONCE_POOL_SIZE));
+    noncePos = 0;
+  }
+  const n = noncePool.slice(noncePos, noncePos + TRACE_NONCE_SIZE);
+  noncePos += TRACE_NONCE_SIZE;
+  return n;
+}
+
 /** Options of {@link openEmulatedProvider}. */
 export interface OpenEmulatedProviderOptions {
   /** The state directory (default: `$MRSTACK_TVM_STATE` or the user's state dir). */
@@ -261,7 +277,7 @@ export class EmulatedProvider implements Provider {
     } else {
       items = picked.map((def) => ({ def, alg: def.alg!, data: hash(def.alg!, input.data) }));
     }
-    const nonce = new Uint8Array(randomBytes(TRACE_NONCE_SIZE));
+    const nonce = freshNonce();
     const records = items.map((it) =>
       encodeTraceRecord({
         profile: this.profile,

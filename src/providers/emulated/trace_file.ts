@@ -98,21 +98,14 @@ export function scanTrace(path: string, offset: number, visit: (e: TraceEntry) =
 
 /**
  * Read buffer shared by every scan in this thread (scans are synchronous and decoded records
- * copy what they keep), grown to the largest tail read so far, at most one chunk: a scan of the
- * few records appended since the last one reads only those, with no allocation.
+ * copy what they keep): a scan of the few records appended since the last one is one `pread(2)`
+ * into it, with no allocation. It grows (up to one chunk) when a read fills it.
  */
 let scratch = new Uint8Array(64 * TRACE_RECORD_SIZE);
 
-function scratchOf(n: number): Uint8Array {
-  if (scratch.length < n) {
-    scratch = new Uint8Array(Math.min(CHUNK_BYTES, Math.max(n, scratch.length * 2)));
-  }
-  return scratch.subarray(0, n);
-}
-
 /**
- * {@link scanTrace} on an open descriptor: reads only the bytes between `offset` and the current
- * end of the file (`fstat`), so a scan that finds nothing new costs one `fstat(2)`.
+ * {@link scanTrace} on an open descriptor. Each `pread(2)` that comes back short has reached the
+ * end of the file as it was then, so a scan that finds nothing new costs one system call.
  */
 export function scanTraceFd(
   fd: number,
@@ -122,29 +115,31 @@ export function scanTraceFd(
 ): number {
   let pos = offset;
   for (let retries = 0; ;) {
-    let size: number;
+    const buf = scratch;
+    let n: number;
     try {
-      size = fs.fstatSync(fd).size;
+      n = fs.readSync(fd, buf, 0, buf.length, pos);
     } catch (e) {
       throw fromErrno(e, path);
     }
-    if (size <= pos) return pos;
-    const buf = scratchOf(Math.min(size - pos, CHUNK_BYTES));
-    const n = readFully(fd, buf, pos, path);
-    if (n === 0) return pos;
     const whole = n - (n % TRACE_RECORD_SIZE);
     for (let i = 0; i < whole; i += TRACE_RECORD_SIZE) {
       const record = decodeTraceRecord(buf.subarray(i, i + TRACE_RECORD_SIZE), pos + i, path);
       visit({ offset: pos + i, record });
     }
     pos += whole;
-    if (whole === n) continue; // whole records only: look for more past them
+    if (n === buf.length) {
+      // a full buffer: more may follow; read bigger pieces from now on
+      if (scratch.length < CHUNK_BYTES) scratch = new Uint8Array(scratch.length * 2);
+      continue;
+    }
+    if (whole === n) return pos;
     // A partial record at the end: perhaps a concurrent append that is still landing.
     if (retries++ < TAIL_RETRIES) {
       sleepSync(TAIL_RETRY_MS);
       continue;
     }
-    decodeTraceRecord(buf.subarray(whole, n).slice(), pos, path); // throws: incomplete
+    decodeTraceRecord(buf.slice(whole, n), pos, path); // throws: incomplete
     return pos;
   }
 }

@@ -5,7 +5,9 @@
  * 1. **binding** — the report data is the Merkle root (or, alone, the value) of
  *    SHA-512("mrstack-evidence-v1" ‖ len‖tenant ‖ len‖nonce ‖ len‖user-data) for the expected
  *    nonce (`ERR_NONCE_MISMATCH` otherwise);
- * 2. **physical** — the physical mrlog replays, from its anchor, to the reported register value
+ * 2. **physical** — the physical mrlog replays, from its anchor (the firmware log's replay when it
+ *    extends the register, else its reset value; a trusted checkpoint for a log served from one),
+ *    to the reported register value
  *    at a position inside the window [before, after] (`ERR_REPLAY_MISMATCH` otherwise); a SYNC
  *    that differs from the running value is an off-log extend (`ERR_LOG_GAP`); records after the
  *    position are pending;
@@ -86,7 +88,8 @@ export async function replayFirmwareLog(
   })();
   const r = await replay(mine);
   const banks = r.registers.get(register);
-  if (events === 0 || banks === undefined) return { format: fw.format, events: 0, values: undefined };
+  if (events === 0 || banks === undefined)
+    return { format: fw.format, events: 0, values: undefined };
   const values = new Map<HashAlg, Uint8Array>();
   for (const a of algs) {
     const v = banks.get(a);
@@ -219,9 +222,7 @@ export function replayBundle(
   const prs = parseLines(pl.lines, 'physical');
   const startsAtBoot = prs.find((r) => r.kind !== 'comment')?.kind === 'boot';
   const reset = new Map(pl.algs.map((a) => [a, agentRegisterReset(pl.register, a)]));
-  let start: MrlogStart | undefined = startsAtBoot
-    ? { values: reset, anchor: 'reset' }
-    : undefined;
+  let start: MrlogStart | undefined = startsAtBoot ? { values: reset, anchor: 'reset' } : undefined;
   const fw = opts.firmware;
   let fwUse: 'anchor' | 'no-events-for-register' | 'mismatch' | 'not-needed' | undefined;
   if (fw !== undefined) {

@@ -2,11 +2,13 @@
  * The `bundle` kind of the verification front door: an agent evidence bundle
  * (`docs/bundle.md`). The report inside is verified by its own kind's verifier (same options:
  * `--trust-emulated`, collateral …); then the layers are replayed
- * (`verifier/replay/bundle_replay.ts`): binding, physical register, vMR, tenant events.
+ * (`verifier/replay/bundle_replay.ts`): binding, physical register (after replaying the bundle's
+ * firmware log, and from a trusted checkpoint when `trustedCheckpoint` is given — an option this
+ * module adds to `VerifyEvidenceOptions`), vMR, tenant events.
  *
  * @module
  */
-import { ParseError } from '../../errors.js';
+import { MrstackError, ParseError } from '../../errors.js';
 import { parseBundle, type EvidenceBundle } from '../../formats/bundle/bundle.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
 import { replayBundle, replayFirmwareLog } from '../replay/bundle_replay.js';
@@ -125,10 +127,20 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
       out.claims = { ...summary(b), report: inner.claims };
       return out.build();
     }
-    const firmware =
-      b.firmwareLog === undefined
-        ? undefined
-        : await replayFirmwareLog(b.firmwareLog, b.physicalLog.register, b.physicalLog.algs);
+    let firmware: Awaited<ReturnType<typeof replayFirmwareLog>> | undefined;
+    if (b.firmwareLog !== undefined) {
+      try {
+        firmware = await replayFirmwareLog(
+          b.firmwareLog,
+          b.physicalLog.register,
+          b.physicalLog.algs,
+        );
+      } catch (e) {
+        // a firmware log this verifier cannot read: the register falls back to its reset value
+        if (!(e instanceof MrstackError)) throw e;
+        out.warnings.push(`firmware log (${b.firmwareLog.format}) unreadable: ${e.message}`);
+      }
+    }
     const r = replayBundle(
       b,
       { register: regs, reportData },
