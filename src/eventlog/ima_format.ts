@@ -9,7 +9,7 @@
  * @module
  */
 import { hash } from '../crypto/hash.js';
-import { hashAlgFromId, hashAlgId, type HashAlg } from '../crypto/hash_alg.js';
+import { digestSize, hashAlgFromId, hashAlgId, type HashAlg } from '../crypto/hash_alg.js';
 import { bytesEqual } from '../bytes/hex.js';
 import { ParseError } from '../errors.js';
 import { ImaAsciiReader, banksForHashHex, formatImaAsciiLine } from '../formats/ima/ima_ascii.js';
@@ -58,14 +58,19 @@ function toEvent(
   logName: string,
   format: string,
   length: number,
+  opts: LogParseOptions = {},
 ): ImaEvent {
   const violation = isAllZero(e.templateHash);
   const digest = violation ? new Uint8Array(e.templateHash.length).fill(0xff) : e.templateHash;
+  const digests = new Map<HashAlg, Uint8Array>([[bank, digest]]);
+  for (const alg of opts.imaBanks ?? []) {
+    if (alg !== bank) digests.set(alg, otherBankDigest(e, bank, alg, violation, opts.imaBankMode));
+  }
   return {
     kind: 'ima',
     index: e.index,
     register: `pcr${e.pcr}`,
-    digests: new Map([[bank, digest]]),
+    digests,
     extend: true,
     source: {
       log: logName,
@@ -80,6 +85,38 @@ function toEvent(
   };
 }
 
+/**
+ * What the kernel extended into a bank other than the list's (see `LogParseOptions.imaBanks`):
+ * `per-bank` hashes the template data in that bank (a violation extends all ones of its size);
+ * `padded` extends the SHA-1 template hash zero-padded to the bank's size (a violation: 20 bytes
+ * of 0xff, zero-padded), which only a SHA-1 list can reproduce.
+ */
+function otherBankDigest(
+  e: ImaEntry,
+  listBank: HashAlg,
+  alg: HashAlg,
+  violation: boolean,
+  mode: 'per-bank' | 'padded' = 'per-bank',
+): Uint8Array {
+  const size = digestSize(alg);
+  if (mode === 'per-bank') {
+    return violation ? new Uint8Array(size).fill(0xff) : hash(alg, imaTemplateHashInput(e));
+  }
+  if (listBank !== 'sha1') {
+    throw new ParseError({
+      code: 'ERR_BAD_VALUE',
+      format: 'ima-binary',
+      offset: e.offset,
+      field: 'imaBankMode',
+      expected: 'a SHA-1 list for the padded rule',
+      actual: `a ${listBank} list`,
+    });
+  }
+  const out = new Uint8Array(size);
+  out.set(violation ? new Uint8Array(20).fill(0xff) : e.templateHash.subarray(0, size), 0);
+  return out;
+}
+
 async function* parseBinary(
   input: AnyIterable<Uint8Array>,
   opts: LogParseOptions,
@@ -89,7 +126,7 @@ async function* parseBinary(
   for await (const chunk of input) {
     for (const e of rd.push(chunk)) {
       const len = 12 + e.templateHash.length + e.templateName.length + e.templateData.length;
-      yield toEvent(e, rd.layout!.bank, logName, 'ima-binary', len);
+      yield toEvent(e, rd.layout!.bank, logName, 'ima-binary', len, opts);
     }
   }
   rd.end();
@@ -104,7 +141,7 @@ async function* parseAscii(
   let bank: HashAlg | undefined;
   const emit = (e: ImaEntry): ImaEvent => {
     bank ??= asciiBank(e);
-    return toEvent(e, bank, logName, 'ima-ascii', 0);
+    return toEvent(e, bank, logName, 'ima-ascii', 0, opts);
   };
   for await (const chunk of input) for (const e of rd.push(chunk)) yield emit(e);
   for (const e of rd.end()) yield emit(e);

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { HashAlg } from '../crypto/hash_alg.js';
 import type { Limits } from '../limits.js';
 import type { AnyIterable, LogEvent } from './event.js';
 import type { PcrMapName } from './mr_map.js';
@@ -41,6 +42,14 @@ export interface LogParseOptions {
   readonly register?: string;
   /** Receives non-fatal findings (quirk rules applied, odd padding …). */
   readonly onWarning?: (w: LogWarning) => void;
+  /**
+   * IMA lists: also extend these banks besides the list's own. A list carries one template hash
+   * per entry; other banks were extended by the kernel either with the template data hashed in
+   * each bank (`per-bank`, Linux ≥ 5.11) or with the SHA-1 template hash zero-padded
+   * (`padded`, older kernels). evmctl accepts both; so does mrstack.
+   */
+  readonly imaBanks?: readonly HashAlg[];
+  readonly imaBankMode?: 'per-bank' | 'padded';
 }
 
 /** Options of a format's `encode`. */

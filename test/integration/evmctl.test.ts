@@ -5,12 +5,10 @@
 // Here the values come from mrstack's replay; evmctl must accept them and reject a wrong one.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { fixture } from '../_support/paths.js';
+import { Evmctl } from '../_support/evmctl.js';
 import { encodeImaBinary, parseImaBinary } from '../../src/formats/ima/ima_binary.js';
 import { parseImaAscii } from '../../src/formats/ima/ima_ascii.js';
 import { replayIma } from '../../src/formats/ima/ima_replay.js';
@@ -20,30 +18,11 @@ import {
   type ImaField,
 } from '../../src/formats/ima/ima_template.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'mrstack-evmctl-'));
-test.after(() => rmSync(dir, { recursive: true, force: true }));
-
-let n = 0;
-function pcrFile(pcr10Hex: string, size: number): string {
-  let s = '';
-  for (let i = 0; i < 24; i++) {
-    s += `PCR-${String(i).padStart(2, '0')}: ${i === 10 ? pcr10Hex : '00'.repeat(size)}\n`;
-  }
-  const p = join(dir, `pcrs-${n++}`);
-  writeFileSync(p, s);
-  return p;
-}
+const peer = new Evmctl();
+test.after(() => peer.close());
 
 function evmctl(list: Uint8Array, pcrs: Record<string, string>, extra: string[] = []) {
-  const path = join(dir, `list-${n++}`);
-  writeFileSync(path, list);
-  const args = ['ima_measurement', ...extra];
-  for (const [alg, hex] of Object.entries(pcrs)) {
-    args.push('--pcrs', `${alg},${pcrFile(hex, hex.length / 2)}`);
-  }
-  args.push(path);
-  const r = spawnSync('evmctl', args, { encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+  return peer.run(list, pcrs, extra);
 }
 
 const WRONG_SHA1 = 'ab'.repeat(20);

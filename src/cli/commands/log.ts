@@ -18,6 +18,7 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { Option, type Command } from 'commander';
 import { toHex } from '../../bytes/hex.js';
+import { parseHashAlg, type HashAlg } from '../../crypto/hash_alg.js';
 import { fromErrno, ParseError, UsageError } from '../../errors.js';
 import type { LogEvent } from '../../eventlog/event.js';
 import { parseExpectedJson } from '../../eventlog/expect.js';
@@ -35,6 +36,8 @@ interface CommonLogOptions {
   readonly json?: boolean;
   readonly pcrMap?: PcrMapName;
   readonly register?: string;
+  readonly imaBanks?: readonly HashAlg[];
+  readonly imaBankMode?: 'per-bank' | 'padded';
 }
 
 interface ReplayCliOptions extends CommonLogOptions {
@@ -90,6 +93,8 @@ function openOptions(opts: CommonLogOptions, onWarning: (w: LogWarning) => void)
     ...(opts.format === undefined ? {} : { format: opts.format }),
     ...(opts.pcrMap === undefined ? {} : { pcrMap: opts.pcrMap }),
     ...(opts.register === undefined ? {} : { register: opts.register }),
+    ...(opts.imaBanks === undefined ? {} : { imaBanks: opts.imaBanks }),
+    ...(opts.imaBankMode === undefined ? {} : { imaBankMode: opts.imaBankMode }),
     onWarning,
   };
 }
@@ -435,6 +440,21 @@ function pcrMapOption(): Option {
   ).choices([...PCR_MAP_NAMES]);
 }
 
+function imaBankOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--ima-banks <algs>',
+      'IMA lists: also replay these banks (comma-separated, e.g. sha1,sha256)',
+      (v: string) => v.split(',').map((a) => parseHashAlg(a.trim(), '--ima-banks')),
+    )
+    .addOption(
+      new Option(
+        '--ima-bank-mode <mode>',
+        'how the kernel extended the other banks: per-bank (Linux >= 5.11) or padded (older: zero-padded SHA-1)',
+      ).choices(['per-bank', 'padded']),
+    );
+}
+
 /** Registers `mrstack log …`. */
 export function registerLog(program: Command): Command {
   const ids = (): string => ['auto', ...logFormats().map((f) => f.id)].join('|');
@@ -452,7 +472,7 @@ export function registerLog(program: Command): Command {
     .option('--register <name>', 'register of logs that do not name one (AAEL: default rtmr3)')
     .option('--json', 'JSON output')
     .action(action(parseCommand));
-  log
+  const replay = log
     .command('replay')
     .description('replay logs to register values, per register and bank')
     .argument('<file...>', 'one or more logs')
@@ -465,8 +485,8 @@ export function registerLog(program: Command): Command {
     )
     .addOption(pcrMapOption())
     .option('--register <name>', 'register of logs that do not name one (AAEL: default rtmr3)')
-    .option('--json', 'JSON output')
-    .action(action(replayCommand));
+    .option('--json', 'JSON output');
+  imaBankOptions(replay).action(action(replayCommand));
   log
     .command('convert')
     .description('convert a log to another format where that is lossless')
