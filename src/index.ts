@@ -49,7 +49,7 @@ export {
   hashAlgId,
 } from './crypto/hash_alg.js';
 export type { HashAlg, HashAlgInfo } from './crypto/hash_alg.js';
-export { hash, hashParts, extend } from './crypto/hash.js';
+export { hash, hashEquals, hashParts, extend } from './crypto/hash.js';
 
 // providers
 export { parseMrSelector, formatMrSelector, selectMrs } from './providers/provider.js';

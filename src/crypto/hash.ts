@@ -36,6 +36,24 @@ export function hash(alg: HashAlg, data: Uint8Array): Uint8Array {
   return out;
 }
 
+/**
+ * Whether H(data) equals `expected`, without allocating the digest: the check every replayed
+ * event whose digest is the hash of its data goes through.
+ */
+export function hashEquals(alg: HashAlg, data: Uint8Array, expected: Uint8Array): boolean {
+  if (oneShot === undefined) {
+    const d = hash(alg, data);
+    return d.length === expected.length && d.every((b, i) => b === expected[i]);
+  }
+  const input = Buffer.isBuffer(data)
+    ? data
+    : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const s = oneShot(hashInfo(alg).nodeName, input, 'latin1');
+  if (s.length !== expected.length) return false;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== expected[i]) return false;
+  return true;
+}
+
 /** H(a ‖ b ‖ …) without concatenating first. */
 export function hashParts(alg: HashAlg, parts: readonly Uint8Array[]): Uint8Array {
   const h = nodeCrypto.createHash(hashInfo(alg).nodeName);

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { bytesEqual } from '../bytes/hex.js';
-import { hash } from '../crypto/hash.js';
+import { hashEquals } from '../crypto/hash.js';
 import { DIGEST_IS_HASH_OF_DATA, EventType, eventTypeName } from '../formats/tcg2/event_types.js';
 import { isSpecIdEvent03 } from '../formats/tcg2/spec_id_event.js';
 import { describeTcgEventData } from '../formats/tcg2/event_data.js';
@@ -42,7 +41,7 @@ export function tcgHead(
 export function checkTcgDigest(e: LogEvent): DigestCheck {
   if (e.kind !== 'tcg2' || !DIGEST_IS_HASH_OF_DATA.has(e.untrustedType)) return 'n/a';
   for (const [alg, d] of e.digests) {
-    if (!bytesEqual(hash(alg, e.data), d)) return 'mismatch';
+    if (!hashEquals(alg, e.data, d)) return 'mismatch';
   }
   return 'match';
 }

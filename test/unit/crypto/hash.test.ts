@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { extend, hash, hashParts } from '../../../src/crypto/hash.js';
+import { extend, hash, hashEquals, hashParts } from '../../../src/crypto/hash.js';
 import {
   HASH_ALGS,
   digestSize,
@@ -76,4 +76,16 @@ test('a well-known vector: SHA-384 extend of a zero RTMR with a zero digest', ()
     toHex(extend('sha384', zero, zero)),
     toHex(opensslDigest('sha384', new Uint8Array(96))),
   );
+});
+
+test('hashEquals agrees with openssl and rejects any other digest', () => {
+  for (const { name } of HASH_ALGS) {
+    const data = new Uint8Array(randomBytes(77)); // a plain Uint8Array, not a Buffer
+    const good = opensslDigest(name, data);
+    assert.ok(hashEquals(name, data, good), name);
+    const flipped = good.slice();
+    flipped[flipped.length - 1] = (flipped[flipped.length - 1] ?? 0) ^ 1;
+    assert.ok(!hashEquals(name, data, flipped), `${name} flipped`);
+    assert.ok(!hashEquals(name, data, good.subarray(0, good.length - 1)), `${name} short`);
+  }
 });
