@@ -12,19 +12,19 @@
  *
  * @module
  */
+import { loadOrCreateKeyDir } from './key_dir.js';
 import {
   createHash,
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
-  randomBytes,
   sign,
   type KeyObject,
 } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tag } from 'cbor-x';
-import { ProviderError, UsageError, fromErrno } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
 import { hash } from '../../crypto/hash.js';
 import {
@@ -113,56 +113,39 @@ function readKeys(dir: string): EmulatedCcaKeys {
  * @throws ProviderError for file-system failures
  */
 export function loadOrCreateCcaKeys(keysDir: string, notBefore: Date): EmulatedCcaKeys {
-  try {
-    if (fs.existsSync(path.join(keysDir, FILES.root))) return readKeys(keysDir);
-    const tmp = `${keysDir}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    fs.mkdirSync(tmp, { recursive: true, mode: 0o700 });
-    const ec = (): { publicKey: KeyObject; privateKey: KeyObject } =>
-      generateKeyPairSync('ec', { namedCurve: 'P-384' });
-    const root = ec();
-    const cpak = ec();
-    const rak = ec();
-    const rootDer = cert(
-      'CCA-Root-Emulated',
-      'CCA-Root-Emulated',
-      root.publicKey,
-      root.privateKey,
-      notBefore,
-      true,
-      1,
-    );
-    const cpakDer = cert(
-      'CCA-Root-Emulated',
-      'CCA-CPAK-Emulated',
-      cpak.publicKey,
-      root.privateKey,
-      notBefore,
-      false,
-      2,
-    );
-    const w = (f: string, t: string): void =>
-      fs.writeFileSync(path.join(tmp, f), t, { mode: 0o600 });
-    w(FILES.cpak, cpak.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
-    w(FILES.rak, rak.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
-    w(FILES.cpakCert, toPem(cpakDer));
-    w(FILES.root, toPem(rootDer));
-    fs.mkdirSync(path.dirname(keysDir), { recursive: true, mode: 0o700 });
-    try {
-      fs.renameSync(tmp, keysDir);
-    } catch (e) {
-      fs.rmSync(tmp, { recursive: true, force: true });
-      const code = (e as { code?: string }).code;
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
-      if (!fs.existsSync(path.join(keysDir, FILES.root))) {
-        fs.rmSync(keysDir, { recursive: true, force: true });
-        return loadOrCreateCcaKeys(keysDir, notBefore);
-      }
-    }
-    return readKeys(keysDir);
-  } catch (e) {
-    if (e instanceof ProviderError) throw e;
-    throw fromErrno(e, keysDir);
-  }
+  return loadOrCreateKeyDir(keysDir, FILES.root, (tmp) => writeKeySet(tmp, notBefore), readKeys);
+}
+
+/** Writes a fresh emulated CCA key set (root, CPAK, RAK and certificates) into `tmp`. */
+function writeKeySet(tmp: string, notBefore: Date): void {
+  const ec = (): { publicKey: KeyObject; privateKey: KeyObject } =>
+    generateKeyPairSync('ec', { namedCurve: 'P-384' });
+  const root = ec();
+  const cpak = ec();
+  const rak = ec();
+  const rootDer = cert(
+    'CCA-Root-Emulated',
+    'CCA-Root-Emulated',
+    root.publicKey,
+    root.privateKey,
+    notBefore,
+    true,
+    1,
+  );
+  const cpakDer = cert(
+    'CCA-Root-Emulated',
+    'CCA-CPAK-Emulated',
+    cpak.publicKey,
+    root.privateKey,
+    notBefore,
+    false,
+    2,
+  );
+  const w = (f: string, t: string): void => fs.writeFileSync(path.join(tmp, f), t, { mode: 0o600 });
+  w(FILES.cpak, cpak.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
+  w(FILES.rak, rak.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
+  w(FILES.cpakCert, toPem(cpakDer));
+  w(FILES.root, toPem(rootDer));
 }
 
 /** The token's name of a hash algorithm (`sha-256`). */

@@ -12,18 +12,18 @@
  *
  * @module
  */
+import { loadOrCreateKeyDir } from './key_dir.js';
 import {
   createHash,
   createPrivateKey,
   generateKeyPairSync,
-  randomBytes,
   sign,
   constants,
   type KeyObject,
 } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ProviderError, UsageError, fromErrno } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { encodeSnpReportBody, attachSnpSignature } from '../../formats/snp/report_encode.js';
 import { encodeSnpCertTable, SNP_CERT_GUIDS } from '../../formats/snp/cert_table.js';
 import { encodeTcb } from '../../formats/snp/tcb.js';
@@ -199,32 +199,12 @@ function readKeySet(dir: string): EmulatedSnpKeys {
  * @throws ProviderError for file-system failures
  */
 export function loadOrCreateSnpKeys(keysDir: string, notBefore: Date): EmulatedSnpKeys {
-  try {
-    if (fs.existsSync(path.join(keysDir, FILES.chipId))) return readKeySet(keysDir);
-    const tmp = `${keysDir}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    createKeySet(tmp, notBefore);
-    fs.mkdirSync(path.dirname(keysDir), { recursive: true, mode: 0o700 });
-    try {
-      fs.renameSync(tmp, keysDir);
-    } catch (e) {
-      // Another process won the race (or an empty directory was there): use what is in place.
-      fs.rmSync(tmp, { recursive: true, force: true });
-      const code = (e as { code?: string }).code;
-      if (code === 'ENOTEMPTY' || code === 'EEXIST') {
-        if (!fs.existsSync(path.join(keysDir, FILES.chipId))) {
-          // An empty or partial directory that is not ours: replace it.
-          fs.rmSync(keysDir, { recursive: true, force: true });
-          return loadOrCreateSnpKeys(keysDir, notBefore);
-        }
-      } else {
-        throw e;
-      }
-    }
-    return readKeySet(keysDir);
-  } catch (e) {
-    if (e instanceof ProviderError) throw e;
-    throw fromErrno(e, keysDir);
-  }
+  return loadOrCreateKeyDir(
+    keysDir,
+    FILES.chipId,
+    (tmp) => createKeySet(tmp, notBefore),
+    readKeySet,
+  );
 }
 
 function staticValue(ctx: EmulatedReportContext, key: string): Uint8Array | undefined {

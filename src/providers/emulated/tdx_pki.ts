@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { loadOrCreateKeyDir } from './key_dir.js';
 import {
   createHash,
   createPrivateKey,
@@ -25,7 +26,6 @@ import {
 } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ProviderError, fromErrno } from '../../errors.js';
 import { encodePckExtension } from '../../formats/tdx/pck_extension.js';
 import {
   bits,
@@ -232,28 +232,7 @@ function readKeySet(dir: string): EmulatedTdxKeys {
  * @throws ProviderError for file-system failures
  */
 export function loadOrCreateTdxKeys(keysDir: string, notBefore: Date): EmulatedTdxKeys {
-  try {
-    if (fs.existsSync(path.join(keysDir, FILES.done))) return readKeySet(keysDir);
-    const tmp = `${keysDir}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    writeKeySet(tmp, notBefore);
-    fs.mkdirSync(path.dirname(keysDir), { recursive: true, mode: 0o700 });
-    try {
-      fs.renameSync(tmp, keysDir);
-    } catch (e) {
-      fs.rmSync(tmp, { recursive: true, force: true });
-      const code = (e as { code?: string }).code;
-      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
-      if (!fs.existsSync(path.join(keysDir, FILES.done))) {
-        // Not a complete set (left by something else): replace it once.
-        fs.rmSync(keysDir, { recursive: true, force: true });
-        return loadOrCreateTdxKeys(keysDir, notBefore);
-      }
-    }
-    return readKeySet(keysDir);
-  } catch (e) {
-    if (e instanceof ProviderError) throw e;
-    throw fromErrno(e, keysDir);
-  }
+  return loadOrCreateKeyDir(keysDir, FILES.done, (tmp) => writeKeySet(tmp, notBefore), readKeySet);
 }
 
 function crl(
