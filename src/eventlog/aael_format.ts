@@ -15,10 +15,9 @@ import type { HashAlg } from '../crypto/hash_alg.js';
 import { ParseError } from '../errors.js';
 import { parseAaelLine, splitAaelEvent } from '../formats/aael/aael_line.js';
 import type { AnyIterable, LogEvent } from './event.js';
-import { readLines } from './framing.js';
+import { decodeLine, readLines } from './framing.js';
 import type { LogFormat, LogParseOptions } from './log_format.js';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8enc = new TextEncoder();
 
 /** Splits an application line into domain, operation and content (undefined if malformed). */
@@ -41,21 +40,7 @@ async function* parseAael(
     format: 'aael',
     ...(opts.limits === undefined ? {} : { limits: opts.limits }),
   })) {
-    let text: string;
-    try {
-      text = utf8.decode(l.bytes);
-    } catch (cause) {
-      throw new ParseError({
-        code: 'ERR_BAD_ENCODING',
-        format: 'aael',
-        offset: l.line,
-        unit: 'line',
-        field: `line[${l.line}]`,
-        expected: 'UTF-8 text',
-        record: index,
-        cause,
-      });
-    }
+    const text = decodeLine(l, 'aael', index);
     if (!l.terminated && text === '') return;
     const parsed = parseAaelLine(text, l.line);
     const source = {

@@ -226,6 +226,29 @@ export interface Line {
 }
 
 /** Options of {@link readLines}. */
+const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A line's text, decoded as UTF-8 fatally: malformed UTF-8 is `ERR_BAD_ENCODING` at the line
+ * (text logs count lines, not bytes).
+ */
+export function decodeLine(l: Line, format: FormatId, record?: number): string {
+  try {
+    return utf8Fatal.decode(l.bytes);
+  } catch (cause) {
+    throw new ParseError({
+      code: 'ERR_BAD_ENCODING',
+      format,
+      offset: l.line,
+      unit: 'line',
+      field: `line[${l.line}]`,
+      expected: 'UTF-8 text',
+      ...(record === undefined ? {} : { record }),
+      cause,
+    });
+  }
+}
+
 export interface LineOptions {
   readonly format: FormatId;
   readonly limits?: Limits;

@@ -18,10 +18,9 @@ import type { HashAlg } from '../crypto/hash_alg.js';
 import { ParseError } from '../errors.js';
 import { parseMrlogLine, type MrlogRecord } from '../formats/mrlog/record.js';
 import type { AnyIterable, LogEvent } from './event.js';
-import { readLines } from './framing.js';
+import { decodeLine, readLines } from './framing.js';
 import type { LogFormat, LogParseOptions } from './log_format.js';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 const enc = new TextEncoder();
 
 /** The register a physical mrlog extends unless told otherwise. */
@@ -86,20 +85,7 @@ async function* parseMrlogEvents(
     format: 'mrlog',
     ...(opts.limits === undefined ? {} : { limits: opts.limits }),
   })) {
-    let text: string;
-    try {
-      text = utf8.decode(l.bytes);
-    } catch (cause) {
-      throw new ParseError({
-        code: 'ERR_BAD_ENCODING',
-        format: 'mrlog',
-        offset: l.line,
-        unit: 'line',
-        field: 'line',
-        expected: 'UTF-8',
-        cause,
-      });
-    }
+    const text = decodeLine(l, 'mrlog');
     if (!l.terminated && text === '') break;
     if (!l.terminated) {
       throw new ParseError({

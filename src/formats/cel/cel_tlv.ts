@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { concatBytes } from '../../bytes/hex.js';
 import { ParseError } from '../../errors.js';
 import { ByteReader } from '../../bytes/reader.js';
 import { ByteWriter } from '../../bytes/writer.js';
@@ -262,13 +263,7 @@ export class CelTlvReader {
 
   /** Adds a chunk and returns every record now complete. */
   push(chunk: Uint8Array): CelRecord[] {
-    let buf: Uint8Array;
-    if (this.#carry.length === 0) buf = chunk;
-    else {
-      buf = new Uint8Array(this.#carry.length + chunk.length);
-      buf.set(this.#carry, 0);
-      buf.set(chunk, this.#carry.length);
-    }
+    const buf = this.#carry.length === 0 ? chunk : concatBytes(this.#carry, chunk);
     const origin = this.#carryOrigin;
     const r = new ByteReader(buf, { format: 'cel-tlv', origin });
     const out: CelRecord[] = [];

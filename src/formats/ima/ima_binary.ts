@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { concatBytes } from '../../bytes/hex.js';
 import { ParseError } from '../../errors.js';
 import { ByteReader } from '../../bytes/reader.js';
 import { ByteWriter } from '../../bytes/writer.js';
@@ -230,13 +231,7 @@ export class ImaBinaryReader {
 
   /** Adds a chunk and returns every entry now complete. */
   push(chunk: Uint8Array): ImaEntry[] {
-    let buf: Uint8Array;
-    if (this.#carry.length === 0) buf = chunk;
-    else {
-      buf = new Uint8Array(this.#carry.length + chunk.length);
-      buf.set(this.#carry, 0);
-      buf.set(chunk, this.#carry.length);
-    }
+    const buf = this.#carry.length === 0 ? chunk : concatBytes(this.#carry, chunk);
     const out: ImaEntry[] = [];
     const origin = this.#carryOrigin;
     if (this.#layout === undefined) {
