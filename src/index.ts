@@ -114,7 +114,7 @@ export type {
   Tcg2Event,
   Verified,
 } from './eventlog/event.js';
-export { Framer, readLines, bytesInput, toAsync } from './eventlog/framing.js';
+export { Framer, readLines, bytesInput, ownedChunks, toAsync } from './eventlog/framing.js';
 export type { FramerOptions, Line, LineOptions } from './eventlog/framing.js';
 export type {
   DigestCheck,

@@ -132,7 +132,7 @@ export class ByteReader {
 
   /** The next `n` bytes, copied. */
   copy(n: number, field: string): Uint8Array {
-    return this.bytes(n, field).slice();
+    return new Uint8Array(this.bytes(n, field));
   }
 
   /** Skips `n` bytes, checking that they exist. */

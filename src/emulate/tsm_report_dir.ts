@@ -247,7 +247,7 @@ function attributeFile(
               if (inProgress) {
                 inProgress = false;
                 inst.generation++;
-                inst.inblob = buf.slice();
+                inst.inblob = new Uint8Array(buf);
               }
               return Promise.resolve();
             },

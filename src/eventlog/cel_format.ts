@@ -106,7 +106,7 @@ async function* parseJson(
         actual: `more than ${max} bytes`,
       });
     }
-    parts.push(chunk.slice());
+    parts.push(new Uint8Array(chunk));
   }
   const buf = new Uint8Array(size);
   let p = 0;
@@ -170,7 +170,7 @@ export function celRecordOfEvent(e: LogEvent, target: string): CelRecord {
 }
 
 function leTemplateData(e: Extract<LogEvent, { kind: 'ima' }>): Uint8Array {
-  const out = e.entry.templateData.slice();
+  const out = new Uint8Array(e.entry.templateData);
   const v = new DataView(out.buffer);
   if (e.entry.templateName === 'ima') {
     v.setUint32(20, v.getUint32(20, false), true);

@@ -30,6 +30,17 @@ export async function* bytesInput(buf: Uint8Array): AsyncIterable<Uint8Array> {
   yield buf;
 }
 
+/**
+ * Copies every chunk, for producers that reuse one buffer for successive chunks (a read loop
+ * into a fixed buffer, `FileHandle.read` with a supplied buffer). Parsers take chunks as theirs
+ * once yielded — node streams hand each chunk over and never touch it again — and keep views
+ * of them (carries across chunk boundaries, fields of yielded events); a reused buffer would
+ * rewrite those.
+ */
+export async function* ownedChunks(input: AnyIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  for await (const c of input) yield new Uint8Array(c);
+}
+
 /** Makes any byte iterable async. */
 export async function* toAsync(input: AnyIterable<Uint8Array>): AsyncIterable<Uint8Array> {
   for await (const c of input) yield c;

@@ -67,11 +67,21 @@ export interface ReplayOptions {
   readonly onWarning?: (w: LogWarning) => void;
 }
 
+/**
+ * A bank's running value as the first half of a `value ‖ digest` Buffer, extended in place; the
+ * register's `values` entry is a live view of that half.
+ */
+interface BankScratch {
+  readonly buf: Buffer;
+  readonly size: number;
+  readonly nodeName: string;
+}
+
 /** Where replay stands for one register. */
 interface RegState {
   readonly values: Map<HashAlg, Uint8Array>;
   /** Scratch `value ‖ digest` buffers per bank, reused for every extend. */
-  readonly scratch: Map<HashAlg, Uint8Array>;
+  readonly scratch: Map<HashAlg, BankScratch>;
   anchor: AnchorKind;
   /** Moved by this replay (extended or anchored to a different value). */
   touched: boolean;
@@ -117,6 +127,7 @@ export class Replay {
   readonly #only: ReadonlySet<HashAlg> | undefined;
   readonly #warnings: LogWarning[] = [];
   readonly #reset: (register: string, alg: HashAlg) => Uint8Array;
+  readonly #checkers = new Map<string, (e: LogEvent) => DigestCheck>();
   #events = 0;
   #extended = 0;
 
@@ -150,10 +161,7 @@ export class Replay {
       });
       return;
     }
-    const check =
-      this.#opts.checkDigest === undefined
-        ? (findLogFormat(e.source.format)?.checkDigest?.(e) ?? 'n/a')
-        : this.#opts.checkDigest(e);
+    const check = this.#checkerFor(e.source.format)(e);
     if (check === 'mismatch') {
       this.#warn({
         code: 'ERR_EVENT_DIGEST_MISMATCH',
@@ -175,11 +183,14 @@ export class Replay {
         const size = digestSize(alg);
         // A Buffer, not a plain Uint8Array: node:crypto hashes Buffers without a conversion,
         // which is a measurable share of a 2–3 µs extend.
-        scratch = Buffer.alloc(2 * size);
-        scratch.set(st.values.get(alg) ?? this.#reset(reg, alg), 0);
+        const buf = Buffer.alloc(2 * size);
+        buf.set(st.values.get(alg) ?? this.#reset(reg, alg), 0);
+        scratch = { buf, size, nodeName: hashInfo(alg).nodeName };
         st.scratch.set(alg, scratch);
+        // The value is a live view of the scratch's first half; value() hands out copies.
+        st.values.set(alg, buf.subarray(0, size));
       }
-      const size = scratch.length >>> 1;
+      const size = scratch.size;
       if (d.length !== size) {
         throw new ReplayError(
           'ERR_DIGEST_SIZE',
@@ -187,10 +198,8 @@ export class Replay {
           { details: { log: e.source.log, index: e.index, register: reg, alg } },
         );
       }
-      scratch.set(d, size);
-      extendInPlace(alg, hashInfo(alg).nodeName, scratch as Buffer, size);
-      // The value is a live view of the scratch's first half; value() hands out copies.
-      st.values.set(alg, scratch.subarray(0, size));
+      scratch.buf.set(d, size);
+      extendInPlace(alg, scratch.nodeName, scratch.buf, size);
     }
     st.touched = true;
     st.lastIndex = e.index;
@@ -281,6 +290,18 @@ export class Replay {
     );
   }
 
+  /** The digest check for a format: the option, else the format's own (looked up once). */
+  #checkerFor(format: string): (e: LogEvent) => DigestCheck {
+    if (this.#opts.checkDigest !== undefined) return this.#opts.checkDigest;
+    let c = this.#checkers.get(format);
+    if (c === undefined) {
+      const fmt = findLogFormat(format);
+      c = fmt?.checkDigest === undefined ? () => 'n/a' : (e) => fmt.checkDigest?.(e) ?? 'n/a';
+      this.#checkers.set(format, c);
+    }
+    return c;
+  }
+
   #state(reg: string): RegState {
     let st = this.#regs.get(reg);
     if (st === undefined) {
@@ -307,7 +328,7 @@ export class Replay {
     if (!differs) return;
     if (!st.touched) {
       for (const [alg, v] of anchor.values) {
-        st.values.set(alg, v.slice());
+        st.values.set(alg, new Uint8Array(v));
         st.scratch.delete(alg);
       }
       st.anchor = anchor.kind;
@@ -329,7 +350,7 @@ export class Replay {
       register: reg,
     });
     for (const [alg, v] of anchor.values) {
-      st.values.set(alg, v.slice());
+      st.values.set(alg, new Uint8Array(v));
       st.scratch.delete(alg);
     }
     st.anchor = 'unverified';

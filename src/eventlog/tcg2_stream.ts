@@ -18,10 +18,13 @@ import { EventType } from '../formats/tcg2/event_types.js';
 import {
   encodePcrEvent,
   encodePcrEvent2,
+  agileDigestTable,
   measurePcrEvent2,
   parsePcrEvent,
   parsePcrEvent2,
   PCR_EVENT_HEADER_SIZE,
+  tryDecodePcrEvent2,
+  type AgileDigestTable,
   type LoggedDigest,
   type TcgPcrRecord,
 } from '../formats/tcg2/pcr_event.js';
@@ -112,6 +115,7 @@ export async function* parseTcgRecords(
   // crypto-agile.
   let banks: HashAlg[] = ['sha1'];
   let sizes: Map<number, number> | undefined;
+  let table: AgileDigestTable | undefined;
   {
     const at = f.offset;
     await f.require(PCR_EVENT_HEADER_SIZE, at, 'record[0]', 0, 0);
@@ -147,6 +151,7 @@ export async function* parseTcgRecords(
         throw sr.error('ERR_TRAILING_BYTES', 'specId', { actual: `${sr.remaining} extra bytes` });
       }
       sizes = new Map(spec.algorithms.map((a) => [a.algId, a.digestSize]));
+      table = agileDigestTable(sizes);
       banks = spec.algorithms.flatMap((a) => (a.alg === undefined ? [] : [a.alg]));
     }
     const r = f.reader(length, 0);
@@ -172,6 +177,22 @@ export async function* parseTcgRecords(
     if (avail >= 8 && isPaddingStart(f.peek(8), opts.zeroPadding)) {
       await consumePadding(f, index, warn);
       return;
+    }
+    if (table !== undefined) {
+      const fast = tryDecodePcrEvent2(
+        f.peek(f.buffered),
+        table,
+        limits.maxDigestsPerEvent,
+        limits.maxRecordSize,
+      );
+      if (fast !== undefined) {
+        f.skip(fast.length);
+        const ev = toEvent(fast.record, index, at, fast.length, false, undefined);
+        checkBanks(ev, at);
+        yield ev;
+        index++;
+        continue;
+      }
     }
     let length: number;
     if (sizes === undefined) {
@@ -203,19 +224,24 @@ export async function* parseTcgRecords(
     const r = f.reader(length, index);
     const rec = sizes === undefined ? parsePcrEvent(r) : parsePcrEvent2(r, sizes);
     const ev = toEvent(rec, index, at, length, false, undefined);
-    if (sizes !== undefined && ev.untrustedType !== EventType.EV_NO_ACTION) {
-      const missing = banks.filter((b) => !ev.digests.has(b));
-      if (missing.length > 0) {
-        warn({
-          code: 'FEWER_DIGESTS',
-          message: `record ${index} carries no digest for ${missing.join(', ')}`,
-          offset: at,
-          index,
-        });
-      }
-    }
+    if (sizes !== undefined) checkBanks(ev, at);
     yield ev;
     index++;
+  }
+
+  /** Quirk FEWER_DIGESTS: a crypto-agile record without a digest for a bank of the header. */
+  function checkBanks(ev: Tcg2Event, at: number): void {
+    if (ev.untrustedType === EventType.EV_NO_ACTION) return;
+    let all = true;
+    for (const b of banks) if (!ev.digests.has(b)) all = false;
+    if (all) return;
+    const missing = banks.filter((b) => !ev.digests.has(b));
+    warn({
+      code: 'FEWER_DIGESTS',
+      message: `record ${ev.index} carries no digest for ${missing.join(', ')}`,
+      offset: at,
+      index: ev.index,
+    });
   }
 
   function parseHeaderWithOmittedVendor(r: ByteReader): TcgPcrRecord {

@@ -29,6 +29,7 @@ import { getLogFormat, logFormats } from '../../eventlog/registry.js';
 import { ccelChecksumOk, parseCcelAcpiTable } from '../../formats/ccel/acpi_table.js';
 import { Replay, type ReplayResult } from '../../eventlog/replay.js';
 import { action, printJson, printTable, toJsonText } from '../output.js';
+import { byteProgress, type ByteProgress } from '../progress.js';
 
 interface CommonLogOptions {
   readonly format?: string;
@@ -49,43 +50,6 @@ interface ReplayCliOptions extends CommonLogOptions {
 interface ConvertCliOptions extends CommonLogOptions {
   readonly to: string;
   readonly out?: string;
-}
-
-const PROGRESS_MIN_BYTES = 8 * 1024 * 1024;
-
-/** A one-line progress display on stderr, only when stderr is a terminal and the file is large. */
-function progressFor(
-  path: string,
-  size: number | undefined,
-): {
-  onProgress?: (n: number) => void;
-  done: () => void;
-} {
-  if (!process.stderr.isTTY || size === undefined || size < PROGRESS_MIN_BYTES) {
-    return { done: () => undefined };
-  }
-  let last = 0;
-  const width = 30;
-  const draw = (n: number): void => {
-    const frac = Math.min(1, n / size);
-    const full = Math.round(frac * width);
-    process.stderr.write(
-      `\r${path} [${'#'.repeat(full)}${'.'.repeat(width - full)}] ${(frac * 100).toFixed(0).padStart(3)}%`,
-    );
-  };
-  return {
-    onProgress: (n) => {
-      const now = Date.now();
-      if (now - last >= 200) {
-        last = now;
-        draw(n);
-      }
-    },
-    done: () => {
-      draw(size);
-      process.stderr.write('\n');
-    },
-  };
 }
 
 function openOptions(opts: CommonLogOptions, onWarning: (w: LogWarning) => void): OpenLogOptions {
@@ -220,7 +184,23 @@ async function parseCommand(file: string, opts: CommonLogOptions): Promise<numbe
     if (!json) process.stderr.write(`${warningLine(w)}\n`);
   };
   const size = await logFileSize(file);
-  const progress = progressFor(file, size);
+  // Events stream to stdout as they are parsed: a bar on the same terminal would tear the output.
+  const progress = byteProgress(file, size, { enabled: !process.stdout.isTTY });
+  try {
+    return await parseToStdout(file, opts, onWarning, warnings, progress);
+  } finally {
+    progress.abort();
+  }
+}
+
+async function parseToStdout(
+  file: string,
+  opts: CommonLogOptions,
+  onWarning: (w: LogWarning) => void,
+  warnings: readonly LogWarning[],
+  progress: ByteProgress,
+): Promise<number> {
+  const json = opts.json === true;
   const log = await openLogFile(file, {
     ...openOptions(opts, onWarning),
     ...(progress.onProgress === undefined ? {} : { onProgress: progress.onProgress }),
@@ -242,7 +222,7 @@ async function parseCommand(file: string, opts: CommonLogOptions): Promise<numbe
       await write(`${count === 0 ? '\n' : ',\n'}${toJsonText(eventJson(e, fmt), 0)}`);
       count++;
     }
-    progress.done();
+    progress.finish();
     await write(`\n],"count":${count},"warnings":${toJsonText(warnings, 0)}}\n`);
     return 0;
   }
@@ -266,7 +246,7 @@ async function parseCommand(file: string, opts: CommonLogOptions): Promise<numbe
     if (rows.length >= 1000) flush();
   }
   flush();
-  progress.done();
+  progress.finish();
   process.stdout.write(`${fmt.id}: ${count} records\n`);
   return 0;
 }
@@ -306,7 +286,7 @@ async function replayFiles(
   const formats: string[] = [];
   for (const file of files) {
     const size = await logFileSize(file);
-    const progress = progressFor(file, size);
+    const progress = byteProgress(file, size);
     const log = await openLogFile(file, {
       ...openOptions(opts, onWarning),
       ...(progress.onProgress === undefined ? {} : { onProgress: progress.onProgress }),
@@ -314,6 +294,7 @@ async function replayFiles(
     formats.push(log.format.id);
     try {
       for await (const e of log.events) replay.add(e);
+      progress.finish();
     } catch (e) {
       if (
         opts.allowPartialTail === true &&
@@ -331,7 +312,7 @@ async function replayFiles(
         throw e;
       }
     } finally {
-      progress.done();
+      progress.abort();
     }
   }
   if (opts.expect !== undefined) {

@@ -102,7 +102,8 @@ export function parseHclReport(buf: Uint8Array): HclReport {
       actual: String(type),
     });
   }
-  const report = report_type === 'snp' ? area.slice() : area.slice(0, 1024);
+  const report =
+    report_type === 'snp' ? new Uint8Array(area) : new Uint8Array(area.subarray(0, 1024));
   let runtime_claims: unknown;
   try {
     runtime_claims = JSON.parse(Buffer.from(variable_data).toString('utf8'));

@@ -167,7 +167,7 @@ function readRecord(
       }
       templateName += String.fromCharCode(c);
     }
-    lastNameBytes = nameBytes.slice();
+    lastNameBytes = new Uint8Array(nameBytes);
     lastName = templateName;
   }
   let templateData: Uint8Array;
@@ -352,7 +352,7 @@ export function encodeImaBinaryEntry(
 /** Template data with its internal u32 lengths in the wanted byte order. */
 function reorderTemplateData(e: ImaEntry, littleEndian: boolean): Uint8Array {
   if (e.littleEndian === littleEndian) return e.templateData;
-  const out = e.templateData.slice();
+  const out = new Uint8Array(e.templateData);
   const v = new DataView(out.buffer);
   if (e.templateName === 'ima') {
     v.setUint32(

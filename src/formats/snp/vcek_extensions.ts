@@ -125,7 +125,7 @@ export function parseVcekExtensions(der: Uint8Array): VcekExtensions {
           out['fmc_spl'] = derInteger(val, 'fmcSPL');
           break;
         case '4':
-          out['hwid'] = val.rest().slice();
+          out['hwid'] = new Uint8Array(val.rest());
           break;
         case '5':
           out['csp_id'] = derString(val, 'cspId');

@@ -115,7 +115,7 @@ export function parsePckExtension(der: Uint8Array): PckExtension {
     const key = id.startsWith(base) ? id.slice(base.length) : id;
     switch (key) {
       case '1':
-        out.ppid = expectTag(value, 0x04, 'ppid').rest().slice();
+        out.ppid = new Uint8Array(expectTag(value, 0x04, 'ppid').rest());
         break;
       case '2': {
         const tcb = expectTag(value, 0x30, 'tcb');
@@ -127,21 +127,23 @@ export function parsePckExtension(der: Uint8Array): PckExtension {
           if (n >= 1 && n <= 16)
             out.sgxTcbComponents[n - 1] = integer(expectTag(v, 0x02, cid), cid);
           else if (n === 17) out.pceSvn = integer(expectTag(v, 0x02, 'pcesvn'), 'pcesvn');
-          else if (n === 18) out.cpuSvn = expectTag(v, 0x04, 'cpusvn').rest().slice();
+          else if (n === 18) out.cpuSvn = new Uint8Array(expectTag(v, 0x04, 'cpusvn').rest());
         }
         break;
       }
       case '3':
-        out.pceId = expectTag(value, 0x04, 'pceid').rest().slice();
+        out.pceId = new Uint8Array(expectTag(value, 0x04, 'pceid').rest());
         break;
       case '4':
-        out.fmspc = expectTag(value, 0x04, 'fmspc').rest().slice();
+        out.fmspc = new Uint8Array(expectTag(value, 0x04, 'fmspc').rest());
         break;
       case '5':
         out.sgxType = integer(expectTag(value, 0x0a, 'sgx_type'), 'sgx_type');
         break;
       case '6':
-        out.platformInstanceId = expectTag(value, 0x04, 'platform_instance_id').rest().slice();
+        out.platformInstanceId = new Uint8Array(
+          expectTag(value, 0x04, 'platform_instance_id').rest(),
+        );
         break;
       case '7': {
         const cfg = expectTag(value, 0x30, 'configuration');

@@ -137,7 +137,7 @@ export class SwtpmTransport implements TpmTransport {
           }
           return size;
         }, opts.signal);
-        return new Uint8Array(msg.buffer, msg.byteOffset, msg.length).slice();
+        return new Uint8Array(msg);
       } catch (e) {
         // The stream is out of step after a failure: start over on the next command.
         this.#sock.destroy();

@@ -263,7 +263,7 @@ export class TdxQuoteVerifier {
       if (this.#akCache.size >= this.#cacheSize) this.#akCache.clear();
       this.#akCache.set(k, key);
     }
-    this.#lastAk = { raw: raw.slice(), key };
+    this.#lastAk = { raw: new Uint8Array(raw), key };
     return key;
   }
 

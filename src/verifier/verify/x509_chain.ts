@@ -272,7 +272,7 @@ export function parseCrl(data: Uint8Array, field = 'crl'): Crl {
   }
   const bits = der(outer.body, `${field}.signature`);
   bits.body.u8(`${field}.signature.unused_bits`);
-  const signature = bits.body.rest().slice();
+  const signature = new Uint8Array(bits.body.rest());
   const t = tbsD.body;
   let item = der(t, `${field}.tbs.item`);
   if (item.tag === 0x02) item = der(t, `${field}.tbs.signature`); // version

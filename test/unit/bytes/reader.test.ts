@@ -110,3 +110,12 @@ test('bytes() returns a view, copy() an independent copy', () => {
   assert.equal(view[0], 9);
   assert.equal(cp[0], 3);
 });
+
+test('copy() copies even from a node Buffer (whose slice() is a view) and hands out a plain Uint8Array', () => {
+  const src = Buffer.from([1, 2, 3, 4, 5]);
+  const r = new ByteReader(src.subarray(1), { format: 'tcg2' });
+  const c = r.copy(3, 'field');
+  src.fill(0);
+  assert.deepEqual([...c], [2, 3, 4]);
+  assert.equal(Object.getPrototypeOf(c), Uint8Array.prototype);
+});

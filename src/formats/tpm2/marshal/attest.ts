@@ -78,7 +78,7 @@ export function readAttest(r: ByteReader, field: string): TpmsAttest {
     );
     attested = { kind: 'certify', name, qualifiedName };
   } else {
-    attested = { kind: 'other', body: r.rest().slice() };
+    attested = { kind: 'other', body: new Uint8Array(r.rest()) };
   }
   return {
     magic,

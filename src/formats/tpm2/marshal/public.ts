@@ -177,7 +177,7 @@ export interface PublicArea {
 /** Reads a TPM2B_PUBLIC; the body must be exactly one TPMT_PUBLIC. */
 export function readPublic2b(r: ByteReader, field: string): PublicArea {
   const body = readTpm2bReader(r, field, TPM2_LIMITS.maxPublic);
-  const bytes = body.peek(body.remaining).slice();
+  const bytes = new Uint8Array(body.peek(body.remaining));
   const pub = readPublic(body, `${field}.publicArea`);
   body.expectEnd(`${field}.publicArea`);
   return { public: pub, bytes };
