@@ -134,6 +134,14 @@ export {
   registerLogFormat,
 } from './eventlog/registry.js';
 export { Replay, replay, replayEvents, compareRegisters } from './eventlog/replay.js';
+export {
+  applyWorkarounds,
+  findWorkaround,
+  workaroundDigests,
+  REPLAY_WORKAROUNDS,
+  WORKAROUND_FAMILIES,
+} from './eventlog/workarounds.js';
+export type { ReplayWorkaround, WorkaroundFamily } from './eventlog/workarounds.js';
 export type {
   ExpectedValues,
   RegisterValues,

@@ -13,7 +13,7 @@
  * @module
  */
 import * as nodeCrypto from 'node:crypto';
-import { hash } from '../crypto/hash.js';
+import { extend, hash } from '../crypto/hash.js';
 import { digestSize, hashInfo, type HashAlg } from '../crypto/hash_alg.js';
 import { ReplayError } from '../errors.js';
 import { bytesEqual, toHex } from '../bytes/hex.js';
@@ -207,6 +207,30 @@ export class Replay {
     this.#extended++;
   }
 
+  /**
+   * Extends digests that come from no log record (a replay workaround's missing events, see
+   * `workarounds.ts`): per bank, as an event would, but not counted in `events` or `extended`.
+   * @throws ReplayError `ERR_DIGEST_SIZE`
+   */
+  extendUnlogged(register: string, digests: ReadonlyMap<HashAlg, Uint8Array>): void {
+    const st = this.#state(register);
+    for (const [alg, d] of digests) {
+      if (this.#only !== undefined && !this.#only.has(alg)) continue;
+      const old = this.value(register, alg);
+      if (d.length !== old.length) {
+        throw new ReplayError(
+          'ERR_DIGEST_SIZE',
+          `unlogged event (${register}): ${alg} digest of ${d.length} bytes, expected ${old.length}`,
+          { details: { register, alg } },
+        );
+      }
+      this.#banks.add(alg);
+      st.values.set(alg, extend(alg, old, d));
+      st.scratch.delete(alg);
+    }
+    st.touched = true;
+  }
+
   /** Replays every event of an iterable (sync or async). */
   async addAll(events: AnyIterable<LogEvent>): Promise<void> {
     for await (const e of events) this.add(e);
@@ -265,20 +289,24 @@ export class Replay {
   }
 
   /**
-   * Checks the replay against expected values.
+   * Checks the replay against expected values. `hint` may add a sentence to the error for the
+   * first mismatch (e.g. that a workaround would explain it).
    * @throws ReplayError `ERR_REPLAY_MISMATCH` naming the first register that differs, its bank,
    * expected and computed values and the last record that extended it.
    */
-  check(expect: ExpectedValues): void {
+  check(expect: ExpectedValues, hint?: (m: ReplayMismatch) => string | undefined): void {
     const m = this.firstMismatch(expect);
     if (m === undefined) return;
+    const why = hint?.(m);
     const computed = m.computed === undefined ? 'no digests in that bank' : toHex(m.computed);
     throw new ReplayError(
       'ERR_REPLAY_MISMATCH',
       `${m.register}:${m.alg} does not replay to the expected value: expected ${toHex(m.expected)}, computed ${computed}` +
-        (m.lastIndex === undefined ? ' (no record extends it)' : ` (last record ${m.lastIndex})`),
+        (m.lastIndex === undefined ? ' (no record extends it)' : ` (last record ${m.lastIndex})`) +
+        (why === undefined ? '' : `; ${why}`),
       {
         details: {
+          ...(why === undefined ? {} : { hint: why }),
           register: m.register,
           alg: m.alg,
           expected: toHex(m.expected),

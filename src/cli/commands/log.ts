@@ -28,6 +28,13 @@ import { PCR_MAP_NAMES, type PcrMapName } from '../../eventlog/mr_map.js';
 import { getLogFormat, logFormats } from '../../eventlog/registry.js';
 import { ccelChecksumOk, parseCcelAcpiTable } from '../../formats/ccel/acpi_table.js';
 import { Replay, type ReplayResult } from '../../eventlog/replay.js';
+import {
+  applyWorkarounds,
+  findWorkaround,
+  WORKAROUND_FAMILIES,
+  type ReplayWorkaround,
+  type WorkaroundFamily,
+} from '../../eventlog/workarounds.js';
 import { action, printJson, printTable, toJsonText } from '../output.js';
 import { byteProgress, type ByteProgress } from '../progress.js';
 
@@ -45,6 +52,7 @@ interface ReplayCliOptions extends CommonLogOptions {
   readonly combine?: boolean;
   readonly expect?: string;
   readonly allowPartialTail?: boolean;
+  readonly workaround?: WorkaroundFamily;
 }
 
 interface ConvertCliOptions extends CommonLogOptions {
@@ -284,6 +292,7 @@ async function replayFiles(
   };
   const replay = new Replay({ onWarning });
   const formats: string[] = [];
+  const applied: ReplayWorkaround[] = [];
   for (const file of files) {
     const size = await logFileSize(file);
     const progress = byteProgress(file, size);
@@ -322,9 +331,35 @@ async function replayFiles(
     } catch (e) {
       throw fromErrno(e, opts.expect);
     }
-    replay.check(parseExpectedJson(text));
+    const expect = parseExpectedJson(text);
+    const allowed = opts.workaround === undefined ? [] : [opts.workaround];
+    for (const w of applyWorkarounds(replay, expect, allowed)) {
+      applied.push(w);
+      onWarning({
+        code: 'REPLAY_WORKAROUND',
+        message: `${w.register} reaches its expected value only with workaround ${w.id}: the log lacks the EV_EFI_ACTION events ${w.actions.map((a) => `"${a}"`).join(', ')}`,
+        log: files.join('+'),
+        register: w.register,
+      });
+    }
+    replay.check(expect, (m) => {
+      const w = findWorkaround(replay, m.register, expect, WORKAROUND_FAMILIES);
+      return w === undefined
+        ? undefined
+        : `the log may lack events the firmware extended: --workaround ${w.family} would apply ${w.id}`;
+    });
   }
-  return replayJson(formats, replay.result(), warnings);
+  const j = replayJson(formats, replay.result(), warnings);
+  return applied.length === 0
+    ? j
+    : {
+        ...j,
+        workarounds: applied.map((w) => ({
+          id: w.id,
+          register: w.register,
+          events: w.actions,
+        })),
+      };
 }
 
 function printReplayHuman(file: string, j: Record<string, unknown>): void {
@@ -342,6 +377,9 @@ function printReplayHuman(file: string, j: Record<string, unknown>): void {
 
 async function replayCommand(files: string[], opts: ReplayCliOptions): Promise<number> {
   if (files.length === 0) throw new UsageError('ERR_USAGE', 'log replay needs at least one file');
+  if (opts.workaround !== undefined && opts.expect === undefined) {
+    throw new UsageError('ERR_USAGE', '--workaround needs --expect (it only explains a mismatch)');
+  }
   if (opts.combine === true || files.length === 1) {
     const j = await replayFiles(files, opts);
     if (opts.json === true) printJson(j);
@@ -463,6 +501,12 @@ export function registerLog(program: Command): Command {
     .option(
       '--allow-partial-tail',
       'replay the complete records of a log cut inside its last record',
+    )
+    .addOption(
+      new Option(
+        '--workaround <name>',
+        'with --expect: allow a known firmware logging bug to explain a missed register; ebs = PCR5 ExitBootServices actions extended but not logged',
+      ).choices(WORKAROUND_FAMILIES),
     )
     .addOption(pcrMapOption())
     .option('--register <name>', 'register of logs that do not name one (AAEL: default rtmr3)')
