@@ -88,28 +88,39 @@ export function kernelFacts(opts: EmulatedKernelOptions = {}): KernelFacts {
 }
 
 /**
- * The TDX driver's single shared quote buffer: one GetQuote at a time, and one the driver gave
- * up on stays the host's (status IN_FLIGHT) until the host answers, refusing new ones with EBUSY.
+ * The TDX driver's single shared quote buffer: requests take turns (its `quote_lock`), and one
+ * the driver gave up on stays the host's (status IN_FLIGHT) until the host answers, refusing
+ * later requests with EBUSY.
  */
 class TdxQuoteChannel {
   #inFlight = false;
+  #turn: Promise<unknown> = Promise.resolve();
   readonly #facts: KernelFacts;
   constructor(facts: KernelFacts) {
     this.#facts = facts;
   }
 
+  /** One request, after the ones before it. */
+  quote(validate: () => void, produce: () => Promise<RawReport>): Promise<RawReport> {
+    const mine = this.#turn.then(() => this.#quote(validate, produce));
+    this.#turn = mine.catch(() => undefined);
+    return mine;
+  }
+
   /** `validate` runs after the busy check and before the GetQuote, as in tdx_report_new. */
-  async quote(validate: () => void, produce: () => Promise<RawReport>): Promise<RawReport> {
+  async #quote(validate: () => void, produce: () => Promise<RawReport>): Promise<RawReport> {
     if (this.#inFlight) {
       throw new FsErrno('EBUSY', 'a previous GetQuote is still in flight');
     }
     validate();
-    this.#inFlight = true;
     const { quoteDelayMs: delay, quoteTimeoutMs: timeout } = this.#facts;
-    const answered = new Promise<void>((r) => setTimeout(r, delay).unref());
+    // A host that answers at once leaves nothing in flight.
+    if (delay === 0) return produce();
+    this.#inFlight = true;
+    const answered = new Promise<void>((r) => setTimeout(r, delay));
     void answered.then(() => (this.#inFlight = false));
     if (delay >= timeout) {
-      await new Promise((r) => setTimeout(r, timeout).unref());
+      await new Promise((r) => setTimeout(r, timeout));
       throw new FsErrno('ETIMEDOUT', `no quote from the host within ${timeout} ms`);
     }
     await answered;

@@ -159,3 +159,39 @@ describe('the TDX quote timeout (host delay 1500 ms, driver timeout 400 ms)', ()
     assert.equal(sh(`rmdir '${dir}'`).code, 0);
   });
 });
+
+describe('TDX quotes take turns (host delay 500 ms, driver timeout 3000 ms)', () => {
+  let m: ServedMount;
+  before(async () => {
+    m = await serveMount({
+      profile: 'tdx',
+      server: 'stub',
+      kernel: { quoteDelayMs: 500, quoteTimeoutMs: 3000 },
+    });
+  });
+  after(async () => {
+    await m.stop();
+  });
+
+  test('two instances read at once: the second waits for the first (quote_lock), no EBUSY', () => {
+    const report = join(m.root, 'sys/kernel/config/tsm/report');
+    const tmp = join(m.stateDir, '..');
+    const blobs = [randomBytes(64), randomBytes(64)];
+    blobs.forEach((b, i) => {
+      writeFileSync(join(tmp, `in${i}`), b);
+      assert.equal(sh(`mkdir '${report}/q${i}'`).code, 0);
+      assert.equal(sh(`head -c 64 '${tmp}/in${i}' > '${report}/q${i}/inblob'`).code, 0);
+    });
+    const t0 = Date.now();
+    const r = sh(
+      `cat '${report}/q0/outblob' > '${tmp}/out0' & p=$!; ` +
+        `cat '${report}/q1/outblob' > '${tmp}/out1' || exit 1; wait $p`,
+    );
+    const took = Date.now() - t0;
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(took >= 950, `both quotes after ${took} ms`);
+    blobs.forEach((b, i) => {
+      assert.deepEqual(new Uint8Array(readFileSync(join(tmp, `out${i}`))), stubOutblob(b));
+    });
+  });
+});
