@@ -236,7 +236,7 @@ class ReportInstance {
   serviceGuid: string | undefined;
   serviceManifestVersion: number | undefined;
   #report: RawReport | undefined;
-  #pending: Promise<RawReport> | undefined;
+  #pending: { readonly generation: bigint; readonly report: Promise<RawReport> } | undefined;
   readonly #provider: Provider;
   readonly #profile: TsmReportProfile;
   readonly #facts: KernelFacts;
@@ -277,8 +277,18 @@ class ReportInstance {
     if (this.#report !== undefined && this.#readGeneration === this.writeGeneration) {
       return Promise.resolve(this.#report);
     }
-    this.#pending ??= (async () => {
-      const generation = this.writeGeneration;
+    const pending = this.#pending;
+    if (pending !== undefined) {
+      // The kernel generates under its write lock, so a store made meanwhile waits for it and
+      // the next read regenerates: a read after that store must not take the older report.
+      if (pending.generation === this.writeGeneration) return pending.report;
+      return pending.report.then(
+        () => this.report(),
+        () => this.report(),
+      );
+    }
+    const generation = this.writeGeneration;
+    const report = (async () => {
       this.#report = undefined;
       try {
         const r = await this.#generate();
@@ -289,7 +299,8 @@ class ReportInstance {
         this.#pending = undefined;
       }
     })();
-    return this.#pending;
+    this.#pending = { generation, report };
+    return report;
   }
 
   async #generate(): Promise<RawReport> {
