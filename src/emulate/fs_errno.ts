@@ -23,6 +23,7 @@ export type ErrnoName =
   | 'EISDIR'
   | 'ENOTEMPTY'
   | 'ETIMEDOUT'
+  | 'ERANGE'
   | 'EBADF'
   | 'ETXTBSY'
   | 'ENOTTY';

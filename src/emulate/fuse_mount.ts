@@ -15,6 +15,7 @@ import { MrstackError } from '../errors.js';
 import type { Profile, Provider } from '../providers/provider.js';
 import { loadFuse, type FuseInstance, type FuseOps, type FuseStat } from './fuse_binding.js';
 import { FsErrno, toFsErrno } from './fs_errno.js';
+import type { EmulatedKernelOptions } from './tsm_report_dir.js';
 import { buildTvmTree } from './tvm_layout.js';
 import type { VirtualTree } from './vfs.js';
 
@@ -24,6 +25,11 @@ export interface MountOptions {
   readonly profile: Profile;
   /** How long one file operation may take before FUSE answers ETIMEDOUT (default 60 s). */
   readonly opTimeoutMs?: number;
+  /**
+   * Platform facts of the emulated kernel: `privlevel_floor`, the generation counter's width,
+   * the TDX host's quote delay and the driver's quote timeout (`docs/emulate-mount.md`).
+   */
+  readonly kernel?: EmulatedKernelOptions;
 }
 
 /** A live mount. */
@@ -168,13 +174,14 @@ function fuseOps(tree: VirtualTree): FuseOps {
 /**
  * Mounts the emulated TVM at `mountpoint` (created if missing).
  * @throws MrstackError `ERR_MOUNT_FAILED` when FUSE cannot be used or the mount fails;
- *   UsageError `ERR_USAGE` for a profile without a kernel guest ABI
+ *   UsageError `ERR_USAGE` for a profile without a kernel guest ABI, or kernel options out of
+ *   range
  */
 export async function mountEmulatedTvm(
   mountpoint: string,
   opts: MountOptions,
 ): Promise<EmulatedMount> {
-  const tree = await buildTvmTree(opts.provider, opts.profile);
+  const tree = await buildTvmTree(opts.provider, opts.profile, opts.kernel);
   const Fuse = loadFuse();
   try {
     mkdirSync(mountpoint, { recursive: true });

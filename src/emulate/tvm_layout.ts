@@ -21,7 +21,11 @@ import {
 } from '../providers/linux/kernel_paths.js';
 import type { Profile, Provider } from '../providers/provider.js';
 import { tsmMrFile } from './tsm_mr_file.js';
-import { TSM_REPORT_PROFILES, tsmReportGroup } from './tsm_report_dir.js';
+import {
+  TSM_REPORT_PROFILES,
+  tsmReportGroup,
+  type EmulatedKernelOptions,
+} from './tsm_report_dir.js';
 import { constFile, StaticDir, VirtualTree } from './vfs.js';
 
 /** The profiles a mount can serve. */
@@ -34,9 +38,14 @@ const MISC_DEVICE: Partial<Record<Profile, string>> = { tdx: 'tdx_guest', snp: '
 
 /**
  * Builds the tree for a provider's profile.
- * @throws UsageError `ERR_USAGE` for a profile the kernel ABI has no guest driver for (`tpm`)
+ * @throws UsageError `ERR_USAGE` for a profile the kernel ABI has no guest driver for (`tpm`),
+ *   or kernel options out of range
  */
-export async function buildTvmTree(provider: Provider, profile: Profile): Promise<VirtualTree> {
+export async function buildTvmTree(
+  provider: Provider,
+  profile: Profile,
+  kernel: EmulatedKernelOptions = {},
+): Promise<VirtualTree> {
   const report = TSM_REPORT_PROFILES[profile];
   if (!MOUNT_PROFILES.includes(profile) || report === undefined) {
     throw new UsageError(
@@ -75,6 +84,6 @@ export async function buildTvmTree(provider: Provider, profile: Profile): Promis
   }
   root
     .path(TSM_REPORT_DIR.split('/').slice(0, -1).join('/'))
-    .add('report', tsmReportGroup(provider, report));
+    .add('report', tsmReportGroup(provider, report, kernel));
   return new VirtualTree(root);
 }

@@ -10,7 +10,8 @@
  *   step, in software, no TPM needed.
  * - `tpm activate --ak FILE --credential FILE [--alg rsa|ecc]` — ActivateCredential with the
  *   EK's policy session; prints the recovered secret.
- * - `tpm swtpm start --state DIR [--port P]` — runs Debian's swtpm on loopback until SIGINT.
+ * - `tpm swtpm start --state DIR [--port P]` — runs Debian's swtpm on loopback until SIGINT;
+ *   swtpm dies with this process however it ends (SIGKILL too: `setpriv --pdeathsig`).
  *
  * @module
  */
@@ -314,11 +315,11 @@ export function registerTpm(program: Command): Command {
   const sw = tpm.command('swtpm').description('a development swtpm (Debian swtpm + swtpm-tools)');
   sw.command('start')
     .description(
-      'start swtpm on loopback with the state in DIR (made with EK certificates if new); stops on SIGINT/SIGTERM',
+      'start swtpm on loopback with the state in DIR (made with EK certificates if new); stops on SIGINT/SIGTERM, and swtpm dies with this process however it ends',
     )
     .requiredOption('--state <dir>', 'the TPM state directory')
     .option('--port <port>', 'command port (control is port + 1); default: a free pair')
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON: {"address","control","state","pid","dies_with_parent"}')
     .action(
       action(async (o: { state: string; port?: string; json?: boolean }) => {
         const { startSwtpm } = await import('../../providers/tpm/swtpm_process.js');
@@ -332,6 +333,7 @@ export function registerTpm(program: Command): Command {
           control: `${inst.host}:${inst.ctrlPort}`,
           state: o.state,
           pid: inst.pid,
+          dies_with_parent: inst.diesWithParent,
         };
         if (o.json === true) printJson(info);
         else {

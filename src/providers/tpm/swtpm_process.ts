@@ -4,9 +4,16 @@
  * serves it on loopback with the command port P and the control port P+1, as tpm2-tools' swtpm
  * TCTI expects.
  *
+ * A started swtpm dies with the process that started it, however that process ends (SIGKILL
+ * included): it runs under util-linux `setpriv --pdeathsig SIGTERM`, which sets the kernel's
+ * parent-death signal (PR_SET_PDEATHSIG, kept across exec) before executing swtpm. swtpm itself
+ * has no such option (`--terminate` ends it when a client disconnects, not when its parent
+ * dies), and a control channel on an inherited fd, which would end it on hang-up, would take
+ * away the TCP control port that tpm2-tools' swtpm TCTI needs.
+ *
  * @module
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
@@ -89,6 +96,17 @@ export async function findFreePortPair(host = '127.0.0.1'): Promise<number> {
   throw new ProviderError('ERR_TPM_TRANSPORT', 'no free pair of loopback ports');
 }
 
+let pdeathsig: boolean | undefined;
+
+/** True when `setpriv --pdeathsig` is there (util-linux ≥ 2.33; Debian's is essential). */
+function setprivHasPdeathsig(): boolean {
+  pdeathsig ??= (() => {
+    const r = spawnSync('setpriv', ['--help'], { encoding: 'utf8' });
+    return r.status === 0 && r.stdout.includes('--pdeathsig');
+  })();
+  return pdeathsig;
+}
+
 /** A running swtpm. */
 export interface SwtpmInstance {
   readonly host: string;
@@ -97,6 +115,11 @@ export interface SwtpmInstance {
   readonly ctrlPort: number;
   readonly stateDir: string;
   readonly pid: number | undefined;
+  /**
+   * True when the kernel ends swtpm if this process dies without stopping it (SIGKILL, a
+   * crash); false where `setpriv --pdeathsig` is missing.
+   */
+  readonly diesWithParent: boolean;
   /** Stops swtpm (SIGTERM, then SIGKILL) and waits for it to exit. */
   stop(): Promise<void>;
 }
@@ -142,9 +165,15 @@ export async function startSwtpm(
   const host = opts.host ?? '127.0.0.1';
   for (let attempt = 0; ; attempt++) {
     const port = opts.port ?? (await findFreePortPair(host));
+    const diesWithParent = setprivHasPdeathsig();
+    // setpriv execs swtpm in place: the child's pid is swtpm's.
+    const [cmd, prefix] = diesWithParent
+      ? ['setpriv', ['--pdeathsig', 'SIGTERM', '--', 'swtpm']]
+      : ['swtpm', []];
     const child = spawn(
-      'swtpm',
+      cmd,
       [
+        ...prefix,
         'socket',
         '--tpm2',
         '--tpmstate',
@@ -181,6 +210,7 @@ export async function startSwtpm(
       ctrlPort: port + 1,
       stateDir,
       pid: child.pid,
+      diesWithParent,
       async stop(): Promise<void> {
         if (child.exitCode === null && child.signalCode === null) {
           child.kill('SIGTERM');

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { CLI_PATH } from '../../_support/paths.js';
 import { initEmulatedTvm } from '../../../src/providers/emulated/tvm_state.js';
 import type { Profile } from '../../../src/providers/provider.js';
+import type { EmulatedKernelOptions } from '../../../src/emulate/tsm_report_dir.js';
 
 /** A mount served by a child process. */
 export interface ServedMount {
@@ -33,6 +34,8 @@ export interface ServeOptions {
   readonly profile: Profile;
   /** `cli`: `mrstack emulate mount`; `stub`: the stub server (report = a known expansion). */
   readonly server?: 'cli' | 'stub';
+  /** Emulated kernel facts (stub server only). */
+  readonly kernel?: EmulatedKernelOptions;
 }
 
 /** True when `dir` is a mount point (from /proc/self/mountinfo). */
@@ -44,13 +47,22 @@ export function isMountPoint(dir: string): boolean {
 
 /** Inits a TVM in a fresh temp dir and serves it at `<tmp>/guest` from a child process. */
 export async function serveMount(opts: ServeOptions): Promise<ServedMount> {
+  if (opts.kernel !== undefined && opts.server !== 'stub') {
+    throw new Error('kernel options need the stub server');
+  }
   const tmp = mkdtempSync(join(tmpdir(), 'mrstack-fuse-'));
   const stateDir = join(tmp, 'tvm');
   const root = join(tmp, 'guest');
   await initEmulatedTvm({ stateDir, profile: opts.profile });
   const args =
     opts.server === 'stub'
-      ? [fileURLToPath(new URL('./stub_server.js', import.meta.url)), root, opts.profile, stateDir]
+      ? [
+          fileURLToPath(new URL('./stub_server.js', import.meta.url)),
+          root,
+          opts.profile,
+          stateDir,
+          JSON.stringify(opts.kernel ?? {}),
+        ]
       : [
           CLI_PATH,
           'emulate',

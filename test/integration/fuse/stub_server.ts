@@ -4,10 +4,12 @@
  * independently of any quote format: outblob = SHA-512(inblob ‖ u32be(i)) for i = 0.. up to
  * {@link STUB_OUTBLOB_SIZE} bytes; auxblob = "aux:" ‖ inblob. Registers are the emulated TVM's.
  *
- * Usage: node stub_server.js MOUNTPOINT PROFILE STATE_DIR
+ * Usage: node stub_server.js MOUNTPOINT PROFILE STATE_DIR [KERNEL_OPTIONS_JSON]
+ * (the JSON is {@link EmulatedKernelOptions}).
  */
 import { createHash } from 'node:crypto';
 import { mountEmulatedTvm } from '../../../src/emulate/fuse_mount.js';
+import type { EmulatedKernelOptions } from '../../../src/emulate/tsm_report_dir.js';
 import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
 import type {
   Profile,
@@ -32,7 +34,13 @@ export function stubOutblob(inblob: Uint8Array): Uint8Array {
 }
 
 async function main(): Promise<void> {
-  const [mountpoint, profile, stateDir] = process.argv.slice(2) as [string, Profile, string];
+  const [mountpoint, profile, stateDir, kernelJson] = process.argv.slice(2) as [
+    string,
+    Profile,
+    string,
+    string | undefined,
+  ];
+  const kernel = JSON.parse(kernelJson ?? '{}') as EmulatedKernelOptions;
   const inner = await openEmulatedProvider({ stateDir });
   const provider: Provider = {
     kind: inner.kind,
@@ -56,7 +64,7 @@ async function main(): Promise<void> {
     state.signalled = true;
     state.wake();
   });
-  const mount = await mountEmulatedTvm(mountpoint, { provider, profile });
+  const mount = await mountEmulatedTvm(mountpoint, { provider, profile, kernel });
   process.stdout.write(
     `${JSON.stringify({ mountpoint: mount.mountpoint, pid: process.pid }, null, 2)}\n`,
   );
