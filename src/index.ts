@@ -304,6 +304,7 @@ export { KNOWN_TSM_MR_DEVICES, TSM_REPORT_PROVIDERS } from './providers/linux/de
 export type { KnownDevice, KnownMr } from './providers/linux/devices.js';
 export { mountEmulatedTvm } from './emulate/fuse_mount.js';
 export type { EmulatedMount, MountOptions } from './emulate/fuse_mount.js';
+export type { EmulatedKernelOptions } from './emulate/tsm_report_dir.js';
 // --- IMA and CEL event-log formats (formats/ima, formats/cel; adapters eventlog/ima_format, cel_format) ---
 export {
   IMA_TEMPLATES,

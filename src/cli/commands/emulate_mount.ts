@@ -21,6 +21,20 @@ interface MountCliOptions {
   readonly profile?: Profile;
   readonly tvmState?: string;
   readonly json?: boolean;
+  readonly privlevelFloor?: number;
+  readonly generationBits?: number;
+  readonly quoteDelayMs?: number;
+  readonly quoteTimeoutMs?: number;
+}
+
+/** A non-negative integer option value, else a usage error naming the option. */
+function intOption(flag: string): (v: string) => number {
+  return (v) => {
+    if (!/^\d{1,10}$/.test(v)) {
+      throw new UsageError('ERR_USAGE', `${flag} ${v}: expected a non-negative integer`);
+    }
+    return Number(v);
+  };
 }
 
 /** Adds `mount` and `unmount` to the `emulate` command. */
@@ -42,6 +56,26 @@ export function registerEmulateMount(emulate: Command): Command {
       'emulated TVM state directory (default: $MRSTACK_TVM_STATE, else $XDG_STATE_HOME/mrstack/tvm or ~/.local/state/mrstack/tvm)',
     )
     .option('--json', 'print JSON when ready: {"mountpoint","profile","state_dir","pid"}')
+    .option(
+      '--privlevel-floor <n>',
+      'what privlevel_floor shows and the least privlevel accepted (0-3; default 0)',
+      intOption('--privlevel-floor'),
+    )
+    .option(
+      '--generation-bits <n>',
+      "width of the report generation counters (1-64; default 64, the kernel's unsigned long)",
+      intOption('--generation-bits'),
+    )
+    .option(
+      '--quote-delay-ms <ms>',
+      'TDX: how long the emulated host takes to answer a quote (default 0)',
+      intOption('--quote-delay-ms'),
+    )
+    .option(
+      '--quote-timeout-ms <ms>',
+      'TDX: how long the guest driver waits for the host (getquote_timeout; default 30000)',
+      intOption('--quote-timeout-ms'),
+    )
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -76,7 +110,13 @@ export function registerEmulateMount(emulate: Command): Command {
         };
         process.once('SIGTERM', onSignal);
         process.once('SIGINT', onSignal);
-        const mount = await mountEmulatedTvm(resolve(dir), { provider, profile });
+        const kernel = {
+          ...(opts.privlevelFloor === undefined ? {} : { privlevelFloor: opts.privlevelFloor }),
+          ...(opts.generationBits === undefined ? {} : { generationBits: opts.generationBits }),
+          ...(opts.quoteDelayMs === undefined ? {} : { quoteDelayMs: opts.quoteDelayMs }),
+          ...(opts.quoteTimeoutMs === undefined ? {} : { quoteTimeoutMs: opts.quoteTimeoutMs }),
+        };
+        const mount = await mountEmulatedTvm(resolve(dir), { provider, profile, kernel });
         if (opts.json === true) {
           printJson({
             mountpoint: mount.mountpoint,
