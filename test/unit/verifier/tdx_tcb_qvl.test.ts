@@ -16,7 +16,6 @@ import { evaluateTdxTcb, matchTdxTcbLevel } from '../../../src/verifier/verify/t
 import {
   parseTdxCollateralFiles,
   parseTdxTcbInfo,
-  type QeIdentity,
   type TdxTcbInfo,
 } from '../../../src/verifier/collateral/tdx_collateral.js';
 
@@ -39,7 +38,7 @@ const base = (() => {
   return {
     pck: pckExtensionOf(parseCertificate(q.certificationData.pckChain[0]!)),
     qeReport: q.certificationData.qeReport,
-    qe: c.qeIdentity.value as QeIdentity,
+    qe: c.qeIdentity.value,
     fmspc: c.tcbInfo.value.fmspc,
   };
 })();
