@@ -105,18 +105,24 @@ function compareTcbLevels(a: TdxTcbLevel, b: TdxTcbLevel): number {
   );
 }
 
+// A verifier reuses one parsed TCB info for many quotes: sort its levels once.
+const ordered = new WeakMap<readonly TdxTcbLevel[], readonly TdxTcbLevel[]>();
+
 /**
  * The TCB levels in the order QVL walks them (its `std::set<TcbLevel, std::greater<TcbLevel>>`).
  * @throws VerifyError `ERR_TCB_MISMATCH` when two levels are equal under that order (QVL's
  *   parser rejects the TCB info: "Detected duplicated TCB levels")
  */
-function qvlOrder(levels: readonly TdxTcbLevel[]): TdxTcbLevel[] {
+function qvlOrder(levels: readonly TdxTcbLevel[]): readonly TdxTcbLevel[] {
+  const cached = ordered.get(levels);
+  if (cached !== undefined) return cached;
   const sorted = [...levels].sort(compareTcbLevels);
   for (let i = 1; i < sorted.length; i++) {
     if (compareTcbLevels(sorted[i - 1]!, sorted[i]!) === 0) {
       throw mismatch('TCB info lists two TCB levels with the same SGX, PCESVN and TDX components');
     }
   }
+  ordered.set(levels, sorted);
   return sorted;
 }
 
