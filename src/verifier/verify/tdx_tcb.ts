@@ -1,17 +1,27 @@
 /**
- * TDX TCB evaluation as Intel's Quote Verification Library does it (QVL `TcbLevelCheck`,
- * `QeIdentity`, `TdxModule` checks and status convergence):
+ * TDX TCB evaluation as Intel's Quote Verification Library does it. Read at
+ * intel/SGX-TDX-DCAP-QuoteVerificationLibrary 7e5b2a1 (tag DCAP/1.21, still the QVL submodule of
+ * intel/SGXDataCenterAttestationPrimitives at a46ee8a, 2025-08); paths below are under
+ * `Src/AttestationLibrary/src/` or `Src/AttestationParsers/src/`.
  *
- * 1. Platform: the first TCB level (levels are listed newest first) whose 16 SGX components and
- *    PCESVN are at most the PCK certificate's (a `Revoked` one ends the search), then from that
- *    level on the first whose 16 TDX components are at most the quote's TEE_TCB_SVN bytes —
- *    from byte 2 when the TDX module's major version (TEE_TCB_SVN[1]) is non-zero, since bytes
- *    0–1 are then judged by the module identity. No such level: the collateral does not cover
- *    this platform (`ERR_TCB_MISMATCH`).
- * 2. TDX module: TEE_TCB_SVN[1] = 0 → `tdxModule`; else `tdxModuleIdentities` entry
- *    `TDX_<version as 2 hex digits>`. MRSIGNERSEAM must equal its `mrsigner` and
- *    SEAMATTRIBUTES & `attributesMask` its `attributes`; its status is that of the first
- *    level whose `isvsvn` ≤ TEE_TCB_SVN[0].
+ * 1. Platform (`Verifiers/Checks/TcbLevelCheck.cpp`, `matchTcbLevels`): the TCB levels in QVL's
+ *    order (a `std::set` sorted by `TcbLevel::operator>`, `Json/TcbLevel.cpp`: SGX components,
+ *    then PCESVN, then TDX components, highest first; equal levels are rejected); the first
+ *    level whose 16 SGX components and PCESVN are at most the PCK certificate's
+ *    (`isCpuSvnHigherOrEqual`) *and* whose TDX components are at most the quote's TEE_TCB_SVN
+ *    (`isTdxTcbHigherOrEqual`) is the TDX level. `isTdxTcbHigherOrEqual` starts at byte 2 when
+ *    TEE_TCB_SVN[1] (the TDX module major version) is non-zero: bytes 0–1 are then the module's
+ *    SVN, judged by the module identity (step 2), and are not compared to the level at all. A
+ *    `Revoked` SGX level does not end the search (QVL logs it and goes on). No such level: the
+ *    collateral does not cover this platform (`ERR_TCB_MISMATCH`; QVL: TCB_NOT_SUPPORTED).
+ * 2. TDX module (`Verifiers/QuoteVerifier.cpp`, `QuoteVerifier::verify` step 4.1.2.4.11, and
+ *    `Verifiers/Checks/TdxModuleCheck.cpp`, `findTdxModuleIdentity` /
+ *    `checkTdxModuleTcbStatus`): TEE_TCB_SVN[1] = 0 → `tdxModule` (which a TDX TCB info must
+ *    have), no module status; else the `tdxModuleIdentities` entry whose upper-cased id is
+ *    `TDX_<TEE_TCB_SVN[1] as 2 upper-case hex digits>`, which must exist (no fallback to
+ *    `tdxModule`). MRSIGNERSEAM must equal its `mrsigner` and SEAMATTRIBUTES & `attributesMask`
+ *    its `attributes`; its status is that of the first level, highest `isvsvn` first, whose
+ *    `isvsvn` ≤ TEE_TCB_SVN[0].
  * 3. QE identity applied to the QE report: MRSIGNER, ISVPRODID, MISCSELECT & mask and
  *    ATTRIBUTES & mask must match; status of the first level whose `isvsvn` ≤ ISVSVN, or
  *    `OutOfDate` when none.
@@ -77,35 +87,97 @@ function masked(a: Uint8Array, mask: Uint8Array): Uint8Array {
   return out;
 }
 
-/** The first platform TCB level the PCK components and TEE_TCB_SVN reach. */
+/** Lexicographic comparison of two SVN lists (missing entries count as 0). */
+function compareSvns(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < 16; i++) {
+    const d = (a[i] ?? 0) - (b[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** Negative when `a` comes before `b` in QVL's order (`TcbLevel::operator>`, highest first). */
+function compareTcbLevels(a: TdxTcbLevel, b: TdxTcbLevel): number {
+  return (
+    compareSvns(b.sgxTcbComponents, a.sgxTcbComponents) ||
+    b.pceSvn - a.pceSvn ||
+    compareSvns(b.tdxTcbComponents, a.tdxTcbComponents)
+  );
+}
+
+// A verifier reuses one parsed TCB info for many quotes: sort its levels once.
+const ordered = new WeakMap<readonly TdxTcbLevel[], readonly TdxTcbLevel[]>();
+
+/**
+ * The TCB levels in the order QVL walks them (its `std::set<TcbLevel, std::greater<TcbLevel>>`).
+ * @throws VerifyError `ERR_TCB_MISMATCH` when two levels are equal under that order (QVL's
+ *   parser rejects the TCB info: "Detected duplicated TCB levels")
+ */
+function qvlOrder(levels: readonly TdxTcbLevel[]): readonly TdxTcbLevel[] {
+  const cached = ordered.get(levels);
+  if (cached !== undefined) return cached;
+  const sorted = [...levels].sort(compareTcbLevels);
+  for (let i = 1; i < sorted.length; i++) {
+    if (compareTcbLevels(sorted[i - 1]!, sorted[i]!) === 0) {
+      throw mismatch('TCB info lists two TCB levels with the same SGX, PCESVN and TDX components');
+    }
+  }
+  ordered.set(levels, sorted);
+  return sorted;
+}
+
+/**
+ * Whether TEE_TCB_SVN reaches a level's TDX components (QVL `isTdxTcbHigherOrEqual`,
+ * `Verifiers/Checks/TcbLevelCheck.cpp`): bytes 0–1 are skipped when byte 1, the TDX module major
+ * version, is non-zero, because the module identity judges them.
+ */
+function tdxComponentsReached(teeTcbSvn: Uint8Array, level: TdxTcbLevel): boolean {
+  const from = (teeTcbSvn[1] ?? 0) > 0 ? 2 : 0;
+  for (let i = from; i < 16; i++) {
+    if ((teeTcbSvn[i] ?? 0) < (level.tdxTcbComponents[i] ?? 0)) return false;
+  }
+  return true;
+}
+
+/** Whether the PCK certificate reaches a level's SGX components and PCESVN (QVL `isCpuSvnHigherOrEqual`). */
+function sgxComponentsReached(pck: PckExtension, level: TdxTcbLevel): boolean {
+  if (pck.pceSvn < level.pceSvn) return false;
+  for (let i = 0; i < 16; i++) {
+    if ((pck.sgxTcbComponents[i] ?? 0) < (level.sgxTcbComponents[i] ?? 0)) return false;
+  }
+  return true;
+}
+
+/**
+ * The platform TCB level of a TDX quote, as QVL's `matchTcbLevels` selects it: in QVL's order of
+ * the levels, the first one that both the PCK certificate's SGX components and PCESVN and the
+ * quote's TEE_TCB_SVN reach (bytes 0–1 of TEE_TCB_SVN skipped when byte 1 is non-zero).
+ * @param levels - the `tcbLevels` of a TDX TCB info, in any order
+ * @param pck - the PCK certificate's SGX extension
+ * @param teeTcbSvn - the quote's 16-byte TEE_TCB_SVN
+ * @returns the matched level, or `undefined` when none matches (TCB level not supported)
+ * @throws VerifyError `ERR_TCB_MISMATCH` when two levels are duplicates
+ */
 export function matchTdxTcbLevel(
   levels: readonly TdxTcbLevel[],
   pck: PckExtension,
   teeTcbSvn: Uint8Array,
 ): TdxTcbLevel | undefined {
-  // QVL: first the SGX level (components and PCESVN), then, from there on, the first level whose
-  // TDX components the TEE_TCB_SVN reaches. A revoked SGX level ends the search as Revoked.
-  const sgxAt = levels.findIndex((l) => {
-    if (pck.pceSvn < l.pceSvn) return false;
-    for (let i = 0; i < 16; i++) {
-      if ((pck.sgxTcbComponents[i] ?? 0) < (l.sgxTcbComponents[i] ?? 0)) return false;
-    }
-    return true;
-  });
-  if (sgxAt < 0) return undefined;
-  const sgx = levels[sgxAt]!;
-  if (sgx.tcbStatus === TCB_STATUS.REVOKED) return sgx;
-  const from = (teeTcbSvn[1] ?? 0) > 0 ? 2 : 0;
-  return levels.slice(sgxAt).find((l) => {
-    for (let i = from; i < 16; i++) {
-      if ((teeTcbSvn[i] ?? 0) < (l.tdxTcbComponents[i] ?? 0)) return false;
-    }
-    return true;
-  });
+  return qvlOrder(levels).find(
+    (l) => sgxComponentsReached(pck, l) && tdxComponentsReached(teeTcbSvn, l),
+  );
 }
 
 function isvLevel(levels: readonly IsvTcbLevel[], svn: number): IsvTcbLevel | undefined {
   return levels.find((l) => l.isvSvn <= svn);
+}
+
+/** A module identity's level for an ISV SVN; QVL keeps these highest `isvsvn` first. */
+function moduleLevel(levels: readonly IsvTcbLevel[], svn: number): IsvTcbLevel | undefined {
+  return isvLevel(
+    [...levels].sort((a, b) => b.isvSvn - a.isvSvn),
+    svn,
+  );
 }
 
 /** Converges the platform status with a QE or TDX module status (QVL's rules). */
@@ -202,18 +274,20 @@ export function evaluateTdxTcb(
   const advisories = new Set<string>(level.advisoryIds);
   let status = level.tcbStatus;
 
-  // TDX module identity.
+  // TDX module identity (QVL QuoteVerifier::verify 4.1.2.4.11, checkTdxModuleTcbStatus): the
+  // module version selects tdxModule (0) or exactly one tdxModuleIdentities entry, no fallback.
   const version = input.teeTcbSvn[1] ?? 0;
   let moduleId: string | undefined;
   let moduleStatus: string | undefined;
-  if (version === 0 || tcbInfo.tdxModuleIdentities.length === 0) {
-    if (tcbInfo.tdxModule !== undefined) checkModule(input, tcbInfo.tdxModule, 'tdxModule');
+  if (version === 0) {
+    if (tcbInfo.tdxModule === undefined) throw mismatch('TDX TCB info has no tdxModule');
+    checkModule(input, tcbInfo.tdxModule, 'tdxModule');
   } else {
     moduleId = `TDX_${version.toString(16).toUpperCase().padStart(2, '0')}`;
     const m = tcbInfo.tdxModuleIdentities.find((x) => x.id?.toUpperCase() === moduleId);
     if (m === undefined) throw mismatch(`TCB info has no TDX module identity ${moduleId}`);
     checkModule(input, m, moduleId);
-    const ml = isvLevel(m.tcbLevels, input.teeTcbSvn[0] ?? 0);
+    const ml = moduleLevel(m.tcbLevels, input.teeTcbSvn[0] ?? 0);
     if (ml === undefined) {
       throw mismatch(
         `no TCB level of TDX module identity ${moduleId} matches ISV SVN ${input.teeTcbSvn[0] ?? 0}`,

@@ -168,7 +168,7 @@ test('QE identity applied to the QE report: ISVSVN below every level is OutOfDat
   // Every platform level forced to OutOfDate (dcap-qvl's override test) gives OutOfDate.
   const old = { ...info, tcbLevels: info.tcbLevels.map((l) => ({ ...l, tcbStatus: 'OutOfDate' })) };
   assert.equal(evaluateTdxTcb(input, old, qe).status, 'OutOfDate');
-  // A revoked SGX level ends the search: the platform is Revoked, whatever the TDX levels say.
+  // Every level Revoked: the matched TDX level is too (tdx_tcb_qvl.test.ts has the mixed cases).
   const revoked = {
     ...info,
     tcbLevels: info.tcbLevels.map((l) => ({ ...l, tcbStatus: 'Revoked' })),
