@@ -23,8 +23,8 @@
  *    its `attributes`; its status is that of the first level, highest `isvsvn` first, whose
  *    `isvsvn` ≤ TEE_TCB_SVN[0].
  * 3. QE identity applied to the QE report: MRSIGNER, ISVPRODID, MISCSELECT & mask and
- *    ATTRIBUTES & mask must match; status of the first level whose `isvsvn` ≤ ISVSVN, or
- *    `OutOfDate` when none.
+ *    ATTRIBUTES & mask must match; status of the first level whose `isvsvn` ≤ ISVSVN; none is
+ *    a mismatch (QVL: ISVSVN_NOT_SUPPORTED).
  * 4. Convergence: a QE or module status of `OutOfDate` turns `UpToDate`/`SWHardeningNeeded`
  *    into `OutOfDate` and `ConfigurationNeeded`/`ConfigurationAndSWHardeningNeeded` into
  *    `OutOfDateConfigurationNeeded`; `Revoked` wins over everything. Advisory IDs of every
@@ -300,8 +300,15 @@ export function evaluateTdxTcb(
 
   // QE identity.
   const ql = checkQeIdentity(input.qeReport, qe);
-  const qeStatus = ql?.tcbStatus ?? TCB_STATUS.OUT_OF_DATE;
-  for (const a of ql?.advisoryIds ?? []) advisories.add(a);
+  if (ql === undefined) {
+    // QVL: EnclaveIdentityV2::getTcbStatus finds no level → STATUS_SGX_ENCLAVE_REPORT_ISVSVN_
+    // NOT_SUPPORTED (EnclaveReportVerifier.cpp), a failure, not an out-of-date status.
+    throw mismatch(
+      `QE ISVSVN ${input.qeReport.isvSvn} is below every level of the QE identity (not supported)`,
+    );
+  }
+  const qeStatus = ql.tcbStatus;
+  for (const a of ql.advisoryIds) advisories.add(a);
   status = convergeTcbStatus(status, qeStatus);
 
   return {

@@ -123,7 +123,7 @@ test('the v5 TCB info signature verifies with the re-issued TCB signing certific
   );
 });
 
-test('QE identity applied to the QE report: ISVSVN below every level is OutOfDate; mismatches throw', () => {
+test('QE identity applied to the QE report: ISVSVN below every level and mismatches throw', () => {
   const input = inputOf('dcapqvl-v4-b0c06f.quote.bin');
   const c = parseTdxCollateralFiles(
     new Map([
@@ -139,7 +139,14 @@ test('QE identity applied to the QE report: ISVSVN below every level is OutOfDat
   assert.equal(base.status, 'UpToDate');
   const qe = c.qeIdentity.value;
   const high = { ...qe, tcbLevels: qe.tcbLevels.map((l) => ({ ...l, isvSvn: 1000 })) };
-  const ev = evaluateTdxTcb(input, c.tcbInfo.value, high);
+  // QVL fails a QE whose ISVSVN no level covers (EnclaveReportVerifier: ISVSVN_NOT_SUPPORTED).
+  assert.throws(() => evaluateTdxTcb(input, c.tcbInfo.value, high), {
+    code: 'ERR_TCB_MISMATCH',
+    message: /below every level of the QE identity/,
+  });
+  // A QE level marked OutOfDate that the QE does reach makes the whole verdict OutOfDate.
+  const stale = { ...qe, tcbLevels: qe.tcbLevels.map((l) => ({ ...l, tcbStatus: 'OutOfDate' })) };
+  const ev = evaluateTdxTcb(input, c.tcbInfo.value, stale);
   assert.equal(ev.qeStatus, 'OutOfDate');
   assert.equal(ev.status, 'OutOfDate');
   const wrongSigner = { ...qe, mrSigner: new Uint8Array(32) };
