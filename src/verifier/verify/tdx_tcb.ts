@@ -319,7 +319,7 @@ export function evaluateTdxTcb(
     tdxModuleId: moduleId,
     tdxModuleStatus: moduleStatus,
     qeStatus,
-    qeTcbDate: ql?.tcbDate,
+    qeTcbDate: ql.tcbDate,
     tcbEvaluationDataNumber: tcbInfo.tcbEvaluationDataNumber,
   };
 }
