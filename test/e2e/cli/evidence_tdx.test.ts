@@ -3,10 +3,10 @@
 // tdx profile feeding `evidence verify --trust-emulated`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture } from '../../_support/paths.js';
+import { tempDir } from '../../_support/tmp.js';
 import {
   cliError,
   evidenceVerifyArgs,
@@ -58,8 +58,7 @@ test('evidence verify: TDX-1 with a PCS directory → exit 1 (no TCB level); exp
 });
 
 test('evidence verify: base64 and hex text input, --nonce; missing collateral and bad input → exit 2', async (t) => {
-  const tmp = mkdtempSync(join(tmpdir(), 'mrstack-tdx-cli-'));
-  t.after(() => rmSync(tmp, { recursive: true, force: true }));
+  const tmp = tempDir(t, 'mrstack-tdx-cli-');
   const at = '2025-09-01T00:00:00Z';
   const b64 = await verifyEvidenceJson(f('teekit-v4-azure.quote.b64'), {
     collateral: false,
@@ -108,8 +107,7 @@ test('evidence show decodes without verifying (v5, TDX 1.5 fields)', async () =>
 });
 
 test('report on the emulated tdx profile → evidence verify --trust-emulated', async (t) => {
-  const tmp = mkdtempSync(join(tmpdir(), 'mrstack-tdx-report-'));
-  t.after(() => rmSync(tmp, { recursive: true, force: true }));
+  const tmp = tempDir(t, 'mrstack-tdx-report-');
   const state = join(tmp, 'tvm');
   const init = await runCli(['emulate', 'init', '--profile', 'tdx', '--tvm-state', state]);
   assert.equal(init.code, 0, init.stderr);

@@ -2,16 +2,14 @@
 // verifies with --trust-emulated; a real token verifies with its CPAK as --trust-anchor.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { runCli, verifyEvidenceJson } from '../../_support/cli.js';
 import { fixture } from '../../_support/paths.js';
+import { tempDir } from '../../_support/tmp.js';
 
 test('emulated CCA: extend REM1, report, verify; the token carries REM1 = SHA-256(0^32 ‖ data)', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'mrstack-cca-cli-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'mrstack-cca-cli-');
   assert.equal((await runCli(['emulate', 'init', '--profile', 'cca', '--tvm-state', dir])).code, 0);
   assert.equal((await runCli(['mr', 'extend', 'rem1', '00112233', '--tvm-state', dir])).code, 0);
   assert.equal(

@@ -3,15 +3,13 @@
 // capture verifies with --cert at its asserted time with the JSON contract's names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliError, runCli, runCliJson, verifyEvidenceJson } from '../../_support/cli.js';
 import { fixture } from '../../_support/paths.js';
+import { tempDir } from '../../_support/tmp.js';
 
 test('emulated SNP: report → evidence verify (--trust-emulated, nonce), refused without trust', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'mrstack-snp-cli-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'mrstack-snp-cli-');
   const init = await runCli(['emulate', 'init', '--profile', 'snp', '--tvm-state', dir, '--json']);
   assert.equal(init.code, 0, init.stderr);
   const rep = await runCli([
