@@ -106,27 +106,16 @@ test('TDX: PCS v4 responses land in the cache byte-exact; no request before next
   assert.deepEqual(j.fetched, ['tcb_info', 'qe_identity', 'pck_crl_platform', 'root_ca_crl']);
   assert.ok(j.warnings.some((w) => w.includes('processor')));
   assert.equal(j.dir, join(cache, 'tdx', '50806f000000'));
-  assert.deepEqual(
-    readFileSync(join(j.dir, 'tcb_info.json')),
-    pcs('gotdx-v4-spr-e4.tcbinfo-50806f000000.json'),
-  );
-  assert.deepEqual(
-    readFileSync(join(j.dir, 'qe_identity.json')),
-    pcs('gotdx-2023.qe-identity.json'),
-  );
-  assert.deepEqual(
-    readFileSync(join(j.dir, 'pck_crl_platform.der')),
-    pcs('gotdx-2023.pck-crl-platform.der'),
-  );
-  assert.deepEqual(readFileSync(join(j.dir, 'root_ca_crl.der')), pcs('gotdx-2023.root-ca-crl.der'));
-  assert.deepEqual(
-    readFileSync(join(j.dir, 'tcb_signing_issuer_chain.pem')),
-    pcs('gotdx-2023.tcb-signing-issuer-chain.pem'),
-  );
-  assert.deepEqual(
-    readFileSync(join(j.dir, 'pck_crl_platform_issuer_chain.pem')),
-    pcs('gotdx-2023.pck-crl-issuer-chain.pem'),
-  );
+  // Each cache file holds exactly the bytes the mock served.
+  for (const [file, served] of [
+    ['tcb_info.json', 'gotdx-v4-spr-e4.tcbinfo-50806f000000.json'],
+    ['qe_identity.json', 'gotdx-2023.qe-identity.json'],
+    ['pck_crl_platform.der', 'gotdx-2023.pck-crl-platform.der'],
+    ['root_ca_crl.der', 'gotdx-2023.root-ca-crl.der'],
+    ['tcb_signing_issuer_chain.pem', 'gotdx-2023.tcb-signing-issuer-chain.pem'],
+    ['pck_crl_platform_issuer_chain.pem', 'gotdx-2023.pck-crl-issuer-chain.pem'],
+  ] as const)
+    assert.deepEqual(readFileSync(join(j.dir, file)), pcs(served), file);
   assert.ok(
     !existsSync(join(j.dir, 'qe_identity_issuer_chain.pem')),
     'the identical QE chain is stored once',
