@@ -84,22 +84,25 @@ interface FetchJson {
   next_update?: string;
 }
 
+/**
+ * `collateral fetch --kind <kind> <flags> --cache <cache> --json` with a fresh cache directory
+ * that lives as long as test `t`.
+ */
+function fetchCommand(
+  t: TestContext,
+  kind: 'tdx' | 'snp',
+  flags: readonly string[],
+): { args: string[]; cache: string } {
+  const cache = tempDir(t, 'mrstack-coll-');
+  return {
+    args: ['collateral', 'fetch', '--kind', kind, ...flags, '--cache', cache, '--json'],
+    cache,
+  };
+}
+
 test('TDX: PCS v4 responses land in the cache byte-exact; no request before nextUpdate', async (t) => {
   const mock = await startMock(t);
-  const cache = tempDir(t, 'mrstack-coll-');
-  const args = [
-    'collateral',
-    'fetch',
-    '--kind',
-    'tdx',
-    '--fmspc',
-    '50806F000000',
-    '--pccs',
-    mock.base,
-    '--cache',
-    cache,
-    '--json',
-  ];
+  const { args, cache } = fetchCommand(t, 'tdx', ['--fmspc', '50806F000000', '--pccs', mock.base]);
   const first = await runCliJson([...args, '--at', '2023-06-20T00:00:00Z']);
   assert.equal(first.result.code, 0, first.result.stderr);
   const j = first.json as FetchJson;
@@ -148,12 +151,7 @@ test('TDX: PCS v4 responses land in the cache byte-exact; no request before next
 
 test('SNP: KDS VCEK and chain cached; 429 + Retry-After honoured; requests spaced; verify uses the cache', async (t) => {
   const mock = await startMock(t);
-  const cache = tempDir(t, 'mrstack-coll-');
-  const args = [
-    'collateral',
-    'fetch',
-    '--kind',
-    'snp',
+  const { args, cache } = fetchCommand(t, 'snp', [
     '--report',
     fixture('evidence', 'snp', 'gosevguest-milan-v2.report.bin'),
     '--product',
@@ -162,12 +160,9 @@ test('SNP: KDS VCEK and chain cached; 429 + Retry-After honoured; requests space
     mock.base,
     '--min-interval',
     '200',
-    '--cache',
-    cache,
-    '--json',
     '--at',
     '2022-10-01T00:00:00Z',
-  ];
+  ]);
   const first = await runCliJson(args);
   assert.equal(first.result.code, 0, first.result.stderr);
   const j = first.json as FetchJson;
@@ -206,12 +201,7 @@ test('KDS rate limit that never lifts → ERR_RATE_LIMITED (exit 3)', async (t) 
     res.writeHead(429, { 'Retry-After': '3600' });
     res.end();
   });
-  const cache = tempDir(t, 'mrstack-coll-');
-  const r = await runCliJson([
-    'collateral',
-    'fetch',
-    '--kind',
-    'snp',
+  const { args } = fetchCommand(t, 'snp', [
     '--chip-id',
     CHIP,
     '--reported-tcb',
@@ -222,10 +212,8 @@ test('KDS rate limit that never lifts → ERR_RATE_LIMITED (exit 3)', async (t) 
     kds,
     '--min-interval',
     '0',
-    '--cache',
-    cache,
-    '--json',
   ]);
+  const r = await runCliJson(args);
   assert.equal(r.result.code, 3);
   assert.equal(cliError(r.json).code, 'ERR_RATE_LIMITED');
 });
