@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { runCli } from '../../_support/cli.js';
-import { isMountPoint, serveMount } from '../../_support/fuse_mount.js';
+import { isMountPoint, serveMount } from './mount_helpers.js';
 
 test('SIGTERM unmounts and the server exits 0', async (t) => {
   const m = await serveMount({ profile: 'tdx' });

@@ -7,14 +7,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { serveMount, type ServedMount } from './mount_helpers.js';
 import {
   guestShell,
   reportAndVerifyOnMount,
-  serveMount,
   TSM_REPORT_DIR,
   withReportInstance,
-  type ServedMount,
-} from '../../_support/fuse_mount.js';
+} from '../../_support/fuse_guest.js';
 
 describe('emulate mount --profile snp', () => {
   let m: ServedMount;

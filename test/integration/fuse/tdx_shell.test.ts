@@ -10,13 +10,8 @@ import { join } from 'node:path';
 import { opensslDigest } from '../../_support/peers.js';
 import { runCliJson, verifyEvidenceJson } from '../../_support/cli.js';
 import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
-import {
-  guestShell,
-  serveMount,
-  tdxPaths,
-  withReportInstance,
-  type ServedMount,
-} from '../../_support/fuse_mount.js';
+import { serveMount, tdxPaths, type ServedMount } from './mount_helpers.js';
+import { guestShell, withReportInstance } from '../../_support/fuse_guest.js';
 
 async function emulatedValue(stateDir: string, name: string): Promise<Uint8Array> {
   const p = await openEmulatedProvider({ stateDir });

@@ -14,13 +14,9 @@ import { openLinuxProvider } from '../../../src/providers/linux/linux_provider.j
 import { nodeTsmFs, type TsmFs } from '../../../src/providers/linux/tsm_fs.js';
 import { ProviderError, UsageError } from '../../../src/errors.js';
 import type { HashAlg } from '../../../src/crypto/hash_alg.js';
-import {
-  reportAndVerifyOnMount,
-  serveMount,
-  tdxPaths,
-  type ServedMount,
-} from '../../_support/fuse_mount.js';
-import { stubOutblob } from '../../_support/fuse_stub_server.js';
+import { serveMount, tdxPaths, type ServedMount } from '../fuse/mount_helpers.js';
+import { reportAndVerifyOnMount } from '../../_support/fuse_guest.js';
+import { stubOutblob } from '../fuse/stub_server.js';
 
 async function emulatedRead(stateDir: string, name: string, alg?: HashAlg): Promise<Uint8Array> {
   const p = await openEmulatedProvider({ stateDir });

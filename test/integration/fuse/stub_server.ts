@@ -4,12 +4,17 @@
  * independently of any quote format: outblob = SHA-512(inblob ‖ u32be(i)) for i = 0.. up to
  * {@link STUB_OUTBLOB_SIZE} bytes; auxblob = "aux:" ‖ inblob. Registers are the emulated TVM's.
  *
- * Usage: node fuse_stub_server.js MOUNTPOINT PROFILE STATE_DIR
+ * Usage: node stub_server.js MOUNTPOINT PROFILE STATE_DIR
  */
 import { createHash } from 'node:crypto';
-import { mountEmulatedTvm } from '../../src/emulate/fuse_mount.js';
-import { openEmulatedProvider } from '../../src/providers/emulated/emulated_provider.js';
-import type { Profile, Provider, RawReport, ReportRequest } from '../../src/providers/provider.js';
+import { mountEmulatedTvm } from '../../../src/emulate/fuse_mount.js';
+import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
+import type {
+  Profile,
+  Provider,
+  RawReport,
+  ReportRequest,
+} from '../../../src/providers/provider.js';
 
 /** Bigger than a page, a 64 KiB read chunk and the 32 KiB configfs outblob cap of old kernels. */
 export const STUB_OUTBLOB_SIZE = 100_000;
@@ -65,4 +70,4 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
-if (process.argv[1]?.endsWith('fuse_stub_server.js') === true) void main();
+if (process.argv[1]?.endsWith('stub_server.js') === true) void main();

@@ -3,20 +3,14 @@
  * never touch its own mount (FUSE callbacks run on its JavaScript thread), so the test process
  * is the one that reads and writes the files.
  */
-import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLI_PATH } from './paths.js';
-import { runCliJson, verifyEvidenceJson, type EvidenceVerifyJson } from './cli.js';
-import { initEmulatedTvm } from '../../src/providers/emulated/tvm_state.js';
-import type { Profile } from '../../src/providers/provider.js';
-
-/** The configfs-tsm report directory below a guest's root (every profile has it). */
-export const TSM_REPORT_DIR = 'sys/kernel/config/tsm/report';
+import { CLI_PATH } from '../../_support/paths.js';
+import { initEmulatedTvm } from '../../../src/providers/emulated/tvm_state.js';
+import type { Profile } from '../../../src/providers/provider.js';
 
 /** A mount served by a child process. */
 export interface ServedMount {
@@ -56,12 +50,7 @@ export async function serveMount(opts: ServeOptions): Promise<ServedMount> {
   await initEmulatedTvm({ stateDir, profile: opts.profile });
   const args =
     opts.server === 'stub'
-      ? [
-          fileURLToPath(new URL('./fuse_stub_server.js', import.meta.url)),
-          root,
-          opts.profile,
-          stateDir,
-        ]
+      ? [fileURLToPath(new URL('./stub_server.js', import.meta.url)), root, opts.profile, stateDir]
       : [
           CLI_PATH,
           'emulate',
@@ -133,74 +122,6 @@ export function tdxPaths(root: string): {
 } {
   return {
     mr: (f) => join(root, 'sys/devices/virtual/misc/tdx_guest/measurements', f),
-    report: join(root, TSM_REPORT_DIR),
+    report: join(root, 'sys/kernel/config/tsm/report'),
   };
-}
-
-/** What {@link guestShell} returns. */
-export interface ShellResult {
-  readonly code: number | null;
-  readonly stdout: Buffer;
-  readonly stderr: string;
-}
-
-/**
- * Runs `sh -c script` in a child process, as a guest's shell would touch the mount (the serving
- * process must not). `LC_ALL=C` keeps error texts such as "Permission denied" stable.
- */
-export function guestShell(script: string): ShellResult {
-  const r = spawnSync('sh', ['-c', script], {
-    env: { ...process.env, LC_ALL: 'C' },
-    timeout: 20_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
-}
-
-/**
- * Creates the configfs-tsm report instance `inst` with a shell `mkdir` (asserting it succeeds),
- * runs `fn` on it, and removes it with `rmdir` however `fn` ends.
- */
-export async function withReportInstance(
-  inst: string,
-  fn: (inst: string) => void | Promise<void>,
-): Promise<void> {
-  const made = guestShell(`mkdir '${inst}'`);
-  assert.equal(made.code, 0, made.stderr);
-  try {
-    await fn(inst);
-  } finally {
-    guestShell(`rmdir '${inst}'`);
-  }
-}
-
-/**
- * `mrstack report --provider linux --root <mount>` with a fresh nonce, then `evidence verify
- * --trust-emulated --no-collateral --nonce`: both exit 0, the evidence verifies, and the report
- * instance is gone afterwards. Returns what verify printed.
- */
-export async function reportAndVerifyOnMount(m: ServedMount): Promise<EvidenceVerifyJson> {
-  const nonce = randomBytes(32).toString('hex');
-  const out = join(m.stateDir, '..', `evidence-${nonce.slice(0, 8)}.json`);
-  const rep = await runCliJson([
-    'report',
-    '--provider',
-    'linux',
-    '--root',
-    m.root,
-    '--nonce',
-    nonce,
-    '--out',
-    out,
-    '--json',
-  ]);
-  assert.equal(rep.result.code, 0, rep.result.stdout + rep.result.stderr);
-  const { result, json } = await verifyEvidenceJson(out, {
-    trustEmulated: true,
-    collateral: false,
-    nonce,
-  });
-  assert.equal(result.code, 0, result.stdout + result.stderr);
-  assert.equal(json.verified, true);
-  assert.deepEqual(readdirSync(join(m.root, TSM_REPORT_DIR)), []);
-  return json;
 }
