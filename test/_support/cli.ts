@@ -1,4 +1,5 @@
 /** Runs the built `mrstack` CLI as a child process and captures its output. */
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { CLI_PATH } from './paths.js';
 
@@ -60,4 +61,68 @@ export async function runCliJson(
     );
   }
   return { result, json };
+}
+
+/** The `error` object a failed `--json` run prints: its code and the error's context fields. */
+export type CliErrorJson = { readonly code: string } & Readonly<Record<string, unknown>>;
+
+/** The `error` of a `--json` run's output; fails the test when the output is not an error. */
+export function cliError(json: unknown): CliErrorJson {
+  const error = (json as { error?: unknown } | null)?.error;
+  assert.ok(
+    typeof error === 'object' && error !== null && typeof (error as CliErrorJson).code === 'string',
+    `expected {"error": {"code": …}}, got ${JSON.stringify(json)}`,
+  );
+  return error as CliErrorJson;
+}
+
+/** The flags of `mrstack evidence verify` the tests use, named after their options. */
+export interface EvidenceVerifyFlags {
+  /** `--collateral <path>`; `false` is `--no-collateral`. */
+  readonly collateral?: string | false;
+  readonly cert?: string;
+  readonly trustAnchor?: string;
+  readonly trustEmulated?: boolean;
+  readonly nonce?: string;
+  readonly userData?: string;
+  readonly at?: string;
+}
+
+/** What `evidence verify --json` prints (the fields the tests read). */
+export interface EvidenceVerifyJson {
+  readonly verified: boolean;
+  readonly kind: string;
+  readonly tcbStatus?: string;
+  readonly advisories?: string[];
+  readonly claims: Record<string, unknown>;
+  readonly checks: Record<string, string>;
+  readonly errors: { code: string; message: string; check?: string }[];
+  readonly warnings: string[];
+  readonly trust: { root: string | null; emulated: boolean };
+}
+
+/** The arguments of `mrstack evidence verify <file>` with `flags` (no `--json`). */
+export function evidenceVerifyArgs(file: string, flags: EvidenceVerifyFlags = {}): string[] {
+  const args = ['evidence', 'verify', file];
+  if (flags.collateral === false) args.push('--no-collateral');
+  else if (flags.collateral !== undefined) args.push('--collateral', flags.collateral);
+  if (flags.cert !== undefined) args.push('--cert', flags.cert);
+  if (flags.trustAnchor !== undefined) args.push('--trust-anchor', flags.trustAnchor);
+  if (flags.trustEmulated === true) args.push('--trust-emulated');
+  if (flags.nonce !== undefined) args.push('--nonce', flags.nonce);
+  if (flags.userData !== undefined) args.push('--user-data', flags.userData);
+  if (flags.at !== undefined) args.push('--at', flags.at);
+  return args;
+}
+
+/**
+ * Runs `mrstack evidence verify <file> … --json`. `json` is typed as the verify result; a run
+ * that fails before verifying prints `{ error }` instead (read it with {@link cliError}).
+ */
+export async function verifyEvidenceJson(
+  file: string,
+  flags: EvidenceVerifyFlags = {},
+): Promise<{ result: CliResult; json: EvidenceVerifyJson }> {
+  const { result, json } = await runCliJson([...evidenceVerifyArgs(file, flags), '--json']);
+  return { result, json: json as EvidenceVerifyJson };
 }

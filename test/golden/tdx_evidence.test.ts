@@ -9,17 +9,14 @@ import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { fixture } from '../_support/paths.js';
 import { runTool } from '../_support/peers.js';
+import { reencodeTdxQuote } from '../_support/tdx_quote.js';
 import { concatBytes, toHex } from '../../src/bytes/hex.js';
 import {
   verifyEvidence,
   type EvidenceResult,
   type VerifyEvidenceOptions,
 } from '../../src/verifier/verify/evidence.js';
-import {
-  encodeTdxQuote,
-  encodeTdxQuoteSignedPart,
-  parseTdxQuote,
-} from '../../src/formats/tdx/quote.js';
+import { parseTdxQuote } from '../../src/formats/tdx/quote.js';
 import { ParseError } from '../../src/errors.js';
 
 const dir = (...p: string[]): string => fixture('evidence', 'tdx', ...p);
@@ -164,17 +161,7 @@ test('teekit recipes on TDX-4: flipped signatures, key and chain edits', async (
     /-----BEGIN[\s\S]+?-----END CERTIFICATE-----\n?/g,
   )!;
   assert.equal(pems.length, 3);
-  const withChain = (chain: string[]): Uint8Array => {
-    const cd = q.certificationData;
-    return encodeTdxQuote(encodeTdxQuoteSignedPart(q.header, q.body), {
-      signature: q.signature,
-      attestationKey: q.attestationKey,
-      qeReport: cd.qeReport,
-      qeReportSignature: cd.qeReportSignature,
-      qeAuthData: cd.qeAuthData,
-      pckChainPem: chain.join(''),
-    });
-  };
+  const withChain = (chain: string[]): Uint8Array => reencodeTdxQuote(q, chain.join(''));
   // Re-encoded unchanged: still verifies.
   assert.equal((await verify(withChain(pems), at)).verified, true);
   // Without the root the chain still ends at the built-in Intel root.

@@ -3,15 +3,15 @@
 // was served, a second fetch before nextUpdate sends no request, a fetch after it refreshes,
 // KDS 429 + Retry-After is honoured and requests are spaced, and `evidence verify` uses the
 // cache entry.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture } from '../_support/paths.js';
-import { runCliJson } from '../_support/cli.js';
+import { cliError, runCliJson, verifyEvidenceJson } from '../_support/cli.js';
+import { serveHttpForTest } from '../_support/http.js';
+import { tempDir } from '../_support/tmp.js';
 
 const pcs = (f: string): Buffer => readFileSync(fixture('evidence', 'tdx', 'gotdx-2023-pcs', f));
 const snp = (f: string): Buffer => readFileSync(fixture('evidence', 'snp', f));
@@ -24,7 +24,8 @@ interface Hit {
   readonly t: number;
 }
 
-function startMock(): Promise<{ base: string; hits: Hit[]; close: () => Promise<void> }> {
+/** The PCS and KDS mock, served until test `t` ends; `hits` records every request. */
+async function startMock(t: TestContext): Promise<{ base: string; hits: Hit[] }> {
   const hits: Hit[] = [];
   let vcekCalls = 0;
   const tcbChain = encodeURIComponent(
@@ -33,7 +34,7 @@ function startMock(): Promise<{ base: string; hits: Hit[]; close: () => Promise<
   const crlChain = encodeURIComponent(
     pcs('gotdx-2023.pck-crl-issuer-chain.pem').toString('latin1'),
   );
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const base = await serveHttpForTest(t, (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://x');
     hits.push({ path: `${url.pathname}${url.search}`, t: Date.now() });
     const send = (body: Buffer, headers: Record<string, string> = {}): void => {
@@ -71,16 +72,7 @@ function startMock(): Promise<{ base: string; hits: Hit[]; close: () => Promise<
       res.end();
     }
   });
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      resolve({
-        base: `http://127.0.0.1:${port}`,
-        hits,
-        close: () => new Promise<void>((r) => server.close(() => r())),
-      });
-    });
-  });
+  return { base, hits };
 }
 
 interface FetchJson {
@@ -92,53 +84,41 @@ interface FetchJson {
   next_update?: string;
 }
 
-test('TDX: PCS v4 responses land in the cache byte-exact; no request before nextUpdate', async (t) => {
-  const mock = await startMock();
-  const cache = mkdtempSync(join(tmpdir(), 'mrstack-coll-'));
-  t.after(async () => {
-    await mock.close();
-    rmSync(cache, { recursive: true, force: true });
-  });
-  const args = [
-    'collateral',
-    'fetch',
-    '--kind',
-    'tdx',
-    '--fmspc',
-    '50806F000000',
-    '--pccs',
-    mock.base,
-    '--cache',
+/**
+ * `collateral fetch --kind <kind> <flags> --cache <cache> --json` with a fresh cache directory
+ * that lives as long as test `t`.
+ */
+function fetchCommand(
+  t: TestContext,
+  kind: 'tdx' | 'snp',
+  flags: readonly string[],
+): { args: string[]; cache: string } {
+  const cache = tempDir(t, 'mrstack-coll-');
+  return {
+    args: ['collateral', 'fetch', '--kind', kind, ...flags, '--cache', cache, '--json'],
     cache,
-    '--json',
-  ];
+  };
+}
+
+test('TDX: PCS v4 responses land in the cache byte-exact; no request before nextUpdate', async (t) => {
+  const mock = await startMock(t);
+  const { args, cache } = fetchCommand(t, 'tdx', ['--fmspc', '50806F000000', '--pccs', mock.base]);
   const first = await runCliJson([...args, '--at', '2023-06-20T00:00:00Z']);
   assert.equal(first.result.code, 0, first.result.stderr);
   const j = first.json as FetchJson;
   assert.deepEqual(j.fetched, ['tcb_info', 'qe_identity', 'pck_crl_platform', 'root_ca_crl']);
   assert.ok(j.warnings.some((w) => w.includes('processor')));
   assert.equal(j.dir, join(cache, 'tdx', '50806f000000'));
-  assert.deepEqual(
-    readFileSync(join(j.dir, 'tcb_info.json')),
-    pcs('gotdx-v4-spr-e4.tcbinfo-50806f000000.json'),
-  );
-  assert.deepEqual(
-    readFileSync(join(j.dir, 'qe_identity.json')),
-    pcs('gotdx-2023.qe-identity.json'),
-  );
-  assert.deepEqual(
-    readFileSync(join(j.dir, 'pck_crl_platform.der')),
-    pcs('gotdx-2023.pck-crl-platform.der'),
-  );
-  assert.deepEqual(readFileSync(join(j.dir, 'root_ca_crl.der')), pcs('gotdx-2023.root-ca-crl.der'));
-  assert.deepEqual(
-    readFileSync(join(j.dir, 'tcb_signing_issuer_chain.pem')),
-    pcs('gotdx-2023.tcb-signing-issuer-chain.pem'),
-  );
-  assert.deepEqual(
-    readFileSync(join(j.dir, 'pck_crl_platform_issuer_chain.pem')),
-    pcs('gotdx-2023.pck-crl-issuer-chain.pem'),
-  );
+  // Each cache file holds exactly the bytes the mock served.
+  for (const [file, served] of [
+    ['tcb_info.json', 'gotdx-v4-spr-e4.tcbinfo-50806f000000.json'],
+    ['qe_identity.json', 'gotdx-2023.qe-identity.json'],
+    ['pck_crl_platform.der', 'gotdx-2023.pck-crl-platform.der'],
+    ['root_ca_crl.der', 'gotdx-2023.root-ca-crl.der'],
+    ['tcb_signing_issuer_chain.pem', 'gotdx-2023.tcb-signing-issuer-chain.pem'],
+    ['pck_crl_platform_issuer_chain.pem', 'gotdx-2023.pck-crl-issuer-chain.pem'],
+  ] as const)
+    assert.deepEqual(readFileSync(join(j.dir, file)), pcs(served), file);
   assert.ok(
     !existsSync(join(j.dir, 'qe_identity_issuer_chain.pem')),
     'the identical QE chain is stored once',
@@ -148,17 +128,11 @@ test('TDX: PCS v4 responses land in the cache byte-exact; no request before next
 
   // `evidence verify` reads the entry as a directory of PCS responses: every collateral check
   // holds for the TDX-1 quote at the time go-tdx-guest pins.
-  const v = await runCliJson([
-    'evidence',
-    'verify',
-    fixture('evidence', 'tdx', 'gotdx-v4-spr-e4.quote.bin'),
-    '--collateral',
-    j.dir,
-    '--at',
-    '2023-07-01T01:00:00Z',
-    '--json',
-  ]);
-  const checks = (v.json as { checks: Record<string, string> }).checks;
+  const v = await verifyEvidenceJson(fixture('evidence', 'tdx', 'gotdx-v4-spr-e4.quote.bin'), {
+    collateral: j.dir,
+    at: '2023-07-01T01:00:00Z',
+  });
+  const checks = v.json.checks;
   for (const c of ['tcb_info', 'qe_identity', 'pck_crl', 'root_ca_crl'])
     assert.equal(checks[c], 'ok', c);
 
@@ -176,17 +150,8 @@ test('TDX: PCS v4 responses land in the cache byte-exact; no request before next
 });
 
 test('SNP: KDS VCEK and chain cached; 429 + Retry-After honoured; requests spaced; verify uses the cache', async (t) => {
-  const mock = await startMock();
-  const cache = mkdtempSync(join(tmpdir(), 'mrstack-coll-'));
-  t.after(async () => {
-    await mock.close();
-    rmSync(cache, { recursive: true, force: true });
-  });
-  const args = [
-    'collateral',
-    'fetch',
-    '--kind',
-    'snp',
+  const mock = await startMock(t);
+  const { args, cache } = fetchCommand(t, 'snp', [
     '--report',
     fixture('evidence', 'snp', 'gosevguest-milan-v2.report.bin'),
     '--product',
@@ -195,12 +160,9 @@ test('SNP: KDS VCEK and chain cached; 429 + Retry-After honoured; requests space
     mock.base,
     '--min-interval',
     '200',
-    '--cache',
-    cache,
-    '--json',
     '--at',
     '2022-10-01T00:00:00Z',
-  ];
+  ]);
   const first = await runCliJson(args);
   assert.equal(first.result.code, 0, first.result.stderr);
   const j = first.json as FetchJson;
@@ -226,37 +188,20 @@ test('SNP: KDS VCEK and chain cached; 429 + Retry-After honoured; requests space
   assert.equal(j2.requests, 0);
   assert.equal(mock.hits.length, n, 'no request at all');
 
-  const v = await runCliJson([
-    'evidence',
-    'verify',
-    fixture('evidence', 'snp', 'gosevguest-milan-v2.report.bin'),
-    '--collateral',
-    j.dir,
-    '--at',
-    '2022-09-24T01:00:00Z',
-    '--json',
-  ]);
+  const v = await verifyEvidenceJson(fixture('evidence', 'snp', 'gosevguest-milan-v2.report.bin'), {
+    collateral: j.dir,
+    at: '2022-09-24T01:00:00Z',
+  });
   assert.equal(v.result.code, 0, v.result.stdout);
-  assert.equal((v.json as { verified: boolean }).verified, true);
+  assert.equal(v.json.verified, true);
 });
 
 test('KDS rate limit that never lifts → ERR_RATE_LIMITED (exit 3)', async (t) => {
-  const server = createServer((_req, res) => {
+  const kds = await serveHttpForTest(t, (_req, res) => {
     res.writeHead(429, { 'Retry-After': '3600' });
     res.end();
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const cache = mkdtempSync(join(tmpdir(), 'mrstack-coll-'));
-  t.after(async () => {
-    await new Promise<void>((r) => server.close(() => r()));
-    rmSync(cache, { recursive: true, force: true });
-  });
-  const { port } = server.address() as AddressInfo;
-  const r = await runCliJson([
-    'collateral',
-    'fetch',
-    '--kind',
-    'snp',
+  const { args } = fetchCommand(t, 'snp', [
     '--chip-id',
     CHIP,
     '--reported-tcb',
@@ -264,13 +209,11 @@ test('KDS rate limit that never lifts → ERR_RATE_LIMITED (exit 3)', async (t) 
     '--product',
     'milan',
     '--kds-url',
-    `http://127.0.0.1:${port}`,
+    kds,
     '--min-interval',
     '0',
-    '--cache',
-    cache,
-    '--json',
   ]);
+  const r = await runCliJson(args);
   assert.equal(r.result.code, 3);
-  assert.equal((r.json as { error: { code: string } }).error.code, 'ERR_RATE_LIMITED');
+  assert.equal(cliError(r.json).code, 'ERR_RATE_LIMITED');
 });

@@ -3,37 +3,25 @@
 // tdx profile feeding `evidence verify --trust-emulated`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture } from '../../_support/paths.js';
-import { runCli, runCliJson } from '../../_support/cli.js';
+import { tempDir } from '../../_support/tmp.js';
+import {
+  cliError,
+  evidenceVerifyArgs,
+  runCli,
+  runCliJson,
+  verifyEvidenceJson,
+} from '../../_support/cli.js';
 
 const f = (...p: string[]): string => fixture('evidence', 'tdx', ...p);
 
-interface VerifyJson {
-  verified: boolean;
-  kind: string;
-  tcbStatus?: string;
-  advisories?: string[];
-  claims: Record<string, unknown>;
-  errors: { code: string; message: string; check?: string }[];
-  warnings: string[];
-  trust: { root: string | null; emulated: boolean };
-}
-
 test('evidence verify --json: TDX-4 with QuoteCollateralV3 → exit 0, UpToDate, §7 names', async () => {
-  const { result, json } = await runCliJson([
-    'evidence',
-    'verify',
-    f('dcapqvl-v4-b0c06f.quote.bin'),
-    '--collateral',
-    f('dcapqvl-v4-b0c06f.collateral.json'),
-    '--at',
-    '2025-07-19T10:00:34Z',
-    '--json',
-  ]);
-  const r = json as VerifyJson;
+  const { result, json: r } = await verifyEvidenceJson(f('dcapqvl-v4-b0c06f.quote.bin'), {
+    collateral: f('dcapqvl-v4-b0c06f.collateral.json'),
+    at: '2025-07-19T10:00:34Z',
+  });
   assert.equal(result.code, 0, result.stderr);
   assert.equal(r.verified, true);
   assert.equal(r.kind, 'tdx');
@@ -51,83 +39,49 @@ test('evidence verify --json: TDX-4 with QuoteCollateralV3 → exit 0, UpToDate,
 });
 
 test('evidence verify: TDX-1 with a PCS directory → exit 1 (no TCB level); expired → exit 1', async () => {
-  const { result, json } = await runCliJson([
-    'evidence',
-    'verify',
-    f('gotdx-v4-spr-e4.quote.bin'),
-    '--collateral',
-    f('gotdx-2023-pcs'),
-    '--at',
-    '2023-07-01T01:00:00Z',
-    '--json',
-  ]);
+  const quote = f('gotdx-v4-spr-e4.quote.bin');
+  const { result, json } = await verifyEvidenceJson(quote, {
+    collateral: f('gotdx-2023-pcs'),
+    at: '2023-07-01T01:00:00Z',
+  });
   assert.equal(result.code, 1);
   assert.deepEqual(
-    (json as VerifyJson).errors.map((e) => e.code),
+    json.errors.map((e) => e.code),
     ['ERR_TCB_MISMATCH'],
   );
-  const late = await runCliJson([
-    'evidence',
-    'verify',
-    f('gotdx-v4-spr-e4.quote.bin'),
-    '--no-collateral',
-    '--at',
-    '2053-07-01T01:00:00Z',
-    '--json',
-  ]);
+  const late = await verifyEvidenceJson(quote, { collateral: false, at: '2053-07-01T01:00:00Z' });
   assert.equal(late.result.code, 1);
   assert.deepEqual(
-    (late.json as VerifyJson).errors.map((e) => e.code),
+    late.json.errors.map((e) => e.code),
     ['ERR_CERT_EXPIRED'],
   );
 });
 
 test('evidence verify: base64 and hex text input, --nonce; missing collateral and bad input → exit 2', async (t) => {
-  const tmp = mkdtempSync(join(tmpdir(), 'mrstack-tdx-cli-'));
-  t.after(() => rmSync(tmp, { recursive: true, force: true }));
-  const b64 = await runCliJson([
-    'evidence',
-    'verify',
-    f('teekit-v4-azure.quote.b64'),
-    '--no-collateral',
-    '--at',
-    '2025-09-01T00:00:00Z',
-    '--nonce',
-    '675b293e4e395b2bfbfb27a1754f5ca1fdca87e1949b3bc4d8ca39a8be195afe',
-    '--json',
-  ]);
+  const tmp = tempDir(t, 'mrstack-tdx-cli-');
+  const at = '2025-09-01T00:00:00Z';
+  const b64 = await verifyEvidenceJson(f('teekit-v4-azure.quote.b64'), {
+    collateral: false,
+    at,
+    nonce: '675b293e4e395b2bfbfb27a1754f5ca1fdca87e1949b3bc4d8ca39a8be195afe',
+  });
   assert.equal(b64.result.code, 0, b64.result.stdout);
   const hexFile = join(tmp, 'quote.hex');
   writeFileSync(hexFile, readFileSync(f('teekit-v4-edgeless.quote.bin')).toString('hex'));
-  const hex = await runCliJson([
-    'evidence',
-    'verify',
-    hexFile,
-    '--no-collateral',
-    '--at',
-    '2025-09-01T00:00:00Z',
-    '--nonce',
-    '00',
-    '--json',
-  ]);
+  const hex = await verifyEvidenceJson(hexFile, { collateral: false, at, nonce: '00' });
   assert.equal(hex.result.code, 1);
   assert.deepEqual(
-    (hex.json as VerifyJson).errors.map((e) => e.code),
+    hex.json.errors.map((e) => e.code),
     ['ERR_NONCE_MISMATCH'],
   );
-  const missing = await runCliJson([
-    'evidence',
-    'verify',
-    f('teekit-v4-edgeless.quote.bin'),
-    '--json',
-  ]);
+  const missing = await verifyEvidenceJson(f('teekit-v4-edgeless.quote.bin'));
   assert.equal(missing.result.code, 2);
-  assert.equal((missing.json as { error: { code: string } }).error.code, 'ERR_COLLATERAL_MISSING');
+  assert.equal(cliError(missing.json).code, 'ERR_COLLATERAL_MISSING');
   const trunc = join(tmp, 'trunc.bin');
   writeFileSync(trunc, readFileSync(f('teekit-v4-edgeless.quote.bin')).subarray(0, 700));
   const bad = await runCliJson(['evidence', 'show', trunc, '--json']);
   assert.equal(bad.result.code, 2);
-  assert.equal((bad.json as { error: { code: string } }).error.code, 'ERR_TRUNCATED');
+  assert.equal(cliError(bad.json).code, 'ERR_TRUNCATED');
   const badAt = await runCli(['evidence', 'verify', trunc, '--at', 'yesterday']);
   assert.equal(badAt.code, 2, badAt.stderr);
 });
@@ -153,8 +107,7 @@ test('evidence show decodes without verifying (v5, TDX 1.5 fields)', async () =>
 });
 
 test('report on the emulated tdx profile → evidence verify --trust-emulated', async (t) => {
-  const tmp = mkdtempSync(join(tmpdir(), 'mrstack-tdx-report-'));
-  t.after(() => rmSync(tmp, { recursive: true, force: true }));
+  const tmp = tempDir(t, 'mrstack-tdx-report-');
   const state = join(tmp, 'tvm');
   const init = await runCli(['emulate', 'init', '--profile', 'tdx', '--tvm-state', state]);
   assert.equal(init.code, 0, init.stderr);
@@ -171,23 +124,15 @@ test('report on the emulated tdx profile → evidence verify --trust-emulated', 
   ]);
   assert.equal(rep.result.code, 0, rep.result.stderr);
   assert.equal((rep.json as { kind: string }).kind, 'tdx');
-  const ok = await runCliJson([
-    'evidence',
-    'verify',
-    out,
-    '--trust-emulated',
-    '--nonce',
-    'c0ffee',
-    '--json',
-  ]);
-  const r = ok.json as VerifyJson;
+  const ok = await verifyEvidenceJson(out, { trustEmulated: true, nonce: 'c0ffee' });
+  const r = ok.json;
   assert.equal(ok.result.code, 0, ok.result.stdout);
   assert.equal(r.verified, true);
   assert.equal(r.tcbStatus, 'UpToDate');
   assert.deepEqual(r.trust, { root: 'mrstack Emulated SGX Root CA', emulated: true });
-  const no = await runCliJson(['evidence', 'verify', out, '--json']);
+  const no = await verifyEvidenceJson(out);
   assert.equal(no.result.code, 1);
-  assert.equal((no.json as VerifyJson).errors[0]!.code, 'ERR_UNTRUSTED_ROOT');
+  assert.equal(no.json.errors[0]!.code, 'ERR_UNTRUSTED_ROOT');
   // With --user-data the report data is the SHA-512 binding; verify needs both.
   const out2 = join(tmp, 'evidence2.json');
   await runCli([
@@ -201,24 +146,12 @@ test('report on the emulated tdx profile → evidence verify --trust-emulated', 
     '--out',
     out2,
   ]);
-  const both = await runCli([
-    'evidence',
-    'verify',
-    out2,
-    '--trust-emulated',
-    '--nonce',
-    'c0ffee',
-    '--user-data',
-    'abcd',
-  ]);
+  const both = await runCli(
+    evidenceVerifyArgs(out2, { trustEmulated: true, nonce: 'c0ffee', userData: 'abcd' }),
+  );
   assert.equal(both.code, 0, both.stdout);
-  const nonceOnly = await runCli([
-    'evidence',
-    'verify',
-    out2,
-    '--trust-emulated',
-    '--nonce',
-    'c0ffee',
-  ]);
+  const nonceOnly = await runCli(
+    evidenceVerifyArgs(out2, { trustEmulated: true, nonce: 'c0ffee' }),
+  );
   assert.equal(nonceOnly.code, 1);
 });

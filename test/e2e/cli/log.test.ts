@@ -1,11 +1,11 @@
 // `mrstack log parse|replay|convert` end to end through the built CLI: JSON shapes, exit codes,
 // expected values from the captures' provenance.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, runCliJson } from '../../_support/cli.js';
+import { cliError, runCli, runCliJson } from '../../_support/cli.js';
+import { tempDir } from '../../_support/tmp.js';
 import { fixture } from '../../_support/paths.js';
 
 const OVMF = fixture('eventlogs', 'ccel', 'tdx-ovmf.ccel.bin');
@@ -20,21 +20,20 @@ const OVMF_RTMR = {
     '94eaf7a7bf398ed8d888c91057ae0261802e4f3df084213a76ca7f0b5055ac9d2241de43cd58d9e8b49c503bbf25f34a',
 };
 
-function tmp(t: { after: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'mrstack-log-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
+/** What `log replay --json` prints for one log (or for `--combine`d logs). */
+interface ReplayJson {
+  format: string;
+  events: number;
+  registers: Record<string, Record<string, string>>;
+  anchors: Record<string, string>;
 }
+
+const tmp = (t: TestContext): string => tempDir(t, 'mrstack-log-');
 
 test('log replay --json: trustee-asserted RTMRs of the OVMF CCEL, anchors, record count', async () => {
   const { result, json } = await runCliJson(['log', 'replay', OVMF, '--json']);
   assert.equal(result.code, 0);
-  const j = json as {
-    format: string;
-    events: number;
-    registers: Record<string, Record<string, string>>;
-    anchors: Record<string, string>;
-  };
+  const j = json as ReplayJson;
   assert.equal(j.format, 'ccel');
   assert.equal(j.events, 21);
   for (const [reg, hex] of Object.entries(OVMF_RTMR))
@@ -58,8 +57,8 @@ test('log replay --expect: match exits 0; a mismatch exits 1 naming register, ex
   const old = fixture('eventlogs', 'ccel', 'tdx-old-tdvf-1mib-zero-padded.ccel.bin');
   const { result, json } = await runCliJson(['log', 'replay', old, '--expect', bad, '--json']);
   assert.equal(result.code, 1);
-  const err = (json as { error: Record<string, unknown> }).error;
-  assert.equal(err['code'], 'ERR_REPLAY_MISMATCH');
+  const err = cliError(json);
+  assert.equal(err.code, 'ERR_REPLAY_MISMATCH');
   assert.equal(err['register'], 'rtmr1');
   assert.equal(err['expected'], given);
   assert.equal(
@@ -72,12 +71,7 @@ test('log replay --expect: match exits 0; a mismatch exits 1 naming register, ex
 test('log replay --combine: a CCEL then an AAEL v1 of RTMR3 replay into the same registers', async () => {
   const { result, json } = await runCliJson(['log', 'replay', OVMF, AAEL1, '--combine', '--json']);
   assert.equal(result.code, 0);
-  const j = json as {
-    format: string;
-    events: number;
-    registers: Record<string, Record<string, string>>;
-    anchors: Record<string, string>;
-  };
+  const j = json as ReplayJson;
   assert.equal(j.format, 'ccel+aael');
   assert.equal(j.events, 23);
   assert.equal(j.registers['rtmr0']?.['sha384'], OVMF_RTMR.rtmr0);
@@ -106,8 +100,8 @@ test('a truncated log: ERR_TRUNCATED exit 2; --allow-partial-tail replays the co
   writeFileSync(cut, full.subarray(0, full.length - 5));
   const r1 = await runCliJson(['log', 'replay', cut, '--json']);
   assert.equal(r1.result.code, 2);
-  const err = (r1.json as { error: Record<string, unknown> }).error;
-  assert.equal(err['code'], 'ERR_TRUNCATED');
+  const err = cliError(r1.json);
+  assert.equal(err.code, 'ERR_TRUNCATED');
   assert.equal(err['incomplete'], true);
   assert.equal(err['complete_records'], 82);
   const r2 = await runCliJson(['log', 'replay', cut, '--allow-partial-tail', '--json']);
@@ -145,10 +139,10 @@ test('unknown input is ERR_UNKNOWN_FORMAT (exit 2); a missing file is ERR_NOT_FO
   writeFileSync(junk, 'bogus\ninvalid\nevent\nlog\n');
   const r = await runCliJson(['log', 'parse', junk, '--json']);
   assert.equal(r.result.code, 2);
-  assert.equal((r.json as { error: { code: string } }).error.code, 'ERR_UNKNOWN_FORMAT');
+  assert.equal(cliError(r.json).code, 'ERR_UNKNOWN_FORMAT');
   const m = await runCliJson(['log', 'replay', join(dir, 'nope'), '--json']);
   assert.equal(m.result.code, 2);
-  assert.equal((m.json as { error: { code: string } }).error.code, 'ERR_NOT_FOUND');
+  assert.equal(cliError(m.json).code, 'ERR_NOT_FOUND');
   const txt = await runCli(['log', 'parse', junk]);
   assert.equal(txt.code, 2);
   assert.match(txt.stderr, /^mrstack: ERR_UNKNOWN_FORMAT: /);
@@ -171,7 +165,7 @@ test('log convert: tcg2 to tcg2 is byte-exact; to aael it is refused as lossy; a
     '--json',
   ]);
   assert.equal(lossy.result.code, 2);
-  assert.equal((lossy.json as { error: { code: string } }).error.code, 'ERR_LOSSY_CONVERSION');
+  assert.equal(cliError(lossy.json).code, 'ERR_LOSSY_CONVERSION');
   const ccelToTcg = await runCliJson([
     'log',
     'convert',
@@ -182,7 +176,7 @@ test('log convert: tcg2 to tcg2 is byte-exact; to aael it is refused as lossy; a
     join(dir, 'y'),
     '--json',
   ]);
-  assert.equal((ccelToTcg.json as { error: { code: string } }).error.code, 'ERR_LOSSY_CONVERSION');
+  assert.equal(cliError(ccelToTcg.json).code, 'ERR_LOSSY_CONVERSION');
   const a = join(dir, 'a.txt');
   assert.equal((await runCli(['log', 'convert', AAEL1, '--to', 'aael', '--out', a])).code, 0);
   const before = await runCliJson(['log', 'replay', AAEL1, '--json']);

@@ -159,29 +159,14 @@ test('emulate init on an existing TVM is ERR_CONFLICT; --force replaces it', asy
 
 test('options that do not fit the profile, or values of the wrong size, are ERR_USAGE', async (t) => {
   const dir = tempState(t);
-  await expectCode(dir, 'ERR_USAGE', 'emulate', 'init', '--profile', 'tdx', '--hash-alg', 'sha512');
-  await expectCode(
-    dir,
-    'ERR_USAGE',
-    'emulate',
-    'init',
-    '--profile',
-    'tdx',
-    '--mrconfigid',
-    'ab'.repeat(32),
-  );
-  await expectCode(dir, 'ERR_USAGE', 'emulate', 'init', '--profile', 'snp', '--mrowner', D48);
-  await expectCode(
-    dir,
-    'ERR_USAGE',
-    'emulate',
-    'init',
-    '--profile',
-    'tpm',
-    '--startup-locality',
-    '2',
-  );
-  await expectCode(dir, 'ERR_USAGE', 'emulate', 'init', '--profile', 'arm');
+  for (const args of [
+    ['tdx', '--hash-alg', 'sha512'],
+    ['tdx', '--mrconfigid', 'ab'.repeat(32)],
+    ['snp', '--mrowner', D48],
+    ['tpm', '--startup-locality', '2'],
+    ['arm'],
+  ])
+    await expectCode(dir, 'ERR_USAGE', 'emulate', 'init', '--profile', ...args);
 });
 
 test('reading a state directory with no TVM is ERR_NOT_FOUND', async (t) => {

@@ -4,22 +4,14 @@
 // extends are recomputed with openssl.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { opensslDigest } from '../../_support/peers.js';
-import { runCliJson } from '../../_support/cli.js';
+import { runCliJson, verifyEvidenceJson } from '../../_support/cli.js';
 import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
 import { serveMount, tdxPaths, type ServedMount } from './mount_helpers.js';
-
-function sh(
-  script: string,
-  env: Record<string, string> = {},
-): { code: number | null; stdout: Buffer; stderr: string } {
-  const r = spawnSync('sh', ['-c', script], { env: { ...process.env, ...env }, timeout: 20_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
-}
+import { guestShell, withReportInstance } from '../../_support/fuse_guest.js';
 
 async function emulatedValue(stateDir: string, name: string): Promise<Uint8Array> {
   const p = await openEmulatedProvider({ stateDir });
@@ -70,7 +62,7 @@ describe('emulate mount --profile tdx, through shell tools', () => {
   test('xxd shows the emulated register values', async () => {
     for (const name of ['mrtd', 'rtmr0', 'mrconfigid']) {
       const file = name === 'mrconfigid' ? name : `${name}:sha384`;
-      const r = sh(`xxd -p -c 48 '${paths.mr(file)}'`);
+      const r = guestShell(`xxd -p -c 48 '${paths.mr(file)}'`);
       assert.equal(r.code, 0, r.stderr);
       const want = Buffer.from(await emulatedValue(m.stateDir, name)).toString('hex');
       assert.equal(r.stdout.toString().trim(), want, name);
@@ -81,7 +73,7 @@ describe('emulate mount --profile tdx, through shell tools', () => {
     const old = await emulatedValue(m.stateDir, 'rtmr3');
     const data = randomBytes(48);
     writeFileSync(tmpFile, data);
-    const r = sh(`head -c 48 '${tmpFile}' > '${paths.mr('rtmr3:sha384')}'`);
+    const r = guestShell(`head -c 48 '${tmpFile}' > '${paths.mr('rtmr3:sha384')}'`);
     assert.equal(r.code, 0, r.stderr);
     const want = opensslDigest('sha384', Buffer.concat([old, data]));
     assert.deepEqual(await emulatedValue(m.stateDir, 'rtmr3'), want);
@@ -91,7 +83,7 @@ describe('emulate mount --profile tdx, through shell tools', () => {
   test('head -c 47 fails with EINVAL and does not extend', async () => {
     const old = await emulatedValue(m.stateDir, 'rtmr3');
     writeFileSync(tmpFile, randomBytes(47));
-    const r = sh(`head -c 47 '${tmpFile}' > '${paths.mr('rtmr3:sha384')}'`, { LC_ALL: 'C' });
+    const r = guestShell(`head -c 47 '${tmpFile}' > '${paths.mr('rtmr3:sha384')}'`);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /Invalid argument/);
     assert.deepEqual(await emulatedValue(m.stateDir, 'rtmr3'), old);
@@ -101,7 +93,7 @@ describe('emulate mount --profile tdx, through shell tools', () => {
     const old = await emulatedValue(m.stateDir, 'rtmr3');
     const data = randomBytes(49);
     writeFileSync(tmpFile, data);
-    const r = sh(`head -c 49 '${tmpFile}' > '${paths.mr('rtmr3:sha384')}'`, { LC_ALL: 'C' });
+    const r = guestShell(`head -c 49 '${tmpFile}' > '${paths.mr('rtmr3:sha384')}'`);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /File too large/);
     const want = opensslDigest('sha384', Buffer.concat([old, data.subarray(0, 48)]));
@@ -111,15 +103,13 @@ describe('emulate mount --profile tdx, through shell tools', () => {
   test('a write at offset 1..47 is EINVAL, at offset >= 48 EFBIG', async () => {
     const old = await emulatedValue(m.stateDir, 'rtmr2');
     writeFileSync(tmpFile, randomBytes(48));
-    const mid = sh(
+    const mid = guestShell(
       `dd if='${tmpFile}' of='${paths.mr('rtmr2:sha384')}' bs=1 count=47 seek=1 conv=notrunc`,
-      { LC_ALL: 'C' },
     );
     assert.notEqual(mid.code, 0);
     assert.match(mid.stderr, /Invalid argument/);
-    const past = sh(
+    const past = guestShell(
       `dd if='${tmpFile}' of='${paths.mr('rtmr2:sha384')}' bs=48 count=1 seek=1 conv=notrunc`,
-      { LC_ALL: 'C' },
     );
     assert.notEqual(past.code, 0);
     assert.match(past.stderr, /File too large/);
@@ -129,7 +119,7 @@ describe('emulate mount --profile tdx, through shell tools', () => {
   test('opening a read-only register for writing is EACCES', async () => {
     const old = await emulatedValue(m.stateDir, 'mrtd');
     writeFileSync(tmpFile, randomBytes(48));
-    const r = sh(`head -c 48 '${tmpFile}' > '${paths.mr('mrtd:sha384')}'`, { LC_ALL: 'C' });
+    const r = guestShell(`head -c 48 '${tmpFile}' > '${paths.mr('mrtd:sha384')}'`);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /Permission denied/);
     assert.deepEqual(await emulatedValue(m.stateDir, 'mrtd'), old);
@@ -137,80 +127,59 @@ describe('emulate mount --profile tdx, through shell tools', () => {
 
   test('configfs-tsm: mkdir shows the TDX attributes; provider is tdx_guest; rmdir removes it', () => {
     const inst = join(paths.report, 'shell1');
-    assert.equal(sh(`mkdir '${inst}'`).code, 0);
+    assert.equal(guestShell(`mkdir '${inst}'`).code, 0);
     assert.deepEqual(readdirSync(inst).sort(), ['generation', 'inblob', 'outblob', 'provider']);
     assert.equal(statSync(join(inst, 'inblob')).mode & 0o777, 0o200);
     assert.equal(statSync(join(inst, 'outblob')).mode & 0o777, 0o444);
-    assert.equal(sh(`cat '${inst}/provider'`).stdout.toString(), 'tdx_guest\n');
-    assert.equal(sh(`cat '${inst}/generation'`).stdout.toString(), '0\n');
-    assert.equal(sh(`rmdir '${inst}'`).code, 0);
+    assert.equal(guestShell(`cat '${inst}/provider'`).stdout.toString(), 'tdx_guest\n');
+    assert.equal(guestShell(`cat '${inst}/generation'`).stdout.toString(), '0\n');
+    assert.equal(guestShell(`rmdir '${inst}'`).code, 0);
     assert.equal(existsSync(inst), false);
   });
 
-  test('dd bs=32 count=2 into inblob raises generation by one (stored on close)', () => {
-    const inst = join(paths.report, 'shell2');
-    assert.equal(sh(`mkdir '${inst}'`).code, 0);
-    try {
-      const r = sh(
+  test('dd bs=32 count=2 into inblob raises generation by one (stored on close)', async () => {
+    await withReportInstance(join(paths.report, 'shell2'), (inst) => {
+      const r = guestShell(
         `dd if=/dev/urandom of='${inst}/inblob' bs=32 count=2 && cat '${inst}/generation'`,
       );
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout.toString(), '1\n');
-    } finally {
-      sh(`rmdir '${inst}'`);
-    }
+    });
   });
 
-  test('a 65-byte inblob fails with EFBIG', () => {
-    const inst = join(paths.report, 'shell3');
-    assert.equal(sh(`mkdir '${inst}'`).code, 0);
-    try {
-      const r = sh(`head -c 65 /dev/urandom > '${inst}/inblob'`, { LC_ALL: 'C' });
+  test('a 65-byte inblob fails with EFBIG', async () => {
+    await withReportInstance(join(paths.report, 'shell3'), (inst) => {
+      const r = guestShell(`head -c 65 /dev/urandom > '${inst}/inblob'`);
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, /File too large/);
-    } finally {
-      sh(`rmdir '${inst}'`);
-    }
+    });
   });
 
-  test('reading inblob or writing outblob is EACCES', () => {
-    const inst = join(paths.report, 'shell4');
-    assert.equal(sh(`mkdir '${inst}'`).code, 0);
-    try {
-      const r1 = sh(`cat '${inst}/inblob'`, { LC_ALL: 'C' });
+  test('reading inblob or writing outblob is EACCES', async () => {
+    await withReportInstance(join(paths.report, 'shell4'), (inst) => {
+      const r1 = guestShell(`cat '${inst}/inblob'`);
       assert.match(r1.stderr, /Permission denied/);
-      const r2 = sh(`echo x > '${inst}/outblob'`, { LC_ALL: 'C' });
+      const r2 = guestShell(`echo x > '${inst}/outblob'`);
       assert.match(r2.stderr, /Permission denied/);
-      assert.equal(sh(`cat '${inst}/generation'`).stdout.toString(), '0\n');
-    } finally {
-      sh(`rmdir '${inst}'`);
-    }
+      assert.equal(guestShell(`cat '${inst}/generation'`).stdout.toString(), '0\n');
+    });
   });
 
   test('mkdir + inblob + cat outblob gives a TDX quote that evidence verify --trust-emulated accepts', async () => {
-    const inst = join(paths.report, 'quote');
     const inblob = randomBytes(64);
     writeFileSync(tmpFile, inblob);
     const quote1 = join(m.stateDir, '..', 'quote1.bin');
     const quote2 = join(m.stateDir, '..', 'quote2.bin');
-    assert.equal(sh(`mkdir '${inst}'`).code, 0);
-    try {
-      const r = sh(
+    const verifyFlags = { trustEmulated: true, collateral: false } as const;
+    await withReportInstance(join(paths.report, 'quote'), async (inst) => {
+      const r = guestShell(
         `cat '${tmpFile}' > '${inst}/inblob' && cat '${inst}/outblob' > '${quote1}' && cat '${inst}/outblob' > '${quote2}'`,
       );
       assert.equal(r.code, 0, r.stderr);
       // Read twice at one generation: the same report (the kernel caches it per generation).
       assert.deepEqual(readFileSync(quote1), readFileSync(quote2));
-      const { result, json } = await runCliJson([
-        'evidence',
-        'verify',
-        quote1,
-        '--trust-emulated',
-        '--no-collateral',
-        '--json',
-      ]);
+      const { result, json: v } = await verifyEvidenceJson(quote1, verifyFlags);
       assert.equal(result.code, 0, result.stdout + result.stderr);
-      const v = json as { verified: boolean; kind: string; claims: Record<string, unknown> };
       assert.equal(v.verified, true);
       assert.equal(v.kind, 'tdx');
       assert.equal(v.claims['report_data'], inblob.toString('hex'));
@@ -224,25 +193,15 @@ describe('emulate mount --profile tdx, through shell tools', () => {
       // A new store regenerates the outblob for the new inblob.
       const inblob2 = randomBytes(64);
       writeFileSync(tmpFile, inblob2);
-      const r2 = sh(
+      const r2 = guestShell(
         `cat '${tmpFile}' > '${inst}/inblob' && cat '${inst}/outblob' > '${quote2}' && cat '${inst}/generation'`,
       );
       assert.equal(r2.code, 0, r2.stderr);
       assert.equal(r2.stdout.toString(), '2\n');
-      const again = await runCliJson([
-        'evidence',
-        'verify',
-        quote2,
-        '--trust-emulated',
-        '--no-collateral',
-        '--json',
-      ]);
-      const v2 = again.json as { verified: boolean; claims: Record<string, unknown> };
+      const { json: v2 } = await verifyEvidenceJson(quote2, verifyFlags);
       assert.equal(v2.verified, true);
       assert.equal(v2.claims['report_data'], inblob2.toString('hex'));
-    } finally {
-      sh(`rmdir '${inst}'`);
-    }
+    });
   });
 
   test('the CCEL: a valid ACPI table and a log holding only the crypto-agile SHA-384 header', async () => {

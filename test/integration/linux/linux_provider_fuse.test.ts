@@ -8,13 +8,14 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { opensslDigest } from '../../_support/peers.js';
-import { runCliJson } from '../../_support/cli.js';
+import { runCliJson, verifyEvidenceJson } from '../../_support/cli.js';
 import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
 import { openLinuxProvider } from '../../../src/providers/linux/linux_provider.js';
 import { nodeTsmFs, type TsmFs } from '../../../src/providers/linux/tsm_fs.js';
 import { ProviderError, UsageError } from '../../../src/errors.js';
 import type { HashAlg } from '../../../src/crypto/hash_alg.js';
 import { serveMount, tdxPaths, type ServedMount } from '../fuse/mount_helpers.js';
+import { reportAndVerifyOnMount } from '../../_support/fuse_guest.js';
 import { stubOutblob } from '../fuse/stub_server.js';
 
 async function emulatedRead(stateDir: string, name: string, alg?: HashAlg): Promise<Uint8Array> {
@@ -187,16 +188,11 @@ describe('linux provider on an emulated TDX guest (emulate mount)', () => {
     assert.deepEqual(readdirSync(tdxPaths(m.root).report), []);
     const file = join(m.stateDir, '..', 'linux-quote.bin');
     writeFileSync(file, r.outblob);
-    const { result, json } = await runCliJson([
-      'evidence',
-      'verify',
-      file,
-      '--trust-emulated',
-      '--no-collateral',
-      '--json',
-    ]);
+    const { result, json: v } = await verifyEvidenceJson(file, {
+      trustEmulated: true,
+      collateral: false,
+    });
     assert.equal(result.code, 0, result.stdout + result.stderr);
-    const v = json as { verified: boolean; claims: Record<string, unknown> };
     assert.equal(v.verified, true);
     assert.equal(v.claims['report_data'], reportData.toString('hex'));
     assert.equal(
@@ -206,33 +202,7 @@ describe('linux provider on an emulated TDX guest (emulate mount)', () => {
   });
 
   test('mrstack report --provider linux --root, then evidence verify --nonce', async () => {
-    const nonce = randomBytes(32).toString('hex');
-    const out = join(m.stateDir, '..', 'evidence.json');
-    const rep = await runCliJson([
-      'report',
-      '--provider',
-      'linux',
-      '--root',
-      m.root,
-      '--nonce',
-      nonce,
-      '--out',
-      out,
-      '--json',
-    ]);
-    assert.equal(rep.result.code, 0, rep.result.stdout + rep.result.stderr);
-    const { result, json } = await runCliJson([
-      'evidence',
-      'verify',
-      out,
-      '--trust-emulated',
-      '--no-collateral',
-      '--nonce',
-      nonce,
-      '--json',
-    ]);
-    assert.equal(result.code, 0, result.stdout + result.stderr);
-    assert.equal((json as { verified: boolean }).verified, true);
+    assert.equal((await reportAndVerifyOnMount(m)).kind, 'tdx');
   });
 
   test('logs() finds the CCEL table and log area', async () => {

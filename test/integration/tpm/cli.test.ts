@@ -11,7 +11,13 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { runCli, runCliJson } from '../../_support/cli.js';
+import {
+  cliError,
+  runCli,
+  runCliJson,
+  verifyEvidenceJson,
+  type CliResult,
+} from '../../_support/cli.js';
 import { CLI_PATH } from '../../_support/paths.js';
 import { parsePcrreadYaml, startSwtpmFixture, type SwtpmFixture } from './swtpm_fixture.js';
 
@@ -22,7 +28,10 @@ before(async () => {
 after(async () => {
   await fx.stop();
 });
-const tpmArgs = (): string[] => ['--provider', 'tpm', '--swtpm', fx.address, '--json'];
+/** `--swtpm <fixture> --json`, for the `tpm …` commands. */
+const swtpmArgs = (): string[] => ['--swtpm', fx.address, '--json'];
+/** The same with `--provider tpm`, for `mr …` and `report`. */
+const tpmArgs = (): string[] => ['--provider', 'tpm', ...swtpmArgs()];
 
 test('mr extend/read --provider tpm: the new values equal tpm2_pcrread in every bank', async () => {
   const { result, json } = await runCliJson([
@@ -53,13 +62,13 @@ test('report --provider tpm, then evidence verify with the nonce: verified; anot
     const out = join(dir, 'rep.json');
     const r = await runCli(['report', '--nonce', 'a1b2c3', '--out', out, ...tpmArgs()]);
     assert.equal(r.code, 0, r.stderr);
-    const v = await runCliJson(['evidence', 'verify', out, '--nonce', 'a1b2c3', '--json']);
+    const v = await verifyEvidenceJson(out, { nonce: 'a1b2c3' });
     assert.equal(v.result.code, 0, v.result.stdout);
-    assert.equal((v.json as { verified: boolean; kind: string }).kind, 'tpm');
-    const bad = await runCliJson(['evidence', 'verify', out, '--nonce', 'ffff', '--json']);
+    assert.equal(v.json.kind, 'tpm');
+    const bad = await verifyEvidenceJson(out, { nonce: 'ffff' });
     assert.equal(bad.result.code, 1);
     assert.deepEqual(
-      (bad.json as { errors: { code: string }[] }).errors.map((e) => e.code),
+      bad.json.errors.map((e) => e.code),
       ['ERR_NONCE_MISMATCH'],
     );
   } finally {
@@ -75,15 +84,13 @@ test('a TPM error reaches the CLI as its TPM_RC name with exit code 3', async ()
     '--alg',
     'ecc',
     '--cert',
-    '--swtpm',
-    fx.address,
-    '--json',
+    ...swtpmArgs(),
   ]);
   assert.equal(result.code, 3);
-  const e = (json as { error: { code: string; tpm_rc: string; handle: number } }).error;
+  const e = cliError(json);
   assert.equal(e.code, 'ERR_TPM_RC');
-  assert.equal(e.tpm_rc, 'TPM_RC_HANDLE');
-  assert.equal(e.handle, 1);
+  assert.equal(e['tpm_rc'], 'TPM_RC_HANDLE');
+  assert.equal(e['handle'], 1);
   const plain = await runCli(['tpm', 'ek', '--alg', 'ecc', '--cert', '--swtpm', fx.address]);
   assert.equal(plain.code, 3);
   assert.match(plain.stderr, /^mrstack: ERR_TPM_RC: TPM2_NV_ReadPublic: TPM_RC_HANDLE/);
@@ -98,9 +105,7 @@ test('tpm ek --cert, tpm ak create, ak make-credential, activate: the secret com
       '--cert',
       '--pem-out',
       join(dir, 'ek.pem'),
-      '--swtpm',
-      fx.address,
-      '--json',
+      ...swtpmArgs(),
     ]);
     assert.equal(ek.result.code, 0, ek.result.stderr);
     assert.equal(
@@ -113,67 +118,46 @@ test('tpm ek --cert, tpm ak create, ak make-credential, activate: the secret com
       'create',
       '--out',
       join(dir, 'ak.blob'),
-      '--swtpm',
-      fx.address,
-      '--json',
+      ...swtpmArgs(),
     ]);
     assert.equal(ak.result.code, 0, ak.result.stderr);
     const name = (ak.json as { name: string }).name;
-    const mk = await runCli([
-      'tpm',
-      'ak',
-      'make-credential',
-      '--ek',
-      join(dir, 'ek.pem'),
-      '--ak-name',
-      name,
-      '--secret',
-      'c0ffee00',
-      '--out',
-      join(dir, 'cred.json'),
-    ]);
+    // The secret sealed to the EK for an AK name, then unsealed by the TPM holding that AK.
+    const makeCredential = (akName: string, out: string): Promise<CliResult> =>
+      runCli([
+        'tpm',
+        'ak',
+        'make-credential',
+        '--ek',
+        join(dir, 'ek.pem'),
+        '--ak-name',
+        akName,
+        '--secret',
+        'c0ffee00',
+        '--out',
+        out,
+      ]);
+    const activate = (credential: string): ReturnType<typeof runCliJson> =>
+      runCliJson([
+        'tpm',
+        'activate',
+        '--ak',
+        join(dir, 'ak.blob'),
+        '--credential',
+        credential,
+        ...swtpmArgs(),
+      ]);
+    const mk = await makeCredential(name, join(dir, 'cred.json'));
     assert.equal(mk.code, 0, mk.stderr);
-    const act = await runCliJson([
-      'tpm',
-      'activate',
-      '--ak',
-      join(dir, 'ak.blob'),
-      '--credential',
-      join(dir, 'cred.json'),
-      '--swtpm',
-      fx.address,
-      '--json',
-    ]);
+    const act = await activate(join(dir, 'cred.json'));
     assert.equal(act.result.code, 0, act.result.stderr);
     assert.equal((act.json as { secret: string }).secret, 'c0ffee00');
     // A credential for another name does not activate: TPM_RC_INTEGRITY, exit 3.
     const other = '000b' + '11'.repeat(32);
-    await runCli([
-      'tpm',
-      'ak',
-      'make-credential',
-      '--ek',
-      join(dir, 'ek.pem'),
-      '--ak-name',
-      other,
-      '--secret',
-      'c0ffee00',
-      '--out',
-      join(dir, 'bad.json'),
-    ]);
-    const no = await runCliJson([
-      'tpm',
-      'activate',
-      '--ak',
-      join(dir, 'ak.blob'),
-      '--credential',
-      join(dir, 'bad.json'),
-      '--swtpm',
-      fx.address,
-      '--json',
-    ]);
+    await makeCredential(other, join(dir, 'bad.json'));
+    const no = await activate(join(dir, 'bad.json'));
     assert.equal(no.result.code, 3);
-    assert.equal((no.json as { error: { tpm_rc: string } }).error.tpm_rc, 'TPM_RC_INTEGRITY');
+    assert.equal(cliError(no.json)['tpm_rc'], 'TPM_RC_INTEGRITY');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -4,18 +4,7 @@ import { isMrstackError, ParseError, type MrstackError } from '../../../src/erro
 import { getLogFormat } from '../../../src/eventlog/registry.js';
 import { Replay } from '../../../src/eventlog/replay.js';
 import { chunked } from './support.js';
-
-/** Deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { flipRandomBit, pick, randomIndex, seededRng } from '../../_support/rng.js';
 
 /** Outcome of one input: the records parsed, or the ParseError. */
 export type Outcome =
@@ -95,26 +84,23 @@ export async function sweepRandom(
   seed: number,
   count: number,
 ): Promise<void> {
-  const rnd = prng(seed);
+  const rnd = seededRng(seed);
   const starts = await boundaries(format, buf);
   for (let i = 0; i < count; i++) {
     const m = buf.slice();
     const kind = i % 4;
     if (kind === 0) {
-      await attempt(format, m.subarray(0, Math.floor(rnd() * m.length)));
+      await attempt(format, m.subarray(0, randomIndex(rnd, m.length)));
       continue;
     }
     if (kind === 1) {
-      for (let k = 0; k < 1 + Math.floor(rnd() * 4); k++) {
-        const at = Math.floor(rnd() * m.length);
-        m[at] = m[at]! ^ (1 << Math.floor(rnd() * 8));
-      }
+      for (let k = 0; k < 1 + randomIndex(rnd, 4); k++) flipRandomBit(rnd, m);
     } else {
       // Overwrite a u32 near a record start (where the index, type, count and size fields are).
-      const s = starts[Math.floor(rnd() * starts.length)]!;
-      const at = Math.min(m.length - 4, s + 4 * Math.floor(rnd() * 16));
-      const vals = [0, 1, 0xffffffff, 0x7fffffff, 0x10000, Math.floor(rnd() * 0x100000000)];
-      new DataView(m.buffer).setUint32(at, vals[Math.floor(rnd() * vals.length)]!, true);
+      const s = pick(rnd, starts);
+      const at = Math.min(m.length - 4, s + 4 * randomIndex(rnd, 16));
+      const vals = [0, 1, 0xffffffff, 0x7fffffff, 0x10000, randomIndex(rnd, 0x100000000)];
+      new DataView(m.buffer).setUint32(at, pick(rnd, vals), true);
     }
     await attempt(format, m);
   }

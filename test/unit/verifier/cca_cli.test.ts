@@ -2,23 +2,14 @@
 // verifies with --trust-emulated; a real token verifies with its CPAK as --trust-anchor.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { runCli, runCliJson } from '../../_support/cli.js';
+import { runCli, verifyEvidenceJson } from '../../_support/cli.js';
 import { fixture } from '../../_support/paths.js';
-
-interface VerifyJson {
-  verified: boolean;
-  kind: string;
-  claims: Record<string, unknown>;
-  errors: { code: string }[];
-}
+import { tempDir } from '../../_support/tmp.js';
 
 test('emulated CCA: extend REM1, report, verify; the token carries REM1 = SHA-256(0^32 ‖ data)', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'mrstack-cca-cli-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'mrstack-cca-cli-');
   assert.equal((await runCli(['emulate', 'init', '--profile', 'cca', '--tvm-state', dir])).code, 0);
   assert.equal((await runCli(['mr', 'extend', 'rem1', '00112233', '--tvm-state', dir])).code, 0);
   assert.equal(
@@ -26,17 +17,9 @@ test('emulated CCA: extend REM1, report, verify; the token carries REM1 = SHA-25
       .code,
     0,
   );
-  const v = await runCliJson([
-    'evidence',
-    'verify',
-    join(dir, 'r.json'),
-    '--trust-emulated',
-    '--nonce',
-    '0a0b',
-    '--json',
-  ]);
+  const v = await verifyEvidenceJson(join(dir, 'r.json'), { trustEmulated: true, nonce: '0a0b' });
   assert.equal(v.result.code, 0, v.result.stdout);
-  const j = v.json as VerifyJson;
+  const j = v.json;
   assert.equal(j.kind, 'cca');
   // DESIGN §2: REM ← H(REM ‖ data) in the realm hash (sha256 by default).
   const expect = createHash('sha256')
@@ -44,37 +27,27 @@ test('emulated CCA: extend REM1, report, verify; the token carries REM1 = SHA-25
     .update(Buffer.from('00112233', 'hex'))
     .digest('hex');
   assert.equal(j.claims['rem1'], expect);
-  const wrong = await runCliJson([
-    'evidence',
-    'verify',
-    join(dir, 'r.json'),
-    '--trust-emulated',
-    '--nonce',
-    '0a0c',
-    '--json',
-  ]);
+  const wrong = await verifyEvidenceJson(join(dir, 'r.json'), {
+    trustEmulated: true,
+    nonce: '0a0c',
+  });
   assert.equal(wrong.result.code, 1);
   assert.deepEqual(
-    (wrong.json as VerifyJson).errors.map((e) => e.code),
+    wrong.json.errors.map((e) => e.code),
     ['ERR_NONCE_MISMATCH'],
   );
 });
 
 test('CCA-3 through the CLI with its trust anchor; without one → exit 2', async () => {
   const tok = fixture('evidence', 'cca', 'rustcca-ffm00.cca-token.cbor');
-  const ok = await runCliJson([
-    'evidence',
-    'verify',
-    tok,
-    '--trust-anchor',
-    fixture('evidence', 'cca', 'rustcca-tfa.ta.json'),
-    '--json',
-  ]);
+  const ok = await verifyEvidenceJson(tok, {
+    trustAnchor: fixture('evidence', 'cca', 'rustcca-tfa.ta.json'),
+  });
   assert.equal(ok.result.code, 0);
   assert.equal(
-    (ok.json as VerifyJson).claims['rim'],
+    ok.json.claims['rim'],
     '311314ab73620350cf758834ae5c65d9e8c2dc7febe6e7d9654bbe864e300d49',
   );
-  const none = await runCliJson(['evidence', 'verify', tok, '--json']);
+  const none = await verifyEvidenceJson(tok);
   assert.equal(none.result.code, 2);
 });

@@ -3,23 +3,13 @@
 // capture verifies with --cert at its asserted time with the JSON contract's names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli, runCliJson } from '../../_support/cli.js';
+import { cliError, runCli, runCliJson, verifyEvidenceJson } from '../../_support/cli.js';
 import { fixture } from '../../_support/paths.js';
-
-interface VerifyJson {
-  verified: boolean;
-  kind: string;
-  claims: Record<string, unknown>;
-  errors: { code: string }[];
-  trust: { emulated: boolean };
-}
+import { tempDir } from '../../_support/tmp.js';
 
 test('emulated SNP: report → evidence verify (--trust-emulated, nonce), refused without trust', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'mrstack-snp-cli-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'mrstack-snp-cli-');
   const init = await runCli(['emulate', 'init', '--profile', 'snp', '--tvm-state', dir, '--json']);
   assert.equal(init.code, 0, init.stderr);
   const rep = await runCli([
@@ -32,17 +22,12 @@ test('emulated SNP: report → evidence verify (--trust-emulated, nonce), refuse
     join(dir, 'r.json'),
   ]);
   assert.equal(rep.code, 0, rep.stderr);
-  const ok = await runCliJson([
-    'evidence',
-    'verify',
-    join(dir, 'r.json'),
-    '--trust-emulated',
-    '--nonce',
-    '00112233',
-    '--json',
-  ]);
+  const ok = await verifyEvidenceJson(join(dir, 'r.json'), {
+    trustEmulated: true,
+    nonce: '00112233',
+  });
   assert.equal(ok.result.code, 0, ok.result.stdout);
-  const j = ok.json as VerifyJson;
+  const j = ok.json;
   assert.equal(j.verified, true);
   assert.equal(j.kind, 'snp');
   assert.equal(j.trust.emulated, true);
@@ -50,54 +35,29 @@ test('emulated SNP: report → evidence verify (--trust-emulated, nonce), refuse
   // MEASUREMENT is the TVM's static value, as `mr read` reports it.
   const mr = await runCliJson(['mr', 'read', 'measurement', '--tvm-state', dir, '--json']);
   assert.equal(j.claims['measurement'], (mr.json as { value: string }).value);
-  const bad = await runCliJson([
-    'evidence',
-    'verify',
-    join(dir, 'r.json'),
-    '--nonce',
-    '00112233',
-    '--json',
-  ]);
+  const bad = await verifyEvidenceJson(join(dir, 'r.json'), { nonce: '00112233' });
   assert.equal(bad.result.code, 1);
-  assert.ok((bad.json as VerifyJson).errors.some((e) => e.code === 'ERR_UNTRUSTED_ROOT'));
+  assert.ok(bad.json.errors.some((e) => e.code === 'ERR_UNTRUSTED_ROOT'));
 });
 
 test('SNP-1 through the CLI: --cert, --at, snake_case claims, exit codes', async () => {
   const rep = fixture('evidence', 'snp', 'gosevguest-milan-v2.report.bin');
   const vcek = fixture('evidence', 'snp', 'gosevguest-milan-v2.vcek.der');
-  const ok = await runCliJson([
-    'evidence',
-    'verify',
-    rep,
-    '--cert',
-    vcek,
-    '--at',
-    '2022-09-24T01:00:00Z',
-    '--json',
-  ]);
+  const ok = await verifyEvidenceJson(rep, { cert: vcek, at: '2022-09-24T01:00:00Z' });
   assert.equal(ok.result.code, 0);
-  const c = (ok.json as VerifyJson).claims;
+  const c = ok.json.claims;
   assert.equal(
     c['chip_id'],
     '3ac3fe21e13fb0990eb28a802e3fb6a29483a6b0753590c951bdd3b8e53786184ca39e359669a2b76a1936776b564ea464cdce40c05f63c9b610c5068b006b5d',
   );
   assert.equal((c['reported_tcb'] as { raw: string }).raw, '0x4405000000000002');
-  const late = await runCliJson([
-    'evidence',
-    'verify',
-    rep,
-    '--cert',
-    vcek,
-    '--at',
-    '2053-07-01T01:00:00Z',
-    '--json',
-  ]);
+  const late = await verifyEvidenceJson(rep, { cert: vcek, at: '2053-07-01T01:00:00Z' });
   assert.equal(late.result.code, 1);
   assert.deepEqual(
-    (late.json as VerifyJson).errors.map((e) => e.code),
+    late.json.errors.map((e) => e.code),
     ['ERR_CERT_EXPIRED'],
   );
-  const none = await runCliJson(['evidence', 'verify', rep, '--json']);
+  const none = await verifyEvidenceJson(rep);
   assert.equal(none.result.code, 2);
-  assert.equal((none.json as { error: { code: string } }).error.code, 'ERR_COLLATERAL_MISSING');
+  assert.equal(cliError(none.json).code, 'ERR_COLLATERAL_MISSING');
 });

@@ -7,56 +7,22 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { constants, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import {
-  bits,
-  caExtension,
-  encodeCertificate,
-  encodeTbs,
-  int,
-  name,
-  seq,
-  sigAlgId,
-  time,
-  toPem,
-  type Extension,
-} from '../../../src/formats/snp/x509_encode.js';
-import { attachSnpSignature, encodeSnpReportBody } from '../../../src/formats/snp/report_encode.js';
+import type { KeyObject } from 'node:crypto';
+import { bits, int, seq, sigAlgId, time, toPem } from '../../../src/formats/snp/x509_encode.js';
+import { encodeSnpReportBody } from '../../../src/formats/snp/report_encode.js';
 import { parseKdsCrl } from '../../../src/formats/snp/kds_crl.js';
 import { verifySnpReport } from '../../../src/verifier/verify/snp.js';
 import { fixture } from '../../_support/paths.js';
 import { runTool } from '../../_support/peers.js';
+import {
+  amdTestChain,
+  emulatedName,
+  pssSha384,
+  rsaKeyPair,
+  signSnpReport,
+} from '../../_support/snp_pki.js';
 
-const ORG = 'mrstack emulated root - not hardware backed';
-const pss = (key: KeyObject, data: Uint8Array): Uint8Array =>
-  sign('sha384', data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 48 });
-const rsa = (): { publicKey: KeyObject; privateKey: KeyObject } =>
-  generateKeyPairSync('rsa', { modulusLength: 2048 });
-const arkName = name([
-  ['O', ORG],
-  ['CN', 'ARK-CRL-Test'],
-]);
-
-function cert(
-  issuer: Uint8Array,
-  subject: Uint8Array,
-  serial: number,
-  pub: KeyObject,
-  key: KeyObject,
-  ext: Extension[],
-): Uint8Array {
-  const tbs = encodeTbs({
-    serial,
-    sigAlg: 'rsa-pss-sha384',
-    issuer,
-    subject,
-    notBefore: new Date('2025-01-01T00:00:00Z'),
-    notAfter: new Date('2030-01-01T00:00:00Z'),
-    spki: new Uint8Array(pub.export({ format: 'der', type: 'spki' })),
-    extensions: ext,
-  });
-  return encodeCertificate(tbs, 'rsa-pss-sha384', pss(key, tbs));
-}
+const arkName = emulatedName('ARK-CRL-Test');
 
 function crl(
   key: KeyObject,
@@ -74,29 +40,16 @@ function crl(
       ? []
       : [seq(...revoked.map((s) => seq(int(s), time(new Date(thisUpdate)))))]),
   );
-  return seq(tbs, sigAlgId('rsa-pss-sha384'), bits(pss(key, tbs)));
+  return seq(tbs, sigAlgId('rsa-pss-sha384'), bits(pssSha384(key, tbs)));
 }
 
-const ark = rsa();
-const ask = rsa();
-const vcek = generateKeyPairSync('ec', { namedCurve: 'P-384' });
-const askName = name([
-  ['O', ORG],
-  ['CN', 'SEV-CRL-Test'],
-]);
-const arkDer = cert(arkName, arkName, 1, ark.publicKey, ark.privateKey, [caExtension()]);
-const askDer = cert(arkName, askName, 5, ask.publicKey, ark.privateKey, [caExtension()]);
-const vcekDer = cert(
-  askName,
-  name([
-    ['O', ORG],
-    ['CN', 'SEV-VCEK'],
-  ]),
-  0,
-  vcek.publicKey,
-  ask.privateKey,
-  [],
-);
+// The CRL lists the ASK by its serial (5).
+const chain = amdTestChain({
+  ark: { cn: 'ARK-CRL-Test', serial: 1 },
+  ask: { cn: 'SEV-CRL-Test', serial: 5 },
+  leaf: { cn: 'SEV-VCEK', serial: 0, extensions: [] },
+});
+const { ark, arkDer } = chain;
 
 const body = encodeSnpReportBody({
   version: 3,
@@ -109,11 +62,10 @@ const body = encodeSnpReportBody({
   mask_chip_key: true,
   cpuid: { family: 0x19, model: 1, stepping: 1 },
 });
-const s = sign('sha384', body, { key: vcek.privateKey, dsaEncoding: 'ieee-p1363' });
-const report = attachSnpSignature(body, s.subarray(0, 48), s.subarray(48));
+const report = signSnpReport(body, chain.leaf.privateKey);
 const AT = new Date('2026-03-01T00:00:00Z');
 const run = (crls: Uint8Array[]): ReturnType<typeof verifySnpReport> =>
-  verifySnpReport(report, { at: AT, certs: [vcekDer, askDer, arkDer], trustEmulated: true, crls });
+  verifySnpReport(report, { at: AT, certs: chain.certs, trustEmulated: true, crls });
 const codes = (r: ReturnType<typeof verifySnpReport>): string[] => [
   ...new Set(r.errors.map((e) => e.code)),
 ];
@@ -137,7 +89,7 @@ test('the ASK revoked → ERR_CERT_REVOKED; stale CRL → ERR_CERT_EXPIRED; fore
     ['ERR_CERT_EXPIRED'],
   );
   assert.deepEqual(
-    codes(run([crl(rsa().privateKey, [], '2026-02-01T00:00:00Z', '2026-04-01T00:00:00Z')])),
+    codes(run([crl(rsaKeyPair().privateKey, [], '2026-02-01T00:00:00Z', '2026-04-01T00:00:00Z')])),
     ['ERR_CHAIN_INVALID'],
   );
 });

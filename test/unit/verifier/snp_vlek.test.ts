@@ -3,70 +3,34 @@
 // report naming the VLEK is not accepted with a VCEK.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { constants, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import {
-  caExtension,
-  encodeCertificate,
-  encodeTbs,
-  ia5,
-  int,
-  name,
-  type Extension,
-} from '../../../src/formats/snp/x509_encode.js';
-import { attachSnpSignature, encodeSnpReportBody } from '../../../src/formats/snp/report_encode.js';
+import { ia5, int, type Extension } from '../../../src/formats/snp/x509_encode.js';
+import { encodeSnpReportBody } from '../../../src/formats/snp/report_encode.js';
 import { verifySnpReport } from '../../../src/verifier/verify/snp.js';
+import { amdOid, amdTestChain, signSnpReport, snpTestCert } from '../../_support/snp_pki.js';
 
-const ORG = 'mrstack emulated root - not hardware backed';
-const rsa = (): { publicKey: KeyObject; privateKey: KeyObject } =>
-  generateKeyPairSync('rsa', { modulusLength: 2048 });
-
-function cert(
-  issuer: string,
-  subject: string,
-  pub: KeyObject,
-  key: KeyObject,
-  ext: Extension[],
-): Uint8Array {
-  const tbs = encodeTbs({
-    serial: 1,
-    sigAlg: 'rsa-pss-sha384',
-    issuer: name([
-      ['O', ORG],
-      ['CN', issuer],
-    ]),
-    subject: name([
-      ['O', ORG],
-      ['CN', subject],
-    ]),
-    notBefore: new Date('2025-01-01T00:00:00Z'),
-    notAfter: new Date('2030-01-01T00:00:00Z'),
-    spki: new Uint8Array(pub.export({ format: 'der', type: 'spki' })),
-    extensions: ext,
-  });
-  const sig = sign('sha384', tbs, {
-    key,
-    padding: constants.RSA_PKCS1_PSS_PADDING,
-    saltLength: 48,
-  });
-  return encodeCertificate(tbs, 'rsa-pss-sha384', sig);
-}
-
-const ark = rsa();
-const asvk = rsa();
-const vlek = generateKeyPairSync('ec', { namedCurve: 'P-384' });
-const amd = (s: string): string => `1.3.6.1.4.1.3704.1.${s}`;
 const spl: Extension[] = [
-  { oid: amd('2'), value: ia5('Milan') },
-  { oid: amd('3.1'), value: int(3) },
-  { oid: amd('3.2'), value: int(0) },
-  { oid: amd('3.3'), value: int(8) },
-  { oid: amd('3.8'), value: int(115) },
-  { oid: amd('5'), value: ia5('example-csp') },
+  { oid: amdOid('2'), value: ia5('Milan') },
+  { oid: amdOid('3.1'), value: int(3) },
+  { oid: amdOid('3.2'), value: int(0) },
+  { oid: amdOid('3.3'), value: int(8) },
+  { oid: amdOid('3.8'), value: int(115) },
+  { oid: amdOid('5'), value: ia5('example-csp') },
 ];
-const arkDer = cert('ARK-Test', 'ARK-Test', ark.publicKey, ark.privateKey, [caExtension()]);
-const asvkDer = cert('ARK-Test', 'SEV-VLEK-Test', asvk.publicKey, ark.privateKey, [caExtension()]);
-const vlekDer = cert('SEV-VLEK-Test', 'SEV-VLEK', vlek.publicKey, asvk.privateKey, spl);
-const vcekLike = cert('SEV-VLEK-Test', 'SEV-VCEK', vlek.publicKey, asvk.privateKey, spl);
+const chain = amdTestChain({
+  ark: { cn: 'ARK-Test', serial: 1 },
+  ask: { cn: 'SEV-VLEK-Test', serial: 1 },
+  leaf: { cn: 'SEV-VLEK', serial: 1, extensions: spl },
+});
+const { arkDer, askDer: asvkDer, leafDer: vlekDer } = chain;
+// The same key and extensions under the VCEK's subject name.
+const vcekLike = snpTestCert({
+  issuer: 'SEV-VLEK-Test',
+  subject: 'SEV-VCEK',
+  serial: 1,
+  subjectKey: chain.leaf.publicKey,
+  issuerKey: chain.ask.privateKey,
+  extensions: spl,
+});
 
 function report(signingKey: number): Uint8Array {
   const body = encodeSnpReportBody({
@@ -81,8 +45,7 @@ function report(signingKey: number): Uint8Array {
     mask_chip_key: true,
     cpuid: { family: 0x19, model: 0x01, stepping: 1 },
   });
-  const sig = sign('sha384', body, { key: vlek.privateKey, dsaEncoding: 'ieee-p1363' });
-  return attachSnpSignature(body, sig.subarray(0, 48), sig.subarray(48));
+  return signSnpReport(body, chain.leaf.privateKey);
 }
 
 const AT = new Date('2026-01-01T00:00:00Z');

@@ -7,12 +7,11 @@ import { readFileSync } from 'node:fs';
 import { fixture } from '../../../_support/paths.js';
 import { toHex } from '../../../../src/bytes/hex.js';
 import {
-  encodeTdxQuote,
   encodeTdxQuoteSignedPart,
   parseTdxQuote,
   tdxQuoteClaims,
-  type TdxQuote,
 } from '../../../../src/formats/tdx/quote.js';
+import { reencodeTdxQuote } from '../../../_support/tdx_quote.js';
 import { ParseError } from '../../../../src/errors.js';
 import { withLimits } from '../../../../src/limits.js';
 
@@ -198,23 +197,11 @@ test('TDX-3 GCE 8000-byte buffer: 3065 trailing zero bytes tolerated', () => {
   assert.equal(toHex(q.body.reportData), '00'.repeat(64));
 });
 
-function reencode(q: TdxQuote): Uint8Array {
-  const cd = q.certificationData;
-  return encodeTdxQuote(encodeTdxQuoteSignedPart(q.header, q.body), {
-    signature: q.signature,
-    attestationKey: q.attestationKey,
-    qeReport: cd.qeReport,
-    qeReportSignature: cd.qeReportSignature,
-    qeAuthData: cd.qeAuthData,
-    pckChainPem: cd.pckChainPem,
-  });
-}
-
 test('encoding a parsed quote gives back its bytes (up to the trailing padding)', () => {
   for (const name of ['gotdx-v4-spr-e4.quote.bin', 'gotdx-gce-cos113.quote-8000b.bin']) {
     const raw = load(name);
     const q = parseTdxQuote(raw);
-    const again = reencode(q);
+    const again = reencodeTdxQuote(q);
     assert.equal(toHex(again), toHex(raw.subarray(0, raw.length - q.trailingBytes)), name);
   }
   // v5 signed part (header, body type, size, 1.5 body) re-encodes exactly.

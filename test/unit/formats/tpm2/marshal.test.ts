@@ -55,6 +55,16 @@ interface Family {
 // EK policy: PolicySecret(TPM_RH_ENDORSEMENT), EK Credential Profile B.3.2.
 const EK_POLICY = '837197674484b3f81a90cc8d46a5d724fd52d76e06520b64f2a1da1b331469aa';
 
+// Types with more than one vector below share their codec.
+const TPMT_PUBLIC = {
+  read: (r: ByteReader) => readPublic(r, 'pub'),
+  write: (w: ByteWriter, v: TpmPublic) => writePublic(w, v),
+};
+const TPMT_SIGNATURE = {
+  read: (r: ByteReader) => readSignature(r, 'sig'),
+  write: (w: ByteWriter, v: never) => writeSignature(w, v),
+};
+
 const FAMILIES: readonly Family[] = [
   {
     name: 'TPM2B_DIGEST',
@@ -109,8 +119,7 @@ const FAMILIES: readonly Family[] = [
                0800 00000000 # 2048 bits, default exponent
                0100 ${z(256)}`),
     expected: ekTemplate('rsa'),
-    read: (r) => readPublic(r, 'pub'),
-    write: (w, v: TpmPublic) => writePublic(w, v),
+    ...TPMT_PUBLIC,
     caps: [
       {
         bytes: hx(`0001 000b 000300b2 0000 0010 0010 0800 00000000 0201 ${z(513)}`),
@@ -126,8 +135,7 @@ const FAMILIES: readonly Family[] = [
                0010 # kdf NULL
                0020 ${z(32)} | 0020 ${z(32)}`),
     expected: ekTemplate('ecc'),
-    read: (r) => readPublic(r, 'pub'),
-    write: (w, v: TpmPublic) => writePublic(w, v),
+    ...TPMT_PUBLIC,
     caps: [
       {
         bytes: hx(`0023 000b 00000000 0000 0010 0010 0003 0010 0081 ${z(129)}`),
@@ -165,16 +173,14 @@ const FAMILIES: readonly Family[] = [
     name: 'TPMT_SIGNATURE (ECDSA)',
     bytes: hx('0018 000b | 0002 0102 | 0003 030405'),
     expected: { kind: 'ecc', sigAlg: 0x18, hashAlg: 0xb, r: hx('0102'), s: hx('030405') },
-    read: (r) => readSignature(r, 'sig'),
-    write: (w, v: never) => writeSignature(w, v),
+    ...TPMT_SIGNATURE,
     caps: [{ bytes: hx(`0014 000b 0201 ${z(513)}`), field: 'sig.signature.sig.buffer' }],
   },
   {
     name: 'TPMT_SIGNATURE (RSAPSS)',
     bytes: hx(`0016 000c | 0004 ${'5a'.repeat(4)}`),
     expected: { kind: 'rsa', sigAlg: 0x16, hashAlg: 0xc, sig: hx('5a'.repeat(4)) },
-    read: (r) => readSignature(r, 'sig'),
-    write: (w, v: never) => writeSignature(w, v),
+    ...TPMT_SIGNATURE,
   },
   {
     name: 'TPMS_CONTEXT',
