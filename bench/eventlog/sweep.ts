@@ -15,20 +15,10 @@ import { ParseError } from '../../src/errors.js';
 import { bytesInput } from '../../src/eventlog/framing.js';
 import { getLogFormat } from '../../src/eventlog/registry.js';
 import type { LogFormat } from '../../src/eventlog/log_format.js';
+import { seededRng as rng } from '../../test/_support/rng.js';
 
 const MUTATIONS = Number(process.argv[2] ?? 2000);
 const ROOT = 'test/fixtures/eventlogs';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Outcome = { ok: true; count: number; offsets: number[] } | { ok: false; error: ParseError };
 
