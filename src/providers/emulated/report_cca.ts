@@ -38,13 +38,9 @@ import {
   CCA_PLATFORM_CLAIMS as P,
   CCA_REALM_CLAIMS as R,
 } from '../../formats/cca/token.js';
-import {
-  caExtension,
-  encodeCertificate,
-  encodeTbs,
-  name,
-  toPem,
-} from '../../formats/snp/x509_encode.js';
+import { caExtension, name } from '../../formats/x509/certificate_encode.js';
+import { toPem } from '../../formats/x509/pem_encode.js';
+import { issueCertificate, pemToDer } from './emulated_pki.js';
 import type { RawReport } from '../provider.js';
 import type { EmulatedReportContext, EmulatedReportFn } from './report.js';
 import { EMULATED_ORGANIZATION } from './report_snp.js';
@@ -63,7 +59,6 @@ const FILES = {
   cpakCert: 'cpak.pem',
   root: 'root.pem',
 } as const;
-const YEAR_MS = 365.25 * 24 * 3600 * 1000;
 
 function cert(
   issuerCn: string,
@@ -79,22 +74,18 @@ function cert(
       ['O', EMULATED_ORGANIZATION],
       ['CN', cn],
     ]);
-  const tbs = encodeTbs({
-    serial,
-    sigAlg: 'ecdsa-sha384',
-    issuer: n(issuerCn),
-    subject: n(subjectCn),
-    notBefore,
-    notAfter: new Date(notBefore.getTime() + 25 * YEAR_MS),
-    spki: new Uint8Array(pub.export({ format: 'der', type: 'spki' })),
-    extensions: ca ? [caExtension()] : [],
-  });
-  return encodeCertificate(tbs, 'ecdsa-sha384', sign('sha384', tbs, issuerKey));
-}
-
-function pemToDer(text: string): Uint8Array {
-  return new Uint8Array(
-    Buffer.from(text.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64'),
+  return issueCertificate(
+    {
+      serial,
+      sigAlg: 'ecdsa-sha384',
+      issuer: n(issuerCn),
+      subject: n(subjectCn),
+      subjectKey: pub,
+      notBefore,
+      years: 25,
+      extensions: ca ? [caExtension()] : [],
+    },
+    issuerKey,
   );
 }
 

@@ -8,19 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { constants, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { bits, int, seq, time } from '../../../src/formats/x509/der_encode.js';
 import {
-  bits,
   caExtension,
   encodeCertificate,
   encodeTbs,
-  int,
   name,
-  seq,
   sigAlgId,
-  time,
-  toPem,
   type Extension,
-} from '../../../src/formats/snp/x509_encode.js';
+} from '../../../src/formats/x509/certificate_encode.js';
+import { toPem } from '../../../src/formats/x509/pem_encode.js';
 import { attachSnpSignature, encodeSnpReportBody } from '../../../src/formats/snp/report_encode.js';
 import { parseKdsCrl } from '../../../src/formats/snp/kds_crl.js';
 import { verifySnpReport } from '../../../src/verifier/verify/snp.js';

@@ -4,15 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { ia5, int } from '../../../src/formats/x509/der_encode.js';
 import {
   caExtension,
   encodeCertificate,
   encodeTbs,
-  ia5,
-  int,
   name,
   type Extension,
-} from '../../../src/formats/snp/x509_encode.js';
+} from '../../../src/formats/x509/certificate_encode.js';
 import { attachSnpSignature, encodeSnpReportBody } from '../../../src/formats/snp/report_encode.js';
 import { verifySnpReport } from '../../../src/verifier/verify/snp.js';
 

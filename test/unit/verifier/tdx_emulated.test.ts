@@ -20,7 +20,8 @@ import {
 import { TdxQuoteVerifier } from '../../../src/verifier/verify/tdx_verifier.js';
 import { parseTdxCollateralFiles } from '../../../src/verifier/collateral/tdx_collateral.js';
 import { parseTdxQuote } from '../../../src/formats/tdx/quote.js';
-import { bits, int, name, seq, sigAlgId, time } from '../../../src/formats/snp/x509_encode.js';
+import { bits, int, seq, time } from '../../../src/formats/x509/der_encode.js';
+import { name, sigAlgId } from '../../../src/formats/x509/certificate_encode.js';
 
 async function emulatedQuote(): Promise<{
   dir: string;
