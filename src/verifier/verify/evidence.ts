@@ -34,6 +34,7 @@ import {
   type ResolvedVerifyOptions,
   type VerifyEvidenceOptions,
 } from './evidence_result.js';
+import { parseJsonText } from '../../formats/json/json_text.js';
 
 export {
   EVIDENCE_KINDS,
@@ -200,19 +201,7 @@ function hexField(o: Record<string, unknown>, key: string): Uint8Array | undefin
 }
 
 function parseEnvelope(text: string): ReportEnvelope | undefined {
-  let j: unknown;
-  try {
-    j = JSON.parse(text);
-  } catch (cause) {
-    throw new ParseError({
-      code: 'ERR_BAD_JSON',
-      format: 'json',
-      offset: 0,
-      field: 'evidence',
-      expected: 'JSON',
-      cause,
-    });
-  }
+  const j = parseJsonText(text, 'evidence', { expected: 'JSON' });
   if (typeof j !== 'object' || j === null) return undefined;
   const o = j as Record<string, unknown>;
   if (o['format'] !== 'mrstack-report-v1') return undefined;
