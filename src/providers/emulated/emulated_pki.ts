@@ -1,5 +1,5 @@
 /**
- * What the emulated PKIs (TDX, SNP, CCA) share: issuing a certificate with an issuer's key, and
+ * What the emulated PKIs (TDX, SNP, CCA) share: issuing certificates with an issuer's key, and
  * reading back the PEM files a key set was written as (docs/emulated-pki.md).
  *
  * @module
@@ -8,8 +8,8 @@ import { constants, sign, type KeyObject } from 'node:crypto';
 import {
   encodeCertificate,
   encodeTbs,
+  type Extension,
   type SigAlg,
-  type TbsInput,
 } from '../../formats/x509/certificate_encode.js';
 
 /** A Julian year in milliseconds, for validity periods. */
@@ -27,22 +27,43 @@ function signTbs(tbs: Uint8Array, alg: SigAlg, key: KeyObject): Uint8Array {
   return sign(alg === 'ecdsa-sha384' ? 'sha384' : 'sha256', tbs, key);
 }
 
-/** What {@link issueCertificate} needs: the TBS fields with the subject's public key. */
-export interface IssueInput extends Omit<TbsInput, 'spki' | 'notAfter'> {
-  readonly subjectKey: KeyObject;
-  /** Validity in years from `notBefore`. */
-  readonly years: number;
-}
+/**
+ * Issues one certificate of an emulated PKI: `subjectKey`'s, signed by `issuerKey`, valid for
+ * `years` from `notBefore`, with the PKI's serial when `serial` is not given.
+ */
+export type IssueCertificate = (
+  issuerCn: string,
+  subjectCn: string,
+  subjectKey: KeyObject,
+  issuerKey: KeyObject,
+  notBefore: Date,
+  years: number,
+  extensions: readonly Extension[],
+  serial?: number | bigint,
+) => Uint8Array;
 
-/** A DER certificate for `subjectKey`, signed by `issuerKey`. */
-export function issueCertificate(t: IssueInput, issuerKey: KeyObject): Uint8Array {
-  const { subjectKey, years, ...rest } = t;
-  const tbs = encodeTbs({
-    ...rest,
-    notAfter: new Date(t.notBefore.getTime() + years * YEAR_MS),
-    spki: new Uint8Array(subjectKey.export({ format: 'der', type: 'spki' })),
-  });
-  return encodeCertificate(tbs, t.sigAlg, signTbs(tbs, t.sigAlg, issuerKey));
+/**
+ * The certificate issuer of one emulated PKI: its signature algorithm, how it spells a Name
+ * from a common name, and (optionally) how it picks serials.
+ */
+export function certificateIssuer(
+  sigAlg: SigAlg,
+  nameOf: (cn: string) => Uint8Array,
+  nextSerial: () => number | bigint = () => 1,
+): IssueCertificate {
+  return (issuerCn, subjectCn, subjectKey, issuerKey, notBefore, years, extensions, serial) => {
+    const tbs = encodeTbs({
+      serial: serial ?? nextSerial(),
+      sigAlg,
+      issuer: nameOf(issuerCn),
+      subject: nameOf(subjectCn),
+      notBefore,
+      notAfter: new Date(notBefore.getTime() + years * YEAR_MS),
+      spki: new Uint8Array(subjectKey.export({ format: 'der', type: 'spki' })),
+      extensions,
+    });
+    return encodeCertificate(tbs, sigAlg, signTbs(tbs, sigAlg, issuerKey));
+  };
 }
 
 /** The DER inside one PEM block written by a key set (our own files: no validation). */

@@ -40,7 +40,7 @@ import {
 } from '../../formats/cca/token.js';
 import { caExtension, name } from '../../formats/x509/certificate_encode.js';
 import { toPem } from '../../formats/x509/pem_encode.js';
-import { issueCertificate, pemToDer } from './emulated_pki.js';
+import { certificateIssuer, pemToDer } from './emulated_pki.js';
 import type { RawReport } from '../provider.js';
 import type { EmulatedReportContext, EmulatedReportFn } from './report.js';
 import { EMULATED_ORGANIZATION } from './report_snp.js';
@@ -60,34 +60,12 @@ const FILES = {
   root: 'root.pem',
 } as const;
 
-function cert(
-  issuerCn: string,
-  subjectCn: string,
-  pub: KeyObject,
-  issuerKey: KeyObject,
-  notBefore: Date,
-  ca: boolean,
-  serial: number,
-): Uint8Array {
-  const n = (cn: string): Uint8Array =>
-    name([
-      ['O', EMULATED_ORGANIZATION],
-      ['CN', cn],
-    ]);
-  return issueCertificate(
-    {
-      serial,
-      sigAlg: 'ecdsa-sha384',
-      issuer: n(issuerCn),
-      subject: n(subjectCn),
-      subjectKey: pub,
-      notBefore,
-      years: 25,
-      extensions: ca ? [caExtension()] : [],
-    },
-    issuerKey,
-  );
-}
+const cert = certificateIssuer('ecdsa-sha384', (cn) =>
+  name([
+    ['O', EMULATED_ORGANIZATION],
+    ['CN', cn],
+  ]),
+);
 
 function readKeys(dir: string): EmulatedCcaKeys {
   const r = (f: string): string => fs.readFileSync(path.join(dir, f), 'utf8');
@@ -120,7 +98,8 @@ function writeKeySet(tmp: string, notBefore: Date): void {
     root.publicKey,
     root.privateKey,
     notBefore,
-    true,
+    25,
+    [caExtension()],
     1,
   );
   const cpakDer = cert(
@@ -129,7 +108,8 @@ function writeKeySet(tmp: string, notBefore: Date): void {
     cpak.publicKey,
     root.privateKey,
     notBefore,
-    false,
+    25,
+    [],
     2,
   );
   const w = (f: string, t: string): void => fs.writeFileSync(path.join(tmp, f), t, { mode: 0o600 });

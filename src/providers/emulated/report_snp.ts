@@ -29,7 +29,7 @@ import { encodeTcb } from '../../formats/snp/tcb.js';
 import { ia5, int } from '../../formats/x509/der_encode.js';
 import { caExtension, name, type Extension } from '../../formats/x509/certificate_encode.js';
 import { toPem } from '../../formats/x509/pem_encode.js';
-import { issueCertificate, pemToDer } from './emulated_pki.js';
+import { certificateIssuer, pemToDer } from './emulated_pki.js';
 import type { RawReport } from '../provider.js';
 import type { EmulatedReportContext, EmulatedReportFn } from './report.js';
 
@@ -69,30 +69,7 @@ function amdName(cn: string): Uint8Array {
   ]);
 }
 
-function makeCert(
-  issuerCn: string,
-  subjectCn: string,
-  subjectKey: KeyObject,
-  issuerKey: KeyObject,
-  notBefore: Date,
-  years: number,
-  extensions: readonly Extension[],
-  serial: number,
-): Uint8Array {
-  return issueCertificate(
-    {
-      serial,
-      sigAlg: 'rsa-pss-sha384',
-      issuer: amdName(issuerCn),
-      subject: amdName(subjectCn),
-      subjectKey,
-      notBefore,
-      years,
-      extensions,
-    },
-    issuerKey,
-  );
-}
+const makeCert = certificateIssuer('rsa-pss-sha384', amdName);
 
 /** AMD's VCEK extensions for the emulated chip. */
 function vcekExtensions(chipId: Uint8Array): Extension[] {

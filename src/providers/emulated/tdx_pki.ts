@@ -35,7 +35,7 @@ import {
   type Extension,
 } from '../../formats/x509/certificate_encode.js';
 import { toPem } from '../../formats/x509/pem_encode.js';
-import { issueCertificate, pemToDer } from './emulated_pki.js';
+import { certificateIssuer, pemToDer } from './emulated_pki.js';
 
 /** The subject organisation marking an mrstack emulated root (docs/emulated-pki.md). */
 export const EMULATED_TDX_ORGANIZATION = 'mrstack emulated root - not hardware backed';
@@ -101,29 +101,12 @@ function p256(): { publicKey: KeyObject; privateKey: KeyObject } {
   return generateKeyPairSync('ec', { namedCurve: 'P-256' });
 }
 
-function makeCert(
-  issuerCn: string,
-  subjectCn: string,
-  subjectKey: KeyObject,
-  issuerKey: KeyObject,
-  notBefore: Date,
-  years: number,
-  extensions: readonly Extension[],
-): Uint8Array {
-  return issueCertificate(
-    {
-      serial: BigInt(`0x${randomBytes(16).toString('hex')}`) >> 1n,
-      sigAlg: 'ecdsa-sha256',
-      issuer: intelName(issuerCn),
-      subject: intelName(subjectCn),
-      subjectKey,
-      notBefore,
-      years,
-      extensions,
-    },
-    issuerKey,
-  );
-}
+// Random positive 127-bit serials, as a CA would assign them.
+const makeCert = certificateIssuer(
+  'ecdsa-sha256',
+  intelName,
+  () => BigInt(`0x${randomBytes(16).toString('hex')}`) >> 1n,
+);
 
 function keyUsage(cert: boolean): Extension {
   // keyUsage: keyCertSign + cRLSign (CA) or digitalSignature + nonRepudiation (leaf).
