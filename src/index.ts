@@ -559,16 +559,19 @@ export type { TrustedCheckpoint } from './formats/bundle/checkpoint_spec.js';
 
 // verifier: verify (signatures, chains, TCB), replay, collateral
 export {
-  EVIDENCE_KINDS,
   EVIDENCE_VERIFIERS,
-  ResultBuilder,
-  checkReportDataNonce,
-  reportDataBinding,
   decodeEvidenceInput,
   detectEvidenceKind,
   showEvidence,
   verifyEvidence,
 } from './verifier/verify/evidence.js';
+export type { ReportEnvelope, DecodedEvidenceInput } from './verifier/verify/evidence.js';
+export {
+  EVIDENCE_KINDS,
+  ResultBuilder,
+  checkReportDataNonce,
+  reportDataBinding,
+} from './verifier/verify/evidence_result.js';
 export type {
   EvidenceKind,
   EvidenceIssue,
@@ -580,9 +583,7 @@ export type {
   VerifyEvidenceOptions,
   ResolvedVerifyOptions,
   EvidenceVerifier,
-  ReportEnvelope,
-  DecodedEvidenceInput,
-} from './verifier/verify/evidence.js';
+} from './verifier/verify/evidence_result.js';
 export {
   TdxQuoteVerifier,
   TDX_VERIFIER,

@@ -10,11 +10,11 @@ import { X509Certificate } from 'node:crypto';
 import { fixture } from '../_support/paths.js';
 import { runTool } from '../_support/peers.js';
 import { concatBytes, toHex } from '../../src/bytes/hex.js';
-import {
-  verifyEvidence,
-  type EvidenceResult,
-  type VerifyEvidenceOptions,
-} from '../../src/verifier/verify/evidence.js';
+import { verifyEvidence } from '../../src/verifier/verify/evidence.js';
+import type {
+  EvidenceResult,
+  VerifyEvidenceOptions,
+} from '../../src/verifier/verify/evidence_result.js';
 import {
   encodeTdxQuote,
   encodeTdxQuoteSignedPart,

@@ -36,25 +36,6 @@ import {
 } from './evidence_result.js';
 import { parseJsonText } from '../../formats/json/json_text.js';
 
-export {
-  EVIDENCE_KINDS,
-  ResultBuilder,
-  checkReportDataNonce,
-  reportDataBinding,
-} from './evidence_result.js';
-export type {
-  EvidenceKind,
-  EvidenceIssue,
-  CheckOutcome,
-  TrustInfo,
-  EvidenceResult,
-  EvidenceShowResult,
-  CollateralInput,
-  VerifyEvidenceOptions,
-  ResolvedVerifyOptions,
-  EvidenceVerifier,
-} from './evidence_result.js';
-
 const u32be = (d: Uint8Array, o: number): number =>
   d.length >= o + 4 ? new DataView(d.buffer, d.byteOffset + o, 4).getUint32(0, false) : -1;
 const u32le = (d: Uint8Array, o: number): number =>
