@@ -5,7 +5,7 @@
  * @module
  */
 
-// errors and limits
+// errors, limits, bytes, crypto
 export {
   ERROR_CODES,
   MrstackError,
@@ -31,14 +31,10 @@ export type {
 } from './errors.js';
 export { DEFAULT_LIMITS, withLimits } from './limits.js';
 export type { Limits } from './limits.js';
-
-// bytes
 export { ByteReader } from './bytes/reader.js';
 export type { ByteReaderOptions, ErrorDetail } from './bytes/reader.js';
 export { ByteWriter } from './bytes/writer.js';
 export { toHex, fromHex, bytesEqual, concatBytes } from './bytes/hex.js';
-
-// crypto
 export {
   HASH_ALGS,
   hashInfo,
@@ -51,7 +47,7 @@ export {
 export type { HashAlg, HashAlgInfo } from './crypto/hash_alg.js';
 export { hash, hashEquals, hashParts, extend } from './crypto/hash.js';
 
-// providers
+// providers: the interface, emulated, linux, tpm; the emulated kernel-ABI mount
 export { parseMrSelector, formatMrSelector, selectMrs } from './providers/provider.js';
 export type {
   Provider,
@@ -67,8 +63,6 @@ export type {
   RawReport,
   IoOptions,
 } from './providers/provider.js';
-
-// providers: the emulated TVM
 export {
   openEmulatedProvider,
   EmulatedProvider,
@@ -97,8 +91,61 @@ export type {
   EmulatedReportFn,
   EmulatedRegister,
 } from './providers/emulated/report.js';
+export { makeEmulatedSnpReport, loadOrCreateSnpKeys } from './providers/emulated/report_snp.js';
+export type { EmulatedSnpKeys } from './providers/emulated/report_snp.js';
+export { makeEmulatedCcaToken, loadOrCreateCcaKeys } from './providers/emulated/report_cca.js';
+export type { EmulatedCcaKeys } from './providers/emulated/report_cca.js';
+export {
+  tpmEmulatedReport,
+  loadEmulatedAk,
+  emulatedAkPublic,
+} from './providers/emulated/report_tpm.js';
+export { openLinuxProvider, probeLinux } from './providers/linux/linux_provider.js';
+export type { LinuxProvider, LinuxProviderOptions } from './providers/linux/linux_provider.js';
+export { nodeTsmFs } from './providers/linux/tsm_fs.js';
+export type { TsmFs, TsmStat } from './providers/linux/tsm_fs.js';
+export { requestTsmReport } from './providers/linux/configfs_report.js';
+export type { TsmReportOptions } from './providers/linux/configfs_report.js';
+export { findKernelLogs, openKernelLog } from './providers/linux/log_locations.js';
+export type { KernelLog, KernelLogKind } from './providers/linux/log_locations.js';
+export { KNOWN_TSM_MR_DEVICES, TSM_REPORT_PROVIDERS } from './providers/linux/devices.js';
+export type { KnownDevice, KnownMr } from './providers/linux/devices.js';
+export { Tpm } from './providers/tpm/tpm.js';
+export type { PcrReading, LoadedKey } from './providers/tpm/tpm.js';
+export { TpmProvider, openTpmProvider, openTpmTransport } from './providers/tpm/tpm_provider.js';
+export type { TpmProviderOptions, TpmLocation } from './providers/tpm/tpm_provider.js';
+export type { TpmTransport } from './providers/tpm/transport.js';
+export { DeviceTransport, DEFAULT_TPM_DEVICE } from './providers/tpm/device_transport.js';
+export {
+  SwtpmTransport,
+  SwtpmControl,
+  SWTPM_CTRL,
+  parseSocketAddress,
+  formatAddress,
+} from './providers/tpm/swtpm_transport.js';
+export type { SocketAddress } from './providers/tpm/swtpm_transport.js';
+export {
+  createEk,
+  createSrk,
+  createAk,
+  loadAk,
+  readEkCertificate,
+  encodeAkBlob,
+  decodeAkBlob,
+} from './providers/tpm/identity.js';
+export type { AkBlob } from './providers/tpm/identity.js';
+export { startSwtpm, setupSwtpmState, findFreePortPair } from './providers/tpm/swtpm_process.js';
+export type {
+  SwtpmInstance,
+  StartSwtpmOptions,
+  SwtpmSetupOptions,
+} from './providers/tpm/swtpm_process.js';
+export { checkAgentPcr, RESETTABLE_PCRS, DRTM_PCRS } from './providers/tpm/agent_pcrs.js';
+export { mountEmulatedTvm } from './emulate/fuse_mount.js';
+export type { EmulatedMount, MountOptions } from './emulate/fuse_mount.js';
+export type { EmulatedKernelOptions } from './emulate/tsm_report_dir.js';
 
-// event logs (eventlog core; TCG PC Client, CCEL, AAEL formats)
+// event logs: event model, framing, format registry, replay
 export { ANCHOR_KINDS } from './eventlog/event.js';
 export type {
   AnchorKind,
@@ -134,14 +181,6 @@ export {
   registerLogFormat,
 } from './eventlog/registry.js';
 export { Replay, replay, replayEvents, compareRegisters } from './eventlog/replay.js';
-export {
-  applyWorkarounds,
-  findWorkaround,
-  workaroundDigests,
-  REPLAY_WORKAROUNDS,
-  WORKAROUND_FAMILIES,
-} from './eventlog/workarounds.js';
-export type { ReplayWorkaround, WorkaroundFamily } from './eventlog/workarounds.js';
 export type {
   ExpectedValues,
   RegisterValues,
@@ -151,6 +190,14 @@ export type {
   ReplayResult,
   VerifiedReplay,
 } from './eventlog/replay.js';
+export {
+  applyWorkarounds,
+  findWorkaround,
+  workaroundDigests,
+  REPLAY_WORKAROUNDS,
+  WORKAROUND_FAMILIES,
+} from './eventlog/workarounds.js';
+export type { ReplayWorkaround, WorkaroundFamily } from './eventlog/workarounds.js';
 export { parseExpectedJson } from './eventlog/expect.js';
 export { openLogFile, openLogStream, logFileSize } from './eventlog/log_source.js';
 export type { OpenedLog, OpenLogOptions } from './eventlog/log_source.js';
@@ -170,6 +217,26 @@ export type { TcgRecordInput, TcgLogWriterOptions } from './eventlog/tcg2_writer
 export { tcg2Format } from './eventlog/tcg2_format.js';
 export { ccelFormat, isAaelV2Record } from './eventlog/ccel_format.js';
 export { aaelFormat, AAEL_DEFAULT_REGISTER } from './eventlog/aael_format.js';
+export { imaBinaryFormat, imaAsciiFormat } from './eventlog/ima_format.js';
+export type { ImaEvent } from './eventlog/ima_format.js';
+export { celTlvFormat, celJsonFormat } from './eventlog/cel_format.js';
+export type { CelEvent } from './eventlog/cel_format.js';
+export { MrlogReplayer, replayMrlog } from './eventlog/mrlog_replay.js';
+export type {
+  BankValues,
+  MrlogStart,
+  MrlogGap,
+  VmrObservation,
+  MrlogReplayOptions,
+  MrlogReplayResult,
+} from './eventlog/mrlog_replay.js';
+export { replayVmr, vmrExtend, vmrInitial } from './eventlog/mrlog_vmr.js';
+export type { VmrReplayResult } from './eventlog/mrlog_vmr.js';
+export { mrlogEventsToCel, mrlogCelRegister, MRLOG_CEL_EVENT_TYPES } from './eventlog/mrlog_cel.js';
+
+// formats: pure parse/encode of event logs, evidence, TPM 2.0 structures, bundles
+export { RecordReader } from './formats/stream/record_reader.js';
+export type { PartialTail, TailDescription } from './formats/stream/record_reader.js';
 export { EventType, eventTypeName, eventTypeByName } from './formats/tcg2/event_types.js';
 export type { EventTypeName } from './formats/tcg2/event_types.js';
 export { parseSpecIdEvent, encodeSpecIdEvent } from './formats/tcg2/spec_id_event.js';
@@ -188,124 +255,6 @@ export {
 export type { CcelAcpiTable } from './formats/ccel/acpi_table.js';
 export { parseAaelLine, splitAaelEvent } from './formats/aael/aael_line.js';
 export type { AaelLine } from './formats/aael/aael_line.js';
-
-// evidence verification: the front door (all kinds) and TDX quotes, collateral, TCB evaluation
-export {
-  EVIDENCE_KINDS,
-  EVIDENCE_VERIFIERS,
-  ResultBuilder,
-  checkReportDataNonce,
-  reportDataBinding,
-  decodeEvidenceInput,
-  detectEvidenceKind,
-  showEvidence,
-  verifyEvidence,
-} from './verifier/verify/evidence.js';
-export type {
-  EvidenceKind,
-  EvidenceIssue,
-  CheckOutcome,
-  TrustInfo,
-  EvidenceResult,
-  EvidenceShowResult,
-  CollateralInput,
-  VerifyEvidenceOptions,
-  ResolvedVerifyOptions,
-  EvidenceVerifier,
-  ReportEnvelope,
-  DecodedEvidenceInput,
-} from './verifier/verify/evidence.js';
-export {
-  TDX_QUOTE,
-  parseTdxQuote,
-  encodeTdxQuote,
-  encodeTdxQuoteSignedPart,
-  encodeQeCertificationData,
-  tdxQuoteClaims,
-  tdAttributeFlags,
-} from './formats/tdx/quote.js';
-export type {
-  TdxQuote,
-  TdxQuoteHeader,
-  TdReportBody,
-  QeReportCertificationData,
-  TdxQuoteSignatureInit,
-} from './formats/tdx/quote.js';
-export {
-  ENCLAVE_REPORT_SIZE,
-  readEnclaveReport,
-  encodeEnclaveReport,
-} from './formats/tdx/enclave_report.js';
-export type { EnclaveReport } from './formats/tdx/enclave_report.js';
-export {
-  TDREPORT_SIZE,
-  parseTdReport,
-  encodeTdReport,
-  checkTdReportHashes,
-} from './formats/tdx/tdreport.js';
-export type { TdReport, TdReportInit } from './formats/tdx/tdreport.js';
-export {
-  SGX_EXTENSION_OID,
-  parsePckExtension,
-  encodePckExtension,
-} from './formats/tdx/pck_extension.js';
-export type { PckExtension } from './formats/tdx/pck_extension.js';
-export {
-  TdxQuoteVerifier,
-  TDX_VERIFIER,
-  looksLikeTdxQuote,
-  pckExtensionOf,
-} from './verifier/verify/tdx_verifier.js';
-export type { TdxVerifierConfig, TdxVerifyOptions } from './verifier/verify/tdx_verifier.js';
-export {
-  TCB_STATUS,
-  evaluateTdxTcb,
-  matchTdxTcbLevel,
-  convergeTcbStatus,
-  checkQeIdentity,
-} from './verifier/verify/tdx_tcb.js';
-export type { TdxTcbInput, TdxTcbEvaluation } from './verifier/verify/tdx_tcb.js';
-export { INTEL_SGX_ROOT_CA_PEM } from './verifier/verify/tdx_roots.js';
-export {
-  EMULATED_ROOT_ORGANIZATION,
-  parseCertificate,
-  verifyCertChain,
-  parseCrl,
-  verifyCrl,
-  isRevoked,
-  isEmulatedRoot,
-} from './verifier/verify/x509_chain.js';
-export type { VerifiedChain, ChainOptions, Crl } from './verifier/verify/x509_chain.js';
-export {
-  parseTdxCollateralFiles,
-  parseQuoteCollateralV3,
-  parseTdxTcbInfo,
-  parseQeIdentity,
-} from './verifier/collateral/tdx_collateral.js';
-export type {
-  TdxCollateral,
-  TdxTcbInfo,
-  TdxTcbLevel,
-  QeIdentity,
-  IsvTcbLevel,
-  TdxModuleIdentity,
-  SignedJson,
-} from './verifier/collateral/tdx_collateral.js';
-// --- linux provider (kernel tsm-mr + configfs-tsm) and the emulated kernel ABI mount ---
-export { openLinuxProvider, probeLinux } from './providers/linux/linux_provider.js';
-export type { LinuxProvider, LinuxProviderOptions } from './providers/linux/linux_provider.js';
-export { nodeTsmFs } from './providers/linux/tsm_fs.js';
-export type { TsmFs, TsmStat } from './providers/linux/tsm_fs.js';
-export { requestTsmReport } from './providers/linux/configfs_report.js';
-export type { TsmReportOptions } from './providers/linux/configfs_report.js';
-export { findKernelLogs, openKernelLog } from './providers/linux/log_locations.js';
-export type { KernelLog, KernelLogKind } from './providers/linux/log_locations.js';
-export { KNOWN_TSM_MR_DEVICES, TSM_REPORT_PROVIDERS } from './providers/linux/devices.js';
-export type { KnownDevice, KnownMr } from './providers/linux/devices.js';
-export { mountEmulatedTvm } from './emulate/fuse_mount.js';
-export type { EmulatedMount, MountOptions } from './emulate/fuse_mount.js';
-export type { EmulatedKernelOptions } from './emulate/tsm_report_dir.js';
-// --- IMA and CEL event-log formats (formats/ima, formats/cel; adapters eventlog/ima_format, cel_format) ---
 export {
   IMA_TEMPLATES,
   imaTemplateFields,
@@ -358,12 +307,68 @@ export {
 } from './formats/cel/cel_json.js';
 export { CelReplay, replayCel } from './formats/cel/cel_replay.js';
 export type { CelReplayResult } from './formats/cel/cel_replay.js';
-export { imaBinaryFormat, imaAsciiFormat } from './eventlog/ima_format.js';
-export type { ImaEvent } from './eventlog/ima_format.js';
-export { celTlvFormat, celJsonFormat } from './eventlog/cel_format.js';
-export type { CelEvent } from './eventlog/cel_format.js';
-
-// --- SEV-SNP reports, Arm CCA tokens, Azure HCL / SVSM bindings, collateral fetching (issue 5, part 2) ---
+export {
+  parseMrlogLine,
+  formatMrlogRecord,
+  findControlChar,
+  isDomain,
+  MRLOG_RESERVED,
+  RESERVED_TOKEN_RE,
+  NAME_RE as MRLOG_NAME_RE,
+  DOMAIN_RE as MRLOG_DOMAIN_RE,
+  OPERATION_RE as MRLOG_OPERATION_RE,
+} from './formats/mrlog/record.js';
+export type {
+  MrlogRecord,
+  MrlogRecordBody,
+  MrlogRecordKind,
+  MrlogValue,
+  MrlogVmrValue,
+} from './formats/mrlog/record.js';
+export { parseMrlog, checkMrlogStructure, serializeMrlog } from './formats/mrlog/parse.js';
+export type { ParseMrlogOptions, ParsedMrlog, MrlogRole } from './formats/mrlog/parse.js';
+export { tenantEventLine } from './formats/mrlog/event.js';
+export type { TenantEventInput } from './formats/mrlog/event.js';
+export {
+  TDX_QUOTE,
+  parseTdxQuote,
+  encodeTdxQuote,
+  encodeTdxQuoteSignedPart,
+  encodeQeCertificationData,
+  tdxQuoteClaims,
+  tdAttributeFlags,
+} from './formats/tdx/quote.js';
+export type {
+  TdxQuote,
+  TdxQuoteHeader,
+  TdReportBody,
+  QeReportCertificationData,
+  TdxQuoteSignatureInit,
+} from './formats/tdx/quote.js';
+export {
+  ENCLAVE_REPORT_SIZE,
+  readEnclaveReport,
+  encodeEnclaveReport,
+} from './formats/tdx/enclave_report.js';
+export type { EnclaveReport } from './formats/tdx/enclave_report.js';
+export {
+  TDREPORT_SIZE,
+  parseTdReport,
+  encodeTdReport,
+  checkTdReportHashes,
+} from './formats/tdx/tdreport.js';
+export type { TdReport, TdReportInit } from './formats/tdx/tdreport.js';
+export type {
+  TdSeamFields,
+  TdMeasurementFields,
+  TdMeasurementInit,
+} from './formats/tdx/td_identity.js';
+export {
+  SGX_EXTENSION_OID,
+  parsePckExtension,
+  encodePckExtension,
+} from './formats/tdx/pck_extension.js';
+export type { PckExtension } from './formats/tdx/pck_extension.js';
 export {
   SNP_REPORT_SIZE,
   SNP_SIGNED_SIZE,
@@ -409,24 +414,6 @@ export type { VcekExtensions } from './formats/snp/vcek_extensions.js';
 export { parseCrlWindow, parseKdsCrl, serialHex } from './formats/snp/kds_crl.js';
 export type { CrlWindow, KdsCrl } from './formats/snp/kds_crl.js';
 export {
-  verifySnpReport,
-  verifyParsedSnpReport,
-  showSnpReport,
-  snpSignatureValid,
-  SNP_VERIFIER,
-  SNP_CHECKS,
-} from './verifier/verify/snp.js';
-export type { SnpVerifyOptions } from './verifier/verify/snp.js';
-export {
-  SnpChainCache,
-  buildSnpChain,
-  checkChainValidity,
-  loadCertificates,
-} from './verifier/verify/snp_chain.js';
-export type { SnpVerifiedChain, SnpChainOptions, ChainLink } from './verifier/verify/snp_chain.js';
-export { AMD_ROOTS } from './verifier/verify/snp_roots.js';
-export type { AmdProductCerts } from './verifier/verify/snp_roots.js';
-export {
   HCL_MAGIC,
   HCL_REPORT_TYPE,
   parseHclReport,
@@ -435,21 +422,11 @@ export {
 } from './formats/azure/hcl_report.js';
 export type { HclReport } from './formats/azure/hcl_report.js';
 export {
-  checkHclBinding,
-  hclAkPublicKey,
-  checkHclAkMatches,
-} from './verifier/verify/binding_hcl.js';
-export {
   SVSM_GUIDS,
   parseSvsmManifest,
   encodeSvsmManifest,
 } from './formats/svsm/services_manifest.js';
 export type { SvsmManifest, SvsmService } from './formats/svsm/services_manifest.js';
-export {
-  checkSvsmBinding,
-  svsmReportData,
-  svsmVtpmEkPublic,
-} from './verifier/verify/binding_svsm.js';
 export {
   COSE_ALGS,
   coseAlgInfo,
@@ -473,32 +450,6 @@ export type {
   CcaRealmClaims,
   CcaSwComponent,
 } from './formats/cca/token.js';
-export {
-  verifyCcaToken,
-  loadCcaTrustAnchors,
-  realmPublicKey,
-  coseSignatureValid,
-  CCA_VERIFIER,
-} from './verifier/verify/cca.js';
-export type { CcaVerifyOptions, CcaTrustAnchor } from './verifier/verify/cca.js';
-export {
-  CollateralCache,
-  defaultCollateralCacheDir,
-  COLLATERAL_META_FORMAT,
-} from './verifier/collateral/cache.js';
-export type { CacheEntryMeta, CachedItem } from './verifier/collateral/cache.js';
-export { PoliteFetcher, retryAfterMs } from './verifier/collateral/cache_http.js';
-export type { PoliteFetcherOptions, HttpResponse } from './verifier/collateral/cache_http.js';
-export { fetchTdxCollateral, INTEL_PCS_URL } from './verifier/collateral/pcs.js';
-export type { TdxFetchOptions, FetchResult } from './verifier/collateral/pcs.js';
-export { fetchSnpCollateral, kdsVcekUrl, AMD_KDS_URL } from './verifier/collateral/kds.js';
-export type { SnpFetchOptions } from './verifier/collateral/kds.js';
-export { makeEmulatedSnpReport, loadOrCreateSnpKeys } from './providers/emulated/report_snp.js';
-export type { EmulatedSnpKeys } from './providers/emulated/report_snp.js';
-export { makeEmulatedCcaToken, loadOrCreateCcaKeys } from './providers/emulated/report_cca.js';
-export type { EmulatedCcaKeys } from './providers/emulated/report_cca.js';
-
-// --- TPM 2.0: marshalling (formats/tpm2), the tpm provider and transports, quote verification (issue 7) ---
 export {
   TPM_ST,
   TPM_CC,
@@ -588,94 +539,6 @@ export {
 } from './formats/tpm2/public_key.js';
 export { makeCredential, kdfa, kdfe } from './formats/tpm2/credential.js';
 export type { MadeCredential, MakeCredentialOptions } from './formats/tpm2/credential.js';
-export { Tpm } from './providers/tpm/tpm.js';
-export type { PcrReading, LoadedKey } from './providers/tpm/tpm.js';
-export { TpmProvider, openTpmProvider, openTpmTransport } from './providers/tpm/tpm_provider.js';
-export type { TpmProviderOptions, TpmLocation } from './providers/tpm/tpm_provider.js';
-export type { TpmTransport } from './providers/tpm/transport.js';
-export { DeviceTransport, DEFAULT_TPM_DEVICE } from './providers/tpm/device_transport.js';
-export {
-  SwtpmTransport,
-  SwtpmControl,
-  SWTPM_CTRL,
-  parseSocketAddress,
-  formatAddress,
-} from './providers/tpm/swtpm_transport.js';
-export type { SocketAddress } from './providers/tpm/swtpm_transport.js';
-export {
-  createEk,
-  createSrk,
-  createAk,
-  loadAk,
-  readEkCertificate,
-  encodeAkBlob,
-  decodeAkBlob,
-} from './providers/tpm/identity.js';
-export type { AkBlob } from './providers/tpm/identity.js';
-export { startSwtpm, setupSwtpmState, findFreePortPair } from './providers/tpm/swtpm_process.js';
-export type {
-  SwtpmInstance,
-  StartSwtpmOptions,
-  SwtpmSetupOptions,
-} from './providers/tpm/swtpm_process.js';
-export { checkAgentPcr, RESETTABLE_PCRS, DRTM_PCRS } from './providers/tpm/agent_pcrs.js';
-export {
-  verifyTpmQuote,
-  parsePcrValues,
-  akFromBytes,
-  loadAkPublicKey,
-  pssSaltLength,
-  selectedPcrValues,
-  TPM_QUOTE_VERIFIER,
-} from './verifier/verify/tpm_quote.js';
-export type {
-  TpmQuoteInput,
-  TpmQuoteResult,
-  TpmQuoteClaims,
-  TpmQuoteIssue,
-  PcrValues,
-  AkInput,
-} from './verifier/verify/tpm_quote.js';
-export {
-  tpmEmulatedReport,
-  loadEmulatedAk,
-  emulatedAkPublic,
-} from './providers/emulated/report_tpm.js';
-
-// --- the measurement agent: mrlog, evidence bundles, layered replay, agent core, client (issue 8) ---
-export {
-  parseMrlogLine,
-  formatMrlogRecord,
-  findControlChar,
-  isDomain,
-  MRLOG_RESERVED,
-  RESERVED_TOKEN_RE,
-  NAME_RE as MRLOG_NAME_RE,
-  DOMAIN_RE as MRLOG_DOMAIN_RE,
-  OPERATION_RE as MRLOG_OPERATION_RE,
-} from './formats/mrlog/record.js';
-export type {
-  MrlogRecord,
-  MrlogRecordBody,
-  MrlogRecordKind,
-  MrlogValue,
-  MrlogVmrValue,
-} from './formats/mrlog/record.js';
-export { parseMrlog, checkMrlogStructure, serializeMrlog } from './formats/mrlog/parse.js';
-export type { ParseMrlogOptions, ParsedMrlog, MrlogRole } from './formats/mrlog/parse.js';
-export { tenantEventLine } from './formats/mrlog/event.js';
-export type { TenantEventInput } from './formats/mrlog/event.js';
-export { MrlogReplayer, replayMrlog } from './eventlog/mrlog_replay.js';
-export type {
-  BankValues,
-  MrlogStart,
-  MrlogGap,
-  VmrObservation,
-  MrlogReplayOptions,
-  MrlogReplayResult,
-} from './eventlog/mrlog_replay.js';
-export { replayVmr, vmrExtend, vmrInitial } from './eventlog/mrlog_vmr.js';
-export type { VmrReplayResult } from './eventlog/mrlog_vmr.js';
 export { evidenceBinding, EVIDENCE_LABEL } from './formats/bundle/binding.js';
 export {
   merkleLeaf,
@@ -700,15 +563,121 @@ export type {
   BundleTenantLog,
   BundleFirmwareLog,
 } from './formats/bundle/bundle.js';
+export { parseTrustedCheckpoint } from './formats/bundle/checkpoint_spec.js';
+export type { TrustedCheckpoint } from './formats/bundle/checkpoint_spec.js';
+
+// verifier: verify (signatures, chains, TCB), replay, collateral
+export {
+  EVIDENCE_VERIFIERS,
+  decodeEvidenceInput,
+  detectEvidenceKind,
+  showEvidence,
+  verifyEvidence,
+} from './verifier/verify/evidence.js';
+export type { ReportEnvelope, DecodedEvidenceInput } from './verifier/verify/evidence.js';
+export {
+  EVIDENCE_KINDS,
+  ResultBuilder,
+  checkReportDataNonce,
+  reportDataBinding,
+} from './verifier/verify/evidence_result.js';
+export type {
+  EvidenceKind,
+  EvidenceIssue,
+  CheckOutcome,
+  TrustInfo,
+  EvidenceResult,
+  EvidenceShowResult,
+  CollateralInput,
+  VerifyEvidenceOptions,
+  ResolvedVerifyOptions,
+  EvidenceVerifier,
+} from './verifier/verify/evidence_result.js';
+export {
+  TdxQuoteVerifier,
+  TDX_VERIFIER,
+  looksLikeTdxQuote,
+  pckExtensionOf,
+} from './verifier/verify/tdx_verifier.js';
+export type { TdxVerifierConfig, TdxVerifyOptions } from './verifier/verify/tdx_verifier.js';
+export {
+  TCB_STATUS,
+  evaluateTdxTcb,
+  matchTdxTcbLevel,
+  convergeTcbStatus,
+  checkQeIdentity,
+} from './verifier/verify/tdx_tcb.js';
+export type { TdxTcbInput, TdxTcbEvaluation } from './verifier/verify/tdx_tcb.js';
+export { INTEL_SGX_ROOT_CA_PEM } from './verifier/verify/tdx_roots.js';
+export {
+  EMULATED_ROOT_ORGANIZATION,
+  parseCertificate,
+  verifyCertChain,
+  parseCrl,
+  verifyCrl,
+  isRevoked,
+  isEmulatedRoot,
+} from './verifier/verify/x509_chain.js';
+export type { VerifiedChain, ChainOptions, Crl } from './verifier/verify/x509_chain.js';
+export {
+  verifySnpReport,
+  verifyParsedSnpReport,
+  showSnpReport,
+  snpSignatureValid,
+  SNP_VERIFIER,
+  SNP_CHECKS,
+} from './verifier/verify/snp.js';
+export type { SnpVerifyOptions } from './verifier/verify/snp.js';
+export {
+  SnpChainCache,
+  buildSnpChain,
+  checkChainValidity,
+  loadCertificates,
+} from './verifier/verify/snp_chain.js';
+export type { SnpVerifiedChain, SnpChainOptions, ChainLink } from './verifier/verify/snp_chain.js';
+export { AMD_ROOTS } from './verifier/verify/snp_roots.js';
+export type { AmdProductCerts } from './verifier/verify/snp_roots.js';
+export {
+  checkHclBinding,
+  hclAkPublicKey,
+  checkHclAkMatches,
+} from './verifier/verify/binding_hcl.js';
+export {
+  checkSvsmBinding,
+  svsmReportData,
+  svsmVtpmEkPublic,
+} from './verifier/verify/binding_svsm.js';
+export {
+  verifyCcaToken,
+  loadCcaTrustAnchors,
+  realmPublicKey,
+  coseSignatureValid,
+  CCA_VERIFIER,
+} from './verifier/verify/cca.js';
+export type { CcaVerifyOptions, CcaTrustAnchor } from './verifier/verify/cca.js';
+export {
+  verifyTpmQuote,
+  parsePcrValues,
+  akFromBytes,
+  loadAkPublicKey,
+  pssSaltLength,
+  selectedPcrValues,
+  TPM_QUOTE_VERIFIER,
+} from './verifier/verify/tpm_quote.js';
+export type {
+  TpmQuoteInput,
+  TpmQuoteResult,
+  TpmQuoteClaims,
+  TpmQuoteIssue,
+  PcrValues,
+  AkInput,
+} from './verifier/verify/tpm_quote.js';
+export { BUNDLE_VERIFIER } from './verifier/verify/bundle.js';
 export {
   replayBundle,
   agentRegisterReset,
   replayFirmwareLog,
 } from './verifier/replay/bundle_replay.js';
-export { parseTrustedCheckpoint } from './formats/bundle/checkpoint_spec.js';
-export type { TrustedCheckpoint } from './formats/bundle/checkpoint_spec.js';
-export { mrlogEventsToCel, mrlogCelRegister, MRLOG_CEL_EVENT_TYPES } from './eventlog/mrlog_cel.js';
-export { compressLogFile, compressArchivedLogs, readLogFile } from './agent/physical_log.js';
 export type {
   FirmwareReplay,
   CheckpointSeen,
@@ -718,7 +687,36 @@ export type {
   LayerIssue,
   TenantEventView,
 } from './verifier/replay/bundle_replay.js';
-export { BUNDLE_VERIFIER } from './verifier/verify/bundle.js';
+export {
+  parseTdxCollateralFiles,
+  parseQuoteCollateralV3,
+  parseTdxTcbInfo,
+  parseQeIdentity,
+} from './verifier/collateral/tdx_collateral.js';
+export type {
+  TdxCollateral,
+  TdxTcbInfo,
+  TdxTcbLevel,
+  QeIdentity,
+  IsvTcbLevel,
+  TdxModuleIdentity,
+  SignedJson,
+} from './verifier/collateral/tdx_collateral.js';
+export {
+  CollateralCache,
+  defaultCollateralCacheDir,
+  COLLATERAL_META_FORMAT,
+} from './verifier/collateral/cache.js';
+export type { CacheEntryMeta, CachedItem, NewCachedItem } from './verifier/collateral/cache.js';
+export { PoliteFetcher, retryAfterMs } from './verifier/collateral/cache_http.js';
+export type { PoliteFetcherOptions, HttpResponse } from './verifier/collateral/cache_http.js';
+export { fetchTdxCollateral, INTEL_PCS_URL } from './verifier/collateral/pcs.js';
+export type { TdxFetchOptions, FetchResult } from './verifier/collateral/pcs.js';
+export { fetchSnpCollateral, kdsVcekUrl, AMD_KDS_URL } from './verifier/collateral/kds.js';
+export type { SnpFetchOptions } from './verifier/collateral/kds.js';
+
+// agent: the measurement agent, server, clients, tenants
+export { compressLogFile, compressArchivedLogs, readLogFile } from './agent/physical_log.js';
 export { Agent } from './agent/agent.js';
 export type {
   AgentOptions,

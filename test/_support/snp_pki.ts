@@ -11,7 +11,7 @@ import {
   encodeTbs,
   name,
   type Extension,
-} from '../../src/formats/snp/x509_encode.js';
+} from '../../src/formats/x509/certificate_encode.js';
 import { attachSnpSignature } from '../../src/formats/snp/report_encode.js';
 
 /** The organisation of emulated roots (docs/emulated-pki.md). */

@@ -11,11 +11,11 @@ import { fixture } from '../_support/paths.js';
 import { runTool } from '../_support/peers.js';
 import { reencodeTdxQuote } from '../_support/tdx_quote.js';
 import { concatBytes, toHex } from '../../src/bytes/hex.js';
-import {
-  verifyEvidence,
-  type EvidenceResult,
-  type VerifyEvidenceOptions,
-} from '../../src/verifier/verify/evidence.js';
+import { verifyEvidence } from '../../src/verifier/verify/evidence.js';
+import type {
+  EvidenceResult,
+  VerifyEvidenceOptions,
+} from '../../src/verifier/verify/evidence_result.js';
 import { parseTdxQuote } from '../../src/formats/tdx/quote.js';
 import { ParseError } from '../../src/errors.js';
 

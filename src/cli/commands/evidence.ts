@@ -21,7 +21,7 @@ import type {
   EvidenceKind,
   EvidenceResult,
   VerifyEvidenceOptions,
-} from '../../verifier/verify/evidence.js';
+} from '../../verifier/verify/evidence_result.js';
 import { action, printFields, printJson, toJsonText } from '../output.js';
 
 interface ShowOptions {

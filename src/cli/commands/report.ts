@@ -20,7 +20,7 @@ import type { Command } from 'commander';
 import { fromHex, toHex } from '../../bytes/hex.js';
 import { fromErrno, UsageError } from '../../errors.js';
 import type { RawReport, ReportFormat } from '../../providers/provider.js';
-import type { EvidenceKind } from '../../verifier/verify/evidence.js';
+import type { EvidenceKind } from '../../verifier/verify/evidence_result.js';
 import { reportDataBinding } from '../../verifier/verify/evidence_result.js';
 import { action, printFields, printJson, toJsonText } from '../output.js';
 import {

@@ -10,6 +10,7 @@
 import { ParseError } from '../../errors.js';
 import { lookupHashAlg, type HashAlg } from '../../crypto/hash_alg.js';
 import { fromHex, toHex } from '../../bytes/hex.js';
+import { parseJsonText } from '../json/json_text.js';
 
 /** The `format` value of a bundle. */
 export const BUNDLE_FORMAT = 'mrstack-evidence-bundle';
@@ -225,19 +226,11 @@ function window(f: Fields): BundleLogWindow {
  * @throws ParseError `ERR_BAD_JSON`, `ERR_BAD_HEX`, `ERR_UNSUPPORTED_VERSION`
  */
 export function parseBundle(input: Uint8Array | string): EvidenceBundle {
-  let j: unknown;
-  try {
-    j = JSON.parse(typeof input === 'string' ? input : Buffer.from(input).toString('utf8'));
-  } catch (cause) {
-    throw new ParseError({
-      code: 'ERR_BAD_JSON',
-      format: 'bundle',
-      offset: 0,
-      field: 'bundle',
-      expected: 'JSON',
-      cause,
-    });
-  }
+  const j = parseJsonText(
+    typeof input === 'string' ? input : Buffer.from(input).toString('utf8'),
+    'bundle',
+    { format: 'bundle', expected: 'JSON' },
+  );
   if (typeof j !== 'object' || j === null || Array.isArray(j)) {
     throw new ParseError({
       code: 'ERR_BAD_JSON',

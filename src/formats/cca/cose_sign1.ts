@@ -82,7 +82,8 @@ export function decodeCbor(bytes: Uint8Array, format: FormatId, field: string): 
   }
 }
 
-function bad(field: string, expected: string, actual?: string): ParseError {
+/** An `ERR_BAD_VALUE` of a CCA token (CBOR carries no byte offsets, so the field locates it). */
+export function ccaBadValue(field: string, expected: string, actual?: string): ParseError {
   return new ParseError({
     code: 'ERR_BAD_VALUE',
     format: 'cca-token',
@@ -105,21 +106,21 @@ export function isBytes(v: unknown): v is Uint8Array {
 export function parseCoseSign1(bytes: Uint8Array, field: string): CoseSign1 {
   let v = decodeCbor(bytes, 'cca-token', field);
   if (v instanceof Tag) {
-    if (v.tag !== 18) throw bad(`${field}.tag`, '18 (COSE_Sign1)', String(v.tag));
+    if (v.tag !== 18) throw ccaBadValue(`${field}.tag`, '18 (COSE_Sign1)', String(v.tag));
     v = v.value as unknown;
   }
   if (!Array.isArray(v) || v.length !== 4) {
-    throw bad(field, 'a COSE_Sign1 array of 4 items');
+    throw ccaBadValue(field, 'a COSE_Sign1 array of 4 items');
   }
   const [p, u, payload, sig] = v as unknown[];
-  if (!isBytes(p)) throw bad(`${field}.protected`, 'a byte string');
-  if (!(u instanceof Map)) throw bad(`${field}.unprotected`, 'a map');
+  if (!isBytes(p)) throw ccaBadValue(`${field}.protected`, 'a byte string');
+  if (!(u instanceof Map)) throw ccaBadValue(`${field}.unprotected`, 'a map');
   if (!isBytes(payload))
-    throw bad(`${field}.payload`, 'a byte string (detached payloads are not used)');
-  if (!isBytes(sig)) throw bad(`${field}.signature`, 'a byte string');
+    throw ccaBadValue(`${field}.payload`, 'a byte string (detached payloads are not used)');
+  if (!isBytes(sig)) throw ccaBadValue(`${field}.signature`, 'a byte string');
   const ph: unknown =
     p.length === 0 ? new Map<unknown, unknown>() : decodeCbor(p, 'cca-token', `${field}.protected`);
-  if (!(ph instanceof Map)) throw bad(`${field}.protected`, 'an encoded map');
+  if (!(ph instanceof Map)) throw ccaBadValue(`${field}.protected`, 'an encoded map');
   const alg: unknown = (ph as Map<unknown, unknown>).get(1);
   return {
     protectedBytes: new Uint8Array(p),

@@ -11,7 +11,14 @@ import { Tag } from 'cbor-x';
 import { ParseError } from '../../errors.js';
 import { DEFAULT_LIMITS, type Limits } from '../../limits.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
-import { cborEncoder, decodeCbor, isBytes, parseCoseSign1, type CoseSign1 } from './cose_sign1.js';
+import {
+  ccaBadValue as bad,
+  cborEncoder,
+  decodeCbor,
+  isBytes,
+  parseCoseSign1,
+  type CoseSign1,
+} from './cose_sign1.js';
 
 /** CBOR tags and collection keys. */
 export const CCA_TAGS = { legacyCollection: 399, cmwCollection: 907, coseSign1: 18 } as const;
@@ -95,17 +102,6 @@ export interface CcaToken {
   readonly realm: CoseSign1;
   readonly platformClaims: CcaPlatformClaims;
   readonly realmClaims: CcaRealmClaims;
-}
-
-function bad(field: string, expected: string, actual?: string): ParseError {
-  return new ParseError({
-    code: 'ERR_BAD_VALUE',
-    format: 'cca-token',
-    offset: 0,
-    field,
-    expected,
-    ...(actual === undefined ? {} : { actual }),
-  });
 }
 
 /** The lifecycle state name of a PSA/CCA security lifecycle value. */

@@ -8,11 +8,16 @@
  *
  * @module
  */
-import { concatBytes } from '../../bytes/hex.js';
 import { ParseError } from '../../errors.js';
 import { ByteReader } from '../../bytes/reader.js';
 import { ByteWriter } from '../../bytes/writer.js';
 import { DEFAULT_LIMITS, type Limits } from '../../limits.js';
+import {
+  RecordReader,
+  readAllRecords,
+  streamRecords,
+  type TailDescription,
+} from '../stream/record_reader.js';
 import {
   CEL_IMA_TEMPLATE_FIELDS,
   CEL_MGT_TYPES,
@@ -238,81 +243,36 @@ export function readCelTlvRecord(r: ByteReader, index: number, maxRecordSize: nu
 }
 
 /** Incremental reader: feed chunks, take records (memory bounded by one record). */
-export class CelTlvReader {
-  readonly #opts: CelTlvOptions;
+export class CelTlvReader extends RecordReader<CelRecord> {
   readonly #maxRecord: number;
-  #carry: Uint8Array = new Uint8Array(0);
-  #carryOrigin = 0;
-  #count = 0;
-  #partialTail: { offset: number; bytes: number } | undefined;
 
   constructor(opts: CelTlvOptions = {}) {
-    this.#opts = opts;
+    super('cel-tlv', opts.partialTail);
     this.#maxRecord = opts.limits?.maxRecordSize ?? DEFAULT_LIMITS.maxRecordSize;
   }
 
-  /** Complete records returned so far. */
-  get count(): number {
-    return this.#count;
+  protected override readRecord(r: ByteReader, index: number): CelRecord {
+    return readCelTlvRecord(r, index, this.#maxRecord);
   }
 
-  /** With `partialTail: 'stop'`: the cut record's offset and size. */
-  get partialTail(): { offset: number; bytes: number } | undefined {
-    return this.#partialTail;
+  // Only an end of input at the outer level is "more bytes needed"; a nested structure that
+  // ends early is corruption (its length was given).
+  protected override waitsForMore(buf: Uint8Array, pos: number): boolean {
+    return isOuterTruncation(buf, pos);
   }
 
-  /** Adds a chunk and returns every record now complete. */
-  push(chunk: Uint8Array): CelRecord[] {
-    const buf = this.#carry.length === 0 ? chunk : concatBytes(this.#carry, chunk);
-    const origin = this.#carryOrigin;
-    const r = new ByteReader(buf, { format: 'cel-tlv', origin });
-    const out: CelRecord[] = [];
-    let pos = 0;
-    while (r.remaining > 0) {
-      try {
-        out.push(readCelTlvRecord(r, this.#count, this.#maxRecord));
-      } catch (e) {
-        // Only an end of input at the outer level is "more bytes needed"; a nested structure
-        // that ends early is corruption (its length was given).
-        if (e instanceof ParseError && e.incomplete && isOuterTruncation(buf, pos)) break;
-        throw e;
-      }
-      this.#count++;
-      pos = r.position;
-    }
-    this.#carry = pos === buf.length ? new Uint8Array(0) : buf.slice(pos);
-    this.#carryOrigin = origin + pos;
-    return out;
-  }
-
-  /** Ends the input: a remaining partial record is `ERR_TRUNCATED` (or recorded with `stop`). */
-  end(): void {
-    if (this.#carry.length === 0) return;
-    if (this.#opts.partialTail === 'stop') {
-      this.#partialTail = { offset: this.#carryOrigin, bytes: this.#carry.length };
-      return;
-    }
-    let field = `event[${this.#count}]`;
+  protected override describeTail(
+    tail: Uint8Array,
+    origin: number,
+    index: number,
+  ): TailDescription {
+    let field = `event[${index}]`;
     try {
-      readCelTlvRecord(
-        new ByteReader(this.#carry, { format: 'cel-tlv', origin: this.#carryOrigin }),
-        this.#count,
-        this.#maxRecord,
-      );
+      readCelTlvRecord(new ByteReader(tail, { format: 'cel-tlv', origin }), index, this.#maxRecord);
     } catch (e) {
       if (e instanceof ParseError) field = e.field;
     }
-    throw new ParseError({
-      code: 'ERR_TRUNCATED',
-      format: 'cel-tlv',
-      offset: this.#carryOrigin,
-      field,
-      expected: 'a complete record',
-      actual: `${this.#carry.length} bytes`,
-      record: this.#count,
-      incomplete: true,
-      completeRecords: this.#count,
-    });
+    return { field, expected: 'a complete record', actual: `${tail.length} bytes` };
   }
 }
 
@@ -335,10 +295,7 @@ function isOuterTruncation(buf: Uint8Array, start: number): boolean {
 
 /** Parses a whole CEL-TLV log held in memory. */
 export function parseCelTlv(buf: Uint8Array, opts: CelTlvOptions = {}): CelRecord[] {
-  const rd = new CelTlvReader(opts);
-  const out = buf.length === 0 ? [] : rd.push(buf);
-  rd.end();
-  return out;
+  return readAllRecords(new CelTlvReader(opts), buf);
 }
 
 /** Reads records from a stream of chunks. */
@@ -346,9 +303,7 @@ export async function* readCelTlvStream(
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   opts: CelTlvOptions = {},
 ): AsyncGenerator<CelRecord, void, undefined> {
-  const rd = new CelTlvReader(opts);
-  for await (const c of chunks) yield* rd.push(c);
-  rd.end();
+  yield* streamRecords(new CelTlvReader(opts), chunks);
 }
 
 function tlv(w: ByteWriter, type: number, value: Uint8Array): void {

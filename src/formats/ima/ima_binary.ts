@@ -10,11 +10,16 @@
  *
  * @module
  */
-import { concatBytes } from '../../bytes/hex.js';
 import { ParseError } from '../../errors.js';
 import { ByteReader } from '../../bytes/reader.js';
 import { ByteWriter } from '../../bytes/writer.js';
 import { DEFAULT_LIMITS, type Limits } from '../../limits.js';
+import {
+  RecordReader,
+  readAllRecords,
+  streamRecords,
+  type TailDescription,
+} from '../stream/record_reader.js';
 import { hashInfo, type HashAlg } from '../../crypto/hash_alg.js';
 import {
   IMA_LEGACY_DIGEST_SIZE,
@@ -200,16 +205,13 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * `push` view the chunk's bytes: a caller that reuses its chunk buffer must consume (or copy)
  * them before the next read.
  */
-export class ImaBinaryReader {
+export class ImaBinaryReader extends RecordReader<ImaEntry> {
   readonly #opts: ImaBinaryOptions;
   readonly #maxRecord: number;
   #layout: ImaBinaryLayout | undefined;
-  #carry: Uint8Array = new Uint8Array(0);
-  #carryOrigin = 0;
-  #count = 0;
-  #partialTail: { offset: number; bytes: number } | undefined;
 
   constructor(opts: ImaBinaryOptions = {}) {
+    super('ima-binary', opts.partialTail);
     this.#opts = opts;
     this.#maxRecord = opts.limits?.maxRecordSize ?? DEFAULT_LIMITS.maxRecordSize;
   }
@@ -219,104 +221,44 @@ export class ImaBinaryReader {
     return this.#layout;
   }
 
-  /** Complete records returned so far. */
-  get count(): number {
-    return this.#count;
+  protected override start(buf: Uint8Array): void {
+    this.#layout = detectImaBinaryLayout(buf, this.#opts);
   }
 
-  /** With `partialTail: 'stop'`: where the cut record began and how many bytes it had. */
-  get partialTail(): { offset: number; bytes: number } | undefined {
-    return this.#partialTail;
+  protected override readRecord(r: ByteReader, index: number): ImaEntry {
+    // start() has run before any record is read.
+    return readImaBinaryRecord(r, index, this.#layout!, this.#maxRecord);
   }
 
-  /** Adds a chunk and returns every entry now complete. */
-  push(chunk: Uint8Array): ImaEntry[] {
-    const buf = this.#carry.length === 0 ? chunk : concatBytes(this.#carry, chunk);
-    const out: ImaEntry[] = [];
-    const origin = this.#carryOrigin;
-    if (this.#layout === undefined) {
-      try {
-        this.#layout = detectImaBinaryLayout(buf, {
-          ...(this.#opts.bank === undefined ? {} : { bank: this.#opts.bank }),
-          ...(this.#opts.littleEndian === undefined
-            ? {}
-            : { littleEndian: this.#opts.littleEndian }),
-        });
-      } catch (e) {
-        if (e instanceof ParseError && e.incomplete) {
-          this.#carry = buf;
-          return out;
-        }
-        throw e;
-      }
-    }
-    const r = new ByteReader(buf, { format: 'ima-binary', origin });
-    let pos = 0;
-    while (r.remaining > 0) {
-      try {
-        out.push(readImaBinaryRecord(r, this.#count, this.#layout, this.#maxRecord));
-      } catch (e) {
-        if (e instanceof ParseError && e.incomplete) break;
-        throw e;
-      }
-      this.#count++;
-      pos = r.position;
-    }
-    // Keep the unfinished tail (a copy, so the caller's chunk can be reused).
-    this.#carry = pos === buf.length ? new Uint8Array(0) : buf.slice(pos);
-    this.#carryOrigin = origin + pos;
-    return out;
-  }
-
-  /**
-   * Ends the input. A remaining partial record is `ERR_TRUNCATED` with the number of complete
-   * records (or, with `partialTail: 'stop'`, recorded in {@link partialTail}).
-   */
-  end(): void {
-    if (this.#carry.length === 0) return;
-    const at = this.#carryOrigin;
-    if (this.#opts.partialTail === 'stop') {
-      this.#partialTail = { offset: at, bytes: this.#carry.length };
-      return;
-    }
-    // Re-parse to name the field the input ended in.
-    let field = `event[${this.#count}]`;
-    let expected: string | undefined;
-    let actual: string | undefined;
+  // Re-parses the cut record to name the field the input ended in.
+  protected override describeTail(
+    tail: Uint8Array,
+    origin: number,
+    index: number,
+  ): TailDescription {
     try {
-      const layout = this.#layout ?? detectImaBinaryLayout(this.#carry, this.#opts);
+      const layout = this.#layout ?? detectImaBinaryLayout(tail, this.#opts);
       readImaBinaryRecord(
-        new ByteReader(this.#carry, { format: 'ima-binary', origin: at }),
-        this.#count,
+        new ByteReader(tail, { format: 'ima-binary', origin }),
+        index,
         layout,
         this.#maxRecord,
       );
     } catch (e) {
       if (!(e instanceof ParseError) || !e.incomplete) throw e;
-      field = e.field;
-      expected = e.expected;
-      actual = e.actual;
+      return {
+        field: e.field,
+        ...(e.expected === undefined ? {} : { expected: e.expected }),
+        ...(e.actual === undefined ? {} : { actual: e.actual }),
+      };
     }
-    throw new ParseError({
-      code: 'ERR_TRUNCATED',
-      format: 'ima-binary',
-      offset: at,
-      field,
-      ...(expected === undefined ? {} : { expected }),
-      ...(actual === undefined ? {} : { actual }),
-      record: this.#count,
-      incomplete: true,
-      completeRecords: this.#count,
-    });
+    return { field: `event[${index}]` };
   }
 }
 
 /** Parses a whole binary list held in memory. */
 export function parseImaBinary(buf: Uint8Array, opts: ImaBinaryOptions = {}): ImaEntry[] {
-  const rd = new ImaBinaryReader(opts);
-  const out = buf.length === 0 ? [] : rd.push(buf);
-  rd.end();
-  return out;
+  return readAllRecords(new ImaBinaryReader(opts), buf);
 }
 
 /** Reads entries from a stream of chunks (constant memory). */
@@ -324,9 +266,7 @@ export async function* readImaBinaryStream(
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   opts: ImaBinaryOptions = {},
 ): AsyncGenerator<ImaEntry, void, undefined> {
-  const rd = new ImaBinaryReader(opts);
-  for await (const c of chunks) yield* rd.push(c);
-  rd.end();
+  yield* streamRecords(new ImaBinaryReader(opts), chunks);
 }
 
 /** Encodes one entry as a binary record, in the entry's byte order unless told otherwise. */

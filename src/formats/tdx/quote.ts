@@ -56,6 +56,14 @@ import {
   type EnclaveReport,
 } from './enclave_report.js';
 import { parsePemCertificates } from './pem_chain.js';
+import {
+  readTdMeasurementFields,
+  readTdSeamFields,
+  writeTdMeasurementFields,
+  writeTdSeamFields,
+  type TdMeasurementFields,
+  type TdSeamFields,
+} from './td_identity.js';
 
 /** Quote constants. */
 export const TDX_QUOTE = {
@@ -84,18 +92,7 @@ export interface TdxQuoteHeader {
 }
 
 /** The TD report body (TDX 1.0 fields; TDX 1.5 adds the two optional ones). */
-export interface TdReportBody {
-  readonly teeTcbSvn: Uint8Array;
-  readonly mrSeam: Uint8Array;
-  readonly mrSignerSeam: Uint8Array;
-  readonly seamAttributes: Uint8Array;
-  readonly tdAttributes: Uint8Array;
-  readonly xfam: Uint8Array;
-  readonly mrTd: Uint8Array;
-  readonly mrConfigId: Uint8Array;
-  readonly mrOwner: Uint8Array;
-  readonly mrOwnerConfig: Uint8Array;
-  readonly rtmr: readonly [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+export interface TdReportBody extends TdSeamFields, TdMeasurementFields {
   readonly reportData: Uint8Array;
   readonly teeTcbSvn2?: Uint8Array;
   readonly mrServiceTd?: Uint8Array;
@@ -196,31 +193,10 @@ function readHeader(r: ByteReader): TdxQuoteHeader {
 
 function readBody(r: ByteReader, tdx15: boolean): TdReportBody {
   const f = (n: number, name: string): Uint8Array => r.copy(n, `body.${name}`);
-  const teeTcbSvn = f(16, 'tee_tcb_svn');
-  const mrSeam = f(48, 'mrseam');
-  const mrSignerSeam = f(48, 'mrsignerseam');
-  const seamAttributes = f(8, 'seam_attributes');
-  const tdAttributes = f(8, 'td_attributes');
-  const xfam = f(8, 'xfam');
-  const mrTd = f(48, 'mrtd');
-  const mrConfigId = f(48, 'mrconfigid');
-  const mrOwner = f(48, 'mrowner');
-  const mrOwnerConfig = f(48, 'mrownerconfig');
-  const rtmr = [f(48, 'rtmr0'), f(48, 'rtmr1'), f(48, 'rtmr2'), f(48, 'rtmr3')] as const;
-  const reportData = f(64, 'report_data');
   const base = {
-    teeTcbSvn,
-    mrSeam,
-    mrSignerSeam,
-    seamAttributes,
-    tdAttributes,
-    xfam,
-    mrTd,
-    mrConfigId,
-    mrOwner,
-    mrOwnerConfig,
-    rtmr,
-    reportData,
+    ...readTdSeamFields(r, 'body'),
+    ...readTdMeasurementFields(r, 'body'),
+    reportData: f(64, 'report_data'),
   };
   if (!tdx15) return base;
   return { ...base, teeTcbSvn2: f(16, 'tee_tcb_svn2'), mrServiceTd: f(48, 'mrservicetd') };
@@ -362,17 +338,7 @@ export function encodeTdxQuoteSignedPart(header: TdxQuoteHeader, body: TdReportB
     w.u16le(tdx15 ? TDX_QUOTE.BODY_TDX15 : TDX_QUOTE.BODY_TDX10);
     w.u32le(tdx15 ? TDX_QUOTE.BODY_SIZE_TDX15 : TDX_QUOTE.BODY_SIZE_TDX10);
   }
-  w.bytes(fixed(body.teeTcbSvn, 16))
-    .bytes(fixed(body.mrSeam, 48))
-    .bytes(fixed(body.mrSignerSeam, 48))
-    .bytes(fixed(body.seamAttributes, 8))
-    .bytes(fixed(body.tdAttributes, 8))
-    .bytes(fixed(body.xfam, 8))
-    .bytes(fixed(body.mrTd, 48))
-    .bytes(fixed(body.mrConfigId, 48))
-    .bytes(fixed(body.mrOwner, 48))
-    .bytes(fixed(body.mrOwnerConfig, 48));
-  for (const m of body.rtmr) w.bytes(fixed(m, 48));
+  writeTdMeasurementFields(writeTdSeamFields(w, body), body);
   w.bytes(fixed(body.reportData, 64));
   if (tdx15) {
     w.bytes(fixed(body.teeTcbSvn2 ?? new Uint8Array(16), 16));

@@ -24,13 +24,22 @@ import { ByteWriter } from '../../bytes/writer.js';
 import { hash } from '../../crypto/hash.js';
 import { bytesEqual } from '../../bytes/hex.js';
 import { fixed } from './enclave_report.js';
+import {
+  readTdMeasurementFields,
+  readTdSeamFields,
+  writeTdMeasurementFields,
+  writeTdSeamFields,
+  type TdMeasurementFields,
+  type TdMeasurementInit,
+  type TdSeamFields,
+} from './td_identity.js';
 
 /** Size of a TDREPORT. */
 export const TDREPORT_SIZE = 1024;
 const TEE_TCB_INFO_SIZE = 239;
 
 /** A decoded TDREPORT. */
-export interface TdReport {
+export interface TdReport extends TdSeamFields, TdMeasurementFields {
   readonly reportType: Uint8Array;
   readonly cpuSvn: Uint8Array;
   readonly teeTcbInfoHash: Uint8Array;
@@ -40,19 +49,8 @@ export interface TdReport {
   /** The raw 239-byte TEE_TCB_INFO. */
   readonly teeTcbInfo: Uint8Array;
   readonly teeTcbInfoValid: Uint8Array;
-  readonly teeTcbSvn: Uint8Array;
-  readonly mrSeam: Uint8Array;
-  readonly mrSignerSeam: Uint8Array;
-  readonly seamAttributes: Uint8Array;
   /** The raw 512-byte TDINFO. */
   readonly tdInfo: Uint8Array;
-  readonly tdAttributes: Uint8Array;
-  readonly xfam: Uint8Array;
-  readonly mrTd: Uint8Array;
-  readonly mrConfigId: Uint8Array;
-  readonly mrOwner: Uint8Array;
-  readonly mrOwnerConfig: Uint8Array;
-  readonly rtmr: readonly [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
   readonly servTdHash: Uint8Array;
 }
 
@@ -79,24 +77,10 @@ export function parseTdReport(data: Uint8Array): TdReport {
   const mac = r.copy(32, 'reportmacstruct.mac');
   const teeTcbInfo = data.slice(256, 256 + TEE_TCB_INFO_SIZE);
   const teeTcbInfoValid = r.copy(8, 'tee_tcb_info.valid');
-  const teeTcbSvn = r.copy(16, 'tee_tcb_info.tee_tcb_svn');
-  const mrSeam = r.copy(48, 'tee_tcb_info.mrseam');
-  const mrSignerSeam = r.copy(48, 'tee_tcb_info.mrsignerseam');
-  const seamAttributes = r.copy(8, 'tee_tcb_info.attributes');
+  const seam = readTdSeamFields(r, 'tee_tcb_info');
   r.skip(111 + 17, 'tee_tcb_info.reserved');
   const tdInfo = data.slice(512, 1024);
-  const tdAttributes = r.copy(8, 'tdinfo.attributes');
-  const xfam = r.copy(8, 'tdinfo.xfam');
-  const mrTd = r.copy(48, 'tdinfo.mrtd');
-  const mrConfigId = r.copy(48, 'tdinfo.mrconfigid');
-  const mrOwner = r.copy(48, 'tdinfo.mrowner');
-  const mrOwnerConfig = r.copy(48, 'tdinfo.mrownerconfig');
-  const rtmr = [
-    r.copy(48, 'tdinfo.rtmr0'),
-    r.copy(48, 'tdinfo.rtmr1'),
-    r.copy(48, 'tdinfo.rtmr2'),
-    r.copy(48, 'tdinfo.rtmr3'),
-  ] as const;
+  const td = readTdMeasurementFields(r, 'tdinfo');
   const servTdHash = r.copy(48, 'tdinfo.servtd_hash');
   r.skip(64, 'tdinfo.reserved');
   r.expectEnd('tdreport');
@@ -109,18 +93,9 @@ export function parseTdReport(data: Uint8Array): TdReport {
     mac,
     teeTcbInfo,
     teeTcbInfoValid,
-    teeTcbSvn,
-    mrSeam,
-    mrSignerSeam,
-    seamAttributes,
+    ...seam,
     tdInfo,
-    tdAttributes,
-    xfam,
-    mrTd,
-    mrConfigId,
-    mrOwner,
-    mrOwnerConfig,
-    rtmr,
+    ...td,
     servTdHash,
   };
 }
@@ -137,43 +112,22 @@ export function checkTdReportHashes(t: TdReport): {
 }
 
 /** Fields of a TDREPORT to encode; the hashes are computed, the MAC is given (or zero). */
-export interface TdReportInit {
+export interface TdReportInit extends TdSeamFields, TdMeasurementInit {
   readonly cpuSvn?: Uint8Array;
   readonly reportData: Uint8Array;
   readonly mac?: Uint8Array;
-  readonly teeTcbSvn: Uint8Array;
-  readonly mrSeam: Uint8Array;
-  readonly mrSignerSeam: Uint8Array;
-  readonly seamAttributes: Uint8Array;
-  readonly tdAttributes: Uint8Array;
-  readonly xfam: Uint8Array;
-  readonly mrTd: Uint8Array;
-  readonly mrConfigId: Uint8Array;
-  readonly mrOwner: Uint8Array;
-  readonly mrOwnerConfig: Uint8Array;
-  readonly rtmr: readonly Uint8Array[];
   readonly servTdHash?: Uint8Array;
 }
 
 /** Encodes a TDREPORT with correct TEE_TCB_INFO_HASH and TEE_INFO_HASH. */
 export function encodeTdReport(init: TdReportInit): Uint8Array {
-  const teeTcbInfo = new ByteWriter(TEE_TCB_INFO_SIZE)
-    .bytes(new Uint8Array([0xff, 0x01, 0, 0, 0, 0, 0, 0]))
-    .bytes(fixed(init.teeTcbSvn, 16))
-    .bytes(fixed(init.mrSeam, 48))
-    .bytes(fixed(init.mrSignerSeam, 48))
-    .bytes(fixed(init.seamAttributes, 8))
+  const teeTcbInfo = writeTdSeamFields(
+    new ByteWriter(TEE_TCB_INFO_SIZE).bytes(new Uint8Array([0xff, 0x01, 0, 0, 0, 0, 0, 0])),
+    init,
+  )
     .zeros(111)
     .finish();
-  const td = new ByteWriter(512)
-    .bytes(fixed(init.tdAttributes, 8))
-    .bytes(fixed(init.xfam, 8))
-    .bytes(fixed(init.mrTd, 48))
-    .bytes(fixed(init.mrConfigId, 48))
-    .bytes(fixed(init.mrOwner, 48))
-    .bytes(fixed(init.mrOwnerConfig, 48));
-  for (let i = 0; i < 4; i++) td.bytes(fixed(init.rtmr[i] ?? new Uint8Array(48), 48));
-  const tdInfo = td
+  const tdInfo = writeTdMeasurementFields(new ByteWriter(512), init)
     .bytes(fixed(init.servTdHash ?? new Uint8Array(48), 48))
     .zeros(64)
     .finish();

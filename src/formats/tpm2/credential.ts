@@ -34,6 +34,22 @@ export interface MadeCredential {
 
 const u32 = (n: number): Uint8Array => new ByteWriter(4).u32be(n).finish();
 
+/**
+ * The counter-mode expansion both TPM KDFs share: blocks for i = 1, 2, … concatenated and cut
+ * to `bits` (whole bytes; the TPM's KDF sizes are byte multiples).
+ */
+function expandCounter(bits: number, block: (counter: Uint8Array) => Uint8Array): Uint8Array {
+  const bytes = Math.ceil(bits / 8);
+  const out = new Uint8Array(bytes);
+  let off = 0;
+  for (let i = 1; off < bytes; i++) {
+    const h = block(u32(i));
+    out.set(h.subarray(0, Math.min(h.length, bytes - off)), off);
+    off += h.length;
+  }
+  return out;
+}
+
 /** KDFa (Part 1, 11.4.10.2): SP 800-108 counter-mode HMAC; `label` without its NUL. */
 export function kdfa(
   alg: HashAlg,
@@ -43,21 +59,15 @@ export function kdfa(
   contextV: Uint8Array,
   bits: number,
 ): Uint8Array {
-  const bytes = Math.ceil(bits / 8);
-  const out = new Uint8Array(bytes);
-  let off = 0;
-  for (let i = 1; off < bytes; i++) {
-    const h = createHmac(hashInfo(alg).nodeName, key)
-      .update(u32(i))
+  return expandCounter(bits, (counter) =>
+    createHmac(hashInfo(alg).nodeName, key)
+      .update(counter)
       .update(Buffer.from(`${label}\0`, 'latin1'))
       .update(contextU)
       .update(contextV)
       .update(u32(bits))
-      .digest();
-    out.set(h.subarray(0, Math.min(h.length, bytes - off)), off);
-    off += h.length;
-  }
-  return out;
+      .digest(),
+  );
 }
 
 /** KDFe (Part 1, 11.4.10.3): SP 800-56A concatenation KDF; `label` without its NUL. */
@@ -69,24 +79,18 @@ export function kdfe(
   partyV: Uint8Array,
   bits: number,
 ): Uint8Array {
-  const bytes = Math.ceil(bits / 8);
-  const out = new Uint8Array(bytes);
-  let off = 0;
-  for (let i = 1; off < bytes; i++) {
-    const h = hash(
+  return expandCounter(bits, (counter) =>
+    hash(
       alg,
       new ByteWriter(64)
-        .bytes(u32(i))
+        .bytes(counter)
         .bytes(z)
         .bytes(Buffer.from(`${label}\0`, 'latin1'))
         .bytes(partyU)
         .bytes(partyV)
         .finish(),
-    );
-    out.set(h.subarray(0, Math.min(h.length, bytes - off)), off);
-    off += h.length;
-  }
-  return out;
+    ),
+  );
 }
 
 /** Inputs that tests pin; random otherwise. */

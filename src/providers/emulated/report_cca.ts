@@ -38,13 +38,9 @@ import {
   CCA_PLATFORM_CLAIMS as P,
   CCA_REALM_CLAIMS as R,
 } from '../../formats/cca/token.js';
-import {
-  caExtension,
-  encodeCertificate,
-  encodeTbs,
-  name,
-  toPem,
-} from '../../formats/snp/x509_encode.js';
+import { caExtension, name } from '../../formats/x509/certificate_encode.js';
+import { toPem } from '../../formats/x509/pem_encode.js';
+import { certificateIssuer, pemToDer } from './emulated_pki.js';
 import type { RawReport } from '../provider.js';
 import type { EmulatedReportContext, EmulatedReportFn } from './report.js';
 import { EMULATED_ORGANIZATION } from './report_snp.js';
@@ -63,40 +59,13 @@ const FILES = {
   cpakCert: 'cpak.pem',
   root: 'root.pem',
 } as const;
-const YEAR_MS = 365.25 * 24 * 3600 * 1000;
 
-function cert(
-  issuerCn: string,
-  subjectCn: string,
-  pub: KeyObject,
-  issuerKey: KeyObject,
-  notBefore: Date,
-  ca: boolean,
-  serial: number,
-): Uint8Array {
-  const n = (cn: string): Uint8Array =>
-    name([
-      ['O', EMULATED_ORGANIZATION],
-      ['CN', cn],
-    ]);
-  const tbs = encodeTbs({
-    serial,
-    sigAlg: 'ecdsa-sha384',
-    issuer: n(issuerCn),
-    subject: n(subjectCn),
-    notBefore,
-    notAfter: new Date(notBefore.getTime() + 25 * YEAR_MS),
-    spki: new Uint8Array(pub.export({ format: 'der', type: 'spki' })),
-    extensions: ca ? [caExtension()] : [],
-  });
-  return encodeCertificate(tbs, 'ecdsa-sha384', sign('sha384', tbs, issuerKey));
-}
-
-function pemToDer(text: string): Uint8Array {
-  return new Uint8Array(
-    Buffer.from(text.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64'),
-  );
-}
+const cert = certificateIssuer('ecdsa-sha384', (cn) =>
+  name([
+    ['O', EMULATED_ORGANIZATION],
+    ['CN', cn],
+  ]),
+);
 
 function readKeys(dir: string): EmulatedCcaKeys {
   const r = (f: string): string => fs.readFileSync(path.join(dir, f), 'utf8');
@@ -129,7 +98,8 @@ function writeKeySet(tmp: string, notBefore: Date): void {
     root.publicKey,
     root.privateKey,
     notBefore,
-    true,
+    25,
+    [caExtension()],
     1,
   );
   const cpakDer = cert(
@@ -138,7 +108,8 @@ function writeKeySet(tmp: string, notBefore: Date): void {
     cpak.publicKey,
     root.privateKey,
     notBefore,
-    false,
+    25,
+    [],
     2,
   );
   const w = (f: string, t: string): void => fs.writeFileSync(path.join(tmp, f), t, { mode: 0o600 });

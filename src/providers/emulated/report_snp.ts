@@ -18,7 +18,6 @@ import {
   createPrivateKey,
   generateKeyPairSync,
   sign,
-  constants,
   type KeyObject,
 } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -27,17 +26,10 @@ import { UsageError } from '../../errors.js';
 import { encodeSnpReportBody, attachSnpSignature } from '../../formats/snp/report_encode.js';
 import { encodeSnpCertTable, SNP_CERT_GUIDS } from '../../formats/snp/cert_table.js';
 import { encodeTcb } from '../../formats/snp/tcb.js';
-import {
-  caExtension,
-  encodeCertificate,
-  encodeTbs,
-  ia5,
-  int,
-  name,
-  toPem,
-  type Extension,
-  type SigAlg,
-} from '../../formats/snp/x509_encode.js';
+import { ia5, int } from '../../formats/x509/der_encode.js';
+import { caExtension, name, type Extension } from '../../formats/x509/certificate_encode.js';
+import { toPem } from '../../formats/x509/pem_encode.js';
+import { certificateIssuer, pemToDer } from './emulated_pki.js';
 import type { RawReport } from '../provider.js';
 import type { EmulatedReportContext, EmulatedReportFn } from './report.js';
 
@@ -68,8 +60,6 @@ const FILES = {
   chipId: 'chip_id.hex',
 } as const;
 
-const YEAR_MS = 365.25 * 24 * 3600 * 1000;
-
 function amdName(cn: string): Uint8Array {
   return name([
     ['OU', 'Engineering'],
@@ -79,39 +69,7 @@ function amdName(cn: string): Uint8Array {
   ]);
 }
 
-function signTbs(tbs: Uint8Array, alg: SigAlg, key: KeyObject): Uint8Array {
-  if (alg === 'rsa-pss-sha384') {
-    return sign('sha384', tbs, {
-      key,
-      padding: constants.RSA_PKCS1_PSS_PADDING,
-      saltLength: 48,
-    });
-  }
-  return sign(alg === 'ecdsa-sha384' ? 'sha384' : 'sha256', tbs, key);
-}
-
-function makeCert(
-  issuerCn: string,
-  subjectCn: string,
-  subjectPub: KeyObject,
-  issuerKey: KeyObject,
-  notBefore: Date,
-  years: number,
-  extensions: readonly Extension[],
-  serial: number,
-): Uint8Array {
-  const tbs = encodeTbs({
-    serial,
-    sigAlg: 'rsa-pss-sha384',
-    issuer: amdName(issuerCn),
-    subject: amdName(subjectCn),
-    notBefore,
-    notAfter: new Date(notBefore.getTime() + years * YEAR_MS),
-    spki: new Uint8Array(subjectPub.export({ format: 'der', type: 'spki' })),
-    extensions,
-  });
-  return encodeCertificate(tbs, 'rsa-pss-sha384', signTbs(tbs, 'rsa-pss-sha384', issuerKey));
-}
+const makeCert = certificateIssuer('rsa-pss-sha384', amdName);
 
 /** AMD's VCEK extensions for the emulated chip. */
 function vcekExtensions(chipId: Uint8Array): Extension[] {
@@ -176,11 +134,6 @@ function createKeySet(dir: string, notBefore: Date): void {
   w(FILES.ask, toPem(askDer));
   w(FILES.ark, toPem(arkDer));
   w(FILES.chipId, `${Buffer.from(chipId).toString('hex')}\n`);
-}
-
-function pemToDer(text: string): Uint8Array {
-  const b64 = text.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
-  return new Uint8Array(Buffer.from(b64, 'base64'));
 }
 
 function readKeySet(dir: string): EmulatedSnpKeys {

@@ -27,19 +27,15 @@ import {
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodePckExtension } from '../../formats/tdx/pck_extension.js';
+import { bits, int, seq, time } from '../../formats/x509/der_encode.js';
 import {
-  bits,
   caExtension,
-  encodeCertificate,
-  encodeTbs,
-  int,
   name,
-  seq,
   sigAlgId,
-  time,
-  toPem,
   type Extension,
-} from '../../formats/snp/x509_encode.js';
+} from '../../formats/x509/certificate_encode.js';
+import { toPem } from '../../formats/x509/pem_encode.js';
+import { certificateIssuer, pemToDer } from './emulated_pki.js';
 
 /** The subject organisation marking an mrstack emulated root (docs/emulated-pki.md). */
 export const EMULATED_TDX_ORGANIZATION = 'mrstack emulated root - not hardware backed';
@@ -83,7 +79,6 @@ const FILES = {
   done: 'complete',
 } as const;
 
-const YEAR_MS = 365.25 * 24 * 3600 * 1000;
 const DAY_MS = 24 * 3600 * 1000;
 
 function intelName(cn: string): Uint8Array {
@@ -106,27 +101,12 @@ function p256(): { publicKey: KeyObject; privateKey: KeyObject } {
   return generateKeyPairSync('ec', { namedCurve: 'P-256' });
 }
 
-function makeCert(
-  issuerCn: string,
-  subjectCn: string,
-  subjectPub: KeyObject,
-  issuerKey: KeyObject,
-  notBefore: Date,
-  years: number,
-  extensions: readonly Extension[],
-): Uint8Array {
-  const tbs = encodeTbs({
-    serial: BigInt(`0x${randomBytes(16).toString('hex')}`) >> 1n,
-    sigAlg: 'ecdsa-sha256',
-    issuer: intelName(issuerCn),
-    subject: intelName(subjectCn),
-    notBefore,
-    notAfter: new Date(notBefore.getTime() + years * YEAR_MS),
-    spki: new Uint8Array(subjectPub.export({ format: 'der', type: 'spki' })),
-    extensions,
-  });
-  return encodeCertificate(tbs, 'ecdsa-sha256', sign('sha256', tbs, issuerKey));
-}
+// Random positive 127-bit serials, as a CA would assign them.
+const makeCert = certificateIssuer(
+  'ecdsa-sha256',
+  intelName,
+  () => BigInt(`0x${randomBytes(16).toString('hex')}`) >> 1n,
+);
 
 function keyUsage(cert: boolean): Extension {
   // keyUsage: keyCertSign + cRLSign (CA) or digitalSignature + nonRepudiation (leaf).
@@ -190,12 +170,6 @@ function writeKeySet(dir: string, notBefore: Date): void {
   put(FILES.tcbSigner, tcbDer, tcb.privateKey);
   put(FILES.ak, undefined, ak.privateKey);
   fs.writeFileSync(path.join(dir, FILES.done), 'ok\n', { mode: 0o600 });
-}
-
-function pemToDer(text: string): Uint8Array {
-  return new Uint8Array(
-    Buffer.from(text.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64'),
-  );
 }
 
 function rawPublic(key: KeyObject): Uint8Array {

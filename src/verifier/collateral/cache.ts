@@ -40,6 +40,52 @@ export interface CacheEntryMeta {
   readonly items: Readonly<Record<string, CachedItem>>;
 }
 
+/** An item to store: its record without the hash, its name and its bytes. */
+export type NewCachedItem = Omit<CachedItem, 'sha256'> & {
+  readonly name: string;
+  readonly data: Uint8Array;
+};
+
+/** A fetched document to store, with its next update when the document names one. */
+export function fetchedItem(
+  name: string,
+  file: string,
+  url: string,
+  data: Uint8Array,
+  fetchedAt: string,
+  nextUpdate?: string,
+): NewCachedItem {
+  return {
+    name,
+    file,
+    url,
+    data,
+    fetched_at: fetchedAt,
+    ...(nextUpdate === undefined ? {} : { next_update: nextUpdate }),
+  };
+}
+
+/**
+ * A document the service does not have (404), recorded so that it is not asked for again
+ * before `nextUpdate`.
+ */
+export function absentItem(
+  name: string,
+  url: string,
+  fetchedAt: string,
+  nextUpdate?: string,
+): NewCachedItem {
+  return {
+    name,
+    file: '',
+    url,
+    data: new Uint8Array(0),
+    fetched_at: fetchedAt,
+    ...(nextUpdate === undefined ? {} : { next_update: nextUpdate }),
+    absent: true,
+  };
+}
+
 /**
  * The default cache root: `$MRSTACK_COLLATERAL_CACHE`, else `$XDG_CACHE_HOME/mrstack/collateral`,
  * else `~/.cache/mrstack/collateral`.
@@ -125,14 +171,7 @@ export class CollateralCache {
   }
 
   /** Stores items and merges their records into the entry's meta. */
-  store(
-    kind: 'tdx' | 'snp',
-    key: string,
-    items: readonly (Omit<CachedItem, 'sha256'> & {
-      readonly name: string;
-      readonly data: Uint8Array;
-    })[],
-  ): CacheEntryMeta {
+  store(kind: 'tdx' | 'snp', key: string, items: readonly NewCachedItem[]): CacheEntryMeta {
     const dir = this.entryDir(kind, key);
     try {
       const old = this.readMeta(kind, key);

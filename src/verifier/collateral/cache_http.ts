@@ -113,4 +113,20 @@ export class PoliteFetcher {
       await this.#wait(wait);
     }
   }
+
+  /**
+   * GETs a URL that must be there: any final status but 200 is an error.
+   * @throws MrstackError `ERR_NOT_FOUND` for 404, `ERR_IO` for another status, and as {@link get}
+   */
+  async getOk(url: string, accept?: string): Promise<HttpResponse> {
+    const res = await this.get(url, accept);
+    if (res.status !== 200) {
+      throw new MrstackError(
+        res.status === 404 ? 'ERR_NOT_FOUND' : 'ERR_IO',
+        `GET ${url}: HTTP ${res.status}`,
+        { details: { url, status: res.status } },
+      );
+    }
+    return res;
+  }
 }

@@ -11,11 +11,11 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MrstackError, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { formatTcb, type SnpProduct, type SnpTcb } from '../../formats/snp/tcb.js';
 import { parseCrlWindow } from '../../formats/snp/kds_crl.js';
-import { CollateralCache } from './cache.js';
-import { PoliteFetcher, type HttpResponse } from './cache_http.js';
+import { absentItem, fetchedItem, type CollateralCache, type NewCachedItem } from './cache.js';
+import { PoliteFetcher } from './cache_http.js';
 import type { FetchResult } from './pcs.js';
 
 /** AMD KDS. */
@@ -88,34 +88,21 @@ export async function fetchSnpCollateral(o: SnpFetchOptions): Promise<FetchResul
   const fetched: string[] = [];
   const cached: string[] = [];
   const warnings: string[] = [];
-  const get = async (url: string): Promise<HttpResponse> => {
-    const res = await fetcher.get(url);
-    if (res.status !== 200) {
-      throw new MrstackError(
-        res.status === 404 ? 'ERR_NOT_FOUND' : 'ERR_IO',
-        `GET ${url}: HTTP ${res.status}`,
-        {
-          details: { url, status: res.status },
-        },
-      );
-    }
-    return res;
-  };
-  const items: Parameters<CollateralCache['store']>[2][number][] = [];
+  const items: NewCachedItem[] = [];
   const fresh = (m: typeof meta, name: string, k: 'snp'): boolean =>
     o.force !== true && o.cache.isFresh(m, name, o.now, k);
 
   if (fresh(meta, 'vcek', 'snp')) cached.push('vcek');
   else {
     const url = kdsVcekUrl(base, o.product, o.chipId, o.reportedTcb);
-    const res = await get(url);
-    items.push({ name: 'vcek', file: 'vcek.der', url, data: res.body, fetched_at: at });
+    const res = await fetcher.getOk(url);
+    items.push(fetchedItem('vcek', 'vcek.der', url, res.body, at));
     fetched.push('vcek');
   }
   if (fresh(meta, 'cert_chain', 'snp')) cached.push('cert_chain');
   else {
     const url = `${base}/vcek/v1/${PRODUCT_PATH[o.product]}/cert_chain`;
-    const res = await get(url);
+    const res = await fetcher.getOk(url);
     const pems =
       Buffer.from(res.body)
         .toString('latin1')
@@ -124,14 +111,7 @@ export async function fetchSnpCollateral(o: SnpFetchOptions): Promise<FetchResul
       .map((p) => Date.parse(new X509Certificate(p).validTo))
       .filter((n) => !Number.isNaN(n));
     const nu = ends.length === 0 ? undefined : new Date(Math.min(...ends)).toISOString();
-    items.push({
-      name: 'cert_chain',
-      file: 'cert_chain.pem',
-      url,
-      data: res.body,
-      fetched_at: at,
-      ...(nu === undefined ? {} : { next_update: nu }),
-    });
+    items.push(fetchedItem('cert_chain', 'cert_chain.pem', url, res.body, at, nu));
     fetched.push('cert_chain');
   }
   if (items.length > 0) o.cache.store('snp', key, items);
@@ -145,33 +125,14 @@ export async function fetchSnpCollateral(o: SnpFetchOptions): Promise<FetchResul
     const res = await fetcher.get(url);
     if (res.status === 200) {
       const nu = crlNextUpdate(res.body);
-      o.cache.store('snp', crlKey, [
-        {
-          name: 'crl',
-          file: 'crl.der',
-          url,
-          data: res.body,
-          fetched_at: at,
-          ...(nu === undefined ? {} : { next_update: nu }),
-        },
-      ]);
+      o.cache.store('snp', crlKey, [fetchedItem('crl', 'crl.der', url, res.body, at, nu)]);
       fetched.push('crl');
     } else {
       warnings.push(`no CRL for ${PRODUCT_PATH[o.product]} (HTTP ${res.status})`);
       if (res.status === 404) {
         // Remembered for a day, so repeated fetches do not ask KDS again.
         const retry = new Date(o.now.getTime() + 24 * 3600 * 1000).toISOString();
-        o.cache.store('snp', crlKey, [
-          {
-            name: 'crl',
-            file: '',
-            url,
-            data: new Uint8Array(0),
-            fetched_at: at,
-            next_update: retry,
-            absent: true,
-          },
-        ]);
+        o.cache.store('snp', crlKey, [absentItem('crl', url, at, retry)]);
       }
     }
   }

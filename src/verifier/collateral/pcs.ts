@@ -9,7 +9,7 @@
  */
 import { MrstackError, UsageError } from '../../errors.js';
 import { parseCrl } from '../verify/x509_chain.js';
-import { CollateralCache } from './cache.js';
+import { absentItem, fetchedItem, type CollateralCache, type NewCachedItem } from './cache.js';
 import { PoliteFetcher, type HttpResponse } from './cache_http.js';
 
 /** Intel's PCS and the root CA CRL location. */
@@ -102,47 +102,28 @@ export async function fetchTdxCollateral(o: TdxFetchOptions): Promise<FetchResul
   const fetched: string[] = [];
   const cached: string[] = [];
   const warnings: string[] = [];
-  const items: Parameters<CollateralCache['store']>[2][number][] = [];
-  const absent: Parameters<CollateralCache['store']>[2][number][] = [];
+  const items: NewCachedItem[] = [];
+  const absent: NewCachedItem[] = [];
   const at = o.now.toISOString();
-
-  const get = async (url: string): Promise<HttpResponse> => {
-    const res = await fetcher.get(url);
-    if (res.status !== 200) {
-      throw new MrstackError(
-        res.status === 404 ? 'ERR_NOT_FOUND' : 'ERR_IO',
-        `GET ${url}: HTTP ${res.status}`,
-        {
-          details: { url, status: res.status },
-        },
-      );
-    }
-    return res;
-  };
 
   if (fresh('tcb_info')) cached.push('tcb_info');
   else {
     const url = `${base}/tdx/certification/v4/tcb?fmspc=${fmspc}`;
-    const res = await get(url);
+    const res = await fetcher.getOk(url);
     const nu = jsonNextUpdate(res.body, 'tcbInfo');
-    items.push({
-      name: 'tcb_info',
-      file: 'tcb_info.json',
-      url,
-      data: res.body,
-      fetched_at: at,
-      ...(nu === undefined ? {} : { next_update: nu }),
-    });
+    items.push(fetchedItem('tcb_info', 'tcb_info.json', url, res.body, at, nu));
     const chain =
       issuerChain(res, 'tcb-info-issuer-chain') ?? issuerChain(res, 'sgx-tcb-info-issuer-chain');
     if (chain !== undefined) {
-      items.push({
-        name: 'tcb_info_issuer_chain',
-        file: 'tcb_signing_issuer_chain.pem',
-        url,
-        data: Buffer.from(chain),
-        fetched_at: at,
-      });
+      items.push(
+        fetchedItem(
+          'tcb_info_issuer_chain',
+          'tcb_signing_issuer_chain.pem',
+          url,
+          Buffer.from(chain),
+          at,
+        ),
+      );
     } else warnings.push('PCS sent no TCB-Info-Issuer-Chain header');
     fetched.push('tcb_info');
   }
@@ -150,16 +131,9 @@ export async function fetchTdxCollateral(o: TdxFetchOptions): Promise<FetchResul
   if (fresh('qe_identity')) cached.push('qe_identity');
   else {
     const url = `${base}/tdx/certification/v4/qe/identity`;
-    const res = await get(url);
+    const res = await fetcher.getOk(url);
     const nu = jsonNextUpdate(res.body, 'enclaveIdentity');
-    items.push({
-      name: 'qe_identity',
-      file: 'qe_identity.json',
-      url,
-      data: res.body,
-      fetched_at: at,
-      ...(nu === undefined ? {} : { next_update: nu }),
-    });
+    items.push(fetchedItem('qe_identity', 'qe_identity.json', url, res.body, at, nu));
     // The QE identity chain is the TCB-signing chain again; store it only when it differs.
     const chain = issuerChain(res, 'sgx-enclave-identity-issuer-chain');
     const tcbChain = items.find((i) => i.name === 'tcb_info_issuer_chain');
@@ -167,13 +141,15 @@ export async function fetchTdxCollateral(o: TdxFetchOptions): Promise<FetchResul
       chain !== undefined &&
       (tcbChain === undefined || Buffer.from(tcbChain.data).toString() !== chain)
     ) {
-      items.push({
-        name: 'qe_identity_issuer_chain',
-        file: 'qe_identity_issuer_chain.pem',
-        url,
-        data: Buffer.from(chain),
-        fetched_at: at,
-      });
+      items.push(
+        fetchedItem(
+          'qe_identity_issuer_chain',
+          'qe_identity_issuer_chain.pem',
+          url,
+          Buffer.from(chain),
+          at,
+        ),
+      );
     }
     fetched.push('qe_identity');
   }
@@ -194,7 +170,7 @@ export async function fetchTdxCollateral(o: TdxFetchOptions): Promise<FetchResul
     const res = await fetcher.get(url);
     if (res.status === 404) {
       warnings.push(`no PCK CRL for the ${ca} CA (HTTP 404)`);
-      absent.push({ name, file: '', url, data: new Uint8Array(0), fetched_at: at, absent: true });
+      absent.push(absentItem(name, url, at));
       continue;
     }
     if (res.status !== 200) {
@@ -204,23 +180,18 @@ export async function fetchTdxCollateral(o: TdxFetchOptions): Promise<FetchResul
     }
     const der = crlBytes(res.body);
     const nu = crlNextUpdate(der);
-    items.push({
-      name,
-      file: `${name}.der`,
-      url,
-      data: der,
-      fetched_at: at,
-      ...(nu === undefined ? {} : { next_update: nu }),
-    });
+    items.push(fetchedItem(name, `${name}.der`, url, der, at, nu));
     const chain = issuerChain(res, 'sgx-pck-crl-issuer-chain');
     if (chain !== undefined) {
-      items.push({
-        name: `${name}_issuer_chain`,
-        file: `${name}_issuer_chain.pem`,
-        url,
-        data: Buffer.from(chain),
-        fetched_at: at,
-      });
+      items.push(
+        fetchedItem(
+          `${name}_issuer_chain`,
+          `${name}_issuer_chain.pem`,
+          url,
+          Buffer.from(chain),
+          at,
+        ),
+      );
     }
     fetched.push(name);
     pckCrls++;
@@ -230,17 +201,10 @@ export async function fetchTdxCollateral(o: TdxFetchOptions): Promise<FetchResul
 
   if (fresh('root_ca_crl')) cached.push('root_ca_crl');
   else {
-    const res = await get(rootCrlUrl);
+    const res = await fetcher.getOk(rootCrlUrl);
     const der = crlBytes(res.body);
     const nu = crlNextUpdate(der);
-    items.push({
-      name: 'root_ca_crl',
-      file: 'root_ca_crl.der',
-      url: rootCrlUrl,
-      data: der,
-      fetched_at: at,
-      ...(nu === undefined ? {} : { next_update: nu }),
-    });
+    items.push(fetchedItem('root_ca_crl', 'root_ca_crl.der', rootCrlUrl, der, at, nu));
     fetched.push('root_ca_crl');
   }
 

@@ -20,6 +20,7 @@ import { ParseError } from '../../errors.js';
 import { fromHex } from '../../bytes/hex.js';
 import { parsePemText } from '../../formats/tdx/pem_chain.js';
 import { parseCrl, type Crl } from '../verify/x509_chain.js';
+import { parseJsonText } from '../../formats/json/json_text.js';
 
 /** One TCB level of a TCB info. */
 export interface TdxTcbLevel {
@@ -275,11 +276,7 @@ export function rawJsonMember(text: string, key: string): string | undefined {
 }
 
 function parseJson(text: string, field: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (cause) {
-    throw bad(field, 'JSON', undefined, cause);
-  }
+  return parseJsonText(text, field, { format: 'tdx-collateral', expected: 'JSON' });
 }
 
 function signedMember<T>(

@@ -43,6 +43,7 @@ import {
   type ResolvedVerifyOptions,
 } from './evidence_result.js';
 import { isEmulatedRoot, subjectName } from './x509_chain.js';
+import { parseJsonText } from '../../formats/json/json_text.js';
 
 /** Options of {@link verifyCcaToken}. */
 export interface CcaVerifyOptions {
@@ -87,18 +88,7 @@ const hexBytes = (v: unknown): Uint8Array | undefined =>
 export function loadCcaTrustAnchors(bytes: Uint8Array): CcaTrustAnchor[] {
   const text = Buffer.from(bytes).toString('utf8').trim();
   if (text.startsWith('[') || text.startsWith('{')) {
-    let j: unknown;
-    try {
-      j = JSON.parse(text);
-    } catch (cause) {
-      throw new ParseError({
-        code: 'ERR_BAD_JSON',
-        format: 'json',
-        offset: 0,
-        field: 'trust_anchor',
-        cause,
-      });
-    }
+    const j = parseJsonText(text, 'trust_anchor');
     const items: unknown[] = Array.isArray(j)
       ? j
       : typeof j === 'object' && j !== null && Array.isArray((j as { keys?: unknown }).keys)

@@ -34,25 +34,7 @@ import {
   type ResolvedVerifyOptions,
   type VerifyEvidenceOptions,
 } from './evidence_result.js';
-
-export {
-  EVIDENCE_KINDS,
-  ResultBuilder,
-  checkReportDataNonce,
-  reportDataBinding,
-} from './evidence_result.js';
-export type {
-  EvidenceKind,
-  EvidenceIssue,
-  CheckOutcome,
-  TrustInfo,
-  EvidenceResult,
-  EvidenceShowResult,
-  CollateralInput,
-  VerifyEvidenceOptions,
-  ResolvedVerifyOptions,
-  EvidenceVerifier,
-} from './evidence_result.js';
+import { parseJsonText } from '../../formats/json/json_text.js';
 
 const u32be = (d: Uint8Array, o: number): number =>
   d.length >= o + 4 ? new DataView(d.buffer, d.byteOffset + o, 4).getUint32(0, false) : -1;
@@ -200,19 +182,7 @@ function hexField(o: Record<string, unknown>, key: string): Uint8Array | undefin
 }
 
 function parseEnvelope(text: string): ReportEnvelope | undefined {
-  let j: unknown;
-  try {
-    j = JSON.parse(text);
-  } catch (cause) {
-    throw new ParseError({
-      code: 'ERR_BAD_JSON',
-      format: 'json',
-      offset: 0,
-      field: 'evidence',
-      expected: 'JSON',
-      cause,
-    });
-  }
+  const j = parseJsonText(text, 'evidence', { expected: 'JSON' });
   if (typeof j !== 'object' || j === null) return undefined;
   const o = j as Record<string, unknown>;
   if (o['format'] !== 'mrstack-report-v1') return undefined;

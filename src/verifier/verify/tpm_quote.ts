@@ -33,6 +33,7 @@ import {
   type EvidenceVerifier,
   type ResolvedVerifyOptions,
 } from './evidence_result.js';
+import { parseJsonText } from '../../formats/json/json_text.js';
 
 /** PCR values by bank and index. */
 export type PcrValues = ReadonlyMap<HashAlg, ReadonlyMap<number, Uint8Array>>;
@@ -408,19 +409,7 @@ export function parsePcrValues(
     return m;
   };
   if (text.startsWith('{') || text.startsWith('[')) {
-    let j: unknown;
-    try {
-      j = JSON.parse(text);
-    } catch (e) {
-      throw new ParseError({
-        code: 'ERR_BAD_JSON',
-        format: 'json',
-        offset: 0,
-        field: 'pcrs',
-        expected: 'JSON',
-        cause: e,
-      });
-    }
+    const j = parseJsonText(text, 'pcrs', { expected: 'JSON' });
     const keys = typeof j === 'object' && j !== null && !Array.isArray(j) ? Object.keys(j) : [];
     // {"hash":"sha256","pcrs":{…}} (the captures' shape).
     const named = j as Record<string, unknown>;

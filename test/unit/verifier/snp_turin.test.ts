@@ -3,7 +3,7 @@
 // first 8 bytes of CHIP_ID. Certificates are built here (the shared set has no Turin report).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ia5, int } from '../../../src/formats/snp/x509_encode.js';
+import { ia5, int } from '../../../src/formats/x509/der_encode.js';
 import { encodeSnpReportBody } from '../../../src/formats/snp/report_encode.js';
 import { verifySnpReport } from '../../../src/verifier/verify/snp.js';
 import { amdOid, amdTestChain, signSnpReport } from '../../_support/snp_pki.js';

@@ -3,7 +3,8 @@
 // report naming the VLEK is not accepted with a VCEK.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ia5, int, type Extension } from '../../../src/formats/snp/x509_encode.js';
+import { ia5, int } from '../../../src/formats/x509/der_encode.js';
+import type { Extension } from '../../../src/formats/x509/certificate_encode.js';
 import { encodeSnpReportBody } from '../../../src/formats/snp/report_encode.js';
 import { verifySnpReport } from '../../../src/verifier/verify/snp.js';
 import { amdOid, amdTestChain, signSnpReport, snpTestCert } from '../../_support/snp_pki.js';

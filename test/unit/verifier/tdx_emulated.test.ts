@@ -13,14 +13,13 @@ import { REPO_ROOT } from '../../_support/paths.js';
 import { toHex } from '../../../src/bytes/hex.js';
 import { initEmulatedTvm } from '../../../src/providers/emulated/tvm_state.js';
 import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
-import {
-  verifyEvidence,
-  type VerifyEvidenceOptions,
-} from '../../../src/verifier/verify/evidence.js';
+import { verifyEvidence } from '../../../src/verifier/verify/evidence.js';
+import type { VerifyEvidenceOptions } from '../../../src/verifier/verify/evidence_result.js';
 import { TdxQuoteVerifier } from '../../../src/verifier/verify/tdx_verifier.js';
 import { parseTdxCollateralFiles } from '../../../src/verifier/collateral/tdx_collateral.js';
 import { parseTdxQuote } from '../../../src/formats/tdx/quote.js';
-import { bits, int, name, seq, sigAlgId, time } from '../../../src/formats/snp/x509_encode.js';
+import { bits, int, seq, time } from '../../../src/formats/x509/der_encode.js';
+import { name, sigAlgId } from '../../../src/formats/x509/certificate_encode.js';
 
 async function emulatedQuote(): Promise<{
   dir: string;

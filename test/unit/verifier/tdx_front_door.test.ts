@@ -10,12 +10,14 @@ import { fixture } from '../../_support/paths.js';
 import { toHex } from '../../../src/bytes/hex.js';
 import { withLimits } from '../../../src/limits.js';
 import {
-  checkReportDataNonce,
   decodeEvidenceInput,
   detectEvidenceKind,
-  reportDataBinding,
   showEvidence,
 } from '../../../src/verifier/verify/evidence.js';
+import {
+  checkReportDataNonce,
+  reportDataBinding,
+} from '../../../src/verifier/verify/evidence_result.js';
 import { parseTdxCollateralFiles } from '../../../src/verifier/collateral/tdx_collateral.js';
 
 const tdx = (...p: string[]): string => fixture('evidence', 'tdx', ...p);

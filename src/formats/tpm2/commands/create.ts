@@ -4,13 +4,12 @@
  *
  * @module
  */
-import { ByteWriter } from '../../../bytes/writer.js';
 import { TPM_CC, TPM2_LIMITS } from '../constants.js';
-import { decodeResponse, encodeCommand } from '../command.js';
+import { decodeResponse } from '../command.js';
 import { passwordAuth, type AuthCommand } from '../marshal/auth.js';
 import { readPublic2b, type PublicArea, type TpmPublic } from '../marshal/public.js';
-import { readTpm2b, readTpm2bReader } from '../marshal/tpm2b.js';
-import { writeCreateParams } from './create_primary.js';
+import { readTpm2b } from '../marshal/tpm2b.js';
+import { encodeCreateCommand, skipCreationOutputs } from './create_primary.js';
 
 /** A created (not yet loaded) object. */
 export interface CreateResult {
@@ -26,9 +25,7 @@ export function encodeCreate(
   auth: AuthCommand = passwordAuth(),
   userAuth: Uint8Array = new Uint8Array(0),
 ): Uint8Array {
-  const w = new ByteWriter(512);
-  writeCreateParams(w, template, userAuth);
-  return encodeCommand({ cc: TPM_CC.Create, handles: [parent], auths: [auth], params: w.finish() });
+  return encodeCreateCommand(TPM_CC.Create, parent, template, auth, userAuth);
 }
 
 /** Decodes Create's response. */
@@ -36,11 +33,7 @@ export function decodeCreateResponse(resp: Uint8Array): CreateResult {
   const r = decodeResponse(resp, { command: 'TPM2_Create', sessionCount: 1 }).params;
   const outPrivate = readTpm2b(r, 'outPrivate', TPM2_LIMITS.maxPrivate);
   const outPublic = readPublic2b(r, 'outPublic');
-  readTpm2bReader(r, 'creationData', TPM2_LIMITS.maxCreationData);
-  readTpm2b(r, 'creationHash', TPM2_LIMITS.maxDigest);
-  r.u16be('creationTicket.tag');
-  r.u32be('creationTicket.hierarchy');
-  readTpm2b(r, 'creationTicket.digest', TPM2_LIMITS.maxDigest);
+  skipCreationOutputs(r);
   r.expectEnd('TPM2_Create');
   return { outPrivate, outPublic };
 }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { ByteReader } from '../../../bytes/reader.js';
 import { ByteWriter } from '../../../bytes/writer.js';
 import { TPM_CC, TPM2_LIMITS } from '../constants.js';
 import { decodeResponse, encodeCommand } from '../command.js';
@@ -30,6 +31,31 @@ export function writeCreateParams(w: ByteWriter, template: TpmPublic, userAuth: 
   writePcrSelectionList(w, []); // creationPCR
 }
 
+/** A Create-family command (Create, CreatePrimary): one authorised handle, then the params. */
+export function encodeCreateCommand(
+  cc: number,
+  handle: number,
+  template: TpmPublic,
+  auth: AuthCommand,
+  userAuth: Uint8Array,
+): Uint8Array {
+  const w = new ByteWriter(512);
+  writeCreateParams(w, template, userAuth);
+  return encodeCommand({ cc, handles: [handle], auths: [auth], params: w.finish() });
+}
+
+/**
+ * Reads past creationData, creationHash and creationTicket (Part 3, 12.1 / 24.1): checked for
+ * size, not kept (mrstack does not certify creation).
+ */
+export function skipCreationOutputs(r: ByteReader): void {
+  readTpm2bReader(r, 'creationData', TPM2_LIMITS.maxCreationData);
+  readTpm2b(r, 'creationHash', TPM2_LIMITS.maxDigest);
+  r.u16be('creationTicket.tag');
+  r.u32be('creationTicket.hierarchy');
+  readTpm2b(r, 'creationTicket.digest', TPM2_LIMITS.maxDigest);
+}
+
 /** TPM2_CreatePrimary(primaryHandle, inSensitive, inPublic, outsideInfo, creationPCR). */
 export function encodeCreatePrimary(
   hierarchy: number,
@@ -37,14 +63,7 @@ export function encodeCreatePrimary(
   auth: AuthCommand = passwordAuth(),
   userAuth: Uint8Array = new Uint8Array(0),
 ): Uint8Array {
-  const w = new ByteWriter(512);
-  writeCreateParams(w, template, userAuth);
-  return encodeCommand({
-    cc: TPM_CC.CreatePrimary,
-    handles: [hierarchy],
-    auths: [auth],
-    params: w.finish(),
-  });
+  return encodeCreateCommand(TPM_CC.CreatePrimary, hierarchy, template, auth, userAuth);
 }
 
 /** Decodes CreatePrimary's response (creation data and ticket are skipped over, checked). */
@@ -56,11 +75,7 @@ export function decodeCreatePrimaryResponse(resp: Uint8Array): CreatePrimaryResu
   });
   const r = f.params;
   const outPublic = readPublic2b(r, 'outPublic');
-  readTpm2bReader(r, 'creationData', TPM2_LIMITS.maxCreationData);
-  readTpm2b(r, 'creationHash', TPM2_LIMITS.maxDigest);
-  r.u16be('creationTicket.tag');
-  r.u32be('creationTicket.hierarchy');
-  readTpm2b(r, 'creationTicket.digest', TPM2_LIMITS.maxDigest);
+  skipCreationOutputs(r);
   const name = readTpm2b(r, 'name', TPM2_LIMITS.maxName);
   r.expectEnd('TPM2_CreatePrimary');
   return { handle: f.handles[0]!, outPublic, name };
