@@ -13,11 +13,12 @@
  */
 import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { AgentError, ParseError } from '../errors.js';
+import { AgentError } from '../errors.js';
 import { digestSize, type HashAlg } from '../crypto/hash_alg.js';
 import { toHex } from '../bytes/hex.js';
 import { DEFAULT_LIMITS } from '../limits.js';
 import { decodeLine, readLines } from '../eventlog/framing.js';
+import { checkMrlogStructure } from '../formats/mrlog/parse.js';
 import { parseMrlogLine, formatMrlogRecord, type MrlogRecord } from '../formats/mrlog/record.js';
 import { vmrExtend, vmrInitial } from '../eventlog/mrlog_vmr.js';
 import { AppendFile, type Durability } from './append_file.js';
@@ -120,7 +121,8 @@ export class TenantLog {
     const { file, torn } = AppendFile.open(path, opts.durability);
     let log: TenantLog | undefined;
     try {
-      let salt: MrlogRecord | undefined;
+      // the structure check of parse.ts, fed one record at a time: SALT, TENANT, then events
+      const head: MrlogRecord[] = [];
       let headerComments = 0;
       let pendingId: { id: string; offset: number } | undefined;
       let batch: IndexedId[] = [];
@@ -129,26 +131,27 @@ export class TenantLog {
         const r = parseMrlogLine(decodeLine(l, 'mrlog'), l.line);
         if (log === undefined) {
           // SALT, then TENANT: the header names the log's owner
-          if (salt === undefined && r.kind === 'salt') salt = r;
-          else if (salt !== undefined && r.kind === 'tenant')
+          if (r.kind === 'comment') {
+            headerComments++;
+            continue;
+          }
+          head.push(r);
+          checkMrlogStructure(head, 'tenant');
+          if (r.kind === 'tenant') {
             log = new TenantLog(r.name, r.vmr, alg, path, file, opts);
-          else if (r.kind === 'comment') headerComments++;
-          else throw structureError(r, salt === undefined ? 'SALT first' : 'TENANT second');
-          if (log !== undefined) {
             log.#lines += headerComments;
-            log.#replay(salt!.line);
-            log.#replay(r.line);
+            for (const h of head) log.#replay(h.line);
           }
           continue;
         }
-        log.#lines++;
         if (r.kind === 'comment') {
+          log.#lines++;
           pendingId = r.text.startsWith('id ')
             ? { id: r.text.slice(3), offset: l.offset }
             : undefined;
           continue;
         }
-        if (r.kind !== 'event') throw structureError(r, 'application events only');
+        if (r.kind !== 'event') checkMrlogStructure([...head, r], 'tenant');
         const pos = log.#replay(r.line);
         if (pendingId !== undefined) {
           log.#rememberId(pendingId.id, pos);
@@ -329,17 +332,4 @@ export class TenantLog {
     this.#file.close();
     this.#index.remove();
   }
-}
-
-function structureError(r: MrlogRecord, expected: string): ParseError {
-  return new ParseError({
-    code: 'ERR_BAD_VALUE',
-    format: 'mrlog',
-    offset: r.lineNo,
-    unit: 'line',
-    record: r.lineNo - 1,
-    field: 'structure',
-    expected,
-    actual: r.kind,
-  });
 }
