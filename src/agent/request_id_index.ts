@@ -14,7 +14,8 @@
  *
  * Tables are never rehashed: when the newest one is half full, a four times larger one is
  * added and new ids go there. A lookup probes each table (newest first), one `pread` of a run of
- * slots per table for an id that is not there — 5 tables hold 1.4 million ids. Tags and home
+ * slots per table for an id that is not there — 5 tables hold 1.4 million ids — unless a
+ * fixed-size in-memory filter already says the id is new. Tags and home
  * slots come from SHA-256 keyed with a random per-process key, so a client cannot aim its ids
  * at one probe run; a tag match is confirmed against the `#id` line in the log, so the answer
  * is exact.
@@ -46,6 +47,14 @@ const GROWTH = 4;
 const SLOT = 8;
 /** Slots read per probe step; at most half full, a miss almost always ends in the first run. */
 const RUN = 16;
+const MISSED_CACHE = 4096;
+/**
+ * Bytes of the in-memory filter (one hash bit per id, a one-hash Bloom filter): a new id whose
+ * bit is clear is known absent without reading the tables. Fixed size, so memory stays bounded;
+ * as ids accumulate more bits are set and more lookups read the tables (half of them after
+ * about 360,000 ids of one tenant).
+ */
+const FILTER_BYTES = 64 * 1024;
 
 interface Table {
   readonly fd: number;
@@ -68,6 +77,14 @@ export class RequestIdIndex {
   readonly #entries: number;
   readonly #tables: Table[] = [];
   readonly #run = Buffer.alloc(RUN * SLOT);
+  readonly #slot = Buffer.alloc(SLOT);
+  readonly #filter = new Uint8Array(FILTER_BYTES);
+  /**
+   * Hashes of ids looked up and not found, kept until they are added (a new id is looked up
+   * when it arrives, then added once written): one SHA-256 per new id instead of two. Bounded:
+   * cleared when it grows past {@link MISSED_CACHE} (ids refused after their lookup).
+   */
+  readonly #missed = new Map<string, { tag: number; home: number; bit: number }>();
   readonly #entry: Buffer;
   #count = 0;
   #open = true;
@@ -106,9 +123,15 @@ export class RequestIdIndex {
     return this.#tables.length;
   }
 
-  #hash(id: string): { tag: number; home: number } {
+  #hash(id: string): { tag: number; home: number; bit: number } {
+    const known = this.#missed.get(id);
+    if (known !== undefined) return known;
     const h = createHash('sha256').update(this.#key).update(id, 'utf8').digest();
-    return { tag: h.readUInt32BE(0) || 1, home: h.readUInt32BE(4) };
+    return {
+      tag: h.readUInt32BE(0) || 1,
+      home: h.readUInt32BE(4),
+      bit: h.readUInt32BE(8) % (FILTER_BYTES * 8),
+    };
   }
 
   /**
@@ -116,8 +139,9 @@ export class RequestIdIndex {
    * @throws AgentError `ERR_IO`
    */
   find(id: string, confirm: (offset: number) => boolean): IndexedPosition | undefined {
-    const { tag, home } = this.#hash(id);
-    for (let k = this.#tables.length - 1; k >= 0; k--) {
+    const { tag, home, bit } = this.#hash(id);
+    const maybe = (this.#filter[bit >>> 3]! & (1 << (bit & 7))) !== 0;
+    for (let k = maybe ? this.#tables.length - 1 : -1; k >= 0; k--) {
       const t = this.#tables[k]!;
       let found: IndexedPosition | undefined;
       this.#probe(t, home, (slotTag, entry) => {
@@ -129,6 +153,8 @@ export class RequestIdIndex {
       });
       if (found !== undefined) return found;
     }
+    if (this.#missed.size >= MISSED_CACHE) this.#missed.clear();
+    this.#missed.set(id, { tag, home, bit });
     return undefined;
   }
 
@@ -154,7 +180,9 @@ export class RequestIdIndex {
       throw ioError(e, `writing the request-id index of ${this.#vmr}`);
     }
     for (const it of ids) {
-      const { tag, home } = this.#hash(it.id);
+      const { tag, home, bit } = this.#hash(it.id);
+      this.#missed.delete(it.id);
+      this.#filter[bit >>> 3]! |= 1 << (bit & 7);
       this.#insert(this.#newestTable(), tag, home, this.#count + 1);
       this.#count++;
     }
@@ -212,11 +240,10 @@ export class RequestIdIndex {
     );
     // cannot happen below half load; a full table would be a bug, not bad input
     if (free < 0) throw new AgentError('ERR_IO', `request-id table of ${this.#vmr} is full`);
-    const b = Buffer.alloc(SLOT);
-    b.writeUInt32BE(tag, 0);
-    b.writeUInt32BE(entryPlusOne, 4);
+    this.#slot.writeUInt32BE(tag, 0);
+    this.#slot.writeUInt32BE(entryPlusOne, 4);
     try {
-      fs.writeSync(t.fd, b, 0, SLOT, free * SLOT);
+      fs.writeSync(t.fd, this.#slot, 0, SLOT, free * SLOT);
     } catch (e) {
       throw ioError(e, `writing the request-id index of ${this.#vmr}`);
     }

@@ -44,9 +44,6 @@ export interface TenantLogOptions {
   readonly recentIds?: number;
 }
 
-/** Ids indexed with one write while a log is replayed at open. */
-const OPEN_INDEX_BATCH = 1024;
-
 /** One open tenant log. */
 export class TenantLog {
   readonly name: string;
@@ -59,8 +56,12 @@ export class TenantLog {
   #value: Uint8Array;
   #records: number;
   #lines: number;
-  /** The most recent ids, oldest first (a Map keeps insertion order). */
-  readonly #recentIds = new Map<string, TenantPosition>();
+  /**
+   * The most recent ids, oldest first (a Map keeps insertion order). The disk index receives an
+   * id when it leaves this window, a quarter of the window at a time (one write for the entries):
+   * a lookup tries memory first, so an id is always in one of the two.
+   */
+  readonly #recentIds = new Map<string, IndexedId>();
   /** Values after each record, kept only from the last covered record on (for coverage). */
   #recent: Uint8Array[] = [];
   #recentStart = 0;
@@ -125,7 +126,6 @@ export class TenantLog {
       const head: MrlogRecord[] = [];
       let headerComments = 0;
       let pendingId: { id: string; offset: number } | undefined;
-      let batch: IndexedId[] = [];
       const stream = fs.createReadStream(path, { highWaterMark: 64 * 1024 });
       for await (const l of readLines(stream, { format: 'mrlog' })) {
         const r = parseMrlogLine(decodeLine(l, 'mrlog'), l.line);
@@ -153,18 +153,10 @@ export class TenantLog {
         }
         if (r.kind !== 'event') checkMrlogStructure([...head, r], 'tenant');
         const pos = log.#replay(r.line);
-        if (pendingId !== undefined) {
-          log.#rememberId(pendingId.id, pos);
-          batch.push({ ...pendingId, ...pos });
-          if (batch.length >= OPEN_INDEX_BATCH) {
-            log.#index.add(batch);
-            batch = [];
-          }
-        }
+        if (pendingId !== undefined) log.#rememberId({ ...pendingId, ...pos });
         pendingId = undefined;
       }
       if (log === undefined) throw new AgentError('ERR_BAD_VALUE', `${path}: no TENANT record`);
-      log.#index.add(batch);
       return { log, torn };
     } catch (e) {
       if (log === undefined) file.close();
@@ -207,9 +199,9 @@ export class TenantLog {
     return this.#recentIds.size;
   }
 
-  /** Request ids of this log (all in the on-disk index). */
+  /** Request ids of this log (in memory or in the on-disk index). */
   get ids(): number {
-    return this.#index.size;
+    return this.#index.size + this.#recentIds.size;
   }
 
   /**
@@ -218,7 +210,9 @@ export class TenantLog {
    * @throws AgentError `ERR_IO`
    */
   lookup(id: string): TenantPosition | undefined {
-    return this.#recentIds.get(id) ?? this.#index.find(id, (offset) => this.#idLineAt(offset, id));
+    const mem = this.#recentIds.get(id);
+    if (mem !== undefined) return { record: mem.record, value: mem.value };
+    return this.#index.find(id, (offset) => this.#idLineAt(offset, id));
   }
 
   #idLineAt(offset: number, id: string): boolean {
@@ -227,13 +221,21 @@ export class TenantLog {
     return this.#file.readAt(got, offset) === want.length && got.equals(want);
   }
 
-  #rememberId(id: string, pos: TenantPosition): void {
-    if (this.#maxRecentIds === 0) return;
-    this.#recentIds.set(id, pos);
-    if (this.#recentIds.size > this.#maxRecentIds) {
-      const oldest = this.#recentIds.keys().next();
-      if (oldest.done !== true) this.#recentIds.delete(oldest.value);
+  #rememberId(entry: IndexedId): void {
+    if (this.#maxRecentIds === 0) {
+      this.#index.add([entry]);
+      return;
     }
+    this.#recentIds.set(entry.id, entry);
+    if (this.#recentIds.size <= this.#maxRecentIds) return;
+    const out: IndexedId[] = [];
+    for (const e of this.#recentIds.values()) {
+      out.push(e);
+      if (out.length >= Math.max(1, this.#maxRecentIds >> 2)) break;
+    }
+    // indexed first: if the write fails, the ids are still in memory (and the queue stops)
+    this.#index.add(out);
+    for (const e of out) this.#recentIds.delete(e.id);
   }
 
   #remember(v: Uint8Array): void {
@@ -259,7 +261,7 @@ export class TenantLog {
   #appendLines(items: readonly { line: string; id?: string | undefined }[]): TenantPosition[] {
     let text = '';
     const out: TenantPosition[] = [];
-    const ids: IndexedId[] = [];
+    const ids: { id: string; offset: number }[] = [];
     let value = this.#value;
     let records = this.#records;
     let lines = this.#lines;
@@ -269,7 +271,7 @@ export class TenantLog {
         const idLine = `#id ${it.id}\n`;
         text += idLine;
         lines++;
-        ids.push({ id: it.id, offset, record: records + 1, value: new Uint8Array(0) });
+        ids.push({ id: it.id, offset });
         offset += Buffer.byteLength(idLine, 'utf8');
       }
       text += `${it.line}\n`;
@@ -281,20 +283,14 @@ export class TenantLog {
     }
     this.#file.write(Buffer.from(text, 'utf8'));
     // only after the write succeeded
-    let k = 0;
-    for (const [i, it] of items.entries()) {
-      this.#remember(out[i]!.value);
-      if (it.id !== undefined) {
-        this.#rememberId(it.id, out[i]!);
-        ids[k] = { ...ids[k]!, value: out[i]!.value };
-        k++;
-      }
-    }
+    for (const p of out) this.#remember(p.value);
     this.#value = value;
     this.#records = records;
     this.#lines = lines;
     // a failure here stops the agent's queue; the restart rebuilds the index from the log
-    this.#index.add(ids);
+    let k = 0;
+    for (const [i, it] of items.entries())
+      if (it.id !== undefined) this.#rememberId({ ...ids[k++]!, ...out[i]! });
     return out;
   }
 
