@@ -95,7 +95,7 @@ export interface CliAgent {
   readonly run: string;
   readonly agent: SpawnedAgent;
   /** A tenant's socket. */
-  sock(tenant: string): string;
+  readonly sock: (tenant: string) => string;
 }
 
 /**
@@ -200,11 +200,11 @@ export async function cliEvidence(
  * `mrstack evidence verify FILE --nonce N --trust-emulated --no-collateral [extra] --json`.
  * Exit codes other than 0 (verified) and 1 (not verified) fail the test.
  */
-export async function cliVerify<T>(
+export async function cliVerify(
   file: string,
   nonce: string,
   ...extra: string[]
-): Promise<{ code: number | null; json: T }> {
+): Promise<{ code: number | null; json: unknown }> {
   const { result, json } = await runCliJson([
     'evidence',
     'verify',
@@ -217,5 +217,5 @@ export async function cliVerify<T>(
     '--json',
   ]);
   assert.ok(result.code === 0 || result.code === 1, result.stderr);
-  return { code: result.code, json: json as T };
+  return { code: result.code, json };
 }

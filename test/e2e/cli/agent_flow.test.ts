@@ -29,8 +29,13 @@ interface VerifyJson {
   };
 }
 
-const verify = (file: string, nonce: string): Promise<{ code: number | null; json: VerifyJson }> =>
-  cliVerify<VerifyJson>(file, nonce);
+async function verify(
+  file: string,
+  nonce: string,
+): Promise<{ code: number | null; json: VerifyJson }> {
+  const { code, json } = await cliVerify(file, nonce);
+  return { code, json: json as VerifyJson };
+}
 
 test(
   'agent → tenants → evidence → layered verification, and each tampering fails with its own code',

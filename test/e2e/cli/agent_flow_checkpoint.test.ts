@@ -20,7 +20,7 @@ interface VerifyJson {
 }
 
 async function verify(file: string, nonce: string, ...extra: string[]): Promise<VerifyJson> {
-  return (await cliVerify<VerifyJson>(file, nonce, ...extra)).json;
+  return (await cliVerify(file, nonce, ...extra)).json as VerifyJson;
 }
 
 const sha384 = (b: Uint8Array | string): Buffer => createHash('sha384').update(b).digest();
