@@ -14,6 +14,7 @@ import { DEFAULT_LIMITS } from '../../../src/limits.js';
 import { agentFixture, openAgent } from '../../_support/agent_harness.js';
 import {
   checkInvariant,
+  faultyProvider,
   physicalLines,
   readRtmr3,
   replayLines,
@@ -146,6 +147,36 @@ test('request ids: 20,000 ids over several index tables; retries before and afte
   await checkInvariant(tvm, logDir);
   const idLines = tenantLines(logDir, 'alice').filter((l) => l.startsWith('#id '));
   assert.equal(new Set(idLines).size, COUNT + 1, 'no id appears twice in the log');
+});
+
+test('request ids after a failure mid-append and a restart: the unacknowledged id and evicted ids are answered from the log', async (t) => {
+  const { tvm, provider, logDir } = await agentFixture(t, 'ids-crash');
+  const tenants = [{ name: 'alice', vmr: 'alice' }];
+  // BOOT+SYNC and the tenant's first coverage (3 extends), 10 events, then a hard device error
+  const fp = faultyProvider(provider, [
+    ...Array<undefined>(13).fill(undefined),
+    { code: 'ENXIO', after: false },
+  ]);
+  let agent = await openAgent(fp, logDir, { tenants, recentRequestIds: 4 });
+  for (let i = 0; i < 10; i++) await agent.append('alice', EV(i), `r-${i}`);
+  await assert.rejects(
+    agent.append('alice', EV(10), 'r-10'),
+    (e: unknown) => e instanceof MrstackError && e.code === 'ERR_AGENT_STOPPED',
+  );
+  await agent.close();
+  // written to the tenant log before the failure, never acknowledged
+  assert.equal(tenantLines(logDir, 'alice').filter((l) => l === '#id r-10').length, 1);
+
+  agent = await openAgent(provider, logDir, { recentRequestIds: 4 });
+  t.after(() => agent.close());
+  assert.deepEqual(idsOf(agent), { total: 11, in_memory: 4 });
+  const before = await snapshot(tvm, logDir);
+  for (const id of ['r-10', 'r-0', 'r-6']) {
+    assertDuplicateOf(await agent.append('alice', EV(-1), id), logDir, id);
+    assert.equal(agent.eventStatus('alice', id).status, 'acknowledged');
+  }
+  assert.deepEqual(await snapshot(tvm, logDir), before, 'the retries appended nothing');
+  await checkInvariant(tvm, logDir);
 });
 
 test('request-id index: exact answers — a tag match the log does not confirm is not a hit', () => {
