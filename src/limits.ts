@@ -18,6 +18,12 @@ export interface Limits {
   readonly maxEvidenceSize: number;
   /** Largest whole file read into memory at once (non-streaming formats such as JSON). */
   readonly maxWholeFile: number;
+  /**
+   * Request ids the agent keeps in memory per tenant (the most recent ones); older ids are
+   * looked up in the tenant's on-disk id index, so memory stays bounded whatever the number of
+   * ids a client sends.
+   */
+  readonly maxRecentRequestIds: number;
 }
 
 /** The defaults; generous enough for every real capture seen, small enough to be safe. */
@@ -27,6 +33,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxDigestsPerEvent: 16,
   maxEvidenceSize: 64 * 1024 * 1024,
   maxWholeFile: 256 * 1024 * 1024,
+  maxRecentRequestIds: 1024,
 });
 
 /** Defaults with the given overrides applied. */

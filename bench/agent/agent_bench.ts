@@ -6,7 +6,9 @@
 // run in a worker thread (its own event loop), each appending as fast as acknowledgements come.
 //
 // Usage: node dist/bench/agent/agent_bench.js [--seconds N] [--depth D] [--only T:DUR:EXT_MS]
-//        [--million] [--json]
+//        [--million] [--ids] [--json]
+// --ids: every append carries a fresh request id (`t<k>-<i>`), as a client that wants
+//   exactly-once retries sends them; the agent then indexes each id (docs/agent.md).
 // --depth D: each tenant keeps D requests outstanding (default 1: strictly sequential).
 // --in-process: no sockets; the tenants' loops call agent.append in the agent's own thread
 //   (the agent core's own cost; client_busy is then the same thread).
@@ -29,6 +31,8 @@ interface WorkerJob {
   readonly events: number;
   /** Requests each tenant keeps outstanding (1: send the next once the last is acknowledged). */
   readonly depth: number;
+  /** Give every append a fresh request id. */
+  readonly ids: boolean;
 }
 
 interface WorkerResult {
@@ -43,10 +47,14 @@ interface WorkerResult {
 /** Each tenant appends as fast as acknowledgements come, `depth` requests outstanding. */
 async function runLoops(
   tenants: number,
-  open: (k: number) => { append: (content: string) => Promise<unknown>; close: () => void },
+  open: (k: number) => {
+    append: (content: string, id: string | undefined) => Promise<unknown>;
+    close: () => void;
+  },
   seconds: number,
   events: number,
   depth: number,
+  ids: boolean,
 ): Promise<WorkerResult> {
   // preallocated (16 MB), so that the bench's own memory does not grow during a run
   const latencies = new Float64Array(2_000_000);
@@ -67,7 +75,7 @@ async function runLoops(
           const a = performance.now();
           const i = n++;
           try {
-            await c.append(`tenant ${k} event ${i}`);
+            await c.append(`tenant ${k} event ${i}`, ids ? `t${k}-${i}` : undefined);
             acked++;
             if (kept < latencies.length) latencies[kept++] = performance.now() - a;
           } catch {
@@ -95,13 +103,15 @@ function runClients(job: WorkerJob): Promise<WorkerResult> {
     (k) => {
       const c = new TenantClient(job.sockets[k]!);
       return {
-        append: (content) => c.append({ domain: 'bench.example', operation: 'append', content }),
+        append: (content, id) =>
+          c.append({ domain: 'bench.example', operation: 'append', content }, id),
         close: () => c.close(),
       };
     },
     job.seconds,
     job.events,
     job.depth,
+    job.ids,
   );
 }
 
@@ -159,6 +169,7 @@ const pct = (xs: Float64Array, q: number): number => {
 interface Row {
   tenants: number;
   depth: number;
+  ids: boolean;
   durability: Durability;
   extend_ms: number;
   acked_per_s: number;
@@ -181,6 +192,7 @@ async function scenario(
   seconds: number,
   depth: number,
   inProcess: boolean,
+  ids: boolean,
   events = 0,
   onRss?: (acked: number) => void,
 ): Promise<Row> {
@@ -209,19 +221,25 @@ async function scenario(
         ? await runLoops(
             tenants,
             (k) => ({
-              append: (content) =>
-                agent.append(names[k]!, { domain: 'bench.example', operation: 'append', content }),
+              append: (content, id) =>
+                agent.append(
+                  names[k]!,
+                  { domain: 'bench.example', operation: 'append', content },
+                  id,
+                ),
               close: () => undefined,
             }),
             seconds,
             events,
             depth,
+            ids,
           )
         : await clientsInWorker({
             sockets: names.map((n) => server.tenantSocket(n)),
             seconds,
             events,
             depth,
+            ids,
           });
     const elu = performance.eventLoopUtilization(elu0).utilization;
     if (timer !== undefined) clearInterval(timer);
@@ -231,6 +249,7 @@ async function scenario(
     return {
       tenants,
       depth,
+      ids,
       durability,
       extend_ms: extendMs,
       acked_per_s: Math.round(r.acked / (r.elapsed / 1000)),
@@ -262,6 +281,7 @@ async function main(): Promise<void> {
   const json = args.includes('--json');
   const depth = Number(opt('--depth') ?? 1) || 1;
   const inProcess = args.includes('--in-process');
+  const ids = args.includes('--ids');
   const probeDir = fs.mkdtempSync(join(os.tmpdir(), 'mrstack-bench-fsync-'));
   const fsync = Math.round(fdatasyncRate(probeDir));
   fs.rmSync(probeDir, { recursive: true, force: true });
@@ -286,12 +306,12 @@ async function main(): Promise<void> {
               ] as [number, Durability, number, number][])
             : []),
         ];
-  for (const [t, d, e, k] of plan) rows.push(await scenario(t, d, e, seconds, k, inProcess));
+  for (const [t, d, e, k] of plan) rows.push(await scenario(t, d, e, seconds, k, inProcess, ids));
   let million: { acked: number; rss_mb: number; heap_mb: number }[] | undefined;
   if (args.includes('--million')) {
     million = [];
     const samples = million;
-    const row = await scenario(64, 'process', 0, 0, depth, inProcess, 1_000_000, (acked) =>
+    const row = await scenario(64, 'process', 0, 0, depth, inProcess, ids, 1_000_000, (acked) =>
       samples.push({ acked, ...memory() }),
     );
     rows.push(row);
@@ -308,7 +328,7 @@ async function main(): Promise<void> {
     return;
   }
   process.stdout.write(
-    `disk fdatasync: ${fsync}/s   cpus: ${out.cpus}   load: ${out.loadavg.join(' ')}\n`,
+    `disk fdatasync: ${fsync}/s   cpus: ${out.cpus}   load: ${out.loadavg.join(' ')}   request ids: ${ids ? 'on every event' : 'none'}\n`,
   );
   process.stdout.write(
     'tenants depth durability extend_ms  acked/s   p50_ms  p99_ms  batches agent_busy client_busy agent_us/ev errors\n',

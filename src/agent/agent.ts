@@ -38,7 +38,7 @@ import {
   type ExtendRetryPolicy,
 } from './physical_register.js';
 import { ReportBatcher } from './report_batcher.js';
-import { REQUEST_ID_RE, TenantLog } from './tenant_log.js';
+import { REQUEST_ID_RE, TenantLog, type TenantLogOptions } from './tenant_log.js';
 import {
   DEFAULT_TENANT_LIMITS,
   readAgentState,
@@ -96,6 +96,11 @@ export interface AgentOptions {
   readonly firmwareLog?: () => Promise<BundleFirmwareLog | undefined>;
   /** gzip archived log segments (closed by a checkpoint, or of an earlier boot); default false. */
   readonly compressArchives?: boolean;
+  /**
+   * Request ids kept in memory per tenant (default `DEFAULT_LIMITS.maxRecentRequestIds`); older
+   * ids are found in the on-disk id index, so a retry of any id of the boot is still recognized.
+   */
+  readonly recentRequestIds?: number;
 }
 
 /** The result of an acknowledged append (JSON-ready: hex strings). */
@@ -246,6 +251,18 @@ export class Agent {
   get #tenantDir(): string {
     return join(this.logDir, 'tenants');
   }
+  get #idDir(): string {
+    return join(this.logDir, 'ids');
+  }
+  #tenantLogOptions(): TenantLogOptions {
+    return {
+      durability: this.durability,
+      idDir: this.#idDir,
+      ...(this.#opts.recentRequestIds === undefined
+        ? {}
+        : { recentIds: this.#opts.recentRequestIds }),
+    };
+  }
 
   #saveState(): void {
     const s: AgentState = {
@@ -280,6 +297,8 @@ export class Agent {
     await this.#recoverPhysical(opened.scan);
     // tenants: persisted ones, then declared ones not yet known
     fs.mkdirSync(this.#tenantDir, { recursive: true, mode: 0o750 });
+    // the id indexes are derived from the tenant logs and rebuilt as each log is opened
+    fs.rmSync(this.#idDir, { recursive: true, force: true });
     const configs = new Map<string, TenantConfig>();
     for (const t of prev?.tenants ?? []) configs.set(t.name, t);
     for (const t of this.#opts.tenants ?? []) configs.set(t.name, t);
@@ -340,7 +359,7 @@ export class Agent {
     const alg = this.register.algs[0]!;
     let log: TenantLog;
     if (fs.existsSync(path) && fs.statSync(path).size > 0) {
-      const o = TenantLog.open(path, alg, this.durability);
+      const o = await TenantLog.open(path, alg, this.#tenantLogOptions());
       log = o.log;
       if (o.torn > 0)
         this.#log.warn({ tenant: cfg.name, torn: o.torn }, 'truncated a torn tenant-log tail');
@@ -353,7 +372,14 @@ export class Agent {
       }
     } else {
       if (fs.existsSync(path)) fs.unlinkSync(path);
-      log = await TenantLog.create(path, cfg.name, cfg.vmr, alg, this.#now(), this.durability);
+      log = await TenantLog.create(
+        path,
+        cfg.name,
+        cfg.vmr,
+        alg,
+        this.#now(),
+        this.#tenantLogOptions(),
+      );
     }
     const limits = { ...DEFAULT_TENANT_LIMITS, ...this.#opts.defaultLimits, ...cfg.limits };
     const t: TenantState = {
@@ -795,7 +821,7 @@ export class Agent {
     const t = this.#tenant(name);
     await this.#op(() => {
       t.removed = true;
-      t.log.close();
+      t.log.closeAndDropIndex();
       const dir = join(this.logDir, 'removed');
       fs.mkdirSync(dir, { recursive: true });
       fs.renameSync(t.log.path, join(dir, `${t.config.vmr}.${Date.now()}.mrlog`));
@@ -989,6 +1015,7 @@ export class Agent {
           records: t.log.records,
           pending: t.log.records - t.covered,
           bytes: t.log.size,
+          request_ids: { total: t.log.ids, in_memory: t.log.idsInMemory },
         })),
     };
   }

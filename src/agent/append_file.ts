@@ -62,6 +62,15 @@ export class AppendFile {
     return this.#size;
   }
 
+  /** Reads up to `buf.length` bytes at `position`; returns how many were read. */
+  readAt(buf: Uint8Array, position: number): number {
+    try {
+      return fs.readSync(this.#fd, buf, 0, buf.length, position);
+    } catch (e) {
+      throw ioError(e, `reading ${this.path}`);
+    }
+  }
+
   /** Appends bytes with one write(2) (no sync). */
   write(data: Uint8Array): void {
     try {

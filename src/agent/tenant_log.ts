@@ -4,17 +4,25 @@
  * informative `#id <id>` line written in the same write(2), so that after a crash the ids of
  * every durable event are known again and a retry never appends twice.
  *
+ * Memory stays bounded whatever the number of ids: the most recent ones
+ * (`limits.maxRecentRequestIds`) are kept in memory, every id of the boot is in an on-disk index
+ * ({@link RequestIdIndex}) rebuilt from the `#id` lines when the log is opened, and opening
+ * streams the log instead of reading it whole.
+ *
  * @module
  */
 import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { AgentError } from '../errors.js';
-import type { HashAlg } from '../crypto/hash_alg.js';
+import { digestSize, type HashAlg } from '../crypto/hash_alg.js';
 import { toHex } from '../bytes/hex.js';
-import { parseMrlog } from '../formats/mrlog/parse.js';
-import { formatMrlogRecord } from '../formats/mrlog/record.js';
+import { DEFAULT_LIMITS } from '../limits.js';
+import { decodeLine, readLines } from '../eventlog/framing.js';
+import { checkMrlogStructure } from '../formats/mrlog/parse.js';
+import { parseMrlogLine, formatMrlogRecord, type MrlogRecord } from '../formats/mrlog/record.js';
 import { vmrExtend, vmrInitial } from '../eventlog/mrlog_vmr.js';
 import { AppendFile, type Durability } from './append_file.js';
+import { RequestIdIndex, type IndexedId } from './request_id_index.js';
 
 /** Request ids: 1–128 of `[A-Za-z0-9_.:-]`. */
 export const REQUEST_ID_RE: Readonly<RegExp> = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -27,6 +35,15 @@ export interface TenantPosition {
   readonly value: Uint8Array;
 }
 
+/** How a tenant log is kept. */
+export interface TenantLogOptions {
+  readonly durability: Durability;
+  /** Folder of the on-disk request-id indexes (derived data, rebuilt at every open). */
+  readonly idDir: string;
+  /** Request ids kept in memory (default `DEFAULT_LIMITS.maxRecentRequestIds`). */
+  readonly recentIds?: number;
+}
+
 /** One open tenant log. */
 export class TenantLog {
   readonly name: string;
@@ -34,20 +51,36 @@ export class TenantLog {
   readonly alg: HashAlg;
   readonly path: string;
   readonly #file: AppendFile;
+  readonly #index: RequestIdIndex;
+  readonly #maxRecentIds: number;
   #value: Uint8Array;
   #records: number;
   #lines: number;
-  readonly #ids = new Map<string, TenantPosition>();
+  /**
+   * The most recent ids, oldest first (a Map keeps insertion order). The disk index receives an
+   * id when it leaves this window, a quarter of the window at a time (one write for the entries):
+   * a lookup tries memory first, so an id is always in one of the two.
+   */
+  readonly #recentIds = new Map<string, IndexedId>();
   /** Values after each record, kept only from the last covered record on (for coverage). */
   #recent: Uint8Array[] = [];
   #recentStart = 0;
 
-  private constructor(name: string, vmr: string, alg: HashAlg, path: string, file: AppendFile) {
+  private constructor(
+    name: string,
+    vmr: string,
+    alg: HashAlg,
+    path: string,
+    file: AppendFile,
+    opts: TenantLogOptions,
+  ) {
     this.name = name;
     this.vmr = vmr;
     this.alg = alg;
     this.path = path;
     this.#file = file;
+    this.#maxRecentIds = Math.max(0, opts.recentIds ?? DEFAULT_LIMITS.maxRecentRequestIds);
+    this.#index = RequestIdIndex.create(opts.idDir, vmr, digestSize(alg));
     this.#value = vmrInitial(alg);
     this.#records = 0;
     this.#lines = 0;
@@ -60,11 +93,11 @@ export class TenantLog {
     vmr: string,
     alg: HashAlg,
     created: Date,
-    durability: Durability,
+    opts: TenantLogOptions,
   ): Promise<TenantLog> {
     if (fs.existsSync(path)) throw new AgentError('ERR_CONFLICT', `${path} exists already`);
-    const { file } = AppendFile.open(path, durability);
-    const log = new TenantLog(name, vmr, alg, path, file);
+    const { file } = AppendFile.open(path, opts.durability);
+    const log = new TenantLog(name, vmr, alg, path, file, opts);
     const salt = new Uint8Array(randomBytes(32));
     const iso = created.toISOString().replace(/\.[0-9]+Z$/, 'Z');
     const lines = [
@@ -76,36 +109,69 @@ export class TenantLog {
     return log;
   }
 
-  /** Opens an existing log, truncating a torn tail, and replays it. */
-  static open(
+  /**
+   * Opens an existing log, truncating a torn tail, replays it (streaming: memory does not grow
+   * with the log) and rebuilds its request-id index.
+   * @throws ParseError for a line that is not mrlog or a misplaced record; AgentError `ERR_IO`
+   */
+  static async open(
     path: string,
     alg: HashAlg,
-    durability: Durability,
-  ): { log: TenantLog; torn: number } {
-    const { file, torn } = AppendFile.open(path, durability);
-    const data = fs.readFileSync(path);
-    const parsed = parseMrlog(data, { role: 'tenant' });
-    const head = parsed.records.find((r) => r.kind === 'tenant');
-    if (head?.kind !== 'tenant') {
-      file.close();
-      throw new AgentError('ERR_BAD_VALUE', `${path}: no TENANT record`);
-    }
-    const log = new TenantLog(head.name, head.vmr, alg, path, file);
-    let pendingId: string | undefined;
-    for (const r of parsed.records) {
-      log.#lines++;
-      if (r.kind === 'comment') {
-        pendingId = r.text.startsWith('id ') ? r.text.slice(3) : undefined;
-        continue;
+    opts: TenantLogOptions,
+  ): Promise<{ log: TenantLog; torn: number }> {
+    const { file, torn } = AppendFile.open(path, opts.durability);
+    let log: TenantLog | undefined;
+    try {
+      // the structure check of parse.ts, fed one record at a time: SALT, TENANT, then events
+      const head: MrlogRecord[] = [];
+      let headerComments = 0;
+      let pendingId: { id: string; offset: number } | undefined;
+      const stream = fs.createReadStream(path, { highWaterMark: 64 * 1024 });
+      for await (const l of readLines(stream, { format: 'mrlog' })) {
+        const r = parseMrlogLine(decodeLine(l, 'mrlog'), l.line);
+        if (log === undefined) {
+          // SALT, then TENANT: the header names the log's owner
+          if (r.kind === 'comment') {
+            headerComments++;
+            continue;
+          }
+          head.push(r);
+          checkMrlogStructure(head, 'tenant');
+          if (r.kind === 'tenant') {
+            log = new TenantLog(r.name, r.vmr, alg, path, file, opts);
+            log.#lines += headerComments;
+            for (const h of head) log.#replay(h.line);
+          }
+          continue;
+        }
+        if (r.kind === 'comment') {
+          log.#lines++;
+          pendingId = r.text.startsWith('id ')
+            ? { id: r.text.slice(3), offset: l.offset }
+            : undefined;
+          continue;
+        }
+        if (r.kind !== 'event') checkMrlogStructure([...head, r], 'tenant');
+        const pos = log.#replay(r.line);
+        if (pendingId !== undefined) log.#rememberId({ ...pendingId, ...pos });
+        pendingId = undefined;
       }
-      log.#value = vmrExtend(alg, log.#value, r.line);
-      log.#records++;
-      log.#remember(log.#value);
-      if (pendingId !== undefined)
-        log.#ids.set(pendingId, { record: log.#records, value: log.#value });
-      pendingId = undefined;
+      if (log === undefined) throw new AgentError('ERR_BAD_VALUE', `${path}: no TENANT record`);
+      return { log, torn };
+    } catch (e) {
+      if (log === undefined) file.close();
+      else log.close();
+      throw e;
     }
-    return { log, torn };
+  }
+
+  /** Extends the vMR by one line read back at open. */
+  #replay(line: string): TenantPosition {
+    this.#lines++;
+    this.#value = vmrExtend(this.alg, this.#value, line);
+    this.#records++;
+    this.#remember(this.#value);
+    return { record: this.#records, value: this.#value };
   }
 
   /** The vMR now. */
@@ -128,9 +194,48 @@ export class TenantLog {
     return this.#file.size;
   }
 
-  /** The first result of a request id, when it was appended. */
+  /** Request ids held in memory now (at most `recentIds`). */
+  get idsInMemory(): number {
+    return this.#recentIds.size;
+  }
+
+  /** Request ids of this log (in memory or in the on-disk index). */
+  get ids(): number {
+    return this.#index.size + this.#recentIds.size;
+  }
+
+  /**
+   * The first result of a request id, when it was appended: from memory for a recent id, else
+   * from the on-disk index (exact: a match is checked against the `#id` line in the log).
+   * @throws AgentError `ERR_IO`
+   */
   lookup(id: string): TenantPosition | undefined {
-    return this.#ids.get(id);
+    const mem = this.#recentIds.get(id);
+    if (mem !== undefined) return { record: mem.record, value: mem.value };
+    return this.#index.find(id, (offset) => this.#idLineAt(offset, id));
+  }
+
+  #idLineAt(offset: number, id: string): boolean {
+    const want = Buffer.from(`#id ${id}\n`, 'utf8');
+    const got = Buffer.alloc(want.length);
+    return this.#file.readAt(got, offset) === want.length && got.equals(want);
+  }
+
+  #rememberId(entry: IndexedId): void {
+    if (this.#maxRecentIds === 0) {
+      this.#index.add([entry]);
+      return;
+    }
+    this.#recentIds.set(entry.id, entry);
+    if (this.#recentIds.size <= this.#maxRecentIds) return;
+    const out: IndexedId[] = [];
+    for (const e of this.#recentIds.values()) {
+      out.push(e);
+      if (out.length >= Math.max(1, this.#maxRecentIds >> 2)) break;
+    }
+    // indexed first: if the write fails, the ids are still in memory (and the queue stops)
+    this.#index.add(out);
+    for (const e of out) this.#recentIds.delete(e.id);
   }
 
   #remember(v: Uint8Array): void {
@@ -156,15 +261,21 @@ export class TenantLog {
   #appendLines(items: readonly { line: string; id?: string | undefined }[]): TenantPosition[] {
     let text = '';
     const out: TenantPosition[] = [];
+    const ids: { id: string; offset: number }[] = [];
     let value = this.#value;
     let records = this.#records;
     let lines = this.#lines;
+    let offset = this.#file.size;
     for (const it of items) {
       if (it.id !== undefined) {
-        text += `#id ${it.id}\n`;
+        const idLine = `#id ${it.id}\n`;
+        text += idLine;
         lines++;
+        ids.push({ id: it.id, offset });
+        offset += Buffer.byteLength(idLine, 'utf8');
       }
       text += `${it.line}\n`;
+      offset += Buffer.byteLength(it.line, 'utf8') + 1;
       lines++;
       value = vmrExtend(this.alg, value, it.line);
       records++;
@@ -172,13 +283,14 @@ export class TenantLog {
     }
     this.#file.write(Buffer.from(text, 'utf8'));
     // only after the write succeeded
-    for (const [i, it] of items.entries()) {
-      this.#remember(out[i]!.value);
-      if (it.id !== undefined) this.#ids.set(it.id, out[i]!);
-    }
+    for (const p of out) this.#remember(p.value);
     this.#value = value;
     this.#records = records;
     this.#lines = lines;
+    // a failure here stops the agent's queue; the restart rebuilds the index from the log
+    let k = 0;
+    for (const [i, it] of items.entries())
+      if (it.id !== undefined) this.#rememberId({ ...ids[k++]!, ...out[i]! });
     return out;
   }
 
@@ -205,8 +317,15 @@ export class TenantLog {
     return toHex(this.#value);
   }
 
-  /** Closes the file. */
+  /** Closes the file and the id index. */
   close(): void {
     this.#file.close();
+    this.#index.close();
+  }
+
+  /** Closes the log and deletes its id index (the tenant was removed). */
+  closeAndDropIndex(): void {
+    this.#file.close();
+    this.#index.remove();
   }
 }

@@ -5,45 +5,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { runCli, runCliJson } from '../../_support/cli.js';
-import { CLI_PATH } from '../../_support/paths.js';
+import {
+  cliAppend,
+  cliAppendJson,
+  cliEvidence,
+  cliVerify,
+  startCliAgent,
+} from '../../_support/agent_harness.js';
 import { TenantClient } from '../../../src/agent/client.js';
 import { verifyEvidence } from '../../../src/verifier/verify/evidence.js';
-
-interface Agent {
-  child: ChildProcess;
-  stop: () => Promise<void>;
-}
-
-function startAgent(args: string[], env: Record<string, string> = {}): Promise<Agent> {
-  const child = spawn(
-    process.execPath,
-    [CLI_PATH, 'agent', 'start', ...args, '--json', '--log-level', 'warn'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...env },
-    },
-  );
-  const exited = new Promise<void>((r) => child.once('close', () => r()));
-  const stop = async (): Promise<void> => {
-    child.kill('SIGTERM');
-    await exited;
-  };
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('"ready":true')) resolve({ child, stop });
-    });
-    void exited.then(() => reject(new Error(`agent exited: ${out} ${err}`)));
-  });
-}
 
 const nonceHex = (): string => randomBytes(32).toString('hex');
 
@@ -60,115 +33,43 @@ async function verify(
   file: string,
   nonce: string,
 ): Promise<{ code: number | null; json: VerifyJson }> {
-  const { result, json } = await runCliJson([
-    'evidence',
-    'verify',
-    file,
-    '--nonce',
-    nonce,
-    '--trust-emulated',
-    '--no-collateral',
-    '--json',
-  ]);
-  return { code: result.code, json: json as VerifyJson };
+  const { code, json } = await cliVerify(file, nonce);
+  return { code, json: json as VerifyJson };
 }
 
 test(
   'agent → tenants → evidence → layered verification, and each tampering fails with its own code',
   { timeout: 180_000 },
   async (t) => {
-    const dir = fs.mkdtempSync(join(os.tmpdir(), 'mrstack-e2e-agent-'));
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const tvm = join(dir, 'tvm');
-    const run = join(dir, 'run');
-    assert.equal(
-      (await runCli(['emulate', 'init', '--profile', 'tdx', '--tvm-state', tvm])).code,
-      0,
-    );
-    fs.writeFileSync(
-      join(dir, 'tenants.json'),
-      JSON.stringify({
-        tenants: [
-          { name: 'alice', vmr: 'alice' },
-          { name: 'bob', vmr: 'bob' },
-        ],
-      }),
-    );
-    const agent = await startAgent([
-      '--tvm-state',
-      tvm,
-      '--run-dir',
-      run,
-      '--tenants',
-      join(dir, 'tenants.json'),
-    ]);
-    t.after(() => agent.stop());
-    const sock = (n: string): string => join(run, 'tenants', `${n}.sock`);
+    const { dir, tvm, run, sock } = await startCliAgent(t, 'e2e-agent', ['alice', 'bob']);
 
     // tenants append; an event is acknowledged once, a retry with its id is a duplicate
-    const a1 = await runCliJson([
-      'event',
-      'append',
-      '--socket',
-      sock('alice'),
-      '--domain',
-      'example.com/app',
-      '--operation',
-      'start',
-      '--content',
-      'alice v1.2',
-      '--id',
-      'a-1',
-      '--json',
-    ]);
+    const alice1 = {
+      domain: 'example.com/app',
+      operation: 'start',
+      content: 'alice v1.2',
+      id: 'a-1',
+    };
+    const a1 = await cliAppendJson(sock('alice'), alice1);
     assert.equal(a1.result.code, 0);
     assert.equal((a1.json as { status: string }).status, 'acknowledged');
-    const again = await runCliJson([
-      'event',
-      'append',
-      '--socket',
-      sock('alice'),
-      '--domain',
-      'example.com/app',
-      '--operation',
-      'start',
-      '--content',
-      'alice v1.2',
-      '--id',
-      'a-1',
-      '--json',
-    ]);
+    const again = await cliAppendJson(sock('alice'), alice1);
     assert.equal((again.json as { duplicate: boolean }).duplicate, true);
     assert.equal(
       (
-        await runCli([
-          'event',
-          'append',
-          '--socket',
-          sock('bob'),
-          '--domain',
-          'bob.example',
-          '--operation',
-          'load',
-          '--content',
-          'bob-secret-config',
-        ])
+        await cliAppend(sock('bob'), {
+          domain: 'bob.example',
+          operation: 'load',
+          content: 'bob-secret-config',
+        })
       ).code,
       0,
     );
-    const forged = await runCliJson([
-      'event',
-      'append',
-      '--socket',
-      sock('alice'),
-      '--domain',
-      'VMR',
-      '--operation',
-      'bob=sha384/00',
-      '--content',
-      'x',
-      '--json',
-    ]);
+    const forged = await cliAppendJson(sock('alice'), {
+      domain: 'VMR',
+      operation: 'bob=sha384/00',
+      content: 'x',
+    });
     assert.equal(forged.result.code, 2);
     assert.equal((forged.json as { error: { code: string } }).error.code, 'ERR_BAD_EVENT');
     const st = await runCliJson([
@@ -203,21 +104,7 @@ test(
     // evidence with a fresh nonce; layered verification passes
     const nonce = nonceHex();
     const bundleFile = join(dir, 'alice.json');
-    assert.equal(
-      (
-        await runCli([
-          'evidence',
-          'get',
-          '--socket',
-          sock('alice'),
-          '--nonce',
-          nonce,
-          '--out',
-          bundleFile,
-        ])
-      ).code,
-      0,
-    );
+    assert.equal(await cliEvidence(sock('alice'), nonce, bundleFile), 0);
     const bundleText = fs.readFileSync(bundleFile, 'utf8');
     assert.ok(
       !bundleText.includes('bob-secret-config'),
@@ -287,38 +174,17 @@ test(
     );
     assert.equal(
       (
-        await runCli([
-          'event',
-          'append',
-          '--socket',
-          sock('alice'),
-          '--domain',
-          'example.com/app',
-          '--operation',
-          'step',
-          '--content',
-          'after off-log',
-        ])
+        await cliAppend(sock('alice'), {
+          domain: 'example.com/app',
+          operation: 'step',
+          content: 'after off-log',
+        })
       ).code,
       0,
     );
     const n2 = nonceHex();
     const offFile = join(dir, 'off.json');
-    assert.equal(
-      (
-        await runCli([
-          'evidence',
-          'get',
-          '--socket',
-          sock('alice'),
-          '--nonce',
-          n2,
-          '--out',
-          offFile,
-        ])
-      ).code,
-      0,
-    );
+    assert.equal(await cliEvidence(sock('alice'), n2, offFile), 0);
     const ov = await verify(offFile, n2);
     assert.equal(ov.code, 1);
     assert.deepEqual(
@@ -332,39 +198,12 @@ test(
   '32 concurrent evidence requests with the report slowed to 1 s share reports and finish in < 3 s',
   { timeout: 120_000 },
   async (t) => {
-    const dir = fs.mkdtempSync(join(os.tmpdir(), 'mrstack-e2e-agent32-'));
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const tvm = join(dir, 'tvm');
-    const run = join(dir, 'run');
+    const { sock } = await startCliAgent(t, 'e2e-agent32', ['bob'], [], {
+      MRSTACK_AGENT_REPORT_DELAY_MS: '1000',
+    });
     assert.equal(
-      (await runCli(['emulate', 'init', '--profile', 'tdx', '--tvm-state', tvm])).code,
-      0,
-    );
-    fs.writeFileSync(
-      join(dir, 'tenants.json'),
-      JSON.stringify({ tenants: [{ name: 'bob', vmr: 'bob' }] }),
-    );
-    const agent = await startAgent(
-      ['--tvm-state', tvm, '--run-dir', run, '--tenants', join(dir, 'tenants.json')],
-      { MRSTACK_AGENT_REPORT_DELAY_MS: '1000' },
-    );
-    t.after(() => agent.stop());
-    const sock = (n: string): string => join(run, 'tenants', `${n}.sock`);
-    assert.equal(
-      (
-        await runCli([
-          'event',
-          'append',
-          '--socket',
-          sock('bob'),
-          '--domain',
-          'bob.example',
-          '--operation',
-          'load',
-          '--content',
-          'x',
-        ])
-      ).code,
+      (await cliAppend(sock('bob'), { domain: 'bob.example', operation: 'load', content: 'x' }))
+        .code,
       0,
     );
     // 32 concurrent evidence requests with every report slowed to 1 s: shared reports, < 3 s

@@ -6,34 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { runCli, runCliJson } from '../../_support/cli.js';
-import { CLI_PATH } from '../../_support/paths.js';
-
-function startAgent(args: string[]): Promise<() => Promise<void>> {
-  const child = spawn(
-    process.execPath,
-    [CLI_PATH, 'agent', 'start', ...args, '--json', '--log-level', 'warn'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const exited = new Promise<void>((r) => child.once('close', () => r()));
-  const stop = async (): Promise<void> => {
-    child.kill('SIGTERM');
-    await exited;
-  };
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('"ready":true')) resolve(stop);
-    });
-    void exited.then(() => reject(new Error(`agent exited: ${out}`)));
-  });
-}
+import { cliAppend, cliEvidence, cliVerify, startCliAgent } from '../../_support/agent_harness.js';
 
 interface VerifyJson {
   verified: boolean;
@@ -43,19 +20,7 @@ interface VerifyJson {
 }
 
 async function verify(file: string, nonce: string, ...extra: string[]): Promise<VerifyJson> {
-  const { result, json } = await runCliJson([
-    'evidence',
-    'verify',
-    file,
-    '--nonce',
-    nonce,
-    '--trust-emulated',
-    '--no-collateral',
-    ...extra,
-    '--json',
-  ]);
-  assert.ok(result.code === 0 || result.code === 1, result.stderr);
-  return json as VerifyJson;
+  return (await cliVerify(file, nonce, ...extra)).json as VerifyJson;
 }
 
 const sha384 = (b: Uint8Array | string): Buffer => createHash('sha384').update(b).digest();
@@ -69,42 +34,14 @@ test(
   'checkpoint → gzip archive; evidence --since verifies against a trusted checkpoint',
   { timeout: 120_000 },
   async (t) => {
-    const dir = fs.mkdtempSync(join(os.tmpdir(), 'mrstack-e2e-agentcp-'));
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const tvm = join(dir, 'tvm');
-    const run = join(dir, 'run');
-    assert.equal(
-      (await runCli(['emulate', 'init', '--profile', 'tdx', '--tvm-state', tvm])).code,
-      0,
-    );
-    fs.writeFileSync(
-      join(dir, 'tenants.json'),
-      JSON.stringify({ tenants: [{ name: 'alice', vmr: 'alice' }] }),
-    );
-    const stop = await startAgent([
-      '--tvm-state',
-      tvm,
-      '--run-dir',
+    const {
+      dir,
       run,
-      '--tenants',
-      join(dir, 'tenants.json'),
-      '--compress-archives',
-    ]);
-    t.after(stop);
-    const sock = join(run, 'tenants', 'alice.sock');
+      sock: sockOf,
+    } = await startCliAgent(t, 'e2e-agentcp', ['alice'], ['--compress-archives']);
+    const sock = sockOf('alice');
     const append = async (content: string): Promise<void> => {
-      const r = await runCli([
-        'event',
-        'append',
-        '--socket',
-        sock,
-        '--domain',
-        'example.com/app',
-        '--operation',
-        'step',
-        '--content',
-        content,
-      ]);
+      const r = await cliAppend(sock, { domain: 'example.com/app', operation: 'step', content });
       assert.equal(r.code, 0, r.stderr);
     };
     await append('before checkpoint');
@@ -138,10 +75,7 @@ test(
     // a full bundle (reads the archived segment): verifies, names checkpoint 1 with the value before it
     const n0 = randomBytes(32).toString('hex');
     const full = join(dir, 'full.json');
-    assert.equal(
-      (await runCli(['evidence', 'get', '--socket', sock, '--nonce', n0, '--out', full])).code,
-      0,
-    );
+    assert.equal(await cliEvidence(sock, n0, full), 0);
     const v0 = await verify(full, n0);
     assert.equal(v0.verified, true, JSON.stringify(v0.errors));
     const p0 = v0.claims.layers['physical']!;
@@ -160,23 +94,7 @@ test(
     // served since checkpoint 1: anchored by the trusted checkpoint, as SPEC and as FILE
     const n1 = randomBytes(32).toString('hex');
     const since = join(dir, 'since.json');
-    assert.equal(
-      (
-        await runCli([
-          'evidence',
-          'get',
-          '--socket',
-          sock,
-          '--nonce',
-          n1,
-          '--since',
-          '1',
-          '--out',
-          since,
-        ])
-      ).code,
-      0,
-    );
+    assert.equal(await cliEvidence(sock, n1, since, '--since', '1'), 0);
     const loose = await verify(since, n1);
     assert.equal(loose.claims.layers['physical']!['anchor'], 'unverified');
     const bySpec = await verify(since, n1, '--trusted-checkpoint', `1:sha384/${before1}`);

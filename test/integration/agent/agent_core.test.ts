@@ -6,17 +6,15 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { Agent } from '../../../src/agent/agent.js';
 import { MrstackError } from '../../../src/errors.js';
 import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
+import { agentFixture, openAgent } from '../../_support/agent_harness.js';
 import {
   checkInvariant,
-  emulatedTdx,
   faultyProvider,
   physicalLines,
   readRtmr3,
   replayLines,
-  tempDir,
   tenantLines,
 } from './agent_support.js';
 
@@ -26,24 +24,9 @@ const TENANTS = [
   { name: 'bob', vmr: 'vmr-bob' },
 ];
 
-async function setup(t: { after: (fn: () => void) => void }, tag: string) {
-  const dir = tempDir(tag);
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const tvm = join(dir, 'tvm');
-  const provider = await emulatedTdx(tvm);
-  const logDir = join(dir, 'log');
-  return { dir, tvm, provider, logDir };
-}
-
 test('group commit: concurrent appends, one VMR record per batch, logs replay to rtmr3', async (t) => {
-  const { tvm, provider, logDir } = await setup(t, 'core');
-  const agent = await Agent.open({
-    provider,
-    register: 'rtmr3',
-    logDir,
-    bootId: 'boot-a',
-    tenants: TENANTS,
-  });
+  const { tvm, provider, logDir } = await agentFixture(t, 'core');
+  const agent = await openAgent(provider, logDir, { bootId: 'boot-a', tenants: TENANTS });
   const results = await Promise.all(
     Array.from({ length: 200 }, (_, i) =>
       agent.append(i % 2 === 0 ? 'alice' : 'bob', {
@@ -71,14 +54,8 @@ test('group commit: concurrent appends, one VMR record per batch, logs replay to
 });
 
 test('idempotent ids: a retry returns the first result, also after a restart; ids are queryable', async (t) => {
-  const { tvm, provider, logDir } = await setup(t, 'ids');
-  let agent = await Agent.open({
-    provider,
-    register: 'rtmr3',
-    logDir,
-    bootId: 'b',
-    tenants: TENANTS,
-  });
+  const { tvm, provider, logDir } = await agentFixture(t, 'ids');
+  let agent = await openAgent(provider, logDir, { tenants: TENANTS });
   const ev = { domain: 'example.com', operation: 'once', content: 'x' };
   const [a, b] = await Promise.all([
     agent.append('alice', ev, 'req-1'),
@@ -97,7 +74,7 @@ test('idempotent ids: a retry returns the first result, also after a restart; id
     (e: unknown) => e instanceof MrstackError && e.code === 'ERR_NOT_FOUND',
   );
   await agent.close();
-  agent = await Agent.open({ provider, register: 'rtmr3', logDir, bootId: 'b' });
+  agent = await openAgent(provider, logDir);
   const c = await agent.append('alice', ev, 'req-1');
   assert.equal(c.duplicate, true);
   assert.equal(c.record, a.record);
@@ -108,14 +85,8 @@ test('idempotent ids: a retry returns the first result, also after a restart; id
 });
 
 test('recovery: an unextended physical record is extended once; uncovered tenant lines are covered', async (t) => {
-  const { tvm, provider, logDir } = await setup(t, 'recover');
-  let agent = await Agent.open({
-    provider,
-    register: 'rtmr3',
-    logDir,
-    bootId: 'b',
-    tenants: TENANTS,
-  });
+  const { tvm, provider, logDir } = await agentFixture(t, 'recover');
+  let agent = await openAgent(provider, logDir, { tenants: TENANTS });
   await agent.append('alice', { domain: 'a.b', operation: 'op', content: '1' });
   await agent.close();
   // a crash after the tenant write: a line the physical log does not cover yet
@@ -127,7 +98,7 @@ test('recovery: an unextended physical record is extended once; uncovered tenant
   // and a torn tail on the physical log
   fs.appendFileSync(seg, 'VMR alice=sha3');
   const before = await readRtmr3(tvm);
-  agent = await Agent.open({ provider, register: 'rtmr3', logDir, bootId: 'b' });
+  agent = await openAgent(provider, logDir);
   const st = agent.status();
   assert.deepEqual(st['off_log'], []);
   assert.equal(agent.eventStatus('alice', 'late').status, 'acknowledged');
@@ -147,14 +118,8 @@ test('recovery: an unextended physical record is extended once; uncovered tenant
 });
 
 test('recovery: an off-log extend is recorded as SYNC and reported; a new boot archives the logs', async (t) => {
-  const { tvm, provider, logDir } = await setup(t, 'offlog');
-  let agent = await Agent.open({
-    provider,
-    register: 'rtmr3',
-    logDir,
-    bootId: 'b1',
-    tenants: TENANTS,
-  });
+  const { tvm, provider, logDir } = await agentFixture(t, 'offlog');
+  let agent = await openAgent(provider, logDir, { bootId: 'b1', tenants: TENANTS });
   await agent.append('alice', { domain: 'a.b', operation: 'op', content: '1' });
   await agent.close();
   const other = await openEmulatedProvider({ stateDir: tvm });
@@ -162,7 +127,7 @@ test('recovery: an off-log extend is recorded as SYNC and reported; a new boot a
     { name: 'rtmr3', alg: 'sha384' },
     { kind: 'digest', digest: new Uint8Array(48).fill(9) },
   );
-  agent = await Agent.open({ provider, register: 'rtmr3', logDir, bootId: 'b1' });
+  agent = await openAgent(provider, logDir, { bootId: 'b1' });
   const off = agent.status()['off_log'] as unknown[];
   assert.equal(off.length, 1);
   // live off-log move while running: detected at the next extend
@@ -184,7 +149,7 @@ test('recovery: an off-log extend is recorded as SYNC and reported; a new boot a
     (await readRtmr3(tvm)).toString('hex'),
   );
   // a new boot: the old logs are archived, a new log starts with BOOT b2
-  agent = await Agent.open({ provider, register: 'rtmr3', logDir, bootId: 'b2' });
+  agent = await openAgent(provider, logDir, { bootId: 'b2' });
   await agent.close();
   assert.ok(physicalLines(logDir)[0]!.startsWith('BOOT b2 '));
   const archived = fs.readdirSync(join(logDir, 'archive'));
@@ -198,7 +163,7 @@ test('recovery: an off-log extend is recorded as SYNC and reported; a new boot a
 });
 
 test('extend errors: EBUSY retried, EIO/EINTR resolved by re-reading, anything else stops the queue', async (t) => {
-  const { tvm, provider, logDir } = await setup(t, 'faults');
+  const { tvm, provider, logDir } = await agentFixture(t, 'faults');
   const inner = provider;
   // header (2 extends) and tenant coverage (1) succeed, then faults
   const faults = [
@@ -213,14 +178,7 @@ test('extend errors: EBUSY retried, EIO/EINTR resolved by re-reading, anything e
     undefined,
   ] as const;
   const fp = faultyProvider(inner, [...faults]);
-  let agent = await Agent.open({
-    provider: fp,
-    register: 'rtmr3',
-    logDir,
-    bootId: 'b',
-    tenants: TENANTS,
-    retry: { busyDelayMs: 1 },
-  });
+  let agent = await openAgent(fp, logDir, { tenants: TENANTS, retry: { busyDelayMs: 1 } });
   await agent.append('alice', { domain: 'a.b', operation: 'op', content: 'busy' });
   await agent.append('alice', { domain: 'a.b', operation: 'op', content: 'eio-after' });
   await agent.append('alice', { domain: 'a.b', operation: 'op', content: 'eintr-before' });
@@ -229,7 +187,7 @@ test('extend errors: EBUSY retried, EIO/EINTR resolved by re-reading, anything e
   await checkInvariant(tvm, logDir);
   // a hard error stops the queue; later appends fail with ERR_AGENT_STOPPED; a restart recovers
   const fp2 = faultyProvider(inner, [{ code: 'ENXIO', after: false }]);
-  agent = await Agent.open({ provider: fp2, register: 'rtmr3', logDir, bootId: 'b' });
+  agent = await openAgent(fp2, logDir);
   await assert.rejects(
     agent.append('bob', { domain: 'a.b', operation: 'op', content: 'fails' }),
     (e: unknown) => e instanceof MrstackError && e.code === 'ERR_AGENT_STOPPED',
@@ -240,7 +198,7 @@ test('extend errors: EBUSY retried, EIO/EINTR resolved by re-reading, anything e
   );
   assert.equal((agent.status()['stopped'] as { code: string }).code, 'ERR_AGENT_STOPPED');
   await agent.close();
-  agent = await Agent.open({ provider: inner, register: 'rtmr3', logDir, bootId: 'b' });
+  agent = await openAgent(inner, logDir);
   await agent.close();
   await checkInvariant(tvm, logDir);
   assert.equal(
@@ -251,14 +209,8 @@ test('extend errors: EBUSY retried, EIO/EINTR resolved by re-reading, anything e
 });
 
 test('checkpoints: CHECKPOINT prev= hashes the previous segment, then SYNC; evidence --since serves what follows', async (t) => {
-  const { tvm, provider, logDir } = await setup(t, 'cp');
-  const agent = await Agent.open({
-    provider,
-    register: 'rtmr3',
-    logDir,
-    bootId: 'b',
-    tenants: TENANTS,
-  });
+  const { tvm, provider, logDir } = await agentFixture(t, 'cp');
+  const agent = await openAgent(provider, logDir, { tenants: TENANTS });
   await agent.append('alice', { domain: 'a.b', operation: 'op', content: '1' });
   const seg0 = fs.readFileSync(join(logDir, 'physical', 'rtmr3.000000.mrlog'));
   const cp = await agent.checkpoint();
@@ -282,12 +234,8 @@ test('checkpoints: CHECKPOINT prev= hashes the previous segment, then SYNC; evid
 });
 
 test('limits and grammar: oversized, rate-limited and reserved events are refused and leave logs untouched', async (t) => {
-  const { logDir, provider } = await setup(t, 'limits');
-  const agent = await Agent.open({
-    provider,
-    register: 'rtmr3',
-    logDir,
-    bootId: 'b',
+  const { logDir, provider } = await agentFixture(t, 'limits');
+  const agent = await openAgent(provider, logDir, {
     tenants: [{ name: 'alice', vmr: 'alice', limits: { maxRecordBytes: 64, ratePerSecond: 3 } }],
   });
   const before = [physicalLines(logDir).join('\n'), tenantLines(logDir, 'alice').join('\n')];

@@ -7,12 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { TenantClient } from '../../../src/agent/client.js';
 import { FAULT_STEPS } from '../../../src/agent/fault.js';
 import { initEmulatedTvm } from '../../../src/providers/emulated/tvm_state.js';
-import { CLI_PATH } from '../../_support/paths.js';
+import { spawnAgent, type SpawnedAgent } from '../../_support/agent_harness.js';
 import { checkInvariant, tempDir, tenantLines } from './agent_support.js';
 
 const KILLS = Number(process.env['MRSTACK_CRASH_KILLS'] ?? 50);
@@ -31,18 +30,9 @@ function prng(seed: number): () => number {
   };
 }
 
-interface Running {
-  child: ChildProcess;
-  exited: Promise<void>;
-}
-
-function startAgent(dir: string, env: Record<string, string> = {}): Promise<Running> {
-  const child = spawn(
-    process.execPath,
+function startAgent(dir: string, env: Record<string, string> = {}): Promise<SpawnedAgent> {
+  return spawnAgent(
     [
-      CLI_PATH,
-      'agent',
-      'start',
       '--tvm-state',
       join(dir, 'tvm'),
       '--run-dir',
@@ -53,21 +43,9 @@ function startAgent(dir: string, env: Record<string, string> = {}): Promise<Runn
       'crash-boot',
       '--log-level',
       'error',
-      '--json',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
+    env,
   );
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('"ready":true')) resolve({ child, exited });
-    });
-    void exited.then(() => reject(new Error(`agent exited before ready: ${out} ${err}`)));
-  });
 }
 
 interface ClientState {

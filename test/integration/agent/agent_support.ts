@@ -1,11 +1,9 @@
 // Helpers for the agent tests: an emulated TDX, an independent replay of the agent's logs
 // (node:crypto directly, not mrstack's hash code), and a provider wrapper that fails extends.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { initEmulatedTvm } from '../../../src/providers/emulated/tvm_state.js';
 import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
 import { ProviderError } from '../../../src/errors.js';
 import type {
@@ -15,16 +13,7 @@ import type {
   Provider,
 } from '../../../src/providers/provider.js';
 
-/** A fresh temp directory, removed by the caller's cleanup. */
-export function tempDir(tag: string): string {
-  return fs.mkdtempSync(join(os.tmpdir(), `mrstack-${tag}-`));
-}
-
-/** Initializes an emulated TDX in `dir` and opens it. */
-export async function emulatedTdx(dir: string): Promise<Provider> {
-  await initEmulatedTvm({ stateDir: dir, profile: 'tdx' });
-  return openEmulatedProvider({ stateDir: dir });
-}
+export { emulatedTdx, tempDir } from '../../_support/agent_harness.js';
 
 const sha384 = (b: Uint8Array): Buffer => createHash('sha384').update(b).digest();
 
@@ -129,8 +118,11 @@ export async function checkInvariant(tvm: string, logDir: string): Promise<void>
   for (const vmr of fs.readdirSync(join(logDir, 'tenants')).map((f) => f.replace(/\.mrlog$/, ''))) {
     const tl = tenantLines(logDir, vmr).filter((l) => !l.startsWith('#'));
     const running = new Set<string>();
-    for (let i = 1; i <= tl.length; i++)
-      running.add(replayLines(Z, tl.slice(0, i)).toString('hex'));
+    let v: Buffer = Z;
+    for (const l of tl) {
+      v = replayLines(v, [l]);
+      running.add(v.toString('hex'));
+    }
     const stated = lines.flatMap((l) =>
       [...l.matchAll(new RegExp(`(?:^VMR | )${vmr}=sha384/([0-9a-f]{96})`, 'g'))].map((m) => m[1]!),
     );

@@ -1,0 +1,221 @@
+/**
+ * Shared set-up of the agent tests: an emulated TDX in a temp folder (in-process agents), and the
+ * built CLI's `agent start` as a child process with its tenants (end-to-end tests), plus the
+ * `event append` and `evidence verify` invocations those tests repeat.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { initEmulatedTvm } from '../../src/providers/emulated/tvm_state.js';
+import { openEmulatedProvider } from '../../src/providers/emulated/emulated_provider.js';
+import type { Provider } from '../../src/providers/provider.js';
+import { Agent, type AgentOptions } from '../../src/agent/agent.js';
+import { runCli, runCliJson, type CliResult } from './cli.js';
+import { CLI_PATH } from './paths.js';
+
+/** The part of node:test's context the helpers use. */
+interface TestContext {
+  after: (fn: () => unknown) => void;
+}
+
+/** A fresh temp directory, removed by the caller's cleanup. */
+export function tempDir(tag: string): string {
+  return fs.mkdtempSync(join(os.tmpdir(), `mrstack-${tag}-`));
+}
+
+/** Initializes an emulated TDX in `dir` and opens it. */
+export async function emulatedTdx(dir: string): Promise<Provider> {
+  await initEmulatedTvm({ stateDir: dir, profile: 'tdx' });
+  return openEmulatedProvider({ stateDir: dir });
+}
+
+/** A temp folder (removed after the test) with an emulated TDX in `tvm/`; logs go to `log/`. */
+export async function agentFixture(
+  t: TestContext,
+  tag: string,
+): Promise<{ dir: string; tvm: string; provider: Provider; logDir: string }> {
+  const dir = tempDir(tag);
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const tvm = join(dir, 'tvm');
+  const provider = await emulatedTdx(tvm);
+  return { dir, tvm, provider, logDir: join(dir, 'log') };
+}
+
+/** An in-process agent owning `rtmr3`, boot id `b` unless `more` says otherwise. */
+export function openAgent(
+  provider: Provider,
+  logDir: string,
+  more: Partial<AgentOptions> = {},
+): Promise<Agent> {
+  return Agent.open({ provider, register: 'rtmr3', logDir, bootId: 'b', ...more });
+}
+
+/** `mrstack agent start` running as a child process. */
+export interface SpawnedAgent {
+  readonly child: ChildProcess;
+  /** Settles when the process has exited. */
+  readonly exited: Promise<void>;
+  /** SIGTERM, then waits for the exit. */
+  stop(): Promise<void>;
+}
+
+/** Starts `mrstack agent start ARGS --json` and resolves once it printed `"ready":true`. */
+export function spawnAgent(
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): Promise<SpawnedAgent> {
+  const child = spawn(process.execPath, [CLI_PATH, 'agent', 'start', ...args, '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  const exited = new Promise<void>((r) => child.once('close', () => r()));
+  const stop = async (): Promise<void> => {
+    child.kill('SIGTERM');
+    await exited;
+  };
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('"ready":true')) resolve({ child, exited, stop });
+    });
+    void exited.then(() => reject(new Error(`agent exited before ready: ${out} ${err}`)));
+  });
+}
+
+/** An agent started through the CLI over a fresh emulated TDX, with its tenants. */
+export interface CliAgent {
+  readonly dir: string;
+  readonly tvm: string;
+  /** The run directory (sockets; logs under `log/`). */
+  readonly run: string;
+  readonly agent: SpawnedAgent;
+  /** A tenant's socket. */
+  readonly sock: (tenant: string) => string;
+}
+
+/**
+ * `emulate init --profile tdx`, a tenants file (each tenant's vMR named after it) and
+ * `agent start` with `extraArgs`; everything is stopped and removed after the test.
+ */
+export async function startCliAgent(
+  t: TestContext,
+  tag: string,
+  tenants: readonly string[],
+  extraArgs: readonly string[] = [],
+  env: Readonly<Record<string, string>> = {},
+): Promise<CliAgent> {
+  const dir = tempDir(tag);
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const tvm = join(dir, 'tvm');
+  const run = join(dir, 'run');
+  const init = await runCli(['emulate', 'init', '--profile', 'tdx', '--tvm-state', tvm]);
+  assert.equal(init.code, 0, init.stderr);
+  const tenantsFile = join(dir, 'tenants.json');
+  fs.writeFileSync(
+    tenantsFile,
+    JSON.stringify({ tenants: tenants.map((name) => ({ name, vmr: name })) }),
+  );
+  const agent = await spawnAgent(
+    [
+      '--tvm-state',
+      tvm,
+      '--run-dir',
+      run,
+      '--tenants',
+      tenantsFile,
+      '--log-level',
+      'warn',
+      ...extraArgs,
+    ],
+    env,
+  );
+  t.after(() => agent.stop());
+  return { dir, tvm, run, agent, sock: (n) => join(run, 'tenants', `${n}.sock`) };
+}
+
+/** One application event as `event append` takes it. */
+export interface CliEvent {
+  readonly domain: string;
+  readonly operation: string;
+  readonly content: string;
+  readonly id?: string;
+}
+
+function appendArgs(socket: string, ev: CliEvent): string[] {
+  return [
+    'event',
+    'append',
+    '--socket',
+    socket,
+    '--domain',
+    ev.domain,
+    '--operation',
+    ev.operation,
+    '--content',
+    ev.content,
+    ...(ev.id === undefined ? [] : ['--id', ev.id]),
+  ];
+}
+
+/** `mrstack event append` (readable output). */
+export function cliAppend(socket: string, ev: CliEvent): Promise<CliResult> {
+  return runCli(appendArgs(socket, ev));
+}
+
+/** `mrstack event append --json`, parsed. */
+export function cliAppendJson(
+  socket: string,
+  ev: CliEvent,
+): Promise<{ result: CliResult; json: unknown }> {
+  return runCliJson([...appendArgs(socket, ev), '--json']);
+}
+
+/** `mrstack evidence get --socket S --nonce N --out FILE [extra]`; returns the exit code. */
+export async function cliEvidence(
+  socket: string,
+  nonce: string,
+  out: string,
+  ...extra: string[]
+): Promise<number | null> {
+  const r = await runCli([
+    'evidence',
+    'get',
+    '--socket',
+    socket,
+    '--nonce',
+    nonce,
+    '--out',
+    out,
+    ...extra,
+  ]);
+  return r.code;
+}
+
+/**
+ * `mrstack evidence verify FILE --nonce N --trust-emulated --no-collateral [extra] --json`.
+ * Exit codes other than 0 (verified) and 1 (not verified) fail the test.
+ */
+export async function cliVerify(
+  file: string,
+  nonce: string,
+  ...extra: string[]
+): Promise<{ code: number | null; json: unknown }> {
+  const { result, json } = await runCliJson([
+    'evidence',
+    'verify',
+    file,
+    '--nonce',
+    nonce,
+    '--trust-emulated',
+    '--no-collateral',
+    ...extra,
+    '--json',
+  ]);
+  assert.ok(result.code === 0 || result.code === 1, result.stderr);
+  return { code: result.code, json };
+}
