@@ -4,26 +4,17 @@
  * `event append` and `evidence verify` invocations those tests repeat.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { initEmulatedTvm } from '../../src/providers/emulated/tvm_state.js';
 import { openEmulatedProvider } from '../../src/providers/emulated/emulated_provider.js';
 import type { Provider } from '../../src/providers/provider.js';
 import { Agent, type AgentOptions } from '../../src/agent/agent.js';
-import { runCli, runCliJson, type CliResult } from './cli.js';
+import { runCli, runCliJson, verifyEvidenceJson, type CliResult } from './cli.js';
+import { tempDir } from './tmp.js';
 import { CLI_PATH } from './paths.js';
-
-/** The part of node:test's context the helpers use. */
-interface TestContext {
-  after: (fn: () => unknown) => void;
-}
-
-/** A fresh temp directory, removed by the caller's cleanup. */
-export function tempDir(tag: string): string {
-  return fs.mkdtempSync(join(os.tmpdir(), `mrstack-${tag}-`));
-}
 
 /** Initializes an emulated TDX in `dir` and opens it. */
 export async function emulatedTdx(dir: string): Promise<Provider> {
@@ -36,8 +27,7 @@ export async function agentFixture(
   t: TestContext,
   tag: string,
 ): Promise<{ dir: string; tvm: string; provider: Provider; logDir: string }> {
-  const dir = tempDir(tag);
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, `mrstack-${tag}-`);
   const tvm = join(dir, 'tvm');
   const provider = await emulatedTdx(tvm);
   return { dir, tvm, provider, logDir: join(dir, 'log') };
@@ -109,8 +99,7 @@ export async function startCliAgent(
   extraArgs: readonly string[] = [],
   env: Readonly<Record<string, string>> = {},
 ): Promise<CliAgent> {
-  const dir = tempDir(tag);
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, `mrstack-${tag}-`);
   const tvm = join(dir, 'tvm');
   const run = join(dir, 'run');
   const init = await runCli(['emulate', 'init', '--profile', 'tdx', '--tvm-state', tvm]);
@@ -197,25 +186,20 @@ export async function cliEvidence(
 }
 
 /**
- * `mrstack evidence verify FILE --nonce N --trust-emulated --no-collateral [extra] --json`.
- * Exit codes other than 0 (verified) and 1 (not verified) fail the test.
+ * `mrstack evidence verify FILE --nonce N --trust-emulated --no-collateral [--trusted-checkpoint
+ * C] --json`. Exit codes other than 0 (verified) and 1 (not verified) fail the test.
  */
 export async function cliVerify(
   file: string,
   nonce: string,
-  ...extra: string[]
+  trustedCheckpoint?: string,
 ): Promise<{ code: number | null; json: unknown }> {
-  const { result, json } = await runCliJson([
-    'evidence',
-    'verify',
-    file,
-    '--nonce',
+  const { result, json } = await verifyEvidenceJson(file, {
     nonce,
-    '--trust-emulated',
-    '--no-collateral',
-    ...extra,
-    '--json',
-  ]);
+    trustEmulated: true,
+    collateral: false,
+    ...(trustedCheckpoint === undefined ? {} : { trustedCheckpoint }),
+  });
   assert.ok(result.code === 0 || result.code === 1, result.stderr);
   return { code: result.code, json };
 }

@@ -86,6 +86,8 @@ export interface EvidenceVerifyFlags {
   readonly nonce?: string;
   readonly userData?: string;
   readonly at?: string;
+  /** `--trusted-checkpoint <spec|file>` (agent bundles). */
+  readonly trustedCheckpoint?: string;
 }
 
 /** What `evidence verify --json` prints (the fields the tests read). */
@@ -112,6 +114,9 @@ export function evidenceVerifyArgs(file: string, flags: EvidenceVerifyFlags = {}
   if (flags.nonce !== undefined) args.push('--nonce', flags.nonce);
   if (flags.userData !== undefined) args.push('--user-data', flags.userData);
   if (flags.at !== undefined) args.push('--at', flags.at);
+  if (flags.trustedCheckpoint !== undefined) {
+    args.push('--trusted-checkpoint', flags.trustedCheckpoint);
+  }
   return args;
 }
 

@@ -19,8 +19,8 @@ interface VerifyJson {
   claims: { layers: Record<string, Record<string, unknown>> };
 }
 
-async function verify(file: string, nonce: string, ...extra: string[]): Promise<VerifyJson> {
-  return (await cliVerify(file, nonce, ...extra)).json as VerifyJson;
+async function verify(file: string, nonce: string, checkpoint?: string): Promise<VerifyJson> {
+  return (await cliVerify(file, nonce, checkpoint)).json as VerifyJson;
 }
 
 const sha384 = (b: Uint8Array | string): Buffer => createHash('sha384').update(b).digest();
@@ -97,15 +97,15 @@ test(
     assert.equal(await cliEvidence(sock, n1, since, '--since', '1'), 0);
     const loose = await verify(since, n1);
     assert.equal(loose.claims.layers['physical']!['anchor'], 'unverified');
-    const bySpec = await verify(since, n1, '--trusted-checkpoint', `1:sha384/${before1}`);
+    const bySpec = await verify(since, n1, `1:sha384/${before1}`);
     assert.equal(bySpec.verified, true, JSON.stringify(bySpec.errors));
     assert.equal(bySpec.claims.layers['physical']!['anchor'], 'trusted-checkpoint');
     const file = join(dir, 'cp1.json');
     fs.writeFileSync(file, JSON.stringify({ seq: 1, values: { sha384: before1 } }));
-    const byFile = await verify(since, n1, '--trusted-checkpoint', file);
+    const byFile = await verify(since, n1, file);
     assert.equal(byFile.claims.layers['physical']!['anchor'], 'trusted-checkpoint');
     // a checkpoint the log does not start at is refused
-    const other = await verify(since, n1, '--trusted-checkpoint', `2:sha384/${before1}`);
+    const other = await verify(since, n1, `2:sha384/${before1}`);
     assert.equal(other.verified, false);
     assert.deepEqual(
       other.errors.map((e) => e.code),

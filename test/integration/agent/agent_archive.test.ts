@@ -22,7 +22,8 @@ import { ccelFormat } from '../../../src/eventlog/ccel_format.js';
 import { bytesInput } from '../../../src/eventlog/framing.js';
 import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
 import { fixture } from '../../_support/paths.js';
-import { emulatedTdx, readRtmr3, replayLines, tempDir } from './agent_support.js';
+import { agentFixture } from '../../_support/agent_harness.js';
+import { readRtmr3, replayLines } from './agent_support.js';
 
 const Z = Buffer.alloc(48);
 const sha384 = (b: Uint8Array | string): Buffer => createHash('sha384').update(b).digest();
@@ -32,13 +33,7 @@ const linesOf = (b: Buffer): string[] => {
   return parts;
 };
 
-async function setup(t: { after: (fn: () => void) => void }, tag: string) {
-  const dir = tempDir(tag);
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const tvm = join(dir, 'tvm');
-  const provider = await emulatedTdx(tvm);
-  return { dir, tvm, provider, logDir: join(dir, 'log') };
-}
+const setup = agentFixture;
 
 const verifyBundle = (b: EvidenceBundle, nonce: Uint8Array, extra: object = {}) =>
   verifyEvidence(Buffer.from(JSON.stringify(bundleToJson(b))), {

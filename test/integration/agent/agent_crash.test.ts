@@ -13,22 +13,11 @@ import { FAULT_STEPS } from '../../../src/agent/fault.js';
 import { initEmulatedTvm } from '../../../src/providers/emulated/tvm_state.js';
 import { spawnAgent, type SpawnedAgent } from '../../_support/agent_harness.js';
 import { checkInvariant, tempDir, tenantLines } from './agent_support.js';
+import { seededRng } from '../../_support/rng.js';
 
 const KILLS = Number(process.env['MRSTACK_CRASH_KILLS'] ?? 50);
 const SEED = Number(process.env['MRSTACK_CRASH_SEED'] ?? 20261122);
 const TENANTS = Array.from({ length: 8 }, (_, i) => `t${i}`);
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function startAgent(dir: string, env: Record<string, string> = {}): Promise<SpawnedAgent> {
   return spawnAgent(
@@ -149,14 +138,13 @@ test(
   `crash test: ${KILLS} SIGKILLs at seeded instants, 8 tenants appending with ids`,
   { timeout: 600_000 },
   async (t) => {
-    const dir = tempDir('crash');
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir(t, 'mrstack-crash-');
     await initEmulatedTvm({ stateDir: join(dir, 'tvm'), profile: 'tdx' });
     fs.writeFileSync(
       join(dir, 'tenants.json'),
       JSON.stringify({ tenants: TENANTS.map((n) => ({ name: n, vmr: n })) }),
     );
-    const rand = prng(SEED);
+    const rand = seededRng(SEED);
     const clients: ClientState[] = TENANTS.map((name) => ({
       name,
       next: 0,
@@ -178,14 +166,13 @@ test(
   'fault injection: the agent dies between each step of the append path and recovers',
   { timeout: 300_000 },
   async (t) => {
-    const dir = tempDir('faults');
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const dir = tempDir(t, 'mrstack-faults-');
     await initEmulatedTvm({ stateDir: join(dir, 'tvm'), profile: 'tdx' });
     fs.writeFileSync(
       join(dir, 'tenants.json'),
       JSON.stringify({ tenants: TENANTS.map((n) => ({ name: n, vmr: n })) }),
     );
-    const rand = prng(SEED + 1);
+    const rand = seededRng(SEED + 1);
     const clients: ClientState[] = TENANTS.map((name) => ({
       name,
       next: 0,

@@ -41,8 +41,7 @@ function raw(
 }
 
 test('tenant isolation over the sockets', async (t) => {
-  const dir = tempDir('iso');
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'mrstack-iso-');
   const provider = await emulatedTdx(join(dir, 'tvm'));
   const logDir = join(dir, 'log');
   const run = join(dir, 'run');

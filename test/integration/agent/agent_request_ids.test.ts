@@ -179,38 +179,34 @@ test('request ids after a failure mid-append and a restart: the unacknowledged i
   await checkInvariant(tvm, logDir);
 });
 
-test('request-id index: exact answers — a tag match the log does not confirm is not a hit', () => {
-  const dir = tempDir('idindex');
-  try {
-    const idx = RequestIdIndex.create(dir, 'v', 48);
-    const value = (i: number): Uint8Array => new Uint8Array(48).fill(i & 0xff);
-    const ids = Array.from({ length: 40_000 }, (_, i) => ({
-      id: `k${i}`,
-      offset: i * 100,
-      record: i + 3,
-      value: value(i),
-    }));
-    for (let i = 0; i < ids.length; i += 5000) idx.add(ids.slice(i, i + 5000));
-    assert.equal(idx.size, 40_000);
-    // 16,384 ids fill the first table to half, the second (4x) takes the rest
-    assert.equal(idx.tables, 2);
-    const byOffset = (id: string) => (off: number) => off === Number(id.slice(1)) * 100;
-    for (const i of [0, 1, 16_383, 16_384, 39_999]) {
-      assert.deepEqual(idx.find(`k${i}`, byOffset(`k${i}`)), { record: i + 3, value: value(i) });
-    }
-    assert.equal(
-      idx.find('k40000', () => true),
-      undefined,
-      'an id never added',
-    );
-    assert.equal(
-      idx.find('k5', () => false),
-      undefined,
-      'not confirmed by the log',
-    );
-    idx.remove();
-    assert.deepEqual(fs.readdirSync(dir), []);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+test('request-id index: exact answers — a tag match the log does not confirm is not a hit', (t) => {
+  const dir = tempDir(t, 'mrstack-idindex-');
+  const idx = RequestIdIndex.create(dir, 'v', 48);
+  const value = (i: number): Uint8Array => new Uint8Array(48).fill(i & 0xff);
+  const ids = Array.from({ length: 40_000 }, (_, i) => ({
+    id: `k${i}`,
+    offset: i * 100,
+    record: i + 3,
+    value: value(i),
+  }));
+  for (let i = 0; i < ids.length; i += 5000) idx.add(ids.slice(i, i + 5000));
+  assert.equal(idx.size, 40_000);
+  // 16,384 ids fill the first table to half, the second (4x) takes the rest
+  assert.equal(idx.tables, 2);
+  const byOffset = (id: string) => (off: number) => off === Number(id.slice(1)) * 100;
+  for (const i of [0, 1, 16_383, 16_384, 39_999]) {
+    assert.deepEqual(idx.find(`k${i}`, byOffset(`k${i}`)), { record: i + 3, value: value(i) });
   }
+  assert.equal(
+    idx.find('k40000', () => true),
+    undefined,
+    'an id never added',
+  );
+  assert.equal(
+    idx.find('k5', () => false),
+    undefined,
+    'not confirmed by the log',
+  );
+  idx.remove();
+  assert.deepEqual(fs.readdirSync(dir), []);
 });

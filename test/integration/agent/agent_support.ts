@@ -13,7 +13,8 @@ import type {
   Provider,
 } from '../../../src/providers/provider.js';
 
-export { emulatedTdx, tempDir } from '../../_support/agent_harness.js';
+export { emulatedTdx } from '../../_support/agent_harness.js';
+export { tempDir } from '../../_support/tmp.js';
 
 const sha384 = (b: Uint8Array): Buffer => createHash('sha384').update(b).digest();
 
