@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { hash } from '../crypto/hash.js';
+import { hash, hashEquals } from '../crypto/hash.js';
 import { digestSize, hashAlgFromId, hashAlgId, type HashAlg } from '../crypto/hash_alg.js';
 import { bytesEqual } from '../bytes/hex.js';
 import { ParseError } from '../errors.js';
@@ -186,7 +186,7 @@ export function imaEntryOfEvent(e: LogEvent, target: string): { entry: ImaEntry;
 
 function checkImaDigest(e: LogEvent): DigestCheck {
   if (e.kind !== 'ima' || e.violation) return 'n/a';
-  return bytesEqual(hash(e.bank, imaTemplateHashInput(e.entry)), e.entry.templateHash)
+  return hashEquals(e.bank, imaTemplateHashInput(e.entry), e.entry.templateHash)
     ? 'match'
     : 'mismatch';
 }
