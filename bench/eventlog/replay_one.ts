@@ -7,13 +7,14 @@
  *
  * @module
  */
-import { createReadStream, openSync, readSync, closeSync } from 'node:fs';
+import { openSync, readSync, closeSync } from 'node:fs';
 import type { HashAlg } from '../../src/crypto/hash_alg.js';
 import { toHex } from '../../src/bytes/hex.js';
 import { ImaBinaryReader } from '../../src/formats/ima/ima_binary.js';
 import { ImaReplay } from '../../src/formats/ima/ima_replay.js';
 import { detectLogFormat } from '../../src/eventlog/registry.js';
 import { Replay } from '../../src/eventlog/replay.js';
+import { openLogFile } from '../../src/eventlog/log_source.js';
 import { replayImaFileParallel } from './ima_parallel.js';
 
 async function main(): Promise<void> {
@@ -50,9 +51,9 @@ async function main(): Promise<void> {
     closeSync(fd);
     const fmt = detectLogFormat(head.subarray(0, n));
     const rp = new Replay();
-    await rp.addAll(
-      fmt.parse(createReadStream(file, { highWaterMark: 1 << 20 }), { logName: file }),
-    );
+    // As `mrstack log replay` reads a file: openLogFile's chunks, the format's batches.
+    const log = await openLogFile(file, { format: fmt.id });
+    for await (const batch of log.batches) for (const e of batch) rp.add(e);
     const r = rp.result();
     const pcrs: Record<string, Record<string, string>> = {};
     for (const [reg, b] of r.registers)

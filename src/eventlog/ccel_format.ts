@@ -14,9 +14,14 @@ import { AAEL_TAGGED_EVENT_ID } from '../formats/tcg2/event_data.js';
 import { EventType, eventTypeName } from '../formats/tcg2/event_types.js';
 import { describeTcgEventData } from '../formats/tcg2/event_data.js';
 import type { AnyIterable, LogEvent } from './event.js';
-import type { DigestCheck, LogFormat, LogParseOptions } from './log_format.js';
+import {
+  flattenBatches,
+  type DigestCheck,
+  type LogFormat,
+  type LogParseOptions,
+} from './log_format.js';
 import { ccMrName } from './mr_map.js';
-import { encodeTcgRecords, parseTcgRecords } from './tcg2_stream.js';
+import { encodeTcgRecords, parseTcgRecordBatches } from './tcg2_stream.js';
 import { checkTcgDigest, tcgHead } from './tcg2_format.js';
 import { splitAppLine } from './aael_format.js';
 
@@ -41,6 +46,25 @@ function checkCcelDigest(e: LogEvent): DigestCheck {
   return checkTcgDigest(e);
 }
 
+/** The `ccel` format's events in batches (see `LogFormat.parseBatches`). */
+function ccelBatches(
+  input: AnyIterable<Uint8Array>,
+  opts: LogParseOptions = {},
+): AsyncIterable<readonly LogEvent[]> {
+  return parseTcgRecordBatches(input, {
+    format: 'ccel',
+    logName: opts.logName ?? '-',
+    ...(opts.limits === undefined ? {} : { limits: opts.limits }),
+    mapIndex: (i) => {
+      const register = ccMrName(i);
+      // CC MR index 0 is MRTD: built by the TDX module, never replayed.
+      return { register, extendable: register !== undefined && i !== 0 };
+    },
+    zeroPadding: true,
+    ...(opts.onWarning === undefined ? {} : { onWarning: opts.onWarning }),
+  });
+}
+
 /** The `ccel` format. */
 export const ccelFormat: LogFormat = {
   id: 'ccel',
@@ -56,19 +80,9 @@ export const ccelFormat: LogFormat = {
     if (h.pcr === 0 && (single === 'sha384' || single === 'sm3')) return 92;
     return 0;
   },
+  parseBatches: ccelBatches,
   parse(input: AnyIterable<Uint8Array>, opts: LogParseOptions = {}): AsyncIterable<LogEvent> {
-    return parseTcgRecords(input, {
-      format: 'ccel',
-      logName: opts.logName ?? '-',
-      ...(opts.limits === undefined ? {} : { limits: opts.limits }),
-      mapIndex: (i) => {
-        const register = ccMrName(i);
-        // CC MR index 0 is MRTD: built by the TDX module, never replayed.
-        return { register, extendable: register !== undefined && i !== 0 };
-      },
-      zeroPadding: true,
-      ...(opts.onWarning === undefined ? {} : { onWarning: opts.onWarning }),
-    });
+    return flattenBatches(ccelBatches(input, opts));
   },
   encode(events: AnyIterable<LogEvent>): AsyncIterable<Uint8Array> {
     return encodeTcgRecords(events, 'ccel');

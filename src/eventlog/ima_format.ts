@@ -25,7 +25,12 @@ import {
   type ImaEntry,
 } from '../formats/ima/ima_template.js';
 import type { AnyIterable, EventBase, LogEvent } from './event.js';
-import type { DigestCheck, LogFormat, LogParseOptions } from './log_format.js';
+import {
+  flattenBatches,
+  type DigestCheck,
+  type LogFormat,
+  type LogParseOptions,
+} from './log_format.js';
 
 /** An IMA measurement-list entry as an event. */
 export interface ImaEvent extends EventBase {
@@ -117,25 +122,30 @@ function otherBankDigest(
   return out;
 }
 
-async function* parseBinary(
+/** A binary list's events, a batch per input chunk (see `LogFormat.parseBatches`). */
+async function* binaryBatches(
   input: AnyIterable<Uint8Array>,
-  opts: LogParseOptions,
-): AsyncIterable<LogEvent> {
+  opts: LogParseOptions = {},
+): AsyncIterable<readonly LogEvent[]> {
   const logName = opts.logName ?? '-';
   const rd = new ImaBinaryReader(opts.limits === undefined ? {} : { limits: opts.limits });
   for await (const chunk of input) {
-    for (const e of rd.push(chunk)) {
+    const entries = rd.push(chunk);
+    if (entries.length === 0) continue;
+    const bank = rd.layout!.bank;
+    yield entries.map((e) => {
       const len = 12 + e.templateHash.length + e.templateName.length + e.templateData.length;
-      yield toEvent(e, rd.layout!.bank, logName, 'ima-binary', len, opts);
-    }
+      return toEvent(e, bank, logName, 'ima-binary', len, opts);
+    });
   }
   rd.end();
 }
 
-async function* parseAscii(
+/** An ascii list's events, a batch per input chunk. */
+async function* asciiBatches(
   input: AnyIterable<Uint8Array>,
-  opts: LogParseOptions,
-): AsyncIterable<LogEvent> {
+  opts: LogParseOptions = {},
+): AsyncIterable<readonly LogEvent[]> {
   const logName = opts.logName ?? '-';
   const rd = new ImaAsciiReader(opts.limits === undefined ? {} : { limits: opts.limits });
   let bank: HashAlg | undefined;
@@ -143,8 +153,12 @@ async function* parseAscii(
     bank ??= asciiBank(e);
     return toEvent(e, bank, logName, 'ima-ascii', 0, opts);
   };
-  for await (const chunk of input) for (const e of rd.push(chunk)) yield emit(e);
-  for (const e of rd.end()) yield emit(e);
+  for await (const chunk of input) {
+    const entries = rd.push(chunk);
+    if (entries.length > 0) yield entries.map(emit);
+  }
+  const rest = rd.end();
+  if (rest.length > 0) yield rest.map(emit);
 }
 
 /** An IMA entry from an event of a format that can carry one losslessly (IMA, CEL ima_template). */
@@ -219,8 +233,9 @@ export const imaBinaryFormat: LogFormat = {
       return 0;
     }
   },
+  parseBatches: binaryBatches,
   parse(input: AnyIterable<Uint8Array>, opts: LogParseOptions = {}): AsyncIterable<LogEvent> {
-    return parseBinary(input, opts);
+    return flattenBatches(binaryBatches(input, opts));
   },
   async *encode(events: AnyIterable<LogEvent>): AsyncIterable<Uint8Array> {
     for await (const e of events)
@@ -243,8 +258,9 @@ export const imaAsciiFormat: LogFormat = {
     const text = new TextDecoder('latin1').decode(head.subarray(0, 512));
     return ASCII_HEAD.test(text) ? 80 : 0;
   },
+  parseBatches: asciiBatches,
   parse(input: AnyIterable<Uint8Array>, opts: LogParseOptions = {}): AsyncIterable<LogEvent> {
-    return parseAscii(input, opts);
+    return flattenBatches(asciiBatches(input, opts));
   },
   async *encode(events: AnyIterable<LogEvent>): AsyncIterable<Uint8Array> {
     const enc = new TextEncoder();

@@ -92,6 +92,15 @@ export interface LogFormat {
    */
   parse(input: AnyIterable<Uint8Array>, opts?: LogParseOptions): AsyncIterable<LogEvent>;
   /**
+   * The same events as `parse`, in batches (the records each stretch of input completes), so a
+   * consumer whose per-event step is synchronous — replay — does not pay a promise per event.
+   * Absent: use {@link eventBatches}, which wraps `parse`.
+   */
+  parseBatches?(
+    input: AnyIterable<Uint8Array>,
+    opts?: LogParseOptions,
+  ): AsyncIterable<readonly LogEvent[]>;
+  /**
    * Writes events back as this format's bytes. Events it cannot represent exactly are refused
    * with `ERR_LOSSY_CONVERSION`. Absent: the format is read-only.
    */
@@ -102,4 +111,22 @@ export interface LogFormat {
   checkDigest?(e: LogEvent): DigestCheck;
   /** Name of an event's type for display (`EV_SEPARATOR`). */
   typeName?(e: LogEvent): string | undefined;
+}
+
+/** A format's events in batches: its own `parseBatches`, else `parse` one event at a time. */
+export async function* eventBatches(
+  format: LogFormat,
+  input: AnyIterable<Uint8Array>,
+  opts?: LogParseOptions,
+): AsyncIterable<readonly LogEvent[]> {
+  if (format.parseBatches !== undefined) {
+    yield* format.parseBatches(input, opts);
+    return;
+  }
+  for await (const e of format.parse(input, opts)) yield [e];
+}
+
+/** The events of a batch stream, one at a time. */
+export async function* flattenBatches<E>(batches: AsyncIterable<readonly E[]>): AsyncIterable<E> {
+  for await (const b of batches) yield* b;
 }

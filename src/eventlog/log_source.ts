@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { fromErrno } from '../errors.js';
 import type { AnyIterable, LogEvent } from './event.js';
-import type { LogFormat, LogParseOptions } from './log_format.js';
+import { eventBatches, type LogFormat, type LogParseOptions } from './log_format.js';
 import { DETECT_HEAD_BYTES, detectLogFormat } from './registry.js';
 
 /** A log ready to be parsed. */
@@ -19,6 +19,11 @@ export interface OpenedLog {
   readonly format: LogFormat;
   /** The events, parsed lazily as the iterable is consumed. */
   readonly events: AsyncIterable<LogEvent>;
+  /**
+   * The same events in batches (`LogFormat.parseBatches`), for consumers with a synchronous
+   * per-event step. Both views read the one input: consume one of them, not both.
+   */
+  readonly batches: AsyncIterable<readonly LogEvent[]>;
 }
 
 /** Options of {@link openLogStream} and {@link openLogFile}. */
@@ -76,7 +81,13 @@ export async function openLogStream(
   }
   const first = head.length === 1 ? head[0]! : Buffer.concat(head);
   const format = detectLogFormat(first.subarray(0, DETECT_HEAD_BYTES), opts.format);
-  return { format, events: format.parse(prefixed(head, it, opts.onProgress), opts) };
+  const rest = prefixed(head, it, opts.onProgress);
+  // Both views are lazy generators over the same input; only the one consumed reads it.
+  return {
+    format,
+    events: format.parse(rest, opts),
+    batches: eventBatches(format, rest, opts),
+  };
 }
 
 async function* fileChunks(path: string): AsyncIterable<Uint8Array> {

@@ -9,9 +9,14 @@ import { DIGEST_IS_HASH_OF_DATA, EventType, eventTypeName } from '../formats/tcg
 import { isSpecIdEvent03 } from '../formats/tcg2/spec_id_event.js';
 import { describeTcgEventData } from '../formats/tcg2/event_data.js';
 import type { AnyIterable, LogEvent } from './event.js';
-import type { DigestCheck, LogFormat, LogParseOptions } from './log_format.js';
+import {
+  flattenBatches,
+  type DigestCheck,
+  type LogFormat,
+  type LogParseOptions,
+} from './log_format.js';
 import { ccMrName, pcrName, pcrToCcMrIndex, PCR_INDEX_NONE } from './mr_map.js';
-import { encodeTcgRecords, parseTcgRecords, type IndexMapping } from './tcg2_stream.js';
+import { encodeTcgRecords, parseTcgRecordBatches, type IndexMapping } from './tcg2_stream.js';
 
 function u32(b: Uint8Array, at: number): number {
   return ((b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) >>> 0) + b[at + 3]! * 0x1000000;
@@ -56,6 +61,21 @@ function tcgIndexMap(opts: LogParseOptions): (i: number) => IndexMapping {
   };
 }
 
+/** The `tcg2` format's events in batches (see `LogFormat.parseBatches`). */
+function tcg2Batches(
+  input: AnyIterable<Uint8Array>,
+  opts: LogParseOptions = {},
+): AsyncIterable<readonly LogEvent[]> {
+  return parseTcgRecordBatches(input, {
+    format: 'tcg2',
+    logName: opts.logName ?? '-',
+    ...(opts.limits === undefined ? {} : { limits: opts.limits }),
+    mapIndex: tcgIndexMap(opts),
+    zeroPadding: false,
+    ...(opts.onWarning === undefined ? {} : { onWarning: opts.onWarning }),
+  });
+}
+
 /** The `tcg2` format. */
 export const tcg2Format: LogFormat = {
   id: 'tcg2',
@@ -74,15 +94,9 @@ export const tcg2Format: LogFormat = {
     }
     return 0;
   },
+  parseBatches: tcg2Batches,
   parse(input: AnyIterable<Uint8Array>, opts: LogParseOptions = {}): AsyncIterable<LogEvent> {
-    return parseTcgRecords(input, {
-      format: 'tcg2',
-      logName: opts.logName ?? '-',
-      ...(opts.limits === undefined ? {} : { limits: opts.limits }),
-      mapIndex: tcgIndexMap(opts),
-      zeroPadding: false,
-      ...(opts.onWarning === undefined ? {} : { onWarning: opts.onWarning }),
-    });
+    return flattenBatches(tcg2Batches(input, opts));
   },
   encode(events: AnyIterable<LogEvent>): AsyncIterable<Uint8Array> {
     return encodeTcgRecords(events, 'tcg2');

@@ -86,6 +86,18 @@ export async function* parseTcgRecords(
   input: AnyIterable<Uint8Array>,
   opts: TcgStreamOptions,
 ): AsyncIterable<Tcg2Event> {
+  for await (const batch of parseTcgRecordBatches(input, opts)) yield* batch;
+}
+
+/**
+ * {@link parseTcgRecords} in batches: every record decoded from the bytes at hand, handed over
+ * before the parser waits for more input (a batch per input chunk, roughly). Events before an
+ * error are delivered before it is thrown, as with the per-event form.
+ */
+export async function* parseTcgRecordBatches(
+  input: AnyIterable<Uint8Array>,
+  opts: TcgStreamOptions,
+): AsyncIterable<readonly Tcg2Event[]> {
   const limits = opts.limits ?? DEFAULT_LIMITS;
   const f = new Framer(input, { format: opts.format, limits });
   const warn = (w: Omit<LogWarning, 'log'>): void => opts.onWarning?.({ ...w, log: opts.logName });
@@ -156,7 +168,7 @@ export async function* parseTcgRecords(
     }
     const r = f.reader(length, 0);
     const rec = declaredSize === undefined ? parsePcrEvent(r) : parseHeaderWithOmittedVendor(r);
-    yield toEvent(rec, 0, at, length, spec !== undefined, declaredSize);
+    const header = toEvent(rec, 0, at, length, spec !== undefined, declaredSize);
     index = 1;
     if (spec === undefined) {
       warn({
@@ -166,19 +178,15 @@ export async function* parseTcgRecords(
         index: 0,
       });
     }
+    yield [header];
   }
 
-  // The hot loop awaits only when the buffer lacks bytes: an await per record costs more than
-  // parsing it.
+  // The hot loop awaits only when the buffer lacks bytes (an await per record costs more than
+  // parsing it), and hands over the records decoded so far just before it does.
+  let batch: Tcg2Event[] = [];
   for (;;) {
     const at = f.offset;
-    const avail = f.buffered >= 8 ? f.buffered : await f.fill(8);
-    if (avail === 0) return;
-    if (avail >= 8 && isPaddingStart(f.peek(8), opts.zeroPadding)) {
-      await consumePadding(f, index, warn);
-      return;
-    }
-    if (table !== undefined) {
+    if (table !== undefined && f.buffered >= 8 && !isPaddingStart(f.peek(8), opts.zeroPadding)) {
       const fast = tryDecodePcrEvent2(
         f.peek(f.buffered),
         table,
@@ -189,10 +197,21 @@ export async function* parseTcgRecords(
         f.skip(fast.length);
         const ev = toEvent(fast.record, index, at, fast.length, false, undefined);
         checkBanks(ev, at);
-        yield ev;
+        batch.push(ev);
         index++;
         continue;
       }
+    }
+    // Everything below may wait for input or throw: hand over what is decoded first.
+    if (batch.length > 0) {
+      yield batch;
+      batch = [];
+    }
+    const avail = f.buffered >= 8 ? f.buffered : await f.fill(8);
+    if (avail === 0) return;
+    if (avail >= 8 && isPaddingStart(f.peek(8), opts.zeroPadding)) {
+      await consumePadding(f, index, warn);
+      return;
     }
     let length: number;
     if (sizes === undefined) {
@@ -225,7 +244,7 @@ export async function* parseTcgRecords(
     const rec = sizes === undefined ? parsePcrEvent(r) : parsePcrEvent2(r, sizes);
     const ev = toEvent(rec, index, at, length, false, undefined);
     if (sizes !== undefined) checkBanks(ev, at);
-    yield ev;
+    batch.push(ev);
     index++;
   }
 

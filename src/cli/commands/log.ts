@@ -302,7 +302,7 @@ async function replayFiles(
     });
     formats.push(log.format.id);
     try {
-      for await (const e of log.events) replay.add(e);
+      for await (const batch of log.batches) for (const e of batch) replay.add(e);
       progress.finish();
     } catch (e) {
       if (
