@@ -171,6 +171,7 @@ export type {
   LogParseOptions,
   LogWarning,
 } from './eventlog/log_format.js';
+export { eventBatches, flattenBatches } from './eventlog/log_format.js';
 export {
   BUILTIN_LOG_FORMATS,
   DETECT_HEAD_BYTES,
