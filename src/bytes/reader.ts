@@ -11,6 +11,14 @@ import { ParseError, type FormatId, type ParseErrorCode } from '../errors.js';
 
 const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * The little-endian u32 at `at`, read straight from the bytes: for format detection and the
+ * one-pass decoders of hot paths, which check `at + 4 <= b.length` themselves first.
+ */
+export function u32leAt(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+}
+
 /** What a reader needs to know to report errors well. */
 export interface ByteReaderOptions {
   readonly format: FormatId;

@@ -7,8 +7,7 @@
  *
  * @module
  */
-import { bytesEqual } from '../bytes/hex.js';
-import { hash } from '../crypto/hash.js';
+import { hashEquals } from '../crypto/hash.js';
 import { hashAlgFromId } from '../crypto/hash_alg.js';
 import { AAEL_TAGGED_EVENT_ID } from '../formats/tcg2/event_data.js';
 import { EventType, eventTypeName } from '../formats/tcg2/event_types.js';
@@ -20,6 +19,7 @@ import {
   type LogFormat,
   type LogParseOptions,
 } from './log_format.js';
+import { u32leAt } from '../bytes/reader.js';
 import { ccMrName } from './mr_map.js';
 import { encodeTcgRecords, parseTcgRecordBatches } from './tcg2_stream.js';
 import { checkTcgDigest, tcgHead } from './tcg2_format.js';
@@ -31,8 +31,7 @@ export function isAaelV2Record(e: LogEvent): boolean {
     e.kind === 'tcg2' &&
     e.untrustedType === EventType.EV_EVENT_TAG &&
     e.data.length >= 8 &&
-    (e.data[0]! | (e.data[1]! << 8) | (e.data[2]! << 16) | (e.data[3]! << 24)) >>> 0 ===
-      AAEL_TAGGED_EVENT_ID
+    u32leAt(e.data, 0) === AAEL_TAGGED_EVENT_ID
   );
 }
 
@@ -40,7 +39,7 @@ function checkCcelDigest(e: LogEvent): DigestCheck {
   if (e.kind !== 'tcg2') return 'n/a';
   if (isAaelV2Record(e)) {
     // AAEL v2: digest = H(TCG_PCClientTaggedEvent) = H(le32 id ‖ le32 size ‖ text).
-    for (const [alg, d] of e.digests) if (!bytesEqual(hash(alg, e.data), d)) return 'mismatch';
+    for (const [alg, d] of e.digests) if (!hashEquals(alg, e.data, d)) return 'mismatch';
     return 'match';
   }
   return checkTcgDigest(e);

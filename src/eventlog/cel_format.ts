@@ -14,9 +14,8 @@
  *
  * @module
  */
-import { hash } from '../crypto/hash.js';
+import { hashEquals } from '../crypto/hash.js';
 import { hashAlgFromId, hashAlgId, hashInfo, type HashAlg } from '../crypto/hash_alg.js';
-import { bytesEqual } from '../bytes/hex.js';
 import { ParseError } from '../errors.js';
 import { DEFAULT_LIMITS } from '../limits.js';
 import {
@@ -189,7 +188,7 @@ function checkCelDigest(e: LogEvent): DigestCheck {
   if (e.kind !== 'cel') return 'n/a';
   const measured = celMeasuredBytes(e.record);
   if (measured === undefined) return 'n/a';
-  for (const [alg, d] of e.digests) if (!bytesEqual(hash(alg, measured), d)) return 'mismatch';
+  for (const [alg, d] of e.digests) if (!hashEquals(alg, measured, d)) return 'mismatch';
   return 'match';
 }
 

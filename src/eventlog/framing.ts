@@ -278,23 +278,24 @@ export async function* readLines(
   const f = new Framer(input, { format: opts.format, limits });
   let lineNo = 0;
   let scanned = 0;
+  // The next line (lineNo + 1) is over the limit; errors about lines count from 1.
+  const tooLong = (actual: string): ParseError =>
+    new ParseError({
+      code: 'ERR_RECORD_TOO_LARGE',
+      format: opts.format,
+      offset: lineNo + 1,
+      unit: 'line',
+      field: `line[${lineNo + 1}]`,
+      expected: `<= ${limits.maxLineLength} bytes`,
+      actual,
+    });
   for (;;) {
     const avail = await f.fill(scanned + 1);
     if (avail === 0) return;
     const view = f.peek(avail);
     const nl = view.indexOf(0x0a, scanned);
     if (nl < 0) {
-      if (avail > limits.maxLineLength) {
-        throw new ParseError({
-          code: 'ERR_RECORD_TOO_LARGE',
-          format: opts.format,
-          offset: lineNo + 1,
-          unit: 'line',
-          field: `line[${lineNo + 1}]`,
-          expected: `<= ${limits.maxLineLength} bytes`,
-          actual: `> ${limits.maxLineLength} bytes`,
-        });
-      }
+      if (avail > limits.maxLineLength) throw tooLong(`> ${limits.maxLineLength} bytes`);
       if (avail === scanned) {
         // End of input without a final LF.
         lineNo++;
@@ -306,17 +307,7 @@ export async function* readLines(
       scanned = avail;
       continue;
     }
-    if (nl > limits.maxLineLength) {
-      throw new ParseError({
-        code: 'ERR_RECORD_TOO_LARGE',
-        format: opts.format,
-        offset: lineNo + 1,
-        unit: 'line',
-        field: `line[${lineNo + 1}]`,
-        expected: `<= ${limits.maxLineLength} bytes`,
-        actual: `${nl} bytes`,
-      });
-    }
+    if (nl > limits.maxLineLength) throw tooLong(`${nl} bytes`);
     lineNo++;
     const at = f.offset;
     const bytes = f.reader(nl).rest();

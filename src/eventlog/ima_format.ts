@@ -10,7 +10,6 @@
  */
 import { hash, hashEquals } from '../crypto/hash.js';
 import { digestSize, hashAlgFromId, hashAlgId, type HashAlg } from '../crypto/hash_alg.js';
-import { bytesEqual } from '../bytes/hex.js';
 import { ParseError } from '../errors.js';
 import { ImaAsciiReader, banksForHashHex, formatImaAsciiLine } from '../formats/ima/ima_ascii.js';
 import {
@@ -54,7 +53,7 @@ function asciiBank(e: ImaEntry): HashAlg {
   const banks = banksForHashHex(e.templateHash.length * 2);
   if (banks.length === 1 || isAllZero(e.templateHash)) return banks[0]!;
   const input = imaTemplateHashInput(e);
-  return banks.find((b) => bytesEqual(hash(b, input), e.templateHash)) ?? banks[0]!;
+  return banks.find((b) => hashEquals(b, input, e.templateHash)) ?? banks[0]!;
 }
 
 function toEvent(

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { u32leAt } from '../bytes/reader.js';
 import { hashEquals } from '../crypto/hash.js';
 import { DIGEST_IS_HASH_OF_DATA, EventType, eventTypeName } from '../formats/tcg2/event_types.js';
 import { isSpecIdEvent03 } from '../formats/tcg2/spec_id_event.js';
@@ -18,23 +19,19 @@ import {
 import { ccMrName, pcrName, pcrToCcMrIndex, PCR_INDEX_NONE } from './mr_map.js';
 import { encodeTcgRecords, parseTcgRecordBatches, type IndexMapping } from './tcg2_stream.js';
 
-function u32(b: Uint8Array, at: number): number {
-  return ((b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) >>> 0) + b[at + 3]! * 0x1000000;
-}
-
 /** The first record's PCR index and event type, and whether it holds a Spec ID Event03. */
 export function tcgHead(
   head: Uint8Array,
 ): { pcr: number; type: number; size: number; specId: boolean; algs: number[] } | undefined {
   if (head.length < 32) return undefined;
-  const pcr = u32(head, 0);
-  const type = u32(head, 4);
-  const size = u32(head, 28);
+  const pcr = u32leAt(head, 0);
+  const type = u32leAt(head, 4);
+  const size = u32leAt(head, 28);
   const data = head.subarray(32, 32 + size);
   const specId = type === EventType.EV_NO_ACTION && isSpecIdEvent03(data);
   const algs: number[] = [];
   if (specId && data.length >= 28) {
-    const n = u32(data, 24);
+    const n = u32leAt(data, 24);
     for (let i = 0; i < n && 28 + 4 * i + 2 <= data.length; i++) {
       algs.push(data[28 + 4 * i]! | (data[29 + 4 * i]! << 8));
     }

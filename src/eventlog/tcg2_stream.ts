@@ -44,7 +44,7 @@ export interface IndexMapping {
   readonly extendable: boolean;
 }
 
-/** Options of {@link parseTcgRecords}. */
+/** Options of {@link parseTcgRecordBatches}. */
 export interface TcgStreamOptions {
   readonly format: Extract<FormatId, 'tcg2' | 'ccel'>;
   readonly logName: string;
@@ -78,21 +78,11 @@ function anchorValue(alg: HashAlg, last: number): Uint8Array {
 
 /**
  * Parses a TCG record stream (SHA-1 layout, or a Spec ID header then crypto-agile records) as
- * events, in constant memory.
+ * events in batches, in constant memory: every record decoded from the bytes at hand is handed
+ * over before the parser waits for more input (a batch per input chunk, roughly). Events before
+ * an error are delivered before it is thrown. `flattenBatches` gives them one at a time.
  * @throws ParseError (see the record parsers); `ERR_TRUNCATED` (incomplete) when the input ends
  * inside a record; `ERR_TRAILING_BYTES` for data after padding.
- */
-export async function* parseTcgRecords(
-  input: AnyIterable<Uint8Array>,
-  opts: TcgStreamOptions,
-): AsyncIterable<Tcg2Event> {
-  for await (const batch of parseTcgRecordBatches(input, opts)) yield* batch;
-}
-
-/**
- * {@link parseTcgRecords} in batches: every record decoded from the bytes at hand, handed over
- * before the parser waits for more input (a batch per input chunk, roughly). Events before an
- * error are delivered before it is thrown, as with the per-event form.
  */
 export async function* parseTcgRecordBatches(
   input: AnyIterable<Uint8Array>,
@@ -126,7 +116,7 @@ export async function* parseTcgRecordBatches(
   // The first record is always in the SHA-1 layout; a Spec ID Event03 in it makes the log
   // crypto-agile.
   let banks: HashAlg[] = ['sha1'];
-  let sizes: Map<number, number> | undefined;
+  // The Spec ID table's digest sizes; undefined for a SHA-1-layout log.
   let table: AgileDigestTable | undefined;
   {
     const at = f.offset;
@@ -162,8 +152,7 @@ export async function* parseTcgRecordBatches(
       } else if (sr.remaining !== 0) {
         throw sr.error('ERR_TRAILING_BYTES', 'specId', { actual: `${sr.remaining} extra bytes` });
       }
-      sizes = new Map(spec.algorithms.map((a) => [a.algId, a.digestSize]));
-      table = agileDigestTable(sizes);
+      table = agileDigestTable(new Map(spec.algorithms.map((a) => [a.algId, a.digestSize])));
       banks = spec.algorithms.flatMap((a) => (a.alg === undefined ? [] : [a.alg]));
     }
     const r = f.reader(length, 0);
@@ -214,7 +203,7 @@ export async function* parseTcgRecordBatches(
       return;
     }
     let length: number;
-    if (sizes === undefined) {
+    if (table === undefined) {
       if (f.buffered < PCR_EVENT_HEADER_SIZE) {
         await f.require(PCR_EVENT_HEADER_SIZE, at, `record[${index}]`, index, index);
       }
@@ -227,7 +216,7 @@ export async function* parseTcgRecordBatches(
       for (;;) {
         const m = measurePcrEvent2(
           new ByteReader(f.peek(have), { format: opts.format, origin: at, record: index }),
-          sizes,
+          table,
           limits.maxDigestsPerEvent,
           limits.maxRecordSize,
         );
@@ -241,9 +230,9 @@ export async function* parseTcgRecordBatches(
     }
     if (f.buffered < length) await f.require(length, at, `record[${index}]`, index, index);
     const r = f.reader(length, index);
-    const rec = sizes === undefined ? parsePcrEvent(r) : parsePcrEvent2(r, sizes);
+    const rec = table === undefined ? parsePcrEvent(r) : parsePcrEvent2(r, table);
     const ev = toEvent(rec, index, at, length, false, undefined);
-    if (sizes !== undefined) checkBanks(ev, at);
+    if (table !== undefined) checkBanks(ev, at);
     batch.push(ev);
     index++;
   }
@@ -251,9 +240,7 @@ export async function* parseTcgRecordBatches(
   /** Quirk FEWER_DIGESTS: a crypto-agile record without a digest for a bank of the header. */
   function checkBanks(ev: Tcg2Event, at: number): void {
     if (ev.untrustedType === EventType.EV_NO_ACTION) return;
-    let all = true;
-    for (const b of banks) if (!ev.digests.has(b)) all = false;
-    if (all) return;
+    if (banks.every((b) => ev.digests.has(b))) return;
     const missing = banks.filter((b) => !ev.digests.has(b));
     warn({
       code: 'FEWER_DIGESTS',

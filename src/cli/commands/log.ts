@@ -60,13 +60,19 @@ interface ConvertCliOptions extends CommonLogOptions {
   readonly out?: string;
 }
 
-function openOptions(opts: CommonLogOptions, onWarning: (w: LogWarning) => void): OpenLogOptions {
+function openOptions(
+  opts: CommonLogOptions,
+  onWarning: (w: LogWarning) => void,
+  progress?: ByteProgress,
+): OpenLogOptions {
+  const onProgress = progress?.onProgress;
   return {
     ...(opts.format === undefined ? {} : { format: opts.format }),
     ...(opts.pcrMap === undefined ? {} : { pcrMap: opts.pcrMap }),
     ...(opts.register === undefined ? {} : { register: opts.register }),
     ...(opts.imaBanks === undefined ? {} : { imaBanks: opts.imaBanks }),
     ...(opts.imaBankMode === undefined ? {} : { imaBankMode: opts.imaBankMode }),
+    ...(onProgress === undefined ? {} : { onProgress }),
     onWarning,
   };
 }
@@ -209,10 +215,7 @@ async function parseToStdout(
   progress: ByteProgress,
 ): Promise<number> {
   const json = opts.json === true;
-  const log = await openLogFile(file, {
-    ...openOptions(opts, onWarning),
-    ...(progress.onProgress === undefined ? {} : { onProgress: progress.onProgress }),
-  });
+  const log = await openLogFile(file, openOptions(opts, onWarning, progress));
   const fmt = log.format;
   const table =
     opts.acpiTable === undefined
@@ -292,14 +295,11 @@ async function replayFiles(
   };
   const replay = new Replay({ onWarning });
   const formats: string[] = [];
-  const applied: ReplayWorkaround[] = [];
+  let applied: readonly ReplayWorkaround[] = [];
   for (const file of files) {
     const size = await logFileSize(file);
     const progress = byteProgress(file, size);
-    const log = await openLogFile(file, {
-      ...openOptions(opts, onWarning),
-      ...(progress.onProgress === undefined ? {} : { onProgress: progress.onProgress }),
-    });
+    const log = await openLogFile(file, openOptions(opts, onWarning, progress));
     formats.push(log.format.id);
     try {
       for await (const batch of log.batches) for (const e of batch) replay.add(e);
@@ -333,8 +333,8 @@ async function replayFiles(
     }
     const expect = parseExpectedJson(text);
     const allowed = opts.workaround === undefined ? [] : [opts.workaround];
-    for (const w of applyWorkarounds(replay, expect, allowed)) {
-      applied.push(w);
+    applied = applyWorkarounds(replay, expect, allowed);
+    for (const w of applied) {
       onWarning({
         code: 'REPLAY_WORKAROUND',
         message: `${w.register} reaches its expected value only with workaround ${w.id}: the log lacks the EV_EFI_ACTION events ${w.actions.map((a) => `"${a}"`).join(', ')}`,

@@ -28,7 +28,7 @@
  *
  * @module
  */
-import type { ByteReader } from '../../bytes/reader.js';
+import { u32leAt, type ByteReader } from '../../bytes/reader.js';
 import type { ByteWriter } from '../../bytes/writer.js';
 import { hashAlgFromId, type HashAlg } from '../../crypto/hash_alg.js';
 
@@ -78,6 +78,17 @@ export function encodePcrEvent(w: ByteWriter, rec: TcgPcrRecord, eventSize?: num
   w.u32le(eventSize ?? rec.data.length).bytes(rec.data);
 }
 
+/** Per TPM_ALG_ID of a Spec ID table: the digest size and, when mrstack knows it, the algorithm. */
+export type AgileDigestTable = ReadonlyMap<
+  number,
+  { readonly size: number; readonly alg: HashAlg | undefined }
+>;
+
+/** Builds the {@link AgileDigestTable} of a Spec ID table's digest sizes. */
+export function agileDigestTable(sizes: ReadonlyMap<number, number>): AgileDigestTable {
+  return new Map([...sizes].map(([algId, size]) => [algId, { size, alg: hashAlgFromId(algId) }]));
+}
+
 /** Outcome of measuring a record from its first bytes. */
 export type Measure =
   | { readonly length: number; readonly need?: undefined }
@@ -86,12 +97,12 @@ export type Measure =
 /**
  * How long the crypto-agile record starting at the reader is, from the bytes available; or how
  * many bytes are needed to tell. Checks the digest count and event size against the limits.
- * @param sizes - digest size per algorithm id, from the Spec ID table.
+ * @param table - the digest sizes of the Spec ID table.
  * @throws ParseError `ERR_LENGTH_LIMIT`, `ERR_UNKNOWN_ALGORITHM`, `ERR_RECORD_TOO_LARGE`
  */
 export function measurePcrEvent2(
   r: ByteReader,
-  sizes: ReadonlyMap<number, number>,
+  table: AgileDigestTable,
   maxDigests: number,
   maxEventSize: number,
 ): Measure {
@@ -110,10 +121,10 @@ export function measurePcrEvent2(
     if (r.remaining < 2) return { need: pos + 2 };
     const at = r.offset;
     const algId = r.u16le(`digests[${i}].hashAlg`);
-    const size = sizes.get(algId);
+    const size = table.get(algId)?.size;
     if (size === undefined) {
       throw r.errorAt(at, 'ERR_UNKNOWN_ALGORITHM', `digests[${i}].hashAlg`, {
-        expected: `an algorithm of the Spec ID table (${[...sizes.keys()].map((k) => `0x${k.toString(16)}`).join(', ')})`,
+        expected: `an algorithm of the Spec ID table (${[...table.keys()].map((k) => `0x${k.toString(16)}`).join(', ')})`,
         actual: `0x${algId.toString(16)}`,
       });
     }
@@ -137,7 +148,7 @@ export function measurePcrEvent2(
  * Parses a crypto-agile record from a reader over exactly that record.
  * @throws ParseError `ERR_UNKNOWN_ALGORITHM`, `ERR_TRUNCATED`, `ERR_TRAILING_BYTES`
  */
-export function parsePcrEvent2(r: ByteReader, sizes: ReadonlyMap<number, number>): TcgPcrRecord {
+export function parsePcrEvent2(r: ByteReader, table: AgileDigestTable): TcgPcrRecord {
   const pcrIndex = r.u32le('pcrIndex');
   const eventType = r.u32le('eventType');
   const count = r.u32le('digests.count');
@@ -146,33 +157,22 @@ export function parsePcrEvent2(r: ByteReader, sizes: ReadonlyMap<number, number>
   for (let i = 0; i < count; i++) {
     const at = r.offset;
     const algId = r.u16le(`digests[${i}].hashAlg`);
-    const size = sizes.get(algId);
-    if (size === undefined) {
+    const entry = table.get(algId);
+    if (entry === undefined) {
       throw r.errorAt(at, 'ERR_UNKNOWN_ALGORITHM', `digests[${i}].hashAlg`, {
         actual: `0x${algId.toString(16)}`,
       });
     }
     digests.push({
       algId,
-      alg: hashAlgFromId(algId),
-      digest: r.copy(size, `digests[${i}].digest`),
+      alg: entry.alg,
+      digest: r.copy(entry.size, `digests[${i}].digest`),
     });
   }
   const size = r.u32le('eventSize');
   const data = r.copy(size, 'event');
   r.expectEnd('record');
   return { pcrIndex, eventType, digests, data };
-}
-
-/** Per TPM_ALG_ID of a Spec ID table: the digest size and, when mrstack knows it, the algorithm. */
-export type AgileDigestTable = ReadonlyMap<
-  number,
-  { readonly size: number; readonly alg: HashAlg | undefined }
->;
-
-/** Builds the {@link AgileDigestTable} of a Spec ID table's digest sizes. */
-export function agileDigestTable(sizes: ReadonlyMap<number, number>): AgileDigestTable {
-  return new Map([...sizes].map(([algId, size]) => [algId, { size, alg: hashAlgFromId(algId) }]));
 }
 
 /** A crypto-agile record decoded by {@link tryDecodePcrEvent2}, and its length in the input. */
@@ -200,10 +200,6 @@ function copyToSlab(bytes: Uint8Array, length: number): Uint8Array {
   slab.set(bytes.subarray(0, length), at);
   slabUsed += length;
   return slab.subarray(at, at + length);
-}
-
-function u32leAt(b: Uint8Array, at: number): number {
-  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 }
 
 /**
