@@ -3,12 +3,10 @@
 // the complete records arrive before the truncation error, as they do one at a time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import type { LogEvent } from '../../../src/eventlog/event.js';
 import { openLogStream } from '../../../src/eventlog/log_source.js';
 import { ParseError } from '../../../src/errors.js';
-import { fixture } from '../../_support/paths.js';
-import { chunked, logFixture } from './support.js';
+import { captureNames, chunked, logFixture } from './support.js';
 
 function key(e: LogEvent): string {
   const digests = [...e.digests].map(([a, d]) => `${a}:${Buffer.from(d).toString('hex')}`);
@@ -39,13 +37,7 @@ async function viaBatches(
 
 for (const folder of ['tcg', 'ccel', 'aael', 'ima', 'cel']) {
   test(`${folder}: batches hold the events of events(), in order`, async () => {
-    const names = readdirSync(fixture('eventlogs', folder)).filter(
-      (n) =>
-        !n.endsWith('.json') &&
-        !n.endsWith('.md') &&
-        !n.includes('acpi') &&
-        !n.startsWith('malformed'),
-    );
+    const names = captureNames(folder);
     let compared = 0;
     for (const name of names) {
       const buf = logFixture(`${folder}/${name}`);

@@ -1,5 +1,5 @@
 /** Helpers shared by the event-log tests (not a test file). */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fixture } from '../../_support/paths.js';
 import type { LogEvent } from '../../../src/eventlog/event.js';
 import type { LogWarning } from '../../../src/eventlog/log_format.js';
@@ -24,6 +24,20 @@ export interface CaptureExpectation {
   };
   readonly efi_app_digests?: { readonly sha1: string[]; readonly sha256: string[] };
   readonly asserted_with_ebs_workaround?: Record<string, Record<string, string>>;
+}
+
+/**
+ * The well-formed log captures of one fixture folder: not the expectations, provenance, ACPI
+ * tables or the `malformed-*` captures.
+ */
+export function captureNames(folder: string): string[] {
+  return readdirSync(fixture('eventlogs', folder)).filter(
+    (n) =>
+      !n.endsWith('.json') &&
+      !n.endsWith('.md') &&
+      !n.includes('acpi') &&
+      !n.startsWith('malformed'),
+  );
 }
 
 /** The expectations of one fixture folder. */

@@ -3,7 +3,6 @@
 // judge, so the typed errors stay the reader path's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import { ByteReader } from '../../../../src/bytes/reader.js';
 import { ByteWriter } from '../../../../src/bytes/writer.js';
 import {
@@ -12,8 +11,7 @@ import {
   tryDecodePcrEvent2,
 } from '../../../../src/formats/tcg2/pcr_event.js';
 import type { LogEvent } from '../../../../src/eventlog/event.js';
-import { fixture } from '../../../_support/paths.js';
-import { logFixture, parseAll } from '../../eventlog/support.js';
+import { captureNames, logFixture, parseAll } from '../../eventlog/support.js';
 
 const SIZES = new Map([
   [0x0004, 20],
@@ -104,13 +102,7 @@ async function parseOrError(buf: Uint8Array, chunk: number): Promise<Parsed | Er
 // every record takes the reader path; one whole chunk lets the fast path take every record
 // after the header.
 for (const folder of ['tcg', 'ccel'] as const) {
-  const names = readdirSync(fixture('eventlogs', folder)).filter(
-    (n) =>
-      !n.endsWith('.json') &&
-      !n.endsWith('.md') &&
-      !n.includes('acpi') &&
-      !n.startsWith('malformed'),
-  );
+  const names = captureNames(folder);
   test(`${folder}: every capture gives the same events through the fast and the reader path`, async () => {
     assert.ok(names.length >= 5, `captures in ${folder}`);
     for (const name of names) {
