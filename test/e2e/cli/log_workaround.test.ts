@@ -149,8 +149,20 @@ test('a log that already matches gets no workaround even when one is allowed', a
   assert.equal(j.workarounds, undefined);
 });
 
-test('--workaround without --expect is a usage error (exit 2)', async () => {
+test('--workaround without --expect, or with an unknown name, is a usage error (exit 2)', async (t) => {
   const r = await runCli(['log', 'replay', LOG, '--workaround', 'ebs']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--workaround needs --expect/);
+  const bad = await runCli([
+    'log',
+    'replay',
+    LOG,
+    '--expect',
+    expectFile(t, ASSERTED),
+    '--workaround',
+    'nope',
+    '--json',
+  ]);
+  assert.equal(bad.code, 2);
+  assert.equal((JSON.parse(bad.stdout) as { error: { code: string } }).error.code, 'ERR_USAGE');
 });
