@@ -45,6 +45,8 @@ export type ErrorCode =
   | 'ERR_CERT_NOT_YET_VALID'
   | 'ERR_CERT_REVOKED'
   | 'ERR_UNTRUSTED_ROOT'
+  | 'ERR_UNTRUSTED_KEY'
+  | 'ERR_CHECK_SKIPPED'
   | 'ERR_NONCE_MISMATCH'
   | 'ERR_BINDING_MISMATCH'
   | 'ERR_TCB_MISMATCH'
@@ -119,6 +121,14 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   ERR_CERT_NOT_YET_VALID: { exit: 1, summary: 'a certificate or collateral is not yet valid' },
   ERR_CERT_REVOKED: { exit: 1, summary: 'a certificate is on a revocation list' },
   ERR_UNTRUSTED_ROOT: { exit: 1, summary: 'the evidence chains to a root that is not trusted' },
+  ERR_UNTRUSTED_KEY: {
+    exit: 1,
+    summary: 'the signing key is neither pinned, certified to an anchor, nor bound to a report',
+  },
+  ERR_CHECK_SKIPPED: {
+    exit: 1,
+    summary: 'a check the trust policy requires was skipped and the caller did not relax it',
+  },
   ERR_NONCE_MISMATCH: { exit: 1, summary: 'the evidence is not bound to the expected nonce' },
   ERR_BINDING_MISMATCH: { exit: 1, summary: 'a binding between layers or fields does not hold' },
   ERR_TCB_MISMATCH: {

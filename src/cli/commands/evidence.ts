@@ -42,6 +42,7 @@ interface VerifyOptions extends ShowOptions {
   readonly at?: string;
   readonly trustEmulated?: boolean;
   readonly trustedCheckpoint?: string;
+  readonly relax?: readonly string[];
 }
 
 /** `--trusted-checkpoint FILE|SPEC`: an existing file holds the SPEC (text or JSON). */
@@ -126,10 +127,16 @@ function printResult(r: EvidenceResult): void {
     ['at', r.at],
     ['trust root', `${r.trust.root ?? '-'}${r.trust.emulated ? ' (EMULATED)' : ''}`],
   ];
+  if (r.trust.anchor !== undefined)
+    fields.push(['trust anchor', `sha256:${r.trust.anchor.sha256}`]);
+  if (r.relaxed.length > 0) fields.push(['relaxed', r.relaxed.join(', ')]);
   if (r.tcbStatus !== undefined) fields.push(['tcb status', r.tcbStatus]);
   if (r.advisories !== undefined && r.advisories.length > 0)
     fields.push(['advisories', r.advisories.join(', ')]);
-  for (const [k, v] of Object.entries(r.checks)) fields.push([`check ${k}`, v]);
+  for (const [k, v] of Object.entries(r.checks)) {
+    const why = r.skipped[k];
+    fields.push([`check ${k}`, why === undefined ? v : `${v} (${why})`]);
+  }
   for (const e of r.errors) fields.push(['error', `${e.code}: ${e.message}`]);
   for (const w of r.warnings) fields.push(['warning', w]);
   printFields([...fields, ...claimLines(r.claims)]);
@@ -174,9 +181,11 @@ export function registerEvidence(program: Command): Command {
       '--collateral <path>',
       'TDX: a directory of Intel PCS responses, or one QuoteCollateralV3 JSON',
     )
+    .option('--no-collateral', 'alias of --relax collateral: revocation and TCB status are skipped')
     .option(
-      '--no-collateral',
-      'verify signatures and chains only (revocation and TCB status are skipped)',
+      '--relax <names>',
+      'accept these required checks as skipped (comma-separated, repeatable): collateral, crl, nonce, unverified-anchor, missing-checkpoint',
+      collect,
     )
     .option(
       '--cert <file>',
@@ -227,7 +236,13 @@ export function registerEvidence(program: Command): Command {
           opts.trustedCheckpoint === undefined
             ? undefined
             : await trustedCheckpointOf(opts.trustedCheckpoint);
+        const { parseRelaxations } = await import('../../verifier/verify/trust_policy.js');
+        const relax = parseRelaxations([
+          ...(opts.relax ?? []),
+          ...(opts.collateral === false ? ['collateral'] : []),
+        ]);
         const vopts: VerifyEvidenceOptions = {
+          ...(relax.length === 0 ? {} : { relax }),
           ...(kind === undefined ? {} : { kind }),
           ...(at === undefined ? {} : { at }),
           ...(opts.nonce === undefined ? {} : { nonce: fromHex(opts.nonce, '--nonce') }),
@@ -240,7 +255,6 @@ export function registerEvidence(program: Command): Command {
             ? {}
             : { trustAnchors: opts.trustAnchor.map(readInput) }),
           ...(collateralFiles === undefined ? {} : { collateral: { files: collateralFiles } }),
-          ...(opts.collateral === false ? { allowMissingCollateral: true } : {}),
           ...(opts.cert === undefined ? {} : { certs: opts.cert.map(readInput) }),
           ...(opts.ak === undefined ? {} : { ak: readInput(opts.ak) }),
           ...(opts.signature === undefined ? {} : { signature: readInput(opts.signature) }),

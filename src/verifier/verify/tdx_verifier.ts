@@ -50,6 +50,7 @@ import {
   type EvidenceVerifier,
   type ResolvedVerifyOptions,
 } from './evidence_result.js';
+import type { TrustPolicy } from './trust_policy.js';
 import {
   chainWindow,
   checkCertValidity,
@@ -175,7 +176,12 @@ export interface TdxVerifierConfig {
 /** Options per verification. */
 export interface TdxVerifyOptions {
   readonly at: Date;
+  /** The expected report data (the caller's nonce, bound as `mrstack report` binds it). */
   readonly nonce?: Uint8Array;
+  /** The caller's trust policy (relaxations decide which skipped checks keep `verified`). */
+  readonly policy?: TrustPolicy;
+  /** Set for the report inside a bundle: freshness is checked by the bundle binding. */
+  readonly freshnessElsewhere?: boolean;
   /** Parsed collateral (see tdx_collateral.ts); undefined → revocation and TCB skipped. */
   readonly collateral?: TdxCollateral;
   readonly limits?: Limits;
@@ -340,7 +346,7 @@ export class TdxQuoteVerifier {
         ? parseTdxQuote(quote, opts.limits ?? DEFAULT_LIMITS, { decodeChain: false })
         : quote;
     const at = opts.at;
-    const b = new ResultBuilder('tdx', at);
+    const b = new ResultBuilder('tdx', at, opts.policy);
     b.claims = tdxQuoteClaims(q);
     b.warnings.push(...q.warnings);
     const cd = q.certificationData;
@@ -405,9 +411,9 @@ export class TdxQuoteVerifier {
     // Collateral: revocation, TCB info, QE identity, TCB evaluation.
     const c = opts.collateral;
     if (c === undefined) {
-      b.skip('root_ca_crl', 'no collateral: revocation (CRLs) not checked');
-      b.skip('pck_crl', 'no collateral: PCK CRL not checked');
-      b.skip('tcb', 'no collateral: TCB status not evaluated');
+      b.skip('root_ca_crl', 'no collateral: revocation (CRLs) not checked', 'collateral');
+      b.skip('pck_crl', 'no collateral: PCK CRL not checked', 'collateral');
+      b.skip('tcb', 'no collateral: TCB status not evaluated', 'collateral');
     } else if (pck !== undefined) {
       this.#checkCollateral(b, c, pck, q, at);
     } else {
@@ -416,18 +422,14 @@ export class TdxQuoteVerifier {
       b.warnings.push('the PCK chain did not verify: collateral not checked');
     }
 
-    if (opts.nonce !== undefined) {
-      const why = checkReportDataNonce(q.body.reportData, opts.nonce);
-      if (why === undefined) b.ok('nonce');
-      else b.fail('nonce', 'ERR_NONCE_MISMATCH', why);
-    }
+    b.freshness(opts, (nonce) => checkReportDataNonce(q.body.reportData, nonce));
     return b.build();
   }
 
   #checkCollateral(b: ResultBuilder, c: TdxCollateral, pck: PckEntry, q: TdxQuote, at: Date): void {
     const certs = pck.chain.certificates;
     // Root CA CRL: signed by the root; lists none of the chain's CAs.
-    if (c.rootCaCrl === undefined) b.skip('root_ca_crl', 'collateral has no root CA CRL');
+    if (c.rootCaCrl === undefined) b.skip('root_ca_crl', 'collateral has no root CA CRL', 'crl');
     else {
       try {
         this.#verifyCrl(c.rootCaCrl, pck.chain.root, at, 'root CA CRL');
@@ -447,7 +449,7 @@ export class TdxQuoteVerifier {
       }
     }
     // PCK CRL: signed by the PCK CA that issued the leaf; must not list the leaf.
-    if (c.pckCrl === undefined) b.skip('pck_crl', 'collateral has no PCK CRL');
+    if (c.pckCrl === undefined) b.skip('pck_crl', 'collateral has no PCK CRL', 'crl');
     else {
       try {
         const ca = certs[1];
@@ -639,7 +641,7 @@ export const TDX_VERIFIER: EvidenceVerifier = {
   verify(data: Uint8Array, opts: ResolvedVerifyOptions): Promise<EvidenceResult> {
     const q = parseTdxQuote(data, opts.limits, { decodeChain: false });
     const collateral = collateralFrom(opts);
-    if (collateral === undefined && opts.allowMissingCollateral !== true) {
+    if (collateral === undefined && !opts.policy.relax.has('collateral')) {
       throw new MrstackError(
         'ERR_COLLATERAL_MISSING',
         'TDX verification needs collateral (--collateral FILE|DIR); pass --no-collateral to check signatures and chain only',
@@ -649,6 +651,10 @@ export const TDX_VERIFIER: EvidenceVerifier = {
     return Promise.resolve(
       v.verify(q, {
         at: opts.at,
+        policy: opts.policy,
+        ...(opts.freshnessElsewhere === undefined
+          ? {}
+          : { freshnessElsewhere: opts.freshnessElsewhere }),
         ...(opts.nonce === undefined
           ? {}
           : { nonce: reportDataBinding(opts.nonce, opts.userData) }),
