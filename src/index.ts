@@ -576,6 +576,8 @@ export {
   verifyEvidence,
 } from './verifier/verify/evidence.js';
 export type { ReportEnvelope, DecodedEvidenceInput } from './verifier/verify/evidence.js';
+export { renderEvidenceResult } from './verifier/verify/render_result.js';
+export type { RenderOptions } from './verifier/verify/render_result.js';
 export {
   EVIDENCE_KINDS,
   ResultBuilder,
