@@ -160,3 +160,35 @@ export { fetchTdxCollateral, INTEL_PCS_URL } from './collateral/pcs.js';
 export type { TdxFetchOptions, FetchResult } from './collateral/pcs.js';
 export { fetchSnpCollateral, kdsVcekUrl, AMD_KDS_URL } from './collateral/kds.js';
 export type { SnpFetchOptions } from './collateral/kds.js';
+
+// verifier/appraise: findings, finding ids, appraisal inputs (DESIGN §6.3)
+export {
+  FINDING_IDS,
+  FINDING_STATUSES,
+  appraisalStatus,
+  findingIdInfo,
+  replayFindingId,
+} from './appraise/finding.js';
+export type {
+  Finding,
+  FindingId,
+  FindingIdInfo,
+  FindingIdKey,
+  FindingLayer,
+  FindingStatus,
+  FindingSubject,
+  FindingWhere,
+} from './appraise/finding.js';
+export type {
+  Appraisal,
+  AppraisedKind,
+  AppraiseOptions,
+  ImaCounts,
+  ImaInput,
+  ImaRecord,
+  ProofState,
+  ProvenClaims,
+  ReplayedEvidence,
+  ReplayedRegister,
+  ReplayedTenantEvent,
+} from './appraise/appraisal_input.js';

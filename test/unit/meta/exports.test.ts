@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import ts from 'typescript';
 import { REPO_ROOT } from '../../_support/paths.js';
 
@@ -87,7 +87,7 @@ test('every public export carries TSDoc at its declaration', () => {
         const node = ts.isVariableDeclaration(d) ? d.parent.parent : d;
         return ts.getJSDocCommentsAndTags(node).length > 0;
       });
-      if (!documented) missing.push(`${exp.name} (${entry.slice(REPO_ROOT.length + 1)})`);
+      if (!documented) missing.push(`${exp.name} (${relative(REPO_ROOT, entry)})`);
     }
   }
   assert.ok(seen > 600, `only ${seen} exports seen`);
