@@ -716,6 +716,38 @@ export type { TdxFetchOptions, FetchResult } from './verifier/collateral/pcs.js'
 export { fetchSnpCollateral, kdsVcekUrl, AMD_KDS_URL } from './verifier/collateral/kds.js';
 export type { SnpFetchOptions } from './verifier/collateral/kds.js';
 
+// verifier/appraise: findings, finding ids, appraisal inputs (DESIGN §6.3)
+export {
+  FINDING_IDS,
+  FINDING_STATUSES,
+  appraisalStatus,
+  findingIdInfo,
+  replayFindingId,
+} from './verifier/appraise/finding.js';
+export type {
+  Finding,
+  FindingId,
+  FindingIdInfo,
+  FindingIdKey,
+  FindingLayer,
+  FindingStatus,
+  FindingSubject,
+  FindingWhere,
+} from './verifier/appraise/finding.js';
+export type {
+  Appraisal,
+  AppraisedKind,
+  AppraiseOptions,
+  ImaCounts,
+  ImaInput,
+  ImaRecord,
+  ProofState,
+  ProvenClaims,
+  ReplayedEvidence,
+  ReplayedRegister,
+  ReplayedTenantEvent,
+} from './verifier/appraise/appraisal_input.js';
+
 // agent: the measurement agent, server, clients, tenants
 export { compressLogFile, compressArchivedLogs, readLogFile } from './agent/physical_log.js';
 export { Agent } from './agent/agent.js';
