@@ -718,25 +718,43 @@ export type { SnpFetchOptions } from './verifier/collateral/kds.js';
 
 // agent: the measurement agent, server, clients, tenants
 export { compressLogFile, compressArchivedLogs, readLogFile } from './agent/physical_log.js';
-export { Agent } from './agent/agent.js';
+export { Agent, MAX_BATCH_EVENTS } from './agent/agent.js';
 export type {
   AgentOptions,
+  BatchEvent,
+  RejectedEvent,
   AgentLogger,
   AppendResult,
   EventStatus,
   OffLogEvent,
   CheckpointPolicy,
 } from './agent/agent.js';
-export { AgentServer, httpStatusOf, appendResultToJson } from './agent/server.js';
+export {
+  AgentServer,
+  httpStatusOf,
+  appendResultToJson,
+  batchResultToJson,
+} from './agent/server.js';
 export type { AgentServerOptions } from './agent/server.js';
 export { TenantClient, AdminClient } from './agent/client.js';
-export type { AgentClientOptions, AppendResponse } from './agent/client.js';
+export type {
+  AgentClientOptions,
+  AppendResponse,
+  BatchItemResponse,
+  BatchEventInput,
+  AppendManyOptions,
+} from './agent/client.js';
 export { DURABILITIES } from './agent/append_file.js';
 export type { Durability } from './agent/append_file.js';
 export {
   DEFAULT_TENANT_LIMITS,
   readTenantsFile,
   parseTenantConfig,
+  checkTenantConfig,
 } from './agent/tenant_config.js';
 export type { TenantConfig, TenantLimits } from './agent/tenant_config.js';
-export { FAULT_STEPS } from './agent/fault.js';
+export { OwnerLock } from './agent/owner_lock.js';
+export { AGENT_STEPS } from './agent/hooks.js';
+export type { AgentHooks, AgentStep } from './agent/hooks.js';
+export { planRecovery } from './agent/recovery.js';
+export type { RecoveryAction, RecoveryPlan, PhysicalTail, TenantTail } from './agent/recovery.js';
