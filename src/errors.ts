@@ -44,6 +44,8 @@ export type ErrorCode =
   | 'ERR_CERT_EXPIRED'
   | 'ERR_CERT_NOT_YET_VALID'
   | 'ERR_CERT_REVOKED'
+  | 'ERR_CERT_PROFILE'
+  | 'ERR_CRL_INVALID'
   | 'ERR_UNTRUSTED_ROOT'
   | 'ERR_NONCE_MISMATCH'
   | 'ERR_BINDING_MISMATCH'
@@ -124,6 +126,14 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   ERR_CERT_EXPIRED: { exit: 1, summary: 'a certificate or collateral has expired at the time' },
   ERR_CERT_NOT_YET_VALID: { exit: 1, summary: 'a certificate or collateral is not yet valid' },
   ERR_CERT_REVOKED: { exit: 1, summary: 'a certificate is on a revocation list' },
+  ERR_CERT_PROFILE: {
+    exit: 1,
+    summary: 'a certificate breaks the rules of its place in the chain (role, CA, usage, key)',
+  },
+  ERR_CRL_INVALID: {
+    exit: 1,
+    summary: 'a revocation list is not from the expected issuer or has no nextUpdate',
+  },
   ERR_UNTRUSTED_ROOT: { exit: 1, summary: 'the evidence chains to a root that is not trusted' },
   ERR_NONCE_MISMATCH: { exit: 1, summary: 'the evidence is not bound to the expected nonce' },
   ERR_BINDING_MISMATCH: { exit: 1, summary: 'a binding between layers or fields does not hold' },
