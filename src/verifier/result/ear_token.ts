@@ -11,11 +11,16 @@
  *
  * @module
  */
-import { X509Certificate, createPublicKey } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { CompactSign, compactVerify, errors as joseErrors } from 'jose';
 import { MrstackError, ParseError, VerifyError } from '../../errors.js';
 import { parseStrictJson } from '../../formats/json/json_strict.js';
-import { verifyCertChain } from '../verify/x509_chain.js';
+import { parseCertificate } from '../verify/x509/certificate.js';
+import {
+  anchorsFromCertificateFiles,
+  validateChain,
+  type ChainProfile,
+} from '../verify/x509/chain.js';
 import { decodeEarClaims, type Ear } from './ear_claims.js';
 import {
   EAR_VERIFY_ALGS,
@@ -159,33 +164,21 @@ export function checkJwsAlg(alg: string): void {
   }
 }
 
-function derOfBase64(s: unknown, i: number): X509Certificate {
-  if (typeof s !== 'string') throw untrusted(`x5c[${i}] is not a base64 string`);
-  try {
-    return new X509Certificate(Buffer.from(s, 'base64'));
-  } catch (cause) {
-    throw new VerifyError('ERR_CHAIN_INVALID', `x5c[${i}] is not a DER certificate`, { cause });
-  }
-}
-
-/** Orders an x5c list leaf first: each next certificate the issuer of the previous (the rest may come shuffled). */
-function orderChain(certs: readonly X509Certificate[]): X509Certificate[] {
-  const rest = certs.slice(1);
-  const out = [certs[0]!];
-  for (;;) {
-    const last = out[out.length - 1]!;
-    if (last.checkIssued(last)) break;
-    const i = rest.findIndex((c) => last.checkIssued(c) && last.verify(c.publicKey));
-    if (i < 0) break;
-    out.push(rest.splice(i, 1)[0]!);
-  }
-  return out;
-}
+/** The EAR signer's chain: a non-CA leaf that may sign, under any CAs up to the anchor. */
+const EAR_SIGNER_PROFILE: ChainProfile = {
+  name: 'EAR signer x5c chain',
+  levels: [{ role: 'EAR signer', keyUsage: ['digitalSignature'] as const }, { role: 'CA' }],
+  repeatLast: true,
+  // 0: the leaf itself may be the caller's anchor (a pinned self-signed signer certificate).
+  minLength: 0,
+};
 
 /**
  * The key a header endorses through `x5c` (in the header, or inside its `jwk`): the leaf must
- * chain to one of `anchors`, and a `jwk` beside it must be the leaf's key.
- * @throws VerifyError `ERR_UNTRUSTED_KEY` (no x5c, jwk ≠ leaf), chain errors of `verifyCertChain`
+ * chain to one of `anchors` through the one X.509 core (`validateChain`; the rest of x5c are
+ * untrusted candidates in any order), and a `jwk` beside it must be the leaf's key.
+ * @throws VerifyError `ERR_UNTRUSTED_KEY` (no x5c, jwk ≠ leaf); the chain errors of
+ *   `validateChain` (`ERR_UNTRUSTED_ROOT`, `ERR_CHAIN_INVALID`, `ERR_CERT_PROFILE`, validity)
  */
 export async function keyFromX5c(
   header: Readonly<Record<string, unknown>>,
@@ -198,22 +191,19 @@ export async function keyFromX5c(
     throw untrusted(
       'the token carries a key without an x5c chain, and that key is not one of the given keys',
     );
-  const certs = x5c.map(derOfBase64);
-  const roots = anchors.map((a, i) => {
-    try {
-      return new X509Certificate(Buffer.from(a));
-    } catch (cause) {
-      throw new MrstackError('ERR_BAD_VALUE', `trust anchor ${i} is not a certificate`, { cause });
-    }
+  const certs = x5c.map((s: unknown, i) => {
+    if (typeof s !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(s))
+      throw untrusted(`x5c[${i}] is not standard base64`);
+    return parseCertificate(new Uint8Array(Buffer.from(s, 'base64')), `x5c[${i}]`);
   });
-  const chain = verifyCertChain(orderChain(certs), {
+  const chain = validateChain({
+    leaf: certs[0]!,
+    intermediates: certs.slice(1),
+    profile: EAR_SIGNER_PROFILE,
+    anchors: anchorsFromCertificateFiles(anchors, 'trust_anchor'),
     at,
-    anchors: roots,
-    what: 'EAR signer x5c chain',
   });
-  const leaf = await publicKeyInfo(chain.certificates[0]!.publicKey, {
-    certificate: new Uint8Array(chain.certificates[0]!.raw),
-  });
+  const leaf = await publicKeyInfo(chain.leaf.publicKey, { certificate: chain.leaf.der });
   if (jwk !== undefined) {
     const carried = await headerJwkThumbprint(jwk);
     if (carried !== leaf.thumbprint)
