@@ -52,6 +52,12 @@ export type ErrorCode =
   | 'ERR_TCB_MISMATCH'
   | 'ERR_COLLATERAL_MISSING'
   | 'ERR_POLICY_VIOLATION'
+  | 'ERR_UNTRUSTED_KEY'
+  | 'ERR_JWS_ALG_REFUSED'
+  | 'ERR_TOKEN_EXPIRED'
+  | 'ERR_TOKEN_NOT_YET_VALID'
+  | 'ERR_EAR_PROFILE'
+  | 'ERR_EAR_CLAIMS'
   | 'ERR_DEVICE'
   | 'ERR_DEVICE_BUSY'
   | 'ERR_DEVICE_IO'
@@ -138,6 +144,24 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   },
   ERR_COLLATERAL_MISSING: { exit: 2, summary: 'verification needs collateral that was not given' },
   ERR_POLICY_VIOLATION: { exit: 1, summary: 'appraisal against reference values failed' },
+  ERR_UNTRUSTED_KEY: {
+    exit: 1,
+    summary: 'a signing key is neither pinned by the caller nor chained to a trust anchor',
+  },
+  ERR_JWS_ALG_REFUSED: {
+    exit: 1,
+    summary: 'a token names a refused algorithm (none, HMAC, or one outside the allowlist)',
+  },
+  ERR_TOKEN_EXPIRED: { exit: 1, summary: 'a signed token has expired at the verification time' },
+  ERR_TOKEN_NOT_YET_VALID: {
+    exit: 1,
+    summary: 'a signed token is not yet valid at the verification time (nbf or iat ahead)',
+  },
+  ERR_EAR_PROFILE: {
+    exit: 2,
+    summary: 'a token is not an EAR of a profile mrstack reads (or a retired one)',
+  },
+  ERR_EAR_CLAIMS: { exit: 2, summary: 'an EAR claim is missing or has the wrong type or value' },
   // --- operational failures (devices, TPM, agent, mounts) ---
   ERR_DEVICE: { exit: 3, summary: 'the device or kernel interface failed' },
   ERR_DEVICE_BUSY: { exit: 3, summary: 'the device is busy (EBUSY)' },
@@ -219,7 +243,10 @@ export type FormatId =
   | 'svsm-manifest'
   | 'bundle'
   | 'tenants'
-  | 'x509';
+  | 'x509'
+  | 'jws'
+  | 'ear'
+  | 'jwk';
 
 /** Options every mrstack error accepts. */
 export interface MrstackErrorOptions {

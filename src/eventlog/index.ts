@@ -69,6 +69,8 @@ export type {
   ReplayResult,
   VerifiedReplay,
 } from './replay.js';
+export { replayLogs } from './replay_logs.js';
+export type { ReplayLogSource, ReplayLogsOptions, ReplayLogsResult } from './replay_logs.js';
 export {
   applyWorkarounds,
   findWorkaround,

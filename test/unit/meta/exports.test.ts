@@ -33,7 +33,7 @@ test('package.json declares Apache-2.0, the mrstack bin and one subpath per laye
 test('each layer entry resolves by package name and exposes its layer', async () => {
   const expect: Record<(typeof LAYERS)[number], string[]> = {
     formats: ['ByteReader', 'ByteWriter', 'ParseError', 'extend', 'parseHashAlg', 'parseTdxQuote'],
-    eventlog: ['openLogFile', 'Replay', 'detectLogFormat', 'ParseError'],
+    eventlog: ['openLogFile', 'replayLogs', 'Replay', 'detectLogFormat', 'ParseError'],
     verifier: ['verifyEvidence', 'replayBundle', 'CollateralCache', 'VerifyError'],
     providers: ['openEmulatedProvider', 'openTpmProvider', 'ProviderError'],
     emulate: ['mountEmulatedTvm'],
