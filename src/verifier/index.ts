@@ -194,3 +194,60 @@ export type {
   ReplayedRegister,
   ReplayedTenantEvent,
 } from './appraise/appraisal_input.js';
+
+// verifier/result: EAR (AR4SI trust vectors, the veraison 2023 profile), keys, tokens (DESIGN §6.4)
+export {
+  AR4SI_CLAIMS,
+  AR4SI_VALUES,
+  TIER_CODES,
+  TRUST_TIERS,
+  isClaimValue,
+  statusCoversVector,
+  statusFromVector,
+  tierOf,
+  worseTier,
+} from './result/ar4si.js';
+export type { Ar4siClaim, TrustTier, TrustVector } from './result/ar4si.js';
+export {
+  EAR_PROFILES,
+  EAR_PROFILE_DRAFT_03,
+  EAR_PROFILE_RETIRED_2022,
+  EAR_PROFILE_TRUSTEE_2024,
+  EAR_PROFILE_VERAISON_2023,
+  decodeEarClaims,
+  earClaimsJson,
+} from './result/ear_claims.js';
+export type {
+  Ear,
+  EarAppraisal,
+  EarAppraisalOut,
+  EarOut,
+  EarProfileFamily,
+  EarVerifierId,
+} from './result/ear_claims.js';
+export {
+  EAR_SIGN_ALGS,
+  EAR_VERIFY_ALGS,
+  generateEarKey,
+  jwksOf,
+  loadSigningKey,
+  loadVerificationKeys,
+  publicKeyInfo,
+  signAlgFor,
+} from './result/ear_keys.js';
+export type { EarJwk, EarPublicKey, EarSignAlg, EarSigningKey } from './result/ear_keys.js';
+export {
+  checkJwsAlg,
+  decodeEarToken,
+  keyFromX5c,
+  signEar,
+  splitCompactJws,
+  verifyEar,
+} from './result/ear_token.js';
+export type {
+  CompactJws,
+  EarHeader,
+  EarKeySource,
+  VerifiedEar,
+  VerifyEarOptions,
+} from './result/ear_token.js';
