@@ -35,7 +35,7 @@ import {
   type VerifyEvidenceOptions,
 } from './evidence_result.js';
 import { parseJsonText } from '../../formats/json/json_text.js';
-import { makeTrustPolicy, trustAnchorsFromBytes, type TrustPolicy } from './trust_policy.js';
+import { callerAnchorsFromFiles, makeTrustPolicy, type TrustPolicy } from './trust_policy.js';
 
 const u32be = (d: Uint8Array, o: number): number =>
   d.length >= o + 4 ? new DataView(d.buffer, d.byteOffset + o, 4).getUint32(0, false) : -1;
@@ -263,15 +263,7 @@ function resolvePolicy(o: VerifyEvidenceOptions, given: TrustPolicy | undefined)
   ];
   if (given !== undefined) return makeTrustPolicy({ ...given, relax });
   return makeTrustPolicy({
-    // A CCA anchor may be a bare key or JWK (its verifier reads those); certificates become anchors.
-    anchors: (o.trustAnchors ?? []).flatMap((b) => {
-      try {
-        return trustAnchorsFromBytes(b, 'caller');
-      } catch (e) {
-        if (e instanceof ParseError) return [];
-        throw e;
-      }
-    }),
+    anchors: callerAnchorsFromFiles(o.trustAnchors ?? []),
     relax,
   });
 }

@@ -2,10 +2,11 @@
  * The trust policy (DESIGN §6.1): one object, built by the caller (the CLI from its flags, a
  * service from its configuration) and passed to every evidence verifier, saying
  *
- * - which **anchors** a chain may end in: the built-in vendor roots (on unless the caller turns
- *   them off), the caller's `--trust-anchor` certificates, and the roots of the caller's own
- *   emulated TVM (`--trust-emulated`), each identified by the SHA-256 of its
- *   SubjectPublicKeyInfo — never by its subject name;
+ * - which **anchors** a chain may end in: the caller's `--trust-anchor` certificates (which
+ *   replace a vendor's built-in roots when given), the built-in vendor roots otherwise, and the
+ *   roots of the caller's own emulated TVM (`--trust-emulated --tvm-state DIR`). Every anchor is
+ *   the X.509 core's {@link TrustAnchor}, identified by the SHA-256 of its SubjectPublicKeyInfo
+ *   — never by its subject name;
  * - which **keys are pinned** (a TPM AK given with `--ak`);
  * - which **relaxations** the caller named (`--relax`); every other check is required.
  *
@@ -14,8 +15,12 @@
  *
  * @module
  */
-import { createHash, X509Certificate, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { ParseError, UsageError } from '../../errors.js';
+import { spkiSha256Of } from './x509/certificate.js';
+import { anchorsFromCertificateFiles, type TrustAnchor } from './x509/chain.js';
+
+export type { TrustAnchor } from './x509/chain.js';
 
 /**
  * The relaxation vocabulary (`--relax a,b`): each names one kind of required check the caller
@@ -41,129 +46,41 @@ export const RELAXATIONS = [
 /** One relaxation name. */
 export type Relaxation = (typeof RELAXATIONS)[number];
 
-/** Where an anchor came from. */
-export type AnchorSource = 'builtin' | 'caller' | 'emulated';
-
-/** A certificate a chain may end in, identified by the SHA-256 of its SubjectPublicKeyInfo. */
-export interface TrustAnchor {
-  /** The certificate (DER). */
-  readonly der: Uint8Array;
-  /** SHA-256 of the DER SubjectPublicKeyInfo, lowercase hex: what identifies the anchor. */
-  readonly sha256: string;
-  /** The subject, for people (never used to decide trust). */
-  readonly subject: string;
-  readonly source: AnchorSource;
-}
-
 /** A key the caller pinned (a TPM AK given with `--ak`), by its SPKI SHA-256. */
 export interface PinnedKey {
-  /** DER SubjectPublicKeyInfo. */
-  readonly spki: Uint8Array;
   readonly sha256: string;
+  readonly key: KeyObject;
 }
 
 /** The trust policy every verifier receives. */
 export interface TrustPolicy {
-  /** The caller's anchors and the emulated TVM's roots (built-in roots are added per vendor). */
+  /** The caller's anchors (`--trust-anchor`): when any, they replace the built-in roots. */
   readonly anchors: readonly TrustAnchor[];
-  /** Whether each vendor's built-in roots (Intel SGX Root CA, AMD ARKs …) are anchors too. */
-  readonly builtinRoots: boolean;
+  /** The roots of the caller's emulated TVM (`emulated: true`), trusted beside the others. */
+  readonly emulatedAnchors: readonly TrustAnchor[];
   /** Pinned keys (TPM AKs). */
   readonly pinnedKeys: readonly PinnedKey[];
   /** The relaxations the caller named. */
   readonly relax: ReadonlySet<Relaxation>;
 }
 
-/** What {@link anchorRef} prints in results: `trust.anchor`. */
+/** What a result prints as `trust.anchor`. */
 export interface AnchorRef {
   readonly sha256: string;
   readonly subject: string;
 }
 
-/** The policy with nothing relaxed, no caller anchors and the built-in vendor roots. */
+/** The policy with nothing relaxed, no caller anchors (so the built-in vendor roots). */
 export const DEFAULT_TRUST_POLICY: TrustPolicy = Object.freeze({
   anchors: Object.freeze([]),
-  builtinRoots: true,
+  emulatedAnchors: Object.freeze([]),
   pinnedKeys: Object.freeze([]),
   relax: new Set<Relaxation>(),
 });
 
-/** SHA-256 of a key's DER SubjectPublicKeyInfo, lowercase hex. */
-export function spkiSha256(key: KeyObject): string {
-  return createHash('sha256')
-    .update(key.export({ format: 'der', type: 'spki' }))
-    .digest('hex');
-}
-
-/** The subject as one line (`CN=…, O=…`). */
-function subjectLine(cert: X509Certificate): string {
-  return cert.subject.replace(/\n/g, ', ');
-}
-
-const PEM_CERT = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/g;
-
-/**
- * Reads the certificates of a file: every PEM block, or one DER certificate.
- * @throws ParseError (`x509`) `ERR_BAD_ENCODING`
- */
-export function certificatesFromBytes(bytes: Uint8Array, field = 'certificate'): Uint8Array[] {
-  const text = Buffer.from(bytes).toString('latin1');
-  const ders: Uint8Array[] = [];
-  if (text.includes('-----BEGIN CERTIFICATE-----')) {
-    for (const m of text.matchAll(PEM_CERT)) {
-      ders.push(new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64')));
-    }
-  } else ders.push(bytes);
-  if (ders.length === 0) {
-    throw new ParseError({
-      code: 'ERR_BAD_ENCODING',
-      format: 'x509',
-      offset: 0,
-      field,
-      expected: 'a DER certificate or PEM CERTIFICATE blocks',
-    });
-  }
-  return ders.map((d, i) => {
-    try {
-      return new Uint8Array(new X509Certificate(d).raw);
-    } catch (cause) {
-      throw new ParseError({
-        code: 'ERR_BAD_ENCODING',
-        format: 'x509',
-        offset: 0,
-        field: ders.length > 1 ? `${field}[${i}]` : field,
-        expected: 'an X.509 certificate (DER or PEM)',
-        cause,
-      });
-    }
-  });
-}
-
-/**
- * An anchor from a certificate (DER or PEM bytes of exactly one certificate, or an
- * `X509Certificate`).
- * @throws ParseError (`x509`) `ERR_BAD_ENCODING`
- */
-export function trustAnchor(cert: Uint8Array | X509Certificate, source: AnchorSource): TrustAnchor {
-  const c =
-    cert instanceof X509Certificate ? cert : new X509Certificate(certificatesFromBytes(cert)[0]!);
-  return Object.freeze({
-    der: new Uint8Array(c.raw),
-    sha256: spkiSha256(c.publicKey),
-    subject: subjectLine(c),
-    source,
-  });
-}
-
-/** Every anchor of a file (a PEM bundle may hold several roots). */
-export function trustAnchorsFromBytes(bytes: Uint8Array, source: AnchorSource): TrustAnchor[] {
-  return certificatesFromBytes(bytes, 'trust_anchor').map((d) => trustAnchor(d, source));
-}
-
-/** A pinned key from a public key. */
+/** A pinned key. */
 export function pinnedKey(key: KeyObject): PinnedKey {
-  const spki = new Uint8Array(key.export({ format: 'der', type: 'spki' }));
-  return Object.freeze({ spki, sha256: createHash('sha256').update(spki).digest('hex') });
+  return Object.freeze({ sha256: spkiSha256Of(key), key });
 }
 
 /**
@@ -189,7 +106,7 @@ export function parseRelaxations(list: readonly string[]): Relaxation[] {
 /** Options of {@link makeTrustPolicy}. */
 export interface TrustPolicyInit {
   readonly anchors?: readonly TrustAnchor[];
-  readonly builtinRoots?: boolean;
+  readonly emulatedAnchors?: readonly TrustAnchor[];
   readonly pinnedKeys?: readonly PinnedKey[];
   readonly relax?: Iterable<Relaxation>;
 }
@@ -198,37 +115,38 @@ export interface TrustPolicyInit {
 export function makeTrustPolicy(init: TrustPolicyInit = {}): TrustPolicy {
   return Object.freeze({
     anchors: Object.freeze([...(init.anchors ?? [])]),
-    builtinRoots: init.builtinRoots ?? true,
+    emulatedAnchors: Object.freeze(
+      (init.emulatedAnchors ?? []).map((a) => ({ ...a, emulated: true })),
+    ),
     pinnedKeys: Object.freeze([...(init.pinnedKeys ?? [])]),
     relax: new Set(init.relax ?? []),
   });
 }
 
-/** The policy with `more` relaxations added (used by verifiers that check a part elsewhere). */
-export function withRelaxations(p: TrustPolicy, more: Iterable<Relaxation>): TrustPolicy {
-  return Object.freeze({ ...p, relax: new Set([...p.relax, ...more]) });
+/**
+ * Caller anchors from files (`--trust-anchor`): every certificate of each file. Files that hold
+ * no certificate (a CCA verifier's bare key or JWK) are left to the verifier that reads them.
+ */
+export function callerAnchorsFromFiles(files: readonly Uint8Array[]): TrustAnchor[] {
+  return files.flatMap((b, i) => {
+    try {
+      return anchorsFromCertificateFiles([b], `trust_anchor[${i}]`);
+    } catch (e) {
+      if (e instanceof ParseError) return [];
+      throw e;
+    }
+  });
 }
 
-/** The anchors a vendor's chains may end in: the built-in roots (when on) and the policy's. */
-export function anchorsFor(p: TrustPolicy, builtin: readonly TrustAnchor[]): TrustAnchor[] {
-  return [...(p.builtinRoots ? builtin : []), ...p.anchors];
-}
-
-/** The anchor whose public key is `key`, if any (trust is decided by SPKI SHA-256 only). */
-export function findAnchorByKey(
-  anchors: readonly TrustAnchor[],
-  key: KeyObject,
-): TrustAnchor | undefined {
-  const fp = spkiSha256(key);
-  return anchors.find((a) => a.sha256 === fp);
+/**
+ * The anchors a vendor's chains may end in under a policy: the caller's anchors instead of the
+ * built-in roots when the caller gave any, and the emulated TVM's roots beside them.
+ */
+export function policyAnchors(p: TrustPolicy, builtin: readonly TrustAnchor[]): TrustAnchor[] {
+  return [...(p.anchors.length > 0 ? p.anchors : builtin), ...p.emulatedAnchors];
 }
 
 /** `trust.anchor` of a result. */
-export function anchorRef(a: TrustAnchor): AnchorRef {
+export function anchorRef(a: Pick<TrustAnchor, 'sha256' | 'subject'>): AnchorRef {
   return { sha256: a.sha256, subject: a.subject };
-}
-
-/** The public key of an anchor. */
-export function anchorKey(a: TrustAnchor): KeyObject {
-  return new X509Certificate(a.der).publicKey;
 }
