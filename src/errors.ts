@@ -404,7 +404,9 @@ export function fromErrno(e: unknown, where: string): MrstackError {
                   : name === 'ETIMEDOUT'
                     ? 'ERR_TIMEOUT'
                     : 'ERR_IO';
-  const msg = e instanceof Error ? e.message : String(e);
+  const raw = e instanceof Error ? e.message : String(e);
+  // Node's own messages already start with the errno name ("ENOENT: no such file …").
+  const msg = raw.startsWith(`${name}: `) ? raw.slice(name.length + 2) : raw;
   return new ProviderError(code, `${where}: ${name}: ${msg}`, {
     cause: e,
     details: { errno: name, path: where },
