@@ -340,7 +340,7 @@ async function main(): Promise<void> {
   fs.rmSync(probeDir, { recursive: true, force: true });
   const batch = Number(opt('--batch') ?? 1) || 1;
   if (args.includes('--batched')) {
-    await batched(args, opt, seconds, fsync, json);
+    await batched(opt, seconds, fsync, json);
     return;
   }
   const rows: Row[] = [];
@@ -416,7 +416,6 @@ function printRows(rows: readonly Row[]): void {
 
 /** The batched table and the goal rows (see the header). */
 async function batched(
-  args: readonly string[],
   opt: (name: string) => string | undefined,
   seconds: number,
   fsync: number,
@@ -500,7 +499,6 @@ async function batched(
     return;
   }
   process.stdout.write(`${JSON.stringify({ ...summary, rows: undefined }, null, 1)}\n`);
-  void args;
 }
 
 const memory_ = (): { rss_mb: number; heap_mb: number } => memory();
