@@ -18,6 +18,7 @@ import { registerEvent } from './commands/event.js';
 import { registerEvidenceGet } from './commands/evidence_get.js';
 import { registerCollateral } from './commands/collateral.js';
 import { registerTpm } from './commands/tpm.js';
+import { registerEar } from './commands/ear.js';
 
 /** The version printed by `--version`. */
 export const VERSION = '0.1.0';
@@ -45,5 +46,6 @@ export function buildProgram(): Command {
   registerEvidenceGet(program);
   registerCollateral(program);
   registerTpm(program);
+  registerEar(program);
   return program;
 }
