@@ -50,6 +50,8 @@ export type ErrorCode =
   | 'ERR_TCB_MISMATCH'
   | 'ERR_COLLATERAL_MISSING'
   | 'ERR_POLICY_VIOLATION'
+  | 'ERR_POLICY_INVALID'
+  | 'ERR_REGEX_UNSUPPORTED'
   | 'ERR_DEVICE'
   | 'ERR_DEVICE_BUSY'
   | 'ERR_DEVICE_IO'
@@ -127,6 +129,14 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   },
   ERR_COLLATERAL_MISSING: { exit: 2, summary: 'verification needs collateral that was not given' },
   ERR_POLICY_VIOLATION: { exit: 1, summary: 'appraisal against reference values failed' },
+  ERR_POLICY_INVALID: {
+    exit: 2,
+    summary: 'a policy file breaks the policy schema or its importer format',
+  },
+  ERR_REGEX_UNSUPPORTED: {
+    exit: 2,
+    summary: 'a policy regex uses syntax outside the supported subset or is too costly',
+  },
   // --- operational failures (devices, TPM, agent, mounts) ---
   ERR_DEVICE: { exit: 3, summary: 'the device or kernel interface failed' },
   ERR_DEVICE_BUSY: { exit: 3, summary: 'the device is busy (EBUSY)' },
@@ -204,7 +214,12 @@ export type FormatId =
   | 'svsm-manifest'
   | 'bundle'
   | 'tenants'
-  | 'x509';
+  | 'x509'
+  | 'policy'
+  | 'keylime-policy'
+  | 'pcrlock'
+  | 'rvps'
+  | 'corim';
 
 /** Options every mrstack error accepts. */
 export interface MrstackErrorOptions {

@@ -748,6 +748,65 @@ export type {
   ReplayedTenantEvent,
 } from './verifier/appraise/appraisal_input.js';
 
+export { appraise } from './verifier/appraise/appraise.js';
+export {
+  DEFAULT_POLICY,
+  RefSet,
+  canonicalJson,
+  compilePolicy,
+  defaultPolicy,
+  parsePolicy,
+  policyId,
+  validatePolicy,
+} from './verifier/appraise/policy.js';
+export type {
+  CompiledPolicy,
+  CompiledIma,
+  LoadedPolicy,
+  PolicyV1,
+  RefValue,
+  TenantRule,
+  TenantMatcher,
+} from './verifier/appraise/policy.js';
+export { POLICY_SCHEMA } from './verifier/appraise/policy_schema.js';
+export {
+  MAX_REGEX_LENGTH,
+  compileExcludes,
+  translatePythonRegex,
+} from './verifier/appraise/python_regex.js';
+export type { TranslatedRegex } from './verifier/appraise/python_regex.js';
+export { appraiseEvidence, appraiseLogs } from './verifier/appraise/appraise_evidence.js';
+export type {
+  AppraiseEvidenceOptions,
+  EvidenceAppraisal,
+} from './verifier/appraise/appraise_evidence.js';
+export { bundleReplayOf, claimHex, provenClaimsOf } from './verifier/appraise/proven_claims.js';
+export type { ProvenClaimsOptions } from './verifier/appraise/proven_claims.js';
+export { replayLogs, reportedValue } from './verifier/appraise/replayed_logs.js';
+export type { ReplayLogsOptions } from './verifier/appraise/replayed_logs.js';
+export {
+  imaKeyOf,
+  imaRecordOf,
+  judgeImaList,
+  verifyImaSignature,
+} from './verifier/appraise/ima_rules.js';
+export type { ImaKey, ImaJudgement } from './verifier/appraise/ima_rules.js';
+export { generatePolicy } from './verifier/appraise/policy_generate.js';
+export { dssePae, importKeylimePolicy } from './verifier/appraise/import_keylime.js';
+export {
+  MAX_VARIANT_VALUES,
+  importPcrlock,
+  parsePcrlock,
+  predictPcrlock,
+} from './verifier/appraise/import_pcrlock.js';
+export type {
+  PcrlockComponent,
+  PcrlockFile,
+  PcrlockRecord,
+} from './verifier/appraise/import_pcrlock.js';
+export { RVPS_FIELDS, importRvps } from './verifier/appraise/import_rvps.js';
+export type { RvpsImport } from './verifier/appraise/import_rvps.js';
+
 // agent: the measurement agent, server, clients, tenants
 export { compressLogFile, compressArchivedLogs, readLogFile } from './agent/physical_log.js';
 export { Agent } from './agent/agent.js';
