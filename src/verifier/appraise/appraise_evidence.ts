@@ -11,7 +11,7 @@ import type { Appraisal, ReplayedEvidence } from './appraisal_input.js';
 import { appraise } from './appraise.js';
 import type { CompiledPolicy } from './policy.js';
 import { bundleReplayOf, provenClaimsOf } from './proven_claims.js';
-import { replayLogs } from './replayed_logs.js';
+import { replayEvidenceLogs } from './replayed_logs.js';
 
 /** Options of {@link appraiseEvidence}. */
 export interface AppraiseEvidenceOptions {
@@ -46,7 +46,7 @@ export async function appraiseEvidence(
   const logs =
     opts.eventlogs === undefined || opts.eventlogs.length === 0
       ? { registers: [], tenantEvents: [], ima: [] }
-      : await replayLogs(opts.eventlogs, claims);
+      : await replayEvidenceLogs(opts.eventlogs, claims);
   const replay: ReplayedEvidence = {
     registers: [...bundled.registers, ...logs.registers],
     tenantEvents: bundled.tenantEvents,
@@ -69,7 +69,7 @@ export async function appraiseLogs(
   policy: CompiledPolicy,
   opts: { readonly at: Date; readonly imaKeys?: readonly Uint8Array[] },
 ): Promise<Appraisal> {
-  const replay = await replayLogs(eventlogs, undefined);
+  const replay = await replayEvidenceLogs(eventlogs, undefined);
   // register values of an unbound log prove nothing: judge only the IMA entries
   return appraise(
     undefined,

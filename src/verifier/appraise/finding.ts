@@ -146,6 +146,7 @@ export type FindingIdKey =
   | 'ima.violation'
   | 'ima.log.unbound';
 
+/** The finding-id table: each stable id with its layer and default status. */
 export const FINDING_IDS: Readonly<Record<FindingIdKey, FindingIdInfo>> = Object.freeze({
   // evidence as a whole
   'evidence.unverified': row(

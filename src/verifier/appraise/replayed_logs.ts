@@ -44,8 +44,8 @@ function quotedBanks(claims: ProvenClaims | undefined, name: string): HashAlg[] 
   return Object.keys(pcrs).filter((b) => pcrs[b]?.[name] instanceof Uint8Array) as HashAlg[];
 }
 
-/** Options of {@link replayLogs}. */
-export interface ReplayLogsOptions {
+/** Options of {@link replayEvidenceLogs}. */
+export interface EvidenceLogsOptions {
   /** `--format` for every log (default: detect). */
   readonly format?: string;
 }
@@ -54,10 +54,10 @@ export interface ReplayLogsOptions {
  * Replays each log file against the evidence's reported registers.
  * @throws ParseError for a malformed log; ProviderError when a file cannot be read
  */
-export async function replayLogs(
+export async function replayEvidenceLogs(
   paths: readonly string[],
   claims: ProvenClaims | undefined,
-  opts: ReplayLogsOptions = {},
+  opts: EvidenceLogsOptions = {},
 ): Promise<ReplayedEvidence> {
   const registers: ReplayedRegister[] = [];
   const ima: ImaInput[] = [];
