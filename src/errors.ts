@@ -70,6 +70,7 @@ export type ErrorCode =
   | 'ERR_TPM_TRANSPORT'
   | 'ERR_AGENT_UNREACHABLE'
   | 'ERR_AGENT_STOPPED'
+  | 'ERR_AGENT_RUNNING'
   | 'ERR_FORBIDDEN'
   | 'ERR_RATE_LIMITED'
   | 'ERR_CONFLICT'
@@ -180,6 +181,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   ERR_TPM_TRANSPORT: { exit: 3, summary: 'the TPM transport failed' },
   ERR_AGENT_UNREACHABLE: { exit: 3, summary: 'the agent socket cannot be reached' },
   ERR_AGENT_STOPPED: { exit: 3, summary: 'an agent queue stopped after an extend error' },
+  ERR_AGENT_RUNNING: {
+    exit: 3,
+    summary: 'another live agent owns this log directory, register or socket directory',
+  },
   ERR_FORBIDDEN: { exit: 3, summary: 'the caller may not perform this operation' },
   ERR_RATE_LIMITED: { exit: 3, summary: 'a per-tenant rate limit was exceeded' },
   ERR_CONFLICT: { exit: 2, summary: 'the object exists already or the name was used before' },
@@ -399,7 +404,9 @@ export function fromErrno(e: unknown, where: string): MrstackError {
                   : name === 'ETIMEDOUT'
                     ? 'ERR_TIMEOUT'
                     : 'ERR_IO';
-  const msg = e instanceof Error ? e.message : String(e);
+  const raw = e instanceof Error ? e.message : String(e);
+  // Node's own messages already start with the errno name ("ENOENT: no such file …").
+  const msg = raw.startsWith(`${name}: `) ? raw.slice(name.length + 2) : raw;
   return new ProviderError(code, `${where}: ${name}: ${msg}`, {
     cause: e,
     details: { errno: name, path: where },

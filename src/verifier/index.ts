@@ -33,6 +33,8 @@ export {
   verifyEvidence,
 } from './verify/evidence.js';
 export type { ReportEnvelope, DecodedEvidenceInput } from './verify/evidence.js';
+export { renderEvidenceResult } from './verify/render_result.js';
+export type { RenderOptions } from './verify/render_result.js';
 export {
   EVIDENCE_KINDS,
   ResultBuilder,
