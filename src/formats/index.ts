@@ -211,8 +211,6 @@ export {
 export type { SnpCertEntry } from './snp/cert_table.js';
 export { parseVcekExtensions } from './snp/vcek_extensions.js';
 export type { VcekExtensions } from './snp/vcek_extensions.js';
-export { parseCrlWindow, parseKdsCrl, serialHex } from './snp/kds_crl.js';
-export type { CrlWindow, KdsCrl } from './snp/kds_crl.js';
 export {
   HCL_MAGIC,
   HCL_REPORT_TYPE,

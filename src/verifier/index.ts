@@ -33,6 +33,8 @@ export {
   verifyEvidence,
 } from './verify/evidence.js';
 export type { ReportEnvelope, DecodedEvidenceInput } from './verify/evidence.js';
+export { renderEvidenceResult } from './verify/render_result.js';
+export type { RenderOptions } from './verify/render_result.js';
 export {
   EVIDENCE_KINDS,
   ResultBuilder,
@@ -86,13 +88,8 @@ export {
   SNP_CHECKS,
 } from './verify/snp.js';
 export type { SnpVerifyOptions } from './verify/snp.js';
-export {
-  SnpChainCache,
-  buildSnpChain,
-  checkChainValidity,
-  loadCertificates,
-} from './verify/snp_chain.js';
-export type { SnpVerifiedChain, SnpChainOptions, ChainLink } from './verify/snp_chain.js';
+export { SnpChainCache, loadCertificates } from './verify/snp.js';
+export type { SnpVerifiedChain, ChainLink } from './verify/snp.js';
 export { AMD_ROOTS } from './verify/snp_roots.js';
 export type { AmdProductCerts } from './verify/snp_roots.js';
 export { checkHclBinding, hclAkPublicKey, checkHclAkMatches } from './verify/binding_hcl.js';
@@ -192,3 +189,60 @@ export type {
   ReplayedRegister,
   ReplayedTenantEvent,
 } from './appraise/appraisal_input.js';
+
+// verifier/result: EAR (AR4SI trust vectors, the veraison 2023 profile), keys, tokens (DESIGN §6.4)
+export {
+  AR4SI_CLAIMS,
+  AR4SI_VALUES,
+  TIER_CODES,
+  TRUST_TIERS,
+  isClaimValue,
+  statusCoversVector,
+  statusFromVector,
+  tierOf,
+  worseTier,
+} from './result/ar4si.js';
+export type { Ar4siClaim, TrustTier, TrustVector } from './result/ar4si.js';
+export {
+  EAR_PROFILES,
+  EAR_PROFILE_DRAFT_03,
+  EAR_PROFILE_RETIRED_2022,
+  EAR_PROFILE_TRUSTEE_2024,
+  EAR_PROFILE_VERAISON_2023,
+  decodeEarClaims,
+  earClaimsJson,
+} from './result/ear_claims.js';
+export type {
+  Ear,
+  EarAppraisal,
+  EarAppraisalOut,
+  EarOut,
+  EarProfileFamily,
+  EarVerifierId,
+} from './result/ear_claims.js';
+export {
+  EAR_SIGN_ALGS,
+  EAR_VERIFY_ALGS,
+  generateEarKey,
+  jwksOf,
+  loadSigningKey,
+  loadVerificationKeys,
+  publicKeyInfo,
+  signAlgFor,
+} from './result/ear_keys.js';
+export type { EarJwk, EarPublicKey, EarSignAlg, EarSigningKey } from './result/ear_keys.js';
+export {
+  checkJwsAlg,
+  decodeEarToken,
+  keyFromX5c,
+  signEar,
+  splitCompactJws,
+  verifyEar,
+} from './result/ear_token.js';
+export type {
+  CompactJws,
+  EarHeader,
+  EarKeySource,
+  VerifiedEar,
+  VerifyEarOptions,
+} from './result/ear_token.js';
