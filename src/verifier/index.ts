@@ -88,13 +88,8 @@ export {
   SNP_CHECKS,
 } from './verify/snp.js';
 export type { SnpVerifyOptions } from './verify/snp.js';
-export {
-  SnpChainCache,
-  buildSnpChain,
-  checkChainValidity,
-  loadCertificates,
-} from './verify/snp_chain.js';
-export type { SnpVerifiedChain, SnpChainOptions, ChainLink } from './verify/snp_chain.js';
+export { SnpChainCache, loadCertificates } from './verify/snp.js';
+export type { SnpVerifiedChain, ChainLink } from './verify/snp.js';
 export { AMD_ROOTS } from './verify/snp_roots.js';
 export type { AmdProductCerts } from './verify/snp_roots.js';
 export { checkHclBinding, hclAkPublicKey, checkHclAkMatches } from './verify/binding_hcl.js';
