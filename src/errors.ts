@@ -52,6 +52,8 @@ export type ErrorCode =
   | 'ERR_TCB_MISMATCH'
   | 'ERR_COLLATERAL_MISSING'
   | 'ERR_POLICY_VIOLATION'
+  | 'ERR_POLICY_INVALID'
+  | 'ERR_REGEX_UNSUPPORTED'
   | 'ERR_UNTRUSTED_KEY'
   | 'ERR_JWS_ALG_REFUSED'
   | 'ERR_TOKEN_EXPIRED'
@@ -70,6 +72,7 @@ export type ErrorCode =
   | 'ERR_TPM_TRANSPORT'
   | 'ERR_AGENT_UNREACHABLE'
   | 'ERR_AGENT_STOPPED'
+  | 'ERR_AGENT_RUNNING'
   | 'ERR_FORBIDDEN'
   | 'ERR_RATE_LIMITED'
   | 'ERR_CONFLICT'
@@ -143,6 +146,14 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   },
   ERR_COLLATERAL_MISSING: { exit: 2, summary: 'verification needs collateral that was not given' },
   ERR_POLICY_VIOLATION: { exit: 1, summary: 'appraisal against reference values failed' },
+  ERR_POLICY_INVALID: {
+    exit: 2,
+    summary: 'a policy file breaks the policy schema or its importer format',
+  },
+  ERR_REGEX_UNSUPPORTED: {
+    exit: 2,
+    summary: 'a policy regex uses syntax outside the supported subset or is too costly',
+  },
   ERR_UNTRUSTED_KEY: {
     exit: 1,
     summary: 'a signing key is neither pinned by the caller nor chained to a trust anchor',
@@ -180,6 +191,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   ERR_TPM_TRANSPORT: { exit: 3, summary: 'the TPM transport failed' },
   ERR_AGENT_UNREACHABLE: { exit: 3, summary: 'the agent socket cannot be reached' },
   ERR_AGENT_STOPPED: { exit: 3, summary: 'an agent queue stopped after an extend error' },
+  ERR_AGENT_RUNNING: {
+    exit: 3,
+    summary: 'another live agent owns this log directory, register or socket directory',
+  },
   ERR_FORBIDDEN: { exit: 3, summary: 'the caller may not perform this operation' },
   ERR_RATE_LIMITED: { exit: 3, summary: 'a per-tenant rate limit was exceeded' },
   ERR_CONFLICT: { exit: 2, summary: 'the object exists already or the name was used before' },
@@ -239,6 +254,11 @@ export type FormatId =
   | 'bundle'
   | 'tenants'
   | 'x509'
+  | 'policy'
+  | 'keylime-policy'
+  | 'pcrlock'
+  | 'rvps'
+  | 'corim'
   | 'jws'
   | 'ear'
   | 'jwk';
@@ -399,7 +419,9 @@ export function fromErrno(e: unknown, where: string): MrstackError {
                   : name === 'ETIMEDOUT'
                     ? 'ERR_TIMEOUT'
                     : 'ERR_IO';
-  const msg = e instanceof Error ? e.message : String(e);
+  const raw = e instanceof Error ? e.message : String(e);
+  // Node's own messages already start with the errno name ("ENOENT: no such file …").
+  const msg = raw.startsWith(`${name}: `) ? raw.slice(name.length + 2) : raw;
   return new ProviderError(code, `${where}: ${name}: ${msg}`, {
     cause: e,
     details: { errno: name, path: where },

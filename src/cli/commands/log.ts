@@ -32,6 +32,7 @@ import { replayLogs, type ReplayLogSource } from '../../eventlog/replay_logs.js'
 import { WORKAROUND_FAMILIES, type WorkaroundFamily } from '../../eventlog/workarounds.js';
 import { action, printJson, printTable, toJsonText } from '../output.js';
 import { byteProgress, type ByteProgress } from '../progress.js';
+import { eventSummary } from '../event_text.js';
 
 interface CommonLogOptions {
   readonly format?: string;
@@ -41,6 +42,7 @@ interface CommonLogOptions {
   readonly register?: string;
   readonly imaBanks?: readonly HashAlg[];
   readonly imaBankMode?: 'per-bank' | 'padded';
+  readonly wide?: boolean;
 }
 
 interface ReplayCliOptions extends CommonLogOptions {
@@ -161,26 +163,6 @@ async function write(text: string): Promise<void> {
   }
 }
 
-function shortSummary(decoded: Record<string, unknown>): string {
-  for (const k of [
-    'string',
-    'unicode_name',
-    'device_path',
-    'version',
-    'signature',
-    'aael',
-    'content',
-    'line',
-  ]) {
-    const v = decoded[k];
-    if (typeof v === 'string') {
-      const s = v.replace(/\s+/g, ' ');
-      return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-    }
-  }
-  return '';
-}
-
 function warningLine(w: LogWarning): string {
   return `mrstack: warning: ${w.code}: ${w.message}`;
 }
@@ -233,19 +215,21 @@ async function parseToStdout(
     return 0;
   }
   const rows: string[][] = [];
+  const wide = opts.wide === true;
   const flush = (): void => {
-    if (rows.length > 0) printTable(['#', 'register', 'type', 'digest', 'data'], rows);
+    if (rows.length > 0)
+      printTable(['#', 'register', 'type', 'digest', 'data'], rows, { wide, wrapLast: true });
     rows.length = 0;
   };
   for await (const e of log.events) {
-    const j = eventJson(e, fmt);
     const first = [...e.digests][0];
+    const hex = first === undefined ? '' : toHex(first[1]);
     rows.push([
       String(e.index),
       e.register ?? '-',
-      String(j['type_name']),
-      first === undefined ? '' : `${first[0]}:${toHex(first[1]).slice(0, 16)}…`,
-      shortSummary(j['decoded'] as Record<string, unknown>),
+      fmt.typeName?.(e) ?? e.kind,
+      first === undefined ? '' : `${first[0]}:${wide ? hex : `${hex.slice(0, 8)}…`}`,
+      eventSummary(fmt.describe?.(e) ?? {}),
     ]);
     count++;
     // Print in pages so memory stays bounded on large logs.
@@ -458,6 +442,7 @@ export function registerLog(program: Command): Command {
     )
     .addOption(pcrMapOption())
     .option('--register <name>', 'register of logs that do not name one (AAEL: default rtmr3)')
+    .option('--wide', 'full digests and data (no truncation to the terminal width)')
     .option('--json', 'JSON output')
     .action(action(parseCommand));
   const replay = log

@@ -117,6 +117,17 @@ export interface ValidateChainInput {
   readonly profile: ChainProfile;
   readonly anchors: readonly TrustAnchor[];
   readonly at: Date;
+  /**
+   * Check validity times (default true). A verifier that reports validity as its own check
+   * passes false and calls {@link checkChainTimes} itself.
+   */
+  readonly checkTimes?: boolean;
+  /**
+   * The intermediates are the chain as served, in order (a quote's PCK chain, a COSE x5chain):
+   * then they must be exactly the path, optionally followed by the anchor's own certificate,
+   * byte for byte — no certificate in it goes unchecked.
+   */
+  readonly ordered?: boolean;
 }
 
 /** A validated chain. */
@@ -155,7 +166,7 @@ export function profileError(
 }
 
 function signedBy(c: Certificate, key: KeyObject): boolean {
-  return verifySignature(c.signatureAlgorithm, c.tbs, c.signature, key);
+  return c.algorithmsAgree && verifySignature(c.signatureAlgorithm, c.tbs, c.signature, key);
 }
 
 function sameName(a: Uint8Array, b: Uint8Array): boolean {
@@ -298,6 +309,7 @@ export function validateChain(input: ValidateChainInput): ValidatedChain {
       `the path has ${path.length} certificate(s) below the anchor; the profile has ${need}${profile.repeatLast === true ? ' or more' : ''}`,
     );
   }
+  if (input.ordered === true) checkOrdered(profile, path, pool, anchor);
   path.forEach((c, i) => {
     checkRole(profile, ruleAt(profile, i)!, c, i, i > 0, Math.max(0, i - 1));
   });
@@ -306,11 +318,34 @@ export function validateChain(input: ValidateChainInput): ValidatedChain {
     // The anchor's own constraints: a CA whose pathLen covers the CAs below it.
     const a = profile.anchor ?? { role: 'anchor' };
     checkRole(profile, a, ac, path.length, true, path.length - 1);
-    checkTimeWindow(`${profile.name} anchor "${ac.cn}"`, ac.notBefore, ac.notAfter, input.at);
   }
-  for (const c of path) checkTimeWindow(`certificate "${c.cn}"`, c.notBefore, c.notAfter, input.at);
   profile.finally?.(path, anchor);
-  return { anchor, leaf: input.leaf, path };
+  const chain = { anchor, leaf: input.leaf, path };
+  if (input.checkTimes !== false) checkChainTimes(chain, input.at);
+  return chain;
+}
+
+/** An ordered chain must be the path, then at most the anchor's certificate itself. */
+function checkOrdered(
+  profile: ChainProfile,
+  path: readonly Certificate[],
+  given: readonly Certificate[],
+  anchor: TrustAnchor,
+): void {
+  const n = path.length - 1;
+  const same = given.slice(0, n).every((c, i) => c === path[i + 1]);
+  const extra = given.slice(n);
+  const ac = anchor.certificate;
+  const extraOk =
+    extra.length === 0 ||
+    (extra.length === 1 && ac !== undefined && Buffer.compare(extra[0]!.der, ac.der) === 0);
+  if (!same || !extraOk) {
+    throw new VerifyError(
+      'ERR_CHAIN_INVALID',
+      `${profile.name}: the chain as served is not leaf → issuers → the trust anchor's own certificate`,
+      { details: { position: same ? n + 1 : 1 } },
+    );
+  }
 }
 
 /**
@@ -319,8 +354,8 @@ export function validateChain(input: ValidateChainInput): ValidatedChain {
  */
 export function checkChainTimes(chain: ValidatedChain, at: Date): void {
   const ac = chain.anchor.certificate;
-  if (ac !== undefined) checkTimeWindow(`anchor "${ac.cn}"`, ac.notBefore, ac.notAfter, at);
   for (const c of chain.path) checkTimeWindow(`certificate "${c.cn}"`, c.notBefore, c.notAfter, at);
+  if (ac !== undefined) checkTimeWindow(`anchor "${ac.cn}"`, ac.notBefore, ac.notAfter, at);
 }
 
 /** The window in which every certificate of a chain is valid (ms since the epoch). */
