@@ -44,12 +44,20 @@ export type ErrorCode =
   | 'ERR_CERT_EXPIRED'
   | 'ERR_CERT_NOT_YET_VALID'
   | 'ERR_CERT_REVOKED'
+  | 'ERR_CERT_PROFILE'
+  | 'ERR_CRL_INVALID'
   | 'ERR_UNTRUSTED_ROOT'
   | 'ERR_NONCE_MISMATCH'
   | 'ERR_BINDING_MISMATCH'
   | 'ERR_TCB_MISMATCH'
   | 'ERR_COLLATERAL_MISSING'
   | 'ERR_POLICY_VIOLATION'
+  | 'ERR_UNTRUSTED_KEY'
+  | 'ERR_JWS_ALG_REFUSED'
+  | 'ERR_TOKEN_EXPIRED'
+  | 'ERR_TOKEN_NOT_YET_VALID'
+  | 'ERR_EAR_PROFILE'
+  | 'ERR_EAR_CLAIMS'
   | 'ERR_DEVICE'
   | 'ERR_DEVICE_BUSY'
   | 'ERR_DEVICE_IO'
@@ -62,6 +70,7 @@ export type ErrorCode =
   | 'ERR_TPM_TRANSPORT'
   | 'ERR_AGENT_UNREACHABLE'
   | 'ERR_AGENT_STOPPED'
+  | 'ERR_AGENT_RUNNING'
   | 'ERR_FORBIDDEN'
   | 'ERR_RATE_LIMITED'
   | 'ERR_CONFLICT'
@@ -122,6 +131,14 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   ERR_CERT_EXPIRED: { exit: 1, summary: 'a certificate or collateral has expired at the time' },
   ERR_CERT_NOT_YET_VALID: { exit: 1, summary: 'a certificate or collateral is not yet valid' },
   ERR_CERT_REVOKED: { exit: 1, summary: 'a certificate is on a revocation list' },
+  ERR_CERT_PROFILE: {
+    exit: 1,
+    summary: 'a certificate breaks the rules of its place in the chain (role, CA, usage, key)',
+  },
+  ERR_CRL_INVALID: {
+    exit: 1,
+    summary: 'a revocation list is not from the expected issuer or has no nextUpdate',
+  },
   ERR_UNTRUSTED_ROOT: { exit: 1, summary: 'the evidence chains to a root that is not trusted' },
   ERR_NONCE_MISMATCH: { exit: 1, summary: 'the evidence is not bound to the expected nonce' },
   ERR_BINDING_MISMATCH: { exit: 1, summary: 'a binding between layers or fields does not hold' },
@@ -131,6 +148,24 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   },
   ERR_COLLATERAL_MISSING: { exit: 2, summary: 'verification needs collateral that was not given' },
   ERR_POLICY_VIOLATION: { exit: 1, summary: 'appraisal against reference values failed' },
+  ERR_UNTRUSTED_KEY: {
+    exit: 1,
+    summary: 'a signing key is neither pinned by the caller nor chained to a trust anchor',
+  },
+  ERR_JWS_ALG_REFUSED: {
+    exit: 1,
+    summary: 'a token names a refused algorithm (none, HMAC, or one outside the allowlist)',
+  },
+  ERR_TOKEN_EXPIRED: { exit: 1, summary: 'a signed token has expired at the verification time' },
+  ERR_TOKEN_NOT_YET_VALID: {
+    exit: 1,
+    summary: 'a signed token is not yet valid at the verification time (nbf or iat ahead)',
+  },
+  ERR_EAR_PROFILE: {
+    exit: 2,
+    summary: 'a token is not an EAR of a profile mrstack reads (or a retired one)',
+  },
+  ERR_EAR_CLAIMS: { exit: 2, summary: 'an EAR claim is missing or has the wrong type or value' },
   // --- operational failures (devices, TPM, agent, mounts) ---
   ERR_DEVICE: { exit: 3, summary: 'the device or kernel interface failed' },
   ERR_DEVICE_BUSY: { exit: 3, summary: 'the device is busy (EBUSY)' },
@@ -150,6 +185,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   ERR_TPM_TRANSPORT: { exit: 3, summary: 'the TPM transport failed' },
   ERR_AGENT_UNREACHABLE: { exit: 3, summary: 'the agent socket cannot be reached' },
   ERR_AGENT_STOPPED: { exit: 3, summary: 'an agent queue stopped after an extend error' },
+  ERR_AGENT_RUNNING: {
+    exit: 3,
+    summary: 'another live agent owns this log directory, register or socket directory',
+  },
   ERR_FORBIDDEN: { exit: 3, summary: 'the caller may not perform this operation' },
   ERR_RATE_LIMITED: { exit: 3, summary: 'a per-tenant rate limit was exceeded' },
   ERR_CONFLICT: { exit: 2, summary: 'the object exists already or the name was used before' },
@@ -212,7 +251,10 @@ export type FormatId =
   | 'svsm-manifest'
   | 'bundle'
   | 'tenants'
-  | 'x509';
+  | 'x509'
+  | 'jws'
+  | 'ear'
+  | 'jwk';
 
 /** Options every mrstack error accepts. */
 export interface MrstackErrorOptions {
@@ -370,7 +412,9 @@ export function fromErrno(e: unknown, where: string): MrstackError {
                   : name === 'ETIMEDOUT'
                     ? 'ERR_TIMEOUT'
                     : 'ERR_IO';
-  const msg = e instanceof Error ? e.message : String(e);
+  const raw = e instanceof Error ? e.message : String(e);
+  // Node's own messages already start with the errno name ("ENOENT: no such file …").
+  const msg = raw.startsWith(`${name}: `) ? raw.slice(name.length + 2) : raw;
   return new ProviderError(code, `${where}: ${name}: ${msg}`, {
     cause: e,
     details: { errno: name, path: where },

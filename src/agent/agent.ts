@@ -1,59 +1,55 @@
 /**
- * The measurement agent's core (DESIGN §5): tenants append events; the agent writes each into
- * the tenant's vMR log, then — one group commit per batch — one `VMR` record into the physical
- * log, extends the physical register once, and acknowledges the batch. One queue per physical
- * register keeps log order = extend order.
+ * The measurement agent (DESIGN §5): tenants append events; the agent writes each into the
+ * tenant's vMR log, then — one group commit per batch — one `VMR` record into the physical log,
+ * extends the physical register once, and acknowledges the batch. This module ties the parts
+ * together: ownership ({@link OwnerLock}), recovery ({@link planRecovery}), the extend queue and
+ * group commit ({@link ExtendQueue}), tenants and rate limits ({@link Tenants}), the checkpoint
+ * policy and evidence assembly.
  *
- * Opening the agent recovers: torn tails are truncated, durable-but-unextended physical
- * records are extended exactly once, tenant lines not covered by a VMR record are covered by a
- * new one, and a register that moved off-log gets a `SYNC` record and a warning. Invariant:
- * killed at any instant, the agent restarts with logs that replay exactly to the register and
- * every acknowledged event in them exactly once.
+ * Invariant: killed at any instant, the agent restarts with logs that replay exactly to the
+ * register and every acknowledged event in them exactly once.
  *
  * @module
  */
 import * as fs from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { AgentError, MrstackError, UsageError } from '../errors.js';
-import type { HashAlg } from '../crypto/hash_alg.js';
 import { toHex } from '../bytes/hex.js';
-import { formatMrlogRecord, NAME_RE, type MrlogRecord } from '../formats/mrlog/record.js';
+import { NAME_RE } from '../formats/mrlog/record.js';
 import { tenantEventLine, type TenantEventInput } from '../formats/mrlog/event.js';
 import { evidenceBinding } from '../formats/bundle/binding.js';
-import {
-  BUNDLE_FORMAT,
-  BUNDLE_VERSION,
-  type BundleFirmwareLog,
-  type EvidenceBundle,
-} from '../formats/bundle/bundle.js';
-import type { Provider, RawReport } from '../providers/provider.js';
+import type { BundleFirmwareLog, EvidenceBundle } from '../formats/bundle/bundle.js';
+import type { Provider } from '../providers/provider.js';
 import type { Durability } from './append_file.js';
-import { faultPoint } from './fault.js';
-import { compressArchivedLogs, PhysicalLog, type PhysicalScan } from './physical_log.js';
 import {
-  PhysicalRegister,
-  banksEqual,
-  extendBanks,
-  type Banks,
-  type ExtendRetryPolicy,
-} from './physical_register.js';
+  bootLines,
+  checkpointDue,
+  checkpointLines,
+  DEFAULT_CHECKPOINT_POLICY,
+  type CheckpointPolicy,
+} from './checkpoint_policy.js';
+import { assembleBundle, takeReportSnapshot, type ReportSnapshot } from './evidence.js';
+import { ExtendQueue, type QueuedEvent } from './extend_queue.js';
+import type { AgentHooks } from './hooks.js';
+import { acquireAll, logDirLockName, registerLockName, type OwnerLock } from './owner_lock.js';
+import { compressArchivedLogs, PhysicalLog } from './physical_log.js';
+import { PhysicalRegister, type ExtendRetryPolicy } from './physical_register.js';
+import { hexBanks, PhysicalWriter, type AgentLogger } from './physical_writer.js';
+import { planRecovery } from './recovery.js';
 import { ReportBatcher } from './report_batcher.js';
-import { REQUEST_ID_RE, TenantLog, type TenantLogOptions } from './tenant_log.js';
+import { REQUEST_ID_RE, type TenantLogOptions, type TenantPosition } from './tenant_log.js';
+import { Tenants, type TenantState } from './tenants.js';
 import {
-  DEFAULT_TENANT_LIMITS,
+  checkTenantConfig,
   readAgentState,
   writeAgentState,
-  type AgentState,
   type TenantConfig,
   type TenantLimits,
 } from './tenant_config.js';
 
-/** The logger the agent writes to (pino's shape). */
-export interface AgentLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type { AgentLogger, OffLogEvent } from './physical_writer.js';
+export type { CheckpointPolicy } from './checkpoint_policy.js';
 
 const SILENT: AgentLogger = {
   info: () => undefined,
@@ -61,19 +57,20 @@ const SILENT: AgentLogger = {
   error: () => undefined,
 };
 
-/** When the agent starts a new segment on its own. */
-export interface CheckpointPolicy {
-  /** Segment size that triggers a checkpoint (0: never). */
-  readonly maxBytes: number;
-  /** Segment age in ms that triggers one (0: never). */
-  readonly maxAgeMs: number;
-}
+/** Most events in one {@link Agent.appendMany} call (and one `POST /v1/events` array). */
+export const MAX_BATCH_EVENTS = 4096;
 
 /** Options of {@link Agent.open}. */
 export interface AgentOptions {
   readonly provider: Provider;
   /** The physical register to own (`rtmr3`, `pcr14` …). */
   readonly register: string;
+  /**
+   * Identity of the register's device for the one-owner lock (`\0mrstack/reg/<device>/<mr>`):
+   * default `emulated-<hash of the TVM state directory>` for the emulated provider, the tsm-mr
+   * device name for linux, the provider kind otherwise.
+   */
+  readonly registerDevice?: string;
   /** Where logs and `state.json` live. */
   readonly logDir: string;
   readonly durability?: Durability;
@@ -84,7 +81,7 @@ export interface AgentOptions {
   readonly tenants?: readonly TenantConfig[];
   readonly defaultLimits?: Partial<TenantLimits>;
   readonly checkpoint?: Partial<CheckpointPolicy>;
-  /** Most events per group commit. */
+  /** Most events per group commit (a batch from one request is never split). */
   readonly batchMax?: number;
   readonly logger?: AgentLogger;
   readonly retry?: Partial<ExtendRetryPolicy>;
@@ -101,6 +98,8 @@ export interface AgentOptions {
    * ids are found in the on-disk id index, so a retry of any id of the boot is still recognized.
    */
   readonly recentRequestIds?: number;
+  /** Test hooks (fault injection); production passes none. */
+  readonly hooks?: AgentHooks;
 }
 
 /** The result of an acknowledged append (JSON-ready: hex strings). */
@@ -120,59 +119,27 @@ export interface AppendResult {
   readonly duplicate: boolean;
 }
 
+/** An event of a batch that was refused; the others are unaffected. */
+export interface RejectedEvent {
+  readonly status: 'rejected';
+  /** 0-based index of the event in its batch. */
+  readonly index: number;
+  readonly id?: string;
+  readonly error: MrstackError;
+}
+
+/** One event of a batch given to {@link Agent.appendMany}. */
+export interface BatchEvent {
+  readonly event: TenantEventInput;
+  readonly id?: string;
+}
+
 /** What {@link Agent.eventStatus} says of a request id. */
 export interface EventStatus {
   readonly id: string;
   readonly status: 'acknowledged' | 'pending' | 'queued';
   readonly record?: number;
   readonly value?: string;
-}
-
-/** A register move the agent did not make. */
-export interface OffLogEvent {
-  readonly at: string;
-  /** Chain index of the SYNC record that records it. */
-  readonly record: number;
-  readonly expected: Readonly<Record<string, string>>;
-  readonly found: Readonly<Record<string, string>>;
-  readonly when: 'recovery' | 'extend';
-}
-
-interface TenantState {
-  config: TenantConfig;
-  log: TenantLog;
-  limits: TenantLimits;
-  /** Records of the tenant log covered by a VMR record in the physical register. */
-  covered: number;
-  tokens: number;
-  lastRefill: number;
-  inflight: Map<string, Promise<AppendResult>>;
-  removed: boolean;
-}
-
-type Job =
-  | {
-      readonly kind: 'event';
-      readonly tenant: TenantState;
-      readonly line: string;
-      readonly id: string | undefined;
-      readonly resolve: (r: AppendResult) => void;
-      readonly reject: (e: unknown) => void;
-    }
-  | {
-      readonly kind: 'op';
-      readonly fn: () => Promise<void>;
-      readonly resolve: () => void;
-      readonly reject: (e: unknown) => void;
-    };
-
-interface ReportSnapshot {
-  readonly raw: RawReport;
-  readonly physBefore: number;
-  readonly physAfter: number;
-  readonly tenantBefore: ReadonlyMap<string, number>;
-  readonly tenantAfter: ReadonlyMap<string, number>;
-  readonly reportData: Uint8Array;
 }
 
 function readBootId(): string {
@@ -183,10 +150,26 @@ function readBootId(): string {
   }
 }
 
-const hexBanks = (b: ReadonlyMap<HashAlg, Uint8Array>): Record<string, string> =>
-  Object.fromEntries([...b].map(([a, v]) => [a, toHex(v)]));
+/** The register's device identity for the lock (see {@link AgentOptions.registerDevice}). */
+function defaultDevice(p: Provider): string {
+  const any = p as unknown as { stateDir?: unknown; device?: unknown };
+  if (p.kind === 'emulated' && typeof any.stateDir === 'string') {
+    let real = any.stateDir;
+    try {
+      real = fs.realpathSync(real);
+    } catch {
+      // not there: the provider would have failed to open
+    }
+    return `emulated-${createHash('sha256').update(real).digest('hex').slice(0, 32)}`;
+  }
+  if (typeof any.device === 'string') return any.device;
+  return p.kind;
+}
 
-const utf8 = (s: string): Uint8Array => Buffer.from(s, 'utf8');
+const asError = (e: unknown): MrstackError =>
+  e instanceof MrstackError
+    ? e
+    : new AgentError('ERR_INTERNAL', e instanceof Error ? e.message : String(e));
 
 /** The agent. Create with {@link Agent.open}. */
 export class Agent {
@@ -197,48 +180,73 @@ export class Agent {
   readonly #opts: AgentOptions;
   readonly #log: AgentLogger;
   readonly #now: () => Date;
-  #plog!: PhysicalLog;
-  #values: Banks = new Map();
-  #extended = 0;
-  readonly #tenants = new Map<string, TenantState>();
+  readonly #locks: OwnerLock[];
+  readonly #hook: AgentHooks['step'];
+  #writer!: PhysicalWriter;
+  #queue!: ExtendQueue;
+  #tenants!: Tenants;
   #usedVmrs = new Set<string>();
   #lastCheckpoint: { seq: number; at: string } | undefined;
-  readonly #queue: Job[] = [];
-  #running = false;
-  #inflightExtend: Promise<unknown> | undefined;
-  #stopped: AgentError | undefined;
   #closed = false;
+  /** What {@link Agent.open} closes when recovery fails half-way. */
+  readonly #opened: (() => void)[] = [];
   #checkpointQueued = false;
-  readonly #offLog: OffLogEvent[] = [];
   readonly #batcher: ReportBatcher<ReportSnapshot>;
   readonly #policy: CheckpointPolicy;
-  #acked = 0;
-  #batches = 0;
 
-  private constructor(reg: PhysicalRegister, opts: AgentOptions) {
+  private constructor(reg: PhysicalRegister, opts: AgentOptions, locks: OwnerLock[]) {
     this.register = reg;
     this.logDir = opts.logDir;
     this.durability = opts.durability ?? 'process';
     this.bootId = opts.bootId ?? readBootId();
     this.#opts = opts;
+    this.#locks = locks;
+    this.#hook = opts.hooks?.step;
     this.#log = opts.logger ?? SILENT;
     this.#now = opts.now ?? (() => new Date());
-    this.#policy = { maxBytes: 64 * 1024 * 1024, maxAgeMs: 0, ...opts.checkpoint };
+    this.#policy = { ...DEFAULT_CHECKPOINT_POLICY, ...opts.checkpoint };
     this.#batcher = new ReportBatcher(
-      (rd) => this.#takeReport(rd),
+      (rd) =>
+        takeReportSnapshot(
+          {
+            extended: () => this.#writer.extended,
+            tenantLines: () =>
+              new Map(this.#tenants.live().map((t) => [t.config.name, t.log.lines])),
+            report: (reportData) => this.register.provider.report({ reportData }),
+            settled: () => this.#writer.inflight ?? Promise.resolve(),
+            delayMs: opts.reportDelayMs ?? 0,
+          },
+          rd,
+        ),
       1024,
       opts.evidenceWindowMs ?? 25,
     );
   }
 
   /**
-   * Opens the agent over a provider and recovers its logs (see the module doc).
-   * @throws ProviderError for an unknown or non-extendable register; AgentError `ERR_IO`
+   * Takes ownership of the log directory and the register, then opens the agent over a provider
+   * and recovers its logs.
+   * @throws AgentError `ERR_AGENT_RUNNING` (another live agent owns the log directory or the
+   *   register; details name its `pid`), `ERR_IO`; UsageError `ERR_USAGE` (a bad tenant
+   *   declaration); ProviderError for an unknown or non-extendable register
    */
   static async open(opts: AgentOptions): Promise<Agent> {
+    const declared = (opts.tenants ?? []).map((t, i) => checkTenantConfig(t, `tenants[${i}]`));
     const reg = await PhysicalRegister.open(opts.provider, opts.register, opts.retry);
-    const agent = new Agent(reg, opts);
-    await agent.#start();
+    const device = opts.registerDevice ?? defaultDevice(opts.provider);
+    const info = { log_dir: opts.logDir, register: reg.name, device };
+    const locks = await acquireAll([
+      { name: logDirLockName(opts.logDir), what: `log directory ${opts.logDir}`, info },
+      { name: registerLockName(device, reg.name), what: `register ${device}/${reg.name}`, info },
+    ]);
+    const agent = new Agent(reg, { ...opts, tenants: declared }, locks);
+    try {
+      await agent.#start();
+    } catch (e) {
+      for (const c of agent.#opened) c();
+      for (const l of locks) await l.release();
+      throw e;
+    }
     return agent;
   }
 
@@ -254,84 +262,145 @@ export class Agent {
   get #idDir(): string {
     return join(this.logDir, 'ids');
   }
-  #tenantLogOptions(): TenantLogOptions {
-    return {
+
+  #saveState(): void {
+    writeAgentState(this.#statePath, {
+      bootId: this.bootId,
+      tenants: this.#tenants.live().map((t) => t.config),
+      usedVmrs: [...this.#usedVmrs],
+      lastCheckpoint: this.#lastCheckpoint,
+    });
+  }
+
+  #openPhysical(): ReturnType<typeof PhysicalLog.open> {
+    return PhysicalLog.open(this.#physDir, this.register.name, this.durability, {
+      compressArchives: this.#opts.compressArchives === true,
+    });
+  }
+
+  async #start(): Promise<void> {
+    // logs are private to the agent: owner-only directories
+    fs.mkdirSync(this.logDir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(this.logDir, 0o700);
+    const prev = readAgentState(this.#statePath);
+    let opened = this.#openPhysical();
+    const oldBoot = opened.scan.bootId ?? prev?.bootId;
+    if (opened.log.records > 0 && oldBoot !== undefined && oldBoot !== this.bootId) {
+      opened.log.close();
+      this.#archiveBoot(oldBoot);
+      opened = this.#openPhysical();
+    }
+    const same = prev?.bootId === this.bootId ? prev : undefined;
+    this.#usedVmrs = new Set(same?.usedVmrs ?? []);
+    this.#lastCheckpoint = same?.lastCheckpoint;
+    const plog = opened.log;
+    this.#opened.push(() => plog.close());
+    this.#writer = new PhysicalWriter(
+      this.register,
+      opened.log,
+      this.#log,
+      this.#now,
+      this.#opts.hooks,
+    );
+    this.#queue = new ExtendQueue(this.#writer, this.#opts.hooks, this.#opts.batchMax ?? 4096, () =>
+      this.#maybeCheckpoint(),
+    );
+    // tenants: persisted ones, then declared ones not yet known
+    fs.mkdirSync(this.#tenantDir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(this.#tenantDir, 0o700);
+    // the id indexes are derived from the tenant logs and rebuilt as each log is opened
+    fs.rmSync(this.#idDir, { recursive: true, force: true });
+    const logOptions: TenantLogOptions = {
       durability: this.durability,
       idDir: this.#idDir,
       ...(this.#opts.recentRequestIds === undefined
         ? {}
         : { recentIds: this.#opts.recentRequestIds }),
     };
-  }
-
-  #saveState(): void {
-    const s: AgentState = {
-      bootId: this.bootId,
-      tenants: [...this.#tenants.values()].filter((t) => !t.removed).map((t) => t.config),
-      usedVmrs: [...this.#usedVmrs],
-      lastCheckpoint: this.#lastCheckpoint,
-    };
-    writeAgentState(this.#statePath, s);
-  }
-
-  async #start(): Promise<void> {
-    fs.mkdirSync(this.logDir, { recursive: true, mode: 0o750 });
-    const prev = readAgentState(this.#statePath);
-    let opened = PhysicalLog.open(this.#physDir, this.register.name, this.durability, {
-      compressArchives: this.#opts.compressArchives === true,
-    });
-    const oldBoot = opened.scan.bootId ?? prev?.bootId;
-    if (opened.log.records > 0 && oldBoot !== undefined && oldBoot !== this.bootId) {
-      opened.log.close();
-      this.#archiveBoot(oldBoot);
-      opened = PhysicalLog.open(this.#physDir, this.register.name, this.durability, {
-        compressArchives: this.#opts.compressArchives === true,
+    this.#tenants = new Tenants(
+      this.#tenantDir,
+      this.register.algs[0]!,
+      logOptions,
+      this.#opts.defaultLimits ?? {},
+      this.#now,
+      this.#log,
+    );
+    const tenants = this.#tenants;
+    this.#opened.push(() => tenants.close());
+    const configs = new Map<string, TenantConfig>();
+    for (const [i, t] of (prev?.tenants ?? []).entries())
+      configs.set(t.name, checkTenantConfig(t, `state.tenants[${i}]`));
+    for (const t of this.#opts.tenants ?? []) configs.set(t.name, t);
+    const tails = [];
+    for (const cfg of configs.values()) {
+      const t = await this.#tenants.open(cfg);
+      this.#usedVmrs.add(cfg.vmr);
+      const last = opened.scan.lastVmr.get(cfg.vmr);
+      tails.push({
+        name: cfg.name,
+        records: t.log.records,
+        torn: t.torn,
+        covered: last === undefined ? 0 : t.log.recordOf(last.value),
       });
     }
-    const same = prev?.bootId === this.bootId ? prev : undefined;
-    this.#usedVmrs = new Set(same?.usedVmrs ?? []);
-    this.#lastCheckpoint = same?.lastCheckpoint;
-    this.#plog = opened.log;
-    if (opened.scan.torn > 0)
-      this.#log.warn({ torn: opened.scan.torn }, 'truncated a torn physical-log tail');
-    await this.#recoverPhysical(opened.scan);
-    // tenants: persisted ones, then declared ones not yet known
-    fs.mkdirSync(this.#tenantDir, { recursive: true, mode: 0o750 });
-    // the id indexes are derived from the tenant logs and rebuilt as each log is opened
-    fs.rmSync(this.#idDir, { recursive: true, force: true });
-    const configs = new Map<string, TenantConfig>();
-    for (const t of prev?.tenants ?? []) configs.set(t.name, t);
-    for (const t of this.#opts.tenants ?? []) configs.set(t.name, t);
-    const stale: TenantState[] = [];
-    for (const cfg of configs.values()) {
-      const t = await this.#openTenant(cfg);
-      const last = opened.scan.lastVmr.get(cfg.vmr);
-      let covered: number | undefined = 0;
-      if (last !== undefined) covered = t.log.recordOf(last.value);
-      if (covered === undefined) {
-        this.#log.error(
-          { tenant: cfg.name, vmr: cfg.vmr },
-          'the tenant log does not contain the value its last VMR record states',
-        );
-        covered = 0;
+    const live = await this.register.read();
+    const plan = planRecovery(
+      this.register.algs,
+      {
+        records: opened.log.records,
+        tail: opened.scan.tail,
+        tailStart: opened.scan.tailStart,
+        torn: opened.scan.torn,
+      },
+      live,
+      tails,
+    );
+    this.#writer.reset(live, plan.extended);
+    for (const a of plan.actions) {
+      switch (a.kind) {
+        case 'truncated':
+          this.#log.warn({ log: a.name, torn: a.bytes }, `truncated a torn ${a.log}-log tail`);
+          break;
+        case 'start-log': {
+          if (opened.log.currentSeq < 0) opened.log.startSegment();
+          const epoch = Math.floor(this.#now().getTime() / 1000);
+          await this.#writer.append(bootLines(this.register.algs, live, this.bootId, epoch));
+          break;
+        }
+        case 'extend':
+          this.#log.info(
+            { records: a.lines.length },
+            'extending durable records that were not extended before the restart',
+          );
+          await this.#writer.extend(a.lines);
+          break;
+        case 'off-log':
+          await this.#writer.syncOffLog(a.found);
+          break;
+        case 'tenant-value-missing':
+          this.#log.error(
+            { tenant: a.tenant },
+            'the tenant log does not contain the value its last VMR record states',
+          );
+          break;
+        case 'cover':
+          this.#log.info(
+            { tenants: a.tenants },
+            're-propagating tenant records not covered by a VMR record',
+          );
+          await this.#queue.cover(a.tenants.map((n) => this.#tenants.get(n)));
+          break;
       }
-      t.covered = covered;
-      if (covered < t.log.records) stale.push(t);
     }
+    for (const t of this.#tenants.live()) t.covered = plan.covered.get(t.config.name) ?? t.covered;
     this.#saveState();
-    if (stale.length > 0) {
-      this.#log.info(
-        { tenants: stale.map((t) => t.config.name) },
-        're-propagating tenant records not covered by a VMR record',
-      );
-      await this.#coverTenants(stale);
-    }
     this.#log.info(
       {
         register: this.register.name,
-        records: this.#plog.records,
-        tenants: this.#tenants.size,
+        records: this.#writer.log.records,
+        tenants: this.#tenants.live().length,
         boot_id: this.bootId,
+        pid: process.pid,
       },
       'agent recovered',
     );
@@ -339,7 +408,7 @@ export class Agent {
 
   #archiveBoot(oldBoot: string): void {
     const dest = join(this.logDir, 'archive', `${oldBoot}-${Date.now()}`);
-    fs.mkdirSync(dest, { recursive: true });
+    fs.mkdirSync(dest, { recursive: true, mode: 0o700 });
     for (const name of ['physical', 'tenants', 'removed']) {
       const src = join(this.logDir, name);
       if (fs.existsSync(src)) fs.renameSync(src, join(dest, name));
@@ -354,326 +423,18 @@ export class Agent {
     );
   }
 
-  async #openTenant(cfg: TenantConfig): Promise<TenantState> {
-    const path = join(this.#tenantDir, `${cfg.vmr}.mrlog`);
-    const alg = this.register.algs[0]!;
-    let log: TenantLog;
-    if (fs.existsSync(path) && fs.statSync(path).size > 0) {
-      const o = await TenantLog.open(path, alg, this.#tenantLogOptions());
-      log = o.log;
-      if (o.torn > 0)
-        this.#log.warn({ tenant: cfg.name, torn: o.torn }, 'truncated a torn tenant-log tail');
-      if (log.name !== cfg.name || log.vmr !== cfg.vmr) {
-        log.close();
-        throw new AgentError(
-          'ERR_CONFLICT',
-          `${path} belongs to tenant ${log.name} (vMR ${log.vmr}), not ${cfg.name}`,
-        );
-      }
-    } else {
-      if (fs.existsSync(path)) fs.unlinkSync(path);
-      log = await TenantLog.create(
-        path,
-        cfg.name,
-        cfg.vmr,
-        alg,
-        this.#now(),
-        this.#tenantLogOptions(),
-      );
-    }
-    const limits = { ...DEFAULT_TENANT_LIMITS, ...this.#opts.defaultLimits, ...cfg.limits };
-    const t: TenantState = {
-      config: cfg,
-      log,
-      limits,
-      covered: 0,
-      tokens: limits.ratePerSecond,
-      lastRefill: Date.now(),
-      inflight: new Map(),
-      removed: false,
-    };
-    this.#tenants.set(cfg.name, t);
-    this.#usedVmrs.add(cfg.vmr);
-    return t;
-  }
-
-  // ---- physical register: recovery, writes, extends ----
-
-  async #recoverPhysical(scan: PhysicalScan): Promise<void> {
-    const algs = this.register.algs;
-    const live = await this.register.read();
-    if (this.#plog.records === 0) {
-      // a new log: BOOT and SYNC in one write, SYNC holding the value after BOOT
-      if (this.#plog.currentSeq < 0) this.#plog.startSegment();
-      const boot = formatMrlogRecord({
-        kind: 'boot',
-        bootId: this.bootId,
-        epoch: Math.floor(this.#now().getTime() / 1000),
-      });
-      const afterBoot = extendBanks(algs, live, utf8(boot));
-      const sync = formatMrlogRecord({
-        kind: 'sync',
-        values: algs.map((a) => ({ alg: a, value: afterBoot.get(a)! })),
-      });
-      this.#values = new Map(live);
-      this.#extended = 0;
-      await this.#appendPhysical([boot, sync]);
-      return;
-    }
-    const tail = scan.tail;
-    const s = tail.findIndex((r) => r.kind === 'sync');
-    const extendable = (r: MrlogRecord): boolean => r.kind !== 'comment';
-    let from: number | undefined; // index in tail of the first record to extend
-    if (s >= 0) {
-      const sync = tail[s]!;
-      const vs: Banks = new Map(
-        sync.kind === 'sync' ? sync.values.map((v) => [v.alg, v.value]) : [],
-      );
-      let cur: Banks = vs;
-      const after: Banks[] = [];
-      for (let k = s; k < tail.length; k++) {
-        if (extendable(tail[k]!)) cur = extendBanks(algs, cur, utf8(tail[k]!.line));
-        after[k] = cur;
-      }
-      for (let k = tail.length - 1; k >= s && from === undefined; k--) {
-        if (banksEqual(algs, after[k]!, live)) from = k + 1;
-      }
-      if (from === undefined && banksEqual(algs, vs, live)) from = s;
-      if (
-        from === undefined &&
-        s > 0 &&
-        banksEqual(algs, extendBanks(algs, live, utf8(tail[s - 1]!.line)), vs)
-      )
-        from = s - 1;
-    }
-    this.#values = new Map(live);
-    if (from === undefined) {
-      this.#extended = this.#plog.records;
-      const rec = this.#plog.records;
-      this.#log.warn(
-        { register: this.register.name, value: hexBanks(live) },
-        'the register moved off-log: writing a SYNC record',
-      );
-      this.#offLog.push({
-        at: this.#now().toISOString(),
-        record: rec,
-        expected: {},
-        found: hexBanks(live),
-        when: 'recovery',
-      });
-      await this.#appendPhysical([
-        formatMrlogRecord({
-          kind: 'sync',
-          values: algs.map((a) => ({ alg: a, value: live.get(a)! })),
-        }),
-      ]);
-      return;
-    }
-    this.#extended = scan.tailStart + from;
-    const todo = tail.slice(from).filter(extendable);
-    if (todo.length > 0) {
-      this.#log.info(
-        { records: todo.length },
-        'extending durable records that were not extended before the restart',
-      );
-      await this.#extendRecords(todo.map((r) => r.line));
-    }
-    this.#extended = this.#plog.records;
-  }
-
-  /** Writes lines (one write), makes them durable, extends them in order. */
-  async #appendPhysical(lines: readonly string[]): Promise<number> {
-    const first = this.#plog.write(lines);
-    faultPoint('vmr-written');
-    await this.#plog.sync();
-    faultPoint('physical-synced');
-    await this.#extendRecords(lines);
-    faultPoint('extended');
-    return first;
-  }
-
-  async #extendRecords(lines: readonly string[]): Promise<void> {
-    for (const line of lines) {
-      const before = this.#values;
-      const p = this.register.extendLine(utf8(line), before);
-      this.#inflightExtend = p.catch(() => undefined);
-      let res;
-      try {
-        res = await p;
-      } catch (e) {
-        throw this.#stop(e);
-      } finally {
-        this.#inflightExtend = undefined;
-      }
-      this.#extended++;
-      const expected = extendBanks(this.register.algs, before, utf8(line));
-      if (res.old !== undefined && !banksEqual(this.register.algs, res.old, before)) {
-        // someone extended the register off-log before this record: record where it is now
-        this.#values = new Map(res.new);
-        const rec = this.#plog.records;
-        this.#offLog.push({
-          at: this.#now().toISOString(),
-          record: rec,
-          expected: hexBanks(expected),
-          found: hexBanks(res.new),
-          when: 'extend',
-        });
-        this.#log.warn(
-          { register: this.register.name, record: rec },
-          'the register moved off-log: writing a SYNC record',
-        );
-        const sync = formatMrlogRecord({
-          kind: 'sync',
-          values: this.register.algs.map((a) => ({ alg: a, value: res.new.get(a)! })),
-        });
-        this.#plog.write([sync]);
-        await this.#plog.sync();
-        await this.#extendRecords([sync]);
-      } else {
-        this.#values = expected;
-      }
-    }
-  }
-
-  #stop(e: unknown): AgentError {
-    if (this.#stopped === undefined) {
-      const why = e instanceof Error ? e.message : String(e);
-      this.#stopped = new AgentError(
-        'ERR_AGENT_STOPPED',
-        `the ${this.register.name} queue stopped: ${why}`,
-        {
-          cause: e,
-          details: {
-            register: this.register.name,
-            ...(e instanceof MrstackError ? { cause_code: e.code } : {}),
-          },
-        },
-      );
-      this.#log.error({ err: why, register: this.register.name }, 'extend queue stopped');
-    }
-    return this.#stopped;
-  }
-
-  // ---- the queue ----
-
-  #enqueue(job: Job): void {
-    this.#queue.push(job);
-    if (this.#running) return;
-    // start on the next turn of the event loop, so that every request read in this I/O phase
-    // joins the same group commit
-    this.#running = true;
-    setImmediate(() => void this.#run());
-  }
-
-  async #run(): Promise<void> {
-    try {
-      while (this.#queue.length > 0) {
-        if (this.#stopped !== undefined) {
-          for (const j of this.#queue.splice(0)) j.reject(this.#stopped);
-          break;
-        }
-        const head = this.#queue[0]!;
-        if (head.kind === 'op') {
-          this.#queue.shift();
-          try {
-            await head.fn();
-            head.resolve();
-          } catch (e) {
-            head.reject(e);
-          }
-          continue;
-        }
-        const max = this.#opts.batchMax ?? 4096;
-        let n = 0;
-        while (n < this.#queue.length && n < max && this.#queue[n]!.kind === 'event') n++;
-        const batch = this.#queue.splice(0, n) as (Job & { kind: 'event' })[];
-        try {
-          await this.#commit(batch);
-        } catch (e) {
-          const err = e instanceof AgentError && e.code === 'ERR_AGENT_STOPPED' ? e : this.#stop(e);
-          for (const j of batch) j.reject(err);
-        }
-        this.#maybeCheckpoint();
-      }
-    } finally {
-      this.#running = false;
-    }
-  }
-
-  async #commit(batch: readonly (Job & { kind: 'event' })[]): Promise<void> {
-    const groups = new Map<TenantState, (Job & { kind: 'event' })[]>();
-    for (const j of batch) {
-      if (j.tenant.removed) {
-        j.reject(new AgentError('ERR_NOT_FOUND', `tenant ${j.tenant.config.name} was removed`));
-        continue;
-      }
-      let g = groups.get(j.tenant);
-      if (g === undefined) groups.set(j.tenant, (g = []));
-      g.push(j);
-    }
-    if (groups.size === 0) return;
-    const pos = new Map<Job, { record: number; value: Uint8Array }>();
-    for (const [t, jobs] of groups) {
-      const p = t.log.append(jobs.map((j) => ({ line: j.line, id: j.id })));
-      jobs.forEach((j, i) => pos.set(j, p[i]!));
-    }
-    faultPoint('tenant-written');
-    await Promise.all([...groups.keys()].map((t) => t.log.sync()));
-    faultPoint('tenant-synced');
-    const vmrLine = formatMrlogRecord({
-      kind: 'vmr',
-      values: [...groups.keys()].map((t) => ({
-        name: t.config.vmr,
-        alg: t.log.alg,
-        value: t.log.value,
-      })),
-    });
-    const rec = await this.#appendPhysical([vmrLine]);
-    this.#batches++;
-    for (const [t, jobs] of groups) {
-      t.covered = t.log.records;
-      for (const j of jobs) {
-        const p = pos.get(j)!;
-        this.#acked++;
-        j.resolve({
-          status: 'acknowledged',
-          tenant: t.config.name,
-          vmr: t.config.vmr,
-          ...(j.id === undefined ? {} : { id: j.id }),
-          record: p.record,
-          value: toHex(p.value),
-          register: this.register.name,
-          physicalRecord: rec,
-          duplicate: false,
-        });
-      }
-    }
-    faultPoint('acked');
-  }
-
-  /** Writes one VMR record covering the tenants' current values (recovery, new tenants). */
-  async #coverTenants(ts: readonly TenantState[]): Promise<void> {
-    const live = ts.filter((t) => !t.removed);
-    if (live.length === 0) return;
-    const line = formatMrlogRecord({
-      kind: 'vmr',
-      values: live.map((t) => ({ name: t.config.vmr, alg: t.log.alg, value: t.log.value })),
-    });
-    await this.#appendPhysical([line]);
-    for (const t of live) t.covered = t.log.records;
+  #checkOpen(): void {
+    if (this.#closed) throw new AgentError('ERR_AGENT_STOPPED', 'the agent is closed');
+    const stopped = this.#writer.stopped;
+    if (stopped !== undefined) throw stopped;
   }
 
   #op(fn: () => Promise<void>): Promise<void> {
     this.#checkOpen();
-    return new Promise((resolve, reject) => this.#enqueue({ kind: 'op', fn, resolve, reject }));
+    return this.#queue.op(fn);
   }
 
-  #checkOpen(): void {
-    if (this.#closed) throw new AgentError('ERR_AGENT_STOPPED', 'the agent is closed');
-    if (this.#stopped !== undefined) throw this.#stopped;
-  }
-
-  // ---- public operations ----
+  // ---- appends ----
 
   /**
    * Appends one event for a tenant; resolves once it is acknowledged (in the tenant log, covered
@@ -682,78 +443,153 @@ export class Agent {
    *   `ERR_RATE_LIMITED`, `ERR_AGENT_STOPPED`; UsageError `ERR_USAGE` (a bad id)
    */
   async append(tenant: string, ev: TenantEventInput, id?: string): Promise<AppendResult> {
-    const t = this.#tenant(tenant);
-    if (id !== undefined && !REQUEST_ID_RE.test(id)) {
-      throw new UsageError('ERR_USAGE', 'request id: expected 1-128 characters of [A-Za-z0-9_.:-]');
+    const [r] = await this.appendMany(tenant, [
+      id === undefined ? { event: ev } : { event: ev, id },
+    ]);
+    if (r === undefined) throw new AgentError('ERR_INTERNAL', 'no result for the event');
+    if (r.status === 'rejected') throw r.error;
+    return r;
+  }
+
+  /**
+   * Appends a batch of one tenant's events; resolves once every accepted event is acknowledged
+   * (they share group commits), with one result per event in order. An event that is invalid,
+   * over the rate limit or carries a bad id is rejected alone, with its index; exactly-once per
+   * request id holds for every event (a repeated id — earlier, in flight, or earlier in the same
+   * batch — returns the first result). This is also the entry point of in-process producers.
+   * @throws AgentError `ERR_NOT_FOUND` (tenant), `ERR_AGENT_STOPPED`; UsageError `ERR_USAGE`
+   *   (more than {@link MAX_BATCH_EVENTS} events)
+   */
+  async appendMany(
+    tenant: string,
+    events: readonly BatchEvent[],
+  ): Promise<(AppendResult | RejectedEvent)[]> {
+    const t = this.#tenants.get(tenant);
+    if (events.length > MAX_BATCH_EVENTS) {
+      throw new UsageError(
+        'ERR_USAGE',
+        `a batch holds at most ${MAX_BATCH_EVENTS} events (got ${events.length})`,
+      );
     }
-    if (id !== undefined) {
-      const again = this.#previous(t, id);
-      if (again !== undefined) return again;
-    }
-    const line = tenantEventLine(ev, t.limits.maxRecordBytes);
     this.#checkOpen();
-    this.#takeToken(t);
-    faultPoint('validated');
-    const p = new Promise<AppendResult>((resolve, reject) => {
-      this.#enqueue({ kind: 'event', tenant: t, line, id, resolve, reject });
-    });
-    if (id === undefined) return p;
-    t.inflight.set(id, p);
-    try {
-      return await p;
-    } finally {
-      t.inflight.delete(id);
+    const out: (AppendResult | RejectedEvent | Promise<AppendResult> | undefined)[] = [];
+    out.length = events.length;
+    const queued: QueuedEvent[] = [];
+    const queuedAt: number[] = [];
+    /** Repeats of an id earlier in this batch: [index, queued position of the first]. */
+    const repeats: [number, number][] = [];
+    const inBatch = new Map<string, number>();
+    const tokens = Tenants.takeTokens(t, events.length);
+    let used = 0;
+    for (let i = 0; i < events.length; i++) {
+      const { event, id } = events[i]!;
+      try {
+        if (id !== undefined) {
+          if (typeof id !== 'string' || !REQUEST_ID_RE.test(id))
+            throw new UsageError(
+              'ERR_USAGE',
+              'request id: expected 1-128 characters of [A-Za-z0-9_.:-]',
+            );
+          const k = inBatch.get(id);
+          if (k !== undefined) {
+            repeats.push([i, k]);
+            continue;
+          }
+          const again = this.#previous(t, id);
+          if (again !== undefined) {
+            out[i] = again;
+            continue;
+          }
+        }
+        const line = tenantEventLine(event, t.limits.maxRecordBytes);
+        if (used >= tokens) throw Tenants.rateLimited(t);
+        used++;
+        if (id !== undefined) inBatch.set(id, queued.length);
+        queued.push({ line, id });
+        queuedAt.push(i);
+      } catch (e) {
+        out[i] = {
+          status: 'rejected',
+          index: i,
+          ...(id === undefined ? {} : { id }),
+          error: asError(e),
+        };
+      }
     }
+    if (t.limits.ratePerSecond > 0) t.tokens += tokens - used; // unused tokens go back
+    if (queued.length > 0) {
+      if (this.#hook !== undefined) await this.#hook('validated');
+      const committed = this.#queue.events(t, queued);
+      const results = queued.map((q, k): Promise<AppendResult> =>
+        committed.then((c) => this.#resultOf(t, q.id, c.positions[k]!, c.physicalRecord, false)),
+      );
+      for (const [k, q] of queued.entries()) {
+        out[queuedAt[k]!] = results[k];
+        if (q.id !== undefined) t.inflight.set(q.id, results[k]!);
+      }
+      for (const [i, k] of repeats) out[i] = results[k]!.then((r) => ({ ...r, duplicate: true }));
+      try {
+        await committed;
+      } catch {
+        // each event's promise rejects below
+      } finally {
+        for (const q of queued) if (q.id !== undefined) t.inflight.delete(q.id);
+      }
+    }
+    const settled: (AppendResult | RejectedEvent)[] = [];
+    for (let i = 0; i < out.length; i++) {
+      const v = out[i]!;
+      if (!(v instanceof Promise)) {
+        settled.push(v);
+        continue;
+      }
+      try {
+        settled.push(await v);
+      } catch (e) {
+        const id = events[i]!.id;
+        settled.push({
+          status: 'rejected',
+          index: i,
+          ...(id === undefined ? {} : { id }),
+          error: asError(e),
+        });
+      }
+    }
+    return settled;
   }
 
   #previous(t: TenantState, id: string): Promise<AppendResult> | undefined {
-    const fly = t.inflight.get(id);
+    const fly = t.inflight.get(id) as Promise<AppendResult> | undefined;
     if (fly !== undefined) return fly.then((r) => ({ ...r, duplicate: true }));
     const pos = t.log.lookup(id);
     if (pos === undefined) return undefined;
     if (pos.record > t.covered) {
       // written before a failure and not yet covered: cover it now (through the queue)
-      return this.#op(() => this.#coverTenants([t])).then(() => this.#resultOf(t, id, pos));
+      return this.#op(() => this.#queue.cover([t])).then(() =>
+        this.#resultOf(t, id, pos, undefined, true),
+      );
     }
-    return Promise.resolve(this.#resultOf(t, id, pos));
+    return Promise.resolve(this.#resultOf(t, id, pos, undefined, true));
   }
 
-  #resultOf(t: TenantState, id: string, pos: { record: number; value: Uint8Array }): AppendResult {
+  #resultOf(
+    t: TenantState,
+    id: string | undefined,
+    pos: TenantPosition,
+    physicalRecord: number | undefined,
+    duplicate: boolean,
+  ): AppendResult {
     return {
       status: 'acknowledged',
       tenant: t.config.name,
       vmr: t.config.vmr,
-      id,
+      ...(id === undefined ? {} : { id }),
       record: pos.record,
       value: toHex(pos.value),
       register: this.register.name,
-      duplicate: true,
+      ...(physicalRecord === undefined ? {} : { physicalRecord }),
+      duplicate,
     };
-  }
-
-  #takeToken(t: TenantState): void {
-    const rate = t.limits.ratePerSecond;
-    if (rate <= 0) return;
-    const now = Date.now();
-    t.tokens = Math.min(rate, t.tokens + ((now - t.lastRefill) / 1000) * rate);
-    t.lastRefill = now;
-    if (t.tokens < 1) {
-      throw new AgentError(
-        'ERR_RATE_LIMITED',
-        `tenant ${t.config.name} exceeded ${rate} events/s`,
-        {
-          details: { tenant: t.config.name, rate },
-        },
-      );
-    }
-    t.tokens -= 1;
-  }
-
-  #tenant(name: string): TenantState {
-    const t = this.#tenants.get(name);
-    if (t === undefined || t.removed)
-      throw new AgentError('ERR_NOT_FOUND', `no tenant named ${JSON.stringify(name)}`);
-    return t;
   }
 
   /**
@@ -761,7 +597,7 @@ export class Agent {
    * @throws AgentError `ERR_NOT_FOUND` for an id this tenant never used (in this boot)
    */
   eventStatus(tenant: string, id: string): EventStatus {
-    const t = this.#tenant(tenant);
+    const t = this.#tenants.get(tenant);
     const pos = t.log.lookup(id);
     if (pos !== undefined) {
       return {
@@ -777,30 +613,33 @@ export class Agent {
 
   /** The tenant's own log lines. */
   tenantLog(tenant: string): string[] {
-    return this.#tenant(tenant).log.readLines();
+    return this.#tenants.get(tenant).log.readLines();
   }
+
+  // ---- tenants ----
 
   /** Tenants, in name order. */
   listTenants(): TenantConfig[] {
-    return [...this.#tenants.values()]
-      .filter((t) => !t.removed)
+    return this.#tenants
+      .live()
       .map((t) => t.config)
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /**
    * Adds a tenant and persists it; its vMR gets its first VMR record before this resolves.
-   * @throws AgentError `ERR_CONFLICT` (name or vMR taken, or the vMR used earlier in this boot)
+   * @throws AgentError `ERR_CONFLICT` (name or vMR taken, or the vMR used earlier in this boot);
+   *   UsageError `ERR_USAGE` (a bad declaration)
    */
   async addTenant(cfg: TenantConfig): Promise<TenantConfig> {
     this.#checkOpen();
+    checkTenantConfig(cfg);
     if (!NAME_RE.test(cfg.name) || !NAME_RE.test(cfg.vmr)) {
       throw new UsageError('ERR_USAGE', 'tenant and vMR names: [a-z0-9][a-z0-9_-]{0,63}');
     }
     let added: TenantState | undefined;
     await this.#op(async () => {
-      const existing = this.#tenants.get(cfg.name);
-      if (existing !== undefined && !existing.removed)
+      if (this.#tenants.has(cfg.name))
         throw new AgentError('ERR_CONFLICT', `tenant ${cfg.name} exists already`);
       if (this.#usedVmrs.has(cfg.vmr)) {
         throw new AgentError(
@@ -808,9 +647,10 @@ export class Agent {
           `vMR ${cfg.vmr} is or was in use in this boot; vMR names are never reused`,
         );
       }
-      added = await this.#openTenant(cfg);
+      added = await this.#tenants.open(cfg);
+      this.#usedVmrs.add(cfg.vmr);
       this.#saveState();
-      await this.#coverTenants([added]);
+      await this.#queue.cover([added]);
     });
     this.#log.info({ tenant: cfg.name, vmr: cfg.vmr }, 'tenant added');
     return added!.config;
@@ -818,19 +658,15 @@ export class Agent {
 
   /** Removes a tenant: archives its log; its vMR name is never reused in this boot. */
   async removeTenant(name: string): Promise<void> {
-    const t = this.#tenant(name);
+    const t = this.#tenants.get(name);
     await this.#op(() => {
-      t.removed = true;
-      t.log.closeAndDropIndex();
-      const dir = join(this.logDir, 'removed');
-      fs.mkdirSync(dir, { recursive: true });
-      fs.renameSync(t.log.path, join(dir, `${t.config.vmr}.${Date.now()}.mrlog`));
-      this.#tenants.delete(name);
+      this.#tenants.remove(t, join(this.logDir, 'removed'));
       this.#saveState();
       return Promise.resolve();
     });
-    this.#log.info({ tenant: name }, 'tenant removed');
   }
+
+  // ---- checkpoints ----
 
   /** Closes the segment and starts a new one (`CHECKPOINT` + `SYNC`). */
   async checkpoint(): Promise<{ seq: number; at: string }> {
@@ -842,17 +678,13 @@ export class Agent {
   }
 
   async #doCheckpoint(): Promise<{ seq: number; at: string }> {
-    const algs = this.register.algs;
-    const prevAlg = algs[0]!;
-    const prev = this.#plog.currentDigest(prevAlg);
-    const seq = this.#plog.startSegment();
-    const cp = formatMrlogRecord({ kind: 'checkpoint', seq, prev: { alg: prevAlg, value: prev } });
-    const afterCp = extendBanks(algs, this.#values, utf8(cp));
-    const sync = formatMrlogRecord({
-      kind: 'sync',
-      values: algs.map((a) => ({ alg: a, value: afterCp.get(a)! })),
-    });
-    await this.#appendPhysical([cp, sync]);
+    const plog = this.#writer.log;
+    const alg = this.register.algs[0]!;
+    const prev = plog.currentDigest(alg);
+    const seq = plog.startSegment();
+    await this.#writer.append(
+      checkpointLines(this.register.algs, this.#writer.values, seq, { alg, value: prev }),
+    );
     this.#lastCheckpoint = { seq, at: this.#now().toISOString() };
     this.#saveState();
     this.#log.info({ seq }, 'checkpoint');
@@ -860,43 +692,20 @@ export class Agent {
   }
 
   #maybeCheckpoint(): void {
-    if (this.#checkpointQueued || this.#stopped !== undefined) return;
-    const big = this.#policy.maxBytes > 0 && this.#plog.currentSize >= this.#policy.maxBytes;
-    const old =
-      this.#policy.maxAgeMs > 0 && Date.now() - this.#plog.currentOpened >= this.#policy.maxAgeMs;
-    if (!big && !old) return;
+    if (this.#checkpointQueued || this.#writer.stopped !== undefined) return;
+    const plog = this.#writer.log;
+    if (!checkpointDue(this.#policy, plog.currentSize, plog.currentOpened, Date.now())) return;
     this.#checkpointQueued = true;
-    this.#enqueue({
-      kind: 'op',
-      fn: async () => {
+    this.#queue.background(
+      async () => {
         this.#checkpointQueued = false;
         await this.#doCheckpoint();
       },
-      resolve: () => undefined,
-      reject: (e) => this.#log.error({ err: String(e) }, 'policy checkpoint failed'),
-    });
+      (e) => this.#log.error({ err: String(e) }, 'policy checkpoint failed'),
+    );
   }
 
   // ---- evidence ----
-
-  async #takeReport(reportData: Uint8Array): Promise<ReportSnapshot> {
-    const tenantLines = (): Map<string, number> =>
-      new Map([...this.#tenants].map(([n, t]) => [n, t.log.lines]));
-    const physBefore = this.#extended;
-    const tenantBefore = tenantLines();
-    const raw = await this.register.provider.report({ reportData });
-    const delay = this.#opts.reportDelayMs ?? 0;
-    if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-    await this.#inflightExtend;
-    return {
-      raw,
-      physBefore,
-      physAfter: this.#extended,
-      tenantBefore,
-      tenantAfter: tenantLines(),
-      reportData,
-    };
-  }
 
   /**
    * Evidence for a tenant, bound to a nonce (and user data): a report shared with concurrent
@@ -910,123 +719,84 @@ export class Agent {
     userData: Uint8Array = new Uint8Array(0),
     since = 0,
   ): Promise<EvidenceBundle> {
-    const t = this.#tenant(tenant);
+    const t = this.#tenants.get(tenant);
     if (nonce.length === 0 || nonce.length > 1024 || userData.length > 1024) {
       throw new UsageError('ERR_USAGE', 'nonce: 1-1024 bytes; user data: at most 1024 bytes');
     }
-    if (!this.#plog.segments.some((s) => s.seq === since)) {
+    const plog = this.#writer.log;
+    if (!plog.segments.some((s) => s.seq === since)) {
       throw new AgentError('ERR_NOT_FOUND', `no checkpoint ${since} in this boot's log`);
     }
-    const binding = evidenceBinding(tenant, nonce, userData);
-    const shared = await this.#batcher.request(binding);
+    const shared = await this.#batcher.request(evidenceBinding(tenant, nonce, userData));
     const snap = shared.shared;
-    const phys = this.#plog.readLines(since, snap.physAfter);
     const tAfter = snap.tenantAfter.get(tenant) ?? t.log.lines;
-    const tBefore = snap.tenantBefore.get(tenant) ?? 0;
-    const tLines = t.log.readLines(tAfter);
-    const firmwareLog =
-      this.#opts.firmwareLog === undefined ? undefined : await this.#opts.firmwareLog();
-    const r = snap.raw;
-    const kind =
-      r.format === 'tdx-quote'
-        ? 'tdx'
-        : r.format === 'snp-report'
-          ? 'snp'
-          : r.format === 'tpm-quote'
-            ? 'tpm'
-            : 'cca';
-    const before = Math.max(0, snap.physBefore - phys.first);
-    return {
-      format: BUNDLE_FORMAT,
-      version: BUNDLE_VERSION,
-      created: this.#now().toISOString(),
-      binding: {
-        tenant,
-        nonce,
-        userData,
-        leafIndex: shared.leafIndex,
-        treeSize: shared.treeSize,
-        proof: shared.proof,
-      },
-      report: {
-        kind,
-        format: r.format,
-        provider: r.provider,
-        emulated: r.emulated,
-        outblob: r.outblob,
-        ...(r.auxblob === undefined ? {} : { auxblob: r.auxblob }),
-        ...(r.manifestblob === undefined ? {} : { manifestblob: r.manifestblob }),
-        ...(r.parts === undefined ? {} : { parts: r.parts }),
-      },
-      firmwareLog,
-      physicalLog: {
-        register: this.register.name,
-        algs: this.register.algs,
-        since,
-        extendedBefore: before,
-        before,
-        after: phys.lines.length,
-        lines: phys.lines,
-      },
-      tenantLog: {
-        vmr: t.config.vmr,
-        alg: t.log.alg,
-        before: Math.min(tBefore, tLines.length),
-        after: tLines.length,
-        lines: tLines,
-      },
-    };
+    return assembleBundle({
+      tenant,
+      nonce,
+      userData,
+      shared,
+      created: this.#now(),
+      firmwareLog:
+        this.#opts.firmwareLog === undefined ? undefined : await this.#opts.firmwareLog(),
+      register: this.register.name,
+      algs: this.register.algs,
+      since,
+      physical: plog.readLines(since, snap.physAfter),
+      vmr: t.config.vmr,
+      vmrAlg: t.log.alg,
+      tenantLines: t.log.readLines(tAfter),
+    });
   }
 
   // ---- status ----
 
   /** Everything `agent status --json` shows. */
   status(): Record<string, unknown> {
+    const plog = this.#writer.log;
+    const stopped = this.#writer.stopped;
     return {
+      pid: process.pid,
       register: this.register.name,
       algs: this.register.algs,
-      value: hexBanks(this.#values),
+      value: hexBanks(this.#writer.values),
       boot_id: this.bootId,
       durability: this.durability,
       log_dir: this.logDir,
       physical_log: {
-        records: this.#plog.records,
-        extended: this.#extended,
-        segments: this.#plog.segments.map((s) => s.seq),
-        current_segment: this.#plog.currentSeq,
-        current_bytes: this.#plog.currentSize,
-        bytes: this.#plog.totalSize,
+        records: plog.records,
+        extended: this.#writer.extended,
+        segments: plog.segments.map((s) => s.seq),
+        current_segment: plog.currentSeq,
+        current_bytes: plog.currentSize,
+        bytes: plog.totalSize,
       },
       last_checkpoint: this.#lastCheckpoint ?? null,
-      queue_depth: this.#queue.length,
-      acknowledged: this.#acked,
-      batches: this.#batches,
-      stopped:
-        this.#stopped === undefined
-          ? null
-          : { code: this.#stopped.code, message: this.#stopped.message },
-      off_log: this.#offLog,
-      tenants: [...this.#tenants.values()]
-        .filter((t) => !t.removed)
-        .map((t) => ({
-          name: t.config.name,
-          vmr: t.config.vmr,
-          value: t.log.valueHex,
-          records: t.log.records,
-          pending: t.log.records - t.covered,
-          bytes: t.log.size,
-          request_ids: { total: t.log.ids, in_memory: t.log.idsInMemory },
-        })),
+      queue_depth: this.#queue.depth,
+      acknowledged: this.#queue.acknowledged,
+      batches: this.#queue.batches,
+      stopped: stopped === undefined ? null : { code: stopped.code, message: stopped.message },
+      off_log: this.#writer.offLog,
+      tenants: this.#tenants.live().map((t) => ({
+        name: t.config.name,
+        vmr: t.config.vmr,
+        value: t.log.valueHex,
+        records: t.log.records,
+        pending: t.log.records - t.covered,
+        bytes: t.log.size,
+        request_ids: { total: t.log.ids, in_memory: t.log.idsInMemory },
+      })),
     };
   }
 
-  /** Waits for the queue to drain, then closes files (the provider is the caller's). */
+  /** Waits for the queue to drain, closes files and releases ownership (the provider is the caller's). */
   async close(): Promise<void> {
     if (this.#closed) return;
-    if (this.#stopped === undefined) await this.#op(() => Promise.resolve()).catch(() => undefined);
+    if (this.#writer.stopped === undefined)
+      await this.#op(() => Promise.resolve()).catch(() => undefined);
     this.#closed = true;
-    await this.#plog.flushArchives();
-    this.#plog.close();
-    for (const t of this.#tenants.values()) if (!t.removed) t.log.close();
+    await this.#writer.log.flushArchives();
+    this.#writer.log.close();
+    this.#tenants.close();
+    for (const l of this.#locks) await l.release();
   }
 }

@@ -29,6 +29,36 @@ export interface AppendResponse {
   readonly duplicate: boolean;
 }
 
+/** One event of a streamed batch: the event's fields and an optional request id. */
+export interface BatchEventInput {
+  readonly domain: string;
+  readonly operation: string;
+  readonly content: string;
+  readonly id?: string;
+}
+
+/** One result of {@link TenantClient.appendMany}, in input order. */
+export type BatchItemResponse =
+  | (AppendResponse & { readonly index: number })
+  | {
+      readonly index: number;
+      readonly status: 'rejected';
+      readonly id?: string;
+      readonly error: { readonly code: string; readonly message: string };
+    };
+
+/** Options of {@link TenantClient.appendMany}. */
+export interface AppendManyOptions {
+  /** Events per request (default 256, at most 4096). */
+  readonly batchSize?: number;
+  /**
+   * Requests in flight at once (default 1: the log holds the events in stream order). With
+   * more, each batch keeps its order but batches may land in any order relative to each other
+   * (they travel on separate connections).
+   */
+  readonly inflight?: number;
+}
+
 class SocketClient {
   readonly socketPath: string;
   readonly #agent: http.Agent;
@@ -135,6 +165,57 @@ export class TenantClient {
       ...(id === undefined ? {} : { id }),
     }) as Promise<AppendResponse>;
   }
+  /**
+   * Appends one batch (`POST /v1/events` with an array); one result per event, in order. A bad
+   * event is rejected alone, with its index.
+   */
+  async appendBatch(events: readonly BatchEventInput[]): Promise<BatchItemResponse[]> {
+    const r = (await this.#c.request('POST', '/v1/events', events)) as {
+      results: BatchItemResponse[];
+    };
+    return r.results;
+  }
+
+  /**
+   * Streams events to the agent in batches (`batchSize` per request, `inflight` requests at
+   * once; see {@link AppendManyOptions}) and yields one result per event in input order, `index` counting from 0 over the
+   * whole stream. Memory is bounded by `batchSize × inflight` events. An error of a whole
+   * request (the agent unreachable or stopped) ends the stream with that error.
+   */
+  async *appendMany(
+    events: Iterable<BatchEventInput> | AsyncIterable<BatchEventInput>,
+    opts: AppendManyOptions = {},
+  ): AsyncGenerator<BatchItemResponse> {
+    const size = Math.min(4096, Math.max(1, opts.batchSize ?? 256));
+    const depth = Math.max(1, opts.inflight ?? 1);
+    const pending: { base: number; p: Promise<BatchItemResponse[]> }[] = [];
+    let chunk: BatchEventInput[] = [];
+    let sent = 0;
+    const send = (): void => {
+      const batch = chunk;
+      chunk = [];
+      const p = this.appendBatch(batch);
+      p.catch(() => undefined); // observed when yielded
+      pending.push({ base: sent, p });
+      sent += batch.length;
+    };
+    async function* drain(keep: number): AsyncGenerator<BatchItemResponse> {
+      while (pending.length > keep) {
+        const { base, p } = pending.shift()!;
+        for (const r of await p) yield { ...r, index: base + r.index };
+      }
+    }
+    for await (const ev of events) {
+      chunk.push(ev);
+      if (chunk.length >= size) {
+        send();
+        yield* drain(depth - 1);
+      }
+    }
+    if (chunk.length > 0) send();
+    yield* drain(0);
+  }
+
   /** What became of a request id. */
   eventStatus(id: string): Promise<Record<string, unknown>> {
     return this.#c.request('GET', `/v1/events/${encodeURIComponent(id)}`) as Promise<

@@ -8,12 +8,21 @@
  * @module
  */
 import * as fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { MrstackError, ParseError } from '../errors.js';
 import { fromHex } from '../bytes/hex.js';
 import { bundleToJson } from '../formats/bundle/bundle.js';
-import type { Agent, AgentLogger, AppendResult } from './agent.js';
+import {
+  MAX_BATCH_EVENTS,
+  type Agent,
+  type AgentLogger,
+  type AppendResult,
+  type RejectedEvent,
+} from './agent.js';
+import type { AgentHooks } from './hooks.js';
+import { OwnerLock, runDirLockName } from './owner_lock.js';
 import { parseTenantConfig, tenantConfigToJson, type TenantConfig } from './tenant_config.js';
 
 /** Options of {@link AgentServer.start}. */
@@ -24,6 +33,8 @@ export interface AgentServerOptions {
   /** Mode of the admin socket (default 0600). */
   readonly adminMode?: string;
   readonly logger?: AgentLogger;
+  /** Test hooks (a pause between `listen()` and a socket's final mode); production passes none. */
+  readonly hooks?: AgentHooks;
 }
 
 /** HTTP status of an error code. */
@@ -48,6 +59,53 @@ function sendError(reply: FastifyReply, e: unknown): FastifyReply {
   }
   const message = e instanceof Error ? e.message : String(e);
   return reply.code(500).send({ error: { code: 'ERR_INTERNAL', message } });
+}
+
+/** The JSON form of one result of a batch: an acknowledgement or a rejection, with its index. */
+export function batchResultToJson(
+  r: AppendResult | RejectedEvent,
+  index: number,
+): Record<string, unknown> {
+  if (r.status === 'rejected') {
+    return {
+      index,
+      status: 'rejected',
+      ...(r.id === undefined ? {} : { id: r.id }),
+      error: r.error.toJSON(),
+    };
+  }
+  return { index, ...appendResultToJson(r) };
+}
+
+function badBody(field: string, expected: string, actual?: string): ParseError {
+  return new ParseError({
+    code: 'ERR_BAD_JSON',
+    format: 'json',
+    offset: 0,
+    field,
+    expected,
+    ...(actual === undefined ? {} : { actual }),
+  });
+}
+
+/** One element of a `POST /v1/events` array: an event and its optional id, loosely typed. */
+function batchItem(v: unknown): {
+  event: { domain: string; operation: string; content: string };
+  id?: string;
+} {
+  const o = (typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {}) as Record<
+    string,
+    unknown
+  >;
+  const id = o['id'];
+  return {
+    event: {
+      domain: o['domain'] as string,
+      operation: o['operation'] as string,
+      content: o['content'] as string,
+    },
+    ...(id === undefined || id === null ? {} : { id: id as string }),
+  };
 }
 
 /** The JSON form of an append result. */
@@ -102,7 +160,8 @@ let fastifyFactory: FastifyFactory | undefined;
 
 async function newApp(): Promise<FastifyInstance> {
   fastifyFactory ??= (await import('fastify')).default;
-  const app = fastifyFactory({ logger: false, bodyLimit: 1024 * 1024 });
+  // a batch of MAX_BATCH_EVENTS events of up to 4 KiB each fits
+  const app = fastifyFactory({ logger: false, bodyLimit: 24 * 1024 * 1024 });
   app.setErrorHandler((err, _req, reply) => sendError(reply, err));
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({
@@ -115,22 +174,35 @@ async function newApp(): Promise<FastifyInstance> {
   return app;
 }
 
-async function listenUnix(
+/**
+ * Listens on a socket that is private from its first byte: it is bound inside `bindDir` (mode
+ * 0700, the agent's own), given its owner and mode there, and only then renamed to its public
+ * path (which atomically replaces a stale socket of a dead agent; the run-directory lock says
+ * no live agent owns it).
+ */
+async function listenPrivate(
   app: FastifyInstance,
+  bindDir: string,
   path: string,
   mode: string,
   owner: string | undefined,
+  role: 'admin' | 'tenant',
+  hooks: AgentHooks | undefined,
 ): Promise<void> {
+  const staging = join(bindDir, `${randomBytes(8).toString('hex')}.sock`);
+  await app.listen({ path: staging });
   try {
-    fs.unlinkSync(path);
-  } catch {
-    // no stale socket
-  }
-  await app.listen({ path });
-  fs.chmodSync(path, parseInt(mode, 8));
-  if (owner !== undefined) {
-    const [uid, gid] = owner.split(':').map(Number);
-    fs.chownSync(path, uid!, gid ?? -1);
+    await hooks?.socketBound?.(staging, role);
+    fs.chmodSync(staging, parseInt(mode, 8));
+    if (owner !== undefined) {
+      const [uid, gid] = owner.split(':').map(Number);
+      fs.chownSync(staging, uid!, gid ?? -1);
+    }
+    fs.renameSync(staging, path);
+  } catch (e) {
+    await app.close();
+    fs.rmSync(staging, { force: true });
+    throw e;
   }
 }
 
@@ -141,17 +213,26 @@ export class AgentServer {
   readonly #admin: FastifyInstance;
   readonly #tenantApps = new Map<string, FastifyInstance>();
   readonly #log: AgentLogger | undefined;
+  readonly #hooks: AgentHooks | undefined;
+  readonly #lock: OwnerLock;
 
   private constructor(
     agent: Agent,
     runDir: string,
     admin: FastifyInstance,
-    log: AgentLogger | undefined,
+    opts: AgentServerOptions,
+    lock: OwnerLock,
   ) {
     this.agent = agent;
     this.runDir = runDir;
     this.#admin = admin;
-    this.#log = log;
+    this.#log = opts.logger;
+    this.#hooks = opts.hooks;
+    this.#lock = lock;
+  }
+
+  get #bindDir(): string {
+    return join(this.runDir, '.bind');
   }
 
   /** Path of the admin socket. */
@@ -164,15 +245,45 @@ export class AgentServer {
     return join(this.runDir, 'tenants', `${name}.sock`);
   }
 
-  /** Starts the admin socket and one socket per tenant. */
+  /**
+   * Takes ownership of the socket directory, then starts the admin socket and one socket per
+   * tenant.
+   * @throws AgentError `ERR_AGENT_RUNNING` when a live agent serves this directory
+   */
   static async start(opts: AgentServerOptions): Promise<AgentServer> {
-    fs.mkdirSync(join(opts.runDir, 'tenants'), { recursive: true, mode: 0o755 });
-    const admin = await newApp();
-    const server = new AgentServer(opts.agent, opts.runDir, admin, opts.logger);
-    server.#adminRoutes(admin);
-    await listenUnix(admin, server.adminSocket, opts.adminMode ?? '0600', undefined);
-    for (const t of opts.agent.listTenants()) await server.#openTenant(t);
-    return server;
+    const lock = await OwnerLock.acquire(
+      runDirLockName(opts.runDir),
+      `socket directory ${opts.runDir}`,
+      {
+        run_dir: opts.runDir,
+      },
+    );
+    try {
+      // tenants reach their own socket by name, but may not list the others
+      fs.mkdirSync(join(opts.runDir, 'tenants'), { recursive: true, mode: 0o711 });
+      fs.chmodSync(join(opts.runDir, 'tenants'), 0o711);
+      const bind = join(opts.runDir, '.bind');
+      fs.rmSync(bind, { recursive: true, force: true });
+      fs.mkdirSync(bind, { mode: 0o700 });
+      fs.chmodSync(bind, 0o700);
+      const admin = await newApp();
+      const server = new AgentServer(opts.agent, opts.runDir, admin, opts, lock);
+      server.#adminRoutes(admin);
+      await listenPrivate(
+        admin,
+        bind,
+        server.adminSocket,
+        opts.adminMode ?? '0600',
+        undefined,
+        'admin',
+        opts.hooks,
+      );
+      for (const t of opts.agent.listTenants()) await server.#openTenant(t);
+      return server;
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
   }
 
   #adminRoutes(app: FastifyInstance): void {
@@ -215,6 +326,18 @@ export class AgentServer {
     const agent = this.agent;
     const name = cfg.name;
     app.post('/v1/events', async (req) => {
+      if (Array.isArray(req.body)) {
+        const items = req.body as unknown[];
+        if (items.length > MAX_BATCH_EVENTS)
+          throw badBody('body', `at most ${MAX_BATCH_EVENTS} events`, String(items.length));
+        const rs = await agent.appendMany(name, items.map(batchItem));
+        let acked = 0;
+        const results = rs.map((r, i) => {
+          if (r.status === 'acknowledged') acked++;
+          return batchResultToJson(r, i);
+        });
+        return { acknowledged: acked, rejected: rs.length - acked, results };
+      }
       const b = body(req);
       const id = optString(b, 'id');
       const r = await agent.append(
@@ -266,7 +389,15 @@ export class AgentServer {
       );
       return bundleToJson(bundle);
     });
-    await listenUnix(app, this.tenantSocket(name), cfg.mode ?? '0600', cfg.owner);
+    await listenPrivate(
+      app,
+      this.#bindDir,
+      this.tenantSocket(name),
+      cfg.mode ?? '0600',
+      cfg.owner,
+      'tenant',
+      this.#hooks,
+    );
     this.#tenantApps.set(name, app);
     this.#log?.info({ tenant: name, socket: this.tenantSocket(name) }, 'tenant socket listening');
   }
@@ -283,9 +414,11 @@ export class AgentServer {
     }
   }
 
-  /** Stops every socket (the agent stays open). */
+  /** Stops every socket and releases the socket directory (the agent stays open). */
   async close(): Promise<void> {
     for (const name of [...this.#tenantApps.keys()]) await this.#closeTenant(name);
     await this.#admin.close();
+    fs.rmSync(this.adminSocket, { force: true });
+    await this.#lock.release();
   }
 }

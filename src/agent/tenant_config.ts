@@ -6,7 +6,7 @@
  * @module
  */
 import * as fs from 'node:fs';
-import { ParseError } from '../errors.js';
+import { ParseError, UsageError } from '../errors.js';
 import { NAME_RE } from '../formats/mrlog/record.js';
 import { writeFileAtomic } from './append_file.js';
 
@@ -92,6 +92,47 @@ export function parseTenantConfig(v: unknown, where = 'tenant'): TenantConfig {
     ...(mode === undefined ? {} : { mode: mode }),
     ...(Object.keys(limits).length === 0 ? {} : { limits }),
   };
+}
+
+/**
+ * Checks a tenant declaration given through the library API (the tenants file and the admin
+ * socket go through {@link parseTenantConfig}): names that would leave the log directory, a bad
+ * owner or mode, or limits out of range are refused before anything touches the disk.
+ * @throws UsageError `ERR_USAGE` naming the field
+ */
+export function checkTenantConfig(cfg: TenantConfig, where = 'tenant'): TenantConfig {
+  const fail = (field: string, expected: string, actual: unknown): never => {
+    throw new UsageError(
+      'ERR_USAGE',
+      `${where}.${field}: expected ${expected}, found ${typeof actual === 'string' ? JSON.stringify(actual) : typeof actual}`,
+      { details: { field: `${where}.${field}` } },
+    );
+  };
+  const raw = cfg as unknown;
+  if (typeof raw !== 'object' || raw === null) fail('', 'an object', raw);
+  if (typeof cfg.name !== 'string' || !NAME_RE.test(cfg.name))
+    fail('name', 'a name matching [a-z0-9][a-z0-9_-]{0,63}', cfg.name);
+  if (typeof cfg.vmr !== 'string' || !NAME_RE.test(cfg.vmr))
+    fail('vmr', 'a vMR name matching [a-z0-9][a-z0-9_-]{0,63}', cfg.vmr);
+  if (
+    cfg.owner !== undefined &&
+    (typeof cfg.owner !== 'string' || !/^[0-9]+(:[0-9]+)?$/.test(cfg.owner))
+  )
+    fail('owner', 'UID or UID:GID', cfg.owner);
+  if (cfg.mode !== undefined && (typeof cfg.mode !== 'string' || !/^0?[0-7]{3}$/.test(cfg.mode)))
+    fail('mode', 'an octal mode such as 0660', cfg.mode);
+  const l = cfg.limits;
+  if (
+    l?.maxRecordBytes !== undefined &&
+    !(Number.isSafeInteger(l.maxRecordBytes) && l.maxRecordBytes >= 16)
+  )
+    fail('limits.maxRecordBytes', 'an integer >= 16', l.maxRecordBytes);
+  if (
+    l?.ratePerSecond !== undefined &&
+    !(typeof l.ratePerSecond === 'number' && l.ratePerSecond >= 0)
+  )
+    fail('limits.ratePerSecond', 'events per second >= 0', l.ratePerSecond);
+  return cfg;
 }
 
 /** The JSON form of a tenant declaration. */

@@ -22,8 +22,14 @@ import { registerTpm } from './commands/tpm.js';
 /** The version printed by `--version`. */
 export const VERSION = '0.1.0';
 
+/** Options of {@link buildProgram}. */
+export interface ProgramOptions {
+  /** Test hooks handed to `agent start` (the test-only entry script passes them). */
+  readonly agentHooks?: import('../agent/hooks.js').AgentHooks;
+}
+
 /** A fresh command tree. Errors surface as CommanderError (see main.ts), never process.exit. */
-export function buildProgram(): Command {
+export function buildProgram(opts: ProgramOptions = {}): Command {
   const program = new Command('mrstack')
     .description(
       'Measurement registers, event logs, a multi-tenant measurement agent and an offline ' +
@@ -39,7 +45,7 @@ export function buildProgram(): Command {
   registerLog(program);
   registerEvidence(program);
   registerReport(program);
-  registerAgent(program);
+  registerAgent(program, opts.agentHooks);
   registerTenant(program);
   registerEvent(program);
   registerEvidenceGet(program);

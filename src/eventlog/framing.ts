@@ -260,6 +260,7 @@ export function decodeLine(l: Line, format: FormatId, record?: number): string {
   }
 }
 
+/** Options of {@link readLines}: the format named in errors and the limits that bound a line. */
 export interface LineOptions {
   readonly format: FormatId;
   readonly limits?: Limits;

@@ -14,7 +14,10 @@ import type { Provider } from '../../src/providers/provider.js';
 import { Agent, type AgentOptions } from '../../src/agent/agent.js';
 import { runCli, runCliJson, verifyEvidenceJson, type CliResult } from './cli.js';
 import { tempDir } from './tmp.js';
-import { CLI_PATH } from './paths.js';
+import { CLI_PATH, REPO_ROOT } from './paths.js';
+
+/** The test-only entry of `agent start` with the agent's hooks (`agent_entry.ts`). */
+export const AGENT_ENTRY: string = join(REPO_ROOT, 'dist', 'test', '_support', 'agent_entry.js');
 
 /** Initializes an emulated TDX in `dir` and opens it. */
 export async function emulatedTdx(dir: string): Promise<Provider> {
@@ -42,39 +45,76 @@ export function openAgent(
   return Agent.open({ provider, register: 'rtmr3', logDir, bootId: 'b', ...more });
 }
 
+/** How a spawned agent ended. */
+export interface AgentExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
 /** `mrstack agent start` running as a child process. */
 export interface SpawnedAgent {
   readonly child: ChildProcess;
-  /** Settles when the process has exited. */
-  readonly exited: Promise<void>;
+  /** Settles when the process has exited, with its exit code or signal. */
+  readonly exited: Promise<AgentExit>;
+  /** What it wrote so far. */
+  readonly output: { stdout: string; stderr: string };
   /** SIGTERM, then waits for the exit. */
   stop(): Promise<void>;
+}
+
+/** Options of {@link spawnAgent}. */
+export interface SpawnOptions {
+  /** Run the test-only entry with hooks (`agent_entry.ts`) instead of the CLI's main. */
+  readonly withHooks?: boolean;
+  /** Resolve as soon as stdout contains this (default `"ready":true`). */
+  readonly until?: string;
 }
 
 /** Starts `mrstack agent start ARGS --json` and resolves once it printed `"ready":true`. */
 export function spawnAgent(
   args: readonly string[],
   env: Readonly<Record<string, string>> = {},
+  opts: SpawnOptions = {},
 ): Promise<SpawnedAgent> {
-  const child = spawn(process.execPath, [CLI_PATH, 'agent', 'start', ...args, '--json'], {
+  const child = startAgentProcess(args, env, opts);
+  const until = opts.until ?? '"ready":true';
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      if (child.output.stdout.includes(until)) resolve(child);
+    };
+    child.child.stdout!.on('data', check);
+    void child.exited.then((x) =>
+      reject(
+        new Error(
+          `agent exited (${x.code ?? x.signal}) before ready: ${child.output.stdout} ${child.output.stderr}`,
+        ),
+      ),
+    );
+  });
+}
+
+/** Starts `agent start ARGS --json` without waiting for anything. */
+export function startAgentProcess(
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+  opts: SpawnOptions = {},
+): SpawnedAgent {
+  const entry = opts.withHooks === true ? AGENT_ENTRY : CLI_PATH;
+  const child = spawn(process.execPath, [entry, 'agent', 'start', ...args, '--json'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
-  const exited = new Promise<void>((r) => child.once('close', () => r()));
+  const output = { stdout: '', stderr: '' };
+  child.stdout.on('data', (b: Buffer) => (output.stdout += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (output.stderr += b.toString()));
+  const exited = new Promise<AgentExit>((r) =>
+    child.once('close', (code, signal) => r({ code, signal })),
+  );
   const stop = async (): Promise<void> => {
     child.kill('SIGTERM');
     await exited;
   };
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('"ready":true')) resolve({ child, exited, stop });
-    });
-    void exited.then(() => reject(new Error(`agent exited before ready: ${out} ${err}`)));
-  });
+  return { child, exited, output, stop };
 }
 
 /** An agent started through the CLI over a fresh emulated TDX, with its tenants. */

@@ -10,7 +10,10 @@
  * @module
  */
 import { readFile } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import type { AgentHooks } from '../../agent/hooks.js';
 import { Option, type Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { action, printFields, printJson, printTable } from '../output.js';
@@ -75,7 +78,37 @@ async function readFirmwareLog(
   }
 }
 
-async function start(opts: StartOptions): Promise<number> {
+/**
+ * The register's device identity for the one-owner lock: the tsm-mr device (with a hash of a
+ * non-default `--root`), the TPM device or swtpm address; the emulated provider's own default
+ * (its TVM state directory) otherwise.
+ */
+function registerDevice(
+  opts: StartOptions,
+  provider: { kind: string; device?: unknown },
+): string | undefined {
+  const h = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 16);
+  const real = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  if (provider.kind === 'linux') {
+    const dev = typeof provider.device === 'string' ? provider.device : 'linux';
+    const root = real(opts.root ?? '/');
+    return root === '/' ? dev : `${dev}-${h(root)}`;
+  }
+  if (provider.kind === 'tpm') {
+    return opts.swtpm !== undefined
+      ? `swtpm-${h(opts.swtpm)}`
+      : `tpm-${h(real(opts.tpmDevice ?? '/dev/tpmrm0'))}`;
+  }
+  return undefined;
+}
+
+async function start(opts: StartOptions, hooks: AgentHooks | undefined): Promise<number> {
   if (opts.durability !== 'process' && opts.durability !== 'os') {
     throw new UsageError('ERR_USAGE', '--durability: expected process or os');
   }
@@ -95,33 +128,51 @@ async function start(opts: StartOptions): Promise<number> {
   }
   const cpBytes = positiveInt(opts.checkpointBytes, '--checkpoint-bytes');
   const cpAge = positiveInt(opts.checkpointAge, '--checkpoint-age');
-  const agent = await Agent.open({
-    provider,
-    register,
-    logDir: opts.logDir ?? join(opts.runDir, 'log'),
-    durability: opts.durability,
-    ...(opts.bootId === undefined ? {} : { bootId: opts.bootId }),
-    ...(opts.tenants === undefined ? {} : { tenants: readTenantsFile(opts.tenants) }),
-    checkpoint: {
-      ...(cpBytes === undefined ? {} : { maxBytes: cpBytes }),
-      ...(cpAge === undefined ? {} : { maxAgeMs: cpAge * 1000 }),
-    },
-    logger,
-    ...(opts.compressArchives === true ? { compressArchives: true } : {}),
-    firmwareLog: () => readFirmwareLog(provider.kind, provider.profile, opts.root ?? '/'),
-    // test and demo hook (docs/agent.md): slow every report down, as a real TDX quote is
-    reportDelayMs: Number(process.env['MRSTACK_AGENT_REPORT_DELAY_MS'] ?? 0) || 0,
-  });
-  const server = await AgentServer.start({
-    agent,
-    runDir: opts.runDir,
-    adminMode: opts.adminMode,
-    logger,
-  });
+  const device = registerDevice(opts, provider);
+  let agent;
+  try {
+    agent = await Agent.open({
+      provider,
+      register,
+      ...(device === undefined ? {} : { registerDevice: device }),
+      ...(hooks === undefined ? {} : { hooks }),
+      logDir: opts.logDir ?? join(opts.runDir, 'log'),
+      durability: opts.durability,
+      ...(opts.bootId === undefined ? {} : { bootId: opts.bootId }),
+      ...(opts.tenants === undefined ? {} : { tenants: readTenantsFile(opts.tenants) }),
+      checkpoint: {
+        ...(cpBytes === undefined ? {} : { maxBytes: cpBytes }),
+        ...(cpAge === undefined ? {} : { maxAgeMs: cpAge * 1000 }),
+      },
+      logger,
+      ...(opts.compressArchives === true ? { compressArchives: true } : {}),
+      firmwareLog: () => readFirmwareLog(provider.kind, provider.profile, opts.root ?? '/'),
+      // test and demo hook (docs/agent.md): slow every report down, as a real TDX quote is
+      reportDelayMs: Number(process.env['MRSTACK_AGENT_REPORT_DELAY_MS'] ?? 0) || 0,
+    });
+  } catch (e) {
+    await provider.close();
+    throw e;
+  }
+  let server;
+  try {
+    server = await AgentServer.start({
+      agent,
+      runDir: opts.runDir,
+      adminMode: opts.adminMode,
+      logger,
+      ...(hooks === undefined ? {} : { hooks }),
+    });
+  } catch (e) {
+    await agent.close();
+    await provider.close();
+    throw e;
+  }
   const ready = {
     ready: true,
     admin_socket: server.adminSocket,
     register,
+    pid: process.pid,
     tenants: agent
       .listTenants()
       .map((t) => ({ name: t.name, vmr: t.vmr, socket: server.tenantSocket(t.name) })),
@@ -200,7 +251,7 @@ async function checkpoint(opts: RunDirOptions): Promise<number> {
 }
 
 /** Registers `mrstack agent …`. */
-export function registerAgent(program: Command): Command {
+export function registerAgent(program: Command, hooks?: AgentHooks): Command {
   const agent = program.command('agent').description('the multi-tenant measurement agent');
   addProviderOptions(
     agent
@@ -240,7 +291,7 @@ export function registerAgent(program: Command): Command {
       .option('--log-level <level>', 'pino log level', 'info')
       .option('--json', 'print a JSON ready line'),
     { write: true },
-  ).action(action((opts: StartOptions) => start(opts)));
+  ).action(action((opts: StartOptions) => start(opts, hooks)));
   agent
     .command('status')
     .description('registers, vMRs, tenants, log sizes, last checkpoint, queue depth')

@@ -22,7 +22,7 @@ import type {
   EvidenceResult,
   VerifyEvidenceOptions,
 } from '../../verifier/verify/evidence_result.js';
-import { action, printFields, printJson, toJsonText } from '../output.js';
+import { action, printFields, printJson, terminalWidth, toJsonText } from '../output.js';
 
 interface ShowOptions {
   readonly kind?: EvidenceKind;
@@ -42,6 +42,7 @@ interface VerifyOptions extends ShowOptions {
   readonly at?: string;
   readonly trustEmulated?: boolean;
   readonly trustedCheckpoint?: string;
+  readonly wide?: boolean;
 }
 
 /** `--trusted-checkpoint FILE|SPEC`: an existing file holds the SPEC (text or JSON). */
@@ -119,20 +120,11 @@ function claimLines(claims: Readonly<Record<string, unknown>>): [string, string]
   ]);
 }
 
-function printResult(r: EvidenceResult): void {
-  const fields: [string, string][] = [
-    ['verified', String(r.verified)],
-    ['kind', r.kind],
-    ['at', r.at],
-    ['trust root', `${r.trust.root ?? '-'}${r.trust.emulated ? ' (EMULATED)' : ''}`],
-  ];
-  if (r.tcbStatus !== undefined) fields.push(['tcb status', r.tcbStatus]);
-  if (r.advisories !== undefined && r.advisories.length > 0)
-    fields.push(['advisories', r.advisories.join(', ')]);
-  for (const [k, v] of Object.entries(r.checks)) fields.push([`check ${k}`, v]);
-  for (const e of r.errors) fields.push(['error', `${e.code}: ${e.message}`]);
-  for (const w of r.warnings) fields.push(['warning', w]);
-  printFields([...fields, ...claimLines(r.claims)]);
+async function printResult(r: EvidenceResult, wide: boolean): Promise<void> {
+  const { renderEvidenceResult } = await import('../../verifier/verify/render_result.js');
+  const width = wide ? undefined : terminalWidth();
+  for (const l of renderEvidenceResult(r, width === undefined ? {} : { width }))
+    process.stdout.write(`${l}\n`);
 }
 
 /** Registers `evidence show|verify` and returns the `evidence` command. */
@@ -202,6 +194,7 @@ export function registerEvidence(program: Command): Command {
       '--trusted-checkpoint <file|spec>',
       'bundles: a checkpoint trusted from an earlier attestation, N:<alg>/<hex>[,…] or a file holding it (docs/bundle.md)',
     )
+    .option('--wide', 'full values (no truncation to the terminal width)')
     .option('--json', 'print JSON')
     .action(
       action(async (file: string, opts: VerifyOptions) => {
@@ -250,7 +243,7 @@ export function registerEvidence(program: Command): Command {
         };
         const r = await verifyEvidence(input.data, vopts);
         if (opts.json === true) printJson(r);
-        else printResult(r);
+        else await printResult(r, opts.wide === true);
         return r.verified ? 0 : 1;
       }),
     );

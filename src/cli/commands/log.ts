@@ -19,7 +19,7 @@ import { once } from 'node:events';
 import { Option, type Command } from 'commander';
 import { toHex } from '../../bytes/hex.js';
 import { parseHashAlg, type HashAlg } from '../../crypto/hash_alg.js';
-import { fromErrno, ParseError, UsageError } from '../../errors.js';
+import { fromErrno, MrstackError, UsageError } from '../../errors.js';
 import type { LogEvent } from '../../eventlog/event.js';
 import { parseExpectedJson } from '../../eventlog/expect.js';
 import type { LogFormat, LogWarning } from '../../eventlog/log_format.js';
@@ -27,16 +27,12 @@ import { logFileSize, openLogFile, type OpenLogOptions } from '../../eventlog/lo
 import { PCR_MAP_NAMES, type PcrMapName } from '../../eventlog/mr_map.js';
 import { getLogFormat, logFormats } from '../../eventlog/registry.js';
 import { ccelChecksumOk, parseCcelAcpiTable } from '../../formats/ccel/acpi_table.js';
-import { Replay, type ReplayResult } from '../../eventlog/replay.js';
-import {
-  applyWorkarounds,
-  findWorkaround,
-  WORKAROUND_FAMILIES,
-  type ReplayWorkaround,
-  type WorkaroundFamily,
-} from '../../eventlog/workarounds.js';
+import type { ExpectedValues, ReplayResult } from '../../eventlog/replay.js';
+import { replayLogs, type ReplayLogSource } from '../../eventlog/replay_logs.js';
+import { WORKAROUND_FAMILIES, type WorkaroundFamily } from '../../eventlog/workarounds.js';
 import { action, printJson, printTable, toJsonText } from '../output.js';
 import { byteProgress, type ByteProgress } from '../progress.js';
+import { eventSummary } from '../event_text.js';
 
 interface CommonLogOptions {
   readonly format?: string;
@@ -46,6 +42,7 @@ interface CommonLogOptions {
   readonly register?: string;
   readonly imaBanks?: readonly HashAlg[];
   readonly imaBankMode?: 'per-bank' | 'padded';
+  readonly wide?: boolean;
 }
 
 interface ReplayCliOptions extends CommonLogOptions {
@@ -166,26 +163,6 @@ async function write(text: string): Promise<void> {
   }
 }
 
-function shortSummary(decoded: Record<string, unknown>): string {
-  for (const k of [
-    'string',
-    'unicode_name',
-    'device_path',
-    'version',
-    'signature',
-    'aael',
-    'content',
-    'line',
-  ]) {
-    const v = decoded[k];
-    if (typeof v === 'string') {
-      const s = v.replace(/\s+/g, ' ');
-      return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-    }
-  }
-  return '';
-}
-
 function warningLine(w: LogWarning): string {
   return `mrstack: warning: ${w.code}: ${w.message}`;
 }
@@ -238,19 +215,21 @@ async function parseToStdout(
     return 0;
   }
   const rows: string[][] = [];
+  const wide = opts.wide === true;
   const flush = (): void => {
-    if (rows.length > 0) printTable(['#', 'register', 'type', 'digest', 'data'], rows);
+    if (rows.length > 0)
+      printTable(['#', 'register', 'type', 'digest', 'data'], rows, { wide, wrapLast: true });
     rows.length = 0;
   };
   for await (const e of log.events) {
-    const j = eventJson(e, fmt);
     const first = [...e.digests][0];
+    const hex = first === undefined ? '' : toHex(first[1]);
     rows.push([
       String(e.index),
       e.register ?? '-',
-      String(j['type_name']),
-      first === undefined ? '' : `${first[0]}:${toHex(first[1]).slice(0, 16)}…`,
-      shortSummary(j['decoded'] as Record<string, unknown>),
+      fmt.typeName?.(e) ?? e.kind,
+      first === undefined ? '' : `${first[0]}:${wide ? hex : `${hex.slice(0, 8)}…`}`,
+      eventSummary(fmt.describe?.(e) ?? {}),
     ]);
     count++;
     // Print in pages so memory stays bounded on large logs.
@@ -287,79 +266,56 @@ async function replayFiles(
   files: readonly string[],
   opts: ReplayCliOptions,
 ): Promise<Record<string, unknown>> {
-  const warnings: LogWarning[] = [];
   const json = opts.json === true;
   const onWarning = (w: LogWarning): void => {
-    warnings.push(w);
     if (!json) process.stderr.write(`${warningLine(w)}\n`);
   };
-  const replay = new Replay({ onWarning });
-  const formats: string[] = [];
-  let applied: readonly ReplayWorkaround[] = [];
-  for (const file of files) {
-    const size = await logFileSize(file);
-    const progress = byteProgress(file, size);
-    const log = await openLogFile(file, openOptions(opts, onWarning, progress));
-    formats.push(log.format.id);
+  let expect: ExpectedValues | undefined;
+  if (opts.expect !== undefined) {
     try {
-      for await (const batch of log.batches) for (const e of batch) replay.add(e);
-      progress.finish();
+      expect = parseExpectedJson(readFileSync(opts.expect, 'utf8'));
     } catch (e) {
-      if (
-        opts.allowPartialTail === true &&
-        e instanceof ParseError &&
-        e.code === 'ERR_TRUNCATED' &&
-        e.incomplete
-      ) {
-        onWarning({
-          code: 'ERR_TRUNCATED',
-          message: `${file}: partial last record ignored (${e.completeRecords ?? 0} complete records replayed): ${e.message}`,
-          log: file,
-          offset: e.offset,
-        });
-      } else {
-        throw e;
-      }
-    } finally {
-      progress.abort();
+      throw e instanceof MrstackError ? e : fromErrno(e, opts.expect);
     }
   }
-  if (opts.expect !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(opts.expect, 'utf8');
-    } catch (e) {
-      throw fromErrno(e, opts.expect);
-    }
-    const expect = parseExpectedJson(text);
-    const allowed = opts.workaround === undefined ? [] : [opts.workaround];
-    applied = applyWorkarounds(replay, expect, allowed);
-    for (const w of applied) {
-      onWarning({
-        code: 'REPLAY_WORKAROUND',
-        message: `${w.register} reaches its expected value only with workaround ${w.id}: the log lacks the EV_EFI_ACTION events ${w.actions.map((a) => `"${a}"`).join(', ')}`,
-        log: files.join('+'),
-        register: w.register,
-      });
-    }
-    replay.check(expect, (m) => {
-      const w = findWorkaround(replay, m.register, expect, WORKAROUND_FAMILIES);
-      return w === undefined
-        ? undefined
-        : `the log may lack events the firmware extended: --workaround ${w.family} would apply ${w.id}`;
+  // One bar per file, drawn when that file's first bytes are read (files are read in order).
+  const bars: ByteProgress[] = [];
+  const sources: ReplayLogSource[] = [];
+  for (const path of files) {
+    const size = await logFileSize(path);
+    let bar: ByteProgress | undefined;
+    sources.push({
+      path,
+      open: {
+        onProgress: (n) => {
+          if (bar === undefined) bars.push((bar = byteProgress(path, size)));
+          bar.onProgress?.(n);
+        },
+      },
+      onRead: () => bar?.finish(),
     });
   }
-  const j = replayJson(formats, replay.result(), warnings);
-  return applied.length === 0
-    ? j
-    : {
-        ...j,
-        workarounds: applied.map((w) => ({
-          id: w.id,
-          register: w.register,
-          events: w.actions,
-        })),
-      };
+  try {
+    const r = await replayLogs(sources, {
+      ...openOptions(opts, onWarning),
+      ...(expect === undefined ? {} : { expect }),
+      ...(opts.workaround === undefined ? {} : { workarounds: [opts.workaround] }),
+      allowPartialTail: opts.allowPartialTail === true,
+    });
+    const j = replayJson(r.formats, r, r.warnings);
+    return r.workarounds.length === 0
+      ? j
+      : {
+          ...j,
+          workarounds: r.workarounds.map((w) => ({
+            id: w.id,
+            register: w.register,
+            events: w.actions,
+          })),
+        };
+  } finally {
+    for (const bar of bars) bar.abort();
+  }
 }
 
 function printReplayHuman(file: string, j: Record<string, unknown>): void {
@@ -377,9 +333,6 @@ function printReplayHuman(file: string, j: Record<string, unknown>): void {
 
 async function replayCommand(files: string[], opts: ReplayCliOptions): Promise<number> {
   if (files.length === 0) throw new UsageError('ERR_USAGE', 'log replay needs at least one file');
-  if (opts.workaround !== undefined && opts.expect === undefined) {
-    throw new UsageError('ERR_USAGE', '--workaround needs --expect (it only explains a mismatch)');
-  }
   if (opts.combine === true || files.length === 1) {
     const j = await replayFiles(files, opts);
     if (opts.json === true) printJson(j);
@@ -405,7 +358,7 @@ async function replayCommand(files: string[], opts: ReplayCliOptions): Promise<n
 async function convertCommand(file: string, opts: ConvertCliOptions): Promise<number> {
   const target = getLogFormat(opts.to);
   if (target.encode === undefined) {
-    throw new UsageError('ERR_UNSUPPORTED', `format ${target.id} cannot be written`);
+    throw new MrstackError('ERR_UNSUPPORTED', `format ${target.id} cannot be written`);
   }
   if (opts.json === true && opts.out === undefined) {
     throw new UsageError('ERR_USAGE', 'log convert --json needs --out FILE');
@@ -489,6 +442,7 @@ export function registerLog(program: Command): Command {
     )
     .addOption(pcrMapOption())
     .option('--register <name>', 'register of logs that do not name one (AAEL: default rtmr3)')
+    .option('--wide', 'full digests and data (no truncation to the terminal width)')
     .option('--json', 'JSON output')
     .action(action(parseCommand));
   const replay = log

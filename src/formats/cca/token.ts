@@ -20,8 +20,9 @@ import {
   type CoseSign1,
 } from './cose_sign1.js';
 
-/** CBOR tags and collection keys. */
+/** CBOR tags of the CCA attestation token (legacy and CMW collections, COSE_Sign1). */
 export const CCA_TAGS = { legacyCollection: 399, cmwCollection: 907, coseSign1: 18 } as const;
+/** Keys of the platform and realm tokens inside the CCA token collection. */
 export const CCA_KEYS = { platform: 44234, realm: 44241 } as const;
 
 /** Platform claim keys. */

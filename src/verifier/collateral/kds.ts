@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UsageError } from '../../errors.js';
 import { formatTcb, type SnpProduct, type SnpTcb } from '../../formats/snp/tcb.js';
-import { parseCrlWindow } from '../../formats/snp/kds_crl.js';
+import { parseCrl } from '../verify/x509/crl.js';
 import { absentItem, fetchedItem, type CollateralCache, type NewCachedItem } from './cache.js';
 import { PoliteFetcher } from './cache_http.js';
 import type { FetchResult } from './pcs.js';
@@ -159,7 +159,7 @@ export async function fetchSnpCollateral(o: SnpFetchOptions): Promise<FetchResul
 
 function crlNextUpdate(der: Uint8Array): string | undefined {
   try {
-    return parseCrlWindow(der).nextUpdate?.toISOString();
+    return parseCrl(der).nextUpdate?.toISOString();
   } catch {
     return undefined;
   }

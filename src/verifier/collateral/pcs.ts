@@ -8,7 +8,7 @@
  * @module
  */
 import { MrstackError, UsageError } from '../../errors.js';
-import { parseCrl } from '../verify/x509_chain.js';
+import { parseCrl } from '../verify/x509/crl.js';
 import { absentItem, fetchedItem, type CollateralCache, type NewCachedItem } from './cache.js';
 import { PoliteFetcher, type HttpResponse } from './cache_http.js';
 

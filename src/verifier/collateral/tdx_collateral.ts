@@ -19,8 +19,8 @@
 import { ParseError } from '../../errors.js';
 import { fromHex } from '../../bytes/hex.js';
 import { parsePemText } from '../../formats/tdx/pem_chain.js';
-import { parseCrl, type Crl } from '../verify/x509_chain.js';
-import { parseJsonText } from '../../formats/json/json_text.js';
+import { parseCrl, type Crl } from '../verify/x509/crl.js';
+import { jsonMemberSpans, parseJsonText } from '../../formats/json/json_text.js';
 
 /** One TCB level of a TCB info. */
 export interface TdxTcbLevel {
@@ -245,73 +245,43 @@ export function parseQeIdentity(v: unknown): QeIdentity {
   };
 }
 
-/**
- * The exact text of a top-level member's value (`{"tcbInfo":{…},"signature":…}`), scanning
- * strings and braces, so the signature can be checked over the bytes as served.
- */
-export function rawJsonMember(text: string, key: string): string | undefined {
-  const k = text.indexOf(`"${key}"`);
-  if (k < 0) return undefined;
-  let i = text.indexOf(':', k + key.length + 2);
-  if (i < 0) return undefined;
-  i++;
-  while (/\s/.test(text[i] ?? '')) i++;
-  const start = i;
-  if (text[i] !== '{') return undefined;
-  let depth = 0;
-  let inStr = false;
-  for (; i < text.length; i++) {
-    const ch = text[i];
-    if (inStr) {
-      if (ch === '\\') i++;
-      else if (ch === '"') inStr = false;
-    } else if (ch === '"') inStr = true;
-    else if (ch === '{') depth++;
-    else if (ch === '}') {
-      depth--;
-      if (depth === 0) return text.slice(start, i + 1);
-    }
-  }
-  return undefined;
-}
-
 function parseJson(text: string, field: string): unknown {
   return parseJsonText(text, field, { format: 'tdx-collateral', expected: 'JSON' });
 }
 
+/**
+ * A signed member of a PCS response (`{"tcbInfo":{…},"signature":"…"}`): the member's exact
+ * text is what the signature covers, and the value is parsed from that same text, so what is
+ * verified is what is used. (The whole document was parsed first, which refuses a duplicate
+ * member name anywhere, so there is exactly one such member.)
+ */
 function signedMember<T>(
   text: string,
+  whole: Obj,
   key: string,
   parse: (v: unknown) => T,
-  signatureHex: string | undefined,
 ): SignedJson<T> {
-  const raw = rawJsonMember(text, key);
-  if (raw === undefined) throw bad(key, `a "${key}" object`);
-  const whole = parseJson(text, key);
-  const sig =
-    signatureHex ??
-    (isObj(whole) && typeof whole['signature'] === 'string' ? whole['signature'] : undefined);
-  if (sig === undefined) throw bad(`${key}.signature`, 'a hex signature');
+  const span = jsonMemberSpans(text).get(key);
+  const sig = whole['signature'];
+  if (span === undefined) throw bad(key, `a "${key}" object`);
+  if (typeof sig !== 'string') throw bad('signature', 'a hex signature');
+  const raw = text.slice(span.start, span.end);
   return {
     raw: new Uint8Array(Buffer.from(raw, 'utf8')),
     signature: fromHex(sig, 'signature'),
-    value: parse(isObj(whole) ? whole[key] : undefined),
+    value: parse(parseJson(raw, key)),
   };
 }
 
 function crlFrom(data: Uint8Array, field: string): Crl {
   const text = Buffer.from(data).toString('latin1').trim();
-  if (text.startsWith('-----BEGIN X509 CRL-----')) {
-    const b64 = text.replace(/-----(BEGIN|END) X509 CRL-----/g, '').replace(/\s+/g, '');
-    return parseCrl(new Uint8Array(Buffer.from(b64, 'base64')), field);
-  }
   if (/^[0-9a-fA-F]+$/.test(text) && text.length % 2 === 0)
     return parseCrl(fromHex(text, field), field);
   return parseCrl(data, field);
 }
 
 function crlIssuerIsRoot(crl: Crl): boolean {
-  return Buffer.from(crl.issuerRaw).toString('latin1').includes('Root CA');
+  return crl.issuerCn.endsWith('Root CA');
 }
 
 /** Parses a QuoteCollateralV3 JSON object (dcap-qvl's layout). */
@@ -387,9 +357,9 @@ export function parseTdxCollateralFiles(files: ReadonlyMap<string, Uint8Array>):
         pckCrlChain = c.pckCrlIssuerChain.length > 0 ? c.pckCrlIssuerChain : pckCrlChain;
         rootCaCrl = c.rootCaCrl ?? rootCaCrl;
       } else if ('tcbInfo' in j) {
-        tcbInfo = signedMember(text, 'tcbInfo', parseTdxTcbInfo, undefined);
+        tcbInfo = signedMember(text, j, 'tcbInfo', parseTdxTcbInfo);
       } else if ('enclaveIdentity' in j) {
-        qeIdentity = signedMember(text, 'enclaveIdentity', parseQeIdentity, undefined);
+        qeIdentity = signedMember(text, j, 'enclaveIdentity', parseQeIdentity);
       }
     } else if (text.startsWith('-----BEGIN CERTIFICATE-----')) {
       const certs = parsePemText(text, name);

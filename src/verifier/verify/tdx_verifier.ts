@@ -24,7 +24,7 @@
  *
  * @module
  */
-import type { KeyObject, X509Certificate } from 'node:crypto';
+import { createPublicKey, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { MrstackError, VerifyError } from '../../errors.js';
 import { bytesEqual, concatBytes, toHex } from '../../bytes/hex.js';
 import { hash } from '../../crypto/hash.js';
@@ -35,12 +35,7 @@ import {
   tdxQuoteClaims,
   type TdxQuote,
 } from '../../formats/tdx/quote.js';
-import { parsePemText } from '../../formats/tdx/pem_chain.js';
-import {
-  parsePckExtension,
-  SGX_EXTENSION_OID,
-  type PckExtension,
-} from '../../formats/tdx/pck_extension.js';
+import { parsePckExtension, type PckExtension } from '../../formats/tdx/pck_extension.js';
 import {
   ResultBuilder,
   checkReportDataNonce,
@@ -50,20 +45,21 @@ import {
   type EvidenceVerifier,
   type ResolvedVerifyOptions,
 } from './evidence_result.js';
+import { parseCertificate, type Certificate } from './x509/certificate.js';
 import {
-  chainWindow,
-  checkCertValidity,
-  checkWindow,
-  isRevoked,
-  p256KeyFromRaw,
-  parseCertificate,
-  subjectName,
-  verifyCertChain,
-  verifyCrl,
-  verifyRawEcdsa,
-  type Crl,
-  type VerifiedChain,
-} from './x509_chain.js';
+  chainTimeWindow,
+  checkChainTimes,
+  validateChain,
+  type TrustAnchor,
+  type ValidatedChain,
+} from './x509/chain.js';
+import { checkCrl, checkTimeWindow, crlIssuerOf, isRevoked, type Crl } from './x509/crl.js';
+import { builtinAnchors, verifierAnchors } from './x509/anchors.js';
+import {
+  INTEL_PCK_PROFILE,
+  INTEL_TCB_SIGNING_PROFILE,
+  SGX_EXTENSION_OID,
+} from './x509/profiles.js';
 import { INTEL_SGX_ROOT_CA_PEM } from './tdx_roots.js';
 import { evaluateTdxTcb } from './tdx_tcb.js';
 import { parseTdxCollateralFiles, type TdxCollateral } from '../collateral/tdx_collateral.js';
@@ -80,54 +76,48 @@ export function looksLikeTdxQuote(d: Uint8Array): boolean {
 }
 
 /**
- * Reads the SGX extension of a PCK certificate.
- * @throws VerifyError `ERR_CHAIN_INVALID` when absent (the chain's leaf is no PCK certificate);
+ * Reads the SGX extension of a PCK certificate (found among its parsed extensions).
+ * @throws VerifyError `ERR_CERT_PROFILE` when absent (the leaf is no PCK certificate);
  *   ParseError when malformed
  */
-export function pckExtensionOf(cert: X509Certificate): PckExtension {
-  const ext = findExtension(cert.raw, SGX_EXTENSION_OID);
+export function pckExtensionOf(cert: Certificate): PckExtension {
+  const ext = cert.extensions.get(SGX_EXTENSION_OID);
   if (ext === undefined) {
     throw new VerifyError(
-      'ERR_CHAIN_INVALID',
-      `PCK certificate "${subjectName(cert)}" has no SGX extension (${SGX_EXTENSION_OID})`,
+      'ERR_CERT_PROFILE',
+      `PCK certificate "${cert.cn}" has no SGX extension (${SGX_EXTENSION_OID})`,
+      { details: { rule: 'required_extension', position: 0, subject: cert.subject } },
     );
   }
-  return parsePckExtension(ext);
+  return parsePckExtension(ext.value);
 }
 
-/** The value (inner DER) of an extension, found by its OID's DER bytes inside the certificate. */
-function findExtension(der: Uint8Array, oid: string): Uint8Array | undefined {
-  const p = oid.split('.').map(Number);
-  const body: number[] = [p[0]! * 40 + p[1]!];
-  for (const n of p.slice(2)) {
-    const chunk = [n & 0x7f];
-    let v = Math.floor(n / 128);
-    while (v > 0) {
-      chunk.unshift((v & 0x7f) | 0x80);
-      v = Math.floor(v / 128);
-    }
-    body.push(...chunk);
+/** A P-256 public key from raw X‖Y (64 bytes), imported as a JWK (faster than SPKI DER). */
+function p256KeyFromRaw(xy: Uint8Array): KeyObject {
+  const b = Buffer.from(xy.buffer, xy.byteOffset, xy.byteLength);
+  return createPublicKey({
+    key: {
+      kty: 'EC',
+      crv: 'P-256',
+      x: b.subarray(0, 32).toString('base64url'),
+      y: b.subarray(32, 64).toString('base64url'),
+    },
+    format: 'jwk',
+  });
+}
+
+/** Verifies a raw r‖s ECDSA P-256/SHA-256 signature (quotes, QE reports, Intel's JSON). */
+function verifyRawEcdsa(key: KeyObject, data: Uint8Array, rs: Uint8Array): boolean {
+  try {
+    return nodeVerify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, rs);
+  } catch {
+    return false;
   }
-  const needle = Buffer.from([0x06, body.length, ...body]);
-  const buf = Buffer.from(der.buffer, der.byteOffset, der.byteLength);
-  let at = buf.indexOf(needle);
-  if (at < 0) return undefined;
-  at += needle.length;
-  if (buf[at] === 0x01) at += 3; // critical BOOLEAN
-  if (buf[at] !== 0x04) return undefined;
-  at++;
-  let len = buf[at++]!;
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + buf[at++]!;
-  }
-  return new Uint8Array(buf.subarray(at, at + len));
 }
 
 /** A verified PCK chain with its leaf key and SGX extension (cached per chain). */
 interface PckEntry {
-  readonly chain: VerifiedChain;
+  readonly chain: ValidatedChain;
   readonly leafKey: KeyObject;
   readonly pck: PckExtension;
   readonly rootName: string;
@@ -144,18 +134,27 @@ interface PckEntry {
 
 /** Collateral signatures checked once per collateral object and root set. */
 interface CollateralEntry {
-  readonly tcbChain: VerifiedChain;
-  readonly qeChain: VerifiedChain;
+  readonly tcbChain: ValidatedChain;
+  readonly qeChain: ValidatedChain;
   readonly tcbSigOk: boolean;
   readonly qeSigOk: boolean;
   readonly window: { readonly notBefore: number; readonly notAfter: number };
 }
 
 /** Re-checks validity at `at` only when `at` leaves the window where all certificates hold. */
-function recheck(certs: readonly X509Certificate[], w: CollateralEntry['window'], at: Date): void {
+function recheck(chains: readonly ValidatedChain[], w: CollateralEntry['window'], at: Date): void {
   const t = at.getTime();
   if (t >= w.notBefore && t <= w.notAfter) return;
-  for (const c of certs) checkCertValidity(c, at);
+  for (const c of chains) checkChainTimes(c, at);
+}
+
+/** The window where every certificate of the chains holds. */
+function windowOf(chains: readonly ValidatedChain[]): CollateralEntry['window'] {
+  const ws = chains.map(chainTimeWindow);
+  return {
+    notBefore: Math.max(...ws.map((w) => w.notBefore)),
+    notAfter: Math.min(...ws.map((w) => w.notAfter)),
+  };
 }
 
 /** Options fixed for a verifier instance (the trust configuration). */
@@ -181,24 +180,14 @@ export interface TdxVerifyOptions {
   readonly limits?: Limits;
 }
 
-function anchorsFrom(list: readonly Uint8Array[] | undefined): X509Certificate[] {
-  if (list === undefined || list.length === 0) {
-    return [parseCertificate(new Uint8Array(Buffer.from(INTEL_SGX_ROOT_CA_PEM)), 'intel-sgx-root')];
-  }
-  return list.flatMap((b, i) => {
-    const text = Buffer.from(b).toString('latin1');
-    if (text.includes('-----BEGIN CERTIFICATE-----')) {
-      return parsePemText(text, `trust_anchor[${i}]`).map((d) =>
-        parseCertificate(d, `trust_anchor[${i}]`),
-      );
-    }
-    return [parseCertificate(b, `trust_anchor[${i}]`)];
-  });
+/** The Intel SGX Root CA as an anchor. */
+function intelRoots(): readonly TrustAnchor[] {
+  return builtinAnchors('intel-sgx-root', [INTEL_SGX_ROOT_CA_PEM]);
 }
 
 /** A TDX quote verifier with a fixed trust configuration and caches. */
 export class TdxQuoteVerifier {
-  readonly #anchors: readonly X509Certificate[];
+  readonly #callerAnchors: readonly Uint8Array[] | undefined;
   readonly #trustEmulated: boolean;
   readonly #cacheSize: number;
   readonly #cacheQe: boolean;
@@ -206,33 +195,31 @@ export class TdxQuoteVerifier {
   readonly #akCache = new Map<string, KeyObject>();
   #lastAk: { readonly raw: Uint8Array; readonly key: KeyObject } | undefined;
   readonly #collCache = new WeakMap<TdxCollateral, CollateralEntry>();
-  /** CRL signatures already checked, per CRL object and issuer certificate. */
-  readonly #crlSigCache = new WeakMap<Crl, WeakMap<X509Certificate, boolean>>();
+  /** CRLs already checked (issuer and signature), per CRL object and issuer key. */
+  readonly #crlSigCache = new WeakMap<Crl, WeakSet<KeyObject>>();
 
-  /** Verifies a CRL by its issuer (signature cached) and its window at `at`. */
-  #verifyCrl(crl: Crl, issuer: X509Certificate, at: Date, what: string): void {
-    let byIssuer = this.#crlSigCache.get(crl);
-    if (byIssuer === undefined) {
-      byIssuer = new WeakMap();
-      this.#crlSigCache.set(crl, byIssuer);
+  /** Checks a CRL against its issuer (cached once it passed) and its window at `at`. */
+  #verifyCrl(crl: Crl, issuer: ReturnType<typeof crlIssuerOf>, at: Date, what: string): void {
+    let ok = this.#crlSigCache.get(crl);
+    if (ok === undefined) {
+      ok = new WeakSet();
+      this.#crlSigCache.set(crl, ok);
     }
-    const known = byIssuer.get(issuer);
-    if (known === true) {
-      checkWindow(what, crl.thisUpdate, crl.nextUpdate, at);
+    if (ok.has(issuer.key) && crl.nextUpdate !== undefined) {
+      checkTimeWindow(what, crl.thisUpdate, crl.nextUpdate, at);
       return;
     }
-    try {
-      verifyCrl(crl, issuer, at, what);
-      byIssuer.set(issuer, true);
-    } catch (e) {
-      if (e instanceof MrstackError && e.code !== 'ERR_SIGNATURE_INVALID')
-        byIssuer.set(issuer, true);
-      throw e;
-    }
+    checkCrl(crl, issuer, at, what);
+    ok.add(issuer.key);
+  }
+
+  /** The anchors for chains whose certificates are `supplied`. */
+  #anchors(supplied: readonly Certificate[]): TrustAnchor[] {
+    return verifierAnchors(intelRoots(), this.#callerAnchors, supplied, this.#trustEmulated);
   }
 
   constructor(config: TdxVerifierConfig = {}) {
-    this.#anchors = anchorsFrom(config.trustAnchors);
+    this.#callerAnchors = config.trustAnchors;
     this.#trustEmulated = config.trustEmulated === true;
     this.#cacheSize = config.cacheSize ?? 1024;
     this.#cacheQe = config.cacheQeReports ?? true;
@@ -271,26 +258,27 @@ export class TdxQuoteVerifier {
     const key = q.certificationData.pckChainPem;
     const hit = this.#pckCache.get(key);
     if (hit !== undefined) {
-      recheck(hit.chain.certificates, hit.window, at);
+      recheck([hit.chain], hit.window, at);
       return hit;
     }
     const certs = decodePckChain(q.certificationData).map((d, i) =>
       parseCertificate(d, `pck_chain[${i}]`),
     );
-    const chain = verifyCertChain(certs, {
+    const chain = validateChain({
+      leaf: certs[0]!,
+      intermediates: certs.slice(1),
+      profile: INTEL_PCK_PROFILE,
+      anchors: this.#anchors(certs),
       at,
-      anchors: this.#anchors,
-      trustEmulated: this.#trustEmulated,
-      what: 'PCK chain',
+      ordered: true,
     });
-    const leaf = certs[0]!;
-    const pck = pckExtensionOf(leaf);
-    const partial = { chain, leafKey: leaf.publicKey, pck };
+    const pck = pckExtensionOf(chain.leaf);
+    const partial = { chain, leafKey: chain.leaf.publicKey, pck };
     const entry: PckEntry = {
       ...partial,
-      rootName: subjectName(chain.root),
+      rootName: chain.anchor.certificate?.cn ?? chain.anchor.subject,
       claims: pckClaims(partial),
-      window: chainWindow(chain.certificates),
+      window: windowOf([chain]),
       qeVerified: new Set(),
     };
     if (this.#pckCache.size >= this.#cacheSize) {
@@ -304,27 +292,34 @@ export class TdxQuoteVerifier {
   #collateralEntry(c: TdxCollateral, at: Date): CollateralEntry {
     const hit = this.#collCache.get(c);
     if (hit !== undefined) {
-      recheck([...hit.tcbChain.certificates, ...hit.qeChain.certificates], hit.window, at);
+      recheck([hit.tcbChain, hit.qeChain], hit.window, at);
       return hit;
     }
-    const chainOf = (ders: readonly Uint8Array[], what: string): VerifiedChain =>
-      verifyCertChain(
-        ders.map((d, i) => parseCertificate(d, `${what}[${i}]`)),
-        { at, anchors: this.#anchors, trustEmulated: this.#trustEmulated, what },
-      );
+    const chainOf = (ders: readonly Uint8Array[], what: string): ValidatedChain => {
+      const certs = ders.map((d, i) => parseCertificate(d, `${what}[${i}]`));
+      if (certs.length === 0)
+        throw new MrstackError('ERR_COLLATERAL_MISSING', `the collateral has no ${what}`);
+      return validateChain({
+        leaf: certs[0]!,
+        intermediates: certs.slice(1),
+        profile: INTEL_TCB_SIGNING_PROFILE,
+        anchors: this.#anchors(certs),
+        at,
+      });
+    };
     const tcbChain = chainOf(c.tcbInfoIssuerChain, 'TCB info issuer chain');
     const qeChain =
       c.qeIdentityIssuerChain.length > 0
         ? chainOf(c.qeIdentityIssuerChain, 'QE identity issuer chain')
         : tcbChain;
-    const sigOk = (chain: VerifiedChain, raw: Uint8Array, sig: Uint8Array): boolean =>
-      verifyRawEcdsa(chain.certificates[0]!.publicKey, raw, sig);
+    const sigOk = (chain: ValidatedChain, raw: Uint8Array, sig: Uint8Array): boolean =>
+      verifyRawEcdsa(chain.leaf.publicKey, raw, sig);
     const entry: CollateralEntry = {
       tcbChain,
       qeChain,
       tcbSigOk: sigOk(tcbChain, c.tcbInfo.raw, c.tcbInfo.signature),
       qeSigOk: sigOk(qeChain, c.qeIdentity.raw, c.qeIdentity.signature),
-      window: chainWindow([...tcbChain.certificates, ...qeChain.certificates]),
+      window: windowOf([tcbChain, qeChain]),
     };
     this.#collCache.set(c, entry);
     return entry;
@@ -382,8 +377,9 @@ export class TdxQuoteVerifier {
     try {
       pck = this.#pckEntry(q, at);
       b.ok('pck_chain');
-      b.trust = { root: pck.rootName, emulated: pck.chain.emulated };
-      if (pck.chain.emulated)
+      const emulated = pck.chain.anchor.emulated === true;
+      b.trust = { root: pck.rootName, emulated };
+      if (emulated)
         b.warnings.push('the PCK chain ends in an mrstack emulated root (trusted on request)');
     } catch (e) {
       b.failWith('pck_chain', e);
@@ -425,20 +421,25 @@ export class TdxQuoteVerifier {
   }
 
   #checkCollateral(b: ResultBuilder, c: TdxCollateral, pck: PckEntry, q: TdxQuote, at: Date): void {
-    const certs = pck.chain.certificates;
-    // Root CA CRL: signed by the root; lists none of the chain's CAs.
+    const path = pck.chain.path;
+    const anchor = pck.chain.anchor;
+    const rootIssuer =
+      anchor.certificate === undefined
+        ? { subject: anchor.subject, key: anchor.key }
+        : crlIssuerOf(anchor.certificate);
+    // Root CA CRL: issued by the root; lists none of the chain's CAs.
     if (c.rootCaCrl === undefined) b.skip('root_ca_crl', 'collateral has no root CA CRL');
     else {
       try {
-        this.#verifyCrl(c.rootCaCrl, pck.chain.root, at, 'root CA CRL');
-        const revoked = certs.find((x) => isRevoked(c.rootCaCrl!, x) && x !== certs[0]);
+        this.#verifyCrl(c.rootCaCrl, rootIssuer, at, 'root CA CRL');
+        const revoked = path.slice(1).find((x) => isRevoked(c.rootCaCrl!, x));
         if (revoked !== undefined) {
           b.fail(
             'root_ca_crl',
             'ERR_CERT_REVOKED',
-            `"${subjectName(revoked)}" is revoked by the root CA CRL`,
+            `"${revoked.cn}" is revoked by the root CA CRL`,
             {
-              serial: revoked.serialNumber.toLowerCase(),
+              serial: revoked.serial,
             },
           );
         } else b.ok('root_ca_crl');
@@ -446,23 +447,15 @@ export class TdxQuoteVerifier {
         b.failWith('root_ca_crl', e);
       }
     }
-    // PCK CRL: signed by the PCK CA that issued the leaf; must not list the leaf.
+    // PCK CRL: issued by the PCK CA that issued the leaf; must not list the leaf.
     if (c.pckCrl === undefined) b.skip('pck_crl', 'collateral has no PCK CRL');
     else {
       try {
-        const ca = certs[1];
-        if (ca === undefined)
-          throw new MrstackError('ERR_CHAIN_INVALID', 'PCK chain has no CA to check the PCK CRL');
-        this.#verifyCrl(c.pckCrl, ca, at, 'PCK CRL');
-        if (isRevoked(c.pckCrl, certs[0]!)) {
-          b.fail(
-            'pck_crl',
-            'ERR_CERT_REVOKED',
-            `PCK certificate ${certs[0]!.serialNumber.toLowerCase()} is revoked`,
-            {
-              serial: certs[0]!.serialNumber.toLowerCase(),
-            },
-          );
+        this.#verifyCrl(c.pckCrl, crlIssuerOf(path[1]!), at, 'PCK CRL');
+        if (isRevoked(c.pckCrl, path[0]!)) {
+          b.fail('pck_crl', 'ERR_CERT_REVOKED', `PCK certificate ${path[0]!.serial} is revoked`, {
+            serial: path[0]!.serial,
+          });
         } else b.ok('pck_crl');
       } catch (e) {
         b.failWith('pck_crl', e);
@@ -472,13 +465,9 @@ export class TdxQuoteVerifier {
     let collOk = true;
     try {
       const e = this.#collateralEntry(c, at);
-      const signer = e.tcbChain.certificates[0]!;
+      const signer = e.tcbChain.leaf;
       if (c.rootCaCrl !== undefined && isRevoked(c.rootCaCrl, signer)) {
-        b.fail(
-          'tcb_info',
-          'ERR_CERT_REVOKED',
-          `TCB signing certificate "${subjectName(signer)}" is revoked`,
-        );
+        b.fail('tcb_info', 'ERR_CERT_REVOKED', `TCB signing certificate "${signer.cn}" is revoked`);
         collOk = false;
       }
       const ti = c.tcbInfo.value;
@@ -487,7 +476,7 @@ export class TdxQuoteVerifier {
         collOk = false;
       } else {
         try {
-          checkWindow('TCB info', ti.issueDate, ti.nextUpdate, at);
+          checkTimeWindow('TCB info', ti.issueDate, ti.nextUpdate, at);
           b.ok('tcb_info');
         } catch (err) {
           b.failWith('tcb_info', err);
@@ -500,7 +489,7 @@ export class TdxQuoteVerifier {
         collOk = false;
       } else {
         try {
-          checkWindow('QE identity', qi.issueDate, qi.nextUpdate, at);
+          checkTimeWindow('QE identity', qi.issueDate, qi.nextUpdate, at);
           b.ok('qe_identity');
         } catch (err) {
           b.failWith('qe_identity', err);
@@ -550,9 +539,8 @@ export class TdxQuoteVerifier {
 }
 
 function pckClaims(e: Pick<PckEntry, 'chain' | 'pck'>): Record<string, unknown> {
-  const leaf = e.chain.certificates[0]!;
-  const ca = e.chain.certificates[1];
-  const caName = ca === undefined ? '' : subjectName(ca);
+  const leaf = e.chain.leaf;
+  const caName = e.chain.path[1]?.cn ?? '';
   return {
     fmspc: e.pck.fmspc,
     pce_id: e.pck.pceId,
@@ -566,9 +554,9 @@ function pckClaims(e: Pick<PckEntry, 'chain' | 'pck'>): Record<string, unknown> 
       : { platform_instance_id: e.pck.platformInstanceId }),
     ...(e.pck.configuration === undefined ? {} : { configuration: e.pck.configuration }),
     ca: /Platform/i.test(caName) ? 'platform' : /Processor/i.test(caName) ? 'processor' : caName,
-    serial: leaf.serialNumber.toLowerCase(),
-    not_before: new Date(leaf.validFrom).toISOString(),
-    not_after: new Date(leaf.validTo).toISOString(),
+    serial: leaf.serial,
+    not_before: leaf.notBefore.toISOString(),
+    not_after: leaf.notAfter.toISOString(),
   };
 }
 
@@ -621,14 +609,10 @@ export const TDX_VERIFIER: EvidenceVerifier = {
         sgx_tcb_components: e.sgxTcbComponents,
         ppid: e.ppid,
         sgx_type: e.sgxType,
-        issuer:
-          leaf.issuer
-            .split('\n')
-            .find((l) => l.startsWith('CN='))
-            ?.slice(3) ?? leaf.issuer,
-        serial: leaf.serialNumber.toLowerCase(),
-        not_before: new Date(leaf.validFrom).toISOString(),
-        not_after: new Date(leaf.validTo).toISOString(),
+        issuer: leaf.issuerCn === '' ? leaf.issuer : leaf.issuerCn,
+        serial: leaf.serial,
+        not_before: leaf.notBefore.toISOString(),
+        not_after: leaf.notAfter.toISOString(),
       };
     } catch (err) {
       if (!(err instanceof MrstackError)) throw err;

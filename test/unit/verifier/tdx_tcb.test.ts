@@ -1,12 +1,13 @@
 // TDX TCB evaluation (QVL's algorithm) on real TCB info: go-tdx-guest's v4/v5 cases and the
 // convergence rules of Intel's QVL (TcbLevelCheck / convergeTcbStatus).
+import { jsonMemberSpans } from '../../../src/formats/json/json_text.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { verify as nodeVerify, X509Certificate } from 'node:crypto';
 import { fixture } from '../../_support/paths.js';
 import { parseTdxQuote } from '../../../src/formats/tdx/quote.js';
-import { parseCertificate } from '../../../src/verifier/verify/x509_chain.js';
+import { parseCertificate } from '../../../src/verifier/verify/x509/certificate.js';
 import { pckExtensionOf } from '../../../src/verifier/verify/tdx_verifier.js';
 import {
   convergeTcbStatus,
@@ -18,7 +19,6 @@ import {
   parseQeIdentity,
   parseTdxCollateralFiles,
   parseTdxTcbInfo,
-  rawJsonMember,
   type QeIdentity,
   type TdxTcbInfo,
 } from '../../../src/verifier/collateral/tdx_collateral.js';
@@ -104,7 +104,9 @@ test('TDX-2 v5 with its TCB info: UpToDate at TCB date 2024-11-13, module TDX_01
 });
 
 test('the v5 TCB info signature verifies with the re-issued TCB signing certificate (2025–2032)', () => {
-  const raw = rawJsonMember(text('gotdx-v5-sample.tcbinfo-90c06f000000.json'), 'tcbInfo')!;
+  const doc = text('gotdx-v5-sample.tcbinfo-90c06f000000.json');
+  const span = jsonMemberSpans(doc).get('tcbInfo')!;
+  const raw = doc.slice(span.start, span.end);
   const sig = (
     JSON.parse(text('gotdx-v5-sample.tcbinfo-90c06f000000.json')) as { signature: string }
   ).signature;

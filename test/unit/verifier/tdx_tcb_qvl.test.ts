@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fixture } from '../../_support/paths.js';
 import { parseTdxQuote } from '../../../src/formats/tdx/quote.js';
-import { parseCertificate } from '../../../src/verifier/verify/x509_chain.js';
+import { parseCertificate } from '../../../src/verifier/verify/x509/certificate.js';
 import { pckExtensionOf } from '../../../src/verifier/verify/tdx_verifier.js';
 import { evaluateTdxTcb, matchTdxTcbLevel } from '../../../src/verifier/verify/tdx_tcb.js';
 import {

@@ -10,7 +10,7 @@ import {
   encodePckExtension,
   parsePckExtension,
 } from '../../../../src/formats/tdx/pck_extension.js';
-import { parseCertificate } from '../../../../src/verifier/verify/x509_chain.js';
+import { parseCertificate } from '../../../../src/verifier/verify/x509/certificate.js';
 import { pckExtensionOf } from '../../../../src/verifier/verify/tdx_verifier.js';
 
 const leafOf = (name: string): ReturnType<typeof parseCertificate> =>

@@ -1,0 +1,150 @@
+/**
+ * What appraisal reads and returns (DESIGN §6.3): the claims verify proved, what replay proved,
+ * and the appraisal with its findings. Appraisal never reads evidence bytes itself; the adapter
+ * in `proven_claims.ts` builds these from a verify result, so a claim reaches a rule only with
+ * the proof state verify gave it.
+ *
+ * @module
+ */
+import type { HashAlg } from '../../crypto/hash_alg.js';
+import type { Finding, FindingStatus } from './finding.js';
+
+/** How a piece of verification came out: proved, disproved, not done, or waived by the caller. */
+export type ProofState = 'ok' | 'failed' | 'skipped' | 'relaxed';
+
+/** The evidence kinds appraisal judges (a bundle is judged as its report's kind plus layers). */
+export type AppraisedKind = 'tdx' | 'snp' | 'tpm' | 'cca';
+
+/** The claims of one piece of verified evidence, with the proof state of what backs them. */
+export interface ProvenClaims {
+  readonly kind: AppraisedKind;
+  /**
+   * The evidence's signatures chain to a trusted anchor (or pinned key) and its structure is
+   * bound: only then are {@link ProvenClaims.values} judged at all.
+   */
+  readonly signature: ProofState;
+  /** Claims by DESIGN §7 name (bytes as Uint8Array), as verify decoded them from signed bytes. */
+  readonly values: Readonly<Record<string, unknown>>;
+  /** The caller's nonce check: `skipped` without a nonce, `relaxed` when the caller waived it. */
+  readonly nonce: ProofState;
+  /** The TCB evaluation (collateral): `skipped`/`relaxed` without collateral. */
+  readonly tcb: ProofState;
+  /** TCB status name (Intel's names for TDX; `UpToDate`/`OutOfDate`/`Revoked` for emulated). */
+  readonly tcbStatus?: string;
+  readonly advisories?: readonly string[];
+  /** Checks the caller relaxed (`collateral`, `crl`, `nonce` …), as verify lists them. */
+  readonly relaxed: readonly string[];
+  /** Skipped checks with their reason. */
+  readonly skipped: Readonly<Record<string, string>>;
+  /** The anchor was an mrstack emulated root. */
+  readonly emulated: boolean;
+}
+
+/** One register as replay proved it. */
+export interface ReplayedRegister {
+  /** Kernel name (`rtmr1`, `pcr10`, `rem0`, a vMR name). */
+  readonly name: string;
+  readonly alg: HashAlg;
+  /** The value the log replays to (the reported value when consistent). */
+  readonly value: Uint8Array;
+  /**
+   * `ok`: the log replayed to the value the verified report carries; `failed`: it did not;
+   * `skipped`: there was no verified value to replay against (log-only appraisal).
+   */
+  readonly proof: ProofState;
+  /** The reported value when it differs from the replayed one. */
+  readonly reported?: Uint8Array;
+  /** The log that was replayed, and its first record that diverged (when known). */
+  readonly log?: string;
+  readonly divergence?: { readonly record: number; readonly offset: number };
+  /** The layer the register belongs to. */
+  readonly layer: 'firmware-log' | 'physical' | 'vmr';
+}
+
+/** One tenant event (agent bundle) with its replay state. */
+export interface ReplayedTenantEvent {
+  /** The vMR the event was appended to. */
+  readonly vmr: string;
+  readonly domain: string;
+  readonly operation: string;
+  readonly content: string;
+  /** 1-based record number in the tenant log. */
+  readonly record: number;
+  /** `verified`: covered by the reported value; `pending`: appended after it. */
+  readonly state: 'verified' | 'pending';
+  readonly log: string;
+}
+
+/** One IMA measurement-list entry as appraisal reads it. */
+export interface ImaRecord {
+  /** 0-based entry index in its list. */
+  readonly record: number;
+  /** Byte offset (binary list) or line number (ascii list), as the list reports it. */
+  readonly offset: number;
+  readonly template: string;
+  /** The file path (`n-ng`/`n`), or the buffer's name for `ima-buf`. */
+  readonly path: string;
+  /** The file digest's algorithm (`sha256` …), as the `d-ng` field names it. */
+  readonly digestAlg: string;
+  /** The file digest (hex, lower case). */
+  readonly digest: string;
+  /** `ima-sig`: the signature field (an IMA xattr: type 3 = digital signature v2). */
+  readonly signature?: Uint8Array;
+  /** `ima-buf`: the buffer. */
+  readonly buf?: Uint8Array;
+  /** A measurement violation (all-zero template hash). */
+  readonly violation: boolean;
+}
+
+/** An IMA list handed to appraisal. */
+export interface ImaInput {
+  readonly log: string;
+  /**
+   * `ok`: the list replayed to a register the verified evidence carries (PCR10, `mr_ima`);
+   * `skipped`: no quote vouches for it (log-only appraisal).
+   */
+  readonly proof: ProofState;
+  /** The PCR/vMR it replays into. */
+  readonly register?: string;
+  readonly entries: Iterable<ImaRecord>;
+}
+
+/** What replay proved, as appraisal reads it. */
+export interface ReplayedEvidence {
+  readonly registers: readonly ReplayedRegister[];
+  readonly tenantEvents: readonly ReplayedTenantEvent[];
+  readonly ima?: readonly ImaInput[];
+}
+
+/** Options of `appraise`. */
+export interface AppraiseOptions {
+  /** Appraisal time (policy reference-value expiry, RVPS `expiration`). */
+  readonly at: Date;
+  /** Extra IMA signature keys (`--ima-key`), as SPKI DER or PEM bytes each. */
+  readonly imaKeys?: readonly Uint8Array[];
+}
+
+/** IMA counts of one appraisal (for tables and the HTML page). */
+export interface ImaCounts {
+  readonly entries: number;
+  readonly matched: number;
+  readonly signed: number;
+  readonly excluded: number;
+  readonly unknown: number;
+  readonly mismatched: number;
+  readonly violations: number;
+}
+
+/** The outcome of `appraise`. */
+export interface Appraisal {
+  /** The verdict ({@link appraisalStatus} of the findings). */
+  readonly status: FindingStatus;
+  /** Findings, failures first (contraindicated, warning, none, affirming), each in input order. */
+  readonly findings: readonly Finding[];
+  /** `<name>@sha256:<digest>` of the policy applied. */
+  readonly policyId: string;
+  readonly kind: AppraisedKind | 'ima-log';
+  /** The appraisal time (ISO-8601). */
+  readonly at: string;
+  readonly ima?: ImaCounts;
+}

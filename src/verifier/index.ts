@@ -1,0 +1,248 @@
+/**
+ * `mrstack/verifier`: evidence verification (signatures, chains, TCB), bundle replay and
+ * collateral. It loads no agent, provider, FUSE or service code (a meta-test checks).
+ * Named re-exports only, no logic; the package's `exports` map blocks deep imports, so this file
+ * is the layer's public surface.
+ *
+ * @module
+ */
+
+// errors and limits, shared by every layer
+export {
+  ERROR_CODES,
+  MrstackError,
+  ParseError,
+  UsageError,
+  ProviderError,
+  ReplayError,
+  VerifyError,
+  PolicyError,
+  AgentError,
+  isMrstackError,
+  describeCode,
+} from '../errors.js';
+export type { ErrorCode, ExitCode, CodeInfo, ParseErrorCode, FormatId } from '../errors.js';
+export { DEFAULT_LIMITS, withLimits } from '../limits.js';
+export type { Limits } from '../limits.js';
+
+export {
+  EVIDENCE_VERIFIERS,
+  decodeEvidenceInput,
+  detectEvidenceKind,
+  showEvidence,
+  verifyEvidence,
+} from './verify/evidence.js';
+export type { ReportEnvelope, DecodedEvidenceInput } from './verify/evidence.js';
+export { renderEvidenceResult } from './verify/render_result.js';
+export type { RenderOptions } from './verify/render_result.js';
+export {
+  EVIDENCE_KINDS,
+  ResultBuilder,
+  checkReportDataNonce,
+  reportDataBinding,
+} from './verify/evidence_result.js';
+export type {
+  EvidenceKind,
+  EvidenceIssue,
+  CheckOutcome,
+  TrustInfo,
+  EvidenceResult,
+  EvidenceShowResult,
+  CollateralInput,
+  VerifyEvidenceOptions,
+  ResolvedVerifyOptions,
+  EvidenceVerifier,
+} from './verify/evidence_result.js';
+export {
+  TdxQuoteVerifier,
+  TDX_VERIFIER,
+  looksLikeTdxQuote,
+  pckExtensionOf,
+} from './verify/tdx_verifier.js';
+export type { TdxVerifierConfig, TdxVerifyOptions } from './verify/tdx_verifier.js';
+export {
+  TCB_STATUS,
+  evaluateTdxTcb,
+  matchTdxTcbLevel,
+  convergeTcbStatus,
+  checkQeIdentity,
+} from './verify/tdx_tcb.js';
+export type { TdxTcbInput, TdxTcbEvaluation } from './verify/tdx_tcb.js';
+export { INTEL_SGX_ROOT_CA_PEM } from './verify/tdx_roots.js';
+export {
+  EMULATED_ROOT_ORGANIZATION,
+  parseCertificate,
+  verifyCertChain,
+  parseCrl,
+  verifyCrl,
+  isRevoked,
+  isEmulatedRoot,
+} from './verify/x509_chain.js';
+export type { VerifiedChain, ChainOptions, Crl } from './verify/x509_chain.js';
+export {
+  verifySnpReport,
+  verifyParsedSnpReport,
+  showSnpReport,
+  snpSignatureValid,
+  SNP_VERIFIER,
+  SNP_CHECKS,
+} from './verify/snp.js';
+export type { SnpVerifyOptions } from './verify/snp.js';
+export { SnpChainCache, loadCertificates } from './verify/snp.js';
+export type { SnpVerifiedChain, ChainLink } from './verify/snp.js';
+export { AMD_ROOTS } from './verify/snp_roots.js';
+export type { AmdProductCerts } from './verify/snp_roots.js';
+export { checkHclBinding, hclAkPublicKey, checkHclAkMatches } from './verify/binding_hcl.js';
+export { checkSvsmBinding, svsmReportData, svsmVtpmEkPublic } from './verify/binding_svsm.js';
+export {
+  verifyCcaToken,
+  loadCcaTrustAnchors,
+  realmPublicKey,
+  coseSignatureValid,
+  CCA_VERIFIER,
+} from './verify/cca.js';
+export type { CcaVerifyOptions, CcaTrustAnchor } from './verify/cca.js';
+export {
+  verifyTpmQuote,
+  parsePcrValues,
+  akFromBytes,
+  loadAkPublicKey,
+  pssSaltLength,
+  selectedPcrValues,
+  TPM_QUOTE_VERIFIER,
+} from './verify/tpm_quote.js';
+export type {
+  TpmQuoteInput,
+  TpmQuoteResult,
+  TpmQuoteClaims,
+  TpmQuoteIssue,
+  PcrValues,
+  AkInput,
+} from './verify/tpm_quote.js';
+export { BUNDLE_VERIFIER } from './verify/bundle.js';
+export { replayBundle, replayFirmwareLog } from './replay/bundle_replay.js';
+export type {
+  FirmwareReplay,
+  CheckpointSeen,
+  ReportedValues,
+  BundleReplayOptions,
+  BundleReplayResult,
+  LayerIssue,
+  TenantEventView,
+} from './replay/bundle_replay.js';
+export {
+  parseTdxCollateralFiles,
+  parseQuoteCollateralV3,
+  parseTdxTcbInfo,
+  parseQeIdentity,
+} from './collateral/tdx_collateral.js';
+export type {
+  TdxCollateral,
+  TdxTcbInfo,
+  TdxTcbLevel,
+  QeIdentity,
+  IsvTcbLevel,
+  TdxModuleIdentity,
+  SignedJson,
+} from './collateral/tdx_collateral.js';
+export {
+  CollateralCache,
+  defaultCollateralCacheDir,
+  COLLATERAL_META_FORMAT,
+} from './collateral/cache.js';
+export type { CacheEntryMeta, CachedItem, NewCachedItem } from './collateral/cache.js';
+export { PoliteFetcher, retryAfterMs } from './collateral/cache_http.js';
+export type { PoliteFetcherOptions, HttpResponse } from './collateral/cache_http.js';
+export { fetchTdxCollateral, INTEL_PCS_URL } from './collateral/pcs.js';
+export type { TdxFetchOptions, FetchResult } from './collateral/pcs.js';
+export { fetchSnpCollateral, kdsVcekUrl, AMD_KDS_URL } from './collateral/kds.js';
+export type { SnpFetchOptions } from './collateral/kds.js';
+
+// verifier/appraise: findings, finding ids, appraisal inputs (DESIGN §6.3)
+export {
+  FINDING_IDS,
+  FINDING_STATUSES,
+  appraisalStatus,
+  findingIdInfo,
+  replayFindingId,
+} from './appraise/finding.js';
+export type {
+  Finding,
+  FindingId,
+  FindingIdInfo,
+  FindingIdKey,
+  FindingLayer,
+  FindingStatus,
+  FindingSubject,
+  FindingWhere,
+} from './appraise/finding.js';
+export type {
+  Appraisal,
+  AppraisedKind,
+  AppraiseOptions,
+  ImaCounts,
+  ImaInput,
+  ImaRecord,
+  ProofState,
+  ProvenClaims,
+  ReplayedEvidence,
+  ReplayedRegister,
+  ReplayedTenantEvent,
+} from './appraise/appraisal_input.js';
+
+// verifier/result: EAR (AR4SI trust vectors, the veraison 2023 profile), keys, tokens (DESIGN §6.4)
+export {
+  AR4SI_CLAIMS,
+  AR4SI_VALUES,
+  TIER_CODES,
+  TRUST_TIERS,
+  isClaimValue,
+  statusCoversVector,
+  statusFromVector,
+  tierOf,
+  worseTier,
+} from './result/ar4si.js';
+export type { Ar4siClaim, TrustTier, TrustVector } from './result/ar4si.js';
+export {
+  EAR_PROFILES,
+  EAR_PROFILE_DRAFT_03,
+  EAR_PROFILE_RETIRED_2022,
+  EAR_PROFILE_TRUSTEE_2024,
+  EAR_PROFILE_VERAISON_2023,
+  decodeEarClaims,
+  earClaimsJson,
+} from './result/ear_claims.js';
+export type {
+  Ear,
+  EarAppraisal,
+  EarAppraisalOut,
+  EarOut,
+  EarProfileFamily,
+  EarVerifierId,
+} from './result/ear_claims.js';
+export {
+  EAR_SIGN_ALGS,
+  EAR_VERIFY_ALGS,
+  generateEarKey,
+  jwksOf,
+  loadSigningKey,
+  loadVerificationKeys,
+  publicKeyInfo,
+  signAlgFor,
+} from './result/ear_keys.js';
+export type { EarJwk, EarPublicKey, EarSignAlg, EarSigningKey } from './result/ear_keys.js';
+export {
+  checkJwsAlg,
+  decodeEarToken,
+  keyFromX5c,
+  signEar,
+  splitCompactJws,
+  verifyEar,
+} from './result/ear_token.js';
+export type {
+  CompactJws,
+  EarHeader,
+  EarKeySource,
+  VerifiedEar,
+  VerifyEarOptions,
+} from './result/ear_token.js';
