@@ -2,7 +2,7 @@
 // it may use, and the verifier never pulls in the agent, providers, the FUSE mount or services.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, dirname, resolve, sep } from 'node:path';
 import { REPO_ROOT } from '../../_support/paths.js';
 
@@ -80,7 +80,13 @@ const STATIC_IMPORT_RE =
   /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^import\s+['"]([^'"]+)['"]/gm;
 
 test('the library entry points never load the HTTP service or a database client', () => {
-  const entries = [join(SRC, 'index.ts')];
+  // The root and every per-layer barrel (package subpaths); the service has its own subpath.
+  const entries = [
+    join(SRC, 'index.ts'),
+    ...readdirSync(SRC)
+      .map((d) => join(SRC, d, 'index.ts'))
+      .filter((f) => existsSync(f)),
+  ];
   const seen = new Set<string>();
   const packages = new Set<string>();
   const stack = [...entries];
