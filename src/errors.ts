@@ -52,6 +52,8 @@ export type ErrorCode =
   | 'ERR_TCB_MISMATCH'
   | 'ERR_COLLATERAL_MISSING'
   | 'ERR_POLICY_VIOLATION'
+  | 'ERR_POLICY_INVALID'
+  | 'ERR_REGEX_UNSUPPORTED'
   | 'ERR_UNTRUSTED_KEY'
   | 'ERR_JWS_ALG_REFUSED'
   | 'ERR_TOKEN_EXPIRED'
@@ -144,6 +146,14 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   },
   ERR_COLLATERAL_MISSING: { exit: 2, summary: 'verification needs collateral that was not given' },
   ERR_POLICY_VIOLATION: { exit: 1, summary: 'appraisal against reference values failed' },
+  ERR_POLICY_INVALID: {
+    exit: 2,
+    summary: 'a policy file breaks the policy schema or its importer format',
+  },
+  ERR_REGEX_UNSUPPORTED: {
+    exit: 2,
+    summary: 'a policy regex uses syntax outside the supported subset or is too costly',
+  },
   ERR_UNTRUSTED_KEY: {
     exit: 1,
     summary: 'a signing key is neither pinned by the caller nor chained to a trust anchor',
@@ -244,6 +254,11 @@ export type FormatId =
   | 'bundle'
   | 'tenants'
   | 'x509'
+  | 'policy'
+  | 'keylime-policy'
+  | 'pcrlock'
+  | 'rvps'
+  | 'corim'
   | 'jws'
   | 'ear'
   | 'jwk';

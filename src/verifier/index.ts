@@ -206,6 +206,53 @@ export type {
   ReplayedTenantEvent,
 } from './appraise/appraisal_input.js';
 
+export { appraise } from './appraise/appraise.js';
+export {
+  DEFAULT_POLICY,
+  RefSet,
+  canonicalJson,
+  compilePolicy,
+  defaultPolicy,
+  parsePolicy,
+  policyId,
+  validatePolicy,
+} from './appraise/policy.js';
+export type {
+  CompiledPolicy,
+  CompiledIma,
+  LoadedPolicy,
+  PolicyV1,
+  RefValue,
+  TenantRule,
+  TenantMatcher,
+} from './appraise/policy.js';
+export { POLICY_SCHEMA } from './appraise/policy_schema.js';
+export {
+  MAX_REGEX_LENGTH,
+  compileExcludes,
+  translatePythonRegex,
+} from './appraise/python_regex.js';
+export type { TranslatedRegex } from './appraise/python_regex.js';
+export { appraiseEvidence, appraiseLogs } from './appraise/appraise_evidence.js';
+export type { AppraiseEvidenceOptions, EvidenceAppraisal } from './appraise/appraise_evidence.js';
+export { bundleReplayOf, claimHex, provenClaimsOf } from './appraise/proven_claims.js';
+export type { ProvenClaimsOptions } from './appraise/proven_claims.js';
+export { replayEvidenceLogs, reportedValue } from './appraise/replayed_logs.js';
+export type { EvidenceLogsOptions } from './appraise/replayed_logs.js';
+export { imaKeyOf, imaRecordOf, judgeImaList, verifyImaSignature } from './appraise/ima_rules.js';
+export type { ImaKey, ImaJudgement } from './appraise/ima_rules.js';
+export { generatePolicy } from './appraise/policy_generate.js';
+export { dssePae, importKeylimePolicy } from './appraise/import_keylime.js';
+export {
+  MAX_VARIANT_VALUES,
+  importPcrlock,
+  parsePcrlock,
+  predictPcrlock,
+} from './appraise/import_pcrlock.js';
+export type { PcrlockComponent, PcrlockFile, PcrlockRecord } from './appraise/import_pcrlock.js';
+export { RVPS_FIELDS, importRvps } from './appraise/import_rvps.js';
+export type { RvpsImport } from './appraise/import_rvps.js';
+
 // verifier/result: EAR (AR4SI trust vectors, the veraison 2023 profile), keys, tokens (DESIGN §6.4)
 export {
   AR4SI_CLAIMS,
