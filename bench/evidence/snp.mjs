@@ -20,7 +20,7 @@ import { verify as nodeVerify, X509Certificate } from 'node:crypto';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dist = (p) => join(root, 'dist', 'src', p);
 const { verifySnpReport } = await import(dist('verifier/verify/snp.js'));
-const { SnpChainCache } = await import(dist('verifier/verify/snp_chain.js'));
+const { SnpChainCache } = await import(dist('verifier/verify/snp.js'));
 const { parseSnpReport } = await import(dist('formats/snp/report.js'));
 
 const args = process.argv.slice(2);

@@ -51,7 +51,11 @@ export type BatchItemResponse =
 export interface AppendManyOptions {
   /** Events per request (default 256, at most 4096). */
   readonly batchSize?: number;
-  /** Requests in flight at once (default 4). */
+  /**
+   * Requests in flight at once (default 1: the log holds the events in stream order). With
+   * more, each batch keeps its order but batches may land in any order relative to each other
+   * (they travel on separate connections).
+   */
   readonly inflight?: number;
 }
 
@@ -174,7 +178,7 @@ export class TenantClient {
 
   /**
    * Streams events to the agent in batches (`batchSize` per request, `inflight` requests at
-   * once) and yields one result per event in input order, `index` counting from 0 over the
+   * once; see {@link AppendManyOptions}) and yields one result per event in input order, `index` counting from 0 over the
    * whole stream. Memory is bounded by `batchSize × inflight` events. An error of a whole
    * request (the agent unreachable or stopped) ends the stream with that error.
    */
@@ -183,7 +187,7 @@ export class TenantClient {
     opts: AppendManyOptions = {},
   ): AsyncGenerator<BatchItemResponse> {
     const size = Math.min(4096, Math.max(1, opts.batchSize ?? 256));
-    const depth = Math.max(1, opts.inflight ?? 4);
+    const depth = Math.max(1, opts.inflight ?? 1);
     const pending: { base: number; p: Promise<BatchItemResponse[]> }[] = [];
     let chunk: BatchEventInput[] = [];
     let sent = 0;

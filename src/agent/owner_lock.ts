@@ -11,6 +11,7 @@
  */
 import * as net from 'node:net';
 import * as fs from 'node:fs';
+import { dirname } from 'node:path';
 import { createHash } from 'node:crypto';
 import { AgentError } from '../errors.js';
 
@@ -27,6 +28,8 @@ const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').dig
 
 /** The lock name of a log directory (created if missing, so that its real path exists). */
 export function logDirLockName(logDir: string): string {
+  // parents as any directory (the run directory above must stay traversable), the logs private
+  fs.mkdirSync(dirname(logDir), { recursive: true, mode: 0o755 });
   fs.mkdirSync(logDir, { recursive: true, mode: 0o700 });
   return `mrstack/log/${sha256(fs.realpathSync(logDir))}`;
 }

@@ -29,3 +29,27 @@ export function fitText(s: string, width: number | undefined): string {
   if (cps.length <= width) return s;
   return width <= 0 ? '' : `${cps.slice(0, width - 1).join('')}…`;
 }
+
+/**
+ * The string in pieces of at most `width` columns, the pieces after the first indented by
+ * `indent` blanks and broken after a blank when one is in the piece's second half.
+ */
+export function wrapText(s: string, width: number | undefined, indent = 0): string[] {
+  if (width === undefined || width <= indent + 1) return [s];
+  const out: string[] = [];
+  let rest = Array.from(s);
+  let w = width;
+  while (rest.length > w) {
+    let cut = w;
+    for (let i = w - 1; i >= w / 2; i--)
+      if (rest[i] === ' ') {
+        cut = i + 1;
+        break;
+      }
+    out.push(rest.slice(0, cut).join('').trimEnd());
+    rest = rest.slice(cut);
+    w = width - indent;
+  }
+  out.push(rest.join(''));
+  return out.map((p, i) => (i === 0 ? p : `${' '.repeat(indent)}${p}`));
+}

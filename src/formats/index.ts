@@ -96,13 +96,7 @@ export {
   encodeImaAscii,
   formatImaAsciiLine,
 } from './ima/ima_ascii.js';
-export {
-  ImaReplay,
-  replayIma,
-  computeBootAggregate,
-  bootAggregateWithoutTpm,
-} from './ima/ima_replay.js';
-export type { ImaReplayOptions, ImaReplayResult, ImaBankMode } from './ima/ima_replay.js';
+export { computeBootAggregate, bootAggregateWithoutTpm } from './ima/boot_aggregate.js';
 export { CEL_TLV_TYPES, celRegisterName } from './cel/cel_record.js';
 export type { CelRecord, CelContent, CelDigest, CelRegister } from './cel/cel_record.js';
 export {
@@ -217,8 +211,6 @@ export {
 export type { SnpCertEntry } from './snp/cert_table.js';
 export { parseVcekExtensions } from './snp/vcek_extensions.js';
 export type { VcekExtensions } from './snp/vcek_extensions.js';
-export { parseCrlWindow, parseKdsCrl, serialHex } from './snp/kds_crl.js';
-export type { CrlWindow, KdsCrl } from './snp/kds_crl.js';
 export {
   HCL_MAGIC,
   HCL_REPORT_TYPE,

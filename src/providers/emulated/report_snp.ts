@@ -97,8 +97,8 @@ function createKeySet(dir: string, notBefore: Date): void {
       .digest(),
   );
   const arkDer = makeCert(
-    'ARK-Emulated',
-    'ARK-Emulated',
+    'ARK-Milan',
+    'ARK-Milan',
     ark.publicKey,
     ark.privateKey,
     notBefore,
@@ -107,8 +107,8 @@ function createKeySet(dir: string, notBefore: Date): void {
     1,
   );
   const askDer = makeCert(
-    'ARK-Emulated',
-    'SEV-Emulated',
+    'ARK-Milan',
+    'SEV-Milan',
     ask.publicKey,
     ark.privateKey,
     notBefore,
@@ -117,7 +117,7 @@ function createKeySet(dir: string, notBefore: Date): void {
     2,
   );
   const vcekDer = makeCert(
-    'SEV-Emulated',
+    'SEV-Milan',
     'SEV-VCEK',
     vcek.publicKey,
     ask.privateKey,

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { fitText, printable } from '../../bytes/printable.js';
+import { fitText, printable, wrapText } from '../../bytes/printable.js';
 import type { EvidenceResult } from './evidence_result.js';
 
 /** Options of {@link renderEvidenceResult}. */
@@ -74,9 +74,12 @@ function layerLines(r: EvidenceResult, layers: Rec): string[] {
     `binding   ${ok(b['ok']).padEnd(6)}  tenant ${text(b['tenant'])}, nonce ${short(b['nonce'])}, leaf ${text(b['leaf_index'])} of ${text(b['tree_size'])}`,
   );
   const p = isRec(layers['physical']) ? layers['physical'] : {};
-  const fw = isRec(p['firmwareLog'])
-    ? `, firmware log ${text(p['firmwareLog']['format'])} (${text(p['firmwareLog']['use'])})`
-    : '';
+  // the firmware log is named when it decided the anchor (a warning says when it had no events)
+  const fwUse = isRec(p['firmwareLog']) ? text(p['firmwareLog']['use']) : undefined;
+  const fw =
+    isRec(p['firmwareLog']) && (fwUse === 'anchor' || fwUse === 'mismatch')
+      ? `, ${text(p['firmwareLog']['format'])} log ${fwUse === 'anchor' ? 'replayed' : 'MISMATCH'}`
+      : '';
   out.push(
     `physical  ${state('physical').padEnd(6)}  ${text(p['register'])} anchored at ${text(p['anchor'])}, ${text(p['records'])} records, matched at ${text(p['position'])}, ${text(p['pending'])} pending${fw}`,
   );
@@ -146,5 +149,10 @@ export function renderEvidenceResult(r: EvidenceResult, opts: RenderOptions = {}
     const w = Math.max(0, ...Object.keys(r.claims).map((k) => k.length));
     for (const [k, v] of Object.entries(r.claims)) lines.push(`${k.padEnd(w)}  ${text(v)}`);
   }
-  return lines.map((l) => fitText(printable(l), opts.width));
+  // failures and warnings are read in full: they wrap; the rest is cut to the width
+  return lines.flatMap((l) =>
+    /^(FAILED|warning) /.test(l)
+      ? wrapText(printable(l), opts.width, 10)
+      : [fitText(printable(l), opts.width)],
+  );
 }

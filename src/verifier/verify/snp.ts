@@ -7,12 +7,13 @@
  *
  * @module
  */
-import { X509Certificate, constants, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { MrstackError } from '../../errors.js';
+import { createHash, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { MrstackError, ParseError } from '../../errors.js';
 import { parseSnpReport, snpReportClaims, type SnpReport } from '../../formats/snp/report.js';
 import { looksLikeHclReport, parseHclReport } from '../../formats/azure/hcl_report.js';
-import { parseKdsCrl, serialHex } from '../../formats/snp/kds_crl.js';
-import type { SnpProduct } from '../../formats/snp/tcb.js';
+import { parseSnpCertTable } from '../../formats/snp/cert_table.js';
+import { parseVcekExtensions, type VcekExtensions } from '../../formats/snp/vcek_extensions.js';
+import { productFromName, type SnpProduct } from '../../formats/snp/tcb.js';
 import {
   ResultBuilder,
   checkReportDataNonce,
@@ -23,14 +24,17 @@ import {
   type ResolvedVerifyOptions,
 } from './evidence_result.js';
 import type { TrustPolicy } from './trust_policy.js';
+import { parseCertificate, parseCertificates, type Certificate } from './x509/certificate.js';
 import {
-  SnpChainCache,
-  buildSnpChain,
-  chainLinks,
-  checkChainValidity,
-  loadCertificates,
-  type SnpVerifiedChain,
-} from './snp_chain.js';
+  checkChainTimes,
+  validateChain,
+  type TrustAnchor,
+  type ValidatedChain,
+} from './x509/chain.js';
+import { checkCrl, crlIssuerOf, isRevoked, parseCrl, type Crl } from './x509/crl.js';
+import { builtinAnchors, verifierAnchors } from './x509/anchors.js';
+import { amdProfile } from './x509/profiles.js';
+import { AMD_ROOTS } from './snp_roots.js';
 import { checkHclBinding } from './binding_hcl.js';
 import { checkSvsmBinding } from './binding_svsm.js';
 
@@ -75,22 +79,186 @@ export const SNP_CHECKS = [
   'nonce',
 ] as const;
 
+/**
+ * Certificates from one input: PEM (any number), DER (one), or an SNP extended-report
+ * certificate table (auxblob).
+ * @throws ParseError `ERR_BAD_ENCODING` when the bytes are none of these
+ */
+export function loadCertificates(bytes: Uint8Array, what = 'certificate'): Certificate[] {
+  const head = Buffer.from(bytes.subarray(0, 64)).toString('latin1');
+  if (head.includes('-----BEGIN') || bytes[0] === 0x30) return parseCertificates(bytes, what);
+  let entries: ReturnType<typeof parseSnpCertTable>;
+  try {
+    entries = parseSnpCertTable(bytes);
+  } catch (cause) {
+    if (!(cause instanceof ParseError)) throw cause;
+    throw new ParseError({
+      code: 'ERR_BAD_ENCODING',
+      format: 'x509',
+      offset: 0,
+      field: what,
+      expected: 'PEM or DER certificate(s), or an SNP certificate table',
+      cause,
+    });
+  }
+  return entries
+    .filter((e) => e.name !== undefined)
+    .map((e, i) => parseCertificate(e.data, `${what}.${e.name ?? i}`));
+}
+
+/** One certificate of a verified chain, as reported in claims. */
+export interface ChainLink {
+  readonly subject: string;
+  readonly not_before: string;
+  readonly not_after: string;
+  readonly sha256: string;
+}
+
+/** A chain validated once (signatures, roles, trust), with what the checks read from it. */
+export interface SnpVerifiedChain {
+  readonly chain: ValidatedChain;
+  readonly leafKey: KeyObject;
+  /** The leaf's role: the report's signing-key field, which the profile pinned. */
+  readonly leafKind: 'vcek' | 'vlek';
+  readonly extensions: VcekExtensions;
+  readonly product: SnpProduct | undefined;
+  readonly root: string;
+  readonly emulated: boolean;
+  readonly claims: readonly ChainLink[];
+}
+
+/**
+ * Caches validated chains by the bytes they were built from and the trust settings, so a
+ * service verifying many reports from one chip checks the RSA chain once and pays one P-384
+ * verify per report. Validity times are still checked at each verification's own time.
+ */
+export class SnpChainCache {
+  readonly #map = new Map<string, SnpVerifiedChain>();
+  readonly #digests = new WeakMap<Uint8Array, string>();
+  readonly #max: number;
+
+  constructor(maxEntries = 1024) {
+    this.#max = maxEntries;
+  }
+
+  /** The cached chain under `key`, building (and caching) it when absent. */
+  getOrBuild(key: string, build: () => SnpVerifiedChain): SnpVerifiedChain {
+    const hit = this.#map.get(key);
+    if (hit !== undefined) return hit;
+    const chain = build();
+    if (this.#map.size >= this.#max) {
+      const first = this.#map.keys().next();
+      if (first.done !== true) this.#map.delete(first.value);
+    }
+    this.#map.set(key, chain);
+    return chain;
+  }
+
+  /** SHA-256 of an input, memoised per buffer object (a service passes the same bytes again). */
+  digest(b: Uint8Array): string {
+    let d = this.#digests.get(b);
+    if (d === undefined) {
+      d = createHash('sha256').update(b).digest('hex');
+      this.#digests.set(b, d);
+    }
+    return d;
+  }
+
+  /** Number of cached chains. */
+  get size(): number {
+    return this.#map.size;
+  }
+}
+
+/** AMD's ARKs, and their ASKs and ASVKs as candidate intermediates. */
+function amdBuiltins(): { arks: readonly TrustAnchor[]; inter: readonly Certificate[] } {
+  const arks = builtinAnchors(
+    'amd-ark',
+    Object.values(AMD_ROOTS).map((p) => p.ark),
+  );
+  const inter = builtinAnchors(
+    'amd-ask-asvk',
+    Object.values(AMD_ROOTS).flatMap((p) => [p.ask, p.asvk]),
+  ).map((a) => a.certificate!);
+  return { arks, inter };
+}
+
+/**
+ * Validates the VCEK or VLEK chain: the leaf's role is the report's signing-key field (never the
+ * certificate's name), ARK → ASK → VCEK or ARK → ASVK → VLEK of one product generation — the
+ * report's when it names one.
+ * @throws MrstackError `ERR_COLLATERAL_MISSING` without a leaf certificate; VerifyError from
+ *   the chain validation
+ */
+function buildChain(
+  certs: readonly Certificate[],
+  leafKind: 'vcek' | 'vlek',
+  product: SnpProduct | undefined,
+  opts: SnpVerifyOptions,
+): SnpVerifiedChain {
+  // The leaf: a certificate that is not a CA (the profile then pins its name, key and issuer).
+  const leaves = certs.filter((c) => c.basicConstraints?.ca !== true);
+  const named = leafKind === 'vlek' ? 'SEV-VLEK' : 'SEV-VCEK';
+  const leaf = leaves.find((c) => c.cn === named) ?? leaves[0];
+  if (leaf === undefined) {
+    throw new MrstackError(
+      'ERR_COLLATERAL_MISSING',
+      `SNP verification needs the ${leafKind.toUpperCase()} certificate (--cert FILE, or an auxblob)`,
+    );
+  }
+  const b = amdBuiltins();
+  const caller = opts.trustAnchors !== undefined && opts.trustAnchors.length > 0;
+  const anchors = verifierAnchors(b.arks, opts.trustAnchors, certs, opts.trustEmulated);
+  const chain = validateChain({
+    leaf,
+    intermediates: [...certs.filter((c) => c !== leaf), ...(caller ? [] : b.inter)],
+    profile: amdProfile(leafKind, product),
+    anchors,
+    at: opts.at,
+    checkTimes: false,
+  });
+  let extensions: VcekExtensions = {};
+  try {
+    extensions = parseVcekExtensions(leaf.der);
+  } catch (e) {
+    if (!(e instanceof ParseError)) throw e;
+  }
+  const links = [
+    ...chain.path,
+    ...(chain.anchor.certificate === undefined ? [] : [chain.anchor.certificate]),
+  ];
+  return {
+    chain,
+    leafKey: leaf.publicKey,
+    leafKind,
+    extensions,
+    product:
+      (extensions.product_name === undefined
+        ? undefined
+        : productFromName(extensions.product_name)) ?? product,
+    root: chain.anchor.certificate?.cn ?? chain.anchor.subject,
+    emulated: chain.anchor.emulated === true,
+    claims: links.map((c) => ({
+      subject: c.cn,
+      not_before: c.notBefore.toISOString(),
+      not_after: c.notAfter.toISOString(),
+      sha256: c.sha256,
+    })),
+  };
+}
+
 function chainFor(report: SnpReport, opts: SnpVerifyOptions): SnpVerifiedChain {
   const inputs = [...(opts.certs ?? []), ...(opts.auxblob === undefined ? [] : [opts.auxblob])];
-  const signingKey =
-    report.signing_key === 'vlek' ? 'vlek' : report.signing_key === 'vcek' ? 'vcek' : undefined;
+  // Reports name their signing key (KEY_INFO); 'none' or an unknown value cannot verify.
+  const leafKind = report.signing_key === 'vlek' ? 'vlek' : 'vcek';
   const product = report.product ?? opts.product;
-  const build = (): SnpVerifiedChain => {
-    const certs: X509Certificate[] = inputs.flatMap((b) => loadCertificates(b));
-    const anchors = (opts.trustAnchors ?? []).flatMap((b) => loadCertificates(b, 'trust anchor'));
-    return buildSnpChain({
-      certs,
-      ...(anchors.length > 0 ? { trustAnchors: anchors } : {}),
-      ...(opts.trustEmulated === true ? { trustEmulated: true } : {}),
-      ...(signingKey === undefined ? {} : { signingKey }),
-      ...(product === undefined ? {} : { product }),
-    });
-  };
+  const build = (): SnpVerifiedChain =>
+    buildChain(
+      inputs.flatMap((b) => loadCertificates(b)),
+      leafKind,
+      product,
+      opts,
+    );
   if (opts.cache === undefined) return build();
   const c = opts.cache;
   const key = [
@@ -98,7 +266,7 @@ function chainFor(report: SnpReport, opts: SnpVerifyOptions): SnpVerifiedChain {
     '|',
     ...(opts.trustAnchors ?? []).map((b) => c.digest(b)),
     opts.trustEmulated === true ? 'E' : '',
-    signingKey ?? '',
+    leafKind,
     product ?? '',
   ].join(':');
   return opts.cache.getOrBuild(key, build);
@@ -158,7 +326,7 @@ function checkChipId(b: ResultBuilder, report: SnpReport, chain: SnpVerifiedChai
   b.ok('chip_id');
 }
 
-/** Revocation: the intermediate (ASK/ASVK) against the ARK's CRL, its signature and window. */
+/** Revocation: the intermediate (ASK/ASVK) against the ARK's CRL (issuer, signature, window). */
 function checkCrls(b: ResultBuilder, chain: SnpVerifiedChain, opts: SnpVerifyOptions): void {
   const crls = opts.crls ?? [];
   if (crls.length === 0) {
@@ -169,46 +337,37 @@ function checkCrls(b: ResultBuilder, chain: SnpVerifiedChain, opts: SnpVerifyOpt
     );
     return;
   }
-  const root = chain.links[chain.links.length - 1]!;
-  const inter = chain.links.length === 3 ? chain.links[1] : undefined;
-  const pss = { key: root.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 48 };
-  const parsed = crls.map((d) => parseKdsCrl(d));
-  const mine = parsed.find((c) => {
-    try {
-      return cryptoVerify('sha384', c.tbs, pss, c.signature);
-    } catch {
-      return false;
-    }
-  });
+  const anchor = chain.chain.anchor;
+  const issuer =
+    anchor.certificate === undefined
+      ? { subject: anchor.subject, key: anchor.key }
+      : crlIssuerOf(anchor.certificate);
+  const parsed: Crl[] = crls.map((d, i) => parseCrl(d, `crl[${i}]`));
+  // The ARK's CRL among those given: the one whose issuer is the ARK (or the only one).
+  const mine =
+    parsed.find(
+      (c) =>
+        issuer.subjectDer !== undefined && Buffer.compare(c.issuerDer, issuer.subjectDer) === 0,
+    ) ?? (parsed.length === 1 ? parsed[0] : undefined);
   if (mine === undefined) {
-    b.fail('crl', 'ERR_CHAIN_INVALID', `no given CRL is signed by ${chain.root}`);
+    b.fail('crl', 'ERR_CRL_INVALID', `no given CRL is issued by ${chain.root}`, {
+      rule: 'crl_issuer',
+    });
     return;
   }
-  const t = opts.at.getTime();
-  if (t < mine.thisUpdate.getTime()) {
-    b.fail(
-      'crl',
-      'ERR_CERT_NOT_YET_VALID',
-      `the ${chain.root} CRL is not valid before ${mine.thisUpdate.toISOString()}`,
-    );
+  try {
+    checkCrl(mine, issuer, opts.at, `the ${chain.root} CRL`);
+  } catch (e) {
+    b.failWith('crl', e);
     return;
   }
-  if (mine.nextUpdate !== undefined && t > mine.nextUpdate.getTime()) {
-    b.fail(
-      'crl',
-      'ERR_CERT_EXPIRED',
-      `the ${chain.root} CRL expired at ${mine.nextUpdate.toISOString()}`,
-    );
-    return;
-  }
-  const serial =
-    inter === undefined ? undefined : serialHex(Buffer.from(inter.serialNumber, 'hex'));
-  if (serial !== undefined && mine.revoked.has(serial)) {
+  const inter = chain.chain.path[1];
+  if (inter !== undefined && isRevoked(mine, inter)) {
     b.fail(
       'crl',
       'ERR_CERT_REVOKED',
-      `the intermediate certificate (serial ${serial}) is revoked by ${chain.root}`,
-      { serial },
+      `the intermediate certificate (serial ${inter.serial}) is revoked by ${chain.root}`,
+      { serial: inter.serial },
     );
     return;
   }
@@ -247,21 +406,18 @@ export function verifyParsedSnpReport(
     if (chain.product !== undefined && b.claims['product'] === undefined) {
       b.claims['product'] = chain.product;
     }
-    b.claims['cert_chain'] = chainLinks(chain);
+    b.claims['cert_chain'] = [...chain.claims];
     try {
-      checkChainValidity(chain, opts.at);
+      checkChainTimes(chain.chain, opts.at);
       b.ok('cert_validity');
     } catch (e) {
       b.failWith('cert_validity', e);
     }
-    if (
-      (report.signing_key === 'vcek' || report.signing_key === 'vlek') &&
-      report.signing_key !== chain.leafKind
-    ) {
+    if (report.signing_key !== 'vcek' && report.signing_key !== 'vlek') {
       b.fail(
         'report_signature',
         'ERR_SIGNATURE_INVALID',
-        `the report is signed by its ${report.signing_key.toUpperCase()} but a ${chain.leafKind.toUpperCase()} was given`,
+        `the report's signing-key field is ${String(report.signing_key)}: no VCEK or VLEK signed it`,
       );
     } else if (snpSignatureValid(report, chain.leafKey)) {
       b.ok('report_signature');
@@ -374,11 +530,11 @@ function splitCollateral(files: ReadonlyMap<string, Uint8Array> | undefined): {
     }
     if (b[0] !== 0x30) continue;
     try {
-      new X509Certificate(Buffer.from(b));
+      parseCertificate(b);
       certs.push(b);
     } catch {
       try {
-        parseKdsCrl(b);
+        parseCrl(b);
         crls.push(b);
       } catch {
         // neither: not SNP collateral

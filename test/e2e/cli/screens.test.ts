@@ -4,6 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cliAppend, cliEvidence, startCliAgent } from '../../_support/agent_harness.js';
 import { columnsOf, runCliPty } from '../../_support/pty.js';
 import { fixture } from '../../_support/paths.js';
 
@@ -114,3 +118,67 @@ test('log parse on a 100-column terminal: the Fedora TCG capture as tpm2_eventlo
   // EV_EVENT_TAG 0x8f3b22ec (Linux initrd, systemd-stub): its ASCII tag data
   assert.equal(screen.get(25)!.data, 'Linux initrd');
 });
+
+test(
+  'evidence verify on a 100-column terminal: a bundle one layer per line, events [verified]/[pending], failures first',
+  { timeout: 120_000 },
+  async (t) => {
+    const { dir, sock } = await startCliAgent(t, 'screens', ['alice']);
+    for (const ev of [
+      { domain: 'example.com/app', operation: 'start', content: 'alice v1.2' },
+      { domain: 'example.com/app', operation: 'config', content: 'mode=prod' },
+    ])
+      assert.equal((await cliAppend(sock('alice'), ev)).code, 0);
+    const nonce = randomBytes(32).toString('hex');
+    const bundle = join(dir, 'alice.json');
+    assert.equal(await cliEvidence(sock('alice'), nonce, bundle), 0);
+    const args = (f: string): string[] => [
+      'evidence',
+      'verify',
+      f,
+      '--nonce',
+      nonce,
+      '--trust-emulated',
+      '--no-collateral',
+    ];
+
+    const good = await runCliPty(args(bundle), COLUMNS);
+    assert.equal(good.code, 0, good.raw);
+    for (const l of good.lines) assert.ok(columnsOf(l) <= COLUMNS, `wider than ${COLUMNS}: ${l}`);
+    const L = good.lines;
+    assert.match(L[0]!, /^VERIFIED {2}bundle \(tdx report\), at \d{4}-\d\d-\d\dT[\d:.]+Z$/);
+    assert.match(L[1]!, /^trust {5}.+ \(EMULATED\)$/);
+    assert.match(
+      L[2]!,
+      /^report {4}ok {6}tdx report: signature and chain verified \(EMULATED root\)$/,
+    );
+    assert.equal(L[3], `binding   ok      tenant alice, nonce ${nonce.slice(0, 16)}…, leaf 0 of 1`);
+    assert.match(
+      L[4]!,
+      /^physical {2}ok {6}rtmr3 anchored at reset, \d+ records, matched at \d+, 0 pending$/,
+    );
+    assert.match(L[5]!, /^vmr {7}ok {6}alice = [0-9a-f]{16}…, (\d+)\/\1 records matched$/);
+    assert.match(L[6]!, /^tenant {4}ok {6}\d+ records: 2 verified, 0 pending$/);
+    assert.match(L[7]!, /^ {2}\[verified\] #\d+ example\.com\/app start alice v1\.2$/);
+    assert.match(L[8]!, /^ {2}\[verified\] #\d+ example\.com\/app config mode=prod$/);
+    for (const l of L.slice(9)) assert.match(l, /^(warning {3}| {10})\S/);
+    assert.ok(L.slice(9).some((l) => l.includes('emulated root')));
+
+    // a rewritten tenant record: the failure comes first, naming its layer and record
+    const b = JSON.parse(readFileSync(bundle, 'utf8')) as { tenant_log: { lines: string[] } };
+    b.tenant_log.lines = b.tenant_log.lines.map((l) => l.replace('mode=prod', 'mode=debug'));
+    const tampered = join(dir, 'tampered.json');
+    writeFileSync(tampered, JSON.stringify(b));
+    const bad = await runCliPty(args(tampered), COLUMNS);
+    assert.equal(bad.code, 1, bad.raw);
+    for (const l of bad.lines) assert.ok(columnsOf(l) <= COLUMNS, `wider than ${COLUMNS}: ${l}`);
+    const B = bad.lines;
+    assert.match(B[0]!, /^NOT VERIFIED {2}bundle \(tdx report\)/);
+    assert.match(B[2]!, /^FAILED {4}vmr, record \d+: ERR_BINDING_MISMATCH: /);
+    const after = B.findIndex((l, i) => i > 2 && !l.startsWith(' '.repeat(10)));
+    assert.match(B[after]!, /^report {4}ok /);
+    assert.match(B[after + 3]!, /^vmr {7}FAILED /);
+    assert.match(B[after + 5]!, /^ {2}\[pending\] {2}#\d+ example\.com\/app start alice v1\.2$/);
+    assert.match(B[after + 6]!, /^ {2}\[pending\] {2}#\d+ example\.com\/app config mode=debug$/);
+  },
+);

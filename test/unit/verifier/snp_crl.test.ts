@@ -12,7 +12,7 @@ import { bits, int, seq, time } from '../../../src/formats/x509/der_encode.js';
 import { sigAlgId } from '../../../src/formats/x509/certificate_encode.js';
 import { toPem } from '../../../src/formats/x509/pem_encode.js';
 import { encodeSnpReportBody } from '../../../src/formats/snp/report_encode.js';
-import { parseKdsCrl } from '../../../src/formats/snp/kds_crl.js';
+import { parseCrl } from '../../../src/verifier/verify/x509/crl.js';
 import { verifySnpReport } from '../../../src/verifier/verify/snp.js';
 import { fixture } from '../../_support/paths.js';
 import { runTool } from '../../_support/peers.js';
@@ -26,7 +26,7 @@ import {
 } from '../../_support/snp_pki.js';
 import { RELAX_NONCE_CRL } from '../../_support/trust.js';
 
-const arkName = emulatedName('ARK-CRL-Test');
+const arkName = emulatedName('ARK-Milan');
 
 function crl(
   key: KeyObject,
@@ -49,8 +49,8 @@ function crl(
 
 // The CRL lists the ASK by its serial (5).
 const chain = amdTestChain({
-  ark: { cn: 'ARK-CRL-Test', serial: 1 },
-  ask: { cn: 'SEV-CRL-Test', serial: 5 },
+  ark: { cn: 'ARK-Milan', serial: 1 },
+  ask: { cn: 'SEV-Milan', serial: 5 },
   // A VCEK always carries its TCB (SPL) extensions; these match REPORTED_TCB 0.
   leaf: {
     cn: 'SEV-VCEK',
@@ -99,7 +99,7 @@ test('no CRL: revocation is skipped with a warning; a good CRL → crl ok', () =
   assert.equal(good.checks['crl'], 'ok');
 });
 
-test('the ASK revoked → ERR_CERT_REVOKED; stale CRL → ERR_CERT_EXPIRED; foreign signer → ERR_CHAIN_INVALID', () => {
+test('the ASK revoked → ERR_CERT_REVOKED; stale CRL → ERR_CERT_EXPIRED; foreign signer → ERR_SIGNATURE_INVALID', () => {
   assert.deepEqual(
     codes(run([crl(ark.privateKey, [5], '2026-02-01T00:00:00Z', '2026-04-01T00:00:00Z')])),
     ['ERR_CERT_REVOKED'],
@@ -110,7 +110,7 @@ test('the ASK revoked → ERR_CERT_REVOKED; stale CRL → ERR_CERT_EXPIRED; fore
   );
   assert.deepEqual(
     codes(run([crl(rsaKeyPair().privateKey, [], '2026-02-01T00:00:00Z', '2026-04-01T00:00:00Z')])),
-    ['ERR_CHAIN_INVALID'],
+    ['ERR_SIGNATURE_INVALID'],
   );
 });
 
@@ -144,7 +144,7 @@ test('the CRL parser on a real CRL (Intel PCK Platform CA) matches openssl', () 
   const der = readFileSync(
     fixture('evidence', 'tdx', 'gotdx-2023-pcs', 'gotdx-2023.pck-crl-platform.der'),
   );
-  const c = parseKdsCrl(new Uint8Array(der));
+  const c = parseCrl(new Uint8Array(der));
   const text = runTool('openssl', ['crl', '-inform', 'DER', '-noout', '-text'], der).toString();
   const serials = [...text.matchAll(/Serial Number: ([0-9A-F]+)/g)].map((m) =>
     m[1]!.toLowerCase().replace(/^0+/, ''),

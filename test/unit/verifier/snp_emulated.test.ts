@@ -10,7 +10,7 @@ import { ParseError } from '../../../src/errors.js';
 import { makeEmulatedSnpReport } from '../../../src/providers/emulated/report_snp.js';
 import type { EmulatedReportContext } from '../../../src/providers/emulated/report.js';
 import { verifySnpReport } from '../../../src/verifier/verify/snp.js';
-import { SnpChainCache } from '../../../src/verifier/verify/snp_chain.js';
+import { SnpChainCache } from '../../../src/verifier/verify/snp.js';
 import { parseSnpReport, SNP_SIGNED_SIZE } from '../../../src/formats/snp/report.js';
 import { parseSnpCertTable } from '../../../src/formats/snp/cert_table.js';
 import { runTool } from '../../_support/peers.js';

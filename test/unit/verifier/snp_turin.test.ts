@@ -11,8 +11,8 @@ import { RELAX_NONCE_CRL } from '../../_support/trust.js';
 
 const HWID = Uint8Array.of(0x1e, 0x55, 0x0a, 0x8e, 0xe5, 0xcf, 0x9f, 0x4d);
 const chain = amdTestChain({
-  ark: { cn: 'ARK-Turin-Test', serial: 0 },
-  ask: { cn: 'SEV-Turin-Test', serial: 0 },
+  ark: { cn: 'ARK-Turin', serial: 0 },
+  ask: { cn: 'SEV-Turin', serial: 0 },
   leaf: {
     cn: 'SEV-VCEK',
     serial: 0,

@@ -58,6 +58,11 @@ export interface Certificate {
   /** The TBSCertificate exactly as signed. */
   readonly tbs: Uint8Array;
   readonly signatureAlgorithm: SignatureAlgorithm;
+  /**
+   * The TBS's own signature AlgorithmIdentifier equals the outer one (RFC 5280 §4.1.1.2); a
+   * certificate where they differ never verifies (the chain validator refuses it).
+   */
+  readonly algorithmsAgree: boolean;
   readonly signature: Uint8Array;
   /** Serial number, lowercase hex without leading zeros. */
   readonly serial: string;
@@ -169,13 +174,6 @@ export function parseCertificate(der: Uint8Array, field = 'certificate'): Certif
   if (serialN === undefined || !hasTag(serialN, 2) || spkiN === undefined)
     throw derError('x509', `${field}.tbsCertificate`, 'the TBSCertificate fields');
   const signatureAlgorithm = signatureAlgorithmOf(outerAlg, `${field}.signatureAlgorithm`);
-  if (Buffer.compare(rawOf(algN!), rawOf(outerAlg!)) !== 0) {
-    throw derError(
-      'x509',
-      `${field}.tbsCertificate.signature`,
-      'the same AlgorithmIdentifier as the outer signatureAlgorithm',
-    );
-  }
   const [nb, na] = childrenOf(validityN!, `${field}.validity`);
   const notBefore = strictTime(nb, `${field}.validity.notBefore`);
   const notAfter = strictTime(na, `${field}.validity.notAfter`);
@@ -229,6 +227,7 @@ export function parseCertificate(der: Uint8Array, field = 'certificate'): Certif
     sha256: createHash('sha256').update(der).digest('hex'),
     tbs: rawOf(tbsNode),
     signatureAlgorithm,
+    algorithmsAgree: Buffer.compare(rawOf(algN!), rawOf(outerAlg!)) === 0,
     signature: sigBits.bytes,
     serial: serialHexOf(contentsOf(serialN)),
     issuerDer: rawOf(issuerN!),

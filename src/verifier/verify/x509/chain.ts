@@ -118,6 +118,11 @@ export interface ValidateChainInput {
   readonly anchors: readonly TrustAnchor[];
   readonly at: Date;
   /**
+   * Check validity times (default true). A verifier that reports validity as its own check
+   * passes false and calls {@link checkChainTimes} itself.
+   */
+  readonly checkTimes?: boolean;
+  /**
    * The intermediates are the chain as served, in order (a quote's PCK chain, a COSE x5chain):
    * then they must be exactly the path, optionally followed by the anchor's own certificate,
    * byte for byte — no certificate in it goes unchecked.
@@ -161,7 +166,7 @@ export function profileError(
 }
 
 function signedBy(c: Certificate, key: KeyObject): boolean {
-  return verifySignature(c.signatureAlgorithm, c.tbs, c.signature, key);
+  return c.algorithmsAgree && verifySignature(c.signatureAlgorithm, c.tbs, c.signature, key);
 }
 
 function sameName(a: Uint8Array, b: Uint8Array): boolean {
@@ -314,12 +319,10 @@ export function validateChain(input: ValidateChainInput): ValidatedChain {
     const a = profile.anchor ?? { role: 'anchor' };
     checkRole(profile, a, ac, path.length, true, path.length - 1);
   }
-  for (const c of path) checkTimeWindow(`certificate "${c.cn}"`, c.notBefore, c.notAfter, input.at);
-  if (ac !== undefined) {
-    checkTimeWindow(`${profile.name} anchor "${ac.cn}"`, ac.notBefore, ac.notAfter, input.at);
-  }
   profile.finally?.(path, anchor);
-  return { anchor, leaf: input.leaf, path };
+  const chain = { anchor, leaf: input.leaf, path };
+  if (input.checkTimes !== false) checkChainTimes(chain, input.at);
+  return chain;
 }
 
 /** An ordered chain must be the path, then at most the anchor's certificate itself. */
