@@ -69,16 +69,32 @@ export {
 } from './verify/tdx_tcb.js';
 export type { TdxTcbInput, TdxTcbEvaluation } from './verify/tdx_tcb.js';
 export { INTEL_SGX_ROOT_CA_PEM } from './verify/tdx_roots.js';
+export { parseCertificate, parseCertificates } from './verify/x509/certificate.js';
+export type { Certificate, KeyUsageName } from './verify/x509/certificate.js';
 export {
-  EMULATED_ROOT_ORGANIZATION,
-  parseCertificate,
-  verifyCertChain,
-  parseCrl,
-  verifyCrl,
-  isRevoked,
-  isEmulatedRoot,
-} from './verify/x509_chain.js';
-export type { VerifiedChain, ChainOptions, Crl } from './verify/x509_chain.js';
+  validateChain,
+  checkChainTimes,
+  anchorFromCertificate,
+  anchorFromKey,
+  anchorsFromCertificateFiles,
+} from './verify/x509/chain.js';
+export type {
+  TrustAnchor,
+  ChainProfile,
+  RoleRule,
+  ValidateChainInput,
+  ValidatedChain,
+} from './verify/x509/chain.js';
+export { parseCrl, checkCrl, isRevoked } from './verify/x509/crl.js';
+export type { Crl, CrlIssuer } from './verify/x509/crl.js';
+export {
+  INTEL_PCK_PROFILE,
+  INTEL_TCB_SIGNING_PROFILE,
+  CCA_PLATFORM_PROFILE,
+  TPM_AK_PROFILE,
+  amdProfile,
+} from './verify/x509/profiles.js';
+export { EMULATED_ROOT_ORGANIZATION } from './verify/x509/anchors.js';
 export {
   verifySnpReport,
   verifyParsedSnpReport,
@@ -293,3 +309,20 @@ export type {
   VerifiedEar,
   VerifyEarOptions,
 } from './result/ear_token.js';
+export {
+  ID_MAPPINGS,
+  RELAXATION_CLAIMS,
+  SUBJECT_MAPPINGS,
+  blockedClaims,
+  claimMappingOf,
+  claimsOfUnproven,
+  trustVectorOf,
+} from './result/claim_mapping.js';
+export type { ClaimMapping, ClaimSupport } from './result/claim_mapping.js';
+export {
+  DEFAULT_EAR_LIFETIME_SECONDS,
+  MRSTACK_VERIFIER_ID,
+  earFromAppraisals,
+  issueEar,
+} from './result/ear_issue.js';
+export type { EarIssueOptions, EarSubmodInput, IssuedEar } from './result/ear_issue.js';
