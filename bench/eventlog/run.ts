@@ -1,16 +1,25 @@
 /**
- * bench/eventlog: mrstack's IMA and TCG parse + replay against evmctl and tpm2_eventlog on the
- * same generated files, in one run (interleaved, so machine noise hits every tool alike).
- * Prints medians, mrstack/peer ratios and mrstack's peak RSS; checks every replayed value.
+ * bench/eventlog: the commands users run, whole process, against the peers on the same generated
+ * files, interleaved in one invocation so machine noise hits every tool alike:
  *
- *   npx tsc -p tsconfig.json && node dist/bench/eventlog/run.js [--entries 1000000] [--runs 3]
+ * - IMA: `mrstack log replay LIST --ima-banks sha1,sha256 --json` vs `evmctl ima_measurement`
+ *   with the same two banks (both check every template hash and replay PCR10 in both banks);
+ * - TCG: `mrstack log replay LOG --json` vs `tpm2_eventlog LOG` (both replay every bank the log
+ *   carries; tpm2_eventlog's output goes to /dev/null).
+ *
+ * Every process runs under `/usr/bin/time` for wall time, CPU seconds (user + system) and peak
+ * RSS; every mrstack result is checked against the generator's values, every evmctl run must
+ * match them. Prints medians and mrstack/peer ratios, and `uptime` before and after (other
+ * work on the machine moves the figures: compare ratios, not seconds).
+ *
+ *   npx tsc -p tsconfig.json && node dist/bench/eventlog/run.js [--entries 1000000] [--runs 5]
  *
  * Generated files go to bench/out/ (git-ignored) and are reused when present.
  *
  * @module
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { generateImaList } from './gen_ima.js';
 import { generateTcgLog } from './gen_tcg.js';
@@ -21,9 +30,9 @@ const opt = (name: string, def: number): number => {
   return i >= 0 ? Number(args[i + 1]) : def;
 };
 const N = opt('entries', 1_000_000);
-const RUNS = opt('runs', 3);
+const RUNS = opt('runs', 5);
 const OUT = 'bench/out';
-const replayOne = fileURLToPath(new URL('./replay_one.js', import.meta.url));
+mkdirSync(OUT, { recursive: true });
 
 function cached<T>(jsonPath: string, make: () => T): T {
   if (existsSync(jsonPath)) return JSON.parse(readFileSync(jsonPath, 'utf8')) as T;
@@ -49,136 +58,114 @@ function pcrFile(path: string, hex: string): string {
 const f1 = pcrFile(`${OUT}/pcrs-sha1.txt`, ima.sha1);
 const f256 = pcrFile(`${OUT}/pcrs-sha256.txt`, ima.sha256);
 
-function timeTool(cmd: string, argv: string[]): { seconds: number; status: number | null } {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, argv, { stdio: 'ignore', maxBuffer: 0 });
-  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, status: r.status };
+/** One process run: wall and CPU seconds, peak RSS, exit status, stdout. */
+interface Run {
+  readonly wall: number;
+  readonly cpu: number;
+  readonly rssMB: number;
+  readonly status: number | null;
+  readonly stdout: string;
 }
 
-interface One {
-  seconds: number;
-  maxRssMB: number;
-  result: {
-    pcrs: Record<string, Record<string, string> | undefined>;
-    templateHashMismatches?: number;
+const TIME_FORMAT = 'mrstack-bench-time %e %U %S %M';
+
+function timed(cmd: string, argv: readonly string[], keepStdout: boolean): Run {
+  const r = spawnSync('/usr/bin/time', ['-f', TIME_FORMAT, cmd, ...argv], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+    stdio: ['ignore', keepStdout ? 'pipe' : 'ignore', 'pipe'],
+  });
+  const m = /mrstack-bench-time ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/.exec(r.stderr);
+  if (m === null) throw new Error(`no timing from ${cmd}: ${r.stderr}`);
+  return {
+    wall: Number(m[1]),
+    cpu: Number(m[2]) + Number(m[3]),
+    rssMB: Number(m[4]) / 1024,
+    status: r.status,
+    stdout: keepStdout ? r.stdout : '',
   };
-}
-function mrstack(mode: string, file: string, banks?: string): One {
-  const r = spawnSync(
-    process.execPath,
-    [replayOne, mode, file, ...(banks === undefined ? [] : [banks])],
-    {
-      encoding: 'utf8',
-      maxBuffer: 16 << 20,
-    },
-  );
-  if (r.status !== 0) throw new Error(`replay_one ${mode} failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as One;
 }
 
 const cliPath = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-function mrstackCli(argv: string[]): {
-  seconds: number;
-  registers: Record<string, Record<string, string> | undefined>;
-} {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [cliPath, ...argv], {
-    encoding: 'utf8',
-    maxBuffer: 16 << 20,
-  });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0) throw new Error(`mrstack ${argv.join(' ')} failed: ${r.stderr}`);
+function mrstackCli(
+  argv: readonly string[],
+): Run & { registers: Record<string, Record<string, string>> } {
+  const r = timed(process.execPath, [cliPath, ...argv], true);
+  if (r.status !== 0) throw new Error(`mrstack ${argv.join(' ')} failed (${r.status})`);
   const j = JSON.parse(r.stdout) as { registers: Record<string, Record<string, string>> };
-  return { seconds, registers: j.registers };
+  return { ...r, registers: j.registers };
 }
 
-const rows = new Map<string, { t: number[]; rss: number[] }>();
-const record = (name: string, seconds: number, rss = 0): void => {
-  const row = rows.get(name) ?? { t: [], rss: [] };
-  row.t.push(seconds);
-  row.rss.push(rss);
-  rows.set(name, row);
+const rows = new Map<string, Run[]>();
+const record = (name: string, r: Run): void => {
+  rows.set(name, [...(rows.get(name) ?? []), r]);
 };
 const fail = (what: string): never => {
   throw new Error(`wrong result: ${what}`);
 };
 
+const EVMCTL = 'evmctl ima_measurement, sha1+sha256';
+const IMA = 'mrstack log replay --ima-banks sha1,sha256';
+const TPM2 = 'tpm2_eventlog (TCG, output discarded)';
+const TCG = 'mrstack log replay (TCG, all banks)';
+
+const uptime = (): string => execFileSync('uptime', { encoding: 'utf8' }).trim();
+const before = uptime();
 for (let run = 0; run < RUNS; run++) {
   process.stderr.write(`run ${run + 1}/${RUNS}\n`);
-  const ev = timeTool('evmctl', [
-    'ima_measurement',
-    '--pcrs',
-    `sha1,${f1}`,
-    '--pcrs',
-    `sha256,${f256}`,
-    imaFile,
-  ]);
+  const ev = timed(
+    'evmctl',
+    ['ima_measurement', '--pcrs', `sha1,${f1}`, '--pcrs', `sha256,${f256}`, imaFile],
+    false,
+  );
   if (ev.status !== 0) fail('evmctl did not match the generated PCR10 values');
-  record('evmctl ima_measurement (sha1+sha256)', ev.seconds);
-  const both = mrstack('ima-parallel', imaFile, 'sha1,sha256');
-  const p10 = both.result.pcrs['pcr10'];
-  if (p10?.['sha1'] !== ima.sha1 || p10['sha256'] !== ima.sha256) {
-    fail('mrstack both banks');
-  }
-  if (both.result.templateHashMismatches !== 0) fail('template hash mismatches');
-  record('mrstack IMA sha1+sha256 (2 threads)', both.seconds, both.maxRssMB);
-  const q = mrstack('ima-parallel', imaFile, 'sha256');
-  if (q.result.pcrs['pcr10']?.['sha256'] !== ima.sha256) fail('mrstack sha256 bank');
-  record('mrstack IMA quoted sha256 bank (2 threads)', q.seconds, q.maxRssMB);
-  const sq = mrstack('ima-serial', imaFile, 'sha256');
-  if (sq.result.pcrs['pcr10']?.['sha256'] !== ima.sha256) fail('mrstack serial sha256 bank');
-  if (sq.result.templateHashMismatches !== 0) fail('template hash mismatches (serial)');
-  record('mrstack IMA quoted sha256 bank (1 thread)', sq.seconds, sq.maxRssMB);
-  const s = mrstack('ima-serial', imaFile, 'sha1,sha256');
-  if (s.result.pcrs['pcr10']?.['sha256'] !== ima.sha256) fail('mrstack serial');
-  record('mrstack IMA sha1+sha256 (1 thread)', s.seconds, s.maxRssMB);
-  // The command a user runs, whole process (node start-up included), through the generic
-  // registry + Replay path rather than the IMA-specialised one above.
+  record(EVMCTL, ev);
   const cli = mrstackCli(['log', 'replay', imaFile, '--ima-banks', 'sha1,sha256', '--json']);
   const c10 = cli.registers['pcr10'];
   if (c10?.['sha1'] !== ima.sha1 || c10['sha256'] !== ima.sha256) fail('mrstack CLI IMA');
-  record('mrstack log replay CLI, IMA sha1+sha256', cli.seconds);
-  const tt = timeTool('tpm2_eventlog', [tcgFile]);
+  record(IMA, cli);
+  const tt = timed('tpm2_eventlog', [tcgFile], false);
   if (tt.status !== 0) fail('tpm2_eventlog');
-  record('tpm2_eventlog (TCG, output discarded)', tt.seconds);
-  const t = mrstack('log', tcgFile);
+  record(TPM2, tt);
+  const t = mrstackCli(['log', 'replay', tcgFile, '--json']);
   for (const [pcr, v] of Object.entries(tcg.pcrs)) {
-    const got = t.result.pcrs[pcr];
+    const got = t.registers[pcr];
     if (got?.['sha256'] !== v.sha256 || got['sha1'] !== v.sha1) fail(`tcg ${pcr}`);
   }
-  record('mrstack TCG parse + replay (registry, stream)', t.seconds, t.maxRssMB);
+  record(TCG, t);
 }
+const after = uptime();
 
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-const med = (name: string): number => median(rows.get(name)!.t);
-console.log(`\nbench/eventlog — ${N} entries/events, ${RUNS} runs, medians (all values checked)\n`);
-for (const [name, r] of rows) {
-  const rss = Math.max(...r.rss);
+const med = (name: string, k: 'wall' | 'cpu' | 'rssMB'): number =>
+  median(rows.get(name)!.map((r) => r[k]));
+
+console.log(`\nbench/eventlog — ${N} entries/events, ${RUNS} interleaved runs, medians`);
+console.log(`(every result checked; each process timed by /usr/bin/time)`);
+console.log(`load before: ${before}`);
+console.log(`load after:  ${after}\n`);
+console.log(
+  `${'command'.padEnd(46)} ${'wall s'.padStart(7)} ${'CPU s'.padStart(7)} ${'peak RSS'.padStart(9)}`,
+);
+for (const name of rows.keys()) {
   console.log(
-    `${name.padEnd(48)} ${med(name).toFixed(2).padStart(7)} s  ${((med(name) / N) * 1e6).toFixed(2).padStart(6)} µs/entry${rss > 0 ? `  peak RSS ${rss.toFixed(0)} MB` : ''}`,
+    `${name.padEnd(46)} ${med(name, 'wall').toFixed(2).padStart(7)} ${med(name, 'cpu').toFixed(2).padStart(7)} ${`${med(name, 'rssMB').toFixed(0)} MB`.padStart(9)}`,
   );
 }
-const evm = med('evmctl ima_measurement (sha1+sha256)');
-const ratio = (name: string): string => (med(name) / evm).toFixed(2);
+const ratio = (a: string, b: string, k: 'wall' | 'cpu'): string =>
+  (med(a, k) / med(b, k)).toFixed(2);
 console.log('');
 console.log(
-  `both banks, 1 thread / evmctl:    ${ratio('mrstack IMA sha1+sha256 (1 thread)')} (goal <= 1)`,
+  `IMA, mrstack / evmctl: wall ${ratio(IMA, EVMCTL, 'wall')}, CPU ${ratio(IMA, EVMCTL, 'cpu')} (goal <= 0.5, RSS < 150 MB)`,
 );
 console.log(
-  `quoted bank, 1 thread / evmctl:   ${ratio('mrstack IMA quoted sha256 bank (1 thread)')} (goal <= 0.5)`,
+  `TCG, mrstack / tpm2_eventlog: wall ${ratio(TCG, TPM2, 'wall')}, CPU ${ratio(TCG, TPM2, 'cpu')} (goal <= 0.4)`,
 );
-console.log(`both banks, 2 threads / evmctl:   ${ratio('mrstack IMA sha1+sha256 (2 threads)')}`);
+const threads = med(IMA, 'cpu') > med(IMA, 'wall') * 1.2 ? 'more than one thread' : 'one thread';
 console.log(
-  `quoted bank, 2 threads / evmctl:  ${ratio('mrstack IMA quoted sha256 bank (2 threads)')}`,
-);
-console.log(
-  `both banks, log replay CLI / evmctl: ${ratio('mrstack log replay CLI, IMA sha1+sha256')} (whole process)`,
-);
-const tcgName = 'mrstack TCG parse + replay (registry, stream)';
-console.log(
-  `TCG / tpm2_eventlog:              ${(med(tcgName) / med('tpm2_eventlog (TCG, output discarded)')).toFixed(2)} (${((med(tcgName) / N) * 1e6).toFixed(2)} µs/event; goal < 4)`,
+  `mrstack IMA CPU/wall: ${(med(IMA, 'cpu') / med(IMA, 'wall')).toFixed(2)} (${threads})`,
 );

@@ -148,16 +148,19 @@ async function* asciiBatches(
   const logName = opts.logName ?? '-';
   const rd = new ImaAsciiReader(opts.limits === undefined ? {} : { limits: opts.limits });
   let bank: HashAlg | undefined;
-  const emit = (e: ImaEntry): ImaEvent => {
-    bank ??= asciiBank(e);
-    return toEvent(e, bank, logName, 'ima-ascii', 0, opts);
+  const emit = (entries: readonly ImaEntry[]): ImaEvent[] => {
+    // The column's bank is told by the first entry that is not a violation (a violation's
+    // all-zero hash verifies in no bank): boot_aggregate of a TPM-less boot often is one.
+    bank ??= asciiBank(entries.find((e) => !isAllZero(e.templateHash)) ?? entries[0]!);
+    const b = bank;
+    return entries.map((e) => toEvent(e, b, logName, 'ima-ascii', 0, opts));
   };
   for await (const chunk of input) {
     const entries = rd.push(chunk);
-    if (entries.length > 0) yield entries.map(emit);
+    if (entries.length > 0) yield emit(entries);
   }
   const rest = rd.end();
-  if (rest.length > 0) yield rest.map(emit);
+  if (rest.length > 0) yield emit(rest);
 }
 
 /** An IMA entry from an event of a format that can carry one losslessly (IMA, CEL ima_template). */

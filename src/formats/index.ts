@@ -96,13 +96,7 @@ export {
   encodeImaAscii,
   formatImaAsciiLine,
 } from './ima/ima_ascii.js';
-export {
-  ImaReplay,
-  replayIma,
-  computeBootAggregate,
-  bootAggregateWithoutTpm,
-} from './ima/ima_replay.js';
-export type { ImaReplayOptions, ImaReplayResult, ImaBankMode } from './ima/ima_replay.js';
+export { computeBootAggregate, bootAggregateWithoutTpm } from './ima/boot_aggregate.js';
 export { CEL_TLV_TYPES, celRegisterName } from './cel/cel_record.js';
 export type { CelRecord, CelContent, CelDigest, CelRegister } from './cel/cel_record.js';
 export {

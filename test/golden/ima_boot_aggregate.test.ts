@@ -4,7 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromHex, toHex } from '../../src/bytes/hex.js';
-import { computeBootAggregate, bootAggregateWithoutTpm } from '../../src/formats/ima/ima_replay.js';
+import {
+  computeBootAggregate,
+  bootAggregateWithoutTpm,
+} from '../../src/formats/ima/boot_aggregate.js';
 
 const pcrs = (hex: readonly string[]): Map<number, Uint8Array> =>
   new Map(hex.map((h, i) => [i, fromHex(h)]));

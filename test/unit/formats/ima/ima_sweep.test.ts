@@ -4,12 +4,18 @@
 // must parse or throw a ParseError, never another exception. (The every-offset sweep over all
 // captures is bench/eventlog/sweep.ts, outside CI.)
 import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fixture } from '../../../_support/paths.js';
-import { ImaBinaryReader, parseImaBinary } from '../../../../src/formats/ima/ima_binary.js';
+import {
+  ImaBinaryReader,
+  encodeImaBinary,
+  parseImaBinary,
+} from '../../../../src/formats/ima/ima_binary.js';
 import { parseImaAscii } from '../../../../src/formats/ima/ima_ascii.js';
 import { decodeImaFields } from '../../../../src/formats/ima/ima_template.js';
-import { replayIma } from '../../../../src/formats/ima/ima_replay.js';
+import { ParseError } from '../../../../src/errors.js';
+import { replayImaBytes } from '../../../_support/ima_replay.js';
 import { flipRandomBit, pick, randomIndex, seededRng } from '../../../_support/rng.js';
 import { assertCutsTruncateCleanly, parsesOrParseError } from '../../../_support/parse_sweep.js';
 
@@ -32,7 +38,7 @@ test('binary lists: every cut near a record boundary is a clean count or ERR_TRU
   }
 });
 
-test('binary lists: seeded byte flips and length edits parse or give a ParseError', () => {
+test('binary lists: seeded byte flips and length edits parse or give a ParseError', async () => {
   const rand = seededRng(0x1ae);
   for (const name of BINARY) {
     const full = new Uint8Array(readFileSync(fixture('eventlogs', 'ima', name)));
@@ -49,12 +55,20 @@ test('binary lists: seeded byte flips and length edits parse or give a ParseErro
         const v = pick(rand, [0, 1, 0xff, 0xffff, 0x7fffffff, 0xffffffff, randomIndex(rand, 600)]);
         if (at + 4 <= m.length) new DataView(m.buffer).setUint32(at, v, true);
       }
+      let out: ReturnType<typeof parseImaBinary> = [];
       parsesOrParseError(() => {
-        const out = parseImaBinary(m, { partialTail: 'stop' });
-        // Decoding and replaying what parsed must not throw anything but ParseError either.
+        out = parseImaBinary(m, { partialTail: 'stop' });
+        // Decoding what parsed must not throw anything but ParseError either.
         for (const x of out) decodeImaFields(x);
-        replayIma(out, { logBank: 'sha1', banks: ['sha1', 'sha256'] });
       }, `${name} mutation ${i}`);
+      // Nor may replaying what parsed (through the CLI's path, both banks).
+      if (out.length > 0) {
+        try {
+          await replayImaBytes(encodeImaBinary(out), { imaBanks: ['sha1', 'sha256'] });
+        } catch (e) {
+          assert.ok(e instanceof ParseError, `${name} mutation ${i}: ${String(e)}`);
+        }
+      }
     }
   }
 });
