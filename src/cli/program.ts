@@ -20,6 +20,7 @@ import { registerCollateral } from './commands/collateral.js';
 import { registerTpm } from './commands/tpm.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerAppraise } from './commands/appraise.js';
+import { registerEar } from './commands/ear.js';
 
 /** The version printed by `--version`. */
 export const VERSION = '0.1.0';
@@ -55,5 +56,6 @@ export function buildProgram(opts: ProgramOptions = {}): Command {
   registerTpm(program);
   registerPolicy(program);
   registerAppraise(program);
+  registerEar(program);
   return program;
 }
