@@ -52,6 +52,8 @@ export type ErrorCode =
   | 'ERR_TCB_MISMATCH'
   | 'ERR_COLLATERAL_MISSING'
   | 'ERR_POLICY_VIOLATION'
+  | 'ERR_POLICY_INVALID'
+  | 'ERR_REGEX_UNSUPPORTED'
   | 'ERR_UNTRUSTED_KEY'
   | 'ERR_JWS_ALG_REFUSED'
   | 'ERR_TOKEN_EXPIRED'
@@ -74,6 +76,10 @@ export type ErrorCode =
   | 'ERR_FORBIDDEN'
   | 'ERR_RATE_LIMITED'
   | 'ERR_CONFLICT'
+  | 'ERR_NONCE_UNKNOWN'
+  | 'ERR_NONCE_REUSED'
+  | 'ERR_NONCE_EXPIRED'
+  | 'ERR_STORE'
   | 'ERR_MOUNT_FAILED'
   | 'ERR_TIMEOUT'
   | 'ERR_IO'
@@ -144,6 +150,14 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   },
   ERR_COLLATERAL_MISSING: { exit: 2, summary: 'verification needs collateral that was not given' },
   ERR_POLICY_VIOLATION: { exit: 1, summary: 'appraisal against reference values failed' },
+  ERR_POLICY_INVALID: {
+    exit: 2,
+    summary: 'a policy file breaks the policy schema or its importer format',
+  },
+  ERR_REGEX_UNSUPPORTED: {
+    exit: 2,
+    summary: 'a policy regex uses syntax outside the supported subset or is too costly',
+  },
   ERR_UNTRUSTED_KEY: {
     exit: 1,
     summary: 'a signing key is neither pinned by the caller nor chained to a trust anchor',
@@ -188,6 +202,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   ERR_FORBIDDEN: { exit: 3, summary: 'the caller may not perform this operation' },
   ERR_RATE_LIMITED: { exit: 3, summary: 'a per-tenant rate limit was exceeded' },
   ERR_CONFLICT: { exit: 2, summary: 'the object exists already or the name was used before' },
+  ERR_NONCE_UNKNOWN: { exit: 1, summary: 'no challenge session or nonce with that id exists' },
+  ERR_NONCE_REUSED: { exit: 1, summary: 'the nonce was consumed already by earlier evidence' },
+  ERR_NONCE_EXPIRED: { exit: 1, summary: 'the nonce expired before evidence used it' },
+  ERR_STORE: { exit: 3, summary: 'the verifier store (database) failed or is incompatible' },
   ERR_MOUNT_FAILED: { exit: 3, summary: 'a FUSE mount could not be made or served' },
   ERR_TIMEOUT: { exit: 3, summary: 'an operation did not finish in time' },
   ERR_IO: { exit: 3, summary: 'a file system operation failed' },
@@ -244,6 +262,11 @@ export type FormatId =
   | 'bundle'
   | 'tenants'
   | 'x509'
+  | 'policy'
+  | 'keylime-policy'
+  | 'pcrlock'
+  | 'rvps'
+  | 'corim'
   | 'jws'
   | 'ear'
   | 'jwk';

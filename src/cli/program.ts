@@ -18,6 +18,9 @@ import { registerEvent } from './commands/event.js';
 import { registerEvidenceGet } from './commands/evidence_get.js';
 import { registerCollateral } from './commands/collateral.js';
 import { registerTpm } from './commands/tpm.js';
+import { registerPolicy } from './commands/policy.js';
+import { registerAppraise } from './commands/appraise.js';
+import { registerEar } from './commands/ear.js';
 
 /** The version printed by `--version`. */
 export const VERSION = '0.1.0';
@@ -51,5 +54,8 @@ export function buildProgram(opts: ProgramOptions = {}): Command {
   registerEvidenceGet(program);
   registerCollateral(program);
   registerTpm(program);
+  registerPolicy(program);
+  registerAppraise(program);
+  registerEar(program);
   return program;
 }

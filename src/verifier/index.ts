@@ -69,16 +69,32 @@ export {
 } from './verify/tdx_tcb.js';
 export type { TdxTcbInput, TdxTcbEvaluation } from './verify/tdx_tcb.js';
 export { INTEL_SGX_ROOT_CA_PEM } from './verify/tdx_roots.js';
+export { parseCertificate, parseCertificates } from './verify/x509/certificate.js';
+export type { Certificate, KeyUsageName } from './verify/x509/certificate.js';
 export {
-  EMULATED_ROOT_ORGANIZATION,
-  parseCertificate,
-  verifyCertChain,
-  parseCrl,
-  verifyCrl,
-  isRevoked,
-  isEmulatedRoot,
-} from './verify/x509_chain.js';
-export type { VerifiedChain, ChainOptions, Crl } from './verify/x509_chain.js';
+  validateChain,
+  checkChainTimes,
+  anchorFromCertificate,
+  anchorFromKey,
+  anchorsFromCertificateFiles,
+} from './verify/x509/chain.js';
+export type {
+  TrustAnchor,
+  ChainProfile,
+  RoleRule,
+  ValidateChainInput,
+  ValidatedChain,
+} from './verify/x509/chain.js';
+export { parseCrl, checkCrl, isRevoked } from './verify/x509/crl.js';
+export type { Crl, CrlIssuer } from './verify/x509/crl.js';
+export {
+  INTEL_PCK_PROFILE,
+  INTEL_TCB_SIGNING_PROFILE,
+  CCA_PLATFORM_PROFILE,
+  TPM_AK_PROFILE,
+  amdProfile,
+} from './verify/x509/profiles.js';
+export { EMULATED_ROOT_ORGANIZATION } from './verify/x509/anchors.js';
 export {
   verifySnpReport,
   verifyParsedSnpReport,
@@ -190,6 +206,53 @@ export type {
   ReplayedTenantEvent,
 } from './appraise/appraisal_input.js';
 
+export { appraise } from './appraise/appraise.js';
+export {
+  DEFAULT_POLICY,
+  RefSet,
+  canonicalJson,
+  compilePolicy,
+  defaultPolicy,
+  parsePolicy,
+  policyId,
+  validatePolicy,
+} from './appraise/policy.js';
+export type {
+  CompiledPolicy,
+  CompiledIma,
+  LoadedPolicy,
+  PolicyV1,
+  RefValue,
+  TenantRule,
+  TenantMatcher,
+} from './appraise/policy.js';
+export { POLICY_SCHEMA } from './appraise/policy_schema.js';
+export {
+  MAX_REGEX_LENGTH,
+  compileExcludes,
+  translatePythonRegex,
+} from './appraise/python_regex.js';
+export type { TranslatedRegex } from './appraise/python_regex.js';
+export { appraiseEvidence, appraiseLogs } from './appraise/appraise_evidence.js';
+export type { AppraiseEvidenceOptions, EvidenceAppraisal } from './appraise/appraise_evidence.js';
+export { bundleReplayOf, claimHex, provenClaimsOf } from './appraise/proven_claims.js';
+export type { ProvenClaimsOptions } from './appraise/proven_claims.js';
+export { replayEvidenceLogs, reportedValue } from './appraise/replayed_logs.js';
+export type { EvidenceLogsOptions } from './appraise/replayed_logs.js';
+export { imaKeyOf, imaRecordOf, judgeImaList, verifyImaSignature } from './appraise/ima_rules.js';
+export type { ImaKey, ImaJudgement } from './appraise/ima_rules.js';
+export { generatePolicy } from './appraise/policy_generate.js';
+export { dssePae, importKeylimePolicy } from './appraise/import_keylime.js';
+export {
+  MAX_VARIANT_VALUES,
+  importPcrlock,
+  parsePcrlock,
+  predictPcrlock,
+} from './appraise/import_pcrlock.js';
+export type { PcrlockComponent, PcrlockFile, PcrlockRecord } from './appraise/import_pcrlock.js';
+export { RVPS_FIELDS, importRvps } from './appraise/import_rvps.js';
+export type { RvpsImport } from './appraise/import_rvps.js';
+
 // verifier/result: EAR (AR4SI trust vectors, the veraison 2023 profile), keys, tokens (DESIGN §6.4)
 export {
   AR4SI_CLAIMS,
@@ -246,3 +309,20 @@ export type {
   VerifiedEar,
   VerifyEarOptions,
 } from './result/ear_token.js';
+export {
+  ID_MAPPINGS,
+  RELAXATION_CLAIMS,
+  SUBJECT_MAPPINGS,
+  blockedClaims,
+  claimMappingOf,
+  claimsOfUnproven,
+  trustVectorOf,
+} from './result/claim_mapping.js';
+export type { ClaimMapping, ClaimSupport } from './result/claim_mapping.js';
+export {
+  DEFAULT_EAR_LIFETIME_SECONDS,
+  MRSTACK_VERIFIER_ID,
+  earFromAppraisals,
+  issueEar,
+} from './result/ear_issue.js';
+export type { EarIssueOptions, EarSubmodInput, IssuedEar } from './result/ear_issue.js';

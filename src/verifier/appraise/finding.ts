@@ -90,7 +90,6 @@ const row = (status: FindingStatus, subject: FindingSubject, description: string
 export type FindingIdKey =
   | 'evidence.unverified'
   | 'claim.unproven'
-  | 'policy.kind.mismatch'
   | 'nonce.match'
   | 'nonce.mismatch'
   | 'tcb.up-to-date'
@@ -139,7 +138,6 @@ export type FindingIdKey =
   | 'replay.<register>.inconsistent'
   | 'tenant.event.allowed'
   | 'tenant.event.not-allowed'
-  | 'tenant.event.pending'
   | 'ima.log.allowed'
   | 'ima.file.unknown'
   | 'ima.file.digest-mismatch'
@@ -160,11 +158,6 @@ export const FINDING_IDS: Readonly<Record<FindingIdKey, FindingIdInfo>> = Object
     'none',
     'evidence',
     'A rule could not be judged: its input was skipped or relaxed by verify (no collateral, no nonce …) or absent from the evidence.',
-  ),
-  'policy.kind.mismatch': row(
-    'contraindicated',
-    'evidence',
-    "The evidence's kind has no section in the policy, or the policy names another kind.",
   ),
   // freshness
   'nonce.match': row('affirming', 'freshness', "The evidence is bound to the caller's nonce."),
@@ -333,11 +326,6 @@ export const FINDING_IDS: Readonly<Record<FindingIdKey, FindingIdInfo>> = Object
     'contraindicated',
     'tenant',
     'A verified tenant event matches no rule of its vMR.',
-  ),
-  'tenant.event.pending': row(
-    'none',
-    'tenant',
-    'Tenant events after the reported value are not covered by the report; not judged.',
   ),
   // IMA
   'ima.log.allowed': row(

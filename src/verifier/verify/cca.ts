@@ -10,7 +10,6 @@
  * @module
  */
 import {
-  X509Certificate,
   createPublicKey,
   verify as cryptoVerify,
   type JsonWebKey,
@@ -42,7 +41,10 @@ import {
   type EvidenceVerifier,
   type ResolvedVerifyOptions,
 } from './evidence_result.js';
-import { isEmulatedRoot, subjectName } from './x509_chain.js';
+import { parseCertificate, parseCertificates, type Certificate } from './x509/certificate.js';
+import { anchorFromCertificate, validateChain, type ValidatedChain } from './x509/chain.js';
+import { legacyEmulatedAnchors } from './x509/anchors.js';
+import { CCA_PLATFORM_PROFILE } from './x509/profiles.js';
 import { parseJsonText } from '../../formats/json/json_text.js';
 
 /** Options of {@link verifyCcaToken}. */
@@ -59,7 +61,7 @@ export interface CcaVerifyOptions {
 /** One usable (or unusable) platform trust anchor. */
 export interface CcaTrustAnchor {
   readonly key?: KeyObject;
-  readonly certificate?: X509Certificate;
+  readonly certificate?: Certificate;
   readonly implementationId?: Uint8Array;
   readonly instanceId?: Uint8Array;
   /** Why the anchor could not be used (e.g. a point not on its curve). */
@@ -110,16 +112,15 @@ export function loadCcaTrustAnchors(bytes: Uint8Array): CcaTrustAnchor[] {
     });
   }
   if (text.includes('-----BEGIN CERTIFICATE-----')) {
-    const pems = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-    return pems.map((p) => {
-      const c = new X509Certificate(p);
-      return { certificate: c, key: c.publicKey };
-    });
+    return parseCertificates(bytes, 'trust_anchor').map((c) => ({
+      certificate: c,
+      key: c.publicKey,
+    }));
   }
   try {
     if (text.includes('-----BEGIN')) return [{ key: createPublicKey(text) }];
     try {
-      const c = new X509Certificate(Buffer.from(bytes));
+      const c = parseCertificate(bytes, 'trust_anchor');
       return [{ certificate: c, key: c.publicKey }];
     } catch {
       return [{ key: createPublicKey({ key: Buffer.from(bytes), format: 'der', type: 'spki' }) }];
@@ -206,10 +207,10 @@ export function coseSignatureValid(s: CoseSign1, key: KeyObject): boolean {
 }
 
 /** The certificates of a COSE `x5chain` header (label 33), leaf first. */
-function x5chain(s: CoseSign1): X509Certificate[] {
+function x5chain(s: CoseSign1): Certificate[] {
   const v = s.unprotectedHeader.get(33) ?? s.protectedHeader.get(33);
   const list = isBytes(v) ? [v] : Array.isArray(v) ? (v as unknown[]).filter(isBytes) : [];
-  return list.map((b) => new X509Certificate(Buffer.from(b)));
+  return list.map((b, i) => parseCertificate(b, `platform.x5chain[${i}]`));
 }
 
 function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
@@ -227,37 +228,34 @@ function verifyPlatform(b: ResultBuilder, t: CcaToken, opts: CcaVerifyOptions): 
   );
   const chain = x5chain(t.platform);
   if (chain.length > 0) {
-    const leaf = chain[0]!;
-    const root = chain[chain.length - 1]!;
-    let linksOk = root.verify(root.publicKey);
-    for (let i = 0; i + 1 < chain.length; i++)
-      linksOk &&= chain[i]!.verify(chain[i + 1]!.publicKey);
-    const rootTrusted = anchors.some(
-      (a) => a.certificate !== undefined && Buffer.compare(a.certificate.raw, root.raw) === 0,
+    // The x5chain is checked by the chain core: names chain issuer to subject, every signature,
+    // basicConstraints, validity, and it must end at a caller's anchor (or, transitionally, an
+    // emulated root with trustEmulated).
+    const certAnchors = anchors.flatMap((a) =>
+      a.certificate === undefined ? [] : [anchorFromCertificate(a.certificate)],
     );
-    const emulated = isEmulatedRoot(root);
-    if (linksOk && (rootTrusted || (emulated && opts.trustEmulated === true))) {
-      b.trust = { root: subjectName(root), emulated };
+    let validated: ValidatedChain | undefined;
+    let failure: unknown;
+    try {
+      validated = validateChain({
+        leaf: chain[0]!,
+        intermediates: chain.slice(1),
+        profile: CCA_PLATFORM_PROFILE,
+        anchors: [...certAnchors, ...legacyEmulatedAnchors(chain, opts.trustEmulated)],
+        at: opts.at,
+        ordered: true,
+      });
+    } catch (e) {
+      if (!(e instanceof MrstackError)) throw e;
+      failure = e;
+    }
+    if (validated !== undefined) {
+      const anchor = validated.anchor;
+      const emulated = anchor.emulated === true;
+      b.trust = { root: anchor.certificate?.cn ?? anchor.subject, emulated };
       if (emulated) b.warnings.push('verified against an mrstack EMULATED root (not hardware)');
-      for (const c of chain) {
-        const from = Date.parse(c.validFrom);
-        const to = Date.parse(c.validTo);
-        if (opts.at.getTime() < from) {
-          b.fail(
-            'platform_cert_validity',
-            'ERR_CERT_NOT_YET_VALID',
-            `${subjectName(c)} is not valid before ${new Date(from).toISOString()}`,
-          );
-        } else if (opts.at.getTime() > to) {
-          b.fail(
-            'platform_cert_validity',
-            'ERR_CERT_EXPIRED',
-            `${subjectName(c)} expired at ${new Date(to).toISOString()}`,
-          );
-        }
-      }
-      if (b.checks['platform_cert_validity'] !== 'failed') b.ok('platform_cert_validity');
-      if (coseSignatureValid(t.platform, leaf.publicKey)) b.ok('platform_signature');
+      b.ok('platform_cert_validity');
+      if (coseSignatureValid(t.platform, validated.leaf.publicKey)) b.ok('platform_signature');
       else
         b.fail(
           'platform_signature',
@@ -267,22 +265,9 @@ function verifyPlatform(b: ResultBuilder, t: CcaToken, opts: CcaVerifyOptions): 
       return;
     }
     if (forThis.length === 0) {
-      if (!linksOk) {
-        b.fail(
-          'platform_signature',
-          'ERR_CHAIN_INVALID',
-          'the platform token x5chain does not verify',
-        );
-      } else {
-        b.fail(
-          'platform_signature',
-          'ERR_UNTRUSTED_ROOT',
-          emulated
-            ? `${subjectName(root)} is an mrstack emulated root: pass --trust-emulated or --trust-anchor`
-            : `${subjectName(root)} is not a trusted root`,
-          { emulated },
-        );
-      }
+      const e = failure as MrstackError;
+      const validity = e.code === 'ERR_CERT_EXPIRED' || e.code === 'ERR_CERT_NOT_YET_VALID';
+      b.failWith(validity ? 'platform_cert_validity' : 'platform_signature', e);
       return;
     }
   }
@@ -319,7 +304,7 @@ function verifyPlatform(b: ResultBuilder, t: CcaToken, opts: CcaVerifyOptions): 
     return;
   }
   b.trust = {
-    root: ok.certificate === undefined ? 'trust anchor (CPAK)' : subjectName(ok.certificate),
+    root: ok.certificate === undefined ? 'trust anchor (CPAK)' : ok.certificate.cn,
     emulated: false,
   };
   b.ok('platform_signature');

@@ -2,7 +2,7 @@
 // it may use, and the verifier never pulls in the agent, providers, the FUSE mount or services.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, dirname, resolve, sep } from 'node:path';
 import { REPO_ROOT } from '../../_support/paths.js';
 
@@ -24,6 +24,9 @@ const ALLOWED: Record<string, readonly string[]> = {
 };
 // Packages that must never load on the verifier side (services, databases, native addons).
 const VERIFIER_FORBIDDEN_PACKAGES = ['fastify', 'pino', 'fuse-native', '@cocalc/fuse-native'];
+// Database clients: only the store adapters use them, and only through a dynamic import(), so
+// that a verifier-only user never loads one.
+const DATABASE_PACKAGES = ['pg', '@electric-sql/pglite'];
 
 function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
@@ -55,6 +58,14 @@ test('every src import respects the layer rule', () => {
           violations.push(`${relative(REPO_ROOT, file)} (${layer}) imports ${spec} (${target})`);
         }
       } else if (layer === 'verifier' || layer === 'formats' || layer === 'eventlog') {
+        const rel = relative(SRC, file).split(sep).join('/');
+        const isDb = DATABASE_PACKAGES.some((p) => spec === p || spec.startsWith(`${p}/`));
+        if (isDb && !(rel.startsWith('verifier/store/') && m[2] !== undefined)) {
+          violations.push(`${relative(REPO_ROOT, file)} (${layer}) imports ${spec} statically`);
+        }
+        // The HTTP service (verifier/service/) is the one verifier folder that runs fastify and
+        // pino; nothing reachable from the verifier's entry points imports it.
+        if (rel.startsWith('verifier/service/')) continue;
         if (VERIFIER_FORBIDDEN_PACKAGES.some((p) => spec === p || spec.startsWith(`${p}/`))) {
           violations.push(`${relative(REPO_ROOT, file)} (${layer}) imports package ${spec}`);
         }
@@ -62,4 +73,42 @@ test('every src import respects the layer rule', () => {
     }
   }
   assert.deepEqual(violations, []);
+});
+
+// Static (non-dynamic) imports only: what loading a module loads at once.
+const STATIC_IMPORT_RE =
+  /(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^import\s+['"]([^'"]+)['"]/gm;
+
+test('the library entry points never load the HTTP service or a database client', () => {
+  // The root and every per-layer barrel (package subpaths); the service has its own subpath.
+  const entries = [
+    join(SRC, 'index.ts'),
+    ...readdirSync(SRC)
+      .map((d) => join(SRC, d, 'index.ts'))
+      .filter((f) => existsSync(f)),
+  ];
+  const seen = new Set<string>();
+  const packages = new Set<string>();
+  const stack = [...entries];
+  while (stack.length > 0) {
+    const file = stack.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(STATIC_IMPORT_RE)) {
+      const whole = m[0];
+      if (/^(?:import|export)\s+type\s/.test(whole)) continue;
+      const spec = m[1] ?? m[2]!;
+      if (spec.startsWith('.')) stack.push(resolve(dirname(file), spec).replace(/\.js$/, '.ts'));
+      else packages.add(spec);
+    }
+  }
+  const service = [...seen].filter((f) =>
+    relative(SRC, f).split(sep).join('/').startsWith('verifier/service/'),
+  );
+  assert.deepEqual(service, []);
+  assert.deepEqual(
+    [...packages].filter((p) => ['fastify', 'pino', ...DATABASE_PACKAGES].includes(p)),
+    [],
+  );
 });

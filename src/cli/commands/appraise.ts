@@ -1,0 +1,257 @@
+/**
+ * `mrstack appraise EVIDENCE|BUNDLE [--policy FILE] …`: verify → replay → appraise in one command
+ * (docs/appraisal.md). Exit 0 when the verdict is affirming, 1 for warning, contraindicated or
+ * none, 2 for bad input. Without `--policy` the default policy applies.
+ *
+ * Log-only mode — `mrstack appraise --eventlog FILE [--policy FILE] [--ima-key FILE]…` with no
+ * evidence — judges IMA lists by keylime's rules; no quote vouches for the log (the output says
+ * so), exit 0 when no entry fails.
+ *
+ * @module
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { fromHex } from '../../bytes/hex.js';
+import { fromErrno, UsageError } from '../../errors.js';
+import type { ReportEnvelope } from '../../verifier/verify/evidence.js';
+import type { VerifyEvidenceOptions } from '../../verifier/verify/evidence_result.js';
+import type { Appraisal } from '../../verifier/appraise/appraisal_input.js';
+import { action, printFields, printJson, printTable } from '../output.js';
+
+function readBytes(path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path === '-' ? 0 : path));
+  } catch (e) {
+    throw fromErrno(e, path);
+  }
+}
+
+function readCollateral(path: string): Map<string, Uint8Array> {
+  try {
+    if (!statSync(path).isDirectory()) return new Map([[path, readBytes(path)]]);
+  } catch (e) {
+    throw fromErrno(e, path);
+  }
+  const files = new Map<string, Uint8Array>();
+  for (const name of readdirSync(path).sort()) {
+    const p = join(path, name);
+    if (statSync(p).isFile()) files.set(name, readBytes(p));
+  }
+  return files;
+}
+
+/** Verify flags shared with `evidence verify` (the subset appraise and policy generate take). */
+export interface VerifyFlags {
+  readonly collateral?: string | false;
+  readonly cert?: readonly string[];
+  readonly trustAnchor?: readonly string[];
+  readonly ak?: string;
+  readonly signature?: string;
+  readonly pcrs?: string;
+  readonly nonce?: string;
+  readonly userData?: string;
+  readonly at?: string;
+  readonly trustEmulated?: boolean;
+}
+
+/** `--at` as a Date. */
+export function parseAtFlag(text: string | undefined): Date | undefined {
+  if (text === undefined) return undefined;
+  const d = new Date(text);
+  if (Number.isNaN(d.getTime()))
+    throw new UsageError('ERR_USAGE', `--at ${JSON.stringify(text)}: expected an ISO-8601 time`);
+  return d;
+}
+
+/** The verify options the flags name (the envelope's collateral and parts when it has them). */
+export function verifyOptionsFromFlags(
+  opts: VerifyFlags,
+  env: ReportEnvelope | undefined,
+): VerifyEvidenceOptions {
+  let collateralFiles: Map<string, Uint8Array> | undefined;
+  if (typeof opts.collateral === 'string') collateralFiles = readCollateral(opts.collateral);
+  else if (opts.collateral !== false && env?.collateral !== undefined)
+    collateralFiles = new Map([
+      ['envelope-collateral.json', new Uint8Array(Buffer.from(JSON.stringify(env.collateral)))],
+    ]);
+  if (opts.userData !== undefined && opts.nonce === undefined)
+    throw new UsageError('ERR_USAGE', '--user-data needs --nonce');
+  const at = parseAtFlag(opts.at);
+  return {
+    ...(env?.kind === undefined ? {} : { kind: env.kind }),
+    ...(at === undefined ? {} : { at }),
+    ...(opts.nonce === undefined ? {} : { nonce: fromHex(opts.nonce, '--nonce') }),
+    ...(opts.userData === undefined ? {} : { userData: fromHex(opts.userData, '--user-data') }),
+    ...(opts.trustEmulated === true ? { trustEmulated: true } : {}),
+    ...(opts.trustAnchor === undefined ? {} : { trustAnchors: opts.trustAnchor.map(readBytes) }),
+    ...(collateralFiles === undefined ? {} : { collateral: { files: collateralFiles } }),
+    ...(opts.collateral === false ? { allowMissingCollateral: true } : {}),
+    ...(opts.cert === undefined ? {} : { certs: opts.cert.map(readBytes) }),
+    ...(opts.ak === undefined ? {} : { ak: readBytes(opts.ak) }),
+    ...(opts.signature === undefined ? {} : { signature: readBytes(opts.signature) }),
+    ...(opts.pcrs === undefined ? {} : { pcrs: readBytes(opts.pcrs) }),
+    ...(env?.auxblob === undefined ? {} : { auxblob: env.auxblob }),
+    ...(env?.parts === undefined ? {} : { parts: env.parts }),
+  };
+}
+
+interface AppraiseFlags extends VerifyFlags {
+  readonly policy?: string;
+  readonly eventlog?: readonly string[];
+  readonly imaKey?: readonly string[];
+  readonly json?: boolean;
+}
+
+const collect = (v: string, prev: readonly string[] = []): string[] => [...prev, v];
+
+function short(v: unknown): string {
+  if (v === undefined) return '';
+  const s = typeof v === 'string' ? v : JSON.stringify(v);
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+}
+
+function whereText(w: Appraisal['findings'][number]['where']): string {
+  const parts: string[] = [w.layer];
+  if (w.log !== undefined) parts.push(w.log);
+  if (w.record !== undefined) parts.push(`record ${w.record}`);
+  if (w.offset !== undefined) parts.push(`@${w.offset}`);
+  return parts.join(' ');
+}
+
+function printAppraisal(a: Appraisal, extra: [string, string][]): void {
+  printFields([
+    ['status', a.status],
+    ['policy', a.policyId],
+    ['kind', a.kind],
+    ['at', a.at],
+    ...extra,
+    ...(a.ima === undefined
+      ? []
+      : ([
+          [
+            'ima',
+            `${a.ima.entries} entries: ${a.ima.matched} matched, ${a.ima.signed} signed, ${a.ima.excluded} excluded, ${a.ima.unknown} unknown, ${a.ima.mismatched} digest mismatches`,
+          ],
+        ] as [string, string][])),
+  ]);
+  const rows = a.findings.map((f) => [
+    f.status,
+    f.id,
+    short(f.claim),
+    whereText(f.where),
+    short(f.expected),
+    short(f.actual),
+  ]);
+  if (rows.length > 0)
+    printTable(['status', 'finding', 'claim', 'where', 'expected', 'actual'], rows);
+}
+
+/** The JSON document of an appraisal (stable; docs/appraisal.md). */
+export function appraisalJson(
+  a: Appraisal,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    status: a.status,
+    policy_id: a.policyId,
+    kind: a.kind,
+    at: a.at,
+    ...extra,
+    ...(a.ima === undefined ? {} : { ima: a.ima }),
+    findings: a.findings,
+  };
+}
+
+/** Registers `mrstack appraise`. */
+export function registerAppraise(program: Command): void {
+  program
+    .command('appraise')
+    .description(
+      'verify, replay and appraise evidence against a policy (default policy without --policy)',
+    )
+    .argument(
+      '[evidence]',
+      'evidence or an agent bundle; omit for a log-only IMA check with --eventlog',
+    )
+    .option('--policy <file>', 'policy file, JSON or YAML (docs/policy.schema.json)')
+    .option(
+      '--eventlog <file>',
+      'an event log beside the evidence (repeatable): TCG, CCEL, IMA …',
+      collect,
+    )
+    .option(
+      '--ima-key <file>',
+      'a public key whose ima-sig signatures are accepted (repeatable)',
+      collect,
+    )
+    .option('--nonce <hex>', 'the nonce the evidence must be bound to')
+    .option('--user-data <hex>', 'with --nonce: the user data given to `mrstack report`')
+    .option('--at <iso-time>', 'verification and appraisal time (default: now)')
+    .option(
+      '--collateral <path>',
+      'TDX: a directory of Intel PCS responses, or one QuoteCollateralV3 JSON',
+    )
+    .option('--no-collateral', 'verify without collateral (the TCB status stays unproven)')
+    .option('--cert <file>', 'SNP/TPM certificates, as for evidence verify (repeatable)', collect)
+    .option('--trust-anchor <file>', 'a root to trust (repeatable)', collect)
+    .option('--ak <file>', 'TPM: AK public')
+    .option('--signature <file>', 'TPM: TPMT_SIGNATURE')
+    .option('--pcrs <file>', 'TPM: PCR values')
+    .option('--trust-emulated', 'accept an mrstack emulated root')
+    .option('--json', 'print JSON: {"status","policy_id","kind","at","findings",…}')
+    .action(
+      action(async (file: string | undefined, opts: AppraiseFlags) => {
+        const lib = await import('../../verifier/appraise/policy.js');
+        const { appraiseEvidence, appraiseLogs } =
+          await import('../../verifier/appraise/appraise_evidence.js');
+        const loaded =
+          opts.policy === undefined
+            ? await lib.defaultPolicy()
+            : await lib.parsePolicy(Buffer.from(readBytes(opts.policy)).toString('utf8'));
+        const policy = lib.compilePolicy(loaded);
+        const imaKeys = (opts.imaKey ?? []).map(readBytes);
+        if (file === undefined) {
+          if (opts.eventlog === undefined || opts.eventlog.length === 0)
+            throw new UsageError('ERR_USAGE', 'give evidence, or --eventlog for a log-only check');
+          const at = parseAtFlag(opts.at) ?? new Date();
+          const a = await appraiseLogs(opts.eventlog, policy, { at, imaKeys });
+          const failed = a.findings.filter(
+            (f) => f.status === 'contraindicated' || f.status === 'warning',
+          );
+          const note =
+            'no quote vouches for this log: entries are judged, the log itself is unproven';
+          if (opts.json === true)
+            printJson(appraisalJson(a, { log_only: true, note, failures: failed.length }));
+          else {
+            process.stderr.write(`note: ${note}\n`);
+            printAppraisal(a, [['failures', String(failed.length)]]);
+          }
+          return failed.length === 0 ? 0 : 1;
+        }
+        const { decodeEvidenceInput } = await import('../../verifier/verify/evidence.js');
+        const input = decodeEvidenceInput(readBytes(file));
+        const verify = verifyOptionsFromFlags(opts, input.envelope);
+        const r = await appraiseEvidence(input.data, policy, {
+          verify,
+          ...(opts.eventlog === undefined ? {} : { eventlogs: opts.eventlog }),
+          imaKeys,
+        });
+        const extra = {
+          verified: r.verify.verified,
+          trust_root: r.verify.trust.root ?? null,
+          emulated: r.verify.trust.emulated,
+        };
+        if (opts.json === true) printJson(appraisalJson(r.appraisal, extra));
+        else
+          printAppraisal(r.appraisal, [
+            ['verified', String(r.verify.verified)],
+            [
+              'trust root',
+              `${r.verify.trust.root ?? '-'}${r.verify.trust.emulated ? ' (EMULATED)' : ''}`,
+            ],
+          ]);
+        return r.appraisal.status === 'affirming' ? 0 : 1;
+      }),
+    );
+}

@@ -1,0 +1,550 @@
+/**
+ * `appraise(claims, replay, policy, {at}) → appraisal` (DESIGN §6.3): judges what verify and
+ * replay proved against a compiled policy and returns findings, failures first.
+ *
+ * Only proven input is judged. Evidence whose signature did not verify yields one
+ * `evidence.unverified` finding and nothing else; a rule whose input verify skipped or the
+ * caller relaxed (no collateral → no TCB status; no nonce) yields `claim.unproven` (status
+ * `none`) — so such evidence appraises `none` at best, never `affirming`.
+ *
+ * @module
+ */
+import { toHex } from '../../bytes/hex.js';
+import type {
+  Appraisal,
+  AppraiseOptions,
+  ImaCounts,
+  ProvenClaims,
+  ReplayedEvidence,
+} from './appraisal_input.js';
+import {
+  appraisalStatus,
+  findingIdInfo,
+  replayFindingId,
+  type Finding,
+  type FindingId,
+  type FindingLayer,
+  type FindingStatus,
+} from './finding.js';
+import { imaKeyOf, judgeImaList } from './ima_rules.js';
+import { RefSet, type CompiledPolicy } from './policy.js';
+
+const ORDER: Readonly<Record<FindingStatus, number>> = {
+  contraindicated: 0,
+  warning: 1,
+  none: 2,
+  affirming: 3,
+};
+
+const hexOf = (v: unknown): string | undefined =>
+  v instanceof Uint8Array ? toHex(v) : typeof v === 'string' ? v.toLowerCase() : undefined;
+
+/** Collects findings with the policy's status overrides applied. */
+class Findings {
+  readonly list: Finding[] = [];
+  private readonly policy: CompiledPolicy;
+  constructor(policy: CompiledPolicy) {
+    this.policy = policy;
+  }
+
+  add(
+    id: FindingId,
+    claim: string,
+    f: {
+      expected?: unknown;
+      actual?: unknown;
+      layer?: FindingLayer;
+      log?: string;
+      record?: number;
+      offset?: number;
+      message?: string;
+      status?: FindingStatus;
+    } = {},
+  ): void {
+    const status = this.policy.status(id, f.status ?? findingIdInfo(id).status);
+    this.list.push({
+      id,
+      status,
+      claim,
+      ...(f.expected === undefined ? {} : { expected: f.expected }),
+      ...(f.actual === undefined ? {} : { actual: f.actual }),
+      where: {
+        layer: f.layer ?? 'report',
+        ...(f.log === undefined ? {} : { log: f.log }),
+        ...(f.record === undefined ? {} : { record: f.record }),
+        ...(f.offset === undefined ? {} : { offset: f.offset }),
+      },
+      ...(f.message === undefined ? {} : { message: f.message }),
+    });
+  }
+
+  unproven(claim: string, why: string, layer: FindingLayer = 'report'): void {
+    this.add('claim.unproven', claim, { layer, message: why });
+  }
+}
+
+/** Compares one static claim against reference values: match, mismatch, or nothing to judge. */
+function refRule(
+  out: Findings,
+  at: Date,
+  refs: RefSet,
+  claim: string,
+  value: unknown,
+  ids: { match: FindingId; mismatch: FindingId },
+): void {
+  if (refs.size === 0) return;
+  const actual = hexOf(value);
+  if (actual === undefined) {
+    out.unproven(claim, `the evidence carries no ${claim}`);
+    return;
+  }
+  if (refs.has(actual, at)) out.add(ids.match, claim, { actual });
+  else
+    out.add(ids.mismatch, claim, {
+      expected: refs.list(at),
+      actual,
+      message: `${claim} ${actual} is not a reference value`,
+    });
+}
+
+function bitAt(bytes: unknown, n: number): boolean | undefined {
+  if (!(bytes instanceof Uint8Array)) return undefined;
+  return (((bytes[n >> 3] ?? 0) >> (n & 7)) & 1) === 1;
+}
+
+function appraiseTcb(out: Findings, c: ProvenClaims, p: CompiledPolicy): void {
+  const tcb = p.policy.tcb;
+  if (tcb === undefined || (c.kind !== 'tdx' && c.kind !== 'snp')) return;
+  if (c.tcb !== 'ok' || c.tcbStatus === undefined) {
+    out.unproven(
+      'tcb_status',
+      c.tcb === 'relaxed'
+        ? 'collateral was relaxed by the caller: the TCB status is unknown'
+        : 'the TCB status was not evaluated (no collateral)',
+      'collateral',
+    );
+    return;
+  }
+  const s = c.tcbStatus;
+  const accept = tcb.accept ?? ['UpToDate'];
+  const warn = tcb.warn ?? [];
+  const layer: FindingLayer = 'collateral';
+  if (accept.includes(s))
+    out.add('tcb.up-to-date', 'tcb_status', { actual: s, expected: accept, layer });
+  else if (s === 'Revoked')
+    out.add('tdx.tcb.revoked', 'tcb_status', { actual: s, expected: accept, layer });
+  else if (warn.includes(s))
+    out.add(
+      s.includes('OutOfDate') ? 'tdx.tcb.out-of-date' : 'tdx.tcb.configuration-needed',
+      'tcb_status',
+      {
+        actual: s,
+        expected: accept,
+        layer,
+      },
+    );
+  else
+    out.add('tdx.tcb.status-not-allowed', 'tcb_status', {
+      actual: s,
+      expected: [...accept, ...warn],
+      layer,
+    });
+  const adv = tcb.advisories;
+  if (adv !== undefined) {
+    for (const a of c.advisories ?? []) {
+      if (adv.deny?.includes(a) === true)
+        out.add('tcb.advisory.not-allowed', 'advisories', {
+          actual: a,
+          layer,
+          status: 'contraindicated',
+        });
+      else if (adv.allow !== undefined && !adv.allow.includes(a))
+        out.add('tcb.advisory.not-allowed', 'advisories', {
+          actual: a,
+          expected: adv.allow,
+          layer,
+        });
+    }
+  }
+}
+
+function appraiseTdx(out: Findings, c: ProvenClaims, p: CompiledPolicy, at: Date): void {
+  const t = p.policy.tdx;
+  if (t === undefined) return;
+  const v = c.values;
+  const attrs = v['td_attributes'];
+  const debug = bitAt(attrs, 0);
+  if (debug === undefined)
+    out.unproven('td_attributes.debug', 'the evidence carries no TD attributes');
+  else if (debug && t.debug !== true)
+    out.add('tdx.td.debug', 'td_attributes.debug', {
+      expected: false,
+      actual: true,
+      message: 'the TD is a debug TD',
+    });
+  else if (!debug)
+    out.add('tdx.td.not-debug', 'td_attributes.debug', { expected: false, actual: false });
+  // TDATTRIBUTES bit 29: MIGRATABLE (TDX module ABI)
+  if (t.migratable === false && bitAt(attrs, 29) === true)
+    out.add('tdx.td.migratable', 'td_attributes.migratable', { expected: false, actual: true });
+  for (const f of ['mrtd', 'mrconfigid', 'mrowner', 'mrownerconfig', 'mrseam'] as const)
+    refRule(out, at, p.ref('tdx', f), f, v[f], {
+      match: `tdx.${f}.match` as FindingId,
+      mismatch: `tdx.${f}.mismatch` as FindingId,
+    });
+  for (const f of ['td_attributes', 'xfam'] as const) {
+    const refs = p.ref('tdx', f);
+    const actual = hexOf(v[f]);
+    if (refs.size > 0 && actual !== undefined && !refs.has(actual, at))
+      out.add('tdx.td.attributes.mismatch', f, { expected: refs.list(at), actual });
+  }
+}
+
+function appraiseSnp(out: Findings, c: ProvenClaims, p: CompiledPolicy, at: Date): void {
+  const s = p.policy.snp;
+  if (s === undefined) return;
+  const v = c.values;
+  refRule(out, at, p.ref('snp', 'measurement'), 'measurement', v['measurement'], {
+    match: 'snp.measurement.match',
+    mismatch: 'snp.measurement.mismatch',
+  });
+  refRule(out, at, p.ref('snp', 'host_data'), 'host_data', v['host_data'], {
+    match: 'snp.host-data.match',
+    mismatch: 'snp.host-data.mismatch',
+  });
+  for (const f of ['id_key_digest', 'author_key_digest'] as const)
+    refRule(out, at, p.ref('snp', f), f, v[f], {
+      match: 'snp.id-key.match',
+      mismatch: 'snp.id-key.mismatch',
+    });
+  const pol = v['policy'] as Record<string, unknown> | undefined;
+  if (s.policy !== undefined) {
+    if (pol === undefined) out.unproven('policy', 'the report carries no guest policy');
+    else {
+      let bad = false;
+      for (const [k, want] of Object.entries(s.policy)) {
+        const got = pol[k];
+        if (got === want) continue;
+        bad = true;
+        out.add(
+          k === 'debug' && got === true ? 'snp.policy.debug' : 'snp.policy.mismatch',
+          `policy.${k}`,
+          {
+            expected: want,
+            actual: got,
+          },
+        );
+      }
+      if (!bad) out.add('snp.policy.match', 'policy', { expected: s.policy, actual: pol['raw'] });
+    }
+  }
+  if (s.minimum_tcb !== undefined) {
+    const rep = v['reported_tcb'] as Record<string, unknown> | undefined;
+    if (rep === undefined) out.unproven('reported_tcb', 'the report carries no REPORTED_TCB');
+    else {
+      let bad = false;
+      for (const [k, min] of Object.entries(s.minimum_tcb)) {
+        const got = rep[k];
+        if (typeof got === 'number' && got >= min) continue;
+        bad = true;
+        out.add('snp.tcb.below-minimum', `reported_tcb.${k}`, {
+          expected: `>= ${min}`,
+          actual: got ?? null,
+        });
+      }
+      if (!bad)
+        out.add('snp.tcb.match', 'reported_tcb', { expected: s.minimum_tcb, actual: rep['raw'] });
+    }
+  }
+  if (s.vmpl !== undefined && typeof v['vmpl'] === 'number' && !s.vmpl.includes(v['vmpl']))
+    out.add('snp.vmpl.mismatch', 'vmpl', { expected: s.vmpl, actual: v['vmpl'] });
+}
+
+function appraiseCca(out: Findings, c: ProvenClaims, p: CompiledPolicy, at: Date): void {
+  const s = p.policy.cca;
+  if (s === undefined) return;
+  const v = c.values;
+  refRule(out, at, p.ref('cca', 'rim'), 'rim', v['rim'], {
+    match: 'cca.rim.match',
+    mismatch: 'cca.rim.mismatch',
+  });
+  const realm = (v['realm'] ?? {}) as Record<string, unknown>;
+  if (s.realm !== undefined) {
+    let bad = false;
+    for (const [k, allowed] of Object.entries(s.realm)) {
+      const got = realm[k];
+      const g = hexOf(got) ?? got;
+      const ok = allowed.some((a) => (typeof a === 'string' ? a.toLowerCase() === g : a === g));
+      if (!ok) {
+        bad = true;
+        out.add('cca.realm.claim.mismatch', `realm.${k}`, { expected: allowed, actual: g ?? null });
+      }
+    }
+    if (!bad) out.add('cca.realm.claim.match', 'realm', { expected: s.realm });
+  }
+  const plat = (v['platform'] ?? {}) as Record<string, unknown>;
+  const sp = s.platform;
+  if (sp !== undefined) {
+    let bad = false;
+    const impl = p.ref('cca', 'implementation_id');
+    const implV = hexOf(plat['implementation_id']);
+    if (impl.size > 0 && (implV === undefined || !impl.has(implV, at))) {
+      bad = true;
+      out.add('cca.platform.claim.mismatch', 'platform.implementation_id', {
+        expected: impl.list(at),
+        actual: implV ?? null,
+      });
+    }
+    if (sp.lifecycle !== undefined) {
+      const lc = plat['lifecycle'];
+      if (typeof lc !== 'number' || !sp.lifecycle.includes(lc)) {
+        bad = true;
+        // lifecycle 0x3000-0x30ff is "secured"; others (debug, decommissioned) contraindicate
+        out.add(
+          typeof lc === 'number' && (lc & 0xff00) !== 0x3000
+            ? 'cca.platform.debug'
+            : 'cca.platform.claim.mismatch',
+          'platform.lifecycle',
+          {
+            expected: sp.lifecycle,
+            actual: lc ?? null,
+          },
+        );
+      }
+    }
+    if (sp.sw_components !== undefined) {
+      const allowed = new Set(sp.sw_components.map((x) => x.measurement.toLowerCase()));
+      const comps = Array.isArray(plat['sw_components'])
+        ? (plat['sw_components'] as Record<string, unknown>[])
+        : [];
+      for (const comp of comps) {
+        const m = hexOf(comp['measurement_value'] ?? comp['measurement']);
+        if (m === undefined || !allowed.has(m)) {
+          bad = true;
+          out.add(
+            'cca.platform.claim.mismatch',
+            `platform.sw_components.${typeof comp['measurement_type'] === 'string' ? comp['measurement_type'] : '?'}`,
+            {
+              expected: [...allowed],
+              actual: m ?? null,
+            },
+          );
+        }
+      }
+    }
+    if (!bad) out.add('cca.platform.claim.match', 'platform');
+  }
+}
+
+function appraiseTpm(out: Findings, c: ProvenClaims, p: CompiledPolicy, at: Date): void {
+  const pcrs = p.policy.tpm?.pcrs;
+  if (pcrs === undefined) return;
+  const quoted = c.values['pcrs'] as Record<string, Record<string, unknown>> | undefined;
+  for (const [bank, regs] of Object.entries(pcrs)) {
+    for (const [pcr, refs] of Object.entries(regs)) {
+      const set = new RefSet(refs);
+      const claim = `${pcr}:${bank}`;
+      const v = hexOf(quoted?.[bank]?.[pcr]);
+      if (v === undefined) {
+        out.unproven(claim, `the quote carries no ${claim} value matching its PCR digest`);
+        continue;
+      }
+      if (set.has(v, at)) out.add('tpm.pcr.match', claim, { actual: v });
+      else out.add('tpm.pcr.mismatch', claim, { expected: set.list(at), actual: v });
+    }
+  }
+}
+
+/** The static register a report carries for a register name (TDX rtmrN, CCA remN, TPM pcrN). */
+function reportedRegister(
+  c: ProvenClaims,
+  name: string,
+  alg: string | undefined,
+): string | undefined {
+  const direct = c.values[name];
+  if (direct instanceof Uint8Array) return toHex(direct);
+  const pcrs = c.values['pcrs'] as Record<string, Record<string, unknown>> | undefined;
+  if (pcrs !== undefined) return hexOf(pcrs[alg ?? 'sha256']?.[name]);
+  return undefined;
+}
+
+function appraiseReplay(
+  out: Findings,
+  claims: ProvenClaims | undefined,
+  replay: ReplayedEvidence,
+  p: CompiledPolicy,
+  at: Date,
+): void {
+  const seen = new Set<string>();
+  for (const r of replay.registers) {
+    const key = `${r.name}:${r.alg}`;
+    seen.add(key);
+    seen.add(r.name);
+    const refs = p.registers.get(key) ?? p.registers.get(r.name);
+    const actual = toHex(r.value);
+    const where = {
+      layer: r.layer,
+      ...(r.log === undefined ? {} : { log: r.log }),
+      ...(r.divergence === undefined
+        ? {}
+        : { record: r.divergence.record, offset: r.divergence.offset }),
+    };
+    if (r.proof === 'failed') {
+      out.add(replayFindingId(r.name, 'inconsistent'), r.name, {
+        ...where,
+        expected: r.reported === undefined ? undefined : toHex(r.reported),
+        actual,
+        message: `the log does not replay to the reported ${r.name}`,
+      });
+      continue;
+    }
+    if (r.proof !== 'ok') {
+      if (refs !== undefined)
+        out.unproven(r.name, `no verified value vouches for ${r.name}`, r.layer);
+      continue;
+    }
+    if (refs === undefined || refs.size === 0)
+      out.add(replayFindingId(r.name, 'match'), r.name, { ...where, actual });
+    else if (refs.has(actual, at))
+      out.add(replayFindingId(r.name, 'match'), r.name, {
+        ...where,
+        actual,
+        expected: refs.list(at),
+      });
+    else
+      out.add(replayFindingId(r.name, 'mismatch'), r.name, {
+        ...where,
+        expected: refs.list(at),
+        actual,
+        message: `${r.name} replays to a value the policy does not expect`,
+      });
+  }
+  // registers the policy names but no log replayed: the report's own (signed) value
+  for (const [key, refs] of p.registers) {
+    const [name, alg] = key.split(':') as [string, string | undefined];
+    if (seen.has(key) || seen.has(name)) continue;
+    const v = claims === undefined ? undefined : reportedRegister(claims, name, alg);
+    if (v === undefined) {
+      out.unproven(name, `neither a replayed log nor the report gives ${key}`);
+      continue;
+    }
+    if (refs.has(v, at))
+      out.add(replayFindingId(name, 'match'), name, { actual: v, expected: refs.list(at) });
+    else
+      out.add(replayFindingId(name, 'mismatch'), name, {
+        expected: refs.list(at),
+        actual: v,
+        message: `${name} is not an expected value`,
+      });
+  }
+}
+
+function appraiseTenants(out: Findings, replay: ReplayedEvidence, p: CompiledPolicy): void {
+  if (p.policy.tenant_events === undefined) return;
+  const any = p.tenant.get('*') ?? [];
+  let judged = 0;
+  let bad = 0;
+  for (const e of replay.tenantEvents) {
+    if (e.state !== 'verified') continue;
+    judged++;
+    const line = `${e.domain} ${e.operation} ${e.content}`;
+    const rules = p.tenant.get(e.vmr) ?? [];
+    if (rules.some((m) => m(line)) || any.some((m) => m(line))) continue;
+    bad++;
+    out.add('tenant.event.not-allowed', line, {
+      layer: 'tenant',
+      log: e.log,
+      record: e.record,
+      actual: line,
+      message: `event ${e.record} of ${e.vmr} matches no rule`,
+    });
+  }
+  if (judged > 0 && bad === 0)
+    out.add('tenant.event.allowed', 'tenant_events', { layer: 'tenant', actual: judged });
+}
+
+/**
+ * Appraises proven claims and replayed logs against a compiled policy.
+ * @param claims what verify proved; undefined for log-only appraisal (an IMA list alone)
+ */
+export function appraise(
+  claims: ProvenClaims | undefined,
+  replay: ReplayedEvidence,
+  policy: CompiledPolicy,
+  opts: AppraiseOptions,
+): Appraisal {
+  const out = new Findings(policy);
+  const at = opts.at;
+  let ima: ImaCounts | undefined;
+  const done = (): Appraisal => {
+    const findings = out.list
+      .map((f, i) => ({ f, i }))
+      .sort((a, b) => ORDER[a.f.status] - ORDER[b.f.status] || a.i - b.i)
+      .map((x) => x.f);
+    return {
+      status: appraisalStatus(findings.map((f) => f.status)),
+      findings,
+      policyId: policy.id,
+      kind: claims?.kind ?? 'ima-log',
+      at: at.toISOString(),
+      ...(ima === undefined ? {} : { ima }),
+    };
+  };
+  if (claims !== undefined) {
+    if (claims.signature !== 'ok') {
+      out.add('evidence.unverified', 'evidence', {
+        message: 'the evidence did not verify; no claim is judged',
+        actual: claims.signature,
+      });
+      return done();
+    }
+    if (claims.nonce === 'ok') out.add('nonce.match', 'nonce', { layer: 'binding' });
+    else if (claims.nonce === 'failed') out.add('nonce.mismatch', 'nonce', { layer: 'binding' });
+    else if (policy.policy.require?.nonce !== false)
+      out.unproven(
+        'nonce',
+        claims.nonce === 'relaxed'
+          ? 'the nonce check was relaxed'
+          : 'no nonce was given: freshness is unproven',
+        'binding',
+      );
+    appraiseTcb(out, claims, policy);
+    if (claims.kind === 'tdx') appraiseTdx(out, claims, policy, at);
+    else if (claims.kind === 'snp') appraiseSnp(out, claims, policy, at);
+    else if (claims.kind === 'cca') appraiseCca(out, claims, policy, at);
+    else appraiseTpm(out, claims, policy, at);
+  }
+  appraiseReplay(out, claims, replay, policy, at);
+  appraiseTenants(out, replay, policy);
+  if (replay.ima !== undefined && replay.ima.length > 0) {
+    const extra = (opts.imaKeys ?? []).map((k) => imaKeyOf(k));
+    const sum = {
+      entries: 0,
+      matched: 0,
+      signed: 0,
+      excluded: 0,
+      unknown: 0,
+      mismatched: 0,
+      violations: 0,
+    };
+    for (const list of replay.ima) {
+      const j = judgeImaList(list, policy, extra);
+      for (const k of Object.keys(sum) as (keyof ImaCounts)[]) sum[k] += j.counts[k];
+      out.list.push(...j.failures);
+      if (list.proof !== 'ok')
+        out.add('ima.log.unbound', list.log, {
+          layer: 'ima',
+          log: list.log,
+          message: 'no quote vouches for this log',
+        });
+      else if (j.failures.length === 0)
+        out.add('ima.log.allowed', list.log, {
+          layer: 'ima',
+          log: list.log,
+          actual: j.counts.entries,
+        });
+    }
+    ima = sum;
+  }
+  return done();
+}

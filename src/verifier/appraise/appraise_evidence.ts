@@ -1,0 +1,80 @@
+/**
+ * verify → replay → appraise in one call: what `mrstack appraise` and the verifier service run.
+ * Evidence is verified by the front door (`verifier/verify/evidence.ts`), a bundle's layers are
+ * replayed there; logs given beside the evidence are replayed against the reported registers
+ * here; then the compiled policy judges what was proven.
+ *
+ * @module
+ */
+import type { EvidenceResult, VerifyEvidenceOptions } from '../verify/evidence_result.js';
+import type { Appraisal, ReplayedEvidence } from './appraisal_input.js';
+import { appraise } from './appraise.js';
+import type { CompiledPolicy } from './policy.js';
+import { bundleReplayOf, provenClaimsOf } from './proven_claims.js';
+import { replayEvidenceLogs } from './replayed_logs.js';
+
+/** Options of {@link appraiseEvidence}. */
+export interface AppraiseEvidenceOptions {
+  readonly verify: VerifyEvidenceOptions;
+  /** Event logs beside the evidence (`--eventlog`), replayed against its registers. */
+  readonly eventlogs?: readonly string[];
+  readonly imaKeys?: readonly Uint8Array[];
+  /** Appraisal time (default: the verification time). */
+  readonly at?: Date;
+}
+
+/** The appraisal and the verify result it judged (for EAR and HTML output). */
+export interface EvidenceAppraisal {
+  readonly appraisal: Appraisal;
+  readonly verify: EvidenceResult;
+  readonly replay: ReplayedEvidence;
+}
+
+/**
+ * Verifies evidence, replays its logs and appraises it.
+ * @throws ParseError / UsageError for bad input (exit 2)
+ */
+export async function appraiseEvidence(
+  data: Uint8Array,
+  policy: CompiledPolicy,
+  opts: AppraiseEvidenceOptions,
+): Promise<EvidenceAppraisal> {
+  const { verifyEvidence } = await import('../verify/evidence.js');
+  const verify = await verifyEvidence(data, opts.verify);
+  const claims = provenClaimsOf(verify, { nonceGiven: opts.verify.nonce !== undefined });
+  const bundled = bundleReplayOf(verify);
+  const logs =
+    opts.eventlogs === undefined || opts.eventlogs.length === 0
+      ? { registers: [], tenantEvents: [], ima: [] }
+      : await replayEvidenceLogs(opts.eventlogs, claims);
+  const replay: ReplayedEvidence = {
+    registers: [...bundled.registers, ...logs.registers],
+    tenantEvents: bundled.tenantEvents,
+    ima: logs.ima ?? [],
+  };
+  const at = opts.at ?? new Date(verify.at);
+  const appraisal = appraise(claims, replay, policy, {
+    at,
+    ...(opts.imaKeys === undefined ? {} : { imaKeys: opts.imaKeys }),
+  });
+  return { appraisal, verify, replay };
+}
+
+/**
+ * Log-only appraisal (`mrstack appraise --eventlog FILE` with no evidence): keylime's IMA rules
+ * over the lists; nothing vouches for the logs (every finding says so).
+ */
+export async function appraiseLogs(
+  eventlogs: readonly string[],
+  policy: CompiledPolicy,
+  opts: { readonly at: Date; readonly imaKeys?: readonly Uint8Array[] },
+): Promise<Appraisal> {
+  const replay = await replayEvidenceLogs(eventlogs, undefined);
+  // register values of an unbound log prove nothing: judge only the IMA entries
+  return appraise(
+    undefined,
+    { registers: [], tenantEvents: [], ima: replay.ima ?? [] },
+    policy,
+    opts,
+  );
+}

@@ -1,0 +1,170 @@
+/**
+ * The adapter from verify's result to appraisal's input: which claims are proven, and what the
+ * layered replay of a bundle proved. Appraisal reads nothing else of the verify result, so when
+ * the result schema grows (tri-state checks, `relaxed`, `skipped`, `trust.anchor`) only this
+ * module changes.
+ *
+ * @module
+ */
+import { toHex } from '../../bytes/hex.js';
+import type { HashAlg } from '../../crypto/hash_alg.js';
+import type { EvidenceResult } from '../verify/evidence_result.js';
+import type {
+  AppraisedKind,
+  ProofState,
+  ProvenClaims,
+  ReplayedEvidence,
+  ReplayedRegister,
+  ReplayedTenantEvent,
+} from './appraisal_input.js';
+
+/** Checks that are not about the evidence's signatures and chains. */
+const NOT_SIGNATURE = new Set(['nonce', 'tcb', 'binding', 'physical', 'vmr', 'tenant']);
+
+/** The optional fields of verify result schema v2 (DESIGN §6.1), read when present. */
+interface ResultV2Fields {
+  readonly relaxed?: readonly string[];
+  readonly skipped?: Readonly<Record<string, string>>;
+}
+
+function proofOf(
+  check: string,
+  checks: Readonly<Record<string, string>>,
+  relaxed: readonly string[],
+  relaxName: string,
+): ProofState {
+  const c = checks[check];
+  if (c === 'failed') return 'failed';
+  if (c === 'ok') return 'ok';
+  return relaxed.includes(relaxName) ? 'relaxed' : 'skipped';
+}
+
+/** Options of {@link provenClaimsOf}. */
+export interface ProvenClaimsOptions {
+  /** Whether the caller gave a nonce (a result without a `nonce` check then means skipped). */
+  readonly nonceGiven: boolean;
+}
+
+/**
+ * The proven claims of a verify result (for a bundle: of the report inside it).
+ */
+export function provenClaimsOf(r: EvidenceResult, opts: ProvenClaimsOptions): ProvenClaims {
+  const v2 = r as EvidenceResult & ResultV2Fields;
+  const relaxed = v2.relaxed ?? [];
+  const skipped = v2.skipped ?? {};
+  const bundle = r.kind === 'bundle';
+  const layers = (r.claims['layers'] ?? {}) as Record<string, Record<string, unknown>>;
+  const kind = (bundle ? layers['report']?.['kind'] : r.kind) as AppraisedKind;
+  const values = (bundle ? r.claims['report'] : r.claims) as Record<string, unknown>;
+  const innerChecks = (bundle ? layers['report']?.['checks'] : r.checks) as Record<string, string>;
+  // signature: every check about signatures, chains and revocation (not freshness, not TCB)
+  let signature: ProofState = 'ok';
+  for (const [name, outcome] of Object.entries(r.checks)) {
+    const base = bundle ? name.replace(/^report\./, '') : name;
+    if (NOT_SIGNATURE.has(base) || base === 'tcb_info' || base === 'qe_identity') continue;
+    if (outcome === 'failed') signature = 'failed';
+  }
+  if (relaxed.includes('unverified-anchor') && signature === 'ok') signature = 'relaxed';
+  // nonce: direct evidence has a `nonce` check; a bundle binds it through `binding`
+  let nonce: ProofState;
+  if (!opts.nonceGiven) nonce = relaxed.includes('nonce') ? 'relaxed' : 'skipped';
+  else if (bundle) {
+    const bindErr = r.errors.some(
+      (e) => e['check'] === 'binding' && e.code === 'ERR_NONCE_MISMATCH',
+    );
+    nonce = bindErr ? 'failed' : r.checks['binding'] === 'ok' ? 'ok' : 'failed';
+  } else nonce = proofOf('nonce', r.checks, relaxed, 'nonce');
+  // TCB: the status is proven when the collateral that carries it verified
+  let tcb: ProofState;
+  if (innerChecks['tcb_info'] === 'failed' || innerChecks['qe_identity'] === 'failed')
+    tcb = 'failed';
+  else if (r.tcbStatus !== undefined) tcb = 'ok';
+  else tcb = relaxed.includes('collateral') ? 'relaxed' : 'skipped';
+  return {
+    kind,
+    signature,
+    values,
+    nonce,
+    tcb,
+    ...(r.tcbStatus === undefined ? {} : { tcbStatus: r.tcbStatus }),
+    ...(r.advisories === undefined ? {} : { advisories: r.advisories }),
+    relaxed,
+    skipped,
+    emulated: r.trust.emulated,
+  };
+}
+
+/**
+ * What a bundle's layered replay proved: the physical register (proven when the physical log
+ * replayed to the reported value), the vMR, and the tenant events with their state.
+ */
+export function bundleReplayOf(r: EvidenceResult): ReplayedEvidence {
+  if (r.kind !== 'bundle') return { registers: [], tenantEvents: [] };
+  const layers = (r.claims['layers'] ?? {}) as Record<string, Record<string, unknown>>;
+  const report = (r.claims['report'] ?? {}) as Record<string, unknown>;
+  const phys = layers['physical'] ?? {};
+  const vmr = layers['vmr'] ?? {};
+  const failed = (layer: string): Record<string, unknown> | undefined =>
+    r.errors.find((e) => e['check'] === layer);
+  const registers: ReplayedRegister[] = [];
+  const name = typeof phys['register'] === 'string' ? phys['register'] : '';
+  const algs = (phys['algs'] ?? []) as HashAlg[];
+  for (const alg of algs) {
+    const pcrs = report['pcrs'] as Record<string, Record<string, unknown>> | undefined;
+    const reported = report[name] ?? pcrs?.[alg]?.[name];
+    if (!(reported instanceof Uint8Array)) continue;
+    const err = failed('physical');
+    registers.push({
+      name,
+      alg,
+      value: reported,
+      proof: err === undefined ? 'ok' : 'failed',
+      log: 'physical-log',
+      layer: 'physical',
+      ...(err !== undefined && typeof err['record'] === 'number'
+        ? { divergence: { record: err['record'], offset: 0 } }
+        : {}),
+    });
+  }
+  if (typeof vmr['name'] === 'string') {
+    const err = failed('vmr');
+    const value = typeof vmr['value'] === 'string' ? Buffer.from(vmr['value'], 'hex') : undefined;
+    // a vMR that did not replay is reported even without a value: that is the finding
+    if (err !== undefined || value !== undefined)
+      registers.push({
+        name: vmr['name'],
+        alg: vmr['alg'] as HashAlg,
+        value: value ?? new Uint8Array(0),
+        proof: err === undefined ? 'ok' : 'failed',
+        log: 'tenant-log',
+        layer: 'vmr',
+      });
+  }
+  const vmrName = typeof vmr['name'] === 'string' ? vmr['name'] : '';
+  const events = (r.claims['events'] ?? []) as {
+    record: number;
+    domain: string;
+    operation: string;
+    content: string;
+    state: 'verified' | 'pending';
+  }[];
+  const tenantOk = failed('tenant') === undefined && failed('vmr') === undefined;
+  const tenantEvents: ReplayedTenantEvent[] = events.map((e) => ({
+    vmr: vmrName,
+    domain: e.domain,
+    operation: e.operation,
+    content: e.content,
+    record: e.record,
+    // events are proven only when the vMR they fold into is
+    state: tenantOk ? e.state : 'pending',
+    log: 'tenant-log',
+  }));
+  return { registers, tenantEvents };
+}
+
+/** Hex of a claim (bytes or hex text); for generating policies and printing. */
+export function claimHex(v: unknown): string | undefined {
+  if (v instanceof Uint8Array) return toHex(v);
+  if (typeof v === 'string' && /^[0-9a-f]*$/i.test(v)) return v.toLowerCase();
+  return undefined;
+}

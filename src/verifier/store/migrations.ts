@@ -1,0 +1,114 @@
+/**
+ * The store's schema, as numbered migrations applied in order. Every statement is PostgreSQL
+ * that PGlite runs too, so both adapters share one schema. A migration is never edited once it
+ * has landed: changes are new entries.
+ *
+ * @module
+ */
+
+/** One schema step. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/** Every migration, oldest first. */
+export const MIGRATIONS: readonly Migration[] = Object.freeze([
+  {
+    version: 1,
+    name: 'sessions, attesters, registrations, results, checkpoints, policies, signing keys',
+    sql: `
+create table sessions (
+  id text primary key,
+  nonce bytea not null,
+  attester_id text,
+  created_at timestamptz not null default now(),
+  expires_at timestamptz not null,
+  consumed_at timestamptz,
+  result_id text
+);
+create index sessions_expires on sessions (expires_at);
+
+create table attesters (
+  id text primary key,
+  kind text not null check (kind in ('tpm', 'cvm')),
+  ek_cert bytea,
+  ek_public bytea,
+  platform_id text,
+  relaxed jsonb not null default '[]'::jsonb,
+  created_at timestamptz not null default now()
+);
+
+create table attester_keys (
+  attester_id text not null references attesters (id) on delete cascade,
+  ak_name bytea not null,
+  ak_public bytea not null,
+  created_at timestamptz not null default now(),
+  primary key (attester_id, ak_name)
+);
+create index attester_keys_name on attester_keys (ak_name);
+
+create table registrations (
+  id text primary key,
+  attester_id text not null,
+  secret_digest bytea not null,
+  ek_cert bytea,
+  ek_public bytea not null,
+  ak_public bytea not null,
+  ak_name bytea not null,
+  relaxed jsonb not null default '[]'::jsonb,
+  created_at timestamptz not null default now(),
+  expires_at timestamptz not null,
+  consumed_at timestamptz
+);
+
+create table results (
+  id text primary key,
+  session_id text,
+  attester_id text,
+  created_at timestamptz not null default now(),
+  status text not null check (status in ('affirming', 'warning', 'contraindicated', 'none')),
+  passed boolean not null,
+  relaxed jsonb not null default '[]'::jsonb,
+  policy_id text,
+  ear text,
+  findings jsonb not null
+);
+create index results_attester on results (attester_id, created_at desc);
+create index results_created on results (created_at desc);
+
+create table checkpoints (
+  attester_id text not null,
+  register text not null,
+  policy_digest text not null,
+  version bigint not null,
+  boot_id text,
+  value jsonb not null,
+  result_id text not null,
+  updated_at timestamptz not null default now(),
+  primary key (attester_id, register, policy_digest)
+);
+
+create table policies (
+  id text not null,
+  digest text not null,
+  body jsonb not null,
+  created_at timestamptz not null default now(),
+  primary key (id, digest)
+);
+
+create table signing_keys (
+  kid text primary key,
+  alg text not null,
+  public_jwk jsonb not null,
+  sealed_private bytea not null,
+  created_at timestamptz not null default now(),
+  retired_at timestamptz
+);
+`,
+  },
+]);
+
+/** The newest schema version this build knows. */
+export const SCHEMA_VERSION: number = MIGRATIONS[MIGRATIONS.length - 1]!.version;

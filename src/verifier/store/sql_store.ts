@@ -1,0 +1,506 @@
+/**
+ * {@link VerifierStore} over SQL that PostgreSQL and PGlite both run. The adapters differ only
+ * in how they connect; every rule that must hold across a fleet is one statement here:
+ *
+ * - a nonce is consumed by a single conditional `UPDATE … RETURNING` (a row lock, never a table
+ *   lock), so of any number of racing processes exactly one sees its row come back;
+ * - a checkpoint advances by compare-and-set on its version, and the same statement checks that
+ *   the result it cites passed with nothing relaxed;
+ * - every timestamp is the database's `now()`, so a fleet has one clock.
+ *
+ * @module
+ */
+import { MrstackError } from '../../errors.js';
+import { MIGRATIONS } from './migrations.js';
+import type { SqlClient } from './sql_client.js';
+import type {
+  AdvanceOutcome,
+  AttesterKeyRecord,
+  AttesterRecord,
+  CheckpointKey,
+  CheckpointRecord,
+  ConsumeOutcome,
+  NewResult,
+  NonceRefusal,
+  PolicyRecord,
+  RegistrationOutcome,
+  RegistrationRecord,
+  ResultRecord,
+  ResultStatus,
+  SessionRecord,
+  SigningKeyRecord,
+  VerifierStore,
+} from './store.js';
+
+// Any constant works; it names the advisory lock that serialises migrations across a fleet.
+const MIGRATION_LOCK = 0x6d727374;
+
+type Row = Record<string, unknown>;
+
+function bytes(v: unknown): Uint8Array {
+  if (v instanceof Uint8Array) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice();
+  throw new MrstackError('ERR_STORE', `store: expected a bytea column, got ${typeof v}`);
+}
+function bytesOrNull(v: unknown): Uint8Array | null {
+  return v === null || v === undefined ? null : bytes(v);
+}
+function date(v: unknown): Date {
+  if (v instanceof Date) return v;
+  if (typeof v === 'string' || typeof v === 'number') return new Date(v);
+  throw new MrstackError('ERR_STORE', `store: expected a timestamp column, got ${typeof v}`);
+}
+function dateOrNull(v: unknown): Date | null {
+  return v === null || v === undefined ? null : date(v);
+}
+function str(v: unknown): string {
+  if (typeof v === 'string') return v;
+  throw new MrstackError('ERR_STORE', `store: expected a text column, got ${typeof v}`);
+}
+function strOrNull(v: unknown): string | null {
+  return v === null || v === undefined ? null : str(v);
+}
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.map(str) : [];
+}
+// node-postgres returns bigint columns as strings; PGlite as numbers.
+function int(v: unknown): number {
+  return Number(v);
+}
+
+function sessionOf(r: Row): SessionRecord {
+  return {
+    id: str(r['id']),
+    nonce: bytes(r['nonce']),
+    attesterId: strOrNull(r['attester_id']),
+    createdAt: date(r['created_at']),
+    expiresAt: date(r['expires_at']),
+    consumedAt: dateOrNull(r['consumed_at']),
+    resultId: strOrNull(r['result_id']),
+  };
+}
+function attesterOf(r: Row): AttesterRecord {
+  return {
+    id: str(r['id']),
+    kind: str(r['kind']) as AttesterRecord['kind'],
+    ekCert: bytesOrNull(r['ek_cert']),
+    ekPublic: bytesOrNull(r['ek_public']),
+    platformId: strOrNull(r['platform_id']),
+    relaxed: strings(r['relaxed']),
+    createdAt: date(r['created_at']),
+  };
+}
+function keyOf(r: Row): AttesterKeyRecord {
+  return {
+    attesterId: str(r['attester_id']),
+    akName: bytes(r['ak_name']),
+    akPublic: bytes(r['ak_public']),
+    createdAt: date(r['created_at']),
+  };
+}
+function registrationOf(r: Row): RegistrationRecord {
+  return {
+    id: str(r['id']),
+    attesterId: str(r['attester_id']),
+    secretDigest: bytes(r['secret_digest']),
+    ekCert: bytesOrNull(r['ek_cert']),
+    ekPublic: bytes(r['ek_public']),
+    akPublic: bytes(r['ak_public']),
+    akName: bytes(r['ak_name']),
+    relaxed: strings(r['relaxed']),
+    expiresAt: date(r['expires_at']),
+    consumedAt: dateOrNull(r['consumed_at']),
+  };
+}
+function resultOf(r: Row): ResultRecord {
+  return {
+    id: str(r['id']),
+    sessionId: strOrNull(r['session_id']),
+    attesterId: strOrNull(r['attester_id']),
+    createdAt: date(r['created_at']),
+    status: str(r['status']) as ResultStatus,
+    passed: r['passed'] === true,
+    relaxed: strings(r['relaxed']),
+    policyId: strOrNull(r['policy_id']),
+    ear: strOrNull(r['ear']),
+    findings: r['findings'],
+  };
+}
+function checkpointOf(r: Row): CheckpointRecord {
+  return {
+    attesterId: str(r['attester_id']),
+    register: str(r['register']),
+    policyDigest: str(r['policy_digest']),
+    version: int(r['version']),
+    bootId: strOrNull(r['boot_id']),
+    value: r['value'],
+    resultId: str(r['result_id']),
+    updatedAt: date(r['updated_at']),
+  };
+}
+function policyOf(r: Row): PolicyRecord {
+  return {
+    id: str(r['id']),
+    digest: str(r['digest']),
+    body: r['body'],
+    createdAt: date(r['created_at']),
+  };
+}
+function signingKeyOf(r: Row): SigningKeyRecord {
+  return {
+    kid: str(r['kid']),
+    alg: str(r['alg']),
+    publicJwk: r['public_jwk'] as Record<string, unknown>,
+    sealedPrivate: bytes(r['sealed_private']),
+    createdAt: date(r['created_at']),
+    retiredAt: dateOrNull(r['retired_at']),
+  };
+}
+
+// PostgreSQL's unique_violation.
+function isUniqueViolation(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === '23505';
+}
+
+/** Applies the migrations this build knows that the database lacks; safe to race. */
+export async function migrate(db: SqlClient): Promise<number> {
+  return db.transaction(async (tx) => {
+    // One migrator at a time across the fleet; the lock ends with the transaction.
+    await tx.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await tx.exec(
+      'create table if not exists mrstack_schema (version integer primary key, name text not null, ' +
+        'applied_at timestamptz not null default now())',
+    );
+    const cur = await tx.query('select coalesce(max(version), 0) as v from mrstack_schema');
+    const have = int(cur.rows[0]!['v']);
+    for (const m of MIGRATIONS) {
+      if (m.version <= have) continue;
+      await tx.exec(m.sql);
+      await tx.query('insert into mrstack_schema (version, name) values ($1, $2)', [
+        m.version,
+        m.name,
+      ]);
+    }
+    const after = await tx.query('select max(version) as v from mrstack_schema');
+    const v = int(after.rows[0]!['v']);
+    const newest = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+    if (v > newest) {
+      throw new MrstackError(
+        'ERR_STORE',
+        `store: the database has schema version ${v}, newer than this build's ${newest}`,
+        { details: { schema_version: v, known_version: newest } },
+      );
+    }
+    return v;
+  });
+}
+
+/** The SQL store; build it with an adapter's `open…` function, which migrates first. */
+export class SqlStore implements VerifierStore {
+  readonly kind: 'embedded' | 'postgres';
+  private readonly db: SqlClient;
+
+  constructor(kind: 'embedded' | 'postgres', db: SqlClient) {
+    this.kind = kind;
+    this.db = db;
+  }
+
+  private async q(text: string, params: readonly unknown[] = []): Promise<Row[]> {
+    return (await this.db.query(text, params)).rows;
+  }
+
+  async now(): Promise<Date> {
+    return date((await this.q('select now() as now'))[0]!['now']);
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.q('select 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async createSession(input: {
+    id: string;
+    nonce: Uint8Array;
+    attesterId?: string | null;
+    ttlSeconds: number;
+  }): Promise<SessionRecord> {
+    const rows = await this.q(
+      'insert into sessions (id, nonce, attester_id, expires_at) ' +
+        'values ($1, $2, $3, now() + make_interval(secs => $4::double precision)) returning *',
+      [input.id, input.nonce, input.attesterId ?? null, input.ttlSeconds],
+    );
+    return sessionOf(rows[0]!);
+  }
+
+  async getSession(id: string): Promise<SessionRecord | null> {
+    const rows = await this.q('select * from sessions where id = $1', [id]);
+    return rows.length === 0 ? null : sessionOf(rows[0]!);
+  }
+
+  async deleteSession(id: string): Promise<boolean> {
+    return (await this.q('delete from sessions where id = $1 returning id', [id])).length === 1;
+  }
+
+  async consumeSession(id: string): Promise<ConsumeOutcome> {
+    // The whole race is this one statement: the row lock serialises the writers and the
+    // second one re-reads consumed_at as set, so its WHERE fails and it gets no row.
+    const won = await this.q(
+      'update sessions set consumed_at = now() ' +
+        'where id = $1 and consumed_at is null and expires_at > now() returning *',
+      [id],
+    );
+    if (won.length === 1) return { ok: true, session: sessionOf(won[0]!) };
+    return { ok: false, reason: await this.refusal('sessions', id) };
+  }
+
+  private async refusal(table: 'sessions' | 'registrations', id: string): Promise<NonceRefusal> {
+    const rows = await this.q(
+      `select consumed_at is not null as consumed, expires_at <= now() as expired from ${table} where id = $1`,
+      [id],
+    );
+    if (rows.length === 0) return 'unknown';
+    return rows[0]!['consumed'] === true ? 'reused' : 'expired';
+  }
+
+  async setSessionResult(id: string, resultId: string): Promise<void> {
+    await this.q('update sessions set result_id = $2 where id = $1', [id, resultId]);
+  }
+
+  async putAttester(a: Omit<AttesterRecord, 'createdAt'>): Promise<AttesterRecord> {
+    try {
+      const rows = await this.q(
+        'insert into attesters (id, kind, ek_cert, ek_public, platform_id, relaxed) ' +
+          'values ($1, $2, $3, $4, $5, $6::jsonb) returning *',
+        [a.id, a.kind, a.ekCert, a.ekPublic, a.platformId, JSON.stringify(a.relaxed)],
+      );
+      return attesterOf(rows[0]!);
+    } catch (e) {
+      if (isUniqueViolation(e)) {
+        throw new MrstackError('ERR_CONFLICT', `store: attester ${a.id} exists already`, {
+          details: { attester: a.id },
+        });
+      }
+      throw e;
+    }
+  }
+
+  async getAttester(id: string): Promise<AttesterRecord | null> {
+    const rows = await this.q('select * from attesters where id = $1', [id]);
+    return rows.length === 0 ? null : attesterOf(rows[0]!);
+  }
+
+  async listAttesters(): Promise<AttesterRecord[]> {
+    return (await this.q('select * from attesters order by id')).map(attesterOf);
+  }
+
+  async deleteAttester(id: string): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      await tx.query('delete from checkpoints where attester_id = $1', [id]);
+      const r = await tx.query('delete from attesters where id = $1 returning id', [id]);
+      return r.rows.length === 1;
+    });
+  }
+
+  async addAttesterKey(k: Omit<AttesterKeyRecord, 'createdAt'>): Promise<void> {
+    await this.q(
+      'insert into attester_keys (attester_id, ak_name, ak_public) values ($1, $2, $3) ' +
+        'on conflict do nothing',
+      [k.attesterId, k.akName, k.akPublic],
+    );
+  }
+
+  async listAttesterKeys(attesterId: string): Promise<AttesterKeyRecord[]> {
+    return (
+      await this.q('select * from attester_keys where attester_id = $1 order by created_at', [
+        attesterId,
+      ])
+    ).map(keyOf);
+  }
+
+  async findAttesterKey(akName: Uint8Array): Promise<AttesterKeyRecord | null> {
+    const rows = await this.q('select * from attester_keys where ak_name = $1 limit 1', [akName]);
+    return rows.length === 0 ? null : keyOf(rows[0]!);
+  }
+
+  async createRegistration(
+    r: Omit<RegistrationRecord, 'expiresAt' | 'consumedAt'> & { ttlSeconds: number },
+  ): Promise<RegistrationRecord> {
+    const rows = await this.q(
+      'insert into registrations (id, attester_id, secret_digest, ek_cert, ek_public, ak_public, ' +
+        'ak_name, relaxed, expires_at) values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, ' +
+        'now() + make_interval(secs => $9::double precision)) returning *',
+      [
+        r.id,
+        r.attesterId,
+        r.secretDigest,
+        r.ekCert,
+        r.ekPublic,
+        r.akPublic,
+        r.akName,
+        JSON.stringify(r.relaxed),
+        r.ttlSeconds,
+      ],
+    );
+    return registrationOf(rows[0]!);
+  }
+
+  async consumeRegistration(id: string): Promise<RegistrationOutcome> {
+    const won = await this.q(
+      'update registrations set consumed_at = now() ' +
+        'where id = $1 and consumed_at is null and expires_at > now() returning *',
+      [id],
+    );
+    if (won.length === 1) return { ok: true, registration: registrationOf(won[0]!) };
+    return { ok: false, reason: await this.refusal('registrations', id) };
+  }
+
+  async putResult(r: NewResult): Promise<ResultRecord> {
+    const rows = await this.q(
+      'insert into results (id, session_id, attester_id, status, passed, relaxed, policy_id, ear, ' +
+        'findings) values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9::jsonb) returning *',
+      [
+        r.id,
+        r.sessionId,
+        r.attesterId,
+        r.status,
+        r.passed,
+        JSON.stringify(r.relaxed),
+        r.policyId,
+        r.ear,
+        JSON.stringify(r.findings ?? null),
+      ],
+    );
+    return resultOf(rows[0]!);
+  }
+
+  async getResult(id: string): Promise<ResultRecord | null> {
+    const rows = await this.q('select * from results where id = $1', [id]);
+    return rows.length === 0 ? null : resultOf(rows[0]!);
+  }
+
+  async listResults(q: { attesterId?: string; limit: number }): Promise<ResultRecord[]> {
+    const limit = Math.max(1, Math.min(1000, Math.trunc(q.limit)));
+    const rows =
+      q.attesterId === undefined
+        ? await this.q('select * from results order by created_at desc, id limit $1', [limit])
+        : await this.q(
+            'select * from results where attester_id = $1 order by created_at desc, id limit $2',
+            [q.attesterId, limit],
+          );
+    return rows.map(resultOf);
+  }
+
+  async latestResults(): Promise<ResultRecord[]> {
+    const rows = await this.q(
+      'select distinct on (attester_id) * from results where attester_id is not null ' +
+        'order by attester_id, created_at desc, id',
+    );
+    return rows.map(resultOf);
+  }
+
+  async getCheckpoint(key: CheckpointKey): Promise<CheckpointRecord | null> {
+    const rows = await this.q(
+      'select * from checkpoints where attester_id = $1 and register = $2 and policy_digest = $3',
+      [key.attesterId, key.register, key.policyDigest],
+    );
+    return rows.length === 0 ? null : checkpointOf(rows[0]!);
+  }
+
+  async advanceCheckpoint(
+    key: CheckpointKey,
+    expectedVersion: number | null,
+    next: { bootId: string | null; value: unknown; resultId: string },
+  ): Promise<AdvanceOutcome> {
+    // The trust rule is part of the statement, so no caller can advance from a failed or
+    // relaxed result whatever it passes in.
+    const trusted =
+      'exists (select 1 from results r where r.id = $6 and r.attester_id = $1 and r.passed ' +
+      "and r.relaxed = '[]'::jsonb)";
+    const params = [
+      key.attesterId,
+      key.register,
+      key.policyDigest,
+      next.bootId,
+      JSON.stringify(next.value ?? null),
+      next.resultId,
+    ];
+    const rows =
+      expectedVersion === null
+        ? await this.q(
+            'insert into checkpoints (attester_id, register, policy_digest, version, boot_id, value, ' +
+              `result_id) select $1, $2, $3, 1, $4, $5::jsonb, $6 where ${trusted} ` +
+              'on conflict do nothing returning version',
+            params,
+          )
+        : await this.q(
+            'update checkpoints set version = version + 1, boot_id = $4, value = $5::jsonb, ' +
+              'result_id = $6, updated_at = now() where attester_id = $1 and register = $2 and ' +
+              `policy_digest = $3 and version = $7 and ${trusted} returning version`,
+            [...params, expectedVersion],
+          );
+    if (rows.length === 1) return { ok: true, version: int(rows[0]!['version']) };
+    const ok = await this.q(
+      'select exists (select 1 from results r where r.id = $2 and r.attester_id = $1 and ' +
+        "r.passed and r.relaxed = '[]'::jsonb) as trusted",
+      [key.attesterId, next.resultId],
+    );
+    return { ok: false, reason: ok[0]!['trusted'] === true ? 'stale' : 'not-trusted' };
+  }
+
+  async putPolicy(
+    p: Omit<PolicyRecord, 'createdAt'>,
+  ): Promise<{ created: boolean; policy: PolicyRecord }> {
+    const rows = await this.q(
+      'insert into policies (id, digest, body) values ($1, $2, $3::jsonb) ' +
+        'on conflict do nothing returning *',
+      [p.id, p.digest, JSON.stringify(p.body)],
+    );
+    if (rows.length === 1) return { created: true, policy: policyOf(rows[0]!) };
+    const existing = await this.getPolicy(p.id, p.digest);
+    return { created: false, policy: existing! };
+  }
+
+  async getPolicy(id: string, digest?: string): Promise<PolicyRecord | null> {
+    const rows =
+      digest === undefined
+        ? await this.q(
+            'select * from policies where id = $1 order by created_at desc, digest limit 1',
+            [id],
+          )
+        : await this.q('select * from policies where id = $1 and digest = $2', [id, digest]);
+    return rows.length === 0 ? null : policyOf(rows[0]!);
+  }
+
+  async putSigningKey(
+    k: Omit<SigningKeyRecord, 'createdAt' | 'retiredAt'>,
+  ): Promise<SigningKeyRecord> {
+    const rows = await this.q(
+      'insert into signing_keys (kid, alg, public_jwk, sealed_private) values ($1, $2, $3::jsonb, $4) ' +
+        'on conflict (kid) do update set kid = excluded.kid returning *',
+      [k.kid, k.alg, JSON.stringify(k.publicJwk), k.sealedPrivate],
+    );
+    return signingKeyOf(rows[0]!);
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    return (await this.q('select * from signing_keys order by created_at desc, kid')).map(
+      signingKeyOf,
+    );
+  }
+
+  async retireSigningKeys(keepKid: string): Promise<number> {
+    return (
+      await this.q(
+        'update signing_keys set retired_at = now() where retired_at is null and kid <> $1 returning kid',
+        [keepKid],
+      )
+    ).length;
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}

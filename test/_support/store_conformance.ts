@@ -1,0 +1,349 @@
+/**
+ * The store conformance suite: every behaviour the verifier service relies on, written once and
+ * run on each adapter (embedded PGlite, PostgreSQL). Expected values come from the contract in
+ * src/verifier/store/store.ts (DESIGN §6.5), never from what an adapter returned first.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import type { NewResult, VerifierStore } from '../../src/verifier/store/store.js';
+import { MrstackError } from '../../src/errors.js';
+
+/** Opens a fresh, empty store for one test; the suite closes it. */
+export type StoreFactory = () => Promise<VerifierStore>;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function result(id: string, attesterId: string, over: Partial<NewResult> = {}): NewResult {
+  return {
+    id,
+    sessionId: null,
+    attesterId,
+    status: 'affirming',
+    passed: true,
+    relaxed: [],
+    policyId: 'default@sha256:00',
+    ear: 'eyJ.x.y',
+    findings: { findings: [] },
+    ...over,
+  };
+}
+
+async function withStore(
+  open: StoreFactory,
+  fn: (s: VerifierStore) => Promise<void>,
+): Promise<void> {
+  const s = await open();
+  try {
+    await fn(s);
+  } finally {
+    await s.close();
+  }
+}
+
+/** Registers the conformance tests for one adapter. */
+export function storeConformance(name: string, open: () => StoreFactory): void {
+  describe(`store conformance: ${name}`, () => {
+    test('a session keeps its nonce and expires ttl after the database clock', async () => {
+      await withStore(open(), async (s) => {
+        const nonce = randomBytes(32);
+        const before = await s.now();
+        const made = await s.createSession({ id: 's1', nonce, attesterId: 'a1', ttlSeconds: 90 });
+        assert.deepEqual(made.nonce, new Uint8Array(nonce));
+        assert.equal(made.expiresAt.getTime() - made.createdAt.getTime(), 90_000);
+        assert.ok(made.createdAt.getTime() >= before.getTime());
+        assert.equal(made.consumedAt, null);
+        const got = await s.getSession('s1');
+        assert.deepEqual(got, made);
+        assert.equal(await s.getSession('nope'), null);
+      });
+    });
+
+    test('a nonce is consumed once; reuse, expiry and unknown ids are told apart', async () => {
+      await withStore(open(), async (s) => {
+        await s.createSession({ id: 'a', nonce: randomBytes(32), ttlSeconds: 60 });
+        await s.createSession({ id: 'short', nonce: randomBytes(32), ttlSeconds: 0.05 });
+        const first = await s.consumeSession('a');
+        assert.ok(first.ok);
+        assert.notEqual(first.session.consumedAt, null);
+        assert.deepEqual(await s.consumeSession('a'), { ok: false, reason: 'reused' });
+        assert.deepEqual(await s.consumeSession('zzz'), { ok: false, reason: 'unknown' });
+        await sleep(120);
+        assert.deepEqual(await s.consumeSession('short'), { ok: false, reason: 'expired' });
+        // An expired nonce stays unconsumed: expiry is not use.
+        assert.equal((await s.getSession('short'))!.consumedAt, null);
+      });
+    });
+
+    test('concurrent consumers of one nonce: exactly one wins', async () => {
+      await withStore(open(), async (s) => {
+        for (let round = 0; round < 5; round++) {
+          await s.createSession({ id: `r${round}`, nonce: randomBytes(32), ttlSeconds: 60 });
+          const outs = await Promise.all(
+            Array.from({ length: 16 }, () => s.consumeSession(`r${round}`)),
+          );
+          assert.equal(outs.filter((o) => o.ok).length, 1);
+          assert.ok(outs.every((o) => o.ok || o.reason === 'reused'));
+        }
+      });
+    });
+
+    test('a session links to its result and can be deleted once', async () => {
+      await withStore(open(), async (s) => {
+        await s.createSession({ id: 'x', nonce: randomBytes(32), ttlSeconds: 60 });
+        await s.setSessionResult('x', 'res-1');
+        assert.equal((await s.getSession('x'))!.resultId, 'res-1');
+        assert.equal(await s.deleteSession('x'), true);
+        assert.equal(await s.getSession('x'), null);
+        assert.equal(await s.deleteSession('x'), false);
+        assert.deepEqual(await s.consumeSession('x'), { ok: false, reason: 'unknown' });
+      });
+    });
+
+    test('attesters: put, get, list, conflict, keys, cascade on delete', async () => {
+      await withStore(open(), async (s) => {
+        const ek = randomBytes(300);
+        const a = await s.putAttester({
+          id: 'tpm-1',
+          kind: 'tpm',
+          ekCert: ek,
+          ekPublic: null,
+          platformId: null,
+          relaxed: [],
+        });
+        assert.deepEqual(a.ekCert, new Uint8Array(ek));
+        await s.putAttester({
+          id: 'cvm-1',
+          kind: 'cvm',
+          ekCert: null,
+          ekPublic: null,
+          platformId: 'chip:abcd',
+          relaxed: ['unverified-ek'],
+        });
+        await assert.rejects(
+          s.putAttester({
+            id: 'tpm-1',
+            kind: 'tpm',
+            ekCert: null,
+            ekPublic: null,
+            platformId: null,
+            relaxed: [],
+          }),
+          (e: unknown) => e instanceof MrstackError && e.code === 'ERR_CONFLICT',
+        );
+        assert.deepEqual(
+          (await s.listAttesters()).map((x) => [x.id, x.kind, x.relaxed]),
+          [
+            ['cvm-1', 'cvm', ['unverified-ek']],
+            ['tpm-1', 'tpm', []],
+          ],
+        );
+        const name = randomBytes(34);
+        const pub = randomBytes(90);
+        await s.addAttesterKey({ attesterId: 'tpm-1', akName: name, akPublic: pub });
+        await s.addAttesterKey({ attesterId: 'tpm-1', akName: name, akPublic: pub });
+        assert.equal((await s.listAttesterKeys('tpm-1')).length, 1);
+        const found = await s.findAttesterKey(name);
+        assert.equal(found!.attesterId, 'tpm-1');
+        assert.deepEqual(found!.akPublic, new Uint8Array(pub));
+        assert.equal(await s.findAttesterKey(randomBytes(34)), null);
+
+        await s.putResult(result('r1', 'tpm-1'));
+        const key = { attesterId: 'tpm-1', register: 'pcr10', policyDigest: 'sha256:aa' };
+        assert.equal(
+          (await s.advanceCheckpoint(key, null, { bootId: 'b', value: {}, resultId: 'r1' })).ok,
+          true,
+        );
+        assert.equal(await s.deleteAttester('tpm-1'), true);
+        assert.equal(await s.getAttester('tpm-1'), null);
+        assert.equal(await s.findAttesterKey(name), null);
+        assert.equal(await s.getCheckpoint(key), null);
+        assert.equal(await s.deleteAttester('tpm-1'), false);
+      });
+    });
+
+    test('registration challenges are single-use and expire', async () => {
+      await withStore(open(), async (s) => {
+        const base = {
+          attesterId: 't',
+          secretDigest: randomBytes(32),
+          ekCert: null,
+          ekPublic: randomBytes(60),
+          akPublic: randomBytes(60),
+          akName: randomBytes(34),
+          relaxed: ['unverified-ek'],
+        };
+        const r = await s.createRegistration({ ...base, id: 'reg1', ttlSeconds: 60 });
+        assert.deepEqual(r.relaxed, ['unverified-ek']);
+        await s.createRegistration({ ...base, id: 'reg2', ttlSeconds: 0.05 });
+        const got = await s.consumeRegistration('reg1');
+        assert.ok(got.ok);
+        assert.deepEqual(got.registration.secretDigest, new Uint8Array(base.secretDigest));
+        assert.deepEqual(await s.consumeRegistration('reg1'), { ok: false, reason: 'reused' });
+        await sleep(120);
+        assert.deepEqual(await s.consumeRegistration('reg2'), { ok: false, reason: 'expired' });
+        assert.deepEqual(await s.consumeRegistration('reg3'), { ok: false, reason: 'unknown' });
+      });
+    });
+
+    test('results: newest first per attester, limit, latest per attester', async () => {
+      await withStore(open(), async (s) => {
+        await s.putResult(result('a-1', 'a', { status: 'contraindicated', passed: false }));
+        await sleep(5);
+        await s.putResult(result('b-1', 'b'));
+        await sleep(5);
+        await s.putResult(result('a-2', 'a', { relaxed: ['collateral'], findings: { n: 2 } }));
+        const a = await s.listResults({ attesterId: 'a', limit: 10 });
+        assert.deepEqual(
+          a.map((r) => r.id),
+          ['a-2', 'a-1'],
+        );
+        assert.deepEqual(a[0]!.relaxed, ['collateral']);
+        assert.deepEqual(a[0]!.findings, { n: 2 });
+        assert.equal(a[1]!.passed, false);
+        assert.equal(a[1]!.status, 'contraindicated');
+        assert.deepEqual(
+          (await s.listResults({ limit: 2 })).map((r) => r.id),
+          ['a-2', 'b-1'],
+        );
+        assert.deepEqual((await s.latestResults()).map((r) => r.id).sort(), ['a-2', 'b-1']);
+        assert.equal((await s.getResult('b-1'))!.ear, 'eyJ.x.y');
+        assert.equal(await s.getResult('c'), null);
+      });
+    });
+
+    test('checkpoints advance by compare-and-set from passed, unrelaxed results only', async () => {
+      await withStore(open(), async (s) => {
+        const key = { attesterId: 'a', register: 'rtmr3', policyDigest: 'sha256:11' };
+        await s.putResult(result('ok1', 'a'));
+        await s.putResult(result('ok2', 'a'));
+        await s.putResult(result('failed', 'a', { status: 'contraindicated', passed: false }));
+        await s.putResult(result('relaxed', 'a', { relaxed: ['crl'] }));
+        await s.putResult(result('other', 'b'));
+        const v = { offset: 10, value: 'ab' };
+        for (const rid of ['failed', 'relaxed', 'other', 'missing']) {
+          assert.deepEqual(
+            await s.advanceCheckpoint(key, null, { bootId: 'b1', value: v, resultId: rid }),
+            { ok: false, reason: 'not-trusted' },
+            rid,
+          );
+        }
+        assert.equal(await s.getCheckpoint(key), null);
+        assert.deepEqual(
+          await s.advanceCheckpoint(key, null, { bootId: 'b1', value: v, resultId: 'ok1' }),
+          {
+            ok: true,
+            version: 1,
+          },
+        );
+        // A second "first" checkpoint loses: the slot is taken.
+        assert.deepEqual(
+          await s.advanceCheckpoint(key, null, { bootId: 'b1', value: v, resultId: 'ok2' }),
+          {
+            ok: false,
+            reason: 'stale',
+          },
+        );
+        const cp = await s.getCheckpoint(key);
+        assert.deepEqual(
+          { version: cp!.version, bootId: cp!.bootId, value: cp!.value, resultId: cp!.resultId },
+          { version: 1, bootId: 'b1', value: v, resultId: 'ok1' },
+        );
+        const v2 = { offset: 20, value: 'cd' };
+        assert.deepEqual(
+          await s.advanceCheckpoint(key, 1, { bootId: 'b1', value: v2, resultId: 'failed' }),
+          { ok: false, reason: 'not-trusted' },
+        );
+        assert.deepEqual(
+          await s.advanceCheckpoint(key, 1, { bootId: 'b1', value: v2, resultId: 'ok2' }),
+          {
+            ok: true,
+            version: 2,
+          },
+        );
+        assert.deepEqual(
+          await s.advanceCheckpoint(key, 1, { bootId: 'b1', value: v, resultId: 'ok1' }),
+          {
+            ok: false,
+            reason: 'stale',
+          },
+        );
+        assert.deepEqual((await s.getCheckpoint(key))!.value, v2);
+        // Another policy digest or register is another checkpoint.
+        assert.equal(await s.getCheckpoint({ ...key, policyDigest: 'sha256:22' }), null);
+        assert.equal(await s.getCheckpoint({ ...key, register: 'rtmr2' }), null);
+      });
+    });
+
+    test('concurrent advances from one version: exactly one wins', async () => {
+      await withStore(open(), async (s) => {
+        const key = { attesterId: 'a', register: 'pcr10', policyDigest: 'sha256:33' };
+        for (let i = 0; i < 8; i++) await s.putResult(result(`r${i}`, 'a'));
+        await s.advanceCheckpoint(key, null, { bootId: null, value: 0, resultId: 'r0' });
+        const outs = await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            s.advanceCheckpoint(key, 1, { bootId: null, value: i, resultId: `r${i}` }),
+          ),
+        );
+        assert.equal(outs.filter((o) => o.ok).length, 1);
+        assert.equal((await s.getCheckpoint(key))!.version, 2);
+      });
+    });
+
+    test('policies are immutable versions addressed by digest', async () => {
+      await withStore(open(), async (s) => {
+        const p1 = { id: 'prod', digest: 'sha256:01', body: { version: 1, mrtd: ['aa'] } };
+        const p2 = { id: 'prod', digest: 'sha256:02', body: { version: 1, mrtd: ['bb'] } };
+        assert.equal((await s.putPolicy(p1)).created, true);
+        const again = await s.putPolicy({ ...p1, body: { tampered: true } });
+        assert.equal(again.created, false);
+        assert.deepEqual(again.policy.body, p1.body);
+        await sleep(5);
+        assert.equal((await s.putPolicy(p2)).created, true);
+        assert.deepEqual((await s.getPolicy('prod', 'sha256:01'))!.body, p1.body);
+        assert.equal((await s.getPolicy('prod'))!.digest, 'sha256:02');
+        assert.equal(await s.getPolicy('dev'), null);
+      });
+    });
+
+    test('signing keys: stored sealed, listed newest first, rotation retires the others', async () => {
+      await withStore(open(), async (s) => {
+        const sealed = randomBytes(100);
+        await s.putSigningKey({
+          kid: 'k1',
+          alg: 'ES256',
+          publicJwk: { kty: 'EC', crv: 'P-256' },
+          sealedPrivate: sealed,
+        });
+        await sleep(5);
+        await s.putSigningKey({
+          kid: 'k2',
+          alg: 'ES256',
+          publicJwk: { kty: 'EC' },
+          sealedPrivate: randomBytes(100),
+        });
+        assert.equal(await s.retireSigningKeys('k2'), 1);
+        const keys = await s.listSigningKeys();
+        assert.deepEqual(
+          keys.map((k) => [k.kid, k.retiredAt === null]),
+          [
+            ['k2', true],
+            ['k1', false],
+          ],
+        );
+        assert.deepEqual(keys[1]!.sealedPrivate, new Uint8Array(sealed));
+        assert.deepEqual(keys[1]!.publicJwk, { kty: 'EC', crv: 'P-256' });
+        assert.equal(await s.retireSigningKeys('k2'), 0);
+      });
+    });
+
+    test('the clock is the database clock and readiness answers', async () => {
+      await withStore(open(), async (s) => {
+        const now = await s.now();
+        // Same machine: the database clock and this process agree to well within a minute.
+        assert.ok(Math.abs(now.getTime() - Date.now()) < 60_000);
+        assert.equal(await s.ping(), true);
+      });
+    });
+  });
+}
