@@ -351,8 +351,9 @@ test(
       assert.equal(a.code, code, JSON.stringify(a.json));
       assert.equal(a.json.status, status);
       const tcbFinding = a.json.findings.find((f) => f.claim === 'tcb_status');
-      assert.equal(tcbFinding?.id, id);
-      assert.equal(tcbFinding?.actual, tcb);
+      assert.ok(tcbFinding !== undefined);
+      assert.equal(tcbFinding.id, id);
+      assert.equal(tcbFinding.actual, tcb);
       // the EAR verifies with the signer's public key and carries the same verdict
       const v = await runCliJson(['ear', 'verify', earFile, '--key', pub, '--json']);
       assert.equal(v.result.code, 0, v.result.stderr);
