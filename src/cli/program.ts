@@ -20,6 +20,8 @@ import { registerCollateral } from './commands/collateral.js';
 import { registerTpm } from './commands/tpm.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerAppraise } from './commands/appraise.js';
+import { registerVerifier } from './commands/verifier.js';
+import { registerAgentAttest } from './commands/agent_attest.js';
 
 /** The version printed by `--version`. */
 export const VERSION = '0.1.0';
@@ -55,5 +57,7 @@ export function buildProgram(opts: ProgramOptions = {}): Command {
   registerTpm(program);
   registerPolicy(program);
   registerAppraise(program);
+  registerVerifier(program);
+  registerAgentAttest(program);
   return program;
 }
