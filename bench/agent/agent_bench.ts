@@ -6,7 +6,13 @@
 // run in a worker thread (its own event loop), each appending as fast as acknowledgements come.
 //
 // Usage: node dist/bench/agent/agent_bench.js [--seconds N] [--depth D] [--only T:DUR:EXT_MS]
-//        [--million] [--ids] [--json]
+//        [--batch B] [--batched] [--events N] [--million] [--ids] [--json]
+// --batch B: each request carries B events (`POST /v1/events` with an array; in-process:
+//   `agent.appendMany`); latency is per request. --batched: the batched table — 1, 8, 64
+//   tenants × batches of 1, 16, 256 × process/os, the in-process core rate (single appends and
+//   batches of 256) and the disk's fdatasync rate in the same run, then the goal rows (64
+//   tenants, batches of 256: 1 ms extends, request ids). --events N (with --batched): a
+//   64-tenant batched run of N events with RSS/heap samples (memory flat).
 // --ids: every append carries a fresh request id (`t<k>-<i>`), as a client that wants
 //   exactly-once retries sends them; the agent then indexes each id (docs/agent.md).
 // --depth D: each tenant keeps D requests outstanding (default 1: strictly sequential).
@@ -33,6 +39,8 @@ interface WorkerJob {
   readonly depth: number;
   /** Give every append a fresh request id. */
   readonly ids: boolean;
+  /** Events per request. */
+  readonly batch: number;
 }
 
 interface WorkerResult {
@@ -44,17 +52,21 @@ interface WorkerResult {
   readonly busy: number;
 }
 
+/** One tenant's connection: sends `n` events, resolves with how many were acknowledged. */
+interface Sender {
+  send: (contents: readonly string[], ids: readonly string[] | undefined) => Promise<number>;
+  close: () => void;
+}
+
 /** Each tenant appends as fast as acknowledgements come, `depth` requests outstanding. */
 async function runLoops(
   tenants: number,
-  open: (k: number) => {
-    append: (content: string, id: string | undefined) => Promise<unknown>;
-    close: () => void;
-  },
+  open: (k: number) => Sender,
   seconds: number,
   events: number,
   depth: number,
   ids: boolean,
+  batch: number,
 ): Promise<WorkerResult> {
   // preallocated (16 MB), so that the bench's own memory does not grow during a run
   const latencies = new Float64Array(2_000_000);
@@ -73,13 +85,18 @@ async function runLoops(
       const loop = async (): Promise<void> => {
         while (n < perTenant && (events > 0 || performance.now() < deadline)) {
           const a = performance.now();
-          const i = n++;
+          const i0 = n;
+          const m = Math.min(batch, perTenant - n);
+          n += m;
+          const contents = Array.from({ length: m }, (_, j) => `tenant ${k} event ${i0 + j}`);
+          const idList = ids ? Array.from({ length: m }, (_, j) => `t${k}-${i0 + j}`) : undefined;
           try {
-            await c.append(`tenant ${k} event ${i}`, ids ? `t${k}-${i}` : undefined);
-            acked++;
+            const ok = await c.send(contents, idList);
+            acked += ok;
+            errors += m - ok;
             if (kept < latencies.length) latencies[kept++] = performance.now() - a;
           } catch {
-            errors++;
+            errors += m;
           }
         }
       };
@@ -103,8 +120,24 @@ function runClients(job: WorkerJob): Promise<WorkerResult> {
     (k) => {
       const c = new TenantClient(job.sockets[k]!);
       return {
-        append: (content, id) =>
-          c.append({ domain: 'bench.example', operation: 'append', content }, id),
+        send: async (contents, ids) => {
+          if (job.batch === 1) {
+            await c.append(
+              { domain: 'bench.example', operation: 'append', content: contents[0]! },
+              ids?.[0],
+            );
+            return 1;
+          }
+          const rs = await c.appendBatch(
+            contents.map((content, j) => ({
+              domain: 'bench.example',
+              operation: 'append',
+              content,
+              ...(ids === undefined ? {} : { id: ids[j]! }),
+            })),
+          );
+          return rs.reduce((n, r) => n + (r.status === 'acknowledged' ? 1 : 0), 0);
+        },
         close: () => c.close(),
       };
     },
@@ -112,6 +145,7 @@ function runClients(job: WorkerJob): Promise<WorkerResult> {
     job.events,
     job.depth,
     job.ids,
+    job.batch,
   );
 }
 
@@ -169,6 +203,8 @@ const pct = (xs: Float64Array, q: number): number => {
 interface Row {
   tenants: number;
   depth: number;
+  batch: number;
+  in_process: boolean;
   ids: boolean;
   durability: Durability;
   extend_ms: number;
@@ -195,6 +231,7 @@ async function scenario(
   ids: boolean,
   events = 0,
   onRss?: (acked: number) => void,
+  batch = 1,
 ): Promise<Row> {
   const dir = fs.mkdtempSync(join(os.tmpdir(), 'mrstack-bench-agent-'));
   try {
@@ -221,18 +258,31 @@ async function scenario(
         ? await runLoops(
             tenants,
             (k) => ({
-              append: (content, id) =>
-                agent.append(
+              send: async (contents, idList) => {
+                if (batch === 1) {
+                  await agent.append(
+                    names[k]!,
+                    { domain: 'bench.example', operation: 'append', content: contents[0]! },
+                    idList?.[0],
+                  );
+                  return 1;
+                }
+                const rs = await agent.appendMany(
                   names[k]!,
-                  { domain: 'bench.example', operation: 'append', content },
-                  id,
-                ),
+                  contents.map((content, j) => ({
+                    event: { domain: 'bench.example', operation: 'append', content },
+                    ...(idList === undefined ? {} : { id: idList[j]! }),
+                  })),
+                );
+                return rs.reduce((n, r) => n + (r.status === 'acknowledged' ? 1 : 0), 0);
+              },
               close: () => undefined,
             }),
             seconds,
             events,
             depth,
             ids,
+            batch,
           )
         : await clientsInWorker({
             sockets: names.map((n) => server.tenantSocket(n)),
@@ -240,6 +290,7 @@ async function scenario(
             events,
             depth,
             ids,
+            batch,
           });
     const elu = performance.eventLoopUtilization(elu0).utilization;
     if (timer !== undefined) clearInterval(timer);
@@ -249,6 +300,8 @@ async function scenario(
     return {
       tenants,
       depth,
+      batch,
+      in_process: inProcess,
       ids,
       durability,
       extend_ms: extendMs,
@@ -285,6 +338,11 @@ async function main(): Promise<void> {
   const probeDir = fs.mkdtempSync(join(os.tmpdir(), 'mrstack-bench-fsync-'));
   const fsync = Math.round(fdatasyncRate(probeDir));
   fs.rmSync(probeDir, { recursive: true, force: true });
+  const batch = Number(opt('--batch') ?? 1) || 1;
+  if (args.includes('--batched')) {
+    await batched(opt, seconds, fsync, json);
+    return;
+  }
   const rows: Row[] = [];
   // --only T:D:E runs one scenario (tenants, durability, extend ms), e.g. for a CPU profile
   const only = opt('--only')?.split(':');
@@ -306,7 +364,8 @@ async function main(): Promise<void> {
               ] as [number, Durability, number, number][])
             : []),
         ];
-  for (const [t, d, e, k] of plan) rows.push(await scenario(t, d, e, seconds, k, inProcess, ids));
+  for (const [t, d, e, k] of plan)
+    rows.push(await scenario(t, d, e, seconds, k, inProcess, ids, 0, undefined, batch));
   let million: { acked: number; rss_mb: number; heap_mb: number }[] | undefined;
   if (args.includes('--million')) {
     million = [];
@@ -343,5 +402,105 @@ async function main(): Promise<void> {
       `over 1,000,000 events (acked: rss/heap after GC, MB): ${million.map((m) => `${m.acked}:${m.rss_mb}/${m.heap_mb}`).join(' ')}\n`,
     );
 }
+
+function printRows(rows: readonly Row[]): void {
+  process.stdout.write(
+    'path       tenants batch durability extend_ms ids    acked/s  p50_ms  p99_ms  batches agent_busy client_busy agent_us/ev errors\n',
+  );
+  for (const r of rows) {
+    process.stdout.write(
+      `${(r.in_process ? 'in-process' : 'sockets').padEnd(10)} ${String(r.tenants).padStart(7)} ${String(r.batch).padStart(5)} ${r.durability.padEnd(10)} ${String(r.extend_ms).padStart(9)} ${(r.ids ? 'yes' : 'no').padEnd(4)} ${String(r.acked_per_s).padStart(9)} ${String(r.p50_ms).padStart(7)} ${String(r.p99_ms).padStart(7)} ${String(r.batches).padStart(8)} ${r.agent_busy.toFixed(2).padStart(10)} ${r.client_busy.toFixed(2).padStart(11)} ${String(r.agent_us_per_event).padStart(11)} ${r.errors}\n`,
+    );
+  }
+}
+
+/** The batched table and the goal rows (see the header). */
+async function batched(
+  opt: (name: string) => string | undefined,
+  seconds: number,
+  fsync: number,
+  json: boolean,
+): Promise<void> {
+  const uptime = (): string =>
+    os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ');
+  const loadStart = uptime();
+  const rows: Row[] = [];
+  const run = async (
+    t: number,
+    d: Durability,
+    e: number,
+    b: number,
+    inProcess: boolean,
+    ids: boolean,
+  ): Promise<Row> => {
+    const r = await scenario(t, d, e, seconds, 1, inProcess, ids, 0, undefined, b);
+    rows.push(r);
+    if (!json) printRows([r]);
+    return r;
+  };
+  if (!json) {
+    process.stdout.write(
+      `disk fdatasync: ${fsync}/s   cpus: ${os.cpus().length}   load: ${loadStart}\n`,
+    );
+  }
+  const core1 = await run(64, 'process', 0, 1, true, false);
+  const core256 = await run(64, 'process', 0, 256, true, false);
+  if (opt('--only') === undefined) {
+    for (const d of ['process', 'os'] as const)
+      for (const t of [1, 8, 64]) for (const b of [1, 16, 256]) await run(t, d, 0, b, false, false);
+  }
+  const goal = await run(64, 'process', 0, 256, false, false);
+  const slow = await run(64, 'process', 1, 256, false, false);
+  const withIds = await run(64, 'process', 0, 256, false, true);
+  const coreIds = await run(64, 'process', 0, 256, true, true);
+  let memory: { acked: number; rss_mb: number; heap_mb: number }[] | undefined;
+  const events = Number(opt('--events') ?? 0);
+  if (events > 0) {
+    memory = [];
+    const samples = memory;
+    const r = await scenario(
+      64,
+      'process',
+      0,
+      0,
+      1,
+      false,
+      false,
+      events,
+      (acked) => samples.push({ acked, ...memory_() }),
+      256,
+    );
+    rows.push(r);
+    if (!json) printRows([r]);
+  }
+  const summary = {
+    cpus: os.cpus().length,
+    load_start: loadStart,
+    load_end: uptime(),
+    fdatasync_per_s: fsync,
+    in_process_core_per_s: { single: core1.acked_per_s, batch_256: core256.acked_per_s },
+    goal_64x256_process: {
+      acked_per_s: goal.acked_per_s,
+      p99_ms: goal.p99_ms,
+      vs_core_single: Number((goal.acked_per_s / core1.acked_per_s).toFixed(2)),
+      vs_core_batch_256: Number((goal.acked_per_s / core256.acked_per_s).toFixed(2)),
+    },
+    extend_1ms_per_s: slow.acked_per_s,
+    with_ids_per_s: withIds.acked_per_s,
+    in_process_with_ids_per_s: coreIds.acked_per_s,
+    rows,
+    ...(memory === undefined ? {} : { memory }),
+  };
+  if (json) {
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`${JSON.stringify({ ...summary, rows: undefined }, null, 1)}\n`);
+}
+
+const memory_ = (): { rss_mb: number; heap_mb: number } => memory();
 
 if (isMainThread) await main();

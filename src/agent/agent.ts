@@ -30,7 +30,7 @@ import {
   type CheckpointPolicy,
 } from './checkpoint_policy.js';
 import { assembleBundle, takeReportSnapshot, type ReportSnapshot } from './evidence.js';
-import { ExtendQueue, type QueuedEvent } from './extend_queue.js';
+import { ExtendQueue, type Committed, type QueuedEvent } from './extend_queue.js';
 import type { AgentHooks } from './hooks.js';
 import { acquireAll, logDirLockName, registerLockName, type OwnerLock } from './owner_lock.js';
 import { compressArchivedLogs, PhysicalLog } from './physical_log.js';
@@ -520,20 +520,36 @@ export class Agent {
     if (queued.length > 0) {
       if (this.#hook !== undefined) await this.#hook('validated');
       const committed = this.#queue.events(t, queued);
-      const results = queued.map((q, k): Promise<AppendResult> =>
-        committed.then((c) => this.#resultOf(t, q.id, c.positions[k]!, c.physicalRecord, false)),
-      );
+      // no promise per event: results are built once the batch's commit settles; a request id
+      // in flight is answered from the shared commit (a retry while the first is queued)
       for (const [k, q] of queued.entries()) {
-        out[queuedAt[k]!] = results[k];
-        if (q.id !== undefined) t.inflight.set(q.id, results[k]!);
+        if (q.id !== undefined) t.inflight.set(q.id, { committed, k });
       }
-      for (const [i, k] of repeats) out[i] = results[k]!.then((r) => ({ ...r, duplicate: true }));
+      let c: Committed | undefined;
+      let failed: MrstackError | undefined;
       try {
-        await committed;
-      } catch {
-        // each event's promise rejects below
+        c = await committed;
+      } catch (e) {
+        failed = asError(e);
       } finally {
         for (const q of queued) if (q.id !== undefined) t.inflight.delete(q.id);
+      }
+      for (const [k, q] of queued.entries()) {
+        const i = queuedAt[k]!;
+        out[i] =
+          c === undefined
+            ? {
+                status: 'rejected',
+                index: i,
+                ...(q.id === undefined ? {} : { id: q.id }),
+                error: failed!,
+              }
+            : this.#resultOf(t, q.id, c.positions[k]!, c.physicalRecord, false);
+      }
+      for (const [i, k] of repeats) {
+        const first = out[queuedAt[k]!] as AppendResult | RejectedEvent;
+        out[i] =
+          first.status === 'acknowledged' ? { ...first, duplicate: true } : { ...first, index: i };
       }
     }
     const settled: (AppendResult | RejectedEvent)[] = [];
@@ -559,8 +575,12 @@ export class Agent {
   }
 
   #previous(t: TenantState, id: string): Promise<AppendResult> | undefined {
-    const fly = t.inflight.get(id) as Promise<AppendResult> | undefined;
-    if (fly !== undefined) return fly.then((r) => ({ ...r, duplicate: true }));
+    const fly = t.inflight.get(id);
+    if (fly !== undefined) {
+      return fly.committed.then((c) =>
+        this.#resultOf(t, id, c.positions[fly.k]!, c.physicalRecord, true),
+      );
+    }
     const pos = t.log.lookup(id);
     if (pos === undefined) return undefined;
     if (pos.record > t.covered) {

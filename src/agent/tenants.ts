@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { AgentError } from '../errors.js';
 import type { HashAlg } from '../crypto/hash_alg.js';
+import type { Committed } from './extend_queue.js';
 import type { AgentLogger } from './physical_writer.js';
 import { TenantLog, type TenantLogOptions } from './tenant_log.js';
 import {
@@ -30,8 +31,8 @@ export interface TenantState {
   readonly torn: number;
   tokens: number;
   lastRefill: number;
-  /** Results of requests with an id that are still in the queue. */
-  readonly inflight: Map<string, Promise<unknown>>;
+  /** Request ids still in the queue: their batch's commit and their place in it. */
+  readonly inflight: Map<string, { readonly committed: Promise<Committed>; readonly k: number }>;
   removed: boolean;
 }
 

@@ -20,6 +20,7 @@ import { registerCollateral } from './commands/collateral.js';
 import { registerTpm } from './commands/tpm.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerAppraise } from './commands/appraise.js';
+import { registerEar } from './commands/ear.js';
 import { registerVerifier } from './commands/verifier.js';
 import { registerAgentAttest } from './commands/agent_attest.js';
 
@@ -57,6 +58,7 @@ export function buildProgram(opts: ProgramOptions = {}): Command {
   registerTpm(program);
   registerPolicy(program);
   registerAppraise(program);
+  registerEar(program);
   registerVerifier(program);
   registerAgentAttest(program);
   return program;

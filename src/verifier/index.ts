@@ -309,3 +309,20 @@ export type {
   VerifiedEar,
   VerifyEarOptions,
 } from './result/ear_token.js';
+export {
+  ID_MAPPINGS,
+  RELAXATION_CLAIMS,
+  SUBJECT_MAPPINGS,
+  blockedClaims,
+  claimMappingOf,
+  claimsOfUnproven,
+  trustVectorOf,
+} from './result/claim_mapping.js';
+export type { ClaimMapping, ClaimSupport } from './result/claim_mapping.js';
+export {
+  DEFAULT_EAR_LIFETIME_SECONDS,
+  MRSTACK_VERIFIER_ID,
+  earFromAppraisals,
+  issueEar,
+} from './result/ear_issue.js';
+export type { EarIssueOptions, EarSubmodInput, IssuedEar } from './result/ear_issue.js';
