@@ -151,7 +151,7 @@ describe('verifier serve on the embedded store', () => {
       `embedded:${join(root, 'store')}`,
       '--trust-emulated',
       '--session-ttl',
-      '4',
+      '10',
     ]);
   });
   after(async () => {
