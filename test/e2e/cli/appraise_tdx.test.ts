@@ -284,7 +284,7 @@ test(
       collateral,
     ]);
     assert.equal(tv.code, 1);
-    assert.equal(tv.json.status, "contraindicated", JSON.stringify(tv.json.findings));
+    assert.equal(tv.json.status, 'contraindicated', JSON.stringify(tv.json.findings));
     assert.ok(
       ids(tv.json, 'contraindicated').includes('replay.alice.inconsistent'),
       JSON.stringify(ids(tv.json)),
