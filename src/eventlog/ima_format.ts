@@ -48,8 +48,11 @@ declare module './event.js' {
   }
 }
 
-/** The bank a 64-hex-digit ascii column is in: SHA-256 unless the template hash is SM3's. */
-function asciiBank(e: ImaEntry): HashAlg {
+/**
+ * The bank of a template-hash column from one entry: a 32-byte column is SHA-256 unless the
+ * entry's template hash is SM3's (neither a binary nor an ascii list names its bank).
+ */
+function columnBank(e: ImaEntry): HashAlg {
   const banks = banksForHashHex(e.templateHash.length * 2);
   if (banks.length === 1 || isAllZero(e.templateHash)) return banks[0]!;
   const input = imaTemplateHashInput(e);
@@ -76,13 +79,11 @@ function toEvent(
     register: `pcr${e.pcr}`,
     digests,
     extend: true,
-    source: {
-      log: logName,
-      format,
-      offset: e.offset,
-      length,
-      ...(format === 'ima-ascii' ? { line: e.offset } : {}),
-    },
+    // One object shape per format (no spread): replay reads these for every event.
+    source:
+      format === 'ima-ascii'
+        ? { log: logName, format, offset: e.offset, length, line: e.offset }
+        : { log: logName, format, offset: e.offset, length },
     bank,
     entry: e,
     violation,
@@ -128,13 +129,15 @@ async function* binaryBatches(
 ): AsyncIterable<readonly LogEvent[]> {
   const logName = opts.logName ?? '-';
   const rd = new ImaBinaryReader(opts.limits === undefined ? {} : { limits: opts.limits });
+  let bank: HashAlg | undefined;
   for await (const chunk of input) {
     const entries = rd.push(chunk);
     if (entries.length === 0) continue;
-    const bank = rd.layout!.bank;
+    bank ??= columnBank(entries.find((e) => !isAllZero(e.templateHash)) ?? entries[0]!);
+    const b = bank;
     yield entries.map((e) => {
       const len = 12 + e.templateHash.length + e.templateName.length + e.templateData.length;
-      return toEvent(e, bank, logName, 'ima-binary', len, opts);
+      return toEvent(e, b, logName, 'ima-binary', len, opts);
     });
   }
   rd.end();
@@ -151,7 +154,7 @@ async function* asciiBatches(
   const emit = (entries: readonly ImaEntry[]): ImaEvent[] => {
     // The column's bank is told by the first entry that is not a violation (a violation's
     // all-zero hash verifies in no bank): boot_aggregate of a TPM-less boot often is one.
-    bank ??= asciiBank(entries.find((e) => !isAllZero(e.templateHash)) ?? entries[0]!);
+    bank ??= columnBank(entries.find((e) => !isAllZero(e.templateHash)) ?? entries[0]!);
     const b = bank;
     return entries.map((e) => toEvent(e, b, logName, 'ima-ascii', 0, opts));
   };

@@ -176,7 +176,6 @@ export class Replay {
     const extendDigest = this.#opts.extendDigest;
     for (const [alg, logged] of e.digests) {
       if (this.#only !== undefined && !this.#only.has(alg)) continue;
-      this.#banks.add(alg);
       const d = extendDigest === undefined ? logged : extendDigest(e, alg, logged);
       let scratch = st.scratch.get(alg);
       if (scratch === undefined) {
@@ -185,6 +184,7 @@ export class Replay {
         // which is a measurable share of a 2–3 µs extend.
         const buf = Buffer.alloc(2 * size);
         buf.set(st.values.get(alg) ?? this.#reset(reg, alg), 0);
+        this.#banks.add(alg);
         scratch = { buf, size, nodeName: hashInfo(alg).nodeName };
         st.scratch.set(alg, scratch);
         // The value is a live view of the scratch's first half; value() hands out copies.
@@ -228,6 +228,18 @@ export class Replay {
       st.values.set(alg, extend(alg, old, d));
       st.scratch.delete(alg);
     }
+    st.touched = true;
+  }
+
+  /**
+   * Takes a bank's value from another replay of the same events (a worker thread that replayed
+   * the banks this one skipped), as if this replay had computed it.
+   */
+  adoptBank(register: string, alg: HashAlg, value: Uint8Array): void {
+    const st = this.#state(register);
+    this.#banks.add(alg);
+    st.values.set(alg, new Uint8Array(value));
+    st.scratch.delete(alg);
     st.touched = true;
   }
 

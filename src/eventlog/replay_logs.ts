@@ -6,10 +6,13 @@
  *
  * @module
  */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { HashAlg } from '../crypto/hash_alg.js';
 import { ParseError, UsageError } from '../errors.js';
 import type { LogFormatId, LogWarning } from './log_format.js';
 import { openLogFile, type OpenLogOptions } from './log_source.js';
-import { Replay, type ExpectedValues, type ReplayResult } from './replay.js';
+import { Replay, type ExpectedValues, type RegisterValues, type ReplayResult } from './replay.js';
 import {
   applyWorkarounds,
   findWorkaround,
@@ -42,6 +45,17 @@ export interface ReplayLogsOptions extends OpenLogOptions {
    * (`ERR_TRUNCATED`) instead of failing. Truncation at a record boundary is never detected.
    */
   readonly allowPartialTail?: boolean;
+  /** Replay only these banks (default: every bank the events carry). */
+  readonly banks?: readonly HashAlg[];
+  /** Check each event's digest against its data (default true; a mismatch is a warning). */
+  readonly checkDigests?: boolean;
+  /**
+   * IMA lists asked for several `imaBanks` (per-bank rule): hash the banks after the first on a
+   * worker thread, which reads the files again, while this thread replays the rest (`2`,
+   * the default when the machine has two cores and every source is a file), or all on this
+   * thread (`1`). Results are the same either way.
+   */
+  readonly threads?: 1 | 2;
 }
 
 /** What {@link replayLogs} returns: the combined replay and what was decided on the way. */
@@ -61,32 +75,63 @@ export async function replayLogs(
   sources: readonly (string | ReplayLogSource)[],
   opts: ReplayLogsOptions = {},
 ): Promise<ReplayLogsResult> {
-  const { expect, workarounds: allowed = [], allowPartialTail = false, ...open } = opts;
+  const {
+    expect,
+    workarounds: allowed = [],
+    allowPartialTail = false,
+    banks,
+    checkDigests = true,
+    // `threads` stays in `open`: bankSplit reads it from `opts`, openLogFile ignores it.
+    ...open
+  } = opts;
   if (allowed.length > 0 && expect === undefined) {
     throw new UsageError('ERR_USAGE', '--workaround needs --expect (it only explains a mismatch)');
   }
+  const split = bankSplit(sources, opts);
+  const helper = split === undefined ? undefined : startBankWorker(sources, opts, split.worker);
   const warnings: LogWarning[] = [];
   const onWarning = (w: LogWarning): void => {
     warnings.push(w);
     opts.onWarning?.(w);
   };
-  const replay = new Replay({ onWarning });
+  const replay = new Replay({
+    onWarning,
+    ...(banks === undefined ? {} : { banks }),
+    ...(checkDigests ? {} : { checkDigest: () => 'n/a' as const }),
+  });
   const formats: LogFormatId[] = [];
-  for (const s of sources) {
-    const src = typeof s === 'string' ? { path: s } : s;
-    const log = await openLogFile(src.path, { ...open, ...src.open, onWarning });
-    formats.push(log.format.id);
-    try {
-      for await (const batch of log.batches) for (const e of batch) replay.add(e);
-      src.onRead?.();
-    } catch (e) {
-      if (!(allowPartialTail && isPartialTail(e))) throw e;
-      onWarning({
-        code: 'ERR_TRUNCATED',
-        message: `${src.path}: partial last record ignored (${e.completeRecords ?? 0} complete records replayed): ${e.message}`,
-        log: src.path,
-        offset: e.offset,
+  const imaBanks = split?.main ?? open.imaBanks;
+  try {
+    for (const s of sources) {
+      const src = typeof s === 'string' ? { path: s } : s;
+      const log = await openLogFile(src.path, {
+        ...open,
+        ...(imaBanks === undefined ? {} : { imaBanks }),
+        ...src.open,
+        onWarning,
       });
+      formats.push(log.format.id);
+      try {
+        for await (const batch of log.batches) for (const e of batch) replay.add(e);
+        src.onRead?.();
+      } catch (e) {
+        if (!(allowPartialTail && isPartialTail(e))) throw e;
+        onWarning({
+          code: 'ERR_TRUNCATED',
+          message: `${src.path}: partial last record ignored (${e.completeRecords ?? 0} complete records replayed): ${e.message}`,
+          log: src.path,
+          offset: e.offset,
+        });
+      }
+    }
+  } catch (e) {
+    // This thread's error is the one to report (the worker read the same bytes).
+    void helper?.terminate();
+    throw e;
+  }
+  if (helper !== undefined) {
+    for (const [reg, vals] of await helper.result) {
+      for (const [alg, v] of vals) replay.adoptBank(reg, alg, v);
     }
   }
   let applied: readonly ReplayWorkaround[] = [];
@@ -109,6 +154,71 @@ export async function replayLogs(
   }
   // The replay's own warnings are the ones this function collected; keep the order they came in.
   return { ...replay.result(), warnings, formats, workarounds: applied };
+}
+
+/** Which IMA banks this thread and a worker take, or undefined to replay on one thread. */
+function bankSplit(
+  sources: readonly (string | ReplayLogSource)[],
+  opts: ReplayLogsOptions,
+): { main: HashAlg[]; worker: HashAlg[] } | undefined {
+  const ima = opts.imaBanks ?? [];
+  const threads = opts.threads ?? (availableParallelism() >= 2 ? 2 : 1);
+  if (
+    threads < 2 ||
+    ima.length < 2 ||
+    opts.imaBankMode === 'padded' ||
+    opts.banks !== undefined ||
+    opts.checkDigests === false ||
+    sources.some((s) => (typeof s === 'string' ? s : s.path) === '-')
+  ) {
+    return undefined;
+  }
+  return { main: [ima[0]!], worker: ima.slice(1) };
+}
+
+interface BankWorker {
+  readonly result: Promise<RegisterValues>;
+  terminate(): Promise<number>;
+}
+
+/** What the worker is told: plain data only (no callbacks cross the thread boundary). */
+export interface BankWorkerInput {
+  readonly paths: readonly string[];
+  readonly opts: ReplayLogsOptions;
+}
+
+function startBankWorker(
+  sources: readonly (string | ReplayLogSource)[],
+  opts: ReplayLogsOptions,
+  banks: readonly HashAlg[],
+): BankWorker {
+  const input: BankWorkerInput = {
+    paths: sources.map((s) => (typeof s === 'string' ? s : s.path)),
+    opts: {
+      ...(opts.format === undefined ? {} : { format: opts.format }),
+      ...(opts.pcrMap === undefined ? {} : { pcrMap: opts.pcrMap }),
+      ...(opts.register === undefined ? {} : { register: opts.register }),
+      ...(opts.limits === undefined ? {} : { limits: opts.limits }),
+      ...(opts.imaBankMode === undefined ? {} : { imaBankMode: opts.imaBankMode }),
+      allowPartialTail: opts.allowPartialTail ?? false,
+      imaBanks: banks,
+      banks,
+      // This thread checks every digest (in the list's bank) and reports the warnings.
+      checkDigests: false,
+      threads: 1,
+    },
+  };
+  const w = new Worker(new URL('./replay_worker.js', import.meta.url), { workerData: input });
+  const result = new Promise<RegisterValues>((resolve, reject) => {
+    w.once('message', (m: RegisterValues) => resolve(m));
+    w.once('error', reject);
+    w.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`bank worker exited with code ${code}`));
+    });
+  });
+  // An error is reported through this thread's own replay of the same bytes.
+  result.catch(() => undefined);
+  return { result, terminate: () => w.terminate() };
 }
 
 /** A truncation inside the last record (not a bad length or a cut at a record boundary). */

@@ -257,6 +257,8 @@ export {
   TPM2_LIMITS,
 } from './tpm2/constants.js';
 export { decodeRc, formatRc, TpmRcError } from './tpm2/rc.js';
+export { parsePcrList, formatPcrList, PCR_COUNT } from './tpm2/pcr_list.js';
+export type { PcrBankSelection } from './tpm2/pcr_list.js';
 export type { TpmRcInfo } from './tpm2/rc.js';
 export { encodeCommand, decodeResponse } from './tpm2/command.js';
 export type { CommandSpec, ResponseFrame, ResponseSpec } from './tpm2/command.js';

@@ -52,6 +52,14 @@ export {
   TVM_FILES,
 } from './emulated/tvm_state.js';
 export type { TvmConfig, InitEmulatedTvmOptions } from './emulated/tvm_state.js';
+export { EMULATED_TCB_STATUSES } from './emulated/tvm_state.js';
+export type { EmulatedTcbStatus } from './emulated/tvm_state.js';
+export {
+  emulatedCollateral,
+  emulatedTpmCaCertificate,
+  EMULATED_TPM_NAMES,
+} from './emulated/collateral.js';
+export type { EmulatedCollateral, EmulatedCollateralOptions } from './emulated/collateral.js';
 export { PROFILES, TPM_BANKS, CCA_HASH_ALGS, tpmPcrReset } from './emulated/profiles.js';
 export {
   encodeTraceRecord,

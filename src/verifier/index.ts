@@ -326,3 +326,5 @@ export {
   issueEar,
 } from './result/ear_issue.js';
 export type { EarIssueOptions, EarSubmodInput, IssuedEar } from './result/ear_issue.js';
+export { escapeHtml, firstDivergentFinding, renderResultHtml } from './result/result_html.js';
+export type { ChainEntry, ResultPageInput } from './result/result_html.js';

@@ -169,12 +169,12 @@ test('teekit recipes on TDX-4: flipped signatures, key and chain edits', async (
   // Without the intermediate the leaf is not signed by the root.
   const noCa = await verify(withChain([pems[0], pems.at(2)!]), at);
   assert.equal(noCa.errors[0]!.code, 'ERR_CHAIN_INVALID');
-  // Without the leaf the path below the root is one certificate, not PCK leaf ← PCK CA.
+  // Without the leaf the PCK CA stands where the PCK leaf must be: a CA in a leaf's place.
   const noLeaf = await verify(withChain(pems.slice(1)), at);
   assert.equal(noLeaf.verified, false);
   assert.equal(noLeaf.checks['pck_chain'], 'failed');
   assert.equal(noLeaf.errors[0]!.code, 'ERR_CERT_PROFILE');
-  assert.equal(noLeaf.errors[0]!['rule'], 'path_shape');
+  assert.equal(noLeaf.errors[0]!['rule'], 'basic_constraints');
 });
 
 test('TDX-2 v5 verifies at 2026-02-03; before its PCK notBefore (2026-01-27) it is not yet valid', async () => {

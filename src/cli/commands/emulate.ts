@@ -16,6 +16,7 @@ import {
   encodeTvmConfig,
   initEmulatedTvm,
   resolveTvmStateDir,
+  type EmulatedTcbStatus,
 } from '../../providers/emulated/tvm_state.js';
 import { action, printFields, printJson } from '../output.js';
 
@@ -24,6 +25,7 @@ interface InitCliOptions {
   readonly tvmState?: string;
   readonly hashAlg?: HashAlg;
   readonly startupLocality?: string;
+  readonly tcbStatus?: EmulatedTcbStatus;
   readonly force?: boolean;
   readonly json?: boolean;
   readonly [staticOption: string]: unknown;
@@ -99,6 +101,12 @@ export function registerEmulate(program: Command): Command {
         'tpm: the TPM2_Startup locality; PCR0 starts at 00…0N (default: 0)',
       ).choices(['0', '3']),
     )
+    .addOption(
+      new Option(
+        '--tcb-status <status>',
+        'the TCB status the emulated collateral reports (default: UpToDate)',
+      ).choices(['UpToDate', 'OutOfDate', 'Revoked']),
+    )
     .option(
       '--force',
       'replace an existing TVM in the state directory (its trace and keys are deleted)',
@@ -135,6 +143,7 @@ export function registerEmulate(program: Command): Command {
           staticValues,
           ...(opts.hashAlg === undefined ? {} : { hashAlg: opts.hashAlg }),
           ...(locality === undefined ? {} : { startupLocality: locality }),
+          ...(opts.tcbStatus === undefined ? {} : { tcbStatus: opts.tcbStatus }),
           ...(opts.force === true ? { force: true } : {}),
         });
         const enc = encodeTvmConfig(cfg);

@@ -22,12 +22,18 @@ import {
   type MrInfo,
   type Provider,
 } from '../../providers/provider.js';
+import { parsePcrList, type PcrBankSelection } from '../../formats/tpm2/pcr_list.js';
 import { action, printFields, printJson, printTable } from '../output.js';
 import {
   addProviderOptions,
   openProviderFromOptions,
   type ProviderCliOptions,
 } from '../provider_options.js';
+
+interface ListCliOptions extends ProviderCliOptions {
+  readonly pcrList?: string;
+  readonly wide?: boolean;
+}
 
 interface ExtendCliOptions extends ProviderCliOptions {
   readonly event?: string;
@@ -55,6 +61,60 @@ async function listRegisters(p: Provider): Promise<(MrInfo & { readonly value: U
     for (const v of await p.read({ name })) values.set(`${v.name}:${v.alg ?? ''}`, v.value);
   }
   return infos.map((m) => ({ ...m, value: values.get(`${m.name}:${m.alg ?? ''}`)! }));
+}
+
+type Listed = MrInfo & { readonly value: Uint8Array };
+
+/** The registers a `--pcr-list` selection names (`pcrN` in bank ALG); none is a usage error. */
+function selectPcrs(regs: readonly Listed[], text: string, provider: string): Listed[] {
+  const sel: PcrBankSelection[] = parsePcrList(text);
+  const out = regs.filter((r) =>
+    sel.some((b) => b.alg === r.alg && b.pcrs.some((n) => r.name === `pcr${n}`)),
+  );
+  if (out.length === 0) {
+    throw new UsageError(
+      'ERR_USAGE',
+      `--pcr-list ${text}: the ${provider} provider has none of these PCR banks`,
+    );
+  }
+  return out;
+}
+
+const kindText = (r: MrInfo): string =>
+  r.extendable ? 'runtime' : r.kind === 'runtime' ? 'runtime (read-only)' : 'static';
+
+/**
+ * `mr list` for people. Registers with several banks (TPM PCRs) take one row each, a column per
+ * bank (values cut to 16 hex digits unless `wide`); others one row per register.
+ */
+function printRegisters(regs: readonly Listed[], wide: boolean): void {
+  const names = [...new Set(regs.map((r) => r.name))];
+  const multi = names.some((n) => regs.filter((r) => r.name === n).length > 1);
+  if (!multi) {
+    printTable(
+      ['register', 'alg', 'kind', 'value'],
+      regs.map((r) => [r.name, r.alg ?? '-', kindText(r), toHex(r.value)]),
+      { wide },
+    );
+    return;
+  }
+  const algs = [...new Set(regs.map((r) => r.alg ?? '-'))];
+  const cut = (hex: string): string => (wide || hex.length <= 16 ? hex : `${hex.slice(0, 16)}…`);
+  printTable(
+    ['register', ...algs, 'kind'],
+    names.map((n) => {
+      const banks = regs.filter((r) => r.name === n);
+      return [
+        n,
+        ...algs.map((a) => {
+          const b = banks.find((r) => (r.alg ?? '-') === a);
+          return b === undefined ? '' : cut(toHex(b.value));
+        }),
+        kindText(banks[0]!),
+      ];
+    }),
+    { wide },
+  );
 }
 
 function extendInputOf(hex: string | undefined, opts: ExtendCliOptions): ExtendInput {
@@ -90,17 +150,24 @@ export function registerMr(program: Command): Command {
     mr
       .command('list')
       .description('list every register (one row per bank) with its algorithm, kind and value')
+      .option(
+        '--pcr-list <selection>',
+        'TPM: only these PCR banks, as tpm2-tools writes them (sha256:0,1,7+sha1:10)',
+      )
+      .option('--wide', 'full values (no truncation)')
       .option('--json', 'print JSON: {"provider","profile","registers":[…]}'),
     { write: false },
   )
     .addHelpText(
       'after',
-      '\nExamples:\n  mrstack mr list\n  mrstack mr list --tvm-state /tmp/tvm --json\n',
+      '\nExamples:\n  mrstack mr list\n  mrstack mr list --tvm-state /tmp/tvm --json\n' +
+        '  mrstack mr list --provider tpm --pcr-list sha256:0,1,7+sha1:10\n',
     )
     .action(
-      action(async (opts: ProviderCliOptions) =>
+      action(async (opts: ListCliOptions) =>
         withProvider(opts, false, async (p) => {
-          const regs = await listRegisters(p);
+          const all = await listRegisters(p);
+          const regs = opts.pcrList === undefined ? all : selectPcrs(all, opts.pcrList, p.kind);
           if (opts.json === true) {
             printJson({
               provider: p.kind,
@@ -118,15 +185,7 @@ export function registerMr(program: Command): Command {
             process.stdout.write(
               `provider: ${p.kind}${p.profile === undefined ? '' : `, profile: ${p.profile}`}\n`,
             );
-            printTable(
-              ['register', 'alg', 'kind', 'value'],
-              regs.map((r) => [
-                r.name,
-                r.alg ?? '-',
-                r.extendable ? 'runtime' : r.kind === 'runtime' ? 'runtime (read-only)' : 'static',
-                toHex(r.value),
-              ]),
-            );
+            printRegisters(regs, opts.wide === true);
           }
           return 0;
         }),
@@ -139,20 +198,48 @@ export function registerMr(program: Command): Command {
       .description(
         'print the value of one register (every bank of a multi-bank PCR unless NAME:ALG)',
       )
-      .argument('<mr>', 'register name, or NAME:ALG for one bank (rtmr2, pcr7:sha256, mrconfigid)')
+      .argument('[mr]', 'register name, or NAME:ALG for one bank (rtmr2, pcr7:sha256, mrconfigid)')
+      .option(
+        '--pcr-list <selection>',
+        'TPM: these PCR banks instead of one register, as tpm2-tools writes them (sha256:0,1,7+sha1:10)',
+      )
       .option(
         '--json',
-        'print JSON: {"provider","name","alg","value"} or {"provider","name","values":{…}}',
+        'print JSON: {"provider","name","alg","value"} or {"provider","name","values":{…}}; ' +
+          'with --pcr-list {"provider","pcrs":{"<alg>":{"<n>":"<hex>"}}}',
       ),
     { write: false },
   )
     .addHelpText(
       'after',
-      '\nExamples:\n  mrstack mr read rtmr2 --json\n  mrstack mr read pcr7:sha256\n',
+      '\nExamples:\n  mrstack mr read rtmr2 --json\n  mrstack mr read pcr7:sha256\n' +
+        '  mrstack mr read --provider tpm --pcr-list sha256:0,1,7+sha1:10\n',
     )
     .action(
-      action(async (mrText: string, opts: ProviderCliOptions) => {
-        const sel = parseMrSelector(mrText);
+      action(async (mrText: string | undefined, opts: ListCliOptions) => {
+        if ((mrText === undefined) === (opts.pcrList === undefined)) {
+          throw new UsageError('ERR_USAGE', 'mr read needs a register name or --pcr-list (one)');
+        }
+        if (opts.pcrList !== undefined) {
+          const banks = parsePcrList(opts.pcrList);
+          return withProvider(opts, false, async (p) => {
+            const pcrs: Record<string, Record<string, string>> = {};
+            const fields: [string, string][] = [];
+            for (const b of banks) {
+              const bank: Record<string, string> = {};
+              for (const n of b.pcrs) {
+                const [v] = await p.read({ name: `pcr${n}`, alg: b.alg });
+                bank[String(n)] = toHex(v!.value);
+                fields.push([`pcr${n}:${b.alg}`, toHex(v!.value)]);
+              }
+              pcrs[b.alg] = bank;
+            }
+            if (opts.json === true) printJson({ provider: p.kind, pcrs });
+            else printFields(fields);
+            return 0;
+          });
+        }
+        const sel = parseMrSelector(mrText!);
         return withProvider(opts, false, async (p) => {
           const vals = await p.read(sel);
           if (opts.json === true) {

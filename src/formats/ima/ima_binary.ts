@@ -119,9 +119,10 @@ export function readImaBinaryRecord(
   index: number,
   layout: ImaBinaryLayout,
   maxRecordSize: number,
+  names: TemplateNameCache = new TemplateNameCache(),
 ): ImaEntry {
   try {
-    return readRecord(r, index, layout, maxRecordSize);
+    return readRecord(r, index, layout, maxRecordSize, names);
   } catch (e) {
     if (!(e instanceof ParseError)) throw e;
     // Field names are built only here, on failure: the hot path stays free of string work.
@@ -138,14 +139,21 @@ export function readImaBinaryRecord(
   }
 }
 
-let lastNameBytes: Uint8Array = new Uint8Array(0);
-let lastName = '';
+/**
+ * The last template name decoded and its bytes: a list repeats one name, so decoding (and
+ * validating) it once saves a string build per record. One per reader, never shared.
+ */
+export class TemplateNameCache {
+  bytes: Uint8Array = new Uint8Array(0);
+  name = '';
+}
 
 function readRecord(
   r: ByteReader,
   index: number,
   layout: ImaBinaryLayout,
   maxRecordSize: number,
+  names: TemplateNameCache,
 ): ImaEntry {
   const offset = r.offset;
   const le = layout.littleEndian;
@@ -159,7 +167,7 @@ function readRecord(
   const nameAt = r.offset;
   const nameBytes = r.bytes(nameLen, 'template_name');
   let templateName: string;
-  if (sameBytes(nameBytes, lastNameBytes)) templateName = lastName;
+  if (sameBytes(nameBytes, names.bytes)) templateName = names.name;
   else {
     templateName = '';
     for (let i = 0; i < nameBytes.length; i++) {
@@ -172,8 +180,8 @@ function readRecord(
       }
       templateName += String.fromCharCode(c);
     }
-    lastNameBytes = new Uint8Array(nameBytes);
-    lastName = templateName;
+    names.bytes = new Uint8Array(nameBytes);
+    names.name = templateName;
   }
   let templateData: Uint8Array;
   if (templateName === 'ima') {
@@ -208,7 +216,10 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 export class ImaBinaryReader extends RecordReader<ImaEntry> {
   readonly #opts: ImaBinaryOptions;
   readonly #maxRecord: number;
+  readonly #names = new TemplateNameCache();
   #layout: ImaBinaryLayout | undefined;
+  #hashSize = 0;
+  #view: DataView | undefined;
 
   constructor(opts: ImaBinaryOptions = {}) {
     super('ima-binary', opts.partialTail);
@@ -223,11 +234,40 @@ export class ImaBinaryReader extends RecordReader<ImaEntry> {
 
   protected override start(buf: Uint8Array): void {
     this.#layout = detectImaBinaryLayout(buf, this.#opts);
+    this.#hashSize = hashInfo(this.#layout.bank).size;
   }
 
   protected override readRecord(r: ByteReader, index: number): ImaEntry {
     // start() has run before any record is read.
-    return readImaBinaryRecord(r, index, this.#layout!, this.#maxRecord);
+    return readImaBinaryRecord(r, index, this.#layout!, this.#maxRecord, this.#names);
+  }
+
+  // Whether the record at `pos` is whole in `buf`, from its length fields alone: a record cut
+  // by the chunk boundary then waits for the next chunk without a thrown (and discarded)
+  // truncation error. Lengths over their limits count as whole: readRecord reports them.
+  protected override complete(buf: Uint8Array, pos: number): boolean {
+    const le = this.#layout!.littleEndian;
+    let v = this.#view;
+    if (
+      v?.buffer !== buf.buffer ||
+      v.byteOffset !== buf.byteOffset ||
+      v.byteLength !== buf.length
+    ) {
+      v = this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    }
+    let p = pos + 4 + this.#hashSize;
+    if (p + 4 > buf.length) return false;
+    const nameLen = v.getUint32(p, le);
+    if (nameLen === 0 || nameLen > IMA_TEMPLATE_NAME_MAX) return true;
+    p += 4 + nameLen;
+    // The legacy template: a 20-byte digest, then its own name length.
+    const legacy =
+      nameLen === 3 && buf[p - 3] === 0x69 && buf[p - 2] === 0x6d && buf[p - 1] === 0x61;
+    if (legacy) p += IMA_LEGACY_DIGEST_SIZE;
+    if (p + 4 > buf.length) return false;
+    const len = v.getUint32(p, le);
+    if (len > (legacy ? IMA_LEGACY_NAME_MAX : this.#maxRecord)) return true;
+    return p + 4 + len <= buf.length;
   }
 
   // Re-parses the cut record to name the field the input ended in.

@@ -56,6 +56,13 @@ export abstract class RecordReader<T> {
    */
   protected waitsForMore?(buf: Uint8Array, pos: number): boolean;
 
+  /**
+   * Whether the record at `pos` is whole in `buf` (optional, a fast path): false waits for more
+   * bytes without calling `readRecord`; true (or absent) reads it, and `readRecord` reports any
+   * error, truncation included.
+   */
+  protected complete?(buf: Uint8Array, pos: number): boolean;
+
   /** Names what the cut final record `tail` (at absolute `origin`) was missing. */
   protected abstract describeTail(tail: Uint8Array, origin: number, index: number): TailDescription;
 
@@ -89,6 +96,7 @@ export abstract class RecordReader<T> {
     const r = new ByteReader(buf, { format: this.#format, origin });
     let pos = 0;
     while (r.remaining > 0) {
+      if (this.complete !== undefined && !this.complete(buf, pos)) break;
       try {
         out.push(this.readRecord(r, this.#count));
       } catch (e) {

@@ -14,6 +14,7 @@
  */
 import { loadOrCreateKeyDir } from './key_dir.js';
 import {
+  constants,
   createHash,
   createPrivateKey,
   generateKeyPairSync,
@@ -26,8 +27,13 @@ import { UsageError } from '../../errors.js';
 import { encodeSnpReportBody, attachSnpSignature } from '../../formats/snp/report_encode.js';
 import { encodeSnpCertTable, SNP_CERT_GUIDS } from '../../formats/snp/cert_table.js';
 import { encodeTcb } from '../../formats/snp/tcb.js';
-import { ia5, int } from '../../formats/x509/der_encode.js';
-import { caExtension, name, type Extension } from '../../formats/x509/certificate_encode.js';
+import { bits, ia5, int, seq, time } from '../../formats/x509/der_encode.js';
+import {
+  caExtension,
+  name,
+  sigAlgId,
+  type Extension,
+} from '../../formats/x509/certificate_encode.js';
 import { toPem } from '../../formats/x509/pem_encode.js';
 import { certificateIssuer, pemToDer } from './emulated_pki.js';
 import type { RawReport } from '../provider.js';
@@ -48,6 +54,8 @@ export interface EmulatedSnpKeys {
   readonly vcekDer: Uint8Array;
   readonly askDer: Uint8Array;
   readonly arkDer: Uint8Array;
+  /** The ARK's private key (signs the KDS-style CRL); absent in key sets made before it was kept. */
+  readonly arkKey: KeyObject | undefined;
   /** The chip id the VCEK's hwID names (64 bytes). */
   readonly chipId: Uint8Array;
 }
@@ -57,6 +65,7 @@ const FILES = {
   vcek: 'vcek.pem',
   ask: 'ask.pem',
   ark: 'ark.pem',
+  arkKey: 'ark.key.pem',
   chipId: 'chip_id.hex',
 } as const;
 
@@ -114,7 +123,7 @@ function createKeySet(dir: string, notBefore: Date): void {
     notBefore,
     25,
     [caExtension()],
-    2,
+    EMULATED_ASK_SERIAL,
   );
   const vcekDer = makeCert(
     'SEV-Milan',
@@ -133,6 +142,7 @@ function createKeySet(dir: string, notBefore: Date): void {
   w(FILES.vcek, toPem(vcekDer));
   w(FILES.ask, toPem(askDer));
   w(FILES.ark, toPem(arkDer));
+  w(FILES.arkKey, ark.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
   w(FILES.chipId, `${Buffer.from(chipId).toString('hex')}\n`);
 }
 
@@ -143,6 +153,9 @@ function readKeySet(dir: string): EmulatedSnpKeys {
     vcekDer: pemToDer(r(FILES.vcek)),
     askDer: pemToDer(r(FILES.ask)),
     arkDer: pemToDer(r(FILES.ark)),
+    arkKey: fs.existsSync(path.join(dir, FILES.arkKey))
+      ? createPrivateKey(r(FILES.arkKey))
+      : undefined,
     chipId: new Uint8Array(Buffer.from(r(FILES.chipId).trim(), 'hex')),
   };
 }
@@ -158,6 +171,39 @@ export function loadOrCreateSnpKeys(keysDir: string, notBefore: Date): EmulatedS
     (tmp) => createKeySet(tmp, notBefore),
     readKeySet,
   );
+}
+
+/** The emulated ASK's serial number (the ARK is 1, the VCEK 0). */
+export const EMULATED_ASK_SERIAL = 2;
+
+/**
+ * A KDS-style CRL of the emulated ARK (RSASSA-PSS SHA-384, as AMD signs its CRLs), current from
+ * an hour before `at` until 7 days after it, listing `revoked` serials (the ASK's, for a TVM
+ * whose TCB status is `Revoked`). Undefined for a key set made before the ARK key was kept.
+ */
+export function makeEmulatedSnpCrl(
+  keys: EmulatedSnpKeys,
+  at: Date,
+  revoked: readonly number[] = [],
+): Uint8Array | undefined {
+  if (keys.arkKey === undefined) return undefined;
+  const secs = Math.floor(at.getTime() / 1000) * 1000;
+  const thisUpdate = new Date(secs - 3600 * 1000);
+  const nextUpdate = new Date(secs + 7 * 24 * 3600 * 1000);
+  const tbs = seq(
+    int(1),
+    sigAlgId('rsa-pss-sha384'),
+    amdName('ARK-Milan'),
+    time(thisUpdate),
+    time(nextUpdate),
+    ...(revoked.length === 0 ? [] : [seq(...revoked.map((n) => seq(int(n), time(thisUpdate))))]),
+  );
+  const sig = sign('sha384', tbs, {
+    key: keys.arkKey,
+    padding: constants.RSA_PKCS1_PSS_PADDING,
+    saltLength: 48,
+  });
+  return seq(tbs, sigAlgId('rsa-pss-sha384'), bits(sig));
 }
 
 function staticValue(ctx: EmulatedReportContext, key: string): Uint8Array | undefined {

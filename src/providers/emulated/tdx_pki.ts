@@ -227,14 +227,20 @@ function crl(
 
 const hexUp = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCase();
 
-/** Emulated collateral in dcap-qvl's QuoteCollateralV3 JSON layout. */
+/**
+ * Emulated collateral in dcap-qvl's QuoteCollateralV3 JSON layout, issued for the time `now`:
+ * TCB info and QE identity from an hour before it until 30 days after it, the CRLs until 7
+ * days after it, the platform's TCB level with `tcbStatus`.
+ */
 export function makeEmulatedTdxCollateral(
   keys: EmulatedTdxKeys,
   now: Date,
+  tcbStatus = 'UpToDate',
 ): Record<string, string> {
   const P = EMULATED_TDX_PLATFORM;
   const issue = new Date(Math.floor((now.getTime() - 3600 * 1000) / 1000) * 1000);
-  const next = new Date(issue.getTime() + 30 * DAY_MS);
+  const next = new Date(Math.floor(now.getTime() / 1000) * 1000 + 30 * DAY_MS);
+  const crlNext = new Date(Math.floor(now.getTime() / 1000) * 1000 + 7 * DAY_MS);
   const iso = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
   const tcbDate = '2025-01-01T00:00:00Z';
   const tcbInfo = JSON.stringify({
@@ -268,7 +274,7 @@ export function makeEmulatedTdxCollateral(
           tdxtcbcomponents: P.teeTcbSvn.map((svn) => ({ svn })),
         },
         tcbDate,
-        tcbStatus: 'UpToDate',
+        tcbStatus,
       },
     ],
   });
@@ -301,9 +307,11 @@ export function makeEmulatedTdxCollateral(
     qe_identity: qeIdentity,
     qe_identity_signature: sig(qeIdentity),
     qe_identity_issuer_chain: tcbChain,
-    pck_crl: Buffer.from(crl(EMULATED_TDX_NAMES.pckCa, keys.pckCaKey, issue, next)).toString('hex'),
+    pck_crl: Buffer.from(crl(EMULATED_TDX_NAMES.pckCa, keys.pckCaKey, issue, crlNext)).toString(
+      'hex',
+    ),
     pck_crl_issuer_chain: toPem(keys.pckCaDer) + toPem(keys.rootDer),
-    root_ca_crl: Buffer.from(crl(EMULATED_TDX_NAMES.root, keys.rootKey, issue, next)).toString(
+    root_ca_crl: Buffer.from(crl(EMULATED_TDX_NAMES.root, keys.rootKey, issue, crlNext)).toString(
       'hex',
     ),
   };

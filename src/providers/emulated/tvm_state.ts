@@ -53,7 +53,15 @@ export interface TvmConfig {
   readonly startupLocality?: number;
   /** Static register values by name. */
   readonly staticValues: ReadonlyMap<string, Uint8Array>;
+  /** The TCB status the emulated PKI's collateral gives this TVM (default `UpToDate`). */
+  readonly tcbStatus?: EmulatedTcbStatus;
 }
+
+/** The TCB statuses `emulate init --tcb-status` offers (Intel's names). */
+export const EMULATED_TCB_STATUSES = ['UpToDate', 'OutOfDate', 'Revoked'] as const;
+
+/** One of {@link EMULATED_TCB_STATUSES}. */
+export type EmulatedTcbStatus = (typeof EMULATED_TCB_STATUSES)[number];
 
 /** Options of {@link initEmulatedTvm}. */
 export interface InitEmulatedTvmOptions {
@@ -66,6 +74,8 @@ export interface InitEmulatedTvmOptions {
   readonly hashAlg?: HashAlg;
   /** TPM only: 0 (default) or 3. */
   readonly startupLocality?: number;
+  /** The TCB status its collateral reports (default `UpToDate`). */
+  readonly tcbStatus?: EmulatedTcbStatus;
   /** Replace an existing TVM (its trace, snapshot and keys are deleted). */
   readonly force?: boolean;
   /** Creation time (default: now). */
@@ -129,6 +139,11 @@ function initSync(opts: InitEmulatedTvmOptions): TvmConfig {
         `the TPM startup locality is 0 or 3, not ${String(opts.startupLocality)}`,
       );
   }
+  if (opts.tcbStatus !== undefined && !EMULATED_TCB_STATUSES.includes(opts.tcbStatus))
+    throw new UsageError(
+      'ERR_USAGE',
+      `--tcb-status ${opts.tcbStatus}: expected ${EMULATED_TCB_STATUSES.join(', ')}`,
+    );
   const popts: ProfileOptions = {
     ...(profile === 'cca' ? { hashAlg: opts.hashAlg ?? 'sha256' } : {}),
     ...(profile === 'tpm' ? { startupLocality: opts.startupLocality ?? 0 } : {}),
@@ -166,6 +181,7 @@ function initSync(opts: InitEmulatedTvmOptions): TvmConfig {
     created: opts.now ?? new Date(),
     ...popts,
     staticValues,
+    tcbStatus: opts.tcbStatus ?? 'UpToDate',
   };
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -204,6 +220,7 @@ export function encodeTvmConfig(cfg: TvmConfig): Record<string, unknown> {
     created: cfg.created.toISOString(),
     ...(cfg.hashAlg === undefined ? {} : { hash_alg: cfg.hashAlg }),
     ...(cfg.startupLocality === undefined ? {} : { startup_locality: cfg.startupLocality }),
+    ...(cfg.tcbStatus === undefined ? {} : { tcb_status: cfg.tcbStatus }),
     static: Object.fromEntries([...cfg.staticValues].map(([k, v]) => [k, toHex(v)])),
   };
 }
@@ -270,6 +287,9 @@ export function readTvmConfig(stateDir: string): TvmConfig {
       throw badConfig(path, 'startup_locality', '0 or 3', JSON.stringify(l));
     startupLocality = l;
   }
+  const ts = o['tcb_status'];
+  if (ts !== undefined && !(EMULATED_TCB_STATUSES as readonly unknown[]).includes(ts))
+    throw badConfig(path, 'tcb_status', EMULATED_TCB_STATUSES.join(', '), JSON.stringify(ts));
   const popts: ProfileOptions = {
     ...(hashAlg === undefined ? {} : { hashAlg }),
     ...(startupLocality === undefined ? {} : { startupLocality }),
@@ -293,5 +313,6 @@ export function readTvmConfig(stateDir: string): TvmConfig {
     created,
     ...popts,
     staticValues,
+    ...(ts === undefined ? {} : { tcbStatus: ts as EmulatedTcbStatus }),
   };
 }

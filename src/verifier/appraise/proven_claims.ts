@@ -126,16 +126,19 @@ export function bundleReplayOf(r: EvidenceResult): ReplayedEvidence {
         : {}),
     });
   }
-  if (typeof vmr['name'] === 'string' && typeof vmr['value'] === 'string') {
+  if (typeof vmr['name'] === 'string') {
     const err = failed('vmr');
-    registers.push({
-      name: vmr['name'],
-      alg: vmr['alg'] as HashAlg,
-      value: Buffer.from(vmr['value'], 'hex'),
-      proof: err === undefined ? 'ok' : 'failed',
-      log: 'tenant-log',
-      layer: 'vmr',
-    });
+    const value = typeof vmr['value'] === 'string' ? Buffer.from(vmr['value'], 'hex') : undefined;
+    // a vMR that did not replay is reported even without a value: that is the finding
+    if (err !== undefined || value !== undefined)
+      registers.push({
+        name: vmr['name'],
+        alg: vmr['alg'] as HashAlg,
+        value: value ?? new Uint8Array(0),
+        proof: err === undefined ? 'ok' : 'failed',
+        log: 'tenant-log',
+        layer: 'vmr',
+      });
   }
   const vmrName = typeof vmr['name'] === 'string' ? vmr['name'] : '';
   const events = (r.claims['events'] ?? []) as {

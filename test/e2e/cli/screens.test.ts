@@ -4,12 +4,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cliAppend, cliEvidence, startCliAgent } from '../../_support/agent_harness.js';
 import { columnsOf, runCliPty } from '../../_support/pty.js';
 import { fixture } from '../../_support/paths.js';
+import { runCli, runCliJson } from '../../_support/cli.js';
+import { tempDir } from '../../_support/tmp.js';
 
 const COLUMNS = 100;
 const FEDORA = fixture('eventlogs', 'tcg', 'fedora37-systemd-boot.binary_bios_measurements');
@@ -182,3 +184,85 @@ test(
     assert.match(B[after + 6]!, /^ {2}\[pending\] {2}#\d+ example\.com\/app config mode=debug$/);
   },
 );
+
+test('mr list on a 100-column terminal: the TPM profile one row per PCR, a column per bank; --pcr-list selects', async (t) => {
+  const dir = tempDir(t, 'mrstack-screens-tpm-');
+  const tvm = join(dir, 'tvm');
+  assert.equal((await runCli(['emulate', 'init', '--profile', 'tpm', '--tvm-state', tvm])).code, 0);
+  const data = 'boot stage 2';
+  const ext = await runCli(['mr', 'extend', 'pcr7', '--text', data, '--tvm-state', tvm]);
+  assert.equal(ext.code, 0, ext.stderr);
+  // TPM 2.0 Part 1 §17.2 (PCR_Extend of an event): new = H(old ‖ H(data)), old all zero
+  const extended = (alg: string, size: number): string =>
+    createHash(alg)
+      .update(Buffer.alloc(size))
+      .update(createHash(alg).update(data).digest())
+      .digest('hex');
+  const pcr7 = {
+    sha1: extended('sha1', 20),
+    sha256: extended('sha256', 32),
+    sha384: extended('sha384', 48),
+  };
+
+  const r = await runCliPty(['mr', 'list', '--tvm-state', tvm], COLUMNS);
+  assert.equal(r.code, 0, r.raw);
+  for (const l of r.lines) assert.ok(columnsOf(l) <= COLUMNS, `wider than ${COLUMNS}: ${l}`);
+  assert.equal(r.lines[0], 'provider: emulated, profile: tpm');
+  assert.match(r.lines[1]!, /^register\s+sha1\s+sha256\s+sha384\s+kind$/);
+  assert.match(r.lines[2]!, /^─+$/);
+  assert.equal(r.lines.length, 3 + 24);
+  const zero = `${'0'.repeat(16)}…`;
+  const ones = `${'f'.repeat(16)}…`;
+  for (let n = 0; n < 24; n++) {
+    const cells = r.lines[3 + n]!.split(/\s{2,}/);
+    // PC Client PTP §4.6: PCRs 17-22 reset to all ones and take extends only from localities
+    // 2-4 (read-only at locality 0); the others reset to zero
+    const dynamic = n >= 17 && n <= 22;
+    const want =
+      n === 7
+        ? [pcr7.sha1, pcr7.sha256, pcr7.sha384].map((h) => `${h.slice(0, 16)}…`)
+        : dynamic
+          ? [ones, ones, ones]
+          : [zero, zero, zero];
+    const kind = dynamic ? 'runtime (read-only)' : 'runtime';
+    assert.deepEqual(cells, [`pcr${n}`, ...want, kind], `row of pcr${n}`);
+  }
+
+  const sel = await runCliPty(
+    ['mr', 'list', '--tvm-state', tvm, '--pcr-list', 'sha256:0,1,7+sha1:7,10'],
+    COLUMNS,
+  );
+  assert.equal(sel.code, 0, sel.raw);
+  for (const l of sel.lines) assert.ok(columnsOf(l) <= COLUMNS, `wider than ${COLUMNS}: ${l}`);
+  assert.match(sel.lines[1]!, /^register\s+sha256\s+sha1\s+kind$/);
+  assert.deepEqual(
+    sel.lines.slice(3).map((l) => l.split(/\s{2,}/)),
+    [
+      ['pcr0', zero, 'runtime'],
+      ['pcr1', zero, 'runtime'],
+      ['pcr7', `${pcr7.sha256.slice(0, 16)}…`, `${pcr7.sha1.slice(0, 16)}…`, 'runtime'],
+      ['pcr10', '', `${'0'.repeat(16)}…`, 'runtime'].filter((c) => c !== ''),
+    ],
+  );
+
+  const read = await runCliJson([
+    'mr',
+    'read',
+    '--tvm-state',
+    tvm,
+    '--pcr-list',
+    'sha256:7+sha384:7,0',
+    '--json',
+  ]);
+  assert.equal(read.result.code, 0, read.result.stderr);
+  assert.deepEqual((read.json as { pcrs: unknown }).pcrs, {
+    sha256: { '7': pcr7.sha256 },
+    sha384: { '0': '0'.repeat(96), '7': pcr7.sha384 },
+  });
+  const badSel = await runCli(['mr', 'read', '--tvm-state', tvm, '--pcr-list', 'sha256:24']);
+  assert.equal(badSel.code, 2);
+  assert.match(
+    badSel.stderr,
+    /ERR_USAGE: PCR selection "sha256:24" @7: expected a PCR number 0\.\.23/,
+  );
+});

@@ -198,6 +198,22 @@ function checkRole(
   const fail = (r: string, m: string): never => {
     throw profileError(profile, r, position, c, `${rule.role} "${c.cn}": ${m}`);
   };
+  const bc = c.basicConstraints;
+  if (isIssuer) {
+    if (bc?.ca !== true)
+      fail('basic_constraints', 'it issues certificates but is not a CA (basicConstraints cA)');
+    if (bc?.pathLen !== undefined && belowCount > bc.pathLen)
+      fail('path_length', `pathLenConstraint ${bc.pathLen} but ${belowCount} CA(s) below it`);
+    if (c.keyUsage !== undefined && !c.keyUsage.has('keyCertSign'))
+      fail('key_usage', 'it issues certificates but its keyUsage lacks keyCertSign');
+  } else {
+    if (bc?.ca === true) fail('basic_constraints', 'a leaf must not be a CA (basicConstraints cA)');
+    if (rule.keyUsageRequired === true && c.keyUsage === undefined)
+      fail('key_usage', 'it has no keyUsage extension');
+    for (const bit of rule.keyUsage ?? [])
+      if (c.keyUsage !== undefined && !c.keyUsage.has(bit))
+        fail('key_usage', `its keyUsage lacks ${bit}`);
+  }
   if (rule.cn !== undefined && !rule.cn.test(c.cn))
     fail('role_name', `the ${rule.role} must be named ${String(rule.cn)}`);
   if (rule.signedWith !== undefined && !rule.signedWith.includes(c.signatureAlgorithm.name))
@@ -218,22 +234,6 @@ function checkRole(
   }
   for (const oid of rule.requiredExtensions ?? [])
     if (!c.extensions.has(oid)) fail('required_extension', `it lacks the extension ${oid}`);
-  const bc = c.basicConstraints;
-  if (isIssuer) {
-    if (bc?.ca !== true)
-      fail('basic_constraints', 'it issues certificates but is not a CA (basicConstraints cA)');
-    if (bc?.pathLen !== undefined && belowCount > bc.pathLen)
-      fail('path_length', `pathLenConstraint ${bc.pathLen} but ${belowCount} CA(s) below it`);
-    if (c.keyUsage !== undefined && !c.keyUsage.has('keyCertSign'))
-      fail('key_usage', 'it issues certificates but its keyUsage lacks keyCertSign');
-  } else {
-    if (bc?.ca === true) fail('basic_constraints', 'a leaf must not be a CA (basicConstraints cA)');
-    if (rule.keyUsageRequired === true && c.keyUsage === undefined)
-      fail('key_usage', 'it has no keyUsage extension');
-    for (const bit of rule.keyUsage ?? [])
-      if (c.keyUsage !== undefined && !c.keyUsage.has(bit))
-        fail('key_usage', `its keyUsage lacks ${bit}`);
-  }
   if (rule.eku !== undefined) {
     const eku = c.extendedKeyUsage;
     if (eku === undefined || !rule.eku.some((p) => eku.includes(p)))
@@ -299,6 +299,11 @@ export function validateChain(input: ValidateChainInput): ValidatedChain {
     sameName(top.issuerDer, top.subjectDer)
   )
     path.pop();
+  if (input.ordered === true) checkOrdered(profile, path, pool, anchor);
+  // Each certificate against its position's role (CA-ness first), then the path's shape.
+  path.forEach((c, i) => {
+    checkRole(profile, ruleAt(profile, i) ?? { role: 'CA' }, c, i, i > 0, Math.max(0, i - 1));
+  });
   const need = profile.minLength ?? profile.levels.length;
   if (path.length < need || (profile.repeatLast !== true && path.length > need)) {
     throw profileError(
@@ -309,10 +314,7 @@ export function validateChain(input: ValidateChainInput): ValidatedChain {
       `the path has ${path.length} certificate(s) below the anchor; the profile has ${need}${profile.repeatLast === true ? ' or more' : ''}`,
     );
   }
-  if (input.ordered === true) checkOrdered(profile, path, pool, anchor);
-  path.forEach((c, i) => {
-    checkRole(profile, ruleAt(profile, i)!, c, i, i > 0, Math.max(0, i - 1));
-  });
+
   const ac = anchor.certificate;
   if (ac !== undefined) {
     // The anchor's own constraints: a CA whose pathLen covers the CAs below it.

@@ -1,0 +1,134 @@
+// The emulated PKIs issue collateral on demand for a verification time (DESIGN §6.1): TDX TCB
+// info / QE identity / CRLs with the TVM's TCB status, the SNP ARK's CRL, a TPM AK certificate.
+// Each goes through the verifier's full path (TCB status, CRLs), and its validity windows are
+// read back independently with openssl.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initEmulatedTvm, readTvmConfig } from '../../../src/providers/emulated/tvm_state.js';
+import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
+import { emulatedCollateral } from '../../../src/providers/emulated/collateral.js';
+import { verifyEvidence } from '../../../src/verifier/verify/evidence.js';
+import { parseCertificates } from '../../../src/verifier/verify/x509/certificate.js';
+import { validateChain, anchorFromCertificate } from '../../../src/verifier/verify/x509/chain.js';
+import { TPM_AK_PROFILE } from '../../../src/verifier/verify/x509/profiles.js';
+import { runTool } from '../../_support/peers.js';
+import type { Profile } from '../../../src/providers/provider.js';
+import type { EmulatedTcbStatus } from '../../../src/providers/emulated/tvm_state.js';
+
+const NONCE = Uint8Array.from({ length: 32 }, (_, i) => i + 1);
+
+async function tvm(
+  profile: Profile,
+  tcbStatus?: EmulatedTcbStatus,
+): Promise<{ dir: string; outblob: Uint8Array; auxblob: Uint8Array | undefined }> {
+  const dir = mkdtempSync(join(tmpdir(), `mrstack-coll-${profile}-`));
+  await initEmulatedTvm({
+    stateDir: dir,
+    profile,
+    ...(tcbStatus === undefined ? {} : { tcbStatus }),
+  });
+  const p = await openEmulatedProvider({ stateDir: dir });
+  try {
+    const r = await p.report({ reportData: NONCE });
+    return { dir, outblob: r.outblob, auxblob: r.auxblob };
+  } finally {
+    await p.close();
+  }
+}
+
+for (const status of ['UpToDate', 'OutOfDate', 'Revoked'] as const) {
+  test(`TDX: collateral issued for the verification time carries the TVM's status (${status})`, async (t) => {
+    const e = await tvm('tdx', status);
+    t.after(() => rmSync(e.dir, { recursive: true, force: true }));
+    assert.equal(readTvmConfig(e.dir).tcbStatus, status);
+    // A time far from the TVM's creation: the collateral is issued for it, so it is current.
+    const at = new Date(Date.now() + 400 * 24 * 3600 * 1000);
+    const c = emulatedCollateral(e.dir, { at });
+    const r = await verifyEvidence(e.outblob, {
+      at,
+      nonce: NONCE,
+      trustEmulated: true,
+      collateral: { files: c.files },
+    });
+    assert.equal(r.tcbStatus, status);
+    for (const k of ['pck_crl', 'root_ca_crl', 'tcb_info', 'qe_identity', 'tcb'])
+      assert.equal(r.checks[k], 'ok', `${k}: ${JSON.stringify(r.errors)}`);
+    // Issued at `at`: TCB info for 30 days, CRLs for 7 (read back with openssl for the CRLs).
+    const j = JSON.parse(Buffer.from(c.files.get('collateral.json')!).toString()) as Record<
+      string,
+      string
+    >;
+    const tcb = JSON.parse(j['tcb_info']!) as { nextUpdate: string };
+    const days = (Date.parse(tcb.nextUpdate) - at.getTime()) / 86_400_000;
+    assert.ok(days > 29.99 && days <= 30, String(days));
+    const crlText = runTool(
+      'openssl',
+      ['crl', '-inform', 'DER', '-noout', '-nextupdate'],
+      Buffer.from(j['pck_crl']!, 'hex'),
+    ).toString();
+    const next = Date.parse(crlText.replace('nextUpdate=', '').trim());
+    assert.ok(Math.abs(next - (at.getTime() + 7 * 86_400_000)) < 2000, crlText);
+    // A week and a day later the same collateral's CRLs are stale.
+    const late = new Date(at.getTime() + 8 * 86_400_000);
+    const stale = await verifyEvidence(e.outblob, {
+      at: late,
+      nonce: NONCE,
+      trustEmulated: true,
+      collateral: { files: c.files },
+    });
+    assert.equal(stale.checks['pck_crl'], 'failed');
+    assert.ok(stale.errors.some((x) => x.code === 'ERR_CERT_EXPIRED' && x['check'] === 'pck_crl'));
+  });
+}
+
+test('SNP: the ARK CRL is issued for the time; Revoked lists the ASK', async (t) => {
+  for (const status of ['UpToDate', 'Revoked'] as const) {
+    const e = await tvm('snp', status);
+    t.after(() => rmSync(e.dir, { recursive: true, force: true }));
+    const at = new Date(Date.now() + 100 * 24 * 3600 * 1000);
+    const c = emulatedCollateral(e.dir, { at });
+    const crl = c.files.get('ark.crl')!;
+    // openssl reads the CRL and its revoked list.
+    const text = runTool('openssl', ['crl', '-inform', 'DER', '-noout', '-text'], crl).toString();
+    assert.equal(text.includes('Serial Number: 02'), status === 'Revoked', text);
+    const r = await verifyEvidence(e.outblob, {
+      at,
+      nonce: NONCE,
+      trustEmulated: true,
+      certs: c.certs,
+      collateral: { files: c.files },
+      ...(e.auxblob === undefined ? {} : { auxblob: e.auxblob }),
+    });
+    if (status === 'UpToDate') {
+      assert.equal(r.checks['crl'], 'ok', JSON.stringify(r.errors));
+      assert.equal(r.verified, true, JSON.stringify(r.errors));
+    } else {
+      assert.equal(r.checks['crl'], 'failed');
+      assert.ok(r.errors.some((x) => x.code === 'ERR_CERT_REVOKED'));
+    }
+  }
+});
+
+test('TPM: the AK certificate chains to the emulated TPM CA under the AK profile; openssl agrees', async (t) => {
+  const e = await tvm('tpm');
+  t.after(() => rmSync(e.dir, { recursive: true, force: true }));
+  const at = new Date();
+  const c = emulatedCollateral(e.dir, { at });
+  const [ak, ca] = parseCertificates(c.certs[0]!);
+  const v = validateChain({
+    leaf: ak!,
+    profile: TPM_AK_PROFILE,
+    anchors: [anchorFromCertificate(ca!)],
+    at,
+  });
+  assert.equal(v.leaf.cn, 'mrstack Emulated TPM AK');
+  assert.deepEqual(ak!.extendedKeyUsage, ['2.23.133.8.3']);
+  const dir = mkdtempSync(join(tmpdir(), 'mrstack-akcert-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const text = runTool('openssl', ['x509', '-noout', '-text'], Buffer.from(c.certs[0]!)).toString();
+  assert.match(text, /X509v3 Extended Key Usage:\s*\n\s*2\.23\.133\.8\.3/);
+  assert.match(text, /Digital Signature/);
+});
