@@ -66,6 +66,7 @@ export type ErrorCode =
   | 'ERR_DEVICE_INTERRUPTED'
   | 'ERR_DEVICE_INVALID'
   | 'ERR_DEVICE_TOO_BIG'
+  | 'ERR_NO_DEVICE'
   | 'ERR_PERMISSION'
   | 'ERR_REPORT_GENERATION_CHANGED'
   | 'ERR_TPM_RC'
@@ -182,6 +183,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   ERR_DEVICE_IO: { exit: 3, summary: 'the device reported an I/O failure (EIO)' },
   ERR_DEVICE_INTERRUPTED: { exit: 3, summary: 'the operation was interrupted (EINTR)' },
   ERR_DEVICE_INVALID: { exit: 3, summary: 'the kernel rejected the request (EINVAL, ENXIO)' },
+  ERR_NO_DEVICE: {
+    exit: 3,
+    summary: 'no measurement registers on this machine (no tsm-mr group, no TPM PCRs)',
+  },
   ERR_DEVICE_TOO_BIG: {
     exit: 3,
     summary: 'the kernel rejected a write past the file size (EFBIG)',

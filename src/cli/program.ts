@@ -21,6 +21,8 @@ import { registerTpm } from './commands/tpm.js';
 import { registerPolicy } from './commands/policy.js';
 import { registerAppraise } from './commands/appraise.js';
 import { registerEar } from './commands/ear.js';
+import { registerVerifier } from './commands/verifier.js';
+import { registerAgentAttest } from './commands/agent_attest.js';
 
 /** The version printed by `--version`. */
 export const VERSION = '0.1.0';
@@ -57,5 +59,7 @@ export function buildProgram(opts: ProgramOptions = {}): Command {
   registerPolicy(program);
   registerAppraise(program);
   registerEar(program);
+  registerVerifier(program);
+  registerAgentAttest(program);
   return program;
 }

@@ -277,12 +277,24 @@ export async function* parseTcgRecordBatches(
     if (noAction && rec.pcrIndex === 0 && isStartupLocality(rec.data)) {
       // Quirk STARTUP_LOCALITY: PCR0 starts at 00…0L (PC Client PFP §10.4.5.3).
       const loc = rec.data[16]!;
+      warn({
+        code: 'STARTUP_LOCALITY',
+        message: `record ${i}: StartupLocality ${loc}: PCR0 starts at 00…0${loc} in every bank`,
+        offset,
+        index: i,
+      });
       anchor = {
         kind: 'reset',
         values: new Map(banks.map((b) => [b, anchorValue(b, loc)])),
       };
     } else if (rec.eventType === EventType.EV_EFI_HCRTM_EVENT && rec.pcrIndex === 0) {
       // Quirk HCRTM_PCR0: an H-CRTM sequence starts PCR0 at 00…04 (locality 4).
+      warn({
+        code: 'HCRTM_PCR0',
+        message: `record ${i}: EV_EFI_HCRTM_EVENT: PCR0 starts at 00…04 in every bank`,
+        offset,
+        index: i,
+      });
       anchor = { kind: 'reset', values: new Map(banks.map((b) => [b, anchorValue(b, 4)])) };
     }
     return {

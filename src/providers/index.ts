@@ -74,7 +74,7 @@ export type {
   EmulatedReportContext,
   EmulatedReportFn,
   EmulatedRegister,
-} from './emulated/report.js';
+} from './emulated/report_context.js';
 export { makeEmulatedSnpReport, loadOrCreateSnpKeys } from './emulated/report_snp.js';
 export type { EmulatedSnpKeys } from './emulated/report_snp.js';
 export { makeEmulatedCcaToken, loadOrCreateCcaKeys } from './emulated/report_cca.js';

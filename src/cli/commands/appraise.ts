@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { fromHex } from '../../bytes/hex.js';
@@ -22,6 +22,14 @@ import { action, printFields, printJson, printTable } from '../output.js';
 function readBytes(path: string): Uint8Array {
   try {
     return new Uint8Array(readFileSync(path === '-' ? 0 : path));
+  } catch (e) {
+    throw fromErrno(e, path);
+  }
+}
+
+function writeText(path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
   } catch (e) {
     throw fromErrno(e, path);
   }
@@ -98,6 +106,10 @@ export function verifyOptionsFromFlags(
 
 interface AppraiseFlags extends VerifyFlags {
   readonly policy?: string;
+  readonly earOut?: string;
+  readonly earKey?: string;
+  readonly earLifetime?: string;
+  readonly html?: string;
   readonly eventlog?: readonly string[];
   readonly imaKey?: readonly string[];
   readonly json?: boolean;
@@ -199,6 +211,10 @@ export function registerAppraise(program: Command): void {
     .option('--signature <file>', 'TPM: TPMT_SIGNATURE')
     .option('--pcrs <file>', 'TPM: PCR values')
     .option('--trust-emulated', 'accept an mrstack emulated root')
+    .option('--ear-out <file>', 'write a signed EAR (veraison 2023 profile; docs/ear.md) here')
+    .option('--ear-key <file>', 'the EAR signing key (PEM or JWK private key; ES256 default)')
+    .option('--ear-lifetime <seconds>', 'EAR exp - iat (default 300)')
+    .option('--html <file>', 'write a self-contained HTML result page here')
     .option('--json', 'print JSON: {"status","policy_id","kind","at","findings",…}')
     .action(
       action(async (file: string | undefined, opts: AppraiseFlags) => {
@@ -237,10 +253,41 @@ export function registerAppraise(program: Command): void {
           ...(opts.eventlog === undefined ? {} : { eventlogs: opts.eventlog }),
           imaKeys,
         });
+        let ear: { claims: Readonly<Record<string, unknown>>; token: string } | undefined;
+        if (opts.earOut !== undefined) {
+          if (opts.earKey === undefined)
+            throw new UsageError('ERR_USAGE', '--ear-out needs --ear-key (the signing key)');
+          const { loadSigningKey } = await import('../../verifier/result/ear_keys.js');
+          const { issueEar } = await import('../../verifier/result/ear_issue.js');
+          const key = await loadSigningKey(readBytes(opts.earKey));
+          const lifetime = opts.earLifetime === undefined ? undefined : Number(opts.earLifetime);
+          const issued = await issueEar([{ appraisal: r.appraisal, proven: r.claims }], key, {
+            at: new Date(r.appraisal.at),
+            ...(lifetime === undefined ? {} : { lifetimeSeconds: lifetime }),
+            ...(verify.nonce === undefined ? {} : { nonce: verify.nonce }),
+          });
+          writeText(opts.earOut, issued.token);
+          ear = { claims: issued.claims, token: issued.token };
+        }
+        if (opts.html !== undefined) {
+          const { renderResultHtml } = await import('../../verifier/result/result_html.js');
+          writeText(
+            opts.html,
+            renderResultHtml({
+              appraisal: r.appraisal,
+              verify: r.verify,
+              replay: r.replay,
+              support: r.claims,
+              ...(ear === undefined ? {} : { ear }),
+            }),
+          );
+        }
         const extra = {
           verified: r.verify.verified,
           trust_root: r.verify.trust.root ?? null,
           emulated: r.verify.trust.emulated,
+          ...(opts.earOut === undefined ? {} : { ear_out: opts.earOut }),
+          ...(opts.html === undefined ? {} : { html: opts.html }),
         };
         if (opts.json === true) printJson(appraisalJson(r.appraisal, extra));
         else

@@ -33,6 +33,7 @@ import { WORKAROUND_FAMILIES, type WorkaroundFamily } from '../../eventlog/worka
 import { action, printJson, printTable, toJsonText } from '../output.js';
 import { byteProgress, type ByteProgress } from '../progress.js';
 import { eventSummary } from '../event_text.js';
+import { logWarningPrinter } from '../log_warnings.js';
 
 interface CommonLogOptions {
   readonly format?: string;
@@ -43,6 +44,7 @@ interface CommonLogOptions {
   readonly imaBanks?: readonly HashAlg[];
   readonly imaBankMode?: 'per-bank' | 'padded';
   readonly wide?: boolean;
+  readonly quiet?: boolean;
 }
 
 interface ReplayCliOptions extends CommonLogOptions {
@@ -163,16 +165,12 @@ async function write(text: string): Promise<void> {
   }
 }
 
-function warningLine(w: LogWarning): string {
-  return `mrstack: warning: ${w.code}: ${w.message}`;
-}
-
 async function parseCommand(file: string, opts: CommonLogOptions): Promise<number> {
   const warnings: LogWarning[] = [];
-  const json = opts.json === true;
+  const printer = logWarningPrinter({ silent: opts.json === true || opts.quiet === true });
   const onWarning = (w: LogWarning): void => {
     warnings.push(w);
-    if (!json) process.stderr.write(`${warningLine(w)}\n`);
+    printer.onWarning(w);
   };
   const size = await logFileSize(file);
   // Events stream to stdout as they are parsed: a bar on the same terminal would tear the output.
@@ -181,6 +179,7 @@ async function parseCommand(file: string, opts: CommonLogOptions): Promise<numbe
     return await parseToStdout(file, opts, onWarning, warnings, progress);
   } finally {
     progress.abort();
+    printer.finish();
   }
 }
 
@@ -266,10 +265,8 @@ async function replayFiles(
   files: readonly string[],
   opts: ReplayCliOptions,
 ): Promise<Record<string, unknown>> {
-  const json = opts.json === true;
-  const onWarning = (w: LogWarning): void => {
-    if (!json) process.stderr.write(`${warningLine(w)}\n`);
-  };
+  const printer = logWarningPrinter({ silent: opts.json === true || opts.quiet === true });
+  const onWarning = printer.onWarning;
   let expect: ExpectedValues | undefined;
   if (opts.expect !== undefined) {
     try {
@@ -315,6 +312,7 @@ async function replayFiles(
         };
   } finally {
     for (const bar of bars) bar.abort();
+    printer.finish();
   }
 }
 
@@ -443,6 +441,7 @@ export function registerLog(program: Command): Command {
     .addOption(pcrMapOption())
     .option('--register <name>', 'register of logs that do not name one (AAEL: default rtmr3)')
     .option('--wide', 'full digests and data (no truncation to the terminal width)')
+    .option('--quiet', 'no warnings on stderr (--json still lists them)')
     .option('--json', 'JSON output')
     .action(action(parseCommand));
   const replay = log
@@ -464,6 +463,7 @@ export function registerLog(program: Command): Command {
     )
     .addOption(pcrMapOption())
     .option('--register <name>', 'register of logs that do not name one (AAEL: default rtmr3)')
+    .option('--quiet', 'no warnings on stderr (--json still lists them)')
     .option('--json', 'JSON output');
   imaBankOptions(replay).action(action(replayCommand));
   log

@@ -14,7 +14,13 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { fromHex, toHex } from '../../bytes/hex.js';
-import { fromErrno, UsageError } from '../../errors.js';
+import { fromErrno, ProviderError, UsageError } from '../../errors.js';
+import { join } from 'node:path';
+import {
+  MEASUREMENTS_GROUP,
+  MISC_DEVICES_DIR,
+  TPM_PCR_DIR,
+} from '../../providers/linux/kernel_paths.js';
 import {
   formatMrSelector,
   parseMrSelector,
@@ -64,6 +70,20 @@ async function listRegisters(p: Provider): Promise<(MrInfo & { readonly value: U
 }
 
 type Listed = MrInfo & { readonly value: Uint8Array };
+
+/** A provider with no registers at all (a machine with no TEE and no TPM): the paths looked at. */
+function noDevice(kind: string, root: string | undefined): ProviderError {
+  const under = (p: string): string => join(root ?? '/', p);
+  const looked =
+    kind === 'linux'
+      ? [`${under(MISC_DEVICES_DIR)}/*/${MEASUREMENTS_GROUP}`, `${under(TPM_PCR_DIR)}/pcr-*`]
+      : [];
+  return new ProviderError(
+    'ERR_NO_DEVICE',
+    `the ${kind} provider has no measurement registers${looked.length === 0 ? '' : `: no TEE (tsm-mr) and no TPM PCRs (looked at ${looked.join(', ')})`}`,
+    { details: { paths: looked } },
+  );
+}
 
 /** The registers a `--pcr-list` selection names (`pcrN` in bank ALG); none is a usage error. */
 function selectPcrs(regs: readonly Listed[], text: string, provider: string): Listed[] {
@@ -167,6 +187,7 @@ export function registerMr(program: Command): Command {
       action(async (opts: ListCliOptions) =>
         withProvider(opts, false, async (p) => {
           const all = await listRegisters(p);
+          if (all.length === 0) throw noDevice(p.kind, opts.root);
           const regs = opts.pcrList === undefined ? all : selectPcrs(all, opts.pcrList, p.kind);
           if (opts.json === true) {
             printJson({

@@ -47,8 +47,19 @@ export function registerTenant(program: Command): Command {
     .option('--rate <n>', 'events per second (0: unlimited)')
     .option('--json', 'print JSON')
     .action(
-      action((name: string, opts: AddOptions) =>
-        withAdmin(opts.runDir, async (c) => {
+      action(async (name: string, opts: AddOptions) => {
+        // a bad name or socket setting is the user's argument, not the agent's JSON
+        const { checkTenantConfig } = await import('../../agent/tenant_config.js');
+        checkTenantConfig(
+          {
+            name,
+            vmr: opts.vmr ?? name,
+            ...(opts.owner === undefined ? {} : { owner: opts.owner }),
+            ...(opts.mode === undefined ? {} : { mode: opts.mode }),
+          },
+          'tenant add',
+        );
+        return withAdmin(opts.runDir, async (c) => {
           const r = await c.addTenant({
             name,
             vmr: opts.vmr ?? name,
@@ -65,8 +76,8 @@ export function registerTenant(program: Command): Command {
               `tenant ${name} (vMR ${String(r['vmr'])}) on ${String(r['socket'])}\n`,
             );
           return 0;
-        }),
-      ),
+        });
+      }),
     );
   tenant
     .command('remove <name>')

@@ -12,11 +12,22 @@
  * | .6 | platform instance ID, OCTET STRING (16), platform-CA leaves only |
  * | .7 | configuration: SEQUENCE of {OID .7.1 dynamic platform, .7.2 cached keys, .7.3 SMT enabled; BOOLEAN} |
  *
- * A small DER reader over {@link ByteReader}; it reads exactly this structure.
+ * Read with the one DER reader (formats/x509/der_decode.ts); it reads exactly this structure.
  *
  * @module
  */
-import { ByteReader } from '../../bytes/reader.js';
+import * as asn1js from 'asn1js';
+import { ParseError } from '../../errors.js';
+import {
+  childrenOf,
+  contentsOf,
+  derError,
+  hasTag,
+  oidOf,
+  parseDer,
+  smallIntOf,
+  type DerNode,
+} from '../x509/der_decode.js';
 
 /** OID of the SGX extension. */
 export const SGX_EXTENSION_OID = '1.2.840.113741.1.13.1';
@@ -35,58 +46,27 @@ export interface PckExtension {
   readonly configuration?: Readonly<Record<string, boolean>>;
 }
 
-interface Tlv {
-  readonly tag: number;
-  readonly body: ByteReader;
+function octets(n: DerNode | undefined, field: string): Uint8Array {
+  if (n === undefined || !hasTag(n, 4)) throw derError('x509', field, 'OCTET STRING');
+  return contentsOf(n);
 }
 
-function tlv(r: ByteReader, field: string): Tlv {
-  const tag = r.u8(`${field}.tag`);
-  let len = r.u8(`${field}.length`);
-  if (len & 0x80) {
-    const n = len & 0x7f;
-    if (n === 0 || n > 3) {
-      throw r.error('ERR_BAD_ENCODING', `${field}.length`, { expected: 'DER length of 1-3 bytes' });
-    }
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + r.u8(`${field}.length`);
-  }
-  return { tag, body: r.take(len, field) };
+function enumerated(n: DerNode | undefined, field: string): number {
+  if (n === undefined || !hasTag(n, 10)) throw derError('x509', field, 'ENUMERATED');
+  const b = contentsOf(n);
+  if (b.length === 0 || b.length > 4) throw derError('x509', field, 'a small ENUMERATED');
+  return b.reduce((v, x) => v * 256 + x, 0);
 }
 
-function expectTag(t: Tlv, tag: number, field: string): ByteReader {
-  if (t.tag !== tag) {
-    throw t.body.errorAt(t.body.offset - 2, 'ERR_BAD_ENCODING', field, {
-      expected: `DER tag 0x${tag.toString(16)}`,
-      actual: `0x${t.tag.toString(16)}`,
-    });
-  }
-  return t.body;
-}
-
-function oid(r: ByteReader): string {
-  const b = r.rest();
-  if (b.length === 0) return '';
-  const parts: number[] = [Math.floor(b[0]! / 40), b[0]! % 40];
-  let v = 0;
-  for (let i = 1; i < b.length; i++) {
-    v = v * 128 + (b[i]! & 0x7f);
-    if ((b[i]! & 0x80) === 0) {
-      parts.push(v);
-      v = 0;
-    }
-  }
-  return parts.join('.');
-}
-
-function integer(r: ByteReader, field: string): number {
-  const b = r.rest();
-  if (b.length === 0 || b.length > 6) {
-    throw r.error('ERR_BAD_ENCODING', field, { expected: 'a small DER INTEGER' });
-  }
-  let v = 0;
-  for (const x of b) v = v * 256 + x;
-  return v;
+/** The `{OID, value}` pairs of a SEQUENCE OF SEQUENCE, with the OID's suffix below `base`. */
+function pairs(n: DerNode, field: string, base: string): [string, DerNode | undefined][] {
+  if (!hasTag(n, 16)) throw derError('x509', field, 'SEQUENCE');
+  return childrenOf(n, field).map((item) => {
+    if (!hasTag(item, 16)) throw derError('x509', `${field}.item`, 'SEQUENCE');
+    const [id, value] = childrenOf(item, `${field}.item`);
+    const oid = oidOf(id, `${field}.oid`);
+    return [oid.startsWith(base) ? oid.slice(base.length) : oid, value];
+  });
 }
 
 /**
@@ -94,8 +74,7 @@ function integer(r: ByteReader, field: string): number {
  * @throws ParseError (`x509`) for malformed DER or missing required members
  */
 export function parsePckExtension(der: Uint8Array): PckExtension {
-  const top = new ByteReader(der, { format: 'x509' });
-  const seq = expectTag(tlv(top, 'sgx_extension'), 0x30, 'sgx_extension');
+  const base = `${SGX_EXTENSION_OID}.`;
   const out: {
     ppid?: Uint8Array;
     sgxTcbComponents: number[];
@@ -107,57 +86,42 @@ export function parsePckExtension(der: Uint8Array): PckExtension {
     platformInstanceId?: Uint8Array;
     configuration?: Record<string, boolean>;
   } = { sgxTcbComponents: new Array<number>(16).fill(0) };
-  const base = `${SGX_EXTENSION_OID}.`;
-  while (seq.remaining > 0) {
-    const item = expectTag(tlv(seq, 'sgx_extension.item'), 0x30, 'sgx_extension.item');
-    const id = oid(expectTag(tlv(item, 'item.oid'), 0x06, 'item.oid'));
-    const value = tlv(item, `item[${id}]`);
-    const key = id.startsWith(base) ? id.slice(base.length) : id;
+  for (const [key, value] of pairs(parseDer(der, 'sgx_extension'), 'sgx_extension', base)) {
     switch (key) {
       case '1':
-        out.ppid = new Uint8Array(expectTag(value, 0x04, 'ppid').rest());
+        out.ppid = octets(value, 'ppid');
         break;
-      case '2': {
-        const tcb = expectTag(value, 0x30, 'tcb');
-        while (tcb.remaining > 0) {
-          const c = expectTag(tlv(tcb, 'tcb.item'), 0x30, 'tcb.item');
-          const cid = oid(expectTag(tlv(c, 'tcb.oid'), 0x06, 'tcb.oid'));
-          const n = Number(cid.slice(`${base}2.`.length));
-          const v = tlv(c, `tcb[${cid}]`);
-          if (n >= 1 && n <= 16)
-            out.sgxTcbComponents[n - 1] = integer(expectTag(v, 0x02, cid), cid);
-          else if (n === 17) out.pceSvn = integer(expectTag(v, 0x02, 'pcesvn'), 'pcesvn');
-          else if (n === 18) out.cpuSvn = new Uint8Array(expectTag(v, 0x04, 'cpusvn').rest());
+      case '2':
+        for (const [cid, v] of pairs(value!, 'tcb', `${base}2.`)) {
+          const n = Number(cid);
+          if (n >= 1 && n <= 16) out.sgxTcbComponents[n - 1] = smallIntOf(v, `tcb.${cid}`);
+          else if (n === 17) out.pceSvn = smallIntOf(v, 'pcesvn');
+          else if (n === 18) out.cpuSvn = octets(v, 'cpusvn');
         }
         break;
-      }
       case '3':
-        out.pceId = new Uint8Array(expectTag(value, 0x04, 'pceid').rest());
+        out.pceId = octets(value, 'pceid');
         break;
       case '4':
-        out.fmspc = new Uint8Array(expectTag(value, 0x04, 'fmspc').rest());
+        out.fmspc = octets(value, 'fmspc');
         break;
       case '5':
-        out.sgxType = integer(expectTag(value, 0x0a, 'sgx_type'), 'sgx_type');
+        out.sgxType = enumerated(value, 'sgx_type');
         break;
       case '6':
-        out.platformInstanceId = new Uint8Array(
-          expectTag(value, 0x04, 'platform_instance_id').rest(),
-        );
+        out.platformInstanceId = octets(value, 'platform_instance_id');
         break;
       case '7': {
-        const cfg = expectTag(value, 0x30, 'configuration');
         const names: Record<string, string> = {
           '1': 'dynamic_platform',
           '2': 'cached_keys',
           '3': 'smt_enabled',
         };
         const conf: Record<string, boolean> = {};
-        while (cfg.remaining > 0) {
-          const c = expectTag(tlv(cfg, 'configuration.item'), 0x30, 'configuration.item');
-          const cid = oid(expectTag(tlv(c, 'configuration.oid'), 0x06, 'configuration.oid'));
-          const v = expectTag(tlv(c, cid), 0x01, cid).rest();
-          conf[names[cid.slice(`${base}7.`.length)] ?? cid] = v[0] !== 0;
+        for (const [cid, v] of pairs(value!, 'configuration', `${base}7.`)) {
+          if (!(v instanceof asn1js.Boolean))
+            throw derError('x509', `configuration.${cid}`, 'BOOLEAN');
+          conf[names[cid] ?? cid] = v.getValue();
         }
         out.configuration = conf;
         break;
@@ -168,7 +132,13 @@ export function parsePckExtension(der: Uint8Array): PckExtension {
   }
   const need = (v: unknown, name: string): void => {
     if (v === undefined) {
-      throw top.errorAt(0, 'ERR_BAD_VALUE', `sgx_extension.${name}`, { expected: 'present' });
+      throw new ParseError({
+        code: 'ERR_BAD_VALUE',
+        format: 'x509',
+        offset: 0,
+        field: `sgx_extension.${name}`,
+        expected: 'present',
+      });
     }
   };
   need(out.ppid, 'ppid');

@@ -27,15 +27,13 @@ import { oid, seq } from '../../formats/x509/der_encode.js';
 import { caExtension, name } from '../../formats/x509/certificate_encode.js';
 import { toPem } from '../../formats/x509/pem_encode.js';
 import type { Profile } from '../provider.js';
+import { EMULATED_ROOT_ORGANIZATION } from '../../formats/x509/emulated_root.js';
 import { certificateIssuer, pemToDer } from './emulated_pki.js';
 import { loadOrCreateKeyDir } from './key_dir.js';
 import { EMULATED_ASK_SERIAL, loadOrCreateSnpKeys, makeEmulatedSnpCrl } from './report_snp.js';
 import { loadEmulatedAk } from './report_tpm.js';
 import { loadOrCreateTdxKeys, makeEmulatedTdxCollateral } from './tdx_pki.js';
 import { readTvmConfig, TVM_FILES, type EmulatedTcbStatus } from './tvm_state.js';
-
-/** The emulated organisation of every emulated root (docs/emulated-pki.md). */
-const EMULATED_ORG = 'mrstack emulated root - not hardware backed';
 
 /** Collateral for one emulated TVM at one time, in the shapes `evidence verify` takes. */
 export interface EmulatedCollateral {
@@ -71,7 +69,7 @@ export const EMULATED_TPM_NAMES = {
 const tpmName = (cn: string): Uint8Array =>
   name([
     ['CN', cn],
-    ['O', EMULATED_ORG],
+    ['O', EMULATED_ROOT_ORGANIZATION],
   ]);
 
 const issueTpm = certificateIssuer('ecdsa-sha256', tpmName, () => BigInt(Date.now()));

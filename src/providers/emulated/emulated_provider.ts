@@ -34,12 +34,12 @@ import {
   type ReportRequest,
 } from '../provider.js';
 import { runtimeDefs, staticDefs, type RegisterDef } from './profiles.js';
+import { EMULATED_REPORTS } from './report.js';
 import {
-  EMULATED_REPORTS,
   registerKey,
   type EmulatedRegister,
   type EmulatedReportContext,
-} from './report.js';
+} from './report_context.js';
 import {
   appendTraceRecordsFd,
   openTrace,

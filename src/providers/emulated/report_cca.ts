@@ -42,8 +42,8 @@ import { caExtension, name } from '../../formats/x509/certificate_encode.js';
 import { toPem } from '../../formats/x509/pem_encode.js';
 import { certificateIssuer, pemToDer } from './emulated_pki.js';
 import type { RawReport } from '../provider.js';
-import type { EmulatedReportContext, EmulatedReportFn } from './report.js';
-import { EMULATED_ORGANIZATION } from './report_snp.js';
+import type { EmulatedReportContext, EmulatedReportFn } from './report_context.js';
+import { EMULATED_ROOT_ORGANIZATION } from '../../formats/x509/emulated_root.js';
 
 /** The emulated CCA PKI as loaded from `<state>/keys/cca/`. */
 export interface EmulatedCcaKeys {
@@ -62,7 +62,7 @@ const FILES = {
 
 const cert = certificateIssuer('ecdsa-sha384', (cn) =>
   name([
-    ['O', EMULATED_ORGANIZATION],
+    ['O', EMULATED_ROOT_ORGANIZATION],
     ['CN', cn],
   ]),
 );

@@ -37,10 +37,8 @@ import {
 import { toPem } from '../../formats/x509/pem_encode.js';
 import { certificateIssuer, pemToDer } from './emulated_pki.js';
 import type { RawReport } from '../provider.js';
-import type { EmulatedReportContext, EmulatedReportFn } from './report.js';
-
-/** The subject organisation of emulated roots (docs/emulated-pki.md). */
-export const EMULATED_ORGANIZATION = 'mrstack emulated root - not hardware backed';
+import { EMULATED_ROOT_ORGANIZATION } from '../../formats/x509/emulated_root.js';
+import type { EmulatedReportContext, EmulatedReportFn } from './report_context.js';
 
 /** The emulated platform's TCB (Milan layout): bl 3, tee 0, snp 8, ucode 115. */
 export const EMULATED_SNP_TCB = { bootloader: 3, tee: 0, snp: 8, microcode: 115 } as const;
@@ -73,7 +71,7 @@ function amdName(cn: string): Uint8Array {
   return name([
     ['OU', 'Engineering'],
     ['C', 'US'],
-    ['O', EMULATED_ORGANIZATION],
+    ['O', EMULATED_ROOT_ORGANIZATION],
     ['CN', cn],
   ]);
 }

@@ -15,7 +15,7 @@ import { createHash, sign } from 'node:crypto';
 import { UsageError } from '../../errors.js';
 import { encodeTdxQuote, encodeTdxQuoteSignedPart, TDX_QUOTE } from '../../formats/tdx/quote.js';
 import type { RawReport } from '../provider.js';
-import type { EmulatedReportContext, EmulatedReportFn } from './report.js';
+import type { EmulatedReportContext, EmulatedReportFn } from './report_context.js';
 import {
   EMULATED_TDX_PLATFORM,
   loadOrCreateTdxKeys,

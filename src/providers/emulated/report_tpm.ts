@@ -34,7 +34,7 @@ import { encodeSignature } from '../../formats/tpm2/marshal/signature.js';
 import { objectName, publicFromKeyObject } from '../../formats/tpm2/public_key.js';
 import { akTemplate } from '../../formats/tpm2/templates.js';
 import type { IoOptions, RawReport } from '../provider.js';
-import { registerKey, type EmulatedReportContext } from './report.js';
+import { registerKey, type EmulatedReportContext } from './report_context.js';
 
 const AK_FILE = 'ak-key.pem';
 

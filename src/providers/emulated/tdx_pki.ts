@@ -35,10 +35,8 @@ import {
   type Extension,
 } from '../../formats/x509/certificate_encode.js';
 import { toPem } from '../../formats/x509/pem_encode.js';
+import { EMULATED_ROOT_ORGANIZATION } from '../../formats/x509/emulated_root.js';
 import { certificateIssuer, pemToDer } from './emulated_pki.js';
-
-/** The subject organisation marking an mrstack emulated root (docs/emulated-pki.md). */
-export const EMULATED_TDX_ORGANIZATION = 'mrstack emulated root - not hardware backed';
 
 /** The emulated platform's identity and TCB, shared by the PCK certificate and collateral. */
 export const EMULATED_TDX_PLATFORM = {
@@ -84,7 +82,7 @@ const DAY_MS = 24 * 3600 * 1000;
 function intelName(cn: string): Uint8Array {
   return name([
     ['CN', cn],
-    ['O', EMULATED_TDX_ORGANIZATION],
+    ['O', EMULATED_ROOT_ORGANIZATION],
     ['C', 'US'],
   ]);
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import type { EvidenceResult, VerifyEvidenceOptions } from '../verify/evidence_result.js';
-import type { Appraisal, ReplayedEvidence } from './appraisal_input.js';
+import type { Appraisal, ProvenClaims, ReplayedEvidence } from './appraisal_input.js';
 import { appraise } from './appraise.js';
 import type { CompiledPolicy } from './policy.js';
 import { bundleReplayOf, provenClaimsOf } from './proven_claims.js';
@@ -27,6 +27,8 @@ export interface AppraiseEvidenceOptions {
 export interface EvidenceAppraisal {
   readonly appraisal: Appraisal;
   readonly verify: EvidenceResult;
+  /** What verify proved, as appraisal read it (the EAR's claim support). */
+  readonly claims: ProvenClaims;
   readonly replay: ReplayedEvidence;
 }
 
@@ -57,7 +59,7 @@ export async function appraiseEvidence(
     at,
     ...(opts.imaKeys === undefined ? {} : { imaKeys: opts.imaKeys }),
   });
-  return { appraisal, verify, replay };
+  return { appraisal, verify, claims, replay };
 }
 
 /**

@@ -214,7 +214,7 @@ function buildChain(
   });
   let extensions: VcekExtensions = {};
   try {
-    extensions = parseVcekExtensions(leaf.der);
+    extensions = parseVcekExtensions(leaf.extensions);
   } catch (e) {
     if (!(e instanceof ParseError)) throw e;
   }

@@ -291,3 +291,75 @@ test(
     );
   },
 );
+
+test(
+  'emulated TDX TCB status: OutOfDate is a warning, Revoked contraindicated; EAR and HTML written beside',
+  { timeout: 120_000 },
+  async (t) => {
+    const dir = tempDir(t, 'mrstack-appraise-tcb-');
+    const key = join(dir, 'ear.pem');
+    const pub = join(dir, 'ear.pub.pem');
+    const { generateKeyPairSync } = await import('node:crypto');
+    const kp = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    writeFileSync(key, kp.privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    writeFileSync(pub, kp.publicKey.export({ format: 'pem', type: 'spki' }));
+    const cases = [
+      ['UpToDate', 0, 'affirming', 'tcb.up-to-date'],
+      ['OutOfDate', 1, 'warning', 'tdx.tcb.out-of-date'],
+      ['Revoked', 1, 'contraindicated', 'tdx.tcb.revoked'],
+    ] as const;
+    for (const [tcb, code, status, id] of cases) {
+      const tvm = join(dir, `tvm-${tcb}`);
+      const init = await runCli([
+        'emulate',
+        'init',
+        '--profile',
+        'tdx',
+        '--tvm-state',
+        tvm,
+        '--tcb-status',
+        tcb,
+      ]);
+      assert.equal(init.code, 0, init.stderr);
+      const nonce = randomBytes(32).toString('hex');
+      const ev = join(dir, `${tcb}.json`);
+      assert.equal(
+        (await runCli(['report', '--nonce', nonce, '--tvm-state', tvm, '--out', ev])).code,
+        0,
+      );
+      // the TVM's collateral, issued by its emulated PKI with the status it was given
+      const { emulatedCollateral } = await import('../../../src/providers/emulated/collateral.js');
+      const col = emulatedCollateral(tvm, { at: new Date() });
+      const colFile = join(dir, `${tcb}-collateral.json`);
+      writeFileSync(colFile, col.files.get('collateral.json')!);
+      const earFile = join(dir, `${tcb}.jwt`);
+      const html = join(dir, `${tcb}.html`);
+      const a = await appraise([
+        ev,
+        '--nonce',
+        nonce,
+        '--trust-emulated',
+        '--collateral',
+        colFile,
+        '--ear-out',
+        earFile,
+        '--ear-key',
+        key,
+        '--html',
+        html,
+      ]);
+      assert.equal(a.code, code, JSON.stringify(a.json));
+      assert.equal(a.json.status, status);
+      const tcbFinding = a.json.findings.find((f) => f.claim === 'tcb_status');
+      assert.ok(tcbFinding !== undefined);
+      assert.equal(tcbFinding.id, id);
+      assert.equal(tcbFinding.actual, tcb);
+      // the EAR verifies with the signer's public key and carries the same verdict
+      const v = await runCliJson(['ear', 'verify', earFile, '--key', pub, '--json']);
+      assert.equal(v.result.code, 0, v.result.stderr);
+      const ear = (v.json as { ear: { submods: Record<string, { status: string }> } }).ear;
+      assert.equal(ear.submods['tdx']!.status, status);
+      assert.ok(readFileSync(html, 'utf8').includes(id));
+    }
+  },
+);

@@ -174,3 +174,24 @@ test('reading a state directory with no TVM is ERR_NOT_FOUND', async (t) => {
   const e = await expectCode(dir, 'ERR_NOT_FOUND', 'mr', 'list');
   assert.match(String(e['message']), /emulate init/);
 });
+
+test('mr list --provider linux on a machine with no TEE and no TPM: exit 3 ERR_NO_DEVICE naming the paths looked at', async (t) => {
+  const root = tempState(t); // an empty directory: no sys/ at all
+  const r = await runCli(['mr', 'list', '--provider', 'linux', '--root', root, '--json']);
+  assert.equal(r.code, 3, r.stdout);
+  const error = (JSON.parse(r.stdout) as { error: { code: string; message: string } }).error;
+  assert.equal(error.code, 'ERR_NO_DEVICE');
+  assert.ok(error.message.includes(join(root, 'sys/devices/virtual/misc')), error.message);
+  assert.ok(error.message.includes(join(root, 'sys/class/tpm/tpm0')), error.message);
+});
+
+test('a missing file names its errno once (no "ENOENT: ENOENT:")', async (t) => {
+  const missing = join(tempState(t), 'no-such-log');
+  const r = await runCli(['log', 'parse', missing]);
+  assert.equal(r.code, 2);
+  assert.match(
+    r.stderr,
+    /^mrstack: ERR_NOT_FOUND: .*no-such-log: ENOENT: no such file or directory/,
+  );
+  assert.doesNotMatch(r.stderr, /ENOENT: ENOENT/);
+});

@@ -23,8 +23,11 @@ test('package.json declares Apache-2.0, the mrstack bin and one subpath per laye
     Object.keys(pkg.exports).sort(),
     ['.', './package.json', './verifier-service', ...LAYERS.map((l) => `./${l}`)].sort(),
   );
-  // Reserved for the HTTP verifier service: explicitly not exported until it exists.
-  assert.equal(pkg.exports['./verifier-service'], null);
+  // The HTTP verifier service has its own subpath, apart from mrstack/verifier.
+  assert.deepEqual(pkg.exports['./verifier-service'], {
+    types: './dist/src/verifier/service/index.d.ts',
+    default: './dist/src/verifier/service/index.js',
+  });
   assert.match(pkg.scripts['prepack'] ?? '', /build/);
   assert.match(pkg.scripts['lint:package'] ?? '', /publint/);
   assert.match(pkg.scripts['lint:package'] ?? '', /attw --pack \. --profile esm-only/);
@@ -58,14 +61,27 @@ test('test hooks are not part of any public entry', async () => {
   }
 });
 
-test('deep imports and the reserved service subpath are blocked by the exports map', async () => {
-  for (const spec of ['mrstack/dist/src/errors.js', 'mrstack/verifier-service']) {
+test('deep imports are blocked by the exports map', async () => {
+  for (const spec of [
+    'mrstack/dist/src/errors.js',
+    'mrstack/dist/src/verifier/service/server.js',
+  ]) {
     await assert.rejects(import(spec), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' }, spec);
   }
 });
 
+test('mrstack/verifier-service resolves and exposes the service and the store', async () => {
+  const api = (await import('mrstack/verifier-service')) as Record<string, unknown>;
+  for (const name of ['serveVerifier', 'buildVerifierService', 'openStore', 'rotateSigningKey']) {
+    assert.ok(name in api, `mrstack/verifier-service exports ${name}`);
+  }
+});
+
 test('every public export carries TSDoc at its declaration', () => {
-  const entries = LAYERS.map((l) => join(REPO_ROOT, 'src', l, 'index.ts'));
+  const entries = [
+    ...LAYERS.map((l) => join(REPO_ROOT, 'src', l, 'index.ts')),
+    join(REPO_ROOT, 'src', 'verifier', 'service', 'index.ts'),
+  ];
   const program = ts.createProgram(entries, {
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeEmulatedSnpReport } from '../../../src/providers/emulated/report_snp.js';
-import type { EmulatedReportContext } from '../../../src/providers/emulated/report.js';
+import type { EmulatedReportContext } from '../../../src/providers/emulated/report_context.js';
 import { verifySnpReport } from '../../../src/verifier/verify/snp.js';
 import { svsmVtpmEkPublic } from '../../../src/verifier/verify/binding_svsm.js';
 import {

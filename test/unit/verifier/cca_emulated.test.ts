@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { ParseError } from '../../../src/errors.js';
 import { makeEmulatedCcaToken } from '../../../src/providers/emulated/report_cca.js';
-import type { EmulatedReportContext } from '../../../src/providers/emulated/report.js';
+import type { EmulatedReportContext } from '../../../src/providers/emulated/report_context.js';
 import { verifyCcaToken } from '../../../src/verifier/verify/cca.js';
 import { parseCcaToken } from '../../../src/formats/cca/token.js';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ParseError } from '../../../src/errors.js';
 import { makeEmulatedSnpReport } from '../../../src/providers/emulated/report_snp.js';
-import type { EmulatedReportContext } from '../../../src/providers/emulated/report.js';
+import type { EmulatedReportContext } from '../../../src/providers/emulated/report_context.js';
 import { verifySnpReport } from '../../../src/verifier/verify/snp.js';
 import { SnpChainCache } from '../../../src/verifier/verify/snp.js';
 import { parseSnpReport, SNP_SIGNED_SIZE } from '../../../src/formats/snp/report.js';

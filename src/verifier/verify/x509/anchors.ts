@@ -10,12 +10,12 @@
  *
  * @module
  */
+import { EMULATED_ROOT_ORGANIZATION } from '../../../formats/x509/emulated_root.js';
 import { parseCertificate, type Certificate } from './certificate.js';
 import { anchorFromCertificate, anchorsFromCertificateFiles, type TrustAnchor } from './chain.js';
 import { verifySignature } from './algorithms.js';
 
-/** The subject organisation (O=) of mrstack's emulated roots (docs/emulated-pki.md). */
-export const EMULATED_ROOT_ORGANIZATION = 'mrstack emulated root - not hardware backed';
+export { EMULATED_ROOT_ORGANIZATION };
 
 /** True when the certificate's subject names the emulated organisation. */
 export function hasEmulatedOrganization(c: Certificate): boolean {

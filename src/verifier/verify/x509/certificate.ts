@@ -24,7 +24,7 @@ import {
   smallIntOf,
   strictTime,
   type DerNode,
-} from './der.js';
+} from '../../../formats/x509/der_decode.js';
 import { signatureAlgorithmOf, type SignatureAlgorithm } from './algorithms.js';
 
 /** keyUsage bits by name (RFC 5280 §4.2.1.3). */

@@ -19,7 +19,7 @@ import {
   rawOf,
   serialHexOf,
   strictTime,
-} from './der.js';
+} from '../../../formats/x509/der_decode.js';
 import { signatureAlgorithmOf, verifySignature, type SignatureAlgorithm } from './algorithms.js';
 import type { Certificate } from './certificate.js';
 

@@ -20,6 +20,7 @@ import {
 } from '../../../../src/formats/snp/cert_table.js';
 import { parseVcekExtensions } from '../../../../src/formats/snp/vcek_extensions.js';
 import { fixture } from '../../../_support/paths.js';
+import { parseCertificate } from '../../../../src/verifier/verify/x509/certificate.js';
 
 const snp = (f: string): Uint8Array => new Uint8Array(readFileSync(fixture('evidence', 'snp', f)));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -233,11 +234,11 @@ test('certificate table: GUID byte order, round trip, missing terminator', () =>
 });
 
 test('VCEK extensions: Milan (64-byte hwID) and Turin (8-byte hwID, FMC SPL)', () => {
-  const m = parseVcekExtensions(snp('gosevguest-milan-v2.vcek.der'));
+  const m = parseVcekExtensions(parseCertificate(snp('gosevguest-milan-v2.vcek.der')).extensions);
   assert.equal(m.product_name, 'Milan-B0');
   assert.deepEqual([m.bl_spl, m.tee_spl, m.snp_spl, m.ucode_spl], [2, 0, 5, 68]);
   assert.equal(hex(m.hwid!), hex(parseSnpReport(snp('gosevguest-milan-v2.report.bin')).chip_id));
-  const t = parseVcekExtensions(snp('virtee-turin.vcek.der'));
+  const t = parseVcekExtensions(parseCertificate(snp('virtee-turin.vcek.der')).extensions);
   assert.equal(t.product_name, 'Turin');
   assert.equal(t.struct_version, 1);
   assert.deepEqual([t.fmc_spl, t.bl_spl, t.tee_spl, t.snp_spl, t.ucode_spl], [0, 0, 0, 0, 9]);

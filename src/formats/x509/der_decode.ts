@@ -1,7 +1,8 @@
 /**
- * The one DER reader of the X.509 core: a thin layer over `asn1js` (the ASN.1 library under
- * `@peculiar/x509` and pkijs) that turns its lenient results into typed errors and exposes what
- * signature checks need — the exact bytes of each element — and strict times.
+ * The one DER reader of mrstack (certificates, CRLs, the SGX and AMD certificate extensions): a
+ * thin layer over `asn1js` (the ASN.1 library under `@peculiar/x509` and pkijs) that turns its
+ * lenient results into typed errors and exposes what signature checks need — the exact bytes of
+ * each element — and strict times.
  *
  * Strict means: the whole input is one element (no trailing bytes), tags are what the profile
  * says, and a time is `YYMMDDHHMMSSZ` (UTCTime) or `YYYYMMDDHHMMSSZ` (GeneralizedTime) naming a
@@ -11,7 +12,7 @@
  * @module
  */
 import * as asn1js from 'asn1js';
-import { ParseError, type FormatId } from '../../../errors.js';
+import { ParseError, type FormatId } from '../../errors.js';
 
 /** One parsed DER element. */
 export type DerNode = asn1js.AsnType;
@@ -47,7 +48,18 @@ export function parseDer(bytes: Uint8Array, field: string, format: FormatId = 'x
     throw derError(format, field, 'DER', undefined, cause);
   }
   if (r.offset === -1 || r.result.error !== '') {
-    throw derError(format, field, 'DER', r.result.error === '' ? 'undecodable' : r.result.error);
+    const why = r.result.error === '' ? 'undecodable' : r.result.error;
+    if (/end of input/i.test(why)) {
+      throw new ParseError({
+        code: 'ERR_TRUNCATED',
+        format,
+        offset: bytes.length,
+        field,
+        expected: 'a complete DER element',
+        actual: why,
+      });
+    }
+    throw derError(format, field, 'DER', why);
   }
   if (r.offset !== bytes.length) {
     throw new ParseError({

@@ -1,0 +1,66 @@
+/**
+ * `mrstack agent attest --verifier URL --socket TENANT_SOCK`: the whole attestation loop from
+ * the attester's side — open a session at the verifier, get an evidence bundle from the agent
+ * bound to the session's nonce, submit it, print the result (the EAR and the appraisal). Exit 0
+ * when the verifier passed it, 1 otherwise. Added under the `agent` command group.
+ *
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { fromErrno } from '../../errors.js';
+import { action, printJson } from '../output.js';
+
+interface AttestFlags {
+  readonly verifier: string;
+  readonly socket: string;
+  readonly ca?: string;
+  readonly attester?: string;
+  readonly json?: boolean;
+}
+
+/** Adds `attest` to the `agent` group (creating the group when it is not there yet). */
+export function registerAgentAttest(program: Command): Command {
+  const agent =
+    program.commands.find((c) => c.name() === 'agent') ??
+    program.command('agent').description('the measurement agent');
+  agent
+    .command('attest')
+    .description('attest to a verifier service: session → evidence from the agent → EAR')
+    .requiredOption('--verifier <url>', 'http(s)://HOST:PORT or unix:PATH')
+    .requiredOption('--socket <path>', 'your tenant socket (RUN/tenants/<name>.sock)')
+    .option('--ca <file>', 'CA certificate for https')
+    .option('--attester <id>', 'the attester id the session is for')
+    .option('--json', 'print JSON (the default)')
+    .action(
+      action(async (o: AttestFlags) => {
+        let ca: Uint8Array | undefined;
+        if (o.ca !== undefined) {
+          try {
+            ca = new Uint8Array(readFileSync(o.ca));
+          } catch (e) {
+            throw fromErrno(e, o.ca);
+          }
+        }
+        const { openSession, submitEvidence } = await import('../../verifier/service/client.js');
+        const { TenantClient } = await import('../../agent/client.js');
+        const ep = { url: o.verifier, ...(ca === undefined ? {} : { ca }) };
+        const session = await openSession(ep, o.attester);
+        const client = new TenantClient(o.socket);
+        let bundle: unknown;
+        try {
+          bundle = await client.evidence(new Uint8Array(Buffer.from(session.nonce, 'hex')));
+        } finally {
+          client.close();
+        }
+        const r = await submitEvidence(
+          ep,
+          session.id,
+          new TextEncoder().encode(JSON.stringify(bundle)),
+        );
+        printJson({ session: session.id, ...r });
+        return r['passed'] === true ? 0 : 1;
+      }),
+    );
+  return agent;
+}

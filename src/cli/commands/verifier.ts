@@ -1,0 +1,196 @@
+/**
+ * `mrstack verifier serve|challenge|submit|rotate-key` (docs/verifier.md).
+ *
+ * - `serve` runs the verifier service until SIGTERM/SIGINT; once listening it prints one line
+ *   `{"listening":"<address>","store":"embedded|postgres","kid":"<signing key>"}` on stdout
+ *   (pino logs go to stderr).
+ * - `challenge` opens a session and prints `{"id","nonce","expires_at"}`.
+ * - `submit FILE` sends evidence to a session (`--session ID`) or to the stateless
+ *   `/v1/verify` (`--nonce HEX`) and prints the result; exit 0 when it passed, 1 otherwise.
+ * - `rotate-key` adds a new EAR signing key to the store and retires the others.
+ *
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { fromErrno, UsageError } from '../../errors.js';
+import { action, printJson } from '../output.js';
+
+const collect = (v: string, prev: readonly string[] = []): string[] => [...prev, v];
+
+function readBytes(path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path === '-' ? 0 : path));
+  } catch (e) {
+    throw fromErrno(e, path);
+  }
+}
+
+interface ServeFlags {
+  readonly listen?: string;
+  readonly socket?: string;
+  readonly store: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly insecureHttp?: boolean;
+  readonly earKey?: string;
+  readonly kekFile?: string;
+  readonly policy?: readonly string[];
+  readonly trustAnchor?: readonly string[];
+  readonly trustEmulated?: boolean;
+  readonly collateral?: boolean;
+  readonly adminTokenFile?: string;
+  readonly sessionTtl: string;
+  readonly logLevel: string;
+}
+
+interface ClientFlags {
+  readonly verifier: string;
+  readonly ca?: string;
+  readonly json?: boolean;
+}
+
+function endpoint(o: ClientFlags): import('../../verifier/service/client.js').VerifierEndpoint {
+  return { url: o.verifier, ...(o.ca === undefined ? {} : { ca: readBytes(o.ca) }) };
+}
+
+/** Registers the `verifier` command group. */
+export function registerVerifier(program: Command): Command {
+  const v = program.command('verifier').description('the verifier service and its client');
+
+  v.command('serve')
+    .description('run the verifier service (until SIGTERM)')
+    .option('--listen <host:port>', 'TCP address (plain HTTP only on loopback without TLS)')
+    .option('--socket <path>', 'unix socket instead of TCP')
+    .option('--store <spec>', 'embedded:DIR or postgres://…', 'embedded:mrstack-verifier-state')
+    .option('--tls-cert <file>', 'TLS certificate (PEM)')
+    .option('--tls-key <file>', 'TLS private key (PEM)')
+    .option('--insecure-http', 'allow plain HTTP on a non-loopback address')
+    .option('--ear-key <file>', 'EAR signing key to import and make active (PEM or JWK)')
+    .option(
+      '--kek-file <file>',
+      'key-encryption key for the stored signing keys (default: $MRSTACK_VERIFIER_KEK)',
+    )
+    .option('--policy <file>', 'appraisal policy (repeatable; the first is the default)', collect)
+    .option('--trust-anchor <file>', 'trusted root certificate (repeatable)', collect)
+    .option('--trust-emulated', 'trust mrstack emulated roots (tests and demos)')
+    .option('--no-collateral', 'verify without collateral (TCB and revocation are then skipped)')
+    .option(
+      '--admin-token-file <file>',
+      'bearer token for admin routes (default: $MRSTACK_VERIFIER_ADMIN_TOKEN)',
+    )
+    .option('--session-ttl <seconds>', 'nonce lifetime', '120')
+    .option('--log-level <level>', 'pino log level', 'info')
+    .action(
+      action(async (o: ServeFlags) => {
+        const ttl = Number(o.sessionTtl);
+        if (!Number.isFinite(ttl) || ttl <= 0)
+          throw new UsageError('ERR_USAGE', '--session-ttl: expected seconds > 0');
+        if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) {
+          throw new UsageError('ERR_USAGE', '--tls-cert and --tls-key go together');
+        }
+        const { loadKek } = await import('../../verifier/service/key_vault.js');
+        const { parsePolicy } = await import('../../verifier/appraise/policy.js');
+        const { serveVerifier } = await import('../../verifier/service/serve.js');
+        const kek = loadKek(o.kekFile === undefined ? {} : { file: o.kekFile });
+        const policies = [];
+        for (const f of o.policy ?? [])
+          policies.push(await parsePolicy(Buffer.from(readBytes(f)).toString('utf8')));
+        const token =
+          o.adminTokenFile !== undefined
+            ? Buffer.from(readBytes(o.adminTokenFile)).toString('utf8').trim()
+            : process.env['MRSTACK_VERIFIER_ADMIN_TOKEN'];
+        const svc = await serveVerifier({
+          store: o.store,
+          kek,
+          ...(o.listen === undefined ? {} : { listen: o.listen }),
+          ...(o.socket === undefined ? {} : { socket: o.socket }),
+          ...(o.tlsCert === undefined || o.tlsKey === undefined
+            ? {}
+            : { tls: { cert: readBytes(o.tlsCert), key: readBytes(o.tlsKey) } }),
+          ...(o.insecureHttp === true ? { insecureHttp: true } : {}),
+          ...(o.earKey === undefined ? {} : { earKey: readBytes(o.earKey) }),
+          policies,
+          verify: {
+            ...(o.trustAnchor === undefined ? {} : { trustAnchors: o.trustAnchor.map(readBytes) }),
+            ...(o.trustEmulated === true ? { trustEmulated: true } : {}),
+            ...(o.collateral === false ? { allowMissingCollateral: true } : {}),
+          },
+          ...(token === undefined || token === '' ? {} : { adminToken: token }),
+          sessionTtlSeconds: ttl,
+          logger: { level: o.logLevel, stream: process.stderr },
+        });
+        process.stdout.write(
+          `${JSON.stringify({ listening: svc.address, store: svc.store.kind, kid: svc.signingKey.publicKey.thumbprint })}\n`,
+        );
+        await new Promise<void>((resolve) => {
+          process.once('SIGTERM', () => resolve());
+          process.once('SIGINT', () => resolve());
+        });
+        await svc.close();
+        return 0;
+      }),
+    );
+
+  v.command('challenge')
+    .description('open a challenge session: prints {"id","nonce","expires_at"}')
+    .requiredOption('--verifier <url>', 'http(s)://HOST:PORT or unix:PATH')
+    .option('--ca <file>', 'CA certificate for https')
+    .option('--attester <id>', 'the attester the session is for')
+    .option('--json', 'print JSON (the default)')
+    .action(
+      action(async (o: ClientFlags & { attester?: string }) => {
+        const { openSession } = await import('../../verifier/service/client.js');
+        printJson(await openSession(endpoint(o), o.attester));
+        return 0;
+      }),
+    );
+
+  v.command('submit <file>')
+    .description('send evidence (bundle, report envelope or raw report) and print the result')
+    .requiredOption('--verifier <url>', 'http(s)://HOST:PORT or unix:PATH')
+    .option('--ca <file>', 'CA certificate for https')
+    .option('--session <id>', 'the challenge session the evidence answers')
+    .option('--nonce <hex>', 'stateless /v1/verify with your own nonce')
+    .option('--json', 'print JSON (the default)')
+    .action(
+      action(async (file: string, o: ClientFlags & { session?: string; nonce?: string }) => {
+        if ((o.session === undefined) === (o.nonce === undefined)) {
+          throw new UsageError('ERR_USAGE', 'give exactly one of --session ID and --nonce HEX');
+        }
+        const { callVerifier, submitEvidence } = await import('../../verifier/service/client.js');
+        const ep = endpoint(o);
+        const bytes = readBytes(file);
+        const r =
+          o.session !== undefined
+            ? await submitEvidence(ep, o.session, bytes)
+            : ((await callVerifier(ep, 'POST', `/v1/verify?nonce=${encodeURIComponent(o.nonce!)}`, {
+                bytes,
+                type: 'application/octet-stream',
+              })) as Record<string, unknown>);
+        printJson(r);
+        return r['passed'] === true ? 0 : 1;
+      }),
+    );
+
+  v.command('rotate-key')
+    .description('add a new EAR signing key to the store and retire the others')
+    .option('--store <spec>', 'embedded:DIR or postgres://…', 'embedded:mrstack-verifier-state')
+    .option('--kek-file <file>', 'key-encryption key (default: $MRSTACK_VERIFIER_KEK)')
+    .option('--json', 'print JSON (the default)')
+    .action(
+      action(async (o: { store: string; kekFile?: string }) => {
+        const { loadKek, rotateSigningKey } = await import('../../verifier/service/key_vault.js');
+        const { openStore } = await import('../../verifier/store/open_store.js');
+        const kek = loadKek(o.kekFile === undefined ? {} : { file: o.kekFile });
+        const store = await openStore(o.store);
+        try {
+          printJson({ kid: await rotateSigningKey(store, kek) });
+        } finally {
+          await store.close();
+        }
+        return 0;
+      }),
+    );
+  return v;
+}

@@ -1,0 +1,133 @@
+/**
+ * A small client of the verifier service's API, for `mrstack verifier challenge|submit` and
+ * `mrstack agent attest`: `http://`, `https://` (with an optional CA) or `unix:/path`. Errors
+ * the service returns come back as MrstackErrors with the service's code.
+ *
+ * @module
+ */
+import { request as httpRequest, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { MrstackError, UsageError, type ErrorCode, ERROR_CODES } from '../../errors.js';
+
+/** A verifier endpoint. */
+export interface VerifierEndpoint {
+  /** `http://HOST:PORT`, `https://HOST:PORT` or `unix:/path/to/socket`. */
+  readonly url: string;
+  /** PEM CA certificate(s) to trust for https. */
+  readonly ca?: Uint8Array;
+  /** Bearer token for admin routes. */
+  readonly token?: string;
+}
+
+/** A challenge session as the service returns it. */
+export interface SessionJson {
+  readonly id: string;
+  /** Hex. */
+  readonly nonce: string;
+  readonly expires_at: string;
+}
+
+/** Sends one request; resolves to the parsed JSON body, or throws the service's error. */
+export async function callVerifier(
+  ep: VerifierEndpoint,
+  method: string,
+  path: string,
+  body?: { bytes: Uint8Array; type: string },
+): Promise<unknown> {
+  let opts: RequestOptions;
+  let https = false;
+  if (ep.url.startsWith('unix:')) {
+    opts = { socketPath: ep.url.slice(5), path };
+  } else {
+    let u: URL;
+    try {
+      u = new URL(path, ep.url);
+    } catch {
+      throw new UsageError(
+        'ERR_USAGE',
+        `--verifier ${ep.url}: expected http(s)://HOST:PORT or unix:PATH`,
+      );
+    }
+    https = u.protocol === 'https:';
+    if (!https && u.protocol !== 'http:') {
+      throw new UsageError(
+        'ERR_USAGE',
+        `--verifier ${ep.url}: expected http(s)://HOST:PORT or unix:PATH`,
+      );
+    }
+    opts = { host: u.hostname, port: u.port, path: u.pathname + u.search };
+    if (https && ep.ca !== undefined) (opts as { ca?: Buffer }).ca = Buffer.from(ep.ca);
+  }
+  const headers: Record<string, string> = {};
+  if (body !== undefined) {
+    headers['content-type'] = body.type;
+    headers['content-length'] = String(body.bytes.length);
+  }
+  if (ep.token !== undefined) headers['authorization'] = `Bearer ${ep.token}`;
+  const send = https ? httpsRequest : httpRequest;
+  const { status, text } = await new Promise<{ status: number; text: string }>(
+    (resolve, reject) => {
+      const req = send({ ...opts, method, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+        });
+        res.on('error', reject);
+      });
+      req.on('error', (e) =>
+        reject(
+          new MrstackError('ERR_IO', `verifier ${ep.url}: ${e.message}`, {
+            cause: e,
+            details: { verifier: ep.url },
+          }),
+        ),
+      );
+      if (body !== undefined) req.end(Buffer.from(body.bytes));
+      else req.end();
+    },
+  );
+  let json: unknown = null;
+  if (text !== '') {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new MrstackError(
+        'ERR_BAD_JSON',
+        `verifier ${ep.url}: answered HTTP ${status} with non-JSON`,
+      );
+    }
+  }
+  if (status >= 400) {
+    const err = (json as { error?: { code?: string; message?: string } } | null)?.error;
+    const code =
+      err?.code !== undefined && err.code in ERROR_CODES ? (err.code as ErrorCode) : 'ERR_IO';
+    throw new MrstackError(code, `verifier: ${err?.message ?? `HTTP ${status}`}`, {
+      details: { http_status: status, ...(err ?? {}) },
+    });
+  }
+  return json;
+}
+
+/** Opens a challenge session. */
+export async function openSession(ep: VerifierEndpoint, attesterId?: string): Promise<SessionJson> {
+  const body = new TextEncoder().encode(
+    JSON.stringify(attesterId === undefined ? {} : { attester_id: attesterId }),
+  );
+  return (await callVerifier(ep, 'POST', '/v1/sessions', {
+    bytes: body,
+    type: 'application/json',
+  })) as SessionJson;
+}
+
+/** Submits evidence to a session; resolves to the result (EAR and appraisal). */
+export async function submitEvidence(
+  ep: VerifierEndpoint,
+  sessionId: string,
+  evidence: Uint8Array,
+): Promise<Record<string, unknown>> {
+  return (await callVerifier(ep, 'POST', `/v1/sessions/${encodeURIComponent(sessionId)}/evidence`, {
+    bytes: evidence,
+    type: 'application/octet-stream',
+  })) as Record<string, unknown>;
+}

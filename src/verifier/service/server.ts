@@ -1,0 +1,430 @@
+/**
+ * The verifier service (DESIGN §6.5, docs/verifier.md): fastify over HTTPS, plain HTTP on
+ * loopback, or a unix socket; pino logs. It holds no state of its own — sessions, results,
+ * policies and signing keys live in the store — so any number of processes on one PostgreSQL
+ * act as one verifier.
+ *
+ * Routes: challenge sessions (`POST /v1/sessions`, `GET|DELETE /v1/sessions/{id}`,
+ * `POST /v1/sessions/{id}/evidence`), the stateless `POST /v1/verify`, `GET /v1/results`,
+ * `PUT|GET /v1/policies/{id}`, `/.well-known/jwks.json`, `/healthz`, `/readyz`, `/openapi.json`.
+ * Evidence is what `mrstack appraise` takes (a bundle, a report envelope, raw report bytes),
+ * sent as the request body; it runs the same verify → appraise → EAR path as that command.
+ *
+ * @module
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { MrstackError } from '../../errors.js';
+import { appraiseEvidence } from '../appraise/appraise_evidence.js';
+import {
+  compilePolicy,
+  defaultPolicy,
+  validatePolicy,
+  type CompiledPolicy,
+  type LoadedPolicy,
+} from '../appraise/policy.js';
+import { provenClaimsOf } from '../appraise/proven_claims.js';
+import { issueEar, DEFAULT_EAR_LIFETIME_SECONDS } from '../result/ear_issue.js';
+import type { EarSigningKey } from '../result/ear_keys.js';
+import { decodeEvidenceInput } from '../verify/evidence.js';
+import type { VerifyEvidenceOptions } from '../verify/evidence_result.js';
+import type { ResultRecord, ResultStatus, VerifierStore } from '../store/store.js';
+import { publishedJwks } from './key_vault.js';
+
+/** Options of {@link buildVerifierService}. */
+export interface VerifierServiceOptions {
+  readonly store: VerifierStore;
+  /** The key EARs are signed with (see key_vault.ts: it lives in the store, sealed). */
+  readonly signingKey: EarSigningKey;
+  /** Policies given at start (`--policy`); the first is the default. Default: the built-in one. */
+  readonly policies?: readonly LoadedPolicy[];
+  /** Trust options every verification uses (`--trust-anchor`, `--trust-emulated` …). */
+  readonly verify?: Pick<
+    VerifyEvidenceOptions,
+    'trustAnchors' | 'trustEmulated' | 'allowMissingCollateral' | 'certs'
+  >;
+  /** Bearer token for admin routes (policies, results); without one they are refused. */
+  readonly adminToken?: string;
+  /** Nonce lifetime, seconds (default 120). */
+  readonly sessionTtlSeconds?: number;
+  /** EAR lifetime, seconds (default 300); retired keys stay in the JWKS this long. */
+  readonly earLifetimeSeconds?: number;
+  /** Largest request body, bytes (default 16 MiB). */
+  readonly bodyLimit?: number;
+  /** Requests per client address per window (default 600 per 10 s); 0 disables. */
+  readonly rateLimit?: { readonly max: number; readonly windowMs: number };
+  /** pino logging (default: info level to stdout); false for none. */
+  readonly logger?: boolean | { level: string; stream?: NodeJS.WritableStream };
+  /** TLS key and certificate (PEM); without them the server speaks plain HTTP. */
+  readonly tls?: { readonly key: Uint8Array; readonly cert: Uint8Array };
+}
+
+/** HTTP status of each error code the service returns. */
+const HTTP_STATUS: Partial<Record<string, number>> = {
+  ERR_NONCE_UNKNOWN: 404,
+  ERR_NOT_FOUND: 404,
+  ERR_NONCE_REUSED: 409,
+  ERR_CONFLICT: 409,
+  ERR_NONCE_EXPIRED: 410,
+  ERR_FORBIDDEN: 403,
+  ERR_RATE_LIMITED: 429,
+  ERR_STORE: 503,
+  ERR_INTERNAL: 500,
+};
+
+function httpStatusOf(e: MrstackError): number {
+  return HTTP_STATUS[e.code] ?? (e.exitCode === 2 ? 400 : e.exitCode === 1 ? 422 : 500);
+}
+
+function newId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+function bodyBytes(body: unknown): Uint8Array {
+  if (body instanceof Uint8Array) return new Uint8Array(body);
+  if (typeof body === 'string') return new Uint8Array(Buffer.from(body));
+  throw new MrstackError('ERR_USAGE', 'the request body must be the evidence bytes');
+}
+
+/** docs/openapi/verifier.yaml, which ships in the package beside dist/ (package.json "files"). */
+export async function openApiDocument(): Promise<unknown> {
+  const path = fileURLToPath(new URL('../../../../docs/openapi/verifier.yaml', import.meta.url));
+  const { parse } = await import('yaml');
+  return parse(readFileSync(path, 'utf8')) as unknown;
+}
+
+interface Evaluation {
+  readonly result: ResultRecord;
+  readonly verified: boolean;
+  readonly findings: unknown;
+}
+
+/** Builds the fastify app (not listening yet). */
+export async function buildVerifierService(opts: VerifierServiceOptions): Promise<FastifyInstance> {
+  const store = opts.store;
+  const ttl = opts.sessionTtlSeconds ?? 120;
+  const earLifetime = opts.earLifetimeSeconds ?? DEFAULT_EAR_LIFETIME_SECONDS;
+  const loaded =
+    opts.policies && opts.policies.length > 0 ? opts.policies : [await defaultPolicy()];
+  const compiled = new Map<string, CompiledPolicy>();
+  for (const p of loaded) {
+    compiled.set(p.id, compilePolicy(p));
+    const [name, digest] = p.id.split('@') as [string, string];
+    await store.putPolicy({ id: name, digest, body: p.policy });
+  }
+  const defaultPolicyId = loaded[0]!.id;
+  const openapi = await openApiDocument();
+
+  const app = Fastify({
+    logger: opts.logger ?? { level: 'info' },
+    bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024,
+    ...(opts.tls === undefined
+      ? {}
+      : { https: { key: Buffer.from(opts.tls.key), cert: Buffer.from(opts.tls.cert) } }),
+  });
+  // Evidence arrives as raw bytes whatever its encoding (binary, hex, base64, JSON bundle).
+  app.addContentTypeParser(
+    ['application/octet-stream', 'application/evidence'],
+    { parseAs: 'buffer' },
+    (_req, body, done) => {
+      done(null, body);
+    },
+  );
+
+  // A fixed-window limit per client address: enough to stop one client starving the rest.
+  const rate = opts.rateLimit ?? { max: 600, windowMs: 10_000 };
+  const windows = new Map<string, { start: number; n: number }>();
+  app.addHook('onRequest', async (req, reply) => {
+    if (rate.max <= 0) return;
+    const now = Date.now();
+    const key = req.ip;
+    let w = windows.get(key);
+    if (w === undefined || now - w.start >= rate.windowMs) {
+      if (windows.size > 10_000) windows.clear();
+      w = { start: now, n: 0 };
+      windows.set(key, w);
+    }
+    if (++w.n > rate.max) {
+      await reply
+        .code(429)
+        .header('retry-after', Math.ceil((w.start + rate.windowMs - now) / 1000))
+        .send({ error: { code: 'ERR_RATE_LIMITED', message: 'too many requests' } });
+    }
+  });
+
+  app.setErrorHandler(async (err: unknown, req, reply) => {
+    if (err instanceof MrstackError) {
+      const status = httpStatusOf(err);
+      if (status >= 500) req.log.error({ err }, 'request failed');
+      return reply.code(status).send({ error: err.toJSON() });
+    }
+    const fe = err as { statusCode?: number; message?: string; code?: string };
+    if (typeof fe.statusCode === 'number' && fe.statusCode < 500) {
+      const code = fe.statusCode === 413 ? 'ERR_LENGTH_LIMIT' : 'ERR_USAGE';
+      return reply
+        .code(fe.statusCode)
+        .send({ error: { code, message: fe.message ?? 'bad request' } });
+    }
+    req.log.error({ err }, 'request failed');
+    return reply.code(500).send({ error: { code: 'ERR_INTERNAL', message: 'internal error' } });
+  });
+
+  const requireAdmin = (req: FastifyRequest): void => {
+    const want = opts.adminToken;
+    const got = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const ok =
+      want !== undefined &&
+      got?.length === want.length &&
+      timingSafeEqual(Buffer.from(got), Buffer.from(want));
+    if (!ok) throw new MrstackError('ERR_FORBIDDEN', 'this route needs the admin bearer token');
+  };
+
+  async function policyFor(
+    ref: string | undefined,
+  ): Promise<{ id: string; policy: CompiledPolicy }> {
+    if (ref === undefined) return { id: defaultPolicyId, policy: compiled.get(defaultPolicyId)! };
+    const [name, digest] = ref.split('@') as [string, string | undefined];
+    const hit = digest === undefined ? undefined : compiled.get(ref);
+    if (hit !== undefined) return { id: ref, policy: hit };
+    const rec = await store.getPolicy(name, digest);
+    if (rec === null) {
+      throw new MrstackError('ERR_NOT_FOUND', `no policy ${ref}`, { details: { policy: ref } });
+    }
+    const p = await validatePolicy(rec.body);
+    const c = compilePolicy(p);
+    compiled.set(p.id, c);
+    return { id: p.id, policy: c };
+  }
+
+  /** verify → appraise → EAR on the evidence bytes; records the result. */
+  async function evaluate(
+    bytes: Uint8Array,
+    ctx: {
+      nonce?: Uint8Array;
+      sessionId: string | null;
+      attesterId: string | null;
+      policy?: string;
+    },
+  ): Promise<Evaluation> {
+    const at = await store.now();
+    const { id: policyId, policy } = await policyFor(ctx.policy);
+    const decoded = decodeEvidenceInput(bytes);
+    const env = decoded.envelope;
+    const verify: VerifyEvidenceOptions = {
+      ...opts.verify,
+      at,
+      ...(ctx.nonce === undefined ? {} : { nonce: ctx.nonce }),
+      ...(env === undefined ? {} : { kind: env.kind }),
+      ...(env?.auxblob === undefined ? {} : { auxblob: env.auxblob }),
+      ...(env?.parts === undefined ? {} : { parts: env.parts }),
+      ...(env?.collateral === undefined
+        ? {}
+        : {
+            collateral: {
+              files: new Map([
+                [
+                  'envelope-collateral.json',
+                  new Uint8Array(Buffer.from(JSON.stringify(env.collateral))),
+                ],
+              ]),
+            },
+          }),
+    };
+    const ea = await appraiseEvidence(decoded.data, policy, { verify, at });
+    const proven = provenClaimsOf(ea.verify, { nonceGiven: ctx.nonce !== undefined });
+    const issued = await issueEar([{ appraisal: ea.appraisal, proven }], opts.signingKey, {
+      at,
+      lifetimeSeconds: earLifetime,
+      ...(ctx.nonce === undefined ? {} : { nonce: ctx.nonce }),
+    });
+    const statuses = Object.values(issued.ear.submods).map((s) => s.status);
+    const status: ResultStatus = statuses[0] ?? 'none';
+    const passed = ea.verify.verified && status === 'affirming';
+    const findings = { appraisal: ea.appraisal, verify: ea.verify };
+    const result = await store.putResult({
+      id: newId(),
+      sessionId: ctx.sessionId,
+      attesterId: ctx.attesterId,
+      status,
+      passed,
+      relaxed: proven.relaxed,
+      policyId,
+      ear: issued.token,
+      findings,
+    });
+    return { result, verified: ea.verify.verified, findings: ea.appraisal };
+  }
+
+  const resultBody = (e: Evaluation): Record<string, unknown> => ({
+    result_id: e.result.id,
+    status: e.result.status,
+    verified: e.verified,
+    passed: e.result.passed,
+    relaxed: e.result.relaxed,
+    policy_id: e.result.policyId,
+    ear: e.result.ear,
+    appraisal: e.findings,
+  });
+
+  const sessionBody = (s: {
+    id: string;
+    nonce: Uint8Array;
+    expiresAt: Date;
+    consumedAt?: Date | null;
+    resultId?: string | null;
+    attesterId?: string | null;
+  }): Record<string, unknown> => ({
+    id: s.id,
+    nonce: Buffer.from(s.nonce).toString('hex'),
+    expires_at: s.expiresAt.toISOString(),
+    ...(s.attesterId == null ? {} : { attester_id: s.attesterId }),
+    ...(s.consumedAt === undefined
+      ? {}
+      : { consumed_at: s.consumedAt === null ? null : s.consumedAt.toISOString() }),
+    ...(s.resultId == null ? {} : { result_id: s.resultId }),
+  });
+
+  app.post('/v1/sessions', async (req, reply) => {
+    const body = (req.body ?? {}) as { attester_id?: unknown };
+    const attesterId = typeof body.attester_id === 'string' ? body.attester_id : null;
+    const s = await store.createSession({
+      id: newId(),
+      nonce: randomBytes(32),
+      attesterId,
+      ttlSeconds: ttl,
+    });
+    return reply.code(201).send(sessionBody(s));
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/sessions/:id', async (req) => {
+    const s = await store.getSession(req.params.id);
+    if (s === null) {
+      throw new MrstackError('ERR_NONCE_UNKNOWN', `no session ${req.params.id}`);
+    }
+    return sessionBody(s);
+  });
+
+  app.delete<{ Params: { id: string } }>('/v1/sessions/:id', async (req, reply) => {
+    if (!(await store.deleteSession(req.params.id))) {
+      throw new MrstackError('ERR_NONCE_UNKNOWN', `no session ${req.params.id}`);
+    }
+    return reply.code(204).send();
+  });
+
+  app.post<{ Params: { id: string }; Querystring: { policy?: string } }>(
+    '/v1/sessions/:id/evidence',
+    async (req) => {
+      const bytes = bodyBytes(req.body);
+      // Consume first: the nonce is spent by the first evidence that names it, whatever that
+      // evidence turns out to be, so a failed attempt cannot be retried with the same nonce.
+      const c = await store.consumeSession(req.params.id);
+      if (!c.ok) {
+        const code =
+          c.reason === 'reused'
+            ? 'ERR_NONCE_REUSED'
+            : c.reason === 'expired'
+              ? 'ERR_NONCE_EXPIRED'
+              : 'ERR_NONCE_UNKNOWN';
+        throw new MrstackError(code, `session ${req.params.id}: nonce ${c.reason}`, {
+          details: { session: req.params.id, reason: c.reason },
+        });
+      }
+      const e = await evaluate(bytes, {
+        nonce: c.session.nonce,
+        sessionId: c.session.id,
+        attesterId: c.session.attesterId,
+        ...(req.query.policy === undefined ? {} : { policy: req.query.policy }),
+      });
+      await store.setSessionResult(c.session.id, e.result.id);
+      return resultBody(e);
+    },
+  );
+
+  app.post<{ Querystring: { nonce?: string; policy?: string; attester_id?: string } }>(
+    '/v1/verify',
+    async (req) => {
+      const bytes = bodyBytes(req.body);
+      const q = req.query;
+      let nonce: Uint8Array | undefined;
+      if (q.nonce !== undefined) {
+        if (!/^(?:[0-9a-fA-F]{2}){8,64}$/.test(q.nonce)) {
+          throw new MrstackError('ERR_BAD_HEX', 'nonce: expected 8–64 bytes of hex');
+        }
+        nonce = new Uint8Array(Buffer.from(q.nonce, 'hex'));
+      }
+      const e = await evaluate(bytes, {
+        ...(nonce === undefined ? {} : { nonce }),
+        sessionId: null,
+        attesterId: q.attester_id ?? null,
+        ...(q.policy === undefined ? {} : { policy: q.policy }),
+      });
+      return resultBody(e);
+    },
+  );
+
+  app.get<{ Querystring: { attester?: string; limit?: string } }>('/v1/results', async (req) => {
+    requireAdmin(req);
+    const limit = Number(req.query.limit ?? '50');
+    const rows = await store.listResults({
+      ...(req.query.attester === undefined ? {} : { attesterId: req.query.attester }),
+      limit: Number.isFinite(limit) ? limit : 50,
+    });
+    return {
+      results: rows.map((r) => ({
+        id: r.id,
+        session_id: r.sessionId,
+        attester_id: r.attesterId,
+        created_at: r.createdAt.toISOString(),
+        status: r.status,
+        passed: r.passed,
+        relaxed: r.relaxed,
+        policy_id: r.policyId,
+        ear: r.ear,
+      })),
+    };
+  });
+
+  app.put<{ Params: { id: string } }>('/v1/policies/:id', async (req, reply) => {
+    requireAdmin(req);
+    const p = await validatePolicy(req.body);
+    const [name, digest] = p.id.split('@') as [string, string];
+    if (name !== req.params.id) {
+      throw new MrstackError(
+        'ERR_USAGE',
+        `the policy's name is ${name}, not ${req.params.id} (the path names the policy)`,
+      );
+    }
+    const put = await store.putPolicy({ id: name, digest, body: p.policy });
+    return reply.code(put.created ? 201 : 200).send({ id: p.id, created: put.created });
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/policies/:id', async (req) => {
+    const [name, digest] = req.params.id.split('@') as [string, string | undefined];
+    const rec = await store.getPolicy(name, digest);
+    if (rec === null) throw new MrstackError('ERR_NOT_FOUND', `no policy ${req.params.id}`);
+    return { id: `${rec.id}@${rec.digest}`, policy: rec.body };
+  });
+
+  app.get('/.well-known/jwks.json', async () =>
+    publishedJwks(store, await store.now(), earLifetime),
+  );
+
+  app.get('/healthz', () => Promise.resolve({ status: 'ok' }));
+
+  app.get('/readyz', async (_req, reply) => {
+    const database = await store.ping();
+    const keys = database
+      ? (await store.listSigningKeys()).some((k) => k.retiredAt === null)
+      : false;
+    const ready = database && keys;
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ status: ready ? 'ready' : 'not-ready', checks: { database, signing_key: keys } });
+  });
+
+  app.get('/openapi.json', () => Promise.resolve(openapi));
+
+  return app;
+}
