@@ -151,7 +151,7 @@ export function tenantConfigToJson(t: TenantConfig): Record<string, unknown> {
 
 /**
  * Reads a tenants file: `{"tenants":[{"name":"alice","vmr":"alice","mode":"0660"}, …]}`.
- * @throws ParseError `ERR_BAD_JSON`; AgentError-free: a missing file is `ERR_NOT_FOUND`
+ * @throws ParseError `ERR_BAD_JSON`, also for a missing file (expected: an existing tenants file)
  */
 export function readTenantsFile(path: string): TenantConfig[] {
   let j: unknown;
