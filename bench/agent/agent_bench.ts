@@ -41,6 +41,8 @@ interface WorkerJob {
   readonly ids: boolean;
   /** Events per request. */
   readonly batch: number;
+  /** Offered events/s over all tenants (0: closed loop, as fast as acknowledgements come). */
+  readonly rate: number;
 }
 
 interface WorkerResult {
@@ -67,6 +69,7 @@ async function runLoops(
   depth: number,
   ids: boolean,
   batch: number,
+  rate = 0,
 ): Promise<WorkerResult> {
   // preallocated (16 MB), so that the bench's own memory does not grow during a run
   const latencies = new Float64Array(2_000_000);
@@ -82,8 +85,17 @@ async function runLoops(
       const c = open(k);
       let n = 0;
       // `depth` loops per tenant share the tenant's client (a keep-alive connection each)
+      // paced (open loop): tenant k sends a batch every `interval` ms, phases spread evenly
+      const interval = rate > 0 ? (batch * tenants * 1000) / rate : 0;
+      let sent = 0;
       const loop = async (): Promise<void> => {
         while (n < perTenant && (events > 0 || performance.now() < deadline)) {
+          if (interval > 0) {
+            const at = t0 + (k / tenants) * interval + sent++ * interval;
+            const wait = at - performance.now();
+            if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+            if (performance.now() >= deadline) break;
+          }
           const a = performance.now();
           const i0 = n;
           const m = Math.min(batch, perTenant - n);
@@ -146,6 +158,7 @@ function runClients(job: WorkerJob): Promise<WorkerResult> {
     job.depth,
     job.ids,
     job.batch,
+    job.rate,
   );
 }
 
@@ -201,6 +214,8 @@ const pct = (xs: Float64Array, q: number): number => {
 };
 
 interface Row {
+  /** Offered events/s (0: closed loop). */
+  offered: number;
   tenants: number;
   depth: number;
   batch: number;
@@ -232,6 +247,7 @@ async function scenario(
   events = 0,
   onRss?: (acked: number) => void,
   batch = 1,
+  rate = 0,
 ): Promise<Row> {
   const dir = fs.mkdtempSync(join(os.tmpdir(), 'mrstack-bench-agent-'));
   try {
@@ -283,6 +299,7 @@ async function scenario(
             depth,
             ids,
             batch,
+            rate,
           )
         : await clientsInWorker({
             sockets: names.map((n) => server.tenantSocket(n)),
@@ -291,6 +308,7 @@ async function scenario(
             depth,
             ids,
             batch,
+            rate,
           });
     const elu = performance.eventLoopUtilization(elu0).utilization;
     if (timer !== undefined) clearInterval(timer);
@@ -298,6 +316,7 @@ async function scenario(
     await server?.close();
     await agent.close();
     return {
+      offered: rate,
       tenants,
       depth,
       batch,
@@ -405,11 +424,11 @@ async function main(): Promise<void> {
 
 function printRows(rows: readonly Row[]): void {
   process.stdout.write(
-    'path       tenants batch durability extend_ms ids    acked/s  p50_ms  p99_ms  batches agent_busy client_busy agent_us/ev errors\n',
+    'path       offered tenants batch durability extend_ms ids    acked/s  p50_ms  p99_ms  batches agent_busy client_busy agent_us/ev errors\n',
   );
   for (const r of rows) {
     process.stdout.write(
-      `${(r.in_process ? 'in-process' : 'sockets').padEnd(10)} ${String(r.tenants).padStart(7)} ${String(r.batch).padStart(5)} ${r.durability.padEnd(10)} ${String(r.extend_ms).padStart(9)} ${(r.ids ? 'yes' : 'no').padEnd(4)} ${String(r.acked_per_s).padStart(9)} ${String(r.p50_ms).padStart(7)} ${String(r.p99_ms).padStart(7)} ${String(r.batches).padStart(8)} ${r.agent_busy.toFixed(2).padStart(10)} ${r.client_busy.toFixed(2).padStart(11)} ${String(r.agent_us_per_event).padStart(11)} ${r.errors}\n`,
+      `${(r.in_process ? 'in-process' : 'sockets').padEnd(10)} ${String(r.offered || '-').padStart(7)} ${String(r.tenants).padStart(7)} ${String(r.batch).padStart(5)} ${r.durability.padEnd(10)} ${String(r.extend_ms).padStart(9)} ${(r.ids ? 'yes' : 'no').padEnd(4)} ${String(r.acked_per_s).padStart(9)} ${String(r.p50_ms).padStart(7)} ${String(r.p99_ms).padStart(7)} ${String(r.batches).padStart(8)} ${r.agent_busy.toFixed(2).padStart(10)} ${r.client_busy.toFixed(2).padStart(11)} ${String(r.agent_us_per_event).padStart(11)} ${r.errors}\n`,
     );
   }
 }
@@ -435,8 +454,9 @@ async function batched(
     b: number,
     inProcess: boolean,
     ids: boolean,
+    rate = 0,
   ): Promise<Row> => {
-    const r = await scenario(t, d, e, seconds, 1, inProcess, ids, 0, undefined, b);
+    const r = await scenario(t, d, e, seconds, 1, inProcess, ids, 0, undefined, b, rate);
     rows.push(r);
     if (!json) printRows([r]);
     return r;
@@ -453,6 +473,8 @@ async function batched(
       for (const t of [1, 8, 64]) for (const b of [1, 16, 256]) await run(t, d, 0, b, false, false);
   }
   const goal = await run(64, 'process', 0, 256, false, false);
+  // the same at an offered 50,000 events/s (open loop): latency when not saturated
+  const paced = await run(64, 'process', 0, 256, false, false, 50_000);
   const slow = await run(64, 'process', 1, 256, false, false);
   const withIds = await run(64, 'process', 0, 256, false, true);
   const coreIds = await run(64, 'process', 0, 256, true, true);
@@ -488,6 +510,7 @@ async function batched(
       vs_core_single: Number((goal.acked_per_s / core1.acked_per_s).toFixed(2)),
       vs_core_batch_256: Number((goal.acked_per_s / core256.acked_per_s).toFixed(2)),
     },
+    paced_50k: { acked_per_s: paced.acked_per_s, p50_ms: paced.p50_ms, p99_ms: paced.p99_ms },
     extend_1ms_per_s: slow.acked_per_s,
     with_ids_per_s: withIds.acked_per_s,
     in_process_with_ids_per_s: coreIds.acked_per_s,

@@ -74,7 +74,19 @@ export function batchResultToJson(
       error: r.error.toJSON(),
     };
   }
-  return { index, ...appendResultToJson(r) };
+  // one object per event (this runs for every event of every batch)
+  return {
+    index,
+    status: r.status,
+    tenant: r.tenant,
+    vmr: r.vmr,
+    ...(r.id === undefined ? {} : { id: r.id }),
+    record: r.record,
+    value: r.value,
+    register: r.register,
+    ...(r.physicalRecord === undefined ? {} : { physical_record: r.physicalRecord }),
+    duplicate: r.duplicate,
+  };
 }
 
 function badBody(field: string, expected: string, actual?: string): ParseError {

@@ -177,16 +177,20 @@ async function start(opts: StartOptions, hooks: AgentHooks | undefined): Promise
       .listTenants()
       .map((t) => ({ name: t.name, vmr: t.vmr, socket: server.tenantSocket(t.name) })),
   };
+  // the handlers go in before the ready line: a supervisor may send SIGTERM as soon as it reads
+  // it, and a signal without a handler would kill the agent mid-write (found by the soak); a
+  // second signal during the shutdown is ignored rather than fatal
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
   if (opts.json === true) process.stdout.write(`${JSON.stringify(ready)}\n`);
   else
     process.stderr.write(
       `mrstack agent: ${register} on ${server.adminSocket} (${ready.tenants.length} tenants)\n`,
     );
-  await new Promise<void>((resolve) => {
-    const stop = (): void => resolve();
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
+  await stopped;
   await server.close();
   await agent.close();
   await provider.close();

@@ -41,6 +41,7 @@ interface VerifyOptions extends ShowOptions {
   readonly userData?: string;
   readonly at?: string;
   readonly trustEmulated?: boolean;
+  readonly tvmState?: string;
   readonly trustedCheckpoint?: string;
   readonly wide?: boolean;
 }
@@ -62,6 +63,26 @@ function readInput(path: string): Uint8Array {
   } catch (e) {
     throw fromErrno(e, path);
   }
+}
+
+/**
+ * The emulated TVM's collateral for `at` when a TVM of this kind lives in the state directory
+ * (`--tvm-state`, `$MRSTACK_TVM_STATE` or the default); undefined when there is none and the
+ * directory was not named explicitly.
+ */
+async function emulatedCollateralFor(
+  tvmState: string | undefined,
+  kind: EvidenceKind | undefined,
+  at: Date,
+): Promise<{ files: ReadonlyMap<string, Uint8Array>; certs: readonly Uint8Array[] } | undefined> {
+  const { resolveTvmStateDir, readTvmConfig, TVM_FILES } =
+    await import('../../providers/emulated/tvm_state.js');
+  const { emulatedCollateral } = await import('../../providers/emulated/collateral.js');
+  const dir = resolveTvmStateDir(tvmState);
+  if (tvmState === undefined && !existsSync(join(dir, TVM_FILES.config))) return undefined;
+  const cfg = readTvmConfig(dir);
+  if (kind !== undefined && kind !== cfg.profile) return undefined;
+  return emulatedCollateral(dir, { at });
 }
 
 /** The files of a collateral path: a directory's regular files, or the one file. */
@@ -191,6 +212,10 @@ export function registerEvidence(program: Command): Command {
     .option('--at <iso-time>', 'verification time (default: now)')
     .option('--trust-emulated', 'accept an mrstack emulated root (the output says so)')
     .option(
+      '--tvm-state <dir>',
+      'with --trust-emulated: the emulated TVM whose PKI issues collateral (TCB info, CRLs, AK certificate) for --at (default: $MRSTACK_TVM_STATE, else the user state dir)',
+    )
+    .option(
       '--trusted-checkpoint <file|spec>',
       'bundles: a checkpoint trusted from an earlier attestation, N:<alg>/<hex>[,…] or a file holding it (docs/bundle.md)',
     )
@@ -216,6 +241,17 @@ export function registerEvidence(program: Command): Command {
           throw new UsageError('ERR_USAGE', '--user-data needs --nonce');
         }
         const kind = opts.kind ?? env?.kind;
+        // Emulated evidence: the TVM's PKI issues its collateral for the verification time, so
+        // it runs the full path (TCB status, CRLs) as real evidence does.
+        let emulatedCerts: readonly Uint8Array[] = [];
+        if (opts.trustEmulated === true && typeof opts.collateral !== 'string') {
+          const e = await emulatedCollateralFor(opts.tvmState, kind, at ?? new Date());
+          if (e !== undefined) {
+            if (opts.collateral !== false && e.files.size > 0) collateralFiles = new Map(e.files);
+            emulatedCerts = e.certs;
+          }
+        }
+        const certs = [...(opts.cert ?? []).map(readInput), ...emulatedCerts];
         const trustedCheckpoint =
           opts.trustedCheckpoint === undefined
             ? undefined
@@ -234,7 +270,7 @@ export function registerEvidence(program: Command): Command {
             : { trustAnchors: opts.trustAnchor.map(readInput) }),
           ...(collateralFiles === undefined ? {} : { collateral: { files: collateralFiles } }),
           ...(opts.collateral === false ? { allowMissingCollateral: true } : {}),
-          ...(opts.cert === undefined ? {} : { certs: opts.cert.map(readInput) }),
+          ...(certs.length === 0 ? {} : { certs }),
           ...(opts.ak === undefined ? {} : { ak: readInput(opts.ak) }),
           ...(opts.signature === undefined ? {} : { signature: readInput(opts.signature) }),
           ...(opts.pcrs === undefined ? {} : { pcrs: readInput(opts.pcrs) }),

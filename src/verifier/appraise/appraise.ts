@@ -115,6 +115,9 @@ function bitAt(bytes: unknown, n: number): boolean | undefined {
 function appraiseTcb(out: Findings, c: ProvenClaims, p: CompiledPolicy): void {
   const tcb = p.policy.tcb;
   if (tcb === undefined || (c.kind !== 'tdx' && c.kind !== 'snp')) return;
+  // SNP collateral (VCEK chain and CRL) carries no TCB status: its TCB is judged by
+  // `snp.minimum_tcb` against REPORTED_TCB instead
+  if (c.kind === 'snp' && c.tcbStatus === undefined) return;
   if (c.tcb !== 'ok' || c.tcbStatus === undefined) {
     out.unproven(
       'tcb_status',

@@ -142,17 +142,20 @@ async function schemaValidator(): Promise<Validator> {
   return validator;
 }
 
-/** Canonical JSON: keys sorted at every level, no whitespace. */
+/** Canonical JSON: keys sorted at every level, no whitespace (undefined members dropped). */
 export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v !== null && typeof v === 'object') {
-    const keys = Object.keys(v).sort();
-    return `{${keys
-      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
+  // JSON.stringify does the walking and escaping natively; the replacer only re-orders keys
+  return JSON.stringify(v, (_k, x: unknown) => {
+    if (x === null || typeof x !== 'object' || Array.isArray(x)) return x;
+    const o = x as Record<string, unknown>;
+    const keys = Object.keys(o);
+    let sorted = true;
+    for (let i = 1; i < keys.length && sorted; i++) sorted = keys[i - 1]! < keys[i]!;
+    if (sorted) return o;
+    const out: Record<string, unknown> = {};
+    for (const k of keys.sort()) out[k] = o[k];
+    return out;
+  });
 }
 
 /** The id of a policy: `<name>@sha256:<SHA-256 of its canonical JSON>`. */
@@ -174,6 +177,11 @@ function deepFreeze<T>(v: T): T {
  * @throws MrstackError `ERR_POLICY_INVALID`, `ERR_REGEX_UNSUPPORTED`
  */
 export async function validatePolicy(obj: unknown): Promise<LoadedPolicy> {
+  return validateOwned(structuredClone(obj));
+}
+
+/** {@link validatePolicy} of an object nobody else holds (freezes it in place). */
+async function validateOwned(obj: unknown): Promise<LoadedPolicy> {
   const validate = await schemaValidator();
   if (!validate(obj)) {
     const e = validate.errors?.[0];
@@ -195,7 +203,7 @@ export async function validatePolicy(obj: unknown): Promise<LoadedPolicy> {
     )
       throw invalid(`policy: reference value ${ref.value} has a bad expiry ${ref.expires}`);
   }
-  const frozen = deepFreeze(structuredClone(p));
+  const frozen = deepFreeze(p);
   return { id: policyId(frozen), policy: frozen };
 }
 
@@ -233,7 +241,7 @@ export async function parsePolicy(text: string): Promise<LoadedPolicy> {
       throw invalid(`policy: not valid JSON or YAML (${(e as Error).message})`);
     }
   }
-  return validatePolicy(obj);
+  return validateOwned(obj);
 }
 
 // ---------------------------------------------------------------------------------------------

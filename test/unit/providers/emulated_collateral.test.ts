@@ -15,6 +15,7 @@ import { parseCertificates } from '../../../src/verifier/verify/x509/certificate
 import { validateChain, anchorFromCertificate } from '../../../src/verifier/verify/x509/chain.js';
 import { TPM_AK_PROFILE } from '../../../src/verifier/verify/x509/profiles.js';
 import { runTool } from '../../_support/peers.js';
+import { evidenceVerifyArgs, runCli, runCliJson } from '../../_support/cli.js';
 import type { Profile } from '../../../src/providers/provider.js';
 import type { EmulatedTcbStatus } from '../../../src/providers/emulated/tvm_state.js';
 
@@ -131,4 +132,49 @@ test('TPM: the AK certificate chains to the emulated TPM CA under the AK profile
   const text = runTool('openssl', ['x509', '-noout', '-text'], Buffer.from(c.certs[0]!)).toString();
   assert.match(text, /X509v3 Extended Key Usage:\s*\n\s*2\.23\.133\.8\.3/);
   assert.match(text, /Digital Signature/);
+});
+
+test('CLI: evidence verify --trust-emulated --tvm-state runs the TCB path months later; the envelope alone has expired', async (t) => {
+  const d = mkdtempSync(join(tmpdir(), 'mrstack-coll-cli-'));
+  t.after(() => rmSync(d, { recursive: true, force: true }));
+  const tvmDir = join(d, 'tvm');
+  const ev = join(d, 'ev.json');
+  assert.equal(
+    (
+      await runCli([
+        'emulate',
+        'init',
+        '--profile',
+        'tdx',
+        '--tcb-status',
+        'OutOfDate',
+        '--tvm-state',
+        tvmDir,
+      ])
+    ).code,
+    0,
+  );
+  assert.equal(
+    (await runCli(['report', '--nonce', '0102', '--tvm-state', tvmDir, '--out', ev])).code,
+    0,
+  );
+  const at = new Date(Date.now() + 100 * 86_400_000).toISOString();
+  const flags = { trustEmulated: true, nonce: '0102', at };
+  const { result, json } = await runCliJson([
+    ...evidenceVerifyArgs(ev, flags),
+    '--tvm-state',
+    tvmDir,
+    '--json',
+  ]);
+  assert.equal(result.code, 0, result.stdout);
+  const r = json as { verified: boolean; tcbStatus: string; checks: Record<string, string> };
+  assert.equal(r.verified, true);
+  assert.equal(r.tcbStatus, 'OutOfDate');
+  assert.equal(r.checks['tcb'], 'ok');
+  // Without the TVM, the collateral the envelope carried (issued at report time) is stale.
+  const old = await runCliJson([...evidenceVerifyArgs(ev, flags), '--json'], {
+    env: { MRSTACK_TVM_STATE: join(d, 'none') },
+  });
+  assert.equal(old.result.code, 1);
+  assert.equal((old.json as { verified: boolean }).verified, false);
 });
