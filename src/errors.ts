@@ -47,6 +47,7 @@ export type ErrorCode =
   | 'ERR_CERT_PROFILE'
   | 'ERR_CRL_INVALID'
   | 'ERR_UNTRUSTED_ROOT'
+  | 'ERR_CHECK_SKIPPED'
   | 'ERR_NONCE_MISMATCH'
   | 'ERR_BINDING_MISMATCH'
   | 'ERR_TCB_MISMATCH'
@@ -143,6 +144,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
     summary: 'a revocation list is not from the expected issuer or has no nextUpdate',
   },
   ERR_UNTRUSTED_ROOT: { exit: 1, summary: 'the evidence chains to a root that is not trusted' },
+  ERR_CHECK_SKIPPED: {
+    exit: 1,
+    summary: 'a check the trust policy requires was skipped and the caller did not relax it',
+  },
   ERR_NONCE_MISMATCH: { exit: 1, summary: 'the evidence is not bound to the expected nonce' },
   ERR_BINDING_MISMATCH: { exit: 1, summary: 'a binding between layers or fields does not hold' },
   ERR_TCB_MISMATCH: {

@@ -88,6 +88,10 @@ export interface EvidenceVerifyFlags {
   readonly at?: string;
   /** `--trusted-checkpoint <spec|file>` (agent bundles). */
   readonly trustedCheckpoint?: string;
+  /** `--relax a,b`: relaxations named by the test (each then appears in `relaxed`). */
+  readonly relax?: readonly string[];
+  /** `--tvm-state DIR`: whose emulated roots `--trust-emulated` trusts. */
+  readonly tvmState?: string;
 }
 
 /** What `evidence verify --json` prints (the fields the tests read). */
@@ -100,7 +104,13 @@ export interface EvidenceVerifyJson {
   readonly checks: Record<string, string>;
   readonly errors: { code: string; message: string; check?: string }[];
   readonly warnings: string[];
-  readonly trust: { root: string | null; emulated: boolean };
+  readonly trust: {
+    root: string | null;
+    emulated: boolean;
+    anchor?: { sha256: string; subject: string };
+  };
+  readonly skipped: Record<string, string>;
+  readonly relaxed: string[];
 }
 
 /** The arguments of `mrstack evidence verify <file>` with `flags` (no `--json`). */
@@ -117,6 +127,10 @@ export function evidenceVerifyArgs(file: string, flags: EvidenceVerifyFlags = {}
   if (flags.trustedCheckpoint !== undefined) {
     args.push('--trusted-checkpoint', flags.trustedCheckpoint);
   }
+  if (flags.relax !== undefined && flags.relax.length > 0) {
+    args.push('--relax', flags.relax.join(','));
+  }
+  if (flags.tvmState !== undefined) args.push('--tvm-state', flags.tvmState);
   return args;
 }
 

@@ -11,6 +11,7 @@ import { sigStructure } from '../../src/formats/cca/cose_sign1.js';
 import type { EvidenceResult } from '../../src/verifier/verify/evidence_result.js';
 import { fixture } from '../_support/paths.js';
 import { runTool } from '../_support/peers.js';
+import { RELAX_NONCE_CRL } from '../_support/trust.js';
 
 const cca = (f: string): Uint8Array => new Uint8Array(readFileSync(fixture('evidence', 'cca', f)));
 const AT = new Date('2025-01-01T00:00:00Z');
@@ -23,7 +24,11 @@ for (const [token, ta] of [
   ['rustcca-ffm00.cca-token.cbor', 'rustcca-tfa.ta.json'],
 ] as const) {
   test(`${token} verifies with ${ta}`, () => {
-    const r = verifyCcaToken(cca(token), { at: AT, trustAnchors: [cca(ta)] });
+    const r = verifyCcaToken(cca(token), {
+      policy: RELAX_NONCE_CRL,
+      at: AT,
+      trustAnchors: [cca(ta)],
+    });
     assert.deepEqual(r.errors, []);
     assert.equal(r.verified, true);
     for (const k of ['realm_signature', 'realm_binding', 'platform_signature'])
@@ -40,6 +45,7 @@ test('CCA-1 as JWK: the CPAK of ccatoken testRMMCPAK (x/y) verifies the legacy t
     y: 'hM4tr8mWQli1P61xh3T0ViDREbF26DGOEYfbAjWjGNN7pZf-6A4OTHYqEryz6m7U',
   };
   const r = verifyCcaToken(cca('tfrmm-legacy.cca-token.cbor'), {
+    policy: RELAX_NONCE_CRL,
     at: AT,
     trustAnchors: [new TextEncoder().encode(JSON.stringify(jwk))],
   });
@@ -48,6 +54,7 @@ test('CCA-1 as JWK: the CPAK of ccatoken testRMMCPAK (x/y) verifies the legacy t
 
 test('CCA-2 ta-bad: the anchor key is not on P-256 → ERR_UNTRUSTED_ROOT; realm still verifies', () => {
   const r = verifyCcaToken(cca('rustcca-token02.cca-token.cbor'), {
+    policy: RELAX_NONCE_CRL,
     at: AT,
     trustAnchors: [cca('rustcca-token02.ta-bad.json')],
   });
@@ -60,6 +67,7 @@ test('CCA-2 ta-bad: the anchor key is not on P-256 → ERR_UNTRUSTED_ROOT; realm
 
 test('wrong key: token 02 with the TF-M CPAK → ERR_SIGNATURE_INVALID', () => {
   const r = verifyCcaToken(cca('rustcca-token02.cca-token.cbor'), {
+    policy: RELAX_NONCE_CRL,
     at: AT,
     trustAnchors: [cca('tfm-cpak.pub.pem')],
   });
@@ -68,6 +76,7 @@ test('wrong key: token 02 with the TF-M CPAK → ERR_SIGNATURE_INVALID', () => {
 
 test('an anchor naming another platform (instance id) does not apply → ERR_UNTRUSTED_ROOT', () => {
   const r = verifyCcaToken(cca('rustcca-token02.cca-token.cbor'), {
+    policy: RELAX_NONCE_CRL,
     at: AT,
     trustAnchors: [cca('rustcca-tfa.ta.json')],
   });
@@ -91,6 +100,7 @@ test('bad realm binding: a token whose realm key is another one → ERR_BINDING_
     rl,
   ]);
   const r = verifyCcaToken(new Uint8Array(mixed), {
+    policy: RELAX_NONCE_CRL,
     at: AT,
     trustAnchors: [cca('tfm-cpak.pub.pem')],
   });
@@ -105,17 +115,23 @@ test('tampered realm claims → realm ERR_SIGNATURE_INVALID; nonce checks the re
   const t = cca('tfrmm-legacy.cca-token.cbor');
   const i = Buffer.from(t).indexOf(Buffer.from('The quick brown fox'));
   t[i] = 0x74;
-  const r = verifyCcaToken(t, { at: AT, trustAnchors: [cca('tfm-cpak.pub.pem')] });
+  const r = verifyCcaToken(t, {
+    policy: RELAX_NONCE_CRL,
+    at: AT,
+    trustAnchors: [cca('tfm-cpak.pub.pem')],
+  });
   assert.deepEqual(codes(r), ['ERR_SIGNATURE_INVALID']);
   assert.equal(r.checks['realm_signature'], 'failed');
   const good = cca('tfrmm-legacy.cca-token.cbor');
   const ok = verifyCcaToken(good, {
+    policy: RELAX_NONCE_CRL,
     at: AT,
     trustAnchors: [cca('tfm-cpak.pub.pem')],
     nonce: new Uint8Array(64).fill(0xab),
   });
   assert.equal(ok.checks['nonce'], 'ok');
   const bad = verifyCcaToken(good, {
+    policy: RELAX_NONCE_CRL,
     at: AT,
     trustAnchors: [cca('tfm-cpak.pub.pem')],
     nonce: new Uint8Array(64).fill(0xac),
@@ -124,9 +140,12 @@ test('tampered realm claims → realm ERR_SIGNATURE_INVALID; nonce checks the re
 });
 
 test('without a trust anchor the platform key is missing (ERR_COLLATERAL_MISSING)', () => {
-  assert.throws(() => verifyCcaToken(cca('tfrmm-legacy.cca-token.cbor'), { at: AT }), {
-    code: 'ERR_COLLATERAL_MISSING',
-  });
+  assert.throws(
+    () => verifyCcaToken(cca('tfrmm-legacy.cca-token.cbor'), { policy: RELAX_NONCE_CRL, at: AT }),
+    {
+      code: 'ERR_COLLATERAL_MISSING',
+    },
+  );
 });
 
 test('openssl: the platform COSE signature (ES384) over the Sig_structure verifies with the CPAK', () => {

@@ -43,6 +43,7 @@ interface VerifyOptions extends ShowOptions {
   readonly trustEmulated?: boolean;
   readonly tvmState?: string;
   readonly trustedCheckpoint?: string;
+  readonly relax?: readonly string[];
   readonly wide?: boolean;
 }
 
@@ -187,9 +188,11 @@ export function registerEvidence(program: Command): Command {
       '--collateral <path>',
       'TDX: a directory of Intel PCS responses, or one QuoteCollateralV3 JSON',
     )
+    .option('--no-collateral', 'alias of --relax collateral: revocation and TCB status are skipped')
     .option(
-      '--no-collateral',
-      'verify signatures and chains only (revocation and TCB status are skipped)',
+      '--relax <names>',
+      'accept these required checks as skipped (comma-separated, repeatable): collateral, crl, nonce, unverified-anchor, missing-checkpoint',
+      collect,
     )
     .option(
       '--cert <file>',
@@ -256,7 +259,13 @@ export function registerEvidence(program: Command): Command {
           opts.trustedCheckpoint === undefined
             ? undefined
             : await trustedCheckpointOf(opts.trustedCheckpoint);
+        const { parseRelaxations } = await import('../../verifier/verify/trust_policy.js');
+        const relax = parseRelaxations([
+          ...(opts.relax ?? []),
+          ...(opts.collateral === false ? ['collateral'] : []),
+        ]);
         const vopts: VerifyEvidenceOptions = {
+          ...(relax.length === 0 ? {} : { relax }),
           ...(kind === undefined ? {} : { kind }),
           ...(at === undefined ? {} : { at }),
           ...(opts.nonce === undefined ? {} : { nonce: fromHex(opts.nonce, '--nonce') }),
@@ -269,7 +278,6 @@ export function registerEvidence(program: Command): Command {
             ? {}
             : { trustAnchors: opts.trustAnchor.map(readInput) }),
           ...(collateralFiles === undefined ? {} : { collateral: { files: collateralFiles } }),
-          ...(opts.collateral === false ? { allowMissingCollateral: true } : {}),
           ...(certs.length === 0 ? {} : { certs }),
           ...(opts.ak === undefined ? {} : { ak: readInput(opts.ak) }),
           ...(opts.signature === undefined ? {} : { signature: readInput(opts.signature) }),

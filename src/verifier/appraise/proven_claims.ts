@@ -50,8 +50,8 @@ export interface ProvenClaimsOptions {
  */
 export function provenClaimsOf(r: EvidenceResult, opts: ProvenClaimsOptions): ProvenClaims {
   const v2 = r as EvidenceResult & ResultV2Fields;
-  const relaxed = v2.relaxed ?? [];
-  const skipped = v2.skipped ?? {};
+  const relaxed = v2.relaxed;
+  const skipped = v2.skipped;
   const bundle = r.kind === 'bundle';
   const layers = (r.claims['layers'] ?? {}) as Record<string, Record<string, unknown>>;
   const kind = (bundle ? layers['report']?.['kind'] : r.kind) as AppraisedKind;

@@ -9,6 +9,7 @@
  * @module
  */
 import { MrstackError, ParseError } from '../../errors.js';
+import { bytesEqual, toHex } from '../../bytes/hex.js';
 import { parseBundle, type EvidenceBundle } from '../../formats/bundle/bundle.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
 import { replayBundle, replayFirmwareLog } from '../replay/bundle_replay.js';
@@ -89,9 +90,7 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
   },
   async verify(data: Uint8Array, opts: ResolvedVerifyOptions): Promise<EvidenceResult> {
     const b = parseBundle(data);
-    const out = new ResultBuilder('bundle', opts.at);
-    // the report, by its own kind's verifier (loaded at call time: evidence.ts imports this module)
-    const { verifyEvidence } = await import('./evidence.js');
+    const out = new ResultBuilder('bundle', opts.at, opts.policy);
     const kind = b.report.kind as EvidenceKind;
     if (kind === 'bundle') {
       throw new ParseError({
@@ -103,8 +102,19 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
         actual: 'bundle',
       });
     }
-    const { nonce, ...rest } = opts; // the nonce is bound through the binding, not report data
-    const inner = await verifyEvidence(b.report.outblob, { ...rest, kind });
+    // The report, by its own kind's verifier from the registry the front door injected. Its
+    // freshness is the bundle binding's: the report data is the binding, never the nonce.
+    const { nonce: _nonce, ...rest } = opts; // eslint-disable-line @typescript-eslint/no-unused-vars
+    const registry = opts.verifiers;
+    if (registry === undefined) {
+      throw new MrstackError('ERR_INTERNAL', 'the bundle verifier needs the verifier registry');
+    }
+    const inner = await registry[kind].verify(b.report.outblob, {
+      ...rest,
+      kind,
+      freshnessElsewhere: true,
+    });
+    out.relaxedBy(inner.relaxed);
     out.trust = inner.trust;
     if (inner.tcbStatus !== undefined) out.tcbStatus = inner.tcbStatus;
     if (inner.advisories !== undefined) out.advisories = [...inner.advisories];
@@ -145,7 +155,9 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
       b,
       { register: regs, reportData },
       {
-        ...(nonce === undefined ? {} : { nonce }),
+        // The binding is checked for the nonce the bundle names; whether that nonce is the
+        // caller's is the `nonce` check below (never taken from the bundle).
+        nonce: b.binding.nonce,
         ...(firmware === undefined ? {} : { firmware }),
         ...(opts.trustedCheckpoint === undefined
           ? {}
@@ -159,6 +171,31 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
     }
     for (const layer of ['binding', 'physical', 'vmr', 'tenant'])
       if (!r.errors.some((e) => e.layer === layer)) out.ok(layer);
+    // Freshness: the caller's nonce, never the one the bundle carries.
+    out.freshness(opts, (n) =>
+      bytesEqual(n, b.binding.nonce)
+        ? undefined
+        : `the bundle is for nonce ${toHex(b.binding.nonce)}, not ${toHex(n)}`,
+    );
+    // The physical register's anchor: a SYNC nothing confirmed is taken on the attester's word.
+    if (out.checks['physical'] === 'failed') {
+      out.checks['physical_anchor'] = 'skipped'; // not reached: the replay itself failed
+    } else if (r.physical.anchor === 'unverified') {
+      // `since` is the segment the lines start at: 0 is BOOT, anything else a CHECKPOINT.
+      if (b.physicalLog.since !== 0 && opts.trustedCheckpoint === undefined) {
+        out.skip(
+          'physical_anchor',
+          `the physical log is served from a checkpoint and no --trusted-checkpoint was given: ${b.physicalLog.register} is anchored on a SYNC the attester asserts`,
+          'missing-checkpoint',
+        );
+      } else {
+        out.skip(
+          'physical_anchor',
+          `${b.physicalLog.register} is anchored on a SYNC nothing confirmed (anchor: unverified)`,
+          'unverified-anchor',
+        );
+      }
+    } else out.ok('physical_anchor');
     out.claims = {
       ...summary(b),
       layers: {

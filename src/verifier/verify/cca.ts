@@ -41,6 +41,7 @@ import {
   type EvidenceVerifier,
   type ResolvedVerifyOptions,
 } from './evidence_result.js';
+import type { TrustPolicy } from './trust_policy.js';
 import { parseCertificate, parseCertificates, type Certificate } from './x509/certificate.js';
 import { anchorFromCertificate, validateChain, type ValidatedChain } from './x509/chain.js';
 import { legacyEmulatedAnchors } from './x509/anchors.js';
@@ -56,6 +57,10 @@ export interface CcaVerifyOptions {
   /** Expected realm challenge (prefix rule of `checkReportDataNonce`). */
   readonly nonce?: Uint8Array;
   readonly limits?: Limits;
+  /** The caller's trust policy (relaxations decide which skipped checks keep `verified`). */
+  readonly policy?: TrustPolicy;
+  /** Set for the report inside a bundle: freshness is checked by the bundle binding. */
+  readonly freshnessElsewhere?: boolean;
 }
 
 /** One usable (or unusable) platform trust anchor. */
@@ -359,15 +364,13 @@ function verifyRealm(b: ResultBuilder, t: CcaToken): void {
  */
 export function verifyCcaToken(data: Uint8Array, opts: CcaVerifyOptions): EvidenceResult {
   const t = parseCcaToken(data, opts.limits ?? DEFAULT_LIMITS);
-  const b = new ResultBuilder('cca', opts.at);
+  const b = new ResultBuilder('cca', opts.at, opts.policy);
   b.claims = ccaTokenClaims(t);
   verifyRealm(b, t);
   verifyPlatform(b, t, opts);
-  if (opts.nonce !== undefined) {
-    const why = checkReportDataNonce(t.realmClaims.challenge, opts.nonce);
-    if (why === undefined) b.ok('nonce');
-    else b.fail('nonce', 'ERR_NONCE_MISMATCH', why.replace('report data', 'realm challenge'));
-  }
+  b.freshness(opts, (nonce) =>
+    checkReportDataNonce(t.realmClaims.challenge, nonce)?.replace('report data', 'realm challenge'),
+  );
   return b.build();
 }
 
@@ -387,6 +390,8 @@ export const CCA_VERIFIER: EvidenceVerifier = {
         ...(o.trustAnchors === undefined ? {} : { trustAnchors: o.trustAnchors }),
         ...(o.trustEmulated === undefined ? {} : { trustEmulated: o.trustEmulated }),
         ...(o.nonce === undefined ? {} : { nonce: reportDataBinding(o.nonce, o.userData) }),
+        policy: o.policy,
+        ...(o.freshnessElsewhere === undefined ? {} : { freshnessElsewhere: o.freshnessElsewhere }),
       }),
     ),
 };

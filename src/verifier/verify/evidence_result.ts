@@ -7,6 +7,13 @@
 import { createHash } from 'node:crypto';
 import { MrstackError, ParseError, type ErrorCode } from '../../errors.js';
 import type { Limits } from '../../limits.js';
+import {
+  DEFAULT_TRUST_POLICY,
+  RELAXATIONS,
+  type AnchorRef,
+  type Relaxation,
+  type TrustPolicy,
+} from './trust_policy.js';
 
 /** The kinds of evidence the front door knows. */
 export type EvidenceKind = 'tdx' | 'snp' | 'tpm' | 'cca' | 'bundle';
@@ -27,15 +34,20 @@ export interface EvidenceIssue {
   readonly [detail: string]: unknown;
 }
 
-/** Outcome of one named check. */
+/**
+ * Outcome of one named check. `skipped` comes with a reason in {@link EvidenceResult.skipped};
+ * a skipped check the trust policy requires keeps `verified` false unless the caller relaxed it.
+ */
 export type CheckOutcome = 'ok' | 'failed' | 'skipped';
 
-/** Which root the evidence chained to, and whether it is an emulated one. */
+/** Which anchor the evidence chained to (or which pinned key signed it). */
 export interface TrustInfo {
   /** Subject (or key fingerprint) of the root the chain ended in; undefined when none. */
   readonly root: string | undefined;
-  /** True when the root is an mrstack emulated root (accepted only with `trustEmulated`). */
+  /** True when the anchor is a root of the caller's emulated TVM (`--trust-emulated`). */
   readonly emulated: boolean;
+  /** The anchor: SHA-256 of its SubjectPublicKeyInfo and its subject (schema v2). */
+  readonly anchor?: AnchorRef;
 }
 
 /** What verification (or decoding) of one piece of evidence found. */
@@ -54,6 +66,10 @@ export interface EvidenceResult {
   readonly trust: TrustInfo;
   /** Each check by name (`quote_signature`, `pck_chain`, `pck_crl` …). */
   readonly checks: Readonly<Record<string, CheckOutcome>>;
+  /** Why each `skipped` check was skipped (schema v2). */
+  readonly skipped: Readonly<Record<string, string>>;
+  /** The relaxations that waived a skipped required check (schema v2), in vocabulary order. */
+  readonly relaxed: readonly Relaxation[];
   /** The verification time used (ISO-8601). */
   readonly at: string;
 }
@@ -87,9 +103,16 @@ export interface VerifyEvidenceOptions {
    * with it and be zero after it (docs/evidence.md); TPM: extraData must equal it.
    */
   readonly nonce?: Uint8Array;
+  /**
+   * The trust policy (anchors, pinned keys, relaxations). When absent one is built from
+   * `trustAnchors`, `relax` and `allowMissingCollateral`.
+   */
+  readonly policy?: TrustPolicy;
+  /** Relaxations to add to the policy (`--relax`). */
+  readonly relax?: readonly Relaxation[];
   /** Accept an mrstack emulated root (the result says `trust.emulated: true`). */
   readonly trustEmulated?: boolean;
-  /** Roots to trust instead of the built-in ones (PEM or DER bytes each). */
+  /** Roots to trust beside the built-in ones (PEM or DER bytes each). */
   readonly trustAnchors?: readonly Uint8Array[];
   readonly collateral?: CollateralInput;
   /** Extra certificates (SNP VCEK/VLEK/ASK/ARK, TPM AK certificate), PEM or DER bytes each. */
@@ -110,18 +133,36 @@ export interface VerifyEvidenceOptions {
    */
   readonly userData?: Uint8Array;
   /**
-   * Verify even without collateral (revocation and TCB status are then `skipped` and a warning
-   * says so). Without this, missing collateral is `ERR_COLLATERAL_MISSING`.
+   * The `collateral` relaxation: verify even without collateral (revocation and TCB status are
+   * then `skipped`). Without it, missing TDX collateral is `ERR_COLLATERAL_MISSING`.
    */
   readonly allowMissingCollateral?: boolean;
   readonly limits?: Partial<Limits>;
 }
 
-/** The options a kind's verifier receives: `at` resolved, limits complete. */
-export interface ResolvedVerifyOptions extends Omit<VerifyEvidenceOptions, 'at' | 'limits'> {
+/** The options a kind's verifier receives: `at`, limits and the trust policy resolved. */
+export interface ResolvedVerifyOptions extends Omit<
+  VerifyEvidenceOptions,
+  'at' | 'limits' | 'policy'
+> {
   readonly at: Date;
   readonly limits: Limits;
+  readonly policy: TrustPolicy;
+  /**
+   * Set by the bundle verifier for the report inside (and the HCL wrapper for the SNP report):
+   * freshness is checked by the bundle's binding (the HCL user-data) against the caller's nonce,
+   * so the report's own `nonce` check is not recorded.
+   */
+  readonly freshnessElsewhere?: boolean;
+  /**
+   * The verifiers by kind, injected by the front door so that a verifier of nested evidence (a
+   * bundle's report) reaches the others without importing the front door.
+   */
+  readonly verifiers?: VerifierRegistry;
 }
+
+/** One verifier per kind (the front door's dispatch table, or a caller's own). */
+export type VerifierRegistry = Readonly<Record<EvidenceKind, EvidenceVerifier>>;
 
 /** One kind's verifier: decode (show) and verify. */
 export interface EvidenceVerifier {
@@ -131,32 +172,73 @@ export interface EvidenceVerifier {
   verify(data: Uint8Array, opts: ResolvedVerifyOptions): Promise<EvidenceResult>;
 }
 
-/** Collects issues and checks while a verifier runs, and builds the result. */
+/** Why a required check was skipped and which relaxation (if any) may waive it. */
+interface SkipRecord {
+  readonly reason: string;
+  /** undefined: nothing waives it; `optional`: not required (informational). */
+  readonly waiver: Relaxation | 'optional' | undefined;
+}
+
+/**
+ * Collects issues and checks while a verifier runs, and builds the result. `verified` is true
+ * only when no check failed and every skipped check is either optional or waived by a
+ * relaxation the policy names (DESIGN §6.1).
+ */
 export class ResultBuilder {
   readonly kind: EvidenceKind;
   readonly at: Date;
+  readonly policy: TrustPolicy;
   readonly errors: EvidenceIssue[] = [];
   readonly warnings: string[] = [];
   readonly checks: Record<string, CheckOutcome> = {};
+  readonly #skips = new Map<string, SkipRecord>();
+  /** Relaxations a nested result (a bundle's report) already used. */
+  readonly #relaxedInner = new Set<Relaxation>();
   claims: Record<string, unknown> = {};
   trust: TrustInfo = { root: undefined, emulated: false };
   tcbStatus: string | undefined;
   advisories: string[] | undefined;
 
-  constructor(kind: EvidenceKind, at: Date) {
+  constructor(kind: EvidenceKind, at: Date, policy: TrustPolicy = DEFAULT_TRUST_POLICY) {
     this.kind = kind;
     this.at = at;
+    this.policy = policy;
   }
 
   /** Records a check's success. */
   ok(check: string): void {
-    if (this.checks[check] !== 'failed') this.checks[check] = 'ok';
+    if (this.checks[check] !== 'failed') {
+      this.checks[check] = 'ok';
+      this.#skips.delete(check);
+    }
   }
 
-  /** Records a skipped check with a warning. */
-  skip(check: string, why: string): void {
+  /**
+   * Records a skipped **required** check with its reason (also a warning). It keeps `verified`
+   * false unless `waiver` names a relaxation the policy holds.
+   */
+  skip(check: string, why: string, waiver?: Relaxation): void {
+    if (this.checks[check] === 'failed') return;
     this.checks[check] = 'skipped';
+    this.#skips.set(check, { reason: why, waiver });
     this.warnings.push(why);
+  }
+
+  /** Records a skipped check that is not required (nothing rests on it), with its reason. */
+  optional(check: string, why: string): void {
+    if (this.checks[check] === 'failed') return;
+    this.checks[check] = 'skipped';
+    this.#skips.set(check, { reason: why, waiver: 'optional' });
+  }
+
+  /** True when the policy names this relaxation. */
+  relaxes(r: Relaxation): boolean {
+    return this.policy.relax.has(r);
+  }
+
+  /** Records relaxations a nested result used (they appear in this result's `relaxed`). */
+  relaxedBy(rs: Iterable<Relaxation>): void {
+    for (const r of rs) this.#relaxedInner.add(r);
   }
 
   /** Records a failed check. */
@@ -167,6 +249,7 @@ export class ResultBuilder {
     details: Record<string, unknown> = {},
   ): void {
     this.checks[check] = 'failed';
+    this.#skips.delete(check);
     this.errors.push({ code, message, check, ...details });
   }
 
@@ -179,20 +262,77 @@ export class ResultBuilder {
     throw e;
   }
 
-  /** The final result: verified when no check failed. */
+  /**
+   * The final result: verified when no check failed and every skipped required check was
+   * waived by a relaxation the caller named. An unwaived skip is listed in `errors` as
+   * `ERR_CHECK_SKIPPED` (naming the relaxation that would accept it), so the refusal has a code.
+   */
   build(): EvidenceResult {
+    const errors = [...this.errors];
+    const used = new Set<Relaxation>(this.#relaxedInner);
+    const skipped: Record<string, string> = {};
+    const failedBefore = errors.length > 0;
+    for (const [check, outcome] of Object.entries(this.checks)) {
+      if (outcome !== 'skipped') continue;
+      const rec = this.#skips.get(check);
+      if (rec === undefined) {
+        // Set directly after an earlier failure: required, and never waivable.
+        skipped[check] = 'not reached: an earlier check failed';
+        if (!failedBefore) {
+          errors.push({
+            code: 'ERR_CHECK_SKIPPED',
+            message: `${check} was not checked`,
+            check,
+          });
+        }
+        continue;
+      }
+      skipped[check] = rec.reason;
+      if (rec.waiver === 'optional') continue;
+      if (rec.waiver !== undefined && this.policy.relax.has(rec.waiver)) {
+        used.add(rec.waiver);
+        continue;
+      }
+      errors.push({
+        code: 'ERR_CHECK_SKIPPED',
+        message: `${check} is required and was skipped: ${rec.reason}${rec.waiver === undefined ? '' : ` (--relax ${rec.waiver} accepts that)`}`,
+        check,
+        ...(rec.waiver === undefined ? {} : { relax: rec.waiver }),
+      });
+    }
     return {
-      verified: this.errors.length === 0,
+      verified: errors.length === 0,
       kind: this.kind,
       ...(this.tcbStatus === undefined ? {} : { tcbStatus: this.tcbStatus }),
       ...(this.advisories === undefined ? {} : { advisories: this.advisories }),
       claims: this.claims,
-      errors: this.errors,
+      errors,
       warnings: this.warnings,
       trust: this.trust,
       checks: this.checks,
+      skipped,
+      relaxed: RELAXATIONS.filter((r) => used.has(r)),
       at: this.at.toISOString(),
     };
+  }
+
+  /**
+   * Records the freshness check (DESIGN §6.1: required; the nonce is the caller's, never one
+   * the evidence carries). `check` runs only with a nonce and returns a mismatch message or
+   * undefined. Does nothing when the bundle verifier checks freshness through its binding.
+   */
+  freshness(
+    opts: { readonly nonce?: Uint8Array; readonly freshnessElsewhere?: boolean },
+    check: (nonce: Uint8Array) => string | undefined,
+  ): void {
+    if (opts.freshnessElsewhere === true) return;
+    if (opts.nonce === undefined) {
+      this.skip('nonce', 'no nonce given (--nonce): freshness not checked', 'nonce');
+      return;
+    }
+    const why = check(opts.nonce);
+    if (why === undefined) this.ok('nonce');
+    else this.fail('nonce', 'ERR_NONCE_MISMATCH', why);
   }
 }
 

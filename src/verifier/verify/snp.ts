@@ -23,6 +23,7 @@ import {
   type EvidenceVerifier,
   type ResolvedVerifyOptions,
 } from './evidence_result.js';
+import type { TrustPolicy } from './trust_policy.js';
 import { parseCertificate, parseCertificates, type Certificate } from './x509/certificate.js';
 import {
   checkChainTimes,
@@ -61,6 +62,10 @@ export interface SnpVerifyOptions {
   readonly manifest?: Uint8Array;
   /** AMD KDS CRLs (DER): the ARK's CRL of revoked ASKs/ASVKs. Without one, revocation is skipped. */
   readonly crls?: readonly Uint8Array[];
+  /** The caller's trust policy (relaxations decide which skipped checks keep `verified`). */
+  readonly policy?: TrustPolicy;
+  /** Set for the report inside a bundle: freshness is checked by the bundle binding. */
+  readonly freshnessElsewhere?: boolean;
 }
 
 /** The checks of an SNP verification, by name. */
@@ -300,11 +305,12 @@ function checkTcb(b: ResultBuilder, report: SnpReport, chain: SnpVerifiedChain):
 function checkChipId(b: ResultBuilder, report: SnpReport, chain: SnpVerifiedChain): void {
   const hwid = chain.extensions.hwid;
   if (chain.leafKind === 'vlek' || hwid === undefined) {
-    b.checks['chip_id'] = 'skipped';
+    // A VLEK names no chip: nothing to compare (the signature still ties the report to AMD).
+    b.optional('chip_id', `the ${chain.leafKind.toUpperCase()} carries no hwID`);
     return;
   }
   if (report.mask_chip_key) {
-    b.skip('chip_id', 'MASK_CHIP_KEY is set: the report carries no CHIP_ID');
+    b.optional('chip_id', 'MASK_CHIP_KEY is set: the report carries no CHIP_ID');
     return;
   }
   // Turin hwIDs are 8 bytes: the report's CHIP_ID starts with them and is zero after.
@@ -327,6 +333,7 @@ function checkCrls(b: ResultBuilder, chain: SnpVerifiedChain, opts: SnpVerifyOpt
     b.skip(
       'crl',
       'revocation not checked: no KDS CRL given (mrstack collateral fetch --kind snp caches it)',
+      'crl',
     );
     return;
   }
@@ -381,7 +388,7 @@ export function snpSignatureValid(report: SnpReport, key: KeyObject): boolean {
 export function verifyParsedSnpReport(
   report: SnpReport,
   opts: SnpVerifyOptions,
-  b: ResultBuilder = new ResultBuilder('snp', opts.at),
+  b: ResultBuilder = new ResultBuilder('snp', opts.at, opts.policy),
 ): ResultBuilder {
   b.claims = { ...b.claims, ...snpReportClaims(report) };
   let chain: SnpVerifiedChain | undefined;
@@ -429,13 +436,14 @@ export function verifyParsedSnpReport(
   }
   if (opts.manifest !== undefined) {
     if (opts.nonce === undefined)
-      b.skip('svsm_manifest', 'an SVSM manifest is checked only with the nonce');
+      b.skip('svsm_manifest', 'an SVSM manifest is checked only with the nonce', 'nonce');
     else checkSvsmBinding(b, report.report_data, opts.nonce, opts.manifest);
-  } else if (opts.nonce !== undefined) {
-    const why = checkReportDataNonce(report.report_data, opts.nonce);
-    if (why === undefined) b.ok('nonce');
-    else b.fail('nonce', 'ERR_NONCE_MISMATCH', why);
-  }
+    b.freshness(opts, () =>
+      b.checks['svsm_manifest'] === 'ok'
+        ? undefined
+        : 'report data is not bound to the nonce (SHA-512(nonce ‖ services manifest))',
+    );
+  } else b.freshness(opts, (nonce) => checkReportDataNonce(report.report_data, nonce));
   return b;
 }
 
@@ -444,7 +452,7 @@ export function verifyParsedSnpReport(
  * @throws ParseError for malformed input; MrstackError `ERR_COLLATERAL_MISSING` without a VCEK
  */
 export function verifySnpReport(data: Uint8Array, opts: SnpVerifyOptions): EvidenceResult {
-  const b = new ResultBuilder('snp', opts.at);
+  const b = new ResultBuilder('snp', opts.at, opts.policy);
   if (looksLikeHclReport(data)) {
     const hcl = parseHclReport(data);
     if (hcl.report_type !== 'snp') {
@@ -457,9 +465,10 @@ export function verifySnpReport(data: Uint8Array, opts: SnpVerifyOptions): Evide
     b.claims['hcl'] = hcl.claims;
     // The nonce of an HCL report lives in the runtime claims, not in REPORT_DATA.
     const { nonce, ...rest } = opts;
-    verifyParsedSnpReport(report, rest, b);
+    verifyParsedSnpReport(report, { ...rest, freshnessElsewhere: true }, b);
     checkHclBinding(b, hcl, report.report_data);
     if (nonce !== undefined) checkHclNonce(b, hcl.runtime_claims, nonce);
+    else b.freshness(opts, () => undefined);
     return b.build();
   }
   const report = parseSnpReport(data);
@@ -556,6 +565,8 @@ export const SNP_VERIFIER: EvidenceVerifier = {
         ...(o.trustAnchors === undefined ? {} : { trustAnchors: o.trustAnchors }),
         ...(o.trustEmulated === undefined ? {} : { trustEmulated: o.trustEmulated }),
         ...(o.nonce === undefined ? {} : { nonce: reportDataBinding(o.nonce, o.userData) }),
+        policy: o.policy,
+        ...(o.freshnessElsewhere === undefined ? {} : { freshnessElsewhere: o.freshnessElsewhere }),
       }),
     );
   },

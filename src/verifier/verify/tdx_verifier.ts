@@ -45,6 +45,7 @@ import {
   type EvidenceVerifier,
   type ResolvedVerifyOptions,
 } from './evidence_result.js';
+import type { TrustPolicy } from './trust_policy.js';
 import { parseCertificate, type Certificate } from './x509/certificate.js';
 import {
   chainTimeWindow,
@@ -174,7 +175,12 @@ export interface TdxVerifierConfig {
 /** Options per verification. */
 export interface TdxVerifyOptions {
   readonly at: Date;
+  /** The expected report data (the caller's nonce, bound as `mrstack report` binds it). */
   readonly nonce?: Uint8Array;
+  /** The caller's trust policy (relaxations decide which skipped checks keep `verified`). */
+  readonly policy?: TrustPolicy;
+  /** Set for the report inside a bundle: freshness is checked by the bundle binding. */
+  readonly freshnessElsewhere?: boolean;
   /** Parsed collateral (see tdx_collateral.ts); undefined → revocation and TCB skipped. */
   readonly collateral?: TdxCollateral;
   readonly limits?: Limits;
@@ -335,7 +341,7 @@ export class TdxQuoteVerifier {
         ? parseTdxQuote(quote, opts.limits ?? DEFAULT_LIMITS, { decodeChain: false })
         : quote;
     const at = opts.at;
-    const b = new ResultBuilder('tdx', at);
+    const b = new ResultBuilder('tdx', at, opts.policy);
     b.claims = tdxQuoteClaims(q);
     b.warnings.push(...q.warnings);
     const cd = q.certificationData;
@@ -401,9 +407,9 @@ export class TdxQuoteVerifier {
     // Collateral: revocation, TCB info, QE identity, TCB evaluation.
     const c = opts.collateral;
     if (c === undefined) {
-      b.skip('root_ca_crl', 'no collateral: revocation (CRLs) not checked');
-      b.skip('pck_crl', 'no collateral: PCK CRL not checked');
-      b.skip('tcb', 'no collateral: TCB status not evaluated');
+      b.skip('root_ca_crl', 'no collateral: revocation (CRLs) not checked', 'collateral');
+      b.skip('pck_crl', 'no collateral: PCK CRL not checked', 'collateral');
+      b.skip('tcb', 'no collateral: TCB status not evaluated', 'collateral');
     } else if (pck !== undefined) {
       this.#checkCollateral(b, c, pck, q, at);
     } else {
@@ -412,11 +418,7 @@ export class TdxQuoteVerifier {
       b.warnings.push('the PCK chain did not verify: collateral not checked');
     }
 
-    if (opts.nonce !== undefined) {
-      const why = checkReportDataNonce(q.body.reportData, opts.nonce);
-      if (why === undefined) b.ok('nonce');
-      else b.fail('nonce', 'ERR_NONCE_MISMATCH', why);
-    }
+    b.freshness(opts, (nonce) => checkReportDataNonce(q.body.reportData, nonce));
     return b.build();
   }
 
@@ -428,7 +430,7 @@ export class TdxQuoteVerifier {
         ? { subject: anchor.subject, key: anchor.key }
         : crlIssuerOf(anchor.certificate);
     // Root CA CRL: issued by the root; lists none of the chain's CAs.
-    if (c.rootCaCrl === undefined) b.skip('root_ca_crl', 'collateral has no root CA CRL');
+    if (c.rootCaCrl === undefined) b.skip('root_ca_crl', 'collateral has no root CA CRL', 'crl');
     else {
       try {
         this.#verifyCrl(c.rootCaCrl, rootIssuer, at, 'root CA CRL');
@@ -448,7 +450,7 @@ export class TdxQuoteVerifier {
       }
     }
     // PCK CRL: issued by the PCK CA that issued the leaf; must not list the leaf.
-    if (c.pckCrl === undefined) b.skip('pck_crl', 'collateral has no PCK CRL');
+    if (c.pckCrl === undefined) b.skip('pck_crl', 'collateral has no PCK CRL', 'crl');
     else {
       try {
         this.#verifyCrl(c.pckCrl, crlIssuerOf(path[1]!), at, 'PCK CRL');
@@ -623,7 +625,7 @@ export const TDX_VERIFIER: EvidenceVerifier = {
   verify(data: Uint8Array, opts: ResolvedVerifyOptions): Promise<EvidenceResult> {
     const q = parseTdxQuote(data, opts.limits, { decodeChain: false });
     const collateral = collateralFrom(opts);
-    if (collateral === undefined && opts.allowMissingCollateral !== true) {
+    if (collateral === undefined && !opts.policy.relax.has('collateral')) {
       throw new MrstackError(
         'ERR_COLLATERAL_MISSING',
         'TDX verification needs collateral (--collateral FILE|DIR); pass --no-collateral to check signatures and chain only',
@@ -633,6 +635,10 @@ export const TDX_VERIFIER: EvidenceVerifier = {
     return Promise.resolve(
       v.verify(q, {
         at: opts.at,
+        policy: opts.policy,
+        ...(opts.freshnessElsewhere === undefined
+          ? {}
+          : { freshnessElsewhere: opts.freshnessElsewhere }),
         ...(opts.nonce === undefined
           ? {}
           : { nonce: reportDataBinding(opts.nonce, opts.userData) }),

@@ -523,7 +523,7 @@ export const TPM_QUOTE_VERIFIER: EvidenceVerifier = {
     return { kind: 'tpm', claims, warnings: [] };
   },
   verify(data: Uint8Array, opts: ResolvedVerifyOptions): Promise<EvidenceResult> {
-    const b = new ResultBuilder('tpm', opts.at);
+    const b = new ResultBuilder('tpm', opts.at, opts.policy);
     const akBytes = opts.ak ?? opts.parts?.['ak_public'];
     const sigBytes = opts.signature ?? opts.parts?.['signature'];
     const pcrBytes = opts.pcrs ?? opts.parts?.['pcr_values'];
@@ -558,8 +558,10 @@ export const TPM_QUOTE_VERIFIER: EvidenceVerifier = {
             : 'quote_signature';
       for (const e of r.errors) b.fail(check(e.code), e.code, e.message);
       b.ok('quote_signature');
-      if (opts.nonce !== undefined) b.ok('nonce');
+      // verifyTpmQuote compared extraData with the nonce; a mismatch is already a failure.
+      b.freshness(opts, () => undefined);
       if (pcrs !== undefined) b.ok('pcr_digest');
+      else b.optional('pcr_digest', 'no PCR values given: only the quoted digest is known');
     } catch (e) {
       if (isMrstackError(e)) b.fail('quote_signature', e.code, e.message);
       else throw e;

@@ -21,8 +21,10 @@ test('evidence verify --json: TDX-4 with QuoteCollateralV3 → exit 0, UpToDate,
   const { result, json: r } = await verifyEvidenceJson(f('dcapqvl-v4-b0c06f.quote.bin'), {
     collateral: f('dcapqvl-v4-b0c06f.collateral.json'),
     at: '2025-07-19T10:00:34Z',
+    relax: ['nonce'],
   });
   assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(r.relaxed, ['nonce']);
   assert.equal(r.verified, true);
   assert.equal(r.kind, 'tdx');
   assert.equal(r.tcbStatus, 'UpToDate');
@@ -43,13 +45,18 @@ test('evidence verify: TDX-1 with a PCS directory → exit 1 (no TCB level); exp
   const { result, json } = await verifyEvidenceJson(quote, {
     collateral: f('gotdx-2023-pcs'),
     at: '2023-07-01T01:00:00Z',
+    relax: ['nonce'],
   });
   assert.equal(result.code, 1);
   assert.deepEqual(
     json.errors.map((e) => e.code),
     ['ERR_TCB_MISMATCH'],
   );
-  const late = await verifyEvidenceJson(quote, { collateral: false, at: '2053-07-01T01:00:00Z' });
+  const late = await verifyEvidenceJson(quote, {
+    collateral: false,
+    at: '2053-07-01T01:00:00Z',
+    relax: ['nonce'],
+  });
   assert.equal(late.result.code, 1);
   assert.deepEqual(
     late.json.errors.map((e) => e.code),

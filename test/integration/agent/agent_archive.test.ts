@@ -120,9 +120,18 @@ test('compressed archives: checkpoint gzips the closed segment; readers and veri
   const n1 = Buffer.from('00bb', 'hex');
   const b1 = await agent.evidence('alice', n1, undefined, 1);
   assert.equal(b1.physicalLog.lines[0], linesOf(seg1)[0]);
-  // without a trusted checkpoint the log is only self-consistent
-  const loose = await verifyBundle(b1, n1);
+  // without a trusted checkpoint the log is only self-consistent: not verified unless the
+  // caller relaxes `missing-checkpoint` by name
+  const strict = await verifyBundle(b1, n1);
+  assert.equal(strict.verified, false);
+  assert.equal(strict.checks['physical_anchor'], 'skipped');
+  assert.deepEqual(
+    strict.errors.map((e) => [e['check'], e.code, e['relax']]),
+    [['physical_anchor', 'ERR_CHECK_SKIPPED', 'missing-checkpoint']],
+  );
+  const loose = await verifyBundle(b1, n1, { relax: ['missing-checkpoint'] });
   assert.equal(loose.verified, true, JSON.stringify(loose.errors));
+  assert.deepEqual(loose.relaxed, ['collateral', 'missing-checkpoint']);
   assert.equal(layers(loose)['physical']!['anchor'], 'unverified');
   // with the checkpoint the verifier trusts: anchored, and only what follows it is replayed
   const trusted = await verifyBundle(b1, n1, {

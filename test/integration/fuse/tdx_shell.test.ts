@@ -178,7 +178,10 @@ describe('emulate mount --profile tdx, through shell tools', () => {
       assert.equal(r.code, 0, r.stderr);
       // Read twice at one generation: the same report (the kernel caches it per generation).
       assert.deepEqual(readFileSync(quote1), readFileSync(quote2));
-      const { result, json: v } = await verifyEvidenceJson(quote1, verifyFlags);
+      const { result, json: v } = await verifyEvidenceJson(quote1, {
+        ...verifyFlags,
+        nonce: inblob.toString('hex'),
+      });
       assert.equal(result.code, 0, result.stdout + result.stderr);
       assert.equal(v.verified, true);
       assert.equal(v.kind, 'tdx');
@@ -198,7 +201,10 @@ describe('emulate mount --profile tdx, through shell tools', () => {
       );
       assert.equal(r2.code, 0, r2.stderr);
       assert.equal(r2.stdout.toString(), '2\n');
-      const { json: v2 } = await verifyEvidenceJson(quote2, verifyFlags);
+      const { json: v2 } = await verifyEvidenceJson(quote2, {
+        ...verifyFlags,
+        nonce: inblob2.toString('hex'),
+      });
       assert.equal(v2.verified, true);
       assert.equal(v2.claims['report_data'], inblob2.toString('hex'));
     });

@@ -191,6 +191,7 @@ describe('linux provider on an emulated TDX guest (emulate mount)', () => {
     const { result, json: v } = await verifyEvidenceJson(file, {
       trustEmulated: true,
       collateral: false,
+      nonce: reportData.toString('hex'),
     });
     assert.equal(result.code, 0, result.stdout + result.stderr);
     assert.equal(v.verified, true);

@@ -8,6 +8,7 @@ import { verifySnpReport } from '../../../src/verifier/verify/snp.js';
 import { checkHclAkMatches, hclAkPublicKey } from '../../../src/verifier/verify/binding_hcl.js';
 import { parseHclReport } from '../../../src/formats/azure/hcl_report.js';
 import { fixture } from '../../_support/paths.js';
+import { RELAX_NONCE_CRL } from '../../_support/trust.js';
 
 const snp = (f: string): Uint8Array => new Uint8Array(readFileSync(fixture('evidence', 'snp', f)));
 const AT = new Date('2024-01-01T00:00:00Z');
@@ -15,7 +16,7 @@ const hcl = (): Uint8Array => snp('trustee-azure-milan-v2.hcl-report.bin');
 const chain = (): Uint8Array => snp('trustee-azure-milan-v2.vcek-chain.pem');
 
 test('SNP-6: the HCL report verifies and binds its runtime data', () => {
-  const r = verifySnpReport(hcl(), { at: AT, certs: [chain()] });
+  const r = verifySnpReport(hcl(), { policy: RELAX_NONCE_CRL, at: AT, certs: [chain()] });
   assert.deepEqual(r.errors, []);
   assert.equal(r.verified, true);
   assert.equal(r.checks['hcl_report_data'], 'ok');
@@ -57,7 +58,7 @@ test('SNP-6 + TPM-3: the AK the SNP report vouches for verifies the vTPM quote (
 test('SNP-6: HCL byte 0x1A6 = 0 (REPORTED_TCB.snp) → the SNP checks fail', () => {
   const b = hcl();
   b[0x1a6] = 0;
-  const r = verifySnpReport(b, { at: AT, certs: [chain()] });
+  const r = verifySnpReport(b, { policy: RELAX_NONCE_CRL, at: AT, certs: [chain()] });
   assert.equal(r.verified, false);
   const codes = new Set(r.errors.map((e) => e.code));
   assert.ok(codes.has('ERR_TCB_MISMATCH'));
@@ -68,7 +69,7 @@ test('SNP-6: HCL byte 0x1A6 = 0 (REPORTED_TCB.snp) → the SNP checks fail', () 
 test('SNP-6: HCL byte 0x6E0 + 1 (variable data) → ERR_BINDING_MISMATCH, SNP report still valid', () => {
   const b = hcl();
   b[0x6e0] = (b[0x6e0]! + 1) & 0xff;
-  const r = verifySnpReport(b, { at: AT, certs: [chain()] });
+  const r = verifySnpReport(b, { policy: RELAX_NONCE_CRL, at: AT, certs: [chain()] });
   assert.equal(r.verified, false);
   assert.deepEqual([...new Set(r.errors.map((e) => e.code))], ['ERR_BINDING_MISMATCH']);
   assert.equal(r.checks['hcl_report_data'], 'failed');
@@ -78,15 +79,25 @@ test('SNP-6: HCL byte 0x6E0 + 1 (variable data) → ERR_BINDING_MISMATCH, SNP re
 test('SNP-6: HCL byte 0x540 = 0 → the AK cannot be read (ERR_BINDING_MISMATCH on hcl_ak)', () => {
   const b = hcl();
   b[0x540] = 0;
-  const r = verifySnpReport(b, { at: AT, certs: [chain()] });
+  const r = verifySnpReport(b, { policy: RELAX_NONCE_CRL, at: AT, certs: [chain()] });
   assert.equal(r.verified, false);
   assert.equal(r.checks['hcl_ak'], 'failed');
   assert.ok(r.errors.some((e) => e.code === 'ERR_BINDING_MISMATCH' && e['check'] === 'hcl_ak'));
 });
 
 test('SNP-6: a nonce is checked against the HCL user-data (all zero here)', () => {
-  const zero = verifySnpReport(hcl(), { at: AT, certs: [chain()], nonce: new Uint8Array(8) });
+  const zero = verifySnpReport(hcl(), {
+    policy: RELAX_NONCE_CRL,
+    at: AT,
+    certs: [chain()],
+    nonce: new Uint8Array(8),
+  });
   assert.equal(zero.checks['nonce'], 'ok');
-  const other = verifySnpReport(hcl(), { at: AT, certs: [chain()], nonce: Uint8Array.of(1) });
+  const other = verifySnpReport(hcl(), {
+    policy: RELAX_NONCE_CRL,
+    at: AT,
+    certs: [chain()],
+    nonce: Uint8Array.of(1),
+  });
   assert.deepEqual([...new Set(other.errors.map((e) => e.code))], ['ERR_NONCE_MISMATCH']);
 });

@@ -16,6 +16,7 @@ import {
   SVSM_GUIDS,
 } from '../../../src/formats/svsm/services_manifest.js';
 import { opensslDigest } from '../../_support/peers.js';
+import { RELAX_NONCE_CRL } from '../../_support/trust.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mrstack-svsm-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -64,6 +65,7 @@ test('report data = SHA-512(nonce ‖ manifest) binds the manifest and its vTPM 
   const rd = opensslDigest('sha512', Buffer.concat([NONCE, manifest]));
   const r = report(rd);
   const ok = verifySnpReport(r.outblob, {
+    policy: RELAX_NONCE_CRL,
     at: AT,
     auxblob: r.auxblob,
     trustEmulated: true,
@@ -76,14 +78,20 @@ test('report data = SHA-512(nonce ‖ manifest) binds the manifest and its vTPM 
   const other = Uint8Array.from(manifest);
   other[other.length - 1]! ^= 1;
   const bad = verifySnpReport(r.outblob, {
+    policy: RELAX_NONCE_CRL,
     at: AT,
     auxblob: r.auxblob,
     trustEmulated: true,
     nonce: NONCE,
     manifest: other,
   });
-  assert.deepEqual([...new Set(bad.errors.map((e) => e.code))], ['ERR_BINDING_MISMATCH']);
+  // The report data binds nonce and manifest together: another manifest leaves the nonce unproven.
+  assert.deepEqual(
+    [...new Set(bad.errors.map((e) => e.code))],
+    ['ERR_BINDING_MISMATCH', 'ERR_NONCE_MISMATCH'],
+  );
   const wrongNonce = verifySnpReport(r.outblob, {
+    policy: RELAX_NONCE_CRL,
     at: AT,
     auxblob: r.auxblob,
     trustEmulated: true,

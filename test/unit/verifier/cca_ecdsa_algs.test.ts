@@ -13,6 +13,7 @@ import { verifyCcaToken } from '../../../src/verifier/verify/cca.js';
 import { parseCcaToken } from '../../../src/formats/cca/token.js';
 import type { EvidenceResult } from '../../../src/verifier/verify/evidence_result.js';
 import { runTool } from '../../_support/peers.js';
+import { RELAX_NONCE_CRL } from '../../_support/trust.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mrstack-cca-algs-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -173,6 +174,7 @@ function buildToken(alg: Alg, rakForm: 'point' | 'cose_key'): Built {
 
 const verify = (token: Uint8Array, cpakPem: string): EvidenceResult =>
   verifyCcaToken(token, {
+    policy: RELAX_NONCE_CRL,
     at: AT,
     trustAnchors: [new TextEncoder().encode(cpakPem)],
     nonce: CHALLENGE,

@@ -11,6 +11,7 @@ import { makeEmulatedCcaToken } from '../../../src/providers/emulated/report_cca
 import type { EmulatedReportContext } from '../../../src/providers/emulated/report_context.js';
 import { verifyCcaToken } from '../../../src/verifier/verify/cca.js';
 import { parseCcaToken } from '../../../src/formats/cca/token.js';
+import { RELAX_NONCE_CRL } from '../../_support/trust.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mrstack-emu-cca-'));
 const RIM = new Uint8Array(32).fill(0x21);
@@ -56,19 +57,26 @@ test('the emulated token (tag 907) carries RIM, REMs, the challenge and a bound 
 });
 
 test('verifies with --trust-emulated or the emulated root as anchor; refused otherwise', () => {
-  const ok = verifyCcaToken(raw.outblob, { at: AT, trustEmulated: true, nonce: NONCE });
+  const ok = verifyCcaToken(raw.outblob, {
+    policy: RELAX_NONCE_CRL,
+    at: AT,
+    trustEmulated: true,
+    nonce: NONCE,
+  });
   assert.deepEqual(ok.errors, []);
   assert.equal(ok.verified, true);
   assert.equal(ok.trust.emulated, true);
   const anchored = verifyCcaToken(raw.outblob, {
+    policy: RELAX_NONCE_CRL,
     at: AT,
     trustAnchors: [readFileSync(join(dir, 'keys', 'cca', 'root.pem'))],
   });
   assert.equal(anchored.verified, true);
-  const refused = verifyCcaToken(raw.outblob, { at: AT });
+  const refused = verifyCcaToken(raw.outblob, { policy: RELAX_NONCE_CRL, at: AT });
   assert.equal(refused.verified, false);
   assert.deepEqual([...new Set(refused.errors.map((e) => e.code))], ['ERR_UNTRUSTED_ROOT']);
   const early = verifyCcaToken(raw.outblob, {
+    policy: RELAX_NONCE_CRL,
     at: new Date('2020-01-01T00:00:00Z'),
     trustEmulated: true,
   });
@@ -89,7 +97,7 @@ test('flipping bytes across both signed payloads fails verification', () => {
       const b = Uint8Array.from(whole);
       b[at + i]! ^= 0x01;
       try {
-        const r = verifyCcaToken(b, { at: AT, trustEmulated: true });
+        const r = verifyCcaToken(b, { policy: RELAX_NONCE_CRL, at: AT, trustEmulated: true });
         assert.equal(r.verified, false, `offset ${at + i}`);
       } catch (e) {
         assert.ok(e instanceof ParseError, `offset ${at + i}: ${String(e)}`);

@@ -14,6 +14,7 @@ import { SnpChainCache } from '../../../src/verifier/verify/snp.js';
 import { parseSnpReport, SNP_SIGNED_SIZE } from '../../../src/formats/snp/report.js';
 import { parseSnpCertTable } from '../../../src/formats/snp/cert_table.js';
 import { runTool } from '../../_support/peers.js';
+import { RELAX_NONCE_CRL } from '../../_support/trust.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mrstack-emu-snp-'));
 const MEASUREMENT = new Uint8Array(48).fill(0x5a);
@@ -62,6 +63,7 @@ test('the emulated report is a v3 report carrying the TVM values and the nonce',
 
 test('verifies with --trust-emulated (and says so); refused without it', () => {
   const ok = verifySnpReport(raw.outblob, {
+    policy: RELAX_NONCE_CRL,
     at: AT,
     auxblob: raw.auxblob!,
     trustEmulated: true,
@@ -71,14 +73,23 @@ test('verifies with --trust-emulated (and says so); refused without it', () => {
   assert.equal(ok.verified, true);
   assert.equal(ok.trust.emulated, true);
   assert.ok(ok.warnings.some((w) => w.includes('EMULATED')));
-  const refused = verifySnpReport(raw.outblob, { at: AT, auxblob: raw.auxblob! });
+  const refused = verifySnpReport(raw.outblob, {
+    policy: RELAX_NONCE_CRL,
+    at: AT,
+    auxblob: raw.auxblob!,
+  });
   assert.equal(refused.verified, false);
   assert.ok(refused.errors.some((e) => e.code === 'ERR_UNTRUSTED_ROOT'));
 });
 
 test('the emulated ARK as --trust-anchor is accepted without --trust-emulated', () => {
   const ark = readFileSync(join(dir, 'keys', 'snp', 'ark.pem'));
-  const r = verifySnpReport(raw.outblob, { at: AT, auxblob: raw.auxblob!, trustAnchors: [ark] });
+  const r = verifySnpReport(raw.outblob, {
+    policy: RELAX_NONCE_CRL,
+    at: AT,
+    auxblob: raw.auxblob!,
+    trustAnchors: [ark],
+  });
   assert.equal(r.verified, true);
 });
 
@@ -97,7 +108,13 @@ test('flipping any bit of any byte of the signed region fails verification', () 
     const b = Uint8Array.from(raw.outblob);
     b[i]! ^= 1 << (i % 8);
     try {
-      const r = verifySnpReport(b, { at: AT, auxblob: raw.auxblob!, trustEmulated: true, cache });
+      const r = verifySnpReport(b, {
+        policy: RELAX_NONCE_CRL,
+        at: AT,
+        auxblob: raw.auxblob!,
+        trustEmulated: true,
+        cache,
+      });
       assert.equal(r.verified, false, `byte ${i}`);
       assert.equal(r.checks['report_signature'], 'failed', `byte ${i}`);
     } catch (e) {

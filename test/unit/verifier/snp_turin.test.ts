@@ -7,6 +7,7 @@ import { ia5, int } from '../../../src/formats/x509/der_encode.js';
 import { encodeSnpReportBody } from '../../../src/formats/snp/report_encode.js';
 import { verifySnpReport } from '../../../src/verifier/verify/snp.js';
 import { amdOid, amdTestChain, signSnpReport } from '../../_support/snp_pki.js';
+import { RELAX_NONCE_CRL } from '../../_support/trust.js';
 
 const HWID = Uint8Array.of(0x1e, 0x55, 0x0a, 0x8e, 0xe5, 0xcf, 0x9f, 0x4d);
 const chain = amdTestChain({
@@ -50,6 +51,7 @@ chip.set(HWID);
 
 test('a Turin report: TCB in the Turin layout matches the VCEK SPLs; 8-byte hwID matches', () => {
   const r = verifySnpReport(report(TURIN_TCB, chip), {
+    policy: RELAX_NONCE_CRL,
     at: AT,
     certs: chain.certs,
     trustEmulated: true,
@@ -70,6 +72,7 @@ test('a Turin report: TCB in the Turin layout matches the VCEK SPLs; 8-byte hwID
 
 test('Turin: a different FMC SPL → ERR_TCB_MISMATCH naming fmc_spl; another chip → ERR_BINDING_MISMATCH', () => {
   const fmc6 = verifySnpReport(report(TURIN_TCB + 1n, chip), {
+    policy: RELAX_NONCE_CRL,
     at: AT,
     certs: chain.certs,
     trustEmulated: true,
@@ -79,6 +82,7 @@ test('Turin: a different FMC SPL → ERR_TCB_MISMATCH naming fmc_spl; another ch
   const other = Uint8Array.from(chip);
   other[7] = 0;
   const r = verifySnpReport(report(TURIN_TCB, other), {
+    policy: RELAX_NONCE_CRL,
     at: AT,
     certs: chain.certs,
     trustEmulated: true,

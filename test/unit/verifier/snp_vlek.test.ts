@@ -8,6 +8,7 @@ import type { Extension } from '../../../src/formats/x509/certificate_encode.js'
 import { encodeSnpReportBody } from '../../../src/formats/snp/report_encode.js';
 import { verifySnpReport } from '../../../src/verifier/verify/snp.js';
 import { amdOid, amdTestChain, signSnpReport, snpTestCert } from '../../_support/snp_pki.js';
+import { RELAX_NONCE_CRL } from '../../_support/trust.js';
 
 const spl: Extension[] = [
   { oid: amdOid('2'), value: ia5('Milan') },
@@ -53,6 +54,7 @@ const AT = new Date('2026-01-01T00:00:00Z');
 
 test('a VLEK-signed report verifies through the ASVK; the hwID check is skipped', () => {
   const r = verifySnpReport(report(1), {
+    policy: RELAX_NONCE_CRL,
     at: AT,
     certs: [vlekDer, asvkDer, arkDer],
     trustEmulated: true,
@@ -71,6 +73,7 @@ test('a VLEK-signed report verifies through the ASVK; the hwID check is skipped'
 
 test('a report naming the VLEK is refused with a VCEK: the leaf is not in the VLEK role', () => {
   const r = verifySnpReport(report(1), {
+    policy: RELAX_NONCE_CRL,
     at: AT,
     certs: [vcekLike, asvkDer, arkDer],
     trustEmulated: true,
@@ -84,6 +87,10 @@ test('a report naming the VLEK is refused with a VCEK: the leaf is not in the VL
 });
 
 test('the built-in roots do not trust this ARK: ERR_UNTRUSTED_ROOT without --trust-emulated', () => {
-  const r = verifySnpReport(report(1), { at: AT, certs: [vlekDer, asvkDer, arkDer] });
+  const r = verifySnpReport(report(1), {
+    policy: RELAX_NONCE_CRL,
+    at: AT,
+    certs: [vlekDer, asvkDer, arkDer],
+  });
   assert.ok(r.errors.some((e) => e.code === 'ERR_UNTRUSTED_ROOT'));
 });

@@ -14,7 +14,13 @@
  */
 import { constants, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { ParseError } from '../../../errors.js';
-import { childrenOf, hasTag, oidOf, smallIntOf, type DerNode } from '../../../formats/x509/der_decode.js';
+import {
+  childrenOf,
+  hasTag,
+  oidOf,
+  smallIntOf,
+  type DerNode,
+} from '../../../formats/x509/der_decode.js';
 
 /** A hash the allowlist uses. */
 export type SigHash = 'sha256' | 'sha384' | 'sha512';

@@ -23,7 +23,9 @@ import {
   TPM_AK_PROFILE,
 } from '../../../../src/verifier/verify/x509/profiles.js';
 import { MrstackError } from '../../../../src/errors.js';
-import { signSnpReport } from '../../../_support/snp_pki.js';
+import { amdOid, signSnpReport } from '../../../_support/snp_pki.js';
+import { RELAX_NONCE_CRL } from '../../../_support/trust.js';
+import { int } from '../../../../src/formats/x509/der_encode.js';
 import { runTool } from '../../../_support/peers.js';
 import {
   amdName,
@@ -92,6 +94,8 @@ function amdLeaf(cn: string, key: KeyPair, issuerCn: string, issuer: KeyPair): U
     subjectKey: key.publicKey,
     issuerKey: issuer.privateKey,
     alg: 'rsa-pss-sha384',
+    // AMD's SPL extensions (blSPL, teeSPL, snpSPL, ucodeSPL), matching REPORTED_TCB 0.
+    extensions: ['3.1', '3.2', '3.3', '3.8'].map((x) => ({ oid: amdOid(x), value: int(0) })),
   });
 }
 
@@ -115,6 +119,7 @@ function report(key: KeyPair, signingKey: 0 | 1): Uint8Array {
 function snp(reportBytes: Uint8Array, certs: Uint8Array[], anchor: Uint8Array): EvidenceResult {
   return verifySnpReport(reportBytes, {
     at: AT,
+    policy: RELAX_NONCE_CRL,
     certs,
     trustAnchors: [new Uint8Array(Buffer.from(toPem(anchor)))],
   });
