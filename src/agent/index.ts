@@ -7,22 +7,8 @@
  */
 
 // errors and limits, shared by every layer
-export {
-  ERROR_CODES,
-  MrstackError,
-  ParseError,
-  UsageError,
-  ProviderError,
-  ReplayError,
-  VerifyError,
-  PolicyError,
-  AgentError,
-  isMrstackError,
-  describeCode,
-} from '../errors.js';
-export type { ErrorCode, ExitCode, CodeInfo, ParseErrorCode, FormatId } from '../errors.js';
-export { DEFAULT_LIMITS, withLimits } from '../limits.js';
-export type { Limits } from '../limits.js';
+export * from '../errors.js';
+export * from '../limits.js';
 
 export { compressLogFile, compressArchivedLogs, readLogFile } from './physical_log.js';
 export { Agent, MAX_BATCH_EVENTS } from './agent.js';

@@ -8,31 +8,8 @@
  */
 
 // errors, limits, bytes, crypto
-export {
-  ERROR_CODES,
-  MrstackError,
-  ParseError,
-  UsageError,
-  ProviderError,
-  ReplayError,
-  VerifyError,
-  PolicyError,
-  AgentError,
-  isMrstackError,
-  describeCode,
-  fromErrno,
-} from '../errors.js';
-export type {
-  ErrorCode,
-  ExitCode,
-  CodeInfo,
-  ParseErrorCode,
-  ParseErrorInit,
-  FormatId,
-  MrstackErrorOptions,
-} from '../errors.js';
-export { DEFAULT_LIMITS, withLimits } from '../limits.js';
-export type { Limits } from '../limits.js';
+export * from '../errors.js';
+export * from '../limits.js';
 export { ByteReader } from '../bytes/reader.js';
 export type { ByteReaderOptions, ErrorDetail } from '../bytes/reader.js';
 export { ByteWriter } from '../bytes/writer.js';
