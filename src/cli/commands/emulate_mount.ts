@@ -135,10 +135,15 @@ export function registerEmulateMount(emulate: Command): Command {
             void mount.gone.then(done);
           });
         }
-        if (signalled !== undefined) await mount.unmount();
-        await provider.close();
-        // The FUSE binding keeps a handle on the event loop after unmounting: leave explicitly.
-        setImmediate(() => process.exit(process.exitCode ?? 0));
+        try {
+          if (signalled !== undefined) await mount.unmount();
+          await provider.close();
+        } finally {
+          // The FUSE binding keeps a handle on the event loop after unmounting, and an unmount
+          // that fails (the mount was already removed) must not keep the process alive either:
+          // leave explicitly, after action() has printed the error and set the exit code.
+          setImmediate(() => process.exit(process.exitCode ?? 0));
+        }
         return 0;
       }),
     );

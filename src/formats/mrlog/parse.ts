@@ -36,6 +36,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 
 function encodingError(
   lineNo: number,
+  record: number,
   field: string,
   expected: string,
   actual: string,
@@ -45,7 +46,7 @@ function encodingError(
     format: 'mrlog',
     offset: lineNo,
     unit: 'line',
-    record: lineNo - 1,
+    record,
     field,
     expected,
     actual,
@@ -61,6 +62,9 @@ export function parseMrlog(input: Uint8Array | string, opts: ParseMrlogOptions =
   const maxLine = opts.limits?.maxLineLength ?? DEFAULT_LIMITS.maxLineLength;
   const records: MrlogRecord[] = [];
   let lineNo = opts.firstLine ?? 1;
+  // Record numbers count records, not comment lines (a tail read from firstLine counts from
+  // there, comments before it included: they are not read).
+  let recNo = lineNo - 1;
   let start = 0;
   while (start < bytes.length) {
     const lf = bytes.indexOf(0x0a, start);
@@ -71,7 +75,7 @@ export function parseMrlog(input: Uint8Array | string, opts: ParseMrlogOptions =
         format: 'mrlog',
         offset: lineNo,
         unit: 'line',
-        record: lineNo - 1,
+        record: recNo,
         field: 'line',
         expected: `<= ${maxLine} bytes`,
         actual: `${lf - start} bytes`,
@@ -81,9 +85,16 @@ export function parseMrlog(input: Uint8Array | string, opts: ParseMrlogOptions =
     try {
       line = decoder.decode(bytes.subarray(start, lf));
     } catch {
-      throw encodingError(lineNo, 'line', 'UTF-8', 'invalid UTF-8');
+      throw encodingError(lineNo, recNo, 'line', 'UTF-8', 'invalid UTF-8');
     }
-    records.push(parseMrlogLine(line, lineNo));
+    let rec: MrlogRecord;
+    try {
+      rec = parseMrlogLine(line, lineNo);
+    } catch (e) {
+      throw e instanceof ParseError && e.record !== recNo ? withRecord(e, recNo) : e;
+    }
+    records.push(rec);
+    if (rec.kind !== 'comment') recNo++;
     lineNo++;
     start = lf + 1;
   }
@@ -94,7 +105,7 @@ export function parseMrlog(input: Uint8Array | string, opts: ParseMrlogOptions =
       format: 'mrlog',
       offset: lineNo,
       unit: 'line',
-      record: lineNo - 1,
+      record: recNo,
       field: 'line',
       expected: 'a line ending in LF',
       actual: `${partialTail} bytes without LF`,
@@ -106,13 +117,30 @@ export function parseMrlog(input: Uint8Array | string, opts: ParseMrlogOptions =
   return { records, completeLength: start, partialTail };
 }
 
-function structureError(r: MrlogRecord, expected: string): ParseError {
+/** The same error with the record number counted without comment lines. */
+function withRecord(e: ParseError, record: number): ParseError {
+  return new ParseError({
+    code: e.code,
+    format: e.format,
+    offset: e.offset,
+    unit: 'line',
+    record,
+    field: e.field,
+    ...(e.expected === undefined ? {} : { expected: e.expected }),
+    ...(e.actual === undefined ? {} : { actual: e.actual }),
+    ...(e.incomplete ? { incomplete: true } : {}),
+    ...(e.completeRecords === undefined ? {} : { completeRecords: e.completeRecords }),
+    cause: e.cause,
+  });
+}
+
+function structureError(r: MrlogRecord, record: number, expected: string): ParseError {
   return new ParseError({
     code: 'ERR_BAD_VALUE',
     format: 'mrlog',
     offset: r.lineNo,
     unit: 'line',
-    record: r.lineNo - 1,
+    record,
     field: 'structure',
     expected,
     actual: r.kind,
@@ -128,22 +156,22 @@ export function checkMrlogStructure(records: readonly MrlogRecord[], role: Mrlog
   const rs = records.filter((r) => r.kind !== 'comment');
   if (role === 'tenant') {
     rs.forEach((r, i) => {
-      if (i === 0 && r.kind !== 'salt') throw structureError(r, 'SALT first');
-      if (i === 1 && r.kind !== 'tenant') throw structureError(r, 'TENANT second');
-      if (i >= 2 && r.kind !== 'event') throw structureError(r, 'application events only');
+      if (i === 0 && r.kind !== 'salt') throw structureError(r, i, 'SALT first');
+      if (i === 1 && r.kind !== 'tenant') throw structureError(r, i, 'TENANT second');
+      if (i >= 2 && r.kind !== 'event') throw structureError(r, i, 'application events only');
     });
     return;
   }
   rs.forEach((r, i) => {
     const prev = rs[i - 1];
     if (i === 0 && r.kind !== 'boot' && r.kind !== 'checkpoint') {
-      throw structureError(r, 'BOOT or CHECKPOINT first');
+      throw structureError(r, i, 'BOOT or CHECKPOINT first');
     }
-    if (i > 0 && r.kind === 'boot') throw structureError(r, 'one BOOT per log');
+    if (i > 0 && r.kind === 'boot') throw structureError(r, i, 'one BOOT per log');
     if (prev !== undefined && (prev.kind === 'boot' || prev.kind === 'checkpoint')) {
-      if (r.kind !== 'sync') throw structureError(r, `SYNC after ${prev.kind.toUpperCase()}`);
+      if (r.kind !== 'sync') throw structureError(r, i, `SYNC after ${prev.kind.toUpperCase()}`);
     }
-    if (r.kind === 'salt' || r.kind === 'tenant') throw structureError(r, 'no tenant header');
+    if (r.kind === 'salt' || r.kind === 'tenant') throw structureError(r, i, 'no tenant header');
   });
 }
 

@@ -258,3 +258,19 @@ test('vMR layer: VMR values must be running values of the tenant log, in order; 
     (e: unknown) => e instanceof ReplayError && e.code === 'ERR_REPLAY_MISMATCH',
   );
 });
+
+test('record numbers in errors count records, not comment lines; the line number counts every line', () => {
+  // line 4 is the second record (record 1, 0-based): the two comment lines are not records
+  const text = '# a comment\na.b op ok\n# another\nnodots op x\n';
+  assert.throws(
+    () => parseMrlog(text),
+    (e: unknown) => e instanceof ParseError && e.offset === 4 && e.record === 1,
+  );
+  // structure errors too: the BOOT after a comment and a SYNC is record 2
+  const boot = 'BOOT 3f1c2d4e-0000-4000-8000-000000000001 1795308772';
+  const structure = `${boot}\n# c\nSYNC sha384/${'ab'.repeat(48)}\n# c\n${boot}\n`;
+  assert.throws(
+    () => parseMrlog(structure, { role: 'physical' }),
+    (e: unknown) => e instanceof ParseError && e.offset === 5 && e.record === 2,
+  );
+});
