@@ -173,11 +173,8 @@ function findCycles(edges: ReadonlyMap<string, readonly string[]>): string[][] {
   return cycles;
 }
 
-// Known and owned elsewhere: the verifier's bundle ↔ evidence cycle is being broken by the
-// trust issue (#12). Remove the entry when it is gone; nothing else may join it.
-const ALLOWED_CYCLES: readonly string[][] = [
-  ['verifier/verify/bundle.ts', 'verifier/verify/evidence.ts'],
-];
+// None allowed: the verifier's bundle ↔ evidence cycle was the last one (#12 removed it).
+const ALLOWED_CYCLES: readonly string[][] = [];
 
 test('no import cycles among src files (runtime imports)', () => {
   const cycles = findCycles(importGraph());
