@@ -109,9 +109,16 @@ const B64URL_NOPAD = /^[A-Za-z0-9_-]*$/;
 
 function nonceClaim(v: unknown, claim: string): string | readonly string[] {
   const one = (s: unknown): string => {
-    // eat_nonce: 8–64 bytes, base64-encoded in JSON (12–88 characters).
-    if (typeof s !== 'string' || s.length < 12 || s.length > 88 || !B64_TEXT.test(s))
-      throw claimsError('expected base64 text of 8–64 bytes (12–88 characters)', claim);
+    // eat_nonce: 8–64 bytes, base64 text in JSON — padded (12–88 characters) or, as mrstack and
+    // jose write it, unpadded base64url (11–86). Judge the decoded length, not the text's.
+    if (typeof s !== 'string' || s.length > 88 || !B64_TEXT.test(s))
+      throw claimsError('expected base64 text of 8–64 bytes', claim);
+    const bytes = Buffer.from(
+      s.replace(/=+$/, ''),
+      s.includes('+') || s.includes('/') ? 'base64' : 'base64url',
+    ).length;
+    if (bytes < 8 || bytes > 64)
+      throw claimsError(`expected base64 text of 8–64 bytes, found ${bytes} bytes`, claim);
     return s;
   };
   if (Array.isArray(v)) {
