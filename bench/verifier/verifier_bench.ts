@@ -95,7 +95,7 @@ async function post(
     headers: { 'content-type': type },
     body: typeof body === 'string' ? body : Buffer.from(body),
   });
-  const j = (await r.json());
+  const j = await r.json();
   if (r.status >= 300) throw new Error(`${path}: HTTP ${r.status} ${JSON.stringify(j)}`);
   return j;
 }
