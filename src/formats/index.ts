@@ -65,6 +65,7 @@ export {
   encodeImaBinaryEntry,
 } from './ima/ima_binary.js';
 export type { ImaBinaryLayout, ImaBinaryOptions } from './ima/ima_binary.js';
+export { ImaBankFold, IMA_PCR } from './ima/ima_fold.js';
 export {
   ImaAsciiReader,
   parseImaAscii,
@@ -304,6 +305,7 @@ export type {
   BundleLogWindow,
   BundlePhysicalLog,
   BundleTenantLog,
+  BundleImaLog,
   BundleFirmwareLog,
 } from './bundle/bundle.js';
 export { parseTrustedCheckpoint } from './bundle/checkpoint_spec.js';
