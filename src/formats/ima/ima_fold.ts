@@ -1,141 +1,70 @@
 /**
- * IMA's PCR-10 fold, incrementally and in several banks at once: the value of the `mr_ima` vMR
- * (DESIGN §4, `/work` spec "mr_ima wire format"). Per bank b, from all-zero bytes, each entry in
- * list order extends `bank ← H_b(bank ‖ H_b(template data))`; a violation (the logged template
- * hash all zeros) extends `0xFF × size_b` instead — what the kernel extends into PCR 10 in every
- * allocated bank, so an IMA tool given a bank value as PCR 10 agrees.
+ * IMA's PCR 10 fold, incrementally, in any set of banks: per bank b, from all-zero bytes,
+ * `bank_b ← H_b(bank_b ‖ H_b(template data))` for each entry in list order, and `0xFF × size_b`
+ * in place of the inner hash for a violation (all-zero template hash column). It is the fold an
+ * IMA tool replays against PCR 10, so a bank value given to evmctl as PCR 10 verifies the list.
  *
- * Both the agent (mirroring the kernel's list) and the verifier (replaying a bundle's list) use
- * this one fold. Entries whose PCR field is not 10 and the legacy `ima` template (whose template
- * hash covers a padded name, not the stored data) are refused; so is an entry whose logged
- * template hash is not the hash of its data in the list's bank (the list would then not be what
- * the kernel logged, and IMA tools reading that column would disagree).
+ * The one fold of the IMA vMR (`docs/mr-ima.md`): the agent's bridge folds the kernel's list as
+ * it mirrors it, and the verifier refolds the list a bundle carries. Pure: no I/O.
  *
  * @module
  */
-import * as nodeCrypto from 'node:crypto';
-import { ParseError, ReplayError } from '../../errors.js';
-import { hashInfo, type HashAlg } from '../../crypto/hash_alg.js';
-import { isAllZero, type ImaEntry } from './ima_template.js';
+import { ParseError } from '../../errors.js';
+import { hash } from '../../crypto/hash.js';
+import { digestSize, type HashAlg } from '../../crypto/hash_alg.js';
+import { isImaViolation, type ImaEntry } from './ima_template.js';
 
-/** The PCR every entry folded into `mr_ima` must name. */
+/** The PCR IMA extends; entries naming another register are refused. */
 export const IMA_PCR = 10;
 
-type OneShot = (alg: string, data: Uint8Array, enc: 'latin1') => string;
-const oneShot: OneShot | undefined =
-  typeof (nodeCrypto as { hash?: unknown }).hash === 'function'
-    ? (nodeCrypto as unknown as { hash: OneShot }).hash
-    : undefined;
-
-/** One bank's running state: `[value ‖ digest]` in one buffer, so an extend hashes it in place. */
-interface BankState {
-  readonly alg: HashAlg;
-  readonly nodeName: string;
-  readonly size: number;
-  /** value in [0, size), the entry's digest in [size, 2·size). */
-  readonly buf: Buffer;
-}
-
-/** Writes H(data) (node name `name`) into `out` at `at`. */
-function hashInto(name: string, data: Buffer, out: Buffer, at: number): void {
-  if (oneShot === undefined) {
-    nodeCrypto.createHash(name).update(data).digest().copy(out, at);
-    return;
-  }
-  // one-shot hash as latin1 text: no Hash object (see crypto/hash.ts)
-  const s = oneShot(name, data, 'latin1');
-  for (let i = 0; i < s.length; i++) out[at + i] = s.charCodeAt(i);
-}
-
-/** True when H(data) in `name` equals `b` at `at` (the bytes just written by hashInto). */
-function sameAt(b: Uint8Array, buf: Buffer, at: number): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i] !== buf[at + i]) return false;
-  return true;
-}
-
-function refuse(e: ImaEntry, field: string, expected: string, actual: string): ParseError {
-  return new ParseError({
-    code: 'ERR_BAD_VALUE',
-    format: 'ima-binary',
-    offset: e.offset,
-    field: `event[${e.index}].${field}`,
-    expected,
-    actual,
-    record: e.index,
-  });
-}
-
-function columnMismatch(e: ImaEntry, alg: HashAlg): ReplayError {
-  return new ReplayError(
-    'ERR_EVENT_DIGEST_MISMATCH',
-    `IMA entry ${e.index} (offset ${e.offset}): the logged template hash is not the ${alg} of its template data`,
-    {
-      details: {
-        record: e.index,
-        offset: e.offset,
-        field: `event[${e.index}].template_hash`,
-        found: Buffer.from(e.templateHash).toString('hex'),
-      },
-    },
-  );
-}
-
 /**
- * The incremental multi-bank fold. Push entries in list order; read {@link ImaBankFold.values}
- * at any count.
- *
- * ```ts
- * const fold = new ImaBankFold(['sha1', 'sha256', 'sha384']);
- * for (const e of parseImaBinary(list)) fold.push(e);
- * fold.values().get('sha256'); // IMA's PCR 10 in the sha256 bank
- * ```
+ * Checks that an entry may be folded into `mr_ima`: PCR 10, and a template whose template hash
+ * covers its template data (every template but the legacy `ima`, which hashes a padded name).
+ * @throws ParseError `ERR_BAD_VALUE` naming `event[<index>].pcr` or `.template_name`
  */
+export function checkImaFoldable(e: ImaEntry): void {
+  if (e.pcr !== IMA_PCR) {
+    throw new ParseError({
+      code: 'ERR_BAD_VALUE',
+      format: 'ima-binary',
+      offset: e.offset,
+      record: e.index,
+      field: `event[${e.index}].pcr`,
+      expected: String(IMA_PCR),
+      actual: String(e.pcr),
+    });
+  }
+  if (e.templateName === 'ima') {
+    throw new ParseError({
+      code: 'ERR_BAD_VALUE',
+      format: 'ima-binary',
+      offset: e.offset,
+      record: e.index,
+      field: `event[${e.index}].template_name`,
+      expected: 'a template hashing its template data (ima-ng, ima-sig, ima-buf, …)',
+      actual: '"ima" (the legacy template)',
+    });
+  }
+}
+
+/** Running IMA PCR 10 values in a fixed list of banks. */
 export class ImaBankFold {
-  readonly #banks: BankState[];
-  /** The bank of a template-hash column of this size, when it is one of ours. */
-  readonly #columnBank = new Map<number, BankState>();
+  readonly #algs: readonly HashAlg[];
+  // Per bank: [value ‖ inner digest], so one extend is one hash of this buffer, no allocation.
+  readonly #bufs: Uint8Array[];
+  readonly #ones: Uint8Array[];
   #count = 0;
 
-  /**
-   * @param banks - the banks to fold, each once, in order (the order {@link values} keeps).
-   * @param start - resume from these values at `start.count` entries (all banks given).
-   */
-  constructor(
-    banks: readonly HashAlg[],
-    start?: { readonly count: number; readonly values: ReadonlyMap<HashAlg, Uint8Array> },
-  ) {
-    if (banks.length === 0 || new Set(banks).size !== banks.length) {
-      throw new ParseError({
-        code: 'ERR_BAD_VALUE',
-        format: 'ima-binary',
-        offset: 0,
-        field: 'banks',
-        expected: 'one or more distinct banks',
-        actual: banks.join(',') || 'none',
-      });
-    }
-    this.#banks = banks.map((alg) => {
-      const info = hashInfo(alg);
-      const buf = Buffer.alloc(2 * info.size);
-      const v = start?.values.get(alg);
-      if (start !== undefined) {
-        if (v?.length !== info.size) {
-          throw new ParseError({
-            code: 'ERR_BAD_VALUE',
-            format: 'ima-binary',
-            offset: 0,
-            field: `start.${alg}`,
-            expected: `${info.size} bytes`,
-            actual: v === undefined ? 'nothing' : `${v.length} bytes`,
-          });
-        }
-        buf.set(v, 0);
-      }
-      return { alg, nodeName: info.nodeName, size: info.size, buf };
-    });
-    // sha1 is the only 20-byte bank and the default list's column; sha256 the 32-byte one
-    for (const b of this.#banks) if (b.alg !== 'sm3') this.#columnBank.set(b.size, b);
-    this.#count = start?.count ?? 0;
+  /** @param banks - the banks to keep, in the order {@link ImaBankFold.values} returns them. */
+  constructor(banks: readonly HashAlg[]) {
+    this.#algs = [...banks];
+    this.#bufs = banks.map((b) => new Uint8Array(2 * digestSize(b)));
+    this.#ones = banks.map((b) => new Uint8Array(digestSize(b)).fill(0xff));
+  }
+
+  /** The banks, in order. */
+  get banks(): readonly HashAlg[] {
+    return this.#algs;
   }
 
   /** Entries folded so far. */
@@ -144,55 +73,41 @@ export class ImaBankFold {
   }
 
   /**
-   * Folds one entry (the next in list order).
-   * @throws ParseError `ERR_BAD_VALUE` (PCR ≠ 10, or the legacy `ima` template), the field
-   *   named `event[<index>]`; ReplayError `ERR_EVENT_DIGEST_MISMATCH` (logged template hash ≠
-   *   H(template data)) with `record` and `offset`
+   * Folds the next entry (checked by {@link checkImaFoldable}).
+   * @throws ParseError for a PCR other than 10 or the legacy `ima` template; the fold is
+   *   unchanged then
    */
   push(e: ImaEntry): void {
-    if (e.pcr !== IMA_PCR) throw refuse(e, 'pcr', String(IMA_PCR), String(e.pcr));
-    if (e.templateName === 'ima') {
-      throw refuse(
-        e,
-        'template_name',
-        'ima-ng, ima-sig, ima-buf or another template with length-prefixed fields',
-        'the legacy template "ima"',
-      );
+    checkImaFoldable(e);
+    const violation = isImaViolation(e);
+    for (let i = 0; i < this.#algs.length; i++) {
+      const alg = this.#algs[i]!;
+      const buf = this.#bufs[i]!;
+      const size = buf.length >> 1;
+      buf.set(violation ? this.#ones[i]! : hash(alg, e.templateData), size);
+      buf.set(hash(alg, buf), 0);
     }
-    const violation = isAllZero(e.templateHash);
-    const data = Buffer.from(
-      e.templateData.buffer,
-      e.templateData.byteOffset,
-      e.templateData.length,
-    );
-    // every digest first, the column checked, then the extends: a refused entry changes nothing
-    for (const b of this.#banks) {
-      if (violation) b.buf.fill(0xff, b.size);
-      else hashInto(b.nodeName, data, b.buf, b.size);
-    }
-    if (!violation) {
-      const col = this.#columnBank.get(e.templateHash.length);
-      if (col === undefined) this.#checkColumnElsewhere(e, data);
-      else if (!sameAt(e.templateHash, col.buf, col.size)) throw columnMismatch(e, col.alg);
-    }
-    for (const b of this.#banks) hashInto(b.nodeName, b.buf, b.buf, 0);
     this.#count++;
   }
 
-  // A column in a bank this fold does not keep (a sha512 list folded into sha1+sha256, say).
-  #checkColumnElsewhere(e: ImaEntry, data: Buffer): void {
-    const alg = (['sha1', 'sha256', 'sha384', 'sha512'] as const).find(
-      (a) => hashInfo(a).size === e.templateHash.length,
-    );
-    if (alg === undefined) return; // an unknown column size never reaches here (the reader refuses it)
-    const d = nodeCrypto.createHash(hashInfo(alg).nodeName).update(data).digest();
-    if (!d.equals(Buffer.from(e.templateHash))) {
-      throw columnMismatch(e, alg);
-    }
+  /** Copies of the current values, in the order of {@link ImaBankFold.banks}. */
+  values(): Uint8Array[] {
+    return this.#bufs.map((b) => b.slice(0, b.length >> 1));
   }
 
-  /** The banks' values now, in the order given (fresh copies). */
-  values(): Map<HashAlg, Uint8Array> {
-    return new Map(this.#banks.map((b) => [b.alg, new Uint8Array(b.buf.subarray(0, b.size))]));
+  /** The current value of one bank (a copy). */
+  value(alg: HashAlg): Uint8Array {
+    const i = this.#algs.indexOf(alg);
+    if (i < 0) throw new RangeError(`bank ${alg} not folded`);
+    const b = this.#bufs[i]!;
+    return b.slice(0, b.length >> 1);
+  }
+
+  /** An independent fold at the same point. */
+  clone(): ImaBankFold {
+    const c = new ImaBankFold(this.#algs);
+    this.#bufs.forEach((b, i) => c.#bufs[i]!.set(b));
+    c.#count = this.#count;
+    return c;
   }
 }
