@@ -54,8 +54,10 @@ function summary(b: EvidenceBundle): Record<string, unknown> {
     register: b.physicalLog.register,
     physical_records: b.physicalLog.lines.length,
     since: b.physicalLog.since,
-    vmr: b.tenantLog.vmr,
-    tenant_records: b.tenantLog.lines.length,
+    ...(b.tenantLog === undefined
+      ? {}
+      : { vmr: b.tenantLog.vmr, tenant_records: b.tenantLog.lines.length }),
+    ...(b.imaLog === undefined ? {} : { vmr: b.imaLog.vmr, ima_entries: b.imaLog.count }),
     created: b.created,
   };
 }
