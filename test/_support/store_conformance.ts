@@ -279,6 +279,17 @@ export function storeConformance(name: string, open: () => StoreFactory): void {
         // Another policy digest or register is another checkpoint.
         assert.equal(await s.getCheckpoint({ ...key, policyDigest: 'sha256:22' }), null);
         assert.equal(await s.getCheckpoint({ ...key, register: 'rtmr2' }), null);
+        // Listed per attester, newest update first; another attester's are not listed.
+        assert.deepEqual(await s.listCheckpoints('b'), []);
+        const k2 = { ...key, register: 'rtmr2' };
+        await s.advanceCheckpoint(k2, null, { bootId: 'b1', value: v, resultId: 'ok1' });
+        assert.deepEqual(
+          (await s.listCheckpoints('a')).map((c) => [c.register, c.version]),
+          [
+            ['rtmr2', 1],
+            ['rtmr3', 2],
+          ],
+        );
       });
     });
 

@@ -41,6 +41,14 @@ import {
   type RegistrationTrust,
 } from './attester_registration.js';
 import { objectName } from '../../formats/tpm2/public_key.js';
+import {
+  advanceFromResult,
+  bundleWindowOf,
+  policyDigestOf,
+  sinceHintFor,
+  trustedCheckpointFor,
+  type AdvanceReport,
+} from './incremental.js';
 import { bytesEqual } from '../../bytes/hex.js';
 
 /** Options of {@link buildVerifierService}. */
@@ -126,6 +134,10 @@ interface Evaluation {
   readonly verified: boolean;
   readonly findings: unknown;
   readonly ak?: AkPin;
+  /** The attester's trusted checkpoint after this result. */
+  readonly checkpoint?: AdvanceReport;
+  /** The stored checkpoint the bundle was replayed from (it was sent `--since` it). */
+  readonly since?: number;
 }
 
 const HEX = /^(?:[0-9a-fA-F]{2})*$/;
@@ -321,9 +333,21 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     const tpm = env?.kind === 'tpm' || parts?.['ak_public'] !== undefined;
     const reg = tpm ? await registeredAk(parts, ctx.attesterId) : undefined;
     const attesterId = ctx.attesterId ?? reg?.pin.attesterId ?? null;
+    const policyDigest = policyDigestOf(policyId);
+    // A bundle sent --since the attester's stored checkpoint is replayed from that checkpoint.
+    const window = attesterId === null ? undefined : bundleWindowOf(decoded.data);
+    const trustedCheckpoint =
+      window === undefined || attesterId === null
+        ? undefined
+        : await trustedCheckpointFor(
+            store,
+            { attesterId, register: window.register, policyDigest },
+            window,
+          );
     const verify: VerifyEvidenceOptions = {
       ...opts.verify,
       at,
+      ...(trustedCheckpoint === undefined ? {} : { trustedCheckpoint }),
       // The registered AK is the trust input, exactly as a caller's --ak pin.
       ...(reg === undefined ? {} : { ak: reg.akPublic }),
       ...(ctx.nonce === undefined ? {} : { nonce: ctx.nonce }),
@@ -370,11 +394,19 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       ear: issued.token,
       findings: reg === undefined ? findings : { ...findings, ak: akJson(reg.pin) },
     });
+    // Only now that the result is stored can it vouch for a checkpoint (the store checks that
+    // it passed with nothing relaxed, in the same statement that moves the checkpoint).
+    const checkpoint =
+      attesterId !== null && window !== undefined && result.passed && result.relaxed.length === 0
+        ? await advanceFromResult(store, attesterId, policyDigest, result.id, ea.verify)
+        : undefined;
     return {
       result,
       verified: ea.verify.verified,
       findings: ea.appraisal,
       ...(reg === undefined ? {} : { ak: reg.pin }),
+      ...(checkpoint === undefined ? {} : { checkpoint }),
+      ...(trustedCheckpoint === undefined ? {} : { since: trustedCheckpoint.seq }),
     };
   }
 
@@ -395,6 +427,8 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     ear: e.result.ear,
     ...(e.result.attesterId === null ? {} : { attester_id: e.result.attesterId }),
     ...(e.ak === undefined ? {} : { ak: akJson(e.ak) }),
+    ...(e.since === undefined ? {} : { replayed_since: e.since }),
+    ...(e.checkpoint === undefined ? {} : { checkpoint: e.checkpoint }),
     appraisal: e.findings,
   });
 
@@ -417,7 +451,7 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
   });
 
   app.post('/v1/sessions', async (req, reply) => {
-    const body = (req.body ?? {}) as { attester_id?: unknown };
+    const body = (req.body ?? {}) as { attester_id?: unknown; policy?: unknown };
     const attesterId = typeof body.attester_id === 'string' ? body.attester_id : null;
     const s = await store.createSession({
       id: newId(),
@@ -425,7 +459,17 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       attesterId,
       ttlSeconds: ttl,
     });
-    return reply.code(201).send(sessionBody(s));
+    // Which checkpoint the attester should send its log since (under the policy it will be
+    // appraised with), so that only the records after it travel and are replayed.
+    const since =
+      attesterId === null
+        ? undefined
+        : await sinceHintFor(
+            store,
+            attesterId,
+            policyDigestOf(typeof body.policy === 'string' ? body.policy : defaultPolicyId),
+          );
+    return reply.code(201).send({ ...sessionBody(s), ...(since === undefined ? {} : { since }) });
   });
 
   app.get<{ Params: { id: string } }>('/v1/sessions/:id', async (req) => {

@@ -418,6 +418,14 @@ export class SqlStore implements VerifierStore {
     return rows.length === 0 ? null : checkpointOf(rows[0]!);
   }
 
+  async listCheckpoints(attesterId: string): Promise<CheckpointRecord[]> {
+    const rows = await this.q(
+      'select * from checkpoints where attester_id = $1 order by updated_at desc, register, policy_digest',
+      [attesterId],
+    );
+    return rows.map(checkpointOf);
+  }
+
   async advanceCheckpoint(
     key: CheckpointKey,
     expectedVersion: number | null,

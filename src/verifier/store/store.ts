@@ -215,6 +215,8 @@ export interface VerifierStore {
   latestResults(): Promise<ResultRecord[]>;
 
   getCheckpoint(key: CheckpointKey): Promise<CheckpointRecord | null>;
+  /** Every checkpoint of an attester (all registers and policies), newest update first. */
+  listCheckpoints(attesterId: string): Promise<CheckpointRecord[]>;
   /**
    * Compare-and-set: moves the checkpoint from `expectedVersion` (null: none yet) to `value`,
    * only when `resultId` is a passed result of this attester with an empty `relaxed` list.
