@@ -150,13 +150,12 @@ export async function advanceFromResult(
       : newBoot || cur === null
         ? { seq: null }
         : undefined;
+  // Forward: a first checkpoint, a new boot, or a higher number than the stored one.
+  const curSeq = curValue?.seq ?? null;
   const forward =
     next !== undefined &&
-    (cur === null ||
-      newBoot ||
-      (next.seq !== null &&
-        (curValue?.seq === null || curValue === undefined || next.seq > (curValue.seq ?? -1))));
-  if (!forward) return { register: p.register, seq: curValue?.seq ?? null, advanced: false };
+    (cur === null || newBoot || (next.seq !== null && (curSeq === null || next.seq > curSeq)));
+  if (!forward) return { register: p.register, seq: curSeq, advanced: false };
   const out = await store.advanceCheckpoint(key, cur?.version ?? null, {
     bootId: p.bootId ?? cur?.bootId ?? null,
     value: next,
@@ -164,7 +163,7 @@ export async function advanceFromResult(
   });
   return {
     register: p.register,
-    seq: out.ok ? next.seq : (curValue?.seq ?? null),
+    seq: out.ok ? next.seq : curSeq,
     advanced: out.ok,
   };
 }

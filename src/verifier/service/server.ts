@@ -41,6 +41,7 @@ import {
   type RegistrationTrust,
 } from './attester_registration.js';
 import { objectName } from '../../formats/tpm2/public_key.js';
+import { TdxCollateralCache } from './collateral_cache.js';
 import {
   advanceFromResult,
   bundleWindowOf,
@@ -179,6 +180,7 @@ const ATTESTER_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Builds the fastify app (not listening yet). */
 export async function buildVerifierService(opts: VerifierServiceOptions): Promise<FastifyInstance> {
   const store = opts.store;
+  const collateralCache = new TdxCollateralCache();
   const ttl = opts.sessionTtlSeconds ?? 120;
   const earLifetime = opts.earLifetimeSeconds ?? DEFAULT_EAR_LIFETIME_SECONDS;
   const loaded =
@@ -320,12 +322,14 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     bytes: Uint8Array,
     ctx: {
       nonce?: Uint8Array;
+      /** The verification time when the caller has the database's clock already. */
+      at?: Date;
       sessionId: string | null;
       attesterId: string | null;
       policy?: string;
     },
   ): Promise<Evaluation> {
-    const at = await store.now();
+    const at = ctx.at ?? (await store.now());
     const { id: policyId, policy } = await policyFor(ctx.policy);
     const decoded = decodeEvidenceInput(bytes);
     const env = decoded.envelope;
@@ -367,7 +371,14 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
             },
           }),
     };
-    const ea = await appraiseEvidence(decoded.data, policy, { verify, at });
+    // TDX collateral parsed once per content (TDX envelopes, and bundles or raw quotes: other
+    // kinds' collateral does not parse as TDX's and is left to their verifiers).
+    const tdx = env === undefined || env.kind === 'tdx';
+    const verifyOpts: VerifyEvidenceOptions =
+      tdx && verify.collateral !== undefined
+        ? { ...verify, collateral: collateralCache.resolve(verify.collateral) }
+        : verify;
+    const ea = await appraiseEvidence(decoded.data, policy, { verify: verifyOpts, at });
     const provenOwn = provenClaimsOf(ea.verify, { nonceGiven: ctx.nonce !== undefined });
     // The attester's own relaxations (an allowlisted bare EK) hold for every result of it.
     const proven =
@@ -507,11 +518,12 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       }
       const e = await evaluate(bytes, {
         nonce: c.session.nonce,
+        // The consumption time is the database's clock: no second query for it.
+        ...(c.session.consumedAt === null ? {} : { at: c.session.consumedAt }),
         sessionId: c.session.id,
         attesterId: c.session.attesterId,
         ...(req.query.policy === undefined ? {} : { policy: req.query.policy }),
       });
-      await store.setSessionResult(c.session.id, e.result.id);
       return resultBody(e);
     },
   );
