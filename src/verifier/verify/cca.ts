@@ -237,6 +237,7 @@ function verifyPlatform(b: ResultBuilder, t: CcaToken, opts: CcaVerifyOptions): 
       (a.instanceId === undefined || sameBytes(a.instanceId, pc.instance_id)),
   );
   const chain = x5chain(t.platform);
+  let failure: unknown;
   if (chain.length > 0) {
     // The x5chain is checked by the chain core: names chain issuer to subject, every signature,
     // basicConstraints, validity, and it must end at an anchor of the caller's policy — its
@@ -255,7 +256,6 @@ function verifyPlatform(b: ResultBuilder, t: CcaToken, opts: CcaVerifyOptions): 
       return true;
     });
     let validated: ValidatedChain | undefined;
-    let failure: unknown;
     try {
       validated = validateChain({
         leaf: chain[0]!,
@@ -312,6 +312,14 @@ function verifyPlatform(b: ResultBuilder, t: CcaToken, opts: CcaVerifyOptions): 
     return;
   }
   const ok = usable.find((a) => coseSignatureValid(t.platform, a.key!));
+  if (ok === undefined && failure instanceof MrstackError) {
+    // The token's x5chain failed and no anchor is the platform key itself: the chain's
+    // failure is the reason (a key-signature miss against a root would hide it).
+    const validity =
+      failure.code === 'ERR_CERT_EXPIRED' || failure.code === 'ERR_CERT_NOT_YET_VALID';
+    b.failWith(validity ? 'platform_cert_validity' : 'platform_signature', failure);
+    return;
+  }
   if (ok === undefined) {
     b.fail(
       'platform_signature',
