@@ -188,7 +188,8 @@ export function registerEmulate(program: Command): Command {
         const { emulatedRoots } = await import('../../providers/emulated/emulated_roots.js');
         const { toPem } = await import('../../formats/x509/pem_encode.js');
         const { createHash, X509Certificate } = await import('node:crypto');
-        const { join } = await import('node:path');
+        const path = await import('node:path');
+        const join = (...p: string[]): string => path.join(...p);
         const { mkdirSync } = await import('node:fs');
         const { writeText } = await import('../input_files.js');
         const stateDir = resolveTvmStateDir(opts.tvmState);

@@ -225,7 +225,7 @@ export class TdxQuoteVerifier {
   }
 
   /** The anchors every chain of this verifier must end in (nothing the evidence supplies). */
-  #anchors(_supplied: readonly Certificate[]): TrustAnchor[] {
+  #anchors(): TrustAnchor[] {
     return [...this.#anchorList];
   }
 
@@ -291,7 +291,7 @@ export class TdxQuoteVerifier {
       leaf: certs[0]!,
       intermediates: certs.slice(1),
       profile: INTEL_PCK_PROFILE,
-      anchors: this.#anchors(certs),
+      anchors: this.#anchors(),
       at,
       ordered: true,
     });
@@ -326,7 +326,7 @@ export class TdxQuoteVerifier {
         leaf: certs[0]!,
         intermediates: certs.slice(1),
         profile: INTEL_TCB_SIGNING_PROFILE,
-        anchors: this.#anchors(certs),
+        anchors: this.#anchors(),
         at,
       });
     };

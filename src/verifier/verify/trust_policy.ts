@@ -134,8 +134,7 @@ export function callerAnchorsFromFiles(files: readonly Uint8Array[]): TrustAncho
   return files.flatMap((b, i) => {
     try {
       return anchorsFromCertificateFiles([b], `trust_anchor[${i}]`).map((a) =>
-        a.certificate !== undefined &&
-        a.certificate.subject.split(', ').includes(`O=${EMULATED_ROOT_ORGANIZATION}`)
+        a.certificate?.subject.split(', ').includes(`O=${EMULATED_ROOT_ORGANIZATION}`) === true
           ? { ...a, emulated: true }
           : a,
       );
