@@ -57,6 +57,7 @@ export type ErrorCode =
   | 'ERR_POLICY_INVALID'
   | 'ERR_REGEX_UNSUPPORTED'
   | 'ERR_UNTRUSTED_KEY'
+  | 'ERR_AK_ATTRIBUTES'
   | 'ERR_JWS_ALG_REFUSED'
   | 'ERR_TOKEN_EXPIRED'
   | 'ERR_TOKEN_NOT_YET_VALID'
@@ -172,6 +173,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   ERR_UNTRUSTED_KEY: {
     exit: 1,
     summary: 'a signing key is neither pinned by the caller nor chained to a trust anchor',
+  },
+  ERR_AK_ATTRIBUTES: {
+    exit: 1,
+    summary: 'a TPM attestation key is not a restricted signing key (restricted, sign; no decrypt)',
   },
   ERR_JWS_ALG_REFUSED: {
     exit: 1,

@@ -314,6 +314,7 @@ export type {
   BundleLogWindow,
   BundlePhysicalLog,
   BundleTenantLog,
+  BundleImaLog,
   BundleFirmwareLog,
 } from './bundle/bundle.js';
 export { parseTrustedCheckpoint } from './bundle/checkpoint_spec.js';

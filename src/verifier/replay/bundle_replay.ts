@@ -341,7 +341,22 @@ export function replayBundle(
     });
   }
   // 3. vMR
-  const tl = b.tenantLog;
+  const tl = b.tenantLog ?? {
+    vmr: b.imaLog?.vmr ?? '',
+    alg: pl.algs[0]!,
+    lines: [],
+    before: 0,
+    after: 0,
+  };
+  if (b.tenantLog === undefined) {
+    // the ima layer (mr_ima) is verified by its own replay, not as a tenant log: until it is
+    // wired in here, an ima bundle fails closed
+    errors.push({
+      code: 'ERR_UNSUPPORTED',
+      layer: 'vmr',
+      message: 'this verifier does not yet replay the ima layer of an ima bundle',
+    });
+  }
   const trs = parseLines(tl.lines, 'tenant');
   const head = trs.find((r) => r.kind === 'tenant');
   if (head?.kind !== 'tenant' || head.name !== bd.tenant || head.vmr !== tl.vmr) {

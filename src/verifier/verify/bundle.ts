@@ -54,8 +54,10 @@ function summary(b: EvidenceBundle): Record<string, unknown> {
     register: b.physicalLog.register,
     physical_records: b.physicalLog.lines.length,
     since: b.physicalLog.since,
-    vmr: b.tenantLog.vmr,
-    tenant_records: b.tenantLog.lines.length,
+    ...(b.tenantLog === undefined
+      ? {}
+      : { vmr: b.tenantLog.vmr, tenant_records: b.tenantLog.lines.length }),
+    ...(b.imaLog === undefined ? {} : { vmr: b.imaLog.vmr, ima_entries: b.imaLog.count }),
     created: b.created,
   };
 }
@@ -109,8 +111,11 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
     if (registry === undefined) {
       throw new MrstackError('ERR_INTERNAL', 'the bundle verifier needs the verifier registry');
     }
+    // The report's own parts (a TPM quote's signature, AK public, AK certificate) come with it.
+    const { parts: _parts, ...outer } = rest; // eslint-disable-line @typescript-eslint/no-unused-vars
     const inner = await registry[kind].verify(b.report.outblob, {
-      ...rest,
+      ...outer,
+      ...(b.report.parts === undefined ? {} : { parts: b.report.parts }),
       kind,
       freshnessElsewhere: true,
     });
