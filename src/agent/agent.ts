@@ -39,7 +39,6 @@ import {
   assembleBundle,
   assembleImaBundle,
   takeReportSnapshot,
-  type ImaBundle,
   type ReportSnapshot,
 } from './evidence.js';
 import { ImaBridge, type ImaBridgeOptions } from './ima_bridge.js';
@@ -801,7 +800,7 @@ export class Agent {
     since = 0,
   ): Promise<EvidenceBundle> {
     if (tenant === IMA_TENANT && this.#ima !== undefined) {
-      return this.imaEvidence(nonce, userData, since) as unknown as Promise<EvidenceBundle>;
+      return this.imaEvidence(nonce, userData, since);
     }
     const t = this.#tenants.get(tenant);
     if (nonce.length === 0 || nonce.length > 1024 || userData.length > 1024) {
@@ -843,7 +842,7 @@ export class Agent {
     nonce: Uint8Array,
     userData: Uint8Array = new Uint8Array(0),
     since = 0,
-  ): Promise<ImaBundle> {
+  ): Promise<EvidenceBundle> {
     const bridge = this.#ima;
     if (bridge === undefined) throw new AgentError('ERR_NOT_FOUND', 'the agent runs without --ima');
     if (nonce.length === 0 || nonce.length > 1024 || userData.length > 1024) {

@@ -7,17 +7,15 @@
  * @module
  */
 import type { HashAlg } from '../crypto/hash_alg.js';
-import { toHex } from '../bytes/hex.js';
 import {
-  bundleToJson,
   BUNDLE_FORMAT,
   BUNDLE_VERSION,
   type BundleFirmwareLog,
+  type BundleImaLog,
   type EvidenceBundle,
 } from '../formats/bundle/bundle.js';
 import type { RawReport } from '../providers/provider.js';
 import type { SharedReport } from './report_batcher.js';
-import type { ImaEvidence } from './ima_bridge.js';
 
 /** A report and the log positions around it. */
 export interface ReportSnapshot {
@@ -85,22 +83,22 @@ export interface BundleParts {
 
 /** The parts of the system tenant `ima`'s bundle (no tenant log; the IMA list instead). */
 export type ImaBundleParts = Omit<BundleParts, 'vmr' | 'vmrAlg' | 'tenantLines'> & {
-  readonly ima: ImaEvidence;
+  readonly ima: BundleImaLog;
 };
 
-/**
- * The `ima` tenant's bundle (MR_IMA_SPEC "The `ima` bundle"): the common parts and `imaLog`,
- * no tenant log.
- */
-export type ImaBundle = Omit<EvidenceBundle, 'tenantLog'> & { readonly imaLog: ImaEvidence };
-
-/** Assembles the `ima` tenant's bundle. */
-export function assembleImaBundle(p: ImaBundleParts): ImaBundle {
-  const b: Record<string, unknown> = {
-    ...assembleBundle({ ...p, vmr: p.ima.vmr, vmrAlg: p.ima.alg, tenantLines: [] }),
+/** Assembles the `ima` tenant's bundle: the common parts and `imaLog`, no tenant log. */
+export function assembleImaBundle(p: ImaBundleParts): EvidenceBundle {
+  const b = assembleBundle({ ...p, vmr: p.ima.vmr, vmrAlg: p.ima.alg, tenantLines: [] });
+  return {
+    format: b.format,
+    version: b.version,
+    created: b.created,
+    binding: b.binding,
+    report: b.report,
+    firmwareLog: b.firmwareLog,
+    physicalLog: b.physicalLog,
+    imaLog: p.ima,
   };
-  delete b['tenantLog'];
-  return { ...(b as Omit<EvidenceBundle, 'tenantLog'>), imaLog: p.ima };
 }
 
 const KIND_OF: Record<string, 'tdx' | 'snp' | 'tpm' | 'cca'> = {
@@ -153,31 +151,6 @@ export function assembleBundle(p: BundleParts): EvidenceBundle {
       before: Math.min(tBefore, p.tenantLines.length),
       after: p.tenantLines.length,
       lines: [...p.tenantLines],
-    },
-  };
-}
-
-/**
- * The `ima` bundle's JSON: the bundle's common fields, `ima_log` (MR_IMA_SPEC) and no
- * `tenant_log`.
- */
-export function imaBundleToJson(b: ImaBundle): Record<string, unknown> {
-  const common = bundleToJson({
-    ...b,
-    tenantLog: { vmr: b.imaLog.vmr, alg: b.imaLog.alg, before: 0, after: 0, lines: [] },
-  });
-  delete common['tenant_log'];
-  const i = b.imaLog;
-  return {
-    ...common,
-    ima_log: {
-      vmr: i.vmr,
-      alg: i.alg,
-      salt: toHex(i.salt),
-      count: i.count,
-      banks: Object.fromEntries([...i.banks].map(([a, v]) => [a, toHex(v)])),
-      format: 'ima-binary',
-      data: Buffer.from(i.data.buffer, i.data.byteOffset, i.data.byteLength).toString('base64'),
     },
   };
 }

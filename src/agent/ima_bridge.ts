@@ -23,6 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { AgentError, MrstackError, ParseError } from '../errors.js';
 import { bytesEqual, toHex } from '../bytes/hex.js';
 import type { HashAlg } from '../crypto/hash_alg.js';
+import type { BundleImaLog } from '../formats/bundle/bundle.js';
 import { ImaBinaryReader } from '../formats/ima/ima_binary.js';
 import { ImaBankFold } from '../formats/ima/ima_fold.js';
 import type { ImaEntry } from '../formats/ima/ima_template.js';
@@ -67,18 +68,6 @@ interface TokenState {
   /** Bank values in the order of {@link mrImaBankAlgs}. */
   readonly banks: readonly Uint8Array[];
   readonly commitment: Uint8Array;
-}
-
-/** What an `ima` bundle carries about the list (`ima_log`, MR_IMA_SPEC). */
-export interface ImaEvidence {
-  readonly vmr: string;
-  readonly alg: HashAlg;
-  readonly salt: Uint8Array;
-  readonly count: number;
-  /** Bank values at `count`, by algorithm. */
-  readonly banks: ReadonlyMap<HashAlg, Uint8Array>;
-  /** The binary list, entries 0..count-1, byte-exact as read. */
-  readonly data: Uint8Array;
 }
 
 /** Byte length of a (non-legacy) binary record, from its decoded parts. */
@@ -489,7 +478,7 @@ export class ImaBridge implements VmrTokenSource {
    * `mr_ima` token in them, the banks at that count and the list cut to it.
    * @throws AgentError the bridge's failure (`ERR_IMA_LIST_CHANGED` …)
    */
-  evidence(lines: readonly string[]): ImaEvidence {
+  evidence(lines: readonly string[]): BundleImaLog {
     if (this.#failed !== undefined) throw this.#failed;
     let tok: MrlogVmrValue | undefined;
     for (let i = lines.length - 1; i >= 0 && tok === undefined; i--) {
@@ -513,6 +502,7 @@ export class ImaBridge implements VmrTokenSource {
       salt: this.#salt,
       count,
       banks: new Map(this.banks.map((a, i) => [a, s.banks[i]!])),
+      format: 'ima-binary',
       data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     };
   }

@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { AgentError, MrstackError, ParseError } from '../errors.js';
 import { IMA_TENANT, MR_IMA_VMR } from '../formats/mrlog/record.js';
-import { imaBundleToJson } from './evidence.js';
 import { fromHex } from '../bytes/hex.js';
 import { bundleToJson } from '../formats/bundle/bundle.js';
 import {
@@ -445,7 +444,7 @@ export class AgentServer {
     app.get('/v1/log', refuse);
     app.post('/v1/evidence', async (req) => {
       const q = evidenceRequest(body(req));
-      return imaBundleToJson(await agent.imaEvidence(q.nonce, q.userData, q.since));
+      return bundleToJson(await agent.imaEvidence(q.nonce, q.userData, q.since));
     });
     await listenPrivate(
       app,
