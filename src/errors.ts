@@ -56,6 +56,7 @@ export type ErrorCode =
   | 'ERR_POLICY_INVALID'
   | 'ERR_REGEX_UNSUPPORTED'
   | 'ERR_UNTRUSTED_KEY'
+  | 'ERR_AK_ATTRIBUTES'
   | 'ERR_JWS_ALG_REFUSED'
   | 'ERR_TOKEN_EXPIRED'
   | 'ERR_TOKEN_NOT_YET_VALID'
@@ -81,6 +82,7 @@ export type ErrorCode =
   | 'ERR_NONCE_UNKNOWN'
   | 'ERR_NONCE_REUSED'
   | 'ERR_NONCE_EXPIRED'
+  | 'ERR_CREDENTIAL_MISMATCH'
   | 'ERR_STORE'
   | 'ERR_MOUNT_FAILED'
   | 'ERR_TIMEOUT'
@@ -168,6 +170,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
     exit: 1,
     summary: 'a signing key is neither pinned by the caller nor chained to a trust anchor',
   },
+  ERR_AK_ATTRIBUTES: {
+    exit: 1,
+    summary: 'a TPM attestation key is not a restricted signing key (restricted, sign; no decrypt)',
+  },
   ERR_JWS_ALG_REFUSED: {
     exit: 1,
     summary: 'a token names a refused algorithm (none, HMAC, or one outside the allowlist)',
@@ -215,6 +221,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   ERR_NONCE_UNKNOWN: { exit: 1, summary: 'no challenge session or nonce with that id exists' },
   ERR_NONCE_REUSED: { exit: 1, summary: 'the nonce was consumed already by earlier evidence' },
   ERR_NONCE_EXPIRED: { exit: 1, summary: 'the nonce expired before evidence used it' },
+  ERR_CREDENTIAL_MISMATCH: {
+    exit: 1,
+    summary: 'the secret returned for a credential-activation challenge is not the one sealed',
+  },
   ERR_STORE: { exit: 3, summary: 'the verifier store (database) failed or is incompatible' },
   ERR_MOUNT_FAILED: { exit: 3, summary: 'a FUSE mount could not be made or served' },
   ERR_TIMEOUT: { exit: 3, summary: 'an operation did not finish in time' },

@@ -75,7 +75,14 @@ async function emulatedCollateralFor(
   tvmState: string | undefined,
   kind: EvidenceKind | undefined,
   at: Date,
-): Promise<{ files: ReadonlyMap<string, Uint8Array>; certs: readonly Uint8Array[] } | undefined> {
+): Promise<
+  | {
+      files: ReadonlyMap<string, Uint8Array>;
+      certs: readonly Uint8Array[];
+      anchors: readonly Uint8Array[];
+    }
+  | undefined
+> {
   const { resolveTvmStateDir, readTvmConfig, TVM_FILES } =
     await import('../../providers/emulated/tvm_state.js');
   const { emulatedCollateral } = await import('../../providers/emulated/collateral.js');
@@ -247,11 +254,13 @@ export function registerEvidence(program: Command): Command {
         // Emulated evidence: the TVM's PKI issues its collateral for the verification time, so
         // it runs the full path (TCB status, CRLs) as real evidence does.
         let emulatedCerts: readonly Uint8Array[] = [];
+        let emulatedAnchors: readonly Uint8Array[] = [];
         if (opts.trustEmulated === true && typeof opts.collateral !== 'string') {
           const e = await emulatedCollateralFor(opts.tvmState, kind, at ?? new Date());
           if (e !== undefined) {
             if (opts.collateral !== false && e.files.size > 0) collateralFiles = new Map(e.files);
             emulatedCerts = e.certs;
+            emulatedAnchors = e.anchors; // trusted by fingerprint (DESIGN §6.1)
           }
         }
         const certs = [...(opts.cert ?? []).map(readInput), ...emulatedCerts];
@@ -273,6 +282,7 @@ export function registerEvidence(program: Command): Command {
             ? {}
             : { userData: fromHex(opts.userData, '--user-data') }),
           ...(opts.trustEmulated === true ? { trustEmulated: true } : {}),
+          ...(emulatedAnchors.length === 0 ? {} : { emulatedAnchors }),
           ...(trustedCheckpoint === undefined ? {} : { trustedCheckpoint }),
           ...(opts.trustAnchor === undefined
             ? {}

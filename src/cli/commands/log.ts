@@ -208,7 +208,7 @@ async function parseToStdout(
     );
     // The document is already open on stdout when a record fails to parse: the error goes inside
     // it (`"error"` beside `"count"`), so the output stays one valid JSON value whatever happens.
-    let failure: unknown;
+    let failure: Error | undefined;
     try {
       for await (const e of log.events) {
         if (stdoutClosed) return 0;
@@ -222,7 +222,7 @@ async function parseToStdout(
     const error =
       failure === undefined
         ? ''
-        : `,"error":${toJsonText(failure instanceof MrstackError ? failure.toJSON() : { code: 'ERR_INTERNAL', message: String(failure) }, 0)}`;
+        : `,"error":${toJsonText(failure instanceof MrstackError ? failure.toJSON() : { code: 'ERR_INTERNAL', message: failure.message }, 0)}`;
     await write(`\n],"count":${count},"warnings":${toJsonText(warnings, 0)}${error}}\n`);
     return failure === undefined ? 0 : failure instanceof MrstackError ? failure.exitCode : 3;
   }
@@ -274,8 +274,9 @@ function partialTailOrThrowable(
   file: string,
   opts: CommonLogOptions,
   onWarning: (w: LogWarning) => void,
-): unknown {
-  if (opts.allowPartialTail !== true || !isPartialTail(e)) return e;
+): Error | undefined {
+  if (opts.allowPartialTail !== true || !isPartialTail(e))
+    return e instanceof Error ? e : new Error(String(e));
   onWarning({
     code: 'ERR_TRUNCATED',
     message: `${file}: partial last record ignored (${e.completeRecords ?? 0} complete records): ${e.message}`,

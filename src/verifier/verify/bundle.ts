@@ -112,8 +112,11 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
     if (registry === undefined) {
       throw new MrstackError('ERR_INTERNAL', 'the bundle verifier needs the verifier registry');
     }
+    // The report's own parts (a TPM quote's signature, AK public, AK certificate) come with it.
+    const { parts: _parts, ...outer } = rest; // eslint-disable-line @typescript-eslint/no-unused-vars
     const inner = await registry[kind].verify(b.report.outblob, {
-      ...rest,
+      ...outer,
+      ...(b.report.parts === undefined ? {} : { parts: b.report.parts }),
       kind,
       freshnessElsewhere: true,
     });

@@ -36,6 +36,7 @@ import {
 } from './evidence_result.js';
 import { parseJsonText } from '../../formats/json/json_text.js';
 import { callerAnchorsFromFiles, makeTrustPolicy, type TrustPolicy } from './trust_policy.js';
+import { anchorsFromCertificateFiles } from './x509/chain.js';
 
 const u32be = (d: Uint8Array, o: number): number =>
   d.length >= o + 4 ? new DataView(d.buffer, d.byteOffset + o, 4).getUint32(0, false) : -1;
@@ -264,6 +265,7 @@ function resolvePolicy(o: VerifyEvidenceOptions, given: TrustPolicy | undefined)
   if (given !== undefined) return makeTrustPolicy({ ...given, relax });
   return makeTrustPolicy({
     anchors: callerAnchorsFromFiles(o.trustAnchors ?? []),
+    emulatedAnchors: anchorsFromCertificateFiles(o.emulatedAnchors ?? [], 'emulated_anchor', true),
     relax,
   });
 }

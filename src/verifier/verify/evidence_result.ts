@@ -114,10 +114,21 @@ export interface VerifyEvidenceOptions {
   readonly trustEmulated?: boolean;
   /** Roots to trust beside the built-in ones (PEM or DER bytes each). */
   readonly trustAnchors?: readonly Uint8Array[];
+  /**
+   * The roots of the caller's own emulated TVM (PEM or DER certificates; the CLI's
+   * `--trust-emulated --tvm-state DIR`), trusted by SPKI fingerprint as the policy's emulated
+   * anchors. Used when no `policy` is given.
+   */
+  readonly emulatedAnchors?: readonly Uint8Array[];
   readonly collateral?: CollateralInput;
   /** Extra certificates (SNP VCEK/VLEK/ASK/ARK, TPM AK certificate), PEM or DER bytes each. */
   readonly certs?: readonly Uint8Array[];
-  /** TPM: AK public (TPMT_PUBLIC, PEM or JWK). */
+  /**
+   * TPM: the AK public key (TPMT_PUBLIC, PEM or JWK) **the caller pins**: a quote it verifies is
+   * trusted for that reason alone (`ak_trust: pinned`). The CLI's `--ak`; the verifier service
+   * passes here an AK it registered by credential activation. An `ak_public` in the evidence is
+   * never pinned.
+   */
   readonly ak?: Uint8Array;
   /** TPM: TPMT_SIGNATURE. */
   readonly signature?: Uint8Array;

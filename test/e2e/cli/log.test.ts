@@ -128,7 +128,7 @@ test('log parse on a truncated log: --json stays one valid JSON document with th
   assert.equal(j1.count, 82);
   assert.equal(j1.events.length, 82);
   assert.equal(j1.error?.code, 'ERR_TRUNCATED');
-  assert.equal(j1.error?.record, 82);
+  assert.equal(j1.error.record, 82);
   const r2 = await runCli(['log', 'parse', cut, '--json', '--allow-partial-tail']);
   assert.equal(r2.code, 0);
   const j2 = JSON.parse(r2.stdout) as {
