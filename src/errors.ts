@@ -83,6 +83,7 @@ export type ErrorCode =
   | 'ERR_NONCE_UNKNOWN'
   | 'ERR_NONCE_REUSED'
   | 'ERR_NONCE_EXPIRED'
+  | 'ERR_CREDENTIAL_MISMATCH'
   | 'ERR_STORE'
   | 'ERR_MOUNT_FAILED'
   | 'ERR_TIMEOUT'
@@ -225,6 +226,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   ERR_NONCE_UNKNOWN: { exit: 1, summary: 'no challenge session or nonce with that id exists' },
   ERR_NONCE_REUSED: { exit: 1, summary: 'the nonce was consumed already by earlier evidence' },
   ERR_NONCE_EXPIRED: { exit: 1, summary: 'the nonce expired before evidence used it' },
+  ERR_CREDENTIAL_MISMATCH: {
+    exit: 1,
+    summary: 'the secret returned for a credential-activation challenge is not the one sealed',
+  },
   ERR_STORE: { exit: 3, summary: 'the verifier store (database) failed or is incompatible' },
   ERR_MOUNT_FAILED: { exit: 3, summary: 'a FUSE mount could not be made or served' },
   ERR_TIMEOUT: { exit: 3, summary: 'an operation did not finish in time' },
