@@ -168,11 +168,11 @@ export async function trustOptionsFromFlags(
     files = new Map([
       ['envelope-collateral.json', new Uint8Array(Buffer.from(JSON.stringify(env.collateral)))],
     ]);
-  let emulatedRoots: readonly Uint8Array[] = [];
+  let emulatedAnchors: readonly Uint8Array[] = [];
   let emulatedCerts: readonly Uint8Array[] = [];
   if (flags.trustEmulated === true) {
     const e = await emulatedTrust(flags.tvmState, ctx.kind ?? env?.kind, ctx.at);
-    emulatedRoots = e.roots;
+    emulatedAnchors = e.roots;
     if (e.collateral !== undefined) {
       emulatedCerts = e.collateral.certs;
       // The TVM's collateral, issued for --at, replaces the envelope's (which was issued when
@@ -191,7 +191,7 @@ export async function trustOptionsFromFlags(
     ...(flags.trustAnchor === undefined || flags.trustAnchor.length === 0
       ? {}
       : { trustAnchors: flags.trustAnchor.map(readInput) }),
-    ...(emulatedRoots.length === 0 ? {} : { emulatedRoots }),
+    ...(emulatedAnchors.length === 0 ? {} : { emulatedAnchors }),
     ...(files === undefined ? {} : { collateral: { files } }),
     ...(certs.length === 0 ? {} : { certs }),
   };

@@ -222,6 +222,7 @@ function startBankWorker(
 }
 
 /** A truncation inside the last record (not a bad length or a cut at a record boundary). */
-function isPartialTail(e: unknown): e is ParseError {
+/** A parse error that only says the log ends inside its last record. */
+export function isPartialTail(e: unknown): e is ParseError {
   return e instanceof ParseError && e.code === 'ERR_TRUNCATED' && e.incomplete;
 }

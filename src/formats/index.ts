@@ -74,6 +74,7 @@ export {
   formatImaAsciiLine,
 } from './ima/ima_ascii.js';
 export { computeBootAggregate, bootAggregateWithoutTpm } from './ima/boot_aggregate.js';
+export { ImaBankFold, checkImaFoldable, IMA_PCR } from './ima/ima_fold.js';
 export { CEL_TLV_TYPES, celRegisterName } from './cel/cel_record.js';
 export type { CelRecord, CelContent, CelDigest, CelRegister } from './cel/cel_record.js';
 export {
@@ -98,6 +99,8 @@ export {
   findControlChar,
   isDomain,
   MRLOG_RESERVED,
+  MR_IMA_VMR,
+  IMA_TENANT,
   RESERVED_TOKEN_RE,
   NAME_RE as MRLOG_NAME_RE,
   DOMAIN_RE as MRLOG_DOMAIN_RE,
@@ -113,6 +116,13 @@ export type {
 export { parseMrlog, checkMrlogStructure, serializeMrlog } from './mrlog/parse.js';
 export type { ParseMrlogOptions, ParsedMrlog, MrlogRole } from './mrlog/parse.js';
 export { tenantEventLine } from './mrlog/event.js';
+export {
+  mrImaCommitment,
+  mrImaBankAlgs,
+  MR_IMA_COMMITMENT_LABEL,
+  MR_IMA_SALT_SIZE,
+} from './mrlog/mr_ima_commitment.js';
+export type { MrImaCommitmentInput } from './mrlog/mr_ima_commitment.js';
 export type { TenantEventInput } from './mrlog/event.js';
 export {
   TDX_QUOTE,
@@ -304,6 +314,7 @@ export type {
   BundleLogWindow,
   BundlePhysicalLog,
   BundleTenantLog,
+  BundleImaLog,
   BundleFirmwareLog,
 } from './bundle/bundle.js';
 export { parseTrustedCheckpoint } from './bundle/checkpoint_spec.js';

@@ -1,5 +1,5 @@
 /**
- * The roots of an emulated TVM, as the verifier's `emulatedRoots` option takes them (what
+ * The roots of an emulated TVM, as the verifier's `emulatedAnchors` option takes them (what
  * `--trust-emulated --tvm-state DIR` passes): trusted by SPKI fingerprint, never by name.
  *
  * @module

@@ -4,7 +4,9 @@
  * JSON (with `--json`):
  * - `log parse`   → `{"format","log","events":[{"index","register","mr_index"?,"type"?,"type_name",
  *   "digests":{"<alg>":"<hex>"},"extend","offset","data"?,"line"?,"decoded":{…},"digest_check"?}],
- *   "count","warnings":[…]}` (streamed: constant memory whatever the log size).
+ *   "count","warnings":[…],"error"?:{…}}` (streamed: constant memory whatever the log size; a record
+ *   that fails to parse ends the array and its error is the `error` member, exit 2; with
+ *   `--allow-partial-tail` a cut last record is an `ERR_TRUNCATED` warning instead, exit 0).
  * - `log replay`  → `{"format","events":<records replayed>,"extended","registers":{"<mr>":{"<alg>":"<hex>"}},
  *   "anchors":{"<mr>":"reset|firmware-log|trusted-checkpoint|unverified"},"warnings":[…]}`; several
  *   files without `--combine` → `{"logs":[…one object per file…]}`; `--combine` replays them in order
@@ -28,7 +30,7 @@ import { PCR_MAP_NAMES, type PcrMapName } from '../../eventlog/mr_map.js';
 import { getLogFormat, logFormats } from '../../eventlog/registry.js';
 import { ccelChecksumOk, parseCcelAcpiTable } from '../../formats/ccel/acpi_table.js';
 import type { ExpectedValues, ReplayResult } from '../../eventlog/replay.js';
-import { replayLogs, type ReplayLogSource } from '../../eventlog/replay_logs.js';
+import { isPartialTail, replayLogs, type ReplayLogSource } from '../../eventlog/replay_logs.js';
 import { WORKAROUND_FAMILIES, type WorkaroundFamily } from '../../eventlog/workarounds.js';
 import { action, printJson, printTable, toJsonText } from '../output.js';
 import { byteProgress, type ByteProgress } from '../progress.js';
@@ -45,12 +47,12 @@ interface CommonLogOptions {
   readonly imaBankMode?: 'per-bank' | 'padded';
   readonly wide?: boolean;
   readonly quiet?: boolean;
+  readonly allowPartialTail?: boolean;
 }
 
 interface ReplayCliOptions extends CommonLogOptions {
   readonly combine?: boolean;
   readonly expect?: string;
-  readonly allowPartialTail?: boolean;
   readonly workaround?: WorkaroundFamily;
 }
 
@@ -204,14 +206,25 @@ async function parseToStdout(
         (table === undefined ? '' : `"acpi_table":${toJsonText(table, 0)},`) +
         `"events":[`,
     );
-    for await (const e of log.events) {
-      if (stdoutClosed) return 0;
-      await write(`${count === 0 ? '\n' : ',\n'}${toJsonText(eventJson(e, fmt), 0)}`);
-      count++;
+    // The document is already open on stdout when a record fails to parse: the error goes inside
+    // it (`"error"` beside `"count"`), so the output stays one valid JSON value whatever happens.
+    let failure: Error | undefined;
+    try {
+      for await (const e of log.events) {
+        if (stdoutClosed) return 0;
+        await write(`${count === 0 ? '\n' : ',\n'}${toJsonText(eventJson(e, fmt), 0)}`);
+        count++;
+      }
+    } catch (e) {
+      failure = partialTailOrThrowable(e, file, opts, onWarning);
     }
     progress.finish();
-    await write(`\n],"count":${count},"warnings":${toJsonText(warnings, 0)}}\n`);
-    return 0;
+    const error =
+      failure === undefined
+        ? ''
+        : `,"error":${toJsonText(failure instanceof MrstackError ? failure.toJSON() : { code: 'ERR_INTERNAL', message: failure.message }, 0)}`;
+    await write(`\n],"count":${count},"warnings":${toJsonText(warnings, 0)}${error}}\n`);
+    return failure === undefined ? 0 : failure instanceof MrstackError ? failure.exitCode : 3;
   }
   const rows: string[][] = [];
   const wide = opts.wide === true;
@@ -220,7 +233,18 @@ async function parseToStdout(
       printTable(['#', 'register', 'type', 'digest', 'data'], rows, { wide, wrapLast: true });
     rows.length = 0;
   };
-  for await (const e of log.events) {
+  const events = async function* (): AsyncGenerator<LogEvent> {
+    try {
+      yield* log.events;
+    } catch (e) {
+      const failure = partialTailOrThrowable(e, file, opts, onWarning);
+      if (failure !== undefined) {
+        flush(); // the records that parsed are printed before the error that stopped the parse
+        throw failure;
+      }
+    }
+  };
+  for await (const e of events()) {
     const first = [...e.digests][0];
     const hex = first === undefined ? '' : toHex(first[1]);
     rows.push([
@@ -238,6 +262,28 @@ async function parseToStdout(
   progress.finish();
   process.stdout.write(`${fmt.id}: ${count} records\n`);
   return 0;
+}
+
+/**
+ * With `--allow-partial-tail`, a log cut inside its last record (a live log being appended, a
+ * copy taken mid-write) ends at its last complete record with an `ERR_TRUNCATED` warning;
+ * returns undefined then, and otherwise the error to report.
+ */
+function partialTailOrThrowable(
+  e: unknown,
+  file: string,
+  opts: CommonLogOptions,
+  onWarning: (w: LogWarning) => void,
+): Error | undefined {
+  if (opts.allowPartialTail !== true || !isPartialTail(e))
+    return e instanceof Error ? e : new Error(String(e));
+  onWarning({
+    code: 'ERR_TRUNCATED',
+    message: `${file}: partial last record ignored (${e.completeRecords ?? 0} complete records): ${e.message}`,
+    log: file,
+    offset: e.offset,
+  });
+  return undefined;
 }
 
 function replayJson(
@@ -441,6 +487,10 @@ export function registerLog(program: Command): Command {
     .addOption(pcrMapOption())
     .option('--register <name>', 'register of logs that do not name one (AAEL: default rtmr3)')
     .option('--wide', 'full digests and data (no truncation to the terminal width)')
+    .option(
+      '--allow-partial-tail',
+      'list the complete records of a log cut inside its last record (a warning, exit 0)',
+    )
     .option('--quiet', 'no warnings on stderr (--json still lists them)')
     .option('--json', 'JSON output')
     .action(action(parseCommand));

@@ -2,15 +2,18 @@
  * The agent's evidence bundle (schema in `docs/bundle.md`): one JSON document holding a signed
  * report and everything a verifier needs to replay it layer by layer — the binding of the
  * request (nonce, tenant, user data, Merkle proof), the firmware log, the physical register's
- * mrlog from a checkpoint, the tenant's vMR log, and each log's position just before and just
+ * mrlog from a checkpoint, the tenant's vMR log (or, for the `ima` tenant, the IMA list with the
+ * `mr_ima` salt and banks), and each log's position just before and just
  * after the report was taken. mrlog logs are arrays of their text lines; binary data is base64.
  *
  * @module
  */
 import { ParseError } from '../../errors.js';
-import { lookupHashAlg, type HashAlg } from '../../crypto/hash_alg.js';
+import { digestSize, lookupHashAlg, type HashAlg } from '../../crypto/hash_alg.js';
 import { fromHex, toHex } from '../../bytes/hex.js';
 import { parseJsonText } from '../json/json_text.js';
+import { MR_IMA_SALT_SIZE, mrImaBankAlgs } from '../mrlog/mr_ima_commitment.js';
+import { MR_IMA_VMR } from '../mrlog/record.js';
 
 /** The `format` value of a bundle. */
 export const BUNDLE_FORMAT = 'mrstack-evidence-bundle';
@@ -70,6 +73,28 @@ export interface BundleTenantLog extends BundleLogWindow {
   readonly alg: HashAlg;
 }
 
+/**
+ * The `ima` tenant's log (`mr_ima`, DESIGN §4): the kernel's binary IMA list cut to the entries
+ * the last `mr_ima` token of the physical log counts, with the salt and the bank values that
+ * token commits to. Only the `ima` bundle carries it (never a bank value in another tenant's).
+ */
+export interface BundleImaLog {
+  /** The reserved vMR (`mr_ima`). */
+  readonly vmr: string;
+  /** A: the vMR's algorithm (the physical register's first bank). */
+  readonly alg: HashAlg;
+  /** The boot's 32-byte salt of the commitment. */
+  readonly salt: Uint8Array;
+  /** Entries in `data` (= the count of the last `mr_ima` token in the physical log). */
+  readonly count: number;
+  /** The fold's value at `count`, per bank (sha1, sha256, A). */
+  readonly banks: ReadonlyMap<HashAlg, Uint8Array>;
+  /** The list's format (`ima-binary`). */
+  readonly format: 'ima-binary';
+  /** The kernel's binary list, entries 0..count-1, byte-exact as read. */
+  readonly data: Uint8Array;
+}
+
 /** A firmware log, when the platform exposes one. */
 export interface BundleFirmwareLog {
   /** Its format id (`ccel`, `tcg2`). */
@@ -87,7 +112,10 @@ export interface EvidenceBundle {
   readonly report: BundleReport;
   readonly firmwareLog: BundleFirmwareLog | undefined;
   readonly physicalLog: BundlePhysicalLog;
-  readonly tenantLog: BundleTenantLog;
+  /** A tenant's vMR log; absent in the `ima` bundle (exactly one of this and `imaLog`). */
+  readonly tenantLog?: BundleTenantLog;
+  /** The `ima` tenant's list (exactly one of this and `tenantLog`). */
+  readonly imaLog?: BundleImaLog;
 }
 
 const b64 = (b: Uint8Array): string =>
@@ -133,13 +161,30 @@ export function bundleToJson(b: EvidenceBundle): Record<string, unknown> {
       after: b.physicalLog.after,
       lines: b.physicalLog.lines,
     },
-    tenant_log: {
-      vmr: b.tenantLog.vmr,
-      alg: b.tenantLog.alg,
-      before: b.tenantLog.before,
-      after: b.tenantLog.after,
-      lines: b.tenantLog.lines,
-    },
+    ...(b.tenantLog === undefined
+      ? {}
+      : {
+          tenant_log: {
+            vmr: b.tenantLog.vmr,
+            alg: b.tenantLog.alg,
+            before: b.tenantLog.before,
+            after: b.tenantLog.after,
+            lines: b.tenantLog.lines,
+          },
+        }),
+    ...(b.imaLog === undefined
+      ? {}
+      : {
+          ima_log: {
+            vmr: b.imaLog.vmr,
+            alg: b.imaLog.alg,
+            salt: toHex(b.imaLog.salt),
+            count: b.imaLog.count,
+            banks: Object.fromEntries([...b.imaLog.banks].map(([a, v]) => [a, toHex(v)])),
+            format: b.imaLog.format,
+            data: b64(b.imaLog.data),
+          },
+        }),
   };
 }
 
@@ -307,8 +352,21 @@ export function parseBundle(input: Uint8Array | string): EvidenceBundle {
     since: pf.int('since'),
     extendedBefore,
   };
-  const tf = f.obj('tenant_log');
-  const tenantLog: BundleTenantLog = { ...window(tf), vmr: tf.str('vmr'), alg: tf.alg('alg') };
+  const hasTenant = f.o['tenant_log'] !== undefined;
+  const hasIma = f.o['ima_log'] !== undefined;
+  if (hasTenant === hasIma) {
+    throw f.err(
+      hasTenant ? 'ima_log' : 'tenant_log',
+      'exactly one of tenant_log and ima_log',
+      hasTenant ? 'both' : undefined,
+    );
+  }
+  let tenantLog: BundleTenantLog | undefined;
+  if (hasTenant) {
+    const tf = f.obj('tenant_log');
+    tenantLog = { ...window(tf), vmr: tf.str('vmr'), alg: tf.alg('alg') };
+  }
+  const imaLog = hasIma ? parseImaLog(f.obj('ima_log'), algs[0]!) : undefined;
   return {
     format: BUNDLE_FORMAT,
     version: BUNDLE_VERSION,
@@ -317,6 +375,35 @@ export function parseBundle(input: Uint8Array | string): EvidenceBundle {
     report,
     firmwareLog,
     physicalLog,
-    tenantLog,
+    ...(tenantLog === undefined ? {} : { tenantLog }),
+    ...(imaLog === undefined ? {} : { imaLog }),
   };
+}
+
+/** The `ima_log` member: A must be the physical register's first bank, B's every bank given. */
+function parseImaLog(f: Fields, registerAlg: HashAlg): BundleImaLog {
+  const vmr = f.str('vmr');
+  if (vmr !== MR_IMA_VMR) throw f.err('vmr', MR_IMA_VMR, vmr);
+  const alg = f.alg('alg');
+  if (alg !== registerAlg)
+    throw f.err('alg', `${registerAlg} (the physical register's first bank)`, alg);
+  const salt = f.hex('salt');
+  if (salt.length !== MR_IMA_SALT_SIZE)
+    throw f.err('salt', `${MR_IMA_SALT_SIZE * 2} hex digits`, f.str('salt'));
+  const count = f.int('count');
+  const format = f.str('format');
+  if (format !== 'ima-binary') throw f.err('format', 'ima-binary', format);
+  const bf = f.obj('banks');
+  const want = mrImaBankAlgs(alg);
+  for (const k of Object.keys(bf.o)) {
+    if (!(want as readonly string[]).includes(k))
+      throw bf.err(k, `only the banks ${want.join(', ')}`, k);
+  }
+  const banks = new Map<HashAlg, Uint8Array>();
+  for (const a of want) {
+    const v = bf.hex(a);
+    if (v.length !== digestSize(a)) throw bf.err(a, `${digestSize(a) * 2} hex digits`, bf.str(a));
+    banks.set(a, v);
+  }
+  return { vmr, alg, salt, count, banks, format, data: f.b64('data') };
 }

@@ -15,10 +15,23 @@ export interface MrlogValue {
   readonly value: Uint8Array;
 }
 
-/** A named vMR value in a `VMR` record: `<name>=<alg>/<hex>`. */
+/**
+ * A named vMR value in a `VMR` record: `<name>=<alg>/<hex>`, or `<name>=<alg>/<hex>@<count>`
+ * for the IMA vMR, whose record also states how many IMA entries the value covers.
+ */
 export interface MrlogVmrValue extends MrlogValue {
   readonly name: string;
+  /** Entries covered; present exactly for {@link MR_IMA_VMR} (`@<count>`). */
+  readonly count?: number;
 }
+
+/**
+ * The reserved vMR whose log is the kernel's IMA list (DESIGN §4). Its VMR token carries
+ * `@<count>` and a salted commitment instead of a running value.
+ */
+export const MR_IMA_VMR = 'mr_ima';
+/** The reserved system tenant that owns {@link MR_IMA_VMR}. */
+export const IMA_TENANT = 'ima';
 
 /** The reserved record kinds and the application event; `comment` lines are not extended. */
 export type MrlogRecordBody =
@@ -135,6 +148,22 @@ function parseDecimal(tok: string | undefined, lineNo: number, field: string): n
   return Number(tok);
 }
 
+/** `<name>=<alg>/<hex>[@<count>]`; the count is required for mr_ima and refused elsewhere. */
+function parseVmrToken(t: string, lineNo: number, i: number): MrlogVmrValue {
+  const eq = t.indexOf('=');
+  const name = eq < 0 ? '' : t.slice(0, eq);
+  if (!NAME_RE.test(name)) fail(lineNo, `VMR.value[${i}].name`, 'a vMR name', t);
+  const at = t.indexOf('@', eq + 1);
+  const valueTok = at < 0 ? t.slice(eq + 1) : t.slice(eq + 1, at);
+  const value = { name, ...parseValue(valueTok, lineNo, `VMR.value[${i}]`) };
+  if (name !== MR_IMA_VMR) {
+    if (at >= 0) fail(lineNo, `VMR.value[${i}].count`, `no @<count> (only ${MR_IMA_VMR})`, t);
+    return value;
+  }
+  if (at < 0) fail(lineNo, `VMR.value[${i}].count`, `${MR_IMA_VMR}=<alg>/<hex>@<count>`, t);
+  return { ...value, count: parseDecimal(t.slice(at + 1), lineNo, `VMR.value[${i}].count`) };
+}
+
 function parseReserved(token: string, rest: string[], lineNo: number): MrlogRecordBody {
   const arity = (n: number): void => {
     if (rest.length !== n) fail(lineNo, token, `${n} fields`, `${rest.length}`);
@@ -163,12 +192,7 @@ function parseReserved(token: string, rest: string[], lineNo: number): MrlogReco
     }
     case 'VMR': {
       if (rest.length === 0) fail(lineNo, 'VMR', 'at least one <name>=<alg>/<hex>', 'none');
-      const values = rest.map((t, i): MrlogVmrValue => {
-        const eq = t.indexOf('=');
-        const name = eq < 0 ? '' : t.slice(0, eq);
-        if (!NAME_RE.test(name)) fail(lineNo, `VMR.value[${i}].name`, 'a vMR name', t);
-        return { name, ...parseValue(t.slice(eq + 1), lineNo, `VMR.value[${i}]`) };
-      });
+      const values = rest.map((t, i) => parseVmrToken(t, lineNo, i));
       if (new Set(values.map((v) => v.name)).size !== values.length) {
         fail(lineNo, 'VMR', 'each vMR once', 'a repeated vMR');
       }
@@ -234,6 +258,8 @@ export function parseMrlogLine(line: string, lineNo: number): MrlogRecord {
 }
 
 const fmtValue = (v: MrlogValue): string => `${v.alg}/${toHex(v.value)}`;
+const fmtVmrValue = (v: MrlogVmrValue): string =>
+  `${v.name}=${fmtValue(v)}${v.count === undefined ? '' : `@${v.count}`}`;
 
 /** The canonical line (without LF) of a record body. */
 export function formatMrlogRecord(r: MrlogRecordBody): string {
@@ -247,7 +273,7 @@ export function formatMrlogRecord(r: MrlogRecordBody): string {
     case 'checkpoint':
       return `CHECKPOINT ${r.seq} prev=${fmtValue(r.prev)}`;
     case 'vmr':
-      return `VMR ${r.values.map((v) => `${v.name}=${fmtValue(v)}`).join(' ')}`;
+      return `VMR ${r.values.map(fmtVmrValue).join(' ')}`;
     case 'salt':
       return `SALT ${toHex(r.salt)}`;
     case 'tenant':

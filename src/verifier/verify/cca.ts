@@ -58,7 +58,7 @@ export interface CcaVerifyOptions {
   /** Trust-anchor files (PEM/DER key or certificate, JWK, or a JSON list of anchors). */
   readonly trustAnchors?: readonly Uint8Array[];
   /** The caller's emulated TVM roots (PEM/DER certificates), for a token's `x5chain`. */
-  readonly emulatedRoots?: readonly Uint8Array[];
+  readonly emulatedAnchors?: readonly Uint8Array[];
   /** Expected realm challenge (prefix rule of `checkReportDataNonce`). */
   readonly nonce?: Uint8Array;
   readonly limits?: Limits;
@@ -246,7 +246,7 @@ function verifyPlatform(b: ResultBuilder, t: CcaToken, opts: CcaVerifyOptions): 
     const policy = resolveTrustPolicy({
       ...(opts.policy === undefined ? {} : { policy: opts.policy }),
       ...(opts.trustAnchors === undefined ? {} : { trustAnchors: opts.trustAnchors }),
-      ...(opts.emulatedRoots === undefined ? {} : { emulatedRoots: opts.emulatedRoots }),
+      ...(opts.emulatedAnchors === undefined ? {} : { emulatedAnchors: opts.emulatedAnchors }),
     });
     const seen = new Set<string>();
     const certAnchors = policyAnchors(policy, []).filter((a) => {

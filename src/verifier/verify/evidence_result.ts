@@ -118,7 +118,7 @@ export interface VerifyEvidenceOptions {
    * --tvm-state DIR`), trusted by SPKI fingerprint beside the other anchors; a result that
    * chains to one says `trust.emulated: true`.
    */
-  readonly emulatedRoots?: readonly Uint8Array[];
+  readonly emulatedAnchors?: readonly Uint8Array[];
   /** Roots to trust instead of the built-in ones (PEM or DER bytes each; `--trust-anchor`). */
   readonly trustAnchors?: readonly Uint8Array[];
   /**
@@ -129,7 +129,12 @@ export interface VerifyEvidenceOptions {
   readonly collateral?: CollateralInput;
   /** Extra certificates (SNP VCEK/VLEK/ASK/ARK, TPM AK certificate), PEM or DER bytes each. */
   readonly certs?: readonly Uint8Array[];
-  /** TPM: AK public (TPMT_PUBLIC, PEM or JWK). */
+  /**
+   * TPM: the AK public key (TPMT_PUBLIC, PEM or JWK) **the caller pins**: a quote it verifies is
+   * trusted for that reason alone (`ak_trust: pinned`). The CLI's `--ak`; the verifier service
+   * passes here an AK it registered by credential activation. An `ak_public` in the evidence is
+   * never pinned.
+   */
   readonly ak?: Uint8Array;
   /** TPM: TPMT_SIGNATURE. */
   readonly signature?: Uint8Array;

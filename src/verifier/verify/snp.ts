@@ -55,7 +55,7 @@ export interface SnpVerifyOptions {
   /** Roots to trust instead of the built-in AMD ARKs (added to the policy's anchors). */
   readonly trustAnchors?: readonly Uint8Array[];
   /** The caller's emulated TVM roots (added to the policy's emulated anchors). */
-  readonly emulatedRoots?: readonly Uint8Array[];
+  readonly emulatedAnchors?: readonly Uint8Array[];
   /** Expected nonce (report data rule of `checkReportDataNonce`). */
   readonly nonce?: Uint8Array;
   /** The product when the report cannot say (v2). */
@@ -257,12 +257,12 @@ function buildChain(
 
 /** The policy's anchors with the option fields' anchors and emulated roots added. */
 function policyOf(opts: SnpVerifyOptions): TrustPolicy {
-  if (opts.trustAnchors === undefined && opts.emulatedRoots === undefined)
+  if (opts.trustAnchors === undefined && opts.emulatedAnchors === undefined)
     return opts.policy ?? DEFAULT_TRUST_POLICY;
   return resolveTrustPolicy({
     ...(opts.policy === undefined ? {} : { policy: opts.policy }),
     ...(opts.trustAnchors === undefined ? {} : { trustAnchors: opts.trustAnchors }),
-    ...(opts.emulatedRoots === undefined ? {} : { emulatedRoots: opts.emulatedRoots }),
+    ...(opts.emulatedAnchors === undefined ? {} : { emulatedAnchors: opts.emulatedAnchors }),
   });
 }
 

@@ -168,7 +168,7 @@ export interface TdxVerifierConfig {
   /** Roots to trust instead of the Intel SGX Root CA (PEM or DER each; with no `anchors`). */
   readonly trustAnchors?: readonly Uint8Array[];
   /** The caller's emulated TVM roots (PEM or DER each; with no `anchors`). */
-  readonly emulatedRoots?: readonly Uint8Array[];
+  readonly emulatedAnchors?: readonly Uint8Array[];
   /** Most PCK chains kept in the cache (default 1024). */
   readonly cacheSize?: number;
   /**
@@ -240,7 +240,7 @@ export class TdxQuoteVerifier {
       policyAnchors(
         resolveTrustPolicy({
           ...(config.trustAnchors === undefined ? {} : { trustAnchors: config.trustAnchors }),
-          ...(config.emulatedRoots === undefined ? {} : { emulatedRoots: config.emulatedRoots }),
+          ...(config.emulatedAnchors === undefined ? {} : { emulatedAnchors: config.emulatedAnchors }),
         }),
         intelRoots(),
       );

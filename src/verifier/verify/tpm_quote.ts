@@ -20,12 +20,15 @@ import { bytesEqual, toHex } from '../../bytes/hex.js';
 import { hash } from '../../crypto/hash.js';
 import { digestSize, hashAlgFromId, hashInfo, type HashAlg } from '../../crypto/hash_alg.js';
 import { isMrstackError, ParseError, type ErrorCode } from '../../errors.js';
-import { TPM_ALG, TPM_ST, TPMA_OBJECT } from '../../formats/tpm2/constants.js';
+import { TPM_ALG, TPM_ST } from '../../formats/tpm2/constants.js';
 import { parseAttest, type TpmsAttest } from '../../formats/tpm2/marshal/attest.js';
 import type { PcrSelection } from '../../formats/tpm2/marshal/pcr_selection.js';
 import { readPublic, type TpmPublic } from '../../formats/tpm2/marshal/public.js';
 import { parseSignature, type TpmtSignature } from '../../formats/tpm2/marshal/signature.js';
 import { objectName, publicToKeyObject } from '../../formats/tpm2/public_key.js';
+import { checkAkAttributes, decideAkTrust } from './tpm_ak_trust.js';
+import { anchorRef } from './trust_policy.js';
+import { parseCertificates, type Certificate } from './x509/certificate.js';
 import {
   ResultBuilder,
   type EvidenceResult,
@@ -206,8 +209,10 @@ function sigBytesKind(sig: Uint8Array, key: KeyObject, tpm: TpmPublic | undefine
 }
 
 /**
- * Verifies a TPM quote. Never throws for a failed check: failures are listed in `errors` with
- * their codes (`ERR_SIGNATURE_INVALID`, `ERR_NONCE_MISMATCH`, `ERR_BINDING_MISMATCH` …);
+ * Verifies a TPM quote **with the AK the caller hands over**: whether that AK deserves trust is
+ * the caller's decision ({@link decideAkTrust}; the `tpm` evidence verifier makes it). Never
+ * throws for a failed check: failures are listed in `errors` with their codes
+ * (`ERR_SIGNATURE_INVALID`, `ERR_NONCE_MISMATCH`, `ERR_BINDING_MISMATCH`, `ERR_AK_ATTRIBUTES` …);
  * malformed input is reported the same way with its ParseError code.
  */
 export function verifyTpmQuote(input: TpmQuoteInput): TpmQuoteResult {
@@ -237,9 +242,11 @@ export function verifyTpmQuote(input: TpmQuoteInput): TpmQuoteResult {
 
   // The AK must be a restricted signing key, or the TPM_GENERATED magic proves nothing.
   if (tpm !== undefined) {
-    const need = TPMA_OBJECT.restricted | TPMA_OBJECT.sign;
-    if ((tpm.objectAttributes & need) !== need) {
-      fail('ERR_BINDING_MISMATCH', 'the AK is not a restricted signing key (restricted|sign)');
+    try {
+      checkAkAttributes(tpm);
+    } catch (e) {
+      if (!isMrstackError(e)) throw e;
+      fail(e.code, e.message);
     }
   } else {
     warnings.push('AK given as a plain public key: its restricted attribute cannot be checked');
@@ -523,49 +530,127 @@ export const TPM_QUOTE_VERIFIER: EvidenceVerifier = {
     return { kind: 'tpm', claims, warnings: [] };
   },
   verify(data: Uint8Array, opts: ResolvedVerifyOptions): Promise<EvidenceResult> {
-    const b = new ResultBuilder('tpm', opts.at, opts.policy);
-    const akBytes = opts.ak ?? opts.parts?.['ak_public'];
-    const sigBytes = opts.signature ?? opts.parts?.['signature'];
-    const pcrBytes = opts.pcrs ?? opts.parts?.['pcr_values'];
-    if (akBytes === undefined || sigBytes === undefined) {
-      b.fail(
-        'quote_signature',
-        'ERR_COLLATERAL_MISSING',
-        'a TPM quote needs the AK public key (--ak) and the signature (--signature)',
-      );
-      return Promise.resolve(b.build());
-    }
-    let pcrs: PcrValues | undefined;
-    try {
-      if (pcrBytes !== undefined) {
-        const a = parseAttest(data);
-        if (a.attested.kind === 'quote') pcrs = parsePcrValues(pcrBytes, a.attested.pcrSelect);
-      }
-      const r = verifyTpmQuote({
-        attest: data,
-        signature: sigBytes,
-        ak: akFromBytes(akBytes),
-        ...(opts.nonce === undefined ? {} : { nonce: opts.nonce }),
-        ...(pcrs === undefined ? {} : { pcrs }),
-      });
-      b.claims = { ...(r.claims ?? {}) };
-      b.warnings.push(...r.warnings);
-      const check = (c: ErrorCode): string =>
-        c === 'ERR_NONCE_MISMATCH'
-          ? 'nonce'
-          : c === 'ERR_BINDING_MISMATCH'
-            ? 'pcr_digest'
-            : 'quote_signature';
-      for (const e of r.errors) b.fail(check(e.code), e.code, e.message);
-      b.ok('quote_signature');
-      // verifyTpmQuote compared extraData with the nonce; a mismatch is already a failure.
-      b.freshness(opts, () => undefined);
-      if (pcrs !== undefined) b.ok('pcr_digest');
-      else b.optional('pcr_digest', 'no PCR values given: only the quoted digest is known');
-    } catch (e) {
-      if (isMrstackError(e)) b.fail('quote_signature', e.code, e.message);
-      else throw e;
-    }
-    return Promise.resolve(b.build());
+    return Promise.resolve(verifyTpmEvidence(data, opts));
   },
 };
+
+/** The certificates an AK may come with: the caller's (`--cert`) first, then the evidence's. */
+function akCertificates(opts: ResolvedVerifyOptions): Certificate[] {
+  const out: Certificate[] = [];
+  (opts.certs ?? []).forEach((c, i) => out.push(...parseCertificates(c, `cert[${i}]`)));
+  for (const part of AK_CERT_PARTS) {
+    const bytes = opts.parts?.[part];
+    if (bytes !== undefined) out.push(...parseCertificates(bytes, `parts.${part}`));
+  }
+  return out;
+}
+
+/**
+ * Envelope parts that carry AK certificates (DER, or PEM with any number of certificates): the
+ * AK certificate and, optionally, its issuers.
+ */
+export const AK_CERT_PARTS = ['ak_cert', 'ak_cert_chain'] as const;
+
+/** The check each verifyTpmQuote code belongs to. */
+function checkOf(c: ErrorCode): string {
+  return c === 'ERR_NONCE_MISMATCH'
+    ? 'nonce'
+    : c === 'ERR_BINDING_MISMATCH'
+      ? 'pcr_digest'
+      : c === 'ERR_AK_ATTRIBUTES'
+        ? 'ak_attributes'
+        : 'quote_signature';
+}
+
+/**
+ * The `tpm` evidence verifier: the quote signature with the AK (`opts.ak` — the caller's pin,
+ * or what the verifier service registered — else the evidence's `ak_public`, else the AK
+ * certificate's key), then, reported separately as `ak_trust`, why that AK is trusted
+ * ({@link decideAkTrust}); an AK nothing vouches for is `ERR_UNTRUSTED_KEY`.
+ */
+function verifyTpmEvidence(data: Uint8Array, opts: ResolvedVerifyOptions): EvidenceResult {
+  const b = new ResultBuilder('tpm', opts.at, opts.policy);
+  const certs = akCertificates(opts);
+  const akBytes = opts.ak ?? opts.parts?.['ak_public'];
+  // Without an AK public part, the AK certificate's key is the one to verify with.
+  const certKey = certs.find((c) => c.basicConstraints?.ca !== true);
+  const ak: AkInput | undefined =
+    akBytes !== undefined
+      ? akFromBytes(akBytes)
+      : certKey === undefined
+        ? undefined
+        : { spkiDer: certKey.spki };
+  const sigBytes = opts.signature ?? opts.parts?.['signature'];
+  const pcrBytes = opts.pcrs ?? opts.parts?.['pcr_values'];
+  if (ak === undefined || sigBytes === undefined) {
+    b.fail(
+      'quote_signature',
+      'ERR_COLLATERAL_MISSING',
+      'a TPM quote needs the AK (--ak, or an AK certificate with --cert) and the signature (--signature)',
+    );
+    return b.build();
+  }
+  let pcrs: PcrValues | undefined;
+  try {
+    if (pcrBytes !== undefined) {
+      const a = parseAttest(data);
+      if (a.attested.kind === 'quote') pcrs = parsePcrValues(pcrBytes, a.attested.pcrSelect);
+    }
+    const r = verifyTpmQuote({
+      attest: data,
+      signature: sigBytes,
+      ak,
+      ...(opts.nonce === undefined ? {} : { nonce: opts.nonce }),
+      ...(pcrs === undefined ? {} : { pcrs }),
+    });
+    b.claims = { ...(r.claims ?? {}) };
+    b.warnings.push(...r.warnings);
+    for (const e of r.errors) b.fail(checkOf(e.code), e.code, e.message);
+    b.ok('quote_signature');
+    // verifyTpmQuote compared extraData with the nonce; a mismatch is already a failure.
+    b.freshness(opts, () => undefined);
+    if (pcrs !== undefined) b.ok('pcr_digest');
+    else b.optional('pcr_digest', 'no PCR values given: only the quoted digest is known');
+    if (r.claims === undefined) return b.build(); // the AK or the quote is unreadable
+    const { key, tpm } = loadAkPublicKey(ak);
+    if (tpm !== undefined) b.ok('ak_attributes');
+    else
+      b.optional('ak_attributes', 'the AK came as a plain public key: no TPMT_PUBLIC attributes');
+    akTrust(b, key, opts, certs);
+  } catch (e) {
+    if (isMrstackError(e)) b.fail('quote_signature', e.code, e.message);
+    else throw e;
+  }
+  return b.build();
+}
+
+/** Records the `ak_trust` check and, when trusted, `claims.ak_trust` and `trust`. */
+function akTrust(
+  b: ResultBuilder,
+  key: KeyObject,
+  opts: ResolvedVerifyOptions,
+  certificates: readonly Certificate[],
+): void {
+  try {
+    const d = decideAkTrust({
+      key,
+      callerPinned: opts.ak !== undefined,
+      policy: opts.policy,
+      certificates,
+      at: opts.at,
+    });
+    b.claims['ak_trust'] = d.trust;
+    if (d.anchor !== undefined) {
+      b.trust = {
+        root: d.anchor.subject,
+        emulated: d.anchor.emulated === true,
+        anchor: anchorRef(d.anchor),
+      };
+    } else {
+      b.trust = { root: `pinned AK ${d.trust.ak_spki_sha256}`, emulated: false };
+    }
+    b.ok('ak_trust');
+  } catch (e) {
+    b.failWith('ak_trust', e);
+  }
+}

@@ -161,7 +161,7 @@ export interface TrustInputs {
   /** `--trust-anchor` files (PEM/DER certificates; other forms are left to CCA). */
   readonly trustAnchors?: readonly Uint8Array[];
   /** The caller's emulated TVM roots (PEM/DER certificates). */
-  readonly emulatedRoots?: readonly Uint8Array[];
+  readonly emulatedAnchors?: readonly Uint8Array[];
   readonly relax?: readonly Relaxation[];
   /** The older spelling of the `collateral` relaxation. */
   readonly allowMissingCollateral?: boolean;
@@ -177,7 +177,7 @@ export function resolveTrustPolicy(o: TrustInputs): TrustPolicy {
     anchors: [...(given?.anchors ?? []), ...callerAnchorsFromFiles(o.trustAnchors ?? [])],
     emulatedAnchors: [
       ...(given?.emulatedAnchors ?? []),
-      ...emulatedAnchorsFromFiles(o.emulatedRoots ?? []),
+      ...emulatedAnchorsFromFiles(o.emulatedAnchors ?? []),
     ],
     pinnedKeys: given?.pinnedKeys ?? [],
     relax: [

@@ -222,13 +222,13 @@ test(
     const k = sizes.findIndex((s) => s > 1);
     const shared = await verifyEvidence(Buffer.from(JSON.stringify(bundles[k])), {
       nonce: nonces[k]!,
-      emulatedRoots: emulatedRootsOf(tvm),
+      emulatedAnchors: emulatedRootsOf(tvm),
       relax: ['collateral'],
     });
     assert.equal(shared.verified, true, JSON.stringify(shared.errors));
     const other = await verifyEvidence(Buffer.from(JSON.stringify(bundles[k])), {
       nonce: nonces[(k + 1) % 32]!,
-      emulatedRoots: emulatedRootsOf(tvm),
+      emulatedAnchors: emulatedRootsOf(tvm),
       relax: ['collateral'],
     });
     assert.deepEqual(

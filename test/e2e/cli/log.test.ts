@@ -111,6 +111,41 @@ test('a truncated log: ERR_TRUNCATED exit 2; --allow-partial-tail replays the co
   assert.ok(j.warnings.some((w) => w.code === 'ERR_TRUNCATED'));
 });
 
+test('log parse on a truncated log: --json stays one valid JSON document with the error inside; --allow-partial-tail lists the 82 complete records', async (t) => {
+  const dir = tmp(t);
+  const cut = join(dir, 'cut.bin');
+  const full = readFileSync(RHEL);
+  // 83 records (PROVENANCE): cutting 5 bytes leaves record 82 incomplete.
+  writeFileSync(cut, full.subarray(0, full.length - 5));
+  const r1 = await runCli(['log', 'parse', cut, '--json']);
+  assert.equal(r1.code, 2);
+  // Streamed output that was already open must still parse as a whole.
+  const j1 = JSON.parse(r1.stdout) as {
+    count: number;
+    events: unknown[];
+    error?: { code: string; record?: number };
+  };
+  assert.equal(j1.count, 82);
+  assert.equal(j1.events.length, 82);
+  assert.equal(j1.error?.code, 'ERR_TRUNCATED');
+  assert.equal(j1.error.record, 82);
+  const r2 = await runCli(['log', 'parse', cut, '--json', '--allow-partial-tail']);
+  assert.equal(r2.code, 0);
+  const j2 = JSON.parse(r2.stdout) as {
+    count: number;
+    error?: unknown;
+    warnings: { code: string }[];
+  };
+  assert.equal(j2.count, 82);
+  assert.equal(j2.error, undefined);
+  assert.ok(j2.warnings.some((w) => w.code === 'ERR_TRUNCATED'));
+  // The table prints the complete records before the error that stops it.
+  const r3 = await runCli(['log', 'parse', cut, '--wide']);
+  assert.equal(r3.code, 2);
+  assert.match(r3.stdout, /^81 +pcr/m);
+  assert.match(r3.stderr, /ERR_TRUNCATED/);
+});
+
 test('log parse --json: every record with register, type name and number, digests, decoded data', async () => {
   const { result, json } = await runCliJson(['log', 'parse', RHEL, '--json']);
   assert.equal(result.code, 0);

@@ -40,7 +40,7 @@ const setup = agentFixture;
 const verifyBundle = (tvm: string, b: EvidenceBundle, nonce: Uint8Array, extra: object = {}) =>
   verifyEvidence(Buffer.from(JSON.stringify(bundleToJson(b))), {
     nonce,
-    emulatedRoots: emulatedRootsOf(tvm),
+    emulatedAnchors: emulatedRootsOf(tvm),
     // The TVM's PKI issues the TDX collateral for now: the full path, nothing relaxed.
     collateral: { files: emulatedCollateral(tvm, { at: new Date() }).files },
     ...extra,

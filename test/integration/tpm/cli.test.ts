@@ -6,17 +6,19 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import {
   cliError,
+  evidenceVerifyArgs,
   runCli,
   runCliJson,
   verifyEvidenceJson,
   type CliResult,
+  type EvidenceVerifyJson,
 } from '../../_support/cli.js';
 import { CLI_PATH } from '../../_support/paths.js';
 import { parsePcrreadYaml, startSwtpmFixture, type SwtpmFixture } from './swtpm_fixture.js';
@@ -56,19 +58,46 @@ test('mr extend/read --provider tpm: the new values equal tpm2_pcrread in every 
   assert.equal((read.json as { value: string }).value, y.get('sha384')?.get(12));
 });
 
-test('report --provider tpm, then evidence verify with the nonce: verified; another nonce: exit 1', async () => {
+test('report --provider tpm, then evidence verify: the envelope AK alone is untrusted (exit 1); pinned with --ak: verified; another nonce: exit 1', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mrstack-tpmcli-'));
   try {
     const out = join(dir, 'rep.json');
     const r = await runCli(['report', '--nonce', 'a1b2c3', '--out', out, ...tpmArgs()]);
     assert.equal(r.code, 0, r.stderr);
-    const v = await verifyEvidenceJson(out, { nonce: 'a1b2c3' });
+    // DESIGN §6.1: the AK the envelope carries vouches for nothing by itself.
+    const alone = await verifyEvidenceJson(out, { nonce: 'a1b2c3' });
+    assert.equal(alone.result.code, 1, alone.result.stdout);
+    assert.equal(alone.json.checks['quote_signature'], 'ok');
+    assert.equal(alone.json.checks['ak_trust'], 'failed');
+    assert.deepEqual(
+      alone.json.errors.map((e) => e.code),
+      ['ERR_UNTRUSTED_KEY'],
+    );
+    // The caller pins the AK. Here the test plays a caller that learned it out of band (in a
+    // deployment: credential activation against the EK, issue #14), so the bytes are the
+    // envelope's — the point is that the same bytes verify only once the caller pins them.
+    const env = JSON.parse(readFileSync(out, 'utf8')) as { parts: { ak_public: string } };
+    const akFile = join(dir, 'ak.tpmt');
+    writeFileSync(akFile, Buffer.from(env.parts.ak_public, 'hex'));
+    const v = await runCliJson([
+      ...evidenceVerifyArgs(out, { nonce: 'a1b2c3' }),
+      '--ak',
+      akFile,
+      '--json',
+    ]);
     assert.equal(v.result.code, 0, v.result.stdout);
-    assert.equal(v.json.kind, 'tpm');
-    const bad = await verifyEvidenceJson(out, { nonce: 'ffff' });
+    const j = v.json as EvidenceVerifyJson;
+    assert.equal(j.kind, 'tpm');
+    assert.equal((j.claims['ak_trust'] as { reason: string }).reason, 'pinned');
+    const bad = await runCliJson([
+      ...evidenceVerifyArgs(out, { nonce: 'ffff' }),
+      '--ak',
+      akFile,
+      '--json',
+    ]);
     assert.equal(bad.result.code, 1);
     assert.deepEqual(
-      bad.json.errors.map((e) => e.code),
+      (bad.json as EvidenceVerifyJson).errors.map((e) => e.code),
       ['ERR_NONCE_MISMATCH'],
     );
   } finally {

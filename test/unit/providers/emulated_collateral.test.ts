@@ -5,7 +5,8 @@
 import { emulatedRootsOf } from '../../_support/emulated_trust.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initEmulatedTvm, readTvmConfig } from '../../../src/providers/emulated/tvm_state.js';
@@ -52,7 +53,7 @@ for (const status of ['UpToDate', 'OutOfDate', 'Revoked'] as const) {
     const r = await verifyEvidence(e.outblob, {
       at,
       nonce: NONCE,
-      emulatedRoots: emulatedRootsOf(e.dir),
+      emulatedAnchors: emulatedRootsOf(e.dir),
       collateral: { files: c.files },
     });
     assert.equal(r.tcbStatus, status);
@@ -78,7 +79,7 @@ for (const status of ['UpToDate', 'OutOfDate', 'Revoked'] as const) {
     const stale = await verifyEvidence(e.outblob, {
       at: late,
       nonce: NONCE,
-      emulatedRoots: emulatedRootsOf(e.dir),
+      emulatedAnchors: emulatedRootsOf(e.dir),
       collateral: { files: c.files },
     });
     assert.equal(stale.checks['pck_crl'], 'failed');
@@ -99,7 +100,7 @@ test('SNP: the ARK CRL is issued for the time; Revoked lists the ASK', async (t)
     const r = await verifyEvidence(e.outblob, {
       at,
       nonce: NONCE,
-      emulatedRoots: emulatedRootsOf(e.dir),
+      emulatedAnchors: emulatedRootsOf(e.dir),
       certs: c.certs,
       collateral: { files: c.files },
       ...(e.auxblob === undefined ? {} : { auxblob: e.auxblob }),
@@ -190,4 +191,56 @@ test('CLI: evidence verify --trust-emulated --tvm-state runs the TCB path months
   ]);
   assert.equal(old.result.code, 1, old.result.stdout);
   assert.equal((old.json as { verified: boolean }).verified, false);
+});
+
+test('CLI: an emulated TPM envelope verifies only under --trust-emulated with its own TVM (ak_trust: certificate); another TVM or no flag → ERR_UNTRUSTED_KEY, exit 1', async (t) => {
+  const d = mkdtempSync(join(tmpdir(), 'mrstack-coll-tpm-'));
+  t.after(() => rmSync(d, { recursive: true, force: true }));
+  const [mine, other] = [join(d, 'a'), join(d, 'b')];
+  for (const s of [mine, other])
+    assert.equal((await runCli(['emulate', 'init', '--profile', 'tpm', '--tvm-state', s])).code, 0);
+  const ev = join(d, 'ev.json');
+  assert.equal(
+    (await runCli(['report', '--nonce', '0102', '--tvm-state', mine, '--out', ev])).code,
+    0,
+  );
+  interface R {
+    verified: boolean;
+    checks: Record<string, string>;
+    errors: { code: string; check?: string }[];
+    claims: Record<string, unknown>;
+    trust: { emulated: boolean; anchor?: { sha256: string } };
+  }
+  const run = async (flags: Parameters<typeof evidenceVerifyArgs>[1]) => {
+    const { result, json } = await runCliJson([...evidenceVerifyArgs(ev, flags), '--json'], {
+      env: { MRSTACK_TVM_STATE: join(d, 'none') },
+    });
+    return { code: result.code, r: json as R };
+  };
+  const ok = await run({ nonce: '0102', trustEmulated: true, tvmState: mine });
+  assert.equal(ok.code, 0, JSON.stringify(ok.r.errors));
+  assert.equal((ok.r.claims['ak_trust'] as { reason: string }).reason, 'certificate');
+  assert.equal(ok.r.trust.emulated, true);
+  // The anchor is the TVM's TPM CA, by the SHA-256 of its SPKI (openssl computes it here).
+  const caPem = runTool(
+    'openssl',
+    ['x509', '-pubkey', '-noout'],
+    Buffer.from(readFileSync(join(mine, 'keys', 'tpm-ca', 'ca.pem'))),
+  );
+  const spki = runTool('openssl', ['pkey', '-pubin', '-outform', 'DER'], caPem);
+  assert.equal(ok.r.trust.anchor?.sha256, createHash('sha256').update(spki).digest('hex'));
+  for (const flags of [
+    { nonce: '0102', trustEmulated: true, tvmState: other },
+    { nonce: '0102' },
+  ]) {
+    const bad = await run(flags);
+    assert.equal(bad.code, 1, JSON.stringify(flags));
+    assert.equal(bad.r.verified, false);
+    assert.equal(bad.r.checks['quote_signature'], 'ok');
+    assert.equal(bad.r.checks['ak_trust'], 'failed');
+    assert.deepEqual(
+      bad.r.errors.map((e) => [e.check, e.code]),
+      [['ak_trust', 'ERR_UNTRUSTED_KEY']],
+    );
+  }
 });

@@ -68,7 +68,7 @@ test('report data = SHA-512(nonce ‖ manifest) binds the manifest and its vTPM 
     policy: RELAX_NONCE_CRL,
     at: AT,
     auxblob: r.auxblob,
-    emulatedRoots: [readFileSync(join(dir, 'keys', 'snp', 'ark.pem'))],
+    emulatedAnchors: [readFileSync(join(dir, 'keys', 'snp', 'ark.pem'))],
     nonce: NONCE,
     manifest,
   });
@@ -81,7 +81,7 @@ test('report data = SHA-512(nonce ‖ manifest) binds the manifest and its vTPM 
     policy: RELAX_NONCE_CRL,
     at: AT,
     auxblob: r.auxblob,
-    emulatedRoots: [readFileSync(join(dir, 'keys', 'snp', 'ark.pem'))],
+    emulatedAnchors: [readFileSync(join(dir, 'keys', 'snp', 'ark.pem'))],
     nonce: NONCE,
     manifest: other,
   });
@@ -94,7 +94,7 @@ test('report data = SHA-512(nonce ‖ manifest) binds the manifest and its vTPM 
     policy: RELAX_NONCE_CRL,
     at: AT,
     auxblob: r.auxblob,
-    emulatedRoots: [readFileSync(join(dir, 'keys', 'snp', 'ark.pem'))],
+    emulatedAnchors: [readFileSync(join(dir, 'keys', 'snp', 'ark.pem'))],
     nonce: NONCE.subarray(1),
     manifest,
   });

@@ -55,7 +55,7 @@ test('emulated TDX quote: verifies with the TVM roots, says so, and carries the 
     collateral: { files: new Map([['c.json', e.collateral]]) },
     nonce: e.nonce,
   };
-  const r = await verifyEvidence(e.quote, { ...opts, emulatedRoots: emulatedRootsOf(e.dir) });
+  const r = await verifyEvidence(e.quote, { ...opts, emulatedAnchors: emulatedRootsOf(e.dir) });
   assert.equal(r.verified, true, JSON.stringify(r.errors));
   assert.equal(r.tcbStatus, 'UpToDate');
   // trust.anchor: the root's SPKI SHA-256, computed here with node:crypto from the root file.
@@ -84,7 +84,7 @@ test('emulated TDX quote: verifies with the TVM roots, says so, and carries the 
   // A wrong nonce.
   const wrong = await verifyEvidence(e.quote, {
     ...opts,
-    emulatedRoots: emulatedRootsOf(e.dir),
+    emulatedAnchors: emulatedRootsOf(e.dir),
     nonce: new Uint8Array(64),
   });
   assert.deepEqual(
@@ -96,7 +96,7 @@ test('emulated TDX quote: verifies with the TVM roots, says so, and carries the 
 test('emulated TDX quote: flipping any byte of the signed regions fails verification', async (t) => {
   const e = await emulatedQuote();
   t.after(() => rmSync(e.dir, { recursive: true, force: true }));
-  const v = new TdxQuoteVerifier({ emulatedRoots: emulatedRootsOf(e.dir) });
+  const v = new TdxQuoteVerifier({ emulatedAnchors: emulatedRootsOf(e.dir) });
   const collateral = parseTdxCollateralFiles(new Map([['c.json', e.collateral]]));
   const at = new Date();
   assert.equal(v.verify(e.quote, { at, collateral, policy: RELAX_NONCE_CRL }).verified, true);
@@ -151,7 +151,7 @@ test('emulated TDX: a PCK CRL listing the leaf → ERR_CERT_REVOKED', async (t) 
   const j = JSON.parse(Buffer.from(e.collateral).toString('utf8')) as Record<string, string>;
   j['pck_crl'] = Buffer.from(crl).toString('hex');
   const r = await verifyEvidence(e.quote, {
-    emulatedRoots: emulatedRootsOf(e.dir),
+    emulatedAnchors: emulatedRootsOf(e.dir),
     nonce: e.nonce,
     collateral: { files: new Map([['c.json', new Uint8Array(Buffer.from(JSON.stringify(j)))]]) },
   });
@@ -168,7 +168,7 @@ test('emulated TDX: a PCK CRL listing the leaf → ERR_CERT_REVOKED', async (t) 
     ),
   ).toString('hex');
   const r2 = await verifyEvidence(e.quote, {
-    emulatedRoots: emulatedRootsOf(e.dir),
+    emulatedAnchors: emulatedRootsOf(e.dir),
     nonce: e.nonce,
     collateral: { files: new Map([['c.json', new Uint8Array(Buffer.from(JSON.stringify(j)))]]) },
   });

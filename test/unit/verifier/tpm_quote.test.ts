@@ -130,7 +130,7 @@ test('an ECDSA quote signed by openssl verifies with the AK given as PEM (with a
   }
 });
 
-test('an AK without restricted|sign is refused even when the signature is good', () => {
+test('an AK without restricted|sign, or with decrypt, is refused even when the signature is good', () => {
   const raw = sign('sha256', attest, { key: rsa.privateKey, padding: C.RSA_PKCS1_PADDING });
   const signature = encodeSignature({
     kind: 'rsa',
@@ -148,7 +148,14 @@ test('an AK without restricted|sign is refused even when the signature is good',
   const bad = verifyTpmQuote({ attest, signature, ak: { tpmtPublic: encodePublic(unrestricted) } });
   assert.deepEqual(
     bad.errors.map((e) => e.code),
-    ['ERR_BINDING_MISMATCH'],
+    ['ERR_AK_ATTRIBUTES'],
+  );
+  // TPM 2.0 Part 1 (attestation keys): a key that can also decrypt is not an AK either.
+  const decrypting = { ...base, objectAttributes: base.objectAttributes | TPMA_OBJECT.decrypt };
+  const bad2 = verifyTpmQuote({ attest, signature, ak: { tpmtPublic: encodePublic(decrypting) } });
+  assert.deepEqual(
+    bad2.errors.map((e) => e.code),
+    ['ERR_AK_ATTRIBUTES'],
   );
   // A TPM2B_PUBLIC (size-prefixed, as tpm2-tools writes it) is read too.
   const tpmt = encodePublic(base);

@@ -150,7 +150,7 @@ test('CCA x5chain with broken name chaining (CPAK signed by the root key, issuer
   const asEmulated = await verifyEvidence(broken.token, {
     at: AT,
     policy: RELAX_NONCE_CRL,
-    emulatedRoots: [broken.root],
+    emulatedAnchors: [broken.root],
   });
   assert.deepEqual(
     asEmulated.errors.map((e) => [e['check'], e.code]),

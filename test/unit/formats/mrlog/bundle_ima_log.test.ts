@@ -1,0 +1,106 @@
+// The `ima_log` member of a bundle (MR_IMA_SPEC "The ima bundle", docs/bundle.md): shape only —
+// exactly one of tenant_log / ima_log, and each ima_log field refused with a typed error that
+// names it. No cryptography here (the layered verify is tested end to end).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ParseError } from '../../../../src/errors.js';
+import { bundleToJson, parseBundle } from '../../../../src/formats/bundle/bundle.js';
+
+const tenantLog = { vmr: 'alice', alg: 'sha384', before: 0, after: 0, lines: [] };
+const imaLog = {
+  vmr: 'mr_ima',
+  alg: 'sha384',
+  salt: '5a'.repeat(32),
+  count: 2,
+  banks: { sha1: '11'.repeat(20), sha256: '22'.repeat(32), sha384: '33'.repeat(48) },
+  format: 'ima-binary',
+  data: Buffer.from('list bytes').toString('base64'),
+};
+
+function bundle(extra: Record<string, unknown>): Record<string, unknown> {
+  return {
+    format: 'mrstack-evidence-bundle',
+    version: 1,
+    created: '2026-12-07T00:00:00.000Z',
+    binding: {
+      tenant: 'ima',
+      nonce: '00'.repeat(8),
+      user_data: '',
+      leaf_index: 0,
+      tree_size: 1,
+      proof: [],
+    },
+    report: {
+      kind: 'tdx',
+      format: 'tdx-quote',
+      provider: 'tdx_guest',
+      emulated: true,
+      outblob: '',
+    },
+    firmware_log: null,
+    physical_log: {
+      register: 'rtmr3',
+      algs: ['sha384'],
+      since: 0,
+      extended_before: 0,
+      before: 0,
+      after: 0,
+      lines: [],
+    },
+    ...extra,
+  };
+}
+
+const parse = (o: Record<string, unknown>) => parseBundle(JSON.stringify(o));
+
+function refused(o: Record<string, unknown>, field: string): void {
+  assert.throws(
+    () => parse(o),
+    (e: unknown) => e instanceof ParseError && e.code === 'ERR_BAD_JSON' && e.field === field,
+    field,
+  );
+}
+
+test('ima_log parses and prints back; tenant_log is then absent', () => {
+  const b = parse(bundle({ ima_log: imaLog }));
+  assert.equal(b.tenantLog, undefined);
+  const ima = b.imaLog;
+  assert.ok(ima !== undefined);
+  assert.equal(ima.vmr, 'mr_ima');
+  assert.equal(ima.count, 2);
+  assert.deepEqual([...ima.banks.keys()], ['sha1', 'sha256', 'sha384']);
+  assert.equal(Buffer.from(ima.salt).toString('hex'), '5a'.repeat(32));
+  assert.equal(Buffer.from(ima.data).toString(), 'list bytes');
+  const j = bundleToJson(b);
+  assert.deepEqual(j['ima_log'], imaLog);
+  assert.equal('tenant_log' in j, false);
+  // a tenant bundle still has no ima_log
+  const t = bundleToJson(parse(bundle({ tenant_log: tenantLog })));
+  assert.equal('ima_log' in t, false);
+  assert.deepEqual(t['tenant_log'], tenantLog);
+});
+
+test('exactly one of tenant_log and ima_log', () => {
+  refused(bundle({}), 'tenant_log');
+  refused(bundle({ tenant_log: tenantLog, ima_log: imaLog }), 'ima_log');
+});
+
+test('each ima_log field is checked and named', () => {
+  const bad = (patch: Record<string, unknown>, field: string): void =>
+    refused(bundle({ ima_log: { ...imaLog, ...patch } }), field);
+  bad({ vmr: 'alice' }, 'ima_log.vmr');
+  bad({ alg: 'sha256' }, 'ima_log.alg'); // not the physical register's bank
+  bad({ alg: 'md5' }, 'ima_log.alg');
+  bad({ salt: '5a'.repeat(31) }, 'ima_log.salt');
+  bad({ count: -1 }, 'ima_log.count');
+  bad({ count: 1.5 }, 'ima_log.count');
+  bad({ format: 'ima-ascii' }, 'ima_log.format');
+  bad({ data: 'not base64!' }, 'ima_log.data');
+  bad({ banks: { sha1: imaLog.banks.sha1, sha256: imaLog.banks.sha256 } }, 'ima_log.banks.sha384');
+  bad({ banks: { ...imaLog.banks, sha512: '44'.repeat(64) } }, 'ima_log.banks.sha512');
+  bad({ banks: { ...imaLog.banks, sha1: '11'.repeat(19) } }, 'ima_log.banks.sha1');
+  assert.throws(
+    () => parse(bundle({ ima_log: { ...imaLog, salt: 'zz'.repeat(32) } })),
+    (e: unknown) => e instanceof ParseError && e.code === 'ERR_BAD_HEX',
+  );
+});
