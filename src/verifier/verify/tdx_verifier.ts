@@ -240,7 +240,9 @@ export class TdxQuoteVerifier {
       policyAnchors(
         resolveTrustPolicy({
           ...(config.trustAnchors === undefined ? {} : { trustAnchors: config.trustAnchors }),
-          ...(config.emulatedAnchors === undefined ? {} : { emulatedAnchors: config.emulatedAnchors }),
+          ...(config.emulatedAnchors === undefined
+            ? {}
+            : { emulatedAnchors: config.emulatedAnchors }),
         }),
         intelRoots(),
       );
