@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'ERR_RECORD_TOO_LARGE'
   | 'ERR_REPLAY_MISMATCH'
   | 'ERR_LOG_GAP'
+  | 'ERR_IMA_LIST_CHANGED'
   | 'ERR_EVENT_DIGEST_MISMATCH'
   | 'ERR_SIGNATURE_INVALID'
   | 'ERR_CHAIN_INVALID'
@@ -82,6 +83,7 @@ export type ErrorCode =
   | 'ERR_NONCE_UNKNOWN'
   | 'ERR_NONCE_REUSED'
   | 'ERR_NONCE_EXPIRED'
+  | 'ERR_CREDENTIAL_MISMATCH'
   | 'ERR_STORE'
   | 'ERR_MOUNT_FAILED'
   | 'ERR_TIMEOUT'
@@ -130,6 +132,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   // --- replay and verification failures ---
   ERR_REPLAY_MISMATCH: { exit: 1, summary: 'a replayed register differs from the expected value' },
   ERR_LOG_GAP: { exit: 1, summary: 'the register moved off-log (a SYNC differs from replay)' },
+  ERR_IMA_LIST_CHANGED: {
+    exit: 1,
+    summary: 'the IMA list shrank or changed below the count already mirrored into mr_ima',
+  },
   ERR_EVENT_DIGEST_MISMATCH: { exit: 1, summary: 'an event digest is not the hash of its data' },
   ERR_SIGNATURE_INVALID: { exit: 1, summary: 'a signature does not verify' },
   ERR_CHAIN_INVALID: { exit: 1, summary: 'a certificate chain does not lead to a trusted root' },
@@ -220,6 +226,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   ERR_NONCE_UNKNOWN: { exit: 1, summary: 'no challenge session or nonce with that id exists' },
   ERR_NONCE_REUSED: { exit: 1, summary: 'the nonce was consumed already by earlier evidence' },
   ERR_NONCE_EXPIRED: { exit: 1, summary: 'the nonce expired before evidence used it' },
+  ERR_CREDENTIAL_MISMATCH: {
+    exit: 1,
+    summary: 'the secret returned for a credential-activation challenge is not the one sealed',
+  },
   ERR_STORE: { exit: 3, summary: 'the verifier store (database) failed or is incompatible' },
   ERR_MOUNT_FAILED: { exit: 3, summary: 'a FUSE mount could not be made or served' },
   ERR_TIMEOUT: { exit: 3, summary: 'an operation did not finish in time' },

@@ -98,8 +98,10 @@ export {
   readEkCertificate,
   encodeAkBlob,
   decodeAkBlob,
+  readTpmIdentity,
+  activateWithAk,
 } from './tpm/identity.js';
-export type { AkBlob } from './tpm/identity.js';
+export type { AkBlob, TpmIdentity } from './tpm/identity.js';
 export { startSwtpm, setupSwtpmState, findFreePortPair } from './tpm/swtpm_process.js';
 export type { SwtpmInstance, StartSwtpmOptions, SwtpmSetupOptions } from './tpm/swtpm_process.js';
 export { checkAgentPcr, RESETTABLE_PCRS, DRTM_PCRS } from './tpm/agent_pcrs.js';

@@ -78,6 +78,7 @@ export {
   INTEL_TCB_SIGNING_PROFILE,
   CCA_PLATFORM_PROFILE,
   TPM_AK_PROFILE,
+  TPM_EK_PROFILE,
   amdProfile,
 } from './verify/x509/profiles.js';
 export { EMULATED_ROOT_ORGANIZATION } from './verify/x509/anchors.js';

@@ -173,14 +173,21 @@ export function storeConformance(name: string, open: () => StoreFactory): void {
           akName: randomBytes(34),
           relaxed: ['unverified-ek'],
         };
+        assert.equal(await s.pendingRegistration('t'), null);
         const r = await s.createRegistration({ ...base, id: 'reg1', ttlSeconds: 60 });
         assert.deepEqual(r.relaxed, ['unverified-ek']);
+        assert.equal(await s.pendingRegistration('t'), 'reg1');
         await s.createRegistration({ ...base, id: 'reg2', ttlSeconds: 0.05 });
+        // The newest pending challenge of the attester; another attester's is not it.
+        assert.equal(await s.pendingRegistration('t'), 'reg2');
+        assert.equal(await s.pendingRegistration('other'), null);
         const got = await s.consumeRegistration('reg1');
         assert.ok(got.ok);
         assert.deepEqual(got.registration.secretDigest, new Uint8Array(base.secretDigest));
         assert.deepEqual(await s.consumeRegistration('reg1'), { ok: false, reason: 'reused' });
         await sleep(120);
+        // reg1 consumed and reg2 expired: nothing pending any more.
+        assert.equal(await s.pendingRegistration('t'), null);
         assert.deepEqual(await s.consumeRegistration('reg2'), { ok: false, reason: 'expired' });
         assert.deepEqual(await s.consumeRegistration('reg3'), { ok: false, reason: 'unknown' });
       });

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { fromHex, toHex } from '../../bytes/hex.js';
 import { fromErrno, UsageError } from '../../errors.js';
@@ -33,6 +33,7 @@ interface ReportCliOptions extends ProviderCliOptions {
   readonly nonce: string;
   readonly userData?: string;
   readonly out?: string;
+  readonly ak?: string;
 }
 
 const KIND_OF: Record<ReportFormat, EvidenceKind> = {
@@ -81,6 +82,10 @@ export function registerReport(program: Command): Command {
     .requiredOption('--nonce <hex>', 'the verifier nonce (at most 64 bytes without --user-data)')
     .option('--user-data <hex>', 'extra data bound into the report data (see docs/evidence.md)')
     .option('--out <file>', 'write the evidence envelope to FILE instead of stdout')
+    .option(
+      '--ak <file>',
+      'tpm provider: quote with this AK blob (`tpm ak create`), not a fresh one',
+    )
     .option('--json', 'print JSON');
   addProviderOptions(cmd, { write: false });
   cmd.action(
@@ -95,7 +100,27 @@ export function registerReport(program: Command): Command {
           `--nonce is ${nonce.length} bytes; report data holds at most 64`,
         );
       }
-      const provider = await openProviderFromOptions(opts, { write: false });
+      let provider;
+      if (opts.ak !== undefined) {
+        if (opts.provider !== 'tpm') {
+          throw new UsageError('ERR_USAGE', '--ak goes with --provider tpm');
+        }
+        const { decodeAkBlob } = await import('../../providers/tpm/identity.js');
+        const { openTpmProvider } = await import('../../providers/tpm/tpm_provider.js');
+        let blob: Uint8Array;
+        try {
+          blob = new Uint8Array(readFileSync(opts.ak));
+        } catch (e) {
+          throw fromErrno(e, opts.ak);
+        }
+        provider = openTpmProvider(
+          {
+            ...(opts.tpmDevice === undefined ? {} : { device: opts.tpmDevice }),
+            ...(opts.swtpm === undefined ? {} : { swtpm: opts.swtpm }),
+          },
+          { ak: decodeAkBlob(blob) },
+        );
+      } else provider = await openProviderFromOptions(opts, { write: false });
       let raw: RawReport;
       try {
         raw = await provider.report({ reportData });

@@ -40,6 +40,8 @@ interface ServeFlags {
   readonly trustEmulated?: boolean;
   readonly collateral?: boolean;
   readonly adminTokenFile?: string;
+  readonly tpmCa?: readonly string[];
+  readonly ekAllowlist?: string;
   readonly sessionTtl: string;
   readonly logLevel: string;
 }
@@ -76,6 +78,15 @@ export function registerVerifier(program: Command): Command {
     .option('--trust-emulated', 'trust mrstack emulated roots (tests and demos)')
     .option('--no-collateral', 'verify without collateral (TCB and revocation are then skipped)')
     .option(
+      '--tpm-ca <file>',
+      'TPM-vendor root that EK certificates must chain to for attester registration (repeatable)',
+      collect,
+    )
+    .option(
+      '--ek-allowlist <file>',
+      'bare EKs accepted without a certificate: hex EK SPKI SHA-256 or TPM name, one a line (relaxed)',
+    )
+    .option(
       '--admin-token-file <file>',
       'bearer token for admin routes (default: $MRSTACK_VERIFIER_ADMIN_TOKEN)',
     )
@@ -92,6 +103,9 @@ export function registerVerifier(program: Command): Command {
         const { loadKek } = await import('../../verifier/service/key_vault.js');
         const { parsePolicy } = await import('../../verifier/appraise/policy.js');
         const { serveVerifier } = await import('../../verifier/service/serve.js');
+        const { parseEkAllowlist } =
+          await import('../../verifier/service/attester_registration.js');
+        const { anchorsFromCertificateFiles } = await import('../../verifier/verify/x509/chain.js');
         const kek = loadKek(o.kekFile === undefined ? {} : { file: o.kekFile });
         const policies = [];
         for (const f of o.policy ?? [])
@@ -117,6 +131,13 @@ export function registerVerifier(program: Command): Command {
             ...(o.collateral === false ? { allowMissingCollateral: true } : {}),
           },
           ...(token === undefined || token === '' ? {} : { adminToken: token }),
+          registration: {
+            tpmAnchors: anchorsFromCertificateFiles((o.tpmCa ?? []).map(readBytes), 'tpm_ca'),
+            ekAllowlist:
+              o.ekAllowlist === undefined
+                ? new Set<string>()
+                : parseEkAllowlist(Buffer.from(readBytes(o.ekAllowlist)).toString('utf8')),
+          },
           sessionTtlSeconds: ttl,
           logger: { level: o.logLevel, stream: process.stderr },
         });
@@ -171,6 +192,93 @@ export function registerVerifier(program: Command): Command {
         printJson(r);
         return r['passed'] === true ? 0 : 1;
       }),
+    );
+
+  v.command('register')
+    .description(
+      "register this TPM's AK at a verifier: EK certificate → MakeCredential challenge → ActivateCredential in the TPM → AK registered",
+    )
+    .requiredOption('--verifier <url>', 'http(s)://HOST:PORT or unix:PATH')
+    .requiredOption('--ak <file>', 'the AK blob from `mrstack tpm ak create`')
+    .option('--ca <file>', 'CA certificate for https')
+    .option('--attester <id>', 'the attester id to register under (default: the verifier picks)')
+    .option('--ek-alg <alg>', 'the EK: rsa (template L-1) or ecc (L-2)', 'rsa')
+    .option('--ek-chain <file>', 'intermediate CA certificates of the EK certificate (PEM)')
+    .option('--no-ek-cert', "send the bare EK public (accepted only from the verifier's allowlist)")
+    .option('--tpm-device <path>', 'the TPM character device (default: /dev/tpmrm0)')
+    .option(
+      '--swtpm <host:port>',
+      'talk to swtpm over its socket protocol (HOST:PORT or unix:PATH)',
+    )
+    .option('--json', 'print JSON (the default)')
+    .action(
+      action(
+        async (
+          o: ClientFlags & {
+            ak: string;
+            attester?: string;
+            ekAlg: string;
+            ekChain?: string;
+            ekCert: boolean;
+            tpmDevice?: string;
+            swtpm?: string;
+          },
+        ) => {
+          if (o.ekAlg !== 'rsa' && o.ekAlg !== 'ecc') {
+            throw new UsageError('ERR_USAGE', `--ek-alg ${o.ekAlg}: expected rsa or ecc`);
+          }
+          const { openTpmTransport } = await import('../../providers/tpm/tpm_provider.js');
+          const { Tpm } = await import('../../providers/tpm/tpm.js');
+          const { activateWithAk, decodeAkBlob, readTpmIdentity } =
+            await import('../../providers/tpm/identity.js');
+          const { activateRegistration, requestRegistration } =
+            await import('../../verifier/service/client.js');
+          const ep = endpoint(o);
+          const blob = decodeAkBlob(readBytes(o.ak));
+          const chain = o.ekChain === undefined ? undefined : readBytes(o.ekChain);
+          const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+          const tpm = new Tpm(
+            openTpmTransport({
+              ...(o.tpmDevice === undefined ? {} : { device: o.tpmDevice }),
+              ...(o.swtpm === undefined ? {} : { swtpm: o.swtpm }),
+            }),
+          );
+          try {
+            const id = await readTpmIdentity(tpm, blob, o.ekAlg);
+            if (o.ekCert && id.ekCertificate === undefined) {
+              throw new UsageError(
+                'ERR_USAGE',
+                'this TPM has no EK certificate in NV: register with --no-ek-cert (the verifier must allowlist the EK)',
+              );
+            }
+            const challenge = await requestRegistration(ep, {
+              ...(o.attester === undefined ? {} : { attester_id: o.attester }),
+              ek_public: hex(id.ekPublic),
+              ...(o.ekCert ? { ek_cert: hex(id.ekCertificate!) } : {}),
+              ...(chain === undefined ? {} : { ek_chain: [hex(chain)] }),
+              ak_public: hex(id.akPublic),
+            });
+            // The TPM recovers the secret only if it holds both the EK and this AK.
+            const secret = await activateWithAk(
+              tpm,
+              blob,
+              o.ekAlg,
+              new Uint8Array(Buffer.from(challenge.credential_blob, 'hex')),
+              new Uint8Array(Buffer.from(challenge.secret, 'hex')),
+            );
+            const r = await activateRegistration(
+              ep,
+              challenge.attester_id,
+              challenge.registration_id,
+              secret,
+            );
+            printJson(r);
+            return 0;
+          } finally {
+            await tpm.close();
+          }
+        },
+      ),
     );
 
   v.command('rotate-key')

@@ -11,6 +11,7 @@ import { readTpm2b, writeTpm2b } from '../../formats/tpm2/marshal/tpm2b.js';
 import { akTemplate, ekTemplate, srkTemplate, type KeyAlg } from '../../formats/tpm2/templates.js';
 import { ByteReader } from '../../bytes/reader.js';
 import { ByteWriter } from '../../bytes/writer.js';
+import { TpmRcError } from '../../formats/tpm2/rc.js';
 import type { LoadedKey, Tpm } from './tpm.js';
 
 /** Creates (derives) the EK in the endorsement hierarchy; the caller flushes the handle. */
@@ -89,4 +90,63 @@ export function decodeAkBlob(bytes: Uint8Array): AkBlob {
   readPublic(pr, 'akBlob.public');
   pr.expectEnd('akBlob.public');
   return { private: priv, public: pub, parentAlg: p === 0 ? 'rsa' : 'ecc' };
+}
+
+/** What the attester side of a registration reads from its TPM. */
+export interface TpmIdentity {
+  /** The EK's TPMT_PUBLIC. */
+  readonly ekPublic: Uint8Array;
+  /** The EK certificate from NV, when the TPM has one. */
+  readonly ekCertificate?: Uint8Array;
+  /** The AK's TPMT_PUBLIC. */
+  readonly akPublic: Uint8Array;
+  readonly akName: Uint8Array;
+}
+
+/** Reads the EK (and its certificate, if any) and the AK's public area and name. */
+export async function readTpmIdentity(
+  tpm: Tpm,
+  ak: AkBlob,
+  ekAlg: KeyAlg = 'rsa',
+): Promise<TpmIdentity> {
+  const ek = await createEk(tpm, ekAlg);
+  await tpm.flush(ek.handle);
+  let cert: Uint8Array | undefined;
+  try {
+    cert = await readEkCertificate(tpm, ekAlg);
+  } catch (e) {
+    if (!(e instanceof TpmRcError)) throw e; // no certificate in NV
+  }
+  const loaded = await loadAk(tpm, ak);
+  await tpm.flush(loaded.handle);
+  return {
+    ekPublic: ek.public.bytes,
+    ...(cert === undefined ? {} : { ekCertificate: cert }),
+    akPublic: loaded.public.bytes,
+    akName: loaded.name,
+  };
+}
+
+/**
+ * ActivateCredential with the AK blob and the EK: recovers the secret a verifier sealed to
+ * (EK, name(AK)) — what `tpm2_activatecredential` does. Loads and flushes both keys.
+ */
+export async function activateWithAk(
+  tpm: Tpm,
+  ak: AkBlob,
+  ekAlg: KeyAlg,
+  credentialBlob: Uint8Array,
+  secret: Uint8Array,
+): Promise<Uint8Array> {
+  const akKey = await loadAk(tpm, ak);
+  try {
+    const ek = await createEk(tpm, ekAlg);
+    try {
+      return await tpm.activateCredential(akKey.handle, ek.handle, credentialBlob, secret);
+    } finally {
+      await tpm.flush(ek.handle).catch(() => undefined);
+    }
+  } finally {
+    await tpm.flush(akKey.handle).catch(() => undefined);
+  }
 }

@@ -131,3 +131,56 @@ export async function submitEvidence(
     type: 'application/octet-stream',
   })) as Record<string, unknown>;
 }
+
+/** A MakeCredential challenge as `POST /v1/attesters` returns it (bytes as hex). */
+export interface RegistrationChallengeJson {
+  readonly attester_id: string;
+  readonly registration_id: string;
+  readonly ak_name: string;
+  readonly credential_blob: string;
+  readonly secret: string;
+  readonly expires_at: string;
+  readonly relaxed: readonly string[];
+}
+
+/** What the attester sends to register (bytes as hex). */
+export interface RegistrationRequestJson {
+  readonly attester_id?: string;
+  readonly ek_cert?: string;
+  readonly ek_chain?: readonly string[];
+  readonly ek_public?: string;
+  readonly ak_public: string;
+}
+
+const jsonBytes = (v: unknown): { bytes: Uint8Array; type: string } => ({
+  bytes: new TextEncoder().encode(JSON.stringify(v)),
+  type: 'application/json',
+});
+
+/** Asks the verifier for a credential-activation challenge. */
+export async function requestRegistration(
+  ep: VerifierEndpoint,
+  req: RegistrationRequestJson,
+): Promise<RegistrationChallengeJson> {
+  return (await callVerifier(
+    ep,
+    'POST',
+    '/v1/attesters',
+    jsonBytes(req),
+  )) as RegistrationChallengeJson;
+}
+
+/** Answers a challenge with the secret ActivateCredential recovered; the AK is then registered. */
+export async function activateRegistration(
+  ep: VerifierEndpoint,
+  attesterId: string,
+  registrationId: string,
+  secret: Uint8Array,
+): Promise<Record<string, unknown>> {
+  return (await callVerifier(
+    ep,
+    'POST',
+    `/v1/attesters/${encodeURIComponent(attesterId)}/activate`,
+    jsonBytes({ registration_id: registrationId, secret: Buffer.from(secret).toString('hex') }),
+  )) as Record<string, unknown>;
+}

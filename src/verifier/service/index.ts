@@ -19,8 +19,36 @@ export {
   seal,
   unseal,
 } from './key_vault.js';
-export { callVerifier, openSession, submitEvidence } from './client.js';
-export type { VerifierEndpoint, SessionJson } from './client.js';
+export {
+  callVerifier,
+  openSession,
+  submitEvidence,
+  requestRegistration,
+  activateRegistration,
+} from './client.js';
+export type {
+  VerifierEndpoint,
+  SessionJson,
+  RegistrationChallengeJson,
+  RegistrationRequestJson,
+} from './client.js';
+export {
+  checkRegistrableAk,
+  trustEk,
+  credentialChallenge,
+  secretMatches,
+  sameEk,
+  parseEkAllowlist,
+  tpmtPublicOf,
+  UNVERIFIED_EK,
+} from './attester_registration.js';
+export type {
+  RegistrationTrust,
+  TrustedEk,
+  RegistrableAk,
+  RegistrationInput,
+  CredentialChallenge,
+} from './attester_registration.js';
 export { openStore } from '../store/open_store.js';
 export { MIGRATIONS, SCHEMA_VERSION } from '../store/migrations.js';
 export type { Migration } from '../store/migrations.js';

@@ -30,8 +30,18 @@ import { issueEar, DEFAULT_EAR_LIFETIME_SECONDS } from '../result/ear_issue.js';
 import type { EarSigningKey } from '../result/ear_keys.js';
 import { decodeEvidenceInput } from '../verify/evidence.js';
 import type { VerifyEvidenceOptions } from '../verify/evidence_result.js';
-import type { ResultRecord, ResultStatus, VerifierStore } from '../store/store.js';
+import type { AttesterRecord, ResultRecord, ResultStatus, VerifierStore } from '../store/store.js';
 import { publishedJwks } from './key_vault.js';
+import {
+  checkRegistrableAk,
+  credentialChallenge,
+  sameEk,
+  secretMatches,
+  trustEk,
+  type RegistrationTrust,
+} from './attester_registration.js';
+import { objectName } from '../../formats/tpm2/public_key.js';
+import { bytesEqual } from '../../bytes/hex.js';
 
 /** Options of {@link buildVerifierService}. */
 export interface VerifierServiceOptions {
@@ -45,6 +55,13 @@ export interface VerifierServiceOptions {
     VerifyEvidenceOptions,
     'trustAnchors' | 'trustEmulated' | 'allowMissingCollateral' | 'certs'
   >;
+  /**
+   * What EKs registration trusts (`--tpm-ca`, `--ek-allowlist`); without it every EK
+   * certificate is refused for want of an anchor and no bare EK is accepted.
+   */
+  readonly registration?: RegistrationTrust;
+  /** Lifetime of a credential-activation challenge, seconds (default 300). */
+  readonly registrationTtlSeconds?: number;
   /** Bearer token for admin routes (policies, results); without one they are refused. */
   readonly adminToken?: string;
   /** Nonce lifetime, seconds (default 120). */
@@ -95,11 +112,57 @@ export async function openApiDocument(): Promise<unknown> {
   return parse(readFileSync(path, 'utf8')) as unknown;
 }
 
+/** Why the service pinned a TPM AK for a verification: it is registered to the attester. */
+interface AkPin {
+  readonly reason: 'registered';
+  readonly attesterId: string;
+  readonly akName: Uint8Array;
+  /** False when the quote's own AK is not that attester's (the pinned one then fails it). */
+  readonly matchesEvidence: boolean;
+}
+
 interface Evaluation {
   readonly result: ResultRecord;
   readonly verified: boolean;
   readonly findings: unknown;
+  readonly ak?: AkPin;
 }
+
+const HEX = /^(?:[0-9a-fA-F]{2})*$/;
+
+/** A hex field of a JSON body as bytes. */
+function hexField(body: Record<string, unknown>, name: string, required: true): Uint8Array;
+function hexField(
+  body: Record<string, unknown>,
+  name: string,
+  required?: false,
+): Uint8Array | undefined;
+function hexField(
+  body: Record<string, unknown>,
+  name: string,
+  required = false,
+): Uint8Array | undefined {
+  const v = body[name];
+  if (v === undefined || v === null) {
+    if (required) throw new MrstackError('ERR_USAGE', `the body needs ${name} (hex)`);
+    return undefined;
+  }
+  if (typeof v !== 'string' || !HEX.test(v) || v.length === 0) {
+    throw new MrstackError('ERR_BAD_HEX', `${name}: expected non-empty hex`, {
+      details: { field: name },
+    });
+  }
+  return new Uint8Array(Buffer.from(v, 'hex'));
+}
+
+function jsonBody(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new MrstackError('ERR_USAGE', 'the request body must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+}
+
+const ATTESTER_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Builds the fastify app (not listening yet). */
 export async function buildVerifierService(opts: VerifierServiceOptions): Promise<FastifyInstance> {
@@ -198,6 +261,48 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     return { id: p.id, policy: c };
   }
 
+  /**
+   * The registered AK a TPM quote is verified with. A session for an attester pins that
+   * attester's AK (the one the quote names when it is registered to it, else its first: a quote
+   * by any other AK then fails its signature check); a session for nobody pins the AK the quote
+   * names when some attester registered it, and the result is that attester's. An AK nobody
+   * registered is not pinned: the evidence verifier then decides (an AK carried only in the
+   * evidence is not trusted).
+   */
+  async function registeredAk(
+    parts: Readonly<Record<string, Uint8Array>> | undefined,
+    attesterId: string | null,
+  ): Promise<{ pin: AkPin; akPublic: Uint8Array; relaxed: readonly string[] } | undefined> {
+    const carried = parts?.['ak_public'];
+    let name: Uint8Array | undefined;
+    if (carried !== undefined) {
+      try {
+        name = objectName(carried);
+      } catch {
+        name = undefined; // not a TPMT_PUBLIC: the evidence verifier reports it
+      }
+    }
+    let key: { attesterId: string; akName: Uint8Array; akPublic: Uint8Array } | null = null;
+    if (attesterId !== null) {
+      const keys = await store.listAttesterKeys(attesterId);
+      key = keys.find((k) => name !== undefined && bytesEqual(k.akName, name)) ?? keys[0] ?? null;
+    } else if (name !== undefined) {
+      key = await store.findAttesterKey(name);
+    }
+    if (key === null) return undefined;
+    const attester = await store.getAttester(key.attesterId);
+    return {
+      pin: {
+        reason: 'registered',
+        attesterId: key.attesterId,
+        akName: key.akName,
+        matchesEvidence: name !== undefined && bytesEqual(key.akName, name),
+      },
+      akPublic: key.akPublic,
+      relaxed: attester?.relaxed ?? [],
+    };
+  }
+
   /** verify → appraise → EAR on the evidence bytes; records the result. */
   async function evaluate(
     bytes: Uint8Array,
@@ -212,9 +317,15 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     const { id: policyId, policy } = await policyFor(ctx.policy);
     const decoded = decodeEvidenceInput(bytes);
     const env = decoded.envelope;
+    const parts = env?.parts;
+    const tpm = env?.kind === 'tpm' || parts?.['ak_public'] !== undefined;
+    const reg = tpm ? await registeredAk(parts, ctx.attesterId) : undefined;
+    const attesterId = ctx.attesterId ?? reg?.pin.attesterId ?? null;
     const verify: VerifyEvidenceOptions = {
       ...opts.verify,
       at,
+      // The registered AK is the trust input, exactly as a caller's --ak pin.
+      ...(reg === undefined ? {} : { ak: reg.akPublic }),
       ...(ctx.nonce === undefined ? {} : { nonce: ctx.nonce }),
       ...(env === undefined ? {} : { kind: env.kind }),
       ...(env?.auxblob === undefined ? {} : { auxblob: env.auxblob }),
@@ -233,7 +344,12 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
           }),
     };
     const ea = await appraiseEvidence(decoded.data, policy, { verify, at });
-    const proven = provenClaimsOf(ea.verify, { nonceGiven: ctx.nonce !== undefined });
+    const provenOwn = provenClaimsOf(ea.verify, { nonceGiven: ctx.nonce !== undefined });
+    // The attester's own relaxations (an allowlisted bare EK) hold for every result of it.
+    const proven =
+      reg === undefined || reg.relaxed.length === 0
+        ? provenOwn
+        : { ...provenOwn, relaxed: [...new Set([...provenOwn.relaxed, ...reg.relaxed])] };
     const issued = await issueEar([{ appraisal: ea.appraisal, proven }], opts.signingKey, {
       at,
       lifetimeSeconds: earLifetime,
@@ -246,16 +362,28 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     const result = await store.putResult({
       id: newId(),
       sessionId: ctx.sessionId,
-      attesterId: ctx.attesterId,
+      attesterId,
       status,
       passed,
       relaxed: proven.relaxed,
       policyId,
       ear: issued.token,
-      findings,
+      findings: reg === undefined ? findings : { ...findings, ak: akJson(reg.pin) },
     });
-    return { result, verified: ea.verify.verified, findings: ea.appraisal };
+    return {
+      result,
+      verified: ea.verify.verified,
+      findings: ea.appraisal,
+      ...(reg === undefined ? {} : { ak: reg.pin }),
+    };
   }
+
+  const akJson = (p: AkPin): Record<string, unknown> => ({
+    reason: p.reason,
+    attester_id: p.attesterId,
+    ak_name: Buffer.from(p.akName).toString('hex'),
+    matches_evidence: p.matchesEvidence,
+  });
 
   const resultBody = (e: Evaluation): Record<string, unknown> => ({
     result_id: e.result.id,
@@ -265,6 +393,8 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     relaxed: e.result.relaxed,
     policy_id: e.result.policyId,
     ear: e.result.ear,
+    ...(e.result.attesterId === null ? {} : { attester_id: e.result.attesterId }),
+    ...(e.ak === undefined ? {} : { ak: akJson(e.ak) }),
     appraisal: e.findings,
   });
 
@@ -405,6 +535,191 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     const rec = await store.getPolicy(name, digest);
     if (rec === null) throw new MrstackError('ERR_NOT_FOUND', `no policy ${req.params.id}`);
     return { id: `${rec.id}@${rec.digest}`, policy: rec.body };
+  });
+
+  const regTrust: RegistrationTrust = opts.registration ?? {
+    tpmAnchors: [],
+    ekAllowlist: new Set(),
+  };
+  const regTtl = opts.registrationTtlSeconds ?? 300;
+
+  app.post('/v1/attesters', async (req, reply) => {
+    const body = jsonBody(req.body);
+    const given = body['attester_id'];
+    if (given !== undefined && (typeof given !== 'string' || !ATTESTER_ID.test(given))) {
+      throw new MrstackError('ERR_USAGE', 'attester_id: 1–128 of A-Z a-z 0-9 . _ : -');
+    }
+    const chain = body['ek_chain'];
+    if (chain !== undefined && !Array.isArray(chain)) {
+      throw new MrstackError('ERR_USAGE', 'ek_chain: expected an array of hex certificates');
+    }
+    const ekChain = ((chain ?? []) as unknown[]).map((_c, i) =>
+      hexField({ [`ek_chain[${i}]`]: (chain as unknown[])[i] }, `ek_chain[${i}]`, true),
+    );
+    const ekCert = hexField(body, 'ek_cert');
+    const ekPublic = hexField(body, 'ek_public');
+    const akPublic = hexField(body, 'ak_public', true);
+    // The AK first: a key that can leave its TPM or decrypt is refused whatever the EK.
+    const ak = checkRegistrableAk(akPublic);
+    const ek = trustEk(
+      {
+        ...(ekCert === undefined ? {} : { ekCert }),
+        ...(ekPublic === undefined ? {} : { ekPublic }),
+        ekChain,
+      },
+      regTrust,
+      await store.now(),
+    );
+    const attesterId = typeof given === 'string' ? given : newId();
+    const existing = await store.getAttester(attesterId);
+    if (existing !== null && !sameEk(existing.ekPublic ?? new Uint8Array(0), ek.publicBytes)) {
+      throw new MrstackError(
+        'ERR_CONFLICT',
+        `attester ${attesterId} is registered with another EK`,
+        { details: { attester: attesterId } },
+      );
+    }
+    const ch = credentialChallenge(ek, ak);
+    const reg = await store.createRegistration({
+      id: newId(),
+      attesterId,
+      secretDigest: ch.secretDigest,
+      ekCert: ek.certificate,
+      ekPublic: ek.publicBytes,
+      akPublic: ak.publicBytes,
+      akName: ak.name,
+      relaxed: ek.relaxed,
+      ttlSeconds: regTtl,
+    });
+    return reply.code(201).send({
+      attester_id: attesterId,
+      registration_id: reg.id,
+      ak_name: Buffer.from(ak.name).toString('hex'),
+      credential_blob: Buffer.from(ch.credential.credentialBlob).toString('hex'),
+      secret: Buffer.from(ch.credential.secret).toString('hex'),
+      expires_at: reg.expiresAt.toISOString(),
+      ek: {
+        trust: ek.reason,
+        spki_sha256: ek.spkiSha256,
+        ...(ek.anchor === undefined ? {} : { anchor: ek.anchor }),
+      },
+      relaxed: ek.relaxed,
+    });
+  });
+
+  app.post<{ Params: { id: string } }>('/v1/attesters/:id/activate', async (req) => {
+    const body = jsonBody(req.body);
+    const secret = hexField(body, 'secret', true);
+    const rid = body['registration_id'];
+    if (rid !== undefined && typeof rid !== 'string') {
+      throw new MrstackError('ERR_USAGE', 'registration_id: expected a string');
+    }
+    const regId = rid ?? (await store.pendingRegistration(req.params.id));
+    if (regId === null) {
+      throw new MrstackError(
+        'ERR_NONCE_UNKNOWN',
+        `attester ${req.params.id}: no pending challenge`,
+      );
+    }
+    // Consumed before the secret is compared: a wrong answer spends the challenge.
+    const c = await store.consumeRegistration(regId);
+    if (!c.ok) {
+      const code =
+        c.reason === 'reused'
+          ? 'ERR_NONCE_REUSED'
+          : c.reason === 'expired'
+            ? 'ERR_NONCE_EXPIRED'
+            : 'ERR_NONCE_UNKNOWN';
+      throw new MrstackError(code, `registration ${regId}: challenge ${c.reason}`, {
+        details: { registration: regId, reason: c.reason },
+      });
+    }
+    const r = c.registration;
+    if (r.attesterId !== req.params.id) {
+      throw new MrstackError(
+        'ERR_NONCE_UNKNOWN',
+        `registration ${regId} is not for ${req.params.id}`,
+      );
+    }
+    if (!secretMatches(secret, r.secretDigest)) {
+      throw new MrstackError(
+        'ERR_CREDENTIAL_MISMATCH',
+        `registration ${regId}: the secret is not the one sealed to the EK and AK; the challenge is spent`,
+        { details: { registration: regId } },
+      );
+    }
+    let attester = await store.getAttester(r.attesterId);
+    if (attester === null) {
+      try {
+        attester = await store.putAttester({
+          id: r.attesterId,
+          kind: 'tpm',
+          ekCert: r.ekCert,
+          ekPublic: r.ekPublic,
+          platformId: null,
+          relaxed: r.relaxed,
+        });
+      } catch (e) {
+        // Another activation for the same id won the race: fall through to the EK check.
+        if (!(e instanceof MrstackError && e.code === 'ERR_CONFLICT')) throw e;
+        attester = await store.getAttester(r.attesterId);
+      }
+    }
+    if (attester === null || !sameEk(attester.ekPublic ?? new Uint8Array(0), r.ekPublic)) {
+      throw new MrstackError(
+        'ERR_CONFLICT',
+        `attester ${r.attesterId} is registered with another EK`,
+      );
+    }
+    await store.addAttesterKey({
+      attesterId: r.attesterId,
+      akName: r.akName,
+      akPublic: r.akPublic,
+    });
+    return {
+      attester_id: r.attesterId,
+      ak_name: Buffer.from(r.akName).toString('hex'),
+      registered: true,
+      relaxed: attester.relaxed,
+    };
+  });
+
+  const attesterJson = async (a: AttesterRecord): Promise<Record<string, unknown>> => ({
+    id: a.id,
+    kind: a.kind,
+    created_at: a.createdAt.toISOString(),
+    relaxed: a.relaxed,
+    ek_certificate: a.ekCert !== null,
+    ...(a.ekPublic === null
+      ? {}
+      : { ek_name: Buffer.from(objectName(a.ekPublic)).toString('hex') }),
+    ...(a.platformId === null ? {} : { platform_id: a.platformId }),
+    keys: (await store.listAttesterKeys(a.id)).map((k) => ({
+      ak_name: Buffer.from(k.akName).toString('hex'),
+      ak_public: Buffer.from(k.akPublic).toString('hex'),
+      created_at: k.createdAt.toISOString(),
+    })),
+  });
+
+  app.get('/v1/attesters', async (req) => {
+    requireAdmin(req);
+    const all = await store.listAttesters();
+    return { attesters: await Promise.all(all.map(attesterJson)) };
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/attesters/:id', async (req) => {
+    requireAdmin(req);
+    const a = await store.getAttester(req.params.id);
+    if (a === null) throw new MrstackError('ERR_NOT_FOUND', `no attester ${req.params.id}`);
+    return attesterJson(a);
+  });
+
+  app.delete<{ Params: { id: string } }>('/v1/attesters/:id', async (req, reply) => {
+    requireAdmin(req);
+    if (!(await store.deleteAttester(req.params.id))) {
+      throw new MrstackError('ERR_NOT_FOUND', `no attester ${req.params.id}`);
+    }
+    return reply.code(204).send();
   });
 
   app.get('/.well-known/jwks.json', async () =>

@@ -357,6 +357,15 @@ export class SqlStore implements VerifierStore {
     return { ok: false, reason: await this.refusal('registrations', id) };
   }
 
+  async pendingRegistration(attesterId: string): Promise<string | null> {
+    const rows = await this.q(
+      'select id from registrations where attester_id = $1 and consumed_at is null and ' +
+        'expires_at > now() order by created_at desc, id limit 1',
+      [attesterId],
+    );
+    return rows.length === 0 ? null : str(rows[0]!['id']);
+  }
+
   async putResult(r: NewResult): Promise<ResultRecord> {
     const rows = await this.q(
       'insert into results (id, session_id, attester_id, status, passed, relaxed, policy_id, ear, ' +

@@ -203,6 +203,8 @@ export interface VerifierStore {
   ): Promise<RegistrationRecord>;
   /** Consumes a registration challenge; single use, like a nonce. */
   consumeRegistration(id: string): Promise<RegistrationOutcome>;
+  /** The id of the newest unconsumed, unexpired challenge of an attester, if any. */
+  pendingRegistration(attesterId: string): Promise<string | null>;
 
   /** Records a result; its `createdAt` is the database's now. */
   putResult(r: NewResult): Promise<ResultRecord>;

@@ -9,6 +9,7 @@
  * | AMD VLEK | "SEV-VLEK" ← "SEV-VLEK-<product>" (ASVK) | RSASSA-PSS SHA-384 | P-384 leaf, RSA CA |
  * | CCA platform | any leaf (not a CA) ← any CAs | the allowlist | EC |
  * | TPM AK | leaf with digitalSignature and an AK purpose ← any CAs | the allowlist | any |
+ * | TPM EK | leaf (not a CA) for a decryption key ← any CAs | the allowlist | RSA or EC |
  *
  * Intel names may carry the prefix "mrstack Emulated" instead of "Intel" (the emulated PKI's
  * certificates name their roles the same way); trust still comes only from the anchor. For AMD
@@ -161,4 +162,51 @@ export const TPM_AK_PROFILE: ChainProfile = {
   levels: [AK_RULE, { role: 'CA' }],
   repeatLast: true,
   minLength: 1,
+};
+
+/**
+ * TPM EK certificate chains (TCG EK Credential Profile 2.x): the EK leaf, then any CAs to the
+ * TPM vendor's anchor. An EK decrypts (it never signs), so its keyUsage, when present, must allow
+ * keyEncipherment (RSA) or keyAgreement (ECC); an extendedKeyUsage, when present, must hold
+ * tcg-kp-EKCertificate. EK certificates carry an empty or placeholder subject and a critical
+ * subjectAltName with the TPM manufacturer, model and version (RFC 5280 knows that extension).
+ */
+export const TPM_EK_PROFILE: ChainProfile = {
+  name: 'EK certificate chain',
+  levels: [{ role: 'EK certificate' }, { role: 'CA' }],
+  repeatLast: true,
+  minLength: 1,
+  finally: (path: readonly Certificate[]) => {
+    const leaf = path[0]!;
+    const type = leaf.publicKey.asymmetricKeyType;
+    const need = type === 'rsa' ? 'keyEncipherment' : type === 'ec' ? 'keyAgreement' : undefined;
+    if (need === undefined) {
+      throw profileError(
+        TPM_EK_PROFILE,
+        'key_type',
+        0,
+        leaf,
+        `the EK key is ${type ?? '?'}, not RSA or EC`,
+      );
+    }
+    if (leaf.keyUsage !== undefined && !leaf.keyUsage.has(need)) {
+      throw profileError(
+        TPM_EK_PROFILE,
+        'key_usage',
+        0,
+        leaf,
+        `an ${type === 'rsa' ? 'RSA' : 'EC'} EK certificate's keyUsage must allow ${need}`,
+      );
+    }
+    const eku = leaf.extendedKeyUsage;
+    if (eku !== undefined && !eku.includes(TCG_KP_EK_CERTIFICATE)) {
+      throw profileError(
+        TPM_EK_PROFILE,
+        'extended_key_usage',
+        0,
+        leaf,
+        `its extendedKeyUsage must hold tcg-kp-EKCertificate (${TCG_KP_EK_CERTIFICATE})`,
+      );
+    }
+  },
 };
