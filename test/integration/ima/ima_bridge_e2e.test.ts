@@ -215,10 +215,10 @@ test('IMA bridge e2e: 1,000 files measured, mirrored into mr_ima on RTMR3 over F
   // evmctl, given the banks as PCR 10, verifies the list; a wrong sha256 bank is rejected
   const evm = new Evmctl();
   t.after(() => evm.close());
-  const ok = evm.run(data, { sha1: il.banks['sha1']!, sha256: il.banks['sha256']! });
+  const ok = evm.run(data, { sha1: il.banks.sha1, sha256: il.banks.sha256 });
   assert.equal(ok.status, 0, ok.out);
   assert.match(ok.out, /Matched per TPM bank/);
-  const bad = evm.run(data, { sha1: il.banks['sha1']!, sha256: 'ee'.repeat(32) });
+  const bad = evm.run(data, { sha1: il.banks.sha1, sha256: 'ee'.repeat(32) });
   assert.notEqual(bad.status, 0, bad.out);
 
   // the physical log replays exactly to RTMR3 (the TVM's trace, independent replay)
