@@ -10,11 +10,12 @@
 import { Option, type Command } from 'commander';
 import { fromHex, toHex } from '../../bytes/hex.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
-import { UsageError } from '../../errors.js';
+import { fromErrno, UsageError } from '../../errors.js';
 import type { Profile } from '../../providers/provider.js';
 import {
   encodeTvmConfig,
   initEmulatedTvm,
+  readTvmConfig,
   resolveTvmStateDir,
   type EmulatedTcbStatus,
 } from '../../providers/emulated/tvm_state.js';
@@ -171,5 +172,46 @@ export function registerEmulate(program: Command): Command {
         return 0;
       }),
     );
+  registerEmulateIma(emulate);
   return emulate;
+}
+
+/** `mrstack emulate ima measure`: IMA in TPM-bypass mode, measuring files into the TVM's list. */
+function registerEmulateIma(emulate: Command): void {
+  const ima = emulate
+    .command('ima')
+    .description(
+      "the emulated TVM's IMA list (a kernel in TPM-bypass mode: it logs, extends nothing)",
+    );
+  ima
+    .command('measure')
+    .description(
+      'append ima-ng entries for files (ima-sig with --sig) to the list, after a boot_aggregate of zeros',
+    )
+    .argument('<files...>', 'files to measure (logged under their real paths)')
+    .option('--tvm-state <dir>', 'state directory (default as for emulate init)')
+    .option('--sig <file>', 'a security.ima signature to log with each file (template ima-sig)')
+    .option('--json', 'print JSON: {"entries","bytes","list"}')
+    .action(
+      action(async (files: string[], opts: { tvmState?: string; sig?: string; json?: boolean }) => {
+        const fs = await import('node:fs');
+        const path = await import('node:path');
+        const ima = await import('../../providers/emulated/ima_list.js');
+        const stateDir = resolveTvmStateDir(opts.tvmState);
+        readTvmConfig(stateDir); // an existing TVM, or ERR_NOT_FOUND
+        let sig: Uint8Array | undefined;
+        if (opts.sig !== undefined) {
+          try {
+            sig = new Uint8Array(fs.readFileSync(opts.sig));
+          } catch (e) {
+            throw fromErrno(e, opts.sig);
+          }
+        }
+        const r = ima.measureFiles(stateDir, files, sig);
+        const list = path.join(stateDir, ima.TVM_IMA_LIST);
+        if (opts.json === true) printJson({ entries: r.entries, bytes: r.bytes, list });
+        else process.stdout.write(`measured ${r.entries} files into ${list}\n`);
+        return 0;
+      }),
+    );
 }
