@@ -26,7 +26,7 @@ import {
 import { tenantEventLine, type TenantEventInput } from '../formats/mrlog/event.js';
 import { evidenceBinding } from '../formats/bundle/binding.js';
 import type { BundleFirmwareLog, EvidenceBundle } from '../formats/bundle/bundle.js';
-import type { Provider } from '../providers/provider.js';
+import type { Provider, ReportRequest } from '../providers/provider.js';
 import type { Durability } from './append_file.js';
 import {
   bootLines,
@@ -232,7 +232,7 @@ export class Agent {
             extended: () => this.#writer.extended,
             tenantLines: () =>
               new Map(this.#tenants.live().map((t) => [t.config.name, t.log.lines])),
-            report: (reportData) => this.register.provider.report({ reportData }),
+            report: (reportData) => this.register.provider.report(reportRequest(reg, reportData)),
             settled: () => this.#writer.inflight ?? Promise.resolve(),
             delayMs: opts.reportDelayMs ?? 0,
           },
@@ -924,4 +924,14 @@ export class Agent {
     this.#tenants.close();
     for (const l of this.#locks) await l.release();
   }
+}
+
+/**
+ * The report request for a snapshot: on a TPM the quote must select the owned PCR in every bank
+ * the log records, or a verifier cannot compare the register it replays with the quote.
+ */
+function reportRequest(reg: PhysicalRegister, reportData: Uint8Array): ReportRequest {
+  const pcr = /^pcr(\d+)$/.exec(reg.name);
+  if (pcr === null) return { reportData };
+  return { reportData, pcrs: new Map(reg.algs.map((a) => [a, [Number(pcr[1])]])) };
 }

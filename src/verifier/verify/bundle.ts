@@ -132,7 +132,8 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
         `report: ${e.message}`,
       );
     if (inner.verified) out.ok('report');
-    const reportData = inner.claims['report_data'];
+    // TDX/SNP name it report data; a TPM quote carries it as extraData.
+    const reportData = inner.claims['report_data'] ?? inner.claims['extra_data'];
     const regs = registerValues(inner.claims, b.physicalLog.register, b.physicalLog.algs);
     if (!(reportData instanceof Uint8Array) || regs.size !== b.physicalLog.algs.length) {
       out.fail(

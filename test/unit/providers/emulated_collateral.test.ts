@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initEmulatedTvm, readTvmConfig } from '../../../src/providers/emulated/tvm_state.js';
@@ -216,6 +216,25 @@ test('CLI: an emulated TPM envelope verifies only under --trust-emulated with it
   );
   const spki = runTool('openssl', ['pkey', '-pubin', '-outform', 'DER'], caPem);
   assert.equal(ok.r.trust.anchor?.sha256, createHash('sha256').update(spki).digest('hex'));
+  // The envelope carries the AK certificate; openssl verifies it against the TVM's CA with the
+  // AK purpose, and that CA given as --trust-anchor (no --trust-emulated) makes the AK trusted.
+  const env = JSON.parse(readFileSync(ev, 'utf8')) as { parts: Record<string, string> };
+  const akPem = runTool(
+    'openssl',
+    ['x509', '-inform', 'DER'],
+    Buffer.from(env.parts['ak_cert']!, 'hex'),
+  );
+  const akPemFile = join(d, 'ak.pem');
+  writeFileSync(akPemFile, akPem);
+  const caFile = join(mine, 'keys', 'tpm-ca', 'ca.pem');
+  runTool('openssl', ['verify', '-CAfile', caFile, '-purpose', 'any', akPemFile]);
+  assert.match(
+    runTool('openssl', ['x509', '-noout', '-ext', 'extendedKeyUsage', '-in', akPemFile]).toString(),
+    /2\.23\.133\.8\.3/,
+  );
+  const byAnchor = await run({ nonce: '0102', trustAnchor: caFile });
+  assert.equal(byAnchor.code, 0, JSON.stringify(byAnchor.r.errors));
+  assert.equal((byAnchor.r.claims['ak_trust'] as { reason: string }).reason, 'certificate');
   for (const flags of [
     { nonce: '0102', trustEmulated: true, tvmState: other },
     { nonce: '0102' },
