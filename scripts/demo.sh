@@ -114,7 +114,7 @@ if grep -q "private model" "$STATE/alice.json"; then echo "demo: bob's event tex
 echo "(alice's bundle holds no text of bob's events: only salted vMR values)"
 
 say "layered verification (mrstack evidence verify --trust-emulated)"
-mrstack evidence verify "$STATE/alice.json" --nonce "$NONCE" --trust-emulated --no-collateral
+mrstack evidence verify "$STATE/alice.json" --nonce "$NONCE" --trust-emulated
 
 say "tampering is caught: a rewritten tenant record, a wrong nonce"
 node -e '
@@ -126,7 +126,7 @@ node -e '
 for case in "tampered record:$STATE/tampered.json:$NONCE" "wrong nonce:$STATE/alice.json:$(node -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("hex"))')"; do
   IFS=: read -r label file nonce <<<"$case"
   set +e
-  mrstack evidence verify "$file" --nonce "$nonce" --trust-emulated --no-collateral --json > "$STATE/bad.json"
+  mrstack evidence verify "$file" --nonce "$nonce" --trust-emulated --json > "$STATE/bad.json"
   rc=$?
   set -e
   code=$(node -e 'const r=JSON.parse(require("node:fs").readFileSync(process.argv[1],"utf8")); process.stdout.write(r.errors.map((e)=>e.code).join(","))' "$STATE/bad.json")

@@ -5,7 +5,7 @@
  *
  * - `evmctl ima_measurement --pcrs sha1,F1 --pcrs sha256,F2 LIST` (Debian ima-evm-utils 1.4):
  *   template hash check and the PCR-10 replay in both banks;
- * - `mrstack evidence verify BUNDLE --nonce … --trust-emulated --no-collateral --json`: the TDX
+ * - `mrstack evidence verify BUNDLE --nonce … --trust-emulated --tvm-state DIR --json`: the TDX
  *   quote, the binding, RTMR3 from the physical log, every mr_ima token's commitment, the fold
  *   of the list in sha1, sha256 and sha384 (one bank more than evmctl), the template hash
  *   column;
@@ -214,7 +214,8 @@ for (let run = 0; run < RUNS; run++) {
     '--nonce',
     nonce,
     '--trust-emulated',
-    '--no-collateral',
+    '--tvm-state',
+    tvm,
     '--json',
   ]);
   const vj = JSON.parse(v.stdout) as {
@@ -233,6 +234,8 @@ for (let run = 0; run < RUNS; run++) {
     '--nonce',
     nonce,
     '--trust-emulated',
+    '--tvm-state',
+    tvm,
     '--collateral',
     collateral,
     '--json',

@@ -35,8 +35,7 @@ import {
   type VerifyEvidenceOptions,
 } from './evidence_result.js';
 import { parseJsonText } from '../../formats/json/json_text.js';
-import { callerAnchorsFromFiles, makeTrustPolicy, type TrustPolicy } from './trust_policy.js';
-import { anchorsFromCertificateFiles } from './x509/chain.js';
+import { resolveTrustPolicy } from './trust_policy.js';
 
 const u32be = (d: Uint8Array, o: number): number =>
   d.length >= o + 4 ? new DataView(d.buffer, d.byteOffset + o, 4).getUint32(0, false) : -1;
@@ -277,25 +276,6 @@ export function showEvidence(
 }
 
 /**
- * The policy a verification runs under: the caller's, or one built from the option fields
- * (`trustAnchors` as caller anchors, `relax`, `allowMissingCollateral` as the `collateral`
- * relaxation). Relaxations in `relax` are added to a given policy too.
- */
-function resolvePolicy(o: VerifyEvidenceOptions, given: TrustPolicy | undefined): TrustPolicy {
-  const relax = [
-    ...(given?.relax ?? []),
-    ...(o.relax ?? []),
-    ...(o.allowMissingCollateral === true ? (['collateral'] as const) : []),
-  ];
-  if (given !== undefined) return makeTrustPolicy({ ...given, relax });
-  return makeTrustPolicy({
-    anchors: callerAnchorsFromFiles(o.trustAnchors ?? []),
-    emulatedAnchors: anchorsFromCertificateFiles(o.emulatedAnchors ?? [], 'emulated_anchor', true),
-    relax,
-  });
-}
-
-/**
  * Verifies evidence offline at `options.at`.
  * @returns the result; `verified: false` with `errors` when a check failed
  * @throws ParseError for malformed input; MrstackError `ERR_COLLATERAL_MISSING` when collateral
@@ -312,7 +292,7 @@ export async function verifyEvidence(
     // The one place "now" is read: the edge, when the caller chose no time.
     at: at ?? new Date(),
     limits: { ...DEFAULT_LIMITS, ...limits },
-    policy: resolvePolicy(options, policy),
+    policy: resolveTrustPolicy({ ...options, ...(policy === undefined ? {} : { policy }) }),
     verifiers: EVIDENCE_VERIFIERS,
   };
   if (Number.isNaN(resolved.at.getTime())) {

@@ -170,7 +170,7 @@ describe('emulate mount --profile tdx, through shell tools', () => {
     writeFileSync(tmpFile, inblob);
     const quote1 = join(m.stateDir, '..', 'quote1.bin');
     const quote2 = join(m.stateDir, '..', 'quote2.bin');
-    const verifyFlags = { trustEmulated: true, collateral: false } as const;
+    const verifyFlags = { trustEmulated: true, tvmState: m.stateDir } as const;
     await withReportInstance(join(paths.report, 'quote'), async (inst) => {
       const r = guestShell(
         `cat '${tmpFile}' > '${inst}/inblob' && cat '${inst}/outblob' > '${quote1}' && cat '${inst}/outblob' > '${quote2}'`,
