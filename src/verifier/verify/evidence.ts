@@ -109,6 +109,16 @@ export interface DecodedEvidenceInput {
 const HEX_TEXT = /^(?:0x)?[0-9a-fA-F\s]+$/;
 const B64_TEXT = /^[A-Za-z0-9+/_\-\s]+={0,2}\s*$/;
 
+/** `{` first (after white space) and the bundle's format name in the first 4 KiB. */
+function looksLikeBundle(d: Uint8Array): boolean {
+  let i = 0;
+  while (i < d.length && (d[i] === 0x20 || d[i] === 0x0a || d[i] === 0x0d || d[i] === 0x09)) i++;
+  if (d[i] !== 0x7b) return false;
+  return Buffer.from(d.buffer, d.byteOffset + i, Math.min(4096, d.length - i))
+    .toString('latin1')
+    .includes('"mrstack-evidence-bundle"');
+}
+
 function isText(d: Uint8Array): boolean {
   for (const b of d) {
     if (b === 0x09 || b === 0x0a || b === 0x0d) continue;
@@ -127,6 +137,21 @@ export function decodeEvidenceInput(
   input: Uint8Array,
   limits: Limits = DEFAULT_LIMITS,
 ): DecodedEvidenceInput {
+  // An agent bundle is JSON read once, by the bundle verifier: no text scan, no second parse. An
+  // ima bundle carries the IMA list (a million entries are ~150 MB), so it may be a whole file.
+  if (looksLikeBundle(input)) {
+    if (input.length > limits.maxWholeFile) {
+      throw new ParseError({
+        code: 'ERR_LENGTH_LIMIT',
+        format: 'bundle',
+        offset: 0,
+        field: 'evidence',
+        expected: `<= ${limits.maxWholeFile} bytes`,
+        actual: `${input.length} bytes`,
+      });
+    }
+    return { data: input, encoding: 'binary' };
+  }
   if (input.length > limits.maxEvidenceSize) {
     throw new ParseError({
       code: 'ERR_LENGTH_LIMIT',
