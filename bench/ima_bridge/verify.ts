@@ -166,6 +166,7 @@ interface Run {
   readonly rssMB: number;
   readonly status: number | null;
   readonly stdout: string;
+  readonly stderr: string;
 }
 function timed(cmd: string, argv: readonly string[]): Run {
   const r = spawnSync('/usr/bin/time', ['-f', 'mrstack-bench-time %e %U %S %M', cmd, ...argv], {
@@ -181,6 +182,7 @@ function timed(cmd: string, argv: readonly string[]): Run {
     rssMB: Number(m[4]) / 1024,
     status: r.status,
     stdout: r.stdout,
+    stderr: r.stderr,
   };
 }
 
@@ -201,7 +203,7 @@ for (let run = 0; run < RUNS; run++) {
     `sha256,${f256}`,
     bundleList,
   ]);
-  if (ev.status !== 0 || !ev.stdout.includes('Matched per TPM bank'))
+  if (ev.status !== 0 || !`${ev.stdout}${ev.stderr}`.includes('Matched per TPM bank'))
     throw new Error('evmctl did not match');
   record(EVMCTL, ev);
   const v = timed(process.execPath, [
