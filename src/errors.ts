@@ -38,6 +38,7 @@ export type ErrorCode =
   | 'ERR_RECORD_TOO_LARGE'
   | 'ERR_REPLAY_MISMATCH'
   | 'ERR_LOG_GAP'
+  | 'ERR_IMA_LIST_CHANGED'
   | 'ERR_EVENT_DIGEST_MISMATCH'
   | 'ERR_SIGNATURE_INVALID'
   | 'ERR_CHAIN_INVALID'
@@ -131,6 +132,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   // --- replay and verification failures ---
   ERR_REPLAY_MISMATCH: { exit: 1, summary: 'a replayed register differs from the expected value' },
   ERR_LOG_GAP: { exit: 1, summary: 'the register moved off-log (a SYNC differs from replay)' },
+  ERR_IMA_LIST_CHANGED: {
+    exit: 1,
+    summary: 'the IMA list shrank or changed below the count already mirrored into mr_ima',
+  },
   ERR_EVENT_DIGEST_MISMATCH: { exit: 1, summary: 'an event digest is not the hash of its data' },
   ERR_SIGNATURE_INVALID: { exit: 1, summary: 'a signature does not verify' },
   ERR_CHAIN_INVALID: { exit: 1, summary: 'a certificate chain does not lead to a trusted root' },

@@ -17,7 +17,7 @@ import { encodeImaTemplateData } from '../../src/formats/ima/ima_template.js';
 const enc = new TextEncoder();
 
 /** The i-th entry's file digest and name: fixed functions of i. */
-function fileOf(i: number): { digest: Uint8Array; name: string } {
+export function fileOf(i: number): { digest: Uint8Array; name: string } {
   const digest = new Uint8Array(32);
   const v = new DataView(digest.buffer);
   let x = (i + 1) * 0x9e3779b1;

@@ -58,6 +58,8 @@ async function serve(
       '--store',
       store,
       '--trust-emulated',
+      '--tvm-state',
+      join(dir, 'tvm'),
       '--log-level',
       'warn',
       '--session-ttl',
@@ -84,10 +86,12 @@ const dir = mkdtempSync(join(tmpdir(), 'mrstack-vbench-'));
 const env = { ...process.env, MRSTACK_VERIFIER_KEK: randomBytes(32).toString('hex') };
 const pg = POSTGRES ? await startPostgres() : undefined;
 const store = pg !== undefined ? pg.createDatabase('bench') : `embedded:${join(dir, 'store')}`;
+
+await initEmulatedTvm({ stateDir: join(dir, 'tvm'), profile: 'tdx' });
+// The services trust this TVM (--trust-emulated --tvm-state): it must exist before they start.
 const procs: { proc: ChildProcess; url: string }[] = [];
 for (let i = 0; i < PROCS; i++) procs.push(await serve(store, env));
 
-await initEmulatedTvm({ stateDir: join(dir, 'tvm'), profile: 'tdx' });
 const provider = await openEmulatedProvider({ stateDir: join(dir, 'tvm') });
 
 async function post(

@@ -16,11 +16,17 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { AgentError, MrstackError, UsageError } from '../errors.js';
 import { toHex } from '../bytes/hex.js';
-import { NAME_RE } from '../formats/mrlog/record.js';
+import {
+  formatMrlogRecord,
+  IMA_TENANT,
+  MR_IMA_VMR,
+  NAME_RE,
+  type MrlogVmrValue,
+} from '../formats/mrlog/record.js';
 import { tenantEventLine, type TenantEventInput } from '../formats/mrlog/event.js';
-import { evidenceBinding } from '../formats/bundle/binding.js';
+import { evidenceBinding } from '../formats/envelope/binding.js';
 import type { BundleFirmwareLog, EvidenceBundle } from '../formats/bundle/bundle.js';
-import type { Provider } from '../providers/provider.js';
+import type { Provider, ReportRequest } from '../providers/provider.js';
 import type { Durability } from './append_file.js';
 import {
   bootLines,
@@ -29,7 +35,13 @@ import {
   DEFAULT_CHECKPOINT_POLICY,
   type CheckpointPolicy,
 } from './checkpoint_policy.js';
-import { assembleBundle, takeReportSnapshot, type ReportSnapshot } from './evidence.js';
+import {
+  assembleBundle,
+  assembleImaBundle,
+  takeReportSnapshot,
+  type ReportSnapshot,
+} from './evidence.js';
+import { ImaBridge, type ImaBridgeOptions } from './ima_bridge.js';
 import { ExtendQueue, type Committed, type QueuedEvent } from './extend_queue.js';
 import type { AgentHooks } from './hooks.js';
 import { acquireAll, logDirLockName, registerLockName, type OwnerLock } from './owner_lock.js';
@@ -98,6 +110,11 @@ export interface AgentOptions {
    * ids are found in the on-disk id index, so a retry of any id of the boot is still recognized.
    */
   readonly recentRequestIds?: number;
+  /**
+   * Mirror the kernel's IMA list into the reserved vMR `mr_ima` of the system tenant `ima`
+   * (`agent start --ima`, `docs/mr-ima.md`); absent: no bridge.
+   */
+  readonly ima?: ImaBridgeOptions;
   /** Test hooks (fault injection); production passes none. */
   readonly hooks?: AgentHooks;
 }
@@ -193,6 +210,7 @@ export class Agent {
   #checkpointQueued = false;
   readonly #batcher: ReportBatcher<ReportSnapshot>;
   readonly #policy: CheckpointPolicy;
+  #ima: ImaBridge | undefined;
 
   private constructor(reg: PhysicalRegister, opts: AgentOptions, locks: OwnerLock[]) {
     this.register = reg;
@@ -206,18 +224,21 @@ export class Agent {
     this.#now = opts.now ?? (() => new Date());
     this.#policy = { ...DEFAULT_CHECKPOINT_POLICY, ...opts.checkpoint };
     this.#batcher = new ReportBatcher(
-      (rd) =>
-        takeReportSnapshot(
+      async (rd) => {
+        // the whole IMA list is mirrored before each report (docs/mr-ima.md)
+        await this.#ima?.catchUp();
+        return takeReportSnapshot(
           {
             extended: () => this.#writer.extended,
             tenantLines: () =>
               new Map(this.#tenants.live().map((t) => [t.config.name, t.log.lines])),
-            report: (reportData) => this.register.provider.report({ reportData }),
+            report: (reportData) => this.register.provider.report(reportRequest(reg, reportData)),
             settled: () => this.#writer.inflight ?? Promise.resolve(),
             delayMs: opts.reportDelayMs ?? 0,
           },
           rd,
-        ),
+        );
+      },
       1024,
       opts.evidenceWindowMs ?? 25,
     );
@@ -393,6 +414,7 @@ export class Agent {
       }
     }
     for (const t of this.#tenants.live()) t.covered = plan.covered.get(t.config.name) ?? t.covered;
+    if (this.#opts.ima !== undefined) await this.#startIma(this.#opts.ima, opened.scan.lastVmr);
     this.#saveState();
     this.#log.info(
       {
@@ -404,6 +426,54 @@ export class Agent {
       },
       'agent recovered',
     );
+  }
+
+  /** Opens the IMA bridge after recovery; a changed list is recorded with a SYNC. */
+  async #startIma(
+    opts: ImaBridgeOptions,
+    lastVmr: ReadonlyMap<string, MrlogVmrValue>,
+  ): Promise<void> {
+    const bridge = await ImaBridge.open(
+      opts,
+      this.register.algs[0]!,
+      join(this.#tenantDir, `${MR_IMA_VMR}.mrlog`),
+      lastVmr.get(MR_IMA_VMR),
+      this.#now(),
+      this.#log,
+    );
+    this.#ima = bridge;
+    this.#opened.push(() => void bridge.close());
+    if (bridge.failed !== undefined) {
+      // never re-mirrored silently: the log says where the agent found the list changed
+      await this.#syncIma();
+      return;
+    }
+    bridge.start(this.#queue, () =>
+      this.#queue.background(
+        () => this.#syncIma(),
+        (e) => this.#log.error({ err: String(e) }, 'could not record the IMA list change'),
+      ),
+    );
+    this.#log.info(
+      { list: bridge.listPath, mirrored: bridge.mirrored, folded: bridge.folded },
+      'IMA bridge following',
+    );
+  }
+
+  /** A SYNC record at the running value: where the agent found the IMA list changed. */
+  async #syncIma(): Promise<void> {
+    const values = this.#writer.values;
+    await this.#writer.append([
+      formatMrlogRecord({
+        kind: 'sync',
+        values: this.register.algs.map((a) => ({ alg: a, value: values.get(a)! })),
+      }),
+    ]);
+  }
+
+  /** The IMA bridge's state (`undefined` without `--ima`). */
+  get ima(): ImaBridge | undefined {
+    return this.#ima;
   }
 
   #archiveBoot(oldBoot: string): void {
@@ -739,6 +809,9 @@ export class Agent {
     userData: Uint8Array = new Uint8Array(0),
     since = 0,
   ): Promise<EvidenceBundle> {
+    if (tenant === IMA_TENANT && this.#ima !== undefined) {
+      return this.imaEvidence(nonce, userData, since);
+    }
     const t = this.#tenants.get(tenant);
     if (nonce.length === 0 || nonce.length > 1024 || userData.length > 1024) {
       throw new UsageError('ERR_USAGE', 'nonce: 1-1024 bytes; user data: at most 1024 bytes');
@@ -765,6 +838,46 @@ export class Agent {
       vmr: t.config.vmr,
       vmrAlg: t.log.alg,
       tenantLines: t.log.readLines(tAfter),
+    });
+  }
+
+  /**
+   * Evidence of the system tenant `ima`: the bundle carries `ima_log` (the list cut to the
+   * count of the last `mr_ima` token before the report, the salt and the banks) instead of a
+   * tenant log.
+   * @throws AgentError `ERR_NOT_FOUND` (no bridge, no checkpoint), the bridge's failure
+   *   (`ERR_IMA_LIST_CHANGED`); provider errors
+   */
+  async imaEvidence(
+    nonce: Uint8Array,
+    userData: Uint8Array = new Uint8Array(0),
+    since = 0,
+  ): Promise<EvidenceBundle> {
+    const bridge = this.#ima;
+    if (bridge === undefined) throw new AgentError('ERR_NOT_FOUND', 'the agent runs without --ima');
+    if (nonce.length === 0 || nonce.length > 1024 || userData.length > 1024) {
+      throw new UsageError('ERR_USAGE', 'nonce: 1-1024 bytes; user data: at most 1024 bytes');
+    }
+    if (bridge.failed !== undefined) throw bridge.failed;
+    const plog = this.#writer.log;
+    if (!plog.segments.some((s) => s.seq === since)) {
+      throw new AgentError('ERR_NOT_FOUND', `no checkpoint ${since} in this boot's log`);
+    }
+    const shared = await this.#batcher.request(evidenceBinding(IMA_TENANT, nonce, userData));
+    const physical = plog.readLines(since, shared.shared.physAfter);
+    return assembleImaBundle({
+      tenant: IMA_TENANT,
+      nonce,
+      userData,
+      shared,
+      created: this.#now(),
+      firmwareLog:
+        this.#opts.firmwareLog === undefined ? undefined : await this.#opts.firmwareLog(),
+      register: this.register.name,
+      algs: this.register.algs,
+      since,
+      physical,
+      ima: bridge.evidence(physical.lines),
     });
   }
 
@@ -796,6 +909,7 @@ export class Agent {
       batches: this.#queue.batches,
       stopped: stopped === undefined ? null : { code: stopped.code, message: stopped.message },
       off_log: this.#writer.offLog,
+      ima: this.#ima === undefined ? null : this.#ima.status(),
       tenants: this.#tenants.live().map((t) => ({
         name: t.config.name,
         vmr: t.config.vmr,
@@ -811,6 +925,7 @@ export class Agent {
   /** Waits for the queue to drain, closes files and releases ownership (the provider is the caller's). */
   async close(): Promise<void> {
     if (this.#closed) return;
+    await this.#ima?.close();
     if (this.#writer.stopped === undefined)
       await this.#op(() => Promise.resolve()).catch(() => undefined);
     this.#closed = true;
@@ -819,4 +934,14 @@ export class Agent {
     this.#tenants.close();
     for (const l of this.#locks) await l.release();
   }
+}
+
+/**
+ * The report request for a snapshot: on a TPM the quote must select the owned PCR in every bank
+ * the log records, or a verifier cannot compare the register it replays with the quote.
+ */
+function reportRequest(reg: PhysicalRegister, reportData: Uint8Array): ReportRequest {
+  const pcr = /^pcr(\d+)$/.exec(reg.name);
+  if (pcr === null) return { reportData };
+  return { reportData, pcrs: new Map(reg.algs.map((a) => [a, [Number(pcr[1])]])) };
 }

@@ -11,6 +11,7 @@ import {
   BUNDLE_FORMAT,
   BUNDLE_VERSION,
   type BundleFirmwareLog,
+  type BundleImaLog,
   type EvidenceBundle,
 } from '../formats/bundle/bundle.js';
 import type { RawReport } from '../providers/provider.js';
@@ -78,6 +79,26 @@ export interface BundleParts {
   readonly vmrAlg: HashAlg;
   /** The tenant log's lines up to the report. */
   readonly tenantLines: readonly string[];
+}
+
+/** The parts of the system tenant `ima`'s bundle (no tenant log; the IMA list instead). */
+export type ImaBundleParts = Omit<BundleParts, 'vmr' | 'vmrAlg' | 'tenantLines'> & {
+  readonly ima: BundleImaLog;
+};
+
+/** Assembles the `ima` tenant's bundle: the common parts and `imaLog`, no tenant log. */
+export function assembleImaBundle(p: ImaBundleParts): EvidenceBundle {
+  const b = assembleBundle({ ...p, vmr: p.ima.vmr, vmrAlg: p.ima.alg, tenantLines: [] });
+  return {
+    format: b.format,
+    version: b.version,
+    created: b.created,
+    binding: b.binding,
+    report: b.report,
+    firmwareLog: b.firmwareLog,
+    physicalLog: b.physicalLog,
+    imaLog: p.ima,
+  };
 }
 
 const KIND_OF: Record<string, 'tdx' | 'snp' | 'tpm' | 'cca'> = {

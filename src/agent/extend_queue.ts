@@ -9,7 +9,7 @@
  * @module
  */
 import { AgentError } from '../errors.js';
-import { formatMrlogRecord } from '../formats/mrlog/record.js';
+import { formatMrlogRecord, type MrlogVmrValue } from '../formats/mrlog/record.js';
 import type { AgentHooks, AgentStep } from './hooks.js';
 import type { PhysicalWriter } from './physical_writer.js';
 import type { TenantPosition } from './tenant_log.js';
@@ -37,6 +37,25 @@ interface EventJob {
   readonly reject: (e: unknown) => void;
 }
 
+/**
+ * An in-process source of one vMR's token whose events are not lines of a tenant log (the IMA
+ * bridge: the kernel's list is the log). It is asked for its token when the group commit builds
+ * its VMR record, so one commit carries everything the source took in up to then.
+ */
+export interface VmrTokenSource {
+  /** The token to write now, or undefined when nothing is new since the last commit. */
+  take(): MrlogVmrValue | undefined;
+  /** The token is in the physical log and the register, at chain index `record`. */
+  committed(token: MrlogVmrValue, record: number): void;
+}
+
+interface MirrorJob {
+  readonly kind: 'mirror';
+  readonly source: VmrTokenSource;
+  readonly resolve: (record: number | undefined) => void;
+  readonly reject: (e: unknown) => void;
+}
+
 interface OpJob {
   readonly kind: 'op';
   readonly fn: () => Promise<void>;
@@ -44,7 +63,8 @@ interface OpJob {
   readonly reject: (e: unknown) => void;
 }
 
-type Job = EventJob | OpJob;
+type Job = EventJob | MirrorJob | OpJob;
+type CommitJob = EventJob | MirrorJob;
 
 /** The queue. */
 export class ExtendQueue {
@@ -89,6 +109,16 @@ export class ExtendQueue {
     });
   }
 
+  /**
+   * Asks for a group commit carrying `source`'s token (with any tenant events queued with it);
+   * resolves with the VMR record's chain index, or undefined when the source had nothing new.
+   */
+  mirror(source: VmrTokenSource): Promise<number | undefined> {
+    return new Promise((resolve, reject) =>
+      this.#push({ kind: 'mirror', source, resolve, reject }),
+    );
+  }
+
   /** Runs `fn` between group commits. */
   op(fn: () => Promise<void>): Promise<void> {
     return new Promise((resolve, reject) => this.#push({ kind: 'op', fn, resolve, reject }));
@@ -115,13 +145,14 @@ export class ExtendQueue {
       return [first];
     }
     const out: Job[] = [first];
-    let n = first.events.length;
+    const size = (j: CommitJob): number => (j.kind === 'events' ? j.events.length : 0);
+    let n = size(first);
     let i = this.#head + 1;
     for (; i < this.#jobs.length; i++) {
       const j = this.#jobs[i]!;
-      if (j.kind !== 'events' || n + j.events.length > this.#batchMax) break;
+      if (j.kind === 'op' || n + size(j) > this.#batchMax) break;
       out.push(j);
-      n += j.events.length;
+      n += size(j);
     }
     this.#head = i;
     return out;
@@ -153,8 +184,8 @@ export class ExtendQueue {
           }
           continue;
         }
-        const batch = taken as EventJob[];
-        for (const j of batch) this.#events -= j.events.length;
+        const batch = taken as CommitJob[];
+        for (const j of batch) if (j.kind === 'events') this.#events -= j.events.length;
         try {
           await this.#commit(batch);
         } catch (e) {
@@ -173,9 +204,14 @@ export class ExtendQueue {
     }
   }
 
-  async #commit(batch: readonly EventJob[]): Promise<void> {
+  async #commit(batch: readonly CommitJob[]): Promise<void> {
     const groups = new Map<TenantState, EventJob[]>();
+    const mirrors: MirrorJob[] = [];
     for (const j of batch) {
+      if (j.kind === 'mirror') {
+        mirrors.push(j);
+        continue;
+      }
       if (j.tenant.removed) {
         j.reject(new AgentError('ERR_NOT_FOUND', `tenant ${j.tenant.config.name} was removed`));
         continue;
@@ -184,7 +220,17 @@ export class ExtendQueue {
       if (g === undefined) groups.set(j.tenant, (g = []));
       g.push(j);
     }
-    if (groups.size === 0) return;
+    // each source's token once, taken now: the latest value it has
+    const tokens = new Map<VmrTokenSource, MrlogVmrValue>();
+    for (const m of mirrors) {
+      if (tokens.has(m.source)) continue;
+      const tok = m.source.take();
+      if (tok !== undefined) tokens.set(m.source, tok);
+    }
+    if (groups.size === 0 && tokens.size === 0) {
+      for (const m of mirrors) m.resolve(undefined);
+      return;
+    }
     const positions = new Map<EventJob, TenantPosition[]>();
     for (const [t, jobs] of groups) {
       const all = t.log.append(jobs.length === 1 ? jobs[0]!.events : jobs.flatMap((j) => j.events));
@@ -199,14 +245,19 @@ export class ExtendQueue {
     if (this.#hook !== undefined) await this.#hook('tenant-synced');
     const vmrLine = formatMrlogRecord({
       kind: 'vmr',
-      values: [...groups.keys()].map((t) => ({
-        name: t.config.vmr,
-        alg: t.log.alg,
-        value: t.log.value,
-      })),
+      values: [
+        ...[...groups.keys()].map((t) => ({
+          name: t.config.vmr,
+          alg: t.log.alg,
+          value: t.log.value,
+        })),
+        ...tokens.values(),
+      ],
     });
     const physicalRecord = await this.#writer.append([vmrLine]);
     this.batches++;
+    for (const [src, tok] of tokens) src.committed(tok, physicalRecord);
+    for (const m of mirrors) m.resolve(physicalRecord);
     for (const [t, jobs] of groups) {
       t.covered = t.log.records;
       for (const j of jobs) {

@@ -11,7 +11,8 @@ import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { MrstackError, ParseError } from '../errors.js';
+import { AgentError, MrstackError, ParseError } from '../errors.js';
+import { IMA_TENANT, MR_IMA_VMR } from '../formats/mrlog/record.js';
 import { fromHex } from '../bytes/hex.js';
 import { bundleToJson } from '../formats/bundle/bundle.js';
 import {
@@ -33,6 +34,8 @@ export interface AgentServerOptions {
   /** Mode of the admin socket (default 0600). */
   readonly adminMode?: string;
   readonly logger?: AgentLogger;
+  /** Mode of the IMA bridge's socket `tenants/ima.sock` (default 0600). */
+  readonly imaMode?: string;
   /** Test hooks (a pause between `listen()` and a socket's final mode); production passes none. */
   readonly hooks?: AgentHooks;
 }
@@ -165,6 +168,43 @@ function optString(o: Record<string, unknown>, k: string): string | undefined {
   return v;
 }
 
+/** The body of `POST /v1/evidence`: `nonce` (hex), optional `user_data` (hex) and `since`. */
+function evidenceRequest(b: Record<string, unknown>): {
+  nonce: Uint8Array;
+  userData: Uint8Array | undefined;
+  since: number;
+} {
+  const nonceHex = optString(b, 'nonce');
+  if (nonceHex === undefined) {
+    throw new ParseError({
+      code: 'ERR_BAD_JSON',
+      format: 'json',
+      offset: 0,
+      field: 'nonce',
+      expected: 'a hex string',
+    });
+  }
+  const ud = optString(b, 'user_data');
+  const since = b['since'];
+  if (
+    since !== undefined &&
+    (typeof since !== 'number' || !Number.isSafeInteger(since) || since < 0)
+  ) {
+    throw new ParseError({
+      code: 'ERR_BAD_JSON',
+      format: 'json',
+      offset: 0,
+      field: 'since',
+      expected: 'a checkpoint number',
+    });
+  }
+  return {
+    nonce: fromHex(nonceHex, 'nonce'),
+    userData: ud === undefined ? undefined : fromHex(ud, 'user_data'),
+    since: since ?? 0,
+  };
+}
+
 type FastifyFactory = (typeof import('fastify'))['default'];
 
 /** fastify is loaded on first use, so that importing the public API loads no server. */
@@ -291,6 +331,7 @@ export class AgentServer {
         opts.hooks,
       );
       for (const t of opts.agent.listTenants()) await server.#openTenant(t);
+      if (opts.agent.ima !== undefined) await server.#openIma(opts.imaMode ?? '0600');
       return server;
     } catch (e) {
       await lock.release();
@@ -368,37 +409,8 @@ export class AgentServer {
     );
     app.get('/v1/log', () => ({ tenant: name, vmr: cfg.vmr, lines: agent.tenantLog(name) }));
     app.post('/v1/evidence', async (req) => {
-      const b = body(req);
-      const nonceHex = optString(b, 'nonce');
-      if (nonceHex === undefined) {
-        throw new ParseError({
-          code: 'ERR_BAD_JSON',
-          format: 'json',
-          offset: 0,
-          field: 'nonce',
-          expected: 'a hex string',
-        });
-      }
-      const ud = optString(b, 'user_data');
-      const since = b['since'];
-      if (
-        since !== undefined &&
-        (typeof since !== 'number' || !Number.isSafeInteger(since) || since < 0)
-      ) {
-        throw new ParseError({
-          code: 'ERR_BAD_JSON',
-          format: 'json',
-          offset: 0,
-          field: 'since',
-          expected: 'a checkpoint number',
-        });
-      }
-      const bundle = await agent.evidence(
-        name,
-        fromHex(nonceHex, 'nonce'),
-        ud === undefined ? undefined : fromHex(ud, 'user_data'),
-        since ?? 0,
-      );
+      const q = evidenceRequest(body(req));
+      const bundle = await agent.evidence(name, q.nonce, q.userData, q.since);
       return bundleToJson(bundle);
     });
     await listenPrivate(
@@ -412,6 +424,42 @@ export class AgentServer {
     );
     this.#tenantApps.set(name, app);
     this.#log?.info({ tenant: name, socket: this.tenantSocket(name) }, 'tenant socket listening');
+  }
+
+  /**
+   * The system tenant `ima`'s socket: evidence about `mr_ima` (the bundle with `ima_log`);
+   * appends are refused, since only the agent's bridge extends `mr_ima`.
+   */
+  async #openIma(mode: string): Promise<void> {
+    const app = await newApp();
+    const agent = this.agent;
+    const refuse = (): never => {
+      throw new AgentError(
+        'ERR_FORBIDDEN',
+        `tenant ${IMA_TENANT}: ${MR_IMA_VMR} is extended only by the agent's IMA bridge`,
+      );
+    };
+    app.post('/v1/events', refuse);
+    app.get('/v1/events/:id', refuse);
+    app.get('/v1/log', refuse);
+    app.post('/v1/evidence', async (req) => {
+      const q = evidenceRequest(body(req));
+      return bundleToJson(await agent.imaEvidence(q.nonce, q.userData, q.since));
+    });
+    await listenPrivate(
+      app,
+      this.#bindDir,
+      this.tenantSocket(IMA_TENANT),
+      mode,
+      undefined,
+      'tenant',
+      this.#hooks,
+    );
+    this.#tenantApps.set(IMA_TENANT, app);
+    this.#log?.info(
+      { tenant: IMA_TENANT, socket: this.tenantSocket(IMA_TENANT) },
+      'IMA socket listening',
+    );
   }
 
   async #closeTenant(name: string): Promise<void> {

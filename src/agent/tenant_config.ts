@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import { ParseError, UsageError } from '../errors.js';
-import { NAME_RE } from '../formats/mrlog/record.js';
+import { IMA_TENANT, MR_IMA_VMR, NAME_RE } from '../formats/mrlog/record.js';
 import { writeFileAtomic } from './append_file.js';
 
 /** Per-tenant limits. */
@@ -69,6 +69,14 @@ export function parseTenantConfig(v: unknown, where = 'tenant'): TenantConfig {
   const vmr = o['vmr'] ?? name;
   if (typeof vmr !== 'string' || !NAME_RE.test(vmr))
     throw bad(`${where}.vmr`, 'a vMR name matching [a-z0-9][a-z0-9_-]{0,63}', vmr);
+  if (name === IMA_TENANT || name === MR_IMA_VMR)
+    throw bad(
+      `${where}.name`,
+      `a name other than the reserved ${IMA_TENANT} and ${MR_IMA_VMR}`,
+      name,
+    );
+  if (vmr === MR_IMA_VMR || vmr === IMA_TENANT)
+    throw bad(`${where}.vmr`, `a vMR other than the reserved ${MR_IMA_VMR} and ${IMA_TENANT}`, vmr);
   const owner = o['owner'];
   if (owner !== undefined && (typeof owner !== 'string' || !/^[0-9]+(:[0-9]+)?$/.test(owner)))
     throw bad(`${where}.owner`, 'UID or UID:GID', owner);
@@ -114,6 +122,11 @@ export function checkTenantConfig(cfg: TenantConfig, where = 'tenant'): TenantCo
     fail('name', 'a name matching [a-z0-9][a-z0-9_-]{0,63}', cfg.name);
   if (typeof cfg.vmr !== 'string' || !NAME_RE.test(cfg.vmr))
     fail('vmr', 'a vMR name matching [a-z0-9][a-z0-9_-]{0,63}', cfg.vmr);
+  // `ima` / `mr_ima` belong to the agent's IMA bridge (`--ima`), never to a declared tenant
+  if (cfg.name === IMA_TENANT || cfg.name === MR_IMA_VMR)
+    fail('name', `a name other than the reserved ${IMA_TENANT} and ${MR_IMA_VMR}`, cfg.name);
+  if (cfg.vmr === MR_IMA_VMR || cfg.vmr === IMA_TENANT)
+    fail('vmr', `a vMR other than the reserved ${MR_IMA_VMR} and ${IMA_TENANT}`, cfg.vmr);
   if (
     cfg.owner !== undefined &&
     (typeof cfg.owner !== 'string' || !/^[0-9]+(:[0-9]+)?$/.test(cfg.owner))

@@ -6,7 +6,9 @@
  *   report group with the `tdx_guest` provider, and the CCEL under `sys/firmware/acpi/tables/`;
  * - snp: `sys/devices/virtual/misc/sev-guest/` (no tsm-mr: SNP has no runtime registers) and
  *   reports from `sev_guest`;
- * - cca: reports from `arm_cca_guest` (Linux offers no user-space REM extend).
+ * - cca: reports from `arm_cca_guest` (Linux offers no user-space REM extend);
+ * - every profile: IMA's `binary_runtime_measurements` and `ascii_runtime_measurements` under
+ *   `sys/kernel/security/ima/`, from the TVM state's list (`emulate ima measure`).
  *
  * @module
  */
@@ -27,6 +29,7 @@ import {
   type EmulatedKernelOptions,
 } from './tsm_report_dir.js';
 import { constFile, StaticDir, VirtualTree } from './vfs.js';
+import { imaListFiles } from './ima_files.js';
 
 /** The profiles a mount can serve. */
 export const MOUNT_PROFILES: readonly Profile[] = ['tdx', 'snp', 'cca'];
@@ -85,5 +88,13 @@ export async function buildTvmTree(
   root
     .path(TSM_REPORT_DIR.split('/').slice(0, -1).join('/'))
     .add('report', tsmReportGroup(provider, report, kernel));
+  // IMA's lists (a kernel in TPM-bypass mode), from the TVM state's list
+  const stateDir = (provider as { stateDir?: unknown }).stateDir;
+  if (typeof stateDir === 'string') {
+    const ima = imaListFiles(stateDir);
+    const dir = root.path(LOG_PATHS.imaDir);
+    dir.add('binary_runtime_measurements', ima.binary);
+    dir.add('ascii_runtime_measurements', ima.ascii);
+  }
   return new VirtualTree(root);
 }

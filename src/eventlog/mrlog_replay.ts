@@ -38,6 +38,8 @@ export interface VmrObservation {
   readonly value: Uint8Array;
   /** 0-based index of the VMR record among the records given. */
   readonly record: number;
+  /** The token's `@<count>` (`mr_ima` only: IMA entries its commitment covers). */
+  readonly count?: number;
 }
 
 /** Options of {@link MrlogReplayer}. */
@@ -120,7 +122,11 @@ export class MrlogReplayer {
       for (const v of r.values) {
         let list = this.vmrs.get(v.name);
         if (list === undefined) this.vmrs.set(v.name, (list = []));
-        list.push({ alg: v.alg, value: v.value, record: index });
+        list.push(
+          v.count === undefined
+            ? { alg: v.alg, value: v.value, record: index }
+            : { alg: v.alg, value: v.value, record: index, count: v.count },
+        );
       }
     }
     if (this.#values === undefined) {

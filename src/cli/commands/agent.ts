@@ -35,12 +35,19 @@ interface StartOptions extends ProviderCliOptions {
   readonly compressArchives?: boolean;
   readonly logLevel: string;
   readonly adminMode: string;
+  readonly ima?: boolean;
+  readonly imaLog?: string;
+  readonly imaPollMs?: string;
+  readonly imaMode?: string;
 }
 
 interface RunDirOptions {
   readonly runDir: string;
   readonly json?: boolean;
 }
+
+/** The kernel's binary IMA list, relative to the root. */
+const IMA_LIST_PATH = 'sys/kernel/security/ima/binary_runtime_measurements';
 
 const DEFAULT_REGISTER: Record<string, string> = { tdx: 'rtmr3', tpm: 'pcr14', cca: 'rem3' };
 
@@ -129,6 +136,18 @@ async function start(opts: StartOptions, hooks: AgentHooks | undefined): Promise
   const cpBytes = positiveInt(opts.checkpointBytes, '--checkpoint-bytes');
   const cpAge = positiveInt(opts.checkpointAge, '--checkpoint-age');
   const device = registerDevice(opts, provider);
+  if (opts.ima !== true && (opts.imaLog !== undefined || opts.imaPollMs !== undefined)) {
+    await provider.close();
+    throw new UsageError('ERR_USAGE', '--ima-log and --ima-poll-ms need --ima');
+  }
+  const pollMs = positiveInt(opts.imaPollMs, '--ima-poll-ms');
+  const ima =
+    opts.ima === true
+      ? {
+          listPath: opts.imaLog ?? join(opts.root ?? '/', IMA_LIST_PATH),
+          ...(pollMs === undefined ? {} : { pollMs: Math.max(1, pollMs) }),
+        }
+      : undefined;
   let agent;
   try {
     agent = await Agent.open({
@@ -145,6 +164,7 @@ async function start(opts: StartOptions, hooks: AgentHooks | undefined): Promise
         ...(cpAge === undefined ? {} : { maxAgeMs: cpAge * 1000 }),
       },
       logger,
+      ...(ima === undefined ? {} : { ima }),
       ...(opts.compressArchives === true ? { compressArchives: true } : {}),
       firmwareLog: () => readFirmwareLog(provider.kind, provider.profile, opts.root ?? '/'),
       // test and demo hook (docs/agent.md): slow every report down, as a real TDX quote is
@@ -160,6 +180,7 @@ async function start(opts: StartOptions, hooks: AgentHooks | undefined): Promise
       agent,
       runDir: opts.runDir,
       adminMode: opts.adminMode,
+      ...(opts.imaMode === undefined ? {} : { imaMode: opts.imaMode }),
       logger,
       ...(hooks === undefined ? {} : { hooks }),
     });
@@ -176,6 +197,16 @@ async function start(opts: StartOptions, hooks: AgentHooks | undefined): Promise
     tenants: agent
       .listTenants()
       .map((t) => ({ name: t.name, vmr: t.vmr, socket: server.tenantSocket(t.name) })),
+    ...(agent.ima === undefined
+      ? {}
+      : {
+          ima: {
+            socket: server.tenantSocket('ima'),
+            list: agent.ima.listPath,
+            mirrored: agent.ima.mirrored,
+            failed: agent.ima.failed?.code ?? null,
+          },
+        }),
   };
   // the handlers go in before the ready line: a supervisor may send SIGTERM as soon as it reads
   // it, and a signal without a handler would kill the agent mid-write (found by the soak); a
@@ -224,6 +255,7 @@ async function status(opts: RunDirOptions): Promise<number> {
       ['queue depth', String(s['queue_depth'])],
       ['stopped', s['stopped'] === null ? 'no' : JSON.stringify(s['stopped'])],
       ['off-log moves', String((s['off_log'] as unknown[]).length)],
+      ...imaStatusFields(s['ima']),
     ]);
     const ts = s['tenants'] as Record<string, unknown>[];
     printTable(
@@ -240,6 +272,18 @@ async function status(opts: RunDirOptions): Promise<number> {
   } finally {
     c.close();
   }
+}
+
+/** The IMA bridge's lines of `agent status` (none without `--ima`). */
+function imaStatusFields(v: unknown): [string, string][] {
+  if (typeof v !== 'object' || v === null) return [];
+  const i = v as Record<string, unknown>;
+  const failed = i['failed'] as { code: string } | null;
+  return [
+    ['ima list', String(i['list'])],
+    ['ima mirrored', `${String(i['mirrored'])} of ${String(i['folded'])} read`],
+    ['ima stopped', failed === null ? 'no' : failed.code],
+  ];
 }
 
 async function checkpoint(opts: RunDirOptions): Promise<number> {
@@ -292,6 +336,16 @@ export function registerAgent(program: Command, hooks?: AgentHooks): Command {
         'gzip log segments once a checkpoint closes them, and the logs of earlier boots',
       )
       .option('--admin-mode <mode>', 'mode of admin.sock', '0600')
+      .option(
+        '--ima',
+        "mirror the kernel's IMA list into the vMR mr_ima of the system tenant ima (tenants/ima.sock)",
+      )
+      .option(
+        '--ima-log <path>',
+        'the binary IMA list to follow (default: ROOT/sys/kernel/security/ima/binary_runtime_measurements)',
+      )
+      .option('--ima-poll-ms <ms>', 'how often to look for new IMA entries when idle (default 50)')
+      .option('--ima-mode <mode>', 'mode of tenants/ima.sock (default 0600)')
       .option('--log-level <level>', 'pino log level', 'info')
       .option('--json', 'print a JSON ready line'),
     { write: true },

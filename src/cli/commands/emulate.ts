@@ -10,11 +10,12 @@
 import { Option, type Command } from 'commander';
 import { fromHex, toHex } from '../../bytes/hex.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
-import { UsageError } from '../../errors.js';
+import { fromErrno, UsageError } from '../../errors.js';
 import type { Profile } from '../../providers/provider.js';
 import {
   encodeTvmConfig,
   initEmulatedTvm,
+  readTvmConfig,
   resolveTvmStateDir,
   type EmulatedTcbStatus,
 } from '../../providers/emulated/tvm_state.js';
@@ -171,5 +172,110 @@ export function registerEmulate(program: Command): Command {
         return 0;
       }),
     );
+
+  emulate
+    .command('export-roots')
+    .description(
+      "write the TVM's emulated root certificates as PEM, for --trust-anchor on another machine",
+    )
+    .option(
+      '--tvm-state <dir>',
+      'state directory (default: $MRSTACK_TVM_STATE, else the user state dir)',
+    )
+    .option('--out <dir>', 'write one <label>.pem per root here (default: print the PEM)')
+    .option('--json', 'print JSON: {"state_dir","profile","roots":[{"label","sha256","file"?}]}')
+    .action(
+      action(async (opts: { tvmState?: string; out?: string; json?: boolean }) => {
+        const { emulatedRoots } = await import('../../providers/emulated/emulated_roots.js');
+        const { toPem } = await import('../../formats/x509/pem_encode.js');
+        const { createHash, X509Certificate } = await import('node:crypto');
+        const path = await import('node:path');
+        const join = (...p: string[]): string => path.join(...p);
+        const { mkdirSync } = await import('node:fs');
+        const { writeText } = await import('../input_files.js');
+        const stateDir = resolveTvmStateDir(opts.tvmState);
+        const r = emulatedRoots(stateDir);
+        const rows = r.roots.map((root) => {
+          // The fingerprint a verifier pins: SHA-256 of the SubjectPublicKeyInfo.
+          const spki = new X509Certificate(root.der).publicKey.export({
+            type: 'spki',
+            format: 'der',
+          });
+          return {
+            label: root.label,
+            sha256: createHash('sha256').update(spki).digest('hex'),
+            pem: toPem(root.der),
+          };
+        });
+        if (opts.out !== undefined) {
+          try {
+            mkdirSync(opts.out, { recursive: true });
+          } catch (e) {
+            const { fromErrno } = await import('../../errors.js');
+            throw fromErrno(e, opts.out);
+          }
+          for (const row of rows) writeText(join(opts.out, `${row.label}.pem`), row.pem);
+        }
+        if (opts.json === true)
+          printJson({
+            state_dir: stateDir,
+            profile: r.profile,
+            roots: rows.map((row) => ({
+              label: row.label,
+              sha256: row.sha256,
+              ...(opts.out === undefined
+                ? { pem: row.pem }
+                : { file: join(opts.out, `${row.label}.pem`) }),
+            })),
+          });
+        else if (opts.out === undefined) for (const row of rows) process.stdout.write(row.pem);
+        else
+          printFields(
+            rows.map((row) => [join(opts.out!, `${row.label}.pem`), `spki-sha256:${row.sha256}`]),
+          );
+        return 0;
+      }),
+    );
+  registerEmulateIma(emulate);
   return emulate;
+}
+
+/** `mrstack emulate ima measure`: IMA in TPM-bypass mode, measuring files into the TVM's list. */
+function registerEmulateIma(emulate: Command): void {
+  const ima = emulate
+    .command('ima')
+    .description(
+      "the emulated TVM's IMA list (a kernel in TPM-bypass mode: it logs, extends nothing)",
+    );
+  ima
+    .command('measure')
+    .description(
+      'append ima-ng entries for files (ima-sig with --sig) to the list, after a boot_aggregate of zeros',
+    )
+    .argument('<files...>', 'files to measure (logged under their real paths)')
+    .option('--tvm-state <dir>', 'state directory (default as for emulate init)')
+    .option('--sig <file>', 'a security.ima signature to log with each file (template ima-sig)')
+    .option('--json', 'print JSON: {"entries","bytes","list"}')
+    .action(
+      action(async (files: string[], opts: { tvmState?: string; sig?: string; json?: boolean }) => {
+        const fs = await import('node:fs');
+        const path = await import('node:path');
+        const ima = await import('../../providers/emulated/ima_list.js');
+        const stateDir = resolveTvmStateDir(opts.tvmState);
+        readTvmConfig(stateDir); // an existing TVM, or ERR_NOT_FOUND
+        let sig: Uint8Array | undefined;
+        if (opts.sig !== undefined) {
+          try {
+            sig = new Uint8Array(fs.readFileSync(opts.sig));
+          } catch (e) {
+            throw fromErrno(e, opts.sig);
+          }
+        }
+        const r = ima.measureFiles(stateDir, files, sig);
+        const list = path.join(stateDir, ima.TVM_IMA_LIST);
+        if (opts.json === true) printJson({ entries: r.entries, bytes: r.bytes, list });
+        else process.stdout.write(`measured ${r.entries} files into ${list}\n`);
+        return 0;
+      }),
+    );
 }

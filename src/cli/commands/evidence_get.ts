@@ -56,13 +56,16 @@ export function registerEvidenceGet(program: Command): Command {
           writeFileSync(opts.out, text);
           const binding = b['binding'] as Record<string, unknown>;
           const pl = b['physical_log'] as { lines: unknown[] };
-          const tl = b['tenant_log'] as { lines: unknown[] };
+          // the system tenant ima's bundle carries the IMA list instead of a tenant log
+          const tl = b['tenant_log'] as { lines: unknown[] } | undefined;
+          const ima = b['ima_log'] as { count: number } | undefined;
           const summary = {
             out: opts.out,
             tenant: binding['tenant'],
             tree_size: binding['tree_size'],
             physical_records: pl.lines.length,
-            tenant_records: tl.lines.length,
+            ...(tl === undefined ? {} : { tenant_records: tl.lines.length }),
+            ...(ima === undefined ? {} : { ima_entries: ima.count }),
           };
           if (opts.json === true) printJson(summary);
           else

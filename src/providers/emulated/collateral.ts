@@ -15,23 +15,13 @@
  *
  * @module
  */
-import {
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-} from 'node:crypto';
-import * as fs from 'node:fs';
+import { createPublicKey } from 'node:crypto';
 import * as path from 'node:path';
-import { oid, seq } from '../../formats/x509/der_encode.js';
-import { caExtension, name } from '../../formats/x509/certificate_encode.js';
 import { toPem } from '../../formats/x509/pem_encode.js';
 import type { Profile } from '../provider.js';
-import { EMULATED_ROOT_ORGANIZATION } from '../../formats/x509/emulated_root.js';
-import { certificateIssuer, pemToDer } from './emulated_pki.js';
-import { loadOrCreateKeyDir } from './key_dir.js';
 import { EMULATED_ASK_SERIAL, loadOrCreateSnpKeys, makeEmulatedSnpCrl } from './report_snp.js';
 import { loadEmulatedAk } from './report_tpm.js';
+import { emulatedAkCertificate } from './tpm_pki.js';
 import { loadOrCreateTdxKeys, makeEmulatedTdxCollateral } from './tdx_pki.js';
 import { readTvmConfig, TVM_FILES, type EmulatedTcbStatus } from './tvm_state.js';
 
@@ -57,96 +47,8 @@ export interface EmulatedCollateralOptions {
 }
 
 const DAY_MS = 24 * 3600 * 1000;
-const YEAR_MS = 365.25 * DAY_MS;
 
-/** The emulated TPM CA (self-signed, P-256) under `<state>/keys/tpm-ca/`. */
-interface TpmCa {
-  readonly der: Uint8Array;
-  readonly key: KeyObject;
-}
-
-/** Subject CNs of the emulated TPM PKI. */
-export const EMULATED_TPM_NAMES = {
-  ca: 'mrstack Emulated TPM CA',
-  ak: 'mrstack Emulated TPM AK',
-} as const;
-
-const tpmName = (cn: string): Uint8Array =>
-  name([
-    ['CN', cn],
-    ['O', EMULATED_ROOT_ORGANIZATION],
-  ]);
-
-const issueTpm = certificateIssuer('ecdsa-sha256', tpmName, () => BigInt(Date.now()));
-
-function keyUsage(
-  bitsByte: number,
-  unused: number,
-): { oid: string; critical: true; value: Uint8Array } {
-  return { oid: '2.5.29.15', critical: true, value: Uint8Array.of(0x03, 0x02, unused, bitsByte) };
-}
-
-function loadOrCreateTpmCa(dir: string, notBefore: Date): TpmCa {
-  return loadOrCreateKeyDir(
-    dir,
-    'ca.pem',
-    (tmp) => {
-      const k = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      const der = issueTpm(
-        EMULATED_TPM_NAMES.ca,
-        EMULATED_TPM_NAMES.ca,
-        k.publicKey,
-        k.privateKey,
-        notBefore,
-        25,
-        [caExtension(), keyUsage(0x06, 1)],
-        1,
-      );
-      fs.writeFileSync(
-        path.join(tmp, 'ca.key.pem'),
-        k.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
-        { mode: 0o600 },
-      );
-      fs.writeFileSync(path.join(tmp, 'ca.pem'), toPem(der), { mode: 0o600 });
-    },
-    (d) => ({
-      der: pemToDer(fs.readFileSync(path.join(d, 'ca.pem'), 'utf8')),
-      key: createPrivateKey(fs.readFileSync(path.join(d, 'ca.key.pem'), 'utf8')),
-    }),
-  );
-}
-
-/** The emulated TPM CA certificate of a TVM (created on first use), for anchors and exports. */
-export function emulatedTpmCaCertificate(stateDir: string): Uint8Array {
-  const cfg = readTvmConfig(stateDir);
-  return loadOrCreateTpmCa(path.join(stateDir, TVM_FILES.keys, 'tpm-ca'), cfg.created).der;
-}
-
-/**
- * The AK certificate of the emulated TPM, issued for `at`: subject "mrstack Emulated TPM AK",
- * keyUsage digitalSignature, extendedKeyUsage tcg-kp-AIKCertificate (2.23.133.8.3), valid from
- * an hour before `at` for 30 days.
- */
-function tpmAkCertificate(
-  stateDir: string,
-  created: Date,
-  at: Date,
-): { ak: Uint8Array; ca: Uint8Array } {
-  const keys = path.join(stateDir, TVM_FILES.keys);
-  const ca = loadOrCreateTpmCa(path.join(keys, 'tpm-ca'), created);
-  const akKey = loadEmulatedAk(path.join(keys, 'tpm'));
-  const notBefore = new Date(Math.floor(at.getTime() / 1000) * 1000 - 3600 * 1000);
-  const ak = issueTpm(
-    EMULATED_TPM_NAMES.ca,
-    EMULATED_TPM_NAMES.ak,
-    createPublicKey(akKey),
-    ca.key,
-    notBefore,
-    (30 * DAY_MS + 3600 * 1000) / YEAR_MS,
-    [keyUsage(0x80, 7), { oid: '2.5.29.37', value: seq(oid('2.23.133.8.3')) }],
-  );
-  return { ak, ca: ca.der };
-}
+export { EMULATED_TPM_NAMES, emulatedTpmCaCertificate } from './tpm_pki.js';
 
 const utf8 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'utf8'));
 
@@ -190,7 +92,8 @@ export function emulatedCollateral(
       };
     }
     case 'tpm': {
-      const { ak, ca } = tpmAkCertificate(stateDir, cfg.created, opts.at);
+      const akKey = createPublicKey(loadEmulatedAk(path.join(stateDir, TVM_FILES.keys, 'tpm')));
+      const { ak, ca } = emulatedAkCertificate(stateDir, cfg.created, akKey, opts.at);
       return { ...base, files: new Map(), certs: [utf8(toPem(ak) + toPem(ca))], anchors: [ca] };
     }
     case 'cca':

@@ -7,12 +7,14 @@
  * agree on one AK.
  *
  * The report carries the same parts the real tpm provider returns (`signature`, `ak_public`,
- * `pcr_selection`, `pcr_values`), so the verifier runs the same code on both.
+ * `pcr_selection`, `pcr_values`), so the verifier runs the same code on both, and the AK
+ * certificate from the TVM's TPM CA (`ak_cert`, the CA in `ak_cert_chain`; `tpm_pki.ts`).
  *
  * @module
  */
 import {
   createPrivateKey,
+  createPublicKey,
   generateKeyPairSync,
   randomBytes,
   sign,
@@ -35,6 +37,7 @@ import { objectName, publicFromKeyObject } from '../../formats/tpm2/public_key.j
 import { akTemplate } from '../../formats/tpm2/templates.js';
 import type { IoOptions, RawReport } from '../provider.js';
 import { registerKey, type EmulatedReportContext } from './report_context.js';
+import { emulatedAkCertificate } from './tpm_pki.js';
 
 const AK_FILE = 'ak-key.pem';
 
@@ -122,6 +125,14 @@ export function tpmEmulatedReport(ctx: EmulatedReportContext, opts: IoOptions): 
     r: new Uint8Array(raw.subarray(0, 32)),
     s: new Uint8Array(raw.subarray(32)),
   });
+  // What a real AK has beside it: a certificate from the TVM's TPM CA (and the CA itself), so
+  // that a verifier trusting that CA — and only such a verifier — trusts the AK.
+  const cert = emulatedAkCertificate(
+    ctx.stateDir,
+    ctx.config.created,
+    createPublicKey(key),
+    ctx.now,
+  );
   return Promise.resolve({
     provider: 'tpm',
     format: 'tpm-quote',
@@ -129,6 +140,8 @@ export function tpmEmulatedReport(ctx: EmulatedReportContext, opts: IoOptions): 
     parts: {
       signature,
       ak_public: akPub,
+      ak_cert: cert.ak,
+      ak_cert_chain: cert.ca,
       pcr_selection: encodePcrSelectionList(selection),
       pcr_values: new Uint8Array(concat),
     },

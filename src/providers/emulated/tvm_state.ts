@@ -195,6 +195,8 @@ function initSync(opts: InitEmulatedTvmOptions): TvmConfig {
     }
     for (const f of [TVM_FILES.trace, TVM_FILES.snapshot]) fs.rmSync(join(dir, f), { force: true });
     fs.rmSync(join(dir, TVM_FILES.keys), { recursive: true, force: true });
+    // a new boot: IMA's list starts again with its boot_aggregate
+    fs.rmSync(join(dir, 'ima'), { recursive: true, force: true });
     fs.writeFileSync(join(dir, TVM_FILES.trace), new Uint8Array(0), { mode: 0o600 });
     writeFileAtomic(cfgPath, `${JSON.stringify(encodeTvmConfig(cfg), null, 2)}\n`);
   } catch (e) {

@@ -52,7 +52,7 @@ export async function appraiseEvidence(
   const replay: ReplayedEvidence = {
     registers: [...bundled.registers, ...logs.registers],
     tenantEvents: bundled.tenantEvents,
-    ima: logs.ima ?? [],
+    ima: [...(bundled.ima ?? []), ...(logs.ima ?? [])],
   };
   const at = opts.at ?? new Date(verify.at);
   const appraisal = appraise(claims, replay, policy, {

@@ -12,11 +12,7 @@
 import { createHash, createPublicKey, publicDecrypt, constants, type KeyObject } from 'node:crypto';
 import { toHex } from '../../bytes/hex.js';
 import type { ImaEvent } from '../../eventlog/ima_format.js';
-import {
-  decodeImaFields,
-  nameFieldText,
-  splitDigestField,
-} from '../../formats/ima/ima_template.js';
+import { imaFileFields } from '../../formats/ima/ima_file_fields.js';
 import type { ImaCounts, ImaInput, ImaRecord } from './appraisal_input.js';
 import type { Finding, FindingId } from './finding.js';
 import { findingIdInfo } from './finding.js';
@@ -25,31 +21,11 @@ import type { CompiledIma, CompiledPolicy } from './policy.js';
 /** The appraisal view of one IMA event (fields split once). */
 export function imaRecordOf(e: ImaEvent): ImaRecord {
   const fmt = e.source.format === 'ima-ascii' ? 'ima-ascii' : 'ima-binary';
-  let path = '';
-  let digestAlg = e.entry.templateName === 'ima' ? 'sha1' : '';
-  let digest = '';
-  let signature: Uint8Array | undefined;
-  let buf: Uint8Array | undefined;
-  for (const f of decodeImaFields(e.entry, fmt)) {
-    if (f.id === 'd') digest = toHex(f.data);
-    else if (f.id === 'd-ng' || f.id === 'd-ngv2') {
-      const d = splitDigestField(f.data);
-      digest = toHex(d.digest);
-      // an unprefixed d-ng digest is SHA-1 (or MD5 zero-padded), as in the legacy template
-      digestAlg = d.alg ?? (d.digest.length === 20 ? 'sha1' : 'md5');
-    } else if (f.id === 'n' || f.id === 'n-ng') path = nameFieldText(f.id, f.data);
-    else if (f.id === 'sig' && f.data.length > 0) signature = f.data;
-    else if (f.id === 'buf') buf = f.data;
-  }
   return {
     record: e.index,
     offset: e.source.offset,
     template: e.entry.templateName,
-    path,
-    digestAlg,
-    digest,
-    ...(signature === undefined ? {} : { signature }),
-    ...(buf === undefined ? {} : { buf }),
+    ...imaFileFields(e.entry, fmt),
     violation: e.violation,
   };
 }

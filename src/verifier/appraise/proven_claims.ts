@@ -11,6 +11,8 @@ import type { HashAlg } from '../../crypto/hash_alg.js';
 import type { EvidenceResult } from '../verify/evidence_result.js';
 import type {
   AppraisedKind,
+  ImaInput,
+  ImaRecord,
   ProofState,
   ProvenClaims,
   ReplayedEvidence,
@@ -19,7 +21,7 @@ import type {
 } from './appraisal_input.js';
 
 /** Checks that are not about the evidence's signatures and chains. */
-const NOT_SIGNATURE = new Set(['nonce', 'tcb', 'binding', 'physical', 'vmr', 'tenant']);
+const NOT_SIGNATURE = new Set(['nonce', 'tcb', 'binding', 'physical', 'vmr', 'tenant', 'ima']);
 
 /** The optional fields of verify result schema v2 (DESIGN §6.1), read when present. */
 interface ResultV2Fields {
@@ -69,10 +71,18 @@ export function provenClaimsOf(r: EvidenceResult, opts: ProvenClaimsOptions): Pr
   let nonce: ProofState;
   if (!opts.nonceGiven) nonce = relaxed.includes('nonce') ? 'relaxed' : 'skipped';
   else if (bundle) {
+    // A bundle for another nonce fails its `nonce` check (the binding to its own nonce may
+    // still hold): either failure is a failed nonce.
     const bindErr = r.errors.some(
-      (e) => e['check'] === 'binding' && e.code === 'ERR_NONCE_MISMATCH',
+      (e) =>
+        (e['check'] === 'binding' || e['check'] === 'nonce') && e.code === 'ERR_NONCE_MISMATCH',
     );
-    nonce = bindErr ? 'failed' : r.checks['binding'] === 'ok' ? 'ok' : 'failed';
+    nonce =
+      bindErr || r.checks['nonce'] === 'failed'
+        ? 'failed'
+        : r.checks['binding'] === 'ok'
+          ? 'ok'
+          : 'failed';
   } else nonce = proofOf('nonce', r.checks, relaxed, 'nonce');
   // TCB: the status is proven when the collateral that carries it verified
   let tcb: ProofState;
@@ -140,6 +150,15 @@ export function bundleReplayOf(r: EvidenceResult): ReplayedEvidence {
         layer: 'vmr',
       });
   }
+  if (isImaLayer(layers['ima'])) {
+    const ima = imaLayerOf(r, layers['ima'], failed('ima'));
+    registers.push(ima.register);
+    return {
+      registers,
+      tenantEvents: [],
+      ...(ima.input === undefined ? {} : { ima: [ima.input] }),
+    };
+  }
   const vmrName = typeof vmr['name'] === 'string' ? vmr['name'] : '';
   const events = (r.claims['events'] ?? []) as {
     record: number;
@@ -160,6 +179,75 @@ export function bundleReplayOf(r: EvidenceResult): ReplayedEvidence {
     log: 'tenant-log',
   }));
   return { registers, tenantEvents };
+}
+
+interface ImaLayerClaims {
+  readonly vmr: string;
+  readonly alg: HashAlg;
+  readonly banks: Readonly<Record<string, string>>;
+  readonly verified: number;
+}
+
+function isImaLayer(v: unknown): v is ImaLayerClaims {
+  return typeof v === 'object' && v !== null && typeof (v as { vmr?: unknown }).vmr === 'string';
+}
+
+/** An entry of `claims.events` of an ima bundle (`verifier/replay/ima_layer.ts`). */
+interface ImaEventClaims {
+  readonly index: number;
+  readonly offset: number;
+  readonly template: string;
+  readonly path: string;
+  readonly digest_alg: string;
+  readonly digest: string;
+  readonly signature?: string;
+  readonly buf?: string;
+  readonly violation?: boolean;
+  readonly state: 'verified' | 'pending';
+}
+
+/**
+ * The `mr_ima` register and the verified IMA entries of an ima bundle: entries reach the IMA
+ * rules only when the ima layer replayed (a failed layer gives the register's `inconsistent`
+ * finding and no entry is judged).
+ */
+function imaLayerOf(
+  r: EvidenceResult,
+  ima: ImaLayerClaims,
+  err: Record<string, unknown> | undefined,
+): { register: ReplayedRegister; input?: ImaInput } {
+  const value = ima.banks[ima.alg];
+  const register: ReplayedRegister = {
+    name: ima.vmr,
+    alg: ima.alg,
+    value: value === undefined ? new Uint8Array(0) : new Uint8Array(Buffer.from(value, 'hex')),
+    proof: err === undefined ? 'ok' : 'failed',
+    log: 'ima-log',
+    layer: 'vmr',
+    ...(err !== undefined && typeof err['first_entry'] === 'number'
+      ? { divergence: { record: err['first_entry'], offset: 0 } }
+      : {}),
+  };
+  if (err !== undefined) return { register };
+  const events = (r.claims['events'] ?? []) as ImaEventClaims[];
+  const entries: ImaRecord[] = [];
+  for (const e of events) {
+    if (e.state !== 'verified') continue;
+    entries.push({
+      record: e.index,
+      offset: e.offset,
+      template: e.template,
+      path: e.path,
+      digestAlg: e.digest_alg,
+      digest: e.digest,
+      ...(e.signature === undefined
+        ? {}
+        : { signature: new Uint8Array(Buffer.from(e.signature, 'hex')) }),
+      ...(e.buf === undefined ? {} : { buf: new Uint8Array(Buffer.from(e.buf, 'hex')) }),
+      violation: e.violation === true,
+    });
+  }
+  return { register, input: { log: 'ima-log', proof: 'ok', register: ima.vmr, entries } };
 }
 
 /** Hex of a claim (bytes or hex text); for generating policies and printing. */

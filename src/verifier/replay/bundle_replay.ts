@@ -17,22 +17,31 @@
  * 4. **tenant events** — the events covered by the last matching VMR value are verified; later
  *    ones are pending.
  *
+ * The `ima` tenant's bundle has no tenant log: its layers 3–4 are the IMA list checked against
+ * the `mr_ima` tokens (`ima_layer.ts`).
+ *
  * @module
  */
 import { MrstackError, type ErrorCode } from '../../errors.js';
 import { bytesEqual, toHex } from '../../bytes/hex.js';
 import { digestSize, type HashAlg } from '../../crypto/hash_alg.js';
 import { parseMrlog } from '../../formats/mrlog/parse.js';
-import type { MrlogRecord } from '../../formats/mrlog/record.js';
-import { evidenceBinding } from '../../formats/bundle/binding.js';
+import { IMA_TENANT, type MrlogRecord } from '../../formats/mrlog/record.js';
+import { evidenceBinding } from '../../formats/envelope/binding.js';
 import { merkleRootFromProof } from '../../formats/bundle/merkle.js';
-import type { BundleFirmwareLog, EvidenceBundle } from '../../formats/bundle/bundle.js';
+import type {
+  BundleFirmwareLog,
+  BundleTenantLog,
+  EvidenceBundle,
+} from '../../formats/bundle/bundle.js';
 import {
   MrlogReplayer,
   type BankValues,
   type MrlogGap,
   type MrlogStart,
+  type VmrObservation,
 } from '../../eventlog/mrlog_replay.js';
+import { replayImaLayer, type ImaLayerResult } from './ima_layer.js';
 import { replayVmr } from '../../eventlog/mrlog_vmr.js';
 import type { AnchorKind } from '../../eventlog/event.js';
 import { bytesInput } from '../../eventlog/framing.js';
@@ -116,7 +125,7 @@ export interface CheckpointSeen {
 /** One failed layer check. */
 export interface LayerIssue {
   readonly code: ErrorCode;
-  readonly layer: 'binding' | 'physical' | 'vmr' | 'tenant';
+  readonly layer: 'binding' | 'physical' | 'vmr' | 'tenant' | 'ima';
   readonly message: string;
   readonly [k: string]: unknown;
 }
@@ -164,19 +173,23 @@ export interface BundleReplayResult {
     /** The boot id of the log's BOOT record, when the window starts at boot. */
     readonly bootId?: string;
   };
-  readonly vmr: {
+  /** The vMR of a tenant bundle (absent for the ima bundle). */
+  readonly vmr?: {
     readonly name: string;
     readonly alg: HashAlg;
     readonly value: string | undefined;
     readonly observations: number;
     readonly matched: number;
   };
-  readonly tenant: {
+  /** The tenant events of a tenant bundle (absent for the ima bundle). */
+  readonly tenant?: {
     readonly records: number;
     readonly verified: number;
     readonly pending: number;
     readonly events: readonly TenantEventView[];
   };
+  /** The ima layer of the ima bundle: the IMA list against the `mr_ima` tokens. */
+  readonly ima?: ImaLayerResult;
 }
 
 /** The reset value of a register the agent may own (RTMR/REM: zero; PCR 17–22: all ones). */
@@ -350,34 +363,76 @@ export function replayBundle(
           : Object.fromEntries([...replayer.values].map(([a, v]) => [a, toHex(v)])),
     });
   }
-  // 3. vMR
-  const tl = b.tenantLog ?? {
-    vmr: b.imaLog?.vmr ?? '',
-    alg: pl.algs[0]!,
-    lines: [],
-    before: 0,
-    after: 0,
-  };
-  if (b.tenantLog === undefined) {
-    // the ima layer (mr_ima) is verified by its own replay, not as a tenant log: until it is
-    // wired in here, an ima bundle fails closed
-    errors.push({
-      code: 'ERR_UNSUPPORTED',
-      layer: 'vmr',
-      message: 'this verifier does not yet replay the ima layer of an ima bundle',
-    });
+  // 3–4. the vMR and its events, or for the ima tenant the IMA list against mr_ima
+  const upto = position ?? pl.after;
+  let upper: Pick<BundleReplayResult, 'vmr' | 'tenant' | 'ima'>;
+  if (b.imaLog !== undefined) {
+    if (bd.tenant !== IMA_TENANT) {
+      errors.push({
+        code: 'ERR_BINDING_MISMATCH',
+        layer: 'ima',
+        message: `an ima_log is served to the ${IMA_TENANT} tenant only, not to ${bd.tenant}`,
+      });
+    }
+    const ima = replayImaLayer(b.imaLog, replayer.vmrs.get(b.imaLog.vmr) ?? [], position);
+    for (const { code, message, ...rest } of ima.issues)
+      errors.push({ code, layer: 'ima', message, ...rest });
+    if (ima.tokens.length === 0)
+      warnings.push(`no ${b.imaLog.vmr} token in the physical log: no IMA entry is verified`);
+    upper = { ima };
+  } else {
+    const tl = b.tenantLog!;
+    const obs = (replayer.vmrs.get(tl.vmr) ?? []).filter((o) => o.record < upto);
+    upper = tenantLayers(tl, bd.tenant, obs, errors, warnings);
   }
+  return {
+    ok: errors.length === 0,
+    errors,
+    warnings,
+    binding: {
+      tenant: bd.tenant,
+      nonce: toHex(bd.nonce),
+      userData: toHex(bd.userData),
+      treeSize: bd.treeSize,
+      leafIndex: bd.leafIndex,
+      ok: bindingOk,
+    },
+    physical: {
+      register: pl.register,
+      algs: pl.algs,
+      anchor: replayer.anchor,
+      records: prs.length,
+      position,
+      pending: position === undefined ? 0 : prs.length - position,
+      gaps: replayer.gaps,
+      ...(fw === undefined || fwUse === undefined
+        ? {}
+        : { firmwareLog: { format: fw.format, events: fw.events, use: fwUse } }),
+      checkpoints,
+      ...(bootId === undefined ? {} : { bootId }),
+    },
+    ...upper,
+  };
+}
+
+/** Layers 3–4 of a tenant bundle: the vMR from the tenant log, then its events. */
+function tenantLayers(
+  tl: BundleTenantLog,
+  tenant: string,
+  observed: readonly VmrObservation[],
+  errors: LayerIssue[],
+  warnings: string[],
+): Pick<BundleReplayResult, 'vmr' | 'tenant'> {
   const trs = parseLines(tl.lines, 'tenant');
   const head = trs.find((r) => r.kind === 'tenant');
-  if (head?.kind !== 'tenant' || head.name !== bd.tenant || head.vmr !== tl.vmr) {
+  if (head?.kind !== 'tenant' || head.name !== tenant || head.vmr !== tl.vmr) {
     errors.push({
       code: 'ERR_BINDING_MISMATCH',
       layer: 'vmr',
-      message: `the tenant log's TENANT record does not name tenant ${bd.tenant} and vMR ${tl.vmr}`,
+      message: `the tenant log's TENANT record does not name tenant ${tenant} and vMR ${tl.vmr}`,
     });
   }
-  const upto = position ?? pl.after;
-  const obs = (replayer.vmrs.get(tl.vmr) ?? []).filter((o) => o.record < upto);
+  const obs = observed;
   let vmrValue: string | undefined;
   let matched = 0;
   let covered = 0;
@@ -419,31 +474,6 @@ export function replayBundle(
   }
   const verifiedEvents = events.filter((e) => e.state === 'verified').length;
   return {
-    ok: errors.length === 0,
-    errors,
-    warnings,
-    binding: {
-      tenant: bd.tenant,
-      nonce: toHex(bd.nonce),
-      userData: toHex(bd.userData),
-      treeSize: bd.treeSize,
-      leafIndex: bd.leafIndex,
-      ok: bindingOk,
-    },
-    physical: {
-      register: pl.register,
-      algs: pl.algs,
-      anchor: replayer.anchor,
-      records: prs.length,
-      position,
-      pending: position === undefined ? 0 : prs.length - position,
-      gaps: replayer.gaps,
-      ...(fw === undefined || fwUse === undefined
-        ? {}
-        : { firmwareLog: { format: fw.format, events: fw.events, use: fwUse } }),
-      checkpoints,
-      ...(bootId === undefined ? {} : { bootId }),
-    },
     vmr: { name: tl.vmr, alg: tl.alg, value: vmrValue, observations: obs.length, matched },
     tenant: {
       records: extended,

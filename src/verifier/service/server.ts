@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -28,7 +28,8 @@ import {
 import { provenClaimsOf } from '../appraise/proven_claims.js';
 import { issueEar, DEFAULT_EAR_LIFETIME_SECONDS } from '../result/ear_issue.js';
 import type { EarSigningKey } from '../result/ear_keys.js';
-import { decodeEvidenceInput } from '../verify/evidence.js';
+import { decodeEvidenceInput, type ReportEnvelope } from '../verify/evidence.js';
+import { VerifierCache } from '../verify/verifier_cache.js';
 import type { VerifyEvidenceOptions } from '../verify/evidence_result.js';
 import type { AttesterRecord, ResultRecord, ResultStatus, VerifierStore } from '../store/store.js';
 import { publishedJwks } from './key_vault.js';
@@ -59,11 +60,22 @@ export interface VerifierServiceOptions {
   readonly signingKey: EarSigningKey;
   /** Policies given at start (`--policy`); the first is the default. Default: the built-in one. */
   readonly policies?: readonly LoadedPolicy[];
-  /** Trust options every verification uses (`--trust-anchor`, `--trust-emulated` …). */
+  /** Trust options every verification uses (`--trust-anchor`, `--relax` …). */
   readonly verify?: Pick<
     VerifyEvidenceOptions,
-    'trustAnchors' | 'trustEmulated' | 'allowMissingCollateral' | 'certs'
+    'trustAnchors' | 'emulatedAnchors' | 'relax' | 'allowMissingCollateral' | 'certs' | 'collateral'
   >;
+  /**
+   * Verify options made per request from the service's configuration, given the verification
+   * time and the evidence's envelope (the CLI's flag builder: emulated collateral is issued for
+   * `at`). Its fields override `verify`'s; it alone decides whether the envelope's collateral
+   * is used. Its result is reused for up to a minute for the same envelope kind and collateral
+   * (what it issues for `at` must stay valid that long).
+   */
+  readonly verifyFor?: (ctx: {
+    readonly at: Date;
+    readonly envelope?: ReportEnvelope;
+  }) => VerifyEvidenceOptions | Promise<VerifyEvidenceOptions>;
   /**
    * What EKs registration trusts (`--tpm-ca`, `--ek-allowlist`); without it every EK
    * certificate is refused for want of an anchor and no bare EK is accepted.
@@ -177,10 +189,15 @@ function jsonBody(body: unknown): Record<string, unknown> {
 
 const ATTESTER_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** How long verifyFor's options are reused for the same envelope kind and collateral. */
+const VERIFY_FOR_REUSE_MS = 60_000;
+
 /** Builds the fastify app (not listening yet). */
 export async function buildVerifierService(opts: VerifierServiceOptions): Promise<FastifyInstance> {
   const store = opts.store;
   const collateralCache = new TdxCollateralCache();
+  // Validated chains shared between requests, keyed by the anchors they were validated under.
+  const verifierCache = new VerifierCache();
   const ttl = opts.sessionTtlSeconds ?? 120;
   const earLifetime = opts.earLifetimeSeconds ?? DEFAULT_EAR_LIFETIME_SECONDS;
   const loaded =
@@ -317,6 +334,25 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     };
   }
 
+  // verifyFor's options for the same envelope kind and collateral, reused for up to a minute:
+  // building them reads the emulated TVM and issues its collateral (TCB info, CRLs), which
+  // stays valid for days, so re-issuing it for every request only burns CPU.
+  const verifyForMemo = new Map<string, { at: number; opts: VerifyEvidenceOptions }>();
+  async function verifyForCached(
+    at: Date,
+    env: ReportEnvelope | undefined,
+  ): Promise<VerifyEvidenceOptions> {
+    const collateral = env?.collateral === undefined ? '' : JSON.stringify(env.collateral);
+    const key = `${env?.kind ?? '-'}|${createHash('sha256').update(collateral).digest('hex')}`;
+    const hit = verifyForMemo.get(key);
+    const t = at.getTime();
+    if (hit !== undefined && t >= hit.at && t - hit.at < VERIFY_FOR_REUSE_MS) return hit.opts;
+    const made = await opts.verifyFor!({ at, ...(env === undefined ? {} : { envelope: env }) });
+    if (verifyForMemo.size >= 64) verifyForMemo.clear();
+    verifyForMemo.set(key, { at: t, opts: made });
+    return made;
+  }
+
   /** verify → appraise → EAR on the evidence bytes; records the result. */
   async function evaluate(
     bytes: Uint8Array,
@@ -358,7 +394,8 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       ...(env === undefined ? {} : { kind: env.kind }),
       ...(env?.auxblob === undefined ? {} : { auxblob: env.auxblob }),
       ...(env?.parts === undefined ? {} : { parts: env.parts }),
-      ...(env?.collateral === undefined
+      // With a verifyFor, it decides about the envelope's collateral (a relaxation drops it).
+      ...(env?.collateral === undefined || opts.verifyFor !== undefined
         ? {}
         : {
             collateral: {
@@ -370,6 +407,8 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
               ]),
             },
           }),
+      ...(opts.verifyFor === undefined ? {} : await verifyForCached(at, env)),
+      verifierCache,
     };
     // TDX collateral parsed once per content (TDX envelopes, and bundles or raw quotes: other
     // kinds' collateral does not parse as TDX's and is left to their verifiers).

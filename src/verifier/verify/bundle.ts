@@ -4,7 +4,8 @@
  * `--trust-emulated`, collateral …); then the layers are replayed
  * (`verifier/replay/bundle_replay.ts`): binding, physical register (after replaying the bundle's
  * firmware log, and from a trusted checkpoint when `trustedCheckpoint` is given — an option this
- * module adds to `VerifyEvidenceOptions`), vMR, tenant events.
+ * module adds to `VerifyEvidenceOptions`), vMR, tenant events — or, for the `ima` tenant's
+ * bundle, the IMA list against the `mr_ima` tokens (`verifier/replay/ima_layer.ts`).
  *
  * @module
  */
@@ -131,7 +132,8 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
         `report: ${e.message}`,
       );
     if (inner.verified) out.ok('report');
-    const reportData = inner.claims['report_data'];
+    // TDX/SNP name it report data; a TPM quote carries it as extraData.
+    const reportData = inner.claims['report_data'] ?? inner.claims['extra_data'];
     const regs = registerValues(inner.claims, b.physicalLog.register, b.physicalLog.algs);
     if (!(reportData instanceof Uint8Array) || regs.size !== b.physicalLog.algs.length) {
       out.fail(
@@ -174,7 +176,8 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
       const { code, message, layer, ...details } = e;
       out.fail(layer, code, message, details);
     }
-    for (const layer of ['binding', 'physical', 'vmr', 'tenant'])
+    const upper = r.ima === undefined ? ['vmr', 'tenant'] : ['ima'];
+    for (const layer of ['binding', 'physical', ...upper])
       if (!r.errors.some((e) => e.layer === layer)) out.ok(layer);
     // Freshness: the caller's nonce, never the one the bundle carries.
     out.freshness(opts, (n) =>
@@ -219,14 +222,32 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
           ok: r.binding.ok,
         },
         physical: r.physical,
-        vmr: r.vmr,
-        tenant: {
-          records: r.tenant.records,
-          verified: r.tenant.verified,
-          pending: r.tenant.pending,
-        },
+        ...(r.vmr === undefined ? {} : { vmr: r.vmr }),
+        ...(r.tenant === undefined
+          ? {}
+          : {
+              tenant: {
+                records: r.tenant.records,
+                verified: r.tenant.verified,
+                pending: r.tenant.pending,
+              },
+            }),
+        ...(r.ima === undefined
+          ? {}
+          : {
+              ima: {
+                vmr: r.ima.vmr,
+                alg: r.ima.alg,
+                count: r.ima.count,
+                entries: r.ima.entries,
+                verified: r.ima.verified,
+                pending: r.ima.pending,
+                banks: r.ima.banks,
+                tokens: r.ima.tokens,
+              },
+            }),
       },
-      events: r.tenant.events,
+      events: r.ima?.events ?? r.tenant?.events ?? [],
       report: inner.claims,
     };
     return out.build();

@@ -1,7 +1,8 @@
 /**
  * The result of `verifyEvidence` as lines for people: the verdict, failures first (with the
  * record or line they point at), then for an agent bundle one line per layer (report, binding,
- * physical, vMR, tenant) and each tenant event as `[verified]` or `[pending]`; checks, skipped
+ * physical, vMR, tenant — or, for the ima bundle, ima with its banks and the entries not yet
+ * verified) and each tenant event as `[verified]` or `[pending]`; checks, skipped
  * and relaxed checks, warnings and the decoded claims follow. Fields a newer result carries
  * (`skipped`, `relaxed`, `trust.anchor` …) are shown when present. Every line is made printable
  * and, given a width, cut to it.
@@ -83,6 +84,10 @@ function layerLines(r: EvidenceResult, layers: Rec): string[] {
   out.push(
     `physical  ${state('physical').padEnd(6)}  ${text(p['register'])} anchored at ${text(p['anchor'])}, ${text(p['records'])} records, matched at ${text(p['position'])}, ${text(p['pending'])} pending${fw}`,
   );
+  if (isRec(layers['ima'])) {
+    out.push(...imaLines(r, layers['ima'], state('ima')));
+    return out;
+  }
   const v = isRec(layers['vmr']) ? layers['vmr'] : {};
   out.push(
     `vmr       ${state('vmr').padEnd(6)}  ${text(v['name'])} = ${short(v['value'])}, ${text(v['matched'])}/${text(v['observations'])} records matched`,
@@ -100,6 +105,29 @@ function layerLines(r: EvidenceResult, layers: Rec): string[] {
       );
     }
   }
+  return out;
+}
+
+/** At most this many IMA entries are listed by name; `--json` lists every one. */
+const IMA_LISTED = 20;
+
+/** The ima layer of an ima bundle: counts, banks, tokens, then the entries not verified. */
+function imaLines(r: EvidenceResult, m: Rec, st: string): string[] {
+  const banks = isRec(m['banks']) ? m['banks'] : {};
+  const tokens = Array.isArray(m['tokens']) ? (m['tokens'] as Rec[]) : [];
+  const out = [
+    `ima       ${st.padEnd(6)}  ${text(m['vmr'])}: ${text(m['entries'])} entries: ${text(m['verified'])} verified, ${text(m['pending'])} pending; ${tokens.length} tokens`,
+    ...Object.entries(banks).map(([a, v]) => `          ${a.padEnd(6)}  ${text(v)}`),
+  ];
+  const events = Array.isArray(r.claims['events']) ? (r.claims['events'] as Rec[]) : [];
+  // a million verified entries are not read on a screen: the ones not verified are
+  const shown = events.filter((e) => e['state'] !== 'verified');
+  for (const e of shown.slice(0, IMA_LISTED)) {
+    out.push(
+      `  ${`[${text(e['state'])}]`.padEnd(10)} #${text(e['index'])} ${text(e['template'])} ${text(e['path'])}`,
+    );
+  }
+  if (shown.length > IMA_LISTED) out.push(`  … ${shown.length - IMA_LISTED} more not verified`);
   return out;
 }
 
@@ -125,9 +153,9 @@ export function renderEvidenceResult(r: EvidenceResult, opts: RenderOptions = {}
   lines.push(
     `${r.verified ? 'VERIFIED' : 'NOT VERIFIED'}  ${r.kind}${r.kind === 'bundle' && isRec(r.claims['layers']) && isRec(r.claims['layers']['report']) ? ` (${text(r.claims['layers']['report']['kind'])} report)` : ''}, at ${r.at}`,
   );
-  const trust = r.trust as unknown as Rec;
-  const anchor = trust['anchor'] !== undefined ? `, anchor ${text(trust['anchor'])}` : '';
-  lines.push(`trust     ${r.trust.root ?? '-'}${r.trust.emulated ? ' (EMULATED)' : ''}${anchor}`);
+  // The anchor by the head of its SPKI SHA-256 (what it is trusted by; full value in --json).
+  const spki = r.trust.anchor === undefined ? '' : ` [spki ${r.trust.anchor.sha256.slice(0, 16)}]`;
+  lines.push(`trust     ${r.trust.root ?? '-'}${spki}${r.trust.emulated ? ' (EMULATED)' : ''}`);
   if (r.tcbStatus !== undefined) {
     const adv =
       r.advisories !== undefined && r.advisories.length > 0 ? ` (${r.advisories.join(', ')})` : '';

@@ -1,0 +1,276 @@
+/**
+ * The `ima` layer of an ima bundle (DESIGN §4 "The IMA vMR"; `docs/bundle.md`): above the
+ * physical register, which the caller has replayed, the kernel's IMA list the bundle carries is
+ * folded with the one fold ({@link ImaBankFold}) and checked against the `mr_ima=<A>/<C>@<count>`
+ * tokens of the physical log:
+ *
+ * 1. the list parses strictly and holds `count` entries;
+ * 2. at each token, in order, the fold of the first `count` entries commits to its C
+ *    (`C = H_A(label ‖ salt ‖ u64be(count) ‖ banks)`), else `ERR_REPLAY_MISMATCH` naming the
+ *    token's physical record and the entry range since the previous token — where the list
+ *    differs from what the agent mirrored; the last token's count is the bundle's `count`;
+ * 3. the bundle's `banks` equal the fold at `count` in every bank of B (never SHA-1 alone);
+ * 4. entries up to the count of the last token before the report's position are `verified`,
+ *    later ones `pending`.
+ *
+ * Entries whose PCR is not 10, the legacy `ima` template and a template-hash column that is not
+ * the hash of its data are refused. The layer needs no IMA semantics: appraisal judges the
+ * verified entries afterwards.
+ *
+ * @module
+ */
+import { MrstackError, type ErrorCode } from '../../errors.js';
+import { bytesEqual, toHex } from '../../bytes/hex.js';
+import type { HashAlg } from '../../crypto/hash_alg.js';
+import type { BundleImaLog } from '../../formats/bundle/bundle.js';
+import { parseImaBinary } from '../../formats/ima/ima_binary.js';
+import { imaFileFields } from '../../formats/ima/ima_file_fields.js';
+import { ImaBankFold } from '../../formats/ima/ima_fold.js';
+import { isAllZero, type ImaEntry } from '../../formats/ima/ima_template.js';
+import { mrImaBankAlgs, mrImaCommitment } from '../../formats/mrlog/mr_ima_commitment.js';
+import type { VmrObservation } from '../../eventlog/mrlog_replay.js';
+
+/** One failed check of the ima layer. */
+export interface ImaLayerIssue {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly [k: string]: unknown;
+}
+
+/** One `mr_ima` token of the physical log, as the layer judged it. */
+export interface ImaTokenView {
+  /** 0-based record number in the physical log. */
+  readonly record: number;
+  readonly count: number;
+  /** `verified`: before the report's position and matched; `pending`: after it, matched. */
+  readonly state: 'verified' | 'pending' | 'mismatch' | 'unchecked';
+}
+
+/** One IMA entry with its state (`claims.events` of an ima bundle). */
+export interface ImaEventView {
+  /** 0-based entry index in the list. */
+  readonly index: number;
+  /** Byte offset of the entry in the list. */
+  readonly offset: number;
+  readonly template: string;
+  /** The file name field (`n-ng`), or the buffer's name for `ima-buf`. */
+  readonly path: string;
+  readonly digest_alg: string;
+  /** The file digest, hex. */
+  readonly digest: string;
+  /** `ima-sig` signature, hex. */
+  readonly signature?: string;
+  /** `ima-buf` buffer, hex. */
+  readonly buf?: string;
+  readonly violation?: true;
+  readonly state: 'verified' | 'pending';
+}
+
+/** What the ima layer proved. */
+export interface ImaLayerResult {
+  readonly vmr: string;
+  readonly alg: HashAlg;
+  /** The bundle's `count`. */
+  readonly count: number;
+  /** Entries the list holds. */
+  readonly entries: number;
+  /** Entries covered by the last matching token before the report's position. */
+  readonly verified: number;
+  readonly pending: number;
+  /** The fold at `verified` entries, per bank of B (hex); empty when the layer failed. */
+  readonly banks: Readonly<Record<string, string>>;
+  readonly tokens: readonly ImaTokenView[];
+  readonly events: readonly ImaEventView[];
+  readonly issues: readonly ImaLayerIssue[];
+}
+
+/**
+ * Replays an ima bundle's list against the `mr_ima` tokens of its physical log.
+ * @param tokens - every `mr_ima` observation of the physical log, in order
+ * @param position - records of the physical log the report covers (undefined: none matched)
+ * @throws ParseError for a list that does not parse (bad input)
+ */
+export function replayImaLayer(
+  ima: BundleImaLog,
+  tokens: readonly VmrObservation[],
+  position: number | undefined,
+): ImaLayerResult {
+  const issues: ImaLayerIssue[] = [];
+  const banks = mrImaBankAlgs(ima.alg);
+  const entries = parseImaBinary(ima.data);
+  const n = entries.length;
+  // a list of another length is still folded: the tokens then say where it differs
+  const lengthIssue: ImaLayerIssue[] = [];
+  if (n !== ima.count) {
+    lengthIssue.push({
+      code: 'ERR_REPLAY_MISMATCH',
+      message: `the IMA list holds ${n} entries, ima_log.count says ${ima.count}`,
+      entries: n,
+      count: ima.count,
+    });
+  }
+  // the tokens' shape: A, a count, counts never going down
+  const views: { record: number; count: number; state: ImaTokenView['state'] }[] = [];
+  let prev = 0;
+  for (const t of tokens) {
+    const count = t.count ?? -1;
+    if (t.alg !== ima.alg || count < prev) {
+      issues.push({
+        code: 'ERR_BINDING_MISMATCH',
+        message:
+          t.alg !== ima.alg
+            ? `physical record ${t.record}: the mr_ima token is in ${t.alg}, ima_log.alg is ${ima.alg}`
+            : `physical record ${t.record}: the mr_ima count ${count} is below the previous token's ${prev}`,
+        record: t.record,
+      });
+      break;
+    }
+    prev = count;
+    views.push({ record: t.record, count, state: 'unchecked' });
+  }
+  const lastBefore = [...views]
+    .reverse()
+    .find((v) => position !== undefined && v.record < position);
+  const target = lastBefore?.count;
+  let atTarget: Uint8Array[] | undefined;
+  let atCount: Uint8Array[] | undefined;
+  const fold = new ImaBankFold(banks);
+  let ti = 0;
+  let failed = issues.length > 0;
+  let from = 0; // the previous matched token's count: the range a mismatch is in starts here
+  const atTokens = (): void => {
+    const c = fold.count;
+    if (c === target) atTarget = fold.values();
+    if (c === ima.count) atCount = fold.values();
+    while (!failed && ti < views.length && views[ti]!.count === c) {
+      const v = views[ti]!;
+      const commitment = mrImaCommitment({
+        alg: ima.alg,
+        salt: ima.salt,
+        count: c,
+        banks: fold.values(),
+      });
+      if (bytesEqual(commitment, tokens[ti]!.value)) {
+        v.state = position !== undefined && v.record < position ? 'verified' : 'pending';
+        from = c;
+        ti++;
+        continue;
+      }
+      v.state = 'mismatch';
+      failed = true;
+      issues.push({
+        code: 'ERR_REPLAY_MISMATCH',
+        message: `physical record ${v.record}: the mr_ima commitment for ${c} entries does not follow from the IMA list (the difference is in entries ${from}..${c - 1})`,
+        record: v.record,
+        count: c,
+        first_entry: from,
+        last_entry: c - 1,
+      });
+    }
+  };
+  atTokens();
+  for (const e of entries) {
+    if (failed) break;
+    let column: boolean;
+    try {
+      column = fold.push(e);
+    } catch (x) {
+      if (!(x instanceof MrstackError)) throw x;
+      failed = true;
+      issues.push({
+        code: x.code,
+        message: `IMA entry ${e.index}: ${x.message}`,
+        entry: e.index,
+        offset: e.offset,
+      });
+      break;
+    }
+    if (!column) {
+      // the list would not be what the kernel logged, and IMA tools reading the column disagree
+      failed = true;
+      issues.push({
+        code: 'ERR_EVENT_DIGEST_MISMATCH',
+        message: `IMA entry ${e.index} (offset ${e.offset}): the logged template hash is not the hash of its template data`,
+        entry: e.index,
+        offset: e.offset,
+      });
+      break;
+    }
+    atTokens();
+  }
+  if (!failed && ti < views.length) {
+    const v = views[ti]!;
+    failed = true;
+    issues.push({
+      code: 'ERR_REPLAY_MISMATCH',
+      message: `physical record ${v.record}: the mr_ima token counts ${v.count} entries, the IMA list ends after ${n} (the difference is in entries ${from}..${v.count - 1})`,
+      record: v.record,
+      count: v.count,
+      first_entry: from,
+      last_entry: v.count - 1,
+    });
+  }
+  const last = views[views.length - 1];
+  if (!failed && (last?.count ?? 0) !== ima.count) {
+    failed = true;
+    issues.push({
+      code: 'ERR_BINDING_MISMATCH',
+      message:
+        last === undefined
+          ? `the physical log has no mr_ima token: none commits to the ${ima.count} entries of ima_log`
+          : `the last mr_ima token counts ${last.count} entries, ima_log.count says ${ima.count}`,
+      count: ima.count,
+    });
+  }
+  if (!failed && atCount !== undefined) {
+    banks.forEach((b, i) => {
+      const given = ima.banks.get(b);
+      if (given === undefined || !bytesEqual(given, atCount![i]!)) {
+        failed = true;
+        issues.push({
+          code: 'ERR_BINDING_MISMATCH',
+          message: `ima_log.banks.${b} is not the fold of the ${ima.count} entries`,
+          bank: b,
+          given: given === undefined ? null : toHex(given),
+          replayed: toHex(atCount![i]!),
+        });
+      }
+    });
+  }
+  issues.unshift(...lengthIssue);
+  if (lengthIssue.length > 0) failed = true;
+  const verified = failed || target === undefined ? 0 : target;
+  const events: ImaEventView[] = entries.map((e) => eventView(e, e.index < verified));
+  return {
+    vmr: ima.vmr,
+    alg: ima.alg,
+    count: ima.count,
+    entries: n,
+    verified,
+    pending: n - verified,
+    banks: failed
+      ? {}
+      : Object.fromEntries(
+          banks.map((b, i) => [b, toHex((atTarget ?? new ImaBankFold(banks).values())[i]!)]),
+        ),
+    tokens: views,
+    events,
+    issues,
+  };
+}
+
+function eventView(e: ImaEntry, verified: boolean): ImaEventView {
+  const f = imaFileFields(e);
+  return {
+    index: e.index,
+    offset: e.offset,
+    template: e.templateName,
+    path: f.path,
+    digest_alg: f.digestAlg,
+    digest: f.digest,
+    ...(f.signature === undefined ? {} : { signature: toHex(f.signature) }),
+    ...(f.buf === undefined ? {} : { buf: toHex(f.buf) }),
+    ...(isAllZero(e.templateHash) ? { violation: true as const } : {}),
+    state: verified ? 'verified' : 'pending',
+  };
+}

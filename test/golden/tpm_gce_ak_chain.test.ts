@@ -1,0 +1,198 @@
+/**
+ * The GCE COS 85 quotes verified the way go-tpm-tools verifies them (test/fixtures/evidence/tpm/
+ * PROVENANCE.md, TPM-2): through the AK certificate chain AK → intermediate-2 → root-1, with
+ * Google's root given as the caller's `--trust-anchor` — never through the AK alone. Run as
+ * `mrstack evidence verify` (the CLI path). The captures carry no caller nonce, so the table
+ * below names the relaxation each needs and the tests assert it is listed in `relaxed`.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fixture } from '../_support/paths.js';
+import { runCliJson, type EvidenceVerifyJson } from '../_support/cli.js';
+import { runTool } from '../_support/peers.js';
+
+const F = (name: string): string => fixture('evidence', 'tpm', name);
+const AK_CERT = F('gotpm-gce-cos85.ak-cert.der');
+const INTERMEDIATE = F('gce-tpm-ek-intermediate-2.crt');
+const ROOT = F('gce-tpm-ek-root-1.cer');
+
+/** Each capture, the time it is verified at (none is pinned upstream) and its relaxations. */
+const CAPTURES = [
+  { bank: 'sha1', at: '2024-06-01T00:00:00Z', relax: ['nonce'] },
+  { bank: 'sha256', at: '2024-06-01T00:00:00Z', relax: ['nonce'] },
+  { bank: 'sha384', at: '2024-06-01T00:00:00Z', relax: ['nonce'] },
+] as const;
+
+const quoteArgs = (bank: string): string[] => [
+  F(`gotpm-gce-cos85-no-nonce.quote-${bank}.tpms_attest.bin`),
+  '--signature',
+  F(`gotpm-gce-cos85-no-nonce.quote-${bank}.tpmt_signature.bin`),
+  '--pcrs',
+  F(`gotpm-gce-cos85-no-nonce.pcrs-${bank}.json`),
+];
+
+async function verify(args: string[]): Promise<{ code: number; r: EvidenceVerifyJson }> {
+  const { result, json } = await runCliJson(['evidence', 'verify', ...args, '--json']);
+  return { code: result.code ?? -1, r: json as EvidenceVerifyJson };
+}
+
+/** SHA-256 of a certificate's SubjectPublicKeyInfo, computed by openssl. */
+function spkiSha256(derCert: string): string {
+  const pub = runTool('openssl', ['x509', '-inform', 'DER', '-pubkey', '-noout', '-in', derCert]);
+  return createHash('sha256')
+    .update(runTool('openssl', ['pkey', '-pubin', '-outform', 'DER'], pub))
+    .digest('hex');
+}
+
+test('openssl agrees: the AK certificate chains to root-1 through intermediate-2, not through intermediate-3', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mrstack-gce-'));
+  try {
+    const pem = (f: string): string =>
+      runTool('openssl', ['x509', '-inform', 'DER', '-in', f]).toString();
+    writeFileSync(join(dir, 'root.pem'), pem(ROOT));
+    writeFileSync(join(dir, 'int2.pem'), pem(INTERMEDIATE));
+    writeFileSync(join(dir, 'int3.pem'), pem(F('gce-tpm-ek-intermediate-3.crt')));
+    writeFileSync(join(dir, 'ak.pem'), pem(AK_CERT));
+    const args = ['verify', '-CAfile', join(dir, 'root.pem'), '-untrusted'];
+    runTool('openssl', [...args, join(dir, 'int2.pem'), join(dir, 'ak.pem')]);
+    assert.throws(() => runTool('openssl', [...args, join(dir, 'int3.pem'), join(dir, 'ak.pem')]));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+for (const c of CAPTURES) {
+  test(`GCE COS 85 ${c.bank} quote: verifies through its AK certificate chain to Google's root (--trust-anchor), relaxed ${c.relax.join(',')}`, async () => {
+    const v = await verify([
+      ...quoteArgs(c.bank),
+      '--cert',
+      AK_CERT,
+      '--cert',
+      INTERMEDIATE,
+      '--trust-anchor',
+      ROOT,
+      '--relax',
+      c.relax.join(','),
+      '--at',
+      c.at,
+    ]);
+    assert.equal(v.code, 0, JSON.stringify(v.r.errors));
+    assert.equal(v.r.verified, true);
+    assert.deepEqual(v.r.relaxed, [...c.relax]);
+    assert.equal(v.r.checks['quote_signature'], 'ok');
+    assert.equal(v.r.checks['pcr_digest'], 'ok');
+    assert.equal(v.r.checks['ak_trust'], 'ok');
+    const trust = v.r.claims['ak_trust'] as Record<string, unknown>;
+    assert.equal(trust['reason'], 'certificate');
+    // The AK's key is the certificate's (PROVENANCE: its public key equals the AK TPMT_PUBLIC).
+    assert.equal(trust['ak_spki_sha256'], spkiSha256(AK_CERT));
+    assert.equal(v.r.trust.anchor?.sha256, spkiSha256(ROOT));
+    assert.equal(v.r.trust.emulated, false);
+  });
+}
+
+test('GCE quote without a trust anchor: ak_trust ERR_UNTRUSTED_KEY, exit 1 (the signature alone still verifies)', async () => {
+  for (const extra of [
+    ['--cert', AK_CERT, '--cert', INTERMEDIATE],
+    ['--cert', AK_CERT, '--cert', INTERMEDIATE, '--cert', ROOT], // the root as a mere --cert
+  ]) {
+    const v = await verify([
+      ...quoteArgs('sha256'),
+      ...extra,
+      '--relax',
+      'nonce',
+      '--at',
+      '2024-06-01T00:00:00Z',
+    ]);
+    assert.equal(v.code, 1);
+    assert.equal(v.r.verified, false);
+    assert.equal(v.r.checks['quote_signature'], 'ok');
+    assert.equal(v.r.checks['ak_trust'], 'failed');
+    assert.deepEqual(
+      v.r.errors.map((e) => [e.check, e.code]),
+      [['ak_trust', 'ERR_UNTRUSTED_KEY']],
+    );
+  }
+});
+
+test('GCE quote with the wrong intermediate (intermediate-3) → ak_trust ERR_UNTRUSTED_KEY; without --relax nonce → ERR_CHECK_SKIPPED', async () => {
+  const wrong = await verify([
+    ...quoteArgs('sha256'),
+    '--cert',
+    AK_CERT,
+    '--cert',
+    F('gce-tpm-ek-intermediate-3.crt'),
+    '--trust-anchor',
+    ROOT,
+    '--relax',
+    'nonce',
+    '--at',
+    '2024-06-01T00:00:00Z',
+  ]);
+  assert.equal(wrong.code, 1);
+  assert.deepEqual(
+    wrong.r.errors.map((e) => [e.check, e.code]),
+    [['ak_trust', 'ERR_UNTRUSTED_KEY']],
+  );
+  const strict = await verify([
+    ...quoteArgs('sha256'),
+    '--cert',
+    AK_CERT,
+    '--cert',
+    INTERMEDIATE,
+    '--trust-anchor',
+    ROOT,
+    '--at',
+    '2024-06-01T00:00:00Z',
+  ]);
+  assert.equal(strict.code, 1);
+  assert.equal(strict.r.checks['ak_trust'], 'ok');
+  assert.deepEqual(
+    strict.r.errors.map((e) => [e.check, e.code]),
+    [['nonce', 'ERR_CHECK_SKIPPED']],
+  );
+});
+
+test('GCE quote in a report envelope with its AK TPMT_PUBLIC and AK certificate: the attributes are checked too', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mrstack-gce-env-'));
+  try {
+    const hex = (f: string): string => readFileSync(f).toString('hex');
+    const env = join(dir, 'env.json');
+    writeFileSync(
+      env,
+      JSON.stringify({
+        format: 'mrstack-report-v1',
+        kind: 'tpm',
+        emulated: false,
+        outblob: hex(F('gotpm-gce-cos85-no-nonce.quote-sha256.tpms_attest.bin')),
+        parts: {
+          signature: hex(F('gotpm-gce-cos85-no-nonce.quote-sha256.tpmt_signature.bin')),
+          ak_public: hex(F('gotpm-gce-cos85-no-nonce.ak.tpmt_public.bin')),
+          ak_cert: hex(AK_CERT),
+          ak_cert_chain: hex(INTERMEDIATE),
+        },
+      }),
+    );
+    const v = await verify([
+      env,
+      '--trust-anchor',
+      ROOT,
+      '--relax',
+      'nonce',
+      '--at',
+      '2024-06-01T00:00:00Z',
+    ]);
+    assert.equal(v.code, 0, JSON.stringify(v.r.errors));
+    assert.equal(v.r.checks['ak_attributes'], 'ok');
+    assert.equal((v.r.claims['ak_trust'] as { reason: string }).reason, 'certificate');
+    const alone = await verify([env, '--relax', 'nonce', '--at', '2024-06-01T00:00:00Z']);
+    assert.equal(alone.code, 1);
+    assert.equal(alone.r.checks['ak_trust'], 'failed');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
