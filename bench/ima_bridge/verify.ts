@@ -5,7 +5,7 @@
  *
  * - `evmctl ima_measurement --pcrs sha1,F1 --pcrs sha256,F2 LIST` (Debian ima-evm-utils 1.4):
  *   template hash check and the PCR-10 replay in both banks;
- * - `mrstack evidence verify BUNDLE --nonce … --trust-emulated --no-collateral --json`: the TDX
+ * - `mrstack evidence verify BUNDLE --nonce … --trust-emulated --tvm-state DIR --json`: the TDX
  *   quote, the binding, RTMR3 from the physical log, every mr_ima token's commitment, the fold
  *   of the list in sha1, sha256 and sha384 (one bank more than evmctl), the template hash
  *   column;
@@ -166,6 +166,7 @@ interface Run {
   readonly rssMB: number;
   readonly status: number | null;
   readonly stdout: string;
+  readonly stderr: string;
 }
 function timed(cmd: string, argv: readonly string[]): Run {
   const r = spawnSync('/usr/bin/time', ['-f', 'mrstack-bench-time %e %U %S %M', cmd, ...argv], {
@@ -181,6 +182,7 @@ function timed(cmd: string, argv: readonly string[]): Run {
     rssMB: Number(m[4]) / 1024,
     status: r.status,
     stdout: r.stdout,
+    stderr: r.stderr,
   };
 }
 
@@ -201,7 +203,7 @@ for (let run = 0; run < RUNS; run++) {
     `sha256,${f256}`,
     bundleList,
   ]);
-  if (ev.status !== 0 || !ev.stdout.includes('Matched per TPM bank'))
+  if (ev.status !== 0 || !`${ev.stdout}${ev.stderr}`.includes('Matched per TPM bank'))
     throw new Error('evmctl did not match');
   record(EVMCTL, ev);
   const v = timed(process.execPath, [
@@ -212,7 +214,8 @@ for (let run = 0; run < RUNS; run++) {
     '--nonce',
     nonce,
     '--trust-emulated',
-    '--no-collateral',
+    '--tvm-state',
+    tvm,
     '--json',
   ]);
   const vj = JSON.parse(v.stdout) as {
@@ -231,6 +234,8 @@ for (let run = 0; run < RUNS; run++) {
     '--nonce',
     nonce,
     '--trust-emulated',
+    '--tvm-state',
+    tvm,
     '--collateral',
     collateral,
     '--json',

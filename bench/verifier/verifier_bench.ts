@@ -55,6 +55,8 @@ async function serve(
       '--store',
       store,
       '--trust-emulated',
+      '--tvm-state',
+      join(dir, 'tvm'),
       '--log-level',
       'warn',
       '--session-ttl',

@@ -24,7 +24,7 @@ import {
   type MrlogVmrValue,
 } from '../formats/mrlog/record.js';
 import { tenantEventLine, type TenantEventInput } from '../formats/mrlog/event.js';
-import { evidenceBinding } from '../formats/bundle/binding.js';
+import { evidenceBinding } from '../formats/envelope/binding.js';
 import type { BundleFirmwareLog, EvidenceBundle } from '../formats/bundle/bundle.js';
 import type { Provider, ReportRequest } from '../providers/provider.js';
 import type { Durability } from './append_file.js';
@@ -445,20 +445,30 @@ export class Agent {
     this.#opened.push(() => void bridge.close());
     if (bridge.failed !== undefined) {
       // never re-mirrored silently: the log says where the agent found the list changed
-      const values = this.#writer.values;
-      await this.#writer.append([
-        formatMrlogRecord({
-          kind: 'sync',
-          values: this.register.algs.map((a) => ({ alg: a, value: values.get(a)! })),
-        }),
-      ]);
+      await this.#syncIma();
       return;
     }
-    bridge.start(this.#queue);
+    bridge.start(this.#queue, () =>
+      this.#queue.background(
+        () => this.#syncIma(),
+        (e) => this.#log.error({ err: String(e) }, 'could not record the IMA list change'),
+      ),
+    );
     this.#log.info(
       { list: bridge.listPath, mirrored: bridge.mirrored, folded: bridge.folded },
       'IMA bridge following',
     );
+  }
+
+  /** A SYNC record at the running value: where the agent found the IMA list changed. */
+  async #syncIma(): Promise<void> {
+    const values = this.#writer.values;
+    await this.#writer.append([
+      formatMrlogRecord({
+        kind: 'sync',
+        values: this.register.algs.map((a) => ({ alg: a, value: values.get(a)! })),
+      }),
+    ]);
   }
 
   /** The IMA bridge's state (`undefined` without `--ima`). */

@@ -144,6 +144,7 @@ export class ImaBridge implements VmrTokenSource {
   #loop: Promise<void> | undefined;
   /** Set while recovery refolds: the token to meet. */
   #expect: { count: number; commitment: Uint8Array } | undefined;
+  #onChanged: ((e: AgentError) => void) | undefined;
   #tokens = 0;
 
   private constructor(
@@ -257,10 +258,13 @@ export class ImaBridge implements VmrTokenSource {
   }
 
   #fail(message: string, details: Record<string, unknown>): void {
-    this.#failed ??= new AgentError('ERR_IMA_LIST_CHANGED', message, {
+    if (this.#failed !== undefined) return;
+    const e = new AgentError('ERR_IMA_LIST_CHANGED', message, {
       details: { list: this.listPath, ...details },
     });
+    this.#failed = e;
     this.#log.error({ err: message, list: this.listPath }, 'IMA bridge stopped');
+    this.#onChanged?.(e);
   }
 
   // methods, not field tests: the checks run after calls and awaits that may change the fields
@@ -294,9 +298,13 @@ export class ImaBridge implements VmrTokenSource {
     return this.#salt;
   }
 
-  /** Starts following the list, committing through `queue`. */
-  start(queue: ExtendQueue): void {
+  /**
+   * Starts following the list, committing through `queue`; `onChanged` is told when the list is
+   * found changed while following (the agent records a SYNC).
+   */
+  start(queue: ExtendQueue, onChanged?: (e: AgentError) => void): void {
     this.#queue = queue;
+    this.#onChanged = onChanged;
     if (this.#failed !== undefined) return;
     this.#loop = this.#follow();
   }
@@ -345,9 +353,10 @@ export class ImaBridge implements VmrTokenSource {
         this.#sizeTrusted = fs.fstatSync(this.#fd).size >= this.#bytesRead;
       }
       this.#take(chunk);
-      if (this.#stopped()) return;
-      // let the group commit run while a burst is read
+      // let the group commit run while a burst is read (after a refused entry too: the entries
+      // before it are mirrored)
       this.#request();
+      if (this.#stopped()) return;
     }
     this.#checkReplaced();
   }

@@ -299,7 +299,18 @@ export {
 } from './tpm2/public_key.js';
 export { makeCredential, kdfa, kdfe } from './tpm2/credential.js';
 export type { MadeCredential, MakeCredentialOptions } from './tpm2/credential.js';
-export { evidenceBinding, EVIDENCE_LABEL } from './bundle/binding.js';
+export { evidenceBinding, EVIDENCE_LABEL, REPORT_BINDING_LABEL } from './envelope/binding.js';
+export {
+  encodeReportEnvelope,
+  parseReportEnvelope,
+  REPORT_ENVELOPE_FORMAT,
+  ENVELOPE_KINDS,
+} from './envelope/report_envelope.js';
+export type {
+  EnvelopeKind,
+  ReportEnvelopeInput,
+  ReportEnvelope as ParsedReportEnvelope,
+} from './envelope/report_envelope.js';
 export {
   merkleLeaf,
   merkleNode,

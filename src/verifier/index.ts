@@ -81,7 +81,7 @@ export {
   TPM_EK_PROFILE,
   amdProfile,
 } from './verify/x509/profiles.js';
-export { EMULATED_ROOT_ORGANIZATION } from './verify/x509/anchors.js';
+export { EMULATED_ROOT_ORGANIZATION } from '../formats/x509/emulated_root.js';
 export {
   verifySnpReport,
   verifyParsedSnpReport,

@@ -226,18 +226,20 @@ export async function cliEvidence(
 }
 
 /**
- * `mrstack evidence verify FILE --nonce N --trust-emulated --no-collateral [--trusted-checkpoint
- * C] --json`. Exit codes other than 0 (verified) and 1 (not verified) fail the test.
+ * `mrstack evidence verify FILE --nonce N --trust-emulated --tvm-state TVM [--trusted-checkpoint
+ * C] --json` — the README's bundle line, with no relaxation: the TVM's PKI issues the TDX
+ * collateral. Exit codes other than 0 (verified) and 1 (not verified) fail the test.
  */
 export async function cliVerify(
   file: string,
   nonce: string,
+  tvm: string,
   trustedCheckpoint?: string,
 ): Promise<{ code: number | null; json: unknown }> {
   const { result, json } = await verifyEvidenceJson(file, {
     nonce,
     trustEmulated: true,
-    collateral: false,
+    tvmState: tvm,
     ...(trustedCheckpoint === undefined ? {} : { trustedCheckpoint }),
   });
   assert.ok(result.code === 0 || result.code === 1, result.stderr);

@@ -57,7 +57,7 @@ export async function withReportInstance(
 
 /**
  * `mrstack report --provider linux --root <guest>` with a fresh nonce, then `evidence verify
- * --trust-emulated --no-collateral --nonce`: both exit 0, the evidence verifies, and no report
+ * --trust-emulated --tvm-state STATE --nonce` (the full path, nothing relaxed): both exit 0, the evidence verifies, and no report
  * instance is left behind. Returns what verify printed.
  */
 export async function reportAndVerifyOnMount(guest: GuestRoot): Promise<EvidenceVerifyJson> {
@@ -78,10 +78,8 @@ export async function reportAndVerifyOnMount(guest: GuestRoot): Promise<Evidence
   assert.equal(rep.result.code, 0, rep.result.stdout + rep.result.stderr);
   const { result, json } = await verifyEvidenceJson(out, {
     trustEmulated: true,
-    collateral: false,
+    tvmState: guest.stateDir,
     nonce,
-    // The emulated SNP PKI issues no KDS CRL yet; relaxed by name (TDX runs without collateral).
-    relax: ['crl'],
   });
   assert.equal(result.code, 0, result.stdout + result.stderr);
   assert.equal(json.verified, true);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { fixture } from '../_support/paths.js';
 import { runTool } from '../_support/peers.js';
 import { reencodeTdxQuote } from '../_support/tdx_quote.js';
@@ -64,7 +64,21 @@ test('TDX-1: quote, QE report and PCK chain verify without collateral at 2023-07
   const r = await verify(load('gotdx-v4-spr-e4.quote.bin'), T1);
   assert.equal(r.verified, true, JSON.stringify(r.errors));
   assert.equal(r.kind, 'tdx');
-  assert.deepEqual(r.trust, { root: 'Intel SGX Root CA', emulated: false });
+  // trust.anchor: the Intel SGX Root CA that ends the quote's own PEM chain, its SPKI SHA-256
+  // as openssl extracts the key.
+  const quoteText = Buffer.from(load('gotdx-v4-spr-e4.quote.bin')).toString('latin1');
+  const pems = quoteText.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g)!;
+  const rootPem = pems[pems.length - 1]!;
+  const pub = runTool('openssl', ['x509', '-noout', '-pubkey'], rootPem);
+  const spki = runTool('openssl', ['pkey', '-pubin', '-outform', 'DER'], pub);
+  assert.deepEqual(r.trust, {
+    root: 'Intel SGX Root CA',
+    emulated: false,
+    anchor: {
+      sha256: createHash('sha256').update(spki).digest('hex'),
+      subject: 'CN=Intel SGX Root CA, O=Intel Corporation, L=Santa Clara, ST=CA, C=US',
+    },
+  });
   for (const c of ['quote_signature', 'qe_report_binding', 'pck_chain', 'qe_report_signature']) {
     assert.equal(r.checks[c], 'ok', c);
   }

@@ -9,100 +9,18 @@
  *
  * @module
  */
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { fromHex } from '../../bytes/hex.js';
-import { fromErrno, UsageError } from '../../errors.js';
-import type { ReportEnvelope } from '../../verifier/verify/evidence.js';
-import type { VerifyEvidenceOptions } from '../../verifier/verify/evidence_result.js';
+import { UsageError } from '../../errors.js';
 import type { Appraisal } from '../../verifier/appraise/appraisal_input.js';
 import { action, printFields, printJson, printTable } from '../output.js';
-
-function readBytes(path: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path === '-' ? 0 : path));
-  } catch (e) {
-    throw fromErrno(e, path);
-  }
-}
-
-function writeText(path: string, text: string): void {
-  try {
-    writeFileSync(path, text);
-  } catch (e) {
-    throw fromErrno(e, path);
-  }
-}
-
-function readCollateral(path: string): Map<string, Uint8Array> {
-  try {
-    if (!statSync(path).isDirectory()) return new Map([[path, readBytes(path)]]);
-  } catch (e) {
-    throw fromErrno(e, path);
-  }
-  const files = new Map<string, Uint8Array>();
-  for (const name of readdirSync(path).sort()) {
-    const p = join(path, name);
-    if (statSync(p).isFile()) files.set(name, readBytes(p));
-  }
-  return files;
-}
-
-/** Verify flags shared with `evidence verify` (the subset appraise and policy generate take). */
-export interface VerifyFlags {
-  readonly collateral?: string | false;
-  readonly cert?: readonly string[];
-  readonly trustAnchor?: readonly string[];
-  readonly ak?: string;
-  readonly signature?: string;
-  readonly pcrs?: string;
-  readonly nonce?: string;
-  readonly userData?: string;
-  readonly at?: string;
-  readonly trustEmulated?: boolean;
-}
-
-/** `--at` as a Date. */
-export function parseAtFlag(text: string | undefined): Date | undefined {
-  if (text === undefined) return undefined;
-  const d = new Date(text);
-  if (Number.isNaN(d.getTime()))
-    throw new UsageError('ERR_USAGE', `--at ${JSON.stringify(text)}: expected an ISO-8601 time`);
-  return d;
-}
-
-/** The verify options the flags name (the envelope's collateral and parts when it has them). */
-export function verifyOptionsFromFlags(
-  opts: VerifyFlags,
-  env: ReportEnvelope | undefined,
-): VerifyEvidenceOptions {
-  let collateralFiles: Map<string, Uint8Array> | undefined;
-  if (typeof opts.collateral === 'string') collateralFiles = readCollateral(opts.collateral);
-  else if (opts.collateral !== false && env?.collateral !== undefined)
-    collateralFiles = new Map([
-      ['envelope-collateral.json', new Uint8Array(Buffer.from(JSON.stringify(env.collateral)))],
-    ]);
-  if (opts.userData !== undefined && opts.nonce === undefined)
-    throw new UsageError('ERR_USAGE', '--user-data needs --nonce');
-  const at = parseAtFlag(opts.at);
-  return {
-    ...(env?.kind === undefined ? {} : { kind: env.kind }),
-    ...(at === undefined ? {} : { at }),
-    ...(opts.nonce === undefined ? {} : { nonce: fromHex(opts.nonce, '--nonce') }),
-    ...(opts.userData === undefined ? {} : { userData: fromHex(opts.userData, '--user-data') }),
-    ...(opts.trustEmulated === true ? { trustEmulated: true } : {}),
-    ...(opts.trustAnchor === undefined ? {} : { trustAnchors: opts.trustAnchor.map(readBytes) }),
-    ...(collateralFiles === undefined ? {} : { collateral: { files: collateralFiles } }),
-    ...(opts.collateral === false ? { allowMissingCollateral: true } : {}),
-    ...(opts.cert === undefined ? {} : { certs: opts.cert.map(readBytes) }),
-    ...(opts.ak === undefined ? {} : { ak: readBytes(opts.ak) }),
-    ...(opts.signature === undefined ? {} : { signature: readBytes(opts.signature) }),
-    ...(opts.pcrs === undefined ? {} : { pcrs: readBytes(opts.pcrs) }),
-    ...(env?.auxblob === undefined ? {} : { auxblob: env.auxblob }),
-    ...(env?.parts === undefined ? {} : { parts: env.parts }),
-  };
-}
+import { readInput as readBytes, writeText } from '../input_files.js';
+import {
+  addEvidenceOptions,
+  addTrustOptions,
+  parseAtFlag,
+  verifyOptionsFromFlags,
+  type VerifyFlags,
+} from '../verify_flags.js';
 
 interface AppraiseFlags extends VerifyFlags {
   readonly policy?: string;
@@ -177,7 +95,7 @@ export function appraisalJson(
 
 /** Registers `mrstack appraise`. */
 export function registerAppraise(program: Command): void {
-  program
+  const cmd = program
     .command('appraise')
     .description(
       'verify, replay and appraise evidence against a policy (default policy without --policy)',
@@ -196,21 +114,8 @@ export function registerAppraise(program: Command): void {
       '--ima-key <file>',
       'a public key whose ima-sig signatures are accepted (repeatable)',
       collect,
-    )
-    .option('--nonce <hex>', 'the nonce the evidence must be bound to')
-    .option('--user-data <hex>', 'with --nonce: the user data given to `mrstack report`')
-    .option('--at <iso-time>', 'verification and appraisal time (default: now)')
-    .option(
-      '--collateral <path>',
-      'TDX: a directory of Intel PCS responses, or one QuoteCollateralV3 JSON',
-    )
-    .option('--no-collateral', 'verify without collateral (the TCB status stays unproven)')
-    .option('--cert <file>', 'SNP/TPM certificates, as for evidence verify (repeatable)', collect)
-    .option('--trust-anchor <file>', 'a root to trust (repeatable)', collect)
-    .option('--ak <file>', 'TPM: AK public')
-    .option('--signature <file>', 'TPM: TPMT_SIGNATURE')
-    .option('--pcrs <file>', 'TPM: PCR values')
-    .option('--trust-emulated', 'accept an mrstack emulated root')
+    );
+  addEvidenceOptions(addTrustOptions(cmd))
     .option('--ear-out <file>', 'write a signed EAR (veraison 2023 profile; docs/ear.md) here')
     .option('--ear-key <file>', 'the EAR signing key (PEM or JWK private key; ES256 default)')
     .option('--ear-lifetime <seconds>', 'EAR exp - iat (default 300)')
@@ -247,7 +152,10 @@ export function registerAppraise(program: Command): void {
         }
         const { decodeEvidenceInput } = await import('../../verifier/verify/evidence.js');
         const input = decodeEvidenceInput(readBytes(file));
-        const verify = verifyOptionsFromFlags(opts, input.envelope);
+        const verify = await verifyOptionsFromFlags(
+          opts,
+          input.envelope === undefined ? {} : { envelope: input.envelope },
+        );
         const r = await appraiseEvidence(input.data, policy, {
           verify,
           ...(opts.eventlog === undefined ? {} : { eventlogs: opts.eventlog }),

@@ -172,6 +172,70 @@ export function registerEmulate(program: Command): Command {
         return 0;
       }),
     );
+
+  emulate
+    .command('export-roots')
+    .description(
+      "write the TVM's emulated root certificates as PEM, for --trust-anchor on another machine",
+    )
+    .option(
+      '--tvm-state <dir>',
+      'state directory (default: $MRSTACK_TVM_STATE, else the user state dir)',
+    )
+    .option('--out <dir>', 'write one <label>.pem per root here (default: print the PEM)')
+    .option('--json', 'print JSON: {"state_dir","profile","roots":[{"label","sha256","file"?}]}')
+    .action(
+      action(async (opts: { tvmState?: string; out?: string; json?: boolean }) => {
+        const { emulatedRoots } = await import('../../providers/emulated/emulated_roots.js');
+        const { toPem } = await import('../../formats/x509/pem_encode.js');
+        const { createHash, X509Certificate } = await import('node:crypto');
+        const path = await import('node:path');
+        const join = (...p: string[]): string => path.join(...p);
+        const { mkdirSync } = await import('node:fs');
+        const { writeText } = await import('../input_files.js');
+        const stateDir = resolveTvmStateDir(opts.tvmState);
+        const r = emulatedRoots(stateDir);
+        const rows = r.roots.map((root) => {
+          // The fingerprint a verifier pins: SHA-256 of the SubjectPublicKeyInfo.
+          const spki = new X509Certificate(root.der).publicKey.export({
+            type: 'spki',
+            format: 'der',
+          });
+          return {
+            label: root.label,
+            sha256: createHash('sha256').update(spki).digest('hex'),
+            pem: toPem(root.der),
+          };
+        });
+        if (opts.out !== undefined) {
+          try {
+            mkdirSync(opts.out, { recursive: true });
+          } catch (e) {
+            const { fromErrno } = await import('../../errors.js');
+            throw fromErrno(e, opts.out);
+          }
+          for (const row of rows) writeText(join(opts.out, `${row.label}.pem`), row.pem);
+        }
+        if (opts.json === true)
+          printJson({
+            state_dir: stateDir,
+            profile: r.profile,
+            roots: rows.map((row) => ({
+              label: row.label,
+              sha256: row.sha256,
+              ...(opts.out === undefined
+                ? { pem: row.pem }
+                : { file: join(opts.out, `${row.label}.pem`) }),
+            })),
+          });
+        else if (opts.out === undefined) for (const row of rows) process.stdout.write(row.pem);
+        else
+          printFields(
+            rows.map((row) => [join(opts.out!, `${row.label}.pem`), `spki-sha256:${row.sha256}`]),
+          );
+        return 0;
+      }),
+    );
   registerEmulateIma(emulate);
   return emulate;
 }

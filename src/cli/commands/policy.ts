@@ -5,22 +5,21 @@
  *
  * @module
  */
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { fromErrno, UsageError } from '../../errors.js';
 import { action, printFields, printJson, toJsonText } from '../output.js';
+import { readInput as readBytes, writeText } from '../input_files.js';
+import {
+  addEvidenceOptions,
+  addTrustOptions,
+  verifyOptionsFromFlags,
+  type VerifyFlags,
+} from '../verify_flags.js';
 
 const policyLib = (): Promise<typeof import('../../verifier/appraise/policy.js')> =>
   import('../../verifier/appraise/policy.js');
-
-function readBytes(path: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path === '-' ? 0 : path));
-  } catch (e) {
-    throw fromErrno(e, path);
-  }
-}
 
 /** Reads and validates a policy file (JSON or YAML). */
 export async function loadPolicyFile(
@@ -41,12 +40,7 @@ function nameFrom(file: string, given: string | undefined): string {
 
 function writeOrPrint(text: string, out: string | undefined): void {
   if (out === undefined) process.stdout.write(text);
-  else
-    try {
-      writeFileSync(out, text);
-    } catch (e) {
-      throw fromErrno(e, out);
-    }
+  else writeText(out, text);
 }
 
 function summary(
@@ -163,50 +157,32 @@ export function registerPolicy(program: Command): void {
       }),
     );
 
-  policy
+  const gen = policy
     .command('generate')
     .description('write a policy that accepts exactly what one piece of verified evidence shows')
     .requiredOption('--from-evidence <file>', 'evidence or an agent bundle (verified first)')
     .option('--name <name>', 'policy name (default: from the file name)')
-    .option('--out <file>', 'write the policy here instead of stdout')
-    .option('--nonce <hex>', 'the nonce the evidence was made for')
-    .option('--at <iso-time>', 'verification time (default: now)')
-    .option('--collateral <path>', 'TDX collateral (as for evidence verify)')
-    .option('--trust-emulated', 'accept an mrstack emulated root')
-    .option(
-      '--trust-anchor <file>',
-      'a root to trust (repeatable)',
-      (v: string, p: string[] | undefined) => [...(p ?? []), v],
-    )
-    .action(
-      action(
-        async (opts: {
-          fromEvidence: string;
-          name?: string;
-          out?: string;
-          nonce?: string;
-          at?: string;
-          collateral?: string;
-          trustEmulated?: boolean;
-          trustAnchor?: string[];
-        }) => {
-          const { verifyOptionsFromFlags } = await import('./appraise.js');
-          const { decodeEvidenceInput, verifyEvidence } =
-            await import('../../verifier/verify/evidence.js');
-          const { generatePolicy } = await import('../../verifier/appraise/policy_generate.js');
-          const lib = await policyLib();
-          const input = decodeEvidenceInput(readBytes(opts.fromEvidence));
-          const vopts = verifyOptionsFromFlags(opts, input.envelope);
-          const r = await verifyEvidence(input.data, vopts);
-          const gen = generatePolicy(r, nameFrom(opts.fromEvidence, opts.name));
-          const loaded = await lib.validatePolicy(gen);
-          writeOrPrint(`${toJsonText(loaded.policy)}\n`, opts.out);
-          if (opts.out !== undefined)
-            process.stderr.write(`policy ${loaded.id} written to ${opts.out}\n`);
-          return 0;
-        },
-      ),
-    );
+    .option('--out <file>', 'write the policy here instead of stdout');
+  addEvidenceOptions(addTrustOptions(gen)).action(
+    action(async (opts: VerifyFlags & { fromEvidence: string; name?: string; out?: string }) => {
+      const { decodeEvidenceInput, verifyEvidence } =
+        await import('../../verifier/verify/evidence.js');
+      const { generatePolicy } = await import('../../verifier/appraise/policy_generate.js');
+      const lib = await policyLib();
+      const input = decodeEvidenceInput(readBytes(opts.fromEvidence));
+      const vopts = await verifyOptionsFromFlags(
+        opts,
+        input.envelope === undefined ? {} : { envelope: input.envelope },
+      );
+      const r = await verifyEvidence(input.data, vopts);
+      const gen = generatePolicy(r, nameFrom(opts.fromEvidence, opts.name));
+      const loaded = await lib.validatePolicy(gen);
+      writeOrPrint(`${toJsonText(loaded.policy)}\n`, opts.out);
+      if (opts.out !== undefined)
+        process.stderr.write(`policy ${loaded.id} written to ${opts.out}\n`);
+      return 0;
+    }),
+  );
 
   policy
     .command('import')

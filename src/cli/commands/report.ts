@@ -17,11 +17,12 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { fromHex, toHex } from '../../bytes/hex.js';
+import { fromHex } from '../../bytes/hex.js';
 import { fromErrno, UsageError } from '../../errors.js';
 import type { RawReport, ReportFormat } from '../../providers/provider.js';
 import type { EvidenceKind } from '../../verifier/verify/evidence_result.js';
-import { reportDataBinding } from '../../verifier/verify/evidence_result.js';
+import { reportDataBinding } from '../../formats/envelope/binding.js';
+import { encodeReportEnvelope } from '../../formats/envelope/report_envelope.js';
 import { action, printFields, printJson, toJsonText } from '../output.js';
 import {
   addProviderOptions,
@@ -43,33 +44,32 @@ const KIND_OF: Record<ReportFormat, EvidenceKind> = {
   'cca-token': 'cca',
 };
 
-/** The report envelope of a raw report (docs/evidence.md). */
+/** The report envelope of a raw report (docs/evidence.md; written by the formats module). */
 export function reportEnvelope(
   r: RawReport,
   nonce: Uint8Array,
   userData: Uint8Array | undefined,
   reportData: Uint8Array,
 ): Record<string, unknown> {
-  const parts: Record<string, string> = {};
+  const parts: Record<string, Uint8Array> = {};
   let collateral: unknown;
   for (const [k, v] of Object.entries(r.parts ?? {})) {
     if (k === 'collateral') collateral = JSON.parse(Buffer.from(v).toString('utf8')) as unknown;
-    else parts[k] = toHex(v);
+    else parts[k] = v;
   }
-  return {
-    format: 'mrstack-report-v1',
+  return encodeReportEnvelope({
     kind: KIND_OF[r.format],
     provider: r.provider,
     emulated: r.emulated,
-    nonce: toHex(nonce),
-    ...(userData === undefined ? {} : { user_data: toHex(userData) }),
-    report_data: toHex(reportData),
-    outblob: toHex(r.outblob),
-    ...(r.auxblob === undefined ? {} : { auxblob: toHex(r.auxblob) }),
-    ...(r.manifestblob === undefined ? {} : { manifestblob: toHex(r.manifestblob) }),
-    ...(Object.keys(parts).length === 0 ? {} : { parts }),
+    nonce,
+    ...(userData === undefined ? {} : { userData }),
+    reportData,
+    outblob: r.outblob,
+    ...(r.auxblob === undefined ? {} : { auxblob: r.auxblob }),
+    ...(r.manifestblob === undefined ? {} : { manifestblob: r.manifestblob }),
+    parts,
     ...(collateral === undefined ? {} : { collateral }),
-  };
+  });
 }
 
 /** Registers `mrstack report`. */

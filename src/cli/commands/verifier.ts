@@ -11,22 +11,15 @@
  *
  * @module
  */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { fromErrno, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { action, printJson } from '../output.js';
+import { readInput as readBytes } from '../input_files.js';
+import { addTrustOptions, trustOptionsFromFlags, type VerifyFlags } from '../verify_flags.js';
 
 const collect = (v: string, prev: readonly string[] = []): string[] => [...prev, v];
 
-function readBytes(path: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path === '-' ? 0 : path));
-  } catch (e) {
-    throw fromErrno(e, path);
-  }
-}
-
-interface ServeFlags {
+interface ServeFlags extends VerifyFlags {
   readonly listen?: string;
   readonly socket?: string;
   readonly store: string;
@@ -36,9 +29,6 @@ interface ServeFlags {
   readonly earKey?: string;
   readonly kekFile?: string;
   readonly policy?: readonly string[];
-  readonly trustAnchor?: readonly string[];
-  readonly trustEmulated?: boolean;
-  readonly collateral?: boolean;
   readonly adminTokenFile?: string;
   readonly tpmCa?: readonly string[];
   readonly ekAllowlist?: string;
@@ -60,7 +50,8 @@ function endpoint(o: ClientFlags): import('../../verifier/service/client.js').Ve
 export function registerVerifier(program: Command): Command {
   const v = program.command('verifier').description('the verifier service and its client');
 
-  v.command('serve')
+  const serve = v
+    .command('serve')
     .description('run the verifier service (until SIGTERM)')
     .option('--listen <host:port>', 'TCP address (plain HTTP only on loopback without TLS)')
     .option('--socket <path>', 'unix socket instead of TCP')
@@ -73,10 +64,8 @@ export function registerVerifier(program: Command): Command {
       '--kek-file <file>',
       'key-encryption key for the stored signing keys (default: $MRSTACK_VERIFIER_KEK)',
     )
-    .option('--policy <file>', 'appraisal policy (repeatable; the first is the default)', collect)
-    .option('--trust-anchor <file>', 'trusted root certificate (repeatable)', collect)
-    .option('--trust-emulated', 'trust mrstack emulated roots (tests and demos)')
-    .option('--no-collateral', 'verify without collateral (TCB and revocation are then skipped)')
+    .option('--policy <file>', 'appraisal policy (repeatable; the first is the default)', collect);
+  addTrustOptions(serve)
     .option(
       '--tpm-ca <file>',
       'TPM-vendor root that EK certificates must chain to for attester registration (repeatable)',
@@ -107,6 +96,8 @@ export function registerVerifier(program: Command): Command {
           await import('../../verifier/service/attester_registration.js');
         const { anchorsFromCertificateFiles } = await import('../../verifier/verify/x509/chain.js');
         const kek = loadKek(o.kekFile === undefined ? {} : { file: o.kekFile });
+        // Refuse bad trust flags (an unknown relaxation, a missing TVM) before listening.
+        await trustOptionsFromFlags(o, { at: new Date() });
         const policies = [];
         for (const f of o.policy ?? [])
           policies.push(await parsePolicy(Buffer.from(readBytes(f)).toString('utf8')));
@@ -125,11 +116,10 @@ export function registerVerifier(program: Command): Command {
           ...(o.insecureHttp === true ? { insecureHttp: true } : {}),
           ...(o.earKey === undefined ? {} : { earKey: readBytes(o.earKey) }),
           policies,
-          verify: {
-            ...(o.trustAnchor === undefined ? {} : { trustAnchors: o.trustAnchor.map(readBytes) }),
-            ...(o.trustEmulated === true ? { trustEmulated: true } : {}),
-            ...(o.collateral === false ? { allowMissingCollateral: true } : {}),
-          },
+          // The same flags → options builder as evidence verify and appraise, run per request
+          // for its verification time (emulated collateral is issued for it).
+          verifyFor: ({ at, envelope }) =>
+            trustOptionsFromFlags(o, { at, ...(envelope === undefined ? {} : { envelope }) }),
           ...(token === undefined || token === '' ? {} : { adminToken: token }),
           registration: {
             tpmAnchors: anchorsFromCertificateFiles((o.tpmCa ?? []).map(readBytes), 'tpm_ca'),

@@ -204,7 +204,9 @@ export function splitDigestField(data: Uint8Array): ImaDigestField {
       if (c < 0x21 || c > 0x7e) ok = false;
     }
     if (ok) {
-      const prefix = new TextDecoder().decode(data.subarray(0, nul - 1));
+      // printable ASCII, checked above: one char per byte
+      let prefix = '';
+      for (let i = 0; i < nul - 1; i++) prefix += String.fromCharCode(data[i]!);
       const parts = prefix.split(':');
       const alg = parts.pop()!;
       const digest = data.subarray(nul + 1);

@@ -21,8 +21,7 @@
  */
 import { MrstackError, type ErrorCode } from '../../errors.js';
 import { bytesEqual, toHex } from '../../bytes/hex.js';
-import { hashEquals } from '../../crypto/hash.js';
-import { digestSize, type HashAlg } from '../../crypto/hash_alg.js';
+import type { HashAlg } from '../../crypto/hash_alg.js';
 import type { BundleImaLog } from '../../formats/bundle/bundle.js';
 import { parseImaBinary } from '../../formats/ima/ima_binary.js';
 import { imaFileFields } from '../../formats/ima/ima_file_fields.js';
@@ -169,28 +168,29 @@ export function replayImaLayer(
       });
     }
   };
-  // A bank the list's template-hash column is in (sha1 for the default list): checked per entry
-  const column = banks.find(
-    (b) =>
-      entries[0] !== undefined && b !== 'sm3' && digestSize(b) === entries[0].templateHash.length,
-  );
   atTokens();
   for (const e of entries) {
     if (failed) break;
-    const bad = refusal(e, column);
-    if (bad !== undefined) {
-      failed = true;
-      issues.push(bad);
-      break;
-    }
+    let column: boolean;
     try {
-      fold.push(e);
+      column = fold.push(e);
     } catch (x) {
       if (!(x instanceof MrstackError)) throw x;
       failed = true;
       issues.push({
         code: x.code,
         message: `IMA entry ${e.index}: ${x.message}`,
+        entry: e.index,
+        offset: e.offset,
+      });
+      break;
+    }
+    if (!column) {
+      // the list would not be what the kernel logged, and IMA tools reading the column disagree
+      failed = true;
+      issues.push({
+        code: 'ERR_EVENT_DIGEST_MISMATCH',
+        message: `IMA entry ${e.index} (offset ${e.offset}): the logged template hash is not the hash of its template data`,
         entry: e.index,
         offset: e.offset,
       });
@@ -256,19 +256,6 @@ export function replayImaLayer(
     tokens: views,
     events,
     issues,
-  };
-}
-
-/** The template-hash column must be H(template data) in its bank (or all zeros: a violation). */
-function refusal(e: ImaEntry, column: HashAlg | undefined): ImaLayerIssue | undefined {
-  if (column === undefined || isAllZero(e.templateHash) || e.templateName === 'ima')
-    return undefined;
-  if (hashEquals(column, e.templateData, e.templateHash)) return undefined;
-  return {
-    code: 'ERR_EVENT_DIGEST_MISMATCH',
-    message: `IMA entry ${e.index} (offset ${e.offset}): the logged template hash is not the ${column} of its template data`,
-    entry: e.index,
-    offset: e.offset,
   };
 }
 

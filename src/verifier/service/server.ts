@@ -28,7 +28,8 @@ import {
 import { provenClaimsOf } from '../appraise/proven_claims.js';
 import { issueEar, DEFAULT_EAR_LIFETIME_SECONDS } from '../result/ear_issue.js';
 import type { EarSigningKey } from '../result/ear_keys.js';
-import { decodeEvidenceInput } from '../verify/evidence.js';
+import { decodeEvidenceInput, type ReportEnvelope } from '../verify/evidence.js';
+import { VerifierCache } from '../verify/verifier_cache.js';
 import type { VerifyEvidenceOptions } from '../verify/evidence_result.js';
 import type { AttesterRecord, ResultRecord, ResultStatus, VerifierStore } from '../store/store.js';
 import { publishedJwks } from './key_vault.js';
@@ -50,11 +51,21 @@ export interface VerifierServiceOptions {
   readonly signingKey: EarSigningKey;
   /** Policies given at start (`--policy`); the first is the default. Default: the built-in one. */
   readonly policies?: readonly LoadedPolicy[];
-  /** Trust options every verification uses (`--trust-anchor`, `--trust-emulated` …). */
+  /** Trust options every verification uses (`--trust-anchor`, `--relax` …). */
   readonly verify?: Pick<
     VerifyEvidenceOptions,
-    'trustAnchors' | 'trustEmulated' | 'allowMissingCollateral' | 'certs'
+    'trustAnchors' | 'emulatedAnchors' | 'relax' | 'allowMissingCollateral' | 'certs' | 'collateral'
   >;
+  /**
+   * Verify options made per request from the service's configuration, given the verification
+   * time and the evidence's envelope (the CLI's flag builder: emulated collateral is issued for
+   * `at`). Its fields override `verify`'s; it alone decides whether the envelope's collateral
+   * is used.
+   */
+  readonly verifyFor?: (ctx: {
+    readonly at: Date;
+    readonly envelope?: ReportEnvelope;
+  }) => VerifyEvidenceOptions | Promise<VerifyEvidenceOptions>;
   /**
    * What EKs registration trusts (`--tpm-ca`, `--ek-allowlist`); without it every EK
    * certificate is refused for want of an anchor and no bare EK is accepted.
@@ -167,6 +178,8 @@ const ATTESTER_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Builds the fastify app (not listening yet). */
 export async function buildVerifierService(opts: VerifierServiceOptions): Promise<FastifyInstance> {
   const store = opts.store;
+  // Validated chains shared between requests, keyed by the anchors they were validated under.
+  const verifierCache = new VerifierCache();
   const ttl = opts.sessionTtlSeconds ?? 120;
   const earLifetime = opts.earLifetimeSeconds ?? DEFAULT_EAR_LIFETIME_SECONDS;
   const loaded =
@@ -330,7 +343,8 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       ...(env === undefined ? {} : { kind: env.kind }),
       ...(env?.auxblob === undefined ? {} : { auxblob: env.auxblob }),
       ...(env?.parts === undefined ? {} : { parts: env.parts }),
-      ...(env?.collateral === undefined
+      // With a verifyFor, it decides about the envelope's collateral (a relaxation drops it).
+      ...(env?.collateral === undefined || opts.verifyFor !== undefined
         ? {}
         : {
             collateral: {
@@ -342,6 +356,10 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
               ]),
             },
           }),
+      ...(opts.verifyFor === undefined
+        ? {}
+        : await opts.verifyFor({ at, ...(env === undefined ? {} : { envelope: env }) })),
+      verifierCache,
     };
     const ea = await appraiseEvidence(decoded.data, policy, { verify, at });
     const provenOwn = provenClaimsOf(ea.verify, { nonceGiven: ctx.nonce !== undefined });

@@ -3,9 +3,9 @@
  * carries (claim 44237), the binding of that key to the platform (platform challenge =
  * H(RAK bytes as carried), H named by claim 44240), the platform token's signature by the CPAK
  * from a trust anchor (PEM/DER public key or certificate, a JWK, or a Veraison-style JSON list
- * of `{pkey, implementation-id, instance-id}`), or — for mrstack emulated tokens — by a key
- * certified in the platform token's `x5chain` header up to a trusted root. Nonce = realm
- * challenge.
+ * of `{pkey, implementation-id, instance-id}`), or by a key certified in the platform token's
+ * `x5chain` header up to an anchor of the caller's policy (a `--trust-anchor` certificate or the
+ * caller's emulated TVM root, by SPKI fingerprint). Nonce = realm challenge.
  *
  * @module
  */
@@ -41,10 +41,14 @@ import {
   type EvidenceVerifier,
   type ResolvedVerifyOptions,
 } from './evidence_result.js';
-import type { TrustPolicy } from './trust_policy.js';
+import { policyAnchors, resolveTrustPolicy, type TrustPolicy } from './trust_policy.js';
 import { parseCertificate, parseCertificates, type Certificate } from './x509/certificate.js';
-import { anchorFromCertificate, validateChain, type ValidatedChain } from './x509/chain.js';
-import { legacyEmulatedAnchors } from './x509/anchors.js';
+import {
+  anchorFromCertificate,
+  anchorFromKey,
+  validateChain,
+  type ValidatedChain,
+} from './x509/chain.js';
 import { CCA_PLATFORM_PROFILE } from './x509/profiles.js';
 import { parseJsonText } from '../../formats/json/json_text.js';
 
@@ -53,7 +57,8 @@ export interface CcaVerifyOptions {
   readonly at: Date;
   /** Trust-anchor files (PEM/DER key or certificate, JWK, or a JSON list of anchors). */
   readonly trustAnchors?: readonly Uint8Array[];
-  readonly trustEmulated?: boolean;
+  /** The caller's emulated TVM roots (PEM/DER certificates), for a token's `x5chain`. */
+  readonly emulatedAnchors?: readonly Uint8Array[];
   /** Expected realm challenge (prefix rule of `checkReportDataNonce`). */
   readonly nonce?: Uint8Array;
   readonly limits?: Limits;
@@ -232,21 +237,31 @@ function verifyPlatform(b: ResultBuilder, t: CcaToken, opts: CcaVerifyOptions): 
       (a.instanceId === undefined || sameBytes(a.instanceId, pc.instance_id)),
   );
   const chain = x5chain(t.platform);
+  let failure: unknown;
   if (chain.length > 0) {
     // The x5chain is checked by the chain core: names chain issuer to subject, every signature,
-    // basicConstraints, validity, and it must end at a caller's anchor (or, transitionally, an
-    // emulated root with trustEmulated).
-    const certAnchors = anchors.flatMap((a) =>
-      a.certificate === undefined ? [] : [anchorFromCertificate(a.certificate)],
-    );
+    // basicConstraints, validity, and it must end at an anchor of the caller's policy — its
+    // `--trust-anchor` certificates or its emulated TVM's roots, by SPKI fingerprint. There are
+    // no built-in CCA roots, and no certificate of the token is trusted for what it says.
+    const policy = resolveTrustPolicy({
+      ...(opts.policy === undefined ? {} : { policy: opts.policy }),
+      ...(opts.trustAnchors === undefined ? {} : { trustAnchors: opts.trustAnchors }),
+      ...(opts.emulatedAnchors === undefined ? {} : { emulatedAnchors: opts.emulatedAnchors }),
+    });
+    const seen = new Set<string>();
+    const certAnchors = policyAnchors(policy, []).filter((a) => {
+      const k = `${a.sha256}/${a.certificate?.sha256 ?? ''}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
     let validated: ValidatedChain | undefined;
-    let failure: unknown;
     try {
       validated = validateChain({
         leaf: chain[0]!,
         intermediates: chain.slice(1),
         profile: CCA_PLATFORM_PROFILE,
-        anchors: [...certAnchors, ...legacyEmulatedAnchors(chain, opts.trustEmulated)],
+        anchors: certAnchors,
         at: opts.at,
         ordered: true,
       });
@@ -255,10 +270,7 @@ function verifyPlatform(b: ResultBuilder, t: CcaToken, opts: CcaVerifyOptions): 
       failure = e;
     }
     if (validated !== undefined) {
-      const anchor = validated.anchor;
-      const emulated = anchor.emulated === true;
-      b.trust = { root: anchor.certificate?.cn ?? anchor.subject, emulated };
-      if (emulated) b.warnings.push('verified against an mrstack EMULATED root (not hardware)');
+      b.trustedBy(validated.anchor);
       b.ok('platform_cert_validity');
       if (coseSignatureValid(t.platform, validated.leaf.publicKey)) b.ok('platform_signature');
       else
@@ -300,6 +312,14 @@ function verifyPlatform(b: ResultBuilder, t: CcaToken, opts: CcaVerifyOptions): 
     return;
   }
   const ok = usable.find((a) => coseSignatureValid(t.platform, a.key!));
+  if (ok === undefined && failure instanceof MrstackError) {
+    // The token's x5chain failed and no anchor is the platform key itself: the chain's
+    // failure is the reason (a key-signature miss against a root would hide it).
+    const validity =
+      failure.code === 'ERR_CERT_EXPIRED' || failure.code === 'ERR_CERT_NOT_YET_VALID';
+    b.failWith(validity ? 'platform_cert_validity' : 'platform_signature', failure);
+    return;
+  }
   if (ok === undefined) {
     b.fail(
       'platform_signature',
@@ -308,10 +328,11 @@ function verifyPlatform(b: ResultBuilder, t: CcaToken, opts: CcaVerifyOptions): 
     );
     return;
   }
-  b.trust = {
-    root: ok.certificate === undefined ? 'trust anchor (CPAK)' : ok.certificate.cn,
-    emulated: false,
-  };
+  b.trustedBy(
+    ok.certificate === undefined
+      ? anchorFromKey(ok.key!, 'trust anchor (CPAK)')
+      : anchorFromCertificate(ok.certificate),
+  );
   b.ok('platform_signature');
 }
 
@@ -388,7 +409,6 @@ export const CCA_VERIFIER: EvidenceVerifier = {
         at: o.at,
         limits: o.limits,
         ...(o.trustAnchors === undefined ? {} : { trustAnchors: o.trustAnchors }),
-        ...(o.trustEmulated === undefined ? {} : { trustEmulated: o.trustEmulated }),
         ...(o.nonce === undefined ? {} : { nonce: reportDataBinding(o.nonce, o.userData) }),
         policy: o.policy,
         ...(o.freshnessElsewhere === undefined ? {} : { freshnessElsewhere: o.freshnessElsewhere }),

@@ -35,8 +35,11 @@ import {
   type VerifyEvidenceOptions,
 } from './evidence_result.js';
 import { parseJsonText } from '../../formats/json/json_text.js';
-import { callerAnchorsFromFiles, makeTrustPolicy, type TrustPolicy } from './trust_policy.js';
-import { anchorsFromCertificateFiles } from './x509/chain.js';
+import {
+  parseReportEnvelope,
+  type ReportEnvelope,
+} from '../../formats/envelope/report_envelope.js';
+import { resolveTrustPolicy } from './trust_policy.js';
 
 const u32be = (d: Uint8Array, o: number): number =>
   d.length >= o + 4 ? new DataView(d.buffer, d.byteOffset + o, 4).getUint32(0, false) : -1;
@@ -92,17 +95,8 @@ export function detectEvidenceKind(data: Uint8Array): EvidenceKind {
   });
 }
 
-/** The mrstack report envelope written by `mrstack report` (JSON; docs/evidence.md). */
-export interface ReportEnvelope {
-  readonly format: 'mrstack-report-v1';
-  readonly kind: EvidenceKind;
-  readonly emulated: boolean;
-  readonly outblob: Uint8Array;
-  readonly auxblob?: Uint8Array;
-  readonly parts?: Readonly<Record<string, Uint8Array>>;
-  /** Collateral that came with the report (TDX: a QuoteCollateralV3-shaped JSON object). */
-  readonly collateral?: unknown;
-}
+/** The mrstack report envelope (one home: `formats/envelope/report_envelope.ts`). */
+export type { ReportEnvelope };
 
 /** Evidence decoded from what the user gave: the bytes and, from an envelope, its extras. */
 export interface DecodedEvidenceInput {
@@ -114,6 +108,16 @@ export interface DecodedEvidenceInput {
 
 const HEX_TEXT = /^(?:0x)?[0-9a-fA-F\s]+$/;
 const B64_TEXT = /^[A-Za-z0-9+/_\-\s]+={0,2}\s*$/;
+
+/** `{` first (after white space) and the bundle's format name in the first 4 KiB. */
+function looksLikeBundle(d: Uint8Array): boolean {
+  let i = 0;
+  while (i < d.length && (d[i] === 0x20 || d[i] === 0x0a || d[i] === 0x0d || d[i] === 0x09)) i++;
+  if (d[i] !== 0x7b) return false;
+  return Buffer.from(d.buffer, d.byteOffset + i, Math.min(4096, d.length - i))
+    .toString('latin1')
+    .includes('"mrstack-evidence-bundle"');
+}
 
 function isText(d: Uint8Array): boolean {
   for (const b of d) {
@@ -133,6 +137,21 @@ export function decodeEvidenceInput(
   input: Uint8Array,
   limits: Limits = DEFAULT_LIMITS,
 ): DecodedEvidenceInput {
+  // An agent bundle is JSON read once, by the bundle verifier: no text scan, no second parse. An
+  // ima bundle carries the IMA list (a million entries are ~150 MB), so it may be a whole file.
+  if (looksLikeBundle(input)) {
+    if (input.length > limits.maxWholeFile) {
+      throw new ParseError({
+        code: 'ERR_LENGTH_LIMIT',
+        format: 'bundle',
+        offset: 0,
+        field: 'evidence',
+        expected: `<= ${limits.maxWholeFile} bytes`,
+        actual: `${input.length} bytes`,
+      });
+    }
+    return { data: input, encoding: 'binary' };
+  }
   if (input.length > limits.maxEvidenceSize) {
     throw new ParseError({
       code: 'ERR_LENGTH_LIMIT',
@@ -167,64 +186,8 @@ export function decodeEvidenceInput(
   });
 }
 
-function hexField(o: Record<string, unknown>, key: string): Uint8Array | undefined {
-  const v = o[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') {
-    throw new ParseError({
-      code: 'ERR_BAD_JSON',
-      format: 'json',
-      offset: 0,
-      field: key,
-      expected: 'a hex string',
-      actual: typeof v,
-    });
-  }
-  return fromHex(v, key);
-}
-
 function parseEnvelope(text: string): ReportEnvelope | undefined {
-  const j = parseJsonText(text, 'evidence', { expected: 'JSON' });
-  if (typeof j !== 'object' || j === null) return undefined;
-  const o = j as Record<string, unknown>;
-  if (o['format'] !== 'mrstack-report-v1') return undefined;
-  const kind = o['kind'];
-  if (typeof kind !== 'string' || !(EVIDENCE_KINDS as readonly string[]).includes(kind)) {
-    throw new ParseError({
-      code: 'ERR_BAD_JSON',
-      format: 'json',
-      offset: 0,
-      field: 'kind',
-      expected: EVIDENCE_KINDS.join('|'),
-      actual: JSON.stringify(kind),
-    });
-  }
-  const outblob = hexField(o, 'outblob');
-  if (outblob === undefined) {
-    throw new ParseError({
-      code: 'ERR_BAD_JSON',
-      format: 'json',
-      offset: 0,
-      field: 'outblob',
-      expected: 'a hex string',
-    });
-  }
-  const auxblob = hexField(o, 'auxblob');
-  let parts: Record<string, Uint8Array> | undefined;
-  const p = o['parts'];
-  if (typeof p === 'object' && p !== null) {
-    parts = {};
-    for (const k of Object.keys(p)) parts[k] = hexField(p as Record<string, unknown>, k)!;
-  }
-  return {
-    format: 'mrstack-report-v1',
-    kind: kind as EvidenceKind,
-    emulated: o['emulated'] === true,
-    outblob,
-    ...(auxblob === undefined ? {} : { auxblob }),
-    ...(parts === undefined ? {} : { parts }),
-    ...(o['collateral'] === undefined ? {} : { collateral: o['collateral'] }),
-  };
+  return parseReportEnvelope(parseJsonText(text, 'evidence', { expected: 'JSON' }));
 }
 
 function resolveKind(data: Uint8Array, kind: EvidenceKind | undefined): EvidenceKind {
@@ -252,25 +215,6 @@ export function showEvidence(
 }
 
 /**
- * The policy a verification runs under: the caller's, or one built from the option fields
- * (`trustAnchors` as caller anchors, `relax`, `allowMissingCollateral` as the `collateral`
- * relaxation). Relaxations in `relax` are added to a given policy too.
- */
-function resolvePolicy(o: VerifyEvidenceOptions, given: TrustPolicy | undefined): TrustPolicy {
-  const relax = [
-    ...(given?.relax ?? []),
-    ...(o.relax ?? []),
-    ...(o.allowMissingCollateral === true ? (['collateral'] as const) : []),
-  ];
-  if (given !== undefined) return makeTrustPolicy({ ...given, relax });
-  return makeTrustPolicy({
-    anchors: callerAnchorsFromFiles(o.trustAnchors ?? []),
-    emulatedAnchors: anchorsFromCertificateFiles(o.emulatedAnchors ?? [], 'emulated_anchor', true),
-    relax,
-  });
-}
-
-/**
  * Verifies evidence offline at `options.at`.
  * @returns the result; `verified: false` with `errors` when a check failed
  * @throws ParseError for malformed input; MrstackError `ERR_COLLATERAL_MISSING` when collateral
@@ -287,7 +231,7 @@ export async function verifyEvidence(
     // The one place "now" is read: the edge, when the caller chose no time.
     at: at ?? new Date(),
     limits: { ...DEFAULT_LIMITS, ...limits },
-    policy: resolvePolicy(options, policy),
+    policy: resolveTrustPolicy({ ...options, ...(policy === undefined ? {} : { policy }) }),
     verifiers: EVIDENCE_VERIFIERS,
   };
   if (Number.isNaN(resolved.at.getTime())) {

@@ -4,11 +4,13 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
 import { MrstackError, ParseError, type ErrorCode } from '../../errors.js';
 import type { Limits } from '../../limits.js';
+import type { TrustAnchor } from './x509/chain.js';
+import type { VerifierCache } from './verifier_cache.js';
 import {
   DEFAULT_TRUST_POLICY,
+  anchorRef,
   RELAXATIONS,
   type AnchorRef,
   type Relaxation,
@@ -110,16 +112,19 @@ export interface VerifyEvidenceOptions {
   readonly policy?: TrustPolicy;
   /** Relaxations to add to the policy (`--relax`). */
   readonly relax?: readonly Relaxation[];
-  /** Accept an mrstack emulated root (the result says `trust.emulated: true`). */
-  readonly trustEmulated?: boolean;
-  /** Roots to trust beside the built-in ones (PEM or DER bytes each). */
-  readonly trustAnchors?: readonly Uint8Array[];
   /**
-   * The roots of the caller's own emulated TVM (PEM or DER certificates; the CLI's
-   * `--trust-emulated --tvm-state DIR`), trusted by SPKI fingerprint as the policy's emulated
-   * anchors. Used when no `policy` is given.
+   * The roots of the caller's emulated TVM (PEM or DER certificates; `--trust-emulated
+   * --tvm-state DIR`), trusted by SPKI fingerprint beside the other anchors; a result that
+   * chains to one says `trust.emulated: true`.
    */
   readonly emulatedAnchors?: readonly Uint8Array[];
+  /** Roots to trust instead of the built-in ones (PEM or DER bytes each; `--trust-anchor`). */
+  readonly trustAnchors?: readonly Uint8Array[];
+  /**
+   * Caches shared between verifications (a service keeps one): validated chains are kept per
+   * set of anchors, so verifications under different anchors never share a trusted result.
+   */
+  readonly verifierCache?: VerifierCache;
   readonly collateral?: CollateralInput;
   /** Extra certificates (SNP VCEK/VLEK/ASK/ARK, TPM AK certificate), PEM or DER bytes each. */
   readonly certs?: readonly Uint8Array[];
@@ -214,6 +219,17 @@ export class ResultBuilder {
     this.kind = kind;
     this.at = at;
     this.policy = policy;
+  }
+
+  /** Records the anchor the evidence's chain (or pinned key) ended in: `trust.*` of the result. */
+  trustedBy(anchor: TrustAnchor): void {
+    this.trust = {
+      root: anchor.certificate?.cn ?? anchor.subject,
+      emulated: anchor.emulated === true,
+      anchor: anchorRef(anchor),
+    };
+    if (anchor.emulated === true)
+      this.warnings.push('verified against an mrstack EMULATED root (not hardware)');
   }
 
   /** Records a check's success. */
@@ -366,23 +382,5 @@ export function checkReportDataNonce(
   return undefined;
 }
 
-const REPORT_BINDING_LABEL = 'mrstack-report-v1';
-
-/**
- * The report data `mrstack report` asks for (docs/evidence.md): the nonce itself (zero-padded)
- * when there is no user data, else SHA-512("mrstack-report-v1" ‖ u16be len ‖ nonce ‖ u16be len ‖
- * user data).
- */
-export function reportDataBinding(nonce: Uint8Array, userData?: Uint8Array): Uint8Array {
-  if (userData === undefined) return nonce;
-  const len = (n: number): Uint8Array => Uint8Array.of(n >> 8, n & 0xff);
-  return new Uint8Array(
-    createHash('sha512')
-      .update(REPORT_BINDING_LABEL)
-      .update(len(nonce.length))
-      .update(nonce)
-      .update(len(userData.length))
-      .update(userData)
-      .digest(),
-  );
-}
+/** The report binding (one home: `formats/envelope/binding.ts`). */
+export { reportDataBinding } from '../../formats/envelope/binding.js';

@@ -153,9 +153,9 @@ export function renderEvidenceResult(r: EvidenceResult, opts: RenderOptions = {}
   lines.push(
     `${r.verified ? 'VERIFIED' : 'NOT VERIFIED'}  ${r.kind}${r.kind === 'bundle' && isRec(r.claims['layers']) && isRec(r.claims['layers']['report']) ? ` (${text(r.claims['layers']['report']['kind'])} report)` : ''}, at ${r.at}`,
   );
-  const trust = r.trust as unknown as Rec;
-  const anchor = trust['anchor'] !== undefined ? `, anchor ${text(trust['anchor'])}` : '';
-  lines.push(`trust     ${r.trust.root ?? '-'}${r.trust.emulated ? ' (EMULATED)' : ''}${anchor}`);
+  // The anchor by the head of its SPKI SHA-256 (what it is trusted by; full value in --json).
+  const spki = r.trust.anchor === undefined ? '' : ` [spki ${r.trust.anchor.sha256.slice(0, 16)}]`;
+  lines.push(`trust     ${r.trust.root ?? '-'}${spki}${r.trust.emulated ? ' (EMULATED)' : ''}`);
   if (r.tcbStatus !== undefined) {
     const adv =
       r.advisories !== undefined && r.advisories.length > 0 ? ` (${r.advisories.join(', ')})` : '';

@@ -23,7 +23,13 @@ import {
   type EvidenceVerifier,
   type ResolvedVerifyOptions,
 } from './evidence_result.js';
-import type { TrustPolicy } from './trust_policy.js';
+import {
+  anchorsKey,
+  DEFAULT_TRUST_POLICY,
+  policyAnchors,
+  resolveTrustPolicy,
+  type TrustPolicy,
+} from './trust_policy.js';
 import { parseCertificate, parseCertificates, type Certificate } from './x509/certificate.js';
 import {
   checkChainTimes,
@@ -32,7 +38,7 @@ import {
   type ValidatedChain,
 } from './x509/chain.js';
 import { checkCrl, crlIssuerOf, isRevoked, parseCrl, type Crl } from './x509/crl.js';
-import { builtinAnchors, verifierAnchors } from './x509/anchors.js';
+import { builtinAnchors } from './x509/anchors.js';
 import { amdProfile } from './x509/profiles.js';
 import { AMD_ROOTS } from './snp_roots.js';
 import { checkHclBinding } from './binding_hcl.js';
@@ -46,9 +52,10 @@ export interface SnpVerifyOptions {
   readonly certs?: readonly Uint8Array[];
   /** The extended-report certificate table (configfs-tsm auxblob). */
   readonly auxblob?: Uint8Array;
-  /** Roots to trust instead of the built-in AMD ARKs. */
+  /** Roots to trust instead of the built-in AMD ARKs (added to the policy's anchors). */
   readonly trustAnchors?: readonly Uint8Array[];
-  readonly trustEmulated?: boolean;
+  /** The caller's emulated TVM roots (added to the policy's emulated anchors). */
+  readonly emulatedAnchors?: readonly Uint8Array[];
   /** Expected nonce (report data rule of `checkReportDataNonce`). */
   readonly nonce?: Uint8Array;
   /** The product when the report cannot say (v2). */
@@ -207,8 +214,9 @@ function buildChain(
     );
   }
   const b = amdBuiltins();
-  const caller = opts.trustAnchors !== undefined && opts.trustAnchors.length > 0;
-  const anchors = verifierAnchors(b.arks, opts.trustAnchors, certs, opts.trustEmulated);
+  const policy = policyOf(opts);
+  const caller = policy.anchors.length > 0;
+  const anchors = policyAnchors(policy, b.arks);
   const chain = validateChain({
     leaf,
     intermediates: [...certs.filter((c) => c !== leaf), ...(caller ? [] : b.inter)],
@@ -247,6 +255,17 @@ function buildChain(
   };
 }
 
+/** The policy's anchors with the option fields' anchors and emulated roots added. */
+function policyOf(opts: SnpVerifyOptions): TrustPolicy {
+  if (opts.trustAnchors === undefined && opts.emulatedAnchors === undefined)
+    return opts.policy ?? DEFAULT_TRUST_POLICY;
+  return resolveTrustPolicy({
+    ...(opts.policy === undefined ? {} : { policy: opts.policy }),
+    ...(opts.trustAnchors === undefined ? {} : { trustAnchors: opts.trustAnchors }),
+    ...(opts.emulatedAnchors === undefined ? {} : { emulatedAnchors: opts.emulatedAnchors }),
+  });
+}
+
 function chainFor(report: SnpReport, opts: SnpVerifyOptions): SnpVerifiedChain {
   const inputs = [...(opts.certs ?? []), ...(opts.auxblob === undefined ? [] : [opts.auxblob])];
   // Reports name their signing key (KEY_INFO); 'none' or an unknown value cannot verify.
@@ -264,8 +283,7 @@ function chainFor(report: SnpReport, opts: SnpVerifyOptions): SnpVerifiedChain {
   const key = [
     ...inputs.map((b) => c.digest(b)),
     '|',
-    ...(opts.trustAnchors ?? []).map((b) => c.digest(b)),
-    opts.trustEmulated === true ? 'E' : '',
+    anchorsKey(policyAnchors(policyOf(opts), amdBuiltins().arks)),
     leafKind,
     product ?? '',
   ].join(':');
@@ -400,8 +418,7 @@ export function verifyParsedSnpReport(
     b.failWith('cert_chain', e);
   }
   if (chain !== undefined) {
-    b.trust = { root: chain.root, emulated: chain.emulated };
-    if (chain.emulated) b.warnings.push('verified against an mrstack EMULATED root (not hardware)');
+    b.trustedBy(chain.chain.anchor);
     b.claims['signing_cert'] = chain.leafKind;
     if (chain.product !== undefined && b.claims['product'] === undefined) {
       b.claims['product'] = chain.product;
@@ -562,8 +579,6 @@ export const SNP_VERIFIER: EvidenceVerifier = {
         ...(coll.crls.length === 0 ? {} : { crls: coll.crls }),
         ...(o.auxblob === undefined ? {} : { auxblob: o.auxblob }),
         ...(manifestPart(o) === undefined ? {} : { manifest: manifestPart(o)! }),
-        ...(o.trustAnchors === undefined ? {} : { trustAnchors: o.trustAnchors }),
-        ...(o.trustEmulated === undefined ? {} : { trustEmulated: o.trustEmulated }),
         ...(o.nonce === undefined ? {} : { nonce: reportDataBinding(o.nonce, o.userData) }),
         policy: o.policy,
         ...(o.freshnessElsewhere === undefined ? {} : { freshnessElsewhere: o.freshnessElsewhere }),

@@ -5,8 +5,8 @@
  * - `quote_signature`: raw r‖s ECDSA P-256 (SHA-256) by the attestation key over header+body;
  * - `qe_report_signature`: the QE report signed by the PCK leaf key;
  * - `qe_report_binding`: QE REPORTDATA = SHA-256(attestation key ‖ QE auth data) ‖ 32 zeros;
- * - `pck_chain`: PCK leaf → PCK CA → Intel SGX Root CA (or a `trustAnchors` root, or an
- *   emulated root with `trustEmulated`), every certificate valid at `at`;
+ * - `pck_chain`: PCK leaf → PCK CA → Intel SGX Root CA (or the caller's `--trust-anchor` roots,
+ *   or the caller's emulated TVM roots — all by SPKI fingerprint), every certificate valid at `at`;
  * - `root_ca_crl`, `pck_crl`: CRLs signed by their issuers, current at `at`, listing no
  *   certificate of the chain;
  * - `tcb_info`, `qe_identity`: signed by the TCB signing chain (to the same roots, not revoked),
@@ -45,7 +45,7 @@ import {
   type EvidenceVerifier,
   type ResolvedVerifyOptions,
 } from './evidence_result.js';
-import type { TrustPolicy } from './trust_policy.js';
+import { anchorsKey, policyAnchors, resolveTrustPolicy, type TrustPolicy } from './trust_policy.js';
 import { parseCertificate, type Certificate } from './x509/certificate.js';
 import {
   chainTimeWindow,
@@ -55,7 +55,7 @@ import {
   type ValidatedChain,
 } from './x509/chain.js';
 import { checkCrl, checkTimeWindow, crlIssuerOf, isRevoked, type Crl } from './x509/crl.js';
-import { builtinAnchors, verifierAnchors } from './x509/anchors.js';
+import { builtinAnchors } from './x509/anchors.js';
 import {
   INTEL_PCK_PROFILE,
   INTEL_TCB_SIGNING_PROFILE,
@@ -160,9 +160,15 @@ function windowOf(chains: readonly ValidatedChain[]): CollateralEntry['window'] 
 
 /** Options fixed for a verifier instance (the trust configuration). */
 export interface TdxVerifierConfig {
-  /** Roots to trust instead of the Intel SGX Root CA (PEM or DER each). */
+  /**
+   * The anchors this verifier's chains may end in (default: the Intel SGX Root CA); a front
+   * door passes `policyAnchors(policy, …)`.
+   */
+  readonly anchors?: readonly TrustAnchor[];
+  /** Roots to trust instead of the Intel SGX Root CA (PEM or DER each; with no `anchors`). */
   readonly trustAnchors?: readonly Uint8Array[];
-  readonly trustEmulated?: boolean;
+  /** The caller's emulated TVM roots (PEM or DER each; with no `anchors`). */
+  readonly emulatedAnchors?: readonly Uint8Array[];
   /** Most PCK chains kept in the cache (default 1024). */
   readonly cacheSize?: number;
   /**
@@ -193,8 +199,7 @@ function intelRoots(): readonly TrustAnchor[] {
 
 /** A TDX quote verifier with a fixed trust configuration and caches. */
 export class TdxQuoteVerifier {
-  readonly #callerAnchors: readonly Uint8Array[] | undefined;
-  readonly #trustEmulated: boolean;
+  readonly #anchorList: readonly TrustAnchor[];
   readonly #cacheSize: number;
   readonly #cacheQe: boolean;
   readonly #pckCache = new Map<string, PckEntry>();
@@ -219,14 +224,28 @@ export class TdxQuoteVerifier {
     ok.add(issuer.key);
   }
 
-  /** The anchors for chains whose certificates are `supplied`. */
-  #anchors(supplied: readonly Certificate[]): TrustAnchor[] {
-    return verifierAnchors(intelRoots(), this.#callerAnchors, supplied, this.#trustEmulated);
+  /** The anchors every chain of this verifier must end in (nothing the evidence supplies). */
+  #anchors(): TrustAnchor[] {
+    return [...this.#anchorList];
+  }
+
+  /** The anchors of this verifier (fixed at construction). */
+  get anchors(): readonly TrustAnchor[] {
+    return this.#anchorList;
   }
 
   constructor(config: TdxVerifierConfig = {}) {
-    this.#callerAnchors = config.trustAnchors;
-    this.#trustEmulated = config.trustEmulated === true;
+    this.#anchorList =
+      config.anchors ??
+      policyAnchors(
+        resolveTrustPolicy({
+          ...(config.trustAnchors === undefined ? {} : { trustAnchors: config.trustAnchors }),
+          ...(config.emulatedAnchors === undefined
+            ? {}
+            : { emulatedAnchors: config.emulatedAnchors }),
+        }),
+        intelRoots(),
+      );
     this.#cacheSize = config.cacheSize ?? 1024;
     this.#cacheQe = config.cacheQeReports ?? true;
   }
@@ -274,7 +293,7 @@ export class TdxQuoteVerifier {
       leaf: certs[0]!,
       intermediates: certs.slice(1),
       profile: INTEL_PCK_PROFILE,
-      anchors: this.#anchors(certs),
+      anchors: this.#anchors(),
       at,
       ordered: true,
     });
@@ -309,7 +328,7 @@ export class TdxQuoteVerifier {
         leaf: certs[0]!,
         intermediates: certs.slice(1),
         profile: INTEL_TCB_SIGNING_PROFILE,
-        anchors: this.#anchors(certs),
+        anchors: this.#anchors(),
         at,
       });
     };
@@ -383,10 +402,7 @@ export class TdxQuoteVerifier {
     try {
       pck = this.#pckEntry(q, at);
       b.ok('pck_chain');
-      const emulated = pck.chain.anchor.emulated === true;
-      b.trust = { root: pck.rootName, emulated };
-      if (emulated)
-        b.warnings.push('the PCK chain ends in an mrstack emulated root (trusted on request)');
+      b.trustedBy(pck.chain.anchor);
     } catch (e) {
       b.failWith('pck_chain', e);
     }
@@ -562,25 +578,15 @@ function pckClaims(e: Pick<PckEntry, 'chain' | 'pck'>): Record<string, unknown> 
   };
 }
 
-/** Verifiers per trust configuration, so repeated calls reuse caches. */
-const VERIFIERS = new Map<string, TdxQuoteVerifier>();
-
+/**
+ * The verifier for the policy's anchors: from the caller's injected cache (keyed by the anchors,
+ * so a chain validated under one set of anchors never serves another), else a fresh one.
+ */
 function verifierFor(opts: ResolvedVerifyOptions): TdxQuoteVerifier {
-  const anchors = opts.trustAnchors ?? [];
-  const key = `${opts.trustEmulated === true ? 'E' : '-'}|${anchors
-    .map((a) => hash('sha256', a))
-    .map(toHex)
-    .join(',')}`;
-  let v = VERIFIERS.get(key);
-  if (v === undefined) {
-    if (VERIFIERS.size > 16) VERIFIERS.clear();
-    v = new TdxQuoteVerifier({
-      ...(opts.trustAnchors === undefined ? {} : { trustAnchors: opts.trustAnchors }),
-      trustEmulated: opts.trustEmulated === true,
-    });
-    VERIFIERS.set(key, v);
-  }
-  return v;
+  const anchors = policyAnchors(opts.policy, intelRoots());
+  const make = (): TdxQuoteVerifier => new TdxQuoteVerifier({ anchors });
+  if (opts.verifierCache === undefined) return make();
+  return opts.verifierCache.getOrCreate(`tdx|${anchorsKey(anchors)}`, make);
 }
 
 /** Parsed collateral from the front door's input (cached parse when given as `parsed`). */
@@ -628,7 +634,7 @@ export const TDX_VERIFIER: EvidenceVerifier = {
     if (collateral === undefined && !opts.policy.relax.has('collateral')) {
       throw new MrstackError(
         'ERR_COLLATERAL_MISSING',
-        'TDX verification needs collateral (--collateral FILE|DIR); pass --no-collateral to check signatures and chain only',
+        'TDX verification needs collateral (--collateral FILE|DIR, or --trust-emulated --tvm-state DIR for emulated quotes); --relax collateral checks signatures and chain only',
       );
     }
     const v = verifierFor(opts);

@@ -17,6 +17,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { ParseError, UsageError } from '../../errors.js';
+import { EMULATED_ROOT_ORGANIZATION } from '../../formats/x509/emulated_root.js';
 import { spkiSha256Of } from './x509/certificate.js';
 import { anchorsFromCertificateFiles, type TrustAnchor } from './x509/chain.js';
 
@@ -126,16 +127,76 @@ export function makeTrustPolicy(init: TrustPolicyInit = {}): TrustPolicy {
 /**
  * Caller anchors from files (`--trust-anchor`): every certificate of each file. Files that hold
  * no certificate (a CCA verifier's bare key or JWK) are left to the verifier that reads them.
+ * An anchor whose subject names the emulated organisation is *labelled* emulated (the result
+ * then says it is not hardware); the label only ever downgrades, it never adds trust.
  */
 export function callerAnchorsFromFiles(files: readonly Uint8Array[]): TrustAnchor[] {
   return files.flatMap((b, i) => {
     try {
-      return anchorsFromCertificateFiles([b], `trust_anchor[${i}]`);
+      return anchorsFromCertificateFiles([b], `trust_anchor[${i}]`).map((a) =>
+        a.certificate?.subject.split(', ').includes(`O=${EMULATED_ROOT_ORGANIZATION}`) === true
+          ? { ...a, emulated: true }
+          : a,
+      );
     } catch (e) {
       if (e instanceof ParseError) return [];
       throw e;
     }
   });
+}
+
+/**
+ * The roots of the caller's emulated TVM (`--trust-emulated --tvm-state DIR`), as emulated
+ * anchors identified by their SPKI SHA-256.
+ * @throws ParseError when a file holds no certificate
+ */
+export function emulatedAnchorsFromFiles(files: readonly Uint8Array[]): TrustAnchor[] {
+  return anchorsFromCertificateFiles(files, 'emulated_root', true);
+}
+
+/** What a verification's policy is made of when the caller gives parts instead of a policy. */
+export interface TrustInputs {
+  /** A policy built by the caller; the other fields add to it. */
+  readonly policy?: TrustPolicy;
+  /** `--trust-anchor` files (PEM/DER certificates; other forms are left to CCA). */
+  readonly trustAnchors?: readonly Uint8Array[];
+  /** The caller's emulated TVM roots (PEM/DER certificates). */
+  readonly emulatedAnchors?: readonly Uint8Array[];
+  readonly relax?: readonly Relaxation[];
+  /** The older spelling of the `collateral` relaxation. */
+  readonly allowMissingCollateral?: boolean;
+}
+
+/**
+ * The one policy of a verification: the caller's policy, with the anchors, emulated roots and
+ * relaxations of the other fields added to it.
+ */
+export function resolveTrustPolicy(o: TrustInputs): TrustPolicy {
+  const given = o.policy;
+  return makeTrustPolicy({
+    anchors: [...(given?.anchors ?? []), ...callerAnchorsFromFiles(o.trustAnchors ?? [])],
+    emulatedAnchors: [
+      ...(given?.emulatedAnchors ?? []),
+      ...emulatedAnchorsFromFiles(o.emulatedAnchors ?? []),
+    ],
+    pinnedKeys: given?.pinnedKeys ?? [],
+    relax: [
+      ...(given?.relax ?? []),
+      ...(o.relax ?? []),
+      ...(o.allowMissingCollateral === true ? (['collateral'] as const) : []),
+    ],
+  });
+}
+
+/**
+ * A stable key for the anchors of a policy (each anchor's certificate or key fingerprint and
+ * whether it is emulated): caches of validated chains are keyed by it, so two policies with
+ * different anchors never share a trusted result.
+ */
+export function anchorsKey(anchors: readonly TrustAnchor[]): string {
+  return anchors
+    .map((a) => `${a.emulated === true ? 'E' : 'A'}${a.sha256}/${a.certificate?.sha256 ?? '-'}`)
+    .join(',');
 }
 
 /**
@@ -146,7 +207,7 @@ export function policyAnchors(p: TrustPolicy, builtin: readonly TrustAnchor[]): 
   return [...(p.anchors.length > 0 ? p.anchors : builtin), ...p.emulatedAnchors];
 }
 
-/** `trust.anchor` of a result. */
+/** `trust.anchor` of a result: the anchor's SPKI SHA-256 and its subject (or label). */
 export function anchorRef(a: Pick<TrustAnchor, 'sha256' | 'subject'>): AnchorRef {
   return { sha256: a.sha256, subject: a.subject };
 }

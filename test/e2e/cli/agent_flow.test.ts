@@ -2,6 +2,7 @@
 // evidence with a fresh nonce → layered verification passes; a tampered tenant record, a dropped
 // physical record, a wrong nonce and an off-log extend each fail with their own code; 32
 // concurrent evidence requests with the report slowed to 1 s complete in under 3 s.
+import { emulatedRootsOf } from '../../_support/emulated_trust.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -32,8 +33,9 @@ interface VerifyJson {
 async function verify(
   file: string,
   nonce: string,
+  tvm: string,
 ): Promise<{ code: number | null; json: VerifyJson }> {
-  const { code, json } = await cliVerify(file, nonce);
+  const { code, json } = await cliVerify(file, nonce, tvm);
   return { code, json: json as VerifyJson };
 }
 
@@ -110,7 +112,7 @@ test(
       !bundleText.includes('bob-secret-config'),
       "alice's evidence holds none of bob's event text",
     );
-    const ok = await verify(bundleFile, nonce);
+    const ok = await verify(bundleFile, nonce, tvm);
     assert.equal(ok.code, 0, JSON.stringify(ok.json.errors));
     assert.equal(ok.json.verified, true);
     assert.equal(ok.json.claims.layers['physical']!['anchor'], 'reset');
@@ -129,7 +131,7 @@ test(
       return f;
     };
     // wrong nonce
-    const wrong = await verify(bundleFile, nonceHex());
+    const wrong = await verify(bundleFile, nonceHex(), tvm);
     assert.equal(wrong.code, 1);
     assert.deepEqual(
       wrong.json.errors.map((e) => e.code),
@@ -140,7 +142,7 @@ test(
     tampered.tenant_log.lines = tampered.tenant_log.lines.map((l) =>
       l.replace('alice v1.2', 'alice v6.6'),
     );
-    const tv = await verify(write('tampered.json', tampered), nonce);
+    const tv = await verify(write('tampered.json', tampered), nonce, tvm);
     assert.equal(tv.code, 1);
     assert.deepEqual(
       tv.json.errors.map((e) => e.code),
@@ -157,7 +159,7 @@ test(
       dropped.physical_log.extended_before,
       dropped.physical_log.before,
     );
-    const dv = await verify(write('dropped.json', dropped), nonce);
+    const dv = await verify(write('dropped.json', dropped), nonce, tvm);
     assert.equal(dv.code, 1);
     assert.ok(
       dv.json.errors.some((e) => e.code === 'ERR_REPLAY_MISMATCH'),
@@ -185,7 +187,7 @@ test(
     const n2 = nonceHex();
     const offFile = join(dir, 'off.json');
     assert.equal(await cliEvidence(sock('alice'), n2, offFile), 0);
-    const ov = await verify(offFile, n2);
+    const ov = await verify(offFile, n2, tvm);
     assert.equal(ov.code, 1);
     assert.deepEqual(
       ov.json.errors.map((e) => e.code),
@@ -198,7 +200,7 @@ test(
   '32 concurrent evidence requests with the report slowed to 1 s share reports and finish in < 3 s',
   { timeout: 120_000 },
   async (t) => {
-    const { sock } = await startCliAgent(t, 'e2e-agent32', ['bob'], [], {
+    const { sock, tvm } = await startCliAgent(t, 'e2e-agent32', ['bob'], [], {
       MRSTACK_AGENT_REPORT_DELAY_MS: '1000',
     });
     assert.equal(
@@ -220,14 +222,14 @@ test(
     const k = sizes.findIndex((s) => s > 1);
     const shared = await verifyEvidence(Buffer.from(JSON.stringify(bundles[k])), {
       nonce: nonces[k]!,
-      trustEmulated: true,
-      allowMissingCollateral: true,
+      emulatedAnchors: emulatedRootsOf(tvm),
+      relax: ['collateral'],
     });
     assert.equal(shared.verified, true, JSON.stringify(shared.errors));
     const other = await verifyEvidence(Buffer.from(JSON.stringify(bundles[k])), {
       nonce: nonces[(k + 1) % 32]!,
-      trustEmulated: true,
-      allowMissingCollateral: true,
+      emulatedAnchors: emulatedRootsOf(tvm),
+      relax: ['collateral'],
     });
     assert.deepEqual(
       other.errors.map((e) => e.code),

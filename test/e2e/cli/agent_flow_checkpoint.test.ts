@@ -19,8 +19,9 @@ interface VerifyJson {
   claims: { layers: Record<string, Record<string, unknown>> };
 }
 
+let tvmDir = '';
 async function verify(file: string, nonce: string, checkpoint?: string): Promise<VerifyJson> {
-  return (await cliVerify(file, nonce, checkpoint)).json as VerifyJson;
+  return (await cliVerify(file, nonce, tvmDir, checkpoint)).json as VerifyJson;
 }
 
 const sha384 = (b: Uint8Array | string): Buffer => createHash('sha384').update(b).digest();
@@ -37,8 +38,10 @@ test(
     const {
       dir,
       run,
+      tvm,
       sock: sockOf,
     } = await startCliAgent(t, 'e2e-agentcp', ['alice'], ['--compress-archives']);
+    tvmDir = tvm;
     const sock = sockOf('alice');
     const append = async (content: string): Promise<void> => {
       const r = await cliAppend(sock, { domain: 'example.com/app', operation: 'step', content });
@@ -117,7 +120,8 @@ test(
       'verify',
       since,
       '--trust-emulated',
-      '--no-collateral',
+      '--tvm-state',
+      tvm,
       '--trusted-checkpoint',
       '1:sha384/abc',
     ]);

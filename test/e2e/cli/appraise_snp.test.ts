@@ -51,6 +51,8 @@ test(
       '--nonce',
       nonce,
       '--trust-emulated',
+      '--tvm-state',
+      tvm,
       '--out',
       polFile,
     ]);
@@ -77,6 +79,8 @@ test(
         '--nonce',
         nonce,
         '--trust-emulated',
+        '--tvm-state',
+        tvm,
         '--json',
       ]);
       return { code: result.code, json: json as Out };
@@ -122,7 +126,16 @@ test(
     assert.deepEqual(bad(tcb.json), [['snp.tcb.below-minimum', 'reported_tcb.snp']]);
 
     // the default policy: guest policy debug off, nonce bound — affirming
-    const d = await runCliJson(['appraise', ev, '--nonce', nonce, '--trust-emulated', '--json']);
+    const d = await runCliJson([
+      'appraise',
+      ev,
+      '--nonce',
+      nonce,
+      '--trust-emulated',
+      '--tvm-state',
+      tvm,
+      '--json',
+    ]);
     assert.equal(d.result.code, 0, d.result.stdout);
   },
 );

@@ -69,6 +69,8 @@ test(
       '--nonce',
       nonce,
       '--trust-emulated',
+      '--tvm-state',
+      tvm,
       '--out',
       polFile,
     ]);
@@ -82,7 +84,16 @@ test(
     const val = await runCliJson(['policy', 'validate', polFile, '--json']);
     assert.equal(val.result.code, 0);
 
-    const ok = await appraise([ev, '--policy', polFile, '--nonce', nonce, '--trust-emulated']);
+    const ok = await appraise([
+      ev,
+      '--policy',
+      polFile,
+      '--nonce',
+      nonce,
+      '--trust-emulated',
+      '--tvm-state',
+      tvm,
+    ]);
     assert.equal(ok.code, 0, JSON.stringify(ok.json));
     assert.equal(ok.json.status, 'affirming');
     assert.equal(ok.json.policy_id, (val.json as { id: string }).id);
@@ -96,7 +107,7 @@ test(
       assert.ok(ids(ok.json).includes(id), id);
 
     // the default policy (no reference values): affirming too
-    const dflt = await appraise([ev, '--nonce', nonce, '--trust-emulated']);
+    const dflt = await appraise([ev, '--nonce', nonce, '--trust-emulated', '--tvm-state', tvm]);
     assert.equal(dflt.code, 0);
     assert.equal(dflt.json.status, 'affirming');
     assert.match(dflt.json.policy_id, /^default@sha256:[0-9a-f]{64}$/);
@@ -108,7 +119,16 @@ test(
       badMrtd,
       JSON.stringify({ ...policy, name: 'bad-mrtd', tdx: { ...policy.tdx, mrtd: [other] } }),
     );
-    const m = await appraise([ev, '--policy', badMrtd, '--nonce', nonce, '--trust-emulated']);
+    const m = await appraise([
+      ev,
+      '--policy',
+      badMrtd,
+      '--nonce',
+      nonce,
+      '--trust-emulated',
+      '--tvm-state',
+      tvm,
+    ]);
     assert.equal(m.code, 1);
     assert.equal(m.json.status, 'contraindicated');
     const f = m.json.findings[0]!;
@@ -123,7 +143,16 @@ test(
       badRtmr,
       `version: 1\nname: bad-rtmr\nregisters:\n  rtmr2: ["${'ab'.repeat(48)}"]\n`,
     );
-    const r = await appraise([ev, '--policy', badRtmr, '--nonce', nonce, '--trust-emulated']);
+    const r = await appraise([
+      ev,
+      '--policy',
+      badRtmr,
+      '--nonce',
+      nonce,
+      '--trust-emulated',
+      '--tvm-state',
+      tvm,
+    ]);
     assert.equal(r.code, 1);
     assert.deepEqual(ids(r.json, 'contraindicated'), ['replay.rtmr2.mismatch']);
     assert.equal(r.json.findings[0]!.actual, rtmr2);
@@ -136,12 +165,14 @@ test(
       '--nonce',
       randomBytes(32).toString('hex'),
       '--trust-emulated',
+      '--tvm-state',
+      tvm,
     ]);
     assert.equal(w.code, 1);
     assert.deepEqual(ids(w.json, 'contraindicated'), ['nonce.mismatch']);
 
     // no nonce: freshness unproven, so the verdict is none, never affirming
-    const n = await appraise([ev, '--policy', polFile, '--trust-emulated']);
+    const n = await appraise([ev, '--policy', polFile, '--trust-emulated', '--tvm-state', tvm]);
     assert.equal(n.code, 1);
     assert.equal(n.json.status, 'none');
     assert.deepEqual(ids(n.json, 'none'), ['claim.unproven']);
@@ -199,6 +230,8 @@ test(
       '--nonce',
       nonce,
       '--trust-emulated',
+      '--tvm-state',
+      tvm,
       '--collateral',
       collateral,
       '--out',
@@ -218,6 +251,8 @@ test(
       '--nonce',
       nonce,
       '--trust-emulated',
+      '--tvm-state',
+      tvm,
       '--collateral',
       collateral,
     ]);
@@ -256,6 +291,8 @@ test(
       '--nonce',
       nonce2,
       '--trust-emulated',
+      '--tvm-state',
+      tvm,
       '--collateral',
       collateral,
     ]);
@@ -280,6 +317,8 @@ test(
       '--nonce',
       nonce,
       '--trust-emulated',
+      '--tvm-state',
+      tvm,
       '--collateral',
       collateral,
     ]);
@@ -339,6 +378,8 @@ test(
         '--nonce',
         nonce,
         '--trust-emulated',
+        '--tvm-state',
+        tvm,
         '--collateral',
         colFile,
         '--ear-out',

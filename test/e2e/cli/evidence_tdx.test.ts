@@ -5,6 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { runTool } from '../../_support/peers.js';
 import { fixture } from '../../_support/paths.js';
 import { tempDir } from '../../_support/tmp.js';
 import {
@@ -131,12 +133,22 @@ test('report on the emulated tdx profile → evidence verify --trust-emulated', 
   ]);
   assert.equal(rep.result.code, 0, rep.result.stderr);
   assert.equal((rep.json as { kind: string }).kind, 'tdx');
-  const ok = await verifyEvidenceJson(out, { trustEmulated: true, nonce: 'c0ffee' });
+  const ok = await verifyEvidenceJson(out, {
+    trustEmulated: true,
+    tvmState: state,
+    nonce: 'c0ffee',
+  });
   const r = ok.json;
   assert.equal(ok.result.code, 0, ok.result.stdout);
   assert.equal(r.verified, true);
   assert.equal(r.tcbStatus, 'UpToDate');
-  assert.deepEqual(r.trust, { root: 'mrstack Emulated SGX Root CA', emulated: true });
+  assert.equal(r.trust.root, 'mrstack Emulated SGX Root CA');
+  assert.equal(r.trust.emulated, true);
+  // trust.anchor is the TVM root's SPKI SHA-256, as openssl extracts the key.
+  const rootPem = join(state, 'keys', 'tdx', 'root.pem');
+  const pub = runTool('openssl', ['x509', '-in', rootPem, '-noout', '-pubkey']);
+  const spki = runTool('openssl', ['pkey', '-pubin', '-outform', 'DER'], pub);
+  assert.equal(r.trust.anchor?.sha256, createHash('sha256').update(spki).digest('hex'));
   const no = await verifyEvidenceJson(out);
   assert.equal(no.result.code, 1);
   assert.equal(no.json.errors[0]!.code, 'ERR_UNTRUSTED_ROOT');
@@ -154,11 +166,16 @@ test('report on the emulated tdx profile → evidence verify --trust-emulated', 
     out2,
   ]);
   const both = await runCli(
-    evidenceVerifyArgs(out2, { trustEmulated: true, nonce: 'c0ffee', userData: 'abcd' }),
+    evidenceVerifyArgs(out2, {
+      trustEmulated: true,
+      tvmState: state,
+      nonce: 'c0ffee',
+      userData: 'abcd',
+    }),
   );
   assert.equal(both.code, 0, both.stdout);
   const nonceOnly = await runCli(
-    evidenceVerifyArgs(out2, { trustEmulated: true, nonce: 'c0ffee' }),
+    evidenceVerifyArgs(out2, { trustEmulated: true, tvmState: state, nonce: 'c0ffee' }),
   );
   assert.equal(nonceOnly.code, 1);
 });

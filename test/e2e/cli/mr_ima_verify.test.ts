@@ -177,6 +177,8 @@ async function appraise(
     '--nonce',
     nonce,
     '--trust-emulated',
+    '--tvm-state',
+    s.tvm,
     '--collateral',
     s.collateral,
     '--json',
@@ -185,11 +187,11 @@ async function appraise(
   return { code: result.code, json: json as AppraisalJson };
 }
 
-async function verify(file: string, nonce: string) {
+async function verify(s: Setup, file: string, nonce: string) {
   const { result, json } = await verifyEvidenceJson(file, {
     nonce,
     trustEmulated: true,
-    collateral: false,
+    tvmState: s.tvm,
   });
   assert.ok(result.code === 0 || result.code === 1, result.stderr);
   return {
@@ -231,7 +233,7 @@ test(
 
     // 1. everything measured is in the policy: affirming, every entry verified
     const a = await imaEvidence(s, 'all');
-    const v = await verify(a.file, a.nonce);
+    const v = await verify(s, a.file, a.nonce);
     assert.equal(v.code, 0, JSON.stringify((v.json as { errors?: unknown }).errors));
     const claims = v.json['claims'] as {
       layers: { ima: { entries: number; verified: number; pending: number; tokens: unknown[] } };
@@ -261,7 +263,8 @@ test(
       '--nonce',
       a.nonce,
       '--trust-emulated',
-      '--no-collateral',
+      '--tvm-state',
+      s.tvm,
     ]);
     assert.match(text.stdout, /^ima +ok +mr_ima: 1001 entries: 1001 verified, 0 pending/m);
 
@@ -279,7 +282,7 @@ test(
     ]).toString('base64');
     const cutFile = join(s.dir, 'cut.json');
     writeFileSync(cutFile, JSON.stringify(cut));
-    const cv = await verify(cutFile, a.nonce);
+    const cv = await verify(s, cutFile, a.nonce);
     assert.equal(cv.code, 1);
     const errs = cv.json['errors'] as Record<string, unknown>[];
     const miss = errs.find((e) => typeof e['first_entry'] === 'number');
@@ -337,7 +340,7 @@ test(
     for (const [alg, hex] of Object.entries(b.ima_log.banks))
       assert.equal(aliceText.includes(hex), false, `alice's bundle holds the ${alg} bank`);
     assert.equal(aliceText.includes(b.ima_log.salt), false);
-    assert.equal((await verify(aliceFile, an)).code, 0);
+    assert.equal((await verify(s, aliceFile, an)).code, 0);
 
     // 5. a file the policy does not list: ima.file.unknown naming its path and entry index
     const extra = join(s.dir, 'files', 'not-in-policy');

@@ -125,7 +125,7 @@ test(
   'evidence verify on a 100-column terminal: a bundle one layer per line, events [verified]/[pending], failures first',
   { timeout: 120_000 },
   async (t) => {
-    const { dir, sock } = await startCliAgent(t, 'screens', ['alice']);
+    const { dir, tvm, sock } = await startCliAgent(t, 'screens', ['alice']);
     for (const ev of [
       { domain: 'example.com/app', operation: 'start', content: 'alice v1.2' },
       { domain: 'example.com/app', operation: 'config', content: 'mode=prod' },
@@ -141,7 +141,8 @@ test(
       '--nonce',
       nonce,
       '--trust-emulated',
-      '--no-collateral',
+      '--tvm-state',
+      tvm,
     ];
 
     const good = await runCliPty(args(bundle), COLUMNS);
@@ -149,23 +150,26 @@ test(
     for (const l of good.lines) assert.ok(columnsOf(l) <= COLUMNS, `wider than ${COLUMNS}: ${l}`);
     const L = good.lines;
     assert.match(L[0]!, /^VERIFIED {2}bundle \(tdx report\), at \d{4}-\d\d-\d\dT[\d:.]+Z$/);
-    assert.match(L[1]!, /^trust {5}.+ \(EMULATED\)$/);
+    assert.match(L[1]!, /^trust {5}.+ \[spki [0-9a-f]{16}\] \(EMULATED\)$/);
+    // the TVM's PKI issued the collateral: the TCB status is evaluated, nothing relaxed
+    assert.equal(L[2], 'tcb       UpToDate');
     assert.match(
-      L[2]!,
+      L[3]!,
       /^report {4}ok {6}tdx report: signature and chain verified \(EMULATED root\)$/,
     );
-    assert.equal(L[3], `binding   ok      tenant alice, nonce ${nonce.slice(0, 16)}…, leaf 0 of 1`);
+    assert.equal(L[4], `binding   ok      tenant alice, nonce ${nonce.slice(0, 16)}…, leaf 0 of 1`);
     assert.match(
-      L[4]!,
+      L[5]!,
       /^physical {2}ok {6}rtmr3 anchored at reset, \d+ records, matched at \d+, 0 pending$/,
     );
-    assert.match(L[5]!, /^vmr {7}ok {6}alice = [0-9a-f]{16}…, (\d+)\/\1 records matched$/);
-    assert.match(L[6]!, /^tenant {4}ok {6}\d+ records: 2 verified, 0 pending$/);
-    assert.match(L[7]!, /^ {2}\[verified\] #\d+ example\.com\/app start alice v1\.2$/);
-    assert.match(L[8]!, /^ {2}\[verified\] #\d+ example\.com\/app config mode=prod$/);
-    // then what the result lists beside the layers: relaxed/skipped checks (--no-collateral), warnings
-    for (const l of L.slice(9)) assert.match(l, /^(warning {3}|relaxed {3}|skipped {3}| {10})\S/);
-    assert.ok(L.slice(9).some((l) => l.includes('emulated root')));
+    assert.match(L[6]!, /^vmr {7}ok {6}alice = [0-9a-f]{16}…, (\d+)\/\1 records matched$/);
+    assert.match(L[7]!, /^tenant {4}ok {6}\d+ records: 2 verified, 0 pending$/);
+    assert.match(L[8]!, /^ {2}\[verified\] #\d+ example\.com\/app start alice v1\.2$/);
+    assert.match(L[9]!, /^ {2}\[verified\] #\d+ example\.com\/app config mode=prod$/);
+    // then what the result lists beside the layers: skipped checks, warnings
+    for (const l of L.slice(10)) assert.match(l, /^(warning {3}|relaxed {3}|skipped {3}| {10})\S/);
+    assert.ok(L.slice(10).some((l) => l.includes('EMULATED root')));
+    assert.ok(!L.some((l) => l.startsWith('relaxed')));
 
     // a rewritten tenant record: the failure comes first, naming its layer and record
     const b = JSON.parse(readFileSync(bundle, 'utf8')) as { tenant_log: { lines: string[] } };
@@ -177,8 +181,9 @@ test(
     for (const l of bad.lines) assert.ok(columnsOf(l) <= COLUMNS, `wider than ${COLUMNS}: ${l}`);
     const B = bad.lines;
     assert.match(B[0]!, /^NOT VERIFIED {2}bundle \(tdx report\)/);
-    assert.match(B[2]!, /^FAILED {4}vmr, record \d+: ERR_BINDING_MISMATCH: /);
-    const after = B.findIndex((l, i) => i > 2 && !l.startsWith(' '.repeat(10)));
+    assert.equal(B[2], 'tcb       UpToDate');
+    assert.match(B[3]!, /^FAILED {4}vmr, record \d+: ERR_BINDING_MISMATCH: /);
+    const after = B.findIndex((l, i) => i > 3 && !l.startsWith(' '.repeat(10)));
     assert.match(B[after]!, /^report {4}ok /);
     assert.match(B[after + 3]!, /^vmr {7}FAILED /);
     assert.match(B[after + 5]!, /^ {2}\[pending\] {2}#\d+ example\.com\/app start alice v1\.2$/);

@@ -150,6 +150,8 @@ describe('verifier serve on the embedded store', () => {
       '--store',
       `embedded:${join(root, 'store')}`,
       '--trust-emulated',
+      '--tvm-state',
+      tvm,
       '--session-ttl',
       '10',
     ]);
@@ -387,7 +389,9 @@ describe('a fleet of 3 verifier processes on one PostgreSQL', () => {
   test('acts as one verifier: one key, sessions consumed once across processes', async () => {
     const url = pg!.createDatabase('fleet');
     const fleet = await Promise.all(
-      [0, 1, 2].map(() => serve(['--listen', '127.0.0.1:0', '--store', url, '--trust-emulated'])),
+      [0, 1, 2].map(() =>
+        serve(['--listen', '127.0.0.1:0', '--store', url, '--trust-emulated', '--tvm-state', tvm]),
+      ),
     );
     try {
       // Three processes started at once on an empty store agree on one active key.

@@ -23,6 +23,8 @@ import { bytesInput } from '../../../src/eventlog/framing.js';
 import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
 import { fixture } from '../../_support/paths.js';
 import { agentFixture } from '../../_support/agent_harness.js';
+import { emulatedRootsOf } from '../../_support/emulated_trust.js';
+import { emulatedCollateral } from '../../../src/providers/emulated/collateral.js';
 import { readRtmr3, replayLines } from './agent_support.js';
 
 const Z = Buffer.alloc(48);
@@ -35,11 +37,12 @@ const linesOf = (b: Buffer): string[] => {
 
 const setup = agentFixture;
 
-const verifyBundle = (b: EvidenceBundle, nonce: Uint8Array, extra: object = {}) =>
+const verifyBundle = (tvm: string, b: EvidenceBundle, nonce: Uint8Array, extra: object = {}) =>
   verifyEvidence(Buffer.from(JSON.stringify(bundleToJson(b))), {
     nonce,
-    trustEmulated: true,
-    allowMissingCollateral: true,
+    emulatedAnchors: emulatedRootsOf(tvm),
+    // The TVM's PKI issues the TDX collateral for now: the full path, nothing relaxed.
+    collateral: { files: emulatedCollateral(tvm, { at: new Date() }).files },
     ...extra,
   });
 
@@ -96,7 +99,7 @@ test('compressed archives: checkpoint gzips the closed segment; readers and veri
   const n0 = Buffer.from('00aa', 'hex');
   const b0 = await agent.evidence('alice', n0, undefined, 0);
   assert.equal(b0.physicalLog.lines.length, all.length + 1);
-  const v0 = await verifyBundle(b0, n0);
+  const v0 = await verifyBundle(tvm, b0, n0);
   assert.equal(v0.verified, true, JSON.stringify(v0.errors));
   assert.equal(layers(v0)['physical']!['anchor'], 'reset');
   // the verification names each checkpoint with the value just before it (independently computed)
@@ -122,26 +125,26 @@ test('compressed archives: checkpoint gzips the closed segment; readers and veri
   assert.equal(b1.physicalLog.lines[0], linesOf(seg1)[0]);
   // without a trusted checkpoint the log is only self-consistent: not verified unless the
   // caller relaxes `missing-checkpoint` by name
-  const strict = await verifyBundle(b1, n1);
+  const strict = await verifyBundle(tvm, b1, n1);
   assert.equal(strict.verified, false);
   assert.equal(strict.checks['physical_anchor'], 'skipped');
   assert.deepEqual(
     strict.errors.map((e) => [e['check'], e.code, e['relax']]),
     [['physical_anchor', 'ERR_CHECK_SKIPPED', 'missing-checkpoint']],
   );
-  const loose = await verifyBundle(b1, n1, { relax: ['missing-checkpoint'] });
+  const loose = await verifyBundle(tvm, b1, n1, { relax: ['missing-checkpoint'] });
   assert.equal(loose.verified, true, JSON.stringify(loose.errors));
-  assert.deepEqual(loose.relaxed, ['collateral', 'missing-checkpoint']);
+  assert.deepEqual(loose.relaxed, ['missing-checkpoint']);
   assert.equal(layers(loose)['physical']!['anchor'], 'unverified');
   // with the checkpoint the verifier trusts: anchored, and only what follows it is replayed
-  const trusted = await verifyBundle(b1, n1, {
+  const trusted = await verifyBundle(tvm, b1, n1, {
     trustedCheckpoint: { seq: 1, values: new Map([['sha384', Buffer.from(before1, 'hex')]]) },
   });
   assert.equal(trusted.verified, true, JSON.stringify(trusted.errors));
   assert.equal(layers(trusted)['physical']!['anchor'], 'trusted-checkpoint');
   assert.equal(layers(trusted)['physical']!['records'], b1.physicalLog.lines.length);
   // a wrong trusted value is refused
-  const wrong = await verifyBundle(b1, n1, {
+  const wrong = await verifyBundle(tvm, b1, n1, {
     trustedCheckpoint: { seq: 1, values: new Map([['sha384', sha384('not it')]]) },
   });
   assert.equal(wrong.verified, false);
@@ -214,7 +217,7 @@ test('firmware log: a CCEL whose RTMR2 replay is the starting state anchors as f
     b.physicalLog.lines[1],
     `SYNC sha384/${replayLines(Buffer.from(CCEL_RTMR2, 'hex'), [b.physicalLog.lines[0]!]).toString('hex')}`,
   );
-  const ok = await verifyBundle(b, nonce);
+  const ok = await verifyBundle(tvm, b, nonce);
   assert.equal(ok.verified, true, JSON.stringify(ok.errors));
   const phys = layers(ok)['physical']!;
   assert.equal(phys['anchor'], 'firmware-log');
@@ -230,7 +233,7 @@ test('firmware log: a CCEL whose RTMR2 replay is the starting state anchors as f
       ),
     },
   };
-  const bad = await verifyBundle(foreign, nonce);
+  const bad = await verifyBundle(tvm, foreign, nonce);
   assert.equal(bad.verified, false);
   assert.deepEqual(
     bad.errors.map((e) => e.code),
@@ -238,7 +241,7 @@ test('firmware log: a CCEL whose RTMR2 replay is the starting state anchors as f
   );
   assert.equal(layers(bad)['physical']!['anchor'], 'unverified');
   // without the firmware log, RTMR2 (moved by firmware) cannot be anchored at reset
-  const none = await verifyBundle({ ...b, firmwareLog: undefined }, nonce);
+  const none = await verifyBundle(tvm, { ...b, firmwareLog: undefined }, nonce);
   assert.equal(none.verified, false);
   assert.ok(
     none.errors.some((e) => e.code === 'ERR_LOG_GAP'),
@@ -247,7 +250,7 @@ test('firmware log: a CCEL whose RTMR2 replay is the starting state anchors as f
 });
 
 test('firmware log without events for the register: reset anchoring, reported as such', async (t) => {
-  const { provider, logDir } = await setup(t, 'archive-fw3');
+  const { tvm, provider, logDir } = await setup(t, 'archive-fw3');
   const ccel = new Uint8Array(fs.readFileSync(fixture('eventlogs', 'ccel', CCEL)));
   const agent = await Agent.open({
     provider,
@@ -261,7 +264,7 @@ test('firmware log without events for the register: reset anchoring, reported as
   await agent.append('alice', { domain: 'a.example', operation: 'op', content: 'x' });
   const nonce = Buffer.from('0fa2', 'hex');
   const b = await agent.evidence('alice', nonce);
-  const r = await verifyBundle(b, nonce);
+  const r = await verifyBundle(tvm, b, nonce);
   assert.equal(r.verified, true, JSON.stringify(r.errors));
   const phys = layers(r)['physical']!;
   assert.equal(phys['anchor'], 'reset');
@@ -273,7 +276,7 @@ test('firmware log without events for the register: reset anchoring, reported as
   assert.ok(r.warnings.some((w) => w.includes('extends nothing into rtmr3')));
   // a firmware log the verifier cannot read: reported, and RTMR3 still anchors at reset
   const junk = { ...b, firmwareLog: { format: 'ccel', data: new Uint8Array([1, 2, 3]) } };
-  const rj = await verifyBundle(junk, nonce);
+  const rj = await verifyBundle(tvm, junk, nonce);
   assert.equal(rj.verified, true, JSON.stringify(rj.errors));
   assert.equal(layers(rj)['physical']!['anchor'], 'reset');
   assert.ok(rj.warnings.some((w) => w.startsWith('firmware log (ccel) unreadable')));

@@ -170,7 +170,7 @@ describe('emulate mount --profile tdx, through shell tools', () => {
     writeFileSync(tmpFile, inblob);
     const quote1 = join(m.stateDir, '..', 'quote1.bin');
     const quote2 = join(m.stateDir, '..', 'quote2.bin');
-    const verifyFlags = { trustEmulated: true, collateral: false } as const;
+    const verifyFlags = { trustEmulated: true, tvmState: m.stateDir } as const;
     await withReportInstance(join(paths.report, 'quote'), async (inst) => {
       const r = guestShell(
         `cat '${tmpFile}' > '${inst}/inblob' && cat '${inst}/outblob' > '${quote1}' && cat '${inst}/outblob' > '${quote2}'`,
@@ -246,5 +246,10 @@ describe('emulate mount --profile tdx, through shell tools', () => {
     ]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal((json as { count: number }).count, 1);
+    // docs/emulate-mount.md: replaying it extends nothing, so no register is listed.
+    const replayed = await runCliJson(['log', 'replay', join(tables, 'data/CCEL'), '--json']);
+    assert.equal(replayed.result.code, 0, replayed.result.stderr);
+    assert.deepEqual((replayed.json as { registers: unknown }).registers, {});
+    assert.equal((replayed.json as { extended: number }).extended, 0);
   });
 });

@@ -190,7 +190,7 @@ describe('linux provider on an emulated TDX guest (emulate mount)', () => {
     writeFileSync(file, r.outblob);
     const { result, json: v } = await verifyEvidenceJson(file, {
       trustEmulated: true,
-      collateral: false,
+      tvmState: m.stateDir,
       nonce: reportData.toString('hex'),
     });
     assert.equal(result.code, 0, result.stdout + result.stderr);

@@ -2,6 +2,7 @@
 // info / QE identity / CRLs with the TVM's TCB status, the SNP ARK's CRL, a TPM AK certificate.
 // Each goes through the verifier's full path (TCB status, CRLs), and its validity windows are
 // read back independently with openssl.
+import { emulatedRootsOf } from '../../_support/emulated_trust.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -16,7 +17,7 @@ import { parseCertificates } from '../../../src/verifier/verify/x509/certificate
 import { validateChain, anchorFromCertificate } from '../../../src/verifier/verify/x509/chain.js';
 import { TPM_AK_PROFILE } from '../../../src/verifier/verify/x509/profiles.js';
 import { runTool } from '../../_support/peers.js';
-import { evidenceVerifyArgs, runCli, runCliJson } from '../../_support/cli.js';
+import { cliError, evidenceVerifyArgs, runCli, runCliJson } from '../../_support/cli.js';
 import type { Profile } from '../../../src/providers/provider.js';
 import type { EmulatedTcbStatus } from '../../../src/providers/emulated/tvm_state.js';
 
@@ -52,7 +53,7 @@ for (const status of ['UpToDate', 'OutOfDate', 'Revoked'] as const) {
     const r = await verifyEvidence(e.outblob, {
       at,
       nonce: NONCE,
-      trustEmulated: true,
+      emulatedAnchors: emulatedRootsOf(e.dir),
       collateral: { files: c.files },
     });
     assert.equal(r.tcbStatus, status);
@@ -78,7 +79,7 @@ for (const status of ['UpToDate', 'OutOfDate', 'Revoked'] as const) {
     const stale = await verifyEvidence(e.outblob, {
       at: late,
       nonce: NONCE,
-      trustEmulated: true,
+      emulatedAnchors: emulatedRootsOf(e.dir),
       collateral: { files: c.files },
     });
     assert.equal(stale.checks['pck_crl'], 'failed');
@@ -99,7 +100,7 @@ test('SNP: the ARK CRL is issued for the time; Revoked lists the ASK', async (t)
     const r = await verifyEvidence(e.outblob, {
       at,
       nonce: NONCE,
-      trustEmulated: true,
+      emulatedAnchors: emulatedRootsOf(e.dir),
       certs: c.certs,
       collateral: { files: c.files },
       ...(e.auxblob === undefined ? {} : { auxblob: e.auxblob }),
@@ -172,11 +173,23 @@ test('CLI: evidence verify --trust-emulated --tvm-state runs the TCB path months
   assert.equal(r.verified, true);
   assert.equal(r.tcbStatus, 'OutOfDate');
   assert.equal(r.checks['tcb'], 'ok');
-  // Without the TVM, the collateral the envelope carried (issued at report time) is stale.
-  const old = await runCliJson([...evidenceVerifyArgs(ev, flags), '--json'], {
+  // --trust-emulated with no TVM there trusts nothing: the missing TVM is named (exit 2).
+  const none = await runCliJson([...evidenceVerifyArgs(ev, flags), '--json'], {
     env: { MRSTACK_TVM_STATE: join(d, 'none') },
   });
-  assert.equal(old.result.code, 1);
+  assert.equal(none.result.code, 2, none.result.stdout);
+  assert.equal(cliError(none.json).code, 'ERR_NOT_FOUND');
+  // The root as --trust-anchor, without the TVM's PKI: the collateral the envelope carried
+  // (issued at report time) is stale 100 days later.
+  const old = await runCliJson([
+    ...evidenceVerifyArgs(ev, {
+      nonce: '0102',
+      at,
+      trustAnchor: join(tvmDir, 'keys', 'tdx', 'root.pem'),
+    }),
+    '--json',
+  ]);
+  assert.equal(old.result.code, 1, old.result.stdout);
   assert.equal((old.json as { verified: boolean }).verified, false);
 });
 

@@ -3,7 +3,7 @@
 // ERR_BINDING_MISMATCH.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeEmulatedSnpReport } from '../../../src/providers/emulated/report_snp.js';
@@ -68,7 +68,7 @@ test('report data = SHA-512(nonce ‖ manifest) binds the manifest and its vTPM 
     policy: RELAX_NONCE_CRL,
     at: AT,
     auxblob: r.auxblob,
-    trustEmulated: true,
+    emulatedAnchors: [readFileSync(join(dir, 'keys', 'snp', 'ark.pem'))],
     nonce: NONCE,
     manifest,
   });
@@ -81,7 +81,7 @@ test('report data = SHA-512(nonce ‖ manifest) binds the manifest and its vTPM 
     policy: RELAX_NONCE_CRL,
     at: AT,
     auxblob: r.auxblob,
-    trustEmulated: true,
+    emulatedAnchors: [readFileSync(join(dir, 'keys', 'snp', 'ark.pem'))],
     nonce: NONCE,
     manifest: other,
   });
@@ -94,7 +94,7 @@ test('report data = SHA-512(nonce ‖ manifest) binds the manifest and its vTPM 
     policy: RELAX_NONCE_CRL,
     at: AT,
     auxblob: r.auxblob,
-    trustEmulated: true,
+    emulatedAnchors: [readFileSync(join(dir, 'keys', 'snp', 'ark.pem'))],
     nonce: NONCE.subarray(1),
     manifest,
   });

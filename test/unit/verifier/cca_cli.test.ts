@@ -17,10 +17,16 @@ test('emulated CCA: extend REM1, report, verify; the token carries REM1 = SHA-25
       .code,
     0,
   );
-  const v = await verifyEvidenceJson(join(dir, 'r.json'), { trustEmulated: true, nonce: '0a0b' });
+  const v = await verifyEvidenceJson(join(dir, 'r.json'), {
+    trustEmulated: true,
+    tvmState: dir,
+    nonce: '0a0b',
+  });
   assert.equal(v.result.code, 0, v.result.stdout);
   const j = v.json;
   assert.equal(j.kind, 'cca');
+  assert.equal(j.trust.emulated, true);
+  assert.deepEqual(j.relaxed, []);
   // DESIGN §2: REM ← H(REM ‖ data) in the realm hash (sha256 by default).
   const expect = createHash('sha256')
     .update(Buffer.alloc(32))
@@ -29,12 +35,49 @@ test('emulated CCA: extend REM1, report, verify; the token carries REM1 = SHA-25
   assert.equal(j.claims['rem1'], expect);
   const wrong = await verifyEvidenceJson(join(dir, 'r.json'), {
     trustEmulated: true,
+    tvmState: dir,
     nonce: '0a0c',
   });
   assert.equal(wrong.result.code, 1);
   assert.deepEqual(
     wrong.json.errors.map((e) => e.code),
     ['ERR_NONCE_MISMATCH'],
+  );
+});
+
+test("emulated CCA: another TVM's roots do not verify this TVM's token (exit 1, untrusted root)", async (t) => {
+  const dir = tempDir(t, 'mrstack-cca-a-');
+  const other = tempDir(t, 'mrstack-cca-b-');
+  for (const d of [dir, other])
+    assert.equal((await runCli(['emulate', 'init', '--profile', 'cca', '--tvm-state', d])).code, 0);
+  const ev = join(dir, 'r.json');
+  assert.equal(
+    (await runCli(['report', '--tvm-state', dir, '--nonce', '0a0b', '--out', ev])).code,
+    0,
+  );
+  const control = await verifyEvidenceJson(ev, {
+    trustEmulated: true,
+    tvmState: dir,
+    nonce: '0a0b',
+  });
+  assert.equal(control.result.code, 0, control.result.stdout);
+  const foreign = await verifyEvidenceJson(ev, {
+    trustEmulated: true,
+    tvmState: other,
+    nonce: '0a0b',
+  });
+  assert.equal(foreign.result.code, 1, foreign.result.stdout);
+  assert.equal(foreign.json.verified, false);
+  assert.deepEqual(
+    foreign.json.errors.map((e) => [e.check, e.code]),
+    [['platform_signature', 'ERR_UNTRUSTED_ROOT']],
+  );
+  // Nothing trusted at all: the same refusal.
+  const none = await verifyEvidenceJson(ev, { nonce: '0a0b' });
+  assert.equal(none.result.code, 1, none.result.stdout);
+  assert.deepEqual(
+    none.json.errors.map((e) => [e.check, e.code]),
+    [['platform_signature', 'ERR_UNTRUSTED_ROOT']],
   );
 });
 

@@ -60,7 +60,7 @@ test('verifies with --trust-emulated or the emulated root as anchor; refused oth
   const ok = verifyCcaToken(raw.outblob, {
     policy: RELAX_NONCE_CRL,
     at: AT,
-    trustEmulated: true,
+    emulatedAnchors: [readFileSync(join(dir, 'keys', 'cca', 'root.pem'))],
     nonce: NONCE,
   });
   assert.deepEqual(ok.errors, []);
@@ -78,7 +78,7 @@ test('verifies with --trust-emulated or the emulated root as anchor; refused oth
   const early = verifyCcaToken(raw.outblob, {
     policy: RELAX_NONCE_CRL,
     at: new Date('2020-01-01T00:00:00Z'),
-    trustEmulated: true,
+    emulatedAnchors: [readFileSync(join(dir, 'keys', 'cca', 'root.pem'))],
   });
   assert.ok(early.errors.some((e) => e.code === 'ERR_CERT_NOT_YET_VALID'));
 });
@@ -97,7 +97,11 @@ test('flipping bytes across both signed payloads fails verification', () => {
       const b = Uint8Array.from(whole);
       b[at + i]! ^= 0x01;
       try {
-        const r = verifyCcaToken(b, { policy: RELAX_NONCE_CRL, at: AT, trustEmulated: true });
+        const r = verifyCcaToken(b, {
+          policy: RELAX_NONCE_CRL,
+          at: AT,
+          emulatedAnchors: [readFileSync(join(dir, 'keys', 'cca', 'root.pem'))],
+        });
         assert.equal(r.verified, false, `offset ${at + i}`);
       } catch (e) {
         assert.ok(e instanceof ParseError, `offset ${at + i}: ${String(e)}`);

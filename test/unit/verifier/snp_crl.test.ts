@@ -83,7 +83,7 @@ const run = (crls: Uint8Array[]): ReturnType<typeof verifySnpReport> =>
     policy: RELAX_NONCE_CRL,
     at: AT,
     certs: chain.certs,
-    trustEmulated: true,
+    emulatedAnchors: [chain.arkDer],
     crls,
   });
 const codes = (r: ReturnType<typeof verifySnpReport>): string[] => [

@@ -66,7 +66,7 @@ test('verifies with --trust-emulated (and says so); refused without it', () => {
     policy: RELAX_NONCE_CRL,
     at: AT,
     auxblob: raw.auxblob!,
-    trustEmulated: true,
+    emulatedAnchors: [readFileSync(join(dir, 'keys', 'snp', 'ark.pem'))],
     nonce: NONCE,
   });
   assert.deepEqual(ok.errors, []);
@@ -112,7 +112,7 @@ test('flipping any bit of any byte of the signed region fails verification', () 
         policy: RELAX_NONCE_CRL,
         at: AT,
         auxblob: raw.auxblob!,
-        trustEmulated: true,
+        emulatedAnchors: [readFileSync(join(dir, 'keys', 'snp', 'ark.pem'))],
         cache,
       });
       assert.equal(r.verified, false, `byte ${i}`);

@@ -54,7 +54,7 @@ test('a Turin report: TCB in the Turin layout matches the VCEK SPLs; 8-byte hwID
     policy: RELAX_NONCE_CRL,
     at: AT,
     certs: chain.certs,
-    trustEmulated: true,
+    emulatedAnchors: [chain.arkDer],
   });
   assert.deepEqual(r.errors, []);
   assert.equal(r.claims['product'], 'turin');
@@ -75,7 +75,7 @@ test('Turin: a different FMC SPL → ERR_TCB_MISMATCH naming fmc_spl; another ch
     policy: RELAX_NONCE_CRL,
     at: AT,
     certs: chain.certs,
-    trustEmulated: true,
+    emulatedAnchors: [chain.arkDer],
   });
   assert.deepEqual([...new Set(fmc6.errors.map((e) => e.code))], ['ERR_TCB_MISMATCH']);
   assert.match(fmc6.errors[0]?.message ?? '', /fmc_spl certificate 5 report 6/);
@@ -85,7 +85,7 @@ test('Turin: a different FMC SPL → ERR_TCB_MISMATCH naming fmc_spl; another ch
     policy: RELAX_NONCE_CRL,
     at: AT,
     certs: chain.certs,
-    trustEmulated: true,
+    emulatedAnchors: [chain.arkDer],
   });
   assert.deepEqual([...new Set(r.errors.map((e) => e.code))], ['ERR_BINDING_MISMATCH']);
 });

@@ -57,7 +57,7 @@ test('a VLEK-signed report verifies through the ASVK; the hwID check is skipped'
     policy: RELAX_NONCE_CRL,
     at: AT,
     certs: [vlekDer, asvkDer, arkDer],
-    trustEmulated: true,
+    emulatedAnchors: [arkDer],
   });
   assert.deepEqual(r.errors, []);
   assert.equal(r.verified, true);
@@ -76,7 +76,7 @@ test('a report naming the VLEK is refused with a VCEK: the leaf is not in the VL
     policy: RELAX_NONCE_CRL,
     at: AT,
     certs: [vcekLike, asvkDer, arkDer],
-    trustEmulated: true,
+    emulatedAnchors: [arkDer],
   });
   assert.equal(r.verified, false);
   const chainErr = r.errors.find((e) => e['check'] === 'cert_chain');

@@ -1,10 +1,11 @@
 // The emulated TVM's TDX quote round-trips through the real verifier: generate → verify passes
 // with --trust-emulated (and says so), fails without it, and any flipped byte of the signed
 // regions fails. Revocation through an emulated CRL, and concurrent first use of the key set.
+import { emulatedRootsOf } from '../../_support/emulated_trust.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createPrivateKey, sign, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, sign, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,17 +48,27 @@ async function emulatedQuote(): Promise<{
   }
 }
 
-test('emulated TDX quote: verifies with trustEmulated, says so, and carries the registers', async (t) => {
+test('emulated TDX quote: verifies with the TVM roots, says so, and carries the registers', async (t) => {
   const e = await emulatedQuote();
   t.after(() => rmSync(e.dir, { recursive: true, force: true }));
   const opts: VerifyEvidenceOptions = {
     collateral: { files: new Map([['c.json', e.collateral]]) },
     nonce: e.nonce,
   };
-  const r = await verifyEvidence(e.quote, { ...opts, trustEmulated: true });
+  const r = await verifyEvidence(e.quote, { ...opts, emulatedAnchors: emulatedRootsOf(e.dir) });
   assert.equal(r.verified, true, JSON.stringify(r.errors));
   assert.equal(r.tcbStatus, 'UpToDate');
-  assert.deepEqual(r.trust, { root: 'mrstack Emulated SGX Root CA', emulated: true });
+  // trust.anchor: the root's SPKI SHA-256, computed here with node:crypto from the root file.
+  const rootPem = readFileSync(join(e.dir, 'keys', 'tdx', 'root.pem'));
+  const spki = new X509Certificate(rootPem).publicKey.export({ type: 'spki', format: 'der' });
+  assert.deepEqual(r.trust, {
+    root: 'mrstack Emulated SGX Root CA',
+    emulated: true,
+    anchor: {
+      sha256: createHash('sha256').update(spki).digest('hex'),
+      subject: new X509Certificate(rootPem).subject.split('\n').join(', '),
+    },
+  });
   assert.equal(toHex(r.claims['rtmr2'] as Uint8Array), toHex(e.rtmr2));
   assert.equal(toHex(r.claims['mrtd'] as Uint8Array), toHex(e.mrtd));
   assert.equal(r.checks['nonce'], 'ok');
@@ -73,7 +84,7 @@ test('emulated TDX quote: verifies with trustEmulated, says so, and carries the 
   // A wrong nonce.
   const wrong = await verifyEvidence(e.quote, {
     ...opts,
-    trustEmulated: true,
+    emulatedAnchors: emulatedRootsOf(e.dir),
     nonce: new Uint8Array(64),
   });
   assert.deepEqual(
@@ -85,7 +96,7 @@ test('emulated TDX quote: verifies with trustEmulated, says so, and carries the 
 test('emulated TDX quote: flipping any byte of the signed regions fails verification', async (t) => {
   const e = await emulatedQuote();
   t.after(() => rmSync(e.dir, { recursive: true, force: true }));
-  const v = new TdxQuoteVerifier({ trustEmulated: true });
+  const v = new TdxQuoteVerifier({ emulatedAnchors: emulatedRootsOf(e.dir) });
   const collateral = parseTdxCollateralFiles(new Map([['c.json', e.collateral]]));
   const at = new Date();
   assert.equal(v.verify(e.quote, { at, collateral, policy: RELAX_NONCE_CRL }).verified, true);
@@ -140,7 +151,7 @@ test('emulated TDX: a PCK CRL listing the leaf → ERR_CERT_REVOKED', async (t) 
   const j = JSON.parse(Buffer.from(e.collateral).toString('utf8')) as Record<string, string>;
   j['pck_crl'] = Buffer.from(crl).toString('hex');
   const r = await verifyEvidence(e.quote, {
-    trustEmulated: true,
+    emulatedAnchors: emulatedRootsOf(e.dir),
     nonce: e.nonce,
     collateral: { files: new Map([['c.json', new Uint8Array(Buffer.from(JSON.stringify(j)))]]) },
   });
@@ -157,7 +168,7 @@ test('emulated TDX: a PCK CRL listing the leaf → ERR_CERT_REVOKED', async (t) 
     ),
   ).toString('hex');
   const r2 = await verifyEvidence(e.quote, {
-    trustEmulated: true,
+    emulatedAnchors: emulatedRootsOf(e.dir),
     nonce: e.nonce,
     collateral: { files: new Map([['c.json', new Uint8Array(Buffer.from(JSON.stringify(j)))]]) },
   });
