@@ -32,8 +32,16 @@ if [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund
 fi
 
-say "building (tsc -p tsconfig.build.json)"
-if ! npx --no-install tsc -p tsconfig.build.json; then
+# Build only when a source is newer than the built CLI (a second build while the test suite runs
+# the demo would rewrite files other tests are loading).
+if [ -f dist/src/cli/main.js ] && [ -z "$(find src package.json -newer dist/src/cli/main.js -print -quit)" ]; then
+  say "dist/ is up to date with src/: not rebuilding"
+else
+  say "building (tsc -p tsconfig.build.json)"
+  build_ok=1
+  npx --no-install tsc -p tsconfig.build.json || build_ok=0
+fi
+if [ "${build_ok:-1}" = 0 ]; then
   if [ -f dist/src/cli/main.js ]; then
     echo "demo: warning: the build reported type errors; running the JavaScript it emitted" >&2
   else

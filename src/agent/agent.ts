@@ -24,7 +24,7 @@ import {
   type MrlogVmrValue,
 } from '../formats/mrlog/record.js';
 import { tenantEventLine, type TenantEventInput } from '../formats/mrlog/event.js';
-import { evidenceBinding } from '../formats/bundle/binding.js';
+import { evidenceBinding } from '../formats/envelope/binding.js';
 import type { BundleFirmwareLog, EvidenceBundle } from '../formats/bundle/bundle.js';
 import type { Provider, ReportRequest } from '../providers/provider.js';
 import type { Durability } from './append_file.js';

@@ -56,6 +56,8 @@ export type {
   VerifiedReplay,
 } from './replay.js';
 export { replayLogs } from './replay_logs.js';
+export { bootAggregateOfReplay } from './boot_aggregate_log.js';
+export type { BootAggregate } from './boot_aggregate_log.js';
 export type { ReplayLogSource, ReplayLogsOptions, ReplayLogsResult } from './replay_logs.js';
 export {
   applyWorkarounds,

@@ -19,7 +19,6 @@ export type LogFormatId =
   | 'ima-binary'
   | 'cel-tlv'
   | 'cel-json'
-  | 'cel-cbor'
   | 'aael'
   | 'aael-v2'
   | 'mrlog';

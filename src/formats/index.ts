@@ -245,6 +245,8 @@ export {
 } from './tpm2/constants.js';
 export { decodeRc, formatRc, TpmRcError } from './tpm2/rc.js';
 export { parsePcrList, formatPcrList, PCR_COUNT } from './tpm2/pcr_list.js';
+export { decodeGoTpmAttestation, looksGoTpmAttestation } from './tpm2/gotpm_attestation.js';
+export type { GoTpmAttestation, GoTpmQuote } from './tpm2/gotpm_attestation.js';
 export type { PcrBankSelection } from './tpm2/pcr_list.js';
 export type { TpmRcInfo } from './tpm2/rc.js';
 export { encodeCommand, decodeResponse } from './tpm2/command.js';
@@ -297,7 +299,18 @@ export {
 } from './tpm2/public_key.js';
 export { makeCredential, kdfa, kdfe } from './tpm2/credential.js';
 export type { MadeCredential, MakeCredentialOptions } from './tpm2/credential.js';
-export { evidenceBinding, EVIDENCE_LABEL } from './bundle/binding.js';
+export { evidenceBinding, EVIDENCE_LABEL, REPORT_BINDING_LABEL } from './envelope/binding.js';
+export {
+  encodeReportEnvelope,
+  parseReportEnvelope,
+  REPORT_ENVELOPE_FORMAT,
+  ENVELOPE_KINDS,
+} from './envelope/report_envelope.js';
+export type {
+  EnvelopeKind,
+  ReportEnvelopeInput,
+  ReportEnvelope as ParsedReportEnvelope,
+} from './envelope/report_envelope.js';
 export {
   merkleLeaf,
   merkleNode,

@@ -255,6 +255,7 @@ async function status(opts: RunDirOptions): Promise<number> {
       ['queue depth', String(s['queue_depth'])],
       ['stopped', s['stopped'] === null ? 'no' : JSON.stringify(s['stopped'])],
       ['off-log moves', String((s['off_log'] as unknown[]).length)],
+      ...imaStatusFields(s['ima']),
     ]);
     const ts = s['tenants'] as Record<string, unknown>[];
     printTable(
@@ -271,6 +272,18 @@ async function status(opts: RunDirOptions): Promise<number> {
   } finally {
     c.close();
   }
+}
+
+/** The IMA bridge's lines of `agent status` (none without `--ima`). */
+function imaStatusFields(v: unknown): [string, string][] {
+  if (typeof v !== 'object' || v === null) return [];
+  const i = v as Record<string, unknown>;
+  const failed = i['failed'] as { code: string } | null;
+  return [
+    ['ima list', String(i['list'])],
+    ['ima mirrored', `${String(i['mirrored'])} of ${String(i['folded'])} read`],
+    ['ima stopped', failed === null ? 'no' : failed.code],
+  ];
 }
 
 async function checkpoint(opts: RunDirOptions): Promise<number> {

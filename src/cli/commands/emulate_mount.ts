@@ -15,7 +15,7 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { MrstackError, UsageError } from '../../errors.js';
 import type { Profile } from '../../providers/provider.js';
-import { action, printJson } from '../output.js';
+import { action, printJson, toJsonText } from '../output.js';
 
 interface MountCliOptions {
   readonly profile?: Profile;
@@ -118,12 +118,14 @@ export function registerEmulateMount(emulate: Command): Command {
         };
         const mount = await mountEmulatedTvm(resolve(dir), { provider, profile, kernel });
         if (opts.json === true) {
-          printJson({
+          // One line, so that a script can wait for it with `read` or `head -1`.
+          const ready = {
             mountpoint: mount.mountpoint,
             profile,
             state_dir: stateDir,
             pid: process.pid,
-          });
+          };
+          process.stdout.write(`${toJsonText(ready, 0)}\n`);
         } else {
           process.stdout.write(
             `serving the emulated ${profile} TVM at ${mount.mountpoint} (pid ${process.pid}); stop with Ctrl-C or mrstack emulate unmount ${mount.mountpoint}\n`,

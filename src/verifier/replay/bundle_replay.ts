@@ -27,7 +27,7 @@ import { bytesEqual, toHex } from '../../bytes/hex.js';
 import { digestSize, type HashAlg } from '../../crypto/hash_alg.js';
 import { parseMrlog } from '../../formats/mrlog/parse.js';
 import { IMA_TENANT, type MrlogRecord } from '../../formats/mrlog/record.js';
-import { evidenceBinding } from '../../formats/bundle/binding.js';
+import { evidenceBinding } from '../../formats/envelope/binding.js';
 import { merkleRootFromProof } from '../../formats/bundle/merkle.js';
 import type {
   BundleFirmwareLog,

@@ -24,7 +24,7 @@ import { TDX_VERIFIER } from './tdx_verifier.js';
 import { SNP_VERIFIER } from './snp.js';
 import { BUNDLE_VERIFIER } from './bundle.js';
 import { CCA_VERIFIER } from './cca.js';
-import { TPM_QUOTE_VERIFIER } from './tpm_quote.js';
+import { TPM_EVIDENCE_VERIFIER } from './tpm_attestation.js';
 import {
   EVIDENCE_KINDS,
   type EvidenceKind,
@@ -35,6 +35,10 @@ import {
   type VerifyEvidenceOptions,
 } from './evidence_result.js';
 import { parseJsonText } from '../../formats/json/json_text.js';
+import {
+  parseReportEnvelope,
+  type ReportEnvelope,
+} from '../../formats/envelope/report_envelope.js';
 import { resolveTrustPolicy } from './trust_policy.js';
 
 const u32be = (d: Uint8Array, o: number): number =>
@@ -68,7 +72,7 @@ function looksBundle(d: Uint8Array): boolean {
 export const EVIDENCE_VERIFIERS: Readonly<Record<EvidenceKind, EvidenceVerifier>> = {
   tdx: TDX_VERIFIER,
   snp: { ...SNP_VERIFIER, detect: (d) => looksSnp(d) || SNP_VERIFIER.detect(d) },
-  tpm: { ...TPM_QUOTE_VERIFIER, detect: looksTpm },
+  tpm: { ...TPM_EVIDENCE_VERIFIER, detect: (d) => looksTpm(d) || TPM_EVIDENCE_VERIFIER.detect(d) },
   cca: { ...CCA_VERIFIER, detect: looksCca },
   bundle: { ...BUNDLE_VERIFIER, detect: looksBundle },
 };
@@ -91,17 +95,8 @@ export function detectEvidenceKind(data: Uint8Array): EvidenceKind {
   });
 }
 
-/** The mrstack report envelope written by `mrstack report` (JSON; docs/evidence.md). */
-export interface ReportEnvelope {
-  readonly format: 'mrstack-report-v1';
-  readonly kind: EvidenceKind;
-  readonly emulated: boolean;
-  readonly outblob: Uint8Array;
-  readonly auxblob?: Uint8Array;
-  readonly parts?: Readonly<Record<string, Uint8Array>>;
-  /** Collateral that came with the report (TDX: a QuoteCollateralV3-shaped JSON object). */
-  readonly collateral?: unknown;
-}
+/** The mrstack report envelope (one home: `formats/envelope/report_envelope.ts`). */
+export type { ReportEnvelope };
 
 /** Evidence decoded from what the user gave: the bytes and, from an envelope, its extras. */
 export interface DecodedEvidenceInput {
@@ -191,64 +186,8 @@ export function decodeEvidenceInput(
   });
 }
 
-function hexField(o: Record<string, unknown>, key: string): Uint8Array | undefined {
-  const v = o[key];
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') {
-    throw new ParseError({
-      code: 'ERR_BAD_JSON',
-      format: 'json',
-      offset: 0,
-      field: key,
-      expected: 'a hex string',
-      actual: typeof v,
-    });
-  }
-  return fromHex(v, key);
-}
-
 function parseEnvelope(text: string): ReportEnvelope | undefined {
-  const j = parseJsonText(text, 'evidence', { expected: 'JSON' });
-  if (typeof j !== 'object' || j === null) return undefined;
-  const o = j as Record<string, unknown>;
-  if (o['format'] !== 'mrstack-report-v1') return undefined;
-  const kind = o['kind'];
-  if (typeof kind !== 'string' || !(EVIDENCE_KINDS as readonly string[]).includes(kind)) {
-    throw new ParseError({
-      code: 'ERR_BAD_JSON',
-      format: 'json',
-      offset: 0,
-      field: 'kind',
-      expected: EVIDENCE_KINDS.join('|'),
-      actual: JSON.stringify(kind),
-    });
-  }
-  const outblob = hexField(o, 'outblob');
-  if (outblob === undefined) {
-    throw new ParseError({
-      code: 'ERR_BAD_JSON',
-      format: 'json',
-      offset: 0,
-      field: 'outblob',
-      expected: 'a hex string',
-    });
-  }
-  const auxblob = hexField(o, 'auxblob');
-  let parts: Record<string, Uint8Array> | undefined;
-  const p = o['parts'];
-  if (typeof p === 'object' && p !== null) {
-    parts = {};
-    for (const k of Object.keys(p)) parts[k] = hexField(p as Record<string, unknown>, k)!;
-  }
-  return {
-    format: 'mrstack-report-v1',
-    kind: kind as EvidenceKind,
-    emulated: o['emulated'] === true,
-    outblob,
-    ...(auxblob === undefined ? {} : { auxblob }),
-    ...(parts === undefined ? {} : { parts }),
-    ...(o['collateral'] === undefined ? {} : { collateral: o['collateral'] }),
-  };
+  return parseReportEnvelope(parseJsonText(text, 'evidence', { expected: 'JSON' }));
 }
 
 function resolveKind(data: Uint8Array, kind: EvidenceKind | undefined): EvidenceKind {

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
 import { MrstackError, ParseError, type ErrorCode } from '../../errors.js';
 import type { Limits } from '../../limits.js';
 import type { TrustAnchor } from './x509/chain.js';
@@ -383,23 +382,5 @@ export function checkReportDataNonce(
   return undefined;
 }
 
-const REPORT_BINDING_LABEL = 'mrstack-report-v1';
-
-/**
- * The report data `mrstack report` asks for (docs/evidence.md): the nonce itself (zero-padded)
- * when there is no user data, else SHA-512("mrstack-report-v1" ‖ u16be len ‖ nonce ‖ u16be len ‖
- * user data).
- */
-export function reportDataBinding(nonce: Uint8Array, userData?: Uint8Array): Uint8Array {
-  if (userData === undefined) return nonce;
-  const len = (n: number): Uint8Array => Uint8Array.of(n >> 8, n & 0xff);
-  return new Uint8Array(
-    createHash('sha512')
-      .update(REPORT_BINDING_LABEL)
-      .update(len(nonce.length))
-      .update(nonce)
-      .update(len(userData.length))
-      .update(userData)
-      .digest(),
-  );
-}
+/** The report binding (one home: `formats/envelope/binding.ts`). */
+export { reportDataBinding } from '../../formats/envelope/binding.js';

@@ -88,10 +88,18 @@ export async function serveMount(opts: ServeOptions): Promise<ServedMount> {
     );
     child.stdout.on('data', (b: Buffer) => {
       out += b.toString();
-      const nl = out.indexOf('\n}');
-      if (nl >= 0) {
+      // The CLI prints one line; the stub server an indented document: the first prefix ending
+      // at a newline that parses is the ready message.
+      for (let nl = out.indexOf('\n'); nl >= 0; nl = out.indexOf('\n', nl + 1)) {
+        let doc: Record<string, unknown>;
+        try {
+          doc = JSON.parse(out.slice(0, nl)) as Record<string, unknown>;
+        } catch {
+          continue;
+        }
         clearTimeout(timer);
-        resolve(JSON.parse(out.slice(0, nl + 2)) as Record<string, unknown>);
+        resolve(doc);
+        return;
       }
     });
     void exited.then(({ code }) => {

@@ -246,5 +246,10 @@ describe('emulate mount --profile tdx, through shell tools', () => {
     ]);
     assert.equal(result.code, 0, result.stderr);
     assert.equal((json as { count: number }).count, 1);
+    // docs/emulate-mount.md: replaying it extends nothing, so no register is listed.
+    const replayed = await runCliJson(['log', 'replay', join(tables, 'data/CCEL'), '--json']);
+    assert.equal(replayed.result.code, 0, replayed.result.stderr);
+    assert.deepEqual((replayed.json as { registers: unknown }).registers, {});
+    assert.equal((replayed.json as { extended: number }).extended, 0);
   });
 });

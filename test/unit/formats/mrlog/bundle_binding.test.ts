@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { evidenceBinding } from '../../../../src/formats/bundle/binding.js';
+import { evidenceBinding } from '../../../../src/formats/envelope/binding.js';
 import {
   merkleProof,
   merkleRoot,

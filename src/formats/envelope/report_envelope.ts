@@ -1,0 +1,175 @@
+/**
+ * The mrstack report envelope (`mrstack-report-v1`, docs/evidence.md): the JSON document
+ * `mrstack report` writes and every verifier reads — the raw report (`outblob`) with what came
+ * beside it (`auxblob`, `manifestblob`, named `parts`, TDX `collateral`) and what it was asked
+ * for (`nonce`, `user_data`, `report_data`). Bytes are lowercase hex.
+ *
+ * {@link encodeReportEnvelope} writes it; {@link parseReportEnvelope} reads it strictly: every
+ * member is checked for its type, an unknown member is refused, and each error names the member
+ * (`ERR_BAD_JSON`). Nothing in an envelope is trusted for what it says: the verifier checks the
+ * report, and `emulated` and `report_data` are informational.
+ *
+ * @module
+ */
+import { fromHex, toHex } from '../../bytes/hex.js';
+import { ParseError } from '../../errors.js';
+
+/** The `format` member. */
+export const REPORT_ENVELOPE_FORMAT = 'mrstack-report-v1';
+
+/** The kinds an envelope may name. */
+export const ENVELOPE_KINDS = ['tdx', 'snp', 'tpm', 'cca', 'bundle'] as const;
+
+/** One of {@link ENVELOPE_KINDS}. */
+export type EnvelopeKind = (typeof ENVELOPE_KINDS)[number];
+
+/** A report envelope, decoded. */
+export interface ReportEnvelope {
+  readonly format: typeof REPORT_ENVELOPE_FORMAT;
+  readonly kind: EnvelopeKind;
+  /** The provider that made the report (`tdx_guest`, `tpm` …). */
+  readonly provider?: string;
+  /** Informational: the writer said the report came from an emulated TVM. */
+  readonly emulated: boolean;
+  readonly nonce?: Uint8Array;
+  readonly userData?: Uint8Array;
+  /** Informational: the report data the writer asked for. */
+  readonly reportData?: Uint8Array;
+  readonly outblob: Uint8Array;
+  readonly auxblob?: Uint8Array;
+  /**
+   * Named parts of the report (TPM `signature`, `ak_public`, `ak_cert` …); a top-level
+   * `manifestblob` (SVSM) is one of them, under that name.
+   */
+  readonly parts?: Readonly<Record<string, Uint8Array>>;
+  /** Collateral that came with the report (TDX: a QuoteCollateralV3-shaped JSON object). */
+  readonly collateral?: unknown;
+}
+
+/** What {@link encodeReportEnvelope} writes. */
+export interface ReportEnvelopeInput {
+  readonly kind: EnvelopeKind;
+  readonly provider: string;
+  readonly emulated: boolean;
+  readonly nonce: Uint8Array;
+  readonly userData?: Uint8Array;
+  readonly reportData: Uint8Array;
+  readonly outblob: Uint8Array;
+  readonly auxblob?: Uint8Array;
+  readonly manifestblob?: Uint8Array;
+  readonly parts?: Readonly<Record<string, Uint8Array>>;
+  readonly collateral?: unknown;
+}
+
+/** The JSON object of an envelope (member order as documented). */
+export function encodeReportEnvelope(e: ReportEnvelopeInput): Record<string, unknown> {
+  const parts = Object.entries(e.parts ?? {});
+  return {
+    format: REPORT_ENVELOPE_FORMAT,
+    kind: e.kind,
+    provider: e.provider,
+    emulated: e.emulated,
+    nonce: toHex(e.nonce),
+    ...(e.userData === undefined ? {} : { user_data: toHex(e.userData) }),
+    report_data: toHex(e.reportData),
+    outblob: toHex(e.outblob),
+    ...(e.auxblob === undefined ? {} : { auxblob: toHex(e.auxblob) }),
+    ...(e.manifestblob === undefined ? {} : { manifestblob: toHex(e.manifestblob) }),
+    ...(parts.length === 0
+      ? {}
+      : { parts: Object.fromEntries(parts.map(([k, v]) => [k, toHex(v)])) }),
+    ...(e.collateral === undefined ? {} : { collateral: e.collateral }),
+  };
+}
+
+const MEMBERS = new Set([
+  'format',
+  'kind',
+  'provider',
+  'emulated',
+  'nonce',
+  'user_data',
+  'report_data',
+  'outblob',
+  'auxblob',
+  'manifestblob',
+  'parts',
+  'collateral',
+]);
+
+function bad(field: string, expected: string, actual?: string): ParseError {
+  return new ParseError({
+    code: 'ERR_BAD_JSON',
+    format: 'json',
+    offset: 0,
+    field,
+    expected,
+    ...(actual === undefined ? {} : { actual }),
+  });
+}
+
+const typeName = (v: unknown): string =>
+  v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+
+function hexMember(o: Record<string, unknown>, key: string, field = key): Uint8Array | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw bad(field, 'a hex string', typeName(v));
+  return fromHex(v, field);
+}
+
+/**
+ * Reads an envelope from a parsed JSON value: undefined when the value is not one (no
+ * `"format": "mrstack-report-v1"`), else the envelope, checked member by member.
+ * @throws ParseError `ERR_BAD_JSON` naming the member that is wrong (`kind`, `parts.signature` …),
+ *   `ERR_BAD_HEX` for hex that does not decode
+ */
+export function parseReportEnvelope(value: unknown): ReportEnvelope | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const o = value as Record<string, unknown>;
+  if (o['format'] !== REPORT_ENVELOPE_FORMAT) return undefined;
+  for (const k of Object.keys(o))
+    if (!MEMBERS.has(k)) throw bad(k, `no such member in a ${REPORT_ENVELOPE_FORMAT} envelope`);
+  const kind = o['kind'];
+  if (typeof kind !== 'string' || !(ENVELOPE_KINDS as readonly string[]).includes(kind))
+    throw bad('kind', ENVELOPE_KINDS.join('|'), JSON.stringify(kind));
+  const provider = o['provider'];
+  if (provider !== undefined && typeof provider !== 'string')
+    throw bad('provider', 'a string', typeName(provider));
+  const emulated = o['emulated'];
+  if (emulated !== undefined && typeof emulated !== 'boolean')
+    throw bad('emulated', 'true or false', typeName(emulated));
+  const outblob = hexMember(o, 'outblob');
+  if (outblob === undefined) throw bad('outblob', 'a hex string', 'missing');
+  const parts: Record<string, Uint8Array> = {};
+  const p = o['parts'];
+  if (p !== undefined) {
+    if (typeof p !== 'object' || p === null || Array.isArray(p))
+      throw bad('parts', 'an object of hex strings', typeName(p));
+    for (const k of Object.keys(p))
+      parts[k] = hexMember(p as Record<string, unknown>, k, `parts.${k}`)!;
+  }
+  const manifest = hexMember(o, 'manifestblob');
+  if (manifest !== undefined) {
+    if (parts['manifestblob'] !== undefined)
+      throw bad('manifestblob', 'one manifestblob (top level or in parts, not both)');
+    parts['manifestblob'] = manifest;
+  }
+  const nonce = hexMember(o, 'nonce');
+  const userData = hexMember(o, 'user_data');
+  const reportData = hexMember(o, 'report_data');
+  const auxblob = hexMember(o, 'auxblob');
+  return {
+    format: REPORT_ENVELOPE_FORMAT,
+    kind: kind as EnvelopeKind,
+    ...(provider === undefined ? {} : { provider }),
+    emulated: emulated === true,
+    ...(nonce === undefined ? {} : { nonce }),
+    ...(userData === undefined ? {} : { userData }),
+    ...(reportData === undefined ? {} : { reportData }),
+    outblob,
+    ...(auxblob === undefined ? {} : { auxblob }),
+    ...(Object.keys(parts).length === 0 ? {} : { parts }),
+    ...(o['collateral'] === undefined ? {} : { collateral: o['collateral'] }),
+  };
+}

@@ -1,0 +1,105 @@
+// The report envelope (docs/evidence.md) has one writer and one strict parser; the report-data
+// bindings have one home and refuse a length their field cannot hold instead of wrapping it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import {
+  encodeReportEnvelope,
+  parseReportEnvelope,
+} from '../../../../src/formats/envelope/report_envelope.js';
+import { evidenceBinding, reportDataBinding } from '../../../../src/formats/envelope/binding.js';
+import { decodeEvidenceInput } from '../../../../src/verifier/verify/evidence.js';
+import { runTool } from '../../../_support/peers.js';
+
+const b = (...x: number[]): Uint8Array => Uint8Array.from(x);
+
+const written = encodeReportEnvelope({
+  kind: 'snp',
+  provider: 'sev_guest',
+  emulated: true,
+  nonce: b(1, 2),
+  reportData: b(1, 2, 0),
+  outblob: b(0xaa, 0xbb),
+  auxblob: b(0xcc),
+  manifestblob: b(0xdd),
+  parts: { signature: b(0xee) },
+  collateral: { tcb_info: 'x' },
+});
+
+test('the written envelope reads back through the front door: kind, blobs, parts, manifest', () => {
+  const text = JSON.stringify(written);
+  assert.match(text, /"format":"mrstack-report-v1"/);
+  const d = decodeEvidenceInput(new TextEncoder().encode(text));
+  assert.equal(d.encoding, 'envelope');
+  assert.deepEqual(d.data, b(0xaa, 0xbb));
+  assert.equal(d.envelope?.kind, 'snp');
+  assert.deepEqual(d.envelope.auxblob, b(0xcc));
+  // The top-level manifestblob (SVSM) reaches the verifier among the parts.
+  assert.deepEqual(d.envelope.parts, { signature: b(0xee), manifestblob: b(0xdd) });
+  assert.deepEqual(d.envelope.collateral, { tcb_info: 'x' });
+  assert.deepEqual(d.envelope.nonce, b(1, 2));
+});
+
+test('strict parser: each malformed member is refused naming it (ERR_BAD_JSON / ERR_BAD_HEX)', () => {
+  const cases: [Record<string, unknown>, string, string][] = [
+    [{ ...written, kind: 'sgx' }, 'kind', 'ERR_BAD_JSON'],
+    [{ ...written, extra: 1 }, 'extra', 'ERR_BAD_JSON'],
+    [{ ...written, emulated: 'yes' }, 'emulated', 'ERR_BAD_JSON'],
+    [{ ...written, outblob: 12 }, 'outblob', 'ERR_BAD_JSON'],
+    [{ ...written, outblob: undefined }, 'outblob', 'ERR_BAD_JSON'],
+    [{ ...written, parts: [] }, 'parts', 'ERR_BAD_JSON'],
+    [{ ...written, parts: { signature: 7 } }, 'parts.signature', 'ERR_BAD_JSON'],
+    [{ ...written, parts: { signature: 'zz' } }, 'parts.signature', 'ERR_BAD_HEX'],
+    [{ ...written, parts: { manifestblob: '00' } }, 'manifestblob', 'ERR_BAD_JSON'],
+  ];
+  for (const [env, field, code] of cases) {
+    assert.throws(
+      () => parseReportEnvelope(JSON.parse(JSON.stringify(env))),
+      (e: { code?: string; details?: { field?: string } }) => {
+        assert.equal(e.code, code, field);
+        assert.match(String(e.details?.field), new RegExp(`^${field.replace('.', '\\.')}`));
+        return true;
+      },
+    );
+  }
+  // Controls: the written form, and JSON that is not an envelope (left to other readers).
+  assert.equal(parseReportEnvelope(JSON.parse(JSON.stringify(written)))?.kind, 'snp');
+  assert.equal(parseReportEnvelope({ format: 'mrstack-evidence-bundle' }), undefined);
+});
+
+test('report binding: u16 lengths; 65,535 bytes of user data as openssl hashes it, 65,536 refused', () => {
+  const nonce = b(0xc0, 0xff, 0xee);
+  const ud = new Uint8Array(65_535).fill(0x5a);
+  const input = Buffer.concat([
+    Buffer.from('mrstack-report-v1'),
+    Buffer.from([0, 3]),
+    nonce,
+    Buffer.from([0xff, 0xff]),
+    ud,
+  ]);
+  const want = runTool('openssl', ['dgst', '-sha512', '-binary'], input).toString('hex');
+  assert.equal(Buffer.from(reportDataBinding(nonce, ud)).toString('hex'), want);
+  // One byte more would wrap the u16 to 0 and collide with another input: refused.
+  assert.throws(() => reportDataBinding(nonce, new Uint8Array(65_536)), {
+    code: 'ERR_LENGTH_LIMIT',
+  });
+  assert.throws(() => reportDataBinding(new Uint8Array(65_536), b(1)), {
+    code: 'ERR_LENGTH_LIMIT',
+  });
+});
+
+test('evidence binding: u32 lengths, as docs/bundle.md lays them out', () => {
+  const want = createHash('sha512')
+    .update(
+      Buffer.concat([
+        Buffer.from('mrstack-evidence-v1'),
+        Buffer.from([0, 0, 0, 5]),
+        Buffer.from('alice'),
+        Buffer.from([0, 0, 0, 2]),
+        Buffer.from([1, 2]),
+        Buffer.from([0, 0, 0, 0]),
+      ]),
+    )
+    .digest('hex');
+  assert.equal(Buffer.from(evidenceBinding('alice', b(1, 2))).toString('hex'), want);
+});
