@@ -33,10 +33,18 @@ import type { ExpectedValues, ReplayResult } from '../../eventlog/replay.js';
 import { isPartialTail, replayLogs, type ReplayLogSource } from '../../eventlog/replay_logs.js';
 import { WORKAROUND_FAMILIES, type WorkaroundFamily } from '../../eventlog/workarounds.js';
 import { bootAggregateOfReplay } from '../../eventlog/boot_aggregate_log.js';
+import {
+  checkImaListSignatures,
+  imaSigningKeysOf,
+  type ImaSignatureReport,
+  type ImaSigningKey,
+} from '../../verifier/verify/ima_signature.js';
+import { readInput } from '../input_files.js';
 import { action, printJson, printTable, toJsonText } from '../output.js';
 import { byteProgress, type ByteProgress } from '../progress.js';
 import { eventSummary } from '../event_text.js';
 import { logWarningPrinter } from '../log_warnings.js';
+import { printable } from '../../bytes/printable.js';
 
 interface CommonLogOptions {
   readonly format?: string;
@@ -53,6 +61,8 @@ interface CommonLogOptions {
 
 interface ReplayCliOptions extends CommonLogOptions {
   readonly combine?: boolean;
+  readonly verifySig?: boolean;
+  readonly imaKey?: readonly string[];
   readonly expect?: string;
   readonly workaround?: WorkaroundFamily;
 }
@@ -376,13 +386,61 @@ function printReplayHuman(file: string, j: Record<string, unknown>): void {
   printTable(['register', 'alg', 'value', 'anchor'], rows);
 }
 
+/** `--verify-sig`: the ima-sig signatures of the IMA entries in `files`, as evmctl checks them. */
+async function signaturesOf(
+  files: readonly string[],
+  opts: ReplayCliOptions,
+  keys: readonly ImaSigningKey[],
+): Promise<ImaSignatureReport> {
+  const all: ImaSignatureReport = { signed: 0, verified: 0, unsigned: 0, failures: [] };
+  for (const f of files) {
+    // A second read of the file: replay keeps no events (its memory is constant in their number).
+    const log = await openLogFile(
+      f,
+      openOptions({ ...opts, quiet: true }, () => undefined),
+    );
+    const r = await checkImaListSignatures(log.events, keys);
+    Object.assign(all, {
+      signed: all.signed + r.signed,
+      verified: all.verified + r.verified,
+      unsigned: all.unsigned + r.unsigned,
+    });
+    all.failures.push(...r.failures);
+  }
+  return all;
+}
+
+function printSignaturesHuman(r: ImaSignatureReport): void {
+  process.stdout.write(
+    `signatures: ${String(r.verified)} of ${String(r.signed)} signed entries verified (${String(r.unsigned)} unsigned)\n`,
+  );
+  for (const f of r.failures) {
+    process.stdout.write(
+      `${printable(f.path)}: verification failed: ${f.reason ?? f.status} (record ${String(f.index)})\n`,
+    );
+  }
+}
+
 async function replayCommand(files: string[], opts: ReplayCliOptions): Promise<number> {
   if (files.length === 0) throw new UsageError('ERR_USAGE', 'log replay needs at least one file');
+  let keys: ImaSigningKey[] | undefined;
+  if (opts.verifySig === true) {
+    if ((opts.imaKey ?? []).length === 0) {
+      throw new UsageError('ERR_USAGE', '--verify-sig needs at least one --ima-key CERT');
+    }
+    keys = (opts.imaKey ?? []).flatMap((k) => imaSigningKeysOf(readInput(k), k));
+  } else if (opts.imaKey !== undefined) {
+    throw new UsageError('ERR_USAGE', '--ima-key is for --verify-sig');
+  }
   if (opts.combine === true || files.length === 1) {
     const j = await replayFiles(files, opts);
-    if (opts.json === true) printJson(j);
-    else printReplayHuman(files.join(' + '), j);
-    return 0;
+    const sigs = keys === undefined ? undefined : await signaturesOf(files, opts, keys);
+    if (opts.json === true) printJson(sigs === undefined ? j : { ...j, signatures: sigs });
+    else {
+      printReplayHuman(files.join(' + '), j);
+      if (sigs !== undefined) printSignaturesHuman(sigs);
+    }
+    return sigs !== undefined && sigs.failures.length > 0 ? 1 : 0;
   }
   if (opts.expect !== undefined) {
     throw new UsageError(
@@ -391,13 +449,19 @@ async function replayCommand(files: string[], opts: ReplayCliOptions): Promise<n
     );
   }
   const logs: Record<string, unknown>[] = [];
+  let failed = false;
   for (const f of files) {
     const j = await replayFiles([f], opts);
-    logs.push({ log: f, ...j });
-    if (opts.json !== true) printReplayHuman(f, j);
+    const sigs = keys === undefined ? undefined : await signaturesOf([f], opts, keys);
+    if (sigs !== undefined && sigs.failures.length > 0) failed = true;
+    logs.push({ log: f, ...j, ...(sigs === undefined ? {} : { signatures: sigs }) });
+    if (opts.json !== true) {
+      printReplayHuman(f, j);
+      if (sigs !== undefined) printSignaturesHuman(sigs);
+    }
   }
   if (opts.json === true) printJson({ logs });
-  return 0;
+  return failed ? 1 : 0;
 }
 
 /** `log boot-aggregate`: IMA's boot_aggregate from a TCG log, as `evmctl ima_boot_aggregate`. */
@@ -484,6 +548,8 @@ async function convertCommand(file: string, opts: ConvertCliOptions): Promise<nu
   return 0;
 }
 
+const collect = (v: string, prev: readonly string[] = []): string[] => [...prev, v];
+
 function formatOption(): Option {
   return new Option('--format <format>', 'log format (default: detect)').default(undefined);
 }
@@ -552,6 +618,15 @@ export function registerLog(program: Command): Command {
     )
     .addOption(pcrMapOption())
     .option('--register <name>', 'register of logs that do not name one (AAEL: default rtmr3)')
+    .option(
+      '--verify-sig',
+      'IMA lists: check ima-sig signatures with the --ima-key keys, as evmctl ima_measurement --verify-sig; exit 1 if one fails',
+    )
+    .option(
+      '--ima-key <file>',
+      'a certificate (DER or PEM) or PEM public key whose key id signatures name (repeatable)',
+      collect,
+    )
     .option('--quiet', 'no warnings on stderr (--json still lists them)')
     .option('--json', 'JSON output');
   imaBankOptions(replay).action(action(replayCommand));

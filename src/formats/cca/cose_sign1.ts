@@ -7,6 +7,7 @@
  * @module
  */
 import { Decoder, Encoder, Tag } from 'cbor-x';
+import { checkStrictCbor } from './cbor_strict.js';
 import { ParseError, type FormatId } from '../../errors.js';
 
 /** COSE algorithm ids of ECDSA (RFC 9053). */
@@ -63,10 +64,13 @@ export function cborEncoder(): Encoder {
 }
 
 /**
- * Decodes one CBOR item, mapping decoder failures to a typed error.
+ * Decodes one CBOR item, mapping decoder failures to a typed error. The bytes are first checked
+ * strictly (`cbor_strict.ts`): a map with a duplicate key, or bytes after the item, are refused
+ * — cbor-x would keep a map's last value, so a copy appended after a signed claim could win.
  * @throws ParseError `ERR_BAD_ENCODING`
  */
 export function decodeCbor(bytes: Uint8Array, format: FormatId, field: string): unknown {
+  checkStrictCbor(bytes, format, field);
   try {
     return cborDecoder().decode(bytes) as unknown;
   } catch (cause) {

@@ -3,7 +3,7 @@
  * TLV with definite lengths (short form below 128, long form above), and the universal types
  * SEQUENCE, SET, EXPLICIT context tags, NULL, BOOLEAN, INTEGER (non-negative), OBJECT
  * IDENTIFIER, OCTET STRING, BIT STRING, UTF8String, IA5String, UTCTime and GeneralizedTime.
- * Encode only; parsing certificates is node:crypto's and `@peculiar/x509`'s job.
+ * Encode only; parsing is `der_decode.ts`'s job (on asn1js).
  *
  * @module
  */
