@@ -12,7 +12,7 @@ import { akTemplate, ekTemplate, srkTemplate, type KeyAlg } from '../../formats/
 import { ByteReader } from '../../bytes/reader.js';
 import { ByteWriter } from '../../bytes/writer.js';
 import { TpmRcError } from '../../formats/tpm2/rc.js';
-import { ProviderError } from '../../errors.js';
+import { isMrstackError, ProviderError } from '../../errors.js';
 import type { LoadedKey, Tpm } from './tpm.js';
 
 /** Creates (derives) the EK in the endorsement hierarchy; the caller flushes the handle. */
@@ -44,6 +44,24 @@ export async function readEkCertificate(tpm: Tpm, alg: KeyAlg = 'rsa'): Promise<
         `this TPM holds no ${alg.toUpperCase()} EK certificate: NV index 0x${index.toString(16).toUpperCase()} is not defined (its manufacturer, or swtpm_setup, provisioned none)`,
         { details: { nv_index: `0x${index.toString(16)}`, ek_alg: alg, tpm_rc: 'TPM_RC_HANDLE' } },
       );
+    }
+    throw e;
+  }
+}
+
+/**
+ * The EK certificate, or undefined when the TPM holds none for that EK (its NV index is not
+ * defined — ERR_NOT_FOUND from {@link readEkCertificate} — or the read is refused by the TPM).
+ */
+export async function readEkCertificateIfAny(
+  tpm: Tpm,
+  alg: KeyAlg = 'rsa',
+): Promise<Uint8Array | undefined> {
+  try {
+    return await readEkCertificate(tpm, alg);
+  } catch (e) {
+    if (e instanceof TpmRcError || (isMrstackError(e) && e.code === 'ERR_NOT_FOUND')) {
+      return undefined;
     }
     throw e;
   }
@@ -129,12 +147,7 @@ export async function readTpmIdentity(
 ): Promise<TpmIdentity> {
   const ek = await createEk(tpm, ekAlg);
   await tpm.flush(ek.handle);
-  let cert: Uint8Array | undefined;
-  try {
-    cert = await readEkCertificate(tpm, ekAlg);
-  } catch (e) {
-    if (!(e instanceof TpmRcError)) throw e; // no certificate in NV
-  }
+  const cert = await readEkCertificateIfAny(tpm, ekAlg);
   const loaded = await loadAk(tpm, ak);
   await tpm.flush(loaded.handle);
   return {

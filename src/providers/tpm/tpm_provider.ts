@@ -31,8 +31,7 @@ import {
 } from '../provider.js';
 import { DRTM_PCRS } from './agent_pcrs.js';
 import { DeviceTransport } from './device_transport.js';
-import { createAk, createEk, loadAk, readEkCertificate, type AkBlob } from './identity.js';
-import { TpmRcError } from '../../formats/tpm2/rc.js';
+import { createAk, createEk, loadAk, readEkCertificateIfAny, type AkBlob } from './identity.js';
 import { parseSocketAddress, SwtpmTransport } from './swtpm_transport.js';
 import { Tpm, type LoadedKey } from './tpm.js';
 import type { TpmTransport } from './transport.js';
@@ -252,12 +251,7 @@ export class TpmProvider implements Provider {
   async #ekParts(alg: KeyAlg): Promise<Record<string, Uint8Array>> {
     const ek = await createEk(this.tpm, alg);
     await this.tpm.flush(ek.handle);
-    let cert: Uint8Array | undefined;
-    try {
-      cert = await readEkCertificate(this.tpm, alg);
-    } catch (e) {
-      if (!(e instanceof TpmRcError)) throw e; // no certificate in NV: the EK alone
-    }
+    const cert = await readEkCertificateIfAny(this.tpm, alg);
     return { ek_public: ek.public.bytes, ...(cert === undefined ? {} : { ek_certificate: cert }) };
   }
 
