@@ -133,7 +133,8 @@ export async function readTpmIdentity(
   try {
     cert = await readEkCertificate(tpm, ekAlg);
   } catch (e) {
-    if (!(e instanceof TpmRcError)) throw e; // no certificate in NV
+    // No certificate in NV (ERR_NOT_FOUND): the EK alone, which a verifier may allowlist.
+    if (!(e instanceof ProviderError && e.code === 'ERR_NOT_FOUND')) throw e;
   }
   const loaded = await loadAk(tpm, ak);
   await tpm.flush(loaded.handle);
