@@ -99,6 +99,20 @@ export function addEvidenceOptions(cmd: Command): Command {
 }
 
 /**
+ * Declares `--eventlog FILE` (repeatable): event logs replayed against the registers the
+ * evidence reports (TDX CCEL → RTMR0–2, TPM TCG log → PCRs, IMA list → PCR 10, AAEL/mrlog →
+ * RTMR3). One name for it in every command that takes evidence.
+ */
+export function addEventlogOption(cmd: Command, description?: string): Command {
+  return cmd.option(
+    '--eventlog <file>',
+    description ??
+      'an event log replayed against the reported registers (repeatable): TCG, CCEL, IMA, AAEL, mrlog',
+    collect,
+  );
+}
+
+/**
  * `--at` as a Date.
  * @throws UsageError `ERR_USAGE` for text that is not a time
  */

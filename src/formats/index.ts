@@ -245,6 +245,8 @@ export {
 } from './tpm2/constants.js';
 export { decodeRc, formatRc, TpmRcError } from './tpm2/rc.js';
 export { parsePcrList, formatPcrList, PCR_COUNT } from './tpm2/pcr_list.js';
+export { decodeGoTpmAttestation, looksGoTpmAttestation } from './tpm2/gotpm_attestation.js';
+export type { GoTpmAttestation, GoTpmQuote } from './tpm2/gotpm_attestation.js';
 export type { PcrBankSelection } from './tpm2/pcr_list.js';
 export type { TpmRcInfo } from './tpm2/rc.js';
 export { encodeCommand, decodeResponse } from './tpm2/command.js';

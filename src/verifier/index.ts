@@ -122,6 +122,14 @@ export type {
   PcrValues,
   AkInput,
 } from './verify/tpm_quote.js';
+export { decideAkTrust, checkAkAttributes } from './verify/tpm_ak_trust.js';
+export type {
+  AkTrust,
+  AkTrustReason,
+  AkTrustInput,
+  AkTrustDecision,
+} from './verify/tpm_ak_trust.js';
+export { verifyGoTpmAttestation, TPM_EVIDENCE_VERIFIER } from './verify/tpm_attestation.js';
 export { BUNDLE_VERIFIER } from './verify/bundle.js';
 export { replayBundle, replayFirmwareLog } from './replay/bundle_replay.js';
 export type {

@@ -93,6 +93,12 @@ export function storeConformance(name: string, open: () => StoreFactory): void {
         await s.createSession({ id: 'x', nonce: randomBytes(32), ttlSeconds: 60 });
         await s.setSessionResult('x', 'res-1');
         assert.equal((await s.getSession('x'))!.resultId, 'res-1');
+        // Recording a session's result links the session to it in the same statement.
+        await s.createSession({ id: 'y', nonce: randomBytes(32), ttlSeconds: 60 });
+        await s.putResult(result('res-2', 'a', { sessionId: 'y' }));
+        assert.equal((await s.getSession('y'))!.resultId, 'res-2');
+        assert.equal((await s.getResult('res-2'))!.sessionId, 'y');
+        assert.equal((await s.getSession('x'))!.resultId, 'res-1');
         assert.equal(await s.deleteSession('x'), true);
         assert.equal(await s.getSession('x'), null);
         assert.equal(await s.deleteSession('x'), false);
@@ -177,10 +183,12 @@ export function storeConformance(name: string, open: () => StoreFactory): void {
         const r = await s.createRegistration({ ...base, id: 'reg1', ttlSeconds: 60 });
         assert.deepEqual(r.relaxed, ['unverified-ek']);
         assert.equal(await s.pendingRegistration('t'), 'reg1');
-        await s.createRegistration({ ...base, id: 'reg2', ttlSeconds: 0.05 });
         // The newest pending challenge of the attester; another attester's is not it.
-        assert.equal(await s.pendingRegistration('t'), 'reg2');
+        await s.createRegistration({ ...base, id: 'reg0', ttlSeconds: 60 });
+        assert.equal(await s.pendingRegistration('t'), 'reg0');
         assert.equal(await s.pendingRegistration('other'), null);
+        assert.ok((await s.consumeRegistration('reg0')).ok);
+        await s.createRegistration({ ...base, id: 'reg2', ttlSeconds: 0.05 });
         const got = await s.consumeRegistration('reg1');
         assert.ok(got.ok);
         assert.deepEqual(got.registration.secretDigest, new Uint8Array(base.secretDigest));
@@ -279,6 +287,17 @@ export function storeConformance(name: string, open: () => StoreFactory): void {
         // Another policy digest or register is another checkpoint.
         assert.equal(await s.getCheckpoint({ ...key, policyDigest: 'sha256:22' }), null);
         assert.equal(await s.getCheckpoint({ ...key, register: 'rtmr2' }), null);
+        // Listed per attester, newest update first; another attester's are not listed.
+        assert.deepEqual(await s.listCheckpoints('b'), []);
+        const k2 = { ...key, register: 'rtmr2' };
+        await s.advanceCheckpoint(k2, null, { bootId: 'b1', value: v, resultId: 'ok1' });
+        assert.deepEqual(
+          (await s.listCheckpoints('a')).map((c) => [c.register, c.version]),
+          [
+            ['rtmr2', 1],
+            ['rtmr3', 2],
+          ],
+        );
       });
     });
 

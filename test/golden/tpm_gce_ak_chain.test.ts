@@ -3,7 +3,8 @@
  * PROVENANCE.md, TPM-2): through the AK certificate chain AK → intermediate-2 → root-1, with
  * Google's root given as the caller's `--trust-anchor` — never through the AK alone. Run as
  * `mrstack evidence verify` (the CLI path). The captures carry no caller nonce, so the table
- * below names the relaxation each needs and the tests assert it is listed in `relaxed`.
+ * below names the relaxation each needs and the tests assert it is listed in `relaxed`. The same
+ * capture as go-tpm-tools writes it (`attestation.pb`) is verified the same way.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { fixture } from '../_support/paths.js';
 import { runCliJson, type EvidenceVerifyJson } from '../_support/cli.js';
 import { runTool } from '../_support/peers.js';
+import { decodeGoTpmAttestation } from '../../src/formats/tpm2/gotpm_attestation.js';
 
 const F = (name: string): string => fixture('evidence', 'tpm', name);
 const AK_CERT = F('gotpm-gce-cos85.ak-cert.der');
@@ -192,6 +194,84 @@ test('GCE quote in a report envelope with its AK TPMT_PUBLIC and AK certificate:
     const alone = await verify([env, '--relax', 'nonce', '--at', '2024-06-01T00:00:00Z']);
     assert.equal(alone.code, 1);
     assert.equal(alone.r.checks['ak_trust'], 'failed');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// --- the same capture as go-tpm-tools writes it: attestation.pb ---------------------------------
+
+const PB = F('gotpm-gce-cos85-no-nonce.attestation.pb');
+
+test('attestation.pb decodes to the files the shared set derived from it (ak_pub, quotes, signatures, ak_cert, event log)', () => {
+  const a = decodeGoTpmAttestation(new Uint8Array(readFileSync(PB)));
+  const same = (got: Uint8Array | undefined, file: string): void =>
+    assert.ok(got !== undefined && Buffer.from(got).equals(readFileSync(file)), file);
+  same(a.akPublic, F('gotpm-gce-cos85-no-nonce.ak.tpmt_public.bin'));
+  same(a.akCert, AK_CERT);
+  assert.deepEqual(
+    a.quotes.map((q) => q.bank),
+    ['sha1', 'sha256', 'sha384'],
+  );
+  for (const q of a.quotes) {
+    same(q.attest, F(`gotpm-gce-cos85-no-nonce.quote-${q.bank}.tpms_attest.bin`));
+    same(q.signature, F(`gotpm-gce-cos85-no-nonce.quote-${q.bank}.tpmt_signature.bin`));
+    assert.equal(q.pcrs.size, 24);
+  }
+  assert.equal(a.eventLog?.length, 23970);
+  assert.deepEqual(a.intermediates, []);
+});
+
+test('attestation.pb: evidence verify detects it and verifies every bank through the AK certificate chain; without an anchor ERR_UNTRUSTED_KEY; pinned AK verifies', async () => {
+  const at = ['--relax', 'nonce', '--at', '2024-06-01T00:00:00Z'];
+  const v = await verify([PB, '--cert', INTERMEDIATE, '--trust-anchor', ROOT, ...at]);
+  assert.equal(v.code, 0, JSON.stringify(v.r.errors));
+  assert.equal(v.r.kind, 'tpm');
+  assert.deepEqual(v.r.relaxed, ['nonce']);
+  for (const bank of ['sha1', 'sha256', 'sha384']) {
+    assert.equal(v.r.checks[`${bank}.quote_signature`], 'ok');
+    assert.equal(v.r.checks[`${bank}.pcr_digest`], 'ok');
+  }
+  assert.equal(v.r.checks['ak_attributes'], 'ok');
+  assert.equal((v.r.claims['ak_trust'] as { reason: string }).reason, 'certificate');
+  assert.equal(v.r.trust.anchor?.sha256, spkiSha256(ROOT));
+  // PCR values as the shared set's JSON lists them (derived from the same capture).
+  const pcr0 = (
+    JSON.parse(readFileSync(F('gotpm-gce-cos85-no-nonce.pcrs-sha256.json'), 'utf8')) as {
+      pcrs: Record<string, string>;
+    }
+  ).pcrs['0'];
+  const quotes = v.r.claims['quotes'] as Record<
+    string,
+    { pcrs: Record<string, Record<string, string>> }
+  >;
+  assert.equal(quotes['sha256']!.pcrs['sha256']!['pcr0'], pcr0);
+
+  const none = await verify([PB, ...at]);
+  assert.equal(none.code, 1);
+  assert.deepEqual(
+    none.r.errors.map((e) => [e.check, e.code]),
+    [['ak_trust', 'ERR_UNTRUSTED_KEY']],
+  );
+  const pinned = await verify([
+    PB,
+    '--ak',
+    F('gotpm-gce-cos85-no-nonce.ak.tpmt_public.bin'),
+    ...at,
+  ]);
+  assert.equal(pinned.code, 0, JSON.stringify(pinned.r.errors));
+  assert.equal((pinned.r.claims['ak_trust'] as { reason: string }).reason, 'pinned');
+});
+
+test('attestation.pb: a cut copy is malformed input (exit 2), never a verdict', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mrstack-gce-pb-'));
+  try {
+    const cut = join(dir, 'cut.pb');
+    writeFileSync(cut, readFileSync(PB).subarray(0, 5000));
+    for (const kind of [[], ['--kind', 'tpm']]) {
+      const { result } = await runCliJson(['evidence', 'verify', cut, ...kind, '--json']);
+      assert.equal(result.code, 2, result.stdout);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

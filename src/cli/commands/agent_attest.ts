@@ -1,14 +1,16 @@
 /**
  * `mrstack agent attest --verifier URL --socket TENANT_SOCK`: the whole attestation loop from
  * the attester's side — open a session at the verifier, get an evidence bundle from the agent
- * bound to the session's nonce, submit it, print the result (the EAR and the appraisal). Exit 0
- * when the verifier passed it, 1 otherwise. Added under the `agent` command group.
+ * bound to the session's nonce (only the physical log since the checkpoint the session names,
+ * when the verifier holds a trusted one for `--attester`), submit it, print the result (the EAR
+ * and the appraisal). Exit 0 when the verifier passed it, 1 otherwise. Added under the `agent`
+ * command group.
  *
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { fromErrno } from '../../errors.js';
+import { fromErrno, MrstackError } from '../../errors.js';
 import { action, printJson } from '../output.js';
 
 interface AttestFlags {
@@ -16,6 +18,7 @@ interface AttestFlags {
   readonly socket: string;
   readonly ca?: string;
   readonly attester?: string;
+  readonly bundleOut?: string;
   readonly json?: boolean;
 }
 
@@ -30,7 +33,11 @@ export function registerAgentAttest(program: Command): Command {
     .requiredOption('--verifier <url>', 'http(s)://HOST:PORT or unix:PATH')
     .requiredOption('--socket <path>', 'your tenant socket (RUN/tenants/<name>.sock)')
     .option('--ca <file>', 'CA certificate for https')
-    .option('--attester <id>', 'the attester id the session is for')
+    .option(
+      '--attester <id>',
+      'the attester id the session is for (the verifier then names the checkpoint to send since)',
+    )
+    .option('--bundle-out <file>', 'also write the bundle that was sent')
     .option('--json', 'print JSON (the default)')
     .action(
       action(async (o: AttestFlags) => {
@@ -47,17 +54,30 @@ export function registerAgentAttest(program: Command): Command {
         const ep = { url: o.verifier, ...(ca === undefined ? {} : { ca }) };
         const session = await openSession(ep, o.attester);
         const client = new TenantClient(o.socket);
+        const nonce = new Uint8Array(Buffer.from(session.nonce, 'hex'));
         let bundle: unknown;
         try {
-          bundle = await client.evidence(new Uint8Array(Buffer.from(session.nonce, 'hex')));
+          // Only the records after the verifier's trusted checkpoint, when it named one; an
+          // agent that no longer has that checkpoint (a new boot) sends its whole log.
+          const since = session.since?.seq;
+          try {
+            bundle = await client.evidence(nonce, undefined, since);
+          } catch (e) {
+            if (since === undefined || !(e instanceof MrstackError)) throw e;
+            bundle = await client.evidence(nonce);
+          }
         } finally {
           client.close();
         }
-        const r = await submitEvidence(
-          ep,
-          session.id,
-          new TextEncoder().encode(JSON.stringify(bundle)),
-        );
+        const bytes = new TextEncoder().encode(JSON.stringify(bundle));
+        if (o.bundleOut !== undefined) {
+          try {
+            writeFileSync(o.bundleOut, bytes);
+          } catch (e) {
+            throw fromErrno(e, o.bundleOut);
+          }
+        }
+        const r = await submitEvidence(ep, session.id, bytes);
         printJson({ session: session.id, ...r });
         return r['passed'] === true ? 0 : 1;
       }),

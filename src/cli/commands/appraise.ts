@@ -15,6 +15,7 @@ import type { Appraisal } from '../../verifier/appraise/appraisal_input.js';
 import { action, printFields, printJson, printTable } from '../output.js';
 import { readInput as readBytes, writeText } from '../input_files.js';
 import {
+  addEventlogOption,
   addEvidenceOptions,
   addTrustOptions,
   parseAtFlag,
@@ -106,15 +107,11 @@ export function registerAppraise(program: Command): void {
     )
     .option('--policy <file>', 'policy file, JSON or YAML (docs/policy.schema.json)')
     .option(
-      '--eventlog <file>',
-      'an event log beside the evidence (repeatable): TCG, CCEL, IMA …',
-      collect,
-    )
-    .option(
       '--ima-key <file>',
       'a public key whose ima-sig signatures are accepted (repeatable)',
       collect,
     );
+  addEventlogOption(cmd, 'an event log beside the evidence (repeatable): TCG, CCEL, IMA …');
   addEvidenceOptions(addTrustOptions(cmd))
     .option('--ear-out <file>', 'write a signed EAR (veraison 2023 profile; docs/ear.md) here')
     .option('--ear-key <file>', 'the EAR signing key (PEM or JWK private key; ES256 default)')

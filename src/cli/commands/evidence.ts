@@ -14,7 +14,9 @@
 import { Option, type Command } from 'commander';
 import type { EvidenceKind, EvidenceResult } from '../../verifier/verify/evidence_result.js';
 import { readInput } from '../input_files.js';
+import { toHex } from '../../bytes/hex.js';
 import {
+  addEventlogOption,
   addEvidenceOptions,
   addTrustOptions,
   verifyOptionsFromFlags,
@@ -29,6 +31,7 @@ interface ShowOptions {
 
 interface VerifyOptions extends ShowOptions, VerifyFlags {
   readonly wide?: boolean;
+  readonly eventlog?: readonly string[];
 }
 
 /** The kinds `--kind` accepts (the verifier's EVIDENCE_KINDS; kept here so help loads nothing). */
@@ -96,7 +99,7 @@ export function registerEvidence(program: Command): Command {
     )
     .argument('<file>', 'evidence: binary, hex or base64 text, a report envelope, or - for stdin')
     .addOption(kindOption());
-  addEvidenceOptions(addTrustOptions(verify))
+  addEventlogOption(addEvidenceOptions(addTrustOptions(verify)))
     .option('--wide', 'full values (no truncation to the terminal width)')
     .option('--json', 'print JSON')
     .action(
@@ -109,9 +112,61 @@ export function registerEvidence(program: Command): Command {
           ...(kind === undefined ? {} : { kind }),
         });
         const r = await verifyEvidence(input.data, vopts);
-        if (opts.json === true) printJson(r);
-        else await printResult(r, opts.wide === true);
-        return r.verified ? 0 : 1;
+        if (opts.eventlog === undefined || opts.eventlog.length === 0) {
+          if (opts.json === true) printJson(r);
+          else await printResult(r, opts.wide === true);
+          return r.verified ? 0 : 1;
+        }
+        // --eventlog: the logs replayed against the registers the verified evidence reports.
+        const { provenClaimsOf } = await import('../../verifier/appraise/proven_claims.js');
+        const { replayEvidenceLogs } = await import('../../verifier/appraise/replayed_logs.js');
+        const claims = provenClaimsOf(r, { nonceGiven: vopts.nonce !== undefined });
+        const replayed = await replayEvidenceLogs(opts.eventlog, claims);
+        const registers = replayed.registers.map((g) => ({
+          log: g.log,
+          register: g.name,
+          alg: g.alg,
+          proof: g.proof,
+          replayed: toHex(g.value),
+          ...(g.reported === undefined ? {} : { reported: toHex(g.reported) }),
+          ...(g.divergence === undefined
+            ? {}
+            : { last_record: g.divergence.record, offset: g.divergence.offset }),
+        }));
+        const failed = registers.filter((g) => g.proof === 'failed');
+        const errors = failed.map((g) => ({
+          code: 'ERR_REPLAY_MISMATCH',
+          check: 'eventlog',
+          message: `${g.log ?? '?'}: ${g.register} (${g.alg}) replays to ${g.replayed.slice(0, 16)}…, the evidence reports ${String(g.reported).slice(0, 16)}…; last record extended into it: ${g.last_record === undefined ? '?' : String(g.last_record)}`,
+          register: g.register,
+          ...(g.last_record === undefined ? {} : { record: g.last_record }),
+        }));
+        // A log that names no register the evidence reports proves nothing: that is a failure too.
+        if (registers.length === 0) {
+          errors.push({
+            code: 'ERR_REPLAY_MISMATCH',
+            check: 'eventlog',
+            message: `no register of ${opts.eventlog.join(', ')} is one the evidence reports`,
+            register: '',
+          });
+        }
+        const out = {
+          ...r,
+          verified: r.verified && errors.length === 0,
+          errors: [...r.errors, ...errors],
+          eventlog: { registers },
+        };
+        if (opts.json === true) printJson(out);
+        else {
+          await printResult(r, opts.wide === true);
+          for (const g of registers) {
+            process.stdout.write(
+              `eventlog  ${g.register}:${g.alg}  ${g.proof === 'ok' ? 'replays to the reported value' : `MISMATCH (last record ${String(g.last_record ?? '?')})`}  ${g.log ?? ''}\n`,
+            );
+          }
+          for (const e of errors) process.stdout.write(`error: ${e.code}: ${e.message}\n`);
+        }
+        return out.verified ? 0 : 1;
       }),
     );
   return evidence;

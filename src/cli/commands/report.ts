@@ -18,6 +18,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { fromHex } from '../../bytes/hex.js';
+import type { HashAlg } from '../../crypto/hash_alg.js';
+import { parsePcrList } from '../../formats/tpm2/pcr_list.js';
 import { fromErrno, UsageError } from '../../errors.js';
 import type { RawReport, ReportFormat } from '../../providers/provider.js';
 import type { EvidenceKind } from '../../verifier/verify/evidence_result.js';
@@ -35,6 +37,7 @@ interface ReportCliOptions extends ProviderCliOptions {
   readonly userData?: string;
   readonly out?: string;
   readonly ak?: string;
+  readonly pcrList?: string;
 }
 
 const KIND_OF: Record<ReportFormat, EvidenceKind> = {
@@ -86,6 +89,10 @@ export function registerReport(program: Command): Command {
       '--ak <file>',
       'tpm provider: quote with this AK blob (`tpm ak create`), not a fresh one',
     )
+    .option(
+      '--pcr-list <selection>',
+      'tpm provider: the PCRs to quote, as tpm2-tools writes them (sha256:0,1,7+sha1:10; default: every sha256 PCR)',
+    )
     .option('--json', 'print JSON');
   addProviderOptions(cmd, { write: false });
   cmd.action(
@@ -99,6 +106,13 @@ export function registerReport(program: Command): Command {
           'ERR_USAGE',
           `--nonce is ${nonce.length} bytes; report data holds at most 64`,
         );
+      }
+      let pcrs: Map<HashAlg, readonly number[]> | undefined;
+      if (opts.pcrList !== undefined) {
+        if (opts.provider !== 'tpm') {
+          throw new UsageError('ERR_USAGE', '--pcr-list goes with --provider tpm');
+        }
+        pcrs = new Map(parsePcrList(opts.pcrList).map((b) => [b.alg, b.pcrs]));
       }
       let provider;
       if (opts.ak !== undefined) {
@@ -123,7 +137,7 @@ export function registerReport(program: Command): Command {
       } else provider = await openProviderFromOptions(opts, { write: false });
       let raw: RawReport;
       try {
-        raw = await provider.report({ reportData });
+        raw = await provider.report({ reportData, ...(pcrs === undefined ? {} : { pcrs }) });
       } finally {
         await provider.close();
       }

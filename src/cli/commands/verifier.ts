@@ -33,6 +33,7 @@ interface ServeFlags extends VerifyFlags {
   readonly tpmCa?: readonly string[];
   readonly ekAllowlist?: string;
   readonly sessionTtl: string;
+  readonly rateLimit: string;
   readonly logLevel: string;
 }
 
@@ -80,9 +81,13 @@ export function registerVerifier(program: Command): Command {
       'bearer token for admin routes (default: $MRSTACK_VERIFIER_ADMIN_TOKEN)',
     )
     .option('--session-ttl <seconds>', 'nonce lifetime', '120')
+    .option('--rate-limit <n>', 'requests per client address per 10 s (0: no limit)', '600')
     .option('--log-level <level>', 'pino log level', 'info')
     .action(
       action(async (o: ServeFlags) => {
+        const rate = Number(o.rateLimit);
+        if (!Number.isSafeInteger(rate) || rate < 0)
+          throw new UsageError('ERR_USAGE', '--rate-limit: expected an integer >= 0');
         const ttl = Number(o.sessionTtl);
         if (!Number.isFinite(ttl) || ttl <= 0)
           throw new UsageError('ERR_USAGE', '--session-ttl: expected seconds > 0');
@@ -129,6 +134,7 @@ export function registerVerifier(program: Command): Command {
                 : parseEkAllowlist(Buffer.from(readBytes(o.ekAllowlist)).toString('utf8')),
           },
           sessionTtlSeconds: ttl,
+          rateLimit: { max: rate, windowMs: 10_000 },
           logger: { level: o.logLevel, stream: process.stderr },
         });
         process.stdout.write(

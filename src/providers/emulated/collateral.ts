@@ -33,11 +33,6 @@ export interface EmulatedCollateral {
   readonly files: ReadonlyMap<string, Uint8Array>;
   /** As `--cert` inputs (PEM): SNP VCEK/ASK/ARK; the TPM AK certificate and its CA. */
   readonly certs: readonly Uint8Array[];
-  /**
-   * The TVM's own roots (DER): what `--trust-emulated --tvm-state DIR` trusts, by the SHA-256 of
-   * their SubjectPublicKeyInfo — the TDX root CA, the SNP ARK, the TPM CA (CCA: none yet).
-   */
-  readonly anchors: readonly Uint8Array[];
 }
 
 /** Options of {@link emulatedCollateral}. */
@@ -74,7 +69,6 @@ export function emulatedCollateral(
         ...base,
         files: new Map([['collateral.json', utf8(JSON.stringify(json))]]),
         certs: [],
-        anchors: [keys.rootDer],
       };
     }
     case 'snp': {
@@ -88,15 +82,14 @@ export function emulatedCollateral(
         ...base,
         files: crl === undefined ? new Map() : new Map([['ark.crl', crl]]),
         certs: [utf8(toPem(keys.vcekDer) + toPem(keys.askDer) + toPem(keys.arkDer))],
-        anchors: [keys.arkDer],
       };
     }
     case 'tpm': {
       const akKey = createPublicKey(loadEmulatedAk(path.join(stateDir, TVM_FILES.keys, 'tpm')));
       const { ak, ca } = emulatedAkCertificate(stateDir, cfg.created, akKey, opts.at);
-      return { ...base, files: new Map(), certs: [utf8(toPem(ak) + toPem(ca))], anchors: [ca] };
+      return { ...base, files: new Map(), certs: [utf8(toPem(ak) + toPem(ca))] };
     }
     case 'cca':
-      return { ...base, files: new Map(), certs: [], anchors: [] };
+      return { ...base, files: new Map(), certs: [] };
   }
 }

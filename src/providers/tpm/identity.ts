@@ -12,6 +12,7 @@ import { akTemplate, ekTemplate, srkTemplate, type KeyAlg } from '../../formats/
 import { ByteReader } from '../../bytes/reader.js';
 import { ByteWriter } from '../../bytes/writer.js';
 import { TpmRcError } from '../../formats/tpm2/rc.js';
+import { ProviderError } from '../../errors.js';
 import type { LoadedKey, Tpm } from './tpm.js';
 
 /** Creates (derives) the EK in the endorsement hierarchy; the caller flushes the handle. */
@@ -26,9 +27,26 @@ export async function createSrk(tpm: Tpm, alg: KeyAlg = 'rsa'): Promise<LoadedKe
   return { handle: r.handle, public: r.outPublic, name: r.name };
 }
 
-/** Reads the EK certificate (DER) from its NV index (RSA 0x01C00002, ECC 0x01C0000A). */
-export function readEkCertificate(tpm: Tpm, alg: KeyAlg = 'rsa'): Promise<Uint8Array> {
-  return tpm.nvReadAll(alg === 'rsa' ? EK_CERT_NV_INDEX.rsa2048 : EK_CERT_NV_INDEX.ecc256);
+/**
+ * Reads the EK certificate (DER) from its NV index (RSA 0x01C00002, ECC 0x01C0000A).
+ * @throws ProviderError `ERR_NOT_FOUND` when the index is not defined (the TPM was provisioned
+ * with no certificate for that EK, as the development swtpm is for ECC); TpmRcError otherwise
+ */
+export async function readEkCertificate(tpm: Tpm, alg: KeyAlg = 'rsa'): Promise<Uint8Array> {
+  const index = alg === 'rsa' ? EK_CERT_NV_INDEX.rsa2048 : EK_CERT_NV_INDEX.ecc256;
+  try {
+    return await tpm.nvReadAll(index);
+  } catch (e) {
+    // NV_ReadPublic on an undefined index answers TPM_RC_HANDLE.
+    if (e instanceof TpmRcError && e.rcInfo.name === 'TPM_RC_HANDLE') {
+      throw new ProviderError(
+        'ERR_NOT_FOUND',
+        `this TPM holds no ${alg.toUpperCase()} EK certificate: NV index 0x${index.toString(16).toUpperCase()} is not defined (its manufacturer, or swtpm_setup, provisioned none)`,
+        { details: { nv_index: `0x${index.toString(16)}`, ek_alg: alg, tpm_rc: 'TPM_RC_HANDLE' } },
+      );
+    }
+    throw e;
+  }
 }
 
 /** A created AK, as kept between runs: the wrapped private part and the public part. */

@@ -238,7 +238,7 @@ export function judgeImaList(
           `${r.path} is not in the allowlist`,
         ),
       );
-    } else if (allowed.has(r.digest)) {
+    } else if (allowed.includes(r.digest)) {
       matched++;
     } else {
       mismatched++;
@@ -248,7 +248,7 @@ export function judgeImaList(
           'ima.file.digest-mismatch',
           input,
           r,
-          [...allowed].slice(0, 8),
+          allowed.slice(0, 8),
           `${r.path} has a digest the allowlist does not list`,
         ),
       );

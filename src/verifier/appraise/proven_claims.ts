@@ -71,10 +71,18 @@ export function provenClaimsOf(r: EvidenceResult, opts: ProvenClaimsOptions): Pr
   let nonce: ProofState;
   if (!opts.nonceGiven) nonce = relaxed.includes('nonce') ? 'relaxed' : 'skipped';
   else if (bundle) {
+    // A bundle for another nonce fails its `nonce` check (the binding to its own nonce may
+    // still hold): either failure is a failed nonce.
     const bindErr = r.errors.some(
-      (e) => e['check'] === 'binding' && e.code === 'ERR_NONCE_MISMATCH',
+      (e) =>
+        (e['check'] === 'binding' || e['check'] === 'nonce') && e.code === 'ERR_NONCE_MISMATCH',
     );
-    nonce = bindErr ? 'failed' : r.checks['binding'] === 'ok' ? 'ok' : 'failed';
+    nonce =
+      bindErr || r.checks['nonce'] === 'failed'
+        ? 'failed'
+        : r.checks['binding'] === 'ok'
+          ? 'ok'
+          : 'failed';
   } else nonce = proofOf('nonce', r.checks, relaxed, 'nonce');
   // TCB: the status is proven when the collateral that carries it verified
   let tcb: ProofState;

@@ -70,9 +70,13 @@ export async function replayEvidenceLogs(
     const replay = new Replay({ onGap: 'unverified' });
     const records: ImaRecord[] = [];
     let imaRegister: string | undefined;
+    // The last record extended into each register: what a mismatch points at.
+    const last = new Map<string, { record: number; offset: number }>();
     for await (const batch of log.batches) {
       for (const e of batch) {
         replay.add(e);
+        if (e.extend && e.register !== undefined)
+          last.set(e.register, { record: e.index, offset: e.source.offset });
         if (e.kind === 'ima') {
           imaRegister ??= e.register;
           records.push(imaRecordOf(e));
@@ -105,6 +109,7 @@ export async function replayEvidenceLogs(
           value,
           proof: ok ? 'ok' : 'failed',
           ...(ok ? {} : { reported }),
+          ...(ok || !last.has(name) ? {} : { divergence: last.get(name)! }),
           log: path,
           layer: 'firmware-log',
         });

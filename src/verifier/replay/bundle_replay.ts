@@ -115,6 +115,11 @@ export interface CheckpointSeen {
   readonly values: Readonly<Record<string, string>>;
   /** The same as a `--trusted-checkpoint` SPEC. */
   readonly spec: string;
+  /**
+   * Index of the CHECKPOINT record among the physical log's lines: it is covered by the report
+   * (its value proven by the quoted register) only when below the physical layer's `position`.
+   */
+  readonly record: number;
 }
 
 /** One failed layer check. */
@@ -165,6 +170,8 @@ export interface BundleReplayResult {
     };
     /** Checkpoints in the window whose preceding value the replay verified. */
     readonly checkpoints: readonly CheckpointSeen[];
+    /** The boot id of the log's BOOT record, when the window starts at boot. */
+    readonly bootId?: string;
   };
   /** The vMR of a tenant bundle (absent for the ima bundle). */
   readonly vmr?: {
@@ -233,7 +240,9 @@ export function replayBundle(
   // 2. physical
   const pl = b.physicalLog;
   const prs = parseLines(pl.lines, 'physical');
-  const startsAtBoot = prs.find((r) => r.kind !== 'comment')?.kind === 'boot';
+  const first = prs.find((r) => r.kind !== 'comment');
+  const startsAtBoot = first?.kind === 'boot';
+  const bootId = first?.kind === 'boot' ? first.bootId : undefined;
   const reset = new Map(pl.algs.map((a) => [a, agentRegisterReset(pl.register, a)]));
   let start: MrlogStart | undefined = startsAtBoot ? { values: reset, anchor: 'reset' } : undefined;
   const fw = opts.firmware;
@@ -299,6 +308,7 @@ export function replayBundle(
       const values = Object.fromEntries([...replayer.values].map(([a, v]) => [a, toHex(v)]));
       checkpoints.push({
         seq: r.seq,
+        record: i,
         values,
         spec: `${r.seq}:${Object.entries(values)
           .map(([a, v]) => `${a}/${v}`)
@@ -399,6 +409,7 @@ export function replayBundle(
         ? {}
         : { firmwareLog: { format: fw.format, events: fw.events, use: fwUse } }),
       checkpoints,
+      ...(bootId === undefined ? {} : { bootId }),
     },
     ...upper,
   };

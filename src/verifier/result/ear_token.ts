@@ -11,8 +11,13 @@
  *
  * @module
  */
-import { createPublicKey } from 'node:crypto';
-import { CompactSign, compactVerify, errors as joseErrors } from 'jose';
+import {
+  constants as cryptoConstants,
+  createPublicKey,
+  sign as cryptoSign,
+  type SignKeyObjectInput,
+} from 'node:crypto';
+import { compactVerify, errors as joseErrors } from 'jose';
 import { MrstackError, ParseError, VerifyError } from '../../errors.js';
 import { parseStrictJson } from '../../formats/json/json_strict.js';
 import { parseCertificate } from '../verify/x509/certificate.js';
@@ -41,15 +46,34 @@ export interface EarHeader {
  * Signs a claims-set (see `earClaimsJson`) as a compact JWS: header `{alg, typ: "JWT", kid}`
  * with `kid` the key's RFC 7638 thumbprint.
  */
-export async function signEar(
+export function signEar(
   claims: Readonly<Record<string, unknown>>,
   key: EarSigningKey,
 ): Promise<string> {
-  const payload = new TextEncoder().encode(JSON.stringify(claims));
-  return new CompactSign(payload)
-    .setProtectedHeader({ alg: key.alg, typ: 'JWT', kid: key.publicKey.thumbprint })
-    .sign(key.privateKey);
+  // node:crypto signs the JWS signing input directly. jose's CompactSign does the same through
+  // WebCrypto, which re-imports the key and normalizes the algorithm on every call: that was the
+  // largest single cost of a verifier-service session. Tokens are still read by jose
+  // (verifyEar) and checked by openssl in the tests.
+  const b64u = (b: Uint8Array | string): string => Buffer.from(b).toString('base64url');
+  const header = { alg: key.alg, typ: 'JWT', kid: key.publicKey.thumbprint };
+  const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(claims))}`;
+  const s = NODE_SIGN[key.alg];
+  const sig = cryptoSign(s.hash, Buffer.from(input, 'ascii'), { key: key.privateKey, ...s.opts });
+  return Promise.resolve(`${input}.${b64u(sig)}`);
 }
+
+/** How node:crypto makes each JWS algorithm's signature (RFC 7518 §3.3–3.5, RFC 8037). */
+const NODE_SIGN: Readonly<
+  Record<EarSigningKey['alg'], { hash: string | null; opts: Partial<SignKeyObjectInput> }>
+> = {
+  ES256: { hash: 'sha256', opts: { dsaEncoding: 'ieee-p1363' } },
+  ES384: { hash: 'sha384', opts: { dsaEncoding: 'ieee-p1363' } },
+  PS256: {
+    hash: 'sha256',
+    opts: { padding: cryptoConstants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
+  },
+  EdDSA: { hash: null, opts: {} },
+};
 
 /** A compact JWS split into its parts (no signature check). */
 export interface CompactJws {

@@ -25,6 +25,11 @@ export interface SessionJson {
   /** Hex. */
   readonly nonce: string;
   readonly expires_at: string;
+  /**
+   * The attester's trusted checkpoint (sessions opened for an attester): send the physical log
+   * since it (`evidence get --since SEQ`).
+   */
+  readonly since?: { readonly register: string; readonly seq: number };
 }
 
 /** Sends one request; resolves to the parsed JSON body, or throws the service's error. */

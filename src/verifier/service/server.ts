@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -42,6 +42,15 @@ import {
   type RegistrationTrust,
 } from './attester_registration.js';
 import { objectName } from '../../formats/tpm2/public_key.js';
+import { TdxCollateralCache } from './collateral_cache.js';
+import {
+  advanceFromResult,
+  bundleWindowOf,
+  policyDigestOf,
+  sinceHintFor,
+  trustedCheckpointFor,
+  type AdvanceReport,
+} from './incremental.js';
 import { bytesEqual } from '../../bytes/hex.js';
 
 /** Options of {@link buildVerifierService}. */
@@ -60,7 +69,8 @@ export interface VerifierServiceOptions {
    * Verify options made per request from the service's configuration, given the verification
    * time and the evidence's envelope (the CLI's flag builder: emulated collateral is issued for
    * `at`). Its fields override `verify`'s; it alone decides whether the envelope's collateral
-   * is used.
+   * is used. Its result is reused for up to a minute for the same envelope kind and collateral
+   * (what it issues for `at` must stay valid that long).
    */
   readonly verifyFor?: (ctx: {
     readonly at: Date;
@@ -137,6 +147,10 @@ interface Evaluation {
   readonly verified: boolean;
   readonly findings: unknown;
   readonly ak?: AkPin;
+  /** The attester's trusted checkpoint after this result. */
+  readonly checkpoint?: AdvanceReport;
+  /** The stored checkpoint the bundle was replayed from (it was sent `--since` it). */
+  readonly since?: number;
 }
 
 const HEX = /^(?:[0-9a-fA-F]{2})*$/;
@@ -175,9 +189,13 @@ function jsonBody(body: unknown): Record<string, unknown> {
 
 const ATTESTER_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** How long verifyFor's options are reused for the same envelope kind and collateral. */
+const VERIFY_FOR_REUSE_MS = 60_000;
+
 /** Builds the fastify app (not listening yet). */
 export async function buildVerifierService(opts: VerifierServiceOptions): Promise<FastifyInstance> {
   const store = opts.store;
+  const collateralCache = new TdxCollateralCache();
   // Validated chains shared between requests, keyed by the anchors they were validated under.
   const verifierCache = new VerifierCache();
   const ttl = opts.sessionTtlSeconds ?? 120;
@@ -316,17 +334,38 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     };
   }
 
+  // verifyFor's options for the same envelope kind and collateral, reused for up to a minute:
+  // building them reads the emulated TVM and issues its collateral (TCB info, CRLs), which
+  // stays valid for days, so re-issuing it for every request only burns CPU.
+  const verifyForMemo = new Map<string, { at: number; opts: VerifyEvidenceOptions }>();
+  async function verifyForCached(
+    at: Date,
+    env: ReportEnvelope | undefined,
+  ): Promise<VerifyEvidenceOptions> {
+    const collateral = env?.collateral === undefined ? '' : JSON.stringify(env.collateral);
+    const key = `${env?.kind ?? '-'}|${createHash('sha256').update(collateral).digest('hex')}`;
+    const hit = verifyForMemo.get(key);
+    const t = at.getTime();
+    if (hit !== undefined && t >= hit.at && t - hit.at < VERIFY_FOR_REUSE_MS) return hit.opts;
+    const made = await opts.verifyFor!({ at, ...(env === undefined ? {} : { envelope: env }) });
+    if (verifyForMemo.size >= 64) verifyForMemo.clear();
+    verifyForMemo.set(key, { at: t, opts: made });
+    return made;
+  }
+
   /** verify → appraise → EAR on the evidence bytes; records the result. */
   async function evaluate(
     bytes: Uint8Array,
     ctx: {
       nonce?: Uint8Array;
+      /** The verification time when the caller has the database's clock already. */
+      at?: Date;
       sessionId: string | null;
       attesterId: string | null;
       policy?: string;
     },
   ): Promise<Evaluation> {
-    const at = await store.now();
+    const at = ctx.at ?? (await store.now());
     const { id: policyId, policy } = await policyFor(ctx.policy);
     const decoded = decodeEvidenceInput(bytes);
     const env = decoded.envelope;
@@ -334,9 +373,21 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     const tpm = env?.kind === 'tpm' || parts?.['ak_public'] !== undefined;
     const reg = tpm ? await registeredAk(parts, ctx.attesterId) : undefined;
     const attesterId = ctx.attesterId ?? reg?.pin.attesterId ?? null;
+    const policyDigest = policyDigestOf(policyId);
+    // A bundle sent --since the attester's stored checkpoint is replayed from that checkpoint.
+    const window = attesterId === null ? undefined : bundleWindowOf(decoded.data);
+    const trustedCheckpoint =
+      window === undefined || attesterId === null
+        ? undefined
+        : await trustedCheckpointFor(
+            store,
+            { attesterId, register: window.register, policyDigest },
+            window,
+          );
     const verify: VerifyEvidenceOptions = {
       ...opts.verify,
       at,
+      ...(trustedCheckpoint === undefined ? {} : { trustedCheckpoint }),
       // The registered AK is the trust input, exactly as a caller's --ak pin.
       ...(reg === undefined ? {} : { ak: reg.akPublic }),
       ...(ctx.nonce === undefined ? {} : { nonce: ctx.nonce }),
@@ -356,12 +407,17 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
               ]),
             },
           }),
-      ...(opts.verifyFor === undefined
-        ? {}
-        : await opts.verifyFor({ at, ...(env === undefined ? {} : { envelope: env }) })),
+      ...(opts.verifyFor === undefined ? {} : await verifyForCached(at, env)),
       verifierCache,
     };
-    const ea = await appraiseEvidence(decoded.data, policy, { verify, at });
+    // TDX collateral parsed once per content (TDX envelopes, and bundles or raw quotes: other
+    // kinds' collateral does not parse as TDX's and is left to their verifiers).
+    const tdx = env === undefined || env.kind === 'tdx';
+    const verifyOpts: VerifyEvidenceOptions =
+      tdx && verify.collateral !== undefined
+        ? { ...verify, collateral: collateralCache.resolve(verify.collateral) }
+        : verify;
+    const ea = await appraiseEvidence(decoded.data, policy, { verify: verifyOpts, at });
     const provenOwn = provenClaimsOf(ea.verify, { nonceGiven: ctx.nonce !== undefined });
     // The attester's own relaxations (an allowlisted bare EK) hold for every result of it.
     const proven =
@@ -388,11 +444,19 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       ear: issued.token,
       findings: reg === undefined ? findings : { ...findings, ak: akJson(reg.pin) },
     });
+    // Only now that the result is stored can it vouch for a checkpoint (the store checks that
+    // it passed with nothing relaxed, in the same statement that moves the checkpoint).
+    const checkpoint =
+      attesterId !== null && window !== undefined && result.passed && result.relaxed.length === 0
+        ? await advanceFromResult(store, attesterId, policyDigest, result.id, ea.verify)
+        : undefined;
     return {
       result,
       verified: ea.verify.verified,
       findings: ea.appraisal,
       ...(reg === undefined ? {} : { ak: reg.pin }),
+      ...(checkpoint === undefined ? {} : { checkpoint }),
+      ...(trustedCheckpoint === undefined ? {} : { since: trustedCheckpoint.seq }),
     };
   }
 
@@ -413,6 +477,8 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     ear: e.result.ear,
     ...(e.result.attesterId === null ? {} : { attester_id: e.result.attesterId }),
     ...(e.ak === undefined ? {} : { ak: akJson(e.ak) }),
+    ...(e.since === undefined ? {} : { replayed_since: e.since }),
+    ...(e.checkpoint === undefined ? {} : { checkpoint: e.checkpoint }),
     appraisal: e.findings,
   });
 
@@ -435,7 +501,7 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
   });
 
   app.post('/v1/sessions', async (req, reply) => {
-    const body = (req.body ?? {}) as { attester_id?: unknown };
+    const body = (req.body ?? {}) as { attester_id?: unknown; policy?: unknown };
     const attesterId = typeof body.attester_id === 'string' ? body.attester_id : null;
     const s = await store.createSession({
       id: newId(),
@@ -443,7 +509,17 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       attesterId,
       ttlSeconds: ttl,
     });
-    return reply.code(201).send(sessionBody(s));
+    // Which checkpoint the attester should send its log since (under the policy it will be
+    // appraised with), so that only the records after it travel and are replayed.
+    const since =
+      attesterId === null
+        ? undefined
+        : await sinceHintFor(
+            store,
+            attesterId,
+            policyDigestOf(typeof body.policy === 'string' ? body.policy : defaultPolicyId),
+          );
+    return reply.code(201).send({ ...sessionBody(s), ...(since === undefined ? {} : { since }) });
   });
 
   app.get<{ Params: { id: string } }>('/v1/sessions/:id', async (req) => {
@@ -481,11 +557,12 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       }
       const e = await evaluate(bytes, {
         nonce: c.session.nonce,
+        // The consumption time is the database's clock: no second query for it.
+        ...(c.session.consumedAt === null ? {} : { at: c.session.consumedAt }),
         sessionId: c.session.id,
         attesterId: c.session.attesterId,
         ...(req.query.policy === undefined ? {} : { policy: req.query.policy }),
       });
-      await store.setSessionResult(c.session.id, e.result.id);
       return resultBody(e);
     },
   );

@@ -206,7 +206,11 @@ export interface VerifierStore {
   /** The id of the newest unconsumed, unexpired challenge of an attester, if any. */
   pendingRegistration(attesterId: string): Promise<string | null>;
 
-  /** Records a result; its `createdAt` is the database's now. */
+  /**
+   * Records a result; its `createdAt` is the database's now. A result of a session also links
+   * the session to it (as {@link setSessionResult}), in the same statement. The record returned
+   * holds the caller's own `findings` object (not a copy read back).
+   */
   putResult(r: NewResult): Promise<ResultRecord>;
   getResult(id: string): Promise<ResultRecord | null>;
   /** Results newest first, optionally for one attester. */
@@ -215,6 +219,8 @@ export interface VerifierStore {
   latestResults(): Promise<ResultRecord[]>;
 
   getCheckpoint(key: CheckpointKey): Promise<CheckpointRecord | null>;
+  /** Every checkpoint of an attester (all registers and policies), newest update first. */
+  listCheckpoints(attesterId: string): Promise<CheckpointRecord[]>;
   /**
    * Compare-and-set: moves the checkpoint from `expectedVersion` (null: none yet) to `value`,
    * only when `resultId` is a passed result of this attester with an empty `relaxed` list.

@@ -24,7 +24,7 @@ import { TDX_VERIFIER } from './tdx_verifier.js';
 import { SNP_VERIFIER } from './snp.js';
 import { BUNDLE_VERIFIER } from './bundle.js';
 import { CCA_VERIFIER } from './cca.js';
-import { TPM_QUOTE_VERIFIER } from './tpm_quote.js';
+import { TPM_EVIDENCE_VERIFIER } from './tpm_attestation.js';
 import {
   EVIDENCE_KINDS,
   type EvidenceKind,
@@ -72,7 +72,7 @@ function looksBundle(d: Uint8Array): boolean {
 export const EVIDENCE_VERIFIERS: Readonly<Record<EvidenceKind, EvidenceVerifier>> = {
   tdx: TDX_VERIFIER,
   snp: { ...SNP_VERIFIER, detect: (d) => looksSnp(d) || SNP_VERIFIER.detect(d) },
-  tpm: { ...TPM_QUOTE_VERIFIER, detect: looksTpm },
+  tpm: { ...TPM_EVIDENCE_VERIFIER, detect: (d) => looksTpm(d) || TPM_EVIDENCE_VERIFIER.detect(d) },
   cca: { ...CCA_VERIFIER, detect: looksCca },
   bundle: { ...BUNDLE_VERIFIER, detect: looksBundle },
 };

@@ -568,7 +568,7 @@ function checkOf(c: ErrorCode): string {
  * certificate's key), then, reported separately as `ak_trust`, why that AK is trusted
  * ({@link decideAkTrust}); an AK nothing vouches for is `ERR_UNTRUSTED_KEY`.
  */
-function verifyTpmEvidence(data: Uint8Array, opts: ResolvedVerifyOptions): EvidenceResult {
+export function verifyTpmEvidence(data: Uint8Array, opts: ResolvedVerifyOptions): EvidenceResult {
   const b = new ResultBuilder('tpm', opts.at, opts.policy);
   const certs = akCertificates(opts);
   const akBytes = opts.ak ?? opts.parts?.['ak_public'];

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { serveMount, type ServedMount } from '../fuse/mount_helpers.js';
-import { runCli, runCliJson } from '../../_support/cli.js';
+import { runCli, runCliJson, verifyEvidenceJson } from '../../_support/cli.js';
 import { spawnAgent } from '../../_support/agent_harness.js';
 import { Evmctl } from '../../_support/evmctl.js';
 import { TenantClient } from '../../../src/agent/client.js';
@@ -220,6 +220,19 @@ test('IMA bridge e2e: 1,000 files measured, mirrored into mr_ima on RTMR3 over F
   assert.match(ok.out, /Matched per TPM bank/);
   const bad = evm.run(data, { sha1: il.banks.sha1, sha256: 'ee'.repeat(32) });
   assert.notEqual(bad.status, 0, bad.out);
+
+  // the layered verifier accepts the bundle: report → binding → physical → ima
+  const v = await verifyEvidenceJson(join(work, 'ima.json'), {
+    trustEmulated: true,
+    tvmState: m.stateDir,
+    collateral: false,
+    nonce: 'a1b2c3',
+  });
+  assert.equal(v.json.verified, true, v.result.stdout);
+  const layer = (v.json.claims as { layers: { ima: { count: number; verified: number } } }).layers
+    .ima;
+  assert.equal(layer.count, FILES + 1);
+  assert.equal(layer.verified, FILES + 1);
 
   // the physical log replays exactly to RTMR3 (the TVM's trace, independent replay)
   await checkInvariant(m.stateDir, join(run, 'log'));

@@ -206,13 +206,16 @@ describe('linux provider on an emulated TDX guest (emulate mount)', () => {
     assert.equal((await reportAndVerifyOnMount(m)).kind, 'tdx');
   });
 
-  test('logs() finds the CCEL table and log area', async () => {
+  test("logs() finds the CCEL table and log area, and IMA's lists", async () => {
     const p = await openLinuxProvider({ root: m.root });
     assert.deepEqual(
       (await p.logs()).map((l) => [l.kind, l.absolutePath]),
       [
         ['ccel-table', join(m.root, 'sys/firmware/acpi/tables/CCEL')],
         ['ccel', join(m.root, 'sys/firmware/acpi/tables/data/CCEL')],
+        // the mount serves IMA's lists for every profile (docs/mr-ima.md)
+        ['ima-ascii', join(m.root, 'sys/kernel/security/ima/ascii_runtime_measurements')],
+        ['ima-binary', join(m.root, 'sys/kernel/security/ima/binary_runtime_measurements')],
       ],
     );
   });

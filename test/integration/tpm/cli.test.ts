@@ -105,8 +105,9 @@ test('report --provider tpm, then evidence verify: the envelope AK alone is untr
   }
 });
 
-test('a TPM error reaches the CLI as its TPM_RC name with exit code 3', async () => {
-  // swtpm_setup writes no ECC P-256 EK certificate at 0x01C0000A: NV_ReadPublic fails.
+test('tpm ek --alg ecc --cert on a TPM without an ECC EK certificate says so (ERR_NOT_FOUND, exit 2)', async () => {
+  // The fixture's swtpm_setup writes no ECC P-256 EK certificate at 0x01C0000A: NV_ReadPublic
+  // answers TPM_RC_HANDLE, which the CLI names instead of printing the raw response code.
   const { result, json } = await runCliJson([
     'tpm',
     'ek',
@@ -115,14 +116,17 @@ test('a TPM error reaches the CLI as its TPM_RC name with exit code 3', async ()
     '--cert',
     ...swtpmArgs(),
   ]);
-  assert.equal(result.code, 3);
+  assert.equal(result.code, 2);
   const e = cliError(json);
-  assert.equal(e.code, 'ERR_TPM_RC');
+  assert.equal(e.code, 'ERR_NOT_FOUND');
+  assert.equal(e['nv_index'], '0x1c0000a');
   assert.equal(e['tpm_rc'], 'TPM_RC_HANDLE');
-  assert.equal(e['handle'], 1);
   const plain = await runCli(['tpm', 'ek', '--alg', 'ecc', '--cert', '--swtpm', fx.address]);
-  assert.equal(plain.code, 3);
-  assert.match(plain.stderr, /^mrstack: ERR_TPM_RC: TPM2_NV_ReadPublic: TPM_RC_HANDLE/);
+  assert.equal(plain.code, 2);
+  assert.match(
+    plain.stderr,
+    /^mrstack: ERR_NOT_FOUND: this TPM holds no ECC EK certificate: NV index 0x1C0000A is not defined/,
+  );
 });
 
 test('tpm ek --cert, tpm ak create, ak make-credential, activate: the secret comes back', async () => {
@@ -147,6 +151,8 @@ test('tpm ek --cert, tpm ak create, ak make-credential, activate: the secret com
       'create',
       '--out',
       join(dir, 'ak.blob'),
+      '--public-out',
+      join(dir, 'ak.pub'),
       ...swtpmArgs(),
     ]);
     assert.equal(ak.result.code, 0, ak.result.stderr);
@@ -181,6 +187,43 @@ test('tpm ek --cert, tpm ak create, ak make-credential, activate: the secret com
     const act = await activate(join(dir, 'cred.json'));
     assert.equal(act.result.code, 0, act.result.stderr);
     assert.equal((act.json as { secret: string }).secret, 'c0ffee00');
+
+    // The activated AK quotes (not an ephemeral one), over the PCRs asked for; its public part,
+    // as `tpm ak create` wrote it, pinned with --ak, verifies the quote.
+    const quote = join(dir, 'quote.json');
+    const rep = await runCli([
+      'report', '--provider', 'tpm', '--swtpm', fx.address, '--ak', join(dir, 'ak.blob'),
+      '--pcr-list', 'sha256:0,1,7+sha1:10', '--nonce', '5eed', '--out', quote,
+    ]); // prettier-ignore
+    assert.equal(rep.code, 0, rep.stderr);
+    const env = JSON.parse(readFileSync(quote, 'utf8')) as { parts: { ak_public: string } };
+    assert.equal(env.parts.ak_public, readFileSync(join(dir, 'ak.pub')).toString('hex'));
+    const v = await runCliJson([
+      ...evidenceVerifyArgs(quote, { nonce: '5eed' }),
+      '--ak',
+      join(dir, 'ak.pub'),
+      '--json',
+    ]);
+    assert.equal(v.result.code, 0, v.result.stdout);
+    const vj = v.json as EvidenceVerifyJson;
+    assert.equal((vj.claims['ak_trust'] as { reason: string }).reason, 'pinned');
+    // The quoted selection is the one asked for, and its values are the TPM's (tpm2_pcrread).
+    const y = parsePcrreadYaml(fx.tool('tpm2_pcrread', ['sha256:0,1,7+sha1:10']));
+    const pcrs = vj.claims['pcrs'] as Record<string, Record<string, string>>;
+    assert.deepEqual(Object.keys(pcrs).sort(), ['sha1', 'sha256']);
+    assert.deepEqual(Object.keys(pcrs['sha256']!).sort(), ['pcr0', 'pcr1', 'pcr7']);
+    assert.equal(pcrs['sha1']!['pcr10'], y.get('sha1')?.get(10));
+    assert.equal(pcrs['sha256']!['pcr7'], y.get('sha256')?.get(7));
+    // A quote by another AK of the same TPM does not verify with this AK pinned.
+    const eph = join(dir, 'eph.json');
+    assert.equal((await runCli(['report', '--nonce', '5eed', '--out', eph, ...tpmArgs()])).code, 0);
+    const no2 = await runCliJson([
+      ...evidenceVerifyArgs(eph, { nonce: '5eed' }),
+      '--ak',
+      join(dir, 'ak.pub'),
+      '--json',
+    ]);
+    assert.equal(no2.result.code, 1);
     // A credential for another name does not activate: TPM_RC_INTEGRITY, exit 3.
     const other = '000b' + '11'.repeat(32);
     await makeCredential(other, join(dir, 'bad.json'));

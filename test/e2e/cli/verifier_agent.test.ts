@@ -1,0 +1,432 @@
+// The attester side end to end through the built CLI: `mrstack verifier serve` on the embedded
+// store, an agent on an emulated TDX, and `mrstack agent attest --verifier URL` running the whole
+// loop (session → bundle from the agent bound to the nonce → submit → EAR). The affirming EAR is
+// then checked by `mrstack ear verify` against the served `/.well-known/jwks.json`. A tampered
+// tenant record, a reused nonce (the same session twice, and one session's bundle sent to
+// another) and an expired nonce each fail with their own code; emulated SNP goes through
+// `mrstack verifier submit` of a `report`.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI_PATH } from '../../_support/paths.js';
+import { cliError, runCli, runCliJson } from '../../_support/cli.js';
+import { cliAppend, startCliAgent } from '../../_support/agent_harness.js';
+
+const root = mkdtempSync(join(tmpdir(), 'mrstack-vagent-'));
+const KEK = randomBytes(32).toString('hex');
+const ENV = { MRSTACK_VERIFIER_KEK: KEK };
+interface Served {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * `mrstack verifier serve` on a fresh embedded store, trusting the roots of one emulated TVM
+ * (whose PKI also issues the collateral its evidence needs).
+ */
+async function serve(tvm: string, tag: string): Promise<Served> {
+  const proc: ChildProcess = spawn(
+    process.execPath,
+    [
+      CLI_PATH,
+      'verifier',
+      'serve',
+      '--listen',
+      '127.0.0.1:0',
+      '--store',
+      `embedded:${join(root, `store-${tag}`)}`,
+      '--trust-emulated',
+      '--tvm-state',
+      tvm,
+      '--session-ttl',
+      '5',
+      '--log-level',
+      'warn',
+    ],
+    { env: { ...process.env, ...ENV }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(out.slice(0, nl));
+    });
+    proc.on('exit', (code) => reject(new Error(`verifier serve exited ${String(code)}: ${err}`)));
+  });
+  return {
+    url: (JSON.parse(line) as { listening: string }).listening,
+    stop: async () => {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+let url = '';
+
+after(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+interface Finding {
+  readonly id: string;
+  readonly status: string;
+}
+interface AttestJson {
+  readonly session?: string;
+  readonly status: string;
+  readonly verified: boolean;
+  readonly passed: boolean;
+  readonly relaxed: readonly string[];
+  readonly ear: string;
+  readonly appraisal: { readonly findings: readonly Finding[] };
+}
+
+async function post(
+  path: string,
+  body: Uint8Array | string,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(new URL(path, url), {
+    method: 'POST',
+    headers: {
+      'content-type': typeof body === 'string' ? 'application/json' : 'application/octet-stream',
+    },
+    body: typeof body === 'string' ? body : Buffer.from(body),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+const failing = (r: AttestJson): string[] =>
+  r.appraisal.findings.filter((f) => f.status !== 'affirming').map((f) => f.id);
+
+test(
+  'agent attest on emulated TDX: affirming EAR that `ear verify` accepts under the served JWKS; tampering and nonce misuse fail each in its own way',
+  { timeout: 240_000 },
+  async (t) => {
+    const { dir, tvm, sock } = await startCliAgent(t, 'vagent', ['alice']);
+    const svc = await serve(tvm, 'tdx');
+    t.after(() => svc.stop());
+    url = svc.url;
+    assert.equal(
+      (
+        await cliAppend(sock('alice'), {
+          domain: 'example.com/app',
+          operation: 'start',
+          content: 'alice v1',
+        })
+      ).code,
+      0,
+    );
+
+    const a = await runCliJson(['agent', 'attest', '--verifier', url, '--socket', sock('alice')]);
+    assert.equal(a.result.code, 0, a.result.stdout + a.result.stderr);
+    const r = a.json as AttestJson;
+    assert.equal(r.verified, true);
+    assert.equal(r.passed, true);
+    assert.equal(r.status, 'affirming');
+    assert.deepEqual(failing(r), []);
+
+    // The EAR, checked by the CLI's own verifier with only the JWKS the service publishes.
+    const jwks = await (await fetch(new URL('/.well-known/jwks.json', url))).text();
+    writeFileSync(join(dir, 'jwks.json'), jwks);
+    writeFileSync(join(dir, 'ear.jwt'), r.ear);
+    const ev = await runCliJson([
+      'ear',
+      'verify',
+      join(dir, 'ear.jwt'),
+      '--jwks',
+      join(dir, 'jwks.json'),
+      '--json',
+    ]);
+    assert.equal(ev.result.code, 0, ev.result.stdout + ev.result.stderr);
+    const ear = ev.json as {
+      verified: boolean;
+      ear: { submods: Record<string, { status: string }> };
+    };
+    assert.equal(ear.verified, true);
+    assert.deepEqual(
+      Object.values(ear.ear.submods).map((s) => s.status),
+      ['affirming'],
+    );
+    // Another service's key does not verify it.
+    const other = await runCli([
+      'ear',
+      'keygen',
+      '--out',
+      join(dir, 'other.pem'),
+      '--jwks-out',
+      join(dir, 'other.jwks'),
+    ]);
+    assert.equal(other.code, 0, other.stderr);
+    const wrongKey = await runCliJson([
+      'ear',
+      'verify',
+      join(dir, 'ear.jwt'),
+      '--jwks',
+      join(dir, 'other.jwks'),
+      '--json',
+    ]);
+    assert.equal(wrongKey.result.code, 1);
+
+    // The same session again: the nonce is spent.
+    const session = r.session!;
+    const bundleOf = async (nonce: string, out: string): Promise<Record<string, unknown>> => {
+      const g = await runCli([
+        'evidence',
+        'get',
+        '--socket',
+        sock('alice'),
+        '--nonce',
+        nonce,
+        '--out',
+        out,
+      ]);
+      assert.equal(g.code, 0, g.stderr);
+      return JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
+    };
+    const reuse = await post(
+      `/v1/sessions/${session}/evidence`,
+      readFileSync(join(dir, 'ear.jwt')),
+    );
+    assert.equal(reuse.status, 409);
+    assert.equal((reuse.json['error'] as { code: string }).code, 'ERR_NONCE_REUSED');
+
+    // A bundle bound to one session's nonce, sent to another session: the nonce does not match.
+    const s1 = (await post('/v1/sessions', '{}')).json as { id: string; nonce: string };
+    const s2 = (await post('/v1/sessions', '{}')).json as { id: string; nonce: string };
+    const b1 = await bundleOf(s1.nonce, join(dir, 'b1.json'));
+    const crossed = await runCliJson([
+      'verifier',
+      'submit',
+      join(dir, 'b1.json'),
+      '--verifier',
+      url,
+      '--session',
+      s2.id,
+    ]);
+    assert.equal(crossed.result.code, 1);
+    const cr = crossed.json as AttestJson;
+    assert.equal(cr.verified, false);
+    assert.notEqual(cr.status, 'affirming');
+
+    // A tampered tenant record: its own code and finding.
+    const tampered = structuredClone(b1) as { tenant_log: { lines: string[] } };
+    tampered.tenant_log.lines = tampered.tenant_log.lines.map((l) =>
+      l.replace('alice v1', 'alice v6'),
+    );
+    writeFileSync(join(dir, 'tampered.json'), JSON.stringify(tampered));
+    const tr = await runCliJson([
+      'verifier',
+      'submit',
+      join(dir, 'tampered.json'),
+      '--verifier',
+      url,
+      '--session',
+      s1.id,
+    ]);
+    assert.equal(tr.result.code, 1);
+    const trj = tr.json as AttestJson;
+    assert.equal(trj.verified, false);
+    assert.equal(trj.passed, false);
+    assert.notEqual(trj.status, 'affirming');
+
+    // An expired nonce (the service's sessions live 5 s).
+    const s3 = (await post('/v1/sessions', '{}')).json as {
+      id: string;
+      nonce: string;
+      expires_at: string;
+    };
+    await bundleOf(s3.nonce, join(dir, 'b3.json'));
+    const wait = Date.parse(s3.expires_at) - Date.now() + 300;
+    if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+    const late = await runCliJson([
+      'verifier',
+      'submit',
+      join(dir, 'b3.json'),
+      '--verifier',
+      url,
+      '--session',
+      s3.id,
+      '--json',
+    ]);
+    assert.equal(late.result.code, 1);
+    assert.equal(cliError(late.json).code, 'ERR_NONCE_EXPIRED');
+    // Each failure names its own finding (docs/appraisal.md).
+    assert.deepEqual(failing(cr), ['nonce.mismatch']);
+    assert.deepEqual(failing(trj), ['replay.alice.inconsistent']);
+  },
+);
+
+test(
+  'emulated SNP: `verifier submit` of a `report` bound to a session → affirming EAR',
+  { timeout: 120_000 },
+  async (t) => {
+    const tvm = join(root, 'snp');
+    const init = await runCli(['emulate', 'init', '--profile', 'snp', '--tvm-state', tvm]);
+    assert.equal(init.code, 0, init.stderr);
+    const svc = await serve(tvm, 'snp');
+    t.after(() => svc.stop());
+    url = svc.url;
+    const ch = await runCliJson(['verifier', 'challenge', '--verifier', url]);
+    const s = ch.json as { id: string; nonce: string };
+    const file = join(root, 'snp-report.json');
+    const rep = await runCli([
+      'report',
+      '--provider',
+      'emulated',
+      '--tvm-state',
+      tvm,
+      '--nonce',
+      s.nonce,
+      '--out',
+      file,
+    ]);
+    assert.equal(rep.code, 0, rep.stderr);
+    const sub = await runCliJson([
+      'verifier',
+      'submit',
+      file,
+      '--verifier',
+      url,
+      '--session',
+      s.id,
+    ]);
+    assert.equal(sub.result.code, 0, sub.result.stdout + sub.result.stderr);
+    const r = sub.json as AttestJson;
+    assert.equal(r.verified, true);
+    assert.equal(r.status, 'affirming');
+    assert.deepEqual(failing(r), []);
+  },
+);
+
+test(
+  'incremental: the second attestation sends only the records after the stored checkpoint and is affirmed',
+  { timeout: 240_000 },
+  async (t) => {
+    const { dir, tvm, run, sock } = await startCliAgent(t, 'vinc', ['bob']);
+    const svc = await serve(tvm, 'inc');
+    t.after(() => svc.stop());
+    url = svc.url;
+    const append = async (content: string): Promise<void> => {
+      const r = await cliAppend(sock('bob'), {
+        domain: 'example.com/app',
+        operation: 'step',
+        content,
+      });
+      assert.equal(r.code, 0, r.stderr);
+    };
+    const checkpoint = async (): Promise<number> => {
+      const cp = await runCliJson(['agent', 'checkpoint', '--run-dir', run, '--json']);
+      assert.equal(cp.result.code, 0, cp.result.stderr);
+      return (cp.json as { checkpoint: number }).checkpoint;
+    };
+    const attest = async (out: string): Promise<AttestJson & Record<string, unknown>> => {
+      const a = await runCliJson([
+        'agent',
+        'attest',
+        '--verifier',
+        url,
+        '--socket',
+        sock('bob'),
+        '--attester',
+        'bob-vm',
+        '--bundle-out',
+        join(dir, out),
+      ]);
+      assert.equal(a.result.code, 0, a.result.stdout + a.result.stderr);
+      return a.json as AttestJson & Record<string, unknown>;
+    };
+    const physicalLines = (f: string): string[] =>
+      (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { physical_log: { lines: string[] } })
+        .physical_log.lines;
+
+    for (let i = 0; i < 5; i++) await append(`before ${i}`);
+    assert.equal(await checkpoint(), 1);
+    await append('after 1');
+
+    // First attestation: no checkpoint yet, the whole boot's log; it vouches for CHECKPOINT 1.
+    const first = await attest('first.json');
+    assert.equal(first.status, 'affirming');
+    assert.ok(physicalLines('first.json')[0]!.startsWith('BOOT '));
+    assert.deepEqual(first['checkpoint'], { register: 'rtmr3', seq: 1, advanced: true });
+
+    // The next session names it ...
+    const ch = await runCliJson([
+      'verifier',
+      'challenge',
+      '--verifier',
+      url,
+      '--attester',
+      'bob-vm',
+    ]);
+    assert.deepEqual((ch.json as { since?: unknown }).since, { register: 'rtmr3', seq: 1 });
+
+    // ... so the second attestation sends the log from CHECKPOINT 1 on, and it is replayed from
+    // the stored value (affirming, nothing relaxed).
+    await append('after 2');
+    const second = await attest('second.json');
+    const lines = physicalLines('second.json');
+    assert.match(lines[0]!, /^CHECKPOINT 1 /);
+    assert.ok(!lines.some((l) => l.startsWith('BOOT ') || l.includes('before 0')));
+    assert.ok(lines.length < physicalLines('first.json').length + 1);
+    assert.equal(second.status, 'affirming', JSON.stringify(failing(second)));
+    assert.equal(second.passed, true);
+    assert.deepEqual(second.relaxed, []);
+    assert.equal(second['replayed_since'], 1);
+    assert.deepEqual(second['checkpoint'], { register: 'rtmr3', seq: 1, advanced: false });
+
+    // A new checkpoint covered by a passed result moves the stored one forward.
+    assert.equal(await checkpoint(), 2);
+    await append('after cp 2');
+    const third = await attest('third.json');
+    assert.match(physicalLines('third.json')[0]!, /^CHECKPOINT 1 /);
+    assert.deepEqual(third['checkpoint'], { register: 'rtmr3', seq: 2, advanced: true });
+    const fourth = await attest('fourth.json');
+    assert.match(physicalLines('fourth.json')[0]!, /^CHECKPOINT 2 /);
+    assert.equal(fourth.status, 'affirming');
+
+    // A since-bundle with a tampered record is not affirmed, and does not move the checkpoint.
+    const s5 = (
+      await runCliJson(['verifier', 'challenge', '--verifier', url, '--attester', 'bob-vm'])
+    ).json as { id: string; nonce: string; since: { seq: number } };
+    assert.equal(s5.since.seq, 2);
+    const g = await runCli([
+      'evidence',
+      'get',
+      '--socket',
+      sock('bob'),
+      '--nonce',
+      s5.nonce,
+      '--since',
+      '2',
+      '--out',
+      join(dir, 'b5.json'),
+    ]);
+    assert.equal(g.code, 0, g.stderr);
+    const b5 = JSON.parse(readFileSync(join(dir, 'b5.json'), 'utf8')) as {
+      tenant_log: { lines: string[] };
+    };
+    b5.tenant_log.lines = b5.tenant_log.lines.map((l) => l.replace('after cp 2', 'after cp 9'));
+    writeFileSync(join(dir, 'b5t.json'), JSON.stringify(b5));
+    const bad = await runCliJson([
+      'verifier',
+      'submit',
+      join(dir, 'b5t.json'),
+      '--verifier',
+      url,
+      '--session',
+      s5.id,
+    ]);
+    assert.equal(bad.result.code, 1);
+    assert.equal((bad.json as AttestJson).passed, false);
+  },
+);
