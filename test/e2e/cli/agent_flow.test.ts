@@ -208,14 +208,14 @@ test(
         .code,
       0,
     );
-    // 32 concurrent evidence requests with every report slowed to 1 s: shared reports, < 3 s
+    // 32 concurrent evidence requests with every report slowed to 1 s: they share a few reports
+    // (counted, not timed — a wall-clock bound fails on a loaded machine; bench/ measures time).
     const clients = Array.from({ length: 32 }, () => new TenantClient(sock('bob')));
     const nonces = clients.map(() => randomBytes(16));
-    const t0 = Date.now();
     const bundles = await Promise.all(clients.map((c, k) => c.evidence(nonces[k]!)));
-    const elapsed = Date.now() - t0;
     for (const c of clients) c.close();
-    assert.ok(elapsed < 3000, `32 concurrent evidence requests took ${elapsed} ms`);
+    const reports = new Set(bundles.map((b) => (b['report'] as { outblob: string }).outblob));
+    assert.ok(reports.size <= 4, `32 concurrent requests were served by ${reports.size} reports`);
     const sizes = bundles.map((b) => (b['binding'] as { tree_size: number }).tree_size);
     assert.ok(Math.max(...sizes) > 1, 'requests shared a report');
     // a request served from a shared report verifies with its Merkle proof
