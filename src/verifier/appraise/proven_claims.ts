@@ -65,6 +65,17 @@ export function provenClaimsOf(r: EvidenceResult, opts: ProvenClaimsOptions): Pr
     const base = bundle ? name.replace(/^report\./, '') : name;
     if (NOT_SIGNATURE.has(base) || base === 'tcb_info' || base === 'qe_identity') continue;
     if (outcome === 'failed') signature = 'failed';
+    // A required check that was skipped (ERR_CHECK_SKIPPED: e.g. no CRL, so revocation is
+    // unknown) leaves the signature unproven: verify said `verified: false`, so appraisal must
+    // not affirm. (A check the caller relaxed is listed in `relaxed` and judged as before.)
+    else if (
+      outcome !== 'ok' &&
+      signature !== 'failed' &&
+      r.errors.some(
+        (e) => e.code === 'ERR_CHECK_SKIPPED' && (e['check'] === name || e['check'] === base),
+      )
+    )
+      signature = 'skipped';
   }
   if (relaxed.includes('unverified-anchor') && signature === 'ok') signature = 'relaxed';
   // nonce: direct evidence has a `nonce` check; a bundle binds it through `binding`
