@@ -69,10 +69,11 @@ const NOT_RUN: readonly { match: RegExp; why: string }[] = [
 
 /** README paths a user has and a temp dir does not: replaced by fixtures. */
 function substitute(cmd: string, dir: string): string {
+  // `/tmp/` first: the fixtures' own paths may lie under /tmp (a clone there, as CI may make).
   return cmd
+    .replaceAll('/tmp/', `${dir}/`)
     .replaceAll('/sys/kernel/security/ima/ascii_runtime_measurements', IMA_LOG)
     .replaceAll(' runtime-policy.json', ` ${KEYLIME_POLICY}`)
-    .replaceAll('/tmp/', `${dir}/`)
     .replace(/^bash scripts\//, `bash ${REPO_ROOT}/scripts/`);
 }
 
