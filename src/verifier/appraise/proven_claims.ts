@@ -8,6 +8,7 @@
  */
 import { toHex } from '../../bytes/hex.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
+import type { ImaEventView } from '../replay/ima_layer.js';
 import type { EvidenceResult } from '../verify/evidence_result.js';
 import type {
   AppraisedKind,
@@ -203,20 +204,6 @@ function isImaLayer(v: unknown): v is ImaLayerClaims {
   return typeof v === 'object' && v !== null && typeof (v as { vmr?: unknown }).vmr === 'string';
 }
 
-/** An entry of `claims.events` of an ima bundle (`verifier/replay/ima_layer.ts`). */
-interface ImaEventClaims {
-  readonly index: number;
-  readonly offset: number;
-  readonly template: string;
-  readonly path: string;
-  readonly digest_alg: string;
-  readonly digest: string;
-  readonly signature?: string;
-  readonly buf?: string;
-  readonly violation?: boolean;
-  readonly state: 'verified' | 'pending';
-}
-
 /**
  * The `mr_ima` register and the verified IMA entries of an ima bundle: entries reach the IMA
  * rules only when the ima layer replayed (a failed layer gives the register's `inconsistent`
@@ -240,7 +227,7 @@ function imaLayerOf(
       : {}),
   };
   if (err !== undefined) return { register };
-  const events = (r.claims['events'] ?? []) as ImaEventClaims[];
+  const events = (r.claims['events'] ?? []) as ImaEventView[];
   const entries: ImaRecord[] = [];
   for (const e of events) {
     if (e.state !== 'verified') continue;
