@@ -798,6 +798,22 @@ export class Agent {
   // ---- evidence ----
 
   /**
+   * The checks every evidence request shares — nonce 1–1024 bytes, user data at most 1024, a
+   * checkpoint `since` of this boot's log — and the physical log to serve it from.
+   * @throws UsageError `ERR_USAGE`; AgentError `ERR_NOT_FOUND` (checkpoint)
+   */
+  #physicalLogFor(nonce: Uint8Array, userData: Uint8Array, since: number): PhysicalLog {
+    if (nonce.length === 0 || nonce.length > 1024 || userData.length > 1024) {
+      throw new UsageError('ERR_USAGE', 'nonce: 1-1024 bytes; user data: at most 1024 bytes');
+    }
+    const plog = this.#writer.log;
+    if (!plog.segments.some((s) => s.seq === since)) {
+      throw new AgentError('ERR_NOT_FOUND', `no checkpoint ${since} in this boot's log`);
+    }
+    return plog;
+  }
+
+  /**
    * Evidence for a tenant, bound to a nonce (and user data): a report shared with concurrent
    * requests, the physical log from checkpoint `since` (default 0, the boot's first segment),
    * the tenant's log and the positions around the report.
@@ -813,13 +829,7 @@ export class Agent {
       return this.imaEvidence(nonce, userData, since);
     }
     const t = this.#tenants.get(tenant);
-    if (nonce.length === 0 || nonce.length > 1024 || userData.length > 1024) {
-      throw new UsageError('ERR_USAGE', 'nonce: 1-1024 bytes; user data: at most 1024 bytes');
-    }
-    const plog = this.#writer.log;
-    if (!plog.segments.some((s) => s.seq === since)) {
-      throw new AgentError('ERR_NOT_FOUND', `no checkpoint ${since} in this boot's log`);
-    }
+    const plog = this.#physicalLogFor(nonce, userData, since);
     const shared = await this.#batcher.request(evidenceBinding(tenant, nonce, userData));
     const snap = shared.shared;
     const tAfter = snap.tenantAfter.get(tenant) ?? t.log.lines;
@@ -855,14 +865,8 @@ export class Agent {
   ): Promise<EvidenceBundle> {
     const bridge = this.#ima;
     if (bridge === undefined) throw new AgentError('ERR_NOT_FOUND', 'the agent runs without --ima');
-    if (nonce.length === 0 || nonce.length > 1024 || userData.length > 1024) {
-      throw new UsageError('ERR_USAGE', 'nonce: 1-1024 bytes; user data: at most 1024 bytes');
-    }
+    const plog = this.#physicalLogFor(nonce, userData, since);
     if (bridge.failed !== undefined) throw bridge.failed;
-    const plog = this.#writer.log;
-    if (!plog.segments.some((s) => s.seq === since)) {
-      throw new AgentError('ERR_NOT_FOUND', `no checkpoint ${since} in this boot's log`);
-    }
     const shared = await this.#batcher.request(evidenceBinding(IMA_TENANT, nonce, userData));
     const physical = plog.readLines(since, shared.shared.physAfter);
     return assembleImaBundle({
