@@ -84,6 +84,7 @@ export type ErrorCode =
   | 'ERR_NONCE_REUSED'
   | 'ERR_NONCE_EXPIRED'
   | 'ERR_CREDENTIAL_MISMATCH'
+  | 'ERR_AK_UNREGISTERED'
   | 'ERR_STORE'
   | 'ERR_MOUNT_FAILED'
   | 'ERR_TIMEOUT'
@@ -229,6 +230,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   ERR_CREDENTIAL_MISMATCH: {
     exit: 1,
     summary: 'the secret returned for a credential-activation challenge is not the one sealed',
+  },
+  ERR_AK_UNREGISTERED: {
+    exit: 1,
+    summary: 'a TPM quote was signed by an AK that is not registered to the attester',
   },
   ERR_STORE: { exit: 3, summary: 'the verifier store (database) failed or is incompatible' },
   ERR_MOUNT_FAILED: { exit: 3, summary: 'a FUSE mount could not be made or served' },
