@@ -84,6 +84,7 @@ export type ErrorCode =
   | 'ERR_NONCE_REUSED'
   | 'ERR_NONCE_EXPIRED'
   | 'ERR_CREDENTIAL_MISMATCH'
+  | 'ERR_AK_UNREGISTERED'
   | 'ERR_STORE'
   | 'ERR_MOUNT_FAILED'
   | 'ERR_TIMEOUT'
@@ -229,6 +230,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   ERR_CREDENTIAL_MISMATCH: {
     exit: 1,
     summary: 'the secret returned for a credential-activation challenge is not the one sealed',
+  },
+  ERR_AK_UNREGISTERED: {
+    exit: 1,
+    summary: 'a TPM quote was signed by an AK that is not registered to the attester',
   },
   ERR_STORE: { exit: 3, summary: 'the verifier store (database) failed or is incompatible' },
   ERR_MOUNT_FAILED: { exit: 3, summary: 'a FUSE mount could not be made or served' },
@@ -397,6 +402,38 @@ export class ParseError extends MrstackError {
     this.incomplete = init.incomplete ?? false;
     this.completeRecords = init.completeRecords;
   }
+}
+
+/** Builds the error for one member of an already decoded document; see {@link fieldErrors}. */
+export type FieldErrorFactory = (
+  field: string,
+  expected: string,
+  actual?: string,
+  cause?: unknown,
+) => ParseError;
+
+/**
+ * The error factory of one structured input (a JSON request body, an envelope, a collateral
+ * document …): the whole document has been decoded, so a wrong member has no byte offset (0) and
+ * is named by its path, with `prefix` (e.g. `attestation.`) in front. One home for what eight
+ * modules each wrote as a local `bad(field, expected, actual)`.
+ */
+export function fieldErrors(init: {
+  readonly code: ParseErrorCode;
+  readonly format: FormatId;
+  readonly prefix?: string;
+}): FieldErrorFactory {
+  const prefix = init.prefix ?? '';
+  return (field, expected, actual, cause) =>
+    new ParseError({
+      code: init.code,
+      format: init.format,
+      offset: 0,
+      field: `${prefix}${field}`,
+      expected,
+      ...(actual === undefined ? {} : { actual }),
+      ...(cause === undefined ? {} : { cause }),
+    });
 }
 
 /** A bad command line or argument (exit 2). */

@@ -133,6 +133,7 @@ export type FindingIdKey =
   | 'cca.platform.debug'
   | 'tpm.pcr.match'
   | 'tpm.pcr.mismatch'
+  | 'tpm.ak.unregistered'
   | 'replay.<register>.match'
   | 'replay.<register>.mismatch'
   | 'replay.<register>.inconsistent'
@@ -300,6 +301,11 @@ export const FINDING_IDS: Readonly<Record<FindingIdKey, FindingIdInfo>> = Object
   // TPM static PCRs (quoted values the policy pins)
   'tpm.pcr.match': row('affirming', 'boot', 'A quoted PCR equals a reference value.'),
   'tpm.pcr.mismatch': row('contraindicated', 'boot', 'A quoted PCR equals no reference value.'),
+  'tpm.ak.unregistered': row(
+    'contraindicated',
+    'evidence',
+    'The TPM quote was signed by an AK the verifier service did not register to this attester by credential activation (and no trusted AK certificate vouches for it).',
+  ),
   // replay (ids per register: replay.<register>.*)
   'replay.<register>.match': row(
     'affirming',

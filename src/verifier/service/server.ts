@@ -42,6 +42,14 @@ import {
   type RegistrationTrust,
 } from './attester_registration.js';
 import { objectName } from '../../formats/tpm2/public_key.js';
+import {
+  decideRegisteredAk,
+  refusalJson,
+  refuseUnregisteredAk,
+  unregisteredAfterVerify,
+  type AkPin,
+  type AkRefusal,
+} from './registered_ak.js';
 import { TdxCollateralCache } from './collateral_cache.js';
 import {
   advanceFromResult,
@@ -51,7 +59,6 @@ import {
   trustedCheckpointFor,
   type AdvanceReport,
 } from './incremental.js';
-import { bytesEqual } from '../../bytes/hex.js';
 
 /** Options of {@link buildVerifierService}. */
 export interface VerifierServiceOptions {
@@ -133,20 +140,15 @@ export async function openApiDocument(): Promise<unknown> {
   return parse(readFileSync(path, 'utf8')) as unknown;
 }
 
-/** Why the service pinned a TPM AK for a verification: it is registered to the attester. */
-interface AkPin {
-  readonly reason: 'registered';
-  readonly attesterId: string;
-  readonly akName: Uint8Array;
-  /** False when the quote's own AK is not that attester's (the pinned one then fails it). */
-  readonly matchesEvidence: boolean;
-}
-
 interface Evaluation {
   readonly result: ResultRecord;
   readonly verified: boolean;
   readonly findings: unknown;
   readonly ak?: AkPin;
+  /** Why the quote's AK was refused (then `verified` is false). */
+  readonly akRefused?: AkRefusal;
+  /** The verifier's failed checks, by code. */
+  readonly errors: readonly { readonly code: string; readonly message: string }[];
   /** The attester's trusted checkpoint after this result. */
   readonly checkpoint?: AdvanceReport;
   /** The stored checkpoint the bundle was replayed from (it was sent `--since` it). */
@@ -292,48 +294,6 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     return { id: p.id, policy: c };
   }
 
-  /**
-   * The registered AK a TPM quote is verified with. A session for an attester pins that
-   * attester's AK (the one the quote names when it is registered to it, else its first: a quote
-   * by any other AK then fails its signature check); a session for nobody pins the AK the quote
-   * names when some attester registered it, and the result is that attester's. An AK nobody
-   * registered is not pinned: the evidence verifier then decides (an AK carried only in the
-   * evidence is not trusted).
-   */
-  async function registeredAk(
-    parts: Readonly<Record<string, Uint8Array>> | undefined,
-    attesterId: string | null,
-  ): Promise<{ pin: AkPin; akPublic: Uint8Array; relaxed: readonly string[] } | undefined> {
-    const carried = parts?.['ak_public'];
-    let name: Uint8Array | undefined;
-    if (carried !== undefined) {
-      try {
-        name = objectName(carried);
-      } catch {
-        name = undefined; // not a TPMT_PUBLIC: the evidence verifier reports it
-      }
-    }
-    let key: { attesterId: string; akName: Uint8Array; akPublic: Uint8Array } | null = null;
-    if (attesterId !== null) {
-      const keys = await store.listAttesterKeys(attesterId);
-      key = keys.find((k) => name !== undefined && bytesEqual(k.akName, name)) ?? keys[0] ?? null;
-    } else if (name !== undefined) {
-      key = await store.findAttesterKey(name);
-    }
-    if (key === null) return undefined;
-    const attester = await store.getAttester(key.attesterId);
-    return {
-      pin: {
-        reason: 'registered',
-        attesterId: key.attesterId,
-        akName: key.akName,
-        matchesEvidence: name !== undefined && bytesEqual(key.akName, name),
-      },
-      akPublic: key.akPublic,
-      relaxed: attester?.relaxed ?? [],
-    };
-  }
-
   // verifyFor's options for the same envelope kind and collateral, reused for up to a minute:
   // building them reads the emulated TVM and issues its collateral (TCB info, CRLs), which
   // stays valid for days, so re-issuing it for every request only burns CPU.
@@ -371,7 +331,8 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     const env = decoded.envelope;
     const parts = env?.parts;
     const tpm = env?.kind === 'tpm' || parts?.['ak_public'] !== undefined;
-    const reg = tpm ? await registeredAk(parts, ctx.attesterId) : undefined;
+    const decision = tpm ? await decideRegisteredAk(store, parts, ctx.attesterId) : undefined;
+    const reg = decision?.kind === 'pinned' ? decision : undefined;
     const attesterId = ctx.attesterId ?? reg?.pin.attesterId ?? null;
     const policyDigest = policyDigestOf(policyId);
     // A bundle sent --since the attester's stored checkpoint is replayed from that checkpoint.
@@ -417,7 +378,21 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       tdx && verify.collateral !== undefined
         ? { ...verify, collateral: collateralCache.resolve(verify.collateral) }
         : verify;
-    const ea = await appraiseEvidence(decoded.data, policy, { verify: verifyOpts, at });
+    const appraised = await appraiseEvidence(decoded.data, policy, { verify: verifyOpts, at });
+    // A refused AK fails the evidence whatever its signature says (registered_ak.ts).
+    const akRefused =
+      decision?.kind === 'refused'
+        ? decision.refusal
+        : decision?.kind === 'unknown'
+          ? unregisteredAfterVerify(appraised.verify, ctx.attesterId, decision.akName)
+          : undefined;
+    const ea =
+      akRefused === undefined
+        ? appraised
+        : refuseUnregisteredAk(appraised, policy, akRefused, {
+            at,
+            nonceGiven: ctx.nonce !== undefined,
+          });
     const provenOwn = provenClaimsOf(ea.verify, { nonceGiven: ctx.nonce !== undefined });
     // The attester's own relaxations (an allowlisted bare EK) hold for every result of it.
     const proven =
@@ -442,7 +417,12 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       relaxed: proven.relaxed,
       policyId,
       ear: issued.token,
-      findings: reg === undefined ? findings : { ...findings, ak: akJson(reg.pin) },
+      findings:
+        reg !== undefined
+          ? { ...findings, ak: akJson(reg.pin) }
+          : akRefused !== undefined
+            ? { ...findings, ak: refusalJson(akRefused) }
+            : findings,
     });
     // Only now that the result is stored can it vouch for a checkpoint (the store checks that
     // it passed with nothing relaxed, in the same statement that moves the checkpoint).
@@ -455,6 +435,8 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       verified: ea.verify.verified,
       findings: ea.appraisal,
       ...(reg === undefined ? {} : { ak: reg.pin }),
+      ...(akRefused === undefined ? {} : { akRefused }),
+      errors: ea.verify.errors.map((x) => ({ code: x.code, message: x.message })),
       ...(checkpoint === undefined ? {} : { checkpoint }),
       ...(trustedCheckpoint === undefined ? {} : { since: trustedCheckpoint.seq }),
     };
@@ -477,6 +459,8 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     ear: e.result.ear,
     ...(e.result.attesterId === null ? {} : { attester_id: e.result.attesterId }),
     ...(e.ak === undefined ? {} : { ak: akJson(e.ak) }),
+    ...(e.akRefused === undefined ? {} : { ak: refusalJson(e.akRefused) }),
+    errors: e.errors,
     ...(e.since === undefined ? {} : { replayed_since: e.since }),
     ...(e.checkpoint === undefined ? {} : { checkpoint: e.checkpoint }),
     appraisal: e.findings,

@@ -50,6 +50,14 @@ async function http(
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const errCode = (j: Record<string, unknown>): string =>
   (j['error'] as { code: string } | undefined)?.code ?? '';
+/** The first verification error of a result (the AK refusal leads them). */
+const unregisteredCode = (r: Record<string, unknown>): string =>
+  (r['errors'] as { code: string }[])[0]?.code ?? '';
+/** The first finding of a result's appraisal. */
+const firstFinding = (
+  r: Record<string, unknown>,
+): { id: string; status: string; actual?: unknown } =>
+  (r['appraisal'] as { findings: { id: string; status: string; actual?: unknown }[] }).findings[0]!;
 
 /** `mrstack … --swtpm ADDR`: swtpm serves one client at a time, and each CLI run is one. */
 function tpmCli(args: string[]): ReturnType<typeof runCliJson> {
@@ -223,12 +231,91 @@ describe('registration through `mrstack verifier register`', () => {
     const r = sub.json as Record<string, unknown>;
     assert.equal(r['verified'], false);
     assert.equal(r['passed'], false);
-    assert.notEqual(r['status'], 'affirming');
-    // The registered AK was pinned and the other AK's signature does not verify under it.
-    assert.equal((r['ak'] as Record<string, unknown>)['matches_evidence'], false);
+    assert.equal(r['status'], 'contraindicated');
+    // Refused as an AK the attester did not register: its own code and finding, naming the
+    // quote's AK (the name the TPM reported when it made ak2) and the registered one.
+    const ak2Name = (ak2.json as { name: string }).name;
+    assert.equal(unregisteredCode(r), 'ERR_AK_UNREGISTERED');
+    assert.deepEqual(r['ak'], {
+      reason: 'not-this-attesters',
+      attester_id: 'tpm-a',
+      ak_name: ak2Name,
+      registered: [akName],
+    });
+    const f = firstFinding(r);
+    assert.equal(f.id, 'tpm.ak.unregistered');
+    assert.equal(f.status, 'contraindicated');
+    assert.equal(f.actual, ak2Name);
     const stored = await http('GET', '/v1/results?attester=tpm-a&limit=1', undefined, AUTH);
-    const results = stored.json['results'] as { passed: boolean }[];
+    const results = stored.json['results'] as { passed: boolean; status: string }[];
     assert.equal(results[0]!.passed, false);
+    assert.equal(results[0]!.status, 'contraindicated');
+  });
+
+  test('a quote by an AK nobody registered (no AK certificate) is refused: ERR_AK_UNREGISTERED', async () => {
+    // ak2 was made on the same TPM but never registered; a session for nobody.
+    const ch = await http('POST', '/v1/sessions', {});
+    const q = await tpmCli([
+      'report',
+      '--provider',
+      'tpm',
+      '--ak',
+      at('ak2.blob'),
+      '--nonce',
+      ch.json['nonce'] as string,
+      '--out',
+      at('q4.json'),
+    ]);
+    assert.equal(q.result.code, 0, q.result.stderr);
+    const sub = await runCliJson(
+      [
+        'verifier',
+        'submit',
+        at('q4.json'),
+        '--verifier',
+        url,
+        '--session',
+        ch.json['id'] as string,
+      ],
+      { env: ENV },
+    );
+    assert.equal(sub.result.code, 1);
+    const r = sub.json as Record<string, unknown>;
+    assert.equal(r['verified'], false);
+    assert.equal(r['status'], 'contraindicated');
+    assert.equal(unregisteredCode(r), 'ERR_AK_UNREGISTERED');
+    assert.equal((r['ak'] as { reason: string }).reason, 'not-registered');
+    assert.equal(firstFinding(r).id, 'tpm.ak.unregistered');
+    // The registered AK in a session for nobody is still recognised as tpm-a's.
+    const ch2 = await http('POST', '/v1/sessions', {});
+    const q2 = await tpmCli([
+      'report',
+      '--provider',
+      'tpm',
+      '--ak',
+      at('ak.blob'),
+      '--nonce',
+      ch2.json['nonce'] as string,
+      '--out',
+      at('q5.json'),
+    ]);
+    assert.equal(q2.result.code, 0, q2.result.stderr);
+    const ok = await runCliJson(
+      [
+        'verifier',
+        'submit',
+        at('q5.json'),
+        '--verifier',
+        url,
+        '--session',
+        ch2.json['id'] as string,
+      ],
+      { env: ENV },
+    );
+    const r2 = ok.json as Record<string, unknown>;
+    assert.equal(r2['verified'], true, JSON.stringify(r2));
+    assert.equal(r2['attester_id'], 'tpm-a');
+    assert.deepEqual(r2['errors'], []);
   });
 
   test('a bare EK public not on the allowlist is refused (ECC EK); the allowlisted RSA EK is accepted and relaxed', async () => {
