@@ -132,8 +132,10 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
         `report: ${e.message}`,
       );
     if (inner.verified) out.ok('report');
-    // TDX/SNP name it report data; a TPM quote carries it as extraData.
-    const reportData = inner.claims['report_data'] ?? inner.claims['extra_data'];
+    // TDX/SNP name it report data; a TPM quote carries it as extraData, a CCA realm token as
+    // its challenge.
+    const reportData =
+      inner.claims['report_data'] ?? inner.claims['extra_data'] ?? inner.claims['challenge'];
     const regs = registerValues(inner.claims, b.physicalLog.register, b.physicalLog.algs);
     if (!(reportData instanceof Uint8Array) || regs.size !== b.physicalLog.algs.length) {
       out.fail(
