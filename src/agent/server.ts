@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import { AgentError, MrstackError, ParseError } from '../errors.js';
+import { AgentError, MrstackError, ParseError, fieldErrors } from '../errors.js';
 import { IMA_TENANT, MR_IMA_VMR } from '../formats/mrlog/record.js';
 import { fromHex } from '../bytes/hex.js';
 import { bundleToJson } from '../formats/bundle/bundle.js';
@@ -92,16 +92,7 @@ export function batchResultToJson(
   };
 }
 
-function badBody(field: string, expected: string, actual?: string): ParseError {
-  return new ParseError({
-    code: 'ERR_BAD_JSON',
-    format: 'json',
-    offset: 0,
-    field,
-    expected,
-    ...(actual === undefined ? {} : { actual }),
-  });
-}
+const badBody = fieldErrors({ code: 'ERR_BAD_JSON', format: 'json' });
 
 /** One element of a `POST /v1/events` array: an event and its optional id, loosely typed. */
 function batchItem(v: unknown): {

@@ -6,7 +6,7 @@
  * @module
  */
 import * as fs from 'node:fs';
-import { ParseError, UsageError } from '../errors.js';
+import { ParseError, UsageError, fieldErrors } from '../errors.js';
 import { IMA_TENANT, MR_IMA_VMR, NAME_RE } from '../formats/mrlog/record.js';
 import { writeFileAtomic } from './append_file.js';
 
@@ -44,16 +44,10 @@ export interface AgentState {
   readonly lastCheckpoint: { readonly seq: number; readonly at: string } | undefined;
 }
 
-function bad(field: string, expected: string, actual: unknown): ParseError {
-  return new ParseError({
-    code: 'ERR_BAD_JSON',
-    format: 'tenants',
-    offset: 0,
-    field,
-    expected,
-    actual: typeof actual === 'string' ? JSON.stringify(actual) : typeof actual,
-  });
-}
+const badField = fieldErrors({ code: 'ERR_BAD_JSON', format: 'tenants' });
+/** A wrong tenants-file member; a string value is quoted, any other value named by its type. */
+const bad = (field: string, expected: string, actual: unknown): ParseError =>
+  badField(field, expected, typeof actual === 'string' ? JSON.stringify(actual) : typeof actual);
 
 /**
  * Checks one tenant declaration (JSON keys: `name`, `vmr`, `owner`, `mode`,

@@ -8,19 +8,10 @@
  */
 import { fromHex } from '../bytes/hex.js';
 import { digestSize, parseHashAlg, type HashAlg } from '../crypto/hash_alg.js';
-import { ParseError } from '../errors.js';
+import { ParseError, fieldErrors } from '../errors.js';
 import type { ExpectedValues } from './replay.js';
 
-function bad(field: string, expected: string, actual: string): ParseError {
-  return new ParseError({
-    code: 'ERR_BAD_JSON',
-    format: 'json',
-    offset: 0,
-    field,
-    expected,
-    actual,
-  });
-}
+const bad = fieldErrors({ code: 'ERR_BAD_JSON', format: 'json' });
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -9,7 +9,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { HashAlg } from '../crypto/hash_alg.js';
-import { ParseError, UsageError } from '../errors.js';
+import { ParseError, ReplayError, UsageError } from '../errors.js';
 import type { LogFormatId, LogWarning } from './log_format.js';
 import { openLogFile, type OpenLogOptions } from './log_source.js';
 import { Replay, type ExpectedValues, type RegisterValues, type ReplayResult } from './replay.js';
@@ -34,6 +34,13 @@ export interface ReplayLogSource {
 export interface ReplayLogsOptions extends OpenLogOptions {
   /** Expected values: checked after the last file (`ERR_REPLAY_MISMATCH` on the first miss). */
   readonly expect?: ExpectedValues;
+  /**
+   * Which expected values are compared: `all` (default; a register no log extends must still be
+   * at its expected value) or `extended`, only the registers and banks the logs extend — for
+   * expected values taken from evidence, which reports registers no given log explains. With
+   * `extended`, expected values that name none of them are `ERR_REPLAY_MISMATCH`.
+   */
+  readonly expectScope?: 'all' | 'extended';
   /**
    * Workaround families allowed to explain a register that misses its expected value (needs
    * `expect`). An applied workaround is reported as a `REPLAY_WORKAROUND` warning; a mismatch
@@ -76,7 +83,8 @@ export async function replayLogs(
   opts: ReplayLogsOptions = {},
 ): Promise<ReplayLogsResult> {
   const {
-    expect,
+    expect: expectGiven,
+    expectScope = 'all',
     workarounds: allowed = [],
     allowPartialTail = false,
     banks,
@@ -84,7 +92,7 @@ export async function replayLogs(
     // `threads` stays in `open`: bankSplit reads it from `opts`, openLogFile ignores it.
     ...open
   } = opts;
-  if (allowed.length > 0 && expect === undefined) {
+  if (allowed.length > 0 && expectGiven === undefined) {
     throw new UsageError('ERR_USAGE', '--workaround needs --expect (it only explains a mismatch)');
   }
   const split = bankSplit(sources, opts);
@@ -134,6 +142,10 @@ export async function replayLogs(
       for (const [alg, v] of vals) replay.adoptBank(reg, alg, v);
     }
   }
+  const expect =
+    expectGiven === undefined || expectScope === 'all'
+      ? expectGiven
+      : extendedOnly(expectGiven, replay.result().registers);
   let applied: readonly ReplayWorkaround[] = [];
   if (expect !== undefined) {
     applied = applyWorkarounds(replay, expect, allowed);
@@ -154,6 +166,25 @@ export async function replayLogs(
   }
   // The replay's own warnings are the ones this function collected; keep the order they came in.
   return { ...replay.result(), warnings, formats, workarounds: applied };
+}
+
+/** The expected values of the registers and banks a replay has values for. */
+function extendedOnly(expect: ExpectedValues, replayed: RegisterValues): ExpectedValues {
+  const out = new Map<string, ReadonlyMap<HashAlg, Uint8Array>>();
+  for (const [reg, banks] of expect) {
+    const have = replayed.get(reg);
+    if (have === undefined) continue;
+    const kept = new Map([...banks].filter(([alg]) => have.has(alg)));
+    if (kept.size > 0) out.set(reg, kept);
+  }
+  if (out.size === 0) {
+    throw new ReplayError(
+      'ERR_REPLAY_MISMATCH',
+      `the logs extend none of the expected registers (${[...expect.keys()].join(', ')}) in a bank they name`,
+      { details: { expected: [...expect.keys()], replayed: [...replayed.keys()] } },
+    );
+  }
+  return out;
 }
 
 /** Which IMA banks this thread and a worker take, or undefined to replay on one thread. */

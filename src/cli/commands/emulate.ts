@@ -28,6 +28,7 @@ interface InitCliOptions {
   readonly startupLocality?: string;
   readonly tcbStatus?: EmulatedTcbStatus;
   readonly force?: boolean;
+  readonly debug?: boolean;
   readonly json?: boolean;
   readonly [staticOption: string]: unknown;
 }
@@ -109,6 +110,10 @@ export function registerEmulate(program: Command): Command {
       ).choices(['UpToDate', 'OutOfDate', 'Revoked']),
     )
     .option(
+      '--debug',
+      'a debuggable guest: tdx TD attribute DEBUG, snp guest policy DEBUG, cca lifecycle PSA RoT debug',
+    )
+    .option(
       '--force',
       'replace an existing TVM in the state directory (its trace and keys are deleted)',
     )
@@ -146,6 +151,7 @@ export function registerEmulate(program: Command): Command {
           ...(locality === undefined ? {} : { startupLocality: locality }),
           ...(opts.tcbStatus === undefined ? {} : { tcbStatus: opts.tcbStatus }),
           ...(opts.force === true ? { force: true } : {}),
+          ...(opts.debug === true ? { debug: true } : {}),
         });
         const enc = encodeTvmConfig(cfg);
         if (opts.json === true) {

@@ -23,7 +23,6 @@ import { toHex } from '../../bytes/hex.js';
 import { parseHashAlg, type HashAlg } from '../../crypto/hash_alg.js';
 import { fromErrno, MrstackError, UsageError } from '../../errors.js';
 import type { LogEvent } from '../../eventlog/event.js';
-import { parseExpectedJson } from '../../eventlog/expect.js';
 import type { LogFormat, LogWarning } from '../../eventlog/log_format.js';
 import { logFileSize, openLogFile, type OpenLogOptions } from '../../eventlog/log_source.js';
 import { PCR_MAP_NAMES, type PcrMapName } from '../../eventlog/mr_map.js';
@@ -40,6 +39,7 @@ import {
   type ImaSigningKey,
 } from '../../verifier/verify/ima_signature.js';
 import { readInput } from '../input_files.js';
+import { readExpectFile, type ExpectFile } from '../expect_file.js';
 import { action, printJson, printTable, toJsonText } from '../output.js';
 import { byteProgress, type ByteProgress } from '../progress.js';
 import { eventSummary } from '../event_text.js';
@@ -324,13 +324,16 @@ async function replayFiles(
 ): Promise<Record<string, unknown>> {
   const printer = logWarningPrinter({ silent: opts.json === true || opts.quiet === true });
   const onWarning = printer.onWarning;
-  let expect: ExpectedValues | undefined;
-  if (opts.expect !== undefined) {
-    try {
-      expect = parseExpectedJson(readFileSync(opts.expect, 'utf8'));
-    } catch (e) {
-      throw e instanceof MrstackError ? e : fromErrno(e, opts.expect);
-    }
+  const expectFile = opts.expect === undefined ? undefined : readExpectFile(opts.expect);
+  const expect = expectFile?.values;
+  const early: LogWarning[] = [];
+  if (expectFile?.evidence?.verified === false) {
+    // The values are still compared (a replay check), but nothing vouched for them.
+    early.push({
+      code: 'EXPECT_UNVERIFIED',
+      message: `${opts.expect ?? ''}: the ${expectFile.evidence.kind} evidence was not verified (verified: false); the register values it reports prove nothing`,
+    });
+    onWarning(early[0]!);
   }
   // One bar per file, drawn when that file's first bytes are read (files are read in order).
   const bars: ByteProgress[] = [];
@@ -353,10 +356,17 @@ async function replayFiles(
     const r = await replayLogs(sources, {
       ...openOptions(opts, onWarning),
       ...(expect === undefined ? {} : { expect }),
+      // Evidence reports every register; a log explains some (as evidence verify --eventlog).
+      ...(expectFile?.evidence === undefined ? {} : { expectScope: 'extended' as const }),
       ...(opts.workaround === undefined ? {} : { workarounds: [opts.workaround] }),
       allowPartialTail: opts.allowPartialTail === true,
     });
-    const j = replayJson(r.formats, r, r.warnings);
+    const j = {
+      ...replayJson(r.formats, r, [...early, ...r.warnings]),
+      ...(expect === undefined
+        ? {}
+        : { expect: { matched: matchedExpect(expect, r.registers, expectFile?.evidence) } }),
+    };
     return r.workarounds.length === 0
       ? j
       : {
@@ -373,6 +383,22 @@ async function replayFiles(
   }
 }
 
+/** `NAME:ALG` of each expected value replay compared (all matched: a mismatch throws). */
+function matchedExpect(
+  expect: ExpectedValues,
+  replayed: ReplayResult['registers'],
+  evidence: ExpectFile['evidence'],
+): string[] {
+  const out: string[] = [];
+  for (const [reg, banks] of expect) {
+    for (const alg of banks.keys()) {
+      // From evidence only the registers and banks the logs extend were compared.
+      if (evidence === undefined || replayed.get(reg)?.has(alg) === true) out.push(`${reg}:${alg}`);
+    }
+  }
+  return out;
+}
+
 function printReplayHuman(file: string, j: Record<string, unknown>): void {
   const regs = j['registers'] as Record<string, Record<string, string>>;
   const anchors = j['anchors'] as Record<string, string>;
@@ -384,6 +410,9 @@ function printReplayHuman(file: string, j: Record<string, unknown>): void {
     `${file}: ${String(j['format'])}, ${String(j['events'])} records, ${String(j['extended'])} extended\n`,
   );
   printTable(['register', 'alg', 'value', 'anchor'], rows);
+  const expect = j['expect'] as { matched: string[] } | undefined;
+  if (expect !== undefined)
+    process.stdout.write(`expected values matched: ${expect.matched.join(', ')}\n`);
 }
 
 /** `--verify-sig`: the ima-sig signatures of the IMA entries in `files`, as evmctl checks them. */
@@ -423,6 +452,8 @@ function printSignaturesHuman(r: ImaSignatureReport): void {
 
 async function replayCommand(files: string[], opts: ReplayCliOptions): Promise<number> {
   if (files.length === 0) throw new UsageError('ERR_USAGE', 'log replay needs at least one file');
+  if (opts.expect === '-' && files.includes('-'))
+    throw new UsageError('ERR_USAGE', 'stdin (-) is either a log or --expect, not both');
   let keys: ImaSigningKey[] | undefined;
   if (opts.verifySig === true) {
     if ((opts.imaKey ?? []).length === 0) {
@@ -605,7 +636,10 @@ export function registerLog(program: Command): Command {
     .argument('<file...>', 'one or more logs')
     .addOption(formatOption())
     .option('--combine', 'replay the files in order into the same registers')
-    .option('--expect <file>', 'expected values: {"<mr>":{"<alg>":"<hex>"}}; exit 1 on mismatch')
+    .option(
+      '--expect <file>',
+      'expected values (- for stdin): {"<mr>":{"<alg>":"<hex>"}}, or what evidence verify --json prints (then only the registers the logs extend); exit 1 on mismatch',
+    )
     .option(
       '--allow-partial-tail',
       'replay the complete records of a log cut inside its last record',

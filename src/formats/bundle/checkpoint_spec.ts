@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { ParseError } from '../../errors.js';
+import { fieldErrors } from '../../errors.js';
 import { fromHex } from '../../bytes/hex.js';
 import { digestSize, parseHashAlg, type HashAlg } from '../../crypto/hash_alg.js';
 
@@ -20,16 +20,11 @@ export interface TrustedCheckpoint {
   readonly values: ReadonlyMap<HashAlg, Uint8Array>;
 }
 
-function bad(field: string, expected: string, actual: string): ParseError {
-  return new ParseError({
-    code: 'ERR_BAD_VALUE',
-    format: 'bundle',
-    offset: 0,
-    field: `trusted-checkpoint.${field}`,
-    expected,
-    actual,
-  });
-}
+const bad = fieldErrors({
+  code: 'ERR_BAD_VALUE',
+  format: 'bundle',
+  prefix: 'trusted-checkpoint.',
+});
 
 function value(alg: string, hex: string, values: Map<HashAlg, Uint8Array>): void {
   const a = parseHashAlg(alg, 'trusted-checkpoint.alg');

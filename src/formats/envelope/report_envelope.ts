@@ -12,7 +12,7 @@
  * @module
  */
 import { fromHex, toHex } from '../../bytes/hex.js';
-import { ParseError } from '../../errors.js';
+import { fieldErrors } from '../../errors.js';
 
 /** The `format` member. */
 export const REPORT_ENVELOPE_FORMAT = 'mrstack-report-v1';
@@ -97,16 +97,7 @@ const MEMBERS = new Set([
   'collateral',
 ]);
 
-function bad(field: string, expected: string, actual?: string): ParseError {
-  return new ParseError({
-    code: 'ERR_BAD_JSON',
-    format: 'json',
-    offset: 0,
-    field,
-    expected,
-    ...(actual === undefined ? {} : { actual }),
-  });
-}
+const bad = fieldErrors({ code: 'ERR_BAD_JSON', format: 'json' });
 
 const typeName = (v: unknown): string =>
   v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { ParseError } from '../../errors.js';
+import { ParseError, fieldErrors } from '../../errors.js';
 import { OPERATION_RE, RESERVED_TOKEN_RE, findControlChar, isDomain } from './record.js';
 
 /** What a tenant submits. */
@@ -15,16 +15,7 @@ export interface TenantEventInput {
   readonly content: string;
 }
 
-function bad(field: string, expected: string, actual: string): ParseError {
-  return new ParseError({
-    code: 'ERR_BAD_EVENT',
-    format: 'mrlog',
-    offset: 0,
-    field,
-    expected,
-    actual,
-  });
-}
+const bad = fieldErrors({ code: 'ERR_BAD_EVENT', format: 'mrlog' });
 
 /**
  * Checks a tenant event and returns its line (without LF).

@@ -10,7 +10,7 @@
  * @module
  */
 import protobuf from 'protobufjs';
-import { ParseError } from '../../errors.js';
+import { fieldErrors } from '../../errors.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
 
 /** Our subset of go-tpm-tools' attest.proto / tpm.proto (field numbers are the wire contract). */
@@ -87,17 +87,7 @@ interface RawAttestation {
   intermediate_certs?: Uint8Array[];
 }
 
-function bad(field: string, expected: string, actual?: string, cause?: unknown): ParseError {
-  return new ParseError({
-    code: 'ERR_BAD_VALUE',
-    format: 'tpm2',
-    offset: 0,
-    field: `attestation.${field}`,
-    expected,
-    ...(actual === undefined ? {} : { actual }),
-    ...(cause === undefined ? {} : { cause }),
-  });
-}
+const bad = fieldErrors({ code: 'ERR_BAD_VALUE', format: 'tpm2', prefix: 'attestation.' });
 
 const nonEmpty = (b: Uint8Array | undefined): b is Uint8Array => b !== undefined && b.length > 0;
 

@@ -126,19 +126,6 @@ export function smallIntOf(
   return v;
 }
 
-/**
- * A BIT STRING's bytes and its count of unused bits.
- * @throws ParseError when `n` is not a BIT STRING
- */
-export function bitStringOf(
-  n: DerNode | undefined,
-  field: string,
-  format: FormatId = 'x509',
-): { bytes: Uint8Array; unusedBits: number } {
-  if (!(n instanceof asn1js.BitString)) throw derError(format, field, 'BIT STRING');
-  return { bytes: contentsOf(n), unusedBits: n.valueBlock.unusedBits };
-}
-
 const UTC_RE = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
 const GEN_RE = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/;
 

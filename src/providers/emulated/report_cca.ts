@@ -190,7 +190,8 @@ export function makeEmulatedCcaToken(ctx: EmulatedReportContext): RawReport {
     [P.implementation_id, createHash('sha256').update('mrstack emulated CCA platform').digest()],
     [P.instance_id, Buffer.concat([Buffer.of(1), createHash('sha256').update(cpakPub).digest()])],
     [P.config, Buffer.alloc(0)],
-    [P.lifecycle, 0x3000],
+    // secured (0x3000), or recoverable PSA RoT debug (0x5000) for a TVM initialized with --debug
+    [P.lifecycle, ctx.config.debug === true ? 0x5000 : 0x3000],
     [P.hash_algo_id, 'sha-256'],
     [
       P.sw_components,

@@ -231,8 +231,8 @@ export function makeEmulatedSnpReport(ctx: EmulatedReportContext): RawReport {
   const body = encodeSnpReportBody({
     version: 3,
     guest_svn: 0,
-    // ABI 0.0, SMT allowed, bit 17 (reserved, must be one).
-    policy: 0x30000n,
+    // ABI 0.0, SMT allowed, bit 17 (reserved, must be one); DEBUG (bit 19) only with --debug.
+    policy: ctx.config.debug === true ? 0xb0000n : 0x30000n,
     vmpl,
     current_tcb: tcb,
     platform_info: 0x1n,

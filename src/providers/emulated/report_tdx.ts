@@ -72,8 +72,8 @@ export function makeEmulatedTdxQuote(ctx: EmulatedReportContext): RawReport {
       mrSeam: EMULATED_MRSEAM,
       mrSignerSeam: zeros(48),
       seamAttributes: zeros(8),
-      // SEPT_VE_DISABLE (bit 28); not a debug TD.
-      tdAttributes: Uint8Array.of(0, 0, 0, 0x10, 0, 0, 0, 0),
+      // SEPT_VE_DISABLE (bit 28); DEBUG (bit 0) only for a TVM initialized with --debug.
+      tdAttributes: Uint8Array.of(ctx.config.debug === true ? 1 : 0, 0, 0, 0x10, 0, 0, 0, 0),
       xfam: Uint8Array.of(0xe7, 0x02, 0x06, 0, 0, 0, 0, 0),
       mrTd: value(ctx, 'mrtd', 48),
       mrConfigId: value(ctx, 'mrconfigid', 48),

@@ -55,6 +55,11 @@ export interface TvmConfig {
   readonly staticValues: ReadonlyMap<string, Uint8Array>;
   /** The TCB status the emulated PKI's collateral gives this TVM (default `UpToDate`). */
   readonly tcbStatus?: EmulatedTcbStatus;
+  /**
+   * A debuggable guest: TDX TD attribute DEBUG, SNP guest policy DEBUG, CCA platform lifecycle
+   * "recoverable PSA RoT debug" (so appraisal's debug findings can be shown on emulated evidence).
+   */
+  readonly debug?: boolean;
 }
 
 /** The TCB statuses `emulate init --tcb-status` offers (Intel's names). */
@@ -76,6 +81,8 @@ export interface InitEmulatedTvmOptions {
   readonly startupLocality?: number;
   /** The TCB status its collateral reports (default `UpToDate`). */
   readonly tcbStatus?: EmulatedTcbStatus;
+  /** A debuggable guest (TDX, SNP, CCA; {@link TvmConfig.debug}). */
+  readonly debug?: boolean;
   /** Replace an existing TVM (its trace, snapshot and keys are deleted). */
   readonly force?: boolean;
   /** Creation time (default: now). */
@@ -139,6 +146,11 @@ function initSync(opts: InitEmulatedTvmOptions): TvmConfig {
         `the TPM startup locality is 0 or 3, not ${String(opts.startupLocality)}`,
       );
   }
+  if (opts.debug === true && profile === 'tpm')
+    throw new UsageError(
+      'ERR_USAGE',
+      'a TPM has no debug attribute: --debug is for tdx, snp or cca',
+    );
   if (opts.tcbStatus !== undefined && !EMULATED_TCB_STATUSES.includes(opts.tcbStatus))
     throw new UsageError(
       'ERR_USAGE',
@@ -182,6 +194,7 @@ function initSync(opts: InitEmulatedTvmOptions): TvmConfig {
     ...popts,
     staticValues,
     tcbStatus: opts.tcbStatus ?? 'UpToDate',
+    ...(opts.debug === true ? { debug: true } : {}),
   };
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -223,6 +236,7 @@ export function encodeTvmConfig(cfg: TvmConfig): Record<string, unknown> {
     ...(cfg.hashAlg === undefined ? {} : { hash_alg: cfg.hashAlg }),
     ...(cfg.startupLocality === undefined ? {} : { startup_locality: cfg.startupLocality }),
     ...(cfg.tcbStatus === undefined ? {} : { tcb_status: cfg.tcbStatus }),
+    ...(cfg.debug === true ? { debug: true } : {}),
     static: Object.fromEntries([...cfg.staticValues].map(([k, v]) => [k, toHex(v)])),
   };
 }
@@ -292,6 +306,9 @@ export function readTvmConfig(stateDir: string): TvmConfig {
   const ts = o['tcb_status'];
   if (ts !== undefined && !(EMULATED_TCB_STATUSES as readonly unknown[]).includes(ts))
     throw badConfig(path, 'tcb_status', EMULATED_TCB_STATUSES.join(', '), JSON.stringify(ts));
+  const debug = o['debug'];
+  if (debug !== undefined && typeof debug !== 'boolean')
+    throw badConfig(path, 'debug', 'a boolean', JSON.stringify(debug));
   const popts: ProfileOptions = {
     ...(hashAlg === undefined ? {} : { hashAlg }),
     ...(startupLocality === undefined ? {} : { startupLocality }),
@@ -316,5 +333,6 @@ export function readTvmConfig(stateDir: string): TvmConfig {
     ...popts,
     staticValues,
     ...(ts === undefined ? {} : { tcbStatus: ts as EmulatedTcbStatus }),
+    ...(debug === true ? { debug: true } : {}),
   };
 }

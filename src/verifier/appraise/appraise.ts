@@ -286,6 +286,16 @@ function appraiseCca(out: Findings, c: ProvenClaims, p: CompiledPolicy, at: Date
     if (!bad) out.add('cca.realm.claim.match', 'realm', { expected: s.realm });
   }
   const plat = (v['platform'] ?? {}) as Record<string, unknown>;
+  // PSA lifecycle 0x3000–0x30ff is "secured"; any other state (debug, decommissioned) lets the
+  // platform's debug interfaces reach realm memory
+  const lc = plat['lifecycle'];
+  const debugLc = typeof lc === 'number' && (lc & 0xff00) !== 0x3000;
+  if (debugLc && s.debug !== true)
+    out.add('cca.platform.debug', 'platform.lifecycle', {
+      expected: '0x3000-0x30ff (secured)',
+      actual: lc,
+      message: `the platform lifecycle 0x${lc.toString(16)} is not a secured state`,
+    });
   const sp = s.platform;
   if (sp !== undefined) {
     let bad = false;
@@ -298,22 +308,14 @@ function appraiseCca(out: Findings, c: ProvenClaims, p: CompiledPolicy, at: Date
         actual: implV ?? null,
       });
     }
-    if (sp.lifecycle !== undefined) {
-      const lc = plat['lifecycle'];
-      if (typeof lc !== 'number' || !sp.lifecycle.includes(lc)) {
-        bad = true;
-        // lifecycle 0x3000-0x30ff is "secured"; others (debug, decommissioned) contraindicate
-        out.add(
-          typeof lc === 'number' && (lc & 0xff00) !== 0x3000
-            ? 'cca.platform.debug'
-            : 'cca.platform.claim.mismatch',
-          'platform.lifecycle',
-          {
-            expected: sp.lifecycle,
-            actual: lc ?? null,
-          },
-        );
-      }
+    if (sp.lifecycle !== undefined && (typeof lc !== 'number' || !sp.lifecycle.includes(lc))) {
+      bad = true;
+      // a debug state not allowed is reported once, above
+      if (!(debugLc && s.debug !== true))
+        out.add('cca.platform.claim.mismatch', 'platform.lifecycle', {
+          expected: sp.lifecycle,
+          actual: lc ?? null,
+        });
     }
     if (sp.sw_components !== undefined) {
       const allowed = new Set(sp.sw_components.map((x) => x.measurement.toLowerCase()));

@@ -64,6 +64,8 @@ export interface PolicyV1 {
     readonly vmpl?: readonly number[];
   };
   readonly cca?: {
+    /** Accept a platform whose lifecycle is not secured (debug); default false. */
+    readonly debug?: boolean;
     readonly rim?: readonly RefValue[];
     readonly realm?: Readonly<Record<string, readonly (string | number)[]>>;
     readonly platform?: {
@@ -123,6 +125,7 @@ export const DEFAULT_POLICY: PolicyV1 = Object.freeze({
   },
   tdx: { debug: false },
   snp: { policy: { debug: false } },
+  cca: { debug: false },
 });
 
 function invalid(message: string, details: Record<string, unknown> = {}): MrstackError {

@@ -80,7 +80,11 @@ function kindSection(c: ProvenClaims, p: Mutable<PolicyV1>): void {
     cca['realm'] = realmRules;
     const platform: Record<string, unknown> = {};
     put(platform, 'implementation_id', one(plat['implementation_id']));
-    if (typeof plat['lifecycle'] === 'number') platform['lifecycle'] = [plat['lifecycle']];
+    if (typeof plat['lifecycle'] === 'number') {
+      platform['lifecycle'] = [plat['lifecycle']];
+      // accept exactly what was shown: a debug lifecycle only when the evidence has one
+      cca['debug'] = (plat['lifecycle'] & 0xff00) !== 0x3000;
+    }
     const comps = Array.isArray(plat['sw_components'])
       ? (plat['sw_components'] as Record<string, unknown>[])
       : [];
@@ -133,9 +137,20 @@ export function generatePolicy(
   if (c.tcbStatus !== undefined) p.tcb = { accept: [c.tcbStatus] };
   kindSection(c, p);
   const rep = replay ?? bundleReplayOf(r);
+  // A register replayed in several banks (a TPM PCR: sha1, sha256, sha384) gets one entry per
+  // bank (`pcr14:sha256`); a bare name would hold one bank's value and fail the others.
+  const banks = new Map<string, number>();
   for (const reg of rep.registers)
-    if (reg.proof === 'ok')
-      p.registers = { ...p.registers, [reg.name]: [Buffer.from(reg.value).toString('hex')] };
+    if (reg.proof === 'ok') banks.set(reg.name, (banks.get(reg.name) ?? 0) + 1);
+  for (const reg of rep.registers) {
+    if (reg.proof !== 'ok') continue;
+    const key = (banks.get(reg.name) ?? 0) > 1 ? `${reg.name}:${reg.alg}` : reg.name;
+    const { [reg.name]: _bare, ...others } = p.registers ?? {}; // eslint-disable-line @typescript-eslint/no-unused-vars
+    p.registers = {
+      ...(key === reg.name ? p.registers : others),
+      [key]: [Buffer.from(reg.value).toString('hex')],
+    };
+  }
   const events = rep.tenantEvents.filter((e) => e.state === 'verified');
   if (r.kind === 'bundle') {
     const te: Record<string, { exact: string }[]> = {};

@@ -146,6 +146,11 @@ export const POLICY_SCHEMA: Readonly<Record<string, unknown>> = Object.freeze({
       type: 'object',
       additionalProperties: false,
       properties: {
+        debug: {
+          type: 'boolean',
+          description:
+            'Accept a platform lifecycle other than secured (0x3000–0x30ff: debug, decommissioned); default false.',
+        },
         rim: refList,
         realm: {
           type: 'object',

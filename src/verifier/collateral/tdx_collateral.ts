@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { ParseError } from '../../errors.js';
+import { fieldErrors } from '../../errors.js';
 import { fromHex } from '../../bytes/hex.js';
 import { parsePemText } from '../../formats/tdx/pem_chain.js';
 import { parseCrl, type Crl } from '../verify/x509/crl.js';
@@ -98,17 +98,7 @@ export interface TdxCollateral {
   readonly rootCaCrl: Crl | undefined;
 }
 
-function bad(field: string, expected: string, actual?: string, cause?: unknown): ParseError {
-  return new ParseError({
-    code: 'ERR_BAD_JSON',
-    format: 'tdx-collateral',
-    offset: 0,
-    field,
-    expected,
-    ...(actual === undefined ? {} : { actual }),
-    ...(cause === undefined ? {} : { cause }),
-  });
-}
+const bad = fieldErrors({ code: 'ERR_BAD_JSON', format: 'tdx-collateral' });
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -415,7 +415,18 @@ export function parsePcrValues(
     } else throw bad('ERR_BAD_JSON', 'an object or array of PCR values');
     return m;
   };
-  if (text.startsWith('{') || text.startsWith('[')) {
+  // Binary values are digests: they may begin with '{' or '[' by chance (1 in ~128), so bytes of
+  // exactly the selection's size that are not all printable text are binary, never JSON.
+  let binarySize = 0;
+  for (const s of select) {
+    const alg = hashAlgFromId(s.hashAlg);
+    binarySize += alg === undefined ? 0 : digestSize(alg) * s.pcrs.length;
+  }
+  const printable = bytes.every(
+    (c) => c === 0x09 || c === 0x0a || c === 0x0d || (c >= 0x20 && c < 0x7f),
+  );
+  const binary = bytes.length === binarySize && !printable;
+  if (!binary && (text.startsWith('{') || text.startsWith('['))) {
     const j = parseJsonText(text, 'pcrs', { expected: 'JSON' });
     const keys = typeof j === 'object' && j !== null && !Array.isArray(j) ? Object.keys(j) : [];
     // {"hash":"sha256","pcrs":{…}} (the captures' shape).

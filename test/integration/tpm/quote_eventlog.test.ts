@@ -2,7 +2,7 @@
 // sha256 bank with tpm2_pcrextend (tpm2-tools) by the digests of a TCG log it writes, quotes
 // PCR 12 with mrstack, and verifies the quote with the AK pinned: the log replays to the quoted
 // PCR 12. A log whose last record differs from what was extended fails, naming pcr12 and that
-// record.
+// record. The same verify --json, given to `log replay --expect`, checks the log the same way.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -92,4 +92,17 @@ test('a TPM quote with its TCG log: PCR 12 replays to the quoted value; a change
     j.errors.filter((e) => e.code === 'ERR_REPLAY_MISMATCH').map((e) => [e.register, e.record]),
     [['pcr12', 3]],
   );
+
+  // `log replay --expect` takes the verify output: PCR 12 of the good log matches the quote.
+  const evidence = join(fx.dir, 'verified.json');
+  writeFileSync(evidence, ok.result.stdout);
+  const same = await runCliJson(['log', 'replay', good, '--expect', evidence, '--json']);
+  assert.equal(same.result.code, 0, same.result.stdout);
+  assert.deepEqual((same.json as { expect: { matched: string[] } }).expect.matched, [
+    'pcr12:sha256',
+  ]);
+  const other = await runCliJson(['log', 'replay', bad, '--expect', evidence, '--json']);
+  assert.equal(other.result.code, 1);
+  const e = (other.json as { error: { code: string; register: string; last_index: number } }).error;
+  assert.deepEqual([e.code, e.register, e.last_index], ['ERR_REPLAY_MISMATCH', 'pcr12', 3]);
 });

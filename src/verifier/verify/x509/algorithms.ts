@@ -9,18 +9,15 @@
  * | rsa-pss-sha256/384/512 | 1.2.840.113549.1.1.10 | hash = MGF1 hash, salt = hash length, trailer 1 (RFC 4055) |
  *
  * Anything else (SHA-1, MD5, DSA, a PSS with mismatched hashes …) is `ERR_UNKNOWN_ALGORITHM`.
+ * The AlgorithmIdentifier and the RSASSA-PSS parameters are decoded by pkijs; the allowlist is
+ * ours.
  *
  * @module
  */
 import { constants, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
 import { ParseError } from '../../../errors.js';
-import {
-  childrenOf,
-  hasTag,
-  oidOf,
-  smallIntOf,
-  type DerNode,
-} from '../../../formats/x509/der_decode.js';
 
 /** A hash the allowlist uses. */
 export type SigHash = 'sha256' | 'sha384' | 'sha512';
@@ -73,51 +70,60 @@ function unknown(field: string, actual: string): ParseError {
   });
 }
 
+/** Parameters absent, or NULL (RFC 4055 §2.1 allows both for the hashes and PKCS#1 v1.5). */
+function absentOrNull(params: unknown): boolean {
+  return params === undefined || params instanceof asn1js.Null;
+}
+
 /** A hash AlgorithmIdentifier (parameters NULL or absent). */
-function hashOf(n: DerNode | undefined, field: string): SigHash {
-  if (n === undefined) throw unknown(field, 'no hash (SHA-1 default)');
-  const [id, params] = childrenOf(n, field);
-  const h = HASHES[oidOf(id, field)];
-  if (h === undefined || (params !== undefined && !hasTag(params, 5)))
-    throw unknown(field, oidOf(id, field));
+function hashOf(id: pkijs.AlgorithmIdentifier, field: string): SigHash {
+  const h = HASHES[id.algorithmId];
+  if (h === undefined || !absentOrNull(id.algorithmParams)) throw unknown(field, id.algorithmId);
   return h;
 }
 
-/** RSASSA-PSS-params (RFC 4055 §3.1) that name one hash throughout and its length as salt. */
-function pssHash(params: DerNode | undefined, field: string): SigHash {
+/**
+ * RSASSA-PSS-params (RFC 4055 §3.1), read by pkijs, that name one hash throughout and its length
+ * as salt. pkijs fills absent fields with RFC 4055's defaults (SHA-1, salt 20), which the hash
+ * allowlist then refuses.
+ */
+function pssHash(params: unknown, field: string): SigHash {
   if (params === undefined) throw unknown(field, 'RSASSA-PSS without parameters (SHA-1)');
-  let hash: SigHash | undefined;
-  let mgfHash: SigHash | undefined;
-  let salt = 20;
-  let trailer = 1;
-  for (const p of childrenOf(params, field)) {
-    const inner = childrenOf(p, field)[0];
-    if (hasTag(p, 0, 3)) hash = hashOf(inner, `${field}.hashAlgorithm`);
-    else if (hasTag(p, 1, 3)) {
-      const [mgf, mgfParams] = childrenOf(inner!, `${field}.maskGenAlgorithm`);
-      if (oidOf(mgf, `${field}.maskGenAlgorithm`) !== MGF1)
-        throw unknown(`${field}.maskGenAlgorithm`, 'not MGF1');
-      mgfHash = hashOf(mgfParams, `${field}.maskGenAlgorithm.hash`);
-    } else if (hasTag(p, 2, 3)) salt = smallIntOf(inner, `${field}.saltLength`);
-    else if (hasTag(p, 3, 3)) trailer = smallIntOf(inner, `${field}.trailerField`);
+  let p: pkijs.RSASSAPSSParams;
+  let mgfHashId: pkijs.AlgorithmIdentifier;
+  try {
+    p = new pkijs.RSASSAPSSParams({ schema: params });
+    if (p.maskGenAlgorithm.algorithmId !== MGF1)
+      throw unknown(`${field}.maskGenAlgorithm`, 'not MGF1');
+    mgfHashId =
+      p.maskGenAlgorithm.algorithmParams === undefined
+        ? new pkijs.AlgorithmIdentifier({ algorithmId: '1.3.14.3.2.26' })
+        : new pkijs.AlgorithmIdentifier({ schema: p.maskGenAlgorithm.algorithmParams });
+  } catch (e) {
+    if (e instanceof ParseError) throw e;
+    throw unknown(field, 'malformed RSASSA-PSS parameters');
   }
-  if (hash === undefined || mgfHash !== hash || salt !== HASH_LEN[hash] || trailer !== 1) {
+  const hash = hashOf(p.hashAlgorithm, `${field}.hashAlgorithm`);
+  const mgfHash = hashOf(mgfHashId, `${field}.maskGenAlgorithm.hash`);
+  if (mgfHash !== hash || p.saltLength !== HASH_LEN[hash] || p.trailerField !== 1) {
     throw unknown(
       field,
-      `RSASSA-PSS hash ${hash ?? 'sha1'} mgf1 ${mgfHash ?? 'sha1'} salt ${salt} trailer ${trailer}`,
+      `RSASSA-PSS hash ${hash} mgf1 ${mgfHash} salt ${p.saltLength} trailer ${p.trailerField}`,
     );
   }
   return hash;
 }
 
 /**
- * Reads a signature AlgorithmIdentifier against the allowlist.
+ * Reads a signature AlgorithmIdentifier (as pkijs parsed it) against the allowlist.
  * @throws ParseError `ERR_UNKNOWN_ALGORITHM` for anything not on it
  */
-export function signatureAlgorithmOf(n: DerNode | undefined, field: string): SignatureAlgorithm {
-  if (n === undefined) throw unknown(field, 'absent');
-  const [id, params] = childrenOf(n, field);
-  const oid = oidOf(id, field);
+export function signatureAlgorithmOf(
+  id: pkijs.AlgorithmIdentifier,
+  field: string,
+): SignatureAlgorithm {
+  const oid = id.algorithmId;
+  const params: unknown = id.algorithmParams;
   const e = ECDSA[oid];
   if (e !== undefined) {
     if (params !== undefined) throw unknown(field, `${oid} with parameters`);
@@ -125,14 +131,14 @@ export function signatureAlgorithmOf(n: DerNode | undefined, field: string): Sig
   }
   const r = RSA[oid];
   if (r !== undefined) {
-    if (params !== undefined && !hasTag(params, 5)) throw unknown(field, `${oid} with parameters`);
+    if (!absentOrNull(params)) throw unknown(field, `${oid} with parameters`);
     return { name: `rsa-${r}`, hash: r };
   }
   if (oid === RSASSA_PSS) {
     const h = pssHash(params, field);
     return { name: `rsa-pss-${h}`, hash: h };
   }
-  throw unknown(field, oid);
+  throw unknown(field, oid === '' ? 'absent' : oid);
 }
 
 /**

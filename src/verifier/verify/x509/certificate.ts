@@ -3,25 +3,33 @@
  * signature, names as DER (for byte-exact issuer/subject chaining) and as text, strict validity
  * times, the SubjectPublicKeyInfo and its SHA-256 (how anchors are pinned), and the extensions
  * the profiles check — basicConstraints, keyUsage, extendedKeyUsage — decoded; the others kept
- * as raw values by OID. A certificate that repeats an extension, or whose outer signature
- * algorithm differs from the one inside the TBS, is malformed.
+ * as raw values by OID. A certificate that repeats an extension is malformed; one whose outer
+ * signature algorithm differs from the one inside the TBS never verifies.
+ *
+ * The structure is read by pkijs (`Certificate`, `BasicConstraints`, `ExtKeyUsage`, names,
+ * AlgorithmIdentifiers). What pkijs reads leniently is read again strictly from the same DER tree
+ * (formats/x509/der_decode.ts), and docs/trust.md says why: the input must be exactly one element
+ * (pkijs ignores trailing bytes), validity times must name a real instant (pkijs turns 30
+ * February into 2 March and accepts times without `Z`), and the SubjectPublicKeyInfo and
+ * AlgorithmIdentifiers are compared and pinned as the exact bytes that were signed (pkijs keeps
+ * decoded values, not their encoding). Extensions are decoded by calling pkijs's classes
+ * directly, which throw on a mismatch, not through `Extension.parsedValue`, which swallows a
+ * decoding error and returns defaults (a malformed basicConstraints would read as "not a CA").
  *
  * @module
  */
 import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
 import { ParseError } from '../../../errors.js';
 import {
-  bitStringOf,
   childrenOf,
   contentsOf,
   derError,
   hasTag,
-  oidOf,
   parseDer,
   rawOf,
   serialHexOf,
-  smallIntOf,
   strictTime,
   type DerNode,
 } from '../../../formats/x509/der_decode.js';
@@ -101,107 +109,126 @@ const NAME_SHORT: Readonly<Record<string, string>> = {
   '1.2.840.113549.1.9.1': 'emailAddress',
 };
 
-function nameText(n: DerNode, field: string): { text: string; cn: string } {
+/** `CN=…, O=…` text and the first common name of a Name pkijs read. */
+export function nameText(n: pkijs.RelativeDistinguishedNames): { text: string; cn: string } {
   const parts: string[] = [];
   let cn = '';
-  for (const rdn of childrenOf(n, field)) {
-    for (const atv of childrenOf(rdn, field)) {
-      const [type, value] = childrenOf(atv, field);
-      const oid = oidOf(type, field);
-      const v =
-        value !== undefined && 'value' in value.valueBlock
-          ? String((value.valueBlock as { value: unknown }).value)
-          : '';
-      if (oid === '2.5.4.3' && cn === '') cn = v;
-      parts.push(`${NAME_SHORT[oid] ?? oid}=${v}`);
-    }
+  for (const atv of n.typesAndValues) {
+    const vb = (atv.value as asn1js.AsnType | undefined)?.valueBlock as
+      { value?: unknown } | undefined;
+    const v = typeof vb?.value === 'string' ? vb.value : '';
+    if (atv.type === '2.5.4.3' && cn === '') cn = v;
+    parts.push(`${NAME_SHORT[atv.type] ?? atv.type}=${v}`);
   }
   return { text: parts.join(', '), cn };
 }
 
-function bitStringBits(n: DerNode, field: string): boolean[] {
-  const { bytes: b, unusedBits: unused } = bitStringOf(n, field);
-  const out: boolean[] = [];
-  for (const byte of b) for (let j = 7; j >= 0; j--) out.push(((byte >> j) & 1) === 1);
-  return out.slice(0, Math.max(0, out.length - unused));
-}
-
-function decodeBasicConstraints(v: Uint8Array): { ca: boolean; pathLen?: number } {
-  const items = childrenOf(parseDer(v, 'basicConstraints'), 'basicConstraints');
-  let ca = false;
-  let pathLen: number | undefined;
-  for (const it of items) {
-    if (it instanceof asn1js.Boolean) ca = it.getValue();
-    else if (hasTag(it, 2)) pathLen = smallIntOf(it, 'basicConstraints.pathLenConstraint');
-    else throw derError('x509', 'basicConstraints', 'BOOLEAN, INTEGER');
+/** Runs a pkijs decoder; its schema mismatch becomes a typed error naming the field. */
+export function pkiDecode<T>(field: string, expected: string, decode: () => T): T {
+  try {
+    return decode();
+  } catch (cause) {
+    if (cause instanceof ParseError) throw cause;
+    throw derError('x509', field, expected, cause instanceof Error ? cause.message : undefined);
   }
-  return pathLen === undefined ? { ca } : { ca, pathLen };
 }
 
-function decodeKeyUsage(v: Uint8Array): Set<KeyUsageName> {
-  const bits = bitStringBits(parseDer(v, 'keyUsage'), 'keyUsage');
+function bitStringBits(b: asn1js.BitString): boolean[] {
+  const bytes = b.valueBlock.valueHexView;
+  const out: boolean[] = [];
+  for (const byte of bytes) for (let j = 7; j >= 0; j--) out.push(((byte >> j) & 1) === 1);
+  return out.slice(0, Math.max(0, out.length - b.valueBlock.unusedBits));
+}
+
+function decodeBasicConstraints(v: Uint8Array, field: string): { ca: boolean; pathLen?: number } {
+  const bc = pkiDecode(
+    field,
+    'BasicConstraints',
+    () => new pkijs.BasicConstraints({ schema: parseDer(v, field) }),
+  );
+  const ca = bc.cA;
+  if (bc.pathLenConstraint === undefined) return { ca };
+  const pathLen = bc.pathLenConstraint;
+  // pkijs hands a large INTEGER back as an element, not a number.
+  if (typeof pathLen !== 'number' || !Number.isSafeInteger(pathLen) || pathLen < 0)
+    throw derError('x509', `${field}.pathLenConstraint`, 'a small non-negative INTEGER');
+  return { ca, pathLen };
+}
+
+function decodeKeyUsage(v: Uint8Array, field: string): Set<KeyUsageName> {
+  const n = parseDer(v, field);
+  if (!(n instanceof asn1js.BitString)) throw derError('x509', field, 'BIT STRING');
   const out = new Set<KeyUsageName>();
-  bits.forEach((on, i) => {
+  bitStringBits(n).forEach((on, i) => {
     const name = KEY_USAGE_BITS[i];
     if (on && name !== undefined) out.add(name);
   });
   return out;
 }
 
-function decodeEku(v: Uint8Array): string[] {
-  return childrenOf(parseDer(v, 'extendedKeyUsage'), 'extendedKeyUsage').map((n) =>
-    oidOf(n, 'extendedKeyUsage'),
+function decodeEku(v: Uint8Array, field: string): string[] {
+  const eku = pkiDecode(
+    field,
+    'ExtKeyUsageSyntax',
+    () => new pkijs.ExtKeyUsage({ schema: parseDer(v, field) }),
   );
+  return [...eku.keyPurposes];
+}
+
+/**
+ * The raw elements pkijs does not keep, from the TBSCertificate pkijs has already matched
+ * against its schema: the inner signature AlgorithmIdentifier, the two validity times and the
+ * SubjectPublicKeyInfo.
+ */
+function tbsRaw(tbs: DerNode, field: string): { alg: DerNode; validity: DerNode[]; spki: DerNode } {
+  const t = childrenOf(tbs, `${field}.tbsCertificate`);
+  const i = t[0] !== undefined && hasTag(t[0], 0, 3) ? 1 : 0;
+  const [, alg, , validity, , spki] = t.slice(i, i + 6);
+  if (alg === undefined || validity === undefined || spki === undefined)
+    throw derError('x509', `${field}.tbsCertificate`, 'the TBSCertificate fields');
+  return { alg, validity: childrenOf(validity, `${field}.validity`), spki };
 }
 
 /**
  * Parses one DER certificate.
- * @throws ParseError (`x509`) `ERR_BAD_ENCODING`, `ERR_TRAILING_BYTES`, `ERR_UNKNOWN_ALGORITHM`
+ * @throws ParseError (`x509`) `ERR_BAD_ENCODING`, `ERR_TRUNCATED`, `ERR_TRAILING_BYTES`,
+ *   `ERR_UNKNOWN_ALGORITHM`, `ERR_BAD_VALUE` (a repeated extension)
  */
 export function parseCertificate(der: Uint8Array, field = 'certificate'): Certificate {
-  const top = childrenOf(parseDer(der, field), field);
-  const [tbsNode, outerAlg, sigNode] = top;
-  if (tbsNode === undefined || sigNode === undefined || top.length !== 3)
-    throw derError('x509', field, 'Certificate ::= SEQUENCE {tbs, algorithm, signature}');
-  const t = childrenOf(tbsNode, `${field}.tbsCertificate`);
-  let i = 0;
-  let version = 1;
-  if (t[0] !== undefined && hasTag(t[0], 0, 3)) {
-    version = smallIntOf(childrenOf(t[0], `${field}.version`)[0], `${field}.version`) + 1;
-    i = 1;
-  }
-  const [serialN, algN, issuerN, validityN, subjectN, spkiN] = t.slice(i, i + 6);
-  if (serialN === undefined || !hasTag(serialN, 2) || spkiN === undefined)
-    throw derError('x509', `${field}.tbsCertificate`, 'the TBSCertificate fields');
-  const signatureAlgorithm = signatureAlgorithmOf(outerAlg, `${field}.signatureAlgorithm`);
-  const [nb, na] = childrenOf(validityN!, `${field}.validity`);
-  const notBefore = strictTime(nb, `${field}.validity.notBefore`);
-  const notAfter = strictTime(na, `${field}.validity.notAfter`);
+  const node = parseDer(der, field);
+  const pc = pkiDecode(
+    field,
+    'Certificate (RFC 5280 §4.1)',
+    () => new pkijs.Certificate({ schema: node }),
+  );
+  const [tbsNode, outerAlg] = childrenOf(node, field);
+  const raw = tbsRaw(tbsNode!, field);
+  const signatureAlgorithm = signatureAlgorithmOf(
+    pc.signatureAlgorithm,
+    `${field}.signatureAlgorithm`,
+  );
+  const notBefore = strictTime(raw.validity[0], `${field}.validity.notBefore`);
+  const notAfter = strictTime(raw.validity[1], `${field}.validity.notAfter`);
   const extensions = new Map<string, RawExtension>();
-  for (const rest of t.slice(i + 6)) {
-    if (!hasTag(rest, 3, 3)) continue; // issuer/subject unique IDs
-    if (version !== 3) throw derError('x509', `${field}.extensions`, 'extensions only in v3');
-    for (const ext of childrenOf(childrenOf(rest, field)[0]!, `${field}.extensions`)) {
-      const parts = childrenOf(ext, `${field}.extension`);
-      const oid = oidOf(parts[0], `${field}.extension.extnID`);
-      const critical =
-        parts.length === 3 && parts[1] instanceof asn1js.Boolean && parts[1].getValue();
-      const value = parts[parts.length - 1]!;
-      if (!hasTag(value, 4)) throw derError('x509', `${field}.extension[${oid}]`, 'OCTET STRING');
-      if (extensions.has(oid)) {
-        throw new ParseError({
-          code: 'ERR_BAD_VALUE',
-          format: 'x509',
-          offset: 0,
-          field: `${field}.extension[${oid}]`,
-          expected: 'each extension at most once (RFC 5280 §4.2)',
-          actual: 'repeated',
-        });
-      }
-      extensions.set(oid, { critical, value: contentsOf(value) });
+  if (pc.extensions !== undefined && pc.extensions.length > 0 && pc.version !== 2)
+    throw derError('x509', `${field}.extensions`, 'extensions only in v3');
+  for (const ext of pc.extensions ?? []) {
+    if (extensions.has(ext.extnID)) {
+      throw new ParseError({
+        code: 'ERR_BAD_VALUE',
+        format: 'x509',
+        offset: 0,
+        field: `${field}.extension[${ext.extnID}]`,
+        expected: 'each extension at most once (RFC 5280 §4.2)',
+        actual: 'repeated',
+      });
     }
+    extensions.set(ext.extnID, {
+      critical: ext.critical,
+      value: new Uint8Array(ext.extnValue.valueBlock.valueHexView),
+    });
   }
-  const spki = rawOf(spkiN);
+  const spki = rawOf(raw.spki);
   let publicKey: KeyObject;
   try {
     publicKey = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
@@ -214,24 +241,23 @@ export function parseCertificate(der: Uint8Array, field = 'certificate'): Certif
       cause,
     );
   }
-  const sub = nameText(subjectN!, `${field}.subject`);
-  const iss = nameText(issuerN!, `${field}.issuer`);
+  const sub = nameText(pc.subject);
+  const iss = nameText(pc.issuer);
   const bc = extensions.get('2.5.29.19');
   const ku = extensions.get('2.5.29.15');
   const eku = extensions.get('2.5.29.37');
-  const sigBits = bitStringOf(sigNode, `${field}.signatureValue`);
-  if (sigBits.unusedBits !== 0)
+  if (pc.signatureValue.valueBlock.unusedBits !== 0)
     throw derError('x509', `${field}.signatureValue`, 'BIT STRING without unused bits');
   return {
     der,
     sha256: createHash('sha256').update(der).digest('hex'),
-    tbs: rawOf(tbsNode),
+    tbs: new Uint8Array(pc.tbsView),
     signatureAlgorithm,
-    algorithmsAgree: Buffer.compare(rawOf(algN!), rawOf(outerAlg!)) === 0,
-    signature: sigBits.bytes,
-    serial: serialHexOf(contentsOf(serialN)),
-    issuerDer: rawOf(issuerN!),
-    subjectDer: rawOf(subjectN!),
+    algorithmsAgree: Buffer.compare(rawOf(raw.alg), rawOf(outerAlg!)) === 0,
+    signature: new Uint8Array(pc.signatureValue.valueBlock.valueHexView),
+    serial: serialHexOf(contentsOf(pc.serialNumber)),
+    issuerDer: new Uint8Array(pc.issuer.valueBeforeDecode),
+    subjectDer: new Uint8Array(pc.subject.valueBeforeDecode),
     subject: sub.text,
     issuer: iss.text,
     cn: sub.cn,
@@ -242,9 +268,11 @@ export function parseCertificate(der: Uint8Array, field = 'certificate'): Certif
     spkiSha256: createHash('sha256').update(spki).digest('hex'),
     publicKey,
     extensions,
-    basicConstraints: bc === undefined ? undefined : decodeBasicConstraints(bc.value),
-    keyUsage: ku === undefined ? undefined : decodeKeyUsage(ku.value),
-    extendedKeyUsage: eku === undefined ? undefined : decodeEku(eku.value),
+    basicConstraints:
+      bc === undefined ? undefined : decodeBasicConstraints(bc.value, `${field}.basicConstraints`),
+    keyUsage: ku === undefined ? undefined : decodeKeyUsage(ku.value, `${field}.keyUsage`),
+    extendedKeyUsage:
+      eku === undefined ? undefined : decodeEku(eku.value, `${field}.extendedKeyUsage`),
   };
 }
 

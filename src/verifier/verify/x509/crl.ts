@@ -3,14 +3,18 @@
  * when its issuer name is the expected issuer's subject, its signature verifies with that
  * issuer's key (an allowed algorithm), and it carries both thisUpdate and nextUpdate with `at`
  * between them. A CRL without nextUpdate would never go stale, so it is refused rather than
- * trusted forever. Times are parsed strictly (der.ts): an unparsable date is malformed input.
+ * trusted forever.
+ *
+ * The structure is read by pkijs (`CertificateRevocationList`); the times are read again strictly
+ * from the same DER tree (formats/x509/der_decode.ts), because pkijs turns a date that names no
+ * instant into a neighbouring one (docs/trust.md, "Why pkijs, and what is still ours").
  *
  * @module
  */
 import type { KeyObject } from 'node:crypto';
+import * as pkijs from 'pkijs';
 import { VerifyError } from '../../../errors.js';
 import {
-  bitStringOf,
   childrenOf,
   contentsOf,
   derError,
@@ -21,7 +25,7 @@ import {
   strictTime,
 } from '../../../formats/x509/der_decode.js';
 import { signatureAlgorithmOf, verifySignature, type SignatureAlgorithm } from './algorithms.js';
-import type { Certificate } from './certificate.js';
+import { nameText, pkiDecode, type Certificate } from './certificate.js';
 
 /** A parsed CRL. */
 export interface Crl {
@@ -40,18 +44,6 @@ export interface Crl {
   readonly revoked: ReadonlySet<string>;
 }
 
-function cnOf(name: ReturnType<typeof parseDer>): string {
-  for (const rdn of childrenOf(name, 'crl.issuer')) {
-    for (const atv of childrenOf(rdn, 'crl.issuer')) {
-      const [t, v] = childrenOf(atv, 'crl.issuer');
-      const vb = v?.valueBlock as { value?: unknown } | undefined;
-      if (t !== undefined && rawOf(t).join() === '6,3,85,4,3' && typeof vb?.value === 'string')
-        return vb.value;
-    }
-  }
-  return '';
-}
-
 const PEM_CRL = /-----BEGIN X509 CRL-----([\s\S]*?)-----END X509 CRL-----/;
 
 /**
@@ -62,46 +54,45 @@ export function parseCrl(bytes: Uint8Array, field = 'crl'): Crl {
   let der = bytes;
   const pem = PEM_CRL.exec(Buffer.from(bytes.subarray(0, 1 << 22)).toString('latin1'));
   if (pem !== null) der = new Uint8Array(Buffer.from(pem[1]!.replace(/\s+/g, ''), 'base64'));
-  const top = childrenOf(parseDer(der, field), field);
-  const [tbsN, algN, sigN] = top;
-  if (tbsN === undefined || sigN === undefined || top.length !== 3 || !hasTag(sigN, 3))
-    throw derError('x509', field, 'CertificateList ::= SEQUENCE {tbs, algorithm, signature}');
-  const signatureAlgorithm = signatureAlgorithmOf(algN, `${field}.signatureAlgorithm`);
-  const t = childrenOf(tbsN, `${field}.tbsCertList`);
+  const node = parseDer(der, field);
+  const pc = pkiDecode(
+    field,
+    'CertificateList (RFC 5280 §5.1)',
+    () => new pkijs.CertificateRevocationList({ schema: node }),
+  );
+  const signatureAlgorithm = signatureAlgorithmOf(
+    pc.signatureAlgorithm,
+    `${field}.signatureAlgorithm`,
+  );
+  // The raw TBS fields pkijs does not keep: the inner AlgorithmIdentifier and the times.
+  const [tbsN, algN] = childrenOf(node, field);
+  const t = childrenOf(tbsN!, `${field}.tbsCertList`);
   let i = t[0] !== undefined && hasTag(t[0], 2) ? 1 : 0; // version
-  const innerAlg = t[i++];
+  const innerAlg = t[i];
   if (innerAlg === undefined || Buffer.compare(rawOf(innerAlg), rawOf(algN!)) !== 0)
     throw derError('x509', `${field}.tbsCertList.signature`, 'the outer signatureAlgorithm');
-  const issuerN = t[i++];
-  if (issuerN === undefined) throw derError('x509', `${field}.tbsCertList.issuer`, 'a Name');
+  i += 2; // signature, issuer
   const thisUpdate = strictTime(t[i++], `${field}.tbsCertList.thisUpdate`);
   let nextUpdate: Date | undefined;
-  const nu = t[i];
-  if (nu !== undefined && (hasTag(nu, 23) || hasTag(nu, 24))) {
-    nextUpdate = strictTime(nu, `${field}.tbsCertList.nextUpdate`);
-    i++;
-  }
+  if (pc.nextUpdate !== undefined)
+    nextUpdate = strictTime(t[i++], `${field}.tbsCertList.nextUpdate`);
   const revoked = new Set<string>();
-  const list = t[i];
-  if (list !== undefined && hasTag(list, 16)) {
-    for (const entry of childrenOf(list, `${field}.revokedCertificates`)) {
-      const [serial, date] = childrenOf(entry, `${field}.revokedCertificates.entry`);
-      if (serial === undefined || !hasTag(serial, 2))
-        throw derError('x509', `${field}.revokedCertificates.serial`, 'INTEGER');
-      strictTime(date, `${field}.revokedCertificates.revocationDate`);
-      revoked.add(serialHexOf(contentsOf(serial)));
-    }
-  }
-  const sig = bitStringOf(sigN, `${field}.signature`);
-  if (sig.unusedBits !== 0)
+  const entries = pc.revokedCertificates ?? [];
+  const entryNodes = entries.length === 0 ? [] : childrenOf(t[i]!, `${field}.revokedCertificates`);
+  entries.forEach((e, k) => {
+    const date = childrenOf(entryNodes[k]!, `${field}.revokedCertificates[${k}]`)[1];
+    strictTime(date, `${field}.revokedCertificates[${k}].revocationDate`);
+    revoked.add(serialHexOf(contentsOf(e.userCertificate)));
+  });
+  if (pc.signatureValue.valueBlock.unusedBits !== 0)
     throw derError('x509', `${field}.signature`, 'BIT STRING without unused bits');
   return {
     der,
-    tbs: rawOf(tbsN),
+    tbs: new Uint8Array(pc.tbsView),
     signatureAlgorithm,
-    signature: sig.bytes,
-    issuerDer: rawOf(issuerN),
-    issuerCn: cnOf(issuerN),
+    signature: new Uint8Array(pc.signatureValue.valueBlock.valueHexView),
+    issuerDer: new Uint8Array(pc.issuer.valueBeforeDecode),
+    issuerCn: nameText(pc.issuer).cn,
     thisUpdate,
     nextUpdate,
     revoked,
