@@ -28,7 +28,7 @@ const ENV = verifierEnv();
  * `mrstack verifier serve` on a fresh embedded store, trusting the roots of one emulated TVM
  * (whose PKI also issues the collateral its evidence needs).
  */
-function serve(tvm: string, tag: string): Promise<ServedVerifier> {
+function serve(tvm: string, tag: string, ttlSeconds = 120): Promise<ServedVerifier> {
   return startVerifier(
     [
       '--listen',
@@ -39,7 +39,7 @@ function serve(tvm: string, tag: string): Promise<ServedVerifier> {
       '--tvm-state',
       tvm,
       '--session-ttl',
-      '5',
+      String(ttlSeconds),
     ],
     ENV,
   );
@@ -206,7 +206,11 @@ test(
     assert.equal(trj.passed, false);
     assert.notEqual(trj.status, 'affirming');
 
-    // An expired nonce (the service's sessions live 5 s).
+    // An expired nonce: a second service (its own store, the same TVM) whose sessions live 1 s
+    // (a short lifetime on the first one made the steps above race the clock under load).
+    const short = await serve(tvm, 'tdx-short', 1);
+    t.after(() => short.stop());
+    url = short.url;
     const s3 = (await post('/v1/sessions', '{}')).json as {
       id: string;
       nonce: string;
