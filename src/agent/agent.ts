@@ -39,6 +39,7 @@ import {
   assembleBundle,
   assembleImaBundle,
   takeReportSnapshot,
+  type ImaBundleParts,
   type ReportSnapshot,
 } from './evidence.js';
 import { ImaBridge, type ImaBridgeOptions } from './ima_bridge.js';
@@ -833,7 +834,25 @@ export class Agent {
     const shared = await this.#batcher.request(evidenceBinding(tenant, nonce, userData));
     const snap = shared.shared;
     const tAfter = snap.tenantAfter.get(tenant) ?? t.log.lines;
+    const physical = plog.readLines(since, snap.physAfter);
     return assembleBundle({
+      ...(await this.#bundleParts(tenant, nonce, userData, since, shared, physical)),
+      vmr: t.config.vmr,
+      vmrAlg: t.log.alg,
+      tenantLines: t.log.readLines(tAfter),
+    });
+  }
+
+  /** What every bundle carries besides its own log (a tenant's, or the `ima` list). */
+  async #bundleParts(
+    tenant: string,
+    nonce: Uint8Array,
+    userData: Uint8Array,
+    since: number,
+    shared: ImaBundleParts['shared'],
+    physical: ImaBundleParts['physical'],
+  ): Promise<Omit<ImaBundleParts, 'ima'>> {
+    return {
       tenant,
       nonce,
       userData,
@@ -844,11 +863,8 @@ export class Agent {
       register: this.register.name,
       algs: this.register.algs,
       since,
-      physical: plog.readLines(since, snap.physAfter),
-      vmr: t.config.vmr,
-      vmrAlg: t.log.alg,
-      tenantLines: t.log.readLines(tAfter),
-    });
+      physical,
+    };
   }
 
   /**
@@ -870,17 +886,7 @@ export class Agent {
     const shared = await this.#batcher.request(evidenceBinding(IMA_TENANT, nonce, userData));
     const physical = plog.readLines(since, shared.shared.physAfter);
     return assembleImaBundle({
-      tenant: IMA_TENANT,
-      nonce,
-      userData,
-      shared,
-      created: this.#now(),
-      firmwareLog:
-        this.#opts.firmwareLog === undefined ? undefined : await this.#opts.firmwareLog(),
-      register: this.register.name,
-      algs: this.register.algs,
-      since,
-      physical,
+      ...(await this.#bundleParts(IMA_TENANT, nonce, userData, since, shared, physical)),
       ima: bridge.evidence(physical.lines),
     });
   }

@@ -77,19 +77,7 @@ export function batchResultToJson(
       error: r.error.toJSON(),
     };
   }
-  // one object per event (this runs for every event of every batch)
-  return {
-    index,
-    status: r.status,
-    tenant: r.tenant,
-    vmr: r.vmr,
-    ...(r.id === undefined ? {} : { id: r.id }),
-    record: r.record,
-    value: r.value,
-    register: r.register,
-    ...(r.physicalRecord === undefined ? {} : { physical_record: r.physicalRecord }),
-    duplicate: r.duplicate,
-  };
+  return appendResultToJson(r, index);
 }
 
 const badBody = fieldErrors({ code: 'ERR_BAD_JSON', format: 'json' });
@@ -114,9 +102,13 @@ function batchItem(v: unknown): {
   };
 }
 
-/** The JSON form of an append result. */
-export function appendResultToJson(r: AppendResult): Record<string, unknown> {
+/**
+ * The JSON form of an append result; `index` (its position in a batch) comes first when given.
+ * One object per event: this runs for every event of every batch.
+ */
+export function appendResultToJson(r: AppendResult, index?: number): Record<string, unknown> {
   return {
+    ...(index === undefined ? {} : { index }),
     status: r.status,
     tenant: r.tenant,
     vmr: r.vmr,

@@ -4,7 +4,10 @@
  * FILE may be binary, hex or base64 text, an mrstack report envelope (`mrstack report`), or `-`
  * for stdin. `--json` prints the verifier's result:
  * `{"verified","kind","tcbStatus"?,"advisories"?,"claims","errors","warnings","trust","checks","at"}`.
- * Exit 0 verified, 1 not verified, 2 bad input.
+ * With `--eventlog LOG…` it adds `"eventlog":{"registers":[{"log","register","alg","proof",
+ * "replayed","reported"?,"last_record"?,"offset"?}],"listed":[…]}`: `listed` holds the records at a
+ * register no replay extends (TDX MRTD), each as `log parse` prints an event plus `"log"` and
+ * `"compared": false`. Exit 0 verified, 1 not verified, 2 bad input.
  *
  * {@link registerEvidence} returns the `evidence` command so other groups can add subcommands
  * (`evidence get` lives with the agent).
@@ -15,6 +18,7 @@ import { Option, type Command } from 'commander';
 import type { EvidenceKind, EvidenceResult } from '../../verifier/verify/evidence_result.js';
 import { readInput } from '../input_files.js';
 import { toHex } from '../../bytes/hex.js';
+import { printable } from '../../bytes/printable.js';
 import {
   addEventlogOption,
   addEvidenceOptions,
@@ -62,6 +66,13 @@ async function printResult(r: EvidenceResult, wide: boolean): Promise<void> {
   const width = wide ? undefined : terminalWidth();
   for (const l of renderEvidenceResult(r, width === undefined ? {} : { width }))
     process.stdout.write(`${l}\n`);
+}
+
+/** Why a register's records are listed but not compared with the evidence. */
+function notComparedReason(register: string | undefined): string {
+  return register === 'mrtd'
+    ? 'MRTD is built by the TDX module from the TD pages, not by extends'
+    : 'no replay extends this register';
 }
 
 /** Registers `evidence show|verify` and returns the `evidence` command. */
@@ -120,8 +131,21 @@ export function registerEvidence(program: Command): Command {
         // --eventlog: the logs replayed against the registers the verified evidence reports.
         const { provenClaimsOf } = await import('../../verifier/appraise/proven_claims.js');
         const { replayEvidenceLogs } = await import('../../verifier/appraise/replayed_logs.js');
+        const { eventJson } = await import('./log.js');
+        const { eventSummary } = await import('../event_text.js');
         const claims = provenClaimsOf(r, { nonceGiven: vopts.nonce !== undefined });
-        const replayed = await replayEvidenceLogs(opts.eventlog, claims);
+        // Records at a register no replay extends (TDX MRTD: the TDX module builds it) are
+        // listed beside the comparison, never dropped silently and never compared.
+        const listed: { json: Record<string, unknown>; line: string }[] = [];
+        const replayed = await replayEvidenceLogs(opts.eventlog, claims, {
+          onNotReplayed: (e, log) => {
+            const summary = eventSummary(log.format.describe?.(e) ?? {});
+            listed.push({
+              json: { log: log.path, ...eventJson(e, log.format), compared: false },
+              line: `eventlog  ${e.register ?? '?'}  record ${String(e.index)} ${log.format.typeName?.(e) ?? e.kind}${summary === '' ? '' : ` ${summary}`}  listed, not compared (${notComparedReason(e.register)})  ${log.path}`,
+            });
+          },
+        });
         const registers = replayed.registers.map((g) => ({
           log: g.log,
           register: g.name,
@@ -154,7 +178,7 @@ export function registerEvidence(program: Command): Command {
           ...r,
           verified: r.verified && errors.length === 0,
           errors: [...r.errors, ...errors],
-          eventlog: { registers },
+          eventlog: { registers, listed: listed.map((l) => l.json) },
         };
         if (opts.json === true) printJson(out);
         else {
@@ -164,6 +188,7 @@ export function registerEvidence(program: Command): Command {
               `eventlog  ${g.register}:${g.alg}  ${g.proof === 'ok' ? 'replays to the reported value' : `MISMATCH (last record ${String(g.last_record ?? '?')})`}  ${g.log ?? ''}\n`,
             );
           }
+          for (const l of listed) process.stdout.write(`${printable(l.line)}\n`);
           for (const e of errors) process.stdout.write(`error: ${e.code}: ${e.message}\n`);
         }
         return out.verified ? 0 : 1;

@@ -106,6 +106,13 @@ export interface ImaInput {
   readonly proof: ProofState;
   /** The PCR/vMR it replays into. */
   readonly register?: string;
+  /**
+   * `mr_ima` lists only: the count of the first `mr_ima` token of this boot — entries below it
+   * were in the list when the agent started mirroring; `null` when the bundle's physical log
+   * starts at a checkpoint, so that token is not in it. Absent for lists a TPM extends (PCR 10
+   * is extended before use: the rule does not apply).
+   */
+  readonly firstMirrored?: number | null;
   readonly entries: Iterable<ImaRecord>;
 }
 

@@ -14,6 +14,8 @@ import type {
   Appraisal,
   AppraiseOptions,
   ImaCounts,
+  ImaInput,
+  ImaRecord,
   ProvenClaims,
   ReplayedEvidence,
 } from './appraisal_input.js';
@@ -469,6 +471,66 @@ function appraiseTenants(out: Findings, replay: ReplayedEvidence, p: CompiledPol
 }
 
 /**
+ * The agent-files rule of an `mr_ima` list (issue 16, docs/mr-ima.md): each path the policy's
+ * `ima.agent_files` names must have an entry whose index is below the first `mr_ima` token's
+ * count — measured before the agent mirrored anything, so nothing measured later could have
+ * stopped or replaced it unseen. The entries are watched as the IMA rules read them (one pass).
+ */
+function agentFilesRule(
+  list: ImaInput,
+  paths: readonly string[],
+): { input: ImaInput; judge(out: Findings): void } {
+  const first = new Map<string, number>();
+  const wanted = new Set(paths);
+  const entries = list.entries;
+  function* watched(): Generator<ImaRecord> {
+    for (const r of entries) {
+      if (wanted.has(r.path) && !first.has(r.path)) first.set(r.path, r.record);
+      yield r;
+    }
+  }
+  return {
+    input: { ...list, entries: watched() },
+    judge(out: Findings): void {
+      const limit = list.firstMirrored;
+      if (limit === undefined) return;
+      if (limit === null) {
+        out.unproven(
+          'ima.agent_files',
+          'the physical log starts at a checkpoint: the first mr_ima token is not in this bundle',
+          'ima',
+        );
+        return;
+      }
+      let bad = 0;
+      for (const p of wanted) {
+        const at = first.get(p);
+        if (at !== undefined && at < limit) continue;
+        bad++;
+        out.add('ima.agent.not-measured-first', p, {
+          layer: 'ima',
+          log: list.log,
+          ...(at === undefined ? {} : { record: at }),
+          expected: `an entry below ${limit}`,
+          actual: at ?? null,
+          message:
+            at === undefined
+              ? `${p} is not in the verified list`
+              : `${p} was first measured at entry ${at}, after the agent started mirroring (first token: ${limit} entries)`,
+        });
+      }
+      if (bad === 0)
+        out.add('ima.agent.measured-first', 'ima.agent_files', {
+          layer: 'ima',
+          log: list.log,
+          expected: `entries below ${limit}`,
+          actual: Object.fromEntries(first),
+        });
+    },
+  };
+}
+
+/**
  * Appraises proven claims and replayed logs against a compiled policy.
  * @param claims what verify proved; undefined for log-only appraisal (an IMA list alone)
  */
@@ -532,8 +594,14 @@ export function appraise(
       mismatched: 0,
       violations: 0,
     };
+    const agentFiles = policy.policy.ima?.agent_files ?? [];
     for (const list of replay.ima) {
-      const j = judgeImaList(list, policy, extra);
+      const rule =
+        agentFiles.length > 0 && list.firstMirrored !== undefined
+          ? agentFilesRule(list, agentFiles)
+          : undefined;
+      const j = judgeImaList(rule?.input ?? list, policy, extra);
+      if (rule !== undefined) rule.judge(out);
       for (const k of Object.keys(sum) as (keyof ImaCounts)[]) sum[k] += j.counts[k];
       out.list.push(...j.failures);
       if (list.proof !== 'ok')

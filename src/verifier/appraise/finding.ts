@@ -145,6 +145,8 @@ export type FindingIdKey =
   | 'ima.file.signature-invalid'
   | 'ima.buf.unknown'
   | 'ima.violation'
+  | 'ima.agent.measured-first'
+  | 'ima.agent.not-measured-first'
   | 'ima.log.unbound';
 
 /** The finding-id table: each stable id with its layer and default status. */
@@ -363,6 +365,16 @@ export const FINDING_IDS: Readonly<Record<FindingIdKey, FindingIdInfo>> = Object
     'warning',
     'files',
     'The list records a measurement violation (a file opened for write while measured).',
+  ),
+  'ima.agent.measured-first': row(
+    'affirming',
+    'files',
+    'Every agent file the policy names was measured before the first mr_ima token (before the agent mirrored anything).',
+  ),
+  'ima.agent.not-measured-first': row(
+    'contraindicated',
+    'files',
+    'An agent file the policy names has no entry before the first mr_ima token: code measured later could have stopped or replaced the agent.',
   ),
   'ima.log.unbound': row(
     'none',

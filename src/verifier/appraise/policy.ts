@@ -91,6 +91,12 @@ export interface PolicyV1 {
     readonly ignored_keyrings?: readonly string[];
     readonly ima_buf?: Readonly<Record<string, readonly string[]>>;
     readonly keys?: readonly string[];
+    /**
+     * `mr_ima` lists: paths (the agent's `node`, its entry script and files) that must be
+     * measured before the first `mr_ima` token — in the list the agent found when it started
+     * (docs/mr-ima.md "What it does not give").
+     */
+    readonly agent_files?: readonly string[];
   };
 }
 

@@ -242,6 +242,12 @@ export const POLICY_SCHEMA: Readonly<Record<string, unknown>> = Object.freeze({
           description: 'Public keys (PEM or base64 SPKI) whose ima-sig signatures are accepted.',
           items: { type: 'string' },
         },
+        agent_files: {
+          type: 'array',
+          description:
+            'mr_ima lists: paths (the agent, node, its files) that must be measured before the first mr_ima token (entry index < that token’s count).',
+          items: { type: 'string', minLength: 1, maxLength: 4096 },
+        },
       },
     },
   },

@@ -202,6 +202,7 @@ interface ImaLayerClaims {
   readonly alg: HashAlg;
   readonly banks: Readonly<Record<string, string>>;
   readonly verified: number;
+  readonly tokens?: readonly { readonly record: number; readonly count: number }[];
 }
 
 function isImaLayer(v: unknown): v is ImaLayerClaims {
@@ -231,6 +232,9 @@ function imaLayerOf(
       : {}),
   };
   if (err !== undefined) return { register };
+  // The first mr_ima token of this boot is in the bundle only when its physical log starts at
+  // BOOT (`since` 0); served from a checkpoint, the agent-files rule cannot be judged.
+  const firstMirrored = r.claims['since'] === 0 ? (ima.tokens?.[0]?.count ?? null) : null;
   const events = (r.claims['events'] ?? []) as ImaEventView[];
   const entries: ImaRecord[] = [];
   for (const e of events) {
@@ -249,7 +253,10 @@ function imaLayerOf(
       violation: e.violation === true,
     });
   }
-  return { register, input: { log: 'ima-log', proof: 'ok', register: ima.vmr, entries } };
+  return {
+    register,
+    input: { log: 'ima-log', proof: 'ok', register: ima.vmr, firstMirrored, entries },
+  };
 }
 
 /** Hex of a claim (bytes or hex text); for generating policies and printing. */

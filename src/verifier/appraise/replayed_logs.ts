@@ -9,7 +9,10 @@
  */
 import { toHex } from '../../bytes/hex.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
+import type { LogEvent } from '../../eventlog/event.js';
+import type { LogFormat } from '../../eventlog/log_format.js';
 import { openLogFile } from '../../eventlog/log_source.js';
+import { isReplayable } from '../../eventlog/mr_map.js';
 import { Replay } from '../../eventlog/replay.js';
 import type {
   ImaInput,
@@ -44,10 +47,18 @@ function quotedBanks(claims: ProvenClaims | undefined, name: string): HashAlg[] 
   return Object.keys(pcrs).filter((b) => pcrs[b]?.[name] instanceof Uint8Array) as HashAlg[];
 }
 
+/** The Spec ID header of a TCG2/CCEL log: a log header at index 0, not a measurement. */
+const isHeader = (e: LogEvent): boolean => e.kind === 'tcg2' && e.header;
+
 /** Options of {@link replayEvidenceLogs}. */
 export interface EvidenceLogsOptions {
   /** `--format` for every log (default: detect). */
   readonly format?: string;
+  /**
+   * Called for each record at a register replay never extends (TDX MRTD, CC MR index 0: the
+   * TDX module builds MRTD), so that a caller can list it; such a record is never compared.
+   */
+  readonly onNotReplayed?: (e: LogEvent, log: { path: string; format: LogFormat }) => void;
 }
 
 /**
@@ -75,6 +86,8 @@ export async function replayEvidenceLogs(
     for await (const batch of log.batches) {
       for (const e of batch) {
         replay.add(e);
+        if (e.register !== undefined && !isReplayable(e.register) && !isHeader(e))
+          opts.onNotReplayed?.(e, { path, format: log.format });
         if (e.extend && e.register !== undefined)
           last.set(e.register, { record: e.index, offset: e.source.offset });
         if (e.kind === 'ima') {

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { runCliJson } from '../../_support/cli.js';
+import { runCli, runCliJson } from '../../_support/cli.js';
 import { fixture } from '../../_support/paths.js';
 
 interface Out {
@@ -72,5 +72,71 @@ test("the trustee debug-TD quote with another TD's CCEL fails, naming register a
   assert.match(
     mism[0]!.message,
     /rtmr0 \(sha384\) replays to 2dc712306a963ead…, the evidence reports e940da7c2712d279…/,
+  );
+});
+
+test('TDX --eventlog lists the CCEL records at MRTD (CC MR index 0) and compares none of them', async () => {
+  // trustee's parse of CCEL_data_grub_gke (its *_out.json) lists two records at CC MR index 0,
+  // SP800-155 EV_NO_ACTION records; mrstack counts the Spec ID header as record 0. The quote is
+  // another TD's (the GCE one): RTMR0-2 fail, and MRTD is never among the compared registers.
+  // The readable line shows the record's 16-byte signature ("SP800-155 Event3", TCG SP800-155).
+  const log = fixture('eventlogs', 'ccel', 'gke-tdx-grub-sp800-155.ccel.bin');
+  const args = [
+    'evidence', 'verify', fixture('evidence', 'tdx', 'gotdx-gce-cos113.quote-8000b.bin'),
+    '--relax', 'collateral,nonce', '--eventlog', log,
+  ]; // prettier-ignore
+  const trustee = (
+    JSON.parse(
+      readFileSync(fixture('eventlogs', 'ccel', 'gke-tdx-grub-sp800-155.trustee-out.json'), 'utf8'),
+    ) as {
+      uefi_event_logs: {
+        index: number;
+        type_name: string;
+        event: string;
+        digests: { alg: string; digest: string }[];
+      }[];
+    }
+  ).uefi_event_logs;
+  const atMrtd = trustee.flatMap((e, i) => (e.index === 0 ? [{ record: i + 1, ...e }] : []));
+  assert.equal(atMrtd.length, 2);
+
+  const { result, json } = await runCliJson([...args, '--json']);
+  assert.equal(result.code, 1);
+  const j = json as Out & {
+    eventlog: {
+      listed: {
+        log: string;
+        index: number;
+        register: string;
+        mr_index: number;
+        type_name: string;
+        digests: Record<string, string>;
+        data: string;
+        compared: boolean;
+      }[];
+    };
+  };
+  assert.deepEqual(
+    j.eventlog.listed.map((l) => [l.log, l.index, l.register, l.mr_index, l.type_name, l.compared]),
+    atMrtd.map((e) => [log, e.record, 'mrtd', 0, e.type_name, false]),
+  );
+  assert.deepEqual(
+    j.eventlog.listed.map((l) => [l.digests['sha384'], l.data]),
+    atMrtd.map((e) => [e.digests[0]!.digest, Buffer.from(e.event, 'base64').toString('hex')]),
+  );
+  assert.deepEqual(
+    j.eventlog.registers.map((r) => r.register),
+    ['rtmr0', 'rtmr1', 'rtmr2'],
+  );
+
+  const human = await runCli(args);
+  assert.equal(human.code, 1);
+  const lines = human.stdout.split('\n').filter((l) => l.startsWith('eventlog  mrtd'));
+  assert.deepEqual(
+    lines,
+    atMrtd.map(
+      (e) =>
+        `eventlog  mrtd  record ${e.record} ${e.type_name} ${Buffer.from(e.event, 'base64').subarray(0, 16).toString('latin1')}  listed, not compared (MRTD is built by the TDX module from the TD pages, not by extends)  ${log}`,
+    ),
   );
 });
