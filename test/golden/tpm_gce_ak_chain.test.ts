@@ -16,6 +16,12 @@ import { fixture } from '../_support/paths.js';
 import { runCliJson, type EvidenceVerifyJson } from '../_support/cli.js';
 import { runTool } from '../_support/peers.js';
 import { decodeGoTpmAttestation } from '../../src/formats/tpm2/gotpm_attestation.js';
+import { parseAttest } from '../../src/formats/tpm2/marshal/attest.js';
+import {
+  hierarchyQualifiedName,
+  objectName,
+  qualifiedName,
+} from '../../src/formats/tpm2/public_key.js';
 
 const F = (name: string): string => fixture('evidence', 'tpm', name);
 const AK_CERT = F('gotpm-gce-cos85.ak-cert.der');
@@ -274,5 +280,31 @@ test('attestation.pb: a cut copy is malformed input (exit 2), never a verdict', 
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the GCE AK is a primary in the endorsement hierarchy: each quote's qualifiedSigner is SHA-256(TPM_RH_ENDORSEMENT ‖ AK Name) (TPM 2.0 Part 1 §16), which qualifiedName computes", () => {
+  const akPublic = new Uint8Array(readFileSync(F('gotpm-gce-cos85-no-nonce.ak.tpmt_public.bin')));
+  // Name = nameAlg (SHA-256, 0x000b) ‖ SHA-256(TPMT_PUBLIC); computed here from the spec alone.
+  const name = Buffer.concat([
+    Buffer.from('000b', 'hex'),
+    createHash('sha256').update(akPublic).digest(),
+  ]);
+  const expected = Buffer.concat([
+    Buffer.from('000b', 'hex'),
+    createHash('sha256').update(Buffer.from('4000000b', 'hex')).update(name).digest(),
+  ]).toString('hex');
+  assert.equal(
+    Buffer.from(qualifiedName(hierarchyQualifiedName(0x4000000b), objectName(akPublic))).toString(
+      'hex',
+    ),
+    expected,
+  );
+  for (const { bank } of CAPTURES) {
+    const attest = parseAttest(
+      new Uint8Array(readFileSync(F(`gotpm-gce-cos85-no-nonce.quote-${bank}.tpms_attest.bin`))),
+    );
+    assert.equal(Buffer.from(attest.qualifiedSigner).toString('hex'), expected, bank);
+    assert.notEqual(expected, name.toString('hex'));
   }
 });

@@ -75,6 +75,24 @@ export function reportEnvelope(
   });
 }
 
+/** A TPM handle as tpm2-tools write one: `0x` and up to 8 hex digits. */
+const HANDLE = /^0x[0-9a-f]{1,8}$/i;
+
+/** `--ak FILE|HANDLE`: a persistent handle (`0x81…`), else the path of an AK blob. */
+async function akOption(
+  ak: string,
+): Promise<{ akHandle: number } | { ak: import('../../providers/tpm/identity.js').AkBlob }> {
+  if (HANDLE.test(ak)) return { akHandle: Number.parseInt(ak.slice(2), 16) };
+  const { decodeAkBlob } = await import('../../providers/tpm/identity.js');
+  let blob: Uint8Array;
+  try {
+    blob = new Uint8Array(readFileSync(ak));
+  } catch (e) {
+    throw fromErrno(e, ak);
+  }
+  return { ak: decodeAkBlob(blob) };
+}
+
 /** Registers `mrstack report`. */
 export function registerReport(program: Command): Command {
   const cmd = program
@@ -86,8 +104,8 @@ export function registerReport(program: Command): Command {
     .option('--user-data <hex>', 'extra data bound into the report data (see docs/evidence.md)')
     .option('--out <file>', 'write the evidence envelope to FILE instead of stdout')
     .option(
-      '--ak <file>',
-      'tpm provider: quote with this AK blob (`tpm ak create`), not a fresh one',
+      '--ak <file|handle>',
+      'tpm provider: quote with this AK, not a fresh one: an AK blob (`tpm ak create`) or a persistent handle (0x81010002, as tpm2_evictcontrol made it)',
     )
     .option(
       '--pcr-list <selection>',
@@ -119,20 +137,13 @@ export function registerReport(program: Command): Command {
         if (opts.provider !== 'tpm') {
           throw new UsageError('ERR_USAGE', '--ak goes with --provider tpm');
         }
-        const { decodeAkBlob } = await import('../../providers/tpm/identity.js');
         const { openTpmProvider } = await import('../../providers/tpm/tpm_provider.js');
-        let blob: Uint8Array;
-        try {
-          blob = new Uint8Array(readFileSync(opts.ak));
-        } catch (e) {
-          throw fromErrno(e, opts.ak);
-        }
         provider = openTpmProvider(
           {
             ...(opts.tpmDevice === undefined ? {} : { device: opts.tpmDevice }),
             ...(opts.swtpm === undefined ? {} : { swtpm: opts.swtpm }),
           },
-          { ak: decodeAkBlob(blob) },
+          await akOption(opts.ak),
         );
       } else provider = await openProviderFromOptions(opts, { write: false });
       let raw: RawReport;

@@ -82,6 +82,35 @@ export function objectName(pub: TpmPublic | Uint8Array, nameAlgId?: number): Uin
   return new ByteWriter(34).u16be(algId).bytes(hash(alg, bytes)).finish();
 }
 
+/** The qualified name of a hierarchy (TPM 2.0 Part 1 §16): its handle, 4 bytes big-endian. */
+export function hierarchyQualifiedName(handle: number): Uint8Array {
+  return new ByteWriter(4).u32be(handle).finish();
+}
+
+/**
+ * The qualified name of an object (TPM 2.0 Part 1 §16, "Names"): QN = nameAlg ‖
+ * H_nameAlg(QN of its parent ‖ its Name), with the object's own name algorithm (the first two
+ * bytes of its Name). A primary object's parent QN is its hierarchy's handle
+ * ({@link hierarchyQualifiedName}). A quote's `qualifiedSigner` is the signing key's QN.
+ * @throws ParseError `ERR_UNKNOWN_ALGORITHM` when the Name's algorithm is not a known hash
+ */
+export function qualifiedName(parentQualifiedName: Uint8Array, name: Uint8Array): Uint8Array {
+  const algId = name.length >= 2 ? (name[0]! << 8) | name[1]! : 0;
+  const alg = hashAlgFromId(algId);
+  if (alg === undefined) {
+    throw new ParseError({
+      code: 'ERR_UNKNOWN_ALGORITHM',
+      format: 'tpm2',
+      offset: 0,
+      field: 'name.nameAlg',
+      expected: 'a known hash algorithm',
+      actual: `0x${algId.toString(16)}`,
+    });
+  }
+  const digest = hash(alg, Buffer.concat([parentQualifiedName, name]));
+  return new ByteWriter(2 + digest.length).u16be(algId).bytes(digest).finish();
+}
+
 /**
  * A TPM public area for an ordinary public key, filling `template`'s unique field (the EK
  * template gives the EK's parameters; the key gives the modulus or point).

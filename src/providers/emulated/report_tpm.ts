@@ -4,7 +4,8 @@
  * private key lives under `<state>/keys/tpm/ak-key.pem`. The key is made on first use and
  * published atomically (written to a private temporary file, then hard-linked into place, which
  * fails if another process won the race — its key is then used), so concurrent first reports
- * agree on one AK.
+ * agree on one AK. `qualifiedSigner` is the AK's qualified name under an emulated ECC SRK
+ * (`srk-key.pem` beside it), as on a real TPM where mrstack's tpm provider creates its AK.
  *
  * The report carries the same parts the real tpm provider returns (`signature`, `ak_public`,
  * `pcr_selection`, `pcr_values`), so the verifier runs the same code on both, and the AK
@@ -25,7 +26,7 @@ import { join } from 'node:path';
 import { hash } from '../../crypto/hash.js';
 import { hashAlgFromId, hashAlgId } from '../../crypto/hash_alg.js';
 import { fromErrno, ProviderError } from '../../errors.js';
-import { TPM_ALG, TPM_GENERATED_VALUE, TPM_ST } from '../../formats/tpm2/constants.js';
+import { TPM_ALG, TPM_GENERATED_VALUE, TPM_RH, TPM_ST } from '../../formats/tpm2/constants.js';
 import { encodeAttest } from '../../formats/tpm2/marshal/attest.js';
 import {
   encodePcrSelectionList,
@@ -33,17 +34,41 @@ import {
 } from '../../formats/tpm2/marshal/pcr_selection.js';
 import { encodePublic, type TpmPublic } from '../../formats/tpm2/marshal/public.js';
 import { encodeSignature } from '../../formats/tpm2/marshal/signature.js';
-import { objectName, publicFromKeyObject } from '../../formats/tpm2/public_key.js';
-import { akTemplate } from '../../formats/tpm2/templates.js';
+import {
+  hierarchyQualifiedName,
+  objectName,
+  publicFromKeyObject,
+  qualifiedName,
+} from '../../formats/tpm2/public_key.js';
+import { akTemplate, srkTemplate } from '../../formats/tpm2/templates.js';
 import type { IoOptions, RawReport } from '../provider.js';
 import { registerKey, type EmulatedReportContext } from './report_context.js';
 import { emulatedAkCertificate } from './tpm_pki.js';
 
 const AK_FILE = 'ak-key.pem';
+const SRK_FILE = 'srk-key.pem';
 
 /** Loads the emulated AK's private key, creating it atomically on first use. */
 export function loadEmulatedAk(keysDir: string): KeyObject {
-  const path = join(keysDir, AK_FILE);
+  return loadOrCreateP256(keysDir, AK_FILE);
+}
+
+/**
+ * The emulated AK's qualified name, the quote's `qualifiedSigner`. The emulated TPM holds its AK
+ * where mrstack's tpm provider puts it on a real TPM: under an ECC SRK (the Provisioning
+ * Guidance template) in the owner hierarchy, so QN = H(H(TPM_RH_OWNER ‖ SRK name) ‖ AK name)
+ * (TPM 2.0 Part 1 §16). A real TPM derives the SRK's point from the owner seed; the emulated
+ * one keeps a P-256 key beside the AK's for it.
+ */
+export function emulatedAkQualifiedName(keysDir: string, akPublic: Uint8Array): Uint8Array {
+  const srk = publicFromKeyObject(loadOrCreateP256(keysDir, SRK_FILE), srkTemplate('ecc'));
+  const srkQn = qualifiedName(hierarchyQualifiedName(TPM_RH.OWNER), objectName(srk));
+  return qualifiedName(srkQn, objectName(akPublic));
+}
+
+/** Loads a P-256 private key from `keysDir/file`, creating it atomically on first use. */
+function loadOrCreateP256(keysDir: string, file: string): KeyObject {
+  const path = join(keysDir, file);
   try {
     return createPrivateKey(readFileSync(path));
   } catch (e) {
@@ -52,7 +77,7 @@ export function loadEmulatedAk(keysDir: string): KeyObject {
   try {
     mkdirSync(keysDir, { recursive: true, mode: 0o700 });
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const tmp = join(keysDir, `.${AK_FILE}.${process.pid}.${randomBytes(6).toString('hex')}`);
+    const tmp = join(keysDir, `.${file}.${process.pid}.${randomBytes(6).toString('hex')}`);
     writeFileSync(tmp, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     try {
       linkSync(tmp, path);
@@ -106,7 +131,7 @@ export function tpmEmulatedReport(ctx: EmulatedReportContext, opts: IoOptions): 
   const attest = encodeAttest({
     magic: TPM_GENERATED_VALUE,
     type: TPM_ST.ATTEST_QUOTE,
-    qualifiedSigner: objectName(akPub),
+    qualifiedSigner: emulatedAkQualifiedName(ctx.keysDir, akPub),
     extraData: ctx.reportData,
     clockInfo: {
       clock: BigInt(Math.max(0, ctx.now.getTime() - ctx.config.created.getTime())),

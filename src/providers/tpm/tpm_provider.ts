@@ -10,7 +10,8 @@ import { hash } from '../../crypto/hash.js';
 import { digestSize, hashAlgFromId, hashAlgId, type HashAlg } from '../../crypto/hash_alg.js';
 import { bytesEqual } from '../../bytes/hex.js';
 import { ProviderError } from '../../errors.js';
-import { TPM_ALG } from '../../formats/tpm2/constants.js';
+import { TPM_ALG, TPMA_OBJECT } from '../../formats/tpm2/constants.js';
+import { TpmRcError } from '../../formats/tpm2/rc.js';
 import {
   encodePcrSelectionList,
   type PcrSelection,
@@ -43,6 +44,12 @@ export interface TpmProviderOptions {
   /** A persistent AK (from `mrstack tpm ak create`) to quote with. */
   readonly ak?: AkBlob;
   /**
+   * An AK the TPM keeps at a persistent handle (0x81000000–0x81FFFFFF, e.g. made with
+   * `tpm2_createak` + `tpm2_evictcontrol`) to quote with; it is used as it is and never flushed.
+   * Wins over `ak`.
+   */
+  readonly akHandle?: number;
+  /**
    * Add the EK of this algorithm to reports (`ek_public`, and `ek_certificate` when the TPM has
    * one in NV), so a verifier can bind the AK to the EK (MakeCredential) and the EK to its
    * manufacturer.
@@ -68,6 +75,8 @@ export class TpmProvider implements Provider {
   readonly #opts: TpmProviderOptions;
   #banks: PcrSelection[] | undefined;
   #ak: LoadedKey | undefined;
+  /** True when #ak is a persistent object (`akHandle`): never flushed. */
+  #akPersistent = false;
   #started = false;
 
   constructor(transport: TpmTransport, opts: TpmProviderOptions = {}) {
@@ -189,6 +198,10 @@ export class TpmProvider implements Provider {
   /** The AK used for reports: the configured one, else an ephemeral one (created once). */
   async attestationKey(): Promise<LoadedKey> {
     await this.#ready();
+    if (this.#ak === undefined && this.#opts.akHandle !== undefined) {
+      this.#ak = await persistentAk(this.tpm, this.#opts.akHandle);
+      this.#akPersistent = true;
+    }
     if (this.#ak === undefined) {
       const blob = this.#opts.ak ?? (await createAk(this.tpm, this.#opts.akAlg ?? 'ecc', 'ecc'));
       this.#ak = await loadAk(this.tpm, blob);
@@ -259,11 +272,54 @@ export class TpmProvider implements Provider {
     const ak = this.#ak;
     this.#ak = undefined;
     try {
-      if (ak !== undefined) await this.tpm.flush(ak.handle).catch(() => undefined);
+      // A persistent AK stays in the TPM: flushing applies to the transient one made here.
+      if (ak !== undefined && !this.#akPersistent)
+        await this.tpm.flush(ak.handle).catch(() => undefined);
     } finally {
       await this.tpm.close();
     }
   }
+}
+
+/** Persistent object handles (TPM 2.0 Part 2, 7.2: handle type TPM_HT_PERSISTENT, 0x81). */
+export const PERSISTENT_HANDLES = { first: 0x81000000, last: 0x81ffffff } as const;
+
+/**
+ * The AK at a persistent handle: its public area, checked to be a restricted signing key (what
+ * TPM2_Quote needs for a quote a verifier can trust).
+ * @throws ProviderError `ERR_USAGE` (not a persistent handle, or not an AK), `ERR_NOT_FOUND`
+ * (nothing at that handle)
+ */
+async function persistentAk(tpm: Tpm, handle: number): Promise<LoadedKey> {
+  const hex = `0x${handle.toString(16).padStart(8, '0')}`;
+  if (handle < PERSISTENT_HANDLES.first || handle > PERSISTENT_HANDLES.last) {
+    throw new ProviderError(
+      'ERR_USAGE',
+      `AK handle ${hex} is not a persistent handle (0x81000000-0x81ffffff)`,
+      { details: { handle: hex } },
+    );
+  }
+  let rp;
+  try {
+    rp = await tpm.readPublic(handle);
+  } catch (e) {
+    if (e instanceof TpmRcError && e.rcInfo.name === 'TPM_RC_HANDLE') {
+      throw new ProviderError('ERR_NOT_FOUND', `the TPM holds no object at ${hex}`, {
+        details: { handle: hex, tpm_rc: 'TPM_RC_HANDLE' },
+      });
+    }
+    throw e;
+  }
+  const attrs = rp.outPublic.public.objectAttributes;
+  const ak = TPMA_OBJECT.sign | TPMA_OBJECT.restricted;
+  if ((attrs & ak) !== ak || (attrs & TPMA_OBJECT.decrypt) !== 0) {
+    throw new ProviderError(
+      'ERR_USAGE',
+      `the key at ${hex} is not an attestation key (a restricted signing key): objectAttributes 0x${(attrs >>> 0).toString(16)}`,
+      { details: { handle: hex, object_attributes: attrs >>> 0 } },
+    );
+  }
+  return { handle, public: rp.outPublic, name: rp.name };
 }
 
 /** Where the TPM is: a device path, or a swtpm address (`HOST:PORT`, `unix:PATH`). */

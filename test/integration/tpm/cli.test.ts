@@ -235,6 +235,73 @@ test('tpm ek --cert, tpm ak create, ak make-credential, activate: the secret com
   }
 });
 
+test('report --ak HANDLE: an AK that tpm2-tools made and persisted quotes; pinned as tpm2_readpublic prints it, the quote verifies', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mrstack-tpmcli-'));
+  try {
+    // tpm2-tools make the AK (under the EK, ECDSA P-256/SHA-256) and persist it at 0x81010002;
+    // its public key as tpm2-tools print it (PEM) is what the verifier pins.
+    fx.tool('tpm2_createek', ['-c', join(dir, 'ek.ctx'), '-G', 'rsa', '-u', join(dir, 'ek.pub')]);
+    fx.tool('tpm2_createak', [
+      '-C', join(dir, 'ek.ctx'), '-c', join(dir, 'ak.ctx'), '-G', 'ecc', '-g', 'sha256',
+      '-s', 'ecdsa', '-u', join(dir, 'ak.pub'),
+    ]); // prettier-ignore
+    fx.tool('tpm2_evictcontrol', ['-C', 'o', '-c', join(dir, 'ak.ctx'), '0x81010002']);
+    fx.tool('tpm2_readpublic', ['-c', '0x81010002', '-f', 'pem', '-o', join(dir, 'ak.pem')]);
+    const quote = join(dir, 'quote.json');
+    const rep = await runCli([
+      'report', '--provider', 'tpm', '--swtpm', fx.address, '--ak', '0x81010002',
+      '--pcr-list', 'sha256:0,7', '--nonce', '5eed', '--out', quote,
+    ]); // prettier-ignore
+    assert.equal(rep.code, 0, rep.stderr);
+    const v = await runCliJson([
+      ...evidenceVerifyArgs(quote, { nonce: '5eed' }),
+      '--ak',
+      join(dir, 'ak.pem'),
+      '--json',
+    ]);
+    assert.equal(v.result.code, 0, v.result.stdout);
+    const vj = v.json as EvidenceVerifyJson;
+    assert.equal((vj.claims['ak_trust'] as { reason: string }).reason, 'pinned');
+    // The quote names its signer (TPMS_ATTEST.qualifiedSigner): the AK's qualified name as
+    // tpm2_readpublic prints it for the handle.
+    const qn = /qualified name: ([0-9a-f]+)/.exec(fx.tool('tpm2_readpublic', ['-c', '0x81010002']));
+    assert.equal(vj.claims['qualified_signer'], qn?.[1]);
+    const y = parsePcrreadYaml(fx.tool('tpm2_pcrread', ['sha256:0,7']));
+    const pcrs = vj.claims['pcrs'] as Record<string, Record<string, string>>;
+    assert.equal(pcrs['sha256']!['pcr7'], y.get('sha256')?.get(7));
+    // The persistent AK is still there afterwards (mrstack flushes only what it loaded).
+    assert.match(fx.tool('tpm2_getcap', ['handles-persistent']), /0x81010002/);
+
+    // Nothing at the handle: ERR_NOT_FOUND; the EK swtpm_setup persisted (a decryption key):
+    // not an AK; a transient handle: not persistent. None reaches the TPM's quote.
+    const nothing = await runCliJson([
+      'report', '--ak', '0x81010009', '--nonce', '5eed', ...tpmArgs(),
+    ]); // prettier-ignore
+    assert.equal(nothing.result.code, 2);
+    assert.equal(cliError(nothing.json).code, 'ERR_NOT_FOUND');
+    const persistent = parsePersistent(fx.tool('tpm2_getcap', ['handles-persistent']));
+    const ek = persistent.find((h) => h !== '0x81010002')!;
+    const attrs = fx.tool('tpm2_readpublic', ['-c', ek]);
+    assert.match(attrs, /decrypt/);
+    const notAk = await runCliJson(['report', '--ak', ek, '--nonce', '5eed', ...tpmArgs()]);
+    assert.equal(notAk.result.code, 2);
+    assert.match(cliError(notAk.json)['message'] as string, /is not an attestation key/);
+    const transient = await runCliJson([
+      'report', '--ak', '0x80000000', '--nonce', '5eed', ...tpmArgs(),
+    ]); // prettier-ignore
+    assert.equal(transient.result.code, 2);
+    assert.match(cliError(transient.json)['message'] as string, /not a persistent handle/);
+  } finally {
+    fx.tool('tpm2_evictcontrol', ['-C', 'o', '-c', '0x81010002']);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** The handles of `tpm2_getcap handles-persistent` (a YAML list). */
+function parsePersistent(text: string): string[] {
+  return [...text.matchAll(/^- (0x[0-9a-f]+)$/gim)].map((m) => m[1]!.toLowerCase());
+}
+
 test('tpm swtpm start prints its address, serves tpm2-tools-compatible commands, stops on SIGINT', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mrstack-tpmcli-'));
   const child = spawn(

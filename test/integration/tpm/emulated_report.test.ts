@@ -1,19 +1,20 @@
 /**
  * The emulated TVM's `tpm` profile quote: a real TPMS_ATTEST signed by the emulated AK, checked
  * by tpm2_checkquote (an independent verifier) and by mrstack's verifier; the AK is created
- * once, atomically, even by concurrent first reports.
+ * once, atomically, even by concurrent first reports; the quote names it by its qualified name.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, createPrivateKey } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { initEmulatedTvm } from '../../../src/providers/emulated/tvm_state.js';
 import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
-import { readPublic } from '../../../src/formats/tpm2/marshal/public.js';
-import { publicToPem } from '../../../src/formats/tpm2/public_key.js';
+import { encodePublic, readPublic } from '../../../src/formats/tpm2/marshal/public.js';
+import { publicFromKeyObject, publicToPem } from '../../../src/formats/tpm2/public_key.js';
+import { srkTemplate } from '../../../src/formats/tpm2/templates.js';
 import { ByteReader } from '../../../src/bytes/reader.js';
 import { parseAttest } from '../../../src/formats/tpm2/marshal/attest.js';
 import { parsePcrValues, verifyTpmQuote } from '../../../src/verifier/verify/tpm_quote.js';
@@ -34,7 +35,7 @@ test('emulated tpm quote passes tpm2_checkquote and mrstack verification; concur
     assert.deepEqual(a.parts!['ak_public'], b.parts!['ak_public'], 'one AK');
     assert.deepEqual(
       readdirSync(join(state, 'keys', 'tpm')),
-      ['ak-key.pem'],
+      ['ak-key.pem', 'srk-key.pem'],
       'no temporary files left',
     );
     assert.equal(a.emulated, true);
@@ -64,6 +65,27 @@ test('emulated tpm quote passes tpm2_checkquote and mrstack verification; concur
       { stdio: 'pipe' },
     );
     const at = parseAttest(a.outblob);
+    // qualifiedSigner is the AK's qualified name under the emulated ECC SRK in the owner
+    // hierarchy, as mrstack's tpm provider has it on swtpm (swtpm_tools.test.ts), not its Name:
+    // QN = 000b ‖ SHA-256(QN(SRK) ‖ Name(AK)), QN(SRK) = 000b ‖ SHA-256(40000001 ‖ Name(SRK)).
+    const srkKey = createPrivateKey(readFileSync(join(state, 'keys', 'tpm', 'srk-key.pem')));
+    const name = (tpmtPublic: Uint8Array): Buffer =>
+      Buffer.concat([Buffer.from('000b', 'hex'), createHash('sha256').update(tpmtPublic).digest()]);
+    const qn = (parent: Buffer, n: Buffer): Buffer =>
+      Buffer.concat([
+        Buffer.from('000b', 'hex'),
+        createHash('sha256').update(parent).update(n).digest(),
+      ]);
+    const srkQn = qn(
+      Buffer.from('40000001', 'hex'),
+      name(encodePublic(publicFromKeyObject(srkKey, srkTemplate('ecc')))),
+    );
+    const akName = name(a.parts!['ak_public']!);
+    assert.equal(
+      Buffer.from(at.qualifiedSigner).toString('hex'),
+      qn(srkQn, akName).toString('hex'),
+    );
+    assert.notEqual(Buffer.from(at.qualifiedSigner).toString('hex'), akName.toString('hex'));
     const sel = at.attested.kind === 'quote' ? at.attested.pcrSelect : [];
     const pcrs = parsePcrValues(a.parts!['pcr_values']!, sel);
     // PC Client reset values and the extend, computed here: pcr10 = SHA-256(0³² ‖ SHA-256("abc")).

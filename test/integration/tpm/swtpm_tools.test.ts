@@ -16,13 +16,19 @@ import { SwtpmControl, SwtpmTransport } from '../../../src/providers/tpm/swtpm_t
 import {
   createAk,
   createEk,
+  createSrk,
   loadAk,
   readEkCertificate,
 } from '../../../src/providers/tpm/identity.js';
-import { publicToPem, objectName } from '../../../src/formats/tpm2/public_key.js';
+import {
+  hierarchyQualifiedName,
+  objectName,
+  publicToPem,
+  qualifiedName,
+} from '../../../src/formats/tpm2/public_key.js';
 import { makeCredential } from '../../../src/formats/tpm2/credential.js';
 import { parseAttest } from '../../../src/formats/tpm2/marshal/attest.js';
-import { TPM_ALG } from '../../../src/formats/tpm2/constants.js';
+import { TPM_ALG, TPM_RH } from '../../../src/formats/tpm2/constants.js';
 import { ByteReader } from '../../../src/bytes/reader.js';
 import { readPublic } from '../../../src/formats/tpm2/marshal/public.js';
 import { readTpm2b } from '../../../src/formats/tpm2/marshal/tpm2b.js';
@@ -253,6 +259,82 @@ for (const [alg, scheme] of [
     );
   });
 }
+
+test("qualifiedSigner is the AK's qualified name (TPM 2.0 Part 1 §16): tpm2_quote's equals tpm2_readpublic -q and qualifiedName(SRK QN, AK Name); mrstack's own quote has the same layout", async () => {
+  fx.tool('tpm2_createprimary', ['-C', 'o', '-G', 'ecc', '-g', 'sha256', '-c', 'qn-srk.ctx']);
+  fx.tool('tpm2_readpublic', ['-c', 'qn-srk.ctx', '-n', 'qn-srk.name']);
+  fx.tool('tpm2_create', [
+    '-C',
+    'qn-srk.ctx',
+    '-G',
+    'ecc:ecdsa-sha256:null',
+    '-g',
+    'sha256',
+    '-a',
+    'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|restricted|sign',
+    '-u',
+    'qn-ak.pub',
+    '-r',
+    'qn-ak.priv',
+  ]);
+  fx.tool('tpm2_load', [
+    '-C',
+    'qn-srk.ctx',
+    '-u',
+    'qn-ak.pub',
+    '-r',
+    'qn-ak.priv',
+    '-c',
+    'qn-ak.ctx',
+    '-n',
+    'qn-ak.name',
+  ]);
+  fx.tool('tpm2_readpublic', ['-c', 'qn-ak.ctx', '-q', 'qn-ak.qname']);
+  fx.tool('tpm2_quote', [
+    '-c',
+    'qn-ak.ctx',
+    '-l',
+    'sha256:0',
+    '-q',
+    'c0ffee',
+    '-m',
+    'qn.msg',
+    '-s',
+    'qn.sig',
+    '-g',
+    'sha256',
+  ]);
+  const rd = (n: string): Uint8Array => new Uint8Array(readFileSync(join(fx.dir, n)));
+  const signer = parseAttest(rd('qn.msg')).qualifiedSigner;
+  assert.equal(hex(signer), hex(rd('qn-ak.qname')), 'tpm2_quote vs tpm2_readpublic -q');
+  const srkQn = qualifiedName(hierarchyQualifiedName(TPM_RH.OWNER), rd('qn-srk.name'));
+  assert.equal(hex(qualifiedName(srkQn, rd('qn-ak.name'))), hex(signer));
+  assert.notEqual(hex(signer), hex(rd('qn-ak.name')), 'not the AK Name');
+
+  // mrstack's tpm provider quotes with an AK under the ECC SRK of the owner hierarchy; the
+  // emulated TPM models exactly this.
+  const p = new TpmProvider(new SwtpmTransport({ host: fx.sw.host, port: fx.sw.port }));
+  let rep;
+  try {
+    rep = await p.report({ reportData: Uint8Array.of(1, 2, 3) });
+  } finally {
+    await p.close();
+  }
+  const srk = await fx.withTpm(async (t) => {
+    const k = await createSrk(t, 'ecc');
+    await t.flush(k.handle);
+    return k;
+  });
+  assert.equal(
+    hex(parseAttest(rep.outblob).qualifiedSigner),
+    hex(
+      qualifiedName(
+        qualifiedName(hierarchyQualifiedName(TPM_RH.OWNER), srk.name),
+        objectName(rep.parts!['ak_public']!),
+      ),
+    ),
+  );
+});
 
 for (const alg of ['rsa', 'ecc'] as const) {
   test(`the EK public mrstack derives (${alg}) equals tpm2_createek's`, async () => {
