@@ -129,8 +129,9 @@ export interface CliAgent {
 }
 
 /**
- * `emulate init --profile tdx`, a tenants file (each tenant's vMR named after it) and
- * `agent start` with `extraArgs`; everything is stopped and removed after the test.
+ * `emulate init --profile PROFILE` (default tdx), a tenants file (each tenant's vMR named after
+ * it) and `agent start` with `extraArgs` (the agent owns the profile's default register);
+ * everything is stopped and removed after the test.
  */
 export async function startCliAgent(
   t: TestContext,
@@ -138,11 +139,12 @@ export async function startCliAgent(
   tenants: readonly string[],
   extraArgs: readonly string[] = [],
   env: Readonly<Record<string, string>> = {},
+  profile: 'tdx' | 'tpm' | 'cca' = 'tdx',
 ): Promise<CliAgent> {
   const dir = tempDir(t, `mrstack-${tag}-`);
   const tvm = join(dir, 'tvm');
   const run = join(dir, 'run');
-  const init = await runCli(['emulate', 'init', '--profile', 'tdx', '--tvm-state', tvm]);
+  const init = await runCli(['emulate', 'init', '--profile', profile, '--tvm-state', tvm]);
   assert.equal(init.code, 0, init.stderr);
   const tenantsFile = join(dir, 'tenants.json');
   fs.writeFileSync(

@@ -59,7 +59,11 @@ export function provenClaimsOf(r: EvidenceResult, opts: ProvenClaimsOptions): Pr
   const layers = (r.claims['layers'] ?? {}) as Record<string, Record<string, unknown>>;
   const kind = (bundle ? layers['report']?.['kind'] : r.kind) as AppraisedKind;
   const values = (bundle ? r.claims['report'] : r.claims) as Record<string, unknown>;
-  const innerChecks = (bundle ? layers['report']?.['checks'] : r.checks) as Record<string, string>;
+  // A bundle whose report could not be read has no report layer: no inner check passed.
+  const innerChecks = ((bundle ? layers['report']?.['checks'] : r.checks) ?? {}) as Record<
+    string,
+    string
+  >;
   // signature: every check about signatures, chains and revocation (not freshness, not TCB)
   let signature: ProofState = 'ok';
   for (const [name, outcome] of Object.entries(r.checks)) {

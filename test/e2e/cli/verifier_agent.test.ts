@@ -4,37 +4,33 @@
 // then checked by `mrstack ear verify` against the served `/.well-known/jwks.json`. A tampered
 // tenant record, a reused nonce (the same session twice, and one session's bundle sent to
 // another) and an expired nonce each fail with their own code; emulated SNP goes through
-// `mrstack verifier submit` of a `report`.
+// `mrstack verifier submit` of a `report`. The emulated TPM and CCA profiles run the same loop
+// (an agent owning pcr14 / rem3): affirming, then a second attestation sent and replayed from the
+// stored checkpoint. (An unregistered TPM AK: test/integration/verifier/attester_registration.)
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI_PATH } from '../../_support/paths.js';
 import { cliError, runCli, runCliJson } from '../../_support/cli.js';
 import { cliAppend, startCliAgent } from '../../_support/agent_harness.js';
+import {
+  startVerifier,
+  verifierEnv,
+  verifierHttp,
+  type ServedVerifier,
+} from '../../_support/verifier_service.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mrstack-vagent-'));
-const KEK = randomBytes(32).toString('hex');
-const ENV = { MRSTACK_VERIFIER_KEK: KEK };
-interface Served {
-  readonly url: string;
-  stop(): Promise<void>;
-}
+const ENV = verifierEnv();
 
 /**
  * `mrstack verifier serve` on a fresh embedded store, trusting the roots of one emulated TVM
  * (whose PKI also issues the collateral its evidence needs).
  */
-async function serve(tvm: string, tag: string): Promise<Served> {
-  const proc: ChildProcess = spawn(
-    process.execPath,
+function serve(tvm: string, tag: string, ttlSeconds = 120): Promise<ServedVerifier> {
+  return startVerifier(
     [
-      CLI_PATH,
-      'verifier',
-      'serve',
       '--listen',
       '127.0.0.1:0',
       '--store',
@@ -43,32 +39,10 @@ async function serve(tvm: string, tag: string): Promise<Served> {
       '--tvm-state',
       tvm,
       '--session-ttl',
-      '5',
-      '--log-level',
-      'warn',
+      String(ttlSeconds),
     ],
-    { env: { ...process.env, ...ENV }, stdio: ['ignore', 'pipe', 'pipe'] },
+    ENV,
   );
-  let err = '';
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0) resolve(out.slice(0, nl));
-    });
-    proc.on('exit', (code) => reject(new Error(`verifier serve exited ${String(code)}: ${err}`)));
-  });
-  return {
-    url: (JSON.parse(line) as { listening: string }).listening,
-    stop: async () => {
-      if (proc.exitCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 let url = '';
@@ -91,18 +65,11 @@ interface AttestJson {
   readonly appraisal: { readonly findings: readonly Finding[] };
 }
 
-async function post(
+function post(
   path: string,
   body: Uint8Array | string,
 ): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(new URL(path, url), {
-    method: 'POST',
-    headers: {
-      'content-type': typeof body === 'string' ? 'application/json' : 'application/octet-stream',
-    },
-    body: typeof body === 'string' ? body : Buffer.from(body),
-  });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  return verifierHttp(url, 'POST', path, body);
 }
 
 const failing = (r: AttestJson): string[] =>
@@ -239,7 +206,11 @@ test(
     assert.equal(trj.passed, false);
     assert.notEqual(trj.status, 'affirming');
 
-    // An expired nonce (the service's sessions live 5 s).
+    // An expired nonce: a second service (its own store, the same TVM) whose sessions live 1 s
+    // (a short lifetime on the first one made the steps above race the clock under load).
+    const short = await serve(tvm, 'tdx-short', 1);
+    t.after(() => short.stop());
+    url = short.url;
     const s3 = (await post('/v1/sessions', '{}')).json as {
       id: string;
       nonce: string;
@@ -430,3 +401,81 @@ test(
     assert.equal((bad.json as AttestJson).passed, false);
   },
 );
+
+for (const [profile, register] of [
+  ['tpm', 'pcr14'],
+  ['cca', 'rem3'],
+] as const) {
+  test(
+    `agent attest on the emulated ${profile.toUpperCase()} profile: affirming EAR, then an incremental attestation from the stored checkpoint`,
+    { timeout: 240_000 },
+    async (t) => {
+      const { dir, tvm, run, sock } = await startCliAgent(
+        t,
+        `v${profile}`,
+        ['carol'],
+        [],
+        {},
+        profile,
+      );
+      const svc = await serve(tvm, profile);
+      t.after(() => svc.stop());
+      const append = async (content: string): Promise<void> => {
+        const r = await cliAppend(sock('carol'), {
+          domain: 'example.com/app',
+          operation: 'step',
+          content,
+        });
+        assert.equal(r.code, 0, r.stderr);
+      };
+      const attest = async (out: string): Promise<AttestJson & Record<string, unknown>> => {
+        const a = await runCliJson([
+          'agent',
+          'attest',
+          '--verifier',
+          svc.url,
+          '--socket',
+          sock('carol'),
+          '--attester',
+          `carol-${profile}`,
+          '--bundle-out',
+          join(dir, out),
+        ]);
+        assert.equal(a.result.code, 0, a.result.stdout + a.result.stderr);
+        return a.json as AttestJson & Record<string, unknown>;
+      };
+      const bundle = (f: string): { report: { kind: string }; physical_log: { lines: string[] } } =>
+        JSON.parse(readFileSync(join(dir, f), 'utf8')) as {
+          report: { kind: string };
+          physical_log: { lines: string[] };
+        };
+
+      for (let i = 0; i < 3; i++) await append(`before ${i}`);
+      const cp = await runCliJson(['agent', 'checkpoint', '--run-dir', run, '--json']);
+      assert.equal(cp.result.code, 0, cp.result.stderr);
+      assert.equal((cp.json as { checkpoint: number }).checkpoint, 1);
+      await append('after 1');
+
+      const first = await attest('first.json');
+      assert.equal(bundle('first.json').report.kind, profile);
+      assert.equal(first.verified, true);
+      assert.equal(first.status, 'affirming', JSON.stringify(failing(first)));
+      assert.deepEqual(failing(first), []);
+      assert.deepEqual(first['errors'], []);
+      assert.ok(bundle('first.json').physical_log.lines[0]!.startsWith('BOOT '));
+      assert.deepEqual(first['checkpoint'], { register, seq: 1, advanced: true });
+
+      // The second attestation sends the physical log from CHECKPOINT 1 on and is replayed
+      // from the stored value.
+      await append('after 2');
+      const second = await attest('second.json');
+      const lines = bundle('second.json').physical_log.lines;
+      assert.match(lines[0]!, /^CHECKPOINT 1 /);
+      assert.ok(!lines.some((l) => l.startsWith('BOOT ')));
+      assert.equal(second.status, 'affirming', JSON.stringify(failing(second)));
+      assert.equal(second.passed, true);
+      assert.deepEqual(second.relaxed, []);
+      assert.equal(second['replayed_since'], 1);
+    },
+  );
+}

@@ -6,14 +6,17 @@
 // is consumed on another and refused as reused on the third; one signing key for all).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createPublicKey, verify as cryptoVerify, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI_PATH } from '../../_support/paths.js';
 import { cliError, runCli, runCliJson } from '../../_support/cli.js';
 import { startPostgres, type PgServer } from '../../_support/postgres.js';
+import {
+  startVerifier,
+  verifierHttp,
+  type ServedVerifier,
+} from '../../_support/verifier_service.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mrstack-vsvc-'));
 const KEK = randomBytes(32).toString('hex');
@@ -21,70 +24,12 @@ const TOKEN = randomBytes(16).toString('hex');
 const ENV = { MRSTACK_VERIFIER_KEK: KEK, MRSTACK_VERIFIER_ADMIN_TOKEN: TOKEN };
 const tvm = join(root, 'tvm');
 
-interface Served {
-  proc: ChildProcess;
-  url: string;
-  kid: string;
-  stop(): Promise<void>;
+/** `mrstack verifier serve ARGS` with this file's key-encryption key and admin token. */
+function serve(args: string[]): Promise<ServedVerifier> {
+  return startVerifier(args, ENV);
 }
 
-async function serve(args: string[]): Promise<Served> {
-  const proc = spawn(
-    process.execPath,
-    [CLI_PATH, 'verifier', 'serve', '--log-level', 'warn', ...args],
-    {
-      env: { ...process.env, ...ENV },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  let err = '';
-  proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const line = await new Promise<string>((resolve, reject) => {
-    proc.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0) resolve(out.slice(0, nl));
-    });
-    proc.on('exit', (code) => reject(new Error(`verifier serve exited ${String(code)}: ${err}`)));
-  });
-  const ready = JSON.parse(line) as { listening: string; kid: string };
-  return {
-    proc,
-    url: ready.listening,
-    kid: ready.kid,
-    stop: async () => {
-      if (proc.exitCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-async function http(
-  url: string,
-  method: string,
-  path: string,
-  body?: Uint8Array | string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; json: unknown }> {
-  const res = await fetch(new URL(path, url), {
-    method,
-    headers: {
-      ...(body === undefined
-        ? {}
-        : {
-            'content-type':
-              typeof body === 'string' ? 'application/json' : 'application/octet-stream',
-          }),
-      ...headers,
-    },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : Buffer.from(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text === '' ? null : (JSON.parse(text) as unknown) };
-}
+const http = verifierHttp;
 
 async function emulatedReport(nonceHex: string): Promise<string> {
   const out = join(root, `report-${nonceHex.slice(0, 8)}.json`);
@@ -142,7 +87,7 @@ after(async () => {
 });
 
 describe('verifier serve on the embedded store', () => {
-  let svc: Served;
+  let svc: ServedVerifier;
   before(async () => {
     svc = await serve([
       '--listen',

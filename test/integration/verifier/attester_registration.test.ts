@@ -9,14 +9,18 @@
 // credential is activated by `tpm2_activatecredential` for an AK tpm2_createak made.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI_PATH } from '../../_support/paths.js';
 import { cliError, runCliJson } from '../../_support/cli.js';
 import { startSwtpmFixture, type SwtpmFixture } from '../tpm/swtpm_fixture.js';
+import {
+  startVerifier,
+  verifierHttp,
+  type ServedVerifier,
+} from '../../_support/verifier_service.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mrstack-reg-'));
 const KEK = randomBytes(32).toString('hex');
@@ -26,25 +30,16 @@ const AUTH = { authorization: `Bearer ${TOKEN}` };
 const at = (f: string): string => join(root, f);
 
 let fx: SwtpmFixture;
-let proc: ChildProcess;
+let svc: ServedVerifier;
 let url = '';
 
-async function http(
+function http(
   method: string,
   path: string,
-  body?: unknown,
+  body?: Record<string, unknown>,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(new URL(path, url), {
-    method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return {
-    status: res.status,
-    json: (text === '' ? {} : JSON.parse(text)) as Record<string, unknown>,
-  };
+  return verifierHttp(url, method, path, body, headers);
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -82,12 +77,8 @@ before(async () => {
     at('allow.txt'),
     `# the RSA EK of the test swtpm\n${createHash('sha256').update(spki).digest('hex')}\n`,
   );
-  proc = spawn(
-    process.execPath,
+  svc = await startVerifier(
     [
-      CLI_PATH,
-      'verifier',
-      'serve',
       '--listen',
       '127.0.0.1:0',
       '--store',
@@ -96,31 +87,14 @@ before(async () => {
       join(ca, 'swtpm-localca-rootca-cert.pem'),
       '--ek-allowlist',
       at('allow.txt'),
-      '--log-level',
-      'warn',
     ],
-    { env: { ...process.env, ...ENV }, stdio: ['ignore', 'pipe', 'pipe'] },
+    ENV,
   );
-  let err = '';
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0) resolve(out.slice(0, nl));
-    });
-    proc.on('exit', (code) => reject(new Error(`verifier serve exited ${String(code)}: ${err}`)));
-  });
-  url = (JSON.parse(line) as { listening: string }).listening;
+  url = svc.url;
 });
 
 after(async () => {
-  if (proc.exitCode === null) {
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGTERM');
-    await exited;
-  }
+  await svc.stop();
   await fx.stop();
   rmSync(root, { recursive: true, force: true });
 });
