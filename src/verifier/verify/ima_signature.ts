@@ -43,8 +43,11 @@ const DIGEST_INFO: Readonly<Record<string, string>> = {
   sha512: '3051300d060960864801650304020305000440',
 };
 
-/** The key id evmctl computes for a key without a subjectKeyIdentifier: SHA-1 of the DER key. */
-function keyidOfKey(key: KeyObject): string {
+/**
+ * The key id evmctl and the kernel give a key without a subjectKeyIdentifier: the last 4 bytes
+ * of SHA-1 of the DER key (PKCS#1 RSAPublicKey for RSA), as 8 hex digits.
+ */
+export function imaKeyidOfKey(key: KeyObject): string {
   const der =
     key.asymmetricKeyType === 'rsa'
       ? key.export({ format: 'der', type: 'pkcs1' })
@@ -60,13 +63,15 @@ export function imaSigningKeysOf(bytes: Uint8Array, label: string): ImaSigningKe
   const text = Buffer.from(bytes.subarray(0, 4096)).toString('latin1');
   if (text.includes('-----BEGIN PUBLIC KEY-----') || text.includes('-----BEGIN RSA PUBLIC KEY')) {
     const key = createPublicKey(Buffer.from(bytes));
-    return [{ keyid: keyidOfKey(key), key, label }];
+    return [{ keyid: imaKeyidOfKey(key), key, label }];
   }
   return parseCertificates(bytes, label).map((c) => {
     // subjectKeyIdentifier: an OCTET STRING whose last 4 bytes are the IMA key id.
     const skid = c.extensions.get('2.5.29.14')?.value;
     const keyid =
-      skid !== undefined && skid.length >= 6 ? toHex(skid.subarray(-4)) : keyidOfKey(c.publicKey);
+      skid !== undefined && skid.length >= 6
+        ? toHex(skid.subarray(-4))
+        : imaKeyidOfKey(c.publicKey);
     return { keyid, key: c.publicKey, label };
   });
 }
