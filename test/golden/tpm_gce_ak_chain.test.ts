@@ -269,6 +269,77 @@ test('attestation.pb: evidence verify detects it and verifies every bank through
   assert.equal((pinned.r.claims['ak_trust'] as { reason: string }).reason, 'pinned');
 });
 
+const PB_ARGS = [
+  '--cert',
+  INTERMEDIATE,
+  '--trust-anchor',
+  ROOT,
+  '--relax',
+  'nonce',
+  '--at',
+  '2024-06-01T00:00:00Z',
+];
+const PCRS_0_TO_9 = Array.from({ length: 10 }, (_, i) => `pcr${i}`);
+
+test("attestation.pb: its event log replays to every PCR it extends (0-9) in each bank's Google-signed quote", async () => {
+  const v = await verify([PB, ...PB_ARGS]);
+  assert.equal(v.code, 0, JSON.stringify(v.r.errors));
+  const log = v.r.claims['event_log'] as { bytes: number; compared: Record<string, string[]> };
+  assert.equal(log.bytes, 23970);
+  for (const bank of ['sha1', 'sha256', 'sha384']) {
+    assert.equal(v.r.checks[`${bank}.event_log`], 'ok', bank);
+    assert.deepEqual(log.compared[bank], PCRS_0_TO_9, bank);
+  }
+});
+
+test('attestation.pb with one event digest changed: sha1.event_log ERR_REPLAY_MISMATCH naming pcr4 and its last record, exit 1; the other banks still replay', async () => {
+  const pb = new Uint8Array(readFileSync(PB));
+  const att = decodeGoTpmAttestation(pb);
+  const logBytes = att.eventLog!;
+  const logAt = Buffer.from(pb).indexOf(Buffer.from(logBytes));
+  assert.ok(logAt > 0);
+  // The first PCR 4 record and the last one, found by walking the crypto-agile records here
+  // (TCG PC Client PFP §10.2.2): the Spec ID header is a TCG_PCR_EVENT (32-byte body header);
+  // then pcrIndex u32, eventType u32, count u32, per digest algId u16 + digest, size u32, data.
+  const sizes: Record<number, number> = { 0x0004: 20, 0x000b: 32, 0x000c: 48 };
+  const u32 = (o: number): number => Buffer.from(logBytes).readUInt32LE(o);
+  let off = 32 + u32(28);
+  const pcr4: { off: number; index: number }[] = [];
+  for (let index = 1; off < logBytes.length; index++) {
+    const pcr = u32(off);
+    let p = off + 12;
+    const first = p;
+    for (let n = u32(off + 8); n > 0; n--) p += 2 + sizes[Buffer.from(logBytes).readUInt16LE(p)]!;
+    if (pcr === 4) pcr4.push({ off: first, index });
+    off = p + 4 + u32(p);
+  }
+  assert.ok(pcr4.length > 0);
+  // The first digest of the record is its SHA-1 (the header lists sha1 first).
+  assert.equal(Buffer.from(logBytes).readUInt16LE(pcr4[0]!.off), 0x0004);
+  const bad = Uint8Array.from(pb);
+  bad[logAt + pcr4[0]!.off + 2]! ^= 0xff;
+  const dir = mkdtempSync(join(tmpdir(), 'mrstack-gce-pb-'));
+  try {
+    const f = join(dir, 'bad.pb');
+    writeFileSync(f, bad);
+    const v = await verify([f, ...PB_ARGS]);
+    assert.equal(v.code, 1);
+    assert.equal(v.r.verified, false);
+    assert.deepEqual(
+      v.r.errors.map((e) => {
+        const d = e as Record<string, unknown>;
+        return [e.check, e.code, d['register'], d['alg'], d['record']];
+      }),
+      [['sha1.event_log', 'ERR_REPLAY_MISMATCH', 'pcr4', 'sha1', pcr4.at(-1)!.index]],
+    );
+    assert.equal(v.r.checks['sha1.quote_signature'], 'ok');
+    assert.equal(v.r.checks['sha256.event_log'], 'ok');
+    assert.equal(v.r.checks['sha384.event_log'], 'ok');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('attestation.pb: a cut copy is malformed input (exit 2), never a verdict', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mrstack-gce-pb-'));
   try {

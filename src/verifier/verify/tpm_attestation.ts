@@ -7,8 +7,12 @@
  * or through the AK certificate to a `--trust-anchor`.
  *
  * Every quote must verify; checks are named per bank (`sha256.quote_signature`,
- * `sha256.pcr_digest`, `sha256.nonce`), and `ak_trust` / `ak_attributes` once. The event log is
- * carried but not replayed here.
+ * `sha256.pcr_digest`, `sha256.nonce`), and `ak_trust` / `ak_attributes` once. The event log
+ * (a TCG crypto-agile log) is replayed with the one replay engine of `src/eventlog/`, and every
+ * PCR it extends must equal the value each quote reports in that bank (`sha256.event_log`): a
+ * difference is `ERR_REPLAY_MISMATCH` naming the PCR, the bank and the last record extended into
+ * it, as go-tpm-tools' own verifier refuses such an attestation. PCRs the log never extends are
+ * not compared; a bank the log carries no digests for is an optional skip.
  *
  * @module
  */
@@ -17,6 +21,11 @@ import {
   looksGoTpmAttestation,
   type GoTpmAttestation,
 } from '../../formats/tpm2/gotpm_attestation.js';
+import { toHex } from '../../bytes/hex.js';
+import { MrstackError, ParseError } from '../../errors.js';
+import { bytesInput } from '../../eventlog/framing.js';
+import { openLogStream } from '../../eventlog/log_source.js';
+import { Replay, compareRegisters, type ReplayResult } from '../../eventlog/replay.js';
 import {
   ResultBuilder,
   type EvidenceResult,
@@ -35,11 +44,71 @@ function pcrJson(a: GoTpmAttestation['quotes'][number]): Uint8Array {
   return new Uint8Array(Buffer.from(JSON.stringify({ [a.bank]: bank })));
 }
 
-/** Verifies every quote of a go-tpm-tools attestation; one result. */
-export function verifyGoTpmAttestation(
+/** The replayed event log: values, and the last record that extended each register. */
+interface ReplayedLog {
+  readonly result: ReplayResult;
+  readonly last: ReadonlyMap<string, number>;
+}
+
+/**
+ * Replays the attestation's event log (TCG2).
+ * @throws ParseError for a malformed log (malformed input); ReplayError `ERR_LOG_GAP`
+ */
+async function replayEventLog(log: Uint8Array): Promise<ReplayedLog> {
+  const opened = await openLogStream(bytesInput(log), {
+    format: 'tcg2',
+    logName: 'attestation.event_log',
+  });
+  const replay = new Replay();
+  const last = new Map<string, number>();
+  for await (const e of opened.events) {
+    replay.add(e);
+    if (e.extend && e.register !== undefined) last.set(e.register, e.index);
+  }
+  return { result: replay.result(), last };
+}
+
+/** Compares the replayed PCRs of one bank with what a quote reports; one check per bank. */
+function checkEventLog(
+  out: ResultBuilder,
+  q: GoTpmAttestation['quotes'][number],
+  log: ReplayedLog,
+): string[] {
+  const check = `${q.bank}.event_log`;
+  const compared: string[] = [];
+  const registers = [...log.result.registers.keys()].sort(compareRegisters);
+  for (const register of registers) {
+    const replayed = log.result.registers.get(register)?.get(q.bank);
+    const m = /^pcr(\d+)$/.exec(register);
+    const quoted = m === null ? undefined : q.pcrs.get(Number(m[1]));
+    if (replayed === undefined || quoted === undefined) continue;
+    compared.push(register);
+    if (toHex(replayed) === toHex(quoted)) continue;
+    const record = log.last.get(register);
+    out.fail(
+      check,
+      'ERR_REPLAY_MISMATCH',
+      `the event log replays ${register} (${q.bank}) to ${toHex(replayed).slice(0, 16)}…, the quote reports ${toHex(quoted).slice(0, 16)}…; last record extended into it: ${record === undefined ? '?' : String(record)}`,
+      {
+        register,
+        alg: q.bank,
+        replayed: toHex(replayed),
+        quoted: toHex(quoted),
+        ...(record === undefined ? {} : { record }),
+      },
+    );
+  }
+  if (compared.length === 0)
+    out.optional(check, `the event log extends no PCR this ${q.bank} quote reports`);
+  else if (out.checks[check] !== 'failed') out.ok(check);
+  return compared;
+}
+
+/** Verifies every quote of a go-tpm-tools attestation and replays its event log; one result. */
+export async function verifyGoTpmAttestation(
   data: Uint8Array,
   opts: ResolvedVerifyOptions,
-): EvidenceResult {
+): Promise<EvidenceResult> {
   const att = decodeGoTpmAttestation(data);
   const out = new ResultBuilder('tpm', opts.at, opts.policy);
   const quotes: Record<string, unknown> = {};
@@ -78,11 +147,28 @@ export function verifyGoTpmAttestation(
       if (first || !w.startsWith('AK ')) out.warnings.push(`${q.bank}: ${w}`);
     first = false;
   }
+  let eventLog: Record<string, unknown> | undefined;
+  if (att.eventLog !== undefined) {
+    eventLog = { bytes: att.eventLog.length };
+    let log: ReplayedLog | undefined;
+    try {
+      log = await replayEventLog(att.eventLog);
+    } catch (e) {
+      // A malformed log is malformed input; a log that does not replay (a gap) fails the check.
+      if (e instanceof ParseError || !(e instanceof MrstackError)) throw e;
+      for (const q of att.quotes) out.failWith(`${q.bank}.event_log`, e);
+    }
+    if (log !== undefined) {
+      const replayed: Record<string, string[]> = {};
+      for (const q of att.quotes) replayed[q.bank] = checkEventLog(out, q, log);
+      eventLog = { ...eventLog, records: log.result.events, compared: replayed };
+    }
+  }
   out.claims = {
     format: 'go-tpm-tools attestation',
     ...out.claims,
     quotes,
-    ...(att.eventLog === undefined ? {} : { event_log_bytes: att.eventLog.length }),
+    ...(eventLog === undefined ? {} : { event_log: eventLog }),
   };
   return out.build();
 }
@@ -110,6 +196,6 @@ export const TPM_EVIDENCE_VERIFIER: EvidenceVerifier = {
   },
   verify(data, opts): Promise<EvidenceResult> {
     if (TPM_QUOTE_VERIFIER.detect(data)) return TPM_QUOTE_VERIFIER.verify(data, opts);
-    return Promise.resolve(verifyGoTpmAttestation(data, opts));
+    return verifyGoTpmAttestation(data, opts);
   },
 };
