@@ -34,6 +34,8 @@ import { resolveTrustPolicy, type TrustPolicy } from '../verify/trust_policy.js'
 import type { VerifyEvidenceOptions } from '../verify/evidence_result.js';
 import type { AttesterRecord, ResultRecord, ResultStatus, VerifierStore } from '../store/store.js';
 import { publishedJwks } from './key_vault.js';
+import { renderDashboard } from './dashboard.js';
+import { renderResultHtml, type ResultPageInput } from '../result/result_html.js';
 import {
   checkRegistrableAk,
   credentialChallenge,
@@ -834,6 +836,47 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
   app.get('/.well-known/jwks.json', async () =>
     publishedJwks(store, await store.now(), earLifetime),
   );
+
+  // The dashboard and each result's page: admin routes like /v1/results (a browser reaches them
+  // through a proxy that adds the bearer token).
+  app.get('/', async (req, reply) => {
+    requireAdmin(req);
+    const [attesters, results, latest, at] = await Promise.all([
+      store.listAttesters(),
+      store.listResults({ limit: 50 }),
+      store.latestResults(),
+      store.now(),
+    ]);
+    const withKeys = await Promise.all(
+      attesters.map(async (a) => ({ ...a, keys: (await store.listAttesterKeys(a.id)).length })),
+    );
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(renderDashboard({ attesters: withKeys, results, latest, at }));
+  });
+
+  app.get<{ Params: { id: string } }>('/results/:id', async (req, reply) => {
+    requireAdmin(req);
+    const r = await store.getResult(req.params.id);
+    if (r === null) throw new MrstackError('ERR_NOT_FOUND', `no result ${req.params.id}`);
+    const stored = r.findings as { appraisal?: ResultPageInput['appraisal'] } | null;
+    if (stored?.appraisal === undefined) {
+      throw new MrstackError('ERR_NOT_FOUND', `result ${r.id} has no appraisal to show`);
+    }
+    const claims =
+      r.ear === null
+        ? undefined
+        : (JSON.parse(
+            Buffer.from(r.ear.split('.')[1] ?? '', 'base64url').toString('utf8'),
+          ) as Record<string, unknown>);
+    return reply.type('text/html; charset=utf-8').send(
+      renderResultHtml({
+        appraisal: stored.appraisal,
+        ...(claims === undefined ? {} : { ear: { claims, token: r.ear! } }),
+        title: `result ${r.id}${r.attesterId === null ? '' : ` · ${r.attesterId}`}`,
+      }),
+    );
+  });
 
   app.get('/healthz', () => Promise.resolve({ status: 'ok' }));
 
