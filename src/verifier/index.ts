@@ -240,6 +240,8 @@ export { checkImaSignature, imaKeyidOfKey, imaSigningKeysOf } from './verify/ima
 export type { ImaSignatureCheck, ImaSigningKey } from './verify/ima_signature.js';
 export { generatePolicy } from './appraise/policy_generate.js';
 export { dssePae, importKeylimePolicy } from './appraise/import_keylime.js';
+export { CORIM_PROFILES, importCorim } from './appraise/import_corim.js';
+export type { CorimImport, CorimImportOptions } from './appraise/import_corim.js';
 export {
   MAX_VARIANT_VALUES,
   importPcrlock,
