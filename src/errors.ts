@@ -295,6 +295,7 @@ export type FormatId =
   | 'hcl-report'
   | 'svsm-manifest'
   | 'bundle'
+  | 'evidence'
   | 'tenants'
   | 'x509'
   | 'policy'
