@@ -85,6 +85,7 @@ export type ErrorCode =
   | 'ERR_NONCE_EXPIRED'
   | 'ERR_CREDENTIAL_MISMATCH'
   | 'ERR_AK_UNREGISTERED'
+  | 'ERR_PLATFORM_MISMATCH'
   | 'ERR_STORE'
   | 'ERR_MOUNT_FAILED'
   | 'ERR_TIMEOUT'
@@ -235,6 +236,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
     exit: 1,
     summary: 'a TPM quote was signed by an AK that is not registered to the attester',
   },
+  ERR_PLATFORM_MISMATCH: {
+    exit: 1,
+    summary: 'evidence comes from another platform than the one the attester registered',
+  },
   ERR_STORE: { exit: 3, summary: 'the verifier store (database) failed or is incompatible' },
   ERR_MOUNT_FAILED: { exit: 3, summary: 'a FUSE mount could not be made or served' },
   ERR_TIMEOUT: { exit: 3, summary: 'an operation did not finish in time' },
@@ -290,6 +295,7 @@ export type FormatId =
   | 'hcl-report'
   | 'svsm-manifest'
   | 'bundle'
+  | 'evidence'
   | 'tenants'
   | 'x509'
   | 'policy'

@@ -234,10 +234,14 @@ export { bundleReplayOf, claimHex, provenClaimsOf } from './appraise/proven_clai
 export type { ProvenClaimsOptions } from './appraise/proven_claims.js';
 export { replayEvidenceLogs, reportedValue } from './appraise/replayed_logs.js';
 export type { EvidenceLogsOptions } from './appraise/replayed_logs.js';
-export { imaKeyOf, imaRecordOf, judgeImaList, verifyImaSignature } from './appraise/ima_rules.js';
-export type { ImaKey, ImaJudgement } from './appraise/ima_rules.js';
+export { imaKeysOf, imaRecordOf, judgeImaList } from './appraise/ima_rules.js';
+export type { ImaJudgement } from './appraise/ima_rules.js';
+export { checkImaSignature, imaKeyidOfKey, imaSigningKeysOf } from './verify/ima_signature.js';
+export type { ImaSignatureCheck, ImaSigningKey } from './verify/ima_signature.js';
 export { generatePolicy } from './appraise/policy_generate.js';
 export { dssePae, importKeylimePolicy } from './appraise/import_keylime.js';
+export { CORIM_PROFILES, importCorim } from './appraise/import_corim.js';
+export type { CorimImport, CorimImportOptions } from './appraise/import_corim.js';
 export {
   MAX_VARIANT_VALUES,
   importPcrlock,

@@ -26,13 +26,23 @@ interface Signatures {
   failures: Failure[];
 }
 
-/** An RSA key and its self-signed certificate (PEM and DER), made by openssl. */
-function makeKey(dir: string, name: string): { key: string; pem: string; der: string } {
+/**
+ * A key and its self-signed certificate (PEM and DER), made by openssl: RSA 2048, or EC on the
+ * named curve (`ec:P-256`).
+ */
+function makeKey(
+  dir: string,
+  name: string,
+  type = 'rsa:2048',
+): { key: string; pem: string; der: string } {
   const key = join(dir, `${name}.key`);
   const pem = join(dir, `${name}.pem`);
   const der = join(dir, `${name}.der`);
+  const newkey = type.startsWith('ec:')
+    ? ['-newkey', 'ec', '-pkeyopt', `ec_paramgen_curve:${type.slice(3)}`]
+    : ['-newkey', type];
   execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', pem,
+    'req', '-x509', ...newkey, '-nodes', '-keyout', key, '-out', pem,
     '-subj', `/CN=${name}`, '-days', '2',
   ], { stdio: 'ignore' }); // prettier-ignore
   execFileSync('openssl', ['x509', '-in', pem, '-outform', 'DER', '-out', der]);
@@ -172,6 +182,73 @@ test('ima-sig: mrstack --verify-sig and evmctl --verify-sig agree on good, tampe
 function keyidOf(verdict: string): number {
   return Number.parseInt(verdict.split(' ').pop()!, 16);
 }
+
+test('ECDSA keys (P-256, P-384): mrstack --verify-sig and evmctl --verify-sig agree entry by entry', async (t) => {
+  // evmctl sign_hash with an EC key writes signature v2 whose body is a DER ECDSA signature over
+  // the file digest; evmctl verifies it with EVP_PKEY_verify, the kernel with its ecdsa-nist-*.
+  const dir = tempDir(t, 'mrstack-imasig-ec-');
+  const p256 = makeKey(dir, 'ec-p256', 'ec:P-256');
+  const p384 = makeKey(dir, 'ec-p384', 'ec:P-384');
+  const file = (name: string): string => {
+    const p = join(dir, name);
+    writeFileSync(p, `${name}\n`);
+    return p;
+  };
+  const ok256 = file('ok256');
+  const ok384 = file('ok384');
+  const tampered = file('tampered');
+  const reused = file('reused');
+  const sigs = new Map<string, Uint8Array>([
+    [ok256, evmctlSign(ok256, p256.key)],
+    [ok384, evmctlSign(ok384, p384.key)],
+  ]);
+  const bad = evmctlSign(tampered, p256.key);
+  bad[bad.length - 3] = bad[bad.length - 3]! ^ 0x01; // a bit of s, the DER stays well-formed
+  sigs.set(tampered, bad);
+  sigs.set(reused, sigs.get(ok256)!);
+
+  const tvm = join(dir, 'tvm');
+  assert.equal((await runCli(['emulate', 'init', '--profile', 'tdx', '--tvm-state', tvm])).code, 0);
+  for (const [p, sig] of sigs) {
+    writeFileSync(`${p}.sig`, sig);
+    const r = await runCli([
+      'emulate',
+      'ima',
+      'measure',
+      p,
+      '--sig',
+      `${p}.sig`,
+      '--tvm-state',
+      tvm,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  const list = join(tvm, 'ima', 'binary_runtime_measurements');
+  const signed = [...sigs.keys()];
+  for (const [cert, okPath] of [
+    [p256, ok256],
+    [p384, ok384],
+  ] as const) {
+    const ev = evmctlVerdicts(list, cert.der);
+    const m = await mrstackVerdicts(list, cert.pem, signed);
+    assert.equal(m.code, 1);
+    for (const p of signed) {
+      const e = ev.get(p);
+      assert.ok(e !== undefined, `evmctl printed no verdict for ${p}`);
+      const v = m.verdicts.get(p)!;
+      if (e === 'ok') assert.equal(v, 'ok', p);
+      else if (e.startsWith('unknown keyid')) assert.match(v, /^unknown-key: /, p);
+      else assert.match(v, /^failed: ECDSA signature does not verify$/, `${p}: evmctl "${e}"`);
+    }
+    // Each key verifies exactly its own good signature; the reused one is over another digest.
+    const okEv = [...ev].filter(([, v]) => v === 'ok').map(([p]) => p);
+    assert.ok(okEv.includes(okPath));
+    assert.deepEqual(
+      [...m.verdicts].filter(([, v]) => v === 'ok').map(([p]) => p),
+      okEv,
+    );
+  }
+});
 
 test('--verify-sig needs --ima-key, and --ima-key needs --verify-sig', async (t) => {
   const dir = tempDir(t, 'mrstack-imasig-usage-');

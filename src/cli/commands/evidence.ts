@@ -1,8 +1,8 @@
 /**
  * `mrstack evidence show|verify`: decode or verify attestation evidence offline (DESIGN §7).
  *
- * FILE may be binary, hex or base64 text, an mrstack report envelope (`mrstack report`), or `-`
- * for stdin. `--json` prints the verifier's result:
+ * FILE may be binary, hex or base64 text, an mrstack report envelope (`mrstack report`), trustee's
+ * TDX or SNP evidence JSON, or `-` for stdin. `--json` prints the verifier's result:
  * `{"verified","kind","tcbStatus"?,"advisories"?,"claims","errors","warnings","trust","checks","at"}`.
  * With `--eventlog LOG…` it adds `"eventlog":{"registers":[{"log","register","alg","proof",
  * "replayed","reported"?,"last_record"?,"offset"?}],"listed":[…]}`: `listed` holds the records at a
@@ -66,6 +66,27 @@ async function printResult(r: EvidenceResult, wide: boolean): Promise<void> {
   const width = wide ? undefined : terminalWidth();
   for (const l of renderEvidenceResult(r, width === undefined ? {} : { width }))
     process.stdout.write(`${l}\n`);
+  for (const h of hints(r)) process.stdout.write(`hint      ${h}\n`);
+}
+
+/** Checks that judge collateral (not the evidence's own certificates). */
+const COLLATERAL_CHECKS = new Set(['tcb_info', 'qe_identity', 'pck_crl', 'root_ca_crl', 'crl']);
+
+/** What a person can do about the failures, when that is clear from them. */
+function hints(r: EvidenceResult): string[] {
+  const out: string[] = [];
+  const expired = r.errors.filter(
+    (e) =>
+      (e.code === 'ERR_CERT_EXPIRED' || e.code === 'ERR_CERT_NOT_YET_VALID') &&
+      typeof e['check'] === 'string' &&
+      COLLATERAL_CHECKS.has(e['check']),
+  );
+  if (expired.length > 0) {
+    out.push(
+      `collateral is not current at ${r.at} (${expired.map((e) => String(e['check'])).join(', ')}): fetch fresh collateral (mrstack collateral fetch --kind ${r.kind} …) or verify at a time it was valid (--at ISO-TIME, e.g. when the evidence was made)`,
+    );
+  }
+  return out;
 }
 
 /** Why a register's records are listed but not compared with the evidence. */
@@ -91,7 +112,7 @@ export function registerEvidence(program: Command): Command {
       action(async (file: string, opts: ShowOptions) => {
         const { decodeEvidenceInput, showEvidence } = await verifier();
         const input = decodeEvidenceInput(readInput(file));
-        const r = showEvidence(input.data, opts.kind ?? input.envelope?.kind);
+        const r = showEvidence(input.data, opts.kind ?? input.envelope?.kind ?? input.peer?.kind);
         if (opts.json === true) printJson({ kind: r.kind, claims: r.claims, warnings: r.warnings });
         else
           printFields([
@@ -117,11 +138,17 @@ export function registerEvidence(program: Command): Command {
       action(async (file: string, opts: VerifyOptions) => {
         const { decodeEvidenceInput, verifyEvidence } = await verifier();
         const input = decodeEvidenceInput(readInput(file));
-        const kind = opts.kind ?? input.envelope?.kind;
-        const vopts = await verifyOptionsFromFlags(opts, {
+        const kind = opts.kind ?? input.envelope?.kind ?? input.peer?.kind;
+        const flagOpts = await verifyOptionsFromFlags(opts, {
           ...(input.envelope === undefined ? {} : { envelope: input.envelope }),
           ...(kind === undefined ? {} : { kind }),
         });
+        // A peer's container brings certificates (trustee SNP: its cert_chain).
+        const peerCerts = input.peer?.certs ?? [];
+        const vopts =
+          peerCerts.length === 0
+            ? flagOpts
+            : { ...flagOpts, certs: [...(flagOpts.certs ?? []), ...peerCerts] };
         const r = await verifyEvidence(input.data, vopts);
         if (opts.eventlog === undefined || opts.eventlog.length === 0) {
           if (opts.json === true) printJson(r);

@@ -73,8 +73,9 @@ function summary(
 }
 
 interface ImportOptions {
-  readonly from: 'keylime' | 'pcrlock' | 'rvps';
+  readonly from: 'keylime' | 'pcrlock' | 'rvps' | 'corim';
   readonly key?: string;
+  readonly at?: string;
   readonly name?: string;
   readonly out?: string;
   readonly rtmr?: boolean;
@@ -187,18 +188,22 @@ export function registerPolicy(program: Command): void {
   policy
     .command('import')
     .description(
-      'turn keylime runtime policies, systemd pcrlock files or trustee RVPS values into a policy',
+      'turn keylime runtime policies, systemd pcrlock files, trustee RVPS values or a CoRIM into a policy',
     )
     .addOption(
       new Option('--from <kind>', 'input kind')
-        .choices(['keylime', 'pcrlock', 'rvps'])
+        .choices(['keylime', 'pcrlock', 'rvps', 'corim'])
         .makeOptionMandatory(),
     )
     .argument(
       '<files...>',
       'input files (pcrlock: .pcrlock files, .pcrlock.d variant dirs or a pcrlock.d dir)',
     )
-    .option('--key <file>', 'keylime: the public key a DSSE-signed policy must verify with')
+    .option(
+      '--key <file>',
+      'keylime: the public key a DSSE-signed policy must verify with; corim: the COSE_Sign1 signer (PEM or JWK)',
+    )
+    .option('--at <iso-time>', 'corim: check validity windows at this time (default: now)')
     .option('--rtmr', 'pcrlock: also predict RTMRs fed by exactly one PCR (CCEL map)')
     .option('--name <name>', 'policy name (default: from the first file name)')
     .option('--out <file>', 'write the policy here instead of stdout')
@@ -218,6 +223,19 @@ export function registerPolicy(program: Command): void {
             file: basename(files[0]!),
             ...(opts.key === undefined ? {} : { key: readBytes(opts.key) }),
           });
+        } else if (opts.from === 'corim') {
+          if (files.length !== 1) throw new UsageError('ERR_USAGE', '--from corim takes one file');
+          const { importCorim } = await import('../../verifier/appraise/import_corim.js');
+          const { parseAtFlag } = await import('../verify_flags.js');
+          const at = parseAtFlag(opts.at);
+          const r = importCorim(readBytes(files[0]!), {
+            name,
+            file: basename(files[0]!),
+            ...(opts.key === undefined ? {} : { key: readBytes(opts.key) }),
+            ...(at === undefined ? {} : { at }),
+          });
+          gen = r.policy;
+          unmapped = r.unmapped;
         } else if (opts.from === 'pcrlock') {
           const { importPcrlock } = await import('../../verifier/appraise/import_pcrlock.js');
           gen = importPcrlock(await pcrlockComponents(files), {

@@ -28,7 +28,7 @@ import {
   type FindingLayer,
   type FindingStatus,
 } from './finding.js';
-import { imaKeyOf, judgeImaList } from './ima_rules.js';
+import { imaKeysOf, judgeImaList } from './ima_rules.js';
 import { RefSet, type CompiledPolicy } from './policy.js';
 
 const ORDER: Readonly<Record<FindingStatus, number>> = {
@@ -584,7 +584,7 @@ export function appraise(
   appraiseReplay(out, claims, replay, policy, at);
   appraiseTenants(out, replay, policy);
   if (replay.ima !== undefined && replay.ima.length > 0) {
-    const extra = (opts.imaKeys ?? []).map((k) => imaKeyOf(k));
+    const extra = (opts.imaKeys ?? []).flatMap((k, i) => imaKeysOf(k, `--ima-key ${i + 1}`));
     const sum = {
       entries: 0,
       matched: 0,

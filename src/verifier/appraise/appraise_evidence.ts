@@ -10,8 +10,23 @@ import type { EvidenceResult, VerifyEvidenceOptions } from '../verify/evidence_r
 import type { Appraisal, ProvenClaims, ReplayedEvidence } from './appraisal_input.js';
 import { appraise } from './appraise.js';
 import type { CompiledPolicy } from './policy.js';
+import { imaKeysOf } from './ima_rules.js';
 import { bundleReplayOf, provenClaimsOf } from './proven_claims.js';
 import { replayEvidenceLogs } from './replayed_logs.js';
+
+/**
+ * Loads what checking the policy's and the caller's ima-sig keys needs (ECDSA curves), so the
+ * synchronous IMA rules can check EC signatures.
+ */
+async function prepareImaKeys(
+  policy: CompiledPolicy,
+  imaKeys: readonly Uint8Array[] | undefined,
+): Promise<void> {
+  const material = [...policy.ima.keys, ...(imaKeys ?? [])];
+  if (material.length === 0) return;
+  const { prepareImaSigningKeys } = await import('../verify/ima_signature.js');
+  await prepareImaSigningKeys(material.flatMap((k, i) => imaKeysOf(k, `key ${i + 1}`)));
+}
 
 /** Options of {@link appraiseEvidence}. */
 export interface AppraiseEvidenceOptions {
@@ -55,6 +70,7 @@ export async function appraiseEvidence(
     ima: [...(bundled.ima ?? []), ...(logs.ima ?? [])],
   };
   const at = opts.at ?? new Date(verify.at);
+  await prepareImaKeys(policy, opts.imaKeys);
   const appraisal = appraise(claims, replay, policy, {
     at,
     ...(opts.imaKeys === undefined ? {} : { imaKeys: opts.imaKeys }),
@@ -72,6 +88,7 @@ export async function appraiseLogs(
   opts: { readonly at: Date; readonly imaKeys?: readonly Uint8Array[] },
 ): Promise<Appraisal> {
   const replay = await replayEvidenceLogs(eventlogs, undefined);
+  await prepareImaKeys(policy, opts.imaKeys);
   // register values of an unbound log prove nothing: judge only the IMA entries
   return appraise(
     undefined,

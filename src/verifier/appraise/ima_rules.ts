@@ -9,14 +9,20 @@
  *
  * @module
  */
-import { createHash, createPublicKey, publicDecrypt, constants, type KeyObject } from 'node:crypto';
-import { toHex } from '../../bytes/hex.js';
+import { createHash, createPublicKey } from 'node:crypto';
+import { MrstackError } from '../../errors.js';
 import type { ImaEvent } from '../../eventlog/ima_format.js';
 import { imaFileFields } from '../../formats/ima/ima_file_fields.js';
 import type { ImaCounts, ImaInput, ImaRecord } from './appraisal_input.js';
 import type { Finding, FindingId } from './finding.js';
 import { findingIdInfo } from './finding.js';
 import type { CompiledIma, CompiledPolicy } from './policy.js';
+import {
+  checkImaSignature,
+  imaKeyidOfKey,
+  imaSigningKeysOf,
+  type ImaSigningKey,
+} from '../verify/ima_signature.js';
 
 /** The appraisal view of one IMA event (fields split once). */
 export function imaRecordOf(e: ImaEvent): ImaRecord {
@@ -30,77 +36,27 @@ export function imaRecordOf(e: ImaEvent): ImaRecord {
   };
 }
 
-const DIGEST_INFO_PREFIX: Readonly<Record<string, string>> = {
-  sha1: '3021300906052b0e03021a05000414',
-  sha256: '3031300d060960864801650304020105000420',
-  sha384: '3041300d060960864801650304020205000430',
-  sha512: '3051300d060960864801650304020305000440',
-};
-// IMA's hash_algo numbering (linux/hash_info.h) for the ones a signature v2 header names.
-const IMA_HASH_ALGO: Readonly<Record<number, string>> = {
-  2: 'sha1',
-  4: 'sha256',
-  5: 'sha384',
-  6: 'sha512',
-};
-
-/** An ima-sig key with its IMA key id (the last 4 bytes of SHA-1 of the SPKI public key bits). */
-export interface ImaKey {
-  readonly key: KeyObject;
-  readonly keyid: string;
-}
-
-/** Reads a key from PEM or base64 SPKI DER (or raw DER bytes). */
-export function imaKeyOf(material: string | Uint8Array): ImaKey {
-  const key =
-    typeof material === 'string'
-      ? material.includes('-----BEGIN')
-        ? createPublicKey(material)
-        : createPublicKey({ key: Buffer.from(material, 'base64'), format: 'der', type: 'spki' })
-      : Buffer.from(material).toString('latin1').includes('-----BEGIN')
-        ? createPublicKey(Buffer.from(material))
-        : createPublicKey({ key: Buffer.from(material), format: 'der', type: 'spki' });
-  // evmctl's key id: SHA-1 over the DER public key (PKCS#1 RSAPublicKey for RSA), last 4 bytes
-  const der =
-    key.asymmetricKeyType === 'rsa'
-      ? key.export({ format: 'der', type: 'pkcs1' })
-      : key.export({ format: 'der', type: 'spki' });
-  const id = createHash('sha1').update(der).digest('hex').slice(-8);
-  return { key, keyid: id };
-}
-
 /**
- * Verifies an IMA signature v2 (`03 02 <hash_algo> <keyid:4> <len:2> <sig>`) over the file
- * digest. RSA PKCS#1 v1.5 is checked (the digest is signed as is, so the DigestInfo is compared
- * after the public-key operation); other key types give false.
+ * The ima-sig keys in key material — policy `ima.keys` strings (PEM, or base64 DER), `--ima-key`
+ * files, an `ima-buf` keyring entry (a DER certificate): PEM public keys and certificates, DER
+ * certificates, DER SubjectPublicKeyInfo. Key ids follow the kernel and evmctl
+ * ({@link imaSigningKeysOf}): a certificate's subjectKeyIdentifier, else SHA-1 of the key.
+ * @throws ParseError / a node:crypto error for material that holds no key
  */
-export function verifyImaSignature(
-  sig: Uint8Array,
-  digestHex: string,
-  keys: readonly ImaKey[],
-): boolean {
-  if (sig.length < 9 || sig[0] !== 3 || sig[1] !== 2) return false;
-  const alg = IMA_HASH_ALGO[sig[2]!];
-  const keyid = toHex(sig.subarray(3, 7));
-  // the key named by the header first; then the others (key ids are computed differently by
-  // evmctl versions and the kernel's certificate SKID)
-  const ordered = [...keys].sort((a, b) => Number(b.keyid === keyid) - Number(a.keyid === keyid));
-  const len = (sig[7]! << 8) | sig[8]!;
-  if (alg === undefined || sig.length !== 9 + len) return false;
-  const want = DIGEST_INFO_PREFIX[alg]! + digestHex;
-  for (const k of ordered) {
-    if (k.key.asymmetricKeyType !== 'rsa') continue;
-    try {
-      const out = publicDecrypt(
-        { key: k.key, padding: constants.RSA_PKCS1_PADDING },
-        sig.subarray(9),
-      );
-      if (out.toString('hex') === want) return true;
-    } catch {
-      // a signature that does not decrypt under this key: try the next one
-    }
+export function imaKeysOf(material: string | Uint8Array, label: string): ImaSigningKey[] {
+  const bytes =
+    typeof material === 'string'
+      ? Buffer.from(material, material.includes('-----BEGIN') ? 'utf8' : 'base64')
+      : Buffer.from(material);
+  if (bytes.toString('latin1', 0, Math.min(bytes.length, 4096)).includes('-----BEGIN'))
+    return imaSigningKeysOf(bytes, label);
+  try {
+    return imaSigningKeysOf(bytes, label); // DER certificate(s)
+  } catch (e) {
+    if (!(e instanceof MrstackError)) throw e;
   }
-  return false;
+  const key = createPublicKey({ key: bytes, format: 'der', type: 'spki' });
+  return [{ keyid: imaKeyidOfKey(key), key, label }];
 }
 
 function fail(
@@ -135,10 +91,13 @@ export interface ImaJudgement {
 export function judgeImaList(
   input: ImaInput,
   policy: CompiledPolicy,
-  extraKeys: readonly ImaKey[],
+  extraKeys: readonly ImaSigningKey[],
 ): ImaJudgement {
   const ima: CompiledIma = policy.ima;
-  const keys: ImaKey[] = [...ima.keys.map((k) => imaKeyOf(k)), ...extraKeys];
+  const keys: ImaSigningKey[] = [
+    ...ima.keys.flatMap((k, i) => imaKeysOf(k, `policy ima.keys[${i}]`)),
+    ...extraKeys,
+  ];
   const failures: Finding[] = [];
   let entries = 0;
   let matched = 0;
@@ -177,7 +136,7 @@ export function judgeImaList(
           // a key accepted on a keyring vouches for later ima-sig signatures (keylime)
           if (r.buf !== undefined) {
             try {
-              keys.push(imaKeyOf(r.buf));
+              keys.push(...imaKeysOf(r.buf, `keyring ${r.path}`));
             } catch {
               // not a key this runtime reads (an X.509 certificate, say): nothing to add
             }
@@ -215,10 +174,13 @@ export function judgeImaList(
       );
       continue;
     }
+    // One checker for verify and appraisal: the key the header's key id names, as the kernel
+    // (request_asymmetric_key by id), evmctl and keylime select it — no other key is tried.
     if (
       r.signature !== undefined &&
       keys.length > 0 &&
-      verifyImaSignature(r.signature, r.digest, keys)
+      checkImaSignature(r.signature, r.digestAlg, Buffer.from(r.digest, 'hex'), keys).status ===
+        'verified'
     ) {
       signed++;
       continue;

@@ -30,9 +30,13 @@ import { issueEar, DEFAULT_EAR_LIFETIME_SECONDS } from '../result/ear_issue.js';
 import type { EarSigningKey } from '../result/ear_keys.js';
 import { decodeEvidenceInput, type ReportEnvelope } from '../verify/evidence.js';
 import { VerifierCache } from '../verify/verifier_cache.js';
+import { resolveTrustPolicy, type TrustPolicy } from '../verify/trust_policy.js';
 import type { VerifyEvidenceOptions } from '../verify/evidence_result.js';
 import type { AttesterRecord, ResultRecord, ResultStatus, VerifierStore } from '../store/store.js';
 import { publishedJwks } from './key_vault.js';
+import { renderDashboard } from './dashboard.js';
+import { parsePlatformId, platformIdOf } from './platform_identity.js';
+import { renderResultHtml, type ResultPageInput } from '../result/result_html.js';
 import {
   checkRegistrableAk,
   credentialChallenge,
@@ -45,7 +49,8 @@ import { objectName } from '../../formats/tpm2/public_key.js';
 import {
   decideRegisteredAk,
   refusalJson,
-  refuseUnregisteredAk,
+  refuseEvidence,
+  akRefusal,
   unregisteredAfterVerify,
   type AkPin,
   type AkRefusal,
@@ -191,6 +196,8 @@ function jsonBody(body: unknown): Record<string, unknown> {
 
 const ATTESTER_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+const NO_OPTIONS: object = Object.freeze({});
+
 /** How long verifyFor's options are reused for the same envelope kind and collateral. */
 const VERIFY_FOR_REUSE_MS = 60_000;
 
@@ -313,6 +320,31 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     return made;
   }
 
+  // The trust policy of the configured options, resolved once per options object (the service's
+  // own, or verifyFor's, reused for a minute): resolving parses every emulated root certificate
+  // and was ~20 % of a session's CPU when done per request. `--trust-anchor` files stay raw (the
+  // CCA verifier also reads bare keys from them) and are parsed per request.
+  const trustMemo = new WeakMap<object, TrustPolicy>();
+  function withResolvedTrust(v: VerifyEvidenceOptions, key: object): VerifyEvidenceOptions {
+    let policy = trustMemo.get(key);
+    if (policy === undefined) {
+      policy = resolveTrustPolicy({
+        ...(v.policy === undefined ? {} : { policy: v.policy }),
+        ...(v.emulatedAnchors === undefined ? {} : { emulatedAnchors: v.emulatedAnchors }),
+        ...(v.relax === undefined ? {} : { relax: v.relax }),
+        ...(v.allowMissingCollateral === undefined
+          ? {}
+          : { allowMissingCollateral: v.allowMissingCollateral }),
+      });
+      trustMemo.set(key, policy);
+    }
+    const rest: Record<string, unknown> = { ...v };
+    delete rest['emulatedAnchors'];
+    delete rest['relax'];
+    delete rest['allowMissingCollateral'];
+    return { ...(rest as VerifyEvidenceOptions), policy };
+  }
+
   /** verify → appraise → EAR on the evidence bytes; records the result. */
   async function evaluate(
     bytes: Uint8Array,
@@ -345,7 +377,8 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
             { attesterId, register: window.register, policyDigest },
             window,
           );
-    const verify: VerifyEvidenceOptions = {
+    const made = opts.verifyFor === undefined ? undefined : await verifyForCached(at, env);
+    const merged: VerifyEvidenceOptions = {
       ...opts.verify,
       at,
       ...(trustedCheckpoint === undefined ? {} : { trustedCheckpoint }),
@@ -368,9 +401,10 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
               ]),
             },
           }),
-      ...(opts.verifyFor === undefined ? {} : await verifyForCached(at, env)),
+      ...made,
       verifierCache,
     };
+    const verify = withResolvedTrust(merged, made ?? opts.verify ?? NO_OPTIONS);
     // TDX collateral parsed once per content (TDX envelopes, and bundles or raw quotes: other
     // kinds' collateral does not parse as TDX's and is left to their verifiers).
     const tdx = env === undefined || env.kind === 'tdx';
@@ -386,10 +420,33 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
         : decision?.kind === 'unknown'
           ? unregisteredAfterVerify(appraised.verify, ctx.attesterId, decision.akName)
           : undefined;
+    // A CVM attester registered its platform: evidence from any other platform is refused.
+    const cvm =
+      akRefused === undefined && ctx.attesterId !== null
+        ? await store.getAttester(ctx.attesterId)
+        : null;
+    const platform =
+      cvm?.kind === 'cvm' && cvm.platformId !== null
+        ? { expected: cvm.platformId, actual: platformIdOf(appraised.verify) }
+        : undefined;
+    const refusal =
+      akRefused !== undefined
+        ? akRefusal(akRefused)
+        : platform !== undefined && platform.actual !== platform.expected
+          ? ({
+              code: 'ERR_PLATFORM_MISMATCH',
+              check: 'platform_identity',
+              findingId: 'platform.identity.mismatch',
+              claim: 'platform_id',
+              message: `the evidence comes from ${platform.actual ?? 'a platform it does not identify'}, not from the platform attester ${ctx.attesterId ?? ''} registered`,
+              expected: platform.expected,
+              ...(platform.actual === undefined ? {} : { actual: platform.actual }),
+            } as const)
+          : undefined;
     const ea =
-      akRefused === undefined
+      refusal === undefined
         ? appraised
-        : refuseUnregisteredAk(appraised, policy, akRefused, {
+        : refuseEvidence(appraised, policy, refusal, {
             at,
             nonceGiven: ctx.nonce !== undefined,
           });
@@ -628,6 +685,33 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     if (given !== undefined && (typeof given !== 'string' || !ATTESTER_ID.test(given))) {
       throw new MrstackError('ERR_USAGE', 'attester_id: 1–128 of A-Z a-z 0-9 . _ : -');
     }
+    // A CVM attester registers its platform identity (admin: nothing in the request proves
+    // it; every later evidence for the attester must then come from that platform).
+    if (body['platform_id'] !== undefined) {
+      requireAdmin(req);
+      if (typeof given !== 'string') {
+        throw new MrstackError('ERR_USAGE', 'a CVM attester needs its attester_id');
+      }
+      const platformId = parsePlatformId(body['platform_id']);
+      const existing = await store.getAttester(given);
+      if (existing !== null) {
+        if (existing.kind === 'cvm' && existing.platformId === platformId) {
+          return reply.code(200).send(await attesterJson(existing));
+        }
+        throw new MrstackError('ERR_CONFLICT', `attester ${given} is registered already`, {
+          details: { attester: given },
+        });
+      }
+      const a = await store.putAttester({
+        id: given,
+        kind: 'cvm',
+        ekCert: null,
+        ekPublic: null,
+        platformId,
+        relaxed: [],
+      });
+      return reply.code(201).send(await attesterJson(a));
+    }
     const chain = body['ek_chain'];
     if (chain !== undefined && !Array.isArray(chain)) {
       throw new MrstackError('ERR_USAGE', 'ek_chain: expected an array of hex certificates');
@@ -804,6 +888,47 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
   app.get('/.well-known/jwks.json', async () =>
     publishedJwks(store, await store.now(), earLifetime),
   );
+
+  // The dashboard and each result's page: admin routes like /v1/results (a browser reaches them
+  // through a proxy that adds the bearer token).
+  app.get('/', async (req, reply) => {
+    requireAdmin(req);
+    const [attesters, results, latest, at] = await Promise.all([
+      store.listAttesters(),
+      store.listResults({ limit: 50 }),
+      store.latestResults(),
+      store.now(),
+    ]);
+    const withKeys = await Promise.all(
+      attesters.map(async (a) => ({ ...a, keys: (await store.listAttesterKeys(a.id)).length })),
+    );
+    return reply
+      .type('text/html; charset=utf-8')
+      .send(renderDashboard({ attesters: withKeys, results, latest, at }));
+  });
+
+  app.get<{ Params: { id: string } }>('/results/:id', async (req, reply) => {
+    requireAdmin(req);
+    const r = await store.getResult(req.params.id);
+    if (r === null) throw new MrstackError('ERR_NOT_FOUND', `no result ${req.params.id}`);
+    const stored = r.findings as { appraisal?: ResultPageInput['appraisal'] } | null;
+    if (stored?.appraisal === undefined) {
+      throw new MrstackError('ERR_NOT_FOUND', `result ${r.id} has no appraisal to show`);
+    }
+    const claims =
+      r.ear === null
+        ? undefined
+        : (JSON.parse(
+            Buffer.from(r.ear.split('.')[1] ?? '', 'base64url').toString('utf8'),
+          ) as Record<string, unknown>);
+    return reply.type('text/html; charset=utf-8').send(
+      renderResultHtml({
+        appraisal: stored.appraisal,
+        ...(claims === undefined ? {} : { ear: { claims, token: r.ear! } }),
+        title: `result ${r.id}${r.attesterId === null ? '' : ` · ${r.attesterId}`}`,
+      }),
+    );
+  });
 
   app.get('/healthz', () => Promise.resolve({ status: 'ok' }));
 

@@ -194,6 +194,21 @@ export async function migrate(db: SqlClient): Promise<number> {
   });
 }
 
+/**
+ * The findings as stored JSON: bytes as lowercase hex and bigints as decimal strings (the CLI's
+ * JSON conventions). Plain JSON.stringify wrote each Uint8Array as an object of numbered
+ * members — several times the size, all of it parsed into jsonb on every result.
+ */
+function findingsJson(value: unknown): string {
+  return JSON.stringify(value ?? null, (_k, v: unknown): unknown => {
+    if (v instanceof Uint8Array)
+      return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex');
+    if (typeof v === 'bigint') return v.toString();
+    if (v instanceof Map) return Object.fromEntries(v as Map<unknown, unknown>);
+    return v;
+  });
+}
+
 /** The SQL store; build it with an adapter's `open…` function, which migrates first. */
 export class SqlStore implements VerifierStore {
   readonly kind: 'embedded' | 'postgres';
@@ -383,7 +398,7 @@ export class SqlStore implements VerifierStore {
         JSON.stringify(r.relaxed),
         r.policyId,
         r.ear,
-        JSON.stringify(r.findings ?? null),
+        findingsJson(r.findings),
       ],
     );
     // Only the database's timestamp comes back: reading the findings JSON back was most of

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { ParseError, UsageError } from '../../errors.js';
+import { MrstackError, ParseError, UsageError } from '../../errors.js';
 import { DEFAULT_LIMITS, type Limits } from '../../limits.js';
 import { fromHex } from '../../bytes/hex.js';
 import { TDX_VERIFIER } from './tdx_verifier.js';
@@ -35,6 +35,8 @@ import {
   type VerifyEvidenceOptions,
 } from './evidence_result.js';
 import { parseJsonText } from '../../formats/json/json_text.js';
+import { PEER_CONTAINERS, peerEvidenceOf, type PeerEvidence } from './peer_evidence.js';
+import { checkTdReportHashes, parseTdReport, TDREPORT_SIZE } from '../../formats/tdx/tdreport.js';
 import {
   parseReportEnvelope,
   type ReportEnvelope,
@@ -77,6 +79,23 @@ export const EVIDENCE_VERIFIERS: Readonly<Record<EvidenceKind, EvidenceVerifier>
   bundle: { ...BUNDLE_VERIFIER, detect: looksBundle },
 };
 
+/** Every binary format detection tries, in its order, for the message when none matches. */
+const TRIED_FORMATS: readonly string[] = [
+  'TDX quote v4/v5 (TEE type 0x81 at offset 4)',
+  'SNP report (1184 bytes, version 2-5, signature algorithm 1)',
+  'Azure HCL report',
+  'TPM quote (TPMS_ATTEST, TPM_GENERATED)',
+  'go-tpm-tools attestation',
+  'CCA token (CBOR tag 399/907)',
+  'JSON: mrstack report envelope or evidence bundle, trustee TDX/SNP evidence',
+  'hex or base64 text of any of these',
+];
+
+/** A raw TDREPORT: 1024 bytes whose REPORTTYPE is TDX (0x81). */
+function looksTdReport(d: Uint8Array): boolean {
+  return d.length === TDREPORT_SIZE && d[0] === 0x81;
+}
+
 /**
  * Detects the kind of evidence from its bytes.
  * @throws ParseError `ERR_UNKNOWN_FORMAT`
@@ -85,12 +104,19 @@ export function detectEvidenceKind(data: Uint8Array): EvidenceKind {
   for (const kind of EVIDENCE_KINDS) {
     if (EVIDENCE_VERIFIERS[kind].detect(data)) return kind;
   }
+  if (looksTdReport(data)) {
+    throw new MrstackError(
+      'ERR_UNSUPPORTED',
+      'this is a TDREPORT (TDG.MR.REPORT): it is MACed with a key only the CPU that made it holds, so it cannot be verified elsewhere; ask the quoting service for a TD quote of it (mrstack report --provider linux does), or decode it with mrstack evidence show',
+      { details: { format: 'tdreport', size: data.length } },
+    );
+  }
   throw new ParseError({
     code: 'ERR_UNKNOWN_FORMAT',
-    format: 'bundle',
+    format: 'evidence',
     offset: 0,
     field: 'evidence',
-    expected: 'a TDX quote, SNP report, TPM quote (TPMS_ATTEST), CCA token or JSON bundle',
+    expected: `one of the formats tried: ${TRIED_FORMATS.join('; ')}`,
     actual: `${data.length} bytes starting ${Buffer.from(data.subarray(0, 8)).toString('hex')}`,
   });
 }
@@ -102,8 +128,10 @@ export type { ReportEnvelope };
 export interface DecodedEvidenceInput {
   readonly data: Uint8Array;
   /** How the input was encoded. */
-  readonly encoding: 'binary' | 'hex' | 'base64' | 'envelope';
+  readonly encoding: 'binary' | 'hex' | 'base64' | 'envelope' | 'peer';
   readonly envelope?: ReportEnvelope;
+  /** Set when the input was a peer's container (trustee evidence JSON): what came with it. */
+  readonly peer?: PeerEvidence;
 }
 
 const HEX_TEXT = /^(?:0x)?[0-9a-fA-F\s]+$/;
@@ -162,13 +190,10 @@ export function decodeEvidenceInput(
       actual: `${input.length} bytes`,
     });
   }
+  // JSON (UTF-8, so not necessarily ASCII): no binary evidence kind starts with `{`.
+  if (looksBundle(input)) return decodeJsonEvidence(input);
   if (input.length === 0 || !isText(input)) return { data: input, encoding: 'binary' };
   const text = Buffer.from(input).toString('latin1').trim();
-  if (text.startsWith('{')) {
-    const env = parseEnvelope(text);
-    if (env !== undefined) return { data: env.outblob, encoding: 'envelope', envelope: env };
-    return { data: input, encoding: 'binary' };
-  }
   if (HEX_TEXT.test(text)) {
     return { data: fromHex(text.replace(/\s+/g, ''), 'evidence'), encoding: 'hex' };
   }
@@ -186,8 +211,27 @@ export function decodeEvidenceInput(
   });
 }
 
-function parseEnvelope(text: string): ReportEnvelope | undefined {
-  return parseReportEnvelope(parseJsonText(text, 'evidence', { expected: 'JSON' }));
+/** JSON evidence: an mrstack report envelope, a peer's container, or a bundle. */
+function decodeJsonEvidence(input: Uint8Array): DecodedEvidenceInput {
+  const text = Buffer.from(input).toString('utf8');
+  const doc = parseJsonText(text, 'evidence', { expected: 'JSON' });
+  const env = parseReportEnvelope(doc);
+  if (env !== undefined) return { data: env.outblob, encoding: 'envelope', envelope: env };
+  const peer = peerEvidenceOf(doc);
+  if (peer !== undefined) return { data: peer.data, encoding: 'peer', peer };
+  // A JSON object with a format name may be a bundle (its name past the first 4 KiB): the
+  // bundle verifier reads it. Anything else is named for what it is not.
+  if (typeof (doc as Record<string, unknown>)['format'] === 'string')
+    return { data: input, encoding: 'binary' };
+  const keys = Object.keys(doc as object).slice(0, 6);
+  throw new ParseError({
+    code: 'ERR_UNKNOWN_FORMAT',
+    format: 'evidence',
+    offset: 0,
+    field: 'evidence',
+    expected: `JSON evidence: an mrstack report envelope, an mrstack evidence bundle, ${PEER_CONTAINERS.join(', ')}`,
+    actual: `a JSON object with members ${keys.length === 0 ? '(none)' : keys.join(', ')}`,
+  });
 }
 
 function resolveKind(data: Uint8Array, kind: EvidenceKind | undefined): EvidenceKind {
@@ -210,8 +254,54 @@ export function showEvidence(
   kind?: EvidenceKind,
   limits: Partial<Limits> = {},
 ): EvidenceShowResult {
+  if (
+    kind === undefined &&
+    looksTdReport(data) &&
+    !EVIDENCE_KINDS.some((k) => EVIDENCE_VERIFIERS[k].detect(data))
+  )
+    return showTdReport(data);
   const k = resolveKind(data, kind);
   return EVIDENCE_VERIFIERS[k].show(data, { ...DEFAULT_LIMITS, ...limits });
+}
+
+/**
+ * A raw TDREPORT, decoded: the TD's registers with their kernel names, and whether its two
+ * internal SHA-384 hashes hold (its MAC only the CPU that made it can check).
+ */
+function showTdReport(data: Uint8Array): EvidenceShowResult {
+  const t = parseTdReport(data);
+  const h = checkTdReportHashes(t);
+  const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+  return {
+    kind: 'tdx',
+    claims: {
+      format: 'tdreport',
+      report_type: hex(t.reportType),
+      cpu_svn: hex(t.cpuSvn),
+      tee_tcb_svn: hex(t.teeTcbSvn),
+      mrseam: hex(t.mrSeam),
+      mrsignerseam: hex(t.mrSignerSeam),
+      seam_attributes: hex(t.seamAttributes),
+      td_attributes: hex(t.tdAttributes),
+      xfam: hex(t.xfam),
+      mrtd: hex(t.mrTd),
+      mrconfigid: hex(t.mrConfigId),
+      mrowner: hex(t.mrOwner),
+      mrownerconfig: hex(t.mrOwnerConfig),
+      rtmr0: hex(t.rtmr[0]),
+      rtmr1: hex(t.rtmr[1]),
+      rtmr2: hex(t.rtmr[2]),
+      rtmr3: hex(t.rtmr[3]),
+      servtd_hash: hex(t.servTdHash),
+      report_data: hex(t.reportData),
+      mac: hex(t.mac),
+      tee_tcb_info_hash_ok: h.teeTcbInfoHash,
+      tee_info_hash_ok: h.teeInfoHash,
+    },
+    warnings: [
+      'a TDREPORT, not a quote: its MAC is checkable only by the CPU that made it, so nothing here is verified',
+    ],
+  };
 }
 
 /**

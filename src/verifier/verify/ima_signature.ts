@@ -2,8 +2,10 @@
  * IMA file signatures (`ima-sig` templates) checked as `evmctl ima_measurement --verify-sig`
  * does: the signature v2 header (`03 02 <hash_algo> <keyid:4> <sig_size:2 BE> <sig>`) names the
  * key by its 4-byte key id and the hash algorithm; the signature is over the file digest the entry
- * logs (PKCS#1 v1.5 for RSA: DigestInfo ‖ digest after the public-key operation). A key id that no
- * given key has is a failure ("unknown keyid"), as in evmctl: no other key is tried.
+ * logs (PKCS#1 v1.5 for RSA: DigestInfo ‖ digest after the public-key operation; ECDSA on the NIST
+ * curves: a DER (r, s) over the digest itself, as the kernel and evmctl's EVP_PKEY_verify check
+ * it). A key id that no given key has is a failure ("unknown keyid"), as in evmctl: no other key
+ * is tried.
  *
  * @module
  */
@@ -41,8 +43,11 @@ const DIGEST_INFO: Readonly<Record<string, string>> = {
   sha512: '3051300d060960864801650304020305000440',
 };
 
-/** The key id evmctl computes for a key without a subjectKeyIdentifier: SHA-1 of the DER key. */
-function keyidOfKey(key: KeyObject): string {
+/**
+ * The key id evmctl and the kernel give a key without a subjectKeyIdentifier: the last 4 bytes
+ * of SHA-1 of the DER key (PKCS#1 RSAPublicKey for RSA), as 8 hex digits.
+ */
+export function imaKeyidOfKey(key: KeyObject): string {
   const der =
     key.asymmetricKeyType === 'rsa'
       ? key.export({ format: 'der', type: 'pkcs1' })
@@ -58,13 +63,15 @@ export function imaSigningKeysOf(bytes: Uint8Array, label: string): ImaSigningKe
   const text = Buffer.from(bytes.subarray(0, 4096)).toString('latin1');
   if (text.includes('-----BEGIN PUBLIC KEY-----') || text.includes('-----BEGIN RSA PUBLIC KEY')) {
     const key = createPublicKey(Buffer.from(bytes));
-    return [{ keyid: keyidOfKey(key), key, label }];
+    return [{ keyid: imaKeyidOfKey(key), key, label }];
   }
   return parseCertificates(bytes, label).map((c) => {
     // subjectKeyIdentifier: an OCTET STRING whose last 4 bytes are the IMA key id.
     const skid = c.extensions.get('2.5.29.14')?.value;
     const keyid =
-      skid !== undefined && skid.length >= 6 ? toHex(skid.subarray(-4)) : keyidOfKey(c.publicKey);
+      skid !== undefined && skid.length >= 6
+        ? toHex(skid.subarray(-4))
+        : imaKeyidOfKey(c.publicKey);
     return { keyid, key: c.publicKey, label };
   });
 }
@@ -112,16 +119,18 @@ export function checkImaSignature(
   const key = keys.find((k) => k.keyid === keyid);
   if (key === undefined)
     return { status: 'unknown-key', keyid, alg, reason: `unknown keyid ${keyid}` };
-  if (key.key.asymmetricKeyType !== 'rsa') {
-    return {
-      status: 'unsupported',
-      keyid,
-      alg,
-      reason: `${String(key.key.asymmetricKeyType)} key`,
-    };
+  const type = key.key.asymmetricKeyType;
+  if (type !== 'rsa' && !(type === 'ec' && ecCurve(key.key) !== undefined)) {
+    const curve = type === 'ec' ? ` on ${String(key.key.asymmetricKeyDetails?.namedCurve)}` : '';
+    return { status: 'unsupported', keyid, alg, reason: `${String(type)} key${curve}` };
   }
   if (alg !== digestAlg) {
     return { status: 'failed', keyid, alg, reason: `header hash ${alg}, file digest ${digestAlg}` };
+  }
+  if (type === 'ec') {
+    return ecdsaVerifies(key.key, digest, sig.subarray(9))
+      ? { status: 'verified', keyid, alg }
+      : { status: 'failed', keyid, alg, reason: 'ECDSA signature does not verify' };
   }
   let out: Buffer;
   try {
@@ -132,6 +141,46 @@ export function checkImaSignature(
   return out.toString('hex') === DIGEST_INFO[alg]! + toHex(digest)
     ? { status: 'verified', keyid, alg }
     : { status: 'failed', keyid, alg, reason: 'signed digest differs from the file digest' };
+}
+
+/** The NIST curves of @noble/curves, loaded on first need (not at every CLI start). */
+let nist: typeof import('@noble/curves/nist.js') | undefined;
+
+/**
+ * Loads what checking these keys needs (the ECDSA curves for EC keys). {@link checkImaSignature}
+ * reports an EC key as `unsupported` until this has run; {@link checkImaListSignatures} runs it.
+ */
+export async function prepareImaSigningKeys(keys: readonly ImaSigningKey[]): Promise<void> {
+  if (nist === undefined && keys.some((k) => k.key.asymmetricKeyType === 'ec')) {
+    nist = await import('@noble/curves/nist.js');
+  }
+}
+
+/** The curve of an EC key among those the kernel verifies IMA signatures with, once loaded. */
+function ecCurve(key: KeyObject): (typeof nist & object)['p256'] | undefined {
+  const c = nist;
+  if (c === undefined) return undefined;
+  const curves: Readonly<Record<string, typeof c.p256>> = {
+    prime256v1: c.p256,
+    secp384r1: c.p384,
+    secp521r1: c.p521,
+  };
+  return curves[key.asymmetricKeyDetails?.namedCurve ?? ''];
+}
+
+/** ECDSA over the digest as given (no second hash): a DER signature, high S allowed. */
+function ecdsaVerifies(key: KeyObject, digest: Uint8Array, der: Uint8Array): boolean {
+  const jwk = key.export({ format: 'jwk' });
+  const point = Buffer.concat([
+    Buffer.from([4]),
+    Buffer.from(jwk.x ?? '', 'base64url'),
+    Buffer.from(jwk.y ?? '', 'base64url'),
+  ]);
+  try {
+    return ecCurve(key)!.verify(der, digest, point, { prehash: false, lowS: false, format: 'der' });
+  } catch {
+    return false; // not DER, or a point off the curve
+  }
 }
 
 /** One signed entry that did not verify. */
@@ -161,6 +210,7 @@ export async function checkImaListSignatures(
   let verified = 0;
   let unsigned = 0;
   const failures: ImaSignatureFailure[] = [];
+  await prepareImaSigningKeys(keys);
   for await (const e of events) {
     if (e.kind !== 'ima') continue;
     const ima: ImaEvent = e;

@@ -5,15 +5,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, runCliJson } from '../../_support/cli.js';
+import {
+  appraiseCli,
+  generatePolicyCli,
+  writePolicy,
+  type AppraisalJson,
+} from '../../_support/appraise.js';
 import { tempDir } from '../../_support/tmp.js';
 
-interface Out {
-  status: string;
-  findings: { id: string; status: string; claim: string; expected?: unknown; actual?: unknown }[];
-}
+type Out = AppraisalJson;
 
 test(
   'emulated SNP: measurement, host data, policy bits and minimum TCB',
@@ -43,21 +45,7 @@ test(
       0,
     );
     const polFile = join(dir, 'policy.json');
-    const gen = await runCli([
-      'policy',
-      'generate',
-      '--from-evidence',
-      ev,
-      '--nonce',
-      nonce,
-      '--trust-emulated',
-      '--tvm-state',
-      tvm,
-      '--out',
-      polFile,
-    ]);
-    assert.equal(gen.code, 0, gen.stderr);
-    const policy = JSON.parse(readFileSync(polFile, 'utf8')) as {
+    const policy = (await generatePolicyCli(ev, nonce, tvm, polFile)) as {
       snp: {
         measurement: string[];
         host_data: string[];
@@ -68,23 +56,17 @@ test(
     assert.deepEqual(policy.snp.measurement, [measurement]);
     assert.deepEqual(policy.snp.host_data, [hostData]);
 
-    const run = async (p: unknown): Promise<{ code: number | null; json: Out }> => {
-      const f = join(dir, `p-${randomBytes(4).toString('hex')}.json`);
-      writeFileSync(f, JSON.stringify(p));
-      const { result, json } = await runCliJson([
-        'appraise',
+    const run = (p: unknown): Promise<{ code: number | null; json: Out }> =>
+      appraiseCli([
         ev,
         '--policy',
-        f,
+        writePolicy(dir, p),
         '--nonce',
         nonce,
         '--trust-emulated',
         '--tvm-state',
         tvm,
-        '--json',
       ]);
-      return { code: result.code, json: json as Out };
-    };
     const ok = await run(policy);
     assert.equal(ok.code, 0, JSON.stringify(ok.json));
     assert.equal(ok.json.status, 'affirming');

@@ -8,32 +8,18 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, runCliJson } from '../../_support/cli.js';
+import {
+  appraiseCli,
+  earKeyPair,
+  findingIds,
+  generatePolicyCli,
+  type Judged,
+} from '../../_support/appraise.js';
 import { tempDir } from '../../_support/tmp.js';
 import { cliAppend, cliEvidence, startCliAgent } from '../../_support/agent_harness.js';
 
-interface Finding {
-  id: string;
-  status: string;
-  claim: string;
-  expected?: unknown;
-  actual?: unknown;
-  where: { layer: string; log?: string; record?: number };
-}
-interface AppraisalJson {
-  status: string;
-  policy_id: string;
-  findings: Finding[];
-}
-
-async function appraise(
-  args: readonly string[],
-): Promise<{ code: number | null; json: AppraisalJson; stderr: string }> {
-  const { result, json } = await runCliJson(['appraise', ...args, '--json']);
-  return { code: result.code, json: json as AppraisalJson, stderr: result.stderr };
-}
-
-const ids = (a: AppraisalJson, status?: string): string[] =>
-  a.findings.filter((f) => status === undefined || f.status === status).map((f) => f.id);
+const appraise = (args: readonly string[]): Promise<Judged> => appraiseCli(args);
+const ids = findingIds;
 
 test(
   'emulated TDX quote: generated policy affirms; MRTD, RTMR, nonce changes each fail with their id',
@@ -61,21 +47,7 @@ test(
       0,
     );
     const polFile = join(dir, 'policy.json');
-    const gen = await runCli([
-      'policy',
-      'generate',
-      '--from-evidence',
-      ev,
-      '--nonce',
-      nonce,
-      '--trust-emulated',
-      '--tvm-state',
-      tvm,
-      '--out',
-      polFile,
-    ]);
-    assert.equal(gen.code, 0, gen.stderr);
-    const policy = JSON.parse(readFileSync(polFile, 'utf8')) as {
+    const policy = (await generatePolicyCli(ev, nonce, tvm, polFile)) as {
       tdx: { mrtd: string[] };
       registers: Record<string, string[]>;
     };
@@ -222,25 +194,10 @@ test(
     const bundle = join(dir, 'b1.json');
     assert.equal(await cliEvidence(sock('alice'), nonce, bundle), 0);
     const polFile = join(dir, 'policy.json');
-    const gen = await runCli([
-      'policy',
-      'generate',
-      '--from-evidence',
-      bundle,
-      '--nonce',
-      nonce,
-      '--trust-emulated',
-      '--tvm-state',
-      tvm,
+    const policy = (await generatePolicyCli(bundle, nonce, tvm, polFile, [
       '--collateral',
       collateral,
-      '--out',
-      polFile,
-    ]);
-    assert.equal(gen.code, 0, gen.stderr);
-    const policy = JSON.parse(readFileSync(polFile, 'utf8')) as {
-      tenant_events: Record<string, unknown>;
-    };
+    ])) as { tenant_events: Record<string, unknown> };
     assert.deepEqual(policy.tenant_events, {
       alice: [{ exact: 'example.com/app start alice v1.2' }],
     });
@@ -336,12 +293,7 @@ test(
   { timeout: 120_000 },
   async (t) => {
     const dir = tempDir(t, 'mrstack-appraise-tcb-');
-    const key = join(dir, 'ear.pem');
-    const pub = join(dir, 'ear.pub.pem');
-    const { generateKeyPairSync } = await import('node:crypto');
-    const kp = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    writeFileSync(key, kp.privateKey.export({ format: 'pem', type: 'pkcs8' }));
-    writeFileSync(pub, kp.publicKey.export({ format: 'pem', type: 'spki' }));
+    const { key, pub } = earKeyPair(dir);
     const cases = [
       ['UpToDate', 0, 'affirming', 'tcb.up-to-date'],
       ['OutOfDate', 1, 'warning', 'tdx.tcb.out-of-date'],

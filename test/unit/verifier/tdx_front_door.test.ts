@@ -61,9 +61,15 @@ test('a report envelope unpacks to its outblob, kind and collateral', () => {
   assert.throws(() => decodeEvidenceInput(new TextEncoder().encode(JSON.stringify(bad))), {
     code: 'ERR_BAD_JSON',
   });
-  // Other JSON is passed through as is (a bundle is the bundle verifier's business).
+  // JSON naming a format is passed through as is (a bundle is the bundle verifier's business);
+  // other JSON is refused, naming the JSON formats tried (issue 18).
+  const named = new TextEncoder().encode('{"format":"mrstack-evidence-bundle"}');
+  assert.equal(decodeEvidenceInput(named).encoding, 'binary');
   const other = new TextEncoder().encode('{"bundle":1}');
-  assert.equal(decodeEvidenceInput(other).encoding, 'binary');
+  assert.throws(() => decodeEvidenceInput(other), {
+    code: 'ERR_UNKNOWN_FORMAT',
+    message: /mrstack report envelope.*trustee TDX evidence.*members bundle/,
+  });
 });
 
 test('nonce rule: equal when 64 bytes, else a prefix followed by zeros', () => {

@@ -1,0 +1,145 @@
+// Peer evidence containers (issue 18): trustee's SNP evidence JSON (the report as the `sev` crate
+// serialises it, field by field, with the VCEK), trustee's TDX evidence JSON ({quote, cc_eventlog}
+// in base64, built here from the go-tdx-guest quote), a raw TDREPORT (Intel's sample, whose field
+// values the TDX-9 provenance pins), and input that matches nothing: the message lists what was
+// tried. Expected values: the report's own ECDSA signature (a byte rebuilt wrong fails it), the
+// claims of the same report as binary (the shared set's `.report.bin`), the TDX-9 values.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cliError, runCli, runCliJson, type EvidenceVerifyJson } from '../../_support/cli.js';
+import { fixture } from '../../_support/paths.js';
+import { tempDir } from '../../_support/tmp.js';
+
+const snp = (name: string): string => fixture('evidence', 'snp', name);
+const tdx = (name: string): string => fixture('evidence', 'tdx', name);
+
+test('trustee SNP evidence JSON: the report rebuilt from its fields verifies with its own VCEK', async () => {
+  const { result, json } = await runCliJson([
+    'evidence', 'verify', snp('trustee-e2e-genoa-v3.evidence.json'), '--relax', 'crl,nonce', '--json',
+  ]); // prettier-ignore
+  const j = json as EvidenceVerifyJson;
+  assert.equal(result.code, 0, result.stdout);
+  assert.equal(j.kind, 'snp');
+  assert.equal(j.checks['report_signature'], 'ok');
+  assert.equal(j.checks['cert_chain'], 'ok');
+  // The same report as binary decodes to the same claims.
+  const fromJson = await runCliJson(['evidence', 'show', snp('trustee-e2e-genoa-v3.evidence.json'), '--json']); // prettier-ignore
+  const fromBin = await runCliJson(['evidence', 'show', snp('trustee-e2e-genoa-v3.report.bin'), '--json']); // prettier-ignore
+  assert.deepEqual(
+    (fromJson.json as { claims: unknown }).claims,
+    (fromBin.json as { claims: unknown }).claims,
+  );
+  // The measurement is the JSON's byte array.
+  const doc = JSON.parse(readFileSync(snp('trustee-e2e-genoa-v3.evidence.json'), 'utf8')) as {
+    attestation_report: { measurement: number[] };
+  };
+  assert.equal(
+    j.claims['measurement'],
+    Buffer.from(doc.attestation_report.measurement).toString('hex'),
+  );
+});
+
+test('trustee SNP evidence JSON with a changed field fails its signature; a malformed one is exit 2', async (t) => {
+  const dir = tempDir(t, 'mrstack-peer-');
+  const doc = JSON.parse(readFileSync(snp('trustee-e2e-genoa-v3.evidence.json'), 'utf8')) as {
+    attestation_report: { guest_svn: number; report_data: number[] };
+  };
+  doc.attestation_report.guest_svn = 1;
+  const changed = join(dir, 'changed.json');
+  writeFileSync(changed, JSON.stringify(doc));
+  const r = await runCliJson(['evidence', 'verify', changed, '--relax', 'crl,nonce', '--json']);
+  assert.equal(r.result.code, 1);
+  assert.equal((r.json as EvidenceVerifyJson).checks['report_signature'], 'failed');
+
+  doc.attestation_report.report_data = doc.attestation_report.report_data.slice(1);
+  writeFileSync(changed, JSON.stringify(doc));
+  const m = await runCliJson(['evidence', 'verify', changed, '--json']);
+  assert.equal(m.result.code, 2);
+  const e = cliError(m.json);
+  assert.equal(e.code, 'ERR_BAD_JSON');
+  assert.match(
+    e['message'] as string,
+    /attestation_report\.report_data: expected 64 bytes, found 63/,
+  );
+});
+
+test('trustee TDX evidence JSON ({quote, cc_eventlog} in base64): the quote inside is verified', async (t) => {
+  const dir = tempDir(t, 'mrstack-peer-');
+  const quote = readFileSync(tdx('gotdx-gce-cos113.quote-8000b.bin'));
+  const ccel = readFileSync(fixture('eventlogs', 'ccel', 'gcp-cos113-tdx.ccel.bin'));
+  const file = join(dir, 'trustee-tdx.json');
+  const write = (q: Buffer): void =>
+    writeFileSync(
+      file,
+      JSON.stringify({ cc_eventlog: ccel.toString('base64'), quote: q.toString('base64') }),
+    );
+  write(quote);
+  const raw = await runCliJson([
+    'evidence', 'verify', tdx('gotdx-gce-cos113.quote-8000b.bin'), '--relax', 'collateral,nonce', '--json',
+  ]); // prettier-ignore
+  const wrapped = await runCliJson(['evidence', 'verify', file, '--relax', 'collateral,nonce', '--json']); // prettier-ignore
+  assert.equal(wrapped.result.code, 0, wrapped.result.stdout);
+  const w = wrapped.json as EvidenceVerifyJson;
+  assert.equal(w.kind, 'tdx');
+  assert.deepEqual(w.claims, (raw.json as EvidenceVerifyJson).claims);
+  // One bit of the quote's signature flipped: not verified.
+  const bad = Buffer.from(quote);
+  bad[700] = bad[700]! ^ 1;
+  write(bad);
+  const no = await runCliJson(['evidence', 'verify', file, '--relax', 'collateral,nonce', '--json']); // prettier-ignore
+  assert.equal(no.result.code, 1);
+  assert.equal((no.json as EvidenceVerifyJson).verified, false);
+});
+
+test('a raw TDREPORT: show decodes it (TDX-9 values); verify says why it cannot be verified', async () => {
+  const file = tdx('inteldcap-tdreport-sample.tdreport.bin');
+  const show = await runCliJson(['evidence', 'show', file, '--json']);
+  assert.equal(show.result.code, 0, show.result.stderr);
+  const c = (show.json as { claims: Record<string, unknown>; warnings: string[] }).claims;
+  assert.equal(c['format'], 'tdreport');
+  assert.equal(
+    c['mrtd'],
+    'bb1249bde960ef9b22d56eefb94b7f40ca3b528b31e6e4af0babb075c02ce5c1f63681101779927ea604f5aa49ec95b3',
+  );
+  assert.equal(
+    c['rtmr0'],
+    'e1af75e61927410e42b54b39f6681cf9b0bfbae512b15e870e4c8d9d5a5cb385571b0e1dc2f70bf9ccef08560f0a2b58',
+  );
+  assert.equal(c['mac'], '9239cdad7147af14508c5314b7e1a7e120c960e3dab59e1959120b31f9701a88');
+  assert.equal(c['tee_tcb_info_hash_ok'], true);
+  assert.equal(c['tee_info_hash_ok'], true);
+  assert.match((show.json as { warnings: string[] }).warnings[0]!, /not a quote/);
+  const v = await runCliJson(['evidence', 'verify', file, '--json']);
+  assert.equal(v.result.code, 2);
+  assert.equal(cliError(v.json).code, 'ERR_UNSUPPORTED');
+  assert.match(cliError(v.json)['message'] as string, /TDREPORT .*cannot be verified elsewhere/);
+});
+
+test('input that matches no format: the message lists the formats tried', async (t) => {
+  const dir = tempDir(t, 'mrstack-peer-');
+  const bin = join(dir, 'junk.bin');
+  writeFileSync(bin, Buffer.from('00112233445566778899aabbccddeeff'.repeat(8), 'hex'));
+  const r = await runCli(['evidence', 'verify', bin]);
+  assert.equal(r.code, 2);
+  for (const f of [
+    'TDX quote',
+    'SNP report',
+    'TPMS_ATTEST',
+    'CCA token',
+    'trustee TDX/SNP evidence',
+  ])
+    assert.ok(r.stderr.includes(f), `${f} in: ${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /bundle @0x0/);
+  const json = join(dir, 'other.json');
+  writeFileSync(json, '{"tee":"tdx","evidence":"…"}');
+  const j = await runCli(['evidence', 'verify', json]);
+  assert.equal(j.code, 2);
+  assert.match(j.stderr, /ERR_UNKNOWN_FORMAT/);
+  assert.match(
+    j.stderr,
+    /mrstack report envelope, an mrstack evidence bundle, trustee TDX evidence/,
+  );
+  assert.match(j.stderr, /found a JSON object with members tee, evidence/);
+});
