@@ -85,6 +85,7 @@ export type ErrorCode =
   | 'ERR_NONCE_EXPIRED'
   | 'ERR_CREDENTIAL_MISMATCH'
   | 'ERR_AK_UNREGISTERED'
+  | 'ERR_PLATFORM_MISMATCH'
   | 'ERR_STORE'
   | 'ERR_MOUNT_FAILED'
   | 'ERR_TIMEOUT'
@@ -234,6 +235,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   ERR_AK_UNREGISTERED: {
     exit: 1,
     summary: 'a TPM quote was signed by an AK that is not registered to the attester',
+  },
+  ERR_PLATFORM_MISMATCH: {
+    exit: 1,
+    summary: 'evidence comes from another platform than the one the attester registered',
   },
   ERR_STORE: { exit: 3, summary: 'the verifier store (database) failed or is incompatible' },
   ERR_MOUNT_FAILED: { exit: 3, summary: 'a FUSE mount could not be made or served' },

@@ -12,7 +12,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ParseError } from '../../src/errors.js';
-import { bytesInput } from '../../src/eventlog/framing.js';
+import { bytesInput } from '../../src/formats/stream/framer.js';
 import { getLogFormat } from '../../src/eventlog/registry.js';
 import type { LogFormat } from '../../src/eventlog/log_format.js';
 import { seededRng as rng } from '../../test/_support/rng.js';

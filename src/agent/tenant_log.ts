@@ -17,7 +17,7 @@ import { AgentError } from '../errors.js';
 import { digestSize, type HashAlg } from '../crypto/hash_alg.js';
 import { toHex } from '../bytes/hex.js';
 import { DEFAULT_LIMITS } from '../limits.js';
-import { decodeLine, readLines } from '../eventlog/framing.js';
+import { decodeLine, readLines } from '../formats/stream/lines.js';
 import { checkMrlogStructure } from '../formats/mrlog/parse.js';
 import { parseMrlogLine, formatMrlogRecord, type MrlogRecord } from '../formats/mrlog/record.js';
 import { vmrExtend, vmrInitial } from '../eventlog/mrlog_vmr.js';

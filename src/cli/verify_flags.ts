@@ -52,7 +52,7 @@ export function addTrustOptions(cmd: Command): Command {
   return cmd
     .option(
       '--collateral <path>',
-      'TDX: a directory of Intel PCS responses, or one QuoteCollateralV3 JSON; SNP: the KDS CRL',
+      'what verification needs beside the evidence (a collateral fetch cache entry works for both): TDX: a directory of Intel PCS responses, or one QuoteCollateralV3 JSON; SNP: a directory or file of certificates (VCEK/VLEK, ASK, ARK) and the KDS CRL; TPM and CCA take none (--cert, --ak, --trust-anchor)',
     )
     .option('--no-collateral', 'alias of --relax collateral: revocation and TCB status are skipped')
     .option(

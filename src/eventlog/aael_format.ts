@@ -15,7 +15,7 @@ import type { HashAlg } from '../crypto/hash_alg.js';
 import { ParseError } from '../errors.js';
 import { parseAaelLine, splitAaelEvent } from '../formats/aael/aael_line.js';
 import type { AnyIterable, LogEvent } from './event.js';
-import { decodeLine, readLines } from './framing.js';
+import { decodeLine, readLines } from '../formats/stream/lines.js';
 import type { LogFormat, LogParseOptions } from './log_format.js';
 
 const utf8enc = new TextEncoder();

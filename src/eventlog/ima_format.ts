@@ -14,9 +14,12 @@ import { ParseError } from '../errors.js';
 import { ImaAsciiReader, banksForHashHex, formatImaAsciiLine } from '../formats/ima/ima_ascii.js';
 import {
   ImaBinaryReader,
+  ImaBinaryScanner,
   detectImaBinaryLayout,
   encodeImaBinaryEntry,
+  type ImaRecordView,
 } from '../formats/ima/ima_binary.js';
+import { ImaFold } from '../formats/ima/ima_fold.js';
 import {
   imaEntryDetails,
   imaTemplateHashInput,
@@ -29,7 +32,9 @@ import {
   type DigestCheck,
   type LogFormat,
   type LogParseOptions,
+  type LogReplayOptions,
 } from './log_format.js';
+import type { Replay } from './replay.js';
 
 /** An IMA measurement-list entry as an event. */
 export interface ImaEvent extends EventBase {
@@ -166,6 +171,104 @@ async function* asciiBatches(
   if (rest.length > 0) yield emit(rest);
 }
 
+/** Leading violations held while a 32-byte column's bank (sha256 or sm3) is not yet told. */
+const MAX_HELD_VIOLATIONS = 1024;
+
+/**
+ * Replays an IMA list into `replay` with the one IMA fold ({@link ImaFold}), as replaying its
+ * events would: per register, the column's bank extends the logged template hash (all ones for a
+ * violation) and every other bank of `imaBanks` its own rule; a template hash that is not the
+ * hash of its data is an `ERR_EVENT_DIGEST_MISMATCH` warning. A binary list is read in place
+ * (no object per entry).
+ */
+async function replayIma(
+  kind: 'ima-binary' | 'ima-ascii',
+  input: AnyIterable<Uint8Array>,
+  replay: Replay,
+  opts: LogReplayOptions,
+): Promise<void> {
+  const logName = opts.logName ?? '-';
+  const limits = opts.limits === undefined ? {} : { limits: opts.limits };
+  let fold: ImaFold | undefined;
+  const held: ImaEntry[] = [];
+  const start = (column: HashAlg): ImaFold => {
+    const want = [column, ...(opts.imaBanks ?? []).filter((b) => b !== column)];
+    const only = opts.banks;
+    const f = new ImaFold({
+      banks: only === undefined ? want : want.filter((b) => only.includes(b)),
+      column,
+      columnExtends: 'logged',
+      mode: opts.imaBankMode ?? 'per-bank',
+      columnCheck: opts.checkDigests === false ? 'off' : 'always',
+      rule: 'log',
+      initial: (pcr, alg) => replay.value(`pcr${pcr}`, alg),
+    });
+    fold = f;
+    for (const e of held.splice(0)) f.push(e);
+    return f;
+  };
+  const warn = (index: number, offset: number, pcr: number): void => {
+    opts.onWarning?.({
+      code: 'ERR_EVENT_DIGEST_MISMATCH',
+      message: `record ${index} (pcr${pcr}): the logged digest is not the hash of the event data`,
+      log: logName,
+      offset,
+      index,
+      register: `pcr${pcr}`,
+    });
+  };
+  // The column's bank: unique by size but for 32 bytes (sha256 or sm3), told by the first entry
+  // that is not a violation (whose all-zero hash verifies in no bank).
+  const foldFor = (
+    hashSize: number,
+    violation: boolean,
+    entry: () => ImaEntry,
+  ): ImaFold | undefined => {
+    if (fold !== undefined) return fold;
+    const banks = banksForHashHex(2 * hashSize);
+    if (banks.length === 1) return start(banks[0]!);
+    if (!violation || held.length >= MAX_HELD_VIOLATIONS) return start(columnBank(entry()));
+    return undefined;
+  };
+  const visit = (v: ImaRecordView): void => {
+    const f = foldFor(v.hashSize, v.violation, () => v.entry());
+    if (f === undefined) held.push(v.entry());
+    else if (!f.pushView(v)) warn(v.index, v.offset, v.pcr);
+  };
+  const take = (e: ImaEntry): void => {
+    const f = foldFor(e.templateHash.length, isAllZero(e.templateHash), () => e);
+    if (f === undefined) held.push(e);
+    else if (!f.push(e)) warn(e.index, e.offset, e.pcr);
+  };
+  try {
+    if (kind === 'ima-binary') {
+      const sc = new ImaBinaryScanner(limits);
+      for await (const chunk of input) sc.pushEach(chunk, visit);
+      sc.end();
+    } else {
+      const rd = new ImaAsciiReader(limits);
+      for await (const chunk of input) for (const e of rd.push(chunk)) take(e);
+      for (const e of rd.end()) take(e);
+    }
+    if (held.length > 0) start(columnBank(held[0]!));
+  } finally {
+    // records before an error are replayed (a partial tail may be allowed by the caller)
+    const f = fold;
+    if (f !== undefined) {
+      replay.addReplayed(
+        logName,
+        f.count,
+        f.registers().map((r) => ({
+          register: `pcr${r.pcr}`,
+          values: r.values,
+          extended: r.entries,
+          lastIndex: r.lastIndex,
+        })),
+      );
+    }
+  }
+}
+
 /** An IMA entry from an event of a format that can carry one losslessly (IMA, CEL ima_template). */
 export function imaEntryOfEvent(e: LogEvent, target: string): { entry: ImaEntry; bank: HashAlg } {
   if (e.kind === 'ima') return { entry: e.entry, bank: e.bank };
@@ -251,6 +354,9 @@ export const imaBinaryFormat: LogFormat = {
   typeName(e: LogEvent): string | undefined {
     return e.kind === 'ima' ? e.entry.templateName : undefined;
   },
+  replay(input: AnyIterable<Uint8Array>, replay: Replay, opts: LogReplayOptions): Promise<void> {
+    return replayIma('ima-binary', input, replay, opts);
+  },
 };
 
 const ASCII_HEAD = /^ ?[0-9]{1,10} [0-9a-fA-F]{40,128} [\x21-\x7e]+ /;
@@ -277,6 +383,9 @@ export const imaAsciiFormat: LogFormat = {
   checkDigest: checkImaDigest,
   typeName(e: LogEvent): string | undefined {
     return e.kind === 'ima' ? e.entry.templateName : undefined;
+  },
+  replay(input: AnyIterable<Uint8Array>, replay: Replay, opts: LogReplayOptions): Promise<void> {
+    return replayIma('ima-ascii', input, replay, opts);
   },
 };
 

@@ -25,14 +25,13 @@ export type {
   Tcg2Event,
   Verified,
 } from './event.js';
-export { Framer, readLines, bytesInput, ownedChunks, toAsync } from './framing.js';
-export type { FramerOptions, Line, LineOptions } from './framing.js';
 export type {
   DigestCheck,
   LogEncodeOptions,
   LogFormat,
   LogFormatId,
   LogParseOptions,
+  LogReplayOptions,
   LogWarning,
 } from './log_format.js';
 export { eventBatches, flattenBatches } from './log_format.js';
@@ -52,6 +51,7 @@ export type {
   ReplayAllOptions,
   ReplayMismatch,
   ReplayOptions,
+  ReplayedRegisterValues,
   ReplayResult,
   VerifiedReplay,
 } from './replay.js';

@@ -8,6 +8,7 @@
  */
 import type { HashAlg } from '../crypto/hash_alg.js';
 import type { Limits } from '../limits.js';
+import type { Replay } from './replay.js';
 import type { AnyIterable, LogEvent } from './event.js';
 import type { PcrMapName } from './mr_map.js';
 
@@ -110,6 +111,21 @@ export interface LogFormat {
   checkDigest?(e: LogEvent): DigestCheck;
   /** Name of an event's type for display (`EV_SEPARATOR`). */
   typeName?(e: LogEvent): string | undefined;
+  /**
+   * Replays a log straight from its bytes into `replay`, with the results and warnings that
+   * replaying its events (`parse`, then `Replay.add` each) gives, for a format that can do it
+   * without building events (IMA lists of a million entries). Absent: replay the events.
+   * @throws what `parse` and `Replay.add` throw; records before an error are replayed
+   */
+  replay?(input: AnyIterable<Uint8Array>, replay: Replay, opts: LogReplayOptions): Promise<void>;
+}
+
+/** Options of {@link LogFormat.replay}: the parse options and the replay's own choices. */
+export interface LogReplayOptions extends LogParseOptions {
+  /** Replay only these banks (default: every bank the records carry). */
+  readonly banks?: readonly HashAlg[];
+  /** Check each record's digest against its data (default true; a mismatch is a warning). */
+  readonly checkDigests?: boolean;
 }
 
 /** A format's events in batches: its own `parseBatches`, else `parse` one event at a time. */

@@ -24,6 +24,10 @@ export interface OpenedLog {
    * per-event step. Both views read the one input: consume one of them, not both.
    */
   readonly batches: AsyncIterable<readonly LogEvent[]>;
+  /** The raw bytes, detection head first, for `format.replay`: the third view of the input. */
+  readonly input: AsyncIterable<Uint8Array>;
+  /** The options the views parse with. */
+  readonly options: LogParseOptions;
 }
 
 /** Options of {@link openLogStream} and {@link openLogFile}. */
@@ -87,6 +91,8 @@ export async function openLogStream(
     format,
     events: format.parse(rest, opts),
     batches: eventBatches(format, rest, opts),
+    input: rest,
+    options: opts,
   };
 }
 

@@ -18,7 +18,7 @@ import type { HashAlg } from '../crypto/hash_alg.js';
 import { ParseError } from '../errors.js';
 import { parseMrlogLine, type MrlogRecord } from '../formats/mrlog/record.js';
 import type { AnyIterable, LogEvent } from './event.js';
-import { decodeLine, readLines } from './framing.js';
+import { decodeLine, readLines } from '../formats/stream/lines.js';
 import type { LogFormat, LogParseOptions } from './log_format.js';
 
 const enc = new TextEncoder();

@@ -119,6 +119,17 @@ export interface ReplayMismatch {
   readonly lastLog: string | undefined;
 }
 
+/** One register replayed outside {@link Replay.add} (see {@link Replay.addReplayed}). */
+export interface ReplayedRegisterValues {
+  readonly register: string;
+  /** Its values per bank after the records. */
+  readonly values: ReadonlyMap<HashAlg, Uint8Array>;
+  /** Records that extended it. */
+  readonly extended: number;
+  /** Index of the last of them. */
+  readonly lastIndex: number;
+}
+
 /** A replay in progress. Feed it events with {@link Replay.add}; read results at any time. */
 export class Replay {
   readonly #opts: ReplayOptions;
@@ -241,6 +252,28 @@ export class Replay {
     st.values.set(alg, new Uint8Array(value));
     st.scratch.delete(alg);
     st.touched = true;
+  }
+
+  /**
+   * Takes registers replayed outside {@link Replay.add} from `records` records of one log (a
+   * format that replays its bytes in place, `LogFormat.replay`, starting from
+   * {@link Replay.value}), as if `add` had replayed those records: values, counts, last record.
+   */
+  addReplayed(log: string, records: number, registers: readonly ReplayedRegisterValues[]): void {
+    this.#events += records;
+    for (const r of registers) {
+      const st = this.#state(r.register);
+      for (const [alg, v] of r.values) {
+        if (this.#only !== undefined && !this.#only.has(alg)) continue;
+        this.#banks.add(alg);
+        st.values.set(alg, new Uint8Array(v));
+        st.scratch.delete(alg);
+      }
+      st.touched = true;
+      st.lastIndex = r.lastIndex;
+      st.lastLog = log;
+      this.#extended += r.extended;
+    }
   }
 
   /** Replays every event of an iterable (sync or async). */

@@ -120,7 +120,15 @@ export async function replayLogs(
       });
       formats.push(log.format.id);
       try {
-        for await (const batch of log.batches) for (const e of batch) replay.add(e);
+        if (log.format.replay !== undefined) {
+          await log.format.replay(log.input, replay, {
+            ...log.options,
+            ...(banks === undefined ? {} : { banks }),
+            checkDigests,
+          });
+        } else {
+          for await (const batch of log.batches) for (const e of batch) replay.add(e);
+        }
         src.onRead?.();
       } catch (e) {
         if (!(allowPartialTail && isPartialTail(e))) throw e;

@@ -34,7 +34,7 @@ import {
   type SpecIdEvent,
 } from '../formats/tcg2/spec_id_event.js';
 import type { AnyIterable, EventAnchor, LogEvent, Tcg2Event } from './event.js';
-import { Framer } from './framing.js';
+import { Framer } from '../formats/stream/framer.js';
 import type { LogWarning } from './log_format.js';
 
 /** What the index field of a record names, per format. */

@@ -27,6 +27,11 @@ export type { HashAlg, HashAlgInfo } from '../crypto/hash_alg.js';
 export { hash, hashEquals, hashParts, extend } from '../crypto/hash.js';
 
 export { RecordReader } from './stream/record_reader.js';
+export { ByteQueue } from './stream/byte_queue.js';
+export { Framer, bytesInput, ownedChunks, toAsync } from './stream/framer.js';
+export type { ByteInput, FramerOptions } from './stream/framer.js';
+export { LineSplitter, readLines, decodeLine } from './stream/lines.js';
+export type { Line, LineOptions, TooLongLine } from './stream/lines.js';
 export type { PartialTail, TailDescription } from './stream/record_reader.js';
 export { EventType, eventTypeName, eventTypeByName } from './tcg2/event_types.js';
 export type { EventTypeName } from './tcg2/event_types.js';
@@ -58,6 +63,8 @@ export {
 export type { ImaEntry, ImaField } from './ima/ima_template.js';
 export {
   ImaBinaryReader,
+  ImaBinaryScanner,
+  ImaRecordView,
   detectImaBinaryLayout,
   parseImaBinary,
   readImaBinaryStream,
@@ -74,7 +81,8 @@ export {
   formatImaAsciiLine,
 } from './ima/ima_ascii.js';
 export { computeBootAggregate, bootAggregateWithoutTpm } from './ima/boot_aggregate.js';
-export { ImaBankFold, checkImaFoldable, IMA_PCR } from './ima/ima_fold.js';
+export { ImaBankFold, ImaFold, checkImaFoldable, IMA_PCR } from './ima/ima_fold.js';
+export type { ImaFoldOptions, ImaFoldedRegister } from './ima/ima_fold.js';
 export { CEL_TLV_TYPES, celRegisterName } from './cel/cel_record.js';
 export type { CelRecord, CelContent, CelDigest, CelRegister } from './cel/cel_record.js';
 export {

@@ -4,7 +4,7 @@
  */
 import type { HashAlg } from '../../src/crypto/hash_alg.js';
 import { toHex } from '../../src/bytes/hex.js';
-import { bytesInput } from '../../src/eventlog/framing.js';
+import { bytesInput } from '../../src/formats/stream/framer.js';
 import { openLogStream } from '../../src/eventlog/log_source.js';
 import type { LogWarning } from '../../src/eventlog/log_format.js';
 import { replay, type ReplayResult } from '../../src/eventlog/replay.js';

@@ -8,7 +8,7 @@ import { toHex } from '../../src/bytes/hex.js';
 import { encodeCelContentTlv, encodeCelTlv, parseCelTlv } from '../../src/formats/cel/cel_tlv.js';
 import { replayCel } from '../../src/formats/cel/cel_replay.js';
 import { celTlvFormat } from '../../src/eventlog/cel_format.js';
-import { bytesInput } from '../../src/eventlog/framing.js';
+import { bytesInput } from '../../src/formats/stream/framer.js';
 import { Replay } from '../../src/eventlog/replay.js';
 import { detectLogFormat } from '../../src/eventlog/registry.js';
 import { opensslDigest } from '../_support/peers.js';

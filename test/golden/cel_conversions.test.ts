@@ -9,7 +9,7 @@ import { toHex } from '../../src/bytes/hex.js';
 import { ParseError } from '../../src/errors.js';
 import type { LogEvent } from '../../src/eventlog/event.js';
 import type { LogFormat } from '../../src/eventlog/log_format.js';
-import { bytesInput } from '../../src/eventlog/framing.js';
+import { bytesInput } from '../../src/formats/stream/framer.js';
 import { Replay } from '../../src/eventlog/replay.js';
 import { detectLogFormat, getLogFormat } from '../../src/eventlog/registry.js';
 

@@ -14,7 +14,7 @@ import {
 import { toHex } from '../../src/bytes/hex.js';
 import { ParseError } from '../../src/errors.js';
 import { imaAsciiFormat, imaBinaryFormat } from '../../src/eventlog/ima_format.js';
-import { bytesInput } from '../../src/eventlog/framing.js';
+import { bytesInput } from '../../src/formats/stream/framer.js';
 import { Replay } from '../../src/eventlog/replay.js';
 import { detectLogFormat } from '../../src/eventlog/registry.js';
 import { opensslDigest } from '../_support/peers.js';

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { fromHex } from '../../bytes/hex.js';
-import { fromErrno, UsageError } from '../../errors.js';
+import { fromErrno, MrstackError, UsageError } from '../../errors.js';
 import type { SnpProduct, SnpTcb } from '../../formats/snp/tcb.js';
 import { action, printFields, printJson } from '../output.js';
 
@@ -52,6 +52,47 @@ function parseTcbText(
     spl[k] = Number(m[2]);
   }
   return decode(encode(spl, product), product);
+}
+
+/** The reason under a failed fetch (undici's "fetch failed" hides it in `cause`). */
+function networkCause(e: unknown): string | undefined {
+  for (let c: unknown = e, depth = 0; c instanceof Error && depth < 5; depth++) {
+    const code = (c as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && code !== 'ERR_IO') {
+      if (code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+        return `DNS: the host name did not resolve (${code})`;
+      if (code === 'ECONNREFUSED') return 'the connection was refused (ECONNREFUSED)';
+      if (code === 'ECONNRESET') return 'the connection was reset (ECONNRESET)';
+      if (code === 'ETIMEDOUT' || code === 'UND_ERR_CONNECT_TIMEOUT')
+        return `the connection timed out (${code})`;
+      if (code === 'ENETUNREACH' || code === 'EHOSTUNREACH')
+        return `the network is unreachable (${code})`;
+      if (/CERT|SELF_SIGNED|TLS|SSL|ERR_TLS/i.test(code)) return `TLS: ${c.message} (${code})`;
+      return `${c.message} (${code})`;
+    }
+    if (!(c.cause instanceof Error) && depth > 0) return c.message; // the innermost reason
+    c = c.cause;
+  }
+  return undefined;
+}
+
+/**
+ * A fetch that failed on the network says why (DNS, refused, TLS …) and how to work offline:
+ * fetch where the network is, carry the cache entry over, and give it to `--collateral DIR`.
+ */
+async function offline<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    if (!(e instanceof MrstackError) || (e.code !== 'ERR_IO' && e.code !== 'ERR_TIMEOUT')) throw e;
+    const why = networkCause(e.cause);
+    if (why === undefined && e.code === 'ERR_IO' && !e.message.includes('fetch failed')) throw e;
+    throw new MrstackError(
+      e.code,
+      `${e.message}${why === undefined ? '' : `: ${why}`}. Without a network here, run the same collateral fetch on a machine that has one, copy the directory it prints, and give it to evidence verify --collateral DIR (docs/collateral.md, "Offline")`,
+      { cause: e, details: { ...(why === undefined ? {} : { network: why }) } },
+    );
+  }
 }
 
 /** Registers `mrstack collateral`. */
@@ -119,14 +160,16 @@ export function registerCollateral(program: Command): Command {
             throw new UsageError('ERR_USAGE', '--kind tdx needs --fmspc');
           const { fetchTdxCollateral } = await import('../../verifier/collateral/pcs.js');
           const base = opts.pccs ?? opts.pcsUrl;
-          result = await fetchTdxCollateral({
-            fmspc: opts.fmspc,
-            cache,
-            now,
-            ...(base === undefined ? {} : { baseUrl: base }),
-            ...(opts.rootCrlUrl === undefined ? {} : { rootCrlUrl: opts.rootCrlUrl }),
-            ...(opts.force === true ? { force: true } : {}),
-          });
+          result = await offline(
+            fetchTdxCollateral({
+              fmspc: opts.fmspc,
+              cache,
+              now,
+              ...(base === undefined ? {} : { baseUrl: base }),
+              ...(opts.rootCrlUrl === undefined ? {} : { rootCrlUrl: opts.rootCrlUrl }),
+              ...(opts.force === true ? { force: true } : {}),
+            }),
+          );
         } else {
           const { fetchSnpCollateral, KDS_DEFAULT_INTERVAL_MS } =
             await import('../../verifier/collateral/kds.js');
@@ -184,16 +227,18 @@ export function registerCollateral(program: Command): Command {
             opts.minInterval === undefined ? KDS_DEFAULT_INTERVAL_MS : Number(opts.minInterval);
           if (!Number.isFinite(interval) || interval < 0)
             throw new UsageError('ERR_USAGE', '--min-interval: expected milliseconds');
-          result = await fetchSnpCollateral({
-            product,
-            chipId,
-            reportedTcb: tcb,
-            cache,
-            now,
-            fetcher: new PoliteFetcher({ minIntervalMs: interval }),
-            ...(opts.kdsUrl === undefined ? {} : { baseUrl: opts.kdsUrl }),
-            ...(opts.force === true ? { force: true } : {}),
-          });
+          result = await offline(
+            fetchSnpCollateral({
+              product,
+              chipId,
+              reportedTcb: tcb,
+              cache,
+              now,
+              fetcher: new PoliteFetcher({ minIntervalMs: interval }),
+              ...(opts.kdsUrl === undefined ? {} : { baseUrl: opts.kdsUrl }),
+              ...(opts.force === true ? { force: true } : {}),
+            }),
+          );
         }
         if (opts.json === true) printJson(result);
         else {

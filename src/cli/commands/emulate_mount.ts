@@ -15,7 +15,7 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { MrstackError, UsageError } from '../../errors.js';
 import type { Profile } from '../../providers/provider.js';
-import { action, printJson, toJsonText } from '../output.js';
+import { action, toJsonText } from '../output.js';
 
 interface MountCliOptions {
   readonly profile?: Profile;
@@ -154,7 +154,7 @@ export function registerEmulateMount(emulate: Command): Command {
     .command('unmount')
     .description('remove a mount made by emulate mount (its serving process then exits)')
     .argument('<dir>', 'mount point')
-    .option('--json', 'print JSON: {"mountpoint","unmounted":true}')
+    .option('--json', 'print one JSON line: {"mountpoint","unmounted":true}')
     .action(
       action(async (dir: string, opts: { readonly json?: boolean }) => {
         const mnt = resolve(dir);
@@ -171,7 +171,9 @@ export function registerEmulateMount(emulate: Command): Command {
               );
           });
         });
-        if (opts.json === true) printJson({ mountpoint: mnt, unmounted: true });
+        // One line, as mount's ready line: scripts read it with a line-oriented reader.
+        if (opts.json === true)
+          process.stdout.write(`${toJsonText({ mountpoint: mnt, unmounted: true }, 0)}\n`);
         else process.stdout.write(`unmounted ${mnt}\n`);
         return 0;
       }),

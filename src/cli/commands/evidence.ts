@@ -66,6 +66,27 @@ async function printResult(r: EvidenceResult, wide: boolean): Promise<void> {
   const width = wide ? undefined : terminalWidth();
   for (const l of renderEvidenceResult(r, width === undefined ? {} : { width }))
     process.stdout.write(`${l}\n`);
+  for (const h of hints(r)) process.stdout.write(`hint      ${h}\n`);
+}
+
+/** Checks that judge collateral (not the evidence's own certificates). */
+const COLLATERAL_CHECKS = new Set(['tcb_info', 'qe_identity', 'pck_crl', 'root_ca_crl', 'crl']);
+
+/** What a person can do about the failures, when that is clear from them. */
+function hints(r: EvidenceResult): string[] {
+  const out: string[] = [];
+  const expired = r.errors.filter(
+    (e) =>
+      (e.code === 'ERR_CERT_EXPIRED' || e.code === 'ERR_CERT_NOT_YET_VALID') &&
+      typeof e['check'] === 'string' &&
+      COLLATERAL_CHECKS.has(e['check']),
+  );
+  if (expired.length > 0) {
+    out.push(
+      `collateral is not current at ${r.at} (${expired.map((e) => String(e['check'])).join(', ')}): fetch fresh collateral (mrstack collateral fetch --kind ${r.kind} …) or verify at a time it was valid (--at ISO-TIME, e.g. when the evidence was made)`,
+    );
+  }
+  return out;
 }
 
 /** Why a register's records are listed but not compared with the evidence. */

@@ -12,6 +12,7 @@
 import { ParseError } from '../../errors.js';
 import { fromHex, toHex } from '../../bytes/hex.js';
 import { DEFAULT_LIMITS, type Limits } from '../../limits.js';
+import { LineSplitter, decodeLine, type Line } from '../stream/lines.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
 import {
   decodeImaFields,
@@ -167,84 +168,47 @@ export function parseImaAscii(input: string | Uint8Array, opts: ImaAsciiOptions 
   return out;
 }
 
-/** Incremental line reader (constant memory: one line at most `maxLineLength`). */
+/** Incremental line reader (constant memory: one line at most `maxLineLength` bytes). */
 export class ImaAsciiReader {
-  readonly #maxLine: number;
-  #carry = '';
-  #line = 0;
-  readonly #decoder = new TextDecoder('utf-8', { fatal: true });
+  readonly #lines: LineSplitter;
 
   constructor(opts: ImaAsciiOptions = {}) {
-    this.#maxLine = opts.limits?.maxLineLength ?? DEFAULT_LIMITS.maxLineLength;
+    const max = opts.limits?.maxLineLength ?? DEFAULT_LIMITS.maxLineLength;
+    this.#lines = new LineSplitter(
+      max,
+      (line, actual) =>
+        new ParseError({
+          code: 'ERR_LENGTH_LIMIT',
+          format: 'ima-ascii',
+          offset: line,
+          unit: 'line',
+          field: 'line',
+          expected: `<= ${max} bytes`,
+          actual,
+        }),
+    );
   }
 
   /** Adds text or bytes and returns the entries of every complete line. */
   push(chunk: string | Uint8Array): ImaEntry[] {
-    let text: string;
-    if (typeof chunk === 'string') text = chunk;
-    else {
-      try {
-        text = this.#decoder.decode(chunk, { stream: true });
-      } catch (cause) {
-        throw new ParseError({
-          code: 'ERR_BAD_ENCODING',
-          format: 'ima-ascii',
-          offset: this.#line + 1,
-          unit: 'line',
-          field: 'line',
-          expected: 'UTF-8 text',
-          cause,
-        });
-      }
-    }
-    const buf = this.#carry + text;
     const out: ImaEntry[] = [];
-    let start = 0;
-    for (;;) {
-      const nl = buf.indexOf('\n', start);
-      if (nl < 0) break;
-      this.#line++;
-      out.push(this.#parse(buf.slice(start, nl)));
-      start = nl + 1;
-    }
-    this.#carry = buf.slice(start);
-    if (this.#carry.length > this.#maxLine) {
-      throw new ParseError({
-        code: 'ERR_LENGTH_LIMIT',
-        format: 'ima-ascii',
-        offset: this.#line + 1,
-        unit: 'line',
-        field: 'line',
-        expected: `<= ${this.#maxLine} characters`,
-        actual: String(this.#carry.length),
-      });
-    }
+    const bytes = typeof chunk === 'string' ? textEncoder.encode(chunk) : chunk;
+    this.#lines.push(bytes, (l) => out.push(parseLine(l)));
     return out;
   }
 
   /** Ends the input; a last line without LF is parsed. */
   end(): ImaEntry[] {
-    const rest = this.#carry;
-    this.#carry = '';
-    if (rest === '') return [];
-    this.#line++;
-    return [this.#parse(rest)];
+    const l = this.#lines.end();
+    return l === undefined ? [] : [parseLine(l)];
   }
+}
 
-  #parse(line: string): ImaEntry {
-    if (line.length > this.#maxLine) {
-      throw new ParseError({
-        code: 'ERR_LENGTH_LIMIT',
-        format: 'ima-ascii',
-        offset: this.#line,
-        unit: 'line',
-        field: 'line',
-        expected: `<= ${this.#maxLine} characters`,
-        actual: String(line.length),
-      });
-    }
-    return parseImaAsciiLine(line.endsWith('\r') ? line.slice(0, -1) : line, this.#line);
-  }
+const textEncoder = new TextEncoder();
+
+function parseLine(l: Line): ImaEntry {
+  const text = decodeLine(l, 'ima-ascii', l.line - 1);
+  return parseImaAsciiLine(text.endsWith('\r') ? text.slice(0, -1) : text, l.line);
 }
 
 /** Reads entries from a stream of chunks. */

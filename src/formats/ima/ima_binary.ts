@@ -208,56 +208,49 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
- * Incremental reader: feed chunks, take entries. Memory is bounded by one record (checked
- * against `maxRecordSize`) plus the chunk, whatever the list's length. Entries returned by
- * `push` view the chunk's bytes: a caller that reuses its chunk buffer must consume (or copy)
- * them before the next read.
+ * The framing of a binary list, shared by {@link ImaBinaryReader} (entries) and
+ * {@link ImaBinaryScanner} (records in place): layout detection on the first bytes, the
+ * whole-record test from the length fields, and the description of a cut final record.
  */
-export class ImaBinaryReader extends RecordReader<ImaEntry> {
-  readonly #opts: ImaBinaryOptions;
-  readonly #maxRecord: number;
-  readonly #names = new TemplateNameCache();
-  #layout: ImaBinaryLayout | undefined;
-  #hashSize = 0;
-  #view: DataView | undefined;
+abstract class ImaBinaryFraming<T> extends RecordReader<T> {
+  protected readonly opts: ImaBinaryOptions;
+  protected readonly maxRecord: number;
+  protected readonly names: TemplateNameCache = new TemplateNameCache();
+  protected layoutKnown: ImaBinaryLayout | undefined;
+  protected hashSize = 0;
+  protected view: DataView | undefined;
+  /** The buffer `complete` last looked at (the one `readRecord` reads next). */
+  protected buf: Uint8Array = new Uint8Array(0);
 
-  constructor(opts: ImaBinaryOptions = {}) {
+  protected constructor(opts: ImaBinaryOptions) {
     super('ima-binary', opts.partialTail);
-    this.#opts = opts;
-    this.#maxRecord = opts.limits?.maxRecordSize ?? DEFAULT_LIMITS.maxRecordSize;
+    this.opts = opts;
+    this.maxRecord = opts.limits?.maxRecordSize ?? DEFAULT_LIMITS.maxRecordSize;
   }
 
   /** The layout once known (after the first complete record header). */
   get layout(): ImaBinaryLayout | undefined {
-    return this.#layout;
+    return this.layoutKnown;
   }
 
   protected override start(buf: Uint8Array): void {
-    this.#layout = detectImaBinaryLayout(buf, this.#opts);
-    this.#hashSize = hashInfo(this.#layout.bank).size;
-  }
-
-  protected override readRecord(r: ByteReader, index: number): ImaEntry {
-    // start() has run before any record is read.
-    return readImaBinaryRecord(r, index, this.#layout!, this.#maxRecord, this.#names);
+    this.layoutKnown = detectImaBinaryLayout(buf, this.opts);
+    this.hashSize = hashInfo(this.layoutKnown.bank).size;
   }
 
   // Whether the record at `pos` is whole in `buf`, from its length fields alone: a record cut
   // by the chunk boundary then waits for the next chunk without a thrown (and discarded)
   // truncation error. Lengths over their limits count as whole: readRecord reports them.
   protected override complete(buf: Uint8Array, pos: number): boolean {
-    const le = this.#layout!.littleEndian;
-    let v = this.#view;
-    if (
-      v?.buffer !== buf.buffer ||
-      v.byteOffset !== buf.byteOffset ||
-      v.byteLength !== buf.length
-    ) {
-      v = this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const le = this.layoutKnown!.littleEndian;
+    let v = this.view;
+    if (this.buf !== buf) {
+      this.buf = buf;
+      v = this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     }
-    let p = pos + 4 + this.#hashSize;
+    let p = pos + 4 + this.hashSize;
     if (p + 4 > buf.length) return false;
-    const nameLen = v.getUint32(p, le);
+    const nameLen = v!.getUint32(p, le);
     if (nameLen === 0 || nameLen > IMA_TEMPLATE_NAME_MAX) return true;
     p += 4 + nameLen;
     // The legacy template: a 20-byte digest, then its own name length.
@@ -265,8 +258,8 @@ export class ImaBinaryReader extends RecordReader<ImaEntry> {
       nameLen === 3 && buf[p - 3] === 0x69 && buf[p - 2] === 0x6d && buf[p - 1] === 0x61;
     if (legacy) p += IMA_LEGACY_DIGEST_SIZE;
     if (p + 4 > buf.length) return false;
-    const len = v.getUint32(p, le);
-    if (len > (legacy ? IMA_LEGACY_NAME_MAX : this.#maxRecord)) return true;
+    const len = v!.getUint32(p, le);
+    if (len > (legacy ? IMA_LEGACY_NAME_MAX : this.maxRecord)) return true;
     return p + 4 + len <= buf.length;
   }
 
@@ -277,12 +270,12 @@ export class ImaBinaryReader extends RecordReader<ImaEntry> {
     index: number,
   ): TailDescription {
     try {
-      const layout = this.#layout ?? detectImaBinaryLayout(tail, this.#opts);
+      const layout = this.layoutKnown ?? detectImaBinaryLayout(tail, this.opts);
       readImaBinaryRecord(
         new ByteReader(tail, { format: 'ima-binary', origin }),
         index,
         layout,
-        this.#maxRecord,
+        this.maxRecord,
       );
     } catch (e) {
       if (!(e instanceof ParseError) || !e.incomplete) throw e;
@@ -293,6 +286,131 @@ export class ImaBinaryReader extends RecordReader<ImaEntry> {
       };
     }
     return { field: `event[${index}]` };
+  }
+}
+
+/**
+ * Incremental reader: feed chunks, take entries. Memory is bounded by one record (checked
+ * against `maxRecordSize`) plus the chunk, whatever the list's length. Entries returned by
+ * `push` view the chunk's bytes: a caller that reuses its chunk buffer must consume (or copy)
+ * them before the next read.
+ */
+export class ImaBinaryReader extends ImaBinaryFraming<ImaEntry> {
+  constructor(opts: ImaBinaryOptions = {}) {
+    super(opts);
+  }
+
+  protected override readRecord(r: ByteReader, index: number): ImaEntry {
+    // start() has run before any record is read.
+    return readImaBinaryRecord(r, index, this.layoutKnown!, this.maxRecord, this.names);
+  }
+}
+
+/**
+ * One record of a binary list seen where it lies in the input: its fields as positions in
+ * `bytes`. A scanner hands the same object to every visit, so it is valid only during the visit
+ * (take {@link ImaRecordView.entry} to keep a record).
+ */
+export class ImaRecordView {
+  /** The bytes the record lies in (a chunk, or the carry buffer). */
+  bytes: Uint8Array = new Uint8Array(0);
+  index = 0;
+  /** Absolute offset of the record's first byte. */
+  offset = 0;
+  /** Length of the whole record in bytes. */
+  length = 0;
+  pcr = 0;
+  /** Position of the template hash in `bytes`, and its size. */
+  hashAt = 0;
+  hashSize = 0;
+  templateName = '';
+  /** Position and length of the template data in `bytes`. */
+  dataAt = 0;
+  dataLen = 0;
+  littleEndian = true;
+
+  /** Whether the template hash is all zeros (a violation). */
+  get violation(): boolean {
+    const b = this.bytes;
+    for (let i = this.hashAt, end = this.hashAt + this.hashSize; i < end; i++) {
+      if (b[i] !== 0) return false;
+    }
+    return true;
+  }
+
+  /** The template hash (a view). */
+  templateHash(): Uint8Array {
+    return this.bytes.subarray(this.hashAt, this.hashAt + this.hashSize);
+  }
+
+  /** The template data (a view). */
+  templateData(): Uint8Array {
+    return this.bytes.subarray(this.dataAt, this.dataAt + this.dataLen);
+  }
+
+  /** The record as an entry whose fields are copies (safe to keep). */
+  entry(): ImaEntry {
+    return {
+      index: this.index,
+      offset: this.offset,
+      pcr: this.pcr,
+      templateHash: this.templateHash().slice(),
+      templateName: this.templateName,
+      templateData: this.templateData().slice(),
+      littleEndian: this.littleEndian,
+    };
+  }
+}
+
+/**
+ * Reads a binary list in place: feed chunks with {@link RecordReader.pushEach}, each record is
+ * handed over as one reused {@link ImaRecordView} — no object, copy or string per record, for
+ * the replay of million-entry lists. Records are checked as {@link ImaBinaryReader} checks them
+ * (the same errors), the first time a template name is met through that reader's own code.
+ */
+export class ImaBinaryScanner extends ImaBinaryFraming<ImaRecordView> {
+  readonly #v = new ImaRecordView();
+
+  constructor(opts: ImaBinaryOptions = {}) {
+    super(opts);
+  }
+
+  protected override readRecord(r: ByteReader, index: number): ImaRecordView {
+    // complete() has seen this buffer and found the record whole
+    const buf = this.buf;
+    const dv = this.view!;
+    const le = this.layoutKnown!.littleEndian;
+    const pos = r.position;
+    const hs = this.hashSize;
+    const nameAt = pos + 8 + hs;
+    const nameLen = dv.getUint32(pos + 4 + hs, le);
+    const cached = this.names.bytes;
+    let same = nameLen === cached.length && this.names.name !== 'ima';
+    for (let i = 0; same && i < nameLen; i++) same = buf[nameAt + i] === cached[i];
+    const dataLen = same ? dv.getUint32(nameAt + nameLen, le) : 0;
+    const v = this.#v;
+    if (!same || dataLen > this.maxRecord) {
+      // a new template name, the legacy template, or a length to refuse: the full reader
+      // validates (and throws its errors)
+      const e = readImaBinaryRecord(r, index, this.layoutKnown!, this.maxRecord, this.names);
+      v.dataAt = e.templateData.byteOffset - buf.byteOffset;
+      v.dataLen = e.templateData.length;
+      v.templateName = e.templateName;
+    } else {
+      v.dataAt = nameAt + nameLen + 4;
+      v.dataLen = dataLen;
+      v.templateName = this.names.name;
+      r.skip(v.dataAt + dataLen - pos, 'event');
+    }
+    v.bytes = buf;
+    v.index = index;
+    v.offset = r.offset - (r.position - pos);
+    v.length = r.position - pos;
+    v.pcr = dv.getUint32(pos, le);
+    v.hashAt = pos + 4;
+    v.hashSize = hs;
+    v.littleEndian = le;
+    return v;
   }
 }
 

@@ -2,15 +2,16 @@
  * The chunk-to-record shape shared by the binary log readers (CEL-TLV, IMA binary): feed chunks,
  * take the records now complete, and at the end either nothing is left or the cut final record
  * is an `ERR_TRUNCATED` (or, with `partialTail: 'stop'`, recorded and dropped). Memory is one
- * record (the caller's `maxRecordSize`) plus the chunk; the unfinished tail is copied, so a
- * producer may reuse its chunk buffer. Each format supplies how to read one record and how to
+ * record (the caller's `maxRecordSize`) plus the chunk, held in the one carry buffer of the
+ * framers ({@link ByteQueue}); the unfinished tail is copied, so a producer may reuse its chunk
+ * buffer. Each format supplies how to read one record and how to
  * name the field a cut record ended in.
  *
  * @module
  */
-import { concatBytes } from '../../bytes/hex.js';
 import { ByteReader } from '../../bytes/reader.js';
 import { ParseError, type FormatId } from '../../errors.js';
+import { ByteQueue } from './byte_queue.js';
 
 /** Where a record cut short by the end of input began and how many bytes it had. */
 export interface PartialTail {
@@ -30,8 +31,7 @@ export abstract class RecordReader<T> {
   readonly #format: FormatId;
   readonly #stopAtPartialTail: boolean;
   #started = false;
-  #carry: Uint8Array = new Uint8Array(0);
-  #carryOrigin = 0;
+  readonly #queue = new ByteQueue();
   #count = 0;
   #partialTail: PartialTail | undefined;
 
@@ -78,38 +78,52 @@ export abstract class RecordReader<T> {
 
   /** Adds a chunk and returns every record now complete. */
   push(chunk: Uint8Array): T[] {
-    const buf = this.#carry.length === 0 ? chunk : concatBytes(this.#carry, chunk);
-    const origin = this.#carryOrigin;
     const out: T[] = [];
+    this.pushEach(chunk, (t) => out.push(t));
+    return out;
+  }
+
+  /**
+   * Adds a chunk and hands every record now complete to `sink`, in order, without collecting
+   * them (a reader that reuses one record object per call needs this form).
+   */
+  pushEach(chunk: Uint8Array, sink: (record: T) => void): void {
+    const q = this.#queue;
+    q.append(chunk);
+    const buf = q.view();
     if (!this.#started) {
       try {
         this.start?.(buf);
       } catch (e) {
         if (e instanceof ParseError && e.incomplete) {
-          this.#carry = buf.slice();
-          return out;
+          q.own();
+          return;
         }
         throw e;
       }
       this.#started = true;
     }
-    const r = new ByteReader(buf, { format: this.#format, origin });
+    const r = new ByteReader(buf, { format: this.#format, origin: q.offset });
     let pos = 0;
-    while (r.remaining > 0) {
-      if (this.complete !== undefined && !this.complete(buf, pos)) break;
-      try {
-        out.push(this.readRecord(r, this.#count));
-      } catch (e) {
-        if (e instanceof ParseError && e.incomplete && (this.waitsForMore?.(buf, pos) ?? true))
-          break;
-        throw e;
+    try {
+      while (r.remaining > 0) {
+        if (this.complete !== undefined && !this.complete(buf, pos)) break;
+        let t: T;
+        try {
+          t = this.readRecord(r, this.#count);
+        } catch (e) {
+          if (e instanceof ParseError && e.incomplete && (this.waitsForMore?.(buf, pos) ?? true))
+            break;
+          throw e;
+        }
+        this.#count++;
+        pos = r.position;
+        sink(t);
       }
-      this.#count++;
-      pos = r.position;
+    } finally {
+      q.consume(pos);
+      q.own();
     }
-    this.#carry = pos === buf.length ? new Uint8Array(0) : buf.slice(pos);
-    this.#carryOrigin = origin + pos;
-    return out;
   }
 
   /**
@@ -118,13 +132,14 @@ export abstract class RecordReader<T> {
    * @throws ParseError `ERR_TRUNCATED`
    */
   end(): void {
-    if (this.#carry.length === 0) return;
-    const at = this.#carryOrigin;
+    const q = this.#queue;
+    if (q.length === 0) return;
+    const at = q.offset;
     if (this.#stopAtPartialTail) {
-      this.#partialTail = { offset: at, bytes: this.#carry.length };
+      this.#partialTail = { offset: at, bytes: q.length };
       return;
     }
-    const d = this.describeTail(this.#carry, at, this.#count);
+    const d = this.describeTail(q.view(), at, this.#count);
     throw new ParseError({
       code: 'ERR_TRUNCATED',
       format: this.#format,

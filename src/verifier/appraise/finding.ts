@@ -134,6 +134,7 @@ export type FindingIdKey =
   | 'tpm.pcr.match'
   | 'tpm.pcr.mismatch'
   | 'tpm.ak.unregistered'
+  | 'platform.identity.mismatch'
   | 'replay.<register>.match'
   | 'replay.<register>.mismatch'
   | 'replay.<register>.inconsistent'
@@ -303,6 +304,11 @@ export const FINDING_IDS: Readonly<Record<FindingIdKey, FindingIdInfo>> = Object
   // TPM static PCRs (quoted values the policy pins)
   'tpm.pcr.match': row('affirming', 'boot', 'A quoted PCR equals a reference value.'),
   'tpm.pcr.mismatch': row('contraindicated', 'boot', 'A quoted PCR equals no reference value.'),
+  'platform.identity.mismatch': row(
+    'contraindicated',
+    'evidence',
+    'The evidence comes from another platform than the one the attester registered with the verifier service (SNP chip id, TDX PPID, CCA instance id).',
+  ),
   'tpm.ak.unregistered': row(
     'contraindicated',
     'evidence',

@@ -44,7 +44,7 @@ import {
 import { replayImaLayer, type ImaLayerResult } from './ima_layer.js';
 import { replayVmr } from '../../eventlog/mrlog_vmr.js';
 import type { AnchorKind } from '../../eventlog/event.js';
-import { bytesInput } from '../../eventlog/framing.js';
+import { bytesInput } from '../../formats/stream/framer.js';
 import { getLogFormat } from '../../eventlog/registry.js';
 import { replay } from '../../eventlog/replay.js';
 

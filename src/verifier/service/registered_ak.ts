@@ -170,42 +170,68 @@ export function refusalJson(r: AkRefusal): Record<string, unknown> {
   };
 }
 
+/** What {@link refuseEvidence} adds to a verification that the service refuses. */
+export interface ServiceRefusal {
+  readonly code: 'ERR_AK_UNREGISTERED' | 'ERR_PLATFORM_MISMATCH';
+  /** The check verify reports failed (`ak_registered`, `platform_identity`). */
+  readonly check: string;
+  readonly findingId: 'tpm.ak.unregistered' | 'platform.identity.mismatch';
+  readonly claim: string;
+  readonly message: string;
+  readonly expected?: unknown;
+  readonly actual?: unknown;
+  readonly details?: Record<string, unknown>;
+}
+
 /**
- * The verification and appraisal of evidence whose AK was refused: verify fails with
- * `ERR_AK_UNREGISTERED` (check `ak_registered`), nothing the quote claims is judged, and the
- * appraisal leads with a `tpm.ak.unregistered` finding.
+ * The verification and appraisal of evidence the service refuses for a reason of its own (an
+ * AK it did not register, a platform that is not the registered one): verify fails with the
+ * refusal's code and check, nothing the evidence claims is judged, and the appraisal leads with
+ * the refusal's finding.
  */
-export function refuseUnregisteredAk(
-  ea: EvidenceAppraisal,
+export function refuseEvidence(
+  ea: Pick<EvidenceAppraisal, 'verify' | 'replay'>,
   policy: CompiledPolicy,
-  refusal: AkRefusal,
+  r: ServiceRefusal,
   opts: { readonly at: Date; readonly nonceGiven: boolean },
 ): { readonly verify: EvidenceResult; readonly appraisal: Appraisal } {
-  const message = MESSAGES[refusal.reason];
   const verify: EvidenceResult = {
     ...ea.verify,
     verified: false,
     errors: [
-      { code: 'ERR_AK_UNREGISTERED', message, check: 'ak_registered', ...refusalJson(refusal) },
+      { code: r.code, message: r.message, check: r.check, ...r.details },
       ...ea.verify.errors,
     ],
-    checks: { ...ea.verify.checks, ak_registered: 'failed' },
+    checks: { ...ea.verify.checks, [r.check]: 'failed' },
   };
   const claims = provenClaimsOf(verify, { nonceGiven: opts.nonceGiven });
   const base = appraise(claims, ea.replay, policy, { at: opts.at });
-  const id = 'tpm.ak.unregistered';
   const finding: Finding = {
-    id,
-    status: policy.status(id, FINDING_IDS[id].status),
-    claim: 'ak',
-    ...(refusal.registered.length === 0 ? {} : { expected: refusal.registered }),
-    ...(refusal.akName === null ? {} : { actual: refusal.akName }),
+    id: r.findingId,
+    status: policy.status(r.findingId, FINDING_IDS[r.findingId].status),
+    claim: r.claim,
+    ...(r.expected === undefined ? {} : { expected: r.expected }),
+    ...(r.actual === undefined ? {} : { actual: r.actual }),
     where: { layer: 'report' },
-    message,
+    message: r.message,
   };
   const findings = [finding, ...base.findings];
   return {
     verify,
     appraisal: { ...base, status: appraisalStatus(findings.map((f) => f.status)), findings },
+  };
+}
+
+/** The refusal of an AK as {@link refuseEvidence} takes it. */
+export function akRefusal(refusal: AkRefusal): ServiceRefusal {
+  return {
+    code: 'ERR_AK_UNREGISTERED',
+    check: 'ak_registered',
+    findingId: 'tpm.ak.unregistered',
+    claim: 'ak',
+    message: MESSAGES[refusal.reason],
+    ...(refusal.registered.length === 0 ? {} : { expected: refusal.registered }),
+    ...(refusal.akName === null ? {} : { actual: refusal.akName }),
+    details: refusalJson(refusal),
   };
 }

@@ -35,6 +35,7 @@ import type { VerifyEvidenceOptions } from '../verify/evidence_result.js';
 import type { AttesterRecord, ResultRecord, ResultStatus, VerifierStore } from '../store/store.js';
 import { publishedJwks } from './key_vault.js';
 import { renderDashboard } from './dashboard.js';
+import { parsePlatformId, platformIdOf } from './platform_identity.js';
 import { renderResultHtml, type ResultPageInput } from '../result/result_html.js';
 import {
   checkRegistrableAk,
@@ -48,7 +49,8 @@ import { objectName } from '../../formats/tpm2/public_key.js';
 import {
   decideRegisteredAk,
   refusalJson,
-  refuseUnregisteredAk,
+  refuseEvidence,
+  akRefusal,
   unregisteredAfterVerify,
   type AkPin,
   type AkRefusal,
@@ -418,10 +420,33 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
         : decision?.kind === 'unknown'
           ? unregisteredAfterVerify(appraised.verify, ctx.attesterId, decision.akName)
           : undefined;
+    // A CVM attester registered its platform: evidence from any other platform is refused.
+    const cvm =
+      akRefused === undefined && ctx.attesterId !== null
+        ? await store.getAttester(ctx.attesterId)
+        : null;
+    const platform =
+      cvm?.kind === 'cvm' && cvm.platformId !== null
+        ? { expected: cvm.platformId, actual: platformIdOf(appraised.verify) }
+        : undefined;
+    const refusal =
+      akRefused !== undefined
+        ? akRefusal(akRefused)
+        : platform !== undefined && platform.actual !== platform.expected
+          ? ({
+              code: 'ERR_PLATFORM_MISMATCH',
+              check: 'platform_identity',
+              findingId: 'platform.identity.mismatch',
+              claim: 'platform_id',
+              message: `the evidence comes from ${platform.actual ?? 'a platform it does not identify'}, not from the platform attester ${ctx.attesterId ?? ''} registered`,
+              expected: platform.expected,
+              ...(platform.actual === undefined ? {} : { actual: platform.actual }),
+            } as const)
+          : undefined;
     const ea =
-      akRefused === undefined
+      refusal === undefined
         ? appraised
-        : refuseUnregisteredAk(appraised, policy, akRefused, {
+        : refuseEvidence(appraised, policy, refusal, {
             at,
             nonceGiven: ctx.nonce !== undefined,
           });
@@ -659,6 +684,33 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     const given = body['attester_id'];
     if (given !== undefined && (typeof given !== 'string' || !ATTESTER_ID.test(given))) {
       throw new MrstackError('ERR_USAGE', 'attester_id: 1–128 of A-Z a-z 0-9 . _ : -');
+    }
+    // A CVM attester registers its platform identity (admin: nothing in the request proves
+    // it; every later evidence for the attester must then come from that platform).
+    if (body['platform_id'] !== undefined) {
+      requireAdmin(req);
+      if (typeof given !== 'string') {
+        throw new MrstackError('ERR_USAGE', 'a CVM attester needs its attester_id');
+      }
+      const platformId = parsePlatformId(body['platform_id']);
+      const existing = await store.getAttester(given);
+      if (existing !== null) {
+        if (existing.kind === 'cvm' && existing.platformId === platformId) {
+          return reply.code(200).send(await attesterJson(existing));
+        }
+        throw new MrstackError('ERR_CONFLICT', `attester ${given} is registered already`, {
+          details: { attester: given },
+        });
+      }
+      const a = await store.putAttester({
+        id: given,
+        kind: 'cvm',
+        ekCert: null,
+        ekPublic: null,
+        platformId,
+        relaxed: [],
+      });
+      return reply.code(201).send(await attesterJson(a));
     }
     const chain = body['ek_chain'];
     if (chain !== undefined && !Array.isArray(chain)) {

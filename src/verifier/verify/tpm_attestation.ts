@@ -23,7 +23,7 @@ import {
 } from '../../formats/tpm2/gotpm_attestation.js';
 import { toHex } from '../../bytes/hex.js';
 import { MrstackError, ParseError } from '../../errors.js';
-import { bytesInput } from '../../eventlog/framing.js';
+import { bytesInput } from '../../formats/stream/framer.js';
 import { openLogStream } from '../../eventlog/log_source.js';
 import { Replay, compareRegisters, type ReplayResult } from '../../eventlog/replay.js';
 import {

@@ -9,6 +9,7 @@
 // stored checkpoint. (An unregistered TPM AK: test/integration/verifier/attester_registration.)
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -238,7 +239,7 @@ test(
 );
 
 test(
-  'emulated SNP: `verifier submit` of a `report` bound to a session → affirming EAR',
+  'emulated SNP: `verifier submit` of a `report` bound to a session → affirming EAR; a CVM attester registered by CHIP_ID accepts only its chip',
   { timeout: 120_000 },
   async (t) => {
     const tvm = join(root, 'snp');
@@ -276,6 +277,60 @@ test(
     assert.equal(r.verified, true);
     assert.equal(r.status, 'affirming');
     assert.deepEqual(failing(r), []);
+
+    // CVM attesters register their platform identity (admin): the emulated chip's CHIP_ID as
+    // the emulator was given it (its key folder), not as mrstack decoded it.
+    const chipId = readFileSync(join(tvm, 'keys', 'snp', 'chip_id.hex'), 'utf8').trim();
+    const auth = { authorization: `Bearer ${ENV.MRSTACK_VERIFIER_ADMIN_TOKEN}` };
+    const register = (id: string, platform: string, headers: Record<string, string> = auth) =>
+      verifierHttp(
+        url,
+        'POST',
+        '/v1/attesters',
+        { attester_id: id, platform_id: platform },
+        headers,
+      );
+    assert.equal((await register('snp-vm', `snp:${chipId}`, {})).status, 403);
+    const reg = await register('snp-vm', `snp:${chipId}`);
+    assert.equal(reg.status, 201, JSON.stringify(reg.json));
+    assert.equal(reg.json['kind'], 'cvm');
+    const other = randomBytes(64).toString('hex');
+    assert.equal((await register('snp-elsewhere', `snp:${other}`)).status, 201);
+    const submitFor = async (attester: string): Promise<{ code: number | null; r: AttestJson }> => {
+      const c = (
+        await runCliJson(['verifier', 'challenge', '--verifier', url, '--attester', attester])
+      ).json as { id: string; nonce: string };
+      const f = join(root, `snp-${attester}.json`);
+      const made = await runCli([
+        'report',
+        '--provider',
+        'emulated',
+        '--tvm-state',
+        tvm,
+        '--nonce',
+        c.nonce,
+        '--out',
+        f,
+      ]);
+      assert.equal(made.code, 0, made.stderr);
+      const x = await runCliJson(['verifier', 'submit', f, '--verifier', url, '--session', c.id]);
+      return { code: x.result.code, r: x.json as AttestJson };
+    };
+    // Its own chip: affirming.
+    const mine = await submitFor('snp-vm');
+    assert.equal(mine.code, 0);
+    assert.equal(mine.r.status, 'affirming');
+    // The same chip's report for an attester registered with another chip: refused.
+    const theirs = await submitFor('snp-elsewhere');
+    assert.equal(theirs.code, 1);
+    assert.equal(theirs.r.verified, false);
+    assert.equal(theirs.r.status, 'contraindicated');
+    const errs = (theirs.r as unknown as { errors: { code: string }[] }).errors;
+    assert.equal(errs[0]!.code, 'ERR_PLATFORM_MISMATCH');
+    const f0 = theirs.r.appraisal.findings[0] as Finding & { actual?: string; expected?: string };
+    assert.equal(f0.id, 'platform.identity.mismatch');
+    assert.equal(f0.actual, `snp:${chipId}`);
+    assert.equal(f0.expected, `snp:${other}`);
   },
 );
 

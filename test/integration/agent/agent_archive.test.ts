@@ -19,7 +19,7 @@ import { verifyEvidence } from '../../../src/verifier/verify/evidence.js';
 import { openLogFile } from '../../../src/eventlog/log_source.js';
 import { replay } from '../../../src/eventlog/replay.js';
 import { ccelFormat } from '../../../src/eventlog/ccel_format.js';
-import { bytesInput } from '../../../src/eventlog/framing.js';
+import { bytesInput } from '../../../src/formats/stream/framer.js';
 import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
 import { fixture } from '../../_support/paths.js';
 import { agentFixture } from '../../_support/agent_harness.js';

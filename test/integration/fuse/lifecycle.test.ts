@@ -24,6 +24,7 @@ test('emulate unmount removes the mount and the server exits 0', async (t) => {
   const r = await runCli(['emulate', 'unmount', m.root, '--json']);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), { mountpoint: m.root, unmounted: true });
+  assert.equal(r.stdout.split('\n').length, 2, 'one JSON line'); // the line and its newline
   const { code, signal } = await m.exited;
   assert.equal(code, 0, `exit ${String(code)} ${String(signal)}: ${m.stderr()}`);
   assert.equal(isMountPoint(m.root), false);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import type { LogEvent } from '../../../src/eventlog/event.js';
 import { openLogStream } from '../../../src/eventlog/log_source.js';
 import { getLogFormat } from '../../../src/eventlog/registry.js';
-import { ownedChunks } from '../../../src/eventlog/framing.js';
+import { ownedChunks } from '../../../src/formats/stream/framer.js';
 import { logFixture } from './support.js';
 
 /** Yields `buf` in chunks of `size` bytes, all through ONE Buffer that is overwritten each time. */

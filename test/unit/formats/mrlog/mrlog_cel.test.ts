@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mrlogFormat } from '../../../../src/eventlog/mrlog_format.js';
-import { bytesInput } from '../../../../src/eventlog/framing.js';
+import { bytesInput } from '../../../../src/formats/stream/framer.js';
 import { getLogFormat } from '../../../../src/eventlog/registry.js';
 import { parseCelTlv } from '../../../../src/formats/cel/cel_tlv.js';
 import { parseCelJson } from '../../../../src/formats/cel/cel_json.js';

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mrlogFormat } from '../../../../src/eventlog/mrlog_format.js';
-import { bytesInput } from '../../../../src/eventlog/framing.js';
+import { bytesInput } from '../../../../src/formats/stream/framer.js';
 import { replay } from '../../../../src/eventlog/replay.js';
 import { detectLogFormat } from '../../../../src/eventlog/registry.js';
 import { MrstackError } from '../../../../src/errors.js';

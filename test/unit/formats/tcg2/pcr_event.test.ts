@@ -6,7 +6,7 @@ import { ParseError } from '../../../../src/errors.js';
 import { withLimits } from '../../../../src/limits.js';
 import { tcg2Format } from '../../../../src/eventlog/tcg2_format.js';
 import type { LogEvent } from '../../../../src/eventlog/event.js';
-import { bytesInput } from '../../../../src/eventlog/framing.js';
+import { bytesInput } from '../../../../src/formats/stream/framer.js';
 import type { Limits } from '../../../../src/limits.js';
 
 /** A Spec ID Event03 header record declaring the given (algId, size) banks. */

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Framer, readLines } from '../../../src/eventlog/framing.js';
-import { ParseError } from '../../../src/errors.js';
-import { withLimits } from '../../../src/limits.js';
-import { chunked } from './support.js';
+import { Framer } from '../../../../src/formats/stream/framer.js';
+import { readLines } from '../../../../src/formats/stream/lines.js';
+import { ParseError } from '../../../../src/errors.js';
+import { withLimits } from '../../../../src/limits.js';
+import { chunked } from '../../eventlog/support.js';
 
 const bytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => i & 0xff);
 
