@@ -68,18 +68,24 @@ export function objectName(pub: TpmPublic | Uint8Array, nameAlgId?: number): Uin
   const bytes = pub instanceof Uint8Array ? pub : encodePublic(pub);
   const algId =
     nameAlgId ?? (pub instanceof Uint8Array ? (bytes[2]! << 8) | bytes[3]! : pub.nameAlg);
+  return nameDigest(algId, bytes, 'public.nameAlg', 2);
+}
+
+/** nameAlg (u16) ‖ H_nameAlg(data): the shape of Names and qualified names. */
+function nameDigest(algId: number, data: Uint8Array, field: string, offset: number): Uint8Array {
   const alg = hashAlgFromId(algId);
   if (alg === undefined) {
     throw new ParseError({
       code: 'ERR_UNKNOWN_ALGORITHM',
       format: 'tpm2',
-      offset: 2,
-      field: 'public.nameAlg',
+      offset,
+      field,
       expected: 'a known hash algorithm',
       actual: `0x${algId.toString(16)}`,
     });
   }
-  return new ByteWriter(34).u16be(algId).bytes(hash(alg, bytes)).finish();
+  const digest = hash(alg, data);
+  return new ByteWriter(2 + digest.length).u16be(algId).bytes(digest).finish();
 }
 
 /** The qualified name of a hierarchy (TPM 2.0 Part 1 §16): its handle, 4 bytes big-endian. */
@@ -96,19 +102,7 @@ export function hierarchyQualifiedName(handle: number): Uint8Array {
  */
 export function qualifiedName(parentQualifiedName: Uint8Array, name: Uint8Array): Uint8Array {
   const algId = name.length >= 2 ? (name[0]! << 8) | name[1]! : 0;
-  const alg = hashAlgFromId(algId);
-  if (alg === undefined) {
-    throw new ParseError({
-      code: 'ERR_UNKNOWN_ALGORITHM',
-      format: 'tpm2',
-      offset: 0,
-      field: 'name.nameAlg',
-      expected: 'a known hash algorithm',
-      actual: `0x${algId.toString(16)}`,
-    });
-  }
-  const digest = hash(alg, Buffer.concat([parentQualifiedName, name]));
-  return new ByteWriter(2 + digest.length).u16be(algId).bytes(digest).finish();
+  return nameDigest(algId, Buffer.concat([parentQualifiedName, name]), 'name.nameAlg', 0);
 }
 
 /**

@@ -8,11 +8,11 @@
  *
  * @module
  */
-import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../../errors.js';
+import { ParseError, UsageError } from '../../errors.js';
 import { formatTcb, type SnpProduct, type SnpTcb } from '../../formats/snp/tcb.js';
+import { parseCertificates } from '../verify/x509/certificate.js';
 import { parseCrl } from '../verify/x509/crl.js';
 import { absentItem, fetchedItem, type CollateralCache, type NewCachedItem } from './cache.js';
 import { PoliteFetcher } from './cache_http.js';
@@ -103,13 +103,14 @@ export async function fetchSnpCollateral(o: SnpFetchOptions): Promise<FetchResul
   else {
     const url = `${base}/vcek/v1/${PRODUCT_PATH[o.product]}/cert_chain`;
     const res = await fetcher.getOk(url);
-    const pems =
-      Buffer.from(res.body)
-        .toString('latin1')
-        .match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-    const ends = pems
-      .map((p) => Date.parse(new X509Certificate(p).validTo))
-      .filter((n) => !Number.isNaN(n));
+    // The chain's earliest notAfter bounds the cache entry; an unreadable chain is cached
+    // without a bound and refused when it is verified.
+    let ends: number[] = [];
+    try {
+      ends = parseCertificates(res.body, 'cert_chain').map((c) => c.notAfter.getTime());
+    } catch (e) {
+      if (!(e instanceof ParseError)) throw e;
+    }
     const nu = ends.length === 0 ? undefined : new Date(Math.min(...ends)).toISOString();
     items.push(fetchedItem('cert_chain', 'cert_chain.pem', url, res.body, at, nu));
     fetched.push('cert_chain');

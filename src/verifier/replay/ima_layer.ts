@@ -23,10 +23,9 @@ import { MrstackError, type ErrorCode } from '../../errors.js';
 import { bytesEqual, toHex } from '../../bytes/hex.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
 import type { BundleImaLog } from '../../formats/bundle/bundle.js';
-import { parseImaBinary } from '../../formats/ima/ima_binary.js';
+import { ImaBinaryScanner, type ImaRecordView } from '../../formats/ima/ima_binary.js';
 import { imaFileFields } from '../../formats/ima/ima_file_fields.js';
 import { ImaBankFold } from '../../formats/ima/ima_fold.js';
-import { isAllZero, type ImaEntry } from '../../formats/ima/ima_template.js';
 import { mrImaBankAlgs, mrImaCommitment } from '../../formats/mrlog/mr_ima_commitment.js';
 import type { VmrObservation } from '../../eventlog/mrlog_replay.js';
 
@@ -97,18 +96,6 @@ export function replayImaLayer(
 ): ImaLayerResult {
   const issues: ImaLayerIssue[] = [];
   const banks = mrImaBankAlgs(ima.alg);
-  const entries = parseImaBinary(ima.data);
-  const n = entries.length;
-  // a list of another length is still folded: the tokens then say where it differs
-  const lengthIssue: ImaLayerIssue[] = [];
-  if (n !== ima.count) {
-    lengthIssue.push({
-      code: 'ERR_REPLAY_MISMATCH',
-      message: `the IMA list holds ${n} entries, ima_log.count says ${ima.count}`,
-      entries: n,
-      count: ima.count,
-    });
-  }
   // the tokens' shape: A, a count, counts never going down
   const views: { record: number; count: number; state: ImaTokenView['state'] }[] = [];
   let prev = 0;
@@ -169,34 +156,52 @@ export function replayImaLayer(
     }
   };
   atTokens();
-  for (const e of entries) {
-    if (failed) break;
+  // One pass over the list where it lies (it parses strictly: a bad list throws): each record is
+  // folded in place while nothing failed, and only the event views appraisal reads are kept — no
+  // parsed entry per record.
+  const events: MutableEventView[] = [];
+  const scanner = new ImaBinaryScanner();
+  scanner.pushEach(ima.data, (v) => {
+    events.push(eventView(v));
+    if (failed) return;
     let column: boolean;
     try {
-      column = fold.push(e);
+      column = fold.pushView(v);
     } catch (x) {
       if (!(x instanceof MrstackError)) throw x;
       failed = true;
       issues.push({
         code: x.code,
-        message: `IMA entry ${e.index}: ${x.message}`,
-        entry: e.index,
-        offset: e.offset,
+        message: `IMA entry ${v.index}: ${x.message}`,
+        entry: v.index,
+        offset: v.offset,
       });
-      break;
+      return;
     }
     if (!column) {
       // the list would not be what the kernel logged, and IMA tools reading the column disagree
       failed = true;
       issues.push({
         code: 'ERR_EVENT_DIGEST_MISMATCH',
-        message: `IMA entry ${e.index} (offset ${e.offset}): the logged template hash is not the hash of its template data`,
-        entry: e.index,
-        offset: e.offset,
+        message: `IMA entry ${v.index} (offset ${v.offset}): the logged template hash is not the hash of its template data`,
+        entry: v.index,
+        offset: v.offset,
       });
-      break;
+      return;
     }
     atTokens();
+  });
+  scanner.end();
+  const n = events.length;
+  // a list of another length is still folded: the tokens then say where it differs
+  const lengthIssue: ImaLayerIssue[] = [];
+  if (n !== ima.count) {
+    lengthIssue.push({
+      code: 'ERR_REPLAY_MISMATCH',
+      message: `the IMA list holds ${n} entries, ima_log.count says ${ima.count}`,
+      entries: n,
+      count: ima.count,
+    });
   }
   if (!failed && ti < views.length) {
     const v = views[ti]!;
@@ -240,7 +245,7 @@ export function replayImaLayer(
   issues.unshift(...lengthIssue);
   if (lengthIssue.length > 0) failed = true;
   const verified = failed || target === undefined ? 0 : target;
-  const events: ImaEventView[] = entries.map((e) => eventView(e, e.index < verified));
+  for (let i = 0; i < verified && i < n; i++) events[i]!.state = 'verified';
   return {
     vmr: ima.vmr,
     alg: ima.alg,
@@ -259,18 +264,30 @@ export function replayImaLayer(
   };
 }
 
-function eventView(e: ImaEntry, verified: boolean): ImaEventView {
+/** An event view whose state is set once the verified count is known. */
+type MutableEventView = { -readonly [K in keyof ImaEventView]: ImaEventView[K] };
+
+function eventView(v: ImaRecordView): MutableEventView {
+  const e = {
+    index: v.index,
+    offset: v.offset,
+    pcr: v.pcr,
+    templateHash: v.templateHash(),
+    templateName: v.templateName,
+    templateData: v.templateData(),
+    littleEndian: v.littleEndian,
+  };
   const f = imaFileFields(e);
   return {
-    index: e.index,
-    offset: e.offset,
-    template: e.templateName,
+    index: v.index,
+    offset: v.offset,
+    template: v.templateName,
     path: f.path,
     digest_alg: f.digestAlg,
     digest: f.digest,
     ...(f.signature === undefined ? {} : { signature: toHex(f.signature) }),
     ...(f.buf === undefined ? {} : { buf: toHex(f.buf) }),
-    ...(isAllZero(e.templateHash) ? { violation: true as const } : {}),
-    state: verified ? 'verified' : 'pending',
+    ...(v.violation ? { violation: true as const } : {}),
+    state: 'pending',
   };
 }

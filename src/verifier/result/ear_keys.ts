@@ -5,7 +5,6 @@
  * @module
  */
 import {
-  X509Certificate,
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
@@ -15,6 +14,7 @@ import {
 import { calculateJwkThumbprint } from 'jose';
 import { MrstackError, UsageError } from '../../errors.js';
 import { parseStrictJson } from '../../formats/json/json_strict.js';
+import { parseCertificates, type Certificate } from '../verify/x509/certificate.js';
 
 /** The algorithms mrstack signs EARs with (ES256 is the default). */
 export type EarSignAlg = 'ES256' | 'ES384' | 'PS256' | 'EdDSA';
@@ -175,12 +175,15 @@ export async function loadVerificationKeys(data: Uint8Array): Promise<EarPublicK
       return out;
     }
     if (s.includes('-----BEGIN CERTIFICATE-----')) {
-      const pems = s.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+      // The X.509 core's reader: the key is pinned as given, no chain is built here.
+      let certs: Certificate[];
+      try {
+        certs = parseCertificates(data, 'verification_key');
+      } catch (e) {
+        throw keyError('the EAR verification certificate does not parse', e);
+      }
       return await Promise.all(
-        pems.map(async (p) => {
-          const c = new X509Certificate(p);
-          return publicKeyInfo(c.publicKey, { certificate: new Uint8Array(c.raw) });
-        }),
+        certs.map((c) => publicKeyInfo(c.publicKey, { certificate: c.der })),
       );
     }
     return [await publicKeyInfo(createPublicKey(Buffer.from(data)))];

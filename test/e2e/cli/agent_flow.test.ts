@@ -197,7 +197,7 @@ test(
 );
 
 test(
-  '32 concurrent evidence requests with the report slowed to 1 s share reports and finish in < 3 s',
+  '32 concurrent evidence requests with the report slowed to 1 s share at most 4 reports',
   { timeout: 120_000 },
   async (t) => {
     const { sock, tvm } = await startCliAgent(t, 'e2e-agent32', ['bob'], [], {

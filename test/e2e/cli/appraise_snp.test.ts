@@ -119,5 +119,27 @@ test(
       '--json',
     ]);
     assert.equal(d.result.code, 0, d.result.stdout);
+
+    // a debuggable guest (`emulate init --debug`: guest policy bit 19, SNP ABI spec): the default
+    // policy gives snp.policy.debug, contraindicated
+    const dtvm = join(dir, 'tvm-debug');
+    const di = await runCli([
+      'emulate',
+      'init',
+      '--profile',
+      'snp',
+      '--tvm-state',
+      dtvm,
+      '--debug',
+    ]);
+    assert.equal(di.code, 0, di.stderr);
+    const dev = join(dir, 'debug.json');
+    assert.equal(
+      (await runCli(['report', '--nonce', nonce, '--tvm-state', dtvm, '--out', dev])).code,
+      0,
+    );
+    const dbg = await appraiseCli([dev, '--nonce', nonce, '--trust-emulated', '--tvm-state', dtvm]);
+    assert.equal(dbg.code, 1);
+    assert.deepEqual(bad(dbg.json), [['snp.policy.debug', 'policy.debug']]);
   },
 );
