@@ -98,7 +98,7 @@ describe('verifier serve on the embedded store', () => {
       '--tvm-state',
       tvm,
       '--session-ttl',
-      '10',
+      '120',
     ]);
   });
   after(async () => {
@@ -159,6 +159,27 @@ describe('verifier serve on the embedded store', () => {
     const unknown = await http(svc.url, 'POST', '/v1/sessions/nope/evidence', new Uint8Array(8));
     assert.equal(unknown.status, 404);
     assert.equal((unknown.json as { error: { code: string } }).error.code, 'ERR_NONCE_UNKNOWN');
+    // Expiry on a second service whose sessions live 1 s (a short lifetime on the main one made
+    // the other tests race the clock at load 24).
+    const short = await serve([
+      '--listen',
+      '127.0.0.1:0',
+      '--store',
+      `embedded:${join(root, 'store-short')}`,
+      '--trust-emulated',
+      '--tvm-state',
+      tvm,
+      '--session-ttl',
+      '1',
+    ]);
+    try {
+      await expiredOn(short);
+    } finally {
+      await short.stop();
+    }
+  });
+
+  async function expiredOn(svc: ServedVerifier): Promise<void> {
     const s = (await http(svc.url, 'POST', '/v1/sessions', '{}')).json as {
       id: string;
       expires_at: string;
@@ -176,7 +197,7 @@ describe('verifier serve on the embedded store', () => {
     );
     assert.equal(expired.status, 410);
     assert.equal((expired.json as { error: { code: string } }).error.code, 'ERR_NONCE_EXPIRED');
-  });
+  }
 
   test('a tampered quote does not pass and is recorded as such', async () => {
     const s = (await http(svc.url, 'POST', '/v1/sessions', '{}')).json as {
