@@ -209,7 +209,10 @@ function readComid(comid: Map<unknown, unknown>, profile: string | undefined, c:
       if (!Array.isArray(triple) || triple.length !== 2)
         throw invalid('a reference triple is not [environment, measurements]');
       const env = mapOf(triple[0], 'an environment');
-      const cls = env.get(0) instanceof Map ? (env.get(0) as Map<unknown, unknown>) : new Map<unknown, unknown>();
+      const cls =
+        env.get(0) instanceof Map
+          ? (env.get(0) as Map<unknown, unknown>)
+          : new Map<unknown, unknown>();
       const classId = bytesOf(cls.get(0));
       const prefix = [cls.get(1), cls.get(2)].filter((x) => x !== undefined).map(label);
       const ms: unknown = (triple as unknown[])[1];

@@ -52,147 +52,151 @@ const findings: Finding[] = [
   },
 ];
 
-test('the result page renders in chromium: verdict, tiers, chain, first divergence, EAR claims; nothing escapes', async (t) => {
-  assert.ok(existsSync(CHROMIUM), 'Debian chromium is installed (scripts/test.sh installs it)');
-  const dir = tempDir(t, 'result-page-');
-  const key = await loadSigningKey(
-    new Uint8Array(Buffer.from(generateEarKey('ES256').export({ format: 'pem', type: 'pkcs8' }))),
-  );
-  const appraisal = {
-    status: 'contraindicated' as const,
-    findings,
-    policyId: 'demo@sha256:0123',
-    kind: 'tdx' as const,
-    at: '2026-06-01T12:00:00.000Z',
-    ima: {
-      entries: 10,
-      matched: 7,
-      signed: 0,
-      excluded: 2,
-      unknown: 1,
-      mismatched: 0,
-      violations: 0,
-    },
-  };
-  const proven = {
-    signature: 'ok',
-    nonce: 'ok',
-    tcb: 'skipped',
-    relaxed: [],
-    skipped: {},
-  } as const;
-  const issued = await issueEar([{ appraisal, proven }], key, {
-    at: new Date(appraisal.at),
-    nonce: new Uint8Array(32).fill(1),
-  });
-  const html = renderResultHtml({
-    appraisal,
-    support: proven,
-    chain: [
-      { role: 'anchor', subject: 'Intel SGX Root CA', detail: 'SPKI SHA-256 00ff' },
-      { role: 'intermediate', subject: 'Intel SGX PCK Platform CA' },
-      { role: 'leaf', subject: 'PCK certificate <b>x</b>' },
-    ],
-    replay: {
-      registers: [
-        {
-          name: 'rtmr1',
-          alg: 'sha384',
-          value: new Uint8Array(48).fill(0xaa),
-          proof: 'ok',
-          layer: 'firmware-log',
-        },
+test(
+  'the result page renders in chromium: verdict, tiers, chain, first divergence, EAR claims; nothing escapes',
+  { timeout: 300_000 },
+  async (t) => {
+    assert.ok(existsSync(CHROMIUM), 'Debian chromium is installed (scripts/test.sh installs it)');
+    const dir = tempDir(t, 'result-page-');
+    const key = await loadSigningKey(
+      new Uint8Array(Buffer.from(generateEarKey('ES256').export({ format: 'pem', type: 'pkcs8' }))),
+    );
+    const appraisal = {
+      status: 'contraindicated' as const,
+      findings,
+      policyId: 'demo@sha256:0123',
+      kind: 'tdx' as const,
+      at: '2026-06-01T12:00:00.000Z',
+      ima: {
+        entries: 10,
+        matched: 7,
+        signed: 0,
+        excluded: 2,
+        unknown: 1,
+        mismatched: 0,
+        violations: 0,
+      },
+    };
+    const proven = {
+      signature: 'ok',
+      nonce: 'ok',
+      tcb: 'skipped',
+      relaxed: [],
+      skipped: {},
+    } as const;
+    const issued = await issueEar([{ appraisal, proven }], key, {
+      at: new Date(appraisal.at),
+      nonce: new Uint8Array(32).fill(1),
+    });
+    const html = renderResultHtml({
+      appraisal,
+      support: proven,
+      chain: [
+        { role: 'anchor', subject: 'Intel SGX Root CA', detail: 'SPKI SHA-256 00ff' },
+        { role: 'intermediate', subject: 'Intel SGX PCK Platform CA' },
+        { role: 'leaf', subject: 'PCK certificate <b>x</b>' },
       ],
-      tenantEvents: [],
-    },
-    ear: { claims: issued.claims, token: issued.token },
-  });
-  const file = join(dir, 'result.html');
-  writeFileSync(file, html);
+      replay: {
+        registers: [
+          {
+            name: 'rtmr1',
+            alg: 'sha384',
+            value: new Uint8Array(48).fill(0xaa),
+            proof: 'ok',
+            layer: 'firmware-log',
+          },
+        ],
+        tenantEvents: [],
+      },
+      ear: { claims: issued.claims, token: issued.token },
+    });
+    const file = join(dir, 'result.html');
+    writeFileSync(file, html);
 
-  // A fresh profile directory per run (playwright passes it as --user-data-dir).
-  const context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-  t.after(() => context.close());
-  const page = await context.newPage();
-  const requests: string[] = [];
-  page.on('request', (r) => requests.push(r.url()));
-  await page.goto(pathToFileURL(file).href);
-  const shot = join(dir, 'result.png');
-  await page.screenshot({ path: shot, fullPage: true });
-  const png = readFileSync(shot);
-  assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  assert.ok(png.length > 10_000, `screenshot has content (${png.length} bytes)`);
+    // A fresh profile directory per run (playwright passes it as --user-data-dir).
+    const context = await chromium.launchPersistentContext(join(dir, 'profile'), {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1280, height: 900 },
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    t.after(() => context.close());
+    const page = await context.newPage();
+    const requests: string[] = [];
+    page.on('request', (r) => requests.push(r.url()));
+    await page.goto(pathToFileURL(file).href);
+    const shot = join(dir, 'result.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    const png = readFileSync(shot);
+    assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    assert.ok(png.length > 10_000, `screenshot has content (${png.length} bytes)`);
 
-  // The only request is the page itself: no external asset, nothing fetched.
-  assert.deepEqual(requests, [pathToFileURL(file).href]);
-  // Verdict at the top, as rendered text.
-  assert.equal((await page.locator('#verdict').innerText()).trim(), 'CONTRAINDICATED');
-  const verdictBox = await page.locator('#verdict').boundingBox();
-  assert.ok(verdictBox !== null && verdictBox.y < 100, 'the verdict is at the top');
-  // Tiers per claim: debug is affirmed off but the TCB was skipped (configuration 0 = none);
-  // the tenant event and RTMR1 give executables 96.
-  const tier = (c: string): Promise<string | null> =>
-    page.locator(`.claim[data-claim="${c}"]`).getAttribute('data-tier');
-  assert.equal(await tier('executables'), 'contraindicated');
-  assert.equal(await tier('configuration'), 'none');
-  assert.equal(await tier('hardware'), 'none');
-  assert.equal(await tier('instance-identity'), 'affirming');
-  assert.equal(await tier('runtime-opaque'), 'affirming');
-  // The evidence chain, anchor → intermediate → leaf, with the leaf's markup shown as text.
-  assert.deepEqual(
-    await Promise.all(
-      (await page.locator('#chain > div').all()).map((l) => l.getAttribute('data-role')),
-    ),
-    ['anchor', 'intermediate', 'leaf'],
-  );
-  assert.match(
-    await page.locator('#chain [data-role="leaf"]').innerText(),
-    /PCK certificate <b>x<\/b>/,
-  );
-  // Exactly one highlighted record: the firmware-log one, with its expected and actual values.
-  const hl = page.locator('.divergent');
-  assert.equal(await hl.count(), 1);
-  assert.equal(await hl.getAttribute('data-finding'), 'replay.rtmr1.mismatch');
-  const hlText = await hl.innerText();
-  assert.ok(
-    hlText.includes(R1) && hlText.includes(R1_EXPECTED) && hlText.includes('record 41'),
-    hlText,
-  );
-  const bg = await hl.evaluate(
-    (e) => (globalThis as unknown as Win).getComputedStyle(e).backgroundColor,
-  );
-  assert.notEqual(bg, 'rgba(0, 0, 0, 0)', 'the highlighted row is painted');
-  // IMA counts.
-  assert.equal(await page.locator('#ima [data-count="unknown"]').innerText(), '1');
-  assert.equal(await page.locator('#ima [data-count="matched"]').innerText(), '7');
-  // The EAR's decoded claims.
-  const earText = await page.locator('#ear').innerText();
-  assert.match(earText, /tag:github\.com,2023:veraison\/ear/);
-  assert.match(earText, /submod tdx\s+contraindicated/);
-  // Hostile strings from the evidence stayed text: no element was injected, no script ran.
-  assert.equal(
-    await page.evaluate(
-      () => (globalThis as unknown as Win).document.body.dataset['pwned'] ?? null,
-    ),
-    null,
-  );
-  assert.equal(await page.locator('main img, main script').count(), 0);
-  assert.match(
-    await page.locator('[data-finding="tenant.event.not-allowed"]').innerText(),
-    /<script>document\.body/,
-  );
-});
+    // The only request is the page itself: no external asset, nothing fetched.
+    assert.deepEqual(requests, [pathToFileURL(file).href]);
+    // Verdict at the top, as rendered text.
+    assert.equal((await page.locator('#verdict').innerText()).trim(), 'CONTRAINDICATED');
+    const verdictBox = await page.locator('#verdict').boundingBox();
+    assert.ok(verdictBox !== null && verdictBox.y < 100, 'the verdict is at the top');
+    // Tiers per claim: debug is affirmed off but the TCB was skipped (configuration 0 = none);
+    // the tenant event and RTMR1 give executables 96.
+    const tier = (c: string): Promise<string | null> =>
+      page.locator(`.claim[data-claim="${c}"]`).getAttribute('data-tier');
+    assert.equal(await tier('executables'), 'contraindicated');
+    assert.equal(await tier('configuration'), 'none');
+    assert.equal(await tier('hardware'), 'none');
+    assert.equal(await tier('instance-identity'), 'affirming');
+    assert.equal(await tier('runtime-opaque'), 'affirming');
+    // The evidence chain, anchor → intermediate → leaf, with the leaf's markup shown as text.
+    assert.deepEqual(
+      await Promise.all(
+        (await page.locator('#chain > div').all()).map((l) => l.getAttribute('data-role')),
+      ),
+      ['anchor', 'intermediate', 'leaf'],
+    );
+    assert.match(
+      await page.locator('#chain [data-role="leaf"]').innerText(),
+      /PCK certificate <b>x<\/b>/,
+    );
+    // Exactly one highlighted record: the firmware-log one, with its expected and actual values.
+    const hl = page.locator('.divergent');
+    assert.equal(await hl.count(), 1);
+    assert.equal(await hl.getAttribute('data-finding'), 'replay.rtmr1.mismatch');
+    const hlText = await hl.innerText();
+    assert.ok(
+      hlText.includes(R1) && hlText.includes(R1_EXPECTED) && hlText.includes('record 41'),
+      hlText,
+    );
+    const bg = await hl.evaluate(
+      (e) => (globalThis as unknown as Win).getComputedStyle(e).backgroundColor,
+    );
+    assert.notEqual(bg, 'rgba(0, 0, 0, 0)', 'the highlighted row is painted');
+    // IMA counts.
+    assert.equal(await page.locator('#ima [data-count="unknown"]').innerText(), '1');
+    assert.equal(await page.locator('#ima [data-count="matched"]').innerText(), '7');
+    // The EAR's decoded claims.
+    const earText = await page.locator('#ear').innerText();
+    assert.match(earText, /tag:github\.com,2023:veraison\/ear/);
+    assert.match(earText, /submod tdx\s+contraindicated/);
+    // Hostile strings from the evidence stayed text: no element was injected, no script ran.
+    assert.equal(
+      await page.evaluate(
+        () => (globalThis as unknown as Win).document.body.dataset['pwned'] ?? null,
+      ),
+      null,
+    );
+    assert.equal(await page.locator('main img, main script').count(), 0);
+    assert.match(
+      await page.locator('[data-finding="tenant.event.not-allowed"]').innerText(),
+      /<script>document\.body/,
+    );
+  },
+);
