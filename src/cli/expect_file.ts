@@ -13,7 +13,7 @@
  * @module
  */
 import type { HashAlg } from '../crypto/hash_alg.js';
-import { ParseError } from '../errors.js';
+import { fieldErrors } from '../errors.js';
 import { parseExpectedJson } from '../eventlog/expect.js';
 import type { ExpectedValues } from '../eventlog/replay.js';
 import { readText } from './input_files.js';
@@ -79,16 +79,7 @@ function registersOfClaims(
   return out;
 }
 
-function bad(field: string, expected: string, actual: string): ParseError {
-  return new ParseError({
-    code: 'ERR_BAD_JSON',
-    format: 'json',
-    offset: 0,
-    field,
-    expected,
-    actual,
-  });
-}
+const bad = fieldErrors({ code: 'ERR_BAD_JSON', format: 'json' });
 
 /**
  * Reads `--expect FILE` (`-` for stdin).

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { ParseError } from '../../errors.js';
+import { fieldErrors } from '../../errors.js';
 import { SNP_REPORT_SIZE, SNP_SIGNED_SIZE } from '../../formats/snp/report.js';
 import { encodeSnpReportBody } from '../../formats/snp/report_encode.js';
 import type { EvidenceKind } from './evidence_result.js';
@@ -41,16 +41,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function bad(field: string, expected: string, actual: string): ParseError {
-  return new ParseError({
-    code: 'ERR_BAD_JSON',
-    format: 'json',
-    offset: 0,
-    field,
-    expected,
-    actual,
-  });
-}
+const bad = fieldErrors({ code: 'ERR_BAD_JSON', format: 'json' });
 
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
