@@ -7,14 +7,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
 import type { Finding } from '../../../src/verifier/appraise/finding.js';
 import { issueEar } from '../../../src/verifier/result/ear_issue.js';
 import { generateEarKey, loadSigningKey } from '../../../src/verifier/result/ear_keys.js';
 import { renderResultHtml } from '../../../src/verifier/result/result_html.js';
 import { tempDir } from '../../_support/tmp.js';
-
-const CHROMIUM = '/usr/bin/chromium';
+import { CHROMIUM, launchChromium } from '../../_support/chromium.js';
 
 /** The few browser globals the page-side callbacks use (the test compiles without the DOM lib). */
 interface Win {
@@ -113,22 +111,7 @@ test(
     const file = join(dir, 'result.html');
     writeFileSync(file, html);
 
-    // A fresh profile directory per run (playwright passes it as --user-data-dir).
-    const context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1280, height: 900 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    const context = await launchChromium(join(dir, 'profile'));
     t.after(() => context.close());
     const page = await context.newPage();
     const requests: string[] = [];

@@ -12,8 +12,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { chromium } from 'playwright-core';
 import { runCli } from '../../_support/cli.js';
+import { launchChromium } from '../../_support/chromium.js';
 import {
   startVerifier,
   verifierEnv,
@@ -21,7 +21,6 @@ import {
   type ServedVerifier,
 } from '../../_support/verifier_service.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const root = mkdtempSync(join(tmpdir(), 'mrstack-vdash-'));
 const ENV = verifierEnv();
 const AUTH = { authorization: `Bearer ${ENV.MRSTACK_VERIFIER_ADMIN_TOKEN}` };
@@ -100,22 +99,7 @@ test('GET / in headless chromium: a row per result with its verdict and findings
   // Without the admin token the dashboard is refused.
   assert.equal((await verifierHttp(svc.url, 'GET', '/')).status, 403);
 
-  const context = await chromium.launchPersistentContext(join(root, 'profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    extraHTTPHeaders: AUTH,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const context = await launchChromium(join(root, 'profile'), AUTH);
   try {
     const page = await context.newPage();
     const requests: string[] = [];
