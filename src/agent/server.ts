@@ -77,7 +77,21 @@ export function batchResultToJson(
       error: r.error.toJSON(),
     };
   }
-  return appendResultToJson(r, index);
+  // a literal of its own with `index` first: sharing appendResultToJson through a leading
+  // `...(index === undefined ? {} : { index })` cost ~40 % of the batched rate over the sockets
+  // (bench/agent 64 x 256, same minute: 63,552/s vs ~105,000/s)
+  return {
+    index,
+    status: r.status,
+    tenant: r.tenant,
+    vmr: r.vmr,
+    ...(r.id === undefined ? {} : { id: r.id }),
+    record: r.record,
+    value: r.value,
+    register: r.register,
+    ...(r.physicalRecord === undefined ? {} : { physical_record: r.physicalRecord }),
+    duplicate: r.duplicate,
+  };
 }
 
 const badBody = fieldErrors({ code: 'ERR_BAD_JSON', format: 'json' });
@@ -102,13 +116,9 @@ function batchItem(v: unknown): {
   };
 }
 
-/**
- * The JSON form of an append result; `index` (its position in a batch) comes first when given.
- * One object per event: this runs for every event of every batch.
- */
-export function appendResultToJson(r: AppendResult, index?: number): Record<string, unknown> {
+/** The JSON form of an append result (one object per event; batchResultToJson is its twin). */
+export function appendResultToJson(r: AppendResult): Record<string, unknown> {
   return {
-    ...(index === undefined ? {} : { index }),
     status: r.status,
     tenant: r.tenant,
     vmr: r.vmr,
