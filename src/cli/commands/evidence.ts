@@ -7,7 +7,9 @@
  * With `--eventlog LOG…` it adds `"eventlog":{"registers":[{"log","register","alg","proof",
  * "replayed","reported"?,"last_record"?,"offset"?}],"listed":[…]}`: `listed` holds the records at a
  * register no replay extends (TDX MRTD), each as `log parse` prints an event plus `"log"` and
- * `"compared": false`. Exit 0 verified, 1 not verified, 2 bad input.
+ * `"compared": false`. trustee's TDX evidence JSON brings its CCEL (`cc_eventlog`), replayed the
+ * same way after the `--eventlog` logs (named `FILE#cc_eventlog`). Exit 0 verified, 1 not
+ * verified, 2 bad input.
  *
  * {@link registerEvidence} returns the `evidence` command so other groups can add subcommands
  * (`evidence get` lives with the agent).
@@ -155,7 +157,14 @@ export function registerEvidence(program: Command): Command {
             : { parts: { ...peerParts, ...(flagOpts.parts ?? {}) } }),
         };
         const r = await verifyEvidence(input.data, vopts);
-        if (opts.eventlog === undefined || opts.eventlog.length === 0) {
+        // Logs that came inside the container (trustee TDX: its CCEL) are replayed like
+        // --eventlog ones, after them.
+        const inner = input.peer?.eventlogs?.['cc_eventlog'];
+        const eventlogs = [
+          ...(opts.eventlog ?? []),
+          ...(inner === undefined ? [] : [{ name: `${file}#cc_eventlog`, bytes: inner }]),
+        ];
+        if (eventlogs.length === 0) {
           if (opts.json === true) printJson(r);
           else await printResult(r, opts.wide === true);
           return r.verified ? 0 : 1;
@@ -169,7 +178,7 @@ export function registerEvidence(program: Command): Command {
         // Records at a register no replay extends (TDX MRTD: the TDX module builds it) are
         // listed beside the comparison, never dropped silently and never compared.
         const listed: { json: Record<string, unknown>; line: string }[] = [];
-        const replayed = await replayEvidenceLogs(opts.eventlog, claims, {
+        const replayed = await replayEvidenceLogs(eventlogs, claims, {
           onNotReplayed: (e, log) => {
             const summary = eventSummary(log.format.describe?.(e) ?? {});
             listed.push({
@@ -202,7 +211,7 @@ export function registerEvidence(program: Command): Command {
           errors.push({
             code: 'ERR_REPLAY_MISMATCH',
             check: 'eventlog',
-            message: `no register of ${opts.eventlog.join(', ')} is one the evidence reports`,
+            message: `no register of ${eventlogs.map((l) => (typeof l === 'string' ? l : l.name)).join(', ')} is one the evidence reports`,
             register: '',
           });
         }
