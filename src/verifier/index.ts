@@ -95,7 +95,16 @@ export { SnpChainCache, loadCertificates } from './verify/snp.js';
 export type { SnpVerifiedChain, ChainLink } from './verify/snp.js';
 export { AMD_ROOTS } from './verify/snp_roots.js';
 export type { AmdProductCerts } from './verify/snp_roots.js';
-export { checkHclBinding, hclAkPublicKey, checkHclAkMatches } from './verify/binding_hcl.js';
+export {
+  checkHclBinding,
+  hclAkPublicKey,
+  checkHclAkMatches,
+  checkHclNonce,
+  checkHclTdReport,
+} from './verify/binding_hcl.js';
+export { verifyHclTdx, showHclTdx, looksLikeHclTdx, TD_QUOTE_PART } from './verify/hcl_tdx.js';
+export { cvmAkBinding, HCL_REPORT_PART } from './verify/cvm_ak_binding.js';
+export type { CvmAkBinding, CvmReportKind } from './verify/cvm_ak_binding.js';
 export { checkSvsmBinding, svsmReportData, svsmVtpmEkPublic } from './verify/binding_svsm.js';
 export {
   verifyCcaToken,
@@ -132,6 +141,8 @@ export type {
 export { verifyGoTpmAttestation, TPM_EVIDENCE_VERIFIER } from './verify/tpm_attestation.js';
 export { BUNDLE_VERIFIER } from './verify/bundle.js';
 export { replayBundle, replayFirmwareLog } from './replay/bundle_replay.js';
+export { ImaEntryList, imaEntryListOf, replayImaLayer } from './replay/ima_layer.js';
+export type { ImaEventView, ImaLayerResult } from './replay/ima_layer.js';
 export type {
   FirmwareReplay,
   CheckpointSeen,
@@ -220,7 +231,16 @@ export type {
   RefValue,
   TenantRule,
   TenantMatcher,
+  DigestLookup,
 } from './appraise/policy.js';
+export {
+  POLICY_CACHE_MIN_BYTES,
+  defaultPolicyCacheDir,
+  loadPolicyFile,
+  primePolicyCache,
+  writePolicyCache,
+} from './appraise/policy_cache.js';
+export type { LoadPolicyFileOptions } from './appraise/policy_cache.js';
 export { POLICY_SCHEMA } from './appraise/policy_schema.js';
 export {
   MAX_REGEX_LENGTH,

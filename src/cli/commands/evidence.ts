@@ -9,6 +9,10 @@
  * register no replay extends (TDX MRTD), each as `log parse` prints an event plus `"log"` and
  * `"compared": false`. Exit 0 verified, 1 not verified, 2 bad input.
  *
+ * An `ima` bundle's `claims.events` lists only the entries that are not verified, with
+ * `"events_listed":"unverified"` beside it, unless `--ima-events all` asks for every entry: a
+ * million-entry list is about 300 MB of JSON, which the text screen does not print either.
+ *
  * {@link registerEvidence} returns the `evidence` command so other groups can add subcommands
  * (`evidence get` lives with the agent).
  *
@@ -36,6 +40,7 @@ interface ShowOptions {
 interface VerifyOptions extends ShowOptions, VerifyFlags {
   readonly wide?: boolean;
   readonly eventlog?: readonly string[];
+  readonly imaEvents?: 'all' | 'unverified';
 }
 
 /** The kinds `--kind` accepts (the verifier's EVIDENCE_KINDS; kept here so help loads nothing). */
@@ -47,6 +52,30 @@ const verifier = (): Promise<typeof import('../../verifier/verify/evidence.js')>
 
 function kindOption(): Option {
   return new Option('--kind <kind>', 'evidence kind (detected when omitted)').choices([...KINDS]);
+}
+
+/**
+ * The result as `--json` prints it: an ima bundle's `claims.events` cut to the entries that are
+ * not verified (`events_listed: "unverified"`) unless every entry was asked for.
+ */
+async function printedResult(
+  r: EvidenceResult,
+  imaEvents: 'all' | 'unverified',
+): Promise<EvidenceResult> {
+  if (imaEvents === 'all' || r.kind !== 'bundle') return r;
+  const { imaEntryListOf } = await import('../../verifier/replay/ima_layer.js');
+  const list = imaEntryListOf(r);
+  if (list === undefined) return r;
+  const claims: Record<string, unknown> = {};
+  // own keys, not a spread: a spread would build every event through the claims' getter
+  for (const k of Object.keys(r.claims)) {
+    if (k !== 'events') claims[k] = r.claims[k];
+    else {
+      claims['events'] = [...list.views(list.verified)];
+      claims['events_listed'] = 'unverified';
+    }
+  }
+  return { ...r, claims };
 }
 
 function hex(v: unknown): string {
@@ -133,6 +162,14 @@ export function registerEvidence(program: Command): Command {
     .addOption(kindOption());
   addEventlogOption(addEvidenceOptions(addTrustOptions(verify)))
     .option('--wide', 'full values (no truncation to the terminal width)')
+    .addOption(
+      new Option(
+        '--ima-events <which>',
+        'ima bundle, --json: list every entry in claims.events, or only those not verified',
+      )
+        .choices(['all', 'unverified'])
+        .default('unverified'),
+    )
     .option('--json', 'print JSON')
     .action(
       action(async (file: string, opts: VerifyOptions) => {
@@ -143,15 +180,21 @@ export function registerEvidence(program: Command): Command {
           ...(input.envelope === undefined ? {} : { envelope: input.envelope }),
           ...(kind === undefined ? {} : { kind }),
         });
-        // A peer's container brings certificates (trustee SNP: its cert_chain).
+        // A peer's container brings certificates (trustee SNP: its cert_chain) and parts
+        // (Azure vTPM: signature, PCR values, HCL report, TD quote; flags win).
         const peerCerts = input.peer?.certs ?? [];
-        const vopts =
-          peerCerts.length === 0
-            ? flagOpts
-            : { ...flagOpts, certs: [...(flagOpts.certs ?? []), ...peerCerts] };
+        const peerParts = input.peer?.parts;
+        const vopts = {
+          ...flagOpts,
+          ...(peerCerts.length === 0 ? {} : { certs: [...(flagOpts.certs ?? []), ...peerCerts] }),
+          ...(peerParts === undefined
+            ? {}
+            : { parts: { ...peerParts, ...(flagOpts.parts ?? {}) } }),
+        };
         const r = await verifyEvidence(input.data, vopts);
+        const imaEvents = opts.imaEvents ?? 'unverified';
         if (opts.eventlog === undefined || opts.eventlog.length === 0) {
-          if (opts.json === true) printJson(r);
+          if (opts.json === true) printJson(await printedResult(r, imaEvents));
           else await printResult(r, opts.wide === true);
           return r.verified ? 0 : 1;
         }
@@ -202,7 +245,7 @@ export function registerEvidence(program: Command): Command {
           });
         }
         const out = {
-          ...r,
+          ...(await printedResult(r, imaEvents)),
           verified: r.verified && errors.length === 0,
           errors: [...r.errors, ...errors],
           eventlog: { registers, listed: listed.map((l) => l.json) },

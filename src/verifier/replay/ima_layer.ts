@@ -24,7 +24,7 @@ import { bytesEqual, toHex } from '../../bytes/hex.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
 import type { BundleImaLog } from '../../formats/bundle/bundle.js';
 import { ImaBinaryScanner, type ImaRecordView } from '../../formats/ima/ima_binary.js';
-import { imaFileFields } from '../../formats/ima/ima_file_fields.js';
+import { checkImaViewFields, imaViewFileFields } from '../../formats/ima/ima_file_fields.js';
 import { ImaBankFold } from '../../formats/ima/ima_fold.js';
 import { mrImaBankAlgs, mrImaCommitment } from '../../formats/mrlog/mr_ima_commitment.js';
 import type { VmrObservation } from '../../eventlog/mrlog_replay.js';
@@ -79,8 +79,61 @@ export interface ImaLayerResult {
   /** The fold at `verified` entries, per bank of B (hex); empty when the layer failed. */
   readonly banks: Readonly<Record<string, string>>;
   readonly tokens: readonly ImaTokenView[];
+  /**
+   * Every entry with its state (`claims.events`), decoded from the list the first time it is
+   * read: a million entries are a million objects, so prefer {@link ImaLayerResult.list}.
+   */
   readonly events: readonly ImaEventView[];
+  /** The entries, decoded as they are iterated (constant memory). */
+  readonly list: ImaEntryList;
   readonly issues: readonly ImaLayerIssue[];
+}
+
+/** Where a verify result's claims keep the {@link ImaEntryList} of an ima bundle (not in JSON). */
+export const IMA_ENTRY_LIST: unique symbol = Symbol('mrstack.imaEntryList');
+
+/** Bytes of the list a scan decodes at a time. */
+const SCAN_STEP = 1 << 20;
+
+/**
+ * The entries of an ima layer's list as {@link ImaEventView}s, decoded from the list's bytes on
+ * demand: iterating holds one slice of entries at a time, never the whole list as objects.
+ */
+export class ImaEntryList implements Iterable<ImaEventView> {
+  readonly #data: Uint8Array;
+  /** Entries the list holds. */
+  readonly length: number;
+  /** Entries before this index are `verified`, later ones `pending`. */
+  readonly verified: number;
+
+  constructor(data: Uint8Array, length: number, verified: number) {
+    this.#data = data;
+    this.length = length;
+    this.verified = verified;
+  }
+
+  /** Entries `from` (inclusive) to `to` (exclusive), in list order. */
+  *views(from = 0, to: number = this.length): Generator<ImaEventView, void, undefined> {
+    if (from >= to) return;
+    const data = this.#data;
+    const verified = this.verified;
+    const scanner = new ImaBinaryScanner();
+    const batch: ImaEventView[] = [];
+    let last = -1;
+    const take = (v: ImaRecordView): void => {
+      last = v.index;
+      if (v.index >= from && v.index < to) batch.push(eventView(v, v.index < verified));
+    };
+    for (let at = 0; at < data.length && last + 1 < to; at += SCAN_STEP) {
+      scanner.pushEach(data.subarray(at, Math.min(data.length, at + SCAN_STEP)), take);
+      yield* batch;
+      batch.length = 0;
+    }
+  }
+
+  [Symbol.iterator](): Iterator<ImaEventView> {
+    return this.views();
+  }
 }
 
 /**
@@ -157,12 +210,13 @@ export function replayImaLayer(
   };
   atTokens();
   // One pass over the list where it lies (it parses strictly: a bad list throws): each record is
-  // folded in place while nothing failed, and only the event views appraisal reads are kept — no
-  // parsed entry per record.
-  const events: MutableEventView[] = [];
+  // folded in place while nothing failed and its fields are checked, not decoded — the entries
+  // are decoded from the list when read (ImaEntryList).
+  let n = 0;
   const scanner = new ImaBinaryScanner();
   scanner.pushEach(ima.data, (v) => {
-    events.push(eventView(v));
+    n++;
+    checkImaViewFields(v);
     if (failed) return;
     let column: boolean;
     try {
@@ -192,7 +246,6 @@ export function replayImaLayer(
     atTokens();
   });
   scanner.end();
-  const n = events.length;
   // a list of another length is still folded: the tokens then say where it differs
   const lengthIssue: ImaLayerIssue[] = [];
   if (n !== ima.count) {
@@ -245,7 +298,8 @@ export function replayImaLayer(
   issues.unshift(...lengthIssue);
   if (lengthIssue.length > 0) failed = true;
   const verified = failed || target === undefined ? 0 : target;
-  for (let i = 0; i < verified && i < n; i++) events[i]!.state = 'verified';
+  const list = new ImaEntryList(ima.data, n, Math.min(verified, n));
+  let events: ImaEventView[] | undefined;
   return {
     vmr: ima.vmr,
     alg: ima.alg,
@@ -259,25 +313,16 @@ export function replayImaLayer(
           banks.map((b, i) => [b, toHex((atTarget ?? new ImaBankFold(banks).values())[i]!)]),
         ),
     tokens: views,
-    events,
+    get events(): readonly ImaEventView[] {
+      return (events ??= [...list]);
+    },
+    list,
     issues,
   };
 }
 
-/** An event view whose state is set once the verified count is known. */
-type MutableEventView = { -readonly [K in keyof ImaEventView]: ImaEventView[K] };
-
-function eventView(v: ImaRecordView): MutableEventView {
-  const e = {
-    index: v.index,
-    offset: v.offset,
-    pcr: v.pcr,
-    templateHash: v.templateHash(),
-    templateName: v.templateName,
-    templateData: v.templateData(),
-    littleEndian: v.littleEndian,
-  };
-  const f = imaFileFields(e);
+function eventView(v: ImaRecordView, verified: boolean): ImaEventView {
+  const f = imaViewFileFields(v);
   return {
     index: v.index,
     offset: v.offset,
@@ -288,6 +333,17 @@ function eventView(v: ImaRecordView): MutableEventView {
     ...(f.signature === undefined ? {} : { signature: toHex(f.signature) }),
     ...(f.buf === undefined ? {} : { buf: toHex(f.buf) }),
     ...(v.violation ? { violation: true as const } : {}),
-    state: 'pending',
+    state: verified ? 'verified' : 'pending',
   };
+}
+
+/**
+ * The entries of an ima bundle's verify result as a list decoded on demand (the entries of
+ * `claims.events`, without building them all); undefined for any other result.
+ */
+export function imaEntryListOf(r: {
+  readonly claims: Readonly<Record<string, unknown>>;
+}): ImaEntryList | undefined {
+  const l = (r.claims as Readonly<Record<symbol, unknown>>)[IMA_ENTRY_LIST];
+  return l instanceof ImaEntryList ? l : undefined;
 }

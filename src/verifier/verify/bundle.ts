@@ -14,6 +14,7 @@ import { bytesEqual, toHex } from '../../bytes/hex.js';
 import { parseBundle, type EvidenceBundle } from '../../formats/bundle/bundle.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
 import { replayBundle, replayFirmwareLog } from '../replay/bundle_replay.js';
+import { IMA_ENTRY_LIST } from '../replay/ima_layer.js';
 import type { BankValues } from '../../eventlog/mrlog_replay.js';
 import {
   ResultBuilder,
@@ -249,9 +250,16 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
               },
             }),
       },
-      events: r.ima?.events ?? r.tenant?.events ?? [],
+      // an ima bundle's entries are decoded from its list when read (a million of them are a
+      // million objects): `claims.events` is built on first access, `imaEntryListOf` reads the
+      // list without building it
+      get events(): unknown {
+        return r.ima?.events ?? r.tenant?.events ?? [];
+      },
       report: inner.claims,
     };
+    if (r.ima !== undefined)
+      Object.defineProperty(out.claims, IMA_ENTRY_LIST, { value: r.ima.list, enumerable: false });
     return out.build();
   },
 };
