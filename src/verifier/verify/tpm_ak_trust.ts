@@ -28,7 +28,7 @@ import { TPMA_OBJECT } from '../../formats/tpm2/constants.js';
 import type { TpmPublic } from '../../formats/tpm2/marshal/public.js';
 import { anchorRef, policyAnchors, type AnchorRef, type TrustPolicy } from './trust_policy.js';
 import { spkiSha256Of, type Certificate } from './x509/certificate.js';
-import { validateChain, type TrustAnchor } from './x509/chain.js';
+import { validateChain, type TrustAnchor, type ValidatedChain } from './x509/chain.js';
 import { TPM_AK_PROFILE } from './x509/profiles.js';
 
 /** Why an AK is trusted. */
@@ -63,6 +63,8 @@ export interface AkTrustInput {
 export interface AkTrustDecision {
   readonly trust: AkTrust;
   readonly anchor?: TrustAnchor;
+  /** `certificate`: the validated chain (its leaf is the AK certificate), for revocation. */
+  readonly chain?: ValidatedChain;
 }
 
 function untrusted(message: string, details: Record<string, unknown> = {}): VerifyError {
@@ -108,6 +110,7 @@ export function decideAkTrust(input: AkTrustInput): AkTrustDecision {
           certificate: { subject: leaf.subject, serial: leaf.serial },
         },
         anchor: chain.anchor,
+        chain,
       };
     } catch (e) {
       if (!isMrstackError(e)) throw e;
