@@ -1,14 +1,26 @@
 // bench/verifier: challenge sessions per second through `mrstack verifier serve` (the CLI's own
-// process, over loopback HTTP). The timed loop is one session: POST /v1/sessions, the client
-// makes an emulated TDX quote bound to the nonce in this process (client CPU, measured apart),
-// POST the report envelope to /v1/sessions/{id}/evidence, receive the EAR. Reports sessions/s,
-// p50/p99 latency and the service processes' CPU ms per session (from /proc/<pid>/stat).
+// process, over loopback HTTP). The timed loop is one session of attester `bench`:
+//   the attester's agent (in this process, on the emulated TDX TVM) takes 100 tenant events
+//   and starts a checkpoint; POST /v1/sessions {attester_id} → nonce and the stored checkpoint
+//   to send since; the agent makes the bundle — an emulated TDX quote bound to the nonce, the
+//   physical log since that checkpoint, the tenant's 100 events; POST it to
+//   /v1/sessions/{id}/evidence → verify, incremental replay from the stored checkpoint,
+//   appraisal, EAR, result, checkpoint advanced.
+// The agent's work is the client's CPU, counted apart. Reports sessions/s, p50/p99 latency (from
+// POST /v1/sessions to the EAR) and the service processes' CPU ms per session (/proc/PID/stat).
 //
 // Usage: node dist/bench/verifier/verifier_bench.js [--sessions N] [--concurrency C]
-//        [--procs P] [--postgres] [--json] [--cpu-prof DIR]
+//        [--procs P] [--postgres] [--events N] [--one-tenant | --quote-only]
+//        [--json] [--cpu-prof DIR]
 // --postgres: the store is a PostgreSQL server this bench starts (Debian postgresql, as in the
 //   tests); P processes share it, the client picks them round robin. Default: 1 process on the
 //   embedded store.
+// --events N: tenant events per session (default 100).
+// Tenant logs travel whole (the agent sends a tenant's log from boot; only the physical log is
+//   sent since a checkpoint), so by default each session attests a tenant added for it, whose log
+//   holds exactly its N events; --one-tenant uses one tenant throughout (its log grows by N per
+//   session: what a long-lived tenant costs today).
+// --quote-only: the session of sessions 3-5: a bare report envelope, no agent, no attester.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -20,6 +32,9 @@ import { openEmulatedProvider } from '../../src/providers/emulated/emulated_prov
 import { reportEnvelope } from '../../src/cli/commands/report.js';
 import { toJsonText } from '../../src/cli/output.js';
 import { startPostgres } from '../../test/_support/postgres.js';
+import { Agent } from '../../src/agent/agent.js';
+import { bundleToJson, type EvidenceBundle } from '../../src/formats/bundle/bundle.js';
+import { emulatedTdxCcel } from '../../src/emulate/ccel_files.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -31,6 +46,9 @@ const CONCURRENCY = Number(flag('--concurrency') ?? '8');
 const PROCS = Number(flag('--procs') ?? '1');
 const POSTGRES = args.includes('--postgres');
 const JSON_OUT = args.includes('--json');
+const EVENTS = Number(flag('--events') ?? '100');
+const ONE_TENANT = args.includes('--one-tenant');
+const QUOTE_ONLY = args.includes('--quote-only');
 // --cpu-prof DIR: each service process writes a V8 CPU profile there when it exits.
 const CPU_PROF = flag('--cpu-prof');
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -112,46 +130,123 @@ async function post(
 
 let clientCpuUs = 0;
 let sharedCollateral: Uint8Array | undefined;
-async function oneSession(url: string): Promise<number> {
+// A fleet's attesters send the same collateral (Intel's TCB info, QE identity and CRLs change
+// rarely); the emulated provider issues fresh collateral with every quote, so the bench sends
+// the first one throughout, as real attesters of one platform would.
+function withSharedCollateral<T extends { parts?: Readonly<Record<string, Uint8Array>> }>(r: T): T {
+  sharedCollateral ??= r.parts?.['collateral'];
+  return sharedCollateral === undefined || r.parts === undefined
+    ? r
+    : { ...r, parts: { ...r.parts, collateral: sharedCollateral } };
+}
+
+const clientCpu = async <T>(fn: () => Promise<T>): Promise<T> => {
+  // Only this process's CPU while the agent works; concurrent sessions' HTTP waits are idle.
+  const c0 = process.cpuUsage();
+  try {
+    return await fn();
+  } finally {
+    const c1 = process.cpuUsage(c0);
+    clientCpuUs += c1.user + c1.system;
+  }
+};
+
+/** The session of sessions 3-5: a bare TDX report envelope, no attester. */
+async function quoteSession(url: string): Promise<number> {
   const t0 = performance.now();
   const s = (await post(url, '/v1/sessions', '{}', 'application/json')) as {
     id: string;
     nonce: string;
   };
-  const c0 = process.cpuUsage();
   const nonce = new Uint8Array(Buffer.from(s.nonce, 'hex'));
-  const raw = await provider.report({ reportData: nonce });
-  // A fleet's attesters send the same collateral (Intel's TCB info, QE identity and CRLs change
-  // rarely); the emulated provider issues fresh collateral with every quote, so the bench sends
-  // the first one throughout, as real attesters of one platform would.
-  sharedCollateral ??= raw.parts?.['collateral'];
-  const parts =
-    sharedCollateral === undefined ? raw.parts : { ...raw.parts, collateral: sharedCollateral };
-  const envelope = new TextEncoder().encode(
-    toJsonText(
-      reportEnvelope(
-        { ...raw, ...(parts === undefined ? {} : { parts }) },
-        nonce,
-        undefined,
-        nonce,
-      ),
-    ),
-  );
-  const c1 = process.cpuUsage(c0);
-  clientCpuUs += c1.user + c1.system;
+  const envelope = await clientCpu(async () => {
+    const raw = withSharedCollateral(await provider.report({ reportData: nonce }));
+    return new TextEncoder().encode(toJsonText(reportEnvelope(raw, nonce, undefined, nonce)));
+  });
   const r = (await post(
     url,
     `/v1/sessions/${s.id}/evidence`,
     envelope,
     'application/octet-stream',
   )) as { passed: boolean };
-  if (!r.passed) throw new Error('a bench session did not pass');
+  if (!r.passed) throw new Error(`a bench session did not pass: ${JSON.stringify(r)}`);
   return performance.now() - t0;
 }
 
+// The attester: an agent on the TVM's RTMR3, in this process, checkpointing only when told.
+const agent = QUOTE_ONLY
+  ? undefined
+  : await Agent.open({
+      provider,
+      register: 'rtmr3',
+      logDir: join(dir, 'agent'),
+      durability: 'process',
+      bootId: 'bench-boot',
+      checkpoint: { maxBytes: 0, maxAgeMs: 0 },
+      evidenceWindowMs: 0,
+      firmwareLog: () => Promise.resolve({ format: 'ccel', data: emulatedTdxCcel().data }),
+    });
+let tenants = 0;
+let replayedSince = 0;
+const events = (tag: string): { event: { domain: string; operation: string; content: string } }[] =>
+  Array.from({ length: EVENTS }, (_, i) => ({
+    event: {
+      domain: 'bench',
+      operation: 'measure',
+      content: `${tag} event ${i} ${'x'.repeat(40)}`,
+    },
+  }));
+
+/** One session of attester `bench`: N new tenant events, bundle since the stored checkpoint. */
+async function bundleSession(url: string, worker: number): Promise<number> {
+  const a = agent!;
+  const tenant = await clientCpu(async () => {
+    const name = ONE_TENANT ? 'bench' : `t${++tenants}`;
+    if (!ONE_TENANT || tenants++ === 0) await a.addTenant({ name, vmr: `vmr_${name}` });
+    await a.appendMany(name, events(name));
+    // The checkpoint this session's result will vouch for: the next session sends since it.
+    await a.checkpoint();
+    return name;
+  });
+  const t0 = performance.now();
+  const s = (await post(
+    url,
+    '/v1/sessions',
+    `{"attester_id":"bench-${worker}"}`,
+    'application/json',
+  )) as {
+    id: string;
+    nonce: string;
+    since?: { seq: number };
+  };
+  const nonce = new Uint8Array(Buffer.from(s.nonce, 'hex'));
+  const body = await clientCpu(async () => {
+    const b: EvidenceBundle = await a.evidence(tenant, nonce, undefined, s.since?.seq ?? 0);
+    return new TextEncoder().encode(
+      JSON.stringify(bundleToJson({ ...b, report: withSharedCollateral(b.report) })),
+    );
+  });
+  const r = (await post(
+    url,
+    `/v1/sessions/${s.id}/evidence`,
+    body,
+    'application/octet-stream',
+  )) as {
+    passed: boolean;
+    replayed_since?: number;
+  };
+  if (!r.passed)
+    throw new Error(`a bench session did not pass: ${JSON.stringify(r).slice(0, 4000)}`);
+  if (r.replayed_since !== undefined) replayedSince++;
+  return performance.now() - t0;
+}
+
+const oneSession = QUOTE_ONLY ? quoteSession : bundleSession;
+
 // Warm-up (JIT, first policy compile, first signing key use) outside the timed loop.
-for (const p of procs) for (let i = 0; i < 5; i++) await oneSession(p.url);
+for (const p of procs) for (let i = 0; i < 5; i++) await oneSession(p.url, 0);
 clientCpuUs = 0;
+replayedSince = 0;
 
 const cpu0 = procs.map((p) => cpuMsOf(p.proc.pid!));
 const latencies: number[] = [];
@@ -162,7 +257,7 @@ await Promise.all(
     for (;;) {
       const i = next++;
       if (i >= SESSIONS) return;
-      latencies.push(await oneSession(procs[(i + w) % procs.length]!.url));
+      latencies.push(await oneSession(procs[(i + w) % procs.length]!.url, w));
     }
   }),
 );
@@ -180,13 +275,19 @@ const out = {
   p50_ms: +pct(0.5).toFixed(2),
   p99_ms: +pct(0.99).toFixed(2),
   service_cpu_ms_per_session: +(serviceCpu / SESSIONS).toFixed(2),
-  client_quote_cpu_ms_per_session: +(clientCpuUs / 1000 / SESSIONS).toFixed(2),
+  session: QUOTE_ONLY
+    ? 'tdx report envelope'
+    : `bundle: ${EVENTS} tenant events${ONE_TENANT ? ' (one tenant, log grows)' : ''}`,
+  // Sessions whose bundle the service replayed from its stored checkpoint (incremental).
+  ...(QUOTE_ONLY ? {} : { replayed_since_checkpoint: replayedSince }),
+  client_cpu_ms_per_session: +(clientCpuUs / 1000 / SESSIONS).toFixed(2),
   cores: cpus().length,
   loadavg_1m: +loadavg()[0]!.toFixed(2),
 };
 if (JSON_OUT) console.log(JSON.stringify(out));
 else console.table(out);
 
+await agent?.close();
 await provider.close();
 for (const p of procs) {
   const exited = new Promise((r) => p.proc.once('exit', r));

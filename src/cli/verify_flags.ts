@@ -7,7 +7,7 @@
  *   `--trust-emulated`, `--tvm-state`, `--relax`, `--no-collateral`, `--collateral`, `--cert`);
  *   a service takes these once at start.
  * - {@link addEvidenceOptions}: what one verification needs (`--nonce`, `--user-data`, `--at`,
- *   `--ak`, `--signature`, `--pcrs`, `--trusted-checkpoint`).
+ *   `--ak`, `--signature`, `--pcrs`, `--hcl-report`, `--td-quote`, `--trusted-checkpoint`).
  * - {@link verifyOptionsFromFlags} / {@link trustOptionsFromFlags}: flags → verify options.
  *
  * Missing collateral is only ever the `collateral` relaxation (`--relax collateral`, or its
@@ -39,6 +39,8 @@ export interface VerifyFlags {
   readonly ak?: string;
   readonly signature?: string;
   readonly pcrs?: string;
+  readonly hclReport?: string;
+  readonly tdQuote?: string;
   readonly nonce?: string;
   readonly userData?: string;
   readonly at?: string;
@@ -92,6 +94,11 @@ export function addEvidenceOptions(cmd: Command): Command {
     .option('--ak <file>', 'TPM: AK public (TPMT_PUBLIC, PEM or JWK), pinned')
     .option('--signature <file>', 'TPM: TPMT_SIGNATURE')
     .option('--pcrs <file>', 'TPM: PCR values')
+    .option(
+      '--hcl-report <file>',
+      'TPM: the Azure CVM HCL report whose HCLAkPub is the AK (trusted when the report verifies: SNP with --cert VCEK, TDX with --td-quote)',
+    )
+    .option('--td-quote <file>', "Azure TDX: the TD quote made from the HCL report's TDREPORT")
     .option(
       '--trusted-checkpoint <file|spec>',
       'bundles: a checkpoint trusted from an earlier attestation, N:<alg>/<hex>[,…] or a file holding it (docs/bundle.md)',
@@ -241,6 +248,13 @@ export async function verifyOptionsFromFlags(
     ...(kind === undefined ? {} : { kind }),
     ...(env === undefined ? {} : { envelope: env }),
   });
+  // Parts named by flags join (and win over) the envelope's.
+  const flagParts: Record<string, Uint8Array> = {
+    ...(flags.hclReport === undefined ? {} : { hcl_report: readInput(flags.hclReport) }),
+    ...(flags.tdQuote === undefined ? {} : { td_quote: readInput(flags.tdQuote) }),
+  };
+  const parts =
+    Object.keys(flagParts).length === 0 ? env?.parts : { ...(env?.parts ?? {}), ...flagParts };
   const trustedCheckpoint =
     flags.trustedCheckpoint === undefined
       ? undefined
@@ -256,6 +270,6 @@ export async function verifyOptionsFromFlags(
     ...(flags.signature === undefined ? {} : { signature: readInput(flags.signature) }),
     ...(flags.pcrs === undefined ? {} : { pcrs: readInput(flags.pcrs) }),
     ...(env?.auxblob === undefined ? {} : { auxblob: env.auxblob }),
-    ...(env?.parts === undefined ? {} : { parts: env.parts }),
+    ...(parts === undefined ? {} : { parts }),
   };
 }

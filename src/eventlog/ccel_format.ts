@@ -18,11 +18,14 @@ import {
   type DigestCheck,
   type LogFormat,
   type LogParseOptions,
+  type LogReplayOptions,
 } from './log_format.js';
 import { u32leAt } from '../bytes/reader.js';
 import { ccMrName } from './mr_map.js';
 import { encodeTcgRecords, parseTcgRecordBatches } from './tcg2_stream.js';
-import { checkTcgDigest, tcgHead } from './tcg2_format.js';
+import { tcgDigestIsDataHash, tcgFold, tcgHead } from './tcg2_format.js';
+import type { Replay } from './replay.js';
+import { replayTcgBatches, type TcgFold } from './tcg2_fold.js';
 import { splitAppLine } from './aael_format.js';
 
 /** True when a CCEL record is a CoCo AAEL v2 tagged event. */
@@ -35,22 +38,33 @@ export function isAaelV2Record(e: LogEvent): boolean {
   );
 }
 
+/**
+ * Whether a CCEL record's digests are the hash of its data: the PC Client types, and CoCo AAEL
+ * v2 tagged events (digest = H(TCG_PCClientTaggedEvent) = H(le32 id ‖ le32 size ‖ text)).
+ */
+export function ccelDigestIsDataHash(eventType: number, data: Uint8Array): boolean {
+  return (
+    tcgDigestIsDataHash(eventType) ||
+    (eventType === EventType.EV_EVENT_TAG &&
+      data.length >= 8 &&
+      u32leAt(data, 0) === AAEL_TAGGED_EVENT_ID)
+  );
+}
+
 function checkCcelDigest(e: LogEvent): DigestCheck {
-  if (e.kind !== 'tcg2') return 'n/a';
-  if (isAaelV2Record(e)) {
-    // AAEL v2: digest = H(TCG_PCClientTaggedEvent) = H(le32 id ‖ le32 size ‖ text).
-    for (const [alg, d] of e.digests) if (!hashEquals(alg, e.data, d)) return 'mismatch';
-    return 'match';
-  }
-  return checkTcgDigest(e);
+  if (e.kind !== 'tcg2' || !ccelDigestIsDataHash(e.untrustedType, e.data)) return 'n/a';
+  for (const [alg, d] of e.digests) if (!hashEquals(alg, e.data, d)) return 'mismatch';
+  return 'match';
 }
 
 /** The `ccel` format's events in batches (see `LogFormat.parseBatches`). */
 function ccelBatches(
   input: AnyIterable<Uint8Array>,
   opts: LogParseOptions = {},
+  fold?: TcgFold,
 ): AsyncIterable<readonly LogEvent[]> {
   return parseTcgRecordBatches(input, {
+    ...(fold === undefined ? {} : { fold }),
     format: 'ccel',
     logName: opts.logName ?? '-',
     ...(opts.limits === undefined ? {} : { limits: opts.limits }),
@@ -98,6 +112,10 @@ export const ccelFormat: LogFormat = {
     return d;
   },
   checkDigest: checkCcelDigest,
+  replay(input: AnyIterable<Uint8Array>, replay: Replay, opts: LogReplayOptions): Promise<void> {
+    const fold = tcgFold(replay, opts, ccelDigestIsDataHash);
+    return replayTcgBatches(ccelBatches(input, opts, fold), fold, replay);
+  },
   typeName(e: LogEvent): string | undefined {
     return e.kind === 'tcg2' ? eventTypeName(e.untrustedType) : undefined;
   },

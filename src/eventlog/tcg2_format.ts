@@ -5,6 +5,7 @@
  * @module
  */
 import { u32leAt } from '../bytes/reader.js';
+import { DEFAULT_LIMITS } from '../limits.js';
 import { hashEquals } from '../crypto/hash.js';
 import { DIGEST_IS_HASH_OF_DATA, EventType, eventTypeName } from '../formats/tcg2/event_types.js';
 import { isSpecIdEvent03 } from '../formats/tcg2/spec_id_event.js';
@@ -15,8 +16,11 @@ import {
   type DigestCheck,
   type LogFormat,
   type LogParseOptions,
+  type LogReplayOptions,
 } from './log_format.js';
 import { ccMrName, pcrName, pcrToCcMrIndex, PCR_INDEX_NONE } from './mr_map.js';
+import type { Replay } from './replay.js';
+import { replayTcgBatches, TcgFold } from './tcg2_fold.js';
 import { encodeTcgRecords, parseTcgRecordBatches, type IndexMapping } from './tcg2_stream.js';
 
 /** The first record's PCR index and event type, and whether it holds a Spec ID Event03. */
@@ -39,13 +43,37 @@ export function tcgHead(
   return { pcr, type, size, specId, algs };
 }
 
+/** Whether a PC Client record's digests are the hash of its data: the types the spec says so of. */
+export function tcgDigestIsDataHash(eventType: number): boolean {
+  return DIGEST_IS_HASH_OF_DATA.has(eventType);
+}
+
 /** Whether an event's digests are the hash of its data, for the types where the spec says so. */
 export function checkTcgDigest(e: LogEvent): DigestCheck {
-  if (e.kind !== 'tcg2' || !DIGEST_IS_HASH_OF_DATA.has(e.untrustedType)) return 'n/a';
+  if (e.kind !== 'tcg2' || !tcgDigestIsDataHash(e.untrustedType)) return 'n/a';
   for (const [alg, d] of e.digests) {
     if (!hashEquals(alg, e.data, d)) return 'mismatch';
   }
   return 'match';
+}
+
+/** The fold a TCG-record format's `replay` parses with (see {@link TcgFold}). */
+export function tcgFold(
+  replay: Replay,
+  opts: LogReplayOptions,
+  digestIsDataHash: (eventType: number, data: Uint8Array) => boolean,
+): TcgFold {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  return new TcgFold({
+    replay,
+    logName: opts.logName ?? '-',
+    ...(opts.banks === undefined ? {} : { banks: opts.banks }),
+    checkDigests: opts.checkDigests ?? true,
+    digestIsDataHash,
+    ...(opts.onWarning === undefined ? {} : { onWarning: opts.onWarning }),
+    maxDigests: limits.maxDigestsPerEvent,
+    maxEventSize: limits.maxRecordSize,
+  });
 }
 
 function tcgIndexMap(opts: LogParseOptions): (i: number) => IndexMapping {
@@ -62,8 +90,10 @@ function tcgIndexMap(opts: LogParseOptions): (i: number) => IndexMapping {
 function tcg2Batches(
   input: AnyIterable<Uint8Array>,
   opts: LogParseOptions = {},
+  fold?: TcgFold,
 ): AsyncIterable<readonly LogEvent[]> {
   return parseTcgRecordBatches(input, {
+    ...(fold === undefined ? {} : { fold }),
     format: 'tcg2',
     logName: opts.logName ?? '-',
     ...(opts.limits === undefined ? {} : { limits: opts.limits }),
@@ -102,6 +132,10 @@ export const tcg2Format: LogFormat = {
     return e.kind === 'tcg2' ? describeTcgEventData(e.untrustedType, e.data, e.header) : {};
   },
   checkDigest: checkTcgDigest,
+  replay(input: AnyIterable<Uint8Array>, replay: Replay, opts: LogReplayOptions): Promise<void> {
+    const fold = tcgFold(replay, opts, tcgDigestIsDataHash);
+    return replayTcgBatches(tcg2Batches(input, opts, fold), fold, replay);
+  },
   typeName(e: LogEvent): string | undefined {
     return e.kind === 'tcg2' ? eventTypeName(e.untrustedType) : undefined;
   },

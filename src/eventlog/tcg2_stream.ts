@@ -36,6 +36,7 @@ import {
 import type { AnyIterable, EventAnchor, LogEvent, Tcg2Event } from './event.js';
 import { Framer } from '../formats/stream/framer.js';
 import type { LogWarning } from './log_format.js';
+import type { TcgFold } from './tcg2_fold.js';
 
 /** What the index field of a record names, per format. */
 export interface IndexMapping {
@@ -54,6 +55,11 @@ export interface TcgStreamOptions {
   /** Whether 8 zero bytes at a record boundary start padding (CCEL of old TDVF). */
   readonly zeroPadding: boolean;
   readonly onWarning?: (w: LogWarning) => void;
+  /**
+   * Replay records in place where it can (see {@link TcgFold}): records it folds are not
+   * handed over as events, and every event is handed over alone, after the fold's flush.
+   */
+  readonly fold?: TcgFold;
 }
 
 const STARTUP_LOCALITY = 'StartupLocality\0';
@@ -98,6 +104,15 @@ export async function* parseTcgRecordBatches(
     length,
   });
   const mapCache = new Map<number, IndexMapping>();
+  const mapIndex = (pcr: number): IndexMapping => {
+    let map = mapCache.get(pcr);
+    if (map === undefined) {
+      map = opts.mapIndex(pcr);
+      if (mapCache.size < 64) mapCache.set(pcr, map);
+    }
+    return map;
+  };
+  const fold = opts.fold;
   let index = 0;
   if (await f.atEnd()) {
     throw new ParseError({
@@ -154,6 +169,7 @@ export async function* parseTcgRecordBatches(
       }
       table = agileDigestTable(new Map(spec.algorithms.map((a) => [a.algId, a.digestSize])));
       banks = spec.algorithms.flatMap((a) => (a.alg === undefined ? [] : [a.alg]));
+      fold?.start(table, banks, mapIndex);
     }
     const r = f.reader(length, 0);
     const rec = declaredSize === undefined ? parsePcrEvent(r) : parseHeaderWithOmittedVendor(r);
@@ -176,6 +192,14 @@ export async function* parseTcgRecordBatches(
   for (;;) {
     const at = f.offset;
     if (table !== undefined && f.buffered >= 8 && !isPaddingStart(f.peek(8), opts.zeroPadding)) {
+      if (fold !== undefined) {
+        const folded = fold.tryRecord(f.peek(f.buffered), index, at);
+        if (folded > 0) {
+          f.skip(folded);
+          index++;
+          continue;
+        }
+      }
       const fast = tryDecodePcrEvent2(
         f.peek(f.buffered),
         table,
@@ -188,11 +212,18 @@ export async function* parseTcgRecordBatches(
         checkBanks(ev, at);
         batch.push(ev);
         index++;
+        if (fold !== undefined) {
+          // The event must meet the registers as the records before it left them.
+          fold.flush();
+          yield batch;
+          batch = [];
+        }
         continue;
       }
     }
     // Everything below may wait for input or throw: hand over what is decoded first.
     if (batch.length > 0) {
+      fold?.flush();
       yield batch;
       batch = [];
     }
@@ -235,6 +266,11 @@ export async function* parseTcgRecordBatches(
     if (table !== undefined) checkBanks(ev, at);
     batch.push(ev);
     index++;
+    if (fold !== undefined) {
+      fold.flush();
+      yield batch;
+      batch = [];
+    }
   }
 
   /** Quirk FEWER_DIGESTS: a crypto-agile record without a digest for a bank of the header. */
@@ -267,11 +303,7 @@ export async function* parseTcgRecordBatches(
     header: boolean,
     declaredSize: number | undefined,
   ): Tcg2Event {
-    let map = mapCache.get(rec.pcrIndex);
-    if (map === undefined) {
-      map = opts.mapIndex(rec.pcrIndex);
-      if (mapCache.size < 64) mapCache.set(rec.pcrIndex, map);
-    }
+    const map = mapIndex(rec.pcrIndex);
     const noAction = rec.eventType === EventType.EV_NO_ACTION;
     let anchor: EventAnchor | undefined;
     if (noAction && rec.pcrIndex === 0 && isStartupLocality(rec.data)) {

@@ -95,7 +95,16 @@ export { SnpChainCache, loadCertificates } from './verify/snp.js';
 export type { SnpVerifiedChain, ChainLink } from './verify/snp.js';
 export { AMD_ROOTS } from './verify/snp_roots.js';
 export type { AmdProductCerts } from './verify/snp_roots.js';
-export { checkHclBinding, hclAkPublicKey, checkHclAkMatches } from './verify/binding_hcl.js';
+export {
+  checkHclBinding,
+  hclAkPublicKey,
+  checkHclAkMatches,
+  checkHclNonce,
+  checkHclTdReport,
+} from './verify/binding_hcl.js';
+export { verifyHclTdx, showHclTdx, looksLikeHclTdx, TD_QUOTE_PART } from './verify/hcl_tdx.js';
+export { cvmAkBinding, HCL_REPORT_PART } from './verify/cvm_ak_binding.js';
+export type { CvmAkBinding, CvmReportKind } from './verify/cvm_ak_binding.js';
 export { checkSvsmBinding, svsmReportData, svsmVtpmEkPublic } from './verify/binding_svsm.js';
 export {
   verifyCcaToken,

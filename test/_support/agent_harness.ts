@@ -128,10 +128,72 @@ export interface CliAgent {
   readonly sock: (tenant: string) => string;
 }
 
+/** Where an emulated TVM and its agent live. */
+export interface AgentPaths {
+  /** The TVM's state directory. */
+  readonly tvm: string;
+  /** The agent's run directory (sockets; logs under `log/`). */
+  readonly run: string;
+  /** The tenants file written for it. */
+  readonly tenantsFile: string;
+}
+
+/** What {@link initTvmWithAgent} runs. */
+export interface TvmAgentOptions {
+  readonly profile?: 'tdx' | 'tpm' | 'cca';
+  /** One vMR per tenant, named after it. */
+  readonly tenants: readonly string[];
+  /** Extra `emulate init` arguments (`--debug`, `--tcb-status …`). */
+  readonly initArgs?: readonly string[];
+  /** Extra `agent start` arguments. */
+  readonly agentArgs?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+}
+
 /**
- * `emulate init --profile PROFILE` (default tdx), a tenants file (each tenant's vMR named after
- * it) and `agent start` with `extraArgs` (the agent owns the profile's default register);
- * everything is stopped and removed after the test.
+ * `emulate init --profile PROFILE INITARGS`, a tenants file and `agent start AGENTARGS` on it
+ * (the agent owns the profile's default register); the agent is stopped after the test.
+ */
+export async function initTvmWithAgent(
+  t: TestContext,
+  paths: AgentPaths,
+  opts: TvmAgentOptions,
+): Promise<SpawnedAgent> {
+  const init = await runCli([
+    'emulate',
+    'init',
+    '--profile',
+    opts.profile ?? 'tdx',
+    '--tvm-state',
+    paths.tvm,
+    ...(opts.initArgs ?? []),
+  ]);
+  assert.equal(init.code, 0, init.stderr);
+  fs.writeFileSync(
+    paths.tenantsFile,
+    JSON.stringify({ tenants: opts.tenants.map((name) => ({ name, vmr: name })) }),
+  );
+  const agent = await spawnAgent(
+    [
+      '--tvm-state',
+      paths.tvm,
+      '--run-dir',
+      paths.run,
+      '--tenants',
+      paths.tenantsFile,
+      '--log-level',
+      'warn',
+      ...(opts.agentArgs ?? []),
+    ],
+    opts.env ?? {},
+  );
+  t.after(() => agent.stop());
+  return agent;
+}
+
+/**
+ * {@link initTvmWithAgent} in a fresh temporary directory (removed after the test), with
+ * `extraArgs` for `agent start`.
  */
 export async function startCliAgent(
   t: TestContext,
@@ -142,30 +204,13 @@ export async function startCliAgent(
   profile: 'tdx' | 'tpm' | 'cca' = 'tdx',
 ): Promise<CliAgent> {
   const dir = tempDir(t, `mrstack-${tag}-`);
-  const tvm = join(dir, 'tvm');
-  const run = join(dir, 'run');
-  const init = await runCli(['emulate', 'init', '--profile', profile, '--tvm-state', tvm]);
-  assert.equal(init.code, 0, init.stderr);
-  const tenantsFile = join(dir, 'tenants.json');
-  fs.writeFileSync(
-    tenantsFile,
-    JSON.stringify({ tenants: tenants.map((name) => ({ name, vmr: name })) }),
-  );
-  const agent = await spawnAgent(
-    [
-      '--tvm-state',
-      tvm,
-      '--run-dir',
-      run,
-      '--tenants',
-      tenantsFile,
-      '--log-level',
-      'warn',
-      ...extraArgs,
-    ],
-    env,
-  );
-  t.after(() => agent.stop());
+  const paths = {
+    tvm: join(dir, 'tvm'),
+    run: join(dir, 'run'),
+    tenantsFile: join(dir, 'tenants.json'),
+  };
+  const agent = await initTvmWithAgent(t, paths, { profile, tenants, agentArgs: extraArgs, env });
+  const { tvm, run } = paths;
   return { dir, tvm, run, agent, sock: (n) => join(run, 'tenants', `${n}.sock`) };
 }
 

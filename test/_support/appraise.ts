@@ -9,7 +9,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { spawnAgent, cliAppend, cliEvidence, type CliEvent } from './agent_harness.js';
+import { cliAppend, cliEvidence, initTvmWithAgent, type CliEvent } from './agent_harness.js';
 import { runCli, runCliJson } from './cli.js';
 
 /** One finding as `appraise --json` prints it. */
@@ -129,32 +129,8 @@ export async function agentTvm(
 ): Promise<AgentTvm> {
   const tvm = join(dir, name);
   const run = join(dir, `${name}-run`);
-  const init = await runCli([
-    'emulate',
-    'init',
-    '--profile',
-    profile,
-    '--tvm-state',
-    tvm,
-    ...initArgs,
-  ]);
-  assert.equal(init.code, 0, init.stderr);
   const tenantsFile = join(dir, `${name}-tenants.json`);
-  writeFileSync(
-    tenantsFile,
-    JSON.stringify({ tenants: tenants.map((n) => ({ name: n, vmr: n })) }),
-  );
-  const agent = await spawnAgent([
-    '--tvm-state',
-    tvm,
-    '--run-dir',
-    run,
-    '--tenants',
-    tenantsFile,
-    '--log-level',
-    'warn',
-  ]);
-  t.after(() => agent.stop());
+  await initTvmWithAgent(t, { tvm, run, tenantsFile }, { profile, tenants, initArgs });
   const sock = (n: string): string => join(run, 'tenants', `${n}.sock`);
   return {
     tvm,

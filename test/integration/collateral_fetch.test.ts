@@ -12,6 +12,16 @@ import { fixture } from '../_support/paths.js';
 import { cliError, runCliJson, verifyEvidenceJson } from '../_support/cli.js';
 import { serveHttpForTest } from '../_support/http.js';
 import { tempDir } from '../_support/tmp.js';
+import { runTool } from '../_support/peers.js';
+
+/** The earliest `Not After` of the certificates in a PEM bundle, as openssl prints them. */
+function earliestNotAfter(pemFile: string): string {
+  const p7 = runTool('openssl', ['crl2pkcs7', '-nocrl', '-certfile', pemFile]);
+  const text = runTool('openssl', ['pkcs7', '-print_certs', '-noout', '-text'], p7).toString();
+  const ends = [...text.matchAll(/Not After : (.+ GMT)/g)].map((m) => Date.parse(m[1]!));
+  assert.equal(ends.length, 2, 'ASK and ARK');
+  return new Date(Math.min(...ends)).toISOString();
+}
 
 const pcs = (f: string): Buffer => readFileSync(fixture('evidence', 'tdx', 'gotdx-2023-pcs', f));
 const snp = (f: string): Buffer => readFileSync(fixture('evidence', 'snp', f));
@@ -180,6 +190,14 @@ test('SNP: KDS VCEK and chain cached; 429 + Retry-After honoured; requests space
   assert.equal(j.dir, join(cache, 'snp', 'milan', `${CHIP}_bl02_tee00_snp05_ucode68`));
   assert.deepEqual(readFileSync(join(j.dir, 'vcek.der')), snp('gosevguest-milan-v2.vcek.der'));
   assert.deepEqual(readFileSync(join(j.dir, 'cert_chain.pem')), snp('amd-milan.ask-ark.pem'));
+  // The chain is fresh until its first certificate expires: the earliest notAfter openssl reads.
+  const meta = JSON.parse(readFileSync(`${j.dir}.meta.json`, 'utf8')) as {
+    items: Record<string, { next_update?: string }>;
+  };
+  assert.equal(
+    meta.items['cert_chain']?.next_update,
+    earliestNotAfter(fixture('evidence', 'snp', 'amd-milan.ask-ark.pem')),
+  );
 
   const n = mock.hits.length;
   const again = await runCliJson(args);

@@ -194,7 +194,7 @@ export function registerEmulate(program: Command): Command {
       action(async (opts: { tvmState?: string; out?: string; json?: boolean }) => {
         const { emulatedRoots } = await import('../../providers/emulated/emulated_roots.js');
         const { toPem } = await import('../../formats/x509/pem_encode.js');
-        const { createHash, X509Certificate } = await import('node:crypto');
+        const { parseCertificate } = await import('../../verifier/verify/x509/certificate.js');
         const path = await import('node:path');
         const join = (...p: string[]): string => path.join(...p);
         const { mkdirSync } = await import('node:fs');
@@ -202,14 +202,10 @@ export function registerEmulate(program: Command): Command {
         const stateDir = resolveTvmStateDir(opts.tvmState);
         const r = emulatedRoots(stateDir);
         const rows = r.roots.map((root) => {
-          // The fingerprint a verifier pins: SHA-256 of the SubjectPublicKeyInfo.
-          const spki = new X509Certificate(root.der).publicKey.export({
-            type: 'spki',
-            format: 'der',
-          });
           return {
             label: root.label,
-            sha256: createHash('sha256').update(spki).digest('hex'),
+            // The fingerprint a verifier pins: SHA-256 of the SubjectPublicKeyInfo.
+            sha256: parseCertificate(root.der, root.label).spkiSha256,
             pem: toPem(root.der),
           };
         });

@@ -143,12 +143,17 @@ export function registerEvidence(program: Command): Command {
           ...(input.envelope === undefined ? {} : { envelope: input.envelope }),
           ...(kind === undefined ? {} : { kind }),
         });
-        // A peer's container brings certificates (trustee SNP: its cert_chain).
+        // A peer's container brings certificates (trustee SNP: its cert_chain) and parts
+        // (Azure vTPM: signature, PCR values, HCL report, TD quote; flags win).
         const peerCerts = input.peer?.certs ?? [];
-        const vopts =
-          peerCerts.length === 0
-            ? flagOpts
-            : { ...flagOpts, certs: [...(flagOpts.certs ?? []), ...peerCerts] };
+        const peerParts = input.peer?.parts;
+        const vopts = {
+          ...flagOpts,
+          ...(peerCerts.length === 0 ? {} : { certs: [...(flagOpts.certs ?? []), ...peerCerts] }),
+          ...(peerParts === undefined
+            ? {}
+            : { parts: { ...peerParts, ...(flagOpts.parts ?? {}) } }),
+        };
         const r = await verifyEvidence(input.data, vopts);
         if (opts.eventlog === undefined || opts.eventlog.length === 0) {
           if (opts.json === true) printJson(r);

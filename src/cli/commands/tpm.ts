@@ -16,7 +16,7 @@
  * @module
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createPublicKey, X509Certificate } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import type { Command } from 'commander';
 import { fromHex, toHex } from '../../bytes/hex.js';
 import { ByteReader } from '../../bytes/reader.js';
@@ -115,14 +115,17 @@ export function registerTpm(program: Command): Command {
           if (o.cert === true) {
             const der = await readEkCertificate(t, alg);
             if (o.certOut !== undefined) writeFile(o.certOut, der);
-            const x = new X509Certificate(der);
-            const certPem = x.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+            const { parseCertificate, spkiSha256Of } =
+              await import('../../verifier/verify/x509/certificate.js');
+            // The verifier's certificate reader, so the CLI and `evidence verify` read an EK
+            // certificate alike.
+            const x = parseCertificate(der, 'EK certificate');
             cert = {
               subject: x.subject,
               issuer: x.issuer,
-              serial: x.serialNumber,
-              not_after: x.validTo,
-              certifies_ek: certPem.trim() === pem.trim(),
+              serial: x.serial,
+              not_after: x.notAfter.toISOString(),
+              certifies_ek: x.spkiSha256 === spkiSha256Of(createPublicKey(pem)),
             };
           }
           const out = {

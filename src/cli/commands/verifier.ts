@@ -1,5 +1,5 @@
 /**
- * `mrstack verifier serve|challenge|submit|rotate-key` (docs/verifier.md).
+ * `mrstack verifier serve|challenge|submit|register|register-platform|rotate-key` (docs/verifier.md).
  *
  * - `serve` runs the verifier service until SIGTERM/SIGINT; once listening it prints one line
  *   `{"listening":"<address>","store":"embedded|postgres","kid":"<signing key>"}` on stdout
@@ -7,6 +7,7 @@
  * - `challenge` opens a session and prints `{"id","nonce","expires_at"}`.
  * - `submit FILE` sends evidence to a session (`--session ID`) or to the stateless
  *   `/v1/verify` (`--nonce HEX`) and prints the result; exit 0 when it passed, 1 otherwise.
+ * - `register-platform` registers a CVM attester by its platform identity (admin).
  * - `rotate-key` adds a new EAR signing key to the store and retires the others.
  *
  * @module
@@ -273,6 +274,44 @@ export function registerVerifier(program: Command): Command {
           } finally {
             await tpm.close();
           }
+        },
+      ),
+    );
+
+  v.command('register-platform')
+    .description(
+      'register a CVM attester by its platform identity (admin); its evidence must then come from that platform',
+    )
+    .requiredOption('--verifier <url>', 'http(s)://HOST:PORT or unix:PATH')
+    .requiredOption('--attester <id>', 'the attester id')
+    .requiredOption(
+      '--platform-id <id>',
+      'snp:<CHIP_ID hex>, tdx:<PPID hex> or cca:<instance id hex> (`evidence verify --json` shows it)',
+    )
+    .option('--ca <file>', 'CA certificate for https')
+    .option(
+      '--admin-token-file <file>',
+      'bearer token for admin routes (default: $MRSTACK_VERIFIER_ADMIN_TOKEN)',
+    )
+    .option('--json', 'print JSON (the default)')
+    .action(
+      action(
+        async (
+          o: ClientFlags & { attester: string; platformId: string; adminTokenFile?: string },
+        ) => {
+          const { registerPlatform } = await import('../../verifier/service/client.js');
+          const token =
+            o.adminTokenFile !== undefined
+              ? Buffer.from(readBytes(o.adminTokenFile)).toString('utf8').trim()
+              : process.env['MRSTACK_VERIFIER_ADMIN_TOKEN'];
+          if (token === undefined || token === '') {
+            throw new UsageError(
+              'ERR_USAGE',
+              'registering a platform is an admin call: give --admin-token-file or set MRSTACK_VERIFIER_ADMIN_TOKEN',
+            );
+          }
+          printJson(await registerPlatform({ ...endpoint(o), token }, o.attester, o.platformId));
+          return 0;
         },
       ),
     );

@@ -189,3 +189,31 @@ export async function activateRegistration(
     jsonBytes({ registration_id: registrationId, secret: Buffer.from(secret).toString('hex') }),
   )) as Record<string, unknown>;
 }
+
+/** A registered attester as `POST|GET /v1/attesters` return it. */
+export interface AttesterJson {
+  readonly id: string;
+  readonly kind: 'tpm' | 'cvm';
+  readonly created_at: string;
+  readonly relaxed: readonly string[];
+  readonly platform_id?: string;
+}
+
+/**
+ * Registers a CVM attester by its platform identity (`snp:<CHIP_ID>`, `tdx:<PPID>`,
+ * `cca:<instance id>`): an admin call, since nothing in the request proves the identity. Every
+ * later evidence for the attester must come from that platform (`ERR_PLATFORM_MISMATCH`).
+ * Registering the same identity again answers the existing attester.
+ */
+export async function registerPlatform(
+  ep: VerifierEndpoint,
+  attesterId: string,
+  platformId: string,
+): Promise<AttesterJson> {
+  return (await callVerifier(
+    ep,
+    'POST',
+    '/v1/attesters',
+    jsonBytes({ attester_id: attesterId, platform_id: platformId }),
+  )) as AttesterJson;
+}

@@ -2,7 +2,8 @@
  * The embedded store, the default: PGlite (PostgreSQL compiled to WASM) running in this process
  * on a data directory. Nothing to install or start, no native build on `npm ci`, and the same
  * SQL as the server adapter. Measured against node-sqlite3-wasm before choosing it (docs/verifier.md):
- * commits stay on disk across SIGKILL of the process, and a conditional UPDATE costs ~0.5 ms.
+ * commits stay on disk across SIGKILL of the process. Statements go through pglite_wire.ts
+ * (prepared, one protocol message per call), not `PGlite.query`.
  *
  * PGlite is single-process: a lock file keeps a second process from opening the same directory
  * (a fleet uses PostgreSQL instead). The client library is imported only when this runs.
@@ -12,15 +13,9 @@
 import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { MrstackError } from '../../errors.js';
-import type { SqlClient, SqlRunner } from './sql_client.js';
+import type { SqlClient } from './sql_client.js';
+import { pgliteWireClient } from './pglite_wire.js';
 import { migrate, SqlStore } from './sql_store.js';
-
-interface PgliteLike {
-  query(text: string, params?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
-  exec(text: string): Promise<unknown>;
-  transaction<T>(fn: (tx: PgliteLike) => Promise<T>): Promise<T>;
-  close(): Promise<void>;
-}
 
 function pidAlive(pid: number): boolean {
   try {
@@ -57,15 +52,6 @@ function takeLock(dir: string): string {
   throw new MrstackError('ERR_STORE', `store: could not lock ${dir}`, { details: { dir } });
 }
 
-function runner(db: PgliteLike): SqlRunner {
-  return {
-    query: (text, params = []) => db.query(text, [...params]),
-    exec: async (text) => {
-      await db.exec(text);
-    },
-  };
-}
-
 /** Opens (creating and migrating when needed) the embedded store in `dir`; `memory` keeps nothing. */
 export async function openEmbeddedStore(dir: string): Promise<SqlStore> {
   let lock: string | null = null;
@@ -75,10 +61,20 @@ export async function openEmbeddedStore(dir: string): Promise<SqlStore> {
     lock = takeLock(dir);
     dataDir = join(dir, 'pgdata');
   }
-  let db: PgliteLike;
+  let client: SqlClient;
   try {
-    const { PGlite } = await import('@electric-sql/pglite');
-    db = (await PGlite.create(dataDir)) as unknown as PgliteLike;
+    const { PGlite, protocol, types } = await import('@electric-sql/pglite');
+    const db = await PGlite.create(dataDir);
+    client = pgliteWireClient(
+      db,
+      {
+        serialize: protocol.serialize,
+        parseType: (v, oid) => types.parseType(v, oid) as unknown,
+      },
+      () => {
+        if (lock !== null) rmSync(lock, { force: true });
+      },
+    );
   } catch (e) {
     if (lock !== null) rmSync(lock, { force: true });
     throw new MrstackError(
@@ -90,14 +86,6 @@ export async function openEmbeddedStore(dir: string): Promise<SqlStore> {
       },
     );
   }
-  const client: SqlClient = {
-    ...runner(db),
-    transaction: (fn) => db.transaction((tx) => fn(runner(tx))),
-    close: async () => {
-      await db.close();
-      if (lock !== null) rmSync(lock, { force: true });
-    },
-  };
   try {
     await migrate(client);
   } catch (e) {

@@ -122,7 +122,8 @@ function resultOf(r: Row): ResultRecord {
     relaxed: strings(r['relaxed']),
     policyId: strOrNull(r['policy_id']),
     ear: strOrNull(r['ear']),
-    findings: r['findings'],
+    // Stored as JSON text (migration 2); read whole.
+    findings: typeof r['findings'] === 'string' ? (JSON.parse(r['findings']) as unknown) : null,
   };
 }
 function checkpointOf(r: Row): CheckpointRecord {
@@ -386,7 +387,7 @@ export class SqlStore implements VerifierStore {
     // commit: on PGlite each statement is a commit of its own).
     const rows = await this.q(
       'with r as (insert into results (id, session_id, attester_id, status, passed, relaxed, ' +
-        'policy_id, ear, findings) values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9::jsonb) ' +
+        'policy_id, ear, findings) values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9) ' +
         'returning id, created_at), s as (update sessions set result_id = r.id from r ' +
         'where sessions.id = $2) select created_at from r',
       [

@@ -10,7 +10,9 @@ import { createPublicKey, type KeyObject, type JsonWebKey } from 'node:crypto';
 import { VerifyError } from '../../errors.js';
 import { hash } from '../../crypto/hash.js';
 import { hclRuntimeKey, type HclReport } from '../../formats/azure/hcl_report.js';
-import type { ResultBuilder } from './evidence_result.js';
+import type { TdReport } from '../../formats/tdx/tdreport.js';
+import type { TdReportBody } from '../../formats/tdx/quote.js';
+import { checkReportDataNonce, type ResultBuilder } from './evidence_result.js';
 
 /**
  * Checks REPORT_DATA against the variable data; records `hcl_report_data` and `hcl_ak` checks.
@@ -78,4 +80,83 @@ export function checkHclAkMatches(hcl: HclReport, ak: KeyObject): void {
       'the TPM attestation key is not the HCLAkPub the hardware report vouches for',
     );
   }
+}
+
+/**
+ * An HCL report is made at boot; its only fresh field is the runtime claims' `user-data` (hex,
+ * written by the guest before asking for a new report). A nonce is checked against it (the
+ * report-data rule: a prefix, zeros after it), and fails closed when it is absent (the vTPM
+ * quote is then what carries the nonce). Records `nonce`.
+ */
+export function checkHclNonce(b: ResultBuilder, hcl: HclReport, nonce: Uint8Array): void {
+  const ud = (hcl.runtime_claims as Record<string, unknown> | undefined)?.['user-data'];
+  if (typeof ud !== 'string' || !/^[0-9a-fA-F]*$/.test(ud) || ud.length % 2 !== 0) {
+    b.fail(
+      'nonce',
+      'ERR_NONCE_MISMATCH',
+      'the HCL report carries no user-data to bind a nonce: verify the vTPM quote with it',
+    );
+    return;
+  }
+  const why = checkReportDataNonce(new Uint8Array(Buffer.from(ud, 'hex')), nonce);
+  if (why === undefined) b.ok('nonce');
+  else b.fail('nonce', 'ERR_NONCE_MISMATCH', why.replace('report data', 'HCL user-data'));
+}
+
+/**
+ * Where each TD identity field sits in a TDREPORT and in a quote's TD report body (Intel TDX
+ * module ABI TDREPORT_STRUCT; DCAP quote format, TD report body at quote offset 48).
+ */
+const TD_FIELDS: readonly {
+  readonly name: string;
+  readonly tdreport: number;
+  readonly body: number;
+  readonly pick: (f: TdReport | TdReportBody) => Uint8Array;
+}[] = [
+  { name: 'tee_tcb_svn', tdreport: 264, body: 0, pick: (f) => f.teeTcbSvn },
+  { name: 'mrseam', tdreport: 280, body: 16, pick: (f) => f.mrSeam },
+  { name: 'mrsignerseam', tdreport: 328, body: 64, pick: (f) => f.mrSignerSeam },
+  { name: 'seam_attributes', tdreport: 376, body: 112, pick: (f) => f.seamAttributes },
+  { name: 'td_attributes', tdreport: 512, body: 120, pick: (f) => f.tdAttributes },
+  { name: 'xfam', tdreport: 520, body: 128, pick: (f) => f.xfam },
+  { name: 'mrtd', tdreport: 528, body: 136, pick: (f) => f.mrTd },
+  { name: 'mrconfigid', tdreport: 576, body: 184, pick: (f) => f.mrConfigId },
+  { name: 'mrowner', tdreport: 624, body: 232, pick: (f) => f.mrOwner },
+  { name: 'mrownerconfig', tdreport: 672, body: 280, pick: (f) => f.mrOwnerConfig },
+  ...[0, 1, 2, 3].map((i) => ({
+    name: `rtmr${i}`,
+    tdreport: 720 + 48 * i,
+    body: 328 + 48 * i,
+    pick: (f: TdReport | TdReportBody) => f.rtmr[i]!,
+  })),
+  { name: 'report_data', tdreport: 128, body: 520, pick: (f) => f.reportData },
+];
+
+/**
+ * The TDREPORT an Azure TDX HCL report carries must be the one the TD quote was made from:
+ * every TD identity field of the quote's (signed) TD report body equals the TDREPORT's, so the
+ * registers a reader takes from the HCL report are the ones Intel's quote vouches for. Records
+ * `hcl_td_report`; a difference is `ERR_BINDING_MISMATCH` naming the first field and both
+ * offsets (in the TDREPORT and in the quote body).
+ */
+export function checkHclTdReport(b: ResultBuilder, tdreport: TdReport, body: TdReportBody): void {
+  const diff = TD_FIELDS.filter((f) => Buffer.compare(f.pick(tdreport), f.pick(body)) !== 0);
+  if (diff.length === 0) {
+    b.ok('hcl_td_report');
+    return;
+  }
+  const f = diff[0]!;
+  b.fail(
+    'hcl_td_report',
+    'ERR_BINDING_MISMATCH',
+    `the HCL report's TDREPORT is not the TD quote's: ${diff.map((d) => d.name).join(', ')} differ (TDREPORT offset ${f.tdreport}, quote body offset ${f.body})`,
+    {
+      fields: diff.map((d) => d.name),
+      field: f.name,
+      tdreport_offset: f.tdreport,
+      body_offset: f.body,
+      expected: Buffer.from(f.pick(body)).toString('hex'),
+      actual: Buffer.from(f.pick(tdreport)).toString('hex'),
+    },
+  );
 }

@@ -21,6 +21,7 @@ import { MrstackError, ParseError, UsageError } from '../../errors.js';
 import { DEFAULT_LIMITS, type Limits } from '../../limits.js';
 import { fromHex } from '../../bytes/hex.js';
 import { TDX_VERIFIER } from './tdx_verifier.js';
+import { looksLikeHclTdx, showHclTdx, verifyHclTdx } from './hcl_tdx.js';
 import { SNP_VERIFIER } from './snp.js';
 import { BUNDLE_VERIFIER } from './bundle.js';
 import { CCA_VERIFIER } from './cca.js';
@@ -72,7 +73,12 @@ function looksBundle(d: Uint8Array): boolean {
  * The dispatch table: one line per kind (a kind's verifier, with the cheap byte-level detection).
  */
 export const EVIDENCE_VERIFIERS: Readonly<Record<EvidenceKind, EvidenceVerifier>> = {
-  tdx: TDX_VERIFIER,
+  // An Azure TDX HCL report is TDX evidence, verified through its TD quote (hcl_tdx.ts).
+  tdx: {
+    detect: (d) => TDX_VERIFIER.detect(d) || looksLikeHclTdx(d),
+    show: (d, limits) => (looksLikeHclTdx(d) ? showHclTdx(d) : TDX_VERIFIER.show(d, limits)),
+    verify: (d, o) => (looksLikeHclTdx(d) ? verifyHclTdx(d, o) : TDX_VERIFIER.verify(d, o)),
+  },
   snp: { ...SNP_VERIFIER, detect: (d) => looksSnp(d) || SNP_VERIFIER.detect(d) },
   tpm: { ...TPM_EVIDENCE_VERIFIER, detect: (d) => looksTpm(d) || TPM_EVIDENCE_VERIFIER.detect(d) },
   cca: { ...CCA_VERIFIER, detect: looksCca },
@@ -83,7 +89,7 @@ export const EVIDENCE_VERIFIERS: Readonly<Record<EvidenceKind, EvidenceVerifier>
 const TRIED_FORMATS: readonly string[] = [
   'TDX quote v4/v5 (TEE type 0x81 at offset 4)',
   'SNP report (1184 bytes, version 2-5, signature algorithm 1)',
-  'Azure HCL report',
+  'Azure HCL report (SNP, or TDX with its TD quote)',
   'TPM quote (TPMS_ATTEST, TPM_GENERATED)',
   'go-tpm-tools attestation',
   'CCA token (CBOR tag 399/907)',

@@ -268,6 +268,42 @@ export class ResultBuilder {
     for (const r of rs) this.#relaxedInner.add(r);
   }
 
+  /**
+   * Takes in the checks of a nested verification (an HCL report's TD quote, the CVM report of a
+   * vTPM quote), each named `prefix + check`: its ok checks, its failures with their codes, its
+   * unrelaxed required skips as required skips (so this result refuses them too, naming the same
+   * relaxation), its optional or relaxed skips as optional, and the relaxations it used.
+   */
+  absorb(inner: EvidenceResult, prefix = ''): void {
+    this.relaxedBy(inner.relaxed);
+    const isRelax = (v: unknown): v is Relaxation =>
+      (RELAXATIONS as readonly unknown[]).includes(v);
+    for (const e of inner.errors) {
+      const { code, message, check, ...details } = e;
+      const name = `${prefix}${typeof check === 'string' ? check : 'report'}`;
+      if (code === 'ERR_CHECK_SKIPPED' && inner.checks[String(check)] === 'skipped') {
+        const relax = details['relax'];
+        this.skip(
+          name,
+          inner.skipped[String(check)] ?? message,
+          isRelax(relax) ? relax : undefined,
+        );
+      } else
+        this.fail(
+          name,
+          code,
+          `${prefix === '' ? '' : `${prefix.replace(/\.$/, '')}: `}${message}`,
+          details,
+        );
+    }
+    for (const [check, outcome] of Object.entries(inner.checks)) {
+      const name = `${prefix}${check}`;
+      if (outcome === 'ok') this.ok(name);
+      else if (outcome === 'skipped' && this.checks[name] === undefined)
+        this.optional(name, inner.skipped[check] ?? 'skipped');
+    }
+  }
+
   /** Records a failed check. */
   fail(
     check: string,

@@ -8,6 +8,14 @@
  *   "cert_type": "VCEK"|"VLEK"|"ASK"|"ARK"…, "data": [DER bytes]}]}` — the report as the `sev`
  *   crate serialises it, field by field; it is encoded back into the 1184-byte report (the
  *   signature then proves the bytes are the signed ones) and the certificates are passed on.
+ * - **trustee Azure vTPM evidence** (`az-snp-vtpm`, `az-tdx-vtpm`, confidential-containers'
+ *   `deps/verifier/src/az_*_vtpm/compat.rs`): v1/v2 `{"version", "tpm_quote": {"signature",
+ *   "message", "pcrs"} (hex), "hcl_report" (base64url), "vcek" (base64url DER, SNP) |
+ *   "td_quote" (base64url, TDX)}`; v0 the same as JSON byte arrays (SNP v0: `quote`, `report`,
+ *   `vcek` as PEM text). The TPM quote (`message`, a TPMS_ATTEST) is the evidence; its bare RSA
+ *   signature, its SHA-256 PCR values, the HCL report (whose `HCLAkPub` is the AK) and the TD
+ *   quote become envelope-style parts, the VCEK a certificate. trustee's containers carry no
+ *   event log: the vTPM's TCG log is given with `--eventlog`.
  *
  * Anything else is not recognised here ({@link peerEvidenceOf} returns undefined).
  *
@@ -21,12 +29,17 @@ import type { EvidenceKind } from './evidence_result.js';
 /** Evidence unpacked from a peer's container. */
 export interface PeerEvidence {
   /** Which container it came in (`trustee-tdx`, `trustee-snp`). */
-  readonly container: 'trustee-tdx' | 'trustee-snp';
+  readonly container: 'trustee-tdx' | 'trustee-snp' | 'trustee-az-snp-vtpm' | 'trustee-az-tdx-vtpm';
   readonly kind: EvidenceKind;
   /** The evidence bytes (a TD quote, an SNP report). */
   readonly data: Uint8Array;
   /** Certificates that came with it (SNP: the `cert_chain`, DER each). */
   readonly certs?: readonly Uint8Array[];
+  /**
+   * Named parts, as an mrstack report envelope carries them (Azure vTPM: `signature`,
+   * `pcr_values`, `hcl_report`, `td_quote`).
+   */
+  readonly parts?: Readonly<Record<string, Uint8Array>>;
   /** Event logs that came with it, by name (`cc_eventlog`: the CCEL; `aa_eventlog`: AAEL text). */
   readonly eventlogs?: Readonly<Record<string, Uint8Array>>;
 }
@@ -35,6 +48,7 @@ export interface PeerEvidence {
 export const PEER_CONTAINERS: readonly string[] = Object.freeze([
   'trustee TDX evidence {"quote","cc_eventlog"?}',
   'trustee SNP evidence {"attestation_report","cert_chain"}',
+  'trustee Azure vTPM evidence {"version"?,"tpm_quote"|"quote","hcl_report"|"report","vcek"|"td_quote"}',
 ]);
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -161,6 +175,62 @@ function snpReportOfJson(r: Record<string, unknown>): Uint8Array {
   return out;
 }
 
+/** Bytes of a member that is base64url text (v1, v2) or a JSON byte array (v0). */
+function bytesField(doc: Record<string, unknown>, name: string): Uint8Array {
+  const v = doc[name];
+  if (Array.isArray(v)) return byteArray(v, name);
+  if (typeof v !== 'string' || !/^[A-Za-z0-9_\-+/]*={0,2}$/.test(v))
+    throw bad(name, 'base64url text or an array of byte values', typeof v);
+  return new Uint8Array(Buffer.from(v, 'base64url'));
+}
+
+/** Bytes of a TPM quote member: hex text (v1, v2) or a JSON byte array (v0). */
+function hexOrBytes(v: unknown, field: string): Uint8Array {
+  if (Array.isArray(v)) return byteArray(v, field);
+  if (typeof v !== 'string' || !/^([0-9a-fA-F]{2})*$/.test(v))
+    throw bad(field, 'hex text or an array of byte values', typeof v);
+  return new Uint8Array(Buffer.from(v, 'hex'));
+}
+
+/** trustee's Azure vTPM evidence (SNP or TDX), or undefined when `doc` is not one. */
+function azureVtpmOf(doc: Record<string, unknown>): PeerEvidence | undefined {
+  const quoteName = isObject(doc['tpm_quote'])
+    ? 'tpm_quote'
+    : isObject(doc['quote'])
+      ? 'quote'
+      : '';
+  const hclName = doc['hcl_report'] !== undefined ? 'hcl_report' : 'report';
+  if (quoteName === '' || doc[hclName] === undefined) return undefined;
+  if (doc['version'] !== undefined) {
+    const v = doc['version'];
+    if (v !== 1 && v !== 2) throw bad('version', '1 or 2 (absent: 0)', JSON.stringify(v));
+  }
+  const q = doc[quoteName] as Record<string, unknown>;
+  const pcrs = q['pcrs'];
+  if (!Array.isArray(pcrs)) throw bad(`${quoteName}.pcrs`, 'an array of PCR values', typeof pcrs);
+  const pcrHex = pcrs.map((p, i) =>
+    Buffer.from(hexOrBytes(p, `${quoteName}.pcrs[${i}]`)).toString('hex'),
+  );
+  const parts: Record<string, Uint8Array> = {
+    signature: hexOrBytes(q['signature'], `${quoteName}.signature`),
+    pcr_values: new Uint8Array(Buffer.from(JSON.stringify({ sha256: pcrHex }))),
+    hcl_report: bytesField(doc, hclName),
+  };
+  const data = hexOrBytes(q['message'], `${quoteName}.message`);
+  if (doc['td_quote'] !== undefined) {
+    parts['td_quote'] = bytesField(doc, 'td_quote');
+    return { container: 'trustee-az-tdx-vtpm', kind: 'tpm', data, parts };
+  }
+  const vcek = doc['vcek'];
+  if (vcek === undefined) throw bad('vcek', 'the VCEK (SNP) or a td_quote member (TDX)', 'absent');
+  // v0 carries the VCEK as PEM text, v1/v2 as base64url DER.
+  const cert =
+    typeof vcek === 'string' && vcek.startsWith('-----BEGIN')
+      ? new Uint8Array(Buffer.from(vcek))
+      : bytesField(doc, 'vcek');
+  return { container: 'trustee-az-snp-vtpm', kind: 'tpm', data, parts, certs: [cert] };
+}
+
 /**
  * The evidence inside a peer's JSON container, or undefined when `doc` is none of
  * {@link PEER_CONTAINERS}.
@@ -168,6 +238,8 @@ function snpReportOfJson(r: Record<string, unknown>): Uint8Array {
  */
 export function peerEvidenceOf(doc: unknown): PeerEvidence | undefined {
   if (!isObject(doc)) return undefined;
+  const azure = azureVtpmOf(doc);
+  if (azure !== undefined) return azure;
   if (typeof doc['quote'] === 'string') {
     const logs: Record<string, Uint8Array> = {};
     if (typeof doc['cc_eventlog'] === 'string')

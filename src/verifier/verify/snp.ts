@@ -41,7 +41,7 @@ import { checkCrl, crlIssuerOf, isRevoked, parseCrl, type Crl } from './x509/crl
 import { builtinAnchors } from './x509/anchors.js';
 import { amdProfile } from './x509/profiles.js';
 import { AMD_ROOTS } from './snp_roots.js';
-import { checkHclBinding } from './binding_hcl.js';
+import { checkHclBinding, checkHclNonce } from './binding_hcl.js';
 import { checkSvsmBinding } from './binding_svsm.js';
 
 /** Options of {@link verifySnpReport}. */
@@ -475,7 +475,7 @@ export function verifySnpReport(data: Uint8Array, opts: SnpVerifyOptions): Evide
     if (hcl.report_type !== 'snp') {
       throw new MrstackError(
         'ERR_UNSUPPORTED',
-        'this HCL report holds a TDX TDREPORT, which only the CPU can check: verify the TD quote instead',
+        'this HCL report holds a TDX TDREPORT: it is TDX evidence, verified through its TD quote (--kind tdx --td-quote FILE)',
       );
     }
     const report = parseSnpReport(hcl.report);
@@ -484,32 +484,12 @@ export function verifySnpReport(data: Uint8Array, opts: SnpVerifyOptions): Evide
     const { nonce, ...rest } = opts;
     verifyParsedSnpReport(report, { ...rest, freshnessElsewhere: true }, b);
     checkHclBinding(b, hcl, report.report_data);
-    if (nonce !== undefined) checkHclNonce(b, hcl.runtime_claims, nonce);
+    if (nonce !== undefined) checkHclNonce(b, hcl, nonce);
     else b.freshness(opts, () => undefined);
     return b.build();
   }
   const report = parseSnpReport(data);
   return verifyParsedSnpReport(report, opts, b).build();
-}
-
-/**
- * An HCL report is made at boot; its only fresh field is the runtime claims' `user-data` (hex,
- * written by the guest before asking for a new report). A nonce is checked against it, and fails
- * closed when it is absent (the vTPM quote is then what carries the nonce).
- */
-function checkHclNonce(b: ResultBuilder, runtimeClaims: unknown, nonce: Uint8Array): void {
-  const ud = (runtimeClaims as Record<string, unknown> | undefined)?.['user-data'];
-  if (typeof ud !== 'string' || !/^[0-9a-fA-F]*$/.test(ud) || ud.length % 2 !== 0) {
-    b.fail(
-      'nonce',
-      'ERR_NONCE_MISMATCH',
-      'the HCL report carries no user-data to bind a nonce: verify the vTPM quote with it',
-    );
-    return;
-  }
-  const why = checkReportDataNonce(new Uint8Array(Buffer.from(ud, 'hex')), nonce);
-  if (why === undefined) b.ok('nonce');
-  else b.fail('nonce', 'ERR_NONCE_MISMATCH', why.replace('report data', 'HCL user-data'));
 }
 
 /** Decodes an SNP (or HCL) report without verifying it. */

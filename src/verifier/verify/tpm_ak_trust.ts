@@ -9,12 +9,14 @@
  * - `certificate`: an AK certificate whose SubjectPublicKeyInfo **equals** the quote-signing key
  *   validates through the X.509 core ({@link validateChain}, {@link TPM_AK_PROFILE}) to one of
  *   the caller's anchors (`--trust-anchor`, or the TPM CA of the caller's own emulated TVM under
- *   `--trust-emulated --tvm-state DIR`, pinned by fingerprint).
+ *   `--trust-emulated --tvm-state DIR`, pinned by fingerprint);
+ * - `cvm_report`: the AK **equals** the one a CVM report publishes (Azure HCL `HCLAkPub`), and
+ *   that report verified — every check of it `ok` or relaxed by name — to a vendor anchor
+ *   (`cvm_ak_binding.ts`).
  *
- * Nothing else counts: an `ak_public` carried in the evidence, or a certificate that chains
- * nowhere, is `ERR_UNTRUSTED_KEY` (exit 1), whatever the signature says. (A binding to a verified
- * CVM report — Azure HCL `HCLAkPub`, SVSM — is not a reason here yet: no verifier path hands
- * the TPM verifier a verified HCL or SVSM report.)
+ * Nothing else counts: an `ak_public` carried in the evidence, a certificate that chains
+ * nowhere, or a CVM report that failed or publishes another key, is `ERR_UNTRUSTED_KEY` (exit 1),
+ * whatever the signature says.
  *
  * Separately, when the AK's TPMT_PUBLIC is known, its attributes must make it an attestation
  * key: restricted and sign set, decrypt clear (`ERR_AK_ATTRIBUTES`) — otherwise the key could
@@ -27,22 +29,25 @@ import { VerifyError, isMrstackError, type ErrorCode } from '../../errors.js';
 import { TPMA_OBJECT } from '../../formats/tpm2/constants.js';
 import type { TpmPublic } from '../../formats/tpm2/marshal/public.js';
 import { anchorRef, policyAnchors, type AnchorRef, type TrustPolicy } from './trust_policy.js';
+import type { CvmAkBinding, CvmReportKind } from './cvm_ak_binding.js';
 import { spkiSha256Of, type Certificate } from './x509/certificate.js';
 import { validateChain, type TrustAnchor, type ValidatedChain } from './x509/chain.js';
 import { TPM_AK_PROFILE } from './x509/profiles.js';
 
 /** Why an AK is trusted. */
-export type AkTrustReason = 'pinned' | 'certificate';
+export type AkTrustReason = 'pinned' | 'certificate' | 'cvm_report';
 
 /** The trust decision, as `claims.ak_trust` prints it. */
 export interface AkTrust {
   readonly reason: AkTrustReason;
   /** SHA-256 of the AK's SubjectPublicKeyInfo (hex). */
   readonly ak_spki_sha256: string;
-  /** `certificate`: the anchor the AK certificate chained to. */
+  /** `certificate`: the anchor the AK certificate chained to; `cvm_report`: the CVM report's. */
   readonly anchor?: AnchorRef;
-  /** `certificate`: true when that anchor is a root of the caller's emulated TVM. */
+  /** `certificate`, `cvm_report`: true when that anchor is a root of the caller's emulated TVM. */
   readonly emulated?: boolean;
+  /** `cvm_report`: which report vouched for the AK. */
+  readonly cvm?: { readonly report: CvmReportKind; readonly kind: string };
   /** `certificate`: the AK certificate's subject and serial. */
   readonly certificate?: { readonly subject: string; readonly serial: string };
 }
@@ -57,6 +62,8 @@ export interface AkTrustInput {
   /** Candidate certificates, caller's first (`--cert`, emulated collateral), then the evidence's. */
   readonly certificates: readonly Certificate[];
   readonly at: Date;
+  /** A CVM report that publishes an AK, already verified ({@link CvmAkBinding}). */
+  readonly cvm?: CvmAkBinding;
 }
 
 /** The trust decision, and the anchor for `trust.anchor` when a chain was used. */
@@ -81,7 +88,11 @@ export function decideAkTrust(input: AkTrustInput): AkTrustDecision {
   if (input.callerPinned || input.policy.pinnedKeys.some((p) => p.sha256 === sha)) {
     return { trust: { reason: 'pinned', ak_spki_sha256: sha } };
   }
+  const cvm = cvmDecision(input.cvm, sha);
+  if (cvm !== undefined && 'trust' in cvm) return cvm;
   const leaves = input.certificates.filter((c) => c.spkiSha256 === sha);
+  // A CVM report was given and does not vouch for this AK: say why, unless a certificate does.
+  if (cvm !== undefined && leaves.length === 0) throw cvm.error;
   if (leaves.length === 0) {
     throw untrusted(
       input.certificates.length === 0
@@ -123,6 +134,58 @@ export function decideAkTrust(input: AkTrustInput): AkTrustDecision {
     `the AK certificate does not make the AK trusted (${causeCode}): ${e.message}${anchors.length === 0 ? ' — no trust anchor was configured (--trust-anchor, or --trust-emulated --tvm-state DIR)' : ''}`,
     { ak_spki_sha256: sha, cause_code: causeCode, ...e.details },
   );
+}
+
+/**
+ * The `cvm_report` decision: trusted when the CVM report verified and publishes this AK; else
+ * the `ERR_UNTRUSTED_KEY` to raise (with the CVM report's first failure as `cause_code`).
+ */
+function cvmDecision(
+  cvm: CvmAkBinding | undefined,
+  sha: string,
+): AkTrustDecision | { readonly error: VerifyError } | undefined {
+  if (cvm === undefined) return undefined;
+  const what = cvm.report === 'azure-hcl-snp' ? 'Azure HCL report (SNP)' : 'Azure HCL report (TDX)';
+  if (cvm.ak === undefined) {
+    return {
+      error: untrusted(`the ${what} publishes no usable AK: ${cvm.akError?.message ?? ''}`, {
+        ak_spki_sha256: sha,
+        cause_code: cvm.akError?.code ?? 'ERR_BINDING_MISMATCH',
+      }),
+    };
+  }
+  const published = spkiSha256Of(cvm.ak);
+  if (published !== sha) {
+    return {
+      error: untrusted(
+        `the quote-signing AK (SPKI SHA-256 ${sha}) is not the HCLAkPub the ${what} publishes (${published})`,
+        { ak_spki_sha256: sha, hcl_ak_spki_sha256: published, cause_code: 'ERR_BINDING_MISMATCH' },
+      ),
+    };
+  }
+  const r = cvm.result;
+  if (!r.verified) {
+    const first = r.errors[0];
+    return {
+      error: untrusted(
+        `the ${what} that publishes the AK did not verify${first === undefined ? '' : ` (${first.code}${typeof first['check'] === 'string' ? ` at ${first['check']}` : ''}): ${first.message}`}`,
+        {
+          ak_spki_sha256: sha,
+          cause_code: first?.code ?? 'ERR_CHECK_SKIPPED',
+          ...(typeof first?.['check'] === 'string' ? { cause_check: first['check'] } : {}),
+        },
+      ),
+    };
+  }
+  return {
+    trust: {
+      reason: 'cvm_report',
+      ak_spki_sha256: sha,
+      ...(r.trust.anchor === undefined ? {} : { anchor: r.trust.anchor }),
+      ...(r.trust.emulated ? { emulated: true } : {}),
+      cvm: { report: cvm.report, kind: r.kind },
+    },
+  };
 }
 
 /**

@@ -28,6 +28,7 @@ import { parseSignature, type TpmtSignature } from '../../formats/tpm2/marshal/s
 import { objectName, publicToKeyObject } from '../../formats/tpm2/public_key.js';
 import { checkAkAttributes, decideAkTrust } from './tpm_ak_trust.js';
 import { checkLeafRevocation, crlsOf } from './leaf_revocation.js';
+import { cvmAkBinding, type CvmAkBinding } from './cvm_ak_binding.js';
 import { anchorRef } from './trust_policy.js';
 import { parseCertificates, type Certificate } from './x509/certificate.js';
 import {
@@ -541,8 +542,10 @@ export const TPM_QUOTE_VERIFIER: EvidenceVerifier = {
     }
     return { kind: 'tpm', claims, warnings: [] };
   },
-  verify(data: Uint8Array, opts: ResolvedVerifyOptions): Promise<EvidenceResult> {
-    return Promise.resolve(verifyTpmEvidence(data, opts));
+  async verify(data: Uint8Array, opts: ResolvedVerifyOptions): Promise<EvidenceResult> {
+    // An Azure vTPM quote comes with the HCL report that publishes its AK: verify that first.
+    const cvm = await cvmAkBinding(opts);
+    return verifyTpmEvidence(data, opts, cvm);
   },
 };
 
@@ -580,18 +583,26 @@ function checkOf(c: ErrorCode): string {
  * certificate's key), then, reported separately as `ak_trust`, why that AK is trusted
  * ({@link decideAkTrust}); an AK nothing vouches for is `ERR_UNTRUSTED_KEY`.
  */
-export function verifyTpmEvidence(data: Uint8Array, opts: ResolvedVerifyOptions): EvidenceResult {
+export function verifyTpmEvidence(
+  data: Uint8Array,
+  opts: ResolvedVerifyOptions,
+  cvm?: CvmAkBinding,
+): EvidenceResult {
   const b = new ResultBuilder('tpm', opts.at, opts.policy);
+  if (cvm !== undefined) nestCvmResult(b, cvm);
   const certs = akCertificates(opts);
   const akBytes = opts.ak ?? opts.parts?.['ak_public'];
-  // Without an AK public part, the AK certificate's key is the one to verify with.
+  // Without an AK public part, the key a CVM report publishes, else the AK certificate's.
   const certKey = certs.find((c) => c.basicConstraints?.ca !== true);
+  const cvmKey = cvm?.ak?.export({ format: 'der', type: 'spki' });
   const ak: AkInput | undefined =
     akBytes !== undefined
       ? akFromBytes(akBytes)
-      : certKey === undefined
-        ? undefined
-        : { spkiDer: certKey.spki };
+      : cvmKey !== undefined
+        ? { spkiDer: new Uint8Array(cvmKey) }
+        : certKey === undefined
+          ? undefined
+          : { spkiDer: certKey.spki };
   const sigBytes = opts.signature ?? opts.parts?.['signature'];
   const pcrBytes = opts.pcrs ?? opts.parts?.['pcr_values'];
   if (ak === undefined || sigBytes === undefined) {
@@ -615,7 +626,7 @@ export function verifyTpmEvidence(data: Uint8Array, opts: ResolvedVerifyOptions)
       ...(opts.nonce === undefined ? {} : { nonce: opts.nonce }),
       ...(pcrs === undefined ? {} : { pcrs }),
     });
-    b.claims = { ...(r.claims ?? {}) };
+    b.claims = { ...(r.claims ?? {}), ...b.claims };
     // Freshness is recorded by b.freshness below (or by the bundle), not as this warning.
     b.warnings.push(...r.warnings.filter((w) => !w.startsWith('no nonce given')));
     for (const e of r.errors) b.fail(checkOf(e.code), e.code, e.message);
@@ -629,7 +640,7 @@ export function verifyTpmEvidence(data: Uint8Array, opts: ResolvedVerifyOptions)
     if (tpm !== undefined) b.ok('ak_attributes');
     else
       b.optional('ak_attributes', 'the AK came as a plain public key: no TPMT_PUBLIC attributes');
-    akTrust(b, key, opts, certs);
+    akTrust(b, key, opts, certs, cvm);
   } catch (e) {
     if (isMrstackError(e)) b.fail('quote_signature', e.code, e.message);
     else throw e;
@@ -643,6 +654,7 @@ function akTrust(
   key: KeyObject,
   opts: ResolvedVerifyOptions,
   certificates: readonly Certificate[],
+  cvm: CvmAkBinding | undefined,
 ): void {
   try {
     const d = decideAkTrust({
@@ -651,9 +663,12 @@ function akTrust(
       policy: opts.policy,
       certificates,
       at: opts.at,
+      ...(cvm === undefined ? {} : { cvm }),
     });
     b.claims['ak_trust'] = d.trust;
-    if (d.anchor !== undefined) {
+    if (d.trust.reason === 'cvm_report' && cvm !== undefined) {
+      b.trust = cvm.result.trust;
+    } else if (d.anchor !== undefined) {
       b.trust = {
         root: d.anchor.subject,
         emulated: d.anchor.emulated === true,
@@ -676,4 +691,18 @@ function akTrust(
   } catch (e) {
     b.failWith('ak_trust', e);
   }
+}
+
+/**
+ * The CVM report's verification inside the TPM result: its checks as `cvm.<check>` (a failure,
+ * or a required skip nobody relaxed, fails `verified` here too), its claims as `claims.cvm`, and
+ * the relaxations it used in `relaxed`.
+ */
+function nestCvmResult(b: ResultBuilder, cvm: CvmAkBinding): void {
+  const r = cvm.result;
+  b.claims['cvm'] = { report: cvm.report, kind: r.kind, ...r.claims };
+  if (r.tcbStatus !== undefined) b.tcbStatus = r.tcbStatus;
+  if (r.advisories !== undefined) b.advisories = [...r.advisories];
+  for (const w of r.warnings) b.warnings.push(`cvm: ${w}`);
+  b.absorb(r, 'cvm.');
 }

@@ -281,21 +281,47 @@ test(
     // CVM attesters register their platform identity (admin): the emulated chip's CHIP_ID as
     // the emulator was given it (its key folder), not as mrstack decoded it.
     const chipId = readFileSync(join(tvm, 'keys', 'snp', 'chip_id.hex'), 'utf8').trim();
-    const auth = { authorization: `Bearer ${ENV.MRSTACK_VERIFIER_ADMIN_TOKEN}` };
-    const register = (id: string, platform: string, headers: Record<string, string> = auth) =>
-      verifierHttp(
+    // Registered with `mrstack verifier register-platform` (the admin token from a file).
+    const tokenFile = join(root, 'admin-token');
+    writeFileSync(tokenFile, `${ENV.MRSTACK_VERIFIER_ADMIN_TOKEN}\n`);
+    const register = (
+      id: string,
+      platform: string,
+      token: string[] = ['--admin-token-file', tokenFile],
+    ) =>
+      runCliJson([
+        'verifier',
+        'register-platform',
+        '--verifier',
         url,
-        'POST',
-        '/v1/attesters',
-        { attester_id: id, platform_id: platform },
-        headers,
-      );
-    assert.equal((await register('snp-vm', `snp:${chipId}`, {})).status, 403);
-    const reg = await register('snp-vm', `snp:${chipId}`);
-    assert.equal(reg.status, 201, JSON.stringify(reg.json));
-    assert.equal(reg.json['kind'], 'cvm');
+        '--attester',
+        id,
+        '--platform-id',
+        platform,
+        ...token,
+        '--json',
+      ]);
+    const wrongToken = join(root, 'wrong-token');
+    writeFileSync(wrongToken, 'not-the-token\n');
+    const forbidden = await register('snp-vm', `snp:${chipId}`, ['--admin-token-file', wrongToken]);
+    assert.equal(forbidden.result.code, 3);
+    assert.equal(cliError(forbidden.json).code, 'ERR_FORBIDDEN');
+    const reg = await register('snp-vm', `snp:${chipId.toUpperCase()}`);
+    assert.equal(reg.result.code, 0, reg.result.stderr);
+    assert.equal((reg.json as { kind: string }).kind, 'cvm');
+    assert.equal((reg.json as { platform_id: string }).platform_id, `snp:${chipId.toLowerCase()}`);
+    // The same identity again is the same attester; another identity under its id is a conflict.
+    const again = await register('snp-vm', `snp:${chipId}`);
+    assert.equal(again.result.code, 0);
+    assert.equal(
+      (again.json as { created_at: string }).created_at,
+      (reg.json as { created_at: string }).created_at,
+    );
     const other = randomBytes(64).toString('hex');
-    assert.equal((await register('snp-elsewhere', `snp:${other}`)).status, 201);
+    const clash = await register('snp-vm', `snp:${other}`);
+    assert.equal(clash.result.code, 2);
+    assert.equal(cliError(clash.json).code, 'ERR_CONFLICT');
+    assert.equal((await register('snp-elsewhere', `snp:${other}`)).result.code, 0);
     const submitFor = async (attester: string): Promise<{ code: number | null; r: AttestJson }> => {
       const c = (
         await runCliJson(['verifier', 'challenge', '--verifier', url, '--attester', attester])

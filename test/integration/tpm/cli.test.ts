@@ -21,6 +21,7 @@ import {
   type EvidenceVerifyJson,
 } from '../../_support/cli.js';
 import { CLI_PATH } from '../../_support/paths.js';
+import { runTool } from '../../_support/peers.js';
 import { parsePcrreadYaml, startSwtpmFixture, type SwtpmFixture } from './swtpm_fixture.js';
 
 let fx: SwtpmFixture;
@@ -138,13 +139,43 @@ test('tpm ek --cert, tpm ak create, ak make-credential, activate: the secret com
       '--cert',
       '--pem-out',
       join(dir, 'ek.pem'),
+      '--cert-out',
+      join(dir, 'ek.der'),
       ...swtpmArgs(),
     ]);
     assert.equal(ek.result.code, 0, ek.result.stderr);
+    const cert = (
+      ek.json as {
+        certificate: { certifies_ek: boolean; serial: string; not_after: string; subject: string };
+      }
+    ).certificate;
+    assert.equal(cert.certifies_ek, true);
+    // The fields as openssl reads the certificate swtpm_setup made.
+    const x509 = (...args: string[]): string =>
+      runTool('openssl', ['x509', '-inform', 'DER', '-in', join(dir, 'ek.der'), '-noout', ...args])
+        .toString()
+        .trim();
     assert.equal(
-      (ek.json as { certificate: { certifies_ek: boolean } }).certificate.certifies_ek,
-      true,
+      cert.serial,
+      x509('-serial')
+        .replace(/^serial=0*/, '')
+        .toLowerCase(),
     );
+    assert.equal(
+      Date.parse(cert.not_after),
+      Date.parse(x509('-enddate').replace(/^notAfter=/, '')),
+    );
+    // openssl and the EK's own public key: the certificate's key is the EK's.
+    const certKey = runTool('openssl', [
+      'x509',
+      '-inform',
+      'DER',
+      '-in',
+      join(dir, 'ek.der'),
+      '-noout',
+      '-pubkey',
+    ]).toString();
+    assert.equal(certKey.trim(), readFileSync(join(dir, 'ek.pem'), 'utf8').trim());
     const ak = await runCliJson([
       'tpm',
       'ak',
