@@ -286,14 +286,14 @@ export function registerCollateral(program: Command): Command {
           await import('../../verifier/collateral/cache.js');
         const { importTdxCollateral } = await import('../../verifier/collateral/import.js');
         const { readCollateral } = await import('../input_files.js');
-        const { resolve } = await import('node:path');
+        const path_ = await import('node:path');
         const now = opts.at === undefined ? new Date() : new Date(opts.at);
         if (Number.isNaN(now.getTime()))
           throw new UsageError('ERR_USAGE', `--at ${JSON.stringify(opts.at)}: not a date`);
         const result = importTdxCollateral(readCollateral(path), {
           cache: new CollateralCache(opts.cache ?? defaultCollateralCacheDir()),
           now,
-          source: resolve(path),
+          source: path_.resolve(path),
         });
         if (opts.json === true) printJson(result);
         else
