@@ -141,6 +141,8 @@ export type {
 export { verifyGoTpmAttestation, TPM_EVIDENCE_VERIFIER } from './verify/tpm_attestation.js';
 export { BUNDLE_VERIFIER } from './verify/bundle.js';
 export { replayBundle, replayFirmwareLog } from './replay/bundle_replay.js';
+export { ImaEntryList, imaEntryListOf, replayImaLayer } from './replay/ima_layer.js';
+export type { ImaEventView, ImaLayerResult } from './replay/ima_layer.js';
 export type {
   FirmwareReplay,
   CheckpointSeen,
@@ -231,7 +233,16 @@ export type {
   RefValue,
   TenantRule,
   TenantMatcher,
+  DigestLookup,
 } from './appraise/policy.js';
+export {
+  POLICY_CACHE_MIN_BYTES,
+  defaultPolicyCacheDir,
+  loadPolicyFile,
+  primePolicyCache,
+  writePolicyCache,
+} from './appraise/policy_cache.js';
+export type { LoadPolicyFileOptions } from './appraise/policy_cache.js';
 export { POLICY_SCHEMA } from './appraise/policy_schema.js';
 export {
   MAX_REGEX_LENGTH,

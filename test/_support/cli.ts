@@ -92,6 +92,8 @@ export interface EvidenceVerifyFlags {
   readonly relax?: readonly string[];
   /** `--tvm-state DIR`: whose emulated roots `--trust-emulated` trusts. */
   readonly tvmState?: string;
+  /** `--ima-events all|unverified` (ima bundles: which entries `claims.events` lists). */
+  readonly imaEvents?: 'all' | 'unverified';
 }
 
 /** What `evidence verify --json` prints (the fields the tests read). */
@@ -131,6 +133,7 @@ export function evidenceVerifyArgs(file: string, flags: EvidenceVerifyFlags = {}
     args.push('--relax', flags.relax.join(','));
   }
   if (flags.tvmState !== undefined) args.push('--tvm-state', flags.tvmState);
+  if (flags.imaEvents !== undefined) args.push('--ima-events', flags.imaEvents);
   return args;
 }
 

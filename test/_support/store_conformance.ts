@@ -88,6 +88,130 @@ export function storeConformance(name: string, open: () => StoreFactory): void {
       });
     });
 
+    test('evidence for a session: peeked without consuming, then consumed with its result in one commit', async () => {
+      await withStore(open(), async (s) => {
+        const nonce = randomBytes(32);
+        await s.createSession({ id: 'e1', nonce, attesterId: 'a', ttlSeconds: 60 });
+        await s.createSession({ id: 'short', nonce: randomBytes(32), ttlSeconds: 0.05 });
+        const t0 = await s.now();
+        const peek = await s.sessionForEvidence('e1');
+        assert.ok(peek.ok);
+        assert.deepEqual(peek.session.nonce, new Uint8Array(nonce));
+        assert.equal(peek.session.attesterId, 'a');
+        assert.ok(peek.at.getTime() >= t0.getTime(), 'at is the database clock');
+        // Peeking consumes nothing.
+        assert.equal((await s.getSession('e1'))!.consumedAt, null);
+        assert.deepEqual(await s.sessionForEvidence('nope'), { ok: false, reason: 'unknown' });
+
+        const done = await s.finishSession('e1', result('res-e1', 'a', { sessionId: 'e1' }));
+        assert.ok(done.ok);
+        assert.equal(done.result.id, 'res-e1');
+        assert.equal(done.checkpoint, undefined);
+        const after = await s.getSession('e1');
+        assert.notEqual(after!.consumedAt, null);
+        assert.equal(after!.resultId, 'res-e1');
+        assert.equal((await s.getResult('res-e1'))!.sessionId, 'e1');
+        assert.deepEqual((await s.getResult('res-e1'))!.findings, { findings: [] });
+        // Spent: a second result is refused and not written; so is a consume.
+        assert.deepEqual(await s.sessionForEvidence('e1'), { ok: false, reason: 'reused' });
+        assert.deepEqual(await s.finishSession('e1', result('res-e1b', 'a', { sessionId: 'e1' })), {
+          ok: false,
+          reason: 'reused',
+        });
+        assert.equal(await s.getResult('res-e1b'), null);
+        assert.deepEqual(await s.consumeSession('e1'), { ok: false, reason: 'reused' });
+        assert.deepEqual(await s.finishSession('zz', result('res-zz', 'a')), {
+          ok: false,
+          reason: 'unknown',
+        });
+        await sleep(120);
+        assert.deepEqual(await s.sessionForEvidence('short'), { ok: false, reason: 'expired' });
+        assert.deepEqual(await s.finishSession('short', result('res-s', 'a')), {
+          ok: false,
+          reason: 'expired',
+        });
+        assert.equal(await s.getResult('res-s'), null);
+      });
+    });
+
+    test('concurrent results for one session: exactly one is recorded', async () => {
+      await withStore(open(), async (s) => {
+        for (let round = 0; round < 5; round++) {
+          const id = `f${round}`;
+          await s.createSession({ id, nonce: randomBytes(32), ttlSeconds: 60 });
+          const outs = await Promise.all(
+            Array.from({ length: 16 }, (_, i) =>
+              s.finishSession(id, result(`${id}-${i}`, 'a', { sessionId: id })),
+            ),
+          );
+          const won = outs.flatMap((o) => (o.ok ? [o.result.id] : []));
+          assert.equal(won.length, 1);
+          assert.ok(outs.every((o) => o.ok || o.reason === 'reused'));
+          const stored = await s.listResults({ attesterId: 'a', limit: 1000 });
+          assert.deepEqual(
+            stored.filter((r) => r.sessionId === id).map((r) => r.id),
+            won,
+          );
+        }
+      });
+    });
+
+    test('a session result moves a checkpoint in the same commit, by compare-and-set and only when it passed unrelaxed', async () => {
+      await withStore(open(), async (s) => {
+        const key = { attesterId: 'a', register: 'rtmr3', policyDigest: 'sha256:33' };
+        const move = (expectedVersion: number | null, n: number) => ({
+          key,
+          expectedVersion,
+          bootId: 'b1',
+          value: { seq: n },
+        });
+        for (const id of ['m1', 'm2', 'm3', 'm4', 'm5']) {
+          await s.createSession({ id, nonce: randomBytes(32), ttlSeconds: 60 });
+        }
+        const first = await s.finishSession(
+          'm1',
+          result('r-m1', 'a', { sessionId: 'm1' }),
+          move(null, 1),
+        );
+        assert.ok(first.ok);
+        assert.deepEqual(first.checkpoint, { ok: true, version: 1 });
+        assert.deepEqual((await s.getCheckpoint(key))!.value, { seq: 1 });
+        assert.equal((await s.getCheckpoint(key))!.resultId, 'r-m1');
+        // A relaxed result is recorded but moves nothing.
+        const relaxed = await s.finishSession(
+          'm2',
+          result('r-m2', 'a', { sessionId: 'm2', relaxed: ['crl'] }),
+          move(1, 2),
+        );
+        assert.ok(relaxed.ok);
+        assert.deepEqual(relaxed.checkpoint, { ok: false, reason: 'not-trusted' });
+        assert.notEqual(await s.getResult('r-m2'), null);
+        // A stale version: the result stays, the checkpoint does not move.
+        const stale = await s.finishSession(
+          'm3',
+          result('r-m3', 'a', { sessionId: 'm3' }),
+          move(0, 3),
+        );
+        assert.ok(stale.ok);
+        assert.deepEqual(stale.checkpoint, { ok: false, reason: 'stale' });
+        const next = await s.finishSession(
+          'm4',
+          result('r-m4', 'a', { sessionId: 'm4' }),
+          move(1, 4),
+        );
+        assert.ok(next.ok);
+        assert.deepEqual(next.checkpoint, { ok: true, version: 2 });
+        assert.deepEqual((await s.getCheckpoint(key))!.value, { seq: 4 });
+        // A spent session writes nothing, the checkpoint included.
+        assert.deepEqual(
+          await s.finishSession('m4', result('r-m4b', 'a', { sessionId: 'm4' }), move(2, 9)),
+          { ok: false, reason: 'reused' },
+        );
+        assert.equal((await s.getCheckpoint(key))!.version, 2);
+        assert.equal(await s.getResult('r-m4b'), null);
+      });
+    });
+
     test('a session links to its result and can be deleted once', async () => {
       await withStore(open(), async (s) => {
         await s.createSession({ id: 'x', nonce: randomBytes(32), ttlSeconds: 60 });

@@ -121,12 +121,11 @@ export function registerAppraise(program: Command): void {
     .action(
       action(async (file: string | undefined, opts: AppraiseFlags) => {
         const lib = await import('../../verifier/appraise/policy.js');
+        const { loadPolicyFile } = await import('../../verifier/appraise/policy_cache.js');
         const { appraiseEvidence, appraiseLogs } =
           await import('../../verifier/appraise/appraise_evidence.js');
         const loaded =
-          opts.policy === undefined
-            ? await lib.defaultPolicy()
-            : await lib.parsePolicy(Buffer.from(readBytes(opts.policy)).toString('utf8'));
+          opts.policy === undefined ? await lib.defaultPolicy() : await loadPolicyFile(opts.policy);
         const policy = lib.compilePolicy(loaded);
         const imaKeys = (opts.imaKey ?? []).map(readBytes);
         if (file === undefined) {

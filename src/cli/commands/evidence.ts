@@ -7,7 +7,13 @@
  * With `--eventlog LOG…` it adds `"eventlog":{"registers":[{"log","register","alg","proof",
  * "replayed","reported"?,"last_record"?,"offset"?}],"listed":[…]}`: `listed` holds the records at a
  * register no replay extends (TDX MRTD), each as `log parse` prints an event plus `"log"` and
- * `"compared": false`. Exit 0 verified, 1 not verified, 2 bad input.
+ * `"compared": false`. trustee's TDX evidence JSON brings its CCEL (`cc_eventlog`), replayed the
+ * same way after the `--eventlog` logs (named `FILE#cc_eventlog`). Exit 0 verified, 1 not
+ * verified, 2 bad input.
+ *
+ * An `ima` bundle's `claims.events` lists only the entries that are not verified, with
+ * `"events_listed":"unverified"` beside it, unless `--ima-events all` asks for every entry: a
+ * million-entry list is about 300 MB of JSON, which the text screen does not print either.
  *
  * {@link registerEvidence} returns the `evidence` command so other groups can add subcommands
  * (`evidence get` lives with the agent).
@@ -36,6 +42,7 @@ interface ShowOptions {
 interface VerifyOptions extends ShowOptions, VerifyFlags {
   readonly wide?: boolean;
   readonly eventlog?: readonly string[];
+  readonly imaEvents?: 'all' | 'unverified';
 }
 
 /** The kinds `--kind` accepts (the verifier's EVIDENCE_KINDS; kept here so help loads nothing). */
@@ -47,6 +54,30 @@ const verifier = (): Promise<typeof import('../../verifier/verify/evidence.js')>
 
 function kindOption(): Option {
   return new Option('--kind <kind>', 'evidence kind (detected when omitted)').choices([...KINDS]);
+}
+
+/**
+ * The result as `--json` prints it: an ima bundle's `claims.events` cut to the entries that are
+ * not verified (`events_listed: "unverified"`) unless every entry was asked for.
+ */
+async function printedResult(
+  r: EvidenceResult,
+  imaEvents: 'all' | 'unverified',
+): Promise<EvidenceResult> {
+  if (imaEvents === 'all' || r.kind !== 'bundle') return r;
+  const { imaEntryListOf } = await import('../../verifier/replay/ima_layer.js');
+  const list = imaEntryListOf(r);
+  if (list === undefined) return r;
+  const claims: Record<string, unknown> = {};
+  // own keys, not a spread: a spread would build every event through the claims' getter
+  for (const k of Object.keys(r.claims)) {
+    if (k !== 'events') claims[k] = r.claims[k];
+    else {
+      claims['events'] = [...list.views(list.verified)];
+      claims['events_listed'] = 'unverified';
+    }
+  }
+  return { ...r, claims };
 }
 
 function hex(v: unknown): string {
@@ -133,6 +164,14 @@ export function registerEvidence(program: Command): Command {
     .addOption(kindOption());
   addEventlogOption(addEvidenceOptions(addTrustOptions(verify)))
     .option('--wide', 'full values (no truncation to the terminal width)')
+    .addOption(
+      new Option(
+        '--ima-events <which>',
+        'ima bundle, --json: list every entry in claims.events, or only those not verified',
+      )
+        .choices(['all', 'unverified'])
+        .default('unverified'),
+    )
     .option('--json', 'print JSON')
     .action(
       action(async (file: string, opts: VerifyOptions) => {
@@ -155,8 +194,16 @@ export function registerEvidence(program: Command): Command {
             : { parts: { ...peerParts, ...(flagOpts.parts ?? {}) } }),
         };
         const r = await verifyEvidence(input.data, vopts);
-        if (opts.eventlog === undefined || opts.eventlog.length === 0) {
-          if (opts.json === true) printJson(r);
+        // Logs that came inside the container (trustee TDX: its CCEL) are replayed like
+        // --eventlog ones, after them.
+        const inner = input.peer?.eventlogs?.['cc_eventlog'];
+        const eventlogs = [
+          ...(opts.eventlog ?? []),
+          ...(inner === undefined ? [] : [{ name: `${file}#cc_eventlog`, bytes: inner }]),
+        ];
+        const imaEvents = opts.imaEvents ?? 'unverified';
+        if (eventlogs.length === 0) {
+          if (opts.json === true) printJson(await printedResult(r, imaEvents));
           else await printResult(r, opts.wide === true);
           return r.verified ? 0 : 1;
         }
@@ -169,7 +216,7 @@ export function registerEvidence(program: Command): Command {
         // Records at a register no replay extends (TDX MRTD: the TDX module builds it) are
         // listed beside the comparison, never dropped silently and never compared.
         const listed: { json: Record<string, unknown>; line: string }[] = [];
-        const replayed = await replayEvidenceLogs(opts.eventlog, claims, {
+        const replayed = await replayEvidenceLogs(eventlogs, claims, {
           onNotReplayed: (e, log) => {
             const summary = eventSummary(log.format.describe?.(e) ?? {});
             listed.push({
@@ -202,12 +249,12 @@ export function registerEvidence(program: Command): Command {
           errors.push({
             code: 'ERR_REPLAY_MISMATCH',
             check: 'eventlog',
-            message: `no register of ${opts.eventlog.join(', ')} is one the evidence reports`,
+            message: `no register of ${eventlogs.map((l) => (typeof l === 'string' ? l : l.name)).join(', ')} is one the evidence reports`,
             register: '',
           });
         }
         const out = {
-          ...r,
+          ...(await printedResult(r, imaEvents)),
           verified: r.verified && errors.length === 0,
           errors: [...r.errors, ...errors],
           eventlog: { registers, listed: listed.map((l) => l.json) },

@@ -265,7 +265,14 @@ export function registerPolicy(program: Command): void {
             `${toJsonText({ id: loaded.id, policy: loaded.policy, ...(unmapped.length > 0 ? { unmapped } : {}) })}\n`,
             opts.out,
           );
-        else writeOrPrint(`${toJsonText(loaded.policy)}\n`, opts.out);
+        else {
+          const text = `${toJsonText(loaded.policy)}\n`;
+          writeOrPrint(text, opts.out);
+          if (opts.out !== undefined) {
+            const { primePolicyCache } = await import('../../verifier/appraise/policy_cache.js');
+            primePolicyCache(text, loaded);
+          }
+        }
         if (unmapped.length > 0)
           process.stderr.write(`not mapped to any policy field: ${unmapped.join(', ')}\n`);
         if (opts.out !== undefined)

@@ -9,6 +9,7 @@
 import type { FormatId } from '../../errors.js';
 import { toHex } from '../../bytes/hex.js';
 import { decodeImaFields, nameFieldText, splitDigestField, type ImaEntry } from './ima_template.js';
+import type { ImaRecordView } from './ima_binary.js';
 
 /** The fields of an entry that IMA rules judge. */
 export interface ImaFileFields {
@@ -29,7 +30,26 @@ export interface ImaFileFields {
  * @throws ParseError for template data whose field lengths do not fit
  */
 export function imaFileFields(e: ImaEntry, format: FormatId = 'ima-binary'): ImaFileFields {
-  return fastFields(e) ?? decodedFields(e, format);
+  return fastFields(e.templateName, e.templateData, e.littleEndian) ?? decodedFields(e, format);
+}
+
+/**
+ * {@link imaFileFields} of a record read in place (a binary list's {@link ImaRecordView}), with
+ * no copy of the record for the common templates.
+ * @throws ParseError for template data whose field lengths do not fit
+ */
+export function imaViewFileFields(v: ImaRecordView): ImaFileFields {
+  return fastFields(v.templateName, v.templateData(), v.littleEndian) ?? decodedFields(v.entry());
+}
+
+/**
+ * Checks that {@link imaViewFileFields} of a record would succeed, without decoding the common
+ * templates (a million-entry list is checked as it is folded, its fields decoded when read).
+ * @throws ParseError for template data whose field lengths do not fit
+ */
+export function checkImaViewFields(v: ImaRecordView): void {
+  if (!fastLayout(v.templateName, v.bytes, v.dataAt, v.dataLen, v.littleEndian))
+    decodedFields(v.entry());
 }
 
 const FAST: Readonly<Record<string, string | undefined>> = {
@@ -44,16 +64,13 @@ const utf8 = new TextDecoder('utf-8');
  * almost only these, a million entries at a time); undefined when a length does not fit, so the
  * general decoder reports it.
  */
-function fastFields(e: ImaEntry): ImaFileFields | undefined {
-  if (!(e.templateName in FAST)) return undefined;
-  const third = FAST[e.templateName];
-  const d = e.templateData;
-  const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
-  const le = e.littleEndian;
+function fastFields(name: string, d: Uint8Array, le: boolean): ImaFileFields | undefined {
+  if (!Object.hasOwn(FAST, name)) return undefined;
+  const third = FAST[name];
   let p = 0;
   const field = (): Uint8Array | undefined => {
     if (p + 4 > d.length) return undefined;
-    const n = v.getUint32(p, le);
+    const n = u32(d, p, le);
     if (n > d.length - p - 4) return undefined;
     const f = d.subarray(p + 4, p + 4 + n);
     p += 4 + n;
@@ -75,7 +92,28 @@ function fastFields(e: ImaEntry): ImaFileFields | undefined {
   };
 }
 
-function decodedFields(e: ImaEntry, format: FormatId): ImaFileFields {
+/** The u32 at `p`, in the list's byte order. */
+function u32(b: Uint8Array, p: number, le: boolean): number {
+  return le
+    ? (b[p]! | (b[p + 1]! << 8) | (b[p + 2]! << 16) | (b[p + 3]! << 24)) >>> 0
+    : ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+}
+
+/** Whether {@link fastFields} would read the template data at `at` (no allocation). */
+function fastLayout(name: string, b: Uint8Array, at: number, len: number, le: boolean): boolean {
+  if (!Object.hasOwn(FAST, name)) return false;
+  const end = at + len;
+  let p = at;
+  for (let i = FAST[name] === undefined ? 2 : 3; i > 0; i--) {
+    if (p + 4 > end) return false;
+    const n = u32(b, p, le);
+    if (n > end - p - 4) return false;
+    p += 4 + n;
+  }
+  return p === end;
+}
+
+function decodedFields(e: ImaEntry, format: FormatId = 'ima-binary'): ImaFileFields {
   let path = '';
   let digestAlg = e.templateName === 'ima' ? 'sha1' : '';
   let digest = '';

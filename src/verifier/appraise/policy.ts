@@ -110,11 +110,21 @@ export interface PolicyV1 {
   };
 }
 
+/** An IMA allowlist looked up in place: the allowed digests of a path (lower-case hex). */
+export interface DigestLookup {
+  get(path: string): readonly string[] | undefined;
+}
+
 /** A validated policy with its id. */
 export interface LoadedPolicy {
   /** `<name>@sha256:<hex>`. */
   readonly id: string;
   readonly policy: PolicyV1;
+  /**
+   * `policy.ima.digests` as a table read in place (a policy from the policy cache,
+   * `policy_cache.ts`); {@link compilePolicy} looks paths up there instead of in the record.
+   */
+  readonly imaDigests?: DigestLookup;
 }
 
 /**
@@ -164,8 +174,13 @@ async function schemaValidator(): Promise<Validator> {
 /** Canonical JSON: keys sorted at every level, no whitespace (undefined members dropped). */
 export function canonicalJson(v: unknown): string {
   const parts: string[] = [];
-  writeCanonical(v, parts);
+  writeCanonical(v, { push: (...s: string[]) => void parts.push(...s) });
   return parts.join('');
+}
+
+/** Where canonical JSON is written to, a few strings at a time. */
+interface TextSink {
+  push(...s: string[]): void;
 }
 
 // Strings JSON.stringify leaves as they are between quotes (no quote, backslash, control
@@ -175,7 +190,7 @@ const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
 
 // The same text as JSON.stringify with sorted keys, written directly: a runtime policy of a
 // million paths made the replacer form call back three million times.
-function writeCanonical(v: unknown, out: string[]): void {
+function writeCanonical(v: unknown, out: TextSink): void {
   if (v === null || typeof v !== 'object') {
     out.push(JSON.stringify(v));
     return;
@@ -217,15 +232,43 @@ function writeCanonical(v: unknown, out: string[]): void {
   out.push('}');
 }
 
-/** The id of a policy: `<name>@sha256:<SHA-256 of its canonical JSON>`. */
+/**
+ * The id of a policy: `<name>@sha256:<SHA-256 of its canonical JSON>`. The text is hashed as it
+ * is written, a megabyte at a time: a million-path policy is never one 140 MB string.
+ */
 export function policyId(p: PolicyV1): string {
-  return `${p.name}@sha256:${createHash('sha256').update(canonicalJson(p)).digest('hex')}`;
+  const h = createHash('sha256');
+  let parts: string[] = [];
+  let size = 0;
+  writeCanonical(p, {
+    push(...s: string[]): void {
+      for (const x of s) {
+        parts.push(x);
+        size += x.length;
+      }
+      if (size >= 1 << 20) {
+        h.update(parts.join(''));
+        parts = [];
+        size = 0;
+      }
+    },
+  });
+  h.update(parts.join(''));
+  return `${p.name}@sha256:${h.digest('hex')}`;
 }
 
+/** Freezes a parsed (acyclic, JSON-shaped) value and everything in it. */
 function deepFreeze<T>(v: T): T {
-  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
-    Object.freeze(v);
-    for (const x of Object.values(v as object)) deepFreeze(x);
+  if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return v;
+  Object.freeze(v);
+  if (Array.isArray(v)) {
+    // a digest list is strings only: nothing inside to freeze, no Object.values copy per list
+    for (const x of v as unknown[]) if (x !== null && typeof x === 'object') deepFreeze(x);
+  } else {
+    for (const k in v) {
+      const x: unknown = (v as Record<string, unknown>)[k];
+      if (x !== null && typeof x === 'object') deepFreeze(x);
+    }
   }
   return v;
 }
@@ -345,7 +388,7 @@ export interface CompiledIma {
    * The allowed digests of a path (lower-case hex, as the schema requires). Looked up in the
    * policy object itself: a runtime policy of a million paths is not copied into sets.
    */
-  readonly digests: { get(path: string): readonly string[] | undefined };
+  readonly digests: DigestLookup;
   readonly excluded: (path: string) => boolean;
   readonly keyrings: ReadonlyMap<string, ReadonlySet<string>>;
   readonly ignoredKeyrings: ReadonlySet<string>;
@@ -419,7 +462,7 @@ export function compilePolicy(loaded: LoadedPolicy): CompiledPolicy {
   for (const [vmr, rules] of Object.entries(p.tenant_events ?? {}))
     tenant.set(vmr, rules.map(tenantMatcher));
   const ima: CompiledIma = {
-    digests: ownLookup(p.ima?.digests),
+    digests: loaded.imaDigests ?? ownLookup(p.ima?.digests),
     excluded: compileExcludes(p.ima?.excludes ?? []),
     keyrings: lowerSetMap(p.ima?.keyrings),
     ignoredKeyrings: new Set(p.ima?.ignored_keyrings ?? []),

@@ -8,7 +8,7 @@
  */
 import { toHex } from '../../bytes/hex.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
-import type { ImaEventView } from '../replay/ima_layer.js';
+import { imaEntryListOf, type ImaEventView } from '../replay/ima_layer.js';
 import type { EvidenceResult } from '../verify/evidence_result.js';
 import type {
   AppraisedKind,
@@ -267,24 +267,33 @@ function imaLayerOf(
   // The first mr_ima token of this boot is in the bundle only when its physical log starts at
   // BOOT (`since` 0); served from a checkpoint, the agent-files rule cannot be judged.
   const firstMirrored = r.claims['since'] === 0 ? (ima.tokens?.[0]?.count ?? null) : null;
-  const events = (r.claims['events'] ?? []) as ImaEventView[];
-  const entries: ImaRecord[] = [];
-  for (const e of events) {
-    if (e.state !== 'verified') continue;
-    entries.push({
-      record: e.index,
-      offset: e.offset,
-      template: e.template,
-      path: e.path,
-      digestAlg: e.digest_alg,
-      digest: e.digest,
-      ...(e.signature === undefined
-        ? {}
-        : { signature: new Uint8Array(Buffer.from(e.signature, 'hex')) }),
-      ...(e.buf === undefined ? {} : { buf: new Uint8Array(Buffer.from(e.buf, 'hex')) }),
-      violation: e.violation === true,
-    });
-  }
+  // The verified entries, read from the list as the rules iterate (a result that kept its
+  // ImaEntryList); a result without one (rebuilt from JSON) gives its listed events.
+  const list = imaEntryListOf(r);
+  const events: Iterable<ImaEventView> =
+    list === undefined
+      ? ((r.claims['events'] ?? []) as ImaEventView[])
+      : { [Symbol.iterator]: () => list.views(0, list.verified) };
+  const entries: Iterable<ImaRecord> = {
+    *[Symbol.iterator]() {
+      for (const e of events) {
+        if (e.state !== 'verified') continue;
+        yield {
+          record: e.index,
+          offset: e.offset,
+          template: e.template,
+          path: e.path,
+          digestAlg: e.digest_alg,
+          digest: e.digest,
+          ...(e.signature === undefined
+            ? {}
+            : { signature: new Uint8Array(Buffer.from(e.signature, 'hex')) }),
+          ...(e.buf === undefined ? {} : { buf: new Uint8Array(Buffer.from(e.buf, 'hex')) }),
+          violation: e.violation === true,
+        };
+      }
+    },
+  };
   return {
     register,
     input: { log: 'ima-log', proof: 'ok', register: ima.vmr, firstMirrored, entries },

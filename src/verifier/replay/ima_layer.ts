@@ -19,13 +19,14 @@
  *
  * @module
  */
-import { MrstackError, type ErrorCode } from '../../errors.js';
+import type { ErrorCode } from '../../errors.js';
 import { bytesEqual, toHex } from '../../bytes/hex.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
 import type { BundleImaLog } from '../../formats/bundle/bundle.js';
 import { ImaBinaryScanner, type ImaRecordView } from '../../formats/ima/ima_binary.js';
-import { imaFileFields } from '../../formats/ima/ima_file_fields.js';
+import { imaViewFileFields } from '../../formats/ima/ima_file_fields.js';
 import { ImaBankFold } from '../../formats/ima/ima_fold.js';
+import { foldImaSnapshots, type ImaFoldSnapshots } from './ima_layer_fold.js';
 import { mrImaBankAlgs, mrImaCommitment } from '../../formats/mrlog/mr_ima_commitment.js';
 import type { VmrObservation } from '../../eventlog/mrlog_replay.js';
 
@@ -79,20 +80,77 @@ export interface ImaLayerResult {
   /** The fold at `verified` entries, per bank of B (hex); empty when the layer failed. */
   readonly banks: Readonly<Record<string, string>>;
   readonly tokens: readonly ImaTokenView[];
+  /**
+   * Every entry with its state (`claims.events`), decoded from the list the first time it is
+   * read: a million entries are a million objects, so prefer {@link ImaLayerResult.list}.
+   */
   readonly events: readonly ImaEventView[];
+  /** The entries, decoded as they are iterated (constant memory). */
+  readonly list: ImaEntryList;
   readonly issues: readonly ImaLayerIssue[];
+}
+
+/** Where a verify result's claims keep the {@link ImaEntryList} of an ima bundle (not in JSON). */
+export const IMA_ENTRY_LIST: unique symbol = Symbol('mrstack.imaEntryList');
+
+/** Bytes of the list a scan decodes at a time. */
+const SCAN_STEP = 1 << 20;
+
+/**
+ * The entries of an ima layer's list as {@link ImaEventView}s, decoded from the list's bytes on
+ * demand: iterating holds one slice of entries at a time, never the whole list as objects.
+ */
+export class ImaEntryList implements Iterable<ImaEventView> {
+  readonly #data: Uint8Array;
+  /** Entries the list holds. */
+  readonly length: number;
+  /** Entries before this index are `verified`, later ones `pending`. */
+  readonly verified: number;
+
+  constructor(data: Uint8Array, length: number, verified: number) {
+    this.#data = data;
+    this.length = length;
+    this.verified = verified;
+  }
+
+  /** Entries `from` (inclusive) to `to` (exclusive), in list order. */
+  *views(from = 0, to: number = this.length): Generator<ImaEventView, void, undefined> {
+    if (from >= to) return;
+    const data = this.#data;
+    const verified = this.verified;
+    const scanner = new ImaBinaryScanner();
+    const batch: ImaEventView[] = [];
+    let last = -1;
+    const take = (v: ImaRecordView): void => {
+      last = v.index;
+      if (v.index >= from && v.index < to) batch.push(eventView(v, v.index < verified));
+    };
+    for (let at = 0; at < data.length && last + 1 < to; at += SCAN_STEP) {
+      scanner.pushEach(data.subarray(at, Math.min(data.length, at + SCAN_STEP)), take);
+      yield* batch;
+      batch.length = 0;
+    }
+  }
+
+  [Symbol.iterator](): Iterator<ImaEventView> {
+    return this.views();
+  }
 }
 
 /**
  * Replays an ima bundle's list against the `mr_ima` tokens of its physical log.
  * @param tokens - every `mr_ima` observation of the physical log, in order
  * @param position - records of the physical log the report covers (undefined: none matched)
+ * @param folded - the list already folded by `foldImaSnapshotsParallel` (`ima_layer_fold.ts`) at (at least) the
+ *   tokens' counts and `ima.count` — the banks on worker threads; folded here when absent or
+ *   short of a count
  * @throws ParseError for a list that does not parse (bad input)
  */
 export function replayImaLayer(
   ima: BundleImaLog,
   tokens: readonly VmrObservation[],
   position: number | undefined,
+  folded?: ImaFoldSnapshots,
 ): ImaLayerResult {
   const issues: ImaLayerIssue[] = [];
   const banks = mrImaBankAlgs(ima.alg);
@@ -119,80 +177,69 @@ export function replayImaLayer(
     .reverse()
     .find((v) => position !== undefined && v.record < position);
   const target = lastBefore?.count;
-  let atTarget: Uint8Array[] | undefined;
-  let atCount: Uint8Array[] | undefined;
-  const fold = new ImaBankFold(banks);
-  let ti = 0;
   let failed = issues.length > 0;
+  // One pass over the list where it lies (it parses strictly: a bad list throws): each record's
+  // fields are checked, not decoded (ImaEntryList decodes them when read), and the fold keeps
+  // its values at the counts the tokens name, up to the first entry it refuses.
+  const wanted = [0, ...views.map((v) => v.count), ima.count];
+  const pre = folded;
+  const usable =
+    pre?.banks.join() === banks.join() &&
+    wanted.every((c) => c > pre.folded || pre.at(c) !== undefined);
+  const snaps = usable ? pre : foldImaSnapshots(ima.data, banks, wanted);
+  const n = snaps.entries;
+  const atTarget = target === undefined ? undefined : snaps.at(target);
+  const atCount = snaps.at(ima.count);
+  // the tokens in order, each where the fold reached its count: the first that does not follow
+  // from the list fails the layer, and nothing after it is judged
+  let ti = 0;
   let from = 0; // the previous matched token's count: the range a mismatch is in starts here
-  const atTokens = (): void => {
-    const c = fold.count;
-    if (c === target) atTarget = fold.values();
-    if (c === ima.count) atCount = fold.values();
-    while (!failed && ti < views.length && views[ti]!.count === c) {
-      const v = views[ti]!;
-      const commitment = mrImaCommitment({
-        alg: ima.alg,
-        salt: ima.salt,
-        count: c,
-        banks: fold.values(),
-      });
-      if (bytesEqual(commitment, tokens[ti]!.value)) {
-        v.state = position !== undefined && v.record < position ? 'verified' : 'pending';
-        from = c;
-        ti++;
-        continue;
-      }
-      v.state = 'mismatch';
-      failed = true;
-      issues.push({
-        code: 'ERR_REPLAY_MISMATCH',
-        message: `physical record ${v.record}: the mr_ima commitment for ${c} entries does not follow from the IMA list (the difference is in entries ${from}..${c - 1})`,
-        record: v.record,
-        count: c,
-        first_entry: from,
-        last_entry: c - 1,
-      });
+  for (; !failed && ti < views.length && views[ti]!.count <= snaps.folded; ti++) {
+    const v = views[ti]!;
+    const c = v.count;
+    const commitment = mrImaCommitment({
+      alg: ima.alg,
+      salt: ima.salt,
+      count: c,
+      banks: snaps.at(c)!,
+    });
+    if (bytesEqual(commitment, tokens[ti]!.value)) {
+      v.state = position !== undefined && v.record < position ? 'verified' : 'pending';
+      from = c;
+      continue;
     }
-  };
-  atTokens();
-  // One pass over the list where it lies (it parses strictly: a bad list throws): each record is
-  // folded in place while nothing failed, and only the event views appraisal reads are kept — no
-  // parsed entry per record.
-  const events: MutableEventView[] = [];
-  const scanner = new ImaBinaryScanner();
-  scanner.pushEach(ima.data, (v) => {
-    events.push(eventView(v));
-    if (failed) return;
-    let column: boolean;
-    try {
-      column = fold.pushView(v);
-    } catch (x) {
-      if (!(x instanceof MrstackError)) throw x;
-      failed = true;
-      issues.push({
-        code: x.code,
-        message: `IMA entry ${v.index}: ${x.message}`,
-        entry: v.index,
-        offset: v.offset,
-      });
-      return;
-    }
-    if (!column) {
-      // the list would not be what the kernel logged, and IMA tools reading the column disagree
-      failed = true;
-      issues.push({
-        code: 'ERR_EVENT_DIGEST_MISMATCH',
-        message: `IMA entry ${v.index} (offset ${v.offset}): the logged template hash is not the hash of its template data`,
-        entry: v.index,
-        offset: v.offset,
-      });
-      return;
-    }
-    atTokens();
-  });
-  scanner.end();
-  const n = events.length;
+    v.state = 'mismatch';
+    failed = true;
+    issues.push({
+      code: 'ERR_REPLAY_MISMATCH',
+      message: `physical record ${v.record}: the mr_ima commitment for ${c} entries does not follow from the IMA list (the difference is in entries ${from}..${c - 1})`,
+      record: v.record,
+      count: c,
+      first_entry: from,
+      last_entry: c - 1,
+    });
+  }
+  const f = snaps.failure;
+  if (!failed && f !== undefined) {
+    failed = true;
+    issues.push(
+      f.column
+        ? {
+            // the list would not be what the kernel logged, and IMA tools reading the column
+            // disagree
+            code: f.code,
+            message: `IMA entry ${f.index} (offset ${f.offset}): ${f.message}`,
+            entry: f.index,
+            offset: f.offset,
+          }
+        : {
+            code: f.code,
+            message: `IMA entry ${f.index}: ${f.message}`,
+            entry: f.index,
+            offset: f.offset,
+          },
+    );
+  }
   // a list of another length is still folded: the tokens then say where it differs
   const lengthIssue: ImaLayerIssue[] = [];
   if (n !== ima.count) {
@@ -230,14 +277,14 @@ export function replayImaLayer(
   if (!failed && atCount !== undefined) {
     banks.forEach((b, i) => {
       const given = ima.banks.get(b);
-      if (given === undefined || !bytesEqual(given, atCount![i]!)) {
+      if (given === undefined || !bytesEqual(given, atCount[i]!)) {
         failed = true;
         issues.push({
           code: 'ERR_BINDING_MISMATCH',
           message: `ima_log.banks.${b} is not the fold of the ${ima.count} entries`,
           bank: b,
           given: given === undefined ? null : toHex(given),
-          replayed: toHex(atCount![i]!),
+          replayed: toHex(atCount[i]!),
         });
       }
     });
@@ -245,7 +292,8 @@ export function replayImaLayer(
   issues.unshift(...lengthIssue);
   if (lengthIssue.length > 0) failed = true;
   const verified = failed || target === undefined ? 0 : target;
-  for (let i = 0; i < verified && i < n; i++) events[i]!.state = 'verified';
+  const list = new ImaEntryList(ima.data, n, Math.min(verified, n));
+  let events: ImaEventView[] | undefined;
   return {
     vmr: ima.vmr,
     alg: ima.alg,
@@ -259,25 +307,16 @@ export function replayImaLayer(
           banks.map((b, i) => [b, toHex((atTarget ?? new ImaBankFold(banks).values())[i]!)]),
         ),
     tokens: views,
-    events,
+    get events(): readonly ImaEventView[] {
+      return (events ??= [...list]);
+    },
+    list,
     issues,
   };
 }
 
-/** An event view whose state is set once the verified count is known. */
-type MutableEventView = { -readonly [K in keyof ImaEventView]: ImaEventView[K] };
-
-function eventView(v: ImaRecordView): MutableEventView {
-  const e = {
-    index: v.index,
-    offset: v.offset,
-    pcr: v.pcr,
-    templateHash: v.templateHash(),
-    templateName: v.templateName,
-    templateData: v.templateData(),
-    littleEndian: v.littleEndian,
-  };
-  const f = imaFileFields(e);
+function eventView(v: ImaRecordView, verified: boolean): ImaEventView {
+  const f = imaViewFileFields(v);
   return {
     index: v.index,
     offset: v.offset,
@@ -288,6 +327,17 @@ function eventView(v: ImaRecordView): MutableEventView {
     ...(f.signature === undefined ? {} : { signature: toHex(f.signature) }),
     ...(f.buf === undefined ? {} : { buf: toHex(f.buf) }),
     ...(v.violation ? { violation: true as const } : {}),
-    state: 'pending',
+    state: verified ? 'verified' : 'pending',
   };
+}
+
+/**
+ * The entries of an ima bundle's verify result as a list decoded on demand (the entries of
+ * `claims.events`, without building them all); undefined for any other result.
+ */
+export function imaEntryListOf(r: {
+  readonly claims: Readonly<Record<string, unknown>>;
+}): ImaEntryList | undefined {
+  const l = (r.claims as Readonly<Record<symbol, unknown>>)[IMA_ENTRY_LIST];
+  return l instanceof ImaEntryList ? l : undefined;
 }

@@ -19,14 +19,19 @@
  *
  * @module
  */
-import { parseBundle } from '../../formats/bundle/bundle.js';
+import { BUNDLE_FORMAT } from '../../formats/bundle/bundle.js';
 import {
   parseTrustedCheckpoint,
   type TrustedCheckpoint,
 } from '../../formats/bundle/checkpoint_spec.js';
 import type { CheckpointSeen } from '../replay/bundle_replay.js';
 import type { EvidenceResult } from '../verify/evidence_result.js';
-import type { CheckpointKey, VerifierStore } from '../store/store.js';
+import type {
+  CheckpointKey,
+  CheckpointMove,
+  CheckpointRecord,
+  VerifierStore,
+} from '../store/store.js';
 
 /** The checkpoint as stored (`checkpoints.value`). */
 export interface CheckpointValue {
@@ -55,18 +60,31 @@ export interface BundleWindow {
   readonly since: number;
 }
 
-/** The physical log window of evidence bytes that are a bundle; undefined for anything else. */
+/**
+ * The physical log window of evidence bytes that are a bundle; undefined for anything else.
+ * Only a hint for which stored checkpoint to hand the verifier: the bundle verifier parses the
+ * bundle strictly afterwards (a duplicate key, a bad field fail there), so plain `JSON.parse`
+ * is enough here — the strict parse was a second full parse of every bundle.
+ */
 export function bundleWindowOf(data: Uint8Array): BundleWindow | undefined {
   // Bundles are JSON objects; a raw report is not worth a parse attempt.
   let i = 0;
   while (i < data.length && (data[i] === 0x20 || data[i] === 0x0a || data[i] === 0x0d)) i++;
   if (data[i] !== 0x7b) return undefined;
+  let o: unknown;
   try {
-    const b = parseBundle(data);
-    return { register: b.physicalLog.register, since: b.physicalLog.since };
+    o = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
   } catch {
     return undefined; // verification reports what is wrong with it
   }
+  const b = o as { format?: unknown; physical_log?: unknown } | null;
+  const p = b?.physical_log as { register?: unknown; since?: unknown } | null | undefined;
+  if (b?.format !== BUNDLE_FORMAT || typeof p !== 'object' || p === null) return undefined;
+  if (typeof p.register !== 'string') return undefined;
+  if (typeof p.since !== 'number' || !Number.isSafeInteger(p.since) || p.since < 0) {
+    return undefined;
+  }
+  return { register: p.register, since: p.since };
 }
 
 function valueOf(v: unknown): CheckpointValue | undefined {
@@ -88,7 +106,15 @@ export async function trustedCheckpointFor(
   window: BundleWindow,
 ): Promise<TrustedCheckpoint | undefined> {
   if (window.since === 0) return undefined;
-  const rec = await store.getCheckpoint(key);
+  return trustedCheckpointOf(await store.getCheckpoint(key), window);
+}
+
+/** {@link trustedCheckpointFor} on a checkpoint record the caller read already. */
+export function trustedCheckpointOf(
+  rec: CheckpointRecord | null,
+  window: BundleWindow,
+): TrustedCheckpoint | undefined {
+  if (window.since === 0) return undefined;
   const v = valueOf(rec?.value);
   if (v?.seq !== window.since || v.values === undefined) return undefined;
   return parseTrustedCheckpoint(JSON.stringify({ seq: v.seq, values: v.values }));
@@ -126,21 +152,26 @@ export interface AdvanceReport {
   readonly advanced: boolean;
 }
 
+/** Where a verified bundle would move its attester's checkpoint (see {@link planAdvance}). */
+export interface AdvancePlan {
+  readonly register: string;
+  /** The stored checkpoint's number before (null: none, or none for this boot). */
+  readonly currentSeq: number | null;
+  /** The move to make; undefined when the bundle moves nothing forward. */
+  readonly move?: Omit<CheckpointMove, 'key'> & { readonly seq: number | null };
+}
+
 /**
- * Moves the stored checkpoint forward from a passed, unrelaxed result of a bundle (the store
- * re-checks that rule in the same statement). Nothing happens for other evidence.
+ * Where a verified bundle moves the checkpoint `cur` (read before the evidence was evaluated):
+ * to the newest checkpoint the report covers when it is past the stored one, or a new boot's
+ * start. Undefined for evidence that is not a bundle. Pure: the caller writes it.
  */
-export async function advanceFromResult(
-  store: VerifierStore,
-  attesterId: string,
-  policyDigest: string,
-  resultId: string,
+export function planAdvance(
+  cur: CheckpointRecord | null,
   verify: EvidenceResult,
-): Promise<AdvanceReport | undefined> {
+): AdvancePlan | undefined {
   const p = physicalOf(verify);
   if (p === undefined) return undefined;
-  const key = { attesterId, register: p.register, policyDigest };
-  const cur = await store.getCheckpoint(key);
   const curValue = valueOf(cur?.value);
   const seen = coveredCheckpoint(verify);
   const newBoot = p.bootId !== undefined && cur !== null && cur.bootId !== p.bootId;
@@ -155,15 +186,44 @@ export async function advanceFromResult(
   const forward =
     next !== undefined &&
     (cur === null || newBoot || (next.seq !== null && (curSeq === null || next.seq > curSeq)));
-  if (!forward) return { register: p.register, seq: curSeq, advanced: false };
-  const out = await store.advanceCheckpoint(key, cur?.version ?? null, {
-    bootId: p.bootId ?? cur?.bootId ?? null,
-    value: next,
+  if (!forward) return { register: p.register, currentSeq: curSeq };
+  return {
+    register: p.register,
+    currentSeq: curSeq,
+    move: {
+      expectedVersion: cur?.version ?? null,
+      bootId: p.bootId ?? cur?.bootId ?? null,
+      value: next,
+      seq: next.seq,
+    },
+  };
+}
+
+/**
+ * Moves the stored checkpoint forward from a passed, unrelaxed result of a bundle (the store
+ * re-checks that rule in the same statement). Nothing happens for other evidence.
+ */
+export async function advanceFromResult(
+  store: VerifierStore,
+  attesterId: string,
+  policyDigest: string,
+  resultId: string,
+  verify: EvidenceResult,
+): Promise<AdvanceReport | undefined> {
+  const p = physicalOf(verify);
+  if (p === undefined) return undefined;
+  const key = { attesterId, register: p.register, policyDigest };
+  const plan = planAdvance(await store.getCheckpoint(key), verify)!;
+  if (plan.move === undefined)
+    return { register: p.register, seq: plan.currentSeq, advanced: false };
+  const out = await store.advanceCheckpoint(key, plan.move.expectedVersion, {
+    bootId: plan.move.bootId,
+    value: plan.move.value,
     resultId,
   });
   return {
     register: p.register,
-    seq: out.ok ? next.seq : curSeq,
+    seq: out.ok ? plan.move.seq : plan.currentSeq,
     advanced: out.ok,
   };
 }

@@ -32,7 +32,15 @@ import { decodeEvidenceInput, type ReportEnvelope } from '../verify/evidence.js'
 import { VerifierCache } from '../verify/verifier_cache.js';
 import { resolveTrustPolicy, type TrustPolicy } from '../verify/trust_policy.js';
 import type { VerifyEvidenceOptions } from '../verify/evidence_result.js';
-import type { AttesterRecord, ResultRecord, ResultStatus, VerifierStore } from '../store/store.js';
+import type {
+  AttesterRecord,
+  CheckpointRecord,
+  NewResult,
+  NonceRefusal,
+  ResultRecord,
+  ResultStatus,
+  VerifierStore,
+} from '../store/store.js';
 import { publishedJwks } from './key_vault.js';
 import { renderDashboard } from './dashboard.js';
 import { parsePlatformId, platformIdOf } from './platform_identity.js';
@@ -57,11 +65,11 @@ import {
 } from './registered_ak.js';
 import { TdxCollateralCache } from './collateral_cache.js';
 import {
-  advanceFromResult,
   bundleWindowOf,
+  planAdvance,
   policyDigestOf,
   sinceHintFor,
-  trustedCheckpointFor,
+  trustedCheckpointOf,
   type AdvanceReport,
 } from './incremental.js';
 
@@ -126,6 +134,19 @@ const HTTP_STATUS: Partial<Record<string, number>> = {
 
 function httpStatusOf(e: MrstackError): number {
   return HTTP_STATUS[e.code] ?? (e.exitCode === 2 ? 400 : e.exitCode === 1 ? 422 : 500);
+}
+
+/** The error of a session whose nonce cannot be used. */
+function nonceError(session: string, reason: NonceRefusal): MrstackError {
+  const code =
+    reason === 'reused'
+      ? 'ERR_NONCE_REUSED'
+      : reason === 'expired'
+        ? 'ERR_NONCE_EXPIRED'
+        : 'ERR_NONCE_UNKNOWN';
+  return new MrstackError(code, `session ${session}: nonce ${reason}`, {
+    details: { session, reason },
+  });
 }
 
 function newId(): string {
@@ -367,16 +388,17 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     const reg = decision?.kind === 'pinned' ? decision : undefined;
     const attesterId = ctx.attesterId ?? reg?.pin.attesterId ?? null;
     const policyDigest = policyDigestOf(policyId);
-    // A bundle sent --since the attester's stored checkpoint is replayed from that checkpoint.
+    // A bundle sent --since the attester's stored checkpoint is replayed from that checkpoint;
+    // the record read here is also the compare-and-set base for moving it afterwards.
     const window = attesterId === null ? undefined : bundleWindowOf(decoded.data);
-    const trustedCheckpoint =
+    const cpKey =
       window === undefined || attesterId === null
         ? undefined
-        : await trustedCheckpointFor(
-            store,
-            { attesterId, register: window.register, policyDigest },
-            window,
-          );
+        : { attesterId, register: window.register, policyDigest };
+    const cpRecord: CheckpointRecord | null =
+      cpKey === undefined ? null : await store.getCheckpoint(cpKey);
+    const trustedCheckpoint =
+      window === undefined ? undefined : trustedCheckpointOf(cpRecord, window);
     const made = opts.verifyFor === undefined ? undefined : await verifyForCached(at, env);
     const merged: VerifyEvidenceOptions = {
       ...opts.verify,
@@ -465,7 +487,7 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     const status: ResultStatus = statuses[0] ?? 'none';
     const passed = ea.verify.verified && status === 'affirming';
     const findings = { appraisal: ea.appraisal, verify: ea.verify };
-    const result = await store.putResult({
+    const newResult: NewResult = {
       id: newId(),
       sessionId: ctx.sessionId,
       attesterId,
@@ -480,13 +502,47 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
           : akRefused !== undefined
             ? { ...findings, ak: refusalJson(akRefused) }
             : findings,
-    });
-    // Only now that the result is stored can it vouch for a checkpoint (the store checks that
-    // it passed with nothing relaxed, in the same statement that moves the checkpoint).
-    const checkpoint =
-      attesterId !== null && window !== undefined && result.passed && result.relaxed.length === 0
-        ? await advanceFromResult(store, attesterId, policyDigest, result.id, ea.verify)
+    };
+    // Only a passed, unrelaxed result of a bundle can vouch for a checkpoint (the store checks
+    // that again in the statement that moves it).
+    const plan =
+      cpKey !== undefined && passed && proven.relaxed.length === 0
+        ? planAdvance(cpRecord, ea.verify)
         : undefined;
+    const move =
+      plan?.move !== undefined && plan.register === cpKey?.register
+        ? { key: cpKey, ...plan.move }
+        : undefined;
+    let result: ResultRecord;
+    let moved: boolean | undefined;
+    if (ctx.sessionId !== null) {
+      // The session's nonce is consumed with its result (and the checkpoint move) in one
+      // commit: a racing second evidence for the session finds it spent and writes nothing.
+      const done = await store.finishSession(ctx.sessionId, newResult, move);
+      if (!done.ok) throw nonceError(ctx.sessionId, done.reason);
+      result = done.result;
+      moved = done.checkpoint?.ok;
+    } else {
+      result = await store.putResult(newResult);
+      moved =
+        move === undefined
+          ? undefined
+          : (
+              await store.advanceCheckpoint(move.key, move.expectedVersion, {
+                bootId: move.bootId,
+                value: move.value,
+                resultId: result.id,
+              })
+            ).ok;
+    }
+    const checkpoint: AdvanceReport | undefined =
+      plan === undefined
+        ? undefined
+        : {
+            register: plan.register,
+            seq: moved === true ? plan.move!.seq : plan.currentSeq,
+            advanced: moved === true,
+          };
     return {
       result,
       verified: ea.verify.verified,
@@ -582,24 +638,15 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     '/v1/sessions/:id/evidence',
     async (req) => {
       const bytes = bodyBytes(req.body);
-      // Consume first: the nonce is spent by the first evidence that names it, whatever that
-      // evidence turns out to be, so a failed attempt cannot be retried with the same nonce.
-      const c = await store.consumeSession(req.params.id);
-      if (!c.ok) {
-        const code =
-          c.reason === 'reused'
-            ? 'ERR_NONCE_REUSED'
-            : c.reason === 'expired'
-              ? 'ERR_NONCE_EXPIRED'
-              : 'ERR_NONCE_UNKNOWN';
-        throw new MrstackError(code, `session ${req.params.id}: nonce ${c.reason}`, {
-          details: { session: req.params.id, reason: c.reason },
-        });
-      }
+      // A spent, expired or unknown session is refused before any work. The nonce is consumed
+      // with the result in one commit (finishSession): the first evidence that names it spends
+      // it, whatever that evidence turns out to be, so a failed attempt cannot be retried.
+      const c = await store.sessionForEvidence(req.params.id);
+      if (!c.ok) throw nonceError(req.params.id, c.reason);
       const e = await evaluate(bytes, {
         nonce: c.session.nonce,
-        // The consumption time is the database's clock: no second query for it.
-        ...(c.session.consumedAt === null ? {} : { at: c.session.consumedAt }),
+        // The verification time is the database's clock, read with the session.
+        at: c.at,
         sessionId: c.session.id,
         attesterId: c.session.attesterId,
         ...(req.query.policy === undefined ? {} : { policy: req.query.policy }),

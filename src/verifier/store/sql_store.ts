@@ -12,12 +12,15 @@
  */
 import { MrstackError } from '../../errors.js';
 import { MIGRATIONS } from './migrations.js';
-import type { SqlClient } from './sql_client.js';
+import type { SqlClient, SqlRunner } from './sql_client.js';
 import type {
   AdvanceOutcome,
   AttesterKeyRecord,
   AttesterRecord,
   CheckpointKey,
+  CheckpointMove,
+  FinishOutcome,
+  PeekOutcome,
   CheckpointRecord,
   ConsumeOutcome,
   NewResult,
@@ -210,6 +213,51 @@ function findingsJson(value: unknown): string {
   });
 }
 
+/**
+ * The checkpoint compare-and-set. The trust rule is part of the statement, so no caller can
+ * advance from a failed or relaxed result whatever it passes in.
+ */
+async function casCheckpoint(
+  db: SqlRunner,
+  key: CheckpointKey,
+  expectedVersion: number | null,
+  next: { bootId: string | null; value: unknown; resultId: string },
+): Promise<AdvanceOutcome> {
+  const trusted =
+    'exists (select 1 from results r where r.id = $6 and r.attester_id = $1 and r.passed ' +
+    "and r.relaxed = '[]'::jsonb)";
+  const params = [
+    key.attesterId,
+    key.register,
+    key.policyDigest,
+    next.bootId,
+    JSON.stringify(next.value ?? null),
+    next.resultId,
+  ];
+  const rows = (
+    expectedVersion === null
+      ? await db.query(
+          'insert into checkpoints (attester_id, register, policy_digest, version, boot_id, value, ' +
+            `result_id) select $1, $2, $3, 1, $4, $5::jsonb, $6 where ${trusted} ` +
+            'on conflict do nothing returning version',
+          params,
+        )
+      : await db.query(
+          'update checkpoints set version = version + 1, boot_id = $4, value = $5::jsonb, ' +
+            'result_id = $6, updated_at = now() where attester_id = $1 and register = $2 and ' +
+            `policy_digest = $3 and version = $7 and ${trusted} returning version`,
+          [...params, expectedVersion],
+        )
+  ).rows;
+  if (rows.length === 1) return { ok: true, version: int(rows[0]!['version']) };
+  const ok = await db.query(
+    'select exists (select 1 from results r where r.id = $2 and r.attester_id = $1 and ' +
+      "r.passed and r.relaxed = '[]'::jsonb) as trusted",
+    [key.attesterId, next.resultId],
+  );
+  return { ok: false, reason: ok.rows[0]!['trusted'] === true ? 'stale' : 'not-trusted' };
+}
+
 /** The SQL store; build it with an adapter's `open…` function, which migrates first. */
 export class SqlStore implements VerifierStore {
   readonly kind: 'embedded' | 'postgres';
@@ -270,6 +318,71 @@ export class SqlStore implements VerifierStore {
     );
     if (won.length === 1) return { ok: true, session: sessionOf(won[0]!) };
     return { ok: false, reason: await this.refusal('sessions', id) };
+  }
+
+  async sessionForEvidence(id: string): Promise<PeekOutcome> {
+    const rows = await this.q(
+      'select s.*, now() as db_now, s.consumed_at is not null as consumed, ' +
+        's.expires_at <= now() as expired from sessions s where s.id = $1',
+      [id],
+    );
+    const r = rows[0];
+    if (r === undefined) return { ok: false, reason: 'unknown' };
+    if (r['consumed'] === true) return { ok: false, reason: 'reused' };
+    if (r['expired'] === true) return { ok: false, reason: 'expired' };
+    return { ok: true, session: sessionOf(r), at: date(r['db_now']) };
+  }
+
+  async finishSession(id: string, r: NewResult, move?: CheckpointMove): Promise<FinishOutcome> {
+    // The consume and the result are one statement: the result row exists only if this caller's
+    // conditional update won the session's row (the same race as consumeSession's).
+    const consumeAndRecord = async (db: SqlRunner): Promise<Date | undefined> => {
+      const rows = (
+        await db.query(
+          'with c as (update sessions set consumed_at = now(), result_id = $1 where id = $2 and ' +
+            'consumed_at is null and expires_at > now() returning id), ' +
+            'r as (insert into results (id, session_id, attester_id, status, passed, relaxed, ' +
+            'policy_id, ear, findings) select $1, c.id, $3, $4, $5, $6::jsonb, $7, $8, $9 from c ' +
+            'returning created_at) select created_at from r',
+          [
+            r.id,
+            id,
+            r.attesterId,
+            r.status,
+            r.passed,
+            JSON.stringify(r.relaxed),
+            r.policyId,
+            r.ear,
+            findingsJson(r.findings),
+          ],
+        )
+      ).rows;
+      return rows.length === 1 ? date(rows[0]!['created_at']) : undefined;
+    };
+    const recorded = (createdAt: Date): ResultRecord => ({
+      ...r,
+      sessionId: id,
+      findings: r.findings ?? null,
+      createdAt,
+    });
+    if (move === undefined) {
+      const at = await consumeAndRecord(this.db);
+      if (at === undefined) return { ok: false, reason: await this.refusal('sessions', id) };
+      return { ok: true, result: recorded(at) };
+    }
+    // With a checkpoint move: one transaction, one commit for the three writes.
+    const out = await this.db.transaction(async (tx) => {
+      const at = await consumeAndRecord(tx);
+      if (at === undefined) return undefined;
+      const checkpoint = await casCheckpoint(tx, move.key, move.expectedVersion, {
+        bootId: move.bootId,
+        value: move.value,
+        resultId: r.id,
+      });
+      return { at, checkpoint };
+    });
+    if (out === undefined) return { ok: false, reason: await this.refusal('sessions', id) };
+    return { ok: true, result: recorded(out.at), checkpoint: out.checkpoint };
   }
 
   private async refusal(table: 'sessions' | 'registrations', id: string): Promise<NonceRefusal> {
@@ -453,40 +566,7 @@ export class SqlStore implements VerifierStore {
     expectedVersion: number | null,
     next: { bootId: string | null; value: unknown; resultId: string },
   ): Promise<AdvanceOutcome> {
-    // The trust rule is part of the statement, so no caller can advance from a failed or
-    // relaxed result whatever it passes in.
-    const trusted =
-      'exists (select 1 from results r where r.id = $6 and r.attester_id = $1 and r.passed ' +
-      "and r.relaxed = '[]'::jsonb)";
-    const params = [
-      key.attesterId,
-      key.register,
-      key.policyDigest,
-      next.bootId,
-      JSON.stringify(next.value ?? null),
-      next.resultId,
-    ];
-    const rows =
-      expectedVersion === null
-        ? await this.q(
-            'insert into checkpoints (attester_id, register, policy_digest, version, boot_id, value, ' +
-              `result_id) select $1, $2, $3, 1, $4, $5::jsonb, $6 where ${trusted} ` +
-              'on conflict do nothing returning version',
-            params,
-          )
-        : await this.q(
-            'update checkpoints set version = version + 1, boot_id = $4, value = $5::jsonb, ' +
-              'result_id = $6, updated_at = now() where attester_id = $1 and register = $2 and ' +
-              `policy_digest = $3 and version = $7 and ${trusted} returning version`,
-            [...params, expectedVersion],
-          );
-    if (rows.length === 1) return { ok: true, version: int(rows[0]!['version']) };
-    const ok = await this.q(
-      'select exists (select 1 from results r where r.id = $2 and r.attester_id = $1 and ' +
-        "r.passed and r.relaxed = '[]'::jsonb) as trusted",
-      [key.attesterId, next.resultId],
-    );
-    return { ok: false, reason: ok[0]!['trusted'] === true ? 'stale' : 'not-trusted' };
+    return casCheckpoint(this.db, key, expectedVersion, next);
   }
 
   async putPolicy(

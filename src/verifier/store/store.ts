@@ -35,6 +35,35 @@ export type ConsumeOutcome =
   | { readonly ok: true; readonly session: SessionRecord }
   | { readonly ok: false; readonly reason: NonceRefusal };
 
+/** The outcome of {@link VerifierStore.sessionForEvidence}. */
+export type PeekOutcome =
+  | {
+      readonly ok: true;
+      readonly session: SessionRecord;
+      /** The database's now: the verification time of the evidence. */
+      readonly at: Date;
+    }
+  | { readonly ok: false; readonly reason: NonceRefusal };
+
+/** A checkpoint move to make with a session's result (see {@link VerifierStore.finishSession}). */
+export interface CheckpointMove {
+  readonly key: CheckpointKey;
+  /** The version read before the evidence was evaluated (null: none yet). */
+  readonly expectedVersion: number | null;
+  readonly bootId: string | null;
+  readonly value: unknown;
+}
+
+/** The outcome of {@link VerifierStore.finishSession}. */
+export type FinishOutcome =
+  | {
+      readonly ok: true;
+      readonly result: ResultRecord;
+      /** The checkpoint move's outcome, when one was asked for. */
+      readonly checkpoint?: AdvanceOutcome;
+    }
+  | { readonly ok: false; readonly reason: NonceRefusal };
+
 /** A registered attester (a TPM with its EK, or a CVM by platform identity). */
 export interface AttesterRecord {
   readonly id: string;
@@ -182,6 +211,19 @@ export interface VerifierStore {
    * racing; the others learn whether it was reused, expired or never existed.
    */
   consumeSession(id: string): Promise<ConsumeOutcome>;
+  /**
+   * A session about to receive evidence: its nonce and the database's now, or why it cannot
+   * (unknown, reused, expired). Reads only; {@link finishSession} consumes.
+   */
+  sessionForEvidence(id: string): Promise<PeekOutcome>;
+  /**
+   * Consumes a session's nonce and records the result of its evidence in one commit; with
+   * `move`, also advances a checkpoint by compare-and-set from that result, in the same
+   * transaction (the store re-checks that the result passed with nothing relaxed). The consume
+   * is the same conditional update as {@link consumeSession}: of any number of racing callers
+   * exactly one records its result, the others get the refusal and nothing is written.
+   */
+  finishSession(id: string, result: NewResult, move?: CheckpointMove): Promise<FinishOutcome>;
   /** Links a consumed session to the result its evidence produced. */
   setSessionResult(id: string, resultId: string): Promise<void>;
 

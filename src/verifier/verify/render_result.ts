@@ -11,6 +11,7 @@
  */
 import { fitText, printable, wrapText } from '../../bytes/printable.js';
 import type { EvidenceResult } from './evidence_result.js';
+import { imaEntryListOf } from '../replay/ima_layer.js';
 
 /** Options of {@link renderEvidenceResult}. */
 export interface RenderOptions {
@@ -119,15 +120,26 @@ function imaLines(r: EvidenceResult, m: Rec, st: string): string[] {
     `ima       ${st.padEnd(6)}  ${text(m['vmr'])}: ${text(m['entries'])} entries: ${text(m['verified'])} verified, ${text(m['pending'])} pending; ${tokens.length} tokens`,
     ...Object.entries(banks).map(([a, v]) => `          ${a.padEnd(6)}  ${text(v)}`),
   ];
-  const events = Array.isArray(r.claims['events']) ? (r.claims['events'] as Rec[]) : [];
-  // a million verified entries are not read on a screen: the ones not verified are
-  const shown = events.filter((e) => e['state'] !== 'verified');
-  for (const e of shown.slice(0, IMA_LISTED)) {
+  // a million verified entries are not read on a screen: the ones not verified are (decoded
+  // from the list when the result kept it, so the others are never built)
+  const list = imaEntryListOf(r);
+  let shown: readonly Rec[];
+  let notVerified: number;
+  if (list !== undefined) {
+    shown = [...list.views(list.verified, list.verified + IMA_LISTED)] as unknown as Rec[];
+    notVerified = list.length - list.verified;
+  } else {
+    const events = Array.isArray(r.claims['events']) ? (r.claims['events'] as Rec[]) : [];
+    const all = events.filter((e) => e['state'] !== 'verified');
+    shown = all.slice(0, IMA_LISTED);
+    notVerified = all.length;
+  }
+  for (const e of shown) {
     out.push(
       `  ${`[${text(e['state'])}]`.padEnd(10)} #${text(e['index'])} ${text(e['template'])} ${text(e['path'])}`,
     );
   }
-  if (shown.length > IMA_LISTED) out.push(`  … ${shown.length - IMA_LISTED} more not verified`);
+  if (notVerified > IMA_LISTED) out.push(`  … ${notVerified - IMA_LISTED} more not verified`);
   return out;
 }
 

@@ -187,11 +187,12 @@ async function appraise(
   return { code: result.code, json: json as AppraisalJson };
 }
 
-async function verify(s: Setup, file: string, nonce: string) {
+async function verify(s: Setup, file: string, nonce: string, imaEvents?: 'all') {
   const { result, json } = await verifyEvidenceJson(file, {
     nonce,
     trustEmulated: true,
     tvmState: s.tvm,
+    ...(imaEvents === undefined ? {} : { imaEvents }),
   });
   assert.ok(result.code === 0 || result.code === 1, result.stderr);
   return {
@@ -233,12 +234,18 @@ test(
 
     // 1. everything measured is in the policy: affirming, every entry verified
     const a = await imaEvidence(s, 'all');
-    const v = await verify(s, a.file, a.nonce);
+    const v = await verify(s, a.file, a.nonce, 'all');
     assert.equal(v.code, 0, JSON.stringify((v.json as { errors?: unknown }).errors));
     const claims = v.json['claims'] as {
       layers: { ima: { entries: number; verified: number; pending: number; tokens: unknown[] } };
       events: { index: number; path: string; state: string }[];
     };
+    assert.equal(claims.events.length, FILES + 1);
+    assert.ok(claims.events.every((e, i) => e.index === i && e.state === 'verified'));
+    // without --ima-events all, claims.events lists only the entries not verified: none here
+    const brief = (await verify(s, a.file, a.nonce)).json['claims'] as Record<string, unknown>;
+    assert.deepEqual(brief['events'], []);
+    assert.equal(brief['events_listed'], 'unverified');
     assert.equal(claims.layers.ima.entries, FILES + 1); // boot_aggregate + the files
     assert.equal(claims.layers.ima.verified, FILES + 1);
     assert.equal(claims.layers.ima.pending, 0);

@@ -64,96 +64,104 @@ function worker(args: string[]): Worker {
 }
 
 describe('PostgreSQL: two processes race for 1,000 nonces', () => {
-  test('exactly one process wins each nonce, and no table-level lock is taken', async () => {
-    const url = server!.createDatabase('race');
-    const store = await openStore(url);
-    const N = 1000;
-    for (let i = 0; i < N; i++) {
-      await store.createSession({ id: `race-${i}`, nonce: randomBytes(32), ttlSeconds: 600 });
-    }
-    const a = worker(['race', url]);
-    const b = worker(['race', url]);
-    await Promise.all([a.ready, b.ready]);
-
-    // Sample pg_locks on the sessions table from a third connection while the race runs.
-    const mon = new pg.Client({ connectionString: url });
-    await mon.connect();
-    const modes = new Map<string, number>();
-    let racing = true;
-    const sampler = (async () => {
-      while (racing) {
-        const r = await mon.query(
-          "select l.locktype, l.mode from pg_locks l join pg_class c on c.oid = l.relation where c.relname = 'sessions' and l.pid <> pg_backend_pid()",
-        );
-        for (const row of r.rows as { locktype: string; mode: string }[]) {
-          const k = `${row.locktype}:${row.mode}`;
-          modes.set(k, (modes.get(k) ?? 0) + 1);
-        }
+  for (const mode of ['race', 'race-finish'] as const) {
+    test(`${mode === 'race' ? 'consumeSession' : 'finishSession (consume + result)'}: exactly one process wins each nonce, and no table-level lock is taken`, async () => {
+      const url = server!.createDatabase(mode);
+      const store = await openStore(url);
+      const N = 1000;
+      for (let i = 0; i < N; i++) {
+        await store.createSession({ id: `race-${i}`, nonce: randomBytes(32), ttlSeconds: 600 });
       }
-    })();
-    // Lockstep: both racers get index i together (the first to be told alternates), and the
-    // next index goes out only when both have answered.
-    const answered = (w: Worker, n: number): Promise<void> =>
-      new Promise((res) => {
-        const check = (): void => {
-          if (w.lines.length >= n) res();
-          else setTimeout(check, 0);
-        };
-        check();
-      });
-    for (let i = 0; i < N; i++) {
-      const [first, second] = i % 2 === 0 ? [a, b] : [b, a];
-      first.proc.stdin!.write(`${i}\n`);
-      second.proc.stdin!.write(`${i}\n`);
-      // +1: the "ready" line.
-      await Promise.all([answered(a, i + 2), answered(b, i + 2)]);
-    }
-    a.proc.stdin!.write('end\n');
-    b.proc.stdin!.write('end\n');
-    assert.equal(await a.exited, 0);
-    assert.equal(await b.exited, 0);
-    racing = false;
-    await sampler;
-    await mon.end();
+      const a = worker([mode, url]);
+      const b = worker([mode, url]);
+      await Promise.all([a.ready, b.ready]);
 
-    const winsA = a.lines.filter((l) => l.startsWith('W ')).map((l) => l.slice(2));
-    const winsB = b.lines.filter((l) => l.startsWith('W ')).map((l) => l.slice(2));
-    const setA = new Set(winsA);
-    assert.equal(winsA.length + winsB.length, N, 'every nonce won once in total');
-    assert.deepEqual(
-      winsB.filter((id) => setA.has(id)),
-      [],
-      'no nonce won twice',
-    );
-    assert.equal(new Set([...winsA, ...winsB]).size, N);
-    // Every answer was a win or a loss to the other racer, never another refusal.
-    assert.deepEqual(
-      [...a.lines, ...b.lines].filter((l) => l.startsWith('X ')),
-      [],
-    );
-    // Both processes were really racing (each won some).
-    assert.ok(winsA.length > 0 && winsB.length > 0, `wins ${winsA.length}/${winsB.length}`);
-    // The sampler saw the writers' intent lock on the table (RowExclusiveLock, which conflicts
-    // with no other writer) and nothing stronger at the table level. Waits show up as tuple
-    // locks: row-level, on the one contested row.
-    const sampled = [...modes.keys()].join(',');
-    assert.ok((modes.get('relation:RowExclusiveLock') ?? 0) > 0, `sampled: ${sampled}`);
-    const tableLocks = [
-      'ShareLock',
-      'ShareRowExclusiveLock',
-      'ExclusiveLock',
-      'AccessExclusiveLock',
-    ];
-    assert.deepEqual(
-      [...modes.keys()].filter((m) => tableLocks.some((t) => m === `relation:${t}`)),
-      [],
-      `sampled: ${sampled}`,
-    );
-    // And the database agrees: all consumed.
-    const left = await store.consumeSession('race-0');
-    assert.deepEqual(left, { ok: false, reason: 'reused' });
-    await store.close();
-  });
+      // Sample pg_locks on the sessions table from a third connection while the race runs.
+      const mon = new pg.Client({ connectionString: url });
+      await mon.connect();
+      const modes = new Map<string, number>();
+      let racing = true;
+      const sampler = (async () => {
+        while (racing) {
+          const r = await mon.query(
+            "select l.locktype, l.mode from pg_locks l join pg_class c on c.oid = l.relation where c.relname = 'sessions' and l.pid <> pg_backend_pid()",
+          );
+          for (const row of r.rows as { locktype: string; mode: string }[]) {
+            const k = `${row.locktype}:${row.mode}`;
+            modes.set(k, (modes.get(k) ?? 0) + 1);
+          }
+        }
+      })();
+      // Lockstep: both racers get index i together (the first to be told alternates), and the
+      // next index goes out only when both have answered.
+      const answered = (w: Worker, n: number): Promise<void> =>
+        new Promise((res) => {
+          const check = (): void => {
+            if (w.lines.length >= n) res();
+            else setTimeout(check, 0);
+          };
+          check();
+        });
+      for (let i = 0; i < N; i++) {
+        const [first, second] = i % 2 === 0 ? [a, b] : [b, a];
+        first.proc.stdin!.write(`${i}\n`);
+        second.proc.stdin!.write(`${i}\n`);
+        // +1: the "ready" line.
+        await Promise.all([answered(a, i + 2), answered(b, i + 2)]);
+      }
+      a.proc.stdin!.write('end\n');
+      b.proc.stdin!.write('end\n');
+      assert.equal(await a.exited, 0);
+      assert.equal(await b.exited, 0);
+      racing = false;
+      await sampler;
+      await mon.end();
+
+      const winsA = a.lines.filter((l) => l.startsWith('W ')).map((l) => l.slice(2));
+      const winsB = b.lines.filter((l) => l.startsWith('W ')).map((l) => l.slice(2));
+      const setA = new Set(winsA);
+      assert.equal(winsA.length + winsB.length, N, 'every nonce won once in total');
+      assert.deepEqual(
+        winsB.filter((id) => setA.has(id)),
+        [],
+        'no nonce won twice',
+      );
+      assert.equal(new Set([...winsA, ...winsB]).size, N);
+      // Every answer was a win or a loss to the other racer, never another refusal.
+      assert.deepEqual(
+        [...a.lines, ...b.lines].filter((l) => l.startsWith('X ')),
+        [],
+      );
+      // Both processes were really racing (each won some).
+      assert.ok(winsA.length > 0 && winsB.length > 0, `wins ${winsA.length}/${winsB.length}`);
+      // The sampler saw the writers' intent lock on the table (RowExclusiveLock, which conflicts
+      // with no other writer) and nothing stronger at the table level. Waits show up as tuple
+      // locks: row-level, on the one contested row.
+      const sampled = [...modes.keys()].join(',');
+      assert.ok((modes.get('relation:RowExclusiveLock') ?? 0) > 0, `sampled: ${sampled}`);
+      const tableLocks = [
+        'ShareLock',
+        'ShareRowExclusiveLock',
+        'ExclusiveLock',
+        'AccessExclusiveLock',
+      ];
+      assert.deepEqual(
+        [...modes.keys()].filter((m) => tableLocks.some((t) => m === `relation:${t}`)),
+        [],
+        `sampled: ${sampled}`,
+      );
+      // And the database agrees: all consumed.
+      const left = await store.consumeSession('race-0');
+      assert.deepEqual(left, { ok: false, reason: 'reused' });
+      if (mode === 'race-finish') {
+        // One result per nonce, the winner's.
+        const results = await store.listResults({ attesterId: 'race', limit: 1000 });
+        assert.equal(results.length, N);
+        assert.equal(new Set(results.map((r) => r.sessionId)).size, N);
+      }
+      await store.close();
+    });
+  }
 });
 
 async function churnWithKills(
@@ -192,6 +200,9 @@ async function churnWithKills(
     // No consumed nonce is usable again, whichever process was killed when.
     for (const id of consumed) {
       assert.deepEqual(await store.consumeSession(id), { ok: false, reason: 'reused' }, id);
+      // Consumed and recorded together: the session names its result and the result exists.
+      assert.equal((await store.getSession(id))!.resultId, `res-${id}`, id);
+      assert.equal((await store.getResult(`res-${id}`))?.sessionId, id, id);
     }
     // Each advance moved the version by one and the carried counter by one: a double advance
     // from one read would leave count < version.

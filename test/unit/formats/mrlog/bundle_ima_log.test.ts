@@ -85,6 +85,13 @@ test('exactly one of tenant_log and ima_log', () => {
   refused(bundle({ tenant_log: tenantLog, ima_log: imaLog }), 'ima_log');
 });
 
+test('ima_log.data: padded and unpadded base64 decode to the bytes', () => {
+  for (const data of ['bGlzdA==', 'bGlzdA', 'bGlzdCBieXRlcw==', '']) {
+    const ima = parse(bundle({ ima_log: { ...imaLog, data } })).imaLog!;
+    assert.deepEqual(Buffer.from(ima.data), Buffer.from(data, 'base64'), data);
+  }
+});
+
 test('each ima_log field is checked and named', () => {
   const bad = (patch: Record<string, unknown>, field: string): void =>
     refused(bundle({ ima_log: { ...imaLog, ...patch } }), field);
@@ -96,6 +103,10 @@ test('each ima_log field is checked and named', () => {
   bad({ count: 1.5 }, 'ima_log.count');
   bad({ format: 'ima-ascii' }, 'ima_log.format');
   bad({ data: 'not base64!' }, 'ima_log.data');
+  // what Node's decoder would skip or take (URL-safe alphabet, white space, an inner or a
+  // third '=') is refused as the base64 alphabet refuses it (RFC 4648 §4)
+  for (const data of ['bGlz-HQ=', 'bGlz_HQ=', 'bGlz dA==', 'bGlz\ndA==', 'bG=zdA==', 'bGlzdA==='])
+    bad({ data }, 'ima_log.data');
   bad({ banks: { sha1: imaLog.banks.sha1, sha256: imaLog.banks.sha256 } }, 'ima_log.banks.sha384');
   bad({ banks: { ...imaLog.banks, sha512: '44'.repeat(64) } }, 'ima_log.banks.sha512');
   bad({ banks: { ...imaLog.banks, sha1: '11'.repeat(19) } }, 'ima_log.banks.sha1');
