@@ -7,7 +7,9 @@
  * With `--eventlog LOG…` it adds `"eventlog":{"registers":[{"log","register","alg","proof",
  * "replayed","reported"?,"last_record"?,"offset"?}],"listed":[…]}`: `listed` holds the records at a
  * register no replay extends (TDX MRTD), each as `log parse` prints an event plus `"log"` and
- * `"compared": false`. Exit 0 verified, 1 not verified, 2 bad input.
+ * `"compared": false`. trustee's TDX evidence JSON brings its CCEL (`cc_eventlog`), replayed the
+ * same way after the `--eventlog` logs (named `FILE#cc_eventlog`). Exit 0 verified, 1 not
+ * verified, 2 bad input.
  *
  * An `ima` bundle's `claims.events` lists only the entries that are not verified, with
  * `"events_listed":"unverified"` beside it, unless `--ima-events all` asks for every entry: a
@@ -192,8 +194,15 @@ export function registerEvidence(program: Command): Command {
             : { parts: { ...peerParts, ...(flagOpts.parts ?? {}) } }),
         };
         const r = await verifyEvidence(input.data, vopts);
+        // Logs that came inside the container (trustee TDX: its CCEL) are replayed like
+        // --eventlog ones, after them.
+        const inner = input.peer?.eventlogs?.['cc_eventlog'];
+        const eventlogs = [
+          ...(opts.eventlog ?? []),
+          ...(inner === undefined ? [] : [{ name: `${file}#cc_eventlog`, bytes: inner }]),
+        ];
         const imaEvents = opts.imaEvents ?? 'unverified';
-        if (opts.eventlog === undefined || opts.eventlog.length === 0) {
+        if (eventlogs.length === 0) {
           if (opts.json === true) printJson(await printedResult(r, imaEvents));
           else await printResult(r, opts.wide === true);
           return r.verified ? 0 : 1;
@@ -207,7 +216,7 @@ export function registerEvidence(program: Command): Command {
         // Records at a register no replay extends (TDX MRTD: the TDX module builds it) are
         // listed beside the comparison, never dropped silently and never compared.
         const listed: { json: Record<string, unknown>; line: string }[] = [];
-        const replayed = await replayEvidenceLogs(opts.eventlog, claims, {
+        const replayed = await replayEvidenceLogs(eventlogs, claims, {
           onNotReplayed: (e, log) => {
             const summary = eventSummary(log.format.describe?.(e) ?? {});
             listed.push({
@@ -240,7 +249,7 @@ export function registerEvidence(program: Command): Command {
           errors.push({
             code: 'ERR_REPLAY_MISMATCH',
             check: 'eventlog',
-            message: `no register of ${opts.eventlog.join(', ')} is one the evidence reports`,
+            message: `no register of ${eventlogs.map((l) => (typeof l === 'string' ? l : l.name)).join(', ')} is one the evidence reports`,
             register: '',
           });
         }

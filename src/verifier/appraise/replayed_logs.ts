@@ -11,7 +11,7 @@ import { toHex } from '../../bytes/hex.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
 import type { LogEvent } from '../../eventlog/event.js';
 import type { LogFormat } from '../../eventlog/log_format.js';
-import { openLogFile } from '../../eventlog/log_source.js';
+import { openLogFile, openLogStream } from '../../eventlog/log_source.js';
 import { isReplayable } from '../../eventlog/mr_map.js';
 import { Replay } from '../../eventlog/replay.js';
 import type {
@@ -62,22 +62,33 @@ export interface EvidenceLogsOptions {
 }
 
 /**
- * Replays each log file against the evidence's reported registers.
+ * A log to replay: a file path, or bytes that came inside the evidence (trustee's TDX evidence
+ * carries its CCEL as `cc_eventlog`), named for messages and results.
+ */
+export type EvidenceLogInput = string | { readonly name: string; readonly bytes: Uint8Array };
+
+/**
+ * Replays each log (a file, or bytes with a name) against the evidence's reported registers.
  * @throws ParseError for a malformed log; ProviderError when a file cannot be read
  */
 export async function replayEvidenceLogs(
-  paths: readonly string[],
+  logs: readonly EvidenceLogInput[],
   claims: ProvenClaims | undefined,
   opts: EvidenceLogsOptions = {},
 ): Promise<ReplayedEvidence> {
   const registers: ReplayedRegister[] = [];
   const ima: ImaInput[] = [];
-  for (const path of paths) {
+  for (const input of logs) {
+    const path = typeof input === 'string' ? input : input.name;
     const imaBanks = quotedBanks(claims, 'pcr10');
-    const log = await openLogFile(path, {
+    const parseOpts = {
       ...(opts.format === undefined ? {} : { format: opts.format }),
       ...(imaBanks.length > 0 ? { imaBanks } : {}),
-    });
+    };
+    const log =
+      typeof input === 'string'
+        ? await openLogFile(input, parseOpts)
+        : await openLogStream([input.bytes], { logName: input.name, ...parseOpts });
     const replay = new Replay({ onGap: 'unverified' });
     const records: ImaRecord[] = [];
     let imaRegister: string | undefined;

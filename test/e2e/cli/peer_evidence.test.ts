@@ -143,3 +143,47 @@ test('input that matches no format: the message lists the formats tried', async 
   );
   assert.match(j.stderr, /found a JSON object with members tee, evidence/);
 });
+
+test('trustee TDX evidence JSON: its cc_eventlog is replayed against RTMR0-2 as --eventlog does', async (t) => {
+  const dir = tempDir(t, 'mrstack-peer-');
+  const quote = readFileSync(tdx('gotdx-gce-cos113.quote-8000b.bin'));
+  const ccelPath = fixture('eventlogs', 'ccel', 'gcp-cos113-tdx.ccel.bin');
+  const ccel = readFileSync(ccelPath);
+  const file = join(dir, 'trustee-tdx.json');
+  const write = (log: Buffer): void =>
+    writeFileSync(file, JSON.stringify({ quote: quote.toString('base64'), cc_eventlog: log.toString('base64') })); // prettier-ignore
+  type Out = EvidenceVerifyJson & {
+    eventlog: { registers: { log: string; register: string; proof: string; replayed: string }[] };
+  };
+  // The same comparison as the quote with --eventlog FILE (evidence_eventlog.test.ts holds it to
+  // go-eventlog's asserted RTMR0-2 for this CCEL).
+  const byFlag = await runCliJson([
+    'evidence', 'verify', tdx('gotdx-gce-cos113.quote-8000b.bin'), '--relax', 'collateral,nonce',
+    '--eventlog', ccelPath, '--json',
+  ]); // prettier-ignore
+  write(ccel);
+  const auto = await runCliJson(['evidence', 'verify', file, '--relax', 'collateral,nonce', '--json']); // prettier-ignore
+  assert.equal(auto.result.code, 0, auto.result.stdout);
+  const a = (auto.json as Out).eventlog.registers;
+  const f = (byFlag.json as Out).eventlog.registers;
+  assert.deepEqual(
+    a.map((r) => [r.register, r.proof, r.replayed]),
+    f.map((r) => [r.register, r.proof, r.replayed]),
+  );
+  assert.deepEqual(
+    a.map((r) => r.register),
+    ['rtmr0', 'rtmr1', 'rtmr2'],
+  );
+  assert.equal(a[0]!.log, `${file}#cc_eventlog`);
+  // Another TD's CCEL (trustee's CCEL_data) in the container: RTMR0 and RTMR1 fail, as they do
+  // with --eventlog (evidence_eventlog.test.ts names the records from trustee's own parse).
+  write(readFileSync(fixture('eventlogs', 'ccel', 'tdx-old-tdvf-1mib-zero-padded.ccel.bin')));
+  const no = await runCliJson(['evidence', 'verify', file, '--relax', 'collateral,nonce', '--json']); // prettier-ignore
+  const j = no.json as { verified: boolean; errors: { code: string; register?: string }[] };
+  assert.equal(no.result.code, 1, no.result.stdout);
+  assert.equal(j.verified, false);
+  assert.deepEqual(
+    j.errors.filter((e) => e.code === 'ERR_REPLAY_MISMATCH').map((e) => e.register),
+    ['rtmr0', 'rtmr1'],
+  );
+});
