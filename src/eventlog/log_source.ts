@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -36,7 +36,17 @@ export interface OpenLogOptions extends LogParseOptions {
   readonly format?: string;
   /** Called with the byte count consumed so far (progress display). */
   readonly onProgress?: (bytes: number) => void;
+  /**
+   * The caller replays with `format.replay` and the format reads each chunk in place before
+   * asking for the next, keeping nothing of it (`ima-binary`: its scanner copies a record cut by
+   * a chunk's end): a plain file is then read into one reused buffer after the detection head —
+   * no buffer per chunk, no stream. Other formats are read as usual.
+   */
+  readonly replayInPlace?: boolean;
 }
+
+/** Formats whose `replay` consumes each chunk before the next is read and keeps none of it. */
+const IN_PLACE_REPLAY: ReadonlySet<string> = new Set(['ima-binary']);
 
 async function* prefixed(
   head: readonly Uint8Array[],
@@ -122,8 +132,47 @@ async function* fileChunks(path: string): AsyncIterable<Uint8Array> {
  * `ERR_UNKNOWN_FORMAT`
  */
 export async function openLogFile(path: string, opts: OpenLogOptions = {}): Promise<OpenedLog> {
+  if (opts.replayInPlace === true && path !== '-' && !path.endsWith('.gz')) {
+    const mode = { reuse: false };
+    const log = await openLogStream(reusedFileChunks(path, mode), { logName: path, ...opts });
+    mode.reuse = IN_PLACE_REPLAY.has(log.format.id);
+    return log;
+  }
   const input = path === '-' ? (process.stdin as AsyncIterable<Uint8Array>) : fileChunks(path);
   return openLogStream(input, { logName: path, ...opts });
+}
+
+/** Reads of a plain file for a replay in place: 1 MiB, measured against 256 KiB streams. */
+const IN_PLACE_READ = 1 << 20;
+
+/**
+ * A plain file's chunks by synchronous reads: each into a fresh buffer until `mode.reuse` is set
+ * (the detection head is kept), then all into one buffer the consumer must be done with before
+ * asking for the next chunk.
+ */
+function* reusedFileChunks(path: string, mode: { reuse: boolean }): Iterable<Uint8Array> {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw fromErrno(e, path);
+  }
+  const shared = new Uint8Array(IN_PLACE_READ);
+  try {
+    for (;;) {
+      const buf = mode.reuse ? shared : new Uint8Array(IN_PLACE_READ);
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        throw fromErrno(e, path);
+      }
+      if (n === 0) return;
+      yield buf.subarray(0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The size of a log file in bytes (undefined for stdin or when unknown). */

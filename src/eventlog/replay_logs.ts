@@ -113,6 +113,8 @@ export async function replayLogs(
     for (const s of sources) {
       const src = typeof s === 'string' ? { path: s } : s;
       const log = await openLogFile(src.path, {
+        // format.replay, where there is one, consumes each chunk in place
+        replayInPlace: true,
         ...open,
         ...(imaBanks === undefined ? {} : { imaBanks }),
         ...src.open,

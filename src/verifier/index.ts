@@ -173,6 +173,8 @@ export {
   COLLATERAL_META_FORMAT,
 } from './collateral/cache.js';
 export type { CacheEntryMeta, CachedItem, NewCachedItem } from './collateral/cache.js';
+export { importTdxCollateral } from './collateral/import.js';
+export type { CollateralImportOptions, CollateralImportResult } from './collateral/import.js';
 export { PoliteFetcher, retryAfterMs } from './collateral/cache_http.js';
 export type { PoliteFetcherOptions, HttpResponse } from './collateral/cache_http.js';
 export { fetchTdxCollateral, INTEL_PCS_URL } from './collateral/pcs.js';

@@ -65,6 +65,8 @@ export async function appraiseCli(
     readonly dir: string;
     readonly keys: { key: string; pub: string };
     readonly kind: string;
+    /** `ear verify --at` (the appraisal's pinned `--at`: an EAR lives 300 s from it). */
+    readonly at?: string;
   },
 ): Promise<Judged> {
   const tag = randomBytes(4).toString('hex');
@@ -78,7 +80,15 @@ export async function appraiseCli(
     `${result.code}: ${result.stdout}${result.stderr}`,
   );
   if (out === undefined) return { code: result.code, json: json as AppraisalJson };
-  const v = await runCliJson(['ear', 'verify', ear!, '--key', out.keys.pub, '--json']);
+  const v = await runCliJson([
+    'ear',
+    'verify',
+    ear!,
+    '--key',
+    out.keys.pub,
+    ...(out.at === undefined ? [] : ['--at', out.at]),
+    '--json',
+  ]);
   assert.equal(v.result.code, 0, v.result.stdout + v.result.stderr);
   const sub = (
     v.json as {

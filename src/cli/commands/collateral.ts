@@ -1,6 +1,7 @@
 /**
  * `mrstack collateral fetch`: Intel PCS v4 / PCCS (TDX) and AMD KDS (SNP) into the on-disk
- * collateral cache that `evidence verify --collateral DIR` reads. Library code is imported
+ * collateral cache that `evidence verify --collateral DIR` reads; `collateral import`: TDX
+ * collateral fetched elsewhere into the same cache (the offline route). Library code is imported
  * lazily inside the action.
  *
  * @module
@@ -89,7 +90,7 @@ async function offline<T>(p: Promise<T>): Promise<T> {
     if (why === undefined && e.code === 'ERR_IO' && !e.message.includes('fetch failed')) throw e;
     throw new MrstackError(
       e.code,
-      `${e.message}${why === undefined ? '' : `: ${why}`}. Without a network here, run the same collateral fetch on a machine that has one, copy the directory it prints, and give it to evidence verify --collateral DIR (docs/collateral.md, "Offline")`,
+      `${e.message}${why === undefined ? '' : `: ${why}`}. Without a network here, run the same collateral fetch on a machine that has one, copy the directory it prints, and give it to evidence verify --collateral DIR — or put files fetched elsewhere into the cache with mrstack collateral import DIR|FILE (docs/collateral.md, "Offline")`,
       { cause: e, details: { ...(why === undefined ? {} : { network: why }) } },
     );
   }
@@ -253,6 +254,58 @@ export function registerCollateral(program: Command): Command {
             ...result.warnings.map((w) => ['warning', w] as const),
           ]);
         }
+        return 0;
+      }),
+    );
+  collateral
+    .command('import')
+    .description(
+      'store TDX collateral fetched elsewhere (a directory of Intel PCS responses, or one\n' +
+        'QuoteCollateralV3 JSON) in the cache, as collateral fetch would: the offline route',
+    )
+    .argument('<path>', 'a directory of collateral files, or one file')
+    .option(
+      '--cache <dir>',
+      'cache directory (default $MRSTACK_COLLATERAL_CACHE, else $XDG_CACHE_HOME/mrstack/collateral)',
+    )
+    .option(
+      '--at <iso-time>',
+      'the time recorded as fetched and staleness is judged at (default now)',
+    )
+    .option('--json', 'print JSON: {"kind","key","dir","imported","next_update"?,"warnings"}')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  mrstack collateral import ./pcs-responses/        # tcb_info.json, qe_identity.json, CRLs, chains\n' +
+        '  mrstack collateral import quote_collateral.json    # dcap-qvl QuoteCollateralV3\n' +
+        '  mrstack evidence verify quote.bin --collateral "$(mrstack collateral import c.json --json | jq -r .dir)"',
+    )
+    .action(
+      action(async (path: string, opts: { cache?: string; at?: string; json?: boolean }) => {
+        const { CollateralCache, defaultCollateralCacheDir } =
+          await import('../../verifier/collateral/cache.js');
+        const { importTdxCollateral } = await import('../../verifier/collateral/import.js');
+        const { readCollateral } = await import('../input_files.js');
+        const path_ = await import('node:path');
+        const now = opts.at === undefined ? new Date() : new Date(opts.at);
+        if (Number.isNaN(now.getTime()))
+          throw new UsageError('ERR_USAGE', `--at ${JSON.stringify(opts.at)}: not a date`);
+        const result = importTdxCollateral(readCollateral(path), {
+          cache: new CollateralCache(opts.cache ?? defaultCollateralCacheDir()),
+          now,
+          source: path_.resolve(path),
+        });
+        if (opts.json === true) printJson(result);
+        else
+          printFields([
+            ['dir', result.dir],
+            ['fmspc', result.key],
+            ['imported', result.imported.join(', ')],
+            ...(result.next_update === undefined
+              ? []
+              : [['next update', result.next_update] as const]),
+            ...result.warnings.map((w) => ['warning', w] as const),
+          ]);
         return 0;
       }),
     );

@@ -107,7 +107,7 @@ export function registerEmulate(program: Command): Command {
     .addOption(
       new Option(
         '--tcb-status <status>',
-        'the TCB status the emulated collateral reports (default: UpToDate)',
+        'the TCB status the emulated PKI gives (default: UpToDate). tdx: the TCB info status; snp Revoked: ASK in the ARK CRL; tpm/cca Revoked: AK/CPAK certificate in its CA CRL; tpm/cca OutOfDate: an older signed firmware/RMM version',
       ).choices(['UpToDate', 'OutOfDate', 'Revoked']),
     )
     .option(

@@ -7,11 +7,13 @@
  * |---|---|---|
  * | tdx | TCB info + QE identity (signed by the emulated "SGX TCB Signing" certificate), PCK CRL, root CA CRL, in the QuoteCollateralV3 layout | TCB info / QE identity 30 days, CRLs 7 days |
  * | snp | VCEK (with its TCB extensions), ASK and ARK; the ARK's KDS-style CRL | CRL 7 days |
- * | tpm | an AK certificate (EKU tcg-kp-AIKCertificate, digitalSignature) from an emulated TPM CA | 30 days |
- * | cca | nothing: the token carries its x5chain | — |
+ * | tpm | an AK certificate (EKU tcg-kp-AIKCertificate, digitalSignature) from an emulated TPM CA, and the CA's CRL | 30 days, CRL 7 days |
+ * | cca | the emulated root's CRL (the token carries its x5chain) | CRL 7 days |
  *
  * The TVM's TCB status (`emulate init --tcb-status`) is the TDX platform level's `tcbStatus`;
- * `Revoked` also lists the SNP ASK in the ARK's CRL.
+ * `Revoked` also lists the SNP ASK in the ARK's CRL, the TPM AK certificate in the TPM CA's CRL
+ * and the CCA CPAK certificate in the root's CRL. (`OutOfDate` on TPM and CCA lowers the signed
+ * firmware / RMM version the evidence itself reports: no vendor issues TCB status for them.)
  *
  * @module
  */
@@ -20,8 +22,9 @@ import * as path from 'node:path';
 import { toPem } from '../../formats/x509/pem_encode.js';
 import type { Profile } from '../provider.js';
 import { EMULATED_ASK_SERIAL, loadOrCreateSnpKeys, makeEmulatedSnpCrl } from './report_snp.js';
+import { EMULATED_CPAK_SERIAL, loadOrCreateCcaKeys, makeEmulatedCcaCrl } from './report_cca.js';
 import { loadEmulatedAk } from './report_tpm.js';
-import { emulatedAkCertificate } from './tpm_pki.js';
+import { emulatedAkCertificate, emulatedTpmCrl } from './tpm_pki.js';
 import { loadOrCreateTdxKeys, makeEmulatedTdxCollateral } from './tdx_pki.js';
 import { readTvmConfig, TVM_FILES, type EmulatedTcbStatus } from './tvm_state.js';
 
@@ -86,10 +89,33 @@ export function emulatedCollateral(
     }
     case 'tpm': {
       const akKey = createPublicKey(loadEmulatedAk(path.join(stateDir, TVM_FILES.keys, 'tpm')));
-      const { ak, ca } = emulatedAkCertificate(stateDir, cfg.created, akKey, opts.at);
-      return { ...base, files: new Map(), certs: [utf8(toPem(ak) + toPem(ca))] };
+      // One serial per issuance (the time in ms), so that the CRL issued beside it can list it.
+      const serial = BigInt(opts.at.getTime());
+      const { ak, ca } = emulatedAkCertificate(stateDir, cfg.created, akKey, opts.at, serial);
+      const crl = emulatedTpmCrl(
+        stateDir,
+        cfg.created,
+        opts.at,
+        tcbStatus === 'Revoked' ? [serial] : [],
+      );
+      return {
+        ...base,
+        files: new Map([['tpm-ca.crl', crl]]),
+        certs: [utf8(toPem(ak) + toPem(ca))],
+      };
     }
-    case 'cca':
-      return { ...base, files: new Map(), certs: [] };
+    case 'cca': {
+      const keys = loadOrCreateCcaKeys(keysDir, new Date(cfg.created.getTime() - DAY_MS));
+      const crl = makeEmulatedCcaCrl(
+        keys,
+        opts.at,
+        tcbStatus === 'Revoked' ? [EMULATED_CPAK_SERIAL] : [],
+      );
+      return {
+        ...base,
+        files: crl === undefined ? new Map() : new Map([['cca-root.crl', crl]]),
+        certs: [],
+      };
+    }
   }
 }

@@ -5,9 +5,11 @@
  * @module
  */
 import { constants, sign, type KeyObject } from 'node:crypto';
+import { bits, int, seq, time } from '../../formats/x509/der_encode.js';
 import {
   encodeCertificate,
   encodeTbs,
+  sigAlgId,
   type Extension,
   type SigAlg,
 } from '../../formats/x509/certificate_encode.js';
@@ -71,4 +73,29 @@ export function pemToDer(text: string): Uint8Array {
   return new Uint8Array(
     Buffer.from(text.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64'),
   );
+}
+
+/**
+ * A v2 CRL (RFC 5280 §5.1) of an emulated CA, issued for the verification time `at`: thisUpdate
+ * an hour before it, nextUpdate 7 days after it (DESIGN §6.1), listing `revoked` serials.
+ */
+export function issueCrl(
+  sigAlg: SigAlg,
+  issuerName: Uint8Array,
+  issuerKey: KeyObject,
+  at: Date,
+  revoked: readonly (number | bigint)[] = [],
+): Uint8Array {
+  const secs = Math.floor(at.getTime() / 1000) * 1000;
+  const thisUpdate = new Date(secs - 3600 * 1000);
+  const nextUpdate = new Date(secs + 7 * 24 * 3600 * 1000);
+  const tbs = seq(
+    int(1),
+    sigAlgId(sigAlg),
+    issuerName,
+    time(thisUpdate),
+    time(nextUpdate),
+    ...(revoked.length === 0 ? [] : [seq(...revoked.map((n) => seq(int(n), time(thisUpdate))))]),
+  );
+  return seq(tbs, sigAlgId(sigAlg), bits(signTbs(tbs, sigAlg, issuerKey)));
 }

@@ -40,13 +40,15 @@ import {
 } from '../../formats/cca/token.js';
 import { caExtension, name } from '../../formats/x509/certificate_encode.js';
 import { toPem } from '../../formats/x509/pem_encode.js';
-import { certificateIssuer, pemToDer } from './emulated_pki.js';
+import { certificateIssuer, issueCrl, pemToDer } from './emulated_pki.js';
 import type { RawReport } from '../provider.js';
 import type { EmulatedReportContext, EmulatedReportFn } from './report_context.js';
 import { EMULATED_ROOT_ORGANIZATION } from '../../formats/x509/emulated_root.js';
 
 /** The emulated CCA PKI as loaded from `<state>/keys/cca/`. */
 export interface EmulatedCcaKeys {
+  /** The root's private key (absent in key sets made before the root issued CRLs). */
+  readonly rootKey?: KeyObject;
   readonly cpakKey: KeyObject;
   readonly rakKey: KeyObject;
   readonly cpakCertDer: Uint8Array;
@@ -58,18 +60,38 @@ const FILES = {
   rak: 'rak.key.pem',
   cpakCert: 'cpak.pem',
   root: 'root.pem',
+  rootKey: 'root.key.pem',
 } as const;
 
-const cert = certificateIssuer('ecdsa-sha384', (cn) =>
+/** The CPAK certificate's serial (what a `--tcb-status Revoked` TVM's root CRL lists). */
+export const EMULATED_CPAK_SERIAL = 2;
+
+/**
+ * The emulated RMM software component of the platform token, by the TVM's TCB status: 0.1.0,
+ * or 0.0.9 (another measurement) for a TVM initialized with `--tcb-status OutOfDate`
+ * (docs/emulated-tvm.md).
+ */
+export const EMULATED_CCA_RMM = {
+  type: 'MRSTACK_EMULATED_RMM',
+  current: { version: '0.1.0', measured: 'mrstack emulated RMM' },
+  outOfDate: { version: '0.0.9', measured: 'mrstack emulated RMM 0.0.9' },
+} as const;
+
+const ccaName = (cn: string): Uint8Array =>
   name([
     ['O', EMULATED_ROOT_ORGANIZATION],
     ['CN', cn],
-  ]),
-);
+  ]);
+
+const cert = certificateIssuer('ecdsa-sha384', ccaName);
 
 function readKeys(dir: string): EmulatedCcaKeys {
   const r = (f: string): string => fs.readFileSync(path.join(dir, f), 'utf8');
+  const rootKeyFile = path.join(dir, FILES.rootKey);
   return {
+    ...(fs.existsSync(rootKeyFile)
+      ? { rootKey: createPrivateKey(fs.readFileSync(rootKeyFile, 'utf8')) }
+      : {}),
     cpakKey: createPrivateKey(r(FILES.cpak)),
     rakKey: createPrivateKey(r(FILES.rak)),
     cpakCertDer: pemToDer(r(FILES.cpakCert)),
@@ -110,13 +132,27 @@ function writeKeySet(tmp: string, notBefore: Date): void {
     notBefore,
     25,
     [],
-    2,
+    EMULATED_CPAK_SERIAL,
   );
   const w = (f: string, t: string): void => fs.writeFileSync(path.join(tmp, f), t, { mode: 0o600 });
+  w(FILES.rootKey, root.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
   w(FILES.cpak, cpak.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
   w(FILES.rak, rak.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
   w(FILES.cpakCert, toPem(cpakDer));
   w(FILES.root, toPem(rootDer));
+}
+
+/**
+ * The emulated CCA root's CRL for the verification time `at`, listing `revoked` serials; undefined
+ * for a key set made before the root kept its key.
+ */
+export function makeEmulatedCcaCrl(
+  keys: EmulatedCcaKeys,
+  at: Date,
+  revoked: readonly number[],
+): Uint8Array | undefined {
+  if (keys.rootKey === undefined) return undefined;
+  return issueCrl('ecdsa-sha384', ccaName('CCA-Root-Emulated'), keys.rootKey, at, revoked);
 }
 
 /** The token's name of a hash algorithm (`sha-256`). */
@@ -183,6 +219,8 @@ export function makeEmulatedCcaToken(ctx: EmulatedReportContext): RawReport {
     [R.rem, [mr('rem0'), mr('rem1'), mr('rem2'), mr('rem3')]],
     [R.public_key_hash_algo_id, tokenAlgName(rakHashAlg)],
   ]);
+  const rmm =
+    ctx.config.tcbStatus === 'OutOfDate' ? EMULATED_CCA_RMM.outOfDate : EMULATED_CCA_RMM.current;
   const cpakPub = createPublicKey(keys.cpakKey).export({ format: 'der', type: 'spki' });
   const platform = new Map<number, unknown>([
     [P.profile, 'tag:arm.com,2023:cca_platform#1.0.0'],
@@ -197,9 +235,9 @@ export function makeEmulatedCcaToken(ctx: EmulatedReportContext): RawReport {
       P.sw_components,
       [
         new Map<number, unknown>([
-          [1, 'MRSTACK_EMULATED_RMM'],
-          [2, createHash('sha256').update('mrstack emulated RMM').digest()],
-          [4, '0.1.0'],
+          [1, EMULATED_CCA_RMM.type],
+          [2, createHash('sha256').update(rmm.measured).digest()],
+          [4, rmm.version],
           [5, createHash('sha256').update('mrstack emulated signer').digest()],
           [6, 'sha-256'],
         ]),

@@ -43,7 +43,7 @@ import {
 import { akTemplate, srkTemplate } from '../../formats/tpm2/templates.js';
 import type { IoOptions, RawReport } from '../provider.js';
 import { registerKey, type EmulatedReportContext } from './report_context.js';
-import { emulatedAkCertificate } from './tpm_pki.js';
+import { EMULATED_TPM_FIRMWARE, emulatedAkCertificate } from './tpm_pki.js';
 
 const AK_FILE = 'ak-key.pem';
 const SRK_FILE = 'srk-key.pem';
@@ -139,7 +139,10 @@ export function tpmEmulatedReport(ctx: EmulatedReportContext, opts: IoOptions): 
       restartCount: 0,
       safe: true,
     },
-    firmwareVersion: 0n,
+    firmwareVersion:
+      ctx.config.tcbStatus === 'OutOfDate'
+        ? EMULATED_TPM_FIRMWARE.outOfDate
+        : EMULATED_TPM_FIRMWARE.current,
     attested: { kind: 'quote', pcrSelect: selection, pcrDigest: hash('sha256', concat) },
   });
   const raw = sign('sha256', attest, { key, dsaEncoding: 'ieee-p1363' });

@@ -13,7 +13,7 @@ import { oid, seq } from '../../formats/x509/der_encode.js';
 import { caExtension, name } from '../../formats/x509/certificate_encode.js';
 import { toPem } from '../../formats/x509/pem_encode.js';
 import { EMULATED_ROOT_ORGANIZATION } from '../../formats/x509/emulated_root.js';
-import { certificateIssuer, pemToDer } from './emulated_pki.js';
+import { certificateIssuer, issueCrl, pemToDer } from './emulated_pki.js';
 import { loadOrCreateKeyDir } from './key_dir.js';
 import { readTvmConfig, TVM_FILES } from './tvm_state.js';
 
@@ -94,6 +94,7 @@ export function emulatedAkCertificate(
   created: Date,
   akKey: KeyObject,
   at: Date,
+  serial?: bigint,
 ): { ak: Uint8Array; ca: Uint8Array } {
   const ca = loadOrCreateTpmCa(path.join(stateDir, TVM_FILES.keys, 'tpm-ca'), created);
   const notBefore = new Date(Math.floor(at.getTime() / 1000) * 1000 - 3600 * 1000);
@@ -105,6 +106,32 @@ export function emulatedAkCertificate(
     notBefore,
     (30 * DAY_MS + 3600 * 1000) / YEAR_MS,
     [keyUsage(0x80, 7), { oid: '2.5.29.37', value: seq(oid('2.23.133.8.3')) }],
+    serial,
   );
   return { ak, ca: ca.der };
 }
+
+/**
+ * The emulated TPM CA's CRL for the verification time `at` (7 days, as the other emulated
+ * CRLs), listing `revoked` AK certificate serials — how a TVM initialized with
+ * `--tcb-status Revoked` has its AK revoked (docs/emulated-pki.md).
+ */
+export function emulatedTpmCrl(
+  stateDir: string,
+  created: Date,
+  at: Date,
+  revoked: readonly bigint[],
+): Uint8Array {
+  const ca = loadOrCreateTpmCa(path.join(stateDir, TVM_FILES.keys, 'tpm-ca'), created);
+  return issueCrl('ecdsa-sha256', tpmName(EMULATED_TPM_NAMES.ca), ca.key, at, revoked);
+}
+
+/**
+ * The TPMS_ATTEST `firmwareVersion` the emulated TPM reports (TPM_PT_FIRMWARE_VERSION_1 in the
+ * high 32 bits, _2 in the low): 1.2 for an up-to-date (or revoked) TVM, 1.1 for one initialized
+ * with `--tcb-status OutOfDate` (docs/emulated-tvm.md).
+ */
+export const EMULATED_TPM_FIRMWARE = {
+  current: 0x0001_0002_0000_0000n,
+  outOfDate: 0x0001_0001_0000_0000n,
+} as const;

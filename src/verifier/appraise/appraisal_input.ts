@@ -29,9 +29,19 @@ export interface ProvenClaims {
   readonly nonce: ProofState;
   /** The TCB evaluation (collateral): `skipped`/`relaxed` without collateral. */
   readonly tcb: ProofState;
-  /** TCB status name (Intel's names for TDX; `UpToDate`/`OutOfDate`/`Revoked` for emulated). */
+  /**
+   * TCB status name (Intel's names for TDX; `UpToDate`/`OutOfDate`/`Revoked` for emulated). TPM
+   * and CCA: `Revoked` when the CRL of the AK / CPAK certificate's CA lists it, `UpToDate` when
+   * that CRL was checked and does not (appraisal lowers it to `OutOfDate` by the policy's
+   * minimum versions).
+   */
   readonly tcbStatus?: string;
   readonly advisories?: readonly string[];
+  /**
+   * TDX: the TCB info verified but no TCB level of it matches the platform (`ERR_TCB_MISMATCH`
+   * on the `tcb` check): a judged TCB, not an unknown one.
+   */
+  readonly tcbUnmatched?: boolean;
   /** Checks the caller relaxed (`collateral`, `crl`, `nonce` …), as verify lists them. */
   readonly relaxed: readonly string[];
   /** Skipped checks with their reason. */

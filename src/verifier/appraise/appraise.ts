@@ -114,18 +114,161 @@ function bitAt(bytes: unknown, n: number): boolean | undefined {
   return (((bytes[n >> 3] ?? 0) >> (n & 7)) & 1) === 1;
 }
 
+/** Dotted version numbers compared numerically (`0.10.0` > `0.9.1`); undefined if not numeric. */
+function compareVersions(a: string, b: string): number | undefined {
+  const re = /^[0-9]+(\.[0-9]+)*$/;
+  if (!re.test(a) || !re.test(b)) return undefined;
+  const x = a.split('.').map(Number);
+  const y = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/**
+ * TPM / CCA signed versions below the policy's minimum: what "out of date" means for them (no
+ * vendor publishes a TCB status). Undefined when the policy sets no minimum.
+ */
+function belowMinimum(
+  c: ProvenClaims,
+  p: CompiledPolicy,
+): { claim: string; expected: string; actual: unknown }[] | undefined {
+  if (c.kind === 'tpm') {
+    const min = p.policy.tpm?.minimum_firmware;
+    if (min === undefined) return undefined;
+    const fw = c.values['firmware_version'];
+    const want = BigInt(min.startsWith('0x') ? min : `0x${min}`);
+    const got = typeof fw === 'string' && /^0x[0-9a-f]+$/i.test(fw) ? BigInt(fw) : undefined;
+    return got !== undefined && got >= want
+      ? []
+      : [{ claim: 'firmware_version', expected: `>= ${min}`, actual: fw ?? null }];
+  }
+  const mins = p.policy.cca?.platform?.minimum_versions;
+  if (mins === undefined) return undefined;
+  const plat = (c.values['platform'] ?? {}) as Record<string, unknown>;
+  const comps = Array.isArray(plat['sw_components'])
+    ? (plat['sw_components'] as Record<string, unknown>[])
+    : [];
+  const bad: { claim: string; expected: string; actual: unknown }[] = [];
+  for (const [type, min] of Object.entries(mins)) {
+    const mine = comps.filter((x) => x['measurement_type'] === type);
+    // a component type the policy names must be reported, each at or above the minimum
+    if (mine.length === 0)
+      bad.push({
+        claim: `platform.sw_components.${type}.version`,
+        expected: `>= ${min}`,
+        actual: null,
+      });
+    for (const comp of mine) {
+      const v = comp['version'];
+      const d = typeof v === 'string' ? compareVersions(v, min) : undefined;
+      if (d === undefined || d < 0)
+        bad.push({
+          claim: `platform.sw_components.${type}.version`,
+          expected: `>= ${min}`,
+          actual: v ?? null,
+        });
+    }
+  }
+  return bad;
+}
+
+/**
+ * TPM and CCA "TCB status" (docs/appraisal.md): `Revoked` when the CRL of the AK / CPAK
+ * certificate's CA lists it — then nothing else the evidence says is judged (returns true);
+ * `OutOfDate` when a signed version is below the policy's minimum; else `UpToDate` (not revoked).
+ * Called twice: `revoked` before anything is judged, `status` in the TCB rule's place.
+ */
+function appraiseKeyTcb(
+  out: Findings,
+  c: ProvenClaims,
+  p: CompiledPolicy,
+  step: 'revoked' | 'status',
+): boolean {
+  const kind = c.kind as 'tpm' | 'cca';
+  const layer: FindingLayer = 'collateral';
+  const accept = p.policy.tcb?.accept ?? ['UpToDate'];
+  const warn = p.policy.tcb?.warn ?? [];
+  const key = kind === 'tpm' ? 'the AK certificate' : 'the CPAK certificate';
+  const revoked = c.tcb === 'ok' && c.tcbStatus === 'Revoked';
+  if (step === 'revoked' || revoked) {
+    if (!revoked) return false;
+    out.add(`${kind}.tcb.revoked`, 'tcb_status', {
+      actual: 'Revoked',
+      expected: accept,
+      layer,
+      message: `${key} is revoked by its CA's CRL: nothing else this evidence says is judged`,
+    });
+    return true;
+  }
+  const low = belowMinimum(c, p);
+  // `at` names the claim judged: tcb_status, or the signed version below its minimum
+  const judge = (
+    s: string,
+    message: string,
+    at: { claim: string; actual: unknown; expected: unknown } = {
+      claim: 'tcb_status',
+      actual: s,
+      expected: accept,
+    },
+  ): void => {
+    const f = { actual: at.actual, expected: at.expected, layer, message };
+    if (accept.includes(s)) out.add('tcb.up-to-date', at.claim, f);
+    else if (warn.includes(s)) out.add(`${kind}.tcb.out-of-date`, at.claim, f);
+    else out.add('tdx.tcb.status-not-allowed', at.claim, f);
+  };
+  for (const b of low ?? [])
+    judge(
+      'OutOfDate',
+      `${b.claim} ${String(b.actual)} is below the policy's minimum (${b.expected})`,
+      b,
+    );
+  if (p.policy.tcb === undefined) return false;
+  if (c.tcb !== 'ok') {
+    out.unproven(
+      'revocation',
+      c.tcb === 'relaxed'
+        ? `the revocation check of ${key} was relaxed by the caller`
+        : `the revocation of ${key} was not checked (no CRL of its CA given)`,
+      'collateral',
+    );
+    return false;
+  }
+  if (low === undefined || low.length === 0)
+    judge(
+      'UpToDate',
+      `${key} is not revoked${low === undefined ? '' : '; signed versions at or above the policy minimum'}`,
+    );
+  return false;
+}
+
 function appraiseTcb(out: Findings, c: ProvenClaims, p: CompiledPolicy): void {
   const tcb = p.policy.tcb;
   if (tcb === undefined || (c.kind !== 'tdx' && c.kind !== 'snp')) return;
   // SNP collateral (VCEK chain and CRL) carries no TCB status: its TCB is judged by
   // `snp.minimum_tcb` against REPORTED_TCB instead
   if (c.kind === 'snp' && c.tcbStatus === undefined) return;
+  if (c.tcbUnmatched === true) {
+    // the collateral verified and speaks: this platform's TCB is at none of its levels
+    out.add('tdx.tcb.status-not-allowed', 'tcb_status', {
+      actual: 'no matching TCB level',
+      expected: tcb.accept ?? ['UpToDate'],
+      layer: 'collateral',
+      message:
+        'no TCB level of the verified TCB info matches the platform (TCB level not supported)',
+    });
+    return;
+  }
   if (c.tcb !== 'ok' || c.tcbStatus === undefined) {
     out.unproven(
       'tcb_status',
       c.tcb === 'relaxed'
         ? 'collateral was relaxed by the caller: the TCB status is unknown'
-        : 'the TCB status was not evaluated (no collateral)',
+        : c.tcb === 'failed'
+          ? 'the collateral did not verify: the TCB status is unknown'
+          : 'the TCB status was not evaluated (no collateral)',
       'collateral',
     );
     return;
@@ -565,6 +708,10 @@ export function appraise(
       });
       return done();
     }
+    // a revoked platform key (TPM AK, CCA CPAK): nothing else it signed is judged, freshness
+    // included
+    const keyed = claims.kind === 'tpm' || claims.kind === 'cca';
+    if (keyed && appraiseKeyTcb(out, claims, policy, 'revoked')) return done();
     if (claims.nonce === 'ok') out.add('nonce.match', 'nonce', { layer: 'binding' });
     else if (claims.nonce === 'failed') out.add('nonce.mismatch', 'nonce', { layer: 'binding' });
     else if (policy.policy.require?.nonce !== false)
@@ -575,7 +722,8 @@ export function appraise(
           : 'no nonce was given: freshness is unproven',
         'binding',
       );
-    appraiseTcb(out, claims, policy);
+    if (keyed) appraiseKeyTcb(out, claims, policy, 'status');
+    else appraiseTcb(out, claims, policy);
     if (claims.kind === 'tdx') appraiseTdx(out, claims, policy, at);
     else if (claims.kind === 'snp') appraiseSnp(out, claims, policy, at);
     else if (claims.kind === 'cca') appraiseCca(out, claims, policy, at);

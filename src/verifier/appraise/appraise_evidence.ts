@@ -23,8 +23,11 @@ async function prepareImaKeys(
   imaKeys: readonly Uint8Array[] | undefined,
 ): Promise<void> {
   const material = [...policy.ima.keys, ...(imaKeys ?? [])];
+  const { prepareImaSigningKeys, prepareEcdsaCurves } = await import('../verify/ima_signature.js');
+  // a keyring entry of the list may bring an EC certificate (as an RSA one) that vouches for
+  // later ima-sig signatures: its curve must be ready before the synchronous rules run
+  if (policy.ima.keyrings.size > 0) await prepareEcdsaCurves();
   if (material.length === 0) return;
-  const { prepareImaSigningKeys } = await import('../verify/ima_signature.js');
   await prepareImaSigningKeys(material.flatMap((k, i) => imaKeysOf(k, `key ${i + 1}`)));
 }
 

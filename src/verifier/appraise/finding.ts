@@ -97,6 +97,10 @@ export type FindingIdKey =
   | 'tdx.tcb.configuration-needed'
   | 'tdx.tcb.revoked'
   | 'tdx.tcb.status-not-allowed'
+  | 'tpm.tcb.revoked'
+  | 'tpm.tcb.out-of-date'
+  | 'cca.tcb.revoked'
+  | 'cca.tcb.out-of-date'
   | 'tcb.advisory.not-allowed'
   | 'tdx.td.debug'
   | 'tdx.td.not-debug'
@@ -187,6 +191,29 @@ export const FINDING_IDS: Readonly<Record<FindingIdKey, FindingIdInfo>> = Object
     'contraindicated',
     'hardware',
     'The TCB status is not among the policy’s accepted statuses.',
+  ),
+  // TPM and CCA: no vendor publishes a TCB status for them; revocation of the platform's
+  // attestation key (AK / CPAK certificate) by its CA's CRL, and signed versions against the
+  // policy's minimum, are what stand for it (docs/appraisal.md)
+  'tpm.tcb.revoked': row(
+    'contraindicated',
+    'hardware',
+    'The TPM AK certificate is revoked by its CA’s CRL: the TPM is no longer vouched for, and nothing else its quote says is judged.',
+  ),
+  'tpm.tcb.out-of-date': row(
+    'warning',
+    'hardware',
+    'The quote’s signed TPM firmware version is below the policy’s `tpm.minimum_firmware`.',
+  ),
+  'cca.tcb.revoked': row(
+    'contraindicated',
+    'hardware',
+    'The CCA platform attestation key (CPAK) certificate is revoked by its CA’s CRL: the platform is no longer vouched for, and nothing else its token says is judged.',
+  ),
+  'cca.tcb.out-of-date': row(
+    'warning',
+    'hardware',
+    'A platform software component’s signed version is below the policy’s `cca.platform.minimum_versions`.',
   ),
   'tcb.advisory.not-allowed': row(
     'warning',

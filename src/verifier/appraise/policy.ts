@@ -77,10 +77,20 @@ export interface PolicyV1 {
         readonly type?: string;
         readonly version?: string;
       }[];
+      /**
+       * Per software component type (its `measurement_type`, e.g. `RMM`): the lowest signed
+       * `version` accepted (dotted numbers); a lower one is `cca.tcb.out-of-date`.
+       */
+      readonly minimum_versions?: Readonly<Record<string, string>>;
     };
   };
   readonly tpm?: {
     readonly pcrs?: Readonly<Record<string, Readonly<Record<string, readonly RefValue[]>>>>;
+    /**
+     * The lowest TPMS_ATTEST `firmwareVersion` accepted (16 hex digits, `0x` optional); a lower
+     * one is `tpm.tcb.out-of-date`.
+     */
+    readonly minimum_firmware?: string;
   };
   readonly registers?: Readonly<Record<string, readonly RefValue[]>>;
   readonly tenant_events?: Readonly<Record<string, readonly TenantRule[]>>;

@@ -93,6 +93,16 @@ function kindSection(c: ProvenClaims, p: Mutable<PolicyV1>): void {
       .filter((m): m is string => m !== undefined)
       .map((measurement) => ({ measurement }));
     if (sw.length > 0) platform['sw_components'] = sw;
+    // each component type's signed version as its minimum (cca.tcb.out-of-date below it)
+    const mins: Record<string, string> = {};
+    for (const x of comps)
+      if (
+        typeof x['measurement_type'] === 'string' &&
+        typeof x['version'] === 'string' &&
+        /^[0-9]+(\.[0-9]+)*$/.test(x['version'])
+      )
+        mins[x['measurement_type']] = x['version'];
+    if (Object.keys(mins).length > 0) platform['minimum_versions'] = mins;
     cca['platform'] = platform;
     p.cca = cca;
     const regs: Record<string, string[]> = {};
@@ -108,6 +118,10 @@ function kindSection(c: ProvenClaims, p: Mutable<PolicyV1>): void {
       }
       p.tpm = { pcrs: out };
     } else p.tpm = {};
+    // the quote's signed firmware version as the minimum (tpm.tcb.out-of-date below it)
+    const fw = v['firmware_version'];
+    if (typeof fw === 'string' && /^0x[0-9a-f]{16}$/i.test(fw))
+      p.tpm = { ...p.tpm, minimum_firmware: fw.toLowerCase() };
   }
 }
 

@@ -178,6 +178,12 @@ export const POLICY_SCHEMA: Readonly<Record<string, unknown>> = Object.freeze({
                 },
               },
             },
+            minimum_versions: {
+              type: 'object',
+              description:
+                'Per software component type (measurement_type): the lowest signed version accepted (dotted numbers); lower is cca.tcb.out-of-date.',
+              additionalProperties: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)*$' },
+            },
           },
         },
       },
@@ -195,6 +201,12 @@ export const POLICY_SCHEMA: Readonly<Record<string, unknown>> = Object.freeze({
             propertyNames: { pattern: '^pcr([0-9]|1[0-9]|2[0-3])$' },
             additionalProperties: refList,
           },
+        },
+        minimum_firmware: {
+          type: 'string',
+          description:
+            'The lowest TPMS_ATTEST firmwareVersion accepted (16 hex digits, 0x optional); lower is tpm.tcb.out-of-date.',
+          pattern: '^(0x)?[0-9a-fA-F]{16}$',
         },
       },
     },

@@ -64,11 +64,21 @@ export function provenClaimsOf(r: EvidenceResult, opts: ProvenClaimsOptions): Pr
     string,
     string
   >;
+  // TPM and CCA: a CRL that lists the AK / CPAK certificate is their "Revoked" TCB status
+  // (docs/appraisal.md) — judged as such, not as a broken signature.
+  const keyRevoked =
+    (kind === 'tpm' || kind === 'cca') &&
+    r.errors.some(
+      (e) => e.code === 'ERR_CERT_REVOKED' && (e['check'] === 'crl' || e['check'] === 'report.crl'),
+    );
   // signature: every check about signatures, chains and revocation (not freshness, not TCB)
   let signature: ProofState = 'ok';
   for (const [name, outcome] of Object.entries(r.checks)) {
     const base = bundle ? name.replace(/^report\./, '') : name;
     if (NOT_SIGNATURE.has(base) || base === 'tcb_info' || base === 'qe_identity') continue;
+    if (keyRevoked && base === 'crl') continue;
+    // a bundle whose report failed only by that revocation: its `report` check is not a signature
+    if (keyRevoked && bundle && base === 'report') continue;
     if (outcome === 'failed') signature = 'failed';
     // A required check that was skipped (ERR_CHECK_SKIPPED: e.g. no CRL, so revocation is
     // unknown) leaves the signature unproven: verify said `verified: false`, so appraisal must
@@ -102,7 +112,22 @@ export function provenClaimsOf(r: EvidenceResult, opts: ProvenClaimsOptions): Pr
   } else nonce = proofOf('nonce', r.checks, relaxed, 'nonce');
   // TCB: the status is proven when the collateral that carries it verified
   let tcb: ProofState;
-  if (innerChecks['tcb_info'] === 'failed' || innerChecks['qe_identity'] === 'failed')
+  let tcbStatus = r.tcbStatus;
+  if (kind === 'tpm' || kind === 'cca') {
+    // their collateral is the CRL of the platform key's CA: checked, it gives the status
+    if (keyRevoked) tcbStatus = 'Revoked';
+    else if (innerChecks['crl'] === 'ok') tcbStatus = 'UpToDate';
+    tcb =
+      tcbStatus !== undefined
+        ? 'ok'
+        : relaxed.includes('crl') || relaxed.includes('collateral')
+          ? 'relaxed'
+          : 'skipped';
+  } else if (
+    innerChecks['tcb_info'] === 'failed' ||
+    innerChecks['qe_identity'] === 'failed' ||
+    innerChecks['tcb'] === 'failed'
+  )
     tcb = 'failed';
   else if (r.tcbStatus !== undefined) tcb = 'ok';
   else tcb = relaxed.includes('collateral') ? 'relaxed' : 'skipped';
@@ -112,8 +137,15 @@ export function provenClaimsOf(r: EvidenceResult, opts: ProvenClaimsOptions): Pr
     values,
     nonce,
     tcb,
-    ...(r.tcbStatus === undefined ? {} : { tcbStatus: r.tcbStatus }),
+    ...(tcbStatus === undefined ? {} : { tcbStatus }),
     ...(r.advisories === undefined ? {} : { advisories: r.advisories }),
+    ...(tcb === 'failed' &&
+    innerChecks['tcb_info'] === 'ok' &&
+    r.errors.some(
+      (e) => e.code === 'ERR_TCB_MISMATCH' && (e['check'] === 'tcb' || e['check'] === 'report.tcb'),
+    )
+      ? { tcbUnmatched: true }
+      : {}),
     relaxed,
     skipped,
     emulated: r.trust.emulated,

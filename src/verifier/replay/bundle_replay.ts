@@ -42,6 +42,7 @@ import {
   type VmrObservation,
 } from '../../eventlog/mrlog_replay.js';
 import { replayImaLayer, type ImaLayerResult } from './ima_layer.js';
+import type { ImaFoldSnapshots } from './ima_layer_fold.js';
 import { replayVmr } from '../../eventlog/mrlog_vmr.js';
 import type { AnchorKind } from '../../eventlog/event.js';
 import { bytesInput } from '../../formats/stream/framer.js';
@@ -63,6 +64,11 @@ export interface BundleReplayOptions {
   readonly trustedCheckpoint?: { readonly seq: number; readonly values: BankValues };
   /** The bundle's firmware log replayed ({@link replayFirmwareLog}); absent: not replayed. */
   readonly firmware?: FirmwareReplay;
+  /**
+   * An ima bundle's list already folded (`foldImaSnapshotsParallel`, worker threads) at the
+   * counts of its `mr_ima` tokens; absent or short of a count: folded here.
+   */
+  readonly imaFold?: ImaFoldSnapshots;
 }
 
 /** What the firmware log of a bundle says of the agent's register. */
@@ -374,7 +380,12 @@ export function replayBundle(
         message: `an ima_log is served to the ${IMA_TENANT} tenant only, not to ${bd.tenant}`,
       });
     }
-    const ima = replayImaLayer(b.imaLog, replayer.vmrs.get(b.imaLog.vmr) ?? [], position);
+    const ima = replayImaLayer(
+      b.imaLog,
+      replayer.vmrs.get(b.imaLog.vmr) ?? [],
+      position,
+      opts.imaFold,
+    );
     for (const { code, message, ...rest } of ima.issues)
       errors.push({ code, layer: 'ima', message, ...rest });
     if (ima.tokens.length === 0)

@@ -19,13 +19,14 @@
  *
  * @module
  */
-import { MrstackError, type ErrorCode } from '../../errors.js';
+import type { ErrorCode } from '../../errors.js';
 import { bytesEqual, toHex } from '../../bytes/hex.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
 import type { BundleImaLog } from '../../formats/bundle/bundle.js';
 import { ImaBinaryScanner, type ImaRecordView } from '../../formats/ima/ima_binary.js';
-import { checkImaViewFields, imaViewFileFields } from '../../formats/ima/ima_file_fields.js';
+import { imaViewFileFields } from '../../formats/ima/ima_file_fields.js';
 import { ImaBankFold } from '../../formats/ima/ima_fold.js';
+import { foldImaSnapshots, type ImaFoldSnapshots } from './ima_layer_fold.js';
 import { mrImaBankAlgs, mrImaCommitment } from '../../formats/mrlog/mr_ima_commitment.js';
 import type { VmrObservation } from '../../eventlog/mrlog_replay.js';
 
@@ -140,12 +141,16 @@ export class ImaEntryList implements Iterable<ImaEventView> {
  * Replays an ima bundle's list against the `mr_ima` tokens of its physical log.
  * @param tokens - every `mr_ima` observation of the physical log, in order
  * @param position - records of the physical log the report covers (undefined: none matched)
+ * @param folded - the list already folded by `foldImaSnapshotsParallel` (`ima_layer_fold.ts`) at (at least) the
+ *   tokens' counts and `ima.count` — the banks on worker threads; folded here when absent or
+ *   short of a count
  * @throws ParseError for a list that does not parse (bad input)
  */
 export function replayImaLayer(
   ima: BundleImaLog,
   tokens: readonly VmrObservation[],
   position: number | undefined,
+  folded?: ImaFoldSnapshots,
 ): ImaLayerResult {
   const issues: ImaLayerIssue[] = [];
   const banks = mrImaBankAlgs(ima.alg);
@@ -172,80 +177,69 @@ export function replayImaLayer(
     .reverse()
     .find((v) => position !== undefined && v.record < position);
   const target = lastBefore?.count;
-  let atTarget: Uint8Array[] | undefined;
-  let atCount: Uint8Array[] | undefined;
-  const fold = new ImaBankFold(banks);
-  let ti = 0;
   let failed = issues.length > 0;
+  // One pass over the list where it lies (it parses strictly: a bad list throws): each record's
+  // fields are checked, not decoded (ImaEntryList decodes them when read), and the fold keeps
+  // its values at the counts the tokens name, up to the first entry it refuses.
+  const wanted = [0, ...views.map((v) => v.count), ima.count];
+  const pre = folded;
+  const usable =
+    pre?.banks.join() === banks.join() &&
+    wanted.every((c) => c > pre.folded || pre.at(c) !== undefined);
+  const snaps = usable ? pre : foldImaSnapshots(ima.data, banks, wanted);
+  const n = snaps.entries;
+  const atTarget = target === undefined ? undefined : snaps.at(target);
+  const atCount = snaps.at(ima.count);
+  // the tokens in order, each where the fold reached its count: the first that does not follow
+  // from the list fails the layer, and nothing after it is judged
+  let ti = 0;
   let from = 0; // the previous matched token's count: the range a mismatch is in starts here
-  const atTokens = (): void => {
-    const c = fold.count;
-    if (c === target) atTarget = fold.values();
-    if (c === ima.count) atCount = fold.values();
-    while (!failed && ti < views.length && views[ti]!.count === c) {
-      const v = views[ti]!;
-      const commitment = mrImaCommitment({
-        alg: ima.alg,
-        salt: ima.salt,
-        count: c,
-        banks: fold.values(),
-      });
-      if (bytesEqual(commitment, tokens[ti]!.value)) {
-        v.state = position !== undefined && v.record < position ? 'verified' : 'pending';
-        from = c;
-        ti++;
-        continue;
-      }
-      v.state = 'mismatch';
-      failed = true;
-      issues.push({
-        code: 'ERR_REPLAY_MISMATCH',
-        message: `physical record ${v.record}: the mr_ima commitment for ${c} entries does not follow from the IMA list (the difference is in entries ${from}..${c - 1})`,
-        record: v.record,
-        count: c,
-        first_entry: from,
-        last_entry: c - 1,
-      });
+  for (; !failed && ti < views.length && views[ti]!.count <= snaps.folded; ti++) {
+    const v = views[ti]!;
+    const c = v.count;
+    const commitment = mrImaCommitment({
+      alg: ima.alg,
+      salt: ima.salt,
+      count: c,
+      banks: snaps.at(c)!,
+    });
+    if (bytesEqual(commitment, tokens[ti]!.value)) {
+      v.state = position !== undefined && v.record < position ? 'verified' : 'pending';
+      from = c;
+      continue;
     }
-  };
-  atTokens();
-  // One pass over the list where it lies (it parses strictly: a bad list throws): each record is
-  // folded in place while nothing failed and its fields are checked, not decoded — the entries
-  // are decoded from the list when read (ImaEntryList).
-  let n = 0;
-  const scanner = new ImaBinaryScanner();
-  scanner.pushEach(ima.data, (v) => {
-    n++;
-    checkImaViewFields(v);
-    if (failed) return;
-    let column: boolean;
-    try {
-      column = fold.pushView(v);
-    } catch (x) {
-      if (!(x instanceof MrstackError)) throw x;
-      failed = true;
-      issues.push({
-        code: x.code,
-        message: `IMA entry ${v.index}: ${x.message}`,
-        entry: v.index,
-        offset: v.offset,
-      });
-      return;
-    }
-    if (!column) {
-      // the list would not be what the kernel logged, and IMA tools reading the column disagree
-      failed = true;
-      issues.push({
-        code: 'ERR_EVENT_DIGEST_MISMATCH',
-        message: `IMA entry ${v.index} (offset ${v.offset}): the logged template hash is not the hash of its template data`,
-        entry: v.index,
-        offset: v.offset,
-      });
-      return;
-    }
-    atTokens();
-  });
-  scanner.end();
+    v.state = 'mismatch';
+    failed = true;
+    issues.push({
+      code: 'ERR_REPLAY_MISMATCH',
+      message: `physical record ${v.record}: the mr_ima commitment for ${c} entries does not follow from the IMA list (the difference is in entries ${from}..${c - 1})`,
+      record: v.record,
+      count: c,
+      first_entry: from,
+      last_entry: c - 1,
+    });
+  }
+  const f = snaps.failure;
+  if (!failed && f !== undefined) {
+    failed = true;
+    issues.push(
+      f.column
+        ? {
+            // the list would not be what the kernel logged, and IMA tools reading the column
+            // disagree
+            code: f.code,
+            message: `IMA entry ${f.index} (offset ${f.offset}): ${f.message}`,
+            entry: f.index,
+            offset: f.offset,
+          }
+        : {
+            code: f.code,
+            message: `IMA entry ${f.index}: ${f.message}`,
+            entry: f.index,
+            offset: f.offset,
+          },
+    );
+  }
   // a list of another length is still folded: the tokens then say where it differs
   const lengthIssue: ImaLayerIssue[] = [];
   if (n !== ima.count) {
@@ -283,14 +277,14 @@ export function replayImaLayer(
   if (!failed && atCount !== undefined) {
     banks.forEach((b, i) => {
       const given = ima.banks.get(b);
-      if (given === undefined || !bytesEqual(given, atCount![i]!)) {
+      if (given === undefined || !bytesEqual(given, atCount[i]!)) {
         failed = true;
         issues.push({
           code: 'ERR_BINDING_MISMATCH',
           message: `ima_log.banks.${b} is not the fold of the ${ima.count} entries`,
           bank: b,
           given: given === undefined ? null : toHex(given),
-          replayed: toHex(atCount![i]!),
+          replayed: toHex(atCount[i]!),
         });
       }
     });

@@ -98,6 +98,8 @@ export function claimMappingOf(id: string): ClaimMapping {
 export function claimsOfUnproven(claim: string): readonly Ar4siClaim[] {
   const c = claim.toLowerCase();
   if (/nonce|report_data|freshness/.test(c)) return ['instance-identity'];
+  // TPM / CCA: the platform key's revocation speaks to the hardware only (docs/ear.md)
+  if (c === 'revocation') return ['hardware'];
   if (/tcb|advisor|collateral|crl|mrseam|platform|svn/.test(c))
     return ['hardware', 'configuration'];
   if (
@@ -112,6 +114,11 @@ export function claimsOfUnproven(claim: string): readonly Ar4siClaim[] {
 
 /** What verify proved about the checks that back the claims (from `ProvenClaims`). */
 export interface ClaimSupport {
+  /**
+   * The evidence kind. For `tpm` and `cca` the TCB proof is the platform key's revocation (a
+   * CRL), which supports hardware only; for TDX/SNP collateral supports configuration too.
+   */
+  readonly kind?: string;
   readonly signature?: ProofState;
   readonly nonce?: ProofState;
   readonly tcb?: ProofState;
@@ -153,7 +160,12 @@ export function blockedClaims(
   const weak = (p: ProofState | undefined): boolean => p === 'skipped' || p === 'relaxed';
   if (support.signature !== undefined && support.signature !== 'ok') add(ALL);
   if (weak(support.nonce)) add(RELAXATION_CLAIMS['nonce']!);
-  if (weak(support.tcb)) add(RELAXATION_CLAIMS['collateral']!);
+  if (weak(support.tcb))
+    add(
+      support.kind === 'tpm' || support.kind === 'cca'
+        ? ['hardware']
+        : RELAXATION_CLAIMS['collateral']!,
+    );
   for (const r of support.relaxed ?? []) add(RELAXATION_CLAIMS[r] ?? ALL);
   for (const check of Object.keys(support.skipped ?? {})) add(skippedClaims(check));
   for (const f of findings) {

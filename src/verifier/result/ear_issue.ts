@@ -26,7 +26,8 @@ export const MRSTACK_VERIFIER_ID: EarVerifierId = Object.freeze({
 export interface EarSubmodInput {
   readonly appraisal: Pick<Appraisal, 'findings' | 'policyId' | 'kind'>;
   /** The proof states and relaxations of the verified evidence (absent for nothing proved). */
-  readonly proven?: Pick<ProvenClaims, 'signature' | 'nonce' | 'tcb' | 'relaxed' | 'skipped'>;
+  readonly proven?: Pick<ProvenClaims, 'signature' | 'nonce' | 'tcb' | 'relaxed' | 'skipped'> &
+    Partial<Pick<ProvenClaims, 'kind'>>;
   /** The submodule name (default: the evidence kind, e.g. `tdx`). */
   readonly name?: string;
 }

@@ -15,6 +15,9 @@ import { parseBundle, type EvidenceBundle } from '../../formats/bundle/bundle.js
 import type { HashAlg } from '../../crypto/hash_alg.js';
 import { replayBundle, replayFirmwareLog } from '../replay/bundle_replay.js';
 import { IMA_ENTRY_LIST } from '../replay/ima_layer.js';
+import { foldImaSnapshotsParallel } from '../replay/ima_layer_fold.js';
+import { mrImaBankAlgs } from '../../formats/mrlog/mr_ima_commitment.js';
+import { MR_IMA_VMR, parseMrlogLine } from '../../formats/mrlog/record.js';
 import type { BankValues } from '../../eventlog/mrlog_replay.js';
 import {
   ResultBuilder,
@@ -83,6 +86,23 @@ function registerValues(
       if (x instanceof Uint8Array) out.set(a, x);
     }
   }
+  return out;
+}
+
+/** The counts of the `mr_ima` tokens among physical log lines (lines that do not parse: none). */
+function mrImaTokenCounts(lines: readonly string[]): number[] {
+  const out: number[] = [];
+  lines.forEach((line, i) => {
+    if (!line.includes(`${MR_IMA_VMR}=`)) return;
+    try {
+      const r = parseMrlogLine(line, i + 1);
+      if (r.kind === 'vmr')
+        for (const v of r.values)
+          if (v.name === MR_IMA_VMR && v.count !== undefined) out.push(v.count);
+    } catch {
+      // the replay reports it
+    }
+  });
   return out;
 }
 
@@ -161,10 +181,21 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
         out.warnings.push(`firmware log (${b.firmwareLog.format}) unreadable: ${e.message}`);
       }
     }
+    // an ima bundle's list is folded first, its banks on worker threads, at every count a
+    // mr_ima token of the physical log names (the layer refolds if one is missing)
+    const imaFold =
+      b.imaLog === undefined
+        ? undefined
+        : await foldImaSnapshotsParallel(b.imaLog.data, mrImaBankAlgs(b.imaLog.alg), [
+            0,
+            ...mrImaTokenCounts(b.physicalLog.lines),
+            b.imaLog.count,
+          ]);
     const r = replayBundle(
       b,
       { register: regs, reportData },
       {
+        ...(imaFold === undefined ? {} : { imaFold }),
         // The binding is checked for the nonce the bundle names; whether that nonce is the
         // caller's is the `nonce` check below (never taken from the bundle).
         nonce: b.binding.nonce,

@@ -50,6 +50,8 @@ import {
   type ValidatedChain,
 } from './x509/chain.js';
 import { CCA_PLATFORM_PROFILE } from './x509/profiles.js';
+import type { Crl } from './x509/crl.js';
+import { checkLeafRevocation, crlsOf } from './leaf_revocation.js';
 import { parseJsonText } from '../../formats/json/json_text.js';
 
 /** Options of {@link verifyCcaToken}. */
@@ -66,6 +68,8 @@ export interface CcaVerifyOptions {
   readonly policy?: TrustPolicy;
   /** Set for the report inside a bundle: freshness is checked by the bundle binding. */
   readonly freshnessElsewhere?: boolean;
+  /** CRLs (collateral): the CPAK certificate of a token's x5chain is checked against its issuer's. */
+  readonly crls?: readonly Crl[];
 }
 
 /** One usable (or unusable) platform trust anchor. */
@@ -272,6 +276,7 @@ function verifyPlatform(b: ResultBuilder, t: CcaToken, opts: CcaVerifyOptions): 
     if (validated !== undefined) {
       b.trustedBy(validated.anchor);
       b.ok('platform_cert_validity');
+      checkLeafRevocation(b, validated, opts.crls ?? [], opts.at, 'the CPAK certificate');
       if (coseSignatureValid(t.platform, validated.leaf.publicKey)) b.ok('platform_signature');
       else
         b.fail(
@@ -412,6 +417,7 @@ export const CCA_VERIFIER: EvidenceVerifier = {
         ...(o.nonce === undefined ? {} : { nonce: reportDataBinding(o.nonce, o.userData) }),
         policy: o.policy,
         ...(o.freshnessElsewhere === undefined ? {} : { freshnessElsewhere: o.freshnessElsewhere }),
+        crls: crlsOf(o.collateral?.files?.values()),
       }),
     ),
 };

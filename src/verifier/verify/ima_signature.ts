@@ -14,6 +14,7 @@ import { toHex } from '../../bytes/hex.js';
 import type { AnyIterable, LogEvent } from '../../eventlog/event.js';
 import type { ImaEvent } from '../../eventlog/ima_format.js';
 import { imaFileFields } from '../../formats/ima/ima_file_fields.js';
+import { childrenOf, contentsOf, parseDer } from '../../formats/x509/der_decode.js';
 import { parseCertificates } from './x509/certificate.js';
 
 /** A key that may have signed IMA entries, with the key id signature headers name it by. */
@@ -44,14 +45,16 @@ const DIGEST_INFO: Readonly<Record<string, string>> = {
 };
 
 /**
- * The key id evmctl and the kernel give a key without a subjectKeyIdentifier: the last 4 bytes
- * of SHA-1 of the DER key (PKCS#1 RSAPublicKey for RSA), as 8 hex digits.
+ * The key id evmctl gives a key without a subjectKeyIdentifier (libimaevm `calc_keyid_v2`): the
+ * last 4 bytes of SHA-1 of the key's subjectPublicKey BIT STRING contents, as 8 hex digits — for
+ * RSA the PKCS#1 RSAPublicKey DER, for EC the point (`04‖X‖Y`), never the whole
+ * SubjectPublicKeyInfo. (A certificate's subjectKeyIdentifier made by RFC 5280 method 1 is the
+ * same SHA-1.)
  */
 export function imaKeyidOfKey(key: KeyObject): string {
-  const der =
-    key.asymmetricKeyType === 'rsa'
-      ? key.export({ format: 'der', type: 'pkcs1' })
-      : key.export({ format: 'der', type: 'spki' });
+  const spki = new Uint8Array(key.export({ format: 'der', type: 'spki' }));
+  const bits = childrenOf(parseDer(spki, 'spki'), 'spki')[1];
+  const der = bits === undefined ? spki : contentsOf(bits);
   return createHash('sha1').update(der).digest('hex').slice(-8);
 }
 
@@ -154,6 +157,14 @@ export async function prepareImaSigningKeys(keys: readonly ImaSigningKey[]): Pro
   if (nist === undefined && keys.some((k) => k.key.asymmetricKeyType === 'ec')) {
     nist = await import('@noble/curves/nist.js');
   }
+}
+
+/**
+ * Loads the ECDSA curves whatever the keys given so far: for a list whose keyring entries
+ * (`ima-buf` on `.ima`, `_ima`) may bring EC certificates that vouch for later signatures.
+ */
+export async function prepareEcdsaCurves(): Promise<void> {
+  nist ??= await import('@noble/curves/nist.js');
 }
 
 /** The curve of an EC key among those the kernel verifies IMA signatures with, once loaded. */

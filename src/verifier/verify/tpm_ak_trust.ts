@@ -31,7 +31,7 @@ import type { TpmPublic } from '../../formats/tpm2/marshal/public.js';
 import { anchorRef, policyAnchors, type AnchorRef, type TrustPolicy } from './trust_policy.js';
 import type { CvmAkBinding, CvmReportKind } from './cvm_ak_binding.js';
 import { spkiSha256Of, type Certificate } from './x509/certificate.js';
-import { validateChain, type TrustAnchor } from './x509/chain.js';
+import { validateChain, type TrustAnchor, type ValidatedChain } from './x509/chain.js';
 import { TPM_AK_PROFILE } from './x509/profiles.js';
 
 /** Why an AK is trusted. */
@@ -70,6 +70,8 @@ export interface AkTrustInput {
 export interface AkTrustDecision {
   readonly trust: AkTrust;
   readonly anchor?: TrustAnchor;
+  /** `certificate`: the validated chain (its leaf is the AK certificate), for revocation. */
+  readonly chain?: ValidatedChain;
 }
 
 function untrusted(message: string, details: Record<string, unknown> = {}): VerifyError {
@@ -119,6 +121,7 @@ export function decideAkTrust(input: AkTrustInput): AkTrustDecision {
           certificate: { subject: leaf.subject, serial: leaf.serial },
         },
         anchor: chain.anchor,
+        chain,
       };
     } catch (e) {
       if (!isMrstackError(e)) throw e;

@@ -27,6 +27,7 @@ import { readPublic, type TpmPublic } from '../../formats/tpm2/marshal/public.js
 import { parseSignature, type TpmtSignature } from '../../formats/tpm2/marshal/signature.js';
 import { objectName, publicToKeyObject } from '../../formats/tpm2/public_key.js';
 import { checkAkAttributes, decideAkTrust } from './tpm_ak_trust.js';
+import { checkLeafRevocation, crlsOf } from './leaf_revocation.js';
 import { cvmAkBinding, type CvmAkBinding } from './cvm_ak_binding.js';
 import { anchorRef } from './trust_policy.js';
 import { parseCertificates, type Certificate } from './x509/certificate.js';
@@ -677,6 +678,16 @@ function akTrust(
       b.trust = { root: `pinned AK ${d.trust.ak_spki_sha256}`, emulated: false };
     }
     b.ok('ak_trust');
+    // An AK trusted through its certificate is revoked when its CA's CRL lists it (the emulated
+    // TPM CA issues one beside the AK certificate).
+    if (d.chain !== undefined)
+      checkLeafRevocation(
+        b,
+        d.chain,
+        crlsOf(opts.collateral?.files?.values()),
+        opts.at,
+        'the AK certificate',
+      );
   } catch (e) {
     b.failWith('ak_trust', e);
   }

@@ -3,8 +3,8 @@
 // a static reference value changed (TDX MRTD, CCA RIM, TPM quoted PCR), the agent's register
 // replaying to a value the policy does not expect, a tenant event outside the rules, a wrong
 // nonce, a debug guest (`emulate init --debug`: TDX, CCA — a TPM has no debug attribute) and a
-// revoked / out-of-date TCB (`emulate init --tcb-status`, TDX: the emulated TPM and CCA PKIs
-// issue no TCB status). Each case asserts its finding id, the AR4SI claim value and tier in the
+// revoked / out-of-date TCB (`emulate init --tcb-status`: TDX the TCB info status; TPM and CCA
+// a revoked AK / CPAK certificate and an older signed firmware / RMM version). Each case asserts its finding id, the AR4SI claim value and tier in the
 // signed EAR (verified with `ear verify --key`), the exit code, and that the HTML page names it.
 //
 // AR4SI values (draft-ietf-rats-ar4si §2.3, the tiers of §3: 2–31 affirming, 32–95 warning,
@@ -117,6 +117,11 @@ async function agentFlow(t: TestContext, profile: Profile): Promise<void> {
   assert.equal(ok.ear!.status, 'affirming');
   assert.equal(ok.ear!.vector['instance-identity'], 2);
   assert.equal(ok.ear!.vector['executables'], 2);
+  // hardware: TDX TCB info UpToDate; TPM / CCA the AK / CPAK certificate checked against its
+  // CA's CRL. configuration: TDX attributes and MRs, CCA realm claims; a TPM quote carries no
+  // configuration claim mrstack judges, so it stays 0 ("no claim", docs/ear.md).
+  assert.equal(ok.ear!.vector['hardware'], 2, JSON.stringify(ok.ear));
+  assert.equal(ok.ear!.vector['configuration'], profile === 'tpm' ? 0 : 2, JSON.stringify(ok.ear));
   for (const id of [
     'nonce.match',
     `replay.${PROFILE[profile].register}.match`,
@@ -243,26 +248,92 @@ test(
   },
 );
 
-test(
-  'emulated TDX agent with a revoked / out-of-date TCB (emulate init --tcb-status): tdx.tcb.revoked, tdx.tcb.out-of-date',
-  { timeout: 300_000 },
-  async (t) => {
-    const dir = tempDir(t, 'mrstack-appraise-tcb-agent-');
-    const keys = earKeyPair(dir);
-    const cases = [
-      ['Revoked', 'contraindicated', 'tdx.tcb.revoked', 96],
-      ['OutOfDate', 'warning', 'tdx.tcb.out-of-date', 32],
-    ] as const;
-    for (const [status, verdict, id, hardware] of cases) {
-      const a = await agentTvm(t, dir, `tvm-${status}`, 'tdx', ['alice'], ['--tcb-status', status]);
-      await a.append('alice', { domain: 'example.com/app', operation: 'start', content: 'v1' });
-      const b = await a.bundle('alice', `${status}.json`);
-      const j = await appraiseCli(
-        [b.file, '--nonce', b.nonce, '--trust-emulated', '--tvm-state', a.tvm],
-        { dir, keys, kind: 'tdx' },
-      );
-      expectCase(j, { code: 1, status: verdict, id, claim: 'tcb_status', ar4si: { hardware } });
-      assert.equal(j.json.findings.find((f) => f.id === id)!.actual, status);
-    }
-  },
-);
+/**
+ * The minimum signed versions of docs/emulated-tvm.md: an up-to-date emulated TPM reports
+ * firmwareVersion 0x0001000200000000 (1.2), an out-of-date one 1.1; an up-to-date emulated CCA
+ * platform's RMM component is 0.1.0, an out-of-date one 0.0.9.
+ */
+const MINIMUM_POLICY = {
+  version: 1,
+  name: 'minimum-versions',
+  tcb: { accept: ['UpToDate'], warn: ['OutOfDate'] },
+  tpm: { minimum_firmware: '0x0001000200000000' },
+  cca: { platform: { minimum_versions: { MRSTACK_EMULATED_RMM: '0.1.0' } } },
+};
+
+/** The out-of-date finding's claim and signed value per profile (docs/emulated-tvm.md). */
+const OUT_OF_DATE = {
+  tdx: { claim: 'tcb_status', actual: 'OutOfDate' },
+  tpm: { claim: 'firmware_version', actual: '0x0001000100000000' },
+  cca: { claim: 'platform.sw_components.MRSTACK_EMULATED_RMM.version', actual: '0.0.9' },
+} as const;
+
+for (const profile of ['tdx', 'tpm', 'cca'] as const)
+  test(
+    `emulated ${profile.toUpperCase()} agent with a revoked / out-of-date TCB (emulate init --tcb-status): ${profile}.tcb.revoked, ${profile}.tcb.out-of-date`,
+    { timeout: 300_000 },
+    async (t) => {
+      const dir = tempDir(t, `mrstack-appraise-tcb-${profile}-`);
+      const keys = earKeyPair(dir);
+      // TDX: the emulated TCB info's status, under the default policy. TPM / CCA: Revoked is the
+      // AK / CPAK certificate in its CA's CRL (default policy); OutOfDate an older signed
+      // firmware / RMM version, judged against a policy's minimum (the default pins none).
+      for (const status of ['UpToDate', 'Revoked', 'OutOfDate'] as const) {
+        const a = await agentTvm(
+          t,
+          dir,
+          `tvm-${status}`,
+          profile,
+          ['alice'],
+          ['--tcb-status', status],
+        );
+        await a.append('alice', { domain: 'example.com/app', operation: 'start', content: 'v1' });
+        const b = await a.bundle('alice', `${status}.json`);
+        const policy =
+          profile !== 'tdx' && status !== 'Revoked'
+            ? ['--policy', writePolicy(dir, MINIMUM_POLICY)]
+            : [];
+        const j = await appraiseCli(
+          [b.file, ...policy, '--nonce', b.nonce, '--trust-emulated', '--tvm-state', a.tvm],
+          { dir, keys, kind: profile },
+        );
+        const ctx = JSON.stringify(j.json.findings);
+        if (status === 'UpToDate') {
+          // genuine hardware: the key chains to the TVM's CA and its CRL does not list it
+          assert.equal(j.code, 0, ctx);
+          assert.equal(j.ear!.status, 'affirming');
+          assert.equal(j.ear!.vector['hardware'], 2, ctx);
+          assert.ok(findingIds(j.json).includes('tcb.up-to-date'), ctx);
+        } else if (status === 'Revoked') {
+          const id = `${profile}.tcb.revoked`;
+          expectCase(j, {
+            code: 1,
+            status: 'contraindicated',
+            id,
+            claim: 'tcb_status',
+            ar4si: { hardware: 96 },
+          });
+          assert.equal(j.json.findings.find((f) => f.id === id)!.actual, 'Revoked');
+          if (profile !== 'tdx') {
+            // a revoked platform key: nothing else it signed is judged, freshness included
+            assert.deepEqual(findingIds(j.json), [id], ctx);
+            assert.equal(j.ear!.vector['instance-identity'], 0);
+            assert.equal(j.ear!.vector['executables'], 0);
+          }
+        } else {
+          const id = `${profile}.tcb.out-of-date`;
+          expectCase(j, {
+            code: 1,
+            status: 'warning',
+            id,
+            claim: OUT_OF_DATE[profile].claim,
+            ar4si: { hardware: 32 },
+          });
+          assert.equal(
+            j.json.findings.find((f) => f.id === id)!.actual,
+            OUT_OF_DATE[profile].actual,
+          );
+        }
+      }
+    },
+  );

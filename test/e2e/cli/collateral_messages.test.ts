@@ -34,6 +34,7 @@ test('collateral fetch without a server: the cause (refused, TLS) and the offlin
   assert.equal(refused.code, 3);
   assert.match(refused.stderr, /ERR_IO: .*the connection was refused \(ECONNREFUSED\)/);
   assert.match(refused.stderr, /--collateral DIR/);
+  assert.match(refused.stderr, /mrstack collateral import DIR\|FILE/);
 
   // An HTTPS server whose certificate (self-signed, by openssl) the fetcher does not trust.
   const key = join(dir, 'k.pem');

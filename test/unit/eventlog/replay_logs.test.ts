@@ -2,7 +2,8 @@
 // Expected values come from the captures' provenance (expectations.json), not from mrstack.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync, truncateSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, readFileSync, truncateSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex } from '../../../src/bytes/hex.js';
 import { replayLogs } from '../../../src/eventlog/replay_logs.js';
@@ -58,4 +59,44 @@ test('a log cut inside its last record: an error unless allowPartialTail, then a
   const whole = await replayLogs([LOG]);
   assert.equal(r.events, whole.events - 1);
   assert.ok(readFileSync(cut).length < readFileSync(LOG).length);
+});
+
+test('an IMA list over several 1 MiB reads (one reused buffer): both banks, 1 and 2 threads, as node:crypto folds it', async (t) => {
+  const dir = tempDir(t, 'replay-logs-ima-');
+  const file = join(dir, 'ima.bin');
+  // ima-ng records of varying length, so that records straddle the reads' boundaries
+  const parts: Buffer[] = [];
+  let sha1 = Buffer.alloc(20);
+  let sha256 = Buffer.alloc(32);
+  const n = 30_000;
+  for (let i = 0; i < n; i++) {
+    const path = Buffer.from(`/usr/lib/x/${'d'.repeat(i % 37)}/f${i}\0`);
+    const dng = Buffer.concat([
+      Buffer.from('sha256:\0'),
+      createHash('sha256').update(path).digest(),
+    ]);
+    const u32 = (v: number): Buffer => {
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE(v);
+      return b;
+    };
+    const data = Buffer.concat([u32(dng.length), dng, u32(path.length), path]);
+    const th = createHash('sha1').update(data).digest();
+    parts.push(u32(10), th, u32(6), Buffer.from('ima-ng'), u32(data.length), data);
+    sha1 = createHash('sha1').update(sha1).update(th).digest();
+    sha256 = createHash('sha256')
+      .update(sha256)
+      .update(createHash('sha256').update(data).digest())
+      .digest();
+  }
+  writeFileSync(file, Buffer.concat(parts));
+  assert.ok(statSync(file).size > 3 << 20);
+  for (const threads of [1, 2] as const) {
+    const r = await replayLogs([file], { imaBanks: ['sha1', 'sha256'], threads });
+    assert.equal(r.events, n);
+    const pcr10 = r.registers.get('pcr10')!;
+    assert.equal(Buffer.from(pcr10.get('sha1')!).toString('hex'), sha1.toString('hex'));
+    assert.equal(Buffer.from(pcr10.get('sha256')!).toString('hex'), sha256.toString('hex'));
+    assert.deepEqual(r.warnings, []);
+  }
 });

@@ -26,7 +26,12 @@ const NONCE = Uint8Array.from({ length: 32 }, (_, i) => i + 1);
 async function tvm(
   profile: Profile,
   tcbStatus?: EmulatedTcbStatus,
-): Promise<{ dir: string; outblob: Uint8Array; auxblob: Uint8Array | undefined }> {
+): Promise<{
+  dir: string;
+  outblob: Uint8Array;
+  auxblob: Uint8Array | undefined;
+  parts?: Readonly<Record<string, Uint8Array>>;
+}> {
   const dir = mkdtempSync(join(tmpdir(), `mrstack-coll-${profile}-`));
   await initEmulatedTvm({
     stateDir: dir,
@@ -36,7 +41,12 @@ async function tvm(
   const p = await openEmulatedProvider({ stateDir: dir });
   try {
     const r = await p.report({ reportData: NONCE });
-    return { dir, outblob: r.outblob, auxblob: r.auxblob };
+    return {
+      dir,
+      outblob: r.outblob,
+      auxblob: r.auxblob,
+      ...(r.parts === undefined ? {} : { parts: r.parts }),
+    };
   } finally {
     await p.close();
   }
@@ -135,6 +145,72 @@ test('TPM: the AK certificate chains to the emulated TPM CA under the AK profile
   assert.match(text, /X509v3 Extended Key Usage:\s*\n\s*2\.23\.133\.8\.3/);
   assert.match(text, /Digital Signature/);
 });
+
+for (const profile of ['tpm', 'cca'] as const)
+  test(`${profile.toUpperCase()}: the CA's CRL is issued for the time; Revoked lists the ${profile === 'tpm' ? 'AK' : 'CPAK'} certificate (openssl verifies the CRL and names the serial)`, async (t) => {
+    for (const status of ['UpToDate', 'Revoked'] as const) {
+      const e = await tvm(profile, status);
+      t.after(() => rmSync(e.dir, { recursive: true, force: true }));
+      const at = new Date(Date.now() + 100 * 24 * 3600 * 1000);
+      const c = emulatedCollateral(e.dir, { at });
+      const crl = c.files.get(profile === 'tpm' ? 'tpm-ca.crl' : 'cca-root.crl');
+      assert.ok(crl !== undefined, [...c.files.keys()].join());
+      // the CA certificate (TPM: beside the AK certificate; CCA: the emulated root), and the
+      // certificate a Revoked TVM's CRL must list (TPM: the AK certificate issued beside it;
+      // CCA: the CPAK certificate of the token's x5chain, read by openssl below)
+      const caPem =
+        profile === 'tpm'
+          ? Buffer.from(c.certs[0]!)
+              .toString()
+              .split(/(?=-----BEGIN)/)[1]!
+          : readFileSync(join(e.dir, 'keys', 'cca', 'root.pem'), 'utf8');
+      const leafPem =
+        profile === 'tpm'
+          ? Buffer.from(c.certs[0]!)
+              .toString()
+              .split(/(?=-----BEGIN)/)[0]!
+          : readFileSync(join(e.dir, 'keys', 'cca', 'cpak.pem'), 'utf8');
+      const dir = mkdtempSync(join(tmpdir(), 'mrstack-crl-'));
+      t.after(() => rmSync(dir, { recursive: true, force: true }));
+      writeFileSync(join(dir, 'ca.pem'), caPem);
+      const out = runTool(
+        'openssl',
+        ['crl', '-inform', 'DER', '-CAfile', join(dir, 'ca.pem'), '-noout', '-text'],
+        crl,
+      ).toString();
+      const serial = runTool('openssl', ['x509', '-noout', '-serial'], leafPem)
+        .toString()
+        .trim()
+        .replace(/^serial=/, '');
+      const listed = new RegExp(`Serial Number: 0*${serial.replace(/^0+/, '')}\\b`, 'i');
+      assert.equal(listed.test(out), status === 'Revoked', `${serial}\n${out}`);
+      const r = await verifyEvidence(e.outblob, {
+        at,
+        nonce: NONCE,
+        emulatedAnchors: emulatedRootsOf(e.dir),
+        certs: c.certs,
+        collateral: { files: c.files },
+        ...(e.parts === undefined ? {} : { parts: e.parts }),
+      });
+      if (status === 'UpToDate') {
+        assert.equal(r.checks['crl'], 'ok', JSON.stringify(r.errors));
+        assert.equal(r.verified, true, JSON.stringify(r.errors));
+      } else {
+        assert.equal(r.checks['crl'], 'failed');
+        assert.ok(r.errors.some((x) => x.code === 'ERR_CERT_REVOKED'));
+      }
+      // without the CRL, revocation is not checked: optional, the evidence still verifies
+      const bare = await verifyEvidence(e.outblob, {
+        at,
+        nonce: NONCE,
+        emulatedAnchors: emulatedRootsOf(e.dir),
+        certs: c.certs,
+        ...(e.parts === undefined ? {} : { parts: e.parts }),
+      });
+      assert.equal(bare.checks['crl'], 'skipped');
+      assert.equal(bare.verified, true, JSON.stringify(bare.errors));
+    }
+  });
 
 test('CLI: evidence verify --trust-emulated --tvm-state runs the TCB path months later; the envelope alone has expired', async (t) => {
   const d = mkdtempSync(join(tmpdir(), 'mrstack-coll-cli-'));

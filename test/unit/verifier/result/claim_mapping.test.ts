@@ -76,6 +76,68 @@ test('no collateral: hardware and configuration 0 (skipped or relaxed), the rest
   }
 });
 
+// TPM and CCA (docs/ear.md "TPM and CCA"): their only collateral is the CRL of the AK / CPAK
+// certificate's CA, which vouches for the hardware (AR4SI hardware 2 "genuine") and says nothing
+// about configuration; without it, hardware is 0 and configuration keeps what the realm claims
+// (CCA) affirmed. A TPM has no configuration finding: configuration stays 0 ("no claim").
+const CCA_GOOD: Finding[] = [
+  f('nonce.match'),
+  f('tcb.up-to-date'),
+  f('cca.rim.match'),
+  f('cca.realm.claim.match'),
+  f('replay.rem3.match'),
+  f('tenant.event.allowed'),
+];
+const TPM_GOOD: Finding[] = [
+  f('nonce.match'),
+  f('tcb.up-to-date'),
+  f('tpm.pcr.match'),
+  f('replay.pcr14.match'),
+  f('tenant.event.allowed'),
+];
+
+test('TPM / CCA: the CRL checked gives hardware 2; without it hardware 0 and configuration is kept', () => {
+  const cca = trustVectorOf(CCA_GOOD, { ...FULL, kind: 'cca' });
+  assert.deepEqual([cca.hardware, cca.configuration, cca.executables], [2, 2, 2]);
+  const tpm = trustVectorOf(TPM_GOOD, { ...FULL, kind: 'tpm' });
+  assert.deepEqual([tpm.hardware, tpm.configuration, tpm.executables], [2, 0, 2]);
+  for (const support of [
+    { ...FULL, kind: 'cca', tcb: 'skipped' as const, skipped: { crl: 'no CRL given' } },
+    { ...FULL, kind: 'cca', tcb: 'relaxed' as const, relaxed: ['crl'] },
+  ]) {
+    const noCrl = CCA_GOOD.filter((x) => x.id !== 'tcb.up-to-date');
+    const unproven = [...noCrl, f('claim.unproven', 'none', 'revocation')];
+    for (const fs of [noCrl, unproven]) {
+      const v = trustVectorOf(fs, support);
+      assert.equal(v.hardware, 0);
+      assert.equal(v.configuration, 2);
+      assert.equal(v.executables, 2);
+      assert.equal(v['instance-identity'], 2);
+    }
+  }
+  // the TDX rule is unchanged: missing collateral takes configuration too
+  assert.equal(trustVectorOf(GOOD, { ...FULL, kind: 'tdx', tcb: 'skipped' }).configuration, 0);
+});
+
+test('TPM / CCA: a revoked platform key is hardware 96 and nothing else; out of date is hardware 32', () => {
+  for (const kind of ['tpm', 'cca'] as const) {
+    const v = trustVectorOf([f(`${kind}.tcb.revoked`)], { ...FULL, kind });
+    assert.equal(v.hardware, 96);
+    assert.equal(tierOf(v.hardware), 'contraindicated');
+    assert.ok(
+      Object.entries(v).every(([c, x]) => c === 'hardware' || x === 0),
+      JSON.stringify(v),
+    );
+    const good = kind === 'tpm' ? TPM_GOOD : CCA_GOOD;
+    const o = trustVectorOf(
+      [...good.filter((x) => x.id !== 'tcb.up-to-date'), f(`${kind}.tcb.out-of-date`)],
+      { ...FULL, kind },
+    );
+    assert.equal(o.hardware, 32);
+    assert.equal(statusFromVector(o), 'warning');
+  }
+});
+
 test('no nonce: no affirming instance-identity', () => {
   const noNonce = GOOD.filter((x) => x.id !== 'nonce.match');
   assert.equal(trustVectorOf(noNonce, { ...FULL, nonce: 'skipped' })['instance-identity'], 0);

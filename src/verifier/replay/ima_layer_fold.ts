@@ -1,0 +1,221 @@
+/**
+ * The fold pass of the ima layer (`ima_layer.ts`): the bundle's list folded with the one IMA fold
+ * ({@link ImaBankFold}) in the `mr_ima` banks, with the values kept at the entry counts the
+ * `mr_ima` tokens name, up to the first entry the fold refuses. On several cores the banks are
+ * folded side by side — this thread the first bank (and the checks of each record's fields),
+ * one worker thread per other bank, all reading the same shared copy of the list — since each
+ * bank's chain is independent; the results are the same as one thread's.
+ *
+ * @module
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { MrstackError, type ErrorCode } from '../../errors.js';
+import type { HashAlg } from '../../crypto/hash_alg.js';
+import { ImaBinaryScanner } from '../../formats/ima/ima_binary.js';
+import { checkImaViewFields } from '../../formats/ima/ima_file_fields.js';
+import { ImaBankFold } from '../../formats/ima/ima_fold.js';
+
+/** The first entry the fold refused. */
+export interface ImaFoldFailure {
+  readonly index: number;
+  readonly offset: number;
+  readonly code: ErrorCode;
+  readonly message: string;
+  /** The logged template hash is not the hash of the template data (else a rule: PCR, template). */
+  readonly column: boolean;
+}
+
+/** The list folded, with the values at the counts asked for. */
+export interface ImaFoldSnapshots {
+  readonly banks: readonly HashAlg[];
+  /** Records in the list. */
+  readonly entries: number;
+  /** Entries folded before the first refused one (`entries` when none was refused). */
+  readonly folded: number;
+  readonly failure?: ImaFoldFailure;
+  /** The values per bank after `count` entries, if asked for and `count <= folded`. */
+  at(count: number): readonly Uint8Array[] | undefined;
+}
+
+/** One thread's part: its banks' values at the counts, up to its first refused entry. */
+interface FoldPart {
+  readonly entries: number;
+  readonly folded: number;
+  readonly failure?: ImaFoldFailure;
+  readonly snaps: ReadonlyMap<number, readonly Uint8Array[]>;
+}
+
+/** Stops a worker's scan at its first refused entry (the rest of the list is not its to read). */
+class Stop extends Error {}
+
+/**
+ * Folds `banks` over the list and keeps their values at `counts`. `checkFields`: every record's
+ * fields are checked (this thread's part), and the whole list is read; otherwise the scan stops
+ * at the first refused entry.
+ * @throws ParseError for a list that does not parse, or fields that do not fit (`checkFields`)
+ */
+export function foldImaPart(
+  data: Uint8Array,
+  banks: readonly HashAlg[],
+  counts: readonly number[],
+  checkFields: boolean,
+): FoldPart {
+  const want = new Set(counts);
+  const snaps = new Map<number, readonly Uint8Array[]>();
+  const fold = new ImaBankFold(banks);
+  if (want.has(0)) snaps.set(0, fold.values());
+  let failure: ImaFoldFailure | undefined;
+  let entries = 0;
+  const scanner = new ImaBinaryScanner();
+  try {
+    scanner.pushEach(data, (v) => {
+      entries++;
+      if (checkFields) checkImaViewFields(v);
+      if (failure !== undefined) return;
+      let column: boolean;
+      try {
+        column = fold.pushView(v);
+      } catch (x) {
+        if (!(x instanceof MrstackError)) throw x;
+        failure = {
+          index: v.index,
+          offset: v.offset,
+          code: x.code,
+          message: x.message,
+          column: false,
+        };
+        if (!checkFields) throw new Stop();
+        return;
+      }
+      if (!column) {
+        failure = {
+          index: v.index,
+          offset: v.offset,
+          code: 'ERR_EVENT_DIGEST_MISMATCH',
+          message: 'the logged template hash is not the hash of its template data',
+          column: true,
+        };
+        if (!checkFields) throw new Stop();
+        return;
+      }
+      if (want.has(fold.count)) snaps.set(fold.count, fold.values());
+    });
+    scanner.end();
+  } catch (x) {
+    if (!(x instanceof Stop)) throw x;
+  }
+  return {
+    entries,
+    folded: failure?.index ?? fold.count,
+    ...(failure === undefined ? {} : { failure }),
+    snaps,
+  };
+}
+
+/** The snapshots of parts folded side by side (bank order: the parts' banks in order). */
+function combine(
+  banks: readonly HashAlg[],
+  entries: number,
+  parts: readonly FoldPart[],
+): ImaFoldSnapshots {
+  let failure: ImaFoldFailure | undefined;
+  for (const p of parts) {
+    const f = p.failure;
+    // the earliest refused entry; at the same entry a rule (checked first) before the column
+    if (
+      f !== undefined &&
+      (failure === undefined ||
+        f.index < failure.index ||
+        (f.index === failure.index && failure.column && !f.column))
+    )
+      failure = f;
+  }
+  const folded = failure?.index ?? entries;
+  return {
+    banks,
+    entries,
+    folded,
+    ...(failure === undefined ? {} : { failure }),
+    at(count: number): readonly Uint8Array[] | undefined {
+      if (count > folded) return undefined;
+      const out: Uint8Array[] = [];
+      for (const p of parts) {
+        const s = p.snaps.get(count);
+        if (s === undefined) return undefined;
+        out.push(...s);
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * Folds the list on this thread.
+ * @throws ParseError for a list that does not parse or an entry whose fields do not fit
+ */
+export function foldImaSnapshots(
+  data: Uint8Array,
+  banks: readonly HashAlg[],
+  counts: readonly number[],
+): ImaFoldSnapshots {
+  const p = foldImaPart(data, banks, counts, true);
+  return combine(banks, p.entries, [p]);
+}
+
+/** Lists smaller than this are folded on one thread (a worker costs more than it saves). */
+const PARALLEL_MIN_BYTES = 4 << 20;
+
+/** What an ima fold worker is given. */
+export interface ImaFoldWorkerInput {
+  readonly data: Uint8Array;
+  readonly banks: readonly HashAlg[];
+  readonly counts: readonly number[];
+}
+
+/**
+ * {@link foldImaSnapshots} with the banks after the first on worker threads (one each), when the
+ * machine has two cores or more and the list is large; the same result. A list not already in
+ * a SharedArrayBuffer is copied into one (the workers read it in place).
+ * @throws ParseError as {@link foldImaSnapshots} (this thread reads and checks every record)
+ */
+export async function foldImaSnapshotsParallel(
+  data: Uint8Array,
+  banks: readonly HashAlg[],
+  counts: readonly number[],
+  opts: { readonly threads?: number } = {},
+): Promise<ImaFoldSnapshots> {
+  const threads = opts.threads ?? availableParallelism();
+  if (threads < 2 || banks.length < 2 || data.length < PARALLEL_MIN_BYTES)
+    return foldImaSnapshots(data, banks, counts);
+  let shared = data;
+  if (!(data.buffer instanceof SharedArrayBuffer)) {
+    shared = new Uint8Array(new SharedArrayBuffer(data.length));
+    shared.set(data);
+  }
+  const workers = banks.slice(1).map((bank) => {
+    const input: ImaFoldWorkerInput = { data: shared, banks: [bank], counts };
+    const w = new Worker(new URL('./ima_layer_fold_worker.js', import.meta.url), {
+      workerData: input,
+    });
+    const result = new Promise<FoldPart>((resolve, reject) => {
+      w.once('message', (m: FoldPart) => resolve(m));
+      w.once('error', reject);
+      w.once('exit', (code) => {
+        if (code !== 0) reject(new Error(`ima fold worker exited with code ${code}`));
+      });
+    });
+    // a list that does not parse is reported by this thread's own scan of the same bytes
+    result.catch(() => undefined);
+    return { w, result };
+  });
+  let mine: FoldPart;
+  try {
+    mine = foldImaPart(shared, banks.slice(0, 1), counts, true);
+  } catch (e) {
+    for (const { w } of workers) void w.terminate();
+    throw e;
+  }
+  const others = await Promise.all(workers.map((x) => x.result));
+  return combine(banks, mine.entries, [mine, ...others]);
+}

@@ -1,0 +1,103 @@
+// The ima layer's fold pass on worker threads (ima_layer_fold.ts): a list large enough to be
+// folded side by side gives, per bank, the values of PCR 10's fold computed here entry by entry
+// with node:crypto (bank = H(bank ‖ H(template data)), from zeros), at each count asked for; a
+// refused entry stops every bank at the same place, whichever thread folds the column's bank.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import type { HashAlg } from '../../../src/crypto/hash_alg.js';
+import { encodeImaBinary } from '../../../src/formats/ima/ima_binary.js';
+import { encodeImaTemplateData, type ImaEntry } from '../../../src/formats/ima/ima_template.js';
+import {
+  foldImaSnapshots,
+  foldImaSnapshotsParallel,
+} from '../../../src/verifier/replay/ima_layer_fold.js';
+
+const enc = new TextEncoder();
+const BANKS: readonly HashAlg[] = ['sha1', 'sha256', 'sha384'];
+const N = 40_000; // about 5 MB: over the size folded on one thread
+
+function entry(index: number): ImaEntry {
+  const path = `/usr/lib/x86_64-linux-gnu/lib${index % 61}/file-${index}.so`;
+  const digest = createHash('sha256').update(path).digest();
+  const templateData = encodeImaTemplateData('ima-ng', [
+    { id: 'd-ng', data: new Uint8Array([...enc.encode('sha256:'), 0, ...digest]) },
+    { id: 'n-ng', data: new Uint8Array([...enc.encode(path), 0]) },
+  ]);
+  return {
+    index,
+    offset: 0,
+    pcr: 10,
+    templateHash: new Uint8Array(createHash('sha1').update(templateData).digest()),
+    templateName: 'ima-ng',
+    templateData,
+    littleEndian: true,
+  };
+}
+
+const ENTRIES = Array.from({ length: N }, (_, i) => entry(i));
+
+/** PCR 10 per bank after each count in `at`, the plain way. */
+function expected(entries: readonly ImaEntry[], at: readonly number[]): Map<number, Buffer[]> {
+  const size = { sha1: 20, sha256: 32, sha384: 48 } as Record<string, number>;
+  let vals = BANKS.map((b) => Buffer.alloc(size[b]!));
+  const out = new Map<number, Buffer[]>();
+  if (at.includes(0)) out.set(0, vals);
+  entries.forEach((e, i) => {
+    vals = BANKS.map((b, k) =>
+      createHash(b).update(vals[k]!).update(createHash(b).update(e.templateData).digest()).digest(),
+    );
+    if (at.includes(i + 1)) out.set(i + 1, vals);
+  });
+  return out;
+}
+
+test('banks folded on worker threads: the values at each count asked for', async () => {
+  const data = encodeImaBinary(ENTRIES);
+  assert.ok(data.length > 4 << 20);
+  const counts = [0, 1, 777, 20_000, N];
+  const want = expected(ENTRIES, counts);
+  const par = await foldImaSnapshotsParallel(data, BANKS, counts, { threads: 2 });
+  const one = foldImaSnapshots(data, BANKS, counts);
+  for (const r of [par, one]) {
+    assert.equal(r.entries, N);
+    assert.equal(r.folded, N);
+    assert.equal(r.failure, undefined);
+    for (const c of counts)
+      assert.deepEqual(
+        r.at(c)?.map((v) => Buffer.from(v).toString('hex')),
+        want.get(c)!.map((v) => v.toString('hex')),
+        `count ${c}`,
+      );
+    assert.equal(r.at(5), undefined, 'a count not asked for');
+  }
+});
+
+test('a refused entry stops every bank there: a column that is not H(data), a PCR 11', async () => {
+  for (const [k, bad] of [
+    [12_345, { ...ENTRIES[12_345]!, templateHash: new Uint8Array(20).fill(7) }],
+    [30_001, { ...ENTRIES[30_001]!, pcr: 11 }],
+  ] as const) {
+    const entries = [...ENTRIES];
+    entries[k] = bad;
+    const data = encodeImaBinary(entries);
+    const counts = [0, 1000, k, k + 1, N];
+    const want = expected(ENTRIES.slice(0, k), counts);
+    for (const r of [
+      await foldImaSnapshotsParallel(data, BANKS, counts, { threads: 2 }),
+      foldImaSnapshots(data, BANKS, counts),
+    ]) {
+      assert.equal(r.entries, N);
+      assert.equal(r.folded, k);
+      assert.equal(r.failure?.index, k);
+      assert.equal(r.failure.column, bad.pcr === 10);
+      assert.equal(r.failure.code, bad.pcr === 10 ? 'ERR_EVENT_DIGEST_MISMATCH' : 'ERR_BAD_VALUE');
+      assert.deepEqual(
+        r.at(k)?.map((v) => Buffer.from(v).toString('hex')),
+        want.get(k)!.map((v) => v.toString('hex')),
+      );
+      assert.equal(r.at(k + 1), undefined);
+      assert.equal(r.at(N), undefined);
+    }
+  }
+});
