@@ -275,6 +275,9 @@ const out = {
   p50_ms: +pct(0.5).toFixed(2),
   p99_ms: +pct(0.99).toFixed(2),
   service_cpu_ms_per_session: +(serviceCpu / SESSIONS).toFixed(2),
+  // What one busy core of service CPU would serve at that cost (the in-process client — the
+  // agent — competes for the same two cores, so sessions_per_s cannot show it here).
+  service_cpu_bound_sessions_per_s: +(1000 / (serviceCpu / SESSIONS)).toFixed(0),
   session: QUOTE_ONLY
     ? 'tdx report envelope'
     : `bundle: ${EVENTS} tenant events${ONE_TENANT ? ' (one tenant, log grows)' : ''}`,

@@ -99,6 +99,40 @@ export function storeConformance(name: string, open: () => StoreFactory): void {
         assert.deepEqual(peek.session.nonce, new Uint8Array(nonce));
         assert.equal(peek.session.attesterId, 'a');
         assert.ok(peek.at.getTime() >= t0.getTime(), 'at is the database clock');
+        // Nothing registered yet, no checkpoint asked for.
+        assert.equal(peek.attester, null);
+        assert.equal(peek.checkpoint, null);
+        // The same read brings the attester's record and its checkpoint under a register and
+        // policy digest, exactly as getAttester and getCheckpoint return them.
+        await s.putAttester({
+          id: 'a',
+          kind: 'cvm',
+          ekCert: null,
+          ekPublic: null,
+          platformId: 'snp:ab',
+          relaxed: [],
+        });
+        const key = { attesterId: 'a', register: 'rtmr3', policyDigest: 'sha256:44' };
+        await s.putResult(result('cp-src', 'a'));
+        await s.advanceCheckpoint(key, null, {
+          bootId: 'b',
+          value: { seq: 7 },
+          resultId: 'cp-src',
+        });
+        const joined = await s.sessionForEvidence('e1', {
+          register: 'rtmr3',
+          policyDigest: 'sha256:44',
+        });
+        assert.ok(joined.ok);
+        assert.deepEqual(joined.attester, await s.getAttester('a'));
+        assert.deepEqual(joined.checkpoint, await s.getCheckpoint(key));
+        assert.deepEqual(joined.session, peek.session);
+        const other = await s.sessionForEvidence('e1', {
+          register: 'rtmr2',
+          policyDigest: 'sha256:44',
+        });
+        assert.ok(other.ok);
+        assert.equal(other.checkpoint, null);
         // Peeking consumes nothing.
         assert.equal((await s.getSession('e1'))!.consumedAt, null);
         assert.deepEqual(await s.sessionForEvidence('nope'), { ok: false, reason: 'unknown' });
@@ -422,6 +456,29 @@ export function storeConformance(name: string, open: () => StoreFactory): void {
             ['rtmr3', 2],
           ],
         );
+        // A session opened for the attester brings its checkpoints under a digest along.
+        const listed = await s.listCheckpoints('a');
+        const opened = await s.createSession({
+          id: 'cp-s',
+          nonce: randomBytes(32),
+          attesterId: 'a',
+          ttlSeconds: 60,
+          checkpointsUnder: 'sha256:11',
+        });
+        const strip = (c: { updatedAt: Date }): unknown => ({ ...c, updatedAt: undefined });
+        assert.deepEqual(opened.checkpoints?.map(strip), listed.map(strip));
+        opened.checkpoints.forEach((c, i) => {
+          assert.ok(Math.abs(c.updatedAt.getTime() - listed[i]!.updatedAt.getTime()) <= 1);
+        });
+        assert.equal((await s.getSession('cp-s'))!.attesterId, 'a');
+        const none = await s.createSession({
+          id: 'cp-s2',
+          nonce: randomBytes(32),
+          attesterId: 'a',
+          ttlSeconds: 60,
+          checkpointsUnder: 'sha256:99',
+        });
+        assert.deepEqual(none.checkpoints, []);
       });
     });
 

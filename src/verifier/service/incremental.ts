@@ -234,7 +234,15 @@ export async function sinceHintFor(
   attesterId: string,
   policyDigest: string,
 ): Promise<SinceHint | undefined> {
-  for (const c of await store.listCheckpoints(attesterId)) {
+  return sinceHintOf(await store.listCheckpoints(attesterId), policyDigest);
+}
+
+/** {@link sinceHintFor} over checkpoints read already (newest update first). */
+export function sinceHintOf(
+  checkpoints: readonly CheckpointRecord[],
+  policyDigest: string,
+): SinceHint | undefined {
+  for (const c of checkpoints) {
     if (c.policyDigest !== policyDigest) continue;
     const v = valueOf(c.value);
     if (v?.seq != null) return { register: c.register, seq: v.seq };

@@ -68,9 +68,10 @@ import {
   bundleWindowOf,
   planAdvance,
   policyDigestOf,
-  sinceHintFor,
+  sinceHintOf,
   trustedCheckpointOf,
   type AdvanceReport,
+  type BundleWindow,
 } from './incremental.js';
 
 /** Options of {@link buildVerifierService}. */
@@ -376,6 +377,16 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       sessionId: string | null;
       attesterId: string | null;
       policy?: string;
+      /**
+       * What the session's read brought already: the attester's record, and its checkpoint
+       * under `window`'s register and `policyDigest` (null: none stored).
+       */
+      prefetched?: {
+        readonly attester: AttesterRecord | null;
+        readonly window?: BundleWindow;
+        readonly policyDigest?: string;
+        readonly checkpoint?: CheckpointRecord | null;
+      };
     },
   ): Promise<Evaluation> {
     const at = ctx.at ?? (await store.now());
@@ -390,13 +401,21 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     const policyDigest = policyDigestOf(policyId);
     // A bundle sent --since the attester's stored checkpoint is replayed from that checkpoint;
     // the record read here is also the compare-and-set base for moving it afterwards.
-    const window = attesterId === null ? undefined : bundleWindowOf(decoded.data);
+    const pre = ctx.prefetched;
+    const window = attesterId === null ? undefined : (pre?.window ?? bundleWindowOf(decoded.data));
     const cpKey =
       window === undefined || attesterId === null
         ? undefined
         : { attesterId, register: window.register, policyDigest };
     const cpRecord: CheckpointRecord | null =
-      cpKey === undefined ? null : await store.getCheckpoint(cpKey);
+      cpKey === undefined
+        ? null
+        : pre?.checkpoint !== undefined &&
+            pre.window === window &&
+            pre.policyDigest === policyDigest &&
+            attesterId === ctx.attesterId
+          ? pre.checkpoint
+          : await store.getCheckpoint(cpKey);
     const trustedCheckpoint =
       window === undefined ? undefined : trustedCheckpointOf(cpRecord, window);
     const made = opts.verifyFor === undefined ? undefined : await verifyForCached(at, env);
@@ -445,7 +464,9 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     // A CVM attester registered its platform: evidence from any other platform is refused.
     const cvm =
       akRefused === undefined && ctx.attesterId !== null
-        ? await store.getAttester(ctx.attesterId)
+        ? pre !== undefined
+          ? pre.attester
+          : await store.getAttester(ctx.attesterId)
         : null;
     const platform =
       cvm?.kind === 'cvm' && cvm.platformId !== null
@@ -600,22 +621,18 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
   app.post('/v1/sessions', async (req, reply) => {
     const body = (req.body ?? {}) as { attester_id?: unknown; policy?: unknown };
     const attesterId = typeof body.attester_id === 'string' ? body.attester_id : null;
+    // Which checkpoint the attester should send its log since (under the policy it will be
+    // appraised with), so that only the records after it travel and are replayed; the
+    // attester's checkpoints are read by the statement that opens the session.
+    const digest = policyDigestOf(typeof body.policy === 'string' ? body.policy : defaultPolicyId);
     const s = await store.createSession({
       id: newId(),
       nonce: randomBytes(32),
       attesterId,
       ttlSeconds: ttl,
+      ...(attesterId === null ? {} : { checkpointsUnder: digest }),
     });
-    // Which checkpoint the attester should send its log since (under the policy it will be
-    // appraised with), so that only the records after it travel and are replayed.
-    const since =
-      attesterId === null
-        ? undefined
-        : await sinceHintFor(
-            store,
-            attesterId,
-            policyDigestOf(typeof body.policy === 'string' ? body.policy : defaultPolicyId),
-          );
+    const since = s.checkpoints === undefined ? undefined : sinceHintOf(s.checkpoints, digest);
     return reply.code(201).send({ ...sessionBody(s), ...(since === undefined ? {} : { since }) });
   });
 
@@ -641,7 +658,17 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       // A spent, expired or unknown session is refused before any work. The nonce is consumed
       // with the result in one commit (finishSession): the first evidence that names it spends
       // it, whatever that evidence turns out to be, so a failed attempt cannot be retried.
-      const c = await store.sessionForEvidence(req.params.id);
+      // The session, its attester and (for a bundle under a policy named by digest) the
+      // attester's checkpoint come in one read.
+      const ref = req.query.policy ?? defaultPolicyId;
+      const policyDigest = ref.includes('@') ? policyDigestOf(ref) : undefined;
+      const window = policyDigest === undefined ? undefined : bundleWindowOf(bytes);
+      const c = await store.sessionForEvidence(
+        req.params.id,
+        window === undefined || policyDigest === undefined
+          ? undefined
+          : { register: window.register, policyDigest },
+      );
       if (!c.ok) throw nonceError(req.params.id, c.reason);
       const e = await evaluate(bytes, {
         nonce: c.session.nonce,
@@ -649,6 +676,12 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
         at: c.at,
         sessionId: c.session.id,
         attesterId: c.session.attesterId,
+        prefetched: {
+          attester: c.attester,
+          ...(window === undefined || policyDigest === undefined
+            ? {}
+            : { window, policyDigest, checkpoint: c.checkpoint }),
+        },
         ...(req.query.policy === undefined ? {} : { policy: req.query.policy }),
       });
       return resultBody(e);

@@ -19,9 +19,9 @@ import type {
   AttesterRecord,
   CheckpointKey,
   CheckpointMove,
+  CheckpointRecord,
   FinishOutcome,
   PeekOutcome,
-  CheckpointRecord,
   ConsumeOutcome,
   NewResult,
   NonceRefusal,
@@ -68,6 +68,13 @@ function strings(v: unknown): string[] {
 // node-postgres returns bigint columns as strings; PGlite as numbers.
 function int(v: unknown): number {
   return Number(v);
+}
+
+/** The columns of `r` that start with `prefix`, without it (a joined table's row). */
+function prefixed(r: Row, prefix: string): Row {
+  const out: Row = {};
+  for (const k in r) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = r[k];
+  return out;
 }
 
 function sessionOf(r: Row): SessionRecord {
@@ -290,13 +297,30 @@ export class SqlStore implements VerifierStore {
     nonce: Uint8Array;
     attesterId?: string | null;
     ttlSeconds: number;
-  }): Promise<SessionRecord> {
-    const rows = await this.q(
+    checkpointsUnder?: string;
+  }): Promise<SessionRecord & { readonly checkpoints?: readonly CheckpointRecord[] }> {
+    const insert =
       'insert into sessions (id, nonce, attester_id, expires_at) ' +
-        'values ($1, $2, $3, now() + make_interval(secs => $4::double precision)) returning *',
-      [input.id, input.nonce, input.attesterId ?? null, input.ttlSeconds],
+      'values ($1, $2, $3, now() + make_interval(secs => $4::double precision)) returning *';
+    if (input.checkpointsUnder === undefined || input.attesterId == null) {
+      const rows = await this.q(insert, [
+        input.id,
+        input.nonce,
+        input.attesterId ?? null,
+        input.ttlSeconds,
+      ]);
+      return sessionOf(rows[0]!);
+    }
+    // The attester's checkpoints come back with the new session: one statement, not two.
+    const rows = await this.q(
+      `with s as (${insert}) select s.*, (select coalesce(json_agg(row_to_json(c) ` +
+        "order by c.updated_at desc, c.register, c.policy_digest), '[]'::json) from checkpoints c " +
+        'where c.attester_id = s.attester_id and c.policy_digest = $5) as cps from s',
+      [input.id, input.nonce, input.attesterId, input.ttlSeconds, input.checkpointsUnder],
     );
-    return sessionOf(rows[0]!);
+    const r = rows[0]!;
+    const cps = (typeof r['cps'] === 'string' ? JSON.parse(r['cps']) : r['cps']) as Row[];
+    return { ...sessionOf(r), checkpoints: cps.map(checkpointOf) };
   }
 
   async getSession(id: string): Promise<SessionRecord | null> {
@@ -320,69 +344,105 @@ export class SqlStore implements VerifierStore {
     return { ok: false, reason: await this.refusal('sessions', id) };
   }
 
-  async sessionForEvidence(id: string): Promise<PeekOutcome> {
+  async sessionForEvidence(
+    id: string,
+    checkpoint?: { readonly register: string; readonly policyDigest: string },
+  ): Promise<PeekOutcome> {
+    // One read for the session, its attester and its checkpoint (each a statement before).
     const rows = await this.q(
       'select s.*, now() as db_now, s.consumed_at is not null as consumed, ' +
-        's.expires_at <= now() as expired from sessions s where s.id = $1',
-      [id],
+        's.expires_at <= now() as expired, ' +
+        'a.id as a_id, a.kind as a_kind, a.ek_cert as a_ek_cert, a.ek_public as a_ek_public, ' +
+        'a.platform_id as a_platform_id, a.relaxed as a_relaxed, a.created_at as a_created_at, ' +
+        'c.attester_id as c_attester_id, c.register as c_register, ' +
+        'c.policy_digest as c_policy_digest, c.version as c_version, c.boot_id as c_boot_id, ' +
+        'c.value as c_value, c.result_id as c_result_id, c.updated_at as c_updated_at ' +
+        'from sessions s left join attesters a on a.id = s.attester_id ' +
+        'left join checkpoints c on c.attester_id = s.attester_id and c.register = $2 ' +
+        'and c.policy_digest = $3 where s.id = $1',
+      [id, checkpoint?.register ?? null, checkpoint?.policyDigest ?? null],
     );
     const r = rows[0];
     if (r === undefined) return { ok: false, reason: 'unknown' };
     if (r['consumed'] === true) return { ok: false, reason: 'reused' };
     if (r['expired'] === true) return { ok: false, reason: 'expired' };
-    return { ok: true, session: sessionOf(r), at: date(r['db_now']) };
+    return {
+      ok: true,
+      session: sessionOf(r),
+      at: date(r['db_now']),
+      attester: r['a_id'] === null ? null : attesterOf(prefixed(r, 'a_')),
+      checkpoint: r['c_attester_id'] === null ? null : checkpointOf(prefixed(r, 'c_')),
+    };
   }
 
   async finishSession(id: string, r: NewResult, move?: CheckpointMove): Promise<FinishOutcome> {
-    // The consume and the result are one statement: the result row exists only if this caller's
-    // conditional update won the session's row (the same race as consumeSession's).
-    const consumeAndRecord = async (db: SqlRunner): Promise<Date | undefined> => {
-      const rows = (
-        await db.query(
-          'with c as (update sessions set consumed_at = now(), result_id = $1 where id = $2 and ' +
-            'consumed_at is null and expires_at > now() returning id), ' +
-            'r as (insert into results (id, session_id, attester_id, status, passed, relaxed, ' +
-            'policy_id, ear, findings) select $1, c.id, $3, $4, $5, $6::jsonb, $7, $8, $9 from c ' +
-            'returning created_at) select created_at from r',
-          [
-            r.id,
-            id,
-            r.attesterId,
-            r.status,
-            r.passed,
-            JSON.stringify(r.relaxed),
-            r.policyId,
-            r.ear,
-            findingsJson(r.findings),
-          ],
-        )
-      ).rows;
-      return rows.length === 1 ? date(rows[0]!['created_at']) : undefined;
-    };
-    const recorded = (createdAt: Date): ResultRecord => ({
+    // One statement, so one commit: consume the nonce (the same conditional update, and race,
+    // as consumeSession's), record the result only if that update won, and move the checkpoint
+    // by compare-and-set only from that result and only when it passed with nothing relaxed.
+    // A refused nonce writes nothing at all.
+    const params: unknown[] = [
+      r.id,
+      id,
+      r.attesterId,
+      r.status,
+      r.passed,
+      JSON.stringify(r.relaxed),
+      r.policyId,
+      r.ear,
+      findingsJson(r.findings),
+    ];
+    const consume =
+      'with c as (update sessions set consumed_at = now(), result_id = $1 where id = $2 and ' +
+      'consumed_at is null and expires_at > now() returning id), ' +
+      'r as (insert into results (id, session_id, attester_id, status, passed, relaxed, ' +
+      'policy_id, ear, findings) select $1, c.id, $3, $4, $5, $6::jsonb, $7, $8, $9 from c ' +
+      'returning id, created_at, attester_id, passed, relaxed)';
+    let sql: string;
+    if (move === undefined) {
+      sql = `${consume} select created_at, null::bigint as moved from r`;
+    } else {
+      params.push(
+        move.key.attesterId,
+        move.key.register,
+        move.key.policyDigest,
+        move.bootId,
+        JSON.stringify(move.value ?? null),
+      );
+      // The trust rule reads the result row this statement inserts (a scan of `results` would
+      // not see it: every part of one statement reads the same snapshot).
+      const trusted = "r.attester_id = $10 and r.passed and r.relaxed = '[]'::jsonb";
+      const m =
+        move.expectedVersion === null
+          ? 'm as (insert into checkpoints (attester_id, register, policy_digest, version, ' +
+            `boot_id, value, result_id) select $10, $11, $12, 1, $13, $14::jsonb, r.id from r where ${trusted} ` +
+            'on conflict do nothing returning version)'
+          : 'm as (update checkpoints set version = version + 1, boot_id = $13, ' +
+            'value = $14::jsonb, result_id = r.id, updated_at = now() from r ' +
+            'where checkpoints.attester_id = $10 and checkpoints.register = $11 and ' +
+            `checkpoints.policy_digest = $12 and checkpoints.version = $15 and ${trusted} ` +
+            'returning checkpoints.version)';
+      if (move.expectedVersion !== null) params.push(move.expectedVersion);
+      sql = `${consume}, ${m} select r.created_at, (select version from m) as moved from r`;
+    }
+    const rows = await this.q(sql, params);
+    if (rows.length === 0) return { ok: false, reason: await this.refusal('sessions', id) };
+    const result: ResultRecord = {
       ...r,
       sessionId: id,
       findings: r.findings ?? null,
-      createdAt,
-    });
-    if (move === undefined) {
-      const at = await consumeAndRecord(this.db);
-      if (at === undefined) return { ok: false, reason: await this.refusal('sessions', id) };
-      return { ok: true, result: recorded(at) };
-    }
-    // With a checkpoint move: one transaction, one commit for the three writes.
-    const out = await this.db.transaction(async (tx) => {
-      const at = await consumeAndRecord(tx);
-      if (at === undefined) return undefined;
-      const checkpoint = await casCheckpoint(tx, move.key, move.expectedVersion, {
-        bootId: move.bootId,
-        value: move.value,
-        resultId: r.id,
-      });
-      return { at, checkpoint };
-    });
-    if (out === undefined) return { ok: false, reason: await this.refusal('sessions', id) };
-    return { ok: true, result: recorded(out.at), checkpoint: out.checkpoint };
+      createdAt: date(rows[0]!['created_at']),
+    };
+    if (move === undefined) return { ok: true, result };
+    const moved = rows[0]!['moved'];
+    const trusted = r.attesterId === move.key.attesterId && r.passed && r.relaxed.length === 0;
+    return {
+      ok: true,
+      result,
+      checkpoint:
+        moved !== null && moved !== undefined
+          ? { ok: true, version: int(moved) }
+          : { ok: false, reason: trusted ? 'stale' : 'not-trusted' },
+    };
   }
 
   private async refusal(table: 'sessions' | 'registrations', id: string): Promise<NonceRefusal> {

@@ -42,6 +42,10 @@ export type PeekOutcome =
       readonly session: SessionRecord;
       /** The database's now: the verification time of the evidence. */
       readonly at: Date;
+      /** The session's attester, when it names one that is registered. */
+      readonly attester: AttesterRecord | null;
+      /** The attester's checkpoint under the `checkpoint` asked for, if there is one. */
+      readonly checkpoint: CheckpointRecord | null;
     }
   | { readonly ok: false; readonly reason: NonceRefusal };
 
@@ -202,7 +206,12 @@ export interface VerifierStore {
     nonce: Uint8Array;
     attesterId?: string | null;
     ttlSeconds: number;
-  }): Promise<SessionRecord>;
+    /**
+     * A policy digest: also return the attester's checkpoints under it (newest update first),
+     * read in the same statement, for the session's `since` hint.
+     */
+    checkpointsUnder?: string;
+  }): Promise<SessionRecord & { readonly checkpoints?: readonly CheckpointRecord[] }>;
   getSession(id: string): Promise<SessionRecord | null>;
   /** Removes a session; true when it existed. */
   deleteSession(id: string): Promise<boolean>;
@@ -212,10 +221,15 @@ export interface VerifierStore {
    */
   consumeSession(id: string): Promise<ConsumeOutcome>;
   /**
-   * A session about to receive evidence: its nonce and the database's now, or why it cannot
-   * (unknown, reused, expired). Reads only; {@link finishSession} consumes.
+   * A session about to receive evidence: its nonce and the database's now, its attester's
+   * record and — given a register and policy digest — that attester's checkpoint there, in one
+   * read; or why the session cannot take evidence (unknown, reused, expired). Reads only;
+   * {@link finishSession} consumes.
    */
-  sessionForEvidence(id: string): Promise<PeekOutcome>;
+  sessionForEvidence(
+    id: string,
+    checkpoint?: { readonly register: string; readonly policyDigest: string },
+  ): Promise<PeekOutcome>;
   /**
    * Consumes a session's nonce and records the result of its evidence in one commit; with
    * `move`, also advances a checkpoint by compare-and-set from that result, in the same
