@@ -7,8 +7,13 @@
  * paths' bytes; later loads of the same bytes read that file and look paths up in place — no
  * object per path. Small policies are not cached (parsing them is cheaper than the file).
  *
- * The cache file is checked whole before use (its SHA-256 is in its header, and the header names
- * the policy file's SHA-256); a file that fails a check is ignored and rewritten, never trusted.
+ * The cache file is checked whole before use (a SHA-256 of everything before it ends the file,
+ * and the header names the policy file's SHA-256); a file that fails a check is ignored and
+ * rewritten, never trusted. That check finds corruption, not an author: whoever can write the
+ * cache can change what appraisal allows, as whoever can write the policy file can. So the
+ * directory is made private (0700, files 0600), and an entry is only read when it and its
+ * directory belong to this user and are writable by no one else (as ssh treats `~/.ssh`);
+ * otherwise the policy file is parsed as if there were no cache.
  *
  * @module
  */
@@ -22,7 +27,9 @@ import { parsePolicy, type DigestLookup, type LoadedPolicy, type PolicyV1 } from
 /** Policy files at least this large are cached (smaller ones parse faster than a cache read). */
 export const POLICY_CACHE_MIN_BYTES: number = 1 << 20;
 
-const MAGIC = 'mrstack-policy-cache-1\n';
+// 2: the trailing SHA-256 covers the header too (1 hashed only the body).
+const MAGIC = 'mrstack-policy-cache-2\n';
+const TRAILER = 32;
 
 /**
  * The default cache directory: `$MRSTACK_POLICY_CACHE`, else `$XDG_CACHE_HOME/mrstack/policy`,
@@ -78,10 +85,10 @@ export async function loadPolicyFile(
 export function writePolicyCache(dir: string, fileSha256: string, loaded: LoadedPolicy): void {
   try {
     const data = encodeCache(fileSha256, loaded);
-    fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = path.join(dir, `${fileSha256}.bin`);
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    fs.writeFileSync(tmp, data);
+    fs.writeFileSync(tmp, data, { mode: 0o600 });
     fs.renameSync(tmp, file);
   } catch {
     // a read-only or full cache directory only costs the next run its parse
@@ -113,7 +120,6 @@ const pad4 = (n: number): number => (n + 3) & ~3;
 
 interface Header {
   readonly file_sha256: string;
-  readonly body_sha256: string;
   readonly id: string;
   readonly policy: PolicyV1;
   readonly paths: number;
@@ -127,7 +133,7 @@ interface Header {
  * The cache file: MAGIC, u32le header length, the header (JSON), padding to 4 bytes, then the
  * body: `slots` u32 (entry + 1, 0 empty), per path its end in the path bytes and the end of its
  * digests in the digest list (u32 each), per digest its end in the digest bytes (u32), the
- * paths (UTF-8) and the digests (hex text).
+ * paths (UTF-8) and the digests (hex text); last, the SHA-256 of everything before it.
  */
 function encodeCache(fileSha256: string, loaded: LoadedPolicy): Buffer {
   const p = loaded.policy;
@@ -179,7 +185,6 @@ function encodeCache(fileSha256: string, loaded: LoadedPolicy): Buffer {
   body.write(digParts.join(''), at, 'latin1');
   const header: Header = {
     file_sha256: fileSha256,
-    body_sha256: createHash('sha256').update(body).digest('hex'),
     id: loaded.id,
     policy: rest,
     paths: n,
@@ -193,13 +198,15 @@ function encodeCache(fileSha256: string, loaded: LoadedPolicy): Buffer {
   lead.write(MAGIC, 0, 'latin1');
   lead.writeUInt32LE(head.length, MAGIC.length);
   head.copy(lead, MAGIC.length + 4);
-  return Buffer.concat([lead, body]);
+  const sum = createHash('sha256').update(lead).update(body).digest();
+  return Buffer.concat([lead, body, sum]);
 }
 
 /** The cached policy, or undefined when there is none or it fails a check. */
 function readCacheFile(file: string, fileSha256: string): LoadedPolicy | undefined {
   let buf: Buffer;
   try {
+    if (!privateToUs(path.dirname(file)) || !privateToUs(file)) return undefined;
     buf = fs.readFileSync(file);
   } catch {
     return undefined;
@@ -211,9 +218,24 @@ function readCacheFile(file: string, fileSha256: string): LoadedPolicy | undefin
   }
 }
 
-function decodeCache(buf: Buffer, fileSha256: string): LoadedPolicy | undefined {
-  if (buf.length < MAGIC.length + 4 || buf.toString('latin1', 0, MAGIC.length) !== MAGIC)
-    return undefined;
+/**
+ * Whether a cache path is ours alone: not a symbolic link, owned by this user, writable by no
+ * group or other (on systems without uids, only the mode bits are checked).
+ */
+function privateToUs(p: string): boolean {
+  const st = fs.lstatSync(p);
+  if (st.isSymbolicLink()) return false;
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) return false;
+  return (st.mode & 0o022) === 0;
+}
+
+function decodeCache(whole: Buffer, fileSha256: string): LoadedPolicy | undefined {
+  if (whole.length < MAGIC.length + 4 + TRAILER) return undefined;
+  if (whole.toString('latin1', 0, MAGIC.length) !== MAGIC) return undefined;
+  const buf = whole.subarray(0, whole.length - TRAILER);
+  const sum = createHash('sha256').update(buf).digest();
+  if (!sum.equals(whole.subarray(buf.length))) return undefined;
   const headLen = buf.readUInt32LE(MAGIC.length);
   const headEnd = MAGIC.length + 4 + headLen;
   if (headEnd > buf.length) return undefined;
@@ -230,7 +252,6 @@ function decodeCache(buf: Buffer, fileSha256: string): LoadedPolicy | undefined 
   )
     return undefined;
   const body = buf.subarray(bodyAt);
-  if (createHash('sha256').update(body).digest('hex') !== h.body_sha256) return undefined;
   // readFileSync gives the file its own ArrayBuffer, so the u32 arrays view it in place
   const u32 = (at: number, count: number): Uint32Array =>
     new Uint32Array(body.buffer, body.byteOffset + at, count);
