@@ -44,6 +44,12 @@ export interface EmulatedKernelOptions {
    * reachable in a test.
    */
   readonly generationBits?: number;
+  /**
+   * SNP: the guest runs under an SVSM (the kernel's `snp_vmpl` is non-zero), so the report
+   * instances also show `service_provider`, `service_guid`, `service_manifest_version` and
+   * `manifestblob`, as the sev-guest driver's visibility callbacks do then (default false).
+   */
+  readonly svsm?: boolean;
   /** TDX: how long the emulated host takes to answer a GetQuote (default 0 ms). */
   readonly quoteDelayMs?: number;
   /**
@@ -190,6 +196,23 @@ export const TSM_REPORT_PROFILES: Readonly<Partial<Record<Profile, TsmReportProf
   },
   cca: { provider: 'arm_cca_guest', attributes: ALL, inblob: { min: 32, max: 64 } },
 };
+
+/** The SEV guest under an SVSM: every attribute (the service ones and `manifestblob` too). */
+export const TSM_REPORT_SNP_SVSM: TsmReportProfile = {
+  provider: 'sev_guest',
+  attributes: ALL,
+  inblob: { min: 64, max: 64 },
+};
+
+/** The report attributes a profile's driver shows on this (emulated) kernel. */
+export function tsmReportProfile(
+  profile: Profile,
+  kernel: EmulatedKernelOptions = {},
+): TsmReportProfile | undefined {
+  return profile === 'snp' && kernel.svsm === true
+    ? TSM_REPORT_SNP_SVSM
+    : TSM_REPORT_PROFILES[profile];
+}
 
 const MODES: Readonly<Record<TsmReportAttribute, number>> = {
   inblob: 0o200,

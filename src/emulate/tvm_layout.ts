@@ -23,11 +23,7 @@ import {
 } from '../providers/linux/kernel_paths.js';
 import type { Profile, Provider } from '../providers/provider.js';
 import { tsmMrFile } from './tsm_mr_file.js';
-import {
-  TSM_REPORT_PROFILES,
-  tsmReportGroup,
-  type EmulatedKernelOptions,
-} from './tsm_report_dir.js';
+import { tsmReportProfile, tsmReportGroup, type EmulatedKernelOptions } from './tsm_report_dir.js';
 import { constFile, StaticDir, VirtualTree } from './vfs.js';
 import { imaListFiles } from './ima_files.js';
 
@@ -49,7 +45,7 @@ export async function buildTvmTree(
   profile: Profile,
   kernel: EmulatedKernelOptions = {},
 ): Promise<VirtualTree> {
-  const report = TSM_REPORT_PROFILES[profile];
+  const report = tsmReportProfile(profile, kernel);
   if (!MOUNT_PROFILES.includes(profile) || report === undefined) {
     throw new UsageError(
       'ERR_USAGE',

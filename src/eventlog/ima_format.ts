@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { hash, hashEquals } from '../crypto/hash.js';
-import { digestSize, hashAlgFromId, hashAlgId, type HashAlg } from '../crypto/hash_alg.js';
+import { hashEquals } from '../crypto/hash.js';
+import { hashAlgFromId, hashAlgId, type HashAlg } from '../crypto/hash_alg.js';
 import { ParseError } from '../errors.js';
 import { ImaAsciiReader, banksForHashHex, formatImaAsciiLine } from '../formats/ima/ima_ascii.js';
 import {
@@ -19,7 +19,7 @@ import {
   encodeImaBinaryEntry,
   type ImaRecordView,
 } from '../formats/ima/ima_binary.js';
-import { ImaFold } from '../formats/ima/ima_fold.js';
+import { ImaFold, imaExtendedDigest } from '../formats/ima/ima_fold.js';
 import {
   imaEntryDetails,
   imaTemplateHashInput,
@@ -73,10 +73,11 @@ function toEvent(
   opts: LogParseOptions = {},
 ): ImaEvent {
   const violation = isAllZero(e.templateHash);
-  const digest = violation ? new Uint8Array(e.templateHash.length).fill(0xff) : e.templateHash;
-  const digests = new Map<HashAlg, Uint8Array>([[bank, digest]]);
+  // what the one IMA fold extends per bank (the events replay as ImaFold folds the list)
+  const mode = opts.imaBankMode;
+  const digests = new Map<HashAlg, Uint8Array>([[bank, imaExtendedDigest(e, bank, bank, mode)]]);
   for (const alg of opts.imaBanks ?? []) {
-    if (alg !== bank) digests.set(alg, otherBankDigest(e, bank, alg, violation, opts.imaBankMode));
+    if (alg !== bank) digests.set(alg, imaExtendedDigest(e, alg, bank, mode));
   }
   return {
     kind: 'ima',
@@ -93,38 +94,6 @@ function toEvent(
     entry: e,
     violation,
   };
-}
-
-/**
- * What the kernel extended into a bank other than the list's (see `LogParseOptions.imaBanks`):
- * `per-bank` hashes the template data in that bank (a violation extends all ones of its size);
- * `padded` extends the SHA-1 template hash zero-padded to the bank's size (a violation: 20 bytes
- * of 0xff, zero-padded), which only a SHA-1 list can reproduce.
- */
-function otherBankDigest(
-  e: ImaEntry,
-  listBank: HashAlg,
-  alg: HashAlg,
-  violation: boolean,
-  mode: 'per-bank' | 'padded' = 'per-bank',
-): Uint8Array {
-  const size = digestSize(alg);
-  if (mode === 'per-bank') {
-    return violation ? new Uint8Array(size).fill(0xff) : hash(alg, imaTemplateHashInput(e));
-  }
-  if (listBank !== 'sha1') {
-    throw new ParseError({
-      code: 'ERR_BAD_VALUE',
-      format: 'ima-binary',
-      offset: e.offset,
-      field: 'imaBankMode',
-      expected: 'a SHA-1 list for the padded rule',
-      actual: `a ${listBank} list`,
-    });
-  }
-  const out = new Uint8Array(size);
-  out.set(violation ? new Uint8Array(20).fill(0xff) : e.templateHash.subarray(0, size), 0);
-  return out;
 }
 
 /** A binary list's events, a batch per input chunk (see `LogFormat.parseBatches`). */
@@ -230,12 +199,15 @@ async function replayIma(
     if (!violation || held.length >= MAX_HELD_VIOLATIONS) return start(columnBank(entry()));
     return undefined;
   };
+  const onEntry = opts.onImaEntry;
   const visit = (v: ImaRecordView): void => {
+    onEntry?.(v.entry());
     const f = foldFor(v.hashSize, v.violation, () => v.entry());
     if (f === undefined) held.push(v.entry());
     else if (!f.pushView(v)) warn(v.index, v.offset, v.pcr);
   };
   const take = (e: ImaEntry): void => {
+    onEntry?.(e);
     const f = foldFor(e.templateHash.length, isAllZero(e.templateHash), () => e);
     if (f === undefined) held.push(e);
     else if (!f.push(e)) warn(e.index, e.offset, e.pcr);

@@ -11,6 +11,7 @@ import type { Limits } from '../limits.js';
 import type { Replay } from './replay.js';
 import type { AnyIterable, LogEvent } from './event.js';
 import type { PcrMapName } from './mr_map.js';
+import type { ImaEntry } from '../formats/ima/ima_template.js';
 
 /** Format ids as the CLI spells them (`--format`, `--to`). */
 export type LogFormatId =
@@ -126,6 +127,11 @@ export interface LogReplayOptions extends LogParseOptions {
   readonly banks?: readonly HashAlg[];
   /** Check each record's digest against its data (default true; a mismatch is a warning). */
   readonly checkDigests?: boolean;
+  /**
+   * IMA lists: called with each entry (a copy) in list order as it is replayed — what a caller
+   * that judges the entries (appraisal) reads in the same pass.
+   */
+  readonly onImaEntry?: (e: ImaEntry) => void;
 }
 
 /** A format's events in batches: its own `parseBatches`, else `parse` one event at a time. */

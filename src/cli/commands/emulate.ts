@@ -29,6 +29,7 @@ interface InitCliOptions {
   readonly tcbStatus?: EmulatedTcbStatus;
   readonly force?: boolean;
   readonly debug?: boolean;
+  readonly svsm?: boolean;
   readonly json?: boolean;
   readonly [staticOption: string]: unknown;
 }
@@ -114,6 +115,10 @@ export function registerEmulate(program: Command): Command {
       'a debuggable guest: tdx TD attribute DEBUG, snp guest policy DEBUG, cca lifecycle PSA RoT debug',
     )
     .option(
+      '--svsm',
+      'snp: the guest runs under an SVSM with a vTPM (configfs-tsm serves service_provider, service_guid, service_manifest_version and manifestblob)',
+    )
+    .option(
       '--force',
       'replace an existing TVM in the state directory (its trace and keys are deleted)',
     )
@@ -152,6 +157,7 @@ export function registerEmulate(program: Command): Command {
           ...(opts.tcbStatus === undefined ? {} : { tcbStatus: opts.tcbStatus }),
           ...(opts.force === true ? { force: true } : {}),
           ...(opts.debug === true ? { debug: true } : {}),
+          ...(opts.svsm === true ? { svsm: true } : {}),
         });
         const enc = encodeTvmConfig(cfg);
         if (opts.json === true) {

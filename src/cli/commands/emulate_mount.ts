@@ -115,6 +115,8 @@ export function registerEmulateMount(emulate: Command): Command {
           ...(opts.generationBits === undefined ? {} : { generationBits: opts.generationBits }),
           ...(opts.quoteDelayMs === undefined ? {} : { quoteDelayMs: opts.quoteDelayMs }),
           ...(opts.quoteTimeoutMs === undefined ? {} : { quoteTimeoutMs: opts.quoteTimeoutMs }),
+          // An SNP TVM made with --svsm runs under an SVSM: its driver shows the SVSM attributes.
+          ...(provider.config.svsm === true ? { svsm: true } : {}),
         };
         const mount = await mountEmulatedTvm(resolve(dir), { provider, profile, kernel });
         if (opts.json === true) {

@@ -143,7 +143,23 @@ export function registerEvidence(program: Command): Command {
       action(async (file: string, opts: ShowOptions) => {
         const { decodeEvidenceInput, showEvidence } = await verifier();
         const input = decodeEvidenceInput(readInput(file));
-        const r = showEvidence(input.data, opts.kind ?? input.envelope?.kind ?? input.peer?.kind);
+        const shown = showEvidence(
+          input.data,
+          opts.kind ?? input.envelope?.kind ?? input.peer?.kind,
+        );
+        // An Azure vTPM container's HCL report is decoded beside the quote (claims.cvm).
+        const hcl = input.peer?.parts?.['hcl_report'];
+        const r =
+          hcl === undefined
+            ? shown
+            : {
+                ...shown,
+                claims: {
+                  ...shown.claims,
+                  container: input.peer!.container,
+                  cvm: showEvidence(hcl).claims,
+                },
+              };
         if (opts.json === true) printJson({ kind: r.kind, claims: r.claims, warnings: r.warnings });
         else
           printFields([

@@ -38,6 +38,9 @@ interface ReportCliOptions extends ProviderCliOptions {
   readonly out?: string;
   readonly ak?: string;
   readonly pcrList?: string;
+  readonly serviceProvider?: string;
+  readonly serviceGuid?: string;
+  readonly serviceManifestVersion?: string;
 }
 
 const KIND_OF: Record<ReportFormat, EvidenceKind> = {
@@ -93,6 +96,33 @@ async function akOption(
   return { ak: decodeAkBlob(blob) };
 }
 
+/**
+ * The configfs-tsm service attributes the flags name.
+ * @throws UsageError for a GUID or version without a service provider, or a bad version
+ */
+function serviceRequest(opts: ReportCliOptions): {
+  serviceProvider?: string;
+  serviceGuid?: string;
+  serviceManifestVersion?: number;
+} {
+  if (
+    opts.serviceProvider === undefined &&
+    (opts.serviceGuid !== undefined || opts.serviceManifestVersion !== undefined)
+  )
+    throw new UsageError(
+      'ERR_USAGE',
+      '--service-guid and --service-manifest-version go with --service-provider',
+    );
+  const v = opts.serviceManifestVersion;
+  if (v !== undefined && !/^[0-9]+$/.test(v))
+    throw new UsageError('ERR_USAGE', `--service-manifest-version ${v}: expected an integer >= 0`);
+  return {
+    ...(opts.serviceProvider === undefined ? {} : { serviceProvider: opts.serviceProvider }),
+    ...(opts.serviceGuid === undefined ? {} : { serviceGuid: opts.serviceGuid }),
+    ...(v === undefined ? {} : { serviceManifestVersion: Number(v) }),
+  };
+}
+
 /** Registers `mrstack report`. */
 export function registerReport(program: Command): Command {
   const cmd = program
@@ -110,6 +140,18 @@ export function registerReport(program: Command): Command {
     .option(
       '--pcr-list <selection>',
       'tpm provider: the PCRs to quote, as tpm2-tools writes them (sha256:0,1,7+sha1:10; default: every sha256 PCR)',
+    )
+    .option(
+      '--service-provider <name>',
+      'snp under an SVSM: configfs-tsm service_provider (svsm); the report then binds the services manifest (manifestblob)',
+    )
+    .option(
+      '--service-guid <guid>',
+      'with --service-provider: one service to attest (the vTPM: c476f1eb-0123-45a5-9641-b4e7dde5bfe3; default: all)',
+    )
+    .option(
+      '--service-manifest-version <n>',
+      'with --service-guid: the service manifest version (default 0)',
     )
     .option('--json', 'print JSON');
   addProviderOptions(cmd, { write: false });
@@ -148,7 +190,11 @@ export function registerReport(program: Command): Command {
       } else provider = await openProviderFromOptions(opts, { write: false });
       let raw: RawReport;
       try {
-        raw = await provider.report({ reportData, ...(pcrs === undefined ? {} : { pcrs }) });
+        raw = await provider.report({
+          reportData,
+          ...(pcrs === undefined ? {} : { pcrs }),
+          ...serviceRequest(opts),
+        });
       } finally {
         await provider.close();
       }

@@ -358,6 +358,45 @@ export class ImaFold {
   }
 }
 
+/**
+ * What {@link ImaFold} extends into bank `alg` for one entry of a list whose template-hash
+ * column is in bank `column` (`columnExtends: 'logged'`, the rule of log replay): the logged
+ * template hash in the column's bank; in another bank H_alg(template data) (`per-bank`) or the
+ * SHA-1 column zero-padded (`padded`); all ones of the bank's size for a violation (`padded`:
+ * 20 bytes of 0xff, zero-padded). Parsed events carry these digests; replaying them extends
+ * what this fold extends.
+ * @throws ParseError `ERR_BAD_VALUE` for the padded rule on a list that is not SHA-1
+ */
+export function imaExtendedDigest(
+  e: ImaEntry,
+  alg: HashAlg,
+  column: HashAlg,
+  mode: 'per-bank' | 'padded' = 'per-bank',
+): Uint8Array {
+  const size = digestSize(alg);
+  const violation = isAllZero(e.templateHash);
+  if (alg === column) return violation ? new Uint8Array(size).fill(0xff) : e.templateHash;
+  if (mode === 'per-bank') {
+    if (violation) return new Uint8Array(size).fill(0xff);
+    return new Uint8Array(
+      nodeCrypto.createHash(hashInfo(alg).nodeName).update(imaTemplateHashInput(e)).digest(),
+    );
+  }
+  if (column !== 'sha1') {
+    throw new ParseError({
+      code: 'ERR_BAD_VALUE',
+      format: 'ima-binary',
+      offset: e.offset,
+      field: 'imaBankMode',
+      expected: 'a SHA-1 list for the padded rule',
+      actual: `a ${column} list`,
+    });
+  }
+  const out = new Uint8Array(size);
+  out.set(violation ? new Uint8Array(20).fill(0xff) : e.templateHash.subarray(0, size), 0);
+  return out;
+}
+
 /** Whether a latin1 digest string equals `size` bytes of `b` at `at`. */
 function sameLatin1(s: string, b: Uint8Array, at: number, size: number): boolean {
   if (s.length !== size) return false;

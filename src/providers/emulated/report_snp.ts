@@ -23,7 +23,8 @@ import {
 } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UsageError } from '../../errors.js';
+import { ProviderError, UsageError } from '../../errors.js';
+import { emulatedVtpmEkPublic, svsmManifestFor, svsmReportDataFor } from './report_svsm.js';
 import { encodeSnpReportBody, attachSnpSignature } from '../../formats/snp/report_encode.js';
 import { encodeSnpCertTable, SNP_CERT_GUIDS } from '../../formats/snp/cert_table.js';
 import { encodeTcb } from '../../formats/snp/tcb.js';
@@ -213,11 +214,34 @@ function staticValue(ctx: EmulatedReportContext, key: string): Uint8Array | unde
  * @throws UsageError `ERR_USAGE` for report data over 64 bytes or a VMPL outside 0..3
  */
 export function makeEmulatedSnpReport(ctx: EmulatedReportContext): RawReport {
-  const rd = ctx.reportData;
+  let rd = ctx.reportData;
   if (rd.length > 64) {
     throw new UsageError('ERR_USAGE', `SNP report data is at most 64 bytes, got ${rd.length}`);
   }
-  const vmpl = ctx.request.privlevel ?? 0;
+  // configfs-tsm service_provider: the request goes to the SVSM (report_svsm.ts), which asks for
+  // a VMPL 0 report over SHA-512(nonce ‖ services manifest); the kernel refuses other names.
+  const sp = ctx.request.serviceProvider;
+  let manifest: Uint8Array | undefined;
+  if (sp !== undefined) {
+    if (sp !== 'svsm')
+      throw new UsageError('ERR_USAGE', `service_provider ${JSON.stringify(sp)}: only svsm`);
+    if (ctx.config.svsm !== true)
+      throw new ProviderError(
+        'ERR_UNSUPPORTED',
+        'this emulated SNP guest runs without an SVSM (emulate init --profile snp --svsm)',
+      );
+    manifest = svsmManifestFor(
+      {
+        ...(ctx.request.serviceGuid === undefined ? {} : { serviceGuid: ctx.request.serviceGuid }),
+        ...(ctx.request.serviceManifestVersion === undefined
+          ? {}
+          : { serviceManifestVersion: ctx.request.serviceManifestVersion }),
+      },
+      emulatedVtpmEkPublic(path.join(path.dirname(ctx.keysDir), 'svsm-vtpm')),
+    );
+    rd = svsmReportDataFor(rd, manifest);
+  }
+  const vmpl = manifest !== undefined ? 0 : (ctx.request.privlevel ?? 0);
   if (!Number.isInteger(vmpl) || vmpl < 0 || vmpl > 3) {
     throw new UsageError('ERR_USAGE', `SNP VMPL must be 0..3, got ${vmpl}`);
   }
@@ -262,7 +286,8 @@ export function makeEmulatedSnpReport(ctx: EmulatedReportContext): RawReport {
     provider: 'sev_guest',
     format: 'snp-report',
     outblob,
-    auxblob,
+    // The SVSM returns no certificates (the kernel then serves no auxblob) but the manifest.
+    ...(manifest === undefined ? { auxblob } : { manifestblob: manifest }),
     emulated: true,
   };
   return report;

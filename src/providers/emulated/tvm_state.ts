@@ -60,6 +60,11 @@ export interface TvmConfig {
    * "recoverable PSA RoT debug" (so appraisal's debug findings can be shown on emulated evidence).
    */
   readonly debug?: boolean;
+  /**
+   * SNP: the guest runs under an SVSM (at a VMPL above 0) with a vTPM, so configfs-tsm serves
+   * the SVSM attestation attributes and `manifestblob` (`report_snp.ts`).
+   */
+  readonly svsm?: boolean;
 }
 
 /** The TCB statuses `emulate init --tcb-status` offers (Intel's names). */
@@ -83,6 +88,8 @@ export interface InitEmulatedTvmOptions {
   readonly tcbStatus?: EmulatedTcbStatus;
   /** A debuggable guest (TDX, SNP, CCA; {@link TvmConfig.debug}). */
   readonly debug?: boolean;
+  /** SNP only: the guest runs under an SVSM with a vTPM ({@link TvmConfig.svsm}). */
+  readonly svsm?: boolean;
   /** Replace an existing TVM (its trace, snapshot and keys are deleted). */
   readonly force?: boolean;
   /** Creation time (default: now). */
@@ -151,6 +158,8 @@ function initSync(opts: InitEmulatedTvmOptions): TvmConfig {
       'ERR_USAGE',
       'a TPM has no debug attribute: --debug is for tdx, snp or cca',
     );
+  if (opts.svsm === true && profile !== 'snp')
+    throw new UsageError('ERR_USAGE', 'an SVSM runs under SEV-SNP guests only: --svsm is for snp');
   if (opts.tcbStatus !== undefined && !EMULATED_TCB_STATUSES.includes(opts.tcbStatus))
     throw new UsageError(
       'ERR_USAGE',
@@ -195,6 +204,7 @@ function initSync(opts: InitEmulatedTvmOptions): TvmConfig {
     staticValues,
     tcbStatus: opts.tcbStatus ?? 'UpToDate',
     ...(opts.debug === true ? { debug: true } : {}),
+    ...(opts.svsm === true ? { svsm: true } : {}),
   };
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -237,6 +247,7 @@ export function encodeTvmConfig(cfg: TvmConfig): Record<string, unknown> {
     ...(cfg.startupLocality === undefined ? {} : { startup_locality: cfg.startupLocality }),
     ...(cfg.tcbStatus === undefined ? {} : { tcb_status: cfg.tcbStatus }),
     ...(cfg.debug === true ? { debug: true } : {}),
+    ...(cfg.svsm === true ? { svsm: true } : {}),
     static: Object.fromEntries([...cfg.staticValues].map(([k, v]) => [k, toHex(v)])),
   };
 }
@@ -309,6 +320,9 @@ export function readTvmConfig(stateDir: string): TvmConfig {
   const debug = o['debug'];
   if (debug !== undefined && typeof debug !== 'boolean')
     throw badConfig(path, 'debug', 'a boolean', JSON.stringify(debug));
+  const svsm = o['svsm'];
+  if (svsm !== undefined && (svsm !== true || profile !== 'snp'))
+    throw badConfig(path, 'svsm', 'true, on an snp TVM', JSON.stringify(svsm));
   const popts: ProfileOptions = {
     ...(hashAlg === undefined ? {} : { hashAlg }),
     ...(startupLocality === undefined ? {} : { startupLocality }),
@@ -334,5 +348,6 @@ export function readTvmConfig(stateDir: string): TvmConfig {
     staticValues,
     ...(ts === undefined ? {} : { tcbStatus: ts as EmulatedTcbStatus }),
     ...(debug === true ? { debug: true } : {}),
+    ...(svsm === true ? { svsm: true } : {}),
   };
 }

@@ -13,6 +13,7 @@ import { createHash, createPublicKey } from 'node:crypto';
 import { MrstackError } from '../../errors.js';
 import type { ImaEvent } from '../../eventlog/ima_format.js';
 import { imaFileFields } from '../../formats/ima/ima_file_fields.js';
+import { isAllZero, type ImaEntry } from '../../formats/ima/ima_template.js';
 import type { ImaCounts, ImaInput, ImaRecord } from './appraisal_input.js';
 import type { Finding, FindingId } from './finding.js';
 import { findingIdInfo } from './finding.js';
@@ -26,13 +27,17 @@ import {
 
 /** The appraisal view of one IMA event (fields split once). */
 export function imaRecordOf(e: ImaEvent): ImaRecord {
-  const fmt = e.source.format === 'ima-ascii' ? 'ima-ascii' : 'ima-binary';
+  return imaRecordOfEntry(e.entry, e.source.format === 'ima-ascii' ? 'ima-ascii' : 'ima-binary');
+}
+
+/** The appraisal view of one IMA entry of a list in `format` (fields split once). */
+export function imaRecordOfEntry(e: ImaEntry, format: 'ima-binary' | 'ima-ascii'): ImaRecord {
   return {
     record: e.index,
-    offset: e.source.offset,
-    template: e.entry.templateName,
-    ...imaFileFields(e.entry, fmt),
-    violation: e.violation,
+    offset: e.offset,
+    template: e.templateName,
+    ...imaFileFields(e, format),
+    violation: isAllZero(e.templateHash),
   };
 }
 
@@ -183,6 +188,11 @@ export function judgeImaList(
         'verified'
     ) {
       signed++;
+      continue;
+    }
+    // the common case answered in place (policy cache table), the list built only to report
+    if (ima.digests.allows?.(r.path, r.digest) === true) {
+      matched++;
       continue;
     }
     const allowed = ima.digests.get(r.path);

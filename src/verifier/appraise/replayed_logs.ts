@@ -21,7 +21,7 @@ import type {
   ReplayedEvidence,
   ReplayedRegister,
 } from './appraisal_input.js';
-import { imaRecordOf } from './ima_rules.js';
+import { imaRecordOf, imaRecordOfEntry } from './ima_rules.js';
 
 /** The value verified evidence reports for a register in a bank, if it carries one. */
 export function reportedValue(
@@ -94,16 +94,31 @@ export async function replayEvidenceLogs(
     let imaRegister: string | undefined;
     // The last record extended into each register: what a mismatch points at.
     const last = new Map<string, { record: number; offset: number }>();
-    for await (const batch of log.batches) {
-      for (const e of batch) {
-        replay.add(e);
-        if (e.register !== undefined && !isReplayable(e.register) && !isHeader(e))
-          opts.onNotReplayed?.(e, { path, format: log.format });
-        if (e.extend && e.register !== undefined)
-          last.set(e.register, { record: e.index, offset: e.source.offset });
-        if (e.kind === 'ima') {
-          imaRegister ??= e.register;
-          records.push(imaRecordOf(e));
+    const fmt = log.format.id;
+    const imaFmt = fmt === 'ima-binary' || fmt === 'ima-ascii' ? fmt : undefined;
+    if (imaFmt !== undefined && log.format.replay !== undefined) {
+      // an IMA list is folded by the one IMA fold (ImaFold, through the format's replay), its
+      // entries taken for the rules as they pass
+      await log.format.replay(log.input, replay, {
+        ...log.options,
+        onImaEntry: (e) => {
+          imaRegister ??= `pcr${e.pcr}`;
+          last.set(`pcr${e.pcr}`, { record: e.index, offset: e.offset });
+          records.push(imaRecordOfEntry(e, imaFmt));
+        },
+      });
+    } else {
+      for await (const batch of log.batches) {
+        for (const e of batch) {
+          replay.add(e);
+          if (e.register !== undefined && !isReplayable(e.register) && !isHeader(e))
+            opts.onNotReplayed?.(e, { path, format: log.format });
+          if (e.extend && e.register !== undefined)
+            last.set(e.register, { record: e.index, offset: e.source.offset });
+          if (e.kind === 'ima') {
+            imaRegister ??= e.register;
+            records.push(imaRecordOf(e));
+          }
         }
       }
     }

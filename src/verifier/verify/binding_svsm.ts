@@ -1,7 +1,7 @@
 /**
  * The SVSM binding: an SNP report requested through the SVSM attestation protocol carries
- * REPORT_DATA = SHA-512(nonce ‖ services manifest), so the report vouches for the manifest and
- * for the vTPM EK public area it lists. Failures are `ERR_BINDING_MISMATCH`.
+ * REPORT_DATA = SHA-512(nonce ‖ services manifest), the nonce being the 64-byte configfs-tsm
+ * inblob, so the report vouches for the manifest and for the vTPM EK public area it lists. Failures are `ERR_BINDING_MISMATCH`.
  *
  * @module
  */
@@ -33,7 +33,11 @@ export function checkSvsmBinding(
   }));
   const ek = m.services.find((s) => s.name === 'vtpm');
   if (ek !== undefined) b.claims['vtpm_ek_public'] = ek.data;
-  const want = svsmReportData(nonce, manifest);
+  // The SVSM hashes the 64-byte inblob (the kernel takes exactly 64; mrstack report zero-pads a
+  // shorter nonce), so a shorter nonce is compared zero-padded, as the report-data rule has it.
+  const inblob = new Uint8Array(Math.max(64, nonce.length));
+  inblob.set(nonce);
+  const want = svsmReportData(inblob, manifest);
   if (Buffer.compare(want, reportData) === 0) b.ok('svsm_manifest');
   else {
     b.fail(

@@ -183,3 +183,23 @@ test('a malformed Azure vTPM container is exit 2 naming the member', async (t) =
   assert.equal(v.result.code, 2);
   assert.match(JSON.stringify(cliError(v.json)), /version/);
 });
+
+test('evidence show of an Azure vTPM container: the quote and, as claims.cvm, the HCL report', async () => {
+  const tdxShow = await runCliJson(['evidence', 'show', az('trustee-az-tdx-vtpm.evidence-v1.json'), '--json']); // prettier-ignore
+  assert.equal(tdxShow.result.code, 0, tdxShow.result.stderr);
+  const t = tdxShow.json as { kind: string; claims: Record<string, unknown> };
+  assert.equal(t.kind, 'tpm');
+  assert.equal(t.claims['extra_data'], CHALLENGE);
+  assert.equal(t.claims['container'], 'trustee-az-tdx-vtpm');
+  const cvm = t.claims['cvm'] as Record<string, unknown>;
+  assert.equal(cvm['format'], 'azure-hcl-tdreport');
+  assert.equal(
+    cvm['mrtd'],
+    '024a32b070383331181619fa387cb4d55d1e38879f989933055ccad5bc2db795d1737b66205949d15469dc8c1ba7ab7b',
+  );
+  const snpShow = await runCliJson(['evidence', 'show', az('trustee-az-snp-vtpm.evidence-v1.json'), '--json']); // prettier-ignore
+  assert.equal(snpShow.result.code, 0, snpShow.result.stderr);
+  const s = (snpShow.json as { claims: Record<string, unknown> }).claims;
+  assert.equal(s['container'], 'trustee-az-snp-vtpm');
+  assert.equal((s['cvm'] as { hcl: { report_type: string } }).hcl.report_type, 'snp');
+});

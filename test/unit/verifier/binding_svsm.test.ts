@@ -29,7 +29,8 @@ function report(reportData: Uint8Array): { outblob: Uint8Array; auxblob: Uint8Ar
     config: { profile: 'snp', created: new Date('2026-01-01T00:00:00Z'), staticValues: new Map() },
     registers: [],
     values: new Map(),
-    request: { reportData, serviceProvider: 'svsm' },
+    // The SVSM's report, its REPORT_DATA precomputed here (report_svsm.ts makes its own).
+    request: { reportData },
     reportData,
     now: new Date('2026-02-01T00:00:00Z'),
   };
@@ -62,7 +63,8 @@ test('manifest layout: GUID, total size, count, entry {GUID, offset, size}, data
 });
 
 test('report data = SHA-512(nonce ‖ manifest) binds the manifest and its vTPM EK', () => {
-  const rd = opensslDigest('sha512', Buffer.concat([NONCE, manifest]));
+  // The SVSM hashes the 64-byte inblob: the 32-byte nonce zero-padded (kernel: inblob is 64).
+  const rd = opensslDigest('sha512', Buffer.concat([NONCE, Buffer.alloc(32), manifest]));
   const r = report(rd);
   const ok = verifySnpReport(r.outblob, {
     policy: RELAX_NONCE_CRL,
