@@ -18,6 +18,7 @@
  * @module
  */
 import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { homedir } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
@@ -47,6 +48,13 @@ export function defaultPolicyCacheDir(env: NodeJS.ProcessEnv = process.env): str
 export interface LoadPolicyFileOptions {
   /** Cache directory (default {@link defaultPolicyCacheDir}); `false`: no cache. */
   readonly cacheDir?: string | false;
+  /** Read the files off this thread (`fs.promises`), so that other work runs meanwhile. */
+  readonly async?: boolean;
+}
+
+/** A whole file: read on the thread pool (`async`) or here. */
+async function readWhole(file: string | 0, async: boolean): Promise<Buffer> {
+  return async && file !== 0 ? fsp.readFile(file) : fs.readFileSync(file);
 }
 
 /**
@@ -58,9 +66,10 @@ export async function loadPolicyFile(
   file: string,
   opts: LoadPolicyFileOptions = {},
 ): Promise<LoadedPolicy> {
+  const async = opts.async === true;
   let bytes: Buffer;
   try {
-    bytes = fs.readFileSync(file === '-' ? 0 : file);
+    bytes = await readWhole(file === '-' ? 0 : file, async);
   } catch (e) {
     throw fromErrno(e, file);
   }
@@ -70,7 +79,7 @@ export async function loadPolicyFile(
   }
   const key = createHash('sha256').update(bytes).digest('hex');
   const entry = path.join(dir, `${key}.bin`);
-  const hit = readCacheFile(entry, key);
+  const hit = await readCacheFile(entry, key, async);
   if (hit !== undefined) return hit;
   const loaded = await parsePolicy(bytes.toString('utf8'));
   writePolicyCache(dir, key, loaded);
@@ -203,11 +212,15 @@ function encodeCache(fileSha256: string, loaded: LoadedPolicy): Buffer {
 }
 
 /** The cached policy, or undefined when there is none or it fails a check. */
-function readCacheFile(file: string, fileSha256: string): LoadedPolicy | undefined {
+async function readCacheFile(
+  file: string,
+  fileSha256: string,
+  async: boolean,
+): Promise<LoadedPolicy | undefined> {
   let buf: Buffer;
   try {
     if (!privateToUs(path.dirname(file)) || !privateToUs(file)) return undefined;
-    buf = fs.readFileSync(file);
+    buf = await readWhole(file, async);
   } catch {
     return undefined;
   }
@@ -319,17 +332,37 @@ class TableLookup implements DigestLookup {
   }
 
   get(p: string): readonly string[] | undefined {
+    const i = this.find(p);
+    return i < 0 ? undefined : this.digestsOf(i);
+  }
+
+  allows(p: string, digest: string): boolean | undefined {
+    const i = this.find(p);
+    if (i < 0) return undefined;
+    const b = this.body;
+    for (let d = i === 0 ? 0 : this.digEnd[i - 1]!; d < this.digEnd[i]!; d++) {
+      const a = this.digAt + (d === 0 ? 0 : this.digTextEnd[d - 1]!);
+      if (this.digAt + this.digTextEnd[d]! - a !== digest.length) continue;
+      let k = 0;
+      while (k < digest.length && b[a + k] === digest.charCodeAt(k)) k++;
+      if (k === digest.length) return true;
+    }
+    return false;
+  }
+
+  /** The entry of a path, or -1. */
+  private find(p: string): number {
     const mask = this.table.length - 1;
     let bytes: Buffer | undefined;
     for (let s = fnv(p) & mask; ; s = (s + 1) & mask) {
       const e = this.table[s]!;
-      if (e === 0) return undefined;
+      if (e === 0) return -1;
       const i = e - 1;
       const start = this.pathAt + (i === 0 ? 0 : this.pathEnd[i - 1]!);
       const end = this.pathAt + this.pathEnd[i]!;
       bytes ??= asciiOrUtf8(p);
       if (bytes === ASCII ? this.sameAscii(p, start, end) : this.sameBytes(bytes, start, end))
-        return this.digestsOf(i);
+        return i;
     }
   }
 

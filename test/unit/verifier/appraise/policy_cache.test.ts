@@ -86,8 +86,18 @@ test('a large policy loads the same through the cache: id, digests per path, oth
   assert.ok(hit.imaDigests !== undefined, 'the second load reads the table');
   for (const l of [miss, hit]) assert.equal(l.id, parsed.id);
   const c = compilePolicy(hit);
-  for (const [path, want] of Object.entries(allow))
-    assert.deepEqual(c.ima.digests.get(path), want, path);
+  const table = c.ima.digests;
+  const allows = (p: string, d: string): boolean | undefined => {
+    assert.ok(table.allows !== undefined, 'the table answers in place');
+    return table.allows(p, d);
+  };
+  for (const [path, want] of Object.entries(allow)) {
+    assert.deepEqual(table.get(path), want, path);
+    for (const d of want) assert.equal(allows(path, d), true, path);
+    assert.equal(allows(path, hex('other')), false, path);
+    assert.equal(allows(path, want[0]!.slice(0, 40)), false, path);
+  }
+  assert.equal(allows('/usr/lib/nope', hex('a1')), undefined);
   assert.deepEqual(c.ima.digests.get('__proto__'), [hex('proto')]);
   for (const absent of ['/usr/lib/nope', '', 'constructor', '/opt/ünï/f0 "q"'])
     assert.equal(c.ima.digests.get(absent), undefined, absent);
