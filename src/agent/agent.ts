@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { AgentError, MrstackError, UsageError } from '../errors.js';
+import type { HashAlg } from '../crypto/hash_alg.js';
 import { toHex } from '../bytes/hex.js';
 import {
   formatMrlogRecord,
@@ -93,6 +94,12 @@ export interface AgentOptions {
   /** Tenants declared in a tenants file (always present; admin-added ones persist in state). */
   readonly tenants?: readonly TenantConfig[];
   readonly defaultLimits?: Partial<TenantLimits>;
+  /**
+   * The hash of the vMR chains of tenants created from now on: one of the register's banks
+   * (default: its strongest — SHA-384 of a TPM's SHA-1/SHA-256/SHA-384 banks). A tenant log that
+   * exists keeps the bank it started with (the physical log's VMR records name it).
+   */
+  readonly vmrAlg?: HashAlg;
   readonly checkpoint?: Partial<CheckpointPolicy>;
   /** Most events per group commit (a batch from one request is never split). */
   readonly batchMax?: number;
@@ -339,9 +346,15 @@ export class Agent {
         ? {}
         : { recentIds: this.#opts.recentRequestIds }),
     };
+    const vmrAlg = this.#opts.vmrAlg ?? strongestAlg(this.register.algs);
+    if (!this.register.algs.includes(vmrAlg))
+      throw new UsageError(
+        'ERR_USAGE',
+        `--vmr-alg ${vmrAlg}: ${this.register.name} has the banks ${this.register.algs.join(', ')}`,
+      );
     this.#tenants = new Tenants(
       this.#tenantDir,
-      this.register.algs[0]!,
+      vmrAlg,
       logOptions,
       this.#opts.defaultLimits ?? {},
       this.#now,
@@ -355,9 +368,11 @@ export class Agent {
     for (const t of this.#opts.tenants ?? []) configs.set(t.name, t);
     const tails = [];
     for (const cfg of configs.values()) {
-      const t = await this.#tenants.open(cfg);
-      this.#usedVmrs.add(cfg.vmr);
       const last = opened.scan.lastVmr.get(cfg.vmr);
+      // an existing log keeps its bank: the one its last VMR token names, else (no token yet)
+      // the register's first bank, which every log before --vmr-alg used
+      const t = await this.#tenants.open(cfg, last?.alg ?? this.register.algs[0]!);
+      this.#usedVmrs.add(cfg.vmr);
       tails.push({
         name: cfg.name,
         records: t.log.records,
@@ -954,4 +969,16 @@ function reportRequest(reg: PhysicalRegister, reportData: Uint8Array): ReportReq
   const pcr = /^pcr(\d+)$/.exec(reg.name);
   if (pcr === null) return { reportData };
   return { reportData, pcrs: new Map(reg.algs.map((a) => [a, [Number(pcr[1])]])) };
+}
+
+/** The strongest of a register's banks, for new vMR chains (SHA-512 > SHA-384 > SHA-256 > SM3 > SHA-1). */
+export function strongestAlg(algs: readonly HashAlg[]): HashAlg {
+  const rank: Readonly<Record<HashAlg, number>> = {
+    sha512: 5,
+    sha384: 4,
+    sha256: 3,
+    sm3: 2,
+    sha1: 1,
+  };
+  return [...algs].sort((a, b) => rank[b] - rank[a])[0]!;
 }

@@ -67,13 +67,14 @@ export class Tenants {
    * @throws UsageError `ERR_USAGE` (a bad declaration); AgentError `ERR_CONFLICT` (the log
    *   belongs to another tenant); `ERR_IO`
    */
-  async open(cfg: TenantConfig): Promise<TenantState> {
+  async open(cfg: TenantConfig, existingAlg?: HashAlg): Promise<TenantState> {
     checkTenantConfig(cfg);
     const path = join(this.dir, `${cfg.vmr}.mrlog`);
     let log: TenantLog;
     let torn = 0;
     if (fs.existsSync(path) && fs.statSync(path).size > 0) {
-      const o = await TenantLog.open(path, this.#alg, this.#logOptions);
+      // an existing log keeps the bank it was created with
+      const o = await TenantLog.open(path, existingAlg ?? this.#alg, this.#logOptions);
       log = o.log;
       torn = o.torn;
       if (log.name !== cfg.name || log.vmr !== cfg.vmr) {

@@ -8,9 +8,14 @@
  * violation and extends all ones. Digest checks: COS content (type 80) and systemd records (see
  * `formats/cel/cel_replay.ts`).
  *
+ * Replay also applies the PC Client starting values a `pcclient_std` record on PCR0 carries, as
+ * in a TCG log: EV_NO_ACTION `StartupLocality` L starts PCR0 at 00…0L, EV_EFI_HCRTM_EVENT at
+ * 00…04 (PC Client PFP §10.4.5.3), in the record's banks.
+ *
  * Conversions: CEL-TLV ⇄ CEL-JSON (systemd records have no TLV form and are refused), IMA →
- * CEL (`ima_template`), TCG/CCEL → CEL (`pcclient_std`; records that anchor a register —
- * StartupLocality, H-CRTM — are refused, CEL has no way to say so).
+ * CEL (`ima_template`), TCG/CCEL → CEL (`pcclient_std`, StartupLocality and H-CRTM included;
+ * only the Spec ID size quirk is refused), CEL → TCG/CCEL (`pcclient_std` records; in
+ * `tcg2_stream.ts`).
  *
  * @module
  */
@@ -28,7 +33,8 @@ import { CelTlvReader, encodeCelTlvRecord } from '../formats/cel/cel_tlv.js';
 import { celRecordToJson, parseCelJson } from '../formats/cel/cel_json.js';
 import { celMeasuredBytes } from '../formats/cel/cel_replay.js';
 import { imaEntryDetails, isAllZero } from '../formats/ima/ima_template.js';
-import type { AnyIterable, EventBase, LogEvent } from './event.js';
+import type { AnyIterable, EventAnchor, EventBase, LogEvent } from './event.js';
+import { isStartupLocality } from './tcg2_stream.js';
 import type { DigestCheck, LogFormat, LogParseOptions } from './log_format.js';
 
 /** A CEL record as an event. */
@@ -44,6 +50,28 @@ declare module './event.js' {
 }
 
 const EV_NO_ACTION = 3;
+const EV_EFI_HCRTM_EVENT = 0x80000010;
+
+/** PCR0's starting value set by a PC Client record (StartupLocality, H-CRTM), in its banks. */
+function pcclientAnchor(r: CelRecord, banks: readonly HashAlg[]): EventAnchor | undefined {
+  const c = r.content;
+  if (c.type !== 'pcclient_std' || r.register.kind !== 'pcr' || r.register.index !== 0)
+    return undefined;
+  let last: number;
+  if (c.eventType === EV_NO_ACTION && isStartupLocality(c.eventData)) last = c.eventData[16]!;
+  else if (c.eventType === EV_EFI_HCRTM_EVENT) last = 4;
+  else return undefined;
+  return {
+    kind: 'reset',
+    values: new Map(
+      banks.map((b) => {
+        const v = new Uint8Array(hashInfo(b).size);
+        v[v.length - 1] = last;
+        return [b, v];
+      }),
+    ),
+  };
+}
 
 function toEvent(r: CelRecord, logName: string, format: string, length: number): CelEvent {
   const c = r.content;
@@ -62,12 +90,14 @@ function toEvent(r: CelRecord, logName: string, format: string, length: number):
     r.register.kind !== 'nv_index' &&
     digests.size > 0 &&
     !(c.type === 'pcclient_std' && c.eventType === EV_NO_ACTION);
+  const anchor = register === undefined ? undefined : pcclientAnchor(r, [...digests.keys()]);
   return {
     kind: 'cel',
     index: r.index,
     register,
     digests,
     extend,
+    ...(anchor === undefined ? {} : { anchor }),
     source: { log: logName, format, offset: r.offset, length },
     record: r,
   };
@@ -148,8 +178,10 @@ export function celRecordOfEvent(e: LogEvent, target: string): CelRecord {
     };
   }
   if (e.kind === 'tcg2') {
-    if (e.anchor !== undefined || e.declaredSize !== undefined) {
-      throw lossy(e, target, 'records without a starting-value rule or size quirk');
+    // StartupLocality and H-CRTM records keep their meaning: CEL replay applies the same
+    // PC Client starting values (pcclientAnchor). The Spec ID size quirk has no CEL form.
+    if (e.declaredSize !== undefined) {
+      throw lossy(e, target, 'records without the Spec ID size quirk');
     }
     const register: CelRegister =
       e.source.format === 'ccel'

@@ -11,7 +11,7 @@
  */
 import { ByteReader } from '../bytes/reader.js';
 import { ByteWriter } from '../bytes/writer.js';
-import { digestSize, type HashAlg } from '../crypto/hash_alg.js';
+import { digestSize, hashAlgFromId, type HashAlg } from '../crypto/hash_alg.js';
 import { MrstackError, ParseError, type FormatId } from '../errors.js';
 import { DEFAULT_LIMITS, type Limits } from '../limits.js';
 import { EventType } from '../formats/tcg2/event_types.js';
@@ -37,6 +37,7 @@ import type { AnyIterable, EventAnchor, LogEvent, Tcg2Event } from './event.js';
 import { Framer } from '../formats/stream/framer.js';
 import type { LogWarning } from './log_format.js';
 import type { TcgFold } from './tcg2_fold.js';
+import { TcgLogWriter } from './tcg2_writer.js';
 
 /** What the index field of a record names, per format. */
 export interface IndexMapping {
@@ -64,7 +65,8 @@ export interface TcgStreamOptions {
 
 const STARTUP_LOCALITY = 'StartupLocality\0';
 
-function isStartupLocality(data: Uint8Array): boolean {
+/** True for a PC Client `StartupLocality\0` EV_NO_ACTION body (signature and one locality byte). */
+export function isStartupLocality(data: Uint8Array): boolean {
   if (data.length !== 17) return false;
   for (let i = 0; i < 16; i++) if (data[i] !== STARTUP_LOCALITY.charCodeAt(i)) return false;
   return true;
@@ -391,10 +393,69 @@ async function consumePadding(
   });
 }
 
+/** One TCG record of an event: a TCG/CCEL record as parsed, or a CEL record TCG can hold. */
+function tcgRecordOf(
+  e: LogEvent,
+  format: 'tcg2' | 'ccel',
+): { rec: TcgPcrRecord; header: boolean; declaredSize?: number } {
+  // A record's index means a PCR in a tcg2 log and a CC MR in a CCEL: carrying records from
+  // one to the other would change the registers they extend, so only same-format is lossless.
+  if (e.kind === 'tcg2' && e.source.format === format) {
+    return {
+      rec: { pcrIndex: e.mrIndex, eventType: e.untrustedType, digests: e.digestList, data: e.data },
+      header: e.header,
+      ...(e.declaredSize === undefined ? {} : { declaredSize: e.declaredSize }),
+    };
+  }
+  const want = format === 'ccel' ? 'cc_mr' : 'pcr';
+  if (e.kind === 'cel') {
+    // PC Client content on the register kind of the target is a TCG record, field for field
+    // (TCG CEL spec: `pcclient_std` is TCG_PCR_EVENT2's type and data).
+    const r = e.record;
+    const c = r.content;
+    if (c.type === 'pcclient_std' && r.register.kind === want) {
+      const rec: TcgPcrRecord = {
+        pcrIndex: r.register.index,
+        eventType: c.eventType,
+        digests: r.digests.map((d) => ({
+          algId: d.algId,
+          alg: hashAlgFromId(d.algId),
+          digest: d.digest,
+        })),
+        data: c.eventData,
+      };
+      return {
+        rec,
+        header:
+          // index 0, or 1 as CCELs write it (the parser accepts both)
+          c.eventType === EventType.EV_NO_ACTION &&
+          r.register.index <= 1 &&
+          isSpecIdEvent03(c.eventData),
+      };
+    }
+  }
+  throw new ParseError({
+    code: 'ERR_LOSSY_CONVERSION',
+    format,
+    offset: e.source.offset,
+    field: `event[${e.index}]`,
+    expected: `${format} records, or CEL pcclient_std records on a ${want === 'pcr' ? 'PCR' : 'CC MR'}`,
+    actual:
+      e.kind === 'cel'
+        ? `a CEL ${e.record.content.type} record on a ${e.record.register.kind}`
+        : `a ${e.kind} event from ${e.source.format}`,
+  });
+}
+
 /**
  * Writes TCG records back, byte-exact for logs this module parsed: the header record in the
  * SHA-1 layout (with its declared size kept), then every record in the layout the header
- * implies. Events of other kinds are refused with `ERR_LOSSY_CONVERSION`.
+ * implies. CEL records with PC Client content on a PCR (tcg2) or CC MR (ccel) are written as
+ * the TCG records they stand for; a CEL that does not start with the Spec ID header is written
+ * in the SHA-1 layout when its first record has one SHA-1 digest (as a SHA-1 TCG log converts),
+ * else it gets a header listing the first record's banks, so the result is a crypto-agile log
+ * whose records after the header are the CEL's. CEL record numbers must be consecutive (TCG records
+ * carry none). Other events are refused with `ERR_LOSSY_CONVERSION`.
  */
 export async function* encodeTcgRecords(
   events: AnyIterable<LogEvent>,
@@ -402,34 +463,56 @@ export async function* encodeTcgRecords(
 ): AsyncIterable<Uint8Array> {
   let agile = false;
   let first = true;
+  let recnum: number | undefined;
   for await (const e of events) {
-    // A record's index means a PCR in a tcg2 log and a CC MR in a CCEL: carrying records from
-    // one to the other would change the registers they extend, so only same-format is lossless.
-    if (e.kind !== 'tcg2' || e.source.format !== format) {
-      throw new ParseError({
-        code: 'ERR_LOSSY_CONVERSION',
-        format,
-        offset: e.source.offset,
-        field: `event[${e.index}]`,
-        expected: `${format} records`,
-        actual: `a ${e.kind} event from ${e.source.format}`,
-      });
+    const { rec, header, declaredSize } = tcgRecordOf(e, format);
+    if (e.kind === 'cel') {
+      if (recnum !== undefined && e.record.recnum !== recnum + 1) {
+        throw new ParseError({
+          code: 'ERR_LOSSY_CONVERSION',
+          format,
+          offset: e.source.offset,
+          field: `event[${e.index}].recnum`,
+          expected: `recnum ${recnum + 1} (TCG records carry no number: only consecutive CEL records convert)`,
+          actual: String(e.record.recnum),
+        });
+      }
+      recnum = e.record.recnum;
     }
-    const w = new ByteWriter(64 + e.data.length);
-    const rec: TcgPcrRecord = {
-      pcrIndex: e.mrIndex,
-      eventType: e.untrustedType,
-      digests: e.digestList,
-      data: e.data,
-    };
+    const w = new ByteWriter(64 + rec.data.length);
     if (first) {
-      agile = e.header && isSpecIdEvent03(e.data);
-      encodePcrEvent(w, rec, e.declaredSize);
       first = false;
-    } else if (agile) {
+      if (
+        e.kind === 'cel' &&
+        !header &&
+        !(rec.digests.length === 1 && rec.digests[0]!.digest.length === 20)
+      ) {
+        // A native CEL: the Spec ID header a crypto-agile log starts with, for its banks.
+        const banks = rec.digests.map((d) => d.alg);
+        if (banks.length === 0 || banks.some((b) => b === undefined)) {
+          throw new ParseError({
+            code: 'ERR_LOSSY_CONVERSION',
+            format,
+            offset: e.source.offset,
+            field: `event[${e.index}].digests`,
+            expected: 'digests of known hash algorithms (for the Spec ID header)',
+            actual: rec.digests.map((d) => `0x${d.algId.toString(16)}`).join(', ') || 'none',
+          });
+        }
+        yield new TcgLogWriter(banks as HashAlg[]).header();
+        agile = true;
+      } else {
+        // a CEL of one SHA-1 digest per record without a header: the SHA-1 layout (TCG 1.2)
+        agile = header && isSpecIdEvent03(rec.data);
+        encodePcrEvent(w, rec, declaredSize);
+        yield w.finish();
+        continue;
+      }
+    }
+    if (agile) {
       encodePcrEvent2(w, rec);
     } else {
-      if (e.digestList.length !== 1 || e.digestList[0]!.digest.length !== 20) {
+      if (rec.digests.length !== 1 || rec.digests[0]!.digest.length !== 20) {
         throw new MrstackError(
           'ERR_LOSSY_CONVERSION',
           `record ${e.index}: a SHA-1-layout log holds exactly one SHA-1 digest per record`,

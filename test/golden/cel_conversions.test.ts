@@ -138,11 +138,12 @@ const TO_CEL: Record<string, CelOutcome> = {
   'tcg/specid-vendordata.tpm2-tss.bin': { outcome: 'converted' },
   'tcg/workstation-arch-systemd-boot-a.binary_bios_measurements': { outcome: 'converted' },
   'tcg/workstation-arch-systemd-boot-b.binary_bios_measurements': { outcome: 'converted' },
-  // A StartupLocality 3 or H-CRTM record sets PCR0's starting value: CEL has no such rule.
-  'tcg/gdc-host-sha256-only-locality3.binary_bios_measurements': { outcome: 'refused' },
-  'tcg/hygon-dhyana-hcrtm-sm3.binary_bios_measurements': { outcome: 'refused' },
-  'tcg/keylime-secureboot-disabled-locality3.binary_bios_measurements': { outcome: 'refused' },
-  'tcg/malformed-short-startup-locality-only.binary_bios_measurements': { outcome: 'refused' },
+  // A StartupLocality 3 or H-CRTM record sets PCR0's starting value: a CEL pcclient_std record
+  // keeps it, and CEL replay applies the same PC Client rule (same replay after the round trip).
+  'tcg/gdc-host-sha256-only-locality3.binary_bios_measurements': { outcome: 'converted' },
+  'tcg/hygon-dhyana-hcrtm-sm3.binary_bios_measurements': { outcome: 'converted' },
+  'tcg/keylime-secureboot-disabled-locality3.binary_bios_measurements': { outcome: 'converted' },
+  'tcg/malformed-short-startup-locality-only.binary_bios_measurements': { outcome: 'converted' },
   // tpm2-tools' copy of the vendor-data Spec ID event is read with a size quirk CEL cannot keep.
   'tcg/specid-vendordata.tpm2-tools.bin': { outcome: 'refused' },
   // Not event logs at all.

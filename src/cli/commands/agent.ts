@@ -33,6 +33,7 @@ interface StartOptions extends ProviderCliOptions {
   readonly checkpointBytes?: string;
   readonly checkpointAge?: string;
   readonly compressArchives?: boolean;
+  readonly vmrAlg?: 'sha1' | 'sha256' | 'sha384' | 'sha512' | 'sm3';
   readonly logLevel: string;
   readonly adminMode: string;
   readonly ima?: boolean;
@@ -166,6 +167,7 @@ async function start(opts: StartOptions, hooks: AgentHooks | undefined): Promise
       logger,
       ...(ima === undefined ? {} : { ima }),
       ...(opts.compressArchives === true ? { compressArchives: true } : {}),
+      ...(opts.vmrAlg === undefined ? {} : { vmrAlg: opts.vmrAlg }),
       firmwareLog: () => readFirmwareLog(provider.kind, provider.profile, opts.root ?? '/'),
       // test and demo hook (docs/agent.md): slow every report down, as a real TDX quote is
       reportDelayMs: Number(process.env['MRSTACK_AGENT_REPORT_DELAY_MS'] ?? 0) || 0,
@@ -334,6 +336,12 @@ export function registerAgent(program: Command, hooks?: AgentHooks): Command {
       .option(
         '--compress-archives',
         'gzip log segments once a checkpoint closes them, and the logs of earlier boots',
+      )
+      .addOption(
+        new Option(
+          '--vmr-alg <alg>',
+          "the bank of new tenants' vMR chains (default: the register's strongest, e.g. sha384 on a TPM); existing tenant logs keep theirs",
+        ).choices(['sha1', 'sha256', 'sha384', 'sha512', 'sm3']),
       )
       .option('--admin-mode <mode>', 'mode of admin.sock', '0600')
       .option(

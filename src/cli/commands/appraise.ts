@@ -124,11 +124,19 @@ export function registerAppraise(program: Command): void {
         const { loadPolicyFile } = await import('../../verifier/appraise/policy_cache.js');
         const { appraiseEvidence, appraiseLogs } =
           await import('../../verifier/appraise/appraise_evidence.js');
-        const loaded =
-          opts.policy === undefined ? await lib.defaultPolicy() : await loadPolicyFile(opts.policy);
-        const policy = lib.compilePolicy(loaded);
+        // A policy file is read (and, cached or not, validated) while the evidence is verified;
+        // its error, if any, is the command's once the verification is done.
+        const policyFile = opts.policy;
+        const pending = (async () =>
+          lib.compilePolicy(
+            policyFile === undefined
+              ? await lib.defaultPolicy()
+              : await loadPolicyFile(policyFile, { async: true }),
+          ))();
+        pending.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
         const imaKeys = (opts.imaKey ?? []).map(readBytes);
         if (file === undefined) {
+          const policy = await pending;
           if (opts.eventlog === undefined || opts.eventlog.length === 0)
             throw new UsageError('ERR_USAGE', 'give evidence, or --eventlog for a log-only check');
           const at = parseAtFlag(opts.at) ?? new Date();
@@ -152,7 +160,7 @@ export function registerAppraise(program: Command): void {
           opts,
           input.envelope === undefined ? {} : { envelope: input.envelope },
         );
-        const r = await appraiseEvidence(input.data, policy, {
+        const r = await appraiseEvidence(input.data, pending, {
           verify,
           ...(opts.eventlog === undefined ? {} : { eventlogs: opts.eventlog }),
           imaKeys,

@@ -62,34 +62,84 @@ const utf8 = new TextDecoder('utf-8');
 /**
  * `ima-ng`, `ima-sig` and `ima-buf` read straight from their length-prefixed fields (a list is
  * almost only these, a million entries at a time); undefined when a length does not fit, so the
- * general decoder reports it.
+ * general decoder reports it. Positions, not views, until the values are made: no closure or
+ * subarray per field, and the common `<alg>:` prefixes are known strings.
  */
 function fastFields(name: string, d: Uint8Array, le: boolean): ImaFileFields | undefined {
   if (!Object.hasOwn(FAST, name)) return undefined;
   const third = FAST[name];
-  let p = 0;
-  const field = (): Uint8Array | undefined => {
-    if (p + 4 > d.length) return undefined;
-    const n = u32(d, p, le);
-    if (n > d.length - p - 4) return undefined;
-    const f = d.subarray(p + 4, p + 4 + n);
-    p += 4 + n;
-    return f;
-  };
-  const dng = field();
-  const nng = field();
-  const extra = third === undefined ? new Uint8Array(0) : field();
-  if (dng === undefined || nng === undefined || extra === undefined || p !== d.length)
-    return undefined;
-  const dg = splitDigestField(dng);
-  const end = nng.length > 0 && nng[nng.length - 1] === 0 ? nng.length - 1 : nng.length;
-  return {
-    path: utf8.decode(nng.subarray(0, end)),
-    digestAlg: dg.alg ?? (dg.digest.length === 20 ? 'sha1' : 'md5'),
-    digest: toHex(dg.digest),
-    ...(third === 'sig' && extra.length > 0 ? { signature: extra } : {}),
-    ...(third === 'buf' ? { buf: extra } : {}),
-  };
+  const len = d.length;
+  if (len < 4) return undefined;
+  const n1 = u32(d, 0, le);
+  if (n1 > len - 4) return undefined;
+  const e1 = 4 + n1;
+  if (e1 + 4 > len) return undefined;
+  const n2 = u32(d, e1, le);
+  if (n2 > len - e1 - 4) return undefined;
+  const a2 = e1 + 4;
+  const e2 = a2 + n2;
+  let a3 = e2;
+  let e3 = e2;
+  if (third !== undefined) {
+    if (e2 + 4 > len) return undefined;
+    const n3 = u32(d, e2, le);
+    if (n3 > len - e2 - 4) return undefined;
+    a3 = e2 + 4;
+    e3 = a3 + n3;
+  }
+  if (e3 !== len) return undefined;
+  // d-ng: `<alg>:\0<digest>` for the common algorithms, else the general split
+  let digestAlg: string;
+  let at: number;
+  const known = knownPrefix(d, 4, e1);
+  if (known !== undefined) {
+    digestAlg = known.alg;
+    at = 4 + known.length;
+  } else {
+    const dg = splitDigestField(d.subarray(4, e1));
+    digestAlg = dg.alg ?? (dg.digest.length === 20 ? 'sha1' : 'md5');
+    at = e1 - dg.digest.length;
+  }
+  const end = n2 > 0 && d[e2 - 1] === 0 ? e2 - 1 : e2;
+  const path = utf8.decode(d.subarray(a2, end));
+  const digest = hexOf(d, at, e1);
+  if (third === 'sig' && e3 > a3) return { path, digestAlg, digest, signature: d.subarray(a3, e3) };
+  if (third === 'buf') return { path, digestAlg, digest, buf: d.subarray(a3, e3) };
+  return { path, digestAlg, digest };
+}
+
+/** `d-ng` prefixes met in practice, as bytes with their algorithm's name. */
+const KNOWN_PREFIXES: readonly {
+  readonly bytes: Uint8Array;
+  readonly alg: string;
+  readonly length: number;
+}[] = ['sha256', 'sha1', 'sha384', 'sha512', 'sm3', 'md5'].map((alg) => {
+  const bytes = new TextEncoder().encode(`${alg}:\0`);
+  return { bytes, alg, length: bytes.length };
+});
+
+/** The known prefix `d` starts with at `at` (the NUL included), if any. */
+function knownPrefix(
+  d: Uint8Array,
+  at: number,
+  end: number,
+): { readonly alg: string; readonly length: number } | undefined {
+  for (const k of KNOWN_PREFIXES) {
+    const b = k.bytes;
+    if (end - at < b.length) continue;
+    let i = 0;
+    while (i < b.length && d[at + i] === b[i]) i++;
+    if (i === b.length) return k;
+  }
+  return undefined;
+}
+
+/** Buffer's hex writer, called on any Uint8Array (no Buffer object per digest). */
+type HexSlice = (this: Uint8Array, from: number, to: number) => string;
+const hexSlice = (Buffer.prototype as unknown as { hexSlice: HexSlice }).hexSlice;
+
+function hexOf(d: Uint8Array, from: number, to: number): string {
+  return hexSlice.call(d, from, to);
 }
 
 /** The u32 at `p`, in the list's byte order. */

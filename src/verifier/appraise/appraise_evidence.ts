@@ -51,16 +51,19 @@ export interface EvidenceAppraisal {
 }
 
 /**
- * Verifies evidence, replays its logs and appraises it.
- * @throws ParseError / UsageError for bad input (exit 2)
+ * Verifies evidence, replays its logs and appraises it. The policy may still be loading (a
+ * promise): it is awaited once the evidence is verified, so a large policy file is read while
+ * the verification waits on its worker threads.
+ * @throws ParseError / UsageError for bad input (exit 2); the policy's own error
  */
 export async function appraiseEvidence(
   data: Uint8Array,
-  policy: CompiledPolicy,
+  policyGiven: CompiledPolicy | PromiseLike<CompiledPolicy>,
   opts: AppraiseEvidenceOptions,
 ): Promise<EvidenceAppraisal> {
   const { verifyEvidence } = await import('../verify/evidence.js');
   const verify = await verifyEvidence(data, opts.verify);
+  const policy = await policyGiven;
   const claims = provenClaimsOf(verify, { nonceGiven: opts.verify.nonce !== undefined });
   const bundled = bundleReplayOf(verify);
   const logs =

@@ -190,6 +190,11 @@ export function judgeImaList(
       signed++;
       continue;
     }
+    // the common case answered in place (policy cache table), the list built only to report
+    if (ima.digests.allows?.(r.path, r.digest) === true) {
+      matched++;
+      continue;
+    }
     const allowed = ima.digests.get(r.path);
     if (allowed === undefined) {
       unknown++;

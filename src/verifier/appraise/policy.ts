@@ -113,6 +113,11 @@ export interface PolicyV1 {
 /** An IMA allowlist looked up in place: the allowed digests of a path (lower-case hex). */
 export interface DigestLookup {
   get(path: string): readonly string[] | undefined;
+  /**
+   * Whether `digest` is allowed for `path` (undefined: the path is not listed) without building
+   * the list — a table read in place answers it with no allocation.
+   */
+  allows?(path: string, digest: string): boolean | undefined;
 }
 
 /** A validated policy with its id. */

@@ -7,12 +7,18 @@
  * paths' bytes; later loads of the same bytes read that file and look paths up in place — no
  * object per path. Small policies are not cached (parsing them is cheaper than the file).
  *
- * The cache file is checked whole before use (its SHA-256 is in its header, and the header names
- * the policy file's SHA-256); a file that fails a check is ignored and rewritten, never trusted.
+ * The cache file is checked whole before use (a SHA-256 of everything before it ends the file,
+ * and the header names the policy file's SHA-256); a file that fails a check is ignored and
+ * rewritten, never trusted. That check finds corruption, not an author: whoever can write the
+ * cache can change what appraisal allows, as whoever can write the policy file can. So the
+ * directory is made private (0700, files 0600), and an entry is only read when it and its
+ * directory belong to this user and are writable by no one else (as ssh treats `~/.ssh`);
+ * otherwise the policy file is parsed as if there were no cache.
  *
  * @module
  */
 import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { homedir } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
@@ -22,7 +28,9 @@ import { parsePolicy, type DigestLookup, type LoadedPolicy, type PolicyV1 } from
 /** Policy files at least this large are cached (smaller ones parse faster than a cache read). */
 export const POLICY_CACHE_MIN_BYTES: number = 1 << 20;
 
-const MAGIC = 'mrstack-policy-cache-1\n';
+// 2: the trailing SHA-256 covers the header too (1 hashed only the body).
+const MAGIC = 'mrstack-policy-cache-2\n';
+const TRAILER = 32;
 
 /**
  * The default cache directory: `$MRSTACK_POLICY_CACHE`, else `$XDG_CACHE_HOME/mrstack/policy`,
@@ -40,6 +48,13 @@ export function defaultPolicyCacheDir(env: NodeJS.ProcessEnv = process.env): str
 export interface LoadPolicyFileOptions {
   /** Cache directory (default {@link defaultPolicyCacheDir}); `false`: no cache. */
   readonly cacheDir?: string | false;
+  /** Read the files off this thread (`fs.promises`), so that other work runs meanwhile. */
+  readonly async?: boolean;
+}
+
+/** A whole file: read on the thread pool (`async`) or here. */
+async function readWhole(file: string | 0, async: boolean): Promise<Buffer> {
+  return async && file !== 0 ? fsp.readFile(file) : fs.readFileSync(file);
 }
 
 /**
@@ -51,9 +66,10 @@ export async function loadPolicyFile(
   file: string,
   opts: LoadPolicyFileOptions = {},
 ): Promise<LoadedPolicy> {
+  const async = opts.async === true;
   let bytes: Buffer;
   try {
-    bytes = fs.readFileSync(file === '-' ? 0 : file);
+    bytes = await readWhole(file === '-' ? 0 : file, async);
   } catch (e) {
     throw fromErrno(e, file);
   }
@@ -63,7 +79,7 @@ export async function loadPolicyFile(
   }
   const key = createHash('sha256').update(bytes).digest('hex');
   const entry = path.join(dir, `${key}.bin`);
-  const hit = readCacheFile(entry, key);
+  const hit = await readCacheFile(entry, key, async);
   if (hit !== undefined) return hit;
   const loaded = await parsePolicy(bytes.toString('utf8'));
   writePolicyCache(dir, key, loaded);
@@ -78,10 +94,10 @@ export async function loadPolicyFile(
 export function writePolicyCache(dir: string, fileSha256: string, loaded: LoadedPolicy): void {
   try {
     const data = encodeCache(fileSha256, loaded);
-    fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = path.join(dir, `${fileSha256}.bin`);
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    fs.writeFileSync(tmp, data);
+    fs.writeFileSync(tmp, data, { mode: 0o600 });
     fs.renameSync(tmp, file);
   } catch {
     // a read-only or full cache directory only costs the next run its parse
@@ -113,7 +129,6 @@ const pad4 = (n: number): number => (n + 3) & ~3;
 
 interface Header {
   readonly file_sha256: string;
-  readonly body_sha256: string;
   readonly id: string;
   readonly policy: PolicyV1;
   readonly paths: number;
@@ -127,7 +142,7 @@ interface Header {
  * The cache file: MAGIC, u32le header length, the header (JSON), padding to 4 bytes, then the
  * body: `slots` u32 (entry + 1, 0 empty), per path its end in the path bytes and the end of its
  * digests in the digest list (u32 each), per digest its end in the digest bytes (u32), the
- * paths (UTF-8) and the digests (hex text).
+ * paths (UTF-8) and the digests (hex text); last, the SHA-256 of everything before it.
  */
 function encodeCache(fileSha256: string, loaded: LoadedPolicy): Buffer {
   const p = loaded.policy;
@@ -179,7 +194,6 @@ function encodeCache(fileSha256: string, loaded: LoadedPolicy): Buffer {
   body.write(digParts.join(''), at, 'latin1');
   const header: Header = {
     file_sha256: fileSha256,
-    body_sha256: createHash('sha256').update(body).digest('hex'),
     id: loaded.id,
     policy: rest,
     paths: n,
@@ -193,14 +207,20 @@ function encodeCache(fileSha256: string, loaded: LoadedPolicy): Buffer {
   lead.write(MAGIC, 0, 'latin1');
   lead.writeUInt32LE(head.length, MAGIC.length);
   head.copy(lead, MAGIC.length + 4);
-  return Buffer.concat([lead, body]);
+  const sum = createHash('sha256').update(lead).update(body).digest();
+  return Buffer.concat([lead, body, sum]);
 }
 
 /** The cached policy, or undefined when there is none or it fails a check. */
-function readCacheFile(file: string, fileSha256: string): LoadedPolicy | undefined {
+async function readCacheFile(
+  file: string,
+  fileSha256: string,
+  async: boolean,
+): Promise<LoadedPolicy | undefined> {
   let buf: Buffer;
   try {
-    buf = fs.readFileSync(file);
+    if (!privateToUs(path.dirname(file)) || !privateToUs(file)) return undefined;
+    buf = await readWhole(file, async);
   } catch {
     return undefined;
   }
@@ -211,9 +231,24 @@ function readCacheFile(file: string, fileSha256: string): LoadedPolicy | undefin
   }
 }
 
-function decodeCache(buf: Buffer, fileSha256: string): LoadedPolicy | undefined {
-  if (buf.length < MAGIC.length + 4 || buf.toString('latin1', 0, MAGIC.length) !== MAGIC)
-    return undefined;
+/**
+ * Whether a cache path is ours alone: not a symbolic link, owned by this user, writable by no
+ * group or other (on systems without uids, only the mode bits are checked).
+ */
+function privateToUs(p: string): boolean {
+  const st = fs.lstatSync(p);
+  if (st.isSymbolicLink()) return false;
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) return false;
+  return (st.mode & 0o022) === 0;
+}
+
+function decodeCache(whole: Buffer, fileSha256: string): LoadedPolicy | undefined {
+  if (whole.length < MAGIC.length + 4 + TRAILER) return undefined;
+  if (whole.toString('latin1', 0, MAGIC.length) !== MAGIC) return undefined;
+  const buf = whole.subarray(0, whole.length - TRAILER);
+  const sum = createHash('sha256').update(buf).digest();
+  if (!sum.equals(whole.subarray(buf.length))) return undefined;
   const headLen = buf.readUInt32LE(MAGIC.length);
   const headEnd = MAGIC.length + 4 + headLen;
   if (headEnd > buf.length) return undefined;
@@ -230,7 +265,6 @@ function decodeCache(buf: Buffer, fileSha256: string): LoadedPolicy | undefined 
   )
     return undefined;
   const body = buf.subarray(bodyAt);
-  if (createHash('sha256').update(body).digest('hex') !== h.body_sha256) return undefined;
   // readFileSync gives the file its own ArrayBuffer, so the u32 arrays view it in place
   const u32 = (at: number, count: number): Uint32Array =>
     new Uint32Array(body.buffer, body.byteOffset + at, count);
@@ -298,17 +332,37 @@ class TableLookup implements DigestLookup {
   }
 
   get(p: string): readonly string[] | undefined {
+    const i = this.find(p);
+    return i < 0 ? undefined : this.digestsOf(i);
+  }
+
+  allows(p: string, digest: string): boolean | undefined {
+    const i = this.find(p);
+    if (i < 0) return undefined;
+    const b = this.body;
+    for (let d = i === 0 ? 0 : this.digEnd[i - 1]!; d < this.digEnd[i]!; d++) {
+      const a = this.digAt + (d === 0 ? 0 : this.digTextEnd[d - 1]!);
+      if (this.digAt + this.digTextEnd[d]! - a !== digest.length) continue;
+      let k = 0;
+      while (k < digest.length && b[a + k] === digest.charCodeAt(k)) k++;
+      if (k === digest.length) return true;
+    }
+    return false;
+  }
+
+  /** The entry of a path, or -1. */
+  private find(p: string): number {
     const mask = this.table.length - 1;
     let bytes: Buffer | undefined;
     for (let s = fnv(p) & mask; ; s = (s + 1) & mask) {
       const e = this.table[s]!;
-      if (e === 0) return undefined;
+      if (e === 0) return -1;
       const i = e - 1;
       const start = this.pathAt + (i === 0 ? 0 : this.pathEnd[i - 1]!);
       const end = this.pathAt + this.pathEnd[i]!;
       bytes ??= asciiOrUtf8(p);
       if (bytes === ASCII ? this.sameAscii(p, start, end) : this.sameBytes(bytes, start, end))
-        return this.digestsOf(i);
+        return i;
     }
   }
 

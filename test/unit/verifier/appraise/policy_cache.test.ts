@@ -6,7 +6,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -78,8 +86,18 @@ test('a large policy loads the same through the cache: id, digests per path, oth
   assert.ok(hit.imaDigests !== undefined, 'the second load reads the table');
   for (const l of [miss, hit]) assert.equal(l.id, parsed.id);
   const c = compilePolicy(hit);
-  for (const [path, want] of Object.entries(allow))
-    assert.deepEqual(c.ima.digests.get(path), want, path);
+  const table = c.ima.digests;
+  const allows = (p: string, d: string): boolean | undefined => {
+    assert.ok(table.allows !== undefined, 'the table answers in place');
+    return table.allows(p, d);
+  };
+  for (const [path, want] of Object.entries(allow)) {
+    assert.deepEqual(table.get(path), want, path);
+    for (const d of want) assert.equal(allows(path, d), true, path);
+    assert.equal(allows(path, hex('other')), false, path);
+    assert.equal(allows(path, want[0]!.slice(0, 40)), false, path);
+  }
+  assert.equal(allows('/usr/lib/nope', hex('a1')), undefined);
   assert.deepEqual(c.ima.digests.get('__proto__'), [hex('proto')]);
   for (const absent of ['/usr/lib/nope', '', 'constructor', '/opt/ünï/f0 "q"'])
     assert.equal(c.ima.digests.get(absent), undefined, absent);
@@ -126,6 +144,60 @@ test('a changed, cut or foreign cache entry is not used; a bad policy is not cac
   const before = readdirSync(cache).length;
   await assert.rejects(loadPolicyFile(bad, { cacheDir: cache }), { code: 'ERR_POLICY_INVALID' });
   assert.equal(readdirSync(cache).length, before);
+});
+
+/** The entry with `"debug":false` turned into `"debug":true ` and its trailing SHA-256 redone. */
+function rehashedWithDebug(good: Buffer): Buffer {
+  const at = good.indexOf('"debug":false');
+  assert.ok(at > 0, 'the header holds the tdx section');
+  const forged = Buffer.from(good);
+  forged.write('"debug":true ', at, 'latin1');
+  const body = forged.subarray(0, forged.length - 32);
+  createHash('sha256').update(body).digest().copy(forged, body.length);
+  return forged;
+}
+
+test('the header is covered by the check: a changed policy section is not used', async (t) => {
+  const { dir, cache } = setup(t);
+  const file = join(dir, 'policy.json');
+  writeFileSync(file, JSON.stringify(bigPolicy(12_000)));
+  await loadPolicyFile(file, { cacheDir: cache });
+  const entry = join(cache, readdirSync(cache)[0]!);
+  const good = readFileSync(entry);
+  const changed = Buffer.from(good);
+  changed.write('"debug":true ', good.indexOf('"debug":false'), 'latin1');
+  writeFileSync(entry, changed);
+  const l = await loadPolicyFile(file, { cacheDir: cache });
+  assert.deepEqual(l.policy.tdx, { debug: false });
+  assert.deepEqual(readFileSync(entry), good, 'rewritten from the policy file');
+});
+
+test('the cache is private: made 0700/0600, and not read when others can write it', async (t) => {
+  const { dir, cache } = setup(t);
+  const file = join(dir, 'policy.json');
+  writeFileSync(file, JSON.stringify(bigPolicy(12_000)));
+  await loadPolicyFile(file, { cacheDir: cache });
+  const entry = join(cache, readdirSync(cache)[0]!);
+  assert.equal(statSync(cache).mode & 0o777, 0o700);
+  assert.equal(statSync(entry).mode & 0o777, 0o600);
+  // An entry rewritten with a valid checksum by whoever can write the directory: in a private
+  // directory it is read (the check finds corruption, not authors — docs/appraisal.md) …
+  const forged = rehashedWithDebug(readFileSync(entry));
+  writeFileSync(entry, forged, { mode: 0o600 });
+  assert.deepEqual((await loadPolicyFile(file, { cacheDir: cache })).policy.tdx, { debug: true });
+  // … but not when the directory or the entry is writable by group or others.
+  for (const [target, mode] of [
+    [cache, 0o777],
+    [cache, 0o770],
+    [entry, 0o666],
+  ] as const) {
+    chmodSync(cache, 0o700);
+    writeFileSync(entry, forged);
+    chmodSync(entry, 0o600);
+    chmodSync(target, mode);
+    const l = await loadPolicyFile(file, { cacheDir: cache });
+    assert.deepEqual(l.policy.tdx, { debug: false }, `${target} mode ${mode.toString(8)}`);
+  }
 });
 
 test('primed for the text about to be written (policy import --out): the first load hits', async (t) => {
