@@ -108,6 +108,10 @@ const store = pg !== undefined ? pg.createDatabase('bench') : `embedded:${join(d
 await initEmulatedTvm({ stateDir: join(dir, 'tvm'), profile: 'tdx' });
 // The services trust this TVM (--trust-emulated --tvm-state): it must exist before they start.
 const procs: { proc: ChildProcess; url: string }[] = [];
+// A failed session throws out of the top level: the services must not outlive the bench.
+process.once('exit', () => {
+  for (const p of procs) if (p.proc.exitCode === null) p.proc.kill('SIGKILL');
+});
 for (let i = 0; i < PROCS; i++) procs.push(await serve(store, env));
 
 const provider = await openEmulatedProvider({ stateDir: join(dir, 'tvm') });

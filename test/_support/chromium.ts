@@ -1,5 +1,6 @@
 // Debian's chromium, headless, driven by playwright-core (no downloaded browser): one launch for
 // every browser test, with a fresh profile directory and nothing that reaches the network.
+import { readdirSync, readFileSync } from 'node:fs';
 import { chromium, type BrowserContext } from 'playwright-core';
 
 /** Where Debian's `chromium` package installs the browser (scripts/test.sh installs it). */
@@ -29,4 +30,42 @@ export function launchChromium(
       '--disable-sync',
     ],
   });
+}
+
+/**
+ * Closes what {@link launchChromium} opened, within `graceMs`: on a loaded machine chromium has
+ * been seen never to finish closing (a test then hung 15 minutes in its after hook). Past the
+ * grace period every process started with this profile directory is killed.
+ */
+export async function closeChromium(
+  context: BrowserContext,
+  profileDir: string,
+  graceMs = 30_000,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = await Promise.race([
+    context.close().then(
+      () => false,
+      () => false,
+    ),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), graceMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (hung) killProfileProcesses(profileDir);
+}
+
+/** SIGKILLs every process whose command line names the profile directory (`--user-data-dir`). */
+function killProfileProcesses(profileDir: string): void {
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(profileDir)) {
+        process.kill(Number(pid), 'SIGKILL');
+      }
+    } catch {
+      // gone already, or not ours to read
+    }
+  }
 }

@@ -12,7 +12,7 @@ import { issueEar } from '../../../src/verifier/result/ear_issue.js';
 import { generateEarKey, loadSigningKey } from '../../../src/verifier/result/ear_keys.js';
 import { renderResultHtml } from '../../../src/verifier/result/result_html.js';
 import { tempDir } from '../../_support/tmp.js';
-import { CHROMIUM, launchChromium } from '../../_support/chromium.js';
+import { CHROMIUM, closeChromium, launchChromium } from '../../_support/chromium.js';
 
 /** The few browser globals the page-side callbacks use (the test compiles without the DOM lib). */
 interface Win {
@@ -111,8 +111,9 @@ test(
     const file = join(dir, 'result.html');
     writeFileSync(file, html);
 
-    const context = await launchChromium(join(dir, 'profile'));
-    t.after(() => context.close());
+    const profile = join(dir, 'profile');
+    const context = await launchChromium(profile);
+    t.after(() => closeChromium(context, profile));
     const page = await context.newPage();
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { runCli } from '../../_support/cli.js';
-import { launchChromium } from '../../_support/chromium.js';
+import { closeChromium, launchChromium } from '../../_support/chromium.js';
 import {
   startVerifier,
   verifierEnv,
@@ -99,7 +99,8 @@ test('GET / in headless chromium: a row per result with its verdict and findings
   // Without the admin token the dashboard is refused.
   assert.equal((await verifierHttp(svc.url, 'GET', '/')).status, 403);
 
-  const context = await launchChromium(join(root, 'profile'), AUTH);
+  const profile = join(root, 'profile');
+  const context = await launchChromium(profile, AUTH);
   try {
     const page = await context.newPage();
     const requests: string[] = [];
@@ -159,6 +160,6 @@ test('GET / in headless chromium: a row per result with its verdict and findings
     assert.equal(await page.getAttribute('#verdict', 'data-status'), bad['status']);
     assert.equal(new URL(page.url()).pathname, `/results/${bad['result_id'] as string}`);
   } finally {
-    await context.close();
+    await closeChromium(context, profile);
   }
 });

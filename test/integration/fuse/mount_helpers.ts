@@ -36,6 +36,8 @@ export interface ServeOptions {
   readonly server?: 'cli' | 'stub';
   /** Emulated kernel facts (stub server only). */
   readonly kernel?: EmulatedKernelOptions;
+  /** SNP: a TVM made with `emulate init --svsm` (the guest runs under an SVSM). */
+  readonly svsm?: boolean;
 }
 
 /** True when `dir` is a mount point (from /proc/self/mountinfo). */
@@ -53,7 +55,11 @@ export async function serveMount(opts: ServeOptions): Promise<ServedMount> {
   const tmp = mkdtempSync(join(tmpdir(), 'mrstack-fuse-'));
   const stateDir = join(tmp, 'tvm');
   const root = join(tmp, 'guest');
-  await initEmulatedTvm({ stateDir, profile: opts.profile });
+  await initEmulatedTvm({
+    stateDir,
+    profile: opts.profile,
+    ...(opts.svsm === true ? { svsm: true } : {}),
+  });
   const args =
     opts.server === 'stub'
       ? [

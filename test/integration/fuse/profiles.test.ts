@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serveMount, type ServedMount } from './mount_helpers.js';
+import { runCliJson, type EvidenceVerifyJson } from '../../_support/cli.js';
 import {
   guestShell,
   reportAndVerifyOnMount,
@@ -46,6 +47,52 @@ describe('emulate mount --profile snp', () => {
 
   test('a report through the linux provider (outblob + auxblob certificates) verifies', async () => {
     assert.equal((await reportAndVerifyOnMount(m)).kind, 'snp');
+  });
+});
+
+describe('emulate mount --profile snp of a TVM under an SVSM (emulate init --svsm)', () => {
+  let m: ServedMount;
+  before(async () => {
+    m = await serveMount({ profile: 'snp', svsm: true });
+  });
+  after(() => m.stop());
+
+  test('the instance shows the SVSM attributes and manifestblob, as sev-guest does under an SVSM', async () => {
+    await withReportInstance(join(m.root, TSM_REPORT_DIR, 'svsm'), (inst) => {
+      assert.deepEqual(readdirSync(inst).sort(), [
+        'auxblob',
+        'generation',
+        'inblob',
+        'manifestblob',
+        'outblob',
+        'privlevel',
+        'privlevel_floor',
+        'provider',
+        'service_guid',
+        'service_manifest_version',
+        'service_provider',
+      ]);
+    });
+  });
+
+  test('report --provider linux --service-provider svsm: the manifest comes back and its binding verifies', async () => {
+    const nonce = '5eed'.repeat(16); // 32 bytes
+    const out = join(m.stateDir, '..', 'svsm-evidence.json');
+    const rep = await runCliJson([
+      'report', '--provider', 'linux', '--root', m.root, '--nonce', nonce,
+      '--service-provider', 'svsm', '--out', out, '--json',
+    ]); // prettier-ignore
+    assert.equal(rep.result.code, 0, rep.result.stdout + rep.result.stderr);
+    const env = JSON.parse(readFileSync(out, 'utf8')) as { manifestblob?: string };
+    assert.ok(env.manifestblob !== undefined && env.manifestblob.length > 48 * 2);
+    const v = await runCliJson([
+      'evidence', 'verify', out, '--trust-emulated', '--tvm-state', m.stateDir, '--nonce', nonce,
+      '--json',
+    ]); // prettier-ignore
+    const j = v.json as EvidenceVerifyJson;
+    assert.equal(v.result.code, 0, JSON.stringify(j.errors));
+    assert.equal(j.checks['svsm_manifest'], 'ok');
+    assert.equal(j.claims['vmpl'], 0);
   });
 });
 
