@@ -12,6 +12,7 @@ import { runTool } from '../_support/peers.js';
 import { reencodeTdxQuote } from '../_support/tdx_quote.js';
 import { concatBytes, toHex } from '../../src/bytes/hex.js';
 import { verifyEvidence } from '../../src/verifier/verify/evidence.js';
+import { renderResultHtml } from '../../src/verifier/result/result_html.js';
 import type {
   EvidenceResult,
   VerifyEvidenceOptions,
@@ -69,6 +70,25 @@ test('TDX-1: quote, QE report and PCK chain verify without collateral at 2023-07
   const quoteText = Buffer.from(load('gotdx-v4-spr-e4.quote.bin')).toString('latin1');
   const pems = quoteText.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g)!;
   const rootPem = pems[pems.length - 1]!;
+  // The PCK leaf's issuer, as openssl reads it, is the intermediate the result page shows.
+  const issuerCn = /CN\s*=\s*([^,\n]+)/
+    .exec(runTool('openssl', ['x509', '-noout', '-issuer'], pems[0]).toString())![1]!
+    .trim();
+  assert.equal((r.claims['pck'] as { issuer: string }).issuer, issuerCn);
+  const page = renderResultHtml({
+    appraisal: { status: 'affirming', findings: [], policyId: 'p', kind: 'tdx', at: T1 },
+    verify: r,
+  });
+  const roles = [...page.matchAll(/data-role="(\w+)"><b>\w+<\/b><br>([^<]*)/g)].map((m) => [
+    m[1],
+    m[2],
+  ]);
+  assert.match(roles[0]![1]!, /^CN=Intel SGX Root CA, O=Intel Corporation/);
+  assert.deepEqual(roles, [
+    ['anchor', roles[0]![1]],
+    ['intermediate', issuerCn],
+    ['leaf', 'PCK certificate'],
+  ]);
   const pub = runTool('openssl', ['x509', '-noout', '-pubkey'], rootPem);
   const spki = runTool('openssl', ['pkey', '-pubin', '-outform', 'DER'], pub);
   assert.deepEqual(r.trust, {

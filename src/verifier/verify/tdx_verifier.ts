@@ -572,6 +572,8 @@ function pckClaims(e: Pick<PckEntry, 'chain' | 'pck'>): Record<string, unknown> 
       : { platform_instance_id: e.pck.platformInstanceId }),
     ...(e.pck.configuration === undefined ? {} : { configuration: e.pck.configuration }),
     ca: /Platform/i.test(caName) ? 'platform' : /Processor/i.test(caName) ? 'processor' : caName,
+    // The intermediate the result page shows between anchor and leaf (as `evidence show` names it).
+    issuer: leaf.issuerCn === '' ? leaf.issuer : leaf.issuerCn,
     serial: leaf.serial,
     not_before: leaf.notBefore.toISOString(),
     not_after: leaf.notAfter.toISOString(),
