@@ -101,6 +101,35 @@ export function parseTdReport(data: Uint8Array): TdReport {
 }
 
 /** Which of the TDREPORT's internal hashes hold (the MAC needs the CPU). */
+/**
+ * A TDREPORT's fields as lowercase hex under the names `evidence show` prints (the kernel's
+ * register names for the measurements): the claims of a raw TDREPORT and of an Azure HCL
+ * report's embedded one.
+ */
+export function tdReportClaims(t: TdReport): Record<string, string> {
+  const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+  return {
+    report_type: hex(t.reportType),
+    cpu_svn: hex(t.cpuSvn),
+    tee_tcb_svn: hex(t.teeTcbSvn),
+    mrseam: hex(t.mrSeam),
+    mrsignerseam: hex(t.mrSignerSeam),
+    seam_attributes: hex(t.seamAttributes),
+    td_attributes: hex(t.tdAttributes),
+    xfam: hex(t.xfam),
+    mrtd: hex(t.mrTd),
+    mrconfigid: hex(t.mrConfigId),
+    mrowner: hex(t.mrOwner),
+    mrownerconfig: hex(t.mrOwnerConfig),
+    rtmr0: hex(t.rtmr[0]),
+    rtmr1: hex(t.rtmr[1]),
+    rtmr2: hex(t.rtmr[2]),
+    rtmr3: hex(t.rtmr[3]),
+    servtd_hash: hex(t.servTdHash),
+    report_data: hex(t.reportData),
+  };
+}
+
 export function checkTdReportHashes(t: TdReport): {
   teeTcbInfoHash: boolean;
   teeInfoHash: boolean;

@@ -37,7 +37,12 @@ import {
 } from './evidence_result.js';
 import { parseJsonText } from '../../formats/json/json_text.js';
 import { PEER_CONTAINERS, peerEvidenceOf, type PeerEvidence } from './peer_evidence.js';
-import { checkTdReportHashes, parseTdReport, TDREPORT_SIZE } from '../../formats/tdx/tdreport.js';
+import {
+  checkTdReportHashes,
+  parseTdReport,
+  tdReportClaims,
+  TDREPORT_SIZE,
+} from '../../formats/tdx/tdreport.js';
 import {
   parseReportEnvelope,
   type ReportEnvelope,
@@ -282,24 +287,7 @@ function showTdReport(data: Uint8Array): EvidenceShowResult {
     kind: 'tdx',
     claims: {
       format: 'tdreport',
-      report_type: hex(t.reportType),
-      cpu_svn: hex(t.cpuSvn),
-      tee_tcb_svn: hex(t.teeTcbSvn),
-      mrseam: hex(t.mrSeam),
-      mrsignerseam: hex(t.mrSignerSeam),
-      seam_attributes: hex(t.seamAttributes),
-      td_attributes: hex(t.tdAttributes),
-      xfam: hex(t.xfam),
-      mrtd: hex(t.mrTd),
-      mrconfigid: hex(t.mrConfigId),
-      mrowner: hex(t.mrOwner),
-      mrownerconfig: hex(t.mrOwnerConfig),
-      rtmr0: hex(t.rtmr[0]),
-      rtmr1: hex(t.rtmr[1]),
-      rtmr2: hex(t.rtmr[2]),
-      rtmr3: hex(t.rtmr[3]),
-      servtd_hash: hex(t.servTdHash),
-      report_data: hex(t.reportData),
+      ...tdReportClaims(t),
       mac: hex(t.mac),
       tee_tcb_info_hash_ok: h.teeTcbInfoHash,
       tee_info_hash_ok: h.teeInfoHash,

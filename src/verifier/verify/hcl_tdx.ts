@@ -24,7 +24,7 @@ import {
   parseHclReport,
   type HclReport,
 } from '../../formats/azure/hcl_report.js';
-import { parseTdReport } from '../../formats/tdx/tdreport.js';
+import { parseTdReport, tdReportClaims } from '../../formats/tdx/tdreport.js';
 import { parseTdxQuote } from '../../formats/tdx/quote.js';
 import { checkHclBinding, checkHclNonce, checkHclTdReport } from './binding_hcl.js';
 import {
@@ -101,26 +101,11 @@ export async function verifyHclTdxWith(
 export function showHclTdx(data: Uint8Array): EvidenceShowResult {
   const hcl = parseHclReport(data);
   const t = parseTdReport(hcl.report);
-  const hex = (x: Uint8Array): string => Buffer.from(x).toString('hex');
   return {
     kind: 'tdx',
     claims: {
       format: 'azure-hcl-tdreport',
-      tee_tcb_svn: hex(t.teeTcbSvn),
-      mrseam: hex(t.mrSeam),
-      mrsignerseam: hex(t.mrSignerSeam),
-      seam_attributes: hex(t.seamAttributes),
-      td_attributes: hex(t.tdAttributes),
-      xfam: hex(t.xfam),
-      mrtd: hex(t.mrTd),
-      mrconfigid: hex(t.mrConfigId),
-      mrowner: hex(t.mrOwner),
-      mrownerconfig: hex(t.mrOwnerConfig),
-      rtmr0: hex(t.rtmr[0]),
-      rtmr1: hex(t.rtmr[1]),
-      rtmr2: hex(t.rtmr[2]),
-      rtmr3: hex(t.rtmr[3]),
-      report_data: hex(t.reportData),
+      ...tdReportClaims(t),
       hcl: hcl.claims,
     },
     warnings: [
