@@ -100,7 +100,6 @@ export function parseTdReport(data: Uint8Array): TdReport {
   };
 }
 
-/** Which of the TDREPORT's internal hashes hold (the MAC needs the CPU). */
 /**
  * A TDREPORT's fields as lowercase hex under the names `evidence show` prints (the kernel's
  * register names for the measurements): the claims of a raw TDREPORT and of an Azure HCL
@@ -130,6 +129,7 @@ export function tdReportClaims(t: TdReport): Record<string, string> {
   };
 }
 
+/** Which of the TDREPORT's internal hashes hold (the MAC needs the CPU). */
 export function checkTdReportHashes(t: TdReport): {
   teeTcbInfoHash: boolean;
   teeInfoHash: boolean;
