@@ -133,7 +133,10 @@ export async function activeSigningKey(
   await storeKey(store, kek, key);
   // Two processes starting on an empty store may both have generated one: the newest wins and
   // the other is retired (it stays in the JWKS, so nothing it signed is lost).
-  const newest = (await store.listSigningKeys()).find((k) => k.retiredAt === null)!;
+  // Three at once can retire each other's choice and leave no key active (seen in CI: a
+  // process crashed reading `.kid` of undefined): then the newest stored key is the one.
+  const keys = await store.listSigningKeys();
+  const newest = keys.find((k) => k.retiredAt === null) ?? keys[0]!;
   await store.retireSigningKeys(newest.kid);
   return newest.kid === key.publicKey.thumbprint ? key : openKey(kek, newest);
 }
