@@ -41,7 +41,7 @@ import {
   type Extension,
 } from '../../formats/x509/certificate_encode.js';
 import { toPem } from '../../formats/x509/pem_encode.js';
-import { certificateIssuer, pemToDer } from './emulated_pki.js';
+import { certificateIssuer, keySetNotBefore, pemToDer } from './emulated_pki.js';
 import type { RawReport } from '../provider.js';
 import { EMULATED_ROOT_ORGANIZATION } from '../../formats/x509/emulated_root.js';
 import type { EmulatedReportContext, EmulatedReportFn } from './report_context.js';
@@ -250,10 +250,7 @@ export function makeEmulatedSnpReport(ctx: EmulatedReportContext): RawReport {
   if (!Number.isInteger(vmpl) || vmpl < 0 || vmpl > 3) {
     throw new UsageError('ERR_USAGE', `SNP VMPL must be 0..3, got ${vmpl}`);
   }
-  const keys = loadOrCreateSnpKeys(
-    ctx.keysDir,
-    new Date(ctx.config.created.getTime() - 24 * 3600 * 1000),
-  );
+  const keys = loadOrCreateSnpKeys(ctx.keysDir, keySetNotBefore(ctx.config.created));
   const tcb = encodeTcb(EMULATED_SNP_TCB, 'milan-genoa');
   const reportData = new Uint8Array(64);
   reportData.set(rd);

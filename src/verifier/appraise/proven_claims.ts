@@ -14,6 +14,7 @@ import type {
   AppraisedKind,
   ImaInput,
   ImaRecord,
+  ImaRecordSource,
   ProofState,
   ProvenClaims,
   ReplayedEvidence,
@@ -276,27 +277,44 @@ function imaLayerOf(
       : { [Symbol.iterator]: () => list.views(0, list.verified) };
   const entries: Iterable<ImaRecord> = {
     *[Symbol.iterator]() {
-      for (const e of events) {
-        if (e.state !== 'verified') continue;
-        yield {
-          record: e.index,
-          offset: e.offset,
-          template: e.template,
-          path: e.path,
-          digestAlg: e.digest_alg,
-          digest: e.digest,
-          ...(e.signature === undefined
-            ? {}
-            : { signature: new Uint8Array(Buffer.from(e.signature, 'hex')) }),
-          ...(e.buf === undefined ? {} : { buf: new Uint8Array(Buffer.from(e.buf, 'hex')) }),
-          violation: e.violation === true,
-        };
-      }
+      for (const e of events) if (e.state === 'verified') yield imaRecordOfEvent(e);
     },
   };
+  // the same verified entries from the list's bytes, for the rules' in-place reading
+  const records: ImaRecordSource | undefined =
+    list === undefined
+      ? undefined
+      : {
+          each: (visit) => list.scan(visit, 0, list.verified),
+          record: (v) => imaRecordOfEvent(list.decode(v)),
+        };
   return {
     register,
-    input: { log: 'ima-log', proof: 'ok', register: ima.vmr, firstMirrored, entries },
+    input: {
+      log: 'ima-log',
+      proof: 'ok',
+      register: ima.vmr,
+      firstMirrored,
+      entries,
+      ...(records === undefined ? {} : { records }),
+    },
+  };
+}
+
+/** The appraisal record of an ima layer's entry. */
+function imaRecordOfEvent(e: ImaEventView): ImaRecord {
+  return {
+    record: e.index,
+    offset: e.offset,
+    template: e.template,
+    path: e.path,
+    digestAlg: e.digest_alg,
+    digest: e.digest,
+    ...(e.signature === undefined
+      ? {}
+      : { signature: new Uint8Array(Buffer.from(e.signature, 'hex')) }),
+    ...(e.buf === undefined ? {} : { buf: new Uint8Array(Buffer.from(e.buf, 'hex')) }),
+    violation: e.violation === true,
   };
 }
 
