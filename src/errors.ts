@@ -53,6 +53,7 @@ export type ErrorCode =
   | 'ERR_CHECK_SKIPPED'
   | 'ERR_NONCE_MISMATCH'
   | 'ERR_BINDING_MISMATCH'
+  | 'ERR_VMPL_MISMATCH'
   | 'ERR_TCB_MISMATCH'
   | 'ERR_COLLATERAL_MISSING'
   | 'ERR_POLICY_VIOLATION'
@@ -169,6 +170,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   },
   ERR_NONCE_MISMATCH: { exit: 1, summary: 'the evidence is not bound to the expected nonce' },
   ERR_BINDING_MISMATCH: { exit: 1, summary: 'a binding between layers or fields does not hold' },
+  ERR_VMPL_MISMATCH: {
+    exit: 1,
+    summary: 'an SNP report that should come from the SVSM (VMPL 0) was made at another VMPL',
+  },
   ERR_TCB_MISMATCH: {
     exit: 1,
     summary: 'reported TCB does not match the certificate or collateral',

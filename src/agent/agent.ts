@@ -293,12 +293,16 @@ export class Agent {
   }
 
   #saveState(): void {
-    writeAgentState(this.#statePath, {
-      bootId: this.bootId,
-      tenants: this.#tenants.live().map((t) => t.config),
-      usedVmrs: [...this.#usedVmrs],
-      lastCheckpoint: this.#lastCheckpoint,
-    });
+    writeAgentState(
+      this.#statePath,
+      {
+        bootId: this.bootId,
+        tenants: this.#tenants.live().map((t) => t.config),
+        usedVmrs: [...this.#usedVmrs],
+        lastCheckpoint: this.#lastCheckpoint,
+      },
+      this.durability,
+    );
   }
 
   #openPhysical(): ReturnType<typeof PhysicalLog.open> {

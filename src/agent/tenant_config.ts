@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import { ParseError, UsageError, fieldErrors } from '../errors.js';
 import { IMA_TENANT, MR_IMA_VMR, NAME_RE } from '../formats/mrlog/record.js';
-import { writeFileAtomic } from './append_file.js';
+import { writeFileAtomic, type Durability } from './append_file.js';
 
 /** Per-tenant limits. */
 export interface TenantLimits {
@@ -220,8 +220,8 @@ export function readAgentState(path: string): AgentState | undefined {
   };
 }
 
-/** Writes `state.json` atomically. */
-export function writeAgentState(path: string, s: AgentState): void {
+/** Writes `state.json` atomically, as durable as the agent's appends (`durability`). */
+export function writeAgentState(path: string, s: AgentState, durability: Durability = 'os'): void {
   writeFileAtomic(
     path,
     `${JSON.stringify(
@@ -236,5 +236,6 @@ export function writeAgentState(path: string, s: AgentState): void {
       null,
       2,
     )}\n`,
+    durability,
   );
 }

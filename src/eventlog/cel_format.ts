@@ -5,7 +5,8 @@
  *
  * Replay rules carried over from the content types: a `pcclient_std` EV_NO_ACTION record is not
  * extended (as in PC Client logs); an `ima_template` record whose digest is all zeros is an IMA
- * violation and extends all ones. Digest checks: COS content (type 80) and systemd records (see
+ * violation and extends all ones (the rules live in `formats/cel/cel_replay.ts`, shared with
+ * `replayCel`). Digest checks: COS content (type 80) and systemd records (see
  * `formats/cel/cel_replay.ts`).
  *
  * Replay also applies the PC Client starting values a `pcclient_std` record on PCR0 carries, as
@@ -20,7 +21,7 @@
  * @module
  */
 import { hashEquals } from '../crypto/hash.js';
-import { hashAlgFromId, hashAlgId, hashInfo, type HashAlg } from '../crypto/hash_alg.js';
+import { hashAlgId } from '../crypto/hash_alg.js';
 import { ParseError } from '../errors.js';
 import { DEFAULT_LIMITS } from '../limits.js';
 import {
@@ -31,10 +32,15 @@ import {
 } from '../formats/cel/cel_record.js';
 import { CelTlvReader, encodeCelTlvRecord } from '../formats/cel/cel_tlv.js';
 import { celRecordToJson, parseCelJson } from '../formats/cel/cel_json.js';
-import { celMeasuredBytes } from '../formats/cel/cel_replay.js';
-import { imaEntryDetails, isAllZero } from '../formats/ima/ima_template.js';
-import type { AnyIterable, EventAnchor, EventBase, LogEvent } from './event.js';
-import { isStartupLocality } from './tcg2_stream.js';
+import {
+  celMeasuredBytes,
+  celRecordDigests,
+  celRecordExtends,
+  celReplayedRegister,
+  celStartValues,
+} from '../formats/cel/cel_replay.js';
+import { imaEntryDetails } from '../formats/ima/ima_template.js';
+import type { AnyIterable, EventBase, LogEvent } from './event.js';
 import type { DigestCheck, LogFormat, LogParseOptions } from './log_format.js';
 
 /** A CEL record as an event. */
@@ -49,55 +55,20 @@ declare module './event.js' {
   }
 }
 
-const EV_NO_ACTION = 3;
-const EV_EFI_HCRTM_EVENT = 0x80000010;
-
-/** PCR0's starting value set by a PC Client record (StartupLocality, H-CRTM), in its banks. */
-function pcclientAnchor(r: CelRecord, banks: readonly HashAlg[]): EventAnchor | undefined {
-  const c = r.content;
-  if (c.type !== 'pcclient_std' || r.register.kind !== 'pcr' || r.register.index !== 0)
-    return undefined;
-  let last: number;
-  if (c.eventType === EV_NO_ACTION && isStartupLocality(c.eventData)) last = c.eventData[16]!;
-  else if (c.eventType === EV_EFI_HCRTM_EVENT) last = 4;
-  else return undefined;
-  return {
-    kind: 'reset',
-    values: new Map(
-      banks.map((b) => {
-        const v = new Uint8Array(hashInfo(b).size);
-        v[v.length - 1] = last;
-        return [b, v];
-      }),
-    ),
-  };
-}
-
 function toEvent(r: CelRecord, logName: string, format: string, length: number): CelEvent {
-  const c = r.content;
-  const digests = new Map<HashAlg, Uint8Array>();
-  const imaViolation = c.type === 'ima_template' && r.digests.every((d) => isAllZero(d.digest));
-  for (const d of r.digests) {
-    const alg = hashAlgFromId(d.algId);
-    if (alg === undefined || d.digest.length !== hashInfo(alg).size) continue;
-    digests.set(alg, imaViolation ? new Uint8Array(d.digest.length).fill(0xff) : d.digest);
-  }
+  const digests = celRecordDigests(r);
+  const replayed = celReplayedRegister(r);
+  // NV-index records keep their name for display; they are never extended.
   const register =
-    r.register.kind === 'pcr' && r.register.index === 0xffffffff
-      ? undefined
-      : celRegisterName(r.register);
-  const extend =
-    r.register.kind !== 'nv_index' &&
-    digests.size > 0 &&
-    !(c.type === 'pcclient_std' && c.eventType === EV_NO_ACTION);
-  const anchor = register === undefined ? undefined : pcclientAnchor(r, [...digests.keys()]);
+    replayed ?? (r.register.kind === 'nv_index' ? celRegisterName(r.register) : undefined);
+  const start = replayed === undefined ? undefined : celStartValues(r, digests.keys());
   return {
     kind: 'cel',
     index: r.index,
     register,
     digests,
-    extend,
-    ...(anchor === undefined ? {} : { anchor }),
+    extend: celRecordExtends(r) && digests.size > 0,
+    ...(start === undefined ? {} : { anchor: { kind: 'reset' as const, values: start } }),
     source: { log: logName, format, offset: r.offset, length },
     record: r,
   };

@@ -76,6 +76,8 @@ export class TcgFold {
   /** By the record's index field; `null` when that index is never folded (not extendable). */
   readonly #regs = new Map<number, RegisterFold | null>();
   #records = 0;
+  /** The current record's header position per digest, found once by the validation loop. */
+  readonly #at = new Uint8Array(32);
 
   constructor(opts: TcgFoldOptions) {
     this.#opts = opts;
@@ -132,6 +134,7 @@ export class TcgFold {
     // Exactly one digest per header bank: fewer is a FEWER_DIGESTS warning, more an unknown or
     // repeated algorithm — both for the event path.
     if (count !== h.algs.length || count > this.#opts.maxDigests) return 0;
+    const ats = this.#at;
     let pos = 12;
     let seen = 0;
     for (let i = 0; i < count; i++) {
@@ -139,6 +142,7 @@ export class TcgFold {
       const at = h.position.get(bytes[pos]! | (bytes[pos + 1]! << 8));
       if (at === undefined || (seen & (1 << at)) !== 0) return 0;
       seen |= 1 << at;
+      ats[i] = at;
       pos += 2 + h.sizes[at]!;
     }
     if (pos + 4 > n) return 0;
@@ -151,7 +155,7 @@ export class TcgFold {
     if (this.#opts.checkDigests && this.#opts.digestIsDataHash(type, data)) {
       let d = 12;
       for (let i = 0; i < count; i++) {
-        const at = h.position.get(bytes[d]! | (bytes[d + 1]! << 8))!;
+        const at = ats[i]!;
         const size = h.sizes[at]!;
         if (!hashEquals(h.algs[at]!, data, bytes.subarray(d + 2, d + 2 + size))) {
           this.#mismatch(index, offset, reg.register);
@@ -162,7 +166,7 @@ export class TcgFold {
     }
     let d = 12;
     for (let i = 0; i < count; i++) {
-      const at = h.position.get(bytes[d]! | (bytes[d + 1]! << 8))!;
+      const at = ats[i]!;
       const size = h.sizes[at]!;
       if (h.replayed[at]) {
         const bank = reg.banks[at] ?? this.#bank(reg, at);

@@ -30,6 +30,7 @@ import {
 } from '../formats/tcg2/pcr_event.js';
 import {
   isSpecIdEvent03,
+  isStartupLocality,
   parseSpecIdEvent,
   type SpecIdEvent,
 } from '../formats/tcg2/spec_id_event.js';
@@ -61,15 +62,6 @@ export interface TcgStreamOptions {
    * handed over as events, and every event is handed over alone, after the fold's flush.
    */
   readonly fold?: TcgFold;
-}
-
-const STARTUP_LOCALITY = 'StartupLocality\0';
-
-/** True for a PC Client `StartupLocality\0` EV_NO_ACTION body (signature and one locality byte). */
-export function isStartupLocality(data: Uint8Array): boolean {
-  if (data.length !== 17) return false;
-  for (let i = 0; i < 16; i++) if (data[i] !== STARTUP_LOCALITY.charCodeAt(i)) return false;
-  return true;
 }
 
 function knownDigests(list: readonly LoggedDigest[]): Map<HashAlg, Uint8Array> {

@@ -52,6 +52,45 @@ export function checkImaViewFields(v: ImaRecordView): void {
     decodedFields(v.entry());
 }
 
+/** Where the fields of a plain `ima-ng` record lie in its bytes ({@link imaNgSpans}). */
+export interface ImaNgSpans {
+  /** The file path: `bytes[pathAt, pathEnd)`, its trailing NUL left out. */
+  pathAt: number;
+  pathEnd: number;
+  /** The file digest: `bytes[digestAt, digestEnd)`. */
+  digestAt: number;
+  digestEnd: number;
+}
+
+/**
+ * The path and digest positions of an `ima-ng` record read in place, when its template data is
+ * what {@link imaViewFileFields} reads with a known `<alg>:` prefix (the path then decodes to
+ * the same text, the digest to the same hex); false for any other record. No allocation: the
+ * IMA rules judge a million entries from their bytes this way.
+ */
+export function imaNgSpans(v: ImaRecordView, out: ImaNgSpans): boolean {
+  if (v.templateName !== 'ima-ng') return false;
+  const d = v.bytes;
+  const at = v.dataAt;
+  const len = v.dataLen;
+  const le = v.littleEndian;
+  if (len < 4) return false;
+  const n1 = u32(d, at, le);
+  if (n1 > len - 4) return false;
+  const e1 = 4 + n1;
+  if (e1 + 4 > len) return false;
+  const n2 = u32(d, at + e1, le);
+  if (n2 !== len - e1 - 4) return false;
+  const known = knownPrefix(d, at + 4, at + e1);
+  if (known === undefined) return false;
+  const e2 = at + len;
+  out.pathAt = at + e1 + 4;
+  out.pathEnd = n2 > 0 && d[e2 - 1] === 0 ? e2 - 1 : e2;
+  out.digestAt = at + 4 + known.length;
+  out.digestEnd = at + e1;
+  return true;
+}
+
 const FAST: Readonly<Record<string, string | undefined>> = {
   'ima-ng': undefined,
   'ima-sig': 'sig',

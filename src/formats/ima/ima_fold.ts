@@ -359,6 +359,15 @@ export class ImaFold {
 }
 
 /**
+ * What IMA extends for a violation (an entry whose logged template hash is all zeros): all ones
+ * of the bank's size. The one home of that rule outside the fold's scratch buffers; CEL's
+ * `ima_template` records use it too.
+ */
+export function imaViolationDigest(size: number): Uint8Array {
+  return new Uint8Array(size).fill(0xff);
+}
+
+/**
  * What {@link ImaFold} extends into bank `alg` for one entry of a list whose template-hash
  * column is in bank `column` (`columnExtends: 'logged'`, the rule of log replay): the logged
  * template hash in the column's bank; in another bank H_alg(template data) (`per-bank`) or the
@@ -375,9 +384,9 @@ export function imaExtendedDigest(
 ): Uint8Array {
   const size = digestSize(alg);
   const violation = isAllZero(e.templateHash);
-  if (alg === column) return violation ? new Uint8Array(size).fill(0xff) : e.templateHash;
+  if (alg === column) return violation ? imaViolationDigest(size) : e.templateHash;
   if (mode === 'per-bank') {
-    if (violation) return new Uint8Array(size).fill(0xff);
+    if (violation) return imaViolationDigest(size);
     return new Uint8Array(
       nodeCrypto.createHash(hashInfo(alg).nodeName).update(imaTemplateHashInput(e)).digest(),
     );
@@ -393,7 +402,7 @@ export function imaExtendedDigest(
     });
   }
   const out = new Uint8Array(size);
-  out.set(violation ? new Uint8Array(20).fill(0xff) : e.templateHash.subarray(0, size), 0);
+  out.set(violation ? imaViolationDigest(20) : e.templateHash.subarray(0, size), 0);
   return out;
 }
 

@@ -45,6 +45,18 @@ export interface SpecIdEvent {
   readonly vendorInfo: Uint8Array;
 }
 
+const STARTUP_LOCALITY = 'StartupLocality\0';
+
+/**
+ * True for a PC Client `StartupLocality\0` EV_NO_ACTION body (signature and one locality byte;
+ * PC Client PFP §10.4.5.3): PCR0 then starts at 00…0L instead of zero.
+ */
+export function isStartupLocality(data: Uint8Array): boolean {
+  if (data.length !== 17) return false;
+  for (let i = 0; i < 16; i++) if (data[i] !== STARTUP_LOCALITY.charCodeAt(i)) return false;
+  return true;
+}
+
 /** True when event data starts with the crypto-agile signature. */
 export function isSpecIdEvent03(data: Uint8Array): boolean {
   if (data.length < 16) return false;

@@ -27,6 +27,7 @@ import { loadEmulatedAk } from './report_tpm.js';
 import { emulatedAkCertificate, emulatedTpmCrl } from './tpm_pki.js';
 import { loadOrCreateTdxKeys, makeEmulatedTdxCollateral } from './tdx_pki.js';
 import { readTvmConfig, TVM_FILES, type EmulatedTcbStatus } from './tvm_state.js';
+import { keySetNotBefore } from './emulated_pki.js';
 
 /** Collateral for one emulated TVM at one time, in the shapes `evidence verify` takes. */
 export interface EmulatedCollateral {
@@ -43,8 +44,6 @@ export interface EmulatedCollateralOptions {
   /** The verification time the collateral is issued for. */
   readonly at: Date;
 }
-
-const DAY_MS = 24 * 3600 * 1000;
 
 export { EMULATED_TPM_NAMES, emulatedTpmCaCertificate } from './tpm_pki.js';
 
@@ -66,7 +65,7 @@ export function emulatedCollateral(
   switch (cfg.profile) {
     case 'tdx': {
       // The same notBefore the report path uses, so both create the same key set.
-      const keys = loadOrCreateTdxKeys(keysDir, new Date(cfg.created.getTime() - DAY_MS));
+      const keys = loadOrCreateTdxKeys(keysDir, keySetNotBefore(cfg.created));
       const json = makeEmulatedTdxCollateral(keys, opts.at, tcbStatus);
       return {
         ...base,
@@ -75,7 +74,7 @@ export function emulatedCollateral(
       };
     }
     case 'snp': {
-      const keys = loadOrCreateSnpKeys(keysDir, new Date(cfg.created.getTime() - DAY_MS));
+      const keys = loadOrCreateSnpKeys(keysDir, keySetNotBefore(cfg.created));
       const crl = makeEmulatedSnpCrl(
         keys,
         opts.at,
@@ -105,7 +104,7 @@ export function emulatedCollateral(
       };
     }
     case 'cca': {
-      const keys = loadOrCreateCcaKeys(keysDir, new Date(cfg.created.getTime() - DAY_MS));
+      const keys = loadOrCreateCcaKeys(keysDir, keySetNotBefore(cfg.created));
       const crl = makeEmulatedCcaCrl(
         keys,
         opts.at,

@@ -17,6 +17,16 @@ import {
 /** A Julian year in milliseconds, for validity periods. */
 const YEAR_MS = 365.25 * 24 * 3600 * 1000;
 
+/**
+ * The notBefore of a TVM's TDX, SNP and CCA key sets: a day before the TVM was created (a
+ * verifier whose clock is a little behind still accepts its certificates). Every path that may
+ * create a key set first (a report, collateral, exported roots) passes this one value, so the
+ * key set is the same whichever of them runs first.
+ */
+export function keySetNotBefore(created: Date): Date {
+  return new Date(created.getTime() - 24 * 3600 * 1000);
+}
+
 /** The signature over `tbs` by `key` in `alg` (PSS salt 48, as AMD signs). */
 function signTbs(tbs: Uint8Array, alg: SigAlg, key: KeyObject): Uint8Array {
   if (alg === 'rsa-pss-sha384') {

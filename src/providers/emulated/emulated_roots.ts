@@ -16,6 +16,7 @@ import { loadOrCreateCcaKeys } from './report_cca.js';
 import { loadOrCreateSnpKeys } from './report_snp.js';
 import { loadOrCreateTdxKeys } from './tdx_pki.js';
 import { readTvmConfig, TVM_FILES } from './tvm_state.js';
+import { keySetNotBefore } from './emulated_pki.js';
 
 /** One root certificate of an emulated TVM. */
 export interface EmulatedRoot {
@@ -31,8 +32,6 @@ export interface EmulatedRoots {
   readonly roots: readonly EmulatedRoot[];
 }
 
-const DAY_MS = 24 * 3600 * 1000;
-
 /**
  * The root certificates of the emulated TVM in `stateDir` (created on first use).
  * @throws ProviderError `ERR_NOT_FOUND` when no TVM lives there; file-system errors
@@ -41,7 +40,7 @@ export function emulatedRoots(stateDir: string): EmulatedRoots {
   const cfg = readTvmConfig(stateDir);
   const keysDir = path.join(stateDir, TVM_FILES.keys, cfg.profile);
   // The notBefore each report path passes when it creates the key set.
-  const notBefore = new Date(cfg.created.getTime() - DAY_MS);
+  const notBefore = keySetNotBefore(cfg.created);
   switch (cfg.profile) {
     case 'tdx':
       return {

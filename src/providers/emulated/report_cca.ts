@@ -40,7 +40,7 @@ import {
 } from '../../formats/cca/token.js';
 import { caExtension, name } from '../../formats/x509/certificate_encode.js';
 import { toPem } from '../../formats/x509/pem_encode.js';
-import { certificateIssuer, issueCrl, pemToDer } from './emulated_pki.js';
+import { certificateIssuer, issueCrl, keySetNotBefore, pemToDer } from './emulated_pki.js';
 import type { RawReport } from '../provider.js';
 import type { EmulatedReportContext, EmulatedReportFn } from './report_context.js';
 import { EMULATED_ROOT_ORGANIZATION } from '../../formats/x509/emulated_root.js';
@@ -197,10 +197,7 @@ export function makeEmulatedCcaToken(ctx: EmulatedReportContext): RawReport {
   if (rd.length > 64) {
     throw new UsageError('ERR_USAGE', `CCA challenge is at most 64 bytes, got ${rd.length}`);
   }
-  const keys = loadOrCreateCcaKeys(
-    ctx.keysDir,
-    new Date(ctx.config.created.getTime() - 24 * 3600 * 1000),
-  );
+  const keys = loadOrCreateCcaKeys(ctx.keysDir, keySetNotBefore(ctx.config.created));
   const realmAlg: HashAlg = ctx.config.hashAlg ?? 'sha256';
   const size = realmAlg === 'sha512' ? 64 : 32;
   const rak = coseKey(createPublicKey(keys.rakKey));

@@ -24,7 +24,12 @@ import {
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ProviderError, UsageError } from '../../errors.js';
-import { emulatedVtpmEkPublic, svsmManifestFor, svsmReportDataFor } from './report_svsm.js';
+import {
+  emulatedVtpmEkPublic,
+  SVSM_VTPM_KEYS,
+  svsmManifestFor,
+  svsmReportDataFor,
+} from './report_svsm.js';
 import { encodeSnpReportBody, attachSnpSignature } from '../../formats/snp/report_encode.js';
 import { encodeSnpCertTable, SNP_CERT_GUIDS } from '../../formats/snp/cert_table.js';
 import { encodeTcb } from '../../formats/snp/tcb.js';
@@ -36,7 +41,7 @@ import {
   type Extension,
 } from '../../formats/x509/certificate_encode.js';
 import { toPem } from '../../formats/x509/pem_encode.js';
-import { certificateIssuer, pemToDer } from './emulated_pki.js';
+import { certificateIssuer, keySetNotBefore, pemToDer } from './emulated_pki.js';
 import type { RawReport } from '../provider.js';
 import { EMULATED_ROOT_ORGANIZATION } from '../../formats/x509/emulated_root.js';
 import type { EmulatedReportContext, EmulatedReportFn } from './report_context.js';
@@ -237,7 +242,7 @@ export function makeEmulatedSnpReport(ctx: EmulatedReportContext): RawReport {
           ? {}
           : { serviceManifestVersion: ctx.request.serviceManifestVersion }),
       },
-      emulatedVtpmEkPublic(path.join(path.dirname(ctx.keysDir), 'svsm-vtpm')),
+      emulatedVtpmEkPublic(path.join(path.dirname(ctx.keysDir), SVSM_VTPM_KEYS)),
     );
     rd = svsmReportDataFor(rd, manifest);
   }
@@ -245,10 +250,7 @@ export function makeEmulatedSnpReport(ctx: EmulatedReportContext): RawReport {
   if (!Number.isInteger(vmpl) || vmpl < 0 || vmpl > 3) {
     throw new UsageError('ERR_USAGE', `SNP VMPL must be 0..3, got ${vmpl}`);
   }
-  const keys = loadOrCreateSnpKeys(
-    ctx.keysDir,
-    new Date(ctx.config.created.getTime() - 24 * 3600 * 1000),
-  );
+  const keys = loadOrCreateSnpKeys(ctx.keysDir, keySetNotBefore(ctx.config.created));
   const tcb = encodeTcb(EMULATED_SNP_TCB, 'milan-genoa');
   const reportData = new Uint8Array(64);
   reportData.set(rd);

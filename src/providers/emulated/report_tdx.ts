@@ -21,6 +21,7 @@ import {
   loadOrCreateTdxKeys,
   makeEmulatedTdxCollateral,
 } from './tdx_pki.js';
+import { keySetNotBefore } from './emulated_pki.js';
 
 /** The emulated TDX module's MRSEAM: SHA-384 of a fixed label. */
 export const EMULATED_MRSEAM: Uint8Array = new Uint8Array(
@@ -45,10 +46,7 @@ export function makeEmulatedTdxQuote(ctx: EmulatedReportContext): RawReport {
       `TDX report data is at most 64 bytes, got ${ctx.reportData.length}`,
     );
   }
-  const keys = loadOrCreateTdxKeys(
-    ctx.keysDir,
-    new Date(ctx.config.created.getTime() - 24 * 3600 * 1000),
-  );
+  const keys = loadOrCreateTdxKeys(ctx.keysDir, keySetNotBefore(ctx.config.created));
   const P = EMULATED_TDX_PLATFORM;
   const reportData = zeros(64);
   reportData.set(ctx.reportData);

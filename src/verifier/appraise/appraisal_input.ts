@@ -7,6 +7,7 @@
  * @module
  */
 import type { HashAlg } from '../../crypto/hash_alg.js';
+import type { ImaRecordView } from '../../formats/ima/ima_binary.js';
 import type { Finding, FindingStatus } from './finding.js';
 
 /** How a piece of verification came out: proved, disproved, not done, or waived by the caller. */
@@ -128,6 +129,32 @@ export interface ImaInput {
   readonly since?: number;
   /** The list's length: `since` plus the entries sent (when `since` is given). */
   readonly end?: number;
+  /**
+   * The same entries read in place from the list's bytes, when they are at hand (an ima
+   * bundle's list): the IMA rules judge plain `ima-ng` entries from their bytes and take every
+   * other one from here as `entries` gives it.
+   */
+  readonly records?: ImaRecordSource;
+  /** Paths whose entries the caller hears of as the rules read them (the agent-files rule). */
+  readonly watch?: ImaPathWatch;
+}
+
+/** An IMA list's entries as records read in place ({@link ImaInput.records}). */
+export interface ImaRecordSource {
+  /**
+   * Visits the entries of {@link ImaInput.entries} in order, each with its entry index (the
+   * record {@link ImaRecord.record}); a view is valid during its visit.
+   */
+  each(visit: (v: ImaRecordView, index: number) => void): void;
+  /** The {@link ImaRecord} that {@link ImaInput.entries} gives for the entry a view shows. */
+  record(v: ImaRecordView): ImaRecord;
+}
+
+/** Paths the IMA rules report as they read them ({@link ImaInput.watch}). */
+export interface ImaPathWatch {
+  readonly paths: ReadonlySet<string>;
+  /** Called for every entry of one of `paths`, in list order. */
+  seen(path: string, record: number): void;
 }
 
 /**

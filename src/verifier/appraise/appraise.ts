@@ -15,7 +15,7 @@ import type {
   AppraiseOptions,
   ImaCounts,
   ImaInput,
-  ImaRecord,
+  ImaPathWatch,
   ProvenClaims,
   ReplayedEvidence,
 } from './appraisal_input.js';
@@ -625,15 +625,14 @@ function agentFilesRule(
 ): { input: ImaInput; judge(out: Findings): void } {
   const first = new Map<string, number>();
   const wanted = new Set(paths);
-  const entries = list.entries;
-  function* watched(): Generator<ImaRecord> {
-    for (const r of entries) {
-      if (wanted.has(r.path) && !first.has(r.path)) first.set(r.path, r.record);
-      yield r;
-    }
-  }
+  const watch: ImaPathWatch = {
+    paths: wanted,
+    seen(path, record) {
+      if (!first.has(path)) first.set(path, record);
+    },
+  };
   return {
-    input: { ...list, entries: watched() },
+    input: { ...list, watch },
     judge(out: Findings): void {
       const limit = list.firstMirrored;
       if (limit === undefined) return;

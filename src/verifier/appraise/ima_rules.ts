@@ -14,10 +14,12 @@ import { MrstackError } from '../../errors.js';
 import type { ImaEvent } from '../../eventlog/ima_format.js';
 import { imaFileFields } from '../../formats/ima/ima_file_fields.js';
 import { isAllZero, type ImaEntry } from '../../formats/ima/ima_template.js';
-import type { ImaCounts, ImaInput, ImaRecord } from './appraisal_input.js';
+import type { ImaRecordView } from '../../formats/ima/ima_binary.js';
+import { imaNgSpans, type ImaNgSpans } from '../../formats/ima/ima_file_fields.js';
+import type { ImaCounts, ImaInput, ImaPathWatch, ImaRecord } from './appraisal_input.js';
 import type { Finding, FindingId } from './finding.js';
 import { findingIdInfo } from './finding.js';
-import type { CompiledIma, CompiledPolicy } from './policy.js';
+import { pathHash, type CompiledIma, type CompiledPolicy } from './policy.js';
 import {
   checkImaSignature,
   imaKeyidOfKey,
@@ -114,25 +116,27 @@ export function judgeImaList(
   let mismatched = 0;
   let violations = 0;
   const allIgnored = ima.ignoredKeyrings.has('*');
-  for (const r of input.entries) {
-    entries++;
+  const watch = input.watch;
+  // one entry through every rule, in keylime's order
+  const judge = (r: ImaRecord): void => {
+    if (watch?.paths.has(r.path) === true) watch.seen(r.path, r.record);
     if (r.violation) {
       violations++;
       failures.push(
         fail(policy, 'ima.violation', input, r, undefined, `measurement violation for ${r.path}`),
       );
-      continue;
+      return;
     }
     if (ima.excluded(r.path)) {
       excluded++;
-      continue;
+      return;
     }
     if (r.template === 'ima-buf') {
       const ring = ima.keyrings.get(r.path);
       if (ring !== undefined || ima.ignoredKeyrings.has(r.path) || allIgnored) {
         if (allIgnored || ima.ignoredKeyrings.has(r.path)) {
           excluded++;
-          continue;
+          return;
         }
         const h =
           r.digestAlg === 'sha256' || r.buf === undefined
@@ -149,7 +153,7 @@ export function judgeImaList(
               // not a key this runtime reads (an X.509 certificate, say): nothing to add
             }
           }
-          continue;
+          return;
         }
         unknown++;
         failures.push(
@@ -162,12 +166,12 @@ export function judgeImaList(
             `key on keyring ${r.path} is not allowed`,
           ),
         );
-        continue;
+        return;
       }
       const bufs = ima.imaBuf.get(r.path);
       if (bufs?.has(r.digest) === true) {
         matched++;
-        continue;
+        return;
       }
       unknown++;
       failures.push(
@@ -180,7 +184,7 @@ export function judgeImaList(
           `ima-buf ${r.path} is not allowed`,
         ),
       );
-      continue;
+      return;
     }
     // One checker for verify and appraisal: the key the header's key id names, as the kernel
     // (request_asymmetric_key by id), evmctl and keylime select it — no other key is tried.
@@ -191,12 +195,12 @@ export function judgeImaList(
         'verified'
     ) {
       signed++;
-      continue;
+      return;
     }
     // the common case answered in place (policy cache table), the list built only to report
     if (ima.digests.allows?.(r.path, r.digest) === true) {
       matched++;
-      continue;
+      return;
     }
     const allowed = ima.digests.get(r.path);
     if (allowed === undefined) {
@@ -228,9 +232,87 @@ export function judgeImaList(
         ),
       );
     }
+  };
+  const records = input.records;
+  if (records === undefined) {
+    for (const r of input.entries) {
+      entries++;
+      judge(r);
+    }
+  } else {
+    // Plain ima-ng entries from their bytes: an allowed digest (or an excluded path) is the
+    // verdict judge() would give, with no string or object made; any other entry, and any entry
+    // that would fail, goes through judge() as `entries` gives it — the same findings.
+    const fast = fastImaNg(policy, watch);
+    records.each((v, index) => {
+      entries++;
+      const k = fast(v, index);
+      if (k === MATCHED) matched++;
+      else if (k === EXCLUDED) excluded++;
+      else judge(records.record(v));
+    });
   }
   return {
     counts: { entries, matched, signed, excluded, unknown, mismatched, violations },
     failures,
+  };
+}
+
+/** Verdicts of {@link fastImaNg}: `OTHER` leaves the entry to the full rules. */
+const OTHER = 0;
+const MATCHED = 1;
+const EXCLUDED = 2;
+
+/** Buffer's latin1 and hex writers, called on a range of any Uint8Array (no Buffer made). */
+type Slice = (this: Uint8Array, from: number, to: number) => string;
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: Slice }).latin1Slice;
+const hexSlice = (Buffer.prototype as unknown as { hexSlice: Slice }).hexSlice;
+
+/**
+ * The verdict of the IMA rules on a record read in place, when it is a plain `ima-ng` entry
+ * ({@link imaNgSpans}) with an ASCII path that is excluded or whose digest the allowlist lists
+ * — the path then is the same text the full rules decode, the digest the same hex, and nothing
+ * before those rules applies to an `ima-ng` entry (no signature, not `ima-buf`, no violation).
+ * `OTHER` for every other record, so anything unusual or failing is judged in full.
+ */
+function fastImaNg(
+  policy: CompiledPolicy,
+  watch: ImaPathWatch | undefined,
+): (v: ImaRecordView, index: number) => number {
+  const ima = policy.ima;
+  const digests = ima.digests;
+  const excludes = (policy.policy.ima?.excludes?.length ?? 0) > 0;
+  // a watched path is made into text only when its hash is a watched one's
+  const watched = new Set<number>();
+  for (const p of watch?.paths ?? []) {
+    const b = Buffer.from(p, 'utf8');
+    watched.add(pathHash(b, 0, b.length));
+  }
+  const at: ImaNgSpans = { pathAt: 0, pathEnd: 0, digestAt: 0, digestEnd: 0 };
+  return (v, index) => {
+    if (!imaNgSpans(v, at) || v.violation) return OTHER;
+    const b = v.bytes;
+    const { pathAt, pathEnd, digestAt, digestEnd } = at;
+    let high = 0;
+    for (let i = pathAt; i < pathEnd; i++) high |= b[i]!;
+    if (high > 0x7f) return OTHER; // not ASCII: the full rules decode it as UTF-8
+    const hash = pathHash(b, pathAt, pathEnd);
+    let path: string | undefined;
+    let verdict = OTHER;
+    if (excludes && ima.excluded((path = latin1Slice.call(b, pathAt, pathEnd)))) verdict = EXCLUDED;
+    else if (digests.allowsBytes !== undefined) {
+      if (digests.allowsBytes(b, pathAt, pathEnd, hash, digestAt, digestEnd) === true)
+        verdict = MATCHED;
+    } else {
+      path ??= latin1Slice.call(b, pathAt, pathEnd);
+      const digest = hexSlice.call(b, digestAt, digestEnd);
+      if (digests.allows?.(path, digest) === true || digests.get(path)?.includes(digest) === true)
+        verdict = MATCHED;
+    }
+    if (verdict !== OTHER && watch !== undefined && watched.has(hash)) {
+      path ??= latin1Slice.call(b, pathAt, pathEnd);
+      if (watch.paths.has(path)) watch.seen(path, index);
+    }
+    return verdict;
   };
 }

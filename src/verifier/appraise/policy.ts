@@ -118,6 +118,26 @@ export interface DigestLookup {
    * the list — a table read in place answers it with no allocation.
    */
   allows?(path: string, digest: string): boolean | undefined;
+  /**
+   * {@link DigestLookup.allows} for a path and a digest given as bytes — the path's UTF-8 in
+   * `b[pathAt, pathEnd)` with its {@link pathHash} `hash`, the digest in `b[digestAt,
+   * digestEnd)` — without making a string (the IMA rules read a list's entries in place).
+   */
+  allowsBytes?(
+    b: Uint8Array,
+    pathAt: number,
+    pathEnd: number,
+    hash: number,
+    digestAt: number,
+    digestEnd: number,
+  ): boolean | undefined;
+}
+
+/** 32-bit FNV-1a over `b[at, end)`: the hash of a path's UTF-8 bytes in the policy cache. */
+export function pathHash(b: Uint8Array, at: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = at; i < end; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return h >>> 0;
 }
 
 /** A validated policy with its id. */

@@ -23,13 +23,20 @@ import * as path from 'node:path';
 import { homedir } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
 import { fromErrno } from '../../errors.js';
-import { parsePolicy, type DigestLookup, type LoadedPolicy, type PolicyV1 } from './policy.js';
+import {
+  parsePolicy,
+  pathHash,
+  type DigestLookup,
+  type LoadedPolicy,
+  type PolicyV1,
+} from './policy.js';
 
 /** Policy files at least this large are cached (smaller ones parse faster than a cache read). */
 export const POLICY_CACHE_MIN_BYTES: number = 1 << 20;
 
+// 3: digests as bytes, paths hashed over their UTF-8 (2: hex text, hashed over UTF-16 units);
 // 2: the trailing SHA-256 covers the header too (1 hashed only the body).
-const MAGIC = 'mrstack-policy-cache-2\n';
+const MAGIC = 'mrstack-policy-cache-3\n';
 const TRAILER = 32;
 
 /**
@@ -118,10 +125,17 @@ export function primePolicyCache(
   writePolicyCache(dir, createHash('sha256').update(text, 'utf8').digest('hex'), loaded);
 }
 
-/** 32-bit FNV-1a over a path's UTF-16 code units: the table's hash, at build and lookup. */
-function fnv(s: string): number {
+/** {@link pathHash} of a path given as text: over its UTF-8 bytes (ASCII: its char codes). */
+function textHash(s: string): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) {
+      const b = Buffer.from(s, 'utf8');
+      return pathHash(b, 0, b.length);
+    }
+    h = Math.imul(h ^ c, 0x01000193);
+  }
   return h >>> 0;
 }
 
@@ -138,11 +152,16 @@ interface Header {
   readonly digest_bytes: number;
 }
 
+/** Thrown while encoding a policy the cache cannot hold exactly (then nothing is written). */
+class NotCacheable extends Error {}
+
 /**
  * The cache file: MAGIC, u32le header length, the header (JSON), padding to 4 bytes, then the
- * body: `slots` u32 (entry + 1, 0 empty), per path its end in the path bytes and the end of its
- * digests in the digest list (u32 each), per digest its end in the digest bytes (u32), the
- * paths (UTF-8) and the digests (hex text); last, the SHA-256 of everything before it.
+ * body: `slots` pairs of u32 (entry + 1, 0 empty; the path's hash: a probe dereferences only
+ * entries whose hash is the one sought), per path its end in the path bytes and the end of its
+ * digests in the digest list (u32 each), per digest `2 × its end in the digest bytes + 1 if its
+ * hex has an odd length` (u32), the paths (UTF-8) and the digests (bytes; an odd-length hex
+ * digest's last nibble in a byte's high half); last, the SHA-256 of everything before it.
  */
 function encodeCache(fileSha256: string, loaded: LoadedPolicy): Buffer {
   const p = loaded.policy;
@@ -151,47 +170,66 @@ function encodeCache(fileSha256: string, loaded: LoadedPolicy): Buffer {
   const n = keys.length;
   let slots = 8;
   while (slots < 2 * n) slots *= 2;
-  const table = new Uint32Array(slots);
+  const table = new Uint32Array(2 * slots);
   const pathEnd = new Uint32Array(n);
   const digEnd = new Uint32Array(n);
   let m = 0;
-  for (const k of keys) m += digests[k]!.length;
-  const digTextEnd = new Uint32Array(m);
-  const pathParts: string[] = [];
-  const digParts: string[] = [];
-  let pathBytes = 0;
   let digBytes = 0;
+  for (const k of keys) {
+    for (const x of digests[k]!) digBytes += (x.length + 1) >> 1;
+    m += digests[k]!.length;
+  }
+  if (digBytes >= 2 ** 31) throw new NotCacheable();
+  const digByteEnd = new Uint32Array(m);
+  const pathParts: string[] = [];
+  let pathBytes = 0;
+  for (const k of keys) {
+    pathParts.push(k);
+    pathBytes += Buffer.byteLength(k, 'utf8');
+  }
+  const bodyLen = 4 * (2 * slots + 2 * n + m) + pad4(pathBytes) + pad4(digBytes);
+  const body = Buffer.alloc(bodyLen);
+  const pathAt = 4 * (2 * slots + 2 * n + m);
+  const digAt = pathAt + pad4(pathBytes);
+  body.write(pathParts.join(''), pathAt, 'utf8');
+  let pathPos = pathAt;
+  let digPos = digAt;
   let d = 0;
   for (let i = 0; i < n; i++) {
     const k = keys[i]!;
-    pathParts.push(k);
-    pathBytes += Buffer.byteLength(k, 'utf8');
-    pathEnd[i] = pathBytes;
+    const kEnd = pathPos + Buffer.byteLength(k, 'utf8');
+    pathEnd[i] = kEnd - pathAt;
     for (const x of digests[k]!) {
-      digParts.push(x);
-      digBytes += x.length; // lower-case hex (the schema): one byte per character
-      digTextEnd[d++] = digBytes;
+      // lower-case hex (the schema); the decoder stops at anything else, which is refused here
+      const whole = x.length >> 1;
+      if (body.write(x, digPos, whole, 'hex') !== whole) throw new NotCacheable();
+      digPos += whole;
+      const odd = x.length & 1;
+      if (odd === 1) {
+        const nib = HEX_CHARS.indexOf(x[x.length - 1]!);
+        if (nib < 0) throw new NotCacheable();
+        body[digPos++] = nib << 4;
+      }
+      digByteEnd[d++] = 2 * (digPos - digAt) + odd;
     }
     digEnd[i] = d;
-    for (let s = fnv(k) & (slots - 1); ; s = (s + 1) & (slots - 1)) {
-      if (table[s] === 0) {
-        table[s] = i + 1;
+    const h = pathHash(body, pathPos, kEnd);
+    for (let s = h & (slots - 1); ; s = (s + 1) & (slots - 1)) {
+      if (table[2 * s] === 0) {
+        table[2 * s] = i + 1;
+        table[2 * s + 1] = h;
         break;
       }
     }
+    pathPos = kEnd;
   }
-  const rest: PolicyV1 =
-    p.ima?.digests === undefined ? p : { ...p, ima: { ...p.ima, digests: {} } };
-  const bodyLen = 4 * (slots + 2 * n + m) + pad4(pathBytes) + pad4(digBytes);
-  const body = Buffer.alloc(bodyLen);
   let at = 0;
-  for (const a of [table, pathEnd, digEnd, digTextEnd]) {
+  for (const a of [table, pathEnd, digEnd, digByteEnd]) {
     body.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), at);
     at += a.byteLength;
   }
-  body.write(pathParts.join(''), at, 'utf8');
-  at += pad4(pathBytes);
-  body.write(digParts.join(''), at, 'latin1');
+  const rest: PolicyV1 =
+    p.ima?.digests === undefined ? p : { ...p, ima: { ...p.ima, digests: {} } };
   const header: Header = {
     file_sha256: fileSha256,
     id: loaded.id,
@@ -210,6 +248,8 @@ function encodeCache(fileSha256: string, loaded: LoadedPolicy): Buffer {
   const sum = createHash('sha256').update(lead).update(body).digest();
   return Buffer.concat([lead, body, sum]);
 }
+
+const HEX_CHARS = '0123456789abcdef';
 
 /** The cached policy, or undefined when there is none or it fails a check. */
 async function readCacheFile(
@@ -255,7 +295,7 @@ function decodeCache(whole: Buffer, fileSha256: string): LoadedPolicy | undefine
   const h = JSON.parse(buf.toString('utf8', MAGIC.length + 4, headEnd)) as Header;
   const bodyAt = pad4(headEnd);
   const { slots, paths: n, digests: m } = h;
-  const bodyLen = 4 * (slots + 2 * n + m) + pad4(h.path_bytes) + pad4(h.digest_bytes);
+  const bodyLen = 4 * (2 * slots + 2 * n + m) + pad4(h.path_bytes) + pad4(h.digest_bytes);
   if (
     h.file_sha256 !== fileSha256 ||
     buf.length !== bodyAt + bodyLen ||
@@ -269,13 +309,13 @@ function decodeCache(whole: Buffer, fileSha256: string): LoadedPolicy | undefine
   const u32 = (at: number, count: number): Uint32Array =>
     new Uint32Array(body.buffer, body.byteOffset + at, count);
   if ((body.byteOffset & 3) !== 0) return undefined;
-  const table = u32(0, slots);
-  const pathEnd = u32(4 * slots, n);
-  const digEnd = u32(4 * (slots + n), n);
-  const digTextEnd = u32(4 * (slots + 2 * n), m);
-  const pathAt = 4 * (slots + 2 * n + m);
+  const table = u32(0, 2 * slots);
+  const pathEnd = u32(8 * slots, n);
+  const digEnd = u32(4 * (2 * slots + n), n);
+  const digByteEnd = u32(4 * (2 * slots + 2 * n), m);
+  const pathAt = 4 * (2 * slots + 2 * n + m);
   const digAt = pathAt + pad4(h.path_bytes);
-  const lookup = new TableLookup(body, table, pathEnd, digEnd, digTextEnd, pathAt, digAt);
+  const lookup = new TableLookup(body, table, pathEnd, digEnd, digByteEnd, pathAt, digAt);
   const p = h.policy;
   const ima = p.ima;
   let policy: PolicyV1 = p;
@@ -303,13 +343,17 @@ function freezeCached(v: unknown): void {
   }
 }
 
+/** Buffer's hex writer, called on a range of the body (no Buffer object per digest). */
+type HexSlice = (this: Uint8Array, from: number, to: number) => string;
+const hexSlice = (Buffer.prototype as unknown as { hexSlice: HexSlice }).hexSlice;
+
 /** {@link DigestLookup} over the cache file's table. */
 class TableLookup implements DigestLookup {
   private readonly body: Buffer;
   private readonly table: Uint32Array;
   private readonly pathEnd: Uint32Array;
   private readonly digEnd: Uint32Array;
-  private readonly digTextEnd: Uint32Array;
+  private readonly digByteEnd: Uint32Array;
   private readonly pathAt: number;
   private readonly digAt: number;
 
@@ -318,7 +362,7 @@ class TableLookup implements DigestLookup {
     table: Uint32Array,
     pathEnd: Uint32Array,
     digEnd: Uint32Array,
-    digTextEnd: Uint32Array,
+    digByteEnd: Uint32Array,
     pathAt: number,
     digAt: number,
   ) {
@@ -326,7 +370,7 @@ class TableLookup implements DigestLookup {
     this.table = table;
     this.pathEnd = pathEnd;
     this.digEnd = digEnd;
-    this.digTextEnd = digTextEnd;
+    this.digByteEnd = digByteEnd;
     this.pathAt = pathAt;
     this.digAt = digAt;
   }
@@ -341,28 +385,87 @@ class TableLookup implements DigestLookup {
     if (i < 0) return undefined;
     const b = this.body;
     for (let d = i === 0 ? 0 : this.digEnd[i - 1]!; d < this.digEnd[i]!; d++) {
-      const a = this.digAt + (d === 0 ? 0 : this.digTextEnd[d - 1]!);
-      if (this.digAt + this.digTextEnd[d]! - a !== digest.length) continue;
+      const a = this.digestAt(d);
+      const e = this.digestEnd(d);
+      if (2 * (e - a) - (this.digByteEnd[d]! & 1) !== digest.length) continue;
       let k = 0;
-      while (k < digest.length && b[a + k] === digest.charCodeAt(k)) k++;
+      while (k < digest.length) {
+        const byte = b[a + (k >> 1)]!;
+        if (digest.charCodeAt(k) !== HEX_CHARS.charCodeAt((k & 1) === 0 ? byte >> 4 : byte & 15))
+          break;
+        k++;
+      }
       if (k === digest.length) return true;
     }
     return false;
   }
 
+  allowsBytes(
+    x: Uint8Array,
+    pathAt: number,
+    pathEnd: number,
+    hash: number,
+    digestAt: number,
+    digestEnd: number,
+  ): boolean | undefined {
+    const i = this.findBytes(x, pathAt, pathEnd, hash);
+    if (i < 0) return undefined;
+    const b = this.body;
+    const len = digestEnd - digestAt;
+    for (let d = i === 0 ? 0 : this.digEnd[i - 1]!; d < this.digEnd[i]!; d++) {
+      // an odd-length hex digest is never the hex of bytes
+      if ((this.digByteEnd[d]! & 1) !== 0) continue;
+      const a = this.digestAt(d);
+      if (this.digestEnd(d) - a !== len) continue;
+      let k = 0;
+      while (k < len && b[a + k] === x[digestAt + k]) k++;
+      if (k === len) return true;
+    }
+    return false;
+  }
+
+  /** Where digest `d` starts and ends in the body. */
+  private digestAt(d: number): number {
+    return this.digAt + (d === 0 ? 0 : this.digByteEnd[d - 1]! >>> 1);
+  }
+
+  private digestEnd(d: number): number {
+    return this.digAt + (this.digByteEnd[d]! >>> 1);
+  }
+
   /** The entry of a path, or -1. */
   private find(p: string): number {
-    const mask = this.table.length - 1;
+    const mask = (this.table.length >> 1) - 1;
+    const hash = textHash(p);
     let bytes: Buffer | undefined;
-    for (let s = fnv(p) & mask; ; s = (s + 1) & mask) {
-      const e = this.table[s]!;
+    for (let s = hash & mask; ; s = (s + 1) & mask) {
+      const e = this.table[2 * s]!;
       if (e === 0) return -1;
+      if (this.table[2 * s + 1] !== hash) continue;
       const i = e - 1;
       const start = this.pathAt + (i === 0 ? 0 : this.pathEnd[i - 1]!);
       const end = this.pathAt + this.pathEnd[i]!;
       bytes ??= asciiOrUtf8(p);
       if (bytes === ASCII ? this.sameAscii(p, start, end) : this.sameBytes(bytes, start, end))
         return i;
+    }
+  }
+
+  /** The entry of a path given as bytes with its hash, or -1. */
+  private findBytes(x: Uint8Array, at: number, end: number, hash: number): number {
+    const mask = (this.table.length >> 1) - 1;
+    const b = this.body;
+    const len = end - at;
+    for (let s = hash & mask; ; s = (s + 1) & mask) {
+      const e = this.table[2 * s]!;
+      if (e === 0) return -1;
+      if (this.table[2 * s + 1] !== hash) continue;
+      const i = e - 1;
+      const start = this.pathAt + (i === 0 ? 0 : this.pathEnd[i - 1]!);
+      if (this.pathAt + this.pathEnd[i]! - start !== len) continue;
+      let k = 0;
+      while (k < len && b[start + k] === x[at + k]) k++;
+      if (k === len) return i;
     }
   }
 
@@ -382,8 +485,8 @@ class TableLookup implements DigestLookup {
     const to = this.digEnd[i]!;
     const out: string[] = [];
     for (let d = from; d < to; d++) {
-      const a = this.digAt + (d === 0 ? 0 : this.digTextEnd[d - 1]!);
-      out.push(this.body.toString('latin1', a, this.digAt + this.digTextEnd[d]!));
+      const hex = hexSlice.call(this.body, this.digestAt(d), this.digestEnd(d));
+      out.push((this.digByteEnd[d]! & 1) === 0 ? hex : hex.slice(0, -1));
     }
     return out;
   }

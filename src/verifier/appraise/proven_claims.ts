@@ -15,6 +15,7 @@ import type {
   ImaCheckpointBreak,
   ImaInput,
   ImaRecord,
+  ImaRecordSource,
   ProofState,
   ProvenClaims,
   ReplayedEvidence,
@@ -296,24 +297,17 @@ function imaLayerOf(
       : { [Symbol.iterator]: () => list.views(0, list.verified) };
   const entries: Iterable<ImaRecord> = {
     *[Symbol.iterator]() {
-      for (const e of events) {
-        if (e.state !== 'verified') continue;
-        yield {
-          record: e.index,
-          offset: e.offset,
-          template: e.template,
-          path: e.path,
-          digestAlg: e.digest_alg,
-          digest: e.digest,
-          ...(e.signature === undefined
-            ? {}
-            : { signature: new Uint8Array(Buffer.from(e.signature, 'hex')) }),
-          ...(e.buf === undefined ? {} : { buf: new Uint8Array(Buffer.from(e.buf, 'hex')) }),
-          violation: e.violation === true,
-        };
-      }
+      for (const e of events) if (e.state === 'verified') yield imaRecordOfEvent(e);
     },
   };
+  // the same verified entries from the list's bytes, for the rules' in-place reading
+  const records: ImaRecordSource | undefined =
+    list === undefined
+      ? undefined
+      : {
+          each: (visit) => list.scan(visit, 0, list.verified),
+          record: (v) => imaRecordOfEvent(list.decode(v)),
+        };
   return {
     register,
     input: {
@@ -323,7 +317,25 @@ function imaLayerOf(
       firstMirrored,
       entries,
       ...((ima.since ?? 0) > 0 ? { since: ima.since, end: ima.verified } : {}),
+      ...(records === undefined ? {} : { records }),
     },
+  };
+}
+
+/** The appraisal record of an ima layer's entry. */
+function imaRecordOfEvent(e: ImaEventView): ImaRecord {
+  return {
+    record: e.index,
+    offset: e.offset,
+    template: e.template,
+    path: e.path,
+    digestAlg: e.digest_alg,
+    digest: e.digest,
+    ...(e.signature === undefined
+      ? {}
+      : { signature: new Uint8Array(Buffer.from(e.signature, 'hex')) }),
+    ...(e.buf === undefined ? {} : { buf: new Uint8Array(Buffer.from(e.buf, 'hex')) }),
+    violation: e.violation === true,
   };
 }
 

@@ -25,6 +25,7 @@
 import { MrstackError, type ErrorCode } from '../../errors.js';
 import { bytesEqual, toHex } from '../../bytes/hex.js';
 import { digestSize, type HashAlg } from '../../crypto/hash_alg.js';
+import { hash } from '../../crypto/hash.js';
 import { parseMrlog } from '../../formats/mrlog/parse.js';
 import { IMA_TENANT, type MrlogRecord } from '../../formats/mrlog/record.js';
 import { evidenceBinding } from '../../formats/envelope/binding.js';
@@ -115,6 +116,41 @@ export async function replayFirmwareLog(
     values.set(a, v);
   }
   return { format: fw.format, events, values };
+}
+
+// Firmware-log replays by the SHA-256 of the log's bytes, its format, the register and the
+// banks: an attester's boot log is the same 64 KiB CCEL in every bundle its agent sends, and
+// its replay is a pure function of those inputs (a changed byte is another key; a log that
+// fails to parse is not kept). Bounded: cleared when full.
+const firmwareMemo = new Map<string, FirmwareReplay>();
+const FIRMWARE_MEMO_MAX = 64;
+
+function copyReplay(r: FirmwareReplay): FirmwareReplay {
+  return {
+    format: r.format,
+    events: r.events,
+    values:
+      r.values === undefined ? undefined : new Map([...r.values].map(([a, v]) => [a, v.slice()])),
+  };
+}
+
+/**
+ * {@link replayFirmwareLog}, remembered per process by the content digest of the log: the
+ * verifier service replays the same platform's boot log in every session of it.
+ * @throws ParseError for a malformed firmware log (never remembered)
+ */
+export async function replayFirmwareLogMemo(
+  fw: BundleFirmwareLog,
+  register: string,
+  algs: readonly HashAlg[],
+): Promise<FirmwareReplay> {
+  const key = `${fw.format}|${register}|${algs.join(',')}|${toHex(hash('sha256', fw.data))}`;
+  const hit = firmwareMemo.get(key);
+  if (hit !== undefined) return copyReplay(hit);
+  const r = await replayFirmwareLog(fw, register, algs);
+  if (firmwareMemo.size >= FIRMWARE_MEMO_MAX) firmwareMemo.clear();
+  firmwareMemo.set(key, copyReplay(r));
+  return r;
 }
 
 /** A checkpoint of the window, as a verifier may trust it next time (`N:alg/hex,…`). */

@@ -148,6 +148,32 @@ export class ImaEntryList implements Iterable<ImaEventView> {
   [Symbol.iterator](): Iterator<ImaEventView> {
     return this.views();
   }
+
+  /**
+   * Visits entries `from` (inclusive) to `to` (exclusive) in list order, each with its index, as
+   * records read in place — nothing decoded; each view is valid during its visit ({@link ImaEntryList.decode} gives
+   * the entry {@link ImaEntryList.views} would).
+   */
+  scan(visit: (v: ImaRecordView, index: number) => void, from = 0, to: number = this.length): void {
+    if (from >= to) return;
+    const data = this.#data;
+    const scanner = new ImaBinaryScanner();
+    const base = this.base;
+    let last = -1;
+    const take = (v: ImaRecordView): void => {
+      const i = base + v.index;
+      last = i;
+      if (i >= from && i < to) visit(v, i);
+    };
+    for (let at = 0; at < data.length && last + 1 < to; at += SCAN_STEP)
+      scanner.pushEach(data.subarray(at, Math.min(data.length, at + SCAN_STEP)), take);
+  }
+
+  /** The entry of a record {@link ImaEntryList.scan} visits, as {@link ImaEntryList.views} gives it. */
+  decode(v: ImaRecordView): ImaEventView {
+    const i = this.base + v.index;
+    return eventView(v, i < this.verified, i);
+  }
 }
 
 /**

@@ -160,6 +160,12 @@ export interface RegistrationRequestJson {
   readonly ek_chain?: readonly string[];
   readonly ek_public?: string;
   readonly ak_public: string;
+  /**
+   * SVSM attesters: the report envelope of `mrstack report --service-provider svsm` (hex of its
+   * bytes), made with the nonce of `session_id`; the EK is then the vTPM's from its manifest.
+   */
+  readonly svsm_report?: string;
+  readonly session_id?: string;
 }
 
 const jsonBytes = (v: unknown): { bytes: Uint8Array; type: string } => ({

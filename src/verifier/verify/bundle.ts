@@ -13,7 +13,7 @@ import { MrstackError, ParseError } from '../../errors.js';
 import { bytesEqual, toHex } from '../../bytes/hex.js';
 import { parseBundle, type EvidenceBundle } from '../../formats/bundle/bundle.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
-import { replayBundle, replayFirmwareLog } from '../replay/bundle_replay.js';
+import { replayBundle, replayFirmwareLogMemo } from '../replay/bundle_replay.js';
 import { IMA_ENTRY_LIST, imaLayerStart } from '../replay/ima_layer.js';
 import type { ImaCheckpoint } from '../replay/ima_checkpoint.js';
 import { foldImaSnapshotsParallel } from '../replay/ima_layer_fold.js';
@@ -174,10 +174,10 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
       out.claims = { ...summary(b), report: inner.claims };
       return out.build();
     }
-    let firmware: Awaited<ReturnType<typeof replayFirmwareLog>> | undefined;
+    let firmware: Awaited<ReturnType<typeof replayFirmwareLogMemo>> | undefined;
     if (b.firmwareLog !== undefined) {
       try {
-        firmware = await replayFirmwareLog(
+        firmware = await replayFirmwareLogMemo(
           b.firmwareLog,
           b.physicalLog.register,
           b.physicalLog.algs,

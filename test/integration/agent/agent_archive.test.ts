@@ -223,6 +223,32 @@ test('firmware log: a CCEL whose RTMR2 replay is the starting state anchors as f
   assert.equal(phys['anchor'], 'firmware-log');
   assert.deepEqual(phys['firmwareLog'], { format: 'ccel', events: fwEvents, use: 'anchor' });
 
+  // the same log with one RTMR2 digest byte changed, verified right after the good one (the
+  // verifier remembers replays by the log's content digest: a changed byte must replay anew)
+  let firstRtmr2: Uint8Array | undefined;
+  for await (const e of ccelFormat.parse(bytesInput(ccel))) {
+    if (e.register === 'rtmr2' && e.extend) {
+      firstRtmr2 = e.digests.get('sha384');
+      break;
+    }
+  }
+  const at = Buffer.from(ccel).indexOf(Buffer.from(firstRtmr2!));
+  assert.ok(at > 0);
+  const flipped = ccel.slice();
+  flipped[at + 7]! ^= 0x01;
+  const again = await verifyBundle(tvm, b, nonce);
+  assert.equal(again.verified, true, JSON.stringify(again.errors));
+  const tampered = await verifyBundle(
+    tvm,
+    { ...b, firmwareLog: { format: 'ccel', data: flipped } },
+    nonce,
+  );
+  assert.equal(tampered.verified, false);
+  assert.deepEqual(
+    tampered.errors.map((e) => e.code),
+    ['ERR_REPLAY_MISMATCH'],
+  );
+
   // a firmware log of another machine: its RTMR2 is not what the agent found
   const foreign = {
     ...b,

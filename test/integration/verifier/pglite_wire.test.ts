@@ -4,6 +4,7 @@
 // open transaction.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { PGlite, protocol, types } from '@electric-sql/pglite';
 import { pgliteWireClient } from '../../../src/verifier/store/pglite_wire.js';
 import type { SqlClient } from '../../../src/verifier/store/sql_client.js';
@@ -63,6 +64,34 @@ test('parameters and columns keep their types', async () => {
     { id: 'a', b: new Uint8Array([0, 1, 254, 255]), f: true },
     { id: 'b', b: null, f: false },
   ]);
+});
+
+test('text parameters arrive byte for byte: multi-byte UTF-8, empty, NULL, 100 KB', async () => {
+  // PostgreSQL's octet_length and md5 of what it received, against node's UTF-8 encoding and
+  // md5 of the value sent: the Bind message's lengths and bytes (bindMessage) are exact.
+  const values = ['', 'é', '漢字', 'a😀b', 'x'.repeat(100_000) + 'ü', null];
+  for (const v of values) {
+    const r = await db.query(
+      'select $1::text as v, octet_length($1::text) as n, md5($1::text) as h',
+      [v],
+    );
+    const row = r.rows[0]!;
+    assert.equal(row['v'], v);
+    if (v === null) {
+      assert.equal(row['n'], null);
+      continue;
+    }
+    assert.equal(row['n'], Buffer.byteLength(v, 'utf8'));
+    assert.equal(row['h'], createHash('md5').update(v, 'utf8').digest('hex'));
+  }
+  // Several parameters in one message, in their places.
+  const r = await db.query('select $1::text || $2::text || coalesce($3::text, $4::text) as v', [
+    'ä',
+    '',
+    null,
+    '漢',
+  ]);
+  assert.equal(r.rows[0]!['v'], 'ä漢');
 });
 
 test('an error keeps its SQLSTATE and the connection stays usable', async () => {

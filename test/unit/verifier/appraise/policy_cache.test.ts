@@ -119,10 +119,12 @@ test('a changed, cut or foreign cache entry is not used; a bad policy is not cac
   const [name] = readdirSync(cache);
   const entry = join(cache, name!);
   const good = readFileSync(entry);
-  // one digest character changed in the table: the body hash no longer matches
+  // one bit of a digest changed in the table (digests are kept as bytes): the body hash no
+  // longer matches
   const changed = Buffer.from(good);
-  const at = changed.lastIndexOf(Buffer.from(hex('a1')));
-  changed[at] = changed[at] === 0x30 ? 0x31 : 0x30;
+  const at = changed.lastIndexOf(Buffer.from(hex('a1'), 'hex'));
+  assert.ok(at > 0, 'the digest is in the entry');
+  changed[at] = changed[at]! ^ 1;
   for (const bad of [changed, good.subarray(0, good.length - 7), Buffer.from('not a cache')]) {
     writeFileSync(entry, bad);
     const l = await loadPolicyFile(file, { cacheDir: cache });
