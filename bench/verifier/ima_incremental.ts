@@ -123,7 +123,7 @@ function daemon(
   });
   return new Promise((resolve, reject) => {
     let out = '';
-    p.stdout!.on('data', (b: Buffer) => {
+    p.stdout.on('data', (b: Buffer) => {
       out += b.toString();
       const line = out.split('\n').find((l) => ready.test(l));
       if (line !== undefined) resolve({ p, line });
