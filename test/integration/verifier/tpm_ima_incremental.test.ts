@@ -96,14 +96,14 @@ test(
     const session = async (): Promise<{
       id: string;
       nonce: string;
-      ima_since?: { register: string; offset: number };
+      ima_since?: { register: string; offset: number; boot_id?: string };
     }> => {
       const s = await verifierHttp(svc.url, 'POST', '/v1/sessions', { attester_id: 'tpm-host' });
       assert.equal(s.status, 201, JSON.stringify(s.json));
       return s.json as {
         id: string;
         nonce: string;
-        ima_since?: { register: string; offset: number };
+        ima_since?: { register: string; offset: number; boot_id?: string };
       };
     };
     /** A quote of pcr10 (sha1, sha256) bound to the session, with `list` from entry `since`. */
@@ -165,7 +165,8 @@ test(
     // 2. four entries more; only they are sent, and PCR 10 is the fold of the stored value over them
     await measure(8, 12);
     const s2 = await session();
-    assert.deepEqual(s2.ima_since, { register: 'pcr10', offset: 8 });
+    // the boot: the quote's reset count (0 on the emulated TPM, checked above)
+    assert.deepEqual(s2.ima_since, { register: 'pcr10', offset: 8, boot_id: 'tpm-reset:0' });
     const second = await submit(s2, entries.slice(8, 12), 8);
     for (const alg of ['sha1', 'sha256'] as const) {
       const at8 = nodeFold(entries.slice(0, 8), alg);
@@ -199,7 +200,7 @@ test(
     assert.ok(codes(below.r).includes('ERR_IMA_CHECKPOINT_MISMATCH'), codes(below.r).join());
     // nothing moved it
     const s6 = await session();
-    assert.deepEqual(s6.ima_since, { register: 'pcr10', offset: 12 });
+    assert.deepEqual(s6.ima_since, { register: 'pcr10', offset: 12, boot_id: 'tpm-reset:0' });
 
     // 6. the CLI route: `report --ima-log LIST --ima-since 12` (the emulated TPM quotes its sha256
     //    PCRs by default), `verifier submit`: continued from the sha256 value stored
