@@ -92,8 +92,14 @@ export interface BundleImaLog {
   readonly banks: ReadonlyMap<HashAlg, Uint8Array>;
   /** The list's format (`ima-binary`). */
   readonly format: 'ima-binary';
-  /** The kernel's binary list, entries 0..count-1, byte-exact as read. */
+  /** The kernel's binary list, entries `since`..count-1, byte-exact as read. */
   readonly data: Uint8Array;
+  /**
+   * Entries left out before `data` (default 0: the whole list): the agent was asked for the
+   * entries after a verifier's trusted IMA checkpoint (incremental verification), whose running
+   * value the verifier keeps. Written only when above 0.
+   */
+  readonly since?: number;
 }
 
 /** A firmware log, when the platform exposes one. */
@@ -183,6 +189,9 @@ export function bundleToJson(b: EvidenceBundle): Record<string, unknown> {
             count: b.imaLog.count,
             banks: Object.fromEntries([...b.imaLog.banks].map(([a, v]) => [a, toHex(v)])),
             format: b.imaLog.format,
+            ...(b.imaLog.since === undefined || b.imaLog.since === 0
+              ? {}
+              : { since: b.imaLog.since }),
             data: b64(b.imaLog.data),
           },
         }),
@@ -517,5 +526,16 @@ function parseImaLog(f: Fields, registerAlg: HashAlg): BundleImaLog {
     if (v.length !== digestSize(a)) throw bf.err(a, `${digestSize(a) * 2} hex digits`, bf.str(a));
     banks.set(a, v);
   }
-  return { vmr, alg, salt, count, banks, format, data: f.b64('data', true) };
+  const since = f.o['since'] === undefined ? 0 : f.int('since');
+  if (since > count) throw f.err('since', `<= count (${count})`, String(since));
+  return {
+    vmr,
+    alg,
+    salt,
+    count,
+    banks,
+    format,
+    data: f.b64('data', true),
+    ...(since === 0 ? {} : { since }),
+  };
 }

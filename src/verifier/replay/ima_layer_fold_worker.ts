@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { foldImaPart, type ImaFoldWorkerInput } from './ima_layer_fold.js';
 
 const run = (input: ImaFoldWorkerInput): void =>
-  parentPort?.postMessage(foldImaPart(input.data, input.banks, input.counts, false));
+  parentPort?.postMessage(foldImaPart(input.data, input.banks, input.counts, false, input.start));
 // started ahead of its list (prewarmImaFoldWorkers): the part comes as the first message
 if (workerData === undefined || workerData === null) parentPort?.once('message', run);
 else run(workerData as ImaFoldWorkerInput);
