@@ -12,7 +12,7 @@ import { appraise } from './appraise.js';
 import type { CompiledPolicy } from './policy.js';
 import { imaKeysOf } from './ima_rules.js';
 import { bundleReplayOf, provenClaimsOf } from './proven_claims.js';
-import { replayEvidenceLogs } from './replayed_logs.js';
+import { replayEvidenceLogs, type EvidenceLogInput } from './replayed_logs.js';
 
 /**
  * Loads what checking the policy's and the caller's ima-sig keys needs (ECDSA curves), so the
@@ -34,8 +34,11 @@ async function prepareImaKeys(
 /** Options of {@link appraiseEvidence}. */
 export interface AppraiseEvidenceOptions {
   readonly verify: VerifyEvidenceOptions;
-  /** Event logs beside the evidence (`--eventlog`), replayed against its registers. */
-  readonly eventlogs?: readonly string[];
+  /**
+   * Event logs beside the evidence (`--eventlog` files, or bytes that came in a peer container),
+   * replayed against its registers.
+   */
+  readonly eventlogs?: readonly EvidenceLogInput[];
   readonly imaKeys?: readonly Uint8Array[];
   /** Appraisal time (default: the verification time). */
   readonly at?: Date;
