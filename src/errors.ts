@@ -39,6 +39,8 @@ export type ErrorCode =
   | 'ERR_REPLAY_MISMATCH'
   | 'ERR_LOG_GAP'
   | 'ERR_IMA_LIST_CHANGED'
+  | 'ERR_IMA_CHECKPOINT_MISMATCH'
+  | 'ERR_IMA_DISCONTINUOUS'
   | 'ERR_EVENT_DIGEST_MISMATCH'
   | 'ERR_SIGNATURE_INVALID'
   | 'ERR_CHAIN_INVALID'
@@ -138,6 +140,14 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   ERR_IMA_LIST_CHANGED: {
     exit: 1,
     summary: 'the IMA list shrank or changed below the count already mirrored into mr_ima',
+  },
+  ERR_IMA_CHECKPOINT_MISMATCH: {
+    exit: 1,
+    summary: "an IMA entry below the verifier's trusted IMA checkpoint was changed or removed",
+  },
+  ERR_IMA_DISCONTINUOUS: {
+    exit: 1,
+    summary: "the IMA list sent does not continue from the verifier's trusted running value",
   },
   ERR_EVENT_DIGEST_MISMATCH: { exit: 1, summary: 'an event digest is not the hash of its data' },
   ERR_SIGNATURE_INVALID: { exit: 1, summary: 'a signature does not verify' },

@@ -30,6 +30,11 @@ export interface SessionJson {
    * since it (`evidence get --since SEQ`).
    */
   readonly since?: { readonly register: string; readonly seq: number };
+  /**
+   * The attester's trusted IMA checkpoint, when the verifier holds one: send the IMA list from
+   * entry `offset` on (`register` `mr_ima`: the agent's ima tenant; `pcr10`: a TPM's list).
+   */
+  readonly ima_since?: { readonly register: string; readonly offset: number };
 }
 
 /** Sends one request; resolves to the parsed JSON body, or throws the service's error. */

@@ -75,6 +75,13 @@ import {
   type AdvanceReport,
   type BundleWindow,
 } from './incremental.js';
+import {
+  imaCheckpointOf,
+  imaSinceHintOf,
+  planImaAdvance,
+  TPM_IMA_REGISTER,
+} from './incremental_ima.js';
+import { MR_IMA_VMR } from '../../formats/mrlog/record.js';
 
 /** Options of {@link buildVerifierService}. */
 export interface VerifierServiceOptions {
@@ -182,6 +189,13 @@ interface Evaluation {
   readonly checkpoint?: AdvanceReport;
   /** The stored checkpoint the bundle was replayed from (it was sent `--since` it). */
   readonly since?: number;
+  /** The attester's IMA checkpoint: where the list was sent from, and where it stands after. */
+  readonly ima?: {
+    readonly register: string;
+    readonly since: number;
+    readonly offset: number | null;
+    readonly advanced: boolean;
+  };
 }
 
 const HEX = /^(?:[0-9a-fA-F]{2})*$/;
@@ -423,11 +437,30 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
           : await store.getCheckpoint(cpKey);
     const trustedCheckpoint =
       window === undefined ? undefined : trustedCheckpointOf(cpRecord, window);
+    // Incremental IMA: the attester's trusted IMA checkpoint under this policy — for an ima
+    // bundle (`mr_ima`) or a TPM quote sent with its IMA list (`pcr10`).
+    const imaRegister =
+      attesterId === null
+        ? undefined
+        : window?.ima !== undefined
+          ? MR_IMA_VMR
+          : env?.imaLog !== undefined
+            ? TPM_IMA_REGISTER
+            : undefined;
+    const imaKey =
+      imaRegister === undefined || attesterId === null
+        ? undefined
+        : { attesterId, register: imaRegister, policyDigest };
+    const imaRecord = imaKey === undefined ? null : await store.getCheckpoint(imaKey);
+    const imaCp = imaCheckpointOf(imaRecord);
+    const imaSince = window?.ima?.since ?? env?.imaLog?.since ?? 0;
+    const learned: Uint8Array[] = [];
     const made = opts.verifyFor === undefined ? undefined : await verifyForCached(at, env);
     const merged: VerifyEvidenceOptions = {
       ...opts.verify,
       at,
       ...(trustedCheckpoint === undefined ? {} : { trustedCheckpoint }),
+      ...(imaCp === undefined || imaRegister !== MR_IMA_VMR ? {} : { trustedImaCheckpoint: imaCp }),
       // The registered AK is the trust input, exactly as a caller's --ak pin.
       ...(reg === undefined ? {} : { ak: reg.akPublic }),
       ...(ctx.nonce === undefined ? {} : { nonce: ctx.nonce }),
@@ -458,7 +491,26 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       tdx && verify.collateral !== undefined
         ? { ...verify, collateral: collateralCache.resolve(verify.collateral) }
         : verify;
-    const appraised = await appraiseEvidence(decoded.data, policy, { verify: verifyOpts, at });
+    const tpmIma = env?.imaLog;
+    const appraised = await appraiseEvidence(decoded.data, policy, {
+      verify: verifyOpts,
+      at,
+      // a TPM quote's IMA list, replayed against PCR 10 (from the IMA checkpoint when sent
+      // from it); without an attester there is no checkpoint, and a list sent from an entry
+      // does not continue from anything
+      ...(tpmIma === undefined
+        ? {}
+        : {
+            eventlogs: [{ name: 'ima-log', bytes: tpmIma.data }],
+            imaCheckpoint: {
+              since: tpmIma.since,
+              ...(imaCp === undefined ? {} : { checkpoint: imaCp }),
+              bootId: imaRecord?.bootId ?? null,
+            },
+          }),
+      ...(imaCp === undefined ? {} : { imaLearnedKeys: imaCp.keys }),
+      ...(imaKey === undefined ? {} : { onImaKeyLearned: (b: Uint8Array) => learned.push(b) }),
+    });
     // A refused AK fails the evidence whatever its signature says (registered_ak.ts).
     const akRefused =
       decision?.kind === 'refused'
@@ -569,15 +621,51 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
             seq: moved === true ? plan.move!.seq : plan.currentSeq,
             advanced: moved === true,
           };
+    // The IMA checkpoint moves by its own compare-and-set from the result just recorded (the
+    // store re-checks that it passed with nothing relaxed). Killed before this statement, the
+    // checkpoint stays where it was: the next attestation sends more entries, nothing is lost.
+    let ima: Evaluation['ima'];
+    if (imaKey !== undefined) {
+      const imaPlan =
+        passed && proven.relaxed.length === 0 && refusal === undefined
+          ? planImaAdvance(imaKey.register, imaRecord, appraised, learned)
+          : undefined;
+      const imaMoved =
+        imaPlan === undefined
+          ? false
+          : (
+              await store.advanceCheckpoint(imaKey, imaRecord?.version ?? null, {
+                bootId: imaPlan.bootId,
+                value: imaPlan.value,
+                resultId: result.id,
+              })
+            ).ok;
+      ima = {
+        register: imaKey.register,
+        since: imaSince,
+        offset: imaMoved ? imaPlan!.offset : (imaCp?.offset ?? null),
+        advanced: imaMoved,
+      };
+    }
     return {
       result,
       verified: ea.verify.verified,
       findings: ea.appraisal,
       ...(reg === undefined ? {} : { ak: reg.pin }),
       ...(akRefused === undefined ? {} : { akRefused }),
-      errors: ea.verify.errors.map((x) => ({ code: x.code, message: x.message })),
+      errors: [
+        ...ea.verify.errors.map((x) => ({ code: x.code, message: x.message })),
+        // a TPM quote's IMA list is replayed beside verification: its checkpoint breaks
+        ...(tpmIma === undefined || refusal !== undefined
+          ? []
+          : (appraised.replay.imaCheckpoint ?? []).map((b) => ({
+              code: b.kind === 'mismatch' ? 'ERR_IMA_CHECKPOINT_MISMATCH' : 'ERR_IMA_DISCONTINUOUS',
+              message: b.message,
+            }))),
+      ],
       ...(checkpoint === undefined ? {} : { checkpoint }),
       ...(trustedCheckpoint === undefined ? {} : { since: trustedCheckpoint.seq }),
+      ...(ima === undefined ? {} : { ima }),
     };
   }
 
@@ -603,6 +691,7 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     errors: e.errors,
     ...(e.since === undefined ? {} : { replayed_since: e.since }),
     ...(e.checkpoint === undefined ? {} : { checkpoint: e.checkpoint }),
+    ...(e.ima === undefined ? {} : { ima_checkpoint: e.ima }),
     appraisal: e.findings,
   });
 
@@ -639,7 +728,13 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       ...(attesterId === null ? {} : { checkpointsUnder: digest }),
     });
     const since = s.checkpoints === undefined ? undefined : sinceHintOf(s.checkpoints, digest);
-    return reply.code(201).send({ ...sessionBody(s), ...(since === undefined ? {} : { since }) });
+    const imaSince =
+      s.checkpoints === undefined ? undefined : imaSinceHintOf(s.checkpoints, digest);
+    return reply.code(201).send({
+      ...sessionBody(s),
+      ...(since === undefined ? {} : { since }),
+      ...(imaSince === undefined ? {} : { ima_since: imaSince }),
+    });
   });
 
   app.get<{ Params: { id: string } }>('/v1/sessions/:id', async (req) => {
