@@ -149,7 +149,6 @@ async function post(
   return j;
 }
 
-let clientCpuUs = 0;
 let sharedCollateral: Uint8Array | undefined;
 // A fleet's attesters send the same collateral (Intel's TCB info, QE identity and CRLs change
 // rarely); the emulated provider issues fresh collateral with every quote, so the bench sends
@@ -161,17 +160,6 @@ function withSharedCollateral<T extends { parts?: Readonly<Record<string, Uint8A
     : { ...r, parts: { ...r.parts, collateral: sharedCollateral } };
 }
 
-const clientCpu = async <T>(fn: () => Promise<T>): Promise<T> => {
-  // Only this process's CPU while the agent works; concurrent sessions' HTTP waits are idle.
-  const c0 = process.cpuUsage();
-  try {
-    return await fn();
-  } finally {
-    const c1 = process.cpuUsage(c0);
-    clientCpuUs += c1.user + c1.system;
-  }
-};
-
 /** The session of sessions 3-5: a bare TDX report envelope, no attester. */
 async function quoteSession(url: string): Promise<number> {
   const t0 = performance.now();
@@ -180,10 +168,10 @@ async function quoteSession(url: string): Promise<number> {
     nonce: string;
   };
   const nonce = new Uint8Array(Buffer.from(s.nonce, 'hex'));
-  const envelope = await clientCpu(async () => {
+  const envelope = await (async () => {
     const raw = withSharedCollateral(await provider.report({ reportData: nonce }));
     return new TextEncoder().encode(toJsonText(reportEnvelope(raw, nonce, undefined, nonce)));
-  });
+  })();
   const r = (await post(
     url,
     `/v1/sessions/${s.id}/evidence`,
@@ -223,7 +211,7 @@ const events = (tag: string): { event: { domain: string; operation: string; cont
 /** One session of attester `bench`: N new tenant events, bundle since the stored checkpoint. */
 async function bundleSession(url: string, worker: number): Promise<number> {
   const a = agent!;
-  const tenant = await clientCpu(async () => {
+  const tenant = await (async () => {
     const name = ONE_TENANT ? 'bench' : `t${++tenants}`;
     if (!ONE_TENANT || tenants++ === 0) await a.addTenant({ name, vmr: `vmr_${name}` });
     const appended = await a.appendMany(name, events(name));
@@ -233,7 +221,7 @@ async function bundleSession(url: string, worker: number): Promise<number> {
     // The checkpoint this session's result will vouch for: the next session sends since it.
     await a.checkpoint();
     return name;
-  });
+  })();
   const t0 = performance.now();
   const s = (await post(
     url,
@@ -246,12 +234,12 @@ async function bundleSession(url: string, worker: number): Promise<number> {
     since?: { seq: number };
   };
   const nonce = new Uint8Array(Buffer.from(s.nonce, 'hex'));
-  const body = await clientCpu(async () => {
+  const body = await (async () => {
     const b: EvidenceBundle = await a.evidence(tenant, nonce, undefined, s.since?.seq ?? 0);
     return new TextEncoder().encode(
       JSON.stringify(bundleToJson({ ...b, report: withSharedCollateral(b.report) })),
     );
-  });
+  })();
   const r = (await post(
     url,
     `/v1/sessions/${s.id}/evidence`,
@@ -271,7 +259,6 @@ const oneSession = QUOTE_ONLY ? quoteSession : bundleSession;
 
 // Warm-up (JIT, first policy compile, first signing key use) outside the timed loop.
 for (const p of procs) for (let i = 0; i < 5; i++) await oneSession(p.url, 0);
-clientCpuUs = 0;
 replayedSince = 0;
 
 const cpu0 = procs.map((p) => cpuMsOf(p.proc.pid!));
@@ -315,9 +302,6 @@ const out = {
   // attester side costs the machine per session.
   agent_log_dir_tmpfs: agentOnTmpfs,
   client_cpu_ms_per_session: +((benchCpu.user + benchCpu.system) / 1000 / SESSIONS).toFixed(2),
-  // The CPU measured around the agent's calls only (session 6's figure). With concurrent
-  // sessions these windows overlap and count other sessions' HTTP work too: an over-count.
-  client_agent_cpu_ms_per_session: +(clientCpuUs / 1000 / SESSIONS).toFixed(2),
   // service + client CPU per session: on 2 cores, 2000 / this bounds sessions/s.
   total_cpu_ms_per_session: +(
     serviceCpu / SESSIONS +
