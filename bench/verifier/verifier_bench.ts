@@ -21,6 +21,7 @@
 //   holds exactly its N events; --one-tenant uses one tenant throughout (its log grows by N per
 //   session: what a long-lived tenant costs today).
 // --quote-only: the session of sessions 3-5: a bare report envelope, no agent, no attester.
+// --serve-cli FILE: another build's CLI entry serves (A/B against this build's client).
 // --agent-dir DIR: where the in-process agent keeps its logs. Default: a directory on tmpfs
 //   (/dev/shm) when there is one, as the agent's own default /run/mrstack is on a CVM (DESIGN §5:
 //   the logs live as long as the registers); else beside the store. This machine's /run and /tmp
@@ -56,7 +57,9 @@ const ONE_TENANT = args.includes('--one-tenant');
 const QUOTE_ONLY = args.includes('--quote-only');
 // --cpu-prof DIR: each service process writes a V8 CPU profile there when it exits.
 const CPU_PROF = flag('--cpu-prof');
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+// --serve-cli FILE: the `mrstack` entry (dist/src/cli/main.js) whose `verifier serve` runs, e.g.
+// another build's for an A/B in the same minute (default: this build's).
+const CLI = flag('--serve-cli') ?? fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 function cpuMsOf(pid: number): number {
   // utime + stime, fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second on Linux).
