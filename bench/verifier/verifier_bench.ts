@@ -29,7 +29,15 @@
 //   renamed over another).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+} from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,6 +74,30 @@ function cpuMsOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/**
+ * A PostgreSQL server's CPU ms: the postmaster's own and its exited children's (cutime, cstime),
+ * plus every live backend's (processes whose parent is the postmaster).
+ */
+function postgresCpuMs(postmaster: number): number {
+  const fieldsOf = (pid: number): string[] | undefined => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    } catch {
+      return undefined; // exited meanwhile
+    }
+  };
+  const pm = fieldsOf(postmaster);
+  if (pm === undefined) return 0;
+  let ticks = Number(pm[11]) + Number(pm[12]) + Number(pm[13]) + Number(pm[14]);
+  for (const name of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    const f = fieldsOf(Number(name));
+    if (f !== undefined && Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return (ticks * 1000) / 100;
 }
 
 async function serve(
@@ -266,6 +298,7 @@ replayedSince = 0;
 
 const cpu0 = procs.map((p) => cpuMsOf(p.proc.pid!));
 const benchCpu0 = process.cpuUsage();
+const pgCpu0 = pg === undefined ? 0 : postgresCpuMs(pg.pid);
 const latencies: number[] = [];
 let next = 0;
 const t0 = performance.now();
@@ -280,6 +313,7 @@ await Promise.all(
 );
 const wall = (performance.now() - t0) / 1000;
 const benchCpu = process.cpuUsage(benchCpu0);
+const pgCpu = pg === undefined ? 0 : postgresCpuMs(pg.pid) - pgCpu0;
 const serviceCpu = procs.reduce((a, p, i) => a + cpuMsOf(p.proc.pid!) - cpu0[i]!, 0);
 latencies.sort((a, b) => a - b);
 const pct = (q: number): number =>
@@ -305,9 +339,11 @@ const out = {
   // attester side costs the machine per session.
   agent_log_dir_tmpfs: agentOnTmpfs,
   client_cpu_ms_per_session: +((benchCpu.user + benchCpu.system) / 1000 / SESSIONS).toFixed(2),
-  // service + client CPU per session: on 2 cores, 2000 / this bounds sessions/s.
+  // The PostgreSQL server's processes (not in the service's figure).
+  ...(pg === undefined ? {} : { postgres_cpu_ms_per_session: +(pgCpu / SESSIONS).toFixed(2) }),
+  // service + client (+ PostgreSQL) CPU per session: on 2 cores, 2000 / this bounds sessions/s.
   total_cpu_ms_per_session: +(
-    serviceCpu / SESSIONS +
+    (serviceCpu + pgCpu) / SESSIONS +
     (benchCpu.user + benchCpu.system) / 1000 / SESSIONS
   ).toFixed(2),
   cores: cpus().length,
