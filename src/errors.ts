@@ -39,6 +39,8 @@ export type ErrorCode =
   | 'ERR_REPLAY_MISMATCH'
   | 'ERR_LOG_GAP'
   | 'ERR_IMA_LIST_CHANGED'
+  | 'ERR_IMA_CHECKPOINT_MISMATCH'
+  | 'ERR_IMA_DISCONTINUOUS'
   | 'ERR_EVENT_DIGEST_MISMATCH'
   | 'ERR_SIGNATURE_INVALID'
   | 'ERR_CHAIN_INVALID'
@@ -51,6 +53,7 @@ export type ErrorCode =
   | 'ERR_CHECK_SKIPPED'
   | 'ERR_NONCE_MISMATCH'
   | 'ERR_BINDING_MISMATCH'
+  | 'ERR_VMPL_MISMATCH'
   | 'ERR_TCB_MISMATCH'
   | 'ERR_COLLATERAL_MISSING'
   | 'ERR_POLICY_VIOLATION'
@@ -138,6 +141,14 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
     exit: 1,
     summary: 'the IMA list shrank or changed below the count already mirrored into mr_ima',
   },
+  ERR_IMA_CHECKPOINT_MISMATCH: {
+    exit: 1,
+    summary: "an IMA entry below the verifier's trusted IMA checkpoint was changed or removed",
+  },
+  ERR_IMA_DISCONTINUOUS: {
+    exit: 1,
+    summary: "the IMA list sent does not continue from the verifier's trusted running value",
+  },
   ERR_EVENT_DIGEST_MISMATCH: { exit: 1, summary: 'an event digest is not the hash of its data' },
   ERR_SIGNATURE_INVALID: { exit: 1, summary: 'a signature does not verify' },
   ERR_CHAIN_INVALID: { exit: 1, summary: 'a certificate chain does not lead to a trusted root' },
@@ -159,6 +170,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   },
   ERR_NONCE_MISMATCH: { exit: 1, summary: 'the evidence is not bound to the expected nonce' },
   ERR_BINDING_MISMATCH: { exit: 1, summary: 'a binding between layers or fields does not hold' },
+  ERR_VMPL_MISMATCH: {
+    exit: 1,
+    summary: 'an SNP report that should come from the SVSM (VMPL 0) was made at another VMPL',
+  },
   ERR_TCB_MISMATCH: {
     exit: 1,
     summary: 'reported TCB does not match the certificate or collateral',

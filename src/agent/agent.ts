@@ -889,14 +889,16 @@ export class Agent {
   /**
    * Evidence of the system tenant `ima`: the bundle carries `ima_log` (the list cut to the
    * count of the last `mr_ima` token before the report, the salt and the banks) instead of a
-   * tenant log.
-   * @throws AgentError `ERR_NOT_FOUND` (no bridge, no checkpoint), the bridge's failure
-   *   (`ERR_IMA_LIST_CHANGED`); provider errors
+   * tenant log. `imaSince`: only the entries from that one on (a verifier's trusted IMA
+   * checkpoint; `ima_log.since`).
+   * @throws AgentError `ERR_NOT_FOUND` (no bridge, no checkpoint, `imaSince` past the entries
+   *   covered), the bridge's failure (`ERR_IMA_LIST_CHANGED`); provider errors
    */
   async imaEvidence(
     nonce: Uint8Array,
     userData: Uint8Array = new Uint8Array(0),
     since = 0,
+    imaSince = 0,
   ): Promise<EvidenceBundle> {
     const bridge = this.#ima;
     if (bridge === undefined) throw new AgentError('ERR_NOT_FOUND', 'the agent runs without --ima');
@@ -906,7 +908,7 @@ export class Agent {
     const physical = plog.readLines(since, shared.shared.physAfter);
     return assembleImaBundle({
       ...(await this.#bundleParts(IMA_TENANT, nonce, userData, since, shared, physical)),
-      ima: bridge.evidence(physical.lines),
+      ima: bridge.evidence(physical.lines, imaSince),
     });
   }
 

@@ -227,16 +227,21 @@ export class TenantClient {
     const j = (await this.#c.request('GET', '/v1/log')) as { lines: string[] };
     return j.lines;
   }
-  /** An evidence bundle (its JSON form, `docs/bundle.md`). */
+  /**
+   * An evidence bundle (its JSON form, `docs/bundle.md`). `imaSince` (the `ima` tenant's
+   * socket only): the IMA list from that entry on.
+   */
   evidence(
     nonce: Uint8Array,
     userData?: Uint8Array,
     since?: number,
+    imaSince?: number,
   ): Promise<Record<string, unknown>> {
     return this.#c.request('POST', '/v1/evidence', {
       nonce: toHex(nonce),
       ...(userData === undefined ? {} : { user_data: toHex(userData) }),
       ...(since === undefined ? {} : { since }),
+      ...(imaSince === undefined || imaSince === 0 ? {} : { ima_since: imaSince }),
     }) as Promise<Record<string, unknown>>;
   }
   /** Closes kept-alive connections. */

@@ -487,7 +487,7 @@ export class ImaBridge implements VmrTokenSource {
    * `mr_ima` token in them, the banks at that count and the list cut to it.
    * @throws AgentError the bridge's failure (`ERR_IMA_LIST_CHANGED` …)
    */
-  evidence(lines: readonly string[]): BundleImaLog {
+  evidence(lines: readonly string[], since = 0): BundleImaLog {
     if (this.#failed !== undefined) throw this.#failed;
     let tok: MrlogVmrValue | undefined;
     for (let i = lines.length - 1; i >= 0 && tok === undefined; i--) {
@@ -504,7 +504,16 @@ export class ImaBridge implements VmrTokenSource {
         `the ${MR_IMA_VMR} token at count ${count} does not match the list read`,
       );
     }
-    const data = Buffer.concat(this.#chunks, this.#bytesRead).subarray(0, s.bytes);
+    if (since > count) {
+      throw new AgentError(
+        'ERR_NOT_FOUND',
+        `no IMA entry ${since} covered yet: the last ${MR_IMA_VMR} token counts ${count}`,
+      );
+    }
+    // entries after a verifier's trusted IMA checkpoint: its offset is a token's count, so the
+    // byte position is usually remembered
+    const from = since === 0 ? 0 : (this.#history.get(since) ?? this.#refold(since)).bytes;
+    const data = this.#bytesBetween(from, s.bytes);
     return {
       vmr: MR_IMA_VMR,
       alg: this.alg,
@@ -513,7 +522,27 @@ export class ImaBridge implements VmrTokenSource {
       banks: new Map(this.banks.map((a, i) => [a, s.banks[i]!])),
       format: 'ima-binary',
       data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+      ...(since === 0 ? {} : { since }),
     };
+  }
+
+  /** A copy of the list's bytes [from, to), from the chunks held (only those it spans). */
+  #bytesBetween(from: number, to: number): Buffer {
+    const out = Buffer.allocUnsafe(to - from);
+    let at = 0; // the list offset of the chunk
+    let n = 0;
+    for (const c of this.#chunks) {
+      const end = at + c.length;
+      if (end > from && at < to) {
+        const a = Math.max(from, at) - at;
+        const b = Math.min(to, end) - at;
+        out.set(c.subarray(a, b), n);
+        n += b - a;
+      }
+      at = end;
+      if (at >= to) break;
+    }
+    return out.subarray(0, n);
   }
 
   /** The fold at an older count, from the bytes held. */

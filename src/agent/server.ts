@@ -161,6 +161,25 @@ function optString(o: Record<string, unknown>, k: string): string | undefined {
   return v;
 }
 
+/**
+ * The `ima` socket's `ima_since` (optional): the IMA entry the list is sent from (a verifier's
+ * trusted IMA checkpoint).
+ */
+function imaSinceOf(b: Record<string, unknown>): number {
+  const v = b['ima_since'];
+  if (v === undefined) return 0;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw new ParseError({
+      code: 'ERR_BAD_JSON',
+      format: 'json',
+      offset: 0,
+      field: 'ima_since',
+      expected: 'an IMA entry number',
+    });
+  }
+  return v;
+}
+
 /** The body of `POST /v1/evidence`: `nonce` (hex), optional `user_data` (hex) and `since`. */
 function evidenceRequest(b: Record<string, unknown>): {
   nonce: Uint8Array;
@@ -436,8 +455,9 @@ export class AgentServer {
     app.get('/v1/events/:id', refuse);
     app.get('/v1/log', refuse);
     app.post('/v1/evidence', async (req) => {
-      const q = evidenceRequest(body(req));
-      return bundleToJson(await agent.imaEvidence(q.nonce, q.userData, q.since));
+      const b = body(req);
+      const q = evidenceRequest(b);
+      return bundleToJson(await agent.imaEvidence(q.nonce, q.userData, q.since, imaSinceOf(b)));
     });
     await listenPrivate(
       app,

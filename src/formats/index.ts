@@ -274,7 +274,13 @@ export {
   encodeDigestValues,
 } from './tpm2/marshal/digests.js';
 export type { TaggedDigest } from './tpm2/marshal/digests.js';
-export { readPublic, writePublic, encodePublic, readPublic2b } from './tpm2/marshal/public.js';
+export {
+  readPublic,
+  writePublic,
+  encodePublic,
+  readPublic2b,
+  readPublicArea,
+} from './tpm2/marshal/public.js';
 export type {
   TpmPublic,
   RsaPublic,

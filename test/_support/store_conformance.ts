@@ -326,6 +326,60 @@ export function storeConformance(name: string, open: () => StoreFactory): void {
       });
     });
 
+    test('the EK trust reason of an attester and of a challenge round-trips (migration 3)', async () => {
+      await withStore(open(), async (s) => {
+        const a = await s.putAttester({
+          id: 'svsm-1',
+          kind: 'tpm',
+          ekCert: null,
+          ekPublic: randomBytes(60),
+          platformId: null,
+          relaxed: [],
+          ekTrust: 'svsm_report',
+        });
+        assert.equal(a.ekTrust, 'svsm_report');
+        assert.equal((await s.getAttester('svsm-1'))!.ekTrust, 'svsm_report');
+        // Written without a reason (a CVM attester): null.
+        await s.putAttester({
+          id: 'cvm-2',
+          kind: 'cvm',
+          ekCert: null,
+          ekPublic: null,
+          platformId: 'snp:00',
+          relaxed: [],
+        });
+        assert.equal((await s.getAttester('cvm-2'))!.ekTrust, null);
+        const r = await s.createRegistration({
+          id: 'reg-svsm',
+          attesterId: 'svsm-1',
+          secretDigest: randomBytes(32),
+          ekCert: null,
+          ekPublic: randomBytes(60),
+          akPublic: randomBytes(60),
+          akName: randomBytes(34),
+          relaxed: [],
+          ekTrust: 'svsm_report',
+          ttlSeconds: 60,
+        });
+        assert.equal(r.ekTrust, 'svsm_report');
+        const got = await s.consumeRegistration('reg-svsm');
+        assert.ok(got.ok);
+        assert.equal(got.registration.ekTrust, 'svsm_report');
+        // The column takes the three reasons only.
+        await assert.rejects(
+          s.putAttester({
+            id: 'bad',
+            kind: 'tpm',
+            ekCert: null,
+            ekPublic: null,
+            platformId: null,
+            relaxed: [],
+            ekTrust: 'self-declared' as 'allowlist',
+          }),
+        );
+      });
+    });
+
     test('registration challenges are single-use and expire', async () => {
       await withStore(open(), async (s) => {
         const base = {

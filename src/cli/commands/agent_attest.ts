@@ -60,10 +60,15 @@ export function registerAgentAttest(program: Command): Command {
           // Only the records after the verifier's trusted checkpoint, when it named one; an
           // agent that no longer has that checkpoint (a new boot) sends its whole log.
           const since = session.since?.seq;
+          // the ima tenant's list from the verifier's trusted IMA checkpoint (other tenants'
+          // sockets ignore it)
+          const imaSince =
+            session.ima_since?.register === 'mr_ima' ? session.ima_since.offset : undefined;
           try {
-            bundle = await client.evidence(nonce, undefined, since);
+            bundle = await client.evidence(nonce, undefined, since, imaSince);
           } catch (e) {
-            if (since === undefined || !(e instanceof MrstackError)) throw e;
+            if ((since === undefined && imaSince === undefined) || !(e instanceof MrstackError))
+              throw e;
             bundle = await client.evidence(nonce);
           }
         } finally {

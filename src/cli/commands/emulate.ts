@@ -20,6 +20,7 @@ import {
   type EmulatedTcbStatus,
 } from '../../providers/emulated/tvm_state.js';
 import { action, printFields, printJson } from '../output.js';
+import { readInput } from '../input_files.js';
 
 interface InitCliOptions {
   readonly profile: Profile;
@@ -30,6 +31,7 @@ interface InitCliOptions {
   readonly force?: boolean;
   readonly debug?: boolean;
   readonly svsm?: boolean;
+  readonly svsmEk?: string;
   readonly json?: boolean;
   readonly [staticOption: string]: unknown;
 }
@@ -119,6 +121,10 @@ export function registerEmulate(program: Command): Command {
       'snp: the guest runs under an SVSM with a vTPM (configfs-tsm serves service_provider, service_guid, service_manifest_version and manifestblob)',
     )
     .option(
+      '--svsm-ek <file>',
+      "with --svsm: the EK public area (TPM2B_PUBLIC, as `tpm2_createek -u` writes it) of the TPM that stands for the SVSM's vTPM (a swtpm); the manifest lists it, so verifier registration by credential activation works with that TPM (default: an EK no TPM holds)",
+    )
+    .option(
       '--force',
       'replace an existing TVM in the state directory (its trace and keys are deleted)',
     )
@@ -158,6 +164,7 @@ export function registerEmulate(program: Command): Command {
           ...(opts.force === true ? { force: true } : {}),
           ...(opts.debug === true ? { debug: true } : {}),
           ...(opts.svsm === true ? { svsm: true } : {}),
+          ...(opts.svsmEk === undefined ? {} : { svsmVtpmEk: readInput(opts.svsmEk) }),
         });
         const enc = encodeTvmConfig(cfg);
         if (opts.json === true) {

@@ -18,6 +18,7 @@ interface GetOptions {
   readonly nonce: string;
   readonly userData?: string;
   readonly since?: string;
+  readonly imaSince?: string;
   readonly out?: string;
   readonly json?: boolean;
 }
@@ -34,6 +35,10 @@ export function registerEvidenceGet(program: Command): Command {
     .requiredOption('--nonce <hex>', "the verifier's nonce")
     .option('--user-data <hex>', 'user data bound into the report data beside the nonce')
     .option('--since <checkpoint>', 'serve the physical log only from this checkpoint on')
+    .option(
+      '--ima-since <entry>',
+      "the ima tenant: the IMA list only from this entry on (the verifier's IMA checkpoint)",
+    )
     .option('--out <file>', 'write the bundle here (default: stdout)')
     .option('--json', 'with --out: print a JSON summary')
     .action(
@@ -44,10 +49,14 @@ export function registerEvidenceGet(program: Command): Command {
         if (since !== undefined && (!Number.isSafeInteger(since) || since < 0)) {
           throw new UsageError('ERR_USAGE', '--since: expected a checkpoint number');
         }
+        const imaSince = opts.imaSince === undefined ? undefined : Number(opts.imaSince);
+        if (imaSince !== undefined && (!Number.isSafeInteger(imaSince) || imaSince < 0)) {
+          throw new UsageError('ERR_USAGE', '--ima-since: expected an IMA entry number');
+        }
         const { TenantClient } = await import('../../agent/client.js');
         const c = new TenantClient(opts.socket);
         try {
-          const b = await c.evidence(nonce, ud, since);
+          const b = await c.evidence(nonce, ud, since, imaSince);
           const text = `${JSON.stringify(b, null, 2)}\n`;
           if (opts.out === undefined) {
             process.stdout.write(text);

@@ -41,6 +41,7 @@ interface ReportCliOptions extends ProviderCliOptions {
   readonly serviceProvider?: string;
   readonly serviceGuid?: string;
   readonly serviceManifestVersion?: string;
+  readonly privlevel?: string;
 }
 
 const KIND_OF: Record<ReportFormat, EvidenceKind> = {
@@ -104,7 +105,11 @@ function serviceRequest(opts: ReportCliOptions): {
   serviceProvider?: string;
   serviceGuid?: string;
   serviceManifestVersion?: number;
+  privlevel?: number;
 } {
+  const p = opts.privlevel;
+  if (p !== undefined && !/^[0-3]$/.test(p))
+    throw new UsageError('ERR_USAGE', `--privlevel ${p}: expected 0..3`);
   if (
     opts.serviceProvider === undefined &&
     (opts.serviceGuid !== undefined || opts.serviceManifestVersion !== undefined)
@@ -120,6 +125,7 @@ function serviceRequest(opts: ReportCliOptions): {
     ...(opts.serviceProvider === undefined ? {} : { serviceProvider: opts.serviceProvider }),
     ...(opts.serviceGuid === undefined ? {} : { serviceGuid: opts.serviceGuid }),
     ...(v === undefined ? {} : { serviceManifestVersion: Number(v) }),
+    ...(p === undefined ? {} : { privlevel: Number(p) }),
   };
 }
 
@@ -152,6 +158,10 @@ export function registerReport(program: Command): Command {
     .option(
       '--service-manifest-version <n>',
       'with --service-guid: the service manifest version (default 0)',
+    )
+    .option(
+      '--privlevel <n>',
+      'snp: configfs-tsm privlevel, the VMPL the report is requested at (0..3; at least the guest privlevel_floor)',
     )
     .option('--json', 'print JSON');
   addProviderOptions(cmd, { write: false });

@@ -202,6 +202,14 @@ export function registerVerifier(program: Command): Command {
     .option('--ek-alg <alg>', 'the EK: rsa (template L-1) or ecc (L-2)', 'rsa')
     .option('--ek-chain <file>', 'intermediate CA certificates of the EK certificate (PEM)')
     .option('--no-ek-cert', "send the bare EK public (accepted only from the verifier's allowlist)")
+    .option(
+      '--svsm-report <file>',
+      "an SNP guest under an SVSM: the report envelope of `mrstack report --service-provider svsm --nonce N` (N: the --session's nonce); the verifier trusts the vTPM EK its manifest lists, not this TPM's EK certificate",
+    )
+    .option(
+      '--session <id>',
+      'with --svsm-report: the session (`verifier challenge`) whose nonce the report binds',
+    )
     .option('--tpm-device <path>', 'the TPM character device (default: /dev/tpmrm0)')
     .option(
       '--swtpm <host:port>',
@@ -217,6 +225,8 @@ export function registerVerifier(program: Command): Command {
             ekAlg: string;
             ekChain?: string;
             ekCert: boolean;
+            svsmReport?: string;
+            session?: string;
             tpmDevice?: string;
             swtpm?: string;
           },
@@ -230,6 +240,10 @@ export function registerVerifier(program: Command): Command {
             await import('../../providers/tpm/identity.js');
           const { activateRegistration, requestRegistration } =
             await import('../../verifier/service/client.js');
+          if ((o.svsmReport === undefined) !== (o.session === undefined)) {
+            throw new UsageError('ERR_USAGE', '--svsm-report and --session go together');
+          }
+          const svsmReport = o.svsmReport === undefined ? undefined : readBytes(o.svsmReport);
           const ep = endpoint(o);
           const blob = decodeAkBlob(readBytes(o.ak));
           const chain = o.ekChain === undefined ? undefined : readBytes(o.ekChain);
@@ -242,7 +256,7 @@ export function registerVerifier(program: Command): Command {
           );
           try {
             const id = await readTpmIdentity(tpm, blob, o.ekAlg);
-            if (o.ekCert && id.ekCertificate === undefined) {
+            if (svsmReport === undefined && o.ekCert && id.ekCertificate === undefined) {
               throw new UsageError(
                 'ERR_USAGE',
                 'this TPM has no EK certificate in NV: register with --no-ek-cert (the verifier must allowlist the EK)',
@@ -250,9 +264,13 @@ export function registerVerifier(program: Command): Command {
             }
             const challenge = await requestRegistration(ep, {
               ...(o.attester === undefined ? {} : { attester_id: o.attester }),
-              ek_public: hex(id.ekPublic),
-              ...(o.ekCert ? { ek_cert: hex(id.ekCertificate!) } : {}),
-              ...(chain === undefined ? {} : { ek_chain: [hex(chain)] }),
+              ...(svsmReport !== undefined
+                ? { svsm_report: hex(svsmReport), session_id: o.session! }
+                : {
+                    ek_public: hex(id.ekPublic),
+                    ...(o.ekCert ? { ek_cert: hex(id.ekCertificate!) } : {}),
+                    ...(chain === undefined ? {} : { ek_chain: [hex(chain)] }),
+                  }),
               ak_public: hex(id.akPublic),
             });
             // The TPM recovers the secret only if it holds both the EK and this AK.

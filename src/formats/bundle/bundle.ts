@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import { ParseError } from '../../errors.js';
 import { digestSize, lookupHashAlg, type HashAlg } from '../../crypto/hash_alg.js';
 import { fromHex, toHex } from '../../bytes/hex.js';
@@ -91,8 +92,14 @@ export interface BundleImaLog {
   readonly banks: ReadonlyMap<HashAlg, Uint8Array>;
   /** The list's format (`ima-binary`). */
   readonly format: 'ima-binary';
-  /** The kernel's binary list, entries 0..count-1, byte-exact as read. */
+  /** The kernel's binary list, entries `since`..count-1, byte-exact as read. */
   readonly data: Uint8Array;
+  /**
+   * Entries left out before `data` (default 0: the whole list): the agent was asked for the
+   * entries after a verifier's trusted IMA checkpoint (incremental verification), whose running
+   * value the verifier keeps. Written only when above 0.
+   */
+  readonly since?: number;
 }
 
 /** A firmware log, when the platform exposes one. */
@@ -182,6 +189,9 @@ export function bundleToJson(b: EvidenceBundle): Record<string, unknown> {
             count: b.imaLog.count,
             banks: Object.fromEntries([...b.imaLog.banks].map(([a, v]) => [a, toHex(v)])),
             format: b.imaLog.format,
+            ...(b.imaLog.since === undefined || b.imaLog.since === 0
+              ? {}
+              : { since: b.imaLog.since }),
             data: b64(b.imaLog.data),
           },
         }),
@@ -206,12 +216,30 @@ function decodeBase64Strict(s: string, shared: boolean): Uint8Array | undefined 
   return written === want ? out : undefined;
 }
 
+/**
+ * A long value taken out of a bundle's JSON text before `JSON.parse` ({@link liftLongValue}):
+ * the text holds `placeholder` in its place, and a base64 field decodes it from the input's
+ * bytes `[at, end)`.
+ */
+interface Lifted {
+  readonly text: string;
+  readonly placeholder: string;
+  readonly bytes: Uint8Array;
+  readonly at: number;
+  readonly end: number;
+}
+
+/** Thrown when a lifted value is not read as the base64 it looked like: the text is parsed whole. */
+class ParseWhole extends Error {}
+
 class Fields {
   readonly o: Record<string, unknown>;
   readonly path: string;
-  constructor(o: Record<string, unknown>, path: string) {
+  readonly lift: Lifted | undefined;
+  constructor(o: Record<string, unknown>, path: string, lift?: Lifted) {
     this.o = o;
     this.path = path;
+    this.lift = lift;
   }
   err(field: string, expected: string, actual: unknown): ParseError {
     return new ParseError({
@@ -231,11 +259,12 @@ class Fields {
   obj(k: string): Fields {
     const v = this.o[k];
     if (typeof v !== 'object' || v === null || Array.isArray(v)) throw this.err(k, 'an object', v);
-    return new Fields(v as Record<string, unknown>, `${this.path}${k}.`);
+    return new Fields(v as Record<string, unknown>, `${this.path}${k}.`, this.lift);
   }
   str(k: string): string {
     const v = this.o[k];
     if (typeof v !== 'string') throw this.err(k, 'a string', v);
+    if (v === this.lift?.placeholder) throw new ParseWhole();
     return v;
   }
   int(k: string): number {
@@ -257,6 +286,15 @@ class Fields {
    * into a SharedArrayBuffer, which worker threads read without a copy (the IMA list).
    */
   b64(k: string, shared = false): Uint8Array {
+    const l = this.lift;
+    if (l !== undefined && this.o[k] === l.placeholder) {
+      // the value's bytes as one-byte characters: the text JSON.parse would give when they are
+      // base64 (anything else is not, and the text is parsed whole to say so as before)
+      const b = Buffer.from(l.bytes.buffer, l.bytes.byteOffset, l.bytes.byteLength);
+      const decoded = decodeBase64Strict(b.toString('latin1', l.at, l.end), shared);
+      if (decoded === undefined) throw new ParseWhole();
+      return decoded;
+    }
     const s = this.str(k);
     const out = decodeBase64Strict(s, shared);
     if (out === undefined) throw this.err(k, 'base64', s.length > 64 ? `${s.slice(0, 64)}…` : s);
@@ -294,13 +332,71 @@ function window(f: Fields): BundleLogWindow {
  * @throws ParseError `ERR_BAD_JSON`, `ERR_BAD_HEX`, `ERR_UNSUPPORTED_VERSION`
  */
 export function parseBundle(input: Uint8Array | string): EvidenceBundle {
-  const j = parseJsonText(
+  const lift = typeof input === 'string' ? undefined : liftLongValue(input);
+  if (lift !== undefined) {
+    try {
+      return parseBundleText(lift.text, lift);
+    } catch {
+      // a lifted value that is not base64 where it is read, or a bundle that fails: parsed
+      // whole, so that its error is the one the whole text gives
+    }
+  }
+  return parseBundleText(
     typeof input === 'string'
       ? input
       : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8'),
-    'bundle',
-    { format: 'bundle', expected: 'JSON' },
+    undefined,
   );
+}
+
+/** Values this long or longer are lifted out of a bundle's text ({@link liftLongValue}). */
+const LIFT_MIN = 1 << 20;
+
+/**
+ * The bundle's text with its longest string value (at least {@link LIFT_MIN} bytes, a member's
+ * value, no escapes) replaced by a random placeholder: the IMA list of a million entries is
+ * 173 MB of base64 that `JSON.parse` would copy into strings twice; the base64 field that reads
+ * it decodes it from these bytes instead. Undefined when there is none (or the text's quotes do
+ * not pair up: it is then parsed as it is, and fails there).
+ */
+function liftLongValue(bytes: Uint8Array): Lifted | undefined {
+  if (bytes.length < LIFT_MIN) return undefined;
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let best: { open: number; close: number } | undefined;
+  // outside strings, a quote opens one; inside, an unescaped quote closes it
+  for (let open = b.indexOf(0x22); open >= 0;) {
+    let close = b.indexOf(0x22, open + 1);
+    for (;;) {
+      if (close < 0) return undefined;
+      let bs = 0;
+      for (let k = close - 1; b[k] === 0x5c; k--) bs++;
+      if (bs % 2 === 0) break;
+      close = b.indexOf(0x22, close + 1);
+    }
+    if (
+      close - open - 1 >= LIFT_MIN &&
+      (best === undefined || close - open > best.close - best.open)
+    )
+      best = { open, close };
+    open = b.indexOf(0x22, close + 1);
+  }
+  if (best === undefined) return undefined;
+  let k = best.open - 1;
+  while (k >= 0 && (b[k] === 0x20 || b[k] === 0x0a || b[k] === 0x0d || b[k] === 0x09)) k--;
+  const slash = b.indexOf(0x5c, best.open);
+  if (b[k] !== 0x3a || (slash >= 0 && slash < best.close)) return undefined;
+  const placeholder = `mrstack-lifted-${randomUUID()}`;
+  return {
+    text: b.toString('utf8', 0, best.open + 1) + placeholder + b.toString('utf8', best.close),
+    placeholder,
+    bytes,
+    at: best.open + 1,
+    end: best.close,
+  };
+}
+
+function parseBundleText(text: string, lift: Lifted | undefined): EvidenceBundle {
+  const j = parseJsonText(text, 'bundle', { format: 'bundle', expected: 'JSON' });
   if (typeof j !== 'object' || j === null || Array.isArray(j)) {
     throw new ParseError({
       code: 'ERR_BAD_JSON',
@@ -310,7 +406,7 @@ export function parseBundle(input: Uint8Array | string): EvidenceBundle {
       expected: 'an object',
     });
   }
-  const f = new Fields(j as Record<string, unknown>, '');
+  const f = new Fields(j as Record<string, unknown>, '', lift);
   if (f.str('format') !== BUNDLE_FORMAT) throw f.err('format', BUNDLE_FORMAT, f.o['format']);
   if (f.o['version'] !== BUNDLE_VERSION) {
     throw new ParseError({
@@ -430,5 +526,16 @@ function parseImaLog(f: Fields, registerAlg: HashAlg): BundleImaLog {
     if (v.length !== digestSize(a)) throw bf.err(a, `${digestSize(a) * 2} hex digits`, bf.str(a));
     banks.set(a, v);
   }
-  return { vmr, alg, salt, count, banks, format, data: f.b64('data', true) };
+  const since = f.o['since'] === undefined ? 0 : f.int('since');
+  if (since > count) throw f.err('since', `<= count (${count})`, String(since));
+  return {
+    vmr,
+    alg,
+    salt,
+    count,
+    banks,
+    format,
+    data: f.b64('data', true),
+    ...(since === 0 ? {} : { since }),
+  };
 }

@@ -44,6 +44,19 @@ export interface ReportEnvelope {
   readonly parts?: Readonly<Record<string, Uint8Array>>;
   /** Collateral that came with the report (TDX: a QuoteCollateralV3-shaped JSON object). */
   readonly collateral?: unknown;
+  /** A TPM quote's IMA list (binary), for a verifier service to replay against PCR 10. */
+  readonly imaLog?: EnvelopeImaLog;
+}
+
+/**
+ * The `ima_log` member: the kernel's binary IMA list beside a TPM quote, from entry `since` on
+ * (0: the whole list; above 0: the entries after the verifier's trusted IMA checkpoint). `data`
+ * is base64, as in a bundle's `ima_log` (a list is large).
+ */
+export interface EnvelopeImaLog {
+  readonly format: 'ima-binary';
+  readonly since: number;
+  readonly data: Uint8Array;
 }
 
 /** What {@link encodeReportEnvelope} writes. */
@@ -59,6 +72,7 @@ export interface ReportEnvelopeInput {
   readonly manifestblob?: Uint8Array;
   readonly parts?: Readonly<Record<string, Uint8Array>>;
   readonly collateral?: unknown;
+  readonly imaLog?: EnvelopeImaLog;
 }
 
 /** The JSON object of an envelope (member order as documented). */
@@ -79,6 +93,19 @@ export function encodeReportEnvelope(e: ReportEnvelopeInput): Record<string, unk
       ? {}
       : { parts: Object.fromEntries(parts.map(([k, v]) => [k, toHex(v)])) }),
     ...(e.collateral === undefined ? {} : { collateral: e.collateral }),
+    ...(e.imaLog === undefined
+      ? {}
+      : {
+          ima_log: {
+            format: e.imaLog.format,
+            ...(e.imaLog.since === 0 ? {} : { since: e.imaLog.since }),
+            data: Buffer.from(
+              e.imaLog.data.buffer,
+              e.imaLog.data.byteOffset,
+              e.imaLog.data.byteLength,
+            ).toString('base64'),
+          },
+        }),
   };
 }
 
@@ -95,7 +122,29 @@ const MEMBERS = new Set([
   'manifestblob',
   'parts',
   'collateral',
+  'ima_log',
 ]);
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** The `ima_log` member, checked member by member. */
+function imaLogMember(v: unknown): EnvelopeImaLog {
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw bad('ima_log', 'an object {format, since?, data}', typeName(v));
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o))
+    if (k !== 'format' && k !== 'since' && k !== 'data')
+      throw bad(`ima_log.${k}`, 'no such member in ima_log');
+  if (o['format'] !== 'ima-binary')
+    throw bad('ima_log.format', 'ima-binary', JSON.stringify(o['format']));
+  const since = o['since'] ?? 0;
+  if (typeof since !== 'number' || !Number.isSafeInteger(since) || since < 0)
+    throw bad('ima_log.since', 'an IMA entry number', JSON.stringify(since));
+  const data = o['data'];
+  if (typeof data !== 'string' || data.length % 4 !== 0 || !BASE64.test(data))
+    throw bad('ima_log.data', 'base64', typeName(data));
+  return { format: 'ima-binary', since, data: new Uint8Array(Buffer.from(data, 'base64')) };
+}
 
 const bad = fieldErrors({ code: 'ERR_BAD_JSON', format: 'json' });
 
@@ -162,5 +211,6 @@ export function parseReportEnvelope(value: unknown): ReportEnvelope | undefined 
     ...(auxblob === undefined ? {} : { auxblob }),
     ...(Object.keys(parts).length === 0 ? {} : { parts }),
     ...(o['collateral'] === undefined ? {} : { collateral: o['collateral'] }),
+    ...(o['ima_log'] === undefined ? {} : { imaLog: imaLogMember(o['ima_log']) }),
   };
 }

@@ -419,9 +419,17 @@ function sameLatin1(s: string, b: Uint8Array, at: number, size: number): boolean
  * against a folded bank of its size).
  */
 export class ImaBankFold extends ImaFold {
-  /** @param banks - the banks to keep, in the order {@link ImaFold.values} returns them. */
-  constructor(banks: readonly HashAlg[]) {
-    super({ banks });
+  /**
+   * @param banks - the banks to keep, in the order {@link ImaFold.values} returns them.
+   * @param start - PCR 10's values before the first entry, in bank order (default all zeros):
+   *   a trusted running value to continue from (incremental verification)
+   */
+  constructor(banks: readonly HashAlg[], start?: readonly Uint8Array[]) {
+    super(
+      start === undefined
+        ? { banks }
+        : { banks, initial: (_pcr, alg) => new Uint8Array(start[banks.indexOf(alg)]!) },
+    );
   }
 
   /** An independent fold at the same point. */

@@ -24,7 +24,12 @@ import {
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ProviderError, UsageError } from '../../errors.js';
-import { emulatedVtpmEkPublic, svsmManifestFor, svsmReportDataFor } from './report_svsm.js';
+import {
+  emulatedVtpmEkPublic,
+  SVSM_VTPM_KEYS,
+  svsmManifestFor,
+  svsmReportDataFor,
+} from './report_svsm.js';
 import { encodeSnpReportBody, attachSnpSignature } from '../../formats/snp/report_encode.js';
 import { encodeSnpCertTable, SNP_CERT_GUIDS } from '../../formats/snp/cert_table.js';
 import { encodeTcb } from '../../formats/snp/tcb.js';
@@ -237,7 +242,7 @@ export function makeEmulatedSnpReport(ctx: EmulatedReportContext): RawReport {
           ? {}
           : { serviceManifestVersion: ctx.request.serviceManifestVersion }),
       },
-      emulatedVtpmEkPublic(path.join(path.dirname(ctx.keysDir), 'svsm-vtpm')),
+      emulatedVtpmEkPublic(path.join(path.dirname(ctx.keysDir), SVSM_VTPM_KEYS)),
     );
     rd = svsmReportDataFor(rd, manifest);
   }

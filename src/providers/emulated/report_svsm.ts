@@ -23,10 +23,11 @@
 import { createHash, generateKeyPairSync, createPublicKey } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { UsageError } from '../../errors.js';
+import { ParseError, UsageError } from '../../errors.js';
 import { encodeSvsmManifest, SVSM_GUIDS } from '../../formats/svsm/services_manifest.js';
-import { encodePublic } from '../../formats/tpm2/marshal/public.js';
-import { publicFromKeyObject } from '../../formats/tpm2/public_key.js';
+import { TPMA_OBJECT } from '../../formats/tpm2/constants.js';
+import { encodePublic, readPublicArea } from '../../formats/tpm2/marshal/public.js';
+import { publicFromKeyObject, publicToPem } from '../../formats/tpm2/public_key.js';
 import { ekTemplate } from '../../formats/tpm2/templates.js';
 import { loadOrCreateKeyDir } from './key_dir.js';
 
@@ -39,10 +40,55 @@ export interface SvsmRequest {
   readonly serviceManifestVersion?: number;
 }
 
+/** The folder under `<state>/keys/` that holds the SVSM vTPM's EK public area. */
+export const SVSM_VTPM_KEYS = 'svsm-vtpm';
+
 /**
- * The emulated vTPM's EK public area (RSA 2048 under the TCG default EK template), made on
- * first use in `dir` (`<state>/keys/svsm-vtpm/`, beside the SNP key set) and kept, as a vTPM
- * keeps its EK across boots.
+ * Reads the EK public area a caller gives for the SVSM's vTPM (`emulate init --svsm-ek`): a
+ * TPMT_PUBLIC or TPM2B_PUBLIC of a restricted decryption key, the only kind MakeCredential can
+ * seal a credential to (TPM 2.0 Part 1 §24).
+ * @throws UsageError `ERR_USAGE` for a key that is not a restricted decryption key, or bytes
+ *   that are no public area
+ */
+export function vtpmEkPublicArea(bytes: Uint8Array): Uint8Array {
+  let area;
+  try {
+    area = readPublicArea(bytes, 'svsm_ek');
+  } catch (e) {
+    if (!(e instanceof ParseError)) throw e;
+    throw new UsageError(
+      'ERR_USAGE',
+      `--svsm-ek: not a TPMT_PUBLIC or TPM2B_PUBLIC (as tpm2_createek -u writes): ${e.message}`,
+      { cause: e },
+    );
+  }
+  const a = area.public.objectAttributes;
+  const ekLike =
+    (a & TPMA_OBJECT.restricted) !== 0 &&
+    (a & TPMA_OBJECT.decrypt) !== 0 &&
+    (a & TPMA_OBJECT.sign) === 0;
+  if (!ekLike)
+    throw new UsageError(
+      'ERR_USAGE',
+      `--svsm-ek: objectAttributes 0x${(a >>> 0).toString(16).padStart(8, '0')} are not an EK's (restricted, decrypt, not sign)`,
+    );
+  return area.bytes;
+}
+
+/** Writes the vTPM EK public area where {@link emulatedVtpmEkPublic} reads it. */
+export function installVtpmEkPublic(dir: string, tpmtPublic: Uint8Array): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const pem = publicToPem(readPublicArea(tpmtPublic, 'svsm_ek').public);
+  fs.writeFileSync(path.join(dir, 'ek.pem'), pem, { mode: 0o600 });
+  fs.writeFileSync(path.join(dir, 'ek.tpmt_public'), tpmtPublic, { mode: 0o600 });
+}
+
+/**
+ * The emulated vTPM's EK public area: the one `emulate init --svsm-ek` installed (a swtpm's), or
+ * else an RSA 2048 key under the TCG default EK template whose private key is dropped (no TPM
+ * holds it: credential activation against it cannot succeed), made on first use in `dir`
+ * (`<state>/keys/svsm-vtpm/`, beside the SNP key set) and kept, as a vTPM keeps its EK across
+ * boots.
  */
 export function emulatedVtpmEkPublic(dir: string): Uint8Array {
   return loadOrCreateKeyDir(

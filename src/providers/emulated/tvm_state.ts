@@ -23,6 +23,7 @@ import { fromHex, toHex } from '../../bytes/hex.js';
 import { lookupHashAlg, type HashAlg } from '../../crypto/hash_alg.js';
 import { fromErrno, ParseError, ProviderError, UsageError } from '../../errors.js';
 import type { Profile } from '../provider.js';
+import { installVtpmEkPublic, SVSM_VTPM_KEYS, vtpmEkPublicArea } from './report_svsm.js';
 import {
   CCA_HASH_ALGS,
   PROFILES,
@@ -90,6 +91,13 @@ export interface InitEmulatedTvmOptions {
   readonly debug?: boolean;
   /** SNP only: the guest runs under an SVSM with a vTPM ({@link TvmConfig.svsm}). */
   readonly svsm?: boolean;
+  /**
+   * With `svsm`: the public area of the EK of a TPM that stands for the SVSM's vTPM (a swtpm;
+   * TPMT_PUBLIC or TPM2B_PUBLIC, as `tpm2_createek -u` writes it), listed in the services
+   * manifest, so that credential activation against the manifest's EK works with that TPM.
+   * Without it the emulated SVSM lists an EK whose private key no TPM holds.
+   */
+  readonly svsmVtpmEk?: Uint8Array;
   /** Replace an existing TVM (its trace, snapshot and keys are deleted). */
   readonly force?: boolean;
   /** Creation time (default: now). */
@@ -160,6 +168,9 @@ function initSync(opts: InitEmulatedTvmOptions): TvmConfig {
     );
   if (opts.svsm === true && profile !== 'snp')
     throw new UsageError('ERR_USAGE', 'an SVSM runs under SEV-SNP guests only: --svsm is for snp');
+  if (opts.svsmVtpmEk !== undefined && opts.svsm !== true)
+    throw new UsageError('ERR_USAGE', "--svsm-ek is the SVSM vTPM's EK: it goes with --svsm");
+  const vtpmEk = opts.svsmVtpmEk === undefined ? undefined : vtpmEkPublicArea(opts.svsmVtpmEk);
   if (opts.tcbStatus !== undefined && !EMULATED_TCB_STATUSES.includes(opts.tcbStatus))
     throw new UsageError(
       'ERR_USAGE',
@@ -221,6 +232,8 @@ function initSync(opts: InitEmulatedTvmOptions): TvmConfig {
     // a new boot: IMA's list starts again with its boot_aggregate
     fs.rmSync(join(dir, 'ima'), { recursive: true, force: true });
     fs.writeFileSync(join(dir, TVM_FILES.trace), new Uint8Array(0), { mode: 0o600 });
+    if (vtpmEk !== undefined)
+      installVtpmEkPublic(join(dir, TVM_FILES.keys, SVSM_VTPM_KEYS), vtpmEk);
     writeFileAtomic(cfgPath, `${JSON.stringify(encodeTvmConfig(cfg), null, 2)}\n`);
   } catch (e) {
     if (e instanceof ProviderError) throw e;

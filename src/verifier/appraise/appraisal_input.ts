@@ -125,6 +125,10 @@ export interface ImaInput {
    */
   readonly firstMirrored?: number | null;
   readonly entries: Iterable<ImaRecord>;
+  /** Entries left out before `entries` (sent from a trusted IMA checkpoint). */
+  readonly since?: number;
+  /** The list's length: `since` plus the entries sent (when `since` is given). */
+  readonly end?: number;
   /**
    * The same entries read in place from the list's bytes, when they are at hand (an ima
    * bundle's list): the IMA rules judge plain `ima-ng` entries from their bytes and take every
@@ -153,11 +157,28 @@ export interface ImaPathWatch {
   seen(path: string, record: number): void;
 }
 
+/**
+ * An IMA list that did not meet the verifier's trusted IMA checkpoint (incremental
+ * verification, `verifier/replay/ima_checkpoint.ts`).
+ */
+export interface ImaCheckpointBreak {
+  readonly log: string;
+  /** The register the list folds into (`pcr10`, `mr_ima`). */
+  readonly register: string;
+  /** `mismatch`: an entry below the checkpoint changed; `discontinuous`: no trusted start. */
+  readonly kind: 'mismatch' | 'discontinuous';
+  readonly message: string;
+  /** The checkpoint's entry offset, when there was one. */
+  readonly checkpoint?: number;
+}
+
 /** What replay proved, as appraisal reads it. */
 export interface ReplayedEvidence {
   readonly registers: readonly ReplayedRegister[];
   readonly tenantEvents: readonly ReplayedTenantEvent[];
   readonly ima?: readonly ImaInput[];
+  /** IMA lists that broke the trusted IMA checkpoint (each is its own finding). */
+  readonly imaCheckpoint?: readonly ImaCheckpointBreak[];
 }
 
 /** Options of `appraise`. */
@@ -166,6 +187,14 @@ export interface AppraiseOptions {
   readonly at: Date;
   /** Extra IMA signature keys (`--ima-key`), as SPKI DER or PEM bytes each. */
   readonly imaKeys?: readonly Uint8Array[];
+  /**
+   * Keys an earlier attestation learned from accepted `ima-buf` keyring entries below the
+   * trusted IMA checkpoint (the entries are not sent again): they vouch for `ima-sig` entries
+   * as they did then.
+   */
+  readonly imaLearnedKeys?: readonly Uint8Array[];
+  /** Called with the buffer of each keyring entry the policy accepted (to keep it). */
+  readonly onImaKeyLearned?: (buf: Uint8Array) => void;
 }
 
 /** IMA counts of one appraisal (for tables and the HTML page). */

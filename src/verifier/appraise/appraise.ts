@@ -729,9 +729,31 @@ export function appraise(
     else appraiseTpm(out, claims, policy, at);
   }
   appraiseReplay(out, claims, replay, policy, at);
+  for (const b of replay.imaCheckpoint ?? []) {
+    out.add(
+      b.kind === 'mismatch' ? 'ima.checkpoint.mismatch' : 'ima.checkpoint.discontinuous',
+      b.register,
+      {
+        layer: 'ima',
+        log: b.log,
+        message: b.message,
+        ...(b.checkpoint === undefined ? {} : { expected: b.checkpoint }),
+      },
+    );
+  }
   appraiseTenants(out, replay, policy);
   if (replay.ima !== undefined && replay.ima.length > 0) {
     const extra = (opts.imaKeys ?? []).flatMap((k, i) => imaKeysOf(k, `--ima-key ${i + 1}`));
+    // keys learned from keyring entries below the trusted IMA checkpoint, for a list sent from
+    // it (those entries are not sent again)
+    const learned: typeof extra = [];
+    for (const [i, k] of (opts.imaLearnedKeys ?? []).entries()) {
+      try {
+        learned.push(...imaKeysOf(k, `checkpoint keyring key ${i + 1}`));
+      } catch {
+        // kept as logged: material this runtime reads no key from vouched for nothing then
+      }
+    }
     const sum = {
       entries: 0,
       matched: 0,
@@ -747,7 +769,8 @@ export function appraise(
         agentFiles.length > 0 && list.firstMirrored !== undefined
           ? agentFilesRule(list, agentFiles)
           : undefined;
-      const j = judgeImaList(rule?.input ?? list, policy, extra);
+      const keys = (list.since ?? 0) > 0 && learned.length > 0 ? [...extra, ...learned] : extra;
+      const j = judgeImaList(rule?.input ?? list, policy, keys, opts.onImaKeyLearned);
       if (rule !== undefined) rule.judge(out);
       for (const k of Object.keys(sum) as (keyof ImaCounts)[]) sum[k] += j.counts[k];
       out.list.push(...j.failures);

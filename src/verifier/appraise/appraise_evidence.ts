@@ -12,7 +12,11 @@ import { appraise } from './appraise.js';
 import type { CompiledPolicy } from './policy.js';
 import { imaKeysOf } from './ima_rules.js';
 import { bundleReplayOf, provenClaimsOf } from './proven_claims.js';
-import { replayEvidenceLogs } from './replayed_logs.js';
+import {
+  replayEvidenceLogs,
+  type EvidenceLogInput,
+  type EvidenceLogsOptions,
+} from './replayed_logs.js';
 
 /**
  * Loads what checking the policy's and the caller's ima-sig keys needs (ECDSA curves), so the
@@ -34,9 +38,18 @@ async function prepareImaKeys(
 /** Options of {@link appraiseEvidence}. */
 export interface AppraiseEvidenceOptions {
   readonly verify: VerifyEvidenceOptions;
-  /** Event logs beside the evidence (`--eventlog`), replayed against its registers. */
-  readonly eventlogs?: readonly string[];
+  /** Event logs beside the evidence (`--eventlog`, or bytes), replayed against its registers. */
+  readonly eventlogs?: readonly EvidenceLogInput[];
   readonly imaKeys?: readonly Uint8Array[];
+  /**
+   * The IMA list among `eventlogs` sent from an entry (a TPM quote's list since the verifier's
+   * trusted IMA checkpoint), and that checkpoint (`replayEvidenceLogs`).
+   */
+  readonly imaCheckpoint?: EvidenceLogsOptions['imaCheckpoint'];
+  /** Keys learned below the trusted IMA checkpoint (`AppraiseOptions.imaLearnedKeys`). */
+  readonly imaLearnedKeys?: readonly Uint8Array[];
+  /** Called with each keyring entry's buffer the policy accepted. */
+  readonly onImaKeyLearned?: (buf: Uint8Array) => void;
   /** Appraisal time (default: the verification time). */
   readonly at?: Date;
 }
@@ -69,17 +82,25 @@ export async function appraiseEvidence(
   const logs =
     opts.eventlogs === undefined || opts.eventlogs.length === 0
       ? { registers: [], tenantEvents: [], ima: [] }
-      : await replayEvidenceLogs(opts.eventlogs, claims);
+      : await replayEvidenceLogs(
+          opts.eventlogs,
+          claims,
+          opts.imaCheckpoint === undefined ? {} : { imaCheckpoint: opts.imaCheckpoint },
+        );
+  const breaks = [...(bundled.imaCheckpoint ?? []), ...(logs.imaCheckpoint ?? [])];
   const replay: ReplayedEvidence = {
     registers: [...bundled.registers, ...logs.registers],
     tenantEvents: bundled.tenantEvents,
     ima: [...(bundled.ima ?? []), ...(logs.ima ?? [])],
+    ...(breaks.length === 0 ? {} : { imaCheckpoint: breaks }),
   };
   const at = opts.at ?? new Date(verify.at);
   await prepareImaKeys(policy, opts.imaKeys);
   const appraisal = appraise(claims, replay, policy, {
     at,
     ...(opts.imaKeys === undefined ? {} : { imaKeys: opts.imaKeys }),
+    ...(opts.imaLearnedKeys === undefined ? {} : { imaLearnedKeys: opts.imaLearnedKeys }),
+    ...(opts.onImaKeyLearned === undefined ? {} : { onImaKeyLearned: opts.onImaKeyLearned }),
   });
   return { appraisal, verify, claims, replay };
 }

@@ -152,7 +152,9 @@ export type FindingIdKey =
   | 'ima.violation'
   | 'ima.agent.measured-first'
   | 'ima.agent.not-measured-first'
-  | 'ima.log.unbound';
+  | 'ima.log.unbound'
+  | 'ima.checkpoint.mismatch'
+  | 'ima.checkpoint.discontinuous';
 
 /** The finding-id table: each stable id with its layer and default status. */
 export const FINDING_IDS: Readonly<Record<FindingIdKey, FindingIdInfo>> = Object.freeze({
@@ -413,6 +415,16 @@ export const FINDING_IDS: Readonly<Record<FindingIdKey, FindingIdInfo>> = Object
     'none',
     'files',
     'No quote vouches for this log: its entries were judged, the log itself is unproven.',
+  ),
+  'ima.checkpoint.mismatch': row(
+    'contraindicated',
+    'files',
+    'An IMA entry below the trusted IMA checkpoint (an earlier attestation) was changed or removed.',
+  ),
+  'ima.checkpoint.discontinuous': row(
+    'contraindicated',
+    'files',
+    'The IMA list sent does not continue from the trusted IMA checkpoint’s running value: no entry of it is judged.',
   ),
 });
 

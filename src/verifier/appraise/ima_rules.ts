@@ -94,11 +94,13 @@ export interface ImaJudgement {
 /**
  * Judges every entry of one list.
  * @param extraKeys keys given by the caller (`--ima-key`)
+ * @param onKeyLearned called with the buffer of each keyring entry the policy accepted
  */
 export function judgeImaList(
   input: ImaInput,
   policy: CompiledPolicy,
   extraKeys: readonly ImaSigningKey[],
+  onKeyLearned?: (buf: Uint8Array) => void,
 ): ImaJudgement {
   const ima: CompiledIma = policy.ima;
   const keys: ImaSigningKey[] = [
@@ -144,6 +146,7 @@ export function judgeImaList(
           matched++;
           // a key accepted on a keyring vouches for later ima-sig signatures (keylime)
           if (r.buf !== undefined) {
+            onKeyLearned?.(r.buf);
             try {
               keys.push(...imaKeysOf(r.buf, `keyring ${r.path}`));
             } catch {

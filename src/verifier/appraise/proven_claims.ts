@@ -12,6 +12,7 @@ import { imaEntryListOf, type ImaEventView } from '../replay/ima_layer.js';
 import type { EvidenceResult } from '../verify/evidence_result.js';
 import type {
   AppraisedKind,
+  ImaCheckpointBreak,
   ImaInput,
   ImaRecord,
   ImaRecordSource,
@@ -202,10 +203,25 @@ export function bundleReplayOf(r: EvidenceResult): ReplayedEvidence {
   if (isImaLayer(layers['ima'])) {
     const ima = imaLayerOf(r, layers['ima'], failed('ima'));
     registers.push(ima.register);
+    // a list that broke the trusted IMA checkpoint is a finding of its own
+    const breaks: ImaCheckpointBreak[] = r.errors
+      .filter(
+        (e) =>
+          e['check'] === 'ima' &&
+          (e.code === 'ERR_IMA_CHECKPOINT_MISMATCH' || e.code === 'ERR_IMA_DISCONTINUOUS'),
+      )
+      .map((e) => ({
+        log: 'ima-log',
+        register: layers['ima']!['vmr'] as string,
+        kind: e.code === 'ERR_IMA_CHECKPOINT_MISMATCH' ? 'mismatch' : 'discontinuous',
+        message: e.message,
+        ...(typeof e['checkpoint'] === 'number' ? { checkpoint: e['checkpoint'] } : {}),
+      }));
     return {
       registers,
       tenantEvents: [],
       ...(ima.input === undefined ? {} : { ima: [ima.input] }),
+      ...(breaks.length === 0 ? {} : { imaCheckpoint: breaks }),
     };
   }
   const vmrName = typeof vmr['name'] === 'string' ? vmr['name'] : '';
@@ -236,6 +252,8 @@ interface ImaLayerClaims {
   readonly banks: Readonly<Record<string, string>>;
   readonly verified: number;
   readonly tokens?: readonly { readonly record: number; readonly count: number }[];
+  /** Entries left out below the trusted IMA checkpoint. */
+  readonly since?: number;
 }
 
 function isImaLayer(v: unknown): v is ImaLayerClaims {
@@ -267,7 +285,9 @@ function imaLayerOf(
   if (err !== undefined) return { register };
   // The first mr_ima token of this boot is in the bundle only when its physical log starts at
   // BOOT (`since` 0); served from a checkpoint, the agent-files rule cannot be judged.
-  const firstMirrored = r.claims['since'] === 0 ? (ima.tokens?.[0]?.count ?? null) : null;
+  // Entries left out below a trusted IMA checkpoint (`since`) are not here to judge either.
+  const firstMirrored =
+    r.claims['since'] === 0 && (ima.since ?? 0) === 0 ? (ima.tokens?.[0]?.count ?? null) : null;
   // The verified entries, read from the list as the rules iterate (a result that kept its
   // ImaEntryList); a result without one (rebuilt from JSON) gives its listed events.
   const list = imaEntryListOf(r);
@@ -296,6 +316,7 @@ function imaLayerOf(
       register: ima.vmr,
       firstMirrored,
       entries,
+      ...((ima.since ?? 0) > 0 ? { since: ima.since, end: ima.verified } : {}),
       ...(records === undefined ? {} : { records }),
     },
   };

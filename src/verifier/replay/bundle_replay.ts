@@ -44,6 +44,7 @@ import {
 } from '../../eventlog/mrlog_replay.js';
 import { replayImaLayer, type ImaLayerResult } from './ima_layer.js';
 import type { ImaFoldSnapshots } from './ima_layer_fold.js';
+import type { ImaCheckpoint } from './ima_checkpoint.js';
 import { replayVmr } from '../../eventlog/mrlog_vmr.js';
 import type { AnchorKind } from '../../eventlog/event.js';
 import { bytesInput } from '../../formats/stream/framer.js';
@@ -70,6 +71,8 @@ export interface BundleReplayOptions {
    * counts of its `mr_ima` tokens; absent or short of a count: folded here.
    */
   readonly imaFold?: ImaFoldSnapshots;
+  /** The trusted IMA checkpoint of an ima bundle's attester (`replayImaLayer`). */
+  readonly imaCheckpoint?: ImaCheckpoint;
 }
 
 /** What the firmware log of a bundle says of the agent's register. */
@@ -421,6 +424,7 @@ export function replayBundle(
       replayer.vmrs.get(b.imaLog.vmr) ?? [],
       position,
       opts.imaFold,
+      opts.imaCheckpoint,
     );
     for (const { code, message, ...rest } of ima.issues)
       errors.push({ code, layer: 'ima', message, ...rest });

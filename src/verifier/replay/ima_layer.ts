@@ -27,6 +27,7 @@ import { ImaBinaryScanner, type ImaRecordView } from '../../formats/ima/ima_bina
 import { imaViewFileFields } from '../../formats/ima/ima_file_fields.js';
 import { ImaBankFold } from '../../formats/ima/ima_fold.js';
 import { foldImaSnapshots, type ImaFoldSnapshots } from './ima_layer_fold.js';
+import { imaStartFor, type ImaCheckpoint, type ImaStart } from './ima_checkpoint.js';
 import { mrImaBankAlgs, mrImaCommitment } from '../../formats/mrlog/mr_ima_commitment.js';
 import type { VmrObservation } from '../../eventlog/mrlog_replay.js';
 
@@ -81,6 +82,13 @@ export interface ImaLayerResult {
   readonly banks: Readonly<Record<string, string>>;
   readonly tokens: readonly ImaTokenView[];
   /**
+   * Entries the bundle left out (`ima_log.since`): below the trusted checkpoint the list was
+   * folded from; 0 for a whole list.
+   */
+  readonly since: number;
+  /** How the list met the trusted IMA checkpoint given (`none` when there was none). */
+  readonly checkpoint: ImaStart['use'];
+  /**
    * Every entry with its state (`claims.events`), decoded from the list the first time it is
    * read: a million entries are a million objects, so prefer {@link ImaLayerResult.list}.
    */
@@ -106,24 +114,29 @@ export class ImaEntryList implements Iterable<ImaEventView> {
   readonly length: number;
   /** Entries before this index are `verified`, later ones `pending`. */
   readonly verified: number;
+  /** The index of the first entry in the bytes (entries before it were left out). */
+  readonly base: number;
 
-  constructor(data: Uint8Array, length: number, verified: number) {
+  constructor(data: Uint8Array, length: number, verified: number, base = 0) {
     this.#data = data;
     this.length = length;
     this.verified = verified;
+    this.base = base;
   }
 
-  /** Entries `from` (inclusive) to `to` (exclusive), in list order. */
+  /** Entries `from` (inclusive) to `to` (exclusive), in list order (those in the bytes). */
   *views(from = 0, to: number = this.length): Generator<ImaEventView, void, undefined> {
     if (from >= to) return;
     const data = this.#data;
     const verified = this.verified;
+    const base = this.base;
     const scanner = new ImaBinaryScanner();
     const batch: ImaEventView[] = [];
     let last = -1;
     const take = (v: ImaRecordView): void => {
-      last = v.index;
-      if (v.index >= from && v.index < to) batch.push(eventView(v, v.index < verified));
+      const i = base + v.index;
+      last = i;
+      if (i >= from && i < to) batch.push(eventView(v, i < verified, i));
     };
     for (let at = 0; at < data.length && last + 1 < to; at += SCAN_STEP) {
       scanner.pushEach(data.subarray(at, Math.min(data.length, at + SCAN_STEP)), take);
@@ -145,10 +158,12 @@ export class ImaEntryList implements Iterable<ImaEventView> {
     if (from >= to) return;
     const data = this.#data;
     const scanner = new ImaBinaryScanner();
+    const base = this.base;
     let last = -1;
     const take = (v: ImaRecordView): void => {
-      last = v.index;
-      if (v.index >= from && v.index < to) visit(v, v.index);
+      const i = base + v.index;
+      last = i;
+      if (i >= from && i < to) visit(v, i);
     };
     for (let at = 0; at < data.length && last + 1 < to; at += SCAN_STEP)
       scanner.pushEach(data.subarray(at, Math.min(data.length, at + SCAN_STEP)), take);
@@ -156,7 +171,8 @@ export class ImaEntryList implements Iterable<ImaEventView> {
 
   /** The entry of a record {@link ImaEntryList.scan} visits, as {@link ImaEntryList.views} gives it. */
   decode(v: ImaRecordView): ImaEventView {
-    return eventView(v, v.index < this.verified);
+    const i = this.base + v.index;
+    return eventView(v, i < this.verified, i);
   }
 }
 
@@ -166,7 +182,11 @@ export class ImaEntryList implements Iterable<ImaEventView> {
  * @param position - records of the physical log the report covers (undefined: none matched)
  * @param folded - the list already folded by `foldImaSnapshotsParallel` (`ima_layer_fold.ts`) at (at least) the
  *   tokens' counts and `ima.count` — the banks on worker threads; folded here when absent or
- *   short of a count
+ *   short of a count; from the same start as {@link imaLayerStart} gives
+ * @param checkpoint - the verifier's trusted IMA checkpoint of this attester, if it has one: a
+ *   list sent from its offset (`ima.since`) is folded from its banks; a whole list must fold to
+ *   them at its offset (`ERR_IMA_CHECKPOINT_MISMATCH` otherwise); a list sent from any other
+ *   entry is `ERR_IMA_DISCONTINUOUS`
  * @throws ParseError for a list that does not parse (bad input)
  */
 export function replayImaLayer(
@@ -174,9 +194,34 @@ export function replayImaLayer(
   tokens: readonly VmrObservation[],
   position: number | undefined,
   folded?: ImaFoldSnapshots,
+  checkpoint?: ImaCheckpoint,
 ): ImaLayerResult {
   const issues: ImaLayerIssue[] = [];
   const banks = mrImaBankAlgs(ima.alg);
+  const since = ima.since ?? 0;
+  const meet = imaLayerStart(ima, checkpoint);
+  if (meet.use === 'refused') {
+    // nothing the verifier trusts precedes the entries sent: none of them is judged
+    const list = new ImaEntryList(ima.data, since, 0, since);
+    return {
+      vmr: ima.vmr,
+      alg: ima.alg,
+      count: ima.count,
+      entries: since,
+      verified: 0,
+      pending: 0,
+      banks: {},
+      tokens: [],
+      since,
+      checkpoint: meet.use,
+      events: [],
+      list,
+      issues: [meet.issue],
+    };
+  }
+  const start = meet.use === 'continued' ? meet.start : undefined;
+  const compare = meet.use === 'compared' ? meet : undefined;
+  const compareAt = compare?.offset;
   // the tokens' shape: A, a count, counts never going down
   const views: { record: number; count: number; state: ImaTokenView['state'] }[] = [];
   let prev = 0;
@@ -199,27 +244,62 @@ export function replayImaLayer(
   const lastBefore = [...views]
     .reverse()
     .find((v) => position !== undefined && v.record < position);
-  const target = lastBefore?.count;
+  // entries below the checkpoint were verified by an earlier attestation
+  const target =
+    lastBefore === undefined
+      ? start === undefined
+        ? undefined
+        : since
+      : Math.max(lastBefore.count, since);
   let failed = issues.length > 0;
   // One pass over the list where it lies (it parses strictly: a bad list throws): each record's
   // fields are checked, not decoded (ImaEntryList decodes them when read), and the fold keeps
   // its values at the counts the tokens name, up to the first entry it refuses.
-  const wanted = [0, ...views.map((v) => v.count), ima.count];
+  const wanted = [
+    since,
+    ...views.map((v) => v.count).filter((c) => c >= since),
+    ima.count,
+    ...(compareAt === undefined ? [] : [compareAt]),
+  ];
   const pre = folded;
   const usable =
     pre?.banks.join() === banks.join() &&
     wanted.every((c) => c > pre.folded || pre.at(c) !== undefined);
-  const snaps = usable ? pre : foldImaSnapshots(ima.data, banks, wanted);
+  const snaps = usable ? pre : foldImaSnapshots(ima.data, banks, wanted, start);
+  if (compare !== undefined && compareAt !== undefined) {
+    // a whole list sent again: its first entries must be those the checkpoint was taken over
+    const at = snaps.at(compareAt);
+    const same = at?.every((v, i) => bytesEqual(v, compare.banks[i]!)) ?? false;
+    if (!same) {
+      failed = true;
+      issues.push({
+        code: 'ERR_IMA_CHECKPOINT_MISMATCH',
+        message:
+          snaps.entries < compareAt
+            ? `the IMA list holds ${snaps.entries} entries, fewer than the ${compareAt} of the trusted IMA checkpoint: entries below it were removed`
+            : `the first ${compareAt} IMA entries do not fold to the trusted checkpoint's value: an entry below it was changed or removed`,
+        checkpoint: compareAt,
+        first_entry: 0,
+        last_entry: compareAt - 1,
+      });
+    }
+  }
   const n = snaps.entries;
   const atTarget = target === undefined ? undefined : snaps.at(target);
   const atCount = snaps.at(ima.count);
   // the tokens in order, each where the fold reached its count: the first that does not follow
   // from the list fails the layer, and nothing after it is judged
   let ti = 0;
-  let from = 0; // the previous matched token's count: the range a mismatch is in starts here
+  let from = since; // the previous matched token's count: the range a mismatch is in starts here
   for (; !failed && ti < views.length && views[ti]!.count <= snaps.folded; ti++) {
     const v = views[ti]!;
     const c = v.count;
+    if (c < since) {
+      // below the checkpoint: its commitment was checked when the checkpoint was taken, and
+      // the physical replay proves the record unchanged
+      v.state = position !== undefined && v.record < position ? 'verified' : 'pending';
+      continue;
+    }
     const commitment = mrImaCommitment({
       alg: ima.alg,
       salt: ima.salt,
@@ -234,8 +314,13 @@ export function replayImaLayer(
     v.state = 'mismatch';
     failed = true;
     issues.push({
-      code: 'ERR_REPLAY_MISMATCH',
-      message: `physical record ${v.record}: the mr_ima commitment for ${c} entries does not follow from the IMA list (the difference is in entries ${from}..${c - 1})`,
+      // sent from a checkpoint, the first token past it may fail because the list does not
+      // continue from the trusted value: the error says which
+      code: start !== undefined && from === since ? 'ERR_IMA_DISCONTINUOUS' : 'ERR_REPLAY_MISMATCH',
+      message:
+        start !== undefined && from === since
+          ? `physical record ${v.record}: the IMA entries ${since}..${c - 1} do not fold from the trusted checkpoint's value to the mr_ima commitment for ${c} entries (the list does not continue from it, or one of these entries differs)`
+          : `physical record ${v.record}: the mr_ima commitment for ${c} entries does not follow from the IMA list (the difference is in entries ${from}..${c - 1})`,
       record: v.record,
       count: c,
       first_entry: from,
@@ -315,7 +400,7 @@ export function replayImaLayer(
   issues.unshift(...lengthIssue);
   if (lengthIssue.length > 0) failed = true;
   const verified = failed || target === undefined ? 0 : target;
-  const list = new ImaEntryList(ima.data, n, Math.min(verified, n));
+  const list = new ImaEntryList(ima.data, n, Math.min(verified, n), since);
   let events: ImaEventView[] | undefined;
   return {
     vmr: ima.vmr,
@@ -330,6 +415,8 @@ export function replayImaLayer(
           banks.map((b, i) => [b, toHex((atTarget ?? new ImaBankFold(banks).values())[i]!)]),
         ),
     tokens: views,
+    since,
+    checkpoint: meet.use,
     get events(): readonly ImaEventView[] {
       return (events ??= [...list]);
     },
@@ -338,10 +425,18 @@ export function replayImaLayer(
   };
 }
 
-function eventView(v: ImaRecordView, verified: boolean): ImaEventView {
+/**
+ * How an ima bundle's list meets the trusted IMA checkpoint (see `imaStartFor`): the start its
+ * fold must use. The bundle verifier folds with the same start on worker threads.
+ */
+export function imaLayerStart(ima: BundleImaLog, checkpoint: ImaCheckpoint | undefined): ImaStart {
+  return imaStartFor(ima.since ?? 0, checkpoint, mrImaBankAlgs(ima.alg), ima.salt);
+}
+
+function eventView(v: ImaRecordView, verified: boolean, index: number): ImaEventView {
   const f = imaViewFileFields(v);
   return {
-    index: v.index,
+    index,
     offset: v.offset,
     template: v.templateName,
     path: f.path,

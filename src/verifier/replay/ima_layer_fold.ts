@@ -26,10 +26,21 @@ export interface ImaFoldFailure {
   readonly column: boolean;
 }
 
+/**
+ * Where a list sent from an entry offset starts (incremental verification): the entries before
+ * `count` are not in the bytes, and PCR 10's running value after them is `banks` (trusted from
+ * an earlier attestation). Counts, entry numbers and `entries` stay those of the whole list.
+ */
+export interface ImaFoldStart {
+  readonly count: number;
+  /** The running value per bank; every bank folded must be given. */
+  readonly banks: ReadonlyMap<HashAlg, Uint8Array>;
+}
+
 /** The list folded, with the values at the counts asked for. */
 export interface ImaFoldSnapshots {
   readonly banks: readonly HashAlg[];
-  /** Records in the list. */
+  /** Records in the list (with a start: the start's count plus the records in the bytes). */
   readonly entries: number;
   /** Entries folded before the first refused one (`entries` when none was refused). */
   readonly folded: number;
@@ -60,11 +71,17 @@ export function foldImaPart(
   banks: readonly HashAlg[],
   counts: readonly number[],
   checkFields: boolean,
+  start?: ImaFoldStart,
 ): FoldPart {
   const want = new Set(counts);
   const snaps = new Map<number, readonly Uint8Array[]>();
-  const fold = new ImaBankFold(banks);
-  if (want.has(0)) snaps.set(0, fold.values());
+  // entries before `base` are not in `data`: counts and indexes below stay those of the list
+  const base = start?.count ?? 0;
+  const fold = new ImaBankFold(
+    banks,
+    start === undefined ? undefined : banks.map((b) => start.banks.get(b)!),
+  );
+  if (want.has(base)) snaps.set(base, fold.values());
   let failure: ImaFoldFailure | undefined;
   let entries = 0;
   const scanner = new ImaBinaryScanner();
@@ -79,7 +96,7 @@ export function foldImaPart(
       } catch (x) {
         if (!(x instanceof MrstackError)) throw x;
         failure = {
-          index: v.index,
+          index: base + v.index,
           offset: v.offset,
           code: x.code,
           message: x.message,
@@ -90,7 +107,7 @@ export function foldImaPart(
       }
       if (!column) {
         failure = {
-          index: v.index,
+          index: base + v.index,
           offset: v.offset,
           code: 'ERR_EVENT_DIGEST_MISMATCH',
           message: 'the logged template hash is not the hash of its template data',
@@ -99,15 +116,15 @@ export function foldImaPart(
         if (!checkFields) throw new Stop();
         return;
       }
-      if (want.has(fold.count)) snaps.set(fold.count, fold.values());
+      if (want.has(base + fold.count)) snaps.set(base + fold.count, fold.values());
     });
     scanner.end();
   } catch (x) {
     if (!(x instanceof Stop)) throw x;
   }
   return {
-    entries,
-    folded: failure?.index ?? fold.count,
+    entries: base + entries,
+    folded: failure?.index ?? base + fold.count,
     ...(failure === undefined ? {} : { failure }),
     snaps,
   };
@@ -158,8 +175,9 @@ export function foldImaSnapshots(
   data: Uint8Array,
   banks: readonly HashAlg[],
   counts: readonly number[],
+  start?: ImaFoldStart,
 ): ImaFoldSnapshots {
-  const p = foldImaPart(data, banks, counts, true);
+  const p = foldImaPart(data, banks, counts, true, start);
   return combine(banks, p.entries, [p]);
 }
 
@@ -171,6 +189,7 @@ export interface ImaFoldWorkerInput {
   readonly data: Uint8Array;
   readonly banks: readonly HashAlg[];
   readonly counts: readonly number[];
+  readonly start?: ImaFoldStart;
 }
 
 /**
@@ -183,18 +202,24 @@ export async function foldImaSnapshotsParallel(
   data: Uint8Array,
   banks: readonly HashAlg[],
   counts: readonly number[],
-  opts: { readonly threads?: number } = {},
+  opts: { readonly threads?: number; readonly start?: ImaFoldStart } = {},
 ): Promise<ImaFoldSnapshots> {
   const threads = opts.threads ?? availableParallelism();
+  const start = opts.start;
   if (threads < 2 || banks.length < 2 || data.length < PARALLEL_MIN_BYTES)
-    return foldImaSnapshots(data, banks, counts);
+    return foldImaSnapshots(data, banks, counts, start);
   let shared = data;
   if (!(data.buffer instanceof SharedArrayBuffer)) {
     shared = new Uint8Array(new SharedArrayBuffer(data.length));
     shared.set(data);
   }
   const workers = banks.slice(1).map((bank) => {
-    const input: ImaFoldWorkerInput = { data: shared, banks: [bank], counts };
+    const input: ImaFoldWorkerInput = {
+      data: shared,
+      banks: [bank],
+      counts,
+      ...(start === undefined ? {} : { start }),
+    };
     const w = new Worker(new URL('./ima_layer_fold_worker.js', import.meta.url), {
       workerData: input,
     });
@@ -211,7 +236,7 @@ export async function foldImaSnapshotsParallel(
   });
   let mine: FoldPart;
   try {
-    mine = foldImaPart(shared, banks.slice(0, 1), counts, true);
+    mine = foldImaPart(shared, banks.slice(0, 1), counts, true, start);
   } catch (e) {
     for (const { w } of workers) void w.terminate();
     throw e;

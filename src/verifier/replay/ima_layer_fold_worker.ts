@@ -8,4 +8,4 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { foldImaPart, type ImaFoldWorkerInput } from './ima_layer_fold.js';
 
 const input = workerData as ImaFoldWorkerInput;
-parentPort?.postMessage(foldImaPart(input.data, input.banks, input.counts, false));
+parentPort?.postMessage(foldImaPart(input.data, input.banks, input.counts, false, input.start));

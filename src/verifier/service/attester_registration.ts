@@ -20,18 +20,18 @@
  * @module
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { ByteReader } from '../../bytes/reader.js';
 import { bytesEqual, toHex } from '../../bytes/hex.js';
 import { MrstackError, VerifyError } from '../../errors.js';
 import { TPM_ECC, TPMA_OBJECT } from '../../formats/tpm2/constants.js';
 import { makeCredential, type MadeCredential } from '../../formats/tpm2/credential.js';
-import { encodePublic, readPublic, type TpmPublic } from '../../formats/tpm2/marshal/public.js';
+import { encodePublic, readPublicArea, type TpmPublic } from '../../formats/tpm2/marshal/public.js';
 import {
   objectName,
   publicFromKeyObject,
   publicToKeyObject,
 } from '../../formats/tpm2/public_key.js';
 import { ekTemplate } from '../../formats/tpm2/templates.js';
+import type { EkTrustReason } from '../store/store.js';
 import { anchorRef, type AnchorRef } from '../verify/trust_policy.js';
 import { parseCertificates, spkiSha256Of, type Certificate } from '../verify/x509/certificate.js';
 import { validateChain, type TrustAnchor } from '../verify/x509/chain.js';
@@ -57,8 +57,11 @@ export interface TrustedEk {
   /** The TPMT_PUBLIC the challenge is sealed to. */
   readonly publicBytes: Uint8Array;
   readonly certificate: Uint8Array | null;
-  /** `certificate` (chained to a TPM-vendor anchor) or `allowlist` (relaxed). */
-  readonly reason: 'certificate' | 'allowlist';
+  /**
+   * `certificate` (chained to a TPM-vendor anchor), `allowlist` (relaxed), or `svsm_report` (a
+   * verified SVSM report lists it: svsm_registration.ts).
+   */
+  readonly reason: EkTrustReason;
   readonly anchor?: AnchorRef;
   readonly relaxed: readonly string[];
   /** SHA-256 of the EK's SubjectPublicKeyInfo (hex). */
@@ -80,12 +83,8 @@ export function tpmtPublicOf(
   bytes: Uint8Array,
   field: string,
 ): { pub: TpmPublic; bytes: Uint8Array } {
-  const sized = bytes.length >= 2 && ((bytes[0]! << 8) | bytes[1]!) === bytes.length - 2 ? 2 : 0;
-  const body = bytes.subarray(sized);
-  const r = new ByteReader(body, { format: 'tpm2', origin: sized });
-  const pub = readPublic(r, field);
-  r.expectEnd(field);
-  return { pub, bytes: body.slice() };
+  const a = readPublicArea(bytes, field);
+  return { pub: a.public, bytes: a.bytes };
 }
 
 const REQUIRED_AK = ['restricted', 'sign', 'fixedTPM', 'fixedParent'] as const;

@@ -30,6 +30,11 @@ export interface SessionJson {
    * since it (`evidence get --since SEQ`).
    */
   readonly since?: { readonly register: string; readonly seq: number };
+  /**
+   * The attester's trusted IMA checkpoint, when the verifier holds one: send the IMA list from
+   * entry `offset` on (`register` `mr_ima`: the agent's ima tenant; `pcr10`: a TPM's list).
+   */
+  readonly ima_since?: { readonly register: string; readonly offset: number };
 }
 
 /** Sends one request; resolves to the parsed JSON body, or throws the service's error. */
@@ -155,6 +160,12 @@ export interface RegistrationRequestJson {
   readonly ek_chain?: readonly string[];
   readonly ek_public?: string;
   readonly ak_public: string;
+  /**
+   * SVSM attesters: the report envelope of `mrstack report --service-provider svsm` (hex of its
+   * bytes), made with the nonce of `session_id`; the EK is then the vTPM's from its manifest.
+   */
+  readonly svsm_report?: string;
+  readonly session_id?: string;
 }
 
 const jsonBytes = (v: unknown): { bytes: Uint8Array; type: string } => ({

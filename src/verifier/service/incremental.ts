@@ -58,6 +58,8 @@ export interface BundleWindow {
   readonly register: string;
   /** The checkpoint its lines start at (0: at BOOT). */
   readonly since: number;
+  /** The ima bundle's list: the entry it is sent from (`ima_log.since`, 0: whole). */
+  readonly ima?: { readonly since: number };
 }
 
 /**
@@ -77,14 +79,20 @@ export function bundleWindowOf(data: Uint8Array): BundleWindow | undefined {
   } catch {
     return undefined; // verification reports what is wrong with it
   }
-  const b = o as { format?: unknown; physical_log?: unknown } | null;
+  const b = o as { format?: unknown; physical_log?: unknown; ima_log?: unknown } | null;
   const p = b?.physical_log as { register?: unknown; since?: unknown } | null | undefined;
   if (b?.format !== BUNDLE_FORMAT || typeof p !== 'object' || p === null) return undefined;
   if (typeof p.register !== 'string') return undefined;
   if (typeof p.since !== 'number' || !Number.isSafeInteger(p.since) || p.since < 0) {
     return undefined;
   }
-  return { register: p.register, since: p.since };
+  const ima = b.ima_log as { since?: unknown } | null | undefined;
+  const imaSince = typeof ima?.since === 'number' ? ima.since : 0;
+  return {
+    register: p.register,
+    since: p.since,
+    ...(typeof ima === 'object' && ima !== null ? { ima: { since: imaSince } } : {}),
+  };
 }
 
 function valueOf(v: unknown): CheckpointValue | undefined {

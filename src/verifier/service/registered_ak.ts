@@ -18,7 +18,7 @@ import { FINDING_IDS, appraisalStatus, type Finding } from '../appraise/finding.
 import type { CompiledPolicy } from '../appraise/policy.js';
 import { provenClaimsOf } from '../appraise/proven_claims.js';
 import type { EvidenceResult } from '../verify/evidence_result.js';
-import type { VerifierStore } from '../store/store.js';
+import type { EkTrustReason, VerifierStore } from '../store/store.js';
 
 /** Why the service pinned a TPM AK for a verification: it is registered to the attester. */
 export interface AkPin {
@@ -27,6 +27,11 @@ export interface AkPin {
   readonly akName: Uint8Array;
   /** False only when the evidence names no AK (the registered one is then used). */
   readonly matchesEvidence: boolean;
+  /**
+   * Why the attester's EK was trusted when the AK was activated against it (`certificate`,
+   * `allowlist`, `svsm_report`); null for attesters stored before migration 3 without one.
+   */
+  readonly ekTrust?: EkTrustReason | null;
 }
 
 /** Why a quote's AK is refused. */
@@ -112,6 +117,7 @@ export async function decideRegisteredAk(
       attesterId: key.attesterId,
       akName: key.akName,
       matchesEvidence: name !== undefined && bytesEqual(key.akName, name),
+      ekTrust: attester?.ekTrust ?? null,
     },
     akPublic: key.akPublic,
     relaxed: attester?.relaxed ?? [],

@@ -28,7 +28,7 @@ import {
 import { provenClaimsOf } from '../appraise/proven_claims.js';
 import { issueEar, DEFAULT_EAR_LIFETIME_SECONDS } from '../result/ear_issue.js';
 import type { EarSigningKey } from '../result/ear_keys.js';
-import { decodeEvidenceInput, type ReportEnvelope } from '../verify/evidence.js';
+import { decodeEvidenceInput, verifyEvidence, type ReportEnvelope } from '../verify/evidence.js';
 import { VerifierCache } from '../verify/verifier_cache.js';
 import { resolveTrustPolicy, type TrustPolicy } from '../verify/trust_policy.js';
 import type { VerifyEvidenceOptions } from '../verify/evidence_result.js';
@@ -52,7 +52,9 @@ import {
   secretMatches,
   trustEk,
   type RegistrationTrust,
+  type TrustedEk,
 } from './attester_registration.js';
+import { trustSvsmEk } from './svsm_registration.js';
 import { objectName } from '../../formats/tpm2/public_key.js';
 import {
   decideRegisteredAk,
@@ -73,6 +75,13 @@ import {
   type AdvanceReport,
   type BundleWindow,
 } from './incremental.js';
+import {
+  imaCheckpointOf,
+  imaSinceHintOf,
+  planImaAdvance,
+  TPM_IMA_REGISTER,
+} from './incremental_ima.js';
+import { MR_IMA_VMR } from '../../formats/mrlog/record.js';
 
 /** Options of {@link buildVerifierService}. */
 export interface VerifierServiceOptions {
@@ -180,6 +189,13 @@ interface Evaluation {
   readonly checkpoint?: AdvanceReport;
   /** The stored checkpoint the bundle was replayed from (it was sent `--since` it). */
   readonly since?: number;
+  /** The attester's IMA checkpoint: where the list was sent from, and where it stands after. */
+  readonly ima?: {
+    readonly register: string;
+    readonly since: number;
+    readonly offset: number | null;
+    readonly advanced: boolean;
+  };
 }
 
 const HEX = /^(?:[0-9a-fA-F]{2})*$/;
@@ -215,6 +231,9 @@ function jsonBody(body: unknown): Record<string, unknown> {
   }
   return body as Record<string, unknown>;
 }
+
+const hexOf = (v: string | Uint8Array): string =>
+  typeof v === 'string' ? v : Buffer.from(v).toString('hex');
 
 const ATTESTER_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -418,11 +437,30 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
           : await store.getCheckpoint(cpKey);
     const trustedCheckpoint =
       window === undefined ? undefined : trustedCheckpointOf(cpRecord, window);
+    // Incremental IMA: the attester's trusted IMA checkpoint under this policy — for an ima
+    // bundle (`mr_ima`) or a TPM quote sent with its IMA list (`pcr10`).
+    const imaRegister =
+      attesterId === null
+        ? undefined
+        : window?.ima !== undefined
+          ? MR_IMA_VMR
+          : env?.imaLog !== undefined
+            ? TPM_IMA_REGISTER
+            : undefined;
+    const imaKey =
+      imaRegister === undefined || attesterId === null
+        ? undefined
+        : { attesterId, register: imaRegister, policyDigest };
+    const imaRecord = imaKey === undefined ? null : await store.getCheckpoint(imaKey);
+    const imaCp = imaCheckpointOf(imaRecord);
+    const imaSince = window?.ima?.since ?? env?.imaLog?.since ?? 0;
+    const learned: Uint8Array[] = [];
     const made = opts.verifyFor === undefined ? undefined : await verifyForCached(at, env);
     const merged: VerifyEvidenceOptions = {
       ...opts.verify,
       at,
       ...(trustedCheckpoint === undefined ? {} : { trustedCheckpoint }),
+      ...(imaCp === undefined || imaRegister !== MR_IMA_VMR ? {} : { trustedImaCheckpoint: imaCp }),
       // The registered AK is the trust input, exactly as a caller's --ak pin.
       ...(reg === undefined ? {} : { ak: reg.akPublic }),
       ...(ctx.nonce === undefined ? {} : { nonce: ctx.nonce }),
@@ -453,7 +491,26 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       tdx && verify.collateral !== undefined
         ? { ...verify, collateral: collateralCache.resolve(verify.collateral) }
         : verify;
-    const appraised = await appraiseEvidence(decoded.data, policy, { verify: verifyOpts, at });
+    const tpmIma = env?.imaLog;
+    const appraised = await appraiseEvidence(decoded.data, policy, {
+      verify: verifyOpts,
+      at,
+      // a TPM quote's IMA list, replayed against PCR 10 (from the IMA checkpoint when sent
+      // from it); without an attester there is no checkpoint, and a list sent from an entry
+      // does not continue from anything
+      ...(tpmIma === undefined
+        ? {}
+        : {
+            eventlogs: [{ name: 'ima-log', bytes: tpmIma.data }],
+            imaCheckpoint: {
+              since: tpmIma.since,
+              ...(imaCp === undefined ? {} : { checkpoint: imaCp }),
+              bootId: imaRecord?.bootId ?? null,
+            },
+          }),
+      ...(imaCp === undefined ? {} : { imaLearnedKeys: imaCp.keys }),
+      ...(imaKey === undefined ? {} : { onImaKeyLearned: (b: Uint8Array) => learned.push(b) }),
+    });
     // A refused AK fails the evidence whatever its signature says (registered_ak.ts).
     const akRefused =
       decision?.kind === 'refused'
@@ -564,15 +621,51 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
             seq: moved === true ? plan.move!.seq : plan.currentSeq,
             advanced: moved === true,
           };
+    // The IMA checkpoint moves by its own compare-and-set from the result just recorded (the
+    // store re-checks that it passed with nothing relaxed). Killed before this statement, the
+    // checkpoint stays where it was: the next attestation sends more entries, nothing is lost.
+    let ima: Evaluation['ima'];
+    if (imaKey !== undefined) {
+      const imaPlan =
+        passed && proven.relaxed.length === 0 && refusal === undefined
+          ? planImaAdvance(imaKey.register, imaRecord, appraised, learned)
+          : undefined;
+      const imaMoved =
+        imaPlan === undefined
+          ? false
+          : (
+              await store.advanceCheckpoint(imaKey, imaRecord?.version ?? null, {
+                bootId: imaPlan.bootId,
+                value: imaPlan.value,
+                resultId: result.id,
+              })
+            ).ok;
+      ima = {
+        register: imaKey.register,
+        since: imaSince,
+        offset: imaMoved ? imaPlan!.offset : (imaCp?.offset ?? null),
+        advanced: imaMoved,
+      };
+    }
     return {
       result,
       verified: ea.verify.verified,
       findings: ea.appraisal,
       ...(reg === undefined ? {} : { ak: reg.pin }),
       ...(akRefused === undefined ? {} : { akRefused }),
-      errors: ea.verify.errors.map((x) => ({ code: x.code, message: x.message })),
+      errors: [
+        ...ea.verify.errors.map((x) => ({ code: x.code, message: x.message })),
+        // a TPM quote's IMA list is replayed beside verification: its checkpoint breaks
+        ...(tpmIma === undefined || refusal !== undefined
+          ? []
+          : (appraised.replay.imaCheckpoint ?? []).map((b) => ({
+              code: b.kind === 'mismatch' ? 'ERR_IMA_CHECKPOINT_MISMATCH' : 'ERR_IMA_DISCONTINUOUS',
+              message: b.message,
+            }))),
+      ],
       ...(checkpoint === undefined ? {} : { checkpoint }),
       ...(trustedCheckpoint === undefined ? {} : { since: trustedCheckpoint.seq }),
+      ...(ima === undefined ? {} : { ima }),
     };
   }
 
@@ -581,6 +674,7 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     attester_id: p.attesterId,
     ak_name: Buffer.from(p.akName).toString('hex'),
     matches_evidence: p.matchesEvidence,
+    ...(p.ekTrust == null ? {} : { ek_trust: p.ekTrust }),
   });
 
   const resultBody = (e: Evaluation): Record<string, unknown> => ({
@@ -597,6 +691,7 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     errors: e.errors,
     ...(e.since === undefined ? {} : { replayed_since: e.since }),
     ...(e.checkpoint === undefined ? {} : { checkpoint: e.checkpoint }),
+    ...(e.ima === undefined ? {} : { ima_checkpoint: e.ima }),
     appraisal: e.findings,
   });
 
@@ -633,7 +728,13 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       ...(attesterId === null ? {} : { checkpointsUnder: digest }),
     });
     const since = s.checkpoints === undefined ? undefined : sinceHintOf(s.checkpoints, digest);
-    return reply.code(201).send({ ...sessionBody(s), ...(since === undefined ? {} : { since }) });
+    const imaSince =
+      s.checkpoints === undefined ? undefined : imaSinceHintOf(s.checkpoints, digest);
+    return reply.code(201).send({
+      ...sessionBody(s),
+      ...(since === undefined ? {} : { since }),
+      ...(imaSince === undefined ? {} : { ima_since: imaSince }),
+    });
   });
 
   app.get<{ Params: { id: string } }>('/v1/sessions/:id', async (req) => {
@@ -759,6 +860,74 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
   };
   const regTtl = opts.registrationTtlSeconds ?? 300;
 
+  /**
+   * The EK of an SVSM attester: `svsm_report` (the envelope `mrstack report --service-provider
+   * svsm` writes, or the raw report with `manifest` beside it) made with the nonce of the session
+   * `session_id`, which this spends; verified with the service's trust options and that nonce.
+   */
+  async function svsmRegistrationEk(body: Record<string, unknown>): Promise<{
+    ek: TrustedEk;
+    sessionId: string;
+    attesterId: string | null;
+    claims: Record<string, unknown>;
+  }> {
+    const sid = body['session_id'];
+    if (typeof sid !== 'string') {
+      throw new MrstackError(
+        'ERR_USAGE',
+        'an SVSM registration needs session_id: the session whose nonce the SVSM report binds',
+      );
+    }
+    const decoded = decodeEvidenceInput(hexField(body, 'svsm_report', true));
+    const env = decoded.envelope;
+    const manifest =
+      hexField(body, 'manifest') ?? env?.parts?.['manifestblob'] ?? env?.parts?.['manifest'];
+    if (manifest === undefined) {
+      throw new MrstackError(
+        'ERR_USAGE',
+        'svsm_report: no services manifest (send the envelope with its manifestblob, or manifest)',
+      );
+    }
+    // Spent before the report is judged: a refused report cannot be retried with the nonce.
+    const c = await store.consumeSession(sid);
+    if (!c.ok) throw nonceError(sid, c.reason);
+    const at = await store.now();
+    const made = opts.verifyFor === undefined ? undefined : await verifyForCached(at, env);
+    const v = withResolvedTrust(
+      {
+        ...opts.verify,
+        at,
+        nonce: c.session.nonce,
+        kind: 'snp',
+        ...(env?.auxblob === undefined ? {} : { auxblob: env.auxblob }),
+        parts: { ...(env?.parts ?? {}), manifestblob: manifest },
+        ...made,
+        verifierCache,
+      },
+      made ?? opts.verify ?? NO_OPTIONS,
+    );
+    const result = await verifyEvidence(decoded.data, v);
+    const ek = trustSvsmEk(result, manifest);
+    return {
+      ek,
+      sessionId: sid,
+      attesterId: c.session.attesterId,
+      claims: {
+        checks: result.checks,
+        relaxed: result.relaxed,
+        emulated: result.trust.emulated,
+        ...(typeof result.claims['measurement'] === 'string' ||
+        result.claims['measurement'] instanceof Uint8Array
+          ? { measurement: hexOf(result.claims['measurement']) }
+          : {}),
+        ...(typeof result.claims['chip_id'] === 'string' ||
+        result.claims['chip_id'] instanceof Uint8Array
+          ? { chip_id: hexOf(result.claims['chip_id']) }
+          : {}),
+      },
+    };
+  }
+
   app.post('/v1/attesters', async (req, reply) => {
     const body = jsonBody(req.body);
     const given = body['attester_id'];
@@ -804,16 +973,26 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     const akPublic = hexField(body, 'ak_public', true);
     // The AK first: a key that can leave its TPM or decrypt is refused whatever the EK.
     const ak = checkRegistrableAk(akPublic);
-    const ek = trustEk(
-      {
-        ...(ekCert === undefined ? {} : { ekCert }),
-        ...(ekPublic === undefined ? {} : { ekPublic }),
-        ekChain,
-      },
-      regTrust,
-      await store.now(),
-    );
-    const attesterId = typeof given === 'string' ? given : newId();
+    // An SVSM attester: the EK is the vTPM's from a verified SVSM report (svsm_registration.ts).
+    const svsm = body['svsm_report'] !== undefined ? await svsmRegistrationEk(body) : undefined;
+    const ek =
+      svsm?.ek ??
+      trustEk(
+        {
+          ...(ekCert === undefined ? {} : { ekCert }),
+          ...(ekPublic === undefined ? {} : { ekPublic }),
+          ekChain,
+        },
+        regTrust,
+        await store.now(),
+      );
+    const attesterId = typeof given === 'string' ? given : (svsm?.attesterId ?? newId());
+    if (svsm?.attesterId != null && svsm.attesterId !== attesterId) {
+      throw new MrstackError(
+        'ERR_USAGE',
+        `session ${svsm.sessionId} was opened for attester ${svsm.attesterId}, not ${attesterId}`,
+      );
+    }
     const existing = await store.getAttester(attesterId);
     if (existing !== null && !sameEk(existing.ekPublic ?? new Uint8Array(0), ek.publicBytes)) {
       throw new MrstackError(
@@ -832,6 +1011,7 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       akPublic: ak.publicBytes,
       akName: ak.name,
       relaxed: ek.relaxed,
+      ekTrust: ek.reason,
       ttlSeconds: regTtl,
     });
     return reply.code(201).send({
@@ -845,6 +1025,7 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
         trust: ek.reason,
         spki_sha256: ek.spkiSha256,
         ...(ek.anchor === undefined ? {} : { anchor: ek.anchor }),
+        ...(svsm === undefined ? {} : { svsm: svsm.claims }),
       },
       relaxed: ek.relaxed,
     });
@@ -901,6 +1082,7 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
           ekPublic: r.ekPublic,
           platformId: null,
           relaxed: r.relaxed,
+          ekTrust: r.ekTrust ?? null,
         });
       } catch (e) {
         // Another activation for the same id won the race: fall through to the EK check.
@@ -937,6 +1119,7 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       ? {}
       : { ek_name: Buffer.from(objectName(a.ekPublic)).toString('hex') }),
     ...(a.platformId === null ? {} : { platform_id: a.platformId }),
+    ...(a.ekTrust == null ? {} : { ek_trust: a.ekTrust }),
     keys: (await store.listAttesterKeys(a.id)).map((k) => ({
       ak_name: Buffer.from(k.akName).toString('hex'),
       ak_public: Buffer.from(k.akPublic).toString('hex'),

@@ -116,6 +116,22 @@ create table signing_keys (
     // session's CPU on PGlite against 0.7 as text: bench/verifier/RESULTS.md, session 5).
     sql: 'alter table results alter column findings type text using findings::text;',
   },
+  {
+    version: 3,
+    name: 'attesters.ek_trust, registrations.ek_trust',
+    // Why a TPM attester's EK was trusted: an SVSM report is a third reason beside a certificate
+    // and the allowlist, and results name it. Rows from before are certificate or allowlist,
+    // which the certificate column tells apart.
+    sql: `
+alter table attesters add column ek_trust text
+  check (ek_trust in ('certificate', 'allowlist', 'svsm_report'));
+alter table registrations add column ek_trust text
+  check (ek_trust in ('certificate', 'allowlist', 'svsm_report'));
+update attesters set ek_trust = case when ek_cert is not null then 'certificate' else 'allowlist' end
+  where kind = 'tpm';
+update registrations set ek_trust = case when ek_cert is not null then 'certificate' else 'allowlist' end;
+`,
+  },
 ]);
 
 /** The newest schema version this build knows. */

@@ -17,6 +17,7 @@ import type {
   AdvanceOutcome,
   AttesterKeyRecord,
   AttesterRecord,
+  EkTrustReason,
   CheckpointKey,
   CheckpointMove,
   CheckpointRecord,
@@ -96,6 +97,7 @@ function attesterOf(r: Row): AttesterRecord {
     ekPublic: bytesOrNull(r['ek_public']),
     platformId: strOrNull(r['platform_id']),
     relaxed: strings(r['relaxed']),
+    ekTrust: strOrNull(r['ek_trust']) as EkTrustReason | null,
     createdAt: date(r['created_at']),
   };
 }
@@ -117,6 +119,7 @@ function registrationOf(r: Row): RegistrationRecord {
     akPublic: bytes(r['ak_public']),
     akName: bytes(r['ak_name']),
     relaxed: strings(r['relaxed']),
+    ekTrust: strOrNull(r['ek_trust']) as EkTrustReason | null,
     expiresAt: date(r['expires_at']),
     consumedAt: dateOrNull(r['consumed_at']),
   };
@@ -354,6 +357,7 @@ export class SqlStore implements VerifierStore {
         's.expires_at <= now() as expired, ' +
         'a.id as a_id, a.kind as a_kind, a.ek_cert as a_ek_cert, a.ek_public as a_ek_public, ' +
         'a.platform_id as a_platform_id, a.relaxed as a_relaxed, a.created_at as a_created_at, ' +
+        'a.ek_trust as a_ek_trust, ' +
         'c.attester_id as c_attester_id, c.register as c_register, ' +
         'c.policy_digest as c_policy_digest, c.version as c_version, c.boot_id as c_boot_id, ' +
         'c.value as c_value, c.result_id as c_result_id, c.updated_at as c_updated_at ' +
@@ -461,9 +465,17 @@ export class SqlStore implements VerifierStore {
   async putAttester(a: Omit<AttesterRecord, 'createdAt'>): Promise<AttesterRecord> {
     try {
       const rows = await this.q(
-        'insert into attesters (id, kind, ek_cert, ek_public, platform_id, relaxed) ' +
-          'values ($1, $2, $3, $4, $5, $6::jsonb) returning *',
-        [a.id, a.kind, a.ekCert, a.ekPublic, a.platformId, JSON.stringify(a.relaxed)],
+        'insert into attesters (id, kind, ek_cert, ek_public, platform_id, relaxed, ek_trust) ' +
+          'values ($1, $2, $3, $4, $5, $6::jsonb, $7) returning *',
+        [
+          a.id,
+          a.kind,
+          a.ekCert,
+          a.ekPublic,
+          a.platformId,
+          JSON.stringify(a.relaxed),
+          a.ekTrust ?? null,
+        ],
       );
       return attesterOf(rows[0]!);
     } catch (e) {
@@ -519,8 +531,8 @@ export class SqlStore implements VerifierStore {
   ): Promise<RegistrationRecord> {
     const rows = await this.q(
       'insert into registrations (id, attester_id, secret_digest, ek_cert, ek_public, ak_public, ' +
-        'ak_name, relaxed, expires_at) values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, ' +
-        'now() + make_interval(secs => $9::double precision)) returning *',
+        'ak_name, relaxed, expires_at, ek_trust) values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, ' +
+        'now() + make_interval(secs => $9::double precision), $10) returning *',
       [
         r.id,
         r.attesterId,
@@ -531,6 +543,7 @@ export class SqlStore implements VerifierStore {
         r.akName,
         JSON.stringify(r.relaxed),
         r.ttlSeconds,
+        r.ekTrust ?? null,
       ],
     );
     return registrationOf(rows[0]!);

@@ -68,6 +68,13 @@ export type FinishOutcome =
     }
   | { readonly ok: false; readonly reason: NonceRefusal };
 
+/**
+ * Why a TPM attester's EK was trusted at registration: its certificate chained to a TPM-vendor
+ * anchor, the operator allowlisted it (relaxed), or a verified SVSM report (SNP, VMPL 0) lists
+ * it as its vTPM's EK.
+ */
+export type EkTrustReason = 'certificate' | 'allowlist' | 'svsm_report';
+
 /** A registered attester (a TPM with its EK, or a CVM by platform identity). */
 export interface AttesterRecord {
   readonly id: string;
@@ -78,6 +85,8 @@ export interface AttesterRecord {
   readonly platformId: string | null;
   /** Relaxations its registration needed (e.g. `unverified-ek` for an allowlisted bare EK). */
   readonly relaxed: readonly string[];
+  /** TPM attesters: why the EK was trusted (null for CVM attesters; migration 3). */
+  readonly ekTrust?: EkTrustReason | null;
   readonly createdAt: Date;
 }
 
@@ -102,6 +111,8 @@ export interface RegistrationRecord {
   readonly akPublic: Uint8Array;
   readonly akName: Uint8Array;
   readonly relaxed: readonly string[];
+  /** Why the EK the challenge is sealed to was trusted (migration 3). */
+  readonly ekTrust?: EkTrustReason | null;
   readonly expiresAt: Date;
   readonly consumedAt: Date | null;
 }

@@ -3,6 +3,10 @@
  * REPORT_DATA = SHA-512(nonce ‖ services manifest), the nonce being the 64-byte configfs-tsm
  * inblob, so the report vouches for the manifest and for the vTPM EK public area it lists. Failures are `ERR_BINDING_MISMATCH`.
  *
+ * Only a report made at **VMPL 0** is the SVSM's: a guest kernel at VMPL 1 or above can ask the
+ * firmware for a report over any REPORT_DATA, SHA-512(nonce ‖ a manifest it wrote) included, so a
+ * manifest bound by a report at another VMPL proves nothing (`svsm_vmpl`, `ERR_VMPL_MISMATCH`).
+ *
  * @module
  */
 import { createHash } from 'node:crypto';
@@ -13,6 +17,21 @@ import type { ResultBuilder } from './evidence_result.js';
 /** SHA-512(nonce ‖ manifest): the report data an SVSM attestation carries. */
 export function svsmReportData(nonce: Uint8Array, manifest: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha512').update(nonce).update(manifest).digest());
+}
+
+/**
+ * Checks that the report was made at VMPL 0 (`svsm_vmpl`): the only level the SVSM runs at.
+ * Recorded whenever a manifest comes with the report, nonce or not.
+ */
+export function checkSvsmVmpl(b: ResultBuilder, vmpl: number): void {
+  if (vmpl === 0) b.ok('svsm_vmpl');
+  else
+    b.fail(
+      'svsm_vmpl',
+      'ERR_VMPL_MISMATCH',
+      `the report was made at VMPL ${vmpl}: a services manifest is the SVSM's only in a VMPL 0 report (a guest at VMPL ${vmpl} can bind any manifest it writes)`,
+      { expected: 0, actual: vmpl },
+    );
 }
 
 /**

@@ -14,7 +14,8 @@ import { bytesEqual, toHex } from '../../bytes/hex.js';
 import { parseBundle, type EvidenceBundle } from '../../formats/bundle/bundle.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
 import { replayBundle, replayFirmwareLogMemo } from '../replay/bundle_replay.js';
-import { IMA_ENTRY_LIST } from '../replay/ima_layer.js';
+import { IMA_ENTRY_LIST, imaLayerStart } from '../replay/ima_layer.js';
+import type { ImaCheckpoint } from '../replay/ima_checkpoint.js';
 import { foldImaSnapshotsParallel } from '../replay/ima_layer_fold.js';
 import { mrImaBankAlgs } from '../../formats/mrlog/mr_ima_commitment.js';
 import { MR_IMA_VMR, parseMrlogLine } from '../../formats/mrlog/record.js';
@@ -36,6 +37,12 @@ declare module './evidence_result.js' {
      * from it anchors as `trusted-checkpoint`.
      */
     readonly trustedCheckpoint?: { readonly seq: number; readonly values: BankValues };
+    /**
+     * ima bundles: the IMA checkpoint the verifier trusts for this attester (entries verified
+     * before, their running value in every bank, learned keys, the boot's salt). A list sent
+     * from its offset (`ima_log.since`) is folded from it; a whole list must fold to it.
+     */
+    readonly trustedImaCheckpoint?: ImaCheckpoint;
   }
 }
 
@@ -183,19 +190,28 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
     }
     // an ima bundle's list is folded first, its banks on worker threads, at every count a
     // mr_ima token of the physical log names (the layer refolds if one is missing)
+    const imaCp = opts.trustedImaCheckpoint;
+    const imaMeet = b.imaLog === undefined ? undefined : imaLayerStart(b.imaLog, imaCp);
     const imaFold =
-      b.imaLog === undefined
+      b.imaLog === undefined || imaMeet?.use === 'refused'
         ? undefined
-        : await foldImaSnapshotsParallel(b.imaLog.data, mrImaBankAlgs(b.imaLog.alg), [
-            0,
-            ...mrImaTokenCounts(b.physicalLog.lines),
-            b.imaLog.count,
-          ]);
+        : await foldImaSnapshotsParallel(
+            b.imaLog.data,
+            mrImaBankAlgs(b.imaLog.alg),
+            [
+              b.imaLog.since ?? 0,
+              ...mrImaTokenCounts(b.physicalLog.lines),
+              b.imaLog.count,
+              ...(imaMeet?.use === 'compared' ? [imaMeet.offset] : []),
+            ],
+            imaMeet?.use === 'continued' ? { start: imaMeet.start } : {},
+          );
     const r = replayBundle(
       b,
       { register: regs, reportData },
       {
         ...(imaFold === undefined ? {} : { imaFold }),
+        ...(imaCp === undefined ? {} : { imaCheckpoint: imaCp }),
         // The binding is checked for the nonce the bundle names; whether that nonce is the
         // caller's is the `nonce` check below (never taken from the bundle).
         nonce: b.binding.nonce,
@@ -278,6 +294,9 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
                 pending: r.ima.pending,
                 banks: r.ima.banks,
                 tokens: r.ima.tokens,
+                salt: toHex(b.imaLog!.salt),
+                ...(r.ima.since === 0 ? {} : { since: r.ima.since }),
+                ...(imaCp === undefined ? {} : { checkpoint: r.ima.checkpoint }),
               },
             }),
       },

@@ -42,7 +42,7 @@ import { builtinAnchors } from './x509/anchors.js';
 import { amdProfile } from './x509/profiles.js';
 import { AMD_ROOTS } from './snp_roots.js';
 import { checkHclBinding, checkHclNonce } from './binding_hcl.js';
-import { checkSvsmBinding } from './binding_svsm.js';
+import { checkSvsmBinding, checkSvsmVmpl } from './binding_svsm.js';
 
 /** Options of {@link verifySnpReport}. */
 export interface SnpVerifyOptions {
@@ -452,6 +452,7 @@ export function verifyParsedSnpReport(
     b.fail('report_signature', 'ERR_SIGNATURE_INVALID', 'no trusted key to check the signature');
   }
   if (opts.manifest !== undefined) {
+    checkSvsmVmpl(b, report.vmpl);
     if (opts.nonce === undefined)
       b.skip('svsm_manifest', 'an SVSM manifest is checked only with the nonce', 'nonce');
     else checkSvsmBinding(b, report.report_data, opts.nonce, opts.manifest);

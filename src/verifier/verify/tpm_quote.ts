@@ -19,7 +19,7 @@ import { ByteReader } from '../../bytes/reader.js';
 import { bytesEqual, toHex } from '../../bytes/hex.js';
 import { hash } from '../../crypto/hash.js';
 import { digestSize, hashAlgFromId, hashInfo, type HashAlg } from '../../crypto/hash_alg.js';
-import { isMrstackError, ParseError, type ErrorCode } from '../../errors.js';
+import { isMrstackError, ParseError, VerifyError, type ErrorCode } from '../../errors.js';
 import { TPM_ALG, TPM_ST } from '../../formats/tpm2/constants.js';
 import { parseAttest, type TpmsAttest } from '../../formats/tpm2/marshal/attest.js';
 import type { PcrSelection } from '../../formats/tpm2/marshal/pcr_selection.js';
@@ -689,8 +689,24 @@ function akTrust(
         'the AK certificate',
       );
   } catch (e) {
-    b.failWith('ak_trust', e);
+    b.failWith('ak_trust', svsmEkOnly(e, opts));
   }
+}
+
+/**
+ * An SVSM report beside a TPM quote (parts `svsm_report`, `manifestblob`) vouches for the vTPM's
+ * EK, which cannot sign: offline there is no credential activation to tie an AK to that EK, so
+ * the AK stays untrusted, and the error says so rather than only "comes with the evidence".
+ */
+function svsmEkOnly(e: unknown, opts: ResolvedVerifyOptions): unknown {
+  const p = opts.parts;
+  const svsm = p?.['svsm_report'] !== undefined || p?.['manifestblob'] !== undefined;
+  if (!svsm || !(e instanceof VerifyError) || e.code !== 'ERR_UNTRUSTED_KEY') return e;
+  return new VerifyError(
+    'ERR_UNTRUSTED_KEY',
+    `${e.message} — an SVSM report vouches only for the vTPM's EK, which cannot sign: no AK is trusted for it without credential activation (register the AK with a verifier: mrstack verifier register --svsm-report), or pin the AK (--ak)`,
+    { details: { ...e.details, svsm_report: 'vouches-for-ek-only' } },
+  );
 }
 
 /**

@@ -126,6 +126,7 @@ describe('registration through `mrstack verifier register`', () => {
     const got = await http('GET', '/v1/attesters/tpm-a', undefined, AUTH);
     assert.equal(got.status, 200);
     assert.equal(got.json['ek_certificate'], true);
+    assert.equal(got.json['ek_trust'], 'certificate');
     const keys = got.json['keys'] as { ak_name: string }[];
     // The name the verifier registered is the one the TPM reported when it made the AK.
     assert.equal(r['ak_name'], akName);
@@ -170,6 +171,8 @@ describe('registration through `mrstack verifier register`', () => {
       attester_id: 'tpm-a',
       ak_name: akName,
       matches_evidence: true,
+      // The EK the AK was activated against was trusted by its certificate (swtpm's local CA).
+      ek_trust: 'certificate',
     });
   });
 
@@ -325,6 +328,7 @@ describe('registration through `mrstack verifier register`', () => {
     assert.deepEqual((rsa.json as Record<string, unknown>)['relaxed'], ['unverified-ek']);
     const got = await http('GET', '/v1/attesters/tpm-bare', undefined, AUTH);
     assert.equal(got.json['ek_certificate'], false);
+    assert.equal(got.json['ek_trust'], 'allowlist');
     assert.deepEqual(got.json['relaxed'], ['unverified-ek']);
     // Its results carry the relaxation, so they can never advance a checkpoint.
     const ch = await http('POST', '/v1/sessions', { attester_id: 'tpm-bare' });

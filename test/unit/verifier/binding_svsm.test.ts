@@ -21,7 +21,10 @@ import { RELAX_NONCE_CRL } from '../../_support/trust.js';
 const dir = mkdtempSync(join(tmpdir(), 'mrstack-svsm-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-function report(reportData: Uint8Array): { outblob: Uint8Array; auxblob: Uint8Array } {
+function report(
+  reportData: Uint8Array,
+  privlevel?: number,
+): { outblob: Uint8Array; auxblob: Uint8Array } {
   const ctx: EmulatedReportContext = {
     stateDir: dir,
     keysDir: join(dir, 'keys', 'snp'),
@@ -30,7 +33,7 @@ function report(reportData: Uint8Array): { outblob: Uint8Array; auxblob: Uint8Ar
     registers: [],
     values: new Map(),
     // The SVSM's report, its REPORT_DATA precomputed here (report_svsm.ts makes its own).
-    request: { reportData },
+    request: { reportData, ...(privlevel === undefined ? {} : { privlevel }) },
     reportData,
     now: new Date('2026-02-01T00:00:00Z'),
   };
@@ -101,4 +104,33 @@ test('report data = SHA-512(nonce ‖ manifest) binds the manifest and its vTPM 
     manifest,
   });
   assert.equal(wrongNonce.checks['svsm_manifest'], 'failed');
+});
+
+test('a manifest bound by a report not made at VMPL 0 is refused: ERR_VMPL_MISMATCH (svsm_vmpl)', () => {
+  // A guest at VMPL 2 computes SHA-512(nonce ‖ manifest) itself and asks for a report over it:
+  // the binding holds, but the report is not the SVSM's (AMD 58019: the SVSM runs at VMPL 0).
+  const rd = opensslDigest('sha512', Buffer.concat([NONCE, Buffer.alloc(32), manifest]));
+  const opts = {
+    policy: RELAX_NONCE_CRL,
+    at: AT,
+    emulatedAnchors: [readFileSync(join(dir, 'keys', 'snp', 'ark.pem'))],
+    nonce: NONCE,
+    manifest,
+  };
+  const low = report(rd, 2);
+  // ATTESTATION_REPORT.VMPL at 0x30 (SNP ABI).
+  assert.equal(Buffer.from(low.outblob).readUInt32LE(0x30), 2);
+  const bad = verifySnpReport(low.outblob, { ...opts, auxblob: low.auxblob });
+  assert.equal(bad.verified, false);
+  assert.equal(bad.checks['svsm_manifest'], 'ok');
+  assert.equal(bad.checks['svsm_vmpl'], 'failed');
+  const e = bad.errors.find((x) => x['check'] === 'svsm_vmpl');
+  assert.ok(e !== undefined);
+  assert.equal(e.code, 'ERR_VMPL_MISMATCH');
+  assert.equal(e['actual'], 2);
+  // Control: the same report data at VMPL 0 verifies.
+  const good = report(rd, 0);
+  const ok = verifySnpReport(good.outblob, { ...opts, auxblob: good.auxblob });
+  assert.deepEqual(ok.errors, []);
+  assert.equal(ok.checks['svsm_vmpl'], 'ok');
 });

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ByteReader } from '../../../bytes/reader.js';
+import { ByteReader } from '../../../bytes/reader.js';
 import { ByteWriter } from '../../../bytes/writer.js';
 import { TPM_ALG, TPM2_LIMITS } from '../constants.js';
 import { readTpm2b, readTpm2bReader, writeTpm2b, writeTpm2bOf } from './tpm2b.js';
@@ -181,6 +181,21 @@ export function readPublic2b(r: ByteReader, field: string): PublicArea {
   const pub = readPublic(body, `${field}.publicArea`);
   body.expectEnd(`${field}.publicArea`);
   return { public: pub, bytes };
+}
+
+/**
+ * A public area given as a file's bytes: the bare TPMT_PUBLIC, or a TPM2B_PUBLIC around it (what
+ * `tpm2_createek -u` and `tpm2_createak -u` write). The exact TPMT_PUBLIC bytes are kept, since
+ * a name hashes them.
+ * @throws ParseError (`tpm2`) for anything else, or trailing bytes
+ */
+export function readPublicArea(bytes: Uint8Array, field: string): PublicArea {
+  const sized = bytes.length >= 2 && ((bytes[0]! << 8) | bytes[1]!) === bytes.length - 2 ? 2 : 0;
+  const body = bytes.subarray(sized);
+  const r = new ByteReader(body, { format: 'tpm2', origin: sized });
+  const pub = readPublic(r, field);
+  r.expectEnd(field);
+  return { public: pub, bytes: body.slice() };
 }
 
 /** Writes a TPM2B_PUBLIC. */

@@ -1,0 +1,202 @@
+// Incremental IMA verification of a TPM quote's list through `mrstack verifier serve` (issue #14
+// item 3, TPM half). The emulated TPM's PCR 10 is extended as IMA extends it — each entry's
+// template data hashed in each bank (sha1, sha256) — and the quote of pcr10 in both banks goes
+// to the service as a report envelope with the new `ima_log` member. The first session sends the
+// whole list; the session after it names the stored offset (`ima_since`), the second quote comes
+// with only the new entries and PCR 10 must be the fold of the stored value over them. The
+// expected PCR 10 values are an independent fold computed here with node:crypto and compared
+// with what the TPM quoted (so the test does not lean on mrstack's fold); a list sent from a
+// wrong entry, one whose new entries do not continue the stored value, and a whole list with an
+// entry below the checkpoint changed each fail with their own code and finding.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { runCli } from '../../_support/cli.js';
+import { writePolicy } from '../../_support/appraise.js';
+import { tempDir } from '../../_support/tmp.js';
+import { startVerifier, verifierEnv, verifierHttp } from '../../_support/verifier_service.js';
+import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
+import { reportEnvelope } from '../../../src/cli/commands/report.js';
+import { encodeImaBinary } from '../../../src/formats/ima/ima_binary.js';
+import { encodeImaTemplateData, type ImaEntry } from '../../../src/formats/ima/ima_template.js';
+import { parseAttest } from '../../../src/formats/tpm2/marshal/attest.js';
+
+const enc = new TextEncoder();
+
+/** An ima-ng entry of `path` whose file content is `content` (template hash: SHA-1 of its data). */
+function entry(path: string, content: string): { e: ImaEntry; digest: string } {
+  const digest = createHash('sha256').update(content).digest();
+  const templateData = encodeImaTemplateData('ima-ng', [
+    { id: 'd-ng', data: new Uint8Array([...enc.encode('sha256:'), 0, ...digest]) },
+    { id: 'n-ng', data: new Uint8Array([...enc.encode(path), 0]) },
+  ]);
+  return {
+    e: {
+      index: 0,
+      offset: 0,
+      pcr: 10,
+      templateHash: new Uint8Array(createHash('sha1').update(templateData).digest()),
+      templateName: 'ima-ng',
+      templateData,
+      littleEndian: true,
+    },
+    digest: digest.toString('hex'),
+  };
+}
+
+/** PCR 10 after `entries` from `start`, per bank, by node:crypto. */
+function nodeFold(entries: readonly ImaEntry[], alg: 'sha1' | 'sha256', start?: Buffer): Buffer {
+  let v = start ?? Buffer.alloc(alg === 'sha1' ? 20 : 32);
+  for (const e of entries)
+    v = createHash(alg).update(v).update(createHash(alg).update(e.templateData).digest()).digest();
+  return v;
+}
+
+interface ResultJson {
+  readonly passed: boolean;
+  readonly status: string;
+  readonly errors: readonly { code: string }[];
+  readonly ima_checkpoint?: unknown;
+  readonly appraisal: { findings: { id: string; actual?: unknown }[] };
+}
+
+test(
+  'TPM quote with its IMA list: whole list first, then only the entries after the stored IMA checkpoint, bound by PCR 10; refusals with their own codes',
+  { timeout: 240_000 },
+  async (t) => {
+    const dir = tempDir(t, 'mrstack-tpmima-');
+    const tvm = join(dir, 'tvm');
+    assert.equal(
+      (await runCli(['emulate', 'init', '--profile', 'tpm', '--tvm-state', tvm])).code,
+      0,
+    );
+    const made = Array.from({ length: 12 }, (_, i) =>
+      entry(`/usr/bin/tool-${i}`, `tool ${i} ${randomBytes(4).toString('hex')}`),
+    );
+    const digests = Object.fromEntries(made.map((m, i) => [`/usr/bin/tool-${i}`, [m.digest]]));
+    const policy = writePolicy(dir, { version: 1, name: 'tpm-hosts', ima: { digests } });
+    const svc = await startVerifier(
+      [
+        '--listen', '127.0.0.1:0', '--store', `embedded:${join(dir, 'store')}`,
+        '--trust-emulated', '--tvm-state', tvm, '--policy', policy,
+      ], // prettier-ignore
+      verifierEnv(),
+    );
+    t.after(() => svc.stop());
+    const provider = await openEmulatedProvider({ stateDir: tvm });
+    t.after(() => provider.close());
+    const entries = made.map((m) => m.e);
+    /** IMA's extends: each entry's template data into PCR 10, hashed per bank. */
+    const measure = async (from: number, to: number): Promise<void> => {
+      for (const e of entries.slice(from, to))
+        await provider.extend({ name: 'pcr10' }, { kind: 'event', data: e.templateData });
+    };
+    const session = async (): Promise<{
+      id: string;
+      nonce: string;
+      ima_since?: { register: string; offset: number };
+    }> => {
+      const s = await verifierHttp(svc.url, 'POST', '/v1/sessions', { attester_id: 'tpm-host' });
+      assert.equal(s.status, 201, JSON.stringify(s.json));
+      return s.json as {
+        id: string;
+        nonce: string;
+        ima_since?: { register: string; offset: number };
+      };
+    };
+    /** A quote of pcr10 (sha1, sha256) bound to the session, with `list` from entry `since`. */
+    const submit = async (
+      s: { id: string; nonce: string },
+      list: readonly ImaEntry[],
+      since: number,
+    ): Promise<{ r: ResultJson; pcr10: Map<string, Buffer> }> => {
+      const nonce = new Uint8Array(Buffer.from(s.nonce, 'hex'));
+      const raw = await provider.report({
+        reportData: nonce,
+        pcrs: new Map([
+          ['sha1', [10]],
+          ['sha256', [10]],
+        ]),
+      });
+      // what the TPM quoted (its pcr_values part, in selection order), for the independent check
+      const v = Buffer.from(raw.parts!['pcr_values']!);
+      const pcr10 = new Map([
+        ['sha1', v.subarray(0, 20)],
+        ['sha256', v.subarray(20, 52)],
+      ]);
+      assert.equal(parseAttest(raw.outblob).clockInfo.resetCount, 0);
+      const env = {
+        ...reportEnvelope(raw, nonce, undefined, nonce),
+        ima_log: {
+          format: 'ima-binary',
+          ...(since === 0 ? {} : { since }),
+          data: Buffer.from(encodeImaBinary(list)).toString('base64'),
+        },
+      };
+      const r = await verifierHttp(
+        svc.url,
+        'POST',
+        `/v1/sessions/${s.id}/evidence`,
+        new TextEncoder().encode(JSON.stringify(env)),
+      );
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      return { r: r.json as unknown as ResultJson, pcr10 };
+    };
+    const codes = (r: ResultJson): string[] => r.errors.map((e) => e.code);
+    const ids = (r: ResultJson): string[] => r.appraisal.findings.map((f) => f.id);
+
+    // 1. the whole list of 8 entries
+    await measure(0, 8);
+    const s1 = await session();
+    assert.equal(s1.ima_since, undefined);
+    const first = await submit(s1, entries.slice(0, 8), 0);
+    assert.deepEqual(first.pcr10.get('sha1'), nodeFold(entries.slice(0, 8), 'sha1'));
+    assert.deepEqual(first.pcr10.get('sha256'), nodeFold(entries.slice(0, 8), 'sha256'));
+    assert.equal(first.r.status, 'affirming', JSON.stringify(first.r.appraisal.findings));
+    assert.deepEqual(first.r.ima_checkpoint, {
+      register: 'pcr10',
+      since: 0,
+      offset: 8,
+      advanced: true,
+    });
+
+    // 2. four entries more; only they are sent, and PCR 10 is the fold of the stored value over them
+    await measure(8, 12);
+    const s2 = await session();
+    assert.deepEqual(s2.ima_since, { register: 'pcr10', offset: 8 });
+    const second = await submit(s2, entries.slice(8), 8);
+    for (const alg of ['sha1', 'sha256'] as const) {
+      const at8 = nodeFold(entries.slice(0, 8), alg);
+      assert.deepEqual(second.pcr10.get(alg), nodeFold(entries.slice(8), alg, at8));
+    }
+    assert.equal(second.r.status, 'affirming', JSON.stringify(second.r.appraisal.findings));
+    assert.deepEqual(second.r.ima_checkpoint, {
+      register: 'pcr10',
+      since: 8,
+      offset: 12,
+      advanced: true,
+    });
+    assert.equal(second.r.appraisal.findings.find((f) => f.id === 'ima.log.allowed')?.actual, 4);
+
+    // 3. sent from entry 10 (the checkpoint is at 12): no trusted value there
+    const gap = await submit(await session(), entries.slice(10), 10);
+    assert.equal(gap.r.passed, false);
+    assert.ok(ids(gap.r).includes('ima.checkpoint.discontinuous'), ids(gap.r).join());
+    assert.deepEqual(codes(gap.r), ['ERR_IMA_DISCONTINUOUS']);
+    // 4. from the checkpoint, but entries that do not continue it to the quoted PCR 10
+    const other = [entry('/usr/bin/tool-0', 'not what was measured').e];
+    const wrong = await submit(await session(), other, 12);
+    assert.equal(wrong.r.passed, false);
+    assert.ok(ids(wrong.r).includes('ima.checkpoint.discontinuous'), ids(wrong.r).join());
+    assert.deepEqual(codes(wrong.r), ['ERR_IMA_DISCONTINUOUS']);
+    // 5. the whole list again with entry 3 replaced: below the checkpoint
+    const changed = entries.map((e, i) => (i === 3 ? other[0]! : e));
+    const below = await submit(await session(), changed, 0);
+    assert.equal(below.r.passed, false);
+    assert.ok(ids(below.r).includes('ima.checkpoint.mismatch'), ids(below.r).join());
+    assert.ok(codes(below.r).includes('ERR_IMA_CHECKPOINT_MISMATCH'), codes(below.r).join());
+    // nothing moved it
+    assert.deepEqual((await session()).ima_since, { register: 'pcr10', offset: 12 });
+  },
+);
