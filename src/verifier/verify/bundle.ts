@@ -16,7 +16,7 @@ import type { HashAlg } from '../../crypto/hash_alg.js';
 import { replayBundle, replayFirmwareLogMemo } from '../replay/bundle_replay.js';
 import { IMA_ENTRY_LIST, imaLayerStart } from '../replay/ima_layer.js';
 import type { ImaCheckpoint } from '../replay/ima_checkpoint.js';
-import { foldImaSnapshotsParallel } from '../replay/ima_layer_fold.js';
+import { foldImaSnapshotsParallel, prewarmImaFoldWorkers } from '../replay/ima_layer_fold.js';
 import { mrImaBankAlgs } from '../../formats/mrlog/mr_ima_commitment.js';
 import { MR_IMA_VMR, parseMrlogLine } from '../../formats/mrlog/record.js';
 import type { BankValues } from '../../eventlog/mrlog_replay.js';
@@ -120,6 +120,9 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
     return { kind: 'bundle', claims: summary(parseBundle(data)), warnings: [] };
   },
   async verify(data: Uint8Array, opts: ResolvedVerifyOptions): Promise<EvidenceResult> {
+    // an ima bundle's fold workers start while it is parsed (their modules load meanwhile)
+    if (Buffer.from(data.buffer, data.byteOffset, data.byteLength).includes('"ima_log"'))
+      prewarmImaFoldWorkers(3, data.length);
     const b = parseBundle(data);
     const out = new ResultBuilder('bundle', opts.at, opts.policy);
     const kind = b.report.kind as EvidenceKind;
