@@ -285,5 +285,5 @@ for (const x of [VERIFY, APPRAISE])
     `${x} / evmctl: wall ${ratio(x, 'wall')}, CPU ${ratio(x, 'cpu')} (goal <= 1); median of per-run ratios: wall ${pairRatio(x, 'wall')}, CPU ${pairRatio(x, 'cpu')}; peak RSS ${med(x, 'rssMB').toFixed(0)} MB`,
   );
 console.log(
-  'mrstack runs the mr_ima banks on 3 threads (this thread sha1, a worker each for sha256 and sha384); evmctl is one thread',
+  'mrstack folds the mr_ima banks on 3 worker threads (sha1, sha256, sha384; started while the bundle is parsed), its main thread checks the records, loads the policy and judges; evmctl is one thread',
 );
