@@ -43,6 +43,12 @@ declare module './evidence_result.js' {
      * from its offset (`ima_log.since`) is folded from it; a whole list must fold to it.
      */
     readonly trustedImaCheckpoint?: ImaCheckpoint;
+    /**
+     * ima bundles: called with the IMA list's bytes and the index of its first entry once its
+     * banks are folding on worker threads, before anything about it is verified — for work on
+     * the entries the caller can throw away (appraisal's verdicts ahead) while this thread waits.
+     */
+    readonly onImaListFolding?: (data: Uint8Array, base: number) => void;
   }
 }
 
@@ -195,10 +201,10 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
     // mr_ima token of the physical log names (the layer refolds if one is missing)
     const imaCp = opts.trustedImaCheckpoint;
     const imaMeet = b.imaLog === undefined ? undefined : imaLayerStart(b.imaLog, imaCp);
-    const imaFold =
+    const folding =
       b.imaLog === undefined || imaMeet?.use === 'refused'
         ? undefined
-        : await foldImaSnapshotsParallel(
+        : foldImaSnapshotsParallel(
             b.imaLog.data,
             mrImaBankAlgs(b.imaLog.alg),
             [
@@ -209,6 +215,8 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
             ],
             imaMeet?.use === 'continued' ? { start: imaMeet.start } : {},
           );
+    if (folding !== undefined) opts.onImaListFolding?.(b.imaLog!.data, b.imaLog!.since ?? 0);
+    const imaFold = await folding;
     const r = replayBundle(
       b,
       { register: regs, reportData },
