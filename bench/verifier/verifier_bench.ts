@@ -21,6 +21,7 @@
 //   holds exactly its N events; --one-tenant uses one tenant throughout (its log grows by N per
 //   session: what a long-lived tenant costs today).
 // --quote-only: the session of sessions 3-5: a bare report envelope, no agent, no attester.
+// --serve-cli FILE: another build's CLI entry serves (A/B against this build's client).
 // --agent-dir DIR: where the in-process agent keeps its logs. Default: a directory on tmpfs
 //   (/dev/shm) when there is one, as the agent's own default /run/mrstack is on a CVM (DESIGN §5:
 //   the logs live as long as the registers); else beside the store. This machine's /run and /tmp
@@ -28,7 +29,15 @@
 //   renamed over another).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, statfsSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statfsSync,
+} from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,13 +65,39 @@ const ONE_TENANT = args.includes('--one-tenant');
 const QUOTE_ONLY = args.includes('--quote-only');
 // --cpu-prof DIR: each service process writes a V8 CPU profile there when it exits.
 const CPU_PROF = flag('--cpu-prof');
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+// --serve-cli FILE: the `mrstack` entry (dist/src/cli/main.js) whose `verifier serve` runs, e.g.
+// another build's for an A/B in the same minute (default: this build's).
+const CLI = flag('--serve-cli') ?? fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 function cpuMsOf(pid: number): number {
   // utime + stime, fields 14 and 15 of /proc/PID/stat, in clock ticks (100 per second on Linux).
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/**
+ * A PostgreSQL server's CPU ms: the postmaster's own and its exited children's (cutime, cstime),
+ * plus every live backend's (processes whose parent is the postmaster).
+ */
+function postgresCpuMs(postmaster: number): number {
+  const fieldsOf = (pid: number): string[] | undefined => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    } catch {
+      return undefined; // exited meanwhile
+    }
+  };
+  const pm = fieldsOf(postmaster);
+  if (pm === undefined) return 0;
+  let ticks = Number(pm[11]) + Number(pm[12]) + Number(pm[13]) + Number(pm[14]);
+  for (const name of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    const f = fieldsOf(Number(name));
+    if (f !== undefined && Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return (ticks * 1000) / 100;
 }
 
 async function serve(
@@ -149,7 +184,6 @@ async function post(
   return j;
 }
 
-let clientCpuUs = 0;
 let sharedCollateral: Uint8Array | undefined;
 // A fleet's attesters send the same collateral (Intel's TCB info, QE identity and CRLs change
 // rarely); the emulated provider issues fresh collateral with every quote, so the bench sends
@@ -161,17 +195,6 @@ function withSharedCollateral<T extends { parts?: Readonly<Record<string, Uint8A
     : { ...r, parts: { ...r.parts, collateral: sharedCollateral } };
 }
 
-const clientCpu = async <T>(fn: () => Promise<T>): Promise<T> => {
-  // Only this process's CPU while the agent works; concurrent sessions' HTTP waits are idle.
-  const c0 = process.cpuUsage();
-  try {
-    return await fn();
-  } finally {
-    const c1 = process.cpuUsage(c0);
-    clientCpuUs += c1.user + c1.system;
-  }
-};
-
 /** The session of sessions 3-5: a bare TDX report envelope, no attester. */
 async function quoteSession(url: string): Promise<number> {
   const t0 = performance.now();
@@ -180,10 +203,10 @@ async function quoteSession(url: string): Promise<number> {
     nonce: string;
   };
   const nonce = new Uint8Array(Buffer.from(s.nonce, 'hex'));
-  const envelope = await clientCpu(async () => {
+  const envelope = await (async () => {
     const raw = withSharedCollateral(await provider.report({ reportData: nonce }));
     return new TextEncoder().encode(toJsonText(reportEnvelope(raw, nonce, undefined, nonce)));
-  });
+  })();
   const r = (await post(
     url,
     `/v1/sessions/${s.id}/evidence`,
@@ -223,7 +246,7 @@ const events = (tag: string): { event: { domain: string; operation: string; cont
 /** One session of attester `bench`: N new tenant events, bundle since the stored checkpoint. */
 async function bundleSession(url: string, worker: number): Promise<number> {
   const a = agent!;
-  const tenant = await clientCpu(async () => {
+  const tenant = await (async () => {
     const name = ONE_TENANT ? 'bench' : `t${++tenants}`;
     if (!ONE_TENANT || tenants++ === 0) await a.addTenant({ name, vmr: `vmr_${name}` });
     const appended = await a.appendMany(name, events(name));
@@ -233,7 +256,7 @@ async function bundleSession(url: string, worker: number): Promise<number> {
     // The checkpoint this session's result will vouch for: the next session sends since it.
     await a.checkpoint();
     return name;
-  });
+  })();
   const t0 = performance.now();
   const s = (await post(
     url,
@@ -246,12 +269,12 @@ async function bundleSession(url: string, worker: number): Promise<number> {
     since?: { seq: number };
   };
   const nonce = new Uint8Array(Buffer.from(s.nonce, 'hex'));
-  const body = await clientCpu(async () => {
+  const body = await (async () => {
     const b: EvidenceBundle = await a.evidence(tenant, nonce, undefined, s.since?.seq ?? 0);
     return new TextEncoder().encode(
       JSON.stringify(bundleToJson({ ...b, report: withSharedCollateral(b.report) })),
     );
-  });
+  })();
   const r = (await post(
     url,
     `/v1/sessions/${s.id}/evidence`,
@@ -271,11 +294,11 @@ const oneSession = QUOTE_ONLY ? quoteSession : bundleSession;
 
 // Warm-up (JIT, first policy compile, first signing key use) outside the timed loop.
 for (const p of procs) for (let i = 0; i < 5; i++) await oneSession(p.url, 0);
-clientCpuUs = 0;
 replayedSince = 0;
 
 const cpu0 = procs.map((p) => cpuMsOf(p.proc.pid!));
 const benchCpu0 = process.cpuUsage();
+const pgCpu0 = pg === undefined ? 0 : postgresCpuMs(pg.pid);
 const latencies: number[] = [];
 let next = 0;
 const t0 = performance.now();
@@ -290,6 +313,7 @@ await Promise.all(
 );
 const wall = (performance.now() - t0) / 1000;
 const benchCpu = process.cpuUsage(benchCpu0);
+const pgCpu = pg === undefined ? 0 : postgresCpuMs(pg.pid) - pgCpu0;
 const serviceCpu = procs.reduce((a, p, i) => a + cpuMsOf(p.proc.pid!) - cpu0[i]!, 0);
 latencies.sort((a, b) => a - b);
 const pct = (q: number): number =>
@@ -315,12 +339,11 @@ const out = {
   // attester side costs the machine per session.
   agent_log_dir_tmpfs: agentOnTmpfs,
   client_cpu_ms_per_session: +((benchCpu.user + benchCpu.system) / 1000 / SESSIONS).toFixed(2),
-  // The CPU measured around the agent's calls only (session 6's figure). With concurrent
-  // sessions these windows overlap and count other sessions' HTTP work too: an over-count.
-  client_agent_cpu_ms_per_session: +(clientCpuUs / 1000 / SESSIONS).toFixed(2),
-  // service + client CPU per session: on 2 cores, 2000 / this bounds sessions/s.
+  // The PostgreSQL server's processes (not in the service's figure).
+  ...(pg === undefined ? {} : { postgres_cpu_ms_per_session: +(pgCpu / SESSIONS).toFixed(2) }),
+  // service + client (+ PostgreSQL) CPU per session: on 2 cores, 2000 / this bounds sessions/s.
   total_cpu_ms_per_session: +(
-    serviceCpu / SESSIONS +
+    (serviceCpu + pgCpu) / SESSIONS +
     (benchCpu.user + benchCpu.system) / 1000 / SESSIONS
   ).toFixed(2),
   cores: cpus().length,

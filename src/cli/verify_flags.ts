@@ -23,7 +23,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { fromHex } from '../bytes/hex.js';
 import { UsageError } from '../errors.js';
-import type { ReportEnvelope } from '../verifier/verify/evidence.js';
+import type { DecodedEvidenceInput, ReportEnvelope } from '../verifier/verify/evidence.js';
 import type { EvidenceKind, VerifyEvidenceOptions } from '../verifier/verify/evidence_result.js';
 import { readCollateral, readInput } from './input_files.js';
 
@@ -272,4 +272,37 @@ export async function verifyOptionsFromFlags(
     ...(env?.auxblob === undefined ? {} : { auxblob: env.auxblob }),
     ...(parts === undefined ? {} : { parts }),
   };
+}
+
+/**
+ * A peer container's certificates (trustee SNP: its cert_chain) and parts (Azure vTPM:
+ * signature, PCR values, HCL report, TD quote) joined to the flags' options (flags win), as
+ * `evidence verify` and `appraise` both use them.
+ */
+export function withPeerContainer(
+  opts: VerifyEvidenceOptions,
+  input: DecodedEvidenceInput,
+): VerifyEvidenceOptions {
+  const certs = input.peer?.certs ?? [];
+  const parts = input.peer?.parts;
+  return {
+    ...opts,
+    ...(certs.length === 0 ? {} : { certs: [...(opts.certs ?? []), ...certs] }),
+    ...(parts === undefined ? {} : { parts: { ...parts, ...(opts.parts ?? {}) } }),
+  };
+}
+
+/**
+ * The event logs that came inside a peer container, named `FILE#NAME`, to replay after the
+ * `--eventlog` ones: trustee TDX's CCEL (`cc_eventlog`, RTMR0-2) and the attestation agent's
+ * AAEL text (`aa_eventlog`, RTMR3).
+ */
+export function containerEventlogs(
+  input: DecodedEvidenceInput,
+  file: string,
+): { readonly name: string; readonly bytes: Uint8Array }[] {
+  return (['cc_eventlog', 'aa_eventlog'] as const).flatMap((n) => {
+    const bytes = input.peer?.eventlogs?.[n];
+    return bytes === undefined ? [] : [{ name: `${file}#${n}`, bytes }];
+  });
 }

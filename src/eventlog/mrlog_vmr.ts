@@ -7,7 +7,7 @@
  * @module
  */
 import { ReplayError } from '../errors.js';
-import { hash, extend } from '../crypto/hash.js';
+import { extendWithTextHash } from '../crypto/hash.js';
 import { digestSize, type HashAlg } from '../crypto/hash_alg.js';
 import { bytesEqual, toHex } from '../bytes/hex.js';
 import type { MrlogRecord } from '../formats/mrlog/record.js';
@@ -20,7 +20,7 @@ export function vmrInitial(alg: HashAlg): Uint8Array {
 
 /** `vMR ← H(vMR ‖ H(line))`. */
 export function vmrExtend(alg: HashAlg, value: Uint8Array, line: string): Uint8Array {
-  return extend(alg, value, hash(alg, new TextEncoder().encode(line)));
+  return extendWithTextHash(alg, value, line);
 }
 
 /** The result of {@link replayVmr}. */

@@ -15,6 +15,8 @@ export const PG_BIN = '/usr/lib/postgresql/15/bin';
 export interface PgServer {
   /** A `postgresql://` URL for the `postgres` superuser over the unix socket. */
   readonly url: string;
+  /** The postmaster's pid (its backends are its children). */
+  readonly pid: number;
   /** A URL for another database on the same server (created with {@link createDatabase}). */
   urlFor(database: string): string;
   /** Creates an empty database and returns its URL. */
@@ -108,6 +110,7 @@ export async function startPostgres(): Promise<PgServer> {
   }
   return {
     url: url('postgres'),
+    pid: proc.pid!,
     urlFor: url,
     createDatabase(name: string): string {
       psql(`create database "${name}"`);

@@ -18,8 +18,10 @@ import {
   addEventlogOption,
   addEvidenceOptions,
   addTrustOptions,
+  containerEventlogs,
   parseAtFlag,
   verifyOptionsFromFlags,
+  withPeerContainer,
   type VerifyFlags,
 } from '../verify_flags.js';
 
@@ -156,13 +158,20 @@ export function registerAppraise(program: Command): void {
         }
         const { decodeEvidenceInput } = await import('../../verifier/verify/evidence.js');
         const input = decodeEvidenceInput(readBytes(file));
-        const verify = await verifyOptionsFromFlags(
-          opts,
-          input.envelope === undefined ? {} : { envelope: input.envelope },
+        const kind = input.envelope?.kind ?? input.peer?.kind;
+        // A peer's container (trustee, Azure vTPM) brings parts, certificates and event logs,
+        // used as `evidence verify` uses them.
+        const verify = withPeerContainer(
+          await verifyOptionsFromFlags(opts, {
+            ...(input.envelope === undefined ? {} : { envelope: input.envelope }),
+            ...(kind === undefined ? {} : { kind }),
+          }),
+          input,
         );
+        const eventlogs = [...(opts.eventlog ?? []), ...containerEventlogs(input, file)];
         const r = await appraiseEvidence(input.data, pending, {
           verify,
-          ...(opts.eventlog === undefined ? {} : { eventlogs: opts.eventlog }),
+          ...(eventlogs.length === 0 ? {} : { eventlogs }),
           imaKeys,
         });
         let ear: { claims: Readonly<Record<string, unknown>>; token: string } | undefined;

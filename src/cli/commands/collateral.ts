@@ -1,7 +1,7 @@
 /**
  * `mrstack collateral fetch`: Intel PCS v4 / PCCS (TDX) and AMD KDS (SNP) into the on-disk
- * collateral cache that `evidence verify --collateral DIR` reads; `collateral import`: TDX
- * collateral fetched elsewhere into the same cache (the offline route). Library code is imported
+ * collateral cache that `evidence verify --collateral DIR` reads; `collateral import`: TDX or
+ * SNP collateral fetched elsewhere into the same cache (the offline route), verified first. Library code is imported
  * lazily inside the action.
  *
  * @module
@@ -12,6 +12,8 @@ import { fromHex } from '../../bytes/hex.js';
 import { fromErrno, MrstackError, UsageError } from '../../errors.js';
 import type { SnpProduct, SnpTcb } from '../../formats/snp/tcb.js';
 import { action, printFields, printJson } from '../output.js';
+
+const collect = (v: string, prev: readonly string[] = []): string[] => [...prev, v];
 
 interface FetchOptions {
   readonly kind: 'tdx' | 'snp';
@@ -260,10 +262,29 @@ export function registerCollateral(program: Command): Command {
   collateral
     .command('import')
     .description(
-      'store TDX collateral fetched elsewhere (a directory of Intel PCS responses, or one\n' +
-        'QuoteCollateralV3 JSON) in the cache, as collateral fetch would: the offline route',
+      'store collateral fetched elsewhere in the cache, as collateral fetch would (the offline\n' +
+        'route), verified first. TDX: a directory of Intel PCS responses, or one QuoteCollateralV3\n' +
+        'JSON. SNP: AMD KDS files — the VCEK or VLEK (DER/PEM), the cert_chain (ASK or ASVK, ARK;\n' +
+        'PEM) and the CRL — chained to the pinned AMD ARKs (or --trust-anchor)',
     )
     .argument('<path>', 'a directory of collateral files, or one file')
+    .addOption(
+      new Option('--kind <kind>', 'tdx or snp (default: told from the files)').choices([
+        'tdx',
+        'snp',
+      ]),
+    )
+    .addOption(
+      new Option(
+        '--product <name>',
+        'SNP: the processor line the files must be for (refused when they are another)',
+      ).choices(['milan', 'genoa', 'turin']),
+    )
+    .option(
+      '--trust-anchor <file>',
+      'SNP: a root to chain to instead of the built-in AMD ARKs (repeatable)',
+      collect,
+    )
     .option(
       '--cache <dir>',
       'cache directory (default $MRSTACK_COLLATERAL_CACHE, else $XDG_CACHE_HOME/mrstack/collateral)',
@@ -278,36 +299,64 @@ export function registerCollateral(program: Command): Command {
       '\nExamples:\n' +
         '  mrstack collateral import ./pcs-responses/        # tcb_info.json, qe_identity.json, CRLs, chains\n' +
         '  mrstack collateral import quote_collateral.json    # dcap-qvl QuoteCollateralV3\n' +
+        '  mrstack collateral import ./kds/                   # vcek.der, cert_chain.pem, crl.der (AMD KDS)\n' +
         '  mrstack evidence verify quote.bin --collateral "$(mrstack collateral import c.json --json | jq -r .dir)"',
     )
     .action(
-      action(async (path: string, opts: { cache?: string; at?: string; json?: boolean }) => {
-        const { CollateralCache, defaultCollateralCacheDir } =
-          await import('../../verifier/collateral/cache.js');
-        const { importTdxCollateral } = await import('../../verifier/collateral/import.js');
-        const { readCollateral } = await import('../input_files.js');
-        const path_ = await import('node:path');
-        const now = opts.at === undefined ? new Date() : new Date(opts.at);
-        if (Number.isNaN(now.getTime()))
-          throw new UsageError('ERR_USAGE', `--at ${JSON.stringify(opts.at)}: not a date`);
-        const result = importTdxCollateral(readCollateral(path), {
-          cache: new CollateralCache(opts.cache ?? defaultCollateralCacheDir()),
-          now,
-          source: path_.resolve(path),
-        });
-        if (opts.json === true) printJson(result);
-        else
-          printFields([
-            ['dir', result.dir],
-            ['fmspc', result.key],
-            ['imported', result.imported.join(', ')],
-            ...(result.next_update === undefined
-              ? []
-              : [['next update', result.next_update] as const]),
-            ...result.warnings.map((w) => ['warning', w] as const),
-          ]);
-        return 0;
-      }),
+      action(
+        async (
+          path: string,
+          opts: {
+            kind?: 'tdx' | 'snp';
+            product?: SnpProduct;
+            trustAnchor?: readonly string[];
+            cache?: string;
+            at?: string;
+            json?: boolean;
+          },
+        ) => {
+          const { CollateralCache, defaultCollateralCacheDir } =
+            await import('../../verifier/collateral/cache.js');
+          const { importSnpCollateral, importTdxCollateral, looksLikeSnpCollateral } =
+            await import('../../verifier/collateral/import.js');
+          const { readCollateral, readInput } = await import('../input_files.js');
+          const path_ = await import('node:path');
+          const now = opts.at === undefined ? new Date() : new Date(opts.at);
+          if (Number.isNaN(now.getTime()))
+            throw new UsageError('ERR_USAGE', `--at ${JSON.stringify(opts.at)}: not a date`);
+          const files = readCollateral(path);
+          const kind = opts.kind ?? (looksLikeSnpCollateral(files) ? 'snp' : 'tdx');
+          if (kind === 'tdx' && (opts.product !== undefined || opts.trustAnchor !== undefined))
+            throw new UsageError('ERR_USAGE', '--product and --trust-anchor are for SNP files');
+          const base = {
+            cache: new CollateralCache(opts.cache ?? defaultCollateralCacheDir()),
+            now,
+            source: path_.resolve(path),
+          };
+          const result =
+            kind === 'snp'
+              ? importSnpCollateral(files, {
+                  ...base,
+                  ...(opts.product === undefined ? {} : { product: opts.product }),
+                  ...(opts.trustAnchor === undefined
+                    ? {}
+                    : { trustAnchors: opts.trustAnchor.map((f) => readInput(f)) }),
+                })
+              : importTdxCollateral(files, base);
+          if (opts.json === true) printJson(result);
+          else
+            printFields([
+              ['dir', result.dir],
+              [kind === 'tdx' ? 'fmspc' : 'key', result.key],
+              ['imported', result.imported.join(', ')],
+              ...(result.next_update === undefined
+                ? []
+                : [['next update', result.next_update] as const]),
+              ...result.warnings.map((w) => ['warning', w] as const),
+            ]);
+          return 0;
+        },
+      ),
     );
   return collateral;
 }

@@ -7,8 +7,9 @@
  * With `--eventlog LOG…` it adds `"eventlog":{"registers":[{"log","register","alg","proof",
  * "replayed","reported"?,"last_record"?,"offset"?}],"listed":[…]}`: `listed` holds the records at a
  * register no replay extends (TDX MRTD), each as `log parse` prints an event plus `"log"` and
- * `"compared": false`. trustee's TDX evidence JSON brings its CCEL (`cc_eventlog`), replayed the
- * same way after the `--eventlog` logs (named `FILE#cc_eventlog`). Exit 0 verified, 1 not
+ * `"compared": false`. trustee's TDX evidence JSON brings its CCEL (`cc_eventlog`) and the
+ * attestation agent's AAEL (`aa_eventlog`, RTMR3), replayed the same way after the `--eventlog`
+ * logs (named `FILE#cc_eventlog`, `FILE#aa_eventlog`). Exit 0 verified, 1 not
  * verified, 2 bad input.
  *
  * An `ima` bundle's `claims.events` lists only the entries that are not verified, with
@@ -29,7 +30,9 @@ import {
   addEventlogOption,
   addEvidenceOptions,
   addTrustOptions,
+  containerEventlogs,
   verifyOptionsFromFlags,
+  withPeerContainer,
   type VerifyFlags,
 } from '../verify_flags.js';
 import { action, printFields, printJson, terminalWidth, toJsonText } from '../output.js';
@@ -187,25 +190,12 @@ export function registerEvidence(program: Command): Command {
           ...(input.envelope === undefined ? {} : { envelope: input.envelope }),
           ...(kind === undefined ? {} : { kind }),
         });
-        // A peer's container brings certificates (trustee SNP: its cert_chain) and parts
-        // (Azure vTPM: signature, PCR values, HCL report, TD quote; flags win).
-        const peerCerts = input.peer?.certs ?? [];
-        const peerParts = input.peer?.parts;
-        const vopts = {
-          ...flagOpts,
-          ...(peerCerts.length === 0 ? {} : { certs: [...(flagOpts.certs ?? []), ...peerCerts] }),
-          ...(peerParts === undefined
-            ? {}
-            : { parts: { ...peerParts, ...(flagOpts.parts ?? {}) } }),
-        };
+        // A peer's container brings certificates and parts (flags win).
+        const vopts = withPeerContainer(flagOpts, input);
         const r = await verifyEvidence(input.data, vopts);
-        // Logs that came inside the container (trustee TDX: its CCEL) are replayed like
-        // --eventlog ones, after them.
-        const inner = input.peer?.eventlogs?.['cc_eventlog'];
-        const eventlogs = [
-          ...(opts.eventlog ?? []),
-          ...(inner === undefined ? [] : [{ name: `${file}#cc_eventlog`, bytes: inner }]),
-        ];
+        // Logs that came inside the container (trustee TDX: its CCEL and AAEL) are replayed
+        // like --eventlog ones, after them.
+        const eventlogs = [...(opts.eventlog ?? []), ...containerEventlogs(input, file)];
         const imaEvents = opts.imaEvents ?? 'unverified';
         if (eventlogs.length === 0) {
           if (opts.json === true) printJson(await printedResult(r, imaEvents));

@@ -13,9 +13,12 @@
  * |    128 |   64 |   REPORTDATA                                  |
  * |    192 |   32 |   reserved                                    |
  * |    224 |   32 |   MAC (checkable by the CPU only)             |
- * |    256 |  239 | TEE_TCB_INFO: VALID 8, TEE_TCB_SVN 16, MRSEAM 48, MRSIGNERSEAM 48, ATTRIBUTES 8, reserved 111 |
+ * |    256 |  239 | TEE_TCB_INFO: VALID 8, TEE_TCB_SVN 16, MRSEAM 48, MRSIGNERSEAM 48, ATTRIBUTES 8, TEE_TCB_SVN2 16 (TDX 1.5; reserved in 1.0), reserved 95 |
  * |    495 |   17 | reserved                                      |
- * |    512 |  512 | TDINFO: ATTRIBUTES 8, XFAM 8, MRTD 48, MRCONFIGID 48, MROWNER 48, MROWNERCONFIG 48, RTMR0..3 4×48, SERVTD_HASH 48, reserved 64 |
+ * |    512 |  512 | TDINFO: ATTRIBUTES 8, XFAM 8, MRTD 48, MRCONFIGID 48, MROWNER 48, MROWNERCONFIG 48, RTMR0..3 4×48, SERVTD_HASH 48 (TDX 1.5), reserved 64 |
+ *
+ * TDX module 1.5 fills TEE_TCB_SVN2 (at 384) and SERVTD_HASH (at 912); a quote with a TD 1.5
+ * report body (DCAP quote v5, body type 3) carries them as TEE_TCB_SVN2 and MRSERVICETD.
  *
  * @module
  */
@@ -52,6 +55,8 @@ export interface TdReport extends TdSeamFields, TdMeasurementFields {
   /** The raw 512-byte TDINFO. */
   readonly tdInfo: Uint8Array;
   readonly servTdHash: Uint8Array;
+  /** TEE_TCB_INFO.TEE_TCB_SVN2 (TDX 1.5; zero from a 1.0 module). */
+  readonly teeTcbSvn2: Uint8Array;
 }
 
 /**
@@ -78,7 +83,8 @@ export function parseTdReport(data: Uint8Array): TdReport {
   const teeTcbInfo = data.slice(256, 256 + TEE_TCB_INFO_SIZE);
   const teeTcbInfoValid = r.copy(8, 'tee_tcb_info.valid');
   const seam = readTdSeamFields(r, 'tee_tcb_info');
-  r.skip(111 + 17, 'tee_tcb_info.reserved');
+  const teeTcbSvn2 = r.copy(16, 'tee_tcb_info.tee_tcb_svn2');
+  r.skip(95 + 17, 'tee_tcb_info.reserved');
   const tdInfo = data.slice(512, 1024);
   const td = readTdMeasurementFields(r, 'tdinfo');
   const servTdHash = r.copy(48, 'tdinfo.servtd_hash');
@@ -97,6 +103,7 @@ export function parseTdReport(data: Uint8Array): TdReport {
     tdInfo,
     ...td,
     servTdHash,
+    teeTcbSvn2,
   };
 }
 
@@ -146,6 +153,8 @@ export interface TdReportInit extends TdSeamFields, TdMeasurementInit {
   readonly reportData: Uint8Array;
   readonly mac?: Uint8Array;
   readonly servTdHash?: Uint8Array;
+  /** TDX 1.5's TEE_TCB_SVN2 (default zero, as a 1.0 module leaves it). */
+  readonly teeTcbSvn2?: Uint8Array;
 }
 
 /** Encodes a TDREPORT with correct TEE_TCB_INFO_HASH and TEE_INFO_HASH. */
@@ -154,7 +163,8 @@ export function encodeTdReport(init: TdReportInit): Uint8Array {
     new ByteWriter(TEE_TCB_INFO_SIZE).bytes(new Uint8Array([0xff, 0x01, 0, 0, 0, 0, 0, 0])),
     init,
   )
-    .zeros(111)
+    .bytes(fixed(init.teeTcbSvn2 ?? new Uint8Array(16), 16))
+    .zeros(95)
     .finish();
   const tdInfo = writeTdMeasurementFields(new ByteWriter(512), init)
     .bytes(fixed(init.servTdHash ?? new Uint8Array(48), 48))

@@ -137,6 +137,21 @@ export interface ImaInput {
   readonly records?: ImaRecordSource;
   /** Paths whose entries the caller hears of as the rules read them (the agent-files rule). */
   readonly watch?: ImaPathWatch;
+  /**
+   * Verdicts on the entries of `records` computed ahead, while the list was being verified
+   * (`imaVerdictsAhead` in `ima_rules.ts`): read instead of the entries' bytes.
+   */
+  readonly ahead?: ImaVerdictsAhead;
+}
+
+/** In-place verdicts on a binary list's entries, computed before it was verified. */
+export interface ImaVerdictsAhead {
+  /** The index of the list's first entry in the bytes. */
+  readonly base: number;
+  /** Per entry from `base`: 0 judge in full, 1 allowed, 2 excluded; +4: a watched path's hash. */
+  readonly of: Uint8Array;
+  /** The watched paths the hashes were taken of (agent files). */
+  readonly watched: ReadonlySet<string>;
 }
 
 /** An IMA list's entries as records read in place ({@link ImaInput.records}). */

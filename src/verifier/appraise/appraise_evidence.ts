@@ -7,10 +7,15 @@
  * @module
  */
 import type { EvidenceResult, VerifyEvidenceOptions } from '../verify/evidence_result.js';
-import type { Appraisal, ProvenClaims, ReplayedEvidence } from './appraisal_input.js';
+import type {
+  Appraisal,
+  ImaVerdictsAhead,
+  ProvenClaims,
+  ReplayedEvidence,
+} from './appraisal_input.js';
 import { appraise } from './appraise.js';
 import type { CompiledPolicy } from './policy.js';
-import { imaKeysOf } from './ima_rules.js';
+import { imaKeysOf, imaVerdictsAhead } from './ima_rules.js';
 import { bundleReplayOf, provenClaimsOf } from './proven_claims.js';
 import {
   replayEvidenceLogs,
@@ -75,8 +80,18 @@ export async function appraiseEvidence(
   opts: AppraiseEvidenceOptions,
 ): Promise<EvidenceAppraisal> {
   const { verifyEvidence } = await import('../verify/evidence.js');
-  const verify = await verifyEvidence(data, opts.verify);
+  // an ima bundle's verdicts are worked out while its list folds on worker threads (this thread
+  // would wait); they are used only for the entries the verification then proves
+  let ahead: Promise<ImaVerdictsAhead | undefined> | undefined;
+  const verify = await verifyEvidence(data, {
+    ...opts.verify,
+    onImaListFolding: (list, base) => {
+      ahead = Promise.resolve(policyGiven).then((p) => imaVerdictsAhead(p, list, base));
+      ahead.catch(() => undefined); // the policy's error is the command's, below
+    },
+  });
   const policy = await policyGiven;
+  const verdicts = await ahead;
   const claims = provenClaimsOf(verify, { nonceGiven: opts.verify.nonce !== undefined });
   const bundled = bundleReplayOf(verify);
   const logs =
@@ -91,7 +106,10 @@ export async function appraiseEvidence(
   const replay: ReplayedEvidence = {
     registers: [...bundled.registers, ...logs.registers],
     tenantEvents: bundled.tenantEvents,
-    ima: [...(bundled.ima ?? []), ...(logs.ima ?? [])],
+    ima: [
+      ...(bundled.ima ?? []).map((l) => (verdicts === undefined ? l : { ...l, ahead: verdicts })),
+      ...(logs.ima ?? []),
+    ],
     ...(breaks.length === 0 ? {} : { imaCheckpoint: breaks }),
   };
   const at = opts.at ?? new Date(verify.at);

@@ -16,7 +16,8 @@ import { imaFileFields } from '../../formats/ima/ima_file_fields.js';
 import { isAllZero, type ImaEntry } from '../../formats/ima/ima_template.js';
 import type { ImaRecordView } from '../../formats/ima/ima_binary.js';
 import { imaNgSpans, type ImaNgSpans } from '../../formats/ima/ima_file_fields.js';
-import type { ImaCounts, ImaInput, ImaPathWatch, ImaRecord } from './appraisal_input.js';
+import { ImaEntryList } from '../replay/ima_layer.js';
+import type { ImaCounts, ImaInput, ImaRecord, ImaVerdictsAhead } from './appraisal_input.js';
 import type { Finding, FindingId } from './finding.js';
 import { findingIdInfo } from './finding.js';
 import { pathHash, type CompiledIma, type CompiledPolicy } from './policy.js';
@@ -242,14 +243,27 @@ export function judgeImaList(
   } else {
     // Plain ima-ng entries from their bytes: an allowed digest (or an excluded path) is the
     // verdict judge() would give, with no string or object made; any other entry, and any entry
-    // that would fail, goes through judge() as `entries` gives it — the same findings.
-    const fast = fastImaNg(policy, watch);
+    // that would fail, goes through judge() as `entries` gives it — the same findings. Verdicts
+    // computed ahead (while the list was being verified) are read instead of the bytes.
+    const ahead = input.ahead;
+    const usable =
+      ahead !== undefined && [...(watch?.paths ?? [])].every((p) => ahead.watched.has(p));
+    const fast = fastVerdicts(policy, watch?.paths ?? []);
+    const at: ImaNgSpans = { pathAt: 0, pathEnd: 0, digestAt: 0, digestEnd: 0 };
     records.each((v, index) => {
       entries++;
-      const k = fast(v, index);
-      if (k === MATCHED) matched++;
-      else if (k === EXCLUDED) excluded++;
-      else judge(records.record(v));
+      const k = usable ? (ahead.of[index - ahead.base] ?? OTHER) : fast(v);
+      const verdict = k & 3;
+      if (verdict === OTHER) {
+        judge(records.record(v));
+        return;
+      }
+      if (verdict === MATCHED) matched++;
+      else excluded++;
+      if ((k & WATCHED) !== 0 && watch !== undefined && imaNgSpans(v, at)) {
+        const path = latin1Slice.call(v.bytes, at.pathAt, at.pathEnd);
+        if (watch.paths.has(path)) watch.seen(path, index);
+      }
     });
   }
   return {
@@ -268,28 +282,33 @@ type Slice = (this: Uint8Array, from: number, to: number) => string;
 const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: Slice }).latin1Slice;
 const hexSlice = (Buffer.prototype as unknown as { hexSlice: Slice }).hexSlice;
 
+/** A verdict's flag: the path's hash is a watched path's (the consumer compares the path). */
+const WATCHED = 4;
+
 /**
  * The verdict of the IMA rules on a record read in place, when it is a plain `ima-ng` entry
  * ({@link imaNgSpans}) with an ASCII path that is excluded or whose digest the allowlist lists
  * — the path then is the same text the full rules decode, the digest the same hex, and nothing
  * before those rules applies to an `ima-ng` entry (no signature, not `ima-buf`, no violation).
- * `OTHER` for every other record, so anything unusual or failing is judged in full.
+ * `OTHER` for every other record, so anything unusual or failing is judged in full. `WATCHED`
+ * is added when the path's hash is that of one of `watched` (the caller then compares it).
+ * Pure: a function of the policy and the record's bytes.
  */
-function fastImaNg(
+function fastVerdicts(
   policy: CompiledPolicy,
-  watch: ImaPathWatch | undefined,
-): (v: ImaRecordView, index: number) => number {
+  watched: Iterable<string>,
+): (v: ImaRecordView) => number {
   const ima = policy.ima;
   const digests = ima.digests;
   const excludes = (policy.policy.ima?.excludes?.length ?? 0) > 0;
   // a watched path is made into text only when its hash is a watched one's
-  const watched = new Set<number>();
-  for (const p of watch?.paths ?? []) {
+  const hashes = new Set<number>();
+  for (const p of watched) {
     const b = Buffer.from(p, 'utf8');
-    watched.add(pathHash(b, 0, b.length));
+    hashes.add(pathHash(b, 0, b.length));
   }
   const at: ImaNgSpans = { pathAt: 0, pathEnd: 0, digestAt: 0, digestEnd: 0 };
-  return (v, index) => {
+  return (v) => {
     if (!imaNgSpans(v, at) || v.violation) return OTHER;
     const b = v.bytes;
     const { pathAt, pathEnd, digestAt, digestEnd } = at;
@@ -297,22 +316,44 @@ function fastImaNg(
     for (let i = pathAt; i < pathEnd; i++) high |= b[i]!;
     if (high > 0x7f) return OTHER; // not ASCII: the full rules decode it as UTF-8
     const hash = pathHash(b, pathAt, pathEnd);
-    let path: string | undefined;
     let verdict = OTHER;
-    if (excludes && ima.excluded((path = latin1Slice.call(b, pathAt, pathEnd)))) verdict = EXCLUDED;
+    if (excludes && ima.excluded(latin1Slice.call(b, pathAt, pathEnd))) verdict = EXCLUDED;
     else if (digests.allowsBytes !== undefined) {
       if (digests.allowsBytes(b, pathAt, pathEnd, hash, digestAt, digestEnd) === true)
         verdict = MATCHED;
     } else {
-      path ??= latin1Slice.call(b, pathAt, pathEnd);
+      const path = latin1Slice.call(b, pathAt, pathEnd);
       const digest = hexSlice.call(b, digestAt, digestEnd);
       if (digests.allows?.(path, digest) === true || digests.get(path)?.includes(digest) === true)
         verdict = MATCHED;
     }
-    if (verdict !== OTHER && watch !== undefined && watched.has(hash)) {
-      path ??= latin1Slice.call(b, pathAt, pathEnd);
-      if (watch.paths.has(path)) watch.seen(path, index);
-    }
-    return verdict;
+    return verdict !== OTHER && hashes.has(hash) ? verdict | WATCHED : verdict;
   };
+}
+
+/**
+ * The in-place verdicts of every entry of a binary IMA list whose first entry has index `base`,
+ * computed before the list is verified — on the thread that would otherwise wait for the fold's
+ * workers — for {@link judgeImaList} to read instead of the entries' bytes (given as
+ * {@link ImaInput.ahead}; it judges only the verified entries, and every other verdict as
+ * before). Nothing is reported here; undefined for a list that does not parse.
+ */
+export function imaVerdictsAhead(
+  policy: CompiledPolicy,
+  data: Uint8Array,
+  base: number,
+): ImaVerdictsAhead | undefined {
+  const watched = new Set(policy.policy.ima?.agent_files ?? []);
+  const verdict = fastVerdicts(policy, watched);
+  // a record is at least 33 bytes (u32 PCR, a 20-byte hash, u32 name length, a name, u32 length)
+  const of = new Uint8Array(Math.floor(data.length / 33) + 1);
+  try {
+    new ImaEntryList(data, Number.MAX_SAFE_INTEGER, 0, base).scan((v, index) => {
+      of[index - base] = verdict(v);
+    });
+  } catch (e) {
+    if (e instanceof MrstackError) return undefined; // the verification reports it
+    throw e;
+  }
+  return { base, of, watched };
 }

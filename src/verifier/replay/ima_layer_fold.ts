@@ -2,9 +2,9 @@
  * The fold pass of the ima layer (`ima_layer.ts`): the bundle's list folded with the one IMA fold
  * ({@link ImaBankFold}) in the `mr_ima` banks, with the values kept at the entry counts the
  * `mr_ima` tokens name, up to the first entry the fold refuses. On several cores the banks are
- * folded side by side — this thread the first bank (and the checks of each record's fields),
- * one worker thread per other bank, all reading the same shared copy of the list — since each
- * bank's chain is independent; the results are the same as one thread's.
+ * folded side by side — one worker thread per bank, this thread checking each record's fields,
+ * all reading the same shared copy of the list — since each bank's chain is independent; the
+ * results are the same as one thread's.
  *
  * @module
  */
@@ -192,8 +192,40 @@ export interface ImaFoldWorkerInput {
   readonly start?: ImaFoldStart;
 }
 
+const WORKER_URL = new URL('./ima_layer_fold_worker.js', import.meta.url);
+
+/** Fold workers started ahead of their list ({@link prewarmImaFoldWorkers}), waiting for it. */
+const idle: Worker[] = [];
+
 /**
- * {@link foldImaSnapshots} with the banks after the first on worker threads (one each), when the
+ * Starts fold workers ahead of a list of about `listBytes` bytes, up to `count` waiting, so that
+ * their start-up (a thread, its modules) runs while the caller still parses what holds the list;
+ * the next {@link foldImaSnapshotsParallel} takes them. Nothing is started where that would fold
+ * on one thread (one core, a small list). A waiting worker keeps no process alive.
+ * @returns the workers now waiting
+ */
+export function prewarmImaFoldWorkers(
+  count: number,
+  listBytes: number,
+  threads: number = availableParallelism(),
+): number {
+  if (threads < 2 || listBytes < PARALLEL_MIN_BYTES) return idle.length;
+  while (idle.length < count) {
+    const w = new Worker(WORKER_URL);
+    w.unref();
+    const drop = (): void => {
+      const i = idle.indexOf(w);
+      if (i >= 0) idle.splice(i, 1);
+    };
+    w.on('error', drop);
+    w.once('exit', drop);
+    idle.push(w);
+  }
+  return idle.length;
+}
+
+/**
+ * {@link foldImaSnapshots} with the banks on worker threads (one each), when the
  * machine has two cores or more and the list is large; the same result. A list not already in
  * a SharedArrayBuffer is copied into one (the workers read it in place).
  * @throws ParseError as {@link foldImaSnapshots} (this thread reads and checks every record)
@@ -213,16 +245,20 @@ export async function foldImaSnapshotsParallel(
     shared = new Uint8Array(new SharedArrayBuffer(data.length));
     shared.set(data);
   }
-  const workers = banks.slice(1).map((bank) => {
+  // every bank on a worker: this thread checks each record's fields, then is free while they
+  // fold (for work of its own the caller has queued: a policy still loading, say)
+  const workers = banks.map((bank) => {
     const input: ImaFoldWorkerInput = {
       data: shared,
       banks: [bank],
       counts,
       ...(start === undefined ? {} : { start }),
     };
-    const w = new Worker(new URL('./ima_layer_fold_worker.js', import.meta.url), {
-      workerData: input,
-    });
+    // a worker started ahead is given its part as a message, a new one as its workerData
+    const ready = idle.shift();
+    ready?.ref();
+    ready?.postMessage(input);
+    const w = ready ?? new Worker(WORKER_URL, { workerData: input });
     const result = new Promise<FoldPart>((resolve, reject) => {
       w.once('message', (m: FoldPart) => resolve(m));
       w.once('error', reject);
@@ -236,7 +272,7 @@ export async function foldImaSnapshotsParallel(
   });
   let mine: FoldPart;
   try {
-    mine = foldImaPart(shared, banks.slice(0, 1), counts, true, start);
+    mine = foldImaPart(shared, [], counts, true, start);
   } catch (e) {
     for (const { w } of workers) void w.terminate();
     throw e;

@@ -133,14 +133,64 @@ const TD_FIELDS: readonly {
 ];
 
 /**
+ * The TDX 1.5 fields, compared when the quote's body is a TD 1.5 report body (DCAP quote v5,
+ * body type 3): TEE_TCB_INFO.TEE_TCB_SVN2 and TDINFO.SERVTD_HASH, which the body carries as
+ * TEE_TCB_SVN2 and MRSERVICETD (Intel TDX module 1.5 ABI, TDREPORT_STRUCT; DCAP quote format).
+ */
+const TD15_FIELDS: readonly {
+  readonly name: string;
+  readonly tdreport: number;
+  readonly body: number;
+  readonly fromReport: (t: TdReport) => Uint8Array;
+  readonly fromBody: (b: TdReportBody) => Uint8Array | undefined;
+}[] = [
+  {
+    name: 'tee_tcb_svn2',
+    tdreport: 384,
+    body: 584,
+    fromReport: (t) => t.teeTcbSvn2,
+    fromBody: (b) => b.teeTcbSvn2,
+  },
+  {
+    name: 'mrservicetd',
+    tdreport: 912,
+    body: 600,
+    fromReport: (t) => t.servTdHash,
+    fromBody: (b) => b.mrServiceTd,
+  },
+];
+
+/**
  * The TDREPORT an Azure TDX HCL report carries must be the one the TD quote was made from:
  * every TD identity field of the quote's (signed) TD report body equals the TDREPORT's, so the
  * registers a reader takes from the HCL report are the ones Intel's quote vouches for. Records
  * `hcl_td_report`; a difference is `ERR_BINDING_MISMATCH` naming the first field and both
- * offsets (in the TDREPORT and in the quote body).
+ * offsets (in the TDREPORT and in the quote body). A TD 1.5 body's TEE_TCB_SVN2 and MRSERVICETD
+ * are compared too; a TD 1.0 body cannot cover a TDREPORT's non-zero 1.5 fields (a warning).
  */
 export function checkHclTdReport(b: ResultBuilder, tdreport: TdReport, body: TdReportBody): void {
-  const diff = TD_FIELDS.filter((f) => Buffer.compare(f.pick(tdreport), f.pick(body)) !== 0);
+  const diff = [
+    ...TD_FIELDS.filter((f) => Buffer.compare(f.pick(tdreport), f.pick(body)) !== 0).map((f) => ({
+      ...f,
+      report: f.pick(tdreport),
+      quoted: f.pick(body),
+    })),
+    ...TD15_FIELDS.flatMap((f) => {
+      const quoted = f.fromBody(body);
+      const report = f.fromReport(tdreport);
+      return quoted === undefined || Buffer.compare(report, quoted) === 0
+        ? []
+        : [{ ...f, report, quoted }];
+    }),
+  ];
+  // A TD 1.0 body does not carry the 1.5 fields: a TDREPORT that fills them is not covered there.
+  const uncovered = TD15_FIELDS.filter(
+    (f) => f.fromBody(body) === undefined && f.fromReport(tdreport).some((x) => x !== 0),
+  );
+  if (uncovered.length > 0)
+    b.warnings.push(
+      `the TD quote has a TDX 1.0 body: the TDREPORT's ${uncovered.map((f) => f.name).join(', ')} (TDX 1.5) are not covered by its signature`,
+    );
   if (diff.length === 0) {
     b.ok('hcl_td_report');
     return;
@@ -155,8 +205,8 @@ export function checkHclTdReport(b: ResultBuilder, tdreport: TdReport, body: TdR
       field: f.name,
       tdreport_offset: f.tdreport,
       body_offset: f.body,
-      expected: Buffer.from(f.pick(body)).toString('hex'),
-      actual: Buffer.from(f.pick(tdreport)).toString('hex'),
+      expected: Buffer.from(f.quoted).toString('hex'),
+      actual: Buffer.from(f.report).toString('hex'),
     },
   );
 }

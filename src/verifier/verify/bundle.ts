@@ -16,7 +16,7 @@ import type { HashAlg } from '../../crypto/hash_alg.js';
 import { replayBundle, replayFirmwareLogMemo } from '../replay/bundle_replay.js';
 import { IMA_ENTRY_LIST, imaLayerStart } from '../replay/ima_layer.js';
 import type { ImaCheckpoint } from '../replay/ima_checkpoint.js';
-import { foldImaSnapshotsParallel } from '../replay/ima_layer_fold.js';
+import { foldImaSnapshotsParallel, prewarmImaFoldWorkers } from '../replay/ima_layer_fold.js';
 import { mrImaBankAlgs } from '../../formats/mrlog/mr_ima_commitment.js';
 import { MR_IMA_VMR, parseMrlogLine } from '../../formats/mrlog/record.js';
 import type { BankValues } from '../../eventlog/mrlog_replay.js';
@@ -43,6 +43,12 @@ declare module './evidence_result.js' {
      * from its offset (`ima_log.since`) is folded from it; a whole list must fold to it.
      */
     readonly trustedImaCheckpoint?: ImaCheckpoint;
+    /**
+     * ima bundles: called with the IMA list's bytes and the index of its first entry once its
+     * banks are folding on worker threads, before anything about it is verified — for work on
+     * the entries the caller can throw away (appraisal's verdicts ahead) while this thread waits.
+     */
+    readonly onImaListFolding?: (data: Uint8Array, base: number) => void;
   }
 }
 
@@ -120,6 +126,9 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
     return { kind: 'bundle', claims: summary(parseBundle(data)), warnings: [] };
   },
   async verify(data: Uint8Array, opts: ResolvedVerifyOptions): Promise<EvidenceResult> {
+    // an ima bundle's fold workers start while it is parsed (their modules load meanwhile)
+    if (Buffer.from(data.buffer, data.byteOffset, data.byteLength).includes('"ima_log"'))
+      prewarmImaFoldWorkers(3, data.length);
     const b = parseBundle(data);
     const out = new ResultBuilder('bundle', opts.at, opts.policy);
     const kind = b.report.kind as EvidenceKind;
@@ -192,10 +201,10 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
     // mr_ima token of the physical log names (the layer refolds if one is missing)
     const imaCp = opts.trustedImaCheckpoint;
     const imaMeet = b.imaLog === undefined ? undefined : imaLayerStart(b.imaLog, imaCp);
-    const imaFold =
+    const folding =
       b.imaLog === undefined || imaMeet?.use === 'refused'
         ? undefined
-        : await foldImaSnapshotsParallel(
+        : foldImaSnapshotsParallel(
             b.imaLog.data,
             mrImaBankAlgs(b.imaLog.alg),
             [
@@ -206,6 +215,8 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
             ],
             imaMeet?.use === 'continued' ? { start: imaMeet.start } : {},
           );
+    if (folding !== undefined) opts.onImaListFolding?.(b.imaLog!.data, b.imaLog!.since ?? 0);
+    const imaFold = await folding;
     const r = replayBundle(
       b,
       { register: regs, reportData },

@@ -255,6 +255,22 @@ function buildChain(
   };
 }
 
+/**
+ * Validates an SNP leaf's chain outside a report (`collateral import`): the leaf's role from its
+ * name (`SEV-VCEK` or `SEV-VLEK`), the roles and product generation pinned as for a report, to
+ * the built-in AMD ARKs or the caller's anchors. Validity times are not checked here
+ * ({@link checkChainTimes} on the result's `chain`).
+ * @throws MrstackError `ERR_COLLATERAL_MISSING` without a leaf; VerifyError from the chain
+ */
+export function validateSnpChain(
+  certs: readonly Certificate[],
+  product: SnpProduct | undefined,
+  opts: Pick<SnpVerifyOptions, 'at' | 'trustAnchors' | 'emulatedAnchors' | 'policy'>,
+): SnpVerifiedChain {
+  const leaf = certs.find((c) => c.basicConstraints?.ca !== true);
+  return buildChain(certs, leaf?.cn === 'SEV-VLEK' ? 'vlek' : 'vcek', product, opts);
+}
+
 /** The policy's anchors with the option fields' anchors and emulated roots added. */
 function policyOf(opts: SnpVerifyOptions): TrustPolicy {
   if (opts.trustAnchors === undefined && opts.emulatedAnchors === undefined)

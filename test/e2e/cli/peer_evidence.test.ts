@@ -187,3 +187,101 @@ test('trustee TDX evidence JSON: its cc_eventlog is replayed against RTMR0-2 as 
     ['rtmr0', 'rtmr1'],
   );
 });
+
+test('trustee TDX evidence JSON: its aa_eventlog (AAEL text) is replayed against RTMR3, by evidence verify and by appraise', async (t) => {
+  const dir = tempDir(t, 'mrstack-peer-');
+  const aaelPath = fixture('eventlogs', 'aael', 'coco-aael-text-v1-sample1.aael.txt');
+  // The RTMR3 trustee's aael_integrity_check asserts for this AAEL (PROVENANCE, expected.json).
+  const expected = JSON.parse(
+    readFileSync(fixture('eventlogs', 'aael', 'expected.json'), 'utf8'),
+  ) as Record<string, { registers: { asserted: { rtmr3: { sha384: string } } } }>;
+  const rtmr3 = expected['coco-aael-text-v1-sample1.aael.txt']!.registers.asserted.rtmr3.sha384;
+  const file = join(dir, 'trustee-tdx-aael.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      quote: readFileSync(tdx('gotdx-gce-cos113.quote-8000b.bin')).toString('base64'),
+      cc_eventlog: readFileSync(fixture('eventlogs', 'ccel', 'gcp-cos113-tdx.ccel.bin')).toString(
+        'base64',
+      ),
+      aa_eventlog: readFileSync(aaelPath, 'utf8'),
+    }),
+  );
+  type Out = EvidenceVerifyJson & {
+    eventlog: {
+      registers: {
+        log: string;
+        register: string;
+        proof: string;
+        replayed: string;
+        reported?: string;
+      }[];
+    };
+  };
+  const v = await runCliJson(['evidence', 'verify', file, '--relax', 'collateral,nonce', '--json']); // prettier-ignore
+  // The GCE TD never extended RTMR3 (its quote reports zero), so this AAEL does not match it.
+  assert.equal(v.result.code, 1, v.result.stdout);
+  const regs = (v.json as Out).eventlog.registers;
+  const r3 = regs.find((r) => r.register === 'rtmr3');
+  assert.ok(r3 !== undefined, JSON.stringify(regs));
+  assert.equal(r3.log, `${file}#aa_eventlog`);
+  assert.equal(r3.replayed, rtmr3);
+  assert.equal(r3.reported, '00'.repeat(48));
+  assert.equal(r3.proof, 'failed');
+  // RTMR0-2 from the container's CCEL still match; only RTMR3 fails.
+  assert.deepEqual(
+    regs.filter((r) => r.proof === 'ok').map((r) => r.register),
+    ['rtmr0', 'rtmr1', 'rtmr2'],
+  );
+  const errs = (v.json as { errors: { code: string; register?: string }[] }).errors;
+  assert.deepEqual(
+    errs.filter((e) => e.code === 'ERR_REPLAY_MISMATCH').map((e) => e.register),
+    ['rtmr3'],
+  );
+  // The same comparison as --eventlog FILE on the bare quote.
+  const byFlag = await runCliJson([
+    'evidence', 'verify', tdx('gotdx-gce-cos113.quote-8000b.bin'), '--relax', 'collateral,nonce',
+    '--eventlog', aaelPath, '--json',
+  ]); // prettier-ignore
+  const f3 = (byFlag.json as Out).eventlog.registers.find((r) => r.register === 'rtmr3');
+  assert.equal(f3?.replayed, r3.replayed);
+
+  // appraise reads the container's logs too: RTMR0-2 match, RTMR3 inconsistent at the AAEL's
+  // last record.
+  const a = await runCliJson(['appraise', file, '--relax', 'collateral,nonce', '--json']); // prettier-ignore
+  const findings = (
+    a.json as { findings: { id: string; where: { log?: string; record?: number } }[] }
+  ).findings;
+  const ids = findings.map((x) => x.id);
+  for (const id of [
+    'replay.rtmr0.match',
+    'replay.rtmr1.match',
+    'replay.rtmr2.match',
+    'replay.rtmr3.inconsistent',
+  ])
+    assert.ok(ids.includes(id), `${id} in ${ids.join(', ')}`);
+  const bad = findings.find((x) => x.id === 'replay.rtmr3.inconsistent')!;
+  assert.equal(bad.where.log, `${file}#aa_eventlog`);
+  assert.equal(bad.where.record, 1);
+});
+
+test('appraise uses the parts inside an Azure vTPM container as evidence verify does', async () => {
+  // trustee's az-snp-vtpm evidence (v2): the vTPM quote with its signature, PCRs and the HCL
+  // report inside, verified with the nonce azure_vtpm.test.ts uses (its extraData).
+  const file = fixture('evidence', 'azure', 'trustee-az-snp-vtpm.evidence-v2.json');
+  const nonce =
+    '982f5c6e45df0ed3f10b6f60b02f0c8390e281300f3805e2279c16168cd6ae9aa398f647caa2338748cd0fd9f5f819ef';
+  const args = ['--nonce', nonce, '--relax', 'crl', '--at', '2026-01-01T00:00:00Z', '--json'];
+  const v = await runCliJson(['evidence', 'verify', file, ...args]);
+  const vj = v.json as EvidenceVerifyJson;
+  assert.equal(v.result.code, 0, JSON.stringify(vj.errors));
+  // Before, appraise read only the quote: no signature, no AK, `verified: false`.
+  const a = await runCliJson(['appraise', file, ...args]);
+  const aj = a.json as { verified: boolean; kind: string; trust_root: string | null };
+  assert.equal(aj.verified, true, a.result.stdout.slice(0, 2000));
+  assert.equal(aj.kind, 'tpm');
+  assert.equal(aj.trust_root, (vj.trust as { root: string }).root);
+  // A wrong nonce: appraise refuses it as verify does.
+  const wrong = await runCliJson(['appraise', file, ...args.map((x) => (x === nonce ? 'ff'.repeat(48) : x))]); // prettier-ignore
+  assert.equal((wrong.json as { verified: boolean }).verified, false);
+});

@@ -3,7 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { extend, hash, hashEquals, hashParts } from '../../../src/crypto/hash.js';
+import {
+  extend,
+  extendWithTextHash,
+  hash,
+  hashEquals,
+  hashParts,
+} from '../../../src/crypto/hash.js';
 import {
   HASH_ALGS,
   digestSize,
@@ -87,5 +93,16 @@ test('hashEquals agrees with openssl and rejects any other digest', () => {
     flipped[flipped.length - 1] = (flipped[flipped.length - 1] ?? 0) ^ 1;
     assert.ok(!hashEquals(name, data, flipped), `${name} flipped`);
     assert.ok(!hashEquals(name, data, good.subarray(0, good.length - 1)), `${name} short`);
+  }
+});
+
+test('extendWithTextHash is H(old ‖ H(UTF-8 text)) by openssl in every algorithm', () => {
+  for (const { name, size } of HASH_ALGS) {
+    for (const text of ['', 'a.example op content', 'é 漢字 😀 mixed']) {
+      const old = randomBytes(size);
+      const inner = opensslDigest(name, new TextEncoder().encode(text));
+      const want = opensslDigest(name, Buffer.concat([old, inner]));
+      assert.equal(toHex(extendWithTextHash(name, old, text)), toHex(want), `${name} ${text}`);
+    }
   }
 });

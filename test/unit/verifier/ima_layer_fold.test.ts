@@ -11,6 +11,7 @@ import { encodeImaTemplateData, type ImaEntry } from '../../../src/formats/ima/i
 import {
   foldImaSnapshots,
   foldImaSnapshotsParallel,
+  prewarmImaFoldWorkers,
 } from '../../../src/verifier/replay/ima_layer_fold.js';
 
 const enc = new TextEncoder();
@@ -100,4 +101,31 @@ test('a refused entry stops every bank there: a column that is not H(data), a PC
       assert.equal(r.at(N), undefined);
     }
   }
+});
+
+test('workers started ahead of the list (prewarmImaFoldWorkers) fold it the same', async () => {
+  const data = encodeImaBinary(ENTRIES);
+  assert.equal(prewarmImaFoldWorkers(2, 1000, 2), 0, 'none for a small list');
+  assert.equal(prewarmImaFoldWorkers(2, data.length, 1), 0, 'none on one core');
+  assert.equal(prewarmImaFoldWorkers(3, data.length, 2), 3);
+  const counts = [0, 777, N];
+  const want = expected(ENTRIES, counts);
+  const r = await foldImaSnapshotsParallel(data, BANKS, counts, { threads: 2 });
+  assert.equal(prewarmImaFoldWorkers(0, data.length, 2), 0, 'the fold took them all');
+  assert.equal(r.folded, N);
+  for (const c of counts)
+    assert.deepEqual(
+      r.at(c)?.map((v) => Buffer.from(v).toString('hex')),
+      want.get(c)!.map((v) => v.toString('hex')),
+      `count ${c}`,
+    );
+  // a refused entry, through started-ahead workers too
+  const entries = [...ENTRIES];
+  entries[9_999] = { ...ENTRIES[9_999]!, templateHash: new Uint8Array(20).fill(7) };
+  prewarmImaFoldWorkers(3, data.length, 2);
+  const bad = await foldImaSnapshotsParallel(encodeImaBinary(entries), BANKS, [0, N], {
+    threads: 2,
+  });
+  assert.equal(bad.failure?.index, 9_999);
+  assert.equal(bad.failure.column, true);
 });

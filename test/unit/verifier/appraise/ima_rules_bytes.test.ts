@@ -26,6 +26,7 @@ import {
   type CompiledPolicy,
   type PolicyV1,
 } from '../../../../src/verifier/appraise/policy.js';
+import { imaVerdictsAhead } from '../../../../src/verifier/appraise/ima_rules.js';
 import { loadPolicyFile } from '../../../../src/verifier/appraise/policy_cache.js';
 import { bundleReplayOf } from '../../../../src/verifier/appraise/proven_claims.js';
 import { IMA_ENTRY_LIST, ImaEntryList } from '../../../../src/verifier/replay/ima_layer.js';
@@ -75,7 +76,7 @@ const keyBuf = Buffer.from('a key that is no key');
 const kernelBuf = Buffer.from('6.18.0');
 
 /** The list and what each entry is (index → expected verdict), built together. */
-function buildList(): { data: Buffer; n: number } {
+function buildList(): { data: Buffer; n: number; recs: Buffer[] } {
   const recs: Buffer[] = [];
   recs.push(ng('boot_aggregate', 'sha256', Buffer.alloc(32))); // 0: excluded by its name
   for (let i = 1; i <= 40; i++) recs.push(ng(`/usr/bin/f${i}`, 'sha256', fileDigest(i))); // 1..40
@@ -122,7 +123,7 @@ function buildList(): { data: Buffer; n: number } {
   recs.push(record('ima-ng', [dng('sha256', fileDigest(2)), path('/usr/bin/f2')], true)); // 61
   recs.push(ng('/usr/bin/node', 'sha256', fileDigest(62))); // 62: agent file, not allowed
   recs.push(ng('/usr/bin/f1', 'sha256', fileDigest(1))); // 63: f1 again
-  return { data: Buffer.concat(recs), n: recs.length };
+  return { data: Buffer.concat(recs), n: recs.length, recs };
 }
 
 function policyOf(filler: number): PolicyV1 {
@@ -163,9 +164,10 @@ function policyOf(filler: number): PolicyV1 {
 function inputs(
   data: Buffer,
   n: number,
+  since = 0,
 ): { withBytes: ImaInput; decoded: ImaInput; taken: () => number } {
   const shared = new Uint8Array(data);
-  const list = new ImaEntryList(shared, n, n);
+  const list = new ImaEntryList(shared, n, n, since);
   const claims: Record<string | symbol, unknown> = {
     since: 0,
     layers: {
@@ -176,6 +178,7 @@ function inputs(
         verified: n,
         // the agent started mirroring after entry 52: /opt/agent.js (53) came after it
         tokens: [{ record: 3, count: 53 }],
+        ...(since === 0 ? {} : { since }),
       },
     },
   };
@@ -211,7 +214,7 @@ function judge(policy: CompiledPolicy, input: ImaInput) {
 test('IMA rules from the list bytes give the decoded path’s findings, parsed and cached policy', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mrstack-ima-bytes-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const { data, n } = buildList();
+  const { data, n, recs } = buildList();
   const p = policyOf(20_000);
   const file = join(dir, 'policy.json');
   writeFileSync(file, JSON.stringify(p));
@@ -230,6 +233,13 @@ test('IMA rules from the list bytes give the decoded path’s findings, parsed a
     const fromBytes = judge(policy, inp.withBytes);
     const decoded = judge(policy, inp.decoded);
     assert.deepEqual(fromBytes, decoded, `${label}: the same appraisal`);
+    // the verdicts worked out ahead (while the list folds) give it too
+    const ahead = imaVerdictsAhead(policy, new Uint8Array(data), 0);
+    assert.ok(ahead !== undefined);
+    const before = inp.taken();
+    assert.deepEqual(judge(policy, { ...inp.withBytes, ahead }), decoded, `${label}: ahead`);
+    assert.equal(inp.taken() - before, before, `${label}: the same entries decoded`);
+
     results.push(decoded);
     // what the construction says
     assert.deepEqual(
@@ -268,7 +278,15 @@ test('IMA rules from the list bytes give the decoded path’s findings, parsed a
     // the plain ima-ng entries that pass were judged from their bytes: only the others were
     // decoded (0 boot_aggregate and 44 /tmp are plain and excluded; 49 and 50 are not ASCII)
     const decodedOnes = [42, 43, 47, 48, 49, 50, 54, 55, 56, 57, 58, 59, 60, 61, 62];
-    assert.equal(inp.taken(), decodedOnes.length, label);
+    assert.equal(before, decodedOnes.length, label);
+    // a list sent from entry 10 (incremental): verdicts indexed from there
+    const tail = Buffer.concat(recs.slice(10));
+    const inp2 = inputs(tail, n, 10);
+    const tailAhead = imaVerdictsAhead(policy, new Uint8Array(tail), 10);
+    const tailDecoded = judge(policy, inp2.decoded);
+    assert.equal(tailDecoded.ima?.entries, n - 10);
+    assert.deepEqual(judge(policy, { ...inp2.withBytes, ahead: tailAhead! }), tailDecoded);
+    assert.deepEqual(judge(policy, inp2.withBytes), tailDecoded);
   }
   assert.deepEqual(results[1], results[0], 'the cached policy judges as the parsed one');
   const mismatch = (results[0] as ReturnType<typeof judge>).findings.find(
