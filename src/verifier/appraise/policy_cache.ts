@@ -88,9 +88,18 @@ export async function loadPolicyFile(
   const entry = path.join(dir, `${key}.bin`);
   const hit = await readCacheFile(entry, key, async);
   if (hit !== undefined) return hit;
-  const loaded = await parsePolicy(bytes.toString('utf8'));
-  writePolicyCache(dir, key, loaded);
-  return loaded;
+  // a miss: validated once, then used through the table just made (as the next load will be);
+  // the parsed object is dropped, so it is not frozen
+  const text = bytes.toString('utf8');
+  const loaded = await parsePolicy(text, { freeze: false });
+  let data: Buffer;
+  try {
+    data = encodeCache(key, loaded);
+  } catch {
+    return parsePolicy(text); // not cacheable: the policy as parsed
+  }
+  writeCacheEntry(dir, key, data);
+  return decodeCache(data, key) ?? parsePolicy(text);
 }
 
 /**
@@ -99,8 +108,18 @@ export async function loadPolicyFile(
  * written is skipped.
  */
 export function writePolicyCache(dir: string, fileSha256: string, loaded: LoadedPolicy): void {
+  let data: Buffer;
   try {
-    const data = encodeCache(fileSha256, loaded);
+    data = encodeCache(fileSha256, loaded);
+  } catch {
+    return; // not cacheable
+  }
+  writeCacheEntry(dir, fileSha256, data);
+}
+
+/** Writes an encoded entry (best effort, as {@link writePolicyCache}). */
+function writeCacheEntry(dir: string, fileSha256: string, data: Buffer): void {
+  try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const file = path.join(dir, `${fileSha256}.bin`);
     const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -166,7 +185,10 @@ class NotCacheable extends Error {}
 function encodeCache(fileSha256: string, loaded: LoadedPolicy): Buffer {
   const p = loaded.policy;
   const digests = p.ima?.digests ?? {};
+  // keys and values once each (a million-key record is slow to index into)
   const keys = Object.keys(digests);
+  const lists: (readonly string[])[] = [];
+  for (const k of keys) lists.push(digests[k]!);
   const n = keys.length;
   let slots = 8;
   while (slots < 2 * n) slots *= 2;
@@ -175,9 +197,9 @@ function encodeCache(fileSha256: string, loaded: LoadedPolicy): Buffer {
   const digEnd = new Uint32Array(n);
   let m = 0;
   let digBytes = 0;
-  for (const k of keys) {
-    for (const x of digests[k]!) digBytes += (x.length + 1) >> 1;
-    m += digests[k]!.length;
+  for (const l of lists) {
+    for (const x of l) digBytes += (x.length + 1) >> 1;
+    m += l.length;
   }
   if (digBytes >= 2 ** 31) throw new NotCacheable();
   const digByteEnd = new Uint32Array(m);
@@ -199,7 +221,7 @@ function encodeCache(fileSha256: string, loaded: LoadedPolicy): Buffer {
     const k = keys[i]!;
     const kEnd = pathPos + Buffer.byteLength(k, 'utf8');
     pathEnd[i] = kEnd - pathAt;
-    for (const x of digests[k]!) {
+    for (const x of lists[i]!) {
       // lower-case hex (the schema); the decoder stops at anything else, which is refused here
       const whole = x.length >> 1;
       if (body.write(x, digPos, whole, 'hex') !== whole) throw new NotCacheable();
