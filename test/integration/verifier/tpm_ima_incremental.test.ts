@@ -8,10 +8,11 @@
 // with what the TPM quoted (so the test does not lean on mrstack's fold); a list sent from a
 // wrong entry, one whose new entries do not continue the stored value, and a whole list with an
 // entry below the checkpoint changed each fail with their own code and finding.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, runCliJson } from '../../_support/cli.js';
 import { writePolicy } from '../../_support/appraise.js';
@@ -20,7 +21,11 @@ import { startVerifier, verifierEnv, verifierHttp } from '../../_support/verifie
 import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
 import { reportEnvelope } from '../../../src/cli/commands/report.js';
 import { encodeImaBinary } from '../../../src/formats/ima/ima_binary.js';
-import { encodeImaTemplateData, type ImaEntry } from '../../../src/formats/ima/ima_template.js';
+import {
+  encodeImaTemplateData,
+  type ImaEntry,
+  type ImaField,
+} from '../../../src/formats/ima/ima_template.js';
 import { parseAttest } from '../../../src/formats/tpm2/marshal/attest.js';
 
 const enc = new TextEncoder();
@@ -62,56 +67,55 @@ interface ResultJson {
   readonly appraisal: { findings: { id: string; actual?: unknown }[] };
 }
 
-test(
-  'TPM quote with its IMA list: whole list first, then only the entries after the stored IMA checkpoint, bound by PCR 10; refusals with their own codes',
-  { timeout: 240_000 },
-  async (t) => {
-    const dir = tempDir(t, 'mrstack-tpmima-');
-    const tvm = join(dir, 'tvm');
-    assert.equal(
-      (await runCli(['emulate', 'init', '--profile', 'tpm', '--tvm-state', tvm])).code,
-      0,
-    );
-    const made = Array.from({ length: 14 }, (_, i) =>
-      entry(`/usr/bin/tool-${i}`, `tool ${i} ${randomBytes(4).toString('hex')}`),
-    );
-    const digests = Object.fromEntries(made.map((m, i) => [`/usr/bin/tool-${i}`, [m.digest]]));
-    const policy = writePolicy(dir, { version: 1, name: 'tpm-hosts', ima: { digests } });
-    const svc = await startVerifier(
-      [
-        '--listen', '127.0.0.1:0', '--store', `embedded:${join(dir, 'store')}`,
-        '--trust-emulated', '--tvm-state', tvm, '--policy', policy,
-      ], // prettier-ignore
-      verifierEnv(),
-    );
-    t.after(() => svc.stop());
-    const provider = await openEmulatedProvider({ stateDir: tvm });
-    t.after(() => provider.close());
-    const entries = made.map((m) => m.e);
+interface SessionJson {
+  id: string;
+  nonce: string;
+  ima_since?: { register: string; offset: number; boot_id?: string };
+}
+
+/**
+ * `verifier serve` trusting an emulated TPM TVM, with `policy`; the TPM's PCR 10 extended as IMA
+ * does (`measure`), sessions for attester `tpm-host`, and quotes of pcr10 (sha1, sha256) sent
+ * as report envelopes with an IMA list (`submit`).
+ */
+async function tpmImaService(
+  t: TestContext,
+  dir: string,
+  tvm: string,
+  policy: string,
+): Promise<{
+  url: string;
+  measure(entries: readonly ImaEntry[]): Promise<void>;
+  session(): Promise<SessionJson>;
+  submit(
+    s: { id: string; nonce: string },
+    list: readonly ImaEntry[],
+    since: number,
+  ): Promise<{ r: ResultJson; pcr10: Map<string, Buffer> }>;
+}> {
+  const svc = await startVerifier(
+    [
+      '--listen', '127.0.0.1:0', '--store', `embedded:${join(dir, 'store')}`,
+      '--trust-emulated', '--tvm-state', tvm, '--policy', policy,
+    ], // prettier-ignore
+    verifierEnv(),
+  );
+  t.after(() => svc.stop());
+  const provider = await openEmulatedProvider({ stateDir: tvm });
+  t.after(() => provider.close());
+  return {
+    url: svc.url,
     /** IMA's extends: each entry's template data into PCR 10, hashed per bank. */
-    const measure = async (from: number, to: number): Promise<void> => {
-      for (const e of entries.slice(from, to))
+    async measure(entries) {
+      for (const e of entries)
         await provider.extend({ name: 'pcr10' }, { kind: 'event', data: e.templateData });
-    };
-    const session = async (): Promise<{
-      id: string;
-      nonce: string;
-      ima_since?: { register: string; offset: number; boot_id?: string };
-    }> => {
+    },
+    async session() {
       const s = await verifierHttp(svc.url, 'POST', '/v1/sessions', { attester_id: 'tpm-host' });
       assert.equal(s.status, 201, JSON.stringify(s.json));
-      return s.json as {
-        id: string;
-        nonce: string;
-        ima_since?: { register: string; offset: number; boot_id?: string };
-      };
-    };
-    /** A quote of pcr10 (sha1, sha256) bound to the session, with `list` from entry `since`. */
-    const submit = async (
-      s: { id: string; nonce: string },
-      list: readonly ImaEntry[],
-      since: number,
-    ): Promise<{ r: ResultJson; pcr10: Map<string, Buffer> }> => {
+      return s.json as unknown as SessionJson;
+    },
+    async submit(s, list, since) {
       const nonce = new Uint8Array(Buffer.from(s.nonce, 'hex'));
       const raw = await provider.report({
         reportData: nonce,
@@ -143,7 +147,31 @@ test(
       );
       assert.equal(r.status, 200, JSON.stringify(r.json));
       return { r: r.json as unknown as ResultJson, pcr10 };
-    };
+    },
+  };
+}
+
+test(
+  'TPM quote with its IMA list: whole list first, then only the entries after the stored IMA checkpoint, bound by PCR 10; refusals with their own codes',
+  { timeout: 240_000 },
+  async (t) => {
+    const dir = tempDir(t, 'mrstack-tpmima-');
+    const tvm = join(dir, 'tvm');
+    assert.equal(
+      (await runCli(['emulate', 'init', '--profile', 'tpm', '--tvm-state', tvm])).code,
+      0,
+    );
+    const made = Array.from({ length: 14 }, (_, i) =>
+      entry(`/usr/bin/tool-${i}`, `tool ${i} ${randomBytes(4).toString('hex')}`),
+    );
+    const digests = Object.fromEntries(made.map((m, i) => [`/usr/bin/tool-${i}`, [m.digest]]));
+    const policy = writePolicy(dir, { version: 1, name: 'tpm-hosts', ima: { digests } });
+    const svc = await tpmImaService(t, dir, tvm, policy);
+    const entries = made.map((m) => m.e);
+    const measure = (from: number, to: number): Promise<void> =>
+      svc.measure(entries.slice(from, to));
+    const session = (): Promise<SessionJson> => svc.session();
+    const submit = svc.submit;
     const codes = (r: ResultJson): string[] => r.errors.map((e) => e.code);
     const ids = (r: ResultJson): string[] => r.appraisal.findings.map((f) => f.id);
 
@@ -231,5 +259,112 @@ test(
       advanced: true,
     });
     assert.equal(sixth.appraisal.findings.find((f) => f.id === 'ima.log.allowed')?.actual, 2);
+  },
+);
+
+const zstr = (s: string): Uint8Array => new Uint8Array([...enc.encode(s), 0]);
+const dng = (d: Uint8Array): Uint8Array => new Uint8Array([...enc.encode('sha256:'), 0, ...d]);
+function templated(templateName: string, fields: ImaField[]): ImaEntry {
+  const templateData = encodeImaTemplateData(templateName, fields);
+  return {
+    index: 0,
+    offset: 0,
+    pcr: 10,
+    templateHash: new Uint8Array(createHash('sha1').update(templateData).digest()),
+    templateName,
+    templateData,
+    littleEndian: true,
+  };
+}
+
+/** An openssl EC key and its self-signed certificate (DER), as a `.ima` keyring would hold it. */
+function ecKey(dir: string, tag: string): { key: string; cert: Buffer } {
+  const key = join(dir, `${tag}.key.pem`);
+  const cert = join(dir, `${tag}.cert.der`);
+  execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key]);
+  execFileSync('openssl', [
+    'req', '-x509', '-new', '-key', key, '-subj', `/CN=${tag}`, '-days', '2',
+    '-outform', 'DER', '-out', cert,
+  ], { stdio: 'ignore' }); // prettier-ignore
+  return { key, cert: readFileSync(cert) };
+}
+
+/** An ima-sig entry of `content` at `path`, signed by evmctl (signature v2) with `key`. */
+function signedEntry(path: string, content: string, key: string): ImaEntry {
+  const digest = createHash('sha256').update(content).digest();
+  const sig = execFileSync('evmctl', ['sign_hash', '--key', key, '--hashalgo', 'sha256'], {
+    input: `${digest.toString('hex')}  ${path}\n`,
+    encoding: 'utf8',
+  });
+  return templated('ima-sig', [
+    { id: 'd-ng', data: dng(digest) },
+    { id: 'n-ng', data: zstr(path) },
+    { id: 'sig', data: new Uint8Array(Buffer.from(sig.trim().split(/\s+/).pop()!, 'hex')) },
+  ]);
+}
+
+test(
+  'a key learned from a .ima keyring entry below the IMA checkpoint still vouches for ima-sig entries sent after it',
+  { timeout: 240_000 },
+  async (t) => {
+    const dir = tempDir(t, 'mrstack-tpmima-ring-');
+    const tvm = join(dir, 'tvm');
+    assert.equal(
+      (await runCli(['emulate', 'init', '--profile', 'tpm', '--tvm-state', tvm])).code,
+      0,
+    );
+    const ring = ecKey(dir, 'ima-ring');
+    const other = ecKey(dir, 'not-on-ring');
+    const boot = entry('/usr/bin/init', 'init');
+    // policy: the keyring certificate allowed by its SHA-256, the signed tools in no allowlist
+    const policy = writePolicy(dir, {
+      version: 1,
+      name: 'tpm-ring',
+      ima: {
+        digests: { '/usr/bin/init': [boot.digest] },
+        keyrings: { '.ima': [createHash('sha256').update(ring.cert).digest('hex')] },
+      },
+    });
+    const svc = await tpmImaService(t, dir, tvm, policy);
+    // entries 0, 1: a file, then the key the kernel adds to .ima, measured as ima-buf
+    const below = [
+      boot.e,
+      templated('ima-buf', [
+        { id: 'd-ng', data: dng(createHash('sha256').update(ring.cert).digest()) },
+        { id: 'n-ng', data: zstr('.ima') },
+        { id: 'buf', data: ring.cert },
+      ]),
+    ];
+    await svc.measure(below);
+    const first = await svc.submit(await svc.session(), below, 0);
+    assert.equal(first.r.status, 'affirming', JSON.stringify(first.r.appraisal.findings));
+    assert.deepEqual(first.r.ima_checkpoint, {
+      register: 'pcr10',
+      since: 0,
+      offset: 2,
+      advanced: true,
+    });
+    // entry 2, sent alone from the checkpoint: signed by the keyring's key, in no allowlist
+    const signed = signedEntry('/usr/bin/tool', 'a tool\n', ring.key);
+    await svc.measure([signed]);
+    const second = await svc.submit(await svc.session(), [signed], 2);
+    assert.equal(second.r.status, 'affirming', JSON.stringify(second.r.appraisal.findings));
+    assert.deepEqual(second.r.ima_checkpoint, {
+      register: 'pcr10',
+      since: 2,
+      offset: 3,
+      advanced: true,
+    });
+    // control: entry 3 signed by a key no keyring entry brought is not vouched for
+    const stranger = signedEntry('/usr/bin/other', 'another tool\n', other.key);
+    await svc.measure([stranger]);
+    const third = await svc.submit(await svc.session(), [stranger], 3);
+    assert.equal(third.r.passed, false);
+    assert.ok(
+      third.r.appraisal.findings.some(
+        (f) => f.id === 'ima.file.signature-invalid' || f.id === 'ima.file.unknown',
+      ),
+      JSON.stringify(third.r.appraisal.findings),
+    );
   },
 );
