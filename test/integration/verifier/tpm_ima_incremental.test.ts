@@ -171,7 +171,8 @@ test(
     const measure = (from: number, to: number): Promise<void> =>
       svc.measure(entries.slice(from, to));
     const session = (): Promise<SessionJson> => svc.session();
-    const submit = svc.submit;
+    const submit = (s: { id: string; nonce: string }, list: readonly ImaEntry[], since: number) =>
+      svc.submit(s, list, since);
     const codes = (r: ResultJson): string[] => r.errors.map((e) => e.code);
     const ids = (r: ResultJson): string[] => r.appraisal.findings.map((f) => f.id);
 
