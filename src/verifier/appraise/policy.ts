@@ -307,8 +307,11 @@ export async function validatePolicy(obj: unknown): Promise<LoadedPolicy> {
   return validateOwned(structuredClone(obj));
 }
 
-/** {@link validatePolicy} of an object nobody else holds (freezes it in place). */
-async function validateOwned(obj: unknown): Promise<LoadedPolicy> {
+/**
+ * {@link validatePolicy} of an object nobody else holds (freezes it in place, unless told that
+ * the caller drops it).
+ */
+async function validateOwned(obj: unknown, freeze = true): Promise<LoadedPolicy> {
   const validate = await schemaValidator();
   if (!validate(obj)) {
     const e = validate.errors?.[0];
@@ -330,7 +333,7 @@ async function validateOwned(obj: unknown): Promise<LoadedPolicy> {
     )
       throw invalid(`policy: reference value ${ref.value} has a bad expiry ${ref.expires}`);
   }
-  const frozen = deepFreeze(p);
+  const frozen = freeze ? deepFreeze(p) : p;
   return { id: policyId(frozen), policy: frozen };
 }
 
@@ -348,9 +351,14 @@ function* allRefValues(p: PolicyV1): Iterable<RefValue> {
 
 /**
  * Parses policy text (JSON, or YAML when it is not JSON) and validates it.
+ * @param opts.freeze - `false` for a caller that keeps nothing of the result but what it copies
+ *   (the policy cache encodes it): a million-path policy is a million arrays to freeze
  * @throws MrstackError `ERR_POLICY_INVALID` (also for text that is neither), `ERR_REGEX_UNSUPPORTED`
  */
-export async function parsePolicy(text: string): Promise<LoadedPolicy> {
+export async function parsePolicy(
+  text: string,
+  opts: { readonly freeze?: boolean } = {},
+): Promise<LoadedPolicy> {
   let obj: unknown;
   const t = text.trimStart();
   if (t.startsWith('{')) {
@@ -368,7 +376,7 @@ export async function parsePolicy(text: string): Promise<LoadedPolicy> {
       throw invalid(`policy: not valid JSON or YAML (${(e as Error).message})`);
     }
   }
-  return validateOwned(obj);
+  return validateOwned(obj, opts.freeze !== false);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -82,6 +82,7 @@ import {
   TPM_IMA_REGISTER,
 } from './incremental_ima.js';
 import { MR_IMA_VMR } from '../../formats/mrlog/record.js';
+import { withUnverifiedImaEvents } from '../replay/ima_layer.js';
 
 /** Options of {@link buildVerifierService}. */
 export interface VerifierServiceOptions {
@@ -564,7 +565,8 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     const statuses = Object.values(issued.ear.submods).map((s) => s.status);
     const status: ResultStatus = statuses[0] ?? 'none';
     const passed = ea.verify.verified && status === 'affirming';
-    const findings = { appraisal: ea.appraisal, verify: ea.verify };
+    // an ima bundle's verified entries are not stored one by one (a million are ~300 MB of JSON)
+    const findings = { appraisal: ea.appraisal, verify: withUnverifiedImaEvents(ea.verify) };
     const newResult: NewResult = {
       id: newId(),
       sessionId: ctx.sessionId,

@@ -97,6 +97,31 @@ for (const status of ['UpToDate', 'OutOfDate', 'Revoked'] as const) {
   });
 }
 
+test("TDX quotes: the collateral in a quote's parts is issued for the quote's second", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mrstack-coll-clock-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  await initEmulatedTvm({ stateDir: dir, profile: 'tdx' });
+  let now = new Date('2027-03-01T10:00:00.100Z');
+  const p = await openEmulatedProvider({ stateDir: dir, now: () => now });
+  t.after(() => p.close());
+  const issuedAt = async (): Promise<{ issue: string; bytes: Uint8Array }> => {
+    const bytes = (await p.report({ reportData: NONCE })).parts!['collateral']!;
+    const j = JSON.parse(Buffer.from(bytes).toString()) as Record<string, string>;
+    const tcb = JSON.parse(j['tcb_info']!) as { issueDate: string };
+    return { issue: tcb.issueDate, bytes };
+  };
+  const a = await issuedAt();
+  // Issued an hour before the quote's time, to the second (makeEmulatedTdxCollateral).
+  assert.equal(a.issue, '2027-03-01T09:00:00Z');
+  now = new Date('2027-03-01T10:00:00.900Z'); // the same second: the same collateral
+  const b = await issuedAt();
+  assert.deepEqual(b.bytes, a.bytes);
+  now = new Date('2027-03-01T11:30:01.000Z'); // later: issued for that time
+  const c = await issuedAt();
+  assert.equal(c.issue, '2027-03-01T10:30:01Z');
+  assert.notDeepEqual(c.bytes, a.bytes);
+});
+
 test('SNP: the ARK CRL is issued for the time; Revoked lists the ASK', async (t) => {
   for (const status of ['UpToDate', 'Revoked'] as const) {
     const e = await tvm('snp', status);
