@@ -895,7 +895,8 @@ export class Agent {
    * Evidence of the system tenant `ima`: the bundle carries `ima_log` (the list cut to the
    * count of the last `mr_ima` token before the report, the salt and the banks) instead of a
    * tenant log. `imaSince`: only the entries from that one on (a verifier's trusted IMA
-   * checkpoint; `ima_log.since`).
+   * checkpoint; `ima_log.since`) — unless `imaBoot` names another boot than this one (the
+   * checkpoint is of an earlier boot: the whole list is sent).
    * @throws AgentError `ERR_NOT_FOUND` (no bridge, no checkpoint, `imaSince` past the entries
    *   covered), the bridge's failure (`ERR_IMA_LIST_CHANGED`); provider errors
    */
@@ -904,6 +905,7 @@ export class Agent {
     userData: Uint8Array = new Uint8Array(0),
     since = 0,
     imaSince = 0,
+    imaBoot?: string,
   ): Promise<EvidenceBundle> {
     const bridge = this.#ima;
     if (bridge === undefined) throw new AgentError('ERR_NOT_FOUND', 'the agent runs without --ima');
@@ -913,7 +915,10 @@ export class Agent {
     const physical = plog.readLines(since, shared.shared.physAfter);
     return assembleImaBundle({
       ...(await this.#bundleParts(IMA_TENANT, nonce, userData, since, shared, physical)),
-      ima: bridge.evidence(physical.lines, imaSince),
+      ima: bridge.evidence(
+        physical.lines,
+        imaBoot !== undefined && imaBoot !== this.bootId ? 0 : imaSince,
+      ),
     });
   }
 

@@ -229,19 +229,22 @@ export class TenantClient {
   }
   /**
    * An evidence bundle (its JSON form, `docs/bundle.md`). `imaSince` (the `ima` tenant's
-   * socket only): the IMA list from that entry on.
+   * socket only): the IMA list from that entry on, if the agent runs in boot `imaBoot` (when
+   * given; in another boot it sends the whole list).
    */
   evidence(
     nonce: Uint8Array,
     userData?: Uint8Array,
     since?: number,
     imaSince?: number,
+    imaBoot?: string,
   ): Promise<Record<string, unknown>> {
     return this.#c.request('POST', '/v1/evidence', {
       nonce: toHex(nonce),
       ...(userData === undefined ? {} : { user_data: toHex(userData) }),
       ...(since === undefined ? {} : { since }),
       ...(imaSince === undefined || imaSince === 0 ? {} : { ima_since: imaSince }),
+      ...(imaBoot === undefined ? {} : { ima_boot: imaBoot }),
     }) as Promise<Record<string, unknown>>;
   }
   /** Closes kept-alive connections. */

@@ -457,7 +457,16 @@ export class AgentServer {
     app.post('/v1/evidence', async (req) => {
       const b = body(req);
       const q = evidenceRequest(b);
-      return bundleToJson(await agent.imaEvidence(q.nonce, q.userData, q.since, imaSinceOf(b)));
+      const boot = b['ima_boot'];
+      return bundleToJson(
+        await agent.imaEvidence(
+          q.nonce,
+          q.userData,
+          q.since,
+          imaSinceOf(b),
+          typeof boot === 'string' ? boot : undefined,
+        ),
+      );
     });
     await listenPrivate(
       app,

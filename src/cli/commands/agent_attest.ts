@@ -64,8 +64,9 @@ export function registerAgentAttest(program: Command): Command {
           // sockets ignore it)
           const imaSince =
             session.ima_since?.register === 'mr_ima' ? session.ima_since.offset : undefined;
+          const imaBoot = imaSince === undefined ? undefined : session.ima_since?.boot_id;
           try {
-            bundle = await client.evidence(nonce, undefined, since, imaSince);
+            bundle = await client.evidence(nonce, undefined, since, imaSince, imaBoot);
           } catch (e) {
             if ((since === undefined && imaSince === undefined) || !(e instanceof MrstackError))
               throw e;

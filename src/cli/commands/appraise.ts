@@ -133,7 +133,7 @@ export function registerAppraise(program: Command): void {
           lib.compilePolicy(
             policyFile === undefined
               ? await lib.defaultPolicy()
-              : await loadPolicyFile(policyFile, { async: true }),
+              : await loadPolicyFile(policyFile, { async: true, thread: true }),
           ))();
         pending.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
         const imaKeys = (opts.imaKey ?? []).map(readBytes);

@@ -68,19 +68,8 @@ async function printedResult(
   imaEvents: 'all' | 'unverified',
 ): Promise<EvidenceResult> {
   if (imaEvents === 'all' || r.kind !== 'bundle') return r;
-  const { imaEntryListOf } = await import('../../verifier/replay/ima_layer.js');
-  const list = imaEntryListOf(r);
-  if (list === undefined) return r;
-  const claims: Record<string, unknown> = {};
-  // own keys, not a spread: a spread would build every event through the claims' getter
-  for (const k of Object.keys(r.claims)) {
-    if (k !== 'events') claims[k] = r.claims[k];
-    else {
-      claims['events'] = [...list.views(list.verified)];
-      claims['events_listed'] = 'unverified';
-    }
-  }
-  return { ...r, claims };
+  const { withUnverifiedImaEvents } = await import('../../verifier/replay/ima_layer.js');
+  return withUnverifiedImaEvents(r);
 }
 
 function hex(v: unknown): string {

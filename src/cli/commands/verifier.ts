@@ -35,6 +35,7 @@ interface ServeFlags extends VerifyFlags {
   readonly ekAllowlist?: string;
   readonly sessionTtl: string;
   readonly rateLimit: string;
+  readonly bodyLimit?: string;
   readonly logLevel: string;
 }
 
@@ -83,12 +84,19 @@ export function registerVerifier(program: Command): Command {
     )
     .option('--session-ttl <seconds>', 'nonce lifetime', '120')
     .option('--rate-limit <n>', 'requests per client address per 10 s (0: no limit)', '600')
+    .option(
+      '--body-limit <bytes>',
+      'largest request body (default 16 MiB; a first ima bundle of a million entries is ~175 MB)',
+    )
     .option('--log-level <level>', 'pino log level', 'info')
     .action(
       action(async (o: ServeFlags) => {
         const rate = Number(o.rateLimit);
         if (!Number.isSafeInteger(rate) || rate < 0)
           throw new UsageError('ERR_USAGE', '--rate-limit: expected an integer >= 0');
+        const bodyLimit = o.bodyLimit === undefined ? undefined : Number(o.bodyLimit);
+        if (bodyLimit !== undefined && (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1024))
+          throw new UsageError('ERR_USAGE', '--body-limit: expected bytes >= 1024');
         const ttl = Number(o.sessionTtl);
         if (!Number.isFinite(ttl) || ttl <= 0)
           throw new UsageError('ERR_USAGE', '--session-ttl: expected seconds > 0');
@@ -136,6 +144,7 @@ export function registerVerifier(program: Command): Command {
           },
           sessionTtlSeconds: ttl,
           rateLimit: { max: rate, windowMs: 10_000 },
+          ...(bodyLimit === undefined ? {} : { bodyLimit }),
           logger: { level: o.logLevel, stream: process.stderr },
         });
         process.stdout.write(

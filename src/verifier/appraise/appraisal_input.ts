@@ -163,6 +163,9 @@ export interface ImaRecordSource {
   each(visit: (v: ImaRecordView, index: number) => void): void;
   /** The {@link ImaRecord} that {@link ImaInput.entries} gives for the entry a view shows. */
   record(v: ImaRecordView): ImaRecord;
+  /** The indexes of the entries `each` visits: `[first, end)`, when known. */
+  readonly first?: number;
+  readonly end?: number;
 }
 
 /** Paths the IMA rules report as they read them ({@link ImaInput.watch}). */

@@ -250,21 +250,29 @@ export function judgeImaList(
       ahead !== undefined && [...(watch?.paths ?? [])].every((p) => ahead.watched.has(p));
     const fast = fastVerdicts(policy, watch?.paths ?? []);
     const at: ImaNgSpans = { pathAt: 0, pathEnd: 0, digestAt: 0, digestEnd: 0 };
-    records.each((v, index) => {
-      entries++;
-      const k = usable ? (ahead.of[index - ahead.base] ?? OTHER) : fast(v);
-      const verdict = k & 3;
-      if (verdict === OTHER) {
-        judge(records.record(v));
-        return;
-      }
-      if (verdict === MATCHED) matched++;
-      else excluded++;
-      if ((k & WATCHED) !== 0 && watch !== undefined && imaNgSpans(v, at)) {
-        const path = latin1Slice.call(v.bytes, at.pathAt, at.pathEnd);
-        if (watch.paths.has(path)) watch.seen(path, index);
-      }
-    });
+    // every verdict ahead an allowed digest or an excluded path (no watched path): the counts
+    // are those verdicts', and the list is not read again
+    const tally = usable ? tallyAhead(ahead, records.first, records.end) : undefined;
+    if (tally !== undefined) {
+      entries += tally.matched + tally.excluded;
+      matched += tally.matched;
+      excluded += tally.excluded;
+    } else
+      records.each((v, index) => {
+        entries++;
+        const k = usable ? (ahead.of[index - ahead.base] ?? OTHER) : fast(v);
+        const verdict = k & 3;
+        if (verdict === OTHER) {
+          judge(records.record(v));
+          return;
+        }
+        if (verdict === MATCHED) matched++;
+        else excluded++;
+        if ((k & WATCHED) !== 0 && watch !== undefined && imaNgSpans(v, at)) {
+          const path = latin1Slice.call(v.bytes, at.pathAt, at.pathEnd);
+          if (watch.paths.has(path)) watch.seen(path, index);
+        }
+      });
   }
   return {
     counts: { entries, matched, signed, excluded, unknown, mismatched, violations },
@@ -281,6 +289,30 @@ const EXCLUDED = 2;
 type Slice = (this: Uint8Array, from: number, to: number) => string;
 const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: Slice }).latin1Slice;
 const hexSlice = (Buffer.prototype as unknown as { hexSlice: Slice }).hexSlice;
+
+/**
+ * The counts of the verdicts ahead of entries `[first, end)` when every one is an allowed digest
+ * or an excluded path (nothing to judge in full, no watched path); undefined otherwise.
+ */
+function tallyAhead(
+  ahead: ImaVerdictsAhead,
+  first: number | undefined,
+  end: number | undefined,
+): { matched: number; excluded: number } | undefined {
+  if (first === undefined || end === undefined) return undefined;
+  const from = first - ahead.base;
+  const to = end - ahead.base;
+  if (from < 0 || to > ahead.of.length) return undefined;
+  let matched = 0;
+  let excluded = 0;
+  for (let i = from; i < to; i++) {
+    const k = ahead.of[i];
+    if (k === MATCHED) matched++;
+    else if (k === EXCLUDED) excluded++;
+    else return undefined;
+  }
+  return { matched, excluded };
+}
 
 /** A verdict's flag: the path's hash is a watched path's (the consumer compares the path). */
 const WATCHED = 4;

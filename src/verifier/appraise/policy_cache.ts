@@ -57,6 +57,60 @@ export interface LoadPolicyFileOptions {
   readonly cacheDir?: string | false;
   /** Read the files off this thread (`fs.promises`), so that other work runs meanwhile. */
   readonly async?: boolean;
+  /**
+   * Read and hash the files on a worker thread (a 100 MB policy and its entry are two SHA-256
+   * passes and reads of their size), so that this thread's work runs beside them; the
+   * validation of a missed policy stays here.
+   */
+  readonly thread?: boolean;
+}
+
+/** What a load reads from disk ({@link readPolicyFiles}). */
+export interface PolicyFiles {
+  /** The policy file's bytes; absent when `entry` is given. */
+  readonly bytes?: Uint8Array;
+  /** Their SHA-256 (hex), for a file large enough to be cached. */
+  readonly key?: string;
+  /** The cache entry for `key`, private to this user and whole (its SHA-256 checked). */
+  readonly entry?: Uint8Array;
+}
+
+/**
+ * Reads a policy file and, if it is large enough to be cached, its cache entry in `dir` when
+ * that entry is private to this user and whole: what {@link loadPolicyFile} then decodes (the
+ * part of a load a worker thread does).
+ * @throws a file-system error of the policy file
+ */
+export function readPolicyFiles(file: string, dir: string): PolicyFiles {
+  const bytes = fs.readFileSync(file);
+  if (bytes.length < POLICY_CACHE_MIN_BYTES) return { bytes };
+  const key = createHash('sha256').update(bytes).digest('hex');
+  const entry = path.join(dir, `${key}.bin`);
+  try {
+    if (privateToUs(dir) && privateToUs(entry)) {
+      const e = fs.readFileSync(entry);
+      if (wholeEntry(e)) return { key, entry: e };
+    }
+  } catch {
+    // no entry: a miss
+  }
+  return { bytes, key };
+}
+
+/** {@link readPolicyFiles} on a worker thread; undefined when it failed there (read again here). */
+async function readPolicyFilesOnWorker(
+  file: string,
+  dir: string,
+): Promise<PolicyFiles | undefined> {
+  const { Worker } = await import('node:worker_threads');
+  return new Promise((resolve) => {
+    const w = new Worker(new URL('./policy_cache_worker.js', import.meta.url), {
+      workerData: { file, dir },
+    });
+    w.once('message', (m: PolicyFiles | null) => resolve(m ?? undefined));
+    w.once('error', () => resolve(undefined));
+    w.once('exit', () => resolve(undefined));
+  });
 }
 
 /** A whole file: read on the thread pool (`async`) or here. */
@@ -74,20 +128,32 @@ export async function loadPolicyFile(
   opts: LoadPolicyFileOptions = {},
 ): Promise<LoadedPolicy> {
   const async = opts.async === true;
+  const dir = opts.cacheDir ?? defaultPolicyCacheDir();
+  const read =
+    opts.thread === true && file !== '-' && dir !== false
+      ? await readPolicyFilesOnWorker(file, dir)
+      : undefined;
+  if (read?.entry !== undefined) {
+    const hit = decodeCache(asBuffer(read.entry), read.key!, true);
+    if (hit !== undefined) return hit;
+  }
   let bytes: Buffer;
   try {
-    bytes = await readWhole(file === '-' ? 0 : file, async);
+    bytes =
+      read?.bytes !== undefined
+        ? asBuffer(read.bytes)
+        : await readWhole(file === '-' ? 0 : file, async);
   } catch (e) {
     throw fromErrno(e, file);
   }
-  const dir = opts.cacheDir ?? defaultPolicyCacheDir();
   if (dir === false || bytes.length < POLICY_CACHE_MIN_BYTES) {
     return parsePolicy(bytes.toString('utf8'));
   }
-  const key = createHash('sha256').update(bytes).digest('hex');
-  const entry = path.join(dir, `${key}.bin`);
-  const hit = await readCacheFile(entry, key, async);
-  if (hit !== undefined) return hit;
+  const key = read?.key ?? createHash('sha256').update(bytes).digest('hex');
+  if (read === undefined) {
+    const hit = await readCacheFile(path.join(dir, `${key}.bin`), key, async);
+    if (hit !== undefined) return hit;
+  }
   // a miss: validated once, then used through the table just made (as the next load will be);
   // the parsed object is dropped, so it is not frozen
   const text = bytes.toString('utf8');
@@ -99,7 +165,7 @@ export async function loadPolicyFile(
     return parsePolicy(text); // not cacheable: the policy as parsed
   }
   writeCacheEntry(dir, key, data);
-  return decodeCache(data, key) ?? parsePolicy(text);
+  return decodeCache(data, key, true) ?? parsePolicy(text);
 }
 
 /**
@@ -305,12 +371,20 @@ function privateToUs(p: string): boolean {
   return (st.mode & 0o022) === 0;
 }
 
-function decodeCache(whole: Buffer, fileSha256: string): LoadedPolicy | undefined {
-  if (whole.length < MAGIC.length + 4 + TRAILER) return undefined;
-  if (whole.toString('latin1', 0, MAGIC.length) !== MAGIC) return undefined;
+/** Whether a cache file is whole: its magic, and the SHA-256 of all before it at its end. */
+function wholeEntry(whole: Buffer): boolean {
+  if (whole.length < MAGIC.length + 4 + TRAILER) return false;
+  if (whole.toString('latin1', 0, MAGIC.length) !== MAGIC) return false;
   const buf = whole.subarray(0, whole.length - TRAILER);
-  const sum = createHash('sha256').update(buf).digest();
-  if (!sum.equals(whole.subarray(buf.length))) return undefined;
+  return createHash('sha256').update(buf).digest().equals(whole.subarray(buf.length));
+}
+
+const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
+/** The policy of a cache file (`checked`: {@link wholeEntry} was), or undefined. */
+function decodeCache(whole: Buffer, fileSha256: string, checked = false): LoadedPolicy | undefined {
+  if (!checked && !wholeEntry(whole)) return undefined;
+  const buf = whole.subarray(0, whole.length - TRAILER);
   const headLen = buf.readUInt32LE(MAGIC.length);
   const headEnd = MAGIC.length + 4 + headLen;
   if (headEnd > buf.length) return undefined;

@@ -307,6 +307,8 @@ function imaLayerOf(
       : {
           each: (visit) => list.scan(visit, 0, list.verified),
           record: (v) => imaRecordOfEvent(list.decode(v)),
+          first: list.base,
+          end: list.verified,
         };
   return {
     register,

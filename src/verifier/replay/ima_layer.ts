@@ -450,6 +450,28 @@ function eventView(v: ImaRecordView, verified: boolean, index: number): ImaEvent
 }
 
 /**
+ * An ima bundle's verify result with `claims.events` cut to the entries that are not verified
+ * (`events_listed: "unverified"`), as `evidence verify --json` prints it and the verifier
+ * service stores it: a million entries as JSON are ~300 MB. Any other result is returned as is.
+ */
+export function withUnverifiedImaEvents<
+  T extends { readonly claims: Readonly<Record<string, unknown>> },
+>(r: T): T {
+  const list = imaEntryListOf(r);
+  if (list === undefined) return r;
+  const claims: Record<string, unknown> = {};
+  // own keys, not a spread: a spread would build every event through the claims' getter
+  for (const k of Object.keys(r.claims)) {
+    if (k !== 'events') claims[k] = r.claims[k];
+    else {
+      claims['events'] = [...list.views(list.verified)];
+      claims['events_listed'] = 'unverified';
+    }
+  }
+  return { ...r, claims };
+}
+
+/**
  * The entries of an ima bundle's verify result as a list decoded on demand (the entries of
  * `claims.events`, without building them all); undefined for any other result.
  */

@@ -34,7 +34,12 @@ export interface SessionJson {
    * The attester's trusted IMA checkpoint, when the verifier holds one: send the IMA list from
    * entry `offset` on (`register` `mr_ima`: the agent's ima tenant; `pcr10`: a TPM's list).
    */
-  readonly ima_since?: { readonly register: string; readonly offset: number };
+  readonly ima_since?: {
+    readonly register: string;
+    readonly offset: number;
+    /** The boot the checkpoint was taken in, when known (another boot sends the whole list). */
+    readonly boot_id?: string;
+  };
 }
 
 /** Sends one request; resolves to the parsed JSON body, or throws the service's error. */

@@ -40,6 +40,8 @@ export interface ImaSinceHint {
   /** `mr_ima` (the agent's ima tenant) or `pcr10` (a TPM quote's list). */
   readonly register: string;
   readonly offset: number;
+  /** The boot the checkpoint was taken in (`mr_ima`: the agent's boot id), when known. */
+  readonly boot_id?: string;
 }
 
 /** The IMA hints of an attester's checkpoints under a policy (newest update first). */
@@ -50,7 +52,12 @@ export function imaSinceHintOf(
   for (const c of checkpoints) {
     if (c.policyDigest !== policyDigest) continue;
     const cp = imaCheckpointOf(c);
-    if (cp !== undefined && cp.offset > 0) return { register: c.register, offset: cp.offset };
+    if (cp !== undefined && cp.offset > 0)
+      return {
+        register: c.register,
+        offset: cp.offset,
+        ...(c.bootId === null ? {} : { boot_id: c.bootId }),
+      };
   }
   return undefined;
 }

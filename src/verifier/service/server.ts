@@ -82,6 +82,7 @@ import {
   TPM_IMA_REGISTER,
 } from './incremental_ima.js';
 import { MR_IMA_VMR } from '../../formats/mrlog/record.js';
+import { withUnverifiedImaEvents } from '../replay/ima_layer.js';
 
 /** Options of {@link buildVerifierService}. */
 export interface VerifierServiceOptions {
@@ -564,7 +565,8 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     const statuses = Object.values(issued.ear.submods).map((s) => s.status);
     const status: ResultStatus = statuses[0] ?? 'none';
     const passed = ea.verify.verified && status === 'affirming';
-    const findings = { appraisal: ea.appraisal, verify: ea.verify };
+    // an ima bundle's verified entries are not stored one by one (a million are ~300 MB of JSON)
+    const findings = { appraisal: ea.appraisal, verify: withUnverifiedImaEvents(ea.verify) };
     const newResult: NewResult = {
       id: newId(),
       sessionId: ctx.sessionId,
@@ -871,6 +873,12 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     attesterId: string | null;
     claims: Record<string, unknown>;
   }> {
+    if (body['ek_cert'] !== undefined || body['ek_public'] !== undefined) {
+      throw new MrstackError(
+        'ERR_USAGE',
+        'svsm_report names the EK (the vTPM the SVSM manifest lists): send no ek_cert or ek_public beside it',
+      );
+    }
     const sid = body['session_id'];
     if (typeof sid !== 'string') {
       throw new MrstackError(

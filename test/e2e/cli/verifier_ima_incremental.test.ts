@@ -42,6 +42,7 @@ function walk(list: Buffer): Rec[] {
 }
 
 interface BundleJson {
+  physical_log: { lines: string[] };
   ima_log: { count: number; since?: number; data: string };
 }
 interface ResultJson {
@@ -109,7 +110,7 @@ test(
     const challenge = async (): Promise<{
       id: string;
       nonce: string;
-      ima_since?: { register: string; offset: number };
+      ima_since?: { register: string; offset: number; boot_id?: string };
     }> => {
       const c = await runCliJson([
         'verifier',
@@ -123,7 +124,7 @@ test(
       return c.json as {
         id: string;
         nonce: string;
-        ima_since?: { register: string; offset: number };
+        ima_since?: { register: string; offset: number; boot_id?: string };
       };
     };
 
@@ -142,7 +143,13 @@ test(
     });
     const allowed1 = first.appraisal.findings.find((f) => f.id === 'ima.log.allowed');
     assert.equal(allowed1?.actual, 21);
-    assert.deepEqual((await challenge()).ima_since, { register: 'mr_ima', offset: 21 });
+    // the checkpoint's boot: the agent's, as the BOOT record of its physical log names it
+    const boot = /^BOOT (\S+) /.exec(b1.physical_log.lines[0]!)![1]!;
+    assert.deepEqual((await challenge()).ima_since, {
+      register: 'mr_ima',
+      offset: 21,
+      boot_id: boot,
+    });
 
     // 2. five files more: only they travel, and only they are appraised
     await measure(files.slice(20));
@@ -227,6 +234,10 @@ test(
     assert.ok(ids(gap.r).includes('ima.checkpoint.discontinuous'));
 
     // none of these moved the checkpoint
-    assert.deepEqual((await challenge()).ima_since, { register: 'mr_ima', offset: 26 });
+    assert.deepEqual((await challenge()).ima_since, {
+      register: 'mr_ima',
+      offset: 26,
+      boot_id: boot,
+    });
   },
 );

@@ -11,8 +11,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli } from '../../_support/cli.js';
+import { runCli, runCliJson } from '../../_support/cli.js';
 import { writePolicy } from '../../_support/appraise.js';
 import { tempDir } from '../../_support/tmp.js';
 import { startVerifier, verifierEnv, verifierHttp } from '../../_support/verifier_service.js';
@@ -71,7 +72,7 @@ test(
       (await runCli(['emulate', 'init', '--profile', 'tpm', '--tvm-state', tvm])).code,
       0,
     );
-    const made = Array.from({ length: 12 }, (_, i) =>
+    const made = Array.from({ length: 14 }, (_, i) =>
       entry(`/usr/bin/tool-${i}`, `tool ${i} ${randomBytes(4).toString('hex')}`),
     );
     const digests = Object.fromEntries(made.map((m, i) => [`/usr/bin/tool-${i}`, [m.digest]]));
@@ -95,14 +96,14 @@ test(
     const session = async (): Promise<{
       id: string;
       nonce: string;
-      ima_since?: { register: string; offset: number };
+      ima_since?: { register: string; offset: number; boot_id?: string };
     }> => {
       const s = await verifierHttp(svc.url, 'POST', '/v1/sessions', { attester_id: 'tpm-host' });
       assert.equal(s.status, 201, JSON.stringify(s.json));
       return s.json as {
         id: string;
         nonce: string;
-        ima_since?: { register: string; offset: number };
+        ima_since?: { register: string; offset: number; boot_id?: string };
       };
     };
     /** A quote of pcr10 (sha1, sha256) bound to the session, with `list` from entry `since`. */
@@ -164,11 +165,12 @@ test(
     // 2. four entries more; only they are sent, and PCR 10 is the fold of the stored value over them
     await measure(8, 12);
     const s2 = await session();
-    assert.deepEqual(s2.ima_since, { register: 'pcr10', offset: 8 });
-    const second = await submit(s2, entries.slice(8), 8);
+    // the boot: the quote's reset count (0 on the emulated TPM, checked above)
+    assert.deepEqual(s2.ima_since, { register: 'pcr10', offset: 8, boot_id: 'tpm-reset:0' });
+    const second = await submit(s2, entries.slice(8, 12), 8);
     for (const alg of ['sha1', 'sha256'] as const) {
       const at8 = nodeFold(entries.slice(0, 8), alg);
-      assert.deepEqual(second.pcr10.get(alg), nodeFold(entries.slice(8), alg, at8));
+      assert.deepEqual(second.pcr10.get(alg), nodeFold(entries.slice(8, 12), alg, at8));
     }
     assert.equal(second.r.status, 'affirming', JSON.stringify(second.r.appraisal.findings));
     assert.deepEqual(second.r.ima_checkpoint, {
@@ -180,7 +182,7 @@ test(
     assert.equal(second.r.appraisal.findings.find((f) => f.id === 'ima.log.allowed')?.actual, 4);
 
     // 3. sent from entry 10 (the checkpoint is at 12): no trusted value there
-    const gap = await submit(await session(), entries.slice(10), 10);
+    const gap = await submit(await session(), entries.slice(10, 12), 10);
     assert.equal(gap.r.passed, false);
     assert.ok(ids(gap.r).includes('ima.checkpoint.discontinuous'), ids(gap.r).join());
     assert.deepEqual(codes(gap.r), ['ERR_IMA_DISCONTINUOUS']);
@@ -191,12 +193,43 @@ test(
     assert.ok(ids(wrong.r).includes('ima.checkpoint.discontinuous'), ids(wrong.r).join());
     assert.deepEqual(codes(wrong.r), ['ERR_IMA_DISCONTINUOUS']);
     // 5. the whole list again with entry 3 replaced: below the checkpoint
-    const changed = entries.map((e, i) => (i === 3 ? other[0]! : e));
+    const changed = entries.slice(0, 12).map((e, i) => (i === 3 ? other[0]! : e));
     const below = await submit(await session(), changed, 0);
     assert.equal(below.r.passed, false);
     assert.ok(ids(below.r).includes('ima.checkpoint.mismatch'), ids(below.r).join());
     assert.ok(codes(below.r).includes('ERR_IMA_CHECKPOINT_MISMATCH'), codes(below.r).join());
     // nothing moved it
-    assert.deepEqual((await session()).ima_since, { register: 'pcr10', offset: 12 });
+    const s6 = await session();
+    assert.deepEqual(s6.ima_since, { register: 'pcr10', offset: 12, boot_id: 'tpm-reset:0' });
+
+    // 6. the CLI route: `report --ima-log LIST --ima-since 12` (the emulated TPM quotes its sha256
+    //    PCRs by default), `verifier submit`: continued from the sha256 value stored
+    await measure(12, 14);
+    const listFile = join(dir, 'binary_runtime_measurements');
+    writeFileSync(listFile, encodeImaBinary(entries));
+    const envFile = join(dir, 'env.json');
+    const rep = await runCli([
+      'report', '--tvm-state', tvm, '--nonce', s6.nonce, '--ima-log', listFile,
+      '--ima-since', '12', '--out', envFile,
+    ]); // prettier-ignore
+    assert.equal(rep.code, 0, rep.stderr);
+    const sub = await runCliJson([
+      'verifier',
+      'submit',
+      envFile,
+      '--verifier',
+      svc.url,
+      '--session',
+      s6.id,
+    ]);
+    assert.equal(sub.result.code, 0, sub.result.stdout + sub.result.stderr);
+    const sixth = sub.json as ResultJson;
+    assert.deepEqual(sixth.ima_checkpoint, {
+      register: 'pcr10',
+      since: 12,
+      offset: 14,
+      advanced: true,
+    });
+    assert.equal(sixth.appraisal.findings.find((f) => f.id === 'ima.log.allowed')?.actual, 2);
   },
 );

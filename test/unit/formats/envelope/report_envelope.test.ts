@@ -67,6 +67,47 @@ test('strict parser: each malformed member is refused naming it (ERR_BAD_JSON / 
   assert.equal(parseReportEnvelope({ format: 'mrstack-evidence-bundle' }), undefined);
 });
 
+test("ima_log (a TPM quote's IMA list): base64 data, optional since; malformed members refused", () => {
+  const list = b(1, 2, 3, 4, 5);
+  const env = encodeReportEnvelope({
+    kind: 'tpm',
+    provider: 'tpm',
+    emulated: true,
+    nonce: b(1),
+    reportData: b(1),
+    outblob: b(0xaa),
+    imaLog: { format: 'ima-binary', since: 7, data: list },
+  });
+  const ima = env['ima_log'] as Record<string, unknown>;
+  assert.deepEqual(ima, {
+    format: 'ima-binary',
+    since: 7,
+    data: Buffer.from(list).toString('base64'),
+  });
+  assert.deepEqual(parseReportEnvelope(JSON.parse(JSON.stringify(env)))?.imaLog, {
+    format: 'ima-binary',
+    since: 7,
+    data: list,
+  });
+  const whole = { ...env, ima_log: { format: 'ima-binary', data: 'AQI=' } };
+  assert.equal(parseReportEnvelope(whole)?.imaLog?.since, 0);
+  for (const [bad, field] of [
+    [{ format: 'ima-ascii', data: '' }, 'ima_log.format'],
+    [{ format: 'ima-binary', since: -1, data: '' }, 'ima_log.since'],
+    [{ format: 'ima-binary', data: 'AQI' }, 'ima_log.data'],
+    [{ format: 'ima-binary', data: 'AQ-_' }, 'ima_log.data'],
+    [{ format: 'ima-binary', data: '', extra: 1 }, 'ima_log.extra'],
+    ['AQI=', 'ima_log'],
+  ] as const) {
+    assert.throws(
+      () => parseReportEnvelope({ ...env, ima_log: bad }),
+      (e: { code?: string; details?: { field?: string } }) =>
+        e.code === 'ERR_BAD_JSON' && e.details?.field === field,
+      field,
+    );
+  }
+});
+
 test('report binding: u16 lengths; 65,535 bytes of user data as openssl hashes it, 65,536 refused', () => {
   const nonce = b(0xc0, 0xff, 0xee);
   const ud = new Uint8Array(65_535).fill(0x5a);

@@ -165,7 +165,7 @@ function inputs(
   data: Buffer,
   n: number,
   since = 0,
-): { withBytes: ImaInput; decoded: ImaInput; taken: () => number } {
+): { withBytes: ImaInput; decoded: ImaInput; taken: () => number; scans: () => number } {
   const shared = new Uint8Array(data);
   const list = new ImaEntryList(shared, n, n, since);
   const claims: Record<string | symbol, unknown> = {
@@ -187,13 +187,18 @@ function inputs(
   const input = bundleReplayOf(r).ima?.[0];
   assert.ok(input?.records !== undefined, 'an ima bundle gives its list in place');
   let taken = 0;
+  let scans = 0;
   const records = input.records;
   const { records: _r, ...decoded } = input; // eslint-disable-line @typescript-eslint/no-unused-vars
   return {
     withBytes: {
       ...input,
       records: {
-        each: (visit) => records.each(visit),
+        ...records,
+        each: (visit) => {
+          scans++;
+          records.each(visit);
+        },
         record: (v) => {
           taken++;
           return records.record(v);
@@ -202,6 +207,7 @@ function inputs(
     },
     decoded,
     taken: () => taken,
+    scans: () => scans,
   };
 }
 
@@ -289,6 +295,18 @@ test('IMA rules from the list bytes give the decoded path’s findings, parsed a
     assert.deepEqual(judge(policy, inp2.withBytes), tailDecoded);
   }
   assert.deepEqual(results[1], results[0], 'the cached policy judges as the parsed one');
+  // a list of plain entries only (boot_aggregate excluded, f2..f40 allowed; f1 would be a
+  // watched agent file): with verdicts ahead the counts are theirs, the list is not read again
+  const plain = Buffer.concat([recs[0]!, ...recs.slice(2, 41)]);
+  const policy = compilePolicy(cached);
+  const inp = inputs(plain, 40);
+  const want = judge(policy, inp.decoded);
+  assert.deepEqual(want.ima, { ...want.ima, entries: 40, matched: 39, excluded: 1 });
+  const ahead = imaVerdictsAhead(policy, new Uint8Array(plain), 0)!;
+  assert.deepEqual(judge(policy, { ...inp.withBytes, ahead }), want);
+  assert.equal(inp.scans(), 0, 'the verdicts ahead were counted');
+  assert.deepEqual(judge(policy, inp.withBytes), want);
+  assert.equal(inp.scans(), 1, 'without them the list is read');
   const mismatch = (results[0] as ReturnType<typeof judge>).findings.find(
     (f) => f.claim === '/usr/bin/f7',
   );

@@ -222,3 +222,43 @@ test('primed for the text about to be written (policy import --out): the first l
   );
   assert.throws(() => readdirSync(join(dir, 'c2')), { code: 'ENOENT' });
 });
+
+test('read on a worker thread (thread: true): the same policy, the same checks', async (t) => {
+  const { dir, cache } = setup(t);
+  const p = bigPolicy(12_000);
+  const file = join(dir, 'policy.json');
+  writeFileSync(file, JSON.stringify(p));
+  const parsed = await parsePolicy(readFileSync(file, 'utf8'));
+  const miss = await loadPolicyFile(file, { cacheDir: cache, thread: true });
+  assert.equal(readdirSync(cache).length, 1, 'the miss writes the entry');
+  const hit = await loadPolicyFile(file, { cacheDir: cache, thread: true });
+  for (const l of [miss, hit]) {
+    assert.equal(l.id, parsed.id);
+    assert.deepEqual(compilePolicy(l).ima.digests.get('/usr/lib/x86_64-linux-gnu/lib1/f1.so'), [
+      hex('a1'),
+    ]);
+  }
+  // a changed entry is not used, a forged one in a directory others can write is not read
+  const entry = join(cache, readdirSync(cache)[0]!);
+  const good = readFileSync(entry);
+  const changed = Buffer.from(good);
+  changed.write('"debug":true ', good.indexOf('"debug":false'), 'latin1');
+  writeFileSync(entry, changed);
+  assert.deepEqual((await loadPolicyFile(file, { cacheDir: cache, thread: true })).policy.tdx, {
+    debug: false,
+  });
+  assert.deepEqual(readFileSync(entry), good, 'rewritten from the policy file');
+  writeFileSync(entry, rehashedWithDebug(good));
+  chmodSync(cache, 0o770);
+  assert.deepEqual((await loadPolicyFile(file, { cacheDir: cache, thread: true })).policy.tdx, {
+    debug: false,
+  });
+  chmodSync(cache, 0o700);
+  // a small file and a missing one, as without the thread
+  const small = join(dir, 'small.json');
+  writeFileSync(small, JSON.stringify({ version: 1, name: 'small' }));
+  assert.match((await loadPolicyFile(small, { cacheDir: cache, thread: true })).id, /^small@/);
+  await assert.rejects(loadPolicyFile(join(dir, 'nope.json'), { cacheDir: cache, thread: true }), {
+    code: 'ERR_NOT_FOUND',
+  });
+});
