@@ -877,8 +877,13 @@ export class Agent {
       userData,
       shared,
       created: this.#now(),
+      // Only a log from BOOT is anchored at the firmware log's replay; one served since a
+      // checkpoint starts at that checkpoint's SYNC and its verifier never reads the firmware
+      // log (`use: not-needed`): 64 KiB of CCEL (87 KB of base64) per bundle for nothing.
       firmwareLog:
-        this.#opts.firmwareLog === undefined ? undefined : await this.#opts.firmwareLog(),
+        since > 0 || this.#opts.firmwareLog === undefined
+          ? undefined
+          : await this.#opts.firmwareLog(),
       register: this.register.name,
       algs: this.register.algs,
       since,

@@ -56,16 +56,35 @@ export async function closeChromium(
   if (hung) killProfileProcesses(profileDir);
 }
 
-/** SIGKILLs every process whose command line names the profile directory (`--user-data-dir`). */
+/**
+ * SIGKILLs every process whose command line names the profile directory (`--user-data-dir`),
+ * and the process group each of them leads: playwright starts chromium in a group of its own,
+ * and its zygote and renderers do not name the profile (left alive, they kept the profile
+ * directory busy: ENOTEMPTY in the temp-dir cleanup).
+ */
 function killProfileProcesses(profileDir: string): void {
+  const own = processGroup(process.pid);
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
     try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(profileDir)) {
-        process.kill(Number(pid), 'SIGKILL');
-      }
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(profileDir)) continue;
+      const group = processGroup(Number(pid));
+      if (group !== undefined && group !== own) process.kill(-group, 'SIGKILL');
+      process.kill(Number(pid), 'SIGKILL');
     } catch {
       // gone already, or not ours to read
     }
+  }
+}
+
+/** The process group of `pid` (field 5 of /proc/PID/stat, after the parenthesised name). */
+function processGroup(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const group = Number(fields[2]);
+    return Number.isSafeInteger(group) && group > 1 ? group : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -207,4 +207,24 @@ test('SNP collateral import with a KDS-style CRL (emulated AMD PKI, trusted with
   assert.equal(foreign.result.code, 1, foreign.result.stdout);
   assert.equal((foreign.json as { error: { code: string } }).error.code, 'ERR_SIGNATURE_INVALID');
   assert.deepEqual(execFileSync('ls', ['-A', empty], { encoding: 'utf8' }), '');
+
+  // A CRL refresh: the cert_chain and a CRL, no VCEK → only the product's CRL entry. Its ARK must
+  // be pinned (here: the anchor), else ERR_UNTRUSTED_ROOT and nothing written.
+  const refresh = join(dir, 'refresh');
+  mkdirSync(refresh);
+  copyFileSync(join(kds, 'cert_chain.pem'), join(refresh, 'cert_chain.pem'));
+  writeFileSync(join(refresh, 'crl.der'), emulatedCollateral(tvm, { at }).files.get('ark.crl')!);
+  const noAnchor = await runCliJson(['collateral', 'import', refresh, '--cache', empty, '--json']); // prettier-ignore
+  assert.equal(noAnchor.result.code, 1, noAnchor.result.stdout);
+  assert.equal((noAnchor.json as { error: { code: string } }).error.code, 'ERR_UNTRUSTED_ROOT');
+  assert.deepEqual(execFileSync('ls', ['-A', empty], { encoding: 'utf8' }), '');
+  const crlOnly = await runCliJson(['collateral', 'import', refresh, '--cache', empty, '--trust-anchor', ark, '--json']); // prettier-ignore
+  assert.equal(crlOnly.result.code, 0, crlOnly.result.stdout);
+  const c = crlOnly.json as { key: string; imported: string[] };
+  assert.equal(c.key, 'milan/crl');
+  assert.deepEqual(c.imported, ['crl']);
+  assert.deepEqual(
+    readFileSync(join(empty, 'snp', 'milan', 'crl', 'crl.der')),
+    readFileSync(join(refresh, 'crl.der')),
+  );
 });

@@ -165,7 +165,7 @@ export async function loadPolicyFile(
     return parsePolicy(text); // not cacheable: the policy as parsed
   }
   writeCacheEntry(dir, key, data);
-  return decodeCache(data, key) ?? parsePolicy(text);
+  return decodeCache(data, key, true) ?? parsePolicy(text);
 }
 
 /**

@@ -873,6 +873,12 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     attesterId: string | null;
     claims: Record<string, unknown>;
   }> {
+    if (body['ek_cert'] !== undefined || body['ek_public'] !== undefined) {
+      throw new MrstackError(
+        'ERR_USAGE',
+        'svsm_report names the EK (the vTPM the SVSM manifest lists): send no ek_cert or ek_public beside it',
+      );
+    }
     const sid = body['session_id'];
     if (typeof sid !== 'string') {
       throw new MrstackError(

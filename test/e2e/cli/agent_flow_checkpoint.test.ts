@@ -103,6 +103,13 @@ test(
     const bySpec = await verify(since, n1, `1:sha384/${before1}`);
     assert.equal(bySpec.verified, true, JSON.stringify(bySpec.errors));
     assert.equal(bySpec.claims.layers['physical']!['anchor'], 'trusted-checkpoint');
+    // the full bundle carries the firmware log (it anchors a log from BOOT); one served since a
+    // checkpoint does not (its log is anchored at the checkpoint, never at the firmware log)
+    const fwOf = (f: string): unknown =>
+      (JSON.parse(fs.readFileSync(f, 'utf8')) as { firmware_log?: unknown }).firmware_log;
+    assert.equal((fwOf(full) as { format?: string }).format, 'ccel');
+    assert.equal(fwOf(since), null);
+    assert.equal(bySpec.claims.layers['physical']!['firmwareLog'], undefined);
     const file = join(dir, 'cp1.json');
     fs.writeFileSync(file, JSON.stringify({ seq: 1, values: { sha384: before1 } }));
     const byFile = await verify(since, n1, file);

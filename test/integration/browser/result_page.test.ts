@@ -113,7 +113,8 @@ test(
 
     const profile = join(dir, 'profile');
     const context = await launchChromium(profile);
-    t.after(() => closeChromium(context, profile));
+    // Bounded: closeChromium gives chromium 30 s, then kills it; the hook never waits longer.
+    t.after(() => closeChromium(context, profile), { timeout: 90_000 });
     const page = await context.newPage();
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));

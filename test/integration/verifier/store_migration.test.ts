@@ -1,6 +1,7 @@
 // Schema migrations on data written by an older build: a database left at schema version 1
 // (results.findings as jsonb) is opened by this build on both adapters; migration 2 turns the
-// column into text, and the results written before it read back with the same findings.
+// column into text, and the results written before it read back with the same findings;
+// migration 3 gives the attesters written before it their EK trust reason.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -35,10 +36,20 @@ const V1_SQL =
   'applied_at timestamptz not null default now());' +
   MIGRATIONS[0]!.sql +
   `insert into mrstack_schema (version, name) values (1, 'v1');`;
+/** Attesters written at schema 1: one registered by EK certificate, one by an allowlisted EK. */
+const V1_ATTESTERS =
+  'insert into attesters (id, kind, ek_cert, ek_public, relaxed) values ' +
+  "('by-cert', 'tpm', '\\x3082'::bytea, '\\x0001'::bytea, '[]'::jsonb), " +
+  "('by-list', 'tpm', null, '\\x0001'::bytea, '[\"unverified-ek\"]'::jsonb), " +
+  "('cvm', 'cvm', null, null, '[]'::jsonb)";
 const V1_ROW =
   "insert into results (id, session_id, attester_id, status, passed, relaxed, policy_id, ear, findings) values ('old-1', null, 'att', 'affirming', true, '[]'::jsonb, 'default@sha256:00', 'e.y.j', $1::jsonb)";
 
 async function checkMigrated(store: VerifierStore): Promise<void> {
+  // Migration 3: the EK trust reason, told apart by the certificate column; none for a CVM.
+  assert.equal((await store.getAttester('by-cert'))?.ekTrust, 'certificate');
+  assert.equal((await store.getAttester('by-list'))?.ekTrust, 'allowlist');
+  assert.equal((await store.getAttester('cvm'))?.ekTrust, null);
   const old = await store.getResult('old-1');
   assert.ok(old !== null, 'the result written at schema version 1 is still there');
   assert.deepEqual(old.findings, V1_FINDINGS);
@@ -69,6 +80,7 @@ test('embedded: a schema-1 store migrates to text findings and keeps its results
   const db = await PGlite.create(join(dir, 'pgdata'));
   await db.exec(V1_SQL);
   await db.query(V1_ROW, [JSON.stringify(V1_FINDINGS)]);
+  await db.exec(V1_ATTESTERS);
   const type = await db.query<{ t: string }>(
     "select data_type as t from information_schema.columns where table_name = 'results' and column_name = 'findings'",
   );
@@ -94,6 +106,7 @@ test('PostgreSQL: a schema-1 database migrates to text findings and keeps its re
   await c.connect();
   await c.query(V1_SQL);
   await c.query(V1_ROW, [JSON.stringify(V1_FINDINGS)]);
+  await c.query(V1_ATTESTERS);
   await c.end();
   const store = await openPostgresStore(url);
   try {

@@ -252,6 +252,15 @@ describe('SVSM registration', () => {
     const missing = (dup.json['error'] as { missing: string[] }).missing;
     assert.ok(missing.includes('fixedTPM'), JSON.stringify(missing));
     assert.deepEqual((dup.json['error'] as { forbidden: string[] }).forbidden, []);
+    // An EK beside the SVSM report is refused: the report names the EK.
+    const both = await http('POST', '/v1/attesters', {
+      svsm_report: hex(Buffer.from(JSON.stringify(env))),
+      session_id: s.id,
+      ak_public: hex(akPublic),
+      ek_public: hex(readFileSync(join(fx.dir, 'ek.pub'))),
+    });
+    assert.equal(both.status, 400, JSON.stringify(both.json));
+    assert.equal(errorOf(both.json).code, 'ERR_USAGE');
   });
 
   test("a TPM that does not hold the manifest's EK cannot activate: nothing is registered", async () => {
