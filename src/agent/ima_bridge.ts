@@ -496,7 +496,9 @@ export class ImaBridge implements VmrTokenSource {
       const r = parseMrlogLine(l, i + 1);
       if (r.kind === 'vmr') tok = r.values.find((v) => v.name === MR_IMA_VMR);
     }
-    const count = tok?.count ?? 0;
+    // No token in the window: nothing was mirrored since the physical checkpoint it starts at, so
+    // a verifier's IMA checkpoint (`since`) is still the list's count: an empty list from it.
+    const count = tok?.count ?? (since <= this.#committed.count ? since : 0);
     const s = this.#history.get(count) ?? this.#refold(count);
     if (tok !== undefined && !bytesEqual(s.commitment, tok.value)) {
       throw new AgentError(

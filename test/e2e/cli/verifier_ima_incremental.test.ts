@@ -172,6 +172,28 @@ test(
     const allowed2 = second.appraisal.findings.find((f) => f.id === 'ima.log.allowed');
     assert.equal(allowed2?.actual, 5);
 
+    // 2b. a physical checkpoint after the last mr_ima token, vouched for by a passed result;
+    //     then, nothing new measured, the window from it holds no token: the list sent from the
+    //     IMA checkpoint is empty and still affirmed (not the whole list again)
+    const cp = await runCliJson(['agent', 'checkpoint', '--run-dir', run, '--json']);
+    assert.equal(cp.result.code, 0, cp.result.stderr);
+    const third = await attest('third.json');
+    assert.equal(third.status, 'affirming', JSON.stringify(third.appraisal.findings));
+    const fourth = await attest('fourth.json');
+    assert.equal(fourth.status, 'affirming', JSON.stringify(fourth.appraisal.findings));
+    const b4 = bundleOf('fourth.json');
+    assert.match(b4.physical_log.lines[0]!, /^CHECKPOINT /);
+    assert.ok(!b4.physical_log.lines.some((l) => l.includes(' mr_ima=')), 'no token in the window');
+    assert.equal(b4.ima_log.since, 26);
+    assert.equal(b4.ima_log.count, 26);
+    assert.equal(listOf(b4).length, 0);
+    assert.deepEqual(fourth.ima_checkpoint, {
+      register: 'mr_ima',
+      since: 26,
+      offset: 26,
+      advanced: false,
+    });
+
     /** The agent's bundle for a session (the whole list, or from `imaSince`), edited, submitted. */
     const submitEdited = async (
       tag: string,

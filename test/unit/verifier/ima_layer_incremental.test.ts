@@ -129,6 +129,17 @@ test('a list sent from the checkpoint is folded from its running value', () => {
   assert.equal(only.verified, 10);
 });
 
+test('continued with no token in the window: the list is the checkpoint, nothing new', () => {
+  const r = replayImaLayer(imaLog(ENTRIES.slice(0, 4), 4, 4), [], 100, undefined, checkpoint(4));
+  assert.deepEqual(r.issues, []);
+  assert.equal(r.verified, 4);
+  assert.equal(r.pending, 0);
+  // a count past the checkpoint needs a token for it
+  const more = replayImaLayer(imaLog(ENTRIES.slice(0, 6), 4, 6), [], 100, undefined, checkpoint(4));
+  assert.equal(more.issues[0]!.code, 'ERR_BINDING_MISMATCH');
+  assert.equal(more.verified, 0);
+});
+
 test('a list sent from an entry the verifier trusts no value at does not continue', () => {
   const none = replayImaLayer(imaLog(ENTRIES, 4), tokens([4, 10]), 100);
   assert.equal(none.issues[0]!.code, 'ERR_IMA_DISCONTINUOUS');
