@@ -463,7 +463,7 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       ...(trustedCheckpoint === undefined ? {} : { trustedCheckpoint }),
       ...(imaCp === undefined || imaRegister !== MR_IMA_VMR ? {} : { trustedImaCheckpoint: imaCp }),
       // The registered AK is the trust input, exactly as a caller's --ak pin.
-      ...(reg === undefined ? {} : { ak: reg.akPublic }),
+      ...(reg === undefined ? {} : { ak: reg.akPublic, akRegistered: true }),
       ...(ctx.nonce === undefined ? {} : { nonce: ctx.nonce }),
       ...(env === undefined ? {} : { kind: env.kind }),
       ...(env?.auxblob === undefined ? {} : { auxblob: env.auxblob }),

@@ -135,6 +135,11 @@ export interface VerifyEvidenceOptions {
    * never pinned.
    */
   readonly ak?: Uint8Array;
+  /**
+   * The `ak` is one the verifier service registered by credential activation: `ak_trust`'s
+   * reason is then `registered` instead of `pinned`.
+   */
+  readonly akRegistered?: boolean;
   /** TPM: TPMT_SIGNATURE. */
   readonly signature?: Uint8Array;
   /** TPM: PCR values file. */

@@ -35,7 +35,7 @@ import { validateChain, type TrustAnchor, type ValidatedChain } from './x509/cha
 import { TPM_AK_PROFILE } from './x509/profiles.js';
 
 /** Why an AK is trusted. */
-export type AkTrustReason = 'pinned' | 'certificate' | 'cvm_report';
+export type AkTrustReason = 'pinned' | 'registered' | 'certificate' | 'cvm_report';
 
 /** The trust decision, as `claims.ak_trust` prints it. */
 export interface AkTrust {
@@ -58,6 +58,11 @@ export interface AkTrustInput {
   readonly key: KeyObject;
   /** True when `key` is the caller's own (`--ak`, `opts.ak`): that pins it. */
   readonly callerPinned: boolean;
+  /**
+   * The caller's key is one the verifier service registered by credential activation: the
+   * reason is then `registered` (still a pin: the trust comes from the caller, not the evidence).
+   */
+  readonly registered?: boolean;
   readonly policy: TrustPolicy;
   /** Candidate certificates, caller's first (`--cert`, emulated collateral), then the evidence's. */
   readonly certificates: readonly Certificate[];
@@ -85,6 +90,9 @@ function untrusted(message: string, details: Record<string, unknown> = {}): Veri
  */
 export function decideAkTrust(input: AkTrustInput): AkTrustDecision {
   const sha = spkiSha256Of(input.key);
+  if (input.callerPinned && input.registered === true) {
+    return { trust: { reason: 'registered', ak_spki_sha256: sha } };
+  }
   if (input.callerPinned || input.policy.pinnedKeys.some((p) => p.sha256 === sha)) {
     return { trust: { reason: 'pinned', ak_spki_sha256: sha } };
   }

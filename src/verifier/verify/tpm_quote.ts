@@ -660,6 +660,7 @@ function akTrust(
     const d = decideAkTrust({
       key,
       callerPinned: opts.ak !== undefined,
+      registered: opts.akRegistered === true,
       policy: opts.policy,
       certificates,
       at: opts.at,
@@ -675,7 +676,7 @@ function akTrust(
         anchor: anchorRef(d.anchor),
       };
     } else {
-      b.trust = { root: `pinned AK ${d.trust.ak_spki_sha256}`, emulated: false };
+      b.trust = { root: `${d.trust.reason} AK ${d.trust.ak_spki_sha256}`, emulated: false };
     }
     b.ok('ak_trust');
     // An AK trusted through its certificate is revoked when its CA's CRL lists it (the emulated
