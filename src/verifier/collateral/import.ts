@@ -135,20 +135,31 @@ export function importTdxCollateral(
   }
   if (c.rootCaCrl !== undefined) items.push(crl('root_ca_crl', c.rootCaCrl));
   o.cache.store('tdx', fmspc, items);
-  const next = items
-    .map((i) => i.next_update)
-    .filter((n): n is string => n !== undefined)
-    .sort()[0];
   const warnings = items
     .filter((i) => i.next_update !== undefined && Date.parse(i.next_update) <= o.now.getTime())
     .map(
       (i) =>
         `${i.name} is past its nextUpdate ${i.next_update!} (verify with --at inside its window)`,
     );
+  return importResult(o, 'tdx', fmspc, items, warnings);
+}
+
+/** What an import of `items` into the cache entry `key` reports (their earliest next update). */
+function importResult(
+  o: CollateralImportOptions,
+  kind: CollateralImportResult['kind'],
+  key: string,
+  items: readonly NewCachedItem[],
+  warnings: string[],
+): CollateralImportResult {
+  const next = items
+    .map((i) => i.next_update)
+    .filter((n): n is string => n !== undefined)
+    .sort()[0];
   return {
-    kind: 'tdx',
-    key: fmspc,
-    dir: o.cache.entryDir('tdx', fmspc),
+    kind,
+    key,
+    dir: o.cache.entryDir(kind, key),
     imported: items.map((i) => i.name),
     ...(next === undefined ? {} : { next_update: next }),
     warnings,
@@ -380,18 +391,7 @@ export function importSnpCollateral(
   ];
   const entry = key ?? `${product}/crl`;
   if (key !== undefined) o.cache.store('snp', key, items);
-  const next = items
-    .map((i) => i.next_update)
-    .filter((n): n is string => n !== undefined)
-    .sort()[0];
-  return {
-    kind: 'snp',
-    key: entry,
-    dir: o.cache.entryDir('snp', entry),
-    imported: items.map((i) => i.name),
-    ...(next === undefined ? {} : { next_update: next }),
-    warnings,
-  };
+  return importResult(o, 'snp', entry, items, warnings);
 }
 
 /** True when the ARK is one of the built-in AMD roots, or a caller's anchor, by SPKI. */
