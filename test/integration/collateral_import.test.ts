@@ -228,3 +228,27 @@ test('SNP collateral import with a KDS-style CRL (emulated AMD PKI, trusted with
     readFileSync(join(refresh, 'crl.der')),
   );
 });
+
+test('SNP collateral import of bad bytes (a truncated VCEK, a PEM block that is no certificate) is a typed error, exit 2, nothing written', async (t) => {
+  const empty = tempDir(t, 'mrstack-coll-snp-bytes-');
+  const kds = tempDir(t, 'mrstack-kds-bytes-');
+  const vcek = readFileSync(snp('gosevguest-milan-v2.vcek.der'));
+  writeFileSync(join(kds, 'vcek.der'), vcek.subarray(0, vcek.length - 40));
+  const cut = await runCliJson(['collateral', 'import', join(kds, 'vcek.der'), '--cache', empty, '--json']); // prettier-ignore
+  assert.equal(cut.result.code, 2, cut.result.stdout + cut.result.stderr);
+  // The DER reader names the format, the file and where the element ran out.
+  const cutErr = (cut.json as { error: { code: string; format: string; offset: number } }).error;
+  assert.equal(cutErr.code, 'ERR_TRUNCATED');
+  assert.equal(cutErr.format, 'x509');
+  assert.equal(cutErr.offset, vcek.length - 40);
+  writeFileSync(
+    join(kds, 'cert_chain.pem'),
+    '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n',
+  );
+  const pem = await runCliJson(['collateral', 'import', join(kds, 'cert_chain.pem'), '--cache', empty, '--json']); // prettier-ignore
+  assert.equal(pem.result.code, 2, pem.result.stdout + pem.result.stderr);
+  // Nothing in it reads as an AMD certificate or CRL, so it is tried as TDX collateral and
+  // refused as such (the message names the TCB info it lacks).
+  assert.equal((pem.json as { error: { code: string } }).error.code, 'ERR_BAD_JSON');
+  assert.deepEqual(execFileSync('ls', ['-A', empty], { encoding: 'utf8' }), '');
+});
