@@ -80,6 +80,7 @@ import {
   imaSinceHintOf,
   planImaAdvance,
   TPM_IMA_REGISTER,
+  unquotedOf,
 } from './incremental_ima.js';
 import { MR_IMA_VMR } from '../../formats/mrlog/record.js';
 import { withUnverifiedImaEvents } from '../replay/ima_layer.js';
@@ -196,6 +197,8 @@ interface Evaluation {
     readonly since: number;
     readonly offset: number | null;
     readonly advanced: boolean;
+    /** Entries sent past the prefix the quote covers (TPM lists): not judged, sent next time. */
+    readonly unquoted?: number;
   };
 }
 
@@ -502,7 +505,7 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       ...(tpmIma === undefined
         ? {}
         : {
-            eventlogs: [{ name: 'ima-log', bytes: tpmIma.data }],
+            eventlogs: [{ name: 'ima-log', bytes: tpmIma.data, format: tpmIma.format }],
             imaCheckpoint: {
               since: tpmIma.since,
               ...(imaCp === undefined ? {} : { checkpoint: imaCp }),
@@ -647,6 +650,7 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
         since: imaSince,
         offset: imaMoved ? imaPlan!.offset : (imaCp?.offset ?? null),
         advanced: imaMoved,
+        ...unquotedOf(appraised.replay.ima),
       };
     }
     return {
