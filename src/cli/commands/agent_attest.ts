@@ -18,6 +18,7 @@ interface AttestFlags {
   readonly socket: string;
   readonly ca?: string;
   readonly attester?: string;
+  readonly tenant?: string;
   readonly bundleOut?: string;
   readonly json?: boolean;
 }
@@ -37,6 +38,10 @@ export function registerAgentAttest(program: Command): Command {
       '--attester <id>',
       'the attester id the session is for (the verifier then names the checkpoint to send since)',
     )
+    .option(
+      '--tenant <name>',
+      'your tenant name (default: the socket file name without .sock): the verifier then names where your log continues',
+    )
     .option('--bundle-out <file>', 'also write the bundle that was sent')
     .option('--json', 'print JSON (the default)')
     .action(
@@ -52,7 +57,10 @@ export function registerAgentAttest(program: Command): Command {
         const { openSession, submitEvidence } = await import('../../verifier/service/client.js');
         const { TenantClient } = await import('../../agent/client.js');
         const ep = { url: o.verifier, ...(ca === undefined ? {} : { ca }) };
-        const session = await openSession(ep, o.attester);
+        // RUN/tenants/<name>.sock is the agent's layout
+        const tenant =
+          o.tenant ?? (o.attester === undefined ? undefined : /([^/]+)\.sock$/.exec(o.socket)?.[1]);
+        const session = await openSession(ep, o.attester, tenant);
         const client = new TenantClient(o.socket);
         const nonce = new Uint8Array(Buffer.from(session.nonce, 'hex'));
         let bundle: unknown;
@@ -65,10 +73,19 @@ export function registerAgentAttest(program: Command): Command {
           const imaSince =
             session.ima_since?.register === 'mr_ima' ? session.ima_since.offset : undefined;
           const imaBoot = imaSince === undefined ? undefined : session.ima_since?.boot_id;
+          // the tenant log only after the verifier's trusted tenant checkpoint
+          const ts = session.tenant_since;
+          const tenantSince =
+            ts === undefined || ts.tenant !== tenant
+              ? undefined
+              : { record: ts.record, boot: ts.boot_id };
           try {
-            bundle = await client.evidence(nonce, undefined, since, imaSince, imaBoot);
+            bundle = await client.evidence(nonce, undefined, since, imaSince, imaBoot, tenantSince);
           } catch (e) {
-            if ((since === undefined && imaSince === undefined) || !(e instanceof MrstackError))
+            if (
+              (since === undefined && imaSince === undefined && tenantSince === undefined) ||
+              !(e instanceof MrstackError)
+            )
               throw e;
             bundle = await client.evidence(nonce);
           }
