@@ -19,7 +19,8 @@ import {
   encodeImaBinaryEntry,
   type ImaRecordView,
 } from '../formats/ima/ima_binary.js';
-import { ImaFold, imaExtendedDigest } from '../formats/ima/ima_fold.js';
+import { IMA_PCR, ImaFold, imaExtendedDigest } from '../formats/ima/ima_fold.js';
+import { bytesEqual } from '../bytes/hex.js';
 import {
   imaEntryDetails,
   imaTemplateHashInput,
@@ -200,17 +201,45 @@ async function replayIma(
     return undefined;
   };
   const onEntry = opts.onImaEntry;
+  // prefix matching: entries folded until PCR 10 holds the quoted values, counted after that
+  const until = opts.imaUntil;
+  let prefix: number | undefined;
+  let after = 0;
+  if (until !== undefined) {
+    const at0 = [...until.values].every(([alg, v]) => bytesEqual(replay.value('pcr10', alg), v));
+    if (at0 && until.values.size > 0) prefix = 0;
+  }
+  const reached = (f: ImaFold, pcr: number, folded: number): void => {
+    if (until !== undefined && pcr === IMA_PCR && f.pcr10Is(until.values)) prefix = folded;
+  };
+  let seen = 0;
   const visit = (v: ImaRecordView): void => {
+    if (prefix !== undefined) {
+      after++;
+      return;
+    }
+    seen++;
     onEntry?.(v.entry());
     const f = foldFor(v.hashSize, v.violation, () => v.entry());
     if (f === undefined) held.push(v.entry());
-    else if (!f.pushView(v)) warn(v.index, v.offset, v.pcr);
+    else {
+      if (!f.pushView(v)) warn(v.index, v.offset, v.pcr);
+      reached(f, v.pcr, seen);
+    }
   };
   const take = (e: ImaEntry): void => {
+    if (prefix !== undefined) {
+      after++;
+      return;
+    }
+    seen++;
     onEntry?.(e);
     const f = foldFor(e.templateHash.length, isAllZero(e.templateHash), () => e);
     if (f === undefined) held.push(e);
-    else if (!f.push(e)) warn(e.index, e.offset, e.pcr);
+    else {
+      if (!f.push(e)) warn(e.index, e.offset, e.pcr);
+      reached(f, e.pcr, seen);
+    }
   };
   try {
     if (kind === 'ima-binary') {
@@ -223,6 +252,7 @@ async function replayIma(
       for (const e of rd.end()) take(e);
     }
     if (held.length > 0) start(columnBank(held[0]!));
+    if (prefix !== undefined) until?.onPrefix?.(prefix, after);
   } finally {
     // records before an error are replayed (a partial tail may be allowed by the caller)
     const f = fold;

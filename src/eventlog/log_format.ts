@@ -132,6 +132,18 @@ export interface LogReplayOptions extends LogParseOptions {
    * that judges the entries (appraisal) reads in the same pass.
    */
   readonly onImaEntry?: (e: ImaEntry) => void;
+  /**
+   * IMA lists: prefix matching against a quote. The replay stops at the shortest prefix after
+   * which PCR 10 holds these values in every bank given (none of the list: before its first
+   * entry); the entries after it are neither folded nor handed to `onImaEntry`, only counted
+   * in `onPrefix`. Without a match the whole list is replayed. The kernel appends an entry
+   * before it extends PCR 10, so a list read after the quote covers the quoted value.
+   */
+  readonly imaUntil?: {
+    readonly values: ReadonlyMap<HashAlg, Uint8Array>;
+    /** Called once when the prefix is found: its entries, and the entries left after it. */
+    readonly onPrefix?: (entries: number, after: number) => void;
+  };
 }
 
 /** A format's events in batches: its own `parseBatches`, else `parse` one event at a time. */

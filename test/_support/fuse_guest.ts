@@ -13,6 +13,25 @@ import { runCliJson, verifyEvidenceJson, type EvidenceVerifyJson } from './cli.j
 /** The configfs-tsm report directory below a guest's root (every profile has it). */
 export const TSM_REPORT_DIR = 'sys/kernel/config/tsm/report';
 
+/**
+ * A report instance's attributes, sorted, when its provider takes service reports (sev_guest
+ * under an SVSM, arm_cca_guest): the configfs-tsm ABI's base set plus `service_provider`,
+ * `service_guid`, `service_manifest_version` and `manifestblob`.
+ */
+export const TSM_REPORT_SERVICE_ATTRIBUTES: readonly string[] = [
+  'auxblob',
+  'generation',
+  'inblob',
+  'manifestblob',
+  'outblob',
+  'privlevel',
+  'privlevel_floor',
+  'provider',
+  'service_guid',
+  'service_manifest_version',
+  'service_provider',
+];
+
 /** A guest's `/` and the emulated TVM state behind it (a `ServedMount` is one). */
 export interface GuestRoot {
   readonly root: string;

@@ -5,6 +5,7 @@
  * `trustEmulated`.
  */
 import { constants, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { ia5, int } from '../../src/formats/x509/der_encode.js';
 import {
   caExtension,
   encodeCertificate,
@@ -136,4 +137,26 @@ export function amdTestChain(spec: AmdTestChainSpec): AmdTestChain {
 export function signSnpReport(body: Uint8Array, key: KeyObject): Uint8Array {
   const sig = sign('sha384', body, { key, dsaEncoding: 'ieee-p1363' });
   return attachSnpSignature(body, sig.subarray(0, 48), sig.subarray(48));
+}
+
+/**
+ * The extensions of a Milan VLEK (AMD VCEK/VLEK specification): productName Milan, blSPL 3,
+ * teeSPL 0, snpSPL 8, ucodeSPL 115, and a CSP id where a VCEK carries its hwID.
+ */
+export const MILAN_VLEK_EXTENSIONS: readonly Extension[] = [
+  { oid: amdOid('2'), value: ia5('Milan') },
+  { oid: amdOid('3.1'), value: int(3) },
+  { oid: amdOid('3.2'), value: int(0) },
+  { oid: amdOid('3.3'), value: int(8) },
+  { oid: amdOid('3.8'), value: int(115) },
+  { oid: amdOid('5'), value: ia5('example-csp') },
+];
+
+/** ARK-Milan → ASVK (`SEV-VLEK-Milan`) → VLEK with {@link MILAN_VLEK_EXTENSIONS}, fresh keys. */
+export function milanVlekTestChain(): AmdTestChain {
+  return amdTestChain({
+    ark: { cn: 'ARK-Milan', serial: 1 },
+    ask: { cn: 'SEV-VLEK-Milan', serial: 1 },
+    leaf: { cn: 'SEV-VLEK', serial: 1, extensions: [...MILAN_VLEK_EXTENSIONS] },
+  });
 }

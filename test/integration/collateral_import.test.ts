@@ -248,7 +248,19 @@ test('SNP collateral import of bad bytes (a truncated VCEK, a PEM block that is 
   const pem = await runCliJson(['collateral', 'import', join(kds, 'cert_chain.pem'), '--cache', empty, '--json']); // prettier-ignore
   assert.equal(pem.result.code, 2, pem.result.stdout + pem.result.stderr);
   // Nothing in it reads as an AMD certificate or CRL, so it is tried as TDX collateral and
-  // refused as such (the message names the TCB info it lacks).
-  assert.equal((pem.json as { error: { code: string } }).error.code, 'ERR_BAD_JSON');
+  // refused as such: the message names the TCB info it lacks, why it was read as TDX, and the
+  // flag that reads it as SNP.
+  const pemErr = (pem.json as { error: { code: string; message: string } }).error;
+  assert.equal(pemErr.code, 'ERR_BAD_JSON');
+  assert.match(pemErr.message, /TCB info/);
+  assert.match(pemErr.message, /no file holds a certificate or CRL with an AMD KDS name/);
+  assert.match(pemErr.message, /--kind snp/);
+  // Told it is SNP, the same file is refused as a certificate that does not parse.
+  const told = await runCliJson(['collateral', 'import', join(kds, 'cert_chain.pem'), '--kind', 'snp', '--cache', empty, '--json']); // prettier-ignore
+  assert.equal(told.result.code, 2, told.result.stdout + told.result.stderr);
+  const toldErr = (told.json as { error: { code: string; message: string } }).error;
+  assert.equal(toldErr.code, 'ERR_UNKNOWN_FORMAT', toldErr.message);
+  assert.match(toldErr.message, /expected an AMD KDS certificate/);
+  assert.deepEqual(execFileSync('ls', ['-A', empty], { encoding: 'utf8' }), '');
   assert.deepEqual(execFileSync('ls', ['-A', empty], { encoding: 'utf8' }), '');
 });

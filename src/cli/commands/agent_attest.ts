@@ -6,21 +6,143 @@
  * and the appraisal). Exit 0 when the verifier passed it, 1 otherwise. Added under the `agent`
  * command group.
  *
+ * Without `--socket`, the attester is a TPM host (`--provider tpm`, or an emulated TVM): the
+ * quote is taken bound to the nonce, then the kernel's IMA list (`--ima-log`) is read and sent
+ * from the entry the session's `ima_since` names (the whole list when the checkpoint is of
+ * another boot, or the list is shorter) in the report envelope's `ima_log`.
+ *
  * @module
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { fromErrno, MrstackError } from '../../errors.js';
+import { fromErrno, MrstackError, UsageError } from '../../errors.js';
+import type { HashAlg } from '../../crypto/hash_alg.js';
+import type { SessionJson } from '../../verifier/service/client.js';
 import { action, printJson } from '../output.js';
+import {
+  addProviderOptions,
+  openProviderFromOptions,
+  type ProviderCliOptions,
+} from '../provider_options.js';
 
-interface AttestFlags {
+interface AttestFlags extends ProviderCliOptions {
   readonly verifier: string;
-  readonly socket: string;
+  readonly socket?: string;
   readonly ca?: string;
   readonly attester?: string;
   readonly tenant?: string;
   readonly bundleOut?: string;
-  readonly json?: boolean;
+  readonly imaLog?: string;
+  readonly ak?: string;
+  readonly pcrList?: string;
+}
+
+/** What the quote route sent of the IMA list. */
+interface ImaSent {
+  readonly since: number;
+  readonly bytes: number;
+  /** Why the whole list went although the session named an entry. */
+  readonly whole?: 'other-boot' | 'shorter-list';
+}
+
+/**
+ * The quote route: a quote bound to the session's nonce, then the IMA list read (after the
+ * quote: the kernel appends an entry before it extends PCR 10) and cut at the session's
+ * `ima_since` when it is this boot's. Returns the envelope's bytes.
+ */
+async function quoteEvidence(
+  o: AttestFlags,
+  session: SessionJson,
+  nonce: Uint8Array,
+): Promise<{ bytes: Uint8Array; ima?: ImaSent }> {
+  const report = await import('./report.js');
+  const { parsePcrList } = await import('../../formats/tpm2/pcr_list.js');
+  let pcrs: Map<HashAlg, readonly number[]> | undefined;
+  if (o.pcrList !== undefined) pcrs = new Map(parsePcrList(o.pcrList).map((b) => [b.alg, b.pcrs]));
+  let provider;
+  if (o.ak !== undefined) {
+    if (o.provider !== 'tpm') throw new UsageError('ERR_USAGE', '--ak goes with --provider tpm');
+    const { openTpmProvider } = await import('../../providers/tpm/tpm_provider.js');
+    provider = openTpmProvider(
+      {
+        ...(o.tpmDevice === undefined ? {} : { device: o.tpmDevice }),
+        ...(o.swtpm === undefined ? {} : { swtpm: o.swtpm }),
+      },
+      await report.akOption(o.ak),
+    );
+  } else provider = await openProviderFromOptions(o, { write: false });
+  let raw;
+  try {
+    raw = await provider.report({ reportData: nonce, ...(pcrs === undefined ? {} : { pcrs }) });
+  } finally {
+    await provider.close();
+  }
+  const env = report.reportEnvelope(raw, nonce, undefined, nonce);
+  let sent: ImaSent | undefined;
+  if (o.imaLog !== undefined) {
+    const list = report.readImaList(o.imaLog);
+    const hint = session.ima_since?.register === 'pcr10' ? session.ima_since : undefined;
+    let whole: ImaSent['whole'];
+    if (hint?.boot_id !== undefined && raw.format === 'tpm-quote') {
+      // the boot as the verifier counts it: the quote's TPM reset count
+      const { parseAttest } = await import('../../formats/tpm2/marshal/attest.js');
+      const boot = `tpm-reset:${parseAttest(raw.outblob).clockInfo.resetCount}`;
+      if (boot !== hint.boot_id) whole = 'other-boot';
+    }
+    let ima =
+      hint === undefined || whole !== undefined
+        ? undefined
+        : await report.imaListFrom(list, hint.offset);
+    if (hint !== undefined && whole === undefined && ima === undefined) whole = 'shorter-list';
+    ima ??= (await report.imaListFrom(list, 0))!;
+    env['ima_log'] = report.imaLogJson(ima);
+    sent = { since: ima.since, bytes: ima.data.length, ...(whole === undefined ? {} : { whole }) };
+  }
+  return {
+    bytes: new TextEncoder().encode(JSON.stringify(env)),
+    ...(sent === undefined ? {} : { ima: sent }),
+  };
+}
+
+/** The agent route: a bundle from the tenant socket, since the session's checkpoints. */
+async function agentEvidence(
+  socket: string,
+  session: SessionJson,
+  nonce: Uint8Array,
+  tenant: string | undefined,
+): Promise<Uint8Array> {
+  const { TenantClient } = await import('../../agent/client.js');
+  const client = new TenantClient(socket);
+  let bundle: unknown;
+  try {
+    // Only the records after the verifier's trusted checkpoint, when it named one; an
+    // agent that no longer has that checkpoint (a new boot) sends its whole log.
+    const since = session.since?.seq;
+    // the ima tenant's list from the verifier's trusted IMA checkpoint (other tenants'
+    // sockets ignore it)
+    const imaSince =
+      session.ima_since?.register === 'mr_ima' ? session.ima_since.offset : undefined;
+    const imaBoot = imaSince === undefined ? undefined : session.ima_since?.boot_id;
+    // the tenant log only after the verifier's trusted tenant checkpoint
+    const ts = session.tenant_since;
+    const tenantSince =
+      ts === undefined || ts.tenant !== tenant
+        ? undefined
+        : { record: ts.record, boot: ts.boot_id };
+    try {
+      bundle = await client.evidence(nonce, undefined, since, imaSince, imaBoot, tenantSince);
+    } catch (e) {
+      if (
+        (since === undefined && imaSince === undefined && tenantSince === undefined) ||
+        !(e instanceof MrstackError)
+      )
+        throw e;
+      bundle = await client.evidence(nonce);
+    }
+  } finally {
+    client.close();
+  }
+  return new TextEncoder().encode(JSON.stringify(bundle));
 }
 
 /** Adds `attest` to the `agent` group (creating the group when it is not there yet). */
@@ -28,11 +150,14 @@ export function registerAgentAttest(program: Command): Command {
   const agent =
     program.commands.find((c) => c.name() === 'agent') ??
     program.command('agent').description('the measurement agent');
-  agent
+  const cmd = agent
     .command('attest')
     .description('attest to a verifier service: session → evidence from the agent → EAR')
     .requiredOption('--verifier <url>', 'http(s)://HOST:PORT or unix:PATH')
-    .requiredOption('--socket <path>', 'your tenant socket (RUN/tenants/<name>.sock)')
+    .option(
+      '--socket <path>',
+      'your tenant socket (RUN/tenants/<name>.sock); without it, a quote from --provider is sent',
+    )
     .option('--ca <file>', 'CA certificate for https')
     .option(
       '--attester <id>',
@@ -42,68 +167,69 @@ export function registerAgentAttest(program: Command): Command {
       '--tenant <name>',
       'your tenant name (default: the socket file name without .sock): the verifier then names where your log continues',
     )
-    .option('--bundle-out <file>', 'also write the bundle that was sent')
-    .option('--json', 'print JSON (the default)')
-    .action(
-      action(async (o: AttestFlags) => {
-        let ca: Uint8Array | undefined;
-        if (o.ca !== undefined) {
-          try {
-            ca = new Uint8Array(readFileSync(o.ca));
-          } catch (e) {
-            throw fromErrno(e, o.ca);
-          }
-        }
-        const { openSession, submitEvidence } = await import('../../verifier/service/client.js');
-        const { TenantClient } = await import('../../agent/client.js');
-        const ep = { url: o.verifier, ...(ca === undefined ? {} : { ca }) };
-        // RUN/tenants/<name>.sock is the agent's layout
-        const tenant =
-          o.tenant ?? (o.attester === undefined ? undefined : /([^/]+)\.sock$/.exec(o.socket)?.[1]);
-        const session = await openSession(ep, o.attester, tenant);
-        const client = new TenantClient(o.socket);
-        const nonce = new Uint8Array(Buffer.from(session.nonce, 'hex'));
-        let bundle: unknown;
+    .option('--bundle-out <file>', 'also write the bundle (or envelope) that was sent')
+    .option(
+      '--ima-log <file>',
+      "without --socket: the kernel's binary IMA list, read after the quote and sent from the session's ima_since",
+    )
+    .option('--ak <file|handle>', 'without --socket, tpm provider: quote with this AK')
+    .option(
+      '--pcr-list <selection>',
+      'without --socket, tpm provider: the PCRs to quote (sha256:10+sha1:10; default: every sha256 PCR)',
+    )
+    .option('--json', 'print JSON (the default)');
+  addProviderOptions(cmd, { write: false });
+  cmd.action(
+    action(async (o: AttestFlags) => {
+      let ca: Uint8Array | undefined;
+      if (o.ca !== undefined) {
         try {
-          // Only the records after the verifier's trusted checkpoint, when it named one; an
-          // agent that no longer has that checkpoint (a new boot) sends its whole log.
-          const since = session.since?.seq;
-          // the ima tenant's list from the verifier's trusted IMA checkpoint (other tenants'
-          // sockets ignore it)
-          const imaSince =
-            session.ima_since?.register === 'mr_ima' ? session.ima_since.offset : undefined;
-          const imaBoot = imaSince === undefined ? undefined : session.ima_since?.boot_id;
-          // the tenant log only after the verifier's trusted tenant checkpoint
-          const ts = session.tenant_since;
-          const tenantSince =
-            ts === undefined || ts.tenant !== tenant
-              ? undefined
-              : { record: ts.record, boot: ts.boot_id };
-          try {
-            bundle = await client.evidence(nonce, undefined, since, imaSince, imaBoot, tenantSince);
-          } catch (e) {
-            if (
-              (since === undefined && imaSince === undefined && tenantSince === undefined) ||
-              !(e instanceof MrstackError)
-            )
-              throw e;
-            bundle = await client.evidence(nonce);
-          }
-        } finally {
-          client.close();
+          ca = new Uint8Array(readFileSync(o.ca));
+        } catch (e) {
+          throw fromErrno(e, o.ca);
         }
-        const bytes = new TextEncoder().encode(JSON.stringify(bundle));
-        if (o.bundleOut !== undefined) {
-          try {
-            writeFileSync(o.bundleOut, bytes);
-          } catch (e) {
-            throw fromErrno(e, o.bundleOut);
-          }
+      }
+      const { openSession, submitEvidence } = await import('../../verifier/service/client.js');
+      const ep = { url: o.verifier, ...(ca === undefined ? {} : { ca }) };
+      const fromAgent = o.socket !== undefined;
+      if (!fromAgent && cmd.getOptionValueSource('provider') === 'default')
+        throw new UsageError(
+          'ERR_USAGE',
+          "give --socket (an agent's tenant socket) or --provider tpm|emulated (a quote)",
+        );
+      if (fromAgent && (o.imaLog !== undefined || o.ak !== undefined || o.pcrList !== undefined))
+        throw new UsageError('ERR_USAGE', '--ima-log, --ak and --pcr-list go without --socket');
+      // RUN/tenants/<name>.sock is the agent's layout
+      const tenant =
+        o.tenant ??
+        (o.attester === undefined || o.socket === undefined
+          ? undefined
+          : /([^/]+)\.sock$/.exec(o.socket)?.[1]);
+      const session = await openSession(ep, o.attester, tenant);
+      const nonce = new Uint8Array(Buffer.from(session.nonce, 'hex'));
+      let bytes: Uint8Array;
+      let imaSent: ImaSent | undefined;
+      if (o.socket !== undefined) bytes = await agentEvidence(o.socket, session, nonce, tenant);
+      else {
+        const q = await quoteEvidence(o, session, nonce);
+        bytes = q.bytes;
+        imaSent = q.ima;
+      }
+      if (o.bundleOut !== undefined) {
+        try {
+          writeFileSync(o.bundleOut, bytes);
+        } catch (e) {
+          throw fromErrno(e, o.bundleOut);
         }
-        const r = await submitEvidence(ep, session.id, bytes);
-        printJson({ session: session.id, ...r });
-        return r['passed'] === true ? 0 : 1;
-      }),
-    );
+      }
+      const r = await submitEvidence(ep, session.id, bytes);
+      printJson({
+        session: session.id,
+        ...(imaSent === undefined ? {} : { ima_sent: imaSent }),
+        ...r,
+      });
+      return r['passed'] === true ? 0 : 1;
+    }),
+  );
   return agent;
 }

@@ -342,7 +342,7 @@ export function registerCollateral(program: Command): Command {
                     ? {}
                     : { trustAnchors: opts.trustAnchor.map((f) => readInput(f)) }),
                 })
-              : importTdxCollateral(files, base);
+              : importGuessedTdx(() => importTdxCollateral(files, base), opts.kind === undefined);
           if (opts.json === true) printJson(result);
           else
             printFields([
@@ -359,4 +359,21 @@ export function registerCollateral(program: Command): Command {
       ),
     );
   return collateral;
+}
+
+/**
+ * The TDX import; when the kind was guessed (nothing read as AMD collateral), a refusal says so,
+ * because a user who meant SNP files otherwise reads only "expected a TCB info file".
+ */
+function importGuessedTdx<T>(run: () => T, guessed: boolean): T {
+  try {
+    return run();
+  } catch (e) {
+    if (!guessed || !(e instanceof MrstackError)) throw e;
+    throw new MrstackError(
+      e.code,
+      `${e.message} — read as Intel TDX collateral because no file holds a certificate or CRL with an AMD KDS name (VCEK, VLEK, ASK, ASVK, ARK); give --kind snp to read the files as SNP collateral`,
+      { details: e.details, cause: e },
+    );
+  }
 }

@@ -46,24 +46,22 @@ interface ReportCliOptions extends ProviderCliOptions {
   readonly imaSince?: string;
 }
 
+/** The envelope's `ima_log` member: a binary IMA list from entry `since` on. */
+export interface EnvelopeImaList {
+  readonly format: 'ima-binary';
+  readonly since: number;
+  readonly data: Uint8Array;
+}
+
 /**
- * The envelope's `ima_log` (docs/verifier.md "Incremental IMA"): a binary IMA list read before
- * the quote, from entry `since` on.
- * @throws UsageError for a bad `--ima-since`; ParseError for a list that does not parse
+ * The entries of a binary IMA list from entry `since` on, or undefined when the list holds
+ * fewer than `since` entries (another boot's list, or a wrong entry number).
+ * @throws ParseError for a list that does not parse
  */
-async function imaLogFor(
-  file: string,
-  sinceText: string | undefined,
-): Promise<{ format: 'ima-binary'; since: number; data: Uint8Array }> {
-  const since = sinceText === undefined ? 0 : Number(sinceText);
-  if (!Number.isSafeInteger(since) || since < 0)
-    throw new UsageError('ERR_USAGE', '--ima-since: expected an IMA entry number');
-  let list: Uint8Array;
-  try {
-    list = new Uint8Array(readFileSync(file));
-  } catch (e) {
-    throw fromErrno(e, file);
-  }
+export async function imaListFrom(
+  list: Uint8Array,
+  since: number,
+): Promise<EnvelopeImaList | undefined> {
   const { ImaBinaryScanner } = await import('../../formats/ima/ima_binary.js');
   let from = since === 0 ? 0 : -1;
   let entries = 0;
@@ -74,9 +72,40 @@ async function imaLogFor(
   });
   sc.end();
   if (since === entries) from = list.length;
-  if (from < 0)
-    throw new UsageError('ERR_USAGE', `--ima-since ${since}: the list holds ${entries} entries`);
-  return { format: 'ima-binary', since, data: list.subarray(from) };
+  return from < 0 ? undefined : { format: 'ima-binary', since, data: list.subarray(from) };
+}
+
+/** Reads the IMA list file (the kernel's `binary_runtime_measurements`). */
+export function readImaList(file: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(file));
+  } catch (e) {
+    throw fromErrno(e, file);
+  }
+}
+
+/**
+ * The envelope's `ima_log` (docs/verifier.md "Incremental IMA"): a binary IMA list read after
+ * the quote (a verifier matches the prefix that folds to the quoted PCR 10), from entry `since`.
+ * @throws UsageError for a bad `--ima-since`; ParseError for a list that does not parse
+ */
+async function imaLogFor(file: string, sinceText: string | undefined): Promise<EnvelopeImaList> {
+  const since = sinceText === undefined ? 0 : Number(sinceText);
+  if (!Number.isSafeInteger(since) || since < 0)
+    throw new UsageError('ERR_USAGE', '--ima-since: expected an IMA entry number');
+  const out = await imaListFrom(readImaList(file), since);
+  if (out === undefined)
+    throw new UsageError('ERR_USAGE', `--ima-since ${since}: the list holds fewer entries`);
+  return out;
+}
+
+/** The JSON of an envelope's `ima_log` member (base64 data, `since` left out at 0). */
+export function imaLogJson(ima: EnvelopeImaList): Record<string, unknown> {
+  return {
+    format: ima.format,
+    ...(ima.since === 0 ? {} : { since: ima.since }),
+    data: Buffer.from(ima.data.buffer, ima.data.byteOffset, ima.data.byteLength).toString('base64'),
+  };
 }
 
 const KIND_OF: Record<ReportFormat, EvidenceKind> = {
@@ -118,7 +147,7 @@ export function reportEnvelope(
 const HANDLE = /^0x[0-9a-f]{1,8}$/i;
 
 /** `--ak FILE|HANDLE`: a persistent handle (`0x81…`), else the path of an AK blob. */
-async function akOption(
+export async function akOption(
   ak: string,
 ): Promise<{ akHandle: number } | { ak: import('../../providers/tpm/identity.js').AkBlob }> {
   if (HANDLE.test(ak)) return { akHandle: Number.parseInt(ak.slice(2), 16) };
@@ -241,12 +270,8 @@ export function registerReport(program: Command): Command {
           await akOption(opts.ak),
         );
       } else provider = await openProviderFromOptions(opts, { write: false });
-      // the IMA list is read before the quote: entries the kernel adds in between make PCR 10
-      // differ from the list's fold (the verifier then refuses it; take another report)
       if (opts.imaSince !== undefined && opts.imaLog === undefined)
         throw new UsageError('ERR_USAGE', '--ima-since goes with --ima-log');
-      const ima =
-        opts.imaLog === undefined ? undefined : await imaLogFor(opts.imaLog, opts.imaSince);
       let raw: RawReport;
       try {
         raw = await provider.report({
@@ -258,15 +283,10 @@ export function registerReport(program: Command): Command {
         await provider.close();
       }
       const env = reportEnvelope(raw, nonce, userData, reportData);
-      if (ima !== undefined) {
-        env['ima_log'] = {
-          format: ima.format,
-          ...(ima.since === 0 ? {} : { since: ima.since }),
-          data: Buffer.from(ima.data.buffer, ima.data.byteOffset, ima.data.byteLength).toString(
-            'base64',
-          ),
-        };
-      }
+      // the IMA list is read after the quote: the kernel appends an entry before it extends
+      // PCR 10, so the list covers the quoted value (entries past it are left to the next one)
+      if (opts.imaLog !== undefined)
+        env['ima_log'] = imaLogJson(await imaLogFor(opts.imaLog, opts.imaSince));
       const text = `${toJsonText(env)}\n`;
       if (opts.out === undefined) {
         process.stdout.write(text);

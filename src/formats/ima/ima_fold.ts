@@ -306,6 +306,22 @@ export class ImaFold {
     );
   }
 
+  /**
+   * Whether PCR 10 holds `want` in every bank it names (banks the fold does not keep never
+   * match), compared in place: the per-entry test of prefix matching against a quote.
+   */
+  pcr10Is(want: ReadonlyMap<HashAlg, Uint8Array>): boolean {
+    const r = this.#regs.get(IMA_PCR);
+    for (const [alg, v] of want) {
+      const i = this.#algs.indexOf(alg);
+      if (i < 0 || v.length !== this.#sizes[i]) return false;
+      const cur =
+        r === undefined ? (this.#initial?.(IMA_PCR, alg) ?? new Uint8Array(v.length)) : r.bufs[i]!;
+      for (let k = 0; k < v.length; k++) if (cur[k] !== v[k]) return false;
+    }
+    return want.size > 0;
+  }
+
   /** The current value of PCR 10 in one bank (a copy). */
   value(alg: HashAlg): Uint8Array {
     const i = this.#algs.indexOf(alg);

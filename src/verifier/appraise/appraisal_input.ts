@@ -127,8 +127,13 @@ export interface ImaInput {
   readonly entries: Iterable<ImaRecord>;
   /** Entries left out before `entries` (sent from a trusted IMA checkpoint). */
   readonly since?: number;
-  /** The list's length: `since` plus the entries sent (when `since` is given). */
+  /**
+   * Where the entries judged end: `since` plus the entries sent (when `since` is given) — with
+   * prefix matching against a quote, plus the prefix that folds to the quoted PCR 10.
+   */
   readonly end?: number;
+  /** Entries sent after the prefix the quote covers: neither verified nor judged. */
+  readonly unquoted?: number;
   /**
    * The same entries read in place from the list's bytes, when they are at hand (an ima
    * bundle's list): the IMA rules judge plain `ima-ng` entries from their bytes and take every

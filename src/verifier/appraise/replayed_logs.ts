@@ -94,7 +94,14 @@ export interface EvidenceLogsOptions {
  * A log to replay: a file path, or bytes that came inside the evidence (trustee's TDX evidence
  * carries its CCEL as `cc_eventlog`), named for messages and results.
  */
-export type EvidenceLogInput = string | { readonly name: string; readonly bytes: Uint8Array };
+export type EvidenceLogInput =
+  | string
+  | {
+      readonly name: string;
+      readonly bytes: Uint8Array;
+      /** The log's format when the carrier says it (an envelope's `ima_log`): no detection. */
+      readonly format?: string;
+    };
 
 /**
  * Replays each log (a file, or bytes with a name) against the evidence's reported registers.
@@ -112,8 +119,9 @@ export async function replayEvidenceLogs(
   for (const input of logs) {
     const path = typeof input === 'string' ? input : input.name;
     const imaBanks = quotedBanks(claims, 'pcr10');
+    const format = typeof input === 'string' ? opts.format : (input.format ?? opts.format);
     const parseOpts = {
-      ...(opts.format === undefined ? {} : { format: opts.format }),
+      ...(format === undefined ? {} : { format }),
       ...(imaBanks.length > 0 ? { imaBanks } : {}),
     };
     const log =
@@ -176,12 +184,31 @@ export async function replayEvidenceLogs(
     let imaRegister: string | undefined;
     // The last record extended into each register: what a mismatch points at.
     const last = new Map<string, { record: number; offset: number }>();
+    // prefix matching (the list that meets the IMA checkpoint): the quote is taken before the
+    // list is read, and the kernel appends an entry before extending PCR 10, so the list may
+    // run past the quoted value; the shortest prefix that folds to it is replayed and judged,
+    // the entries after it are only counted (the next attestation sends them)
+    let unquoted: number | undefined;
+    const quoted =
+      meet === undefined
+        ? undefined
+        : new Map(imaBanks.map((alg) => [alg, reportedValue(claims, 'pcr10', alg)]));
+    const until =
+      quoted !== undefined && quoted.size > 0 && [...quoted.values()].every((v) => v !== undefined)
+        ? {
+            values: quoted as Map<HashAlg, Uint8Array>,
+            onPrefix: (_entries: number, after: number) => {
+              unquoted = after;
+            },
+          }
+        : undefined;
     if (imaFmt !== undefined && log.format.replay !== undefined) {
       // an IMA list is folded by the one IMA fold (ImaFold, through the format's replay), its
       // entries taken for the rules as they pass (numbered in the whole list when sent from a
       // checkpoint)
       await log.format.replay(log.input, replay, {
         ...log.options,
+        ...(until === undefined ? {} : { imaUntil: until }),
         onImaEntry: (e) => {
           imaRegister ??= `pcr${e.pcr}`;
           last.set(`pcr${e.pcr}`, { record: base + e.index, offset: e.offset });
@@ -280,13 +307,16 @@ export async function replayEvidenceLogs(
         checkpoint: start.count,
       });
     }
-    if (records.length > 0 || start !== undefined)
+    // a list met at the checkpoint is PCR 10's, also when no entry of it was replayed
+    imaRegister ??= meet === undefined ? undefined : 'pcr10';
+    if (records.length > 0 || start !== undefined || unquoted !== undefined)
       ima.push({
         log: path,
         proof: imaProof,
         ...(imaRegister === undefined ? {} : { register: imaRegister }),
         entries: records,
         ...(meet === undefined ? {} : { since: base, end: base + records.length }),
+        ...(unquoted === undefined || unquoted === 0 ? {} : { unquoted }),
       });
   }
   return {

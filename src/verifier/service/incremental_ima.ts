@@ -151,3 +151,11 @@ export function planImaAdvance(
     offset: next.offset,
   };
 }
+
+/** `{unquoted}` when a TPM quote's list ran past the prefix the quote covers, else `{}`. */
+export function unquotedOf(
+  lists: readonly { readonly register?: string; readonly unquoted?: number }[] | undefined,
+): { unquoted?: number } {
+  const n = lists?.find((l) => l.register === TPM_IMA_REGISTER)?.unquoted;
+  return n === undefined ? {} : { unquoted: n };
+}

@@ -82,6 +82,7 @@ import {
   imaSinceHintOf,
   planImaAdvance,
   TPM_IMA_REGISTER,
+  unquotedOf,
 } from './incremental_ima.js';
 import { MR_IMA_VMR } from '../../formats/mrlog/record.js';
 import { withUnverifiedImaEvents } from '../replay/ima_layer.js';
@@ -200,6 +201,8 @@ interface Evaluation {
     readonly since: number;
     readonly offset: number | null;
     readonly advanced: boolean;
+    /** Entries sent past the prefix the quote covers (TPM lists): not judged, sent next time. */
+    readonly unquoted?: number;
   };
 }
 
@@ -510,7 +513,7 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       ...(tpmIma === undefined
         ? {}
         : {
-            eventlogs: [{ name: 'ima-log', bytes: tpmIma.data }],
+            eventlogs: [{ name: 'ima-log', bytes: tpmIma.data, format: tpmIma.format }],
             imaCheckpoint: {
               since: tpmIma.since,
               ...(imaCp === undefined ? {} : { checkpoint: imaCp }),
@@ -658,6 +661,7 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
         since: imaSince,
         offset: imaMoved ? imaPlan!.offset : (imaCp?.offset ?? null),
         advanced: imaMoved,
+        ...unquotedOf(appraised.replay.ima),
       };
     }
     return {

@@ -13,6 +13,7 @@ import {
   guestShell,
   reportAndVerifyOnMount,
   TSM_REPORT_DIR,
+  TSM_REPORT_SERVICE_ATTRIBUTES,
   withReportInstance,
 } from '../../_support/fuse_guest.js';
 
@@ -59,19 +60,7 @@ describe('emulate mount --profile snp of a TVM under an SVSM (emulate init --svs
 
   test('the instance shows the SVSM attributes and manifestblob, as sev-guest does under an SVSM', async () => {
     await withReportInstance(join(m.root, TSM_REPORT_DIR, 'svsm'), (inst) => {
-      assert.deepEqual(readdirSync(inst).sort(), [
-        'auxblob',
-        'generation',
-        'inblob',
-        'manifestblob',
-        'outblob',
-        'privlevel',
-        'privlevel_floor',
-        'provider',
-        'service_guid',
-        'service_manifest_version',
-        'service_provider',
-      ]);
+      assert.deepEqual(readdirSync(inst).sort(), [...TSM_REPORT_SERVICE_ATTRIBUTES]);
     });
   });
 
@@ -105,19 +94,7 @@ describe('emulate mount --profile cca', () => {
 
   test('arm_cca_guest shows every attribute', async () => {
     await withReportInstance(join(m.root, TSM_REPORT_DIR, 'all'), (inst) => {
-      assert.deepEqual(readdirSync(inst).sort(), [
-        'auxblob',
-        'generation',
-        'inblob',
-        'manifestblob',
-        'outblob',
-        'privlevel',
-        'privlevel_floor',
-        'provider',
-        'service_guid',
-        'service_manifest_version',
-        'service_provider',
-      ]);
+      assert.deepEqual(readdirSync(inst).sort(), [...TSM_REPORT_SERVICE_ATTRIBUTES]);
       assert.equal(readFileSync(join(inst, 'provider'), 'utf8'), 'arm_cca_guest\n');
     });
   });

@@ -236,6 +236,35 @@ describe('SVSM registration', () => {
     assert.equal(checks['chip_id'], 'failed');
   });
 
+  test('bad report bytes beside a valid AK: a typed 4xx naming the report, no attester registered, the nonce spent once judged', async () => {
+    // Bytes that are no envelope and no report carry no manifest: refused before the session
+    // is touched, so the nonce still serves.
+    const s = await session('svsm-bad');
+    const junk = await http('POST', '/v1/attesters', {
+      svsm_report: hex(randomBytes(200)),
+      session_id: s.id,
+      ak_public: hex(akPublic),
+    });
+    assert.equal(junk.status, 400, JSON.stringify(junk.json));
+    assert.equal(errorOf(junk.json).code, 'ERR_USAGE');
+    assert.match((junk.json['error'] as { message: string }).message, /no services manifest/);
+    // The envelope with its report cut short (an SNP report is 0x4A0 bytes, AMD 56860 table
+    // 22): judged, so the nonce is spent, and refused as a truncated SNP report.
+    const env = await svsmReport(tvm, s.nonce, at('svsm-bad.json'));
+    const outblob = env['outblob'] as string;
+    const cut = await register(s, { ...env, outblob: outblob.slice(0, 2 * 0x2a0) }, akPublic);
+    assert.ok(cut.status >= 400 && cut.status < 500, JSON.stringify(cut.json));
+    const e = cut.json['error'] as { code: string; format?: string; message: string };
+    assert.equal(e.code, 'ERR_TRUNCATED', JSON.stringify(e));
+    assert.match(e.format ?? e.message, /snp/i);
+    // The intact envelope cannot now be replayed with that nonce.
+    const again = await register(s, env, akPublic);
+    assert.equal(again.status, 409, JSON.stringify(again.json));
+    assert.equal(errorOf(again.json).code, 'ERR_NONCE_REUSED');
+    const got = await http('GET', '/v1/attesters/svsm-bad', undefined, AUTH);
+    assert.equal(got.status, 404, JSON.stringify(got.json));
+  });
+
   test('an AK with decrypt, or without fixedTPM, is refused: ERR_AK_ATTRIBUTES', async () => {
     fx.tool('tpm2_createprimary', ['-C', 'o', '-c', 'prim.ctx']);
     fx.tool('tpm2_create', ['-C', 'prim.ctx', '-G', 'ecc', '-a', 'fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign|decrypt', '-u', 'dec.pub', '-r', 'dec.priv']); // prettier-ignore

@@ -16,6 +16,7 @@ import { FsErrno } from '../../../src/emulate/fs_errno.js';
 import type { VirtualTree } from '../../../src/emulate/vfs.js';
 import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
 import { initEmulatedTvm } from '../../../src/providers/emulated/tvm_state.js';
+import { TSM_REPORT_SERVICE_ATTRIBUTES } from '../../_support/fuse_guest.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mrstack-svsm-vfs-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,19 +48,7 @@ async function svsmTree(): Promise<VirtualTree> {
 test('under an SVSM the sev_guest instance shows the service attributes and manifestblob', async () => {
   const t = await svsmTree();
   t.mkdir(INST);
-  assert.deepEqual([...t.readdir(INST)].sort(), [
-    'auxblob',
-    'generation',
-    'inblob',
-    'manifestblob',
-    'outblob',
-    'privlevel',
-    'privlevel_floor',
-    'provider',
-    'service_guid',
-    'service_manifest_version',
-    'service_provider',
-  ]);
+  assert.deepEqual([...t.readdir(INST)].sort(), [...TSM_REPORT_SERVICE_ATTRIBUTES]);
   assert.equal(t.getattr(`${INST}/manifestblob`).mode & 0o777, 0o444);
   assert.equal(t.getattr(`${INST}/service_provider`).mode & 0o777, 0o200);
 });

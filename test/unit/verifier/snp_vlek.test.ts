@@ -3,26 +3,18 @@
 // report naming the VLEK is not accepted with a VCEK.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ia5, int } from '../../../src/formats/x509/der_encode.js';
-import type { Extension } from '../../../src/formats/x509/certificate_encode.js';
 import { encodeSnpReportBody } from '../../../src/formats/snp/report_encode.js';
 import { verifySnpReport } from '../../../src/verifier/verify/snp.js';
-import { amdOid, amdTestChain, signSnpReport, snpTestCert } from '../../_support/snp_pki.js';
+import {
+  MILAN_VLEK_EXTENSIONS,
+  milanVlekTestChain,
+  signSnpReport,
+  snpTestCert,
+} from '../../_support/snp_pki.js';
 import { RELAX_NONCE_CRL } from '../../_support/trust.js';
 
-const spl: Extension[] = [
-  { oid: amdOid('2'), value: ia5('Milan') },
-  { oid: amdOid('3.1'), value: int(3) },
-  { oid: amdOid('3.2'), value: int(0) },
-  { oid: amdOid('3.3'), value: int(8) },
-  { oid: amdOid('3.8'), value: int(115) },
-  { oid: amdOid('5'), value: ia5('example-csp') },
-];
-const chain = amdTestChain({
-  ark: { cn: 'ARK-Milan', serial: 1 },
-  ask: { cn: 'SEV-VLEK-Milan', serial: 1 },
-  leaf: { cn: 'SEV-VLEK', serial: 1, extensions: spl },
-});
+const spl = MILAN_VLEK_EXTENSIONS;
+const chain = milanVlekTestChain();
 const { arkDer, askDer: asvkDer, leafDer: vlekDer } = chain;
 // The same key and extensions under the VCEK's subject name.
 const vcekLike = snpTestCert({
@@ -31,7 +23,7 @@ const vcekLike = snpTestCert({
   serial: 1,
   subjectKey: chain.leaf.publicKey,
   issuerKey: chain.ask.privateKey,
-  extensions: spl,
+  extensions: [...spl],
 });
 
 function report(signingKey: number): Uint8Array {

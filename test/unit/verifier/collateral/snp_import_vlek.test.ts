@@ -7,28 +7,18 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ia5, int } from '../../../../src/formats/x509/der_encode.js';
-import type { Extension } from '../../../../src/formats/x509/certificate_encode.js';
 import { toPem } from '../../../../src/formats/x509/pem_encode.js';
 import { CollateralCache } from '../../../../src/verifier/collateral/cache.js';
 import { importSnpCollateral } from '../../../../src/verifier/collateral/import.js';
-import { amdOid, amdTestChain, snpTestCert } from '../../../_support/snp_pki.js';
+import {
+  MILAN_VLEK_EXTENSIONS,
+  milanVlekTestChain,
+  snpTestCert,
+} from '../../../_support/snp_pki.js';
 import { tempDir } from '../../../_support/tmp.js';
 
-// productName Milan, blSPL 3, teeSPL 0, snpSPL 8, ucodeSPL 115, a CSP id (AMD VCEK/VLEK spec).
-const spl: Extension[] = [
-  { oid: amdOid('2'), value: ia5('Milan') },
-  { oid: amdOid('3.1'), value: int(3) },
-  { oid: amdOid('3.2'), value: int(0) },
-  { oid: amdOid('3.3'), value: int(8) },
-  { oid: amdOid('3.8'), value: int(115) },
-  { oid: amdOid('5'), value: ia5('example-csp') },
-];
-const chain = amdTestChain({
-  ark: { cn: 'ARK-Milan', serial: 1 },
-  ask: { cn: 'SEV-VLEK-Milan', serial: 1 },
-  leaf: { cn: 'SEV-VLEK', serial: 1, extensions: spl },
-});
+const spl = MILAN_VLEK_EXTENSIONS;
+const chain = milanVlekTestChain();
 const pem = (ders: readonly Uint8Array[]): Uint8Array =>
   new Uint8Array(Buffer.from(ders.map((d) => toPem(d)).join('')));
 const NOW = new Date('2026-01-01T00:00:00Z');
@@ -62,7 +52,7 @@ test("the VLEK's key under the VCEK's name below the ASVK is refused; nothing is
     serial: 2,
     subjectKey: chain.leaf.publicKey,
     issuerKey: chain.ask.privateKey,
-    extensions: spl,
+    extensions: [...spl],
   });
   assert.throws(
     () =>

@@ -7,24 +7,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { runCliJson, type EvidenceVerifyJson } from '../../../_support/cli.js';
 import { fixture } from '../../../_support/paths.js';
+import { fileWriter } from '../../../_support/tmp.js';
 
 const az = (name: string): string => fixture('evidence', 'azure', name);
 const AT = '2026-01-01T00:00:00Z';
 const CHALLENGE = Buffer.from('challenge').toString('hex');
 
-const dir = mkdtempSync(join(tmpdir(), 'mrstack-forge-cvm-'));
-test.after(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
-const file = (bytes: Uint8Array | string): string => {
-  const p = join(dir, `f${n++}`);
-  writeFileSync(p, bytes);
-  return p;
-};
+const file = fileWriter('mrstack-forge-cvm-');
 
 interface AzTdxDoc {
   version: number;

@@ -6,9 +6,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, sign, type KeyObject } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   TPM_ALG,
   TPM_GENERATED_VALUE,
@@ -22,6 +19,7 @@ import { objectName, publicFromKeyObject } from '../../../../src/formats/tpm2/pu
 import { akTemplate } from '../../../../src/formats/tpm2/templates.js';
 import { toPem } from '../../../../src/formats/x509/pem_encode.js';
 import { runCliJson, type EvidenceVerifyJson } from '../../../_support/cli.js';
+import { fileWriter } from '../../../_support/tmp.js';
 import {
   caExtension,
   eku,
@@ -36,14 +34,7 @@ const NONCE = '5eed0123456789ab';
 const AT = '2026-06-01T00:00:00Z';
 const TCG_KP_AIK = '2.23.133.8.3';
 
-const dir = mkdtempSync(join(tmpdir(), 'mrstack-forge-ak-'));
-test.after(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
-const file = (bytes: Uint8Array | string): string => {
-  const p = join(dir, `f${n++}`);
-  writeFileSync(p, bytes);
-  return p;
-};
+const file = fileWriter('mrstack-forge-ak-');
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const spkiSha256 = (k: KeyObject): string =>
   createHash('sha256')
