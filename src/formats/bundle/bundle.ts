@@ -231,11 +231,53 @@ export function bundleToJson(b: EvidenceBundle): Record<string, unknown> {
 function decodeBase64Strict(s: string, shared: boolean): Uint8Array | undefined {
   let pad = 0;
   while (s.length > pad && s.charCodeAt(s.length - 1 - pad) === 0x3d) pad++;
-  if (pad > 2) return undefined;
+  // one character left over encodes nothing: a text of that length is not base64 (and Node's
+  // decoder, which skips characters outside the alphabet, would give the count of one
+  // character fewer, so that one skipped character would go unseen)
+  if (pad > 2 || (s.length - pad) % 4 === 1) return undefined;
   const want = Math.floor(((s.length - pad) * 3) / 4);
   if (s.includes('-') || s.includes('_')) return undefined;
   const out = shared ? new Uint8Array(new SharedArrayBuffer(want)) : new Uint8Array(want);
   const written = Buffer.from(out.buffer, 0, want).write(s, 'base64');
+  return written === want ? out : undefined;
+}
+
+/** Characters of base64 text {@link decodeBase64Slices} decodes at a time (a multiple of 4). */
+const B64_SLICE = 1 << 16;
+
+/**
+ * {@link decodeBase64Strict} of the text `b[at, end)` (one-byte characters) decoded a slice at a
+ * time — no string of the whole text (173 MB for a million IMA entries, each page of it new
+ * memory to fault in) — when every slice but the last is whole base64: 4k alphabet characters
+ * giving 3k bytes. Undefined otherwise, and the caller decodes the whole text, whose verdict
+ * (and, with the same bytes, result) this is whenever it gives one.
+ */
+function decodeBase64Slices(
+  b: Buffer,
+  at: number,
+  end: number,
+  shared: boolean,
+): Uint8Array | undefined {
+  const n = end - at;
+  if (n <= B64_SLICE) return undefined;
+  const dash = b.indexOf(0x2d, at);
+  const under = b.indexOf(0x5f, at);
+  if ((dash >= 0 && dash < end) || (under >= 0 && under < end)) return undefined;
+  let pad = 0;
+  while (pad < n && b[end - 1 - pad] === 0x3d) pad++;
+  if (pad > 2 || (n - pad) % 4 === 1) return undefined;
+  const want = Math.floor(((n - pad) * 3) / 4);
+  const out = shared ? new Uint8Array(new SharedArrayBuffer(want)) : new Uint8Array(want);
+  const w = Buffer.from(out.buffer, 0, want);
+  let written = 0;
+  for (let p = at; p < end; p += B64_SLICE) {
+    const e = Math.min(end, p + B64_SLICE);
+    const got = w.write(b.toString('latin1', p, e), written, 'base64');
+    // a slice before the last must be whole base64 (a character skipped, a `=`, would end it
+    // short): anything else is left to the whole text's decoding
+    if (e < end && got !== (3 * B64_SLICE) / 4) return undefined;
+    written += got;
+  }
   return written === want ? out : undefined;
 }
 
@@ -314,7 +356,9 @@ class Fields {
       // the value's bytes as one-byte characters: the text JSON.parse would give when they are
       // base64 (anything else is not, and the text is parsed whole to say so as before)
       const b = Buffer.from(l.bytes.buffer, l.bytes.byteOffset, l.bytes.byteLength);
-      const decoded = decodeBase64Strict(b.toString('latin1', l.at, l.end), shared);
+      const decoded =
+        decodeBase64Slices(b, l.at, l.end, shared) ??
+        decodeBase64Strict(b.toString('latin1', l.at, l.end), shared);
       if (decoded === undefined) throw new ParseWhole();
       return decoded;
     }

@@ -14,9 +14,8 @@ import { MrstackError } from '../../errors.js';
 import type { ImaEvent } from '../../eventlog/ima_format.js';
 import { imaFileFields } from '../../formats/ima/ima_file_fields.js';
 import { isAllZero, type ImaEntry } from '../../formats/ima/ima_template.js';
-import type { ImaRecordView } from '../../formats/ima/ima_binary.js';
+import { ImaBinaryScanner, type ImaRecordView } from '../../formats/ima/ima_binary.js';
 import { imaNgSpans, type ImaNgSpans } from '../../formats/ima/ima_file_fields.js';
-import { ImaEntryList } from '../replay/ima_layer.js';
 import type { ImaCounts, ImaInput, ImaRecord, ImaVerdictsAhead } from './appraisal_input.js';
 import type { Finding, FindingId } from './finding.js';
 import { findingIdInfo } from './finding.js';
@@ -248,7 +247,7 @@ export function judgeImaList(
     const ahead = input.ahead;
     const usable =
       ahead !== undefined && [...(watch?.paths ?? [])].every((p) => ahead.watched.has(p));
-    const fast = fastVerdicts(policy, watch?.paths ?? []);
+    const fast = new FastVerdicts(policy, watch?.paths ?? []);
     const at: ImaNgSpans = { pathAt: 0, pathEnd: 0, digestAt: 0, digestEnd: 0 };
     // every verdict ahead an allowed digest or an excluded path (no watched path): the counts
     // are those verdicts', and the list is not read again
@@ -260,7 +259,7 @@ export function judgeImaList(
     } else
       records.each((v, index) => {
         entries++;
-        const k = usable ? (ahead.of[index - ahead.base] ?? OTHER) : fast(v);
+        const k = usable ? (ahead.of[index - ahead.base] ?? OTHER) : fast.of(v);
         const verdict = k & 3;
         if (verdict === OTHER) {
           judge(records.record(v));
@@ -280,7 +279,7 @@ export function judgeImaList(
   };
 }
 
-/** Verdicts of {@link fastImaNg}: `OTHER` leaves the entry to the full rules. */
+/** Verdicts of {@link FastVerdicts}: `OTHER` leaves the entry to the full rules. */
 const OTHER = 0;
 const MATCHED = 1;
 const EXCLUDED = 2;
@@ -326,30 +325,49 @@ const WATCHED = 4;
  * is added when the path's hash is that of one of `watched` (the caller then compares it).
  * Pure: a function of the policy and the record's bytes.
  */
-function fastVerdicts(
-  policy: CompiledPolicy,
-  watched: Iterable<string>,
-): (v: ImaRecordView) => number {
-  const ima = policy.ima;
-  const digests = ima.digests;
-  const excludes = (policy.policy.ima?.excludes?.length ?? 0) > 0;
-  // a watched path is made into text only when its hash is a watched one's
-  const hashes = new Set<number>();
-  for (const p of watched) {
-    const b = Buffer.from(p, 'utf8');
-    hashes.add(pathHash(b, 0, b.length));
+class FastVerdicts {
+  readonly #ima: CompiledIma;
+  readonly #excludes: boolean;
+  /** A watched path is made into text only when its hash is a watched one's. */
+  readonly #hashes = new Set<number>();
+  readonly #at: ImaNgSpans = { pathAt: 0, pathEnd: 0, digestAt: 0, digestEnd: 0 };
+
+  constructor(policy: CompiledPolicy, watched: Iterable<string>) {
+    this.#ima = policy.ima;
+    this.#excludes = (policy.policy.ima?.excludes?.length ?? 0) > 0;
+    for (const p of watched) {
+      const b = Buffer.from(p, 'utf8');
+      this.#hashes.add(pathHash(b, 0, b.length));
+    }
   }
-  const at: ImaNgSpans = { pathAt: 0, pathEnd: 0, digestAt: 0, digestEnd: 0 };
-  return (v) => {
-    if (!imaNgSpans(v, at) || v.violation) return OTHER;
+
+  /** The verdict of one record. */
+  of(v: ImaRecordView): number {
+    const at = this.#at;
+    const hash = this.spans(v, at);
+    return hash < 0 ? OTHER : this.decide(v.bytes, at, hash);
+  }
+
+  /**
+   * The spans of a record the fast rules may judge (a plain `ima-ng` entry, no violation, an
+   * ASCII path) into `at`, and its path's {@link pathHash}; -1 for any other record (`OTHER`).
+   */
+  spans(v: ImaRecordView, at: ImaNgSpans): number {
+    if (!imaNgSpans(v, at) || v.violation) return -1;
     const b = v.bytes;
-    const { pathAt, pathEnd, digestAt, digestEnd } = at;
     let high = 0;
-    for (let i = pathAt; i < pathEnd; i++) high |= b[i]!;
-    if (high > 0x7f) return OTHER; // not ASCII: the full rules decode it as UTF-8
-    const hash = pathHash(b, pathAt, pathEnd);
+    for (let i = at.pathAt; i < at.pathEnd; i++) high |= b[i]!;
+    if (high > 0x7f) return -1; // not ASCII: the full rules decode it as UTF-8
+    return pathHash(b, at.pathAt, at.pathEnd);
+  }
+
+  /** The verdict of a record {@link FastVerdicts.spans} took, its spans in `b`. */
+  decide(b: Uint8Array, at: ImaNgSpans, hash: number): number {
+    const { pathAt, pathEnd, digestAt, digestEnd } = at;
+    const ima = this.#ima;
+    const digests = ima.digests;
     let verdict = OTHER;
-    if (excludes && ima.excluded(latin1Slice.call(b, pathAt, pathEnd))) verdict = EXCLUDED;
+    if (this.#excludes && ima.excluded(latin1Slice.call(b, pathAt, pathEnd))) verdict = EXCLUDED;
     else if (digests.allowsBytes !== undefined) {
       if (digests.allowsBytes(b, pathAt, pathEnd, hash, digestAt, digestEnd) === true)
         verdict = MATCHED;
@@ -359,9 +377,20 @@ function fastVerdicts(
       if (digests.allows?.(path, digest) === true || digests.get(path)?.includes(digest) === true)
         verdict = MATCHED;
     }
-    return verdict !== OTHER && hashes.has(hash) ? verdict | WATCHED : verdict;
-  };
+    return verdict !== OTHER && this.#hashes.has(hash) ? verdict | WATCHED : verdict;
+  }
+
+  /**
+   * Readies the lookups of a batch of paths by their hashes ({@link DigestLookup.prefetch}), so
+   * that their cache misses overlap.
+   */
+  prefetch(hashes: Uint32Array, count: number): void {
+    this.#ima.digests.prefetch?.(hashes, count);
+  }
 }
+
+/** Records a verdict pass holds back, to look their paths up together ({@link imaVerdictsAhead}). */
+const BATCH = 64;
 
 /**
  * The in-place verdicts of every entry of a binary IMA list whose first entry has index `base`,
@@ -369,6 +398,10 @@ function fastVerdicts(
  * workers — for {@link judgeImaList} to read instead of the entries' bytes (given as
  * {@link ImaInput.ahead}; it judges only the verified entries, and every other verdict as
  * before). Nothing is reported here; undefined for a list that does not parse.
+ *
+ * The verdicts are those {@link FastVerdicts.of} gives one record at a time; the records the
+ * fast rules may judge are held back {@link BATCH} at a time and their paths looked up together
+ * (a million-path table is read at random: one path at a time, each lookup waits for memory).
  */
 export function imaVerdictsAhead(
   policy: CompiledPolicy,
@@ -376,13 +409,59 @@ export function imaVerdictsAhead(
   base: number,
 ): ImaVerdictsAhead | undefined {
   const watched = new Set(policy.policy.ima?.agent_files ?? []);
-  const verdict = fastVerdicts(policy, watched);
+  const fast = new FastVerdicts(policy, watched);
   // a record is at least 33 bytes (u32 PCR, a 20-byte hash, u32 name length, a name, u32 length)
   const of = new Uint8Array(Math.floor(data.length / 33) + 1);
+  // per record held back: its index and spans, as positions in `data`, and its path's hash
+  const index = new Float64Array(BATCH);
+  const spans = new Int32Array(4 * BATCH);
+  const hashes = new Uint32Array(BATCH);
+  const at: ImaNgSpans = { pathAt: 0, pathEnd: 0, digestAt: 0, digestEnd: 0 };
+  let held = 0;
+  const flush = (): void => {
+    fast.prefetch(hashes, held);
+    for (let j = 0; j < held; j++) {
+      at.pathAt = spans[4 * j]!;
+      at.pathEnd = spans[4 * j + 1]!;
+      at.digestAt = spans[4 * j + 2]!;
+      at.digestEnd = spans[4 * j + 3]!;
+      of[index[j]! - base] = fast.decide(data, at, hashes[j]!);
+    }
+    held = 0;
+  };
+  // the list is scanned in one piece, so its records are read where they lie in `data` (a
+  // scanner given slices copies them): each one's positions are then those in `data`
+  const small = data.length < 2 ** 31;
+  const from = data.byteOffset;
+  const to = from + data.length;
   try {
-    new ImaEntryList(data, Number.MAX_SAFE_INTEGER, 0, base).scan((v, index) => {
-      of[index - base] = verdict(v);
+    new ImaBinaryScanner().pushEach(data, (v) => {
+      const i = base + v.index;
+      const b = v.bytes;
+      if (
+        !small ||
+        b.buffer !== data.buffer ||
+        b.byteOffset < from ||
+        b.byteOffset + b.length > to
+      ) {
+        of[i - base] = fast.of(v);
+        return;
+      }
+      const hash = fast.spans(v, at);
+      if (hash < 0) {
+        of[i - base] = OTHER;
+        return;
+      }
+      const shift = b.byteOffset - data.byteOffset;
+      index[held] = i;
+      spans[4 * held] = at.pathAt + shift;
+      spans[4 * held + 1] = at.pathEnd + shift;
+      spans[4 * held + 2] = at.digestAt + shift;
+      spans[4 * held + 3] = at.digestEnd + shift;
+      hashes[held] = hash;
+      if (++held === BATCH) flush();
     });
+    flush();
   } catch (e) {
     if (e instanceof MrstackError) return undefined; // the verification reports it
     throw e;

@@ -131,6 +131,13 @@ export interface DigestLookup {
     digestAt: number,
     digestEnd: number,
   ): boolean | undefined;
+  /**
+   * Reads, for the paths whose {@link pathHash}es are `hashes[0, count)`, what their lookups
+   * will read first (the table slots, then the entries they name), one path after another with
+   * nothing waiting on each read: the cache misses of a batch then overlap, where each lookup
+   * alone would wait for its own. Answers nothing; the lookups that follow give the verdicts.
+   */
+  prefetch?(hashes: Uint32Array, count: number): void;
 }
 
 /** 32-bit FNV-1a over `b[at, end)`: the hash of a path's UTF-8 bytes in the policy cache. */

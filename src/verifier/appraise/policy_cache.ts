@@ -69,7 +69,7 @@ export interface LoadPolicyFileOptions {
 export interface PolicyFiles {
   /** The policy file's bytes; absent when `entry` is given. */
   readonly bytes?: Uint8Array;
-  /** Their SHA-256 (hex), for a file large enough to be cached. */
+  /** The policy file's SHA-256 (hex), with `entry`. */
   readonly key?: string;
   /** The cache entry for `key`, private to this user and whole (its SHA-256 checked). */
   readonly entry?: Uint8Array;
@@ -82,9 +82,21 @@ export interface PolicyFiles {
  * @throws a file-system error of the policy file
  */
 export function readPolicyFiles(file: string, dir: string): PolicyFiles {
-  const bytes = fs.readFileSync(file);
-  if (bytes.length < POLICY_CACHE_MIN_BYTES) return { bytes };
-  const key = createHash('sha256').update(bytes).digest('hex');
+  // a large file is hashed as it is read, a slice at a time into one buffer: on a hit its
+  // bytes are not needed (a 100 MB policy would be 100 MB of new memory to fault in)
+  const fd = fs.openSync(file, 'r');
+  let key: string | undefined;
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size < POLICY_CACHE_MIN_BYTES) return { bytes: fs.readFileSync(fd) };
+    const h = createHash('sha256');
+    const slice = Buffer.allocUnsafe(1 << 20);
+    for (let n; (n = fs.readSync(fd, slice, 0, slice.length, null)) > 0;)
+      h.update(slice.subarray(0, n));
+    key = h.digest('hex');
+  } finally {
+    fs.closeSync(fd);
+  }
   const entry = path.join(dir, `${key}.bin`);
   try {
     if (privateToUs(dir) && privateToUs(entry)) {
@@ -94,7 +106,9 @@ export function readPolicyFiles(file: string, dir: string): PolicyFiles {
   } catch {
     // no entry: a miss
   }
-  return { bytes, key };
+  // a miss: the bytes read again, and hashed again by the caller (the file may have changed
+  // since: the entry written must be that of the bytes parsed)
+  return { bytes: fs.readFileSync(file) };
 }
 
 /** {@link readPolicyFiles} on a worker thread; undefined when it failed there (read again here). */
@@ -518,6 +532,35 @@ class TableLookup implements DigestLookup {
       if (k === len) return true;
     }
     return false;
+  }
+
+  /** What {@link TableLookup.prefetch} last read (kept, so that the reads are not dropped). */
+  sink = 0;
+
+  prefetch(hashes: Uint32Array, count: number): void {
+    const t = this.table;
+    const mask = (t.length >> 1) - 1;
+    const pathEnd = this.pathEnd;
+    const digEnd = this.digEnd;
+    let acc = 0;
+    // three rounds, each read of a round independent of the others in it: the slots, then the
+    // entries the slots name, then the path and digest bytes those entries point at
+    for (let j = 0; j < count; j++) acc += t[2 * (hashes[j]! & mask)]!;
+    for (let j = 0; j < count; j++) {
+      const s = hashes[j]! & mask;
+      const e = t[2 * s]!;
+      if (e !== 0 && t[2 * s + 1] === hashes[j]) acc += pathEnd[e - 1]! + digEnd[e - 1]!;
+    }
+    for (let j = 0; j < count; j++) {
+      const s = hashes[j]! & mask;
+      const e = t[2 * s]!;
+      if (e === 0 || t[2 * s + 1] !== hashes[j]) continue;
+      const i = e - 1;
+      const d = i === 0 ? 0 : digEnd[i - 1]!;
+      acc += this.body[this.pathAt + (i === 0 ? 0 : pathEnd[i - 1]!)]!;
+      if (d < this.digByteEnd.length) acc += this.body[this.digestAt(d)]!;
+    }
+    this.sink = acc;
   }
 
   /** Where digest `d` starts and ends in the body. */

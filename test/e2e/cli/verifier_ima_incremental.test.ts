@@ -8,7 +8,8 @@
 // not the checkpoint with ERR_IMA_DISCONTINUOUS / `ima.checkpoint.discontinuous`. What the
 // entries are is read here from the list's byte layout (the kernel's binary format), not by
 // mrstack; the changed entry's template hash is recomputed with node:crypto, so only the
-// checkpoint can tell.
+// checkpoint can tell. The agent's ima_boot fallback: asked for the list from the checkpoint of
+// another boot than its own, it sends the whole list.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -18,6 +19,7 @@ import { runCli, runCliJson } from '../../_support/cli.js';
 import { spawnAgent } from '../../_support/agent_harness.js';
 import { writePolicy } from '../../_support/appraise.js';
 import { tempDir } from '../../_support/tmp.js';
+import { TenantClient } from '../../../src/agent/client.js';
 import { startVerifier, verifierEnv } from '../../_support/verifier_service.js';
 
 /** Binary IMA records (little endian, SHA-1 column), walked from their layout. */
@@ -256,10 +258,61 @@ test(
     assert.ok(ids(gap.r).includes('ima.checkpoint.discontinuous'));
 
     // none of these moved the checkpoint
-    assert.deepEqual((await challenge()).ima_since, {
+    const s6 = await challenge();
+    assert.deepEqual(s6.ima_since, {
       register: 'mr_ima',
       offset: 26,
       boot_id: boot,
+    });
+
+    // 6. the ima_boot fallback, over the tenant socket as agent attest asks: a checkpoint of
+    //    another boot than the agent's (the BOOT record's id above) gets the whole list; the
+    //    agent's own boot gets the list from the entry named
+    const client = new TenantClient(sock);
+    t.after(() => client.close());
+    const nonce6 = new Uint8Array(Buffer.from(s6.nonce, 'hex'));
+    const otherBoot = `${boot}-before`;
+    const whole = (await client.evidence(
+      nonce6,
+      undefined,
+      undefined,
+      21,
+      otherBoot,
+    )) as unknown as BundleJson;
+    assert.equal(whole.ima_log.since, undefined);
+    assert.equal(whole.ima_log.count, 26);
+    assert.equal(walk(listOf(whole)).length, 26);
+    const own = (await client.evidence(
+      nonce6,
+      undefined,
+      undefined,
+      21,
+      boot,
+    )) as unknown as BundleJson;
+    assert.equal(own.ima_log.since, 21);
+    assert.deepEqual(
+      walk(listOf(own)).map((r) => r.path),
+      files.slice(20),
+    );
+    // the whole list, submitted: compared with the checkpoint at 26, nothing to move
+    const f6 = join(dir, 'whole.json');
+    writeFileSync(f6, JSON.stringify(whole));
+    const sub6 = await runCliJson([
+      'verifier',
+      'submit',
+      f6,
+      '--verifier',
+      url,
+      '--session',
+      s6.id,
+    ]);
+    const r6 = sub6.json as ResultJson;
+    assert.equal(r6.status, 'affirming', JSON.stringify(r6.appraisal.findings));
+    assert.deepEqual(r6.ima_checkpoint, {
+      register: 'mr_ima',
+      since: 0,
+      offset: 26,
+      advanced: false,
     });
   },
 );

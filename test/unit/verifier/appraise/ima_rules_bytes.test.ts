@@ -295,6 +295,22 @@ test('IMA rules from the list bytes give the decoded path’s findings, parsed a
     assert.deepEqual(judge(policy, inp2.withBytes), tailDecoded);
   }
   assert.deepEqual(results[1], results[0], 'the cached policy judges as the parsed one');
+  // the verdicts ahead look paths up a batch at a time (64 entries): the list five times over
+  // (320 entries, the unusual ones on both sides of each batch's edge) and cut at an odd entry
+  // gives the decoded path's appraisal too, for both policies
+  for (const loaded of [parsed, cached]) {
+    const pol = compilePolicy(loaded);
+    const many = [...recs, ...recs, ...recs, ...recs, ...recs].slice(3);
+    const big = Buffer.concat(many);
+    const inp5 = inputs(big, many.length);
+    const want5 = judge(pol, inp5.decoded);
+    const counts = want5.ima;
+    assert.ok(counts !== undefined);
+    assert.equal(counts.entries, many.length);
+    assert.ok(counts.mismatched >= 10 && counts.unknown >= 20, JSON.stringify(counts));
+    const ahead5 = imaVerdictsAhead(pol, new Uint8Array(big), 0);
+    assert.deepEqual(judge(pol, { ...inp5.withBytes, ahead: ahead5! }), want5);
+  }
   // a list of plain entries only (boot_aggregate excluded, f2..f40 allowed; f1 would be a
   // watched agent file): with verdicts ahead the counts are theirs, the list is not read again
   const plain = Buffer.concat([recs[0]!, ...recs.slice(2, 41)]);
