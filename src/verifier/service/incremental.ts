@@ -332,8 +332,7 @@ export function planAdvance(
       : { vmr: t.vmr, alg: t.alg, line: at.line, record: at.record, value: at.value, seq: at.seq };
   const carried = forward && newBoot ? {} : { ...(curValue?.tenants ?? {}) };
   const old = t === undefined ? undefined : tenantEntryOf(carried[t.name]);
-  const tenantMoves =
-    mine !== undefined && (old?.vmr !== mine.vmr || mine.record > old.record);
+  const tenantMoves = mine !== undefined && (old?.vmr !== mine.vmr || mine.record > old.record);
   if (!forward && !tenantMoves) return { register: p.register, currentSeq: curSeq };
   const tenants =
     mine === undefined || (!tenantMoves && old !== undefined)
