@@ -246,6 +246,87 @@ export function storeConformance(name: string, open: () => StoreFactory): void {
       });
     });
 
+    // The embedded store answers the evidence read from what it created and read (it is its
+    // database's only writer: sole_writer_memo.ts); every write before a read must show in it.
+    test('the evidence read sees every write made before it', async () => {
+      await withStore(open(), async (s) => {
+        const key = { attesterId: 'w', register: 'rtmr3', policyDigest: 'sha256:55' };
+        const ask = { register: 'rtmr3', policyDigest: 'sha256:55' };
+        const open1 = async (id: string) => {
+          const c = await s.createSession({
+            id,
+            nonce: randomBytes(32),
+            attesterId: 'w',
+            ttlSeconds: 60,
+            checkpointsUnder: 'sha256:55',
+          });
+          assert.deepEqual(
+            c.checkpoints,
+            (await s.listCheckpoints('w')).filter((x) => x.policyDigest === 'sha256:55'),
+          );
+          return c;
+        };
+        await open1('w1');
+        const p1 = await s.sessionForEvidence('w1', ask);
+        assert.ok(p1.ok);
+        assert.equal(p1.attester, null);
+        assert.equal(p1.checkpoint, null);
+        // a checkpoint moved by another session's result after this session was opened
+        await open1('w2');
+        const moved = await s.finishSession('w1', result('r-w1', 'w', { sessionId: 'w1' }), {
+          key,
+          expectedVersion: null,
+          bootId: 'b',
+          value: { seq: 1 },
+        });
+        assert.deepEqual(moved.ok && moved.checkpoint, { ok: true, version: 1 });
+        const p2 = await s.sessionForEvidence('w2', ask);
+        assert.ok(p2.ok);
+        assert.deepEqual(p2.checkpoint, await s.getCheckpoint(key));
+        assert.equal(p2.checkpoint!.version, 1);
+        // opened with checkpoint version 1, which then moves by advanceCheckpoint
+        assert.equal((await open1('w3')).checkpoints![0]!.version, 1);
+        // moved by advanceCheckpoint
+        await s.putResult(result('r-adv', 'w'));
+        await s.advanceCheckpoint(key, 1, { bootId: 'b', value: { seq: 2 }, resultId: 'r-adv' });
+        const p3 = await s.sessionForEvidence('w3', ask);
+        assert.ok(p3.ok);
+        assert.equal(p3.checkpoint!.version, 2);
+        assert.deepEqual(p3.checkpoint!.value, { seq: 2 });
+        // an attester registered, then deleted (with its checkpoints)
+        await s.putAttester({
+          id: 'w',
+          kind: 'cvm',
+          ekCert: null,
+          ekPublic: null,
+          platformId: 'tdx:w',
+          relaxed: [],
+        });
+        const p4 = await s.sessionForEvidence('w3', ask);
+        assert.ok(p4.ok);
+        assert.equal(p4.attester!.platformId, 'tdx:w');
+        assert.equal(await s.deleteAttester('w'), true);
+        const p5 = await s.sessionForEvidence('w3', ask);
+        assert.ok(p5.ok);
+        assert.equal(p5.attester, null);
+        assert.equal(p5.checkpoint, null);
+        // consumed, deleted, expired
+        assert.deepEqual(await s.sessionForEvidence('w1', ask), { ok: false, reason: 'reused' });
+        assert.ok((await s.consumeSession('w2')).ok);
+        assert.deepEqual(await s.sessionForEvidence('w2', ask), { ok: false, reason: 'reused' });
+        assert.equal(await s.deleteSession('w3'), true);
+        assert.deepEqual(await s.sessionForEvidence('w3', ask), { ok: false, reason: 'unknown' });
+        await s.createSession({
+          id: 'w4',
+          nonce: randomBytes(32),
+          attesterId: 'w',
+          ttlSeconds: 0.05,
+        });
+        await sleep(120);
+        assert.deepEqual(await s.sessionForEvidence('w4', ask), { ok: false, reason: 'expired' });
+      });
+    });
+
     test('a session links to its result and can be deleted once', async () => {
       await withStore(open(), async (s) => {
         await s.createSession({ id: 'x', nonce: randomBytes(32), ttlSeconds: 60 });

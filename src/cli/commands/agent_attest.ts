@@ -95,8 +95,10 @@ async function quoteEvidence(
         : await report.imaListFrom(list, hint.offset);
     if (hint !== undefined && whole === undefined && ima === undefined) whole = 'shorter-list';
     ima ??= (await report.imaListFrom(list, 0))!;
-    env['ima_log'] = report.imaLogJson(ima);
     sent = { since: ima.since, bytes: ima.data.length, ...(whole === undefined ? {} : { whole }) };
+    // the list as bytes after the JSON text (a million entries are ~110 MB)
+    const { frameEnvelope } = await import('../../formats/envelope/report_envelope.js');
+    return { bytes: frameEnvelope(env, ima), ima: sent };
   }
   return {
     bytes: new TextEncoder().encode(JSON.stringify(env)),

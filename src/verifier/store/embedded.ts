@@ -92,5 +92,6 @@ export async function openEmbeddedStore(dir: string): Promise<SqlStore> {
     await client.close();
     throw e;
   }
-  return new SqlStore('embedded', client);
+  // The lock file makes this process the database's only writer.
+  return new SqlStore('embedded', client, { soleWriter: true });
 }

@@ -13,6 +13,7 @@
 import { MrstackError } from '../../errors.js';
 import { MIGRATIONS } from './migrations.js';
 import type { SqlClient, SqlRunner } from './sql_client.js';
+import { SoleWriterMemo } from './sole_writer_memo.js';
 import type {
   AdvanceOutcome,
   AttesterKeyRecord,
@@ -272,10 +273,22 @@ async function casCheckpoint(
 export class SqlStore implements VerifierStore {
   readonly kind: 'embedded' | 'postgres';
   private readonly db: SqlClient;
+  /** Set when this store is its database's only writer (the embedded store): reads it saves. */
+  private readonly memo: SoleWriterMemo | undefined;
 
-  constructor(kind: 'embedded' | 'postgres', db: SqlClient) {
+  /**
+   * @param opts.soleWriter - no other process or client writes the database (the embedded
+   *   store's lock file ensures it): sessions created here and rows read here are remembered
+   *   and the evidence read is answered from them (sole_writer_memo.ts)
+   */
+  constructor(
+    kind: 'embedded' | 'postgres',
+    db: SqlClient,
+    opts: { readonly soleWriter?: boolean } = {},
+  ) {
     this.kind = kind;
     this.db = db;
+    this.memo = opts.soleWriter === true ? new SoleWriterMemo() : undefined;
   }
 
   private async q(text: string, params: readonly unknown[] = []): Promise<Row[]> {
@@ -312,7 +325,9 @@ export class SqlStore implements VerifierStore {
         input.attesterId ?? null,
         input.ttlSeconds,
       ]);
-      return sessionOf(rows[0]!);
+      const s = sessionOf(rows[0]!);
+      this.memo?.sessionCreated(s);
+      return s;
     }
     // The attester's checkpoints come back with the new session: one statement, not two.
     const rows = await this.q(
@@ -322,8 +337,15 @@ export class SqlStore implements VerifierStore {
       [input.id, input.nonce, input.attesterId, input.ttlSeconds, input.checkpointsUnder],
     );
     const r = rows[0]!;
-    const cps = (typeof r['cps'] === 'string' ? JSON.parse(r['cps']) : r['cps']) as Row[];
-    return { ...sessionOf(r), checkpoints: cps.map(checkpointOf) };
+    const cps = ((typeof r['cps'] === 'string' ? JSON.parse(r['cps']) : r['cps']) as Row[]).map(
+      checkpointOf,
+    );
+    const s = sessionOf(r);
+    if (this.memo !== undefined) {
+      this.memo.sessionCreated(s);
+      this.memo.checkpointsRead(input.attesterId, input.checkpointsUnder, cps);
+    }
+    return { ...s, checkpoints: cps };
   }
 
   async getSession(id: string): Promise<SessionRecord | null> {
@@ -332,10 +354,12 @@ export class SqlStore implements VerifierStore {
   }
 
   async deleteSession(id: string): Promise<boolean> {
+    this.memo?.sessionGone(id);
     return (await this.q('delete from sessions where id = $1 returning id', [id])).length === 1;
   }
 
   async consumeSession(id: string): Promise<ConsumeOutcome> {
+    this.memo?.sessionGone(id);
     // The whole race is this one statement: the row lock serialises the writers and the
     // second one re-reads consumed_at as set, so its WHERE fails and it gets no row.
     const won = await this.q(
@@ -351,6 +375,25 @@ export class SqlStore implements VerifierStore {
     id: string,
     checkpoint?: { readonly register: string; readonly policyDigest: string },
   ): Promise<PeekOutcome> {
+    const m = this.memo;
+    if (m !== undefined) {
+      // A session created here and not consumed since, with its attester's record and
+      // checkpoint as read since their last write: nothing to read. The clock is the one
+      // PGlite's now() reads.
+      const at = new Date();
+      const s = m.openSession(id, at);
+      if (s !== undefined) {
+        const aid = s.attesterId;
+        const attester = aid === null ? null : m.attester(aid);
+        const cp =
+          checkpoint === undefined || aid === null
+            ? null
+            : m.checkpoint(aid, checkpoint.register, checkpoint.policyDigest);
+        if (attester !== undefined && cp !== undefined) {
+          return { ok: true, session: s, at, attester, checkpoint: cp };
+        }
+      }
+    }
     // One read for the session, its attester and its checkpoint (each a statement before).
     const rows = await this.q(
       'select s.*, now() as db_now, s.consumed_at is not null as consumed, ' +
@@ -370,16 +413,37 @@ export class SqlStore implements VerifierStore {
     if (r === undefined) return { ok: false, reason: 'unknown' };
     if (r['consumed'] === true) return { ok: false, reason: 'reused' };
     if (r['expired'] === true) return { ok: false, reason: 'expired' };
+    const session = sessionOf(r);
+    const attester = r['a_id'] === null ? null : attesterOf(prefixed(r, 'a_'));
+    if (session.attesterId !== null) this.memo?.attesterRead(session.attesterId, attester);
     return {
       ok: true,
-      session: sessionOf(r),
+      session,
       at: date(r['db_now']),
-      attester: r['a_id'] === null ? null : attesterOf(prefixed(r, 'a_')),
+      attester,
       checkpoint: r['c_attester_id'] === null ? null : checkpointOf(prefixed(r, 'c_')),
     };
   }
 
   async finishSession(id: string, r: NewResult, move?: CheckpointMove): Promise<FinishOutcome> {
+    const m = this.memo;
+    if (m === undefined) return this.finishSessionUnmemo(id, r, move);
+    // Forgotten before the statement (nothing may take the session from the memo meanwhile)
+    // and after it (a read that completed meanwhile saw the rows before the write).
+    m.sessionGone(id);
+    if (move !== undefined) m.checkpointWritten(move.key.attesterId, move.key.policyDigest);
+    try {
+      return await this.finishSessionUnmemo(id, r, move);
+    } finally {
+      if (move !== undefined) m.checkpointWritten(move.key.attesterId, move.key.policyDigest);
+    }
+  }
+
+  private async finishSessionUnmemo(
+    id: string,
+    r: NewResult,
+    move?: CheckpointMove,
+  ): Promise<FinishOutcome> {
     // One statement, so one commit: consume the nonce (the same conditional update, and race,
     // as consumeSession's), record the result only if that update won, and move the checkpoint
     // by compare-and-set only from that result and only when it passed with nothing relaxed.
@@ -463,6 +527,15 @@ export class SqlStore implements VerifierStore {
   }
 
   async putAttester(a: Omit<AttesterRecord, 'createdAt'>): Promise<AttesterRecord> {
+    this.memo?.attesterChanged(a.id);
+    try {
+      return await this.insertAttester(a);
+    } finally {
+      this.memo?.attesterChanged(a.id);
+    }
+  }
+
+  private async insertAttester(a: Omit<AttesterRecord, 'createdAt'>): Promise<AttesterRecord> {
     try {
       const rows = await this.q(
         'insert into attesters (id, kind, ek_cert, ek_public, platform_id, relaxed, ek_trust) ' +
@@ -498,11 +571,16 @@ export class SqlStore implements VerifierStore {
   }
 
   async deleteAttester(id: string): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
-      await tx.query('delete from checkpoints where attester_id = $1', [id]);
-      const r = await tx.query('delete from attesters where id = $1 returning id', [id]);
-      return r.rows.length === 1;
-    });
+    this.memo?.attesterChanged(id);
+    try {
+      return await this.db.transaction(async (tx) => {
+        await tx.query('delete from checkpoints where attester_id = $1', [id]);
+        const r = await tx.query('delete from attesters where id = $1 returning id', [id]);
+        return r.rows.length === 1;
+      });
+    } finally {
+      this.memo?.attesterChanged(id);
+    }
   }
 
   async addAttesterKey(k: Omit<AttesterKeyRecord, 'createdAt'>): Promise<void> {
@@ -639,7 +717,12 @@ export class SqlStore implements VerifierStore {
     expectedVersion: number | null,
     next: { bootId: string | null; value: unknown; resultId: string },
   ): Promise<AdvanceOutcome> {
-    return casCheckpoint(this.db, key, expectedVersion, next);
+    this.memo?.checkpointWritten(key.attesterId, key.policyDigest);
+    try {
+      return await casCheckpoint(this.db, key, expectedVersion, next);
+    } finally {
+      this.memo?.checkpointWritten(key.attesterId, key.policyDigest);
+    }
   }
 
   async putPolicy(
