@@ -24,7 +24,7 @@ import { fromErrno, UsageError } from '../../errors.js';
 import type { RawReport, ReportFormat } from '../../providers/provider.js';
 import type { EvidenceKind } from '../../verifier/verify/evidence_result.js';
 import { reportDataBinding } from '../../formats/envelope/binding.js';
-import { encodeReportEnvelope } from '../../formats/envelope/report_envelope.js';
+import { encodeReportEnvelope, frameEnvelope } from '../../formats/envelope/report_envelope.js';
 import { action, printFields, printJson, toJsonText } from '../output.js';
 import {
   addProviderOptions,
@@ -97,15 +97,6 @@ async function imaLogFor(file: string, sinceText: string | undefined): Promise<E
   if (out === undefined)
     throw new UsageError('ERR_USAGE', `--ima-since ${since}: the list holds fewer entries`);
   return out;
-}
-
-/** The JSON of an envelope's `ima_log` member (base64 data, `since` left out at 0). */
-export function imaLogJson(ima: EnvelopeImaList): Record<string, unknown> {
-  return {
-    format: ima.format,
-    ...(ima.since === 0 ? {} : { since: ima.since }),
-    data: Buffer.from(ima.data.buffer, ima.data.byteOffset, ima.data.byteLength).toString('base64'),
-  };
 }
 
 const KIND_OF: Record<ReportFormat, EvidenceKind> = {
@@ -285,9 +276,11 @@ export function registerReport(program: Command): Command {
       const env = reportEnvelope(raw, nonce, userData, reportData);
       // the IMA list is read after the quote: the kernel appends an entry before it extends
       // PCR 10, so the list covers the quoted value (entries past it are left to the next one)
-      if (opts.imaLog !== undefined)
-        env['ima_log'] = imaLogJson(await imaLogFor(opts.imaLog, opts.imaSince));
-      const text = `${toJsonText(env)}\n`;
+      // (the list as bytes after the JSON text, not base64 in it: a million entries are ~110 MB)
+      const text =
+        opts.imaLog === undefined
+          ? `${toJsonText(env)}\n`
+          : frameEnvelope(env, await imaLogFor(opts.imaLog, opts.imaSince));
       if (opts.out === undefined) {
         process.stdout.write(text);
         return 0;

@@ -12,7 +12,7 @@
  * @module
  */
 import { fromHex, toHex } from '../../bytes/hex.js';
-import { fieldErrors } from '../../errors.js';
+import { fieldErrors, ParseError } from '../../errors.js';
 
 /** The `format` member. */
 export const REPORT_ENVELOPE_FORMAT = 'mrstack-report-v1';
@@ -50,8 +50,9 @@ export interface ReportEnvelope {
 
 /**
  * The `ima_log` member: the kernel's binary IMA list beside a TPM quote, from entry `since` on
- * (0: the whole list; above 0: the entries after the verifier's trusted IMA checkpoint). `data`
- * is base64, as in a bundle's `ima_log` (a list is large).
+ * (0: the whole list; above 0: the entries after the verifier's trusted IMA checkpoint). In the
+ * JSON either `data` (base64, as in a bundle's `ima_log`) or `bytes`: the list's length, its
+ * bytes following the JSON text after one NUL byte ({@link frameEnvelope}).
  */
 export interface EnvelopeImaLog {
   readonly format: 'ima-binary';
@@ -127,23 +128,96 @@ const MEMBERS = new Set([
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-/** The `ima_log` member, checked member by member. */
-function imaLogMember(v: unknown): EnvelopeImaLog {
+/** The `ima_log` member, checked member by member; `tail`: the bytes after the JSON text. */
+function imaLogMember(v: unknown, tail: Uint8Array | undefined): EnvelopeImaLog {
   if (typeof v !== 'object' || v === null || Array.isArray(v))
-    throw bad('ima_log', 'an object {format, since?, data}', typeName(v));
+    throw bad('ima_log', 'an object {format, since?, data | bytes}', typeName(v));
   const o = v as Record<string, unknown>;
   for (const k of Object.keys(o))
-    if (k !== 'format' && k !== 'since' && k !== 'data')
+    if (k !== 'format' && k !== 'since' && k !== 'data' && k !== 'bytes')
       throw bad(`ima_log.${k}`, 'no such member in ima_log');
   if (o['format'] !== 'ima-binary')
     throw bad('ima_log.format', 'ima-binary', JSON.stringify(o['format']));
   const since = o['since'] ?? 0;
   if (typeof since !== 'number' || !Number.isSafeInteger(since) || since < 0)
     throw bad('ima_log.since', 'an IMA entry number', JSON.stringify(since));
+  if (o['bytes'] !== undefined) {
+    // the list after the JSON text: its length as the JSON says, exactly
+    const n = o['bytes'];
+    if (o['data'] !== undefined) throw bad('ima_log.data', 'no data beside bytes', 'both');
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
+      throw bad('ima_log.bytes', 'a byte count', JSON.stringify(n));
+    if (tail === undefined)
+      throw bad('ima_log.bytes', `${n} bytes after the JSON text and a NUL`, 'none');
+    if (tail.length !== n)
+      throw new ParseError({
+        code: n < tail.length ? 'ERR_TRAILING_BYTES' : 'ERR_TRUNCATED',
+        format: 'json',
+        offset: 0,
+        field: 'ima_log.bytes',
+        expected: `${n} bytes after the JSON text`,
+        actual: `${tail.length} bytes`,
+      });
+    return { format: 'ima-binary', since, data: tail };
+  }
   const data = o['data'];
   if (typeof data !== 'string' || data.length % 4 !== 0 || !BASE64.test(data))
     throw bad('ima_log.data', 'base64', typeName(data));
   return { format: 'ima-binary', since, data: new Uint8Array(Buffer.from(data, 'base64')) };
+}
+
+/**
+ * An envelope whose IMA list travels as bytes, not base64: the JSON text (its `ima_log` with
+ * `bytes` instead of `data`), one NUL byte, the list. A JSON text holds no NUL byte (control
+ * characters are escaped inside strings, and only whitespace stands between tokens), so the
+ * first NUL ends it. A million-entry list is ~110 MB: a third more as base64, and all of it a
+ * JSON string to parse.
+ */
+export function frameEnvelope(
+  json: Record<string, unknown>,
+  ima: { readonly since: number; readonly data: Uint8Array },
+): Uint8Array {
+  const head = Buffer.from(
+    JSON.stringify({
+      ...json,
+      ima_log: {
+        format: 'ima-binary',
+        ...(ima.since === 0 ? {} : { since: ima.since }),
+        bytes: ima.data.length,
+      },
+    }) + '\n',
+  );
+  const out = new Uint8Array(head.length + 1 + ima.data.length);
+  out.set(head, 0);
+  out[head.length] = 0;
+  out.set(ima.data, head.length + 1);
+  return out;
+}
+
+/**
+ * Splits a framed envelope ({@link frameEnvelope}) at its first NUL byte, looked for in the first
+ * `maxJson` + 1 bytes only; undefined when there is none (plain JSON evidence).
+ * @throws ParseError `ERR_LENGTH_LIMIT` when the bytes after it exceed `maxTail`
+ */
+export function splitFramedEnvelope(
+  input: Uint8Array,
+  maxJson: number,
+  maxTail: number,
+): { readonly json: Uint8Array; readonly tail: Uint8Array } | undefined {
+  const head = input.subarray(0, Math.min(input.length, maxJson + 1));
+  const nul = head.indexOf(0);
+  if (nul < 0) return undefined;
+  const tail = input.subarray(nul + 1);
+  if (tail.length > maxTail)
+    throw new ParseError({
+      code: 'ERR_LENGTH_LIMIT',
+      format: 'json',
+      offset: nul + 1,
+      field: 'ima_log',
+      expected: `<= ${maxTail} bytes`,
+      actual: `${tail.length} bytes`,
+    });
+  return { json: input.subarray(0, nul), tail };
 }
 
 const bad = fieldErrors({ code: 'ERR_BAD_JSON', format: 'json' });
@@ -164,10 +238,23 @@ function hexMember(o: Record<string, unknown>, key: string, field = key): Uint8A
  * @throws ParseError `ERR_BAD_JSON` naming the member that is wrong (`kind`, `parts.signature` …),
  *   `ERR_BAD_HEX` for hex that does not decode
  */
-export function parseReportEnvelope(value: unknown): ReportEnvelope | undefined {
+export function parseReportEnvelope(
+  value: unknown,
+  /** The bytes after the JSON text of a framed envelope ({@link frameEnvelope}). */
+  tail?: Uint8Array,
+): ReportEnvelope | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const o = value as Record<string, unknown>;
   if (o['format'] !== REPORT_ENVELOPE_FORMAT) return undefined;
+  if (tail !== undefined && (o['ima_log'] as { bytes?: unknown } | undefined)?.bytes === undefined)
+    throw new ParseError({
+      code: 'ERR_TRAILING_BYTES',
+      format: 'json',
+      offset: 0,
+      field: 'evidence',
+      expected: 'nothing after the JSON text but an IMA list its ima_log.bytes counts',
+      actual: `${tail.length} bytes after a NUL`,
+    });
   for (const k of Object.keys(o))
     if (!MEMBERS.has(k)) throw bad(k, `no such member in a ${REPORT_ENVELOPE_FORMAT} envelope`);
   const kind = o['kind'];
@@ -211,6 +298,6 @@ export function parseReportEnvelope(value: unknown): ReportEnvelope | undefined 
     ...(auxblob === undefined ? {} : { auxblob }),
     ...(Object.keys(parts).length === 0 ? {} : { parts }),
     ...(o['collateral'] === undefined ? {} : { collateral: o['collateral'] }),
-    ...(o['ima_log'] === undefined ? {} : { imaLog: imaLogMember(o['ima_log']) }),
+    ...(o['ima_log'] === undefined ? {} : { imaLog: imaLogMember(o['ima_log'], tail) }),
   };
 }

@@ -45,6 +45,7 @@ import {
 } from '../../formats/tdx/tdreport.js';
 import {
   parseReportEnvelope,
+  splitFramedEnvelope,
   type ReportEnvelope,
 } from '../../formats/envelope/report_envelope.js';
 import { resolveTrustPolicy } from './trust_policy.js';
@@ -191,6 +192,13 @@ export function decodeEvidenceInput(
     }
     return { data: input, encoding: 'binary' };
   }
+  // A report envelope with its IMA list as bytes after the JSON text (a NUL between): the JSON
+  // is bounded as any evidence, the list as a whole file.
+  const framed =
+    input[0] === 0x7b
+      ? splitFramedEnvelope(input, limits.maxEvidenceSize, limits.maxWholeFile)
+      : undefined;
+  if (framed !== undefined) return decodeJsonEvidence(framed.json, framed.tail);
   if (input.length > limits.maxEvidenceSize) {
     throw new ParseError({
       code: 'ERR_LENGTH_LIMIT',
@@ -223,11 +231,20 @@ export function decodeEvidenceInput(
 }
 
 /** JSON evidence: an mrstack report envelope, a peer's container, or a bundle. */
-function decodeJsonEvidence(input: Uint8Array): DecodedEvidenceInput {
+function decodeJsonEvidence(input: Uint8Array, tail?: Uint8Array): DecodedEvidenceInput {
   const text = Buffer.from(input).toString('utf8');
   const doc = parseJsonText(text, 'evidence', { expected: 'JSON' });
-  const env = parseReportEnvelope(doc);
+  const env = parseReportEnvelope(doc, tail);
   if (env !== undefined) return { data: env.outblob, encoding: 'envelope', envelope: env };
+  if (tail !== undefined)
+    throw new ParseError({
+      code: 'ERR_TRAILING_BYTES',
+      format: 'evidence',
+      offset: input.length,
+      field: 'evidence',
+      expected: 'a report envelope before a NUL byte and an IMA list',
+      actual: 'other JSON evidence',
+    });
   const peer = peerEvidenceOf(doc);
   if (peer !== undefined) return { data: peer.data, encoding: 'peer', peer };
   // A JSON object with a format name may be a bundle (its name past the first 4 KiB): the

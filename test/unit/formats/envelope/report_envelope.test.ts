@@ -5,11 +5,13 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
   encodeReportEnvelope,
+  frameEnvelope,
   parseReportEnvelope,
 } from '../../../../src/formats/envelope/report_envelope.js';
 import { evidenceBinding, reportDataBinding } from '../../../../src/formats/envelope/binding.js';
 import { decodeEvidenceInput } from '../../../../src/verifier/verify/evidence.js';
 import { runTool } from '../../../_support/peers.js';
+import { DEFAULT_LIMITS } from '../../../../src/limits.js';
 
 const b = (...x: number[]): Uint8Array => Uint8Array.from(x);
 
@@ -106,6 +108,71 @@ test("ima_log (a TPM quote's IMA list): base64 data, optional since; malformed m
       field,
     );
   }
+});
+
+test('a framed envelope: the IMA list as bytes after the JSON text and a NUL, bounded as a whole file, not as evidence', () => {
+  const env = encodeReportEnvelope({
+    kind: 'tpm',
+    provider: 'tpm',
+    emulated: true,
+    nonce: b(1),
+    reportData: b(1),
+    outblob: b(0xaa),
+  });
+  // a list of 10,000 bytes, the JSON well under the evidence limit given (4 KiB)
+  const list = new Uint8Array(10_000).map((_, i) => (i * 7) & 0xff);
+  list[17] = 0; // NUL bytes inside the list are the list's
+  const framed = frameEnvelope(env, { since: 12, data: list });
+  const nul = framed.indexOf(0);
+  const head = JSON.parse(Buffer.from(framed.subarray(0, nul)).toString('utf8')) as Record<
+    string,
+    unknown
+  >;
+  assert.deepEqual(head['ima_log'], { format: 'ima-binary', since: 12, bytes: 10_000 });
+  assert.deepEqual(Buffer.from(framed.subarray(nul + 1)), Buffer.from(list));
+  const limits = { maxEvidenceSize: 4096, maxWholeFile: 12_000 };
+  const d = decodeEvidenceInput(framed, { ...DEFAULT_LIMITS, ...limits });
+  assert.equal(d.encoding, 'envelope');
+  assert.deepEqual(d.envelope?.imaLog, { format: 'ima-binary', since: 12, data: list });
+  // the same envelope with the list as base64 in the JSON is over the evidence limit
+  const inline = new TextEncoder().encode(
+    JSON.stringify({
+      ...env,
+      ima_log: { format: 'ima-binary', data: Buffer.from(list).toString('base64') },
+    }),
+  );
+  assert.throws(
+    () => decodeEvidenceInput(inline, { ...DEFAULT_LIMITS, ...limits }),
+    (e: { code?: string }) => e.code === 'ERR_LENGTH_LIMIT',
+  );
+  // a list over the whole-file limit; a count that is not the bytes after the NUL either way
+  const refuse = (bytes: Uint8Array, code: string, field: string): void =>
+    assert.throws(
+      () => decodeEvidenceInput(bytes, { ...DEFAULT_LIMITS, ...limits }),
+      (e: { code?: string; details?: { field?: string } }) =>
+        e.code === code && e.details?.field === field,
+      `${code} ${field}`,
+    );
+  refuse(
+    frameEnvelope(env, { since: 0, data: new Uint8Array(12_001) }),
+    'ERR_LENGTH_LIMIT',
+    'ima_log',
+  );
+  refuse(Buffer.concat([framed, b(9)]), 'ERR_TRAILING_BYTES', 'ima_log.bytes');
+  refuse(framed.subarray(0, framed.length - 1), 'ERR_TRUNCATED', 'ima_log.bytes');
+  // bytes after a NUL with no ima_log.bytes to count them, or a count with nothing after
+  const plain = new TextEncoder().encode(JSON.stringify(env));
+  refuse(Buffer.concat([plain, b(0, 1, 2)]), 'ERR_TRAILING_BYTES', 'evidence');
+  const counted = new TextEncoder().encode(
+    JSON.stringify({ ...env, ima_log: { format: 'ima-binary', bytes: 3 } }),
+  );
+  refuse(counted, 'ERR_BAD_JSON', 'ima_log.bytes');
+  const both = new TextEncoder().encode(
+    JSON.stringify({ ...env, ima_log: { format: 'ima-binary', bytes: 3, data: 'AQID' } }),
+  );
+  refuse(Buffer.concat([both, b(0, 1, 2, 3)]), 'ERR_BAD_JSON', 'ima_log.data');
+  // other JSON evidence followed by a NUL is no envelope with a list
+  refuse(Buffer.from('{"format":"nothing-known"}\0abc'), 'ERR_TRAILING_BYTES', 'evidence');
 });
 
 test('report binding: u16 lengths; 65,535 bytes of user data as openssl hashes it, 65,536 refused', () => {
