@@ -11,7 +11,7 @@
 //
 // Usage: node dist/bench/verifier/verifier_bench.js [--sessions N] [--concurrency C]
 //        [--procs P] [--postgres] [--events N] [--one-tenant | --quote-only]
-//        [--json] [--cpu-prof DIR]
+//        [--warmup N] [--json] [--cpu-prof DIR]
 // --postgres: the store is a PostgreSQL server this bench starts (Debian postgresql, as in the
 //   tests); P processes share it, the client picks them round robin. Default: 1 process on the
 //   embedded store.
@@ -64,6 +64,8 @@ const JSON_OUT = args.includes('--json');
 const EVENTS = Number(flag('--events') ?? '100');
 const ONE_TENANT = args.includes('--one-tenant');
 const QUOTE_ONLY = args.includes('--quote-only');
+// --warmup N: sessions per service process before the timed loop (default 300).
+const WARMUP = Number(flag('--warmup') ?? '300');
 // --cpu-prof DIR: each service process writes a V8 CPU profile there when it exits.
 const CPU_PROF = flag('--cpu-prof');
 // --serve-cli FILE: the `mrstack` entry (dist/src/cli/main.js) whose `verifier serve` runs, e.g.
@@ -294,8 +296,17 @@ async function bundleSession(url: string, worker: number): Promise<number> {
 
 const oneSession = QUOTE_ONLY ? quoteSession : bundleSession;
 
-// Warm-up (JIT, first policy compile, first signing key use) outside the timed loop.
-for (const p of procs) for (let i = 0; i < 5; i++) await oneSession(p.url, 0);
+// Warm-up outside the timed loop: the first policy compile and signing key use, and the JIT.
+// With 5 warm-up sessions (until session 8) V8's optimising compiler still ran on its
+// background threads for the first few hundred timed sessions: ~16 % of the service's CPU in
+// a perf profile 12-20 s into a run, a start-up cost a long-running service pays once.
+for (const p of procs) {
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async (_, w) => {
+      for (let i = w; i < WARMUP; i += CONCURRENCY) await oneSession(p.url, w);
+    }),
+  );
+}
 replayedSince = 0;
 
 const cpu0 = procs.map((p) => cpuMsOf(p.proc.pid!));
@@ -324,6 +335,7 @@ const out = {
   store: POSTGRES ? 'postgres' : 'embedded',
   processes: PROCS,
   sessions: SESSIONS,
+  warmup_sessions: WARMUP,
   concurrency: CONCURRENCY,
   sessions_per_s: +(SESSIONS / wall).toFixed(1),
   p50_ms: +pct(0.5).toFixed(2),
