@@ -360,6 +360,17 @@ export function prewarmImaFoldWorkers(
 }
 
 /**
+ * {@link prewarmImaFoldWorkers} for evidence about to be verified, when it holds an IMA list
+ * (an ima bundle's `ima_log`): callers start them before loading the verifiers, whose modules
+ * then load beside the workers' own.
+ */
+export function prewarmImaFoldWorkersFor(evidence: Uint8Array): void {
+  const b = Buffer.from(evidence.buffer, evidence.byteOffset, evidence.byteLength);
+  if (evidence.length >= PARALLEL_MIN_BYTES && b.includes('"ima_log"'))
+    prewarmImaFoldWorkers(3, evidence.length);
+}
+
+/**
  * {@link foldImaSnapshots} with the banks on worker threads (one each), when the
  * machine has two cores or more and the list is large; the same result. A list not already in
  * a SharedArrayBuffer is copied into one (the workers read it in place).

@@ -20,7 +20,7 @@ import {
 } from '../replay/bundle_replay.js';
 import { IMA_ENTRY_LIST, imaLayerStart } from '../replay/ima_layer.js';
 import type { ImaCheckpoint } from '../replay/ima_checkpoint.js';
-import { foldImaSnapshotsParallel, prewarmImaFoldWorkers } from '../replay/ima_layer_fold.js';
+import { foldImaSnapshotsParallel, prewarmImaFoldWorkersFor } from '../replay/ima_layer_fold.js';
 import { mrImaBankAlgs } from '../../formats/mrlog/mr_ima_commitment.js';
 import { MR_IMA_VMR, parseMrlogLine } from '../../formats/mrlog/record.js';
 import type { BankValues } from '../../eventlog/mrlog_replay.js';
@@ -138,8 +138,7 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
   },
   async verify(data: Uint8Array, opts: ResolvedVerifyOptions): Promise<EvidenceResult> {
     // an ima bundle's fold workers start while it is parsed (their modules load meanwhile)
-    if (Buffer.from(data.buffer, data.byteOffset, data.byteLength).includes('"ima_log"'))
-      prewarmImaFoldWorkers(3, data.length);
+    prewarmImaFoldWorkersFor(data);
     const b = parseBundle(data);
     const out = new ResultBuilder('bundle', opts.at, opts.policy);
     const kind = b.report.kind as EvidenceKind;
