@@ -41,6 +41,8 @@ export type ErrorCode =
   | 'ERR_IMA_LIST_CHANGED'
   | 'ERR_IMA_CHECKPOINT_MISMATCH'
   | 'ERR_IMA_DISCONTINUOUS'
+  | 'ERR_TENANT_DISCONTINUOUS'
+  | 'ERR_TENANT_CONTINUATION_MISMATCH'
   | 'ERR_EVENT_DIGEST_MISMATCH'
   | 'ERR_SIGNATURE_INVALID'
   | 'ERR_CHAIN_INVALID'
@@ -148,6 +150,16 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   ERR_IMA_DISCONTINUOUS: {
     exit: 1,
     summary: "the IMA list sent does not continue from the verifier's trusted running value",
+  },
+  ERR_TENANT_DISCONTINUOUS: {
+    exit: 1,
+    summary:
+      "a tenant log sent since a position does not start at the verifier's trusted tenant checkpoint",
+  },
+  ERR_TENANT_CONTINUATION_MISMATCH: {
+    exit: 1,
+    summary:
+      "the tenant records after the trusted tenant checkpoint do not fold from its vMR value to the physical log's VMR values",
   },
   ERR_EVENT_DIGEST_MISMATCH: { exit: 1, summary: 'an event digest is not the hash of its data' },
   ERR_SIGNATURE_INVALID: { exit: 1, summary: 'a signature does not verify' },

@@ -290,5 +290,5 @@ console.log(
   `cache-miss appraise (the first with this ${N}-path policy; it writes the cache entry): ${miss.wall.toFixed(2)} s wall, ${miss.cpu.toFixed(2)} CPU-s, peak RSS ${miss.rssMB.toFixed(0)} MB; load then: ${missLoad}`,
 );
 console.log(
-  'mrstack folds the mr_ima banks on 3 worker threads (sha1, sha256, sha384; started while the bundle is parsed), its main thread checks the records, loads the policy and judges; evmctl is one thread',
+  'mrstack folds the mr_ima banks on 3 worker threads (sha1, sha256, sha384; started while the bundle is parsed), its main thread checks the records, loads the policy and judges; the sha384 hashes of template data are shared out to the threads with nothing left to do (the extends stay one chain); evmctl is one thread',
 );

@@ -836,14 +836,18 @@ export class Agent {
   /**
    * Evidence for a tenant, bound to a nonce (and user data): a report shared with concurrent
    * requests, the physical log from checkpoint `since` (default 0, the boot's first segment),
-   * the tenant's log and the positions around the report.
-   * @throws AgentError `ERR_NOT_FOUND` (tenant, checkpoint); provider errors
+   * the tenant's log and the positions around the report. `tenantSince`: the tenant's log only
+   * after extended record `record` (a verifier's trusted tenant checkpoint; `tenant_log.since`)
+   * — unless `boot` names another boot than this one (the whole log is sent then).
+   * @throws AgentError `ERR_NOT_FOUND` (tenant, checkpoint, a tenant record it does not have);
+   *   provider errors
    */
   async evidence(
     tenant: string,
     nonce: Uint8Array,
     userData: Uint8Array = new Uint8Array(0),
     since = 0,
+    tenantSince?: { readonly record: number; readonly boot?: string | undefined },
   ): Promise<EvidenceBundle> {
     if (tenant === IMA_TENANT && this.#ima !== undefined) {
       return this.imaEvidence(nonce, userData, since);
@@ -854,11 +858,18 @@ export class Agent {
     const snap = shared.shared;
     const tAfter = snap.tenantAfter.get(tenant) ?? t.log.lines;
     const physical = plog.readLines(since, snap.physAfter);
+    const tail =
+      tenantSince === undefined ||
+      tenantSince.record === 0 ||
+      (tenantSince.boot !== undefined && tenantSince.boot !== this.bootId)
+        ? undefined
+        : t.log.tail(tenantSince.record, tAfter);
     return assembleBundle({
       ...(await this.#bundleParts(tenant, nonce, userData, since, shared, physical)),
       vmr: t.config.vmr,
       vmrAlg: t.log.alg,
-      tenantLines: t.log.readLines(tAfter),
+      tenantLines: tail?.lines ?? t.log.readLines(tAfter),
+      ...(tail === undefined ? {} : { tenantSince: tail.since }),
     });
   }
 

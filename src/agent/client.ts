@@ -230,7 +230,8 @@ export class TenantClient {
   /**
    * An evidence bundle (its JSON form, `docs/bundle.md`). `imaSince` (the `ima` tenant's
    * socket only): the IMA list from that entry on, if the agent runs in boot `imaBoot` (when
-   * given; in another boot it sends the whole list).
+   * given; in another boot it sends the whole list). `tenantSince` (other tenants' sockets):
+   * the tenant log only after extended record `record`, if the agent runs in boot `boot`.
    */
   evidence(
     nonce: Uint8Array,
@@ -238,6 +239,7 @@ export class TenantClient {
     since?: number,
     imaSince?: number,
     imaBoot?: string,
+    tenantSince?: { readonly record: number; readonly boot?: string | undefined },
   ): Promise<Record<string, unknown>> {
     return this.#c.request('POST', '/v1/evidence', {
       nonce: toHex(nonce),
@@ -245,6 +247,12 @@ export class TenantClient {
       ...(since === undefined ? {} : { since }),
       ...(imaSince === undefined || imaSince === 0 ? {} : { ima_since: imaSince }),
       ...(imaBoot === undefined ? {} : { ima_boot: imaBoot }),
+      ...(tenantSince === undefined || tenantSince.record === 0
+        ? {}
+        : {
+            tenant_since: tenantSince.record,
+            ...(tenantSince.boot === undefined ? {} : { tenant_boot: tenantSince.boot }),
+          }),
     }) as Promise<Record<string, unknown>>;
   }
   /** Closes kept-alive connections. */

@@ -13,6 +13,7 @@ import {
   type BundleFirmwareLog,
   type BundleImaLog,
   type EvidenceBundle,
+  type TenantLogStart,
 } from '../formats/bundle/bundle.js';
 import type { RawReport } from '../providers/provider.js';
 import type { SharedReport } from './report_batcher.js';
@@ -77,12 +78,14 @@ export interface BundleParts {
   readonly physical: { readonly first: number; readonly lines: readonly string[] };
   readonly vmr: string;
   readonly vmrAlg: HashAlg;
-  /** The tenant log's lines up to the report. */
+  /** The tenant log's lines up to the report (from `tenantSince` on, when given). */
   readonly tenantLines: readonly string[];
+  /** Where `tenantLines` start when the log is sent since a position. */
+  readonly tenantSince?: TenantLogStart;
 }
 
 /** The parts of the system tenant `ima`'s bundle (no tenant log; the IMA list instead). */
-export type ImaBundleParts = Omit<BundleParts, 'vmr' | 'vmrAlg' | 'tenantLines'> & {
+export type ImaBundleParts = Omit<BundleParts, 'vmr' | 'vmrAlg' | 'tenantLines' | 'tenantSince'> & {
   readonly ima: BundleImaLog;
 };
 
@@ -111,7 +114,8 @@ const KIND_OF: Record<string, 'tdx' | 'snp' | 'tpm' | 'cca'> = {
 export function assembleBundle(p: BundleParts): EvidenceBundle {
   const snap = p.shared.shared;
   const r = snap.raw;
-  const tBefore = snap.tenantBefore.get(p.tenant) ?? 0;
+  // positions count the lines of the array: those left out are not counted
+  const tBefore = Math.max(0, (snap.tenantBefore.get(p.tenant) ?? 0) - (p.tenantSince?.line ?? 0));
   const before = Math.max(0, snap.physBefore - p.physical.first);
   return {
     format: BUNDLE_FORMAT,
@@ -148,6 +152,7 @@ export function assembleBundle(p: BundleParts): EvidenceBundle {
     tenantLog: {
       vmr: p.vmr,
       alg: p.vmrAlg,
+      ...(p.tenantSince === undefined ? {} : { since: p.tenantSince }),
       before: Math.min(tBefore, p.tenantLines.length),
       after: p.tenantLines.length,
       lines: [...p.tenantLines],

@@ -180,6 +180,28 @@ function imaSinceOf(b: Record<string, unknown>): number {
   return v;
 }
 
+/**
+ * A tenant socket's `tenant_since` (optional): the extended record of the tenant log to send
+ * the log since (a verifier's trusted tenant checkpoint), with `tenant_boot`, the boot it was
+ * taken in (another boot: the whole log).
+ */
+function tenantSinceOf(
+  b: Record<string, unknown>,
+): { record: number; boot: string | undefined } | undefined {
+  const v = b['tenant_since'];
+  if (v === undefined || v === 0) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 2) {
+    throw new ParseError({
+      code: 'ERR_BAD_JSON',
+      format: 'json',
+      offset: 0,
+      field: 'tenant_since',
+      expected: 'a tenant record number (at least 2)',
+    });
+  }
+  return { record: v, boot: optString(b, 'tenant_boot') };
+}
+
 /** The body of `POST /v1/evidence`: `nonce` (hex), optional `user_data` (hex) and `since`. */
 function evidenceRequest(b: Record<string, unknown>): {
   nonce: Uint8Array;
@@ -421,8 +443,9 @@ export class AgentServer {
     );
     app.get('/v1/log', () => ({ tenant: name, vmr: cfg.vmr, lines: agent.tenantLog(name) }));
     app.post('/v1/evidence', async (req) => {
-      const q = evidenceRequest(body(req));
-      const bundle = await agent.evidence(name, q.nonce, q.userData, q.since);
+      const b = body(req);
+      const q = evidenceRequest(b);
+      const bundle = await agent.evidence(name, q.nonce, q.userData, q.since, tenantSinceOf(b));
       return bundleToJson(bundle);
     });
     await listenPrivate(

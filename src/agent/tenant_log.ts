@@ -64,6 +64,8 @@ export class TenantLog {
   readonly #recentIds = new Map<string, IndexedId>();
   /** Values after each record, kept only from the last covered record on (for coverage). */
   #recent: Uint8Array[] = [];
+  /** Beside `#recent`: the lines and bytes of the log up to and including each record. */
+  #recentEnd: { line: number; offset: number }[] = [];
   #recentStart = 0;
 
   private constructor(
@@ -140,7 +142,7 @@ export class TenantLog {
           if (r.kind === 'tenant') {
             log = new TenantLog(r.name, r.vmr, alg, path, file, opts);
             log.#lines += headerComments;
-            for (const h of head) log.#replay(h.line);
+            for (const h of head) log.#replay(h.line, undefined);
           }
           continue;
         }
@@ -152,7 +154,7 @@ export class TenantLog {
           continue;
         }
         if (r.kind !== 'event') checkMrlogStructure([...head, r], 'tenant');
-        const pos = log.#replay(r.line);
+        const pos = log.#replay(r.line, l.offset + l.bytes.length + (l.terminated ? 1 : 0));
         if (pendingId !== undefined) log.#rememberId({ ...pendingId, ...pos });
         pendingId = undefined;
       }
@@ -165,12 +167,12 @@ export class TenantLog {
     }
   }
 
-  /** Extends the vMR by one line read back at open. */
-  #replay(line: string): TenantPosition {
+  /** Extends the vMR by one line read back at open (`end`: its end offset, if known). */
+  #replay(line: string, end: number | undefined): TenantPosition {
     this.#lines++;
     this.#value = vmrExtend(this.alg, this.#value, line);
     this.#records++;
-    this.#remember(this.#value);
+    this.#remember(this.#value, this.#lines, end ?? -1);
     return { record: this.#records, value: this.#value };
   }
 
@@ -238,12 +240,60 @@ export class TenantLog {
     for (const e of out) this.#recentIds.delete(e.id);
   }
 
-  #remember(v: Uint8Array): void {
+  #remember(v: Uint8Array, line: number, offset: number): void {
     this.#recent.push(v);
+    this.#recentEnd.push({ line, offset });
     if (this.#recent.length > 4096) {
       this.#recent = this.#recent.slice(2048);
+      this.#recentEnd = this.#recentEnd.slice(2048);
       this.#recentStart += 2048;
     }
+  }
+
+  /**
+   * The log from just after extended record `record` (≥ 2: SALT and TENANT stay out) up to
+   * `lines` lines of the whole log: where it starts (lines and records left out, the vMR after
+   * them) and its lines. A recent record is found without reading what precedes it; an older
+   * one by folding the log from its start.
+   * @throws AgentError `ERR_NOT_FOUND` when the log has fewer records; `ERR_IO`
+   */
+  tail(
+    record: number,
+    lines: number = this.#lines,
+  ): { since: { line: number; record: number; value: Uint8Array }; lines: string[] } {
+    if (!Number.isSafeInteger(record) || record < 2 || record > this.#records) {
+      throw new AgentError(
+        'ERR_NOT_FOUND',
+        `tenant ${this.name}: no record ${record} to send the log since (it has ${this.#records})`,
+      );
+    }
+    const i = record - this.#recentStart - 1;
+    const end = i >= 0 && i < this.#recent.length ? this.#recentEnd[i]! : undefined;
+    if (end !== undefined && end.offset >= 0) {
+      const size = this.#file.size - end.offset;
+      const buf = Buffer.alloc(size);
+      const got = this.#file.readAt(buf, end.offset);
+      const text = buf.toString('utf8', 0, got);
+      const parts = text.split('\n');
+      parts.pop();
+      return {
+        since: { line: end.line, record, value: this.#recent[i]! },
+        lines: parts.slice(0, Math.max(0, lines - end.line)),
+      };
+    }
+    // an old record: the log is folded from its start up to it
+    const all = this.readLines(lines);
+    let value = vmrInitial(this.alg);
+    let n = 0;
+    for (const [k, l] of all.entries()) {
+      if (l.startsWith('#')) continue;
+      value = vmrExtend(this.alg, value, l);
+      if (++n === record) return { since: { line: k + 1, record, value }, lines: all.slice(k + 1) };
+    }
+    throw new AgentError(
+      'ERR_NOT_FOUND',
+      `tenant ${this.name}: no record ${record} among the first ${lines} lines`,
+    );
   }
 
   /**
@@ -261,6 +311,7 @@ export class TenantLog {
   #appendLines(items: readonly { line: string; id?: string | undefined }[]): TenantPosition[] {
     let text = '';
     const out: TenantPosition[] = [];
+    const ends: { line: number; offset: number }[] = [];
     const ids: { id: string; offset: number }[] = [];
     let value = this.#value;
     let records = this.#records;
@@ -280,10 +331,11 @@ export class TenantLog {
       value = vmrExtend(this.alg, value, it.line);
       records++;
       out.push({ record: records, value });
+      ends.push({ line: lines, offset });
     }
     this.#file.write(Buffer.from(text, 'utf8'));
     // only after the write succeeded
-    for (const p of out) this.#remember(p.value);
+    for (const [k, p] of out.entries()) this.#remember(p.value, ends[k]!.line, ends[k]!.offset);
     this.#value = value;
     this.#records = records;
     this.#lines = lines;

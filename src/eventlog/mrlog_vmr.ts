@@ -35,10 +35,19 @@ export interface VmrReplayResult {
   readonly pending: number;
   /** Observations matched, in order. */
   readonly matched: number;
+  /** For each observation matched, in order: how many records its value covers. */
+  readonly marks: readonly number[];
+}
+
+/** Where a replay of a log's tail starts: the records left out and the vMR after them. */
+export interface VmrStart {
+  readonly records: number;
+  readonly value: Uint8Array;
 }
 
 /**
- * Replays a tenant log and checks the physical log's observations of its vMR.
+ * Replays a tenant log — or its tail from `start` (a trusted tenant checkpoint: record numbers
+ * stay the whole log's) — and checks the physical log's observations of its vMR.
  * @param observations - the VMR values for this vMR, in physical-log order.
  * @throws ReplayError `ERR_REPLAY_MISMATCH` when an observation is not a later running value
  */
@@ -46,16 +55,19 @@ export function replayVmr(
   records: readonly MrlogRecord[],
   alg: HashAlg,
   observations: readonly VmrObservation[],
+  start?: VmrStart,
 ): VmrReplayResult {
-  let value = vmrInitial(alg);
-  let n = 0;
+  let value = start?.value ?? vmrInitial(alg);
+  let n = start?.records ?? 0;
   let obs = 0;
-  let covered = 0;
+  let covered = n;
+  const marks: number[] = [];
   const atObservation = (): void => {
     while (obs < observations.length && bytesEqual(observations[obs]!.value, value)) {
       if (observations[obs]!.alg !== alg) break;
       obs++;
       covered = n;
+      marks.push(n);
     }
   };
   atObservation();
@@ -73,5 +85,5 @@ export function replayVmr(
       { details: { record: o.record, value: toHex(o.value), matched: obs } },
     );
   }
-  return { value, records: n, covered, pending: n - covered, matched: obs };
+  return { value, records: n, covered, pending: n - covered, matched: obs, marks };
 }

@@ -30,6 +30,7 @@ interface AttestFlags extends ProviderCliOptions {
   readonly socket?: string;
   readonly ca?: string;
   readonly attester?: string;
+  readonly tenant?: string;
   readonly bundleOut?: string;
   readonly imaLog?: string;
   readonly ak?: string;
@@ -110,6 +111,7 @@ async function agentEvidence(
   socket: string,
   session: SessionJson,
   nonce: Uint8Array,
+  tenant: string | undefined,
 ): Promise<Uint8Array> {
   const { TenantClient } = await import('../../agent/client.js');
   const client = new TenantClient(socket);
@@ -123,10 +125,20 @@ async function agentEvidence(
     const imaSince =
       session.ima_since?.register === 'mr_ima' ? session.ima_since.offset : undefined;
     const imaBoot = imaSince === undefined ? undefined : session.ima_since?.boot_id;
+    // the tenant log only after the verifier's trusted tenant checkpoint
+    const ts = session.tenant_since;
+    const tenantSince =
+      ts === undefined || ts.tenant !== tenant
+        ? undefined
+        : { record: ts.record, boot: ts.boot_id };
     try {
-      bundle = await client.evidence(nonce, undefined, since, imaSince, imaBoot);
+      bundle = await client.evidence(nonce, undefined, since, imaSince, imaBoot, tenantSince);
     } catch (e) {
-      if ((since === undefined && imaSince === undefined) || !(e instanceof MrstackError)) throw e;
+      if (
+        (since === undefined && imaSince === undefined && tenantSince === undefined) ||
+        !(e instanceof MrstackError)
+      )
+        throw e;
       bundle = await client.evidence(nonce);
     }
   } finally {
@@ -152,6 +164,10 @@ export function registerAgentAttest(program: Command): Command {
     .option(
       '--attester <id>',
       'the attester id the session is for (the verifier then names the checkpoint to send since)',
+    )
+    .option(
+      '--tenant <name>',
+      'your tenant name (default: the socket file name without .sock): the verifier then names where your log continues',
     )
     .option('--bundle-out <file>', 'also write the bundle (or envelope) that was sent')
     .option(
@@ -185,11 +201,17 @@ export function registerAgentAttest(program: Command): Command {
         );
       if (fromAgent && (o.imaLog !== undefined || o.ak !== undefined || o.pcrList !== undefined))
         throw new UsageError('ERR_USAGE', '--ima-log, --ak and --pcr-list go without --socket');
-      const session = await openSession(ep, o.attester);
+      // RUN/tenants/<name>.sock is the agent's layout
+      const tenant =
+        o.tenant ??
+        (o.attester === undefined || o.socket === undefined
+          ? undefined
+          : /([^/]+)\.sock$/.exec(o.socket)?.[1]);
+      const session = await openSession(ep, o.attester, tenant);
       const nonce = new Uint8Array(Buffer.from(session.nonce, 'hex'));
       let bytes: Uint8Array;
       let imaSent: ImaSent | undefined;
-      if (o.socket !== undefined) bytes = await agentEvidence(o.socket, session, nonce);
+      if (o.socket !== undefined) bytes = await agentEvidence(o.socket, session, nonce, tenant);
       else {
         const q = await quoteEvidence(o, session, nonce);
         bytes = q.bytes;

@@ -183,8 +183,11 @@ export function registerEvidence(program: Command): Command {
     .option('--json', 'print JSON')
     .action(
       action(async (file: string, opts: VerifyOptions) => {
+        const bytes = readInput(file);
+        // an ima bundle's fold workers start while the verifiers' modules load
+        (await import('../../verifier/replay/ima_layer_fold.js')).prewarmImaFoldWorkersFor(bytes);
         const { decodeEvidenceInput, verifyEvidence } = await verifier();
-        const input = decodeEvidenceInput(readInput(file));
+        const input = decodeEvidenceInput(bytes);
         const kind = opts.kind ?? input.envelope?.kind ?? input.peer?.kind;
         const flagOpts = await verifyOptionsFromFlags(opts, {
           ...(input.envelope === undefined ? {} : { envelope: input.envelope }),

@@ -19,6 +19,7 @@ interface GetOptions {
   readonly userData?: string;
   readonly since?: string;
   readonly imaSince?: string;
+  readonly tenantSince?: string;
   readonly out?: string;
   readonly json?: boolean;
 }
@@ -39,6 +40,10 @@ export function registerEvidenceGet(program: Command): Command {
       '--ima-since <entry>',
       "the ima tenant: the IMA list only from this entry on (the verifier's IMA checkpoint)",
     )
+    .option(
+      '--tenant-since <record>',
+      "your tenant log only after this extended record (the verifier's tenant checkpoint)",
+    )
     .option('--out <file>', 'write the bundle here (default: stdout)')
     .option('--json', 'with --out: print a JSON summary')
     .action(
@@ -53,10 +58,24 @@ export function registerEvidenceGet(program: Command): Command {
         if (imaSince !== undefined && (!Number.isSafeInteger(imaSince) || imaSince < 0)) {
           throw new UsageError('ERR_USAGE', '--ima-since: expected an IMA entry number');
         }
+        const tenantSince = opts.tenantSince === undefined ? undefined : Number(opts.tenantSince);
+        if (tenantSince !== undefined && (!Number.isSafeInteger(tenantSince) || tenantSince < 2)) {
+          throw new UsageError(
+            'ERR_USAGE',
+            '--tenant-since: expected a tenant record number (at least 2: SALT and TENANT)',
+          );
+        }
         const { TenantClient } = await import('../../agent/client.js');
         const c = new TenantClient(opts.socket);
         try {
-          const b = await c.evidence(nonce, ud, since, imaSince);
+          const b = await c.evidence(
+            nonce,
+            ud,
+            since,
+            imaSince,
+            undefined,
+            tenantSince === undefined ? undefined : { record: tenantSince },
+          );
           const text = `${JSON.stringify(b, null, 2)}\n`;
           if (opts.out === undefined) {
             process.stdout.write(text);
@@ -66,7 +85,7 @@ export function registerEvidenceGet(program: Command): Command {
           const binding = b['binding'] as Record<string, unknown>;
           const pl = b['physical_log'] as { lines: unknown[] };
           // the system tenant ima's bundle carries the IMA list instead of a tenant log
-          const tl = b['tenant_log'] as { lines: unknown[] } | undefined;
+          const tl = b['tenant_log'] as { lines: unknown[]; since?: unknown } | undefined;
           const ima = b['ima_log'] as { count: number } | undefined;
           const summary = {
             out: opts.out,
@@ -74,6 +93,7 @@ export function registerEvidenceGet(program: Command): Command {
             tree_size: binding['tree_size'],
             physical_records: pl.lines.length,
             ...(tl === undefined ? {} : { tenant_records: tl.lines.length }),
+            ...(typeof tl?.since === 'number' ? { tenant_since: tl.since } : {}),
             ...(ima === undefined ? {} : { ima_entries: ima.count }),
           };
           if (opts.json === true) printJson(summary);

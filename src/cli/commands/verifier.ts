@@ -169,11 +169,15 @@ export function registerVerifier(program: Command): Command {
     .requiredOption('--verifier <url>', 'http(s)://HOST:PORT or unix:PATH')
     .option('--ca <file>', 'CA certificate for https')
     .option('--attester <id>', 'the attester the session is for')
+    .option(
+      '--tenant <name>',
+      'the tenant that will attest (the answer says where its log continues)',
+    )
     .option('--json', 'print JSON (the default)')
     .action(
-      action(async (o: ClientFlags & { attester?: string }) => {
+      action(async (o: ClientFlags & { attester?: string; tenant?: string }) => {
         const { openSession } = await import('../../verifier/service/client.js');
-        printJson(await openSession(endpoint(o), o.attester));
+        printJson(await openSession(endpoint(o), o.attester, o.tenant));
         return 0;
       }),
     );

@@ -68,10 +68,26 @@ export interface BundlePhysicalLog extends BundleLogWindow {
   readonly extendedBefore: number;
 }
 
+/**
+ * Where a tenant log sent since a position starts (incremental verification): the lines and
+ * extended records left out and the vMR's value after them — the attester's word until a
+ * verifier compares it with a tenant checkpoint it trusts.
+ */
+export interface TenantLogStart {
+  /** Lines of the whole log left out (`#id` comments included). */
+  readonly line: number;
+  /** Extended records among them (SALT is 1, TENANT 2): record numbers stay the whole log's. */
+  readonly record: number;
+  /** The vMR after those records. */
+  readonly value: Uint8Array;
+}
+
 /** The tenant's vMR log in a bundle. */
 export interface BundleTenantLog extends BundleLogWindow {
   readonly vmr: string;
   readonly alg: HashAlg;
+  /** Absent: the whole log from SALT; else where the lines start. */
+  readonly since?: TenantLogStart;
 }
 
 /**
@@ -174,6 +190,13 @@ export function bundleToJson(b: EvidenceBundle): Record<string, unknown> {
           tenant_log: {
             vmr: b.tenantLog.vmr,
             alg: b.tenantLog.alg,
+            ...(b.tenantLog.since === undefined
+              ? {}
+              : {
+                  since: b.tenantLog.since.line,
+                  since_record: b.tenantLog.since.record,
+                  since_value: toHex(b.tenantLog.since.value),
+                }),
             before: b.tenantLog.before,
             after: b.tenantLog.after,
             lines: b.tenantLog.lines,
@@ -529,7 +552,14 @@ function parseBundleText(text: string, lift: Lifted | undefined): EvidenceBundle
   let tenantLog: BundleTenantLog | undefined;
   if (hasTenant) {
     const tf = f.obj('tenant_log');
-    tenantLog = { ...window(tf), vmr: tf.str('vmr'), alg: tf.alg('alg') };
+    const alg = tf.alg('alg');
+    const since = tenantStart(tf, alg);
+    tenantLog = {
+      ...window(tf),
+      vmr: tf.str('vmr'),
+      alg,
+      ...(since === undefined ? {} : { since }),
+    };
   }
   const imaLog = hasIma ? parseImaLog(f.obj('ima_log'), algs[0]!) : undefined;
   return {
@@ -543,6 +573,26 @@ function parseBundleText(text: string, lift: Lifted | undefined): EvidenceBundle
     ...(tenantLog === undefined ? {} : { tenantLog }),
     ...(imaLog === undefined ? {} : { imaLog }),
   };
+}
+
+/**
+ * A tenant log's `since`, `since_record` and `since_value` (all three, or none): records are
+ * lines, so `since_record` ≤ `since`; SALT and TENANT are left out of any since-log.
+ */
+function tenantStart(f: Fields, alg: HashAlg): TenantLogStart | undefined {
+  const keys = ['since', 'since_record', 'since_value'] as const;
+  const given = keys.filter((k) => f.o[k] !== undefined);
+  if (given.length === 0) return undefined;
+  const missing = keys.find((k) => f.o[k] === undefined);
+  if (missing !== undefined) throw f.err(missing, `beside ${given.join(', ')}`, undefined);
+  const line = f.int('since');
+  const record = f.int('since_record');
+  if (record < 2) throw f.err('since_record', 'at least 2 (SALT and TENANT)', String(record));
+  if (record > line) throw f.err('since_record', `<= since (${line})`, String(record));
+  const value = f.hex('since_value');
+  if (value.length !== digestSize(alg))
+    throw f.err('since_value', `${digestSize(alg) * 2} hex digits`, f.str('since_value'));
+  return { line, record, value };
 }
 
 /** The `ima_log` member: A must be the physical register's first bank, B's every bank given. */

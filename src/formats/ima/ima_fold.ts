@@ -64,6 +64,21 @@ function digestLatin1(name: string, data: Uint8Array): string {
 }
 
 /**
+ * H(template data) of one entry in bank `alg` into `out[at, at + size)`: what the fold extends
+ * for an entry that is no violation, worked out by a thread other than the one folding
+ * ({@link ImaFold.pushViewInner}).
+ */
+export function imaDataDigestInto(
+  alg: HashAlg,
+  data: Uint8Array,
+  out: Uint8Array,
+  at: number,
+): void {
+  const d = digestLatin1(hashInfo(alg).nodeName, data);
+  for (let k = 0; k < d.length; k++) out[at + k] = d.charCodeAt(k);
+}
+
+/**
  * Buffer's latin1 writer, which `buf.write(s, at, n, 'latin1')` reaches after normalising its
  * arguments: called directly, twice per bank and entry (not in @types/node).
  */
@@ -208,6 +223,34 @@ export class ImaFold {
     return this.#fold(v.pcr, v.index, v.offset, b, v.hashAt, v.hashSize, input, v.violation);
   }
 
+  /**
+   * {@link ImaFold.pushView} with H(template data) in the fold's first bank already worked out
+   * (`inner[at, at + size)`, by another thread: the hashes of the entries' data are independent
+   * of each other, only the extends are a chain). Same rules and results, given that digest.
+   */
+  pushViewInner(v: ImaRecordView, inner: Uint8Array, at: number): boolean {
+    if (this.#strict && (v.pcr !== IMA_PCR || v.templateName === 'ima')) {
+      checkImaFoldable(v.entry());
+    }
+    const b = v.bytes;
+    const input =
+      v.templateName === 'ima'
+        ? imaTemplateHashInput(v.entry())
+        : new Uint8Array(b.buffer, b.byteOffset + v.dataAt, v.dataLen);
+    return this.#fold(
+      v.pcr,
+      v.index,
+      v.offset,
+      b,
+      v.hashAt,
+      v.hashSize,
+      input,
+      v.violation,
+      inner,
+      at,
+    );
+  }
+
   #register(pcr: number): FoldRegister {
     if (pcr === this.#lastPcr) return this.#last!;
     let r = this.#regs.get(pcr);
@@ -237,6 +280,8 @@ export class ImaFold {
     hs: number,
     input: Uint8Array,
     violation: boolean,
+    given?: Uint8Array,
+    givenAt = 0,
   ): boolean {
     const column = this.#column ?? BY_SIZE[hs];
     if (this.#padded && !violation && hs !== 20 && this.#algs.some((a) => a !== column)) {
@@ -272,6 +317,19 @@ export class ImaFold {
       } else if (this.#padded && !isColumn) {
         for (let k = 0; k < 20; k++) buf[size + k] = hb[ha + k]!;
         buf.fill(0, size + 20);
+      } else if (i === 0 && given !== undefined) {
+        // H(template data) worked out elsewhere (pushViewInner)
+        for (let k = 0; k < size; k++) buf[size + k] = given[givenAt + k]!;
+        if (
+          !checked &&
+          size === hs &&
+          this.#algs[i] !== 'sm3' &&
+          (isColumn || this.#column === undefined)
+        ) {
+          checked = true;
+          ok = true;
+          for (let k = 0; k < size; k++) if (given[givenAt + k] !== hb[ha + k]) ok = false;
+        }
       } else {
         const d = digestLatin1(this.#names[i]!, input);
         (buf as Latin1Writable).latin1Write(d, size, size);

@@ -10,8 +10,11 @@ import { ParseError } from '../../errors.js';
 import { DEFAULT_LIMITS, type Limits } from '../../limits.js';
 import { parseMrlogLine, type MrlogRecord } from './record.js';
 
-/** Which structure to check. */
-export type MrlogRole = 'physical' | 'tenant' | 'any';
+/**
+ * What a log must look like: a physical log, a whole tenant log (SALT, TENANT, events), the tail
+ * of a tenant log sent since a position (events only), or anything.
+ */
+export type MrlogRole = 'physical' | 'tenant' | 'tenant-tail' | 'any';
 
 /** Options of {@link parseMrlog}. */
 export interface ParseMrlogOptions {
@@ -159,6 +162,12 @@ export function checkMrlogStructure(records: readonly MrlogRecord[], role: Mrlog
       if (i === 0 && r.kind !== 'salt') throw structureError(r, i, 'SALT first');
       if (i === 1 && r.kind !== 'tenant') throw structureError(r, i, 'TENANT second');
       if (i >= 2 && r.kind !== 'event') throw structureError(r, i, 'application events only');
+    });
+    return;
+  }
+  if (role === 'tenant-tail') {
+    rs.forEach((r, i) => {
+      if (r.kind !== 'event') throw structureError(r, i, 'application events only');
     });
     return;
   }

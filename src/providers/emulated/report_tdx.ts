@@ -13,7 +13,13 @@
  */
 import { createHash, sign } from 'node:crypto';
 import { UsageError } from '../../errors.js';
-import { encodeTdxQuote, encodeTdxQuoteSignedPart, TDX_QUOTE } from '../../formats/tdx/quote.js';
+import {
+  encodeTdxQuote,
+  encodeTdxQuoteSignedPart,
+  TDX_QUOTE,
+  type TdxQuoteSignatureInit,
+} from '../../formats/tdx/quote.js';
+import { encodeEnclaveReport } from '../../formats/tdx/enclave_report.js';
 import type { RawReport } from '../provider.js';
 import type { EmulatedReportContext, EmulatedReportFn } from './report_context.js';
 import {
@@ -92,6 +98,45 @@ export function makeEmulatedTdxQuote(ctx: EmulatedReportContext): RawReport {
     key: keys.attestationKey,
     dsaEncoding: 'ieee-p1363',
   });
+  const cert = certificationFor(keys);
+  const outblob = encodeTdxQuote(signedPart, {
+    signature,
+    attestationKey: keys.attestationPublic,
+    ...cert,
+  });
+  return {
+    provider: 'tdx_guest',
+    format: 'tdx-quote',
+    outblob,
+    parts: { collateral: collateralFor(keys, ctx.now) },
+    emulated: true,
+  };
+}
+
+/** A quote's certification data besides the attestation key: QE report, its signature, chain. */
+type Certification = Pick<
+  TdxQuoteSignatureInit,
+  'qeReport' | 'qeReportSignature' | 'qeAuthData' | 'pckChainPem'
+>;
+
+// The certification data of the last quote, by key set. A Quoting Enclave reports on its
+// attestation key when that key is certified, and every quote carries that same QE report and
+// PCK signature (the verifier's QE-report cache relies on it); signing it again per quote cost
+// an ECDSA signature and two quote encodings.
+let lastCertification: { readonly keys: EmulatedTdxKeys; readonly cert: Certification } | undefined;
+
+function certificationFor(keys: EmulatedTdxKeys): Certification {
+  const last = lastCertification;
+  if (
+    last?.keys.pckLeafKey === keys.pckLeafKey &&
+    last.keys.attestationKey === keys.attestationKey &&
+    bytesEqual(last.keys.pckLeafDer, keys.pckLeafDer) &&
+    bytesEqual(last.keys.pckCaDer, keys.pckCaDer) &&
+    bytesEqual(last.keys.rootDer, keys.rootDer)
+  ) {
+    return last.cert;
+  }
+  const P = EMULATED_TDX_PLATFORM;
   const qeAuthData = Uint8Array.from({ length: 32 }, (_, i) => i);
   const qeReportData = zeros(64);
   qeReportData.set(createHash('sha256').update(keys.attestationPublic).update(qeAuthData).digest());
@@ -107,42 +152,27 @@ export function makeEmulatedTdxQuote(ctx: EmulatedReportContext): RawReport {
     isvSvn: P.qeSvn,
     reportData: qeReportData,
   };
-  // The QE report signature covers the 384 encoded bytes; encode once to sign them.
-  const toSign = encodeTdxQuote(signedPart, {
-    signature,
-    attestationKey: keys.attestationPublic,
-    qeReport,
-    qeReportSignature: zeros(64),
-    qeAuthData,
-    pckChainPem: '',
-  });
-  // QE report sits after: signed part, sig_data_len (4), signature (64), AK (64), type (2), size (4).
-  const qeAt = signedPart.length + 4 + 64 + 64 + 6;
-  const qeReportSignature = sign('sha256', toSign.subarray(qeAt, qeAt + 384), {
-    key: keys.pckLeafKey,
-    dsaEncoding: 'ieee-p1363',
-  });
+  // The PCK leaf signs the 384 encoded bytes of the QE report.
+  const qeReportSignature = new Uint8Array(
+    sign('sha256', encodeEnclaveReport(qeReport), {
+      key: keys.pckLeafKey,
+      dsaEncoding: 'ieee-p1363',
+    }),
+  );
   const pem = (der: Uint8Array): string =>
     `-----BEGIN CERTIFICATE-----\n${(
       Buffer.from(der)
         .toString('base64')
         .match(/.{1,64}/g) ?? []
     ).join('\n')}\n-----END CERTIFICATE-----\n`;
-  const outblob = encodeTdxQuote(signedPart, {
-    signature,
-    attestationKey: keys.attestationPublic,
+  const cert: Certification = {
     qeReport,
     qeReportSignature,
     qeAuthData,
     pckChainPem: pem(keys.pckLeafDer) + pem(keys.pckCaDer) + pem(keys.rootDer),
-  });
-  return {
-    provider: 'tdx_guest',
-    format: 'tdx-quote',
-    outblob,
-    parts: { collateral: collateralFor(keys, ctx.now) },
-    emulated: true,
   };
+  lastCertification = { keys, cert };
+  return cert;
 }
 
 // The collateral of the last quote: issued for a whole second (makeEmulatedTdxCollateral rounds

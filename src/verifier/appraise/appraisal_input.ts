@@ -195,6 +195,18 @@ export interface ImaCheckpointBreak {
   readonly checkpoint?: number;
 }
 
+/** A tenant log sent since a position that broke the trusted tenant checkpoint. */
+export interface TenantCheckpointBreak {
+  readonly log: string;
+  /** The tenant's vMR. */
+  readonly vmr: string;
+  /** `mismatch`: a record after the checkpoint changed; `discontinuous`: no trusted start. */
+  readonly kind: 'mismatch' | 'discontinuous';
+  readonly message: string;
+  /** The line the tenant log was sent since. */
+  readonly since?: number;
+}
+
 /** What replay proved, as appraisal reads it. */
 export interface ReplayedEvidence {
   readonly registers: readonly ReplayedRegister[];
@@ -202,6 +214,8 @@ export interface ReplayedEvidence {
   readonly ima?: readonly ImaInput[];
   /** IMA lists that broke the trusted IMA checkpoint (each is its own finding). */
   readonly imaCheckpoint?: readonly ImaCheckpointBreak[];
+  /** Tenant logs that broke the trusted tenant checkpoint (each is its own finding). */
+  readonly tenantCheckpoint?: readonly TenantCheckpointBreak[];
 }
 
 /** Options of `appraise`. */

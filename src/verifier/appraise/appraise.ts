@@ -741,6 +741,18 @@ export function appraise(
       },
     );
   }
+  for (const b of replay.tenantCheckpoint ?? []) {
+    out.add(
+      b.kind === 'mismatch' ? 'tenant.checkpoint.mismatch' : 'tenant.checkpoint.discontinuous',
+      b.vmr,
+      {
+        layer: 'vmr',
+        log: b.log,
+        message: b.message,
+        ...(b.since === undefined ? {} : { actual: b.since }),
+      },
+    );
+  }
   appraiseTenants(out, replay, policy);
   if (replay.ima !== undefined && replay.ima.length > 0) {
     const extra = (opts.imaKeys ?? []).flatMap((k, i) => imaKeysOf(k, `--ima-key ${i + 1}`));

@@ -111,6 +111,9 @@ export async function appraiseEvidence(
       ...(logs.ima ?? []),
     ],
     ...(breaks.length === 0 ? {} : { imaCheckpoint: breaks }),
+    ...(bundled.tenantCheckpoint === undefined
+      ? {}
+      : { tenantCheckpoint: bundled.tenantCheckpoint }),
   };
   const at = opts.at ?? new Date(verify.at);
   await prepareImaKeys(policy, opts.imaKeys);

@@ -144,6 +144,8 @@ export type FindingIdKey =
   | 'replay.<register>.inconsistent'
   | 'tenant.event.allowed'
   | 'tenant.event.not-allowed'
+  | 'tenant.checkpoint.mismatch'
+  | 'tenant.checkpoint.discontinuous'
   | 'ima.log.allowed'
   | 'ima.file.unknown'
   | 'ima.file.digest-mismatch'
@@ -369,6 +371,16 @@ export const FINDING_IDS: Readonly<Record<FindingIdKey, FindingIdInfo>> = Object
     'contraindicated',
     'tenant',
     'A verified tenant event matches no rule of its vMR.',
+  ),
+  'tenant.checkpoint.mismatch': row(
+    'contraindicated',
+    'tenant',
+    'The tenant records sent after the trusted tenant checkpoint do not fold from its vMR value to the values the physical log committed to (a record changed, inserted or removed).',
+  ),
+  'tenant.checkpoint.discontinuous': row(
+    'contraindicated',
+    'tenant',
+    'The tenant log is sent since a position that is not the trusted tenant checkpoint: no event of it is judged.',
   ),
   // IMA
   'ima.log.allowed': row(

@@ -13,6 +13,7 @@ import type { EvidenceResult } from '../verify/evidence_result.js';
 import type {
   AppraisedKind,
   ImaCheckpointBreak,
+  TenantCheckpointBreak,
   ImaInput,
   ImaRecord,
   ImaRecordSource,
@@ -243,7 +244,24 @@ export function bundleReplayOf(r: EvidenceResult): ReplayedEvidence {
     state: tenantOk ? e.state : 'pending',
     log: 'tenant-log',
   }));
-  return { registers, tenantEvents };
+  const tenantBreaks: TenantCheckpointBreak[] = r.errors
+    .filter(
+      (e) =>
+        e['check'] === 'vmr' &&
+        (e.code === 'ERR_TENANT_CONTINUATION_MISMATCH' || e.code === 'ERR_TENANT_DISCONTINUOUS'),
+    )
+    .map((e) => ({
+      log: 'tenant-log',
+      vmr: vmrName,
+      kind: e.code === 'ERR_TENANT_CONTINUATION_MISMATCH' ? 'mismatch' : 'discontinuous',
+      message: e.message,
+      ...(typeof vmr['since'] === 'number' ? { since: vmr['since'] } : {}),
+    }));
+  return {
+    registers,
+    tenantEvents,
+    ...(tenantBreaks.length === 0 ? {} : { tenantCheckpoint: tenantBreaks }),
+  };
 }
 
 interface ImaLayerClaims {

@@ -26,7 +26,7 @@ import { MrstackError, type ErrorCode } from '../../errors.js';
 import { bytesEqual, toHex } from '../../bytes/hex.js';
 import { digestSize, type HashAlg } from '../../crypto/hash_alg.js';
 import { hash } from '../../crypto/hash.js';
-import { parseMrlog } from '../../formats/mrlog/parse.js';
+import { parseMrlog, type MrlogRole } from '../../formats/mrlog/parse.js';
 import { IMA_TENANT, type MrlogRecord } from '../../formats/mrlog/record.js';
 import { evidenceBinding } from '../../formats/envelope/binding.js';
 import { merkleRootFromProof } from '../../formats/bundle/merkle.js';
@@ -73,6 +73,43 @@ export interface BundleReplayOptions {
   readonly imaFold?: ImaFoldSnapshots;
   /** The trusted IMA checkpoint of an ima bundle's attester (`replayImaLayer`). */
   readonly imaCheckpoint?: ImaCheckpoint;
+  /**
+   * A tenant log sent since a position (`tenant_log.since`) is folded from this trusted tenant
+   * checkpoint. `'none'`: the caller keeps tenant checkpoints and holds none for this tenant —
+   * such a log is `ERR_TENANT_DISCONTINUOUS`. Absent (offline): it is folded from the start the
+   * bundle asserts, and `vmr.start` says so.
+   */
+  readonly trustedTenantCheckpoint?: TrustedTenantCheckpoint | 'none';
+}
+
+/**
+ * A tenant checkpoint a verifier trusts (from an earlier passed attestation): the tenant's vMR
+ * after `record` extended records (`line` lines of its log), as a VMR record the physical log
+ * committed to before or just after physical checkpoint `seq` showed it.
+ */
+export interface TrustedTenantCheckpoint {
+  readonly tenant: string;
+  readonly vmr: string;
+  readonly alg: HashAlg;
+  readonly line: number;
+  readonly record: number;
+  readonly value: Uint8Array;
+  /** The physical checkpoint it was taken at: VMR records before that CHECKPOINT are older. */
+  readonly seq: number;
+}
+
+/**
+ * The tenant's state at a physical checkpoint of the window — what a verifier that stores that
+ * checkpoint can continue the tenant's fold from: the first VMR value of this vMR after the
+ * CHECKPOINT record (below the report's position), else the last one before it, else the
+ * trusted start.
+ */
+export interface TenantAtCheckpoint {
+  readonly seq: number;
+  readonly line: number;
+  readonly record: number;
+  /** The vMR's value (hex). */
+  readonly value: string;
 }
 
 /** What the firmware log of a bundle says of the agent's register. */
@@ -225,6 +262,11 @@ export interface BundleReplayResult {
     readonly value: string | undefined;
     readonly observations: number;
     readonly matched: number;
+    /** A tenant log sent since a position: the line it starts at, and how its fold started. */
+    readonly since?: number;
+    readonly start?: TenantStartKind;
+    /** The tenant's state at each covered physical checkpoint of the window. */
+    readonly checkpoints: readonly TenantAtCheckpoint[];
   };
   /** The tenant events of a tenant bundle (absent for the ima bundle). */
   readonly tenant?: {
@@ -244,7 +286,7 @@ export function agentRegisterReset(register: string, alg: HashAlg): Uint8Array {
   return new Uint8Array(digestSize(alg)).fill(pcr >= 17 && pcr <= 22 ? 0xff : 0);
 }
 
-function parseLines(lines: readonly string[], role: 'physical' | 'tenant'): MrlogRecord[] {
+function parseLines(lines: readonly string[], role: MrlogRole): MrlogRecord[] {
   return [...parseMrlog(lines.map((l) => `${l}\n`).join(''), { role }).records];
 }
 
@@ -434,7 +476,21 @@ export function replayBundle(
   } else {
     const tl = b.tenantLog!;
     const obs = (replayer.vmrs.get(tl.vmr) ?? []).filter((o) => o.record < upto);
-    upper = tenantLayers(tl, bd.tenant, obs, errors, warnings);
+    // the window's physical checkpoints: its starting one (sent since it) and those seen
+    const firstCp = prs.findIndex((r) => r.kind !== 'comment');
+    const marks = [
+      ...(pl.since > 0 && prs[firstCp]?.kind === 'checkpoint'
+        ? [{ seq: pl.since, record: firstCp }]
+        : []),
+      ...checkpoints.map((c) => ({ seq: c.seq, record: c.record })),
+    ].filter((c) => c.record < upto);
+    upper = tenantLayers(tl, bd.tenant, obs, errors, warnings, {
+      checkpoints: marks,
+      physicalSince: pl.since,
+      ...(opts.trustedTenantCheckpoint === undefined
+        ? {}
+        : { trusted: opts.trustedTenantCheckpoint }),
+    });
   }
   return {
     ok: errors.length === 0,
@@ -466,66 +522,154 @@ export function replayBundle(
   };
 }
 
+/** How a tenant bundle's vMR fold started (`vmr.start`). */
+export type TenantStartKind = 'log-start' | 'trusted-checkpoint' | 'asserted' | 'refused';
+
 /** Layers 3–4 of a tenant bundle: the vMR from the tenant log, then its events. */
 function tenantLayers(
   tl: BundleTenantLog,
   tenant: string,
-  observed: readonly VmrObservation[],
+  observedAll: readonly VmrObservation[],
   errors: LayerIssue[],
   warnings: string[],
+  ctx: {
+    readonly checkpoints: readonly { readonly seq: number; readonly record: number }[];
+    readonly physicalSince: number;
+    readonly trusted?: TrustedTenantCheckpoint | 'none';
+  },
 ): Pick<BundleReplayResult, 'vmr' | 'tenant'> {
-  const trs = parseLines(tl.lines, 'tenant');
-  const head = trs.find((r) => r.kind === 'tenant');
-  if (head?.kind !== 'tenant' || head.name !== tenant || head.vmr !== tl.vmr) {
-    errors.push({
-      code: 'ERR_BINDING_MISMATCH',
-      layer: 'vmr',
-      message: `the tenant log's TENANT record does not name tenant ${tenant} and vMR ${tl.vmr}`,
-    });
+  const since = tl.since;
+  const trs = parseLines(tl.lines, since === undefined ? 'tenant' : 'tenant-tail');
+  const base = { line: since?.line ?? 0, record: since?.record ?? 0 };
+  let startKind: TenantStartKind = 'log-start';
+  let start: { records: number; value: Uint8Array } | undefined;
+  let observed = observedAll;
+  const trusted = ctx.trusted;
+  if (since === undefined) {
+    const head = trs.find((r) => r.kind === 'tenant');
+    if (head?.kind !== 'tenant' || head.name !== tenant || head.vmr !== tl.vmr) {
+      errors.push({
+        code: 'ERR_BINDING_MISMATCH',
+        layer: 'vmr',
+        message: `the tenant log's TENANT record does not name tenant ${tenant} and vMR ${tl.vmr}`,
+      });
+    }
+  } else if (trusted === undefined) {
+    // offline: the attester's word for the start, as a physical log's first SYNC
+    startKind = 'asserted';
+    start = { records: since.record, value: since.value };
+  } else {
+    const why =
+      trusted === 'none'
+        ? `the verifier holds no tenant checkpoint for ${tenant}`
+        : trusted.tenant !== tenant || trusted.vmr !== tl.vmr || trusted.alg !== tl.alg
+          ? `the trusted tenant checkpoint is for ${trusted.tenant}'s ${trusted.vmr} (${trusted.alg}), not ${tenant}'s ${tl.vmr} (${tl.alg})`
+          : trusted.line !== since.line || trusted.record !== since.record
+            ? `the tenant log starts at line ${since.line} (record ${since.record}), the trusted tenant checkpoint is at line ${trusted.line} (record ${trusted.record})`
+            : !bytesEqual(trusted.value, since.value)
+              ? `the tenant log's since_value is not the trusted tenant checkpoint's vMR value`
+              : (() => {
+                  // VMR records before the checkpoint's physical CHECKPOINT are of older values
+                  const at = ctx.checkpoints.find((c) => c.seq === trusted.seq);
+                  if (at !== undefined) return undefined;
+                  return ctx.physicalSince >= trusted.seq
+                    ? undefined
+                    : `the physical log starts before checkpoint ${trusted.seq}, where the trusted tenant checkpoint was taken, and does not hold it`;
+                })();
+    if (why === undefined && trusted !== 'none') {
+      startKind = 'trusted-checkpoint';
+      start = { records: trusted.record, value: trusted.value };
+      const at = ctx.checkpoints.find((c) => c.seq === trusted.seq);
+      if (at !== undefined) observed = observedAll.filter((o) => o.record > at.record);
+    } else {
+      startKind = 'refused';
+      errors.push({
+        code: 'ERR_TENANT_DISCONTINUOUS',
+        layer: 'vmr',
+        message: `vMR ${tl.vmr}: the tenant log is sent since line ${since.line} and does not continue from a trusted tenant checkpoint: ${why ?? ''}`,
+        since: since.line,
+        ...(trusted === 'none' ? {} : { checkpoint: trusted.line }),
+      });
+    }
   }
   const obs = observed;
   let vmrValue: string | undefined;
   let matched = 0;
   let covered = 0;
-  let extended = 0;
-  try {
-    const v = replayVmr(trs, tl.alg, obs);
-    vmrValue = toHex(v.value);
-    matched = v.matched;
-    covered = v.covered;
-    extended = v.records;
-  } catch (e) {
-    if (!(e instanceof MrstackError)) throw e;
-    errors.push({
-      code: 'ERR_BINDING_MISMATCH',
-      layer: 'vmr',
-      message: `vMR ${tl.vmr}: ${e.message}`,
-      ...e.details,
-    });
+  let extended = base.record;
+  let marks: readonly number[] = [];
+  if (startKind !== 'refused') {
+    try {
+      const v = replayVmr(trs, tl.alg, obs, start);
+      vmrValue = toHex(v.value);
+      matched = v.matched;
+      covered = v.covered;
+      extended = v.records;
+      marks = v.marks;
+    } catch (e) {
+      if (!(e instanceof MrstackError)) throw e;
+      errors.push({
+        code:
+          startKind === 'trusted-checkpoint'
+            ? 'ERR_TENANT_CONTINUATION_MISMATCH'
+            : 'ERR_BINDING_MISMATCH',
+        layer: 'vmr',
+        message:
+          startKind === 'trusted-checkpoint'
+            ? `vMR ${tl.vmr}: folded from the trusted tenant checkpoint (record ${base.record}), ${e.message}`
+            : `vMR ${tl.vmr}: ${e.message}`,
+        ...e.details,
+      });
+    }
   }
   if (obs.length === 0)
     warnings.push(
       `no VMR record for ${tl.vmr} in the physical log window: no tenant event is verified`,
     );
+  // the line just after each extended record (record numbers are the whole log's)
+  const lineAfter = new Map<number, number>([[base.record, base.line]]);
   // 4. tenant events
   const events: TenantEventView[] = [];
-  let n = 0;
+  let n = base.record;
   for (const r of trs) {
     if (r.kind === 'comment') continue;
     n++;
+    lineAfter.set(n, base.line + r.lineNo);
     if (r.kind === 'event') {
       events.push({
         record: n,
         domain: r.domain,
         operation: r.operation,
         content: r.content,
-        state: n <= covered && matched > 0 ? 'verified' : 'pending',
+        state: n <= covered && matched > 0 && startKind !== 'refused' ? 'verified' : 'pending',
       });
+    }
+  }
+  // where a verifier storing one of the window's physical checkpoints continues this fold
+  const atCheckpoints: TenantAtCheckpoint[] = [];
+  const failed = errors.some((e) => e.layer === 'vmr');
+  if (!failed && (startKind === 'log-start' || startKind === 'trusted-checkpoint')) {
+    for (const c of ctx.checkpoints) {
+      const after = obs.findIndex((o) => o.record > c.record);
+      const j = after >= 0 ? after : obs.findLastIndex((o) => o.record < c.record);
+      const record = j >= 0 ? marks[j] : start?.records;
+      const value = j >= 0 ? obs[j]!.value : start?.value;
+      const line = record === undefined ? undefined : lineAfter.get(record);
+      if (record === undefined || value === undefined || line === undefined || record < 2) continue;
+      atCheckpoints.push({ seq: c.seq, line, record, value: toHex(value) });
     }
   }
   const verifiedEvents = events.filter((e) => e.state === 'verified').length;
   return {
-    vmr: { name: tl.vmr, alg: tl.alg, value: vmrValue, observations: obs.length, matched },
+    vmr: {
+      name: tl.vmr,
+      alg: tl.alg,
+      value: vmrValue,
+      observations: obs.length,
+      matched,
+      ...(since === undefined ? {} : { since: since.line, start: startKind }),
+      checkpoints: atCheckpoints,
+    },
     tenant: {
       records: extended,
       verified: verifiedEvents,

@@ -40,6 +40,18 @@ export interface SessionJson {
     /** The boot the checkpoint was taken in, when known (another boot sends the whole list). */
     readonly boot_id?: string;
   };
+  /**
+   * The tenant's trusted position (sessions opened for an attester and a tenant): send its log
+   * since extended record `record` (`evidence get --tenant-since RECORD`; `line`: the lines
+   * that leaves out), in boot `boot_id`.
+   */
+  readonly tenant_since?: {
+    readonly tenant: string;
+    readonly vmr: string;
+    readonly record: number;
+    readonly line: number;
+    readonly boot_id?: string;
+  };
 }
 
 /** Sends one request; resolves to the parsed JSON body, or throws the service's error. */
@@ -124,10 +136,20 @@ export async function callVerifier(
   return json;
 }
 
-/** Opens a challenge session. */
-export async function openSession(ep: VerifierEndpoint, attesterId?: string): Promise<SessionJson> {
+/**
+ * Opens a challenge session, for an attester (the answer names the checkpoint to send since)
+ * and the tenant that will attest (the answer names where its log continues from).
+ */
+export async function openSession(
+  ep: VerifierEndpoint,
+  attesterId?: string,
+  tenant?: string,
+): Promise<SessionJson> {
   const body = new TextEncoder().encode(
-    JSON.stringify(attesterId === undefined ? {} : { attester_id: attesterId }),
+    JSON.stringify({
+      ...(attesterId === undefined ? {} : { attester_id: attesterId }),
+      ...(tenant === undefined ? {} : { tenant }),
+    }),
   );
   return (await callVerifier(ep, 'POST', '/v1/sessions', {
     bytes: body,

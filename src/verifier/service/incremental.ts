@@ -17,6 +17,14 @@
  * - a bundle sent `--since` a checkpoint other than the stored one gets no trusted checkpoint,
  *   and its replay stays unanchored (not verified).
  *
+ * Tenant logs (`tenants` in the value, per tenant of the attester): the tenant's vMR value and
+ * log position at the stored physical checkpoint — where the first VMR record of its vMR after
+ * that CHECKPOINT (or else the last before it) puts it — so that the next session's tenant log
+ * is sent since that position and folded from the stored value. VMR records after the
+ * physical checkpoint are never older than it, so every one the next window holds is a running
+ * value from there. Entries of other tenants are carried when the physical checkpoint moves
+ * (they stay valid: a later window holds only later VMR records); a new boot drops them.
+ *
  * @module
  */
 import { BUNDLE_FORMAT } from '../../formats/bundle/bundle.js';
@@ -24,7 +32,12 @@ import {
   parseTrustedCheckpoint,
   type TrustedCheckpoint,
 } from '../../formats/bundle/checkpoint_spec.js';
-import type { CheckpointSeen } from '../replay/bundle_replay.js';
+import type {
+  CheckpointSeen,
+  TenantAtCheckpoint,
+  TrustedTenantCheckpoint,
+} from '../replay/bundle_replay.js';
+import { digestSize, lookupHashAlg } from '../../crypto/hash_alg.js';
 import type { EvidenceResult } from '../verify/evidence_result.js';
 import type {
   CheckpointKey,
@@ -33,12 +46,38 @@ import type {
   VerifierStore,
 } from '../store/store.js';
 
+/** A tenant's entry in a stored checkpoint (`checkpoints.value.tenants[name]`). */
+export interface TenantCheckpointJson {
+  readonly vmr: string;
+  readonly alg: string;
+  /** Lines of the tenant log before the position, and extended records among them. */
+  readonly line: number;
+  readonly record: number;
+  /** The vMR after `record` records (hex). */
+  readonly value: string;
+  /** The physical checkpoint it was taken at. */
+  readonly seq: number;
+}
+
 /** The checkpoint as stored (`checkpoints.value`). */
 export interface CheckpointValue {
   /** The CHECKPOINT number; null: this boot has no trusted checkpoint yet. */
   readonly seq: number | null;
   /** The register's value just before it, per bank (hex). */
   readonly values?: Readonly<Record<string, string>>;
+  /** Per tenant: where its log continues from (see the module notes). */
+  readonly tenants?: Readonly<Record<string, TenantCheckpointJson>>;
+}
+
+/** Which tenant log position a session asks the attester to send since. */
+export interface TenantSinceHint {
+  readonly tenant: string;
+  readonly vmr: string;
+  /** Extended records to leave out (the agent's `tenant_since`), and the lines they take. */
+  readonly record: number;
+  readonly line: number;
+  /** The boot of the stored checkpoint: an agent in another boot sends the whole log. */
+  readonly boot_id?: string;
 }
 
 /** Which checkpoint a session asks the attester to send its log since. */
@@ -60,6 +99,8 @@ export interface BundleWindow {
   readonly since: number;
   /** The ima bundle's list: the entry it is sent from (`ima_log.since`, 0: whole). */
   readonly ima?: { readonly since: number };
+  /** A tenant bundle: the tenant, and the line its log is sent since (0: whole). */
+  readonly tenant?: { readonly name: string; readonly since: number };
 }
 
 /**
@@ -79,7 +120,13 @@ export function bundleWindowOf(data: Uint8Array): BundleWindow | undefined {
   } catch {
     return undefined; // verification reports what is wrong with it
   }
-  const b = o as { format?: unknown; physical_log?: unknown; ima_log?: unknown } | null;
+  const b = o as {
+    format?: unknown;
+    physical_log?: unknown;
+    ima_log?: unknown;
+    tenant_log?: unknown;
+    binding?: unknown;
+  } | null;
   const p = b?.physical_log as { register?: unknown; since?: unknown } | null | undefined;
   if (b?.format !== BUNDLE_FORMAT || typeof p !== 'object' || p === null) return undefined;
   if (typeof p.register !== 'string') return undefined;
@@ -88,20 +135,76 @@ export function bundleWindowOf(data: Uint8Array): BundleWindow | undefined {
   }
   const ima = b.ima_log as { since?: unknown } | null | undefined;
   const imaSince = typeof ima?.since === 'number' ? ima.since : 0;
+  const tl = b.tenant_log as { since?: unknown } | null | undefined;
+  const tenant = (b.binding as { tenant?: unknown } | null | undefined)?.tenant;
   return {
     register: p.register,
     since: p.since,
     ...(typeof ima === 'object' && ima !== null ? { ima: { since: imaSince } } : {}),
+    ...(typeof tl === 'object' && tl !== null && typeof tenant === 'string'
+      ? { tenant: { name: tenant, since: typeof tl.since === 'number' ? tl.since : 0 } }
+      : {}),
   };
 }
 
 function valueOf(v: unknown): CheckpointValue | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
-  const o = v as { seq?: unknown; values?: unknown };
+  const o = v as { seq?: unknown; values?: unknown; tenants?: unknown };
   if (o.seq === null) return { seq: null };
   if (typeof o.seq !== 'number' || typeof o.values !== 'object' || o.values === null)
     return undefined;
-  return { seq: o.seq, values: o.values as Record<string, string> };
+  const tenants =
+    typeof o.tenants === 'object' && o.tenants !== null
+      ? (o.tenants as Record<string, TenantCheckpointJson>)
+      : undefined;
+  return {
+    seq: o.seq,
+    values: o.values as Record<string, string>,
+    ...(tenants === undefined ? {} : { tenants }),
+  };
+}
+
+function tenantEntryOf(e: unknown): TenantCheckpointJson | undefined {
+  if (typeof e !== 'object' || e === null) return undefined;
+  const t = e as Record<string, unknown>;
+  const int = (k: string): boolean => Number.isSafeInteger(t[k]) && (t[k] as number) >= 0;
+  return typeof t['vmr'] === 'string' &&
+    typeof t['alg'] === 'string' &&
+    typeof t['value'] === 'string' &&
+    /^[0-9a-f]+$/.test(t['value']) &&
+    int('line') &&
+    int('record') &&
+    int('seq')
+    ? (t as unknown as TenantCheckpointJson)
+    : undefined;
+}
+
+/**
+ * The trusted tenant checkpoint a tenant log sent since a position is folded from: the stored
+ * entry of the bundle's tenant when the physical log is sent since the stored checkpoint;
+ * `'none'` when the log is sent since a position and there is no such entry (the replay then
+ * refuses it: `ERR_TENANT_DISCONTINUOUS`); undefined for a whole tenant log.
+ */
+export function trustedTenantCheckpointOf(
+  rec: CheckpointRecord | null,
+  window: BundleWindow,
+): TrustedTenantCheckpoint | 'none' | undefined {
+  const t = window.tenant;
+  if (t === undefined || t.since === 0) return undefined;
+  const v = valueOf(rec?.value);
+  if (v?.seq == null || v.seq !== window.since) return 'none';
+  const e = tenantEntryOf(v.tenants?.[t.name]);
+  const alg = e === undefined ? undefined : lookupHashAlg(e.alg);
+  if (e === undefined || alg === undefined || e.value.length !== digestSize(alg) * 2) return 'none';
+  return {
+    tenant: t.name,
+    vmr: e.vmr,
+    alg,
+    line: e.line,
+    record: e.record,
+    value: new Uint8Array(Buffer.from(e.value, 'hex')),
+    seq: e.seq,
+  };
 }
 
 /**
@@ -158,6 +261,8 @@ export interface AdvanceReport {
   readonly seq: number | null;
   /** True when this result moved it. */
   readonly advanced: boolean;
+  /** The bundle's tenant's entry this result stored (its log is sent since it next time). */
+  readonly tenant?: { readonly name: string; readonly record: number; readonly line: number };
 }
 
 /** Where a verified bundle would move its attester's checkpoint (see {@link planAdvance}). */
@@ -166,7 +271,30 @@ export interface AdvancePlan {
   /** The stored checkpoint's number before (null: none, or none for this boot). */
   readonly currentSeq: number | null;
   /** The move to make; undefined when the bundle moves nothing forward. */
-  readonly move?: Omit<CheckpointMove, 'key'> & { readonly seq: number | null };
+  readonly move?: Omit<CheckpointMove, 'key'> & {
+    readonly seq: number | null;
+    /** False when only the bundle's tenant's entry moves (the physical checkpoint stays). */
+    readonly physical: boolean;
+    /** The bundle's tenant's entry the move stores. */
+    readonly tenant?: { readonly name: string; readonly record: number; readonly line: number };
+  };
+}
+
+/** The tenant layer of a verified tenant bundle: its name and its states at checkpoints. */
+function tenantOf(
+  r: EvidenceResult,
+): { name: string; vmr: string; alg: string; at: readonly TenantAtCheckpoint[] } | undefined {
+  const layers = r.claims['layers'] as Record<string, unknown> | undefined;
+  const vmr = layers?.['vmr'] as
+    { name?: unknown; alg?: unknown; checkpoints?: readonly TenantAtCheckpoint[] } | undefined;
+  const binding = layers?.['binding'] as { tenant?: unknown } | undefined;
+  if (
+    typeof vmr?.name !== 'string' ||
+    typeof vmr.alg !== 'string' ||
+    typeof binding?.tenant !== 'string'
+  )
+    return undefined;
+  return { name: binding.tenant, vmr: vmr.name, alg: vmr.alg, at: vmr.checkpoints ?? [] };
 }
 
 /**
@@ -194,15 +322,39 @@ export function planAdvance(
   const forward =
     next !== undefined &&
     (cur === null || newBoot || (next.seq !== null && (curSeq === null || next.seq > curSeq)));
-  if (!forward) return { register: p.register, currentSeq: curSeq };
+  // the tenant's entry at the checkpoint stored after this move (or at the stored one)
+  const target = forward ? next : curValue;
+  const t = tenantOf(verify);
+  const at = target?.seq == null ? undefined : t?.at.find((c) => c.seq === target.seq);
+  const mine: TenantCheckpointJson | undefined =
+    t === undefined || at === undefined
+      ? undefined
+      : { vmr: t.vmr, alg: t.alg, line: at.line, record: at.record, value: at.value, seq: at.seq };
+  const carried = forward && newBoot ? {} : { ...(curValue?.tenants ?? {}) };
+  const old = t === undefined ? undefined : tenantEntryOf(carried[t.name]);
+  const tenantMoves = mine !== undefined && (old?.vmr !== mine.vmr || mine.record > old.record);
+  if (!forward && !tenantMoves) return { register: p.register, currentSeq: curSeq };
+  const tenants =
+    mine === undefined || (!tenantMoves && old !== undefined)
+      ? carried
+      : { ...carried, [t!.name]: mine };
+  const value: CheckpointValue = forward
+    ? next.seq === null
+      ? next
+      : { ...next, ...(Object.keys(tenants).length === 0 ? {} : { tenants }) }
+    : { seq: curValue!.seq, values: curValue!.values!, tenants };
   return {
     register: p.register,
     currentSeq: curSeq,
     move: {
       expectedVersion: cur?.version ?? null,
       bootId: p.bootId ?? cur?.bootId ?? null,
-      value: next,
-      seq: next.seq,
+      value,
+      seq: value.seq,
+      physical: forward,
+      ...(mine === undefined || !tenantMoves
+        ? {}
+        : { tenant: { name: t!.name, record: mine.record, line: mine.line } }),
     },
   };
 }
@@ -232,7 +384,8 @@ export async function advanceFromResult(
   return {
     register: p.register,
     seq: out.ok ? plan.move.seq : plan.currentSeq,
-    advanced: out.ok,
+    advanced: out.ok && plan.move.physical,
+    ...(out.ok && plan.move.tenant !== undefined ? { tenant: plan.move.tenant } : {}),
   };
 }
 
@@ -243,6 +396,32 @@ export async function sinceHintFor(
   policyDigest: string,
 ): Promise<SinceHint | undefined> {
   return sinceHintOf(await store.listCheckpoints(attesterId), policyDigest);
+}
+
+/**
+ * The tenant log position a new session for `tenant` should ask for: its entry in the stored
+ * checkpoint the physical hint names (checkpoints read already, newest update first).
+ */
+export function tenantSinceHintOf(
+  checkpoints: readonly CheckpointRecord[],
+  policyDigest: string,
+  tenant: string,
+): TenantSinceHint | undefined {
+  for (const c of checkpoints) {
+    if (c.policyDigest !== policyDigest) continue;
+    const v = valueOf(c.value);
+    if (v?.seq == null) continue;
+    const e = tenantEntryOf(v.tenants?.[tenant]);
+    if (e === undefined) return undefined;
+    return {
+      tenant,
+      vmr: e.vmr,
+      record: e.record,
+      line: e.line,
+      ...(c.bootId === null ? {} : { boot_id: c.bootId }),
+    };
+  }
+  return undefined;
 }
 
 /** {@link sinceHintFor} over checkpoints read already (newest update first). */

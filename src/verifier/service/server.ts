@@ -31,7 +31,7 @@ import type { EarSigningKey } from '../result/ear_keys.js';
 import { decodeEvidenceInput, verifyEvidence, type ReportEnvelope } from '../verify/evidence.js';
 import { VerifierCache } from '../verify/verifier_cache.js';
 import { resolveTrustPolicy, type TrustPolicy } from '../verify/trust_policy.js';
-import type { VerifyEvidenceOptions } from '../verify/evidence_result.js';
+import type { EvidenceResult, VerifyEvidenceOptions } from '../verify/evidence_result.js';
 import type {
   AttesterRecord,
   CheckpointRecord,
@@ -71,7 +71,9 @@ import {
   planAdvance,
   policyDigestOf,
   sinceHintOf,
+  tenantSinceHintOf,
   trustedCheckpointOf,
+  trustedTenantCheckpointOf,
   type AdvanceReport,
   type BundleWindow,
 } from './incremental.js';
@@ -84,6 +86,32 @@ import {
 } from './incremental_ima.js';
 import { MR_IMA_VMR } from '../../formats/mrlog/record.js';
 import { withUnverifiedImaEvents } from '../replay/ima_layer.js';
+
+/**
+ * The verify result as a result row keeps it: the events that verified are not listed one by
+ * one (`claims.events` holds the others, `events_listed: "unverified"` says so; the counts stay
+ * in `claims.layers`). An ima bundle's million entries are ~300 MB of JSON; a bundle's 100
+ * tenant events were ~70 % of a session's 21 KB row and ~0.25 ms of its CPU on the embedded
+ * store (bench/verifier, session 8). The verified events are the attester's log, which the
+ * stored checkpoint's values vouch for.
+ */
+function storedVerifyResult(v: EvidenceResult): EvidenceResult {
+  const ima = withUnverifiedImaEvents(v);
+  if (ima !== v) return ima;
+  // a tenant bundle's events (other evidence's claims.events, if any, stay as they are)
+  const events = v.kind === 'bundle' ? v.claims['events'] : undefined;
+  if (!Array.isArray(events)) return v;
+  const claims: Record<string, unknown> = {};
+  // own keys, not a spread: `events` is a getter
+  for (const k of Object.keys(v.claims)) {
+    claims[k] =
+      k === 'events'
+        ? events.filter((e) => (e as { state?: unknown } | null)?.state !== 'verified')
+        : v.claims[k];
+  }
+  claims['events_listed'] = 'unverified';
+  return { ...v, claims };
+}
 
 /** Options of {@link buildVerifierService}. */
 export interface VerifierServiceOptions {
@@ -191,6 +219,8 @@ interface Evaluation {
   readonly checkpoint?: AdvanceReport;
   /** The stored checkpoint the bundle was replayed from (it was sent `--since` it). */
   readonly since?: number;
+  /** The line the tenant log was sent since, continued from the stored tenant checkpoint. */
+  readonly tenantSince?: number;
   /** The attester's IMA checkpoint: where the list was sent from, and where it stands after. */
   readonly ima?: {
     readonly register: string;
@@ -441,6 +471,9 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
           : await store.getCheckpoint(cpKey);
     const trustedCheckpoint =
       window === undefined ? undefined : trustedCheckpointOf(cpRecord, window);
+    // a tenant log sent since a position continues from the tenant's entry in that record
+    const trustedTenantCheckpoint =
+      window === undefined ? undefined : trustedTenantCheckpointOf(cpRecord, window);
     // Incremental IMA: the attester's trusted IMA checkpoint under this policy — for an ima
     // bundle (`mr_ima`) or a TPM quote sent with its IMA list (`pcr10`).
     const imaRegister =
@@ -464,6 +497,7 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       ...opts.verify,
       at,
       ...(trustedCheckpoint === undefined ? {} : { trustedCheckpoint }),
+      ...(trustedTenantCheckpoint === undefined ? {} : { trustedTenantCheckpoint }),
       ...(imaCp === undefined || imaRegister !== MR_IMA_VMR ? {} : { trustedImaCheckpoint: imaCp }),
       // The registered AK is the trust input, exactly as a caller's --ak pin.
       ...(reg === undefined ? {} : { ak: reg.akPublic, akRegistered: true }),
@@ -568,8 +602,7 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     const statuses = Object.values(issued.ear.submods).map((s) => s.status);
     const status: ResultStatus = statuses[0] ?? 'none';
     const passed = ea.verify.verified && status === 'affirming';
-    // an ima bundle's verified entries are not stored one by one (a million are ~300 MB of JSON)
-    const findings = { appraisal: ea.appraisal, verify: withUnverifiedImaEvents(ea.verify) };
+    const findings = { appraisal: ea.appraisal, verify: storedVerifyResult(ea.verify) };
     const newResult: NewResult = {
       id: newId(),
       sessionId: ctx.sessionId,
@@ -624,7 +657,10 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
         : {
             register: plan.register,
             seq: moved === true ? plan.move!.seq : plan.currentSeq,
-            advanced: moved === true,
+            advanced: moved === true && plan.move!.physical,
+            ...(moved === true && plan.move!.tenant !== undefined
+              ? { tenant: plan.move!.tenant }
+              : {}),
           };
     // The IMA checkpoint moves by its own compare-and-set from the result just recorded (the
     // store re-checks that it passed with nothing relaxed). Killed before this statement, the
@@ -671,6 +707,9 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       ],
       ...(checkpoint === undefined ? {} : { checkpoint }),
       ...(trustedCheckpoint === undefined ? {} : { since: trustedCheckpoint.seq }),
+      ...(typeof trustedTenantCheckpoint === 'object'
+        ? { tenantSince: trustedTenantCheckpoint.line }
+        : {}),
       ...(ima === undefined ? {} : { ima }),
     };
   }
@@ -696,6 +735,7 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     ...(e.akRefused === undefined ? {} : { ak: refusalJson(e.akRefused) }),
     errors: e.errors,
     ...(e.since === undefined ? {} : { replayed_since: e.since }),
+    ...(e.tenantSince === undefined ? {} : { replayed_tenant_since: e.tenantSince }),
     ...(e.checkpoint === undefined ? {} : { checkpoint: e.checkpoint }),
     ...(e.ima === undefined ? {} : { ima_checkpoint: e.ima }),
     appraisal: e.findings,
@@ -720,7 +760,7 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
   });
 
   app.post('/v1/sessions', async (req, reply) => {
-    const body = (req.body ?? {}) as { attester_id?: unknown; policy?: unknown };
+    const body = (req.body ?? {}) as { attester_id?: unknown; policy?: unknown; tenant?: unknown };
     const attesterId = typeof body.attester_id === 'string' ? body.attester_id : null;
     // Which checkpoint the attester should send its log since (under the policy it will be
     // appraised with), so that only the records after it travel and are replayed; the
@@ -736,9 +776,15 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     const since = s.checkpoints === undefined ? undefined : sinceHintOf(s.checkpoints, digest);
     const imaSince =
       s.checkpoints === undefined ? undefined : imaSinceHintOf(s.checkpoints, digest);
+    // the tenant that will attest (optional): where its log continues from
+    const tenantSince =
+      s.checkpoints === undefined || since === undefined || typeof body.tenant !== 'string'
+        ? undefined
+        : tenantSinceHintOf(s.checkpoints, digest, body.tenant);
     return reply.code(201).send({
       ...sessionBody(s),
       ...(since === undefined ? {} : { since }),
+      ...(tenantSince === undefined ? {} : { tenant_since: tenantSince }),
       ...(imaSince === undefined ? {} : { ima_since: imaSince }),
     });
   });

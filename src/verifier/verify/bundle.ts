@@ -13,10 +13,14 @@ import { MrstackError, ParseError } from '../../errors.js';
 import { bytesEqual, toHex } from '../../bytes/hex.js';
 import { parseBundle, type EvidenceBundle } from '../../formats/bundle/bundle.js';
 import type { HashAlg } from '../../crypto/hash_alg.js';
-import { replayBundle, replayFirmwareLogMemo } from '../replay/bundle_replay.js';
+import {
+  replayBundle,
+  replayFirmwareLogMemo,
+  type TrustedTenantCheckpoint,
+} from '../replay/bundle_replay.js';
 import { IMA_ENTRY_LIST, imaLayerStart } from '../replay/ima_layer.js';
 import type { ImaCheckpoint } from '../replay/ima_checkpoint.js';
-import { foldImaSnapshotsParallel, prewarmImaFoldWorkers } from '../replay/ima_layer_fold.js';
+import { foldImaSnapshotsParallel, prewarmImaFoldWorkersFor } from '../replay/ima_layer_fold.js';
 import { mrImaBankAlgs } from '../../formats/mrlog/mr_ima_commitment.js';
 import { MR_IMA_VMR, parseMrlogLine } from '../../formats/mrlog/record.js';
 import type { BankValues } from '../../eventlog/mrlog_replay.js';
@@ -43,6 +47,13 @@ declare module './evidence_result.js' {
      * from its offset (`ima_log.since`) is folded from it; a whole list must fold to it.
      */
     readonly trustedImaCheckpoint?: ImaCheckpoint;
+    /**
+     * Tenant bundles: the tenant checkpoint the verifier trusts for this attester and tenant
+     * (`'none'`: it keeps them and holds none). A tenant log sent since a position
+     * (`tenant_log.since`) is folded from it; without this option, from the start the bundle
+     * asserts, and the `tenant_anchor` check is skipped (`missing-checkpoint`).
+     */
+    readonly trustedTenantCheckpoint?: TrustedTenantCheckpoint | 'none';
     /**
      * ima bundles: called with the IMA list's bytes and the index of its first entry once its
      * banks are folding on worker threads, before anything about it is verified — for work on
@@ -127,8 +138,7 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
   },
   async verify(data: Uint8Array, opts: ResolvedVerifyOptions): Promise<EvidenceResult> {
     // an ima bundle's fold workers start while it is parsed (their modules load meanwhile)
-    if (Buffer.from(data.buffer, data.byteOffset, data.byteLength).includes('"ima_log"'))
-      prewarmImaFoldWorkers(3, data.length);
+    prewarmImaFoldWorkersFor(data);
     const b = parseBundle(data);
     const out = new ResultBuilder('bundle', opts.at, opts.policy);
     const kind = b.report.kind as EvidenceKind;
@@ -230,6 +240,9 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
         ...(opts.trustedCheckpoint === undefined
           ? {}
           : { trustedCheckpoint: opts.trustedCheckpoint }),
+        ...(opts.trustedTenantCheckpoint === undefined
+          ? {}
+          : { trustedTenantCheckpoint: opts.trustedTenantCheckpoint }),
       },
     );
     for (const w of r.warnings) out.warnings.push(w);
@@ -265,6 +278,20 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
         );
       }
     } else out.ok('physical_anchor');
+    // A tenant log sent since a position: its fold starts from a trusted tenant checkpoint, or
+    // from the vMR value the attester asserts (checked against the VMR records from there on,
+    // not the records left out), as the physical log's SYNC above.
+    const start = r.vmr?.start;
+    if (start === 'trusted-checkpoint') out.ok('tenant_anchor');
+    else if (start === 'asserted') {
+      if (out.checks['vmr'] === 'failed') out.checks['tenant_anchor'] = 'skipped';
+      else
+        out.skip(
+          'tenant_anchor',
+          `the tenant log is sent since line ${String(r.vmr?.since)} and no trusted tenant checkpoint was given: ${b.tenantLog!.vmr} is folded from a value the attester asserts (the records after it were checked against the physical log, the ones before were not sent)`,
+          'missing-checkpoint',
+        );
+    } else if (start === 'refused') out.checks['tenant_anchor'] = 'skipped';
     out.claims = {
       ...summary(b),
       layers: {

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliError, runCli, runCliJson } from '../../_support/cli.js';
 import { cliAppend, startCliAgent } from '../../_support/agent_harness.js';
+import { openEmbeddedStore } from '../../../src/verifier/store/embedded.js';
 import {
   startVerifier,
   verifierEnv,
@@ -409,7 +410,13 @@ test(
     const first = await attest('first.json');
     assert.equal(first.status, 'affirming');
     assert.ok(physicalLines('first.json')[0]!.startsWith('BOOT '));
-    assert.deepEqual(first['checkpoint'], { register: 'rtmr3', seq: 1, advanced: true });
+    // and for bob's log at it: the first VMR record after CHECKPOINT 1 covers record 8 ('after 1')
+    assert.deepEqual(first['checkpoint'], {
+      register: 'rtmr3',
+      seq: 1,
+      advanced: true,
+      tenant: { name: 'bob', record: 8, line: 8 },
+    });
 
     // The next session names it ...
     const ch = await runCliJson([
@@ -435,16 +442,30 @@ test(
     assert.deepEqual(second.relaxed, []);
     assert.equal(second['replayed_since'], 1);
     assert.deepEqual(second['checkpoint'], { register: 'rtmr3', seq: 1, advanced: false });
+    // bob's log too: only what follows record 8
+    assert.equal(second['replayed_tenant_since'], 8);
+    const tenantLines = (f: string): string[] =>
+      (JSON.parse(readFileSync(join(dir, f), 'utf8')) as { tenant_log: { lines: string[] } })
+        .tenant_log.lines;
+    assert.deepEqual(tenantLines('second.json'), ['example.com/app step after 2']);
 
     // A new checkpoint covered by a passed result moves the stored one forward.
     assert.equal(await checkpoint(), 2);
     await append('after cp 2');
     const third = await attest('third.json');
     assert.match(physicalLines('third.json')[0]!, /^CHECKPOINT 1 /);
-    assert.deepEqual(third['checkpoint'], { register: 'rtmr3', seq: 2, advanced: true });
+    assert.deepEqual(third['checkpoint'], {
+      register: 'rtmr3',
+      seq: 2,
+      advanced: true,
+      tenant: { name: 'bob', record: 10, line: 10 },
+    });
     const fourth = await attest('fourth.json');
     assert.match(physicalLines('fourth.json')[0]!, /^CHECKPOINT 2 /);
     assert.equal(fourth.status, 'affirming');
+    // nothing appended since record 10: an empty tenant log, continued from the stored value
+    assert.deepEqual(tenantLines('fourth.json'), []);
+    assert.equal(fourth['replayed_tenant_since'], 10);
 
     // A since-bundle with a tampered record is not affirmed, and does not move the checkpoint.
     const s5 = (
@@ -480,6 +501,29 @@ test(
     ]);
     assert.equal(bad.result.code, 1);
     assert.equal((bad.json as AttestJson).passed, false);
+
+    // The stored results list only the tenant events that did not verify (the counts stay).
+    await svc.stop();
+    const store = await openEmbeddedStore(join(root, 'store-inc'));
+    try {
+      const claimsOf = async (id: unknown): Promise<Record<string, unknown>> => {
+        const r = await store.getResult(id as string);
+        return (r!.findings as { verify: { claims: Record<string, unknown> } }).verify.claims;
+      };
+      const ok = await claimsOf(second['result_id']);
+      assert.equal(ok['events_listed'], 'unverified');
+      assert.deepEqual(ok['events'], []);
+      const okLayers = ok['layers'] as { tenant: { verified: number; pending: number } };
+      assert.equal(okLayers.tenant.verified, 1);
+      const tampered = await claimsOf((bad.json as Record<string, unknown>)['result_id']);
+      assert.equal(tampered['events_listed'], 'unverified');
+      const listed = tampered['events'] as { content: string; state: string }[];
+      assert.ok(listed.length > 0);
+      assert.ok(listed.every((e) => e.state !== 'verified'));
+      assert.ok(listed.some((e) => e.content === 'after cp 9'));
+    } finally {
+      await store.close();
+    }
   },
 );
 
@@ -544,7 +588,12 @@ for (const [profile, register] of [
       assert.deepEqual(failing(first), []);
       assert.deepEqual(first['errors'], []);
       assert.ok(bundle('first.json').physical_log.lines[0]!.startsWith('BOOT '));
-      assert.deepEqual(first['checkpoint'], { register, seq: 1, advanced: true });
+      assert.deepEqual(first['checkpoint'], {
+        register,
+        seq: 1,
+        advanced: true,
+        tenant: { name: 'carol', record: 6, line: 6 },
+      });
 
       // The second attestation sends the physical log from CHECKPOINT 1 on and is replayed
       // from the stored value.
@@ -557,6 +606,12 @@ for (const [profile, register] of [
       assert.equal(second.passed, true);
       assert.deepEqual(second.relaxed, []);
       assert.equal(second['replayed_since'], 1);
+      // carol's log since record 6 ('after 1'): only 'after 2'
+      assert.equal(second['replayed_tenant_since'], 6);
+      assert.deepEqual(
+        (bundle('second.json') as unknown as { tenant_log: { lines: string[] } }).tenant_log.lines,
+        ['example.com/app step after 2'],
+      );
     },
   );
 }

@@ -2,6 +2,8 @@
 // folded side by side gives, per bank, the values of PCR 10's fold computed here entry by entry
 // with node:crypto (bank = H(bank ‖ H(template data)), from zeros), at each count asked for; a
 // refused entry stops every bank at the same place, whichever thread folds the column's bank.
+// The slowest bank's hashes of template data may be worked out by other threads: the chain
+// that extends them gives the same values and stops at the same refused entry.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -9,8 +11,12 @@ import type { HashAlg } from '../../../src/crypto/hash_alg.js';
 import { encodeImaBinary } from '../../../src/formats/ima/ima_binary.js';
 import { encodeImaTemplateData, type ImaEntry } from '../../../src/formats/ima/ima_template.js';
 import {
+  foldImaPart,
   foldImaSnapshots,
   foldImaSnapshotsParallel,
+  helpImaFold,
+  imaFoldHelp,
+  openImaFoldHelp,
   prewarmImaFoldWorkers,
 } from '../../../src/verifier/replay/ima_layer_fold.js';
 
@@ -128,4 +134,61 @@ test('workers started ahead of the list (prewarmImaFoldWorkers) fold it the same
   });
   assert.equal(bad.failure?.index, 9_999);
   assert.equal(bad.failure.column, true);
+});
+
+test('hashes of template data worked out by helpers: the chain folds the same, a bad entry fails at its index', () => {
+  // entry 39_500 lies in a chunk the helpers hashed: its column made not H(data) (the sha1
+  // chain refuses it there), or its data changed (the sha384 chain, which checks no column,
+  // folds the changed data: other values from there on); a PCR 11 stops the chain at 30_100
+  const changed = (e: ImaEntry): ImaEntry => {
+    const templateData = new Uint8Array(e.templateData);
+    const at = templateData.length - 2; // a letter of the path
+    templateData[at] = templateData[at]! ^ 1;
+    return { ...e, templateData };
+  };
+  for (const [bank, k, bad, stops] of [
+    ['sha1', 39_500, { ...ENTRIES[39_500]!, templateHash: new Uint8Array(20).fill(7) }, true],
+    ['sha384', 39_500, changed(ENTRIES[39_500]!), false],
+    ['sha384', 30_100, { ...ENTRIES[30_100]!, pcr: 11 }, true],
+    ['sha256', -1, undefined, false],
+  ] as const) {
+    const entries = [...ENTRIES];
+    if (bad !== undefined) entries[k] = bad;
+    const data = encodeImaBinary(entries);
+    const end = stops ? k : N;
+    const counts = [0, 1000, 25_000, 39_999, end, N];
+    const want = expected(entries.slice(0, end), counts);
+    const share = imaFoldHelp(bank, data.length);
+    const spans = foldImaPart(data, [], counts, true, undefined, { share, role: 'spans' });
+    assert.equal(spans.entries, N);
+    assert.equal(helpImaFold(data, share), false, 'nothing to hash before the spans are written');
+    openImaFoldHelp(share, N);
+    // helpers hash the top 20 chunks (1,024 entries each): entries 19,456..39,999
+    for (let c = 0; c < 20; c++) assert.ok(helpImaFold(data, share));
+    const i = BANKS.indexOf(bank);
+    const chain = foldImaPart(data, [bank], counts, false, undefined, { share, role: 'chain' });
+    assert.equal(chain.folded, end, bank);
+    assert.equal(chain.failure?.index, stops ? k : undefined, bank);
+    if (stops) assert.equal(chain.failure!.column, bad.pcr === 10);
+    for (const c of counts.filter((x) => x <= end))
+      assert.deepEqual(
+        Buffer.from(chain.snaps.get(c)![0]!).toString('hex'),
+        want.get(c)![i]!.toString('hex'),
+        `${bank} at ${c}`,
+      );
+    if (bad !== undefined && !stops)
+      assert.notEqual(
+        Buffer.from(chain.snaps.get(N)![0]!).toString('hex'),
+        expected(ENTRIES, [N]).get(N)![i]!.toString('hex'),
+        'the changed entry is folded',
+      );
+    // the chain took the helpers' hashes (one changed there changes the fold), and none is
+    // left to hash
+    assert.equal(helpImaFold(data, share), false);
+    if (bad === undefined) {
+      share.inner.fill(0, 30_000 * 32, 30_001 * 32);
+      const again = foldImaPart(data, [bank], [N], false, undefined, { share, role: 'chain' });
+      assert.notDeepEqual(again.snaps.get(N), chain.snaps.get(N));
+    }
+  }
 });
