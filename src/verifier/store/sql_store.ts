@@ -329,6 +329,20 @@ export class SqlStore implements VerifierStore {
       this.memo?.sessionCreated(s);
       return s;
     }
+    // The attester's checkpoints under the digest, when this store knows them all: a plain
+    // insert (the read of them was ~0.1 ms of the statement's ~0.4 on PGlite).
+    const known = this.memo?.checkpointsUnder(input.attesterId, input.checkpointsUnder);
+    if (known !== undefined) {
+      const rows = await this.q(insert, [
+        input.id,
+        input.nonce,
+        input.attesterId,
+        input.ttlSeconds,
+      ]);
+      const s = sessionOf(rows[0]!);
+      this.memo!.sessionCreated(s);
+      return { ...s, checkpoints: known };
+    }
     // The attester's checkpoints come back with the new session: one statement, not two.
     const rows = await this.q(
       `with s as (${insert}) select s.*, (select coalesce(json_agg(row_to_json(c) ` +
@@ -428,14 +442,28 @@ export class SqlStore implements VerifierStore {
   async finishSession(id: string, r: NewResult, move?: CheckpointMove): Promise<FinishOutcome> {
     const m = this.memo;
     if (m === undefined) return this.finishSessionUnmemo(id, r, move);
-    // Forgotten before the statement (nothing may take the session from the memo meanwhile)
-    // and after it (a read that completed meanwhile saw the rows before the write).
+    // Forgotten before the statement: nothing may take the session from the memo meanwhile.
     m.sessionGone(id);
-    if (move !== undefined) m.checkpointWritten(move.key.attesterId, move.key.policyDigest);
+    let out: FinishOutcome | undefined;
     try {
-      return await this.finishSessionUnmemo(id, r, move);
+      out = await this.finishSessionUnmemo(id, r, move);
+      return out;
     } finally {
-      if (move !== undefined) m.checkpointWritten(move.key.attesterId, move.key.policyDigest);
+      if (move !== undefined) {
+        if (out?.ok === true && out.checkpoint?.ok === true) {
+          // the row as the statement wrote it: updated_at is its now(), the result's created_at
+          m.checkpointMoved({
+            ...move.key,
+            version: out.checkpoint.version,
+            bootId: move.bootId,
+            value: JSON.parse(JSON.stringify(move.value ?? null)) as unknown,
+            resultId: r.id,
+            updatedAt: out.result.createdAt,
+          });
+        } else {
+          m.checkpointWritten(move.key.attesterId, move.key.policyDigest);
+        }
+      }
     }
   }
 
