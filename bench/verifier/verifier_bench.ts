@@ -10,16 +10,20 @@
 // POST /v1/sessions to the EAR) and the service processes' CPU ms per session (/proc/PID/stat).
 //
 // Usage: node dist/bench/verifier/verifier_bench.js [--sessions N] [--concurrency C]
-//        [--procs P] [--postgres] [--events N] [--one-tenant | --quote-only]
+//        [--procs P] [--postgres] [--events N] [--fresh-tenant | --one-tenant | --quote-only]
 //        [--warmup N] [--json] [--cpu-prof DIR]
 // --postgres: the store is a PostgreSQL server this bench starts (Debian postgresql, as in the
 //   tests); P processes share it, the client picks them round robin. Default: 1 process on the
 //   embedded store.
 // --events N: tenant events per session (default 100).
-// Tenant logs travel whole (the agent sends a tenant's log from boot; only the physical log is
-//   sent since a checkpoint), so by default each session attests a tenant added for it, whose log
-//   holds exactly its N events; --one-tenant uses one tenant throughout (its log grows by N per
-//   session: what a long-lived tenant costs today).
+// Tenants (default): each worker attests as its own attester `bench-W` for one long-lived tenant
+//   `wW`, opening its sessions with that tenant: the session names the tenant's position at the
+//   stored checkpoint, and the bundle carries only the N events appended since (the run fails if a
+//   timed session's tenant log holds anything else, or was not continued from the stored value).
+//   --fresh-tenant: a tenant added for each session, its whole log (exactly its N events; the
+//   default until session 8); --one-tenant: one tenant for all workers, its whole log every
+//   time (it grows by N per session: what a long-lived tenant cost before tenant logs were sent
+//   since a checkpoint).
 // --quote-only: the session of sessions 3-5: a bare report envelope, no agent, no attester.
 // --serve-cli FILE: another build's CLI entry serves (A/B against this build's client).
 // --agent-dir DIR: where the in-process agent keeps its logs. Default: a directory on tmpfs
@@ -63,6 +67,7 @@ const POSTGRES = args.includes('--postgres');
 const JSON_OUT = args.includes('--json');
 const EVENTS = Number(flag('--events') ?? '100');
 const ONE_TENANT = args.includes('--one-tenant');
+const FRESH_TENANT = args.includes('--fresh-tenant');
 const QUOTE_ONLY = args.includes('--quote-only');
 // --warmup N: sessions per service process before the timed loop (default 300).
 const WARMUP = Number(flag('--warmup') ?? '300');
@@ -236,6 +241,11 @@ const agent = QUOTE_ONLY
     });
 let tenants = 0;
 let replayedSince = 0;
+let replayedTenantSince = 0;
+const longLived = new Set<string>();
+// workers that attested already: in the default mode every later session's tenant log is
+// checked (a worker's first sends the whole log)
+const attested = new Set<number>();
 // The domain must be URI-like (DESIGN §4): until session 7 the bench sent `bench`, the agent
 // refused all 100 events, and the sessions carried none.
 const events = (tag: string): { event: { domain: string; operation: string; content: string } }[] =>
@@ -250,9 +260,17 @@ const events = (tag: string): { event: { domain: string; operation: string; cont
 /** One session of attester `bench`: N new tenant events, bundle since the stored checkpoint. */
 async function bundleSession(url: string, worker: number): Promise<number> {
   const a = agent!;
+  const incremental = !ONE_TENANT && !FRESH_TENANT;
+  const checkTenantLogs = attested.has(worker);
+  attested.add(worker);
   const tenant = await (async () => {
-    const name = ONE_TENANT ? 'bench' : `t${++tenants}`;
-    if (!ONE_TENANT || tenants++ === 0) await a.addTenant({ name, vmr: `vmr_${name}` });
+    const name = ONE_TENANT ? 'bench' : FRESH_TENANT ? `t${++tenants}` : `w${worker}`;
+    if (incremental) {
+      if (!longLived.has(name)) {
+        longLived.add(name);
+        await a.addTenant({ name, vmr: `vmr_${name}` });
+      }
+    } else if (!ONE_TENANT || tenants++ === 0) await a.addTenant({ name, vmr: `vmr_${name}` });
     const appended = await a.appendMany(name, events(name));
     const refused = appended.find((r) => r.status === 'rejected');
     if (refused !== undefined)
@@ -265,16 +283,34 @@ async function bundleSession(url: string, worker: number): Promise<number> {
   const s = (await post(
     url,
     '/v1/sessions',
-    `{"attester_id":"bench-${worker}"}`,
+    incremental
+      ? `{"attester_id":"bench-${worker}","tenant":"${tenant}"}`
+      : `{"attester_id":"bench-${worker}"}`,
     'application/json',
   )) as {
     id: string;
     nonce: string;
     since?: { seq: number };
+    tenant_since?: { record: number; boot_id?: string };
   };
   const nonce = new Uint8Array(Buffer.from(s.nonce, 'hex'));
+  const ts = s.tenant_since;
   const body = await (async () => {
-    const b: EvidenceBundle = await a.evidence(tenant, nonce, undefined, s.since?.seq ?? 0);
+    const b: EvidenceBundle = await a.evidence(
+      tenant,
+      nonce,
+      undefined,
+      s.since?.seq ?? 0,
+      ts === undefined ? undefined : { record: ts.record, boot: ts.boot_id },
+    );
+    if (incremental && checkTenantLogs) {
+      const tl = b.tenantLog!;
+      const events = tl.lines.filter((l) => !l.startsWith('#')).length;
+      if (tl.since === undefined || events !== EVENTS)
+        throw new Error(
+          `a timed session's tenant log holds ${events} records since ${String(tl.since?.record)}, not its ${EVENTS} new events`,
+        );
+    }
     return new TextEncoder().encode(
       JSON.stringify(bundleToJson({ ...b, report: withSharedCollateral(b.report) })),
     );
@@ -287,10 +323,14 @@ async function bundleSession(url: string, worker: number): Promise<number> {
   )) as {
     passed: boolean;
     replayed_since?: number;
+    replayed_tenant_since?: number;
   };
   if (!r.passed)
     throw new Error(`a bench session did not pass: ${JSON.stringify(r).slice(0, 4000)}`);
   if (r.replayed_since !== undefined) replayedSince++;
+  if (r.replayed_tenant_since !== undefined) replayedTenantSince++;
+  if (incremental && checkTenantLogs && r.replayed_tenant_since === undefined)
+    throw new Error('a timed session was not continued from the stored tenant checkpoint');
   return performance.now() - t0;
 }
 
@@ -301,13 +341,16 @@ const oneSession = QUOTE_ONLY ? quoteSession : bundleSession;
 // background threads for the first few hundred timed sessions: ~16 % of the service's CPU in
 // a perf profile 12-20 s into a run, a start-up cost a long-running service pays once.
 for (const p of procs) {
+  // the first alone: it adds the --one-tenant tenant the others append to
+  await oneSession(p.url, 0);
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async (_, w) => {
-      for (let i = w; i < WARMUP; i += CONCURRENCY) await oneSession(p.url, w);
+      for (let i = w + 1; i < WARMUP; i += CONCURRENCY) await oneSession(p.url, w);
     }),
   );
 }
 replayedSince = 0;
+replayedTenantSince = 0;
 
 const cpu0 = procs.map((p) => cpuMsOf(p.proc.pid!));
 const benchCpu0 = process.cpuUsage();
@@ -346,9 +389,11 @@ const out = {
   service_cpu_bound_sessions_per_s: +(1000 / (serviceCpu / SESSIONS)).toFixed(0),
   session: QUOTE_ONLY
     ? 'tdx report envelope'
-    : `bundle: ${EVENTS} tenant events${ONE_TENANT ? ' (one tenant, log grows)' : ''}`,
+    : `bundle: ${EVENTS} tenant events${ONE_TENANT ? ' (one tenant, whole log: it grows)' : FRESH_TENANT ? ' (a fresh tenant each, whole log)' : ' (long-lived tenant per attester, sent since its checkpoint)'}`,
   // Sessions whose bundle the service replayed from its stored checkpoint (incremental).
   ...(QUOTE_ONLY ? {} : { replayed_since_checkpoint: replayedSince }),
+  // Sessions whose tenant log the service continued from the stored tenant checkpoint.
+  ...(QUOTE_ONLY ? {} : { replayed_tenant_since: replayedTenantSince }),
   // This process's whole CPU in the timed loop (the agent, the quote, the HTTP client): what the
   // attester side costs the machine per session.
   agent_log_dir_tmpfs: agentOnTmpfs,

@@ -85,7 +85,11 @@ function summary(b: EvidenceBundle): Record<string, unknown> {
     since: b.physicalLog.since,
     ...(b.tenantLog === undefined
       ? {}
-      : { vmr: b.tenantLog.vmr, tenant_records: b.tenantLog.lines.length }),
+      : {
+          vmr: b.tenantLog.vmr,
+          tenant_records: b.tenantLog.lines.length,
+          ...(b.tenantLog.since === undefined ? {} : { tenant_since: b.tenantLog.since.line }),
+        }),
     ...(b.imaLog === undefined ? {} : { vmr: b.imaLog.vmr, ima_entries: b.imaLog.count }),
     created: b.created,
   };

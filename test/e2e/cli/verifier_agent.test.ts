@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliError, runCli, runCliJson } from '../../_support/cli.js';
 import { cliAppend, startCliAgent } from '../../_support/agent_harness.js';
+import { openEmbeddedStore } from '../../../src/verifier/store/embedded.js';
 import {
   startVerifier,
   verifierEnv,
@@ -500,6 +501,29 @@ test(
     ]);
     assert.equal(bad.result.code, 1);
     assert.equal((bad.json as AttestJson).passed, false);
+
+    // The stored results list only the tenant events that did not verify (the counts stay).
+    await svc.stop();
+    const store = await openEmbeddedStore(join(root, 'store-inc'));
+    try {
+      const claimsOf = async (id: unknown): Promise<Record<string, unknown>> => {
+        const r = await store.getResult(id as string);
+        return (r!.findings as { verify: { claims: Record<string, unknown> } }).verify.claims;
+      };
+      const ok = await claimsOf(second['result_id']);
+      assert.equal(ok['events_listed'], 'unverified');
+      assert.deepEqual(ok['events'], []);
+      const okLayers = ok['layers'] as { tenant: { verified: number; pending: number } };
+      assert.equal(okLayers.tenant.verified, 1);
+      const tampered = await claimsOf((bad.json as Record<string, unknown>)['result_id']);
+      assert.equal(tampered['events_listed'], 'unverified');
+      const listed = tampered['events'] as { content: string; state: string }[];
+      assert.ok(listed.length > 0);
+      assert.ok(listed.every((e) => e.state !== 'verified'));
+      assert.ok(listed.some((e) => e.content === 'after cp 9'));
+    } finally {
+      await store.close();
+    }
   },
 );
 
