@@ -83,16 +83,51 @@ export class SoleWriterMemo {
     }
   }
 
-  /** All of an attester's checkpoints under `policyDigest`, as one read returned them. */
+  /**
+   * All of an attester's checkpoints under `policyDigest`, as one read returned them. Merged
+   * with what is known by version (a checkpoint's version only grows, and a row is only
+   * deleted with its attester, which drops the set): a read that raced a move cannot undo it.
+   */
   checkpointsRead(
     attesterId: string,
     policyDigest: string,
     rows: readonly CheckpointRecord[],
   ): void {
-    if (this.#checkpoints.size >= MAX_ATTESTERS) this.#checkpoints.clear();
-    const set = new Map<string, CheckpointRecord>();
-    for (const c of rows) set.set(c.register, c);
-    this.#checkpoints.set(cpSetKey(attesterId, policyDigest), set);
+    const key = cpSetKey(attesterId, policyDigest);
+    const known = this.#checkpoints.get(key);
+    if (known === undefined && this.#checkpoints.size >= MAX_ATTESTERS) this.#checkpoints.clear();
+    const set = new Map<string, CheckpointRecord>(known ?? []);
+    for (const c of rows) {
+      const k = set.get(c.register);
+      if (k === undefined || k.version < c.version) set.set(c.register, c);
+    }
+    this.#checkpoints.set(key, set);
+  }
+
+  /** A checkpoint this store just moved (committed): the set, when known, takes it. */
+  checkpointMoved(c: CheckpointRecord): void {
+    const set = this.#checkpoints.get(cpSetKey(c.attesterId, c.policyDigest));
+    if (set === undefined) return;
+    const k = set.get(c.register);
+    if (k === undefined || k.version < c.version) {
+      const next = new Map(set);
+      next.set(c.register, c);
+      this.#checkpoints.set(cpSetKey(c.attesterId, c.policyDigest), next);
+    }
+  }
+
+  /**
+   * All of the attester's checkpoints under `policyDigest` in the order the store lists them
+   * (newest update first, then register), or undefined when they must be read.
+   */
+  checkpointsUnder(attesterId: string, policyDigest: string): CheckpointRecord[] | undefined {
+    const set = this.#checkpoints.get(cpSetKey(attesterId, policyDigest));
+    if (set === undefined) return undefined;
+    return [...set.values()].sort(
+      (a, b) =>
+        b.updatedAt.getTime() - a.updatedAt.getTime() ||
+        (a.register < b.register ? -1 : a.register > b.register ? 1 : 0),
+    );
   }
 
   /**
@@ -108,7 +143,7 @@ export class SoleWriterMemo {
     return set === undefined ? undefined : (set.get(register) ?? null);
   }
 
-  /** A checkpoint write was attempted (moved or not): read the set again next time. */
+  /** A checkpoint write whose outcome is not known here: read the set again next time. */
   checkpointWritten(attesterId: string, policyDigest: string): void {
     this.#checkpoints.delete(cpSetKey(attesterId, policyDigest));
   }

@@ -329,6 +329,20 @@ export class SqlStore implements VerifierStore {
       this.memo?.sessionCreated(s);
       return s;
     }
+    // The attester's checkpoints under the digest, when this store knows them all: a plain
+    // insert (the read of them was ~0.1 ms of the statement's ~0.4 on PGlite).
+    const known = this.memo?.checkpointsUnder(input.attesterId, input.checkpointsUnder);
+    if (known !== undefined) {
+      const rows = await this.q(insert, [
+        input.id,
+        input.nonce,
+        input.attesterId,
+        input.ttlSeconds,
+      ]);
+      const s = sessionOf(rows[0]!);
+      this.memo!.sessionCreated(s);
+      return { ...s, checkpoints: known };
+    }
     // The attester's checkpoints come back with the new session: one statement, not two.
     const rows = await this.q(
       `with s as (${insert}) select s.*, (select coalesce(json_agg(row_to_json(c) ` +
@@ -428,14 +442,28 @@ export class SqlStore implements VerifierStore {
   async finishSession(id: string, r: NewResult, move?: CheckpointMove): Promise<FinishOutcome> {
     const m = this.memo;
     if (m === undefined) return this.finishSessionUnmemo(id, r, move);
-    // Forgotten before the statement (nothing may take the session from the memo meanwhile)
-    // and after it (a read that completed meanwhile saw the rows before the write).
+    // Forgotten before the statement: nothing may take the session from the memo meanwhile.
     m.sessionGone(id);
-    if (move !== undefined) m.checkpointWritten(move.key.attesterId, move.key.policyDigest);
+    let out: FinishOutcome | undefined;
     try {
-      return await this.finishSessionUnmemo(id, r, move);
+      out = await this.finishSessionUnmemo(id, r, move);
+      return out;
     } finally {
-      if (move !== undefined) m.checkpointWritten(move.key.attesterId, move.key.policyDigest);
+      if (move !== undefined) {
+        if (out?.ok === true && out.checkpoint?.ok === true) {
+          // the row as the statement wrote it: updated_at is its now(), the result's created_at
+          m.checkpointMoved({
+            ...move.key,
+            version: out.checkpoint.version,
+            bootId: move.bootId,
+            value: JSON.parse(JSON.stringify(move.value ?? null)) as unknown,
+            resultId: r.id,
+            updatedAt: out.result.createdAt,
+          });
+        } else {
+          m.checkpointWritten(move.key.attesterId, move.key.policyDigest);
+        }
+      }
     }
   }
 
@@ -725,17 +753,21 @@ export class SqlStore implements VerifierStore {
     }
   }
 
-  async putPolicy(
-    p: Omit<PolicyRecord, 'createdAt'>,
-  ): Promise<{ created: boolean; policy: PolicyRecord }> {
+  async putPolicy(p: Omit<PolicyRecord, 'createdAt'>): Promise<{ created: boolean }> {
+    // A version is addressed by its digest: when it is stored, its body (a million-path IMA
+    // allowlist is ~140 MB of JSON) is neither sent again nor read back — every `verifier
+    // serve --policy` start puts its policies.
+    const had = await this.q('select 1 from policies where id = $1 and digest = $2', [
+      p.id,
+      p.digest,
+    ]);
+    if (had.length > 0) return { created: false };
     const rows = await this.q(
       'insert into policies (id, digest, body) values ($1, $2, $3::jsonb) ' +
-        'on conflict do nothing returning *',
+        'on conflict do nothing returning created_at',
       [p.id, p.digest, JSON.stringify(p.body)],
     );
-    if (rows.length === 1) return { created: true, policy: policyOf(rows[0]!) };
-    const existing = await this.getPolicy(p.id, p.digest);
-    return { created: false, policy: existing! };
+    return { created: rows.length === 1 };
   }
 
   async getPolicy(id: string, digest?: string): Promise<PolicyRecord | null> {
