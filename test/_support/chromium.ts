@@ -1,6 +1,9 @@
 // Debian's chromium, headless, driven by playwright-core (no downloaded browser): one launch for
 // every browser test, with a fresh profile directory and nothing that reaches the network.
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import { chromium, type BrowserContext } from 'playwright-core';
 
 /** Where Debian's `chromium` package installs the browser (scripts/test.sh installs it). */
@@ -53,7 +56,37 @@ export async function closeChromium(
     }),
   ]);
   clearTimeout(timer);
-  if (hung) killProfileProcesses(profileDir);
+  // Also when close() settled: it rejects when the connection drops first, and a browser left
+  // running keeps the test file's process alive, so the whole run never ends.
+  killProfileProcesses(profileDir);
+  if (hung) await new Promise((r) => setTimeout(r, 500)); // SIGKILLed processes release files
+}
+
+/**
+ * {@link launchChromium} with a profile directory of its own, closed and removed by one hook of
+ * test `t`. One hook, because node:test runs a test's after hooks in the order they were added
+ * and stops at the first that throws: a temp-dir removal registered before the close failed
+ * (ENOTEMPTY, chromium still writing its profile), the close never ran, and the test file's
+ * process waited on the live browser for ever.
+ */
+export async function openChromium(
+  t: TestContext,
+  headers?: Readonly<Record<string, string>>,
+): Promise<BrowserContext> {
+  const root = mkdtempSync(join(tmpdir(), 'mrstack-chromium-'));
+  const profile = join(root, 'profile');
+  const context = await launchChromium(profile, headers).catch((e: unknown) => {
+    rmSync(root, { recursive: true, force: true });
+    throw e;
+  });
+  t.after(
+    async () => {
+      await closeChromium(context, profile);
+      rmSync(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    },
+    { timeout: 90_000 },
+  );
+  return context;
 }
 
 /**

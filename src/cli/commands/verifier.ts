@@ -17,6 +17,7 @@ import { UsageError } from '../../errors.js';
 import { action, printJson } from '../output.js';
 import { readInput as readBytes } from '../input_files.js';
 import { addTrustOptions, trustOptionsFromFlags, type VerifyFlags } from '../verify_flags.js';
+import type { LoadedPolicy } from '../../verifier/appraise/policy.js';
 
 const collect = (v: string, prev: readonly string[] = []): string[] => [...prev, v];
 
@@ -112,9 +113,13 @@ export function registerVerifier(program: Command): Command {
         const kek = loadKek(o.kekFile === undefined ? {} : { file: o.kekFile });
         // Refuse bad trust flags (an unknown relaxation, a missing TVM) before listening.
         await trustOptionsFromFlags(o, { at: new Date() });
-        const policies = [];
-        for (const f of o.policy ?? [])
-          policies.push(await parsePolicy(Buffer.from(readBytes(f)).toString('utf8')));
+        // read now (a missing file fails before anything opens), parsed once the store is open
+        const policyTexts = (o.policy ?? []).map((f) => Buffer.from(readBytes(f)).toString('utf8'));
+        const policies = async (): Promise<LoadedPolicy[]> => {
+          const out: LoadedPolicy[] = [];
+          for (const text of policyTexts.splice(0)) out.push(await parsePolicy(text));
+          return out;
+        };
         const token =
           o.adminTokenFile !== undefined
             ? Buffer.from(readBytes(o.adminTokenFile)).toString('utf8').trim()

@@ -354,11 +354,17 @@ class FastVerdicts {
    */
   spans(v: ImaRecordView, at: ImaNgSpans): number {
     if (!imaNgSpans(v, at) || v.violation) return -1;
+    // pathHash (FNV-1a over the path's bytes) in the same pass as the ASCII test
     const b = v.bytes;
     let high = 0;
-    for (let i = at.pathAt; i < at.pathEnd; i++) high |= b[i]!;
+    let h = 0x811c9dc5;
+    for (let i = at.pathAt; i < at.pathEnd; i++) {
+      const c = b[i]!;
+      high |= c;
+      h = Math.imul(h ^ c, 0x01000193);
+    }
     if (high > 0x7f) return -1; // not ASCII: the full rules decode it as UTF-8
-    return pathHash(b, at.pathAt, at.pathEnd);
+    return h >>> 0;
   }
 
   /** The verdict of a record {@link FastVerdicts.spans} took, its spans in `b`. */

@@ -626,15 +626,17 @@ function tenantLayers(
     warnings.push(
       `no VMR record for ${tl.vmr} in the physical log window: no tenant event is verified`,
     );
-  // the line just after each extended record (record numbers are the whole log's)
+  // the line just after the records the checkpoint states below may name (record numbers are
+  // the whole log's)
   const lineAfter = new Map<number, number>([[base.record, base.line]]);
+  const wanted = new Set(marks);
   // 4. tenant events
   const events: TenantEventView[] = [];
   let n = base.record;
   for (const r of trs) {
     if (r.kind === 'comment') continue;
     n++;
-    lineAfter.set(n, base.line + r.lineNo);
+    if (wanted.has(n)) lineAfter.set(n, base.line + r.lineNo);
     if (r.kind === 'event') {
       events.push({
         record: n,

@@ -79,8 +79,9 @@ const HASHED = 3;
  * but H(template data) of each entry is independent of the others. The thread folding the bank
  * (the chain) works up from the first entry a chunk at a time; threads done with their own part
  * hash chunks from the last entry down, and the chain extends those with the hashes they left
- * — so that no thread waits on the one bank with the most work (sha384, which has no SHA
- * instructions on most CPUs) at the end. Every thread sees the same SharedArrayBuffers.
+ * — so that the one bank with the most work (sha384, which has no SHA instructions on most
+ * CPUs) does not run alone on one core at the end. Every thread sees the same
+ * SharedArrayBuffers.
  */
 export interface ImaFoldHelp {
   readonly bank: HashAlg;
@@ -434,15 +435,10 @@ export async function foldImaSnapshotsParallel(
     for (const { w } of workers) void w.terminate();
     throw e;
   }
-  if (help !== undefined) {
-    // the spans are written: helpers may start, this thread too, a chunk at a time between
-    // its other work (the caller's, queued while it waits)
-    openImaFoldHelp(help, mine.entries - (start?.count ?? 0));
-    const step = (): void => {
-      if (helpImaFold(shared, help)) setImmediate(step);
-    };
-    setImmediate(step);
-  }
+  // the spans are written: the workers done with their own bank may help. This thread does
+  // not: while they all fold, the cores are busy anyway (helping then only costs the hand-over),
+  // and it has work of its own queued (an appraisal's verdicts)
+  if (help !== undefined) openImaFoldHelp(help, mine.entries - (start?.count ?? 0));
   const others = await Promise.all(workers.map((x) => x.result));
   return combine(banks, mine.entries, [mine, ...others]);
 }

@@ -753,17 +753,21 @@ export class SqlStore implements VerifierStore {
     }
   }
 
-  async putPolicy(
-    p: Omit<PolicyRecord, 'createdAt'>,
-  ): Promise<{ created: boolean; policy: PolicyRecord }> {
+  async putPolicy(p: Omit<PolicyRecord, 'createdAt'>): Promise<{ created: boolean }> {
+    // A version is addressed by its digest: when it is stored, its body (a million-path IMA
+    // allowlist is ~140 MB of JSON) is neither sent again nor read back — every `verifier
+    // serve --policy` start puts its policies.
+    const had = await this.q('select 1 from policies where id = $1 and digest = $2', [
+      p.id,
+      p.digest,
+    ]);
+    if (had.length > 0) return { created: false };
     const rows = await this.q(
       'insert into policies (id, digest, body) values ($1, $2, $3::jsonb) ' +
-        'on conflict do nothing returning *',
+        'on conflict do nothing returning created_at',
       [p.id, p.digest, JSON.stringify(p.body)],
     );
-    if (rows.length === 1) return { created: true, policy: policyOf(rows[0]!) };
-    const existing = await this.getPolicy(p.id, p.digest);
-    return { created: false, policy: existing! };
+    return { created: rows.length === 1 };
   }
 
   async getPolicy(id: string, digest?: string): Promise<PolicyRecord | null> {

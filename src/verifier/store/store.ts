@@ -298,10 +298,11 @@ export interface VerifierStore {
     next: { bootId: string | null; value: unknown; resultId: string },
   ): Promise<AdvanceOutcome>;
 
-  /** Stores a policy version; `created` false when that id and digest existed already. */
-  putPolicy(
-    p: Omit<PolicyRecord, 'createdAt'>,
-  ): Promise<{ created: boolean; policy: PolicyRecord }>;
+  /**
+   * Stores a policy version; `created` false when that id and digest existed already (the
+   * stored body stays: a digest addresses one body, and it is not read back).
+   */
+  putPolicy(p: Omit<PolicyRecord, 'createdAt'>): Promise<{ created: boolean }>;
   /** A policy version by digest, or the newest version of the id. */
   getPolicy(id: string, digest?: string): Promise<PolicyRecord | null>;
 

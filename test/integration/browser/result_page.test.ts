@@ -12,7 +12,7 @@ import { issueEar } from '../../../src/verifier/result/ear_issue.js';
 import { generateEarKey, loadSigningKey } from '../../../src/verifier/result/ear_keys.js';
 import { renderResultHtml } from '../../../src/verifier/result/result_html.js';
 import { tempDir } from '../../_support/tmp.js';
-import { CHROMIUM, closeChromium, launchChromium } from '../../_support/chromium.js';
+import { CHROMIUM, openChromium } from '../../_support/chromium.js';
 
 /** The few browser globals the page-side callbacks use (the test compiles without the DOM lib). */
 interface Win {
@@ -111,10 +111,8 @@ test(
     const file = join(dir, 'result.html');
     writeFileSync(file, html);
 
-    const profile = join(dir, 'profile');
-    const context = await launchChromium(profile);
-    // Bounded: closeChromium gives chromium 30 s, then kills it; the hook never waits longer.
-    t.after(() => closeChromium(context, profile), { timeout: 90_000 });
+    // Closed (30 s, then killed) and its profile removed by a hook of its own.
+    const context = await openChromium(t);
     const page = await context.newPage();
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));

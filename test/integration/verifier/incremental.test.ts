@@ -18,7 +18,9 @@ import {
   coveredCheckpoint,
   policyDigestOf,
   sinceHintFor,
+  tenantSinceHintOf,
   trustedCheckpointFor,
+  trustedTenantCheckpointOf,
 } from '../../../src/verifier/service/incremental.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mrstack-incr-'));
@@ -41,12 +43,20 @@ function bundleResult(p: {
   position?: number;
   bootId?: string;
   checkpoints: { seq: number; record: number; value: string }[];
+  /** A tenant bundle: the tenant, and its state at checkpoints (`claims.layers.vmr`). */
+  tenant?: { name: string; at: { seq: number; line: number; record: number; value: string }[] };
 }): EvidenceResult {
   return {
     verified: true,
     kind: 'bundle',
     claims: {
       layers: {
+        ...(p.tenant === undefined
+          ? {}
+          : {
+              binding: { tenant: p.tenant.name },
+              vmr: { name: `vmr_${p.tenant.name}`, alg: 'sha384', checkpoints: p.tenant.at },
+            }),
         physical: {
           register: 'rtmr3',
           ...(p.position === undefined ? {} : { position: p.position }),
@@ -237,4 +247,130 @@ test('advance from passed results only, forward only; a new boot resets; since h
   );
   assert.equal(rf?.advanced, false);
   assert.equal((await sinceHintFor(store, a, DIGEST))?.seq, 1);
+});
+
+test('tenant entries: stored at the checkpoint the move stores, carried for other tenants, moved alone forward, dropped by a new boot', async () => {
+  const a = 'att-tenants';
+  const key = { attesterId: a, register: 'rtmr3', policyDigest: DIGEST };
+  const T1 = '11'.repeat(48);
+  const T2 = '22'.repeat(48);
+  const T3 = '33'.repeat(48);
+  // alice's first bundle (from boot) covers CHECKPOINT 1: her state at it is stored with it
+  const r1 = await advanceFromResult(
+    store,
+    a,
+    DIGEST,
+    await passed(a),
+    bundleResult({
+      position: 8,
+      bootId: 'boot-1',
+      checkpoints: [{ seq: 1, record: 4, value: V1 }],
+      tenant: { name: 'alice', at: [{ seq: 1, line: 7, record: 6, value: T1 }] },
+    }),
+  );
+  assert.deepEqual(r1, {
+    register: 'rtmr3',
+    seq: 1,
+    advanced: true,
+    tenant: { name: 'alice', record: 6, line: 7 },
+  });
+  const cps = await store.listCheckpoints(a);
+  assert.deepEqual(tenantSinceHintOf(cps, DIGEST, 'alice'), {
+    tenant: 'alice',
+    vmr: 'vmr_alice',
+    record: 6,
+    line: 7,
+    boot_id: 'boot-1',
+  });
+  assert.equal(tenantSinceHintOf(cps, DIGEST, 'bob'), undefined);
+  const rec = await store.getCheckpoint(key);
+  const window = { register: 'rtmr3', since: 1, tenant: { name: 'alice', since: 7 } };
+  const tt = trustedTenantCheckpointOf(rec, window);
+  assert.ok(typeof tt === 'object');
+  assert.deepEqual(
+    { ...tt, value: Buffer.from(tt.value).toString('hex') },
+    { tenant: 'alice', vmr: 'vmr_alice', alg: 'sha384', line: 7, record: 6, value: T1, seq: 1 },
+  );
+  // a whole tenant log needs none; a since-log of a tenant with no entry, or with the physical
+  // log sent since another checkpoint, gets 'none' (refused by the replay)
+  assert.equal(
+    trustedTenantCheckpointOf(rec, { ...window, tenant: { name: 'alice', since: 0 } }),
+    undefined,
+  );
+  assert.equal(
+    trustedTenantCheckpointOf(rec, { ...window, tenant: { name: 'bob', since: 3 } }),
+    'none',
+  );
+  assert.equal(trustedTenantCheckpointOf(rec, { ...window, since: 2 }), 'none');
+
+  // bob's bundle at the same checkpoint: only his entry is added (the physical one stays)
+  const r2 = await advanceFromResult(
+    store,
+    a,
+    DIGEST,
+    await passed(a),
+    bundleResult({
+      position: 6,
+      checkpoints: [],
+      tenant: { name: 'bob', at: [{ seq: 1, line: 3, record: 3, value: T2 }] },
+    }),
+  );
+  assert.deepEqual(r2, {
+    register: 'rtmr3',
+    seq: 1,
+    advanced: false,
+    tenant: { name: 'bob', record: 3, line: 3 },
+  });
+  // alice again at the same position: nothing moves
+  const r3 = await advanceFromResult(
+    store,
+    a,
+    DIGEST,
+    await passed(a),
+    bundleResult({
+      position: 6,
+      checkpoints: [],
+      tenant: { name: 'alice', at: [{ seq: 1, line: 7, record: 6, value: T1 }] },
+    }),
+  );
+  assert.deepEqual(r3, { register: 'rtmr3', seq: 1, advanced: false });
+  // alice's bundle covering CHECKPOINT 2 moves the physical checkpoint; bob's entry is carried
+  const r4 = await advanceFromResult(
+    store,
+    a,
+    DIGEST,
+    await passed(a),
+    bundleResult({
+      position: 9,
+      checkpoints: [{ seq: 2, record: 5, value: V2 }],
+      tenant: { name: 'alice', at: [{ seq: 2, line: 12, record: 11, value: T3 }] },
+    }),
+  );
+  assert.equal(r4?.advanced, true);
+  const v4 = (await store.getCheckpoint(key))?.value as {
+    seq: number;
+    tenants: Record<string, { record: number; seq: number }>;
+  };
+  assert.equal(v4.seq, 2);
+  assert.deepEqual(
+    Object.fromEntries(Object.entries(v4.tenants).map(([k, e]) => [k, [e.record, e.seq]])),
+    { alice: [11, 2], bob: [3, 1] },
+  );
+  // a new boot drops every tenant's entry
+  const r5 = await advanceFromResult(
+    store,
+    a,
+    DIGEST,
+    await passed(a),
+    bundleResult({
+      position: 5,
+      bootId: 'boot-2',
+      checkpoints: [{ seq: 1, record: 2, value: V3 }],
+      tenant: { name: 'alice', at: [] },
+    }),
+  );
+  assert.deepEqual(r5, { register: 'rtmr3', seq: 1, advanced: true });
+  const v5 = (await store.getCheckpoint(key))?.value as { tenants?: unknown };
+  assert.equal(v5.tenants, undefined);
+  assert.equal(tenantSinceHintOf(await store.listCheckpoints(a), DIGEST, 'bob'), undefined);
 });
