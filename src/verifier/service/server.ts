@@ -189,8 +189,12 @@ function nonceError(session: string, reason: NonceRefusal): MrstackError {
   });
 }
 
+/**
+ * A fresh id: 128 random bits in hex. Not base64url: an id beginning with '-' is read as an
+ * option by a command line (`verifier submit --session -V…` printed the version).
+ */
 function newId(): string {
-  return randomBytes(16).toString('base64url');
+  return randomBytes(16).toString('hex');
 }
 
 function bodyBytes(body: unknown): Uint8Array {

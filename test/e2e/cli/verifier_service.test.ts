@@ -155,6 +155,15 @@ describe('verifier serve on the embedded store', () => {
     assert.equal(typeof (got.json as { result_id?: unknown }).result_id, 'string');
   });
 
+  test('session ids are 32 hex digits: none starts with "-", which a command line reads as an option', async () => {
+    // With base64url ids one in 32 began with '-' or '_'; `verifier submit --session -V…`
+    // then printed commander's version and exited 0.
+    for (let i = 0; i < 64; i++) {
+      const s = (await http(svc.url, 'POST', '/v1/sessions', '{}')).json as { id: string };
+      assert.match(s.id, /^[0-9a-f]{32}$/);
+    }
+  });
+
   test('unknown and expired nonces each fail with their own code', async () => {
     const unknown = await http(svc.url, 'POST', '/v1/sessions/nope/evidence', new Uint8Array(8));
     assert.equal(unknown.status, 404);
