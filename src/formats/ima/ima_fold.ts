@@ -212,15 +212,8 @@ export class ImaFold {
    * {@link ImaFold.push}.
    */
   pushView(v: ImaRecordView): boolean {
-    if (this.#strict && (v.pcr !== IMA_PCR || v.templateName === 'ima')) {
-      checkImaFoldable(v.entry());
-    }
-    const b = v.bytes;
-    const input =
-      v.templateName === 'ima'
-        ? imaTemplateHashInput(v.entry())
-        : new Uint8Array(b.buffer, b.byteOffset + v.dataAt, v.dataLen);
-    return this.#fold(v.pcr, v.index, v.offset, b, v.hashAt, v.hashSize, input, v.violation);
+    const input = this.#viewInput(v);
+    return this.#fold(v.pcr, v.index, v.offset, v.bytes, v.hashAt, v.hashSize, input, v.violation);
   }
 
   /**
@@ -229,19 +222,12 @@ export class ImaFold {
    * of each other, only the extends are a chain). Same rules and results, given that digest.
    */
   pushViewInner(v: ImaRecordView, inner: Uint8Array, at: number): boolean {
-    if (this.#strict && (v.pcr !== IMA_PCR || v.templateName === 'ima')) {
-      checkImaFoldable(v.entry());
-    }
-    const b = v.bytes;
-    const input =
-      v.templateName === 'ima'
-        ? imaTemplateHashInput(v.entry())
-        : new Uint8Array(b.buffer, b.byteOffset + v.dataAt, v.dataLen);
+    const input = this.#viewInput(v);
     return this.#fold(
       v.pcr,
       v.index,
       v.offset,
-      b,
+      v.bytes,
       v.hashAt,
       v.hashSize,
       input,
@@ -249,6 +235,20 @@ export class ImaFold {
       inner,
       at,
     );
+  }
+
+  /**
+   * What a record read in place extends with (its template data, or the legacy `ima`
+   * template's digest and padded name), after the strict checks {@link ImaFold.push} makes.
+   */
+  #viewInput(v: ImaRecordView): Uint8Array {
+    if (this.#strict && (v.pcr !== IMA_PCR || v.templateName === 'ima')) {
+      checkImaFoldable(v.entry());
+    }
+    const b = v.bytes;
+    return v.templateName === 'ima'
+      ? imaTemplateHashInput(v.entry())
+      : new Uint8Array(b.buffer, b.byteOffset + v.dataAt, v.dataLen);
   }
 
   #register(pcr: number): FoldRegister {
