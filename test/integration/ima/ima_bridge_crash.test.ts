@@ -159,7 +159,11 @@ test(
     let kills = 0;
     let faults = 0;
     let midBurst = 0;
+    let ready = 0;
     let lastCount = 0;
+    // what a timer phase may trickle in, so that every later kill still finds entries to add
+    const phaseBudget = (k: number): number =>
+      Math.max(0, Math.floor((BURST - 60 * KILLS - next) / (KILLS - k)));
     for (let k = 0; k < KILLS; k++) {
       const byFault = k % 2 === 1;
       const step = steps[Math.floor(rand() * steps.length)]!;
@@ -173,19 +177,42 @@ test(
       if (byFault) {
         // small chunks until the fault kills it: each one it catches is a group commit
         const stop = Date.now() + 20_000;
+        let budget = phaseBudget(k);
         while (alive() && Date.now() < stop) {
-          if (next < BURST) appendSome(100 + Math.floor(rand() * 300));
+          const n = Math.min(budget, 100 + Math.floor(rand() * 300));
+          appendSome(n);
+          budget -= n;
           await sleep(50 + Math.floor(rand() * 100));
         }
         if (alive()) agent.child.kill('SIGKILL');
       } else {
-        // the burst goes on while the agent starts and runs: chunks of up to 4,000 entries
-        const chunks = 1 + Math.floor(rand() * 2);
-        for (let c = 0; c < chunks && next < BURST && alive(); c++) {
-          appendSome(500 + Math.floor(rand() * 3500));
-          await sleep(Math.floor(rand() * 150));
+        // A timer kill, at an instant that does not depend on this machine's speed: every
+        // other one lands once the agent said it is ready (it is mirroring a live burst), the
+        // rest at a seeded instant from the spawn (start-up, recovery). The burst goes on in
+        // small chunks meanwhile, and one chunk is appended just before the kill, so entries
+        // are pending when it lands however fast the agent caught up (CI once saw 11 of 24).
+        const afterReady = k % 4 === 2;
+        const until = Date.now() + (afterReady ? 30_000 : Math.floor(rand() * 600));
+        let budget = phaseBudget(k);
+        const trickle = (): void => {
+          const n = Math.min(budget, 20 + Math.floor(rand() * 100));
+          appendSome(n);
+          budget -= n;
+        };
+        while (alive() && Date.now() < until) {
+          if (afterReady && agent.output.stdout.includes('"ready":true')) break;
+          trickle();
+          await sleep(5 + Math.floor(rand() * 20));
         }
-        await sleep(20 + Math.floor(rand() * 600));
+        if (afterReady) {
+          if (agent.output.stdout.includes('"ready":true')) ready++;
+          const more = Date.now() + Math.floor(rand() * 300);
+          while (alive() && Date.now() < more) {
+            trickle();
+            await sleep(5 + Math.floor(rand() * 20));
+          }
+        }
+        appendSome(1 + Math.floor(rand() * 50));
         agent.child.kill('SIGKILL');
       }
       const x = await agent.exited;
@@ -246,12 +273,14 @@ test(
     });
     assert.equal(ok.status, 0, ok.out);
     assert.match(ok.out, /Matched per TPM bank/);
-    const summary = `survived ${kills} SIGKILLs (${faults} at a commit step, ${midBurst} with entries unmirrored): ${toks.length} tokens, ${total} entries`;
+    const summary = `survived ${kills} SIGKILLs (${faults} at a commit step, ${ready} after ready, ${midBurst} with entries unmirrored): ${toks.length} tokens, ${total} entries`;
     t.diagnostic(summary);
     process.stdout.write(`# ${summary}\n`);
     assert.equal(kills, KILLS);
     assert.ok(faults >= KILLS / 4, `fault-hook kills happened at commit steps (${faults})`);
     assert.ok(midBurst >= KILLS / 2, `kills landed with entries still unmirrored (${midBurst})`);
+    const afterReadyPhases = Array.from({ length: KILLS }, (_, k) => k).filter((k) => k % 4 === 2);
+    assert.equal(ready, afterReadyPhases.length, 'every after-ready kill found the agent ready');
 
     // a list cut below the mirrored count: ERR_IMA_LIST_CHANGED and a SYNC, nothing re-mirrored
     const entries = walk(list);
