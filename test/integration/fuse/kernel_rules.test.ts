@@ -15,7 +15,7 @@ import { stubOutblob } from './stub_server.js';
 function sh(script: string): { code: number | null; stdout: Buffer; stderr: string } {
   const r = spawnSync('sh', ['-c', script], {
     env: { ...process.env, LC_ALL: 'C' },
-    timeout: 20_000,
+    timeout: 120_000, // generous: the serving process may be slow under load
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
 }
