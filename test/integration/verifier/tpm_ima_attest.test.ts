@@ -28,41 +28,12 @@ import {
 } from '../../_support/verifier_service.js';
 import { parsePcrreadYaml, startSwtpmFixture, type SwtpmFixture } from '../tpm/swtpm_fixture.js';
 import { encodeImaBinary } from '../../../src/formats/ima/ima_binary.js';
-import { encodeImaTemplateData, type ImaEntry } from '../../../src/formats/ima/ima_template.js';
+import type { ImaEntry } from '../../../src/formats/ima/ima_template.js';
+import { measuredFile, pcr10Fold } from '../../_support/ima_entries.js';
 
-const enc = new TextEncoder();
 const root = mkdtempSync(join(tmpdir(), 'mrstack-tpm-attest-'));
 const ENV = verifierEnv();
 after(() => rmSync(root, { recursive: true, force: true }));
-
-/** An ima-ng entry of `path` with `content` (template hash: SHA-1 of its template data). */
-function entry(path: string, content: string): { e: ImaEntry; digest: string } {
-  const digest = createHash('sha256').update(content).digest();
-  const templateData = encodeImaTemplateData('ima-ng', [
-    { id: 'd-ng', data: new Uint8Array([...enc.encode('sha256:'), 0, ...digest]) },
-    { id: 'n-ng', data: new Uint8Array([...enc.encode(path), 0]) },
-  ]);
-  return {
-    e: {
-      index: 0,
-      offset: 0,
-      pcr: 10,
-      templateHash: new Uint8Array(createHash('sha1').update(templateData).digest()),
-      templateName: 'ima-ng',
-      templateData,
-      littleEndian: true,
-    },
-    digest: digest.toString('hex'),
-  };
-}
-
-/** PCR 10 after `entries` from zero, in `alg`, by node:crypto. */
-function nodeFold(entries: readonly ImaEntry[], alg: 'sha1' | 'sha256'): string {
-  let v = Buffer.alloc(alg === 'sha1' ? 20 : 32);
-  for (const e of entries)
-    v = createHash(alg).update(v).update(createHash(alg).update(e.templateData).digest()).digest();
-  return v.toString('hex');
-}
 
 /** One store's run: its swtpm, its verifier, its files. */
 interface Ctx {
@@ -114,7 +85,7 @@ async function attest({ fx, svc, at }: Ctx, list: readonly ImaEntry[]): Promise<
 }
 
 const made = Array.from({ length: 20 }, (_, i) =>
-  entry(`/usr/bin/tool-${i}`, `tool ${i} ${randomBytes(4).toString('hex')}`),
+  measuredFile(`/usr/bin/tool-${i}`, `tool ${i} ${randomBytes(4).toString('hex')}`),
 );
 const entries = made.map((m) => m.e);
 
@@ -185,8 +156,8 @@ function tests(
     // 1. PCR 10 covers 6 entries; the list read after the quote holds 8 (2 appended meanwhile)
     measure(ctx(), entries.slice(0, 6));
     assert.deepEqual(pcr10(ctx()), {
-      sha1: nodeFold(entries.slice(0, 6), 'sha1'),
-      sha256: nodeFold(entries.slice(0, 6), 'sha256'),
+      sha1: pcr10Fold(entries.slice(0, 6), 'sha1').toString('hex'),
+      sha256: pcr10Fold(entries.slice(0, 6), 'sha256').toString('hex'),
     });
     const first = await attest(ctx(), entries.slice(0, 8));
     assert.equal(first.status, 'affirming', JSON.stringify(first.appraisal.findings));
@@ -234,7 +205,10 @@ function tests(
   test('a list that never reaches the quoted PCR 10, or an altered entry after the checkpoint, fails and moves nothing', async () => {
     // entry 11 extended, but the list holds a different entry 11: no prefix folds to PCR 10
     measure(ctx(), entries.slice(11, 12));
-    const altered = [...entries.slice(0, 11), entry('/usr/bin/tool-11', 'not what was measured').e];
+    const altered = [
+      ...entries.slice(0, 11),
+      measuredFile('/usr/bin/tool-11', 'not what was measured').e,
+    ];
     const bad = await attest(ctx(), altered);
     assert.equal(bad.passed, false);
     assert.deepEqual(
@@ -352,8 +326,8 @@ function tests(
     const boot2 = entries.slice(16, 20);
     measure(ctx(), boot2);
     assert.deepEqual(pcr10(ctx()), {
-      sha1: nodeFold(boot2, 'sha1'),
-      sha256: nodeFold(boot2, 'sha256'),
+      sha1: pcr10Fold(boot2, 'sha1').toString('hex'),
+      sha256: pcr10Fold(boot2, 'sha256').toString('hex'),
     });
     const r = await attest(ctx(), boot2);
     // the session named entry 12 of the old boot; the quote says another boot: the whole list
