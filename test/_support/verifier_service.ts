@@ -71,6 +71,23 @@ export async function startVerifier(
 }
 
 /**
+ * `mrstack verifier serve` on a free 127.0.0.1 port with an embedded store at `store`, trusting
+ * the roots of the emulated TVM at `tvm` (whose PKI also issues the collateral its evidence
+ * needs), `extra` options after (`--session-ttl`, `--policy` …).
+ */
+export function serveEmulatedTvm(
+  tvm: string,
+  store: string,
+  env: Readonly<Record<string, string>>,
+  extra: readonly string[] = [],
+): Promise<ServedVerifier> {
+  return startVerifier(
+    ['--listen', '127.0.0.1:0', '--store', `embedded:${store}`, '--trust-emulated', '--tvm-state', tvm, ...extra], // prettier-ignore
+    env,
+  );
+}
+
+/**
  * One request to the service: a string body is sent as JSON, bytes as
  * `application/octet-stream`, an object is serialised; the answer is parsed as JSON (`{}` when
  * empty).
