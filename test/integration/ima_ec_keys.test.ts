@@ -16,28 +16,7 @@ import { runCliJson } from '../_support/cli.js';
 import { tempDir } from '../_support/tmp.js';
 import { imaKeyidOfKey } from '../../src/verifier/verify/ima_signature.js';
 import { encodeImaBinary } from '../../src/formats/ima/ima_binary.js';
-import {
-  encodeImaTemplateData,
-  type ImaEntry,
-  type ImaField,
-} from '../../src/formats/ima/ima_template.js';
-
-const enc = new TextEncoder();
-const zstr = (s: string): Uint8Array => new Uint8Array([...enc.encode(s), 0]);
-const dng = (d: Uint8Array): Uint8Array => new Uint8Array([...enc.encode('sha256:'), 0, ...d]);
-
-function entry(index: number, templateName: string, fields: ImaField[]): ImaEntry {
-  const templateData = encodeImaTemplateData(templateName, fields);
-  return {
-    index,
-    offset: 0,
-    pcr: 10,
-    templateHash: new Uint8Array(createHash('sha1').update(templateData).digest()),
-    templateName,
-    templateData,
-    littleEndian: true,
-  };
-}
+import { imaEntry, ngName, ngSha256 } from '../_support/ima_entries.js';
 
 /** An EC P-256 key, its public key and a self-signed certificate without subjectKeyIdentifier. */
 function ecKey(dir: string): { key: string; pub: string; cert: string } {
@@ -93,13 +72,13 @@ test('EC key id: evmctl header = SHA-1 of the point (openssl) = mrstack; verify-
   writeFileSync(
     list,
     encodeImaBinary([
-      entry(0, 'ima-ng', [
-        { id: 'd-ng', data: dng(new Uint8Array(32)) },
-        { id: 'n-ng', data: zstr('boot_aggregate') },
+      imaEntry('ima-ng', [
+        { id: 'd-ng', data: ngSha256(new Uint8Array(32)) },
+        { id: 'n-ng', data: ngName('boot_aggregate') },
       ]),
-      entry(1, 'ima-sig', [
-        { id: 'd-ng', data: dng(createHash('sha256').update(readFileSync(file)).digest()) },
-        { id: 'n-ng', data: zstr(file) },
+      imaEntry('ima-sig', [
+        { id: 'd-ng', data: ngSha256(createHash('sha256').update(readFileSync(file)).digest()) },
+        { id: 'n-ng', data: ngName(file) },
         { id: 'sig', data: sig },
       ]),
     ]),
@@ -129,19 +108,19 @@ test('an EC certificate on the .ima keyring (ima-buf) vouches for later ima-sig 
   writeFileSync(
     list,
     encodeImaBinary([
-      entry(0, 'ima-ng', [
-        { id: 'd-ng', data: dng(new Uint8Array(32)) },
-        { id: 'n-ng', data: zstr('boot_aggregate') },
+      imaEntry('ima-ng', [
+        { id: 'd-ng', data: ngSha256(new Uint8Array(32)) },
+        { id: 'n-ng', data: ngName('boot_aggregate') },
       ]),
       // the kernel measures a key added to the .ima keyring as ima-buf: its certificate DER
-      entry(1, 'ima-buf', [
-        { id: 'd-ng', data: dng(createHash('sha256').update(certDer).digest()) },
-        { id: 'n-ng', data: zstr('.ima') },
+      imaEntry('ima-buf', [
+        { id: 'd-ng', data: ngSha256(createHash('sha256').update(certDer).digest()) },
+        { id: 'n-ng', data: ngName('.ima') },
         { id: 'buf', data: certDer },
       ]),
-      entry(2, 'ima-sig', [
-        { id: 'd-ng', data: dng(createHash('sha256').update(readFileSync(file)).digest()) },
-        { id: 'n-ng', data: zstr(file) },
+      imaEntry('ima-sig', [
+        { id: 'd-ng', data: ngSha256(createHash('sha256').update(readFileSync(file)).digest()) },
+        { id: 'n-ng', data: ngName(file) },
         { id: 'sig', data: evmctlSign(file, k.key) },
       ]),
     ]),

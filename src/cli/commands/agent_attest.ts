@@ -6,104 +6,26 @@
  * and the appraisal). Exit 0 when the verifier passed it, 1 otherwise. Added under the `agent`
  * command group.
  *
- * Without `--socket`, the attester is a TPM host (`--provider tpm`, or an emulated TVM): the
- * quote is taken bound to the nonce, then the kernel's IMA list (`--ima-log`) is read and sent
- * from the entry the session's `ima_since` names (the whole list when the checkpoint is of
- * another boot, or the list is shorter) in the report envelope's `ima_log`.
+ * Without `--socket`, the attester is a TPM host (`--provider tpm`, or an emulated TVM) and the
+ * evidence is a quote with the IMA list after it: `agent_attest_quote.ts`.
  *
  * @module
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { fromErrno, MrstackError, UsageError } from '../../errors.js';
-import type { HashAlg } from '../../crypto/hash_alg.js';
 import type { SessionJson } from '../../verifier/service/client.js';
 import { action, printJson } from '../output.js';
-import {
-  addProviderOptions,
-  openProviderFromOptions,
-  type ProviderCliOptions,
-} from '../provider_options.js';
+import { addProviderOptions } from '../provider_options.js';
+import type { ImaSent, QuoteFlags } from './agent_attest_quote.js';
 
-interface AttestFlags extends ProviderCliOptions {
+interface AttestFlags extends QuoteFlags {
   readonly verifier: string;
   readonly socket?: string;
   readonly ca?: string;
   readonly attester?: string;
   readonly tenant?: string;
   readonly bundleOut?: string;
-  readonly imaLog?: string;
-  readonly ak?: string;
-  readonly pcrList?: string;
-}
-
-/** What the quote route sent of the IMA list. */
-interface ImaSent {
-  readonly since: number;
-  readonly bytes: number;
-  /** Why the whole list went although the session named an entry. */
-  readonly whole?: 'other-boot' | 'shorter-list';
-}
-
-/**
- * The quote route: a quote bound to the session's nonce, then the IMA list read (after the
- * quote: the kernel appends an entry before it extends PCR 10) and cut at the session's
- * `ima_since` when it is this boot's. Returns the envelope's bytes.
- */
-async function quoteEvidence(
-  o: AttestFlags,
-  session: SessionJson,
-  nonce: Uint8Array,
-): Promise<{ bytes: Uint8Array; ima?: ImaSent }> {
-  const report = await import('./report.js');
-  const { parsePcrList } = await import('../../formats/tpm2/pcr_list.js');
-  let pcrs: Map<HashAlg, readonly number[]> | undefined;
-  if (o.pcrList !== undefined) pcrs = new Map(parsePcrList(o.pcrList).map((b) => [b.alg, b.pcrs]));
-  let provider;
-  if (o.ak !== undefined) {
-    if (o.provider !== 'tpm') throw new UsageError('ERR_USAGE', '--ak goes with --provider tpm');
-    const { openTpmProvider } = await import('../../providers/tpm/tpm_provider.js');
-    provider = openTpmProvider(
-      {
-        ...(o.tpmDevice === undefined ? {} : { device: o.tpmDevice }),
-        ...(o.swtpm === undefined ? {} : { swtpm: o.swtpm }),
-      },
-      await report.akOption(o.ak),
-    );
-  } else provider = await openProviderFromOptions(o, { write: false });
-  let raw;
-  try {
-    raw = await provider.report({ reportData: nonce, ...(pcrs === undefined ? {} : { pcrs }) });
-  } finally {
-    await provider.close();
-  }
-  const env = report.reportEnvelope(raw, nonce, undefined, nonce);
-  let sent: ImaSent | undefined;
-  if (o.imaLog !== undefined) {
-    const list = report.readImaList(o.imaLog);
-    const hint = session.ima_since?.register === 'pcr10' ? session.ima_since : undefined;
-    let whole: ImaSent['whole'];
-    if (hint?.boot_id !== undefined && raw.format === 'tpm-quote') {
-      // the boot as the verifier counts it: the quote's TPM reset count
-      const { parseAttest } = await import('../../formats/tpm2/marshal/attest.js');
-      const boot = `tpm-reset:${parseAttest(raw.outblob).clockInfo.resetCount}`;
-      if (boot !== hint.boot_id) whole = 'other-boot';
-    }
-    let ima =
-      hint === undefined || whole !== undefined
-        ? undefined
-        : await report.imaListFrom(list, hint.offset);
-    if (hint !== undefined && whole === undefined && ima === undefined) whole = 'shorter-list';
-    ima ??= (await report.imaListFrom(list, 0))!;
-    sent = { since: ima.since, bytes: ima.data.length, ...(whole === undefined ? {} : { whole }) };
-    // the list as bytes after the JSON text (a million entries are ~110 MB)
-    const { frameEnvelope } = await import('../../formats/envelope/report_envelope.js');
-    return { bytes: frameEnvelope(env, ima), ima: sent };
-  }
-  return {
-    bytes: new TextEncoder().encode(JSON.stringify(env)),
-    ...(sent === undefined ? {} : { ima: sent }),
-  };
 }
 
 /** The agent route: a bundle from the tenant socket, since the session's checkpoints. */
@@ -213,6 +135,7 @@ export function registerAgentAttest(program: Command): Command {
       let imaSent: ImaSent | undefined;
       if (o.socket !== undefined) bytes = await agentEvidence(o.socket, session, nonce, tenant);
       else {
+        const { quoteEvidence } = await import('./agent_attest_quote.js');
         const q = await quoteEvidence(o, session, nonce);
         bytes = q.bytes;
         imaSent = q.ima;

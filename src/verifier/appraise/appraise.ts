@@ -729,29 +729,20 @@ export function appraise(
     else appraiseTpm(out, claims, policy, at);
   }
   appraiseReplay(out, claims, replay, policy, at);
+  // one finding per log that broke its trusted checkpoint (`add` leaves out an undefined field)
   for (const b of replay.imaCheckpoint ?? []) {
-    out.add(
-      b.kind === 'mismatch' ? 'ima.checkpoint.mismatch' : 'ima.checkpoint.discontinuous',
-      b.register,
-      {
-        layer: 'ima',
-        log: b.log,
-        message: b.message,
-        ...(b.checkpoint === undefined ? {} : { expected: b.checkpoint }),
-      },
-    );
+    const id = b.kind === 'mismatch' ? 'ima.checkpoint.mismatch' : 'ima.checkpoint.discontinuous';
+    out.add(id, b.register, {
+      layer: 'ima',
+      log: b.log,
+      message: b.message,
+      expected: b.checkpoint,
+    });
   }
   for (const b of replay.tenantCheckpoint ?? []) {
-    out.add(
-      b.kind === 'mismatch' ? 'tenant.checkpoint.mismatch' : 'tenant.checkpoint.discontinuous',
-      b.vmr,
-      {
-        layer: 'vmr',
-        log: b.log,
-        message: b.message,
-        ...(b.since === undefined ? {} : { actual: b.since }),
-      },
-    );
+    const id =
+      b.kind === 'mismatch' ? 'tenant.checkpoint.mismatch' : 'tenant.checkpoint.discontinuous';
+    out.add(id, b.vmr, { layer: 'vmr', log: b.log, message: b.message, actual: b.since });
   }
   appraiseTenants(out, replay, policy);
   if (replay.ima !== undefined && replay.ima.length > 0) {

@@ -38,14 +38,17 @@ const V2 = 'bb'.repeat(48);
 const V3 = 'cc'.repeat(48);
 const DIGEST = 'sha256:' + '11'.repeat(32);
 
-/** A bundle's verify result whose physical layer saw these checkpoints. */
-function bundleResult(p: {
+/** What a hand-built bundle result saw: its position, boot, checkpoints, tenant. */
+interface BundleSeen {
   position?: number;
   bootId?: string;
   checkpoints: { seq: number; record: number; value: string }[];
   /** A tenant bundle: the tenant, and its state at checkpoints (`claims.layers.vmr`). */
   tenant?: { name: string; at: { seq: number; line: number; record: number; value: string }[] };
-}): EvidenceResult {
+}
+
+/** A bundle's verify result whose physical layer saw these checkpoints. */
+function bundleResult(p: BundleSeen): EvidenceResult {
   return {
     verified: true,
     kind: 'bundle',
@@ -97,6 +100,14 @@ async function passed(attester: string, relaxed: string[] = []): Promise<string>
   return id;
 }
 
+/** `advanceFromResult` on a new passed result of `attester` whose bundle saw `p`. */
+async function advancePassed(
+  attester: string,
+  p: BundleSeen,
+): ReturnType<typeof advanceFromResult> {
+  return advanceFromResult(store, attester, DIGEST, await passed(attester), bundleResult(p));
+}
+
 test('policy digests and bundle windows', () => {
   assert.equal(policyDigestOf(`default@${DIGEST}`), DIGEST);
   const bundle = {
@@ -145,18 +156,11 @@ test('advance from passed results only, forward only; a new boot resets; since h
   assert.deepEqual(r0, { register: 'rtmr3', seq: null, advanced: false });
   assert.equal(await store.getCheckpoint(key), null);
 
-  const ok1 = await passed(a);
-  const r1 = await advanceFromResult(
-    store,
-    a,
-    DIGEST,
-    ok1,
-    bundleResult({
-      position: 4,
-      bootId: 'boot-1',
-      checkpoints: [{ seq: 1, record: 2, value: V1 }],
-    }),
-  );
+  const r1 = await advancePassed(a, {
+    position: 4,
+    bootId: 'boot-1',
+    checkpoints: [{ seq: 1, record: 2, value: V1 }],
+  });
   assert.deepEqual(r1, { register: 'rtmr3', seq: 1, advanced: true });
   assert.deepEqual(await sinceHintFor(store, a, DIGEST), { register: 'rtmr3', seq: 1 });
   // Another policy digest has its own (none).
@@ -174,44 +178,26 @@ test('advance from passed results only, forward only; a new boot resets; since h
   assert.equal(await trustedCheckpointFor(store, key, { register: 'rtmr3', since: 0 }), undefined);
 
   // The same checkpoint again, or an older one, does not move it.
-  const ok2 = await passed(a);
-  const same = await advanceFromResult(
-    store,
-    a,
-    DIGEST,
-    ok2,
-    bundleResult({ position: 3, checkpoints: [{ seq: 1, record: 0, value: V1 }] }),
-  );
+  const same = await advancePassed(a, {
+    position: 3,
+    checkpoints: [{ seq: 1, record: 0, value: V1 }],
+  });
   assert.deepEqual(same, { register: 'rtmr3', seq: 1, advanced: false });
   assert.equal((await store.getCheckpoint(key))?.version, 1);
 
   // A newer covered checkpoint moves it (a since-bundle: no BOOT, the boot id stays).
-  const ok3 = await passed(a);
-  const r3 = await advanceFromResult(
-    store,
-    a,
-    DIGEST,
-    ok3,
-    bundleResult({
-      position: 9,
-      checkpoints: [
-        { seq: 1, record: 0, value: V1 },
-        { seq: 2, record: 5, value: V2 },
-      ],
-    }),
-  );
+  const r3 = await advancePassed(a, {
+    position: 9,
+    checkpoints: [
+      { seq: 1, record: 0, value: V1 },
+      { seq: 2, record: 5, value: V2 },
+    ],
+  });
   assert.deepEqual(r3, { register: 'rtmr3', seq: 2, advanced: true });
   assert.equal((await store.getCheckpoint(key))?.bootId, 'boot-1');
 
   // A new boot with no covered checkpoint yet resets it to none; the hint goes away.
-  const ok4 = await passed(a);
-  const r4 = await advanceFromResult(
-    store,
-    a,
-    DIGEST,
-    ok4,
-    bundleResult({ position: 3, bootId: 'boot-2', checkpoints: [] }),
-  );
+  const r4 = await advancePassed(a, { position: 3, bootId: 'boot-2', checkpoints: [] });
   assert.deepEqual(r4, { register: 'rtmr3', seq: null, advanced: true });
   assert.equal(await sinceHintFor(store, a, DIGEST), undefined);
   assert.equal(await trustedCheckpointFor(store, key, { register: 'rtmr3', since: 2 }), undefined);
@@ -220,18 +206,11 @@ test('advance from passed results only, forward only; a new boot resets; since h
   assert.equal(cp4.version, 3);
 
   // The new boot's first checkpoint, even with a lower number than before, is taken.
-  const ok5 = await passed(a);
-  const r5 = await advanceFromResult(
-    store,
-    a,
-    DIGEST,
-    ok5,
-    bundleResult({
-      position: 5,
-      bootId: 'boot-2',
-      checkpoints: [{ seq: 1, record: 2, value: V3 }],
-    }),
-  );
+  const r5 = await advancePassed(a, {
+    position: 5,
+    bootId: 'boot-2',
+    checkpoints: [{ seq: 1, record: 2, value: V3 }],
+  });
   assert.deepEqual(r5, { register: 'rtmr3', seq: 1, advanced: true });
   const tc5 = await trustedCheckpointFor(store, key, { register: 'rtmr3', since: 1 });
   assert.equal(Buffer.from(tc5!.values.get('sha384')!).toString('hex'), V3);
@@ -256,18 +235,12 @@ test('tenant entries: stored at the checkpoint the move stores, carried for othe
   const T2 = '22'.repeat(48);
   const T3 = '33'.repeat(48);
   // alice's first bundle (from boot) covers CHECKPOINT 1: her state at it is stored with it
-  const r1 = await advanceFromResult(
-    store,
-    a,
-    DIGEST,
-    await passed(a),
-    bundleResult({
-      position: 8,
-      bootId: 'boot-1',
-      checkpoints: [{ seq: 1, record: 4, value: V1 }],
-      tenant: { name: 'alice', at: [{ seq: 1, line: 7, record: 6, value: T1 }] },
-    }),
-  );
+  const r1 = await advancePassed(a, {
+    position: 8,
+    bootId: 'boot-1',
+    checkpoints: [{ seq: 1, record: 4, value: V1 }],
+    tenant: { name: 'alice', at: [{ seq: 1, line: 7, record: 6, value: T1 }] },
+  });
   assert.deepEqual(r1, {
     register: 'rtmr3',
     seq: 1,
@@ -304,17 +277,11 @@ test('tenant entries: stored at the checkpoint the move stores, carried for othe
   assert.equal(trustedTenantCheckpointOf(rec, { ...window, since: 2 }), 'none');
 
   // bob's bundle at the same checkpoint: only his entry is added (the physical one stays)
-  const r2 = await advanceFromResult(
-    store,
-    a,
-    DIGEST,
-    await passed(a),
-    bundleResult({
-      position: 6,
-      checkpoints: [],
-      tenant: { name: 'bob', at: [{ seq: 1, line: 3, record: 3, value: T2 }] },
-    }),
-  );
+  const r2 = await advancePassed(a, {
+    position: 6,
+    checkpoints: [],
+    tenant: { name: 'bob', at: [{ seq: 1, line: 3, record: 3, value: T2 }] },
+  });
   assert.deepEqual(r2, {
     register: 'rtmr3',
     seq: 1,
@@ -322,30 +289,18 @@ test('tenant entries: stored at the checkpoint the move stores, carried for othe
     tenant: { name: 'bob', record: 3, line: 3 },
   });
   // alice again at the same position: nothing moves
-  const r3 = await advanceFromResult(
-    store,
-    a,
-    DIGEST,
-    await passed(a),
-    bundleResult({
-      position: 6,
-      checkpoints: [],
-      tenant: { name: 'alice', at: [{ seq: 1, line: 7, record: 6, value: T1 }] },
-    }),
-  );
+  const r3 = await advancePassed(a, {
+    position: 6,
+    checkpoints: [],
+    tenant: { name: 'alice', at: [{ seq: 1, line: 7, record: 6, value: T1 }] },
+  });
   assert.deepEqual(r3, { register: 'rtmr3', seq: 1, advanced: false });
   // alice's bundle covering CHECKPOINT 2 moves the physical checkpoint; bob's entry is carried
-  const r4 = await advanceFromResult(
-    store,
-    a,
-    DIGEST,
-    await passed(a),
-    bundleResult({
-      position: 9,
-      checkpoints: [{ seq: 2, record: 5, value: V2 }],
-      tenant: { name: 'alice', at: [{ seq: 2, line: 12, record: 11, value: T3 }] },
-    }),
-  );
+  const r4 = await advancePassed(a, {
+    position: 9,
+    checkpoints: [{ seq: 2, record: 5, value: V2 }],
+    tenant: { name: 'alice', at: [{ seq: 2, line: 12, record: 11, value: T3 }] },
+  });
   assert.equal(r4?.advanced, true);
   const v4 = (await store.getCheckpoint(key))?.value as {
     seq: number;
@@ -357,18 +312,12 @@ test('tenant entries: stored at the checkpoint the move stores, carried for othe
     { alice: [11, 2], bob: [3, 1] },
   );
   // a new boot drops every tenant's entry
-  const r5 = await advanceFromResult(
-    store,
-    a,
-    DIGEST,
-    await passed(a),
-    bundleResult({
-      position: 5,
-      bootId: 'boot-2',
-      checkpoints: [{ seq: 1, record: 2, value: V3 }],
-      tenant: { name: 'alice', at: [] },
-    }),
-  );
+  const r5 = await advancePassed(a, {
+    position: 5,
+    bootId: 'boot-2',
+    checkpoints: [{ seq: 1, record: 2, value: V3 }],
+    tenant: { name: 'alice', at: [] },
+  });
   assert.deepEqual(r5, { register: 'rtmr3', seq: 1, advanced: true });
   const v5 = (await store.getCheckpoint(key))?.value as { tenants?: unknown };
   assert.equal(v5.tenants, undefined);

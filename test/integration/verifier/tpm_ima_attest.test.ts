@@ -28,40 +28,19 @@ import {
 } from '../../_support/verifier_service.js';
 import { parsePcrreadYaml, startSwtpmFixture, type SwtpmFixture } from '../tpm/swtpm_fixture.js';
 import { encodeImaBinary } from '../../../src/formats/ima/ima_binary.js';
-import { encodeImaTemplateData, type ImaEntry } from '../../../src/formats/ima/ima_template.js';
+import type { ImaEntry } from '../../../src/formats/ima/ima_template.js';
+import { imaNgEntry, pcr10Fold } from '../../_support/ima_entries.js';
 
-const enc = new TextEncoder();
 const root = mkdtempSync(join(tmpdir(), 'mrstack-tpm-attest-'));
 const ENV = verifierEnv();
 after(() => rmSync(root, { recursive: true, force: true }));
 
-/** An ima-ng entry of `path` with `content` (template hash: SHA-1 of its template data). */
+/** An ima-ng entry of `path` with `content`, and the SHA-256 of `content` (its policy digest). */
 function entry(path: string, content: string): { e: ImaEntry; digest: string } {
-  const digest = createHash('sha256').update(content).digest();
-  const templateData = encodeImaTemplateData('ima-ng', [
-    { id: 'd-ng', data: new Uint8Array([...enc.encode('sha256:'), 0, ...digest]) },
-    { id: 'n-ng', data: new Uint8Array([...enc.encode(path), 0]) },
-  ]);
   return {
-    e: {
-      index: 0,
-      offset: 0,
-      pcr: 10,
-      templateHash: new Uint8Array(createHash('sha1').update(templateData).digest()),
-      templateName: 'ima-ng',
-      templateData,
-      littleEndian: true,
-    },
-    digest: digest.toString('hex'),
+    e: imaNgEntry(0, path, content),
+    digest: createHash('sha256').update(content).digest('hex'),
   };
-}
-
-/** PCR 10 after `entries` from zero, in `alg`, by node:crypto. */
-function nodeFold(entries: readonly ImaEntry[], alg: 'sha1' | 'sha256'): string {
-  let v = Buffer.alloc(alg === 'sha1' ? 20 : 32);
-  for (const e of entries)
-    v = createHash(alg).update(v).update(createHash(alg).update(e.templateData).digest()).digest();
-  return v.toString('hex');
 }
 
 /** One store's run: its swtpm, its verifier, its files. */
@@ -185,8 +164,8 @@ function tests(
     // 1. PCR 10 covers 6 entries; the list read after the quote holds 8 (2 appended meanwhile)
     measure(ctx(), entries.slice(0, 6));
     assert.deepEqual(pcr10(ctx()), {
-      sha1: nodeFold(entries.slice(0, 6), 'sha1'),
-      sha256: nodeFold(entries.slice(0, 6), 'sha256'),
+      sha1: pcr10Fold(entries.slice(0, 6), 'sha1').toString('hex'),
+      sha256: pcr10Fold(entries.slice(0, 6), 'sha256').toString('hex'),
     });
     const first = await attest(ctx(), entries.slice(0, 8));
     assert.equal(first.status, 'affirming', JSON.stringify(first.appraisal.findings));
@@ -352,8 +331,8 @@ function tests(
     const boot2 = entries.slice(16, 20);
     measure(ctx(), boot2);
     assert.deepEqual(pcr10(ctx()), {
-      sha1: nodeFold(boot2, 'sha1'),
-      sha256: nodeFold(boot2, 'sha256'),
+      sha1: pcr10Fold(boot2, 'sha1').toString('hex'),
+      sha256: pcr10Fold(boot2, 'sha256').toString('hex'),
     });
     const r = await attest(ctx(), boot2);
     // the session named entry 12 of the old boot; the quote says another boot: the whole list

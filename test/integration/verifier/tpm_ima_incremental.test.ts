@@ -4,8 +4,8 @@
 // to the service as a report envelope with the new `ima_log` member. The first session sends the
 // whole list; the session after it names the stored offset (`ima_since`), the second quote comes
 // with only the new entries and PCR 10 must be the fold of the stored value over them. The
-// expected PCR 10 values are an independent fold computed here with node:crypto and compared
-// with what the TPM quoted (so the test does not lean on mrstack's fold); a list sent from a
+// expected PCR 10 values are an independent fold computed with node:crypto (in
+// test/_support/ima_entries.ts) and compared with what the TPM quoted (so the test does not lean on mrstack's fold); a list sent from a
 // wrong entry and a whole list with an entry below the checkpoint changed each fail with their
 // own code and finding; an entry past what PCR 10 covers is not judged and moves nothing.
 import { test, type TestContext } from 'node:test';
@@ -21,42 +21,16 @@ import { startVerifier, verifierEnv, verifierHttp } from '../../_support/verifie
 import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
 import { reportEnvelope } from '../../../src/cli/commands/report.js';
 import { encodeImaBinary } from '../../../src/formats/ima/ima_binary.js';
-import {
-  encodeImaTemplateData,
-  type ImaEntry,
-  type ImaField,
-} from '../../../src/formats/ima/ima_template.js';
+import type { ImaEntry } from '../../../src/formats/ima/ima_template.js';
+import { imaEntry, imaNgEntry, ngName, ngSha256, pcr10Fold } from '../../_support/ima_entries.js';
 import { parseAttest } from '../../../src/formats/tpm2/marshal/attest.js';
 
-const enc = new TextEncoder();
-
-/** An ima-ng entry of `path` whose file content is `content` (template hash: SHA-1 of its data). */
+/** An ima-ng entry of `path` with `content`, and the SHA-256 of `content` (its policy digest). */
 function entry(path: string, content: string): { e: ImaEntry; digest: string } {
-  const digest = createHash('sha256').update(content).digest();
-  const templateData = encodeImaTemplateData('ima-ng', [
-    { id: 'd-ng', data: new Uint8Array([...enc.encode('sha256:'), 0, ...digest]) },
-    { id: 'n-ng', data: new Uint8Array([...enc.encode(path), 0]) },
-  ]);
   return {
-    e: {
-      index: 0,
-      offset: 0,
-      pcr: 10,
-      templateHash: new Uint8Array(createHash('sha1').update(templateData).digest()),
-      templateName: 'ima-ng',
-      templateData,
-      littleEndian: true,
-    },
-    digest: digest.toString('hex'),
+    e: imaNgEntry(0, path, content),
+    digest: createHash('sha256').update(content).digest('hex'),
   };
-}
-
-/** PCR 10 after `entries` from `start`, per bank, by node:crypto. */
-function nodeFold(entries: readonly ImaEntry[], alg: 'sha1' | 'sha256', start?: Buffer): Buffer {
-  let v = start ?? Buffer.alloc(alg === 'sha1' ? 20 : 32);
-  for (const e of entries)
-    v = createHash(alg).update(v).update(createHash(alg).update(e.templateData).digest()).digest();
-  return v;
 }
 
 interface ResultJson {
@@ -181,8 +155,8 @@ test(
     const s1 = await session();
     assert.equal(s1.ima_since, undefined);
     const first = await submit(s1, entries.slice(0, 8), 0);
-    assert.deepEqual(first.pcr10.get('sha1'), nodeFold(entries.slice(0, 8), 'sha1'));
-    assert.deepEqual(first.pcr10.get('sha256'), nodeFold(entries.slice(0, 8), 'sha256'));
+    assert.deepEqual(first.pcr10.get('sha1'), pcr10Fold(entries.slice(0, 8), 'sha1'));
+    assert.deepEqual(first.pcr10.get('sha256'), pcr10Fold(entries.slice(0, 8), 'sha256'));
     assert.equal(first.r.status, 'affirming', JSON.stringify(first.r.appraisal.findings));
     assert.deepEqual(first.r.ima_checkpoint, {
       register: 'pcr10',
@@ -198,8 +172,8 @@ test(
     assert.deepEqual(s2.ima_since, { register: 'pcr10', offset: 8, boot_id: 'tpm-reset:0' });
     const second = await submit(s2, entries.slice(8, 12), 8);
     for (const alg of ['sha1', 'sha256'] as const) {
-      const at8 = nodeFold(entries.slice(0, 8), alg);
-      assert.deepEqual(second.pcr10.get(alg), nodeFold(entries.slice(8, 12), alg, at8));
+      const at8 = pcr10Fold(entries.slice(0, 8), alg);
+      assert.deepEqual(second.pcr10.get(alg), pcr10Fold(entries.slice(8, 12), alg, at8));
     }
     assert.equal(second.r.status, 'affirming', JSON.stringify(second.r.appraisal.findings));
     assert.deepEqual(second.r.ima_checkpoint, {
@@ -271,21 +245,6 @@ test(
   },
 );
 
-const zstr = (s: string): Uint8Array => new Uint8Array([...enc.encode(s), 0]);
-const dng = (d: Uint8Array): Uint8Array => new Uint8Array([...enc.encode('sha256:'), 0, ...d]);
-function templated(templateName: string, fields: ImaField[]): ImaEntry {
-  const templateData = encodeImaTemplateData(templateName, fields);
-  return {
-    index: 0,
-    offset: 0,
-    pcr: 10,
-    templateHash: new Uint8Array(createHash('sha1').update(templateData).digest()),
-    templateName,
-    templateData,
-    littleEndian: true,
-  };
-}
-
 /** An openssl EC key and its self-signed certificate (DER), as a `.ima` keyring would hold it. */
 function ecKey(dir: string, tag: string): { key: string; cert: Buffer } {
   const key = join(dir, `${tag}.key.pem`);
@@ -305,9 +264,9 @@ function signedEntry(path: string, content: string, key: string): ImaEntry {
     input: `${digest.toString('hex')}  ${path}\n`,
     encoding: 'utf8',
   });
-  return templated('ima-sig', [
-    { id: 'd-ng', data: dng(digest) },
-    { id: 'n-ng', data: zstr(path) },
+  return imaEntry('ima-sig', [
+    { id: 'd-ng', data: ngSha256(digest) },
+    { id: 'n-ng', data: ngName(path) },
     { id: 'sig', data: new Uint8Array(Buffer.from(sig.trim().split(/\s+/).pop()!, 'hex')) },
   ]);
 }
@@ -338,9 +297,9 @@ test(
     // entries 0, 1: a file, then the key the kernel adds to .ima, measured as ima-buf
     const below = [
       boot.e,
-      templated('ima-buf', [
-        { id: 'd-ng', data: dng(createHash('sha256').update(ring.cert).digest()) },
-        { id: 'n-ng', data: zstr('.ima') },
+      imaEntry('ima-buf', [
+        { id: 'd-ng', data: ngSha256(createHash('sha256').update(ring.cert).digest()) },
+        { id: 'n-ng', data: ngName('.ima') },
         { id: 'buf', data: ring.cert },
       ]),
     ];

@@ -12,33 +12,16 @@ import type { HashAlg } from '../../../src/crypto/hash_alg.js';
 import type { BundleImaLog } from '../../../src/formats/bundle/bundle.js';
 import { encodeImaBinary } from '../../../src/formats/ima/ima_binary.js';
 import { ImaBankFold } from '../../../src/formats/ima/ima_fold.js';
-import { encodeImaTemplateData, type ImaEntry } from '../../../src/formats/ima/ima_template.js';
+import type { ImaEntry } from '../../../src/formats/ima/ima_template.js';
+import { imaNgEntry } from '../../_support/ima_entries.js';
 import { mrImaBankAlgs, mrImaCommitment } from '../../../src/formats/mrlog/mr_ima_commitment.js';
 import type { VmrObservation } from '../../../src/eventlog/mrlog_replay.js';
 import { replayImaLayer } from '../../../src/verifier/replay/ima_layer.js';
 
-const enc = new TextEncoder();
 const ALG: HashAlg = 'sha384';
 const BANKS = mrImaBankAlgs(ALG);
 
-function entry(index: number, path: string, content = path): ImaEntry {
-  const digest = createHash('sha256').update(content).digest();
-  const templateData = encodeImaTemplateData('ima-ng', [
-    { id: 'd-ng', data: new Uint8Array([...enc.encode('sha256:'), 0, ...digest]) },
-    { id: 'n-ng', data: new Uint8Array([...enc.encode(path), 0]) },
-  ]);
-  return {
-    index,
-    offset: 0,
-    pcr: 10,
-    templateHash: new Uint8Array(createHash('sha1').update(templateData).digest()),
-    templateName: 'ima-ng',
-    templateData,
-    littleEndian: true,
-  };
-}
-
-const ENTRIES = Array.from({ length: 10 }, (_, i) => entry(i, `/usr/bin/tool-${i}`));
+const ENTRIES = Array.from({ length: 10 }, (_, i) => imaNgEntry(i, `/usr/bin/tool-${i}`));
 const SALT = new Uint8Array(randomBytes(32));
 
 function foldAt(entries: readonly ImaEntry[], count: number): Uint8Array[] {
@@ -118,7 +101,7 @@ test('an entry deleted from the list: the failing token names the range holding 
 });
 
 test('an altered entry (template hash recomputed) fails at the token covering it', () => {
-  const altered = ENTRIES.map((e, i) => (i === 2 ? entry(2, '/usr/bin/tool-2', 'evil') : e));
+  const altered = ENTRIES.map((e, i) => (i === 2 ? imaNgEntry(2, '/usr/bin/tool-2', 'evil') : e));
   const r = replayImaLayer(imaLog(altered), tokens([2, 4, 10]), 100);
   const miss = r.issues.find((i) => i['first_entry'] !== undefined)!;
   assert.deepEqual([miss['record'], miss['first_entry'], miss['last_entry']], [5, 2, 3]);

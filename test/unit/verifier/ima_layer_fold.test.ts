@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { HashAlg } from '../../../src/crypto/hash_alg.js';
 import { encodeImaBinary } from '../../../src/formats/ima/ima_binary.js';
-import { encodeImaTemplateData, type ImaEntry } from '../../../src/formats/ima/ima_template.js';
+import type { ImaEntry } from '../../../src/formats/ima/ima_template.js';
+import { imaNgEntry } from '../../_support/ima_entries.js';
 import {
   foldImaPart,
   foldImaSnapshots,
@@ -20,26 +21,12 @@ import {
   prewarmImaFoldWorkers,
 } from '../../../src/verifier/replay/ima_layer_fold.js';
 
-const enc = new TextEncoder();
 const BANKS: readonly HashAlg[] = ['sha1', 'sha256', 'sha384'];
 const N = 40_000; // about 5 MB: over the size folded on one thread
 
+/** Entry `index`: a library path spread over 61 folders, its content the path itself. */
 function entry(index: number): ImaEntry {
-  const path = `/usr/lib/x86_64-linux-gnu/lib${index % 61}/file-${index}.so`;
-  const digest = createHash('sha256').update(path).digest();
-  const templateData = encodeImaTemplateData('ima-ng', [
-    { id: 'd-ng', data: new Uint8Array([...enc.encode('sha256:'), 0, ...digest]) },
-    { id: 'n-ng', data: new Uint8Array([...enc.encode(path), 0]) },
-  ]);
-  return {
-    index,
-    offset: 0,
-    pcr: 10,
-    templateHash: new Uint8Array(createHash('sha1').update(templateData).digest()),
-    templateName: 'ima-ng',
-    templateData,
-    littleEndian: true,
-  };
+  return imaNgEntry(index, `/usr/lib/x86_64-linux-gnu/lib${index % 61}/file-${index}.so`);
 }
 
 const ENTRIES = Array.from({ length: N }, (_, i) => entry(i));

@@ -1,57 +1,31 @@
 // Incremental verification of the ima layer (docs/verifier.md "Incremental IMA"): a list sent
 // from a trusted IMA checkpoint's offset is folded from the checkpoint's running value; a whole
 // list sent again must fold to it at its offset; anything else does not continue from it. The
-// checkpoint values and the expected banks are an independent PCR-10 fold written here with
-// node:crypto (value ← H(value ‖ H(template data)) per bank), never mrstack's fold.
+// checkpoint values and the expected banks are an independent PCR-10 fold with node:crypto
+// (value ← H(value ‖ H(template data)) per bank, in test/_support/ima_entries.ts), never
+// mrstack's fold.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { HashAlg } from '../../../src/crypto/hash_alg.js';
 import type { BundleImaLog } from '../../../src/formats/bundle/bundle.js';
 import { encodeImaBinary } from '../../../src/formats/ima/ima_binary.js';
-import { encodeImaTemplateData, type ImaEntry } from '../../../src/formats/ima/ima_template.js';
+import type { ImaEntry } from '../../../src/formats/ima/ima_template.js';
+import { imaNgEntry, pcr10Fold } from '../../_support/ima_entries.js';
 import { mrImaCommitment } from '../../../src/formats/mrlog/mr_ima_commitment.js';
 import type { VmrObservation } from '../../../src/eventlog/mrlog_replay.js';
 import { replayImaLayer } from '../../../src/verifier/replay/ima_layer.js';
 import type { ImaCheckpoint } from '../../../src/verifier/replay/ima_checkpoint.js';
 
-const enc = new TextEncoder();
 const ALG: HashAlg = 'sha384';
 const BANKS: HashAlg[] = ['sha1', 'sha256', 'sha384'];
 
-function entry(index: number, path: string, content = path): ImaEntry {
-  const digest = createHash('sha256').update(content).digest();
-  const templateData = encodeImaTemplateData('ima-ng', [
-    { id: 'd-ng', data: new Uint8Array([...enc.encode('sha256:'), 0, ...digest]) },
-    { id: 'n-ng', data: new Uint8Array([...enc.encode(path), 0]) },
-  ]);
-  return {
-    index,
-    offset: 0,
-    pcr: 10,
-    templateHash: new Uint8Array(createHash('sha1').update(templateData).digest()),
-    templateName: 'ima-ng',
-    templateData,
-    littleEndian: true,
-  };
-}
-
-const ENTRIES = Array.from({ length: 10 }, (_, i) => entry(i, `/usr/bin/tool-${i}`));
+const ENTRIES = Array.from({ length: 10 }, (_, i) => imaNgEntry(i, `/usr/bin/tool-${i}`));
 const SALT = new Uint8Array(randomBytes(32));
 
 /** PCR 10 after the first `count` entries, per bank: node:crypto only. */
 function nodeFold(entries: readonly ImaEntry[], count: number): Uint8Array[] {
-  return BANKS.map((b) => {
-    const name = b === 'sha1' ? 'sha1' : b;
-    let v: Buffer = Buffer.alloc(createHash(name).digest().length);
-    for (const e of entries.slice(0, count)) {
-      const d = createHash(name).update(e.templateData).digest();
-      v = createHash(name)
-        .update(Buffer.concat([v, d]))
-        .digest();
-    }
-    return new Uint8Array(v);
-  });
+  return BANKS.map((b) => new Uint8Array(pcr10Fold(entries.slice(0, count), b)));
 }
 
 function tokens(counts: readonly number[], entries = ENTRIES): VmrObservation[] {
@@ -167,7 +141,7 @@ test('a list sent from an entry the verifier trusts no value at does not continu
 
 test('a running value the new entries do not continue: the first token past it fails', () => {
   // the checkpoint was taken over another history (e.g. before a reboot with the same salt)
-  const elsewhere = Array.from({ length: 4 }, (_, i) => entry(i, `/opt/other-${i}`));
+  const elsewhere = Array.from({ length: 4 }, (_, i) => imaNgEntry(i, `/opt/other-${i}`));
   const r = replayImaLayer(
     imaLog(ENTRIES, 4),
     tokens([10]),
@@ -179,7 +153,7 @@ test('a running value the new entries do not continue: the first token past it f
   assert.deepEqual([r.issues[0]!['first_entry'], r.issues[0]!['last_entry']], [4, 9]);
   assert.equal(r.verified, 0);
   // a changed entry after the checkpoint is caught the same way
-  const altered = ENTRIES.map((e, i) => (i === 7 ? entry(7, '/usr/bin/tool-7', 'evil') : e));
+  const altered = ENTRIES.map((e, i) => (i === 7 ? imaNgEntry(7, '/usr/bin/tool-7', 'evil') : e));
   const t = replayImaLayer(imaLog(altered, 4), tokens([10]), 100, undefined, checkpoint(4));
   assert.equal(t.issues[0]!.code, 'ERR_IMA_DISCONTINUOUS');
   assert.equal(t.verified, 0);
@@ -191,7 +165,7 @@ test('a whole list sent again must fold to the checkpoint: a changed or removed 
   assert.equal(same.checkpoint, 'compared');
   assert.equal(same.verified, 10);
   // entry 2 changed (its template hash recomputed: the list itself is consistent)
-  const altered = ENTRIES.map((e, i) => (i === 2 ? entry(2, '/usr/bin/tool-2', 'evil') : e));
+  const altered = ENTRIES.map((e, i) => (i === 2 ? imaNgEntry(2, '/usr/bin/tool-2', 'evil') : e));
   const r = replayImaLayer(imaLog(altered), tokens([0, 4, 10]), 100, undefined, checkpoint(4));
   assert.equal(r.issues[0]!.code, 'ERR_IMA_CHECKPOINT_MISMATCH');
   assert.equal(r.issues[0]!['checkpoint'], 4);
