@@ -292,3 +292,25 @@ export async function cliVerify(
   assert.ok(result.code === 0 || result.code === 1, result.stderr);
   return { code: result.code, json };
 }
+
+/** Appends an `example.com/app` `step` event with `content` to `socket`; fails unless it exits 0. */
+export async function appendStep(socket: string, content: string): Promise<void> {
+  const r = await cliAppend(socket, { domain: 'example.com/app', operation: 'step', content });
+  assert.equal(r.code, 0, r.stderr);
+}
+
+/**
+ * `mrstack agent attest --verifier URL --socket S --attester ID --bundle-out FILE`: the whole
+ * loop for the tenant at `socket`, parsed (the caller asserts the exit code it expects).
+ */
+export function cliAttest(
+  url: string,
+  socket: string,
+  attester: string,
+  bundleOut: string,
+): Promise<{ result: CliResult; json: unknown }> {
+  return runCliJson([
+    'agent', 'attest', '--verifier', url, '--socket', socket, '--attester', attester,
+    '--bundle-out', bundleOut,
+  ]); // prettier-ignore
+}

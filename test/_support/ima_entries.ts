@@ -50,6 +50,14 @@ export function imaNgEntry(index: number, path: string, content: string = path):
   );
 }
 
+/** A file `path` measured with `content`: its ima-ng entry, and the hex SHA-256 a policy lists. */
+export function measuredFile(path: string, content: string): { e: ImaEntry; digest: string } {
+  return {
+    e: imaNgEntry(0, path, content),
+    digest: createHash('sha256').update(content).digest('hex'),
+  };
+}
+
 /** PCR 10 in bank `alg` after `entries`, from `start` (default zeros), by node:crypto. */
 export function pcr10Fold(entries: readonly ImaEntry[], alg: string, start?: Buffer): Buffer {
   let v = start ?? Buffer.alloc(createHash(alg).digest().length);

@@ -159,7 +159,7 @@ export function registerAppraise(program: Command): void {
         const bytes = readBytes(file);
         // an ima bundle's fold workers start while the verifiers' modules load
         (await import('../../verifier/replay/ima_layer_fold.js')).prewarmImaFoldWorkersFor(bytes);
-        const { decodeEvidenceInput } = await import('../../verifier/verify/evidence.js');
+        const { decodeEvidenceInput } = await import('../../verifier/verify/evidence_input.js');
         const input = decodeEvidenceInput(bytes);
         const kind = input.envelope?.kind ?? input.peer?.kind;
         // A peer's container (trustee, Azure vTPM) brings parts, certificates and event logs,

@@ -186,7 +186,9 @@ export function registerEvidence(program: Command): Command {
         const bytes = readInput(file);
         // an ima bundle's fold workers start while the verifiers' modules load
         (await import('../../verifier/replay/ima_layer_fold.js')).prewarmImaFoldWorkersFor(bytes);
-        const { decodeEvidenceInput, verifyEvidence } = await verifier();
+        // only the kind's verifier is loaded (evidence_dispatch.ts)
+        const { decodeEvidenceInput } = await import('../../verifier/verify/evidence_input.js');
+        const { verifyEvidence } = await import('../../verifier/verify/evidence_dispatch.js');
         const input = decodeEvidenceInput(bytes);
         const kind = opts.kind ?? input.envelope?.kind ?? input.peer?.kind;
         const flagOpts = await verifyOptionsFromFlags(opts, {

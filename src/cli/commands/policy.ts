@@ -166,8 +166,8 @@ export function registerPolicy(program: Command): void {
     .option('--out <file>', 'write the policy here instead of stdout');
   addEvidenceOptions(addTrustOptions(gen)).action(
     action(async (opts: VerifyFlags & { fromEvidence: string; name?: string; out?: string }) => {
-      const { decodeEvidenceInput, verifyEvidence } =
-        await import('../../verifier/verify/evidence.js');
+      const { decodeEvidenceInput } = await import('../../verifier/verify/evidence_input.js');
+      const { verifyEvidence } = await import('../../verifier/verify/evidence_dispatch.js');
       const { generatePolicy } = await import('../../verifier/appraise/policy_generate.js');
       const lib = await policyLib();
       const input = decodeEvidenceInput(readBytes(opts.fromEvidence));

@@ -13,7 +13,8 @@
  * @module
  */
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
+import { closeSync, openSync } from 'node:fs';
+import { UsageError, fromErrno } from '../../errors.js';
 import { action, printJson } from '../output.js';
 import { readInput as readBytes } from '../input_files.js';
 import { addTrustOptions, trustOptionsFromFlags, type VerifyFlags } from '../verify_flags.js';
@@ -106,6 +107,7 @@ export function registerVerifier(program: Command): Command {
         }
         const { loadKek } = await import('../../verifier/service/key_vault.js');
         const { parsePolicy } = await import('../../verifier/appraise/policy.js');
+        const { prefetchPolicyFile } = await import('../../verifier/appraise/policy_cache.js');
         const { serveVerifier } = await import('../../verifier/service/serve.js');
         const { parseEkAllowlist } =
           await import('../../verifier/service/attester_registration.js');
@@ -113,11 +115,25 @@ export function registerVerifier(program: Command): Command {
         const kek = loadKek(o.kekFile === undefined ? {} : { file: o.kekFile });
         // Refuse bad trust flags (an unknown relaxation, a missing TVM) before listening.
         await trustOptionsFromFlags(o, { at: new Date() });
-        // read now (a missing file fails before anything opens), parsed once the store is open
-        const policyTexts = (o.policy ?? []).map((f) => Buffer.from(readBytes(f)).toString('utf8'));
+        // A policy file is opened now (a missing one fails before anything opens) and read and
+        // hashed on a worker thread while the store opens; it is decoded from appraise's policy
+        // cache (keyed by the file's SHA-256, entry checked whole and private to this user) or,
+        // on a miss, validated once the store is open, then cached for the next start.
+        const policyLoads = (o.policy ?? []).map((f): (() => Promise<LoadedPolicy>) => {
+          if (f === '-') {
+            const text = Buffer.from(readBytes(f)).toString('utf8');
+            return () => parsePolicy(text);
+          }
+          try {
+            closeSync(openSync(f, 'r'));
+          } catch (e) {
+            throw fromErrno(e, f);
+          }
+          return prefetchPolicyFile(f);
+        });
         const policies = async (): Promise<LoadedPolicy[]> => {
           const out: LoadedPolicy[] = [];
-          for (const text of policyTexts.splice(0)) out.push(await parsePolicy(text));
+          for (const load of policyLoads.splice(0)) out.push(await load());
           return out;
         };
         const token =

@@ -79,7 +79,7 @@ export async function appraiseEvidence(
   policyGiven: CompiledPolicy | PromiseLike<CompiledPolicy>,
   opts: AppraiseEvidenceOptions,
 ): Promise<EvidenceAppraisal> {
-  const { verifyEvidence } = await import('../verify/evidence.js');
+  const { verifyEvidence } = await import('../verify/evidence_dispatch.js');
   // an ima bundle's verdicts are worked out while its list folds on worker threads (this thread
   // would wait); they are used only for the entries the verification then proves
   let ahead: Promise<ImaVerdictsAhead | undefined> | undefined;

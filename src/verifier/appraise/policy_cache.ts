@@ -141,12 +141,43 @@ export async function loadPolicyFile(
   file: string,
   opts: LoadPolicyFileOptions = {},
 ): Promise<LoadedPolicy> {
+  return finishLoad(file, opts, startRead(file, opts));
+}
+
+/**
+ * Starts {@link loadPolicyFile} with `thread: true` now — the files read and hashed on a worker
+ * thread — and returns what finishes it: the decode of a hit, or the parse and validation of a
+ * miss, which run on the calling thread only when it is called (`verifier serve` opens its store
+ * meanwhile, and parses a missed million-path policy only once the store's engine is up).
+ */
+export function prefetchPolicyFile(
+  file: string,
+  opts: Omit<LoadPolicyFileOptions, 'thread'> = {},
+): () => Promise<LoadedPolicy> {
+  const o = { ...opts, thread: true };
+  const read = startRead(file, o);
+  return () => finishLoad(file, o, read);
+}
+
+/** The worker thread's read of {@link loadPolicyFile}, when it takes one. */
+async function startRead(
+  file: string,
+  opts: LoadPolicyFileOptions,
+): Promise<PolicyFiles | undefined> {
+  const dir = opts.cacheDir ?? defaultPolicyCacheDir();
+  return opts.thread === true && file !== '-' && dir !== false
+    ? readPolicyFilesOnWorker(file, dir)
+    : undefined;
+}
+
+async function finishLoad(
+  file: string,
+  opts: LoadPolicyFileOptions,
+  reading: Promise<PolicyFiles | undefined>,
+): Promise<LoadedPolicy> {
   const async = opts.async === true;
   const dir = opts.cacheDir ?? defaultPolicyCacheDir();
-  const read =
-    opts.thread === true && file !== '-' && dir !== false
-      ? await readPolicyFilesOnWorker(file, dir)
-      : undefined;
+  const read = await reading;
   if (read?.entry !== undefined) {
     const hit = decodeCache(asBuffer(read.entry), read.key!, true);
     if (hit !== undefined) return hit;

@@ -28,7 +28,8 @@ import {
 import { provenClaimsOf } from '../appraise/proven_claims.js';
 import { issueEar, DEFAULT_EAR_LIFETIME_SECONDS } from '../result/ear_issue.js';
 import type { EarSigningKey } from '../result/ear_keys.js';
-import { decodeEvidenceInput, verifyEvidence, type ReportEnvelope } from '../verify/evidence.js';
+import { decodeEvidenceInput, type ReportEnvelope } from '../verify/evidence_input.js';
+import { verifyEvidence } from '../verify/evidence_dispatch.js';
 import { VerifierCache } from '../verify/verifier_cache.js';
 import { resolveTrustPolicy, type TrustPolicy } from '../verify/trust_policy.js';
 import type { EvidenceResult, VerifyEvidenceOptions } from '../verify/evidence_result.js';

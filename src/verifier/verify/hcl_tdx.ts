@@ -19,18 +19,16 @@
  * @module
  */
 import { MrstackError } from '../../errors.js';
-import {
-  looksLikeHclReport,
-  parseHclReport,
-  type HclReport,
-} from '../../formats/azure/hcl_report.js';
+import { parseHclReport, type HclReport } from '../../formats/azure/hcl_report.js';
 import { parseTdReport, tdReportClaims } from '../../formats/tdx/tdreport.js';
 import { parseTdxQuote } from '../../formats/tdx/quote.js';
 import { checkHclBinding, checkHclNonce, checkHclTdReport } from './binding_hcl.js';
+import { looksLikeHclTdx } from './evidence_detect.js';
 import {
   ResultBuilder,
   type EvidenceResult,
   type EvidenceShowResult,
+  type EvidenceVerifier,
   type ResolvedVerifyOptions,
 } from './evidence_result.js';
 import { TDX_VERIFIER } from './tdx_verifier.js';
@@ -38,12 +36,7 @@ import { TDX_VERIFIER } from './tdx_verifier.js';
 /** The envelope / peer-container part that carries the TD quote of an HCL report. */
 export const TD_QUOTE_PART = 'td_quote';
 
-/** True when the bytes are an HCL report holding a TDX TDREPORT. */
-export function looksLikeHclTdx(d: Uint8Array): boolean {
-  if (!looksLikeHclReport(d) || d.length < 0x4cc) return false;
-  // runtime.report_type (u32 LE at 0x4C8): 4 = TDX
-  return new DataView(d.buffer, d.byteOffset + 0x4c8, 4).getUint32(0, true) === 4;
-}
+export { looksLikeHclTdx };
 
 /**
  * Verifies an Azure TDX HCL report through its TD quote.
@@ -113,3 +106,13 @@ export function showHclTdx(data: Uint8Array): EvidenceShowResult {
     ],
   };
 }
+
+/**
+ * The `tdx` entry of the front door's dispatch tables: a TD quote, or an Azure TDX HCL report
+ * verified through its TD quote.
+ */
+export const TDX_OR_HCL_VERIFIER: EvidenceVerifier = {
+  detect: (d) => TDX_VERIFIER.detect(d) || looksLikeHclTdx(d),
+  show: (d, limits) => (looksLikeHclTdx(d) ? showHclTdx(d) : TDX_VERIFIER.show(d, limits)),
+  verify: (d, o) => (looksLikeHclTdx(d) ? verifyHclTdx(d, o) : TDX_VERIFIER.verify(d, o)),
+};

@@ -62,19 +62,11 @@ import {
   SGX_EXTENSION_OID,
 } from './x509/profiles.js';
 import { INTEL_SGX_ROOT_CA_PEM } from './tdx_roots.js';
+import { looksLikeTdxQuote } from './evidence_detect.js';
 import { evaluateTdxTcb } from './tdx_tcb.js';
 import { parseTdxCollateralFiles, type TdxCollateral } from '../collateral/tdx_collateral.js';
 
-/**
- * True when the bytes start like a TDX quote: TEE type 0x81 at offset 4 and a small version.
- * (Lenient on purpose: an unsupported version or key type is then reported by the parser with
- * its offset instead of as an unknown format.)
- */
-export function looksLikeTdxQuote(d: Uint8Array): boolean {
-  if (d.length < 8) return false;
-  const v = d[0]! | (d[1]! << 8);
-  return v >= 1 && v <= 16 && d[3] === 0 && d[4] === 0x81 && d[5] === 0 && d[6] === 0 && d[7] === 0;
-}
+export { looksLikeTdxQuote };
 
 /**
  * Reads the SGX extension of a PCK certificate (found among its parsed extensions).

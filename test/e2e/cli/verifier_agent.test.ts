@@ -14,10 +14,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliError, runCli, runCliJson } from '../../_support/cli.js';
-import { cliAppend, startCliAgent } from '../../_support/agent_harness.js';
+import { appendStep, cliAppend, cliAttest, startCliAgent } from '../../_support/agent_harness.js';
 import { openEmbeddedStore } from '../../../src/verifier/store/embedded.js';
 import {
-  startVerifier,
+  serveEmulatedTvm,
   verifierEnv,
   verifierHttp,
   type ServedVerifier,
@@ -31,20 +31,10 @@ const ENV = verifierEnv();
  * (whose PKI also issues the collateral its evidence needs).
  */
 function serve(tvm: string, tag: string, ttlSeconds = 120): Promise<ServedVerifier> {
-  return startVerifier(
-    [
-      '--listen',
-      '127.0.0.1:0',
-      '--store',
-      `embedded:${join(root, `store-${tag}`)}`,
-      '--trust-emulated',
-      '--tvm-state',
-      tvm,
-      '--session-ttl',
-      String(ttlSeconds),
-    ],
-    ENV,
-  );
+  return serveEmulatedTvm(tvm, join(root, `store-${tag}`), ENV, [
+    '--session-ttl',
+    String(ttlSeconds),
+  ]);
 }
 
 let url = '';
@@ -369,32 +359,14 @@ test(
     const svc = await serve(tvm, 'inc');
     t.after(() => svc.stop());
     url = svc.url;
-    const append = async (content: string): Promise<void> => {
-      const r = await cliAppend(sock('bob'), {
-        domain: 'example.com/app',
-        operation: 'step',
-        content,
-      });
-      assert.equal(r.code, 0, r.stderr);
-    };
+    const append = (content: string): Promise<void> => appendStep(sock('bob'), content);
     const checkpoint = async (): Promise<number> => {
       const cp = await runCliJson(['agent', 'checkpoint', '--run-dir', run, '--json']);
       assert.equal(cp.result.code, 0, cp.result.stderr);
       return (cp.json as { checkpoint: number }).checkpoint;
     };
     const attest = async (out: string): Promise<AttestJson & Record<string, unknown>> => {
-      const a = await runCliJson([
-        'agent',
-        'attest',
-        '--verifier',
-        url,
-        '--socket',
-        sock('bob'),
-        '--attester',
-        'bob-vm',
-        '--bundle-out',
-        join(dir, out),
-      ]);
+      const a = await cliAttest(url, sock('bob'), 'bob-vm', join(dir, out));
       assert.equal(a.result.code, 0, a.result.stdout + a.result.stderr);
       return a.json as AttestJson & Record<string, unknown>;
     };
@@ -545,27 +517,9 @@ for (const [profile, register] of [
       );
       const svc = await serve(tvm, profile);
       t.after(() => svc.stop());
-      const append = async (content: string): Promise<void> => {
-        const r = await cliAppend(sock('carol'), {
-          domain: 'example.com/app',
-          operation: 'step',
-          content,
-        });
-        assert.equal(r.code, 0, r.stderr);
-      };
+      const append = (content: string): Promise<void> => appendStep(sock('carol'), content);
       const attest = async (out: string): Promise<AttestJson & Record<string, unknown>> => {
-        const a = await runCliJson([
-          'agent',
-          'attest',
-          '--verifier',
-          svc.url,
-          '--socket',
-          sock('carol'),
-          '--attester',
-          `carol-${profile}`,
-          '--bundle-out',
-          join(dir, out),
-        ]);
+        const a = await cliAttest(svc.url, sock('carol'), `carol-${profile}`, join(dir, out));
         assert.equal(a.result.code, 0, a.result.stdout + a.result.stderr);
         return a.json as AttestJson & Record<string, unknown>;
       };

@@ -16,11 +16,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, runCliJson } from '../../_support/cli.js';
-import { spawnAgent } from '../../_support/agent_harness.js';
+import { cliAttest, spawnAgent } from '../../_support/agent_harness.js';
 import { writePolicy } from '../../_support/appraise.js';
 import { tempDir } from '../../_support/tmp.js';
 import { TenantClient } from '../../../src/agent/client.js';
-import { startVerifier, verifierEnv } from '../../_support/verifier_service.js';
+import { cliChallenge, serveEmulatedTvm, verifierEnv } from '../../_support/verifier_service.js';
+import type { SessionJson } from '../../../src/verifier/service/client.js';
 
 /** Binary IMA records (little endian, SHA-1 column), walked from their layout. */
 interface Rec {
@@ -88,13 +89,10 @@ test(
     ]); // prettier-ignore
     t.after(() => agent.stop());
     const policy = writePolicy(dir, { version: 1, name: 'hosts', ima: { digests } });
-    const svc = await startVerifier(
-      [
-        '--listen', '127.0.0.1:0', '--store', `embedded:${join(dir, 'store')}`,
-        '--trust-emulated', '--tvm-state', tvm, '--policy', policy,
-      ], // prettier-ignore
-      verifierEnv(),
-    );
+    const svc = await serveEmulatedTvm(tvm, join(dir, 'store'), verifierEnv(), [
+      '--policy',
+      policy,
+    ]);
     t.after(() => svc.stop());
     const url = svc.url;
     const sock = join(run, 'tenants', 'ima.sock');
@@ -102,33 +100,11 @@ test(
       JSON.parse(readFileSync(join(dir, f), 'utf8')) as BundleJson;
     const listOf = (b: BundleJson): Buffer => Buffer.from(b.ima_log.data, 'base64');
     const attest = async (out: string): Promise<ResultJson> => {
-      const a = await runCliJson([
-        'agent', 'attest', '--verifier', url, '--socket', sock, '--attester', 'host-1',
-        '--bundle-out', join(dir, out),
-      ]); // prettier-ignore
+      const a = await cliAttest(url, sock, 'host-1', join(dir, out));
       assert.equal(a.result.code, 0, a.result.stdout + a.result.stderr);
       return a.json as ResultJson;
     };
-    const challenge = async (): Promise<{
-      id: string;
-      nonce: string;
-      ima_since?: { register: string; offset: number; boot_id?: string };
-    }> => {
-      const c = await runCliJson([
-        'verifier',
-        'challenge',
-        '--verifier',
-        url,
-        '--attester',
-        'host-1',
-      ]);
-      assert.equal(c.result.code, 0, c.result.stderr);
-      return c.json as {
-        id: string;
-        nonce: string;
-        ima_since?: { register: string; offset: number; boot_id?: string };
-      };
-    };
+    const challenge = (): Promise<SessionJson> => cliChallenge(url, 'host-1');
 
     // 1. no IMA checkpoint yet: the whole list (boot_aggregate and 20 files) is appraised
     const first = await attest('first.json');

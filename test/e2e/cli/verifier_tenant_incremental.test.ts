@@ -6,16 +6,18 @@
 // tampered record after the checkpoint, a log sent since another record and a forged start value
 // each fail with their own code and finding, and move nothing. Offline, `evidence verify` of the
 // since-bundle checks the records it got against the physical log but does not claim `verified`
-// for the records it did not get. Expected vMR values are folded here with node:crypto
-// (`vMR ← SHA-384(vMR ‖ SHA-384(line))` from zero, DESIGN §4), never taken from mrstack's output.
+// for the records it did not get. Expected vMR values are folded with node:crypto
+// (`vMR ← SHA-384(vMR ‖ SHA-384(line))` from zero, DESIGN §4, in test/_support/tenant_vmr.ts),
+// never taken from mrstack's output.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, runCliJson, verifyEvidenceJson } from '../../_support/cli.js';
-import { cliAppend, startCliAgent } from '../../_support/agent_harness.js';
-import { startVerifier, verifierEnv } from '../../_support/verifier_service.js';
+import { appendStep, cliAttest, startCliAgent } from '../../_support/agent_harness.js';
+import { cliChallenge, serveEmulatedTvm, verifierEnv } from '../../_support/verifier_service.js';
+import type { SessionJson } from '../../../src/verifier/service/client.js';
+import { vmrFold } from '../../_support/tenant_vmr.js';
 
 interface Finding {
   readonly id: string;
@@ -46,19 +48,6 @@ interface BundleJson {
   tenant_log: TenantLogJson;
 }
 
-/** The vMR after the extended (non-comment) lines, from `start`. */
-function fold(lines: readonly string[], start: Buffer = Buffer.alloc(48)): Buffer {
-  let v = start;
-  for (const l of lines) {
-    if (l.startsWith('#')) continue;
-    const h = createHash('sha384').update(l, 'utf8').digest();
-    v = createHash('sha384')
-      .update(Buffer.concat([v, h]))
-      .digest();
-  }
-  return v;
-}
-
 /** The values the physical log's VMR records give `vmr`, in order (hex). */
 function vmrValues(physical: readonly string[], vmr: string): string[] {
   const re = new RegExp(`(?:^| )${vmr}=sha384/([0-9a-f]{96})`);
@@ -76,67 +65,21 @@ test(
   { timeout: 300_000 },
   async (t) => {
     const { dir, tvm, run, sock } = await startCliAgent(t, 'vtinc', ['dave']);
-    const svc = await startVerifier(
-      [
-        '--listen',
-        '127.0.0.1:0',
-        '--store',
-        `embedded:${join(dir, 'store')}`,
-        '--trust-emulated',
-        '--tvm-state',
-        tvm,
-        '--session-ttl',
-        '300',
-      ],
-      verifierEnv(),
-    );
+    const svc = await serveEmulatedTvm(tvm, join(dir, 'store'), verifierEnv(), [
+      '--session-ttl',
+      '300',
+    ]);
     t.after(() => svc.stop());
     const url = svc.url;
-    const append = async (content: string): Promise<void> => {
-      const r = await cliAppend(sock('dave'), {
-        domain: 'example.com/app',
-        operation: 'step',
-        content,
-      });
-      assert.equal(r.code, 0, r.stderr);
-    };
+    const append = (content: string): Promise<void> => appendStep(sock('dave'), content);
     const bundle = (f: string): BundleJson =>
       JSON.parse(readFileSync(join(dir, f), 'utf8')) as BundleJson;
     const attest = async (out: string): Promise<Result> => {
-      const a = await runCliJson([
-        'agent',
-        'attest',
-        '--verifier',
-        url,
-        '--socket',
-        sock('dave'),
-        '--attester',
-        'dave-vm',
-        '--bundle-out',
-        join(dir, out),
-      ]);
+      const a = await cliAttest(url, sock('dave'), 'dave-vm', join(dir, out));
       assert.ok(a.result.code === 0 || a.result.code === 1, a.result.stderr);
       return a.json as Result;
     };
-    const challenge = async (): Promise<{
-      id: string;
-      nonce: string;
-      since?: { seq: number };
-      tenant_since?: Record<string, unknown>;
-    }> => {
-      const c = await runCliJson([
-        'verifier',
-        'challenge',
-        '--verifier',
-        url,
-        '--attester',
-        'dave-vm',
-        '--tenant',
-        'dave',
-      ]);
-      assert.equal(c.result.code, 0, c.result.stderr);
-      return c.json as { id: string; nonce: string };
-    };
+    const challenge = (): Promise<SessionJson> => cliChallenge(url, 'dave-vm', 'dave');
     const submit = async (file: string, session: string): Promise<Result> => {
       const s = await runCliJson([
         'verifier',
@@ -170,7 +113,7 @@ test(
       advanced: true,
       tenant: { name: 'dave', record: 6, line: 6 },
     });
-    const at6 = fold(b1.tenant_log.lines);
+    const at6 = vmrFold(b1.tenant_log.lines);
     // the value the physical log committed to for record 6 is that fold
     assert.ok(vmrValues(b1.physical_log.lines, vmr).includes(at6.toString('hex')));
 
@@ -181,7 +124,7 @@ test(
       { ...ch.tenant_since, boot_id: undefined },
       { tenant: 'dave', vmr, record: 6, line: 6, boot_id: undefined },
     );
-    assert.equal(typeof ch.tenant_since?.['boot_id'], 'string');
+    assert.equal(typeof ch.tenant_since?.boot_id, 'string');
     // ... and after three more events the bundle carries exactly those three.
     for (let i = 0; i < 3; i++) await append(`new ${i}`);
     const second = await attest('second.json');
@@ -202,11 +145,11 @@ test(
     assert.equal(second['replayed_tenant_since'], 6);
     // the physical log's VMR records after the checkpoint are the fold continued over the three
     const committed = vmrValues(b2.physical_log.lines, vmr);
-    const at9 = fold(b2.tenant_log.lines, at6);
+    const at9 = vmrFold(b2.tenant_log.lines, at6);
     assert.equal(committed.at(-1), at9.toString('hex'));
     assert.equal(
       at9.toString('hex'),
-      fold([...b1.tenant_log.lines, ...b2.tenant_log.lines]).toString('hex'),
+      vmrFold([...b1.tenant_log.lines, ...b2.tenant_log.lines]).toString('hex'),
     );
     // no new physical checkpoint: dave's entry moves to the first VMR record after CHECKPOINT 1
     assert.deepEqual(second['checkpoint'], {
@@ -236,7 +179,7 @@ test(
       return bundle(out);
     };
     const s3 = await challenge();
-    assert.equal(s3.tenant_since?.['record'], 7);
+    assert.equal(s3.tenant_since?.record, 7);
     const b3 = await getSince(s3.nonce, '7', 'b3.json');
     assert.deepEqual(b3.tenant_log.lines, [
       'example.com/app step new 1',
@@ -267,7 +210,7 @@ test(
     // 5. The right position with another start value.
     const s5 = await challenge();
     const b5 = await getSince(s5.nonce, '7', 'b5.json');
-    b5.tenant_log.since_value = fold(['example.com/app step forged'], at6).toString('hex');
+    b5.tenant_log.since_value = vmrFold(['example.com/app step forged'], at6).toString('hex');
     writeFileSync(join(dir, 'b5f.json'), JSON.stringify(b5));
     const forged = await submit('b5f.json', s5.id);
     assert.equal(forged.passed, false);
@@ -278,7 +221,7 @@ test(
 
     // None of them moved anything: the next session still names record 7, and passes.
     const again = await challenge();
-    assert.equal(again.tenant_since?.['record'], 7);
+    assert.equal(again.tenant_since?.record, 7);
     await append('new 3');
     const sixth = await attest('sixth.json');
     assert.equal(sixth.passed, true, JSON.stringify([failing(sixth), sixth.errors]));

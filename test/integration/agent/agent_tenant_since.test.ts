@@ -1,27 +1,15 @@
 // The agent's tenant log since a record (`Agent.evidence(…, tenantSince)`, `TenantLog.tail`):
 // the bundle's tenant log holds exactly the lines after the record, and `since_value` is the vMR
-// after it — folded here with node:crypto (`vMR ← SHA-384(vMR ‖ SHA-384(line))` from zero,
-// `#id` comments not extended) — for a recent record (found in memory), an old one (past the
+// after it — folded with node:crypto (`vMR ← SHA-384(vMR ‖ SHA-384(line))` from zero,
+// `#id` comments not extended; test/_support/tenant_vmr.ts) — for a recent record (found in memory), an old one (past the
 // in-memory window: found by folding the log), and after a restart (positions read back from
 // the file); a record the log does not have is ERR_NOT_FOUND; another boot sends the whole log.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { agentFixture, openAgent } from '../../_support/agent_harness.js';
+import { vmrFold } from '../../_support/tenant_vmr.js';
 import { MrstackError } from '../../../src/errors.js';
 import type { Agent } from '../../../src/agent/agent.js';
-
-function fold(lines: readonly string[]): string {
-  let v = Buffer.alloc(48);
-  for (const l of lines) {
-    if (l.startsWith('#')) continue;
-    const h = createHash('sha384').update(l, 'utf8').digest();
-    v = createHash('sha384')
-      .update(Buffer.concat([v, h]))
-      .digest();
-  }
-  return v.toString('hex');
-}
 
 /** The index just after the `record`-th extended line (1-based) of a whole log. */
 function lineAfter(lines: readonly string[], record: number): number {
@@ -48,7 +36,7 @@ async function check(agent: Agent, record: number, boot?: string): Promise<void>
     {
       line: at,
       record,
-      value: fold(whole.slice(0, at)),
+      value: vmrFold(whole.slice(0, at)).toString('hex'),
     },
   );
   assert.deepEqual(tl.lines, whole.slice(at));

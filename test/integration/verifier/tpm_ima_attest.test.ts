@@ -29,19 +29,11 @@ import {
 import { parsePcrreadYaml, startSwtpmFixture, type SwtpmFixture } from '../tpm/swtpm_fixture.js';
 import { encodeImaBinary } from '../../../src/formats/ima/ima_binary.js';
 import type { ImaEntry } from '../../../src/formats/ima/ima_template.js';
-import { imaNgEntry, pcr10Fold } from '../../_support/ima_entries.js';
+import { measuredFile, pcr10Fold } from '../../_support/ima_entries.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mrstack-tpm-attest-'));
 const ENV = verifierEnv();
 after(() => rmSync(root, { recursive: true, force: true }));
-
-/** An ima-ng entry of `path` with `content`, and the SHA-256 of `content` (its policy digest). */
-function entry(path: string, content: string): { e: ImaEntry; digest: string } {
-  return {
-    e: imaNgEntry(0, path, content),
-    digest: createHash('sha256').update(content).digest('hex'),
-  };
-}
 
 /** One store's run: its swtpm, its verifier, its files. */
 interface Ctx {
@@ -93,7 +85,7 @@ async function attest({ fx, svc, at }: Ctx, list: readonly ImaEntry[]): Promise<
 }
 
 const made = Array.from({ length: 20 }, (_, i) =>
-  entry(`/usr/bin/tool-${i}`, `tool ${i} ${randomBytes(4).toString('hex')}`),
+  measuredFile(`/usr/bin/tool-${i}`, `tool ${i} ${randomBytes(4).toString('hex')}`),
 );
 const entries = made.map((m) => m.e);
 
@@ -213,7 +205,10 @@ function tests(
   test('a list that never reaches the quoted PCR 10, or an altered entry after the checkpoint, fails and moves nothing', async () => {
     // entry 11 extended, but the list holds a different entry 11: no prefix folds to PCR 10
     measure(ctx(), entries.slice(11, 12));
-    const altered = [...entries.slice(0, 11), entry('/usr/bin/tool-11', 'not what was measured').e];
+    const altered = [
+      ...entries.slice(0, 11),
+      measuredFile('/usr/bin/tool-11', 'not what was measured').e,
+    ];
     const bad = await attest(ctx(), altered);
     assert.equal(bad.passed, false);
     assert.deepEqual(

@@ -17,21 +17,13 @@ import { join } from 'node:path';
 import { runCli, runCliJson } from '../../_support/cli.js';
 import { writePolicy } from '../../_support/appraise.js';
 import { tempDir } from '../../_support/tmp.js';
-import { startVerifier, verifierEnv, verifierHttp } from '../../_support/verifier_service.js';
+import { serveEmulatedTvm, verifierEnv, verifierHttp } from '../../_support/verifier_service.js';
 import { openEmulatedProvider } from '../../../src/providers/emulated/emulated_provider.js';
 import { reportEnvelope } from '../../../src/cli/commands/report.js';
 import { encodeImaBinary } from '../../../src/formats/ima/ima_binary.js';
 import type { ImaEntry } from '../../../src/formats/ima/ima_template.js';
-import { imaEntry, imaNgEntry, ngName, ngSha256, pcr10Fold } from '../../_support/ima_entries.js';
+import { imaEntry, measuredFile, ngName, ngSha256, pcr10Fold } from '../../_support/ima_entries.js';
 import { parseAttest } from '../../../src/formats/tpm2/marshal/attest.js';
-
-/** An ima-ng entry of `path` with `content`, and the SHA-256 of `content` (its policy digest). */
-function entry(path: string, content: string): { e: ImaEntry; digest: string } {
-  return {
-    e: imaNgEntry(0, path, content),
-    digest: createHash('sha256').update(content).digest('hex'),
-  };
-}
 
 interface ResultJson {
   readonly passed: boolean;
@@ -67,13 +59,7 @@ async function tpmImaService(
     since: number,
   ): Promise<{ r: ResultJson; pcr10: Map<string, Buffer> }>;
 }> {
-  const svc = await startVerifier(
-    [
-      '--listen', '127.0.0.1:0', '--store', `embedded:${join(dir, 'store')}`,
-      '--trust-emulated', '--tvm-state', tvm, '--policy', policy,
-    ], // prettier-ignore
-    verifierEnv(),
-  );
+  const svc = await serveEmulatedTvm(tvm, join(dir, 'store'), verifierEnv(), ['--policy', policy]);
   t.after(() => svc.stop());
   const provider = await openEmulatedProvider({ stateDir: tvm });
   t.after(() => provider.close());
@@ -136,7 +122,7 @@ test(
       0,
     );
     const made = Array.from({ length: 14 }, (_, i) =>
-      entry(`/usr/bin/tool-${i}`, `tool ${i} ${randomBytes(4).toString('hex')}`),
+      measuredFile(`/usr/bin/tool-${i}`, `tool ${i} ${randomBytes(4).toString('hex')}`),
     );
     const digests = Object.fromEntries(made.map((m, i) => [`/usr/bin/tool-${i}`, [m.digest]]));
     const policy = writePolicy(dir, { version: 1, name: 'tpm-hosts', ima: { digests } });
@@ -193,7 +179,7 @@ test(
     //    shortest prefix that folds to the quoted value is empty, so the entry is past the
     //    quote — not judged, and the checkpoint stays (tpm_ima_attest covers a list that never
     //    reaches PCR 10)
-    const other = [entry('/usr/bin/tool-0', 'not what was measured').e];
+    const other = [measuredFile('/usr/bin/tool-0', 'not what was measured').e];
     const past = await submit(await session(), other, 12);
     assert.equal(past.r.passed, true, JSON.stringify(past.r.errors));
     assert.deepEqual(past.r.ima_checkpoint, {
@@ -283,7 +269,7 @@ test(
     );
     const ring = ecKey(dir, 'ima-ring');
     const other = ecKey(dir, 'not-on-ring');
-    const boot = entry('/usr/bin/init', 'init');
+    const boot = measuredFile('/usr/bin/init', 'init');
     // policy: the keyring certificate allowed by its SHA-256, the signed tools in no allowlist
     const policy = writePolicy(dir, {
       version: 1,

@@ -7,6 +7,7 @@ import {
   encodeReportEnvelope,
   frameEnvelope,
   parseReportEnvelope,
+  type EnvelopeImaLog,
 } from '../../../../src/formats/envelope/report_envelope.js';
 import { evidenceBinding, reportDataBinding } from '../../../../src/formats/envelope/binding.js';
 import { decodeEvidenceInput } from '../../../../src/verifier/verify/evidence.js';
@@ -14,6 +15,19 @@ import { runTool } from '../../../_support/peers.js';
 import { DEFAULT_LIMITS } from '../../../../src/limits.js';
 
 const b = (...x: number[]): Uint8Array => Uint8Array.from(x);
+
+/** An emulated TPM quote's envelope (nonce 01, outblob aa), with `imaLog` when given. */
+function tpmEnvelope(imaLog?: EnvelopeImaLog): Record<string, unknown> {
+  return encodeReportEnvelope({
+    kind: 'tpm',
+    provider: 'tpm',
+    emulated: true,
+    nonce: b(1),
+    reportData: b(1),
+    outblob: b(0xaa),
+    ...(imaLog === undefined ? {} : { imaLog }),
+  });
+}
 
 const written = encodeReportEnvelope({
   kind: 'snp',
@@ -71,15 +85,7 @@ test('strict parser: each malformed member is refused naming it (ERR_BAD_JSON / 
 
 test("ima_log (a TPM quote's IMA list): base64 data, optional since; malformed members refused", () => {
   const list = b(1, 2, 3, 4, 5);
-  const env = encodeReportEnvelope({
-    kind: 'tpm',
-    provider: 'tpm',
-    emulated: true,
-    nonce: b(1),
-    reportData: b(1),
-    outblob: b(0xaa),
-    imaLog: { format: 'ima-binary', since: 7, data: list },
-  });
+  const env = tpmEnvelope({ format: 'ima-binary', since: 7, data: list });
   const ima = env['ima_log'] as Record<string, unknown>;
   assert.deepEqual(ima, {
     format: 'ima-binary',
@@ -111,14 +117,7 @@ test("ima_log (a TPM quote's IMA list): base64 data, optional since; malformed m
 });
 
 test('a framed envelope: the IMA list as bytes after the JSON text and a NUL, bounded as a whole file, not as evidence', () => {
-  const env = encodeReportEnvelope({
-    kind: 'tpm',
-    provider: 'tpm',
-    emulated: true,
-    nonce: b(1),
-    reportData: b(1),
-    outblob: b(0xaa),
-  });
+  const env = tpmEnvelope();
   // a list of 10,000 bytes, the JSON well under the evidence limit given (4 KiB)
   const list = new Uint8Array(10_000).map((_, i) => (i * 7) & 0xff);
   list[17] = 0; // NUL bytes inside the list are the list's
