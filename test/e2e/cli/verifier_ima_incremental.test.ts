@@ -58,7 +58,7 @@ interface ResultJson {
 
 test(
   'mr_ima: the second attestation sends only the entries after the stored IMA checkpoint; a changed or removed entry below it, or a list not continuing from it, fails with its own code',
-  { timeout: 300_000 },
+  { timeout: 600_000 },
   async (t) => {
     const dir = tempDir(t, 'mrstack-vima-');
     const tvm = join(dir, 'tvm');

@@ -62,7 +62,7 @@ const failing = (r: Result): string[] =>
 
 test(
   'a long-lived tenant: the second attestation sends only its new records, folded from the stored vMR value; a tampered record, another start and a forged start value fail with their codes',
-  { timeout: 300_000 },
+  { timeout: 600_000 },
   async (t) => {
     const { dir, tvm, run, sock } = await startCliAgent(t, 'vtinc', ['dave']);
     const svc = await serveEmulatedTvm(tvm, join(dir, 'store'), verifierEnv(), [
