@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { runCli, runCliJson } from '../../_support/cli.js';
-import { cliAppend, cliEvidence, cliVerify, startCliAgent } from '../../_support/agent_harness.js';
+import { appendStep, cliEvidence, cliVerify, startCliAgent } from '../../_support/agent_harness.js';
 
 interface VerifyJson {
   verified: boolean;
@@ -43,10 +43,7 @@ test(
     } = await startCliAgent(t, 'e2e-agentcp', ['alice'], ['--compress-archives']);
     tvmDir = tvm;
     const sock = sockOf('alice');
-    const append = async (content: string): Promise<void> => {
-      const r = await cliAppend(sock, { domain: 'example.com/app', operation: 'step', content });
-      assert.equal(r.code, 0, r.stderr);
-    };
+    const append = (content: string): Promise<void> => appendStep(sock, content);
     await append('before checkpoint');
     const cp = await runCliJson(['agent', 'checkpoint', '--run-dir', run, '--json']);
     assert.equal((cp.json as { checkpoint: number }).checkpoint, 1);
