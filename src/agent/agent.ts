@@ -434,7 +434,8 @@ export class Agent {
       }
     }
     for (const t of this.#tenants.live()) t.covered = plan.covered.get(t.config.name) ?? t.covered;
-    if (this.#opts.ima !== undefined) await this.#startIma(this.#opts.ima, opened.scan.lastVmr);
+    if (this.#opts.ima !== undefined)
+      await this.#startIma(this.#opts.ima, opened.scan.lastVmr, vmrAlg);
     this.#saveState();
     this.#log.info(
       {
@@ -448,16 +449,24 @@ export class Agent {
     );
   }
 
-  /** Opens the IMA bridge after recovery; a changed list is recorded with a SYNC. */
+  /**
+   * Opens the IMA bridge after recovery; a changed list is recorded with a SYNC. `mr_ima` chains
+   * in `vmrAlg` (the strongest bank, or `--vmr-alg`) when this boot has no `mr_ima` token yet;
+   * otherwise in the bank its last token names, so a restart never re-hashes the chain (a token
+   * in a bank the register lacks stops the bridge: the log is not this register's).
+   */
   async #startIma(
     opts: ImaBridgeOptions,
     lastVmr: ReadonlyMap<string, MrlogVmrValue>,
+    vmrAlg: HashAlg,
   ): Promise<void> {
+    const last = lastVmr.get(MR_IMA_VMR);
+    const alg = last !== undefined && this.register.algs.includes(last.alg) ? last.alg : vmrAlg;
     const bridge = await ImaBridge.open(
       opts,
-      this.register.algs[0]!,
+      alg,
       join(this.#tenantDir, `${MR_IMA_VMR}.mrlog`),
-      lastVmr.get(MR_IMA_VMR),
+      last,
       this.#now(),
       this.#log,
     );

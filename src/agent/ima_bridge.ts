@@ -166,7 +166,8 @@ export class ImaBridge implements VmrTokenSource {
 
   /**
    * Opens the list and recovers: refolds it up to the count of the last `mr_ima` token (`last`,
-   * from the physical log) and checks the token's commitment. A mismatch does not throw: the
+   * from the physical log) and checks the token's commitment. `alg` (A) is the bank the chain
+   * uses: the last token's for an existing chain, else the agent's choice for new vMRs. A mismatch does not throw: the
    * bridge comes back {@link ImaBridge.failed} with `ERR_IMA_LIST_CHANGED`, for the agent to
    * record (a SYNC) and report.
    * @throws AgentError `ERR_NOT_FOUND`/`ERR_PERMISSION`/`ERR_IO` when the list cannot be opened
@@ -198,7 +199,8 @@ export class ImaBridge implements VmrTokenSource {
         return b;
       }
       if (last.alg !== alg) {
-        b.#fail(`the last ${MR_IMA_VMR} token is in ${last.alg}, the register in ${alg}`, {
+        // the agent keeps the token's bank when the register has it: this one does not
+        b.#fail(`the last ${MR_IMA_VMR} token is in ${last.alg}, a bank the register lacks`, {
           count,
         });
         return b;

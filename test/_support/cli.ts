@@ -26,7 +26,9 @@ export function runCli(args: readonly string[], opts: RunCliOptions = {}): Promi
       env: { ...process.env, ...opts.env },
       cwd: opts.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: opts.timeoutMs ?? 60_000,
+      // generous: a CLI run that takes seconds alone took 10x as long at load 15; a hang is
+      // still caught here and by the tests' own timeouts
+      timeout: opts.timeoutMs ?? 300_000,
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];

@@ -26,7 +26,7 @@ export class Evmctl {
       args.push('--pcrs', `${alg},${this.#pcrFile(hex, hex.length / 2)}`);
     }
     args.push(path);
-    const r = spawnSync('evmctl', args, { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync('evmctl', args, { encoding: 'utf8', timeout: 300_000 });
     return { status: r.status, out: `${r.stdout}${r.stderr}` };
   }
 

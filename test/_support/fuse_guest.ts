@@ -52,7 +52,7 @@ export interface ShellResult {
 export function guestShell(script: string): ShellResult {
   const r = spawnSync('sh', ['-c', script], {
     env: { ...process.env, LC_ALL: 'C' },
-    timeout: 20_000,
+    timeout: 120_000, // generous: the serving process may be slow under load
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
 }

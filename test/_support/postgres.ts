@@ -98,7 +98,7 @@ export async function startPostgres(): Promise<PgServer> {
     if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
     return r.stdout.trim();
   };
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 120_000; // generous: the machine may be loaded
   for (;;) {
     const r = spawnSync(join(PG_BIN, 'pg_isready'), ['-h', sock, '-p', String(port)]);
     if (r.status === 0) break;

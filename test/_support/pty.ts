@@ -27,7 +27,7 @@ export function runCliPty(
     const child = spawn('script', ['-qec', cmd, '/dev/null'], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 60_000,
+      timeout: 300_000, // generous: the machine may be loaded
     });
     const out: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));

@@ -3,8 +3,11 @@
  * child process (resolved once it printed its `{"listening": …}` line, stopped with SIGTERM), and
  * a small JSON/bytes HTTP helper for its API.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import type { SessionJson } from '../../src/verifier/service/client.js';
+import { runCliJson } from './cli.js';
 import { CLI_PATH } from './paths.js';
 
 /** A running `mrstack verifier serve`. */
@@ -85,6 +88,23 @@ export function serveEmulatedTvm(
     ['--listen', '127.0.0.1:0', '--store', `embedded:${store}`, '--trust-emulated', '--tvm-state', tvm, ...extra], // prettier-ignore
     env,
   );
+}
+
+/**
+ * `mrstack verifier challenge --verifier URL --attester ID [--tenant NAME]`: the session it
+ * opened (with the positions to send since); fails unless it exits 0.
+ */
+export async function cliChallenge(
+  url: string,
+  attester: string,
+  tenant?: string,
+): Promise<SessionJson> {
+  const c = await runCliJson([
+    'verifier', 'challenge', '--verifier', url, '--attester', attester,
+    ...(tenant === undefined ? [] : ['--tenant', tenant]),
+  ]); // prettier-ignore
+  assert.equal(c.result.code, 0, c.result.stderr);
+  return c.json as SessionJson;
 }
 
 /**

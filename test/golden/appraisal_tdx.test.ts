@@ -111,7 +111,13 @@ test('dcap-qvl TDX v4 with full collateral at its pinned time: affirming; a chan
 
 test("trustee's debug-TD quote is contraindicated under the default policy", async () => {
   // trustee's expected claims for this quote: td_attributes.debug true
-  const r = await ap([join(F, 'trustee-v4-debug-td.quote.bin'), '--no-collateral']);
+  // pinned: the quote's PCK certificate expires 2030-02-07 (time bomb under the real clock)
+  const r = await ap([
+    join(F, 'trustee-v4-debug-td.quote.bin'),
+    '--no-collateral',
+    '--at',
+    '2025-01-01T00:00:00Z',
+  ]);
   assert.equal(r.code, 1);
   assert.equal(r.json.status, 'contraindicated');
   assert.deepEqual(

@@ -98,7 +98,10 @@ export interface BundleTenantLog extends BundleLogWindow {
 export interface BundleImaLog {
   /** The reserved vMR (`mr_ima`). */
   readonly vmr: string;
-  /** A: the vMR's algorithm (the physical register's first bank). */
+  /**
+   * A: the vMR's algorithm — one of the physical register's banks, the one its `mr_ima` tokens
+   * name (the agent's strongest bank, or `--vmr-alg`, when the chain began).
+   */
   readonly alg: HashAlg;
   /** The boot's 32-byte salt of the commitment. */
   readonly salt: Uint8Array;
@@ -561,7 +564,7 @@ function parseBundleText(text: string, lift: Lifted | undefined): EvidenceBundle
       ...(since === undefined ? {} : { since }),
     };
   }
-  const imaLog = hasIma ? parseImaLog(f.obj('ima_log'), algs[0]!) : undefined;
+  const imaLog = hasIma ? parseImaLog(f.obj('ima_log'), algs) : undefined;
   return {
     format: BUNDLE_FORMAT,
     version: BUNDLE_VERSION,
@@ -595,13 +598,16 @@ function tenantStart(f: Fields, alg: HashAlg): TenantLogStart | undefined {
   return { line, record, value };
 }
 
-/** The `ima_log` member: A must be the physical register's first bank, B's every bank given. */
-function parseImaLog(f: Fields, registerAlg: HashAlg): BundleImaLog {
+/**
+ * The `ima_log` member: A must be one of the physical register's banks (that it is the bank the
+ * `mr_ima` tokens name is the ima layer's check), B's every bank given.
+ */
+function parseImaLog(f: Fields, registerAlgs: readonly HashAlg[]): BundleImaLog {
   const vmr = f.str('vmr');
   if (vmr !== MR_IMA_VMR) throw f.err('vmr', MR_IMA_VMR, vmr);
   const alg = f.alg('alg');
-  if (alg !== registerAlg)
-    throw f.err('alg', `${registerAlg} (the physical register's first bank)`, alg);
+  if (!registerAlgs.includes(alg))
+    throw f.err('alg', `a bank of the physical register (${registerAlgs.join(', ')})`, alg);
   const salt = f.hex('salt');
   if (salt.length !== MR_IMA_SALT_SIZE)
     throw f.err('salt', `${MR_IMA_SALT_SIZE * 2} hex digits`, f.str('salt'));

@@ -414,6 +414,15 @@ export class ImaBinaryScanner extends ImaBinaryFraming<ImaRecordView> {
   }
 }
 
+/**
+ * At most how many records `bytes` bytes of a binary list hold (plus one), to size per-record
+ * tables before the list is read: a record is at least 33 bytes (u32 PCR, a 20-byte SHA-1 hash,
+ * u32 name length, a name, u32 data length).
+ */
+export function imaBinaryMaxRecords(bytes: number): number {
+  return Math.floor(bytes / 33) + 1;
+}
+
 /** Parses a whole binary list held in memory. */
 export function parseImaBinary(buf: Uint8Array, opts: ImaBinaryOptions = {}): ImaEntry[] {
   return readAllRecords(new ImaBinaryReader(opts), buf);

@@ -23,7 +23,7 @@ export const MR_IMA_SALT_SIZE = 32;
 
 /**
  * The banks the IMA vMR keeps, in commitment order: sha1 and sha256 (the banks IMA tools read),
- * then the physical register's algorithm `alg` unless it is one of them.
+ * then A (`alg`, the bank of the physical register `mr_ima` chains in) unless it is one of them.
  */
 export function mrImaBankAlgs(alg: HashAlg): readonly HashAlg[] {
   const out: HashAlg[] = ['sha1', 'sha256'];
@@ -33,7 +33,7 @@ export function mrImaBankAlgs(alg: HashAlg): readonly HashAlg[] {
 
 /** Inputs of {@link mrImaCommitment}. */
 export interface MrImaCommitmentInput {
-  /** A: the vMR algorithm (the physical register's first bank). */
+  /** A: the vMR algorithm (a bank of the physical register; the tokens name it). */
   readonly alg: HashAlg;
   /** 32 bytes, per boot. */
   readonly salt: Uint8Array;

@@ -14,7 +14,11 @@ import { MrstackError } from '../../errors.js';
 import type { ImaEvent } from '../../eventlog/ima_format.js';
 import { imaFileFields } from '../../formats/ima/ima_file_fields.js';
 import { isAllZero, type ImaEntry } from '../../formats/ima/ima_template.js';
-import { ImaBinaryScanner, type ImaRecordView } from '../../formats/ima/ima_binary.js';
+import {
+  ImaBinaryScanner,
+  imaBinaryMaxRecords,
+  type ImaRecordView,
+} from '../../formats/ima/ima_binary.js';
 import { imaNgSpans, type ImaNgSpans } from '../../formats/ima/ima_file_fields.js';
 import type { ImaCounts, ImaInput, ImaRecord, ImaVerdictsAhead } from './appraisal_input.js';
 import type { Finding, FindingId } from './finding.js';
@@ -416,8 +420,7 @@ export function imaVerdictsAhead(
 ): ImaVerdictsAhead | undefined {
   const watched = new Set(policy.policy.ima?.agent_files ?? []);
   const fast = new FastVerdicts(policy, watched);
-  // a record is at least 33 bytes (u32 PCR, a 20-byte hash, u32 name length, a name, u32 length)
-  const of = new Uint8Array(Math.floor(data.length / 33) + 1);
+  const of = new Uint8Array(imaBinaryMaxRecords(data.length));
   // per record held back: its index and spans, as positions in `data`, and its path's hash
   const index = new Float64Array(BATCH);
   const spans = new Int32Array(4 * BATCH);

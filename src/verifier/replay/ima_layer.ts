@@ -235,6 +235,7 @@ export function replayImaLayer(
             ? `physical record ${t.record}: the mr_ima token is in ${t.alg}, ima_log.alg is ${ima.alg}`
             : `physical record ${t.record}: the mr_ima count ${count} is below the previous token's ${prev}`,
         record: t.record,
+        ...(t.alg !== ima.alg ? { field: 'ima_log.alg', expected: t.alg, actual: ima.alg } : {}),
       });
       break;
     }

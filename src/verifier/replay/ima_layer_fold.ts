@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { MrstackError, type ErrorCode } from '../../errors.js';
 import { digestSize, type HashAlg } from '../../crypto/hash_alg.js';
-import { ImaBinaryScanner } from '../../formats/ima/ima_binary.js';
+import { ImaBinaryScanner, imaBinaryMaxRecords } from '../../formats/ima/ima_binary.js';
 import { checkImaViewFields } from '../../formats/ima/ima_file_fields.js';
 import { ImaBankFold, imaDataDigestInto } from '../../formats/ima/ima_fold.js';
 
@@ -97,8 +97,7 @@ export interface ImaFoldHelp {
 
 /** The sharing of `bank`'s hashes over a list of `bytes` bytes (memory is taken as it is used). */
 export function imaFoldHelp(bank: HashAlg, bytes: number): ImaFoldHelp {
-  // a record is at least 33 bytes (u32 PCR, a 20-byte hash, u32 name length, a name, u32 length)
-  const most = Math.floor(bytes / 33) + 1;
+  const most = imaBinaryMaxRecords(bytes);
   const sab = (n: number): SharedArrayBuffer => new SharedArrayBuffer(n);
   return {
     bank,

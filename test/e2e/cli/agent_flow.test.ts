@@ -41,7 +41,7 @@ async function verify(
 
 test(
   'agent → tenants → evidence → layered verification, and each tampering fails with its own code',
-  { timeout: 180_000 },
+  { timeout: 600_000 },
   async (t) => {
     const { dir, tvm, run, sock } = await startCliAgent(t, 'e2e-agent', ['alice', 'bob']);
 

@@ -178,25 +178,25 @@ async function agentFlow(t: TestContext, profile: Profile): Promise<void> {
 
 test(
   'emulated TDX agent: affirming EAR; MRTD, RTMR3 replay, tenant event, nonce',
-  { timeout: 300_000 },
+  { timeout: 600_000 },
   (t) => agentFlow(t, 'tdx'),
 );
 
 test(
   'emulated TPM agent (pcr14): affirming EAR; quoted PCR, PCR replay, tenant event, nonce',
-  { timeout: 300_000 },
+  { timeout: 600_000 },
   (t) => agentFlow(t, 'tpm'),
 );
 
 test(
   'emulated CCA agent (rem3): affirming EAR; RIM, REM replay, tenant event, nonce',
-  { timeout: 300_000 },
+  { timeout: 600_000 },
   (t) => agentFlow(t, 'cca'),
 );
 
 test(
   'debug guest (emulate init --debug) under the default policy: TDX tdx.td.debug, CCA cca.platform.debug; a TPM has none',
-  { timeout: 300_000 },
+  { timeout: 600_000 },
   async (t) => {
     const dir = tempDir(t, 'mrstack-appraise-debug-');
     const keys = earKeyPair(dir);
@@ -271,7 +271,7 @@ const OUT_OF_DATE = {
 for (const profile of ['tdx', 'tpm', 'cca'] as const)
   test(
     `emulated ${profile.toUpperCase()} agent with a revoked / out-of-date TCB (emulate init --tcb-status): ${profile}.tcb.revoked, ${profile}.tcb.out-of-date`,
-    { timeout: 300_000 },
+    { timeout: 600_000 },
     async (t) => {
       const dir = tempDir(t, `mrstack-appraise-tcb-${profile}-`);
       const keys = earKeyPair(dir);

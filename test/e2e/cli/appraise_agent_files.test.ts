@@ -19,7 +19,7 @@ import { tempDir } from '../../_support/tmp.js';
 
 test(
   'ima.agent_files: measured before the first mr_ima token affirms; a file measured after it, or never, contraindicates',
-  { timeout: 180_000 },
+  { timeout: 600_000 },
   async (t) => {
     const dir = tempDir(t, 'mrstack-agent-files-');
     const tvm = join(dir, 'tvm');

@@ -19,7 +19,7 @@ type Out = AppraisalJson;
 
 test(
   'emulated SNP: measurement, host data, policy bits and minimum TCB',
-  { timeout: 120_000 },
+  { timeout: 600_000 },
   async (t) => {
     const dir = tempDir(t, 'mrstack-appraise-snp-');
     const tvm = join(dir, 'tvm');

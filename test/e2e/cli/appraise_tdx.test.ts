@@ -23,7 +23,7 @@ const ids = findingIds;
 
 test(
   'emulated TDX quote: generated policy affirms; MRTD, RTMR, nonce changes each fail with their id',
-  { timeout: 120_000 },
+  { timeout: 600_000 },
   async (t) => {
     const dir = tempDir(t, 'mrstack-appraise-tdx-');
     const tvm = join(dir, 'tvm');
@@ -166,7 +166,7 @@ test(
 
 test(
   'agent bundle: generated policy affirms; a tenant event outside the rules and a tampered record fail',
-  { timeout: 180_000 },
+  { timeout: 600_000 },
   async (t) => {
     const { dir, tvm, sock } = await startCliAgent(t, 'e2e-appraise', ['alice']);
     // the emulated PKI's collateral, as `mrstack report` ships it in its envelope
@@ -290,7 +290,7 @@ test(
 
 test(
   'emulated TDX TCB status: OutOfDate is a warning, Revoked contraindicated; EAR and HTML written beside',
-  { timeout: 120_000 },
+  { timeout: 600_000 },
   async (t) => {
     const dir = tempDir(t, 'mrstack-appraise-tcb-');
     const { key, pub } = earKeyPair(dir);

@@ -69,7 +69,7 @@ const failing = (r: AttestJson): string[] =>
 
 test(
   'agent attest on emulated TDX: affirming EAR that `ear verify` accepts under the served JWKS; tampering and nonce misuse fail each in its own way',
-  { timeout: 240_000 },
+  { timeout: 600_000 },
   async (t) => {
     const { dir, tvm, sock } = await startCliAgent(t, 'vagent', ['alice']);
     const svc = await serve(tvm, 'tdx');
@@ -231,7 +231,7 @@ test(
 
 test(
   'emulated SNP: `verifier submit` of a `report` bound to a session → affirming EAR; a CVM attester registered by CHIP_ID accepts only its chip',
-  { timeout: 120_000 },
+  { timeout: 600_000 },
   async (t) => {
     const tvm = join(root, 'snp');
     const init = await runCli(['emulate', 'init', '--profile', 'snp', '--tvm-state', tvm]);
@@ -353,7 +353,7 @@ test(
 
 test(
   'incremental: the second attestation sends only the records after the stored checkpoint and is affirmed',
-  { timeout: 240_000 },
+  { timeout: 600_000 },
   async (t) => {
     const { dir, tvm, run, sock } = await startCliAgent(t, 'vinc', ['bob']);
     const svc = await serve(tvm, 'inc');
@@ -505,7 +505,7 @@ for (const [profile, register] of [
 ] as const) {
   test(
     `agent attest on the emulated ${profile.toUpperCase()} profile: affirming EAR, then an incremental attestation from the stored checkpoint`,
-    { timeout: 240_000 },
+    { timeout: 600_000 },
     async (t) => {
       const { dir, tvm, run, sock } = await startCliAgent(
         t,

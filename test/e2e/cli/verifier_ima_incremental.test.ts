@@ -20,7 +20,8 @@ import { cliAttest, spawnAgent } from '../../_support/agent_harness.js';
 import { writePolicy } from '../../_support/appraise.js';
 import { tempDir } from '../../_support/tmp.js';
 import { TenantClient } from '../../../src/agent/client.js';
-import { serveEmulatedTvm, verifierEnv } from '../../_support/verifier_service.js';
+import { cliChallenge, serveEmulatedTvm, verifierEnv } from '../../_support/verifier_service.js';
+import type { SessionJson } from '../../../src/verifier/service/client.js';
 
 /** Binary IMA records (little endian, SHA-1 column), walked from their layout. */
 interface Rec {
@@ -57,7 +58,7 @@ interface ResultJson {
 
 test(
   'mr_ima: the second attestation sends only the entries after the stored IMA checkpoint; a changed or removed entry below it, or a list not continuing from it, fails with its own code',
-  { timeout: 300_000 },
+  { timeout: 600_000 },
   async (t) => {
     const dir = tempDir(t, 'mrstack-vima-');
     const tvm = join(dir, 'tvm');
@@ -103,26 +104,7 @@ test(
       assert.equal(a.result.code, 0, a.result.stdout + a.result.stderr);
       return a.json as ResultJson;
     };
-    const challenge = async (): Promise<{
-      id: string;
-      nonce: string;
-      ima_since?: { register: string; offset: number; boot_id?: string };
-    }> => {
-      const c = await runCliJson([
-        'verifier',
-        'challenge',
-        '--verifier',
-        url,
-        '--attester',
-        'host-1',
-      ]);
-      assert.equal(c.result.code, 0, c.result.stderr);
-      return c.json as {
-        id: string;
-        nonce: string;
-        ima_since?: { register: string; offset: number; boot_id?: string };
-      };
-    };
+    const challenge = (): Promise<SessionJson> => cliChallenge(url, 'host-1');
 
     // 1. no IMA checkpoint yet: the whole list (boot_aggregate and 20 files) is appraised
     const first = await attest('first.json');

@@ -15,7 +15,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli, runCliJson, verifyEvidenceJson } from '../../_support/cli.js';
 import { appendStep, cliAttest, startCliAgent } from '../../_support/agent_harness.js';
-import { serveEmulatedTvm, verifierEnv } from '../../_support/verifier_service.js';
+import { cliChallenge, serveEmulatedTvm, verifierEnv } from '../../_support/verifier_service.js';
+import type { SessionJson } from '../../../src/verifier/service/client.js';
 import { vmrFold } from '../../_support/tenant_vmr.js';
 
 interface Finding {
@@ -61,7 +62,7 @@ const failing = (r: Result): string[] =>
 
 test(
   'a long-lived tenant: the second attestation sends only its new records, folded from the stored vMR value; a tampered record, another start and a forged start value fail with their codes',
-  { timeout: 300_000 },
+  { timeout: 600_000 },
   async (t) => {
     const { dir, tvm, run, sock } = await startCliAgent(t, 'vtinc', ['dave']);
     const svc = await serveEmulatedTvm(tvm, join(dir, 'store'), verifierEnv(), [
@@ -78,25 +79,7 @@ test(
       assert.ok(a.result.code === 0 || a.result.code === 1, a.result.stderr);
       return a.json as Result;
     };
-    const challenge = async (): Promise<{
-      id: string;
-      nonce: string;
-      since?: { seq: number };
-      tenant_since?: Record<string, unknown>;
-    }> => {
-      const c = await runCliJson([
-        'verifier',
-        'challenge',
-        '--verifier',
-        url,
-        '--attester',
-        'dave-vm',
-        '--tenant',
-        'dave',
-      ]);
-      assert.equal(c.result.code, 0, c.result.stderr);
-      return c.json as { id: string; nonce: string };
-    };
+    const challenge = (): Promise<SessionJson> => cliChallenge(url, 'dave-vm', 'dave');
     const submit = async (file: string, session: string): Promise<Result> => {
       const s = await runCliJson([
         'verifier',
@@ -141,7 +124,7 @@ test(
       { ...ch.tenant_since, boot_id: undefined },
       { tenant: 'dave', vmr, record: 6, line: 6, boot_id: undefined },
     );
-    assert.equal(typeof ch.tenant_since?.['boot_id'], 'string');
+    assert.equal(typeof ch.tenant_since?.boot_id, 'string');
     // ... and after three more events the bundle carries exactly those three.
     for (let i = 0; i < 3; i++) await append(`new ${i}`);
     const second = await attest('second.json');
@@ -196,7 +179,7 @@ test(
       return bundle(out);
     };
     const s3 = await challenge();
-    assert.equal(s3.tenant_since?.['record'], 7);
+    assert.equal(s3.tenant_since?.record, 7);
     const b3 = await getSince(s3.nonce, '7', 'b3.json');
     assert.deepEqual(b3.tenant_log.lines, [
       'example.com/app step new 1',
@@ -238,7 +221,7 @@ test(
 
     // None of them moved anything: the next session still names record 7, and passes.
     const again = await challenge();
-    assert.equal(again.tenant_since?.['record'], 7);
+    assert.equal(again.tenant_since?.record, 7);
     await append('new 3');
     const sixth = await attest('sixth.json');
     assert.equal(sixth.passed, true, JSON.stringify([failing(sixth), sixth.errors]));

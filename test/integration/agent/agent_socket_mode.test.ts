@@ -44,12 +44,15 @@ function connectAsRoot(path: string): Promise<string> {
 }
 
 async function nextPause(
-  out: { stdout: string },
+  out: { stdout: string; stderr: string },
   seen: number,
 ): Promise<{ paused: string; role: string }> {
+  // a deadline, so that an agent that died or hung fails the test instead of keeping it waiting
+  const deadline = Date.now() + 120_000;
   for (;;) {
     const lines = out.stdout.split('\n').filter((l) => l.includes('"paused"'));
     if (lines.length > seen) return JSON.parse(lines[seen]!) as { paused: string; role: string };
+    assert.ok(Date.now() < deadline, `no pause ${seen} in 120 s: ${out.stderr}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -103,7 +106,11 @@ test('sockets are private from the first byte: nobody cannot connect while pause
     assert.equal(connectAsNobody(finals[name]!), 'ENOENT', `${name}: not yet at its public path`);
     agent.child.kill('SIGUSR2');
   }
-  while (!agent.output.stdout.includes('"ready":true')) await new Promise((r) => setTimeout(r, 20));
+  const deadline = Date.now() + 120_000;
+  while (!agent.output.stdout.includes('"ready":true')) {
+    assert.ok(Date.now() < deadline, `not ready in 120 s: ${agent.output.stderr}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
   // after: the final modes hold
   assert.equal(fs.statSync(finals['admin']!).mode & 0o777, 0o600);
   assert.equal(fs.statSync(finals['alice']!).mode & 0o777, 0o600);

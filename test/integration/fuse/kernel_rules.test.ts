@@ -15,7 +15,7 @@ import { stubOutblob } from './stub_server.js';
 function sh(script: string): { code: number | null; stdout: Buffer; stderr: string } {
   const r = spawnSync('sh', ['-c', script], {
     env: { ...process.env, LC_ALL: 'C' },
-    timeout: 20_000,
+    timeout: 120_000, // generous: the serving process may be slow under load
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr.toString() };
 }
@@ -122,13 +122,19 @@ describe('the generation wrap guard (3-bit counters)', () => {
   });
 });
 
-describe('the TDX quote timeout (host delay 1500 ms, driver timeout 400 ms)', () => {
+describe('the TDX quote timeout (host delay 8000 ms, driver timeout 400 ms)', () => {
+  // The host's delay is long beside anything this machine's load can add between two commands
+  // (a spawned `sh` + `cat` took over a second at load 15): the request right after the timeout
+  // is sure to find the host still busy, and the test learns that the host has answered by
+  // asking again (EBUSY until then), not by sleeping for a guessed time.
+  const DELAY = 8000;
+  const TIMEOUT = 400;
   let m: ServedMount;
   before(async () => {
     m = await serveMount({
       profile: 'tdx',
       server: 'stub',
-      kernel: { quoteDelayMs: 1500, quoteTimeoutMs: 400 },
+      kernel: { quoteDelayMs: DELAY, quoteTimeoutMs: TIMEOUT },
     });
   });
   after(async () => {
@@ -147,13 +153,22 @@ describe('the TDX quote timeout (host delay 1500 ms, driver timeout 400 ms)', ()
     const waited = Date.now() - t0;
     assert.notEqual(first.code, 0);
     assert.match(first.stderr, /Connection timed out/);
-    assert.ok(waited >= 350 && waited < 1400, `timed out after ${waited} ms`);
+    // the driver waited its timeout (a timer never fires early), and gave up before the host
+    // answered (the bound is the host's delay, far above any load's delay)
+    assert.ok(waited >= TIMEOUT - 50 && waited < DELAY, `timed out after ${waited} ms`);
     // The abandoned GetQuote still owns the shared buffer: every instance is refused.
     const busy = sh(`cat '${dir}/outblob'`);
     assert.match(busy.stderr, /Device or resource busy/);
-    await new Promise((r) => setTimeout(r, Math.max(0, 1500 - (Date.now() - t0)) + 200));
-    // The host has answered; a new request waits the full delay, longer than the timeout.
-    const again = sh(`cat '${dir}/outblob'`);
+    // Until the host answers, every request is refused at once; then a new request waits the
+    // full delay, longer than the timeout.
+    const deadline = Date.now() + DELAY + 120_000;
+    let again = sh(`cat '${dir}/outblob'`);
+    while (again.stderr.includes('Device or resource busy') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      again = sh(`cat '${dir}/outblob'`);
+    }
+    assert.ok(Date.now() - t0 >= DELAY, 'the host answered no earlier than its delay');
+    assert.notEqual(again.code, 0);
     assert.match(again.stderr, /Connection timed out/);
     assert.equal(readFileSync(`${dir}/generation`, 'latin1'), '1\n');
     assert.equal(sh(`rmdir '${dir}'`).code, 0);

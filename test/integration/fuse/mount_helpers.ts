@@ -88,9 +88,10 @@ export async function serveMount(opts: ServeOptions): Promise<ServedMount> {
   let err = '';
   child.stderr.on('data', (b: Buffer) => (err += b.toString()));
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    // generous: a node start and a FUSE mount took seconds at load 15
     const timer = setTimeout(
-      () => reject(new Error(`mount not ready after 20 s: ${out}${err}`)),
-      20_000,
+      () => reject(new Error(`mount not ready after 120 s: ${out}${err}`)),
+      120_000,
     );
     child.stdout.on('data', (b: Buffer) => {
       out += b.toString();

@@ -1,7 +1,8 @@
 /**
  * A started swtpm must not outlive the process that started it, however that process ends:
  * `mrstack tpm swtpm start` is SIGKILLed (no handler runs), and within a few seconds swtpm's
- * command and control ports refuse connections and its process is gone.
+ * command and control ports refuse connections and its process is gone (the kernel kills it at
+ * once; the 30 s bound leaves room for a loaded machine to run the checks).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,7 +36,7 @@ function alive(pid: number): boolean {
   }
 }
 
-test('tpm swtpm start: SIGKILL of mrstack ends swtpm; its ports close within 5 s', async () => {
+test('tpm swtpm start: SIGKILL of mrstack ends swtpm; its ports close', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mrstack-swtpm-life-'));
   const child = spawn(
     process.execPath,
@@ -79,14 +80,14 @@ test('tpm swtpm start: SIGKILL of mrstack ends swtpm; its ports close within 5 s
     assert.equal(await exited, 'SIGKILL');
     const t0 = Date.now();
     let closed = false;
-    while (Date.now() - t0 < 5000) {
+    while (Date.now() - t0 < 30_000) {
       if ((await refused(host, port)) && (await refused(host, ctrlPort)) && !alive(info.pid)) {
         closed = true;
         break;
       }
       await new Promise((r) => setTimeout(r, 50));
     }
-    assert.equal(closed, true, `swtpm (pid ${info.pid}) still up 5 s after its parent died`);
+    assert.equal(closed, true, `swtpm (pid ${info.pid}) still up 30 s after its parent died`);
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     // Never leave a swtpm behind, even when the assertion above failed.

@@ -113,7 +113,7 @@ async function tpmImaService(
 
 test(
   'TPM quote with its IMA list: whole list first, then only the entries after the stored IMA checkpoint, bound by PCR 10; refusals with their own codes',
-  { timeout: 240_000 },
+  { timeout: 600_000 },
   async (t) => {
     const dir = tempDir(t, 'mrstack-tpmima-');
     const tvm = join(dir, 'tvm');
@@ -259,7 +259,7 @@ function signedEntry(path: string, content: string, key: string): ImaEntry {
 
 test(
   'a key learned from a .ima keyring entry below the IMA checkpoint still vouches for ima-sig entries sent after it',
-  { timeout: 240_000 },
+  { timeout: 600_000 },
   async (t) => {
     const dir = tempDir(t, 'mrstack-tpmima-ring-');
     const tvm = join(dir, 'tvm');

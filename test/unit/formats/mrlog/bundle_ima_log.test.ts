@@ -115,3 +115,30 @@ test('each ima_log field is checked and named', () => {
     (e: unknown) => e instanceof ParseError && e.code === 'ERR_BAD_HEX',
   );
 });
+
+test('ima_log.alg on a TPM PCR: any bank of the register (the tokens name which), never one it lacks', () => {
+  const pcr = (ima: Record<string, unknown>): Record<string, unknown> => {
+    const b = bundle({ ima_log: ima });
+    b['physical_log'] = {
+      ...(b['physical_log'] as object),
+      register: 'pcr14',
+      algs: ['sha1', 'sha256', 'sha384'],
+    };
+    return b;
+  };
+  // B = [sha1, sha256] plus A when A is neither (docs/bundle.md)
+  const banksFor: Record<string, Record<string, string>> = {
+    sha1: { sha1: imaLog.banks.sha1, sha256: imaLog.banks.sha256 },
+    sha256: { sha1: imaLog.banks.sha1, sha256: imaLog.banks.sha256 },
+    sha384: imaLog.banks,
+  };
+  for (const alg of ['sha1', 'sha256', 'sha384']) {
+    const ima = parse(pcr({ ...imaLog, alg, banks: banksFor[alg] })).imaLog!;
+    assert.equal(ima.alg, alg);
+    assert.deepEqual([...ima.banks.keys()], Object.keys(banksFor[alg]!));
+  }
+  refused(
+    pcr({ ...imaLog, alg: 'sha512', banks: { ...imaLog.banks, sha512: '44'.repeat(64) } }),
+    'ima_log.alg',
+  );
+});
