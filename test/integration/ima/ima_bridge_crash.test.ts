@@ -175,14 +175,19 @@ test(
       void agent.exited.then(() => (state.died = true));
       const alive = (): boolean => !state.died;
       if (byFault) {
-        // small chunks until the fault kills it: each one it catches is a group commit
-        const stop = Date.now() + 20_000;
+        // Small chunks until the fault kills it, each appended once the agent has mirrored the
+        // list so far: every chunk is a group commit of its own, however slowly the agent starts
+        // (appending on a timer spent the phase's budget before a slow agent was up, and at load
+        // 20 only 7 of 12 faults fired, against 10-12 on a quieter machine).
+        const stop = Date.now() + 120_000;
         let budget = phaseBudget(k);
         while (alive() && Date.now() < stop) {
-          const n = Math.min(budget, 100 + Math.floor(rand() * 300));
-          appendSome(n);
-          budget -= n;
-          await sleep(50 + Math.floor(rand() * 100));
+          if ((tokens(logDir).at(-1)?.count ?? 0) >= next + 1 && budget > 0) {
+            const n = Math.min(budget, 100 + Math.floor(rand() * 300));
+            appendSome(n);
+            budget -= n;
+          }
+          await sleep(20 + Math.floor(rand() * 40));
         }
         if (alive()) agent.child.kill('SIGKILL');
       } else {
