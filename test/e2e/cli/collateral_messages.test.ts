@@ -15,6 +15,10 @@ import { runCli, runCliJson, type EvidenceVerifyJson } from '../../_support/cli.
 import { fixture } from '../../_support/paths.js';
 import { tempDir } from '../../_support/tmp.js';
 
+// The captures' certificates expire (VCEKs and PCK certificates 2030-2032): every verification
+// here runs at a pinned time inside all their validity periods, never the real clock.
+const AT = ['--at', '2026-01-01T00:00:00Z'] as const;
+
 /** A TCP port nothing listens on (bound, then closed). */
 async function closedPort(): Promise<number> {
   const srv = createServer();
@@ -66,7 +70,7 @@ test('--collateral help names what SNP takes; an SNP directory of certificates i
   const dir = tempDir(t, 'mrstack-coll-');
   copyFileSync(fixture('evidence', 'snp', 'trustee-milan-v2.vcek.der'), join(dir, 'vcek.der'));
   const { result, json } = await runCliJson([
-    'evidence', 'verify', fixture('evidence', 'snp', 'trustee-milan-v2.report.bin'),
+    'evidence', 'verify', ...AT, fixture('evidence', 'snp', 'trustee-milan-v2.report.bin'),
     '--collateral', dir, '--relax', 'crl,nonce', '--json',
   ]); // prettier-ignore
   assert.equal(result.code, 0, result.stdout);

@@ -11,6 +11,10 @@ import { readFileSync } from 'node:fs';
 import { runCli, runCliJson } from '../../_support/cli.js';
 import { fixture } from '../../_support/paths.js';
 
+// The captures' certificates expire (VCEKs and PCK certificates 2030-2032): every verification
+// here runs at a pinned time inside all their validity periods, never the real clock.
+const AT = ['--at', '2026-01-01T00:00:00Z'] as const;
+
 interface Out {
   verified: boolean;
   errors: { code: string; register?: string; record?: number; message: string }[];
@@ -27,7 +31,7 @@ const asserted = (name: string): Record<string, { sha384: string }> =>
 
 test('the GCE TDX quote with its CCEL: RTMR0-2 replay to the quoted values', async () => {
   const { result, json } = await runCliJson([
-    'evidence', 'verify', fixture('evidence', 'tdx', 'gotdx-gce-cos113.quote-8000b.bin'),
+    'evidence', 'verify', ...AT, fixture('evidence', 'tdx', 'gotdx-gce-cos113.quote-8000b.bin'),
     '--relax', 'collateral,nonce',
     '--eventlog', fixture('eventlogs', 'ccel', 'gcp-cos113-tdx.ccel.bin'), '--json',
   ]); // prettier-ignore
@@ -43,7 +47,7 @@ test('the GCE TDX quote with its CCEL: RTMR0-2 replay to the quoted values', asy
 
 test("the trustee debug-TD quote with another TD's CCEL fails, naming register and record", async () => {
   const { result, json } = await runCliJson([
-    'evidence', 'verify', fixture('evidence', 'tdx', 'trustee-v4-debug-td.quote.bin'),
+    'evidence', 'verify', ...AT, fixture('evidence', 'tdx', 'trustee-v4-debug-td.quote.bin'),
     '--relax', 'collateral,nonce',
     '--eventlog', fixture('eventlogs', 'ccel', 'tdx-old-tdvf-1mib-zero-padded.ccel.bin'), '--json',
   ]); // prettier-ignore
@@ -82,7 +86,7 @@ test('TDX --eventlog lists the CCEL records at MRTD (CC MR index 0) and compares
   // The readable line shows the record's 16-byte signature ("SP800-155 Event3", TCG SP800-155).
   const log = fixture('eventlogs', 'ccel', 'gke-tdx-grub-sp800-155.ccel.bin');
   const args = [
-    'evidence', 'verify', fixture('evidence', 'tdx', 'gotdx-gce-cos113.quote-8000b.bin'),
+    'evidence', 'verify', ...AT, fixture('evidence', 'tdx', 'gotdx-gce-cos113.quote-8000b.bin'),
     '--relax', 'collateral,nonce', '--eventlog', log,
   ]; // prettier-ignore
   const trustee = (

@@ -12,12 +12,16 @@ import { cliError, runCli, runCliJson, type EvidenceVerifyJson } from '../../_su
 import { fixture } from '../../_support/paths.js';
 import { tempDir } from '../../_support/tmp.js';
 
+// The captures' certificates expire (VCEKs and PCK certificates 2030-2032): every verification
+// here runs at a pinned time inside all their validity periods, never the real clock.
+const AT = ['--at', '2026-01-01T00:00:00Z'] as const;
+
 const snp = (name: string): string => fixture('evidence', 'snp', name);
 const tdx = (name: string): string => fixture('evidence', 'tdx', name);
 
 test('trustee SNP evidence JSON: the report rebuilt from its fields verifies with its own VCEK', async () => {
   const { result, json } = await runCliJson([
-    'evidence', 'verify', snp('trustee-e2e-genoa-v3.evidence.json'), '--relax', 'crl,nonce', '--json',
+    'evidence', 'verify', ...AT, snp('trustee-e2e-genoa-v3.evidence.json'), '--relax', 'crl,nonce', '--json',
   ]); // prettier-ignore
   const j = json as EvidenceVerifyJson;
   assert.equal(result.code, 0, result.stdout);
@@ -49,13 +53,21 @@ test('trustee SNP evidence JSON with a changed field fails its signature; a malf
   doc.attestation_report.guest_svn = 1;
   const changed = join(dir, 'changed.json');
   writeFileSync(changed, JSON.stringify(doc));
-  const r = await runCliJson(['evidence', 'verify', changed, '--relax', 'crl,nonce', '--json']);
+  const r = await runCliJson([
+    'evidence',
+    'verify',
+    ...AT,
+    changed,
+    '--relax',
+    'crl,nonce',
+    '--json',
+  ]);
   assert.equal(r.result.code, 1);
   assert.equal((r.json as EvidenceVerifyJson).checks['report_signature'], 'failed');
 
   doc.attestation_report.report_data = doc.attestation_report.report_data.slice(1);
   writeFileSync(changed, JSON.stringify(doc));
-  const m = await runCliJson(['evidence', 'verify', changed, '--json']);
+  const m = await runCliJson(['evidence', 'verify', ...AT, changed, '--json']);
   assert.equal(m.result.code, 2);
   const e = cliError(m.json);
   assert.equal(e.code, 'ERR_BAD_JSON');
@@ -77,9 +89,9 @@ test('trustee TDX evidence JSON ({quote, cc_eventlog} in base64): the quote insi
     );
   write(quote);
   const raw = await runCliJson([
-    'evidence', 'verify', tdx('gotdx-gce-cos113.quote-8000b.bin'), '--relax', 'collateral,nonce', '--json',
+    'evidence', 'verify', ...AT, tdx('gotdx-gce-cos113.quote-8000b.bin'), '--relax', 'collateral,nonce', '--json',
   ]); // prettier-ignore
-  const wrapped = await runCliJson(['evidence', 'verify', file, '--relax', 'collateral,nonce', '--json']); // prettier-ignore
+  const wrapped = await runCliJson(['evidence', 'verify', ...AT, file, '--relax', 'collateral,nonce', '--json']); // prettier-ignore
   assert.equal(wrapped.result.code, 0, wrapped.result.stdout);
   const w = wrapped.json as EvidenceVerifyJson;
   assert.equal(w.kind, 'tdx');
@@ -88,7 +100,7 @@ test('trustee TDX evidence JSON ({quote, cc_eventlog} in base64): the quote insi
   const bad = Buffer.from(quote);
   bad[700] = bad[700]! ^ 1;
   write(bad);
-  const no = await runCliJson(['evidence', 'verify', file, '--relax', 'collateral,nonce', '--json']); // prettier-ignore
+  const no = await runCliJson(['evidence', 'verify', ...AT, file, '--relax', 'collateral,nonce', '--json']); // prettier-ignore
   assert.equal(no.result.code, 1);
   assert.equal((no.json as EvidenceVerifyJson).verified, false);
 });
@@ -111,7 +123,7 @@ test('a raw TDREPORT: show decodes it (TDX-9 values); verify says why it cannot 
   assert.equal(c['tee_tcb_info_hash_ok'], true);
   assert.equal(c['tee_info_hash_ok'], true);
   assert.match((show.json as { warnings: string[] }).warnings[0]!, /not a quote/);
-  const v = await runCliJson(['evidence', 'verify', file, '--json']);
+  const v = await runCliJson(['evidence', 'verify', ...AT, file, '--json']);
   assert.equal(v.result.code, 2);
   assert.equal(cliError(v.json).code, 'ERR_UNSUPPORTED');
   assert.match(cliError(v.json)['message'] as string, /TDREPORT .*cannot be verified elsewhere/);
@@ -121,7 +133,7 @@ test('input that matches no format: the message lists the formats tried', async 
   const dir = tempDir(t, 'mrstack-peer-');
   const bin = join(dir, 'junk.bin');
   writeFileSync(bin, Buffer.from('00112233445566778899aabbccddeeff'.repeat(8), 'hex'));
-  const r = await runCli(['evidence', 'verify', bin]);
+  const r = await runCli(['evidence', 'verify', ...AT, bin]);
   assert.equal(r.code, 2);
   for (const f of [
     'TDX quote',
@@ -134,7 +146,7 @@ test('input that matches no format: the message lists the formats tried', async 
   assert.doesNotMatch(r.stderr, /bundle @0x0/);
   const json = join(dir, 'other.json');
   writeFileSync(json, '{"tee":"tdx","evidence":"…"}');
-  const j = await runCli(['evidence', 'verify', json]);
+  const j = await runCli(['evidence', 'verify', ...AT, json]);
   assert.equal(j.code, 2);
   assert.match(j.stderr, /ERR_UNKNOWN_FORMAT/);
   assert.match(
@@ -158,11 +170,11 @@ test('trustee TDX evidence JSON: its cc_eventlog is replayed against RTMR0-2 as 
   // The same comparison as the quote with --eventlog FILE (evidence_eventlog.test.ts holds it to
   // go-eventlog's asserted RTMR0-2 for this CCEL).
   const byFlag = await runCliJson([
-    'evidence', 'verify', tdx('gotdx-gce-cos113.quote-8000b.bin'), '--relax', 'collateral,nonce',
+    'evidence', 'verify', ...AT, tdx('gotdx-gce-cos113.quote-8000b.bin'), '--relax', 'collateral,nonce',
     '--eventlog', ccelPath, '--json',
   ]); // prettier-ignore
   write(ccel);
-  const auto = await runCliJson(['evidence', 'verify', file, '--relax', 'collateral,nonce', '--json']); // prettier-ignore
+  const auto = await runCliJson(['evidence', 'verify', ...AT, file, '--relax', 'collateral,nonce', '--json']); // prettier-ignore
   assert.equal(auto.result.code, 0, auto.result.stdout);
   const a = (auto.json as Out).eventlog.registers;
   const f = (byFlag.json as Out).eventlog.registers;
@@ -178,7 +190,7 @@ test('trustee TDX evidence JSON: its cc_eventlog is replayed against RTMR0-2 as 
   // Another TD's CCEL (trustee's CCEL_data) in the container: RTMR0 and RTMR1 fail, as they do
   // with --eventlog (evidence_eventlog.test.ts names the records from trustee's own parse).
   write(readFileSync(fixture('eventlogs', 'ccel', 'tdx-old-tdvf-1mib-zero-padded.ccel.bin')));
-  const no = await runCliJson(['evidence', 'verify', file, '--relax', 'collateral,nonce', '--json']); // prettier-ignore
+  const no = await runCliJson(['evidence', 'verify', ...AT, file, '--relax', 'collateral,nonce', '--json']); // prettier-ignore
   const j = no.json as { verified: boolean; errors: { code: string; register?: string }[] };
   assert.equal(no.result.code, 1, no.result.stdout);
   assert.equal(j.verified, false);
@@ -218,7 +230,7 @@ test('trustee TDX evidence JSON: its aa_eventlog (AAEL text) is replayed against
       }[];
     };
   };
-  const v = await runCliJson(['evidence', 'verify', file, '--relax', 'collateral,nonce', '--json']); // prettier-ignore
+  const v = await runCliJson(['evidence', 'verify', ...AT, file, '--relax', 'collateral,nonce', '--json']); // prettier-ignore
   // The GCE TD never extended RTMR3 (its quote reports zero), so this AAEL does not match it.
   assert.equal(v.result.code, 1, v.result.stdout);
   const regs = (v.json as Out).eventlog.registers;
@@ -240,7 +252,7 @@ test('trustee TDX evidence JSON: its aa_eventlog (AAEL text) is replayed against
   );
   // The same comparison as --eventlog FILE on the bare quote.
   const byFlag = await runCliJson([
-    'evidence', 'verify', tdx('gotdx-gce-cos113.quote-8000b.bin'), '--relax', 'collateral,nonce',
+    'evidence', 'verify', ...AT, tdx('gotdx-gce-cos113.quote-8000b.bin'), '--relax', 'collateral,nonce',
     '--eventlog', aaelPath, '--json',
   ]); // prettier-ignore
   const f3 = (byFlag.json as Out).eventlog.registers.find((r) => r.register === 'rtmr3');
@@ -248,7 +260,7 @@ test('trustee TDX evidence JSON: its aa_eventlog (AAEL text) is replayed against
 
   // appraise reads the container's logs too: RTMR0-2 match, RTMR3 inconsistent at the AAEL's
   // last record.
-  const a = await runCliJson(['appraise', file, '--relax', 'collateral,nonce', '--json']); // prettier-ignore
+  const a = await runCliJson(['appraise', ...AT, file, '--relax', 'collateral,nonce', '--json']); // prettier-ignore
   const findings = (
     a.json as { findings: { id: string; where: { log?: string; record?: number } }[] }
   ).findings;

@@ -12,6 +12,10 @@ import { readFileSync } from 'node:fs';
 import { cliError, runCli, runCliJson } from '../../_support/cli.js';
 import { fixture } from '../../_support/paths.js';
 
+// The captures' certificates expire (VCEKs and PCK certificates 2030-2032): every verification
+// here runs at a pinned time inside all their validity periods, never the real clock.
+const AT = ['--at', '2026-01-01T00:00:00Z'] as const;
+
 const quote = (name: string): string => fixture('evidence', 'tdx', name);
 const ccel = (name: string): string => fixture('eventlogs', 'ccel', name);
 
@@ -25,7 +29,7 @@ const asserted = (name: string): Record<string, { sha384: string }> =>
 
 /** `evidence verify FILE --json` with the relaxations these captures need (no collateral). */
 async function verifyJson(file: string, relax = 'collateral,nonce'): Promise<string> {
-  const r = await runCli(['evidence', 'verify', file, '--relax', relax, '--json']);
+  const r = await runCli(['evidence', 'verify', ...AT, file, '--relax', relax, '--json']);
   assert.ok(r.code === 0 || r.code === 1, r.stderr);
   return r.stdout;
 }
@@ -113,7 +117,7 @@ test('evidence whose registers no log extends, or that has none, is refused with
 
   // An SNP report has no register a log extends (MEASUREMENT is built at launch).
   const snp = await runCli([
-    'evidence', 'verify', fixture('evidence', 'snp', 'trustee-milan-v2.report.bin'),
+    'evidence', 'verify', ...AT, fixture('evidence', 'snp', 'trustee-milan-v2.report.bin'),
     '--cert', fixture('evidence', 'snp', 'trustee-milan-v2.vcek.der'), '--relax', 'crl,nonce', '--json',
   ]); // prettier-ignore
   const bad = await runCliJson(
