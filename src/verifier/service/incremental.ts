@@ -27,7 +27,8 @@
  *
  * @module
  */
-import { BUNDLE_FORMAT } from '../../formats/bundle/bundle.js';
+import { BUNDLE_FORMAT, parseBundle, type EvidenceBundle } from '../../formats/bundle/bundle.js';
+import { looksLikeBundle } from '../verify/evidence_input.js';
 import {
   parseTrustedCheckpoint,
   type TrustedCheckpoint,
@@ -103,11 +104,50 @@ export interface BundleWindow {
   readonly tenant?: { readonly name: string; readonly since: number };
 }
 
+/** A request's bundle as read once ({@link readBundleOnce}). */
+export interface BundleRead {
+  /** The physical log window (which stored checkpoint to hand the verifier). */
+  readonly window?: BundleWindow;
+  /** The strictly parsed bundle and the bytes it came from (the verifier's `parsedBundle`). */
+  readonly parsed?: { readonly bytes: Uint8Array; readonly bundle: EvidenceBundle };
+}
+
+/**
+ * Reads evidence bytes that are a bundle once per request. Bytes naming the bundle format in
+ * their first 4 KiB (what agents send) are parsed strictly, as the bundle verifier parses them
+ * (`parseBundle`: a duplicate member name, a bad field refused): the window comes from the parsed
+ * bundle, which goes to the verifier with its bytes so that it is not parsed again. A bundle
+ * that fails that parse gives nothing (its verifier reports why). Other JSON (a bundle naming its
+ * format later) gets the window of {@link bundleWindowOf}; anything else nothing.
+ */
+export function readBundleOnce(data: Uint8Array): BundleRead {
+  if (!looksLikeBundle(data)) {
+    const window = bundleWindowOf(data);
+    return window === undefined ? {} : { window };
+  }
+  let bundle: EvidenceBundle;
+  try {
+    bundle = parseBundle(data);
+  } catch {
+    return {};
+  }
+  const p = bundle.physicalLog;
+  const window: BundleWindow = {
+    register: p.register,
+    since: p.since,
+    ...(bundle.imaLog === undefined ? {} : { ima: { since: bundle.imaLog.since ?? 0 } }),
+    ...(bundle.tenantLog === undefined
+      ? {}
+      : { tenant: { name: bundle.binding.tenant, since: bundle.tenantLog.since?.line ?? 0 } }),
+  };
+  return { window, parsed: { bytes: data, bundle } };
+}
+
 /**
  * The physical log window of evidence bytes that are a bundle; undefined for anything else.
  * Only a hint for which stored checkpoint to hand the verifier: the bundle verifier parses the
  * bundle strictly afterwards (a duplicate key, a bad field fail there), so plain `JSON.parse`
- * is enough here — the strict parse was a second full parse of every bundle.
+ * is enough here.
  */
 export function bundleWindowOf(data: Uint8Array): BundleWindow | undefined {
   // Bundles are JSON objects; a raw report is not worth a parse attempt.

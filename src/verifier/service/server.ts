@@ -68,7 +68,8 @@ import {
 } from './registered_ak.js';
 import { TdxCollateralCache } from './collateral_cache.js';
 import {
-  bundleWindowOf,
+  readBundleOnce,
+  type BundleRead,
   planAdvance,
   policyDigestOf,
   sinceHintOf,
@@ -441,6 +442,9 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
        */
       prefetched?: {
         readonly attester: AttesterRecord | null;
+        /** The bytes `bundle` was read from (used only when they are the evidence itself). */
+        readonly bytes?: Uint8Array;
+        readonly bundle?: BundleRead;
         readonly window?: BundleWindow;
         readonly policyDigest?: string;
         readonly checkpoint?: CheckpointRecord | null;
@@ -460,7 +464,12 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
     // A bundle sent --since the attester's stored checkpoint is replayed from that checkpoint;
     // the record read here is also the compare-and-set base for moving it afterwards.
     const pre = ctx.prefetched;
-    const window = attesterId === null ? undefined : (pre?.window ?? bundleWindowOf(decoded.data));
+    // the bundle read once: in the route from the same bytes, else here
+    const read =
+      pre?.bundle !== undefined && pre.bytes === decoded.data
+        ? pre.bundle
+        : readBundleOnce(decoded.data);
+    const window = attesterId === null ? undefined : (pre?.window ?? read.window);
     const cpKey =
       window === undefined || attesterId === null
         ? undefined
@@ -525,6 +534,7 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
           }),
       ...made,
       verifierCache,
+      ...(read.parsed === undefined ? {} : { parsedBundle: read.parsed }),
     };
     const verify = withResolvedTrust(merged, made ?? opts.verify ?? NO_OPTIONS);
     // TDX collateral parsed once per content (TDX envelopes, and bundles or raw quotes: other
@@ -820,7 +830,9 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
       // attester's checkpoint come in one read.
       const ref = req.query.policy ?? defaultPolicyId;
       const policyDigest = ref.includes('@') ? policyDigestOf(ref) : undefined;
-      const window = policyDigest === undefined ? undefined : bundleWindowOf(bytes);
+      // a bundle is parsed once: its window picks the checkpoint, the verifier reads the rest
+      const read = readBundleOnce(bytes);
+      const window = policyDigest === undefined ? undefined : read.window;
       const c = await store.sessionForEvidence(
         req.params.id,
         window === undefined || policyDigest === undefined
@@ -836,6 +848,8 @@ export async function buildVerifierService(opts: VerifierServiceOptions): Promis
         attesterId: c.session.attesterId,
         prefetched: {
           attester: c.attester,
+          bytes,
+          bundle: read,
           ...(window === undefined || policyDigest === undefined
             ? {}
             : { window, policyDigest, checkpoint: c.checkpoint }),

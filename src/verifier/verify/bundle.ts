@@ -153,7 +153,8 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
   async verify(data: Uint8Array, opts: ResolvedVerifyOptions): Promise<EvidenceResult> {
     // an ima bundle's fold workers start while it is parsed (their modules load meanwhile)
     prewarmImaFoldWorkersFor(data);
-    const b = parseBundle(data);
+    // parsed once: by the caller (the same bytes object), or here
+    const b = opts.parsedBundle?.bytes === data ? opts.parsedBundle.bundle : parseBundle(data);
     const out = new ResultBuilder('bundle', opts.at, opts.policy);
     const kind = b.report.kind as EvidenceKind;
     if (kind === 'bundle') {
@@ -174,7 +175,7 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
       throw new MrstackError('ERR_INTERNAL', 'the bundle verifier needs the verifier registry');
     }
     // The report's own parts (a TPM quote's signature, AK public, AK certificate) come with it.
-    const { parts: _parts, ...outer } = rest; // eslint-disable-line @typescript-eslint/no-unused-vars
+    const { parts: _parts, parsedBundle: _parsed, ...outer } = rest; // eslint-disable-line @typescript-eslint/no-unused-vars
     const inner = await registry[kind].verify(b.report.outblob, {
       ...outer,
       ...(b.report.parts === undefined ? {} : { parts: b.report.parts }),

@@ -35,7 +35,7 @@ const HEX_TEXT = /^(?:0x)?[0-9a-fA-F\s]+$/;
 const B64_TEXT = /^[A-Za-z0-9+/_\-\s]+={0,2}\s*$/;
 
 /** `{` first (after white space) and the bundle's format name in the first 4 KiB. */
-function looksLikeBundle(d: Uint8Array): boolean {
+export function looksLikeBundle(d: Uint8Array): boolean {
   let i = 0;
   while (i < d.length && (d[i] === 0x20 || d[i] === 0x0a || d[i] === 0x0d || d[i] === 0x09)) i++;
   if (d[i] !== 0x7b) return false;

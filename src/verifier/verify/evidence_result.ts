@@ -6,6 +6,7 @@
  */
 import { MrstackError, ParseError, type ErrorCode } from '../../errors.js';
 import type { Limits } from '../../limits.js';
+import type { EvidenceBundle } from '../../formats/bundle/bundle.js';
 import type { TrustAnchor } from './x509/chain.js';
 import type { VerifierCache } from './verifier_cache.js';
 import {
@@ -159,6 +160,13 @@ export interface VerifyEvidenceOptions {
    */
   readonly allowMissingCollateral?: boolean;
   readonly limits?: Partial<Limits>;
+  /**
+   * A bundle the caller parsed already with `parseBundle` from exactly the evidence it passes
+   * (the same `Uint8Array` object, unchanged since), so that the bundle verifier does not parse
+   * it a second time (the verifier service reads the bundle's window for its checkpoint first).
+   * Ignored for any other bytes.
+   */
+  readonly parsedBundle?: { readonly bytes: Uint8Array; readonly bundle: EvidenceBundle };
 }
 
 /** The options a kind's verifier receives: `at`, limits and the trust policy resolved. */
