@@ -96,7 +96,9 @@ JSON
 say "starting the measurement agent on RTMR3 (mrstack agent start --run-dir $RUN)"
 node dist/src/cli/main.js agent start --run-dir "$RUN" --tenants "$STATE/tenants.json" --log-level warn --json >"$STATE/agent.out" 2>"$STATE/agent.err" &
 AGENT_PID=$!
-for _ in $(seq 1 200); do
+# Up to 2,400 polls (2 minutes and more): at load 15 an agent start can take far longer than
+# the 10 s that 200 polls gave, and a missed ready fails every command below.
+for _ in $(seq 1 2400); do
   grep -q '"ready":true' "$STATE/agent.out" 2>/dev/null && break
   if ! kill -0 "$AGENT_PID" 2>/dev/null; then cat "$STATE/agent.err" >&2; echo "demo: the agent did not start" >&2; exit 3; fi
   sleep 0.05

@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 # bsdutils: `script`, which gives the progress-bar test a pseudo-terminal.
 # chromium: the result page is tested in a real browser (driven by playwright-core, no download).
 # postgresql: the verifier store tests start their own server from /usr/lib/postgresql/15/bin.
-DEB_PACKAGES=(openssl swtpm swtpm-tools tpm2-tools ima-evm-utils fuse libfuse2 libfuse-dev pkg-config xxd coreutils bsdutils postgresql chromium)
+# python3: scripts/tcg_replay.py, the independent TCG replay a golden test runs (no package above
+# pulls it in; CI's image has it, a minimal one may not).
+DEB_PACKAGES=(openssl swtpm swtpm-tools tpm2-tools ima-evm-utils fuse libfuse2 libfuse-dev pkg-config xxd coreutils bsdutils postgresql chromium python3)
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -126,7 +126,9 @@ test('swtpm on unix sockets: commands over the socket path, control channel powe
     child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
-  for (let i = 0; i < 200 && !(existsSync(sockPath) && existsSync(ctrlPath)); i++) {
+  // a generous deadline for swtpm to create its sockets (200 x 25 ms was tight at load)
+  const deadline = Date.now() + 60_000;
+  while (!(existsSync(sockPath) && existsSync(ctrlPath)) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 25));
   }
   const addr = parseSocketAddress(`unix:${sockPath}`);
