@@ -7,7 +7,8 @@
  *   `--trust-emulated`, `--tvm-state`, `--relax`, `--no-collateral`, `--collateral`, `--cert`);
  *   a service takes these once at start.
  * - {@link addEvidenceOptions}: what one verification needs (`--nonce`, `--user-data`, `--at`,
- *   `--ak`, `--signature`, `--pcrs`, `--hcl-report`, `--td-quote`, `--trusted-checkpoint`).
+ *   `--ak`, `--signature`, `--pcrs`, `--hcl-report`, `--td-quote`, `--trusted-checkpoint`,
+ *   `--tenant-checkpoint`).
  * - {@link verifyOptionsFromFlags} / {@link trustOptionsFromFlags}: flags → verify options.
  *
  * Missing collateral is only ever the `collateral` relaxation (`--relax collateral`, or its
@@ -45,6 +46,7 @@ export interface VerifyFlags {
   readonly userData?: string;
   readonly at?: string;
   readonly trustedCheckpoint?: string;
+  readonly tenantCheckpoint?: string;
 }
 
 const collect = (v: string, prev: readonly string[] = []): string[] => [...prev, v];
@@ -102,6 +104,10 @@ export function addEvidenceOptions(cmd: Command): Command {
     .option(
       '--trusted-checkpoint <file|spec>',
       'bundles: a checkpoint trusted from an earlier attestation, N:<alg>/<hex>[,…] or a file holding it (docs/bundle.md)',
+    )
+    .option(
+      '--tenant-checkpoint <file|json>',
+      "tenant bundles: a tenant checkpoint trusted from an earlier attestation, {tenant,vmr,alg,line,record,value,seq} (an entry of claims.layers.vmr.checkpoints) or a verifier service's stored checkpoint value, or a file holding it (docs/bundle.md)",
     );
 }
 
@@ -229,6 +235,17 @@ async function trustedCheckpointOf(
   return parseTrustedCheckpoint(text);
 }
 
+/** `--tenant-checkpoint FILE|JSON`: an existing file holds the JSON. */
+async function trustedTenantCheckpointsOf(
+  arg: string,
+): Promise<NonNullable<VerifyEvidenceOptions['trustedTenantCheckpoint']>> {
+  const { parseTrustedTenantCheckpoints } = await import('../formats/bundle/checkpoint_spec.js');
+  let text = arg;
+  if (existsSync(arg) && statSync(arg).isFile())
+    text = Buffer.from(readInput(arg)).toString('utf8');
+  return parseTrustedTenantCheckpoints(text);
+}
+
 /**
  * The verify options the flags name, for evidence that came as `input` (its envelope's kind,
  * auxblob, parts and collateral are used). `--at` defaults to now, read here once.
@@ -259,6 +276,10 @@ export async function verifyOptionsFromFlags(
     flags.trustedCheckpoint === undefined
       ? undefined
       : await trustedCheckpointOf(flags.trustedCheckpoint);
+  const trustedTenantCheckpoint =
+    flags.tenantCheckpoint === undefined
+      ? undefined
+      : await trustedTenantCheckpointsOf(flags.tenantCheckpoint);
   return {
     ...trust,
     ...(kind === undefined ? {} : { kind }),
@@ -266,6 +287,7 @@ export async function verifyOptionsFromFlags(
     ...(flags.nonce === undefined ? {} : { nonce: fromHex(flags.nonce, '--nonce') }),
     ...(flags.userData === undefined ? {} : { userData: fromHex(flags.userData, '--user-data') }),
     ...(trustedCheckpoint === undefined ? {} : { trustedCheckpoint }),
+    ...(trustedTenantCheckpoint === undefined ? {} : { trustedTenantCheckpoint }),
     ...(flags.ak === undefined ? {} : { ak: readInput(flags.ak) }),
     ...(flags.signature === undefined ? {} : { signature: readInput(flags.signature) }),
     ...(flags.pcrs === undefined ? {} : { pcrs: readInput(flags.pcrs) }),

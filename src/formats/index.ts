@@ -344,5 +344,5 @@ export type {
   BundleImaLog,
   BundleFirmwareLog,
 } from './bundle/bundle.js';
-export { parseTrustedCheckpoint } from './bundle/checkpoint_spec.js';
-export type { TrustedCheckpoint } from './bundle/checkpoint_spec.js';
+export { parseTrustedCheckpoint, parseTrustedTenantCheckpoints } from './bundle/checkpoint_spec.js';
+export type { TrustedCheckpoint, TrustedTenantCheckpointSpec } from './bundle/checkpoint_spec.js';

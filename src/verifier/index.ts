@@ -151,7 +151,9 @@ export type {
   BundleReplayResult,
   LayerIssue,
   TenantEventView,
+  TrustedTenantCheckpoint,
 } from './replay/bundle_replay.js';
+export { parseTrustedTenantCheckpoints } from '../formats/bundle/checkpoint_spec.js';
 export {
   parseTdxCollateralFiles,
   parseQuoteCollateralV3,

@@ -30,6 +30,7 @@ import { parseMrlog, type MrlogRole } from '../../formats/mrlog/parse.js';
 import { IMA_TENANT, type MrlogRecord } from '../../formats/mrlog/record.js';
 import { evidenceBinding } from '../../formats/envelope/binding.js';
 import { merkleRootFromProof } from '../../formats/bundle/merkle.js';
+import type { TrustedTenantCheckpointSpec } from '../../formats/bundle/checkpoint_spec.js';
 import type {
   BundleFirmwareLog,
   BundleTenantLog,
@@ -85,18 +86,10 @@ export interface BundleReplayOptions {
 /**
  * A tenant checkpoint a verifier trusts (from an earlier passed attestation): the tenant's vMR
  * after `record` extended records (`line` lines of its log), as a VMR record the physical log
- * committed to before or just after physical checkpoint `seq` showed it.
+ * committed to before or just after physical checkpoint `seq` showed it (VMR records before
+ * that CHECKPOINT are older). Parsed from JSON by `parseTrustedTenantCheckpoints`.
  */
-export interface TrustedTenantCheckpoint {
-  readonly tenant: string;
-  readonly vmr: string;
-  readonly alg: HashAlg;
-  readonly line: number;
-  readonly record: number;
-  readonly value: Uint8Array;
-  /** The physical checkpoint it was taken at: VMR records before that CHECKPOINT are older. */
-  readonly seq: number;
-}
+export type TrustedTenantCheckpoint = TrustedTenantCheckpointSpec;
 
 /**
  * The tenant's state at a physical checkpoint of the window — what a verifier that stores that

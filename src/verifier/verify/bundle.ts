@@ -49,11 +49,14 @@ declare module './evidence_result.js' {
     readonly trustedImaCheckpoint?: ImaCheckpoint;
     /**
      * Tenant bundles: the tenant checkpoint the verifier trusts for this attester and tenant
-     * (`'none'`: it keeps them and holds none). A tenant log sent since a position
-     * (`tenant_log.since`) is folded from it; without this option, from the start the bundle
-     * asserts, and the `tenant_anchor` check is skipped (`missing-checkpoint`).
+     * (`'none'`: it keeps them and holds none), or the ones it trusts by tenant name (offline,
+     * `evidence verify --tenant-checkpoint`: the bundle's tenant's is used, none for it is
+     * `'none'`). A tenant log sent since a position (`tenant_log.since`) is folded from it;
+     * without this option, from the start the bundle asserts, and the `tenant_anchor` check is
+     * skipped (`missing-checkpoint`). A whole tenant log needs none (a warning says so).
      */
-    readonly trustedTenantCheckpoint?: TrustedTenantCheckpoint | 'none';
+    readonly trustedTenantCheckpoint?:
+      TrustedTenantCheckpoint | 'none' | ReadonlyMap<string, TrustedTenantCheckpoint>;
     /**
      * ima bundles: called with the IMA list's bytes and the index of its first entry once its
      * banks are folding on worker threads, before anything about it is verified — for work on
@@ -132,6 +135,13 @@ function mrImaTokenCounts(lines: readonly string[]): number[] {
     }
   });
   return out;
+}
+
+/** A map of trusted tenant checkpoints by tenant name (not one checkpoint, not `'none'`). */
+function isCheckpointMap(
+  g: TrustedTenantCheckpoint | 'none' | ReadonlyMap<string, TrustedTenantCheckpoint>,
+): g is ReadonlyMap<string, TrustedTenantCheckpoint> {
+  return g instanceof Map;
 }
 
 /** The bundle verifier (dispatch-table entry). */
@@ -232,6 +242,14 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
           );
     if (folding !== undefined) opts.onImaListFolding?.(b.imaLog!.data, b.imaLog!.since ?? 0);
     const imaFold = await folding;
+    // the tenant checkpoint a tenant log sent since a position folds from (by tenant, offline)
+    const given = opts.trustedTenantCheckpoint;
+    const tenantCp =
+      b.tenantLog?.since === undefined || given === undefined
+        ? undefined
+        : isCheckpointMap(given)
+          ? (given.get(b.binding.tenant) ?? 'none')
+          : given;
     const r = replayBundle(
       b,
       { register: regs, reportData },
@@ -245,11 +263,16 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
         ...(opts.trustedCheckpoint === undefined
           ? {}
           : { trustedCheckpoint: opts.trustedCheckpoint }),
-        ...(opts.trustedTenantCheckpoint === undefined
-          ? {}
-          : { trustedTenantCheckpoint: opts.trustedTenantCheckpoint }),
+        ...(tenantCp === undefined ? {} : { trustedTenantCheckpoint: tenantCp }),
       },
     );
+    if (opts.trustedTenantCheckpoint !== undefined && tenantCp === undefined) {
+      out.warnings.push(
+        b.tenantLog === undefined
+          ? 'a trusted tenant checkpoint was given for an ima bundle: it plays no part'
+          : `the tenant log starts at SALT: it needs no trusted tenant checkpoint, and none was used`,
+      );
+    }
     for (const w of r.warnings) out.warnings.push(w);
     for (const e of r.errors) {
       const { code, message, layer, ...details } = e;
@@ -315,7 +338,20 @@ export const BUNDLE_VERIFIER: EvidenceVerifier = {
           ok: r.binding.ok,
         },
         physical: r.physical,
-        ...(r.vmr === undefined ? {} : { vmr: r.vmr }),
+        // each checkpoint entry names its tenant, vMR and bank: one is a --tenant-checkpoint FILE
+        ...(r.vmr === undefined
+          ? {}
+          : {
+              vmr: {
+                ...r.vmr,
+                checkpoints: r.vmr.checkpoints.map((c) => ({
+                  tenant: r.binding.tenant,
+                  vmr: r.vmr!.name,
+                  alg: r.vmr!.alg,
+                  ...c,
+                })),
+              },
+            }),
         ...(r.tenant === undefined
           ? {}
           : {
