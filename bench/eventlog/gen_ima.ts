@@ -29,6 +29,27 @@ export function fileOf(i: number): { digest: Uint8Array; name: string } {
   return { digest, name };
 }
 
+/**
+ * A keylime runtime policy (JSON text) allowing the first `n` entries of the generated list by
+ * their digest, one per path — the input both IMA appraisal benches import.
+ */
+export function keylimePolicyOf(n: number): string {
+  const digests: Record<string, string[]> = {};
+  for (let i = 0; i < n; i++) {
+    const f = fileOf(i);
+    digests[f.name] = [Buffer.from(f.digest).toString('hex')];
+  }
+  return JSON.stringify({
+    meta: { version: 1 },
+    digests,
+    excludes: [],
+    keyrings: {},
+    ima: { ignored_keyrings: [] },
+    'ima-buf': {},
+    'verification-keys': '',
+  });
+}
+
 /** Writes the list; returns its size and the expected PCR10 values. */
 export function generateImaList(
   entries: number,

@@ -26,7 +26,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fileOf, generateImaList } from '../eventlog/gen_ima.js';
+import { generateImaList, keylimePolicyOf } from '../eventlog/gen_ima.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number): number => {
@@ -129,24 +129,8 @@ writeFileSync(bundleList, Buffer.from(b.ima_log.data, 'base64'));
 // 3. a keylime runtime policy allowing every entry, imported once
 const policy = join(WORK, 'policy.json');
 if (!existsSync(policy)) {
-  const digests: Record<string, string[]> = {};
-  for (let i = 0; i < N; i++) {
-    const f = fileOf(i);
-    digests[f.name] = [Buffer.from(f.digest).toString('hex')];
-  }
   const kl = join(WORK, 'keylime.json');
-  writeFileSync(
-    kl,
-    JSON.stringify({
-      meta: { version: 1 },
-      digests,
-      excludes: [],
-      keyrings: {},
-      ima: { ignored_keyrings: [] },
-      'ima-buf': {},
-      'verification-keys': '',
-    }),
-  );
+  writeFileSync(kl, keylimePolicyOf(N));
   cli(['policy', 'import', '--from', 'keylime', kl, '--out', policy]);
 }
 

@@ -28,7 +28,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fileOf } from '../eventlog/gen_ima.js';
+import { keylimePolicyOf } from '../eventlog/gen_ima.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: number): number => {
@@ -57,24 +57,8 @@ const CACHE = join(WORK, 'policy-cache');
 // import primes a cache entry, so it writes into a scratch cache removed right after
 const policy = join(WORK, 'policy.json');
 if (!existsSync(policy)) {
-  const digests: Record<string, string[]> = {};
-  for (let i = 0; i < N; i++) {
-    const f = fileOf(i);
-    digests[f.name] = [Buffer.from(f.digest).toString('hex')];
-  }
   const kl = join(WORK, 'keylime.json');
-  writeFileSync(
-    kl,
-    JSON.stringify({
-      meta: { version: 1 },
-      digests,
-      excludes: [],
-      keyrings: {},
-      ima: { ignored_keyrings: [] },
-      'ima-buf': {},
-      'verification-keys': '',
-    }),
-  );
+  writeFileSync(kl, keylimePolicyOf(N));
   const scratch = join(WORK, 'import-cache');
   execFileSync(process.execPath, [cliPath, 'policy', 'import', '--from', 'keylime', kl, '--out', policy], {
     stdio: ['ignore', 'ignore', 'inherit'],
