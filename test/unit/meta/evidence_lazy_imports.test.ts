@@ -6,12 +6,8 @@
 // as TPM evidence, loading the TPM verifier and protobufjs but not the TDX verifier.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { CLI_PATH, REPO_ROOT, fixture } from '../../_support/paths.js';
-import { tempDir } from '../../_support/tmp.js';
+import { CLI_PATH, fixture } from '../../_support/paths.js';
+import { runRecordingModules } from '../../_support/loaded_modules.js';
 
 interface Run {
   readonly code: number | null;
@@ -21,35 +17,10 @@ interface Run {
 }
 
 function verifyRecorded(t: TestContext, args: readonly string[]): Run {
-  const dir = tempDir(t, 'evidence-lazy-');
-  const log = join(dir, 'loaded.txt');
-  const hooks = pathToFileURL(join(REPO_ROOT, 'dist', 'test', '_support', 'module_recorder.js'));
-  const register = `import { register } from 'node:module'; register(${JSON.stringify(hooks.href)});`;
-  const res = spawnSync(
-    process.execPath,
-    [
-      '--import',
-      `data:text/javascript,${encodeURIComponent(register)}`,
-      CLI_PATH,
-      'evidence',
-      'verify',
-      ...args,
-      '--json',
-    ],
-    { cwd: REPO_ROOT, env: { ...process.env, MRSTACK_LOADED_LOG: log }, encoding: 'utf8' },
-  );
-  const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
-  const packages = new Set<string>();
-  for (const u of urls) {
-    const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u);
-    if (m) packages.add(m[1]!);
-  }
-  return {
-    code: res.status,
-    json: JSON.parse(res.stdout) as Run['json'],
-    packages,
-    ownFiles: urls.filter((u) => u.includes('/dist/src/')),
-  };
+  const { res, packages, ownFiles } = runRecordingModules(t, [
+    CLI_PATH, 'evidence', 'verify', ...args, '--json',
+  ]); // prettier-ignore
+  return { code: res.status, json: JSON.parse(res.stdout) as Run['json'], packages, ownFiles };
 }
 
 const loadedFile = (r: Run, file: string): boolean =>

@@ -3,12 +3,7 @@
 // module_recorder.ts log every module the child process resolves.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { REPO_ROOT } from '../../_support/paths.js';
-import { tempDir } from '../../_support/tmp.js';
+import { runRecordingModules } from '../../_support/loaded_modules.js';
 
 const FORBIDDEN = [
   'fastify',
@@ -30,29 +25,12 @@ function packagesLoaded(
   t: TestContext,
   entry: string,
 ): { packages: Set<string>; ownFiles: string[] } {
-  const dir = tempDir(t, 'verifier-imports-');
-  const log = join(dir, 'loaded.txt');
-  const hooks = pathToFileURL(join(REPO_ROOT, 'dist', 'test', '_support', 'module_recorder.js'));
-  const register = `import { register } from 'node:module'; register(${JSON.stringify(hooks.href)});`;
-  const res = spawnSync(
-    process.execPath,
-    [
-      '--import',
-      `data:text/javascript,${encodeURIComponent(register)}`,
-      '--input-type=module',
-      '-e',
-      `await import(${JSON.stringify(entry)});`,
-    ],
-    { cwd: REPO_ROOT, env: { ...process.env, MRSTACK_LOADED_LOG: log }, encoding: 'utf8' },
-  );
+  const { res, packages, ownFiles } = runRecordingModules(t, [
+    '--input-type=module',
+    '-e',
+    `await import(${JSON.stringify(entry)});`,
+  ]);
   assert.equal(res.status, 0, res.stderr);
-  const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
-  const packages = new Set<string>();
-  for (const u of urls) {
-    const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u);
-    if (m) packages.add(m[1]!);
-  }
-  const ownFiles = urls.filter((u) => u.includes('/dist/src/'));
   return { packages, ownFiles };
 }
 
