@@ -3,6 +3,7 @@
 // names it. No cryptography here (the layered verify is tested end to end).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { bundleSkeleton } from '../../../_support/bundle_skeleton.js';
 import { ParseError } from '../../../../src/errors.js';
 import { bundleToJson, parseBundle } from '../../../../src/formats/bundle/bundle.js';
 
@@ -18,37 +19,7 @@ const imaLog = {
 };
 
 function bundle(extra: Record<string, unknown>): Record<string, unknown> {
-  return {
-    format: 'mrstack-evidence-bundle',
-    version: 1,
-    created: '2026-12-07T00:00:00.000Z',
-    binding: {
-      tenant: 'ima',
-      nonce: '00'.repeat(8),
-      user_data: '',
-      leaf_index: 0,
-      tree_size: 1,
-      proof: [],
-    },
-    report: {
-      kind: 'tdx',
-      format: 'tdx-quote',
-      provider: 'tdx_guest',
-      emulated: true,
-      outblob: '',
-    },
-    firmware_log: null,
-    physical_log: {
-      register: 'rtmr3',
-      algs: ['sha384'],
-      since: 0,
-      extended_before: 0,
-      before: 0,
-      after: 0,
-      lines: [],
-    },
-    ...extra,
-  };
+  return { ...bundleSkeleton({ tenant: 'ima' }), ...extra };
 }
 
 const parse = (o: Record<string, unknown>) => parseBundle(JSON.stringify(o));

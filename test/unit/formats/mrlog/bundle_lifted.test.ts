@@ -8,6 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { bundleSkeleton } from '../../../_support/bundle_skeleton.js';
 import { ParseError } from '../../../../src/errors.js';
 import { parseBundle } from '../../../../src/formats/bundle/bundle.js';
 
@@ -15,34 +16,11 @@ const list = randomBytes(1_500_000); // base64: 2 MB, over the 1 MiB lifting thr
 
 function bundleText(data: string, created = '2026-12-07T00:00:00.000Z'): string {
   const o = {
-    format: 'mrstack-evidence-bundle',
-    version: 1,
-    created,
-    binding: {
+    ...bundleSkeleton({
       tenant: 'ima',
-      nonce: '00'.repeat(8),
-      user_data: '',
-      leaf_index: 0,
-      tree_size: 1,
-      proof: [],
-    },
-    report: {
-      kind: 'tdx',
-      format: 'tdx-quote',
-      provider: 'tdx_guest',
-      emulated: true,
-      outblob: '',
-    },
-    firmware_log: null,
-    physical_log: {
-      register: 'rtmr3',
-      algs: ['sha384'],
-      since: 0,
-      extended_before: 0,
-      before: 0,
-      after: 1,
-      lines: ['a "quoted" line \\ with a backslash'],
-    },
+      created,
+      physicalLog: { after: 1, lines: ['a "quoted" line \\ with a backslash'] },
+    }),
     ima_log: {
       vmr: 'mr_ima',
       alg: 'sha384',

@@ -6,40 +6,17 @@
 // bytes is not used — the bytes are parsed, and refused, themselves.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { bundleSkeleton } from '../../../_support/bundle_skeleton.js';
 import { readBundleOnce } from '../../../../src/verifier/service/incremental.js';
 import { verifyEvidence } from '../../../../src/verifier/verify/evidence_dispatch.js';
 
 /** A tenant bundle sent since line 7 of its log, or an ima bundle sent since entry 5. */
 function bundleJson(kind: 'tenant' | 'ima'): Record<string, unknown> {
   return {
-    format: 'mrstack-evidence-bundle',
-    version: 1,
-    created: '2026-12-07T00:00:00.000Z',
-    binding: {
+    ...bundleSkeleton({
       tenant: kind === 'ima' ? 'ima' : 'alice',
-      nonce: '00'.repeat(8),
-      user_data: '',
-      leaf_index: 0,
-      tree_size: 1,
-      proof: [],
-    },
-    report: {
-      kind: 'tdx',
-      format: 'tdx-quote',
-      provider: 'tdx_guest',
-      emulated: true,
-      outblob: '',
-    },
-    firmware_log: null,
-    physical_log: {
-      register: 'rtmr3',
-      algs: ['sha384'],
-      since: 3,
-      extended_before: 0,
-      before: 0,
-      after: 1,
-      lines: ['a line'],
-    },
+      physicalLog: { since: 3, after: 1, lines: ['a line'] },
+    }),
     ...(kind === 'ima'
       ? {
           ima_log: {
