@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { runCli } from '../../_support/cli.js';
 import { tempDir } from '../../_support/tmp.js';
 import { startVerifier, verifierEnv, verifierHttp } from '../../_support/verifier_service.js';
+import { rehashedWithDebug } from '../../_support/policy_cache_forgery.js';
 
 test('verifier serve --policy: a bad policy fails the start typed; a stored policy is served as its file says, across restarts', async (t) => {
   const dir = tempDir(t, 'mrstack-serve-policy-');
@@ -76,17 +77,6 @@ function bigPolicy(n: number, salt: string): object {
 
 /** The status of a debug TD under a policy that does not accept one. */
 const REFUSED = 'contraindicated';
-
-/** The entry with `"debug":false` turned into `"debug":true ` and its trailing SHA-256 redone. */
-function rehashedWithDebug(good: Buffer): Buffer {
-  const at = good.indexOf('"debug":false');
-  assert.ok(at > 0, 'the header holds the tdx section');
-  const forged = Buffer.from(good);
-  forged.write('"debug":true ', at, 'latin1');
-  const body = forged.subarray(0, forged.length - 32);
-  createHash('sha256').update(body).digest().copy(forged, body.length);
-  return forged;
-}
 
 test("verifier serve --policy: a large policy goes through appraise's policy cache, keyed by the file's bytes — a restart reads the entry, a changed file never gets the old one's", async (t) => {
   const dir = tempDir(t, 'mrstack-serve-policy-cache-');

@@ -27,6 +27,7 @@ import {
   POLICY_CACHE_MIN_BYTES,
   primePolicyCache,
 } from '../../../../src/verifier/appraise/policy_cache.js';
+import { rehashedWithDebug } from '../../../_support/policy_cache_forgery.js';
 
 /** Canonical JSON the plain way: every object's keys sorted, no whitespace. */
 function sortedJson(v: unknown): string {
@@ -147,17 +148,6 @@ test('a changed, cut or foreign cache entry is not used; a bad policy is not cac
   await assert.rejects(loadPolicyFile(bad, { cacheDir: cache }), { code: 'ERR_POLICY_INVALID' });
   assert.equal(readdirSync(cache).length, before);
 });
-
-/** The entry with `"debug":false` turned into `"debug":true ` and its trailing SHA-256 redone. */
-function rehashedWithDebug(good: Buffer): Buffer {
-  const at = good.indexOf('"debug":false');
-  assert.ok(at > 0, 'the header holds the tdx section');
-  const forged = Buffer.from(good);
-  forged.write('"debug":true ', at, 'latin1');
-  const body = forged.subarray(0, forged.length - 32);
-  createHash('sha256').update(body).digest().copy(forged, body.length);
-  return forged;
-}
 
 test('the header is covered by the check: a changed policy section is not used', async (t) => {
   const { dir, cache } = setup(t);
