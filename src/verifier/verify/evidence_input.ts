@@ -52,6 +52,18 @@ function isText(d: Uint8Array): boolean {
   return true;
 }
 
+/** ERR_LENGTH_LIMIT for evidence of `input.length` bytes, over `max`. */
+function evidenceTooLong(input: Uint8Array, max: number): ParseError {
+  return new ParseError({
+    code: 'ERR_LENGTH_LIMIT',
+    format: 'bundle',
+    offset: 0,
+    field: 'evidence',
+    expected: `<= ${max} bytes`,
+    actual: `${input.length} bytes`,
+  });
+}
+
 /**
  * Turns the user's input into evidence bytes: binary as is; hex or base64 text decoded; an
  * mrstack report envelope (JSON, `"format": "mrstack-report-v1"`) unpacked. Other JSON is
@@ -66,14 +78,7 @@ export function decodeEvidenceInput(
   // ima bundle carries the IMA list (a million entries are ~150 MB), so it may be a whole file.
   if (looksLikeBundle(input)) {
     if (input.length > limits.maxWholeFile) {
-      throw new ParseError({
-        code: 'ERR_LENGTH_LIMIT',
-        format: 'bundle',
-        offset: 0,
-        field: 'evidence',
-        expected: `<= ${limits.maxWholeFile} bytes`,
-        actual: `${input.length} bytes`,
-      });
+      throw evidenceTooLong(input, limits.maxWholeFile);
     }
     return { data: input, encoding: 'binary' };
   }
@@ -85,14 +90,7 @@ export function decodeEvidenceInput(
       : undefined;
   if (framed !== undefined) return decodeJsonEvidence(framed.json, framed.tail);
   if (input.length > limits.maxEvidenceSize) {
-    throw new ParseError({
-      code: 'ERR_LENGTH_LIMIT',
-      format: 'bundle',
-      offset: 0,
-      field: 'evidence',
-      expected: `<= ${limits.maxEvidenceSize} bytes`,
-      actual: `${input.length} bytes`,
-    });
+    throw evidenceTooLong(input, limits.maxEvidenceSize);
   }
   // JSON (UTF-8, so not necessarily ASCII): no binary evidence kind starts with `{`.
   if (looksLikeJsonObject(input)) return decodeJsonEvidence(input);
