@@ -224,15 +224,19 @@ export async function trustOptionsFromFlags(
   };
 }
 
+/** A `FILE|TEXT` option's text: an existing regular file's contents (UTF-8), else `arg` itself. */
+function fileOrText(arg: string): string {
+  return existsSync(arg) && statSync(arg).isFile()
+    ? Buffer.from(readInput(arg)).toString('utf8')
+    : arg;
+}
+
 /** `--trusted-checkpoint FILE|SPEC`: an existing file holds the SPEC (text or JSON). */
 async function trustedCheckpointOf(
   arg: string,
 ): Promise<NonNullable<VerifyEvidenceOptions['trustedCheckpoint']>> {
   const { parseTrustedCheckpoint } = await import('../formats/bundle/checkpoint_spec.js');
-  let text = arg;
-  if (existsSync(arg) && statSync(arg).isFile())
-    text = Buffer.from(readInput(arg)).toString('utf8');
-  return parseTrustedCheckpoint(text);
+  return parseTrustedCheckpoint(fileOrText(arg));
 }
 
 /** `--tenant-checkpoint FILE|JSON`: an existing file holds the JSON. */
@@ -240,10 +244,7 @@ async function trustedTenantCheckpointsOf(
   arg: string,
 ): Promise<NonNullable<VerifyEvidenceOptions['trustedTenantCheckpoint']>> {
   const { parseTrustedTenantCheckpoints } = await import('../formats/bundle/checkpoint_spec.js');
-  let text = arg;
-  if (existsSync(arg) && statSync(arg).isFile())
-    text = Buffer.from(readInput(arg)).toString('utf8');
-  return parseTrustedTenantCheckpoints(text);
+  return parseTrustedTenantCheckpoints(fileOrText(arg));
 }
 
 /**
