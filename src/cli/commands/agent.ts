@@ -340,7 +340,7 @@ export function registerAgent(program: Command, hooks?: AgentHooks): Command {
       .addOption(
         new Option(
           '--vmr-alg <alg>',
-          "the bank of new tenants' vMR chains (default: the register's strongest, e.g. sha384 on a TPM); existing tenant logs keep theirs",
+          "the bank of new vMR chains, tenants' and --ima's mr_ima (default: the register's strongest, e.g. sha384 on a TPM); existing chains keep theirs",
         ).choices(['sha1', 'sha256', 'sha384', 'sha512', 'sm3']),
       )
       .option('--admin-mode <mode>', 'mode of admin.sock', '0600')
